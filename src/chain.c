@@ -1,0 +1,260 @@
+/*
+ * chain.c — appending to a hash chain: the BEFORE INSERT row trigger of a
+ * ledger table, and the statement trigger that refuses UPDATE, DELETE and
+ * TRUNCATE.
+ *
+ * Each row is linked to the last row of its chain:
+ *   ledger_seq  = previous seq + 1 (first row: 1)
+ *   ledger_prev = previous row's ledger_hash (first row: 32 zero bytes)
+ *   ledger_hash = SHA-256(ledger_prev || seq as 8-byte big-endian || row bytes)
+ *
+ * Appends to one chain are serialised by a transaction-scoped lock on the
+ * chain (striped: at most CHAIN_LOCK_STRIPES locks per table), then the head
+ * is read from the unique (chain, ledger_seq) index with SnapshotSelf: it
+ * sees every committed row and this transaction's own rows, including those
+ * of the current statement, whatever the isolation level.  No head table is
+ * updated, so a transaction appending n rows does O(n log n) work, and a row
+ * that another trigger or ON CONFLICT skipped leaves no gap.
+ */
+#include "battledger.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "ledger_rel.h"
+
+/*
+ * Lock striping: a chain's lock is (database, table, hash(chain key) mod
+ * stripes).  Bounding the stripes bounds the lock-table slots one bulk load
+ * can take; two chains sharing a stripe merely wait for each other.  Every
+ * backend must use the same value, so it is a constant, not a setting.
+ */
+#define CHAIN_LOCK_STRIPES 1024
+/* Fourth advisory-lock field: tells battledger's locks apart from user advisory locks (1, 2). */
+#define CHAIN_LOCK_CLASS 0xB1ED
+
+static const uint8 zero_hash[HASH256_LEN];
+
+void
+chain_hash(const uint8 *prev, int64 seq, const char *content,
+		   size_t content_len, uint8 *out)
+{
+	uint8		seqbe[8];
+	const void *parts[3];
+	size_t		lens[3];
+
+	for (int i = 0; i < 8; i++)
+		seqbe[i] = (uint8) ((uint64) seq >> (8 * (7 - i)));
+	parts[0] = prev;
+	lens[0] = HASH256_LEN;
+	parts[1] = seqbe;
+	lens[1] = 8;
+	parts[2] = content;
+	lens[2] = content_len;
+	bl_hash_parts_or_error(parts, lens, 3, out);
+}
+
+static void
+lock_chain(LedgerRel *lr, Datum key)
+{
+	LOCKTAG		tag;
+	uint32		stripe = 0;
+
+	if (lr->chain_attno)
+		stripe = DatumGetUInt32(FunctionCall1Coll(&lr->chain_hash_fn,
+												  lr->chain_collation, key))
+			% CHAIN_LOCK_STRIPES;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lr->relid, stripe, CHAIN_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* Read the last (seq, hash) of the chain; returns false if the chain is empty. */
+static bool
+chain_head(Relation rel, LedgerRel *lr, Datum key, int64 *seq, Hash256 *hash)
+{
+	Relation	irel = index_open(lr->index_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	bool		found;
+
+	scan = index_beginscan(rel, irel, SnapshotSelf, lr->chain_attno ? 1 : 0, 0);
+	if (lr->chain_attno)
+	{
+		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, lr->chain_eq_proc, key);
+		skey.sk_collation = lr->chain_collation;
+	}
+	index_rescan(scan, &skey, lr->chain_attno ? 1 : 0, NULL, 0);
+	found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	if (found)
+	{
+		bool		isnull1,
+					isnull2;
+		Datum		s = slot_getattr(slot, lr->seq_attno, &isnull1);
+		Datum		h = slot_getattr(slot, lr->hash_attno, &isnull2);
+
+		if (isnull1 || isnull2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("last row of a chain in ledger table \"%s\" has no chain fields",
+							RelationGetRelationName(rel)),
+					 errhint("Run battledger.verify() on the table.")));
+		*seq = DatumGetInt64(s);
+		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, HASH256_LEN);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(irel, AccessShareLock);
+	return found;
+}
+
+static void
+check_trigger_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be called as a trigger", fname)));
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be a BEFORE INSERT FOR EACH ROW trigger", fname)));
+}
+
+PG_FUNCTION_INFO_V1(ledger_chain_trigger);
+Datum
+ledger_chain_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	LedgerRel  *lr;
+	HeapTuple	tup;
+	Datum	   *values;
+	bool	   *nulls;
+	Datum		key = (Datum) 0;
+	int64		seq = 0;
+	Hash256		prev;
+	Hash256    *hash;
+	StringInfoData buf;
+	int			cols[3];
+	Datum		newvals[3];
+	bool		newnulls[3] = {false, false, false};
+
+	check_trigger_context(fcinfo, "ledger_chain_trigger");
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL);
+	if (lr->late_trigger)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("trigger \"%s\" on ledger table \"%s\" fires after the chain trigger",
+						lr->late_trigger, RelationGetRelationName(rel)),
+				 errdetail("BEFORE INSERT triggers fire in name order; a row changed after it was hashed would no longer verify."),
+				 errhint("Rename the trigger so that its name sorts before \"%s\".",
+						 LEDGER_CHAIN_TRIGGER)));
+
+	tup = td->tg_trigtuple;
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(tup, desc, values, nulls);
+
+	if (lr->chain_attno)
+	{
+		if (nulls[lr->chain_attno - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("chain column \"%s\" of ledger table \"%s\" cannot be null",
+							NameStr(TupleDescAttr(desc, lr->chain_attno - 1)->attname),
+							RelationGetRelationName(rel))));
+		key = values[lr->chain_attno - 1];
+	}
+
+	lock_chain(lr, key);
+	if (chain_head(rel, lr, key, &seq, &prev))
+		seq++;
+	else
+	{
+		seq = 1;
+		memcpy(prev.bytes, zero_hash, HASH256_LEN);
+	}
+
+	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */
+	initStringInfo(&buf);
+	row_encode(lr->encoder, values, nulls, &buf);
+	hash = palloc(sizeof(Hash256));
+	chain_hash(prev.bytes, seq, buf.data, buf.len, hash->bytes);
+
+	cols[0] = lr->seq_attno;
+	cols[1] = lr->prev_attno;
+	cols[2] = lr->hash_attno;
+	newvals[0] = Int64GetDatum(seq);
+	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
+	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
+	newvals[2] = PointerGetDatum(hash);
+
+	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 3, cols, newvals, newnulls));
+}
+
+/*
+ * Statement-level BEFORE UPDATE OR DELETE OR TRUNCATE trigger, enabled
+ * ALWAYS so that session_replication_role = replica does not switch it off.
+ */
+PG_FUNCTION_INFO_V1(ledger_refuse_trigger);
+Datum
+ledger_refuse_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger_refuse_trigger() must be called as a trigger")));
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		op = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		op = "DELETE";
+	else if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		op = "TRUNCATE";
+	else
+		op = "this operation";
+
+	ereport(ERROR,
+			(errcode(ERRCODE_LEDGER_APPEND_ONLY),
+			 errmsg("%s is not allowed on ledger table \"%s\"", op,
+					RelationGetRelationName(td->tg_relation)),
+			 errdetail("Ledger tables are append-only: history is never rewritten."),
+			 errhint("Record a correction as a new row that references the row it corrects.")));
+	PG_RETURN_NULL();
+}
+
+PG_FUNCTION_INFO_V1(battledger_chain_hash);
+Datum
+battledger_chain_hash(PG_FUNCTION_ARGS)
+{
+	Hash256    *prev = PG_GETARG_HASH256_P(0);
+	int64		seq = PG_GETARG_INT64(1);
+	bytea	   *content = PG_GETARG_BYTEA_PP(2);
+	Hash256    *out = palloc(sizeof(Hash256));
+
+	chain_hash(prev->bytes, seq, VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content),
+			   out->bytes);
+	PG_RETURN_HASH256_P(out);
+}

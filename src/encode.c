@@ -1,0 +1,495 @@
+/*
+ * encode.c — the canonical row encoding (docs/encoding.md is its specification).
+ *
+ * A row's bytes must not depend on session settings, so no type output
+ * function that reads DateStyle, TimeZone, extra_float_digits, bytea_output
+ * or lc_* is used: numbers and times are written in binary, text is converted
+ * to UTF-8, and only numeric and jsonb use their (setting-free) text forms.
+ *
+ *   row   := 'B' 'L' 'R' 0x01, u16 field count, field*   (fields sorted by name)
+ *   field := u8 name length, name (UTF-8), u8 type tag, u32 value length, value
+ *
+ * NULL columns and the ledger's own columns are left out, so adding a
+ * nullable column to a ledger table keeps every existing row's bytes.
+ */
+#include "battledger.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/rel.h"
+#include "utils/uuid.h"
+
+/* Type tags: part of the format, never renumber. */
+typedef enum EncTag
+{
+	TAG_BOOL = 0x01,
+	TAG_INT2 = 0x02,
+	TAG_INT4 = 0x03,
+	TAG_INT8 = 0x04,
+	TAG_FLOAT4 = 0x05,
+	TAG_FLOAT8 = 0x06,
+	TAG_NUMERIC = 0x07,
+	TAG_TEXT = 0x08,
+	TAG_BYTEA = 0x09,
+	TAG_DATE = 0x0A,
+	TAG_TIMESTAMP = 0x0B,
+	TAG_TIMESTAMPTZ = 0x0C,
+	TAG_TIME = 0x0D,
+	TAG_INTERVAL = 0x0E,
+	TAG_UUID = 0x0F,
+	TAG_JSONB = 0x10,
+	TAG_HASH256 = 0x11,
+	TAG_JSON = 0x12,
+	TAG_ARRAY = 0x20
+} EncTag;
+
+#define ROW_MAGIC "BLR\001"
+
+typedef struct EncColumn
+{
+	int			attidx;			/* 0-based index into the tuple */
+	uint8		tag;
+	uint8		elemtag;		/* TAG_ARRAY: the elements' tag */
+	Oid			elemtype;
+	int16		elemlen;
+	bool		elembyval;
+	char		elemalign;
+	int			namelen;		/* UTF-8 bytes */
+	char	   *name;			/* UTF-8 */
+} EncColumn;
+
+struct RowEncoder
+{
+	int			ncols;
+	EncColumn	cols[FLEXIBLE_ARRAY_MEMBER];
+};
+
+bool
+is_ledger_column_name(const char *name)
+{
+	return strcmp(name, LEDGER_COL_SEQ) == 0 ||
+		strcmp(name, LEDGER_COL_PREV) == 0 ||
+		strcmp(name, LEDGER_COL_HASH) == 0;
+}
+
+/* Tag of a scalar type (domains resolved to their base), or 0 if unsupported. */
+static uint8
+scalar_tag(Oid typid)
+{
+	typid = getBaseType(typid);
+	switch (typid)
+	{
+		case BOOLOID:
+			return TAG_BOOL;
+		case INT2OID:
+			return TAG_INT2;
+		case INT4OID:
+			return TAG_INT4;
+		case INT8OID:
+			return TAG_INT8;
+		case FLOAT4OID:
+			return TAG_FLOAT4;
+		case FLOAT8OID:
+			return TAG_FLOAT8;
+		case NUMERICOID:
+			return TAG_NUMERIC;
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			return TAG_TEXT;
+		case BYTEAOID:
+			return TAG_BYTEA;
+		case DATEOID:
+			return TAG_DATE;
+		case TIMESTAMPOID:
+			return TAG_TIMESTAMP;
+		case TIMESTAMPTZOID:
+			return TAG_TIMESTAMPTZ;
+		case TIMEOID:
+			return TAG_TIME;
+		case INTERVALOID:
+			return TAG_INTERVAL;
+		case UUIDOID:
+			return TAG_UUID;
+		case JSONBOID:
+			return TAG_JSONB;
+		case JSONOID:
+			return TAG_JSON;
+		default:
+			if (typid == hash256_type_oid())
+				return TAG_HASH256;
+			return 0;
+	}
+}
+
+/*
+ * Can values of typid be encoded?  One-dimensional arrays of supported
+ * scalars are; everything else (composites, ranges, enums, geometric types,
+ * oids...) is refused, with *why saying so.
+ */
+bool
+encodable_type(Oid typid, const char **why)
+{
+	Oid			base = getBaseType(typid);
+	Oid			elem = get_element_type(base);
+
+	if (OidIsValid(elem))
+	{
+		if (scalar_tag(elem) == 0)
+		{
+			*why = "arrays are supported only of supported scalar types";
+			return false;
+		}
+		return true;
+	}
+	if (scalar_tag(base) == 0)
+	{
+		*why = "the canonical encoding has no representation for this type";
+		return false;
+	}
+	return true;
+}
+
+static void
+fill_column(EncColumn *col, Form_pg_attribute att)
+{
+	Oid			base = getBaseType(att->atttypid);
+	Oid			elem = get_element_type(base);
+	const char *why = NULL;
+	const char *name = NameStr(att->attname);
+	char	   *utf8;
+
+	if (!encodable_type(att->atttypid, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" has unsupported type %s",
+						name, format_type_be(att->atttypid)),
+				 errdetail("%s", why),
+				 errhint("Use one of the types listed in the canonical encoding specification, or cast the value to text.")));
+
+	if (OidIsValid(elem))
+	{
+		col->tag = TAG_ARRAY;
+		col->elemtag = scalar_tag(elem);
+		col->elemtype = elem;
+		get_typlenbyvalalign(elem, &col->elemlen, &col->elembyval, &col->elemalign);
+	}
+	else
+		col->tag = scalar_tag(base);
+
+	utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
+	col->namelen = strlen(utf8);
+	col->name = pstrdup(utf8);
+}
+
+static int
+column_name_cmp(const void *a, const void *b)
+{
+	const EncColumn *x = a;
+	const EncColumn *y = b;
+	int			c = memcmp(x->name, y->name, Min(x->namelen, y->namelen));
+
+	return c != 0 ? c : x->namelen - y->namelen;
+}
+
+RowEncoder *
+row_encoder_build(TupleDesc tupdesc, MemoryContext mcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	RowEncoder *enc = palloc0(offsetof(RowEncoder, cols) +
+							  sizeof(EncColumn) * Max(tupdesc->natts, 1));
+
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped || is_ledger_column_name(NameStr(att->attname)))
+			continue;
+		enc->cols[enc->ncols].attidx = i;
+		fill_column(&enc->cols[enc->ncols], att);
+		enc->ncols++;
+	}
+	qsort(enc->cols, enc->ncols, sizeof(EncColumn), column_name_cmp);
+	MemoryContextSwitchTo(old);
+	return enc;
+}
+
+static inline void
+put_u8(StringInfo out, uint8 v)
+{
+	appendStringInfoCharMacro(out, (char) v);
+}
+
+static inline void
+put_be(StringInfo out, uint64 v, int nbytes)
+{
+	char		b[8];
+
+	for (int i = 0; i < nbytes; i++)
+		b[i] = (char) (v >> (8 * (nbytes - 1 - i)));
+	appendBinaryStringInfo(out, b, nbytes);
+}
+
+static void
+put_utf8(StringInfo out, const char *s, int len)
+{
+	char	   *u = pg_server_to_any(s, len, PG_UTF8);
+
+	appendBinaryStringInfo(out, u, u == s ? len : (int) strlen(u));
+	if (u != s)
+		pfree(u);
+}
+
+static void
+put_cstring_utf8(StringInfo out, char *s)
+{
+	put_utf8(out, s, strlen(s));
+	pfree(s);
+}
+
+/* Append the value bytes (no length) of one scalar. */
+static void
+put_scalar(StringInfo out, uint8 tag, Datum v)
+{
+	switch (tag)
+	{
+		case TAG_BOOL:
+			put_u8(out, DatumGetBool(v) ? 1 : 0);
+			break;
+		case TAG_INT2:
+			put_be(out, (uint16) DatumGetInt16(v), 2);
+			break;
+		case TAG_INT4:
+			put_be(out, (uint32) DatumGetInt32(v), 4);
+			break;
+		case TAG_INT8:
+			put_be(out, (uint64) DatumGetInt64(v), 8);
+			break;
+		case TAG_FLOAT4:
+			{
+				float4		f = DatumGetFloat4(v);
+				uint32		bits;
+
+				if (isnan(f))
+					bits = 0x7fc00000;	/* one NaN, whatever its payload */
+				else
+					memcpy(&bits, &f, 4);
+				put_be(out, bits, 4);
+				break;
+			}
+		case TAG_FLOAT8:
+			{
+				float8		f = DatumGetFloat8(v);
+				uint64		bits;
+
+				if (isnan(f))
+					bits = UINT64CONST(0x7ff8000000000000);
+				else
+					memcpy(&bits, &f, 8);
+				put_be(out, bits, 8);
+				break;
+			}
+		case TAG_NUMERIC:
+			/* numeric_out ignores every setting: digits, '.', scale kept */
+			put_cstring_utf8(out, DatumGetCString(DirectFunctionCall1(numeric_out, v)));
+			break;
+		case TAG_TEXT:
+		case TAG_JSON:
+			{
+				/* text, varchar, bpchar (padding kept); json as stored */
+				text	   *t = DatumGetTextPP(v);
+
+				put_utf8(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				break;
+			}
+		case TAG_BYTEA:
+			{
+				bytea	   *b = DatumGetByteaPP(v);
+
+				appendBinaryStringInfo(out, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+				break;
+			}
+		case TAG_DATE:
+			/* days since 2000-01-01; -infinity/infinity are INT32 min/max */
+			put_be(out, (uint32) DatumGetDateADT(v), 4);
+			break;
+		case TAG_TIMESTAMP:
+		case TAG_TIMESTAMPTZ:
+			/* microseconds since 2000-01-01 00:00:00 (UTC for timestamptz) */
+			put_be(out, (uint64) DatumGetTimestamp(v), 8);
+			break;
+		case TAG_TIME:
+			put_be(out, (uint64) DatumGetTimeADT(v), 8);
+			break;
+		case TAG_INTERVAL:
+			{
+				Interval   *iv = DatumGetIntervalP(v);
+
+				put_be(out, (uint32) iv->month, 4);
+				put_be(out, (uint32) iv->day, 4);
+				put_be(out, (uint64) iv->time, 8);
+				break;
+			}
+		case TAG_UUID:
+			appendBinaryStringInfo(out, (char *) DatumGetUUIDP(v)->data, UUID_LEN);
+			break;
+		case TAG_JSONB:
+			/* jsonb_out: keys sorted and deduplicated, fixed spacing */
+			put_cstring_utf8(out, DatumGetCString(DirectFunctionCall1(jsonb_out, v)));
+			break;
+		case TAG_HASH256:
+			appendBinaryStringInfo(out, (char *) DatumGetHash256P(v)->bytes, HASH256_LEN);
+			break;
+		default:
+			elog(ERROR, "unexpected encoding tag %d", tag);
+	}
+}
+
+static void
+put_array(StringInfo out, const EncColumn *col, Datum v)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(v);
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	StringInfoData ebuf;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" holds a %d-dimensional array", col->name, ARR_NDIM(arr)),
+				 errdetail("The canonical encoding supports one-dimensional arrays only.")));
+
+	deconstruct_array(arr, col->elemtype, col->elemlen, col->elembyval,
+					  col->elemalign, &elems, &enulls, &n);
+	put_u8(out, col->elemtag);
+	put_be(out, (uint32) n, 4);
+	initStringInfo(&ebuf);
+	for (int i = 0; i < n; i++)
+	{
+		if (enulls[i])
+		{
+			put_be(out, UINT64CONST(0xFFFFFFFF), 4);
+			continue;
+		}
+		resetStringInfo(&ebuf);
+		put_scalar(&ebuf, col->elemtag, elems[i]);
+		put_be(out, (uint32) ebuf.len, 4);
+		appendBinaryStringInfo(out, ebuf.data, ebuf.len);
+	}
+	pfree(ebuf.data);
+}
+
+/*
+ * Append the canonical bytes of one row.  values/nulls are indexed like the
+ * tuple descriptor the encoder was built from.
+ */
+void
+row_encode(const RowEncoder *enc, Datum *values, bool *nulls, StringInfo out)
+{
+	int			present = 0;
+	int			count_at;
+
+	appendBinaryStringInfo(out, ROW_MAGIC, 4);
+	count_at = out->len;
+	put_be(out, 0, 2);			/* patched below */
+
+	for (int i = 0; i < enc->ncols; i++)
+	{
+		const EncColumn *col = &enc->cols[i];
+		int			len_at;
+		uint32		vlen;
+
+		if (nulls[col->attidx])
+			continue;
+		present++;
+		put_u8(out, (uint8) col->namelen);
+		appendBinaryStringInfo(out, col->name, col->namelen);
+		put_u8(out, col->tag);
+		len_at = out->len;
+		put_be(out, 0, 4);		/* patched below */
+		if (col->tag == TAG_ARRAY)
+			put_array(out, col, values[col->attidx]);
+		else
+			put_scalar(out, col->tag, values[col->attidx]);
+		vlen = out->len - len_at - 4;
+		for (int b = 0; b < 4; b++)
+			out->data[len_at + b] = (char) (vlen >> (8 * (3 - b)));
+	}
+	out->data[count_at] = (char) (present >> 8);
+	out->data[count_at + 1] = (char) present;
+}
+
+/* ---- SQL: row_bytes(record), row_hash(record) ---- */
+
+static void
+record_bytes(HeapTupleHeader rec, StringInfo out)
+{
+	Oid			typid = HeapTupleHeaderGetTypeId(rec);
+	int32		typmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, typmod);
+	HeapTupleData tuple;
+	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	RowEncoder *enc;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, tupdesc, values, nulls);
+	enc = row_encoder_build(tupdesc, CurrentMemoryContext);
+	ReleaseTupleDesc(tupdesc);
+	row_encode(enc, values, nulls, out);
+}
+
+PG_FUNCTION_INFO_V1(battledger_row_bytes);
+Datum
+battledger_row_bytes(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	bytea	   *result;
+
+	initStringInfo(&buf);
+	record_bytes(PG_GETARG_HEAPTUPLEHEADER(0), &buf);
+	result = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(battledger_row_hash);
+Datum
+battledger_row_hash(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	Hash256    *h = palloc(sizeof(Hash256));
+
+	initStringInfo(&buf);
+	record_bytes(PG_GETARG_HEAPTUPLEHEADER(0), &buf);
+	bl_hash_or_error(buf.data, buf.len, h->bytes);
+	PG_RETURN_HASH256_P(h);
+}
+
+/* enable_ledger() helper: refuse a table with a column the encoding cannot represent. */
+PG_FUNCTION_INFO_V1(battledger_check_encodable);
+Datum
+battledger_check_encodable(PG_FUNCTION_ARGS)
+{
+	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+
+	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}

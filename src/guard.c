@@ -1,0 +1,197 @@
+/*
+ * guard.c — the DDL guard: an event trigger (ddl_command_start) that refuses
+ * schema changes that would break a ledger table's chains.
+ *
+ * Refused on a ledger table: DROP COLUMN, ALTER COLUMN TYPE, RENAME COLUMN
+ * (column names are part of the hashed bytes), DROP NOT NULL on the ledger
+ * columns or the chain column, ADD COLUMN with a default or generated value
+ * (existing rows would acquire a value they were not hashed with), and any
+ * change to the firing of the ledger's triggers (DISABLE/ENABLE ... TRIGGER
+ * naming them, ALL or USER), as well as renaming or dropping them.  Dropping
+ * the table is refused by the sql_drop guard written in SQL.
+ */
+#include "battledger.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+/* The chain column of a ledger table ("" for single-chain), or NULL if relid is not one. */
+static char *
+ledger_chain_column(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	char	   *result = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT coalesce(chain_by::text, '') FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	if (SPI_processed == 1)
+		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (result)
+		result = pstrdup(result);	/* out of SPI's context: palloc'd in the caller's */
+	SPI_finish();
+	return result;
+}
+
+static Oid
+ledger_relid(RangeVar *rv, char **chain_col)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	*chain_col = ledger_chain_column(relid);
+	return *chain_col ? relid : InvalidOid;
+}
+
+static void
+refuse(Oid relid, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+			 errmsg("cannot %s on ledger table \"%s\"", what, get_rel_name(relid)),
+			 errdetail("%s", detail),
+			 errhint("Create a new ledger table with the new definition and copy the rows into it with INSERT ... SELECT.")));
+}
+
+static bool
+is_ledger_trigger_name(const char *name)
+{
+	return name != NULL && (strcmp(name, LEDGER_CHAIN_TRIGGER) == 0 ||
+							strcmp(name, LEDGER_GUARD_TRIGGER) == 0);
+}
+
+static bool
+column_default_given(ColumnDef *def)
+{
+	ListCell   *lc;
+
+	if (def->raw_default || def->cooked_default || def->identity || def->generated)
+		return true;
+	foreach(lc, def->constraints)
+	{
+		Constraint *c = lfirst_node(Constraint, lc);
+
+		if (c->contype == CONSTR_DEFAULT || c->contype == CONSTR_GENERATED ||
+			c->contype == CONSTR_IDENTITY)
+			return true;
+	}
+	return false;
+}
+
+static void
+check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
+{
+	const char *detail_hash = "Every row's hash covers its column names, types and values.";
+
+	switch (cmd->subtype)
+	{
+		case AT_DropColumn:
+			refuse(relid, psprintf("drop column \"%s\"", cmd->name), detail_hash);
+			break;
+		case AT_AlterColumnType:
+			refuse(relid, psprintf("change the type of column \"%s\"", cmd->name), detail_hash);
+			break;
+		case AT_DropNotNull:
+			if (is_ledger_column_name(cmd->name) || strcmp(cmd->name, chain_col) == 0)
+				refuse(relid, psprintf("drop NOT NULL on column \"%s\"", cmd->name),
+					   "The ledger columns and the chain column must always have a value.");
+			break;
+		case AT_AddColumn:
+			{
+				ColumnDef  *def = castNode(ColumnDef, cmd->def);
+				const char *why;
+				Oid			typid;
+
+				if (column_default_given(def))
+					refuse(relid, psprintf("add column \"%s\" with a default or generated value", def->colname),
+						   "Existing rows would acquire a value that their hashes do not cover.");
+				typid = typenameTypeId(NULL, def->typeName);
+				if (!encodable_type(typid, &why))
+					refuse(relid, psprintf("add column \"%s\" of type %s", def->colname, format_type_be(typid)),
+						   why);
+				break;
+			}
+		case AT_EnableTrig:
+		case AT_EnableAlwaysTrig:
+		case AT_EnableReplicaTrig:
+		case AT_DisableTrig:
+			if (is_ledger_trigger_name(cmd->name))
+				refuse(relid, psprintf("change the firing of trigger \"%s\"", cmd->name),
+					   "The ledger's triggers keep the table append-only and hash-chained.");
+			break;
+		case AT_EnableTrigAll:
+		case AT_EnableTrigUser:
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+			refuse(relid, "enable or disable all triggers",
+				   "The ledger's triggers keep the table append-only and hash-chained.");
+			break;
+		default:
+			break;
+	}
+}
+
+PG_FUNCTION_INFO_V1(ledger_ddl_guard);
+Datum
+ledger_ddl_guard(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Node	   *parsetree;
+	char	   *chain_col = NULL;
+	Oid			relid;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger_ddl_guard() must be called as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	parsetree = trigdata->parsetree;
+
+	if (IsA(parsetree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+		ListCell   *lc;
+
+		if (stmt->objtype != OBJECT_TABLE)
+			PG_RETURN_NULL();
+		relid = ledger_relid(stmt->relation, &chain_col);
+		if (!OidIsValid(relid))
+			PG_RETURN_NULL();
+		foreach(lc, stmt->cmds)
+			check_alter_cmd(relid, chain_col, lfirst_node(AlterTableCmd, lc));
+	}
+	else if (IsA(parsetree, RenameStmt))
+	{
+		RenameStmt *stmt = (RenameStmt *) parsetree;
+
+		if (stmt->renameType == OBJECT_COLUMN && stmt->relationType == OBJECT_TABLE)
+		{
+			relid = ledger_relid(stmt->relation, &chain_col);
+			if (OidIsValid(relid))
+				refuse(relid, psprintf("rename column \"%s\"", stmt->subname),
+					   "Every row's hash covers its column names, types and values.");
+		}
+		else if (stmt->renameType == OBJECT_TRIGGER && is_ledger_trigger_name(stmt->subname))
+		{
+			relid = ledger_relid(stmt->relation, &chain_col);
+			if (OidIsValid(relid))
+				refuse(relid, psprintf("rename trigger \"%s\"", stmt->subname),
+					   "The ledger's triggers keep the table append-only and hash-chained.");
+		}
+	}
+	PG_RETURN_NULL();
+}

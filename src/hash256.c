@@ -1,0 +1,234 @@
+/*
+ * hash256.c — the battledger.hash256 type: a 32-byte SHA-256 digest.
+ *
+ * Fixed length, passed by reference, compared as unsigned bytes (so the btree
+ * order is the order of the hex text).  Text form is 64 hex digits, written
+ * lower case, read in either case.
+ */
+#include "battledger.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+Oid
+hash256_type_oid(void)
+{
+	static Oid	cached = InvalidOid;
+
+	if (!OidIsValid(cached))
+	{
+		Oid			nsp = get_namespace_oid("battledger", false);
+
+		cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+								 CStringGetDatum("hash256"),
+								 ObjectIdGetDatum(nsp));
+		if (!OidIsValid(cached))
+			elog(ERROR, "type battledger.hash256 not found");
+	}
+	return cached;
+}
+
+void
+bl_hash_parts_or_error(const void *const *parts, const size_t *lens, int n,
+					   uint8 *out)
+{
+	if (bl_sha256_parts(parts, lens, n, out) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute SHA-256 digest"),
+				 errdetail("OpenSSL's digest functions failed.")));
+}
+
+void
+bl_hash_or_error(const void *data, size_t len, uint8 *out)
+{
+	bl_hash_parts_or_error(&data, &len, 1, out);
+}
+
+PG_FUNCTION_INFO_V1(hash256_in);
+Datum
+hash256_in(PG_FUNCTION_ARGS)
+{
+	const char *s = PG_GETARG_CSTRING(0);
+	size_t		len = strlen(s);
+	Hash256    *h;
+
+	if (len != 2 * HASH256_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"", "hash256", s),
+				 errdetail("A hash256 value has exactly 64 hexadecimal digits, not %zu characters.", len)));
+
+	h = palloc(sizeof(Hash256));
+	for (int i = 0; i < HASH256_LEN; i++)
+	{
+		int			hi = hexval(s[2 * i]);
+		int			lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type %s: \"%s\"", "hash256", s),
+					 errdetail("Character %d is not a hexadecimal digit.",
+							   hi < 0 ? 2 * i + 1 : 2 * i + 2)));
+		h->bytes[i] = (uint8) ((hi << 4) | lo);
+	}
+	PG_RETURN_HASH256_P(h);
+}
+
+PG_FUNCTION_INFO_V1(hash256_out);
+Datum
+hash256_out(PG_FUNCTION_ARGS)
+{
+	Hash256    *h = PG_GETARG_HASH256_P(0);
+	char	   *s = palloc(2 * HASH256_LEN + 1);
+
+	for (int i = 0; i < HASH256_LEN; i++)
+	{
+		s[2 * i] = hexdigits[h->bytes[i] >> 4];
+		s[2 * i + 1] = hexdigits[h->bytes[i] & 0xf];
+	}
+	s[2 * HASH256_LEN] = '\0';
+	PG_RETURN_CSTRING(s);
+}
+
+PG_FUNCTION_INFO_V1(hash256_recv);
+Datum
+hash256_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	Hash256    *h;
+
+	if (buf->len - buf->cursor != HASH256_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary hash256 value"),
+				 errdetail("A hash256 value is exactly 32 bytes, not %d.",
+						   buf->len - buf->cursor)));
+	h = palloc(sizeof(Hash256));
+	pq_copymsgbytes(buf, (char *) h->bytes, HASH256_LEN);
+	PG_RETURN_HASH256_P(h);
+}
+
+PG_FUNCTION_INFO_V1(hash256_send);
+Datum
+hash256_send(PG_FUNCTION_ARGS)
+{
+	Hash256    *h = PG_GETARG_HASH256_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbytes(&buf, (char *) h->bytes, HASH256_LEN);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(hash256_from_bytea);
+Datum
+hash256_from_bytea(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	Hash256    *h;
+
+	if (VARSIZE_ANY_EXHDR(b) != HASH256_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot cast bytea of length %zu to hash256",
+						(size_t) VARSIZE_ANY_EXHDR(b)),
+				 errdetail("A hash256 value is exactly 32 bytes.")));
+	h = palloc(sizeof(Hash256));
+	memcpy(h->bytes, VARDATA_ANY(b), HASH256_LEN);
+	PG_RETURN_HASH256_P(h);
+}
+
+PG_FUNCTION_INFO_V1(hash256_to_bytea);
+Datum
+hash256_to_bytea(PG_FUNCTION_ARGS)
+{
+	Hash256    *h = PG_GETARG_HASH256_P(0);
+	bytea	   *b = palloc(VARHDRSZ + HASH256_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + HASH256_LEN);
+	memcpy(VARDATA(b), h->bytes, HASH256_LEN);
+	PG_RETURN_BYTEA_P(b);
+}
+
+PG_FUNCTION_INFO_V1(battledger_sha256);
+Datum
+battledger_sha256(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	Hash256    *h = palloc(sizeof(Hash256));
+
+	bl_hash_or_error(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), h->bytes);
+	PG_RETURN_HASH256_P(h);
+}
+
+/* Comparison: unsigned bytewise, which is also the order of the hex text. */
+static inline int
+hash256_cmp_internal(const Hash256 *a, const Hash256 *b)
+{
+	return memcmp(a->bytes, b->bytes, HASH256_LEN);
+}
+
+#define HASH256_CMP_FN(name, expr) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	int c = hash256_cmp_internal(PG_GETARG_HASH256_P(0), PG_GETARG_HASH256_P(1)); \
+	PG_RETURN_BOOL(expr); \
+}
+
+HASH256_CMP_FN(hash256_eq, c == 0)
+HASH256_CMP_FN(hash256_ne, c != 0)
+HASH256_CMP_FN(hash256_lt, c < 0)
+HASH256_CMP_FN(hash256_le, c <= 0)
+HASH256_CMP_FN(hash256_gt, c > 0)
+HASH256_CMP_FN(hash256_ge, c >= 0)
+
+PG_FUNCTION_INFO_V1(hash256_cmp);
+Datum
+hash256_cmp(PG_FUNCTION_ARGS)
+{
+	int			c = hash256_cmp_internal(PG_GETARG_HASH256_P(0), PG_GETARG_HASH256_P(1));
+
+	PG_RETURN_INT32(c < 0 ? -1 : (c > 0 ? 1 : 0));
+}
+
+PG_FUNCTION_INFO_V1(hash256_hash);
+Datum
+hash256_hash(PG_FUNCTION_ARGS)
+{
+	Hash256    *h = PG_GETARG_HASH256_P(0);
+
+	return hash_any(h->bytes, HASH256_LEN);
+}
+
+PG_FUNCTION_INFO_V1(hash256_hash_extended);
+Datum
+hash256_hash_extended(PG_FUNCTION_ARGS)
+{
+	Hash256    *h = PG_GETARG_HASH256_P(0);
+
+	return hash_any_extended(h->bytes, HASH256_LEN, PG_GETARG_INT64(1));
+}

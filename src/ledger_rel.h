@@ -1,0 +1,31 @@
+/*
+ * ledger_rel.h — what the chain trigger and verify() need to know about a
+ * ledger table, derived once from its catalog entries and cached per backend.
+ */
+#ifndef BATTLEDGER_LEDGER_REL_H
+#define BATTLEDGER_LEDGER_REL_H
+
+#include "battledger.h"
+#include "fmgr.h"
+
+typedef struct LedgerRel
+{
+	Oid			relid;
+	bool		valid;
+	MemoryContext mcxt;
+	AttrNumber	chain_attno;	/* 0 when the table has a single chain */
+	Oid			chain_collation;
+	AttrNumber	seq_attno;
+	AttrNumber	prev_attno;
+	AttrNumber	hash_attno;
+	Oid			index_oid;		/* unique (chain column, ledger_seq) or (ledger_seq) */
+	RegProcedure chain_eq_proc; /* equality for the index's first column */
+	FmgrInfo	chain_hash_fn;	/* the chain key type's hash, for lock striping */
+	char	   *late_trigger;	/* a BEFORE INSERT trigger that fires after ours */
+	RowEncoder *encoder;
+} LedgerRel;
+
+/* Look up (building if needed) the cache entry; ERROR if rel is not a ledger table. */
+extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * sha256.h — SHA-256 with a reused OpenSSL digest context.
+ *
+ * Pure code (no PostgreSQL headers), shared by the extension and the
+ * command-line tool.  One context per process, created on first use:
+ * fetching the algorithm and allocating a context per call costs more than
+ * hashing a typical row.
+ */
+#ifndef BATTLEDGER_SHA256_H
+#define BATTLEDGER_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BL_SHA256_LEN 32
+
+/* Returns 0 on success, -1 if OpenSSL failed (its error queue is cleared). */
+int bl_sha256(const void *data, size_t len, uint8_t out[BL_SHA256_LEN]);
+
+/* Hash the concatenation of up to n parts without copying them together. */
+int bl_sha256_parts(const void *const *parts, const size_t *lens, int n,
+					uint8_t out[BL_SHA256_LEN]);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * verify.c — battledger.verify(tbl): walk every chain of a ledger table in
+ * (chain, ledger_seq) order and report each row that breaks it.
+ *
+ * Reads through the chain index with the statement's MVCC snapshot (no
+ * planner, no sort), recomputing each row's hash from its stored values.
+ * Returns nothing when the table is intact.
+ */
+#include "battledger.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "ledger_rel.h"
+
+static const uint8 zero_hash[HASH256_LEN];
+
+/* chain_by recorded by enable_ledger(), or NULL for a single-chain table. */
+static char *
+registered_chain_by(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	char	   *result = NULL;
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT chain_by::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+			result = MemoryContextStrdup(TopTransactionContext, v);
+	}
+	SPI_finish();
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("\"%s\" is not a ledger table", get_rel_name(relid)),
+				 errhint("Make it one with battledger.enable_ledger().")));
+	return result;
+}
+
+typedef struct VerifyOut
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	FmgrInfo	key_out;
+	bool		chained;
+} VerifyOut;
+
+static void
+report(VerifyOut *vo, Datum key, int64 seq, const char *problem, const char *detail)
+{
+	Datum		vals[4];
+	bool		nulls[4] = {!vo->chained, false, false, detail == NULL};
+
+	vals[0] = vo->chained ? CStringGetTextDatum(OutputFunctionCall(&vo->key_out, key)) : (Datum) 0;
+	vals[1] = Int64GetDatum(seq);
+	vals[2] = CStringGetTextDatum(problem);
+	vals[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	tuplestore_putvalues(vo->store, vo->desc, vals, nulls);
+}
+
+static void
+check_access(Relation rel)
+{
+	AclResult	acl = pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT);
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, RelationGetRelationName(rel));
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot verify ledger table \"%s\": row-level security hides rows from you",
+						RelationGetRelationName(rel)),
+				 errhint("Run battledger.verify() as a role that bypasses row-level security on the table.")));
+}
+
+static void
+verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Relation	irel = index_open(lr->index_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan = index_beginscan(rel, irel, GetActiveSnapshot(), 0, 0);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "battledger verify row",
+												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext keycxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "battledger verify key",
+												 ALLOCSET_SMALL_SIZES);
+	Form_pg_attribute keyatt = lr->chain_attno ? TupleDescAttr(desc, lr->chain_attno - 1) : NULL;
+	Datum		cur_key = (Datum) 0;
+	bool		in_chain = false;
+	int64		expected = 1;
+	uint8		last_hash[HASH256_LEN];
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	index_rescan(scan, NULL, 0, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		MemoryContext old;
+		Datum		key = (Datum) 0;
+		int64		seq;
+		Hash256    *prev,
+				   *stored;
+		uint8		computed[HASH256_LEN];
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(rowcxt);
+		slot_getallattrs(slot);
+		if (lr->chain_attno)
+			key = slot->tts_values[lr->chain_attno - 1];
+
+		if (!in_chain || (lr->chain_attno &&
+						  !DatumGetBool(OidFunctionCall2Coll(lr->chain_eq_proc,
+															 lr->chain_collation,
+															 cur_key, key))))
+		{
+			/* a new chain starts */
+			MemoryContextReset(keycxt);
+			MemoryContextSwitchTo(keycxt);
+			if (lr->chain_attno)
+				cur_key = datumCopy(key, keyatt->attbyval, keyatt->attlen);
+			MemoryContextSwitchTo(rowcxt);
+			in_chain = true;
+			expected = 1;
+			memcpy(last_hash, zero_hash, HASH256_LEN);
+		}
+
+		if (slot->tts_isnull[lr->seq_attno - 1] || slot->tts_isnull[lr->prev_attno - 1] ||
+			slot->tts_isnull[lr->hash_attno - 1])
+		{
+			report(vo, cur_key, 0, "missing_chain_fields",
+				   "A row has no ledger_seq, ledger_prev or ledger_hash: it did not pass through the chain trigger.");
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+			continue;
+		}
+		seq = DatumGetInt64(slot->tts_values[lr->seq_attno - 1]);
+		prev = DatumGetHash256P(slot->tts_values[lr->prev_attno - 1]);
+		stored = DatumGetHash256P(slot->tts_values[lr->hash_attno - 1]);
+
+		if (seq > expected)
+			report(vo, cur_key, seq, "missing_rows",
+				   expected == seq - 1 ?
+				   psprintf("Position %lld is absent.", (long long) expected) :
+				   psprintf("Positions %lld to %lld are absent.", (long long) expected,
+							(long long) (seq - 1)));
+		else if (seq < expected)
+			report(vo, cur_key, seq, "duplicate_position",
+				   psprintf("Position %lld appears more than once.", (long long) seq));
+		else if (memcmp(prev->bytes, last_hash, HASH256_LEN) != 0)
+			report(vo, cur_key, seq, "broken_link",
+				   "ledger_prev does not equal the previous row's ledger_hash.");
+
+		resetStringInfo(&buf);
+		row_encode(lr->encoder, slot->tts_values, slot->tts_isnull, &buf);
+		chain_hash(prev->bytes, seq, buf.data, buf.len, computed);
+		if (memcmp(computed, stored->bytes, HASH256_LEN) != 0)
+			report(vo, cur_key, seq, "hash_mismatch",
+				   "ledger_hash does not match the row's content and chain fields.");
+
+		expected = seq + 1;
+		memcpy(last_hash, stored->bytes, HASH256_LEN);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(irel, AccessShareLock);
+	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(keycxt);
+	(void) desc;
+}
+
+PG_FUNCTION_INFO_V1(battledger_verify);
+Datum
+battledger_verify(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *chain_by = registered_chain_by(relid);
+	Relation	rel;
+	LedgerRel  *lr;
+	VerifyOut	vo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	vo.store = rsinfo->setResult;
+	vo.desc = rsinfo->setDesc;
+
+	rel = table_open(relid, AccessShareLock);
+	check_access(rel);
+	lr = ledger_rel_get(rel, chain_by);
+	vo.chained = lr->chain_attno != 0;
+	if (vo.chained)
+	{
+		Oid			outfn;
+		bool		varlena;
+
+		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), lr->chain_attno - 1)->atttypid,
+						  &outfn, &varlena);
+		fmgr_info(outfn, &vo.key_out);
+	}
+	verify_table(rel, lr, &vo);
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
