@@ -1,6 +1,9 @@
 -- battledger 0.1.0: hash256 type, canonical row encoding, append-only hash-chained ledger tables.
 \echo Use "CREATE EXTENSION battledger" to load this file. \quit
 
+-- Applications use the types and functions; internal functions are revoked below.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 -----------------------------------------------------------------------------
 -- hash256: a 32-byte SHA-256 digest
 -----------------------------------------------------------------------------
@@ -32,10 +35,6 @@ CREATE FUNCTION @extschema@.bytea(@extschema@.hash256) RETURNS bytea
     AS 'MODULE_PATHNAME', 'hash256_to_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE CAST (bytea AS @extschema@.hash256) WITH FUNCTION @extschema@.hash256(bytea);
 CREATE CAST (@extschema@.hash256 AS bytea) WITH FUNCTION @extschema@.bytea(@extschema@.hash256);
-
-CREATE FUNCTION @extschema@.sha256(bytea) RETURNS @extschema@.hash256
-    AS 'MODULE_PATHNAME', 'battledger_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.sha256(bytea) IS 'SHA-256 digest of the bytes';
 
 CREATE FUNCTION @extschema@.hash256_eq(@extschema@.hash256, @extschema@.hash256) RETURNS bool
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
@@ -166,6 +165,9 @@ DECLARE
     col name;
     idx text;
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT relkind INTO kind FROM pg_class WHERE oid = tbl;
     IF kind IS DISTINCT FROM 'r' THEN
         RAISE EXCEPTION '"%" is not an ordinary table', tbl

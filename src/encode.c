@@ -148,14 +148,14 @@ encodable_type(Oid typid, const char **why)
 	{
 		if (scalar_tag(elem) == 0)
 		{
-			*why = "arrays are supported only of supported scalar types";
+			*why = "Arrays are supported only of the supported scalar types.";
 			return false;
 		}
 		return true;
 	}
 	if (scalar_tag(base) == 0)
 	{
-		*why = "the canonical encoding has no representation for this type";
+		*why = "The canonical encoding has no representation for this type.";
 		return false;
 	}
 	return true;

@@ -172,17 +172,6 @@ hash256_to_bytea(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(b);
 }
 
-PG_FUNCTION_INFO_V1(battledger_sha256);
-Datum
-battledger_sha256(PG_FUNCTION_ARGS)
-{
-	bytea	   *b = PG_GETARG_BYTEA_PP(0);
-	Hash256    *h = palloc(sizeof(Hash256));
-
-	bl_hash_or_error(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), h->bytes);
-	PG_RETURN_HASH256_P(h);
-}
-
 /* Comparison: unsigned bytewise, which is also the order of the hex text. */
 static inline int
 hash256_cmp_internal(const Hash256 *a, const Hash256 *b)

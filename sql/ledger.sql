@@ -1,0 +1,134 @@
+-- Ledger tables: enable_ledger(), chaining, append-only refusals, bad calls.
+SET search_path = public, battledger;
+
+CREATE TABLE battery_event (
+    battery  text,
+    kind     text NOT NULL,
+    at       timestamptz NOT NULL,
+    soh_pct  numeric(5,2),
+    note     text
+);
+SELECT enable_ledger('battery_event', chain_by => 'battery');
+SELECT tbl, chain_by, chain_index FROM ledger_tables WHERE tbl = 'battery_event'::regclass;
+
+-- multi-row insert: each battery gets its own chain starting at 1
+INSERT INTO battery_event (battery, kind, at, soh_pct) VALUES
+    ('B0025', 'manufactured', '2024-01-10 08:00+00', 100),
+    ('B0026', 'manufactured', '2024-01-10 09:00+00', 100),
+    ('B0025', 'placed_on_market', '2024-02-01 00:00+00', 100),
+    ('B0025', 'soh_reported', '2024-06-01 00:00+00', 93.10);
+SELECT battery, ledger_seq, kind, ledger_prev, ledger_hash
+  FROM battery_event ORDER BY battery, ledger_seq;
+
+-- each link and hash recomputes from the documented formula
+SELECT e.battery, e.ledger_seq,
+       e.ledger_prev = coalesce(p.ledger_hash, repeat('0', 64)::hash256) AS link_ok,
+       e.ledger_hash = chain_hash(e.ledger_prev, e.ledger_seq, row_bytes(e)) AS hash_ok
+  FROM battery_event e
+  LEFT JOIN battery_event p ON p.battery = e.battery AND p.ledger_seq = e.ledger_seq - 1
+ ORDER BY 1, 2;
+
+-- ledger values supplied by the client are replaced
+INSERT INTO battery_event (battery, kind, at, ledger_seq, ledger_prev, ledger_hash)
+VALUES ('B0026', 'placed_on_market', '2024-03-01 00:00+00', 99, repeat('f', 64)::hash256, repeat('f', 64)::hash256)
+RETURNING battery, ledger_seq, ledger_prev = (SELECT ledger_hash FROM battery_event WHERE battery = 'B0026' AND ledger_seq = 1) AS linked;
+
+-- INSERT ... SELECT and COPY chain too
+INSERT INTO battery_event (battery, kind, at)
+SELECT 'B0027', 'cycle', '2024-01-01 00:00+00'::timestamptz + i * interval '1 hour'
+  FROM generate_series(1, 500) i;
+COPY battery_event (battery, kind, at, soh_pct) FROM stdin;
+B0027	soh_reported	2024-03-01 00:00:00+00	91.5
+B0028	manufactured	2024-01-11 00:00:00+00	\N
+\.
+SELECT battery, count(*), min(ledger_seq), max(ledger_seq) FROM battery_event GROUP BY 1 ORDER BY 1;
+
+-- savepoints and rollbacks leave no gap
+BEGIN;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'a', '2024-07-01 00:00+00');
+SAVEPOINT s1;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'rolled back', '2024-07-01 00:00+00');
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'rolled back too', '2024-07-01 00:00+00');
+ROLLBACK TO s1;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'b', '2024-07-01 00:00+00');
+COMMIT;
+BEGIN;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'whole transaction rolled back', '2024-07-01 00:00+00');
+ROLLBACK;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'c', '2024-07-01 00:00+00');
+SELECT ledger_seq, kind FROM battery_event WHERE battery = 'B0028' ORDER BY ledger_seq;
+
+-- a row that fails a constraint leaves no trace in the chain
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', NULL, '2024-07-01 00:00+00');
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'd', '2024-07-01 00:00+00') RETURNING ledger_seq;
+
+-- a row skipped by ON CONFLICT DO NOTHING leaves no gap
+CREATE UNIQUE INDEX battery_event_kind_once ON battery_event (battery, kind) WHERE kind = 'manufactured';
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'manufactured', '2024-07-01 00:00+00')
+    ON CONFLICT DO NOTHING RETURNING ledger_seq;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'e', '2024-07-01 00:00+00') RETURNING ledger_seq;
+
+-- the chain column cannot be NULL
+INSERT INTO battery_event (battery, kind, at) VALUES (NULL, 'x', '2024-07-01 00:00+00');
+
+-- UPDATE, DELETE and TRUNCATE are refused, even when no row matches, even for the owner
+UPDATE battery_event SET note = 'edited' WHERE battery = 'B0025';
+UPDATE battery_event SET note = 'edited' WHERE false;
+DELETE FROM battery_event WHERE battery = 'B0025';
+TRUNCATE battery_event;
+INSERT INTO battery_event (battery, kind, at) VALUES ('B0025', 'manufactured', '2024-07-01 00:00+00')
+    ON CONFLICT (battery, kind) WHERE kind = 'manufactured' DO UPDATE SET note = 'x';
+-- and stay refused with session_replication_role = replica (the triggers fire ALWAYS)
+SET session_replication_role = replica;
+DELETE FROM battery_event;
+RESET session_replication_role;
+
+SELECT count(*) AS problems FROM verify('battery_event');
+
+-- a single-chain table
+CREATE TABLE audit_note (body text);
+SELECT enable_ledger('audit_note');
+INSERT INTO audit_note VALUES ('one'), ('two'), ('three');
+SELECT ledger_seq, body FROM audit_note ORDER BY ledger_seq;
+SELECT count(*) AS problems FROM verify('audit_note');
+
+-- another BEFORE INSERT trigger that would fire after the chain trigger is refused
+CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.body := upper(NEW.body); RETURN NEW; END $$;
+CREATE TRIGGER zzz_shout BEFORE INSERT ON audit_note FOR EACH ROW EXECUTE FUNCTION shout();
+INSERT INTO audit_note VALUES ('four');
+DROP TRIGGER zzz_shout ON audit_note;
+CREATE TRIGGER shout BEFORE INSERT ON audit_note FOR EACH ROW EXECUTE FUNCTION shout();
+INSERT INTO audit_note VALUES ('four') RETURNING ledger_seq, body;
+SELECT count(*) AS problems FROM verify('audit_note');
+
+-- enable_ledger refusals
+SELECT enable_ledger('battery_event');
+CREATE TABLE has_rows (x int);
+INSERT INTO has_rows VALUES (1);
+SELECT enable_ledger('has_rows');
+CREATE TABLE bad_type (x int, p point);
+SELECT enable_ledger('bad_type');
+CREATE TABLE reserved (x int, ledger_hash text);
+SELECT enable_ledger('reserved');
+CREATE TABLE no_col (x int);
+SELECT enable_ledger('no_col', 'y');
+CREATE VIEW v AS SELECT 1 AS x;
+SELECT enable_ledger('v');
+SELECT enable_ledger('does_not_exist');
+SELECT enable_ledger(NULL);
+-- nothing was changed by the refused calls
+SELECT count(*) AS columns_added FROM pg_attribute WHERE attrelid IN ('has_rows'::regclass, 'bad_type'::regclass, 'no_col'::regclass) AND attname LIKE 'ledger%';
+
+-- verify() on a table that is not a ledger
+SELECT * FROM verify('has_rows');
+
+-- only the owner may enable a ledger; only readers may verify
+CREATE ROLE ledger_stranger;
+CREATE TABLE owned (x int);
+SET ROLE ledger_stranger;
+SELECT enable_ledger('owned');
+SELECT * FROM verify('battery_event');
+RESET ROLE;
+DROP TABLE owned;
+DROP ROLE ledger_stranger;

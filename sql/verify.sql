@@ -1,0 +1,82 @@
+-- verify(): tampering done behind the extension's back (as a superuser who
+-- switches the guards off) is reported row by row.
+SET search_path = public, battledger;
+
+CREATE TABLE soh_report (battery text, cycle int, capacity_ah numeric);
+SELECT enable_ledger('soh_report', 'battery');
+-- real NASA PCoE capacities of cell B0025 (first discharges) and B0026
+INSERT INTO soh_report VALUES
+    ('B0025', 1, 1.8302), ('B0025', 2, 1.8223), ('B0025', 3, 1.8215), ('B0025', 4, 1.8198), ('B0025', 5, 1.8192),
+    ('B0026', 1, 1.8142), ('B0026', 2, 1.8054), ('B0026', 3, 1.8038);
+SELECT count(*) AS problems FROM verify('soh_report');
+
+-- The superuser's way around the guards, visible in the server log.
+CREATE FUNCTION tamper(sql text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+    ALTER TABLE soh_report DISABLE TRIGGER USER;
+    EXECUTE sql;
+    ALTER TABLE soh_report ENABLE TRIGGER zz_battledger_chain;
+    ALTER TABLE soh_report ENABLE ALWAYS TRIGGER battledger_append_only;
+    ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+END $$;
+
+-- 1. a modified value
+BEGIN;
+SELECT tamper($$UPDATE soh_report SET capacity_ah = 1.9 WHERE battery = 'B0025' AND cycle = 2$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 2. a deleted row
+BEGIN;
+SELECT tamper($$DELETE FROM soh_report WHERE battery = 'B0025' AND cycle = 3$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 3. deleted rows at the start of a chain
+BEGIN;
+SELECT tamper($$DELETE FROM soh_report WHERE battery = 'B0026' AND cycle < 3$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 4. an inserted row, bypassing the chain trigger (session_replication_role = replica)
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO soh_report VALUES ('B0026', 4, 1.9, 4, repeat('0', 64)::hash256, repeat('0', 64)::hash256);
+INSERT INTO soh_report VALUES ('B0099', 1, 2.0, 7, repeat('0', 64)::hash256, repeat('0', 64)::hash256);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 5. two rows swapped (their contents exchanged)
+BEGIN;
+SELECT tamper($$UPDATE soh_report r SET capacity_ah = s.capacity_ah, cycle = s.cycle
+                  FROM soh_report s
+                 WHERE r.battery = 'B0025' AND s.battery = 'B0025'
+                   AND ((r.ledger_seq = 2 AND s.ledger_seq = 4) OR (r.ledger_seq = 4 AND s.ledger_seq = 2))$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 6. two rows swapped (their positions exchanged)
+BEGIN;
+SELECT tamper($$UPDATE soh_report SET ledger_seq = 100 WHERE battery = 'B0026' AND ledger_seq = 2;
+                UPDATE soh_report SET ledger_seq = 2 WHERE battery = 'B0026' AND ledger_seq = 3;
+                UPDATE soh_report SET ledger_seq = 3 WHERE battery = 'B0026' AND ledger_seq = 100$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 7. a broken link
+BEGIN;
+SELECT tamper($$UPDATE soh_report SET ledger_prev = repeat('a', 64)::hash256 WHERE battery = 'B0025' AND ledger_seq = 4$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- 8. a modified row whose hash was recomputed: its successor no longer links to it
+BEGIN;
+SELECT tamper($$UPDATE soh_report SET capacity_ah = 1.95 WHERE battery = 'B0025' AND cycle = 2;
+                UPDATE soh_report r SET ledger_hash = battledger.chain_hash(r.ledger_prev, r.ledger_seq, battledger.row_bytes(r))
+                 WHERE battery = 'B0025' AND cycle = 2$$);
+SELECT * FROM verify('soh_report');
+ROLLBACK;
+
+-- after all the rolled-back tampering, the table is intact
+SELECT count(*) AS problems FROM verify('soh_report');

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# test/bench/run.sh — how much does a battledger ledger table cost?
+#
+# Starts one throwaway PostgreSQL 15 cluster with durable commits (fsync and
+# synchronous_commit left at their defaults: on) and compares, in the same
+# run, three tables with identical content columns (see schema.sql):
+#   plain        an ordinary table;
+#   handwritten  the PL/pgSQL + pgcrypto global hash chain a DBA writes today;
+#   ledger       battledger.enable_ledger(tbl, 'battery').
+#
+#   a. single-row INSERT TPS with pgbench, 1 and 8 clients;
+#   b. bulk INSERT ... SELECT generate_series, 100k and 200k rows;
+#   c. battledger.verify() speed on 200k and 1M rows.
+#
+# Prints a markdown summary and writes it to test/bench/results/latest.md.
+#
+# Environment:
+#   BENCH_SECONDS     duration of each pgbench run (default 15)
+#   BENCH_PORT        port of the private cluster (default 55440)
+#   BENCH_HW_TIMEOUT  cap in seconds on one hand-written bulk load (default 300)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib/cluster.sh"
+
+BENCH_SECONDS=${BENCH_SECONDS:-15}
+BENCH_PORT=${BENCH_PORT:-55440}
+BENCH_HW_TIMEOUT=${BENCH_HW_TIMEOUT:-300}
+LOAD_1M_TIMEOUT=60            # the 1M-row verify table is only built if it loads this fast
+RESULTS=$HERE/results/latest.md
+
+bl_install_packages
+bl_build_install
+# shared_buffers holds every table of the run, so reads never hit the disk;
+# a large max_wal_size keeps checkpoints out of the timed bulk loads.
+bl_start_cluster bench "$BENCH_PORT" "shared_buffers = 512MB
+max_wal_size = 8GB
+checkpoint_timeout = 30min"
+
+psql_() { psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+q() { psql_ -At -c "$1"; }
+fmt() { awk -v x="$2" "BEGIN { printf \"$1\", x }"; }          # fmt '%.1f' 3.14159
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+
+say "creating benchmark schema"
+psql_ -f "$HERE/schema.sql"
+
+# ---------------------------------------------------------------------------
+# a. single-row inserts: each client runs INSERT ... VALUES in autocommit, so
+#    every transaction waits for its WAL flush.  Fresh tables for each client
+#    count; a CHECKPOINT before each run so no run inherits another's dirty
+#    buffers.
+# ---------------------------------------------------------------------------
+declare -A TPS
+KINDS="plain handwritten ledger"
+for clients in 1 8; do
+  jobs=$(( clients > 1 ? 2 : 1 ))
+  for kind in $KINDS; do
+    tbl=${kind}_c$clients
+    q "SELECT bench.make_table('$kind', 'c$clients')" >/dev/null
+    q "CHECKPOINT"
+    say "pgbench: $tbl, $clients client(s), $jobs thread(s), ${BENCH_SECONDS}s"
+    out=$(pgbench -n -f "$HERE/insert.sql" -D tbl="$tbl" -c "$clients" -j "$jobs" \
+            -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
+    TPS[$kind,$clients]=$(awk '/^tps = / { print $3; exit }' <<<"$out")
+    grep -E '^(number of failed|latency average|tps)' <<<"$out" || true
+  done
+done
+# The pgbench ledger tables must still verify (concurrent appends, 1,000 chains).
+PGB_PROBLEMS=$(q "SELECT (SELECT count(*) FROM battledger.verify('ledger_c1'))
+                       + (SELECT count(*) FROM battledger.verify('ledger_c8'))")
+
+# ---------------------------------------------------------------------------
+# b. bulk loads: one INSERT ... SELECT of N rows over 1,000 chain keys into a
+#    fresh empty table, timed inside the server.  The hand-written chain gets
+#    a statement_timeout so a quadratic blow-up cannot stall the run.
+# ---------------------------------------------------------------------------
+declare -A BULK_MS          # [kind,N] -> milliseconds, or "timeout"
+bulk() {                    # bulk KIND N [timeout_seconds]; prints ms or "timeout"
+  local kind=$1 n=$2 limit=${3:-0} sfx="bulk$2" ms
+  q "SELECT bench.make_table('$kind', '$sfx')" >/dev/null
+  q "CHECKPOINT"
+  if ms=$(PGOPTIONS="-c statement_timeout=${limit}s" \
+          q "SELECT bench.time_ms(bench.bulk_sql('${kind}_$sfx', $n))" 2>&1); then
+    echo "$ms"
+  elif grep -q 'statement timeout' <<<"$ms"; then
+    echo timeout
+  else
+    echo "$ms" >&2; return 1
+  fi
+}
+BULK_SIZES="100000 200000"
+for n in $BULK_SIZES; do
+  for kind in plain ledger; do
+    say "bulk: $kind, $n rows"
+    BULK_MS[$kind,$n]=$(bulk "$kind" "$n"); echo "${BULK_MS[$kind,$n]} ms"
+  done
+done
+# The hand-written chain at 100k and 200k (each capped at BENCH_HW_TIMEOUT);
+# if either hits the cap it is also run at 20k and 40k, with plain beside it,
+# so that its growth can still be measured.
+HW_SIZES=""
+for n in $BULK_SIZES; do
+  say "bulk: handwritten, $n rows (cap ${BENCH_HW_TIMEOUT}s)"
+  BULK_MS[handwritten,$n]=$(bulk handwritten "$n" "$BENCH_HW_TIMEOUT")
+  echo "${BULK_MS[handwritten,$n]} ms"
+  HW_SIZES="$HW_SIZES $n"
+  [ "${BULK_MS[handwritten,$n]}" = timeout ] && break
+done
+if [[ "${BULK_MS[handwritten,100000]} ${BULK_MS[handwritten,200000]:-timeout}" == *timeout* ]]; then
+  for n in 20000 40000; do
+    for kind in plain handwritten; do
+      say "bulk: $kind, $n rows (fallback size)"
+      BULK_MS[$kind,$n]=$(bulk "$kind" "$n" "$BENCH_HW_TIMEOUT"); echo "${BULK_MS[$kind,$n]} ms"
+    done
+  done
+  HW_SIZES="$HW_SIZES 20000 40000"
+fi
+
+# ---------------------------------------------------------------------------
+# c. verify(): three runs each, median, on the 200k ledger table and on a 1M
+#    one if that loads within LOAD_1M_TIMEOUT.
+# ---------------------------------------------------------------------------
+declare -A VERIFY_MS VERIFY_PROBLEMS
+verify3() {                 # verify3 TABLE ROWS
+  local tbl=$1 rows=$2 runs=() r ms problems
+  q "VACUUM ANALYZE $tbl"   # set hint bits once, as a table at rest would have them
+  for r in 1 2 3; do
+    IFS='|' read -r ms problems < <(q "SELECT ms, problems FROM bench.time_verify('$tbl')")
+    echo "  run $r: $ms ms, $problems problem(s)"
+    runs+=("$ms")
+  done
+  VERIFY_MS[$rows]=$(median3 "${runs[@]}")
+  VERIFY_PROBLEMS[$rows]=$problems
+}
+say "verify: ledger_bulk200000"
+verify3 ledger_bulk200000 200000
+say "loading a 1,000,000-row ledger table (cap ${LOAD_1M_TIMEOUT}s)"
+LOAD_1M=$(bulk ledger 1000000 "$LOAD_1M_TIMEOUT"); echo "$LOAD_1M ms"
+if [ "$LOAD_1M" != timeout ]; then
+  say "verify: ledger_bulk1000000"
+  verify3 ledger_bulk1000000 1000000
+fi
+
+# ---------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------
+secs() { [ "$1" = timeout ] && echo "> cap" || fmt '%.2f s' "$(awk -v m="$1" 'BEGIN{print m/1000}')"; }
+rps() { [ "$2" = timeout ] && echo "–" || fmt '%.0f' "$(awk -v n="$1" -v m="$2" 'BEGIN{print n/(m/1000)}')"; }
+k() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n/1000000; else printf "%gk", n/1000 }'; }
+
+summary() {
+  local n kind ms prev
+  echo "# battledger benchmark"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`BENCH_SECONDS=$BENCH_SECONDS test/bench/run.sh\`"
+  echo
+  echo "## Machine and server"
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| CPUs (nproc) | $(nproc) |"
+  echo "| CPU model | $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo) |"
+  echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
+  echo "| Data directory filesystem | $(df -T --output=fstype "$BL_WORK" | tail -n 1) |"
+  echo "| PostgreSQL | $(q 'SELECT version()') |"
+  q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'
+       FROM unnest(ARRAY['shared_buffers', 'synchronous_commit', 'fsync', 'wal_level',
+                         'max_wal_size', 'full_page_writes']) AS name"
+  echo
+  echo "## a. Single-row INSERT, one row per transaction (pgbench -n, ${BENCH_SECONDS} s, 1,000 chain keys)"
+  echo
+  echo "| table | 1 client TPS | vs plain | 8 clients (-j 2) TPS | vs plain |"
+  echo "|---|---:|---:|---:|---:|"
+  for kind in $KINDS; do
+    echo "| $kind | $(fmt '%.0f' "${TPS[$kind,1]}") | $(ratio "${TPS[$kind,1]}" "${TPS[plain,1]}") |" \
+         "$(fmt '%.0f' "${TPS[$kind,8]}") | $(ratio "${TPS[$kind,8]}" "${TPS[plain,8]}") |"
+  done
+  echo
+  echo "verify() on the two pgbench ledger tables afterwards: $PGB_PROBLEMS problem(s)."
+  echo
+  echo "## b. Bulk INSERT ... SELECT FROM generate_series(1, N), one statement, 1,000 chain keys"
+  echo
+  echo "| table | N | time | rows/s | vs plain (same N) |"
+  echo "|---|---:|---:|---:|---:|"
+  for kind in plain handwritten ledger; do
+    for n in 20000 40000 100000 200000; do
+      ms=${BULK_MS[$kind,$n]:-}
+      [ -z "$ms" ] && continue
+      if [ "$ms" = timeout ]; then
+        echo "| $kind | $(k "$n") | > ${BENCH_HW_TIMEOUT} s (cancelled) | – | – |"
+      else
+        echo "| $kind | $(k "$n") | $(secs "$ms") | $(rps "$n" "$ms") |" \
+             "$(ratio "$(awk -v a="${BULK_MS[plain,$n]}" -v b="$ms" 'BEGIN{print a/b}')" 1) |"
+      fi
+    done
+  done
+  echo
+  echo "Scaling, time(2N) / time(N) (1.0 would be... 2.0 is linear; goal for ledger ≤ 2.3):"
+  echo
+  echo "| table | 200k / 100k | 40k / 20k |"
+  echo "|---|---:|---:|"
+  for kind in plain handwritten ledger; do
+    local r1="–" r2="–"
+    [[ -n "${BULK_MS[$kind,200000]:-}" && "${BULK_MS[$kind,200000]}" != timeout && "${BULK_MS[$kind,100000]}" != timeout ]] &&
+      r1=$(fmt '%.2f' "$(awk -v a="${BULK_MS[$kind,200000]}" -v b="${BULK_MS[$kind,100000]}" 'BEGIN{print a/b}')")
+    [[ "${BULK_MS[handwritten,200000]:-timeout}" == timeout && "$kind" == handwritten ]] && r1="> $(fmt '%.1f' \
+      "$(awk -v c="$BENCH_HW_TIMEOUT" -v b="${BULK_MS[$kind,100000]}" 'BEGIN{ if (b == "timeout") print 0; else print c*1000/b }')") (capped)"
+    [[ -n "${BULK_MS[$kind,40000]:-}" && "${BULK_MS[$kind,40000]}" != timeout && "${BULK_MS[$kind,20000]}" != timeout ]] &&
+      r2=$(fmt '%.2f' "$(awk -v a="${BULK_MS[$kind,40000]}" -v b="${BULK_MS[$kind,20000]}" 'BEGIN{print a/b}')")
+    echo "| $kind | $r1 | $r2 |"
+  done
+  echo
+  echo "## c. battledger.verify() (median of 3 runs, after VACUUM ANALYZE)"
+  echo
+  echo "| ledger rows | median time | rows/s | problems reported |"
+  echo "|---:|---:|---:|---:|"
+  for n in 200000 1000000; do
+    if [ -n "${VERIFY_MS[$n]:-}" ]; then
+      echo "| $(k "$n") | $(secs "${VERIFY_MS[$n]}") | $(rps "$n" "${VERIFY_MS[$n]}") | ${VERIFY_PROBLEMS[$n]} |"
+    fi
+  done
+  if [ "$LOAD_1M" = timeout ]; then
+    echo
+    echo "The 1M-row ledger table did not load within ${LOAD_1M_TIMEOUT} s, so it was not verified."
+  else
+    echo
+    echo "The 1M-row ledger table loaded in $(secs "$LOAD_1M") ($(rps 1000000 "$LOAD_1M") rows/s)."
+  fi
+  echo
+  echo "Notes: the hand-written table is one global chain (every insert serialised by one"
+  echo "advisory lock held to commit); the ledger table has one chain per battery (1,000)."
+  echo "Bulk and verify times are measured inside the server with clock_timestamp()"
+  echo "(no connection start-up, no commit flush)."
+}
+
+mkdir -p "$(dirname "$RESULTS")"
+summary > "$RESULTS"
+say "summary (also in ${RESULTS#"$BL_ROOT"/})"
+cat "$RESULTS"
