@@ -124,10 +124,11 @@ fi
 # ---------------------------------------------------------------------------
 declare -A VERIFY_MS VERIFY_PROBLEMS
 verify3() {                 # verify3 TABLE ROWS
-  local tbl=$1 rows=$2 runs=() r ms problems
+  local tbl=$1 rows=$2 runs=() r ms problems out
   q "VACUUM ANALYZE $tbl"   # set hint bits once, as a table at rest would have them
   for r in 1 2 3; do
-    IFS='|' read -r ms problems < <(q "SELECT ms, problems FROM bench.time_verify('$tbl')")
+    out=$(q "SELECT ms, problems FROM bench.time_verify('$tbl')")
+    IFS='|' read -r ms problems <<<"$out"
     echo "  run $r: $ms ms, $problems problem(s)"
     runs+=("$ms")
   done
@@ -148,10 +149,18 @@ fi
 # ---------------------------------------------------------------------------
 secs() { [ "$1" = timeout ] && echo "> cap" || fmt '%.2f s' "$(awk -v m="$1" 'BEGIN{print m/1000}')"; }
 rps() { [ "$2" = timeout ] && echo "–" || fmt '%.0f' "$(awk -v n="$1" -v m="$2" 'BEGIN{print n/(m/1000)}')"; }
+# growth KIND N 2N: time(2N)/time(N), a lower bound if 2N hit the cap, "–" if not measured
+growth() {
+  local a=${BULK_MS[$1,$2]:-} b=${BULK_MS[$1,$3]:-}
+  if [ -z "$a" ] || [ -z "$b" ] || [ "$a" = timeout ]; then echo "–"
+  elif [ "$b" = timeout ]; then echo "> $(awk -v c="$BENCH_HW_TIMEOUT" -v a="$a" 'BEGIN{printf "%.1f", c*1000/a}') (capped)"
+  else awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", b/a}'
+  fi
+}
 k() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n/1000000; else printf "%gk", n/1000 }'; }
 
 summary() {
-  local n kind ms prev
+  local n kind ms
   echo "# battledger benchmark"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`BENCH_SECONDS=$BENCH_SECONDS test/bench/run.sh\`"
@@ -192,24 +201,17 @@ summary() {
         echo "| $kind | $(k "$n") | > ${BENCH_HW_TIMEOUT} s (cancelled) | – | – |"
       else
         echo "| $kind | $(k "$n") | $(secs "$ms") | $(rps "$n" "$ms") |" \
-             "$(ratio "$(awk -v a="${BULK_MS[plain,$n]}" -v b="$ms" 'BEGIN{print a/b}')" 1) |"
+             "$(ratio "${BULK_MS[plain,$n]}" "$ms") |"
       fi
     done
   done
   echo
-  echo "Scaling, time(2N) / time(N) (1.0 would be... 2.0 is linear; goal for ledger ≤ 2.3):"
+  echo "Scaling: time(2N) / time(N); 2.0 is linear, 4.0 quadratic (goal for ledger: 200k/100k ≤ 2.3)."
   echo
   echo "| table | 200k / 100k | 40k / 20k |"
   echo "|---|---:|---:|"
   for kind in plain handwritten ledger; do
-    local r1="–" r2="–"
-    [[ -n "${BULK_MS[$kind,200000]:-}" && "${BULK_MS[$kind,200000]}" != timeout && "${BULK_MS[$kind,100000]}" != timeout ]] &&
-      r1=$(fmt '%.2f' "$(awk -v a="${BULK_MS[$kind,200000]}" -v b="${BULK_MS[$kind,100000]}" 'BEGIN{print a/b}')")
-    [[ "${BULK_MS[handwritten,200000]:-timeout}" == timeout && "$kind" == handwritten ]] && r1="> $(fmt '%.1f' \
-      "$(awk -v c="$BENCH_HW_TIMEOUT" -v b="${BULK_MS[$kind,100000]}" 'BEGIN{ if (b == "timeout") print 0; else print c*1000/b }')") (capped)"
-    [[ -n "${BULK_MS[$kind,40000]:-}" && "${BULK_MS[$kind,40000]}" != timeout && "${BULK_MS[$kind,20000]}" != timeout ]] &&
-      r2=$(fmt '%.2f' "$(awk -v a="${BULK_MS[$kind,40000]}" -v b="${BULK_MS[$kind,20000]}" 'BEGIN{print a/b}')")
-    echo "| $kind | $r1 | $r2 |"
+    echo "| $kind | $(growth "$kind" 100000 200000) | $(growth "$kind" 20000 40000) |"
   done
   echo
   echo "## c. battledger.verify() (median of 3 runs, after VACUUM ANALYZE)"
