@@ -119,7 +119,8 @@ CREATE FUNCTION @extschema@._check_encodable(tbl regclass) RETURNS void
 CREATE TABLE @extschema@.ledger_tables (
     tbl         regclass PRIMARY KEY,
     chain_by    name,
-    chain_index regclass NOT NULL
+    chain_index name NOT NULL   -- in the table's schema; a name, not regclass, so pg_restore
+                                -- can load the registry before the index is rebuilt
 );
 COMMENT ON TABLE @extschema@.ledger_tables IS 'the tables enable_ledger() made ledger tables';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.ledger_tables', '');
@@ -140,7 +141,7 @@ COMMENT ON FUNCTION @extschema@.verify(regclass) IS
 -- Records a ledger table; SECURITY DEFINER because the registry is not
 -- writable by table owners.  Only the owner of tbl may register it, and only
 -- once the triggers enable_ledger() creates are in place.
-CREATE FUNCTION @extschema@._register(tbl regclass, chain_by name, chain_index regclass)
+CREATE FUNCTION @extschema@._register(tbl regclass, chain_by name, chain_index name)
     RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
     IF NOT pg_catalog.pg_has_role(session_user, (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE')
@@ -155,7 +156,7 @@ BEGIN
     END IF;
     INSERT INTO @extschema@.ledger_tables VALUES (tbl, chain_by, chain_index);
 END $$;
-REVOKE ALL ON FUNCTION @extschema@._register(regclass, name, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._register(regclass, name, name) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.enable_ledger(tbl regclass, chain_by name DEFAULT NULL)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -217,9 +218,7 @@ BEGIN
     EXECUTE format('CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger()', tbl);
     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER battledger_append_only', tbl);
-    PERFORM @extschema@._register(tbl, chain_by,
-        (SELECT c.oid FROM pg_class c WHERE c.relname = idx
-            AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = tbl))::regclass);
+    PERFORM @extschema@._register(tbl, chain_by, idx);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_ledger(regclass, name) IS
     'make an empty table an append-only, hash-chained ledger table (one chain per chain_by value)';
@@ -242,9 +241,13 @@ BEGIN
         SELECT d.object_type, d.object_identity
           FROM pg_event_trigger_dropped_objects() d
          WHERE (d.classid = 'pg_class'::regclass AND d.objsubid = 0
-                AND d.objid IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l
-                                UNION ALL
-                                SELECT l.chain_index::oid FROM @extschema@.ledger_tables l))
+                AND d.objid IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l))
+            OR (d.object_type = 'index'
+                AND (d.schema_name, d.object_name) IN
+                    (SELECT n.nspname, l.chain_index
+                       FROM @extschema@.ledger_tables l
+                       JOIN pg_class c ON c.oid = l.tbl
+                       JOIN pg_namespace n ON n.oid = c.relnamespace))
             OR (d.object_type = 'trigger'
                 AND split_part(d.object_identity, ' on ', 1) IN ('zz_battledger_chain', 'battledger_append_only')
                 AND to_regclass(substr(d.object_identity, strpos(d.object_identity, ' on ') + 4))::oid

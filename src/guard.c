@@ -125,8 +125,12 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 						   why);
 				break;
 			}
-		case AT_EnableTrig:
 		case AT_EnableAlwaysTrig:
+			/* what enable_ledger() and pg_restore do for the guard trigger */
+			if (strcmp(cmd->name, LEDGER_GUARD_TRIGGER) == 0)
+				break;
+			/* FALLTHROUGH */
+		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
 			if (is_ledger_trigger_name(cmd->name))

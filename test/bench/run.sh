@@ -172,7 +172,7 @@ summary() {
   echo "| CPUs (nproc) | $(nproc) |"
   echo "| CPU model | $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo) |"
   echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
-  echo "| Data directory filesystem | $(df -T --output=fstype "$BL_WORK" | tail -n 1) |"
+  echo "| Data directory filesystem | $(df --output=fstype "$BL_WORK" | tail -n 1) |"
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'
        FROM unnest(ARRAY['shared_buffers', 'synchronous_commit', 'fsync', 'wal_level',

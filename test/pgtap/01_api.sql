@@ -10,14 +10,14 @@ SELECT has_function('battledger', 'row_bytes', ARRAY['record']);
 SELECT has_function('battledger', 'row_hash', ARRAY['record']);
 SELECT has_function('battledger', 'chain_hash', ARRAY['battledger.hash256', 'bigint', 'bytea']);
 SELECT has_table('battledger', 'ledger_tables', 'registry of ledger tables');
-SELECT ok(NOT has_function_privilege('public', 'battledger._register(regclass, name, regclass)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'battledger._register(regclass, name, name)', 'EXECUTE'),
           'PUBLIC cannot register ledger tables directly');
 SELECT ok(NOT has_table_privilege('public', 'battledger.ledger_tables', 'INSERT, UPDATE, DELETE, TRUNCATE'),
           'PUBLIC cannot write the registry');
 SELECT ok(has_table_privilege('public', 'battledger.ledger_tables', 'SELECT'), 'PUBLIC can read the registry');
 SELECT ok(prosecdef AND proconfig @> ARRAY['search_path=pg_catalog'],
           'SECURITY DEFINER function pins search_path')
-  FROM pg_proc WHERE oid = 'battledger._register(regclass, name, regclass)'::regprocedure;
+  FROM pg_proc WHERE oid = 'battledger._register(regclass, name, name)'::regprocedure;
 SELECT is((SELECT count(*)::int FROM pg_event_trigger WHERE evtname LIKE 'battledger_%' AND evtenabled = 'A'), 2,
           'both DDL guards fire ALWAYS');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'battledger'), false, 'not relocatable');

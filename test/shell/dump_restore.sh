@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A ledger database survives pg_dump / pg_restore: the registry, triggers and
+# guards come back, verify() is clean, every hash is unchanged, and new rows
+# chain onto the restored heads.
+set -euo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+
+bl_start_cluster dump 55453
+createdb src
+psql -X -q -v ON_ERROR_STOP=1 -d src <<'SQL'
+CREATE EXTENSION battledger;
+CREATE SCHEMA registry;
+CREATE TABLE registry.battery_event (battery text, kind text, at timestamptz, soh numeric,
+    payload jsonb, tags text[], id uuid, raw bytea, f float8, d date, iv interval);
+SELECT battledger.enable_ledger('registry.battery_event', 'battery');
+CREATE TABLE public.notes (body text);
+SELECT battledger.enable_ledger('public.notes');
+SET TimeZone = 'Asia/Kolkata';
+INSERT INTO registry.battery_event
+SELECT 'B00' || (25 + i % 8), 'soh_reported', '2009-02-13 19:03:52+00'::timestamptz + i * interval '1 day',
+       round((1.85 - i * 0.001)::numeric, 4), jsonb_build_object('cycle', i, 'ok', i % 2 = 0),
+       ARRAY['nasa', 'pcoe'], md5(i::text)::uuid, sha256(int4send(i)), i / 3.0, '2024-01-01'::date + i, i * interval '1 minute'
+  FROM generate_series(1, 2000) i;
+INSERT INTO public.notes VALUES ('one'), ('two');
+SQL
+hashes() { psql -X -At -d "$1" -c "
+  SELECT 'e', battery, ledger_seq, ledger_hash FROM registry.battery_event
+  UNION ALL SELECT 'n', '', ledger_seq, ledger_hash FROM public.notes ORDER BY 1, 2, 3"; }
+hashes src >"$BL_WORK/before"
+
+pg_dump -Fc -d src -f "$BL_WORK/src.dump"
+createdb dst
+pg_restore -d dst --exit-on-error "$BL_WORK/src.dump"
+hashes dst >"$BL_WORK/after"
+
+fail=0
+if cmp -s "$BL_WORK/before" "$BL_WORK/after"; then
+  echo "hashes unchanged: $(wc -l <"$BL_WORK/after") rows"
+else
+  echo "hashes differ after restore"; diff "$BL_WORK/before" "$BL_WORK/after" | head; fail=1
+fi
+result=$(psql -X -At -d dst 2>&1 <<'SQL'
+SELECT 'registry=' || count(*) FROM battledger.ledger_tables;
+SELECT 'verify_events=' || count(*) FROM battledger.verify('registry.battery_event');
+SELECT 'verify_notes=' || count(*) FROM battledger.verify('public.notes');
+INSERT INTO registry.battery_event (battery, kind) VALUES ('B0025', 'after restore') RETURNING 'appended_seq=' || ledger_seq;
+SELECT 'verify_after_append=' || count(*) FROM battledger.verify('registry.battery_event');
+DELETE FROM public.notes;
+SQL
+)
+echo "$result"
+echo "$result" | grep -q '^registry=2$' || fail=1
+echo "$result" | grep -q '^verify_events=0$' || fail=1
+echo "$result" | grep -q '^verify_notes=0$' || fail=1
+echo "$result" | grep -q '^appended_seq=251$' || fail=1
+echo "$result" | grep -q '^verify_after_append=0$' || fail=1
+echo "$result" | grep -q 'DELETE is not allowed on ledger table "notes"' || fail=1
+[ $fail = 0 ] && echo "dump_restore: PASS" || { echo "dump_restore: FAIL"; exit 1; }
