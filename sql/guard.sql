@@ -1,4 +1,5 @@
 -- The DDL guard: schema changes that would break a ledger table are refused.
+\set SHOW_CONTEXT never
 SET search_path = public, battledger;
 
 CREATE TABLE cell_lot (lot text, material text, mass_kg numeric);

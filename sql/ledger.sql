@@ -1,4 +1,5 @@
 -- Ledger tables: enable_ledger(), chaining, append-only refusals, bad calls.
+\set SHOW_CONTEXT never
 SET search_path = public, battledger;
 
 CREATE TABLE battery_event (

@@ -1,5 +1,6 @@
 -- verify(): tampering done behind the extension's back (as a superuser who
 -- switches the guards off) is reported row by row.
+\set SHOW_CONTEXT never
 SET search_path = public, battledger;
 
 CREATE TABLE soh_report (battery text, cycle int, capacity_ah numeric);
