@@ -6,8 +6,10 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
+#include "fmgr.h"
 #include "utils/relcache.h"
 
 #include "sha256.h"
@@ -23,10 +25,15 @@ typedef struct Hash256
 #define PG_GETARG_HASH256_P(n)	DatumGetHash256P(PG_GETARG_DATUM(n))
 #define PG_RETURN_HASH256_P(p)	PG_RETURN_POINTER(p)
 
-/* The columns enable_ledger() adds; never part of a row's content. */
+/* The chain columns enable_ledger() adds; never part of a row's bytes. */
 #define LEDGER_COL_SEQ	"ledger_seq"
 #define LEDGER_COL_PREV "ledger_prev"
 #define LEDGER_COL_HASH "ledger_hash"
+/* Signed tables add these: key id and batch are signed, signature and time are not. */
+#define LEDGER_COL_KEY_ID	"ledger_key_id"
+#define LEDGER_COL_SIG		"ledger_sig"
+#define LEDGER_COL_AT		"ledger_at"
+#define LEDGER_COL_BATCH	"ledger_batch"
 
 /* Trigger names; the chain trigger must fire after every other BEFORE INSERT trigger. */
 #define LEDGER_CHAIN_TRIGGER	"zz_battledger_chain"
@@ -35,6 +42,16 @@ typedef struct Hash256
 /* Custom SQLSTATE for refused modifications of a ledger table (class BL). */
 #define ERRCODE_LEDGER_APPEND_ONLY	MAKE_SQLSTATE('B','L','0','0','1')
 #define ERRCODE_LEDGER_DDL_REFUSED	MAKE_SQLSTATE('B','L','0','0','2')
+/* Signature checks (class BL, 01x) */
+#define ERRCODE_SIG_UNKNOWN_KEY		MAKE_SQLSTATE('B','L','0','1','1')
+#define ERRCODE_SIG_KEY_NOT_YET_VALID MAKE_SQLSTATE('B','L','0','1','2')
+#define ERRCODE_SIG_KEY_EXPIRED		MAKE_SQLSTATE('B','L','0','1','3')
+#define ERRCODE_SIG_KEY_REVOKED		MAKE_SQLSTATE('B','L','0','1','4')
+#define ERRCODE_SIG_ROLE			MAKE_SQLSTATE('B','L','0','1','5')
+#define ERRCODE_SIG_INVALID			MAKE_SQLSTATE('B','L','0','1','6')
+#define ERRCODE_SIG_MISSING			MAKE_SQLSTATE('B','L','0','1','7')
+#define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
+#define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')
 
 /* sha256 wrappers that raise an ERROR when OpenSSL fails */
 extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);
@@ -43,15 +60,25 @@ extern void bl_hash_parts_or_error(const void *const *parts, const size_t *lens,
 
 /* hash256.c */
 extern Oid	hash256_type_oid(void);
+extern char *hash256_to_hex(const Hash256 *h);
 
 /* encode.c — the canonical row encoding */
 typedef struct RowEncoder RowEncoder;
 
-extern RowEncoder *row_encoder_build(TupleDesc tupdesc, MemoryContext mcxt);
+typedef enum EncoderKind
+{
+	ENCODE_ROW,					/* content + signature fields: what the chain hash covers */
+	ENCODE_SIGNING				/* content + key id + batch: what the member signs */
+} EncoderKind;
+
+extern RowEncoder *row_encoder_build(TupleDesc tupdesc, MemoryContext mcxt,
+									 EncoderKind kind);
 extern void row_encode(const RowEncoder *enc, Datum *values, bool *nulls,
 					   StringInfo out);
 extern bool encodable_type(Oid typid, const char **why);
 extern bool is_ledger_column_name(const char *name);
+extern void record_encode(FunctionCallInfo fcinfo, HeapTupleHeader rec,
+						  EncoderKind kind, StringInfo out);
 
 /* chain.c */
 extern void chain_hash(const uint8 *prev, int64 seq, const char *content,

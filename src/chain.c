@@ -24,6 +24,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -35,6 +36,7 @@
 #include "utils/snapmgr.h"
 
 #include "ledger_rel.h"
+#include "sign.h"
 
 /*
  * Lock striping: a chain's lock is (database, table, hash(chain key) mod
@@ -153,14 +155,16 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	Hash256		prev;
 	Hash256    *hash;
 	StringInfoData buf;
-	int			cols[3];
-	Datum		newvals[3];
-	bool		newnulls[3] = {false, false, false};
+	int			cols[4];
+	Datum		newvals[4];
+	bool		newnulls[4] = {false, false, false, false};
+	int			ncols = 3;
 
 	check_trigger_context(fcinfo, "ledger_chain_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
-	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL);
+	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL,
+						td->tg_trigger->tgnargs > 1 ? td->tg_trigger->tgargs[1] : NULL);
 	if (lr->late_trigger)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -186,6 +190,20 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		key = values[lr->chain_attno - 1];
 	}
 
+	/* Signature first: a refused row takes no lock and leaves no trace. */
+	if (lr->signer_roles)
+	{
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+		sign_check_new_row(rel, lr, values, nulls, now);
+		/* ledger_at is the server's time, not signed, but covered by the chain hash */
+		values[lr->at_attno - 1] = TimestampTzGetDatum(now);
+		nulls[lr->at_attno - 1] = false;
+		cols[3] = lr->at_attno;
+		newvals[3] = values[lr->at_attno - 1];
+		ncols = 4;
+	}
+
 	lock_chain(lr, key);
 	if (chain_head(rel, lr, key, &seq, &prev))
 		seq++;
@@ -209,7 +227,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
 	newvals[2] = PointerGetDatum(hash);
 
-	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 3, cols, newvals, newnulls));
+	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
 }
 
 /*

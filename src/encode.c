@@ -203,8 +203,17 @@ column_name_cmp(const void *a, const void *b)
 	return c != 0 ? c : x->namelen - y->namelen;
 }
 
+static bool
+excluded_column(const char *name, EncoderKind kind)
+{
+	if (is_ledger_column_name(name))
+		return true;
+	return kind == ENCODE_SIGNING &&
+		(strcmp(name, LEDGER_COL_SIG) == 0 || strcmp(name, LEDGER_COL_AT) == 0);
+}
+
 RowEncoder *
-row_encoder_build(TupleDesc tupdesc, MemoryContext mcxt)
+row_encoder_build(TupleDesc tupdesc, MemoryContext mcxt, EncoderKind kind)
 {
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
 	RowEncoder *enc = palloc0(offsetof(RowEncoder, cols) +
@@ -214,7 +223,7 @@ row_encoder_build(TupleDesc tupdesc, MemoryContext mcxt)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
-		if (att->attisdropped || is_ledger_column_name(NameStr(att->attname)))
+		if (att->attisdropped || excluded_column(NameStr(att->attname), kind))
 			continue;
 		enc->cols[enc->ncols].attidx = i;
 		fill_column(&enc->cols[enc->ncols], att);
@@ -431,27 +440,57 @@ row_encode(const RowEncoder *enc, Datum *values, bool *nulls, StringInfo out)
 	out->data[count_at + 1] = (char) present;
 }
 
-/* ---- SQL: row_bytes(record), row_hash(record) ---- */
+/* ---- SQL: row_bytes(record), row_hash(record), signing_bytes(record) ---- */
 
-static void
-record_bytes(HeapTupleHeader rec, StringInfo out)
+/* Encoder for one record type, cached in fn_extra: built once per query, not per row. */
+typedef struct RecordEncoderCache
+{
+	Oid			typid;
+	int32		typmod;
+	EncoderKind kind;
+	RowEncoder *enc;
+} RecordEncoderCache;
+
+void
+record_encode(FunctionCallInfo fcinfo, HeapTupleHeader rec, EncoderKind kind,
+			  StringInfo out)
 {
 	Oid			typid = HeapTupleHeaderGetTypeId(rec);
 	int32		typmod = HeapTupleHeaderGetTypMod(rec);
+	RecordEncoderCache *cache = fcinfo->flinfo->fn_extra;
 	TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, typmod);
 	HeapTupleData tuple;
 	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
 	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
-	RowEncoder *enc;
 
+	if (cache == NULL || cache->typid != typid || cache->typmod != typmod ||
+		cache->kind != kind)
+	{
+		if (cache == NULL)
+			cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RecordEncoderCache));
+		cache->enc = row_encoder_build(tupdesc, fcinfo->flinfo->fn_mcxt, kind);
+		cache->typid = typid;
+		cache->typmod = typmod;
+		cache->kind = kind;
+		fcinfo->flinfo->fn_extra = cache;
+	}
 	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = rec;
 	heap_deform_tuple(&tuple, tupdesc, values, nulls);
-	enc = row_encoder_build(tupdesc, CurrentMemoryContext);
 	ReleaseTupleDesc(tupdesc);
-	row_encode(enc, values, nulls, out);
+	row_encode(cache->enc, values, nulls, out);
+}
+
+static bytea *
+stringinfo_to_bytea(StringInfo buf)
+{
+	bytea	   *result = palloc(VARHDRSZ + buf->len);
+
+	SET_VARSIZE(result, VARHDRSZ + buf->len);
+	memcpy(VARDATA(result), buf->data, buf->len);
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(battledger_row_bytes);
@@ -459,14 +498,21 @@ Datum
 battledger_row_bytes(PG_FUNCTION_ARGS)
 {
 	StringInfoData buf;
-	bytea	   *result;
 
 	initStringInfo(&buf);
-	record_bytes(PG_GETARG_HEAPTUPLEHEADER(0), &buf);
-	result = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	PG_RETURN_BYTEA_P(result);
+	record_encode(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), ENCODE_ROW, &buf);
+	PG_RETURN_BYTEA_P(stringinfo_to_bytea(&buf));
+}
+
+PG_FUNCTION_INFO_V1(battledger_signing_bytes);
+Datum
+battledger_signing_bytes(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	record_encode(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), ENCODE_SIGNING, &buf);
+	PG_RETURN_BYTEA_P(stringinfo_to_bytea(&buf));
 }
 
 PG_FUNCTION_INFO_V1(battledger_row_hash);
@@ -477,7 +523,7 @@ battledger_row_hash(PG_FUNCTION_ARGS)
 	Hash256    *h = palloc(sizeof(Hash256));
 
 	initStringInfo(&buf);
-	record_bytes(PG_GETARG_HEAPTUPLEHEADER(0), &buf);
+	record_encode(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), ENCODE_ROW, &buf);
 	bl_hash_or_error(buf.data, buf.len, h->bytes);
 	PG_RETURN_HASH256_P(h);
 }
@@ -489,7 +535,7 @@ battledger_check_encodable(PG_FUNCTION_ARGS)
 {
 	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
 
-	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext);
+	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext, ENCODE_ROW);
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_VOID();
 }

@@ -96,11 +96,9 @@ hash256_in(PG_FUNCTION_ARGS)
 	PG_RETURN_HASH256_P(h);
 }
 
-PG_FUNCTION_INFO_V1(hash256_out);
-Datum
-hash256_out(PG_FUNCTION_ARGS)
+char *
+hash256_to_hex(const Hash256 *h)
 {
-	Hash256    *h = PG_GETARG_HASH256_P(0);
 	char	   *s = palloc(2 * HASH256_LEN + 1);
 
 	for (int i = 0; i < HASH256_LEN; i++)
@@ -109,7 +107,14 @@ hash256_out(PG_FUNCTION_ARGS)
 		s[2 * i + 1] = hexdigits[h->bytes[i] & 0xf];
 	}
 	s[2 * HASH256_LEN] = '\0';
-	PG_RETURN_CSTRING(s);
+	return s;
+}
+
+PG_FUNCTION_INFO_V1(hash256_out);
+Datum
+hash256_out(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_CSTRING(hash256_to_hex(PG_GETARG_HASH256_P(0)));
 }
 
 PG_FUNCTION_INFO_V1(hash256_recv);

@@ -6,6 +6,7 @@
  * under CacheMemoryContext holding its encoder.
  */
 #include "ledger_rel.h"
+#include "keys.h"
 
 #include "access/genam.h"
 #include "access/nbtree.h"
@@ -129,7 +130,7 @@ find_late_trigger(Relation rel, MemoryContext mcxt)
 }
 
 static void
-ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by)
+ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *signer_roles)
 {
 	if (lr->mcxt)
 		MemoryContextDelete(lr->mcxt);
@@ -157,12 +158,23 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by)
 	}
 	lr->index_oid = find_chain_index(rel, lr);
 	lr->late_trigger = find_late_trigger(rel, lr->mcxt);
-	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt);
+	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
+	lr->signer_roles = NULL;
+	lr->nsigner_roles = 0;
+	if (signer_roles != NULL && signer_roles[0] != '\0')
+	{
+		lr->signer_roles = parse_role_list(signer_roles, &lr->nsigner_roles, lr->mcxt);
+		lr->key_attno = attno_or_error(rel, LEDGER_COL_KEY_ID);
+		lr->sig_attno = attno_or_error(rel, LEDGER_COL_SIG);
+		lr->at_attno = attno_or_error(rel, LEDGER_COL_AT);
+		lr->batch_attno = attno_or_error(rel, LEDGER_COL_BATCH);
+		lr->sign_encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_SIGNING);
+	}
 	lr->valid = true;
 }
 
 LedgerRel *
-ledger_rel_get(Relation rel, const char *chain_by)
+ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles)
 {
 	Oid			relid = RelationGetRelid(rel);
 	LedgerRel  *lr;
@@ -189,7 +201,7 @@ ledger_rel_get(Relation rel, const char *chain_by)
 	{
 		PG_TRY();
 		{
-			ledger_rel_build(rel, lr, chain_by);
+			ledger_rel_build(rel, lr, chain_by, signer_roles);
 		}
 		PG_CATCH();
 		{

@@ -22,10 +22,19 @@ typedef struct LedgerRel
 	RegProcedure chain_eq_proc; /* equality for the index's first column */
 	FmgrInfo	chain_hash_fn;	/* the chain key type's hash, for lock striping */
 	char	   *late_trigger;	/* a BEFORE INSERT trigger that fires after ours */
-	RowEncoder *encoder;
+	RowEncoder *encoder;		/* row bytes: what the chain hash covers */
+
+	/* signed tables only (signer_roles != NULL) */
+	char	  **signer_roles;
+	int			nsigner_roles;
+	AttrNumber	key_attno;
+	AttrNumber	sig_attno;
+	AttrNumber	at_attno;
+	AttrNumber	batch_attno;
+	RowEncoder *sign_encoder;	/* signing bytes: what the member signs */
 } LedgerRel;
 
 /* Look up (building if needed) the cache entry; ERROR if rel is not a ledger table. */
-extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by);
+extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles);
 
 #endif

@@ -19,6 +19,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -27,12 +28,13 @@
 #include "utils/tuplestore.h"
 
 #include "ledger_rel.h"
+#include "sign.h"
 
 static const uint8 zero_hash[HASH256_LEN];
 
-/* chain_by recorded by enable_ledger(), or NULL for a single-chain table. */
+/* chain_by recorded by enable_ledger() (NULL: single chain) and signer roles (NULL: unsigned). */
 static char *
-registered_chain_by(Oid relid)
+registered_chain_by(Oid relid, char **signer_roles)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
@@ -41,7 +43,7 @@ registered_chain_by(Oid relid)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT chain_by::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid",
+	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	found = SPI_processed == 1;
@@ -49,8 +51,11 @@ registered_chain_by(Oid relid)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
+		char	   *r = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
 		if (v != NULL)
 			result = MemoryContextStrdup(TopTransactionContext, v);
+		*signer_roles = r ? MemoryContextStrdup(TopTransactionContext, r) : NULL;
 	}
 	SPI_finish();
 	if (!found)
@@ -80,6 +85,63 @@ report(VerifyOut *vo, Datum key, int64 seq, const char *problem, const char *det
 	vals[2] = CStringGetTextDatum(problem);
 	vals[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
 	tuplestore_putvalues(vo->store, vo->desc, vals, nulls);
+}
+
+/* Batches seen during the walk (id -> first row), each checked once at the end. */
+typedef struct SeenBatch
+{
+	char		id[201];
+	char	   *chain_key;
+	int64		seq;
+} SeenBatch;
+
+static HTAB *
+new_batch_set(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = 201;
+	ctl.entrysize = sizeof(SeenBatch);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create("battledger verify batches", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+static void
+note_batch(HTAB *batches, const char *id, Datum key, int64 seq)
+{
+	char		k[201] = {0};
+	bool		found;
+	SeenBatch  *b;
+
+	strlcpy(k, id, sizeof(k));
+	b = hash_search(batches, k, HASH_ENTER, &found);
+	if (!found)
+		b->seq = seq;
+}
+
+static void
+check_batches(HTAB *batches, Oid relid, VerifyOut *vo)
+{
+	HASH_SEQ_STATUS status;
+	SeenBatch  *b;
+
+	hash_seq_init(&status, batches);
+	while ((b = hash_seq_search(&status)) != NULL)
+	{
+		char	   *detail;
+		const char *problem = batch_check(b->id, relid, &detail);
+
+		if (problem)
+		{
+			Datum		vals[4];
+			bool		nulls[4] = {true, false, false, false};
+
+			vals[1] = Int64GetDatum(b->seq);
+			vals[2] = CStringGetTextDatum(problem);
+			vals[3] = CStringGetTextDatum(detail);
+			tuplestore_putvalues(vo->store, vo->desc, vals, nulls);
+		}
+	}
 }
 
 static void
@@ -116,6 +178,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 	int64		expected = 1;
 	uint8		last_hash[HASH256_LEN];
 	StringInfoData buf;
+	HTAB	   *batches = lr->signer_roles ? new_batch_set() : NULL;
 
 	initStringInfo(&buf);
 	index_rescan(scan, NULL, 0, NULL, 0);
@@ -183,6 +246,18 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 			report(vo, cur_key, seq, "hash_mismatch",
 				   "ledger_hash does not match the row's content and chain fields.");
 
+		if (lr->signer_roles)
+		{
+			char	   *sdetail;
+			const char *sproblem = sign_check_stored_row(lr, slot->tts_values, slot->tts_isnull, &sdetail);
+
+			if (sproblem)
+				report(vo, cur_key, seq, sproblem, sdetail);
+			else if (!slot->tts_isnull[lr->batch_attno - 1])
+				note_batch(batches, TextDatumGetCString(slot->tts_values[lr->batch_attno - 1]),
+						   cur_key, seq);
+		}
+
 		expected = seq + 1;
 		memcpy(last_hash, stored->bytes, HASH256_LEN);
 		MemoryContextSwitchTo(old);
@@ -193,6 +268,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 	index_close(irel, AccessShareLock);
 	MemoryContextDelete(rowcxt);
 	MemoryContextDelete(keycxt);
+	if (batches)
+		check_batches(batches, RelationGetRelid(rel), vo);
 	(void) desc;
 }
 
@@ -202,7 +279,8 @@ battledger_verify(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *chain_by = registered_chain_by(relid);
+	char	   *signer_roles = NULL;
+	char	   *chain_by = registered_chain_by(relid, &signer_roles);
 	Relation	rel;
 	LedgerRel  *lr;
 	VerifyOut	vo;
@@ -213,7 +291,7 @@ battledger_verify(PG_FUNCTION_ARGS)
 
 	rel = table_open(relid, AccessShareLock);
 	check_access(rel);
-	lr = ledger_rel_get(rel, chain_by);
+	lr = ledger_rel_get(rel, chain_by, signer_roles);
 	vo.chained = lr->chain_attno != 0;
 	if (vo.chained)
 	{

@@ -10,6 +10,8 @@ source test/lib/cluster.sh
 
 bl_install_packages
 bl_build_install
+say "installing the TEST-ONLY signing extension (test/signer)"
+make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no && as_root make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no install
 bl_start_cluster regress 55431
 failed=()
 

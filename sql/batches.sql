@@ -1,0 +1,107 @@
+-- Batch signatures: one signature over a manifest committing to many rows.
+\set SHOW_CONTEXT never
+CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY
+SET search_path = public, battledger, battledger_test;
+
+SELECT add_member('fleetco.example', ARRAY['fleet_operator']);
+SELECT add_member('minerco.example', ARRAY['miner']);
+SELECT add_key('fleetco.example', public_key(seed('fleetco-1'))) IS NOT NULL AS fleet_key;
+SELECT add_key('minerco.example', public_key(seed('minerco-1'))) IS NOT NULL AS miner_key;
+CREATE TABLE telemetry (battery text, cycle int, capacity_ah numeric);
+SELECT enable_ledger('telemetry', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+
+-- n rows of real NASA B0025 capacities for a batch, signed by seedname's key
+CREATE FUNCTION batch_rows(seedname text, id text, n int) RETURNS SETOF telemetry LANGUAGE sql AS $$
+    SELECT jsonb_populate_record(NULL::telemetry, jsonb_build_object(
+               'battery', 'B0025', 'cycle', i,
+               'capacity_ah', (ARRAY[1.8470, 1.8486, 1.8471, 1.8456, 1.8453, 1.8441, 1.8430, 1.8408])[i],
+               'ledger_key_id', key_id(public_key(seed(seedname)))::text, 'ledger_batch', id))
+      FROM generate_series(1, n) i
+$$;
+-- the member's side: hash each row's signing bytes, sign the manifest over their root
+CREATE FUNCTION sign_batch(seedname text, id text, rows telemetry[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    root hash256 := batch_root(ARRAY(SELECT sha256(signing_bytes(r))::hash256 FROM unnest(rows) r));
+BEGIN
+    INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+    VALUES (id, 'public.telemetry', key_id(public_key(seed(seedname))), cardinality(rows), root,
+            sign(seed(seedname), batch_manifest(id, cardinality(rows), root)));
+END $$;
+
+-- the manifest bytes, exactly
+SELECT batch_manifest('b-1', 3, repeat('ab', 32)::hash256)
+     = convert_to(E'battledger batch v1\nb-1\n', 'UTF8') || '\x0000000000000003'::bytea || decode(repeat('ab', 32), 'hex')
+       AS manifest_layout;
+-- batch_root is RFC 6962 over the sorted content hashes: order does not matter
+SELECT batch_root(ARRAY[sha256('a')::hash256, sha256('b')::hash256])
+     = batch_root(ARRAY[sha256('b')::hash256, sha256('a')::hash256]) AS order_free,
+       batch_root(ARRAY[sha256('a')::hash256])
+     = sha256('\x00'::bytea || sha256('a'))::hash256 AS one_leaf;
+
+-- 1. a complete batch is accepted with one signature check
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-1', ARRAY(SELECT batch_rows('fleetco-1', 'upload-1', 8)));
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-1', 8);
+COMMIT;
+SELECT count(*) AS rows, count(ledger_sig) AS row_signatures, max(ledger_seq) AS head FROM telemetry;
+SELECT count(*) AS problems FROM verify('telemetry');
+
+-- 2. a batch missing a row is refused at commit
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-2', ARRAY(SELECT batch_rows('fleetco-1', 'upload-2', 5)));
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-2', 4);
+COMMIT;
+
+-- 3. a batch with an extra row is refused at commit
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-3', ARRAY(SELECT batch_rows('fleetco-1', 'upload-3', 3)));
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-3', 4);
+COMMIT;
+
+-- 4. an altered row (same count) is refused at commit
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-4', ARRAY(SELECT batch_rows('fleetco-1', 'upload-4', 3)));
+INSERT INTO telemetry SELECT battery, cycle, capacity_ah + 0.1, ledger_seq, ledger_prev, ledger_hash,
+                             ledger_key_id, ledger_sig, ledger_batch, ledger_at
+  FROM batch_rows('fleetco-1', 'upload-4', 3);
+COMMIT;
+
+-- 5. a row lost to a savepoint rollback leaves the batch incomplete
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-5', ARRAY(SELECT batch_rows('fleetco-1', 'upload-5', 2)));
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-5', 1);
+SAVEPOINT s;
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-5', 2) OFFSET 1;
+ROLLBACK TO s;
+COMMIT;
+
+-- 6. rows cannot join a batch after its transaction, an unknown batch, or with another key
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-1', 1);
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'no-such-batch', 1);
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-6', ARRAY(SELECT batch_rows('fleetco-1', 'upload-6', 1)));
+INSERT INTO telemetry SELECT * FROM batch_rows('minerco-1', 'upload-6', 1);
+ROLLBACK;
+
+-- 7. a batch with no rows; the manifest itself: bad signature, wrong role, not a signed table
+SELECT sign_batch('fleetco-1', 'upload-7', ARRAY(SELECT batch_rows('fleetco-1', 'upload-7', 2)));
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+VALUES ('upload-8', 'public.telemetry', key_id(public_key(seed('fleetco-1'))), 2, repeat('00', 32)::hash256,
+        sign(seed('fleetco-1'), 'something else'));
+SELECT sign_batch('minerco-1', 'upload-9', ARRAY(SELECT batch_rows('minerco-1', 'upload-9', 2)));
+CREATE TABLE unsigned_t (x int);
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+VALUES ('upload-10', 'public.unsigned_t', key_id(public_key(seed('fleetco-1'))), 1, repeat('00', 32)::hash256, '\x00');
+
+-- nothing from the refused batches remains; the table verifies
+SELECT ledger_batch, count(*) FROM telemetry GROUP BY 1 ORDER BY 1;
+SELECT batch_id, row_count FROM battledger.batch ORDER BY 1;
+SELECT count(*) AS problems FROM verify('telemetry');
+
+-- verify() re-checks batches: a superuser deleting one row of a committed batch
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE telemetry DISABLE TRIGGER USER;
+DELETE FROM telemetry WHERE ledger_seq = 8;
+SELECT * FROM verify('telemetry');
+ROLLBACK;

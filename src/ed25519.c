@@ -1,0 +1,256 @@
+/*
+ * ed25519.c — Ed25519 through OpenSSL's EVP interface (see ed25519.h).
+ *
+ * Ed25519 is a "one-shot" algorithm in OpenSSL: EVP_DigestSign/Verify with
+ * a NULL digest over the whole message.  One EVP_MD_CTX is kept per process
+ * and reset before each use, which avoids an allocation per verification
+ * (verification runs once per replicated row in the extension).
+ */
+#include "ed25519.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "sha256.h"
+
+static EVP_MD_CTX *shared_ctx;
+
+/* The per-process context, reset so it can be initialised for a new key. */
+static EVP_MD_CTX *
+ctx_get(void)
+{
+	if (!shared_ctx)
+		shared_ctx = EVP_MD_CTX_new();
+	else
+		EVP_MD_CTX_reset(shared_ctx);
+	return shared_ctx;
+}
+
+static int
+is_ed25519(const EVP_PKEY *key)
+{
+	return key != NULL && EVP_PKEY_is_a(key, "ED25519");
+}
+
+void *
+bl_ed25519_pub_new(const uint8_t pub[BL_ED25519_PUB_LEN])
+{
+	EVP_PKEY   *key;
+
+	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+									  BL_ED25519_PUB_LEN);
+	if (!key)
+		ERR_clear_error();
+	return key;
+}
+
+void
+bl_ed25519_pub_free(void *pub)
+{
+	EVP_PKEY_free((EVP_PKEY *) pub);
+}
+
+void
+bl_ed25519_priv_free(void *priv)
+{
+	EVP_PKEY_free((EVP_PKEY *) priv);
+}
+
+int
+bl_ed25519_verify(void *pub, const uint8_t *msg, size_t len,
+				  const uint8_t sig[BL_ED25519_SIG_LEN])
+{
+	EVP_MD_CTX *ctx = ctx_get();
+	int			rc;
+
+	if (!ctx || !is_ed25519(pub))
+		goto error;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, (EVP_PKEY *) pub) != 1)
+		goto error;
+	rc = EVP_DigestVerify(ctx, sig, BL_ED25519_SIG_LEN, msg, len);
+	if (rc == 1)
+		return 1;
+	/* A bad signature also leaves entries in the error queue. */
+	ERR_clear_error();
+	return rc == 0 ? 0 : -1;
+
+error:
+	ERR_clear_error();
+	return -1;
+}
+
+int
+bl_ed25519_sign(void *priv, const uint8_t *msg, size_t len,
+				uint8_t sig[BL_ED25519_SIG_LEN])
+{
+	EVP_MD_CTX *ctx = ctx_get();
+	size_t		siglen = BL_ED25519_SIG_LEN;
+
+	if (!ctx || !is_ed25519(priv))
+		goto error;
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, (EVP_PKEY *) priv) != 1)
+		goto error;
+	if (EVP_DigestSign(ctx, sig, &siglen, msg, len) != 1 ||
+		siglen != BL_ED25519_SIG_LEN)
+		goto error;
+	return 0;
+
+error:
+	ERR_clear_error();
+	return -1;
+}
+
+int
+bl_ed25519_raw_public(void *key, uint8_t out[BL_ED25519_PUB_LEN])
+{
+	size_t		len = BL_ED25519_PUB_LEN;
+
+	if (!is_ed25519(key) ||
+		EVP_PKEY_get_raw_public_key((EVP_PKEY *) key, out, &len) != 1 ||
+		len != BL_ED25519_PUB_LEN)
+	{
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
+/* A read-only memory BIO over caller text; NULL if the text is too large. */
+static BIO *
+mem_reader(const char *text, size_t len)
+{
+	BIO		   *bio;
+
+	if (len > INT_MAX)
+		return NULL;
+	bio = BIO_new_mem_buf(text, (int) len);
+	if (!bio)
+		ERR_clear_error();
+	return bio;
+}
+
+int
+bl_ed25519_pub_from_pem(const char *pem, size_t len,
+						uint8_t out[BL_ED25519_PUB_LEN])
+{
+	BIO		   *bio = mem_reader(pem, len);
+	EVP_PKEY   *key = NULL;
+	int			rc = -1;
+
+	if (bio)
+		key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	if (key && bl_ed25519_raw_public(key, out) == 0)
+		rc = 0;
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * Password callback that supplies no password: an encrypted key then fails
+ * to load instead of OpenSSL prompting on the terminal.
+ */
+static int
+no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void) buf;
+	(void) size;
+	(void) rwflag;
+	(void) u;
+	return 0;
+}
+
+void *
+bl_ed25519_priv_load_pem(const char *pem, size_t len)
+{
+	BIO		   *bio = mem_reader(pem, len);
+	EVP_PKEY   *key = NULL;
+
+	if (bio)
+		key = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+	BIO_free(bio);
+	if (key && !is_ed25519(key))
+	{
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	ERR_clear_error();
+	return key;
+}
+
+void *
+bl_ed25519_generate(void)
+{
+	EVP_PKEY   *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+	if (!key)
+		ERR_clear_error();
+	return key;
+}
+
+/* Drain a memory BIO into a malloc'd NUL-terminated string. */
+static char *
+bio_to_string(BIO *bio)
+{
+	char	   *data;
+	long		len = BIO_get_mem_data(bio, &data);
+	char	   *out;
+
+	if (len <= 0)
+		return NULL;
+	out = malloc((size_t) len + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, data, (size_t) len);
+	out[len] = '\0';
+	return out;
+}
+
+char *
+bl_ed25519_priv_to_pem(void *priv)
+{
+	BIO		   *bio = BIO_new(BIO_s_mem());
+	char	   *out = NULL;
+
+	/* Unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), as openssl genpkey writes. */
+	if (bio && is_ed25519(priv) &&
+		PEM_write_bio_PKCS8PrivateKey(bio, (EVP_PKEY *) priv, NULL, NULL, 0,
+									  NULL, NULL) == 1)
+		out = bio_to_string(bio);
+	BIO_free(bio);
+	ERR_clear_error();
+	return out;
+}
+
+char *
+bl_ed25519_pub_to_pem(void *key)
+{
+	BIO		   *bio = BIO_new(BIO_s_mem());
+	char	   *out = NULL;
+
+	if (bio && is_ed25519(key) &&
+		PEM_write_bio_PUBKEY(bio, (EVP_PKEY *) key) == 1)
+		out = bio_to_string(bio);
+	BIO_free(bio);
+	ERR_clear_error();
+	return out;
+}
+
+int
+bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN], uint8_t out[BL_KEY_ID_LEN])
+{
+	const void *parts[2] = {BL_KEY_ID_PREFIX, pub};
+	size_t		lens[2] = {sizeof(BL_KEY_ID_PREFIX) - 1, BL_ED25519_PUB_LEN};
+
+	if (bl_sha256_parts(parts, lens, 2, out) == 0)
+		return 0;
+	memset(out, 0, BL_KEY_ID_LEN);
+	return -1;
+}

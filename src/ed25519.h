@@ -1,0 +1,60 @@
+/*
+ * ed25519.h — Ed25519 keys and signatures through OpenSSL 3 (libcrypto).
+ *
+ * Pure code (no PostgreSQL headers), shared by the extension and the
+ * command-line tool.  Keys are opaque handles (EVP_PKEY underneath) so that
+ * callers never include OpenSSL headers.  Every function clears OpenSSL's
+ * error queue after a failure, so a later unrelated call does not report a
+ * stale error.
+ *
+ * Member key id: battledger names a member's key by the full 32-byte digest
+ *
+ *     key id = SHA-256("battledger key v1\n" || 32-byte raw public key)
+ *
+ * (not the 4-byte C2SP note key ID, which is only a hint and is computed in
+ * note.c).  32 bytes make accidental or engineered collisions irrelevant, so
+ * the key id can be stored and compared on its own.
+ */
+#ifndef BATTLEDGER_ED25519_H
+#define BATTLEDGER_ED25519_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BL_ED25519_PUB_LEN 32
+#define BL_ED25519_SIG_LEN 64
+#define BL_KEY_ID_LEN 32
+#define BL_KEY_ID_PREFIX "battledger key v1\n"
+
+/* Public keys (extension and CLI).  NULL on error. */
+void	   *bl_ed25519_pub_new(const uint8_t pub[BL_ED25519_PUB_LEN]);
+void		bl_ed25519_pub_free(void *pub);
+
+/* 1 valid, 0 invalid, -1 error.  Reuses one digest context per process. */
+int			bl_ed25519_verify(void *pub, const uint8_t *msg, size_t len,
+							  const uint8_t sig[BL_ED25519_SIG_LEN]);
+
+/* SubjectPublicKeyInfo PEM ("openssl pkey -pubout") to raw: 0 ok, -1 bad. */
+int			bl_ed25519_pub_from_pem(const char *pem, size_t len,
+									uint8_t out[BL_ED25519_PUB_LEN]);
+
+/* Private keys (CLI only).  Handles are freed with bl_ed25519_priv_free. */
+void	   *bl_ed25519_priv_load_pem(const char *pem, size_t len);
+void	   *bl_ed25519_generate(void);
+int			bl_ed25519_sign(void *priv, const uint8_t *msg, size_t len,
+							uint8_t sig[BL_ED25519_SIG_LEN]);
+void		bl_ed25519_priv_free(void *priv);
+
+/* Work on either kind of handle.  0 ok / -1; PEM strings are malloc'd. */
+int			bl_ed25519_raw_public(void *key, uint8_t out[BL_ED25519_PUB_LEN]);
+char	   *bl_ed25519_priv_to_pem(void *priv);
+char	   *bl_ed25519_pub_to_pem(void *key);
+
+/*
+ * The member key id described above.  Returns 0, or -1 (out zeroed) in the
+ * unlikely case OpenSSL cannot hash; callers may ignore the result.
+ */
+int			bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN],
+					  uint8_t out[BL_KEY_ID_LEN]);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * keys.c — the backend's cache of members' public keys.
+ *
+ * A signed insert names its key by id; the key, its validity period, its
+ * revocation and its member's roles are read once through SPI from the
+ * battledger.keys and battledger.members views and the parsed OpenSSL key is
+ * kept.  Inserting into member_event or key_event fires a statement trigger
+ * that sends a relcache invalidation for that table; every backend's callback
+ * then marks its cache stale, and the next lookup starts afresh.
+ */
+#include "keys.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "ed25519.h"
+
+static HTAB *key_cache = NULL;
+static MemoryContext key_cxt = NULL;
+static bool key_cache_stale = false;
+static bool key_callback_registered = false;
+
+static void
+key_cache_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	KeyInfo    *k;
+
+	if (key_cache == NULL)
+		return;
+	/* OpenSSL objects live outside memory contexts: free them first */
+	hash_seq_init(&status, key_cache);
+	while ((k = hash_seq_search(&status)) != NULL)
+		if (k->pkey)
+			bl_ed25519_pub_free(k->pkey);
+	MemoryContextDelete(key_cxt);
+	key_cache = NULL;
+	key_cxt = NULL;
+}
+
+static void
+key_relcache_callback(Datum arg, Oid relid)
+{
+	/* cheap and safe at any moment: only mark; the next lookup clears */
+	key_cache_stale = true;
+}
+
+static void
+key_cache_init(void)
+{
+	HASHCTL		ctl;
+
+	if (!key_callback_registered)
+	{
+		/*
+		 * Any relcache invalidation marks the cache stale: the extension's
+		 * trigger sends one for member_event / key_event on every insert, and
+		 * other invalidations are rare enough that a refill costs nothing.
+		 */
+		CacheRegisterRelcacheCallback(key_relcache_callback, (Datum) 0);
+		key_callback_registered = true;
+	}
+	if (key_cache_stale)
+		key_cache_reset();
+	key_cache_stale = false;
+	if (key_cache)
+		return;
+	key_cxt = AllocSetContextCreate(CacheMemoryContext, "battledger keys",
+									ALLOCSET_SMALL_SIZES);
+	ctl.keysize = sizeof(Hash256);
+	ctl.entrysize = sizeof(KeyInfo);
+	ctl.hcxt = key_cxt;
+	key_cache = hash_create("battledger keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+char	  **
+parse_role_list(const char *text, int *n, MemoryContext mcxt)
+{
+	char	   *copy = MemoryContextStrdup(mcxt, text);
+	char	  **out;
+	char	   *p;
+	char	   *tok;
+	int			cap = 1;
+
+	for (p = copy; *p; p++)
+		if (*p == ',')
+			cap++;
+	out = MemoryContextAlloc(mcxt, sizeof(char *) * cap);
+	*n = 0;
+	for (tok = strtok(copy, "{},\""); tok != NULL; tok = strtok(NULL, "{},\""))
+		out[(*n)++] = tok;
+	return out;
+}
+
+static TimestampTz
+timestamp_or_noend(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
+}
+
+static void
+key_fill(KeyInfo *k)
+{
+	Oid			argtypes[1] = {BYTEAOID};
+	Datum		args[1];
+	bytea	   *idbytes = palloc(VARHDRSZ + HASH256_LEN);
+	int			rc;
+
+	SET_VARSIZE(idbytes, VARHDRSZ + HASH256_LEN);
+	memcpy(VARDATA(idbytes), k->key_id.bytes, HASH256_LEN);
+	args[0] = PointerGetDatum(idbytes);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args(
+		"SELECT k.member, k.public_key, k.valid_from, k.valid_until, k.revoked_at, m.roles::text "
+		"  FROM battledger.keys k JOIN battledger.members m ON m.member = k.member "
+		" WHERE k.key_id OPERATOR(battledger.=) $1::battledger.hash256",
+		1, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.keys");
+	k->known = SPI_processed == 1;
+	k->pkey = NULL;
+	if (k->known)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		bytea	   *pub = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
+
+		k->member = MemoryContextStrdup(key_cxt, SPI_getvalue(tup, desc, 1));
+		k->valid_from = timestamp_or_noend(tup, desc, 3);
+		k->valid_until = timestamp_or_noend(tup, desc, 4);
+		k->revoked_at = timestamp_or_noend(tup, desc, 5);
+		k->roles = parse_role_list(SPI_getvalue(tup, desc, 6), &k->nroles, key_cxt);
+		if (VARSIZE_ANY_EXHDR(pub) == 32)
+			k->pkey = bl_ed25519_pub_new((const uint8_t *) VARDATA_ANY(pub));
+		if (k->pkey == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("registered key %s cannot be parsed as an Ed25519 public key",
+							hash256_to_hex(&k->key_id))));
+	}
+	SPI_finish();
+}
+
+KeyInfo *
+key_lookup(const Hash256 *key_id)
+{
+	KeyInfo    *k;
+	bool		found;
+
+	key_cache_init();
+	k = hash_search(key_cache, key_id, HASH_ENTER, &found);
+	if (!found)
+	{
+		k->known = false;
+		k->pkey = NULL;
+		PG_TRY();
+		{
+			key_fill(k);
+		}
+		PG_CATCH();
+		{
+			hash_search(key_cache, key_id, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return k;
+}
+
+KeyCheck
+key_check(const KeyInfo *key, TimestampTz t, char **roles, int nroles)
+{
+	if (!key->known)
+		return KEY_UNKNOWN;
+	if (t < key->valid_from)
+		return KEY_NOT_YET_VALID;
+	if (t >= key->revoked_at)
+		return KEY_REVOKED;
+	if (t >= key->valid_until)
+		return KEY_EXPIRED;
+	if (roles == NULL)
+		return KEY_OK;
+	for (int i = 0; i < nroles; i++)
+		for (int j = 0; j < key->nroles; j++)
+			if (strcmp(roles[i], key->roles[j]) == 0)
+				return KEY_OK;
+	return KEY_WRONG_ROLE;
+}
+
+static char *
+key_id_text(const KeyInfo *key)
+{
+	return hash256_to_hex(&key->key_id);
+}
+
+void
+key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t, const char *what)
+{
+	switch (check)
+	{
+		case KEY_OK:
+			return;
+		case KEY_UNKNOWN:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_UNKNOWN_KEY),
+					 errmsg("%s is signed with an unknown key", what),
+					 errdetail("No member has registered key %s.", key_id_text(key)),
+					 errhint("Register the member's public key with battledger.add_key().")));
+			break;
+		case KEY_NOT_YET_VALID:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_KEY_NOT_YET_VALID),
+					 errmsg("%s is signed with a key that is not yet valid", what),
+					 errdetail("Key %s of member \"%s\" is valid from %s; the time is %s.",
+							   key_id_text(key), key->member,
+							   timestamptz_to_str(key->valid_from), timestamptz_to_str(t))));
+			break;
+		case KEY_EXPIRED:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_KEY_EXPIRED),
+					 errmsg("%s is signed with an expired key", what),
+					 errdetail("Key %s of member \"%s\" was valid until %s; the time is %s.",
+							   key_id_text(key), key->member,
+							   timestamptz_to_str(key->valid_until), timestamptz_to_str(t))));
+			break;
+		case KEY_REVOKED:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_KEY_REVOKED),
+					 errmsg("%s is signed with a revoked key", what),
+					 errdetail("Key %s of member \"%s\" was revoked at %s.",
+							   key_id_text(key), key->member, timestamptz_to_str(key->revoked_at))));
+			break;
+		case KEY_WRONG_ROLE:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_ROLE),
+					 errmsg("member \"%s\" may not sign %s", key->member, what),
+					 errdetail("The member's roles do not include one of the roles allowed to sign it.")));
+			break;
+	}
+}
+
+bool
+key_verify(const KeyInfo *key, const char *msg, size_t len, const uint8 *sig)
+{
+	int			rc = bl_ed25519_verify(key->pkey, (const uint8_t *) msg, len, sig);
+
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not verify an Ed25519 signature"),
+				 errdetail("OpenSSL's verification failed for a reason other than a bad signature.")));
+	return rc == 1;
+}
+
+/* AFTER INSERT statement trigger on member_event / key_event. */
+PG_FUNCTION_INFO_V1(battledger_keys_changed);
+Datum
+battledger_keys_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "battledger_keys_changed must be called as a trigger");
+	CacheInvalidateRelcache(td->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+/* ---- SQL helpers ---- */
+
+PG_FUNCTION_INFO_V1(battledger_key_id);
+Datum
+battledger_key_id(PG_FUNCTION_ARGS)
+{
+	bytea	   *pub = PG_GETARG_BYTEA_PP(0);
+	Hash256    *id = palloc(sizeof(Hash256));
+
+	if (VARSIZE_ANY_EXHDR(pub) != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an Ed25519 public key is 32 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(pub)),
+				 errhint("Pass the raw key, or its PEM text to battledger.public_key_from_pem().")));
+	bl_key_id((const uint8_t *) VARDATA_ANY(pub), id->bytes);
+	PG_RETURN_HASH256_P(id);
+}
+
+PG_FUNCTION_INFO_V1(battledger_public_key_from_pem);
+Datum
+battledger_public_key_from_pem(PG_FUNCTION_ARGS)
+{
+	text	   *pem = PG_GETARG_TEXT_PP(0);
+	bytea	   *out = palloc(VARHDRSZ + 32);
+
+	if (bl_ed25519_pub_from_pem(VARDATA_ANY(pem), VARSIZE_ANY_EXHDR(pem),
+								(uint8_t *) VARDATA(out)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid Ed25519 public key PEM"),
+				 errdetail("Expected a \"-----BEGIN PUBLIC KEY-----\" block holding an Ed25519 SubjectPublicKeyInfo."),
+				 errhint("Produce one with: openssl pkey -in member.key -pubout")));
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(battledger_ed25519_verify);
+Datum
+battledger_ed25519_verify(PG_FUNCTION_ARGS)
+{
+	bytea	   *pub = PG_GETARG_BYTEA_PP(0);
+	bytea	   *msg = PG_GETARG_BYTEA_PP(1);
+	bytea	   *sig = PG_GETARG_BYTEA_PP(2);
+	void	   *pkey;
+	int			rc;
+
+	if (VARSIZE_ANY_EXHDR(pub) != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an Ed25519 public key is 32 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(pub))));
+	if (VARSIZE_ANY_EXHDR(sig) != 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an Ed25519 signature is 64 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(sig))));
+	pkey = bl_ed25519_pub_new((const uint8_t *) VARDATA_ANY(pub));
+	if (pkey == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid Ed25519 public key")));
+	rc = bl_ed25519_verify(pkey, (const uint8_t *) VARDATA_ANY(msg), VARSIZE_ANY_EXHDR(msg),
+						   (const uint8_t *) VARDATA_ANY(sig));
+	bl_ed25519_pub_free(pkey);
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not verify an Ed25519 signature")));
+	PG_RETURN_BOOL(rc == 1);
+}

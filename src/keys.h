@@ -1,0 +1,50 @@
+/*
+ * keys.h — members' public keys as the backend sees them: looked up by key
+ * id, parsed once, cached until the key or member registry changes.
+ */
+#ifndef BATTLEDGER_KEYS_H
+#define BATTLEDGER_KEYS_H
+
+#include "battledger.h"
+#include "datatype/timestamp.h"
+
+typedef struct KeyInfo
+{
+	Hash256		key_id;			/* hash key */
+	bool		known;			/* false: cached "no such key" */
+	char	   *member;
+	void	   *pkey;			/* parsed Ed25519 public key (OpenSSL) */
+	TimestampTz valid_from;
+	TimestampTz valid_until;	/* DT_NOEND when open-ended */
+	TimestampTz revoked_at;		/* DT_NOEND when never revoked */
+	int			nroles;
+	char	  **roles;			/* the member's current roles */
+} KeyInfo;
+
+typedef enum KeyCheck
+{
+	KEY_OK,
+	KEY_UNKNOWN,
+	KEY_NOT_YET_VALID,
+	KEY_EXPIRED,
+	KEY_REVOKED,
+	KEY_WRONG_ROLE
+} KeyCheck;
+
+/* The key, or a KeyInfo with known = false.  Valid until the next key_lookup(). */
+extern KeyInfo *key_lookup(const Hash256 *key_id);
+
+/* Is the key usable at time t by a member holding one of roles (NULL: any role)? */
+extern KeyCheck key_check(const KeyInfo *key, TimestampTz t, char **roles, int nroles);
+
+/* Raise the ERROR that matches a failed check. */
+extern void key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t,
+							 const char *what);
+
+/* Verify an Ed25519 signature; false if it does not verify. */
+extern bool key_verify(const KeyInfo *key, const char *msg, size_t len, const uint8 *sig);
+
+/* Parse a text[] literal such as {oem,cell_maker} into C strings. */
+extern char **parse_role_list(const char *text, int *n, MemoryContext mcxt);
+
+#endif

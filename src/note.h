@@ -1,0 +1,181 @@
+/*
+ * note.h — C2SP text formats: signed-note (with vkeys), tlog-checkpoint,
+ * tlog-cosignature/v1 (Ed25519) and tlog-proof@v1, plus the strict base64
+ * codec they share.
+ *
+ * Pure code (no PostgreSQL headers).  Parsers are strict: anything that is
+ * not exactly the specified format is rejected with -1 (or 0 from a
+ * verifier), never half-accepted.  Strings returned as char * are malloc'd
+ * and NUL-terminated; free them with free() (never pfree).
+ *
+ * Specifications: c2sp.org/signed-note, c2sp.org/tlog-checkpoint,
+ * c2sp.org/tlog-cosignature, c2sp.org/tlog-proof.
+ */
+#ifndef BATTLEDGER_NOTE_H
+#define BATTLEDGER_NOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* signed-note signature types (the key ID's algorithm byte) */
+#define BL_NOTE_ALG_ED25519 0x01
+#define BL_NOTE_ALG_COSIG_V1 0x04	/* tlog-cosignature, Ed25519 */
+
+#define BL_NOTE_MAX_LEN (256 * 1024)	/* whole note, bytes */
+#define BL_NOTE_MAX_SIGS 64		/* the spec asks for at least 16 */
+#define BL_NOTE_NAME_MAX 255	/* vkey names, bytes */
+#define BL_NOTE_KEY_ID_LEN 4
+#define BL_COSIG_MAX_TIME INT64_MAX	/* timestamps must not exceed 2^63-1 */
+#define BL_TLOG_PROOF_HEADER "c2sp.org/tlog-proof@v1"
+#define BL_TLOG_PROOF_MAX 64
+
+/* ---- base64 (RFC 4648 section 4, padded, canonical only) ---- */
+
+size_t		bl_base64_encoded_len(size_t n);	/* excluding the NUL */
+/* Writes bl_base64_encoded_len(n) characters and a NUL. */
+void		bl_base64_encode(const uint8_t *in, size_t n, char *out);
+/* 0 ok, -1 on any non-canonical or oversized (> cap) input. */
+int			bl_base64_decode(const char *in, size_t len, uint8_t *out,
+							 size_t cap, size_t *outlen);
+
+/* Strict ASCII decimal (no sign, no leading zeros, no overflow): 0 / -1. */
+int			bl_parse_u64(const char *s, size_t len, uint64_t *out);
+
+/* ---- keys ---- */
+
+/* Non-empty valid UTF-8, no control characters, no Unicode spaces, no '+'. */
+int			bl_note_key_name_valid(const char *name, size_t len);
+
+/* SHA-256(name || 0x0A || alg || pub)[:4]: 0 ok, -1 bad name or error. */
+int			bl_note_key_id(const char *name, uint8_t alg,
+						   const uint8_t pub[32],
+						   uint8_t out[BL_NOTE_KEY_ID_LEN]);
+
+/* A verifier key: "<name>+<hex key ID>+<base64(alg || pub)>". */
+typedef struct bl_vkey
+{
+	char		name[BL_NOTE_NAME_MAX + 1];
+	uint8_t		alg;			/* BL_NOTE_ALG_ED25519 or _COSIG_V1 */
+	uint8_t		key_id[BL_NOTE_KEY_ID_LEN];
+	uint8_t		pub[32];
+} bl_vkey;
+
+char	   *bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32]);
+/* 0 ok, -1 malformed, unknown algorithm, or key ID not matching the key. */
+int			bl_vkey_parse(const char *s, size_t len, bl_vkey *out);
+
+/* ---- checkpoints (note text) ---- */
+
+/* Fields of a parsed checkpoint body; pointers into the parsed text. */
+typedef struct bl_checkpoint
+{
+	const char *origin;
+	size_t		origin_len;
+	uint64_t	size;
+	uint8_t		root[32];
+	const char *ext;			/* extension lines incl. newlines, or NULL */
+	size_t		ext_len;
+} bl_checkpoint;
+
+/* "origin\nsize\nbase64(root)\n" then each extension line; NULL if invalid. */
+char	   *bl_checkpoint_body(const char *origin, uint64_t size,
+							   const uint8_t root[32],
+							   const char *const *ext, int n_ext);
+int			bl_checkpoint_parse(const char *text, size_t len,
+								bl_checkpoint *cp);
+
+/* ---- signed notes ---- */
+
+typedef struct bl_note_sig
+{
+	const char *name;			/* NUL-terminated, in the note's storage */
+	uint8_t		key_id[BL_NOTE_KEY_ID_LEN];
+	const uint8_t *sig;			/* signature bytes after the key ID */
+	size_t		sig_len;
+} bl_note_sig;
+
+typedef struct bl_note
+{
+	const char *text;			/* includes its final newline; NUL-terminated */
+	size_t		text_len;
+	int			nsigs;
+	bl_note_sig sigs[BL_NOTE_MAX_SIGS];
+	char	   *storage;		/* the one allocation behind the pointers */
+} bl_note;
+
+/* 0 ok, -1 malformed.  Always call bl_note_free afterwards (safe on failure). */
+int			bl_note_parse(const char *buf, size_t len, bl_note *note);
+void		bl_note_free(bl_note *note);
+
+/* Note text plus one Ed25519 signature line by key `name`; NULL if invalid. */
+char	   *bl_note_sign(const char *text, size_t len, const char *name,
+						 void *priv);
+
+/*
+ * 1 if at least one signature line from (name, pub) is present and every
+ * such line verifies; 0 otherwise (lines from other keys are ignored);
+ * -1 if the key cannot be used.
+ */
+int			bl_note_verify(const bl_note *note, const char *name,
+						   const uint8_t pub[32]);
+
+/* ---- tlog-cosignature/v1 (Ed25519, key ID algorithm byte 0x04) ---- */
+
+/* "cosignature/v1\ntime <t>\n" || body; malloc'd, length in *msg_len. */
+uint8_t    *bl_cosig_message(const char *body, size_t len, uint64_t timestamp,
+							 size_t *msg_len);
+/* The note (a signed checkpoint) with one cosignature line appended. */
+char	   *bl_note_cosign(const char *note, size_t len, const char *name,
+						   void *priv, uint64_t timestamp);
+/* Like bl_note_verify, for cosignatures; *timestamp gets the latest one. */
+int			bl_cosig_verify(const bl_note *note, const char *name,
+							const uint8_t pub[32], uint64_t *timestamp);
+
+/* ---- verification with vkeys (one-line reasons for the caller) ---- */
+
+/*
+ * Parse and verify a checkpoint note signed by `log` (an Ed25519 vkey) whose
+ * origin is `origin` (NULL: the log key's name), then check that every
+ * witness has cosigned it.  Returns 1 ok, 0 rejected with *why set.  The
+ * caller frees note, which cp points into, with bl_note_free.
+ */
+int			bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
+							   const char *origin, const bl_vkey *witnesses,
+							   int nwitnesses, bl_note *note,
+							   bl_checkpoint *cp, const char **why);
+
+/* ---- tlog-proof@v1 ---- */
+
+typedef struct bl_tlog_proof
+{
+	uint64_t	index;
+	size_t		n;
+	uint8_t		proof[BL_TLOG_PROOF_MAX][32];
+	const char *extra;			/* base64 text in the buffer, or NULL */
+	size_t		extra_len;
+	const char *note;			/* the checkpoint note, in the buffer */
+	size_t		note_len;
+} bl_tlog_proof;
+
+char	   *bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[32],
+								 size_t n, const uint8_t *extra,
+								 size_t extra_len, const char *note,
+								 size_t note_len);
+/* Structure only (the note is checked by bl_tlog_proof_verify): 0 / -1. */
+int			bl_tlog_proof_parse(const char *buf, size_t len,
+								bl_tlog_proof *out);
+
+/*
+ * The whole tlog-proof check: structure, checkpoint signature and origin,
+ * witness cosignatures, then inclusion of leaf_hash at the proof's index.
+ * 1 ok, 0 rejected with *why set.  proof, note and cp receive the parsed
+ * parts (cp points into note); free note with bl_note_free in all cases.
+ */
+int			bl_tlog_proof_verify(const char *buf, size_t len,
+								 const bl_vkey *log, const char *origin,
+								 const bl_vkey *witnesses, int nwitnesses,
+								 const uint8_t leaf_hash[32],
+								 bl_tlog_proof *proof, bl_note *note,
+								 bl_checkpoint *cp, const char **why);
+
+#endif

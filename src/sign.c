@@ -1,0 +1,525 @@
+/*
+ * sign.c — signed ledger rows and signed batches (docs/signatures.md).
+ *
+ * A row of a signed table names its key (ledger_key_id) and carries either an
+ * Ed25519 signature over signing_bytes(row) (ledger_sig) or the id of a
+ * batch (ledger_batch).  A batch is a row of battledger.batch: one signature
+ * over a manifest that commits, through an RFC 6962 Merkle root, to the
+ * content hashes of all its rows.  The manifest's signature is checked when
+ * the batch row is inserted; its rows are checked against the root when the
+ * transaction commits (a deferred constraint trigger), by reading them back,
+ * so rows lost to a savepoint, altered, or added from elsewhere are caught.
+ */
+#include "sign.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "keys.h"
+#include "merkle.h"
+
+#define BATCH_MAGIC "battledger batch v1\n"
+
+static void
+manifest_bytes(StringInfo out, const char *batch_id, size_t idlen, int64 count,
+			   const uint8 *root)
+{
+	appendBinaryStringInfo(out, BATCH_MAGIC, strlen(BATCH_MAGIC));
+	appendBinaryStringInfo(out, batch_id, idlen);
+	appendStringInfoChar(out, '\n');
+	for (int i = 7; i >= 0; i--)
+		appendStringInfoChar(out, (char) ((uint64) count >> (8 * i)));
+	appendBinaryStringInfo(out, (const char *) root, HASH256_LEN);
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH256_LEN);
+}
+
+static void
+emit_nothing(void *ctx, int level, uint64_t index, const uint8_t hash[32])
+{
+}
+
+/* RFC 6962 root over content hashes, sorted so that insertion order plays no part. */
+static void
+batch_root(uint8 (*hashes)[HASH256_LEN], int64 n, uint8 *root)
+{
+	bl_compact	c;
+
+	qsort(hashes, n, HASH256_LEN, hash_cmp);
+	bl_compact_init(&c);
+	for (int64 i = 0; i < n; i++)
+	{
+		uint8		leaf[HASH256_LEN];
+
+		bl_merkle_leaf_hash(hashes[i], HASH256_LEN, leaf);
+		bl_compact_append(&c, leaf, emit_nothing, NULL);
+	}
+	bl_compact_root(&c, root);
+}
+
+static const uint8 *
+sig_bytes_or_error(Datum sig)
+{
+	bytea	   *b = DatumGetByteaPP(sig);
+
+	if (VARSIZE_ANY_EXHDR(b) != 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed signature: an Ed25519 signature is 64 bytes, not %zu",
+						(size_t) VARSIZE_ANY_EXHDR(b))));
+	return (const uint8 *) VARDATA_ANY(b);
+}
+
+/* ---- rows ---- */
+
+typedef struct XactBatch
+{
+	char		id[201];		/* hash key: batch ids are at most 200 bytes */
+	Oid			tbl;
+	Hash256		key_id;
+	bool		created_here;
+} XactBatch;
+
+static HTAB *xact_batches = NULL;
+static LocalTransactionId xact_batches_lxid = InvalidLocalTransactionId;
+
+/* The batch as seen by this transaction, read once per transaction. */
+static XactBatch *
+xact_batch(const char *batch_id)
+{
+	XactBatch  *b;
+	bool		found;
+	char		key[201] = {0};
+
+	if (strlen(batch_id) > 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_INVALID),
+				 errmsg("batch id is longer than 200 bytes")));
+	if (xact_batches == NULL || xact_batches_lxid != MyProc->lxid)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(XactBatch);
+		ctl.hcxt = TopTransactionContext;
+		xact_batches = hash_create("battledger batches", 16, &ctl,
+								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		xact_batches_lxid = MyProc->lxid;
+	}
+	strlcpy(key, batch_id, sizeof(key));
+	b = hash_search(xact_batches, key, HASH_ENTER, &found);
+	if (!found)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(batch_id)};
+
+		b->tbl = InvalidOid;
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, key_id, xmin::text FROM battledger.batch WHERE batch_id = $1",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.batch");
+		if (SPI_processed == 1)
+		{
+			HeapTuple	t = SPI_tuptable->vals[0];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			TransactionId xmin = (TransactionId) strtoul(SPI_getvalue(t, d, 3), NULL, 10);
+
+			b->tbl = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
+			if (isnull)
+				b->tbl = InvalidOid;
+			memcpy(b->key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, HASH256_LEN);
+			b->created_here = TransactionIdIsCurrentTransactionId(xmin);
+		}
+		SPI_finish();
+	}
+	return b;
+}
+
+static void
+check_batch_row(Relation rel, const char *batch_id, const Hash256 *key_id)
+{
+	XactBatch  *b = xact_batch(batch_id);
+
+	if (!OidIsValid(b->tbl))
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_INVALID),
+				 errmsg("row refers to unknown batch \"%s\"", batch_id),
+				 errhint("Insert the signed batch into battledger.batch first, in the same transaction.")));
+	if (b->tbl != RelationGetRelid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_INVALID),
+				 errmsg("batch \"%s\" was signed for table \"%s\", not \"%s\"", batch_id,
+						get_rel_name(b->tbl), RelationGetRelationName(rel))));
+	if (!b->created_here)
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_INVALID),
+				 errmsg("batch \"%s\" is closed", batch_id),
+				 errdetail("Rows join a batch only in the transaction that inserted the batch.")));
+	if (memcmp(b->key_id.bytes, key_id->bytes, HASH256_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_INVALID),
+				 errmsg("row's key differs from the key that signed batch \"%s\"", batch_id)));
+}
+
+void
+sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, TimestampTz now)
+{
+	const Hash256 *key_id;
+	KeyInfo    *key;
+	StringInfoData buf;
+	bool		has_sig = !nulls[lr->sig_attno - 1];
+	bool		has_batch = !nulls[lr->batch_attno - 1];
+
+	if (nulls[lr->key_attno - 1] || has_sig == has_batch)
+		ereport(ERROR,
+				(errcode(ERRCODE_SIG_MISSING),
+				 errmsg("row of signed ledger table \"%s\" needs ledger_key_id and either ledger_sig or ledger_batch",
+						RelationGetRelationName(rel)),
+				 errhint("Sign battledger.signing_bytes(row) with the member's key, or insert the row as part of a signed batch.")));
+	key_id = DatumGetHash256P(values[lr->key_attno - 1]);
+
+	if (has_batch)
+	{
+		check_batch_row(rel, TextDatumGetCString(values[lr->batch_attno - 1]), key_id);
+		return;
+	}
+
+	key = key_lookup(key_id);
+	key_check_report(key_check(key, now, lr->signer_roles, lr->nsigner_roles), key, now,
+					 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
+	initStringInfo(&buf);
+	row_encode(lr->sign_encoder, values, nulls, &buf);
+	if (!key_verify(key, buf.data, buf.len, sig_bytes_or_error(values[lr->sig_attno - 1])))
+		ereport(ERROR,
+				(errcode(ERRCODE_SIG_INVALID),
+				 errmsg("signature of row of ledger table \"%s\" does not verify",
+						RelationGetRelationName(rel)),
+				 errdetail("The signature is not member \"%s\"'s signature of this row's signing bytes.",
+						   key->member),
+				 errhint("Sign exactly battledger.signing_bytes(row), which includes ledger_key_id.")));
+}
+
+static const char *
+key_problem(KeyCheck c)
+{
+	switch (c)
+	{
+		case KEY_OK:
+			return NULL;
+		case KEY_UNKNOWN:
+			return "unknown_key";
+		case KEY_NOT_YET_VALID:
+			return "key_not_yet_valid";
+		case KEY_EXPIRED:
+			return "key_expired";
+		case KEY_REVOKED:
+			return "key_revoked";
+		case KEY_WRONG_ROLE:
+			return "wrong_role";
+	}
+	return "unknown_key";
+}
+
+const char *
+sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
+{
+	KeyInfo    *key;
+	const char *problem;
+	StringInfoData buf;
+	bytea	   *sig;
+
+	*detail = NULL;
+	if (nulls[lr->key_attno - 1] || nulls[lr->at_attno - 1] ||
+		nulls[lr->sig_attno - 1] == nulls[lr->batch_attno - 1])
+	{
+		*detail = "The row lacks its key id, its time, or exactly one of signature and batch.";
+		return "unsigned_row";
+	}
+	if (!nulls[lr->batch_attno - 1])
+		return NULL;			/* checked per batch */
+	key = key_lookup(DatumGetHash256P(values[lr->key_attno - 1]));
+	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]), NULL, 0));
+	if (problem)
+	{
+		*detail = "The signing key was not valid at the row's ledger_at.";
+		return problem;
+	}
+	sig = DatumGetByteaPP(values[lr->sig_attno - 1]);
+	initStringInfo(&buf);
+	row_encode(lr->sign_encoder, values, nulls, &buf);
+	if (VARSIZE_ANY_EXHDR(sig) != 64 ||
+		!key_verify(key, buf.data, buf.len, (const uint8 *) VARDATA_ANY(sig)))
+	{
+		*detail = psprintf("The signature is not member \"%s\"'s signature of the row.", key->member);
+		return "bad_signature";
+	}
+	return NULL;
+}
+
+/* ---- batches ---- */
+
+/*
+ * Re-read a batch's rows and compare them with its manifest; also re-check
+ * the manifest's signature.  Used at commit and by verify().
+ */
+const char *
+batch_check(const char *batch_id, Oid expect_tbl, char **detail)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(batch_id)};
+	Oid			tbl;
+	int64		count;
+	Hash256		root,
+				key_id;
+	bytea	   *sig;
+	TimestampTz at;
+	uint8		(*hashes)[HASH256_LEN];
+	uint8		computed[HASH256_LEN];
+	int64		n;
+	KeyInfo    *key;
+	StringInfoData m;
+	const char *problem = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	*detail = NULL;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, row_count, root, key_id, sig, at FROM battledger.batch WHERE batch_id = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.batch");
+	if (SPI_processed != 1)
+	{
+		SPI_finish();
+		*detail = psprintf("Rows refer to batch \"%s\", which does not exist.", batch_id);
+		return "unknown_batch";
+	}
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		tbl = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
+		if (isnull)
+		{
+			SPI_finish();
+			*detail = psprintf("Batch \"%s\" names a table that does not exist.", batch_id);
+			return "unknown_batch_table";
+		}
+		count = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		memcpy(root.bytes, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes, HASH256_LEN);
+		memcpy(key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes, HASH256_LEN);
+		sig = DatumGetByteaPCopy(SPI_getbinval(t, d, 5, &isnull));
+		at = DatumGetTimestampTz(SPI_getbinval(t, d, 6, &isnull));
+	}
+	if (OidIsValid(expect_tbl) && tbl != expect_tbl)
+	{
+		SPI_finish();
+		*detail = psprintf("Batch \"%s\" was signed for another table.", batch_id);
+		return "foreign_batch";
+	}
+
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.sha256(battledger.signing_bytes(t)) FROM %s t WHERE t.ledger_batch = $1",
+									   quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
+																  get_rel_name(tbl))),
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the rows of batch \"%s\"", batch_id);
+	n = SPI_processed;
+	hashes = MemoryContextAlloc(caller, Max(n, 1) * HASH256_LEN);
+	for (int64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		bytea	   *h = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		memcpy(hashes[i], VARDATA_ANY(h), HASH256_LEN);
+	}
+	SPI_finish();
+
+	batch_root(hashes, n, computed);
+	if (n != count)
+	{
+		*detail = psprintf("Batch \"%s\" was signed for %lld rows; the table holds %lld.",
+						   batch_id, (long long) count, (long long) n);
+		problem = n < count ? "batch_incomplete" : "batch_extra_rows";
+	}
+	else if (memcmp(computed, root.bytes, HASH256_LEN) != 0)
+	{
+		*detail = psprintf("The rows of batch \"%s\" do not hash to its signed Merkle root.", batch_id);
+		problem = "batch_root_mismatch";
+	}
+	if (problem)
+		return problem;
+
+	key = key_lookup(&key_id);
+	if (key_check(key, at, NULL, 0) != KEY_OK)
+	{
+		*detail = psprintf("The key that signed batch \"%s\" was not valid at its time.", batch_id);
+		return "batch_key_invalid";
+	}
+	initStringInfo(&m);
+	manifest_bytes(&m, batch_id, strlen(batch_id), count, root.bytes);
+	if (VARSIZE_ANY_EXHDR(sig) != 64 ||
+		!key_verify(key, m.data, m.len, (const uint8 *) VARDATA_ANY(sig)))
+	{
+		*detail = psprintf("The signature of batch \"%s\" does not verify.", batch_id);
+		return "batch_bad_signature";
+	}
+	return NULL;
+}
+
+/* BEFORE INSERT on battledger.batch: the manifest's signature, key and role. */
+PG_FUNCTION_INFO_V1(battledger_batch_check);
+Datum
+battledger_batch_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tup;
+	bool		isnull;
+	char	   *batch_id;
+	Oid			tbl;
+	int64		count;
+	Hash256    *root,
+			   *key_id;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	KeyInfo    *key;
+	StringInfoData m;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	char	   *roles_text = NULL;
+	char	  **roles;
+	int			nroles;
+	Datum		newval[1];
+	bool		newnull[1] = {false};
+	int			atcol[1];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "battledger_batch_check must be a BEFORE INSERT trigger");
+	desc = RelationGetDescr(td->tg_relation);
+	tup = td->tg_trigtuple;
+	batch_id = TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "batch_id"), desc, &isnull));
+	tbl = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(
+		TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "tbl"), desc, &isnull)))),
+						   NoLock, false);
+	count = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "row_count"), desc, &isnull));
+	root = DatumGetHash256P(heap_getattr(tup, SPI_fnumber(desc, "root"), desc, &isnull));
+	key_id = DatumGetHash256P(heap_getattr(tup, SPI_fnumber(desc, "key_id"), desc, &isnull));
+
+	/* the target must be a signed ledger table; its signer roles apply */
+	args[0] = ObjectIdGetDatum(tbl);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid AND signer_roles IS NOT NULL",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	if (SPI_processed == 1)
+		roles_text = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	if (roles_text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_INVALID),
+				 errmsg("batch \"%s\" targets \"%s\", which is not a signed ledger table",
+						batch_id, get_rel_name(tbl))));
+	roles = parse_role_list(roles_text, &nroles, CurrentMemoryContext);
+
+	key = key_lookup(key_id);
+	key_check_report(key_check(key, now, roles, nroles), key, now,
+					 psprintf("batch \"%s\"", batch_id));
+	initStringInfo(&m);
+	manifest_bytes(&m, batch_id, strlen(batch_id), count, root->bytes);
+	if (!key_verify(key, m.data, m.len,
+					sig_bytes_or_error(heap_getattr(tup, SPI_fnumber(desc, "sig"), desc, &isnull))))
+		ereport(ERROR,
+				(errcode(ERRCODE_SIG_INVALID),
+				 errmsg("signature of batch \"%s\" does not verify", batch_id),
+				 errhint("Sign exactly battledger.batch_manifest(batch_id, row_count, root).")));
+
+	/* the batch's time is the server's, like ledger_at */
+	atcol[0] = SPI_fnumber(desc, "at");
+	newval[0] = TimestampTzGetDatum(now);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 1, atcol, newval, newnull));
+}
+
+/* Deferred constraint trigger on battledger.batch: at commit, the rows must match. */
+PG_FUNCTION_INFO_V1(battledger_batch_commit_check);
+Datum
+battledger_batch_commit_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	bool		isnull;
+	char	   *batch_id = TextDatumGetCString(heap_getattr(td->tg_trigtuple,
+															SPI_fnumber(desc, "batch_id"),
+															desc, &isnull));
+	char	   *detail;
+	const char *problem = batch_check(batch_id, InvalidOid, &detail);
+
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_BATCH_MISMATCH),
+				 errmsg("batch \"%s\" does not match its signed manifest (%s)", batch_id, problem),
+				 errdetail("%s", detail),
+				 errhint("Insert exactly the rows the manifest was signed for, in the transaction that inserts the batch.")));
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(battledger_batch_manifest);
+Datum
+battledger_batch_manifest(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+	StringInfoData m;
+	bytea	   *out;
+
+	initStringInfo(&m);
+	manifest_bytes(&m, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), PG_GETARG_INT64(1),
+				   PG_GETARG_HASH256_P(2)->bytes);
+	out = palloc(VARHDRSZ + m.len);
+	SET_VARSIZE(out, VARHDRSZ + m.len);
+	memcpy(VARDATA(out), m.data, m.len);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(battledger_batch_root);
+Datum
+battledger_batch_root(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	uint8		(*hashes)[HASH256_LEN];
+	Hash256    *root = palloc(sizeof(Hash256));
+
+	deconstruct_array(arr, hash256_type_oid(), HASH256_LEN, false, TYPALIGN_CHAR,
+					  &elems, &enulls, &n);
+	hashes = palloc(Max(n, 1) * HASH256_LEN);
+	for (int i = 0; i < n; i++)
+	{
+		if (enulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("content hashes must not be null")));
+		memcpy(hashes[i], DatumGetHash256P(elems[i])->bytes, HASH256_LEN);
+	}
+	batch_root(hashes, n, root->bytes);
+	PG_RETURN_HASH256_P(root);
+}

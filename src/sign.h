@@ -1,0 +1,21 @@
+/*
+ * sign.h — signed ledger rows and signed batches.
+ */
+#ifndef BATTLEDGER_SIGN_H
+#define BATTLEDGER_SIGN_H
+
+#include "ledger_rel.h"
+#include "datatype/timestamp.h"
+
+/* Chain trigger: check a new row's signature (or its batch) at time now; ERROR if it fails. */
+extern void sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls,
+							   TimestampTz now);
+
+/* verify(): why a stored row's signature does not check out, or NULL; batch rows return NULL. */
+extern const char *sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls,
+										 char **detail);
+
+/* verify() and commit: why a batch's rows do not match its signed manifest, or NULL. */
+extern const char *batch_check(const char *batch_id, Oid expect_tbl, char **detail);
+
+#endif
