@@ -251,6 +251,12 @@ text_valid(const char *s, size_t len, text_kind kind)
 	return 1;
 }
 
+int
+bl_text_line_valid(const char *s, size_t len)
+{
+	return text_valid(s, len, TEXT_LINE);
+}
+
 /* Note text: non-empty, newline-terminated, valid note characters. */
 static int
 note_text_valid(const char *text, size_t len)

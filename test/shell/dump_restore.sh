@@ -40,7 +40,7 @@ else
   echo "hashes differ after restore"; diff "$BL_WORK/before" "$BL_WORK/after" | head; fail=1
 fi
 result=$(psql -X -At -d dst 2>&1 <<'SQL'
-SELECT 'registry=' || count(*) FROM battledger.ledger_tables;
+SELECT 'registry=' || count(*) FILTER (WHERE NOT builtin) || '+' || count(*) FILTER (WHERE builtin) FROM battledger.ledger_tables;
 SELECT 'verify_events=' || count(*) FROM battledger.verify('registry.battery_event');
 SELECT 'verify_notes=' || count(*) FROM battledger.verify('public.notes');
 INSERT INTO registry.battery_event (battery, kind) VALUES ('B0025', 'after restore') RETURNING 'appended_seq=' || ledger_seq;
@@ -49,7 +49,7 @@ DELETE FROM public.notes;
 SQL
 )
 echo "$result"
-echo "$result" | grep -q '^registry=2$' || fail=1
+echo "$result" | grep -q '^registry=2+3$' || fail=1
 echo "$result" | grep -q '^verify_events=0$' || fail=1
 echo "$result" | grep -q '^verify_notes=0$' || fail=1
 echo "$result" | grep -q '^appended_seq=251$' || fail=1
