@@ -15,6 +15,15 @@
  * of the current statement, whatever the isolation level.  No head table is
  * updated, so a transaction appending n rows does O(n log n) work, and a row
  * that another trigger or ON CONFLICT skipped leaves no gap.
+ *
+ * On PostgreSQL 15 a backward btree scan keyed on the chain column alone
+ * examines every entry of that chain on the leaf page before returning the
+ * last one, so bulk loads slowed as chains grew.  Each backend therefore
+ * remembers the last position it assigned per chain and adds
+ * "ledger_seq >= hint" to the scan, which then stops after an entry or two.
+ * The hint only narrows the search: if it finds nothing (the row was rolled
+ * back or skipped) the lookup is repeated without it, so it never decides
+ * which row is the head.
  */
 #include "battledger.h"
 
@@ -32,6 +41,9 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -49,6 +61,54 @@
 #define CHAIN_LOCK_CLASS 0xB1ED
 
 static const uint8 zero_hash[HASH256_LEN];
+
+/* Head hints: (table, chain key hash) -> last position this backend assigned. */
+typedef struct HeadHintKey
+{
+	Oid			relid;
+	uint32		keyhash;
+} HeadHintKey;
+
+typedef struct HeadHint
+{
+	HeadHintKey key;
+	int64		seq;
+} HeadHint;
+
+static HTAB *head_hints = NULL;
+
+static HeadHint *
+head_hint(Oid relid, uint32 keyhash)
+{
+	HeadHintKey k;
+	bool		found;
+	HeadHint   *h;
+
+	if (head_hints == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(HeadHintKey);
+		ctl.entrysize = sizeof(HeadHint);
+		ctl.hcxt = TopMemoryContext;
+		head_hints = hash_create("battledger head hints", 1024, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	/* bounded: it is only a hint, so start afresh rather than grow forever */
+	if (hash_get_num_entries(head_hints) > 100000)
+	{
+		hash_destroy(head_hints);
+		head_hints = NULL;
+		return head_hint(relid, keyhash);
+	}
+	memset(&k, 0, sizeof(k));
+	k.relid = relid;
+	k.keyhash = keyhash;
+	h = hash_search(head_hints, &k, HASH_ENTER, &found);
+	if (!found)
+		h->seq = 0;
+	return h;
+}
 
 void
 chain_hash(const uint8 *prev, int64 seq, const char *content,
@@ -69,37 +129,48 @@ chain_hash(const uint8 *prev, int64 seq, const char *content,
 	bl_hash_parts_or_error(parts, lens, 3, out);
 }
 
+static uint32
+chain_key_hash(LedgerRel *lr, Datum key)
+{
+	if (!lr->chain_attno)
+		return 0;
+	return DatumGetUInt32(FunctionCall1Coll(&lr->chain_hash_fn, lr->chain_collation, key));
+}
+
 static void
-lock_chain(LedgerRel *lr, Datum key)
+lock_chain(LedgerRel *lr, uint32 keyhash)
 {
 	LOCKTAG		tag;
-	uint32		stripe = 0;
 
-	if (lr->chain_attno)
-		stripe = DatumGetUInt32(FunctionCall1Coll(&lr->chain_hash_fn,
-												  lr->chain_collation, key))
-			% CHAIN_LOCK_STRIPES;
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lr->relid, stripe, CHAIN_LOCK_CLASS);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lr->relid, keyhash % CHAIN_LOCK_STRIPES,
+						 CHAIN_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/* Read the last (seq, hash) of the chain; returns false if the chain is empty. */
+/*
+ * Read the last (seq, hash) of the chain, among positions >= min_seq (0: all);
+ * returns false if there is none.
+ */
 static bool
-chain_head(Relation rel, LedgerRel *lr, Datum key, int64 *seq, Hash256 *hash)
+chain_head(Relation rel, LedgerRel *lr, Datum key, int64 min_seq, int64 *seq, Hash256 *hash)
 {
 	Relation	irel = index_open(lr->index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
-	ScanKeyData skey;
+	ScanKeyData skey[2];
+	int			nkeys = 0;
 	bool		found;
 
-	scan = index_beginscan(rel, irel, SnapshotSelf, lr->chain_attno ? 1 : 0, 0);
 	if (lr->chain_attno)
 	{
-		ScanKeyInit(&skey, 1, BTEqualStrategyNumber, lr->chain_eq_proc, key);
-		skey.sk_collation = lr->chain_collation;
+		ScanKeyInit(&skey[nkeys], 1, BTEqualStrategyNumber, lr->chain_eq_proc, key);
+		skey[nkeys++].sk_collation = lr->chain_collation;
 	}
-	index_rescan(scan, &skey, lr->chain_attno ? 1 : 0, NULL, 0);
+	if (min_seq > 0)
+		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 2 : 1, BTGreaterEqualStrategyNumber,
+					F_INT8GE, Int64GetDatum(min_seq));
+	scan = index_beginscan(rel, irel, SnapshotSelf, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, BackwardScanDirection, slot);
 	if (found)
 	{
@@ -159,6 +230,8 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	Datum		newvals[4];
 	bool		newnulls[4] = {false, false, false, false};
 	int			ncols = 3;
+	uint32		keyhash;
+	HeadHint   *hint;
 
 	check_trigger_context(fcinfo, "ledger_chain_trigger");
 	rel = td->tg_relation;
@@ -204,14 +277,18 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		ncols = 4;
 	}
 
-	lock_chain(lr, key);
-	if (chain_head(rel, lr, key, &seq, &prev))
+	keyhash = chain_key_hash(lr, key);
+	lock_chain(lr, keyhash);
+	hint = head_hint(lr->relid, keyhash);
+	if ((hint->seq > 0 && chain_head(rel, lr, key, hint->seq, &seq, &prev)) ||
+		chain_head(rel, lr, key, 0, &seq, &prev))
 		seq++;
 	else
 	{
 		seq = 1;
 		memcpy(prev.bytes, zero_hash, HASH256_LEN);
 	}
+	hint->seq = seq;
 
 	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */
 	initStringInfo(&buf);
