@@ -6,7 +6,7 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big = battledger
 OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
        src/ledger_rel.o src/chain.o src/verify.o src/guard.o \
-       src/keys.o src/sign.o src/ed25519.o src/merkle.o
+       src/keys.o src/sign.o src/ed25519.o src/merkle.o src/note.o src/batch.o src/log.o
 
 DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
 
@@ -17,8 +17,26 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK += -lcrypto
-EXTRA_CLEAN = regression.diffs regression.out results
+EXTRA_CLEAN = regression.diffs regression.out results bin
 
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track headers: rebuild every object when any header changes.
+$(OBJS): $(wildcard src/*.h)
+
+# The command-line tool for members and auditors: pure C, no server headers.
+CLI_SRCS = src/cli.c src/note.c src/ed25519.c src/merkle.c src/batch.c src/sha256.c
+CLI_BINDIR ?= /usr/local/bin
+
+bin/battledger: $(CLI_SRCS) $(wildcard src/*.h)
+	@mkdir -p bin
+	$(CC) -std=c99 -O2 -g $(PG_CFLAGS) -o $@ $(CLI_SRCS) -lcrypto
+
+all: bin/battledger
+
+install: install-cli
+install-cli: bin/battledger
+	$(INSTALL_PROGRAM) bin/battledger '$(DESTDIR)$(CLI_BINDIR)/battledger'
+.PHONY: install-cli

@@ -3,9 +3,18 @@
  */
 #include "batch.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include <string.h>
 
 #include "merkle.h"
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
 
 int
 bl_batch_root(const uint8_t (*content_hashes)[32], uint64_t count,
@@ -13,14 +22,28 @@ bl_batch_root(const uint8_t (*content_hashes)[32], uint64_t count,
 {
 	bl_compact	c;
 	uint8_t		leaf[BL_MERKLE_HASH_LEN];
+	uint8_t		(*sorted)[32] = NULL;
 
+	/* sorted, so that the order rows are inserted in plays no part */
+	if (count > 0)
+	{
+		sorted = malloc(count * 32);
+		if (sorted == NULL)
+			return -1;
+		memcpy(sorted, content_hashes, count * 32);
+		qsort(sorted, count, 32, hash_cmp);
+	}
 	bl_compact_init(&c);
 	for (uint64_t i = 0; i < count; i++)
 	{
-		if (bl_merkle_leaf_hash(content_hashes[i], 32, leaf) != 0 ||
+		if (bl_merkle_leaf_hash(sorted[i], 32, leaf) != 0 ||
 			bl_compact_append(&c, leaf, NULL, NULL) != 0)
+		{
+			free(sorted);
 			return -1;
+		}
 	}
+	free(sorted);
 	return bl_compact_root(&c, root);
 }
 

@@ -8,8 +8,9 @@
  *         || u64be(count) || root (32 bytes)
  *
  * where root is the RFC 6962 Merkle root over the leaves
- * bl_merkle_leaf_hash(content hash) of the batch's 32-byte content hashes,
- * in batch order.  Everything after the batch id has a fixed length, so the
+ * bl_merkle_leaf_hash(content hash) of the batch's 32-byte content hashes
+ * sorted in ascending byte order (so the order rows are inserted in plays no
+ * part).  Everything after the batch id has a fixed length, so the
  * manifest is unambiguous even if an id were to contain a newline.
  */
 #ifndef BATTLEDGER_BATCH_H

@@ -136,6 +136,9 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *
 		MemoryContextDelete(lr->mcxt);
 	lr->mcxt = AllocSetContextCreate(CacheMemoryContext, "battledger ledger table",
 									 ALLOCSET_SMALL_SIZES);
+	lr->qualname = MemoryContextStrdup(lr->mcxt,
+									   psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
 	lr->seq_attno = attno_or_error(rel, LEDGER_COL_SEQ);
 	lr->prev_attno = attno_or_error(rel, LEDGER_COL_PREV);
 	lr->hash_attno = attno_or_error(rel, LEDGER_COL_HASH);

@@ -12,6 +12,7 @@ typedef struct LedgerRel
 {
 	Oid			relid;
 	bool		valid;
+	char	   *qualname;		/* schema.table, as leaves name the table */
 	MemoryContext mcxt;
 	AttrNumber	chain_attno;	/* 0 when the table has a single chain */
 	Oid			chain_collation;

@@ -28,49 +28,27 @@
 #include "utils/timestamp.h"
 
 #include "keys.h"
-#include "merkle.h"
-
-#define BATCH_MAGIC "battledger batch v1\n"
+#include "batch.h"
 
 static void
 manifest_bytes(StringInfo out, const char *batch_id, size_t idlen, int64 count,
 			   const uint8 *root)
 {
-	appendBinaryStringInfo(out, BATCH_MAGIC, strlen(BATCH_MAGIC));
-	appendBinaryStringInfo(out, batch_id, idlen);
-	appendStringInfoChar(out, '\n');
-	for (int i = 7; i >= 0; i--)
-		appendStringInfoChar(out, (char) ((uint64) count >> (8 * i)));
-	appendBinaryStringInfo(out, (const char *) root, HASH256_LEN);
+	size_t		len = bl_batch_manifest_len(idlen);
+
+	enlargeStringInfo(out, (int) len);
+	bl_batch_manifest(batch_id, idlen, (uint64) count, root, (uint8_t *) out->data + out->len);
+	out->len += (int) len;
+	out->data[out->len] = '\0';
 }
 
-static int
-hash_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, HASH256_LEN);
-}
-
-static void
-emit_nothing(void *ctx, int level, uint64_t index, const uint8_t hash[32])
-{
-}
-
-/* RFC 6962 root over content hashes, sorted so that insertion order plays no part. */
 static void
 batch_root(uint8 (*hashes)[HASH256_LEN], int64 n, uint8 *root)
 {
-	bl_compact	c;
-
-	qsort(hashes, n, HASH256_LEN, hash_cmp);
-	bl_compact_init(&c);
-	for (int64 i = 0; i < n; i++)
-	{
-		uint8		leaf[HASH256_LEN];
-
-		bl_merkle_leaf_hash(hashes[i], HASH256_LEN, leaf);
-		bl_compact_append(&c, leaf, emit_nothing, NULL);
-	}
-	bl_compact_root(&c, root);
+	if (bl_batch_root((const uint8_t (*)[32]) hashes, (uint64) n, root) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not compute a batch root over %lld hashes", (long long) n)));
 }
 
 static const uint8 *

@@ -15,6 +15,9 @@ make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no && as_root make -s -C
 bl_start_cluster regress 55431
 failed=()
 
+say "unit tests: Merkle proofs, RFC 9162 vectors, notes, CLI (no database)"
+bash test/unit/run.sh || failed+=(unit)
+
 say "pg_regress (make installcheck)"
 if ! make -s installcheck PG_CONFIG="$PG_CONFIG" with_llvm=no; then
   failed+=(pg_regress)

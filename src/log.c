@@ -1,0 +1,1160 @@
+/*
+ * log.c — the member's transparency log.
+ *
+ * Every ledger row becomes one leaf of an RFC 6962 Merkle tree when sealed.
+ * The chain trigger queues (table, seq, prev, hash) in log_pending; seal()
+ * takes every committed queued row, assigns dense leaf indexes, stores the
+ * leaf (log_leaf, level 0) and every completed perfect subtree (log_node,
+ * levels >= 1), and signs a C2SP checkpoint with the key named by
+ * battledger.log_key_file.  Proofs need O(log n) stored nodes, fetched in one
+ * query.  Before signing, seal() checks that the stored tree still yields the
+ * last checkpoint's root and that the new tree is consistent with it, so the
+ * log never signs a checkpoint inconsistent with an earlier one.
+ */
+#include "log.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "ed25519.h"
+#include "merkle.h"
+#include "note.h"
+
+#define LEAF_MAGIC "BLL\001"
+#define SEAL_LOCK_CLASS 0xB1EE
+#define SEAL_CHUNK 50000
+
+char	   *bl_origin = NULL;
+char	   *bl_log_key_file = NULL;
+
+/* ---------------------------------------------------------------- queue */
+
+static Oid
+log_relid(const char *name)
+{
+	Oid			nsp = get_namespace_oid("battledger", false);
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "battledger.%s is missing", name);
+	return relid;
+}
+
+void
+log_enqueue(const char *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
+{
+	static Oid	pending_oid = InvalidOid;
+	Relation	rel;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	HeapTuple	tup;
+
+	rel = OidIsValid(pending_oid) ? try_table_open(pending_oid, RowExclusiveLock) : NULL;
+	if (rel == NULL)
+	{
+		pending_oid = log_relid("log_pending");
+		rel = table_open(pending_oid, RowExclusiveLock);
+	}
+	values[0] = CStringGetTextDatum(qualname);
+	values[1] = Int64GetDatum(seq);
+	values[2] = PointerGetDatum(prev);
+	values[3] = PointerGetDatum(row_hash);
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tup);	/* no indexes, no triggers: a plain queue */
+	heap_freetuple(tup);
+	table_close(rel, NoLock);
+}
+
+void
+log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen, int64 seq,
+			   const uint8 *prev, const uint8 *row_hash)
+{
+	appendBinaryStringInfo(out, LEAF_MAGIC, 4);
+	appendStringInfoChar(out, (char) (namelen >> 8));
+	appendStringInfoChar(out, (char) namelen);
+	appendBinaryStringInfo(out, qualname, namelen);
+	for (int i = 7; i >= 0; i--)
+		appendStringInfoChar(out, (char) ((uint64) seq >> (8 * i)));
+	appendBinaryStringInfo(out, (const char *) prev, HASH256_LEN);
+	appendBinaryStringInfo(out, (const char *) row_hash, HASH256_LEN);
+}
+
+/* ---------------------------------------------------------------- key */
+
+static void *log_key = NULL;
+static char *log_key_path = NULL;
+
+/* The log's signing key, read from battledger.log_key_file (cached per backend). */
+static void *
+log_signing_key(bool missing_ok)
+{
+	FILE	   *f;
+	char		buf[8192];
+	size_t		n;
+
+	if (bl_log_key_file == NULL || bl_log_key_file[0] == '\0')
+	{
+		if (missing_ok)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("battledger.log_key_file is not set"),
+				 errhint("Point it at the log's Ed25519 private key (PKCS#8 PEM, e.g. from \"battledger keygen\"), readable by the server.")));
+	}
+	if (log_key && log_key_path && strcmp(log_key_path, bl_log_key_file) == 0)
+		return log_key;
+	if (log_key)
+		bl_ed25519_priv_free(log_key);
+	log_key = NULL;
+	f = AllocateFile(bl_log_key_file, "r");
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open log key file \"%s\": %m", bl_log_key_file)));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	FreeFile(f);
+	log_key = bl_ed25519_priv_load_pem(buf, n);
+	explicit_bzero(buf, sizeof(buf));
+	if (log_key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("log key file \"%s\" does not hold an Ed25519 private key", bl_log_key_file),
+				 errhint("Generate one with \"battledger keygen --out FILE\".")));
+	if (log_key_path)
+		pfree(log_key_path);
+	log_key_path = MemoryContextStrdup(TopMemoryContext, bl_log_key_file);
+	return log_key;
+}
+
+static const char *
+log_origin(void)
+{
+	if (bl_origin == NULL || bl_origin[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("battledger.origin is not set"),
+				 errhint("Name this database's log, e.g. ALTER SYSTEM SET battledger.origin = 'oem.example/batteries'.")));
+	if (!bl_note_key_name_valid(bl_origin, strlen(bl_origin)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("battledger.origin \"%s\" is not a valid note key name", bl_origin),
+				 errdetail("It must be non-empty UTF-8 without spaces, control characters or '+'.")));
+	return bl_origin;
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+/* Nodes fetched for one computation: a small open-addressed table. */
+typedef struct NodeSet
+{
+	int			n;
+	int			levels[BL_MERKLE_MAX_NODES];
+	uint64		idx[BL_MERKLE_MAX_NODES];
+	uint8		hash[BL_MERKLE_MAX_NODES][HASH256_LEN];
+	bool		have[BL_MERKLE_MAX_NODES];
+} NodeSet;
+
+static int
+nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN])
+{
+	NodeSet    *ns = ctx;
+
+	for (int i = 0; i < ns->n; i++)
+		if (ns->have[i] && ns->levels[i] == level && ns->idx[i] == index)
+		{
+			memcpy(out, ns->hash[i], HASH256_LEN);
+			return 0;
+		}
+	return -1;
+}
+
+/* Fetch the listed nodes (level 0 from log_leaf, others from log_node) in one query. */
+static void
+nodeset_fetch(NodeSet *ns)
+{
+	Datum	   *lv = palloc(sizeof(Datum) * Max(ns->n, 1));
+	Datum	   *ix = palloc(sizeof(Datum) * Max(ns->n, 1));
+	Oid			argtypes[2] = {INT4ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+
+	for (int i = 0; i < ns->n; i++)
+	{
+		lv[i] = Int32GetDatum(ns->levels[i]);
+		ix[i] = Int64GetDatum((int64) ns->idx[i]);
+		ns->have[i] = false;
+	}
+	args[0] = PointerGetDatum(construct_array(lv, ns->n, INT4OID, 4, true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(ix, ns->n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args(
+		"SELECT q.level, q.idx, coalesce(n.hash, l.leaf_hash) "
+		"  FROM unnest($1, $2) q(level, idx) "
+		"  LEFT JOIN battledger.log_node n ON q.level > 0 AND n.level = q.level AND n.idx = q.idx "
+		"  LEFT JOIN battledger.log_leaf l ON q.level = 0 AND l.leaf_index = q.idx",
+		2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)	/* see this seal's own nodes */
+		elog(ERROR, "could not read the log's tree nodes");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
+		uint64		idx = (uint64) DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		Datum		h = SPI_getbinval(t, d, 3, &isnull);
+
+		if (isnull)
+			continue;
+		for (int i = 0; i < ns->n; i++)
+			if (!ns->have[i] && ns->levels[i] == level && ns->idx[i] == idx)
+			{
+				memcpy(ns->hash[i], DatumGetHash256P(h)->bytes, HASH256_LEN);
+				ns->have[i] = true;
+			}
+	}
+}
+
+static void
+tree_error(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the log's stored tree is incomplete: %s", what),
+			 errhint("Run battledger.verify_log().")));
+}
+
+/* Sealed size of the log (number of leaves). Caller is connected to SPI. */
+static int64
+log_size(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute("SELECT coalesce(max(leaf_index) + 1, 0) FROM battledger.log_leaf", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.log_leaf");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return DatumGetInt64(d);
+}
+
+static void
+check_range(int64 v, int64 lo, int64 hi, const char *what)
+{
+	if (v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s %lld is out of range", what, (long long) v),
+				 errdetail("It must be between %lld and %lld.", (long long) lo, (long long) hi)));
+}
+
+static void
+root_at(int64 size, uint8 *out)
+{
+	NodeSet    *ns = palloc0(sizeof(NodeSet));
+	size_t		n;
+
+	if (bl_merkle_root_nodes((uint64) size, ns->levels, ns->idx, &n) != 0)
+		elog(ERROR, "bad tree size");
+	ns->n = (int) n;
+	nodeset_fetch(ns);
+	if (bl_merkle_root((uint64) size, nodeset_get, ns, out) != 0)
+		tree_error("a subtree of the root is missing");
+}
+
+/* Latest checkpoint (size, root, note); false if none. Caller is connected to SPI. */
+static bool
+latest_checkpoint(int64 *size, uint8 *root, char **note)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size DESC LIMIT 1",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.checkpoint");
+	if (SPI_processed == 0)
+		return false;
+	*size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	memcpy(root, DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+		   HASH256_LEN);
+	if (note)
+		*note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	return true;
+}
+
+/* ---------------------------------------------------------------- seal */
+
+typedef struct SealBuf
+{
+	int			nleaves;
+	Datum	   *leaf_index,
+			   *tbl,
+			   *seq,
+			   *prev,
+			   *row_hash,
+			   *leaf_hash;
+	int			nnodes;
+	int			cap_nodes;
+	Datum	   *node_level,
+			   *node_idx,
+			   *node_hash;
+} SealBuf;
+
+static void
+seal_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
+{
+	SealBuf    *sb = ctx;
+	Hash256    *h;
+
+	if (level == 0)
+		return;					/* leaves are stored in log_leaf */
+	if (sb->nnodes == sb->cap_nodes)
+	{
+		sb->cap_nodes *= 2;
+		sb->node_level = repalloc(sb->node_level, sizeof(Datum) * sb->cap_nodes);
+		sb->node_idx = repalloc(sb->node_idx, sizeof(Datum) * sb->cap_nodes);
+		sb->node_hash = repalloc(sb->node_hash, sizeof(Datum) * sb->cap_nodes);
+	}
+	h = palloc(sizeof(Hash256));
+	memcpy(h->bytes, hash, HASH256_LEN);
+	sb->node_level[sb->nnodes] = Int32GetDatum(level);
+	sb->node_idx[sb->nnodes] = Int64GetDatum((int64) index);
+	sb->node_hash[sb->nnodes] = PointerGetDatum(h);
+	sb->nnodes++;
+}
+
+static Datum
+hash256_array(Datum *d, int n)
+{
+	return PointerGetDatum(construct_array(d, n, hash256_type_oid(), HASH256_LEN, false, TYPALIGN_CHAR));
+}
+
+static void
+seal_store(SealBuf *sb)
+{
+	Oid			leaf_types[6];
+	Datum		leaf_args[6];
+	Oid			node_types[3];
+	Datum		node_args[3];
+	Oid			hash_array_type = get_array_type(hash256_type_oid());
+
+	leaf_types[0] = INT8ARRAYOID;
+	leaf_types[1] = TEXTARRAYOID;
+	leaf_types[2] = INT8ARRAYOID;
+	leaf_types[3] = leaf_types[4] = leaf_types[5] = hash_array_type;
+	leaf_args[0] = PointerGetDatum(construct_array(sb->leaf_index, sb->nleaves, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	leaf_args[1] = PointerGetDatum(construct_array(sb->tbl, sb->nleaves, TEXTOID, -1, false, TYPALIGN_INT));
+	leaf_args[2] = PointerGetDatum(construct_array(sb->seq, sb->nleaves, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	leaf_args[3] = hash256_array(sb->prev, sb->nleaves);
+	leaf_args[4] = hash256_array(sb->row_hash, sb->nleaves);
+	leaf_args[5] = hash256_array(sb->leaf_hash, sb->nleaves);
+	if (SPI_execute_with_args("INSERT INTO battledger.log_leaf (leaf_index, tbl, seq, prev, row_hash, leaf_hash) "
+							  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+							  6, leaf_types, leaf_args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store log leaves");
+	if (sb->nnodes == 0)
+		return;
+	node_types[0] = INT4ARRAYOID;
+	node_types[1] = INT8ARRAYOID;
+	node_types[2] = hash_array_type;
+	node_args[0] = PointerGetDatum(construct_array(sb->node_level, sb->nnodes, INT4OID, 4, true, TYPALIGN_INT));
+	node_args[1] = PointerGetDatum(construct_array(sb->node_idx, sb->nnodes, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	node_args[2] = hash256_array(sb->node_hash, sb->nnodes);
+	if (SPI_execute_with_args("INSERT INTO battledger.log_node (level, idx, hash) SELECT * FROM unnest($1, $2, $3)",
+							  3, node_types, node_args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store log nodes");
+}
+
+/* Integrate up to SEAL_CHUNK queued rows; returns how many. */
+static int64
+seal_chunk(bl_compact *c, MemoryContext chunkcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(chunkcxt);
+	SealBuf		sb;
+	uint64		n;
+	StringInfoData leaf;
+
+	if (SPI_execute(psprintf("DELETE FROM battledger.log_pending WHERE ctid = ANY (ARRAY("
+							 "SELECT ctid FROM battledger.log_pending LIMIT %d)) "
+							 "RETURNING tbl, seq, prev, row_hash", SEAL_CHUNK),
+					false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not read battledger.log_pending");
+	n = SPI_processed;
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return 0;
+	}
+	memset(&sb, 0, sizeof(sb));
+	sb.nleaves = (int) n;
+	sb.leaf_index = palloc(sizeof(Datum) * n);
+	sb.tbl = palloc(sizeof(Datum) * n);
+	sb.seq = palloc(sizeof(Datum) * n);
+	sb.prev = palloc(sizeof(Datum) * n);
+	sb.row_hash = palloc(sizeof(Datum) * n);
+	sb.leaf_hash = palloc(sizeof(Datum) * n);
+	sb.cap_nodes = (int) n + 64;
+	sb.node_level = palloc(sizeof(Datum) * sb.cap_nodes);
+	sb.node_idx = palloc(sizeof(Datum) * sb.cap_nodes);
+	sb.node_hash = palloc(sizeof(Datum) * sb.cap_nodes);
+	initStringInfo(&leaf);
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		text	   *tbl = DatumGetTextPP(SPI_getbinval(t, d, 1, &isnull));
+		int64		seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		Hash256    *prev = DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull));
+		Hash256    *row = DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull));
+		Hash256    *lh = palloc(sizeof(Hash256));
+
+		resetStringInfo(&leaf);
+		log_leaf_bytes(&leaf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), seq, prev->bytes, row->bytes);
+		if (bl_merkle_leaf_hash(leaf.data, leaf.len, lh->bytes) != 0)
+			elog(ERROR, "could not hash a log leaf");
+		sb.leaf_index[i] = Int64GetDatum((int64) c->size);
+		sb.tbl[i] = PointerGetDatum(tbl);
+		sb.seq[i] = Int64GetDatum(seq);
+		sb.prev[i] = PointerGetDatum(prev);
+		sb.row_hash[i] = PointerGetDatum(row);
+		sb.leaf_hash[i] = PointerGetDatum(lh);
+		if (bl_compact_append(c, lh->bytes, seal_emit, &sb) != 0)
+			elog(ERROR, "could not extend the log's tree");
+	}
+	seal_store(&sb);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(chunkcxt);
+	return (int64) n;
+}
+
+static int
+compact_node_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN])
+{
+	return nodeset_get(ctx, level, index, out);
+}
+
+/* Sign and store a checkpoint for (size, root); returns the note. */
+static char *
+sign_checkpoint(int64 size, const uint8 *root)
+{
+	const char *origin = log_origin();
+	void	   *key = log_signing_key(false);
+	char	   *body = bl_checkpoint_body(origin, (uint64) size, root, NULL, 0);
+	char	   *note;
+	char	   *result;
+	Oid			types[3] = {INT8OID, hash256_type_oid(), TEXTOID};
+	Datum		args[3];
+	Hash256    *r = palloc(sizeof(Hash256));
+
+	if (body == NULL)
+		elog(ERROR, "could not format a checkpoint");
+	note = bl_note_sign(body, strlen(body), origin, key);
+	free(body);
+	if (note == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not sign the checkpoint")));
+	result = pstrdup(note);
+	free(note);
+	memcpy(r->bytes, root, HASH256_LEN);
+	args[0] = Int64GetDatum(size);
+	args[1] = PointerGetDatum(r);
+	args[2] = CStringGetTextDatum(result);
+	if (SPI_execute_with_args("INSERT INTO battledger.checkpoint (tree_size, root, note) VALUES ($1, $2, $3)",
+							  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store the checkpoint");
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(battledger_seal);
+Datum
+battledger_seal(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+	int64		size;
+	int64		cp_size = 0;
+	uint8		cp_root[HASH256_LEN];
+	uint8		root[HASH256_LEN];
+	bool		have_cp;
+	bl_compact	c;
+	NodeSet    *ns = palloc0(sizeof(NodeSet));
+	size_t		nn;
+	MemoryContext chunkcxt;
+	char	   *result;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("seal() must run at READ COMMITTED isolation"),
+				 errdetail("It takes every committed queued row, which a transaction snapshot would hide.")));
+	(void) log_origin();
+	(void) log_signing_key(false);
+
+	/* one sealer at a time; inserts never wait for it */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, SEAL_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	size = log_size();
+	have_cp = latest_checkpoint(&cp_size, cp_root, NULL);
+	if ((have_cp && cp_size != size) || (!have_cp && size != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the log holds %lld leaves but its last checkpoint covers %lld",
+						(long long) size, (long long) cp_size),
+				 errhint("Run battledger.verify_log().")));
+
+	/* resume the compact range from the stored tree, and check it against the last checkpoint */
+	if (bl_merkle_root_nodes((uint64) size, ns->levels, ns->idx, &nn) != 0)
+		elog(ERROR, "bad tree size");
+	ns->n = (int) nn;
+	nodeset_fetch(ns);
+	if (bl_compact_from_nodes(&c, (uint64) size, compact_node_get, ns) != 0)
+		tree_error("a subtree of the last checkpoint is missing");
+	bl_compact_root(&c, root);
+	if (have_cp && memcmp(root, cp_root, HASH256_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the stored tree does not match the last signed checkpoint"),
+				 errdetail("Refusing to sign a checkpoint inconsistent with one signed before."),
+				 errhint("Run battledger.verify_log().")));
+
+	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
+	while (seal_chunk(&c, chunkcxt) > 0)
+		CHECK_FOR_INTERRUPTS();
+
+	if ((int64) c.size == size && have_cp)
+	{
+		/* nothing new: the latest checkpoint stands */
+		char	   *note;
+
+		latest_checkpoint(&cp_size, cp_root, &note);
+		result = MemoryContextStrdup(caller, note);
+	}
+	else
+	{
+		bl_compact_root(&c, root);
+		if (have_cp && cp_size > 0)
+		{
+			/*
+			 * Belt and braces: prove the new tree extends the old one from the
+			 * stored nodes.  (From size 0 there is nothing to prove: the empty
+			 * root was compared above.)
+			 */
+			NodeSet    *cs = palloc0(sizeof(NodeSet));
+			uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
+			size_t		np;
+
+			if (bl_merkle_consistency_nodes((uint64) cp_size, c.size, cs->levels, cs->idx, &nn) != 0)
+				elog(ERROR, "bad tree sizes");
+			cs->n = (int) nn;
+			nodeset_fetch(cs);
+			if (bl_merkle_consistency_proof((uint64) cp_size, c.size, nodeset_get, cs, proof, &np) != 0 ||
+				bl_merkle_verify_consistency((uint64) cp_size, c.size, cp_root, root,
+											 (const uint8_t (*)[32]) proof, np) != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("the new tree is not consistent with the last signed checkpoint"),
+						 errhint("Run battledger.verify_log().")));
+		}
+		result = MemoryContextStrdup(caller, sign_checkpoint((int64) c.size, root));
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/* ---------------------------------------------------------------- proofs */
+
+static ArrayType *
+hashes_to_array(uint8 (*h)[HASH256_LEN], size_t n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (size_t i = 0; i < n; i++)
+	{
+		Hash256    *x = palloc(sizeof(Hash256));
+
+		memcpy(x->bytes, h[i], HASH256_LEN);
+		d[i] = PointerGetDatum(x);
+	}
+	return construct_array(d, (int) n, hash256_type_oid(), HASH256_LEN, false, TYPALIGN_CHAR);
+}
+
+/* hash256[] argument into a proof buffer; ERROR if malformed. */
+static size_t
+array_to_hashes(ArrayType *arr, uint8 (*out)[HASH256_LEN])
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("a proof is a one-dimensional array of hashes")));
+	deconstruct_array(arr, hash256_type_oid(), HASH256_LEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
+	if (n > BL_MERKLE_MAX_PROOF)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("a proof has at most %d hashes, not %d", BL_MERKLE_MAX_PROOF, n)));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("a proof must not contain NULL hashes")));
+		memcpy(out[i], DatumGetHash256P(elems[i])->bytes, HASH256_LEN);
+	}
+	return (size_t) n;
+}
+
+/* tree_size argument: NULL means the latest checkpoint's size. Caller is in SPI. */
+static int64
+resolve_tree_size(FunctionCallInfo fcinfo, int argno, int64 log_n)
+{
+	int64		cp_size;
+	uint8		cp_root[HASH256_LEN];
+
+	if (!PG_ARGISNULL(argno))
+		return PG_GETARG_INT64(argno);
+	if (!latest_checkpoint(&cp_size, cp_root, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the log has no checkpoint yet"),
+				 errhint("Call battledger.seal().")));
+	(void) log_n;
+	return cp_size;
+}
+
+static size_t
+inclusion_proof(int64 index, int64 size, uint8 (*proof)[HASH256_LEN])
+{
+	NodeSet    *ns = palloc0(sizeof(NodeSet));
+	size_t		nn,
+				np;
+
+	if (bl_merkle_inclusion_nodes((uint64) index, (uint64) size, ns->levels, ns->idx, &nn) != 0)
+		elog(ERROR, "bad proof arguments");
+	ns->n = (int) nn;
+	nodeset_fetch(ns);
+	if (bl_merkle_inclusion_proof((uint64) index, (uint64) size, nodeset_get, ns, proof, &np) != 0)
+		tree_error("a node of the inclusion proof is missing");
+	return np;
+}
+
+PG_FUNCTION_INFO_V1(battledger_inclusion_proof);
+Datum
+battledger_inclusion_proof(PG_FUNCTION_ARGS)
+{
+	int64		index,
+				size,
+				n;
+	uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
+	size_t		np;
+	ArrayType  *result;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("leaf index must not be null")));
+	index = PG_GETARG_INT64(0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = log_size();
+	size = resolve_tree_size(fcinfo, 1, n);
+	check_range(size, 1, n, "tree size");
+	check_range(index, 0, size - 1, "leaf index");
+	np = inclusion_proof(index, size, proof);
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	result = hashes_to_array(proof, np);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+PG_FUNCTION_INFO_V1(battledger_consistency_proof);
+Datum
+battledger_consistency_proof(PG_FUNCTION_ARGS)
+{
+	int64		size1 = PG_GETARG_INT64(0);
+	int64		size2 = PG_GETARG_INT64(1);
+	int64		n;
+	NodeSet    *ns = palloc0(sizeof(NodeSet));
+	uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
+	size_t		nn,
+				np;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = log_size();
+	check_range(size2, 1, n, "tree size");
+	if (size1 < 1 || size1 > size2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("size1 %lld is out of range", (long long) size1),
+				 errdetail("A consistency proof needs 1 <= size1 <= size2 (%lld).", (long long) size2)));
+	if (bl_merkle_consistency_nodes((uint64) size1, (uint64) size2, ns->levels, ns->idx, &nn) != 0)
+		elog(ERROR, "bad proof arguments");
+	ns->n = (int) nn;
+	nodeset_fetch(ns);
+	if (bl_merkle_consistency_proof((uint64) size1, (uint64) size2, nodeset_get, ns, proof, &np) != 0)
+		tree_error("a node of the consistency proof is missing");
+	SPI_finish();
+	PG_RETURN_ARRAYTYPE_P(hashes_to_array(proof, np));
+}
+
+PG_FUNCTION_INFO_V1(battledger_root);
+Datum
+battledger_root(PG_FUNCTION_ARGS)
+{
+	int64		size = PG_GETARG_INT64(0);
+	Hash256    *out = palloc(sizeof(Hash256));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	check_range(size, 0, log_size(), "tree size");
+	root_at(size, out->bytes);
+	SPI_finish();
+	PG_RETURN_HASH256_P(out);
+}
+
+PG_FUNCTION_INFO_V1(battledger_leaf);
+Datum
+battledger_leaf(PG_FUNCTION_ARGS)
+{
+	int64		index = PG_GETARG_INT64(0);
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(index)};
+	StringInfoData buf;
+	bytea	   *out;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT tbl, seq, prev, row_hash FROM battledger.log_leaf WHERE leaf_index = $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.log_leaf");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("leaf index %lld is out of range", (long long) index),
+				 errdetail("The log has %lld sealed leaves.", (long long) log_size())));
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		text	   *tbl = DatumGetTextPP(SPI_getbinval(t, d, 1, &isnull));
+
+		initStringInfo(&buf);
+		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl),
+					   DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)),
+					   DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes,
+					   DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes);
+	}
+	SPI_finish();
+	out = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(out, VARHDRSZ + buf.len);
+	memcpy(VARDATA(out), buf.data, buf.len);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(battledger_tlog_proof);
+Datum
+battledger_tlog_proof(PG_FUNCTION_ARGS)
+{
+	int64		index = PG_GETARG_INT64(0);
+	int64		size;
+	uint8		root[HASH256_LEN];
+	char	   *note;
+	uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
+	size_t		np;
+	char	   *bundle;
+	text	   *result;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!latest_checkpoint(&size, root, &note))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the log has no checkpoint yet"),
+				 errhint("Call battledger.seal().")));
+	check_range(index, 0, size - 1, "leaf index");
+	np = inclusion_proof(index, size, proof);
+	bundle = bl_tlog_proof_format((uint64) index, (const uint8_t (*)[32]) proof, np, NULL, 0,
+								  note, strlen(note));
+	if (bundle == NULL)
+		elog(ERROR, "could not format the proof");
+	MemoryContextSwitchTo(caller);
+	result = cstring_to_text(bundle);
+	free(bundle);
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+PG_FUNCTION_INFO_V1(battledger_checkpoint);
+Datum
+battledger_checkpoint(PG_FUNCTION_ARGS)
+{
+	int64		size;
+	uint8		root[HASH256_LEN];
+	char	   *note;
+	text	   *result = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (latest_checkpoint(&size, root, &note))
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		result = cstring_to_text(note);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
+}
+
+/* The log's verifier key (C2SP vkey), derived from the signing key file. */
+PG_FUNCTION_INFO_V1(battledger_log_vkey);
+Datum
+battledger_log_vkey(PG_FUNCTION_ARGS)
+{
+	uint8		pub[32];
+	char	   *vkey;
+	text	   *result;
+
+	if (bl_ed25519_raw_public(log_signing_key(false), pub) != 0)
+		elog(ERROR, "could not derive the log's public key");
+	vkey = bl_vkey_format(log_origin(), BL_NOTE_ALG_ED25519, pub);
+	if (vkey == NULL)
+		elog(ERROR, "could not format the verifier key");
+	result = cstring_to_text(vkey);
+	free(vkey);
+	PG_RETURN_TEXT_P(result);
+}
+
+PG_FUNCTION_INFO_V1(battledger_verify_inclusion);
+Datum
+battledger_verify_inclusion(PG_FUNCTION_ARGS)
+{
+	bytea	   *leaf = PG_GETARG_BYTEA_PP(0);
+	int64		index = PG_GETARG_INT64(1);
+	int64		size = PG_GETARG_INT64(2);
+	uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
+	size_t		np = array_to_hashes(PG_GETARG_ARRAYTYPE_P(3), proof);
+	Hash256    *root = PG_GETARG_HASH256_P(4);
+	uint8		lh[HASH256_LEN];
+
+	if (index < 0 || size < 1 || index >= size)
+		PG_RETURN_BOOL(false);
+	if (bl_merkle_leaf_hash(VARDATA_ANY(leaf), VARSIZE_ANY_EXHDR(leaf), lh) != 0)
+		elog(ERROR, "could not hash the leaf");
+	PG_RETURN_BOOL(bl_merkle_verify_inclusion((uint64) index, (uint64) size, lh,
+											  (const uint8_t (*)[32]) proof, np, root->bytes) == 1);
+}
+
+PG_FUNCTION_INFO_V1(battledger_verify_consistency);
+Datum
+battledger_verify_consistency(PG_FUNCTION_ARGS)
+{
+	int64		size1 = PG_GETARG_INT64(0);
+	int64		size2 = PG_GETARG_INT64(1);
+	Hash256    *root1 = PG_GETARG_HASH256_P(2);
+	Hash256    *root2 = PG_GETARG_HASH256_P(3);
+	uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
+	size_t		np = array_to_hashes(PG_GETARG_ARRAYTYPE_P(4), proof);
+
+	if (size1 < 1 || size2 < size1)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(bl_merkle_verify_consistency((uint64) size1, (uint64) size2, root1->bytes,
+												root2->bytes, (const uint8_t (*)[32]) proof, np) == 1);
+}
+
+/* ---------------------------------------------------------------- verify_log */
+
+typedef struct Levels
+{
+	int			nlevels;
+	int64		count[64];
+	uint8		(*h[64])[HASH256_LEN];
+} Levels;
+
+static int
+levels_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN])
+{
+	Levels	   *lv = ctx;
+
+	if (level >= lv->nlevels || (int64) index >= lv->count[level])
+		return -1;
+	memcpy(out, lv->h[level][index], HASH256_LEN);
+	return 0;
+}
+
+static void
+put_problem(Tuplestorestate *ts, TupleDesc desc, const char *problem, int64 pos, const char *detail)
+{
+	Datum		v[3];
+	bool		n[3] = {false, false, detail == NULL};
+
+	v[0] = CStringGetTextDatum(problem);
+	v[1] = Int64GetDatum(pos);
+	v[2] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	tuplestore_putvalues(ts, desc, v, n);
+}
+
+/* Leaves: recompute each leaf hash from its stored fields; returns the level-0 array. */
+static int64
+verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
+{
+	Portal		cur;
+	int64		expect = 0;
+	int64		cap = 1024;
+	StringInfoData buf;
+
+	lv->h[0] = palloc_extended(cap * HASH256_LEN, MCXT_ALLOC_HUGE);
+	initStringInfo(&buf);
+	cur = SPI_cursor_open_with_args(NULL, "SELECT leaf_index, tbl, seq, prev, row_hash, leaf_hash "
+									"FROM battledger.log_leaf ORDER BY leaf_index",
+									0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, 20000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		idx = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+			text	   *tbl = DatumGetTextPP(SPI_getbinval(t, d, 2, &isnull));
+
+			if (idx != expect)
+			{
+				put_problem(ts, desc, "missing_leaves", expect,
+							psprintf("Leaf indexes %lld to %lld are absent.", (long long) expect,
+									 (long long) (idx - 1)));
+				return expect;	/* the tree above cannot be checked past a gap */
+			}
+			if (expect == cap)
+			{
+				cap *= 2;
+				lv->h[0] = repalloc_huge(lv->h[0], cap * HASH256_LEN);
+			}
+			resetStringInfo(&buf);
+			log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl),
+						   DatumGetInt64(SPI_getbinval(t, d, 3, &isnull)),
+						   DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes,
+						   DatumGetHash256P(SPI_getbinval(t, d, 5, &isnull))->bytes);
+			bl_merkle_leaf_hash(buf.data, buf.len, lv->h[0][expect]);
+			if (memcmp(lv->h[0][expect], DatumGetHash256P(SPI_getbinval(t, d, 6, &isnull))->bytes,
+					   HASH256_LEN) != 0)
+				put_problem(ts, desc, "leaf_hash_mismatch", idx,
+							"The stored leaf hash is not the hash of the leaf's fields.");
+			expect++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+	return expect;
+}
+
+/* Interior nodes: recompute every perfect subtree and compare with log_node. */
+static void
+verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+{
+	Portal		cur;
+	int64		stored = 0;
+	int64		expected = 0;
+
+	lv->count[0] = nleaves;
+	lv->nlevels = 1;
+	while (lv->count[lv->nlevels - 1] >= 2)
+	{
+		int			L = lv->nlevels;
+		int64		n = lv->count[L - 1] / 2;
+
+		lv->h[L] = palloc_extended(Max(n, 1) * HASH256_LEN, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < n; i++)
+			bl_merkle_node_hash(lv->h[L - 1][2 * i], lv->h[L - 1][2 * i + 1], lv->h[L][i]);
+		lv->count[L] = n;
+		lv->nlevels++;
+		expected += n;
+	}
+	cur = SPI_cursor_open_with_args(NULL, "SELECT level, idx, hash FROM battledger.log_node ORDER BY level, idx",
+									0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, 20000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[i];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
+			int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+			uint8		h[HASH256_LEN];
+
+			stored++;
+			if (levels_get(lv, level, (uint64) idx, h) != 0)
+				put_problem(ts, desc, "extra_node", idx,
+							psprintf("Node (level %d, index %lld) is not part of the tree.", level, (long long) idx));
+			else if (memcmp(h, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes, HASH256_LEN) != 0)
+				put_problem(ts, desc, "node_mismatch", idx,
+							psprintf("Node (level %d, index %lld) does not hash its children.", level, (long long) idx));
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(cur);
+	if (stored < expected)
+		put_problem(ts, desc, "missing_nodes", expected - stored,
+					psprintf("%lld stored tree nodes are missing.", (long long) (expected - stored)));
+}
+
+static void
+verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+{
+	uint8		pub[32];
+	bool		have_key = false;
+	const char *origin = (bl_origin && bl_origin[0]) ? bl_origin : NULL;
+	void	   *key = log_signing_key(true);
+
+	if (key && bl_ed25519_raw_public(key, pub) == 0)
+		have_key = true;
+	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.checkpoint");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		size = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		const uint8 *stored = DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes;
+		char	   *text = SPI_getvalue(t, d, 3);
+		uint8		root[HASH256_LEN];
+		bl_note		note;
+		bl_checkpoint cp;
+
+		if (size > nleaves || bl_merkle_root((uint64) size, levels_get, lv, root) != 0)
+		{
+			put_problem(ts, desc, "checkpoint_beyond_log", size, "The checkpoint covers leaves the log does not hold.");
+			continue;
+		}
+		if (memcmp(root, stored, HASH256_LEN) != 0)
+			put_problem(ts, desc, "checkpoint_root_mismatch", size,
+						"The leaves do not hash to the checkpoint's root: history was rewritten.");
+		memset(&note, 0, sizeof(note));
+		if (bl_note_parse(text, strlen(text), &note) != 0 ||
+			bl_checkpoint_parse(note.text, note.text_len, &cp) != 0)
+			put_problem(ts, desc, "checkpoint_malformed", size, "The stored note is not a checkpoint.");
+		else
+		{
+			if (cp.size != (uint64) size || memcmp(cp.root, stored, HASH256_LEN) != 0)
+				put_problem(ts, desc, "checkpoint_text_mismatch", size,
+							"The signed note's size or root differs from the stored ones.");
+			if (have_key && origin &&
+				(cp.origin_len != strlen(origin) || memcmp(cp.origin, origin, cp.origin_len) != 0 ||
+				 bl_note_verify(&note, origin, pub) != 1))
+				put_problem(ts, desc, "checkpoint_bad_signature", size,
+							"The note is not signed by this log's key for its origin.");
+		}
+		bl_note_free(&note);
+	}
+	if (!have_key)
+		put_problem(ts, desc, "signatures_not_checked", 0,
+					"battledger.log_key_file is not set, so checkpoint signatures were not checked.");
+}
+
+/* Sealed rows: each leaf's row must still be in its table with the hash it was sealed with. */
+static void
+verify_rows(Tuplestorestate *ts, TupleDesc desc)
+{
+	uint64		ntables;
+	char	  **names;
+
+	if (SPI_execute("SELECT DISTINCT tbl FROM battledger.log_leaf", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.log_leaf");
+	ntables = SPI_processed;
+	names = palloc(sizeof(char *) * Max(ntables, 1));
+	for (uint64 i = 0; i < ntables; i++)
+		names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		List	   *qn = stringToQualifiedNameList(names[i]);
+		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(qn), NoLock, true);
+		char	   *q;
+
+		if (!OidIsValid(relid))
+		{
+			put_problem(ts, desc, "table_missing", 0,
+						psprintf("Sealed rows belong to \"%s\", which no longer exists under that name.", names[i]));
+			continue;
+		}
+		q = psprintf("SELECT l.leaf_index FROM battledger.log_leaf l "
+					 "LEFT JOIN %s t ON t.ledger_hash OPERATOR(battledger.=) l.row_hash "
+					 " AND t.ledger_seq = l.seq "
+					 " AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t)) "
+					 "WHERE l.tbl = $1 AND t.ledger_seq IS NULL ORDER BY 1",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+		{
+			Oid			types[1] = {TEXTOID};
+			Datum		args[1] = {CStringGetTextDatum(names[i])};
+
+			if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not check the sealed rows of \"%s\"", names[i]);
+		}
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+
+			put_problem(ts, desc, "sealed_row_changed",
+						DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)),
+						psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
+								 names[i]));
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(battledger_verify_log);
+Datum
+battledger_verify_log(PG_FUNCTION_ARGS)
+{
+	bool		check_rows = PG_GETARG_BOOL(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Levels	   *lv;
+	int64		nleaves;
+	MemoryContext work;
+	MemoryContext old;
+
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	old = MemoryContextSwitchTo(work);
+	lv = palloc0(sizeof(Levels));
+	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
+	verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	if (check_rows)
+		verify_rows(rsinfo->setResult, rsinfo->setDesc);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}

@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# test/bench/signed.sh — what do signed ledger rows cost?
+#
+# Starts one throwaway PostgreSQL 15 cluster with durable commits (fsync and
+# synchronous_commit at their defaults: on), the same settings as run.sh, and
+# measures in the same run (see signed_schema.sql):
+#
+#   0. the baseline: `openssl speed -seconds 5 ed25519`, verifications per
+#      second on one core (run before the cluster is busy, and again at the end);
+#   1. single-row INSERTs of pre-signed rows (Ed25519 checked per row), pgbench,
+#      1 client and 2 clients (-j 2), against the openssl figure (x1 and x2);
+#      the same rows into an unsigned ledger table for comparison; and both
+#      again with synchronous_commit=off, to separate the WAL flush from the CPU;
+#   2. bulk INSERT ... SELECT of 20,000 pre-signed rows (one signature per row)
+#      in one statement;
+#   3. batch-signed bulk load: 100 batches of 1,000 rows, one transaction per
+#      batch (INSERT INTO battledger.batch; INSERT the rows; COMMIT, where the
+#      batch is re-checked), against the unsigned ledger loading the same rows
+#      the same way (and in one statement);
+#   4. battledger.verify() on every signed table.
+#
+# All signatures (per row and per batch) are made BEFORE anything is timed,
+# with the TEST-ONLY signer extension (test/signer), into unlogged staging
+# tables.  Prints a markdown summary and writes it to test/bench/results/signed.md.
+#
+# Environment:
+#   BENCH_SECONDS            duration of each pgbench run (default 15)
+#   BENCH_PORT               port of the private cluster (default 55441)
+#   BENCH_REPS               runs of each bulk load, the median is reported (default 3)
+#   BENCH_STAGE_PER_CLIENT   pre-signed rows per pgbench client (default 200000)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib/cluster.sh"
+
+BENCH_SECONDS=${BENCH_SECONDS:-15}
+BENCH_PORT=${BENCH_PORT:-55441}
+BENCH_REPS=${BENCH_REPS:-3}
+STAGE_PER_CLIENT=${BENCH_STAGE_PER_CLIENT:-200000}
+MAX_CLIENTS=2
+BULK_ROWS=20000
+NBATCHES=100
+BATCH_SIZE=1000
+BATCH_ROWS=$((NBATCHES * BATCH_SIZE))
+OPENSSL_SECONDS=5
+RESULTS=$HERE/results/signed.md
+COMMAND="BENCH_SECONDS=$BENCH_SECONDS BENCH_REPS=$BENCH_REPS BENCH_STAGE_PER_CLIENT=$STAGE_PER_CLIENT test/bench/signed.sh"
+
+fmt() { awk -v x="$2" "BEGIN { printf \"$1\", x }"; }          # fmt '%.1f' 3.14159
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+rps() { awk -v n="$1" -v m="$2" 'BEGIN { printf "%.0f", n / (m / 1000) }'; }   # rows/s from rows and ms
+goal() { awk -v x="$1" -v g="$2" 'BEGIN { print (x >= g) ? "met" : "**missed**" }'; }
+now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------------------
+# 0. openssl's Ed25519 verify/s on one core (its last column; `openssl speed`
+#    without -multi runs one process).
+# ---------------------------------------------------------------------------
+OPENSSL_CMD="openssl speed -seconds $OPENSSL_SECONDS ed25519"
+openssl_verify() {
+  local out v
+  out=$($OPENSSL_CMD 2>/dev/null)
+  v=$(awk '/EdDSA \(Ed25519\)/ { print $NF; exit }' <<<"$out")
+  [ -n "$v" ] || { echo "could not parse openssl speed output:" >&2; echo "$out" >&2; return 1; }
+  echo "$v"
+}
+
+bl_install_packages
+# What is built: the commit, and the files that differ from it (the tree may hold uncommitted work).
+GIT_STATE=$(cd "$BL_ROOT" && { git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout"; } | tr -d '\n'
+            d=$(git status --porcelain --untracked-files=no 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
+            [ -z "$d" ] || printf ' + uncommitted changes to: %s' "$d")
+bl_build_install
+say "building and installing the TEST-ONLY signer (test/signer)"
+make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no
+as_root make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no install
+
+say "baseline: $OPENSSL_CMD (one core)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+OSSL_1=$(openssl_verify)
+echo "Ed25519 verify/s: $OSSL_1 (load average before: $LOAD_BEFORE)"
+
+bl_start_cluster signed "$BENCH_PORT" "shared_buffers = 1GB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+work_mem = 128MB"
+
+psql_() { psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+q() { psql_ -At -c "$1"; }
+
+say "creating benchmark schema (test/bench/signed_schema.sql)"
+psql_ -f "$HERE/signed_schema.sql" >/dev/null
+
+# ---------------------------------------------------------------------------
+# Signing, before any timing: per-row signatures in one session per core,
+# then BENCH_REPS sets of 100 signed batches.
+# ---------------------------------------------------------------------------
+STAGE_ROWS=$((MAX_CLIENTS * STAGE_PER_CLIENT))
+say "signing $STAGE_ROWS rows (one Ed25519 signature each) in $MAX_CLIENTS sessions"
+t0=$(now_ms)
+pids=()
+for c in $(seq 0 $((MAX_CLIENTS - 1))); do
+  q "SELECT bench_signed.stage_signed($((c * STAGE_PER_CLIENT + 1)), $(((c + 1) * STAGE_PER_CLIENT)))" >/dev/null &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+SIGN_MS=$(( $(now_ms) - t0 ))
+echo "$(q 'SELECT count(*) FROM bench_signed.stage_rows') rows signed in $SIGN_MS ms"
+
+say "staging $BENCH_REPS x $NBATCHES batches of $BATCH_SIZE rows (content hashes, Merkle root, one signature per batch)"
+t0=$(now_ms)
+for r in $(seq "$BENCH_REPS"); do
+  q "SELECT bench_signed.stage_batch_set($r, $NBATCHES, $BATCH_SIZE)" >/dev/null
+done
+echo "$(q 'SELECT count(*) FROM bench_signed.stage_batches') batches, $(q 'SELECT count(*) FROM bench_signed.stage_batch_rows') rows staged in $(( $(now_ms) - t0 )) ms"
+q "VACUUM ANALYZE bench_signed.stage_rows"
+q "VACUUM ANALYZE bench_signed.stage_batch_rows"
+q "VACUUM ANALYZE bench_signed.stage_batches"
+
+# As run.sh: write ~1 GB of WAL once so no timed run pays for new segments.
+say "warming up WAL"
+q "CREATE TABLE bench_signed.warmup AS SELECT g, md5(g::text) AS m FROM generate_series(1, 4000000) AS g"
+q "DROP TABLE bench_signed.warmup"
+q "CHECKPOINT"
+
+# ---------------------------------------------------------------------------
+# 1. single-row inserts.  Client c's k-th transaction inserts staged row
+#    c * STAGE_PER_CLIENT + k, so no row is inserted twice.  Every run gets a
+#    fresh table; afterwards its row count must equal pgbench's transaction count.
+# ---------------------------------------------------------------------------
+declare -A TPS TXNS
+pgb() {                     # pgb signed|ledger CLIENTS sync|async
+  local kind=$1 clients=$2 mode=$3 tbl out n rows script opts=""
+  tbl=$(q "SELECT bench_signed.make_table('$kind', 'c${clients}_$mode')")
+  script=$HERE/signed_insert.sql
+  [ "$kind" = ledger ] && script=$HERE/signed_insert_unsigned.sql
+  [ "$mode" = async ] && opts="-c synchronous_commit=off"
+  q "CHECKPOINT"
+  say "pgbench: $tbl, $clients client(s), -j $clients, ${BENCH_SECONDS}s${opts:+, $opts}"
+  out=$(PGOPTIONS="$opts" pgbench -n -f "$script" -D tbl="$tbl" -D stride="$STAGE_PER_CLIENT" -D n=0 \
+          -c "$clients" -j "$clients" -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
+  grep -E '^(number of transactions actually processed|number of failed|latency average|tps)' <<<"$out" || true
+  n=$(awk -F': ' '/^number of transactions actually processed/ { split($2, a, "/"); print a[1]; exit }' <<<"$out")
+  rows=$(q "SELECT count(*) FROM $tbl")
+  if [ "$rows" != "$n" ]; then
+    echo "$tbl holds $rows rows after $n transactions: a client ran out of staged rows" \
+         "(raise BENCH_STAGE_PER_CLIENT above $STAGE_PER_CLIENT)" >&2
+    exit 1
+  fi
+  TPS[$kind,$clients,$mode]=$(awk '/^tps = / { print $3; exit }' <<<"$out")
+  TXNS[$kind,$clients,$mode]=$n
+}
+for mode in sync async; do
+  for clients in 1 2; do
+    for kind in signed ledger; do pgb "$kind" "$clients" "$mode"; done
+  done
+done
+
+# ---------------------------------------------------------------------------
+# 2. bulk insert, one signature per row: 20,000 staged rows in one statement
+#    into a fresh table, timed with its COMMIT inside a procedure; the same
+#    rows into an unsigned ledger table beside it.
+# ---------------------------------------------------------------------------
+declare -A BULK_MS
+bulk20k() {                 # bulk20k signed|ledger
+  local kind=$1 r ms runs=() tbl cols
+  cols="battery, kind, at, soh, note"
+  [ "$kind" = signed ] && cols="$cols, ledger_key_id, ledger_sig"
+  say "bulk: $BULK_ROWS pre-signed rows into $kind tables, one statement, $BENCH_REPS runs"
+  for r in $(seq "$BENCH_REPS"); do
+    tbl=$(q "SELECT bench_signed.make_table('$kind', 'bulk_r$r')")
+    q "CHECKPOINT"
+    ms=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl ($cols) SELECT $cols FROM bench_signed.stage_rows WHERE id BETWEEN 1 AND $BULK_ROWS ORDER BY id')")
+    [ "$(q "SELECT count(*) FROM $tbl")" = "$BULK_ROWS" ] || { echo "$tbl: wrong row count" >&2; exit 1; }
+    echo "  run $r: $ms ms"
+    runs+=("$ms")
+  done
+  BULK_MS[$kind]=$(median "${runs[@]}")
+}
+bulk20k signed
+bulk20k ledger
+
+# ---------------------------------------------------------------------------
+# 3. batch-signed load: per run, the same 100,000 rows (100 batches of 1,000)
+#    a. into an unsigned ledger table, 100 transactions of 1,000 rows;
+#    b. into a signed table as 100 signed batches, one transaction each;
+#    c. into an unsigned ledger table in one statement.
+#    Each timed inside a procedure, every COMMIT included; the shell's wall
+#    time around the CALL of (b) is recorded too.
+# ---------------------------------------------------------------------------
+declare -A BATCH_RUNS
+WALL_RUNS=()
+BATCH_FAILURES=()
+for r in $(seq "$BENCH_REPS"); do
+  say "batch load, run $r: $NBATCHES x $BATCH_SIZE rows"
+  tbl=$(q "SELECT bench_signed.make_table('ledger', 'batchtx_r$r')")
+  q "CHECKPOINT"
+  ms=$(q "CALL bench_signed.load_batches('$tbl', $r, false)")
+  echo "  unsigned ledger, $NBATCHES transactions: $ms ms"
+  BATCH_RUNS[ledger_tx]+=" $ms"
+
+  tbl=$(q "SELECT bench_signed.make_table('signed', 'batch_r$r')")
+  q "CHECKPOINT"
+  t0=$(now_ms)
+  # A refused batch (BL021 at COMMIT) is recorded and the run skipped, not fatal.
+  if ! ms=$(q "CALL bench_signed.load_batches('$tbl', $r, true)" 2>&1); then
+    echo "$ms"
+    BATCH_FAILURES+=("run $r: $(grep -m1 ERROR <<<"$ms") after $(q "SELECT count(*) FROM $tbl") rows committed")
+    continue
+  fi
+  wall=$(( $(now_ms) - t0 ))
+  [ "$(q "SELECT count(*) FROM $tbl")" = "$BATCH_ROWS" ] || { echo "$tbl: wrong row count" >&2; exit 1; }
+  echo "  signed batches, $NBATCHES transactions: $ms ms (shell wall time $wall ms)"
+  BATCH_RUNS[signed_tx]+=" $ms"
+  WALL_RUNS+=("$wall")
+
+  tbl=$(q "SELECT bench_signed.make_table('ledger', 'batch1_r$r')")
+  q "CHECKPOINT"
+  ms=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl (battery, kind, at, soh, note) SELECT battery, kind, at, soh, note FROM bench_signed.stage_batch_rows WHERE rep = $r ORDER BY batch_no, i')")
+  echo "  unsigned ledger, one statement: $ms ms"
+  BATCH_RUNS[ledger_one]+=" $ms"
+done
+[ ${#WALL_RUNS[@]} -gt 0 ] || { echo "every signed batch load was refused" >&2; exit 1; }
+declare -A BATCH_MS
+for k in ledger_tx signed_tx ledger_one; do
+  # shellcheck disable=SC2086
+  BATCH_MS[$k]=$(median ${BATCH_RUNS[$k]})
+done
+WALL_MS=$(median "${WALL_RUNS[@]}")
+
+# ---------------------------------------------------------------------------
+# 4. verify() on every signed table (after VACUUM ANALYZE, as run.sh), and on
+#    battledger.batch (itself a ledger table).
+# ---------------------------------------------------------------------------
+say "verify()"
+# verify() twice in one fresh session per table: the first call finds the key
+# cache empty, the second finds it filled (both should report nothing).
+VERIFY_ROWS=()
+VERIFY_DETAILS=""
+for tbl in $(q "SELECT l.tbl::text FROM battledger.ledger_tables l WHERE l.signer_roles IS NOT NULL ORDER BY 1") battledger.batch; do
+  q "VACUUM ANALYZE $tbl"
+  rows=$(q "SELECT count(*) FROM $tbl")
+  out=$(psql_ -At -c "SELECT ms, problems FROM bench_signed.time_verify('$tbl')" \
+                  -c "SELECT ms, problems FROM bench_signed.time_verify('$tbl')")
+  { IFS='|' read -r ms problems; IFS='|' read -r ms2 problems2; } <<<"$out"
+  echo "  $tbl: $rows rows, $ms ms, $problems problem(s); second call in the session: $ms2 ms, $problems2 problem(s)"
+  VERIFY_ROWS+=("$tbl|$rows|$ms|$problems|$ms2|$problems2")
+  if [ "$problems" != 0 ] || [ "$problems2" != 0 ]; then
+    VERIFY_DETAILS+=$(psql_ -At -F ' | ' -c "SELECT '| $tbl | ' || coalesce(chain_key, '') || ' | ' || coalesce(seq::text, '') || ' | ' || problem || ' | ' || coalesce(detail, '') || ' |' FROM battledger.verify('$tbl') LIMIT 5")$'\n'
+  fi
+done
+
+say "baseline again: $OPENSSL_CMD"
+OSSL_2=$(openssl_verify)
+echo "Ed25519 verify/s: $OSSL_2"
+# The one-core figure the ratios use: the higher of the two runs (the stricter comparison).
+OSSL=$(awk -v a="$OSSL_1" -v b="$OSSL_2" 'BEGIN { print (a > b) ? a : b }')
+
+# ---------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------
+summary() {
+  local kind clients mode tps r line tbl rows ms problems total_problems=0 one two
+  echo "# battledger benchmark: signed rows"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$COMMAND\`"
+  echo
+  echo "## Machine and server"
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| CPUs (nproc) | $(nproc) |"
+  echo "| CPU model | $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo) |"
+  echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
+  echo "| Data directory filesystem | $(df --output=fstype "$BL_WORK" | tail -n 1) |"
+  echo "| Load average before the run | $LOAD_BEFORE |"
+  echo "| battledger source | $GIT_STATE |"
+  echo "| OpenSSL | $(openssl version) |"
+  echo "| PostgreSQL | $(q 'SELECT version()') |"
+  q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'
+       FROM unnest(ARRAY['shared_buffers', 'synchronous_commit', 'fsync', 'wal_level',
+                         'max_wal_size', 'checkpoint_timeout', 'full_page_writes', 'work_mem']) AS name"
+  echo
+  echo "## Baseline: \`$OPENSSL_CMD\`"
+  echo
+  echo "| run | Ed25519 verify/s (one core) |"
+  echo "|---|---:|"
+  echo "| before the cluster work | $(fmt '%.0f' "$OSSL_1") |"
+  echo "| after | $(fmt '%.0f' "$OSSL_2") |"
+  echo "| **used for the ratios (the higher)** | **$(fmt '%.0f' "$OSSL")** |"
+  echo
+  echo "Signing before the timed parts (test signer, $MAX_CLIENTS sessions): $STAGE_ROWS rows in $(fmt '%.1f' "$(awk -v m="$SIGN_MS" 'BEGIN{print m/1000}')") s."
+  echo
+  echo "## 1. Single-row INSERT of a pre-signed row, one row per transaction (pgbench -n, ${BENCH_SECONDS} s)"
+  echo
+  echo "Script \`test/bench/signed_insert.sql\` (signed) / \`signed_insert_unsigned.sql\` (same staged rows, content"
+  echo "columns only, unsigned ledger table); 1,000 chain keys; client c's k-th transaction inserts staged row"
+  echo "c x $STAGE_PER_CLIENT + k. rows/s = pgbench tps (= rows: each table's row count was checked)."
+  echo
+  echo "| commits | table | clients (-j) | rows/s | vs unsigned ledger | vs openssl verify/s | goal |"
+  echo "|---|---|---:|---:|---:|---:|---|"
+  for mode in sync async; do
+    for clients in 1 2; do
+      for kind in signed ledger; do
+        tps=${TPS[$kind,$clients,$mode]}
+        if [ "$kind" = signed ]; then
+          one=$(div "$tps" "$(awk -v o="$OSSL" -v c="$clients" 'BEGIN{print o*c}')")
+          if [ "$clients" = 1 ] && [ "$mode" = sync ]; then two="≥ 0.8: $(goal "$one" 0.8)"; else two="(info)"; fi
+          echo "| $([ $mode = sync ] && echo "durable" || echo "synchronous_commit=off") | signed | $clients ($clients) | $(fmt '%.0f' "$tps") |" \
+               "$(div "$tps" "${TPS[ledger,$clients,$mode]}")x | $one$([ "$clients" = 2 ] && echo " (of 2x)") | $two |"
+        else
+          echo "| $([ $mode = sync ] && echo "durable" || echo "synchronous_commit=off") | unsigned ledger | $clients ($clients) | $(fmt '%.0f' "$tps") | 1.00x | – | |"
+        fi
+      done
+    done
+  done
+  echo
+  echo "For 2 clients the openssl ratio is against 2 x the one-core figure. The synchronous_commit=off rows"
+  echo "(PGOPTIONS, session level) are supplementary: they take the commit's WAL flush out to show the CPU cost."
+  echo "Per row, 1 client, durable: signed $(awk -v t="${TPS[signed,1,sync]}" 'BEGIN{printf "%.0f", 1e6/t}') µs, unsigned ledger" \
+       "$(awk -v t="${TPS[ledger,1,sync]}" 'BEGIN{printf "%.0f", 1e6/t}') µs, one openssl verification $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/o}') µs;" \
+       "the 0.8 goal allows $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/(0.8*o)}') µs per row in all."
+  echo
+  echo "## 2. Bulk INSERT ... SELECT of $BULK_ROWS pre-signed rows, one signature per row, one statement (median of $BENCH_REPS)"
+  echo
+  echo "| table | time (statement + COMMIT) | rows/s | vs openssl verify/s | goal |"
+  echo "|---|---:|---:|---:|---|"
+  r=$(rps "$BULK_ROWS" "${BULK_MS[signed]}")
+  echo "| signed | $(fmt '%.1f' "${BULK_MS[signed]}") ms | $r | $(div "$r" "$OSSL") | ≥ 0.8: $(goal "$(div "$r" "$OSSL")" 0.8) |"
+  echo "| unsigned ledger (same rows, content only) | $(fmt '%.1f' "${BULK_MS[ledger]}") ms | $(rps "$BULK_ROWS" "${BULK_MS[ledger]}") | – | |"
+  echo
+  echo "## 3. Batch-signed load: $NBATCHES batches x $BATCH_SIZE rows = $BATCH_ROWS rows, one transaction per batch (median of $BENCH_REPS)"
+  echo
+  echo "Each signed transaction: \`INSERT INTO battledger.batch\` (manifest signature checked), \`INSERT INTO t SELECT\`"
+  echo "the batch's $BATCH_SIZE rows, \`COMMIT\` (deferred check re-reads and re-hashes the rows). Timed in"
+  echo "\`bench_signed.load_batches\` from before the first batch to after the last COMMIT."
+  echo
+  echo "| load | time | rows/s | signed vs this | goal |"
+  echo "|---|---:|---:|---:|---|"
+  r=$(rps "$BATCH_ROWS" "${BATCH_MS[signed_tx]}")
+  echo "| **signed batches**, $NBATCHES transactions | $(fmt '%.1f' "${BATCH_MS[signed_tx]}") ms | **$r** | – | ≥ 50,000 rows/s: $(goal "$r" 50000) |"
+  one=$(div "${BATCH_MS[ledger_tx]}" "${BATCH_MS[signed_tx]}")
+  echo "| unsigned ledger, same rows, $NBATCHES transactions | $(fmt '%.1f' "${BATCH_MS[ledger_tx]}") ms | $(rps "$BATCH_ROWS" "${BATCH_MS[ledger_tx]}") | **${one}x** | ≥ 0.5: $(goal "$one" 0.5) |"
+  two=$(div "${BATCH_MS[ledger_one]}" "${BATCH_MS[signed_tx]}")
+  echo "| unsigned ledger, same rows, one statement | $(fmt '%.1f' "${BATCH_MS[ledger_one]}") ms | $(rps "$BATCH_ROWS" "${BATCH_MS[ledger_one]}") | ${two}x | ≥ 0.5: $(goal "$two" 0.5) |"
+  echo
+  echo "Runs (ms): signed${BATCH_RUNS[signed_tx]}; unsigned 100 tx${BATCH_RUNS[ledger_tx]}; unsigned 1 statement${BATCH_RUNS[ledger_one]}."
+  echo "Shell wall time around the signed CALL (connection included): median $WALL_MS ms ($(rps "$BATCH_ROWS" "$WALL_MS") rows/s)."
+  if [ ${#BATCH_FAILURES[@]} -gt 0 ]; then
+    echo
+    echo "**Signed batch loads refused** (those runs are left out of the medians):"
+    echo
+    for line in "${BATCH_FAILURES[@]}"; do echo "- $line"; done
+  fi
+  echo
+  echo "## 4. battledger.verify() (after VACUUM ANALYZE; two calls in one new session per table)"
+  echo
+  echo "| table | rows | time (1st call) | rows/s | vs openssl verify/s | problems (1st call) | problems (2nd call) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for line in "${VERIFY_ROWS[@]}"; do
+    IFS='|' read -r tbl rows ms problems ms2 problems2 <<<"$line"
+    r=$(rps "$rows" "$ms")
+    case $tbl in
+      *batch*) one="– (batches)" ;;
+      *) one=$(div "$r" "$OSSL") ;;
+    esac
+    echo "| $tbl | $rows | $(fmt '%.1f' "$ms") ms | $r | $one | $problems | $problems2 |"
+    total_problems=$((total_problems + problems + problems2))
+  done
+  echo
+  echo "Problems in total: **$total_problems** (must be 0)."
+  if [ -n "$VERIFY_DETAILS" ]; then
+    echo
+    echo "Problems reported (a new session, i.e. the first call, at most 5 per table):"
+    echo
+    echo "| table | chain key | seq | problem | detail |"
+    echo "|---|---|---|---|---|"
+    printf '%s' "$VERIFY_DETAILS"
+  fi
+  echo
+  echo "## Commands"
+  echo
+  echo "- \`$COMMAND\` (cluster on port $BENCH_PORT via test/lib/cluster.sh; signer: \`make -s -C test/signer with_llvm=no && make -s -C test/signer with_llvm=no install\`)"
+  echo "- baseline: \`$OPENSSL_CMD\` (verify/s, last column of the Ed25519 line)"
+  echo "- 1: \`pgbench -n -f test/bench/signed_insert.sql -D tbl=signed_c<N>_sync -D stride=$STAGE_PER_CLIENT -D n=0 -c <N> -j <N> -T $BENCH_SECONDS\`"
+  echo "- 2: \`CALL bench_signed.timed('INSERT INTO signed_bulk_r<r> (...) SELECT ... FROM bench_signed.stage_rows WHERE id BETWEEN 1 AND $BULK_ROWS')\`"
+  echo "- 3: \`CALL bench_signed.load_batches('signed_batch_r<r>', <r>, true)\`; unsigned: \`load_batches('ledger_batchtx_r<r>', <r>, false)\`"
+  echo "- 4: \`SELECT count(*) FROM battledger.verify(tbl)\`"
+}
+
+mkdir -p "$(dirname "$RESULTS")"
+summary > "$RESULTS"
+say "summary (also in ${RESULTS#"$BL_ROOT"/})"
+cat "$RESULTS"
