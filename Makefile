@@ -11,7 +11,7 @@ OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
 DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
-REGRESS = hash256 encoding ledger guard verify signatures batches
+REGRESS = hash256 encoding ledger guard verify signatures batches log
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config

@@ -147,6 +147,8 @@ CREATE FUNCTION @extschema@._chain_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_chain_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._refuse_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_refuse_trigger' LANGUAGE C;
+CREATE FUNCTION @extschema@._log_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_log_trigger' LANGUAGE C;
 
 CREATE FUNCTION @extschema@.verify(tbl regclass)
     RETURNS TABLE (chain_key text, seq bigint, problem text, detail text)
@@ -166,7 +168,7 @@ BEGIN
     END IF;
     IF (SELECT count(*) FROM pg_catalog.pg_trigger t
          WHERE t.tgrelid = tbl
-           AND t.tgname IN ('zz_battledger_chain', 'battledger_append_only')) <> 2 THEN
+           AND t.tgname IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log')) <> 3 THEN
         RAISE EXCEPTION 'table % does not have the ledger triggers', tbl
             USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
     END IF;
@@ -263,6 +265,9 @@ BEGIN
     EXECUTE format('CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger()', tbl);
     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER battledger_append_only', tbl);
+    -- rows actually inserted (not those ON CONFLICT skipped) are queued for the log
+    EXECUTE format('CREATE TRIGGER battledger_log AFTER INSERT ON %s REFERENCING NEW TABLE AS battledger_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._log_trigger()', tbl);
     PERFORM @extschema@._register(tbl, chain_by, idx, signer_roles);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_ledger(regclass, name, boolean, text[]) IS
@@ -294,7 +299,7 @@ BEGIN
                        JOIN pg_class c ON c.oid = l.tbl
                        JOIN pg_namespace n ON n.oid = c.relnamespace))
             OR (d.object_type = 'trigger'
-                AND split_part(d.object_identity, ' on ', 1) IN ('zz_battledger_chain', 'battledger_append_only')
+                AND split_part(d.object_identity, ' on ', 1) IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log')
                 AND to_regclass(substr(d.object_identity, strpos(d.object_identity, ' on ') + 4))::oid
                     IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l))
     LOOP
@@ -582,9 +587,9 @@ COMMENT ON FUNCTION @extschema@.tlog_proof(bigint) IS
 CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.hash256) RETURNS bigint
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
     SELECT l.leaf_index FROM @extschema@.log_leaf l
-     WHERE l.row_hash OPERATOR(@extschema@.=) ledger_hash
+     WHERE l.row_hash OPERATOR(@extschema@.=) $2
        AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_class c
-                      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl)
+                      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
 $$;
 CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256) RETURNS text
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$

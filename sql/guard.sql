@@ -12,6 +12,11 @@ ALTER TABLE cell_lot ALTER COLUMN mass_kg TYPE float8;
 ALTER TABLE cell_lot ALTER COLUMN ledger_seq DROP NOT NULL;
 ALTER TABLE cell_lot ALTER COLUMN lot DROP NOT NULL;
 ALTER TABLE cell_lot RENAME COLUMN material TO substance;
+ALTER TABLE cell_lot RENAME TO material_lot;
+CREATE SCHEMA elsewhere;
+ALTER TABLE cell_lot SET SCHEMA elsewhere;
+ALTER TABLE cell_lot DISABLE TRIGGER battledger_log;
+DROP TRIGGER battledger_log ON cell_lot;
 ALTER TABLE cell_lot ADD COLUMN origin text DEFAULT 'CL';
 ALTER TABLE cell_lot ADD COLUMN origin_id int GENERATED ALWAYS AS IDENTITY;
 ALTER TABLE cell_lot ADD COLUMN origin_pt point;
@@ -30,15 +35,13 @@ CREATE TABLE doomed.t (x int);
 SELECT enable_ledger('doomed.t');
 DROP SCHEMA doomed CASCADE;
 
--- allowed: a plain nullable column (old rows keep their bytes), renaming the table,
--- an ordinary index, a comment
+-- allowed: a plain nullable column (old rows keep their bytes), an ordinary index, a comment
 ALTER TABLE cell_lot ADD COLUMN country text;
-ALTER TABLE cell_lot RENAME TO material_lot;
-CREATE INDEX ON material_lot (material);
-COMMENT ON TABLE material_lot IS 'raw-material lots';
-INSERT INTO material_lot (lot, material, mass_kg, country) VALUES ('L1', 'lithium carbonate', 90, 'CL');
-SELECT lot, ledger_seq, country FROM material_lot ORDER BY ledger_seq;
-SELECT count(*) AS problems FROM verify('material_lot');
+CREATE INDEX ON cell_lot (material);
+COMMENT ON TABLE cell_lot IS 'raw-material lots';
+INSERT INTO cell_lot (lot, material, mass_kg, country) VALUES ('L1', 'lithium carbonate', 90, 'CL');
+SELECT lot, ledger_seq, country FROM cell_lot ORDER BY ledger_seq;
+SELECT count(*) AS problems FROM verify('cell_lot');
 
 -- other tables are not affected
 CREATE TABLE scratch (x int);

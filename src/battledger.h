@@ -38,6 +38,7 @@ typedef struct Hash256
 /* Trigger names; the chain trigger must fire after every other BEFORE INSERT trigger. */
 #define LEDGER_CHAIN_TRIGGER	"zz_battledger_chain"
 #define LEDGER_GUARD_TRIGGER	"battledger_append_only"
+#define LEDGER_LOG_TRIGGER		"battledger_log"
 
 /* Custom SQLSTATE for refused modifications of a ledger table (class BL). */
 #define ERRCODE_LEDGER_APPEND_ONLY	MAKE_SQLSTATE('B','L','0','0','1')

@@ -49,7 +49,6 @@
 
 #include "ledger_rel.h"
 #include "sign.h"
-#include "log.h"
 
 /*
  * Lock striping: a chain's lock is (database, table, hash(chain key) mod
@@ -304,9 +303,6 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
 	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
 	newvals[2] = PointerGetDatum(hash);
-
-	/* queued for the next seal(); rolls back with the row */
-	log_enqueue(lr->qualname, seq, &prev, hash);
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
 }

@@ -8,7 +8,8 @@
  * (existing rows would acquire a value they were not hashed with), and any
  * change to the firing of the ledger's triggers (DISABLE/ENABLE ... TRIGGER
  * naming them, ALL or USER), as well as renaming or dropping them.  Dropping
- * the table is refused by the sql_drop guard written in SQL.
+ * the table is refused by the sql_drop guard written in SQL.  Renaming the
+ * table or moving it to another schema is refused too: log leaves name it.
  */
 #include "battledger.h"
 
@@ -71,7 +72,8 @@ static bool
 is_ledger_trigger_name(const char *name)
 {
 	return name != NULL && (strcmp(name, LEDGER_CHAIN_TRIGGER) == 0 ||
-							strcmp(name, LEDGER_GUARD_TRIGGER) == 0);
+							strcmp(name, LEDGER_GUARD_TRIGGER) == 0 ||
+							strcmp(name, LEDGER_LOG_TRIGGER) == 0);
 }
 
 static bool
@@ -189,12 +191,31 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 				refuse(relid, psprintf("rename column \"%s\"", stmt->subname),
 					   "Every row's hash covers its column names, types and values.");
 		}
+		else if (stmt->renameType == OBJECT_TABLE)
+		{
+			relid = ledger_relid(stmt->relation, &chain_col);
+			if (OidIsValid(relid))
+				refuse(relid, "rename the table",
+					   "The transparency log's leaves name the table its rows belong to.");
+		}
 		else if (stmt->renameType == OBJECT_TRIGGER && is_ledger_trigger_name(stmt->subname))
 		{
 			relid = ledger_relid(stmt->relation, &chain_col);
 			if (OidIsValid(relid))
 				refuse(relid, psprintf("rename trigger \"%s\"", stmt->subname),
 					   "The ledger's triggers keep the table append-only and hash-chained.");
+		}
+	}
+	else if (IsA(parsetree, AlterObjectSchemaStmt))
+	{
+		AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
+
+		if (stmt->objectType == OBJECT_TABLE)
+		{
+			relid = ledger_relid(stmt->relation, &chain_col);
+			if (OidIsValid(relid))
+				refuse(relid, "move the table to another schema",
+					   "The transparency log's leaves name the table its rows belong to.");
 		}
 	}
 	PG_RETURN_NULL();

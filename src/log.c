@@ -19,6 +19,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -79,6 +81,57 @@ log_enqueue(const char *qualname, int64 seq, const Hash256 *prev, const Hash256 
 	simple_heap_insert(rel, tup);	/* no indexes, no triggers: a plain queue */
 	heap_freetuple(tup);
 	table_close(rel, NoLock);
+}
+
+/*
+ * AFTER INSERT statement trigger with a transition table: queue exactly the
+ * rows that were inserted (a row skipped by ON CONFLICT DO NOTHING after the
+ * chain trigger ran is not in the transition table, so it never becomes a leaf).
+ */
+PG_FUNCTION_INFO_V1(battledger_log_trigger);
+Datum
+battledger_log_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleTableSlot *slot;
+	char	   *qualname;
+	AttrNumber	seq_att,
+				prev_att,
+				hash_att;
+	TupleDesc	desc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		TRIGGER_FIRED_FOR_ROW(td->tg_event) || td->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("battledger_log_trigger() must be an AFTER INSERT statement trigger with a NEW TABLE")));
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	seq_att = SPI_fnumber(desc, LEDGER_COL_SEQ);
+	prev_att = SPI_fnumber(desc, LEDGER_COL_PREV);
+	hash_att = SPI_fnumber(desc, LEDGER_COL_HASH);
+	if (seq_att <= 0 || prev_att <= 0 || hash_att <= 0)
+		elog(ERROR, "ledger table \"%s\" lacks its chain columns", RelationGetRelationName(rel));
+	qualname = psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+						RelationGetRelationName(rel));
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(td->tg_newtable);
+	while (tuplestore_gettupleslot(td->tg_newtable, true, false, slot))
+	{
+		bool		n1,
+					n2,
+					n3;
+		Datum		seq = slot_getattr(slot, seq_att, &n1);
+		Datum		prev = slot_getattr(slot, prev_att, &n2);
+		Datum		hash = slot_getattr(slot, hash_att, &n3);
+
+		if (n1 || n2 || n3)
+			continue;			/* not chained (only possible with the chain trigger bypassed) */
+		log_enqueue(qualname, DatumGetInt64(seq), DatumGetHash256P(prev), DatumGetHash256P(hash));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return PointerGetDatum(NULL);
 }
 
 void

@@ -12,7 +12,8 @@ bl_install_packages
 bl_build_install
 say "installing the TEST-ONLY signing extension (test/signer)"
 make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no && as_root make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no install
-bl_start_cluster regress 55431
+bl_scratch
+bl_start_cluster regress 55431 "$(bl_test_log_conf battledger.test/regress)"
 failed=()
 
 say "unit tests: Merkle proofs, RFC 9162 vectors, notes, CLI (no database)"

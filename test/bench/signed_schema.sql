@@ -181,12 +181,17 @@ BEGIN
     ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
 END $fn$;
 
--- verify() timing: milliseconds and the number of problems it reported.
-CREATE FUNCTION bench_signed.time_verify(tbl regclass, OUT ms numeric, OUT problems bigint)
+-- verify() timing: milliseconds and the number of problems it reported; the
+-- problems themselves are kept in verify_log (call_no tells the calls apart).
+CREATE UNLOGGED TABLE bench_signed.verify_log (
+    tbl text, call_no int, chain_key text, seq bigint, problem text, detail text);
+CREATE FUNCTION bench_signed.time_verify(tbl regclass, call_no int, OUT ms numeric, OUT problems bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t0 timestamptz := clock_timestamp();
 BEGIN
-    SELECT count(*) INTO problems FROM battledger.verify(tbl);
+    INSERT INTO bench_signed.verify_log
+    SELECT tbl::text, call_no, v.chain_key, v.seq, v.problem, v.detail FROM battledger.verify(tbl) v;
+    GET DIAGNOSTICS problems = ROW_COUNT;
     ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
 END $fn$;

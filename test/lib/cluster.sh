@@ -42,12 +42,7 @@ bl_build_install() {
 # Sets BL_WORK (shared scratch dir) and starts $BL_WORK/NAME on a private socket.
 bl_start_cluster() {
   local name=$1 port=$2 extra=${3:-}
-  if [ -z "${BL_WORK:-}" ]; then
-    BL_WORK=$(mktemp -d /tmp/battledger.XXXXXX)
-    chmod 755 "$BL_WORK"
-    [ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK"
-    trap bl_cleanup EXIT
-  fi
+  bl_scratch
   as_pg "$PG_BIN/initdb" -D "$BL_WORK/$name" -A trust -U postgres --no-sync -E UTF8 \
     --locale=C >/dev/null
   cat >> "$BL_WORK/$name/postgresql.conf" <<CONF
@@ -59,6 +54,24 @@ $extra
 CONF
   as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/$name" -l "$BL_WORK/$name.log" -w start >/dev/null
   export PGHOST=$BL_WORK PGPORT=$port PGUSER=postgres
+}
+
+# Settings for a test cluster's transparency log, with the committed TEST-ONLY key.
+bl_test_log_conf() {
+  local origin=$1
+  install -m 600 "$BL_ROOT/test/data/TEST-ONLY-log.key" "$BL_WORK/log.key"
+  [ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK/log.key"
+  printf "battledger.origin = '%s'\nbattledger.log_key_file = '%s'\n" "$origin" "$BL_WORK/log.key"
+}
+
+# bl_scratch: make sure BL_WORK exists before the first cluster starts.
+bl_scratch() {
+  if [ -z "${BL_WORK:-}" ]; then
+    BL_WORK=$(mktemp -d /tmp/battledger.XXXXXX)
+    chmod 755 "$BL_WORK"
+    [ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK"
+    trap bl_cleanup EXIT
+  fi
 }
 
 bl_cleanup() {

@@ -1,0 +1,133 @@
+-- The transparency log: seal(), checkpoints, proofs, verify_log(), bad input.
+-- The regress cluster runs with battledger.origin = 'battledger.test/regress'
+-- and the committed TEST-ONLY key (test/data).
+\set SHOW_CONTEXT never
+SET search_path = public, battledger;
+
+-- everything the earlier tests inserted is queued; sealing integrates it
+SELECT count(*) > 0 AS rows_queued FROM log_pending;
+CREATE TEMP TABLE cp1 AS SELECT seal() AS note;
+SELECT count(*) AS still_queued FROM log_pending;
+SELECT (SELECT count(*) FROM log_leaf) = (SELECT max(tree_size) FROM checkpoint) AS all_sealed;
+
+-- the checkpoint is a C2SP signed note: origin, size, base64 root, blank line, signature
+SELECT split_part(note, E'\n', 1) AS origin,
+       split_part(note, E'\n', 2)::bigint = (SELECT count(*) FROM log_leaf) AS size_ok,
+       split_part(note, E'\n', 3) = encode(tree_root((SELECT count(*) FROM log_leaf))::bytea, 'base64') AS root_ok,
+       split_part(note, E'\n', 4) = '' AS blank_line,
+       split_part(note, E'\n', 5) LIKE '— battledger.test/regress %' AS signature_line
+  FROM cp1;
+SELECT checkpoint() = (SELECT note FROM cp1) AS latest_is_returned;
+SELECT log_vkey() LIKE 'battledger.test/regress+%+%' AS vkey_shape;
+-- nothing new: seal() returns the same checkpoint and stores no new one
+SELECT seal() = (SELECT note FROM cp1) AS unchanged, count(*) AS checkpoints FROM checkpoint;
+
+-- a new table, more rows, a second checkpoint
+CREATE TABLE recycling_output (lot text, material text, mass_kg numeric);
+SELECT enable_ledger('recycling_output', 'lot');
+INSERT INTO recycling_output VALUES ('R1', 'cobalt', 12.5), ('R1', 'nickel', 40.1), ('R1', 'lithium', 3.2),
+                                    ('R2', 'cobalt', 11.0), ('R2', 'copper', 20.4);
+CREATE TEMP TABLE sizes AS SELECT (SELECT tree_size FROM checkpoint ORDER BY 1 LIMIT 1) AS s1;
+SELECT seal() IS NOT NULL AS sealed_again;
+UPDATE sizes SET s1 = s1;  -- (temp table, not a ledger)
+SELECT (SELECT max(tree_size) FROM checkpoint) - s1 AS new_leaves FROM sizes;
+
+-- leaves: bytes bind table, position, link and row hash; leaf hash = SHA-256(0x00 || leaf)
+SELECT encode(substr(leaf(l.leaf_index), 1, 4), 'escape') AS magic,
+       convert_from(substr(leaf(l.leaf_index), 7, get_byte(leaf(l.leaf_index), 5)), 'UTF8') AS tbl,
+       sha256('\x00'::bytea || leaf(l.leaf_index))::hash256 = l.leaf_hash AS leaf_hash_ok,
+       l.row_hash = r.ledger_hash AS row_bound
+  FROM log_leaf l JOIN recycling_output r ON l.tbl = 'public.recycling_output' AND r.ledger_hash = l.row_hash
+ ORDER BY l.leaf_index LIMIT 2;
+SELECT leaf_index(r.tableoid::regclass, r.ledger_hash) IS NOT NULL AS found_by_row,
+       leaf_index('battery_event', r.ledger_hash) IS NULL AS not_in_other_table
+  FROM recycling_output r WHERE lot = 'R2' AND ledger_seq = 2;
+
+-- every leaf's inclusion proof verifies against the latest root; a wrong leaf does not
+SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(i), i, n, inclusion_proof(i), tree_root(n))) AS bad_proofs,
+       count(*) FILTER (WHERE verify_inclusion(leaf((i + 1) % n), i, n, inclusion_proof(i), tree_root(n))) AS wrong_leaf_accepted
+  FROM (SELECT max(tree_size) AS n FROM checkpoint) c, generate_series(0, n - 1) i;
+-- the second checkpoint extends the first
+SELECT verify_consistency(s1, n, tree_root(s1), tree_root(n), consistency_proof(s1, n)) AS consistent,
+       verify_consistency(s1, n, tree_root(s1), tree_root(n - 1), consistency_proof(s1, n)) AS wrong_root_accepted
+  FROM sizes, (SELECT max(tree_size) AS n FROM checkpoint) c;
+
+-- a tlog-proof@v1 bundle: header, index, proof lines, blank line, the checkpoint note
+SELECT split_part(p, E'\n', 1) AS header, split_part(p, E'\n', 2) AS index_line,
+       right(p, length(checkpoint())) = checkpoint() AS ends_with_checkpoint
+  FROM tlog_proof(3) p;
+SELECT tlog_proof(r.tableoid::regclass, r.ledger_hash) = tlog_proof(leaf_index(r.tableoid::regclass, r.ledger_hash)) AS by_row
+  FROM recycling_output r WHERE lot = 'R1' AND ledger_seq = 1;
+
+-- bad input: clear errors, never a crash
+SELECT inclusion_proof(-1);
+SELECT inclusion_proof(0, 0);
+SELECT inclusion_proof(100000);
+SELECT inclusion_proof(1, 1000000);
+SELECT inclusion_proof(NULL);
+SELECT consistency_proof(0, 1);
+SELECT consistency_proof(3, 2);
+SELECT consistency_proof(1, 1000000);
+SELECT leaf(-1);
+SELECT tree_root(-1);
+SELECT tlog_proof(1000000);
+SELECT verify_inclusion('\x00', -1, 1, '{}', repeat('0', 64)::hash256) AS negative_index;
+SELECT verify_inclusion('\x00', 0, 1, '{}', sha256('\x0000')::hash256) AS one_leaf_tree;
+SELECT verify_consistency(0, 1, repeat('0', 64)::hash256, repeat('0', 64)::hash256, '{}') AS from_zero;
+SELECT verify_inclusion('\x00', 0, 2, ARRAY[NULL]::hash256[], repeat('0', 64)::hash256);
+SELECT verify_inclusion('\x00', 0, 2, array_fill(repeat('0', 64)::hash256, ARRAY[65]), repeat('0', 64)::hash256);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT seal();
+ROLLBACK;
+SET battledger.log_key_file = '';
+SELECT seal();
+SET battledger.log_key_file = '/nonexistent/log.key';
+SELECT seal();
+RESET battledger.log_key_file;
+SET battledger.origin = 'has space';
+SELECT seal();
+RESET battledger.origin;
+
+-- the log is intact (including after the earlier ON CONFLICT DO NOTHING skip)
+SELECT * FROM verify_log();
+SELECT count(*) AS leaves_without_row FROM log_leaf l
+ WHERE l.tbl = 'public.battery_event'
+   AND NOT EXISTS (SELECT 1 FROM battery_event e WHERE e.ledger_hash OPERATOR(battledger.=) l.row_hash);
+
+-- tampering done by a superuser behind the log's back is reported
+BEGIN;
+ALTER TABLE log_node DISABLE TRIGGER battledger_append_only;
+UPDATE log_node SET hash = repeat('0', 64)::hash256 WHERE level = 1 AND idx = 0;
+SELECT problem, ref FROM verify_log(false);
+ROLLBACK;
+-- seal() re-derives the last root from the O(log n) stored subtrees it resumes from,
+-- and refuses to extend a tree that no longer matches what it signed
+BEGIN;
+ALTER TABLE log_node DISABLE TRIGGER battledger_append_only;
+UPDATE log_node SET hash = repeat('0', 64)::hash256
+ WHERE (level, idx) = (SELECT level, 0 FROM log_node ORDER BY level DESC LIMIT 1);
+INSERT INTO recycling_output VALUES ('R3', 'aluminium', 5);
+SELECT seal();
+ROLLBACK;
+BEGIN;
+ALTER TABLE log_leaf DISABLE TRIGGER battledger_append_only;
+UPDATE log_leaf SET seq = seq + 1 WHERE leaf_index = 2;
+SELECT problem, ref FROM verify_log(false);
+ROLLBACK;
+BEGIN;
+ALTER TABLE checkpoint DISABLE TRIGGER battledger_append_only;
+UPDATE checkpoint SET note = replace(note, E'\n\n— ', E'\n\n— x') WHERE tree_size = (SELECT min(tree_size) FROM checkpoint);
+SELECT problem FROM verify_log(false);
+ROLLBACK;
+BEGIN;
+-- a sealed row rewritten with its chain recomputed: verify() is fooled, the log is not
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE recycling_output DISABLE TRIGGER USER;
+UPDATE recycling_output SET mass_kg = 99 WHERE lot = 'R2' AND ledger_seq = 2;
+UPDATE recycling_output r SET ledger_hash = chain_hash(ledger_prev, ledger_seq, row_bytes(r)) WHERE lot = 'R2' AND ledger_seq = 2;
+SELECT count(*) AS verify_problems FROM verify('recycling_output');
+SELECT problem FROM verify_log();
+ROLLBACK;
+-- the append-only guard also covers the log's own tables
+DELETE FROM log_leaf;
+UPDATE checkpoint SET note = '';
