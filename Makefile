@@ -8,7 +8,8 @@ OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
        src/ledger_rel.o src/chain.o src/verify.o src/guard.o \
        src/keys.o src/sign.o src/ed25519.o src/merkle.o src/note.o src/batch.o src/log.o
 
-DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
+# The versioned install script is built from ordered parts in sql/install/.
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
 REGRESS = hash256 encoding ledger guard verify signatures batches log
@@ -22,6 +23,9 @@ EXTRA_CLEAN = regression.diffs regression.out results bin
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
+	cat $^ > $@
 
 # PGXS does not track headers: rebuild every object when any header changes.
 $(OBJS): $(wildcard src/*.h)

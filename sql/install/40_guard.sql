@@ -1,0 +1,45 @@
+-----------------------------------------------------------------------------
+-- DDL guard
+-----------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._ddl_guard() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'ledger_ddl_guard' LANGUAGE C;
+
+CREATE FUNCTION @extschema@._drop_guard() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    r record;
+BEGIN
+    IF to_regclass('@extschema@.ledger_tables') IS NULL THEN
+        RETURN;   -- the extension itself is being dropped
+    END IF;
+    FOR r IN
+        SELECT d.object_type, d.object_identity
+          FROM pg_event_trigger_dropped_objects() d
+         WHERE (d.classid = 'pg_class'::regclass AND d.objsubid = 0
+                AND d.objid IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l))
+            OR (d.object_type = 'index'
+                AND (d.schema_name, d.object_name) IN
+                    (SELECT n.nspname, l.chain_index
+                       FROM @extschema@.ledger_tables l
+                       JOIN pg_class c ON c.oid = l.tbl
+                       JOIN pg_namespace n ON n.oid = c.relnamespace))
+            OR (d.object_type = 'trigger'
+                AND split_part(d.object_identity, ' on ', 1) IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log')
+                AND to_regclass(substr(d.object_identity, strpos(d.object_identity, ' on ') + 4))::oid
+                    IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l))
+    LOOP
+        RAISE EXCEPTION 'cannot drop % %', r.object_type, r.object_identity
+            USING ERRCODE = 'BL002',
+                  DETAIL = 'Ledger tables, their chain indexes and their ledger triggers are permanent.',
+                  HINT = 'Ledger history is never deleted; stop writing to the table instead.';
+    END LOOP;
+END $$;
+
+CREATE EVENT TRIGGER battledger_ddl_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER')
+    EXECUTE FUNCTION @extschema@._ddl_guard();
+CREATE EVENT TRIGGER battledger_drop_guard ON sql_drop
+    EXECUTE FUNCTION @extschema@._drop_guard();
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+ALTER EVENT TRIGGER battledger_drop_guard ENABLE ALWAYS;
+

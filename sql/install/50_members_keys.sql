@@ -1,0 +1,158 @@
+-----------------------------------------------------------------------------
+-- Members and their keys (docs/signatures.md).  Both are ledger tables: a
+-- change is a new row, so "which keys did this member hold at time T" can
+-- always be answered and proven.
+-----------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.public_key_from_pem(pem text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'battledger_public_key_from_pem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.public_key_from_pem(text) IS
+    'the raw 32-byte Ed25519 public key in a SubjectPublicKeyInfo PEM (as openssl pkey -pubout writes)';
+CREATE FUNCTION @extschema@.key_id(public_key bytea) RETURNS @extschema@.hash256
+    AS 'MODULE_PATHNAME', 'battledger_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.key_id(bytea) IS
+    'SHA-256("battledger key v1" || 0x0A || public key): the id a signed row names its key by';
+CREATE FUNCTION @extschema@.ed25519_verify(public_key bytea, message bytea, signature bytea) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'battledger_ed25519_verify' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TABLE @extschema@.member_event (
+    member  text NOT NULL CHECK (member ~ '^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$'),
+    event   text NOT NULL CHECK (event IN ('added', 'roles_changed')),
+    roles   text[] NOT NULL CHECK (cardinality(roles) > 0 AND roles <@ @extschema@.member_roles()),
+    at      timestamptz NOT NULL DEFAULT now()
+);
+SELECT @extschema@.enable_ledger('@extschema@.member_event', 'member');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.member_event', '');
+
+CREATE TABLE @extschema@.key_event (
+    key_id      @extschema@.hash256 NOT NULL,
+    member      text NOT NULL,
+    event       text NOT NULL CHECK (event IN ('added', 'revoked')),
+    public_key  bytea CHECK (length(public_key) = 32),
+    valid_from  timestamptz,
+    valid_until timestamptz,
+    revoked_at  timestamptz,
+    at          timestamptz NOT NULL DEFAULT now(),
+    CHECK (event <> 'added' OR (public_key IS NOT NULL AND valid_from IS NOT NULL
+                                AND key_id = @extschema@.key_id(public_key))),
+    CHECK (event <> 'revoked' OR revoked_at IS NOT NULL),
+    CHECK (valid_until IS NULL OR valid_until > valid_from)
+);
+SELECT @extschema@.enable_ledger('@extschema@.key_event', 'member');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.key_event', '');
+CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
+
+CREATE VIEW @extschema@.members AS
+    SELECT DISTINCT ON (member) member, roles, at AS since
+      FROM @extschema@.member_event ORDER BY member, ledger_seq DESC;
+CREATE VIEW @extschema@.keys AS
+    SELECT a.key_id, a.member, a.public_key, a.valid_from, a.valid_until,
+           (SELECT min(r.revoked_at) FROM @extschema@.key_event r
+             WHERE r.key_id = a.key_id AND r.event = 'revoked') AS revoked_at
+      FROM @extschema@.key_event a WHERE a.event = 'added';
+GRANT SELECT ON @extschema@.member_event, @extschema@.key_event,
+                @extschema@.members, @extschema@.keys TO PUBLIC;
+
+-- Parsed keys are cached in each backend; a statement trigger tells every
+-- backend to drop its cache when keys or roles change.
+CREATE FUNCTION @extschema@._keys_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_keys_changed' LANGUAGE C;
+CREATE TRIGGER battledger_keys_changed AFTER INSERT ON @extschema@.member_event
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+CREATE TRIGGER battledger_keys_changed AFTER INSERT ON @extschema@.key_event
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_keys_changed;
+ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_keys_changed;
+
+CREATE FUNCTION @extschema@.add_member(name text, roles text[]) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name) THEN
+        RAISE EXCEPTION 'member "%" already exists', name USING ERRCODE = 'duplicate_object',
+            HINT = 'Change its roles with battledger.set_member_roles().';
+    END IF;
+    IF NOT roles <@ @extschema@.member_roles() THEN
+        RAISE EXCEPTION 'unknown member role in %', roles USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('The roles are: %s.', array_to_string(@extschema@.member_roles(), ', '));
+    END IF;
+    INSERT INTO @extschema@.member_event (member, event, roles) VALUES (name, 'added', roles);
+    RETURN name;
+END $$;
+COMMENT ON FUNCTION @extschema@.add_member(text, text[]) IS 'register a consortium member; returns its id (the name)';
+
+CREATE FUNCTION @extschema@.set_member_roles(name text, roles text[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name) THEN
+        RAISE EXCEPTION 'member "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    INSERT INTO @extschema@.member_event (member, event, roles) VALUES (name, 'roles_changed', roles);
+END $$;
+
+CREATE FUNCTION @extschema@.add_key(member text, public_key bytea,
+                                    valid_from timestamptz DEFAULT now(),
+                                    valid_until timestamptz DEFAULT NULL)
+    RETURNS @extschema@.hash256
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    id @extschema@.hash256 := @extschema@.key_id(public_key);
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_key.member) THEN
+        RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
+            HINT = 'Register it first with battledger.add_member().';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.key_event k WHERE k.key_id OPERATOR(@extschema@.=) id) THEN
+        RAISE EXCEPTION 'key % is already registered', id USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF valid_from IS NULL OR (valid_until IS NOT NULL AND valid_until <= valid_from) THEN
+        RAISE EXCEPTION 'invalid validity period [%, %)', valid_from, valid_until
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO @extschema@.key_event (key_id, member, event, public_key, valid_from, valid_until)
+    VALUES (id, member, 'added', public_key, valid_from, valid_until);
+    RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.add_key(text, bytea, timestamptz, timestamptz) IS
+    'register a member''s raw 32-byte Ed25519 public key; returns its key id';
+
+CREATE FUNCTION @extschema@.add_key(member text, public_key_pem text,
+                                    valid_from timestamptz DEFAULT now(),
+                                    valid_until timestamptz DEFAULT NULL)
+    RETURNS @extschema@.hash256
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT @extschema@.add_key(member, @extschema@.public_key_from_pem(public_key_pem), valid_from, valid_until)
+$$;
+COMMENT ON FUNCTION @extschema@.add_key(text, text, timestamptz, timestamptz) IS
+    'register a member''s Ed25519 public key given as SubjectPublicKeyInfo PEM';
+
+CREATE FUNCTION @extschema@.revoke_key(key_id @extschema@.hash256, at timestamptz DEFAULT now())
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    owner text;
+BEGIN
+    SELECT k.member INTO owner FROM @extschema@.key_event k
+     WHERE k.key_id OPERATOR(@extschema@.=) revoke_key.key_id AND k.event = 'added';
+    IF owner IS NULL THEN
+        RAISE EXCEPTION 'key % is not registered', key_id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF at IS NULL THEN
+        RAISE EXCEPTION 'revocation time must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO @extschema@.key_event (key_id, member, event, revoked_at)
+    VALUES (key_id, owner, 'revoked', at);
+END $$;
+COMMENT ON FUNCTION @extschema@.revoke_key(@extschema@.hash256, timestamptz) IS
+    'revoke a key from the given time on (rows it signed from then on no longer verify)';
+
+CREATE FUNCTION @extschema@.member_keys_at(member text, at timestamptz)
+    RETURNS SETOF @extschema@.keys LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT * FROM @extschema@.keys k
+     WHERE k.member = member_keys_at.member AND k.valid_from <= at
+       AND (k.valid_until IS NULL OR at < k.valid_until)
+       AND (k.revoked_at IS NULL OR at < k.revoked_at)
+$$;
+
+REVOKE ALL ON FUNCTION @extschema@.add_member(text, text[]), @extschema@.set_member_roles(text, text[]),
+    @extschema@.add_key(text, bytea, timestamptz, timestamptz),
+    @extschema@.add_key(text, text, timestamptz, timestamptz),
+    @extschema@.revoke_key(@extschema@.hash256, timestamptz) FROM PUBLIC;
+

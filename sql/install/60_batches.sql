@@ -1,0 +1,35 @@
+-----------------------------------------------------------------------------
+-- Batch signatures: one signature over a manifest that commits to many rows.
+-----------------------------------------------------------------------------
+CREATE TABLE @extschema@.batch (
+    batch_id   text NOT NULL UNIQUE CHECK (length(batch_id) BETWEEN 1 AND 200),
+    tbl        text NOT NULL,      -- the target ledger table, schema-qualified (a name: OIDs are not portable)
+    key_id     @extschema@.hash256 NOT NULL,
+    row_count  bigint NOT NULL CHECK (row_count > 0),
+    root       @extschema@.hash256 NOT NULL,
+    sig        bytea NOT NULL,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+SELECT @extschema@.enable_ledger('@extschema@.batch', 'key_id');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.batch', '');
+GRANT SELECT ON @extschema@.batch TO PUBLIC;
+GRANT INSERT ON @extschema@.batch TO PUBLIC;   -- every insert is checked: signature, key, role
+
+CREATE FUNCTION @extschema@.batch_manifest(batch_id text, row_count bigint, root @extschema@.hash256)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'battledger_batch_manifest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.batch_manifest(text, bigint, @extschema@.hash256) IS
+    'the bytes a member signs for a batch: "battledger batch v1\n" || batch_id || "\n" || u64 count || root';
+CREATE FUNCTION @extschema@.batch_root(content_hashes @extschema@.hash256[])
+    RETURNS @extschema@.hash256 AS 'MODULE_PATHNAME', 'battledger_batch_root' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.batch_root(@extschema@.hash256[]) IS
+    'RFC 6962 Merkle root over the rows'' content hashes (SHA-256 of signing_bytes), sorted ascending';
+
+CREATE FUNCTION @extschema@._batch_check() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_batch_check' LANGUAGE C;
+CREATE FUNCTION @extschema@._batch_commit_check() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_batch_commit_check' LANGUAGE C;
+CREATE TRIGGER battledger_batch_check BEFORE INSERT ON @extschema@.batch
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._batch_check();
+CREATE CONSTRAINT TRIGGER battledger_batch_complete AFTER INSERT ON @extschema@.batch
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@._batch_commit_check();
+

@@ -1,0 +1,97 @@
+-----------------------------------------------------------------------------
+-- Transparency log (docs/transparency-log.md): every ledger row becomes a
+-- leaf of an RFC 9162 Merkle tree when sealed; checkpoints are C2SP signed notes.
+-----------------------------------------------------------------------------
+CREATE TABLE @extschema@.log_pending (     -- chained rows waiting for seal()
+    tbl      text NOT NULL,
+    seq      bigint NOT NULL,
+    prev     @extschema@.hash256 NOT NULL,
+    row_hash @extschema@.hash256 NOT NULL
+);
+CREATE TABLE @extschema@.log_leaf (
+    leaf_index bigint PRIMARY KEY,
+    tbl        text NOT NULL,
+    seq        bigint NOT NULL,
+    prev       @extschema@.hash256 NOT NULL,
+    row_hash   @extschema@.hash256 NOT NULL,
+    leaf_hash  @extschema@.hash256 NOT NULL
+);
+CREATE INDEX log_leaf_row ON @extschema@.log_leaf (row_hash);
+CREATE TABLE @extschema@.log_node (        -- perfect subtrees, levels >= 1 (level 0 is log_leaf)
+    level int NOT NULL,
+    idx   bigint NOT NULL,
+    hash  @extschema@.hash256 NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE @extschema@.checkpoint (
+    tree_size bigint PRIMARY KEY,
+    root      @extschema@.hash256 NOT NULL,
+    note      text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_pending', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_leaf', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_node', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.checkpoint', '');
+-- the tree and its checkpoints are append-only too
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_leaf
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_node
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.checkpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+ALTER TABLE @extschema@.log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.log_node ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
+REVOKE ALL ON @extschema@.log_pending, @extschema@.log_leaf, @extschema@.log_node,
+              @extschema@.checkpoint FROM PUBLIC;
+GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_node, @extschema@.checkpoint TO PUBLIC;
+-- every inserting role queues its rows
+GRANT INSERT ON @extschema@.log_pending TO PUBLIC;
+
+CREATE FUNCTION @extschema@.seal() RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_seal' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.seal() IS
+    'integrate every committed, unsealed ledger row into the log and return the new signed checkpoint';
+REVOKE ALL ON FUNCTION @extschema@.seal() FROM PUBLIC;
+CREATE FUNCTION @extschema@.checkpoint() RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_checkpoint' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@.log_vkey() RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_log_vkey' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.log_vkey() IS 'the log''s C2SP verifier key, for auditors';
+CREATE FUNCTION @extschema@.leaf(leaf_index bigint) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'battledger_leaf' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION @extschema@.tree_root(tree_size bigint) RETURNS @extschema@.hash256
+    AS 'MODULE_PATHNAME', 'battledger_root' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION @extschema@.inclusion_proof(leaf_index bigint, tree_size bigint DEFAULT NULL)
+    RETURNS @extschema@.hash256[] AS 'MODULE_PATHNAME', 'battledger_inclusion_proof' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@.consistency_proof(size1 bigint, size2 bigint)
+    RETURNS @extschema@.hash256[] AS 'MODULE_PATHNAME', 'battledger_consistency_proof' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION @extschema@.tlog_proof(leaf_index bigint) RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_tlog_proof' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.tlog_proof(bigint) IS
+    'a C2SP tlog-proof@v1 bundle: index, inclusion proof and the latest signed checkpoint';
+CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.hash256) RETURNS bigint
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    SELECT l.leaf_index FROM @extschema@.log_leaf l
+     WHERE l.row_hash OPERATOR(@extschema@.=) $2
+       AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_class c
+                      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
+$$;
+CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256) RETURNS text
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    SELECT @extschema@.tlog_proof(@extschema@.leaf_index(tbl, ledger_hash))
+$$;
+COMMENT ON FUNCTION @extschema@.tlog_proof(regclass, @extschema@.hash256) IS
+    'the tlog-proof@v1 bundle for the row of tbl whose ledger_hash is given (NULL if not sealed yet)';
+CREATE FUNCTION @extschema@.verify_inclusion(leaf bytea, leaf_index bigint, tree_size bigint,
+                                             proof @extschema@.hash256[], root @extschema@.hash256)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_verify_inclusion' LANGUAGE C IMMUTABLE STRICT;
+CREATE FUNCTION @extschema@.verify_consistency(size1 bigint, size2 bigint, root1 @extschema@.hash256,
+                                               root2 @extschema@.hash256, proof @extschema@.hash256[])
+    RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_verify_consistency' LANGUAGE C IMMUTABLE STRICT;
+CREATE FUNCTION @extschema@.verify_log(check_rows boolean DEFAULT true)
+    RETURNS TABLE (problem text, ref bigint, detail text)
+    AS 'MODULE_PATHNAME', 'battledger_verify_log' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.verify_log(boolean) IS
+    'recompute the tree from the leaves, check every stored node and checkpoint, and (check_rows) that every sealed row is unchanged';
