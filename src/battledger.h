@@ -61,6 +61,7 @@ extern void bl_hash_parts_or_error(const void *const *parts, const size_t *lens,
 
 /* hash256.c */
 extern Oid	hash256_type_oid(void);
+extern Oid	battery_id_type_oid(void);
 extern char *hash256_to_hex(const Hash256 *h);
 
 /* encode.c — the canonical row encoding */

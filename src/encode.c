@@ -51,6 +51,7 @@ typedef enum EncTag
 	TAG_JSONB = 0x10,
 	TAG_HASH256 = 0x11,
 	TAG_JSON = 0x12,
+	TAG_BATTERY_ID = 0x13,
 	TAG_ARRAY = 0x20
 } EncTag;
 
@@ -129,6 +130,8 @@ scalar_tag(Oid typid)
 		default:
 			if (typid == hash256_type_oid())
 				return TAG_HASH256;
+			if (typid == battery_id_type_oid())
+				return TAG_BATTERY_ID;
 			return 0;
 	}
 }
@@ -315,8 +318,9 @@ put_scalar(StringInfo out, uint8 tag, Datum v)
 			break;
 		case TAG_TEXT:
 		case TAG_JSON:
+		case TAG_BATTERY_ID:
 			{
-				/* text, varchar, bpchar (padding kept); json as stored */
+				/* text, varchar, bpchar (padding kept); json as stored; battery_id canonical */
 				text	   *t = DatumGetTextPP(v);
 
 				put_utf8(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));

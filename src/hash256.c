@@ -48,6 +48,17 @@ hash256_type_oid(void)
 	return cached;
 }
 
+Oid
+battery_id_type_oid(void)
+{
+	static Oid	cached = InvalidOid;
+
+	if (!OidIsValid(cached))
+		cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("battery_id"),
+								 ObjectIdGetDatum(get_namespace_oid("battledger", false)));
+	return cached;
+}
+
 void
 bl_hash_parts_or_error(const void *const *parts, const size_t *lens, int n,
 					   uint8 *out)

@@ -51,6 +51,20 @@ goal_ge() { awk -v x="$1" -v g="$2" 'BEGIN { print (x >= g) ? "met" : "**missed*
 goal_le() { awk -v x="$1" -v g="$2" 'BEGIN { print (x <= g) ? "met" : "**missed**" }'; }
 k() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n/1000000; else printf "%gk", n/1000 }'; }
 now_ms() { date +%s%3N; }
+# CPU accounting (as signed.sh), to tell how much of the machine other work took
+# during the run: busy jiffies of the whole machine, and the CPU time of this
+# script's children (psql, pgbench; from `times`) plus the cluster's
+# (postmaster with its exited backends, from /proc).  All in seconds.
+CLK_TCK=$(getconf CLK_TCK)
+machine_busy() { awk -v hz="$CLK_TCK" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+children_cpu() {
+  times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }'
+}
+cluster_cpu() {             # cluster_cpu DATADIR
+  local pid
+  pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' "/proc/$pid/stat"
+}
 
 bl_install_packages
 # What is built: the commit, and the files that differ from it (the tree may hold uncommitted work).
@@ -60,6 +74,7 @@ GIT_STATE=$(cd "$BL_ROOT" && { git rev-parse --short HEAD 2>/dev/null || echo "n
 bl_build_install
 bl_scratch                  # BL_WORK must exist before bl_test_log_conf copies the key into it
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY_0=$(machine_busy); OWN_0=$(children_cpu); T_0=$(now_ms)
 bl_start_cluster bench_log "$BENCH_PORT" "$(bl_test_log_conf bench.example/log)
 shared_buffers = 1GB
 work_mem = 128MB
@@ -95,11 +110,11 @@ pgb_proof() {               # pgb_proof inclusion|consistency|tlog N
           awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
                                     p = v[int(0.95 * NR + 0.999999)];
                                     printf "%.3f %.3f %d", m / 1000, p / 1000, NR }')
-  read -r P_MED[$what,$n] P_P95[$what,$n] nlog <<<"$stats"
+  read -r "P_MED[$what,$n]" "P_P95[$what,$n]" nlog <<<"$stats"
   [ "$nlog" = "${P_CALLS[$what,$n]}" ] || { echo "pgbench log has $nlog lines for ${P_CALLS[$what,$n]} transactions" >&2; exit 1; }
   echo "median ${P_MED[$what,$n]} ms, p95 ${P_P95[$what,$n]} ms (from the -l log)"
   rm -f "$prefix".*
-  IFS='|' read -r P_IN_MED[$what,$n] P_IN_P95[$what,$n] \
+  IFS='|' read -r "P_IN_MED[$what,$n]" "P_IN_P95[$what,$n]" \
     <<<"$(q "SELECT median_us, p95_us FROM bench_log.proof_us('$what', $n, $PROOF_CALLS)")"
   echo "in-server: median ${P_IN_MED[$what,$n]} µs, p95 ${P_IN_P95[$what,$n]} µs over $PROOF_CALLS calls"
 }
@@ -122,7 +137,7 @@ for n in $SIZES; do
   IFS='|' read -r ms before after iso <<<"$(q "SELECT ms, leaves_before, leaves_after, isolation FROM bench_log.time_seal()")"
   SEAL_WALL[$n]=$(( $(now_ms) - t0 ))
   [ "$iso" = "read committed" ] || { echo "seal() ran at $iso" >&2; exit 1; }
-  [ "$before" = "$prev" ] && [ "$after" = "$n" ] || { echo "seal(): log went from $before to $after leaves, expected $prev to $n" >&2; exit 1; }
+  if [ "$before" != "$prev" ] || [ "$after" != "$n" ]; then echo "seal(): log went from $before to $after leaves, expected $prev to $n" >&2; exit 1; fi
   [ "$(q "SELECT count(*) FROM battledger.log_pending")" = 0 ] || { echo "rows left in log_pending after seal()" >&2; exit 1; }
   SEAL_MS[$n]=$ms
   SEALED[$n]=$add
@@ -172,6 +187,11 @@ LOG_STATS=$(q "SELECT format('log_leaf %s, log_node %s, checkpoint %s rows; log 
                              (SELECT count(*) FROM battledger.checkpoint),
                              pg_size_pretty(pg_total_relation_size('battledger.log_leaf') + pg_total_relation_size('battledger.log_node')))")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(awk -v a="$T_0" -v b="$(now_ms)" 'BEGIN { print (b - a) / 1000 }')
+BUSY=$(awk -v a="$BUSY_0" -v b="$(machine_busy)" 'BEGIN { print b - a }')
+OWN=$(awk -v a="$OWN_0" -v b="$(children_cpu)" -v c="$(cluster_cpu "$BL_WORK/bench_log")" 'BEGIN { print b - a + c }')
+OTHER=$(awk -v b="$BUSY" -v o="$OWN" 'BEGIN { x = b - o; print (x < 0) ? 0 : x }')
+echo "CPU during the run: machine $BUSY s busy, this benchmark $OWN s, other work $OTHER s, in $ELAPSED s"
 
 # ---------------------------------------------------------------------------
 # Summary
@@ -191,6 +211,7 @@ summary() {
   echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
   echo "| Data directory filesystem | $(df --output=fstype "$BL_WORK" | tail -n 1) |"
   echo "| Load average (1, 5, 15 min) before / at the end | $LOAD_BEFORE / $LOAD_AFTER |"
+  echo "| CPU time during the run ($(fmt '%.0f' "$ELAPSED") s x $(nproc) CPUs) | this benchmark $(fmt '%.0f' "$OWN") s, **other work on the machine $(fmt '%.0f' "$OTHER") s** |"
   echo "| battledger source | $GIT_STATE |"
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'

@@ -52,6 +52,20 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 rps() { awk -v n="$1" -v m="$2" 'BEGIN { printf "%.0f", n / (m / 1000) }'; }   # rows/s from rows and ms
 goal() { awk -v x="$1" -v g="$2" 'BEGIN { print (x >= g) ? "met" : "**missed**" }'; }
 now_ms() { date +%s%3N; }
+# CPU accounting, to tell how much of the machine other work took during the run:
+# busy jiffies of the whole machine, and the CPU time of this script's children
+# (openssl, psql, pgbench; from `times`) plus the cluster's (postmaster with its
+# exited backends, from /proc).  All in seconds.
+CLK_TCK=$(getconf CLK_TCK)
+machine_busy() { awk -v hz="$CLK_TCK" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+children_cpu() {
+  times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }'
+}
+cluster_cpu() {             # cluster_cpu DATADIR
+  local pid
+  pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' "/proc/$pid/stat"
+}
 
 # ---------------------------------------------------------------------------
 # 0. openssl's Ed25519 verify/s on one core (its last column; `openssl speed`
@@ -77,6 +91,7 @@ make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no
 as_root make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no install
 
 say "baseline: $OPENSSL_CMD (one core)"
+BUSY_0=$(machine_busy); OWN_0=$(children_cpu); T_0=$(now_ms)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 OSSL_1=$(openssl_verify)
 echo "Ed25519 verify/s: $OSSL_1 (load average before: $LOAD_BEFORE)"
@@ -253,6 +268,11 @@ VERIFY_DETAILS=$(q "SELECT format('| %s | %s | %s | %s | %s | %s |', tbl, call_n
 say "baseline again: $OPENSSL_CMD"
 OSSL_2=$(openssl_verify)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(awk -v a="$T_0" -v b="$(now_ms)" 'BEGIN { print (b - a) / 1000 }')
+BUSY=$(awk -v a="$BUSY_0" -v b="$(machine_busy)" 'BEGIN { print b - a }')
+OWN=$(awk -v a="$OWN_0" -v b="$(children_cpu)" -v c="$(cluster_cpu "$BL_WORK/signed")" 'BEGIN { print b - a + c }')
+OTHER=$(awk -v b="$BUSY" -v o="$OWN" 'BEGIN { x = b - o; print (x < 0) ? 0 : x }')
+echo "CPU during the run: machine $BUSY s busy, this benchmark $OWN s, other work $OTHER s, in $ELAPSED s"
 echo "Ed25519 verify/s: $OSSL_2"
 # The one-core figure the ratios use: the higher of the two runs (the stricter comparison).
 OSSL=$(awk -v a="$OSSL_1" -v b="$OSSL_2" 'BEGIN { print (a > b) ? a : b }')
@@ -275,6 +295,7 @@ summary() {
   echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
   echo "| Data directory filesystem | $(df --output=fstype "$BL_WORK" | tail -n 1) |"
   echo "| Load average (1, 5, 15 min) before / at the end | $LOAD_BEFORE / $LOAD_AFTER |"
+  echo "| CPU time during the run ($(fmt '%.0f' "$ELAPSED") s x $(nproc) CPUs) | this benchmark $(fmt '%.0f' "$OWN") s, **other work on the machine $(fmt '%.0f' "$OTHER") s** |"
   echo "| battledger source | $GIT_STATE |"
   echo "| OpenSSL | $(openssl version) |"
   echo "| PostgreSQL | $(q 'SELECT version()') |"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A ledger database survives pg_dump / pg_restore: the registry, triggers and
-# guards come back, verify() is clean, every hash is unchanged, and new rows
-# chain onto the restored heads.
+# guards come back, verify() is clean, every hash is unchanged, new rows chain
+# onto the restored heads, and the transparency log (leaves, tree, signed
+# checkpoints) is restored intact and keeps growing consistently.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
-bl_start_cluster dump 55453
+bl_scratch
+bl_start_cluster dump 55453 "$(bl_test_log_conf dump.test/log)"
 createdb src
 psql -X -q -v ON_ERROR_STOP=1 -d src <<'SQL'
 CREATE EXTENSION battledger;
@@ -22,11 +24,17 @@ SELECT 'B00' || (25 + i % 8), 'soh_reported', '2009-02-13 19:03:52+00'::timestam
        ARRAY['nasa', 'pcoe'], md5(i::text)::uuid, sha256(int4send(i)), i / 3.0, '2024-01-01'::date + i, i * interval '1 minute'
   FROM generate_series(1, 2000) i;
 INSERT INTO public.notes VALUES ('one'), ('two');
+SELECT battledger.seal() IS NOT NULL;
+INSERT INTO public.notes VALUES ('queued, not yet sealed');
 SQL
 hashes() { psql -X -At -d "$1" -c "
   SELECT 'e', battery, ledger_seq, ledger_hash FROM registry.battery_event
   UNION ALL SELECT 'n', '', ledger_seq, ledger_hash FROM public.notes ORDER BY 1, 2, 3"; }
 hashes src >"$BL_WORK/before"
+registry() { psql -X -At -d "$1" -c "SELECT string_agg(tbl::text || ':' || coalesce(chain_by, '-'), ',' ORDER BY tbl::text) FROM battledger.ledger_tables"; }
+checkpoint() { psql -X -At -d "$1" -c "SELECT battledger.checkpoint()"; }
+registry src >"$BL_WORK/registry.before"
+checkpoint src >"$BL_WORK/cp.before"
 
 pg_dump -Fc -d src -f "$BL_WORK/src.dump"
 createdb dst
@@ -39,8 +47,18 @@ if cmp -s "$BL_WORK/before" "$BL_WORK/after"; then
 else
   echo "hashes differ after restore"; diff "$BL_WORK/before" "$BL_WORK/after" | head; fail=1
 fi
+check_same() { if cmp -s "$1" "$2"; then echo "$3: unchanged"; else echo "$3: DIFFERENT"; fail=1; fi; }
+registry dst >"$BL_WORK/registry.after"; check_same "$BL_WORK/registry.before" "$BL_WORK/registry.after" "ledger registry"
+checkpoint dst >"$BL_WORK/cp.after"; check_same "$BL_WORK/cp.before" "$BL_WORK/cp.after" "latest signed checkpoint"
 result=$(psql -X -At -d dst 2>&1 <<'SQL'
-SELECT 'registry=' || count(*) FILTER (WHERE NOT builtin) || '+' || count(*) FILTER (WHERE builtin) FROM battledger.ledger_tables;
+SELECT 'log_problems=' || count(*) FROM battledger.verify_log();
+SELECT 'sealed_again=' || (battledger.seal() IS NOT NULL);
+SELECT 'consistent=' || battledger.verify_consistency(a.tree_size, b.tree_size, a.root, b.root,
+         battledger.consistency_proof(a.tree_size, b.tree_size))
+  FROM battledger.checkpoint a, battledger.checkpoint b
+ WHERE a.tree_size = (SELECT min(tree_size) FROM battledger.checkpoint)
+   AND b.tree_size = (SELECT max(tree_size) FROM battledger.checkpoint);
+SELECT 'log_problems_after_seal=' || count(*) FROM battledger.verify_log();
 SELECT 'verify_events=' || count(*) FROM battledger.verify('registry.battery_event');
 SELECT 'verify_notes=' || count(*) FROM battledger.verify('public.notes');
 INSERT INTO registry.battery_event (battery, kind) VALUES ('B0025', 'after restore') RETURNING 'appended_seq=' || ledger_seq;
@@ -49,7 +67,10 @@ DELETE FROM public.notes;
 SQL
 )
 echo "$result"
-echo "$result" | grep -q '^registry=2+3$' || fail=1
+echo "$result" | grep -q '^log_problems=0$' || fail=1
+echo "$result" | grep -q '^sealed_again=true$' || fail=1
+echo "$result" | grep -q '^consistent=true$' || fail=1
+echo "$result" | grep -q '^log_problems_after_seal=0$' || fail=1
 echo "$result" | grep -q '^verify_events=0$' || fail=1
 echo "$result" | grep -q '^verify_notes=0$' || fail=1
 echo "$result" | grep -q '^appended_seq=251$' || fail=1

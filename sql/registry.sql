@@ -1,0 +1,260 @@
+-- The battery registry: roles per event, the status state machine, custody
+-- and mass balance of material lots, passports and access tiers, erasure of
+-- restricted values, and the real NASA PCoE usage data.
+\set SHOW_CONTEXT never
+CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY
+SET search_path = public, battledger, battledger_test;
+
+-- One member per role, each with its own key (seed = its name), plus a few real-looking members.
+SELECT count(*) AS members FROM (
+    SELECT add_member('only-' || r, ARRAY[r]), add_key('only-' || r, public_key(seed('only-' || r)))
+      FROM unnest(member_roles()) r) x;
+SELECT add_member(m, r), add_key(m, public_key(seed(m))) IS NOT NULL AS key
+  FROM (VALUES ('miner.test', ARRAY['miner']), ('refiner.test', ARRAY['refiner']),
+               ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem']),
+               ('fleet.test', ARRAY['fleet_operator']), ('second.test', ARRAY['second_life_operator']),
+               ('recycler.test', ARRAY['recycler', 'collector'])) v(m, r);
+
+-- The member's application: fill in the key id, sign the signing bytes, insert.
+CREATE FUNCTION lot(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.lot_event := jsonb_populate_record(NULL::battledger.lot_event, j || jsonb_build_object('ledger_key_id', key_id(public_key(seed(m)))::text));
+BEGIN r.ledger_sig := sign(seed(m), signing_bytes(r)); INSERT INTO battledger.lot_event SELECT r.*; END $$;
+CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event, j || jsonb_build_object('ledger_key_id', key_id(public_key(seed(m)))::text));
+BEGIN r.ledger_sig := sign(seed(m), signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
+CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model, j || jsonb_build_object('ledger_key_id', key_id(public_key(seed(m)))::text));
+BEGIN r.ledger_sig := sign(seed(m), signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+-- the SQLSTATE an event gets (or 'ok'), without keeping it
+CREATE FUNCTION try_ev(m text, j jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ev(m, j);
+    RAISE EXCEPTION USING ERRCODE = 'XX999';
+EXCEPTION WHEN OTHERS THEN
+    RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'ok' ELSE SQLSTATE END;
+END $$;
+CREATE FUNCTION bid(serial text) RETURNS battery_id LANGUAGE sql AS $$
+    SELECT ('https://id.gs1.org/01/09521234567899/21/' || serial)::battery_id $$;
+
+SELECT model('cells.test', '{"model_id": "NMC-18650-2Ah", "manufacturer": "cells.test", "category": "ev",
+    "chemistry": "NMC (LiNiMnCoO2) / graphite", "rated_capacity_ah": 2.0, "nominal_voltage_v": 3.7,
+    "min_voltage_v": 2.7, "max_voltage_v": 4.2, "rated_energy_kwh": 0.0074, "mass_kg": 0.045,
+    "expected_lifetime_cycles": 500, "capacity_threshold_pct": 70, "carbon_footprint_kg_co2e_per_kwh": 61.2,
+    "materials": {"cathode": "NMC", "anode": "graphite", "criticalRawMaterials": ["cobalt", "lithium", "nickel", "natural graphite"]},
+    "recycled_content": {"cobalt": {"preConsumerShare": 4, "postConsumerShare": 12}}}');
+
+-- A battery taken to a given status through allowed moves.
+CREATE FUNCTION battery_at(serial text, status text) RETURNS battery_id LANGUAGE plpgsql AS $$
+DECLARE b battery_id := bid(serial);
+BEGIN
+    PERFORM ev('cells.test', jsonb_build_object('battery_id', b::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2024-03-01T00:00:00Z'));
+    PERFORM ev('oem.test', jsonb_build_object('battery_id', b::text, 'event', 'placed_on_market', 'passport_id', serial || '/p1', 'occurred_at', '2024-03-05T00:00:00Z'));
+    IF status IN ('re-used', 'repurposed', 'remanufactured') THEN
+        PERFORM ev('second.test', jsonb_build_object('battery_id', b::text, 'event', 'status_changed',
+                   'new_status', status, 'passport_id', serial || '/p2', 'occurred_at', '2025-01-01T00:00:00Z'));
+    ELSIF status IN ('waste', 'recycled') THEN
+        PERFORM ev('recycler.test', jsonb_build_object('battery_id', b::text, 'event', 'status_changed', 'new_status', 'waste', 'occurred_at', '2025-01-01T00:00:00Z'));
+    END IF;
+    IF status = 'recycled' THEN
+        PERFORM ev('recycler.test', jsonb_build_object('battery_id', b::text, 'event', 'recycled', 'occurred_at', '2025-02-01T00:00:00Z'));
+    END IF;
+    RETURN b;
+END $$;
+
+-- 1. Every status move, from every status: refused moves name the rule (BL035/BL036)
+SELECT f.status AS "from", t.status AS "to",
+       try_ev(CASE t.status WHEN 'repurposed' THEN 'second.test' WHEN 'remanufactured' THEN 'second.test'
+                            WHEN 're-used' THEN 'second.test' ELSE 'recycler.test' END,
+              jsonb_build_object('battery_id', battery_at('S-' || left(md5(f.status || t.status), 10), f.status)::text,
+                  'event', CASE WHEN t.status = 'recycled' THEN 'recycled' ELSE 'status_changed' END,
+                  'new_status', CASE WHEN t.status <> 'recycled' THEN t.status END,
+                  'passport_id', CASE WHEN t.status IN ('re-used', 'repurposed', 'remanufactured') THEN 'S-' || f.status || '-' || t.status || '/new' END,
+                  'occurred_at', '2025-06-01T00:00:00Z')) AS result,
+       status_move_allowed(f.status, t.status) AS allowed
+  FROM unnest(ARRAY['original', 're-used', 'repurposed', 'remanufactured', 'waste', 'recycled']) f(status),
+       unnest(ARRAY['re-used', 'repurposed', 'remanufactured', 'waste', 'recycled']) t(status)
+ ORDER BY 1, 2;
+SELECT try_ev('recycler.test', jsonb_build_object('battery_id', battery_at('S-back', 'waste')::text,
+              'event', 'status_changed', 'new_status', 'original', 'occurred_at', '2025-06-01T00:00:00Z')) AS back_to_original;
+
+-- 2. Every event and every role: who may sign what (role checked before state)
+CREATE TEMP TABLE role_matrix AS
+SELECT k.event, r AS role,
+       try_ev('only-' || r, jsonb_build_object('battery_id', battery_at('R-' || left(md5(k.event || r), 10),
+                  CASE WHEN k.event IN ('dismantled', 'recycled') THEN 'waste' ELSE 'original' END)::text,
+              'event', k.event, 'occurred_at', '2025-06-01T00:00:00Z',
+              'new_status', CASE WHEN k.event = 'status_changed' THEN 'waste' END)) AS result
+  FROM battledger.event_kind k, unnest(member_roles()) r
+ WHERE k.subject = 'battery' AND k.event NOT IN ('manufactured', 'correction');
+SELECT event, array_agg(role ORDER BY role) FILTER (WHERE result <> 'BL015') AS signers_accepted
+  FROM role_matrix GROUP BY event ORDER BY event;
+SELECT count(*) AS role_mismatches FROM role_matrix m JOIN battledger.event_kind k USING (event)
+ WHERE (m.result <> 'BL015') <> (m.role = ANY (CASE WHEN k.event = 'status_changed'
+            THEN (SELECT roles FROM battledger.status_role WHERE status = 'waste') ELSE k.roles END));
+-- status changes: the role depends on the new status
+SELECT s.status, array_agg(r ORDER BY r) FILTER (WHERE try_ev('only-' || r, jsonb_build_object(
+           'battery_id', battery_at('T-' || left(md5(s.status || r), 10), 'original')::text, 'event', 'status_changed',
+           'new_status', s.status, 'passport_id', 'T-' || s.status || '-' || r || '/p2',
+           'occurred_at', '2025-06-01T00:00:00Z')) <> 'BL015') AS signers_accepted
+  FROM battledger.status_role s, unnest(member_roles()) r GROUP BY s.status ORDER BY 1;
+-- manufactured: cell or pack makers only, and only once
+SELECT r, try_ev('only-' || r, jsonb_build_object('battery_id', bid('M-' || left(md5(r), 10))::text, 'event', 'manufactured',
+          'model_id', 'NMC-18650-2Ah', 'occurred_at', '2024-03-01T00:00:00Z')) AS result
+  FROM unnest(member_roles()) r ORDER BY 1;
+SELECT try_ev('cells.test', jsonb_build_object('battery_id', battery_at('M-twice', 'original')::text,
+              'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2024-03-01T00:00:00Z')) AS second_manufacture;
+
+\set VERBOSITY default
+-- refusals, with their messages
+SELECT ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/NEVER-MADE", "event": "placed_on_market", "passport_id": "x", "occurred_at": "2024-01-01T00:00:00Z"}');
+SELECT ev('fleet.test', jsonb_build_object('battery_id', battery_at('E-1', 'recycled')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('recycler.test', jsonb_build_object('battery_id', battery_at('E-2', 'original')::text, 'event', 'status_changed', 'new_status', 'recycled', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', battery_at('E-3', 'original')::text, 'event', 'status_changed', 'new_status', 'repurposed', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', battery_at('E-4', 'original')::text, 'event', 'status_changed', 'new_status', 'repurposed', 'passport_id', 'E-4/p1', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('miner.test', jsonb_build_object('battery_id', battery_at('E-5', 'original')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('oem.test', jsonb_build_object('battery_id', battery_at('E-6', 'original')::text, 'event', 'warp_drive_fitted', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/E-7", "event": "manufactured", "model_id": "NO-SUCH-MODEL", "occurred_at": "2024-01-01T00:00:00Z"}');
+\set VERBOSITY terse
+
+-- 3. Material lots: custody and mass balance
+SELECT lot('miner.test', '{"lot_id": "CL-LI-1", "event": "extracted", "material": "lithium carbonate", "mass_kg": 1000, "country": "CL", "facility": "mine:salar-de-atacama", "occurred_at": "2024-01-05T00:00:00Z"}');
+SELECT lot('miner.test', '{"lot_id": "CD-CO-1", "event": "extracted", "material": "cobalt hydroxide", "mass_kg": 500, "country": "CD", "facility": "mine:kolwezi", "occurred_at": "2024-01-06T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CL-LI-1", "event": "extracted", "material": "lithium carbonate", "mass_kg": 10, "country": "CL", "occurred_at": "2024-01-05T00:00:00Z"}');
+SELECT lot('miner.test', '{"lot_id": "CL-LI-1", "event": "extracted", "material": "lithium carbonate", "mass_kg": 10, "country": "CL", "occurred_at": "2024-01-05T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CL-LI-1", "event": "received", "material": "lithium carbonate", "mass_kg": 1000, "counterparty": "miner.test", "occurred_at": "2024-01-07T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CL-LI-1", "event": "shipped", "material": "lithium carbonate", "mass_kg": 1000, "counterparty": "cells.test", "occurred_at": "2024-01-07T00:00:00Z"}');
+SELECT lot('miner.test', '{"lot_id": "CL-LI-1", "event": "shipped", "material": "lithium carbonate", "mass_kg": 1000, "counterparty": "refiner.test", "occurred_at": "2024-01-07T00:00:00Z"}');
+SELECT lot('cells.test', '{"lot_id": "CL-LI-1", "event": "received", "material": "lithium carbonate", "mass_kg": 1000, "counterparty": "miner.test", "occurred_at": "2024-01-08T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CL-LI-1", "event": "received", "material": "lithium carbonate", "mass_kg": 1000, "counterparty": "miner.test", "occurred_at": "2024-01-08T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CAM-1", "event": "processed", "material": "NMC cathode active material", "mass_kg": 850, "inputs": [{"lot": "CL-LI-1", "mass_kg": 600}, {"lot": "CD-CO-1", "mass_kg": 300}], "occurred_at": "2024-02-01T00:00:00Z"}');
+SELECT lot('miner.test', '{"lot_id": "CD-CO-1", "event": "shipped", "material": "cobalt hydroxide", "mass_kg": 500, "counterparty": "refiner.test", "occurred_at": "2024-01-07T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CD-CO-1", "event": "received", "material": "cobalt hydroxide", "mass_kg": 500, "counterparty": "miner.test", "occurred_at": "2024-01-08T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CAM-1", "event": "processed", "material": "NMC cathode active material", "mass_kg": 901, "inputs": [{"lot": "CL-LI-1", "mass_kg": 600}, {"lot": "CD-CO-1", "mass_kg": 300}], "occurred_at": "2024-02-01T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CAM-1", "event": "processed", "material": "NMC cathode active material", "mass_kg": 850, "inputs": [{"lot": "CL-LI-1", "mass_kg": 1200}], "occurred_at": "2024-02-01T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CAM-1", "event": "processed", "material": "NMC cathode active material", "mass_kg": 850, "inputs": [{"lot": "CL-LI-1", "mass_kg": 600}, {"lot": "CD-CO-1", "mass_kg": 300}], "occurred_at": "2024-02-01T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "CAM-2", "event": "processed", "material": "NMC cathode active material", "mass_kg": 100, "inputs": [{"lot": "CL-LI-1", "mass_kg": 401}], "occurred_at": "2024-02-01T00:00:00Z"}');
+SELECT lot_id, lot_available_kg(lot_id), lot_custodian(lot_id) FROM (VALUES ('CL-LI-1'), ('CD-CO-1'), ('CAM-1')) v(lot_id);
+SELECT lot('refiner.test', '{"lot_id": "CAM-1", "event": "shipped", "material": "NMC cathode active material", "mass_kg": 850, "counterparty": "cells.test", "occurred_at": "2024-02-02T00:00:00Z"}');
+SELECT lot('cells.test', '{"lot_id": "CAM-1", "event": "received", "material": "NMC cathode active material", "mass_kg": 850, "counterparty": "refiner.test", "occurred_at": "2024-02-03T00:00:00Z"}');
+
+-- 4. A battery's life, with NASA PCoE cell B0025's real measurements as its usage
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'lots', '[{"lot": "CAM-1", "mass_kg": 0.011}]'::jsonb, 'data', '{"facility": "gln:0614141000012"}'::jsonb,
+          'occurred_at', '2009-01-15T00:00:00Z'));
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'lots', '[{"lot": "CAM-1", "mass_kg": 900}]'::jsonb, 'occurred_at', '2009-01-15T00:00:00Z'));
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('B0026')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'lots', '[{"lot": "CAM-1", "mass_kg": 900}]'::jsonb, 'occurred_at', '2009-01-15T00:00:00Z'));
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:B0025:1', 'occurred_at', '2009-02-01T00:00:00Z'));
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'installed', 'occurred_at', '2009-02-10T00:00:00Z'));
+
+\set nasa_csv data/nasa/nasa_pcoe_cycle_summary.csv
+\i demo/nasa_usage.sql
+SELECT count(*) AS measurements, count(DISTINCT cell) AS cells FROM nasa_usage;
+-- the fleet operator's upload: one signed batch, restricted values as salted commitments
+CREATE TEMP TABLE upload (r battledger.battery_event, salt bytea, value jsonb);
+CREATE FUNCTION upload_usage(m text, cell text, serial text, batch text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    rows battledger.battery_event[];
+    n bigint;
+    root hash256;
+BEGIN
+    TRUNCATE upload;
+    INSERT INTO upload
+    SELECT jsonb_populate_record(NULL::battledger.battery_event, jsonb_build_object(
+               'battery_id', bid(serial)::text, 'event', 'soh_reported', 'occurred_at', u.measured_at,
+               'restricted', commitment(s.salt, u.value)::text,
+               'ledger_key_id', key_id(public_key(seed(m)))::text, 'ledger_batch', batch)),
+           s.salt, u.value
+      FROM nasa_usage u, LATERAL (SELECT sha256(convert_to(batch || u.seq, 'UTF8'))::bytea AS salt) s   -- TEST ONLY: reproducible salts
+     WHERE u.cell = upload_usage.cell ORDER BY u.seq;
+    SELECT array_agg(r), count(*), batch_root(array_agg(sha256(signing_bytes(r))::hash256)) INTO rows, n, root FROM upload;
+    INSERT INTO battledger.disclosure SELECT (r).restricted, 'legitimate_interest', salt, value FROM upload;
+    INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+    VALUES (batch, 'battledger.battery_event', key_id(public_key(seed(m))), n, root,
+            sign(seed(m), batch_manifest(batch, n, root)));
+    INSERT INTO battledger.battery_event SELECT (unnest(rows)).*;
+    RETURN n;
+END $$;
+SELECT upload_usage('fleet.test', 'B0025', 'B0025', 'fleet-upload-B0025') AS events;
+-- B0025's first and last measured capacities (data/nasa: 1.84701 Ah and 1.76779 Ah)
+SELECT (d.value->>'capacity_ah')::numeric AS capacity_ah, e.occurred_at
+  FROM battledger.battery_event e JOIN battledger.disclosure d ON d.commitment OPERATOR(battledger.=) e.restricted
+ WHERE e.battery_id = bid('B0025') AND d.value ? 'capacity_ah'
+ ORDER BY e.ledger_seq LIMIT 1;
+SELECT (d.value->>'capacity_ah')::numeric AS capacity_ah, e.occurred_at
+  FROM battledger.battery_event e JOIN battledger.disclosure d ON d.commitment OPERATOR(battledger.=) e.restricted
+ WHERE e.battery_id = bid('B0025') AND d.value ? 'capacity_ah'
+ ORDER BY e.ledger_seq DESC LIMIT 1;
+
+-- repurposing, a correction, end of first life, recycling
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'negative_event', 'data', '{"kind": "deep discharge"}'::jsonb, 'occurred_at', '2009-04-01T00:00:00Z'));
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'removed', 'occurred_at', '2009-04-02T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'passport_id', 'urn:bp:B0025:2', 'data', '{"application": "stationary storage"}'::jsonb, 'occurred_at', '2009-05-01T00:00:00Z'));
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'correction',
+          'corrects', (SELECT ledger_hash::text FROM battledger.battery_event WHERE battery_id = bid('B0025') AND event = 'negative_event'),
+          'data', '{"kind": "over-temperature"}'::jsonb, 'occurred_at', '2009-05-02T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'correction',
+          'corrects', (SELECT ledger_hash::text FROM battledger.battery_event WHERE battery_id = bid('B0025') AND event = 'negative_event'),
+          'occurred_at', '2009-05-03T00:00:00Z'));
+
+-- 5. Passports: public, legitimate interest, authority
+SELECT jsonb_pretty(passport(bid('B0025')) - 'digitalLink');
+SELECT passport(bid('B0025')) ? 'performance' AS has_performance,
+       passport(bid('B0025'))->'performance' ? 'dynamic' AS public_has_dynamic,
+       passport(bid('B0025'), 'legitimate_interest')->'performance'->'dynamic' ? 'stateOfHealth' AS li_has_soh;
+SELECT key, value->>'value' AS value, value->>'unit' AS unit, value->>'timestamp' AS at, value->'setBy'->>'event' AS set_by
+  FROM jsonb_each(passport(bid('B0025'), 'legitimate_interest')->'performance'->'dynamic') ORDER BY key;
+CREATE ROLE registry_reader;
+CREATE ROLE registry_repairer IN ROLE battledger_legitimate_interest;
+GRANT USAGE ON SCHEMA battledger_test TO registry_reader, registry_repairer;
+SET ROLE registry_reader;
+SELECT passport(bid('B0025'))->>'batteryStatus' AS public_status;
+SELECT passport(bid('B0025'), 'legitimate_interest');
+SELECT count(*) AS disclosures_visible FROM battledger.disclosure;
+RESET ROLE;
+SET ROLE registry_repairer;
+SELECT passport(bid('B0025'), 'legitimate_interest')->'performance'->'dynamic'->'stateOfHealth'->>'value' AS soh_seen_by_repairer;
+SELECT passport(bid('B0025'), 'authority');
+RESET ROLE;
+SELECT passport(bid('B0025'), 'secret');
+SELECT passport(bid('NOT-A-BATTERY'));
+
+-- 6. History, provenance, proofs
+SELECT seq, event, signer, new_status, passport_id FROM battery_history(bid('B0025')) WHERE event <> 'soh_reported' ORDER BY seq;
+SELECT depth, lot_id, event, material, lot_mass_kg, used_kg, country, facility, member FROM material_provenance(bid('B0025'));
+SELECT seal() IS NOT NULL AS sealed;
+SELECT count(*) AS events, count(*) FILTER (WHERE verify_inclusion(leaf, leaf_index,
+           (SELECT max(tree_size) FROM battledger.checkpoint), inclusion_proof(leaf_index), tree_root((SELECT max(tree_size) FROM battledger.checkpoint)))) AS proofs_verify
+  FROM battery_proofs(bid('B0025'));
+
+-- 7. Erasure (GDPR): the cleartext goes, every hash, chain and proof stays valid
+CREATE TEMP TABLE last_soh AS
+SELECT e.restricted FROM battledger.battery_event e JOIN battledger.disclosure d ON d.commitment OPERATOR(battledger.=) e.restricted
+ WHERE e.battery_id = bid('B0025') AND e.event = 'soh_reported' AND d.value ? 'capacity_ah'
+ ORDER BY e.ledger_seq DESC LIMIT 1;
+SELECT check_disclosure(restricted, d.salt, d.value) AS disclosure_matches,
+       check_disclosure(restricted, d.salt, d.value || '{"soh_pct": 99}') AS altered_value_matches
+  FROM last_soh JOIN battledger.disclosure d ON d.commitment = restricted;
+SELECT erase_disclosure(restricted) AS erased FROM last_soh;
+-- the erased report no longer speaks: the passport falls back to the previous measurement
+SELECT passport(bid('B0025'), 'legitimate_interest')->'performance'->'dynamic'->'remainingCapacity'->>'value' AS capacity_after_erasure;
+SELECT count(*) AS proofs_still_verify FROM battery_proofs(bid('B0025'))
+ WHERE verify_inclusion(leaf, leaf_index, (SELECT max(tree_size) FROM battledger.checkpoint), inclusion_proof(leaf_index),
+                        tree_root((SELECT max(tree_size) FROM battledger.checkpoint)));
+SELECT count(*) AS chain_problems FROM verify('battledger.battery_event');
+SELECT count(*) AS log_problems FROM verify_log();
+
+-- 8. The whole NASA file: 21 cells, every measurement, one signed batch per cell
+SELECT count(*) AS cells_placed FROM (
+    SELECT ev('cells.test', jsonb_build_object('battery_id', bid(c)::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2009-01-15T00:00:00Z')),
+           ev('oem.test', jsonb_build_object('battery_id', bid(c)::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:' || c || ':1', 'occurred_at', '2009-02-01T00:00:00Z'))
+      FROM (SELECT DISTINCT cell FROM nasa_usage WHERE cell <> 'B0025') x(c)) y;
+SELECT sum(upload_usage('fleet.test', c, c, 'fleet-upload-' || c)) AS events_loaded
+  FROM (SELECT DISTINCT cell FROM nasa_usage WHERE cell <> 'B0025' ORDER BY 1) x(c);
+SELECT count(*) AS soh_events, count(DISTINCT battery_id) AS batteries FROM battledger.battery_event WHERE event = 'soh_reported';
+SELECT serial, passport(bid(serial), 'legitimate_interest')->'performance'->'dynamic'->'remainingCapacity'->>'value' AS last_capacity_ah
+  FROM (VALUES ('B0026'), ('B0045'), ('B0053')) v(serial);
+SELECT count(*) AS problems FROM verify('battledger.battery_event');
+SELECT count(*) AS problems FROM verify('battledger.lot_event');
