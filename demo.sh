@@ -1,90 +1,196 @@
 #!/usr/bin/env bash
-# battledger demo: installs what it needs (Debian 12, as root or with sudo),
-# builds and installs the extension, starts a throwaway PostgreSQL 15 cluster
-# on a private socket, and walks through a battery ledger built from real
-# NASA PCoE cell-ageing measurements.  Set KEEP=1 to leave the cluster running.
+# battledger demo — a battery's life, from the mine to the recycler.
+#
+# Installs what it needs (Debian 12, as root or with sudo), builds and installs
+# the extension and the battledger CLI, starts a throwaway PostgreSQL 15
+# cluster on a private socket, and plays a consortium of eight members, each
+# signing with its own Ed25519 key (made by `battledger keygen`; private keys
+# never reach the database).  Usage comes from real NASA PCoE cell-ageing
+# measurements.  It ends with the battery passport and an offline proof.
+# KEEP=1 ./demo.sh leaves the cluster running.
 set -euo pipefail
 cd "$(dirname "$0")"
 source test/lib/cluster.sh
 
 bl_install_packages
 bl_build_install
-bl_start_cluster demo 55430
+CLI=$BL_ROOT/bin/battledger
+bl_scratch
+K=$BL_WORK/keys; mkdir -p "$K"; chmod 700 "$K"
+"$CLI" keygen --out "$K/log" >/dev/null           # the member database's log key
+[ "$(id -u)" = 0 ] && chown postgres: "$K" "$K/log.key"
+bl_start_cluster demo 55430 "battledger.origin = 'oem.example/batteries'
+battledger.log_key_file = '$K/log.key'"
 [ "${KEEP:-0}" = 1 ] && trap - EXIT
 createdb demo
-cp data/nasa/nasa_pcoe_cycle_summary.csv "$BL_WORK/nasa.csv"
-[ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK/nasa.csv"
 
-run() { psql -X -q -d demo -v ON_ERROR_STOP=0 -v nasa="$BL_WORK/nasa.csv" "$@"; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d demo "$@"; }
+step() { printf '\n\033[1;34m▶ %s\033[0m\n' "$*"; }
+ok() { printf '  \033[32m✔\033[0m %s\n' "$*"; }
+no() { printf '  \033[31m✘\033[0m %s\n' "$*"; }
 
-say "1. A ledger table: one hash chain per battery"
-run -e <<'SQL'
-CREATE EXTENSION battledger;
-CREATE TABLE soh_report (
-    battery      text NOT NULL,     -- NASA PCoE cell id
-    cycle        int  NOT NULL,     -- discharge number
-    measured_at  timestamp NOT NULL,
-    capacity_ah  numeric NOT NULL,  -- measured discharge capacity
-    soh_pct      numeric NOT NULL   -- capacity / rated 2.0 Ah
-);
-SELECT battledger.enable_ledger('soh_report', chain_by => 'battery');
+declare -A KID
+# sign a row of battledger.<table> as <member> and insert it: the server gives
+# the signing bytes, the member's key (a file on the member's side) signs them
+record() {
+  local m=$1 tbl=$2 json=$3 hex sig
+  hex=$(q -v j="$json" -v kid="${KID[$m]}" <<SQL
+SELECT encode(battledger.signing_bytes(jsonb_populate_record(NULL::battledger.$tbl,
+       :'j'::jsonb || jsonb_build_object('ledger_key_id', :'kid'))), 'hex')
 SQL
-
-say "2. Real measurements: every discharge of cells B0025..B0028 (NASA PCoE, public domain)"
-run <<'SQL'
-CREATE TEMP TABLE nasa (battery_id text, seq int, type text, start_time timestamp,
-  ambient_temperature_c numeric, duration_s numeric, samples int, v_min numeric, v_max numeric,
-  t_cell_max_c numeric, ah_throughput numeric, wh_throughput numeric, capacity_ah numeric,
-  re_ohm numeric, rct_ohm numeric);
-\set copy_cmd '\\copy nasa FROM ' :'nasa' ' WITH (FORMAT csv, HEADER true)'
-:copy_cmd
-\timing on
-INSERT INTO soh_report
-SELECT battery_id, row_number() OVER (PARTITION BY battery_id ORDER BY seq), start_time,
-       round(capacity_ah, 4), round(capacity_ah / 2.0 * 100, 2)
-  FROM nasa
- WHERE type = 'discharge' AND battery_id IN ('B0025', 'B0026', 'B0027', 'B0028')
- ORDER BY battery_id, seq;
-\timing off
-SELECT battery, count(*) AS reports, max(ledger_seq) AS chain_length,
-       min(soh_pct) AS lowest_soh_pct, left(max(ledger_hash::text) FILTER (WHERE ledger_seq = 1), 16) || '…' AS first_hash
-  FROM soh_report GROUP BY battery ORDER BY battery;
-\echo 'Each row carries its position, the previous row''s hash and its own hash:'
-SELECT battery, ledger_seq, cycle, capacity_ah, left(ledger_prev::text, 16) || '…' AS prev,
-       left(ledger_hash::text, 16) || '…' AS hash
-  FROM soh_report WHERE battery = 'B0025' AND ledger_seq <= 3 ORDER BY ledger_seq;
+)
+  sig=$("$CLI" sign --key "$K/$m.key" --hex "$hex")
+  q -v j="$json" -v kid="${KID[$m]}" -v sig="$sig" <<SQL
+INSERT INTO battledger.$tbl SELECT (jsonb_populate_record(NULL::battledger.$tbl,
+       :'j'::jsonb || jsonb_build_object('ledger_key_id', :'kid', 'ledger_sig', '\x' || :'sig'))).*
 SQL
+}
 
-say "3. History cannot be rewritten, not even by the table owner"
-run <<'SQL'
-\echo '> UPDATE soh_report SET capacity_ah = 1.85 WHERE battery = ''B0025'' AND cycle = 28;'
-UPDATE soh_report SET capacity_ah = 1.85 WHERE battery = 'B0025' AND cycle = 28;
-\echo '> DELETE FROM soh_report WHERE soh_pct < 80;'
-DELETE FROM soh_report WHERE soh_pct < 80;
-\echo '> ALTER TABLE soh_report DISABLE TRIGGER ALL;'
-ALTER TABLE soh_report DISABLE TRIGGER ALL;
+step "1. The consortium: eight members, each with its own Ed25519 key"
+q -c "CREATE EXTENSION battledger" -c "ALTER DATABASE demo SET search_path = \"\$user\", public, battledger"
+for spec in miner.example:miner refiner.example:refiner cells.example:cell_maker,pack_maker \
+            oem.example:oem fleet.example:fleet_operator second-life.example:second_life_operator \
+            recycler.example:recycler,collector auditor.example:auditor; do
+  m=${spec%%:*}; roles=${spec#*:}
+  "$CLI" keygen --out "$K/$m" >/dev/null
+  q -c "SELECT battledger.add_member('$m', string_to_array('$roles', ','))" >/dev/null
+  KID[$m]=$(q -v pem="$(cat "$K/$m.pub")" <<< "SELECT battledger.add_key('$m', :'pem'::text)")
+  ok "$(printf '%-22s %-28s key %s…' "$m" "$roles" "${KID[$m]:0:16}")"
+done
+
+BATTERY='https://id.gs1.org/01/09521234567899/21/B0025'
+step "2. Raw materials: extracted, shipped, refined (custody and mass balance checked)"
+record cells.example battery_model '{"model_id": "NMC-18650-2Ah", "manufacturer": "cells.example", "category": "ev",
+  "chemistry": "NMC / graphite", "rated_capacity_ah": 2.0, "nominal_voltage_v": 3.7, "min_voltage_v": 2.7,
+  "max_voltage_v": 4.2, "rated_energy_kwh": 0.0074, "mass_kg": 0.045, "expected_lifetime_cycles": 500,
+  "capacity_threshold_pct": 70, "carbon_footprint_kg_co2e_per_kwh": 61.2,
+  "materials": {"cathode": "NMC", "anode": "graphite", "criticalRawMaterials": ["cobalt", "lithium", "nickel"]},
+  "recycled_content": {"cobalt": {"preConsumerShare": 4, "postConsumerShare": 12}}}'
+ok "cells.example declared model NMC-18650-2Ah (2.0 Ah, 61.2 kg CO2e/kWh)"
+record miner.example lot_event '{"lot_id": "CL-LI-2009-001", "event": "extracted", "material": "lithium carbonate", "mass_kg": 1000, "country": "CL", "facility": "mine:salar-de-atacama", "occurred_at": "2008-10-01T00:00:00Z"}'
+record miner.example lot_event '{"lot_id": "CD-CO-2009-001", "event": "extracted", "material": "cobalt hydroxide", "mass_kg": 500, "country": "CD", "facility": "mine:kolwezi", "occurred_at": "2008-10-03T00:00:00Z"}'
+ok "miner.example extracted lithium carbonate (1000 kg, CL) and cobalt hydroxide (500 kg, CD)"
+for lot in CL-LI-2009-001 CD-CO-2009-001; do
+  record miner.example lot_event "{\"lot_id\": \"$lot\", \"event\": \"shipped\", \"material\": \"ore\", \"mass_kg\": 1, \"counterparty\": \"refiner.example\", \"occurred_at\": \"2008-10-10T00:00:00Z\"}"
+  record refiner.example lot_event "{\"lot_id\": \"$lot\", \"event\": \"received\", \"material\": \"ore\", \"mass_kg\": 1, \"counterparty\": \"miner.example\", \"occurred_at\": \"2008-10-20T00:00:00Z\"}"
+done
+ok "shipped to refiner.example and received (each side signs its half of the custody transfer)"
+if record refiner.example lot_event '{"lot_id": "CAM-2009-007", "event": "processed", "material": "NMC cathode material", "mass_kg": 950, "inputs": [{"lot": "CL-LI-2009-001", "mass_kg": 600}, {"lot": "CD-CO-2009-001", "mass_kg": 300}], "occurred_at": "2008-11-01T00:00:00Z"}' 2>"$BL_WORK/err"; then
+  no "950 kg out of 900 kg in was accepted?!"
+else
+  no "refused: $(grep -o 'mass balance.*' "$BL_WORK/err" | head -1)"
+fi
+record refiner.example lot_event '{"lot_id": "CAM-2009-007", "event": "processed", "material": "NMC cathode material", "mass_kg": 850, "inputs": [{"lot": "CL-LI-2009-001", "mass_kg": 600}, {"lot": "CD-CO-2009-001", "mass_kg": 300}], "occurred_at": "2008-11-01T00:00:00Z"}'
+record refiner.example lot_event '{"lot_id": "CAM-2009-007", "event": "shipped", "material": "NMC cathode material", "mass_kg": 850, "counterparty": "cells.example", "occurred_at": "2008-11-05T00:00:00Z"}'
+record cells.example lot_event '{"lot_id": "CAM-2009-007", "event": "received", "material": "NMC cathode material", "mass_kg": 850, "counterparty": "refiner.example", "occurred_at": "2008-11-20T00:00:00Z"}'
+ok "refiner.example made 850 kg of cathode material from 900 kg of inputs, shipped it to cells.example"
+
+step "3. The battery: manufactured, checked, placed on the market, installed"
+record cells.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"manufactured\", \"model_id\": \"NMC-18650-2Ah\", \"lots\": [{\"lot\": \"CAM-2009-007\", \"mass_kg\": 0.011}], \"data\": {\"facility\": \"gln:0614141000012\"}, \"occurred_at\": \"2009-01-15T00:00:00Z\"}"
+record cells.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"quality_checked\", \"data\": {\"result\": \"pass\"}, \"occurred_at\": \"2009-01-20T00:00:00Z\"}"
+record oem.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"placed_on_market\", \"passport_id\": \"urn:bp:B0025:1\", \"occurred_at\": \"2009-02-01T00:00:00Z\"}"
+record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"installed\", \"occurred_at\": \"2009-02-10T00:00:00Z\"}"
+ok "battery $(q -c "SELECT '$BATTERY'::battledger.battery_id") — passport urn:bp:B0025:1, status original"
+
+step "4. A year of real use: NASA PCoE cell B0025, 80 measurements, one signed batch"
+q -c "CREATE TABLE demo_usage (cell text, seq int, measured_at timestamptz, value jsonb, salt bytea)"
+psql -X -q -v ON_ERROR_STOP=1 -d demo -v nasa_csv="data/nasa/nasa_pcoe_cycle_summary.csv" <<'SQL'
+\i demo/nasa_usage.sql
+INSERT INTO demo_usage SELECT cell, seq, measured_at, value, uuid_send(gen_random_uuid()) FROM nasa_usage;
 SQL
-
-say "4. verify(): the ledger is intact"
-run -c "SELECT count(*) AS problems FROM battledger.verify('soh_report');"
-
-say "5. A superuser switches the guards off and makes cell B0025 look healthier"
-run <<'SQL'
-ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
-ALTER TABLE soh_report DISABLE TRIGGER USER;
-UPDATE soh_report SET capacity_ah = 1.85, soh_pct = 92.5 WHERE battery = 'B0025' AND cycle = 28;
-ALTER TABLE soh_report ENABLE TRIGGER zz_battledger_chain;
-ALTER TABLE soh_report ENABLE ALWAYS TRIGGER battledger_append_only;
-ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
-\echo 'tampered: B0025 cycle 28 now reads 1.85 Ah'
+ROWS="SELECT jsonb_populate_record(NULL::battledger.battery_event, jsonb_build_object(
+        'battery_id', '$BATTERY', 'event', 'soh_reported', 'occurred_at', u.measured_at,
+        'restricted', battledger.commitment(u.salt, u.value)::text,
+        'ledger_key_id', '${KID[fleet.example]}', 'ledger_batch', 'fleet-2009-B0025')) r, u.salt, u.value
+      FROM demo_usage u WHERE u.cell = 'B0025' ORDER BY u.seq"
+q -c "SELECT encode(sha256(battledger.signing_bytes(r)), 'hex') FROM ($ROWS) s" \
+  | "$CLI" sign-batch --key "$K/fleet.example.key" --batch-id fleet-2009-B0025 > "$BL_WORK/batch"
+root=$(awk '$1 == "root" {print $2}' "$BL_WORK/batch"); sig=$(awk '$1 == "signature" {print $2}' "$BL_WORK/batch")
+q <<SQL
+BEGIN;
+INSERT INTO battledger.disclosure SELECT (r).restricted, 'legitimate_interest', salt, value FROM ($ROWS) s;
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+VALUES ('fleet-2009-B0025', 'battledger.battery_event', '${KID[fleet.example]}', 80, '$root', decode('$sig', 'hex'));
+INSERT INTO battledger.battery_event SELECT (r).* FROM ($ROWS) s;
+COMMIT;
 SQL
+ok "fleet.example signed one manifest (root ${root:0:16}…) for 80 usage reports"
+ok "state of health, capacity and throughput sit on the ledger only as salted commitments"
+q -F ' ' -c "SELECT 'first capacity', d.value->>'capacity_ah', 'Ah at', to_char(e.occurred_at, 'YYYY-MM-DD')
+  FROM battledger.battery_event e JOIN battledger.disclosure d ON d.commitment = e.restricted
+ WHERE d.value ? 'capacity_ah' ORDER BY e.ledger_seq LIMIT 1" | sed 's/^/    /'
+q -F ' ' -c "SELECT 'last capacity ', d.value->>'capacity_ah', 'Ah at', to_char(e.occurred_at, 'YYYY-MM-DD')
+  FROM battledger.battery_event e JOIN battledger.disclosure d ON d.commitment = e.restricted
+ WHERE d.value ? 'capacity_ah' ORDER BY e.ledger_seq DESC LIMIT 1" | sed 's/^/    /'
 
-say "6. verify() catches it"
-run -c "SELECT * FROM battledger.verify('soh_report');"
+step "5. Forgeries are refused before anything is written"
+if record miner.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"soh_reported\", \"occurred_at\": \"2009-04-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then
+  no "a miner reporting state of health was accepted?!"
+else no "miner.example reporting state of health: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
+hex=$(q -c "SELECT encode(battledger.signing_bytes(jsonb_populate_record(NULL::battledger.battery_event,
+  jsonb_build_object('battery_id', '$BATTERY', 'event', 'negative_event', 'data', '{\"kind\": \"minor\"}'::jsonb,
+  'occurred_at', '2009-04-01T00:00:00Z', 'ledger_key_id', '${KID[fleet.example]}'))), 'hex')")
+sig=$("$CLI" sign --key "$K/fleet.example.key" --hex "$hex")
+if q -c "INSERT INTO battledger.battery_event (battery_id, event, data, occurred_at, ledger_key_id, ledger_sig)
+         VALUES ('$BATTERY', 'negative_event', '{\"kind\": \"none\"}', '2009-04-01T00:00:00Z', '${KID[fleet.example]}', decode('$sig', 'hex'))" 2>"$BL_WORK/err"; then
+  no "an altered event was accepted?!"
+else no "a signed event altered in transit: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
+if q -c "UPDATE battledger.battery_event SET data = '{}'" 2>"$BL_WORK/err"; then no "UPDATE accepted?!"
+else no "rewriting history: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
 
-say "done"
+step "6. Second life, end of life, recycling"
+record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"removed\", \"occurred_at\": \"2009-04-02T00:00:00Z\"}" 2>/dev/null || \
+record oem.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"removed\", \"occurred_at\": \"2009-04-02T00:00:00Z\"}"
+record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"repurposed\", \"passport_id\": \"urn:bp:B0025:2\", \"data\": {\"application\": \"home storage\"}, \"occurred_at\": \"2009-05-01T00:00:00Z\"}"
+ok "second-life.example repurposed it for home storage: new passport urn:bp:B0025:2, linked to the first"
+if record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"original\", \"occurred_at\": \"2012-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then no "back to original accepted?!"
+else no "back to \"original\": $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
+record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2015-06-01T00:00:00Z\"}"
+record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"dismantled\", \"occurred_at\": \"2015-06-10T00:00:00Z\"}"
+record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"recycled\", \"data\": {\"recoveredMaterials\": {\"cobalt_kg\": 0.0026, \"lithium_kg\": 0.0009, \"nickel_kg\": 0.0025}}, \"occurred_at\": \"2015-07-01T00:00:00Z\"}"
+record recycler.example lot_event "{\"lot_id\": \"SEC-CO-2015-01\", \"event\": \"secondary_created\", \"material\": \"recycled cobalt\", \"mass_kg\": 0.0026, \"inputs\": {\"battery\": \"$BATTERY\"}, \"occurred_at\": \"2015-07-02T00:00:00Z\"}"
+ok "recycler.example took it as waste, dismantled and recycled it; 2.6 g of cobalt become a secondary lot"
+if record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"soh_reported\", \"occurred_at\": \"2016-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then no "event after recycling accepted?!"
+else no "an event after recycling: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
+
+step "7. Sealing: every event becomes a leaf of the member's transparency log"
+q -c "SELECT battledger.seal()" | sed 's/^/    /'
+
+step "8. The battery passport (public tier)"
+q -c "SELECT jsonb_pretty(battledger.passport('$BATTERY') - 'materialComposition' - 'digitalLink')" | sed 's/^/    /'
+step "   … and what a repairer or recycler with legitimate interest also sees"
+q -F ' | ' -c "SELECT rpad(key, 27), rpad(value->>'value', 9), rpad(value->>'unit', 6), to_char((value->>'timestamp')::timestamptz, 'YYYY-MM-DD'),
+                      'set by event #' || (value->'setBy'->>'sequence') || ', leaf ' || (value->'setBy'->>'leafIndex')
+                 FROM jsonb_each(battledger.passport('$BATTERY', 'legitimate_interest')->'performance'->'dynamic') ORDER BY key" | sed 's/^/    /'
+
+step "9. History and material provenance"
+q -F ' | ' -c "SELECT lpad(seq::text, 3), rpad(event, 17), rpad(signer, 20), coalesce(new_status, ''), coalesce(passport_id, ''),
+                      'leaf ' || leaf_index FROM battledger.battery_history('$BATTERY') WHERE event <> 'soh_reported'" | sed 's/^/    /'
+echo "    (+ $(q -c "SELECT count(*) FROM battledger.battery_history('$BATTERY') WHERE event = 'soh_reported'") usage reports)"
+q -F ' | ' -c "SELECT repeat('  ', depth - 1) || lot_id, material, used_kg || ' kg', coalesce(country, ''), coalesce(facility, ''), member
+                 FROM battledger.material_provenance('$BATTERY')" | sed 's/^/    /'
+
+step "10. An auditor verifies the recycling event offline, trusting nothing but the log's key"
+q -c "SELECT battledger.log_vkey()" > "$BL_WORK/vkey"
+leaf=$(q -c "SELECT leaf_index FROM battledger.battery_history('$BATTERY') WHERE event = 'recycled'")
+printf '%s\n' "$(q -c "SELECT battledger.tlog_proof($leaf)")" > "$BL_WORK/proof.txt"
+q -c "SELECT encode(battledger.leaf($leaf), 'hex')" > "$BL_WORK/leaf.hex"
+echo "    \$ battledger verify-proof --vkey \"\$(cat vkey)\" --proof proof.txt --leaf-hex \$(cat leaf.hex)"
+printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --proof "$BL_WORK/proof.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")"
+sed '2s/index [0-9]*/index 0/' "$BL_WORK/proof.txt" > "$BL_WORK/forged.txt"
+echo "    \$ # the same proof, claiming another position in the log:"
+printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --proof "$BL_WORK/forged.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")" || true
+
+step "11. Everything verifies"
+for t in member_event key_event battery_model lot_event battery_event batch; do
+  ok "verify(battledger.$t): $(q -c "SELECT count(*) FROM battledger.verify('battledger.$t')") problems"
+done
+ok "verify_log(): $(q -c "SELECT count(*) FROM battledger.verify_log()") problems"
+
+echo
 if [ "${KEEP:-0}" = 1 ]; then
   echo "The cluster is still running: psql -h $BL_WORK -p 55430 -U postgres demo"
 else
-  echo "The throwaway cluster is stopped and removed.  Run with KEEP=1 to explore it."
+  echo "Done. The throwaway cluster is stopped and removed (KEEP=1 ./demo.sh keeps it)."
 fi
+echo "Usage data: B. Saha and K. Goebel (2007), \"Battery Data Set\", NASA Ames Prognostics Center of Excellence."
