@@ -429,9 +429,9 @@ seal_store(SealBuf *sb)
 		elog(ERROR, "could not store log nodes");
 }
 
-/* Integrate up to SEAL_CHUNK queued rows; returns how many. */
+/* Integrate up to min(SEAL_CHUNK, limit) queued rows; returns how many. */
 static int64
-seal_chunk(bl_compact *c, MemoryContext chunkcxt)
+seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 {
 	MemoryContext old = MemoryContextSwitchTo(chunkcxt);
 	SealBuf		sb;
@@ -439,8 +439,8 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt)
 	StringInfoData leaf;
 
 	if (SPI_execute(psprintf("DELETE FROM battledger.log_pending WHERE ctid = ANY (ARRAY("
-							 "SELECT ctid FROM battledger.log_pending LIMIT %d)) "
-							 "RETURNING tbl, seq, prev, row_hash", SEAL_CHUNK),
+							 "SELECT ctid FROM battledger.log_pending LIMIT %lld)) "
+							 "RETURNING tbl, seq, prev, row_hash", (long long) Min(limit, SEAL_CHUNK)),
 					false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not read battledger.log_pending");
 	n = SPI_processed;
@@ -587,9 +587,26 @@ battledger_seal(PG_FUNCTION_ARGS)
 				 errdetail("Refusing to sign a checkpoint inconsistent with one signed before."),
 				 errhint("Run battledger.verify_log().")));
 
-	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
-	while (seal_chunk(&c, chunkcxt) > 0)
-		CHECK_FOR_INTERRUPTS();
+	/*
+	 * Take what was queued when the call began, and no more: under inserts
+	 * faster than sealing, each chunk would otherwise find new rows and the
+	 * call would never return.  Rows queued meanwhile wait for the next seal.
+	 */
+	if (SPI_execute("SELECT count(*) FROM battledger.log_pending", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.log_pending");
+	{
+		bool		isnull;
+		int64		queued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		done = 0;
+		int64		n;
+
+		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
+		while (done < queued && (n = seal_chunk(&c, chunkcxt, queued - done)) > 0)
+		{
+			done += n;
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
 
 	if ((int64) c.size == size && have_cp)
 	{
