@@ -1,8 +1,9 @@
 /*
  * battledger.c — module entry point: the settings.
  *
- * Nothing else is set up at load time: OpenSSL contexts and caches are
- * created lazily in each backend on first use, so preloading is cheap.
+ * Nothing else is set up at load time (OpenSSL contexts and caches are
+ * created lazily in each backend on first use), except the optional sealing
+ * worker when the library is preloaded.
  */
 #include "battledger.h"
 
@@ -10,6 +11,8 @@
 #include "utils/guc.h"
 
 #include "log.h"
+#include "miscadmin.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,5 +29,14 @@ _PG_init(void)
 							   "Ed25519 private key (PKCS#8 PEM) that signs the log's checkpoints.",
 							   "Read by the server process; never stored in a table.",
 							   &bl_log_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("battledger.seal_interval",
+							"Seconds between seals by the background worker (0: no worker).",
+							"Needs battledger in shared_preload_libraries and battledger.seal_database.",
+							&bl_seal_interval, 0, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomStringVariable("battledger.seal_database",
+							   "Database whose log the background worker seals.",
+							   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
+	if (process_shared_preload_libraries_in_progress)
+		seal_worker_register();
 }
