@@ -33,9 +33,11 @@ _PG_init(void)
 							"Seconds between seals by the background worker (0: no worker).",
 							"Needs battledger in shared_preload_libraries and battledger.seal_database.",
 							&bl_seal_interval, 0, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomStringVariable("battledger.seal_database",
-							   "Database whose log the background worker seals.",
-							   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	/* a PGC_POSTMASTER setting can only be defined while preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("battledger.seal_database",
+								   "Database whose log the background worker seals.",
+								   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	if (process_shared_preload_libraries_in_progress)
 		seal_worker_register();
