@@ -69,6 +69,22 @@ INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'manufactured', '
     ON CONFLICT DO NOTHING RETURNING ledger_seq;
 INSERT INTO battery_event (battery, kind, at) VALUES ('B0028', 'e', '2024-07-01 00:00+00') RETURNING ledger_seq;
 
+-- ... nor in a multi-row statement where later rows of the same chain follow the skipped one
+INSERT INTO battery_event (battery, kind, at) VALUES
+    ('B0029', 'manufactured', '2024-07-01 00:00+00'), ('B0029', 'e1', '2024-07-01 00:00+00'),
+    ('B0029', 'manufactured', '2024-07-01 00:00+00'), ('B0029', 'e2', '2024-07-01 00:00+00')
+    ON CONFLICT DO NOTHING RETURNING ledger_seq, kind;
+
+-- a nested statement appending to the same chain between two rows of the outer one
+CREATE FUNCTION side_entry(i int) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO battery_event (battery, kind, at) VALUES ('B0030', 'nested ' || i, '2024-07-01 00:00+00');
+    RETURN 'outer ' || i;
+END $$;
+INSERT INTO battery_event (battery, kind, at)
+SELECT 'B0030', side_entry(i), '2024-07-01 00:00+00' FROM generate_series(1, 3) i;
+SELECT ledger_seq, kind FROM battery_event WHERE battery = 'B0030' ORDER BY ledger_seq;
+
 -- the chain column cannot be NULL
 INSERT INTO battery_event (battery, kind, at) VALUES (NULL, 'x', '2024-07-01 00:00+00');
 

@@ -59,7 +59,8 @@ SELECT split_part(p, E'\n', 1) AS header, split_part(p, E'\n', 2) AS index_line,
 SELECT tlog_proof(r.tableoid::regclass, r.ledger_hash) = tlog_proof(leaf_index(r.tableoid::regclass, r.ledger_hash)) AS by_row
   FROM recycling_output r WHERE lot = 'R1' AND ledger_seq = 1;
 
--- bad input: clear errors, never a crash
+-- bad input: clear errors, never a crash (terse: the limits depend on the earlier tests' rows)
+\set VERBOSITY terse
 SELECT inclusion_proof(-1);
 SELECT inclusion_proof(0, 0);
 SELECT inclusion_proof(100000);
@@ -71,6 +72,7 @@ SELECT consistency_proof(1, 1000000);
 SELECT leaf(-1);
 SELECT tree_root(-1);
 SELECT tlog_proof(1000000);
+\set VERBOSITY default
 SELECT verify_inclusion('\x00', -1, 1, '{}', repeat('0', 64)::hash256) AS negative_index;
 SELECT verify_inclusion('\x00', 0, 1, '{}', sha256('\x0000')::hash256) AS one_leaf_tree;
 SELECT verify_consistency(0, 1, repeat('0', 64)::hash256, repeat('0', 64)::hash256, '{}') AS from_zero;
@@ -112,7 +114,8 @@ ROLLBACK;
 BEGIN;
 ALTER TABLE log_leaf DISABLE TRIGGER battledger_append_only;
 UPDATE log_leaf SET seq = seq + 1 WHERE leaf_index = 2;
-SELECT problem, ref FROM verify_log(false);
+SELECT problem, count(*), min(ref) FILTER (WHERE problem = 'leaf_hash_mismatch') AS leaf
+  FROM verify_log(false) GROUP BY problem ORDER BY problem;
 ROLLBACK;
 BEGIN;
 ALTER TABLE checkpoint DISABLE TRIGGER battledger_append_only;

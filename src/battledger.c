@@ -3,13 +3,15 @@
  *
  * Nothing else is set up at load time (OpenSSL contexts and caches are
  * created lazily in each backend on first use), except the optional sealing
- * worker when the library is preloaded.
+ * worker when the library is preloaded, and the ExecutorRun hook that tells
+ * the chain trigger which statements may cache chain heads (src/chain.c).
  */
 #include "battledger.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "ledger_rel.h"
 #include "log.h"
 #include "miscadmin.h"
 #include "worker.h"
@@ -39,6 +41,7 @@ _PG_init(void)
 								   "Database whose log the background worker seals.",
 								   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
+	chain_install_hooks();
 	if (process_shared_preload_libraries_in_progress)
 		seal_worker_register();
 }

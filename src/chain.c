@@ -24,6 +24,14 @@
  * The hint only narrows the search: if it finds nothing (the row was rolled
  * back or skipped) the lookup is repeated without it, so it never decides
  * which row is the head.
+ *
+ * Within one plain INSERT statement (no ON CONFLICT, no data-modifying CTE),
+ * the row this trigger chained last is certain to be inserted — nothing can
+ * skip a row after the last BEFORE trigger except ON CONFLICT, and an error
+ * ends the statement — so the head it produced is remembered for the rest of
+ * that statement and no index lookup is needed.  An ExecutorRun hook tells
+ * which statements qualify; COPY, ON CONFLICT, and statements the hook did not
+ * see keep the index lookup, and any nested statement voids the cache.
  */
 #include "battledger.h"
 
@@ -35,7 +43,10 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
+#include "nodes/plannodes.h"
+#include "utils/datum.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -137,6 +148,115 @@ chain_key_hash(LedgerRel *lr, Datum key)
 	return DatumGetUInt32(FunctionCall1Coll(&lr->chain_hash_fn, lr->chain_collation, key));
 }
 
+/*
+ * Whether the statement now running may cache heads, and an epoch bumped each
+ * time any ExecutorRun starts or ends: heads cached under one epoch are valid
+ * only while it lasts, so a nested statement (a function or another trigger
+ * running SQL between two rows) that might append to the same chain makes
+ * every cached head stale.
+ */
+static bool cache_ok = false;
+static uint64 run_epoch = 0;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+
+typedef struct StmtHead
+{
+	HeadHintKey key;
+	Datum		chain_key;		/* copy, in stmt_cxt */
+	int64		seq;
+	Hash256		hash;
+} StmtHead;
+
+static HTAB *stmt_heads = NULL;
+static MemoryContext stmt_cxt = NULL;
+static uint64 stmt_heads_epoch = 0;
+
+static bool
+plain_insert(PlannedStmt *stmt)
+{
+	return stmt->commandType == CMD_INSERT && !stmt->hasModifyingCTE &&
+		stmt->planTree != NULL && IsA(stmt->planTree, ModifyTable) &&
+		((ModifyTable *) stmt->planTree)->onConflictAction == ONCONFLICT_NONE;
+}
+
+static void
+bl_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+{
+	bool		saved = cache_ok;
+
+	run_epoch++;
+	cache_ok = plain_insert(queryDesc->plannedstmt);
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		cache_ok = saved;
+		run_epoch++;
+	}
+	PG_END_TRY();
+}
+
+void
+chain_install_hooks(void)
+{
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = bl_ExecutorRun;
+}
+
+/* The head this statement left for the chain (created if asked), or NULL. */
+static StmtHead *
+stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create)
+{
+	HeadHintKey k;
+	StmtHead   *h;
+	bool		found;
+
+	if (!cache_ok)
+		return NULL;
+	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch)
+	{
+		HASHCTL		ctl;
+
+		if (stmt_cxt == NULL)
+			stmt_cxt = AllocSetContextCreate(TopMemoryContext, "battledger statement heads",
+											 ALLOCSET_DEFAULT_SIZES);
+		MemoryContextReset(stmt_cxt);
+		ctl.keysize = sizeof(HeadHintKey);
+		ctl.entrysize = sizeof(StmtHead);
+		ctl.hcxt = stmt_cxt;
+		stmt_heads = hash_create("battledger statement heads", 1024, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		stmt_heads_epoch = run_epoch;
+	}
+	memset(&k, 0, sizeof(k));
+	k.relid = lr->relid;
+	k.keyhash = keyhash;
+	h = hash_search(stmt_heads, &k, create ? HASH_ENTER : HASH_FIND, &found);
+	if (h == NULL)
+		return NULL;
+	/* two chains whose keys hash alike share a slot: check the key itself */
+	if (found && lr->chain_attno &&
+		!DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn, lr->chain_collation, h->chain_key, key)))
+	{
+		if (!create)
+			return NULL;
+		found = false;
+	}
+	if (create && !found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(stmt_cxt);
+
+		h->chain_key = lr->chain_attno ? datumCopy(key, lr->chain_byval, lr->chain_len) : (Datum) 0;
+		MemoryContextSwitchTo(old);
+	}
+	return h;
+}
+
 static void
 lock_chain(LedgerRel *lr, uint32 keyhash)
 {
@@ -232,6 +352,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	int			ncols = 3;
 	uint32		keyhash;
 	HeadHint   *hint;
+	StmtHead   *cached;
 
 	check_trigger_context(fcinfo, "ledger_chain_trigger");
 	rel = td->tg_relation;
@@ -280,8 +401,14 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	keyhash = chain_key_hash(lr, key);
 	lock_chain(lr, keyhash);
 	hint = head_hint(lr->relid, keyhash);
-	if ((hint->seq > 0 && chain_head(rel, lr, key, hint->seq, &seq, &prev)) ||
-		chain_head(rel, lr, key, 0, &seq, &prev))
+	cached = stmt_head(lr, keyhash, key, false);
+	if (cached)
+	{
+		seq = cached->seq + 1;
+		memcpy(prev.bytes, cached->hash.bytes, HASH256_LEN);
+	}
+	else if ((hint->seq > 0 && chain_head(rel, lr, key, hint->seq, &seq, &prev)) ||
+			 chain_head(rel, lr, key, 0, &seq, &prev))
 		seq++;
 	else
 	{
@@ -303,6 +430,14 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
 	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
 	newvals[2] = PointerGetDatum(hash);
+
+	/* remembered only now that the row will be written as computed */
+	cached = stmt_head(lr, keyhash, key, true);
+	if (cached)
+	{
+		cached->seq = seq;
+		memcpy(cached->hash.bytes, hash->bytes, HASH256_LEN);
+	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
 }

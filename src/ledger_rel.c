@@ -152,6 +152,8 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *
 		lr->chain_attno = attno_or_error(rel, chain_by);
 		att = TupleDescAttr(RelationGetDescr(rel), lr->chain_attno - 1);
 		lr->chain_collation = att->attcollation;
+		lr->chain_byval = att->attbyval;
+		lr->chain_len = att->attlen;
 		tce = lookup_type_cache(att->atttypid, TYPECACHE_HASH_PROC);
 		if (!OidIsValid(tce->hash_proc))
 			ereport(ERROR,
@@ -160,6 +162,8 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *
 		fmgr_info_cxt(tce->hash_proc, &lr->chain_hash_fn, lr->mcxt);
 	}
 	lr->index_oid = find_chain_index(rel, lr);
+	if (lr->chain_attno)
+		fmgr_info_cxt(lr->chain_eq_proc, &lr->chain_eq_fn, lr->mcxt);
 	lr->late_trigger = find_late_trigger(rel, lr->mcxt);
 	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
 	lr->signer_roles = NULL;

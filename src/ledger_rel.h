@@ -21,6 +21,9 @@ typedef struct LedgerRel
 	AttrNumber	hash_attno;
 	Oid			index_oid;		/* unique (chain column, ledger_seq) or (ledger_seq) */
 	RegProcedure chain_eq_proc; /* equality for the index's first column */
+	FmgrInfo	chain_eq_fn;	/* the same, ready to call */
+	bool		chain_byval;
+	int16		chain_len;
 	FmgrInfo	chain_hash_fn;	/* the chain key type's hash, for lock striping */
 	char	   *late_trigger;	/* a BEFORE INSERT trigger that fires after ours */
 	RowEncoder *encoder;		/* row bytes: what the chain hash covers */
@@ -37,5 +40,8 @@ typedef struct LedgerRel
 
 /* Look up (building if needed) the cache entry; ERROR if rel is not a ledger table. */
 extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles);
+
+/* chain.c: the ExecutorRun hook behind the statement head cache */
+extern void chain_install_hooks(void);
 
 #endif

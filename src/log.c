@@ -58,29 +58,35 @@ log_relid(const char *name)
 	return relid;
 }
 
-void
-log_enqueue(const char *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
+/* The queue, opened once per statement by the log trigger. */
+static Relation
+log_pending_open(void)
 {
 	static Oid	pending_oid = InvalidOid;
-	Relation	rel;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	HeapTuple	tup;
+	Relation	rel = OidIsValid(pending_oid) ? try_table_open(pending_oid, RowExclusiveLock) : NULL;
 
-	rel = OidIsValid(pending_oid) ? try_table_open(pending_oid, RowExclusiveLock) : NULL;
 	if (rel == NULL)
 	{
 		pending_oid = log_relid("log_pending");
 		rel = table_open(pending_oid, RowExclusiveLock);
 	}
-	values[0] = CStringGetTextDatum(qualname);
+	return rel;
+}
+
+static void
+log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	HeapTuple	tup;
+
+	values[0] = PointerGetDatum(qualname);
 	values[1] = Int64GetDatum(seq);
 	values[2] = PointerGetDatum(prev);
 	values[3] = PointerGetDatum(row_hash);
-	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	simple_heap_insert(rel, tup);	/* no indexes, no triggers: a plain queue */
+	tup = heap_form_tuple(RelationGetDescr(pending), values, nulls);
+	simple_heap_insert(pending, tup);	/* no indexes, no triggers: a plain queue */
 	heap_freetuple(tup);
-	table_close(rel, NoLock);
 }
 
 /*
@@ -95,7 +101,8 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
 	TupleTableSlot *slot;
-	char	   *qualname;
+	text	   *qualname;
+	Relation	pending;
 	AttrNumber	seq_att,
 				prev_att,
 				hash_att;
@@ -113,8 +120,9 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 	hash_att = SPI_fnumber(desc, LEDGER_COL_HASH);
 	if (seq_att <= 0 || prev_att <= 0 || hash_att <= 0)
 		elog(ERROR, "ledger table \"%s\" lacks its chain columns", RelationGetRelationName(rel));
-	qualname = psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
-						RelationGetRelationName(rel));
+	qualname = cstring_to_text(psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+										RelationGetRelationName(rel)));
+	pending = log_pending_open();
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	tuplestore_rescan(td->tg_newtable);
 	while (tuplestore_gettupleslot(td->tg_newtable, true, false, slot))
@@ -128,9 +136,10 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 
 		if (n1 || n2 || n3)
 			continue;			/* not chained (only possible with the chain trigger bypassed) */
-		log_enqueue(qualname, DatumGetInt64(seq), DatumGetHash256P(prev), DatumGetHash256P(hash));
+		log_enqueue(pending, qualname, DatumGetInt64(seq), DatumGetHash256P(prev), DatumGetHash256P(hash));
 	}
 	ExecDropSingleTupleTableSlot(slot);
+	table_close(pending, NoLock);
 	return PointerGetDatum(NULL);
 }
 

@@ -9,10 +9,6 @@
 extern char *bl_origin;
 extern char *bl_log_key_file;
 
-/* Chain trigger: queue a freshly chained row for the next seal(). */
-extern void log_enqueue(const char *qualname, int64 seq, const Hash256 *prev,
-						const Hash256 *row_hash);
-
 /* The leaf bytes of a ledger row (docs/transparency-log.md). */
 extern void log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen,
 						   int64 seq, const uint8 *prev, const uint8 *row_hash);
