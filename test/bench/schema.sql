@@ -1,7 +1,8 @@
 -- test/bench/schema.sql — objects the benchmark needs, in schema "bench".
 --
 -- Three kinds of table with the same five content columns:
---   plain_<sfx>        an ordinary table (the baseline);
+--   plain_<sfx>        an ordinary table with no index (the baseline);
+--   indexed_<sfx>      the same with an index on (battery, at), as a real events table has;
 --   handwritten_<sfx>  the global hash chain a DBA writes today with PL/pgSQL
 --                      and pgcrypto: advisory lock, read the last row, hash;
 --   ledger_<sfx>       battledger.enable_ledger(..., 'battery').
@@ -17,12 +18,15 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     tbl text := kind || '_' || sfx;
 BEGIN
-    IF kind NOT IN ('plain', 'handwritten', 'ledger') THEN
+    IF kind NOT IN ('plain', 'indexed', 'handwritten', 'ledger') THEN
         RAISE EXCEPTION 'unknown table kind %', kind;
     END IF;
     EXECUTE format($$CREATE TABLE public.%I (
         battery text NOT NULL, kind text NOT NULL, at timestamptz NOT NULL,
         soh numeric, note text)$$, tbl);
+    IF kind = 'indexed' THEN
+        EXECUTE format('CREATE INDEX %I ON public.%I (battery, at)', tbl || '_battery_at', tbl);
+    END IF;
 
     IF kind = 'handwritten' THEN
         -- The hand-written chain: one global chain, serialised by an advisory
