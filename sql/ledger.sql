@@ -42,6 +42,13 @@ COPY battery_event (battery, kind, at, soh_pct) FROM stdin;
 B0027	soh_reported	2024-03-01 00:00:00+00	91.5
 B0028	manufactured	2024-01-11 00:00:00+00	\N
 \.
+COPY battery_event (battery, kind, at) FROM stdin;
+B0031	cycle	2024-03-01 00:00:00+00
+B0032	cycle	2024-03-01 00:00:00+00
+B0031	cycle	2024-03-02 00:00:00+00
+B0031	cycle	2024-03-03 00:00:00+00
+B0032	cycle	2024-03-02 00:00:00+00
+\.
 SELECT battery, count(*), min(ledger_seq), max(ledger_seq) FROM battery_event GROUP BY 1 ORDER BY 1;
 
 -- savepoints and rollbacks leave no gap

@@ -30,8 +30,9 @@
  * skip a row after the last BEFORE trigger except ON CONFLICT, and an error
  * ends the statement — so the head it produced is remembered for the rest of
  * that statement and no index lookup is needed.  An ExecutorRun hook tells
- * which statements qualify; COPY, ON CONFLICT, and statements the hook did not
- * see keep the index lookup, and any nested statement voids the cache.
+ * which statements qualify (and a ProcessUtility hook, COPY FROM); ON CONFLICT
+ * and statements the hooks did not see keep the index lookup, and any nested
+ * statement voids the cache.
  */
 #include "battledger.h"
 
@@ -46,6 +47,7 @@
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/plannodes.h"
+#include "tcop/utility.h"
 #include "utils/datum.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -158,6 +160,7 @@ chain_key_hash(LedgerRel *lr, Datum key)
 static bool cache_ok = false;
 static uint64 run_epoch = 0;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 typedef struct StmtHead
 {
@@ -201,11 +204,38 @@ bl_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool
 	PG_END_TRY();
 }
 
+/* COPY FROM cannot skip a row either (it has no ON CONFLICT): it may cache heads too. */
+static void
+bl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				  ProcessUtilityContext context, ParamListInfo params,
+				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		saved = cache_ok;
+
+	run_epoch++;
+	cache_ok = IsA(pstmt->utilityStmt, CopyStmt) && ((CopyStmt *) pstmt->utilityStmt)->is_from;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		cache_ok = saved;
+		run_epoch++;
+	}
+	PG_END_TRY();
+}
+
 void
 chain_install_hooks(void)
 {
 	prev_ExecutorRun = ExecutorRun_hook;
 	ExecutorRun_hook = bl_ExecutorRun;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = bl_ProcessUtility;
 }
 
 /* The head this statement left for the chain (created if asked), or NULL. */
