@@ -59,6 +59,15 @@ extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);
 extern void bl_hash_parts_or_error(const void *const *parts, const size_t *lens,
 								   int n, uint8 *out);
 
+/*
+ * SPI with search_path pinned to pg_catalog: names in the queries are
+ * qualified, and no operator or function a user created elsewhere can be
+ * picked instead of the built-in one.  Restored at bl_spi_finish(), or by
+ * the (sub)transaction abort on error.
+ */
+extern int	bl_spi_connect(void);
+extern void bl_spi_finish(int nest);
+
 /* hash256.c */
 extern Oid	hash256_type_oid(void);
 extern Oid	battery_id_type_oid(void);

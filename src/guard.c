@@ -27,20 +27,21 @@
 static char *
 ledger_chain_column(Oid relid)
 {
+	int			nest;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	char	   *result = NULL;
+	MemoryContext caller = CurrentMemoryContext;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT coalesce(chain_by::text, '') FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid",
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT coalesce(chain_by::text, '') FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	if (SPI_processed == 1)
 		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (result)
-		result = pstrdup(result);	/* out of SPI's context: palloc'd in the caller's */
-	SPI_finish();
+		result = MemoryContextStrdup(caller, result);	/* SPI's memory goes at SPI_finish */
+	bl_spi_finish(nest);
 	return result;
 }
 

@@ -12,7 +12,9 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -30,21 +32,44 @@ hexval(char c)
 	return -1;
 }
 
+int
+bl_spi_connect(void)
+{
+	int			nest;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+void
+bl_spi_finish(int nest)
+{
+	AtEOXact_GUC(true, nest);
+	SPI_finish();
+}
+
+/* A type of the extension's schema by name; re-read if the cached one is gone. */
+static Oid
+extension_type_oid(const char *name, Oid *cached)
+{
+	if (OidIsValid(*cached) && SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(*cached)))
+		return *cached;
+	*cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
+							  ObjectIdGetDatum(get_namespace_oid("battledger", false)));
+	return *cached;
+}
+
 Oid
 hash256_type_oid(void)
 {
 	static Oid	cached = InvalidOid;
 
-	if (!OidIsValid(cached))
-	{
-		Oid			nsp = get_namespace_oid("battledger", false);
-
-		cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-								 CStringGetDatum("hash256"),
-								 ObjectIdGetDatum(nsp));
-		if (!OidIsValid(cached))
-			elog(ERROR, "type battledger.hash256 not found");
-	}
+	if (!OidIsValid(extension_type_oid("hash256", &cached)))
+		elog(ERROR, "type battledger.hash256 not found");
 	return cached;
 }
 
@@ -53,10 +78,7 @@ battery_id_type_oid(void)
 {
 	static Oid	cached = InvalidOid;
 
-	if (!OidIsValid(cached))
-		cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("battery_id"),
-								 ObjectIdGetDatum(get_namespace_oid("battledger", false)));
-	return cached;
+	return extension_type_oid("battery_id", &cached);
 }
 
 void

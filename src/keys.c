@@ -114,6 +114,7 @@ timestamp_or_noend(HeapTuple tup, TupleDesc desc, int col)
 static void
 key_fill(KeyInfo *k)
 {
+	int			nest;
 	Oid			argtypes[1] = {BYTEAOID};
 	Datum		args[1];
 	bytea	   *idbytes = palloc(VARHDRSZ + HASH256_LEN);
@@ -123,8 +124,7 @@ key_fill(KeyInfo *k)
 	memcpy(VARDATA(idbytes), k->key_id.bytes, HASH256_LEN);
 	args[0] = PointerGetDatum(idbytes);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	rc = SPI_execute_with_args(
 		"SELECT k.member, k.public_key, k.valid_from, k.valid_until, k.revoked_at, m.roles::text "
 		"  FROM battledger.keys k JOIN battledger.members m ON m.member = k.member "
@@ -154,7 +154,7 @@ key_fill(KeyInfo *k)
 					 errmsg("registered key %s cannot be parsed as an Ed25519 public key",
 							hash256_to_hex(&k->key_id))));
 	}
-	SPI_finish();
+	bl_spi_finish(nest);
 }
 
 KeyInfo *

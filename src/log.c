@@ -299,14 +299,18 @@ tree_error(const char *what)
 			 errhint("Run battledger.verify_log().")));
 }
 
-/* Sealed size of the log (number of leaves). Caller is connected to SPI. */
+/*
+ * Sealed size of the log (number of leaves). Caller is connected to SPI.
+ * Not read-only: a fresh snapshot, so a sealer that waited for another sees
+ * what that one committed.
+ */
 static int64
 log_size(void)
 {
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute("SELECT coalesce(max(leaf_index) + 1, 0) FROM battledger.log_leaf", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT coalesce(max(leaf_index) + 1, 0) FROM battledger.log_leaf", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.log_leaf");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return DatumGetInt64(d);
@@ -343,7 +347,7 @@ latest_checkpoint(int64 *size, uint8 *root, char **note)
 	bool		isnull;
 
 	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size DESC LIMIT 1",
-					true, 1) != SPI_OK_SELECT)
+					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.checkpoint");
 	if (SPI_processed == 0)
 		return false;
@@ -359,6 +363,7 @@ latest_checkpoint(int64 *size, uint8 *root, char **note)
 
 typedef struct SealBuf
 {
+	MemoryContext cxt;			/* the chunk's: SPI calls return in their own */
 	int			nleaves;
 	Datum	   *leaf_index,
 			   *tbl,
@@ -425,6 +430,7 @@ seal_store(SealBuf *sb)
 							  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
 							  6, leaf_types, leaf_args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store log leaves");
+	MemoryContextSwitchTo(sb->cxt);
 	if (sb->nnodes == 0)
 		return;
 	node_types[0] = INT4ARRAYOID;
@@ -446,19 +452,24 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 	SealBuf		sb;
 	uint64		n;
 	StringInfoData leaf;
+	SPITupleTable *pending;
 
 	if (SPI_execute(psprintf("DELETE FROM battledger.log_pending WHERE ctid = ANY (ARRAY("
 							 "SELECT ctid FROM battledger.log_pending LIMIT %lld)) "
 							 "RETURNING tbl, seq, prev, row_hash", (long long) Min(limit, SEAL_CHUNK)),
 					false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not read battledger.log_pending");
+	MemoryContextSwitchTo(chunkcxt);	/* SPI returns in its own context */
 	n = SPI_processed;
 	if (n == 0)
 	{
+		SPI_freetuptable(SPI_tuptable);
 		MemoryContextSwitchTo(old);
 		return 0;
 	}
+	pending = SPI_tuptable;
 	memset(&sb, 0, sizeof(sb));
+	sb.cxt = chunkcxt;
 	sb.nleaves = (int) n;
 	sb.leaf_index = palloc(sizeof(Datum) * n);
 	sb.tbl = palloc(sizeof(Datum) * n);
@@ -474,8 +485,8 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 
 	for (uint64 i = 0; i < n; i++)
 	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
+		HeapTuple	t = pending->vals[i];
+		TupleDesc	d = pending->tupdesc;
 		bool		isnull;
 		text	   *tbl = DatumGetTextPP(SPI_getbinval(t, d, 1, &isnull));
 		int64		seq = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
@@ -497,6 +508,8 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 			elog(ERROR, "could not extend the log's tree");
 	}
 	seal_store(&sb);
+	/* the chunk's queued rows, its arrays and its inserts' results all go now */
+	SPI_freetuptable(pending);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(chunkcxt);
 	return (int64) n;
@@ -545,6 +558,7 @@ PG_FUNCTION_INFO_V1(battledger_seal);
 Datum
 battledger_seal(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	LOCKTAG		tag;
 	int64		size;
 	int64		cp_size = 0;
@@ -570,8 +584,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, SEAL_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	size = log_size();
 	have_cp = latest_checkpoint(&cp_size, cp_root, NULL);
 	if ((have_cp && cp_size != size) || (!have_cp && size != 0))
@@ -653,7 +666,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 		}
 		result = MemoryContextStrdup(caller, sign_checkpoint((int64) c.size, root));
 	}
-	SPI_finish();
+	bl_spi_finish(nest);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
@@ -737,6 +750,7 @@ PG_FUNCTION_INFO_V1(battledger_inclusion_proof);
 Datum
 battledger_inclusion_proof(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	int64		index,
 				size,
 				n;
@@ -748,14 +762,13 @@ battledger_inclusion_proof(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("leaf index must not be null")));
 	index = PG_GETARG_INT64(0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	n = log_size();
 	size = resolve_tree_size(fcinfo, 1, n);
 	check_range(size, 1, n, "tree size");
 	check_range(index, 0, size - 1, "leaf index");
 	np = inclusion_proof(index, size, proof);
-	SPI_finish();
+	bl_spi_finish(nest);
 	MemoryContextSwitchTo(caller);
 	result = hashes_to_array(proof, np);
 	PG_RETURN_ARRAYTYPE_P(result);
@@ -765,6 +778,7 @@ PG_FUNCTION_INFO_V1(battledger_consistency_proof);
 Datum
 battledger_consistency_proof(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	int64		size1 = PG_GETARG_INT64(0);
 	int64		size2 = PG_GETARG_INT64(1);
 	int64		n;
@@ -773,8 +787,7 @@ battledger_consistency_proof(PG_FUNCTION_ARGS)
 	size_t		nn,
 				np;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	n = log_size();
 	check_range(size2, 1, n, "tree size");
 	if (size1 < 1 || size1 > size2)
@@ -788,7 +801,7 @@ battledger_consistency_proof(PG_FUNCTION_ARGS)
 	nodeset_fetch(ns);
 	if (bl_merkle_consistency_proof((uint64) size1, (uint64) size2, nodeset_get, ns, proof, &np) != 0)
 		tree_error("a node of the consistency proof is missing");
-	SPI_finish();
+	bl_spi_finish(nest);
 	PG_RETURN_ARRAYTYPE_P(hashes_to_array(proof, np));
 }
 
@@ -796,14 +809,14 @@ PG_FUNCTION_INFO_V1(battledger_root);
 Datum
 battledger_root(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	int64		size = PG_GETARG_INT64(0);
 	Hash256    *out = palloc(sizeof(Hash256));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	check_range(size, 0, log_size(), "tree size");
 	root_at(size, out->bytes);
-	SPI_finish();
+	bl_spi_finish(nest);
 	PG_RETURN_HASH256_P(out);
 }
 
@@ -811,14 +824,15 @@ PG_FUNCTION_INFO_V1(battledger_leaf);
 Datum
 battledger_leaf(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	int64		index = PG_GETARG_INT64(0);
 	Oid			types[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(index)};
 	StringInfoData buf;
 	bytea	   *out;
+	MemoryContext caller = CurrentMemoryContext;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	if (SPI_execute_with_args("SELECT tbl, seq, prev, row_hash FROM battledger.log_leaf WHERE leaf_index = $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.log_leaf");
@@ -833,13 +847,16 @@ battledger_leaf(PG_FUNCTION_ARGS)
 		bool		isnull;
 		text	   *tbl = DatumGetTextPP(SPI_getbinval(t, d, 1, &isnull));
 
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
 		initStringInfo(&buf);
+		MemoryContextSwitchTo(spi);
 		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl),
 					   DatumGetInt64(SPI_getbinval(t, d, 2, &isnull)),
 					   DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes,
 					   DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes);
 	}
-	SPI_finish();
+	bl_spi_finish(nest);
 	out = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(out, VARHDRSZ + buf.len);
 	memcpy(VARDATA(out), buf.data, buf.len);
@@ -850,6 +867,7 @@ PG_FUNCTION_INFO_V1(battledger_tlog_proof);
 Datum
 battledger_tlog_proof(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	int64		index = PG_GETARG_INT64(0);
 	int64		size;
 	uint8		root[HASH256_LEN];
@@ -860,8 +878,7 @@ battledger_tlog_proof(PG_FUNCTION_ARGS)
 	text	   *result;
 	MemoryContext caller = CurrentMemoryContext;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	if (!latest_checkpoint(&size, root, &note))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -876,7 +893,7 @@ battledger_tlog_proof(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(caller);
 	result = cstring_to_text(bundle);
 	free(bundle);
-	SPI_finish();
+	bl_spi_finish(nest);
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -884,14 +901,14 @@ PG_FUNCTION_INFO_V1(battledger_checkpoint);
 Datum
 battledger_checkpoint(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	int64		size;
 	uint8		root[HASH256_LEN];
 	char	   *note;
 	text	   *result = NULL;
 	MemoryContext caller = CurrentMemoryContext;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	if (latest_checkpoint(&size, root, &note))
 	{
 		MemoryContext spi = MemoryContextSwitchTo(caller);
@@ -899,7 +916,7 @@ battledger_checkpoint(PG_FUNCTION_ARGS)
 		result = cstring_to_text(note);
 		MemoryContextSwitchTo(spi);
 	}
-	SPI_finish();
+	bl_spi_finish(nest);
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(result);
@@ -1214,6 +1231,7 @@ PG_FUNCTION_INFO_V1(battledger_verify_log);
 Datum
 battledger_verify_log(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	bool		check_rows = PG_GETARG_BOOL(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Levels	   *lv;
@@ -1223,8 +1241,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log", ALLOCSET_DEFAULT_SIZES);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	old = MemoryContextSwitchTo(work);
 	lv = palloc0(sizeof(Levels));
 	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
@@ -1233,7 +1250,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	if (check_rows)
 		verify_rows(rsinfo->setResult, rsinfo->setDesc);
 	MemoryContextSwitchTo(old);
-	SPI_finish();
+	bl_spi_finish(nest);
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }

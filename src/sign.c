@@ -81,6 +81,7 @@ static LocalTransactionId xact_batches_lxid = InvalidLocalTransactionId;
 static XactBatch *
 xact_batch(const char *batch_id)
 {
+	int			nest;
 	XactBatch  *b;
 	bool		found;
 	char		key[201] = {0};
@@ -108,8 +109,7 @@ xact_batch(const char *batch_id)
 		Datum		args[1] = {CStringGetTextDatum(batch_id)};
 
 		b->tbl = InvalidOid;
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		nest = bl_spi_connect();
 		if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, key_id, xmin::text FROM battledger.batch WHERE batch_id = $1",
 								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read battledger.batch");
@@ -126,7 +126,7 @@ xact_batch(const char *batch_id)
 			memcpy(b->key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, HASH256_LEN);
 			b->created_here = TransactionIdIsCurrentTransactionId(xmin);
 		}
-		SPI_finish();
+		bl_spi_finish(nest);
 	}
 	return b;
 }
@@ -261,6 +261,7 @@ sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 const char *
 batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 {
+	int			nest;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(batch_id)};
 	Oid			tbl;
@@ -278,14 +279,13 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	MemoryContext caller = CurrentMemoryContext;
 
 	*detail = NULL;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	nest = bl_spi_connect();
 	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, row_count, root, key_id, sig, at FROM battledger.batch WHERE batch_id = $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.batch");
 	if (SPI_processed != 1)
 	{
-		SPI_finish();
+		bl_spi_finish(nest);
 		*detail = psprintf("Rows refer to batch \"%s\", which does not exist.", batch_id);
 		return "unknown_batch";
 	}
@@ -297,19 +297,24 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 		tbl = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
 		if (isnull)
 		{
-			SPI_finish();
+			bl_spi_finish(nest);
 			*detail = psprintf("Batch \"%s\" names a table that does not exist.", batch_id);
 			return "unknown_batch_table";
 		}
 		count = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 		memcpy(root.bytes, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes, HASH256_LEN);
 		memcpy(key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes, HASH256_LEN);
-		sig = DatumGetByteaPCopy(SPI_getbinval(t, d, 5, &isnull));
+		{
+			bytea	   *b = DatumGetByteaPP(SPI_getbinval(t, d, 5, &isnull));
+
+			sig = MemoryContextAlloc(caller, VARSIZE_ANY(b));
+			memcpy(sig, b, VARSIZE_ANY(b));
+		}
 		at = DatumGetTimestampTz(SPI_getbinval(t, d, 6, &isnull));
 	}
 	if (OidIsValid(expect_tbl) && tbl != expect_tbl)
 	{
-		SPI_finish();
+		bl_spi_finish(nest);
 		*detail = psprintf("Batch \"%s\" was signed for another table.", batch_id);
 		return "foreign_batch";
 	}
@@ -328,7 +333,7 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 
 		memcpy(hashes[i], VARDATA_ANY(h), HASH256_LEN);
 	}
-	SPI_finish();
+	bl_spi_finish(nest);
 
 	batch_root(hashes, n, computed);
 	if (n != count)
@@ -367,6 +372,7 @@ PG_FUNCTION_INFO_V1(battledger_batch_check);
 Datum
 battledger_batch_check(PG_FUNCTION_ARGS)
 {
+	int			nest;
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	tup;
@@ -387,12 +393,26 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	Datum		newval[1];
 	bool		newnull[1] = {false};
 	int			atcol[1];
+	MemoryContext caller = CurrentMemoryContext;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(td->tg_event))
 		elog(ERROR, "battledger_batch_check must be a BEFORE INSERT trigger");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
+	/* NOT NULL is enforced only after BEFORE triggers: check here */
+	{
+		static const char *const cols[] = {"batch_id", "tbl", "key_id", "row_count", "root", "sig"};
+
+		for (int i = 0; i < (int) lengthof(cols); i++)
+		{
+			(void) heap_getattr(tup, SPI_fnumber(desc, cols[i]), desc, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NOT_NULL_VIOLATION),
+						 errmsg("column \"%s\" of a batch cannot be null", cols[i])));
+		}
+	}
 	batch_id = TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "batch_id"), desc, &isnull));
 	tbl = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(
 		TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "tbl"), desc, &isnull)))),
@@ -403,14 +423,13 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 
 	/* the target must be a signed ledger table; its signer roles apply */
 	args[0] = ObjectIdGetDatum(tbl);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid AND signer_roles IS NOT NULL",
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass AND signer_roles IS NOT NULL",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	if (SPI_processed == 1)
-		roles_text = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	SPI_finish();
+		roles_text = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	bl_spi_finish(nest);
 	if (roles_text == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_BATCH_INVALID),

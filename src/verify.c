@@ -36,14 +36,14 @@ static const uint8 zero_hash[HASH256_LEN];
 static char *
 registered_chain_by(Oid relid, char **signer_roles)
 {
+	int			nest;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	char	   *result = NULL;
 	bool		found;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.oid",
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	found = SPI_processed == 1;
@@ -57,7 +57,7 @@ registered_chain_by(Oid relid, char **signer_roles)
 			result = MemoryContextStrdup(TopTransactionContext, v);
 		*signer_roles = r ? MemoryContextStrdup(TopTransactionContext, r) : NULL;
 	}
-	SPI_finish();
+	bl_spi_finish(nest);
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -46,8 +46,9 @@ ALTER TABLE @extschema@.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
 REVOKE ALL ON @extschema@.log_pending, @extschema@.log_leaf, @extschema@.log_node,
               @extschema@.checkpoint FROM PUBLIC;
 GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_node, @extschema@.checkpoint TO PUBLIC;
--- every inserting role queues its rows
-GRANT INSERT ON @extschema@.log_pending TO PUBLIC;
+-- No grant on log_pending: the log trigger queues rows without a privilege
+-- check, and a role that could insert there could have seal() sign leaves
+-- for rows that do not exist.
 
 CREATE FUNCTION @extschema@.seal() RETURNS text
     AS 'MODULE_PATHNAME', 'battledger_seal' LANGUAGE C VOLATILE;
