@@ -93,6 +93,29 @@ CREATE TABLE unsigned_t (x int);
 INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
 VALUES ('upload-10', 'public.unsigned_t', key_id(public_key(seed('fleetco-1'))), 1, repeat('00', 32)::hash256, '\x00');
 
+-- 8. the check cannot be fired early and then outrun (SET CONSTRAINTS has nothing to fire)
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-11', ARRAY(SELECT batch_rows('fleetco-1', 'upload-11', 2)));
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-11', 2);
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO telemetry SELECT battery, cycle + 100, capacity_ah, ledger_seq, ledger_prev, ledger_hash,
+                             ledger_key_id, ledger_sig, ledger_batch, ledger_at
+  FROM batch_rows('fleetco-1', 'upload-11', 1);
+COMMIT;
+-- 9. a batch rolled back to a savepoint cannot be joined afterwards
+BEGIN;
+SAVEPOINT s;
+SELECT sign_batch('fleetco-1', 'upload-12', ARRAY(SELECT batch_rows('fleetco-1', 'upload-12', 1)));
+ROLLBACK TO s;
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-12', 1);
+ROLLBACK;
+-- 10. NULL columns are refused cleanly; the table name is stored resolved
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+VALUES (NULL, 'x', repeat('00', 32)::hash256, 1, repeat('00', 32)::hash256, '\x00');
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+VALUES ('b-null', NULL, repeat('00', 32)::hash256, 1, repeat('00', 32)::hash256, '\x00');
+SELECT DISTINCT tbl FROM battledger.batch;
+
 -- nothing from the refused batches remains; the table verifies
 SELECT ledger_batch, count(*) FROM telemetry GROUP BY 1 ORDER BY 1;
 SELECT batch_id, row_count FROM battledger.batch ORDER BY 1;

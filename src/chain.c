@@ -417,7 +417,8 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	/* Signature first: a refused row takes no lock and leaves no trace. */
 	if (lr->signer_roles)
 	{
-		TimestampTz now = GetCurrentTransactionStartTimestamp();
+		/* the statement's time: a transaction opened before a revocation gains nothing */
+		TimestampTz now = GetCurrentStatementStartTimestamp();
 
 		sign_check_new_row(rel, lr, values, nulls, now);
 		/* ledger_at is the server's time, not signed, but covered by the chain hash */

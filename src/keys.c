@@ -21,6 +21,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "ed25519.h"
@@ -119,17 +120,25 @@ key_fill(KeyInfo *k)
 	Datum		args[1];
 	bytea	   *idbytes = palloc(VARHDRSZ + HASH256_LEN);
 	int			rc;
+	SPIPlanPtr	plan;
 
 	SET_VARSIZE(idbytes, VARHDRSZ + HASH256_LEN);
 	memcpy(VARDATA(idbytes), k->key_id.bytes, HASH256_LEN);
 	args[0] = PointerGetDatum(idbytes);
 
 	nest = bl_spi_connect();
-	rc = SPI_execute_with_args(
-		"SELECT k.member, k.public_key, k.valid_from, k.valid_until, k.revoked_at, m.roles::text "
-		"  FROM battledger.keys k JOIN battledger.members m ON m.member = k.member "
-		" WHERE k.key_id OPERATOR(battledger.=) $1::battledger.hash256",
-		1, argtypes, args, NULL, true, 1);
+	/*
+	 * The latest committed state, not this transaction's snapshot: an entry
+	 * filled from an old snapshot could outlive the invalidation that a
+	 * revocation sent.
+	 */
+	plan = SPI_prepare("SELECT k.member, k.public_key, k.valid_from, k.valid_until, k.revoked_at, m.roles::text "
+					   "  FROM battledger.keys k JOIN battledger.members m ON m.member = k.member "
+					   " WHERE k.key_id OPERATOR(battledger.=) $1::battledger.hash256",
+					   1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the key lookup");
+	rc = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.keys");
 	k->known = SPI_processed == 1;

@@ -6,9 +6,10 @@
  * batch (ledger_batch).  A batch is a row of battledger.batch: one signature
  * over a manifest that commits, through an RFC 6962 Merkle root, to the
  * content hashes of all its rows.  The manifest's signature is checked when
- * the batch row is inserted; its rows are checked against the root when the
- * transaction commits (a deferred constraint trigger), by reading them back,
- * so rows lost to a savepoint, altered, or added from elsewhere are caught.
+ * the batch row is inserted; its rows are checked against the root at
+ * PRE_COMMIT (after every deferred trigger, so no row can follow the check),
+ * by reading them back, so rows lost to a savepoint, altered, or added from
+ * elsewhere are caught.
  */
 #include "sign.h"
 
@@ -19,6 +20,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "storage/proc.h"
+#include "utils/snapmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
@@ -77,6 +79,103 @@ typedef struct XactBatch
 static HTAB *xact_batches = NULL;
 static LocalTransactionId xact_batches_lxid = InvalidLocalTransactionId;
 
+/*
+ * Batches inserted by this transaction, checked against their rows at
+ * PRE_COMMIT (after every deferred trigger, so nothing can add a row after
+ * the check).  A subtransaction's batches are forgotten when it aborts.
+ */
+typedef struct NewBatch
+{
+	char	   *id;
+	SubTransactionId subid;
+} NewBatch;
+
+static List *new_batches = NIL;
+static bool batch_callbacks_registered = false;
+
+static void
+batch_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+	{
+		List	   *todo = new_batches;
+
+		new_batches = NIL;
+		if (todo == NIL)
+			return;
+		PushActiveSnapshot(GetTransactionSnapshot());
+		foreach(lc, todo)
+		{
+			NewBatch   *nb = lfirst(lc);
+			char	   *detail;
+			const char *problem = batch_check(nb->id, InvalidOid, &detail);
+
+			if (problem)
+				ereport(ERROR,
+						(errcode(ERRCODE_BATCH_MISMATCH),
+						 errmsg("batch \"%s\" does not match its signed manifest (%s)", nb->id, problem),
+						 errdetail("%s", detail),
+						 errhint("Insert exactly the rows the manifest was signed for, in the transaction that inserts the batch.")));
+		}
+		PopActiveSnapshot();
+	}
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+			 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_ABORT ||
+			 event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		new_batches = NIL;		/* its memory went with TopTransactionContext */
+		xact_batches = NULL;
+	}
+}
+
+static void
+batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	/* rows and batches of the aborted subtransaction are gone: forget them */
+	xact_batches = NULL;
+	if (new_batches != NIL)
+	{
+		List	   *keep = NIL;
+		ListCell   *lc;
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		foreach(lc, new_batches)
+		{
+			NewBatch   *nb = lfirst(lc);
+
+			if (nb->subid < mySubid)
+				keep = lappend(keep, nb);
+		}
+		new_batches = keep;
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+remember_new_batch(const char *id)
+{
+	MemoryContext old;
+	NewBatch   *nb;
+
+	if (!batch_callbacks_registered)
+	{
+		RegisterXactCallback(batch_xact_callback, NULL);
+		RegisterSubXactCallback(batch_subxact_callback, NULL);
+		batch_callbacks_registered = true;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	nb = palloc(sizeof(NewBatch));
+	nb->id = pstrdup(id);
+	nb->subid = GetCurrentSubTransactionId();
+	new_batches = lappend(new_batches, nb);
+	MemoryContextSwitchTo(old);
+}
+
 /* The batch as seen by this transaction, read once per transaction. */
 static XactBatch *
 xact_batch(const char *batch_id)
@@ -127,6 +226,12 @@ xact_batch(const char *batch_id)
 			b->created_here = TransactionIdIsCurrentTransactionId(xmin);
 		}
 		bl_spi_finish(nest);
+		if (!OidIsValid(b->tbl))
+		{
+			/* not cached: it may yet be inserted in this transaction */
+			hash_search(xact_batches, key, HASH_REMOVE, NULL);
+			return NULL;
+		}
 	}
 	return b;
 }
@@ -136,7 +241,7 @@ check_batch_row(Relation rel, const char *batch_id, const Hash256 *key_id)
 {
 	XactBatch  *b = xact_batch(batch_id);
 
-	if (!OidIsValid(b->tbl))
+	if (b == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_BATCH_INVALID),
 				 errmsg("row refers to unknown batch \"%s\"", batch_id),
@@ -382,7 +487,7 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	int64		count;
 	Hash256    *root,
 			   *key_id;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = GetCurrentStatementStartTimestamp();
 	KeyInfo    *key;
 	StringInfoData m;
 	Oid			argtypes[1] = {OIDOID};
@@ -390,9 +495,10 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	char	   *roles_text = NULL;
 	char	  **roles;
 	int			nroles;
-	Datum		newval[1];
-	bool		newnull[1] = {false};
-	int			atcol[1];
+	Datum		newval[2];
+	bool		newnull[2] = {false, false};
+	int			atcol[2];
+	const char *tblname;
 	MemoryContext caller = CurrentMemoryContext;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
@@ -417,6 +523,8 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	tbl = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(
 		TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "tbl"), desc, &isnull)))),
 						   NoLock, false);
+	/* resolved once, here: the row stores the table's canonical qualified name */
+	tblname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)), get_rel_name(tbl));
 	count = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "row_count"), desc, &isnull));
 	root = DatumGetHash256P(heap_getattr(tup, SPI_fnumber(desc, "root"), desc, &isnull));
 	key_id = DatumGetHash256P(heap_getattr(tup, SPI_fnumber(desc, "key_id"), desc, &isnull));
@@ -449,33 +557,14 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 				 errmsg("signature of batch \"%s\" does not verify", batch_id),
 				 errhint("Sign exactly battledger.batch_manifest(batch_id, row_count, root).")));
 
-	/* the batch's time is the server's, like ledger_at */
+	remember_new_batch(batch_id);
+
+	/* the batch's time is the server's, like ledger_at; its table, canonical */
 	atcol[0] = SPI_fnumber(desc, "at");
 	newval[0] = TimestampTzGetDatum(now);
-	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 1, atcol, newval, newnull));
-}
-
-/* Deferred constraint trigger on battledger.batch: at commit, the rows must match. */
-PG_FUNCTION_INFO_V1(battledger_batch_commit_check);
-Datum
-battledger_batch_commit_check(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc = RelationGetDescr(td->tg_relation);
-	bool		isnull;
-	char	   *batch_id = TextDatumGetCString(heap_getattr(td->tg_trigtuple,
-															SPI_fnumber(desc, "batch_id"),
-															desc, &isnull));
-	char	   *detail;
-	const char *problem = batch_check(batch_id, InvalidOid, &detail);
-
-	if (problem)
-		ereport(ERROR,
-				(errcode(ERRCODE_BATCH_MISMATCH),
-				 errmsg("batch \"%s\" does not match its signed manifest (%s)", batch_id, problem),
-				 errdetail("%s", detail),
-				 errhint("Insert exactly the rows the manifest was signed for, in the transaction that inserts the batch.")));
-	return PointerGetDatum(NULL);
+	atcol[1] = SPI_fnumber(desc, "tbl");
+	newval[1] = CStringGetTextDatum(tblname);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 2, atcol, newval, newnull));
 }
 
 PG_FUNCTION_INFO_V1(battledger_batch_manifest);

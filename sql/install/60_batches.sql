@@ -26,10 +26,8 @@ COMMENT ON FUNCTION @extschema@.batch_root(@extschema@.hash256[]) IS
 
 CREATE FUNCTION @extschema@._batch_check() RETURNS trigger
     AS 'MODULE_PATHNAME', 'battledger_batch_check' LANGUAGE C;
-CREATE FUNCTION @extschema@._batch_commit_check() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'battledger_batch_commit_check' LANGUAGE C;
+-- The signature, key and role are checked as the batch is inserted; its rows,
+-- at PRE_COMMIT (src/sign.c), after every deferred trigger.
 CREATE TRIGGER battledger_batch_check BEFORE INSERT ON @extschema@.batch
     FOR EACH ROW EXECUTE FUNCTION @extschema@._batch_check();
-CREATE CONSTRAINT TRIGGER battledger_batch_complete AFTER INSERT ON @extschema@.batch
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@._batch_commit_check();
 
