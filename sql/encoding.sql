@@ -72,5 +72,6 @@ SELECT row_bytes(ROW('ok'::mood));
 SELECT row_bytes(ROW(point(1, 2)));
 SELECT row_bytes(ROW(ROW(1, 2)));
 SELECT row_bytes(ROW(ARRAY[[1, 2], [3, 4]]));
+SELECT row_bytes(ROW('[5:6]={1,2}'::int[]));
 SELECT row_bytes(ROW('pg_class'::regclass));
 SELECT row_bytes(NULL::all_types) IS NULL AS strict;

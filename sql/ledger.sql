@@ -133,6 +133,8 @@ INSERT INTO has_rows VALUES (1);
 SELECT enable_ledger('has_rows');
 CREATE TABLE bad_type (x int, p point);
 SELECT enable_ledger('bad_type');
+CREATE TABLE has_generated (x int, y int GENERATED ALWAYS AS (x * 2) STORED);
+SELECT enable_ledger('has_generated');
 CREATE TABLE reserved (x int, ledger_hash text);
 SELECT enable_ledger('reserved');
 CREATE TABLE no_col (x int);

@@ -384,6 +384,11 @@ put_array(StringInfo out, const EncColumn *col, Datum v)
 				 errmsg("column \"%s\" holds a %d-dimensional array", col->name, ARR_NDIM(arr)),
 				 errdetail("The canonical encoding supports one-dimensional arrays only.")));
 
+	if (ARR_NDIM(arr) == 1 && ARR_LBOUND(arr)[0] != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" holds an array whose first index is %d", col->name, ARR_LBOUND(arr)[0]),
+				 errdetail("The canonical encoding supports arrays indexed from 1, so that equal bytes mean equal arrays.")));
 	deconstruct_array(arr, col->elemtype, col->elemlen, col->elembyval,
 					  col->elemalign, &elems, &enulls, &n);
 	put_u8(out, col->elemtag);

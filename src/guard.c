@@ -59,6 +59,24 @@ ledger_relid(RangeVar *rv, char **chain_col)
 	return *chain_col ? relid : InvalidOid;
 }
 
+static bool
+schema_has_ledger(Oid nsp)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(nsp)};
+	bool		found;
+	int			nest;
+
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM battledger.ledger_tables l JOIN pg_catalog.pg_class c ON c.oid = l.tbl "
+							  "WHERE c.relnamespace = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	found = SPI_processed > 0;
+	bl_spi_finish(nest);
+	return found;
+}
+
 static void
 refuse(Oid relid, const char *what, const char *detail)
 {
@@ -123,11 +141,30 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 					refuse(relid, psprintf("add column \"%s\" with a default or generated value", def->colname),
 						   "Existing rows would acquire a value that their hashes do not cover.");
 				typid = typenameTypeId(NULL, def->typeName);
+				if (get_typdefault(typid) != NULL)
+					refuse(relid, psprintf("add column \"%s\" of a domain with a default", def->colname),
+						   "Existing rows would acquire a value that their hashes do not cover.");
 				if (!encodable_type(typid, &why))
 					refuse(relid, psprintf("add column \"%s\" of type %s", def->colname, format_type_be(typid)),
 						   why);
 				break;
 			}
+		case AT_AddInherit:
+		case AT_DropInherit:
+		case AT_AttachPartition:
+		case AT_DetachPartition:
+			refuse(relid, "change the inheritance of the table",
+				   "Rows reached through a parent or a child table would escape the ledger's guards.");
+			break;
+		case AT_SetUnLogged:
+			refuse(relid, "make the table unlogged",
+				   "An unlogged table is emptied by a crash, and its history with it.");
+			break;
+		case AT_DropConstraint:
+			if (cmd->name && strstr(cmd->name, "ledger_sig_key") != NULL)
+				refuse(relid, psprintf("drop constraint \"%s\"", cmd->name),
+					   "The unique signature is what refuses a replayed signed row.");
+			break;
 		case AT_EnableAlwaysTrig:
 			/* what enable_ledger() and pg_restore do for the guard trigger */
 			if (strcmp(cmd->name, LEDGER_GUARD_TRIGGER) == 0)
@@ -175,6 +212,18 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 
 		if (stmt->objtype != OBJECT_TABLE)
 			PG_RETURN_NULL();
+		/* ALTER TABLE parent ATTACH PARTITION ledger: the ledger is the partition named */
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			Oid			part;
+
+			if ((cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition) &&
+				cmd->def && IsA(cmd->def, PartitionCmd) &&
+				OidIsValid(part = ledger_relid(((PartitionCmd *) cmd->def)->name, &chain_col)))
+				refuse(part, "attach or detach it as a partition",
+					   "Rows reached through a partitioned table would escape the ledger's guards.");
+		}
 		relid = ledger_relid(stmt->relation, &chain_col);
 		if (!OidIsValid(relid))
 			PG_RETURN_NULL();
@@ -199,12 +248,35 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 				refuse(relid, "rename the table",
 					   "The transparency log's leaves name the table its rows belong to.");
 		}
+		else if (stmt->renameType == OBJECT_SCHEMA)
+		{
+			Oid			nsp = get_namespace_oid(stmt->subname, true);
+
+			if (OidIsValid(nsp) && schema_has_ledger(nsp))
+				ereport(ERROR,
+						(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+						 errmsg("cannot rename schema \"%s\": it holds ledger tables", stmt->subname),
+						 errdetail("The transparency log's leaves name each table with its schema.")));
+		}
 		else if (stmt->renameType == OBJECT_TRIGGER && is_ledger_trigger_name(stmt->subname))
 		{
 			relid = ledger_relid(stmt->relation, &chain_col);
 			if (OidIsValid(relid))
 				refuse(relid, psprintf("rename trigger \"%s\"", stmt->subname),
 					   "The ledger's triggers keep the table append-only and hash-chained.");
+		}
+	}
+	else if (IsA(parsetree, CreateStmt))
+	{
+		CreateStmt *stmt = (CreateStmt *) parsetree;
+		ListCell   *lc;
+
+		foreach(lc, stmt->inhRelations)
+		{
+			relid = ledger_relid(lfirst_node(RangeVar, lc), &chain_col);
+			if (OidIsValid(relid))
+				refuse(relid, "create a table that inherits from it or is its partition",
+					   "Rows of a child table would be read as the ledger's without being chained.");
 		}
 	}
 	else if (IsA(parsetree, AlterObjectSchemaStmt))

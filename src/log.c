@@ -572,6 +572,16 @@ battledger_seal(PG_FUNCTION_ARGS)
 	char	   *result;
 	MemoryContext caller = CurrentMemoryContext;
 
+	/*
+	 * A checkpoint handed out by a transaction that then rolls back would be
+	 * a signed note for leaves that do not exist; a later seal could sign a
+	 * different tree of the same size.  Sealing is its own transaction.
+	 */
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("seal() cannot run inside a transaction block"),
+				 errhint("Call it on its own: SELECT battledger.seal();")));
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),

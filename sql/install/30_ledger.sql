@@ -102,6 +102,13 @@ BEGIN
             USING ERRCODE = 'undefined_column';
     END IF;
 
+    FOR col IN SELECT attname FROM pg_attribute
+                WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped AND attgenerated <> '' LOOP
+        RAISE EXCEPTION 'column "%" of table "%" is generated', col, tbl
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Generated columns are computed after the chain trigger hashes the row.',
+                  HINT = 'Compute the value in the application, or in a BEFORE INSERT trigger.';
+    END LOOP;
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl);
     PERFORM @extschema@._check_encodable(tbl);
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', tbl) INTO STRICT has_rows;

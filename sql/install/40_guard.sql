@@ -36,7 +36,7 @@ BEGIN
 END $$;
 
 CREATE EVENT TRIGGER battledger_ddl_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE', 'ALTER SCHEMA')
     EXECUTE FUNCTION @extschema@._ddl_guard();
 CREATE EVENT TRIGGER battledger_drop_guard ON sql_drop
     EXECUTE FUNCTION @extschema@._drop_guard();
