@@ -158,3 +158,15 @@ SELECT * FROM verify('battery_event');
 RESET ROLE;
 DROP TABLE owned;
 DROP ROLE ledger_stranger;
+-- a table's owner, not a superuser, makes it a ledger and uses it
+CREATE ROLE ledger_owner;
+GRANT CREATE ON SCHEMA public TO ledger_owner;
+SET ROLE ledger_owner;
+CREATE TABLE owner_events (battery text, note text);
+SELECT enable_ledger('owner_events', 'battery');
+INSERT INTO owner_events VALUES ('B1', 'by the owner'), ('B1', 'again');
+SELECT battery, ledger_seq, note FROM owner_events ORDER BY ledger_seq;
+SELECT count(*) AS problems FROM verify('owner_events');
+-- and cannot register a table with settings its triggers do not enforce
+SELECT battledger._register('owner_events', 'note', 'owner_events_ledger_chain', NULL);
+RESET ROLE;

@@ -105,6 +105,10 @@ SELECT try_ev('cells.test', jsonb_build_object('battery_id', battery_at('M-twice
               'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2024-03-01T00:00:00Z')) AS second_manufacture;
 
 \set VERBOSITY default
+-- registry rules read the latest committed state: READ COMMITTED only
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT ev('fleet.test', jsonb_build_object('battery_id', battery_at('RR-1', 'original')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-01T00:00:00Z'));
+ROLLBACK;
 -- refusals, with their messages
 SELECT ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/NEVER-MADE", "event": "placed_on_market", "passport_id": "x", "occurred_at": "2024-01-01T00:00:00Z"}');
 SELECT ev('fleet.test', jsonb_build_object('battery_id', battery_at('E-1', 'recycled')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-01T00:00:00Z'));

@@ -1187,29 +1187,45 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 					"battledger.log_key_file is not set, so checkpoint signatures were not checked.");
 }
 
-/* Sealed rows: each leaf's row must still be in its table with the hash it was sealed with. */
+/*
+ * Sealed rows: each leaf's row must still be in its table with the hash it was
+ * sealed with.  Leaves name tables as "schema.table" without quoting; they are
+ * matched to the registered ledger tables by that exact text.
+ */
 static void
 verify_rows(Tuplestorestate *ts, TupleDesc desc)
 {
 	uint64		ntables;
 	char	  **names;
+	Oid		   *relids;
 
-	if (SPI_execute("SELECT DISTINCT tbl FROM battledger.log_leaf", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT l.tbl, c.oid FROM (SELECT DISTINCT tbl FROM battledger.log_leaf) l "
+					"LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+					"           JOIN battledger.ledger_tables r ON r.tbl = c.oid) "
+					"       ON n.nspname || '.' || c.relname = l.tbl ORDER BY 1",
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.log_leaf");
 	ntables = SPI_processed;
 	names = palloc(sizeof(char *) * Max(ntables, 1));
-	for (uint64 i = 0; i < ntables; i++)
-		names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	relids = palloc(sizeof(Oid) * Max(ntables, 1));
 	for (uint64 i = 0; i < ntables; i++)
 	{
-		List	   *qn = stringToQualifiedNameList(names[i]);
-		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(qn), NoLock, true);
-		char	   *q;
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
 
-		if (!OidIsValid(relid))
+		names[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		relids[i] = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		char	   *q;
+		Oid			types[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(names[i])};
+
+		if (!OidIsValid(relids[i]))
 		{
 			put_problem(ts, desc, "table_missing", 0,
-						psprintf("Sealed rows belong to \"%s\", which no longer exists under that name.", names[i]));
+						psprintf("Sealed rows belong to \"%s\", which is no longer a ledger table under that name.", names[i]));
 			continue;
 		}
 		q = psprintf("SELECT l.leaf_index FROM battledger.log_leaf l "
@@ -1217,14 +1233,10 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 					 " AND t.ledger_seq = l.seq "
 					 " AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t)) "
 					 "WHERE l.tbl = $1 AND t.ledger_seq IS NULL ORDER BY 1",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
-		{
-			Oid			types[1] = {TEXTOID};
-			Datum		args[1] = {CStringGetTextDatum(names[i])};
-
-			if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not check the sealed rows of \"%s\"", names[i]);
-		}
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relids[i])),
+												get_rel_name(relids[i])));
+		if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not check the sealed rows of \"%s\"", names[i]);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;

@@ -44,12 +44,22 @@ BEGIN
         RAISE EXCEPTION 'table % does not have the ledger triggers', tbl
             USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
     END IF;
+    -- what is registered must be what the chain trigger enforces
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = tbl AND t.tgname = 'zz_battledger_chain'
+                      AND t.tgargs = pg_catalog.convert_to(coalesce(chain_by::text, ''), 'UTF8') || '\x00'::bytea
+                                     || pg_catalog.convert_to(coalesce(signer_roles::text, ''), 'UTF8') || '\x00'::bytea) THEN
+        RAISE EXCEPTION 'the chain trigger of % does not match chain_by % and signer_roles %', tbl, chain_by, signer_roles
+            USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
+    END IF;
     INSERT INTO @extschema@.ledger_tables (tbl, chain_by, signer_roles, builtin, chain_index)
     VALUES (tbl, chain_by, signer_roles,
             (SELECT relnamespace = '@extschema@'::regnamespace FROM pg_catalog.pg_class WHERE oid = tbl),
             chain_index);
 END $$;
-REVOKE ALL ON FUNCTION @extschema@._register(regclass, name, name, text[]) FROM PUBLIC;
+-- Callable by every role, so that a table's owner can run enable_ledger(): it
+-- checks ownership, and that the registered settings are the triggers' own.
+GRANT EXECUTE ON FUNCTION @extschema@._register(regclass, name, name, text[]) TO PUBLIC;
 
 CREATE FUNCTION @extschema@.enable_ledger(tbl regclass, chain_by name DEFAULT NULL,
                                           signed boolean DEFAULT false, signer_roles text[] DEFAULT NULL)

@@ -118,7 +118,8 @@ SELECT @extschema@.enable_ledger('@extschema@.battery_event', 'battery_id', sign
 -- the few events that decide a battery's state, found without walking its usage reports
 CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledger_seq)
     WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled');
-CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
+-- a passport is issued once (the rules say so first; the index holds under any race)
+CREATE UNIQUE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);
 CREATE INDEX battery_event_lots ON @extschema@.battery_event USING gin (lots jsonb_path_ops)
     WHERE lots IS NOT NULL;
@@ -170,6 +171,22 @@ CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
      ORDER BY e.ledger_seq DESC LIMIT 1
 $$;
 
+-- The rules decide on the latest committed state of a lot or battery: writers
+-- of the same lot or battery take turns (a transaction-scoped advisory lock in
+-- battledger's own key class), and read at READ COMMITTED, where each query
+-- after the lock sees what the previous writer committed.
+CREATE FUNCTION @extschema@._lock_subject(kind text, id text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'registry events must be written at READ COMMITTED'
+            USING ERRCODE = 'BL039',
+                  DETAIL = format('This transaction runs at %s; the registry''s rules must see the latest committed state of a %s.',
+                                  current_setting('transaction_isolation'), kind);
+    END IF;
+    PERFORM pg_advisory_xact_lock(-1108, hashtext(kind || ':' || id));
+END $$;
+
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
 CREATE FUNCTION @extschema@._check_inputs(inputs jsonb, signer text, what text) RETURNS numeric
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -182,6 +199,9 @@ BEGIN
         PERFORM @extschema@._refuse('BL031', format('%s needs its input lots', what),
             'Give them as a JSON array: [{"lot": "...", "mass_kg": 12.5}, ...].');
     END IF;
+    -- lock every input first, in one order, so two writers cannot deadlock
+    PERFORM @extschema@._lock_subject('lot', l) FROM (
+        SELECT DISTINCT e->>'lot' AS l FROM jsonb_array_elements(inputs) e WHERE e->>'lot' IS NOT NULL ORDER BY 1) x;
     FOR i IN SELECT * FROM jsonb_array_elements(inputs) LOOP
         want := (i->>'mass_kg')::numeric;
         IF i->>'lot' IS NULL OR want IS NULL OR want <= 0 THEN
@@ -220,6 +240,7 @@ BEGIN
         PERFORM @extschema@._refuse('BL015', format('member "%s" may not sign a "%s" lot event', s.member, NEW.event),
             format('Its roles are %s; the event needs one of %s.', s.roles, k.roles));
     END IF;
+    PERFORM @extschema@._lock_subject('lot', NEW.lot_id);
     SELECT * INTO last FROM @extschema@.lot_event e WHERE e.lot_id = NEW.lot_id ORDER BY e.ledger_seq DESC LIMIT 1;
     IF NEW.event IN ('extracted', 'processed', 'secondary_created') AND last.lot_id IS NOT NULL THEN
         PERFORM @extschema@._refuse('BL034', format('lot "%s" already exists', NEW.lot_id));
@@ -294,6 +315,7 @@ BEGIN
             format('Its roles are %s; this needs one of %s.', s.roles, needed));
     END IF;
 
+    PERFORM @extschema@._lock_subject('battery', NEW.battery_id::text);
     SELECT * INTO st FROM @extschema@.battery_state(NEW.battery_id);
     IF st.status = 'recycled' THEN
         PERFORM @extschema@._refuse('BL036', format('battery %s has been recycled', NEW.battery_id),
