@@ -289,8 +289,8 @@ for what in passport_public passport_li; do
   done
 done
 # Inclusive shares (perf report --children) of a few exported functions that
-# tell the story: SQL-language function bodies, their parsing and planning, JIT.
-MARKERS="fmgr_sql pg_plan_query pg_analyze_and_rewrite_withcb raw_parser llvm_compile_expr ExecBRInsertTriggers plpgsql_exec_trigger ExecMakeTableFunctionResult index_getbitmap heap_insert"
+# tell the story: SQL-language function bodies, their parsing and planning, triggers.
+MARKERS="fmgr_sql pg_plan_query pg_analyze_and_rewrite_withcb raw_parser ExecBRInsertTriggers plpgsql_exec_trigger ExecMakeTableFunctionResult index_getbitmap heap_insert"
 declare -A PROFILE PROFILE_MARKS
 perf_summary() {            # perf_summary DATA KEY
   local data=$1 key=$2 m
@@ -502,8 +502,8 @@ summary() {
   echo
   echo "Inclusive shares (\`perf report --children\`) of: fmgr_sql = bodies of LANGUAGE sql functions;"
   echo "pg_plan_query / pg_analyze_and_rewrite_withcb / raw_parser = planning / parse analysis / parsing"
-  echo "(of those bodies, here); llvm_compile_expr = JIT compilation; ExecBRInsertTriggers = BEFORE INSERT"
-  echo "triggers; ExecMakeTableFunctionResult = functions called in FROM. Then the top self-time symbols"
+  echo "(of those bodies, here); ExecBRInsertTriggers = BEFORE INSERT triggers; ExecMakeTableFunctionResult ="
+  echo "functions called in FROM. JIT compilation shows as self time in libLLVM. Then the top self-time symbols"
   echo "(≥ 1.5 %; the postgres binary is stripped, so static functions are left out)."
   for t in "${PROFILE_TARGETS[@]}" $PROFILE_LOAD_TARGET; do
     echo

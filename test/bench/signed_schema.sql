@@ -132,13 +132,24 @@ BEGIN
     RETURN n;
 END $fn$;
 
+-- CPU time (user + system, in clock ticks) this backend has used so far, from
+-- /proc/self/stat: lets signed.sh report CPU per row, which other work on a
+-- shared machine disturbs far less than wall-clock time.
+CREATE FUNCTION bench_signed.cpu_ticks() RETURNS bigint
+LANGUAGE sql AS $fn$
+    SELECT split_part(s, ' ', 12)::bigint + split_part(s, ' ', 13)::bigint
+      FROM regexp_replace(pg_read_file('/proc/self/stat'), '^.*\) ', '') AS s
+$fn$;
+
 -- Load repetition rep's batches into tbl, ONE TRANSACTION PER BATCH:
 --   signed: INSERT INTO battledger.batch (manifest, checked at once); INSERT the
 --           batch's rows; COMMIT (the deferred trigger re-reads and re-hashes the rows);
 --   not signed: the same rows' content columns into an unsigned ledger table.
 -- Must be CALLed outside a transaction block.  ms covers every transaction,
--- commits (WAL flush and the commit-time batch check) included.
-CREATE PROCEDURE bench_signed.load_batches(tbl text, rep int, signed boolean, INOUT ms numeric DEFAULT NULL)
+-- commits (WAL flush and the commit-time batch check) included; cpu is the
+-- backend's CPU ticks over the same span.
+CREATE PROCEDURE bench_signed.load_batches(tbl text, rep int, signed boolean, INOUT ms numeric DEFAULT NULL,
+                                           INOUT cpu bigint DEFAULT NULL)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     nbatches int := (SELECT count(*) FROM bench_signed.stage_batches s WHERE s.rep = load_batches.rep);
@@ -155,6 +166,7 @@ BEGIN
                          FROM bench_signed.stage_batch_rows WHERE rep = $1 AND batch_no = $2', tbl);
     END IF;
     COMMIT;
+    cpu := bench_signed.cpu_ticks();
     t0 := clock_timestamp();
     FOR b IN 1 .. nbatches LOOP
         IF signed THEN
@@ -166,32 +178,38 @@ BEGIN
         COMMIT;
     END LOOP;
     ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
+    cpu := bench_signed.cpu_ticks() - cpu;
 END $fn$;
 
--- One statement, then COMMIT, timed together (commit included).
-CREATE PROCEDURE bench_signed.timed(stmt text, INOUT ms numeric DEFAULT NULL)
+-- One statement, then COMMIT, timed together (commit included); cpu as above.
+CREATE PROCEDURE bench_signed.timed(stmt text, INOUT ms numeric DEFAULT NULL, INOUT cpu bigint DEFAULT NULL)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t0 timestamptz;
 BEGIN
     COMMIT;
+    cpu := bench_signed.cpu_ticks();
     t0 := clock_timestamp();
     EXECUTE stmt;
     COMMIT;
     ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
+    cpu := bench_signed.cpu_ticks() - cpu;
 END $fn$;
 
 -- verify() timing: milliseconds and the number of problems it reported; the
 -- problems themselves are kept in verify_log (call_no tells the calls apart).
 CREATE UNLOGGED TABLE bench_signed.verify_log (
     tbl text, call_no int, chain_key text, seq bigint, problem text, detail text);
-CREATE FUNCTION bench_signed.time_verify(tbl regclass, call_no int, OUT ms numeric, OUT problems bigint)
+CREATE FUNCTION bench_signed.time_verify(tbl regclass, call_no int, OUT ms numeric, OUT problems bigint,
+                                         OUT cpu bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t0 timestamptz := clock_timestamp();
 BEGIN
+    cpu := bench_signed.cpu_ticks();
     INSERT INTO bench_signed.verify_log
     SELECT tbl::text, call_no, v.chain_key, v.seq, v.problem, v.detail FROM battledger.verify(tbl) v;
     GET DIAGNOSTICS problems = ROW_COUNT;
     ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
+    cpu := bench_signed.cpu_ticks() - cpu;
 END $fn$;
