@@ -73,11 +73,11 @@ CREATE FUNCTION @extschema@.tlog_proof(leaf_index bigint) RETURNS text
 COMMENT ON FUNCTION @extschema@.tlog_proof(bigint) IS
     'a C2SP tlog-proof@v1 bundle: index, inclusion proof and the latest signed checkpoint';
 CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.hash256) RETURNS bigint
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE STRICT AS $$
     SELECT l.leaf_index FROM @extschema@.log_leaf l
      WHERE l.row_hash OPERATOR(@extschema@.=) $2
-       AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_class c
-                      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
+       AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
 $$;
 CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256) RETURNS text
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$

@@ -127,9 +127,11 @@ GRANT SELECT ON @extschema@.battery_model, @extschema@.lot_event, @extschema@.ba
 GRANT INSERT ON @extschema@.battery_model, @extschema@.lot_event, @extschema@.battery_event TO PUBLIC;
 
 -- The member behind a signed row, and its roles; NULL if the key is unknown
--- (the chain trigger then refuses the row with BL011).
+-- (the chain trigger then refuses the row with BL011).  The small helpers
+-- below have no SET clause so that the planner can inline them; their names
+-- are qualified and they only read.
 CREATE FUNCTION @extschema@._signer(key_id @extschema@.hash256, OUT member text, OUT roles text[])
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE AS $$
     SELECT k.member, m.roles FROM @extschema@.keys k JOIN @extschema@.members m ON m.member = k.member
      WHERE k.key_id OPERATOR(@extschema@.=) $1
 $$;
@@ -150,7 +152,7 @@ END $$;
 
 -- Mass of a lot not yet consumed by processing or manufacturing.
 CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT e.mass_kg FROM @extschema@.lot_event e
                       WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created')
                       ORDER BY e.ledger_seq LIMIT 1), 0)
@@ -165,7 +167,7 @@ $$;
 
 -- The member holding a lot: whoever created or last received it.
 CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE AS $$
     SELECT s.member FROM @extschema@.lot_event e, @extschema@._signer(e.ledger_key_id) s
      WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created', 'received')
      ORDER BY e.ledger_seq DESC LIMIT 1
@@ -270,7 +272,7 @@ END $$;
 -- The state a battery's events have reached: status, current passport, whether placed on market.
 CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
                                           OUT manufactured boolean, OUT status text, OUT passport_id text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE AS $$
     SELECT bool_or(e.event = 'manufactured'),
            (array_agg(CASE WHEN e.event = 'placed_on_market' THEN 'original'
                            WHEN e.event = 'status_changed' THEN e.new_status
@@ -427,6 +429,9 @@ BEGIN
         CREATE ROLE battledger_authority NOLOGIN;
     END IF;
 END $$;
+-- plan the small reference tables' queries with real statistics
+ANALYZE @extschema@.event_kind, @extschema@.status_role;
+
 CREATE POLICY legitimate_interest ON @extschema@.disclosure FOR SELECT TO battledger_legitimate_interest
     USING (tier = 'legitimate_interest');
 CREATE POLICY authority ON @extschema@.disclosure FOR SELECT TO battledger_authority

@@ -4,7 +4,7 @@
 
 -- A value with its unit, when and by which event it was set.
 CREATE FUNCTION @extschema@._attr(value anyelement, unit text, at timestamptz, e @extschema@.battery_event)
-    RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN value IS NULL THEN NULL ELSE
         jsonb_strip_nulls(jsonb_build_object('value', value, 'unit', unit, 'timestamp', at,
             'setBy', jsonb_build_object('event', e.event, 'sequence', e.ledger_seq,
@@ -26,14 +26,16 @@ INSERT INTO @extschema@._dynamic_attribute VALUES
     ('resistance_increase_pct', 'internalResistanceIncrease', '%'),
     ('t_cell_max_c', 'maximumCellTemperature', 'degC');
 GRANT SELECT ON @extschema@._dynamic_attribute TO PUBLIC;
+ANALYZE @extschema@._dynamic_attribute;
 
 CREATE FUNCTION @extschema@._rated(value numeric, unit text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN value IS NULL THEN NULL ELSE jsonb_build_object('value', value, 'unit', unit) END
 $$;
 
+-- JIT off: compiling costs far more than these small per-battery queries run
 CREATE FUNCTION @extschema@.passport(battery @extschema@.battery_id, tier text DEFAULT 'public')
-    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog SET jit = off AS $$
 DECLARE
     st record;
     made @extschema@.battery_event;
@@ -129,10 +131,11 @@ COMMENT ON FUNCTION @extschema@.passport(@extschema@.battery_id, text) IS
 CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
     RETURNS TABLE (seq bigint, event text, occurred_at timestamptz, signer text, new_status text,
                    passport_id text, ledger_hash @extschema@.hash256, leaf_index bigint, sealed boolean)
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT e.ledger_seq, e.event, e.occurred_at, (@extschema@._signer(e.ledger_key_id)).member,
+    LANGUAGE sql STABLE SET search_path = pg_catalog SET jit = off AS $$
+    SELECT e.ledger_seq, e.event, e.occurred_at, k.member,
            e.new_status, e.passport_id, e.ledger_hash, l.leaf_index, l.leaf_index IS NOT NULL
       FROM @extschema@.battery_event e
+      LEFT JOIN @extschema@.key_event k ON k.key_id OPERATOR(@extschema@.=) e.ledger_key_id AND k.event = 'added'
       LEFT JOIN @extschema@.log_leaf l ON l.tbl = '@extschema@.battery_event'
                                       AND l.row_hash OPERATOR(@extschema@.=) e.ledger_hash
      WHERE e.battery_id OPERATOR(@extschema@.=) battery
