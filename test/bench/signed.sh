@@ -19,6 +19,11 @@
 #      the same way (and in one statement);
 #   4. battledger.verify() on every signed table.
 #
+# Besides wall-clock rates, every measurement reports the server backend's CPU
+# time per row (from /proc): on a shared machine other work slows wall-clock
+# rates, while CPU time per row, like openssl speed's figure (CPU time too),
+# is much less disturbed.  The summary also says how much CPU other work used.
+#
 # All signatures (per row and per batch) are made BEFORE anything is timed,
 # with the TEST-ONLY signer extension (test/signer), into unlogged staging
 # tables.  Prints a markdown summary and writes it to test/bench/results/signed.md.
@@ -31,6 +36,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/cluster.sh
 . "$HERE/../lib/cluster.sh"
 
 BENCH_SECONDS=${BENCH_SECONDS:-15}
@@ -50,6 +56,8 @@ fmt() { awk -v x="$2" "BEGIN { printf \"$1\", x }"; }          # fmt '%.1f' 3.14
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 rps() { awk -v n="$1" -v m="$2" 'BEGIN { printf "%.0f", n / (m / 1000) }'; }   # rows/s from rows and ms
+cps() { awk -v n="$1" -v t="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", n / (t / hz) }'; }   # rows per CPU second from rows and ticks
+upr() { awk -v n="$1" -v t="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }'; }  # CPU µs per row
 goal() { awk -v x="$1" -v g="$2" 'BEGIN { print (x >= g) ? "met" : "**missed**" }'; }
 now_ms() { date +%s%3N; }
 # CPU accounting, to tell how much of the machine other work took during the run:
@@ -60,6 +68,9 @@ CLK_TCK=$(getconf CLK_TCK)
 machine_busy() { awk -v hz="$CLK_TCK" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 children_cpu() {
   times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }'
+}
+pm_children_ticks() {       # CPU ticks of the cluster's exited processes (its backends)
+  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$(head -n 1 "$BL_WORK/signed/postmaster.pid")/stat"
 }
 cluster_cpu() {             # cluster_cpu DATADIR
   local pid
@@ -147,18 +158,27 @@ q "CHECKPOINT"
 # 1. single-row inserts.  Client c's k-th transaction inserts staged row
 #    c * STAGE_PER_CLIENT + k, so no row is inserted twice.  Every run gets a
 #    fresh table; afterwards its row count must equal pgbench's transaction count.
+#    Backend CPU: what the cluster's exited processes used during the run
+#    (the pgbench backends, once they have exited).
 # ---------------------------------------------------------------------------
-declare -A TPS TXNS
+declare -A TPS TXNS PGB_TICKS
 pgb() {                     # pgb signed|ledger CLIENTS sync|async
-  local kind=$1 clients=$2 mode=$3 tbl out n rows script opts=""
+  local kind=$1 clients=$2 mode=$3 tbl out n rows script opts="" t0
   tbl=$(q "SELECT bench_signed.make_table('$kind', 'c${clients}_$mode')")
   script=$HERE/signed_insert.sql
   [ "$kind" = ledger ] && script=$HERE/signed_insert_unsigned.sql
   [ "$mode" = async ] && opts="-c synchronous_commit=off"
   q "CHECKPOINT"
   say "pgbench: $tbl, $clients client(s), -j $clients, ${BENCH_SECONDS}s${opts:+, $opts}"
+  t0=$(pm_children_ticks)
   out=$(PGOPTIONS="$opts" pgbench -n -f "$script" -D tbl="$tbl" -D stride="$STAGE_PER_CLIENT" -D n=0 \
           -c "$clients" -j "$clients" -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
+  for _ in $(seq 50); do      # wait until the pgbench backends have exited
+    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'")" = 0 ] && break
+    sleep 0.1
+  done
+  sleep 0.3
+  PGB_TICKS[$kind,$clients,$mode]=$(( $(pm_children_ticks) - t0 ))
   grep -E '^(number of transactions actually processed|number of failed|latency average|tps)' <<<"$out" || true
   n=$(awk -F': ' '/^number of transactions actually processed/ { split($2, a, "/"); print a[1]; exit }' <<<"$out")
   rows=$(q "SELECT count(*) FROM $tbl")
@@ -169,6 +189,7 @@ pgb() {                     # pgb signed|ledger CLIENTS sync|async
   fi
   TPS[$kind,$clients,$mode]=$(awk '/^tps = / { print $3; exit }' <<<"$out")
   TXNS[$kind,$clients,$mode]=$n
+  echo "backend CPU: $(upr "$n" "${PGB_TICKS[$kind,$clients,$mode]}") µs per row"
 }
 for mode in sync async; do
   for clients in 1 2; do
@@ -176,26 +197,32 @@ for mode in sync async; do
   done
 done
 
+# Timed procedures print "ms|cpu ticks"; runs are collected as "ms|ticks" words.
+declare -A RUNS             # [name] -> " ms|ticks ms|ticks ..."
+# shellcheck disable=SC2046  # one word per run, split on purpose
+med_ms() { median $(for w in ${RUNS[$1]}; do echo "${w%|*}"; done); }
+# shellcheck disable=SC2046
+med_ticks() { median $(for w in ${RUNS[$1]}; do echo "${w#*|}"; done); }
+runs_ms() { for w in ${RUNS[$1]}; do printf ' %s' "${w%|*}"; done; }
+
 # ---------------------------------------------------------------------------
 # 2. bulk insert, one signature per row: 20,000 staged rows in one statement
 #    into a fresh table, timed with its COMMIT inside a procedure; the same
 #    rows into an unsigned ledger table beside it.
 # ---------------------------------------------------------------------------
-declare -A BULK_MS
 bulk20k() {                 # bulk20k signed|ledger
-  local kind=$1 r ms runs=() tbl cols
+  local kind=$1 r out tbl cols
   cols="battery, kind, at, soh, note"
   [ "$kind" = signed ] && cols="$cols, ledger_key_id, ledger_sig"
   say "bulk: $BULK_ROWS pre-signed rows into $kind tables, one statement, $BENCH_REPS runs"
   for r in $(seq "$BENCH_REPS"); do
     tbl=$(q "SELECT bench_signed.make_table('$kind', 'bulk_r$r')")
     q "CHECKPOINT"
-    ms=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl ($cols) SELECT $cols FROM bench_signed.stage_rows WHERE id BETWEEN 1 AND $BULK_ROWS ORDER BY id')")
+    out=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl ($cols) SELECT $cols FROM bench_signed.stage_rows WHERE id BETWEEN 1 AND $BULK_ROWS ORDER BY id')")
     [ "$(q "SELECT count(*) FROM $tbl")" = "$BULK_ROWS" ] || { echo "$tbl: wrong row count" >&2; exit 1; }
-    echo "  run $r: $ms ms"
-    runs+=("$ms")
+    echo "  run $r: ${out%|*} ms, backend CPU $(upr "$BULK_ROWS" "${out#*|}") µs per row"
+    RUNS[bulk_$kind]+=" $out"
   done
-  BULK_MS[$kind]=$(median "${runs[@]}")
 }
 bulk20k signed
 bulk20k ledger
@@ -208,44 +235,38 @@ bulk20k ledger
 #    Each timed inside a procedure, every COMMIT included; the shell's wall
 #    time around the CALL of (b) is recorded too.
 # ---------------------------------------------------------------------------
-declare -A BATCH_RUNS
 WALL_RUNS=()
 BATCH_FAILURES=()
 for r in $(seq "$BENCH_REPS"); do
   say "batch load, run $r: $NBATCHES x $BATCH_SIZE rows"
   tbl=$(q "SELECT bench_signed.make_table('ledger', 'batchtx_r$r')")
   q "CHECKPOINT"
-  ms=$(q "CALL bench_signed.load_batches('$tbl', $r, false)")
-  echo "  unsigned ledger, $NBATCHES transactions: $ms ms"
-  BATCH_RUNS[ledger_tx]+=" $ms"
+  out=$(q "CALL bench_signed.load_batches('$tbl', $r, false)")
+  echo "  unsigned ledger, $NBATCHES transactions: ${out%|*} ms, backend CPU $(upr "$BATCH_ROWS" "${out#*|}") µs per row"
+  RUNS[ledger_tx]+=" $out"
 
   tbl=$(q "SELECT bench_signed.make_table('signed', 'batch_r$r')")
   q "CHECKPOINT"
   t0=$(now_ms)
   # A refused batch (BL021 at COMMIT) is recorded and the run skipped, not fatal.
-  if ! ms=$(q "CALL bench_signed.load_batches('$tbl', $r, true)" 2>&1); then
-    echo "$ms"
-    BATCH_FAILURES+=("run $r: $(grep -m1 ERROR <<<"$ms") after $(q "SELECT count(*) FROM $tbl") rows committed")
+  if ! out=$(q "CALL bench_signed.load_batches('$tbl', $r, true)" 2>&1); then
+    echo "$out"
+    BATCH_FAILURES+=("run $r: $(grep -m1 ERROR <<<"$out") after $(q "SELECT count(*) FROM $tbl") rows committed")
     continue
   fi
   wall=$(( $(now_ms) - t0 ))
   [ "$(q "SELECT count(*) FROM $tbl")" = "$BATCH_ROWS" ] || { echo "$tbl: wrong row count" >&2; exit 1; }
-  echo "  signed batches, $NBATCHES transactions: $ms ms (shell wall time $wall ms)"
-  BATCH_RUNS[signed_tx]+=" $ms"
+  echo "  signed batches, $NBATCHES transactions: ${out%|*} ms (shell wall time $wall ms), backend CPU $(upr "$BATCH_ROWS" "${out#*|}") µs per row"
+  RUNS[signed_tx]+=" $out"
   WALL_RUNS+=("$wall")
 
   tbl=$(q "SELECT bench_signed.make_table('ledger', 'batch1_r$r')")
   q "CHECKPOINT"
-  ms=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl (battery, kind, at, soh, note) SELECT battery, kind, at, soh, note FROM bench_signed.stage_batch_rows WHERE rep = $r ORDER BY batch_no, i')")
-  echo "  unsigned ledger, one statement: $ms ms"
-  BATCH_RUNS[ledger_one]+=" $ms"
+  out=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl (battery, kind, at, soh, note) SELECT battery, kind, at, soh, note FROM bench_signed.stage_batch_rows WHERE rep = $r ORDER BY batch_no, i')")
+  echo "  unsigned ledger, one statement: ${out%|*} ms, backend CPU $(upr "$BATCH_ROWS" "${out#*|}") µs per row"
+  RUNS[ledger_one]+=" $out"
 done
 [ ${#WALL_RUNS[@]} -gt 0 ] || { echo "every signed batch load was refused" >&2; exit 1; }
-declare -A BATCH_MS
-for k in ledger_tx signed_tx ledger_one; do
-  # shellcheck disable=SC2086
-  BATCH_MS[$k]=$(median ${BATCH_RUNS[$k]})
-done
 WALL_MS=$(median "${WALL_RUNS[@]}")
 
 # ---------------------------------------------------------------------------
@@ -260,11 +281,11 @@ for tbl in $(q "SELECT l.tbl::text FROM battledger.ledger_tables l
                 WHERE l.signer_roles IS NOT NULL AND l.tbl::text LIKE 'signed\_%' ORDER BY 1") battledger.batch; do
   q "VACUUM ANALYZE $tbl"
   rows=$(q "SELECT count(*) FROM $tbl")
-  out=$(psql_ -At -c "SELECT ms, problems FROM bench_signed.time_verify('$tbl', 1)" \
-                  -c "SELECT ms, problems FROM bench_signed.time_verify('$tbl', 2)")
-  { IFS='|' read -r ms problems; IFS='|' read -r ms2 problems2; } <<<"$out"
-  echo "  $tbl: $rows rows, $ms ms, $problems problem(s); second call in the session: $ms2 ms, $problems2 problem(s)"
-  VERIFY_ROWS+=("$tbl|$rows|$ms|$problems|$ms2|$problems2")
+  out=$(psql_ -At -c "SELECT ms, problems, cpu FROM bench_signed.time_verify('$tbl', 1)" \
+                  -c "SELECT ms, problems, cpu FROM bench_signed.time_verify('$tbl', 2)")
+  { IFS='|' read -r ms problems ticks; IFS='|' read -r ms2 problems2 _; } <<<"$out"
+  echo "  $tbl: $rows rows, $ms ms ($ticks CPU ticks), $problems problem(s); second call in the session: $ms2 ms, $problems2 problem(s)"
+  VERIFY_ROWS+=("$tbl|$rows|$ms|$problems|$ticks|$problems2")
 done
 VERIFY_DETAILS=$(q "SELECT format('| %s | %s | %s | %s | %s | %s |', tbl, call_no, coalesce(chain_key, ''), coalesce(seq::text, ''), problem, detail)
                       FROM (SELECT *, row_number() OVER (PARTITION BY tbl, call_no ORDER BY seq) AS k FROM bench_signed.verify_log) v
@@ -277,8 +298,8 @@ ELAPSED=$(awk -v a="$T_0" -v b="$(now_ms)" 'BEGIN { print (b - a) / 1000 }')
 BUSY=$(awk -v a="$BUSY_0" -v b="$(machine_busy)" 'BEGIN { print b - a }')
 OWN=$(awk -v a="$OWN_0" -v b="$(children_cpu)" -v c="$(cluster_cpu "$BL_WORK/signed")" 'BEGIN { print b - a + c }')
 OTHER=$(awk -v b="$BUSY" -v o="$OWN" 'BEGIN { x = b - o; print (x < 0) ? 0 : x }')
-echo "CPU during the run: machine $BUSY s busy, this benchmark $OWN s, other work $OTHER s, in $ELAPSED s"
 echo "Ed25519 verify/s: $OSSL_2"
+echo "CPU during the run: machine $BUSY s busy, this benchmark $OWN s, other work $OTHER s, in $ELAPSED s"
 # The one-core figure the ratios use: the higher of the two runs (the stricter comparison).
 OSSL=$(awk -v a="$OSSL_1" -v b="$OSSL_2" 'BEGIN { print (a > b) ? a : b }')
 
@@ -286,7 +307,7 @@ OSSL=$(awk -v a="$OSSL_1" -v b="$OSSL_2" 'BEGIN { print (a > b) ? a : b }')
 # Summary
 # ---------------------------------------------------------------------------
 summary() {
-  local kind clients mode tps r line tbl rows ms problems total_problems=0 one two
+  local kind clients mode tps r c line tbl rows ms problems ticks problems2 total_problems=0 one two label n
   echo "# battledger benchmark: signed rows"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$COMMAND\`"
@@ -308,13 +329,17 @@ summary() {
        FROM unnest(ARRAY['shared_buffers', 'session_preload_libraries', 'synchronous_commit', 'fsync', 'wal_level',
                          'max_wal_size', 'checkpoint_timeout', 'full_page_writes', 'work_mem']) AS name"
   echo
+  echo "Rates are wall-clock unless marked CPU. \"Backend CPU\" is the server backend's user + system time"
+  echo "(/proc, ${CLK_TCK} Hz ticks); openssl speed's figure is CPU time too, so the CPU ratios compare like with"
+  echo "like even when other work shares the machine. Goals are judged on the wall-clock figures, as set."
+  echo
   echo "## Baseline: \`$OPENSSL_CMD\`"
   echo
-  echo "| run | Ed25519 verify/s (one core) |"
-  echo "|---|---:|"
-  echo "| before the cluster work | $(fmt '%.0f' "$OSSL_1") |"
-  echo "| after | $(fmt '%.0f' "$OSSL_2") |"
-  echo "| **used for the ratios (the higher)** | **$(fmt '%.0f' "$OSSL")** |"
+  echo "| run | Ed25519 verify/s (one core) | µs per verification |"
+  echo "|---|---:|---:|"
+  echo "| before the cluster work | $(fmt '%.0f' "$OSSL_1") | $(awk -v o="$OSSL_1" 'BEGIN{printf "%.0f", 1e6/o}') |"
+  echo "| after | $(fmt '%.0f' "$OSSL_2") | $(awk -v o="$OSSL_2" 'BEGIN{printf "%.0f", 1e6/o}') |"
+  echo "| **used for the ratios (the higher)** | **$(fmt '%.0f' "$OSSL")** | $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/o}') |"
   echo
   echo "Signing before the timed parts (test signer, $MAX_CLIENTS sessions): $STAGE_ROWS rows in $(fmt '%.1f' "$(awk -v m="$SIGN_MS" 'BEGIN{print m/1000}')") s."
   echo
@@ -323,38 +348,45 @@ summary() {
   echo "Script \`test/bench/signed_insert.sql\` (signed) / \`signed_insert_unsigned.sql\` (same staged rows, content"
   echo "columns only, unsigned ledger table); 1,000 chain keys; client c's k-th transaction inserts staged row"
   echo "c x $STAGE_PER_CLIENT + k. rows/s = pgbench tps (= rows: each table's row count was checked)."
+  echo "For 2 clients the openssl ratio is against 2 x the one-core figure."
   echo
-  echo "| commits | table | clients (-j) | rows/s | vs unsigned ledger | vs openssl verify/s | goal |"
-  echo "|---|---|---:|---:|---:|---:|---|"
+  echo "| commits | table | clients (-j) | rows/s | vs unsigned ledger | vs openssl verify/s | goal | backend CPU µs/row | rows per backend CPU s vs openssl |"
+  echo "|---|---|---:|---:|---:|---:|---|---:|---:|"
   for mode in sync async; do
+    [ $mode = sync ] && label=durable || label="synchronous_commit=off"
     for clients in 1 2; do
       for kind in signed ledger; do
         tps=${TPS[$kind,$clients,$mode]}
+        n=${TXNS[$kind,$clients,$mode]}
+        c=$(upr "$n" "${PGB_TICKS[$kind,$clients,$mode]}")
         if [ "$kind" = signed ]; then
           one=$(div "$tps" "$(awk -v o="$OSSL" -v c="$clients" 'BEGIN{print o*c}')")
           if [ "$clients" = 1 ] && [ "$mode" = sync ]; then two="≥ 0.8: $(goal "$one" 0.8)"; else two="(info)"; fi
-          echo "| $([ $mode = sync ] && echo "durable" || echo "synchronous_commit=off") | signed | $clients ($clients) | $(fmt '%.0f' "$tps") |" \
-               "$(div "$tps" "${TPS[ledger,$clients,$mode]}")x | $one$([ "$clients" = 2 ] && echo " (of 2x)") | $two |"
+          echo "| $label | signed | $clients ($clients) | $(fmt '%.0f' "$tps") | $(div "$tps" "${TPS[ledger,$clients,$mode]}")x |" \
+               "$one$([ "$clients" = 2 ] && echo " (of 2x)") | $two | $c | $(div "$(cps "$n" "${PGB_TICKS[$kind,$clients,$mode]}")" "$OSSL") |"
         else
-          echo "| $([ $mode = sync ] && echo "durable" || echo "synchronous_commit=off") | unsigned ledger | $clients ($clients) | $(fmt '%.0f' "$tps") | 1.00x | – | |"
+          echo "| $label | unsigned ledger | $clients ($clients) | $(fmt '%.0f' "$tps") | 1.00x | – | | $c | |"
         fi
       done
     done
   done
   echo
-  echo "For 2 clients the openssl ratio is against 2 x the one-core figure. The synchronous_commit=off rows"
-  echo "(PGOPTIONS, session level) are supplementary: they take the commit's WAL flush out to show the CPU cost."
-  echo "Per row, 1 client, durable: signed $(awk -v t="${TPS[signed,1,sync]}" 'BEGIN{printf "%.0f", 1e6/t}') µs, unsigned ledger" \
-       "$(awk -v t="${TPS[ledger,1,sync]}" 'BEGIN{printf "%.0f", 1e6/t}') µs, one openssl verification $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/o}') µs;" \
+  echo "The synchronous_commit=off rows (PGOPTIONS, session level) are supplementary: they take the commit's"
+  echo "WAL flush out. Per row, 1 client, durable: signed $(awk -v t="${TPS[signed,1,sync]}" 'BEGIN{printf "%.0f", 1e6/t}') µs wall, unsigned ledger" \
+       "$(awk -v t="${TPS[ledger,1,sync]}" 'BEGIN{printf "%.0f", 1e6/t}') µs wall; one openssl verification $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/o}') µs;" \
        "the 0.8 goal allows $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/(0.8*o)}') µs per row in all."
   echo
   echo "## 2. Bulk INSERT ... SELECT of $BULK_ROWS pre-signed rows, one signature per row, one statement (median of $BENCH_REPS)"
   echo
-  echo "| table | time (statement + COMMIT) | rows/s | vs openssl verify/s | goal |"
-  echo "|---|---:|---:|---:|---|"
-  r=$(rps "$BULK_ROWS" "${BULK_MS[signed]}")
-  echo "| signed | $(fmt '%.1f' "${BULK_MS[signed]}") ms | $r | $(div "$r" "$OSSL") | ≥ 0.8: $(goal "$(div "$r" "$OSSL")" 0.8) |"
-  echo "| unsigned ledger (same rows, content only) | $(fmt '%.1f' "${BULK_MS[ledger]}") ms | $(rps "$BULK_ROWS" "${BULK_MS[ledger]}") | – | |"
+  echo "| table | time (statement + COMMIT) | rows/s | vs openssl verify/s | goal | backend CPU µs/row | rows per backend CPU s | vs openssl (CPU) |"
+  echo "|---|---:|---:|---:|---|---:|---:|---:|"
+  ms=$(med_ms bulk_signed); ticks=$(med_ticks bulk_signed); r=$(rps "$BULK_ROWS" "$ms"); c=$(cps "$BULK_ROWS" "$ticks")
+  echo "| signed | $(fmt '%.1f' "$ms") ms | $r | $(div "$r" "$OSSL") | ≥ 0.8: $(goal "$(div "$r" "$OSSL")" 0.8) |" \
+       "$(upr "$BULK_ROWS" "$ticks") | $c | $(div "$c" "$OSSL") |"
+  ms=$(med_ms bulk_ledger); ticks=$(med_ticks bulk_ledger)
+  echo "| unsigned ledger (same rows, content only) | $(fmt '%.1f' "$ms") ms | $(rps "$BULK_ROWS" "$ms") | – | | $(upr "$BULK_ROWS" "$ticks") | $(cps "$BULK_ROWS" "$ticks") | |"
+  echo
+  echo "Runs (ms): signed$(runs_ms bulk_signed); unsigned$(runs_ms bulk_ledger)."
   echo
   echo "## 3. Batch-signed load: $NBATCHES batches x $BATCH_SIZE rows = $BATCH_ROWS rows, one transaction per batch (median of $BENCH_REPS)"
   echo
@@ -362,16 +394,21 @@ summary() {
   echo "the batch's $BATCH_SIZE rows, \`COMMIT\` (deferred check re-reads and re-hashes the rows). Timed in"
   echo "\`bench_signed.load_batches\` from before the first batch to after the last COMMIT."
   echo
-  echo "| load | time | rows/s | signed vs this | goal |"
-  echo "|---|---:|---:|---:|---|"
-  r=$(rps "$BATCH_ROWS" "${BATCH_MS[signed_tx]}")
-  echo "| **signed batches**, $NBATCHES transactions | $(fmt '%.1f' "${BATCH_MS[signed_tx]}") ms | **$r** | – | ≥ 50,000 rows/s: $(goal "$r" 50000) |"
-  one=$(div "${BATCH_MS[ledger_tx]}" "${BATCH_MS[signed_tx]}")
-  echo "| unsigned ledger, same rows, $NBATCHES transactions | $(fmt '%.1f' "${BATCH_MS[ledger_tx]}") ms | $(rps "$BATCH_ROWS" "${BATCH_MS[ledger_tx]}") | **${one}x** | ≥ 0.5: $(goal "$one" 0.5) |"
-  two=$(div "${BATCH_MS[ledger_one]}" "${BATCH_MS[signed_tx]}")
-  echo "| unsigned ledger, same rows, one statement | $(fmt '%.1f' "${BATCH_MS[ledger_one]}") ms | $(rps "$BATCH_ROWS" "${BATCH_MS[ledger_one]}") | ${two}x | ≥ 0.5: $(goal "$two" 0.5) |"
+  echo "| load | time | rows/s | signed vs this | goal | backend CPU µs/row | rows per backend CPU s | signed vs this (CPU) |"
+  echo "|---|---:|---:|---:|---|---:|---:|---:|"
+  ms=$(med_ms signed_tx); ticks=$(med_ticks signed_tx); r=$(rps "$BATCH_ROWS" "$ms")
+  echo "| **signed batches**, $NBATCHES transactions | $(fmt '%.1f' "$ms") ms | **$r** | – | ≥ 50,000 rows/s: $(goal "$r" 50000) |" \
+       "$(upr "$BATCH_ROWS" "$ticks") | $(cps "$BATCH_ROWS" "$ticks") | – |"
+  for k in ledger_tx ledger_one; do
+    [ $k = ledger_tx ] && label="unsigned ledger, same rows, $NBATCHES transactions" || label="unsigned ledger, same rows, one statement"
+    one=$(div "$(med_ms $k)" "$(med_ms signed_tx)")
+    two=$(div "$(med_ticks $k)" "$(med_ticks signed_tx)")
+    echo "| $label | $(fmt '%.1f' "$(med_ms $k)") ms | $(rps "$BATCH_ROWS" "$(med_ms $k)") |" \
+         "$([ $k = ledger_tx ] && echo "**${one}x**" || echo "${one}x") | ≥ 0.5: $(goal "$one" 0.5) |" \
+         "$(upr "$BATCH_ROWS" "$(med_ticks $k)") | $(cps "$BATCH_ROWS" "$(med_ticks $k)") | ${two}x |"
+  done
   echo
-  echo "Runs (ms): signed${BATCH_RUNS[signed_tx]}; unsigned 100 tx${BATCH_RUNS[ledger_tx]}; unsigned 1 statement${BATCH_RUNS[ledger_one]}."
+  echo "Runs (ms): signed$(runs_ms signed_tx); unsigned 100 tx$(runs_ms ledger_tx); unsigned 1 statement$(runs_ms ledger_one)."
   echo "Shell wall time around the signed CALL (connection included): median $WALL_MS ms ($(rps "$BATCH_ROWS" "$WALL_MS") rows/s)."
   if [ ${#BATCH_FAILURES[@]} -gt 0 ]; then
     echo
@@ -382,16 +419,17 @@ summary() {
   echo
   echo "## 4. battledger.verify() (after VACUUM ANALYZE; two calls in one new session per table)"
   echo
-  echo "| table | rows | time (1st call) | rows/s | vs openssl verify/s | problems (1st call) | problems (2nd call) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| table | rows | time (1st call) | rows/s | vs openssl verify/s | rows per backend CPU s | vs openssl (CPU) | problems (1st call) | problems (2nd call) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for line in "${VERIFY_ROWS[@]}"; do
-    IFS='|' read -r tbl rows ms problems ms2 problems2 <<<"$line"
+    IFS='|' read -r tbl rows ms problems ticks problems2 <<<"$line"
     r=$(rps "$rows" "$ms")
+    c=$( [ "$ticks" -gt 0 ] && cps "$rows" "$ticks" || echo "–")
     case $tbl in
-      *batch*) one="– (batches)" ;;
-      *) one=$(div "$r" "$OSSL") ;;
+      *batch*) one="– (batches)"; two="–" ;;
+      *) one=$(div "$r" "$OSSL"); two=$(div "$c" "$OSSL") ;;
     esac
-    echo "| $tbl | $rows | $(fmt '%.1f' "$ms") ms | $r | $one | $problems | $problems2 |"
+    echo "| $tbl | $rows | $(fmt '%.1f' "$ms") ms | $r | $one | $c | $two | $problems | $problems2 |"
     total_problems=$((total_problems + problems + problems2))
   done
   echo
