@@ -515,12 +515,6 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 	return (int64) n;
 }
 
-static int
-compact_node_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN])
-{
-	return nodeset_get(ctx, level, index, out);
-}
-
 /* Sign and store a checkpoint for (size, root); returns the note. */
 static char *
 sign_checkpoint(int64 size, const uint8 *root)
@@ -609,7 +603,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 		elog(ERROR, "bad tree size");
 	ns->n = (int) nn;
 	nodeset_fetch(ns);
-	if (bl_compact_from_nodes(&c, (uint64) size, compact_node_get, ns) != 0)
+	if (bl_compact_from_nodes(&c, (uint64) size, nodeset_get, ns) != 0)
 		tree_error("a subtree of the last checkpoint is missing");
 	bl_compact_root(&c, root);
 	if (have_cp && memcmp(root, cp_root, HASH256_LEN) != 0)
@@ -724,7 +718,7 @@ array_to_hashes(ArrayType *arr, uint8 (*out)[HASH256_LEN])
 
 /* tree_size argument: NULL means the latest checkpoint's size. Caller is in SPI. */
 static int64
-resolve_tree_size(FunctionCallInfo fcinfo, int argno, int64 log_n)
+resolve_tree_size(FunctionCallInfo fcinfo, int argno)
 {
 	int64		cp_size;
 	uint8		cp_root[HASH256_LEN];
@@ -736,7 +730,6 @@ resolve_tree_size(FunctionCallInfo fcinfo, int argno, int64 log_n)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the log has no checkpoint yet"),
 				 errhint("Call battledger.seal().")));
-	(void) log_n;
 	return cp_size;
 }
 
@@ -774,7 +767,7 @@ battledger_inclusion_proof(PG_FUNCTION_ARGS)
 	index = PG_GETARG_INT64(0);
 	nest = bl_spi_connect();
 	n = log_size();
-	size = resolve_tree_size(fcinfo, 1, n);
+	size = resolve_tree_size(fcinfo, 1);
 	check_range(size, 1, n, "tree size");
 	check_range(index, 0, size - 1, "leaf index");
 	np = inclusion_proof(index, size, proof);

@@ -70,17 +70,17 @@ typedef struct VerifyOut
 {
 	Tuplestorestate *store;
 	TupleDesc	desc;
-	FmgrInfo	key_out;
-	bool		chained;
+	FmgrInfo	key_out;			/* the chain column's output function */
 } VerifyOut;
 
+/* One problem; key is the chain's key, or NULL where none applies (single chain, a batch). */
 static void
-report(VerifyOut *vo, Datum key, int64 seq, const char *problem, const char *detail)
+report(VerifyOut *vo, const Datum *key, int64 seq, const char *problem, const char *detail)
 {
 	Datum		vals[4];
-	bool		nulls[4] = {!vo->chained, false, false, detail == NULL};
+	bool		nulls[4] = {key == NULL, false, false, detail == NULL};
 
-	vals[0] = vo->chained ? CStringGetTextDatum(OutputFunctionCall(&vo->key_out, key)) : (Datum) 0;
+	vals[0] = key ? CStringGetTextDatum(OutputFunctionCall(&vo->key_out, *key)) : (Datum) 0;
 	vals[1] = Int64GetDatum(seq);
 	vals[2] = CStringGetTextDatum(problem);
 	vals[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
@@ -91,8 +91,7 @@ report(VerifyOut *vo, Datum key, int64 seq, const char *problem, const char *det
 typedef struct SeenBatch
 {
 	char		id[201];
-	char	   *chain_key;
-	int64		seq;
+	int64		seq;			/* the first row of the batch met */
 } SeenBatch;
 
 static HTAB *
@@ -107,7 +106,7 @@ new_batch_set(void)
 }
 
 static void
-note_batch(HTAB *batches, const char *id, Datum key, int64 seq)
+note_batch(HTAB *batches, const char *id, int64 seq)
 {
 	char		k[201] = {0};
 	bool		found;
@@ -132,15 +131,7 @@ check_batches(HTAB *batches, Oid relid, VerifyOut *vo)
 		const char *problem = batch_check(b->id, relid, &detail);
 
 		if (problem)
-		{
-			Datum		vals[4];
-			bool		nulls[4] = {true, false, false, false};
-
-			vals[1] = Int64GetDatum(b->seq);
-			vals[2] = CStringGetTextDatum(problem);
-			vals[3] = CStringGetTextDatum(detail);
-			tuplestore_putvalues(vo->store, vo->desc, vals, nulls);
-		}
+			report(vo, NULL, b->seq, problem, detail);
 	}
 }
 
@@ -179,6 +170,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 	uint8		last_hash[HASH256_LEN];
 	StringInfoData buf;
 	HTAB	   *batches = lr->signer_roles ? new_batch_set() : NULL;
+	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
 
 	initStringInfo(&buf);
 	index_rescan(scan, NULL, 0, NULL, 0);
@@ -198,9 +190,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 			key = slot->tts_values[lr->chain_attno - 1];
 
 		if (!in_chain || (lr->chain_attno &&
-						  !DatumGetBool(OidFunctionCall2Coll(lr->chain_eq_proc,
-															 lr->chain_collation,
-															 cur_key, key))))
+						  !DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn,
+														  lr->chain_collation,
+														  cur_key, key))))
 		{
 			/* a new chain starts */
 			MemoryContextReset(keycxt);
@@ -216,7 +208,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 		if (slot->tts_isnull[lr->seq_attno - 1] || slot->tts_isnull[lr->prev_attno - 1] ||
 			slot->tts_isnull[lr->hash_attno - 1])
 		{
-			report(vo, cur_key, 0, "missing_chain_fields",
+			report(vo, keyp, 0, "missing_chain_fields",
 				   "A row has no ledger_seq, ledger_prev or ledger_hash: it did not pass through the chain trigger.");
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
@@ -227,23 +219,23 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 		stored = DatumGetHash256P(slot->tts_values[lr->hash_attno - 1]);
 
 		if (seq > expected)
-			report(vo, cur_key, seq, "missing_rows",
+			report(vo, keyp, seq, "missing_rows",
 				   expected == seq - 1 ?
 				   psprintf("Position %lld is absent.", (long long) expected) :
 				   psprintf("Positions %lld to %lld are absent.", (long long) expected,
 							(long long) (seq - 1)));
 		else if (seq < expected)
-			report(vo, cur_key, seq, "duplicate_position",
+			report(vo, keyp, seq, "duplicate_position",
 				   psprintf("Position %lld appears more than once.", (long long) seq));
 		else if (memcmp(prev->bytes, last_hash, HASH256_LEN) != 0)
-			report(vo, cur_key, seq, "broken_link",
+			report(vo, keyp, seq, "broken_link",
 				   "ledger_prev does not equal the previous row's ledger_hash.");
 
 		resetStringInfo(&buf);
 		row_encode(lr->encoder, slot->tts_values, slot->tts_isnull, &buf);
 		chain_hash(prev->bytes, seq, buf.data, buf.len, computed);
 		if (memcmp(computed, stored->bytes, HASH256_LEN) != 0)
-			report(vo, cur_key, seq, "hash_mismatch",
+			report(vo, keyp, seq, "hash_mismatch",
 				   "ledger_hash does not match the row's content and chain fields.");
 
 		if (lr->signer_roles)
@@ -252,10 +244,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 			const char *sproblem = sign_check_stored_row(lr, slot->tts_values, slot->tts_isnull, &sdetail);
 
 			if (sproblem)
-				report(vo, cur_key, seq, sproblem, sdetail);
+				report(vo, keyp, seq, sproblem, sdetail);
 			else if (!slot->tts_isnull[lr->batch_attno - 1])
-				note_batch(batches, TextDatumGetCString(slot->tts_values[lr->batch_attno - 1]),
-						   cur_key, seq);
+				note_batch(batches, TextDatumGetCString(slot->tts_values[lr->batch_attno - 1]), seq);
 		}
 
 		expected = seq + 1;
@@ -292,8 +283,7 @@ battledger_verify(PG_FUNCTION_ARGS)
 	rel = table_open(relid, AccessShareLock);
 	check_access(rel);
 	lr = ledger_rel_get(rel, chain_by, signer_roles);
-	vo.chained = lr->chain_attno != 0;
-	if (vo.chained)
+	if (lr->chain_attno)
 	{
 		Oid			outfn;
 		bool		varlena;
