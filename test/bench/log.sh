@@ -30,6 +30,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cluster.sh"
+. "$HERE/lib.sh"
 
 BENCH_PORT=${BENCH_PORT:-55442}
 PROOF_SECONDS=${BENCH_PROOF_SECONDS:-5}
@@ -44,33 +45,13 @@ VERIFY_GOAL=500000          # leaves/s
 RESULTS=$HERE/results/log.md
 COMMAND="BENCH_PROOF_SECONDS=$PROOF_SECONDS BENCH_PROOF_CALLS=$PROOF_CALLS BENCH_REPS=$BENCH_REPS test/bench/log.sh"
 
-fmt() { awk -v x="$2" "BEGIN { printf \"$1\", x }"; }          # fmt '%.1f' 3.14159
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 rps() { awk -v n="$1" -v m="$2" 'BEGIN { printf "%.0f", n / (m / 1000) }'; }   # per second from count and ms
 goal_ge() { awk -v x="$1" -v g="$2" 'BEGIN { print (x >= g) ? "met" : "**missed**" }'; }
 goal_le() { awk -v x="$1" -v g="$2" 'BEGIN { print (x <= g) ? "met" : "**missed**" }'; }
 k() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n/1000000; else printf "%gk", n/1000 }'; }
-now_ms() { date +%s%3N; }
-# CPU accounting (as signed.sh), to tell how much of the machine other work took
-# during the run: busy jiffies of the whole machine, and the CPU time of this
-# script's children (psql, pgbench; from `times`) plus the cluster's
-# (postmaster with its exited backends, from /proc).  All in seconds.
-CLK_TCK=$(getconf CLK_TCK)
-machine_busy() { awk -v hz="$CLK_TCK" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
-children_cpu() {
-  times | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }'
-}
-cluster_cpu() {             # cluster_cpu DATADIR
-  local pid
-  pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null) || { echo 0; return; }
-  awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' "/proc/$pid/stat"
-}
 
 bl_install_packages
-# What is built: the commit, and the files that differ from it (the tree may hold uncommitted work).
-GIT_STATE=$(cd "$BL_ROOT" && { git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout"; } | tr -d '\n'
-            d=$(git status --porcelain --untracked-files=no 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
-            [ -z "$d" ] || printf ' + uncommitted changes to: %s' "$d")
+GIT_STATE=$(bench_git_state)   # the commit built, and uncommitted files
 bl_build_install
 bl_scratch                  # BL_WORK must exist before bl_test_log_conf copies the key into it
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -206,13 +187,8 @@ summary() {
   echo
   echo "| | |"
   echo "|---|---|"
-  echo "| CPUs (nproc) | $(nproc) |"
-  echo "| CPU model | $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo) |"
-  echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
-  echo "| Data directory filesystem | $(df --output=fstype "$BL_WORK" | tail -n 1) |"
-  echo "| Load average (1, 5, 15 min) before / at the end | $LOAD_BEFORE / $LOAD_AFTER |"
-  echo "| CPU time during the run ($(fmt '%.0f' "$ELAPSED") s x $(nproc) CPUs) | this benchmark $(fmt '%.0f' "$OWN") s, **other work on the machine $(fmt '%.0f' "$OTHER") s** |"
-  echo "| battledger source | $GIT_STATE |"
+  bench_machine_rows
+  bench_run_rows
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'
        FROM unnest(ARRAY['shared_buffers', 'work_mem', 'max_wal_size', 'checkpoint_timeout',

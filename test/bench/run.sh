@@ -23,6 +23,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cluster.sh"
+. "$HERE/lib.sh"
 
 BENCH_SECONDS=${BENCH_SECONDS:-15}
 BENCH_PORT=${BENCH_PORT:-55440}
@@ -45,12 +46,10 @@ work_mem = 128MB"
 
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 q() { psql_ -At -c "$1"; }
-fmt() { awk -v x="$2" "BEGIN { printf \"$1\", x }"; }          # fmt '%.1f' 3.14159
 ratio() {                   # a / b, or – when either is missing or timed out
   case "$1,$2" in ,*|*,|timeout,*|*,timeout) echo "–" ;;
     *) awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }' ;; esac
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 say "creating benchmark schema"
 psql_ -f "$HERE/schema.sql"
@@ -191,10 +190,7 @@ summary() {
   echo
   echo "| | |"
   echo "|---|---|"
-  echo "| CPUs (nproc) | $(nproc) |"
-  echo "| CPU model | $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo) |"
-  echo "| Memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
-  echo "| Data directory filesystem | $(df --output=fstype "$BL_WORK" | tail -n 1) |"
+  bench_machine_rows
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'
        FROM unnest(ARRAY['shared_buffers', 'synchronous_commit', 'fsync', 'wal_level',
