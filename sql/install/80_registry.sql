@@ -228,6 +228,7 @@ DECLARE
     s record;
     k @extschema@.event_kind;
     last @extschema@.lot_event;
+    input_kg numeric;
 BEGIN
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
@@ -250,9 +251,10 @@ BEGIN
         PERFORM @extschema@._refuse('BL034', format('lot "%s" does not exist', NEW.lot_id));
     END IF;
     IF NEW.event = 'processed' THEN
-        IF NEW.mass_kg > @extschema@._check_inputs(NEW.inputs, s.member, format('lot "%s"', NEW.lot_id)) THEN
+        input_kg := @extschema@._check_inputs(NEW.inputs, s.member, format('lot "%s"', NEW.lot_id));
+        IF NEW.mass_kg > input_kg THEN
             PERFORM @extschema@._refuse('BL033', format('mass balance: output lot "%s" (%s kg) exceeds its inputs (%s kg)',
-                NEW.lot_id, NEW.mass_kg, @extschema@._check_inputs(NEW.inputs, s.member, 'the lot')));
+                NEW.lot_id, NEW.mass_kg, input_kg));
         END IF;
     ELSIF NEW.event = 'shipped' THEN
         IF @extschema@.lot_custodian(NEW.lot_id) IS DISTINCT FROM s.member THEN
