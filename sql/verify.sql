@@ -19,6 +19,7 @@ BEGIN
     EXECUTE sql;
     ALTER TABLE soh_report ENABLE TRIGGER zz_battledger_chain;
     ALTER TABLE soh_report ENABLE ALWAYS TRIGGER battledger_append_only;
+    ALTER TABLE soh_report ENABLE REPLICA TRIGGER zz_battledger_arrive;
     ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
 END $$;
 
@@ -40,11 +41,18 @@ SELECT tamper($$DELETE FROM soh_report WHERE battery = 'B0026' AND cycle < 3$$);
 SELECT * FROM verify('soh_report');
 ROLLBACK;
 
--- 4. an inserted row, bypassing the chain trigger (session_replication_role = replica)
+-- 4. an inserted row, bypassing the chain trigger: session_replication_role =
+-- replica fires the trigger that checks other members' rows, which refuses it
 BEGIN;
 SET LOCAL session_replication_role = replica;
-INSERT INTO soh_report VALUES ('B0026', 4, 1.9, 4, repeat('0', 64)::hash256, repeat('0', 64)::hash256);
-INSERT INTO soh_report VALUES ('B0099', 1, 2.0, 7, repeat('0', 64)::hash256, repeat('0', 64)::hash256);
+INSERT INTO soh_report VALUES ('B0026', 4, 1.9, 4, repeat('0', 64)::hash256, repeat('0', 64)::hash256, current_setting('battledger.origin'));
+ROLLBACK;
+-- with every trigger disabled, verify() finds it
+BEGIN;
+SELECT tamper($$
+INSERT INTO soh_report VALUES ('B0026', 4, 1.9, 4, repeat('0', 64)::hash256, repeat('0', 64)::hash256, current_setting('battledger.origin'));
+INSERT INTO soh_report VALUES ('B0099', 1, 2.0, 7, repeat('0', 64)::hash256, repeat('0', 64)::hash256, current_setting('battledger.origin'));
+$$);
 SELECT * FROM verify('soh_report');
 ROLLBACK;
 

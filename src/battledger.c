@@ -13,6 +13,7 @@
 
 #include "ledger_rel.h"
 #include "log.h"
+#include "consortium.h"
 #include "miscadmin.h"
 #include "worker.h"
 
@@ -31,6 +32,10 @@ _PG_init(void)
 							   "Ed25519 private key (PKCS#8 PEM) that signs the log's checkpoints.",
 							   "Read by the server process; never stored in a table.",
 							   &bl_log_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("battledger.witness_key_file",
+							   "Ed25519 private key (PKCS#8 PEM) that cosigns other members' checkpoints.",
+							   "Read by the server process; never stored in a table. Unset: verify but do not cosign.",
+							   &bl_witness_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("battledger.seal_interval",
 							"Seconds between seals by the background worker (0: no worker).",
 							"Needs battledger in shared_preload_libraries and battledger.seal_database.",

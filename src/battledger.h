@@ -29,6 +29,12 @@ typedef struct Hash256
 #define LEDGER_COL_SEQ	"ledger_seq"
 #define LEDGER_COL_PREV "ledger_prev"
 #define LEDGER_COL_HASH "ledger_hash"
+/*
+ * The member database (log) that wrote the row: part of the chain's identity
+ * and of the row's bytes, except that the empty origin (a database not named
+ * by battledger.origin) is omitted, so such rows hash as they did in 0.1.0.
+ */
+#define LEDGER_COL_ORIGIN	"ledger_origin"
 /* Signed tables add these: key id and batch are signed, signature and time are not. */
 #define LEDGER_COL_KEY_ID	"ledger_key_id"
 #define LEDGER_COL_SIG		"ledger_sig"
@@ -39,6 +45,7 @@ typedef struct Hash256
 #define LEDGER_CHAIN_TRIGGER	"zz_battledger_chain"
 #define LEDGER_GUARD_TRIGGER	"battledger_append_only"
 #define LEDGER_LOG_TRIGGER		"battledger_log"
+#define LEDGER_ARRIVE_TRIGGER	"zz_battledger_arrive"	/* ENABLE REPLICA: rows from other members */
 
 /* Custom SQLSTATE for refused modifications of a ledger table (class BL). */
 #define ERRCODE_LEDGER_APPEND_ONLY	MAKE_SQLSTATE('B','L','0','0','1')
@@ -53,6 +60,9 @@ typedef struct Hash256
 #define ERRCODE_SIG_MISSING			MAKE_SQLSTATE('B','L','0','1','7')
 #define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
 #define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')
+/* Consortium (class BL, 03x) */
+#define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','3','0')
+#define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','3','1')
 
 /* sha256 wrappers that raise an ERROR when OpenSSL fails */
 extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);
@@ -90,6 +100,9 @@ extern bool encodable_type(Oid typid, const char **why);
 extern bool is_ledger_column_name(const char *name);
 extern void record_encode(FunctionCallInfo fcinfo, HeapTupleHeader rec,
 						  EncoderKind kind, StringInfo out);
+
+/* log.c: this database's origin, validated; "" when battledger.origin is unset */
+extern const char *local_origin(void);
 
 /* chain.c */
 extern void chain_hash(const uint8 *prev, int64 seq, const char *content,

@@ -54,6 +54,7 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "catalog/pg_collation.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -297,27 +298,26 @@ lock_chain(LedgerRel *lr, uint32 keyhash)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/*
- * Read the last (seq, hash) of the chain, among positions >= min_seq (0: all);
- * returns false if there is none.
- */
-static bool
-chain_head(Relation rel, LedgerRel *lr, Datum key, int64 min_seq, int64 *seq, Hash256 *hash)
+bool
+chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
+		   int64 *seq, Hash256 *hash)
 {
 	Relation	irel = index_open(lr->index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
-	ScanKeyData skey[2];
+	ScanKeyData skey[3];
 	int			nkeys = 0;
 	bool		found;
 
+	ScanKeyInit(&skey[nkeys], 1, BTEqualStrategyNumber, F_TEXTEQ, origin);
+	skey[nkeys++].sk_collation = C_COLLATION_OID;
 	if (lr->chain_attno)
 	{
-		ScanKeyInit(&skey[nkeys], 1, BTEqualStrategyNumber, lr->chain_eq_proc, key);
+		ScanKeyInit(&skey[nkeys], 2, BTEqualStrategyNumber, lr->chain_eq_proc, key);
 		skey[nkeys++].sk_collation = lr->chain_collation;
 	}
 	if (min_seq > 0)
-		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 2 : 1, BTGreaterEqualStrategyNumber,
+		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 3 : 2, BTGreaterEqualStrategyNumber,
 					F_INT8GE, Int64GetDatum(min_seq));
 	scan = index_beginscan(rel, irel, SnapshotSelf, nkeys, 0);
 	index_rescan(scan, skey, nkeys, NULL, 0);
@@ -342,6 +342,33 @@ chain_head(Relation rel, LedgerRel *lr, Datum key, int64 min_seq, int64 *seq, Ha
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(irel, AccessShareLock);
 	return found;
+}
+
+/*
+ * The origin a local row is written under: battledger.origin.  A row may
+ * name it (a dump being restored does), but not another member's.
+ */
+static Datum
+local_row_origin(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
+{
+	const char *mine = local_origin();
+	Datum		d = values[lr->origin_attno - 1];
+
+	if (!nulls[lr->origin_attno - 1])
+	{
+		text	   *given = DatumGetTextPP(d);
+
+		if (VARSIZE_ANY_EXHDR(given) == strlen(mine) &&
+			memcmp(VARDATA_ANY(given), mine, strlen(mine)) == 0)
+			return d;
+		ereport(ERROR,
+				(errcode(ERRCODE_ORIGIN_MISMATCH),
+				 errmsg("row for ledger table \"%s\" names origin \"%s\", but this database is \"%s\"",
+						RelationGetRelationName(rel), text_to_cstring(given), mine),
+				 errdetail("A member writes only under its own origin; other members' rows arrive by replication."),
+				 errhint("Leave ledger_origin out of the INSERT.")));
+	}
+	return CStringGetTextDatum(mine);
 }
 
 static void
@@ -376,10 +403,11 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	Hash256		prev;
 	Hash256    *hash;
 	StringInfoData buf;
-	int			cols[4];
-	Datum		newvals[4];
-	bool		newnulls[4] = {false, false, false, false};
-	int			ncols = 3;
+	int			cols[5];
+	Datum		newvals[5];
+	bool		newnulls[5] = {false, false, false, false, false};
+	int			ncols = 4;
+	Datum		origin;
 	uint32		keyhash;
 	HeadHint   *hint;
 	StmtHead   *cached;
@@ -414,6 +442,10 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		key = values[lr->chain_attno - 1];
 	}
 
+	origin = local_row_origin(rel, lr, values, nulls);
+	values[lr->origin_attno - 1] = origin;
+	nulls[lr->origin_attno - 1] = false;
+
 	/* Signature first: a refused row takes no lock and leaves no trace. */
 	if (lr->signer_roles)
 	{
@@ -424,9 +456,9 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		/* ledger_at is the server's time, not signed, but covered by the chain hash */
 		values[lr->at_attno - 1] = TimestampTzGetDatum(now);
 		nulls[lr->at_attno - 1] = false;
-		cols[3] = lr->at_attno;
-		newvals[3] = values[lr->at_attno - 1];
-		ncols = 4;
+		cols[4] = lr->at_attno;
+		newvals[4] = values[lr->at_attno - 1];
+		ncols = 5;
 	}
 
 	keyhash = chain_key_hash(lr, key);
@@ -438,8 +470,8 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		seq = cached->seq + 1;
 		memcpy(prev.bytes, cached->hash.bytes, HASH256_LEN);
 	}
-	else if ((hint->seq > 0 && chain_head(rel, lr, key, hint->seq, &seq, &prev)) ||
-			 chain_head(rel, lr, key, 0, &seq, &prev))
+	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev)) ||
+			 chain_head(rel, lr, origin, key, 0, &seq, &prev))
 		seq++;
 	else
 	{
@@ -461,6 +493,8 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
 	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
 	newvals[2] = PointerGetDatum(hash);
+	cols[3] = lr->origin_attno;
+	newvals[3] = origin;
 
 	/* remembered only now that the row will be written as computed */
 	cached = stmt_head(lr, keyhash, key, true);

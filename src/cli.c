@@ -51,7 +51,7 @@ typedef enum opt_id
 	O_HELP, O_OUT, O_KEY, O_HEX, O_BATCH_ID, O_NAME, O_COSIGNER, O_VKEY,
 	O_FILE, O_ORIGIN, O_WITNESS, O_PROOF, O_LEAF_HEX, O_LEAF_FILE, O_OLD,
 	O_NEW, O_SIZE, O_INDEX, O_ROOT, O_LEAF_HASH, O_PROOF_FILE, O_SIZE1,
-	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_COUNT
+	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_MIN_WITNESSES, O_COUNT
 } opt_id;
 
 typedef struct opt_def
@@ -87,6 +87,7 @@ static const opt_def opt_defs[O_COUNT] = {
 	[O_ROOT1] = {"--root1", 1},
 	[O_ROOT2] = {"--root2", 1},
 	[O_TIME] = {"--time", 1},
+	[O_MIN_WITNESSES] = {"--min-witnesses", 1},
 };
 
 #define BIT(o) ((uint64_t) 1 << (o))
@@ -692,6 +693,36 @@ parse_keys(const cmd_args *a, bl_vkey *log, bl_vkey *witnesses)
 }
 
 /*
+ * The witness policy: every --witness, or with --min-witnesses K at least K
+ * of them.  Returns the count bl_checkpoint_open / bl_tlog_proof_verify must
+ * require themselves (0 when the quorum is checked afterwards), or -1.
+ */
+static int
+quorum_arg(const cmd_args *a, int *min)
+{
+	uint64_t	k;
+
+	*min = -1;
+	if (!a->val[O_MIN_WITNESSES])
+		return a->nwitness;
+	if (bl_parse_u64(a->val[O_MIN_WITNESSES], strlen(a->val[O_MIN_WITNESSES]), &k) != 0 ||
+		k < 1 || k > (uint64_t) a->nwitness)
+	{
+		usage_error("--min-witnesses must be between 1 and the number of --witness keys");
+		return -1;
+	}
+	*min = (int) k;
+	return 0;
+}
+
+/* After the note verified: does it meet the quorum (if one was asked for)? */
+static int
+quorum_ok(const bl_note *note, const bl_vkey *w, const cmd_args *a, int min, const char **why)
+{
+	return min < 0 ? 1 : bl_witness_quorum(note, w, a->nwitness, min, why);
+}
+
+/*
  * Open and verify one checkpoint file: 1 ok, 0 rejected (*why set), -1
  * unreadable (error already printed).
  */
@@ -727,10 +758,15 @@ cmd_verify_checkpoint(const cmd_args *a)
 	char		root[48];
 	int			ok;
 
-	if (parse_keys(a, &log, w) != EXIT_OK)
+	int			min;
+	int			need;
+
+	if (parse_keys(a, &log, w) != EXIT_OK || (need = quorum_arg(a, &min)) < 0)
 		return EXIT_USAGE;
 	ok = open_checkpoint_file(a->val[O_FILE], &log, a->val[O_ORIGIN], w,
-							  a->nwitness, &note, &cp, &why);
+							  need, &note, &cp, &why);
+	if (ok == 1)
+		ok = quorum_ok(&note, w, a, min, &why);
 	if (ok == 1)
 	{
 		bl_base64_encode(cp.root, 32, root);
@@ -782,14 +818,19 @@ cmd_verify_proof(const cmd_args *a)
 	int			ok;
 	int			rc;
 
-	if (parse_keys(a, &log, w) != EXIT_OK)
+	int			min;
+	int			need;
+
+	if (parse_keys(a, &log, w) != EXIT_OK || (need = quorum_arg(a, &min)) < 0)
 		return EXIT_USAGE;
 	if ((rc = leaf_hash_arg(a, leaf)) != EXIT_OK)
 		return rc;
 	if (!(buf = read_all(a->val[O_PROOF], MAX_TEXT, &len)))
 		return fail_error("could not read proof \"%s\"", a->val[O_PROOF]);
-	ok = bl_tlog_proof_verify(buf, len, &log, a->val[O_ORIGIN], w, a->nwitness,
+	ok = bl_tlog_proof_verify(buf, len, &log, a->val[O_ORIGIN], w, need,
 							  leaf, &proof, &note, &cp, &why);
+	if (ok)
+		ok = quorum_ok(&note, w, a, min, &why);
 	if (ok)
 		verdict_ok("leaf %" PRIu64 " is included in %.*s at size %" PRIu64,
 				   proof.index, (int) cp.origin_len, cp.origin, cp.size);
@@ -979,18 +1020,19 @@ static const command commands[] = {
 		"read from F (default stdin) and print the note.  Verify the checkpoint\n"
 		"and its consistency with what you saw before cosigning it.\n"},
 	{"verify-checkpoint", cmd_verify_checkpoint,
-		BIT(O_VKEY) | BIT(O_FILE) | BIT(O_ORIGIN) | BIT(O_WITNESS), BIT(O_VKEY),
-		"verify-checkpoint --vkey VKEY [--file F] [--origin O] [--witness VKEY]...",
+		BIT(O_VKEY) | BIT(O_FILE) | BIT(O_ORIGIN) | BIT(O_WITNESS) | BIT(O_MIN_WITNESSES), BIT(O_VKEY),
+		"verify-checkpoint --vkey VKEY [--file F] [--origin O] [--witness VKEY]... [--min-witnesses K]",
 		"Verify a checkpoint note (from F or stdin) signed by VKEY, whose origin\n"
-		"must be O (default: the key's name), cosigned by every --witness.\n"},
+		"must be O (default: the key's name), cosigned by every --witness, or\n"
+		"with --min-witnesses by at least K of them.\n"},
 	{"verify-proof", cmd_verify_proof,
 		BIT(O_VKEY) | BIT(O_PROOF) | BIT(O_LEAF_HEX) | BIT(O_LEAF_FILE) |
-		BIT(O_ORIGIN) | BIT(O_WITNESS),
+		BIT(O_ORIGIN) | BIT(O_WITNESS) | BIT(O_MIN_WITNESSES),
 		BIT(O_VKEY) | BIT(O_PROOF),
 		"verify-proof --vkey VKEY --proof FILE (--leaf-hex HEX | --leaf-file F)\n"
-		"             [--origin O] [--witness VKEY]...",
+		"             [--origin O] [--witness VKEY]... [--min-witnesses K]",
 		"Verify a c2sp.org/tlog-proof@v1 bundle: the checkpoint's signature,\n"
-		"origin and cosignatures, then that the RFC 6962 leaf hash of the given\n"
+		"origin and cosignatures (every --witness, or at least K of them), then that the RFC 6962 leaf hash of the given\n"
 		"leaf bytes is included at the bundle's index.\n"},
 	{"verify-consistency", cmd_verify_consistency,
 		BIT(O_VKEY) | BIT(O_OLD) | BIT(O_NEW) | BIT(O_PROOF) | BIT(O_ORIGIN),

@@ -66,6 +66,7 @@ typedef struct EncColumn
 	int16		elemlen;
 	bool		elembyval;
 	char		elemalign;
+	bool		omit_empty;		/* ledger_origin: the empty origin is left out */
 	int			namelen;		/* UTF-8 bytes */
 	char	   *name;			/* UTF-8 */
 } EncColumn;
@@ -191,6 +192,7 @@ fill_column(EncColumn *col, Form_pg_attribute att)
 	else
 		col->tag = scalar_tag(base);
 
+	col->omit_empty = strcmp(name, LEDGER_COL_ORIGIN) == 0;
 	utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
 	col->namelen = strlen(utf8);
 	col->name = pstrdup(utf8);
@@ -211,8 +213,10 @@ excluded_column(const char *name, EncoderKind kind)
 {
 	if (is_ledger_column_name(name))
 		return true;
+	/* the member signs content; where it lands (origin, time) the chain hash covers */
 	return kind == ENCODE_SIGNING &&
-		(strcmp(name, LEDGER_COL_SIG) == 0 || strcmp(name, LEDGER_COL_AT) == 0);
+		(strcmp(name, LEDGER_COL_SIG) == 0 || strcmp(name, LEDGER_COL_AT) == 0 ||
+		 strcmp(name, LEDGER_COL_ORIGIN) == 0);
 }
 
 RowEncoder *
@@ -430,6 +434,8 @@ row_encode(const RowEncoder *enc, Datum *values, bool *nulls, StringInfo out)
 		uint32		vlen;
 
 		if (nulls[col->attidx])
+			continue;
+		if (col->omit_empty && VARSIZE_ANY_EXHDR(DatumGetPointer(values[col->attidx])) == 0)
 			continue;
 		present++;
 		put_u8(out, (uint8) col->namelen);

@@ -92,7 +92,8 @@ is_ledger_trigger_name(const char *name)
 {
 	return name != NULL && (strcmp(name, LEDGER_CHAIN_TRIGGER) == 0 ||
 							strcmp(name, LEDGER_GUARD_TRIGGER) == 0 ||
-							strcmp(name, LEDGER_LOG_TRIGGER) == 0);
+							strcmp(name, LEDGER_LOG_TRIGGER) == 0 ||
+							strcmp(name, LEDGER_ARRIVE_TRIGGER) == 0);
 }
 
 static bool
@@ -170,8 +171,12 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 			if (strcmp(cmd->name, LEDGER_GUARD_TRIGGER) == 0)
 				break;
 			/* FALLTHROUGH */
-		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
+			/* and for the trigger that checks rows arriving from other members */
+			if (cmd->subtype == AT_EnableReplicaTrig && strcmp(cmd->name, LEDGER_ARRIVE_TRIGGER) == 0)
+				break;
+			/* FALLTHROUGH */
+		case AT_EnableTrig:
 		case AT_DisableTrig:
 			if (is_ledger_trigger_name(cmd->name))
 				refuse(relid, psprintf("change the firing of trigger \"%s\"", cmd->name),

@@ -12,6 +12,7 @@
 #include "access/nbtree.h"
 #include "access/stratnum.h"
 #include "catalog/index.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
@@ -58,13 +59,13 @@ attno_or_error(Relation rel, const char *colname)
 	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 
-/* The unique btree index whose key columns are exactly (chain column?, ledger_seq). */
+/* The unique btree index whose key columns are exactly (ledger_origin, chain column?, ledger_seq). */
 static Oid
 find_chain_index(Relation rel, LedgerRel *lr)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
-	int			nkeys = lr->chain_attno ? 2 : 1;
+	int			nkeys = lr->chain_attno ? 3 : 2;
 
 	foreach(lc, indexes)
 	{
@@ -74,19 +75,18 @@ find_chain_index(Relation rel, LedgerRel *lr)
 		bool		match = ind->indisunique && ind->indisvalid &&
 			irel->rd_rel->relam == BTREE_AM_OID &&
 			ind->indnkeyatts == nkeys && RelationGetIndexPredicate(irel) == NIL &&
-			RelationGetIndexExpressions(irel) == NIL;
+			RelationGetIndexExpressions(irel) == NIL &&
+			ind->indkey.values[0] == lr->origin_attno &&
+			irel->rd_indcollation[0] == C_COLLATION_OID &&
+			ind->indkey.values[nkeys - 1] == lr->seq_attno;
 
 		if (match && lr->chain_attno)
-			match = ind->indkey.values[0] == lr->chain_attno &&
-				ind->indkey.values[1] == lr->seq_attno;
-		else if (match)
-			match = ind->indkey.values[0] == lr->seq_attno;
-
+			match = ind->indkey.values[1] == lr->chain_attno;
 		if (match && lr->chain_attno)
 		{
-			Oid			opno = get_opfamily_member(irel->rd_opfamily[0],
-												   irel->rd_opcintype[0],
-												   irel->rd_opcintype[0],
+			Oid			opno = get_opfamily_member(irel->rd_opfamily[1],
+												   irel->rd_opcintype[1],
+												   irel->rd_opcintype[1],
 												   BTEqualStrategyNumber);
 
 			lr->chain_eq_proc = get_opcode(opno);
@@ -99,7 +99,7 @@ find_chain_index(Relation rel, LedgerRel *lr)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("ledger table \"%s\" has lost its chain index",
 					RelationGetRelationName(rel)),
-			 errhint("Recreate the unique index on (chain column, ledger_seq) that enable_ledger() created.")));
+			 errhint("Recreate the unique index on (ledger_origin, chain column, ledger_seq) that enable_ledger() created.")));
 	return InvalidOid;
 }
 
@@ -139,6 +139,7 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *
 	lr->qualname = MemoryContextStrdup(lr->mcxt,
 									   psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)));
+	lr->origin_attno = attno_or_error(rel, LEDGER_COL_ORIGIN);
 	lr->seq_attno = attno_or_error(rel, LEDGER_COL_SEQ);
 	lr->prev_attno = attno_or_error(rel, LEDGER_COL_PREV);
 	lr->hash_attno = attno_or_error(rel, LEDGER_COL_HASH);

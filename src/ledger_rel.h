@@ -16,10 +16,11 @@ typedef struct LedgerRel
 	MemoryContext mcxt;
 	AttrNumber	chain_attno;	/* 0 when the table has a single chain */
 	Oid			chain_collation;
+	AttrNumber	origin_attno;
 	AttrNumber	seq_attno;
 	AttrNumber	prev_attno;
 	AttrNumber	hash_attno;
-	Oid			index_oid;		/* unique (chain column, ledger_seq) or (ledger_seq) */
+	Oid			index_oid;		/* unique (ledger_origin, chain column?, ledger_seq) */
 	RegProcedure chain_eq_proc; /* equality for the index's first column */
 	FmgrInfo	chain_eq_fn;	/* the same, ready to call */
 	bool		chain_byval;
@@ -43,5 +44,12 @@ extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by, const char 
 
 /* chain.c: the ExecutorRun hook behind the statement head cache */
 extern void chain_install_hooks(void);
+
+/*
+ * chain.c: the last (seq, hash) of the chain (origin, key) among positions
+ * >= min_seq (0: all), seen with SnapshotSelf; false if there is none.
+ */
+extern bool chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
+					   int64 *seq, Hash256 *hash);
 
 #endif

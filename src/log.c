@@ -159,49 +159,58 @@ log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen, int64 seq,
 
 /* ---------------------------------------------------------------- key */
 
-static void *log_key = NULL;
-static char *log_key_path = NULL;
+static KeyFile log_key = {NULL, NULL};
 
-/* The log's signing key, read from battledger.log_key_file (cached per backend). */
-static void *
-log_signing_key(bool missing_ok)
+/*
+ * The Ed25519 private key in the file a setting names (cached per backend,
+ * reread when the setting changes); NULL if unset and missing_ok.
+ */
+void *
+key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_ok)
 {
 	FILE	   *f;
 	char		buf[8192];
 	size_t		n;
 
-	if (bl_log_key_file == NULL || bl_log_key_file[0] == '\0')
+	if (path == NULL || path[0] == '\0')
 	{
 		if (missing_ok)
 			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("battledger.log_key_file is not set"),
-				 errhint("Point it at the log's Ed25519 private key (PKCS#8 PEM, e.g. from \"battledger keygen\"), readable by the server.")));
+				 errmsg("%s is not set", setting),
+				 errhint("Point it at an Ed25519 private key (PKCS#8 PEM, e.g. from \"battledger keygen\"), readable by the server.")));
 	}
-	if (log_key && log_key_path && strcmp(log_key_path, bl_log_key_file) == 0)
-		return log_key;
-	if (log_key)
-		bl_ed25519_priv_free(log_key);
-	log_key = NULL;
-	f = AllocateFile(bl_log_key_file, "r");
+	if (kf->key && kf->path && strcmp(kf->path, path) == 0)
+		return kf->key;
+	if (kf->key)
+		bl_ed25519_priv_free(kf->key);
+	kf->key = NULL;
+	f = AllocateFile(path, "r");
 	if (f == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open log key file \"%s\": %m", bl_log_key_file)));
+				 errmsg("could not open key file \"%s\" (%s): %m", path, setting)));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	FreeFile(f);
-	log_key = bl_ed25519_priv_load_pem(buf, n);
+	kf->key = bl_ed25519_priv_load_pem(buf, n);
 	explicit_bzero(buf, sizeof(buf));
-	if (log_key == NULL)
+	if (kf->key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("log key file \"%s\" does not hold an Ed25519 private key", bl_log_key_file),
+				 errmsg("key file \"%s\" (%s) does not hold an Ed25519 private key", path, setting),
 				 errhint("Generate one with \"battledger keygen --out FILE\".")));
-	if (log_key_path)
-		pfree(log_key_path);
-	log_key_path = MemoryContextStrdup(TopMemoryContext, bl_log_key_file);
-	return log_key;
+	if (kf->path)
+		pfree(kf->path);
+	kf->path = MemoryContextStrdup(TopMemoryContext, path);
+	return kf->key;
+}
+
+/* The log's signing key, read from battledger.log_key_file. */
+static void *
+log_signing_key(bool missing_ok)
+{
+	return key_file_load(&log_key, bl_log_key_file, "battledger.log_key_file", missing_ok);
 }
 
 static const char *
@@ -218,6 +227,14 @@ log_origin(void)
 				 errmsg("battledger.origin \"%s\" is not a valid note key name", bl_origin),
 				 errdetail("It must be non-empty UTF-8 without spaces, control characters or '+'.")));
 	return bl_origin;
+}
+
+const char *
+local_origin(void)
+{
+	if (bl_origin == NULL || bl_origin[0] == '\0')
+		return "";
+	return log_origin();
 }
 
 /* ---------------------------------------------------------------- nodes */
@@ -866,14 +883,53 @@ battledger_leaf(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * The checkpoint a proof is given against: the latest, or with min_cosigs > 0
+ * the latest that at least that many witnesses cosigned, with their
+ * cosignature lines appended to the note.  Caller is in SPI.
+ */
+static bool
+cosigned_checkpoint(int64 index, int min_cosigs, int64 *size, char **note)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, INT4OID};
+	Datum		args[3] = {CStringGetTextDatum(local_origin()), Int64GetDatum(index), Int32GetDatum(min_cosigs)};
+	StringInfoData buf;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT c.tree_size, c.note, array(SELECT s.line FROM battledger.cosignature s "
+							  "  WHERE s.log_origin = $1 AND s.tree_size = c.tree_size AND s.root OPERATOR(battledger.=) c.root "
+							  "  ORDER BY s.witness) AS lines "
+							  "FROM battledger.checkpoint c WHERE c.tree_size > $2 AND "
+							  "  (SELECT count(*) FROM battledger.cosignature s WHERE s.log_origin = $1 "
+							  "    AND s.tree_size = c.tree_size AND s.root OPERATOR(battledger.=) c.root) >= $3 "
+							  "ORDER BY c.tree_size DESC LIMIT 1", 3, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.checkpoint");
+	if (SPI_processed != 1)
+		return false;
+	*size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	{
+		ArrayType  *lines = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		Datum	   *elems;
+		int			n;
+
+		deconstruct_array(lines, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
+		for (int i = 0; i < n; i++)
+			appendStringInfo(&buf, "%s\n", TextDatumGetCString(elems[i]));
+	}
+	*note = buf.data;
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(battledger_tlog_proof);
 Datum
 battledger_tlog_proof(PG_FUNCTION_ARGS)
 {
 	int			nest;
 	int64		index = PG_GETARG_INT64(0);
+	int			min_cosigs = PG_GETARG_INT32(1);
 	int64		size;
-	uint8		root[HASH256_LEN];
 	char	   *note;
 	uint8		proof[BL_MERKLE_MAX_PROOF][HASH256_LEN];
 	size_t		np;
@@ -882,12 +938,14 @@ battledger_tlog_proof(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 
 	nest = bl_spi_connect();
-	if (!latest_checkpoint(&size, root, &note))
+	check_range(index, 0, PG_INT64_MAX - 1, "leaf index");
+	if (!cosigned_checkpoint(index, Max(min_cosigs, 0), &size, &note))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the log has no checkpoint yet"),
-				 errhint("Call battledger.seal().")));
-	check_range(index, 0, size - 1, "leaf index");
+				 errmsg(min_cosigs > 0 ? "no checkpoint covering leaf %lld has %d cosignatures yet"
+						: "no checkpoint covers leaf %lld yet", (long long) index, min_cosigs),
+				 errhint(min_cosigs > 0 ? "Wait for the witnesses to cosign, or ask for fewer."
+						 : "Call battledger.seal().")));
 	np = inclusion_proof(index, size, proof);
 	bundle = bl_tlog_proof_format((uint64) index, (const uint8_t (*)[32]) proof, np, NULL, 0,
 								  note, strlen(note));

@@ -9,6 +9,15 @@
 extern char *bl_origin;
 extern char *bl_log_key_file;
 
+/* A private key file named by a setting, loaded once per backend. */
+typedef struct KeyFile
+{
+	void	   *key;
+	char	   *path;
+} KeyFile;
+
+extern void *key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_ok);
+
 /* The leaf bytes of a ledger row (docs/transparency-log.md). */
 extern void log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen,
 						   int64 seq, const uint8 *prev, const uint8 *row_hash);

@@ -842,6 +842,23 @@ witnesses_ok(const bl_note *note, const bl_vkey *w, int nw, const char **why)
 }
 
 int
+bl_witness_quorum(const bl_note *note, const bl_vkey *w, int nw, int min, const char **why)
+{
+	int			valid = 0;
+
+	for (int i = 0; i < nw; i++)
+	{
+		if (w[i].alg != BL_NOTE_ALG_COSIG_V1)
+			return reject(why, "witness key is not a cosignature/v1 key");
+		if (bl_cosig_verify(note, w[i].name, w[i].pub, NULL) == 1)
+			valid++;
+	}
+	if (valid < min)
+		return reject(why, "fewer valid witness cosignatures than the policy requires");
+	return 1;
+}
+
+int
 bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 				   const char *origin, const bl_vkey *witnesses,
 				   int nwitnesses, bl_note *note, bl_checkpoint *cp,

@@ -147,6 +147,13 @@ int			bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 							   int nwitnesses, bl_note *note,
 							   bl_checkpoint *cp, const char **why);
 
+/*
+ * Policy "at least min of these witnesses": counts the witnesses in w whose
+ * cosignature on the (already verified) note is valid.  1 ok, 0 rejected.
+ */
+int			bl_witness_quorum(const bl_note *note, const bl_vkey *w, int nw,
+							  int min, const char **why);
+
 /* ---- tlog-proof@v1 ---- */
 
 typedef struct bl_tlog_proof

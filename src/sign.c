@@ -12,6 +12,8 @@
  * elsewhere are caught.
  */
 #include "sign.h"
+#include "consortium.h"
+#include "replication/logicalworker.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -112,6 +114,9 @@ batch_xact_callback(XactEvent event, void *arg)
 			char	   *detail;
 			const char *problem = batch_check(nb->id, InvalidOid, &detail);
 
+			if (problem && IsLogicalWorker())
+				consortium_reject(NULL, "battledger.batch", 0, problem,
+								  psprintf("Batch \"%s\": %s", nb->id, detail), NULL);
 			if (problem)
 				ereport(ERROR,
 						(errcode(ERRCODE_BATCH_MISMATCH),
@@ -321,8 +326,31 @@ key_problem(KeyCheck c)
 	return "unknown_key";
 }
 
+static const char *check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles,
+									int nroles, char **detail);
+
 const char *
 sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
+{
+	return check_stored_row(lr, values, nulls, NULL, 0, detail);
+}
+
+const char *
+sign_check_arriving_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
+{
+	return check_stored_row(lr, values, nulls, lr->signer_roles, lr->nsigner_roles, detail);
+}
+
+void
+sign_defer_batch_check(const char *batch_id)
+{
+	remember_new_batch(batch_id);
+}
+
+/* Signature, and key validity at ledger_at (for one of roles, if given). */
+static const char *
+check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nroles,
+				 char **detail)
 {
 	KeyInfo    *key;
 	const char *problem;
@@ -339,10 +367,11 @@ sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 	if (!nulls[lr->batch_attno - 1])
 		return NULL;			/* checked per batch */
 	key = key_lookup(DatumGetHash256P(values[lr->key_attno - 1]));
-	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]), NULL, 0));
+	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]), roles, nroles));
 	if (problem)
 	{
-		*detail = "The signing key was not valid at the row's ledger_at.";
+		*detail = roles ? "The signing key was not valid, for a member holding a role the table permits, at the row's ledger_at."
+			: "The signing key was not valid at the row's ledger_at.";
 		return problem;
 	}
 	sig = DatumGetByteaPP(values[lr->sig_attno - 1]);

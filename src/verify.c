@@ -9,6 +9,8 @@
 #include "battledger.h"
 
 #include "access/genam.h"
+#include "access/stratnum.h"
+#include "catalog/pg_collation.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -19,6 +21,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -73,17 +76,22 @@ typedef struct VerifyOut
 	FmgrInfo	key_out;			/* the chain column's output function */
 } VerifyOut;
 
-/* One problem; key is the chain's key, or NULL where none applies (single chain, a batch). */
+/*
+ * One problem.  origin names the chain's member (NULL for a batch); key is
+ * the chain's key, or NULL where none applies (single chain, a batch).
+ */
 static void
-report(VerifyOut *vo, const Datum *key, int64 seq, const char *problem, const char *detail)
+report(VerifyOut *vo, const Datum *origin, const Datum *key, int64 seq, const char *problem,
+	   const char *detail)
 {
-	Datum		vals[4];
-	bool		nulls[4] = {key == NULL, false, false, detail == NULL};
+	Datum		vals[5];
+	bool		nulls[5] = {origin == NULL, key == NULL, false, false, detail == NULL};
 
-	vals[0] = key ? CStringGetTextDatum(OutputFunctionCall(&vo->key_out, *key)) : (Datum) 0;
-	vals[1] = Int64GetDatum(seq);
-	vals[2] = CStringGetTextDatum(problem);
-	vals[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	vals[0] = origin ? *origin : (Datum) 0;
+	vals[1] = key ? CStringGetTextDatum(OutputFunctionCall(&vo->key_out, *key)) : (Datum) 0;
+	vals[2] = Int64GetDatum(seq);
+	vals[3] = CStringGetTextDatum(problem);
+	vals[4] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
 	tuplestore_putvalues(vo->store, vo->desc, vals, nulls);
 }
 
@@ -131,7 +139,7 @@ check_batches(HTAB *batches, Oid relid, VerifyOut *vo)
 		const char *problem = batch_check(b->id, relid, &detail);
 
 		if (problem)
-			report(vo, NULL, b->seq, problem, detail);
+			report(vo, NULL, NULL, b->seq, problem, detail);
 	}
 }
 
@@ -150,13 +158,14 @@ check_access(Relation rel)
 				 errhint("Run battledger.verify() as a role that bypasses row-level security on the table.")));
 }
 
+/* Walk the chain index (of one origin, if only_origin is not NULL) and check every chain. */
 static void
-verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
+verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Relation	irel = index_open(lr->index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan = index_beginscan(rel, irel, GetActiveSnapshot(), 0, 0);
+	IndexScanDesc scan = index_beginscan(rel, irel, GetActiveSnapshot(), only_origin ? 1 : 0, 0);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 												 "battledger verify row",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -165,6 +174,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 												 ALLOCSET_SMALL_SIZES);
 	Form_pg_attribute keyatt = lr->chain_attno ? TupleDescAttr(desc, lr->chain_attno - 1) : NULL;
 	Datum		cur_key = (Datum) 0;
+	Datum		cur_origin = (Datum) 0;
+	ScanKeyData okey;
 	bool		in_chain = false;
 	int64		expected = 1;
 	uint8		last_hash[HASH256_LEN];
@@ -173,7 +184,12 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
 
 	initStringInfo(&buf);
-	index_rescan(scan, NULL, 0, NULL, 0);
+	if (only_origin)
+	{
+		ScanKeyInit(&okey, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(only_origin));
+		okey.sk_collation = C_COLLATION_OID;
+	}
+	index_rescan(scan, only_origin ? &okey : NULL, only_origin ? 1 : 0, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		MemoryContext old;
@@ -189,14 +205,18 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 		if (lr->chain_attno)
 			key = slot->tts_values[lr->chain_attno - 1];
 
-		if (!in_chain || (lr->chain_attno &&
-						  !DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn,
-														  lr->chain_collation,
-														  cur_key, key))))
+		if (!in_chain ||
+			!DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, cur_origin,
+												  slot->tts_values[lr->origin_attno - 1])) ||
+			(lr->chain_attno &&
+			 !DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn,
+											 lr->chain_collation,
+											 cur_key, key))))
 		{
 			/* a new chain starts */
 			MemoryContextReset(keycxt);
 			MemoryContextSwitchTo(keycxt);
+			cur_origin = PointerGetDatum(DatumGetTextPCopy(slot->tts_values[lr->origin_attno - 1]));
 			if (lr->chain_attno)
 				cur_key = datumCopy(key, keyatt->attbyval, keyatt->attlen);
 			MemoryContextSwitchTo(rowcxt);
@@ -208,7 +228,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 		if (slot->tts_isnull[lr->seq_attno - 1] || slot->tts_isnull[lr->prev_attno - 1] ||
 			slot->tts_isnull[lr->hash_attno - 1])
 		{
-			report(vo, keyp, 0, "missing_chain_fields",
+			report(vo, &cur_origin, keyp, 0, "missing_chain_fields",
 				   "A row has no ledger_seq, ledger_prev or ledger_hash: it did not pass through the chain trigger.");
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
@@ -219,23 +239,23 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 		stored = DatumGetHash256P(slot->tts_values[lr->hash_attno - 1]);
 
 		if (seq > expected)
-			report(vo, keyp, seq, "missing_rows",
+			report(vo, &cur_origin, keyp, seq, "missing_rows",
 				   expected == seq - 1 ?
 				   psprintf("Position %lld is absent.", (long long) expected) :
 				   psprintf("Positions %lld to %lld are absent.", (long long) expected,
 							(long long) (seq - 1)));
 		else if (seq < expected)
-			report(vo, keyp, seq, "duplicate_position",
+			report(vo, &cur_origin, keyp, seq, "duplicate_position",
 				   psprintf("Position %lld appears more than once.", (long long) seq));
 		else if (memcmp(prev->bytes, last_hash, HASH256_LEN) != 0)
-			report(vo, keyp, seq, "broken_link",
+			report(vo, &cur_origin, keyp, seq, "broken_link",
 				   "ledger_prev does not equal the previous row's ledger_hash.");
 
 		resetStringInfo(&buf);
 		row_encode(lr->encoder, slot->tts_values, slot->tts_isnull, &buf);
 		chain_hash(prev->bytes, seq, buf.data, buf.len, computed);
 		if (memcmp(computed, stored->bytes, HASH256_LEN) != 0)
-			report(vo, keyp, seq, "hash_mismatch",
+			report(vo, &cur_origin, keyp, seq, "hash_mismatch",
 				   "ledger_hash does not match the row's content and chain fields.");
 
 		if (lr->signer_roles)
@@ -244,7 +264,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo)
 			const char *sproblem = sign_check_stored_row(lr, slot->tts_values, slot->tts_isnull, &sdetail);
 
 			if (sproblem)
-				report(vo, keyp, seq, sproblem, sdetail);
+				report(vo, &cur_origin, keyp, seq, sproblem, sdetail);
 			else if (!slot->tts_isnull[lr->batch_attno - 1])
 				note_batch(batches, TextDatumGetCString(slot->tts_values[lr->batch_attno - 1]), seq);
 		}
@@ -268,14 +288,21 @@ PG_FUNCTION_INFO_V1(battledger_verify);
 Datum
 battledger_verify(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
+	Oid			relid;
+	text	   *only_origin = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *signer_roles = NULL;
-	char	   *chain_by = registered_chain_by(relid, &signer_roles);
+	char	   *chain_by;
 	Relation	rel;
 	LedgerRel  *lr;
 	VerifyOut	vo;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null")));
+	relid = PG_GETARG_OID(0);
+	chain_by = registered_chain_by(relid, &signer_roles);
 	InitMaterializedSRF(fcinfo, 0);
 	vo.store = rsinfo->setResult;
 	vo.desc = rsinfo->setDesc;
@@ -292,7 +319,7 @@ battledger_verify(PG_FUNCTION_ARGS)
 						  &outfn, &varlena);
 		fmgr_info(outfn, &vo.key_out);
 	}
-	verify_table(rel, lr, &vo);
+	verify_table(rel, lr, &vo, only_origin);
 	table_close(rel, AccessShareLock);
 	return (Datum) 0;
 }

@@ -19,14 +19,16 @@ CREATE FUNCTION @extschema@._chain_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_chain_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._refuse_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_refuse_trigger' LANGUAGE C;
+CREATE FUNCTION @extschema@._arrive_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ledger_arrive_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._log_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'battledger_log_trigger' LANGUAGE C;
 
-CREATE FUNCTION @extschema@.verify(tbl regclass)
-    RETURNS TABLE (chain_key text, seq bigint, problem text, detail text)
-    AS 'MODULE_PATHNAME', 'battledger_verify' LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION @extschema@.verify(regclass) IS
-    'one row per problem in the ledger table''s chains; no rows when intact';
+CREATE FUNCTION @extschema@.verify(tbl regclass, origin text DEFAULT NULL)
+    RETURNS TABLE (origin text, chain_key text, seq bigint, problem text, detail text)
+    AS 'MODULE_PATHNAME', 'battledger_verify' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.verify(regclass, text) IS
+    'one row per problem in the ledger table''s chains (of one origin, if given); no rows when intact';
 
 -- Records a ledger table; SECURITY DEFINER because the registry is not
 -- writable by table owners.  Only the owner of tbl may register it, and only
@@ -40,15 +42,16 @@ BEGIN
     END IF;
     IF (SELECT count(*) FROM pg_catalog.pg_trigger t
          WHERE t.tgrelid = tbl
-           AND t.tgname IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log')) <> 3 THEN
+           AND t.tgname IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log',
+                            'zz_battledger_arrive')) <> 4 THEN
         RAISE EXCEPTION 'table % does not have the ledger triggers', tbl
             USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
     END IF;
     -- what is registered must be what the chain trigger enforces
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                    WHERE t.tgrelid = tbl AND t.tgname = 'zz_battledger_chain'
+    IF (SELECT count(*) FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = tbl AND t.tgname IN ('zz_battledger_chain', 'zz_battledger_arrive')
                       AND t.tgargs = pg_catalog.convert_to(coalesce(chain_by::text, ''), 'UTF8') || '\x00'::bytea
-                                     || pg_catalog.convert_to(coalesce(signer_roles::text, ''), 'UTF8') || '\x00'::bytea) THEN
+                                     || pg_catalog.convert_to(coalesce(signer_roles::text, ''), 'UTF8') || '\x00'::bytea) <> 2 THEN
         RAISE EXCEPTION 'the chain trigger of % does not match chain_by % and signer_roles %', tbl, chain_by, signer_roles
             USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
     END IF;
@@ -85,7 +88,7 @@ BEGIN
     END IF;
     FOR col IN SELECT attname FROM pg_attribute
                 WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped
-                  AND attname IN ('ledger_seq', 'ledger_prev', 'ledger_hash',
+                  AND attname IN ('ledger_origin', 'ledger_seq', 'ledger_prev', 'ledger_hash',
                                   'ledger_key_id', 'ledger_sig', 'ledger_at', 'ledger_batch') LOOP
         RAISE EXCEPTION 'table "%" already has a column named "%"', tbl, col
             USING ERRCODE = 'duplicate_column',
@@ -141,12 +144,14 @@ BEGIN
         EXECUTE format('CREATE INDEX %I ON %s (ledger_batch) WHERE ledger_batch IS NOT NULL',
                        left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_batch', tbl);
     END IF;
+    -- the chain trigger fills ledger_origin in ('' in a database battledger.origin does not name)
+    EXECUTE format('ALTER TABLE %s ADD COLUMN ledger_origin text COLLATE "C" NOT NULL', tbl);
     idx := left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_chain';
     IF chain_by IS NOT NULL THEN
         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, chain_by);
-        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (%I, ledger_seq)', idx, tbl, chain_by);
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, %I, ledger_seq)', idx, tbl, chain_by);
     ELSE
-        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_seq)', idx, tbl);
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, ledger_seq)', idx, tbl);
     END IF;
     EXECUTE format('CREATE TRIGGER zz_battledger_chain BEFORE INSERT ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION @extschema@._chain_trigger(%L, %L)', tbl, coalesce(chain_by, ''),
@@ -157,6 +162,11 @@ BEGIN
     -- rows actually inserted (not those ON CONFLICT skipped) are queued for the log
     EXECUTE format('CREATE TRIGGER battledger_log AFTER INSERT ON %s REFERENCING NEW TABLE AS battledger_new '
                    'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._log_trigger()', tbl);
+    -- rows from other members (logical replication): checked, not chained
+    EXECUTE format('CREATE TRIGGER zz_battledger_arrive BEFORE INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._arrive_trigger(%L, %L)', tbl, coalesce(chain_by, ''),
+                   coalesce(signer_roles::text, ''));
+    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER zz_battledger_arrive', tbl);
     PERFORM @extschema@._register(tbl, chain_by, idx, signer_roles);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_ledger(regclass, name, boolean, text[]) IS

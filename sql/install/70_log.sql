@@ -68,10 +68,10 @@ CREATE FUNCTION @extschema@.inclusion_proof(leaf_index bigint, tree_size bigint 
     RETURNS @extschema@.hash256[] AS 'MODULE_PATHNAME', 'battledger_inclusion_proof' LANGUAGE C STABLE;
 CREATE FUNCTION @extschema@.consistency_proof(size1 bigint, size2 bigint)
     RETURNS @extschema@.hash256[] AS 'MODULE_PATHNAME', 'battledger_consistency_proof' LANGUAGE C STABLE STRICT;
-CREATE FUNCTION @extschema@.tlog_proof(leaf_index bigint) RETURNS text
+CREATE FUNCTION @extschema@.tlog_proof(leaf_index bigint, min_cosignatures int DEFAULT 0) RETURNS text
     AS 'MODULE_PATHNAME', 'battledger_tlog_proof' LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION @extschema@.tlog_proof(bigint) IS
-    'a C2SP tlog-proof@v1 bundle: index, inclusion proof and the latest signed checkpoint';
+COMMENT ON FUNCTION @extschema@.tlog_proof(bigint, int) IS
+    'a C2SP tlog-proof@v1 bundle: index, inclusion proof and the latest signed checkpoint (cosigned by at least min_cosignatures witnesses), with its cosignatures';
 CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.hash256) RETURNS bigint
     LANGUAGE sql STABLE STRICT AS $$
     SELECT l.leaf_index FROM @extschema@.log_leaf l
@@ -79,11 +79,11 @@ CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.has
        AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
                       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
 $$;
-CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256) RETURNS text
+CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256, min_cosignatures int DEFAULT 0) RETURNS text
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
-    SELECT @extschema@.tlog_proof(@extschema@.leaf_index(tbl, ledger_hash))
+    SELECT @extschema@.tlog_proof(@extschema@.leaf_index(tbl, ledger_hash), min_cosignatures)
 $$;
-COMMENT ON FUNCTION @extschema@.tlog_proof(regclass, @extschema@.hash256) IS
+COMMENT ON FUNCTION @extschema@.tlog_proof(regclass, @extschema@.hash256, int) IS
     'the tlog-proof@v1 bundle for the row of tbl whose ledger_hash is given (NULL if not sealed yet)';
 CREATE FUNCTION @extschema@.verify_inclusion(leaf bytea, leaf_index bigint, tree_size bigint,
                                              proof @extschema@.hash256[], root @extschema@.hash256)

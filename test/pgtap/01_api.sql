@@ -5,7 +5,7 @@ SELECT plan(17);
 SELECT has_schema('battledger');
 SELECT has_type('battledger', 'hash256', 'type hash256 exists');
 SELECT has_function('battledger', 'enable_ledger', ARRAY['regclass', 'name', 'boolean', 'text[]']);
-SELECT has_function('battledger', 'verify', ARRAY['regclass']);
+SELECT has_function('battledger', 'verify', ARRAY['regclass', 'text']);
 SELECT has_function('battledger', 'row_bytes', ARRAY['record']);
 SELECT has_function('battledger', 'row_hash', ARRAY['record']);
 SELECT has_function('battledger', 'chain_hash', ARRAY['battledger.hash256', 'bigint', 'bytea']);

@@ -29,7 +29,8 @@ DECLARE
     fields bytea[] := '{}';
     epoch2000 constant timestamptz := '2000-01-01 00:00:00+00';
 BEGIN
-    -- fields in byte order of their names: at, battery, capacity_ah, cycle, energy_wh, note, ok
+    -- fields in byte order of their names: at, battery, capacity_ah, cycle, energy_wh,
+    -- ledger_origin (left out when empty), note, ok
     IF r.at IS NOT NULL THEN
         fields := fields || pg_temp.field('at', 12,
             pg_temp.be((extract(epoch FROM r.at) - extract(epoch FROM epoch2000)) * 1000000, 8));
@@ -38,6 +39,7 @@ BEGIN
     IF r.capacity_ah IS NOT NULL THEN fields := fields || pg_temp.field('capacity_ah', 7, convert_to(r.capacity_ah::text, 'UTF8')); END IF;
     IF r.cycle IS NOT NULL THEN fields := fields || pg_temp.field('cycle', 3, pg_temp.be(r.cycle, 4)); END IF;
     IF r.energy_wh IS NOT NULL THEN fields := fields || pg_temp.field('energy_wh', 4, pg_temp.be(r.energy_wh, 8)); END IF;
+    IF r.ledger_origin <> '' THEN fields := fields || pg_temp.field('ledger_origin', 8, convert_to(r.ledger_origin, 'UTF8')); END IF;
     IF r.note IS NOT NULL THEN fields := fields || pg_temp.field('note', 8, convert_to(r.note, 'UTF8')); END IF;
     IF r.ok IS NOT NULL THEN fields := fields || pg_temp.field('ok', 1, CASE WHEN r.ok THEN '\x01'::bytea ELSE '\x00'::bytea END); END IF;
     RETURN '\x424c5201'::bytea || pg_temp.be(cardinality(fields), 2)

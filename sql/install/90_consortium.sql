@@ -1,0 +1,255 @@
+-----------------------------------------------------------------------------
+-- Consortium (docs/consortium.md): each member publishes its own rows and log
+-- by logical replication and subscribes to every other member; arriving rows
+-- are checked (src/arrive.c), arriving checkpoints witnessed (src/witness.c).
+-----------------------------------------------------------------------------
+CREATE TABLE @extschema@.consortium_member (
+    origin       text COLLATE "C" PRIMARY KEY,  -- the member's battledger.origin
+    subscription name NOT NULL UNIQUE,
+    log_vkey     text NOT NULL,                 -- verifies its checkpoints
+    witness_vkey text,                          -- verifies its cosignatures
+    joined_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.consortium_member IS 'the members this database subscribes to, with the keys pinned at join';
+
+-- Other members' logs, as verified here; the local log stays in log_leaf/checkpoint.
+CREATE TABLE @extschema@.peer_leaf (
+    origin     text COLLATE "C" NOT NULL,
+    leaf_index bigint NOT NULL,
+    tbl        text NOT NULL,
+    seq        bigint NOT NULL,
+    prev       @extschema@.hash256 NOT NULL,
+    row_hash   @extschema@.hash256 NOT NULL,
+    leaf_hash  @extschema@.hash256 NOT NULL,
+    PRIMARY KEY (origin, leaf_index)
+);
+CREATE TABLE @extschema@.peer_checkpoint (
+    origin      text COLLATE "C" NOT NULL,
+    tree_size   bigint NOT NULL,
+    root        @extschema@.hash256 NOT NULL,
+    note        text NOT NULL,
+    frontier    bytea,          -- compact range at tree_size; NULL until verified (copied at join)
+    verified_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (origin, tree_size)
+);
+-- Evidence: a member signed a checkpoint that contradicts one verified before.
+CREATE TABLE @extschema@.log_conflict (
+    origin      text COLLATE "C" NOT NULL,
+    problem     text NOT NULL,
+    detail      text NOT NULL,
+    held_note   text,           -- the last checkpoint verified
+    new_note    text NOT NULL,  -- the contradicting one, signed by the same log key
+    detected_at timestamptz NOT NULL DEFAULT now()
+);
+-- tlog-cosignature/v1 lines, by this member's witness (published) and others' (received).
+CREATE TABLE @extschema@.cosignature (
+    log_origin  text COLLATE "C" NOT NULL,
+    tree_size   bigint NOT NULL,
+    root        @extschema@.hash256 NOT NULL,
+    witness     text COLLATE "C" NOT NULL,
+    cosigned_at bigint NOT NULL,     -- seconds since the Unix epoch, as signed
+    line        text NOT NULL,       -- the signature line to append to the checkpoint note
+    PRIMARY KEY (log_origin, tree_size, witness)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.consortium_member', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer_leaf', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer_checkpoint', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_conflict', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.cosignature', '');
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.peer_leaf
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.peer_checkpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_conflict
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.cosignature
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+ALTER TABLE @extschema@.peer_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.peer_checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.log_conflict ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.cosignature ENABLE ALWAYS TRIGGER battledger_append_only;
+REVOKE ALL ON @extschema@.consortium_member, @extschema@.peer_leaf, @extschema@.peer_checkpoint,
+              @extschema@.log_conflict, @extschema@.cosignature FROM PUBLIC;
+GRANT SELECT ON @extschema@.consortium_member, @extschema@.peer_leaf, @extschema@.peer_checkpoint,
+                @extschema@.log_conflict, @extschema@.cosignature TO PUBLIC;
+
+-- Arriving log rows are diverted into the peer tables (ENABLE REPLICA: they
+-- fire only in the apply worker, or for a superuser who asks for replica role).
+CREATE FUNCTION @extschema@._peer_leaf_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_peer_leaf_trigger' LANGUAGE C;
+CREATE FUNCTION @extschema@._peer_checkpoint_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_peer_checkpoint_trigger' LANGUAGE C;
+CREATE FUNCTION @extschema@._cosignature_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'battledger_cosignature_trigger' LANGUAGE C;
+CREATE TRIGGER zz_battledger_arrive BEFORE INSERT ON @extschema@.log_leaf
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._peer_leaf_trigger();
+CREATE TRIGGER zz_battledger_arrive BEFORE INSERT ON @extschema@.checkpoint
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._peer_checkpoint_trigger();
+CREATE TRIGGER zz_battledger_arrive BEFORE INSERT ON @extschema@.cosignature
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._cosignature_trigger();
+ALTER TABLE @extschema@.log_leaf ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE @extschema@.checkpoint ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE @extschema@.cosignature ENABLE REPLICA TRIGGER zz_battledger_arrive;
+
+CREATE FUNCTION @extschema@.witness_vkey() RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_witness_vkey' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.witness_vkey() IS
+    'this member''s witness verifier key (tlog-cosignature/v1), from battledger.witness_key_file';
+CREATE FUNCTION @extschema@._vkey_name(vkey text, alg int) RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_vkey_name' LANGUAGE C IMMUTABLE STRICT;
+CREATE FUNCTION @extschema@._peer_root(origin text, tree_size bigint) RETURNS @extschema@.hash256
+    AS 'MODULE_PATHNAME', 'battledger_peer_root' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION @extschema@._rejection_lines() RETURNS SETOF jsonb
+    AS 'MODULE_PATHNAME', 'battledger_rejection_lines' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@._rejection_lines() FROM PUBLIC;
+CREATE VIEW @extschema@.rejections AS
+    SELECT (j->>'at')::timestamptz AS at, j->>'subscription' AS subscription, j->>'origin' AS origin,
+           j->>'table' AS tbl, (j->>'seq')::bigint AS seq, j->>'problem' AS problem,
+           j->>'detail' AS detail, j->'row' AS row_data
+      FROM @extschema@._rejection_lines() j
+     WHERE j->>'database' = pg_catalog.current_database();
+COMMENT ON VIEW @extschema@.rejections IS
+    'rows and checkpoints refused on arrival from other members (kept in pg_battledger/rejections: the refusal rolls back the transaction)';
+REVOKE ALL ON @extschema@.rejections FROM PUBLIC;
+
+-- The publication: this member's own ledger rows, its log, its cosignatures.
+CREATE FUNCTION @extschema@.publish_member() RETURNS text
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    me text := pg_catalog.current_setting('battledger.origin', true);
+    tables text;
+BEGIN
+    IF coalesce(me, '') = '' THEN
+        RAISE EXCEPTION 'battledger.origin is not set'
+            USING ERRCODE = '55000',
+                  HINT = 'Name this member first, e.g. ALTER SYSTEM SET battledger.origin = ''oem.example/batteries''.';
+    END IF;
+    IF pg_catalog.current_setting('wal_level') <> 'logical' THEN
+        RAISE EXCEPTION 'wal_level is %, not logical', pg_catalog.current_setting('wal_level')
+            USING ERRCODE = '55000', HINT = 'Set wal_level = logical and restart the server.';
+    END IF;
+    SELECT string_agg(format('%s WHERE (ledger_origin = %L)', l.tbl, me), ', ' ORDER BY l.tbl::text)
+      INTO tables FROM @extschema@.ledger_tables l;
+    tables := tables || ', @extschema@.log_leaf, @extschema@.checkpoint, '
+              || format('@extschema@.cosignature WHERE (witness = %L)', me);
+    IF EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'battledger_member') THEN
+        EXECUTE 'ALTER PUBLICATION battledger_member SET TABLE ' || tables;
+    ELSE
+        EXECUTE 'CREATE PUBLICATION battledger_member FOR TABLE ' || tables || ' WITH (publish = ''insert'')';
+    END IF;
+    RETURN 'battledger_member';
+END $$;
+COMMENT ON FUNCTION @extschema@.publish_member() IS
+    'create (or bring up to date with the ledger tables) the publication battledger_member: this member''s rows, log and cosignatures, inserts only';
+REVOKE ALL ON FUNCTION @extschema@.publish_member() FROM PUBLIC;
+
+-- Pins the member's keys and returns the CREATE SUBSCRIPTION to run (\gexec in
+-- psql): it cannot run inside a function, as it creates a replication slot.
+CREATE FUNCTION @extschema@.join(origin text, conninfo text, log_vkey text, witness_vkey text DEFAULT NULL)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    me text := pg_catalog.current_setting('battledger.origin', true);
+    sub name;
+BEGIN
+    IF coalesce(me, '') = '' THEN
+        RAISE EXCEPTION 'battledger.origin is not set' USING ERRCODE = '55000';
+    END IF;
+    IF origin IS NULL OR conninfo IS NULL OR log_vkey IS NULL THEN
+        RAISE EXCEPTION 'origin, conninfo and log_vkey are required' USING ERRCODE = '22004';
+    END IF;
+    IF origin = me THEN
+        RAISE EXCEPTION 'a member does not join itself' USING ERRCODE = '22023';
+    END IF;
+    IF @extschema@._vkey_name(log_vkey, 1) IS DISTINCT FROM origin THEN
+        RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
+            USING ERRCODE = '22023',
+                  DETAIL = 'A log key is named by its origin: <origin>+<key id>+<key>.',
+                  HINT = 'Ask the member for SELECT battledger.log_vkey().';
+    END IF;
+    IF witness_vkey IS NOT NULL AND @extschema@._vkey_name(witness_vkey, 4) IS DISTINCT FROM origin THEN
+        RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
+            USING ERRCODE = '22023', HINT = 'Ask the member for SELECT battledger.witness_vkey().';
+    END IF;
+    -- readable, and unique on the publisher (slots are per publisher, named by subscriber and member)
+    sub := left('bl_' || regexp_replace(lower(me), '[^a-z0-9]+', '_', 'g'), 24) || '_'
+           || left(md5(me || ' ' || origin), 8) || '_' || left(regexp_replace(lower(origin), '[^a-z0-9]+', '_', 'g'), 24);
+    INSERT INTO @extschema@.consortium_member (origin, subscription, log_vkey, witness_vkey)
+    VALUES ($1, sub, $3, $4);
+    -- not disable_on_error: on PostgreSQL 15 it also stops the subscription
+    -- when the member merely restarts; a refused row stops it (src/arrive.c)
+    RETURN format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION battledger_member '
+                  'WITH (copy_data = true, slot_name = %L)', sub, conninfo, sub);
+END $$;
+COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
+    'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
+REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
+
+-- One line per member: replication, its log as witnessed here, cosignatures.
+CREATE FUNCTION @extschema@.consortium_status()
+    RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
+                   last_message timestamptz, apply_errors bigint, checkpoint_size bigint,
+                   checkpoint_verified_at timestamptz, state text, rejected bigint,
+                   cosigned_by_me bigint, my_latest_cosigned_by_them bigint)
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT m.origin, m.subscription, s.subenabled, st.received_lsn, st.last_msg_receipt_time,
+           coalesce(ss.apply_error_count, 0) + coalesce(ss.sync_error_count, 0),
+           pc.tree_size, pc.verified_at,
+           CASE WHEN s.oid IS NULL THEN 'no subscription'
+                WHEN EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin) THEN 'log conflict'
+                WHEN NOT s.subenabled THEN 'stopped'
+                ELSE 'ok' END,
+           (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
+           (SELECT max(c.tree_size) FROM @extschema@.cosignature c
+             WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
+           (SELECT max(c.tree_size) FROM @extschema@.cosignature c
+             WHERE c.log_origin = pg_catalog.current_setting('battledger.origin', true) AND c.witness = m.origin)
+      FROM @extschema@.consortium_member m
+      LEFT JOIN pg_subscription s ON s.subname = m.subscription AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+      LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
+      LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
+                          WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
+     ORDER BY m.origin
+$$;
+COMMENT ON FUNCTION @extschema@.consortium_status() IS
+    'for each member: subscription state, last checkpoint verified, rejections, cosignatures both ways';
+REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
+
+-- Everything this member holds of another: chains, leaves against rows, checkpoints.
+CREATE FUNCTION @extschema@.verify_member(member text)
+    RETURNS TABLE (tbl text, problem text, detail text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    t record;
+    n bigint;
+    cp record;
+BEGIN
+    FOR t IN SELECT l.tbl FROM @extschema@.ledger_tables l ORDER BY l.tbl::text LOOP
+        RETURN QUERY SELECT t.tbl::text, v.problem, coalesce(v.chain_key || ': ', '') || v.detail
+                       FROM @extschema@.verify(t.tbl, member) v;
+    END LOOP;
+    -- every leaf names a row received from the member
+    FOR t IN SELECT DISTINCT p.tbl FROM @extschema@.peer_leaf p WHERE p.origin = member LOOP
+        IF pg_catalog.to_regclass(t.tbl) IS NULL THEN
+            RETURN QUERY SELECT t.tbl, 'unknown_table'::text, 'The member''s log names a table this database lacks.'::text;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
+                       'AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.ledger_origin = p.origin '
+                       'AND r.ledger_seq = p.seq AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash)', t.tbl)
+            INTO n USING member, t.tbl;
+        IF n > 0 THEN
+            RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
+        END IF;
+    END LOOP;
+    -- the latest checkpoint is the tree of the stored leaves
+    SELECT p.tree_size, p.root INTO cp FROM @extschema@.peer_checkpoint p
+     WHERE p.origin = member ORDER BY p.tree_size DESC LIMIT 1;
+    IF FOUND AND @extschema@._peer_root(member, cp.tree_size)::text IS DISTINCT FROM cp.root::text THEN
+        RETURN QUERY SELECT NULL::text, 'root_mismatch'::text,
+                            format('The stored leaves do not give the root of checkpoint %s.', cp.tree_size);
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.verify_member(text) IS
+    'check everything received from a member: its chains, that its leaves name rows received, its latest checkpoint''s root';

@@ -1,0 +1,427 @@
+/*
+ * arrive.c — rows from other members.  The logical replication apply worker
+ * runs with session_replication_role = replica, so the chain trigger does not
+ * fire there; this ENABLE REPLICA trigger does, and checks every arriving row
+ * against what its origin must have done: the row is the origin's (the one
+ * its subscription was joined for), its hash covers its content, it extends
+ * the origin's chain exactly, and (signed tables) its key was valid for a
+ * permitted role at ledger_at and its signature verifies.  A row that fails
+ * is refused: the whole remote transaction stays unapplied, and the
+ * subscription is stopped (ALTER SUBSCRIPTION ... DISABLE, by a short-lived
+ * background worker, since the failing transaction can change nothing), to
+ * be resumed once the cause is dealt with.  PostgreSQL 15's own
+ * disable_on_error is not used: it also stops a subscription whose
+ * publisher merely restarted.
+ *
+ * Because the refusal rolls back everything the transaction wrote, the
+ * record of it goes to a file beside the data (pg_battledger/rejections),
+ * one JSON object per line, read back by battledger.rejections; the server
+ * log carries the same message.
+ */
+#include "battledger.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/htup_details.h"
+#include "commands/dbcommands.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "access/xact.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "utils/snapmgr.h"
+#include "replication/logicalworker.h"
+#include "replication/worker_internal.h"
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "consortium.h"
+#include "ledger_rel.h"
+#include "sign.h"
+
+#define REJECTIONS_DIR	"pg_battledger"
+#define REJECTIONS_FILE REJECTIONS_DIR "/rejections"
+
+static const uint8 zero_hash[HASH256_LEN];
+
+/* ---------------------------------------------------------------- member */
+
+static Oid	member_subid = InvalidOid;
+static ConsortiumMember member;
+
+/*
+ * The member whose rows this apply worker brings, from the subscription
+ * battledger.join() recorded; NULL outside an apply worker.
+ */
+const ConsortiumMember *
+consortium_worker_member(void)
+{
+	int			nest;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	if (!IsLogicalWorker() || MySubscription == NULL)
+		return NULL;
+	if (member_subid == MySubscription->oid)
+		return &member;
+	args[0] = CStringGetTextDatum(MySubscription->name);
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT origin, log_vkey, witness_vkey FROM battledger.consortium_member WHERE subscription = $1::pg_catalog.name",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.consortium_member");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("subscription \"%s\" was not created by battledger.join()", MySubscription->name),
+				 errdetail("Rows from other members are accepted only from the member a subscription was joined for."),
+				 errhint("Drop the subscription and use battledger.join(origin, conninfo, log_vkey, witness_vkey).")));
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *w = SPI_getvalue(t, d, 3);
+
+		member.origin = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(t, d, 1));
+		member.log_vkey = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(t, d, 2));
+		member.witness_vkey = w ? MemoryContextStrdup(TopMemoryContext, w) : NULL;
+	}
+	bl_spi_finish(nest);
+	member_subid = MySubscription->oid;
+	return &member;
+}
+
+/* ---------------------------------------------------------------- stopping */
+
+PGDLLEXPORT void battledger_stop_subscription_main(Datum arg);
+
+/* Have a background worker disable this apply worker's subscription (best effort). */
+static void
+stop_subscription_later(void)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	if (MySubscription == NULL)
+		return;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "battledger");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "battledger_stop_subscription_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "battledger stopping subscription %u", MySubscription->oid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "battledger subscription stopper");
+	worker.bgw_main_arg = ObjectIdGetDatum(MySubscription->oid);
+	memcpy(worker.bgw_extra, &MyDatabaseId, sizeof(Oid));
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(WARNING,
+				(errmsg("could not start a worker to stop subscription \"%s\"", MySubscription->name),
+				 errhint("Stop it with ALTER SUBSCRIPTION ... DISABLE; raise max_worker_processes.")));
+}
+
+void
+battledger_stop_subscription_main(Datum arg)
+{
+	Oid			subid = DatumGetObjectId(arg);
+	Oid			dbid;
+	int			nest;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(subid)};
+
+	memcpy(&dbid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT pg_catalog.format('ALTER SUBSCRIPTION %I DISABLE', subname) "
+							  "FROM pg_catalog.pg_subscription WHERE oid = $1 AND subenabled",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_subscription");
+	if (SPI_processed == 1)
+	{
+		char	   *cmd = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (SPI_execute(cmd, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not stop the subscription");
+		ereport(LOG,
+				(errmsg("battledger stopped subscription %u after refusing a row from its member", subid),
+				 errhint("See battledger.rejections; resume with ALTER SUBSCRIPTION ... ENABLE once resolved.")));
+	}
+	bl_spi_finish(nest);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* ---------------------------------------------------------------- record */
+
+static void
+json_field(StringInfo buf, const char *name, const char *value, bool first)
+{
+	if (!first)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, name);
+	appendStringInfoChar(buf, ':');
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * Append one rejection to the file, then raise the ERROR.  The line is
+ * written with one write() to an O_APPEND file, so concurrent workers do
+ * not interleave; it survives the rollback the ERROR causes.
+ */
+void
+consortium_reject(const char *origin, const char *table, int64 seq, const char *problem,
+				  const char *detail, const char *row_json)
+{
+	StringInfoData buf;
+	int			fd;
+	const char *sub = MySubscription ? MySubscription->name : NULL;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	json_field(&buf, "at", timestamptz_to_str(GetCurrentTimestamp()), true);
+	json_field(&buf, "database", get_database_name(MyDatabaseId), false);
+	json_field(&buf, "subscription", sub, false);
+	json_field(&buf, "origin", origin, false);
+	json_field(&buf, "table", table, false);
+	appendStringInfo(&buf, ",\"seq\":" INT64_FORMAT, seq);
+	json_field(&buf, "problem", problem, false);
+	json_field(&buf, "detail", detail, false);
+	appendStringInfoString(&buf, ",\"row\":");
+	appendStringInfoString(&buf, row_json ? row_json : "null");
+	appendStringInfoString(&buf, "}\n");
+
+	if (MakePGDirectory(REJECTIONS_DIR) < 0 && errno != EEXIST)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", REJECTIONS_DIR)));
+	fd = OpenTransientFile(REJECTIONS_FILE, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY);
+	if (fd < 0 || write(fd, buf.data, buf.len) != buf.len)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not record the rejection in \"%s\": %m", REJECTIONS_FILE)));
+	if (fd >= 0)
+	{
+		(void) pg_fsync(fd);
+		CloseTransientFile(fd);
+	}
+	stop_subscription_later();
+
+	ereport(ERROR,
+			(errcode(ERRCODE_ROW_REJECTED),
+			 errmsg("battledger refused a row of \"%s\" from member \"%s\" (%s)",
+					table, origin ? origin : "?", problem),
+			 errdetail("%s", detail),
+			 errhint("The remote transaction is not applied and the subscription is being stopped. See battledger.rejections.")));
+}
+
+static void reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin,
+					   int64 seq, const char *problem, const char *detail) pg_attribute_noreturn();
+
+static void
+reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin, int64 seq,
+		   const char *problem, const char *detail)
+{
+	Datum		rec = heap_copy_tuple_as_datum(tup, RelationGetDescr(rel));
+	char	   *row = TextDatumGetCString(DirectFunctionCall1(row_to_json, rec));
+
+	consortium_reject(origin, lr->qualname, seq, problem, detail, row);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* Does the arriving row extend its origin's chain exactly?  NULL if so, else the problem. */
+static const char *
+check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, const Hash256 *prev,
+		   char **detail)
+{
+	int64		head_seq;
+	Hash256		head_hash;
+	bool		found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash);
+
+	if (found && head_seq >= seq)
+	{
+		*detail = psprintf("The origin's chain already holds position " INT64_FORMAT ": a second row there is a fork.", seq);
+		return "fork";
+	}
+	/* rows copied when a member joins come table by table, in no order: links are checked later */
+	if (am_tablesync_worker())
+		return NULL;
+	if (seq == 1)
+	{
+		if (memcmp(prev->bytes, zero_hash, HASH256_LEN) != 0)
+		{
+			*detail = "The first row of a chain must have a zero ledger_prev.";
+			return "broken_link";
+		}
+		return NULL;
+	}
+	if (!found)
+	{
+		*detail = psprintf("Position " INT64_FORMAT " of the origin's chain has not arrived.", seq - 1);
+		return "missing_rows";
+	}
+	if (memcmp(head_hash.bytes, prev->bytes, HASH256_LEN) != 0)
+	{
+		*detail = "ledger_prev does not equal the previous row's ledger_hash.";
+		return "broken_link";
+	}
+	return NULL;
+}
+
+/*
+ * What the chain trigger's neighbours would have done for a local row: keys
+ * and roles that changed reach this backend's key cache (the statement
+ * trigger that tells other backends does not fire here), and a batch is
+ * checked against its signed manifest at commit.
+ */
+static void
+row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
+{
+	if (strcmp(lr->qualname, "battledger.key_event") == 0 ||
+		strcmp(lr->qualname, "battledger.member_event") == 0)
+		CacheInvalidateRelcache(rel);
+	else if (strcmp(lr->qualname, "battledger.batch") == 0)
+		sign_defer_batch_check(TextDatumGetCString(values[0]));
+	else if (lr->signer_roles && !nulls[lr->batch_attno - 1])
+		sign_defer_batch_check(TextDatumGetCString(values[lr->batch_attno - 1]));
+}
+
+PG_FUNCTION_INFO_V1(ledger_arrive_trigger);
+Datum
+ledger_arrive_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	LedgerRel  *lr;
+	HeapTuple	tup;
+	Datum	   *values;
+	bool	   *nulls;
+	const ConsortiumMember *from;
+	const char *mine = local_origin();
+	char	   *origin;
+	int64		seq;
+	const char *problem;
+	char	   *detail = NULL;
+	StringInfoData buf;
+	uint8		computed[HASH256_LEN];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ledger_arrive_trigger() must be a BEFORE INSERT FOR EACH ROW trigger")));
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL,
+						td->tg_trigger->tgnargs > 1 ? td->tg_trigger->tgargs[1] : NULL);
+	tup = td->tg_trigtuple;
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(tup, desc, values, nulls);
+
+	origin = nulls[lr->origin_attno - 1] ? NULL : TextDatumGetCString(values[lr->origin_attno - 1]);
+	from = consortium_worker_member();
+
+	if (origin == NULL || origin[0] == '\0' || strcmp(origin, mine) == 0)
+		reject_row(rel, lr, tup, origin, 0, "wrong_origin",
+				   "A row arriving by replication must belong to another member; this database's own rows are written through the chain trigger.");
+	if (from && strcmp(origin, from->origin) != 0)
+		reject_row(rel, lr, tup, origin, 0, "wrong_origin",
+				   psprintf("The subscription was joined for member \"%s\", which may not publish rows of \"%s\".",
+							from->origin, origin));
+	if (nulls[lr->seq_attno - 1] || nulls[lr->prev_attno - 1] || nulls[lr->hash_attno - 1] ||
+		(lr->chain_attno && nulls[lr->chain_attno - 1]))
+		reject_row(rel, lr, tup, origin, 0, "missing_chain_fields",
+				   "The row has no ledger_seq, ledger_prev, ledger_hash or chain key.");
+	seq = DatumGetInt64(values[lr->seq_attno - 1]);
+	if (seq < 1)
+		reject_row(rel, lr, tup, origin, seq, "bad_position", "ledger_seq must be at least 1.");
+
+	initStringInfo(&buf);
+	row_encode(lr->encoder, values, nulls, &buf);
+	chain_hash(DatumGetHash256P(values[lr->prev_attno - 1])->bytes, seq, buf.data, buf.len, computed);
+	if (memcmp(computed, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, HASH256_LEN) != 0)
+		reject_row(rel, lr, tup, origin, seq, "hash_mismatch",
+				   "ledger_hash does not match the row's content and chain fields.");
+
+	problem = check_link(rel, lr, values[lr->origin_attno - 1],
+						 lr->chain_attno ? values[lr->chain_attno - 1] : (Datum) 0, seq,
+						 DatumGetHash256P(values[lr->prev_attno - 1]), &detail);
+	if (problem)
+		reject_row(rel, lr, tup, origin, seq, problem, detail);
+
+	if (lr->signer_roles)
+	{
+		problem = sign_check_arriving_row(lr, values, nulls, &detail);
+		/* copied at join: the member's keys and roles may not have been copied yet */
+		if (problem && am_tablesync_worker() &&
+			(strcmp(problem, "unknown_key") == 0 || strcmp(problem, "wrong_role") == 0))
+			problem = NULL;
+		if (problem)
+			reject_row(rel, lr, tup, origin, seq, problem, detail);
+	}
+	row_arrived(rel, lr, values, nulls);
+	return PointerGetDatum(tup);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* The rejections file, one jsonb per line (a missing file is no rejections). */
+PG_FUNCTION_INFO_V1(battledger_rejection_lines);
+Datum
+battledger_rejection_lines(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FILE	   *f;
+	char	   *line = NULL;
+	StringInfoData buf;
+	int			c;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	f = AllocateFile(REJECTIONS_FILE, "r");
+	if (f == NULL)
+	{
+		if (errno == ENOENT)
+			return (Datum) 0;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read \"%s\": %m", REJECTIONS_FILE)));
+	}
+	initStringInfo(&buf);
+	while ((c = fgetc(f)) != EOF)
+	{
+		if (c != '\n')
+		{
+			appendStringInfoChar(&buf, (char) c);
+			continue;
+		}
+		line = buf.data;
+		if (buf.len > 0)
+		{
+			Datum		v = DirectFunctionCall1(jsonb_in, CStringGetDatum(line));
+			bool		isnull = false;
+
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &v, &isnull);
+		}
+		resetStringInfo(&buf);
+	}
+	FreeFile(f);
+	return (Datum) 0;
+}

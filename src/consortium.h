@@ -1,0 +1,28 @@
+/*
+ * consortium.h — members of a consortium: rows and checkpoints arriving by
+ * logical replication (arrive.c, witness.c).
+ */
+#ifndef BATTLEDGER_CONSORTIUM_H
+#define BATTLEDGER_CONSORTIUM_H
+
+#include "battledger.h"
+
+extern char *bl_witness_key_file;
+
+/* A member as battledger.join() recorded it. */
+typedef struct ConsortiumMember
+{
+	char	   *origin;			/* its log's origin, the ledger_origin of its rows */
+	char	   *log_vkey;		/* verifies its checkpoints */
+	char	   *witness_vkey;	/* verifies its cosignatures; NULL if not a witness */
+} ConsortiumMember;
+
+/* The member this apply worker's subscription brings rows from; NULL outside one. */
+extern const ConsortiumMember *consortium_worker_member(void);
+
+/* Record a refused row or checkpoint (file and server log) and raise the ERROR. */
+extern void consortium_reject(const char *origin, const char *table, int64 seq,
+							  const char *problem, const char *detail,
+							  const char *row_json) pg_attribute_noreturn();
+
+#endif

@@ -1,0 +1,710 @@
+/*
+ * witness.c — watching the other members' logs.  Each member publishes its
+ * log_leaf and checkpoint rows with its ledger rows; on a subscriber, ENABLE
+ * REPLICA triggers divert them (the local tables hold only the local log):
+ *
+ *   - leaves are held in memory until the checkpoint sealed with them (the
+ *     same remote transaction) arrives;
+ *   - the checkpoint must be signed by the member's log key (pinned by
+ *     battledger.join()), and its tree must extend the last checkpoint this
+ *     member verified: the new leaves, appended to the stored compact range,
+ *     must give the signed root.  Then leaves and checkpoint are stored in
+ *     peer_leaf and peer_checkpoint, and the checkpoint is cosigned
+ *     (tlog-cosignature/v1) with this member's witness key;
+ *   - a checkpoint that contradicts what was verified before (a second root
+ *     for a size, leaves re-sealed differently, a root that is not the tree
+ *     of the published leaves) is evidence of a split view or a rewritten
+ *     history: it is kept with the last good checkpoint in log_conflict,
+ *     never cosigned, and the transaction goes on (the rows are not at fault);
+ *   - cosignatures arriving from a witness are checked against its pinned
+ *     witness key before they are stored.
+ */
+#include "battledger.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "replication/worker_internal.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "consortium.h"
+#include "ed25519.h"
+#include "log.h"
+#include "merkle.h"
+#include "note.h"
+
+char	   *bl_witness_key_file = NULL;
+static KeyFile witness_key = {NULL, NULL};
+
+/* Set while this backend stores its own cosignature: the replica trigger lets that one in. */
+static bool cosigning = false;
+
+/* Leaves of the remote transaction being applied, waiting for their checkpoint. */
+typedef struct HeldLeaf
+{
+	int64		index;
+	char	   *tbl;
+	int64		seq;
+	Hash256		prev;
+	Hash256		row_hash;
+	Hash256		leaf_hash;
+} HeldLeaf;
+
+static List *held = NIL;
+static LocalTransactionId held_lxid = InvalidLocalTransactionId;
+
+static void
+check_trigger(FunctionCallInfo fcinfo, const char *fname)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be a BEFORE INSERT FOR EACH ROW trigger", fname)));
+}
+
+static const ConsortiumMember *
+member_or_error(const char *table)
+{
+	const ConsortiumMember *m = consortium_worker_member();
+
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("rows of %s written with session_replication_role = replica must come from a subscription", table),
+				 errdetail("Other members' logs arrive only through the subscriptions battledger.join() creates.")));
+	return m;
+}
+
+static Datum
+getattr(HeapTuple tup, TupleDesc desc, int attno)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, attno, desc, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("column \"%s\" of an arriving row is null",
+						NameStr(TupleDescAttr(desc, attno - 1)->attname))));
+	return d;
+}
+
+static void store_leaves(const char *origin, List *leaves, bool if_absent);
+
+/* ---------------------------------------------------------------- leaves */
+
+PG_FUNCTION_INFO_V1(battledger_peer_leaf_trigger);
+Datum
+battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tup;
+	const ConsortiumMember *m;
+	HeldLeaf   *l;
+	text	   *tbl;
+	StringInfoData buf;
+	uint8		computed[HASH256_LEN];
+	MemoryContext old;
+
+	check_trigger(fcinfo, "battledger_peer_leaf_trigger");
+	m = member_or_error("battledger.log_leaf");
+	desc = RelationGetDescr(td->tg_relation);
+	tup = td->tg_trigtuple;
+	if (held_lxid != MyProc->lxid)
+	{
+		held = NIL;				/* its memory went with the transaction that held it */
+		held_lxid = MyProc->lxid;
+	}
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	l = palloc(sizeof(HeldLeaf));
+	l->index = DatumGetInt64(getattr(tup, desc, 1));
+	tbl = DatumGetTextPP(getattr(tup, desc, 2));
+	l->tbl = text_to_cstring(tbl);
+	l->seq = DatumGetInt64(getattr(tup, desc, 3));
+	memcpy(l->prev.bytes, DatumGetHash256P(getattr(tup, desc, 4))->bytes, HASH256_LEN);
+	memcpy(l->row_hash.bytes, DatumGetHash256P(getattr(tup, desc, 5))->bytes, HASH256_LEN);
+	memcpy(l->leaf_hash.bytes, DatumGetHash256P(getattr(tup, desc, 6))->bytes, HASH256_LEN);
+	MemoryContextSwitchTo(old);
+
+	/* the leaf hash must be the hash of the leaf's fields: a leaf is what it names */
+	initStringInfo(&buf);
+	log_leaf_bytes(&buf, l->tbl, strlen(l->tbl), l->seq, l->prev.bytes, l->row_hash.bytes);
+	if (bl_merkle_leaf_hash(buf.data, buf.len, computed) != 0)
+		elog(ERROR, "could not hash a leaf");
+	if (memcmp(computed, l->leaf_hash.bytes, HASH256_LEN) != 0)
+		consortium_reject(m->origin, "battledger.log_leaf", l->index, "bad_leaf_hash",
+						  "The leaf's hash is not the RFC 9162 leaf hash of its fields.", NULL);
+
+	if (am_tablesync_worker())
+	{
+		/* copied at join, table by table: stored now, checked with the next checkpoint */
+		int			nest = bl_spi_connect();
+
+		store_leaves(m->origin, list_make1(l), true);
+		bl_spi_finish(nest);
+	}
+	else
+	{
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		held = lappend(held, l);
+		MemoryContextSwitchTo(old);
+	}
+	return PointerGetDatum(NULL);	/* the local log_leaf holds only this member's log */
+}
+
+/* ---------------------------------------------------------------- checkpoints */
+
+typedef struct PeerState
+{
+	bool		have;
+	int64		size;
+	uint8		root[HASH256_LEN];
+	char	   *note;
+	bool		have_frontier;
+	bl_compact	range;
+} PeerState;
+
+static bytea *
+frontier_bytes(const bl_compact *c)
+{
+	int			n = 0;
+	bytea	   *b;
+
+	for (int lvl = 63; lvl >= 0; lvl--)
+		if (c->size & ((uint64) 1 << lvl))
+			n++;
+	b = palloc(VARHDRSZ + n * HASH256_LEN);
+	SET_VARSIZE(b, VARHDRSZ + n * HASH256_LEN);
+	n = 0;
+	for (int lvl = 63; lvl >= 0; lvl--)
+		if (c->size & ((uint64) 1 << lvl))
+			memcpy(VARDATA(b) + HASH256_LEN * n++, c->stack[lvl], HASH256_LEN);
+	return b;
+}
+
+static bool
+frontier_load(bl_compact *c, uint64 size, bytea *b)
+{
+	int			n = 0;
+
+	bl_compact_init(c);
+	for (int lvl = 63; lvl >= 0; lvl--)
+		if (size & ((uint64) 1 << lvl))
+		{
+			if (VARSIZE_ANY_EXHDR(b) < (Size) (n + 1) * HASH256_LEN)
+				return false;
+			memcpy(c->stack[lvl], VARDATA_ANY(b) + HASH256_LEN * n++, HASH256_LEN);
+		}
+	c->size = size;
+	return VARSIZE_ANY_EXHDR(b) == (Size) n * HASH256_LEN;
+}
+
+/* Append stored leaves [from, to) of origin to the compact range; false if some are missing. */
+static bool
+append_stored_leaves(bl_compact *c, const char *origin, int64 from, int64 to)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
+	Datum		args[3] = {CStringGetTextDatum(origin), Int64GetDatum(from), Int64GetDatum(to)};
+	Portal		cur;
+	int64		next = from;
+
+	cur = SPI_cursor_open_with_args(NULL,
+									"SELECT leaf_index, leaf_hash FROM battledger.peer_leaf "
+									"WHERE origin = $1 AND leaf_index >= $2 AND leaf_index < $3 ORDER BY leaf_index",
+									3, types, args, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(cur, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		idx = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+			if (idx != next++)
+			{
+				SPI_cursor_close(cur);
+				return false;
+			}
+			bl_compact_append(c, DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+							  NULL, NULL);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(cur);
+	return next == to;
+}
+
+/* The last checkpoint verified for origin, with the compact range at its size. */
+static void
+peer_state(const char *origin, PeerState *st)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(origin)};
+
+	memset(st, 0, sizeof(*st));
+	bl_compact_init(&st->range);
+	if (SPI_execute_with_args("SELECT tree_size, root, note, frontier FROM battledger.peer_checkpoint "
+							  "WHERE origin = $1 ORDER BY tree_size DESC LIMIT 1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.peer_checkpoint");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		f;
+
+		st->have = true;
+		st->size = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		memcpy(st->root, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, HASH256_LEN);
+		st->note = SPI_getvalue(t, d, 3);
+		f = SPI_getbinval(t, d, 4, &isnull);
+		st->have_frontier = !isnull && frontier_load(&st->range, (uint64) st->size, DatumGetByteaPP(f));
+	}
+	if (st->have && !st->have_frontier)
+	{
+		/* copied when the member joined: rebuild the range from the leaves */
+		bl_compact_init(&st->range);
+		st->have_frontier = append_stored_leaves(&st->range, origin, 0, st->size);
+	}
+}
+
+static void
+record_conflict(const char *origin, const char *problem, const char *detail,
+				const char *held_note, const char *new_note)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[5] = {CStringGetTextDatum(origin), CStringGetTextDatum(problem),
+	CStringGetTextDatum(detail), held_note ? CStringGetTextDatum(held_note) : (Datum) 0,
+	CStringGetTextDatum(new_note)};
+	char		nulls[5] = {' ', ' ', ' ', held_note ? ' ' : 'n', ' '};
+
+	if (SPI_execute_with_args("INSERT INTO battledger.log_conflict (origin, problem, detail, held_note, new_note) "
+							  "VALUES ($1, $2, $3, $4, $5)", 5, types, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record a log conflict");
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("member \"%s\" signed a checkpoint inconsistent with one verified before (%s)", origin, problem),
+			 errdetail("%s", detail),
+			 errhint("Both checkpoints are kept as evidence in battledger.log_conflict; the new one is not cosigned.")));
+}
+
+static void
+store_leaves(const char *origin, List *leaves, bool if_absent)
+{
+	int			n = list_length(leaves);
+	Datum	   *idx = palloc(sizeof(Datum) * n),
+			   *tbl = palloc(sizeof(Datum) * n),
+			   *seq = palloc(sizeof(Datum) * n),
+			   *prev = palloc(sizeof(Datum) * n),
+			   *row = palloc(sizeof(Datum) * n),
+			   *leaf = palloc(sizeof(Datum) * n);
+	Oid			h = hash256_type_oid();
+	Oid			types[7] = {TEXTOID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+	get_array_type(h), get_array_type(h), get_array_type(h)};
+	Datum		args[7];
+	ListCell   *lc;
+	int			i = 0;
+
+	if (n == 0)
+		return;
+	foreach(lc, leaves)
+	{
+		HeldLeaf   *l = lfirst(lc);
+
+		idx[i] = Int64GetDatum(l->index);
+		tbl[i] = CStringGetTextDatum(l->tbl);
+		seq[i] = Int64GetDatum(l->seq);
+		prev[i] = PointerGetDatum(&l->prev);
+		row[i] = PointerGetDatum(&l->row_hash);
+		leaf[i] = PointerGetDatum(&l->leaf_hash);
+		i++;
+	}
+	args[0] = CStringGetTextDatum(origin);
+	args[1] = PointerGetDatum(construct_array(idx, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array(tbl, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_array(seq, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[4] = PointerGetDatum(construct_array(prev, n, h, HASH256_LEN, false, TYPALIGN_CHAR));
+	args[5] = PointerGetDatum(construct_array(row, n, h, HASH256_LEN, false, TYPALIGN_CHAR));
+	args[6] = PointerGetDatum(construct_array(leaf, n, h, HASH256_LEN, false, TYPALIGN_CHAR));
+	if (SPI_execute_with_args(psprintf("INSERT INTO battledger.peer_leaf (origin, leaf_index, tbl, seq, prev, row_hash, leaf_hash) "
+									   "SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7)%s",
+									   if_absent ? " ON CONFLICT DO NOTHING" : ""),
+							  7, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store peer leaves");
+}
+
+/* Cosign the checkpoint note with this member's witness key, if it has one. */
+static void
+cosign(const char *origin, int64 size, const uint8 *root, const char *note)
+{
+	void	   *key = key_file_load(&witness_key, bl_witness_key_file, "battledger.witness_key_file", true);
+	const char *me = local_origin();
+	uint64		now;
+	char	   *cosigned;
+	const char *line;
+	Oid			types[6] = {TEXTOID, INT8OID, hash256_type_oid(), TEXTOID, INT8OID, TEXTOID};
+	Datum		args[6];
+	Hash256    *r = palloc(sizeof(Hash256));
+
+	if (key == NULL || me[0] == '\0')
+		return;
+	now = (uint64) (GetCurrentTimestamp() / USECS_PER_SEC +
+					(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
+	cosigned = bl_note_cosign(note, strlen(note), me, key, now);
+	if (cosigned == NULL)
+		elog(ERROR, "could not cosign a checkpoint");
+	/* the cosignature is the note's last line */
+	line = cosigned + strlen(cosigned) - 1;
+	while (line > cosigned && line[-1] != '\n')
+		line--;
+	memcpy(r->bytes, root, HASH256_LEN);
+	args[0] = CStringGetTextDatum(origin);
+	args[1] = Int64GetDatum(size);
+	args[2] = PointerGetDatum(r);
+	args[3] = CStringGetTextDatum(me);
+	args[4] = Int64GetDatum((int64) now);
+	args[5] = PointerGetDatum(cstring_to_text_with_len(line, strlen(line) - 1));
+	free(cosigned);
+	/* the apply worker runs as replica: the cosignature trigger fires for our own row */
+	cosigning = true;
+	PG_TRY();
+	{
+		if (SPI_execute_with_args("INSERT INTO battledger.cosignature (log_origin, tree_size, root, witness, cosigned_at, line) "
+								  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+								  6, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store a cosignature");
+	}
+	PG_FINALLY();
+	{
+		cosigning = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Check a new checkpoint (size, root, note) of the member against what was
+ * verified before and the leaves held for it; store and cosign it, or record
+ * the conflict.
+ */
+static void
+witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, const char *note)
+{
+	PeerState	st;
+	List	   *fresh = NIL;
+	ListCell   *lc;
+	int64		next;
+	uint8		computed[HASH256_LEN];
+	char	   *problem = NULL;
+	char	   *detail = NULL;
+	List	   *leaves = held_lxid == MyProc->lxid ? held : NIL;
+
+	peer_state(m->origin, &st);
+	held = NIL;
+
+	/* leaves sealed again must be the leaves sealed before */
+	foreach(lc, leaves)
+	{
+		HeldLeaf   *l = lfirst(lc);
+
+		if (st.have && l->index < st.size)
+		{
+			Oid			types[2] = {TEXTOID, INT8OID};
+			Datum		args[2] = {CStringGetTextDatum(m->origin), Int64GetDatum(l->index)};
+			bool		isnull;
+
+			if (SPI_execute_with_args("SELECT leaf_hash FROM battledger.peer_leaf WHERE origin = $1 AND leaf_index = $2",
+									  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read battledger.peer_leaf");
+			if (SPI_processed == 1 &&
+				memcmp(DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))->bytes,
+					   l->leaf_hash.bytes, HASH256_LEN) != 0)
+			{
+				problem = "rewritten_leaf";
+				detail = psprintf("Leaf " INT64_FORMAT " was sealed again with a different row (%s position " INT64_FORMAT ").",
+								  l->index, l->tbl, l->seq);
+				break;
+			}
+		}
+		else
+			fresh = lappend(fresh, l);
+	}
+
+	if (problem == NULL && st.have && size <= st.size)
+	{
+		bl_compact	c;
+
+		bl_compact_init(&c);
+		if (size == st.size ? memcmp(root, st.root, HASH256_LEN) != 0
+			: (!append_stored_leaves(&c, m->origin, 0, size) || bl_compact_root(&c, computed) != 0 ||
+			   memcmp(computed, root, HASH256_LEN) != 0))
+		{
+			problem = size == st.size ? "split_view" : "rollback";
+			detail = psprintf("The member signed tree size " INT64_FORMAT " with a root that is not the tree verified before (size " INT64_FORMAT ").",
+							  size, st.size);
+		}
+		else
+			return;				/* a checkpoint already verified: nothing new */
+	}
+	if (problem == NULL && st.have && !st.have_frontier)
+	{
+		problem = "missing_leaves";
+		detail = "The leaves under the last verified checkpoint are not all here.";
+	}
+	if (problem == NULL)
+	{
+		next = st.have ? st.size : 0;
+		foreach(lc, fresh)
+		{
+			HeldLeaf   *l = lfirst(lc);
+
+			if (l->index != next)
+			{
+				problem = "missing_leaves";
+				detail = psprintf("Leaf " INT64_FORMAT " arrived where leaf " INT64_FORMAT " was due.", l->index, next);
+				break;
+			}
+			bl_compact_append(&st.range, l->leaf_hash.bytes, NULL, NULL);
+			next++;
+		}
+		if (problem == NULL && next != size)
+		{
+			problem = "missing_leaves";
+			detail = psprintf("The checkpoint covers " INT64_FORMAT " leaves; " INT64_FORMAT " were published.", size, next);
+		}
+		if (problem == NULL && (bl_compact_root(&st.range, computed) != 0 ||
+								memcmp(computed, root, HASH256_LEN) != 0))
+		{
+			problem = st.have ? "inconsistent_tree" : "root_mismatch";
+			detail = "The signed root is not the Merkle tree of the published leaves extending the last verified checkpoint.";
+		}
+	}
+	if (problem)
+	{
+		record_conflict(m->origin, problem, detail, st.have ? st.note : NULL, note);
+		return;
+	}
+
+	store_leaves(m->origin, fresh, false);
+	{
+		Oid			types[5] = {TEXTOID, INT8OID, hash256_type_oid(), TEXTOID, BYTEAOID};
+		Datum		args[5];
+		Hash256    *r = palloc(sizeof(Hash256));
+
+		memcpy(r->bytes, root, HASH256_LEN);
+		args[0] = CStringGetTextDatum(m->origin);
+		args[1] = Int64GetDatum(size);
+		args[2] = PointerGetDatum(r);
+		args[3] = CStringGetTextDatum(note);
+		args[4] = PointerGetDatum(frontier_bytes(&st.range));
+		if (SPI_execute_with_args("INSERT INTO battledger.peer_checkpoint (origin, tree_size, root, note, frontier) "
+								  "VALUES ($1, $2, $3, $4, $5)", 5, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store a peer checkpoint");
+	}
+	cosign(m->origin, size, root, note);
+}
+
+PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
+Datum
+battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tup;
+	const ConsortiumMember *m;
+	int64		size;
+	Hash256    *root;
+	char	   *notetext;
+	bl_vkey		vkey;
+	bl_note		note;
+	bl_checkpoint cp;
+	const char *why = NULL;
+	int			ok;
+	int			nest;
+
+	check_trigger(fcinfo, "battledger_peer_checkpoint_trigger");
+	m = member_or_error("battledger.checkpoint");
+	desc = RelationGetDescr(td->tg_relation);
+	tup = td->tg_trigtuple;
+	size = DatumGetInt64(getattr(tup, desc, 1));
+	root = DatumGetHash256P(getattr(tup, desc, 2));
+	notetext = TextDatumGetCString(getattr(tup, desc, 3));
+
+	if (bl_vkey_parse(m->log_vkey, strlen(m->log_vkey), &vkey) != 0)
+		elog(ERROR, "the log key recorded for member \"%s\" does not parse", m->origin);
+	memset(&note, 0, sizeof(note));
+	ok = bl_checkpoint_open(notetext, strlen(notetext), &vkey, m->origin, NULL, 0, &note, &cp, &why);
+	if (ok == 1 && (cp.size != (uint64) size || memcmp(cp.root, root->bytes, HASH256_LEN) != 0))
+	{
+		ok = 0;
+		why = "the note's size and root differ from the row's";
+	}
+	bl_note_free(&note);
+	if (ok != 1)
+		consortium_reject(m->origin, "battledger.checkpoint", size, "bad_checkpoint",
+						  psprintf("The checkpoint is not a note signed by the member's log key: %s.", why ? why : "?"),
+						  NULL);
+
+	/* rows copied at join come table by table: keep the checkpoint, verify it with the next one */
+	if (am_tablesync_worker())
+	{
+		Oid			types[4] = {TEXTOID, INT8OID, hash256_type_oid(), TEXTOID};
+		Datum		args[4] = {CStringGetTextDatum(m->origin), Int64GetDatum(size), PointerGetDatum(root),
+		CStringGetTextDatum(notetext)};
+
+		nest = bl_spi_connect();
+		if (SPI_execute_with_args("INSERT INTO battledger.peer_checkpoint (origin, tree_size, root, note) "
+								  "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store a peer checkpoint");
+		bl_spi_finish(nest);
+		return PointerGetDatum(NULL);
+	}
+
+	nest = bl_spi_connect();
+	witness_checkpoint(m, size, root->bytes, notetext);
+	bl_spi_finish(nest);
+	return PointerGetDatum(NULL);	/* the local checkpoint table holds only this member's log */
+}
+
+/* ---------------------------------------------------------------- cosignatures */
+
+/* Does line cosign (origin, size, root) under the witness key vkey_text?  NULL if so, else why not. */
+static const char *
+cosignature_problem(const char *vkey_text, const char *witness, const char *origin, int64 size,
+					const uint8 *root, const char *line)
+{
+	bl_vkey		vkey;
+	char	   *body;
+	StringInfoData buf;
+	bl_note		note;
+	uint64		ts;
+	int			ok;
+
+	if (vkey_text == NULL)
+		return "no witness key was recorded for this member at join";
+	if (bl_vkey_parse(vkey_text, strlen(vkey_text), &vkey) != 0 || vkey.alg != BL_NOTE_ALG_COSIG_V1)
+		return "the witness key recorded for this member is not a cosignature/v1 key";
+	if (strcmp(vkey.name, witness) != 0)
+		return "the cosignature is not by the member's witness key name";
+	body = bl_checkpoint_body(origin, (uint64) size, root, NULL, 0);
+	if (body == NULL)
+		return "the cosigned checkpoint cannot be formatted";
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s\n%s\n", body, line);
+	free(body);
+	memset(&note, 0, sizeof(note));
+	ok = bl_note_parse(buf.data, buf.len, &note) == 0 &&
+		bl_cosig_verify(&note, vkey.name, vkey.pub, &ts) == 1;
+	bl_note_free(&note);
+	return ok ? NULL : "the cosignature does not verify";
+}
+
+PG_FUNCTION_INFO_V1(battledger_cosignature_trigger);
+Datum
+battledger_cosignature_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tup;
+	const ConsortiumMember *m;
+	char	   *origin,
+			   *witness,
+			   *line;
+	int64		size;
+	const char *why;
+
+	check_trigger(fcinfo, "battledger_cosignature_trigger");
+	if (cosigning)
+		return PointerGetDatum(td->tg_trigtuple);	/* this member's own, just made */
+	m = member_or_error("battledger.cosignature");
+	desc = RelationGetDescr(td->tg_relation);
+	tup = td->tg_trigtuple;
+	origin = TextDatumGetCString(getattr(tup, desc, 1));
+	size = DatumGetInt64(getattr(tup, desc, 2));
+	witness = TextDatumGetCString(getattr(tup, desc, 4));
+	line = TextDatumGetCString(getattr(tup, desc, 6));
+	why = strcmp(witness, m->origin) != 0 ? "a member publishes only its own cosignatures"
+		: cosignature_problem(m->witness_vkey, witness, origin, size,
+							  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line);
+	if (why)
+		consortium_reject(m->origin, "battledger.cosignature", size, "bad_cosignature",
+						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: %s.", origin, size, witness, why),
+						  NULL);
+	return PointerGetDatum(tup);
+}
+
+/* This member's witness verifier key (cosignature/v1), for the others' battledger.join(). */
+PG_FUNCTION_INFO_V1(battledger_witness_vkey);
+Datum
+battledger_witness_vkey(PG_FUNCTION_ARGS)
+{
+	uint8		pub[32];
+	char	   *vkey;
+	text	   *result;
+	const char *me = local_origin();
+
+	if (me[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("battledger.origin is not set"),
+				 errhint("A witness is named by its member's origin.")));
+	if (bl_ed25519_raw_public(key_file_load(&witness_key, bl_witness_key_file,
+											"battledger.witness_key_file", false), pub) != 0)
+		elog(ERROR, "could not derive the witness public key");
+	vkey = bl_vkey_format(me, BL_NOTE_ALG_COSIG_V1, pub);
+	if (vkey == NULL)
+		elog(ERROR, "could not format the verifier key");
+	result = cstring_to_text(vkey);
+	free(vkey);
+	PG_RETURN_TEXT_P(result);
+}
+
+/* The name a verifier key gives (NULL if it does not parse), for battledger.join(). */
+PG_FUNCTION_INFO_V1(battledger_vkey_name);
+Datum
+battledger_vkey_name(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32		alg = PG_GETARG_INT32(1);
+	bl_vkey		vkey;
+
+	if (bl_vkey_parse(s, strlen(s), &vkey) != 0 || vkey.alg != alg)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(vkey.name));
+}
+
+/* Merkle root of origin's first size peer leaves (NULL if some are missing), for verify_member(). */
+PG_FUNCTION_INFO_V1(battledger_peer_root);
+Datum
+battledger_peer_root(PG_FUNCTION_ARGS)
+{
+	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		size = PG_GETARG_INT64(1);
+	bl_compact	c;
+	bool		ok;
+	Hash256    *out = palloc(sizeof(Hash256));
+	int			nest;
+
+	bl_compact_init(&c);
+	nest = bl_spi_connect();
+	ok = size >= 0 && append_stored_leaves(&c, origin, 0, size);
+	bl_spi_finish(nest);
+	if (!ok || bl_compact_root(&c, out->bytes) != 0)
+		PG_RETURN_NULL();
+	PG_RETURN_HASH256_P(out);
+}

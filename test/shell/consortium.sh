@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Three members on one machine, each its own cluster, replicating to each
+# other by logical replication (docs/consortium.md):
+#   1. they converge: same rows, every chain verifies, every log witnessed
+#      and cosigned; a cosigned proof verifies with the CLI under a
+#      "log key + 2 of these witnesses" policy;
+#   2. a member stopped misses nothing: it catches up when restarted;
+#   3. a row forged at one member by a superuser bypassing the triggers is
+#      refused by the others (subscription stopped, rejection recorded),
+#      while the other members' rows keep flowing;
+#   4. a member that rewrites its history and re-seals is caught by the
+#      witnesses, who keep both signed checkpoints as evidence.
+set -euo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+CLI=${BATTLEDGER_CLI:-$BL_ROOT/bin/battledger}
+
+bl_scratch
+W=$BL_WORK/consortium; mkdir -p "$W"; chmod 755 "$W"
+fail=0
+check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
+
+declare -A PORT=([a]=55461 [b]=55462 [c]=55463)
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
+declare -A LOGV WITV
+q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+# wait_for MEMBER SQL: until the query returns t (60 s)
+wait_for() {
+  local m=$1 sql=$2 i
+  for i in $(seq 1 300); do
+    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  echo "timed out at $m waiting for: $sql"
+  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
+  for o in a b c; do echo "-- subscriptions at $o"; q "$o" -c "SELECT subname, subenabled FROM pg_subscription" -c "SELECT srrelid::regclass, srsubstate FROM pg_subscription_rel WHERE srsubstate <> 'r'" || true; done
+  [ -n "${BL_PAUSE_ON_FAIL:-}" ] && { echo "paused: BL_WORK=$BL_WORK"; sleep 900; }
+  return 1
+}
+
+for m in a b c; do
+  "$CLI" keygen --out "$W/$m-log" >/dev/null
+  "$CLI" keygen --out "$W/$m-witness" >/dev/null
+  [ "$(id -u)" = 0 ] && chown postgres: "$W/$m-log.key" "$W/$m-witness.key"
+  bl_start_cluster "$m" "${PORT[$m]}" "wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
+max_logical_replication_workers = 8
+max_worker_processes = 16
+battledger.origin = '${ORIGIN[$m]}'
+battledger.log_key_file = '$W/$m-log.key'
+battledger.witness_key_file = '$W/$m-witness.key'"
+  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
+  q "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
+CREATE TABLE soh (battery text, soh_pct numeric, note text);
+SELECT battledger.enable_ledger('soh', 'battery', signed => true,
+                                signer_roles => ARRAY['oem', 'fleet_operator', 'recycler']);
+CREATE FUNCTION signed_soh(seedname text, battery text, soh_pct numeric, note text) RETURNS soh
+LANGUAGE plpgsql AS $$
+DECLARE r soh := jsonb_populate_record(NULL::soh, jsonb_build_object('battery', battery, 'soh_pct', soh_pct, 'note', note));
+BEGIN
+    r.ledger_key_id := battledger.key_id(battledger_test.public_key(battledger_test.seed(seedname)));
+    r.ledger_sig := battledger_test.sign(battledger_test.seed(seedname), battledger.signing_bytes(r));
+    RETURN r;
+END $$;
+SELECT battledger.publish_member();
+SQL
+done
+
+# each member registers the organisation it hosts and its signing key
+q a -c "SELECT battledger.add_member('oem.example', ARRAY['oem']), battledger.add_key('oem.example', battledger_test.public_key(battledger_test.seed('oem-1')))" >/dev/null
+q b -c "SELECT battledger.add_member('fleet.example', ARRAY['fleet_operator']), battledger.add_key('fleet.example', battledger_test.public_key(battledger_test.seed('fleet-1')))" >/dev/null
+q c -c "SELECT battledger.add_member('recycler.example', ARRAY['recycler']), battledger.add_key('recycler.example', battledger_test.public_key(battledger_test.seed('recycler-1')))" >/dev/null
+
+# everyone joins everyone: keys exchanged out of band, subscriptions via \gexec
+for m in a b c; do
+  LOGV[$m]=$(q "$m" -c "SELECT battledger.log_vkey()")
+  WITV[$m]=$(q "$m" -c "SELECT battledger.witness_vkey()")
+done
+for m in a b c; do
+  for o in a b c; do
+    [ "$m" = "$o" ] && continue
+    q "$m" -v origin="${ORIGIN[$o]}" -v conn="host=$BL_WORK port=${PORT[$o]} dbname=bl user=postgres" \
+      -v lv="${LOGV[$o]}" -v wv="${WITV[$o]}" >/dev/null <<'SQL'
+SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
+SQL
+  done
+done
+
+# --- 1. every member writes the same battery's history under its own origin
+q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B1', 100, 'placed on market')).*" \
+    -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B2', 100, 'placed on market')).*"
+wait_for b "SELECT count(*) = 2 FROM soh"
+q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B1', 97.5, 'soh reported')).*"
+wait_for c "SELECT count(*) = 3 FROM soh"
+q c -c "INSERT INTO soh SELECT (signed_soh('recycler-1', 'B1', 71.0, 'received for recycling')).*"
+for m in a b c; do q "$m" -c "SELECT battledger.seal()" >/dev/null; done
+
+for m in a b c; do
+  wait_for "$m" "SELECT count(*) = 4 FROM soh"
+  wait_for "$m" "SELECT count(*) = 2 FROM battledger.peer_checkpoint"
+  wait_for "$m" "SELECT count(*) = 4 FROM battledger.cosignature WHERE log_origin <> current_setting('battledger.origin')"
+  check "$m: battery B1 has one chain per member" \
+    test "$(q "$m" -c "SELECT string_agg(ledger_origin || ':' || ledger_seq, ' ' ORDER BY ledger_origin) FROM soh WHERE battery = 'B1'")" \
+         = "a.example/log:1 b.example/log:1 c.example/log:1"
+  check "$m: verify() finds nothing" test "$(q "$m" -c "SELECT count(*) FROM battledger.verify('soh')")" = 0
+  for o in a b c; do
+    [ "$m" = "$o" ] && continue
+    check "$m: verify_member($o) finds nothing" \
+      test "$(q "$m" -c "SELECT count(*) FROM battledger.verify_member('${ORIGIN[$o]}')")" = 0
+  done
+  check "$m: consortium_status ok for both members" \
+    test "$(q "$m" -c "SELECT string_agg(state, ',') FROM battledger.consortium_status()")" = "ok,ok"
+done
+check "a: the same rows everywhere" test "$(q a -c "SELECT md5(string_agg(ledger_hash::text, ',' ORDER BY ledger_hash::text)) FROM soh")" \
+  = "$(q c -c "SELECT md5(string_agg(ledger_hash::text, ',' ORDER BY ledger_hash::text)) FROM soh")"
+
+# a's checkpoint comes back cosigned by b and c; the CLI checks the policy
+wait_for a "SELECT count(*) = 2 FROM battledger.cosignature WHERE log_origin = 'a.example/log'"
+printf '%s\n' "$(q a -c "SELECT battledger.tlog_proof(0, 2)")" > "$W/proof"
+printf '%s\n' "$(q a -c "SELECT encode(battledger.leaf(0), 'hex')")" | xxd -r -p > "$W/leaf0"
+check "CLI: proof verifies with log key + both witnesses" \
+  "$CLI" verify-proof --vkey "${LOGV[a]}" --proof "$W/proof" --leaf-file "$W/leaf0" \
+    --witness "${WITV[b]}" --witness "${WITV[c]}"
+check "CLI: proof verifies with log key + 2 of 3 witnesses (quorum)" \
+  "$CLI" verify-proof --vkey "${LOGV[a]}" --proof "$W/proof" --leaf-file "$W/leaf0" \
+    --witness "${WITV[b]}" --witness "${WITV[c]}" --witness "${WITV[a]}" --min-witnesses 2
+check "CLI: refused when 3 of those 3 are required" \
+  bash -c "! '$CLI' verify-proof --vkey '${LOGV[a]}' --proof '$W/proof' --leaf-file '$W/leaf0' \
+    --witness '${WITV[b]}' --witness '${WITV[c]}' --witness '${WITV[a]}' --min-witnesses 3 2>/dev/null"
+check "tlog_proof(0, 3): no checkpoint has 3 cosignatures, a clear error" \
+  bash -c "psql -X -q -At -h '$BL_WORK' -p ${PORT[a]} -d bl -c 'SELECT battledger.tlog_proof(0, 3)' 2>&1 | grep -q 'has 3 cosignatures'"
+
+# --- 2. c stops; a and b go on; c catches up when restarted
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -m fast stop >/dev/null
+q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B3', 100, 'placed on market')).*"
+q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B2', 99.1, 'soh reported')).*"
+q a -c "SELECT battledger.seal()" >/dev/null; q b -c "SELECT battledger.seal()" >/dev/null
+wait_for b "SELECT count(*) = 6 FROM soh"
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -l "$BL_WORK/c.log" -w start >/dev/null
+wait_for c "SELECT count(*) = 6 FROM soh"
+wait_for c "SELECT count(*) = 4 FROM battledger.peer_checkpoint"
+check "c: caught up, and everything it received verifies" \
+  test "$(q c -c "SELECT count(*) FROM battledger.verify('soh')") $(q c -c "SELECT count(*) FROM battledger.verify_member('a.example/log')")" = "0 0"
+
+# --- 3. b's superuser forges a row behind the triggers
+q b >/dev/null <<'SQL'
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE soh DISABLE TRIGGER USER;
+INSERT INTO soh (battery, soh_pct, note, ledger_key_id, ledger_sig, ledger_at, ledger_origin, ledger_seq, ledger_prev, ledger_hash)
+SELECT 'B1', 99.9, 'forged: better than it was', ledger_key_id, decode(repeat('ab', 64), 'hex'), ledger_at, ledger_origin, 2, ledger_hash, ledger_hash
+  FROM soh WHERE ledger_origin = 'b.example/log' AND battery = 'B1' AND ledger_seq = 1;
+ALTER TABLE soh ENABLE TRIGGER USER;
+ALTER TABLE soh ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+SQL
+for m in a c; do
+  wait_for "$m" "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'b.example/log'"
+  wait_for "$m" "SELECT NOT subenabled FROM pg_subscription s JOIN battledger.consortium_member c ON c.subscription = s.subname WHERE c.origin = 'b.example/log'"
+  check "$m: the forged row was refused (hash_mismatch) and is not here" \
+    test "$(q "$m" -c "SELECT problem FROM battledger.rejections WHERE origin = 'b.example/log' LIMIT 1"),$(q "$m" -c "SELECT count(*) FROM soh WHERE note LIKE 'forged%'")" = "hash_mismatch,0"
+  check "$m: consortium_status shows b stopped" \
+    test "$(q "$m" -c "SELECT state FROM battledger.consortium_status() WHERE member = 'b.example/log'")" = stopped
+done
+check "server log names the refusal" grep -q 'battledger refused a row of "public.soh" from member "b.example/log" (hash_mismatch)' "$BL_WORK/a.log"
+q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B4', 100, 'placed on market')).*"
+wait_for c "SELECT count(*) = 1 FROM soh WHERE battery = 'B4'"
+check "c: a's rows keep flowing while b is stopped" true
+
+# --- 4. c's superuser rewrites its history and re-seals
+q c >/dev/null <<'SQL'
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE soh DISABLE TRIGGER USER;
+ALTER TABLE battledger.log_leaf DISABLE TRIGGER USER;
+ALTER TABLE battledger.log_node DISABLE TRIGGER USER;
+ALTER TABLE battledger.checkpoint DISABLE TRIGGER USER;
+UPDATE soh SET soh_pct = 88.0 WHERE ledger_origin = 'c.example/log' AND battery = 'B1';
+UPDATE soh SET ledger_hash = battledger.chain_hash(ledger_prev, ledger_seq, battledger.row_bytes(soh))
+ WHERE ledger_origin = 'c.example/log' AND battery = 'B1';
+DELETE FROM battledger.log_leaf; DELETE FROM battledger.log_node; DELETE FROM battledger.checkpoint;
+INSERT INTO battledger.log_pending (tbl, seq, prev, row_hash)
+SELECT 'public.soh', ledger_seq, ledger_prev, ledger_hash FROM soh WHERE ledger_origin = 'c.example/log'
+UNION ALL
+SELECT 'battledger.' || t, ledger_seq, ledger_prev, ledger_hash FROM (
+  SELECT 'member_event' t, ledger_seq, ledger_prev, ledger_hash, ledger_origin FROM battledger.member_event
+  UNION ALL SELECT 'key_event', ledger_seq, ledger_prev, ledger_hash, ledger_origin FROM battledger.key_event) x
+ WHERE ledger_origin = 'c.example/log';
+ALTER TABLE soh ENABLE TRIGGER USER;
+ALTER TABLE soh ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE battledger.log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE battledger.log_node ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE battledger.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE battledger.log_leaf ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE battledger.checkpoint ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+SELECT battledger.seal();
+SQL
+wait_for a "SELECT count(*) > 0 FROM battledger.log_conflict WHERE origin = 'c.example/log'"
+check "a: caught c's rewritten history" \
+  test "$(q a -c "SELECT problem FROM battledger.log_conflict WHERE origin = 'c.example/log' LIMIT 1")" = rewritten_leaf
+check "a: consortium_status shows the conflict" \
+  test "$(q a -c "SELECT state FROM battledger.consortium_status() WHERE member = 'c.example/log'")" = "log conflict"
+printf '%s\n' "$(q a -c "SELECT held_note FROM battledger.log_conflict WHERE origin = 'c.example/log' LIMIT 1")" > "$W/held"
+printf '%s\n' "$(q a -c "SELECT new_note FROM battledger.log_conflict WHERE origin = 'c.example/log' LIMIT 1")" > "$W/new"
+check "evidence: both conflicting checkpoints verify under c's log key" \
+  bash -c "'$CLI' verify-checkpoint --vkey '${LOGV[c]}' --file '$W/held' >/dev/null && '$CLI' verify-checkpoint --vkey '${LOGV[c]}' --file '$W/new' >/dev/null"
+check "evidence: and they differ" bash -c "! cmp -s '$W/held' '$W/new'"
+check "a: the rewritten checkpoint was neither accepted nor cosigned" \
+  test "$(q a -c "SELECT count(*) FROM battledger.peer_checkpoint p JOIN battledger.log_conflict l ON l.origin = p.origin AND l.new_note = p.note")" = 0
+
+exit $fail
