@@ -9,8 +9,11 @@ OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
        src/keys.o src/sign.o src/ed25519.o src/merkle.o src/note.o src/batch.o src/log.o src/battery_id.o src/worker.o \
        src/arrive.o src/witness.o
 
-# The versioned install script is built from ordered parts in sql/install/.
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+# The versioned install script is built from ordered parts in sql/install/;
+# the upgrade script from 0.1.0 reuses some of them.  0.1.0's own install
+# script is kept as released (sql/upgrade/) so that it can be upgraded from.
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
+DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
 REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry
@@ -26,6 +29,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
+	cat $^ > $@
+
+sql/$(EXTENSION)--0.1.0--0.2.0.sql: sql/upgrade/0.1.0--0.2.0-pre.sql sql/install/32_enable_ledger.sql \
+		sql/upgrade/0.1.0--0.2.0-post.sql sql/install/90_consortium.sql
 	cat $^ > $@
 
 # PGXS does not track headers: rebuild every object when any header changes.

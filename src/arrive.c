@@ -227,7 +227,8 @@ consortium_reject(const char *origin, const char *table, int64 seq, const char *
 			 errmsg("battledger refused a row of \"%s\" from member \"%s\" (%s)",
 					table, origin ? origin : "?", problem),
 			 errdetail("%s", detail),
-			 errhint("The remote transaction is not applied and the subscription is being stopped. See battledger.rejections.")));
+			 sub ? errhint("The remote transaction is not applied and subscription \"%s\" is being stopped. See battledger.rejections.", sub)
+			 : errhint("Only rows of other members, complete and verifiable, are accepted this way. See battledger.rejections.")));
 }
 
 static void reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin,

@@ -1,0 +1,146 @@
+-----------------------------------------------------------------------------
+-- enable_ledger() and the registration it ends with (CREATE OR REPLACE: the
+-- upgrade scripts load this file too)
+-----------------------------------------------------------------------------
+-- Records a ledger table; SECURITY DEFINER because the registry is not
+-- writable by table owners.  Only the owner of tbl may register it, and only
+-- once the triggers enable_ledger() creates are in place.
+CREATE OR REPLACE FUNCTION @extschema@._register(tbl regclass, chain_by name, chain_index name, signer_roles text[])
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF NOT pg_catalog.pg_has_role(session_user, (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE')
+       AND NOT pg_catalog.pg_has_role(current_user, (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = '42501';
+    END IF;
+    IF (SELECT count(*) FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid = tbl
+           AND t.tgname IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log',
+                            'zz_battledger_arrive')) <> 4 THEN
+        RAISE EXCEPTION 'table % does not have the ledger triggers', tbl
+            USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
+    END IF;
+    -- what is registered must be what the chain trigger enforces
+    IF (SELECT count(*) FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = tbl AND t.tgname IN ('zz_battledger_chain', 'zz_battledger_arrive')
+                      AND t.tgargs = pg_catalog.convert_to(coalesce(chain_by::text, ''), 'UTF8') || '\x00'::bytea
+                                     || pg_catalog.convert_to(coalesce(signer_roles::text, ''), 'UTF8') || '\x00'::bytea) <> 2 THEN
+        RAISE EXCEPTION 'the chain trigger of % does not match chain_by % and signer_roles %', tbl, chain_by, signer_roles
+            USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
+    END IF;
+    INSERT INTO @extschema@.ledger_tables (tbl, chain_by, signer_roles, builtin, chain_index)
+    VALUES (tbl, chain_by, signer_roles,
+            (SELECT relnamespace = '@extschema@'::regnamespace FROM pg_catalog.pg_class WHERE oid = tbl),
+            chain_index);
+END $$;
+-- Callable by every role, so that a table's owner can run enable_ledger(): it
+-- checks ownership, and that the registered settings are the triggers' own.
+GRANT EXECUTE ON FUNCTION @extschema@._register(regclass, name, name, text[]) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.enable_ledger(tbl regclass, chain_by name DEFAULT NULL,
+                                          signed boolean DEFAULT false, signer_roles text[] DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    kind "char";
+    has_rows boolean;
+    col name;
+    idx text;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT relkind INTO kind FROM pg_class WHERE oid = tbl;
+    IF kind IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION '"%" is not an ordinary table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Only ordinary (non-partitioned) tables can be ledger tables.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.ledger_tables l WHERE l.tbl = enable_ledger.tbl) THEN
+        RAISE EXCEPTION 'table "%" is already a ledger table', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    FOR col IN SELECT attname FROM pg_attribute
+                WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped
+                  AND attname IN ('ledger_origin', 'ledger_seq', 'ledger_prev', 'ledger_hash',
+                                  'ledger_key_id', 'ledger_sig', 'ledger_at', 'ledger_batch') LOOP
+        RAISE EXCEPTION 'table "%" already has a column named "%"', tbl, col
+            USING ERRCODE = 'duplicate_column',
+                  DETAIL = 'Names beginning with ledger_ that enable_ledger() adds are reserved for the ledger''s own columns.';
+    END LOOP;
+    IF signed AND (signer_roles IS NULL OR cardinality(signer_roles) = 0) THEN
+        RAISE EXCEPTION 'a signed ledger table needs signer_roles'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the member roles allowed to sign its rows, e.g. signer_roles => ARRAY[''oem''].';
+    END IF;
+    IF signed AND NOT signer_roles <@ @extschema@.member_roles() THEN
+        RAISE EXCEPTION 'unknown member role in %', signer_roles
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The roles are: %s.', array_to_string(@extschema@.member_roles(), ', '));
+    END IF;
+    IF NOT signed AND signer_roles IS NOT NULL THEN
+        RAISE EXCEPTION 'signer_roles given for an unsigned ledger table'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Add signed => true.';
+    END IF;
+    IF chain_by IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = chain_by
+           AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of table "%" does not exist', chain_by, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+
+    FOR col IN SELECT attname FROM pg_attribute
+                WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped AND attgenerated <> '' LOOP
+        RAISE EXCEPTION 'column "%" of table "%" is generated', col, tbl
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Generated columns are computed after the chain trigger hashes the row.',
+                  HINT = 'Compute the value in the application, or in a BEFORE INSERT trigger.';
+    END LOOP;
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl);
+    PERFORM @extschema@._check_encodable(tbl);
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', tbl) INTO STRICT has_rows;
+    IF has_rows THEN
+        RAISE EXCEPTION 'table "%" already has rows', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Existing rows have no agreed order to chain them in.',
+                  HINT = 'Create the ledger table empty, enable it, then copy the rows in with INSERT ... SELECT ... ORDER BY in the order the chain should record.';
+    END IF;
+
+    EXECUTE format('ALTER TABLE %s ADD COLUMN ledger_seq bigint NOT NULL, '
+                   'ADD COLUMN ledger_prev @extschema@.hash256 NOT NULL, '
+                   'ADD COLUMN ledger_hash @extschema@.hash256 NOT NULL', tbl);
+    IF signed THEN
+        -- the signature is unique: Ed25519 is deterministic, so a replayed row is refused
+        EXECUTE format('ALTER TABLE %s ADD COLUMN ledger_key_id @extschema@.hash256 NOT NULL, '
+                       'ADD COLUMN ledger_sig bytea UNIQUE, '
+                       'ADD COLUMN ledger_batch text, '
+                       'ADD COLUMN ledger_at timestamptz NOT NULL', tbl);
+        EXECUTE format('CREATE INDEX %I ON %s (ledger_batch) WHERE ledger_batch IS NOT NULL',
+                       left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_batch', tbl);
+    END IF;
+    -- the chain trigger fills ledger_origin in ('' in a database battledger.origin does not name)
+    EXECUTE format('ALTER TABLE %s ADD COLUMN ledger_origin text COLLATE "C" NOT NULL', tbl);
+    idx := left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_chain';
+    IF chain_by IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, chain_by);
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, %I, ledger_seq)', idx, tbl, chain_by);
+    ELSE
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, ledger_seq)', idx, tbl);
+    END IF;
+    EXECUTE format('CREATE TRIGGER zz_battledger_chain BEFORE INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._chain_trigger(%L, %L)', tbl, coalesce(chain_by, ''),
+                   coalesce(signer_roles::text, ''));
+    EXECUTE format('CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger()', tbl);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER battledger_append_only', tbl);
+    -- rows actually inserted (not those ON CONFLICT skipped) are queued for the log
+    EXECUTE format('CREATE TRIGGER battledger_log AFTER INSERT ON %s REFERENCING NEW TABLE AS battledger_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._log_trigger()', tbl);
+    -- rows from other members (logical replication): checked, not chained
+    EXECUTE format('CREATE TRIGGER zz_battledger_arrive BEFORE INSERT ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@._arrive_trigger(%L, %L)', tbl, coalesce(chain_by, ''),
+                   coalesce(signer_roles::text, ''));
+    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER zz_battledger_arrive', tbl);
+    PERFORM @extschema@._register(tbl, chain_by, idx, signer_roles);
+END $$;
+COMMENT ON FUNCTION @extschema@.enable_ledger(regclass, name, boolean, text[]) IS
+    'make an empty table an append-only, hash-chained ledger table (one chain per chain_by value), optionally signed';
+

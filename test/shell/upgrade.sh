@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION battledger UPDATE from the released 0.1.0:
+#   - rows written as 0.1.0 wrote them keep their hashes (checked against the
+#     hashes 0.1.0's own regression output recorded) and verify after the update;
+#   - the updated extension has exactly the objects, and the same function
+#     definitions, as a fresh CREATE EXTENSION of 0.2.0;
+#   - new rows are written under the member's origin and seal into the log.
+set -euo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+
+bl_scratch
+install -m 600 "$BL_ROOT/test/data/TEST-ONLY-log.key" "$BL_WORK/up-log.key"
+[ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK/up-log.key"
+bl_start_cluster up 55457 "battledger.log_key_file = '$BL_WORK/up-log.key'"
+fail=0
+check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
+q() { local db=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+createdb old; createdb fresh
+q old -c "CREATE EXTENSION battledger VERSION '0.1.0'"
+q fresh -c "CREATE EXTENSION battledger"
+
+# rows as 0.1.0 wrote them: same table and values as its regression test
+q old >/dev/null <<'SQL'
+CREATE TABLE battery_event (battery text, kind text NOT NULL, at timestamptz NOT NULL,
+                            soh_pct numeric(5,2), note text);
+SELECT battledger.enable_ledger('battery_event', chain_by => 'battery');
+-- 0.1.0's chain trigger, by hand: these binaries expect 0.2.0's columns
+SET session_replication_role = replica;
+DO $$
+DECLARE
+    r record;
+    s bigint;
+    p battledger.hash256;
+BEGIN
+    FOR r IN SELECT * FROM (VALUES
+        (1, 'B0025', 'manufactured', '2024-01-10 08:00+00'::timestamptz, 100::numeric),
+        (2, 'B0026', 'manufactured', '2024-01-10 09:00+00', 100),
+        (3, 'B0025', 'placed_on_market', '2024-02-01 00:00+00', 100),
+        (4, 'B0025', 'soh_reported', '2024-06-01 00:00+00', 93.10)) v(n, battery, kind, at, soh) ORDER BY n LOOP
+        SELECT count(*) + 1, coalesce((SELECT e.ledger_hash FROM battery_event e WHERE e.battery = r.battery
+                                        ORDER BY e.ledger_seq DESC LIMIT 1), repeat('0', 64)::battledger.hash256)
+          INTO s, p FROM battery_event e WHERE e.battery = r.battery;
+        INSERT INTO battery_event (battery, kind, at, soh_pct, ledger_seq, ledger_prev, ledger_hash)
+        VALUES (r.battery, r.kind, r.at, r.soh, s, p,
+                battledger.chain_hash(p, s, battledger.row_bytes(ROW(r.battery, r.kind, r.at, r.soh, NULL, s, p, NULL)::battery_event)));
+    END LOOP;
+END $$;
+SQL
+# the hashes 0.1.0's expected/ledger.out records for these rows
+want="B0025:1:643eda77c03cb6b70a998963ffc243a951aa193b10fcbe08d4236e1e1f65768c
+B0025:2:ccb64ea6dd73df530936a0359e18cf3f7079729fc87ba9d19ebaf509a3d28253
+B0025:3:4ef38c5f860c9f5998a4651232885dc7ad560a331813a4bc4c849e6a7ff26ddf
+B0026:1:01e3c1b42ce9e70c8d9a2e46a8fe63186e2e53f1608742b2454cc15d23acecad"
+rows() { q old -c "SELECT battery || ':' || ledger_seq || ':' || ledger_hash FROM battery_event ORDER BY battery, ledger_seq"; }
+check "0.1.0 rows carry the hashes 0.1.0 recorded" test "$(rows)" = "$want"
+
+q old -c "ALTER EXTENSION battledger UPDATE TO '0.2.0'"
+check "updated to 0.2.0" test "$(q old -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.2.0
+check "old rows keep their hashes" test "$(rows)" = "$want"
+check "old rows have the empty origin" test "$(q old -c "SELECT string_agg(DISTINCT ledger_origin, ',') FROM battery_event")" = ""
+check "verify() finds nothing after the update" test "$(q old -c "SELECT count(*) FROM battledger.verify('battery_event')")" = 0
+
+objects() {
+  q "$1" -c "SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+              WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+                AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'battledger') ORDER BY 1"
+}
+functions() {
+  q "$1" -c "SELECT p.oid::regprocedure::text || md5(pg_get_functiondef(p.oid)) FROM pg_proc p
+              JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+              WHERE p.prokind IN ('f', 'p') ORDER BY 1"
+}
+columns() {
+  q "$1" -c "SELECT c.relname || '.' || string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+               FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              WHERE c.relnamespace = 'battledger'::regnamespace AND c.relkind IN ('r', 'v') GROUP BY c.relname ORDER BY 1"
+}
+triggers() {
+  q "$1" -c "SELECT tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text || ' ' || encode(tgargs, 'hex') FROM pg_trigger
+              WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'battledger.%' ORDER BY 1"
+}
+check "same objects as a fresh install" test "$(objects old)" = "$(objects fresh)"
+check "same function definitions as a fresh install" test "$(functions old)" = "$(functions fresh)"
+check "same columns in the extension's tables and views" test "$(columns old)" = "$(columns fresh)"
+check "same triggers on the extension's tables" test "$(triggers old)" = "$(triggers fresh)"
+if [ $fail -ne 0 ]; then
+  diff <(objects old; functions old; columns old; triggers old) <(objects fresh; functions fresh; columns fresh; triggers fresh) || true
+fi
+
+# the member is named: new rows go to new chains under its origin, and seal
+q old -c "LOAD 'battledger'" -c "ALTER SYSTEM SET battledger.origin = 'up.example/log'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+q old -c "INSERT INTO battery_event (battery, kind, at) VALUES ('B0025', 'repurposed', '2025-01-01 00:00+00')"
+check "a new row starts B0025's chain under the origin" \
+  test "$(q old -c "SELECT ledger_origin || ':' || ledger_seq FROM battery_event WHERE kind = 'repurposed'")" = "up.example/log:1"
+check "verify() still finds nothing" test "$(q old -c "SELECT count(*) FROM battledger.verify('battery_event')")" = 0
+q old -c "SELECT battledger.seal()" >/dev/null
+check "the log seals the new row and verifies" \
+  test "$(q old -c "SELECT tree_size FROM battledger.checkpoint ORDER BY 1 DESC LIMIT 1"):$(q old -c "SELECT count(*) FROM battledger.verify_log(true)")" = "1:0"
+exit $fail
