@@ -16,7 +16,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--0.2.0.
 DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
-REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry
+REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
@@ -31,9 +31,17 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
+# 0.1.0 -> 0.2.0: its own statements, plus install parts it shares (functions
+# replaced with CREATE OR REPLACE, taken from the install parts by name).
+UPGRADE_0_2_0_REGISTRY = battery_state lot_available_kg lot_custodian _lot_rules
+UPGRADE_0_2_0_PASSPORT = battery_history passport
 sql/$(EXTENSION)--0.1.0--0.2.0.sql: sql/upgrade/0.1.0--0.2.0-pre.sql sql/install/32_enable_ledger.sql \
-		sql/upgrade/0.1.0--0.2.0-post.sql sql/install/90_consortium.sql
-	cat $^ > $@
+		sql/upgrade/0.1.0--0.2.0-post.sql sql/install/80_registry.sql sql/install/85_passport.sql \
+		sql/upgrade/0.1.0--0.2.0-registry.sql sql/install/90_consortium.sql sql/upgrade/replace_functions.awk
+	{ cat sql/upgrade/0.1.0--0.2.0-pre.sql sql/install/32_enable_ledger.sql sql/upgrade/0.1.0--0.2.0-post.sql && \
+	  awk -v names="$(UPGRADE_0_2_0_REGISTRY)" -f sql/upgrade/replace_functions.awk sql/install/80_registry.sql && \
+	  awk -v names="$(UPGRADE_0_2_0_PASSPORT)" -f sql/upgrade/replace_functions.awk sql/install/85_passport.sql && \
+	  cat sql/upgrade/0.1.0--0.2.0-registry.sql sql/install/90_consortium.sql; } > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track headers: rebuild every object when any header changes.
 $(OBJS): $(wildcard src/*.h)

@@ -100,6 +100,16 @@ consortium_worker_member(void)
 	return &member;
 }
 
+/*
+ * Is this a table-sync worker copying a table when a member joins?  (The
+ * server's consortium_table_sync() may only be called in a logical worker.)
+ */
+bool
+consortium_table_sync(void)
+{
+	return IsLogicalWorker() && MyLogicalRepWorker != NULL && am_tablesync_worker();
+}
+
 /* ---------------------------------------------------------------- stopping */
 
 PGDLLEXPORT void battledger_stop_subscription_main(Datum arg);
@@ -194,7 +204,10 @@ consortium_reject(const char *origin, const char *table, int64 seq, const char *
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	json_field(&buf, "at", timestamptz_to_str(GetCurrentTimestamp()), true);
+	/* seconds since the Unix epoch: no DateStyle to parse it back with */
+	appendStringInfo(&buf, "\"at\":%.6f",
+					 (double) GetCurrentTimestamp() / USECS_PER_SEC +
+					 (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
 	json_field(&buf, "database", get_database_name(MyDatabaseId), false);
 	json_field(&buf, "subscription", sub, false);
 	json_field(&buf, "origin", origin, false);
@@ -253,7 +266,7 @@ check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, cons
 {
 	int64		head_seq;
 	Hash256		head_hash;
-	bool		found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash);
+	bool		found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash, NULL);
 
 	if (found && head_seq >= seq)
 	{
@@ -261,7 +274,7 @@ check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, cons
 		return "fork";
 	}
 	/* rows copied when a member joins come table by table, in no order: links are checked later */
-	if (am_tablesync_worker())
+	if (consortium_table_sync())
 		return NULL;
 	if (seq == 1)
 	{
@@ -372,7 +385,7 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	{
 		problem = sign_check_arriving_row(lr, values, nulls, &detail);
 		/* copied at join: the member's keys and roles may not have been copied yet */
-		if (problem && am_tablesync_worker() &&
+		if (problem && consortium_table_sync() &&
 			(strcmp(problem, "unknown_key") == 0 || strcmp(problem, "wrong_role") == 0))
 			problem = NULL;
 		if (problem)

@@ -169,6 +169,7 @@ typedef struct StmtHead
 	Datum		chain_key;		/* copy, in stmt_cxt */
 	int64		seq;
 	Hash256		hash;
+	TimestampTz at;				/* its ledger_at (signed tables) */
 } StmtHead;
 
 static HTAB *stmt_heads = NULL;
@@ -300,7 +301,7 @@ lock_chain(LedgerRel *lr, uint32 keyhash)
 
 bool
 chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
-		   int64 *seq, Hash256 *hash)
+		   int64 *seq, Hash256 *hash, TimestampTz *at)
 {
 	Relation	irel = index_open(lr->index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -337,6 +338,12 @@ chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
 					 errhint("Run battledger.verify() on the table.")));
 		*seq = DatumGetInt64(s);
 		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, HASH256_LEN);
+		if (at && lr->signer_roles)
+		{
+			Datum		t = slot_getattr(slot, lr->at_attno, &isnull1);
+
+			*at = isnull1 ? DT_NOBEGIN : DatumGetTimestampTz(t);
+		}
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -408,6 +415,8 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	bool		newnulls[5] = {false, false, false, false, false};
 	int			ncols = 4;
 	Datum		origin;
+	TimestampTz now = 0;
+	TimestampTz head_at = DT_NOBEGIN;
 	uint32		keyhash;
 	HeadHint   *hint;
 	StmtHead   *cached;
@@ -450,15 +459,8 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	if (lr->signer_roles)
 	{
 		/* the statement's time: a transaction opened before a revocation gains nothing */
-		TimestampTz now = GetCurrentStatementStartTimestamp();
-
+		now = GetCurrentStatementStartTimestamp();
 		sign_check_new_row(rel, lr, values, nulls, now);
-		/* ledger_at is the server's time, not signed, but covered by the chain hash */
-		values[lr->at_attno - 1] = TimestampTzGetDatum(now);
-		nulls[lr->at_attno - 1] = false;
-		cols[4] = lr->at_attno;
-		newvals[4] = values[lr->at_attno - 1];
-		ncols = 5;
 	}
 
 	keyhash = chain_key_hash(lr, key);
@@ -469,9 +471,10 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	{
 		seq = cached->seq + 1;
 		memcpy(prev.bytes, cached->hash.bytes, HASH256_LEN);
+		head_at = cached->at;
 	}
-	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev)) ||
-			 chain_head(rel, lr, origin, key, 0, &seq, &prev))
+	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
+			 chain_head(rel, lr, origin, key, 0, &seq, &prev, &head_at))
 		seq++;
 	else
 	{
@@ -479,6 +482,21 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		memcpy(prev.bytes, zero_hash, HASH256_LEN);
 	}
 	hint->seq = seq;
+
+	if (lr->signer_roles)
+	{
+		/*
+		 * ledger_at is the server's time, not signed, but covered by the chain
+		 * hash.  A statement that waited for the chain lock may have started
+		 * before its predecessor's: a row never predates its predecessor, so
+		 * that (ledger_at, ledger_seq) orders a chain as its positions do.
+		 */
+		values[lr->at_attno - 1] = TimestampTzGetDatum(Max(now, head_at));
+		nulls[lr->at_attno - 1] = false;
+		cols[4] = lr->at_attno;
+		newvals[4] = values[lr->at_attno - 1];
+		ncols = 5;
+	}
 
 	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */
 	initStringInfo(&buf);
@@ -501,6 +519,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	if (cached)
 	{
 		cached->seq = seq;
+		cached->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
 		memcpy(cached->hash.bytes, hash->bytes, HASH256_LEN);
 	}
 

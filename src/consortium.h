@@ -20,6 +20,9 @@ typedef struct ConsortiumMember
 /* The member this apply worker's subscription brings rows from; NULL outside one. */
 extern const ConsortiumMember *consortium_worker_member(void);
 
+/* Is this worker copying a table for a member that just joined (rows in no order)? */
+extern bool consortium_table_sync(void);
+
 /* Record a refused row or checkpoint (file and server log) and raise the ERROR. */
 extern void consortium_reject(const char *origin, const char *table, int64 seq,
 							  const char *problem, const char *detail,

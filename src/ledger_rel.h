@@ -7,6 +7,7 @@
 
 #include "battledger.h"
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 
 typedef struct LedgerRel
 {
@@ -47,9 +48,10 @@ extern void chain_install_hooks(void);
 
 /*
  * chain.c: the last (seq, hash) of the chain (origin, key) among positions
- * >= min_seq (0: all), seen with SnapshotSelf; false if there is none.
+ * >= min_seq (0: all), seen with SnapshotSelf, and (signed tables, at not
+ * NULL) its ledger_at; false if there is none.
  */
 extern bool chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
-					   int64 *seq, Hash256 *hash);
+					   int64 *seq, Hash256 *hash, TimestampTz *at);
 
 #endif

@@ -148,7 +148,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 		consortium_reject(m->origin, "battledger.log_leaf", l->index, "bad_leaf_hash",
 						  "The leaf's hash is not the RFC 9162 leaf hash of its fields.", NULL);
 
-	if (am_tablesync_worker())
+	if (consortium_table_sync())
 	{
 		/* copied at join, table by table: stored now, checked with the next checkpoint */
 		int			nest = bl_spi_connect();
@@ -561,7 +561,7 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 						  NULL);
 
 	/* rows copied at join come table by table: keep the checkpoint, verify it with the next one */
-	if (am_tablesync_worker())
+	if (consortium_table_sync())
 	{
 		Oid			types[4] = {TEXTOID, INT8OID, hash256_type_oid(), TEXTOID};
 		Datum		args[4] = {CStringGetTextDatum(m->origin), Int64GetDatum(size), PointerGetDatum(root),

@@ -115,8 +115,10 @@ SELECT @extschema@.enable_ledger('@extschema@.battery_event', 'battery_id', sign
     signer_roles => ARRAY['cell_maker', 'pack_maker', 'oem', 'fleet_operator', 'repairer',
                           'second_life_operator', 'collector', 'recycler', 'auditor',
                           'miner', 'refiner']);
--- the few events that decide a battery's state, found without walking its usage reports
-CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledger_seq)
+-- the few events that decide a battery's state, found without walking its usage reports;
+-- events are ordered by (ledger_at, ledger_origin, ledger_seq): a chain's rows never
+-- predate their predecessors, and rows of different members meet by time
+CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled');
 -- a passport is issued once (the rules say so first; the index holds under any race)
 CREATE UNIQUE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
@@ -155,7 +157,7 @@ CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
     LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT e.mass_kg FROM @extschema@.lot_event e
                       WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created')
-                      ORDER BY e.ledger_seq LIMIT 1), 0)
+                      ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1), 0)
          - coalesce((SELECT sum((i->>'mass_kg')::numeric) FROM @extschema@.lot_event e,
                             jsonb_array_elements(e.inputs) i
                       WHERE e.inputs @> jsonb_build_array(jsonb_build_object('lot', lot))
@@ -170,7 +172,7 @@ CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
     LANGUAGE sql STABLE AS $$
     SELECT s.member FROM @extschema@.lot_event e, @extschema@._signer(e.ledger_key_id) s
      WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created', 'received')
-     ORDER BY e.ledger_seq DESC LIMIT 1
+     ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1
 $$;
 
 -- The rules decide on the latest committed state of a lot or battery: writers
@@ -244,7 +246,7 @@ BEGIN
             format('Its roles are %s; the event needs one of %s.', s.roles, k.roles));
     END IF;
     PERFORM @extschema@._lock_subject('lot', NEW.lot_id);
-    SELECT * INTO last FROM @extschema@.lot_event e WHERE e.lot_id = NEW.lot_id ORDER BY e.ledger_seq DESC LIMIT 1;
+    SELECT * INTO last FROM @extschema@.lot_event e WHERE e.lot_id = NEW.lot_id ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
     IF NEW.event IN ('extracted', 'processed', 'secondary_created') AND last.lot_id IS NOT NULL THEN
         PERFORM @extschema@._refuse('BL034', format('lot "%s" already exists', NEW.lot_id));
     ELSIF NEW.event IN ('shipped', 'received') AND last.lot_id IS NULL THEN
@@ -279,8 +281,8 @@ CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
            (array_agg(CASE WHEN e.event = 'placed_on_market' THEN 'original'
                            WHEN e.event = 'status_changed' THEN e.new_status
                            WHEN e.event = 'recycled' THEN 'recycled' END
-                      ORDER BY e.ledger_seq DESC) FILTER (WHERE e.event <> 'manufactured'))[1],
-           (array_agg(e.passport_id ORDER BY e.ledger_seq DESC) FILTER (WHERE e.passport_id IS NOT NULL))[1]
+                      ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC) FILTER (WHERE e.event <> 'manufactured'))[1],
+           (array_agg(e.passport_id ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC) FILTER (WHERE e.passport_id IS NOT NULL))[1]
       FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery
        AND e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled')

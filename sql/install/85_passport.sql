@@ -63,14 +63,14 @@ BEGIN
     END IF;
     SELECT * INTO st FROM @extschema@.battery_state(battery);
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
-     ORDER BY m.ledger_seq DESC LIMIT 1;
+     ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     SELECT min(e.occurred_at) INTO service FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed';
 
     SELECT jsonb_agg(jsonb_build_object('passportId', e.passport_id, 'issuedAt', e.occurred_at,
                                         'issuedBy', (@extschema@._signer(e.ledger_key_id)).member,
                                         'status', CASE WHEN e.event = 'placed_on_market' THEN 'original' ELSE e.new_status END)
-                     ORDER BY e.ledger_seq)
+                     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
       INTO history FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL;
 
@@ -116,7 +116,7 @@ BEGIN
                   JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                  WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                    AND d.value ? a.key
-                 ORDER BY e.ledger_seq DESC LIMIT 1) x;
+                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x;
         IF dyn IS NOT NULL THEN
             v := jsonb_set(v, '{performance,dynamic}', dyn);
         END IF;
@@ -139,7 +139,7 @@ CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
       LEFT JOIN @extschema@.log_leaf l ON l.tbl = '@extschema@.battery_event'
                                       AND l.row_hash OPERATOR(@extschema@.=) e.ledger_hash
      WHERE e.battery_id OPERATOR(@extschema@.=) battery
-     ORDER BY e.ledger_seq
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq
 $$;
 
 CREATE FUNCTION @extschema@.material_provenance(battery @extschema@.battery_id)

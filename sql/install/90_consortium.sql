@@ -104,7 +104,7 @@ CREATE FUNCTION @extschema@._rejection_lines() RETURNS SETOF jsonb
     AS 'MODULE_PATHNAME', 'battledger_rejection_lines' LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@._rejection_lines() FROM PUBLIC;
 CREATE VIEW @extschema@.rejections AS
-    SELECT (j->>'at')::timestamptz AS at, j->>'subscription' AS subscription, j->>'origin' AS origin,
+    SELECT pg_catalog.to_timestamp((j->>'at')::float8) AS at, j->>'subscription' AS subscription, j->>'origin' AS origin,
            j->>'table' AS tbl, (j->>'seq')::bigint AS seq, j->>'problem' AS problem,
            j->>'detail' AS detail, j->'row' AS row_data
       FROM @extschema@._rejection_lines() j
@@ -170,6 +170,12 @@ BEGIN
     IF witness_vkey IS NOT NULL AND @extschema@._vkey_name(witness_vkey, 4) IS DISTINCT FROM origin THEN
         RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
             USING ERRCODE = '22023', HINT = 'Ask the member for SELECT battledger.witness_vkey().';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.consortium_member m WHERE m.origin = $1) THEN
+        RAISE EXCEPTION 'member "%" has joined already', origin
+            USING ERRCODE = '42710',
+                  DETAIL = 'Its keys are pinned in battledger.consortium_member.',
+                  HINT = 'To change them, drop its subscription and delete its row from battledger.consortium_member first.';
     END IF;
     -- readable, and unique on the publisher (slots are per publisher, named by subscriber and member)
     sub := left('bl_' || regexp_replace(lower(me), '[^a-z0-9]+', '_', 'g'), 24) || '_'

@@ -80,12 +80,15 @@ triggers() {
   q "$1" -c "SELECT tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text || ' ' || encode(tgargs, 'hex') FROM pg_trigger
               WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'battledger.%' ORDER BY 1"
 }
+indexes() { q "$1" -c "SELECT indexdef FROM pg_indexes WHERE schemaname = 'battledger' ORDER BY 1"; }
+check "same indexes as a fresh install" test "$(indexes old)" = "$(indexes fresh)"
 check "same objects as a fresh install" test "$(objects old)" = "$(objects fresh)"
 check "same function definitions as a fresh install" test "$(functions old)" = "$(functions fresh)"
 check "same columns in the extension's tables and views" test "$(columns old)" = "$(columns fresh)"
 check "same triggers on the extension's tables" test "$(triggers old)" = "$(triggers fresh)"
 if [ $fail -ne 0 ]; then
-  diff <(objects old; functions old; columns old; triggers old) <(objects fresh; functions fresh; columns fresh; triggers fresh) || true
+  diff <(indexes old; objects old; functions old; columns old; triggers old) \
+       <(indexes fresh; objects fresh; functions fresh; columns fresh; triggers fresh) || true
 fi
 
 # the member is named: new rows go to new chains under its origin, and seal

@@ -1,0 +1,120 @@
+-- Consortium: ledger_origin, publishing, joining, and the refusals a DBA sees.
+-- (Replication itself runs in test/shell/consortium.sh, with three clusters.)
+\set SHOW_CONTEXT never
+SET search_path = public, battledger;
+-- rejections are kept per cluster: look only at this run's
+SELECT clock_timestamp() AS t0 \gset
+
+-- every ledger row carries this database's origin, filled in by the chain trigger
+CREATE TABLE reading (battery text, soh_pct numeric);
+SELECT enable_ledger('reading', 'battery');
+INSERT INTO reading VALUES ('B0025', 97.5), ('B0025', 96.0);
+SELECT battery, ledger_origin, ledger_seq FROM reading ORDER BY ledger_seq;
+-- ... and it is part of the hashed bytes: a relabelled row no longer verifies
+SELECT encode(row_bytes(r), 'hex') LIKE '%' || encode(convert_to('ledger_origin', 'UTF8'), 'hex') || '%' AS origin_in_bytes
+  FROM reading r WHERE ledger_seq = 1;
+-- a row may name this database's origin, never another member's
+INSERT INTO reading (battery, soh_pct, ledger_origin) VALUES ('B0025', 95.0, 'battledger.test/regress');
+INSERT INTO reading (battery, soh_pct, ledger_origin) VALUES ('B0025', 94.0, 'other.example/log');
+-- the chain is per (origin, key): an unnamed database writes under the empty
+-- origin, in a chain of its own, and the empty origin is left out of the bytes
+SET battledger.origin = '';
+INSERT INTO reading VALUES ('B0025', 93.0);
+RESET battledger.origin;
+SELECT ledger_origin, ledger_seq, soh_pct FROM reading ORDER BY ledger_origin, ledger_seq;
+SELECT position(convert_to('ledger_origin', 'UTF8') IN row_bytes(r)) = 0 AS empty_origin_omitted
+  FROM reading r WHERE ledger_origin = '';
+SELECT count(*) AS problems FROM verify('reading');
+SELECT count(*) AS problems_of_one_origin FROM verify('reading', 'battledger.test/regress');
+
+-- rows arriving by replication are checked: this database's own origin is refused
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO reading (battery, soh_pct, ledger_seq, ledger_prev, ledger_hash, ledger_origin)
+VALUES ('B0030', 90, 1, repeat('0', 64)::hash256, repeat('0', 64)::hash256, 'battledger.test/regress');
+ROLLBACK;
+-- another member's row with a wrong hash is refused, and recorded
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO reading (battery, soh_pct, ledger_seq, ledger_prev, ledger_hash, ledger_origin)
+VALUES ('B0030', 90, 1, repeat('0', 64)::hash256, repeat('0', 64)::hash256, 'b.example/log');
+ROLLBACK;
+SELECT origin, tbl, seq, problem, row_data->>'battery' AS battery
+  FROM rejections WHERE tbl = 'public.reading' AND at >= :'t0' ORDER BY at;
+-- a correct row of another member is accepted (as the apply worker would write it)
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO reading (battery, soh_pct, ledger_seq, ledger_prev, ledger_hash, ledger_origin)
+SELECT 'B0030', 90, 1, repeat('0', 64)::hash256,
+       chain_hash(repeat('0', 64)::hash256, 1,
+                  row_bytes(ROW('B0030', 90, 1, NULL, NULL, 'b.example/log')::reading)), 'b.example/log';
+-- its successor must link to it: a gap and a fork are refused
+INSERT INTO reading (battery, soh_pct, ledger_seq, ledger_prev, ledger_hash, ledger_origin)
+SELECT 'B0030', 89, 3, repeat('0', 64)::hash256,
+       chain_hash(repeat('0', 64)::hash256, 3,
+                  row_bytes(ROW('B0030', 89, 3, NULL, NULL, 'b.example/log')::reading)), 'b.example/log';
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO reading (battery, soh_pct, ledger_seq, ledger_prev, ledger_hash, ledger_origin)
+SELECT 'B0030', 90, 1, repeat('0', 64)::hash256,
+       chain_hash(repeat('0', 64)::hash256, 1,
+                  row_bytes(ROW('B0030', 90, 1, NULL, NULL, 'b.example/log')::reading)), 'b.example/log';
+SELECT ledger_origin, ledger_seq FROM reading WHERE battery = 'B0030';
+SELECT count(*) AS problems FROM verify('reading', 'b.example/log');
+INSERT INTO reading (battery, soh_pct, ledger_seq, ledger_prev, ledger_hash, ledger_origin)
+SELECT 'B0030', 91, 1, repeat('0', 64)::hash256,
+       chain_hash(repeat('0', 64)::hash256, 1,
+                  row_bytes(ROW('B0030', 91, 1, NULL, NULL, 'b.example/log')::reading)), 'b.example/log';
+ROLLBACK;
+SELECT problem, count(*) FROM rejections WHERE tbl = 'public.reading' AND at >= :'t0' GROUP BY 1 ORDER BY 1;
+
+-- the log's own tables accept other members' leaves only from a subscription
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO log_leaf VALUES (0, 'public.reading', 1, repeat('0', 64)::hash256, repeat('0', 64)::hash256, repeat('0', 64)::hash256);
+ROLLBACK;
+
+-- publishing: this member's rows, its log and its cosignatures, inserts only
+SELECT publish_member();
+SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = 'battledger_member';
+SELECT schemaname, tablename, rowfilter FROM pg_publication_tables WHERE pubname = 'battledger_member'
+   AND (schemaname = 'battledger' OR tablename = 'reading')
+ ORDER BY schemaname, tablename;
+-- run again after enable_ledger() on a new table, it brings the publication up to date
+CREATE TABLE extra (x int);
+SELECT enable_ledger('extra');
+SELECT publish_member();
+SELECT count(*) FROM pg_publication_tables WHERE pubname = 'battledger_member' AND tablename = 'extra';
+
+-- joining: the keys are checked and pinned; the subscription is returned, not run
+SELECT join('b.example/log', 'host=b.example dbname=registry', log_vkey());
+SELECT join('battledger.test/regress', 'host=x', log_vkey());
+SELECT join('b.example/log', 'host=x', 'not a key');
+SELECT join('b.example/log', 'host=x', 'b.example/log+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+SELECT join('b.example/log', 'host=x', NULL);
+-- a well-formed key for another name: C2SP key id = SHA-256(name || LF || alg || key)[0:4]
+CREATE FUNCTION pg_temp.vkey(name text, alg bytea) RETURNS text LANGUAGE sql AS $$
+    SELECT name || '+' || encode(substr(sha256(convert_to(name, 'UTF8') || '\x0a'::bytea || alg || k), 1, 4), 'hex')
+                || '+' || encode(alg || k, 'base64')
+      FROM (SELECT substr(decode(regexp_replace(log_vkey(), '^[^+]*[+][^+]*[+]', ''), 'base64'), 2) AS k) x
+$$;
+SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x04'));   -- a witness key as log key
+SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'), pg_temp.vkey('b.example/log', '\x01'));
+SELECT join('b.example/log', 'host=b.example dbname=registry',
+            pg_temp.vkey('b.example/log', '\x01'), pg_temp.vkey('b.example/log', '\x04'));
+SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'));   -- joined already
+SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
+SELECT member, enabled, state, rejected > 0 AS has_rejections FROM consortium_status();
+SELECT witness_vkey();
+
+-- proofs: a checkpoint with cosignatures can be asked for
+SELECT seal() IS NOT NULL AS sealed;
+SELECT tlog_proof(0, 1);
+SELECT tlog_proof(0) LIKE 'c2sp.org/tlog-proof@v1%' AS proof_without_cosignatures;
+-- privileges: joining and publishing are for the DBA
+SELECT has_function_privilege('public', 'battledger.join(text, text, text, text)', 'EXECUTE') AS public_may_join,
+       has_function_privilege('public', 'battledger.publish_member()', 'EXECUTE') AS public_may_publish,
+       has_table_privilege('public', 'battledger.rejections', 'SELECT') AS public_reads_rejections,
+       has_table_privilege('public', 'battledger.cosignature', 'INSERT') AS public_may_cosign;
+DROP PUBLICATION battledger_member;
