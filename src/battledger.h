@@ -60,9 +60,9 @@ typedef struct Hash256
 #define ERRCODE_SIG_MISSING			MAKE_SQLSTATE('B','L','0','1','7')
 #define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
 #define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')
-/* Consortium (class BL, 03x) */
-#define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','3','0')
-#define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','3','1')
+/* Consortium (class BL, 04x; 03x are the registry's) */
+#define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','4','0')
+#define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','4','1')
 
 /* sha256 wrappers that raise an ERROR when OpenSSL fails */
 extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);

@@ -13,7 +13,9 @@ bl_build_install
 say "installing the TEST-ONLY signing extension (test/signer)"
 make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no && as_root make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no install
 bl_scratch
-bl_start_cluster regress 55431 "$(bl_test_log_conf battledger.test/regress)"
+# wal_level = logical: the consortium test creates a publication
+bl_start_cluster regress 55431 "$(bl_test_log_conf battledger.test/regress)
+wal_level = logical"
 failed=()
 
 say "unit tests: Merkle proofs, RFC 9162 vectors, notes, CLI (no database)"

@@ -128,7 +128,7 @@ check "CLI: proof verifies with log key + 2 of 3 witnesses (quorum)" \
     --witness "${WITV[b]}" --witness "${WITV[c]}" --witness "${WITV[a]}" --min-witnesses 2
 check "CLI: refused when 3 of those 3 are required" \
   bash -c "! '$CLI' verify-proof --vkey '${LOGV[a]}' --proof '$W/proof' --leaf-file '$W/leaf0' \
-    --witness '${WITV[b]}' --witness '${WITV[c]}' --witness '${WITV[a]}' --min-witnesses 3 2>/dev/null"
+    --witness '${WITV[b]}' --witness '${WITV[c]}' --witness '${WITV[a]}' --min-witnesses 3 >/dev/null 2>&1"
 check "tlog_proof(0, 3): no checkpoint has 3 cosignatures, a clear error" \
   bash -c "psql -X -q -At -h '$BL_WORK' -p ${PORT[a]} -d bl -c 'SELECT battledger.tlog_proof(0, 3)' 2>&1 | grep -q 'has 3 cosignatures'"
 
