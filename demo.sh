@@ -6,8 +6,11 @@
 # cluster on a private socket, and plays a consortium of eight members, each
 # signing with its own Ed25519 key (made by `battledger keygen`; private keys
 # never reach the database).  Usage comes from real NASA PCoE cell-ageing
-# measurements.  It ends with the battery passport and an offline proof.
-# KEEP=1 ./demo.sh leaves the cluster running.
+# measurements.  A second member database (the recycler's) then joins by
+# logical replication: it checks every row it receives, witnesses the first
+# member's log and cosigns its checkpoint.  It ends with the battery passport
+# and an offline proof that demands that cosignature.
+# KEEP=1 ./demo.sh leaves the clusters running.
 set -euo pipefail
 cd "$(dirname "$0")"
 source test/lib/cluster.sh
@@ -18,9 +21,12 @@ CLI=$BL_ROOT/bin/battledger
 bl_scratch
 K=$BL_WORK/keys; mkdir -p "$K"; chmod 700 "$K"
 "$CLI" keygen --out "$K/log" >/dev/null           # the member database's log key
-[ "$(id -u)" = 0 ] && chown postgres: "$K" "$K/log.key"
+"$CLI" keygen --out "$K/log2" >/dev/null          # the recycler's database: log key,
+"$CLI" keygen --out "$K/witness2" >/dev/null      # and the key it cosigns others' logs with
+[ "$(id -u)" = 0 ] && chown postgres: "$K" "$K/log.key" "$K/log2.key" "$K/witness2.key"
 bl_start_cluster demo 55430 "battledger.origin = 'oem.example/batteries'
-battledger.log_key_file = '$K/log.key'"
+battledger.log_key_file = '$K/log.key'
+wal_level = logical"
 [ "${KEEP:-0}" = 1 ] && trap - EXIT
 createdb demo
 
@@ -153,44 +159,81 @@ ok "recycler.example took it as waste, dismantled and recycled it; 2.6 g of coba
 if record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"soh_reported\", \"occurred_at\": \"2016-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then no "event after recycling accepted?!"
 else no "an event after recycling: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
 
-step "7. Sealing: every event becomes a leaf of the member's transparency log"
-q -c "SELECT battledger.seal()" | sed 's/^/    /'
+step "7. The recycler's own database joins: every row replicated to it is checked on arrival"
+bl_start_cluster member2 55432 "battledger.origin = 'recycler.example/registry'
+battledger.log_key_file = '$K/log2.key'
+battledger.witness_key_file = '$K/witness2.key'
+wal_level = logical"
+export PGPORT=55430                  # q talks to the first member; q2 to the recycler's database
+createdb -p 55432 demo
+q2() { psql -X -q -At -v ON_ERROR_STOP=1 -p 55432 -d demo "$@"; }
+q2 -c "CREATE EXTENSION battledger" -c "SELECT battledger.publish_member()" >/dev/null
+q -c "SELECT battledger.publish_member()" >/dev/null
+# each side pins the other's keys (handed over out of band), then subscribes
+q2 -v v="$(q -c "SELECT battledger.log_vkey()")" -v c="host=$BL_WORK port=55430 dbname=demo user=postgres" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT battledger.join('oem.example/batteries', :'c', :'v') \gexec
+SQL
+q -v v="$(q2 -c "SELECT battledger.log_vkey()")" -v w="$(q2 -c "SELECT battledger.witness_vkey()")" \
+  -v c="host=$BL_WORK port=55432 dbname=demo user=postgres" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT battledger.join('recycler.example/registry', :'c', :'v', :'w') \gexec
+SQL
+want=$(q -c "SELECT count(*) FROM battledger.battery_event")
+for i in $(seq 1 150); do
+  [ "$(q2 -c "SELECT count(*) FROM battledger.battery_event")" = "$want" ] && \
+    [ "$(q2 -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = 0 ] && break
+  sleep 0.2
+done
+ok "recycler.example/registry holds $(q2 -c "SELECT count(*) FROM battledger.battery_event") battery events, $(q2 -c "SELECT count(*) FROM battledger.lot_event") lot events and $(q2 -c "SELECT count(*) FROM battledger.key_event") keys of oem.example/batteries"
+ok "verify_member('oem.example/batteries') there: $(q2 -c "SELECT count(*) FROM battledger.verify_member('oem.example/batteries')") problems (chains, hashes, keys, signatures)"
 
-step "8. The battery passport (public tier)"
+step "8. Sealing: every event becomes a leaf of the member's transparency log; the recycler witnesses it"
+q -c "SELECT battledger.seal()" | sed 's/^/    /'
+for i in $(seq 1 150); do
+  [ "$(q -c "SELECT count(*) FROM battledger.cosignature WHERE log_origin = 'oem.example/batteries'")" -gt 0 ] && break
+  sleep 0.2
+done
+q2 -F ' | ' -c "SELECT member, state, 'checkpoint ' || checkpoint_size || ' verified', 'cosigned ' || cosigned_by_me FROM battledger.consortium_status()" | sed 's/^/    /'
+ok "oem.example/batteries received the cosignature: $(q -c "SELECT line FROM battledger.cosignature WHERE log_origin = 'oem.example/batteries' LIMIT 1" | cut -c1-60)…"
+
+step "9. The battery passport (public tier)"
 q -c "SELECT jsonb_pretty(battledger.passport('$BATTERY') - 'materialComposition' - 'digitalLink')" | sed 's/^/    /'
 step "   … and what a repairer or recycler with legitimate interest also sees"
 q -F ' | ' -c "SELECT rpad(key, 27), rpad(value->>'value', 9), rpad(value->>'unit', 6), to_char((value->>'timestamp')::timestamptz, 'YYYY-MM-DD'),
                       'set by event #' || (value->'setBy'->>'sequence') || ', leaf ' || (value->'setBy'->>'leafIndex')
                  FROM jsonb_each(battledger.passport('$BATTERY', 'legitimate_interest')->'performance'->'dynamic') ORDER BY key" | sed 's/^/    /'
 
-step "9. History and material provenance"
+step "10. History and material provenance"
 q -F ' | ' -c "SELECT lpad(seq::text, 3), rpad(event, 17), rpad(signer, 20), coalesce(new_status, ''), coalesce(passport_id, ''),
                       'leaf ' || leaf_index FROM battledger.battery_history('$BATTERY') WHERE event <> 'soh_reported'" | sed 's/^/    /'
 echo "    (+ $(q -c "SELECT count(*) FROM battledger.battery_history('$BATTERY') WHERE event = 'soh_reported'") usage reports)"
 q -F ' | ' -c "SELECT repeat('  ', depth - 1) || lot_id, material, used_kg || ' kg', coalesce(country, ''), coalesce(facility, ''), member
                  FROM battledger.material_provenance('$BATTERY')" | sed 's/^/    /'
 
-step "10. An auditor verifies the recycling event offline, trusting nothing but the log's key"
+step "11. An auditor verifies the recycling event offline: the log's key and the recycler's cosignature"
 q -c "SELECT battledger.log_vkey()" > "$BL_WORK/vkey"
+q2 -c "SELECT battledger.witness_vkey()" > "$BL_WORK/witness"
 leaf=$(q -c "SELECT leaf_index FROM battledger.battery_history('$BATTERY') WHERE event = 'recycled'")
-printf '%s\n' "$(q -c "SELECT battledger.tlog_proof($leaf)")" > "$BL_WORK/proof.txt"
+printf '%s\n' "$(q -c "SELECT battledger.tlog_proof($leaf, 1)")" > "$BL_WORK/proof.txt"
 q -c "SELECT encode(battledger.leaf($leaf), 'hex')" > "$BL_WORK/leaf.hex"
-echo "    \$ battledger verify-proof --vkey \"\$(cat vkey)\" --proof proof.txt --leaf-hex \$(cat leaf.hex)"
-printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --proof "$BL_WORK/proof.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")"
+echo "    \$ battledger verify-proof --vkey \"\$(cat vkey)\" --witness \"\$(cat witness)\" --proof proof.txt --leaf-hex \$(cat leaf.hex)"
+printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --witness "$(cat "$BL_WORK/witness")" --proof "$BL_WORK/proof.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")"
 sed '2s/index [0-9]*/index 0/' "$BL_WORK/proof.txt" > "$BL_WORK/forged.txt"
 echo "    \$ # the same proof, claiming another position in the log:"
 printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --proof "$BL_WORK/forged.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")" || true
 
-step "11. Everything verifies"
+step "12. Everything verifies, at both members"
 for t in member_event key_event battery_model lot_event battery_event batch; do
   ok "verify(battledger.$t): $(q -c "SELECT count(*) FROM battledger.verify('battledger.$t')") problems"
 done
 ok "verify_log(): $(q -c "SELECT count(*) FROM battledger.verify_log()") problems"
+ok "at recycler.example/registry: verify(battledger.battery_event) $(q2 -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')") problems, rows refused on arrival: $(q2 -c "SELECT count(*) FROM battledger.rejections")"
 
 echo
 if [ "${KEEP:-0}" = 1 ]; then
-  echo "The cluster is still running: psql -h $BL_WORK -p 55430 -U postgres demo"
+  echo "The clusters are still running: psql -h $BL_WORK -p 55430 -U postgres demo (and -p 55432)"
 else
-  echo "Done. The throwaway cluster is stopped and removed (KEEP=1 ./demo.sh keeps it)."
+  echo "Done. The throwaway clusters are stopped and removed (KEEP=1 ./demo.sh keeps them)."
 fi
 echo "Usage data: B. Saha and K. Goebel (2007), \"Battery Data Set\", NASA Ames Prognostics Center of Excellence."

@@ -155,6 +155,10 @@ battledger_stop_subscription_main(Datum arg)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	nest = bl_spi_connect();
+	/* several refusals may each start a worker: one at a time */
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(47853, $1::int4)",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock");
 	if (SPI_execute_with_args("SELECT pg_catalog.format('ALTER SUBSCRIPTION %I DISABLE', subname) "
 							  "FROM pg_catalog.pg_subscription WHERE oid = $1 AND subenabled",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -310,6 +314,8 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 	if (strcmp(lr->qualname, "battledger.key_event") == 0 ||
 		strcmp(lr->qualname, "battledger.member_event") == 0)
 		CacheInvalidateRelcache(rel);
+	else if (consortium_table_sync())
+		return;					/* a batch and its rows are copied apart: verify_member() checks them */
 	else if (strcmp(lr->qualname, "battledger.batch") == 0)
 		sign_defer_batch_check(TextDatumGetCString(values[0]));
 	else if (lr->signer_roles && !nulls[lr->batch_attno - 1])
