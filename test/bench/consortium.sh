@@ -394,7 +394,7 @@ summary() {
   echo "| S apply worker CPU µs/row (window and drain) | $(upr "$((P_ROWS1 - P_ROWS0))" "$APPLY2_TICKS") |"
   echo
   echo "Goal \"subscriber keeps up (lag does not grow)\": the backlog's trend (least-squares slope of the rows S is"
-  echo "behind P, samples after the first second) <= $SLOPE_GOAL rows/s: $([ "$TREND_OK" = 1 ] && echo yes || echo "**no**") ($SLOPE rows/s, against P's $PGB_TPS rows/s);" \
+  echo "behind P, samples after the first second) <= $SLOPE_GOAL rows/s: $([ "$TREND_OK" = 1 ] && echo yes || echo "**no**") ($SLOPE rows/s, against P's $(fmt '%.0f' "$PGB_TPS") rows/s);" \
        "drain < $DRAIN_GOAL_MS ms: $([ "$DRAIN_OK" = 1 ] && echo yes || echo "**no**") ($DRAIN_MS ms). **Goal: $GOAL.**"
   echo "(A single-sample comparison, lag at the end <= max(64 kB, 2 x lag at 25 %) = $(kb "$LAG_LIMIT") kB:" \
        "$([ "$LAG_OK" = 1 ] && echo yes || echo no), $(kb "${LAG_AT[100]}") kB; single samples swing several-fold from one second to the next.)"
