@@ -144,6 +144,15 @@ COMMENT ON FUNCTION @extschema@.publish_member() IS
     'create (or bring up to date with the ledger tables) the publication battledger_member: this member''s rows, log and cosignatures, inserts only';
 REVOKE ALL ON FUNCTION @extschema@.publish_member() FROM PUBLIC;
 
+-- The subscription (and replication slot) subscriber uses for publisher's rows:
+-- readable, and unique on the publisher, whose slots are named by subscriber and publisher.
+CREATE FUNCTION @extschema@._slot_name(subscriber text, publisher text) RETURNS name
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
+    SELECT (left('bl_' || regexp_replace(lower(subscriber), '[^a-z0-9]+', '_', 'g'), 24) || '_'
+            || left(md5(subscriber || ' ' || publisher), 8) || '_'
+            || left(regexp_replace(lower(publisher), '[^a-z0-9]+', '_', 'g'), 24))::name
+$$;
+
 -- Pins the member's keys and returns the CREATE SUBSCRIPTION to run (\gexec in
 -- psql): it cannot run inside a function, as it creates a replication slot.
 CREATE FUNCTION @extschema@.join(origin text, conninfo text, log_vkey text, witness_vkey text DEFAULT NULL)
@@ -177,9 +186,7 @@ BEGIN
                   DETAIL = 'Its keys are pinned in battledger.consortium_member.',
                   HINT = 'To change them, drop its subscription and delete its row from battledger.consortium_member first.';
     END IF;
-    -- readable, and unique on the publisher (slots are per publisher, named by subscriber and member)
-    sub := left('bl_' || regexp_replace(lower(me), '[^a-z0-9]+', '_', 'g'), 24) || '_'
-           || left(md5(me || ' ' || origin), 8) || '_' || left(regexp_replace(lower(origin), '[^a-z0-9]+', '_', 'g'), 24);
+    sub := @extschema@._slot_name(me, origin);
     INSERT INTO @extschema@.consortium_member (origin, subscription, log_vkey, witness_vkey)
     VALUES ($1, sub, $3, $4);
     -- not disable_on_error: on PostgreSQL 15 it also stops the subscription
@@ -194,12 +201,17 @@ REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 -- One line per member: replication, its log as witnessed here, cosignatures.
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
-                   last_message timestamptz, apply_errors bigint, checkpoint_size bigint,
+                   last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
+                   checkpoint_size bigint,
                    checkpoint_verified_at timestamptz, state text, rejected bigint,
                    cosigned_by_me bigint, my_latest_cosigned_by_them bigint)
     LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     SELECT m.origin, m.subscription, s.subenabled, st.received_lsn, st.last_msg_receipt_time,
            coalesce(ss.apply_error_count, 0) + coalesce(ss.sync_error_count, 0),
+           -- how far the member is behind this member's WAL, from its slot here
+           (SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.confirmed_flush_lsn)
+              FROM pg_catalog.pg_replication_slots r
+             WHERE r.slot_name = @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true))),
            pc.tree_size, pc.verified_at,
            CASE WHEN s.oid IS NULL THEN 'no subscription'
                 WHEN EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin) THEN 'log conflict'
@@ -219,7 +231,7 @@ CREATE FUNCTION @extschema@.consortium_status()
      ORDER BY m.origin
 $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
-    'for each member: subscription state, last checkpoint verified, rejections, cosignatures both ways';
+    'for each member: subscription state, how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
 
 -- Everything this member holds of another: chains, leaves against rows, checkpoints.

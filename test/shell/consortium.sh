@@ -112,6 +112,8 @@ for m in a b c; do
   done
   check "$m: consortium_status ok for both members" \
     test "$(q "$m" -c "SELECT string_agg(state, ',') FROM battledger.consortium_status()")" = "ok,ok"
+  check "$m: consortium_status knows how far each member is behind its WAL (their slots here)" \
+    test "$(q "$m" -c "SELECT count(their_lag_bytes) FILTER (WHERE their_lag_bytes >= 0) FROM battledger.consortium_status()")" = 2
 done
 check "a: the same rows everywhere" test "$(q a -c "SELECT md5(string_agg(ledger_hash::text, ',' ORDER BY ledger_hash::text)) FROM soh")" \
   = "$(q c -c "SELECT md5(string_agg(ledger_hash::text, ',' ORDER BY ledger_hash::text)) FROM soh")"
