@@ -69,6 +69,43 @@ SELECT 'B0030', 91, 1, repeat('0', 64)::hash256,
 ROLLBACK;
 SELECT problem, count(*) FROM rejections WHERE tbl = 'public.reading' AND at >= :'t0' GROUP BY 1 ORDER BY 1;
 
+-- signed rows of another member: keys are judged at ledger_at, which never goes backwards
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY (signatures.sql made it)
+RESET client_min_messages;
+SELECT add_member('relay.example', ARRAY['fleet_operator']);
+SELECT add_key('relay.example', battledger_test.public_key(battledger_test.seed('relay-1'))) IS NOT NULL AS key_added;
+CREATE TABLE sreading (battery text, soh_pct numeric);
+SELECT enable_ledger('sreading', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+-- a row as member b would publish it: signed by the member, chained by b
+CREATE FUNCTION pg_temp.b_row(soh numeric, seq bigint, prev hash256, at timestamptz, batch text DEFAULT NULL)
+RETURNS sreading LANGUAGE plpgsql AS $$
+DECLARE r sreading := jsonb_populate_record(NULL::sreading, jsonb_build_object('battery', 'B0040', 'soh_pct', soh));
+BEGIN
+    r.ledger_key_id := key_id(battledger_test.public_key(battledger_test.seed('relay-1')));
+    IF batch IS NULL THEN
+        r.ledger_sig := battledger_test.sign(battledger_test.seed('relay-1'), signing_bytes(r));
+    ELSE
+        r.ledger_batch := batch;
+    END IF;
+    r.ledger_at := at; r.ledger_origin := 'b.example/log'; r.ledger_seq := seq; r.ledger_prev := prev;
+    r.ledger_hash := chain_hash(prev, seq, row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
+SELECT ledger_origin, ledger_seq FROM sreading;
+-- dated before its predecessor
+INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '1 hour')).*;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
+-- a row of a batch that did not arrive first
+INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', 'no-such-batch')).*;
+ROLLBACK;
+
 -- the log's own tables accept other members' leaves only from a subscription
 BEGIN;
 SET LOCAL session_replication_role = replica;

@@ -40,6 +40,8 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/inval.h"
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -266,11 +268,13 @@ reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin, int64
 /* Does the arriving row extend its origin's chain exactly?  NULL if so, else the problem. */
 static const char *
 check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, const Hash256 *prev,
-		   char **detail)
+		   TimestampTz at, char **detail)
 {
 	int64		head_seq;
 	Hash256		head_hash;
-	bool		found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash, NULL);
+	TimestampTz head_at = DT_NOBEGIN;
+	bool		found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash,
+								   &head_at);
 
 	if (found && head_seq >= seq)
 	{
@@ -299,6 +303,12 @@ check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, cons
 		*detail = "ledger_prev does not equal the previous row's ledger_hash.";
 		return "broken_link";
 	}
+	/* the key is judged at ledger_at: a row dated before its predecessor could dodge a revocation */
+	if (lr->signer_roles && at < head_at)
+	{
+		*detail = "ledger_at is earlier than the previous row's: a member never dates a row before its predecessor.";
+		return "time_reversed";
+	}
 	return NULL;
 }
 
@@ -314,12 +324,35 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 	if (strcmp(lr->qualname, "battledger.key_event") == 0 ||
 		strcmp(lr->qualname, "battledger.member_event") == 0)
 		CacheInvalidateRelcache(rel);
-	else if (consortium_table_sync())
-		return;					/* a batch and its rows are copied apart: verify_member() checks them */
-	else if (strcmp(lr->qualname, "battledger.batch") == 0)
-		sign_defer_batch_check(TextDatumGetCString(values[0]));
-	else if (lr->signer_roles && !nulls[lr->batch_attno - 1])
-		sign_defer_batch_check(TextDatumGetCString(values[lr->batch_attno - 1]));
+	else if (strcmp(lr->qualname, "battledger.batch") == 0 && !consortium_table_sync())
+		sign_defer_batch_check(TextDatumGetCString(values[0]));	/* once per batch */
+}
+
+/* A batch arriving: its id is free (ids are unique across the consortium)? */
+static const char *
+check_arriving_batch(Datum *values, bool *nulls, char **detail)
+{
+	int			nest;
+	Oid			argtypes[1] = {TEXTOID};
+	bool		taken;
+
+	if (nulls[0])
+	{
+		*detail = "The batch has no batch_id.";
+		return "missing_chain_fields";
+	}
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM battledger.batch WHERE batch_id = $1", 1, argtypes,
+							  &values[0], NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.batch");
+	taken = SPI_processed > 0;
+	bl_spi_finish(nest);
+	if (taken)
+	{
+		*detail = psprintf("Batch id \"%s\" is already taken here.", TextDatumGetCString(values[0]));
+		return "duplicate_batch";
+	}
+	return NULL;
 }
 
 PG_FUNCTION_INFO_V1(ledger_arrive_trigger);
@@ -374,6 +407,17 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	if (seq < 1)
 		reject_row(rel, lr, tup, origin, seq, "bad_position", "ledger_seq must be at least 1.");
 
+	/* joining again copies rows already here: the same row at the same place is skipped */
+	if (consortium_table_sync())
+	{
+		Hash256		here;
+
+		if (chain_row_hash(rel, lr, values[lr->origin_attno - 1],
+						   lr->chain_attno ? values[lr->chain_attno - 1] : (Datum) 0, seq, &here) &&
+			memcmp(here.bytes, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, HASH256_LEN) == 0)
+			return PointerGetDatum(NULL);
+	}
+
 	initStringInfo(&buf);
 	row_encode(lr->encoder, values, nulls, &buf);
 	chain_hash(DatumGetHash256P(values[lr->prev_attno - 1])->bytes, seq, buf.data, buf.len, computed);
@@ -383,16 +427,23 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 
 	problem = check_link(rel, lr, values[lr->origin_attno - 1],
 						 lr->chain_attno ? values[lr->chain_attno - 1] : (Datum) 0, seq,
-						 DatumGetHash256P(values[lr->prev_attno - 1]), &detail);
+						 DatumGetHash256P(values[lr->prev_attno - 1]),
+						 lr->signer_roles && !nulls[lr->at_attno - 1] ?
+						 DatumGetTimestampTz(values[lr->at_attno - 1]) : DT_NOEND, &detail);
 	if (problem)
+		reject_row(rel, lr, tup, origin, seq, problem, detail);
+
+	if (strcmp(lr->qualname, "battledger.batch") == 0 &&
+		(problem = check_arriving_batch(values, nulls, &detail)) != NULL)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 
 	if (lr->signer_roles)
 	{
-		problem = sign_check_arriving_row(lr, values, nulls, &detail);
-		/* copied at join: the member's keys and roles may not have been copied yet */
+		problem = sign_check_arriving_row(rel, lr, values, nulls, &detail);
+		/* copied at join: keys, roles and batches come in other tables' copies */
 		if (problem && consortium_table_sync() &&
-			(strcmp(problem, "unknown_key") == 0 || strcmp(problem, "wrong_role") == 0))
+			(strcmp(problem, "unknown_key") == 0 || strcmp(problem, "wrong_role") == 0 ||
+			 strcmp(problem, "unknown_batch") == 0))
 			problem = NULL;
 		if (problem)
 			reject_row(rel, lr, tup, origin, seq, problem, detail);
@@ -433,13 +484,19 @@ battledger_rejection_lines(PG_FUNCTION_ARGS)
 			continue;
 		}
 		line = buf.data;
-		if (buf.len > 0)
+		/* a line torn by a crash or a full disk is skipped, not fatal to the view */
+		if (buf.len > 0 &&
+			pg_parse_json(makeJsonLexContextCstringLen(line, buf.len, PG_UTF8, true),
+						  &nullSemAction) == JSON_SUCCESS)
 		{
 			Datum		v = DirectFunctionCall1(jsonb_in, CStringGetDatum(line));
 			bool		isnull = false;
 
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &v, &isnull);
 		}
+		else if (buf.len > 0)
+			ereport(WARNING,
+					(errmsg("skipping a malformed line of \"%s\"", REJECTIONS_FILE)));
 		resetStringInfo(&buf);
 	}
 	FreeFile(f);

@@ -299,9 +299,10 @@ lock_chain(LedgerRel *lr, uint32 keyhash)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-bool
-chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
-		   int64 *seq, Hash256 *hash, TimestampTz *at)
+/* The last row of the chain (origin, key) at positions compared to seq by strategy. */
+static bool
+chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, StrategyNumber strategy,
+		   int64 *found_seq, Hash256 *hash, TimestampTz *at)
 {
 	Relation	irel = index_open(lr->index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -317,9 +318,9 @@ chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
 		ScanKeyInit(&skey[nkeys], 2, BTEqualStrategyNumber, lr->chain_eq_proc, key);
 		skey[nkeys++].sk_collation = lr->chain_collation;
 	}
-	if (min_seq > 0)
-		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 3 : 2, BTGreaterEqualStrategyNumber,
-					F_INT8GE, Int64GetDatum(min_seq));
+	if (seq > 0)
+		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 3 : 2, strategy,
+					strategy == BTEqualStrategyNumber ? F_INT8EQ : F_INT8GE, Int64GetDatum(seq));
 	scan = index_beginscan(rel, irel, SnapshotSelf, nkeys, 0);
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, BackwardScanDirection, slot);
@@ -336,7 +337,7 @@ chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
 					 errmsg("last row of a chain in ledger table \"%s\" has no chain fields",
 							RelationGetRelationName(rel)),
 					 errhint("Run battledger.verify() on the table.")));
-		*seq = DatumGetInt64(s);
+		*found_seq = DatumGetInt64(s);
 		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, HASH256_LEN);
 		if (at && lr->signer_roles)
 		{
@@ -349,6 +350,21 @@ chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(irel, AccessShareLock);
 	return found;
+}
+
+bool
+chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
+		   int64 *seq, Hash256 *hash, TimestampTz *at)
+{
+	return chain_scan(rel, lr, origin, key, min_seq, BTGreaterEqualStrategyNumber, seq, hash, at);
+}
+
+bool
+chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, Hash256 *hash)
+{
+	int64		found_seq;
+
+	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, &found_seq, hash, NULL);
 }
 
 /*
@@ -493,6 +509,9 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 		 */
 		values[lr->at_attno - 1] = TimestampTzGetDatum(Max(now, head_at));
 		nulls[lr->at_attno - 1] = false;
+		/* the key is judged at ledger_at: on every member, so here too */
+		if (head_at > now)
+			sign_check_new_row(rel, lr, values, nulls, head_at);
 		cols[4] = lr->at_attno;
 		newvals[4] = values[lr->at_attno - 1];
 		ncols = 5;

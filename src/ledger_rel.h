@@ -54,4 +54,8 @@ extern void chain_install_hooks(void);
 extern bool chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
 					   int64 *seq, Hash256 *hash, TimestampTz *at);
 
+/* chain.c: the hash of the row at position seq of the chain (origin, key); false if none. */
+extern bool chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq,
+						   Hash256 *hash);
+
 #endif

@@ -848,9 +848,15 @@ bl_witness_quorum(const bl_note *note, const bl_vkey *w, int nw, int min, const 
 
 	for (int i = 0; i < nw; i++)
 	{
+		int			repeated = 0;
+
 		if (w[i].alg != BL_NOTE_ALG_COSIG_V1)
 			return reject(why, "witness key is not a cosignature/v1 key");
-		if (bl_cosig_verify(note, w[i].name, w[i].pub, NULL) == 1)
+		/* a witness given twice counts once */
+		for (int j = 0; j < i && !repeated; j++)
+			repeated = strcmp(w[i].name, w[j].name) == 0 &&
+				memcmp(w[i].key_id, w[j].key_id, BL_NOTE_KEY_ID_LEN) == 0;
+		if (!repeated && bl_cosig_verify(note, w[i].name, w[i].pub, NULL) == 1)
 			valid++;
 	}
 	if (valid < min)

@@ -115,7 +115,8 @@ batch_xact_callback(XactEvent event, void *arg)
 			const char *problem = batch_check(nb->id, InvalidOid, &detail);
 
 			if (problem && IsLogicalWorker())
-				consortium_reject(NULL, "battledger.batch", 0, problem,
+				consortium_reject(consortium_worker_member() ? consortium_worker_member()->origin : NULL,
+								  "battledger.batch", 0, problem,
 								  psprintf("Batch \"%s\": %s", nb->id, detail), NULL);
 			if (problem)
 				ereport(ERROR,
@@ -335,9 +336,50 @@ sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 	return check_stored_row(lr, values, nulls, NULL, 0, detail);
 }
 
-const char *
-sign_check_arriving_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
+/*
+ * A row of a signed batch arriving from another member: what the chain
+ * trigger checks for a local one (the batch came first, in this transaction,
+ * for this table, under the row's key), and the key's role at ledger_at.  The
+ * batch's manifest and signature are checked once, at commit.
+ */
+static const char *
+check_arriving_batch_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 {
+	char	   *id = TextDatumGetCString(values[lr->batch_attno - 1]);
+	const Hash256 *key_id = DatumGetHash256P(values[lr->key_attno - 1]);
+	XactBatch  *b = strlen(id) <= 200 ? xact_batch(id) : NULL;
+	KeyInfo    *key;
+	const char *problem;
+
+	if (b == NULL || !b->created_here)
+	{
+		*detail = psprintf("Batch \"%s\" did not arrive in the same transaction, before its rows.", id);
+		return "unknown_batch";
+	}
+	if (b->tbl != RelationGetRelid(rel))
+	{
+		*detail = psprintf("Batch \"%s\" was signed for another table.", id);
+		return "foreign_batch";
+	}
+	if (memcmp(b->key_id.bytes, key_id->bytes, HASH256_LEN) != 0)
+	{
+		*detail = psprintf("The row's key is not the key that signed batch \"%s\".", id);
+		return "batch_key_mismatch";
+	}
+	key = key_lookup(key_id);
+	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]),
+									lr->signer_roles, lr->nsigner_roles));
+	if (problem)
+		*detail = "The batch's key was not valid, for a member holding a role the table permits, at the row's ledger_at.";
+	return problem;
+}
+
+const char *
+sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, char **detail)
+{
+	if (!nulls[lr->batch_attno - 1] && !nulls[lr->key_attno - 1] && !nulls[lr->at_attno - 1] &&
+		nulls[lr->sig_attno - 1])
+		return check_arriving_batch_row(rel, lr, values, nulls, detail);
 	return check_stored_row(lr, values, nulls, lr->signer_roles, lr->nsigner_roles, detail);
 }
 

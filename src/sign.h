@@ -12,8 +12,8 @@ extern void sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool 
 							   TimestampTz now);
 
 /* Rows from other members: the same, and the member must hold one of the table's roles. */
-extern const char *sign_check_arriving_row(LedgerRel *lr, Datum *values, bool *nulls,
-										   char **detail);
+extern const char *sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *values,
+										   bool *nulls, char **detail);
 
 /* Check this batch against its signed manifest when the transaction commits. */
 extern void sign_defer_batch_check(const char *batch_id);

@@ -60,6 +60,29 @@ typedef struct HeldLeaf
 
 static List *held = NIL;
 static LocalTransactionId held_lxid = InvalidLocalTransactionId;
+static char *held_origin = NULL;	/* whose leaves, in TopMemoryContext */
+static bool held_callback = false;
+
+static void store_leaves(const char *origin, List *leaves, bool if_absent);
+
+/*
+ * Leaves whose checkpoint did not come in the same transaction (around a
+ * join, the checkpoint table may be applied by a table-sync worker) are
+ * stored at commit, to be checked with the next checkpoint.
+ */
+static void
+held_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != MyProc->lxid || held_origin == NULL)
+		return;
+	{
+		int			nest = bl_spi_connect();
+
+		store_leaves(held_origin, held, true);
+		bl_spi_finish(nest);
+	}
+	held = NIL;
+}
 
 static void
 check_trigger(FunctionCallInfo fcinfo, const char *fname)
@@ -99,8 +122,6 @@ getattr(HeapTuple tup, TupleDesc desc, int attno)
 						NameStr(TupleDescAttr(desc, attno - 1)->attname))));
 	return d;
 }
-
-static void store_leaves(const char *origin, List *leaves, bool if_absent);
 
 /* ---------------------------------------------------------------- leaves */
 
@@ -158,6 +179,13 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		if (!held_callback)
+		{
+			RegisterXactCallback(held_xact_callback, NULL);
+			held_callback = true;
+		}
+		if (held_origin == NULL || strcmp(held_origin, m->origin) != 0)
+			held_origin = MemoryContextStrdup(TopMemoryContext, m->origin);
 		old = MemoryContextSwitchTo(TopTransactionContext);
 		held = lappend(held, l);
 		MemoryContextSwitchTo(old);
@@ -368,7 +396,12 @@ cosign(const char *origin, int64 size, const uint8 *root, const char *note)
 					(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
 	cosigned = bl_note_cosign(note, strlen(note), me, key, now);
 	if (cosigned == NULL)
-		elog(ERROR, "could not cosign a checkpoint");
+	{
+		/* e.g. a note already carrying the most signatures a note may have */
+		ereport(WARNING,
+				(errmsg("could not cosign checkpoint %lld of member \"%s\"", (long long) size, origin)));
+		return;
+	}
 	/* the cosignature is the note's last line */
 	line = cosigned + strlen(cosigned) - 1;
 	while (line > cosigned && line[-1] != '\n')
@@ -468,24 +501,29 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	}
 	if (problem == NULL)
 	{
+		/*
+		 * The new leaves are those held for this checkpoint; around a join,
+		 * some may have been stored by a table-sync worker instead.
+		 */
 		next = st.have ? st.size : 0;
 		foreach(lc, fresh)
 		{
 			HeldLeaf   *l = lfirst(lc);
 
-			if (l->index != next)
+			if (l->index < next || l->index >= size ||
+				!append_stored_leaves(&st.range, m->origin, next, l->index))
 			{
 				problem = "missing_leaves";
 				detail = psprintf("Leaf " INT64_FORMAT " arrived where leaf " INT64_FORMAT " was due.", l->index, next);
 				break;
 			}
 			bl_compact_append(&st.range, l->leaf_hash.bytes, NULL, NULL);
-			next++;
+			next = l->index + 1;
 		}
-		if (problem == NULL && next != size)
+		if (problem == NULL && !append_stored_leaves(&st.range, m->origin, next, size))
 		{
 			problem = "missing_leaves";
-			detail = psprintf("The checkpoint covers " INT64_FORMAT " leaves; " INT64_FORMAT " were published.", size, next);
+			detail = psprintf("The checkpoint covers " INT64_FORMAT " leaves; not all were published.", size);
 		}
 		if (problem == NULL && (bl_compact_root(&st.range, computed) != 0 ||
 								memcmp(computed, root, HASH256_LEN) != 0))
@@ -597,6 +635,10 @@ cosignature_problem(const char *vkey_text, const char *witness, const char *orig
 
 	if (vkey_text == NULL)
 		return "no witness key was recorded for this member at join";
+	/* one signature line by the witness, nothing else: it is pasted into proofs */
+	if (strchr(line, '\n') != NULL || strncmp(line, "\xE2\x80\x94 ", 4) != 0 ||
+		strncmp(line + 4, witness, strlen(witness)) != 0 || line[4 + strlen(witness)] != ' ')
+		return "the cosignature is not one signature line by the witness";
 	if (bl_vkey_parse(vkey_text, strlen(vkey_text), &vkey) != 0 || vkey.alg != BL_NOTE_ALG_COSIG_V1)
 		return "the witness key recorded for this member is not a cosignature/v1 key";
 	if (strcmp(vkey.name, witness) != 0)
@@ -608,7 +650,7 @@ cosignature_problem(const char *vkey_text, const char *witness, const char *orig
 	appendStringInfo(&buf, "%s\n%s\n", body, line);
 	free(body);
 	memset(&note, 0, sizeof(note));
-	ok = bl_note_parse(buf.data, buf.len, &note) == 0 &&
+	ok = bl_note_parse(buf.data, buf.len, &note) == 0 && note.nsigs == 1 &&
 		bl_cosig_verify(&note, vkey.name, vkey.pub, &ts) == 1;
 	bl_note_free(&note);
 	return ok ? NULL : "the cosignature does not verify";
@@ -638,6 +680,13 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	size = DatumGetInt64(getattr(tup, desc, 2));
 	witness = TextDatumGetCString(getattr(tup, desc, 4));
 	line = TextDatumGetCString(getattr(tup, desc, 6));
+	if (m->witness_vkey == NULL)
+	{
+		/* joined as no witness: its cosignatures mean nothing here, but its rows still flow */
+		ereport(WARNING,
+				(errmsg("ignoring a cosignature by \"%s\": no witness key was recorded for it at join", m->origin)));
+		return PointerGetDatum(NULL);
+	}
 	why = strcmp(witness, m->origin) != 0 ? "a member publishes only its own cosignatures"
 		: cosignature_problem(m->witness_vkey, witness, origin, size,
 							  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line);

@@ -43,7 +43,7 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 
 CREATE VIEW @extschema@.members AS
     SELECT DISTINCT ON (member) member, roles, at AS since
-      FROM @extschema@.member_event ORDER BY member, ledger_seq DESC;
+      FROM @extschema@.member_event ORDER BY member, at DESC, ledger_origin DESC, ledger_seq DESC;
 CREATE VIEW @extschema@.keys AS
     SELECT a.key_id, a.member, a.public_key, a.valid_from, a.valid_until,
            (SELECT min(r.revoked_at) FROM @extschema@.key_event r

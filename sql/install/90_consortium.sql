@@ -247,15 +247,21 @@ BEGIN
         RETURN QUERY SELECT t.tbl::text, v.problem, coalesce(v.chain_key || ': ', '') || v.detail
                        FROM @extschema@.verify(t.tbl, member) v;
     END LOOP;
-    -- every leaf names a row received from the member
-    FOR t IN SELECT DISTINCT p.tbl FROM @extschema@.peer_leaf p WHERE p.origin = member LOOP
-        IF pg_catalog.to_regclass(t.tbl) IS NULL THEN
-            RETURN QUERY SELECT t.tbl, 'unknown_table'::text, 'The member''s log names a table this database lacks.'::text;
+    -- every leaf names a row received from the member (leaves name tables as text:
+    -- only this database's ledger tables are looked into)
+    FOR t IN SELECT DISTINCT p.tbl, l.rel FROM @extschema@.peer_leaf p
+               LEFT JOIN (SELECT lt.tbl AS rel, n.nspname || '.' || c.relname AS qualname
+                            FROM @extschema@.ledger_tables lt
+                            JOIN pg_class c ON c.oid = lt.tbl JOIN pg_namespace n ON n.oid = c.relnamespace) l
+                 ON l.qualname = p.tbl
+              WHERE p.origin = member LOOP
+        IF t.rel IS NULL THEN
+            RETURN QUERY SELECT t.tbl, 'unknown_table'::text, 'The member''s log names a table that is not a ledger table here.'::text;
             CONTINUE;
         END IF;
         EXECUTE format('SELECT count(*) FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
                        'AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.ledger_origin = p.origin '
-                       'AND r.ledger_seq = p.seq AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash)', t.tbl)
+                       'AND r.ledger_seq = p.seq AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash)', t.rel)
             INTO n USING member, t.tbl;
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);

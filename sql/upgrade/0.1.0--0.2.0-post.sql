@@ -26,3 +26,8 @@ BEGIN
 END $$;
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
 ALTER EVENT TRIGGER battledger_drop_guard ENABLE ALWAYS;
+
+-- a member's latest roles: by time, since its events may come from several members' chains
+CREATE OR REPLACE VIEW @extschema@.members AS
+    SELECT DISTINCT ON (member) member, roles, at AS since
+      FROM @extschema@.member_event ORDER BY member, at DESC, ledger_origin DESC, ledger_seq DESC;
