@@ -888,6 +888,8 @@ battledger_leaf(PG_FUNCTION_ARGS)
  * the latest that at least that many witnesses cosigned, with their
  * cosignature lines appended to the note.  Caller is in SPI.
  */
+static SPIPlanPtr cosigned_plan = NULL;
+
 static bool
 cosigned_checkpoint(int64 index, int min_cosigs, int64 *size, char **note)
 {
@@ -896,13 +898,22 @@ cosigned_checkpoint(int64 index, int min_cosigs, int64 *size, char **note)
 	StringInfoData buf;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT c.tree_size, c.note, array(SELECT s.line FROM battledger.cosignature s "
-							  "  WHERE s.log_origin = $1 AND s.tree_size = c.tree_size AND s.root OPERATOR(battledger.=) c.root "
-							  "  ORDER BY s.witness) AS lines "
-							  "FROM battledger.checkpoint c WHERE c.tree_size > $2 AND "
-							  "  (SELECT count(*) FROM battledger.cosignature s WHERE s.log_origin = $1 "
-							  "    AND s.tree_size = c.tree_size AND s.root OPERATOR(battledger.=) c.root) >= $3 "
-							  "ORDER BY c.tree_size DESC LIMIT 1", 3, types, args, NULL, true, 1) != SPI_OK_SELECT)
+	/* planned once per backend: proofs are a hot path */
+	if (cosigned_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT c.tree_size, c.note, array(SELECT s.line FROM battledger.cosignature s "
+									   "  WHERE s.log_origin = $1 AND s.tree_size = c.tree_size AND s.root OPERATOR(battledger.=) c.root "
+									   "  ORDER BY s.witness) AS lines "
+									   "FROM battledger.checkpoint c WHERE c.tree_size > $2 AND "
+									   "  (SELECT count(*) FROM battledger.cosignature s WHERE s.log_origin = $1 "
+									   "    AND s.tree_size = c.tree_size AND s.root OPERATOR(battledger.=) c.root) >= $3 "
+									   "ORDER BY c.tree_size DESC LIMIT 1", 3, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not plan the checkpoint query");
+		cosigned_plan = plan;
+	}
+	if (SPI_execute_plan(cosigned_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.checkpoint");
 	if (SPI_processed != 1)
 		return false;

@@ -120,6 +120,10 @@ SELECT @extschema@.enable_ledger('@extschema@.battery_event', 'battery_id', sign
 -- predate their predecessors, and rows of different members meet by time
 CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled');
+-- the latest usage report, per dynamic passport attribute (the chain index, led by
+-- ledger_origin, no longer serves "latest of this battery" as it did in 0.1.0)
+CREATE INDEX battery_event_usage ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE event = 'soh_reported';
 -- a passport is issued once (the rules say so first; the index holds under any race)
 CREATE UNIQUE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);

@@ -3,4 +3,6 @@
 DROP INDEX @extschema@.battery_event_state;
 CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled');
+CREATE INDEX battery_event_usage ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE event = 'soh_reported';
 

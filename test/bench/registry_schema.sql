@@ -154,7 +154,7 @@ CREATE FUNCTION bench_reg.make_plain(sfx text) RETURNS void LANGUAGE plpgsql AS 
 BEGIN
     EXECUTE format('CREATE TABLE bench_reg.%I (LIKE battledger.battery_event)', 'plain_event_' || sfx);
     EXECUTE format('ALTER TABLE bench_reg.%I ALTER ledger_seq DROP NOT NULL, ALTER ledger_prev DROP NOT NULL,
-                    ALTER ledger_hash DROP NOT NULL, ALTER ledger_at DROP NOT NULL', 'plain_event_' || sfx);
+                    ALTER ledger_hash DROP NOT NULL, ALTER ledger_at DROP NOT NULL, ALTER ledger_origin DROP NOT NULL', 'plain_event_' || sfx);
     EXECUTE format('CREATE TABLE bench_reg.%I (LIKE battledger.disclosure)', 'plain_disclosure_' || sfx);
 END $fn$;
 
