@@ -375,11 +375,7 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	uint8		computed[HASH256_LEN];
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger_arrive_trigger() must be a BEFORE INSERT FOR EACH ROW trigger")));
+	check_trigger_context(fcinfo, "ledger_arrive_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL,

@@ -311,13 +311,14 @@ chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, Stra
 	int			nkeys = 0;
 	bool		found;
 
-	ScanKeyInit(&skey[nkeys], 1, BTEqualStrategyNumber, F_TEXTEQ, origin);
-	skey[nkeys++].sk_collation = C_COLLATION_OID;
+	/* index columns: (chain key, ledger_origin, ledger_seq), or (ledger_origin, ledger_seq) */
 	if (lr->chain_attno)
 	{
-		ScanKeyInit(&skey[nkeys], 2, BTEqualStrategyNumber, lr->chain_eq_proc, key);
+		ScanKeyInit(&skey[nkeys], 1, BTEqualStrategyNumber, lr->chain_eq_proc, key);
 		skey[nkeys++].sk_collation = lr->chain_collation;
 	}
+	ScanKeyInit(&skey[nkeys], lr->chain_attno ? 2 : 1, BTEqualStrategyNumber, F_TEXTEQ, origin);
+	skey[nkeys++].sk_collation = C_COLLATION_OID;
 	if (seq > 0)
 		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 3 : 2, strategy,
 					strategy == BTEqualStrategyNumber ? F_INT8EQ : F_INT8GE, Int64GetDatum(seq));
@@ -394,7 +395,7 @@ local_row_origin(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 	return CStringGetTextDatum(mine);
 }
 
-static void
+void
 check_trigger_context(FunctionCallInfo fcinfo, const char *fname)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;

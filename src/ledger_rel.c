@@ -59,7 +59,12 @@ attno_or_error(Relation rel, const char *colname)
 	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 
-/* The unique btree index whose key columns are exactly (ledger_origin, chain column?, ledger_seq). */
+/*
+ * The unique btree index whose key columns are exactly (chain column,
+ * ledger_origin, ledger_seq), or (ledger_origin, ledger_seq) for a single
+ * chain.  The chain column leads so that the index also serves "the rows of
+ * this battery" across members, as it did before origins.
+ */
 static Oid
 find_chain_index(Relation rel, LedgerRel *lr)
 {
@@ -76,17 +81,17 @@ find_chain_index(Relation rel, LedgerRel *lr)
 			irel->rd_rel->relam == BTREE_AM_OID &&
 			ind->indnkeyatts == nkeys && RelationGetIndexPredicate(irel) == NIL &&
 			RelationGetIndexExpressions(irel) == NIL &&
-			ind->indkey.values[0] == lr->origin_attno &&
-			irel->rd_indcollation[0] == C_COLLATION_OID &&
+			ind->indkey.values[nkeys - 2] == lr->origin_attno &&
+			irel->rd_indcollation[nkeys - 2] == C_COLLATION_OID &&
 			ind->indkey.values[nkeys - 1] == lr->seq_attno;
 
 		if (match && lr->chain_attno)
-			match = ind->indkey.values[1] == lr->chain_attno;
+			match = ind->indkey.values[0] == lr->chain_attno;
 		if (match && lr->chain_attno)
 		{
-			Oid			opno = get_opfamily_member(irel->rd_opfamily[1],
-												   irel->rd_opcintype[1],
-												   irel->rd_opcintype[1],
+			Oid			opno = get_opfamily_member(irel->rd_opfamily[0],
+												   irel->rd_opcintype[0],
+												   irel->rd_opcintype[0],
 												   BTEqualStrategyNumber);
 
 			lr->chain_eq_proc = get_opcode(opno);
@@ -99,7 +104,7 @@ find_chain_index(Relation rel, LedgerRel *lr)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("ledger table \"%s\" has lost its chain index",
 					RelationGetRelationName(rel)),
-			 errhint("Recreate the unique index on (ledger_origin, chain column, ledger_seq) that enable_ledger() created.")));
+			 errhint("Recreate the unique index on (chain column, ledger_origin, ledger_seq) that enable_ledger() created.")));
 	return InvalidOid;
 }
 

@@ -21,7 +21,7 @@ typedef struct LedgerRel
 	AttrNumber	seq_attno;
 	AttrNumber	prev_attno;
 	AttrNumber	hash_attno;
-	Oid			index_oid;		/* unique (ledger_origin, chain column?, ledger_seq) */
+	Oid			index_oid;		/* unique (chain column?, ledger_origin, ledger_seq) */
 	RegProcedure chain_eq_proc; /* equality for the index's first column */
 	FmgrInfo	chain_eq_fn;	/* the same, ready to call */
 	bool		chain_byval;
@@ -42,6 +42,9 @@ typedef struct LedgerRel
 
 /* Look up (building if needed) the cache entry; ERROR if rel is not a ledger table. */
 extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles);
+
+/* chain.c: ERROR unless called as a BEFORE INSERT FOR EACH ROW trigger */
+extern void check_trigger_context(FunctionCallInfo fcinfo, const char *fname);
 
 /* chain.c: the ExecutorRun hook behind the statement head cache */
 extern void chain_install_hooks(void);

@@ -158,7 +158,10 @@ check_access(Relation rel)
 				 errhint("Run battledger.verify() as a role that bypasses row-level security on the table.")));
 }
 
-/* Walk the chain index (of one origin, if only_origin is not NULL) and check every chain. */
+/*
+ * Walk the chain index (chain key, origin, seq) — of one origin, if
+ * only_origin is not NULL — and check every chain.
+ */
 static void
 verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 {
@@ -186,7 +189,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	initStringInfo(&buf);
 	if (only_origin)
 	{
-		ScanKeyInit(&okey, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(only_origin));
+		ScanKeyInit(&okey, lr->chain_attno ? 2 : 1, BTEqualStrategyNumber, F_TEXTEQ,
+					PointerGetDatum(only_origin));
 		okey.sk_collation = C_COLLATION_OID;
 	}
 	index_rescan(scan, only_origin ? &okey : NULL, only_origin ? 1 : 0, NULL, 0);

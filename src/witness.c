@@ -37,6 +37,7 @@
 
 #include "consortium.h"
 #include "ed25519.h"
+#include "ledger_rel.h"
 #include "log.h"
 #include "merkle.h"
 #include "note.h"
@@ -84,18 +85,6 @@ held_xact_callback(XactEvent event, void *arg)
 	held = NIL;
 }
 
-static void
-check_trigger(FunctionCallInfo fcinfo, const char *fname)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s() must be a BEFORE INSERT FOR EACH ROW trigger", fname)));
-}
-
 static const ConsortiumMember *
 member_or_error(const char *table)
 {
@@ -139,7 +128,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	uint8		computed[HASH256_LEN];
 	MemoryContext old;
 
-	check_trigger(fcinfo, "battledger_peer_leaf_trigger");
+	check_trigger_context(fcinfo, "battledger_peer_leaf_trigger");
 	m = member_or_error("battledger.log_leaf");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
@@ -575,7 +564,7 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	int			ok;
 	int			nest;
 
-	check_trigger(fcinfo, "battledger_peer_checkpoint_trigger");
+	check_trigger_context(fcinfo, "battledger_peer_checkpoint_trigger");
 	m = member_or_error("battledger.checkpoint");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
@@ -670,7 +659,7 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	int64		size;
 	const char *why;
 
-	check_trigger(fcinfo, "battledger_cosignature_trigger");
+	check_trigger_context(fcinfo, "battledger_cosignature_trigger");
 	if (cosigning)
 		return PointerGetDatum(td->tg_trigtuple);	/* this member's own, just made */
 	m = member_or_error("battledger.cosignature");

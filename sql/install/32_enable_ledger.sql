@@ -121,7 +121,7 @@ BEGIN
     idx := left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_chain';
     IF chain_by IS NOT NULL THEN
         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, chain_by);
-        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, %I, ledger_seq)', idx, tbl, chain_by);
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %s (%I, ledger_origin, ledger_seq)', idx, tbl, chain_by);
     ELSE
         EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, ledger_seq)', idx, tbl);
     END IF;

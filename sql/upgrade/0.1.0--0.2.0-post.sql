@@ -14,7 +14,7 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ALTER COLUMN ledger_origin DROP DEFAULT', t.tbl);
         EXECUTE format('DROP INDEX %s.%I', t.nsp, t.chain_index);
         IF t.chain_by IS NOT NULL THEN
-            EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, %I, ledger_seq)', t.chain_index, t.tbl, t.chain_by);
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %s (%I, ledger_origin, ledger_seq)', t.chain_index, t.tbl, t.chain_by);
         ELSE
             EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, ledger_seq)', t.chain_index, t.tbl);
         END IF;
