@@ -252,7 +252,7 @@ summary() {
   echo "Notes: the hand-written table is one global chain (every insert serialised by one"
   echo "advisory lock held to commit); the ledger table has one chain per battery (1,000)."
   echo "Indexes: plain has none, indexed one on (battery, at), handwritten a unique index on"
-  echo "(seq), ledger the unique (battery, ledger_seq) index enable_ledger() creates (and it"
+  echo "(seq), ledger the unique (battery, ledger_origin, ledger_seq) index enable_ledger() creates (and it"
   echo "queues each row for the transparency log). The cluster runs with"
   echo "session_preload_libraries = 'battledger' (recommended, docs/dba-guide.md), so that"
   echo "every statement, not only those after the library's first use in a session, may"
