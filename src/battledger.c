@@ -8,6 +8,8 @@
  */
 #include "battledger.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -32,6 +34,10 @@ _PG_init(void)
 							   "Ed25519 private key (PKCS#8 PEM) that signs the log's checkpoints.",
 							   "Read by the server process; never stored in a table.",
 							   &bl_log_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("battledger.seal_checkpoint_every",
+							"Most leaves one checkpoint of seal() covers; a larger backlog gets several.",
+							"Witnesses hold a seal's leaves until their checkpoint arrives.",
+							&bl_seal_checkpoint_every, 100000, 1, INT_MAX, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("battledger.witness_key_file",
 							   "Ed25519 private key (PKCS#8 PEM) that cosigns other members' checkpoints.",
 							   "Read by the server process; never stored in a table. Unset: verify but do not cosign.",

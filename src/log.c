@@ -565,6 +565,9 @@ sign_checkpoint(int64 size, const uint8 *root)
 	return result;
 }
 
+/* leaves a seal covers with one checkpoint, at most (battledger.seal_checkpoint_every) */
+int			bl_seal_checkpoint_every = 100000;
+
 PG_FUNCTION_INFO_V1(battledger_seal);
 Datum
 battledger_seal(PG_FUNCTION_ARGS)
@@ -581,6 +584,8 @@ battledger_seal(PG_FUNCTION_ARGS)
 	size_t		nn;
 	MemoryContext chunkcxt;
 	char	   *result;
+	char	   *last_note = NULL;
+	int64		last_signed;
 	MemoryContext caller = CurrentMemoryContext;
 
 	/*
@@ -607,6 +612,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 
 	nest = bl_spi_connect();
 	size = log_size();
+	last_signed = size;
 	have_cp = latest_checkpoint(&cp_size, cp_root, NULL);
 	if ((have_cp && cp_size != size) || (!have_cp && size != 0))
 		ereport(ERROR,
@@ -644,14 +650,29 @@ battledger_seal(PG_FUNCTION_ARGS)
 		int64		n;
 
 		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
-		while (done < queued && (n = seal_chunk(&c, chunkcxt, queued - done)) > 0)
+		while (done < queued &&
+			   (n = seal_chunk(&c, chunkcxt,
+							   Min(queued - done, bl_seal_checkpoint_every - ((int64) c.size - last_signed)))) > 0)
 		{
 			done += n;
 			CHECK_FOR_INTERRUPTS();
+			/*
+			 * A checkpoint at least every seal_checkpoint_every leaves: a witness
+			 * holds a seal's leaves until their checkpoint arrives (in this same
+			 * transaction), so a large backlog is witnessed in bounded pieces.
+			 */
+			if ((int64) c.size - last_signed >= bl_seal_checkpoint_every && done < queued)
+			{
+				bl_compact_root(&c, root);
+				last_note = sign_checkpoint((int64) c.size, root);
+				last_signed = (int64) c.size;
+			}
 		}
 	}
 
-	if ((int64) c.size == size && have_cp)
+	if ((int64) c.size == last_signed && last_note != NULL)
+		result = MemoryContextStrdup(caller, last_note);	/* the backlog ended on a piece's checkpoint */
+	else if ((int64) c.size == size && have_cp)
 	{
 		/* nothing new: the latest checkpoint stands */
 		char	   *note;

@@ -8,6 +8,7 @@
 
 extern char *bl_origin;
 extern char *bl_log_key_file;
+extern int	bl_seal_checkpoint_every;
 
 /* A private key file named by a setting, loaded once per backend. */
 typedef struct KeyFile

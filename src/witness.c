@@ -60,6 +60,7 @@ typedef struct HeldLeaf
 } HeldLeaf;
 
 static List *held = NIL;
+static MemoryContext held_cxt = NULL;	/* in TopTransactionContext; emptied at each checkpoint */
 static LocalTransactionId held_lxid = InvalidLocalTransactionId;
 static char *held_origin = NULL;	/* whose leaves, in TopMemoryContext */
 static bool held_callback = false;
@@ -135,10 +136,12 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	if (held_lxid != MyProc->lxid)
 	{
 		held = NIL;				/* its memory went with the transaction that held it */
+		held_cxt = AllocSetContextCreate(TopTransactionContext, "battledger held leaves",
+										 ALLOCSET_DEFAULT_SIZES);
 		held_lxid = MyProc->lxid;
 	}
 
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(held_cxt);
 	l = palloc(sizeof(HeldLeaf));
 	l->index = DatumGetInt64(getattr(tup, desc, 1));
 	tbl = DatumGetTextPP(getattr(tup, desc, 2));
@@ -175,7 +178,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 		}
 		if (held_origin == NULL || strcmp(held_origin, m->origin) != 0)
 			held_origin = MemoryContextStrdup(TopMemoryContext, m->origin);
-		old = MemoryContextSwitchTo(TopTransactionContext);
+		old = MemoryContextSwitchTo(held_cxt);
 		held = lappend(held, l);
 		MemoryContextSwitchTo(old);
 	}
@@ -605,6 +608,10 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	nest = bl_spi_connect();
 	witness_checkpoint(m, size, root->bytes, notetext);
 	bl_spi_finish(nest);
+	/* the leaves are stored or refused: a large backlog is held a checkpoint's worth at a time */
+	held = NIL;
+	if (held_cxt != NULL && held_lxid == MyProc->lxid)
+		MemoryContextReset(held_cxt);
 	return PointerGetDatum(NULL);	/* the local checkpoint table holds only this member's log */
 }
 

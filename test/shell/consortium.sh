@@ -134,15 +134,24 @@ check "CLI: refused when 3 of those 3 are required" \
 check "tlog_proof(0, 3): no checkpoint has 3 cosignatures, a clear error" \
   bash -c "psql -X -q -At -h '$BL_WORK' -p ${PORT[a]} -d bl -c 'SELECT battledger.tlog_proof(0, 3)' 2>&1 | grep -q 'has 3 cosignatures'"
 
+# a seal of a backlog is checkpointed in pieces (here every 2 leaves), each witnessed
+q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B9', 100 - i, 'usage')).* FROM generate_series(1, 5) i"
+q a -c "SET battledger.seal_checkpoint_every = 2" -c "SELECT battledger.seal()" >/dev/null
+check "a: a backlog of 5 rows sealed under 3 checkpoints" \
+  test "$(q a -c "SELECT string_agg(tree_size::text, ',' ORDER BY tree_size) FROM battledger.checkpoint WHERE tree_size > 4")" = "6,8,9"
+wait_for b "SELECT count(*) = 3 FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' AND tree_size > 4"
+check "b: witnessed each piece" \
+  test "$(q b -c "SELECT count(*) FROM battledger.verify_member('a.example/log')"):$(q b -c "SELECT count(*) FROM battledger.log_conflict")" = "0:0"
+
 # --- 2. c stops; a and b go on; c catches up when restarted
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -m fast stop >/dev/null
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B3', 100, 'placed on market')).*"
 q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B2', 99.1, 'soh reported')).*"
 q a -c "SELECT battledger.seal()" >/dev/null; q b -c "SELECT battledger.seal()" >/dev/null
-wait_for b "SELECT count(*) = 6 FROM soh"
+wait_for b "SELECT count(*) = 11 FROM soh"
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -l "$BL_WORK/c.log" -w start >/dev/null
-wait_for c "SELECT count(*) = 6 FROM soh"
-wait_for c "SELECT count(*) = 4 FROM battledger.peer_checkpoint"
+wait_for c "SELECT count(*) = 11 FROM soh"
+wait_for c "SELECT count(*) = 7 FROM battledger.peer_checkpoint"
 check "c: caught up, and everything it received verifies" \
   test "$(q c -c "SELECT count(*) FROM battledger.verify('soh')") $(q c -c "SELECT count(*) FROM battledger.verify_member('a.example/log')")" = "0 0"
 
