@@ -338,15 +338,7 @@ OTHER=$(awk -v b="$BUSY" -v o="$OWN" 'BEGIN { x = b - o; print (x < 0) ? 0 : x }
 # ---------------------------------------------------------------------------
 summary() {
   local k s label
-  echo "# battledger benchmark: consortium replication (verification on arrival)"
-  echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$COMMAND\`"
-  echo
-  echo "## Machine and server"
-  echo
-  echo "| | |"
-  echo "|---|---|"
-  bench_machine_rows
+  bench_report_head ": consortium replication (verification on arrival)" "$COMMAND"
   bench_run_rows
   echo "| PostgreSQL | $(qp 'SELECT version()') |"
   echo "| members | P (publisher) \`$ORIGIN_P\`, port $PORT_P; S (subscriber) \`$ORIGIN_S\`, port $PORT_S; both on this machine |"

@@ -28,6 +28,20 @@ bench_git_state() {
    [ -z "$d" ] || printf ' + uncommitted changes to: %s' "$d")
 }
 
+# The head of every report: title, date and command, and the "Machine and server"
+# table up to the machine's rows.  bench_report_head TITLE COMMAND
+bench_report_head() {
+  echo "# battledger benchmark$1"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$2\`"
+  echo
+  echo "## Machine and server"
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  bench_machine_rows
+}
+
 # The machine rows of a report's "Machine and server" table.
 bench_machine_rows() {
   echo "| CPUs (nproc) | $(nproc) |"

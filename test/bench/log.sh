@@ -179,15 +179,7 @@ echo "CPU during the run: machine $BUSY s busy, this benchmark $OWN s, other wor
 # ---------------------------------------------------------------------------
 summary() {
   local n what r ms flat base
-  echo "# battledger benchmark: transparency log"
-  echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$COMMAND\`"
-  echo
-  echo "## Machine and server"
-  echo
-  echo "| | |"
-  echo "|---|---|"
-  bench_machine_rows
+  bench_report_head ": transparency log" "$COMMAND"
   bench_run_rows
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'

@@ -368,15 +368,7 @@ echo "CPU during the run: machine $BUSY s busy, this benchmark $OWN s, other wor
 # ---------------------------------------------------------------------------
 summary() {
   local kind what b line
-  echo "# battledger benchmark: the battery registry on the NASA PCoE data"
-  echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$COMMAND\`"
-  echo
-  echo "## Machine and server"
-  echo
-  echo "| | |"
-  echo "|---|---|"
-  bench_machine_rows
+  bench_report_head ": the battery registry on the NASA PCoE data" "$COMMAND"
   bench_run_rows
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'

@@ -182,15 +182,7 @@ k() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n/1000000; else pri
 
 summary() {
   local n kind ms
-  echo "# battledger benchmark"
-  echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`BENCH_SECONDS=$BENCH_SECONDS BENCH_REPS=$BENCH_REPS BENCH_HW_TIMEOUT=$BENCH_HW_TIMEOUT test/bench/run.sh\`"
-  echo
-  echo "## Machine and server"
-  echo
-  echo "| | |"
-  echo "|---|---|"
-  bench_machine_rows
+  bench_report_head "" "BENCH_SECONDS=$BENCH_SECONDS BENCH_REPS=$BENCH_REPS BENCH_HW_TIMEOUT=$BENCH_HW_TIMEOUT test/bench/run.sh"
   echo "| PostgreSQL | $(q 'SELECT version()') |"
   q "SELECT '| ' || name || ' | ' || current_setting(name) || ' |'
        FROM unnest(ARRAY['shared_buffers', 'synchronous_commit', 'fsync', 'wal_level',

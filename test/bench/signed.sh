@@ -290,15 +290,7 @@ OSSL=$(awk -v a="$OSSL_1" -v b="$OSSL_2" 'BEGIN { print (a > b) ? a : b }')
 # ---------------------------------------------------------------------------
 summary() {
   local kind clients mode tps r c line tbl rows ms problems ticks problems2 total_problems=0 one two label n
-  echo "# battledger benchmark: signed rows"
-  echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$COMMAND\`"
-  echo
-  echo "## Machine and server"
-  echo
-  echo "| | |"
-  echo "|---|---|"
-  bench_machine_rows
+  bench_report_head ": signed rows" "$COMMAND"
   bench_run_rows
   echo "| OpenSSL | $(openssl version) |"
   echo "| PostgreSQL | $(q 'SELECT version()') |"
