@@ -15,6 +15,7 @@
  * canonical text.  The binary form is the canonical text as well.
  */
 #include "battledger.h"
+#include "note.h"
 
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -87,18 +88,6 @@ static inline char
 to_upper(char c)
 {
 	return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c;
-}
-
-static int
-hexval(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool
@@ -328,7 +317,7 @@ uri_path_problem(const char *path, int len, int base)
 	{
 		if (path[i] == '%')
 		{
-			if (i + 2 >= len || hexval(path[i + 1]) < 0 || hexval(path[i + 2]) < 0)
+			if (i + 2 >= len || bl_hex_nibble(path[i + 1]) < 0 || bl_hex_nibble(path[i + 2]) < 0)
 				return psprintf("Bad percent-encoding at character %d: '%%' must be followed "
 								"by two hexadecimal digits.", base + i);
 			i += 2;
@@ -351,7 +340,7 @@ pct_decode(Span seg)
 	{
 		if (seg.p[i] == '%')
 		{
-			out[n++] = (char) (hexval(seg.p[i + 1]) * 16 + hexval(seg.p[i + 2]));
+			out[n++] = (char) (bl_hex_nibble(seg.p[i + 1]) * 16 + bl_hex_nibble(seg.p[i + 2]));
 			i += 2;
 		}
 		else

@@ -216,18 +216,6 @@ read_all(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Strict hex (even length, digits only) into a malloc'd buffer. */
 static uint8_t *
 hex_decode(const char *s, size_t len, size_t *out_len)
@@ -238,8 +226,8 @@ hex_decode(const char *s, size_t len, size_t *out_len)
 		return NULL;
 	for (size_t i = 0; i < len / 2; i++)
 	{
-		int			hi = hex_value(s[2 * i]);
-		int			lo = hex_value(s[2 * i + 1]);
+		int			hi = bl_hex_nibble(s[2 * i]);
+		int			lo = bl_hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 		{

@@ -6,6 +6,7 @@
  * lower case, read in either case.
  */
 #include "battledger.h"
+#include "note.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -19,18 +20,6 @@
 #include "utils/syscache.h"
 
 static const char hexdigits[] = "0123456789abcdef";
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int
 bl_spi_connect(void)
@@ -115,8 +104,8 @@ hash256_in(PG_FUNCTION_ARGS)
 	h = palloc(sizeof(Hash256));
 	for (int i = 0; i < HASH256_LEN; i++)
 	{
-		int			hi = hexval(s[2 * i]);
-		int			lo = hexval(s[2 * i + 1]);
+		int			hi = bl_hex_nibble(s[2 * i]);
+		int			lo = bl_hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			ereport(ERROR,

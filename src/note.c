@@ -373,8 +373,8 @@ bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32])
 	return concat3(name, nlen, mid, strlen(mid), b64, strlen(b64));
 }
 
-static int
-hex_nibble(char c)
+int
+bl_hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -391,8 +391,8 @@ parse_key_id_hex(const char *s, uint8_t out[BL_NOTE_KEY_ID_LEN])
 {
 	for (int i = 0; i < BL_NOTE_KEY_ID_LEN; i++)
 	{
-		int			hi = hex_nibble(s[2 * i]);
-		int			lo = hex_nibble(s[2 * i + 1]);
+		int			hi = bl_hex_nibble(s[2 * i]);
+		int			lo = bl_hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

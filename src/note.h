@@ -41,6 +41,9 @@ int			bl_base64_decode(const char *in, size_t len, uint8_t *out,
 /* Strict ASCII decimal (no sign, no leading zeros, no overflow): 0 / -1. */
 int			bl_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* The value of a hex digit (either case), or -1. */
+int			bl_hex_nibble(char c);
+
 /* 1 if s is valid UTF-8 with no control characters (one line of text). */
 int			bl_text_line_valid(const char *s, size_t len);
 
