@@ -7,13 +7,16 @@ MODULE_big = battledger
 OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
        src/ledger_rel.o src/chain.o src/verify.o src/guard.o \
        src/keys.o src/sign.o src/ed25519.o src/merkle.o src/note.o src/batch.o src/log.o src/battery_id.o src/worker.o \
-       src/arrive.o src/witness.o
+       src/arrive.o src/witness.o src/enable.o
 
 # The versioned install script is built from ordered parts in sql/install/;
-# the upgrade script from 0.1.0 reuses some of them.  0.1.0's own install
-# script is kept as released (sql/upgrade/) so that it can be upgraded from.
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
-DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql
+# the upgrade script from 0.2.0 reuses some of them.  Released scripts are
+# kept as released (sql/upgrade/): 0.1.0's and 0.2.0's install scripts, and
+# the upgrade from 0.1.0 to 0.2.0, so that every released version can be
+# installed and updated to this one.
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.2.0--0.3.0.sql
+DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql sql/upgrade/$(EXTENSION)--0.2.0.sql \
+       sql/upgrade/$(EXTENSION)--0.1.0--0.2.0.sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
 REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium
@@ -22,7 +25,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK += -lcrypto
-EXTRA_CLEAN = regression.diffs regression.out results bin
+EXTRA_CLEAN = sql/$(EXTENSION)--0.2.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql regression.diffs regression.out results bin
 
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -31,17 +34,16 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-# 0.1.0 -> 0.2.0: its own statements, plus install parts it shares (functions
-# replaced with CREATE OR REPLACE, taken from the install parts by name).
-UPGRADE_0_2_0_REGISTRY = battery_state lot_available_kg lot_custodian _lot_rules
-UPGRADE_0_2_0_PASSPORT = battery_history passport
-sql/$(EXTENSION)--0.1.0--0.2.0.sql: sql/upgrade/0.1.0--0.2.0-pre.sql sql/install/32_enable_ledger.sql \
-		sql/upgrade/0.1.0--0.2.0-post.sql sql/install/80_registry.sql sql/install/85_passport.sql \
-		sql/upgrade/0.1.0--0.2.0-registry.sql sql/install/90_consortium.sql sql/upgrade/replace_functions.awk
-	{ cat sql/upgrade/0.1.0--0.2.0-pre.sql sql/install/32_enable_ledger.sql sql/upgrade/0.1.0--0.2.0-post.sql && \
-	  awk -v names="$(UPGRADE_0_2_0_REGISTRY)" -f sql/upgrade/replace_functions.awk sql/install/80_registry.sql && \
-	  awk -v names="$(UPGRADE_0_2_0_PASSPORT)" -f sql/upgrade/replace_functions.awk sql/install/85_passport.sql && \
-	  cat sql/upgrade/0.1.0--0.2.0-registry.sql sql/install/90_consortium.sql; } > $@.tmp && mv $@.tmp $@
+# 0.2.0 -> 0.3.0: its own statements, plus the functions of install parts it
+# replaces (CREATE OR REPLACE, taken from the parts by name), plus parts it
+# loads whole (their statements are all CREATE OR REPLACE or REVOKE).
+UPGRADE_0_3_0_PARTS = sql/upgrade/0.2.0--0.3.0-pre.sql sql/install/32_enable_ledger.sql
+UPGRADE_0_3_0_REPLACE = sql/install/40_guard.sql:_drop_guard sql/install/70_log.sql:verify_log sql/install/85_passport.sql:passport
+sql/$(EXTENSION)--0.2.0--0.3.0.sql: $(UPGRADE_0_3_0_PARTS) sql/upgrade/0.2.0--0.3.0-post.sql \
+		sql/install/99_privileges.sql sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
+	{ cat $(UPGRADE_0_3_0_PARTS) && \
+	  for r in $(UPGRADE_0_3_0_REPLACE); do awk -v names="$${r#*:}" -f sql/upgrade/replace_functions.awk "$${r%%:*}" || exit 1; done && \
+	  cat sql/upgrade/0.2.0--0.3.0-post.sql sql/install/99_privileges.sql; } > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track headers: rebuild every object when any header changes.
 $(OBJS): $(wildcard src/*.h)

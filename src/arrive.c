@@ -378,8 +378,15 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	check_trigger_context(fcinfo, "ledger_arrive_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
-	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL,
-						td->tg_trigger->tgnargs > 1 ? td->tg_trigger->tgargs[1] : NULL);
+	lr = ledger_rel_get(rel);
+	if (lr->late_arrive_trigger)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("trigger \"%s\" on ledger table \"%s\" fires after the arrival check",
+						lr->late_arrive_trigger, RelationGetRelationName(rel)),
+				 errdetail("BEFORE INSERT triggers fire in name order; a replicated row changed after it was checked would be stored unchecked."),
+				 errhint("Rename the trigger so that its name sorts before \"%s\", or disable it for replication.",
+						 LEDGER_ARRIVE_TRIGGER)));
 	tup = td->tg_trigtuple;
 	values = palloc(sizeof(Datum) * desc->natts);
 	nulls = palloc(sizeof(bool) * desc->natts);

@@ -78,6 +78,9 @@ extern void bl_hash_parts_or_error(const void *const *parts, const size_t *lens,
 extern int	bl_spi_connect(void);
 extern void bl_spi_finish(int nest);
 
+/* ledger_rel.c: the owner of a relation (ERROR if it does not exist) */
+extern Oid	bl_rel_owner(Oid relid);
+
 /* hash256.c */
 extern Oid	hash256_type_oid(void);
 extern Oid	battery_id_type_oid(void);

@@ -441,8 +441,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	check_trigger_context(fcinfo, "ledger_chain_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
-	lr = ledger_rel_get(rel, td->tg_trigger->tgnargs > 0 ? td->tg_trigger->tgargs[0] : NULL,
-						td->tg_trigger->tgnargs > 1 ? td->tg_trigger->tgargs[1] : NULL);
+	lr = ledger_rel_get(rel);
 	if (lr->late_trigger)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -14,6 +14,8 @@
 #include "battledger.h"
 
 #include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
@@ -75,6 +77,60 @@ schema_has_ledger(Oid nsp)
 	found = SPI_processed > 0;
 	bl_spi_finish(nest);
 	return found;
+}
+
+/* Whether relid is the chain index of a ledger table (found by its table, not its name). */
+static bool
+is_chain_index(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	bool		found;
+	int			nest;
+
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM battledger.ledger_tables l "
+							  "JOIN pg_catalog.pg_index i ON i.indrelid = l.tbl "
+							  "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+							  "WHERE i.indexrelid = $1 AND c.relname = l.chain_index",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	found = SPI_processed > 0;
+	bl_spi_finish(nest);
+	return found;
+}
+
+/* Whether anything would be lost with the extension: users' ledger tables, or a log. */
+static bool
+extension_holds_history(void)
+{
+	bool		found;
+	int			nest;
+
+	nest = bl_spi_connect();
+	if (SPI_execute("SELECT 1 WHERE EXISTS (SELECT 1 FROM battledger.ledger_tables WHERE NOT builtin) "
+					"OR EXISTS (SELECT 1 FROM battledger.log_leaf) OR EXISTS (SELECT 1 FROM battledger.log_pending) "
+					"OR EXISTS (SELECT 1 FROM battledger.checkpoint) OR EXISTS (SELECT 1 FROM battledger.member_event)",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger's tables");
+	found = SPI_processed > 0;
+	bl_spi_finish(nest);
+	return found;
+}
+
+static bool
+names_list_has(List *objects, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		Node	   *o = lfirst(lc);
+
+		if (IsA(o, String) && strcmp(strVal(o), name) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -215,8 +271,11 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
 		ListCell   *lc;
 
-		if (stmt->objtype != OBJECT_TABLE)
-			PG_RETURN_NULL();
+		/*
+		 * Whatever the command calls it (ALTER INDEX, ALTER VIEW, ALTER
+		 * SEQUENCE ... on a ledger table reach the same code): the object
+		 * decides, not the command tag.
+		 */
 		/* ALTER TABLE parent ATTACH PARTITION ledger: the ledger is the partition named */
 		foreach(lc, stmt->cmds)
 		{
@@ -239,19 +298,30 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 	{
 		RenameStmt *stmt = (RenameStmt *) parsetree;
 
-		if (stmt->renameType == OBJECT_COLUMN && stmt->relationType == OBJECT_TABLE)
+		if (stmt->renameType == OBJECT_COLUMN || stmt->renameType == OBJECT_TABCONSTRAINT)
 		{
 			relid = ledger_relid(stmt->relation, &chain_col);
 			if (OidIsValid(relid))
-				refuse(relid, psprintf("rename column \"%s\"", stmt->subname),
+				refuse(relid, psprintf("rename %s \"%s\"",
+									   stmt->renameType == OBJECT_COLUMN ? "column" : "constraint", stmt->subname),
 					   "Every row's hash covers its column names, types and values.");
 		}
-		else if (stmt->renameType == OBJECT_TABLE)
+		else if (stmt->renameType == OBJECT_TABLE || stmt->renameType == OBJECT_INDEX ||
+				 stmt->renameType == OBJECT_VIEW || stmt->renameType == OBJECT_SEQUENCE ||
+				 stmt->renameType == OBJECT_MATVIEW || stmt->renameType == OBJECT_FOREIGN_TABLE)
 		{
+			Oid			target;
+
 			relid = ledger_relid(stmt->relation, &chain_col);
 			if (OidIsValid(relid))
 				refuse(relid, "rename the table",
 					   "The transparency log's leaves name the table its rows belong to.");
+			target = stmt->relation ? RangeVarGetRelid(stmt->relation, NoLock, true) : InvalidOid;
+			if (OidIsValid(target) && is_chain_index(target))
+				ereport(ERROR,
+						(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+						 errmsg("cannot rename index \"%s\": it is a ledger table's chain index", get_rel_name(target)),
+						 errdetail("The chain index orders and guards every chain of its ledger table.")));
 		}
 		else if (stmt->renameType == OBJECT_SCHEMA)
 		{
@@ -284,11 +354,47 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 					   "Rows of a child table would be read as the ledger's without being chained.");
 		}
 	}
+	else if (IsA(parsetree, CreateTrigStmt))
+	{
+		CreateTrigStmt *stmt = (CreateTrigStmt *) parsetree;
+
+		/* CREATE OR REPLACE TRIGGER would swap a ledger trigger's function for another */
+		relid = ledger_relid(stmt->relation, &chain_col);
+		if (OidIsValid(relid) && stmt->replace && is_ledger_trigger_name(stmt->trigname))
+			refuse(relid, psprintf("replace trigger \"%s\"", stmt->trigname),
+				   "The ledger's triggers keep the table append-only and hash-chained.");
+	}
+	else if (IsA(parsetree, DropStmt))
+	{
+		DropStmt   *stmt = (DropStmt *) parsetree;
+		ListCell   *lc;
+
+		if (stmt->removeType == OBJECT_INDEX)
+			foreach(lc, stmt->objects)
+			{
+				RangeVar   *rv = makeRangeVarFromNameList(lfirst_node(List, lc));
+				Oid			idx = RangeVarGetRelid(rv, NoLock, true);
+
+				if (OidIsValid(idx) && is_chain_index(idx))
+					ereport(ERROR,
+							(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+							 errmsg("cannot drop index \"%s\": it is a ledger table's chain index", get_rel_name(idx)),
+							 errdetail("Ledger tables, their chain indexes and their ledger triggers are permanent.")));
+			}
+		else if ((stmt->removeType == OBJECT_EXTENSION || stmt->removeType == OBJECT_SCHEMA) &&
+				 names_list_has(stmt->objects, "battledger") && extension_holds_history())
+			ereport(ERROR,
+					(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+					 errmsg("cannot drop %s battledger: it holds ledger history",
+							stmt->removeType == OBJECT_EXTENSION ? "extension" : "schema"),
+					 errdetail("Dropping it would strip the chain columns and triggers from every ledger table and drop the transparency log with its checkpoints."),
+					 errhint("To retire a ledger, see \"Retiring a ledger\" in docs/dba-guide.md: archive it and its log first.")));
+	}
 	else if (IsA(parsetree, AlterObjectSchemaStmt))
 	{
 		AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
 
-		if (stmt->objectType == OBJECT_TABLE)
+		if (stmt->relation != NULL)
 		{
 			relid = ledger_relid(stmt->relation, &chain_col);
 			if (OidIsValid(relid))

@@ -22,8 +22,26 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
+#include "utils/syscache.h"
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 
 static HTAB *ledger_rels = NULL;
+
+Oid
+bl_rel_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
 
 static void
 ledger_rel_invalidate(Datum arg, Oid relid)
@@ -39,8 +57,14 @@ ledger_rel_invalidate(Datum arg, Oid relid)
 			entry->valid = false;
 }
 
+/*
+ * The column's number; with typid valid, the column must also be of that type
+ * (and, for text, of the "C" collation): the C code reads these columns'
+ * Datums as that type, so a same-named column of another type must never
+ * reach it.
+ */
 static AttrNumber
-attno_or_error(Relation rel, const char *colname)
+attno_or_error(Relation rel, const char *colname, Oid typid)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -48,8 +72,17 @@ attno_or_error(Relation rel, const char *colname)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (!att->attisdropped && strcmp(NameStr(att->attname), colname) == 0)
-			return att->attnum;
+		if (att->attisdropped || strcmp(NameStr(att->attname), colname) != 0)
+			continue;
+		if (OidIsValid(typid) && att->atttypid != typid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of ledger table \"%s\" has type %s, not %s",
+							colname, RelationGetRelationName(rel),
+							format_type_be(att->atttypid), format_type_be(typid)),
+					 errdetail("The ledger's own columns are created by battledger.enable_ledger() with fixed types."),
+					 errhint("Make the table a ledger table with battledger.enable_ledger().")));
+		return att->attnum;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -108,25 +141,34 @@ find_chain_index(Relation rel, LedgerRel *lr)
 	return InvalidOid;
 }
 
-/* Name of an enabled BEFORE INSERT row trigger that would fire after the chain trigger. */
+/*
+ * Name of a BEFORE INSERT row trigger that fires after the trigger named
+ * "ours" when triggers fire as replica (true: rows applied by logical
+ * replication, which fires ENABLE REPLICA and ENABLE ALWAYS triggers) or as
+ * origin (false: ENABLE and ENABLE ALWAYS); NULL if none.  Such a trigger
+ * could change a row after it was hashed or checked.
+ */
 static char *
-find_late_trigger(Relation rel, MemoryContext mcxt)
+find_late_trigger(Relation rel, const char *ours, bool replica, MemoryContext mcxt)
 {
 	TriggerDesc *td = rel->trigdesc;
-	bool		seen_chain = false;
+	bool		seen_ours = false;
 
 	if (td == NULL)
 		return NULL;
 	for (int i = 0; i < td->numtriggers; i++)
 	{
 		Trigger    *t = &td->triggers[i];
+		bool		fires;
 
-		if (strcmp(t->tgname, LEDGER_CHAIN_TRIGGER) == 0)
+		if (strcmp(t->tgname, ours) == 0)
 		{
-			seen_chain = true;
+			seen_ours = true;
 			continue;
 		}
-		if (seen_chain && t->tgenabled != TRIGGER_DISABLED &&
+		fires = t->tgenabled == TRIGGER_FIRES_ALWAYS ||
+			t->tgenabled == (replica ? TRIGGER_FIRES_ON_REPLICA : TRIGGER_FIRES_ON_ORIGIN);
+		if (seen_ours && fires &&
 			TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) &&
 			TRIGGER_FOR_INSERT(t->tgtype))
 			return MemoryContextStrdup(mcxt, t->tgname);
@@ -134,20 +176,74 @@ find_late_trigger(Relation rel, MemoryContext mcxt)
 	return NULL;
 }
 
-static void
-ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *signer_roles)
+/*
+ * The registration enable_ledger() recorded for relid in
+ * battledger.ledger_tables: chain_by (NULL: one chain) and signer roles
+ * (NULL: unsigned), copied into mcxt.  False if relid is not registered.
+ * The registry, not the trigger's arguments, says what a ledger table is:
+ * only the extension's owner can write it.
+ */
+bool
+ledger_registration(Oid relid, char **chain_by, char **signer_roles, MemoryContext mcxt)
 {
-	if (lr->mcxt)
-		MemoryContextDelete(lr->mcxt);
-	lr->mcxt = AllocSetContextCreate(CacheMemoryContext, "battledger ledger table",
-									 ALLOCSET_SMALL_SIZES);
-	lr->qualname = MemoryContextStrdup(lr->mcxt,
-									   psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)));
-	lr->origin_attno = attno_or_error(rel, LEDGER_COL_ORIGIN);
-	lr->seq_attno = attno_or_error(rel, LEDGER_COL_SEQ);
-	lr->prev_attno = attno_or_error(rel, LEDGER_COL_PREV);
-	lr->hash_attno = attno_or_error(rel, LEDGER_COL_HASH);
+	int			nest;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	bool		found;
+
+	*chain_by = NULL;
+	*signer_roles = NULL;
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text FROM battledger.ledger_tables "
+							  "WHERE tbl = $1::pg_catalog.regclass",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		char	   *c = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *r = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		if (c != NULL && c[0] != '\0')
+			*chain_by = MemoryContextStrdup(mcxt, c);
+		if (r != NULL && r[0] != '\0')
+			*signer_roles = MemoryContextStrdup(mcxt, r);
+	}
+	bl_spi_finish(nest);
+	return found;
+}
+
+void
+ledger_not_registered_error(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("\"%s\" is not a ledger table", RelationGetRelationName(rel)),
+			 errdetail("It is not registered in battledger.ledger_tables; only battledger.enable_ledger() registers a table."),
+			 errhint("A ledger table restored alone (pg_dump -t) lacks its registration: restore the whole database, or the extension's battledger.ledger_tables with it.")));
+}
+
+/*
+ * Fill the column numbers (checking each type) and find the chain index.
+ * Shared by the cache and by _register(), which checks a table before it
+ * becomes a ledger.
+ */
+void
+ledger_rel_columns(Relation rel, LedgerRel *lr, const char *chain_by, bool is_signed)
+{
+	Oid			h256 = hash256_type_oid();
+	Form_pg_attribute oatt;
+
+	lr->origin_attno = attno_or_error(rel, LEDGER_COL_ORIGIN, TEXTOID);
+	oatt = TupleDescAttr(RelationGetDescr(rel), lr->origin_attno - 1);
+	if (oatt->attcollation != C_COLLATION_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of ledger table \"%s\" must have collation \"C\"",
+						LEDGER_COL_ORIGIN, RelationGetRelationName(rel))));
+	lr->seq_attno = attno_or_error(rel, LEDGER_COL_SEQ, INT8OID);
+	lr->prev_attno = attno_or_error(rel, LEDGER_COL_PREV, h256);
+	lr->hash_attno = attno_or_error(rel, LEDGER_COL_HASH, h256);
 	lr->chain_attno = 0;
 	lr->chain_eq_proc = InvalidOid;
 	if (chain_by != NULL && chain_by[0] != '\0')
@@ -155,7 +251,7 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *
 		Form_pg_attribute att;
 		TypeCacheEntry *tce;
 
-		lr->chain_attno = attno_or_error(rel, chain_by);
+		lr->chain_attno = attno_or_error(rel, chain_by, InvalidOid);
 		att = TupleDescAttr(RelationGetDescr(rel), lr->chain_attno - 1);
 		lr->chain_collation = att->attcollation;
 		lr->chain_byval = att->attbyval;
@@ -165,29 +261,56 @@ ledger_rel_build(Relation rel, LedgerRel *lr, const char *chain_by, const char *
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("chain column \"%s\" has no hash function", chain_by)));
-		fmgr_info_cxt(tce->hash_proc, &lr->chain_hash_fn, lr->mcxt);
+		if (lr->mcxt)
+			fmgr_info_cxt(tce->hash_proc, &lr->chain_hash_fn, lr->mcxt);
 	}
 	lr->index_oid = find_chain_index(rel, lr);
+	if (is_signed)
+	{
+		lr->key_attno = attno_or_error(rel, LEDGER_COL_KEY_ID, h256);
+		lr->sig_attno = attno_or_error(rel, LEDGER_COL_SIG, BYTEAOID);
+		lr->at_attno = attno_or_error(rel, LEDGER_COL_AT, TIMESTAMPTZOID);
+		lr->batch_attno = attno_or_error(rel, LEDGER_COL_BATCH, TEXTOID);
+	}
+}
+
+static void
+ledger_rel_build(Relation rel, LedgerRel *lr)
+{
+	char	   *chain_by;
+	char	   *signer_roles;
+
+	if (lr->mcxt)
+		MemoryContextDelete(lr->mcxt);
+	lr->mcxt = AllocSetContextCreate(CacheMemoryContext, "battledger ledger table",
+									 ALLOCSET_SMALL_SIZES);
+	if (!ledger_registration(RelationGetRelid(rel), &chain_by, &signer_roles, lr->mcxt))
+		ledger_not_registered_error(rel);
+	lr->qualname = MemoryContextStrdup(lr->mcxt,
+									   psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	ledger_rel_columns(rel, lr, chain_by, signer_roles != NULL);
 	if (lr->chain_attno)
 		fmgr_info_cxt(lr->chain_eq_proc, &lr->chain_eq_fn, lr->mcxt);
-	lr->late_trigger = find_late_trigger(rel, lr->mcxt);
+	lr->late_trigger = find_late_trigger(rel, LEDGER_CHAIN_TRIGGER, false, lr->mcxt);
+	lr->late_arrive_trigger = find_late_trigger(rel, LEDGER_ARRIVE_TRIGGER, true, lr->mcxt);
 	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
 	lr->signer_roles = NULL;
 	lr->nsigner_roles = 0;
-	if (signer_roles != NULL && signer_roles[0] != '\0')
+	if (signer_roles != NULL)
 	{
 		lr->signer_roles = parse_role_list(signer_roles, &lr->nsigner_roles, lr->mcxt);
-		lr->key_attno = attno_or_error(rel, LEDGER_COL_KEY_ID);
-		lr->sig_attno = attno_or_error(rel, LEDGER_COL_SIG);
-		lr->at_attno = attno_or_error(rel, LEDGER_COL_AT);
-		lr->batch_attno = attno_or_error(rel, LEDGER_COL_BATCH);
 		lr->sign_encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_SIGNING);
 	}
 	lr->valid = true;
 }
 
+/*
+ * The cache entry of a registered ledger table; ERROR if rel is not one, or
+ * if its ledger columns are not of the types enable_ledger() gave them.
+ */
 LedgerRel *
-ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles)
+ledger_rel_get(Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
 	LedgerRel  *lr;
@@ -204,6 +327,8 @@ ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles)
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(ledger_rel_invalidate, (Datum) 0);
 	}
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ledger_not_registered_error(rel);
 	lr = hash_search(ledger_rels, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -214,7 +339,7 @@ ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles)
 	{
 		PG_TRY();
 		{
-			ledger_rel_build(rel, lr, chain_by, signer_roles);
+			ledger_rel_build(rel, lr);
 		}
 		PG_CATCH();
 		{

@@ -27,7 +27,8 @@ typedef struct LedgerRel
 	bool		chain_byval;
 	int16		chain_len;
 	FmgrInfo	chain_hash_fn;	/* the chain key type's hash, for lock striping */
-	char	   *late_trigger;	/* a BEFORE INSERT trigger that fires after ours */
+	char	   *late_trigger;	/* a BEFORE INSERT trigger that fires after the chain trigger */
+	char	   *late_arrive_trigger;	/* ... after the arrival check, on replicated rows */
 	RowEncoder *encoder;		/* row bytes: what the chain hash covers */
 
 	/* signed tables only (signer_roles != NULL) */
@@ -40,8 +41,21 @@ typedef struct LedgerRel
 	RowEncoder *sign_encoder;	/* signing bytes: what the member signs */
 } LedgerRel;
 
-/* Look up (building if needed) the cache entry; ERROR if rel is not a ledger table. */
-extern LedgerRel *ledger_rel_get(Relation rel, const char *chain_by, const char *signer_roles);
+/*
+ * Look up (building if needed) the cache entry; ERROR if rel is not a ledger
+ * table registered by enable_ledger(), or if its ledger columns do not have
+ * their types.  Every C entry point that reads a ledger table goes through it.
+ */
+extern LedgerRel *ledger_rel_get(Relation rel);
+
+/* The registration of relid (chain_by and signer roles, NULL when none), false if none. */
+extern bool ledger_registration(Oid relid, char **chain_by, char **signer_roles, MemoryContext mcxt);
+/*
+ * Fill lr's column numbers and chain index, ERROR unless each ledger column
+ * has its type and the chain index exists (lr->mcxt NULL: no function cache).
+ */
+extern void ledger_rel_columns(Relation rel, LedgerRel *lr, const char *chain_by, bool is_signed);
+extern void ledger_not_registered_error(Relation rel) pg_attribute_noreturn();
 
 /* chain.c: ERROR unless called as a BEFORE INSERT FOR EACH ROW trigger */
 extern void check_trigger_context(FunctionCallInfo fcinfo, const char *fname);

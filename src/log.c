@@ -35,6 +35,7 @@
 #include "utils/tuplestore.h"
 
 #include "ed25519.h"
+#include "ledger_rel.h"
 #include "merkle.h"
 #include "note.h"
 
@@ -107,19 +108,21 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 				prev_att,
 				hash_att;
 	TupleDesc	desc;
+	LedgerRel  *lr;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		TRIGGER_FIRED_FOR_ROW(td->tg_event) || td->tg_newtable == NULL)
+		TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		td->tg_newtable == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("battledger_log_trigger() must be an AFTER INSERT statement trigger with a NEW TABLE")));
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
-	seq_att = SPI_fnumber(desc, LEDGER_COL_SEQ);
-	prev_att = SPI_fnumber(desc, LEDGER_COL_PREV);
-	hash_att = SPI_fnumber(desc, LEDGER_COL_HASH);
-	if (seq_att <= 0 || prev_att <= 0 || hash_att <= 0)
-		elog(ERROR, "ledger table \"%s\" lacks its chain columns", RelationGetRelationName(rel));
+	/* only a registered ledger table's rows, chained by its trigger, reach the log */
+	lr = ledger_rel_get(rel);
+	seq_att = lr->seq_attno;
+	prev_att = lr->prev_attno;
+	hash_att = lr->hash_attno;
 	qualname = cstring_to_text(psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
 										RelationGetRelationName(rel)));
 	pending = log_pending_open();
@@ -1337,13 +1340,20 @@ Datum
 battledger_verify_log(PG_FUNCTION_ARGS)
 {
 	int			nest;
-	bool		check_rows = PG_GETARG_BOOL(0);
+	bool		check_rows;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Levels	   *lv;
 	int64		nleaves;
 	MemoryContext work;
 	MemoryContext old;
 
+	/* no rows would read as "no problems": a NULL is a mistake, not a question */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("check_rows must not be null"),
+				 errhint("Pass true to check the sealed rows too, false to check the tree alone.")));
+	check_rows = PG_GETARG_BOOL(0);
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log", ALLOCSET_DEFAULT_SIZES);
 	nest = bl_spi_connect();

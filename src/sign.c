@@ -29,6 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "miscadmin.h"
 #include "utils/timestamp.h"
 
 #include "keys.h"
@@ -453,6 +454,9 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	StringInfoData m;
 	const char *problem = NULL;
 	MemoryContext caller = CurrentMemoryContext;
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
 
 	*detail = NULL;
 	nest = bl_spi_connect();
@@ -495,10 +499,22 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 		return "foreign_batch";
 	}
 
-	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.sha256(battledger.signing_bytes(t)) FROM %s t WHERE t.ledger_batch = $1",
-									   quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
-																  get_rel_name(tbl))),
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+	/*
+	 * Every row of the batch, whoever asks: read as the table's owner (an
+	 * application role may hold INSERT only), in a restricted operation, with
+	 * row security off (bl_spi_connect), so that no policy can hide a row that
+	 * rides on the batch; a policy the owner is forced under makes this fail.
+	 * "t.*", not "t": a column named t must not stand in for the row.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(bl_rel_owner(tbl),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.sha256(battledger.signing_bytes(t.*)) FROM ONLY %s t WHERE t.ledger_batch = $1",
+										quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
+																   get_rel_name(tbl))),
+							   1, argtypes, args, NULL, true, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the rows of batch \"%s\"", batch_id);
 	n = SPI_processed;
 	hashes = MemoryContextAlloc(caller, Max(n, 1) * HASH256_LEN);
@@ -646,6 +662,10 @@ battledger_batch_manifest(PG_FUNCTION_ARGS)
 	StringInfoData m;
 	bytea	   *out;
 
+	if (PG_GETARG_INT64(1) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a batch has at least one row, not %lld", (long long) PG_GETARG_INT64(1))));
 	initStringInfo(&m);
 	manifest_bytes(&m, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), PG_GETARG_INT64(1),
 				   PG_GETARG_HASH256_P(2)->bytes);
@@ -666,6 +686,10 @@ battledger_batch_root(PG_FUNCTION_ARGS)
 	uint8		(*hashes)[HASH256_LEN];
 	Hash256    *root = palloc(sizeof(Hash256));
 
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("content hashes must be a one-dimensional array")));
 	deconstruct_array(arr, hash256_type_oid(), HASH256_LEN, false, TYPALIGN_CHAR,
 					  &elems, &enulls, &n);
 	hashes = palloc(Max(n, 1) * HASH256_LEN);

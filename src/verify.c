@@ -12,6 +12,7 @@
 #include "access/stratnum.h"
 #include "catalog/pg_collation.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "executor/spi.h"
@@ -34,40 +35,6 @@
 #include "sign.h"
 
 static const uint8 zero_hash[HASH256_LEN];
-
-/* chain_by recorded by enable_ledger() (NULL: single chain) and signer roles (NULL: unsigned). */
-static char *
-registered_chain_by(Oid relid, char **signer_roles)
-{
-	int			nest;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(relid)};
-	char	   *result = NULL;
-	bool		found;
-
-	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger.ledger_tables");
-	found = SPI_processed == 1;
-	if (found)
-	{
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		char	   *r = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-
-		if (v != NULL)
-			result = MemoryContextStrdup(TopTransactionContext, v);
-		*signer_roles = r ? MemoryContextStrdup(TopTransactionContext, r) : NULL;
-	}
-	bl_spi_finish(nest);
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("\"%s\" is not a ledger table", get_rel_name(relid)),
-				 errhint("Make it one with battledger.enable_ledger().")));
-	return result;
-}
 
 typedef struct VerifyOut
 {
@@ -295,8 +262,6 @@ battledger_verify(PG_FUNCTION_ARGS)
 	Oid			relid;
 	text	   *only_origin = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *signer_roles = NULL;
-	char	   *chain_by;
 	Relation	rel;
 	LedgerRel  *lr;
 	VerifyOut	vo;
@@ -306,14 +271,16 @@ battledger_verify(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("table must not be null")));
 	relid = PG_GETARG_OID(0);
-	chain_by = registered_chain_by(relid, &signer_roles);
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	lr = ledger_rel_get(rel);
+	check_access(rel);
 	InitMaterializedSRF(fcinfo, 0);
 	vo.store = rsinfo->setResult;
 	vo.desc = rsinfo->setDesc;
-
-	rel = table_open(relid, AccessShareLock);
-	check_access(rel);
-	lr = ledger_rel_get(rel, chain_by, signer_roles);
 	if (lr->chain_attno)
 	{
 		Oid			outfn;
@@ -324,6 +291,6 @@ battledger_verify(PG_FUNCTION_ARGS)
 		fmgr_info(outfn, &vo.key_out);
 	}
 	verify_table(rel, lr, &vo, only_origin);
-	table_close(rel, AccessShareLock);
+	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
 }

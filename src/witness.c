@@ -31,6 +31,7 @@
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -87,9 +88,18 @@ held_xact_callback(XactEvent event, void *arg)
 }
 
 static const ConsortiumMember *
-member_or_error(const char *table)
+member_or_error(Relation rel, const char *table)
 {
-	const ConsortiumMember *m = consortium_worker_member();
+	const ConsortiumMember *m;
+
+	/* attached to anything else, the attribute numbers below would read foreign Datums */
+	if (get_namespace_oid("battledger", true) != RelationGetNamespace(rel) ||
+		strncmp(table, "battledger.", 11) != 0 ||
+		strcmp(RelationGetRelationName(rel), table + 11) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("this trigger belongs on %s, not on \"%s\"", table, RelationGetRelationName(rel))));
+	m = consortium_worker_member();
 
 	if (m == NULL)
 		ereport(ERROR,
@@ -130,7 +140,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	check_trigger_context(fcinfo, "battledger_peer_leaf_trigger");
-	m = member_or_error("battledger.log_leaf");
+	m = member_or_error(td->tg_relation, "battledger.log_leaf");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
 	if (held_lxid != MyProc->lxid)
@@ -568,7 +578,7 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	int			nest;
 
 	check_trigger_context(fcinfo, "battledger_peer_checkpoint_trigger");
-	m = member_or_error("battledger.checkpoint");
+	m = member_or_error(td->tg_relation, "battledger.checkpoint");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
 	size = DatumGetInt64(getattr(tup, desc, 1));
@@ -669,7 +679,7 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	check_trigger_context(fcinfo, "battledger_cosignature_trigger");
 	if (cosigning)
 		return PointerGetDatum(td->tg_trigtuple);	/* this member's own, just made */
-	m = member_or_error("battledger.cosignature");
+	m = member_or_error(td->tg_relation, "battledger.cosignature");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
 	origin = TextDatumGetCString(getattr(tup, desc, 1));

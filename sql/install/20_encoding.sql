@@ -21,7 +21,7 @@ COMMENT ON FUNCTION @extschema@.signing_bytes(record) IS
 
 -- The consortium roles (Regulation (EU) 2023/1542 vocabulary; docs/signatures.md).
 CREATE FUNCTION @extschema@.member_roles() RETURNS text[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT ARRAY['miner', 'refiner', 'cell_maker', 'pack_maker', 'oem', 'fleet_operator',
                  'repairer', 'second_life_operator', 'collector', 'recycler', 'auditor',
                  'governance']::text[]

@@ -23,6 +23,10 @@ CREATE FUNCTION @extschema@._arrive_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_arrive_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._log_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'battledger_log_trigger' LANGUAGE C;
+-- Only _register() attaches these (as the extension's owner): no other role may
+-- put a ledger trigger on a table of its own making.
+REVOKE ALL ON FUNCTION @extschema@._chain_trigger(), @extschema@._refuse_trigger(),
+    @extschema@._arrive_trigger(), @extschema@._log_trigger() FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.verify(tbl regclass, origin text DEFAULT NULL)
     RETURNS TABLE (origin text, chain_key text, seq bigint, problem text, detail text)

@@ -2,43 +2,18 @@
 -- enable_ledger() and the registration it ends with (CREATE OR REPLACE: the
 -- upgrade scripts load this file too)
 -----------------------------------------------------------------------------
--- Records a ledger table; SECURITY DEFINER because the registry is not
--- writable by table owners.  Only the owner of tbl may register it, and only
--- once the triggers enable_ledger() creates are in place.
+-- The last step of enable_ledger() (src/enable.c): checks the prepared table
+-- and, as the extension's owner, creates the ledger triggers and registers it.
+-- Executable by every role, so that a table's owner can run enable_ledger():
+-- it checks everything itself, so that calling it directly can make nothing
+-- but a genuine, empty ledger table of the caller's own.
 CREATE OR REPLACE FUNCTION @extschema@._register(tbl regclass, chain_by name, chain_index name, signer_roles text[])
-    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-BEGIN
-    IF NOT pg_catalog.pg_has_role(session_user, (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE')
-       AND NOT pg_catalog.pg_has_role(current_user, (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = '42501';
-    END IF;
-    IF (SELECT count(*) FROM pg_catalog.pg_trigger t
-         WHERE t.tgrelid = tbl
-           AND t.tgname IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log',
-                            'zz_battledger_arrive')) <> 4 THEN
-        RAISE EXCEPTION 'table % does not have the ledger triggers', tbl
-            USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
-    END IF;
-    -- what is registered must be what the chain trigger enforces
-    IF (SELECT count(*) FROM pg_catalog.pg_trigger t
-                    WHERE t.tgrelid = tbl AND t.tgname IN ('zz_battledger_chain', 'zz_battledger_arrive')
-                      AND t.tgargs = pg_catalog.convert_to(coalesce(chain_by::text, ''), 'UTF8') || '\x00'::bytea
-                                     || pg_catalog.convert_to(coalesce(signer_roles::text, ''), 'UTF8') || '\x00'::bytea) <> 2 THEN
-        RAISE EXCEPTION 'the chain trigger of % does not match chain_by % and signer_roles %', tbl, chain_by, signer_roles
-            USING ERRCODE = '55000', HINT = 'Use battledger.enable_ledger().';
-    END IF;
-    INSERT INTO @extschema@.ledger_tables (tbl, chain_by, signer_roles, builtin, chain_index)
-    VALUES (tbl, chain_by, signer_roles,
-            (SELECT relnamespace = '@extschema@'::regnamespace FROM pg_catalog.pg_class WHERE oid = tbl),
-            chain_index);
-END $$;
--- Callable by every role, so that a table's owner can run enable_ledger(): it
--- checks ownership, and that the registered settings are the triggers' own.
+    RETURNS void AS 'MODULE_PATHNAME', 'battledger_register' LANGUAGE C;
 GRANT EXECUTE ON FUNCTION @extschema@._register(regclass, name, name, text[]) TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.enable_ledger(tbl regclass, chain_by name DEFAULT NULL,
                                           signed boolean DEFAULT false, signer_roles text[] DEFAULT NULL)
-    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kind "char";
     has_rows boolean;
@@ -125,20 +100,7 @@ BEGIN
     ELSE
         EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_origin, ledger_seq)', idx, tbl);
     END IF;
-    EXECUTE format('CREATE TRIGGER zz_battledger_chain BEFORE INSERT ON %s FOR EACH ROW '
-                   'EXECUTE FUNCTION @extschema@._chain_trigger(%L, %L)', tbl, coalesce(chain_by, ''),
-                   coalesce(signer_roles::text, ''));
-    EXECUTE format('CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger()', tbl);
-    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER battledger_append_only', tbl);
-    -- rows actually inserted (not those ON CONFLICT skipped) are queued for the log
-    EXECUTE format('CREATE TRIGGER battledger_log AFTER INSERT ON %s REFERENCING NEW TABLE AS battledger_new '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._log_trigger()', tbl);
-    -- rows from other members (logical replication): checked, not chained
-    EXECUTE format('CREATE TRIGGER zz_battledger_arrive BEFORE INSERT ON %s FOR EACH ROW '
-                   'EXECUTE FUNCTION @extschema@._arrive_trigger(%L, %L)', tbl, coalesce(chain_by, ''),
-                   coalesce(signer_roles::text, ''));
-    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER zz_battledger_arrive', tbl);
+    -- the triggers, and the registration that makes them mean something
     PERFORM @extschema@._register(tbl, chain_by, idx, signer_roles);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_ledger(regclass, name, boolean, text[]) IS

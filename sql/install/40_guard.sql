@@ -5,7 +5,7 @@ CREATE FUNCTION @extschema@._ddl_guard() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'ledger_ddl_guard' LANGUAGE C;
 
 CREATE FUNCTION @extschema@._drop_guard() RETURNS event_trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
@@ -24,7 +24,8 @@ BEGIN
                        JOIN pg_class c ON c.oid = l.tbl
                        JOIN pg_namespace n ON n.oid = c.relnamespace))
             OR (d.object_type = 'trigger'
-                AND split_part(d.object_identity, ' on ', 1) IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log')
+                AND split_part(d.object_identity, ' on ', 1) IN ('zz_battledger_chain', 'battledger_append_only', 'battledger_log',
+                                                                 'zz_battledger_arrive')
                 AND to_regclass(substr(d.object_identity, strpos(d.object_identity, ' on ') + 4))::oid
                     IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l))
     LOOP
@@ -36,7 +37,10 @@ BEGIN
 END $$;
 
 CREATE EVENT TRIGGER battledger_ddl_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE', 'ALTER SCHEMA')
+    -- by object, not by command: ALTER INDEX/VIEW/SEQUENCE ... can name a table too
+    WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE', 'ALTER SCHEMA', 'ALTER INDEX', 'ALTER VIEW',
+                 'ALTER SEQUENCE', 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE', 'CREATE TRIGGER',
+                 'DROP INDEX', 'DROP EXTENSION', 'DROP SCHEMA')
     EXECUTE FUNCTION @extschema@._ddl_guard();
 CREATE EVENT TRIGGER battledger_drop_guard ON sql_drop
     EXECUTE FUNCTION @extschema@._drop_guard();

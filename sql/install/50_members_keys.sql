@@ -64,7 +64,7 @@ ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_keys_chang
 ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_keys_changed;
 
 CREATE FUNCTION @extschema@.add_member(name text, roles text[]) RETURNS text
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name) THEN
         RAISE EXCEPTION 'member "%" already exists', name USING ERRCODE = 'duplicate_object',
@@ -80,7 +80,7 @@ END $$;
 COMMENT ON FUNCTION @extschema@.add_member(text, text[]) IS 'register a consortium member; returns its id (the name)';
 
 CREATE FUNCTION @extschema@.set_member_roles(name text, roles text[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name) THEN
         RAISE EXCEPTION 'member "%" does not exist', name USING ERRCODE = 'undefined_object';
@@ -92,7 +92,7 @@ CREATE FUNCTION @extschema@.add_key(member text, public_key bytea,
                                     valid_from timestamptz DEFAULT now(),
                                     valid_until timestamptz DEFAULT NULL)
     RETURNS @extschema@.hash256
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     id @extschema@.hash256 := @extschema@.key_id(public_key);
 BEGIN
@@ -118,14 +118,14 @@ CREATE FUNCTION @extschema@.add_key(member text, public_key_pem text,
                                     valid_from timestamptz DEFAULT now(),
                                     valid_until timestamptz DEFAULT NULL)
     RETURNS @extschema@.hash256
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT @extschema@.add_key(member, @extschema@.public_key_from_pem(public_key_pem), valid_from, valid_until)
 $$;
 COMMENT ON FUNCTION @extschema@.add_key(text, text, timestamptz, timestamptz) IS
     'register a member''s Ed25519 public key given as SubjectPublicKeyInfo PEM';
 
 CREATE FUNCTION @extschema@.revoke_key(key_id @extschema@.hash256, at timestamptz DEFAULT now())
-    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     owner text;
 BEGIN
@@ -144,7 +144,7 @@ COMMENT ON FUNCTION @extschema@.revoke_key(@extschema@.hash256, timestamptz) IS
     'revoke a key from the given time on (rows it signed from then on no longer verify)';
 
 CREATE FUNCTION @extschema@.member_keys_at(member text, at timestamptz)
-    RETURNS SETOF @extschema@.keys LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    RETURNS SETOF @extschema@.keys LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT * FROM @extschema@.keys k
      WHERE k.member = member_keys_at.member AND k.valid_from <= at
        AND (k.valid_until IS NULL OR at < k.valid_until)

@@ -73,14 +73,14 @@ CREATE FUNCTION @extschema@.tlog_proof(leaf_index bigint, min_cosignatures int D
 COMMENT ON FUNCTION @extschema@.tlog_proof(bigint, int) IS
     'a C2SP tlog-proof@v1 bundle: index, inclusion proof and the latest signed checkpoint (cosigned by at least min_cosignatures witnesses), with its cosignatures';
 CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.hash256) RETURNS bigint
-    LANGUAGE sql STABLE STRICT AS $$
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT l.leaf_index FROM @extschema@.log_leaf l
      WHERE l.row_hash OPERATOR(@extschema@.=) $2
        AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
                       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
 $$;
 CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256, min_cosignatures int DEFAULT 0) RETURNS text
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT @extschema@.tlog_proof(@extschema@.leaf_index(tbl, ledger_hash), min_cosignatures)
 $$;
 COMMENT ON FUNCTION @extschema@.tlog_proof(regclass, @extschema@.hash256, int) IS
@@ -93,6 +93,6 @@ CREATE FUNCTION @extschema@.verify_consistency(size1 bigint, size2 bigint, root1
     RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_verify_consistency' LANGUAGE C IMMUTABLE STRICT;
 CREATE FUNCTION @extschema@.verify_log(check_rows boolean DEFAULT true)
     RETURNS TABLE (problem text, ref bigint, detail text)
-    AS 'MODULE_PATHNAME', 'battledger_verify_log' LANGUAGE C VOLATILE STRICT;
+    AS 'MODULE_PATHNAME', 'battledger_verify_log' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.verify_log(boolean) IS
     'recompute the tree from the leaves, check every stored node and checkpoint, and (check_rows) that every sealed row is unchanged';

@@ -49,7 +49,7 @@ GRANT SELECT ON @extschema@.event_kind, @extschema@.status_role TO PUBLIC;
 
 -- Art. 77 / Annex XIII: the allowed status moves.
 CREATE FUNCTION @extschema@.status_move_allowed(from_status text, to_status text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT CASE
         WHEN from_status = 'original' THEN to_status IN ('re-used', 'repurposed', 'remanufactured', 'waste')
         WHEN from_status IN ('re-used', 'repurposed', 'remanufactured')
@@ -137,13 +137,13 @@ GRANT INSERT ON @extschema@.battery_model, @extschema@.lot_event, @extschema@.ba
 -- below have no SET clause so that the planner can inline them; their names
 -- are qualified and they only read.
 CREATE FUNCTION @extschema@._signer(key_id @extschema@.hash256, OUT member text, OUT roles text[])
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT k.member, m.roles FROM @extschema@.keys k JOIN @extschema@.members m ON m.member = k.member
      WHERE k.key_id OPERATOR(@extschema@.=) $1
 $$;
 
 CREATE FUNCTION @extschema@._refuse(code text, msg text, detail text DEFAULT NULL, hint text DEFAULT NULL)
-    RETURNS void LANGUAGE plpgsql AS $$
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
     -- RAISE refuses NULL options, so only the fields given are set
     IF detail IS NULL AND hint IS NULL THEN
@@ -158,7 +158,7 @@ END $$;
 
 -- Mass of a lot not yet consumed by processing or manufacturing.
 CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT coalesce((SELECT e.mass_kg FROM @extschema@.lot_event e
                       WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created')
                       ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1), 0)
@@ -173,7 +173,7 @@ $$;
 
 -- The member holding a lot: whoever created or last received it.
 CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT s.member FROM @extschema@.lot_event e, @extschema@._signer(e.ledger_key_id) s
      WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created', 'received')
      ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1
@@ -184,7 +184,7 @@ $$;
 -- battledger's own key class), and read at READ COMMITTED, where each query
 -- after the lock sees what the previous writer committed.
 CREATE FUNCTION @extschema@._lock_subject(kind text, id text) RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'registry events must be written at READ COMMITTED'
@@ -197,7 +197,7 @@ END $$;
 
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
 CREATE FUNCTION @extschema@._check_inputs(inputs jsonb, signer text, what text) RETURNS numeric
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     i jsonb;
     total numeric := 0;
@@ -229,7 +229,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION @extschema@._lot_rules() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     k @extschema@.event_kind;
@@ -280,7 +280,7 @@ END $$;
 -- The state a battery's events have reached: status, current passport, whether placed on market.
 CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
                                           OUT manufactured boolean, OUT status text, OUT passport_id text)
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT bool_or(e.event = 'manufactured'),
            (array_agg(CASE WHEN e.event = 'placed_on_market' THEN 'original'
                            WHEN e.event = 'status_changed' THEN e.new_status
@@ -293,7 +293,7 @@ CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     k @extschema@.event_kind;
@@ -409,7 +409,7 @@ CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.battery_event
 -- that is never replicated, can be erased (GDPR), and is readable per access tier.
 -----------------------------------------------------------------------------
 CREATE FUNCTION @extschema@.commitment(salt bytea, value jsonb) RETURNS @extschema@.hash256
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.sha256('battledger commit v1' || '\x0a'::bytea || salt || convert_to(value::text, 'UTF8'))::@extschema@.hash256
 $$;
 COMMENT ON FUNCTION @extschema@.commitment(bytea, jsonb) IS
@@ -448,14 +448,14 @@ REVOKE ALL ON @extschema@.disclosure FROM PUBLIC;
 GRANT SELECT ON @extschema@.disclosure TO battledger_legitimate_interest, battledger_authority;
 
 CREATE FUNCTION @extschema@.check_disclosure(commitment @extschema@.hash256, salt bytea, value jsonb)
-    RETURNS boolean LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
+    RETURNS boolean LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT @extschema@.commitment(salt, value) OPERATOR(@extschema@.=) commitment
 $$;
 COMMENT ON FUNCTION @extschema@.check_disclosure(@extschema@.hash256, bytea, jsonb) IS
     'does a disclosed (salt, value) match the commitment on the ledger?';
 
 CREATE FUNCTION @extschema@.erase_disclosure(commitment @extschema@.hash256) RETURNS boolean
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM @extschema@.disclosure d WHERE d.commitment OPERATOR(@extschema@.=) erase_disclosure.commitment;
     RETURN FOUND;

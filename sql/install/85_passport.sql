@@ -4,7 +4,7 @@
 
 -- A value with its unit, when and by which event it was set.
 CREATE FUNCTION @extschema@._attr(value anyelement, unit text, at timestamptz, e @extschema@.battery_event)
-    RETURNS jsonb LANGUAGE sql STABLE AS $$
+    RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT CASE WHEN value IS NULL THEN NULL ELSE
         jsonb_strip_nulls(jsonb_build_object('value', value, 'unit', unit, 'timestamp', at,
             'setBy', jsonb_build_object('event', e.event, 'sequence', e.ledger_seq,
@@ -29,13 +29,13 @@ GRANT SELECT ON @extschema@._dynamic_attribute TO PUBLIC;
 ANALYZE @extschema@._dynamic_attribute;
 
 CREATE FUNCTION @extschema@._rated(value numeric, unit text) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE AS $$
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     SELECT CASE WHEN value IS NULL THEN NULL ELSE jsonb_build_object('value', value, 'unit', unit) END
 $$;
 
 -- JIT off: compiling costs far more than these small per-battery queries run
 CREATE FUNCTION @extschema@.passport(battery @extschema@.battery_id, tier text DEFAULT 'public')
-    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog SET jit = off AS $$
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     st record;
     made @extschema@.battery_event;
@@ -45,7 +45,7 @@ DECLARE
     history jsonb;
     service timestamptz;
 BEGIN
-    IF tier NOT IN ('public', 'legitimate_interest', 'authority') THEN
+    IF tier IS NULL OR tier NOT IN ('public', 'legitimate_interest', 'authority') THEN
         RAISE EXCEPTION 'unknown access tier "%"', tier USING ERRCODE = 'invalid_parameter_value',
             HINT = 'The tiers are public, legitimate_interest and authority.';
     END IF;
@@ -131,7 +131,7 @@ COMMENT ON FUNCTION @extschema@.passport(@extschema@.battery_id, text) IS
 CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
     RETURNS TABLE (seq bigint, event text, occurred_at timestamptz, signer text, new_status text,
                    passport_id text, ledger_hash @extschema@.hash256, leaf_index bigint, sealed boolean)
-    LANGUAGE sql STABLE SET search_path = pg_catalog SET jit = off AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT e.ledger_seq, e.event, e.occurred_at, k.member,
            e.new_status, e.passport_id, e.ledger_hash, l.leaf_index, l.leaf_index IS NOT NULL
       FROM @extschema@.battery_event e
@@ -145,7 +145,7 @@ $$;
 CREATE FUNCTION @extschema@.material_provenance(battery @extschema@.battery_id)
     RETURNS TABLE (depth int, lot_id text, event text, material text, lot_mass_kg numeric, used_kg numeric,
                    country text, facility text, member text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE used(depth, lot, kg) AS (
         SELECT 1, i->>'lot', (i->>'mass_kg')::numeric
           FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
@@ -168,7 +168,7 @@ COMMENT ON FUNCTION @extschema@.material_provenance(@extschema@.battery_id) IS
 
 CREATE FUNCTION @extschema@.battery_proofs(battery @extschema@.battery_id)
     RETURNS TABLE (seq bigint, event text, leaf_index bigint, leaf bytea, tlog_proof text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT h.seq, h.event, h.leaf_index, @extschema@.leaf(h.leaf_index), @extschema@.tlog_proof(h.leaf_index)
       FROM @extschema@.battery_history(battery) h
      WHERE h.sealed AND h.leaf_index < (SELECT max(tree_size) FROM @extschema@.checkpoint)

@@ -115,7 +115,7 @@ REVOKE ALL ON @extschema@.rejections FROM PUBLIC;
 
 -- The publication: this member's own ledger rows, its log, its cosignatures.
 CREATE FUNCTION @extschema@.publish_member() RETURNS text
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     me text := pg_catalog.current_setting('battledger.origin', true);
     tables text;
@@ -147,7 +147,7 @@ REVOKE ALL ON FUNCTION @extschema@.publish_member() FROM PUBLIC;
 -- The subscription (and replication slot) subscriber uses for publisher's rows:
 -- readable, and unique on the publisher, whose slots are named by subscriber and publisher.
 CREATE FUNCTION @extschema@._slot_name(subscriber text, publisher text) RETURNS name
-    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT (left('bl_' || regexp_replace(lower(subscriber), '[^a-z0-9]+', '_', 'g'), 24) || '_'
             || left(md5(subscriber || ' ' || publisher), 8) || '_'
             || left(regexp_replace(lower(publisher), '[^a-z0-9]+', '_', 'g'), 24))::name
@@ -156,7 +156,7 @@ $$;
 -- Pins the member's keys and returns the CREATE SUBSCRIPTION to run (\gexec in
 -- psql): it cannot run inside a function, as it creates a replication slot.
 CREATE FUNCTION @extschema@.join(origin text, conninfo text, log_vkey text, witness_vkey text DEFAULT NULL)
-    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     me text := pg_catalog.current_setting('battledger.origin', true);
     sub name;
@@ -205,7 +205,7 @@ CREATE FUNCTION @extschema@.consortium_status()
                    checkpoint_size bigint,
                    checkpoint_verified_at timestamptz, state text, rejected bigint,
                    cosigned_by_me bigint, my_latest_cosigned_by_them bigint)
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.origin, m.subscription, s.subenabled, st.received_lsn, st.last_msg_receipt_time,
            coalesce(ss.apply_error_count, 0) + coalesce(ss.sync_error_count, 0),
            -- how far the member is behind this member's WAL, from its slot here
@@ -237,7 +237,7 @@ REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
 -- Everything this member holds of another: chains, leaves against rows, checkpoints.
 CREATE FUNCTION @extschema@.verify_member(member text)
     RETURNS TABLE (tbl text, problem text, detail text)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t record;
     n bigint;

@@ -17,7 +17,7 @@ SELECT ok(has_function_privilege('public', 'battledger._register(regclass, name,
 SELECT ok(NOT has_table_privilege('public', 'battledger.ledger_tables', 'INSERT, UPDATE, DELETE, TRUNCATE'),
           'PUBLIC cannot write the registry');
 SELECT ok(has_table_privilege('public', 'battledger.ledger_tables', 'SELECT'), 'PUBLIC can read the registry');
-SELECT ok(prosecdef AND proconfig @> ARRAY['search_path=pg_catalog'],
+SELECT ok(prosecdef AND proconfig @> ARRAY['search_path=pg_catalog, pg_temp'],
           'SECURITY DEFINER function pins search_path')
   FROM pg_proc WHERE oid = 'battledger._register(regclass, name, name, text[])'::regprocedure;
 SELECT is((SELECT count(*)::int FROM pg_event_trigger WHERE evtname LIKE 'battledger_%' AND evtenabled = 'A'), 2,
@@ -31,7 +31,7 @@ SELECT ok(NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.p
           'CREATE EXTENSION battledger installs no signing function');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                        WHERE n.nspname = 'battledger' AND p.prosecdef
-                         AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog'], false)),
+                         AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)),
           'every SECURITY DEFINER function pins search_path');
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION battledger UPDATE from the released 0.1.0:
+# ALTER EXTENSION battledger UPDATE from the released 0.1.0 to 0.2.0, then from
+# 0.2.0 (both lineages) to this version:
 #   - rows written as 0.1.0 wrote them keep their hashes (checked against the
 #     hashes 0.1.0's own regression output recorded) and verify after the update;
 #   - the updated extension has exactly the objects, and the same function
 #     definitions, as a fresh CREATE EXTENSION of 0.2.0;
-#   - new rows are written under the member's origin and seal into the log.
+#   - new rows are written under the member's origin and seal into the log;
+#   - 0.2.0 rows, signatures, checkpoints and a proof made before the update
+#     to 0.3.0 are unchanged and still verify after it (SQL and the CLI).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -18,7 +21,7 @@ q() { local db=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 createdb old; createdb fresh
 q old -c "CREATE EXTENSION battledger VERSION '0.1.0'"
-q fresh -c "CREATE EXTENSION battledger"
+q fresh -c "CREATE EXTENSION battledger VERSION '0.2.0'"
 
 # rows as 0.1.0 wrote them: same table and values as its regression test
 q old >/dev/null <<'SQL'
@@ -101,4 +104,68 @@ check "verify() still finds nothing" test "$(q old -c "SELECT count(*) FROM batt
 q old -c "SELECT battledger.seal()" >/dev/null
 check "the log seals the new row and verifies" \
   test "$(q old -c "SELECT tree_size FROM battledger.checkpoint ORDER BY 1 DESC LIMIT 1"):$(q old -c "SELECT count(*) FROM battledger.verify_log(true)")" = "1:0"
+
+# --- 0.2.0 -> 0.3.0
+CLI=${CLI:-$BL_ROOT/bin/battledger}
+createdb v02; createdb fresh3
+q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+q v02 >/dev/null <<'SQL'
+CREATE EXTENSION battledger VERSION '0.2.0';
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
+SET battledger.origin = 'up.example/log';
+SELECT battledger.add_member('oem.example', ARRAY['oem']),
+       battledger.add_key('oem.example', battledger_test.public_key(battledger_test.seed('oem-1')));
+CREATE TABLE soh (battery text, soh_pct numeric, note text);
+SELECT battledger.enable_ledger('soh', 'battery', signed => true, signer_roles => ARRAY['oem']);
+CREATE FUNCTION signed_soh(battery text, soh_pct numeric, note text) RETURNS soh LANGUAGE plpgsql AS $$
+DECLARE r soh := jsonb_populate_record(NULL::soh, jsonb_build_object('battery', battery, 'soh_pct', soh_pct, 'note', note));
+BEGIN
+    r.ledger_key_id := battledger.key_id(battledger_test.public_key(battledger_test.seed('oem-1')));
+    r.ledger_sig := battledger_test.sign(battledger_test.seed('oem-1'), battledger.signing_bytes(r));
+    RETURN r;
+END $$;
+CREATE TABLE note (battery text, txt text);
+SELECT battledger.enable_ledger('note', 'battery');
+INSERT INTO soh SELECT (signed_soh('B' || i % 3, 100 - i, 'report ' || i)).* FROM generate_series(1, 6) i;
+INSERT INTO note SELECT 'B' || i % 2, 'note ' || i FROM generate_series(1, 4) i;
+SELECT battledger.seal();
+SQL
+state02() {
+  q v02 -c "SELECT string_agg(battery || ledger_seq || ledger_hash::text || coalesce(encode(ledger_sig, 'hex'), ''), ',' ORDER BY battery, ledger_seq) FROM soh" \
+        -c "SELECT string_agg(battery || ledger_seq || ledger_hash::text, ',' ORDER BY battery, ledger_seq) FROM note" \
+        -c "SELECT string_agg(leaf_index || leaf_hash::text, ',' ORDER BY leaf_index) FROM battledger.log_leaf" \
+        -c "SELECT string_agg(note, '' ORDER BY tree_size) FROM battledger.checkpoint"
+}
+before=$(state02)
+vkey=$(q v02 -c "SELECT battledger.log_vkey()")
+printf '%s\n' "$(q v02 -c "SELECT battledger.tlog_proof(2)")" > "$BL_WORK/up-proof.txt"
+leaf=$(q v02 -c "SELECT encode(battledger.leaf(2), 'hex')")
+cp1=$(q v02 -c "SELECT tree_size || ':' || root FROM battledger.checkpoint ORDER BY tree_size DESC LIMIT 1")
+
+q old -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'" -c "CREATE EXTENSION battledger_test_signer"
+q v02 -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'"
+for db in old v02; do
+  check "$db: updated to 0.3.0" test "$(q $db -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.3.0
+  check "$db: same indexes as a fresh 0.3.0" test "$(indexes $db)" = "$(indexes fresh3)"
+  check "$db: same objects as a fresh 0.3.0" test "$(objects $db)" = "$(objects fresh3)"
+  check "$db: same function definitions as a fresh 0.3.0" test "$(functions $db)" = "$(functions fresh3)"
+  check "$db: same columns as a fresh 0.3.0" test "$(columns $db)" = "$(columns fresh3)"
+  check "$db: same triggers as a fresh 0.3.0" test "$(triggers $db)" = "$(triggers fresh3)"
+  privs() { q "$1" -c "SELECT p.oid::regprocedure::text || coalesce(p.proacl::text, '') FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace ORDER BY 1"; }
+  check "$db: same function privileges as a fresh 0.3.0" test "$(privs $db)" = "$(privs fresh3)"
+  if [ $fail -ne 0 ]; then diff <(functions $db; privs $db; objects $db) <(functions fresh3; privs fresh3; objects fresh3) | head -20; fi
+done
+check "0.2.0 rows, signatures, leaves and checkpoints unchanged by the update" test "$(state02)" = "$before"
+check "verify() clean after the update" \
+  test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify('note'))")" = 0
+check "verify_log(true) clean after the update" test "$(q v02 -c "SELECT count(*) FROM battledger.verify_log(true)")" = 0
+check "the proof made by 0.2.0 still verifies offline" \
+  "$CLI" verify-proof --vkey "$vkey" --proof "$BL_WORK/up-proof.txt" --leaf-hex "$leaf"
+q v02 -c "SET battledger.origin = 'up.example/log'" -c "INSERT INTO soh SELECT (signed_soh('B1', 50, 'after the update')).*" \
+      -c "SELECT battledger.seal()" >/dev/null
+check "a new signed row after the update chains, seals and verifies" \
+  test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+check "the new log is consistent with 0.2.0's last checkpoint" test "$(q v02 -c "
+  SELECT battledger.verify_consistency(${cp1%%:*}, c.tree_size, '${cp1#*:}', c.root, battledger.consistency_proof(${cp1%%:*}, c.tree_size))
+    FROM battledger.checkpoint c ORDER BY tree_size DESC LIMIT 1")" = t
 exit $fail

@@ -1,0 +1,12 @@
+-----------------------------------------------------------------------------
+-- Internal functions that no role needs to call: trigger and event-trigger
+-- functions fire without an EXECUTE check, and without EXECUTE nobody but a
+-- superuser can attach them to a table of their own making.
+-- (test/shell/privileges.sh compares every object's privileges with
+-- test/privileges.expected, so a new object cannot slip in with PUBLIC's.)
+-----------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
+    @extschema@._keys_changed(), @extschema@._batch_check(),
+    @extschema@._lot_rules(), @extschema@._battery_rules(),
+    @extschema@._peer_leaf_trigger(), @extschema@._peer_checkpoint_trigger(),
+    @extschema@._cosignature_trigger() FROM PUBLIC;

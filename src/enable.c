@@ -1,0 +1,242 @@
+/*
+ * enable.c — the last step of enable_ledger(): checking the prepared table
+ * and making it a ledger (its triggers and its registration).
+ *
+ * enable_ledger() runs as its caller, so that only the owner of a table can
+ * add its ledger columns and chain index.  The triggers and the registration
+ * are what make those columns mean something, so they are not left to the
+ * caller: the trigger functions are not executable by PUBLIC (nobody but a
+ * superuser can attach them to a table), and the registry is writable only by
+ * the extension's owner.  _register() checks everything a ledger table must
+ * be — owned by the caller, an ordinary permanent table with no inheritance,
+ * the ledger columns with their types, the chain index, every column
+ * encodable, no rows, no ledger triggers yet — and only then creates the
+ * triggers and the registry row as the extension's owner.  Calling it
+ * directly can therefore make nothing but a genuine, empty ledger table.
+ */
+#include "battledger.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "ledger_rel.h"
+
+static void
+refuse(Relation rel, const char *msg, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table \"%s\" cannot become a ledger table: %s",
+					RelationGetRelationName(rel), msg),
+			 detail ? errdetail("%s", detail) : 0,
+			 errhint("Use battledger.enable_ledger() on a new, empty table.")));
+}
+
+/* Every row, whoever can see it: a scan in C knows no row-level security. */
+static bool
+has_rows(Relation rel)
+{
+	TableScanDesc scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+static bool
+is_ledger_function(Oid fn)
+{
+	static const char *const names[] = {"_chain_trigger", "_refuse_trigger", "_arrive_trigger", "_log_trigger"};
+	char	   *nsp = get_namespace_name(get_func_namespace(fn));
+
+	if (nsp == NULL || strcmp(nsp, "battledger") != 0)
+		return false;
+	for (size_t i = 0; i < lengthof(names); i++)
+		if (strcmp(get_func_name(fn), names[i]) == 0)
+			return true;
+	return false;
+}
+
+static Oid
+extension_owner(void)
+{
+	int			nest = bl_spi_connect();
+	bool		isnull;
+	Oid			owner;
+
+	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'battledger'",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "extension battledger is not installed");
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	bl_spi_finish(nest);
+	return owner;
+}
+
+static void
+run(const char *sql)
+{
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not run: %s", sql);
+}
+
+/*
+ * battledger._register(tbl regclass, chain_by name, chain_index name,
+ *                      signer_roles text[]) RETURNS void
+ *
+ * The last step of enable_ledger(); see the file comment.
+ */
+PG_FUNCTION_INFO_V1(battledger_register);
+Datum
+battledger_register(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *chain_by = PG_ARGISNULL(1) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	char	   *chain_index;
+	char	   *signer_roles = NULL;
+	Relation	rel;
+	LedgerRel	lr;
+	char	   *old_chain,
+			   *old_roles;
+	char	   *qualname;
+	const char *args;
+	Oid			save_userid;
+	int			save_sec;
+	int			nest;
+	Oid			argtypes[4] = {OIDOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table and chain index must not be null")));
+	relid = PG_GETARG_OID(0);
+	chain_index = NameStr(*PG_GETARG_NAME(2));
+	if (!PG_ARGISNULL(3))
+	{
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(3);
+
+		if (ARR_NDIM(a) != 1 || array_contains_nulls(a))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("signer_roles must be a one-dimensional array without nulls")));
+		signer_roles = OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(a));
+	}
+
+	/* the table may not change under the checks, nor get rows */
+	LockRelationOid(relid, AccessExclusiveLock);
+	rel = try_table_open(relid, NoLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		refuse(rel, "it is not an ordinary table", NULL);
+	if (rel->rd_rel->relpersistence != RELPERSISTENCE_PERMANENT)
+		refuse(rel, "it is temporary or unlogged", "A crash empties an unlogged table, and its history with it.");
+	if (rel->rd_rel->relispartition || has_superclass(relid) || has_subclass(relid))
+		refuse(rel, "it has a parent or child table",
+			   "Rows reached through a parent or a child table would escape the ledger's guards.");
+	if (ledger_registration(relid, &old_chain, &old_roles, CurrentMemoryContext))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is already a ledger table", RelationGetRelationName(rel))));
+	if (rel->trigdesc)
+		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *t = &rel->trigdesc->triggers[i];
+
+			if (is_ledger_function(t->tgfoid) || strncmp(t->tgname, "battledger", 10) == 0 ||
+				strncmp(t->tgname, "zz_battledger", 13) == 0)
+				refuse(rel, psprintf("it already has trigger \"%s\"", t->tgname),
+					   "The ledger's triggers are created by enable_ledger() alone.");
+		}
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+		if (TupleDescAttr(RelationGetDescr(rel), i)->attgenerated)
+			refuse(rel, "it has a generated column",
+				   "Generated columns are computed after the chain trigger hashes the row.");
+
+	memset(&lr, 0, sizeof(lr));
+	ledger_rel_columns(rel, &lr, chain_by, signer_roles != NULL);
+	if (strcmp(get_rel_name(lr.index_oid), chain_index) != 0)
+		refuse(rel, psprintf("its chain index is \"%s\", not \"%s\"", get_rel_name(lr.index_oid), chain_index), NULL);
+	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext, ENCODE_ROW);
+	if (has_rows(rel))
+		refuse(rel, "it already has rows", "Existing rows have no agreed order to chain them in.");
+
+	qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										  RelationGetRelationName(rel));
+	args = psprintf("%s, %s", quote_literal_cstr(chain_by ? chain_by : ""),
+					quote_literal_cstr(signer_roles ? signer_roles : ""));
+	/* ALTER TABLE below refuses a table this backend holds open; the lock stays */
+	table_close(rel, NoLock);
+
+	/* as the extension's owner: the trigger functions and the registry are not the caller's */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	nest = bl_spi_connect();
+	if (signer_roles)
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		v[1] = {CStringGetTextDatum(signer_roles)};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT $1::text[] <@ battledger.member_roles()", 1, t, v, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1 ||
+			!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown member role in %s", signer_roles)));
+	}
+	run(psprintf("CREATE TRIGGER " LEDGER_CHAIN_TRIGGER " BEFORE INSERT ON %s FOR EACH ROW "
+				 "EXECUTE FUNCTION battledger._chain_trigger(%s)", qualname, args));
+	run(psprintf("CREATE TRIGGER " LEDGER_GUARD_TRIGGER " BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
+				 "FOR EACH STATEMENT EXECUTE FUNCTION battledger._refuse_trigger()", qualname));
+	run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " LEDGER_GUARD_TRIGGER, qualname));
+	/* rows actually inserted (not those ON CONFLICT skipped) are queued for the log */
+	run(psprintf("CREATE TRIGGER " LEDGER_LOG_TRIGGER " AFTER INSERT ON %s REFERENCING NEW TABLE AS battledger_new "
+				 "FOR EACH STATEMENT EXECUTE FUNCTION battledger._log_trigger()", qualname));
+	/* rows from other members (logical replication): checked, not chained */
+	run(psprintf("CREATE TRIGGER " LEDGER_ARRIVE_TRIGGER " BEFORE INSERT ON %s FOR EACH ROW "
+				 "EXECUTE FUNCTION battledger._arrive_trigger(%s)", qualname, args));
+	run(psprintf("ALTER TABLE %s ENABLE REPLICA TRIGGER " LEDGER_ARRIVE_TRIGGER, qualname));
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = chain_by ? CStringGetTextDatum(chain_by) : (Datum) 0;
+	nulls[1] = chain_by ? ' ' : 'n';
+	values[2] = CStringGetTextDatum(chain_index);
+	values[3] = signer_roles ? CStringGetTextDatum(signer_roles) : (Datum) 0;
+	nulls[3] = signer_roles ? ' ' : 'n';
+	if (SPI_execute_with_args("INSERT INTO battledger.ledger_tables (tbl, chain_by, signer_roles, builtin, chain_index) "
+							  "VALUES ($1::pg_catalog.regclass, $2::pg_catalog.name, $4::pg_catalog.text[], "
+							  "(SELECT relnamespace = 'battledger'::pg_catalog.regnamespace FROM pg_catalog.pg_class WHERE oid = $1), "
+							  "$3::pg_catalog.name)",
+							  4, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not register the ledger table");
+	bl_spi_finish(nest);
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	/* every backend's cache learns that the table is now a ledger */
+	CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}
