@@ -128,3 +128,29 @@ ALTER TABLE telemetry DISABLE TRIGGER USER;
 DELETE FROM telemetry WHERE ledger_seq = 8;
 SELECT * FROM verify('telemetry');
 ROLLBACK;
+
+-- 11. (issue 10) a row-level security policy cannot let an extra row ride on a
+-- member's signed batch: the check reads every row, whoever inserts them
+CREATE ROLE tele_app;
+ALTER TABLE telemetry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY app_sees ON telemetry FOR SELECT TO tele_app USING (cycle <> 99);
+CREATE POLICY app_adds ON telemetry FOR INSERT TO tele_app WITH CHECK (true);
+GRANT SELECT, INSERT ON telemetry TO tele_app;
+CREATE TABLE rls_rows AS
+    SELECT * FROM batch_rows('fleetco-1', 'upload-rls', 3)
+    UNION ALL SELECT (r).battery, 99, (r).capacity_ah, NULL, NULL, NULL, (r).ledger_key_id, NULL, 'upload-rls', NULL, NULL
+      FROM (SELECT r FROM batch_rows('fleetco-1', 'upload-rls', 1) r) s;
+GRANT SELECT ON rls_rows TO tele_app;
+BEGIN;
+SELECT sign_batch('fleetco-1', 'upload-rls', ARRAY(SELECT batch_rows('fleetco-1', 'upload-rls', 3)));
+SET LOCAL ROLE tele_app;
+INSERT INTO telemetry SELECT * FROM rls_rows;
+SELECT count(*) AS rows_the_app_sees FROM telemetry WHERE ledger_batch = 'upload-rls';
+COMMIT;
+SELECT count(*) AS rls_rows_stored FROM telemetry WHERE ledger_batch = 'upload-rls';
+DROP TABLE rls_rows;
+DROP POLICY app_sees ON telemetry;
+DROP POLICY app_adds ON telemetry;
+ALTER TABLE telemetry DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON telemetry FROM tele_app;
+DROP ROLE tele_app;
