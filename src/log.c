@@ -32,6 +32,8 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
 #include "utils/tuplestore.h"
 
 #include "ed25519.h"
@@ -1278,6 +1280,12 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
  * sealed with.  Leaves name tables as "schema.table" without quoting; they are
  * matched to the registered ledger tables by that exact text.
  */
+/*
+ * Every sealed row is still there and still hashes to its leaf; every row
+ * this log must hold (this member's rows, and those written before it had an
+ * origin) is sealed or queued; every table a leaf names is still a ledger.
+ * A table the caller cannot read whole is reported, not skipped silently.
+ */
 static void
 verify_rows(Tuplestorestate *ts, TupleDesc desc)
 {
@@ -1285,8 +1293,9 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 	char	  **names;
 	Oid		   *relids;
 
-	if (SPI_execute("SELECT l.tbl, c.oid FROM (SELECT DISTINCT tbl FROM battledger.log_leaf) l "
-					"LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	if (SPI_execute("SELECT coalesce(l.tbl, n.nspname || '.' || c.relname), c.oid "
+					"FROM (SELECT DISTINCT tbl FROM battledger.log_leaf) l "
+					"FULL JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 					"           JOIN battledger.ledger_tables r ON r.tbl = c.oid) "
 					"       ON n.nspname || '.' || c.relname = l.tbl ORDER BY 1",
 					true, 0) != SPI_OK_SELECT)
@@ -1305,8 +1314,9 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 	for (uint64 i = 0; i < ntables; i++)
 	{
 		char	   *q;
-		Oid			types[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum(names[i])};
+		char	   *qual;
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		args[2] = {CStringGetTextDatum(names[i]), CStringGetTextDatum(local_origin())};
 
 		if (!OidIsValid(relids[i]))
 		{
@@ -1314,13 +1324,23 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 						psprintf("Sealed rows belong to \"%s\", which is no longer a ledger table under that name.", names[i]));
 			continue;
 		}
+		/* one table withheld from the caller must not hide the others' answers */
+		if (pg_class_aclcheck(relids[i], GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+			check_enable_rls(relids[i], InvalidOid, true) == RLS_ENABLED)
+		{
+			put_problem(ts, desc, "table_not_checked", 0,
+						psprintf("\"%s\" was not checked: this role cannot read every row of it (no SELECT privilege, or row-level security).",
+								 names[i]));
+			continue;
+		}
+		qual = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relids[i])),
+										  get_rel_name(relids[i]));
+		/* "t.*", not "t": a column named t must not stand in for the row */
 		q = psprintf("SELECT l.leaf_index FROM battledger.log_leaf l "
 					 "LEFT JOIN %s t ON t.ledger_hash OPERATOR(battledger.=) l.row_hash "
 					 " AND t.ledger_seq = l.seq "
-					 " AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t)) "
-					 "WHERE l.tbl = $1 AND t.ledger_seq IS NULL ORDER BY 1",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relids[i])),
-												get_rel_name(relids[i])));
+					 " AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t.*)) "
+					 "WHERE l.tbl = $1 AND t.ledger_seq IS NULL ORDER BY 1", qual);
 		if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not check the sealed rows of \"%s\"", names[i]);
 		for (uint64 r = 0; r < SPI_processed; r++)
@@ -1331,6 +1351,25 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 						DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)),
 						psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
 								 names[i]));
+		}
+		/* rows added behind the guards: in no leaf and in no queue */
+		q = psprintf("SELECT t.ledger_seq, t.ledger_origin FROM ONLY %s t "
+					 "WHERE t.ledger_origin IN ($2, '') "
+					 "  AND NOT EXISTS (SELECT 1 FROM battledger.log_leaf l WHERE l.row_hash OPERATOR(battledger.=) t.ledger_hash "
+					 "                  AND l.tbl = $1 AND l.seq = t.ledger_seq) "
+					 "  AND NOT EXISTS (SELECT 1 FROM battledger.log_pending p WHERE p.row_hash OPERATOR(battledger.=) t.ledger_hash "
+					 "                  AND p.tbl = $1 AND p.seq = t.ledger_seq) "
+					 "ORDER BY t.ledger_origin, t.ledger_seq", qual);
+		if (SPI_execute_with_args(q, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not check the unsealed rows of \"%s\"", names[i]);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+
+			put_problem(ts, desc, "row_not_in_log",
+						DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)),
+						psprintf("A row of \"%s\" (origin \"%s\", position given as ref) is neither sealed nor queued for the log: it was not written through the chain trigger.",
+								 names[i], SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2)));
 		}
 	}
 }

@@ -30,6 +30,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
+#include "utils/timestamp.h"
 
 #include "ledger_rel.h"
 #include "sign.h"
@@ -149,6 +150,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	bool		in_chain = false;
 	int64		expected = 1;
 	uint8		last_hash[HASH256_LEN];
+	TimestampTz last_at = DT_NOBEGIN;
 	StringInfoData buf;
 	HTAB	   *batches = lr->signer_roles ? new_batch_set() : NULL;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
@@ -194,6 +196,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			in_chain = true;
 			expected = 1;
 			memcpy(last_hash, zero_hash, HASH256_LEN);
+			last_at = DT_NOBEGIN;
 		}
 
 		if (slot->tts_isnull[lr->seq_attno - 1] || slot->tts_isnull[lr->prev_attno - 1] ||
@@ -238,6 +241,20 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 				report(vo, &cur_origin, keyp, seq, sproblem, sdetail);
 			else if (!slot->tts_isnull[lr->batch_attno - 1])
 				note_batch(batches, TextDatumGetCString(slot->tts_values[lr->batch_attno - 1]), seq);
+			/*
+			 * The chain trigger never dates a row before its predecessor; a
+			 * row that is dated earlier was written behind it, perhaps to be
+			 * judged by a key's validity at a time it did not exist.
+			 */
+			if (!slot->tts_isnull[lr->at_attno - 1])
+			{
+				TimestampTz at = DatumGetTimestampTz(slot->tts_values[lr->at_attno - 1]);
+
+				if (at < last_at)
+					report(vo, &cur_origin, keyp, seq, "time_reversed",
+						   "ledger_at is earlier than the previous row's: the chain trigger never dates a row before its predecessor.");
+				last_at = at;
+			}
 		}
 
 		expected = seq + 1;

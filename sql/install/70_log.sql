@@ -46,6 +46,8 @@ ALTER TABLE @extschema@.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
 REVOKE ALL ON @extschema@.log_pending, @extschema@.log_leaf, @extschema@.log_node,
               @extschema@.checkpoint FROM PUBLIC;
 GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_node, @extschema@.checkpoint TO PUBLIC;
+-- verify_log() reads the queue to tell queued rows from rows added behind the guards
+GRANT SELECT ON @extschema@.log_pending TO PUBLIC;
 -- No grant on log_pending: the log trigger queues rows without a privilege
 -- check, and a role that could insert there could have seal() sign leaves
 -- for rows that do not exist.

@@ -8,3 +8,6 @@ CREATE EVENT TRIGGER battledger_ddl_guard ON ddl_command_start
                  'DROP INDEX', 'DROP EXTENSION', 'DROP SCHEMA')
     EXECUTE FUNCTION @extschema@._ddl_guard();
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+
+-- verify_log() reads the queue to tell queued rows from rows added behind the guards
+GRANT SELECT ON @extschema@.log_pending TO PUBLIC;
