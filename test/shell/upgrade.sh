@@ -47,6 +47,10 @@ BEGIN
         INSERT INTO battery_event (battery, kind, at, soh_pct, ledger_seq, ledger_prev, ledger_hash)
         VALUES (r.battery, r.kind, r.at, r.soh, s, p,
                 battledger.chain_hash(p, s, battledger.row_bytes(ROW(r.battery, r.kind, r.at, r.soh, NULL, s, p, NULL)::battery_event)));
+        -- and 0.1.0's log trigger, which queued each row for the log
+        INSERT INTO battledger.log_pending (tbl, seq, prev, row_hash)
+        SELECT 'public.battery_event', e.ledger_seq, e.ledger_prev, e.ledger_hash
+          FROM battery_event e WHERE e.battery = r.battery AND e.ledger_seq = s;
     END LOOP;
 END $$;
 SQL
@@ -102,8 +106,8 @@ check "a new row starts B0025's chain under the origin" \
   test "$(q old -c "SELECT ledger_origin || ':' || ledger_seq FROM battery_event WHERE kind = 'repurposed'")" = "up.example/log:1"
 check "verify() still finds nothing" test "$(q old -c "SELECT count(*) FROM battledger.verify('battery_event')")" = 0
 q old -c "SELECT battledger.seal()" >/dev/null
-check "the log seals the new row and verifies" \
-  test "$(q old -c "SELECT tree_size FROM battledger.checkpoint ORDER BY 1 DESC LIMIT 1"):$(q old -c "SELECT count(*) FROM battledger.verify_log(true)")" = "1:0"
+check "the log seals the 0.1.0 rows and the new one, and verifies" \
+  test "$(q old -c "SELECT tree_size FROM battledger.checkpoint ORDER BY 1 DESC LIMIT 1"):$(q old -c "SELECT count(*) FROM battledger.verify_log(true)")" = "5:0"
 
 # --- 0.2.0 -> 0.3.0
 CLI=${CLI:-$BL_ROOT/bin/battledger}
