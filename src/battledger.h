@@ -63,6 +63,7 @@ typedef struct Hash256
 /* Consortium (class BL, 04x; 03x are the registry's) */
 #define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','4','0')
 #define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','4','1')
+#define ERRCODE_ORIGIN_CLAIMED		MAKE_SQLSTATE('B','L','0','4','2')
 
 /* sha256 wrappers that raise an ERROR when OpenSSL fails */
 extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);

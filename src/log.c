@@ -608,7 +608,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("seal() must run at READ COMMITTED isolation"),
 				 errdetail("It takes every committed queued row, which a transaction snapshot would hide.")));
-	(void) log_origin();
+	origin_claim(log_origin());
 	(void) log_signing_key(false);
 
 	/* one sealer at a time; inserts never wait for it */

@@ -23,4 +23,7 @@ extern void *key_file_load(KeyFile *kf, const char *path, const char *setting, b
 extern void log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen,
 						   int64 seq, const uint8 *prev, const uint8 *row_hash);
 
+/* origin_claim.c: ERROR unless this database may seal under origin (claimed on first use) */
+extern void origin_claim(const char *origin);
+
 #endif

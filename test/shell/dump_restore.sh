@@ -50,6 +50,17 @@ fi
 check_same() { if cmp -s "$1" "$2"; then echo "$3: unchanged"; else echo "$3: DIFFERENT"; fail=1; fi; }
 registry dst >"$BL_WORK/registry.after"; check_same "$BL_WORK/registry.before" "$BL_WORK/registry.after" "ledger registry"
 checkpoint dst >"$BL_WORK/cp.after"; check_same "$BL_WORK/cp.before" "$BL_WORK/cp.after" "latest signed checkpoint"
+# While src lives, the restored copy is a second log under the same origin and
+# key in one cluster: its seal() is refused (BL042).  The documented recovery
+# once src is retired: drop it and remove its claim on the origin.
+refused=$(psql -X -At -v ON_ERROR_STOP=1 -d dst -c "SELECT battledger.seal()" 2>&1 || true)
+if echo "$refused" | grep -q 'is sealed by another database of this cluster'; then
+  echo "second database sealing the same origin: refused"
+else
+  echo "second database sealing the same origin NOT refused: $refused"; fail=1
+fi
+dropdb src
+rm "$BL_WORK/dump/battledger_origins/$(printf '%s' dump.test/log | sha256sum | cut -c1-64)"
 result=$(psql -X -At -d dst 2>&1 <<'SQL'
 SELECT 'log_problems=' || count(*) FROM battledger.verify_log();
 SELECT 'sealed_again=' || (battledger.seal() IS NOT NULL);
