@@ -106,6 +106,28 @@ INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now(
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', 'no-such-batch')).*;
 ROLLBACK;
 
+-- a key registered at another member arrives as a key_event row: a weak one (here
+-- the identity 01 00..00, under which anybody can sign) is refused, as it is here
+CREATE FUNCTION pg_temp.b_key(k bytea) RETURNS battledger.key_event LANGUAGE plpgsql AS $$
+DECLARE r battledger.key_event;
+BEGIN
+    r.key_id := key_id(k); r.member := 'relay.example'; r.event := 'added'; r.public_key := k;
+    r.valid_from := '2026-01-01 00:00+00'; r.at := '2026-01-01 00:00+00';
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
+    r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.key_event SELECT (pg_temp.b_key(battledger_test.public_key(battledger_test.seed('relay-2')))).*;
+SELECT member, ledger_origin, ledger_seq FROM battledger.key_event WHERE ledger_origin = 'b.example/log';
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.key_event SELECT (pg_temp.b_key('\x01'::bytea || decode(repeat('00', 31), 'hex'))).*;
+ROLLBACK;
+SELECT origin, tbl, seq, problem, detail FROM rejections WHERE tbl = 'battledger.key_event' AND at >= :'t0';
+
 -- the log's own tables accept other members' leaves only from a subscription
 BEGIN;
 SET LOCAL session_replication_role = replica;
@@ -137,6 +159,16 @@ CREATE FUNCTION pg_temp.vkey(name text, alg bytea) RETURNS text LANGUAGE sql AS 
       FROM (SELECT substr(decode(regexp_replace(log_vkey(), '^[^+]*[+][^+]*[+]', ''), 'base64'), 2) AS k) x
 $$;
 SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x04'));   -- a witness key as log key
+-- a well-formed vkey of a weak key (the identity 01 00..00) is refused: anybody could sign under it
+CREATE FUNCTION pg_temp.vkey_of(name text, alg bytea, k bytea) RETURNS text LANGUAGE sql AS $$
+    SELECT name || '+' || encode(substr(sha256(convert_to(name, 'UTF8') || '\x0a'::bytea || alg || k), 1, 4), 'hex')
+                || '+' || encode(alg || k, 'base64')
+$$;
+SELECT join('b.example/log', 'host=x', pg_temp.vkey_of('b.example/log', '\x01', '\x01'::bytea || decode(repeat('00', 31), 'hex')));
+\set VERBOSITY sqlstate
+SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'),
+            pg_temp.vkey_of('b.example/log', '\x04', '\x01'::bytea || decode(repeat('00', 31), 'hex')));
+\set VERBOSITY default
 SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'), pg_temp.vkey('b.example/log', '\x01'));
 SELECT join('b.example/log', 'host=b.example dbname=registry',
             pg_temp.vkey('b.example/log', '\x01'), pg_temp.vkey('b.example/log', '\x04'));

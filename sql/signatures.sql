@@ -29,6 +29,39 @@ SELECT add_key('oem.example', '\x0102'::bytea);
 SELECT add_key('oem.example', 'not a pem'::text);
 SELECT add_key('oem.example', public_key(seed('y')), '2026-01-02', '2026-01-01');
 SELECT revoke_key(repeat('ab', 32)::hash256);
+-- weak keys (BL018): under the identity key 01 00..00, R = identity and S = 0 sign
+-- every message, so nobody may register it, nor any key of small order, any
+-- non-canonical encoding (y >= 2^255-19) or any encoding of no curve point
+\set VERBOSITY default
+SELECT add_key('oem.example', '\x0100000000000000000000000000000000000000000000000000000000000000'::bytea);
+\set VERBOSITY terse
+CREATE FUNCTION add_key_refusal(k text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM add_key('oem.example', decode(k, 'hex'));
+    RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || detail;
+END $$;
+SELECT what, add_key_refusal(k) FROM (VALUES
+    ('identity',               '0100000000000000000000000000000000000000000000000000000000000000'),
+    ('identity, sign bit set', '0100000000000000000000000000000000000000000000000000000000000080'),
+    ('order 2',                'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'),
+    ('order 2, sign bit set',  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'),
+    ('order 4',                '0000000000000000000000000000000000000000000000000000000000000000'),
+    ('order 4, other x',       '0000000000000000000000000000000000000000000000000000000000000080'),
+    ('order 8',                '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05'),
+    ('order 8',                '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85'),
+    ('order 8',                'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a'),
+    ('order 8',                'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa'),
+    ('y = p: order 4 again',   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'),
+    ('y = p + 1: identity',    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'),
+    ('y = 2: no point',        '0200000000000000000000000000000000000000000000000000000000000000')) AS t(what, k);
+SELECT count(*) AS weak_keys_registered FROM key_event WHERE member = 'oem.example' AND event = 'added'
+   AND public_key IN (SELECT decode(k, 'hex') FROM (VALUES ('01' || repeat('00', 31)), (repeat('00', 32))) AS t(k));
+\set VERBOSITY default
 -- PEM (SubjectPublicKeyInfo) is accepted; this is RFC 8410's example key
 SELECT encode(public_key_from_pem('-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
@@ -120,3 +153,43 @@ SELECT revoke_key(key_id(public_key(seed('fleet-1'))), now() - interval '1 hour'
 SELECT chain_key, seq, problem FROM verify('soh');
 ROLLBACK;
 SELECT count(*) AS problems FROM verify('soh');
+
+-- A weak key registered before they were refused, and a row "signed" under it
+-- with R = identity, S = 0 (written here behind the triggers, as an older
+-- version let them in): verify() flags both, and nothing new verifies under it.
+BEGIN;
+SELECT add_member('weak.example', ARRAY['oem']);
+CREATE FUNCTION tamper(tbl regclass, sql text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+    EXECUTE format('ALTER TABLE %s DISABLE TRIGGER USER', tbl);
+    EXECUTE sql;
+    EXECUTE format('ALTER TABLE %s ENABLE TRIGGER zz_battledger_chain', tbl);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER battledger_append_only', tbl);
+    ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+END $$;
+SELECT tamper('battledger.key_event', $$
+    INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from, ledger_origin,
+                                      ledger_seq, ledger_prev, ledger_hash)
+    SELECT key_id(k), 'weak.example', 'added', k, now() - interval '1 hour',
+           (SELECT ledger_origin FROM battledger.key_event LIMIT 1), 1, repeat('00', 32)::hash256, repeat('00', 32)::hash256
+      FROM (VALUES ('\x01'::bytea || decode(repeat('00', 31), 'hex'))) AS w(k);
+    UPDATE battledger.key_event ke SET ledger_hash = chain_hash(ke.ledger_prev, ke.ledger_seq, row_bytes(ke))
+     WHERE member = 'weak.example'$$);
+SELECT tamper('soh', $$
+    INSERT INTO soh (battery, soh_pct, note, ledger_key_id, ledger_sig, ledger_at, ledger_origin,
+                     ledger_seq, ledger_prev, ledger_hash)
+    SELECT 'W1', 100, 'forged', key_id('\x01'::bytea || decode(repeat('00', 31), 'hex')),
+           '\x01'::bytea || decode(repeat('00', 63), 'hex'), now(),
+           (SELECT ledger_origin FROM soh LIMIT 1), 1, repeat('00', 32)::hash256, repeat('00', 32)::hash256;
+    UPDATE soh s SET ledger_hash = chain_hash(s.ledger_prev, s.ledger_seq, row_bytes(s)) WHERE battery = 'W1'$$);
+SELECT chain_key, seq, problem, detail FROM verify('battledger.key_event');
+SELECT chain_key, seq, problem, detail FROM verify('soh');
+SAVEPOINT forging;
+INSERT INTO soh (battery, soh_pct, note, ledger_key_id, ledger_sig)
+VALUES ('W2', 99, 'forged again', key_id('\x01'::bytea || decode(repeat('00', 31), 'hex')),
+        '\x01'::bytea || decode(repeat('00', 63), 'hex'));
+ROLLBACK TO forging;
+SELECT ed25519_verify('\x01'::bytea || decode(repeat('00', 31), 'hex'), 'any message',
+                      '\x01'::bytea || decode(repeat('00', 63), 'hex'));
+ROLLBACK;

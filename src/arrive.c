@@ -49,6 +49,7 @@
 #include "utils/timestamp.h"
 
 #include "consortium.h"
+#include "keys.h"
 #include "ledger_rel.h"
 #include "sign.h"
 
@@ -438,6 +439,10 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 
 	if (strcmp(lr->qualname, "battledger.batch") == 0 &&
 		(problem = check_arriving_batch(values, nulls, &detail)) != NULL)
+		reject_row(rel, lr, tup, origin, seq, problem, detail);
+
+	/* a weak key registered at another member: the same check as for one registered here */
+	if ((problem = key_row_problem(lr, desc, values, nulls, &detail)) != NULL)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 
 	if (lr->signer_roles)

@@ -58,6 +58,8 @@ typedef struct Hash256
 #define ERRCODE_SIG_ROLE			MAKE_SQLSTATE('B','L','0','1','5')
 #define ERRCODE_SIG_INVALID			MAKE_SQLSTATE('B','L','0','1','6')
 #define ERRCODE_SIG_MISSING			MAKE_SQLSTATE('B','L','0','1','7')
+/* a public key under which anybody could sign (small order, non-canonical, no point) */
+#define ERRCODE_KEY_WEAK			MAKE_SQLSTATE('B','L','0','1','8')
 #define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
 #define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')
 /* Consortium (class BL, 04x; 03x are the registry's) */

@@ -61,6 +61,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "keys.h"
 #include "ledger_rel.h"
 #include "sign.h"
 
@@ -470,6 +471,9 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	origin = local_row_origin(rel, lr, values, nulls);
 	values[lr->origin_attno - 1] = origin;
 	nulls[lr->origin_attno - 1] = false;
+
+	/* a key registered here is never one anybody could sign under (key_event only) */
+	key_row_check_new(lr, desc, values, nulls);
 
 	/* Signature first: a refused row takes no lock and leaves no trace. */
 	if (lr->signer_roles)

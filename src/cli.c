@@ -275,11 +275,17 @@ parse_b64_arg(const char *opt, const char *s, uint8_t *out, size_t cap,
 	return EXIT_OK;
 }
 
+/* A verifier key argument; a weak key is refused: anybody could sign under it. */
 static int
 parse_vkey_arg(const char *opt, const char *s, bl_vkey *out)
 {
+	const char *why;
+
 	if (bl_vkey_parse(s, strlen(s), out) != 0)
 		return usage_error("%s is not a valid Ed25519 note verifier key", opt);
+	if (!bl_ed25519_pub_is_acceptable(out->pub, &why))
+		return usage_error("%s holds a weak Ed25519 public key, refused: the key is %s",
+						   opt, why);
 	return EXIT_OK;
 }
 
@@ -305,7 +311,7 @@ load_private_key(const char *path)
 	return key;
 }
 
-/* Raw public key from a private or public PEM key file: 0 ok. */
+/* Raw public key from a private or public PEM key file: 0 ok.  Weak keys are refused. */
 static int
 load_public_key(const char *path, uint8_t pub[32])
 {
@@ -313,6 +319,7 @@ load_public_key(const char *path, uint8_t pub[32])
 	char	   *pem = read_all(path, MAX_TEXT, &len);
 	void	   *key;
 	int			rc = -1;
+	const char *why;
 
 	if (!pem)
 		return fail_error("could not read key file \"%s\"", path);
@@ -326,6 +333,10 @@ load_public_key(const char *path, uint8_t pub[32])
 	free(pem);
 	if (rc != 0)
 		return fail_error("\"%s\" is not an Ed25519 PEM key", path);
+	/* a vkey or key id made from it would let anybody sign as its owner */
+	if (!bl_ed25519_pub_is_acceptable(pub, &why))
+		return fail_error("\"%s\" holds a weak Ed25519 public key, refused: the key is %s",
+						  path, why);
 	return EXIT_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -38,11 +39,112 @@ is_ed25519(const EVP_PKEY *key)
 	return key != NULL && EVP_PKEY_is_a(key, "ED25519");
 }
 
+/*
+ * Which public keys are refused (see ed25519.h), decided from y alone with
+ * arithmetic modulo p = 2^255-19 on the curve -x^2 + y^2 = 1 + d x^2 y^2,
+ * where x^2 = u / v with u = y^2 - 1 and v = d y^2 + 1 (v is never 0: d is
+ * not a square modulo p, and -1 is):
+ *
+ *  - y >= p: RFC 8032 (5.1.3) says decoding fails; OpenSSL does not check,
+ *    and p and p+1 are second names of the points with y = 0 and y = 1.
+ *  - Small order, from the doubling law, which is complete on this curve:
+ *    x(2P) = 2xy / (y^2 - x^2) and y(2P) = (y^2 + x^2) / (2 - y^2 + x^2).
+ *    [2]P = O iff x = 0; [4]P = O iff x(2P) = 0, i.e. x = 0 or y = 0;
+ *    [8]P = O iff also y(2P) = 0, i.e. x^2 + y^2 = 0.  So the eight points
+ *    of order 1, 2, 4 or 8 are those with u = 0, y = 0 or u + y^2 v = 0,
+ *    written with either sign bit (x = 0 with the sign bit set, which RFC
+ *    8032 also refuses, is among them).
+ *  - Not a point: no x exists unless u / v, or equally u v, is a square.
+ *    The Jacobi symbol decides that without an exponentiation, which would
+ *    cost more than the rest together.
+ *
+ * Returns NULL if the key is acceptable, else the phrase for *why.
+ */
+#define WHY_UNCHECKED "not checkable (OpenSSL's bignum arithmetic failed)"
+
+static const char *
+pub_problem(const uint8_t pub[BL_ED25519_PUB_LEN], BN_CTX *ctx)
+{
+	uint8_t		le[BL_ED25519_PUB_LEN];
+	BIGNUM	   *p,
+			   *d,
+			   *y,
+			   *y2,
+			   *u,
+			   *v,
+			   *t;
+	int			symbol;
+
+	p = BN_CTX_get(ctx);
+	d = BN_CTX_get(ctx);
+	y = BN_CTX_get(ctx);
+	y2 = BN_CTX_get(ctx);
+	u = BN_CTX_get(ctx);
+	v = BN_CTX_get(ctx);
+	t = BN_CTX_get(ctx);
+	if (!t)						/* once one fails, every later one does */
+		return WHY_UNCHECKED;
+
+	/* y is the low 255 bits, little-endian; the top bit is x's sign */
+	memcpy(le, pub, sizeof(le));
+	le[BL_ED25519_PUB_LEN - 1] &= 0x7f;
+	if (!BN_set_word(p, 0) || !BN_set_bit(p, 255) || !BN_sub_word(p, 19) ||
+		!BN_lebin2bn(le, sizeof(le), y))
+		return WHY_UNCHECKED;
+	if (BN_cmp(y, p) >= 0)
+		return "a non-canonical encoding (its y coordinate is 2^255-19 or more)";
+
+	/* d = -121665 / 121666, as RFC 8032 (5.1) gives it: an inversion costs more than the rest */
+	if (!BN_dec2bn(&d, "37095705934669439343138083508754565189542113879843219016388785533085940283555"))
+		return WHY_UNCHECKED;
+	/* u = y^2 - 1, v = d y^2 + 1 */
+	if (!BN_mod_sqr(y2, y, p, ctx) || !BN_one(t) || !BN_mod_sub(u, y2, t, p, ctx) ||
+		!BN_mod_mul(v, d, y2, p, ctx) || !BN_mod_add(v, v, t, p, ctx))
+		return WHY_UNCHECKED;
+	if (BN_is_zero(v))
+		return "not the encoding of a curve point";
+	/* t = u + y^2 v, zero iff x^2 = -y^2 */
+	if (!BN_mod_mul(t, y2, v, p, ctx) || !BN_mod_add(t, t, u, p, ctx))
+		return WHY_UNCHECKED;
+	if (BN_is_zero(u) || BN_is_zero(y) || BN_is_zero(t))
+		return "a point of small order, under which signatures verify without any private key";
+
+	if (!BN_mod_mul(t, u, v, p, ctx) || (symbol = BN_kronecker(t, p, ctx)) == -2)
+		return WHY_UNCHECKED;
+	if (symbol != 1)
+		return "not the encoding of a curve point";
+	return NULL;
+}
+
+int
+bl_ed25519_pub_is_acceptable(const uint8_t pub[BL_ED25519_PUB_LEN], const char **why)
+{
+	BN_CTX	   *ctx = BN_CTX_new();
+	const char *problem = WHY_UNCHECKED;
+
+	if (ctx)
+	{
+		BN_CTX_start(ctx);
+		problem = pub_problem(pub, ctx);
+		BN_CTX_end(ctx);
+		BN_CTX_free(ctx);
+	}
+	if (problem == NULL)
+		return 1;
+	/* a failed bignum call leaves entries in the error queue */
+	ERR_clear_error();
+	if (why)
+		*why = problem;
+	return 0;
+}
+
 void *
 bl_ed25519_pub_new(const uint8_t pub[BL_ED25519_PUB_LEN])
 {
 	EVP_PKEY   *key;
 
+	if (!bl_ed25519_pub_is_acceptable(pub, NULL))
+		return NULL;
 	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
 									  BL_ED25519_PUB_LEN);
 	if (!key)

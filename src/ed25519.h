@@ -26,7 +26,24 @@
 #define BL_KEY_ID_LEN 32
 #define BL_KEY_ID_PREFIX "battledger key v1\n"
 
-/* Public keys (extension and CLI).  NULL on error. */
+/*
+ * May pub be used as a public key?  1 yes; 0 no, with *why (unless why is
+ * NULL) a phrase that completes "the key is ...".  OpenSSL verifies under
+ * any 32 bytes, and under a key of small order signatures made without a
+ * private key verify (R = identity, S = 0 verifies every message under the
+ * identity key 01 00..00), so refused are: encodings whose y is 2^255-19 or
+ * more (non-canonical; they include second names of small-order points),
+ * encodings of no curve point, and the eight points of small order (orders
+ * 1, 2, 4 and 8) with either sign bit.  Points of mixed order are accepted.
+ */
+int			bl_ed25519_pub_is_acceptable(const uint8_t pub[BL_ED25519_PUB_LEN],
+										 const char **why);
+
+/*
+ * Public keys (extension and CLI).  NULL on error, and for a key that
+ * bl_ed25519_pub_is_acceptable refuses: no handle exists for one, so no
+ * signature verifies under it, even one stored before keys were checked.
+ */
 void	   *bl_ed25519_pub_new(const uint8_t pub[BL_ED25519_PUB_LEN]);
 void		bl_ed25519_pub_free(void *pub);
 

@@ -7,6 +7,12 @@
  * kept.  Inserting into member_event or key_event fires a statement trigger
  * that sends a relcache invalidation for that table; every backend's callback
  * then marks its cache stale, and the next lookup starts afresh.
+ *
+ * Weak public keys (bl_ed25519_pub_is_acceptable: small order, non-canonical,
+ * no curve point) are refused when a key row is written here or arrives from
+ * another member (key_row_problem, below).  One stored before they were
+ * refused is still looked up, but gets no OpenSSL handle: key_check() reports
+ * it, and no signature verifies under it, so verify() flags its rows.
  */
 #include "keys.h"
 
@@ -143,6 +149,7 @@ key_fill(KeyInfo *k)
 		elog(ERROR, "could not read battledger.keys");
 	k->known = SPI_processed == 1;
 	k->pkey = NULL;
+	k->weak = NULL;
 	if (k->known)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -155,9 +162,10 @@ key_fill(KeyInfo *k)
 		k->valid_until = timestamp_or_noend(tup, desc, 4);
 		k->revoked_at = timestamp_or_noend(tup, desc, 5);
 		k->roles = parse_role_list(SPI_getvalue(tup, desc, 6), &k->nroles, key_cxt);
-		if (VARSIZE_ANY_EXHDR(pub) == 32)
+		if (VARSIZE_ANY_EXHDR(pub) == 32 &&
+			bl_ed25519_pub_is_acceptable((const uint8_t *) VARDATA_ANY(pub), &k->weak))
 			k->pkey = bl_ed25519_pub_new((const uint8_t *) VARDATA_ANY(pub));
-		if (k->pkey == NULL)
+		if (k->pkey == NULL && k->weak == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("registered key %s cannot be parsed as an Ed25519 public key",
@@ -178,6 +186,7 @@ key_lookup(const Hash256 *key_id)
 	{
 		k->known = false;
 		k->pkey = NULL;
+		k->weak = NULL;
 		PG_TRY();
 		{
 			key_fill(k);
@@ -197,6 +206,8 @@ key_check(const KeyInfo *key, TimestampTz t, char **roles, int nroles)
 {
 	if (!key->known)
 		return KEY_UNKNOWN;
+	if (key->weak)
+		return KEY_WEAK;
 	if (t < key->valid_from)
 		return KEY_NOT_YET_VALID;
 	if (t >= key->revoked_at)
@@ -231,6 +242,14 @@ key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t, const char *
 					 errmsg("%s is signed with an unknown key", what),
 					 errdetail("No member has registered key %s.", key_id_text(key)),
 					 errhint("Register the member's public key with battledger.add_key().")));
+			break;
+		case KEY_WEAK:
+			ereport(ERROR,
+					(errcode(ERRCODE_KEY_WEAK),
+					 errmsg("%s is signed with a weak key", what),
+					 errdetail("Key %s of member \"%s\" is %s.",
+							   key_id_text(key), key->member, key->weak),
+					 errhint("The key was registered before such keys were refused: revoke it with battledger.revoke_key() and register a new one.")));
 			break;
 		case KEY_NOT_YET_VALID:
 			ereport(ERROR,
@@ -267,14 +286,93 @@ key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t, const char *
 bool
 key_verify(const KeyInfo *key, const char *msg, size_t len, const uint8 *sig)
 {
-	int			rc = bl_ed25519_verify(key->pkey, (const uint8_t *) msg, len, sig);
+	int			rc;
 
+	/* a weak key has no handle: nothing verifies under it */
+	if (key->pkey == NULL)
+		return false;
+	rc = bl_ed25519_verify(key->pkey, (const uint8_t *) msg, len, sig);
 	if (rc < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not verify an Ed25519 signature"),
 				 errdetail("OpenSSL's verification failed for a reason other than a bad signature.")));
 	return rc == 1;
+}
+
+/* The column of a battledger.key_event row, checked by name and type. */
+static AttrNumber
+key_event_column(TupleDesc desc, const char *name, Oid typid)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			if (att->atttypid != typid)
+				break;
+			return att->attnum;
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("battledger.key_event has no column \"%s\" of type %s", name, format_type_be(typid))));
+	return InvalidAttrNumber;	/* keep the compiler quiet */
+}
+
+/*
+ * Why the key a battledger.key_event row registers is refused, or NULL (also
+ * for rows of other tables and rows that register no key).  *member gets the
+ * member the row names.  Rows of other lengths are left to the table's CHECK.
+ */
+static const char *
+key_row_weakness(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *nulls,
+				 const char **member)
+{
+	AttrNumber	pub_att;
+	AttrNumber	member_att;
+	bytea	   *pub;
+	const char *why = NULL;
+
+	if (strcmp(lr->qualname, "battledger.key_event") != 0)
+		return NULL;
+	pub_att = key_event_column(desc, "public_key", BYTEAOID);
+	member_att = key_event_column(desc, "member", TEXTOID);
+	if (nulls[pub_att - 1])
+		return NULL;
+	pub = DatumGetByteaPP(values[pub_att - 1]);
+	if (VARSIZE_ANY_EXHDR(pub) != BL_ED25519_PUB_LEN ||
+		bl_ed25519_pub_is_acceptable((const uint8_t *) VARDATA_ANY(pub), &why))
+		return NULL;
+	*member = nulls[member_att - 1] ? "?" : TextDatumGetCString(values[member_att - 1]);
+	return why;
+}
+
+const char *
+key_row_problem(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *nulls, char **detail)
+{
+	const char *member;
+	const char *why = key_row_weakness(lr, desc, values, nulls, &member);
+
+	if (why == NULL)
+		return NULL;
+	*detail = psprintf("The Ed25519 public key registered for member \"%s\" is %s.", member, why);
+	return "weak_key";
+}
+
+void
+key_row_check_new(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *nulls)
+{
+	const char *member;
+	const char *why = key_row_weakness(lr, desc, values, nulls, &member);
+
+	if (why)
+		ereport(ERROR,
+				(errcode(ERRCODE_KEY_WEAK),
+				 errmsg("weak Ed25519 public key for member \"%s\" refused", member),
+				 errdetail("The key is %s.", why),
+				 errhint("Register the public key of a key pair made by battledger keygen or openssl genpkey -algorithm ed25519.")));
 }
 
 /* AFTER INSERT statement trigger on member_event / key_event. */
@@ -326,6 +424,11 @@ battledger_public_key_from_pem(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * battledger.ed25519_verify(public_key bytea, message bytea, signature bytea)
+ * RETURNS boolean.  A weak public key is an ERROR (BL018), not false: under it
+ * "true" is what anybody can produce, so the question has no answer.
+ */
 PG_FUNCTION_INFO_V1(battledger_ed25519_verify);
 Datum
 battledger_ed25519_verify(PG_FUNCTION_ARGS)
@@ -344,6 +447,15 @@ battledger_ed25519_verify(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an Ed25519 signature is 64 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(sig))));
+	{
+		const char *why;
+
+		if (!bl_ed25519_pub_is_acceptable((const uint8_t *) VARDATA_ANY(pub), &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_KEY_WEAK),
+					 errmsg("weak Ed25519 public key"),
+					 errdetail("The key is %s.", why)));
+	}
 	pkey = bl_ed25519_pub_new((const uint8_t *) VARDATA_ANY(pub));
 	if (pkey == NULL)
 		ereport(ERROR,

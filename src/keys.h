@@ -7,13 +7,15 @@
 
 #include "battledger.h"
 #include "datatype/timestamp.h"
+#include "ledger_rel.h"
 
 typedef struct KeyInfo
 {
 	Hash256		key_id;			/* hash key */
 	bool		known;			/* false: cached "no such key" */
 	char	   *member;
-	void	   *pkey;			/* parsed Ed25519 public key (OpenSSL) */
+	void	   *pkey;			/* parsed Ed25519 public key (OpenSSL); NULL if weak */
+	const char *weak;			/* why the stored key is refused, or NULL */
 	TimestampTz valid_from;
 	TimestampTz valid_until;	/* DT_NOEND when open-ended */
 	TimestampTz revoked_at;		/* DT_NOEND when never revoked */
@@ -25,6 +27,7 @@ typedef enum KeyCheck
 {
 	KEY_OK,
 	KEY_UNKNOWN,
+	KEY_WEAK,					/* registered before weak keys were refused */
 	KEY_NOT_YET_VALID,
 	KEY_EXPIRED,
 	KEY_REVOKED,
@@ -43,6 +46,18 @@ extern void key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t,
 
 /* Verify an Ed25519 signature; false if it does not verify. */
 extern bool key_verify(const KeyInfo *key, const char *msg, size_t len, const uint8 *sig);
+
+/*
+ * A row of battledger.key_event registering a public key: refused if the key
+ * is weak (bl_ed25519_pub_is_acceptable), wherever the row comes from.  NULL
+ * if the row is not such a row or its key is acceptable, else the problem
+ * ("weak_key") with *detail, for the arrive trigger and verify().
+ */
+extern const char *key_row_problem(const LedgerRel *lr, TupleDesc desc, Datum *values,
+								   bool *nulls, char **detail);
+
+/* The same for a row written here, by the chain trigger: ERROR (BL018) if refused. */
+extern void key_row_check_new(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *nulls);
 
 /* Parse a text[] literal such as {oem,cell_maker} into C strings. */
 extern char **parse_role_list(const char *text, int *n, MemoryContext mcxt);

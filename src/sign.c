@@ -316,6 +316,8 @@ key_problem(KeyCheck c)
 			return NULL;
 		case KEY_UNKNOWN:
 			return "unknown_key";
+		case KEY_WEAK:
+			return "weak_key";
 		case KEY_NOT_YET_VALID:
 			return "key_not_yet_valid";
 		case KEY_EXPIRED:
@@ -326,6 +328,13 @@ key_problem(KeyCheck c)
 			return "wrong_role";
 	}
 	return "unknown_key";
+}
+
+/* The detail of a weak_key problem. */
+static char *
+weak_key_detail(const KeyInfo *key)
+{
+	return psprintf("Key %s of member \"%s\" is %s.", hash256_to_hex(&key->key_id), key->member, key->weak);
 }
 
 static const char *check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles,
@@ -371,7 +380,8 @@ check_arriving_batch_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls
 	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]),
 									lr->signer_roles, lr->nsigner_roles));
 	if (problem)
-		*detail = "The batch's key was not valid, for a member holding a role the table permits, at the row's ledger_at.";
+		*detail = key->weak ? weak_key_detail(key)
+			: "The batch's key was not valid, for a member holding a role the table permits, at the row's ledger_at.";
 	return problem;
 }
 
@@ -413,7 +423,8 @@ check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nr
 	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]), roles, nroles));
 	if (problem)
 	{
-		*detail = roles ? "The signing key was not valid, for a member holding a role the table permits, at the row's ledger_at."
+		*detail = key->weak ? weak_key_detail(key)
+			: roles ? "The signing key was not valid, for a member holding a role the table permits, at the row's ledger_at."
 			: "The signing key was not valid at the row's ledger_at.";
 		return problem;
 	}
@@ -543,6 +554,11 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 		return problem;
 
 	key = key_lookup(&key_id);
+	if (key->weak)
+	{
+		*detail = weak_key_detail(key);
+		return "weak_key";
+	}
 	if (key_check(key, at, NULL, 0) != KEY_OK)
 	{
 		*detail = psprintf("The key that signed batch \"%s\" was not valid at its time.", batch_id);

@@ -32,6 +32,7 @@
 #include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
+#include "keys.h"
 #include "ledger_rel.h"
 #include "sign.h"
 
@@ -231,6 +232,15 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		if (memcmp(computed, stored->bytes, HASH256_LEN) != 0)
 			report(vo, &cur_origin, keyp, seq, "hash_mismatch",
 				   "ledger_hash does not match the row's content and chain fields.");
+
+		/* a weak key registered before they were refused (key_event only) */
+		{
+			char	   *kdetail;
+			const char *kproblem = key_row_problem(lr, desc, slot->tts_values, slot->tts_isnull, &kdetail);
+
+			if (kproblem)
+				report(vo, &cur_origin, keyp, seq, kproblem, kdetail);
+		}
 
 		if (lr->signer_roles)
 		{

@@ -729,7 +729,12 @@ battledger_witness_vkey(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(result);
 }
 
-/* The name a verifier key gives (NULL if it does not parse), for battledger.join(). */
+/*
+ * battledger._vkey_name(vkey text, alg int) RETURNS text: the name a verifier
+ * key gives (NULL if it does not parse), for battledger.join(), which pins
+ * the key.  A weak key is an ERROR: under it anybody could sign the member's
+ * checkpoints or cosignatures.
+ */
 PG_FUNCTION_INFO_V1(battledger_vkey_name);
 Datum
 battledger_vkey_name(PG_FUNCTION_ARGS)
@@ -737,9 +742,16 @@ battledger_vkey_name(PG_FUNCTION_ARGS)
 	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int32		alg = PG_GETARG_INT32(1);
 	bl_vkey		vkey;
+	const char *why;
 
 	if (bl_vkey_parse(s, strlen(s), &vkey) != 0 || vkey.alg != alg)
 		PG_RETURN_NULL();
+	if (!bl_ed25519_pub_is_acceptable(vkey.pub, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_KEY_WEAK),
+				 errmsg("verifier key \"%s\" holds a weak Ed25519 public key", vkey.name),
+				 errdetail("The key is %s.", why),
+				 errhint("Ask the member for its own key: SELECT battledger.log_vkey() or battledger.witness_vkey().")));
 	PG_RETURN_TEXT_P(cstring_to_text(vkey.name));
 }
 

@@ -7,8 +7,9 @@
 #      model, compact ranges, base64, notes, cosignatures, tlog-proofs;
 #   2. every RFC 9162 JSON vector in test/vectors/rfc9162 through the CLI
 #      (parsed with Perl's core JSON::PP): exactly wantErr=false accepted;
-#   3. end-to-end CLI checks (keys, signatures cross-checked with the openssl
-#      tool and Perl's Digest::SHA, checkpoints, proofs, exit codes).
+#   3. end-to-end CLI checks (keys, weak keys refused, signatures cross-checked
+#      with the openssl tool and Perl's Digest::SHA, checkpoints, proofs, exit
+#      codes).
 # Exits non-zero on any failure.  Usage: test/unit/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -161,6 +162,33 @@ same "openssl public key" "$(awk '$1 == "public_key" {print $2}' "$T/out")" "$pu
 expect 0 "keygen to stdout" "$B" keygen
 cp "$T/out" "$K/stdout.key"
 expect 0 "stdout key readable by openssl" openssl pkey -in "$K/stdout.key" -noout
+
+# weak keys: the identity key 01 00..00, under which R = identity, S = 0 signs
+# every message, is refused wherever the CLI takes a public key
+ID_PUB=01$(printf '%062d' 0)
+{ echo '-----BEGIN PUBLIC KEY-----'; printf '302a300506032b6570032100%s' "$ID_PUB" | xxd -r -p | base64
+  echo '-----END PUBLIC KEY-----'; } > "$K/weak.pub"
+expect 1 "pubkey refuses a weak public key" "$B" pubkey --key "$K/weak.pub"
+grep -q 'weak Ed25519 public key.*small order' "$T/err" && same "weak key message" ok ok || same "weak key message" "$(cat "$T/err")" ok
+expect 1 "vkey refuses a weak public key" "$B" vkey --key "$K/weak.pub" --name example.com/weak
+# weak_vkey NAME ALG: the C2SP verifier key of the identity key
+weak_vkey() {
+  perl -MDigest::SHA=sha256 -MMIME::Base64 -e '
+    my ($name, $alg, $pub) = ($ARGV[0], chr($ARGV[1]), pack("H*", $ARGV[2]));
+    my $id = substr(sha256("$name\n$alg$pub"), 0, 4);
+    print $name, "+", unpack("H*", $id), "+", encode_base64("$alg$pub", ""), "\n";' "$1" "$2" "$ID_PUB"
+}
+WEAK=$(weak_vkey example.com/weak 1)
+WEAKW=$(weak_vkey example.com/weak 4)
+# a checkpoint "signed" with R = identity, S = 0: it verified under the weak vkey before keys were checked
+perl -MDigest::SHA=sha256 -MMIME::Base64 -e '
+  my ($name, $pub) = ("example.com/weak", pack("H*", $ARGV[0]));
+  my $id = substr(sha256("$name\n\x01$pub"), 0, 4);
+  print "$name\n1\n", encode_base64("\x5a" x 32, ""), "\n\n",
+        "\xe2\x80\x94 $name ", encode_base64($id . "\x01" . ("\x00" x 63), ""), "\n";' "$ID_PUB" > "$K/forged.checkpoint"
+expect 2 "verify-checkpoint refuses a weak --vkey" "$B" verify-checkpoint --vkey "$WEAK" --file "$K/forged.checkpoint"
+grep -q 'weak Ed25519 public key' "$T/err" && same "weak vkey message" ok ok || same "weak vkey message" "$(cat "$T/err")" ok
+expect 2 "verify-checkpoint refuses a weak --witness" "$B" verify-checkpoint --vkey "$(cat "$F/log.vkey")" --witness "$WEAKW" --file "$F/small.checkpoint"
 
 # signatures: Ed25519 is deterministic, so openssl must produce the same bytes
 printf 'battery 42 passport' > "$K/msg"

@@ -2,7 +2,8 @@
  * test_crypto.c — unit tests of the pure-C primitives (no database):
  * merkle.c against an independent naive RFC 9162 implementation, note.c
  * (base64, signed notes, checkpoints, cosignatures, vkeys, tlog-proofs),
- * ed25519.c and batch.c, with known answers from RFC 6962/8032 and C2SP.
+ * ed25519.c (with the weak public keys it refuses) and batch.c, with known
+ * answers from RFC 6962/8032 and C2SP.
  *
  *   test_crypto                 run the tests, print a summary, exit 1 on failure
  *   test_crypto --fixtures DIR  also write key/checkpoint/proof files for the
@@ -628,6 +629,164 @@ test_ed25519(void)
 	}
 }
 
+/*
+ * Weak public keys.  The eight points of small order, each written with both
+ * sign bits, are derived here from the curve equation (see the comment in
+ * ed25519.c) by an independent Python computation, not by the code under
+ * test: y = 1 (order 1), y = p-1 (order 2), y = 0 (order 4, x = +-sqrt(-1)),
+ * and y = +-0x7a03ac92...17c7 (order 8).  y = p and y = p+1 write y = 0 and
+ * y = 1 again; every y >= p is refused as non-canonical.
+ */
+static const char *const small_order_keys[] = {
+	"0100000000000000000000000000000000000000000000000000000000000000",	/* identity */
+	"0100000000000000000000000000000000000000000000000000000000000080",
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",	/* order 2 */
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	"0000000000000000000000000000000000000000000000000000000000000000",	/* order 4 */
+	"0000000000000000000000000000000000000000000000000000000000000080",
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",	/* order 8 */
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+};
+static const char *const noncanonical_keys[] = {
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",	/* y = p: order 4 */
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",	/* y = p+1: identity */
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",	/* y = p+18 */
+};
+static const char *const not_point_keys[] = {
+	"0200000000000000000000000000000000000000000000000000000000000000",	/* y = 2 */
+	"ebffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",	/* y = p-2 */
+};
+
+/* Refused by bl_ed25519_pub_is_acceptable with a reason containing want, and by pub_new. */
+static void
+check_refused(const char *hex, const char *want)
+{
+	uint8_t		pub[32];
+	const char *why = NULL;
+	void	   *k;
+
+	hex_to_bytes(hex, pub);
+	check(!bl_ed25519_pub_is_acceptable(pub, &why) && why && strstr(why, want),
+		  "key %s not refused as \"%s\" (%s)", hex, want, why ? why : "accepted");
+	k = bl_ed25519_pub_new(pub);
+	check(k == NULL, "pub_new made a handle for weak key %s", hex);
+	bl_ed25519_pub_free(k);
+}
+
+static void
+test_weak_keys(void)
+{
+	uint8_t		identity[32];
+	uint8_t		forged[64];		/* R = identity, S = 0 */
+	uint8_t		pub[32];
+	uint8_t		root[32];
+	void	   *k;
+	int			accepted = 0;
+	EVP_PKEY   *raw;
+	EVP_MD_CTX *md;
+
+	section = "weak keys";
+	for (size_t i = 0; i < sizeof(small_order_keys) / sizeof(small_order_keys[0]); i++)
+		check_refused(small_order_keys[i], "small order");
+	for (size_t i = 0; i < sizeof(noncanonical_keys) / sizeof(noncanonical_keys[0]); i++)
+		check_refused(noncanonical_keys[i], "non-canonical");
+	for (size_t i = 0; i < sizeof(not_point_keys) / sizeof(not_point_keys[0]); i++)
+		check_refused(not_point_keys[i], "not the encoding of a curve point");
+	hex_to_bytes(small_order_keys[0], identity);
+	check(bl_ed25519_pub_is_acceptable(identity, NULL) == 0, "identity accepted when why is NULL");
+
+	/* Real keys pass: RFC 8032 test 1, y = p-3 (a point, not small), fresh ones. */
+	hex_to_bytes("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", pub);
+	check(bl_ed25519_pub_is_acceptable(pub, NULL) == 1, "RFC 8032 key refused");
+	hex_to_bytes("eaffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", pub);
+	check(bl_ed25519_pub_is_acceptable(pub, NULL) == 1, "y = p-3 refused");
+	for (int i = 0; i < 256; i++)
+	{
+		void	   *priv = bl_ed25519_generate();
+		const char *why = NULL;
+
+		if (priv && bl_ed25519_raw_public(priv, pub) == 0 &&
+			bl_ed25519_pub_is_acceptable(pub, &why) == 1 && (k = bl_ed25519_pub_new(pub)) != NULL)
+		{
+			accepted++;
+			bl_ed25519_pub_free(k);
+		}
+		else
+			check(0, "generated key refused: %s", why ? why : "?");
+		bl_ed25519_priv_free(priv);
+	}
+	check(accepted == 256, "%d of 256 generated keys accepted", accepted);
+
+	/*
+	 * The forgery: under the identity key, R = identity and S = 0 satisfy
+	 * [S]B = R + [h]A for every message.  OpenSSL itself accepts it (shown,
+	 * not required: a later OpenSSL may refuse); battledger must not.
+	 */
+	memset(forged, 0, sizeof(forged));
+	forged[0] = 0x01;
+	raw = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, identity, 32);
+	md = EVP_MD_CTX_new();
+	if (raw && md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, raw) == 1 &&
+		EVP_DigestVerify(md, forged, 64, (const uint8_t *) "any message", 11) == 1)
+		printf("weak keys: OpenSSL alone accepts the identity-key forgery; battledger must not\n");
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(raw);
+	k = bl_ed25519_pub_new(identity);
+	check(bl_ed25519_verify(k, (const uint8_t *) "any message", 11, forged) != 1,
+		  "identity key + (R = identity, S = 0) verified");
+	bl_ed25519_pub_free(k);
+
+	/* The same forgery as a checkpoint note and as a cosignature under weak vkeys. */
+	memset(root, 0x5a, 32);
+	{
+		char	   *body = bl_checkpoint_body("example.com/weak", 1, root, NULL, 0);
+		uint8_t		raw_sig[4 + 8 + 64];
+		char		b64[128];
+		char		note_text[512];
+		bl_vkey		vk;
+		bl_note		note;
+		bl_checkpoint cp;
+		const char *why = NULL;
+		uint64_t	ts = 0;
+
+		check(body != NULL, "checkpoint body");
+		if (!body)
+			return;
+		memset(&vk, 0, sizeof(vk));
+		strcpy(vk.name, "example.com/weak");
+		vk.alg = BL_NOTE_ALG_ED25519;
+		memcpy(vk.pub, identity, 32);
+		bl_note_key_id(vk.name, vk.alg, vk.pub, vk.key_id);
+		memcpy(raw_sig, vk.key_id, 4);
+		memcpy(raw_sig + 4, forged, 64);
+		bl_base64_encode(raw_sig, 4 + 64, b64);
+		snprintf(note_text, sizeof(note_text), "%s\n\xe2\x80\x94 %s %s\n", body, vk.name, b64);
+		memset(&note, 0, sizeof(note));
+		check(bl_checkpoint_open(note_text, strlen(note_text), &vk, NULL, NULL, 0, &note, &cp, &why) != 1,
+			  "checkpoint forged under the identity log key accepted");
+		bl_note_free(&note);
+
+		/* cosignature/v1: key ID, 8-byte timestamp, signature */
+		vk.alg = BL_NOTE_ALG_COSIG_V1;
+		bl_note_key_id(vk.name, vk.alg, vk.pub, vk.key_id);
+		memcpy(raw_sig, vk.key_id, 4);
+		memset(raw_sig + 4, 0, 8);
+		memcpy(raw_sig + 12, forged, 64);
+		bl_base64_encode(raw_sig, sizeof(raw_sig), b64);
+		snprintf(note_text, sizeof(note_text), "%s\n\xe2\x80\x94 %s %s\n", body, vk.name, b64);
+		memset(&note, 0, sizeof(note));
+		check(bl_note_parse(note_text, strlen(note_text), &note) == 0 &&
+			  bl_cosig_verify(&note, vk.name, vk.pub, &ts) != 1,
+			  "cosignature forged under the identity witness key accepted");
+		bl_note_free(&note);
+		free(body);
+	}
+}
+
 /* ----------------------------------------------------------- notes */
 
 static const char c2sp_vkey[] =
@@ -1167,6 +1326,7 @@ main(int argc, char **argv)
 	test_base64();
 	test_decimal();
 	test_ed25519();
+	test_weak_keys();
 	test_c2sp_example();
 	test_vkeys();
 	test_checkpoint_format();
