@@ -29,6 +29,8 @@ fi
 
 say "pgTAP (pg_prove)"
 createdb tap
+# one log per origin in a cluster: this database seals under its own
+psql -X -q -v ON_ERROR_STOP=1 -d tap -c "LOAD 'battledger'" -c "ALTER DATABASE tap SET battledger.origin = 'battledger.test/tap'"
 psql -X -q -v ON_ERROR_STOP=1 -d tap \
   -c "CREATE EXTENSION battledger; CREATE EXTENSION pgtap; CREATE EXTENSION pgcrypto; CREATE EXTENSION dblink;"
 pg_prove -d tap test/pgtap/*.sql || failed+=(pgtap)

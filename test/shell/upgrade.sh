@@ -116,7 +116,7 @@ q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_s
 q v02 >/dev/null <<'SQL'
 CREATE EXTENSION battledger VERSION '0.2.0';
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
-SET battledger.origin = 'up.example/log';
+SET battledger.origin = 'up2.example/log';
 SELECT battledger.add_member('oem.example', ARRAY['oem']),
        battledger.add_key('oem.example', battledger_test.public_key(battledger_test.seed('oem-1')));
 CREATE TABLE soh (battery text, soh_pct numeric, note text);
@@ -165,7 +165,7 @@ check "verify() clean after the update" \
 check "verify_log(true) clean after the update" test "$(q v02 -c "SELECT count(*) FROM battledger.verify_log(true)")" = 0
 check "the proof made by 0.2.0 still verifies offline" \
   "$CLI" verify-proof --vkey "$vkey" --proof "$BL_WORK/up-proof.txt" --leaf-hex "$leaf"
-q v02 -c "SET battledger.origin = 'up.example/log'" -c "INSERT INTO soh SELECT (signed_soh('B1', 50, 'after the update')).*" \
+q v02 -c "SET battledger.origin = 'up2.example/log'" -c "INSERT INTO soh SELECT (signed_soh('B1', 50, 'after the update')).*" \
       -c "SELECT battledger.seal()" >/dev/null
 check "a new signed row after the update chains, seals and verifies" \
   test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
