@@ -110,7 +110,7 @@ ROWS="SELECT jsonb_populate_record(NULL::battledger.battery_event, jsonb_build_o
         'ledger_key_id', '${KID[fleet.example]}', 'ledger_batch', 'fleet-2009-B0025')) r, u.salt, u.value
       FROM demo_usage u WHERE u.cell = 'B0025' ORDER BY u.seq"
 q -c "SELECT encode(sha256(battledger.signing_bytes(r)), 'hex') FROM ($ROWS) s" \
-  | "$CLI" sign-batch --key "$K/fleet.example.key" --batch-id fleet-2009-B0025 > "$BL_WORK/batch"
+  | "$CLI" sign-batch --key "$K/fleet.example.key" --table battledger.battery_event --batch-id fleet-2009-B0025 > "$BL_WORK/batch"
 root=$(awk '$1 == "root" {print $2}' "$BL_WORK/batch"); sig=$(awk '$1 == "signature" {print $2}' "$BL_WORK/batch")
 q <<SQL
 BEGIN;

@@ -25,13 +25,18 @@ DECLARE
 BEGIN
     INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
     VALUES (id, 'public.telemetry', key_id(public_key(seed(seedname))), cardinality(rows), root,
-            sign(seed(seedname), batch_manifest(id, cardinality(rows), root)));
+            sign(seed(seedname), batch_manifest('public.telemetry', id, cardinality(rows), root)));
 END $$;
 
--- the manifest bytes, exactly
-SELECT batch_manifest('b-1', 3, repeat('ab', 32)::hash256)
+-- the manifest bytes, exactly: v2 names the table (a copy cannot be filed for
+-- another), v1 verifies batches filed before 0.3.0
+SELECT batch_manifest('telemetry', 'b-1', 3, repeat('ab', 32)::hash256)
+     = convert_to(E'battledger batch v2\n', 'UTF8') || '\x0010'::bytea || convert_to('public.telemetry', 'UTF8')
+       || convert_to(E'b-1\n', 'UTF8') || '\x0000000000000003'::bytea || decode(repeat('ab', 32), 'hex')
+       AS manifest_layout,
+       batch_manifest('b-1', 3, repeat('ab', 32)::hash256)
      = convert_to(E'battledger batch v1\nb-1\n', 'UTF8') || '\x0000000000000003'::bytea || decode(repeat('ab', 32), 'hex')
-       AS manifest_layout;
+       AS manifest_v1_layout;
 -- batch_root is RFC 6962 over the sorted content hashes: order does not matter
 SELECT batch_root(ARRAY[sha256('a')::hash256, sha256('b')::hash256])
      = batch_root(ARRAY[sha256('b')::hash256, sha256('a')::hash256]) AS order_free,

@@ -176,7 +176,7 @@ BEGIN
     INSERT INTO battledger.disclosure SELECT (r).restricted, 'legitimate_interest', salt, value FROM upload;
     INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
     VALUES (batch, 'battledger.battery_event', key_id(public_key(seed(m))), n, root,
-            sign(seed(m), batch_manifest(batch, n, root)));
+            sign(seed(m), batch_manifest('battledger.battery_event', batch, n, root)));
     INSERT INTO battledger.battery_event SELECT (unnest(rows)).*;
     RETURN n;
 END $$;

@@ -105,6 +105,101 @@ SELECT p.oid::regprocedure AS unpinned
    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c
                     WHERE c LIKE 'search_path=pg_catalog%' AND c LIKE '%, pg_temp');
 
+-- 9. A signed row or batch manifest is bound to its table: replaying it into
+-- another table with the same columns and signer roles is refused
+CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY
+SELECT add_member('replay.example', ARRAY['oem']);
+SELECT add_key('replay.example', battledger_test.public_key(battledger_test.seed('replay-1'))) IS NOT NULL AS key_added;
+CREATE TABLE soh_a (battery text, soh numeric);
+CREATE TABLE soh_b (battery text, soh numeric);
+SELECT enable_ledger('soh_a', 'battery', signed => true, signer_roles => ARRAY['oem']);
+SELECT enable_ledger('soh_b', 'battery', signed => true, signer_roles => ARRAY['oem']);
+CREATE FUNCTION signed_a(battery text, soh numeric) RETURNS soh_a LANGUAGE plpgsql AS $$
+DECLARE r soh_a := jsonb_populate_record(NULL::soh_a, jsonb_build_object('battery', battery, 'soh', soh));
+BEGIN
+    r.ledger_key_id := key_id(battledger_test.public_key(battledger_test.seed('replay-1')));
+    r.ledger_sig := battledger_test.sign(battledger_test.seed('replay-1'), signing_bytes(r));
+    RETURN r;
+END $$;
+INSERT INTO soh_a SELECT (signed_a('B1', 97)).*;
+-- the same row, signature and all, into the other table
+INSERT INTO soh_b (battery, soh, ledger_key_id, ledger_sig) SELECT battery, soh, ledger_key_id, ledger_sig FROM soh_a;
+-- the signing bytes begin with the table's name
+SELECT substr(signing_bytes(r), 1, 4) AS magic, convert_from(substr(signing_bytes(r), 7, 12), 'UTF8') AS tbl
+  FROM soh_a r;
+-- a batch manifest signed for soh_a cannot be filed for soh_b
+CREATE TABLE replay_rows AS
+    SELECT jsonb_populate_record(NULL::soh_a, jsonb_build_object('battery', 'B2', 'soh', 90 + i,
+               'ledger_key_id', key_id(battledger_test.public_key(battledger_test.seed('replay-1')))::text,
+               'ledger_batch', 'replay-batch')) r FROM generate_series(1, 2) i;
+CREATE FUNCTION replay_manifest(tbl regclass) RETURNS bytea LANGUAGE sql AS $$
+    SELECT battledger_test.sign(battledger_test.seed('replay-1'),
+               batch_manifest(tbl, 'replay-batch', 2, batch_root(array_agg(sha256(signing_bytes(r))::hash256))))
+      FROM replay_rows $$;
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+SELECT 'replay-batch', 'public.soh_b', key_id(battledger_test.public_key(battledger_test.seed('replay-1'))), 2,
+       batch_root(array_agg(sha256(signing_bytes(r))::hash256)), replay_manifest('soh_a')
+  FROM replay_rows;
+-- filed for the table it was signed for, with its rows, it is accepted
+BEGIN;
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+SELECT 'replay-batch', 'public.soh_a', key_id(battledger_test.public_key(battledger_test.seed('replay-1'))), 2,
+       batch_root(array_agg(sha256(signing_bytes(r))::hash256)), replay_manifest('soh_a')
+  FROM replay_rows;
+INSERT INTO soh_a SELECT (r).* FROM replay_rows;
+COMMIT;
+SELECT count(*) AS rows_a FROM soh_a;
+SELECT (SELECT count(*) FROM verify('soh_a')) + (SELECT count(*) FROM verify('soh_b')) AS problems;
+DROP TABLE replay_rows;
+
+-- Found by a red-team review of the above
+-- (a) an owner's index expression never runs as the superuser who verifies
+SET ROLE sec_owner;
+CREATE FUNCTION sec_probe() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'owner code ran as superuser %', current_user;
+    END IF;
+    RETURN 0;
+END $$;
+CREATE UNIQUE INDEX direct_probe ON direct (ledger_origin, (ledger_seq + sec_probe()));
+REINDEX INDEX CONCURRENTLY direct_chain;   -- the chain index now comes after the probe
+RESET ROLE;
+SELECT count(*) AS problems FROM verify('direct');
+SELECT count(*) AS log_problems_of_direct FROM verify_log(true) WHERE detail LIKE '%public.direct%';
+-- (b) a record with a non-text ledger_origin is encoded, not a crash
+SELECT row_hash(t) IS NOT NULL AS hashed FROM (SELECT 1 AS ledger_origin) t;
+-- (c) _register checks ownership before it locks (a catalog would block every session)
+SET ROLE sec_plain;
+SELECT _register('pg_catalog.pg_authid'::regclass, NULL, 'x', NULL);
+SELECT _check_encodable('pg_catalog.pg_authid'::regclass);
+-- (d) the signature's unique index is guarded by object, not by name
+SET ROLE sec_owner;
+RESET ROLE;
+ALTER TABLE soh_a OWNER TO sec_owner;
+SET ROLE sec_owner;
+ALTER INDEX soh_a_ledger_sig_key RENAME TO harmless;
+-- (e) inheritance from the child's side, rules, identity, cascaded column drops
+CREATE TABLE kid (LIKE direct);
+ALTER TABLE kid INHERIT direct;
+CREATE RULE divert AS ON INSERT TO direct DO INSTEAD NOTHING;
+ALTER TABLE direct ALTER COLUMN ledger_seq ADD GENERATED ALWAYS AS IDENTITY;
+CREATE DOMAIN sec_text AS text;
+CREATE TABLE dom (id int, amount sec_text);
+SELECT enable_ledger('dom');
+DROP DOMAIN sec_text CASCADE;
+RESET ROLE;
+-- (f) a chain forged behind the guards under an origin that is no member's
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE direct DISABLE TRIGGER USER;
+INSERT INTO direct VALUES ('ghost', 1, repeat('00', 32)::hash256,
+    chain_hash(repeat('00', 32)::hash256, 1, row_bytes(ROW('ghost', 1, repeat('00', 32)::hash256, NULL, 'ghost.example/log')::direct)),
+    'ghost.example/log');
+SELECT count(*) AS problems FROM verify('direct');
+SELECT problem, ref FROM verify_log(true) WHERE detail LIKE '%ghost.example/log%';
+ROLLBACK;
+
 -- 13. Clean errors instead of misleading answers
 SELECT * FROM verify(0::regclass);
 SELECT * FROM verify_log(NULL);
@@ -112,7 +207,7 @@ SELECT passport('https://id.gs1.org/01/09521234567899/21/X1'::battery_id, NULL);
 SELECT batch_manifest('b', -1, repeat('00', 32)::hash256);
 SELECT batch_root(ARRAY[[repeat('00', 32)::hash256]]);
 
-DROP TABLE fake;
+DROP TABLE fake, kid;
 DROP FUNCTION noop();
 REASSIGN OWNED BY sec_owner TO CURRENT_USER;
 DROP OWNED BY sec_owner, sec_plain;

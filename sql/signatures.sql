@@ -95,11 +95,18 @@ SELECT battery, ledger_seq, soh_pct, ledger_key_id = key_id(public_key(seed('fle
        ed25519_verify(public_key(seed(CASE WHEN ledger_seq = 1 THEN 'oem-1' ELSE 'fleet-1' END)),
                       signing_bytes(s), ledger_sig) AS sig_ok
   FROM soh s ORDER BY ledger_seq;
--- the signing bytes are the row encoding with ledger_key_id and ledger_batch, without
--- ledger_sig, ledger_at and the chain fields
+-- the signing bytes (v2) are 'BLS' 0x02, the table's name (u16 length first),
+-- then the row encoding with ledger_key_id and ledger_batch, without ledger_sig,
+-- ledger_at and the chain fields; v1 (rows signed before 0.3.0) lacks the name
 CREATE TYPE soh_signed AS (battery text, soh_pct numeric, note text, ledger_key_id hash256, ledger_batch text);
-SELECT signing_bytes(s) = row_bytes(ROW(s.battery, s.soh_pct, s.note, s.ledger_key_id, s.ledger_batch)::soh_signed)
-       AS signing_bytes_rule FROM soh s;
+SELECT signing_bytes(s) = '\x424c5302000a'::bytea || convert_to('public.soh', 'UTF8')
+                          || row_bytes(ROW(s.battery, s.soh_pct, s.note, s.ledger_key_id, s.ledger_batch)::soh_signed)
+       AS signing_bytes_rule,
+       signing_bytes_v1(s) = row_bytes(ROW(s.battery, s.soh_pct, s.note, s.ledger_key_id, s.ledger_batch)::soh_signed)
+       AS v1_rule,
+       signing_bytes(ROW(s.battery, s.soh_pct, s.note, s.ledger_key_id, s.ledger_batch)::soh_signed, 'soh') = signing_bytes(s)
+       AS named_table_rule
+  FROM soh s;
 
 -- refused: each failure has its own SQLSTATE
 \set VERBOSITY default

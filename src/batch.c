@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <string.h>
-
 #include "merkle.h"
 
 static int
@@ -60,6 +58,33 @@ bl_batch_manifest(const char *batch_id, size_t id_len, uint64_t count,
 	size_t		pos = sizeof(BL_BATCH_MAGIC) - 1;
 
 	memcpy(out, BL_BATCH_MAGIC, pos);
+	memcpy(out + pos, batch_id, id_len);
+	pos += id_len;
+	out[pos++] = '\n';
+	for (int shift = 56; shift >= 0; shift -= 8)
+		out[pos++] = (uint8_t) (count >> shift);
+	memcpy(out + pos, root, 32);
+}
+
+size_t
+bl_batch_manifest_v2_len(size_t tbl_len, size_t id_len)
+{
+	return sizeof(BL_BATCH_MAGIC_V2) - 1 + 2 + tbl_len + id_len + 1 + 8 + 32;
+}
+
+void
+bl_batch_manifest_v2(const char *tbl, size_t tbl_len, const char *batch_id,
+					 size_t id_len, uint64_t count, const uint8_t root[32],
+					 uint8_t *out)
+{
+	size_t		pos = sizeof(BL_BATCH_MAGIC_V2) - 1;
+
+	memcpy(out, BL_BATCH_MAGIC_V2, pos);
+	/* length-prefixed: a quoted table name may hold any character */
+	out[pos++] = (uint8_t) (tbl_len >> 8);
+	out[pos++] = (uint8_t) tbl_len;
+	memcpy(out + pos, tbl, tbl_len);
+	pos += tbl_len;
 	memcpy(out + pos, batch_id, id_len);
 	pos += id_len;
 	out[pos++] = '\n';

@@ -106,6 +106,10 @@ extern bool encodable_type(Oid typid, const char **why);
 extern bool is_ledger_column_name(const char *name);
 extern void record_encode(FunctionCallInfo fcinfo, HeapTupleHeader rec,
 						  EncoderKind kind, StringInfo out);
+/* signing bytes v2 for table tbl ("schema.table"), or v1 with tbl NULL */
+extern void signing_encode(const RowEncoder *enc, const char *tbl, Datum *values,
+						   bool *nulls, StringInfo out);
+extern char *ledger_table_name(Oid relid);
 
 /* log.c: this database's origin, validated; "" when battledger.origin is unset */
 extern const char *local_origin(void);

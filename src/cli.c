@@ -51,7 +51,7 @@ typedef enum opt_id
 	O_HELP, O_OUT, O_KEY, O_HEX, O_BATCH_ID, O_NAME, O_COSIGNER, O_VKEY,
 	O_FILE, O_ORIGIN, O_WITNESS, O_PROOF, O_LEAF_HEX, O_LEAF_FILE, O_OLD,
 	O_NEW, O_SIZE, O_INDEX, O_ROOT, O_LEAF_HASH, O_PROOF_FILE, O_SIZE1,
-	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_MIN_WITNESSES, O_COUNT
+	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_MIN_WITNESSES, O_TABLE, O_COUNT
 } opt_id;
 
 typedef struct opt_def
@@ -88,6 +88,7 @@ static const opt_def opt_defs[O_COUNT] = {
 	[O_ROOT2] = {"--root2", 1},
 	[O_TIME] = {"--time", 1},
 	[O_MIN_WITNESSES] = {"--min-witnesses", 1},
+	[O_TABLE] = {"--table", 1},
 };
 
 #define BIT(o) ((uint64_t) 1 << (o))
@@ -562,6 +563,9 @@ cmd_sign_batch(const cmd_args *a)
 {
 	const char *id = a->val[O_BATCH_ID];
 	size_t		id_len = strlen(id);
+	const char *tbl = a->val[O_TABLE];
+	size_t		tbl_len = strlen(tbl);
+	size_t		mlen = bl_batch_manifest_v2_len(tbl_len, id_len);
 	uint8_t		(*hashes)[32] = NULL;
 	uint64_t	count;
 	uint8_t		root[32];
@@ -570,6 +574,9 @@ cmd_sign_batch(const cmd_args *a)
 
 	if (id_len == 0 || !bl_text_line_valid(id, id_len))
 		return usage_error("--batch-id must be non-empty UTF-8 without control characters");
+	if (tbl_len == 0 || tbl_len > BL_BATCH_TABLE_MAX || !bl_text_line_valid(tbl, tbl_len) ||
+		strchr(tbl, '.') == NULL)
+		return usage_error("--table must name the ledger table as schema.table");
 	rc = read_hash_lines(&hashes, &count);
 	if (rc == EXIT_OK && count == 0)
 		rc = fail_error("no content hashes on standard input");
@@ -578,14 +585,13 @@ cmd_sign_batch(const cmd_args *a)
 	free(hashes);
 	if (rc != EXIT_OK)
 		return rc;
-	manifest = malloc(bl_batch_manifest_len(id_len));
+	manifest = malloc(mlen);
 	if (!manifest)
 		return fail_error("out of memory");
-	bl_batch_manifest(id, id_len, count, root, manifest);
+	bl_batch_manifest_v2(tbl, tbl_len, id, id_len, count, root, manifest);
 	print_hex_field(stdout, "root", root, 32);
 	printf("count %" PRIu64 "\n", count);
-	rc = sign_and_print(a->val[O_KEY], manifest, bl_batch_manifest_len(id_len),
-						"signature");
+	rc = sign_and_print(a->val[O_KEY], manifest, mlen, "signature");
 	free(manifest);
 	return rc;
 }
@@ -994,12 +1000,13 @@ static const command commands[] = {
 		"sign --key FILE [--hex HEX]",
 		"Sign the bytes given as --hex, or the raw bytes read from stdin, and\n"
 		"print the 64-byte Ed25519 signature as hex.\n"},
-	{"sign-batch", cmd_sign_batch, BIT(O_KEY) | BIT(O_BATCH_ID),
-		BIT(O_KEY) | BIT(O_BATCH_ID),
-		"sign-batch --key FILE --batch-id ID",
+	{"sign-batch", cmd_sign_batch, BIT(O_KEY) | BIT(O_BATCH_ID) | BIT(O_TABLE),
+		BIT(O_KEY) | BIT(O_BATCH_ID) | BIT(O_TABLE),
+		"sign-batch --key FILE --table SCHEMA.TABLE --batch-id ID",
 		"Read content hashes (64 hex digits, one per line) from stdin, compute\n"
 		"the RFC 6962 root over their leaf hashes, and sign the manifest\n"
-		"\"battledger batch v1\\n\" || ID || \"\\n\" || u64be(count) || root.\n"
+		"\"battledger batch v2\\n\" || u16be(len) || TABLE || ID || \"\\n\"\n"
+		"|| u64be(count) || root (the table as schema.table, unquoted).\n"
 		"Prints root, count and signature (hex).\n"},
 	{"vkey", cmd_vkey, BIT(O_KEY) | BIT(O_NAME) | BIT(O_COSIGNER),
 		BIT(O_KEY) | BIT(O_NAME),

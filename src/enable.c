@@ -18,7 +18,13 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_index.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -58,6 +64,33 @@ has_rows(Relation rel)
 
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+/* A valid unique constraint on exactly (ledger_sig), as enable_ledger() creates. */
+static bool
+has_unique_signature(Relation rel, AttrNumber sig_attno)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		Relation	irel = index_open(indexoid, AccessShareLock);
+		Form_pg_index ind = irel->rd_index;
+
+		/* the catalog tuple, not RelationGetIndex*(): see find_chain_index() */
+		if (ind->indisunique && ind->indisvalid && ind->indnkeyatts == 1 &&
+			ind->indkey.values[0] == sig_attno &&
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			OidIsValid(get_index_constraint(indexoid)))
+			found = true;
+		index_close(irel, AccessShareLock);
+		if (found)
+			break;
+	}
 	return found;
 }
 
@@ -141,6 +174,21 @@ battledger_register(PG_FUNCTION_ARGS)
 		signer_roles = OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(a));
 	}
 
+	/*
+	 * Ownership first, without a lock: an exclusive lock requested on a table
+	 * one does not own (a catalog!) would queue behind its readers and block
+	 * everyone after them.
+	 */
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	if (IsCatalogRelationOid(relid) || relid < FirstNormalObjectId)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("a system table cannot become a ledger table")));
 	/* the table may not change under the checks, nor get rows */
 	LockRelationOid(relid, AccessExclusiveLock);
 	rel = try_table_open(relid, NoLock);
@@ -150,6 +198,13 @@ battledger_register(PG_FUNCTION_ARGS)
 				 errmsg("relation with OID %u does not exist", relid)));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	/* leaves and signing bytes name a table "schema.table": a dot in either part would make that ambiguous */
+	if (strchr(RelationGetRelationName(rel), '.') != NULL ||
+		strchr(get_namespace_name(RelationGetNamespace(rel)), '.') != NULL)
+		refuse(rel, "its name or its schema's contains a dot",
+			   "The transparency log names a table \"schema.table\"; a dot inside either part would be ambiguous.");
+	if (chain_by != NULL && is_ledger_column_name(chain_by))
+		refuse(rel, psprintf("its chain column \"%s\" is one of the ledger's own", chain_by), NULL);
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		refuse(rel, "it is not an ordinary table", NULL);
 	if (rel->rd_rel->relpersistence != RELPERSISTENCE_PERMANENT)
@@ -157,7 +212,7 @@ battledger_register(PG_FUNCTION_ARGS)
 	if (rel->rd_rel->relispartition || has_superclass(relid) || has_subclass(relid))
 		refuse(rel, "it has a parent or child table",
 			   "Rows reached through a parent or a child table would escape the ledger's guards.");
-	if (ledger_registration(relid, &old_chain, &old_roles, CurrentMemoryContext))
+	if (ledger_registration(relid, &old_chain, &old_roles, NULL, CurrentMemoryContext))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is already a ledger table", RelationGetRelationName(rel))));
@@ -181,6 +236,9 @@ battledger_register(PG_FUNCTION_ARGS)
 	if (strcmp(get_rel_name(lr.index_oid), chain_index) != 0)
 		refuse(rel, psprintf("its chain index is \"%s\", not \"%s\"", get_rel_name(lr.index_oid), chain_index), NULL);
 	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext, ENCODE_ROW);
+	if (signer_roles != NULL && !has_unique_signature(rel, lr.sig_attno))
+		refuse(rel, "its ledger_sig is not unique",
+			   "A unique signature is what refuses a signed row inserted twice.");
 	if (has_rows(rel))
 		refuse(rel, "it already has rows", "Existing rows have no agreed order to chain them in.");
 

@@ -16,10 +16,13 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -56,6 +59,7 @@ typedef enum EncTag
 } EncTag;
 
 #define ROW_MAGIC "BLR\001"
+#define SIGNING_MAGIC_V2 "BLS\002"
 
 typedef struct EncColumn
 {
@@ -192,7 +196,8 @@ fill_column(EncColumn *col, Form_pg_attribute att)
 	else
 		col->tag = scalar_tag(base);
 
-	col->omit_empty = strcmp(name, LEDGER_COL_ORIGIN) == 0;
+	/* by name and type: an arbitrary record may have a non-text "ledger_origin" */
+	col->omit_empty = strcmp(name, LEDGER_COL_ORIGIN) == 0 && col->tag == TAG_TEXT;
 	utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
 	col->namelen = strlen(utf8);
 	col->name = pstrdup(utf8);
@@ -455,6 +460,41 @@ row_encode(const RowEncoder *enc, Datum *values, bool *nulls, StringInfo out)
 	out->data[count_at + 1] = (char) present;
 }
 
+/*
+ * Signing bytes, version 2: the table the row is for, then its signing
+ * encoding, so that a signature made for one table's row does not verify in
+ * another's:  'B' 'L' 'S' 0x02, u16 table name length, table name (UTF-8,
+ * "schema.table" as log leaves name it), row encoding.  tbl NULL: version 1,
+ * the row encoding alone (rows signed before 0.3.0).
+ */
+static void
+put_signing_prefix(StringInfo out, const char *tbl)
+{
+	char	   *utf8 = pg_server_to_any(tbl, strlen(tbl), PG_UTF8);
+	size_t		len = strlen(utf8);
+
+	/* two quoted identifiers of at most 63 bytes each (times 4 in UTF-8) and a dot */
+	Assert(len <= 65535);
+	appendBinaryStringInfo(out, SIGNING_MAGIC_V2, 4);
+	put_be(out, (uint32) len, 2);
+	appendBinaryStringInfo(out, utf8, len);
+}
+
+void
+signing_encode(const RowEncoder *enc, const char *tbl, Datum *values, bool *nulls, StringInfo out)
+{
+	if (tbl != NULL)
+		put_signing_prefix(out, tbl);
+	row_encode(enc, values, nulls, out);
+}
+
+/* "schema.table" of a relation, as log leaves and signing bytes v2 name it. */
+char *
+ledger_table_name(Oid relid)
+{
+	return psprintf("%s.%s", get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
 /* ---- SQL: row_bytes(record), row_hash(record), signing_bytes(record) ---- */
 
 /* Encoder for one record type, cached in fn_extra: built once per query, not per row. */
@@ -519,9 +559,74 @@ battledger_row_bytes(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(stringinfo_to_bytea(&buf));
 }
 
+static Datum
+signing_bytes_for(FunctionCallInfo fcinfo, HeapTupleHeader rec, Oid relid)
+{
+	StringInfoData row;
+	StringInfoData buf;
+
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("signing bytes name a table, and \"%s\" is not one", get_rel_name(relid)),
+				 errhint("Pass the ledger table the row is for: battledger.signing_bytes(row, 'schema.table').")));
+	initStringInfo(&row);
+	record_encode(fcinfo, rec, ENCODE_SIGNING, &row);
+	initStringInfo(&buf);
+	put_signing_prefix(&buf, ledger_table_name(relid));
+	appendBinaryStringInfo(&buf, row.data, row.len);
+	PG_RETURN_BYTEA_P(stringinfo_to_bytea(&buf));
+}
+
+/*
+ * battledger.signing_bytes(row record) RETURNS bytea
+ *
+ * What a member signs for a row: version 2, bound to the table whose row
+ * type the record has.  A record of any other type names no table: refused.
+ */
 PG_FUNCTION_INFO_V1(battledger_signing_bytes);
 Datum
 battledger_signing_bytes(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
+	Oid			relid = get_typ_typrelid(HeapTupleHeaderGetTypeId(rec));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("signing_bytes() needs a row of a ledger table, not an anonymous record"),
+				 errdetail("Signing bytes name the table the row is for."),
+				 errhint("Build the row as the table's type, e.g. jsonb_populate_record(NULL::my_table, ...), or pass the table: battledger.signing_bytes(row, 'schema.table').")));
+	return signing_bytes_for(fcinfo, rec, relid);
+}
+
+/*
+ * battledger.signing_bytes(row record, tbl regclass) RETURNS bytea
+ *
+ * The same for a row built in another shape (a composite type with the
+ * table's content columns): the table is named explicitly.
+ */
+PG_FUNCTION_INFO_V1(battledger_signing_bytes_for);
+Datum
+battledger_signing_bytes_for(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(1);
+
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return signing_bytes_for(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), relid);
+}
+
+/*
+ * battledger.signing_bytes_v1(row record) RETURNS bytea
+ *
+ * Version 1, for auditors re-checking rows signed before 0.3.0.
+ */
+PG_FUNCTION_INFO_V1(battledger_signing_bytes_v1);
+Datum
+battledger_signing_bytes_v1(PG_FUNCTION_ARGS)
 {
 	StringInfoData buf;
 
@@ -548,8 +653,16 @@ PG_FUNCTION_INFO_V1(battledger_check_encodable);
 Datum
 battledger_check_encodable(PG_FUNCTION_ARGS)
 {
-	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+	Relation	rel;
 
+	/* enable_ledger() calls it as the table's owner; nobody else has a reason to */
+	if (get_rel_name(PG_GETARG_OID(0)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
+	if (!pg_class_ownercheck(PG_GETARG_OID(0), GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(PG_GETARG_OID(0)));
+	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
 	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext, ENCODE_ROW);
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_VOID();

@@ -14,6 +14,7 @@
 #include "battledger.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
 #include "catalog/pg_type.h"
@@ -79,7 +80,11 @@ schema_has_ledger(Oid nsp)
 	return found;
 }
 
-/* Whether relid is the chain index of a ledger table (found by its table, not its name). */
+/*
+ * Whether relid is an index a ledger table depends on (found by its table,
+ * not its name): the chain index, or the unique index on ledger_sig that
+ * refuses a signed row inserted twice.
+ */
 static bool
 is_chain_index(Oid relid)
 {
@@ -92,7 +97,10 @@ is_chain_index(Oid relid)
 	if (SPI_execute_with_args("SELECT 1 FROM battledger.ledger_tables l "
 							  "JOIN pg_catalog.pg_index i ON i.indrelid = l.tbl "
 							  "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
-							  "WHERE i.indexrelid = $1 AND c.relname = l.chain_index",
+							  "WHERE i.indexrelid = $1 AND (c.relname = l.chain_index "
+							  "  OR (i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = "
+							  "      (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = l.tbl "
+							  "        AND a.attname = 'ledger_sig' AND NOT a.attisdropped)))",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	found = SPI_processed > 0;
@@ -218,9 +226,22 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 				   "An unlogged table is emptied by a crash, and its history with it.");
 			break;
 		case AT_DropConstraint:
-			if (cmd->name && strstr(cmd->name, "ledger_sig_key") != NULL)
-				refuse(relid, psprintf("drop constraint \"%s\"", cmd->name),
-					   "The unique signature is what refuses a replayed signed row.");
+			{
+				/* by the constraint's index, whatever it is called now */
+				Oid			con = cmd->name ? get_relation_constraint_oid(relid, cmd->name, true) : InvalidOid;
+				Oid			conindex = OidIsValid(con) ? get_constraint_index(con) : InvalidOid;
+
+				if (OidIsValid(conindex) && is_chain_index(conindex))
+					refuse(relid, psprintf("drop constraint \"%s\"", cmd->name),
+						   "The unique signature is what refuses a replayed signed row.");
+				break;
+			}
+		case AT_AddIdentity:
+		case AT_SetIdentity:
+		case AT_ColumnDefault:
+			if (cmd->name && is_ledger_column_name(cmd->name))
+				refuse(relid, psprintf("give ledger column \"%s\" a default or an identity", cmd->name),
+					   "The ledger's own columns are filled by its triggers alone.");
 			break;
 		case AT_EnableAlwaysTrig:
 			/* what enable_ledger() and pg_restore do for the guard trigger */
@@ -287,6 +308,12 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 				OidIsValid(part = ledger_relid(((PartitionCmd *) cmd->def)->name, &chain_col)))
 				refuse(part, "attach or detach it as a partition",
 					   "Rows reached through a partitioned table would escape the ledger's guards.");
+			/* ALTER TABLE child INHERIT ledger: the ledger is the parent named */
+			if ((cmd->subtype == AT_AddInherit || cmd->subtype == AT_DropInherit) &&
+				cmd->def && IsA(cmd->def, RangeVar) &&
+				OidIsValid(part = ledger_relid((RangeVar *) cmd->def, &chain_col)))
+				refuse(part, "make another table inherit from it",
+					   "Rows of a child table would be read as the ledger's without being chained.");
 		}
 		relid = ledger_relid(stmt->relation, &chain_col);
 		if (!OidIsValid(relid))
@@ -320,8 +347,8 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 			if (OidIsValid(target) && is_chain_index(target))
 				ereport(ERROR,
 						(errcode(ERRCODE_LEDGER_DDL_REFUSED),
-						 errmsg("cannot rename index \"%s\": it is a ledger table's chain index", get_rel_name(target)),
-						 errdetail("The chain index orders and guards every chain of its ledger table.")));
+						 errmsg("cannot rename index \"%s\": a ledger table depends on it", get_rel_name(target)),
+						 errdetail("The chain index orders every chain of its ledger table; the signature's unique index refuses a replayed row.")));
 		}
 		else if (stmt->renameType == OBJECT_SCHEMA)
 		{
@@ -354,6 +381,15 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 					   "Rows of a child table would be read as the ledger's without being chained.");
 		}
 	}
+	else if (IsA(parsetree, RuleStmt))
+	{
+		RuleStmt   *stmt = (RuleStmt *) parsetree;
+
+		relid = ledger_relid(stmt->relation, &chain_col);
+		if (OidIsValid(relid))
+			refuse(relid, psprintf("create rule \"%s\"", stmt->rulename),
+				   "A rule could send the ledger's rows elsewhere, past its triggers.");
+	}
 	else if (IsA(parsetree, CreateTrigStmt))
 	{
 		CreateTrigStmt *stmt = (CreateTrigStmt *) parsetree;
@@ -378,7 +414,7 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 				if (OidIsValid(idx) && is_chain_index(idx))
 					ereport(ERROR,
 							(errcode(ERRCODE_LEDGER_DDL_REFUSED),
-							 errmsg("cannot drop index \"%s\": it is a ledger table's chain index", get_rel_name(idx)),
+							 errmsg("cannot drop index \"%s\": a ledger table depends on it", get_rel_name(idx)),
 							 errdetail("Ledger tables, their chain indexes and their ledger triggers are permanent.")));
 			}
 		else if ((stmt->removeType == OBJECT_EXTENSION || stmt->removeType == OBJECT_SCHEMA) &&

@@ -13,6 +13,7 @@
 #include "access/stratnum.h"
 #include "catalog/index.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
@@ -22,6 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
+#include "utils/timestamp.h"
 #include "utils/syscache.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
@@ -112,8 +114,14 @@ find_chain_index(Relation rel, LedgerRel *lr)
 		Form_pg_index ind = irel->rd_index;
 		bool		match = ind->indisunique && ind->indisvalid &&
 			irel->rd_rel->relam == BTREE_AM_OID &&
-			ind->indnkeyatts == nkeys && RelationGetIndexPredicate(irel) == NIL &&
-			RelationGetIndexExpressions(irel) == NIL &&
+			ind->indnkeyatts == nkeys &&
+		/*
+		 * Read from the catalog tuple, not through RelationGetIndexExpressions():
+		 * that constant-folds the owner's expressions, running the owner's
+		 * functions as whoever reads the table (a superuser running verify()).
+		 */
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
 			ind->indkey.values[nkeys - 2] == lr->origin_attno &&
 			irel->rd_indcollation[nkeys - 2] == C_COLLATION_OID &&
 			ind->indkey.values[nkeys - 1] == lr->seq_attno;
@@ -184,7 +192,8 @@ find_late_trigger(Relation rel, const char *ours, bool replica, MemoryContext mc
  * only the extension's owner can write it.
  */
 bool
-ledger_registration(Oid relid, char **chain_by, char **signer_roles, MemoryContext mcxt)
+ledger_registration(Oid relid, char **chain_by, char **signer_roles, TimestampTz *v1_before,
+					MemoryContext mcxt)
 {
 	int			nest;
 	Oid			argtypes[1] = {OIDOID};
@@ -194,8 +203,15 @@ ledger_registration(Oid relid, char **chain_by, char **signer_roles, MemoryConte
 	*chain_by = NULL;
 	*signer_roles = NULL;
 	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text FROM battledger.ledger_tables "
-							  "WHERE tbl = $1::pg_catalog.regclass",
+	if (v1_before)
+		*v1_before = DT_NOBEGIN;
+	/*
+	 * signed_v1_before read by name through jsonb: between installing this
+	 * library and ALTER EXTENSION UPDATE, the registry has no such column yet.
+	 */
+	if (SPI_execute_with_args("SELECT chain_by::text, signer_roles::text, "
+							  "(pg_catalog.to_jsonb(l) OPERATOR(pg_catalog.->>) 'signed_v1_before')::pg_catalog.timestamptz "
+							  "FROM battledger.ledger_tables l WHERE tbl = $1::pg_catalog.regclass",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	found = SPI_processed == 1;
@@ -203,11 +219,15 @@ ledger_registration(Oid relid, char **chain_by, char **signer_roles, MemoryConte
 	{
 		char	   *c = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		char	   *r = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		bool		isnull;
+		Datum		t = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 
 		if (c != NULL && c[0] != '\0')
 			*chain_by = MemoryContextStrdup(mcxt, c);
 		if (r != NULL && r[0] != '\0')
 			*signer_roles = MemoryContextStrdup(mcxt, r);
+		if (v1_before && !isnull)
+			*v1_before = DatumGetTimestampTz(t);
 	}
 	bl_spi_finish(nest);
 	return found;
@@ -284,11 +304,9 @@ ledger_rel_build(Relation rel, LedgerRel *lr)
 		MemoryContextDelete(lr->mcxt);
 	lr->mcxt = AllocSetContextCreate(CacheMemoryContext, "battledger ledger table",
 									 ALLOCSET_SMALL_SIZES);
-	if (!ledger_registration(RelationGetRelid(rel), &chain_by, &signer_roles, lr->mcxt))
+	if (!ledger_registration(RelationGetRelid(rel), &chain_by, &signer_roles, &lr->v1_before, lr->mcxt))
 		ledger_not_registered_error(rel);
-	lr->qualname = MemoryContextStrdup(lr->mcxt,
-									   psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)));
+	lr->qualname = MemoryContextStrdup(lr->mcxt, ledger_table_name(RelationGetRelid(rel)));
 	ledger_rel_columns(rel, lr, chain_by, signer_roles != NULL);
 	if (lr->chain_attno)
 		fmgr_info_cxt(lr->chain_eq_proc, &lr->chain_eq_fn, lr->mcxt);

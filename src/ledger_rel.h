@@ -39,6 +39,12 @@ typedef struct LedgerRel
 	AttrNumber	at_attno;
 	AttrNumber	batch_attno;
 	RowEncoder *sign_encoder;	/* signing bytes: what the member signs */
+	/*
+	 * Rows dated before this were signed under signing encoding v1 (no table
+	 * name): those written before the table's update to 0.3.0.  DT_NOBEGIN:
+	 * every row is v2.
+	 */
+	TimestampTz v1_before;
 } LedgerRel;
 
 /*
@@ -49,7 +55,8 @@ typedef struct LedgerRel
 extern LedgerRel *ledger_rel_get(Relation rel);
 
 /* The registration of relid (chain_by and signer roles, NULL when none), false if none. */
-extern bool ledger_registration(Oid relid, char **chain_by, char **signer_roles, MemoryContext mcxt);
+extern bool ledger_registration(Oid relid, char **chain_by, char **signer_roles,
+								TimestampTz *v1_before, MemoryContext mcxt);
 /*
  * Fill lr's column numbers and chain index, ERROR unless each ledger column
  * has its type and the chain index exists (lr->mcxt NULL: no function cache).

@@ -8,9 +8,9 @@
  * seal() of an origin claims it for its database, in a file under the data
  * directory named by the origin's hash and holding the database's OID, and
  * every later seal() of that origin from another database is refused.  The
- * file is created with O_EXCL, so two databases sealing at once cannot both
- * win; it survives restarts and is copied by base backups with the rest of
- * the cluster.
+ * claim is written whole and then linked into place, so two databases
+ * sealing at once cannot both win; it survives restarts and is copied by
+ * base backups with the rest of the cluster.
  */
 #include "battledger.h"
 
@@ -25,7 +25,7 @@
 
 #define CLAIM_DIR "battledger_origins"
 
-/* The OID recorded in an existing claim; InvalidOid if the file is empty (a crash mid-claim). */
+/* The OID recorded in an existing claim (InvalidOid if unreadable). */
 static Oid
 read_claim(const char *path)
 {
@@ -47,34 +47,52 @@ read_claim(const char *path)
 	return (Oid) strtoul(buf, NULL, 10);
 }
 
+/*
+ * Claim path for this database: the claim is written whole to a file of this
+ * backend's own, then linked to its name, which fails if the name exists.  So
+ * a claim is never seen half-written, and of two databases claiming at once
+ * exactly one wins.
+ */
 static bool
-write_claim(const char *path, bool exclusive)
+write_claim(const char *path)
 {
+	char		tmp[MAXPGPATH];
 	char		buf[32];
-	int			fd = OpenTransientFile(path, O_WRONLY | O_CREAT | PG_BINARY |
-									   (exclusive ? O_EXCL : O_TRUNC));
 	int			len = snprintf(buf, sizeof(buf), "%u\n", MyDatabaseId);
+	int			fd;
+	bool		won;
 
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, MyProcPid);
+	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 	if (fd < 0)
-	{
-		if (exclusive && errno == EEXIST)
-			return false;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not create \"%s\": %m", path)));
-	}
+				 errmsg("could not create \"%s\": %m", tmp)));
 	if (write(fd, buf, len) != len || pg_fsync(fd) != 0)
 	{
 		int			save = errno;
 
 		CloseTransientFile(fd);
+		unlink(tmp);
 		errno = save;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not write \"%s\": %m", path)));
+				 errmsg("could not write \"%s\": %m", tmp)));
 	}
 	CloseTransientFile(fd);
-	return true;
+	won = link(tmp, path) == 0;
+	if (!won && errno != EEXIST)
+	{
+		int			save = errno;
+
+		unlink(tmp);
+		errno = save;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not link \"%s\" to \"%s\": %m", tmp, path)));
+	}
+	unlink(tmp);
+	return won;
 }
 
 void
@@ -96,7 +114,7 @@ origin_claim(const char *origin)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	snprintf(path, sizeof(path), "%s/%s", dir, hex);
 
-	if (write_claim(path, true))
+	if (write_claim(path))
 	{
 		fsync_fname(dir, true);
 		return;
@@ -104,12 +122,6 @@ origin_claim(const char *origin)
 	owner = read_claim(path);
 	if (owner == MyDatabaseId)
 		return;
-	if (!OidIsValid(owner))
-	{
-		/* a claim cut short by a crash: nobody sealed under it */
-		(void) write_claim(path, false);
-		return;
-	}
 	{
 		char	   *dbname = get_database_name(owner);
 

@@ -47,6 +47,22 @@ manifest_bytes(StringInfo out, const char *batch_id, size_t idlen, int64 count,
 	out->data[out->len] = '\0';
 }
 
+/* Manifest version 2, bound to the table (relid) the batch is for. */
+static void
+manifest_v2_bytes(StringInfo out, Oid relid, const char *batch_id, size_t idlen, int64 count,
+				  const uint8 *root)
+{
+	char	   *tbl = ledger_table_name(relid);
+	size_t		tlen = strlen(tbl);
+	size_t		len = bl_batch_manifest_v2_len(tlen, idlen);
+
+	enlargeStringInfo(out, (int) len);
+	bl_batch_manifest_v2(tbl, tlen, batch_id, idlen, (uint64) count, root,
+						 (uint8_t *) out->data + out->len);
+	out->len += (int) len;
+	out->data[out->len] = '\0';
+}
+
 static void
 batch_root(uint8 (*hashes)[HASH256_LEN], int64 n, uint8 *root)
 {
@@ -296,7 +312,7 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 	key_check_report(key_check(key, now, lr->signer_roles, lr->nsigner_roles), key, now,
 					 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
 	initStringInfo(&buf);
-	row_encode(lr->sign_encoder, values, nulls, &buf);
+	signing_encode(lr->sign_encoder, lr->qualname, values, nulls, &buf);
 	if (!key_verify(key, buf.data, buf.len, sig_bytes_or_error(values[lr->sig_attno - 1])))
 		ereport(ERROR,
 				(errcode(ERRCODE_SIG_INVALID),
@@ -304,7 +320,7 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 						RelationGetRelationName(rel)),
 				 errdetail("The signature is not member \"%s\"'s signature of this row's signing bytes.",
 						   key->member),
-				 errhint("Sign exactly battledger.signing_bytes(row), which includes ledger_key_id.")));
+				 errhint("Sign exactly battledger.signing_bytes(row), which names the table and includes ledger_key_id.")));
 }
 
 static const char *
@@ -430,7 +446,10 @@ check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nr
 	}
 	sig = DatumGetByteaPP(values[lr->sig_attno - 1]);
 	initStringInfo(&buf);
-	row_encode(lr->sign_encoder, values, nulls, &buf);
+	/* rows dated before the table's update to 0.3.0 were signed without its name */
+	signing_encode(lr->sign_encoder,
+				   DatumGetTimestampTz(values[lr->at_attno - 1]) < lr->v1_before ? NULL : lr->qualname,
+				   values, nulls, &buf);
 	if (VARSIZE_ANY_EXHDR(sig) != 64 ||
 		!key_verify(key, buf.data, buf.len, (const uint8 *) VARDATA_ANY(sig)))
 	{
@@ -468,10 +487,15 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
+	bool		v1 = false;
 
 	*detail = NULL;
 	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, row_count, root, key_id, sig, at FROM battledger.batch WHERE batch_id = $1",
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(b.tbl)::oid, b.row_count, b.root, b.key_id, b.sig, b.at, "
+							  "       b.at < (SELECT (pg_catalog.to_jsonb(l) OPERATOR(pg_catalog.->>) 'signed_v1_before')::pg_catalog.timestamptz "
+							  "                 FROM battledger.ledger_tables l "
+							  "                WHERE l.tbl = pg_catalog.to_regclass(b.tbl)) "
+							  "FROM battledger.batch b WHERE b.batch_id = $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.batch");
 	if (SPI_processed != 1)
@@ -502,6 +526,7 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 			memcpy(sig, b, VARSIZE_ANY(b));
 		}
 		at = DatumGetTimestampTz(SPI_getbinval(t, d, 6, &isnull));
+		v1 = DatumGetBool(SPI_getbinval(t, d, 7, &isnull)) && !isnull;
 	}
 	if (OidIsValid(expect_tbl) && tbl != expect_tbl)
 	{
@@ -520,7 +545,9 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(bl_rel_owner(tbl),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.sha256(battledger.signing_bytes(t.*)) FROM ONLY %s t WHERE t.ledger_batch = $1",
+	/* a batch filed before the table's update to 0.3.0 committed to v1 signing bytes */
+	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.sha256(battledger.%s(t.*)) FROM ONLY %s t WHERE t.ledger_batch = $1",
+										v1 ? "signing_bytes_v1" : "signing_bytes",
 										quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 																   get_rel_name(tbl))),
 							   1, argtypes, args, NULL, true, 0);
@@ -565,7 +592,10 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 		return "batch_key_invalid";
 	}
 	initStringInfo(&m);
-	manifest_bytes(&m, batch_id, strlen(batch_id), count, root.bytes);
+	if (v1)
+		manifest_bytes(&m, batch_id, strlen(batch_id), count, root.bytes);
+	else
+		manifest_v2_bytes(&m, tbl, batch_id, strlen(batch_id), count, root.bytes);
 	if (VARSIZE_ANY_EXHDR(sig) != 64 ||
 		!key_verify(key, m.data, m.len, (const uint8 *) VARDATA_ANY(sig)))
 	{
@@ -652,13 +682,13 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	key_check_report(key_check(key, now, roles, nroles), key, now,
 					 psprintf("batch \"%s\"", batch_id));
 	initStringInfo(&m);
-	manifest_bytes(&m, batch_id, strlen(batch_id), count, root->bytes);
+	manifest_v2_bytes(&m, tbl, batch_id, strlen(batch_id), count, root->bytes);
 	if (!key_verify(key, m.data, m.len,
 					sig_bytes_or_error(heap_getattr(tup, SPI_fnumber(desc, "sig"), desc, &isnull))))
 		ereport(ERROR,
 				(errcode(ERRCODE_SIG_INVALID),
 				 errmsg("signature of batch \"%s\" does not verify", batch_id),
-				 errhint("Sign exactly battledger.batch_manifest(batch_id, row_count, root).")));
+				 errhint("Sign exactly battledger.batch_manifest(tbl, batch_id, row_count, root), which names the table.")));
 
 	remember_new_batch(batch_id);
 
@@ -670,25 +700,67 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 2, atcol, newval, newnull));
 }
 
+static void
+check_batch_count(int64 count)
+{
+	if (count < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a batch has at least one row, not %lld", (long long) count)));
+}
+
+static bytea *
+stringinfo_bytea(StringInfo m)
+{
+	bytea	   *out = palloc(VARHDRSZ + m->len);
+
+	SET_VARSIZE(out, VARHDRSZ + m->len);
+	memcpy(VARDATA(out), m->data, m->len);
+	return out;
+}
+
+/*
+ * battledger.batch_manifest(batch_id text, row_count bigint, root hash256) RETURNS bytea
+ *
+ * Version 1 (no table): what batches filed before 0.3.0 were signed over.
+ */
 PG_FUNCTION_INFO_V1(battledger_batch_manifest);
 Datum
 battledger_batch_manifest(PG_FUNCTION_ARGS)
 {
 	text	   *id = PG_GETARG_TEXT_PP(0);
 	StringInfoData m;
-	bytea	   *out;
 
-	if (PG_GETARG_INT64(1) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a batch has at least one row, not %lld", (long long) PG_GETARG_INT64(1))));
+	check_batch_count(PG_GETARG_INT64(1));
 	initStringInfo(&m);
 	manifest_bytes(&m, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), PG_GETARG_INT64(1),
 				   PG_GETARG_HASH256_P(2)->bytes);
-	out = palloc(VARHDRSZ + m.len);
-	SET_VARSIZE(out, VARHDRSZ + m.len);
-	memcpy(VARDATA(out), m.data, m.len);
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P(stringinfo_bytea(&m));
+}
+
+/*
+ * battledger.batch_manifest(tbl regclass, batch_id text, row_count bigint,
+ *                           root hash256) RETURNS bytea
+ *
+ * Version 2: what a member signs for a batch of tbl's rows.
+ */
+PG_FUNCTION_INFO_V1(battledger_batch_manifest_v2);
+Datum
+battledger_batch_manifest_v2(PG_FUNCTION_ARGS)
+{
+	Oid			tbl = PG_GETARG_OID(0);
+	text	   *id = PG_GETARG_TEXT_PP(1);
+	StringInfoData m;
+
+	if (get_rel_name(tbl) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", tbl)));
+	check_batch_count(PG_GETARG_INT64(2));
+	initStringInfo(&m);
+	manifest_v2_bytes(&m, tbl, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), PG_GETARG_INT64(2),
+					  PG_GETARG_HASH256_P(3)->bytes);
+	PG_RETURN_BYTEA_P(stringinfo_bytea(&m));
 }
 
 PG_FUNCTION_INFO_V1(battledger_batch_root);

@@ -17,7 +17,15 @@ COMMENT ON FUNCTION @extschema@.chain_hash(@extschema@.hash256, bigint, bytea) I
 CREATE FUNCTION @extschema@.signing_bytes(record) RETURNS bytea
     AS 'MODULE_PATHNAME', 'battledger_signing_bytes' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.signing_bytes(record) IS
-    'the bytes a member signs: row content with ledger_key_id and ledger_batch, without chain fields, ledger_sig and ledger_at';
+    'the bytes a member signs (v2): the table''s name, then row content with ledger_key_id and ledger_batch, without chain fields, ledger_sig and ledger_at';
+CREATE FUNCTION @extschema@.signing_bytes(record, regclass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'battledger_signing_bytes_for' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.signing_bytes(record, regclass) IS
+    'signing bytes (v2) of a row built in another shape, for the ledger table given';
+CREATE FUNCTION @extschema@.signing_bytes_v1(record) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'battledger_signing_bytes_v1' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.signing_bytes_v1(record) IS
+    'signing bytes v1 (no table name): what rows signed before 0.3.0 were signed over';
 
 -- The consortium roles (Regulation (EU) 2023/1542 vocabulary; docs/signatures.md).
 CREATE FUNCTION @extschema@.member_roles() RETURNS text[]

@@ -6,8 +6,10 @@ CREATE TABLE @extschema@.ledger_tables (
     chain_by    name,
     signer_roles text[],        -- NULL: unsigned table
     builtin     boolean NOT NULL DEFAULT false,   -- the extension's own ledger tables
-    chain_index name NOT NULL   -- in the table's schema; a name, not regclass, so pg_restore
+    chain_index name NOT NULL,  -- in the table's schema; a name, not regclass, so pg_restore
                                 -- can load the registry before the index is rebuilt
+    signed_v1_before timestamptz  -- signed rows (and batches) dated before this were signed
+                                  -- without the table's name (signing bytes v1, before 0.3.0)
 );
 COMMENT ON TABLE @extschema@.ledger_tables IS 'the tables enable_ledger() made ledger tables';
 -- The extension's own rows are recreated by CREATE EXTENSION, so only users' are dumped.

@@ -15,7 +15,8 @@ BEGIN
     FOR r IN
         SELECT d.object_type, d.object_identity
           FROM pg_event_trigger_dropped_objects() d
-         WHERE (d.classid = 'pg_class'::regclass AND d.objsubid = 0
+         -- the table, or one of its columns (dropped through a type, domain or collation's CASCADE)
+         WHERE (d.classid = 'pg_class'::regclass
                 AND d.objid IN (SELECT l.tbl::oid FROM @extschema@.ledger_tables l))
             OR (d.object_type = 'index'
                 AND (d.schema_name, d.object_name) IN
@@ -40,7 +41,7 @@ CREATE EVENT TRIGGER battledger_ddl_guard ON ddl_command_start
     -- by object, not by command: ALTER INDEX/VIEW/SEQUENCE ... can name a table too
     WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE', 'ALTER SCHEMA', 'ALTER INDEX', 'ALTER VIEW',
                  'ALTER SEQUENCE', 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE', 'CREATE TRIGGER',
-                 'DROP INDEX', 'DROP EXTENSION', 'DROP SCHEMA')
+                 'DROP INDEX', 'DROP EXTENSION', 'DROP SCHEMA', 'CREATE RULE')
     EXECUTE FUNCTION @extschema@._ddl_guard();
 CREATE EVENT TRIGGER battledger_drop_guard ON sql_drop
     EXECUTE FUNCTION @extschema@._drop_guard();

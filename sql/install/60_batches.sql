@@ -18,7 +18,11 @@ GRANT INSERT ON @extschema@.batch TO PUBLIC;   -- every insert is checked: signa
 CREATE FUNCTION @extschema@.batch_manifest(batch_id text, row_count bigint, root @extschema@.hash256)
     RETURNS bytea AS 'MODULE_PATHNAME', 'battledger_batch_manifest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.batch_manifest(text, bigint, @extschema@.hash256) IS
-    'the bytes a member signs for a batch: "battledger batch v1\n" || batch_id || "\n" || u64 count || root';
+    'manifest v1 (no table), what batches filed before 0.3.0 were signed over: "battledger batch v1\n" || batch_id || "\n" || u64 count || root';
+CREATE FUNCTION @extschema@.batch_manifest(tbl regclass, batch_id text, row_count bigint, root @extschema@.hash256)
+    RETURNS bytea AS 'MODULE_PATHNAME', 'battledger_batch_manifest_v2' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.batch_manifest(regclass, text, bigint, @extschema@.hash256) IS
+    'the bytes a member signs for a batch (v2): "battledger batch v2\n" || u16 length || table || batch_id || "\n" || u64 count || root';
 CREATE FUNCTION @extschema@.batch_root(content_hashes @extschema@.hash256[])
     RETURNS @extschema@.hash256 AS 'MODULE_PATHNAME', 'battledger_batch_root' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.batch_root(@extschema@.hash256[]) IS

@@ -48,7 +48,7 @@ q -c "CREATE TEMP TABLE x (i int)" >/dev/null
 rows="SELECT jsonb_populate_record(NULL::soh_report, jsonb_build_object('battery', 'B0026', 'soh_pct', 90 - i * 0.01,
         'ledger_key_id', '$db_kid', 'ledger_batch', 'upload-1')) r FROM generate_series(1, 1000) i"
 q -c "SELECT encode(sha256(battledger.signing_bytes(r)), 'hex') FROM ($rows) s" > "$W/hashes"
-"$CLI" sign-batch --key "$W/fleet.key" --batch-id upload-1 < "$W/hashes" > "$W/batch.out"
+"$CLI" sign-batch --key "$W/fleet.key" --table public.soh_report --batch-id upload-1 < "$W/hashes" > "$W/batch.out"
 root=$(awk '$1 == "root" {print $2}' "$W/batch.out")
 bsig=$(awk '$1 == "signature" {print $2}' "$W/batch.out")
 db_root=$(q -c "SELECT battledger.batch_root(array_agg(sha256(battledger.signing_bytes(r))::battledger.hash256)) FROM ($rows) s")

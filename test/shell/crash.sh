@@ -49,8 +49,8 @@ SQL
 echo "$result"
 fail=0
 [ "$last" -gt 0 ] || fail=1
-echo "$result" | grep -q "^acked_present=$last\$" || fail=1
-echo "$result" | grep -q '^bulk_rows=0$' || fail=1
-echo "$result" | grep -q '^verify_problems=0$' || fail=1
-echo "$result" | grep -q '^verify_after_append=0$' || fail=1
+grep -q "^acked_present=$last\$" <<<"$result" || fail=1
+grep -q '^bulk_rows=0$' <<<"$result" || fail=1
+grep -q '^verify_problems=0$' <<<"$result" || fail=1
+grep -q '^verify_after_append=0$' <<<"$result" || fail=1
 [ $fail = 0 ] && echo "crash: PASS" || { echo "crash: FAIL"; exit 1; }

@@ -54,7 +54,8 @@ checkpoint dst >"$BL_WORK/cp.after"; check_same "$BL_WORK/cp.before" "$BL_WORK/c
 # key in one cluster: its seal() is refused (BL042).  The documented recovery
 # once src is retired: drop it and remove its claim on the origin.
 refused=$(psql -X -At -v ON_ERROR_STOP=1 -d dst -c "SELECT battledger.seal()" 2>&1 || true)
-if echo "$refused" | grep -q 'is sealed by another database of this cluster'; then
+# (here-strings, not pipes: with pipefail, grep -q closing early fails the pipe)
+if grep -q 'is sealed by another database of this cluster' <<<"$refused"; then
   echo "second database sealing the same origin: refused"
 else
   echo "second database sealing the same origin NOT refused: $refused"; fail=1
@@ -78,13 +79,13 @@ DELETE FROM public.notes;
 SQL
 )
 echo "$result"
-echo "$result" | grep -q '^log_problems=0$' || fail=1
-echo "$result" | grep -q '^sealed_again=true$' || fail=1
-echo "$result" | grep -q '^consistent=true$' || fail=1
-echo "$result" | grep -q '^log_problems_after_seal=0$' || fail=1
-echo "$result" | grep -q '^verify_events=0$' || fail=1
-echo "$result" | grep -q '^verify_notes=0$' || fail=1
-echo "$result" | grep -q '^appended_seq=251$' || fail=1
-echo "$result" | grep -q '^verify_after_append=0$' || fail=1
-echo "$result" | grep -q 'DELETE is not allowed on ledger table "notes"' || fail=1
+grep -q '^log_problems=0$' <<<"$result" || fail=1
+grep -q '^sealed_again=true$' <<<"$result" || fail=1
+grep -q '^consistent=true$' <<<"$result" || fail=1
+grep -q '^log_problems_after_seal=0$' <<<"$result" || fail=1
+grep -q '^verify_events=0$' <<<"$result" || fail=1
+grep -q '^verify_notes=0$' <<<"$result" || fail=1
+grep -q '^appended_seq=251$' <<<"$result" || fail=1
+grep -q '^verify_after_append=0$' <<<"$result" || fail=1
+grep -q 'DELETE is not allowed on ledger table "notes"' <<<"$result" || fail=1
 [ $fail = 0 ] && echo "dump_restore: PASS" || { echo "dump_restore: FAIL"; exit 1; }

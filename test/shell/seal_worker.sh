@@ -31,7 +31,7 @@ SQL
 )
 echo "$result"
 for want in 'worker=1' 'pending=0' 'sealed=true' 'checkpoint=true' 'log_problems=0'; do
-  echo "$result" | grep -qx "$want" || { echo "expected $want"; fail=1; }
+  grep -qx "$want" <<<"$result" || { echo "expected $want"; fail=1; }
 done
 grep -q 'battledger sealer started' "$BL_WORK/worker.log" || { echo "no start message in the server log"; fail=1; }
 [ $fail = 0 ] && echo "seal_worker: PASS" || { echo "seal_worker: FAIL"; exit 1; }

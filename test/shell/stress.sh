@@ -51,7 +51,7 @@ SELECT 'verify_problems=' || count(*) FROM battledger.verify('usage_event');
 SQL
 )
 echo "$result"
-echo "$result" | grep -q '^undone_rows=0$' || fail=1
-echo "$result" | grep -q '^non_dense_chains=0$' || fail=1
-echo "$result" | grep -q '^verify_problems=0$' || fail=1
+grep -q '^undone_rows=0$' <<<"$result" || fail=1
+grep -q '^non_dense_chains=0$' <<<"$result" || fail=1
+grep -q '^verify_problems=0$' <<<"$result" || fail=1
 [ $fail = 0 ] && echo "stress: PASS" || { echo "stress: FAIL"; exit 1; }

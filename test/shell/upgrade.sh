@@ -109,13 +109,28 @@ q old -c "SELECT battledger.seal()" >/dev/null
 check "the log seals the 0.1.0 rows and the new one, and verifies" \
   test "$(q old -c "SELECT tree_size FROM battledger.checkpoint ORDER BY 1 DESC LIMIT 1"):$(q old -c "SELECT count(*) FROM battledger.verify_log(true)")" = "5:0"
 
-# --- 0.2.0 -> 0.3.0
+# --- 0.2.0 -> 0.3.0, the way a member updates: 0.2.0's own binaries (built
+# from its release commit into a relocated copy of this PostgreSQL) write the
+# rows, signatures, batch and log; the cluster then restarts on this build's
+# binaries and ALTER EXTENSION UPDATE runs.
 CLI=${CLI:-$BL_ROOT/bin/battledger}
-createdb v02; createdb fresh3
-q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+REL_0_2_0=b06c259
+P020=$BL_WORK/pg020
+mkdir -p "$P020/usr/lib/postgresql" "$P020/usr/share/postgresql" "$P020/usr/include" "$P020/bin" "$BL_WORK/src020"
+cp -a "$(dirname "$PG_BIN")" "$P020/usr/lib/postgresql/"
+cp -a "$("$PG_CONFIG" --sharedir)" "$P020/usr/share/postgresql/"
+ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$P020/usr/include/postgresql"
+git -C "$BL_ROOT" archive "$REL_0_2_0" | tar -x -C "$BL_WORK/src020"
+P020_CONFIG=$P020/usr/lib/postgresql/15/bin/pg_config
+make -s -C "$BL_WORK/src020" PG_CONFIG="$P020_CONFIG" with_llvm=no CLI_BINDIR="$P020/bin" install >/dev/null
+make -s -C "$BL_WORK/src020/test/signer" PG_CONFIG="$P020_CONFIG" with_llvm=no install >/dev/null
+cluster1_port=$PGPORT
+PG_BIN=$P020/usr/lib/postgresql/15/bin bl_start_cluster v02 55458 "battledger.log_key_file = '$BL_WORK/up-log.key'"
+createdb v02
 q v02 >/dev/null <<'SQL'
 CREATE EXTENSION battledger VERSION '0.2.0';
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
+ALTER DATABASE v02 SET battledger.origin = 'up2.example/log';   -- per database (docs/dba-guide.md)
 SET battledger.origin = 'up2.example/log';
 SELECT battledger.add_member('oem.example', ARRAY['oem']),
        battledger.add_key('oem.example', battledger_test.public_key(battledger_test.seed('oem-1')));
@@ -132,6 +147,18 @@ CREATE TABLE note (battery text, txt text);
 SELECT battledger.enable_ledger('note', 'battery');
 INSERT INTO soh SELECT (signed_soh('B' || i % 3, 100 - i, 'report ' || i)).* FROM generate_series(1, 6) i;
 INSERT INTO note SELECT 'B' || i % 2, 'note ' || i FROM generate_series(1, 4) i;
+-- a batch as 0.2.0 signs it: manifest v1, rows' signing bytes v1
+CREATE TABLE up_rows AS SELECT jsonb_populate_record(NULL::soh, jsonb_build_object('battery', 'B9', 'soh_pct', 80 + i,
+    'ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed('oem-1')))::text,
+    'ledger_batch', 'up-batch')) r FROM generate_series(1, 2) i;
+BEGIN;
+INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+SELECT 'up-batch', 'public.soh', battledger.key_id(battledger_test.public_key(battledger_test.seed('oem-1'))), 2, root,
+       battledger_test.sign(battledger_test.seed('oem-1'), battledger.batch_manifest('up-batch', 2, root))
+  FROM (SELECT battledger.batch_root(array_agg(sha256(battledger.signing_bytes(r))::battledger.hash256)) AS root FROM up_rows) s;
+INSERT INTO soh SELECT (r).* FROM up_rows;
+COMMIT;
+DROP TABLE up_rows;
 SELECT battledger.seal();
 SQL
 state02() {
@@ -146,9 +173,16 @@ printf '%s\n' "$(q v02 -c "SELECT battledger.tlog_proof(2)")" > "$BL_WORK/up-pro
 leaf=$(q v02 -c "SELECT encode(battledger.leaf(2), 'hex')")
 cp1=$(q v02 -c "SELECT tree_size || ':' || root FROM battledger.checkpoint ORDER BY tree_size DESC LIMIT 1")
 
-q old -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'" -c "CREATE EXTENSION battledger_test_signer"
+# the member restarts on the new binaries, then updates
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v02" -w stop >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v02" -l "$BL_WORK/v02.log" -w start >/dev/null
 q v02 -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'"
+createdb fresh3; q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+PGPORT=$cluster1_port q old -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'" -c "CREATE EXTENSION battledger_test_signer"
+PGPORT=$cluster1_port createdb fresh3
+PGPORT=$cluster1_port q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
 for db in old v02; do
+  [ $db = old ] && export PGPORT=$cluster1_port || export PGPORT=55458
   check "$db: updated to 0.3.0" test "$(q $db -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.3.0
   check "$db: same indexes as a fresh 0.3.0" test "$(indexes $db)" = "$(indexes fresh3)"
   check "$db: same objects as a fresh 0.3.0" test "$(objects $db)" = "$(objects fresh3)"
@@ -159,14 +193,18 @@ for db in old v02; do
   check "$db: same function privileges as a fresh 0.3.0" test "$(privs $db)" = "$(privs fresh3)"
   if [ $fail -ne 0 ]; then diff <(functions $db; privs $db; objects $db) <(functions fresh3; privs fresh3; objects fresh3) | head -20; fi
 done
+export PGPORT=55458
 check "0.2.0 rows, signatures, leaves and checkpoints unchanged by the update" test "$(state02)" = "$before"
 check "verify() clean after the update" \
   test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify('note'))")" = 0
 check "verify_log(true) clean after the update" test "$(q v02 -c "SELECT count(*) FROM battledger.verify_log(true)")" = 0
 check "the proof made by 0.2.0 still verifies offline" \
   "$CLI" verify-proof --vkey "$vkey" --proof "$BL_WORK/up-proof.txt" --leaf-hex "$leaf"
-q v02 -c "SET battledger.origin = 'up2.example/log'" -c "INSERT INTO soh SELECT (signed_soh('B1', 50, 'after the update')).*" \
+q v02 -c "INSERT INTO soh SELECT (signed_soh('B1', 50, 'after the update')).*" \
       -c "SELECT battledger.seal()" >/dev/null
+check "0.2.0's rows and batch verify under signing bytes v1, the new row under v2" \
+  test "$(q v02 -c "SELECT count(*) FILTER (WHERE ledger_at < l.signed_v1_before) || ':' || count(*) FILTER (WHERE ledger_at >= l.signed_v1_before)
+                    FROM soh, battledger.ledger_tables l WHERE l.tbl = 'soh'::regclass")" = "8:1"
 check "a new signed row after the update chains, seals and verifies" \
   test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
 check "the new log is consistent with 0.2.0's last checkpoint" test "$(q v02 -c "

@@ -202,20 +202,21 @@ expect 2 "sign bad hex" "$B" sign --key "$K/m.key" --hex abc
 
 # sign-batch: root and manifest recomputed in Perl, signature checked by openssl
 printf '%064x\n' 3 1 2 > "$K/batch"   # any order: the root is over the sorted hashes
-expect 0 "sign-batch" sh -c "'$B' sign-batch --key '$K/m.key' --batch-id 'lot-7' < '$K/batch'"
+expect 0 "sign-batch" sh -c "'$B' sign-batch --key '$K/m.key' --table public.telemetry --batch-id 'lot-7' < '$K/batch'"
 perl -MDigest::SHA=sha256 -e '
   my @l = map { sha256("\x00" . pack("H*", sprintf("%064x", $_))) } 1 .. 3;
   my $root = sha256("\x01" . sha256("\x01" . $l[0] . $l[1]) . $l[2]);
   print STDOUT unpack("H*", $root), "\n";
   open(my $m, ">", $ARGV[0]) or die;
-  print $m "battledger batch v1\nlot-7\n", pack("Q>", 3), $root;' "$K/manifest" > "$K/want_root"
+  print $m "battledger batch v2\n", pack("n", 16), "public.telemetry", "lot-7\n", pack("Q>", 3), $root;' "$K/manifest" > "$K/want_root"
 same "batch root" "$(awk '$1 == "root" {print $2}' "$T/out")" "$(cat "$K/want_root")"
 same "batch count" "$(awk '$1 == "count" {print $2}' "$T/out")" 3
 awk '$1 == "signature" {print $2}' "$T/out" | xxd -r -p > "$K/batch.sig"
 expect 0 "batch signature verifies with openssl" openssl pkeyutl -verify -rawin -pubin \
   -inkey "$K/m.pub" -in "$K/manifest" -sigfile "$K/batch.sig"
 printf 'xyz\n' > "$K/badbatch"
-expect 1 "sign-batch rejects a bad line" sh -c "'$B' sign-batch --key '$K/m.key' --batch-id b < '$K/badbatch'"
+expect 1 "sign-batch rejects a bad line" sh -c "'$B' sign-batch --key '$K/m.key' --table public.t --batch-id b < '$K/badbatch'"
+expect 2 "sign-batch needs the table" sh -c "'$B' sign-batch --key '$K/m.key' --batch-id b < '$K/batch'"
 
 # checkpoints from the C fixtures (log key, witness, sizes 7 and 13)
 LOG=$(cat "$F/log.vkey")
