@@ -42,6 +42,17 @@ pg_restore -d dst --exit-on-error "$BL_WORK/src.dump"
 hashes dst >"$BL_WORK/after"
 
 fail=0
+# A ledger table dumped alone (pg_dump -t) arrives without its registration:
+# its triggers refuse every insert rather than acting as a half-ledger.
+createdb alone
+psql -X -q -v ON_ERROR_STOP=1 -d alone -c "CREATE EXTENSION battledger"
+pg_dump -d src -t public.notes | psql -X -q -d alone >/dev/null 2>&1 || true
+alone=$(psql -X -At -d alone -c "INSERT INTO public.notes VALUES ('x')" 2>&1 || true)
+if grep -q 'is not a ledger table' <<<"$alone"; then
+  echo "a table restored alone refuses inserts: ok"
+else
+  echo "a table restored alone did NOT refuse an insert: $alone"; fail=1
+fi
 if cmp -s "$BL_WORK/before" "$BL_WORK/after"; then
   echo "hashes unchanged: $(wc -l <"$BL_WORK/after") rows"
 else
