@@ -267,6 +267,27 @@ BEGIN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
         END IF;
     END LOOP;
+    -- a row signed with a key since revoked, dated before the revocation, is
+    -- proven only by another witness's cosignature, made before the revocation,
+    -- of a checkpoint covering its leaf: the signer alone can date a row as it
+    -- likes (a new chain has no predecessor to bound it), not a witness's
+    -- signed timestamp (docs/signatures.md, "Time and revocation")
+    FOR t IN SELECT l.tbl, n.nspname || '.' || c.relname AS qualname FROM @extschema@.ledger_tables l
+               JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE l.signer_roles IS NOT NULL ORDER BY l.tbl::text LOOP
+        EXECUTE format('SELECT count(*) FROM ONLY %s r JOIN @extschema@.keys k ON k.key_id OPERATOR(@extschema@.=) r.ledger_key_id '
+                       'WHERE r.ledger_origin = $1 AND k.revoked_at IS NOT NULL AND r.ledger_at < k.revoked_at '
+                       'AND NOT EXISTS (SELECT 1 FROM @extschema@.peer_leaf p JOIN @extschema@.cosignature s '
+                       '                  ON s.log_origin = p.origin AND s.tree_size > p.leaf_index '
+                       '                WHERE p.origin = $1 AND p.tbl = $2 AND p.seq = r.ledger_seq '
+                       '                  AND p.row_hash OPERATOR(@extschema@.=) r.ledger_hash '
+                       '                  AND s.witness <> $1 AND s.cosigned_at < extract(epoch FROM k.revoked_at))', t.tbl)
+            INTO n USING member, t.qualname;
+        IF n > 0 THEN
+            RETURN QUERY SELECT t.tbl::text, 'revoked_key_unproven'::text,
+                format('%s rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it.', n);
+        END IF;
+    END LOOP;
     -- the latest checkpoint is the tree of the stored leaves
     SELECT p.tree_size, p.root INTO cp FROM @extschema@.peer_checkpoint p
      WHERE p.origin = member ORDER BY p.tree_size DESC LIMIT 1;

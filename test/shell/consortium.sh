@@ -155,6 +155,44 @@ wait_for c "SELECT count(*) = 7 FROM battledger.peer_checkpoint"
 check "c: caught up, and everything it received verifies" \
   test "$(q c -c "SELECT count(*) FROM battledger.verify('soh')") $(q c -c "SELECT count(*) FROM battledger.verify_member('a.example/log')")" = "0 0"
 
+# --- 2b. a revokes oem-1; a's superuser then signs a new chain with it,
+#     dated before the revocation, behind the triggers.  The arrival check
+#     judges the key at ledger_at and a new chain has no predecessor to bound
+#     it, so the row is stored; verify_member() names it, because no other
+#     witness cosigned a checkpoint covering it before the revocation, while
+#     the oem-1 rows sealed and cosigned earlier stay proven.
+for m in b c; do
+  wait_for "$m" "SELECT EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = 'a.example/log'
+                   AND s.tree_size = (SELECT max(tree_size) FROM battledger.peer_checkpoint WHERE origin = 'a.example/log'))"
+done
+sleep 1.1   # cosignatures carry whole seconds
+kid_oem=$(q a -c "SELECT battledger.key_id(battledger_test.public_key(battledger_test.seed('oem-1')))")
+q a -c "SELECT battledger.add_key('oem.example', battledger_test.public_key(battledger_test.seed('oem-2')))" \
+    -c "SELECT battledger.revoke_key('$kid_oem')" >/dev/null
+q a >/dev/null <<'SQL'
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE soh DISABLE TRIGGER USER;
+WITH k AS (SELECT revoked_at FROM battledger.keys WHERE key_id OPERATOR(battledger.=) battledger.key_id(battledger_test.public_key(battledger_test.seed('oem-1')))),
+     r AS (SELECT (signed_soh('oem-1', 'B-revoked', 100, 'backdated with a revoked key')).*)
+INSERT INTO soh (battery, soh_pct, note, ledger_key_id, ledger_sig, ledger_at, ledger_origin, ledger_seq, ledger_prev, ledger_hash)
+SELECT r.battery, r.soh_pct, r.note, r.ledger_key_id, r.ledger_sig, k.revoked_at - interval '500 milliseconds', 'a.example/log', 1,
+       repeat('00', 32)::battledger.hash256,
+       battledger.chain_hash(repeat('00', 32)::battledger.hash256, 1, battledger.row_bytes(ROW(r.battery, r.soh_pct, r.note,
+           1, repeat('00', 32)::battledger.hash256, NULL, r.ledger_key_id, r.ledger_sig, NULL,
+           k.revoked_at - interval '500 milliseconds', 'a.example/log')::soh))
+  FROM r, k;
+ALTER TABLE soh ENABLE TRIGGER USER;
+ALTER TABLE soh ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+SQL
+for m in b c; do
+  wait_for "$m" "SELECT count(*) = 1 FROM soh WHERE battery = 'B-revoked'"
+  check "$m: the backdated row with a revoked key is named (revoked_key_unproven), the earlier ones are not" \
+    test "$(q "$m" -c "SELECT string_agg(problem || ':' || detail, ' ') FROM battledger.verify_member('a.example/log')")" \
+         = "revoked_key_unproven:1 rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it."
+done
+
 # --- 3. b's superuser forges a row behind the triggers
 q b >/dev/null <<'SQL'
 ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
@@ -176,7 +214,7 @@ for m in a c; do
     test "$(q "$m" -c "SELECT state FROM battledger.consortium_status() WHERE member = 'b.example/log'")" = stopped
 done
 check "server log names the refusal" grep -q 'battledger refused a row of "public.soh" from member "b.example/log" (hash_mismatch)' "$BL_WORK/a.log"
-q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B4', 100, 'placed on market')).*"
+q a -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B4', 100, 'placed on market')).*"
 wait_for c "SELECT count(*) = 1 FROM soh WHERE battery = 'B4'"
 check "c: a's rows keep flowing while b is stopped" true
 
