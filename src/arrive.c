@@ -274,17 +274,31 @@ check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, cons
 	int64		head_seq;
 	Hash256		head_hash;
 	TimestampTz head_at = DT_NOBEGIN;
-	bool		found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash,
-								   &head_at);
+	bool		found;
 
+	/*
+	 * Rows copied when a member joins come in heap order, not chain order:
+	 * with concurrent writers a later position can arrive before an earlier
+	 * one.  Only a row already at this very position is a fork (the same row
+	 * was skipped before); links are checked later, by verify_member().
+	 */
+	if (consortium_table_sync())
+	{
+		Hash256		here;
+
+		if (chain_row_hash(rel, lr, origin, key, seq, &here))
+		{
+			*detail = psprintf("The origin's chain already holds position " INT64_FORMAT ": a second row there is a fork.", seq);
+			return "fork";
+		}
+		return NULL;
+	}
+	found = chain_head(rel, lr, origin, key, seq > 1 ? seq - 1 : 1, &head_seq, &head_hash, &head_at);
 	if (found && head_seq >= seq)
 	{
 		*detail = psprintf("The origin's chain already holds position " INT64_FORMAT ": a second row there is a fork.", seq);
 		return "fork";
 	}
-	/* rows copied when a member joins come table by table, in no order: links are checked later */
-	if (consortium_table_sync())
-		return NULL;
 	if (seq == 1)
 	{
 		if (memcmp(prev->bytes, zero_hash, HASH256_LEN) != 0)

@@ -662,6 +662,24 @@ cosignature_problem(const char *vkey_text, const char *witness, const char *orig
 	return ok ? NULL : "the cosignature does not verify";
 }
 
+/* Whether this exact cosignature line is stored already. */
+static bool
+cosignature_held(const char *origin, int64 size, const char *witness, const char *line)
+{
+	Oid			types[4] = {TEXTOID, INT8OID, TEXTOID, TEXTOID};
+	Datum		args[4] = {CStringGetTextDatum(origin), Int64GetDatum(size),
+	CStringGetTextDatum(witness), CStringGetTextDatum(line)};
+	bool		held;
+	int			nest = bl_spi_connect();
+
+	if (SPI_execute_with_args("SELECT 1 FROM battledger.cosignature WHERE log_origin = $1 AND tree_size = $2 "
+							  "AND witness = $3 AND line = $4", 4, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.cosignature");
+	held = SPI_processed > 0;
+	bl_spi_finish(nest);
+	return held;
+}
+
 PG_FUNCTION_INFO_V1(battledger_cosignature_trigger);
 Datum
 battledger_cosignature_trigger(PG_FUNCTION_ARGS)
@@ -700,6 +718,12 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 		consortium_reject(m->origin, "battledger.cosignature", size, "bad_cosignature",
 						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: %s.", origin, size, witness, why),
 						  NULL);
+	/*
+	 * Joining again copies every cosignature already received: the same line
+	 * is skipped (otherwise its primary key stops the copy, retried forever).
+	 */
+	if (consortium_table_sync() && cosignature_held(origin, size, witness, line))
+		return PointerGetDatum(NULL);
 	return PointerGetDatum(tup);
 }
 

@@ -260,4 +260,28 @@ check "evidence: and they differ" bash -c "! cmp -s '$W/held' '$W/new'"
 check "a: the rewritten checkpoint was neither accepted nor cosigned" \
   test "$(q a -c "SELECT count(*) FROM battledger.peer_checkpoint p JOIN battledger.log_conflict l ON l.origin = p.origin AND l.new_note = p.note")" = 0
 
+# --- 5. c joins a again after a's table was written out of chain order
+#     (CLUSTER on a descending index puts every chain's later positions on
+#     earlier heap pages, as concurrent writers do): the copy arrives in heap
+#     order, and a's own cosignatures, already held, arrive a second time
+q a >/dev/null <<'SQL'
+CREATE INDEX soh_backwards ON soh (battery, ledger_origin, ledger_seq DESC);
+CLUSTER soh USING soh_backwards;
+SQL
+sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
+rej_before=$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'")
+q c -c "DROP SUBSCRIPTION $sub_a" -c "DELETE FROM battledger.consortium_member WHERE origin = 'a.example/log'" >/dev/null
+q c -v origin="${ORIGIN[a]}" -v conn="host=$BL_WORK port=${PORT[a]} dbname=bl user=postgres" \
+  -v lv="${LOGV[a]}" -v wv="${WITV[a]}" >/dev/null <<'SQL'
+SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
+SQL
+wait_for c "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+             WHERE s.subname = '$sub_a'"
+check "c: joined a again: every table copied, nothing refused, subscription running" \
+  test "$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'"):$(q c -c "SELECT subenabled FROM pg_subscription WHERE subname = '$sub_a'")" = "$rej_before:t"
+check "c: a's chains, out of heap order, verify; only the revoked key's forged row is named" \
+  test "$(q c -c "SELECT string_agg(problem, ' ') FROM battledger.verify_member('a.example/log')")" = revoked_key_unproven
+check "c: holds every row a published" \
+  test "$(q c -c "SELECT count(*) FROM soh WHERE ledger_origin = 'a.example/log'")" = "$(q a -c "SELECT count(*) FROM soh WHERE ledger_origin = 'a.example/log'")"
+
 exit $fail
