@@ -192,7 +192,12 @@ fill_column(EncColumn *col, Form_pg_attribute att)
 	else
 		col->tag = scalar_tag(base);
 
-	col->omit_empty = strcmp(name, LEDGER_COL_ORIGIN) == 0;
+	/*
+	 * Only a varlena can be "empty".  row_bytes() and row_hash() take any
+	 * record, whose ledger_origin column may be an int: reading that as a
+	 * varlena header dereferenced the integer (found by test/shell/sql_fuzz.sh).
+	 */
+	col->omit_empty = strcmp(name, LEDGER_COL_ORIGIN) == 0 && att->attlen == -1;
 	utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
 	col->namelen = strlen(utf8);
 	col->name = pstrdup(utf8);
