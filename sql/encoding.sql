@@ -75,3 +75,15 @@ SELECT row_bytes(ROW(ARRAY[[1, 2], [3, 4]]));
 SELECT row_bytes(ROW('[5:6]={1,2}'::int[]));
 SELECT row_bytes(ROW('pg_class'::regclass));
 SELECT row_bytes(NULL::all_types) IS NULL AS strict;
+
+-- Any record may have a column named ledger_origin: only a text one is left
+-- out when empty, an int one is encoded like any other column (it used to
+-- be read as text, crashing the server)
+CREATE TEMP TABLE text_origin (ledger_origin text, v text);
+CREATE TEMP TABLE only_v (v text);
+INSERT INTO text_origin VALUES ('', 'a');
+INSERT INTO only_v VALUES ('a');
+SELECT (SELECT row_bytes(t) FROM text_origin t) = (SELECT row_bytes(o) FROM only_v o) AS empty_origin_left_out;
+CREATE TEMP TABLE int_origin (ledger_origin int, v text);
+INSERT INTO int_origin VALUES (0, 'a');
+SELECT encode(row_bytes(t), 'hex') AS int_origin, row_hash(t) IS NOT NULL AS hashed FROM int_origin t;

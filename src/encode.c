@@ -196,7 +196,11 @@ fill_column(EncColumn *col, Form_pg_attribute att)
 	else
 		col->tag = scalar_tag(base);
 
-	/* by name and type: an arbitrary record may have a non-text "ledger_origin" */
+	/*
+	 * By name and type: row_bytes() and row_hash() take any record, whose
+	 * ledger_origin may be an int; reading that as text dereferenced the
+	 * integer (found by test/shell/sql_fuzz.sh and by review).
+	 */
 	col->omit_empty = strcmp(name, LEDGER_COL_ORIGIN) == 0 && col->tag == TAG_TEXT;
 	utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
 	col->namelen = strlen(utf8);

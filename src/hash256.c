@@ -6,7 +6,7 @@
  * lower case, read in either case.
  */
 #include "battledger.h"
-#include "note.h"
+#include "type_text.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -20,6 +20,8 @@
 #include "utils/syscache.h"
 
 static const char hexdigits[] = "0123456789abcdef";
+
+StaticAssertDecl(HASH256_LEN == BL_HASH256_LEN, "type_text.c parses hash256 values");
 
 int
 bl_spi_connect(void)
@@ -101,28 +103,19 @@ hash256_in(PG_FUNCTION_ARGS)
 {
 	const char *s = PG_GETARG_CSTRING(0);
 	size_t		len = strlen(s);
-	Hash256    *h;
+	Hash256    *h = palloc(sizeof(Hash256));
+	int			bad = bl_hash256_parse(s, len, h->bytes);	/* type_text.c */
 
-	if (len != 2 * HASH256_LEN)
+	if (bad < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type %s: \"%s\"", "hash256", s),
 				 errdetail("A hash256 value has exactly 64 hexadecimal digits, not %zu characters.", len)));
-
-	h = palloc(sizeof(Hash256));
-	for (int i = 0; i < HASH256_LEN; i++)
-	{
-		int			hi = bl_hex_nibble(s[2 * i]);
-		int			lo = bl_hex_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type %s: \"%s\"", "hash256", s),
-					 errdetail("Character %d is not a hexadecimal digit.",
-							   hi < 0 ? 2 * i + 1 : 2 * i + 2)));
-		h->bytes[i] = (uint8) ((hi << 4) | lo);
-	}
+	if (bad > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"", "hash256", s),
+				 errdetail("Character %d is not a hexadecimal digit.", bad)));
 	PG_RETURN_HASH256_P(h);
 }
 

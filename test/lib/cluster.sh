@@ -8,8 +8,12 @@
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, which
+# clang only recommends, so --no-install-recommends leaves them out) are
+# for test/fuzz.
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
-  libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev"
+  libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev
+  clang libclang-rt-14-dev"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # initdb and pg_ctl refuse root: run them as postgres when we are root.
