@@ -1090,7 +1090,8 @@ levels_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN]
 {
 	Levels	   *lv = ctx;
 
-	if (level >= lv->nlevels || (int64) index >= lv->count[level])
+	/* stored rows may have been written behind the guards: any level or index */
+	if (level < 0 || level >= lv->nlevels || (int64) index < 0 || (int64) index >= lv->count[level])
 		return -1;
 	memcpy(out, lv->h[level][index], HASH256_LEN);
 	return 0;

@@ -635,8 +635,17 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event))
-		elog(ERROR, "battledger_batch_check must be a BEFORE INSERT trigger");
+		!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("battledger_batch_check() must be a BEFORE INSERT FOR EACH ROW trigger")));
+	/* the column numbers below are battledger.batch's */
+	if (RelationGetNamespace(td->tg_relation) != get_namespace_oid("battledger", true) ||
+		strcmp(RelationGetRelationName(td->tg_relation), "batch") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("this trigger belongs on battledger.batch, not on \"%s\"",
+						RelationGetRelationName(td->tg_relation))));
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
 	/* NOT NULL is enforced only after BEFORE triggers: check here */
