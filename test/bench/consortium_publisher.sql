@@ -12,8 +12,10 @@ SELECT battledger.add_member('fleet.example', ARRAY['fleet_operator']);
 SELECT battledger.add_key('fleet.example', battledger_test.public_key(battledger_test.seed('fleet-1')));
 
 -- What the member signs: the content columns plus ledger_key_id and ledger_batch
--- (fields sorted by name, NULLs left out: the same signing bytes as the table row;
--- see test/bench/signed_schema.sql).
+-- (fields sorted by name, NULLs left out: signing_bytes(this composite,
+-- 'public.soh') are those of soh's row, which name the table; see
+-- test/bench/signed_schema.sql).  The subscriber S checks them against its
+-- own public.soh, the same name.
 CREATE TYPE bench_cons.signed_row AS (
     battery text, soh_pct numeric, note text, ledger_key_id battledger.hash256, ledger_batch text);
 
@@ -23,7 +25,7 @@ CREATE UNLOGGED TABLE bench_cons.stage (
     ledger_key_id battledger.hash256 NOT NULL,
     ledger_sig bytea NOT NULL);
 
--- Sign rows lo..hi: 1,000 chain keys (batteries), one Ed25519 signature each.
+-- Sign rows lo..hi for public.soh: 1,000 chain keys (batteries), one Ed25519 signature each.
 -- Run in several sessions at once to use every core.
 CREATE FUNCTION bench_cons.stage_signed(lo bigint, hi bigint) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
@@ -35,7 +37,7 @@ BEGIN
     INSERT INTO bench_cons.stage
     SELECT i, c.battery, c.soh_pct, c.note, kid,
            battledger_test.sign(seed, battledger.signing_bytes(
-               ROW(c.battery, c.soh_pct, c.note, kid, NULL)::bench_cons.signed_row))
+               ROW(c.battery, c.soh_pct, c.note, kid, NULL)::bench_cons.signed_row, 'public.soh'))
       FROM generate_series(lo, hi) AS i,
            LATERAL (SELECT 'B' || (i % 1000) AS battery, round(100 - (i % 5000) * 0.01, 2) AS soh_pct,
                            'soh report ' || i AS note) AS c;

@@ -21,6 +21,30 @@ cluster_cpu() {             # cluster_cpu DATADIR
   awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' "/proc/$pid/stat"
 }
 
+# bench_install [signer]: install the Debian packages, build and install
+# battledger for $PG_CONFIG (test/lib/cluster.sh) and, with "signer", the
+# TEST-ONLY signer extension (test/signer).  BENCH_NO_INSTALL=1 skips all of
+# it and uses what is already installed for $PG_CONFIG: for a private
+# (relocated) PostgreSQL, install there first, then run the benchmark, e.g.
+#   make PG_CONFIG=$P with_llvm=no CLI_BINDIR=$D install
+#   make -C test/signer PG_CONFIG=$P with_llvm=no install
+#   PG_BIN=$(dirname "$P") PG_CONFIG=$P BENCH_NO_INSTALL=1 test/bench/signed.sh
+# (GIT_STATE then names the checkout, which is what was installed only if
+# you installed it.)
+bench_install() {
+  if [ "${BENCH_NO_INSTALL:-0}" = 1 ]; then
+    say "BENCH_NO_INSTALL=1: using battledger${1:+ and the TEST-ONLY signer} as installed for $PG_CONFIG"
+    return 0
+  fi
+  bl_install_packages
+  bl_build_install
+  if [ "${1:-}" = signer ]; then
+    say "building and installing the TEST-ONLY signer (test/signer)"
+    make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no
+    as_root make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no install
+  fi
+}
+
 # What is built: the commit, and the files that differ from it (the tree may hold uncommitted work).
 bench_git_state() {
   (cd "$BL_ROOT" && { git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout"; } | tr -d '\n'

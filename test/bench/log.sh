@@ -26,6 +26,7 @@
 #   BENCH_PROOF_CALLS     in-server timed calls per proof function and size (default 500)
 #   BENCH_REPS            runs of each verify_log variant, the median is reported (default 3)
 #   BENCH_VERIFY_TIMEOUT  cap in seconds on one verify_log run (default 600)
+#   BENCH_NO_INSTALL      1: install and build nothing, use what is installed for PG_CONFIG (lib.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,9 +51,8 @@ goal_ge() { awk -v x="$1" -v g="$2" 'BEGIN { print (x >= g) ? "met" : "**missed*
 goal_le() { awk -v x="$1" -v g="$2" 'BEGIN { print (x <= g) ? "met" : "**missed**" }'; }
 k() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n/1000000; else printf "%gk", n/1000 }'; }
 
-bl_install_packages
 GIT_STATE=$(bench_git_state)   # the commit built, and uncommitted files
-bl_build_install
+bench_install                  # lib.sh; BENCH_NO_INSTALL=1 skips it
 bl_scratch                  # BL_WORK must exist before bl_test_log_conf copies the key into it
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 BUSY_0=$(machine_busy); OWN_0=$(children_cpu); T_0=$(now_ms)

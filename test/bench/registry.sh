@@ -32,6 +32,8 @@
 #   BENCH_REPS       runs of each load and of each verify, median reported (default 3)
 #   BENCH_CALLS      in-server timed calls per read function and battery (default 200)
 #   BENCH_PROFILE    1: profile passport() even if its goal is met (default 0)
+#   BENCH_NO_INSTALL 1: install and build nothing, use battledger and the signer as
+#                    installed for PG_CONFIG (lib.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,12 +57,8 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rps() { awk -v n="$1" -v m="$2" 'BEGIN { printf "%.0f", n / (m / 1000) }'; }   # per second from count and ms
 goal_le() { awk -v x="$1" -v g="$2" 'BEGIN { print (x <= g) ? "met" : "**missed**" }'; }
 
-bl_install_packages
 GIT_STATE=$(bench_git_state)   # the commit built, and uncommitted files
-bl_build_install
-say "building and installing the TEST-ONLY signer (test/signer)"
-make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no
-as_root make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no install
+bench_install signer           # lib.sh; BENCH_NO_INSTALL=1 skips it
 bl_scratch                  # BL_WORK must exist before bl_test_log_conf copies the key into it
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 BUSY_0=$(machine_busy); OWN_0=$(children_cpu); T_0=$(now_ms)

@@ -111,8 +111,11 @@ CREATE UNLOGGED TABLE bench_reg.stage_batch (
 --   serial NULL: one battery per cell (serial <cell>-<LOAD>), one batch per cell;
 --   serial given: every cell's reports, in cell order, `copies` times over, for
 --                 that one battery, one batch per cell and copy.
--- Per docs/signatures.md: content hash = SHA-256(signing_bytes(row)), root =
--- batch_root(hashes), Ed25519 over batch_manifest(batch_id, row_count, root).
+-- Per docs/signatures.md: content hash = SHA-256(signing_bytes(row)) (the row
+-- built as battledger.battery_event, so its signing bytes name that table),
+-- root = batch_root(hashes), Ed25519 over
+-- batch_manifest('battledger.battery_event', batch_id, row_count, root): the
+-- v2 manifest, which names the table the batch is for.
 -- Salts are reproducible (TEST ONLY, as sql/registry.sql): SHA-256(batch_id || ':' || seq).
 CREATE FUNCTION bench_reg.stage(p_load text, p_serial text DEFAULT NULL, copies int DEFAULT 1) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
@@ -136,7 +139,8 @@ BEGIN
      CROSS JOIN LATERAL (SELECT battledger.commitment(s.salt, u.value) AS restricted) c;
     INSERT INTO bench_reg.stage_batch
     SELECT p_load, batch_no, batch_id, kid, row_count, root,
-           battledger_test.sign(battledger_test.seed(m), battledger.batch_manifest(batch_id, row_count, root))
+           battledger_test.sign(battledger_test.seed(m),
+                                battledger.batch_manifest('battledger.battery_event', batch_id, row_count, root))
       FROM (SELECT e.batch_no, min(e.ledger_batch) AS batch_id, count(*) AS row_count,
                    battledger.batch_root(array_agg(e.content_hash)) AS root
               FROM bench_reg.stage_event e WHERE e.load = p_load GROUP BY e.batch_no) x;

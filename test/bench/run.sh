@@ -19,6 +19,7 @@
 #   BENCH_PORT        port of the private cluster (default 55440)
 #   BENCH_HW_TIMEOUT  cap in seconds on one hand-written bulk load (default 300)
 #   BENCH_REPS        runs of each bulk load, the median is reported (default 3)
+#   BENCH_NO_INSTALL  1: install and build nothing, use what is installed for PG_CONFIG (lib.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,8 +33,7 @@ BENCH_REPS=${BENCH_REPS:-3}
 LOAD_1M_TIMEOUT=60            # the 1M-row verify table is only built if it loads this fast
 RESULTS=$HERE/results/latest.md
 
-bl_install_packages
-bl_build_install
+bench_install                 # lib.sh; BENCH_NO_INSTALL=1 skips it
 # shared_buffers holds every table of the run, so reads never hit the disk;
 # a large max_wal_size keeps checkpoints out of the timed bulk loads; work_mem
 # keeps generate_series()'s tuplestore in memory (at 4MB it spills to a temp

@@ -26,13 +26,20 @@
 #
 # All signatures (per row and per batch) are made BEFORE anything is timed,
 # with the TEST-ONLY signer extension (test/signer), into unlogged staging
-# tables.  Prints a markdown summary and writes it to test/bench/results/signed.md.
+# tables.  Since 0.3.0 what a member signs names the table (signing bytes v2
+# and batch manifest v2, docs/encoding.md): a row or batch signed for one
+# table is refused in another.  So every signed table is created first and
+# signed for on its own (the same content rows each time); the unsigned
+# ledger tables take the content of the same staged rows.  Prints a markdown
+# summary and writes it to test/bench/results/signed.md.
 #
 # Environment:
 #   BENCH_SECONDS            duration of each pgbench run (default 15)
 #   BENCH_PORT               port of the private cluster (default 55441)
 #   BENCH_REPS               runs of each bulk load, the median is reported (default 3)
-#   BENCH_STAGE_PER_CLIENT   pre-signed rows per pgbench client (default 200000)
+#   BENCH_STAGE_PER_CLIENT   pre-signed rows per pgbench client and table (default 200000)
+#   BENCH_NO_INSTALL         1: install and build nothing, use battledger and the signer
+#                            as installed for PG_CONFIG (lib.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,12 +83,8 @@ openssl_verify() {
   echo "$v"
 }
 
-bl_install_packages
 GIT_STATE=$(bench_git_state)   # the commit built, and uncommitted files
-bl_build_install
-say "building and installing the TEST-ONLY signer (test/signer)"
-make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no
-as_root make -s -C "$BL_ROOT/test/signer" PG_CONFIG="$PG_CONFIG" with_llvm=no install
+bench_install signer           # lib.sh; BENCH_NO_INSTALL=1 skips it
 
 say "baseline: $OPENSSL_CMD (one core)"
 BUSY_0=$(machine_busy); OWN_0=$(children_cpu); T_0=$(now_ms)
@@ -105,25 +108,46 @@ say "creating benchmark schema (test/bench/signed_schema.sql)"
 psql_ -f "$HERE/signed_schema.sql" >/dev/null
 
 # ---------------------------------------------------------------------------
-# Signing, before any timing: per-row signatures in one session per core,
-# then BENCH_REPS sets of 100 signed batches.
+# Signing, before any timing.  The signing bytes name the table, so each
+# signed table is created here and gets its own signed rows: the pgbench
+# tables signed_c<N>_<mode> (N x BENCH_STAGE_PER_CLIENT rows each), the bulk
+# tables signed_bulk_r<r> (BULK_ROWS rows each), in one session per core;
+# then one set of 100 signed batches per batch table signed_batch_r<r>.
+# Table sfx's row i (content i) is staged as id BASE[sfx] + i.
 # ---------------------------------------------------------------------------
-STAGE_ROWS=$((MAX_CLIENTS * STAGE_PER_CLIENT))
-say "signing $STAGE_ROWS rows (one Ed25519 signature each) in $MAX_CLIENTS sessions"
+TARGET_SPAN=1000000000      # bases this far apart: a client past its slice finds no row
+declare -A BASE
+N_BASES=0
+STAGE_ROWS=0
+sign_for() {                # sign_for SFX ROWS: create public.signed_SFX, sign rows 1..ROWS for it
+  local sfx=$1 n=$2 tbl base per lo hi c pids=()
+  tbl=$(q "SELECT bench_signed.make_table('signed', '$sfx')")
+  base=$((N_BASES * TARGET_SPAN)); BASE[$sfx]=$base; N_BASES=$((N_BASES + 1))
+  per=$(( (n + MAX_CLIENTS - 1) / MAX_CLIENTS ))
+  for c in $(seq 0 $((MAX_CLIENTS - 1))); do
+    lo=$((c * per + 1)); hi=$(( (c + 1) * per )); [ "$hi" -gt "$n" ] && hi=$n
+    q "SELECT bench_signed.stage_signed('public.$tbl', $base, $lo, $hi)" >/dev/null &
+    pids+=($!)
+  done
+  for c in "${pids[@]}"; do wait "$c"; done
+  STAGE_ROWS=$((STAGE_ROWS + n))
+}
+N_SIGNED_TABLES=$(( 4 + BENCH_REPS ))
+say "signing rows for $N_SIGNED_TABLES signed tables (one Ed25519 signature each) in $MAX_CLIENTS sessions"
 t0=$(now_ms)
-pids=()
-for c in $(seq 0 $((MAX_CLIENTS - 1))); do
-  q "SELECT bench_signed.stage_signed($((c * STAGE_PER_CLIENT + 1)), $(((c + 1) * STAGE_PER_CLIENT)))" >/dev/null &
-  pids+=($!)
+for mode in sync async; do
+  for clients in 1 2; do sign_for "c${clients}_$mode" $((clients * STAGE_PER_CLIENT)); done
 done
-for p in "${pids[@]}"; do wait "$p"; done
+for r in $(seq "$BENCH_REPS"); do sign_for "bulk_r$r" "$BULK_ROWS"; done
 SIGN_MS=$(( $(now_ms) - t0 ))
-echo "$(q 'SELECT count(*) FROM bench_signed.stage_rows') rows signed in $SIGN_MS ms"
+[ "$(q 'SELECT count(*) FROM bench_signed.stage_rows')" = "$STAGE_ROWS" ] || { echo "staging failed" >&2; exit 1; }
+echo "$STAGE_ROWS rows signed in $SIGN_MS ms"
 
 say "staging $BENCH_REPS x $NBATCHES batches of $BATCH_SIZE rows (content hashes, Merkle root, one signature per batch)"
 t0=$(now_ms)
 for r in $(seq "$BENCH_REPS"); do
-  q "SELECT bench_signed.stage_batch_set($r, $NBATCHES, $BATCH_SIZE)" >/dev/null
+  tbl=$(q "SELECT bench_signed.make_table('signed', 'batch_r$r')")
+  q "SELECT bench_signed.stage_batch_set('public.$tbl', $r, $NBATCHES, $BATCH_SIZE)" >/dev/null
 done
 echo "$(q 'SELECT count(*) FROM bench_signed.stage_batches') batches, $(q 'SELECT count(*) FROM bench_signed.stage_batch_rows') rows staged in $(( $(now_ms) - t0 )) ms"
 q "VACUUM ANALYZE bench_signed.stage_rows"
@@ -138,23 +162,29 @@ q "CHECKPOINT"
 
 # ---------------------------------------------------------------------------
 # 1. single-row inserts.  Client c's k-th transaction inserts staged row
-#    c * STAGE_PER_CLIENT + k, so no row is inserted twice.  Every run gets a
-#    fresh table; afterwards its row count must equal pgbench's transaction count.
+#    BASE + c * STAGE_PER_CLIENT + k, so no row is inserted twice; the signed
+#    table takes the rows signed for it, the unsigned one the same rows'
+#    content.  Every run gets a fresh table; afterwards its row count must
+#    equal pgbench's transaction count.
 #    Backend CPU: what the cluster's exited processes used during the run
 #    (the pgbench backends, once they have exited).
 # ---------------------------------------------------------------------------
 declare -A TPS TXNS PGB_TICKS
 pgb() {                     # pgb signed|ledger CLIENTS sync|async
-  local kind=$1 clients=$2 mode=$3 tbl out n rows script opts="" t0
-  tbl=$(q "SELECT bench_signed.make_table('$kind', 'c${clients}_$mode')")
+  local kind=$1 clients=$2 mode=$3 sfx=c${2}_$3 tbl out n rows script opts="" t0
+  if [ "$kind" = signed ]; then
+    tbl=signed_$sfx           # created, and its rows signed, before anything was timed
+  else
+    tbl=$(q "SELECT bench_signed.make_table('$kind', '$sfx')")
+  fi
   script=$HERE/signed_insert.sql
   [ "$kind" = ledger ] && script=$HERE/signed_insert_unsigned.sql
   [ "$mode" = async ] && opts="-c synchronous_commit=off"
   q "CHECKPOINT"
   say "pgbench: $tbl, $clients client(s), -j $clients, ${BENCH_SECONDS}s${opts:+, $opts}"
   t0=$(pm_children_ticks)
-  out=$(PGOPTIONS="$opts" pgbench -n -f "$script" -D tbl="$tbl" -D stride="$STAGE_PER_CLIENT" -D n=0 \
-          -c "$clients" -j "$clients" -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
+  out=$(PGOPTIONS="$opts" pgbench -n -f "$script" -D tbl="$tbl" -D base="${BASE[$sfx]}" -D stride="$STAGE_PER_CLIENT" \
+          -D n=0 -c "$clients" -j "$clients" -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
   for _ in $(seq 50); do      # wait until the pgbench backends have exited
     [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'")" = 0 ] && break
     sleep 0.1
@@ -189,18 +219,20 @@ runs_ms() { for w in ${RUNS[$1]}; do printf ' %s' "${w%|*}"; done; }
 
 # ---------------------------------------------------------------------------
 # 2. bulk insert, one signature per row: 20,000 staged rows in one statement
-#    into a fresh table, timed with its COMMIT inside a procedure; the same
-#    rows into an unsigned ledger table beside it.
+#    into a fresh table (signed_bulk_r<r>, signed for beforehand), timed with
+#    its COMMIT inside a procedure; the same rows into an unsigned ledger
+#    table beside it.
 # ---------------------------------------------------------------------------
 bulk20k() {                 # bulk20k signed|ledger
-  local kind=$1 r out tbl cols
+  local kind=$1 r out tbl cols base
   cols="battery, kind, at, soh, note"
   [ "$kind" = signed ] && cols="$cols, ledger_key_id, ledger_sig"
   say "bulk: $BULK_ROWS pre-signed rows into $kind tables, one statement, $BENCH_REPS runs"
   for r in $(seq "$BENCH_REPS"); do
-    tbl=$(q "SELECT bench_signed.make_table('$kind', 'bulk_r$r')")
+    base=${BASE[bulk_r$r]}
+    if [ "$kind" = signed ]; then tbl=signed_bulk_r$r; else tbl=$(q "SELECT bench_signed.make_table('$kind', 'bulk_r$r')"); fi
     q "CHECKPOINT"
-    out=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl ($cols) SELECT $cols FROM bench_signed.stage_rows WHERE id BETWEEN 1 AND $BULK_ROWS ORDER BY id')")
+    out=$(q "CALL bench_signed.timed('INSERT INTO public.$tbl ($cols) SELECT $cols FROM bench_signed.stage_rows WHERE id BETWEEN $((base + 1)) AND $((base + BULK_ROWS)) ORDER BY id')")
     [ "$(q "SELECT count(*) FROM $tbl")" = "$BULK_ROWS" ] || { echo "$tbl: wrong row count" >&2; exit 1; }
     echo "  run $r: ${out%|*} ms, backend CPU $(upr "$BULK_ROWS" "${out#*|}") µs per row"
     RUNS[bulk_$kind]+=" $out"
@@ -227,7 +259,7 @@ for r in $(seq "$BENCH_REPS"); do
   echo "  unsigned ledger, $NBATCHES transactions: ${out%|*} ms, backend CPU $(upr "$BATCH_ROWS" "${out#*|}") µs per row"
   RUNS[ledger_tx]+=" $out"
 
-  tbl=$(q "SELECT bench_signed.make_table('signed', 'batch_r$r')")
+  tbl=signed_batch_r$r        # created, and its batches signed, before anything was timed
   q "CHECKPOINT"
   t0=$(now_ms)
   # A refused batch (BL021 at COMMIT) is recorded and the run skipped, not fatal.
@@ -310,13 +342,13 @@ summary() {
   echo "| after | $(fmt '%.0f' "$OSSL_2") | $(awk -v o="$OSSL_2" 'BEGIN{printf "%.0f", 1e6/o}') |"
   echo "| **used for the ratios (the higher)** | **$(fmt '%.0f' "$OSSL")** | $(awk -v o="$OSSL" 'BEGIN{printf "%.0f", 1e6/o}') |"
   echo
-  echo "Signing before the timed parts (test signer, $MAX_CLIENTS sessions): $STAGE_ROWS rows in $(fmt '%.1f' "$(awk -v m="$SIGN_MS" 'BEGIN{print m/1000}')") s."
+  echo "Signing before the timed parts (test signer, $MAX_CLIENTS sessions; rows signed for each signed table): $STAGE_ROWS rows in $(fmt '%.1f' "$(awk -v m="$SIGN_MS" 'BEGIN{print m/1000}')") s."
   echo
   echo "## 1. Single-row INSERT of a pre-signed row, one row per transaction (pgbench -n, ${BENCH_SECONDS} s)"
   echo
   echo "Script \`test/bench/signed_insert.sql\` (signed) / \`signed_insert_unsigned.sql\` (same staged rows, content"
   echo "columns only, unsigned ledger table); 1,000 chain keys; client c's k-th transaction inserts staged row"
-  echo "c x $STAGE_PER_CLIENT + k. rows/s = pgbench tps (= rows: each table's row count was checked)."
+  echo "base + c x $STAGE_PER_CLIENT + k (signed for that table). rows/s = pgbench tps (= rows: each table's row count was checked)."
   echo "For 2 clients the openssl ratio is against 2 x the one-core figure."
   echo
   echo "| commits | table | clients (-j) | rows/s | vs unsigned ledger | vs openssl verify/s | goal | backend CPU µs/row | rows per backend CPU s vs openssl |"
@@ -416,8 +448,8 @@ summary() {
   echo
   echo "- \`$COMMAND\` (cluster on port $BENCH_PORT via test/lib/cluster.sh; signer: \`make -s -C test/signer with_llvm=no && make -s -C test/signer with_llvm=no install\`)"
   echo "- baseline: \`$OPENSSL_CMD\` (verify/s, last column of the Ed25519 line)"
-  echo "- 1: \`pgbench -n -f test/bench/signed_insert.sql -D tbl=signed_c<N>_sync -D stride=$STAGE_PER_CLIENT -D n=0 -c <N> -j <N> -T $BENCH_SECONDS\`"
-  echo "- 2: \`CALL bench_signed.timed('INSERT INTO signed_bulk_r<r> (...) SELECT ... FROM bench_signed.stage_rows WHERE id BETWEEN 1 AND $BULK_ROWS')\`"
+  echo "- 1: \`pgbench -n -f test/bench/signed_insert.sql -D tbl=signed_c<N>_sync -D base=<base> -D stride=$STAGE_PER_CLIENT -D n=0 -c <N> -j <N> -T $BENCH_SECONDS\`"
+  echo "- 2: \`CALL bench_signed.timed('INSERT INTO signed_bulk_r<r> (...) SELECT ... FROM bench_signed.stage_rows WHERE id BETWEEN <base> + 1 AND <base> + $BULK_ROWS')\`"
   echo "- 3: \`CALL bench_signed.load_batches('signed_batch_r<r>', <r>, true)\`; unsigned: \`load_batches('ledger_batchtx_r<r>', <r>, false)\`"
   echo "- 4: \`SELECT count(*) FROM battledger.verify(tbl)\` (in \`bench_signed.time_verify\`), twice per session"
 }

@@ -9,8 +9,12 @@
 --   stage_rows         per-row signed rows (ledger_key_id, ledger_sig), one id each;
 --   stage_batch_rows   rows of signed batches (ledger_key_id, ledger_batch);
 --   stage_batches      the batches' manifests: root and signature, ready for battledger.batch.
--- A staged row can go into several tables: ledger_sig is unique per table, and
--- the signing bytes do not depend on the table (docs/signatures.md).
+-- Since 0.3.0 the signing bytes and the batch manifest name the table
+-- (docs/encoding.md, "Signing bytes"): a row or batch signed for one table is
+-- refused in any other.  So every signed target table is created first and
+-- gets its own staged rows (stage_rows: a range of ids per table, with the
+-- same content in each range) or batches (one repetition per table); the
+-- unsigned ledger tables take the content columns of the same staged rows.
 
 CREATE EXTENSION IF NOT EXISTS battledger;
 CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY: private keys in SQL
@@ -21,8 +25,10 @@ SELECT battledger.add_member('fleet.bench', ARRAY['fleet_operator']);
 SELECT battledger.add_key('fleet.bench', battledger_test.public_key(battledger_test.seed('fleet-bench-1')));
 
 -- What the member signs: the content columns plus ledger_key_id and ledger_batch
--- (fields are sorted by name and NULLs left out, so this composite's
--- signing_bytes are those of the table row; sql/signatures.sql checks the rule).
+-- (fields are sorted by name and NULLs left out, so signing_bytes(this
+-- composite, tbl) are those of tbl's row; sql/signatures.sql checks the rule),
+-- after the target table's name (signing bytes v2: 'BLS' 0x02, u16 length,
+-- "schema.table").
 CREATE TYPE bench_signed.signed_row AS (
     battery text, kind text, at timestamptz, soh numeric, note text,
     ledger_key_id battledger.hash256, ledger_batch text);
@@ -62,14 +68,15 @@ $fn$;
 -- Per-row signatures
 -- ---------------------------------------------------------------------------
 CREATE UNLOGGED TABLE bench_signed.stage_rows (
-    id bigint PRIMARY KEY,
+    id bigint PRIMARY KEY,              -- base + i, row i's content signed for one table
     battery text NOT NULL, kind text NOT NULL, at timestamptz NOT NULL, soh numeric, note text,
     ledger_key_id battledger.hash256 NOT NULL,
     ledger_sig bytea NOT NULL);
 
--- Sign rows lo..hi (the member's side: Ed25519 over signing_bytes(row)).
--- Run in several sessions at once to use every core.
-CREATE FUNCTION bench_signed.stage_signed(lo bigint, hi bigint) RETURNS bigint
+-- Sign rows lo..hi for table tbl, staged as ids base + lo .. base + hi (the
+-- member's side: Ed25519 over signing_bytes(row, tbl)).  Each target table
+-- gets its own base.  Run in several sessions at once to use every core.
+CREATE FUNCTION bench_signed.stage_signed(tbl regclass, base bigint, lo bigint, hi bigint) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
 DECLARE
     seed bytea := battledger_test.seed('fleet-bench-1');
@@ -77,9 +84,9 @@ DECLARE
     n bigint;
 BEGIN
     INSERT INTO bench_signed.stage_rows
-    SELECT i, c.battery, c.kind, c.at, c.soh, c.note, kid,
+    SELECT base + i, c.battery, c.kind, c.at, c.soh, c.note, kid,
            battledger_test.sign(seed, battledger.signing_bytes(
-               ROW(c.battery, c.kind, c.at, c.soh, c.note, kid, NULL)::bench_signed.signed_row))
+               ROW(c.battery, c.kind, c.at, c.soh, c.note, kid, NULL)::bench_signed.signed_row, tbl))
       FROM generate_series(lo, hi) AS i, bench_signed.content(i) AS c;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -101,11 +108,11 @@ CREATE UNLOGGED TABLE bench_signed.stage_batches (
     root battledger.hash256 NOT NULL, sig bytea NOT NULL,
     PRIMARY KEY (rep, batch_no));
 
--- Stage nbatches batches of size rows for repetition p_rep (batch ids are global,
--- so each repetition has its own), the member's side per docs/signatures.md:
--- content hash = sha256(signing_bytes(row)), root = batch_root(hashes),
--- signature over batch_manifest(batch_id, row_count, root).
-CREATE FUNCTION bench_signed.stage_batch_set(p_rep int, nbatches int, size int) RETURNS bigint
+-- Stage nbatches batches of size rows for repetition p_rep, to be loaded into
+-- table tbl (batch ids are global, so each repetition has its own), the
+-- member's side per docs/signatures.md: content hash = sha256(signing_bytes(row, tbl)),
+-- root = batch_root(hashes), signature over batch_manifest(tbl, batch_id, row_count, root).
+CREATE FUNCTION bench_signed.stage_batch_set(tbl regclass, p_rep int, nbatches int, size int) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
 DECLARE
     seed bytea := battledger_test.seed('fleet-bench-1');
@@ -115,14 +122,14 @@ BEGIN
     INSERT INTO bench_signed.stage_batch_rows
     SELECT p_rep, b, j, c.battery, c.kind, c.at, c.soh, c.note, kid, bid,
            sha256(battledger.signing_bytes(
-               ROW(c.battery, c.kind, c.at, c.soh, c.note, kid, bid)::bench_signed.signed_row))::battledger.hash256
+               ROW(c.battery, c.kind, c.at, c.soh, c.note, kid, bid)::bench_signed.signed_row, tbl))::battledger.hash256
       FROM generate_series(1, nbatches) AS b,
            LATERAL (SELECT format('bench-r%s-b%s', p_rep, lpad(b::text, 5, '0')) AS bid) AS id,
            generate_series(1, size) AS j,
            LATERAL bench_signed.content((b - 1)::bigint * size + j) AS c;
     INSERT INTO bench_signed.stage_batches
     SELECT p_rep, batch_no, batch_id, kid, row_count, root,
-           battledger_test.sign(seed, battledger.batch_manifest(batch_id, row_count, root))
+           battledger_test.sign(seed, battledger.batch_manifest(tbl, batch_id, row_count, root))
       FROM (SELECT r.batch_no, min(r.ledger_batch) AS batch_id, count(*) AS row_count,
                    battledger.batch_root(array_agg(r.content_hash)) AS root
               FROM bench_signed.stage_batch_rows r
