@@ -38,7 +38,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 # replaces (CREATE OR REPLACE, taken from the parts by name), plus parts it
 # loads whole (their statements are all CREATE OR REPLACE or REVOKE).
 UPGRADE_0_3_0_PARTS = sql/upgrade/0.2.0--0.3.0-pre.sql sql/install/32_enable_ledger.sql
-UPGRADE_0_3_0_REPLACE = sql/install/40_guard.sql:_drop_guard sql/install/70_log.sql:verify_log sql/install/85_passport.sql:passport sql/install/90_consortium.sql:verify_member
+UPGRADE_0_3_0_REPLACE = sql/install/40_guard.sql:_drop_guard sql/install/70_log.sql:verify_log sql/install/85_passport.sql:passport sql/install/90_consortium.sql:verify_member sql/install/90_consortium.sql:consortium_status
 sql/$(EXTENSION)--0.2.0--0.3.0.sql: $(UPGRADE_0_3_0_PARTS) sql/upgrade/0.2.0--0.3.0-post.sql \
 		sql/install/99_privileges.sql sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
 	{ cat $(UPGRADE_0_3_0_PARTS) && \

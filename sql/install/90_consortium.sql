@@ -199,11 +199,14 @@ COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
 REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 
 -- One line per member: replication, its log as witnessed here, cosignatures.
+-- The state is read from the facts (pg_subscription, pg_stat_subscription,
+-- pg_subscription_rel, pg_stat_subscription_stats, log_conflict), never from a
+-- flag alone: "ok" means enabled, copied, a worker applying and in contact.
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
                    last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
                    checkpoint_size bigint,
-                   checkpoint_verified_at timestamptz, state text, rejected bigint,
+                   checkpoint_verified_at timestamptz, state text, reason text, rejected bigint,
                    cosigned_by_me bigint, my_latest_cosigned_by_them bigint)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.origin, m.subscription, s.subenabled, st.received_lsn, st.last_msg_receipt_time,
@@ -213,10 +216,7 @@ CREATE FUNCTION @extschema@.consortium_status()
               FROM pg_catalog.pg_replication_slots r
              WHERE r.slot_name = @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true))),
            pc.tree_size, pc.verified_at,
-           CASE WHEN s.oid IS NULL THEN 'no subscription'
-                WHEN EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin) THEN 'log conflict'
-                WHEN NOT s.subenabled THEN 'stopped'
-                ELSE 'ok' END,
+           f.state, f.reason,
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
@@ -226,12 +226,34 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN pg_subscription s ON s.subname = m.subscription AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
       LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
       LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
+      LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying
+                           FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
+      CROSS JOIN LATERAL (SELECT * FROM (VALUES
+           (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
+           (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
+               'The member published a checkpoint that contradicts one verified before: see battledger.log_conflict.'),
+           (3, NOT s.subenabled, 'stopped',
+               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
+                    THEN 'A row from the member was refused: see battledger.rejections.'
+                    ELSE 'The subscription is disabled.' END),
+           (4, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+               pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
+           (5, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
+               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).',
+                                 ss.apply_error_count)),
+           (7, st.pid IS NULL, 'not connected', 'No apply worker runs for the subscription.'),
+           (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
+                   < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
+               'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
+           (9, true, 'ok', NULL)) v(rank, holds, state, reason)
+         WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
-    'for each member: subscription state, how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
+    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
 
 -- Everything this member holds of another: chains, leaves against rows, checkpoints.

@@ -33,3 +33,7 @@ CREATE FUNCTION @extschema@.batch_manifest(tbl regclass, batch_id text, row_coun
     RETURNS bytea AS 'MODULE_PATHNAME', 'battledger_batch_manifest_v2' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.batch_manifest(regclass, text, bigint, @extschema@.hash256) IS
     'the bytes a member signs for a batch (v2): "battledger batch v2\n" || u16 length || table || batch_id || "\n" || u64 count || root';
+
+COMMENT ON FUNCTION @extschema@.consortium_status() IS
+    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
+REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;

@@ -31,3 +31,6 @@ REVOKE ALL ON FUNCTION @extschema@._chain_trigger(), @extschema@._refuse_trigger
     @extschema@._arrive_trigger(), @extschema@._log_trigger() FROM PUBLIC;
 
 -- _register() becomes C (src/enable.c): it creates the triggers itself.
+
+-- consortium_status() gains a reason column (a new result type)
+DROP FUNCTION @extschema@.consortium_status();

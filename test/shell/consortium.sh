@@ -145,6 +145,12 @@ check "b: witnessed each piece" \
 
 # --- 2. c stops; a and b go on; c catches up when restarted
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -m fast stop >/dev/null
+# the status reads the facts: with c down, a and b never call it "ok"
+for m in a b; do
+  wait_for "$m" "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'c.example/log'"
+  check "$m: consortium_status names c down, with a reason" \
+    test "$(q "$m" -c "SELECT state <> 'ok' AND reason IS NOT NULL FROM battledger.consortium_status() WHERE member = 'c.example/log'")" = t
+done
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B3', 100, 'placed on market')).*"
 q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B2', 99.1, 'soh reported')).*"
 q a -c "SELECT battledger.seal()" >/dev/null; q b -c "SELECT battledger.seal()" >/dev/null
