@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# A member away longer than its publisher keeps WAL for it (issue 11, item 5):
+#   - the publisher's slot for it is invalidated (max_slot_wal_keep_size);
+#   - the member's consortium_status() names the fault (not "ok");
+#   - the documented recovery (docs/consortium.md, "A member's slot was
+#     lost") brings it back: drop the subscription, join again; the copy
+#     skips the rows already held and brings the missed ones, and
+#     everything received verifies.
+set -euo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+CLI=${BATTLEDGER_CLI:-$BL_ROOT/bin/battledger}
+
+bl_scratch
+W=$BL_WORK/slots; mkdir -p "$W"; chmod 755 "$W"
+fail=0
+check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
+
+declare -A PORT=([a]=55471 [b]=55472)
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log)
+q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+wait_for() {
+  local m=$1 sql=$2 i
+  for i in $(seq 1 300); do
+    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  echo "timed out at $m waiting for: $sql"
+  for l in "$BL_WORK"/[ab].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
+  return 1
+}
+
+for m in a b; do
+  "$CLI" keygen --out "$W/$m-log" >/dev/null
+  [ "$(id -u)" = 0 ] && chown postgres: "$W/$m-log.key"
+  # a keeps at most 1 MB of WAL beyond what its slots need: a member away
+  # while more is written loses its slot
+  bl_start_cluster "$m" "${PORT[$m]}" "wal_level = logical
+max_slot_wal_keep_size = 1MB
+wal_keep_size = 0
+min_wal_size = 32MB
+max_wal_size = 32MB
+battledger.origin = '${ORIGIN[$m]}'
+battledger.log_key_file = '$W/$m-log.key'"
+  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
+  q "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE reading (battery text, soh_pct numeric);
+SELECT battledger.enable_ledger('reading', 'battery');
+SELECT battledger.publish_member();
+SQL
+done
+LOGV_A=$(q a -c "SELECT battledger.log_vkey()")
+join_a() {
+  q b -v origin="${ORIGIN[a]}" -v conn="host=$BL_WORK port=${PORT[a]} dbname=bl user=postgres" \
+    -v lv="$LOGV_A" >/dev/null <<'SQL'
+SELECT battledger.join(:'origin', :'conn', :'lv') \gexec
+SQL
+}
+join_a
+q a -c "INSERT INTO reading SELECT 'B' || i % 10, 100 - i * 0.01 FROM generate_series(1, 200) i" \
+    -c "SELECT battledger.seal()" >/dev/null
+wait_for b "SELECT count(*) = 200 FROM reading"
+check "b: received a's first rows" true
+
+# b goes away; a writes on, and keeps switching WAL segments until b's slot is lost
+sub=$(q b -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/b" -m fast stop >/dev/null
+for i in $(seq 1 40); do
+  q a -c "INSERT INTO reading SELECT 'B' || i % 10, 90 - i * 0.01 FROM generate_series(1, 100) i" \
+      -c "SELECT pg_switch_wal()" -c "CHECKPOINT" >/dev/null
+  [ "$(q a -c "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$sub'")" = lost ] && break
+done
+q a -c "SELECT battledger.seal()" >/dev/null
+check "a: b's slot was invalidated" test "$(q a -c "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$sub'")" = lost
+total=$(q a -c "SELECT count(*) FROM reading")
+
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/b" -l "$BL_WORK/b.log" -w start >/dev/null
+wait_for b "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+check "b: consortium_status does not say ok while its slot at a is lost" \
+  test "$(q b -c "SELECT state <> 'ok' AND reason IS NOT NULL FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = t
+check "b: and it has not received a's later rows" test "$(q b -c "SELECT count(*) < $total FROM reading")" = t
+
+# the recovery, as docs/consortium.md gives it
+q b -c "ALTER SUBSCRIPTION $sub DISABLE" -c "ALTER SUBSCRIPTION $sub SET (slot_name = NONE)" \
+    -c "DROP SUBSCRIPTION $sub" >/dev/null
+q a -c "SELECT pg_drop_replication_slot('$sub')" >/dev/null
+q b -c "DELETE FROM battledger.consortium_member WHERE origin = 'a.example/log'" >/dev/null
+join_a
+wait_for b "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+             WHERE s.subname = '$sub'"
+wait_for b "SELECT count(*) = $total FROM reading"
+check "b: joined again, caught up with every row of a" test "$(q b -c "SELECT count(*) FROM reading")" = "$total"
+check "b: nothing refused on the way" test "$(q b -c "SELECT count(*) FROM battledger.rejections")" = 0
+wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+check "b: consortium_status ok again" \
+  test "$(q b -c "SELECT state FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = ok
+check "b: everything received from a verifies" \
+  test "$(q b -c "SELECT count(*) FROM battledger.verify_member('a.example/log')")" = 0
+[ $fail = 0 ] && echo "slot_loss: PASS" || { echo "slot_loss: FAIL"; exit 1; }
