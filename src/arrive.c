@@ -417,6 +417,9 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 		reject_row(rel, lr, tup, origin, 0, "wrong_origin",
 				   psprintf("The subscription was joined for member \"%s\", which may not publish rows of \"%s\".",
 							from->origin, origin));
+	/* a quarantined chain: held back whole, unchecked, for release_chain() */
+	if (quarantine_holds(rel, lr, origin, tup, values, nulls))
+		return PointerGetDatum(NULL);
 	if (nulls[lr->seq_attno - 1] || nulls[lr->prev_attno - 1] || nulls[lr->hash_attno - 1] ||
 		(lr->chain_attno && nulls[lr->chain_attno - 1]))
 		reject_row(rel, lr, tup, origin, 0, "missing_chain_fields",

@@ -28,4 +28,12 @@ extern void consortium_reject(const char *origin, const char *table, int64 seq,
 							  const char *problem, const char *detail,
 							  const char *row_json) pg_attribute_noreturn();
 
+/*
+ * quarantine.c: if the arriving row belongs to a quarantined chain, hold it
+ * in battledger.held_row and return true (the row is then not stored).
+ */
+struct LedgerRel;
+extern bool quarantine_holds(Relation rel, struct LedgerRel *lr, const char *origin, HeapTuple tup,
+							 Datum *values, bool *nulls);
+
 #endif

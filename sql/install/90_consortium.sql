@@ -248,7 +248,11 @@ CREATE FUNCTION @extschema@.consortium_status()
            (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (9, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (9, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+               pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
+                                 (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
+                                 (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
+           (10, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
@@ -310,6 +314,10 @@ BEGIN
                 format('%s rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it.', n);
         END IF;
     END LOOP;
+    -- rows held back from a quarantined chain are not here yet
+    RETURN QUERY SELECT h.tbl, 'held_back'::text,
+                        pg_catalog.format('%s rows of chain %s held back by a quarantine.', count(*), coalesce(h.chain_key, '(every chain)'))
+                   FROM @extschema@.held_row h WHERE h.origin = member GROUP BY h.tbl, h.chain_key ORDER BY 1, 3;
     -- the latest checkpoint is the tree of the stored leaves
     SELECT p.tree_size, p.root INTO cp FROM @extschema@.peer_checkpoint p
      WHERE p.origin = member ORDER BY p.tree_size DESC LIMIT 1;

@@ -224,6 +224,25 @@ q a -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B4', 100, 'placed on market
 wait_for c "SELECT count(*) = 1 FROM soh WHERE battery = 'B4'"
 check "c: a's rows keep flowing while b is stopped" true
 
+# --- 3b. quarantine: a holds back b's broken chain B1 and takes everything
+#     else from b again; releasing re-checks what was held and keeps refused
+#     what does not extend the chain
+q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B1', 95.5, 'soh reported after the forgery')).*" \
+    -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B5', 100, 'placed on market')).*"
+sub_b=$(q a -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'b.example/log'")
+rej_a=$(q a -c "SELECT count(*) FROM battledger.rejections")
+q a -c "SELECT battledger.quarantine_chain('b.example/log', 'soh', 'B1', 'forged row at position 2')" \
+    -c "ALTER SUBSCRIPTION $sub_b ENABLE" >/dev/null
+wait_for a "SELECT count(*) = 1 FROM soh WHERE battery = 'B5' AND ledger_origin = 'b.example/log'"
+check "a: b's other chains flow again while B1 is quarantined, nothing more refused" \
+  test "$(q a -c "SELECT count(*) FROM battledger.rejections"):$(q a -c "SELECT count(*) FROM battledger.held_row")" = "$rej_a:2"
+check "a: consortium_status says b is quarantined, with a reason" \
+  test "$(q a -c "SELECT state || ':' || (reason IS NOT NULL) FROM battledger.consortium_status() WHERE member = 'b.example/log'")" = "quarantined:true"
+check "a: verify_member(b) names the held rows" \
+  test "$(q a -c "SELECT string_agg(problem, ' ') FROM battledger.verify_member('b.example/log')")" = held_back
+check "a: release re-checks the held rows; neither extends the chain, both stay held" \
+  test "$(q a -c "SELECT string_agg(r.seq || ':' || (r.outcome LIKE '%refused%'), ' ' ORDER BY r.seq) FROM battledger.release_chain('b.example/log', 'soh', 'B1') r"),$(q a -c "SELECT count(*) FROM battledger.quarantine")" = "2:true 3:true,1"
+
 # --- 4. c's superuser rewrites its history and re-seals
 q c >/dev/null <<'SQL'
 ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
