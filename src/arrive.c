@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "commands/dbcommands.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -343,6 +344,49 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 		sign_defer_batch_check(TextDatumGetCString(values[0]));	/* once per batch */
 }
 
+/*
+ * Would the row break one of the table's unique indexes other than the chain
+ * index (a passport id, a signature)?  Two members can write such rows at the
+ * same moment.  Left to the insert, the violation fails the apply worker,
+ * which retries the same transaction forever and holds back every table of
+ * the subscription, with nothing recorded; refused here, it is named, the
+ * subscription stops, and the chain can be quarantined.
+ */
+static const char *
+check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, char **detail)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	List	   *arbiters = NIL;
+	ItemPointerData conflict;
+	bool		ok = true;
+
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, true);
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Relation	irel = rri->ri_IndexRelationDescs[i];
+
+		if (irel->rd_index->indisunique && irel->rd_index->indimmediate &&
+			RelationGetRelid(irel) != lr->index_oid)
+			arbiters = lappend_oid(arbiters, RelationGetRelid(irel));
+	}
+	if (arbiters != NIL)
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+
+		ExecStoreHeapTuple(tup, slot, false);
+		ok = ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	if (ok)
+		return NULL;
+	*detail = "A row here already holds one of this row's unique values (a passport id, a signature): two members wrote conflicting rows.";
+	return "unique_conflict";
+}
+
 /* A batch arriving: its id is free (ids are unique across the consortium)? */
 static const char *
 check_arriving_batch(Datum *values, bool *nulls, char **detail)
@@ -473,6 +517,8 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 		if (problem)
 			reject_row(rel, lr, tup, origin, seq, problem, detail);
 	}
+	if ((problem = check_unique(rel, lr, tup, &detail)) != NULL)
+		reject_row(rel, lr, tup, origin, seq, problem, detail);
 	row_arrived(rel, lr, values, nulls);
 	return PointerGetDatum(tup);
 }

@@ -293,6 +293,28 @@ q a >/dev/null <<'SQL'
 CREATE INDEX soh_backwards ON soh (battery, ledger_origin, ledger_seq DESC);
 CLUSTER soh USING soh_backwards;
 SQL
+# and a's superuser forges, behind the triggers, a row signed by a member
+# whose role the table does not accept: streamed, c refuses it; copied at a
+# join (keys and roles may arrive after the rows), it is stored, and
+# verify_member() must name it
+q a -c "SELECT battledger.add_member('repair.example', ARRAY['repairer'])" \
+    -c "SELECT battledger.add_key('repair.example', battledger_test.public_key(battledger_test.seed('repair-1')))" >/dev/null
+sleep 1
+q a >/dev/null <<'SQL'
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE soh DISABLE TRIGGER USER;
+WITH r AS (SELECT (signed_soh('repair-1', 'B-role', 99, 'signed by a role soh does not accept')).*)
+INSERT INTO soh (battery, soh_pct, note, ledger_key_id, ledger_sig, ledger_at, ledger_origin, ledger_seq, ledger_prev, ledger_hash)
+SELECT r.battery, r.soh_pct, r.note, r.ledger_key_id, r.ledger_sig, now(), 'a.example/log', 1, repeat('00', 32)::battledger.hash256,
+       battledger.chain_hash(repeat('00', 32)::battledger.hash256, 1, battledger.row_bytes(ROW(r.battery, r.soh_pct, r.note,
+           1, repeat('00', 32)::battledger.hash256, NULL, r.ledger_key_id, r.ledger_sig, NULL, now(), 'a.example/log')::soh))
+  FROM r;
+ALTER TABLE soh ENABLE TRIGGER USER;
+ALTER TABLE soh ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+SQL
+wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'wrong_role'"
 sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 rej_before=$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'")
 q c -c "DROP SUBSCRIPTION $sub_a" -c "DELETE FROM battledger.consortium_member WHERE origin = 'a.example/log'" >/dev/null
@@ -304,9 +326,23 @@ wait_for c "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN 
              WHERE s.subname = '$sub_a'"
 check "c: joined a again: every table copied, nothing refused, subscription running" \
   test "$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'"):$(q c -c "SELECT subenabled FROM pg_subscription WHERE subname = '$sub_a'")" = "$rej_before:t"
-check "c: a's chains, out of heap order, verify; only the revoked key's forged row is named" \
-  test "$(q c -c "SELECT string_agg(problem, ' ') FROM battledger.verify_member('a.example/log')")" = revoked_key_unproven
+check "c: a's chains, out of heap order, verify; the two forged rows copied are named" \
+  test "$(q c -c "SELECT string_agg(problem, ' ' ORDER BY problem) FROM battledger.verify_member('a.example/log')")" = "revoked_key_unproven wrong_role"
 check "c: holds every row a published" \
   test "$(q c -c "SELECT count(*) FROM soh WHERE ledger_origin = 'a.example/log'")" = "$(q a -c "SELECT count(*) FROM soh WHERE ledger_origin = 'a.example/log'")"
+
+# --- 6. two members write the same signed row (same signature) before
+#     either has the other's: on arrival it breaks the unique signature;
+#     refused and named (unique_conflict), not retried forever in silence
+sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
+q c -c "ALTER SUBSCRIPTION $sub_a DISABLE" >/dev/null
+wait_for c "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$sub_a' AND pid IS NOT NULL)"
+q a -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*"
+q c -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*"
+q c -c "ALTER SUBSCRIPTION $sub_a ENABLE" >/dev/null
+wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'unique_conflict'"
+wait_for c "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+check "c: a's copy of the row is refused as unique_conflict; the subscription stopped, with the reason" \
+  test "$(q c -c "SELECT state || ':' || (reason LIKE '%refused%') FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = "stopped:true"
 
 exit $fail
