@@ -52,9 +52,9 @@ $(OBJS): $(wildcard src/*.h)
 CLI_SRCS = src/cli.c src/note.c src/ed25519.c src/merkle.c src/batch.c src/sha256.c
 CLI_BINDIR ?= /usr/local/bin
 
-bin/battledger: $(CLI_SRCS) $(wildcard src/*.h)
+bin/battledger: $(CLI_SRCS) $(wildcard src/*.h) $(EXTENSION).control
 	@mkdir -p bin
-	$(CC) -std=c99 -O2 -g $(PG_CFLAGS) -o $@ $(CLI_SRCS) -lcrypto
+	$(CC) -std=c99 -O2 -g $(PG_CFLAGS) -DBL_VERSION='"$(EXTVERSION)"' -o $@ $(CLI_SRCS) -lcrypto
 
 all: bin/battledger
 

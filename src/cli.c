@@ -24,6 +24,10 @@
 #include <unistd.h>
 
 #include "batch.h"
+
+#ifndef BL_VERSION
+#define BL_VERSION "unknown"
+#endif
 #include "ed25519.h"
 #include "merkle.h"
 #include "note.h"
@@ -1142,6 +1146,12 @@ main(int argc, char **argv)
 	{
 		print_usage(stderr);
 		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+	{
+		/* the extension version this tool was built with (Makefile: from battledger.control) */
+		printf("battledger %s\n", BL_VERSION);
+		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 		strcmp(argv[1], "help") == 0)

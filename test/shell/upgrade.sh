@@ -120,6 +120,10 @@ mkdir -p "$P020/usr/lib/postgresql" "$P020/usr/share/postgresql" "$P020/usr/incl
 cp -a "$(dirname "$PG_BIN")" "$P020/usr/lib/postgresql/"
 cp -a "$("$PG_CONFIG" --sharedir)" "$P020/usr/share/postgresql/"
 ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$P020/usr/include/postgresql"
+if ! git -C "$BL_ROOT" cat-file -e "$REL_0_2_0^{commit}" 2>/dev/null; then
+  echo "FAIL - 0.2.0's release commit $REL_0_2_0 is not in this clone (shallow?): git fetch --unshallow"
+  exit 1
+fi
 git -C "$BL_ROOT" archive "$REL_0_2_0" | tar -x -C "$BL_WORK/src020"
 P020_CONFIG=$P020/usr/lib/postgresql/15/bin/pg_config
 make -s -C "$BL_WORK/src020" PG_CONFIG="$P020_CONFIG" with_llvm=no CLI_BINDIR="$P020/bin" install >/dev/null

@@ -23,7 +23,8 @@ trap 'rm -rf "$T"' EXIT
 
 echo "== build"
 "$CC" "${CFLAGS[@]}" -Isrc -o "$T/test_crypto" test/unit/test_crypto.c "${LIB[@]}" -lcrypto
-"$CC" "${CFLAGS[@]}" -o "$T/battledger" src/cli.c "${LIB[@]}" -lcrypto
+VERSION=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" battledger.control)
+"$CC" "${CFLAGS[@]}" -DBL_VERSION="\"$VERSION\"" -o "$T/battledger" src/cli.c "${LIB[@]}" -lcrypto
 B="$T/battledger"
 failed=()
 
@@ -126,6 +127,10 @@ same() {
     echo "FAIL [cli] $1: '$2' != '$3'" >&2
   fi
 }
+
+# --version names the extension version it was built with
+expect 0 "--version" "$B" --version
+same "--version is the control file's default_version" "$(cat "$T/out")" "battledger $VERSION"
 
 F="$T/fx"
 K="$T/keys"
