@@ -139,3 +139,15 @@ ROLLBACK;
 -- the append-only guard also covers the log's own tables
 DELETE FROM log_leaf;
 UPDATE checkpoint SET note = '';
+-- an auditor checks the signatures with the published verifier key alone
+-- (no key file): clean, and a tampered note is caught
+SELECT log_vkey() AS published_vkey \gset
+BEGIN;
+SET LOCAL battledger.log_key_file = '';
+SELECT problem FROM verify_log(false);
+SELECT count(*) AS problems_with_published_key FROM verify_log(false, :'published_vkey');
+ALTER TABLE checkpoint DISABLE TRIGGER battledger_append_only;
+UPDATE checkpoint SET note = replace(note, E'\n\n— ', E'\n\n— x') WHERE tree_size = (SELECT min(tree_size) FROM checkpoint);
+SELECT problem FROM verify_log(false, :'published_vkey');
+ROLLBACK;
+SELECT * FROM verify_log(false, 'not a vkey');

@@ -1222,15 +1222,26 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 					psprintf("%lld stored tree nodes are missing.", (long long) (expected - stored)));
 }
 
+/*
+ * Checkpoint signatures are checked against the published verifier key when
+ * one is given (an auditor needs no private key), else against the public
+ * half of battledger.log_key_file.
+ */
 static void
-verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc, const bl_vkey *vkey)
 {
 	uint8		pub[32];
 	bool		have_key = false;
 	const char *origin = (bl_origin && bl_origin[0]) ? bl_origin : NULL;
-	void	   *key = log_signing_key(true);
+	void	   *key = vkey ? NULL : log_signing_key(true);
 
-	if (key && bl_ed25519_raw_public(key, pub) == 0)
+	if (vkey)
+	{
+		memcpy(pub, vkey->pub, 32);
+		origin = vkey->name;
+		have_key = true;
+	}
+	else if (key && bl_ed25519_raw_public(key, pub) == 0)
 		have_key = true;
 	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.checkpoint");
@@ -1273,7 +1284,7 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 	}
 	if (!have_key)
 		put_problem(ts, desc, "signatures_not_checked", 0,
-					"battledger.log_key_file is not set, so checkpoint signatures were not checked.");
+					"No log key: pass the log's published verifier key, verify_log(true, battledger.log_vkey() as published), or set battledger.log_key_file.");
 }
 
 /*
@@ -1409,6 +1420,8 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	bool		check_rows;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Levels	   *lv;
+	bl_vkey		vkey;
+	bool		have_vkey = false;
 	int64		nleaves;
 	MemoryContext work;
 	MemoryContext old;
@@ -1420,6 +1433,18 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 				 errmsg("check_rows must not be null"),
 				 errhint("Pass true to check the sealed rows too, false to check the tree alone.")));
 	check_rows = PG_GETARG_BOOL(0);
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		if (bl_vkey_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &vkey) != 0 || vkey.alg != BL_NOTE_ALG_ED25519)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("log_vkey is not an Ed25519 note verifier key"),
+					 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>."),
+					 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
+		have_vkey = true;
+	}
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log", ALLOCSET_DEFAULT_SIZES);
 	nest = bl_spi_connect();
@@ -1427,7 +1452,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	lv = palloc0(sizeof(Levels));
 	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
 	verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
-	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);
 	if (check_rows)
 		verify_rows(rsinfo->setResult, rsinfo->setDesc);
 	MemoryContextSwitchTo(old);

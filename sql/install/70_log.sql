@@ -93,8 +93,8 @@ CREATE FUNCTION @extschema@.verify_inclusion(leaf bytea, leaf_index bigint, tree
 CREATE FUNCTION @extschema@.verify_consistency(size1 bigint, size2 bigint, root1 @extschema@.hash256,
                                                root2 @extschema@.hash256, proof @extschema@.hash256[])
     RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_verify_consistency' LANGUAGE C IMMUTABLE STRICT;
-CREATE FUNCTION @extschema@.verify_log(check_rows boolean DEFAULT true)
+CREATE FUNCTION @extschema@.verify_log(check_rows boolean DEFAULT true, log_vkey text DEFAULT NULL)
     RETURNS TABLE (problem text, ref bigint, detail text)
     AS 'MODULE_PATHNAME', 'battledger_verify_log' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.verify_log(boolean) IS
-    'recompute the tree from the leaves, check every stored node and checkpoint, and (check_rows) that every sealed row is unchanged';
+COMMENT ON FUNCTION @extschema@.verify_log(boolean, text) IS
+    'recompute the tree from the leaves, check every stored node and checkpoint (signatures against log_vkey, the published verifier key, else the log key file), and (check_rows) every ledger row against its leaf';

@@ -37,3 +37,5 @@ COMMENT ON FUNCTION @extschema@.batch_manifest(regclass, text, bigint, @extschem
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
     'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.verify_log(boolean, text) IS
+    'recompute the tree from the leaves, check every stored node and checkpoint (signatures against log_vkey, the published verifier key, else the log key file), and (check_rows) every ledger row against its leaf';

@@ -34,3 +34,5 @@ REVOKE ALL ON FUNCTION @extschema@._chain_trigger(), @extschema@._refuse_trigger
 
 -- consortium_status() gains a reason column (a new result type)
 DROP FUNCTION @extschema@.consortium_status();
+-- verify_log() gains log_vkey (check signatures with the published key)
+DROP FUNCTION @extschema@.verify_log(boolean);
