@@ -864,6 +864,17 @@ bl_witness_quorum(const bl_note *note, const bl_vkey *w, int nw, int min, const 
 	return 1;
 }
 
+/*
+ * Does the text end with an empty line?  A signed note ends right after its
+ * last signature line; the usual way to get one wrong is psql -At, which
+ * prints the stored text and then a newline of its own.
+ */
+static int
+extra_blank_line(const char *buf, size_t len)
+{
+	return len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n';
+}
+
 int
 bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 				   const char *origin, const bl_vkey *witnesses,
@@ -875,7 +886,10 @@ bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 
 	memset(cp, 0, sizeof(*cp));
 	if (bl_note_parse(buf, len, note) != 0)
-		return reject(why, "malformed signed note");
+		return reject(why, extra_blank_line(buf, len) ?
+					  "malformed signed note: a blank line follows the signatures "
+					  "(psql -At adds a newline: save it with printf '%s\\n' \"$(psql -At ...)\")" :
+					  "malformed signed note");
 	if (log->alg != BL_NOTE_ALG_ED25519)
 		return reject(why, "log key is not an Ed25519 note key");
 	/* The text means nothing until a trusted signature covers it. */
@@ -987,7 +1001,10 @@ bl_tlog_proof_verify(const char *buf, size_t len, const bl_vkey *log,
 {
 	memset(note, 0, sizeof(*note));
 	if (bl_tlog_proof_parse(buf, len, proof) != 0)
-		return reject(why, "malformed tlog-proof");
+		return reject(why, extra_blank_line(buf, len) ?
+					  "malformed tlog-proof: a blank line follows the signatures "
+					  "(psql -At adds a newline: save it with printf '%s\\n' \"$(psql -At ...)\")" :
+					  "malformed tlog-proof");
 	if (!bl_checkpoint_open(proof->note, proof->note_len, log, origin,
 							witnesses, nwitnesses, note, cp, why))
 		return 0;

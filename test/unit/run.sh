@@ -229,6 +229,10 @@ WIT=$(cat "$F/witness.vkey")
 expect 0 "vkey of fixture key" "$B" vkey --key "$F/log.key" --name example.com/log
 same "vkey matches library" "$(cat "$T/out")" "$LOG"
 expect 0 "verify checkpoint" "$B" verify-checkpoint --vkey "$LOG" --file "$F/small.checkpoint"
+# a checkpoint saved with psql -At's extra newline: refused, and the message says why
+{ cat "$F/small.checkpoint"; echo; } > "$T/extra-newline.checkpoint"
+expect 1 "a blank line after the signatures" "$B" verify-checkpoint --vkey "$LOG" --file "$T/extra-newline.checkpoint"
+same "the message names the blank line" "$(grep -c 'a blank line follows the signatures' "$T/out")" 1
 expect 0 "verify checkpoint stdin" sh -c "'$B' verify-checkpoint --vkey '$LOG' < '$F/small.checkpoint'"
 expect 0 "verify cosigned checkpoint" "$B" verify-checkpoint --vkey "$LOG" --witness "$WIT" --file "$F/big.checkpoint"
 expect 1 "missing cosignature" "$B" verify-checkpoint --vkey "$LOG" --witness "$WIT" --file "$F/small.checkpoint"
