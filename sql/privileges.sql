@@ -50,3 +50,28 @@ SELECT object,
   FROM objects
  GROUP BY object
  ORDER BY object COLLATE "C";
+
+-- every user-facing object explains itself (\df+, \dt+, \dv+, \dT+): the
+-- functions, tables, views and types of the extension without a comment,
+-- other than internal ones (names beginning with _) and the support functions
+-- of its types and operators
+\pset null ''
+SELECT kind, object FROM (
+    SELECT 'function' AS kind, p.oid::regprocedure::text AS object
+      FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'battledger')
+       AND p.proname NOT LIKE '\_%' AND obj_description(p.oid, 'pg_proc') IS NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_type t WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend))
+       AND NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprcode = p.oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_amproc a WHERE a.amproc = p.oid)
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END, c.oid::regclass::text
+      FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'battledger')
+       AND c.relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL
+    UNION ALL
+    SELECT 'type', t.oid::regtype::text
+      FROM pg_type t JOIN pg_depend d ON d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'battledger')
+       AND obj_description(t.oid, 'pg_type') IS NULL) missing
+ ORDER BY 1, 2;

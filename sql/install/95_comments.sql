@@ -1,0 +1,51 @@
+-----------------------------------------------------------------------------
+-- What each user-facing object is, for \df+, \dt+ and \dv+ (sql/privileges.sql
+-- lists any function, table, view or type of the extension left without one).
+-----------------------------------------------------------------------------
+COMMENT ON FUNCTION @extschema@.battery_history(@extschema@.battery_id) IS
+    'a battery''s lifecycle events across members, in registry order, with signer, status moves and log leaf';
+COMMENT ON FUNCTION @extschema@.battery_state(@extschema@.battery_id) IS
+    'the state a battery''s events have reached: manufactured, status, current passport id';
+COMMENT ON FUNCTION @extschema@.bytea(@extschema@.hash256) IS 'the 32 bytes of a hash256';
+COMMENT ON FUNCTION @extschema@.hash256(bytea) IS 'a hash256 from 32 bytes';
+COMMENT ON FUNCTION @extschema@.text(@extschema@.battery_id) IS 'a battery id as text (its canonical form; the cast to text)';
+COMMENT ON FUNCTION @extschema@.checkpoint() IS 'this log''s latest signed checkpoint (C2SP signed note)';
+COMMENT ON FUNCTION @extschema@.consistency_proof(bigint, bigint) IS
+    'RFC 9162 consistency proof between two tree sizes of this log';
+COMMENT ON FUNCTION @extschema@.inclusion_proof(bigint, bigint) IS
+    'RFC 9162 inclusion proof of a leaf in the tree of a size (default: the latest checkpoint)';
+COMMENT ON FUNCTION @extschema@.leaf(bigint) IS 'the bytes of a log leaf (its hash is SHA-256(0x00 || bytes))';
+COMMENT ON FUNCTION @extschema@.leaf_index(regclass, @extschema@.hash256) IS
+    'the log leaf of a ledger row, by its table and ledger_hash (NULL until sealed)';
+COMMENT ON FUNCTION @extschema@.tree_root(bigint) IS 'the Merkle root of this log at a tree size';
+COMMENT ON FUNCTION @extschema@.verify_consistency(bigint, bigint, @extschema@.hash256, @extschema@.hash256, @extschema@.hash256[]) IS
+    'check an RFC 9162 consistency proof between two roots';
+COMMENT ON FUNCTION @extschema@.verify_inclusion(bytea, bigint, bigint, @extschema@.hash256[], @extschema@.hash256) IS
+    'check an RFC 9162 inclusion proof of leaf bytes under a root';
+COMMENT ON FUNCTION @extschema@.ed25519_verify(bytea, bytea, bytea) IS
+    'verify an Ed25519 signature (public key, message, signature); weak keys are refused';
+COMMENT ON FUNCTION @extschema@.lot_available_kg(text) IS 'mass of a material lot not yet consumed by later lots';
+COMMENT ON FUNCTION @extschema@.lot_custodian(text) IS 'the member holding a material lot now (its custody events)';
+COMMENT ON FUNCTION @extschema@.member_keys_at(text, timestamptz) IS 'a member''s keys valid at a time';
+COMMENT ON FUNCTION @extschema@.member_roles() IS 'the consortium roles (Regulation (EU) 2023/1542 vocabulary)';
+COMMENT ON FUNCTION @extschema@.set_member_roles(text, text[]) IS 'record a member''s new roles (from now on)';
+
+COMMENT ON TABLE @extschema@._dynamic_attribute IS 'the passport''s dynamic attributes: key, BatteryPass name, unit';
+COMMENT ON TABLE @extschema@.batch IS 'signed batch manifests: one signature over the Merkle root of many rows';
+COMMENT ON TABLE @extschema@.battery_event IS 'the registry''s battery lifecycle events, each signed by a role allowed to sign it';
+COMMENT ON TABLE @extschema@.battery_model IS 'battery models: rated values of the passport''s static attributes';
+COMMENT ON TABLE @extschema@.lot_event IS 'material lots: extraction, refining, custody, consumption, with mass balance';
+COMMENT ON TABLE @extschema@.event_kind IS 'the registry''s event kinds and the member roles that may sign each';
+COMMENT ON TABLE @extschema@.status_role IS 'Art. 77 statuses a battery can be moved into, and the roles that may move it';
+COMMENT ON TABLE @extschema@.member_event IS 'consortium members and their roles, as append-only history';
+COMMENT ON TABLE @extschema@.key_event IS 'members'' Ed25519 public keys: added and revoked, as append-only history';
+COMMENT ON VIEW @extschema@.members IS 'each member''s current roles';
+COMMENT ON VIEW @extschema@.keys IS 'each key: member, public key, validity and revocation';
+COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP), one per seal() piece';
+COMMENT ON TABLE @extschema@.log_leaf IS 'this log''s leaves: one per sealed ledger row';
+COMMENT ON TABLE @extschema@.log_node IS 'this log''s stored perfect subtrees (levels >= 1), for O(log n) proofs';
+COMMENT ON TABLE @extschema@.log_pending IS 'ledger rows queued for the next seal()';
+COMMENT ON TABLE @extschema@.cosignature IS 'tlog-cosignature/v1 lines: by this member''s witness and received from others';
+COMMENT ON TABLE @extschema@.log_conflict IS 'evidence of a member''s rewritten or forked log: both conflicting checkpoints';
+COMMENT ON TABLE @extschema@.peer_checkpoint IS 'other members'' checkpoints, verified and witnessed here';
+COMMENT ON TABLE @extschema@.peer_leaf IS 'other members'' log leaves, as verified against their checkpoints';
