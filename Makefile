@@ -7,7 +7,7 @@ MODULE_big = battledger
 OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
        src/ledger_rel.o src/chain.o src/verify.o src/guard.o \
        src/keys.o src/sign.o src/ed25519.o src/merkle.o src/note.o src/batch.o src/log.o src/battery_id.o src/type_text.o src/worker.o \
-       src/arrive.o src/witness.o src/enable.o src/origin_claim.o src/quarantine.o
+       src/arrive.o src/witness.o src/enable.o src/origin_claim.o src/quarantine.o src/progress.o
 
 # The versioned install script is built from ordered parts in sql/install/;
 # the upgrade script from 0.2.0 reuses some of them.  Released scripts are

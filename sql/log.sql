@@ -151,3 +151,10 @@ UPDATE checkpoint SET note = replace(note, E'\n\n— ', E'\n\n— x') WHERE tree
 SELECT problem FROM verify_log(false, :'published_vkey');
 ROLLBACK;
 SELECT * FROM verify_log(false, 'not a vkey');
+-- long work reports its progress (battledger.progress_interval; 0: every step)
+SET battledger.progress_interval = 0;
+\set VERBOSITY terse
+INSERT INTO recycling_output (lot, mass_kg) SELECT 'P' || i, i FROM generate_series(1, 3) i;
+SELECT battledger.seal() IS NOT NULL AS sealed;
+\set VERBOSITY default
+RESET battledger.progress_interval;

@@ -18,6 +18,7 @@
 #include "consortium.h"
 #include "miscadmin.h"
 #include "worker.h"
+#include "progress.h"
 
 PG_MODULE_MAGIC;
 
@@ -51,6 +52,10 @@ _PG_init(void)
 		DefineCustomStringVariable("battledger.seal_database",
 								   "Database whose log the background worker seals.",
 								   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("battledger.progress_interval",
+							"How often seal(), verify() and verify_log() report their progress (NOTICE; LOG in the worker).",
+							"0: at every step; -1: never.",
+							&bl_progress_interval, 10000, -1, INT_MAX, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
 	if (process_shared_preload_libraries_in_progress)

@@ -38,6 +38,7 @@
 
 #include "ed25519.h"
 #include "ledger_rel.h"
+#include "progress.h"
 #include "merkle.h"
 #include "note.h"
 
@@ -653,13 +654,16 @@ battledger_seal(PG_FUNCTION_ARGS)
 		int64		queued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		int64		done = 0;
 		int64		n;
+		BlProgress	progress;
 
+		bl_progress_start(&progress, "seal", "leaves");
 		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
 		while (done < queued &&
 			   (n = seal_chunk(&c, chunkcxt,
 							   Min(queued - done, bl_seal_checkpoint_every - ((int64) c.size - last_signed)))) > 0)
 		{
 			done += n;
+			bl_progress_step(&progress, done, queued);
 			CHECK_FOR_INTERRUPTS();
 			/*
 			 * A checkpoint at least every seal_checkpoint_every leaves: a witness
@@ -1117,7 +1121,9 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 	int64		expect = 0;
 	int64		cap = 1024;
 	StringInfoData buf;
+	BlProgress	progress;
 
+	bl_progress_start(&progress, "verify_log", "leaves");
 	lv->h[0] = palloc_extended(cap * HASH256_LEN, MCXT_ALLOC_HUGE);
 	initStringInfo(&buf);
 	cur = SPI_cursor_open_with_args(NULL, "SELECT leaf_index, tbl, seq, prev, row_hash, leaf_hash "
@@ -1128,6 +1134,8 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 		SPI_cursor_fetch(cur, true, 20000);
 		if (SPI_processed == 0)
 			break;
+		if (expect > 0)
+			bl_progress_step(&progress, expect, 0);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	t = SPI_tuptable->vals[i];

@@ -35,6 +35,7 @@
 #include "keys.h"
 #include "ledger_rel.h"
 #include "sign.h"
+#include "progress.h"
 
 static const uint8 zero_hash[HASH256_LEN];
 
@@ -154,6 +155,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	TimestampTz last_at = DT_NOBEGIN;
 	StringInfoData buf;
 	HTAB	   *batches = lr->signer_roles ? new_batch_set() : NULL;
+	BlProgress	progress;
+	int64		nrows = 0;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
 
 	initStringInfo(&buf);
@@ -164,6 +167,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		okey.sk_collation = C_COLLATION_OID;
 	}
 	index_rescan(scan, only_origin ? &okey : NULL, only_origin ? 1 : 0, NULL, 0);
+	bl_progress_start(&progress, psprintf("verify(%s)", lr->qualname), "rows");
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		MemoryContext old;
@@ -174,6 +178,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		uint8		computed[HASH256_LEN];
 
 		CHECK_FOR_INTERRUPTS();
+		if (++nrows % 10000 == 0)
+			bl_progress_step(&progress, nrows, 0);
 		old = MemoryContextSwitchTo(rowcxt);
 		slot_getallattrs(slot);
 		if (lr->chain_attno)
