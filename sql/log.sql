@@ -158,3 +158,12 @@ INSERT INTO recycling_output (lot, mass_kg) SELECT 'P' || i, i FROM generate_ser
 SELECT battledger.seal() IS NOT NULL AS sealed;
 \set VERBOSITY default
 RESET battledger.progress_interval;
+-- no query of the extension can be captured by a user's column named like
+-- one of its aliases (issue 12): a ledger table with such columns seals and
+-- verifies
+CREATE TABLE aliased (t timestamptz, l text, p int, r text, s text, k text, b text, e text, m text, x text);
+SELECT enable_ledger('aliased', 'k');
+INSERT INTO aliased VALUES ('2024-01-01 00:00+00', 'l', 1, 'r', 's', 'k1', 'b', 'e', 'm', 'x');
+SELECT battledger.seal() IS NOT NULL AS sealed;
+SELECT count(*) AS problems FROM verify('aliased');
+SELECT count(*) AS log_problems FROM verify_log(true) WHERE detail LIKE '%aliased%';
