@@ -67,6 +67,13 @@ typedef struct Hash256
 #define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','4','1')
 #define ERRCODE_ORIGIN_CLAIMED		MAKE_SQLSTATE('B','L','0','4','2')
 
+/* Ownership of a relation: PostgreSQL 16 folded pg_class_ownercheck() into object_ownercheck(). */
+#if PG_VERSION_NUM >= 160000
+#define bl_rel_ownercheck(relid, role) object_ownercheck(RelationRelationId, (relid), (role))
+#else
+#define bl_rel_ownercheck(relid, role) pg_class_ownercheck((relid), (role))
+#endif
+
 /* sha256 wrappers that raise an ERROR when OpenSSL fails */
 extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);
 extern void bl_hash_parts_or_error(const void *const *parts, const size_t *lens,

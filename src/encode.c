@@ -664,7 +664,7 @@ battledger_check_encodable(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
-	if (!pg_class_ownercheck(PG_GETARG_OID(0), GetUserId()))
+	if (!bl_rel_ownercheck(PG_GETARG_OID(0), GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(PG_GETARG_OID(0)));
 	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
 	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext, ENCODE_ROW);
