@@ -40,11 +40,11 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 UPGRADE_0_3_0_PARTS = sql/upgrade/0.2.0--0.3.0-pre.sql sql/install/32_enable_ledger.sql
 UPGRADE_0_3_0_REPLACE = sql/install/40_guard.sql:_drop_guard sql/install/70_log.sql:verify_log sql/install/85_passport.sql:passport sql/install/90_consortium.sql:verify_member sql/install/90_consortium.sql:consortium_status
 sql/$(EXTENSION)--0.2.0--0.3.0.sql: $(UPGRADE_0_3_0_PARTS) sql/upgrade/0.2.0--0.3.0-post.sql sql/install/92_quarantine.sql \
-		sql/install/95_comments.sql \
+		sql/install/93_health.sql sql/install/95_comments.sql \
 		sql/install/99_privileges.sql sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
 	{ cat $(UPGRADE_0_3_0_PARTS) && \
 	  for r in $(UPGRADE_0_3_0_REPLACE); do awk -v names="$${r#*:}" -f sql/upgrade/replace_functions.awk "$${r%%:*}" || exit 1; done && \
-	  cat sql/upgrade/0.2.0--0.3.0-post.sql sql/install/92_quarantine.sql sql/install/95_comments.sql \
+	  cat sql/upgrade/0.2.0--0.3.0-post.sql sql/install/92_quarantine.sql sql/install/93_health.sql sql/install/95_comments.sql \
 	      sql/install/99_privileges.sql; } > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track headers: rebuild every object when any header changes.

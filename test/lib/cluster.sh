@@ -13,7 +13,7 @@ BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # for test/fuzz.
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev
-  clang libclang-rt-14-dev"
+  clang libclang-rt-14-dev prometheus-postgres-exporter curl"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # initdb and pg_ctl refuse root: run them as postgres when we are root.

@@ -1,0 +1,32 @@
+-----------------------------------------------------------------------------
+-- One line of health for monitoring: the log's backlog and age, how much of
+-- it the other members have cosigned, the members not "ok", refusals, held
+-- rows.  monitoring/postgres_exporter.yml exports it to Prometheus.
+-----------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.health(
+        OUT origin text, OUT pending_rows bigint, OUT log_size bigint,
+        OUT last_checkpoint_at timestamptz, OUT seconds_since_checkpoint double precision,
+        OUT cosigned_size bigint, OUT uncosigned_leaves bigint,
+        OUT members bigint, OUT members_not_ok bigint, OUT rejections bigint, OUT held_rows bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.current_setting('battledger.origin', true),
+           (SELECT count(*) FROM @extschema@.log_pending),
+           coalesce(c.tree_size, 0), c.at,
+           extract(epoch FROM pg_catalog.now() - c.at)::double precision,
+           coalesce(w.size, 0), coalesce(c.tree_size, 0) - coalesce(w.size, 0),
+           (SELECT count(*) FROM @extschema@.consortium_member),
+           (SELECT count(*) FROM @extschema@.consortium_status() s WHERE s.state <> 'ok'),
+           (SELECT count(*) FROM @extschema@.rejections),
+           (SELECT count(*) FROM @extschema@.held_row)
+      FROM (SELECT 1) one
+      LEFT JOIN LATERAL (SELECT k.tree_size, k.at FROM @extschema@.checkpoint k ORDER BY k.tree_size DESC LIMIT 1) c ON true
+      LEFT JOIN LATERAL (SELECT max(s.tree_size) AS size FROM @extschema@.cosignature s
+                          WHERE s.log_origin = pg_catalog.current_setting('battledger.origin', true)
+                            AND s.witness <> s.log_origin) w ON true
+$$;
+COMMENT ON FUNCTION @extschema@.health() IS
+    'one line for monitoring: rows waiting to be sealed, log size and age, leaves not yet cosigned by another member, members not ok, refusals, held rows';
+-- counts only, for monitoring roles; SECURITY DEFINER because it reads the
+-- consortium's status and refusals, which PUBLIC cannot
+REVOKE ALL ON FUNCTION @extschema@.health() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.health() TO pg_monitor;
