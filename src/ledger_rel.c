@@ -90,6 +90,9 @@ attno_or_error(Relation rel, const char *colname, Oid typid)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("ledger table \"%s\" has no column \"%s\"",
 					RelationGetRelationName(rel), colname),
+			 /* a registered table without ledger_origin is one this library's SQL was not updated for */
+			 strcmp(colname, LEDGER_COL_ORIGIN) == 0 ?
+			 errhint("The extension's SQL objects are older than its library: run ALTER EXTENSION battledger UPDATE.") :
 			 errhint("Make the table a ledger table with battledger.enable_ledger().")));
 	return InvalidAttrNumber;	/* keep compiler quiet */
 }

@@ -4,7 +4,7 @@
 CREATE FUNCTION @extschema@.row_bytes(record) RETURNS bytea
     AS 'MODULE_PATHNAME', 'battledger_row_bytes' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.row_bytes(record) IS
-    'canonical, settings-independent bytes of a row''s content (ledger columns and NULLs left out)';
+    'canonical, settings-independent bytes of a row''s content: NULLs and the chain columns (ledger_seq, ledger_prev, ledger_hash) left out; ledger_origin in, unless empty';
 CREATE FUNCTION @extschema@.row_hash(record) RETURNS @extschema@.hash256
     AS 'MODULE_PATHNAME', 'battledger_row_hash' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.row_hash(record) IS 'SHA-256 of row_bytes(record)';

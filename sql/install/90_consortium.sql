@@ -110,7 +110,7 @@ CREATE VIEW @extschema@.rejections AS
       FROM @extschema@._rejection_lines() j
      WHERE j->>'database' = pg_catalog.current_database();
 COMMENT ON VIEW @extschema@.rejections IS
-    'rows and checkpoints refused on arrival from other members (kept in pg_battledger/rejections: the refusal rolls back the transaction)';
+    'rows and checkpoints refused by the arrival checks: from other members, re-checked by release_chain(), or written locally as replicated rows (kept in pg_battledger/rejections, cluster-wide: the refusal rolls back the transaction)';
 REVOKE ALL ON @extschema@.rejections FROM PUBLIC;
 
 -- The publication: this member's own ledger rows, its log, its cosignatures.

@@ -39,3 +39,7 @@ COMMENT ON FUNCTION @extschema@.consortium_status() IS
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.verify_log(boolean, text) IS
     'recompute the tree from the leaves, check every stored node and checkpoint (signatures against log_vkey, the published verifier key, else the log key file), and (check_rows) every ledger row against its leaf';
+COMMENT ON FUNCTION @extschema@.row_bytes(record) IS
+    'canonical, settings-independent bytes of a row''s content: NULLs and the chain columns (ledger_seq, ledger_prev, ledger_hash) left out; ledger_origin in, unless empty';
+COMMENT ON VIEW @extschema@.rejections IS
+    'rows and checkpoints refused by the arrival checks: from other members, re-checked by release_chain(), or written locally as replicated rows (kept in pg_battledger/rejections, cluster-wide: the refusal rolls back the transaction)';
