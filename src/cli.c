@@ -55,7 +55,7 @@ typedef enum opt_id
 	O_HELP, O_OUT, O_KEY, O_HEX, O_BATCH_ID, O_NAME, O_COSIGNER, O_VKEY,
 	O_FILE, O_ORIGIN, O_WITNESS, O_PROOF, O_LEAF_HEX, O_LEAF_FILE, O_OLD,
 	O_NEW, O_SIZE, O_INDEX, O_ROOT, O_LEAF_HASH, O_PROOF_FILE, O_SIZE1,
-	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_MIN_WITNESSES, O_TABLE, O_COUNT
+	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_MIN_WITNESSES, O_TABLE, O_SEQ, O_PREV, O_ROW_HASH, O_COUNT
 } opt_id;
 
 typedef struct opt_def
@@ -93,6 +93,9 @@ static const opt_def opt_defs[O_COUNT] = {
 	[O_TIME] = {"--time", 1},
 	[O_MIN_WITNESSES] = {"--min-witnesses", 1},
 	[O_TABLE] = {"--table", 1},
+	[O_SEQ] = {"--seq", 1},
+	[O_PREV] = {"--prev", 1},
+	[O_ROW_HASH] = {"--hash", 1},
 };
 
 #define BIT(o) ((uint64_t) 1 << (o))
@@ -457,6 +460,55 @@ cmd_keygen(const cmd_args *a)
 	free(pub_pem);
 	bl_ed25519_priv_free(key);
 	return rc;
+}
+
+/*
+ * leaf --table SCHEMA.TABLE --seq N --prev HEX --hash HEX: the log leaf of a
+ * row, from its published ledger_seq, ledger_prev and ledger_hash, as hex —
+ * what verify-proof's --leaf-hex takes.  An auditor needs nothing the member
+ * has to hand over besides the row (and its proof bundle).
+ */
+static int
+cmd_leaf(const cmd_args *a)
+{
+	const char *tbl = a->val[O_TABLE];
+	size_t		tbl_len = strlen(tbl);
+	char	   *end;
+	long long	seq;
+	uint8_t    *prev,
+			   *hash,
+			   *leaf;
+	size_t		n1 = 0,
+				n2 = 0;
+
+	if (tbl_len == 0 || tbl_len > 65535 || !bl_text_line_valid(tbl, tbl_len) || strchr(tbl, '.') == NULL)
+		return usage_error("--table must name the ledger table as schema.table");
+	errno = 0;
+	seq = strtoll(a->val[O_SEQ], &end, 10);
+	if (errno != 0 || *end != '\0' || end == a->val[O_SEQ] || seq < 1)
+		return usage_error("--seq must be a position of 1 or more");
+	prev = hex_decode(a->val[O_PREV], strlen(a->val[O_PREV]), &n1);
+	hash = hex_decode(a->val[O_ROW_HASH], strlen(a->val[O_ROW_HASH]), &n2);
+	if (!prev || !hash || n1 != 32 || n2 != 32)
+	{
+		free(prev);
+		free(hash);
+		return usage_error("--prev and --hash must be 64 hex digits (ledger_prev, ledger_hash)");
+	}
+	leaf = malloc(bl_log_leaf_len(tbl_len));
+	if (!leaf)
+	{
+		free(prev);
+		free(hash);
+		return fail_error("out of memory");
+	}
+	bl_log_leaf(tbl, tbl_len, (int64_t) seq, prev, hash, leaf);
+	print_hex(stdout, leaf, bl_log_leaf_len(tbl_len));
+	fputc('\n', stdout);
+	free(leaf);
+	free(prev);
+	free(hash);
+	return EXIT_OK;
 }
 
 static int
@@ -1035,6 +1087,12 @@ static const command commands[] = {
 		"Verify a checkpoint note (from F or stdin) signed by VKEY, whose origin\n"
 		"must be O (default: the key's name), cosigned by every --witness, or\n"
 		"with --min-witnesses by at least K of them.\n"},
+	{"leaf", cmd_leaf, BIT(O_TABLE) | BIT(O_SEQ) | BIT(O_PREV) | BIT(O_ROW_HASH),
+		BIT(O_TABLE) | BIT(O_SEQ) | BIT(O_PREV) | BIT(O_ROW_HASH),
+		"leaf --table SCHEMA.TABLE --seq N --prev HEX --hash HEX",
+		"Print (hex) the log leaf of a ledger row from its published values:\n"
+		"\"BLL\" 0x01 || u16be(len) || table || i64be(ledger_seq) || ledger_prev\n"
+		"|| ledger_hash.  It is what verify-proof --leaf-hex takes.\n"},
 	{"verify-proof", cmd_verify_proof,
 		BIT(O_VKEY) | BIT(O_PROOF) | BIT(O_LEAF_HEX) | BIT(O_LEAF_FILE) |
 		BIT(O_ORIGIN) | BIT(O_WITNESS) | BIT(O_MIN_WITNESSES),
@@ -1043,13 +1101,17 @@ static const command commands[] = {
 		"             [--origin O] [--witness VKEY]... [--min-witnesses K]",
 		"Verify a c2sp.org/tlog-proof@v1 bundle: the checkpoint's signature,\n"
 		"origin and cosignatures (every --witness, or at least K of them), then that the RFC 6962 leaf hash of the given\n"
-		"leaf bytes is included at the bundle's index.\n"},
+		"leaf bytes is included at the bundle's index.  The leaf: `battledger leaf`\n"
+		"from the row's published values, or SELECT encode(battledger.leaf(i), 'hex');\n"
+		"the bundle: SELECT battledger.tlog_proof(i) (saved with printf '%s\\n').\n"},
 	{"verify-consistency", cmd_verify_consistency,
 		BIT(O_VKEY) | BIT(O_OLD) | BIT(O_NEW) | BIT(O_PROOF) | BIT(O_ORIGIN),
 		BIT(O_VKEY) | BIT(O_OLD) | BIT(O_NEW) | BIT(O_PROOF),
 		"verify-consistency --vkey VKEY --old FILE --new FILE --proof FILE [--origin O]",
 		"Verify two checkpoint notes of one log and the consistency proof between\n"
-		"them (base64 hashes, one per line): the new tree extends the old one.\n"},
+		"them (base64 hashes, one per line): the new tree extends the old one.\n"
+		"The proof: SELECT encode(h::bytea, 'base64') FROM\n"
+		"unnest(battledger.consistency_proof(OLD_SIZE, NEW_SIZE)) h.\n"},
 	{"verify-inclusion", cmd_verify_inclusion,
 		BIT(O_SIZE) | BIT(O_INDEX) | BIT(O_ROOT) | BIT(O_LEAF_HASH) | BIT(O_PROOF_FILE),
 		BIT(O_SIZE) | BIT(O_INDEX) | BIT(O_ROOT) | BIT(O_LEAF_HASH) | BIT(O_PROOF_FILE),

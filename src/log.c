@@ -42,7 +42,6 @@
 #include "merkle.h"
 #include "note.h"
 
-#define LEAF_MAGIC "BLL\001"
 #define SEAL_LOCK_CLASS 0xB1EE
 #define SEAL_CHUNK 50000
 
@@ -153,14 +152,13 @@ void
 log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen, int64 seq,
 			   const uint8 *prev, const uint8 *row_hash)
 {
-	appendBinaryStringInfo(out, LEAF_MAGIC, 4);
-	appendStringInfoChar(out, (char) (namelen >> 8));
-	appendStringInfoChar(out, (char) namelen);
-	appendBinaryStringInfo(out, qualname, namelen);
-	for (int i = 7; i >= 0; i--)
-		appendStringInfoChar(out, (char) ((uint64) seq >> (8 * i)));
-	appendBinaryStringInfo(out, (const char *) prev, HASH256_LEN);
-	appendBinaryStringInfo(out, (const char *) row_hash, HASH256_LEN);
+	size_t		len = bl_log_leaf_len(namelen);
+
+	/* one layout for the extension and the CLI: merkle.c */
+	enlargeStringInfo(out, (int) len);
+	bl_log_leaf(qualname, namelen, seq, prev, row_hash, (uint8_t *) out->data + out->len);
+	out->len += (int) len;
+	out->data[out->len] = '\0';
 }
 
 /* ---------------------------------------------------------------- key */

@@ -503,3 +503,28 @@ bl_compact_from_nodes(bl_compact *c, uint64_t size, bl_node_fn get, void *ctx)
 	c->size = size;
 	return 0;
 }
+
+size_t
+bl_log_leaf_len(size_t table_len)
+{
+	return 4 + 2 + table_len + 8 + 32 + 32;
+}
+
+void
+bl_log_leaf(const char *table, size_t table_len, int64_t seq,
+			const uint8_t prev[32], const uint8_t row_hash[32], uint8_t *out)
+{
+	size_t		pos = 0;
+
+	memcpy(out, BL_LOG_LEAF_MAGIC, 4);
+	pos = 4;
+	out[pos++] = (uint8_t) (table_len >> 8);
+	out[pos++] = (uint8_t) table_len;
+	memcpy(out + pos, table, table_len);
+	pos += table_len;
+	for (int i = 7; i >= 0; i--)
+		out[pos++] = (uint8_t) ((uint64_t) seq >> (8 * i));
+	memcpy(out + pos, prev, 32);
+	pos += 32;
+	memcpy(out + pos, row_hash, 32);
+}

@@ -127,4 +127,16 @@ int			bl_compact_root(const bl_compact *c,
 int			bl_compact_from_nodes(bl_compact *c, uint64_t size,
 								  bl_node_fn get, void *ctx);
 
+/*
+ * A battledger log leaf: the bytes whose RFC 6962 leaf hash the log holds
+ * for one ledger row.  "BLL" 0x01, u16be(length of table), table
+ * ("schema.table", UTF-8, unquoted), i64be(ledger_seq), ledger_prev (32),
+ * ledger_hash (32).  Built by the extension when it seals and by the CLI
+ * (`battledger leaf`) from a row's published values.
+ */
+#define BL_LOG_LEAF_MAGIC "BLL\001"
+size_t		bl_log_leaf_len(size_t table_len);
+void		bl_log_leaf(const char *table, size_t table_len, int64_t seq,
+						const uint8_t prev[32], const uint8_t row_hash[32], uint8_t *out);
+
 #endif
