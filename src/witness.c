@@ -627,10 +627,15 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- cosignatures */
 
-/* Does line cosign (origin, size, root) under the witness key vkey_text?  NULL if so, else why not. */
+/*
+ * Does line cosign (origin, size, root) under the witness key vkey_text, at
+ * the time cosigned_at (seconds since the Unix epoch) stored beside it?  NULL
+ * if so, else why not.  The stored time must be the signed one: it is what
+ * verify_member() weighs against a key's revocation.
+ */
 static const char *
 cosignature_problem(const char *vkey_text, const char *witness, const char *origin, int64 size,
-					const uint8 *root, const char *line)
+					const uint8 *root, const char *line, int64 cosigned_at)
 {
 	bl_vkey		vkey;
 	char	   *body;
@@ -659,7 +664,11 @@ cosignature_problem(const char *vkey_text, const char *witness, const char *orig
 	ok = bl_note_parse(buf.data, buf.len, &note) == 0 && note.nsigs == 1 &&
 		bl_cosig_verify(&note, vkey.name, vkey.pub, &ts) == 1;
 	bl_note_free(&note);
-	return ok ? NULL : "the cosignature does not verify";
+	if (!ok)
+		return "the cosignature does not verify";
+	if ((uint64) cosigned_at != ts)
+		return "cosigned_at is not the time the cosignature signs";
+	return NULL;
 }
 
 /* Whether this exact cosignature line is stored already. */
@@ -713,7 +722,8 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	}
 	why = strcmp(witness, m->origin) != 0 ? "a member publishes only its own cosignatures"
 		: cosignature_problem(m->witness_vkey, witness, origin, size,
-							  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line);
+							  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line,
+							  DatumGetInt64(getattr(tup, desc, 5)));
 	if (why)
 		consortium_reject(m->origin, "battledger.cosignature", size, "bad_cosignature",
 						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: %s.", origin, size, witness, why),
