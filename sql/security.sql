@@ -200,6 +200,34 @@ SELECT count(*) AS problems FROM verify('direct');
 SELECT problem, ref FROM verify_log(true) WHERE detail LIKE '%ghost.example/log%';
 ROLLBACK;
 
+-- (g) releasing a quarantined chain stores its rows as the table's owner:
+-- the owner's triggers never run as the superuser releasing; and what is
+-- held is not readable by PUBLIC
+SET ROLE sec_owner;
+CREATE TABLE qn (k text, v int);
+SELECT enable_ledger('qn', 'k');
+CREATE TABLE qwho (u text);
+CREATE FUNCTION qwho_record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.qwho VALUES (current_user); RETURN NEW; END $$;
+RESET ROLE;
+INSERT INTO battledger.consortium_member (origin, subscription, log_vkey) VALUES ('q.example/log', 'subq', 'k');
+SELECT quarantine_chain('q.example/log', 'qn', 'K1');
+SET session_replication_role = replica;
+INSERT INTO qn VALUES ('K1', 1, 1, repeat('00', 32)::hash256,
+    chain_hash(repeat('00', 32)::hash256, 1, row_bytes(ROW('K1', 1, 1, NULL, NULL, 'q.example/log')::qn)), 'q.example/log');
+RESET session_replication_role;
+SELECT count(*) AS held FROM battledger.held_row;
+SET ROLE sec_owner;
+CREATE TRIGGER a_qwho BEFORE INSERT ON qn FOR EACH ROW EXECUTE FUNCTION qwho_record();
+ALTER TABLE qn ENABLE ALWAYS TRIGGER a_qwho;
+SET ROLE sec_plain;
+SELECT count(*) FROM battledger.held_row;
+RESET ROLE;
+SELECT * FROM release_chain('q.example/log', 'qn', 'K1');
+SELECT u AS the_owners_trigger_ran_as FROM qwho;
+SELECT count(*) AS stored FROM qn;
+DELETE FROM battledger.consortium_member WHERE origin = 'q.example/log';
+
 -- 13. Clean errors instead of misleading answers
 SELECT * FROM verify(0::regclass);
 SELECT * FROM verify_log(NULL);
@@ -207,7 +235,8 @@ SELECT passport('https://id.gs1.org/01/09521234567899/21/X1'::battery_id, NULL);
 SELECT batch_manifest('b', -1, repeat('00', 32)::hash256);
 SELECT batch_root(ARRAY[[repeat('00', 32)::hash256]]);
 
-DROP TABLE fake, kid;
+DROP TABLE fake, kid, qwho;
+DROP FUNCTION qwho_record();
 DROP FUNCTION noop();
 REASSIGN OWNED BY sec_owner TO CURRENT_USER;
 DROP OWNED BY sec_owner, sec_plain;

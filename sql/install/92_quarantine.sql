@@ -28,7 +28,9 @@ COMMENT ON TABLE @extschema@.held_row IS
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.quarantine', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.held_row', '');
 REVOKE ALL ON @extschema@.quarantine, @extschema@.held_row FROM PUBLIC;
-GRANT SELECT ON @extschema@.quarantine, @extschema@.held_row TO PUBLIC;
+-- which chains are held back is public; what they hold is not (a held row is a
+-- row of a table PUBLIC may not read, like the rows in battledger.rejections)
+GRANT SELECT ON @extschema@.quarantine TO PUBLIC;
 
 -- Hold back a member's chain (chain_key NULL: every chain of tbl) from now on.
 CREATE FUNCTION @extschema@.quarantine_chain(origin text, tbl regclass, chain_key text DEFAULT NULL,
@@ -62,9 +64,10 @@ DECLARE
     q record;
     h record;
     qual text;
+    owner name;
     left_held bigint;
 BEGIN
-    SELECT n.nspname || '.' || c.relname INTO qual
+    SELECT n.nspname || '.' || c.relname, c.relowner::regrole::name INTO qual, owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = release_chain.tbl;
     DELETE FROM @extschema@.quarantine x
      WHERE x.origin = release_chain.origin AND x.tbl = qual AND x.chain_key IS NOT DISTINCT FROM release_chain.chain_key
@@ -80,8 +83,13 @@ BEGIN
                 AND (release_chain.chain_key IS NULL OR x.chain_key = release_chain.chain_key)
               ORDER BY x.seq, x.held_at LOOP
         BEGIN
+            -- as the table's owner, as a row from another member would be
+            -- applied by its subscription: its triggers and index expressions
+            -- are the owner's code, and must not run as the superuser releasing
+            EXECUTE format('SET LOCAL ROLE %I', owner);
             EXECUTE format('INSERT INTO %s SELECT * FROM pg_catalog.jsonb_populate_record(NULL::%s, $1)', tbl, tbl)
                 USING h.row_data;
+            RESET ROLE;
             DELETE FROM @extschema@.held_row x WHERE x.ctid = h.id;
             seq := h.seq; outcome := 'stored';
         EXCEPTION WHEN OTHERS THEN
