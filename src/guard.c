@@ -62,22 +62,28 @@ ledger_relid(RangeVar *rv, char **chain_col)
 	return *chain_col ? relid : InvalidOid;
 }
 
+/* Does the query, given one oid as $1, return a row?  (The guard's catalog questions.) */
 static bool
-schema_has_ledger(Oid nsp)
+spi_finds(const char *query, Oid arg)
 {
 	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(nsp)};
+	Datum		args[1] = {ObjectIdGetDatum(arg)};
 	bool		found;
 	int			nest;
 
 	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM battledger.ledger_tables l JOIN pg_catalog.pg_class c ON c.oid = l.tbl "
-							  "WHERE c.relnamespace = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	found = SPI_processed > 0;
 	bl_spi_finish(nest);
 	return found;
+}
+
+static bool
+schema_has_ledger(Oid nsp)
+{
+	return spi_finds("SELECT 1 FROM battledger.ledger_tables l JOIN pg_catalog.pg_class c ON c.oid = l.tbl "
+					 "WHERE c.relnamespace = $1", nsp);
 }
 
 /*
@@ -88,42 +94,23 @@ schema_has_ledger(Oid nsp)
 static bool
 is_chain_index(Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(relid)};
-	bool		found;
-	int			nest;
-
-	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM battledger.ledger_tables l "
-							  "JOIN pg_catalog.pg_index i ON i.indrelid = l.tbl "
-							  "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
-							  "WHERE i.indexrelid = $1 AND (c.relname = l.chain_index "
-							  "  OR (i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = "
-							  "      (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = l.tbl "
-							  "        AND a.attname = 'ledger_sig' AND NOT a.attisdropped)))",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger.ledger_tables");
-	found = SPI_processed > 0;
-	bl_spi_finish(nest);
-	return found;
+	return spi_finds("SELECT 1 FROM battledger.ledger_tables l "
+					 "JOIN pg_catalog.pg_index i ON i.indrelid = l.tbl "
+					 "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+					 "WHERE i.indexrelid = $1 AND (c.relname = l.chain_index "
+					 "  OR (i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = "
+					 "      (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = l.tbl "
+					 "        AND a.attname = 'ledger_sig' AND NOT a.attisdropped)))", relid);
 }
 
 /* Whether anything would be lost with the extension: users' ledger tables, or a log. */
 static bool
 extension_holds_history(void)
 {
-	bool		found;
-	int			nest;
-
-	nest = bl_spi_connect();
-	if (SPI_execute("SELECT 1 WHERE EXISTS (SELECT 1 FROM battledger.ledger_tables WHERE NOT builtin) "
-					"OR EXISTS (SELECT 1 FROM battledger.log_leaf) OR EXISTS (SELECT 1 FROM battledger.log_pending) "
-					"OR EXISTS (SELECT 1 FROM battledger.checkpoint) OR EXISTS (SELECT 1 FROM battledger.member_event)",
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger's tables");
-	found = SPI_processed > 0;
-	bl_spi_finish(nest);
-	return found;
+	return spi_finds("SELECT 1 WHERE EXISTS (SELECT 1 FROM battledger.ledger_tables WHERE NOT builtin) "
+					 "OR EXISTS (SELECT 1 FROM battledger.log_leaf) OR EXISTS (SELECT 1 FROM battledger.log_pending) "
+					 "OR EXISTS (SELECT 1 FROM battledger.checkpoint) OR EXISTS (SELECT 1 FROM battledger.member_event)",
+					 InvalidOid);	/* no $1: an unused parameter of a known type is allowed */
 }
 
 static bool
