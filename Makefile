@@ -10,13 +10,13 @@ OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
        src/arrive.o src/witness.o src/enable.o src/origin_claim.o src/quarantine.o src/progress.o
 
 # The versioned install script is built from ordered parts in sql/install/;
-# the upgrade script from 0.2.0 reuses some of them.  Released scripts are
-# kept as released (sql/upgrade/): 0.1.0's and 0.2.0's install scripts, and
-# the upgrade from 0.1.0 to 0.2.0, so that every released version can be
-# installed and updated to this one.
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.2.0--0.3.0.sql
-DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql sql/upgrade/$(EXTENSION)--0.2.0.sql \
-       sql/upgrade/$(EXTENSION)--0.1.0--0.2.0.sql
+# the upgrade script from 0.3.0 from the parts in sql/upgrade/0.3.0--0.4.0/
+# (see its README).  Released scripts are kept as released (sql/upgrade/):
+# the install scripts of 0.1.0, 0.2.0 and 0.3.0 and the upgrades between
+# them, so that every released version can be installed and updated to this one.
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql
+DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql sql/upgrade/$(EXTENSION)--0.2.0.sql sql/upgrade/$(EXTENSION)--0.3.0.sql \
+       sql/upgrade/$(EXTENSION)--0.1.0--0.2.0.sql sql/upgrade/$(EXTENSION)--0.2.0--0.3.0.sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
 REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium security privileges
@@ -25,7 +25,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK += -lcrypto
-EXTRA_CLEAN = sql/$(EXTENSION)--0.2.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql regression.diffs regression.out results bin
+EXTRA_CLEAN = regression.diffs regression.out results bin
 
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -34,18 +34,19 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-# 0.2.0 -> 0.3.0: its own statements, plus the functions of install parts it
-# replaces (CREATE OR REPLACE, taken from the parts by name), plus parts it
-# loads whole (their statements are all CREATE OR REPLACE or REVOKE).
-UPGRADE_0_3_0_PARTS = sql/upgrade/0.2.0--0.3.0-pre.sql sql/install/32_enable_ledger.sql
-UPGRADE_0_3_0_REPLACE = sql/install/40_guard.sql:_drop_guard sql/install/70_log.sql:verify_log sql/install/85_passport.sql:passport sql/install/90_consortium.sql:verify_member sql/install/90_consortium.sql:consortium_status
-sql/$(EXTENSION)--0.2.0--0.3.0.sql: $(UPGRADE_0_3_0_PARTS) sql/upgrade/0.2.0--0.3.0-post.sql sql/install/92_quarantine.sql \
-		sql/install/93_health.sql sql/install/95_comments.sql \
-		sql/install/99_privileges.sql sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
-	{ cat $(UPGRADE_0_3_0_PARTS) && \
-	  for r in $(UPGRADE_0_3_0_REPLACE); do awk -v names="$${r#*:}" -f sql/upgrade/replace_functions.awk "$${r%%:*}" || exit 1; done && \
-	  cat sql/upgrade/0.2.0--0.3.0-post.sql sql/install/92_quarantine.sql sql/install/93_health.sql sql/install/95_comments.sql \
-	      sql/install/99_privileges.sql; } > $@.tmp && mv $@.tmp $@
+# 0.3.0 -> 0.4.0: the parts of sql/upgrade/0.3.0--0.4.0/ in name order
+# (*.sql copied, *.replace naming install functions to CREATE OR REPLACE),
+# then the comments and privileges, which are idempotent.
+UPGRADE_0_4_0_DIR = sql/upgrade/0.3.0--0.4.0
+sql/$(EXTENSION)--0.3.0--0.4.0.sql: $(wildcard $(UPGRADE_0_4_0_DIR)/*) sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
+	{ for f in $(sort $(wildcard $(UPGRADE_0_4_0_DIR)/*.sql $(UPGRADE_0_4_0_DIR)/*.replace)); do \
+	    case $$f in \
+	      *.sql) cat "$$f" ;; \
+	      *.replace) grep -v '^#' "$$f" | while read -r part names; do \
+	                   [ -n "$$part" ] || continue; \
+	                   awk -v names="$$names" -f sql/upgrade/replace_functions.awk "$$part" || exit 1; done ;; \
+	    esac || exit 1; done && \
+	  cat sql/install/95_comments.sql sql/install/99_privileges.sql; } > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track headers: rebuild every object when any header changes.
 $(OBJS): $(wildcard src/*.h)

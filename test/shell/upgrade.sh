@@ -181,22 +181,26 @@ cp1=$(q v02 -c "SELECT tree_size || ':' || root FROM battledger.checkpoint ORDER
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v02" -w stop >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v02" -l "$BL_WORK/v02.log" -w start >/dev/null
 q v02 -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'"
-createdb fresh3; q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+createdb fresh3; q fresh3 -c "CREATE EXTENSION battledger VERSION '0.3.0'" -c "CREATE EXTENSION battledger_test_signer"
 PGPORT=$cluster1_port q old -c "ALTER EXTENSION battledger UPDATE TO '0.3.0'" -c "CREATE EXTENSION battledger_test_signer"
 PGPORT=$cluster1_port createdb fresh3
-PGPORT=$cluster1_port q fresh3 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
-for db in old v02; do
-  [ $db = old ] && export PGPORT=$cluster1_port || export PGPORT=55458
-  check "$db: updated to 0.3.0" test "$(q $db -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.3.0
-  check "$db: same indexes as a fresh 0.3.0" test "$(indexes $db)" = "$(indexes fresh3)"
-  check "$db: same objects as a fresh 0.3.0" test "$(objects $db)" = "$(objects fresh3)"
-  check "$db: same function definitions as a fresh 0.3.0" test "$(functions $db)" = "$(functions fresh3)"
-  check "$db: same columns as a fresh 0.3.0" test "$(columns $db)" = "$(columns fresh3)"
-  check "$db: same triggers as a fresh 0.3.0" test "$(triggers $db)" = "$(triggers fresh3)"
-  privs() { q "$1" -c "SELECT p.oid::regprocedure::text || coalesce(p.proacl::text, '') FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace ORDER BY 1"; }
-  check "$db: same function privileges as a fresh 0.3.0" test "$(privs $db)" = "$(privs fresh3)"
-  if [ $fail -ne 0 ]; then diff <(functions $db; privs $db; objects $db) <(functions fresh3; privs fresh3; objects fresh3) | head -20; fi
-done
+PGPORT=$cluster1_port q fresh3 -c "CREATE EXTENSION battledger VERSION '0.3.0'" -c "CREATE EXTENSION battledger_test_signer"
+privs() { q "$1" -c "SELECT p.oid::regprocedure::text || coalesce(p.proacl::text, '') FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace ORDER BY 1"; }
+# same_as_fresh VERSION FRESH_DB DB PORT: the updated DB equals a fresh install
+same_as_fresh() {
+  local v=$1 fresh=$2 db=$3; export PGPORT=$4
+  check "$db: updated to $v" test "$(q $db -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = "$v"
+  check "$db: same indexes as a fresh $v" test "$(indexes $db)" = "$(indexes $fresh)"
+  check "$db: same objects as a fresh $v" test "$(objects $db)" = "$(objects $fresh)"
+  check "$db: same function definitions as a fresh $v" test "$(functions $db)" = "$(functions $fresh)"
+  check "$db: same columns as a fresh $v" test "$(columns $db)" = "$(columns $fresh)"
+  check "$db: same triggers as a fresh $v" test "$(triggers $db)" = "$(triggers $fresh)"
+  check "$db: same function privileges as a fresh $v" test "$(privs $db)" = "$(privs $fresh)"
+  if [ $fail -ne 0 ]; then diff <(functions $db; privs $db; objects $db; columns $db; triggers $db; indexes $db) \
+                                <(functions $fresh; privs $fresh; objects $fresh; columns $fresh; triggers $fresh; indexes $fresh) | head -40; fi
+}
+same_as_fresh 0.3.0 fresh3 old $cluster1_port
+same_as_fresh 0.3.0 fresh3 v02 55458
 export PGPORT=55458
 check "0.2.0 rows, signatures, leaves and checkpoints unchanged by the update" test "$(state02)" = "$before"
 check "verify() clean after the update" \
@@ -214,4 +218,19 @@ check "a new signed row after the update chains, seals and verifies" \
 check "the new log is consistent with 0.2.0's last checkpoint" test "$(q v02 -c "
   SELECT battledger.verify_consistency(${cp1%%:*}, c.tree_size, '${cp1#*:}', c.root, battledger.consistency_proof(${cp1%%:*}, c.tree_size))
     FROM battledger.checkpoint c ORDER BY tree_size DESC LIMIT 1")" = t
+
+# --- 0.3.0 -> 0.4.0: both lineages above go on to this version
+q v02 -c "SELECT battledger.seal()" >/dev/null
+before4=$(state02)
+PGPORT=$cluster1_port q old -c "ALTER EXTENSION battledger UPDATE"
+PGPORT=$cluster1_port createdb fresh4
+PGPORT=$cluster1_port q fresh4 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+q v02 -c "ALTER EXTENSION battledger UPDATE"
+createdb fresh4; q fresh4 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+same_as_fresh 0.4.0 fresh4 old $cluster1_port
+same_as_fresh 0.4.0 fresh4 v02 55458
+check "0.2.0 and 0.3.0 rows, signatures, leaves and checkpoints unchanged by the update to 0.4.0" \
+  test "$(state02)" = "$before4"
+check "verify() and verify_log(true) clean after the update to 0.4.0" \
+  test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify('note')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
 exit $fail
