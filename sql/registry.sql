@@ -43,36 +43,54 @@ SELECT model('cells.test', '{"model_id": "NMC-18650-2Ah", "manufacturer": "cells
     "materials": {"cathode": "NMC", "anode": "graphite", "criticalRawMaterials": ["cobalt", "lithium", "nickel", "natural graphite"]},
     "recycled_content": {"cobalt": {"preConsumerShare": 4, "postConsumerShare": 12}}}');
 
--- A battery taken to a given status through allowed moves.
-CREATE FUNCTION battery_at(serial text, status text) RETURNS battery_id LANGUAGE plpgsql AS $$
-DECLARE b battery_id := bid(serial);
+-- Custody: the holder hands the battery over and the receiver accepts.
+CREATE FUNCTION give(b battery_id, holder text, receiver text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ev(holder, jsonb_build_object('battery_id', b::text, 'event', 'handover', 'data', jsonb_build_object('to', receiver),
+                                          'occurred_at', '2024-03-02T00:00:00Z'));
+    PERFORM ev(receiver, jsonb_build_object('battery_id', b::text, 'event', 'handover_accepted', 'occurred_at', '2024-03-02T00:00:00Z'));
+END $$;
+
+-- A battery taken to a given status through allowed moves, then held by holder.
+CREATE FUNCTION battery_at(serial text, status text, holder text DEFAULT NULL) RETURNS battery_id LANGUAGE plpgsql AS $$
+DECLARE
+    b battery_id := bid(serial);
+    custodian text := 'oem.test';
 BEGIN
     PERFORM ev('cells.test', jsonb_build_object('battery_id', b::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2024-03-01T00:00:00Z'));
+    PERFORM give(b, 'cells.test', 'oem.test');
     PERFORM ev('oem.test', jsonb_build_object('battery_id', b::text, 'event', 'placed_on_market', 'passport_id', serial || '/p1', 'occurred_at', '2024-03-05T00:00:00Z'));
     IF status IN ('re-used', 'repurposed', 'remanufactured') THEN
+        PERFORM give(b, 'oem.test', 'second.test');
+        custodian := 'second.test';
         PERFORM ev('second.test', jsonb_build_object('battery_id', b::text, 'event', 'status_changed',
                    'new_status', status, 'passport_id', serial || '/p2', 'occurred_at', '2025-01-01T00:00:00Z'));
     ELSIF status IN ('waste', 'recycled') THEN
+        PERFORM give(b, 'oem.test', 'recycler.test');
+        custodian := 'recycler.test';
         PERFORM ev('recycler.test', jsonb_build_object('battery_id', b::text, 'event', 'status_changed', 'new_status', 'waste', 'occurred_at', '2025-01-01T00:00:00Z'));
     END IF;
     IF status = 'recycled' THEN
         PERFORM ev('recycler.test', jsonb_build_object('battery_id', b::text, 'event', 'recycled', 'occurred_at', '2025-02-01T00:00:00Z'));
+    ELSIF holder IS NOT NULL AND holder <> custodian THEN
+        PERFORM give(b, custodian, holder);
     END IF;
     RETURN b;
 END $$;
 
 -- 1. Every status move, from every status: refused moves name the rule (BL035/BL036)
 SELECT f.status AS "from", t.status AS "to",
-       try_ev(CASE t.status WHEN 'repurposed' THEN 'second.test' WHEN 'remanufactured' THEN 'second.test'
-                            WHEN 're-used' THEN 'second.test' ELSE 'recycler.test' END,
-              jsonb_build_object('battery_id', battery_at('S-' || left(md5(f.status || t.status), 10), f.status)::text,
+       try_ev(m.mover,
+              jsonb_build_object('battery_id', battery_at('S-' || left(md5(f.status || t.status), 10), f.status, m.mover)::text,
                   'event', CASE WHEN t.status = 'recycled' THEN 'recycled' ELSE 'status_changed' END,
                   'new_status', CASE WHEN t.status <> 'recycled' THEN t.status END,
                   'passport_id', CASE WHEN t.status IN ('re-used', 'repurposed', 'remanufactured') THEN 'S-' || f.status || '-' || t.status || '/new' END,
                   'occurred_at', '2025-06-01T00:00:00Z')) AS result,
        status_move_allowed(f.status, t.status) AS allowed
   FROM unnest(ARRAY['original', 're-used', 'repurposed', 'remanufactured', 'waste', 'recycled']) f(status),
-       unnest(ARRAY['re-used', 'repurposed', 'remanufactured', 'waste', 'recycled']) t(status)
+       unnest(ARRAY['re-used', 'repurposed', 'remanufactured', 'waste', 'recycled']) t(status),
+       LATERAL (SELECT CASE WHEN t.status IN ('re-used', 'repurposed', 'remanufactured') THEN 'second.test'
+                            ELSE 'recycler.test' END) m(mover)
  ORDER BY 1, 2;
 SELECT try_ev('recycler.test', jsonb_build_object('battery_id', battery_at('S-back', 'waste')::text,
               'event', 'status_changed', 'new_status', 'original', 'occurred_at', '2025-06-01T00:00:00Z')) AS back_to_original;
@@ -113,8 +131,8 @@ ROLLBACK;
 SELECT ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/NEVER-MADE", "event": "placed_on_market", "passport_id": "x", "occurred_at": "2024-01-01T00:00:00Z"}');
 SELECT ev('fleet.test', jsonb_build_object('battery_id', battery_at('E-1', 'recycled')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-01T00:00:00Z'));
 SELECT ev('recycler.test', jsonb_build_object('battery_id', battery_at('E-2', 'original')::text, 'event', 'status_changed', 'new_status', 'recycled', 'occurred_at', '2026-01-01T00:00:00Z'));
-SELECT ev('second.test', jsonb_build_object('battery_id', battery_at('E-3', 'original')::text, 'event', 'status_changed', 'new_status', 'repurposed', 'occurred_at', '2026-01-01T00:00:00Z'));
-SELECT ev('second.test', jsonb_build_object('battery_id', battery_at('E-4', 'original')::text, 'event', 'status_changed', 'new_status', 'repurposed', 'passport_id', 'E-4/p1', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', battery_at('E-3', 'original', 'second.test')::text, 'event', 'status_changed', 'new_status', 'repurposed', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', battery_at('E-4', 'original', 'second.test')::text, 'event', 'status_changed', 'new_status', 'repurposed', 'passport_id', 'E-4/p1', 'occurred_at', '2026-01-01T00:00:00Z'));
 SELECT ev('miner.test', jsonb_build_object('battery_id', battery_at('E-5', 'original')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-01T00:00:00Z'));
 SELECT ev('oem.test', jsonb_build_object('battery_id', battery_at('E-6', 'original')::text, 'event', 'warp_drive_fitted', 'occurred_at', '2026-01-01T00:00:00Z'));
 SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/E-7", "event": "manufactured", "model_id": "NO-SUCH-MODEL", "occurred_at": "2024-01-01T00:00:00Z"}');
@@ -149,6 +167,7 @@ SELECT ev('cells.test', jsonb_build_object('battery_id', bid('B0025')::text, 'ev
           'lots', '[{"lot": "CAM-1", "mass_kg": 900}]'::jsonb, 'occurred_at', '2009-01-15T00:00:00Z'));
 SELECT ev('cells.test', jsonb_build_object('battery_id', bid('B0026')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
           'lots', '[{"lot": "CAM-1", "mass_kg": 900}]'::jsonb, 'occurred_at', '2009-01-15T00:00:00Z'));
+SELECT give(bid('B0025'), 'cells.test', 'oem.test');
 SELECT ev('oem.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:B0025:1', 'occurred_at', '2009-02-01T00:00:00Z'));
 SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'installed', 'occurred_at', '2009-02-10T00:00:00Z'));
 
@@ -194,6 +213,7 @@ SELECT (d.value->>'capacity_ah')::numeric AS capacity_ah, e.occurred_at
 -- repurposing, a correction, end of first life, recycling
 SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'negative_event', 'data', '{"kind": "deep discharge"}'::jsonb, 'occurred_at', '2009-04-01T00:00:00Z'));
 SELECT ev('oem.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'removed', 'occurred_at', '2009-04-02T00:00:00Z'));
+SELECT give(bid('B0025'), 'oem.test', 'second.test');
 SELECT ev('second.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'status_changed', 'new_status', 'repurposed',
           'passport_id', 'urn:bp:B0025:2', 'data', '{"application": "stationary storage"}'::jsonb, 'occurred_at', '2009-05-01T00:00:00Z'));
 SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('B0025')::text, 'event', 'correction',
@@ -253,6 +273,7 @@ SELECT count(*) AS log_problems FROM verify_log();
 -- 8. The whole NASA file: 21 cells, every measurement, one signed batch per cell
 SELECT count(*) AS cells_placed FROM (
     SELECT ev('cells.test', jsonb_build_object('battery_id', bid(c)::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2009-01-15T00:00:00Z')),
+           give(bid(c), 'cells.test', 'oem.test'),
            ev('oem.test', jsonb_build_object('battery_id', bid(c)::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:' || c || ':1', 'occurred_at', '2009-02-01T00:00:00Z'))
       FROM (SELECT DISTINCT cell FROM nasa_usage WHERE cell <> 'B0025') x(c)) y;
 SELECT sum(upload_usage('fleet.test', c, c, 'fleet-upload-' || c)) AS events_loaded
@@ -262,3 +283,64 @@ SELECT serial, passport(bid(serial), 'legitimate_interest')->'performance'->'dyn
   FROM (VALUES ('B0026'), ('B0045'), ('B0053')) v(serial);
 SELECT count(*) AS problems FROM verify('battledger.battery_event');
 SELECT count(*) AS problems FROM verify('battledger.lot_event');
+
+-- 9. Custody: one member at a time moves a battery; every member judges the
+-- lifecycle alike, in registry order (docs/consortium.md, "One history per battery")
+\set VERBOSITY default
+SELECT battery_at('C-1', 'original') IS NOT NULL AS made;
+SELECT manufactured, status, passport_id, custodian, handover_to FROM battery_state(bid('C-1'));
+-- a member without custody cannot move it, even with the right role
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'passport_id', 'C-1/p2', 'occurred_at', '2026-01-01T00:00:00Z'));
+-- nor hand it over, nor accept what was not offered
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover', 'data', '{"to": "recycler.test"}'::jsonb, 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover_accepted', 'occurred_at', '2026-01-01T00:00:00Z'));
+-- a handover names another, known member
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover', 'data', '{"to": "oem.test"}'::jsonb, 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover', 'data', '{"to": "nobody.test"}'::jsonb, 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover', 'data', '{"to": "second.test"}'::jsonb, 'occurred_at', '2026-01-01T00:00:00Z'));
+-- pending: nobody moves it, not even the member that offered it; only the receiver accepts
+SELECT custodian, handover_to FROM battery_state(bid('C-1'));
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'status_changed', 'new_status', 'waste', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('recycler.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover_accepted', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'handover_accepted', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'passport_id', 'C-1/p2', 'occurred_at', '2026-01-02T00:00:00Z'));
+-- usage reports commute: open to their roles whoever holds the battery
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'soh_reported', 'occurred_at', '2026-01-03T00:00:00Z'));
+SELECT event, signer, effective, problem, status, passport_id, custodian, handover_to FROM battery_lifecycle(bid('C-1'));
+SELECT count(*) AS conflicts_so_far FROM registry_conflicts();
+
+-- A member that bypasses its own rules (its superuser disables the trigger):
+-- the row is stored and signed, but judged ineffective here as on every member
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('recycler.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'status_changed', 'new_status', 'waste', 'occurred_at', '2026-01-04T00:00:00Z'));
+SELECT ev('recycler.test', jsonb_build_object('battery_id', bid('C-1')::text, 'event', 'recycled', 'occurred_at', '2026-01-04T00:00:00Z'));
+-- and two custodians of two batteries racing for one passport id: the first in registry order keeps it
+SELECT battery_at('C-2', 'original', 'second.test') IS NOT NULL AS made;
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-2')::text, 'event', 'status_changed', 'new_status', 're-used',
+          'passport_id', 'C-1/p2', 'occurred_at', '2026-01-05T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT status, passport_id, custodian FROM battery_state(bid('C-1'));
+SELECT status, passport_id, custodian FROM battery_state(bid('C-2'));
+SELECT passport(bid('C-1'))->>'batteryStatus' AS c1_passport_status, passport(bid('C-2'))->>'batteryStatus' AS c2_passport_status;
+SELECT right(battery_id::text, 3) AS battery, event, signer, problem, kind, message FROM registry_conflicts() ORDER BY ledger_seq;
+-- the chains and the log are intact: the rows are evidence, not damage
+SELECT count(*) AS chain_problems FROM verify('battledger.battery_event');
+
+-- Registries updated from 0.3.0 enforce custody from the update on; before it, moves were by role
+SELECT battery_at('C-3', 'original') IS NOT NULL AS made;
+SELECT set_custody_from('infinity');
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-3')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'passport_id', 'C-3/p2', 'occurred_at', '2026-01-01T00:00:00Z'));
+SELECT set_custody_from(clock_timestamp()) IS NOT NULL AS custody_from_now;
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-3')::text, 'event', 'status_changed', 'new_status', 'waste',
+          'occurred_at', '2026-01-02T00:00:00Z'));
+SELECT event, signer, effective, problem, custody, custodian FROM battery_lifecycle(bid('C-3'));
+-- the member that last moved it before custody holds it now
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-3')::text, 'event', 'status_changed', 'new_status', 'waste',
+          'occurred_at', '2026-01-02T00:00:00Z'));
+SELECT set_custody_from('-infinity');
+SET ROLE registry_reader;
+SELECT set_custody_from('infinity');
+RESET ROLE;

@@ -32,6 +32,10 @@ INSERT INTO @extschema@.event_kind VALUES
     ('status_changed',    'battery', '{repairer,second_life_operator,collector,recycler,oem,fleet_operator}', 'status change (Art. 77); re-use, repurposing and remanufacturing issue a new passport'),
     ('dismantled',        'battery', '{recycler}', 'dismantled (waste batteries only)'),
     ('recycled',          'battery', '{recycler}', 'recycled, with the recovered material masses: the passport ceases to exist'),
+    ('handover',          'battery', '{cell_maker,pack_maker,oem,fleet_operator,repairer,second_life_operator,collector,recycler}',
+                          'the custodian hands write authority over the battery''s lifecycle to another member (data {"to": member})'),
+    ('handover_accepted', 'battery', '{cell_maker,pack_maker,oem,fleet_operator,repairer,second_life_operator,collector,recycler}',
+                          'the member a handover names accepts it and becomes the battery''s custodian'),
     ('correction',        'battery', '{miner,refiner,cell_maker,pack_maker,oem,fleet_operator,repairer,second_life_operator,collector,recycler,auditor}',
                           'a new event correcting an earlier one (signed by the same member)');
 
@@ -119,13 +123,15 @@ SELECT @extschema@.enable_ledger('@extschema@.battery_event', 'battery_id', sign
 -- events are ordered by (ledger_at, ledger_origin, ledger_seq): a chain's rows never
 -- predate their predecessors, and rows of different members meet by time
 CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
-    WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled');
+    WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                    'handover', 'handover_accepted');
 -- the latest usage report, per dynamic passport attribute (the chain index, led by
 -- ledger_origin, no longer serves "latest of this battery" as it did in 0.1.0)
 CREATE INDEX battery_event_usage ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE event = 'soh_reported';
--- a passport is issued once (the rules say so first; the index holds under any race)
-CREATE UNIQUE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
+-- a passport id belongs to the first event naming it, in registry order: not a
+-- unique index, which would stop replication when two members race for one id
+CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);
 CREATE INDEX battery_event_lots ON @extschema@.battery_event USING gin (lots jsonb_path_ops)
     WHERE lots IS NOT NULL;
@@ -277,65 +283,349 @@ BEGIN
     RETURN NEW;
 END $$;
 
--- The state a battery's events have reached: status, current passport, whether placed on market.
+-----------------------------------------------------------------------------
+-- A battery's lifecycle, the same on every member (docs/consortium.md, "One
+-- history per battery").  The events that decide a battery's state (its
+-- lifecycle events) are judged in registry order, (ledger_at, ledger_origin,
+-- ledger_seq), each against the state the events before it reached: an event
+-- the rules refuse there is kept (it is signed evidence) but changes nothing.
+-- Every member holding the same rows therefore computes the same state,
+-- whatever order the rows arrived in.  The writer's trigger refuses the same
+-- events with the same verdict, so a member whose rules run never writes one.
+--
+-- Custody: one member at a time holds write authority over a battery's
+-- lifecycle (placing it on the market, moving its status, dismantling,
+-- recycling, handing it over): first its manufacturer, then whoever accepts
+-- a handover.  A handover names the receiver; from then on nobody holds the
+-- authority until the receiver accepts, and a handover cannot be withdrawn
+-- (a withdrawal could race the acceptance).  So two honest members never
+-- both move a battery, and a move by anyone else is judged ineffective
+-- everywhere and reported as equivocation (registry_conflicts()).  Usage
+-- reports, repairs and the other events commute: they stay open to their
+-- roles.
+-----------------------------------------------------------------------------
+
+-- Custody is enforced for lifecycle events dated from 'since' on: -infinity
+-- for a registry created with 0.4.0; the moment of the update for one updated
+-- from 0.3.0, whose earlier moves were written without custody.  Members of a
+-- consortium must agree on it (set_custody_from(), docs/consortium.md).
+CREATE TABLE @extschema@.registry_rule (
+    rule  text PRIMARY KEY CHECK (rule IN ('custody')),
+    since timestamptz NOT NULL
+);
+INSERT INTO @extschema@.registry_rule VALUES ('custody', '-infinity');
+GRANT SELECT ON @extschema@.registry_rule TO PUBLIC;
+
+-- set_custody_from(since timestamptz): the consortium's agreed custody date (owner or superuser)
+CREATE FUNCTION @extschema@.set_custody_from(since timestamptz) RETURNS timestamptz
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'the custody date cannot be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Give -infinity to enforce custody for every event.';
+    END IF;
+    UPDATE @extschema@.registry_rule r SET since = set_custody_from.since WHERE r.rule = 'custody';
+    RETURN since;
+END $$;
+
+CREATE FUNCTION @extschema@._custody_from() RETURNS timestamptz
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody'
+$$;
+
+-- The state a battery's lifecycle events reached.
+CREATE TYPE @extschema@.battery_fold_state AS (
+    manufactured boolean,
+    status       text,       -- original, re-used, repurposed, remanufactured, waste, recycled; NULL before the market
+    passport_id  text,       -- the current passport
+    custodian    text,       -- the member holding write authority (NULL while a handover is pending)
+    handover_to  text        -- the member a pending handover names
+);
+
+-- The rules' verdict on one event e, signed by member (with roles), given
+-- the state st the events before it reached: NULL problem if allowed, else
+-- the problem and the error the writer raises.  'writer' adds the checks only
+-- the writing member can make at that moment (models, lots, corrections,
+-- its clock), whose facts may reach another member later or in another order.
+CREATE FUNCTION @extschema@._battery_verdict(e @extschema@.battery_event, member text, roles text[],
+                                             st @extschema@.battery_fold_state, custody boolean, writer boolean,
+                                             OUT problem text, OUT code text, OUT message text, OUT detail text, OUT hint text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k @extschema@.event_kind;
+    needed text[];
+    offered timestamptz;
+    offered_by text;
+BEGIN
+    SELECT * INTO k FROM @extschema@.event_kind ek WHERE ek.event = e.event AND ek.subject = 'battery';
+    IF NOT FOUND THEN
+        problem := 'unknown_event'; code := 'BL030';
+        message := format('unknown battery event "%s"', e.event); hint := 'See battledger.event_kind.';
+        RETURN;
+    END IF;
+    needed := k.roles;
+    IF e.event = 'status_changed' THEN
+        SELECT sr.roles INTO needed FROM @extschema@.status_role sr WHERE sr.status = e.new_status;
+        IF needed IS NULL THEN
+            problem := 'unknown_status'; code := 'BL035';
+            message := format('"%s" is not a status a battery can be moved into', e.new_status);
+            detail := 'The statuses are re-used, repurposed, remanufactured and waste; recycled is recorded by a "recycled" event.';
+            RETURN;
+        END IF;
+    END IF;
+    IF NOT roles && needed THEN
+        problem := 'wrong_role'; code := 'BL015';
+        message := format('member "%s" may not sign "%s"%s', member, e.event,
+                          CASE WHEN e.event = 'status_changed' THEN format(' into "%s"', e.new_status) ELSE '' END);
+        detail := format('Its roles are %s; this needs one of %s.', roles, needed);
+        RETURN;
+    END IF;
+    IF st.status = 'recycled' THEN
+        problem := 'after_recycled'; code := 'BL036';
+        message := format('battery %s has been recycled', e.battery_id);
+        detail := 'Nothing is recorded after "recycled": its passport has ceased to exist (Art. 77(8)).';
+        RETURN;
+    END IF;
+    IF e.event = 'manufactured' THEN
+        IF st.manufactured THEN
+            problem := 'manufactured_twice'; code := 'BL036';
+            message := format('battery %s is already manufactured', e.battery_id);
+        END IF;
+        RETURN;
+    END IF;
+    IF NOT coalesce(st.manufactured, false) THEN
+        problem := 'not_manufactured'; code := 'BL036';
+        message := format('battery %s has not been manufactured', e.battery_id);
+        detail := 'Its first event must be "manufactured".';
+        RETURN;
+    END IF;
+    IF e.event IN ('correction', 'quality_checked') THEN
+        RETURN;
+    END IF;
+
+    -- custody: the lifecycle moves are the custodian's alone
+    IF e.event IN ('placed_on_market', 'status_changed', 'dismantled', 'recycled', 'handover') AND custody THEN
+        IF st.handover_to IS NOT NULL THEN
+            problem := 'handover_pending'; code := 'BL043';
+            message := format('battery %s is being handed over to "%s"', e.battery_id, st.handover_to);
+            detail := format('Until "%s" accepts the handover, nobody may write "%s" for it.', st.handover_to, e.event);
+            hint := 'The receiver records a "handover_accepted" event; a handover cannot be withdrawn.';
+            RETURN;
+        ELSIF st.custodian IS DISTINCT FROM member THEN
+            problem := 'not_custodian'; code := 'BL043';
+            message := format('member "%s" does not hold battery %s', member, e.battery_id);
+            detail := format('"%s" needs write authority over the battery; its custodian is "%s".', e.event, st.custodian);
+            hint := 'The custodian hands the battery over ("handover", data {"to": member}) and the member accepts it ("handover_accepted").';
+            RETURN;
+        END IF;
+    END IF;
+    IF e.event = 'handover' THEN
+        IF e.data->>'to' IS NULL OR e.data->>'to' = member
+           OR NOT EXISTS (SELECT 1 FROM @extschema@.members m WHERE m.member = e.data->>'to') THEN
+            problem := 'bad_handover'; code := 'BL043';
+            message := 'a handover must name another member as receiver';
+            hint := 'Set data to {"to": "<member>"}.';
+        END IF;
+        RETURN;
+    ELSIF e.event = 'handover_accepted' THEN
+        IF st.handover_to IS DISTINCT FROM member THEN
+            problem := 'no_handover'; code := 'BL043';
+            message := format('battery %s is not being handed over to "%s"', e.battery_id, member);
+            detail := CASE WHEN st.handover_to IS NULL THEN 'No handover of it is pending.'
+                           ELSE format('The pending handover names "%s".', st.handover_to) END;
+        ELSIF writer THEN
+            -- registry order must put the acceptance after the handover on every member:
+            -- (ledger_at, ledger_origin) after it, or the same chain (the same origin)
+            SELECT h.ledger_at, h.ledger_origin INTO offered, offered_by FROM @extschema@.battery_event h
+             WHERE h.battery_id OPERATOR(@extschema@.=) e.battery_id AND h.event = 'handover'
+             ORDER BY h.ledger_at DESC, h.ledger_origin DESC, h.ledger_seq DESC LIMIT 1;
+            IF offered > statement_timestamp()
+               OR (offered = statement_timestamp() AND offered_by > coalesce(current_setting('battledger.origin', true), '')) THEN
+                problem := 'clock_behind'; code := 'BL043';
+                message := format('this server''s clock is behind the handover of battery %s', e.battery_id);
+                detail := format('The handover is dated %s; an acceptance dated before it would come first in registry order.', offered);
+                hint := 'Check the server''s clock (NTP) and retry.';
+            END IF;
+        END IF;
+        RETURN;
+    END IF;
+
+    IF e.event = 'placed_on_market' THEN
+        IF st.status IS NOT NULL THEN
+            problem := 'already_on_market'; code := 'BL035';
+            message := format('battery %s is already on the market (status %s)', e.battery_id, st.status);
+            RETURN;
+        END IF;
+    ELSIF st.status IS NULL THEN
+        problem := 'not_on_market'; code := 'BL036';
+        message := format('battery %s has not been placed on the market', e.battery_id);
+        detail := format('"%s" needs a battery with a status.', e.event);
+        RETURN;
+    END IF;
+    IF e.event = 'status_changed' THEN
+        IF NOT @extschema@.status_move_allowed(st.status, e.new_status) THEN
+            problem := 'move_not_allowed'; code := 'BL035';
+            message := format('status cannot move from "%s" to "%s"', st.status, e.new_status);
+            detail := 'Allowed: original -> re-used|repurposed|remanufactured|waste; re-used|repurposed|remanufactured -> the same or waste; waste -> re-used|repurposed|recycled.';
+            RETURN;
+        END IF;
+    ELSIF e.event IN ('dismantled', 'recycled') AND st.status IS DISTINCT FROM 'waste' THEN
+        problem := 'not_waste'; code := 'BL035';
+        message := format('only a waste battery can be %s; battery %s is "%s"', e.event, e.battery_id, st.status);
+        RETURN;
+    END IF;
+
+    -- passports: issued when placed on the market and on each move into re-use,
+    -- repurposing, remanufacturing; an id belongs to the first event naming it
+    IF e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured')) THEN
+        IF e.passport_id IS NULL THEN
+            problem := 'passport_missing'; code := 'BL038';
+            message := format('"%s" must issue a new passport', e.event);
+            hint := 'Set passport_id to the new passport''s identifier.';
+        ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_event o
+                       WHERE o.passport_id = e.passport_id
+                         AND (writer       -- the writer's row is not stored yet: any holder is earlier
+                              OR (o.ledger_at, o.ledger_origin, o.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq))) THEN
+            problem := 'passport_taken'; code := 'BL038';
+            message := format('passport "%s" already exists', e.passport_id);
+        END IF;
+    ELSIF e.passport_id IS NOT NULL THEN
+        problem := 'passport_not_issued'; code := 'BL038';
+        message := format('"%s" does not issue a passport', e.event);
+    END IF;
+END $$;
+
+-- The events that decide a battery's state.
+CREATE FUNCTION @extschema@._is_lifecycle(event text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                     'handover', 'handover_accepted')
+$$;
+
+-- battery_lifecycle(battery battery_id): each lifecycle event of the battery in
+-- registry order, with the rules' verdict and the state reached after it.
+CREATE FUNCTION @extschema@.battery_lifecycle(battery @extschema@.battery_id)
+    RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
+                   effective boolean, problem text, message text, custody boolean,
+                   status text, passport_id text, custodian text, handover_to text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    e @extschema@.battery_event;
+    st @extschema@.battery_fold_state := ROW(false, NULL, NULL, NULL, NULL);
+    s record;
+    v record;
+    since timestamptz := @extschema@._custody_from();
+BEGIN
+    FOR e IN SELECT * FROM @extschema@.battery_event x
+              WHERE x.battery_id OPERATOR(@extschema@.=) battery
+                AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                                'handover', 'handover_accepted')
+              ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
+        SELECT * INTO s FROM @extschema@._signer(e.ledger_key_id);
+        custody := e.ledger_at >= since;
+        IF s.member IS NULL THEN
+            v := ROW('unknown_key'::text, 'BL011'::text, 'the event''s key is unknown here'::text, NULL::text, NULL::text);
+        ELSE
+            SELECT * INTO v FROM @extschema@._battery_verdict(e, s.member, s.roles, st, custody, false);
+        END IF;
+        effective := v.problem IS NULL;
+        problem := v.problem;
+        message := v.message;
+        IF effective THEN
+            CASE e.event
+                WHEN 'manufactured' THEN st.manufactured := true; st.custodian := s.member;
+                WHEN 'placed_on_market' THEN st.status := 'original'; st.passport_id := e.passport_id;
+                WHEN 'status_changed' THEN st.status := e.new_status; st.passport_id := coalesce(e.passport_id, st.passport_id);
+                WHEN 'recycled' THEN st.status := 'recycled';
+                WHEN 'handover' THEN st.handover_to := e.data->>'to'; st.custodian := NULL;
+                WHEN 'handover_accepted' THEN st.custodian := s.member; st.handover_to := NULL;
+                ELSE NULL;
+            END CASE;
+            -- before custody, whoever last moved the battery holds it
+            IF NOT custody AND e.event IN ('placed_on_market', 'status_changed', 'dismantled', 'recycled') THEN
+                st.custodian := s.member; st.handover_to := NULL;
+            END IF;
+        END IF;
+        ledger_at := e.ledger_at; ledger_origin := e.ledger_origin; ledger_seq := e.ledger_seq;
+        event := e.event; signer := s.member;
+        status := st.status; passport_id := st.passport_id; custodian := st.custodian; handover_to := st.handover_to;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- The state a battery's lifecycle events reached: status, current passport,
+-- whether manufactured, who holds it.
 CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
-                                          OUT manufactured boolean, OUT status text, OUT passport_id text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT bool_or(e.event = 'manufactured'),
-           (array_agg(CASE WHEN e.event = 'placed_on_market' THEN 'original'
-                           WHEN e.event = 'status_changed' THEN e.new_status
-                           WHEN e.event = 'recycled' THEN 'recycled' END
-                      ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC) FILTER (WHERE e.event <> 'manufactured'))[1],
-           (array_agg(e.passport_id ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC) FILTER (WHERE e.passport_id IS NOT NULL))[1]
+                                          OUT manufactured boolean, OUT status text, OUT passport_id text,
+                                          OUT custodian text, OUT handover_to text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(bool_or(l.event = 'manufactured' AND l.effective), false),
+           (array_agg(l.status ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1],
+           (array_agg(l.passport_id ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1],
+           (array_agg(l.custodian ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1],
+           (array_agg(l.handover_to ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1]
+      FROM @extschema@.battery_lifecycle(battery) l
+$$;
+
+-- registry_conflicts(): every event the rules judge ineffective, on every battery.
+-- An 'equivocation' is an event the writer's own rules would have refused
+-- (its member bypassed them); a 'conflict' is a race the rules could not see
+-- from one member (two members issuing one passport id, moves before custody).
+CREATE FUNCTION @extschema@.registry_conflicts()
+    RETURNS TABLE (battery_id @extschema@.battery_id, ledger_origin text, ledger_seq bigint, event text,
+                   signer text, problem text, kind text, message text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT b.battery_id, l.ledger_origin, l.ledger_seq, l.event, l.signer, l.problem,
+           CASE WHEN l.problem = 'passport_taken' OR NOT l.custody THEN 'conflict' ELSE 'equivocation' END,
+           l.message
+      FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
+             WHERE e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                               'handover', 'handover_accepted')) b,
+           @extschema@.battery_lifecycle(b.battery_id) l
+     WHERE NOT l.effective
+    UNION ALL
+    -- the other events commute; their role is all that decides
+    SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event, s.member,
+           CASE WHEN k.event IS NULL THEN 'unknown_event' ELSE 'wrong_role' END, 'equivocation',
+           format('member "%s" may not sign "%s"', s.member, e.event)
       FROM @extschema@.battery_event e
-     WHERE e.battery_id OPERATOR(@extschema@.=) battery
-       AND e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'recycled')
+      CROSS JOIN LATERAL @extschema@._signer(e.ledger_key_id) s
+      LEFT JOIN @extschema@.event_kind k ON k.event = e.event AND k.subject = 'battery'
+     WHERE NOT @extschema@._is_lifecycle(e.event) AND s.member IS NOT NULL
+       AND (k.event IS NULL OR NOT s.roles && k.roles)
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
-    k @extschema@.event_kind;
-    st record;
-    needed text[];
+    st @extschema@.battery_fold_state;
+    v record;
     corrected record;
 BEGIN
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
     END IF;
-    SELECT * INTO k FROM @extschema@.event_kind WHERE event = NEW.event AND subject = 'battery';
-    IF NOT FOUND THEN
+    -- the checks that need no state first, then the battery's turn
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.event_kind k WHERE k.event = NEW.event AND k.subject = 'battery') THEN
         PERFORM @extschema@._refuse('BL030', format('unknown battery event "%s"', NEW.event),
             hint => 'See battledger.event_kind.');
     END IF;
-    needed := k.roles;
-    IF NEW.event = 'status_changed' THEN
-        SELECT roles INTO needed FROM @extschema@.status_role WHERE status = NEW.new_status;
-        IF needed IS NULL THEN
-            PERFORM @extschema@._refuse('BL035', format('"%s" is not a status a battery can be moved into', NEW.new_status),
-                'The statuses are re-used, repurposed, remanufactured and waste; recycled is recorded by a "recycled" event.');
-        END IF;
-    END IF;
-    IF NOT s.roles && needed THEN
-        PERFORM @extschema@._refuse('BL015',
-            format('member "%s" may not sign "%s"%s', s.member, NEW.event,
-                   CASE WHEN NEW.event = 'status_changed' THEN format(' into "%s"', NEW.new_status) ELSE '' END),
-            format('Its roles are %s; this needs one of %s.', s.roles, needed));
-    END IF;
-
     PERFORM @extschema@._lock_subject('battery', NEW.battery_id::text);
-    SELECT * INTO st FROM @extschema@.battery_state(NEW.battery_id);
-    IF st.status = 'recycled' THEN
-        PERFORM @extschema@._refuse('BL036', format('battery %s has been recycled', NEW.battery_id),
-            'Nothing is recorded after "recycled": its passport has ceased to exist (Art. 77(8)).');
+    IF NEW.passport_id IS NOT NULL THEN
+        PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
+    END IF;
+    SELECT b.manufactured, b.status, b.passport_id, b.custodian, b.handover_to INTO st
+      FROM @extschema@.battery_state(NEW.battery_id) b;
+    -- NEW has no ledger fields yet: it comes after every event here in registry order
+    SELECT * INTO v FROM @extschema@._battery_verdict(NEW, s.member, s.roles, st,
+                                                      statement_timestamp() >= @extschema@._custody_from(), true);
+    IF v.problem IS NOT NULL THEN
+        PERFORM @extschema@._refuse(v.code, v.message, v.detail, v.hint);
     END IF;
 
     IF NEW.event = 'manufactured' THEN
-        IF st.manufactured THEN
-            PERFORM @extschema@._refuse('BL036', format('battery %s is already manufactured', NEW.battery_id));
-        END IF;
         IF NOT EXISTS (SELECT 1 FROM @extschema@.battery_model m WHERE m.model_id = NEW.model_id) THEN
             PERFORM @extschema@._refuse('BL031', format('unknown battery model "%s"', NEW.model_id),
                 hint => 'Declare it in battledger.battery_model first.');
@@ -343,14 +633,7 @@ BEGIN
         IF NEW.lots IS NOT NULL THEN
             PERFORM @extschema@._check_inputs(NEW.lots, s.member, format('battery %s', NEW.battery_id));
         END IF;
-        RETURN NEW;
-    END IF;
-    IF NOT coalesce(st.manufactured, false) THEN
-        PERFORM @extschema@._refuse('BL036', format('battery %s has not been manufactured', NEW.battery_id),
-            'Its first event must be "manufactured".');
-    END IF;
-
-    IF NEW.event = 'correction' THEN
+    ELSIF NEW.event = 'correction' THEN
         SELECT e.event, sg.member INTO corrected
           FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) sg
          WHERE e.battery_id OPERATOR(@extschema@.=) NEW.battery_id
@@ -361,40 +644,6 @@ BEGIN
         ELSIF corrected.member IS DISTINCT FROM s.member THEN
             PERFORM @extschema@._refuse('BL037', format('only "%s", who signed the corrected event, may correct it', corrected.member));
         END IF;
-        RETURN NEW;
-    END IF;
-
-    IF NEW.event = 'quality_checked' THEN
-        RETURN NEW;
-    END IF;
-    IF NEW.event = 'placed_on_market' THEN
-        IF st.status IS NOT NULL THEN
-            PERFORM @extschema@._refuse('BL035', format('battery %s is already on the market (status %s)', NEW.battery_id, st.status));
-        END IF;
-    ELSIF st.status IS NULL THEN
-        PERFORM @extschema@._refuse('BL036', format('battery %s has not been placed on the market', NEW.battery_id),
-            format('"%s" needs a battery with a status.', NEW.event));
-    END IF;
-
-    IF NEW.event = 'status_changed' THEN
-        IF NOT @extschema@.status_move_allowed(st.status, NEW.new_status) THEN
-            PERFORM @extschema@._refuse('BL035', format('status cannot move from "%s" to "%s"', st.status, NEW.new_status),
-                'Allowed: original -> re-used|repurposed|remanufactured|waste; re-used|repurposed|remanufactured -> the same or waste; waste -> re-used|repurposed|recycled.');
-        END IF;
-    ELSIF NEW.event IN ('dismantled', 'recycled') AND st.status IS DISTINCT FROM 'waste' THEN
-        PERFORM @extschema@._refuse('BL035', format('only a waste battery can be %s; battery %s is "%s"', NEW.event, NEW.battery_id, st.status));
-    END IF;
-
-    -- passports: issued when placed on the market and on each move into re-use, repurposing, remanufacturing
-    IF NEW.event = 'placed_on_market' OR (NEW.event = 'status_changed' AND NEW.new_status IN ('re-used', 'repurposed', 'remanufactured')) THEN
-        IF NEW.passport_id IS NULL THEN
-            PERFORM @extschema@._refuse('BL038', format('"%s" must issue a new passport', NEW.event),
-                hint => 'Set passport_id to the new passport''s identifier.');
-        ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_event e WHERE e.passport_id = NEW.passport_id) THEN
-            PERFORM @extschema@._refuse('BL038', format('passport "%s" already exists', NEW.passport_id));
-        END IF;
-    ELSIF NEW.passport_id IS NOT NULL THEN
-        PERFORM @extschema@._refuse('BL038', format('"%s" does not issue a passport', NEW.event));
     END IF;
     RETURN NEW;
 END $$;

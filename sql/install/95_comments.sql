@@ -5,7 +5,19 @@
 COMMENT ON FUNCTION @extschema@.battery_history(@extschema@.battery_id) IS
     'a battery''s lifecycle events across members, in registry order, with signer, status moves and log leaf';
 COMMENT ON FUNCTION @extschema@.battery_state(@extschema@.battery_id) IS
-    'the state a battery''s events have reached: manufactured, status, current passport id';
+    'the state a battery''s lifecycle events have reached: manufactured, status, current passport id, custodian, pending handover';
+COMMENT ON FUNCTION @extschema@.battery_lifecycle(@extschema@.battery_id) IS
+    'a battery''s lifecycle events in registry order, each with the rules'' verdict and the state reached: the same on every member';
+COMMENT ON FUNCTION @extschema@.registry_conflicts() IS
+    'every registry event the rules judge ineffective (equivocation: its writer bypassed the rules; conflict: a race between members)';
+COMMENT ON FUNCTION @extschema@.set_custody_from(timestamptz) IS
+    'the consortium''s agreed date from which lifecycle events need the battery''s custody';
+COMMENT ON FUNCTION @extschema@._battery_verdict(@extschema@.battery_event, text, text[], @extschema@.battery_fold_state, boolean, boolean) IS
+    'internal: the registry rules'' verdict on one battery event given the state before it';
+COMMENT ON FUNCTION @extschema@._custody_from() IS 'internal: the date custody is enforced from';
+COMMENT ON FUNCTION @extschema@._is_lifecycle(text) IS 'internal: does this event kind decide a battery''s state?';
+COMMENT ON TABLE @extschema@.registry_rule IS 'registry rules enforced from a date: custody (set_custody_from())';
+COMMENT ON TYPE @extschema@.battery_fold_state IS 'the state a battery''s lifecycle events reached (battery_lifecycle())';
 COMMENT ON FUNCTION @extschema@.bytea(@extschema@.hash256) IS 'the 32 bytes of a hash256';
 COMMENT ON FUNCTION @extschema@.hash256(bytea) IS 'a hash256 from 32 bytes';
 COMMENT ON FUNCTION @extschema@.text(@extschema@.battery_id) IS 'a battery id as text (its canonical form; the cast to text)';

@@ -10,3 +10,5 @@ REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
     @extschema@._lot_rules(), @extschema@._battery_rules(),
     @extschema@._peer_leaf_trigger(), @extschema@._peer_checkpoint_trigger(),
     @extschema@._cosignature_trigger() FROM PUBLIC;
+-- the consortium's agreed custody date is the DBA's to set
+REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
