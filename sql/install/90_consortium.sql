@@ -350,6 +350,12 @@ BEGIN
                 format('%s rows name a batch that is missing, for another table, or signed by another key.', cp.n_batch);
         END IF;
     END LOOP;
+    -- registry events its rules should have refused: judged ineffective on
+    -- every member (battery_lifecycle()), and named here as the member's doing
+    RETURN QUERY SELECT 'battledger.battery_event'::text, 'registry_equivocation'::text,
+                        pg_catalog.format('%s of battery %s (seq %s): %s', c.event, c.battery_id, c.ledger_seq, c.message)
+                   FROM @extschema@.registry_conflicts() c
+                  WHERE c.ledger_origin = member AND c.kind = 'equivocation' ORDER BY c.battery_id::text, c.ledger_seq;
     -- rows held back from a quarantined chain are not here yet
     RETURN QUERY SELECT h.tbl, 'held_back'::text,
                         pg_catalog.format('%s rows of chain %s held back by a quarantine.', count(*), coalesce(h.chain_key, '(every chain)'))

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Three members move batteries through the registry (battledger.battery_event)
+# while their replication is paused, the way concurrent writers race
+# (docs/consortium.md, "One history per battery"):
+#   1. custody: only the battery's holder may move it; a member that is not
+#      is refused where it writes;
+#   2. a member's superuser bypasses its rules and moves a battery it does
+#      not hold (from waste to re-used) while the holder recycles it: every
+#      member stores both rows, computes the same state (recycled), and names
+#      the bypass as equivocation (registry_conflicts(), verify_member());
+#   3. the same race in a registry updated from 0.3.0, before custody:
+#      both members may move it; every member keeps the move first in
+#      registry order and judges the other a conflict, so no member ever
+#      shows waste -> re-used -> recycled;
+#   4. two holders of two batteries issue one passport id at the same moment:
+#      replication does not stop (0.3.0 retried a unique violation forever),
+#      the first in registry order keeps the id, every member agrees.
+# After each: every member holds the same rows, the same lifecycle verdicts
+# and passports, verify() is clean and every subscription is "ok".
+set -euo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+
+bl_scratch
+CLI=${CLI:-$BL_ROOT/bin/battledger}
+W=$BL_WORK
+fail=0
+check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
+
+declare -A PORT=([a]=55471 [b]=55472 [c]=55473)
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
+declare -A SEED=([a]=maker-1 [b]=second-1 [c]=recycler-1)
+declare -A MEMBER=([a]=maker.example [b]=second.example [c]=recycler.example)
+declare -A LOGV WITV SUB
+q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+wait_for() {
+  local m=$1 sql=$2 i
+  for i in $(seq 1 300); do
+    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  echo "timed out at $m waiting for: $sql"
+  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
+  return 1
+}
+
+for m in a b c; do
+  "$CLI" keygen --out "$W/$m-log" >/dev/null
+  "$CLI" keygen --out "$W/$m-witness" >/dev/null
+  [ "$(id -u)" = 0 ] && chown postgres: "$W/$m-log.key" "$W/$m-witness.key"
+  bl_start_cluster "$m" "${PORT[$m]}" "wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
+max_logical_replication_workers = 8
+max_worker_processes = 16
+battledger.origin = '${ORIGIN[$m]}'
+battledger.log_key_file = '$W/$m-log.key'
+battledger.witness_key_file = '$W/$m-witness.key'"
+  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
+  q "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
+-- the member's application: sign the signing bytes with its seed, insert
+CREATE FUNCTION ev(seedname text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(seedname)))::text));
+BEGIN
+    r.ledger_sig := battledger_test.sign(battledger_test.seed(seedname), battledger.signing_bytes(r));
+    INSERT INTO battledger.battery_event SELECT r.*;
+END $$;
+CREATE FUNCTION model(seedname text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(seedname)))::text));
+BEGIN
+    r.ledger_sig := battledger_test.sign(battledger_test.seed(seedname), battledger.signing_bytes(r));
+    INSERT INTO battledger.battery_model SELECT r.*;
+END $$;
+SELECT battledger.publish_member();
+SQL
+done
+q a -c "SELECT battledger.add_member('maker.example', ARRAY['pack_maker', 'oem']), battledger.add_key('maker.example', battledger_test.public_key(battledger_test.seed('maker-1')))" >/dev/null
+q b -c "SELECT battledger.add_member('second.example', ARRAY['second_life_operator']), battledger.add_key('second.example', battledger_test.public_key(battledger_test.seed('second-1')))" >/dev/null
+q c -c "SELECT battledger.add_member('recycler.example', ARRAY['recycler', 'collector']), battledger.add_key('recycler.example', battledger_test.public_key(battledger_test.seed('recycler-1')))" >/dev/null
+for m in a b c; do
+  LOGV[$m]=$(q "$m" -c "SELECT battledger.log_vkey()")
+  WITV[$m]=$(q "$m" -c "SELECT battledger.witness_vkey()")
+done
+for m in a b c; do
+  for o in a b c; do
+    [ "$m" = "$o" ] && continue
+    q "$m" -v origin="${ORIGIN[$o]}" -v conn="host=$BL_WORK port=${PORT[$o]} dbname=bl user=postgres" \
+      -v lv="${LOGV[$o]}" -v wv="${WITV[$o]}" >/dev/null <<'SQL'
+SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
+SQL
+  done
+done
+for m in a b c; do wait_for "$m" "SELECT count(*) = 3 FROM battledger.members"; done
+
+# ev MEMBER BATTERY EVENT [extra JSON fields]: MEMBER writes a signed event
+ev() {
+  local m=$1 b=$2 e=$3 extra=${4:-"{}"}
+  q "$m" -c "SELECT ev('${SEED[$m]}', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/$b', 'event', '$e',
+                                                          'occurred_at', '2026-06-01T00:00:00Z') || '$extra'::jsonb)" >/dev/null
+}
+# give BATTERY FROM TO: a handover and its acceptance, each written where its member is
+give() {
+  local b=$1 from=$2 to=$3
+  ev "$from" "$b" handover "{\"data\": {\"to\": \"${MEMBER[$to]}\"}}"
+  wait_for "$to" "SELECT handover_to = '${MEMBER[$to]}' FROM battledger.battery_state('gs1:01/09521234567899/21/$b')"
+  ev "$to" "$b" handover_accepted
+}
+all_rows() { q "$1" -c "SELECT count(*) FROM battledger.battery_event"; }
+converged() {
+  local n; n=$(all_rows a)
+  for m in b c; do wait_for "$m" "SELECT count(*) = $n FROM battledger.battery_event" || return 1; done
+}
+# what a member computes of the registry: every lifecycle verdict and state, every conflict
+registry_view() {
+  q "$1" -c "SELECT string_agg(format('%s %s %s:%s %s %s %s %s', right(b.battery_id::text, 3), l.event, l.ledger_origin, l.ledger_seq,
+                                      l.effective, l.status, l.passport_id, l.custodian), E'\n'
+                               ORDER BY b.battery_id::text, l.ledger_at, l.ledger_origin, l.ledger_seq)
+               FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b, battledger.battery_lifecycle(b.battery_id) l" \
+         -c "SELECT string_agg(format('%s %s %s %s', right(battery_id::text, 3), event, problem, kind), E'\n' ORDER BY battery_id::text, ledger_origin, ledger_seq)
+               FROM battledger.registry_conflicts()" \
+         -c "SELECT md5(string_agg(ledger_hash::text, ',' ORDER BY ledger_hash::text)) FROM battledger.battery_event"
+}
+same_everywhere() {
+  local what=$1
+  check "$what: a, b and c hold the same rows and judge them alike" \
+    test "$(registry_view a)" = "$(registry_view b)" -a "$(registry_view a)" = "$(registry_view c)"
+  for m in a b c; do
+    check "$what: $m: verify() clean, every member ok" \
+      test "$(q "$m" -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')"):$(q "$m" -c "SELECT string_agg(state, ',') FROM battledger.consortium_status()")" = "0:ok,ok"
+  done
+}
+# pause MEMBER OTHER / resume: stop MEMBER receiving from OTHER (and back)
+sub_of() { q "$1" -c "SELECT subscription FROM battledger.consortium_member WHERE origin = '${ORIGIN[$2]}'"; }
+pause() {
+  local s; s=$(sub_of "$1" "$2")
+  q "$1" -c "ALTER SUBSCRIPTION $s DISABLE" >/dev/null
+  wait_for "$1" "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$s' AND pid IS NOT NULL)"
+}
+resume() { q "$1" -c "ALTER SUBSCRIPTION $(sub_of "$1" "$2") ENABLE" >/dev/null; }
+state_of() { q "$1" -c "SELECT status || ':' || coalesce(custodian, '-') FROM battledger.battery_state('gs1:01/09521234567899/21/$2')"; }
+
+# --- 1. a makes the battery, places it on the market, hands it to c, which declares it waste
+q a -c "SELECT model('maker-1', '{\"model_id\": \"NMC-1\", \"manufacturer\": \"maker.example\", \"category\": \"ev\",
+                                  \"chemistry\": \"NMC\", \"rated_capacity_ah\": 2.0}')" >/dev/null
+ev a X1 manufactured '{"model_id": "NMC-1"}'
+ev a X1 placed_on_market '{"passport_id": "urn:bp:X1:1"}'
+give X1 a c
+wait_for c "SELECT custodian = 'recycler.example' FROM battledger.battery_state('gs1:01/09521234567899/21/X1')"
+ev c X1 status_changed '{"new_status": "waste"}'
+converged
+out=$(q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/X1', 'event', 'status_changed', 'new_status', 're-used', 'passport_id', 'urn:bp:X1:2', 'occurred_at', '2026-06-02T00:00:00Z'))" 2>&1 || true)
+check "1: b, which does not hold X1, is refused where it writes" grep -q 'member "second.example" does not hold battery' <<<"$out"
+same_everywhere 1
+
+# --- 2. b and c cannot see each other; b's superuser bypasses the rules and
+#        moves X1 to re-used while c recycles it
+pause b c; pause c b
+q b -c "ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules" >/dev/null
+ev b X1 status_changed '{"new_status": "re-used", "passport_id": "urn:bp:X1:2"}'
+q b -c "ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules" >/dev/null
+ev c X1 recycled
+check "2: before they meet, b believes its own move" test "$(state_of b X1)" = "waste:recycler.example"
+resume b c; resume c b
+converged
+same_everywhere 2
+for m in a b c; do
+  check "2: $m: X1 is recycled, by its holder" test "$(state_of $m X1)" = "recycled:recycler.example"
+  check "2: $m: b's move is named equivocation" \
+    test "$(q $m -c "SELECT string_agg(event || ':' || problem || ':' || kind, ',') FROM battledger.registry_conflicts()")" = "status_changed:not_custodian:equivocation"
+  check "2: $m: the passport shows recycled and the passport b issued is not X1's" \
+    test "$(q $m -c "SELECT (battledger.passport('gs1:01/09521234567899/21/X1')->>'batteryStatus') || ':' || coalesce(battledger.passport('gs1:01/09521234567899/21/X1')->>'passportId', '-')")" = "recycled:urn:bp:X1:1"
+done
+check "2: a's verify_member(b) names the bypass" \
+  test "$(q a -c "SELECT string_agg(problem, ',') FROM battledger.verify_member('b.example/log')")" = "registry_equivocation"
+check "2: verify_member(c) is clean" test "$(q a -c "SELECT count(*) FROM battledger.verify_member('c.example/log')")" = 0
+
+# --- 3. before custody (a registry updated from 0.3.0): both may move it, the first wins everywhere
+for m in a b c; do q $m -c "SELECT battledger.set_custody_from('infinity')" >/dev/null; done
+ev a X2 manufactured '{"model_id": "NMC-1"}'
+ev a X2 placed_on_market '{"passport_id": "urn:bp:X2:1"}'
+converged
+pause c a
+ev c X2 status_changed '{"new_status": "waste"}'   # by role, not custody
+resume c a
+converged
+pause b c; pause c b
+ev b X2 status_changed '{"new_status": "re-used", "passport_id": "urn:bp:X2:2"}'
+ev c X2 recycled
+resume b c; resume c b
+converged
+same_everywhere 3
+for m in a b c; do
+  check "3: $m: b's re-use came first in registry order and stands; c's recycling is a conflict" \
+    test "$(state_of $m X2):$(q $m -c "SELECT string_agg(right(battery_id::text, 2) || ':' || event || ':' || problem || ':' || kind, ',' ORDER BY battery_id::text, ledger_seq) FROM battledger.registry_conflicts() WHERE right(battery_id::text, 2) = 'X2'")" \
+         = "re-used:second.example:X2:recycled:not_waste:conflict"
+done
+for m in a b c; do q $m -c "SELECT battledger.set_custody_from('-infinity')" >/dev/null; done
+
+# --- 4. two holders of two batteries issue one passport id at the same moment
+ev a Y1 manufactured '{"model_id": "NMC-1"}'
+ev a Y2 manufactured '{"model_id": "NMC-1"}'
+ev a Y2 placed_on_market '{"passport_id": "urn:bp:Y2:1"}'
+give Y2 a b
+converged
+pause a b; pause b a
+ev a Y1 placed_on_market '{"passport_id": "urn:bp:Y"}'
+ev b Y2 status_changed '{"new_status": "re-used", "passport_id": "urn:bp:Y"}'
+resume a b; resume b a
+converged
+same_everywhere 4
+for m in a b c; do
+  check "4: $m: one battery holds urn:bp:Y, the other event is a passport_taken conflict" \
+    test "$(q $m -c "SELECT count(*) FILTER (WHERE (battledger.battery_state(b)).passport_id = 'urn:bp:Y')
+                     FROM unnest(ARRAY['gs1:01/09521234567899/21/Y1', 'gs1:01/09521234567899/21/Y2']::battledger.battery_id[]) b"):$(q $m -c "SELECT string_agg(problem || ':' || kind, ',') FROM battledger.registry_conflicts() WHERE problem = 'passport_taken'")" \
+         = "1:passport_taken:conflict"
+done
+exit $fail
