@@ -51,6 +51,12 @@ INSERT INTO battledger.$tbl SELECT (jsonb_populate_record(NULL::battledger.$tbl,
        :'j'::jsonb || jsonb_build_object('ledger_key_id', :'kid', 'ledger_sig', '\x' || :'sig'))).*
 SQL
 }
+# the holder of the battery hands it over; the receiver accepts (custody of its lifecycle)
+handover() {
+  local from=$1 to=$2 day=$3
+  record "$from" battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"handover\", \"data\": {\"to\": \"$to\"}, \"occurred_at\": \"${day}T00:00:00Z\"}"
+  record "$to" battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"handover_accepted\", \"occurred_at\": \"${day}T00:00:00Z\"}"
+}
 
 step "1. The consortium: eight members, each with its own Ed25519 key"
 q -c "CREATE EXTENSION battledger" -c "ALTER DATABASE demo SET search_path = \"\$user\", public, battledger"
@@ -94,6 +100,8 @@ ok "refiner.example made 850 kg of cathode material from 900 kg of inputs, shipp
 step "3. The battery: manufactured, checked, placed on the market, installed"
 record cells.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"manufactured\", \"model_id\": \"NMC-18650-2Ah\", \"lots\": [{\"lot\": \"CAM-2009-007\", \"mass_kg\": 0.011}], \"data\": {\"facility\": \"gln:0614141000012\"}, \"occurred_at\": \"2009-01-15T00:00:00Z\"}"
 record cells.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"quality_checked\", \"data\": {\"result\": \"pass\"}, \"occurred_at\": \"2009-01-20T00:00:00Z\"}"
+# custody: the maker hands the battery to the car maker, which accepts it (docs/consortium.md)
+handover cells.example oem.example 2009-01-25
 record oem.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"placed_on_market\", \"passport_id\": \"urn:bp:B0025:1\", \"occurred_at\": \"2009-02-01T00:00:00Z\"}"
 record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"installed\", \"occurred_at\": \"2009-02-10T00:00:00Z\"}"
 ok "battery $(q -c "SELECT '$BATTERY'::battledger.battery_id") — passport urn:bp:B0025:1, status original"
@@ -147,10 +155,12 @@ else no "rewriting history: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"
 step "6. Second life, end of life, recycling"
 record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"removed\", \"occurred_at\": \"2009-04-02T00:00:00Z\"}" 2>/dev/null || \
 record oem.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"removed\", \"occurred_at\": \"2009-04-02T00:00:00Z\"}"
+handover oem.example second-life.example 2009-04-20
 record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"repurposed\", \"passport_id\": \"urn:bp:B0025:2\", \"data\": {\"application\": \"home storage\"}, \"occurred_at\": \"2009-05-01T00:00:00Z\"}"
 ok "second-life.example repurposed it for home storage: new passport urn:bp:B0025:2, linked to the first"
 if record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"original\", \"occurred_at\": \"2012-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then no "back to original accepted?!"
 else no "back to \"original\": $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
+handover second-life.example recycler.example 2015-05-20
 record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2015-06-01T00:00:00Z\"}"
 record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"dismantled\", \"occurred_at\": \"2015-06-10T00:00:00Z\"}"
 record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"recycled\", \"data\": {\"recoveredMaterials\": {\"cobalt_kg\": 0.0026, \"lithium_kg\": 0.0009, \"nickel_kg\": 0.0025}}, \"occurred_at\": \"2015-07-01T00:00:00Z\"}"

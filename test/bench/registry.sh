@@ -433,7 +433,7 @@ summary() {
   echo "| battery | events | what it is |"
   echo "|---|---:|---|"
   for b in x1 x2; do
-    echo "| $GS1/${B_SERIAL[$b]} | ${B_EVENTS[$b]} | manufactured (from lot CAM-1), placed_on_market, installed, then ${B_DESC[$b]} ($(( ${B_EVENTS[$b]} - 3 )) soh_reported) |"
+    echo "| $GS1/${B_SERIAL[$b]} | ${B_EVENTS[$b]} | manufactured (from lot CAM-1), handover and acceptance, placed_on_market, installed, then ${B_DESC[$b]} ($(( ${B_EVENTS[$b]} - 5 )) soh_reported) |"
   done
   echo
   echo "Only real measurements, none invented: each report is one NASA measurement as \`demo/nasa_usage.sql\` derives it;"

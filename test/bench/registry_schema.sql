@@ -66,13 +66,19 @@ CREATE TABLE bench_reg.nasa_usage AS SELECT * FROM nasa_usage;
 ALTER TABLE bench_reg.nasa_usage ADD PRIMARY KEY (cell, seq);
 
 -- A battery from manufacture to service (per-row signatures, as sql/registry.sql):
--- manufactured (optionally from lot CAM-1, 0.011 kg as in the test), placed on the market, installed.
+-- manufactured (optionally from lot CAM-1, 0.011 kg as in the test), handed to the car maker,
+-- placed on the market, installed.
 CREATE FUNCTION bench_reg.place(serial text, with_lots boolean DEFAULT false) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM bench_reg.ev('cells.bench', jsonb_strip_nulls(jsonb_build_object('battery_id', bench_reg.bid(serial)::text,
         'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2009-01-15T00:00:00Z',
         'lots', CASE WHEN with_lots THEN '[{"lot": "CAM-1", "mass_kg": 0.011}]'::jsonb END,
         'data', '{"facility": "gln:0614141000012"}'::jsonb)));
+    -- custody (0.4.0): the maker hands the battery to the car maker, which accepts it
+    PERFORM bench_reg.ev('cells.bench', jsonb_build_object('battery_id', bench_reg.bid(serial)::text, 'event', 'handover',
+        'data', '{"to": "oem.bench"}'::jsonb, 'occurred_at', '2009-01-20T00:00:00Z'));
+    PERFORM bench_reg.ev('oem.bench', jsonb_build_object('battery_id', bench_reg.bid(serial)::text, 'event', 'handover_accepted',
+        'occurred_at', '2009-01-20T00:00:00Z'));
     PERFORM bench_reg.ev('oem.bench', jsonb_build_object('battery_id', bench_reg.bid(serial)::text, 'event', 'placed_on_market',
         'passport_id', 'urn:bp:' || serial || ':1', 'occurred_at', '2009-02-01T00:00:00Z'));
     PERFORM bench_reg.ev('fleet.bench', jsonb_build_object('battery_id', bench_reg.bid(serial)::text, 'event', 'installed',
