@@ -7,7 +7,11 @@
 #     definitions, as a fresh CREATE EXTENSION of 0.2.0;
 #   - new rows are written under the member's origin and seal into the log;
 #   - 0.2.0 rows, signatures, checkpoints and a proof made before the update
-#     to 0.3.0 are unchanged and still verify after it (SQL and the CLI).
+#     to 0.3.0 are unchanged and still verify after it (SQL and the CLI);
+#   - both lineages go on to 0.4.0 and equal a fresh 0.4.0;
+#   - a registry written by 0.3.0's own binaries (moves by role, before
+#     custody) updates to 0.4.0 with its rows, states, passports, leaves,
+#     checkpoints and a proof unchanged, and custody runs from the update.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -233,4 +237,75 @@ check "0.2.0 and 0.3.0 rows, signatures, leaves and checkpoints unchanged by the
   test "$(state02)" = "$before4"
 check "verify() and verify_log(true) clean after the update to 0.4.0" \
   test "$(q v02 -c "SELECT (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify('note')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.3.0 -> 0.4.0, from 0.3.0's own binaries (its release commit), with a
+# registry written under 0.3.0's rules: moves by role, without custody
+REL_0_3_0=f08a441
+P030=$BL_WORK/pg030
+mkdir -p "$P030/usr/lib/postgresql" "$P030/usr/share/postgresql" "$P030/usr/include" "$P030/bin" "$BL_WORK/src030"
+cp -a "$(dirname "$PG_BIN")" "$P030/usr/lib/postgresql/"
+cp -a "$("$PG_CONFIG" --sharedir)" "$P030/usr/share/postgresql/"
+ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$P030/usr/include/postgresql"
+git -C "$BL_ROOT" archive "$REL_0_3_0" | tar -x -C "$BL_WORK/src030"
+P030_CONFIG=$P030/usr/lib/postgresql/15/bin/pg_config
+make -s -C "$BL_WORK/src030" PG_CONFIG="$P030_CONFIG" with_llvm=no CLI_BINDIR="$P030/bin" install >/dev/null
+make -s -C "$BL_WORK/src030/test/signer" PG_CONFIG="$P030_CONFIG" with_llvm=no install >/dev/null
+PG_BIN=$P030/usr/lib/postgresql/15/bin bl_start_cluster v03 55459 "battledger.log_key_file = '$BL_WORK/up-log.key'
+battledger.origin = 'up3.example/log'"
+createdb v03
+q v03 >/dev/null <<'SQL'
+CREATE EXTENSION battledger VERSION '0.3.0';
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
+SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
+  FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem']),
+               ('second.test', ARRAY['second_life_operator']), ('recycler.test', ARRAY['recycler', 'collector'])) v(m, r);
+CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
+CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+SELECT model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
+-- 0.3.0's rules: each move by whoever has the role
+SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/U1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2024-01-01T00:00:00Z"}'),
+       ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/U1", "event": "placed_on_market", "passport_id": "urn:bp:U1:1", "occurred_at": "2024-02-01T00:00:00Z"}'),
+       ev('second.test', '{"battery_id": "gs1:01/09521234567899/21/U1", "event": "status_changed", "new_status": "repurposed", "passport_id": "urn:bp:U1:2", "occurred_at": "2025-01-01T00:00:00Z"}'),
+       ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/U2", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2024-01-01T00:00:00Z"}'),
+       ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/U2", "event": "placed_on_market", "passport_id": "urn:bp:U2:1", "occurred_at": "2024-02-01T00:00:00Z"}'),
+       ev('recycler.test', '{"battery_id": "gs1:01/09521234567899/21/U2", "event": "status_changed", "new_status": "waste", "occurred_at": "2025-01-01T00:00:00Z"}'),
+       ev('recycler.test', '{"battery_id": "gs1:01/09521234567899/21/U2", "event": "recycled", "occurred_at": "2025-02-01T00:00:00Z"}');
+SELECT battledger.seal();
+SQL
+reg03() {
+  q v03 -c "SELECT string_agg(b || ':' || s.status || ':' || s.passport_id || ':' || (battledger.passport(b::battledger.battery_id)->>'batteryStatus'), ',' ORDER BY b)
+              FROM unnest(ARRAY['gs1:01/09521234567899/21/U1', 'gs1:01/09521234567899/21/U2']) b,
+                   battledger.battery_state(b::battledger.battery_id) s" \
+        -c "SELECT string_agg(ledger_origin || ledger_seq || ledger_hash::text || encode(ledger_sig, 'hex'), ',' ORDER BY ledger_hash::text) FROM battledger.battery_event" \
+        -c "SELECT string_agg(leaf_index || leaf_hash::text, ',' ORDER BY leaf_index) FROM battledger.log_leaf" \
+        -c "SELECT string_agg(note, '' ORDER BY tree_size) FROM battledger.checkpoint"
+}
+before3=$(reg03)
+vkey3=$(q v03 -c "SELECT battledger.log_vkey()")
+printf '%s\n' "$(q v03 -c "SELECT battledger.tlog_proof(3)")" > "$BL_WORK/up3-proof.txt"
+leaf3=$(q v03 -c "SELECT encode(battledger.leaf(3), 'hex')")
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v03" -w stop >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v03" -l "$BL_WORK/v03.log" -w start >/dev/null
+q v03 -c "ALTER EXTENSION battledger UPDATE"
+createdb fresh4; q fresh4 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+same_as_fresh 0.4.0 fresh4 v03 55459
+check "v03: 0.3.0's registry rows, leaves and checkpoints unchanged; its batteries keep their states and passports" \
+  test "$(reg03)" = "$before3"
+check "v03: moves written under 0.3.0 are judged by role (no conflicts), verify() and verify_log(true) clean" \
+  test "$(q v03 -c "SELECT (SELECT count(*) FROM battledger.registry_conflicts()) + (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+check "v03: the proof 0.3.0 made still verifies offline" \
+  "$CLI" verify-proof --vkey "$vkey3" --proof "$BL_WORK/up3-proof.txt" --leaf-hex "$leaf3"
+check "v03: custody runs from the update: the member that last moved U1 holds it" \
+  test "$(q v03 -c "SELECT custodian FROM battledger.battery_state('gs1:01/09521234567899/21/U1')")" = second.test
+out=$(q v03 -c "SELECT ev('recycler.test', '{\"battery_id\": \"gs1:01/09521234567899/21/U1\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2026-01-01T00:00:00Z\"}')" 2>&1 || true)
+check "v03: a member that does not hold U1 may no longer move it" grep -q 'does not hold battery' <<<"$out"
+q v03 -c "SELECT ev('second.test', '{\"battery_id\": \"gs1:01/09521234567899/21/U1\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2026-01-01T00:00:00Z\"}')" >/dev/null
+check "v03: its holder may, and the registry stays clean" \
+  test "$(q v03 -c "SELECT status FROM battledger.battery_state('gs1:01/09521234567899/21/U1')"):$(q v03 -c "SELECT count(*) FROM battledger.registry_conflicts()")" = waste:0
 exit $fail
