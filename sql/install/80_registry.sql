@@ -139,14 +139,18 @@ GRANT SELECT ON @extschema@.battery_model, @extschema@.lot_event, @extschema@.ba
 GRANT INSERT ON @extschema@.battery_model, @extschema@.lot_event, @extschema@.battery_event TO PUBLIC;
 
 -- The member behind a signed row, and its roles; NULL if the key is unknown
--- (the chain trigger then refuses the row with BL011).  The small helpers
--- below have no SET clause so that the planner can inline them; their names
--- are qualified and they only read.
+-- (the chain trigger then refuses the row with BL011).  The helpers
+-- below pin their search_path; those called for every row are PL/pgSQL, whose
+-- plans are kept for the session.
 CREATE FUNCTION @extschema@._signer(key_id @extschema@.hash256, OUT member text, OUT roles text[])
-    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT k.member, m.roles FROM @extschema@.keys k JOIN @extschema@.members m ON m.member = k.member
-     WHERE k.key_id OPERATOR(@extschema@.=) $1
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: with its pinned search_path an SQL function is not
+    -- inlined and would be planned again on every call (every rule, every row)
+    SELECT k.member, m.roles INTO member, roles
+      FROM @extschema@.keys k JOIN @extschema@.members m ON m.member = k.member
+     WHERE k.key_id OPERATOR(@extschema@.=) _signer.key_id;
+END $$;
 
 CREATE FUNCTION @extschema@._refuse(code text, msg text, detail text DEFAULT NULL, hint text DEFAULT NULL)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -329,9 +333,10 @@ BEGIN
 END $$;
 
 CREATE FUNCTION @extschema@._custody_from() RETURNS timestamptz
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody'
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody');
+END $$;
 
 -- The state a battery's lifecycle events reached.
 CREATE TYPE @extschema@.battery_fold_state AS (
@@ -507,7 +512,7 @@ $$;
 CREATE FUNCTION @extschema@.battery_lifecycle(battery @extschema@.battery_id)
     RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
                    effective boolean, problem text, message text, custody boolean,
-                   status text, passport_id text, custodian text, handover_to text)
+                   status text, passport_id text, custodian text, handover_to text, manufactured boolean)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     e @extschema@.battery_event;
@@ -549,6 +554,7 @@ BEGIN
         ledger_at := e.ledger_at; ledger_origin := e.ledger_origin; ledger_seq := e.ledger_seq;
         event := e.event; signer := s.member;
         status := st.status; passport_id := st.passport_id; custodian := st.custodian; handover_to := st.handover_to;
+        manufactured := st.manufactured;
         RETURN NEXT;
     END LOOP;
 END $$;
@@ -558,14 +564,17 @@ END $$;
 CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
                                           OUT manufactured boolean, OUT status text, OUT passport_id text,
                                           OUT custodian text, OUT handover_to text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(bool_or(l.event = 'manufactured' AND l.effective), false),
-           (array_agg(l.status ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1],
-           (array_agg(l.passport_id ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1],
-           (array_agg(l.custodian ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1],
-           (array_agg(l.handover_to ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC))[1]
-      FROM @extschema@.battery_lifecycle(battery) l
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    l record;
+BEGIN
+    manufactured := false;
+    -- the state after the last lifecycle event
+    FOR l IN SELECT * FROM @extschema@.battery_lifecycle(battery) LOOP
+        manufactured := l.manufactured; status := l.status; passport_id := l.passport_id;
+        custodian := l.custodian; handover_to := l.handover_to;
+    END LOOP;
+END $$;
 
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
 -- An 'equivocation' is an event the writer's own rules would have refused
