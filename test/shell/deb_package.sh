@@ -56,7 +56,7 @@ tar -C "$D" --exclude="battledger-$version/debian" -czf "$D/battledger_$version.
 
 say "dpkg-buildpackage -us -uc"
 tb=$(date +%s)
-if ! ( cd "$src" && dpkg-buildpackage -us -uc ) > "$D/build.log" 2>&1; then
+if ! ( cd "$src" && dpkg-buildpackage -us -uc -j"$(nproc)" ) > "$D/build.log" 2>&1; then
   tail -n 60 "$D/build.log"
   echo "deb_package: FAIL (dpkg-buildpackage)"; exit 1
 fi
@@ -96,7 +96,7 @@ check "battledger-tools ships /usr/bin/battledger and nothing for the server" \
 mode=${BL_DEB_MODE:-auto}
 if [ "$mode" = auto ]; then
   mkdir -p "$D/probe-u" "$D/probe-w"
-  if as_root unshare -m --propagation private \
+  if as_root unshare -m -n --propagation private \
        mount -t overlay overlay -o "lowerdir=/etc,upperdir=$D/probe-u,workdir=$D/probe-w" /etc 2>/dev/null; then
     mode=overlay
   else
@@ -110,39 +110,73 @@ sys_files() { sha256sum /usr/lib/postgresql/*/lib/battledger.so /usr/share/postg
 before=$(sys_files)
 
 if [ "$mode" = overlay ]; then
-  say "apt-get install in a private overlay of /usr, /var and /etc"
-  # Runs as root inside the namespace.  Battledger files that `make install`
-  # left (owned by no package) are removed first, in the overlay only, so the
-  # cluster can use nothing but what the packages install.
+  say "README's install commands, as printed, in a private overlay of /usr, /var and /etc"
+  # The two sh blocks of README.md's "Install from the package"
+  readme_block() {
+    awk -v n="$1" '/^## Install from the package/ {on = 1; next} on && /^## / {exit}
+                   on && /^```sh$/ {k++; if (k == n) {inblock = 1; next}} inblock && /^```$/ {exit} inblock {print}' \
+      "$BL_ROOT/README.md"
+  }
+  readme_block 1 > "$D/readme-install.sh"
+  readme_block 2 > "$D/readme-configure.sh"
+  check "README's install section has its two blocks" \
+    bash -c "grep -q '^dpkg-buildpackage -us -uc -b$' '$D/readme-install.sh' && grep -q 'CREATE EXTENSION battledger' '$D/readme-configure.sh'"
+  # Runs as root in a namespace of its own (mounts and network: the main
+  # cluster it starts listens on a private localhost, its socket on a
+  # private /run/postgresql).  Battledger files that `make install` left
+  # (owned by no package) are removed first, in the overlay only, so the
+  # clusters can use nothing but what the packages install.
   cat > "$D/in-namespace.sh" <<'NS'
 set -euo pipefail
 D=$1; src=$2; shift 2
+ip link set lo up
 for d in usr var etc; do
   mkdir -p "$D/ov/$d-u" "$D/ov/$d-w"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$D/ov/$d-u,workdir=$D/ov/$d-w" "/$d"
 done
+mount -t tmpfs tmpfs /run/postgresql && chown postgres:postgres /run/postgresql && chmod 2775 /run/postgresql
+rm -f /var/lib/man-db/auto-update       # no man-db index rebuild (slow, not what is tested)
 rm -rf /usr/lib/postgresql/*/lib/battledger.so /usr/lib/postgresql/*/lib/bitcode/battledger \
        /usr/lib/postgresql/*/lib/bitcode/battledger.index.bc /usr/share/postgresql/*/extension/battledger[.-]* \
        /usr/local/bin/battledger
-left=$(ls /usr/lib/postgresql/*/lib/battledger* /usr/share/postgresql/*/extension/battledger* 2>/dev/null || true)
+left=$(ls -d /usr/lib/postgresql/*/lib/battledger.so /usr/lib/postgresql/*/lib/bitcode/battledger* \
+          /usr/share/postgresql/*/extension/battledger[.-]* /usr/local/bin/battledger 2>/dev/null || true)
 [ -z "$left" ] || { echo "battledger files left before the install: $left"; exit 1; }
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --no-download "$@" > "$D/apt.log" 2>&1 \
-  || { cat "$D/apt.log"; exit 1; }
+cd "$src"
+# README block 1 as printed, but for the build: the packages were built
+# above with the same command (without -b, to check the source package too)
+echo "# README block 1 (without the dpkg-buildpackage line)"
+grep -v '^dpkg-buildpackage ' "$D/readme-install.sh" > "$D/readme-install-nobuild.sh"
+DEBIAN_FRONTEND=noninteractive bash -ex "$D/readme-install-nobuild.sh" > "$D/apt.log" 2>&1 || { cat "$D/apt.log"; exit 1; }
 grep -E '^(Setting up|Unpacking) ' "$D/apt.log"
-for p in $(dpkg-query -W -f '${Package}\n' 'postgresql-*-battledger') battledger-tools; do
+# the packages of other PostgreSQL versions, if any were built
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" > "$D/apt2.log" 2>&1 || { cat "$D/apt2.log"; exit 1; }
+for p in $(dpkg-query -W -f '${db:Status-Status} ${Package}\n' 'postgresql-*-battledger' | awk '$1 == "installed" {print $2}') battledger-tools; do
   dpkg --verify "$p" || { echo "dpkg --verify $p: the installed files differ from the package"; exit 1; }
   echo "installed: $p $(dpkg-query -W -f '${Version}' "$p") (dpkg --verify clean)"
 done
-dpkg -S /usr/bin/battledger
-cd "$src"
+echo "$(dpkg -S /usr/bin/battledger)"
+if [ -d /etc/postgresql/15/main ]; then
+  echo "# README block 2 as printed"
+  trap 'pg_ctlcluster 15 main stop -m immediate >/dev/null 2>&1 || true' EXIT
+  bash -ex "$D/readme-configure.sh"
+  cp=$(runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -c 'SELECT battledger.seal()')
+  [ "$(head -1 <<<"$cp")" = oem.example/batteries ] || { echo "seal() in 15/main: $cp"; exit 1; }
+  echo "readme-configure: PASS (15/main seals as oem.example/batteries)"
+  pg_ctlcluster 15 main stop
+  trap - EXIT
+else
+  echo "NOTE: no cluster 15/main on this machine: README block 2 not run"
+fi
+echo "# the autopkgtest"
 BATTLEDGER=/usr/bin/battledger debian/tests/smoke
 NS
-  if as_root unshare -m --propagation private bash "$D/in-namespace.sh" "$D" "$src" "${debs[@]}" 2>&1 | tee "$D/install.log"; then
-    check "apt-get installed the packages and the smoke test passed on a fresh cluster of each version" true
+  if as_root unshare -m -n --propagation private bash "$D/in-namespace.sh" "$D" "$src" "${debs[@]}" 2>&1 | tee "$D/install.log"; then
+    check "apt-get installed the packages; the README's commands and the autopkgtest passed" true
   else
-    check "apt-get installed the packages and the smoke test passed on a fresh cluster of each version" false
+    check "apt-get installed the packages; the README's commands and the autopkgtest passed" false
   fi
-  check "every version was checked ($pgversions)" \
+  check "the autopkgtest checked every version ($pgversions) on a fresh cluster" \
     test "$(grep -c '^check-extension: PASS' "$D/install.log")" = "$(wc -w <<<"$pgversions")"
   check "outside the namespace nothing changed (no package installed, battledger files as before)" \
     bash -c "! dpkg-query -W -f '\${Status}\n' battledger-tools 2>/dev/null | grep -q 'ok installed' && [ \"\$1\" = \"\$2\" ]" _ "$before" "$(sys_files)"
