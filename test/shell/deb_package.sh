@@ -84,13 +84,18 @@ for v in $pgversions; do
   files=$(dpkg-deb -c "$deb" | awk '{print $6}')
   check "postgresql-$v-battledger ships battledger.so, the control file and the $version script" \
     test "$(grep -cxE "\./usr/lib/postgresql/$v/lib/battledger\.so|\./usr/share/postgresql/$v/extension/battledger\.control|\./usr/share/postgresql/$v/extension/battledger--$version\.sql" <<<"$files")" = 3
-  check "postgresql-$v-battledger ships no program (the CLI is in battledger-tools)" \
-    bash -c "! grep -qE '^\./usr/(local/|s?bin/)' <<<'$files'"
+  # every file (directories aside) in this version's extension directories or
+  # its docs: no CLI, nothing for another version
+  stray=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $6}' |
+          grep -vE "^\./usr/(lib/postgresql/$v/lib/|share/postgresql/$v/extension/|share/doc/postgresql-$v-battledger/)" || true)
+  check "postgresql-$v-battledger ships nothing outside PostgreSQL $v's directories${stray:+ (also: $stray)}" test -z "$stray"
   check "postgresql-$v-battledger depends on postgresql-$v" \
     bash -c "dpkg-deb -f '$deb' Depends | grep -q 'postgresql-$v\\b'"
 done
-check "battledger-tools ships /usr/bin/battledger and nothing for the server" \
-  bash -c "files=\$(dpkg-deb -c '$tools_deb' | awk '{print \$6}'); grep -qx './usr/bin/battledger' <<<\"\$files\" && ! grep -q postgresql <<<\"\$files\""
+tools_files=$(dpkg-deb -c "$tools_deb" | awk '$1 !~ /^d/ {print $6}')
+stray=$(grep -vE '^\./usr/(bin/battledger|share/doc/battledger-tools/.*|share/man/man1/battledger\.1\.gz)$' <<<"$tools_files" || true)
+check "battledger-tools ships /usr/bin/battledger, its manual page and docs only${stray:+ (also: $stray)}" \
+  bash -c 'grep -qx "\./usr/bin/battledger" <<<"$1" && [ -z "$2" ]' _ "$tools_files" "$stray"
 
 # --- installing
 mode=${BL_DEB_MODE:-auto}
