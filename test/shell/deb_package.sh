@@ -8,20 +8,24 @@
 #      below;
 #   3. the packages' contents: the extension files in the server package, the
 #      CLI as /usr/bin/battledger in battledger-tools only;
-#   4. the packages are installed with apt-get, as a DBA would, on a system
-#      where no other battledger files exist, and every PostgreSQL version
-#      gets a fresh cluster: CREATE EXTENSION, a ledger table and rows,
+#   4. the packages are installed by the README's "Install from the package"
+#      commands, as printed (its build line aside: step 1 ran it, with the
+#      source package), on a system where no other battledger files exist;
+#      the README's configuration block restarts 15/main with a log key and
+#      creates the extension there; then every PostgreSQL version gets a
+#      fresh cluster: CREATE EXTENSION, a ledger table and rows,
 #      verify() (intact, then tampered), seal(), and the checkpoint and an
 #      inclusion proof checked by the packaged CLI (debian/tests/smoke, the
 #      autopkgtest, which runs debian/tests/check-extension).
 #
 # Step 4 must not change the machine: test/all.sh ran `make install` into the
 # same PostgreSQL before, later scenarios rely on those files, and other test
-# runs may share the machine.  So the installation happens in a private mount
-# namespace where /usr, /var and /etc are overlays of the real ones: apt and
-# dpkg run for real against the real package database, the server is the
-# system's, and every change disappears with the namespace.  Where that is not
-# possible (no root, no overlayfs), the test says so and falls back to
+# runs may share the machine.  So the installation happens in private mount
+# and network namespaces where /usr, /var and /etc are overlays of the real
+# ones and /run/postgresql an empty tmpfs: apt and dpkg run for real against
+# the real package database, the server is the system's, and every change
+# disappears with the namespace.  Where that is not
+# possible (no root, no namespaces, no overlayfs), the test says so and falls back to
 # unpacking the packages with `dpkg -x` into a copy of the server's
 # directories (BL_DEB_MODE=relocated forces this), after checking with
 # `apt-get -s` that they would install.
