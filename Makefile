@@ -52,16 +52,23 @@ sql/$(EXTENSION)--0.3.0--0.4.0.sql: $(wildcard $(UPGRADE_0_4_0_DIR)/*) sql/upgra
 $(OBJS): $(wildcard src/*.h)
 
 # The command-line tool for members and auditors: pure C, no server headers.
+# CLI_CFLAGS / CLI_LDFLAGS take a packager's flags (debian/rules passes
+# dpkg-buildflags' hardening flags).  `make install CLI_BINDIR=` (empty)
+# installs the extension alone: the Debian package ships the CLI in
+# battledger-tools, not in each postgresql-NN-battledger.
 CLI_SRCS = src/cli.c src/note.c src/ed25519.c src/merkle.c src/batch.c src/sha256.c
 CLI_BINDIR ?= /usr/local/bin
 
 bin/battledger: $(CLI_SRCS) $(wildcard src/*.h) $(EXTENSION).control
 	@mkdir -p bin
-	$(CC) -std=c99 -O2 -g $(PG_CFLAGS) -DBL_VERSION='"$(EXTVERSION)"' -o $@ $(CLI_SRCS) -lcrypto
+	$(CC) -std=c99 -O2 -g $(PG_CFLAGS) $(CLI_CFLAGS) -DBL_VERSION='"$(EXTVERSION)"' -o $@ $(CLI_SRCS) $(CLI_LDFLAGS) -lcrypto
 
 all: bin/battledger
 
+ifneq ($(CLI_BINDIR),)
 install: install-cli
+endif
 install-cli: bin/battledger
+	$(MKDIR_P) '$(DESTDIR)$(CLI_BINDIR)'
 	$(INSTALL_PROGRAM) bin/battledger '$(DESTDIR)$(CLI_BINDIR)/battledger'
 .PHONY: install-cli

@@ -10,10 +10,13 @@ PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, which
 # clang only recommends, so --no-install-recommends leaves them out) are
-# for test/fuzz.
+# for test/fuzz.  debhelper, dpkg-dev, postgresql-server-dev-all (the
+# pg_buildext debhelper add-on) and lintian build and check the Debian
+# packages (test/shell/deb_package.sh).
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev
-  clang libclang-rt-14-dev prometheus-postgres-exporter curl"
+  clang libclang-rt-14-dev prometheus-postgres-exporter curl
+  debhelper dpkg-dev postgresql-server-dev-all lintian"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # initdb and pg_ctl refuse root: run them as postgres when we are root.
