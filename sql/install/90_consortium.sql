@@ -268,10 +268,19 @@ DECLARE
     t record;
     n bigint;
     cp record;
+    -- progress: one step per table and check (verify() reports its own rows)
+    what text := pg_catalog.format('verify_member(%s)', member);
+    steps bigint := (SELECT count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
+                    + (SELECT count(DISTINCT p.tbl) FROM @extschema@.peer_leaf p WHERE p.origin = member);
+    done bigint := 0;
+    started timestamptz := pg_catalog.clock_timestamp();
+    last timestamptz := started;
 BEGIN
     FOR t IN SELECT l.tbl FROM @extschema@.ledger_tables l ORDER BY l.tbl::text LOOP
         RETURN QUERY SELECT t.tbl::text, v.problem, coalesce(v.chain_key || ': ', '') || v.detail
                        FROM @extschema@.verify(t.tbl, member) v;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- every leaf names a row received from the member (leaves name tables as text:
     -- only this database's ledger tables are looked into)
@@ -283,6 +292,7 @@ BEGIN
               WHERE p.origin = member LOOP
         IF t.rel IS NULL THEN
             RETURN QUERY SELECT t.tbl, 'unknown_table'::text, 'The member''s log names a table that is not a ledger table here.'::text;
+            done := done + 1;
             CONTINUE;
         END IF;
         EXECUTE format('SELECT count(*) FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
@@ -292,6 +302,8 @@ BEGIN
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- a row signed with a key since revoked, dated before the revocation, is
     -- proven only by another witness's cosignature, made before the revocation,
@@ -316,6 +328,8 @@ BEGIN
             RETURN QUERY SELECT t.tbl::text, 'revoked_key_unproven'::text,
                 format('%s rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it.', n);
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- what the arrival check leaves to this function for rows copied at a join
     -- (keys, roles and batches may arrive after the rows that need them), and
@@ -349,6 +363,8 @@ BEGIN
             RETURN QUERY SELECT t.tbl::text, 'batch_mismatch'::text,
                 format('%s rows name a batch that is missing, for another table, or signed by another key.', cp.n_batch);
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- rows held back from a quarantined chain are not here yet
     RETURN QUERY SELECT h.tbl, 'held_back'::text,
