@@ -108,7 +108,12 @@ CREATE VIEW @extschema@.rejections AS
            j->>'table' AS tbl, (j->>'seq')::bigint AS seq, j->>'problem' AS problem,
            j->>'detail' AS detail, j->'row' AS row_data
       FROM @extschema@._rejection_lines() j
-     WHERE j->>'database' = pg_catalog.current_database();
+     -- this database's lines, by OID: a dropped database's lines do not show in a new
+     -- one of the same name (lines written before 0.4.0 have only the name)
+     WHERE CASE WHEN j ? 'database_oid'
+                THEN (j->>'database_oid')::oid = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                   WHERE d.datname = pg_catalog.current_database())
+                ELSE j->>'database' = pg_catalog.current_database() END;
 COMMENT ON VIEW @extschema@.rejections IS
     'rows and checkpoints refused by the arrival checks: from other members, re-checked by release_chain(), or written locally as replicated rows (kept in pg_battledger/rejections, cluster-wide: the refusal rolls back the transaction)';
 REVOKE ALL ON @extschema@.rejections FROM PUBLIC;
