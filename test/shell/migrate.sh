@@ -119,6 +119,17 @@ check "the enum's labels cannot be renamed any more" \
 vm=$(q -c "SET battledger.progress_interval = 0" -c "SELECT count(*) FROM battledger.verify_member('nobody.example/log')" 2>&1)
 check "verify_member() reports its progress" grep -Eq "NOTICE:  verify_member\(nobody.example/log\): ([0-9]+) of \1 checks \(100%\)" <<<"$vm"
 
+# docs/dba-guide.md's migration example, run as printed in a database of its own
+createdb guide
+guide_sql=$(awk '/^## Bringing an existing table into the ledger/ {on = 1} on && /^```sql$/ {inblock = 1; next}
+                 inblock && /^```$/ {exit} inblock {print}' "$BL_ROOT/docs/dba-guide.md")
+guide_out=$(psql -X -At -d guide <<<"$guide_sql" 2>&1 || true)
+check "the guide's example has its block" test -n "$guide_sql"
+check "the guide's example runs without an error" bash -c "! grep -q 'ERROR:' <<<\"\$1\"" _ "$guide_out"
+check "the guide's example prints what the guide shows" \
+  test "$(grep -xE '50000|0|50001\|501' <<<"$guide_out" | tr '\n' ' ')" = "50000 0 50001|501 "
+[ $fail = 0 ] || echo "$guide_out"
+
 rate() { awk -v r="$ROWS" -v s="$1" 'BEGIN { printf "%.0f", r / s }'; }
 echo "rows=$ROWS baseline INSERT...SELECT into a ledger table: ${base_s} s ($(rate "$base_s") rows/s)"
 echo "rows=$ROWS migrate_to_ledger (copy, indexes, analyze): ${mig_s} s ($(rate "$mig_s") rows/s)"
