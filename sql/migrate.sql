@@ -78,6 +78,24 @@ CREATE TABLE mig_before AS SELECT id, serial_no, battery, k::text AS k, at, note
 SET ROLE mig_plain;
 SELECT migrate_to_ledger('mig_cell', 'battery', ARRAY['at', 'id']);
 RESET ROLE;
+-- nor a superuser on a table it does not own: the copy would run the owner's
+-- constraints with the superuser's rights
+CREATE TABLE mig_theirs (id int PRIMARY KEY, CHECK (id > 0));
+ALTER TABLE mig_theirs OWNER TO mig_plain;
+INSERT INTO mig_theirs VALUES (1);
+SELECT migrate_to_ledger('mig_theirs');
+-- as the owner (who may create tables in the schema), it can
+GRANT CREATE ON SCHEMA public TO mig_plain;
+SET ROLE mig_plain;
+SELECT migrate_to_ledger('mig_theirs');
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM mig_plain;
+SELECT pg_get_userbyid(c.relowner), l.chain_by IS NULL AS one_chain
+  FROM ledger_tables l JOIN pg_class c ON c.oid = l.tbl WHERE l.tbl = 'mig_theirs'::regclass;
+-- a generated column would become a plain one: refused
+CREATE TABLE mig_gen (id int PRIMARY KEY, twice int GENERATED ALWAYS AS (id * 2) STORED);
+INSERT INTO mig_gen (id) VALUES (1);
+SELECT migrate_to_ledger('mig_gen');
 -- bad arguments
 SELECT migrate_to_ledger(NULL);
 SELECT migrate_to_ledger('mig_cell', 'battery', batch_rows => 0);

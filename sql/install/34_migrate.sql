@@ -59,11 +59,15 @@ BEGIN
         RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table';
     END IF;
     -- ownership before any lock: a lock requested on someone else's table
-    -- would queue behind its users and block everyone after them
-    IF NOT pg_has_role(rel.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', rel.relname
+    -- would queue behind its users and block everyone after them.  The owner
+    -- itself, not a member of its role nor a superuser: the copy runs the
+    -- table's CHECK constraints, which its owner wrote, with the caller's
+    -- rights, so they must be the owner's rights.
+    IF rel.relowner IS DISTINCT FROM (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'must be run as the owner of table %', rel.relname
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'migrate_to_ledger() renames the table and replaces it: only its owner may.';
+                  DETAIL = 'migrate_to_ledger() renames the table, replaces it and runs its constraints: only its owner may, with the owner''s rights.',
+                  HINT = format('Run it as the owner: SET ROLE %I.', (SELECT rolname FROM pg_roles WHERE oid = rel.relowner));
     END IF;
     IF rel.relkind <> 'r' THEN
         RAISE EXCEPTION '"%" is not an ordinary table', tbl
@@ -80,8 +84,8 @@ BEGIN
     SELECT c.relname, c.relkind, c.relpersistence, c.relowner, c.relnamespace, c.relacl, c.reloptions,
            c.reltablespace, c.relrowsecurity, c.relhassubclass, c.relispartition
       INTO rel FROM pg_class c WHERE c.oid = tbl;
-    IF NOT pg_has_role(rel.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', rel.relname USING ERRCODE = 'insufficient_privilege';
+    IF rel.relowner IS DISTINCT FROM (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'must be run as the owner of table %', rel.relname USING ERRCODE = 'insufficient_privilege';
     END IF;
     nsp := (SELECT nspname FROM pg_namespace WHERE oid = rel.relnamespace);
     old_name := rel.relname;
@@ -141,6 +145,14 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Revoke them, migrate, then grant them again on the ledger table.';
     END IF;
+    -- LIKE would make a generated column a plain one: the ledger would lose its rule silently
+    FOR r IN SELECT attname FROM pg_attribute
+              WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped AND attgenerated <> '' LIMIT 1 LOOP
+        RAISE EXCEPTION 'column "%" of table "%" is generated', r.attname, tbl
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Generated columns are computed after the chain trigger hashes the row.',
+                  HINT = 'Make it a plain column (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION) and compute it in the application, then migrate.';
+    END LOOP;
     IF chain_by IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = chain_by AND attnum > 0 AND NOT attisdropped) THEN
         RAISE EXCEPTION 'column "%" of table "%" does not exist', chain_by, tbl USING ERRCODE = 'undefined_column';
@@ -276,10 +288,8 @@ BEGIN
     IF tbl_comment IS NOT NULL THEN
         EXECUTE format('COMMENT ON TABLE %s IS %L', new_q, tbl_comment);
     END IF;
-    -- the owner and the grants of the old table, not those of the caller's defaults
-    IF rel.relowner <> (SELECT relowner FROM pg_class WHERE oid = new_oid) THEN
-        EXECUTE format('ALTER TABLE %s OWNER TO %I', new_q, (SELECT rolname FROM pg_roles WHERE oid = rel.relowner));
-    END IF;
+    -- the grants of the old table, not those of the owner's default privileges
+    -- (the owner is the caller, who created the ledger table)
     FOR acl IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
                 WHERE c.oid = new_oid AND a.grantee <> rel.relowner LOOP
         EXECUTE format('REVOKE ALL ON %s FROM %s', new_q,
