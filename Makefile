@@ -19,7 +19,7 @@ DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql sql/upgrade/$(EXTENSION)--0.2.0.sql s
        sql/upgrade/$(EXTENSION)--0.1.0--0.2.0.sql sql/upgrade/$(EXTENSION)--0.2.0--0.3.0.sql
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
-REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium security privileges
+REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium migrate security privileges
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config

@@ -217,6 +217,8 @@ consortium_reject(const char *origin, const char *table, int64 seq, const char *
 					 (double) GetCurrentTimestamp() / USECS_PER_SEC +
 					 (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
 	json_field(&buf, "database", get_database_name(MyDatabaseId), false);
+	/* the view reads a database's lines by OID: a new database of the same name has another */
+	appendStringInfo(&buf, ",\"database_oid\":%u", MyDatabaseId);
 	json_field(&buf, "subscription", sub, false);
 	json_field(&buf, "origin", origin, false);
 	json_field(&buf, "table", table, false);

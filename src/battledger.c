@@ -53,7 +53,7 @@ _PG_init(void)
 								   "Database whose log the background worker seals.",
 								   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("battledger.progress_interval",
-							"How often seal(), verify() and verify_log() report their progress (NOTICE; LOG in the worker).",
+							"How often seal(), verify(), verify_log(), verify_member() and migrate_to_ledger() report their progress (NOTICE; LOG in the worker).",
 							"0: at every step; -1: never.",
 							&bl_progress_interval, 10000, -1, INT_MAX, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");

@@ -17,6 +17,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -31,6 +32,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/uuid.h"
 
 /* Type tags: part of the format, never renumber. */
@@ -55,6 +57,7 @@ typedef enum EncTag
 	TAG_HASH256 = 0x11,
 	TAG_JSON = 0x12,
 	TAG_BATTERY_ID = 0x13,
+	TAG_ENUM = 0x14,
 	TAG_ARRAY = 0x20
 } EncTag;
 
@@ -137,13 +140,16 @@ scalar_tag(Oid typid)
 				return TAG_HASH256;
 			if (typid == battery_id_type_oid())
 				return TAG_BATTERY_ID;
+			/* by label, not by pg_enum OID: labels are what replicas and dumps agree on */
+			if (type_is_enum(typid))
+				return TAG_ENUM;
 			return 0;
 	}
 }
 
 /*
  * Can values of typid be encoded?  One-dimensional arrays of supported
- * scalars are; everything else (composites, ranges, enums, geometric types,
+ * scalars are; everything else (composites, ranges, geometric types,
  * oids...) is refused, with *why saying so.
  */
 bool
@@ -377,6 +383,27 @@ put_scalar(StringInfo out, uint8 tag, Datum v)
 		case TAG_HASH256:
 			appendBinaryStringInfo(out, (char *) DatumGetHash256P(v)->bytes, HASH256_LEN);
 			break;
+		case TAG_ENUM:
+			{
+				/*
+				 * The label, not the OID (which differs between databases,
+				 * dumps and members) nor the sort position (ALTER TYPE ... ADD
+				 * VALUE BEFORE moves it).  A label is stable because the DDL
+				 * guard refuses ALTER TYPE ... RENAME VALUE on an enum a
+				 * ledger table uses.
+				 */
+				HeapTuple	tup = SearchSysCache1(ENUMOID, v);
+				Form_pg_enum en;
+
+				if (!HeapTupleIsValid(tup))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+							 errmsg("invalid internal value for enum: %u", DatumGetObjectId(v))));
+				en = (Form_pg_enum) GETSTRUCT(tup);
+				put_utf8(out, NameStr(en->enumlabel), strlen(NameStr(en->enumlabel)));
+				ReleaseSysCache(tup);
+				break;
+			}
 		default:
 			elog(ERROR, "unexpected encoding tag %d", tag);
 	}

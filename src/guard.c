@@ -10,6 +10,8 @@
  * naming them, ALL or USER), as well as renaming or dropping them.  Dropping
  * the table is refused by the sql_drop guard written in SQL.  Renaming the
  * table or moving it to another schema is refused too: log leaves name it.
+ * ALTER TYPE ... RENAME VALUE is refused on an enum a ledger table's column
+ * uses: rows hash an enum value by its label.
  */
 #include "battledger.h"
 
@@ -25,6 +27,7 @@
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 /* The chain column of a ledger table ("" for single-chain), or NULL if relid is not one. */
 static char *
@@ -111,6 +114,39 @@ extension_holds_history(void)
 					 "OR EXISTS (SELECT 1 FROM battledger.log_leaf) OR EXISTS (SELECT 1 FROM battledger.log_pending) "
 					 "OR EXISTS (SELECT 1 FROM battledger.checkpoint) OR EXISTS (SELECT 1 FROM battledger.member_event)",
 					 InvalidOid);	/* no $1: an unused parameter of a known type is allowed */
+}
+
+/*
+ * The first ledger table (as "schema.table") with a column holding labels of
+ * enum type enumid — directly, through a domain, or as array elements — or
+ * NULL if none does.
+ */
+static char *
+ledger_using_enum(Oid enumid)
+{
+	int			nest;
+	char	   *result = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	nest = bl_spi_connect();
+	if (SPI_execute("SELECT l.tbl::pg_catalog.oid, a.atttypid FROM battledger.ledger_tables l "
+					"JOIN pg_catalog.pg_attribute a ON a.attrelid = l.tbl "
+					"WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, a.attnum", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	for (uint64 i = 0; i < SPI_processed && result == NULL; i++)
+	{
+		bool		isnull;
+		Oid			rel = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		Oid			typ = getBaseType(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)));
+		Oid			elem = get_element_type(typ);
+
+		if (OidIsValid(elem))
+			typ = getBaseType(elem);
+		if (typ == enumid)
+			result = MemoryContextStrdup(caller, ledger_table_name(rel));
+	}
+	bl_spi_finish(nest);
+	return result;
 }
 
 static bool
@@ -412,6 +448,28 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 							stmt->removeType == OBJECT_EXTENSION ? "extension" : "schema"),
 					 errdetail("Dropping it would strip the chain columns and triggers from every ledger table and drop the transparency log with its checkpoints."),
 					 errhint("To retire a ledger, see \"Retiring a ledger\" in docs/dba-guide.md: archive it and its log first.")));
+	}
+	else if (IsA(parsetree, AlterEnumStmt))
+	{
+		AlterEnumStmt *stmt = (AlterEnumStmt *) parsetree;
+		Type		typ;
+		char	   *tbl;
+
+		/* ADD VALUE keeps every label, and so every stored row's bytes */
+		if (stmt->oldVal == NULL)
+			PG_RETURN_NULL();
+		typ = LookupTypeName(NULL, makeTypeNameFromNameList(stmt->typeName), NULL, true);
+		if (typ == NULL)
+			PG_RETURN_NULL();
+		tbl = ledger_using_enum(typeTypeId(typ));
+		ReleaseSysCache(typ);
+		if (tbl != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+					 errmsg("cannot rename value \"%s\" of enum type %s: ledger table \"%s\" stores its labels",
+							stmt->oldVal, NameListToString(stmt->typeName), tbl),
+					 errdetail("A row's hash covers an enum value by its label: renaming it would change the bytes of every row that holds it."),
+					 errhint("Add the new label with ALTER TYPE ... ADD VALUE and write it in new rows; rows already written keep the old one.")));
 	}
 	else if (IsA(parsetree, AlterObjectSchemaStmt))
 	{

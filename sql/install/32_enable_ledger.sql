@@ -76,7 +76,7 @@ BEGIN
         RAISE EXCEPTION 'table "%" already has rows', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Existing rows have no agreed order to chain them in.',
-                  HINT = 'Create the ledger table empty, enable it, then copy the rows in with INSERT ... SELECT ... ORDER BY in the order the chain should record.';
+                  HINT = 'Bring the table and its rows in with battledger.migrate_to_ledger(), naming the order the chains should record (see "Bringing an existing table into the ledger" in docs/dba-guide.md).';
     END IF;
 
     EXECUTE format('ALTER TABLE %s ADD COLUMN ledger_seq bigint NOT NULL, '

@@ -41,7 +41,9 @@ CREATE EVENT TRIGGER battledger_ddl_guard ON ddl_command_start
     -- by object, not by command: ALTER INDEX/VIEW/SEQUENCE ... can name a table too
     WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE', 'ALTER SCHEMA', 'ALTER INDEX', 'ALTER VIEW',
                  'ALTER SEQUENCE', 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE', 'CREATE TRIGGER',
-                 'DROP INDEX', 'DROP EXTENSION', 'DROP SCHEMA', 'CREATE RULE')
+                 'DROP INDEX', 'DROP EXTENSION', 'DROP SCHEMA', 'CREATE RULE',
+                 -- ALTER TYPE ... RENAME VALUE of an enum a ledger column holds
+                 'ALTER TYPE')
     EXECUTE FUNCTION @extschema@._ddl_guard();
 CREATE EVENT TRIGGER battledger_drop_guard ON sql_drop
     EXECUTE FUNCTION @extschema@._drop_guard();

@@ -108,7 +108,12 @@ CREATE VIEW @extschema@.rejections AS
            j->>'table' AS tbl, (j->>'seq')::bigint AS seq, j->>'problem' AS problem,
            j->>'detail' AS detail, j->'row' AS row_data
       FROM @extschema@._rejection_lines() j
-     WHERE j->>'database' = pg_catalog.current_database();
+     -- this database's lines, by OID: a dropped database's lines do not show in a new
+     -- one of the same name (lines written before 0.4.0 have only the name)
+     WHERE CASE WHEN j ? 'database_oid'
+                THEN (j->>'database_oid')::oid = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                   WHERE d.datname = pg_catalog.current_database())
+                ELSE j->>'database' = pg_catalog.current_database() END;
 COMMENT ON VIEW @extschema@.rejections IS
     'rows and checkpoints refused by the arrival checks: from other members, re-checked by release_chain(), or written locally as replicated rows (kept in pg_battledger/rejections, cluster-wide: the refusal rolls back the transaction)';
 REVOKE ALL ON @extschema@.rejections FROM PUBLIC;
@@ -268,10 +273,19 @@ DECLARE
     t record;
     n bigint;
     cp record;
+    -- progress: one step per table and check (verify() reports its own rows)
+    what text := pg_catalog.format('verify_member(%s)', member);
+    steps bigint := (SELECT count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
+                    + (SELECT count(DISTINCT p.tbl) FROM @extschema@.peer_leaf p WHERE p.origin = member);
+    done bigint := 0;
+    started timestamptz := pg_catalog.clock_timestamp();
+    last timestamptz := started;
 BEGIN
     FOR t IN SELECT l.tbl FROM @extschema@.ledger_tables l ORDER BY l.tbl::text LOOP
         RETURN QUERY SELECT t.tbl::text, v.problem, coalesce(v.chain_key || ': ', '') || v.detail
                        FROM @extschema@.verify(t.tbl, member) v;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- every leaf names a row received from the member (leaves name tables as text:
     -- only this database's ledger tables are looked into)
@@ -283,6 +297,7 @@ BEGIN
               WHERE p.origin = member LOOP
         IF t.rel IS NULL THEN
             RETURN QUERY SELECT t.tbl, 'unknown_table'::text, 'The member''s log names a table that is not a ledger table here.'::text;
+            done := done + 1;
             CONTINUE;
         END IF;
         EXECUTE format('SELECT count(*) FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
@@ -292,6 +307,8 @@ BEGIN
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- a row signed with a key since revoked, dated before the revocation, is
     -- proven only by another witness's cosignature, made before the revocation,
@@ -316,6 +333,8 @@ BEGIN
             RETURN QUERY SELECT t.tbl::text, 'revoked_key_unproven'::text,
                 format('%s rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it.', n);
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- what the arrival check leaves to this function for rows copied at a join
     -- (keys, roles and batches may arrive after the rows that need them), and
@@ -349,6 +368,8 @@ BEGIN
             RETURN QUERY SELECT t.tbl::text, 'batch_mismatch'::text,
                 format('%s rows name a batch that is missing, for another table, or signed by another key.', cp.n_batch);
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
     -- registry events its rules should have refused: judged ineffective on
     -- every member (battery_lifecycle()), and named here as the member's doing
