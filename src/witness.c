@@ -76,7 +76,7 @@ static void store_leaves(const char *origin, List *leaves, bool if_absent);
 static void
 held_xact_callback(XactEvent event, void *arg)
 {
-	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != MyProc->lxid || held_origin == NULL)
+	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != BL_MY_LXID() || held_origin == NULL)
 		return;
 	{
 		int			nest = bl_spi_connect();
@@ -143,12 +143,12 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	m = member_or_error(td->tg_relation, "battledger.log_leaf");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
-	if (held_lxid != MyProc->lxid)
+	if (held_lxid != BL_MY_LXID())
 	{
 		held = NIL;				/* its memory went with the transaction that held it */
 		held_cxt = AllocSetContextCreate(TopTransactionContext, "battledger held leaves",
 										 ALLOCSET_DEFAULT_SIZES);
-		held_lxid = MyProc->lxid;
+		held_lxid = BL_MY_LXID();
 	}
 
 	old = MemoryContextSwitchTo(held_cxt);
@@ -447,7 +447,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	uint8		computed[HASH256_LEN];
 	char	   *problem = NULL;
 	char	   *detail = NULL;
-	List	   *leaves = held_lxid == MyProc->lxid ? held : NIL;
+	List	   *leaves = held_lxid == BL_MY_LXID() ? held : NIL;
 
 	peer_state(m->origin, &st);
 	held = NIL;
@@ -620,7 +620,7 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	bl_spi_finish(nest);
 	/* the leaves are stored or refused: a large backlog is held a checkpoint's worth at a time */
 	held = NIL;
-	if (held_cxt != NULL && held_lxid == MyProc->lxid)
+	if (held_cxt != NULL && held_lxid == BL_MY_LXID())
 		MemoryContextReset(held_cxt);
 	return PointerGetDatum(NULL);	/* the local checkpoint table holds only this member's log */
 }
