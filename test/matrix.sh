@@ -6,8 +6,10 @@
 # from Debian's package registry (the mirror this machine's apt uses),
 # install postgresql-N, postgresql-server-dev-N and pgTAP into it, copy this
 # tree in and run test/lib/matrix_root.sh inside (chroot): build with
-# -Werror, install, start a cluster of that version, run pg_regress and
-# pgTAP.  Every root is removed at the end; nothing is cached.
+# -Werror, install, start a cluster of that version, run pg_regress,
+# pgTAP and the shell scenarios that do not need 15's layout or extra
+# packages (BL_MATRIX_SCENARIOS, see test/lib/matrix_root.sh; empty: none).
+# Every root is removed at the end; nothing is cached.
 #
 # Needs root (debootstrap, chroot, mount) and debootstrap (installed from
 # Debian's packages when missing).  PostgreSQL 15 is tested by test/all.sh.
@@ -35,7 +37,7 @@ for v in "${versions[@]}"; do suite_of "$v" >/dev/null; done
 
 # The mirror this machine's apt uses for Debian (deb822 or one-line format).
 mirror=${BL_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
-  grep -E '^(URIs:|deb )' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ')}
+  grep -E '^(URIs:|deb )' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n 1 | tr -d ' ' || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
 
 if ! command -v debootstrap >/dev/null; then
@@ -91,7 +93,9 @@ run_steps() {
     >"$WORK/$v.apt.log" 2>&1 || { tail -n 30 "$WORK/$v.apt.log"; return 1; }
   say "PostgreSQL $v: copying the tree in"
   mkdir "$root/build" && tar -C "$BL_ROOT" --exclude=.git -cf - . | tar -C "$root/build" -xf - || return 1
-  chroot "$root" env LC_ALL=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  local scen=()
+  [ -z "${BL_MATRIX_SCENARIOS+set}" ] || scen=(BL_MATRIX_SCENARIOS="$BL_MATRIX_SCENARIOS")
+  chroot "$root" env LC_ALL=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${scen[@]}" \
     bash /build/test/lib/matrix_root.sh "$v"
 }
 

@@ -5,7 +5,12 @@
 # -Werror, installs them into the root, starts a cluster of that version on
 # a private socket (as test/all.sh does for 15) and runs the pg_regress
 # suite (make installcheck, REGRESS in the Makefile) and pgTAP (pg_prove
-# test/pgtap).  Not meant to be run on a development machine directly.
+# test/pgtap), then the shell scenarios named in BL_MATRIX_SCENARIOS (each
+# on its own clusters).  Left out by default: upgrade.sh (it installs the
+# released versions into a copy of the PostgreSQL 15 layout), fuzz.sh
+# (libFuzzer from clang's runtime packages) and monitoring.sh
+# (prometheus-postgres-exporter); they run on 15 in test/all.sh.
+# Not meant to be run on a development machine directly.
 set -euo pipefail
 v=${1:?usage: matrix_root.sh VERSION}
 cd "$(dirname "$0")/../.."
@@ -40,8 +45,14 @@ psql -X -q -v ON_ERROR_STOP=1 -d tap \
   -c "CREATE EXTENSION battledger; CREATE EXTENSION pgtap; CREATE EXTENSION pgcrypto; CREATE EXTENSION dblink;"
 pg_prove -d tap test/pgtap/*.sql || failed+=(pgtap)
 
+scenarios=${BL_MATRIX_SCENARIOS-consortium slot_loss seal_worker crash stress dump_restore cli_roundtrip readme_tour sql_fuzz}
+for t in $scenarios; do
+  say "PostgreSQL $v: scenario test/shell/$t.sh"
+  bash "test/shell/$t.sh" || failed+=("$t")
+done
+
 if [ ${#failed[@]} -gt 0 ]; then
   say "PostgreSQL $v FAILED: ${failed[*]}"
   exit 1
 fi
-say "PostgreSQL $v: pg_regress and pgTAP passed"
+say "PostgreSQL $v: pg_regress, pgTAP and the scenarios (${scenarios:-none}) passed"
