@@ -37,6 +37,11 @@ WITH ext AS (
     SELECT 'type ' || t.oid::regtype::text, w.r,
            CASE WHEN has_type_privilege(w.r, t.oid, 'USAGE') THEN 'U' ELSE '' END
       FROM ext JOIN pg_type t ON ext.classid = 'pg_type'::regclass AND t.oid = ext.objid, who w
+     -- the types the extension creates: PostgreSQL 17 and 18 (not 15) also record
+     -- a member table's row type and each member type's array type as
+     -- members; their privileges follow the table and the element type
+     WHERE NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
     UNION ALL
     SELECT 'schema battledger', w.r,
            concat(CASE WHEN has_schema_privilege(w.r, 'battledger', 'USAGE') THEN 'U' END,
@@ -54,7 +59,8 @@ SELECT object,
 -- every user-facing object explains itself (\df+, \dt+, \dv+, \dT+): the
 -- functions, tables, views and types of the extension without a comment,
 -- other than internal ones (names beginning with _) and the support functions
--- of its types and operators
+-- of its types and operators (and, as above, the row and array types that
+-- PostgreSQL 17 and 18 also record as members)
 \pset null ''
 SELECT kind, object FROM (
     SELECT 'function' AS kind, p.oid::regprocedure::text AS object
@@ -73,5 +79,7 @@ SELECT kind, object FROM (
     SELECT 'type', t.oid::regtype::text
       FROM pg_type t JOIN pg_depend d ON d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'
      WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'battledger')
+       AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
        AND obj_description(t.oid, 'pg_type') IS NULL) missing
  ORDER BY 1, 2;

@@ -254,8 +254,8 @@ consortium_reject(const char *origin, const char *table, int64 seq, const char *
 			 : errhint("Only rows of other members, complete and verifiable, are accepted this way. See battledger.rejections.")));
 }
 
-static void reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin,
-					   int64 seq, const char *problem, const char *detail) pg_attribute_noreturn();
+pg_noreturn static void reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin,
+								   int64 seq, const char *problem, const char *detail);
 
 static void
 reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin, int64 seq,
@@ -378,7 +378,7 @@ check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, char **detail)
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
 
 		ExecStoreHeapTuple(tup, slot, false);
-		ok = ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters);
+		ok = bl_ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters);
 		ExecDropSingleTupleTableSlot(slot);
 	}
 	ExecCloseIndices(rri);
@@ -559,7 +559,7 @@ battledger_rejection_lines(PG_FUNCTION_ARGS)
 		line = buf.data;
 		/* a line torn by a crash or a full disk is skipped, not fatal to the view */
 		if (buf.len > 0 &&
-			pg_parse_json(makeJsonLexContextCstringLen(line, buf.len, PG_UTF8, true),
+			pg_parse_json(bl_makeJsonLexContextCstringLen(line, buf.len, PG_UTF8, true),
 						  &nullSemAction) == JSON_SUCCESS)
 		{
 			Datum		v = DirectFunctionCall1(jsonb_in, CStringGetDatum(line));

@@ -5,6 +5,7 @@
 #define BATTLEDGER_H
 
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
@@ -66,13 +67,6 @@ typedef struct Hash256
 #define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','4','0')
 #define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','4','1')
 #define ERRCODE_ORIGIN_CLAIMED		MAKE_SQLSTATE('B','L','0','4','2')
-
-/* Ownership of a relation: PostgreSQL 16 folded pg_class_ownercheck() into object_ownercheck(). */
-#if PG_VERSION_NUM >= 160000
-#define bl_rel_ownercheck(relid, role) object_ownercheck(RelationRelationId, (relid), (role))
-#else
-#define bl_rel_ownercheck(relid, role) pg_class_ownercheck((relid), (role))
-#endif
 
 /* sha256 wrappers that raise an ERROR when OpenSSL fails */
 extern void bl_hash_or_error(const void *data, size_t len, uint8 *out);

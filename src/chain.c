@@ -186,7 +186,7 @@ plain_insert(PlannedStmt *stmt)
 }
 
 static void
-bl_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+bl_ExecutorRun(BL_EXECUTORRUN_PARAMS)
 {
 	bool		saved = cache_ok;
 
@@ -195,9 +195,9 @@ bl_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(BL_EXECUTORRUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(BL_EXECUTORRUN_ARGS);
 	}
 	PG_FINALLY();
 	{
@@ -323,7 +323,7 @@ chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, Stra
 	if (seq > 0)
 		ScanKeyInit(&skey[nkeys++], lr->chain_attno ? 3 : 2, strategy,
 					strategy == BTEqualStrategyNumber ? F_INT8EQ : F_INT8GE, Int64GetDatum(seq));
-	scan = index_beginscan(rel, irel, SnapshotSelf, nkeys, 0);
+	scan = bl_index_beginscan(rel, irel, SnapshotSelf, nkeys, 0);
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, BackwardScanDirection, slot);
 	if (found)

@@ -24,9 +24,9 @@ extern const ConsortiumMember *consortium_worker_member(void);
 extern bool consortium_table_sync(void);
 
 /* Record a refused row or checkpoint (file and server log) and raise the ERROR. */
-extern void consortium_reject(const char *origin, const char *table, int64 seq,
-							  const char *problem, const char *detail,
-							  const char *row_json) pg_attribute_noreturn();
+pg_noreturn extern void consortium_reject(const char *origin, const char *table, int64 seq,
+										  const char *problem, const char *detail,
+										  const char *row_json);
 
 /*
  * quarantine.c: if the arriving row belongs to a quarantined chain, hold it

@@ -62,7 +62,7 @@ extern bool ledger_registration(Oid relid, char **chain_by, char **signer_roles,
  * has its type and the chain index exists (lr->mcxt NULL: no function cache).
  */
 extern void ledger_rel_columns(Relation rel, LedgerRel *lr, const char *chain_by, bool is_signed);
-extern void ledger_not_registered_error(Relation rel) pg_attribute_noreturn();
+pg_noreturn extern void ledger_not_registered_error(Relation rel);
 
 /* chain.c: ERROR unless called as a BEFORE INSERT FOR EACH ROW trigger */
 extern void check_trigger_context(FunctionCallInfo fcinfo, const char *fname);

@@ -63,7 +63,7 @@ load_entries(void)
 		MemoryContextSwitchTo(old);
 	}
 	bl_spi_finish(nest);
-	loaded_lxid = MyProc->lxid;
+	loaded_lxid = BL_MY_LXID();
 }
 
 bool
@@ -74,7 +74,7 @@ quarantine_holds(Relation rel, LedgerRel *lr, const char *origin, HeapTuple tup,
 	char	   *key = NULL;
 	bool		held = false;
 
-	if (loaded_lxid != MyProc->lxid)
+	if (loaded_lxid != BL_MY_LXID())
 		load_entries();
 	if (entries == NIL || origin == NULL)
 		return false;

@@ -212,7 +212,7 @@ xact_batch(const char *batch_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_BATCH_INVALID),
 				 errmsg("batch id is longer than 200 bytes")));
-	if (xact_batches == NULL || xact_batches_lxid != MyProc->lxid)
+	if (xact_batches == NULL || xact_batches_lxid != BL_MY_LXID())
 	{
 		HASHCTL		ctl;
 
@@ -221,7 +221,7 @@ xact_batch(const char *batch_id)
 		ctl.hcxt = TopTransactionContext;
 		xact_batches = hash_create("battledger batches", 16, &ctl,
 								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-		xact_batches_lxid = MyProc->lxid;
+		xact_batches_lxid = BL_MY_LXID();
 	}
 	strlcpy(key, batch_id, sizeof(key));
 	b = hash_search(xact_batches, key, HASH_ENTER, &found);
@@ -662,7 +662,7 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 		}
 	}
 	batch_id = TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "batch_id"), desc, &isnull));
-	tbl = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(
+	tbl = RangeVarGetRelid(makeRangeVarFromNameList(bl_stringToQualifiedNameList(
 		TextDatumGetCString(heap_getattr(tup, SPI_fnumber(desc, "tbl"), desc, &isnull)))),
 						   NoLock, false);
 	/* resolved once, here: the row stores the table's canonical qualified name */

@@ -138,7 +138,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	TupleDesc	desc = RelationGetDescr(rel);
 	Relation	irel = index_open(lr->index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan = index_beginscan(rel, irel, GetActiveSnapshot(), only_origin ? 1 : 0, 0);
+	IndexScanDesc scan = bl_index_beginscan(rel, irel, GetActiveSnapshot(), only_origin ? 1 : 0, 0);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 												 "battledger verify row",
 												 ALLOCSET_DEFAULT_SIZES);

@@ -27,6 +27,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "replication/logicalworker.h"
 #include "replication/worker_internal.h"
 #include "storage/proc.h"
 #include "utils/array.h"
@@ -76,7 +77,7 @@ static void store_leaves(const char *origin, List *leaves, bool if_absent);
 static void
 held_xact_callback(XactEvent event, void *arg)
 {
-	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != MyProc->lxid || held_origin == NULL)
+	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != BL_MY_LXID() || held_origin == NULL)
 		return;
 	{
 		int			nest = bl_spi_connect();
@@ -143,12 +144,12 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	m = member_or_error(td->tg_relation, "battledger.log_leaf");
 	desc = RelationGetDescr(td->tg_relation);
 	tup = td->tg_trigtuple;
-	if (held_lxid != MyProc->lxid)
+	if (held_lxid != BL_MY_LXID())
 	{
 		held = NIL;				/* its memory went with the transaction that held it */
 		held_cxt = AllocSetContextCreate(TopTransactionContext, "battledger held leaves",
 										 ALLOCSET_DEFAULT_SIZES);
-		held_lxid = MyProc->lxid;
+		held_lxid = BL_MY_LXID();
 	}
 
 	old = MemoryContextSwitchTo(held_cxt);
@@ -447,7 +448,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	uint8		computed[HASH256_LEN];
 	char	   *problem = NULL;
 	char	   *detail = NULL;
-	List	   *leaves = held_lxid == MyProc->lxid ? held : NIL;
+	List	   *leaves = held_lxid == BL_MY_LXID() ? held : NIL;
 
 	peer_state(m->origin, &st);
 	held = NIL;
@@ -559,6 +560,31 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
+/*
+ * Is battledger.log_leaf not yet ready in the subscription being applied (its
+ * initial copy, or the table-sync worker's catch-up, still running)?
+ */
+static bool
+leaves_still_copying(void)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		args[1];
+	bool		copying;
+	int			nest;
+
+	if (!IsLogicalWorker() || MySubscription == NULL)
+		return false;
+	args[0] = ObjectIdGetDatum(MySubscription->oid);
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_subscription_rel "
+							  "WHERE srsubid = $1 AND srrelid = 'battledger.log_leaf'::pg_catalog.regclass "
+							  "AND srsubstate <> 'r'", 1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_subscription_rel");
+	copying = SPI_processed > 0;
+	bl_spi_finish(nest);
+	return copying;
+}
+
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -600,8 +626,14 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 						  psprintf("The checkpoint is not a note signed by the member's log key: %s.", why ? why : "?"),
 						  NULL);
 
-	/* rows copied at join come table by table: keep the checkpoint, verify it with the next one */
-	if (consortium_table_sync())
+	/*
+	 * Rows copied at join come table by table: keep the checkpoint, verify it
+	 * with the next one.  That holds for the apply worker too while log_leaf
+	 * is still being copied: the leaves this checkpoint covers then come
+	 * through log_leaf's table-sync worker, in a transaction of its own that
+	 * may commit after this one (seen on PostgreSQL 18).
+	 */
+	if (consortium_table_sync() || leaves_still_copying())
 	{
 		Oid			types[4] = {TEXTOID, INT8OID, hash256_type_oid(), TEXTOID};
 		Datum		args[4] = {CStringGetTextDatum(m->origin), Int64GetDatum(size), PointerGetDatum(root),
@@ -620,7 +652,7 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	bl_spi_finish(nest);
 	/* the leaves are stored or refused: a large backlog is held a checkpoint's worth at a time */
 	held = NIL;
-	if (held_cxt != NULL && held_lxid == MyProc->lxid)
+	if (held_cxt != NULL && held_lxid == BL_MY_LXID())
 		MemoryContextReset(held_cxt);
 	return PointerGetDatum(NULL);	/* the local checkpoint table holds only this member's log */
 }

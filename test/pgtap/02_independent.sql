@@ -11,7 +11,7 @@ BEGIN
     IF x < 0 THEN x := x + 2::numeric ^ (8 * n); END IF;   -- two's complement
     FOR i IN 1 .. n LOOP
         r := set_byte('\x00'::bytea, 0, (x % 256)::int) || r;
-        x := floor(x / 256);
+        x := div(x, 256);   -- exact: x / 256 rounds to a scale that differs between versions
     END LOOP;
     RETURN r;
 END $$;

@@ -5,6 +5,10 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+/* 16 moved the varlena macros out of postgres.h */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
