@@ -2,7 +2,8 @@
  * log.c — the member's transparency log.
  *
  * Every ledger row becomes one leaf of an RFC 6962 Merkle tree when sealed.
- * The chain trigger queues (table, seq, prev, hash) in log_pending; seal()
+ * The log trigger queues (table, seq, prev, hash) in log_pending, an unlogged
+ * table (no WAL per queued row; rebuilt from the tables after a crash); seal()
  * takes every committed queued row, assigns dense leaf indexes, stores the
  * leaf (log_leaf, level 0) and every completed perfect subtree (log_node,
  * levels >= 1), and signs a C2SP checkpoint with the key named by
