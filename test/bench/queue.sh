@@ -13,8 +13,9 @@
 #   ledger_noqueue      the log trigger disabled on the table: the floor for
 #                       any queue design (e.g. the log reading unsealed rows
 #                       from their tables), not a supported configuration.
-# For each: single-row INSERT TPS (pgbench, 8 clients then 1) and WAL bytes per
-# row (pg_current_wal_lsn() before and after, over the rows the run inserted),
+# For each: single-row INSERT TPS (pgbench, 8 clients then 1), WAL bytes per
+# row (pg_current_wal_lsn() before and after, over the rows the run inserted)
+# and the backends' CPU time per row (from the postmaster's exited children),
 # and a bulk INSERT ... SELECT of BENCH_BULK rows (time and WAL per row).
 #
 # Environment: BENCH_SECONDS (default 8), BENCH_REPS (3), BENCH_BULK (100000),
@@ -66,23 +67,28 @@ persist() { case $1 in ledger_logged) q "ALTER TABLE battledger.log_pending SET 
 lsn() { q "SELECT pg_current_wal_lsn()"; }
 wal_per_row() { q "SELECT round(pg_wal_lsn_diff('$2', '$1') / greatest($3, 1), 1)"; }
 
-declare -A TPS WAL BULKMS BULKWAL
+declare -A TPS WAL CPU BULKMS BULKWAL
 for r in $(seq "$BENCH_REPS"); do
   for clients in 8 1; do
     for v in $VARIANTS; do
       tbl=$(mk_table "$v" "${v}c${clients}r$r")
       persist "$v" LOGGED
       q "CHECKPOINT"
-      l0=$(lsn)
+      l0=$(lsn); c0=$(cluster_cpu "$BL_WORK/queue")
       out=$(pgbench -n -f "$HERE/insert.sql" -D tbl="$tbl" -c "$clients" -j $(( clients > 1 ? 2 : 1 )) \
               -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
       l1=$(lsn)
+      sleep 0.5             # let the run's backends exit, so their CPU time is counted
+      c1=$(cluster_cpu "$BL_WORK/queue")
       persist "$v" UNLOGGED
       n=$(q "SELECT count(*) FROM $tbl")
       tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
       w=$(wal_per_row "$l0" "$l1" "$n")
-      echo "rep $r, $clients client(s), $v: $tps TPS, $w WAL bytes/row"
-      TPS[$v,$clients]+="$tps "; WAL[$v,$clients]+="$w "
+      # CPU time of the run's backends (exited children of the postmaster) per row:
+      # unlike TPS, hardly moved by other work on the machine
+      u=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+      echo "rep $r, $clients client(s), $v: $tps TPS, $w WAL bytes/row, $u backend CPU µs/row"
+      TPS[$v,$clients]+="$tps "; WAL[$v,$clients]+="$w "; CPU[$v,$clients]+="$u "
     done
   done
   for v in $VARIANTS; do
@@ -119,13 +125,14 @@ summary() {
   for clients in 8 1; do
     echo "### Single-row INSERT, $clients client(s), ${BENCH_SECONDS} s each"
     echo
-    echo "| table | TPS | vs plain | vs indexed | WAL bytes/row | vs indexed |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| table | TPS | vs plain | vs indexed | WAL bytes/row | vs indexed | backend CPU µs/row | vs indexed |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for v in $VARIANTS; do
-      local t w
-      t=$(med "${TPS[$v,$clients]}"); w=$(med "${WAL[$v,$clients]}")
+      local t w u
+      t=$(med "${TPS[$v,$clients]}"); w=$(med "${WAL[$v,$clients]}"); u=$(med "${CPU[$v,$clients]}")
       echo "| $v | $(fmt '%.0f' "$t") [${TPS[$v,$clients]% }] | $(rat "$t" "$(med "${TPS[plain,$clients]}")") |" \
-           "$(rat "$t" "$(med "${TPS[indexed,$clients]}")") | $w [${WAL[$v,$clients]% }] | $(rat "$w" "$(med "${WAL[indexed,$clients]}")") |"
+           "$(rat "$t" "$(med "${TPS[indexed,$clients]}")") | $w [${WAL[$v,$clients]% }] | $(rat "$w" "$(med "${WAL[indexed,$clients]}")") |" \
+           "$u [${CPU[$v,$clients]% }] | $(rat "$u" "$(med "${CPU[indexed,$clients]}")") |"
     done
     echo
   done
