@@ -32,6 +32,9 @@ declare -A B
 for n in $BENCH_SIZES; do
   db=s$n
   createdb "$db"
+  # one log per origin in a cluster: each size's database seals under its own
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "LOAD 'battledger'" \
+    -c "ALTER DATABASE $db SET battledger.origin = 'bench.example/storage-$n'"
   q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$HERE/schema.sql"
   for kind in plain indexed ledger; do
