@@ -50,6 +50,9 @@ for n in $BENCH_SIZES; do
   for kind in plain indexed ledger; do
     B[$kind,$n]=$(q "SELECT round(pg_total_relation_size('public.${kind}_s') / $n::numeric, 1)")
   done
+  B[lheap,$n]=$(q "SELECT round(pg_table_size('public.ledger_s') / $n::numeric, 1)")
+  B[lidx,$n]=$(q "SELECT round(pg_indexes_size('public.ledger_s') / $n::numeric, 1)")
+  B[iidx,$n]=$(q "SELECT round(pg_indexes_size('public.indexed_s') / $n::numeric, 1)")
   B[leaf,$n]=$(q "SELECT round(pg_total_relation_size('battledger.log_leaf') / $n::numeric, 1)")
   B[node,$n]=$(q "SELECT round(pg_total_relation_size('battledger.log_node') / $n::numeric, 1)")
   B[cp,$n]=$(q "SELECT round(pg_total_relation_size('battledger.checkpoint') / $n::numeric, 1)")
@@ -76,6 +79,9 @@ GIT_STATE=$(bench_git_state)
   row "plain" plain
   row "indexed (battery, at)" indexed
   row "ledger (table, chain index)" ledger
+  row "… of which the ledger's heap (with TOAST and maps)" lheap
+  row "… of which the ledger's indexes" lidx
+  row "(the indexed table's index)" iidx
   row "log: log_leaf with its indexes" leaf
   row "log: log_node with its index" node
   row "log: checkpoints" cp
