@@ -2,7 +2,8 @@
  * log.c — the member's transparency log.
  *
  * Every ledger row becomes one leaf of an RFC 6962 Merkle tree when sealed.
- * The chain trigger queues (table, seq, prev, hash) in log_pending; seal()
+ * The log trigger queues (table, seq, prev, hash) in log_pending, an unlogged
+ * table (no WAL per queued row; rebuilt from the tables after a crash); seal()
  * takes every committed queued row, assigns dense leaf indexes, stores the
  * leaf (log_leaf, level 0) and every completed perfect subtree (log_node,
  * levels >= 1), and signs a C2SP checkpoint with the key named by
@@ -17,6 +18,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -536,6 +538,130 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 	return (int64) n;
 }
 
+/*
+ * Whether the log queue is whole: log_pending_intact holds its row.  Before
+ * 0.4.0 (this library under an extension not yet updated) there is no such
+ * table and the queue is logged, so always whole.
+ */
+static bool
+queue_intact(bool read_only)
+{
+	Oid			nsp = get_namespace_oid("battledger", false);
+
+	if (!OidIsValid(get_relname_relid("log_pending_intact", nsp)))
+		return true;
+	if (SPI_execute("SELECT 1 FROM battledger.log_pending_intact", read_only, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.log_pending_intact");
+	return SPI_processed > 0;
+}
+
+/*
+ * The queue is an unlogged table (no WAL per queued row): a crash, a promoted
+ * standby or a restored base backup leaves it empty, and log_pending_intact
+ * with it.  Then every row of this member (or of the empty origin) that is in
+ * no leaf and not queued again since is queued from its table: the tables,
+ * which are in WAL, are the record; the queue only says where to look.  Rows
+ * are read as the table's owner in a restricted operation (as verify_log()
+ * reads them); a row whose stored hash does not recompute from its values is
+ * not queued, so verify() and verify_log() keep reporting it.  Caller holds
+ * the seal lock and is connected to SPI.  Returns the number of rows queued,
+ * or -1 if the queue was intact.
+ */
+static int64
+requeue_if_lost(void)
+{
+	uint64		ntables;
+	Oid		   *relids;
+	char	  **names;
+	Relation	pending;
+	int64		queued = 0;
+
+	if (queue_intact(false))
+		return -1;
+	ereport(LOG,
+			(errmsg("battledger: the log queue was reset (crash, promotion or restored base backup); re-queuing unsealed rows from the ledger tables")));
+	if (SPI_execute("SELECT r.tbl::pg_catalog.oid, n.nspname || '.' || c.relname "
+					"FROM battledger.ledger_tables r JOIN pg_catalog.pg_class c ON c.oid = r.tbl "
+					"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
+	ntables = SPI_processed;
+	relids = palloc(sizeof(Oid) * Max(ntables, 1));
+	names = palloc(sizeof(char *) * Max(ntables, 1));
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		bool		isnull;
+
+		relids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		names[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+	pending = log_pending_open();
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		Oid			owner = bl_rel_owner(relids[i]);
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		args[2] = {CStringGetTextDatum(names[i]), CStringGetTextDatum(local_origin())};
+		text	   *qualname = cstring_to_text(names[i]);
+		char	   *q;
+		Portal		portal;
+		Oid			save_userid;
+		int			save_sec;
+
+		/* silently filtered rows would be rows silently left out of the log */
+		if (check_enable_rls(relids[i], owner, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("cannot re-queue the rows of \"%s\": row-level security applies to its owner", names[i]),
+					 errdetail("The log queue was reset and must be rebuilt from every row of every ledger table."),
+					 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, then run seal() again.", names[i])));
+		q = psprintf("SELECT t.ledger_seq, t.ledger_prev, t.ledger_hash FROM ONLY %s t "
+					 "WHERE t.ledger_origin IN ($2, '') "
+					 "  AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t.*)) "
+					 "  AND NOT EXISTS (SELECT 1 FROM battledger.log_leaf l WHERE l.row_hash OPERATOR(battledger.=) t.ledger_hash "
+					 "                  AND l.tbl = $1 AND l.seq = t.ledger_seq) "
+					 "  AND NOT EXISTS (SELECT 1 FROM battledger.log_pending p WHERE p.row_hash OPERATOR(battledger.=) t.ledger_hash "
+					 "                  AND p.tbl = $1 AND p.seq = t.ledger_seq)",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relids[i])),
+												get_rel_name(relids[i])));
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		portal = SPI_cursor_open_with_args(NULL, q, 2, types, args, NULL, false, 0);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 10000);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	t = SPI_tuptable->vals[r];
+				TupleDesc	d = SPI_tuptable->tupdesc;
+				bool		n1,
+							n2,
+							n3;
+				Datum		seq = SPI_getbinval(t, d, 1, &n1);
+				Datum		prev = SPI_getbinval(t, d, 2, &n2);
+				Datum		hash = SPI_getbinval(t, d, 3, &n3);
+
+				if (n1 || n2 || n3)
+					continue;
+				log_enqueue(pending, qualname, DatumGetInt64(seq), DatumGetHash256P(prev), DatumGetHash256P(hash));
+				queued++;
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(portal);
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	table_close(pending, NoLock);
+	CommandCounterIncrement();	/* the count that follows sees the rows queued here */
+	if (SPI_execute("INSERT INTO battledger.log_pending_intact DEFAULT VALUES", false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not mark the log queue intact");
+	ereport(LOG,
+			(errmsg("battledger: re-queued %lld unsealed rows for the log", (long long) queued)));
+	return queued;
+}
+
 /* Sign and store a checkpoint for (size, root); returns the note. */
 static char *
 sign_checkpoint(int64 size, const uint8 *root)
@@ -639,6 +765,8 @@ battledger_seal(PG_FUNCTION_ARGS)
 				 errmsg("the stored tree does not match the last signed checkpoint"),
 				 errdetail("Refusing to sign a checkpoint inconsistent with one signed before."),
 				 errhint("Run battledger.verify_log().")));
+
+	(void) requeue_if_lost();
 
 	/*
 	 * Take what was queued when the call began, and no more: under inserts
@@ -1310,6 +1438,22 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 	uint64		ntables;
 	char	  **names;
 	Oid		   *relids;
+	bool		queue_whole;
+
+	/*
+	 * Queued rows can be told from rows added behind the guards only while the
+	 * (unlogged) queue is whole: not on a standby, which cannot read it, nor
+	 * after a crash emptied it and before seal() re-queued.  Then this
+	 * member's unsealed rows are not checked, and that is said.
+	 */
+	queue_whole = !RecoveryInProgress();
+	if (queue_whole)
+		queue_whole = queue_intact(true);
+	if (!queue_whole)
+		put_problem(ts, desc, "queue_not_checked", 0,
+					RecoveryInProgress()
+					? "This is a standby, which cannot read the unlogged queue: this member's rows that are not sealed yet were not checked."
+					: "The unlogged queue was reset by a crash or a failover: this member's rows that are not sealed yet were not checked; the next seal() re-queues them.");
 
 	if (SPI_execute("SELECT coalesce(l.tbl, n.nspname || '.' || c.relname), c.oid "
 					"FROM (SELECT DISTINCT tbl FROM battledger.log_leaf) l "
@@ -1385,14 +1529,17 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 		 * this member's nor a joined member's.
 		 */
 		q = psprintf("SELECT t.ledger_seq, t.ledger_origin FROM ONLY %s t "
-					 "WHERE (t.ledger_origin IN ($2, '') "
+					 "WHERE %s"
+					 "   (t.ledger_origin NOT IN ($2, '') "
+					 "       AND NOT EXISTS (SELECT 1 FROM battledger.consortium_member m WHERE m.origin = t.ledger_origin)) "
+					 "ORDER BY t.ledger_origin, t.ledger_seq", qual,
+					 /* not even named on a standby: the planner refuses an unlogged table there */
+					 !queue_whole ? "" :
+					 "(t.ledger_origin IN ($2, '') "
 					 "       AND NOT EXISTS (SELECT 1 FROM battledger.log_leaf l WHERE l.row_hash OPERATOR(battledger.=) t.ledger_hash "
 					 "                       AND l.tbl = $1 AND l.seq = t.ledger_seq) "
 					 "       AND NOT EXISTS (SELECT 1 FROM battledger.log_pending p WHERE p.row_hash OPERATOR(battledger.=) t.ledger_hash "
-					 "                       AND p.tbl = $1 AND p.seq = t.ledger_seq)) "
-					 "   OR (t.ledger_origin NOT IN ($2, '') "
-					 "       AND NOT EXISTS (SELECT 1 FROM battledger.consortium_member m WHERE m.origin = t.ledger_origin)) "
-					 "ORDER BY t.ledger_origin, t.ledger_seq", qual);
+					 "                       AND p.tbl = $1 AND p.seq = t.ledger_seq)) OR ");
 		rc = SPI_execute_with_args(q, 2, types, args, NULL, true, 0);
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (rc != SPI_OK_SELECT)

@@ -2,12 +2,21 @@
 -- Transparency log (docs/transparency-log.md): every ledger row becomes a
 -- leaf of an RFC 9162 Merkle tree when sealed; checkpoints are C2SP signed notes.
 -----------------------------------------------------------------------------
-CREATE TABLE @extschema@.log_pending (     -- chained rows waiting for seal()
+-- The queue is UNLOGGED: a ledger row's queue entry costs no WAL (the row
+-- itself is in WAL, in its table).  A crash, a promoted standby or a restored
+-- base backup empties unlogged tables; log_pending_intact, emptied with it,
+-- says so, and the next seal() re-queues from the tables every row of this
+-- member that is in no leaf (docs/design.md, "The log queue").
+CREATE UNLOGGED TABLE @extschema@.log_pending (     -- chained rows waiting for seal()
     tbl      text NOT NULL,
     seq      bigint NOT NULL,
     prev     @extschema@.hash256 NOT NULL,
     row_hash @extschema@.hash256 NOT NULL
 );
+CREATE UNLOGGED TABLE @extschema@.log_pending_intact (  -- one row while the queue is whole
+    intact boolean NOT NULL DEFAULT true CHECK (intact)
+);
+INSERT INTO @extschema@.log_pending_intact DEFAULT VALUES;
 CREATE TABLE @extschema@.log_leaf (
     leaf_index bigint PRIMARY KEY,
     tbl        text NOT NULL,
@@ -43,11 +52,11 @@ CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @ex
 ALTER TABLE @extschema@.log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE @extschema@.log_node ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE @extschema@.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
-REVOKE ALL ON @extschema@.log_pending, @extschema@.log_leaf, @extschema@.log_node,
-              @extschema@.checkpoint FROM PUBLIC;
+REVOKE ALL ON @extschema@.log_pending, @extschema@.log_pending_intact, @extschema@.log_leaf,
+              @extschema@.log_node, @extschema@.checkpoint FROM PUBLIC;
 GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_node, @extschema@.checkpoint TO PUBLIC;
 -- verify_log() reads the queue to tell queued rows from rows added behind the guards
-GRANT SELECT ON @extschema@.log_pending TO PUBLIC;
+GRANT SELECT ON @extschema@.log_pending, @extschema@.log_pending_intact TO PUBLIC;
 -- No grant on log_pending: the log trigger queues rows without a privilege
 -- check, and a role that could insert there could have seal() sign leaves
 -- for rows that do not exist.

@@ -3,6 +3,17 @@
 -- it the other members have cosigned, the members not "ok", refusals, held
 -- rows.  monitoring/postgres_exporter.yml exports it to Prometheus.
 -----------------------------------------------------------------------------
+-- The queue is unlogged, and a standby cannot read an unlogged table (the
+-- planner refuses it): PL/pgSQL plans the count only when it is reached.
+CREATE FUNCTION @extschema@._pending_rows() RETURNS bigint
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT count(*) FROM @extschema@.log_pending);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._pending_rows() FROM PUBLIC;
 CREATE FUNCTION @extschema@.health(
         OUT origin text, OUT pending_rows bigint, OUT log_size bigint,
         OUT last_checkpoint_at timestamptz, OUT seconds_since_checkpoint double precision,
@@ -10,7 +21,7 @@ CREATE FUNCTION @extschema@.health(
         OUT members bigint, OUT members_not_ok bigint, OUT rejections bigint, OUT held_rows bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.current_setting('battledger.origin', true),
-           (SELECT count(*) FROM @extschema@.log_pending),
+           @extschema@._pending_rows(),
            coalesce(c.tree_size, 0), c.at,
            extract(epoch FROM pg_catalog.now() - c.at)::double precision,
            coalesce(w.size, 0), coalesce(c.tree_size, 0) - coalesce(w.size, 0),

@@ -57,6 +57,7 @@ COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP
 COMMENT ON TABLE @extschema@.log_leaf IS 'this log''s leaves: one per sealed ledger row';
 COMMENT ON TABLE @extschema@.log_node IS 'this log''s stored perfect subtrees (levels >= 1), for O(log n) proofs';
 COMMENT ON TABLE @extschema@.log_pending IS 'ledger rows queued for the next seal()';
+COMMENT ON TABLE @extschema@.log_pending_intact IS 'one row while log_pending is whole; empty after a crash or failover reset the unlogged queue, until seal() re-queues the unsealed rows from their tables';
 COMMENT ON TABLE @extschema@.cosignature IS 'tlog-cosignature/v1 lines: by this member''s witness and received from others';
 COMMENT ON TABLE @extschema@.log_conflict IS 'evidence of a member''s rewritten or forked log: both conflicting checkpoints';
 COMMENT ON TABLE @extschema@.peer_checkpoint IS 'other members'' checkpoints, verified and witnessed here';

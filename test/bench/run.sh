@@ -8,7 +8,7 @@
 #   handwritten  the PL/pgSQL + pgcrypto global hash chain a DBA writes today;
 #   ledger       battledger.enable_ledger(tbl, 'battery').
 #
-#   a. single-row INSERT TPS with pgbench, 1 and 8 clients;
+#   a. single-row INSERT TPS with pgbench, 1 and 8 clients, and WAL bytes per row;
 #   b. bulk INSERT ... SELECT generate_series, 100k and 200k rows;
 #   c. battledger.verify() speed on 200k and 1M rows.
 #
@@ -67,7 +67,7 @@ q "CHECKPOINT"
 #    count; a CHECKPOINT before each run so no run inherits another's dirty
 #    buffers.
 # ---------------------------------------------------------------------------
-declare -A TPS
+declare -A TPS WALROW
 KINDS="plain indexed handwritten ledger"
 for clients in 1 8; do
   jobs=$(( clients > 1 ? 2 : 1 ))
@@ -76,9 +76,12 @@ for clients in 1 8; do
     q "SELECT bench.make_table('$kind', 'c$clients')" >/dev/null
     q "CHECKPOINT"
     say "pgbench: $tbl, $clients client(s), $jobs thread(s), ${BENCH_SECONDS}s"
+    l0=$(q "SELECT pg_current_wal_lsn()")
     out=$(pgbench -n -f "$HERE/insert.sql" -D tbl="$tbl" -c "$clients" -j "$jobs" \
             -T "$BENCH_SECONDS" postgres 2>&1) || { echo "$out"; exit 1; }
     TPS[$kind,$clients]=$(awk '/^tps = / { print $3; exit }' <<<"$out")
+    # WAL bytes per inserted row over the run (every backend's WAL, commit records included)
+    WALROW[$kind,$clients]=$(q "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$l0') / greatest(count(*), 1), 1) FROM $tbl")
     grep -E '^(number of failed|latency average|tps)' <<<"$out" || true
   done
 done
@@ -190,11 +193,12 @@ summary() {
   echo
   echo "## a. Single-row INSERT, one row per transaction (pgbench -n, ${BENCH_SECONDS} s, 1,000 chain keys)"
   echo
-  echo "| table | 1 client TPS | vs plain | vs indexed | 8 clients (-j 2) TPS | vs plain | vs indexed |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| table | 1 client TPS | vs plain | vs indexed | 8 clients (-j 2) TPS | vs plain | vs indexed | WAL bytes/row (1 / 8 clients) | vs indexed |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for kind in $KINDS; do
     echo "| $kind | $(fmt '%.0f' "${TPS[$kind,1]}") | $(ratio "${TPS[$kind,1]}" "${TPS[plain,1]}") | $(ratio "${TPS[$kind,1]}" "${TPS[indexed,1]}") |" \
-         "$(fmt '%.0f' "${TPS[$kind,8]}") | $(ratio "${TPS[$kind,8]}" "${TPS[plain,8]}") | $(ratio "${TPS[$kind,8]}" "${TPS[indexed,8]}") |"
+         "$(fmt '%.0f' "${TPS[$kind,8]}") | $(ratio "${TPS[$kind,8]}" "${TPS[plain,8]}") | $(ratio "${TPS[$kind,8]}" "${TPS[indexed,8]}") |" \
+         "${WALROW[$kind,1]} / ${WALROW[$kind,8]} | $(ratio "${WALROW[$kind,1]}" "${WALROW[indexed,1]}") / $(ratio "${WALROW[$kind,8]}" "${WALROW[indexed,8]}") |"
   done
   echo
   echo "verify() on the two pgbench ledger tables afterwards: $PGB_PROBLEMS problem(s)."

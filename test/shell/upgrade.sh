@@ -83,9 +83,10 @@ functions() {
               WHERE p.prokind IN ('f', 'p') ORDER BY 1"
 }
 columns() {
-  q "$1" -c "SELECT c.relname || '.' || string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+  # relpersistence: the log queue is UNLOGGED from 0.4.0 on (p = logged, u = unlogged)
+  q "$1" -c "SELECT c.relname || ' ' || c.relpersistence::text || '.' || string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-              WHERE c.relnamespace = 'battledger'::regnamespace AND c.relkind IN ('r', 'v') GROUP BY c.relname ORDER BY 1"
+              WHERE c.relnamespace = 'battledger'::regnamespace AND c.relkind IN ('r', 'v') GROUP BY c.relname, c.relpersistence ORDER BY 1"
 }
 triggers() {
   q "$1" -c "SELECT tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text || ' ' || encode(tgargs, 'hex') FROM pg_trigger
