@@ -4,10 +4,17 @@ EXTENSION  = battledger
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = battledger
-OBJS = src/battledger.o src/sha256.o src/hash256.o src/encode.o \
-       src/ledger_rel.o src/chain.o src/verify.o src/guard.o \
-       src/keys.o src/sign.o src/ed25519.o src/merkle.o src/note.o src/batch.o src/log.o src/battery_id.o src/type_text.o src/worker.o \
-       src/arrive.o src/witness.o src/enable.o src/origin_claim.o src/quarantine.o src/progress.o
+# src/core: pure C shared with the CLI, the unit tests and the fuzzers (no
+# PostgreSQL header); src/pg: the PostgreSQL glue; src/cli: the CLI's front end.
+CORE_OBJS = src/core/sha256.o src/core/ed25519.o src/core/merkle.o src/core/note.o \
+            src/core/batch.o src/core/type_text.o
+PG_OBJS = src/pg/battledger.o src/pg/hash256.o src/pg/encode.o src/pg/ledger_rel.o \
+          src/pg/chain.o src/pg/verify.o src/pg/guard.o src/pg/keys.o src/pg/sign.o \
+          src/pg/log.o src/pg/battery_id.o src/pg/worker.o src/pg/arrive.o \
+          src/pg/witness.o src/pg/enable.o src/pg/origin_claim.o src/pg/quarantine.o \
+          src/pg/progress.o
+OBJS = $(PG_OBJS) $(CORE_OBJS)
+PG_CPPFLAGS = -Isrc/core -Isrc/pg
 
 # The versioned install script is built from ordered parts in sql/install/;
 # the upgrade script from 0.3.0 from the parts in sql/upgrade/0.3.0--0.4.0/
@@ -49,19 +56,19 @@ sql/$(EXTENSION)--0.3.0--0.4.0.sql: $(wildcard $(UPGRADE_0_4_0_DIR)/*) sql/upgra
 	  cat sql/install/95_comments.sql sql/install/99_privileges.sql; } > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track headers: rebuild every object when any header changes.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*/*.h)
 
 # The command-line tool for members and auditors: pure C, no server headers.
 # CLI_CFLAGS / CLI_LDFLAGS take a packager's flags (debian/rules passes
 # dpkg-buildflags' hardening flags).  `make install CLI_BINDIR=` (empty)
 # installs the extension alone: the Debian package ships the CLI in
 # battledger-tools, not in each postgresql-NN-battledger.
-CLI_SRCS = src/cli.c src/note.c src/ed25519.c src/merkle.c src/batch.c src/sha256.c
+CLI_SRCS = src/cli/cli.c src/core/note.c src/core/ed25519.c src/core/merkle.c src/core/batch.c src/core/sha256.c
 CLI_BINDIR ?= /usr/local/bin
 
-bin/battledger: $(CLI_SRCS) $(wildcard src/*.h) $(EXTENSION).control
+bin/battledger: $(CLI_SRCS) $(wildcard src/core/*.h) $(EXTENSION).control
 	@mkdir -p bin
-	$(CC) -std=c99 -O2 -g $(PG_CFLAGS) $(CLI_CFLAGS) -DBL_VERSION='"$(EXTVERSION)"' -o $@ $(CLI_SRCS) $(CLI_LDFLAGS) -lcrypto
+	$(CC) -std=c99 -O2 -g -Isrc/core $(PG_CFLAGS) $(CLI_CFLAGS) -DBL_VERSION='"$(EXTVERSION)"' -o $@ $(CLI_SRCS) $(CLI_LDFLAGS) -lcrypto
 
 all: bin/battledger
 

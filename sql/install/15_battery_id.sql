@@ -1,5 +1,5 @@
 -----------------------------------------------------------------------------
--- battery_id: a validated, normalised battery identifier (src/battery_id.c).
+-- battery_id: a validated, normalised battery identifier (src/pg/battery_id.c).
 -- GS1 GTIN (AI 01) + serial (AI 21), read from a Digital Link URI, an element
 -- string or gs1:01/<gtin14>/21/<serial>; or another ISO/IEC 15459 identifier,
 -- iso15459:<IAC>/<CIN>/<serial>.  Stored as its canonical text.

@@ -2,7 +2,7 @@
 -- enable_ledger() and the registration it ends with (CREATE OR REPLACE: the
 -- upgrade scripts load this file too)
 -----------------------------------------------------------------------------
--- The last step of enable_ledger() (src/enable.c): checks the prepared table
+-- The last step of enable_ledger() (src/pg/enable.c): checks the prepared table
 -- and, as the extension's owner, creates the ledger triggers and registers it.
 -- Executable by every role, so that a table's owner can run enable_ledger():
 -- it checks everything itself, so that calling it directly can make nothing

@@ -1,7 +1,7 @@
 -----------------------------------------------------------------------------
 -- Bringing an existing table into the ledger: migrate_to_ledger()
 -----------------------------------------------------------------------------
--- A progress line for work written in PL/pgSQL (src/progress.c): reports if
+-- A progress line for work written in PL/pgSQL (src/pg/progress.c): reports if
 -- battledger.progress_interval has passed since last, returns when it last
 -- reported.  It can only raise a NOTICE, and the table owners who run
 -- migrate_to_ledger() need it: executable by every role.

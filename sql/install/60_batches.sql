@@ -31,7 +31,7 @@ COMMENT ON FUNCTION @extschema@.batch_root(@extschema@.hash256[]) IS
 CREATE FUNCTION @extschema@._batch_check() RETURNS trigger
     AS 'MODULE_PATHNAME', 'battledger_batch_check' LANGUAGE C;
 -- The signature, key and role are checked as the batch is inserted; its rows,
--- at PRE_COMMIT (src/sign.c), after every deferred trigger.
+-- at PRE_COMMIT (src/pg/sign.c), after every deferred trigger.
 CREATE TRIGGER battledger_batch_check BEFORE INSERT ON @extschema@.batch
     FOR EACH ROW EXECUTE FUNCTION @extschema@._batch_check();
 

@@ -1,7 +1,7 @@
 -----------------------------------------------------------------------------
 -- Consortium (docs/consortium.md): each member publishes its own rows and log
 -- by logical replication and subscribes to every other member; arriving rows
--- are checked (src/arrive.c), arriving checkpoints witnessed (src/witness.c).
+-- are checked (src/pg/arrive.c), arriving checkpoints witnessed (src/pg/witness.c).
 -----------------------------------------------------------------------------
 CREATE TABLE @extschema@.consortium_member (
     origin       text COLLATE "C" PRIMARY KEY,  -- the member's battledger.origin
@@ -195,7 +195,7 @@ BEGIN
     INSERT INTO @extschema@.consortium_member (origin, subscription, log_vkey, witness_vkey)
     VALUES ($1, sub, $3, $4);
     -- not disable_on_error: on PostgreSQL 15 it also stops the subscription
-    -- when the member merely restarts; a refused row stops it (src/arrive.c)
+    -- when the member merely restarts; a refused row stops it (src/pg/arrive.c)
     RETURN format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION battledger_member '
                   'WITH (copy_data = true, slot_name = %L)', sub, conninfo, sub);
 END $$;

@@ -1,5 +1,5 @@
 -----------------------------------------------------------------------------
--- Quarantine (src/quarantine.c): hold back one chain, or every chain of a
+-- Quarantine (src/pg/quarantine.c): hold back one chain, or every chain of a
 -- table, from a member, and keep receiving everything else from it;
 -- release later re-checks what was held (docs/consortium.md, "A refused row").
 -- Local operational state of this member: not ledger tables, not published.

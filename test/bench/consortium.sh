@@ -14,7 +14,7 @@
 # P publishes with battledger.publish_member() (soh, its log) and, for the
 # baseline, CREATE PUBLICATION plain_pub FOR TABLE plain_soh; S runs
 # battledger.join() for P (its CREATE SUBSCRIPTION via \gexec: rows of soh are
-# checked on arrival — chain link, hash, signature, key — by src/arrive.c) and
+# checked on arrival — chain link, hash, signature, key — by src/pg/arrive.c) and
 # a plain CREATE SUBSCRIPTION plain_sub (copy_data = false).  Then:
 #
 #   1. throughput: with S's subscription paused, BENCH_ROWS pre-signed rows

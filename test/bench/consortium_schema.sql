@@ -3,7 +3,7 @@
 --
 --   soh         the signed ledger table: enable_ledger('soh', 'battery', signed => true,
 --               signer_roles => ARRAY['fleet_operator']); at S its rows arrive from P
---               and are checked on arrival (src/arrive.c: chain link, hash, signature);
+--               and are checked on arrival (src/pg/arrive.c: chain link, hash, signature);
 --   plain_soh   the baseline: the same columns as soh, the ledger columns as ordinary
 --               columns, and the same indexes (CREATE TABLE ... LIKE soh INCLUDING
 --               INDEXES), but no triggers: not a ledger table, nothing checked.

@@ -1,6 +1,6 @@
 /*
  * fuzz_battery_id — the text input of the battery_id type
- * (bl_battery_id_parse in src/type_text.c, called by battery_id_in and
+ * (bl_battery_id_parse in src/core/type_text.c, called by battery_id_in and
  * battery_id_recv).  The canonical text must be printable ASCII and must
  * parse to itself: battery_id_recv accepts exactly that text, and pg_dump
  * round-trips values through it.  A refusal must say why and how.

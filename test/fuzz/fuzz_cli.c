@@ -1,5 +1,5 @@
 /*
- * fuzz_cli — the command-line tool's own input handling (src/cli.c), which
+ * fuzz_cli — the command-line tool's own input handling (src/cli/cli.c), which
  * auditors run on files they were sent: the input is written to a memory
  * file and given to verify-proof (--proof), verify-checkpoint (--file),
  * verify-inclusion and verify-consistency (--proof-file / --proof) as the
@@ -20,7 +20,7 @@ static FILE *fuzz_null;
 #define stdout fuzz_null
 #define stderr fuzz_null
 #define main battledger_cli_main
-#include "../../src/cli.c"
+#include "../../src/cli/cli.c"
 #undef main
 #undef stdout
 #undef stderr

@@ -1,6 +1,6 @@
 /*
  * fuzz_hash256 — the text input of the hash256 type (bl_hash256_parse in
- * src/type_text.c, called by hash256_in).  Accepted text must be the
+ * src/core/type_text.c, called by hash256_in).  Accepted text must be the
  * lower-case hex of the bytes up to case; a refusal must name the first
  * non-hex character.
  */

@@ -38,7 +38,7 @@ trap '[ $keep = 1 ] || rm -rf "$W"' EXIT
 
 # -O1 and frame pointers keep sanitizer reports readable; every UBSan check
 # aborts, so undefined behaviour fails the run like a crash.
-CFLAGS=(-g -O1 -fno-omit-frame-pointer -std=c99 -Wall -Wextra -Werror -Isrc
+CFLAGS=(-g -O1 -fno-omit-frame-pointer -std=c99 -Wall -Wextra -Werror -Isrc/core
         -fsanitize=address,undefined -fno-sanitize-recover=all)
 LIB=(sha256 merkle ed25519 note batch type_text)
 
@@ -48,7 +48,7 @@ if ! command -v "$CLANG" > /dev/null; then
 fi
 echo "== build ($("$CLANG" --version | head -1))"
 for f in "${LIB[@]}"; do
-  "$CLANG" "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "src/$f.c" -o "$W/obj/$f.o" &
+  "$CLANG" "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "src/core/$f.c" -o "$W/obj/$f.o" &
 done
 wait
 objs=("${LIB[@]/#/$W/obj/}")

@@ -4,8 +4,8 @@
  * tlog-proofs and Merkle proofs, with no database.
  *
  * Build (pure C, libcrypto only):
- *   gcc -std=c99 -O2 -o battledger src/cli.c src/note.c src/ed25519.c \
- *       src/merkle.c src/batch.c src/sha256.c -lcrypto
+ *   gcc -std=c99 -O2 -o battledger src/cli/cli.c src/core/note.c src/core/ed25519.c \
+ *       src/core/merkle.c src/core/batch.c src/core/sha256.c -lcrypto
  *
  * Exit codes: 0 success / verified, 1 verification failed or runtime error,
  * 2 usage error.  Errors are one line, "battledger: error: ...", on stderr;

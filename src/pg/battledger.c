@@ -4,7 +4,7 @@
  * Nothing else is set up at load time (OpenSSL contexts and caches are
  * created lazily in each backend on first use), except the optional sealing
  * worker when the library is preloaded, and the ExecutorRun hook that tells
- * the chain trigger which statements may cache chain heads (src/chain.c).
+ * the chain trigger which statements may cache chain heads (src/pg/chain.c).
  */
 #include "battledger.h"
 
