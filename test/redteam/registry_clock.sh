@@ -9,8 +9,9 @@
 #      equivocation, verify_member(b) is clean.
 #   2. the same, honestly: a and b cannot see each other, b's clock 10 s behind.
 #   3. b (clock a year ahead, rules bypassed) writes a handover of a battery
-#      it does not hold while a's handover to c is pending: c can never
-#      accept (clock_behind), although b's row changes nothing.
+#      it does not hold while a's handover to c is pending: c could not
+#      accept (clock_behind) for a year, although b's row changes nothing
+#      (fixed on this branch: the check reads the effective handover).
 #   4. (holds) b, clock an hour behind, cannot accept a handover to it.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -185,6 +186,9 @@ bypass ENABLE
 clock_b "+0"
 converged
 echo "   3: c: Y1 = $(q c -c "SELECT coalesce(custodian, '-') || ' pending:' || coalesce(handover_to, '-') FROM battledger.battery_state('$(bid Y1)')"); conflicts: $(conflicts c Y1)"
+check "3: b's ineffective handover is dated a year ahead" \
+  test "$(q c -c "SELECT bool_and(ledger_at > now() + interval '300 days') FROM battledger.battery_event
+                   WHERE ledger_origin = '${ORIGIN[b]}' AND event = 'handover' AND right(battery_id::text, 2) = 'Y1'")" = t
 out=$(try_ev c Y1 handover_accepted)
 echo "   3: c accepts: $(head -1 <<<"$out")"
 check "3: c, named by the pending handover, can accept it" test "$out" = ok
