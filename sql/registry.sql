@@ -363,3 +363,7 @@ SELECT right(battery_id::text, 3) AS battery, event, signer, problem, kind, mess
 SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'placed_on_market',
           'passport_id', 'urn:bp:oem.test:C-4', 'occurred_at', '2026-01-07T00:00:00Z'));
 SELECT status, passport_id, custodian FROM battery_state(bid('C-4'));
+-- a handover cannot be withdrawn: one to a member that may not accept it is refused
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'handover', 'data', '{"to": "only-auditor"}'::jsonb,
+          'occurred_at', '2026-01-08T00:00:00Z'));
+SELECT custodian, handover_to FROM battery_state(bid('C-4'));

@@ -441,6 +441,18 @@ BEGIN
             problem := 'bad_handover'; code := 'BL043';
             message := 'a handover must name another member as receiver';
             hint := 'Set data to {"to": "<member>"}.';
+        ELSIF writer AND NOT EXISTS (SELECT 1 FROM @extschema@.members m, @extschema@.event_kind ek
+                                      WHERE m.member = e.data->>'to' AND ek.event = 'handover_accepted'
+                                        AND ek.subject = 'battery' AND m.roles && ek.roles) THEN
+            -- a handover cannot be withdrawn: one to a member that may not accept
+            -- it would leave the battery without a custodian for good (the
+            -- writer's check only: the fold does not re-judge it if roles change)
+            problem := 'bad_handover'; code := 'BL043';
+            message := format('member "%s" may not accept a handover', e.data->>'to');
+            detail := format('Its roles are %s; "handover_accepted" needs one of %s.',
+                             (SELECT m.roles FROM @extschema@.members m WHERE m.member = e.data->>'to'),
+                             (SELECT ek.roles FROM @extschema@.event_kind ek WHERE ek.event = 'handover_accepted' AND ek.subject = 'battery'));
+            hint := 'A handover cannot be withdrawn: name a member that holds a battery role.';
         END IF;
         RETURN;
     ELSIF e.event = 'handover_accepted' THEN
