@@ -344,3 +344,26 @@ SELECT set_custody_from('-infinity');
 SET ROLE registry_reader;
 SELECT set_custody_from('infinity');
 RESET ROLE;
+
+-- Only an event that issues a passport may name one (review h7): a quality
+-- check, a manufacturing or a handover naming an id held it against its issuer
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2026-01-06T00:00:00Z')), give(bid('C-4'), 'cells.test', 'oem.test');
+SELECT try_ev('only-auditor', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'quality_checked',
+              'passport_id', 'urn:bp:oem.test:C-4', 'occurred_at', '2026-01-06T00:00:00Z')) AS quality_check_naming_a_passport;
+SELECT try_ev('cells.test', jsonb_build_object('battery_id', bid('C-5')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+              'passport_id', 'urn:bp:oem.test:C-4', 'occurred_at', '2026-01-06T00:00:00Z')) AS manufactured_naming_a_passport;
+-- a member that bypasses its rules to squat the id is named, and squats nothing
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('only-auditor', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'quality_checked',
+          'passport_id', 'urn:bp:oem.test:C-4', 'occurred_at', '2026-01-06T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT right(battery_id::text, 3) AS battery, event, signer, problem, kind, message FROM registry_conflicts()
+ WHERE right(battery_id::text, 3) = 'C-4';
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'placed_on_market',
+          'passport_id', 'urn:bp:oem.test:C-4', 'occurred_at', '2026-01-07T00:00:00Z'));
+SELECT status, passport_id, custodian FROM battery_state(bid('C-4'));
+-- a handover cannot be withdrawn: one to a member that may not accept it is refused
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'handover', 'data', '{"to": "only-auditor"}'::jsonb,
+          'occurred_at', '2026-01-08T00:00:00Z'));
+SELECT custodian, handover_to FROM battery_state(bid('C-4'));

@@ -385,6 +385,17 @@ BEGIN
         detail := format('Its roles are %s; this needs one of %s.', roles, needed);
         RETURN;
     END IF;
+    -- only the events that issue a passport may name one: an id named by any
+    -- other event would be held against its issuer.  The writer refuses it
+    -- here (manufactured, quality checks, corrections and handovers return
+    -- before the passport rules below); rows stored before 0.4.0 may carry
+    -- one, so the fold lets them stand and registry_conflicts() names them
+    IF writer AND e.passport_id IS NOT NULL
+       AND NOT (e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured'))) THEN
+        problem := 'passport_not_issued'; code := 'BL038';
+        message := format('"%s" does not issue a passport', e.event);
+        RETURN;
+    END IF;
     IF st.status = 'recycled' THEN
         problem := 'after_recycled'; code := 'BL036';
         message := format('battery %s has been recycled', e.battery_id);
@@ -430,6 +441,18 @@ BEGIN
             problem := 'bad_handover'; code := 'BL043';
             message := 'a handover must name another member as receiver';
             hint := 'Set data to {"to": "<member>"}.';
+        ELSIF writer AND NOT EXISTS (SELECT 1 FROM @extschema@.members m, @extschema@.event_kind ek
+                                      WHERE m.member = e.data->>'to' AND ek.event = 'handover_accepted'
+                                        AND ek.subject = 'battery' AND m.roles && ek.roles) THEN
+            -- a handover cannot be withdrawn: one to a member that may not accept
+            -- it would leave the battery without a custodian for good (the
+            -- writer's check only: the fold does not re-judge it if roles change)
+            problem := 'bad_handover'; code := 'BL043';
+            message := format('member "%s" may not accept a handover', e.data->>'to');
+            detail := format('Its roles are %s; "handover_accepted" needs one of %s.',
+                             (SELECT m.roles FROM @extschema@.members m WHERE m.member = e.data->>'to'),
+                             (SELECT ek.roles FROM @extschema@.event_kind ek WHERE ek.event = 'handover_accepted' AND ek.subject = 'battery'));
+            hint := 'A handover cannot be withdrawn: name a member that holds a battery role.';
         END IF;
         RETURN;
     ELSIF e.event = 'handover_accepted' THEN
@@ -441,8 +464,10 @@ BEGIN
         ELSIF writer THEN
             -- registry order must put the acceptance after the handover on every member:
             -- (ledger_at, ledger_origin) after it, or the same chain (the same origin)
-            SELECT h.ledger_at, h.ledger_origin INTO offered, offered_by FROM @extschema@.battery_event h
-             WHERE h.battery_id OPERATOR(@extschema@.=) e.battery_id AND h.event = 'handover'
+            -- the pending handover is the last effective one: a later, ineffective
+            -- handover (a rogue member's, dated far ahead) must not hold it up
+            SELECT h.ledger_at, h.ledger_origin INTO offered, offered_by FROM @extschema@.battery_lifecycle(e.battery_id) h
+             WHERE h.event = 'handover' AND h.effective
              ORDER BY h.ledger_at DESC, h.ledger_origin DESC, h.ledger_seq DESC LIMIT 1;
             IF offered > statement_timestamp()
                OR (offered = statement_timestamp() AND offered_by > coalesce(current_setting('battledger.origin', true), '')) THEN
@@ -489,6 +514,9 @@ BEGIN
             hint := 'Set passport_id to the new passport''s identifier.';
         ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_event o
                        WHERE o.passport_id = e.passport_id
+                         -- only an event that issues a passport holds its id
+                         AND (o.event = 'placed_on_market'
+                              OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
                          AND (writer       -- the writer's row is not stored yet: any holder is earlier
                               OR (o.ledger_at, o.ledger_origin, o.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq))) THEN
             problem := 'passport_taken'; code := 'BL038';
@@ -602,6 +630,16 @@ CREATE FUNCTION @extschema@.registry_conflicts()
       LEFT JOIN @extschema@.event_kind k ON k.event = e.event AND k.subject = 'battery'
      WHERE NOT @extschema@._is_lifecycle(e.event) AND s.member IS NOT NULL
        AND (k.event IS NULL OR NOT s.roles && k.roles)
+    UNION ALL
+    -- a passport id named by an event that does not issue one (the fold
+    -- judges it for the other lifecycle events); since custody, the writer refuses it
+    SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event, s.member, 'passport_not_issued', 'equivocation',
+           format('"%s" does not issue a passport, but names "%s"', e.event, e.passport_id)
+      FROM @extschema@.battery_event e
+      CROSS JOIN LATERAL @extschema@._signer(e.ledger_key_id) s
+     WHERE e.passport_id IS NOT NULL AND s.member IS NOT NULL
+       AND e.event NOT IN ('placed_on_market', 'status_changed', 'dismantled', 'recycled')
+       AND e.ledger_at >= @extschema@._custody_from()
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
