@@ -152,6 +152,21 @@ BEGIN
      WHERE k.key_id OPERATOR(@extschema@.=) _signer.key_id;
 END $$;
 
+-- The member behind a signed row and its roles at a time (the row's
+-- ledger_at): the rules judge an event by the roles its signer held when it
+-- was written, not by roles changed since (the arrival check does the same).
+CREATE FUNCTION @extschema@._signer_at(key_id @extschema@.hash256, at timestamptz, OUT member text, OUT roles text[])
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    SELECT k.member INTO member FROM @extschema@.key_event k
+     WHERE k.key_id OPERATOR(@extschema@.=) _signer_at.key_id AND k.event = 'added' LIMIT 1;
+    IF member IS NOT NULL THEN
+        SELECT m.roles INTO roles FROM @extschema@.member_event m
+         WHERE m.member = _signer_at.member AND m.at <= _signer_at.at
+         ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
+    END IF;
+END $$;
+
 CREATE FUNCTION @extschema@._refuse(code text, msg text, detail text DEFAULT NULL, hint text DEFAULT NULL)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
@@ -554,7 +569,7 @@ BEGIN
                 AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
                                 'handover', 'handover_accepted')
               ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
-        SELECT * INTO s FROM @extschema@._signer(e.ledger_key_id);
+        SELECT * INTO s FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at);
         custody := e.ledger_at >= since;
         IF s.member IS NULL THEN
             v := ROW('unknown_key'::text, 'BL011'::text, 'the event''s key is unknown here'::text, NULL::text, NULL::text);
@@ -612,21 +627,28 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     RETURNS TABLE (battery_id @extschema@.battery_id, ledger_origin text, ledger_seq bigint, event text,
                    signer text, problem text, kind text, message text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
-    SELECT b.battery_id, l.ledger_origin, l.ledger_seq, l.event, l.signer, l.problem,
-           CASE WHEN l.problem = 'passport_taken' OR NOT l.custody THEN 'conflict' ELSE 'equivocation' END,
-           l.message
-      FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
-             WHERE e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
-                               'handover', 'handover_accepted')) b,
-           @extschema@.battery_lifecycle(b.battery_id) l
-     WHERE NOT l.effective
+    -- a race two honest members can lose (one passport id, one battery made
+    -- twice, moves before custody) is a conflict, and so is what the loser
+    -- wrote on that battery after it, believing it had won
+    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, c.event, c.signer, c.problem,
+           CASE WHEN c.race OR c.lost_before THEN 'conflict' ELSE 'equivocation' END, c.message
+      FROM (SELECT b.battery_id, l.*, r.race,
+                   coalesce(bool_or(NOT l.effective AND r.race) OVER (
+                       PARTITION BY b.battery_id, l.signer ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS lost_before
+              FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
+                     WHERE e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                                       'handover', 'handover_accepted')) b,
+                   @extschema@.battery_lifecycle(b.battery_id) l,
+                   LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody AS race) r) c
+     WHERE NOT c.effective
     UNION ALL
     -- the other events commute; their role is all that decides
     SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event, s.member,
            CASE WHEN k.event IS NULL THEN 'unknown_event' ELSE 'wrong_role' END, 'equivocation',
            format('member "%s" may not sign "%s"', s.member, e.event)
       FROM @extschema@.battery_event e
-      CROSS JOIN LATERAL @extschema@._signer(e.ledger_key_id) s
+      CROSS JOIN LATERAL @extschema@._signer_at(e.ledger_key_id, e.ledger_at) s
       LEFT JOIN @extschema@.event_kind k ON k.event = e.event AND k.subject = 'battery'
      WHERE NOT @extschema@._is_lifecycle(e.event) AND s.member IS NOT NULL
        AND (k.event IS NULL OR NOT s.roles && k.roles)

@@ -270,6 +270,7 @@ CREATE FUNCTION @extschema@.verify_member(member text)
     RETURNS TABLE (tbl text, problem text, detail text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    sql text;
     t record;
     n bigint;
     cp record;
@@ -336,6 +337,25 @@ BEGIN
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
+    -- a row dated well before a row the member sealed earlier: within a
+    -- member, log order is commit order, so only a transaction open that long
+    -- (battledger.max_backdate) dates a row so far back honestly; a new
+    -- chain has no predecessor to bound its date otherwise, and registry order
+    -- follows the date (docs/security.md, "backdated rows")
+    SELECT string_agg(format('SELECT p.leaf_index, r.ledger_at, %L::text AS tbl FROM @extschema@.peer_leaf p '
+                             'JOIN ONLY %s r ON r.ledger_origin = p.origin AND r.ledger_seq = p.seq '
+                             'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = %L',
+                             l.tbl::text, l.tbl, n.nspname || '.' || c.relname), ' UNION ALL ')
+      INTO sql FROM @extschema@.ledger_tables l JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE l.signer_roles IS NOT NULL;   -- only signed tables carry ledger_at
+    IF sql IS NOT NULL THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s rows are dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '
+            '       count(*), $2, min(x.leaf_index)) '
+            'FROM (SELECT u.*, max(u.ledger_at) OVER (ORDER BY u.leaf_index ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before '
+            '        FROM (%s) u) x WHERE x.ledger_at < x.before - $2 GROUP BY x.tbl ORDER BY x.tbl', sql)
+            USING member, coalesce(pg_catalog.current_setting('battledger.max_backdate', true), '600')::interval;
+    END IF;
     -- what the arrival check leaves to this function for rows copied at a join
     -- (keys, roles and batches may arrive after the rows that need them), and
     -- what verify() does not check for rows of a batch: the signer's role at

@@ -15,6 +15,7 @@ COMMENT ON FUNCTION @extschema@.set_custody_from(timestamptz) IS
 COMMENT ON FUNCTION @extschema@._battery_verdict(@extschema@.battery_event, text, text[], @extschema@.battery_fold_state, boolean, boolean) IS
     'internal: the registry rules'' verdict on one battery event given the state before it';
 COMMENT ON FUNCTION @extschema@._custody_from() IS 'internal: the date custody is enforced from';
+COMMENT ON FUNCTION @extschema@._signer_at(@extschema@.hash256, timestamptz) IS 'internal: the member behind a key and its roles at a time';
 COMMENT ON FUNCTION @extschema@._is_lifecycle(text) IS 'internal: does this event kind decide a battery''s state?';
 COMMENT ON TABLE @extschema@.registry_rule IS 'registry rules enforced from a date: custody (set_custody_from())';
 COMMENT ON TYPE @extschema@.battery_fold_state IS 'the state a battery''s lifecycle events reached (battery_lifecycle())';

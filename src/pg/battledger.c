@@ -24,6 +24,9 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* battledger.max_backdate, in seconds: verify_member() reads it by name */
+static int	bl_max_backdate = 600;
+
 void
 _PG_init(void)
 {
@@ -56,6 +59,11 @@ _PG_init(void)
 							"How often seal(), verify(), verify_log(), verify_member() and migrate_to_ledger() report their progress (NOTICE; LOG in the worker).",
 							"0: at every step; -1: never.",
 							&bl_progress_interval, 10000, -1, INT_MAX, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	/* read by verify_member() (SQL): only the setting lives here */
+	DefineCustomIntVariable("battledger.max_backdate",
+							"How far a member's row may be dated before a row that member sealed earlier, for verify_member().",
+							"Longer than the member's longest writing transaction; rows dated further back are reported as backdated.",
+							&bl_max_backdate, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
 	if (process_shared_preload_libraries_in_progress)

@@ -217,4 +217,24 @@ for m in a b c; do
                      FROM unnest(ARRAY['gs1:01/09521234567899/21/Y1', 'gs1:01/09521234567899/21/Y2']::battledger.battery_id[]) b"):$(q $m -c "SELECT string_agg(problem || ':' || kind, ',') FROM battledger.registry_conflicts() WHERE problem = 'passport_taken'")" \
          = "1:passport_taken:conflict"
 done
+
+# --- 5. a row dated well before rows its member sealed earlier is named
+#        (verify_member(): backdated_row).  Within a member, log order is
+#        commit order; here an honest transaction stays open 3 s, so with
+#        battledger.max_backdate = 1 s its row is reported, as a backdated
+#        first row of a new chain (which nothing else bounds) would be.
+q b -c "BEGIN" -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Y2', 'event', 'soh_reported', 'data', '{\"n\": 1}'::jsonb, 'occurred_at', '2026-07-01T00:00:00Z'))" \
+    -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null &
+slow=$!
+sleep 1.5
+q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Y1', 'event', 'soh_reported', 'data', '{\"n\": 2}'::jsonb, 'occurred_at', '2026-07-01T00:00:00Z'))" >/dev/null
+q b -c "SELECT battledger.seal()" >/dev/null
+wait $slow
+q b -c "SELECT battledger.seal()" >/dev/null
+n=$(q b -c "SELECT max(tree_size) FROM battledger.checkpoint")
+wait_for a "SELECT count(*) = $n FROM battledger.peer_leaf WHERE origin = 'b.example/log'"
+check "5: with the default max_backdate (10 min) the open transaction is not reported" \
+  test "$(q a -c "SELECT count(*) FROM battledger.verify_member('b.example/log') WHERE problem = 'backdated_row'")" = 0
+check "5: dated 1.5 s before a row sealed earlier, with max_backdate = 1 s, it is" \
+  test "$(q a -c "LOAD 'battledger'" -c "SET battledger.max_backdate = 1" -c "SELECT string_agg(tbl || ':' || problem, ',') FROM battledger.verify_member('b.example/log') WHERE problem = 'backdated_row'")" = "battledger.battery_event:backdated_row"
 exit $fail
