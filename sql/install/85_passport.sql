@@ -195,6 +195,8 @@ CREATE FUNCTION @extschema@.passport_uuid(passport_id text) RETURNS uuid
                            8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid
       FROM (SELECT sha256(convert_to('battledger passport id' || chr(10) || passport_id, 'UTF8')) AS h) x
 $$;
+COMMENT ON FUNCTION @extschema@.passport_uuid(text) IS
+    'a passport identifier as the UUID the BatteryPass and Catena-X formats show (version 8, from SHA-256)';
 
 -- Helpers of the standard formats: each returns NULL when its source is absent,
 -- so that a missing value is missing, never an empty placeholder.

@@ -10,10 +10,12 @@ PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, which
 # clang only recommends, so --no-install-recommends leaves them out) are
-# for test/fuzz.
+# for test/fuzz.  python3-jsonschema and python3-rfc3987 (its "uri" format
+# checker) validate the passports against the standards' schemas
+# (test/shell/passport_schemas.sh).
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev
-  clang libclang-rt-14-dev prometheus-postgres-exporter curl"
+  clang libclang-rt-14-dev prometheus-postgres-exporter curl python3-jsonschema python3-rfc3987"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # initdb and pg_ctl refuse root: run them as postgres when we are root.
