@@ -670,6 +670,11 @@ GRANT SELECT ON @extschema@.battery_event, @extschema@.lot_event TO battledger_m
 -- an authority reads test reports (tier authority), no longer the legitimate-interest values
 ALTER POLICY authority ON @extschema@.disclosure USING (tier = 'authority');
 
+-- the formats' internals: only the owner's passport functions call them
+REVOKE ALL ON FUNCTION @extschema@._passport_battledger(jsonb), @extschema@._passport_batterypass(jsonb),
+    @extschema@._passport_catenax(jsonb), @extschema@._bp_address(jsonb), @extschema@._bp_contact(jsonb),
+    @extschema@._bp_dynamic(jsonb, text), @extschema@._bp_array(jsonb), @extschema@._cx_doc(jsonb, text),
+    @extschema@._cx_id(text, text), @extschema@._cx_dynamic(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._passport_source(@extschema@.battery_id, text),
     @extschema@._passport(@extschema@.battery_id, text, text),
     @extschema@._passport_legitimate_interest(@extschema@.battery_id, text),
