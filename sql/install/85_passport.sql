@@ -108,6 +108,14 @@ BEGIN
                       FROM @extschema@.battery_event e
                      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL));
 
+    -- the manufacturer's declarations not for everyone (the v1.2 attribute list's access rights):
+    -- safety measures are point 2; expected lifetime in years and initial self-discharge point 4
+    IF NOT restricted_ok THEN
+        v := v #- '{manufactured,data,documents,safetyInstructions}';
+    END IF;
+    IF NOT usage_ok THEN
+        v := v #- '{manufactured,data,rated,expectedLifetimeYears}' #- '{manufactured,data,rated,selfDischargePct}';
+    END IF;
     IF usage_ok THEN
         v := v || jsonb_build_object(
             'status', st.status,
