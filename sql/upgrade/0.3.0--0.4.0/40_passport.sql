@@ -2,6 +2,8 @@
 -- passport() gains a format argument, so the old signature goes first; the
 -- passport reads more usage values.
 DROP FUNCTION @extschema@.passport(@extschema@.battery_id, text);
+-- which disclosures carry a key: lets the passport skip usage values nobody reports
+CREATE INDEX disclosure_keys ON @extschema@.disclosure USING gin (value);
 INSERT INTO @extschema@._dynamic_attribute VALUES
     ('soce_pct', 'stateOfCertifiedEnergy', '%'),
     ('soc_pct', 'stateOfCharge', '%'),
