@@ -13,6 +13,9 @@ CREATE FUNCTION @extschema@._attr(value anyelement, unit text, at timestamptz, e
     END
 $$;
 
+-- which disclosures carry a key: lets the passport skip usage values nobody reports
+CREATE INDEX disclosure_keys ON @extschema@.disclosure USING gin (value);
+
 -- Usage values (keys of a report's restricted values) and their passport names.
 CREATE TABLE @extschema@._dynamic_attribute (key text PRIMARY KEY, name text NOT NULL, unit text NOT NULL);
 INSERT INTO @extschema@._dynamic_attribute VALUES
@@ -24,7 +27,25 @@ INSERT INTO @extschema@._dynamic_attribute VALUES
     ('capacity_throughput_ah', 'capacityThroughput', 'Ah'),
     ('re_ohm', 'internalResistance', 'ohm'),
     ('resistance_increase_pct', 'internalResistanceIncrease', '%'),
-    ('t_cell_max_c', 'maximumCellTemperature', 'degC');
+    ('t_cell_max_c', 'maximumCellTemperature', 'degC'),
+    ('soce_pct', 'stateOfCertifiedEnergy', '%'),
+    ('soc_pct', 'stateOfCharge', '%'),
+    ('remaining_energy_kwh', 'remainingEnergy', 'kWh'),
+    ('remaining_power_w', 'remainingPowerCapability', 'W'),
+    ('remaining_power_soc_pct', 'remainingPowerCapabilityAtStateOfCharge', '%'),
+    ('power_fade_pct', 'powerFade', '%'),
+    ('rte_remaining_pct', 'remainingRoundTripEnergyEfficiency', '%'),
+    ('rte_fade_pct', 'roundTripEfficiencyFade', '%'),
+    ('self_discharge_pct', 'currentSelfDischargingRate', '%'),
+    ('self_discharge_evolution_pct', 'evolutionOfSelfDischarge', '%'),
+    ('t_extreme_high_min', 'timeExtremeHighTemperature', 'min'),
+    ('t_extreme_low_min', 'timeExtremeLowTemperature', 'min'),
+    ('t_extreme_high_charging_min', 'timeExtremeHighTemperatureCharging', 'min'),
+    ('t_extreme_low_charging_min', 'timeExtremeLowTemperatureCharging', 'min'),
+    ('deep_discharge_events', 'numberOfDeepDischargeEvents', 'events'),
+    ('overcharge_events', 'numberOfOverchargeEvents', 'events'),
+    ('re_cell_ohm', 'cellInternalResistance', 'ohm'),
+    ('resistance_increase_cell_pct', 'cellInternalResistanceIncrease', '%');
 GRANT SELECT ON @extschema@._dynamic_attribute TO PUBLIC;
 ANALYZE @extschema@._dynamic_attribute;
 
@@ -33,29 +54,25 @@ CREATE FUNCTION @extschema@._rated(value numeric, unit text) RETURNS jsonb
     SELECT CASE WHEN value IS NULL THEN NULL ELSE jsonb_build_object('value', value, 'unit', unit) END
 $$;
 
+-- The sources of a passport, as one JSON object, holding only what the tier may
+-- read (Art. 77(2), Annex XIII): public = point 1; legitimate_interest = points
+-- 1, 2 and 4; authority = points 1, 2 and 3.  The formats below only reshape it,
+-- so a value withheld here cannot appear in any format.  It runs as the
+-- extension's owner (called from the tier functions below, which PostgreSQL
+-- guards by EXECUTE privilege) and so filters restricted values itself.
 -- JIT off: compiling costs far more than these small per-battery queries run
-CREATE FUNCTION @extschema@.passport(battery @extschema@.battery_id, tier text DEFAULT 'public')
+CREATE FUNCTION @extschema@._passport_source(battery @extschema@.battery_id, tier text)
     RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     st record;
     made @extschema@.battery_event;
+    placed @extschema@.battery_event;
     model @extschema@.battery_model;
+    restricted_ok boolean := tier IN ('legitimate_interest', 'authority');   -- Annex XIII point 2
+    usage_ok boolean := tier = 'legitimate_interest';                        -- point 4
+    tests_ok boolean := tier = 'authority';                                  -- point 3
     v jsonb;
-    dyn jsonb;
-    history jsonb;
-    service timestamptz;
 BEGIN
-    IF tier IS NULL OR tier NOT IN ('public', 'legitimate_interest', 'authority') THEN
-        RAISE EXCEPTION 'unknown access tier "%"', tier USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'The tiers are public, legitimate_interest and authority.';
-    END IF;
-    IF tier <> 'public' AND NOT (
-           pg_has_role(current_user, 'battledger_authority', 'MEMBER')
-        OR (tier = 'legitimate_interest' AND pg_has_role(current_user, 'battledger_legitimate_interest', 'MEMBER'))) THEN
-        RAISE EXCEPTION 'permission denied for passport tier "%"', tier USING ERRCODE = 'insufficient_privilege',
-            HINT = format('Grant the role battledger_%s to read it.', tier);
-    END IF;
-
     SELECT * INTO made FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured';
     IF NOT FOUND THEN
@@ -64,69 +81,530 @@ BEGIN
     SELECT * INTO st FROM @extschema@.battery_state(battery);
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
-    SELECT min(e.occurred_at) INTO service FROM @extschema@.battery_event e
-     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed';
-
-    SELECT jsonb_agg(jsonb_build_object('passportId', e.passport_id, 'issuedAt', e.occurred_at,
-                                        'issuedBy', (@extschema@._signer(e.ledger_key_id)).member,
-                                        'status', CASE WHEN e.event = 'placed_on_market' THEN 'original' ELSE e.new_status END)
-                     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
-      INTO history FROM @extschema@.battery_event e
-     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL;
+    -- the event that issued the current passport: its signer is the operator responsible now
+    SELECT * INTO placed FROM @extschema@.battery_event e
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL
+     ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
 
     v := jsonb_build_object(
-        'passportId', st.passport_id,
-        'batteryIdentifier', battery::text,
+        'tier', tier,
+        'battery', battery::text,
         'digitalLink', @extschema@.battery_digital_link(battery),
-        'batteryStatus', st.status,
-        'passportHistory', history,
-        'generalProductInformation', jsonb_strip_nulls(jsonb_build_object(
-            'batteryCategory', model.category,
-            'manufacturerIdentification', model.manufacturer,
-            'batteryModel', model.model_id,
-            'manufacturingDate', made.occurred_at,
-            'manufacturingPlace', made.data->>'facility',
-            'puttingIntoService', service,
-            'batteryMass', @extschema@._rated(model.mass_kg, 'kg'))),
-        'batteryChemistry', model.chemistry,
-        'performance', jsonb_build_object('rated', jsonb_strip_nulls(jsonb_build_object(
-            'ratedCapacity', @extschema@._rated(model.rated_capacity_ah, 'Ah'),
-            'ratedEnergy', @extschema@._rated(model.rated_energy_kwh, 'kWh'),
-            'nominalVoltage', @extschema@._rated(model.nominal_voltage_v, 'V'),
-            'minimumVoltage', @extschema@._rated(model.min_voltage_v, 'V'),
-            'maximumVoltage', @extschema@._rated(model.max_voltage_v, 'V'),
-            'originalPowerCapability', @extschema@._rated(model.original_power_w, 'W'),
-            'expectedLifetimeNumberOfChargeDischargeCycles', model.expected_lifetime_cycles,
-            'capacityThresholdForExhaustion', @extschema@._rated(model.capacity_threshold_pct, '%')))),
-        'materialComposition', model.materials,
-        'recycledContent', model.recycled_content,
-        'carbonFootprint', jsonb_build_object('batteryCarbonFootprint',
-            @extschema@._rated(model.carbon_footprint_kg_co2e_per_kwh, 'kg CO2e/kWh')),
-        'passportCeased', CASE WHEN st.status = 'recycled' THEN true END,
-        'accessTier', tier);
+        'passportId', st.passport_id,
+        'ceased', st.status = 'recycled',
+        'model', to_jsonb(model) - 'materials' - 'ledger_sig' - 'ledger_key_id' - 'ledger_prev' - 'ledger_hash'
+                 - 'ledger_seq' - 'ledger_batch' - 'ledger_origin' - 'ledger_at',
+        -- point 1: chemistry, critical raw materials, hazardous substances; point 2: the rest of the composition
+        'materials', CASE WHEN restricted_ok THEN model.materials
+                          ELSE (SELECT jsonb_object_agg(key, value) FROM jsonb_each(model.materials)
+                                 WHERE key IN ('chemistry', 'criticalRawMaterials', 'hazardousSubstances', 'hazardousElements')) END,
+        'manufactured', jsonb_build_object('at', made.occurred_at, 'by', (@extschema@._signer(made.ledger_key_id)).member,
+                                           'data', made.data),
+        'issued', jsonb_build_object('at', placed.occurred_at, 'by', (@extschema@._signer(placed.ledger_key_id)).member,
+                                     'event', placed.event, 'data', placed.data),
+        'history', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                               'passportId', e.passport_id, 'issuedAt', e.occurred_at,
+                               'issuedBy', (@extschema@._signer(e.ledger_key_id)).member,
+                               'status', CASE WHEN usage_ok THEN
+                                   CASE WHEN e.event = 'placed_on_market' THEN 'original' ELSE e.new_status END END))
+                           ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
+                      FROM @extschema@.battery_event e
+                     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL));
 
-    IF tier <> 'public' THEN
-        -- each dynamic attribute from the latest usage report that set it and that this caller may read
-        SELECT jsonb_object_agg(a.name, @extschema@._attr(x.value, a.unit, x.occurred_at, x.e))
-          INTO dyn
-          FROM @extschema@._dynamic_attribute a
-          CROSS JOIN LATERAL (
-                SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
-                  FROM @extschema@.battery_event e
-                  JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
-                   AND d.value ? a.key
-                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x;
-        IF dyn IS NOT NULL THEN
-            v := jsonb_set(v, '{performance,dynamic}', dyn);
-        END IF;
-        v := jsonb_set(v, '{negativeEvents}', to_jsonb((SELECT count(*) FROM @extschema@.battery_event e
-             WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'negative_event')));
+    -- the manufacturer's declarations not for everyone (the v1.2 attribute list's access rights):
+    -- safety measures are point 2; expected lifetime in years and initial self-discharge point 4
+    IF NOT restricted_ok THEN
+        v := v #- '{manufactured,data,documents,safetyInstructions}';
     END IF;
-    RETURN jsonb_strip_nulls(v);
+    IF NOT usage_ok THEN
+        v := v #- '{manufactured,data,rated,expectedLifetimeYears}' #- '{manufactured,data,rated,selfDischargePct}';
+    END IF;
+    IF usage_ok THEN
+        v := v || jsonb_build_object(
+            'status', st.status,
+            'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
+                           WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed'),
+            -- each dynamic attribute from the latest usage report that set it
+            'dynamic', (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
+                                   'event', (x.e).event, 'sequence', (x.e).ledger_seq, 'ledgerHash', (x.e).ledger_hash::text,
+                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash)))
+                          FROM @extschema@._dynamic_attribute a
+                          CROSS JOIN LATERAL (
+                                SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
+                                  FROM @extschema@.battery_event e
+                                  JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                                   AND d.tier = 'legitimate_interest' AND d.value ? a.key
+                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
+                         -- a key no report carries would walk every report of the battery: ask the
+                         -- disclosures' key index first (the NASA data has 9 of the 25 keys)
+                         WHERE EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)),
+            'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
+                                                 ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
+                                          FROM @extschema@.battery_event e
+                                         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'negative_event'),
+                                       '[]'::jsonb));
+    END IF;
+    IF tests_ok THEN
+        -- test reports: restricted values of quality checks disclosed to authorities
+        v := v || jsonb_build_object('testReports', (
+            SELECT jsonb_agg(d.value->'testReport' ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
+              FROM @extschema@.battery_event e
+              JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+             WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'quality_checked'
+               AND d.tier = 'authority' AND d.value ? 'testReport'));
+    END IF;
+    RETURN v;
 END $$;
-COMMENT ON FUNCTION @extschema@.passport(@extschema@.battery_id, text) IS
-    'the battery passport as of now (BatteryPass / DIN DKE SPEC 99100 attribute names), at an access tier';
+
+-- The registry's own passport document (0.2.0's, with the tiers of Annex XIII).
+CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'passportId', src->'passportId',
+        'batteryIdentifier', src->'battery',
+        'digitalLink', src->'digitalLink',
+        'batteryStatus', src->'status',
+        'passportHistory', src->'history',
+        'generalProductInformation', jsonb_build_object(
+            'batteryCategory', src->'model'->'category',
+            'manufacturerIdentification', src->'model'->'manufacturer',
+            'batteryModel', src->'model'->'model_id',
+            'manufacturingDate', src->'manufactured'->'at',
+            'manufacturingPlace', src->'manufactured'->'data'->'facility',
+            'puttingIntoService', src->'inService',
+            'batteryMass', @extschema@._rated((src->'model'->>'mass_kg')::numeric, 'kg')),
+        'batteryChemistry', src->'model'->'chemistry',
+        'performance', jsonb_build_object(
+            'rated', jsonb_build_object(
+                'ratedCapacity', @extschema@._rated((src->'model'->>'rated_capacity_ah')::numeric, 'Ah'),
+                'ratedEnergy', @extschema@._rated((src->'model'->>'rated_energy_kwh')::numeric, 'kWh'),
+                'nominalVoltage', @extschema@._rated((src->'model'->>'nominal_voltage_v')::numeric, 'V'),
+                'minimumVoltage', @extschema@._rated((src->'model'->>'min_voltage_v')::numeric, 'V'),
+                'maximumVoltage', @extschema@._rated((src->'model'->>'max_voltage_v')::numeric, 'V'),
+                'originalPowerCapability', @extschema@._rated((src->'model'->>'original_power_w')::numeric, 'W'),
+                'expectedLifetimeNumberOfChargeDischargeCycles', src->'model'->'expected_lifetime_cycles',
+                'capacityThresholdForExhaustion', @extschema@._rated((src->'model'->>'capacity_threshold_pct')::numeric, '%')),
+            'dynamic', (SELECT jsonb_object_agg(a.name, jsonb_build_object('value', d.value->'value', 'unit', a.unit,
+                                    'timestamp', d.value->'at',
+                                    'setBy', jsonb_build_object('event', d.value->'event', 'sequence', d.value->'sequence',
+                                                                'ledgerHash', d.value->'ledgerHash', 'leafIndex', d.value->'leafIndex')))
+                          FROM jsonb_each(src->'dynamic') d JOIN @extschema@._dynamic_attribute a ON a.key = d.key)),
+        'materialComposition', src->'materials',
+        'recycledContent', src->'model'->'recycled_content',
+        'carbonFootprint', jsonb_build_object('batteryCarbonFootprint',
+            @extschema@._rated((src->'model'->>'carbon_footprint_kg_co2e_per_kwh')::numeric, 'kg CO2e/kWh')),
+        'negativeEvents', CASE WHEN jsonb_typeof(src->'negativeEvents') = 'array' THEN jsonb_array_length(src->'negativeEvents') END,
+        'testReports', src->'testReports',
+        'passportCeased', CASE WHEN (src->>'ceased')::boolean THEN true END,
+        'accessTier', src->'tier'))
+$$;
+
+-- A passport identifier as a UUID (RFC 9562 version 8, name-based on SHA-256):
+-- the standards' formats want a UUID or a bare URN where the registry lets the
+-- operator choose any identifier.  The same passport always gets the same UUID.
+CREATE FUNCTION @extschema@.passport_uuid(passport_id text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT encode(set_byte(set_byte(substr(h, 1, 16), 6, (get_byte(h, 6) & 15) | 128),
+                           8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid
+      FROM (SELECT sha256(convert_to('battledger passport id' || chr(10) || passport_id, 'UTF8')) AS h) x
+$$;
+COMMENT ON FUNCTION @extschema@.passport_uuid(text) IS
+    'a passport identifier as the UUID the BatteryPass and Catena-X formats show (version 8, from SHA-256)';
+
+-- Helpers of the standard formats: each returns NULL when its source is absent,
+-- so that a missing value is missing, never an empty placeholder.
+CREATE FUNCTION @extschema@._bp_address(a jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN jsonb_typeof(a) = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
+        'addressCountry', a->'country', 'postalCode', a->'postalCode', 'streetAddress', a->'street')) END
+$$;
+-- No e-mail address: BatteryPass 1.2's pattern for it here lost its backslashes
+-- ("^[w.-]+@[w.-]+.[A-Za-z]{2,}$" admits only the letter w, dots and hyphens),
+-- so a real address would fail validation.  The registry's own format has it.
+CREATE FUNCTION @extschema@._bp_contact(c jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT CASE WHEN jsonb_typeof(c) = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
+        'identifier', c->'id', 'contactName', c->'name', 'postalAddress', @extschema@._bp_address(c->'address'),
+        'webAddress', c->'web')) END
+$$;
+-- a value of the latest usage report, with its time, in the shape BatteryPass uses
+CREATE FUNCTION @extschema@._bp_dynamic(d jsonb, name text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN d ? 'value' THEN jsonb_build_object(name, d->'value', 'lastUpdate', d->'at') END
+$$;
+CREATE FUNCTION @extschema@._bp_array(a jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN jsonb_typeof(a) = 'array' THEN a END
+$$;
+
+-- The seven BatteryPass 1.2 aspects (DIN DKE SPEC 99100), keyed by aspect model URN.
+CREATE FUNCTION @extschema@._passport_batterypass(src jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT jsonb_build_object(
+        'urn:samm:io.BatteryPass.GeneralProductInformation:1.2.0#GeneralProductInformation', jsonb_strip_nulls(jsonb_build_object(
+            'productIdentifier', m->'model_id',
+            'batteryPassportIdentifier', 'urn:battledger:' || replace(@extschema@.passport_uuid(src->>'passportId')::text, '-', ''),
+            'batteryCategory', CASE WHEN m->>'category' IN ('lmt', 'ev', 'industrial', 'stationary') THEN m->'category' END,
+            'manufacturerInformation', @extschema@._bp_contact(made->'manufacturer'),
+            'manufacturingDate', src->'manufactured'->'at',
+            'batteryStatus', CASE src->>'status' WHEN 'original' THEN 'Original' WHEN 're-used' THEN 'Reused'
+                                 WHEN 'repurposed' THEN 'Repurposed' WHEN 'remanufactured' THEN 'Remanufactured'
+                                 WHEN 'waste' THEN 'Waste' END,
+            'batteryMass', m->'mass_kg',
+            'manufacturingPlace', @extschema@._bp_address(made->'manufacturingPlace'),
+            'operatorInformation', @extschema@._bp_contact(issued->'operator'),
+            'puttingIntoService', src->'inService',
+            -- the schema's type is a month of the year (xsd:gMonth): only 1 to 12 months fit
+            'warrentyPeriod', CASE WHEN issued->'warranty'->>'unit' = 'month'
+                                    AND (issued->'warranty'->>'value')::numeric BETWEEN 1 AND 12
+                                   THEN '--' || lpad(((issued->'warranty'->>'value')::int)::text, 2, '0') END)),
+        'urn:samm:io.BatteryPass.Performance:1.2.0#PerformanceAndDurability', jsonb_strip_nulls(jsonb_build_object(
+            'batteryTechicalProperties', jsonb_build_object(
+                'originalPowerCapability', (SELECT jsonb_agg(jsonb_build_object('atSoC', p.soc, 'powerCapabilityAt', p.w))
+                                              FROM (VALUES (20, r->'powerAt20SocW'), (80, r->'powerAt80SocW')) p(soc, w)
+                                             WHERE p.w IS NOT NULL),
+                'ratedMaximumPower', r->'maximumPowerW',
+                'powerCapabilityRatio', r->'powerCapabilityRatio',
+                'ratedEnergy', m->'rated_energy_kwh',
+                'expectedNumberOfCycles', m->'expected_lifetime_cycles',
+                'initialSelfDischarge', r->'selfDischargePct',
+                'roundtripEfficiency', r->'roundTripEfficiencyPct',
+                'ratedCapacity', m->'rated_capacity_ah',
+                'initialInternalResistance', (SELECT jsonb_agg(jsonb_build_object('ohmicResistance', x.ohm, 'batteryComponent', x.c))
+                                                FROM (VALUES ('cell', r->'internalResistanceCellOhm'), ('module', r->'internalResistanceModuleOhm'),
+                                                             ('pack', r->'internalResistancePackOhm')) x(c, ohm)
+                                               WHERE x.ohm IS NOT NULL),
+                'expectedLifetime', r->'expectedLifetimeYears',
+                'cRate', r->'cRate',
+                'nominalVoltage', m->'nominal_voltage_v',
+                'minimumVoltage', m->'min_voltage_v',
+                'maximumVoltage', m->'max_voltage_v',
+                'capacityThresholdForExhaustion', m->'capacity_threshold_pct',
+                'lifetimeReferenceTest', made->'documents'->'lifetimeReferenceTest'->'url',
+                'cRateLifeCycleTest', r->'cycleLifeTest'->'chargeRate',
+                -- one number in the schema for a range: the upper limit
+                'temperatureRangeIdleState', r->'idleTemperatureUpperC'),
+            'batteryCondition', CASE WHEN src ? 'dynamic' THEN jsonb_build_object(
+                'energyThroughput', d->'energy_throughput_kwh'->'value',
+                'capacityThroughput', @extschema@._bp_dynamic(d->'capacity_throughput_ah', 'capacityThroughputValue'),
+                'numberOfFullCycles', @extschema@._bp_dynamic(d->'full_cycles', 'numberOfFullCyclesValue'),
+                'stateOfCertifiedEnergy', @extschema@._bp_dynamic(d->'soce_pct', 'stateOfCertifiedEnergyValue'),
+                'capacityFade', @extschema@._bp_dynamic(d->'capacity_fade_pct', 'capacityFadeValue'),
+                'remainingEnergy', @extschema@._bp_dynamic(d->'remaining_energy_kwh', 'remainingEnergyalue'),
+                'remainingCapacity', @extschema@._bp_dynamic(d->'capacity_ah', 'remainingCapacityValue'),
+                'negativeEvents', (SELECT jsonb_agg(jsonb_build_object('negativeEvent', coalesce(n->>'kind', 'unspecified'), 'lastUpdate', n->'at'))
+                                     FROM jsonb_array_elements(@extschema@._bp_array(src->'negativeEvents')) n),
+                'temperatureInformation', CASE WHEN d ?& ARRAY['t_extreme_high_min', 't_extreme_low_min',
+                                                               't_extreme_high_charging_min', 't_extreme_low_charging_min'] THEN
+                    jsonb_build_object('timeExtremeHighTemp', d->'t_extreme_high_min'->'value',
+                                       'timeExtremeLowTemp', d->'t_extreme_low_min'->'value',
+                                       'timeExtremeHighTempCharging', d->'t_extreme_high_charging_min'->'value',
+                                       'timeExtremeLowTempCharging', d->'t_extreme_low_charging_min'->'value',
+                                       'lastUpdate', d->'t_extreme_high_min'->'at') END,
+                'remainingPowerCapability', CASE WHEN d ? 'remaining_power_w' AND d ? 'remaining_power_soc_pct' THEN
+                    jsonb_build_array(jsonb_build_object('remainingPowerCapabilityValue', jsonb_build_object(
+                        'rPCLastUpdated', d->'remaining_power_w'->'at', 'atSoC', d->'remaining_power_soc_pct'->'value',
+                        'powerCapabilityAt', d->'remaining_power_w'->'value'), 'lastUpdate', d->'remaining_power_w'->'at')) END,
+                'powerFade', d->'power_fade_pct'->'value',
+                'roundTripEfficiencyFade', d->'rte_fade_pct'->'value',
+                'evolutionOfSelfDischarge', CASE WHEN d ? 'self_discharge_evolution_pct' THEN
+                    jsonb_build_object('evolutionOfSelfDischargeEntityValue', d->'self_discharge_evolution_pct'->'value') END,
+                'currentSelfDischargingRate', @extschema@._bp_dynamic(d->'self_discharge_pct', 'currentSelfDischargingRateEntity'),
+                'internalResistanceIncrease', CASE WHEN d ? 'resistance_increase_pct' THEN
+                    jsonb_build_array(@extschema@._bp_dynamic(d->'resistance_increase_pct', 'internalResistanceIncreaseValue')
+                                      || jsonb_build_object('batteryComponent', coalesce(made->>'granularity', 'pack'))) END,
+                'roundTripEfficiencyat50PerCentCycleLife', r->'roundTripEfficiencyAt50PctLifePct',
+                'remainingRoundTripEnergyEfficiency', @extschema@._bp_dynamic(d->'rte_remaining_pct', 'remainingRoundTripEnergyEfficiencyValue'),
+                'stateOfCharge', @extschema@._bp_dynamic(d->'soc_pct', 'stateOfChargeValue')) END)),
+        'urn:samm:io.BatteryPass.MaterialComposition:1.2.0#MaterialComposition', jsonb_strip_nulls(jsonb_build_object(
+            'batteryChemistry', coalesce(src->'materials'->'chemistry',
+                                         jsonb_build_object('shortName', split_part(m->>'chemistry', ' ', 1), 'clearName', m->'chemistry')),
+            'batteryMaterials', (SELECT jsonb_agg(jsonb_build_object(
+                                        'batteryMaterialLocation', jsonb_build_object('componentName', x->'component'),
+                                        'batteryMaterialIdentifier', x->'cas', 'batteryMaterialName', x->'name',
+                                        'batteryMaterialMass', x->'massKg', 'isCriticalRawMaterial', x->'critical'))
+                                   FROM jsonb_array_elements(@extschema@._bp_array(src->'materials'->'batteryMaterials')) x),
+            'hazardousSubstances', (SELECT jsonb_agg(jsonb_build_object(
+                                        'hazardousSubstanceClass', x->'class', 'hazardousSubstanceName', x->'name',
+                                        'hazardousSubstanceConcentration', x->'concentrationPct',
+                                        'hazardousSubstanceImpact', x->'impact',
+                                        'hazardousSubstanceLocation', jsonb_build_object('componentName', x->'component'),
+                                        'hazardousSubstanceIdentifier', x->'cas'))
+                                      FROM jsonb_array_elements(@extschema@._bp_array(src->'materials'->'hazardousSubstances')) x))),
+        'urn:samm:io.BatteryPass.Circularity:1.2.0#Circularity', jsonb_strip_nulls(jsonb_build_object(
+            'dismantlingAndRemovalInformation', (SELECT jsonb_agg(jsonb_build_object('documentType', x->'documentType',
+                                                        'mimeType', x->'mimeType', 'documentURL', x->'url'))
+                                                   FROM jsonb_array_elements(@extschema@._bp_array(src->'materials'->'dismantling')) x),
+            'sparePartSources', (SELECT jsonb_agg(jsonb_build_object('nameOfSupplier', x->'name',
+                                        'addressOfSupplier', @extschema@._bp_address(x->'address'),
+                                        'emailAddressOfSupplier', x->'email', 'supplierWebAddress', x->'web',
+                                        'components', x->'components'))
+                                   FROM jsonb_array_elements(@extschema@._bp_array(src->'materials'->'sparePartSources')) x),
+            'recycledContent', (SELECT jsonb_agg(jsonb_build_object('recycledMaterial', initcap(k.key),
+                                        'preConsumerShare', k.value->'preConsumerShare', 'postConsumerShare', k.value->'postConsumerShare')
+                                        ORDER BY k.key)
+                                  FROM jsonb_each(CASE WHEN jsonb_typeof(m->'recycled_content') = 'object' THEN m->'recycled_content' END) k
+                                 WHERE k.key IN ('cobalt', 'nickel', 'lithium', 'lead')),
+            'safetyMeasures', CASE WHEN made->'documents' ? 'safetyInstructions' OR made ? 'extinguishingAgent' THEN jsonb_build_object(
+                'safetyInstructions', made->'documents'->'safetyInstructions'->'url',
+                'extinguishingAgent', made->'extinguishingAgent') END,
+            'endOfLifeInformation', CASE WHEN made->'documents' ?| ARRAY['wastePrevention', 'separateCollection', 'informationOnCollection'] THEN jsonb_build_object(
+                'wastePrevention', made->'documents'->'wastePrevention'->'url',
+                'separateCollection', made->'documents'->'separateCollection'->'url',
+                'informationOnCollection', made->'documents'->'informationOnCollection'->'url') END,
+            'renewableContent', made->'renewableContentPct')),
+        'urn:samm:io.BatteryPass.CarbonFootprint:1.2.0#CarbonFootprintForBatteries', jsonb_strip_nulls(jsonb_build_object(
+            'batteryCarbonFootprint', m->'carbon_footprint_kg_co2e_per_kwh',
+            'carbonFootprintPerLifecycleStage', (SELECT jsonb_agg(jsonb_build_object('lifecycleStage', k.key, 'carbonFootprint', k.value)
+                                                        ORDER BY k.key)
+                                                   FROM jsonb_each(CASE WHEN jsonb_typeof(made->'carbonFootprint'->'perStage') = 'object'
+                                                                        THEN made->'carbonFootprint'->'perStage' END) k),
+            'carbonFootprintPerformanceClass', made->'carbonFootprint'->'performanceClass',
+            'carbonFootprintStudy', made->'documents'->'carbonFootprintStudy'->'url',
+            'absoluteCarbonFootprint', made->'carbonFootprint'->'absoluteKgCo2e')),
+        'urn:samm:io.BatteryPass.SupplyChainDueDiligence:1.2.0#SupplyChainDueDiligence', jsonb_strip_nulls(jsonb_build_object(
+            'supplyChainDueDiligenceReport', made->'documents'->'dueDiligenceReport'->'url',
+            'thirdPartyAussurances', made->'documents'->'thirdPartyAssurances'->'url',
+            'supplyChainIndicies', made->'supplyChainIndex')),
+        'urn:samm:io.BatteryPass.Labels:1.2.0#Labeling', jsonb_strip_nulls(jsonb_build_object(
+            'declarationOfConformity', made->'documents'->'declarationOfConformity'->'url',
+            'resultOfTestReport', src->'testReports'->-1->'url',
+            'labels', (SELECT jsonb_agg(jsonb_build_object('labelingSubject', x->'subject', 'labelingSymbol', x->'symbol',
+                                                           'labelingMeaning', jsonb_build_object('en', x->'meaning')))
+                         FROM jsonb_array_elements(@extschema@._bp_array(made->'labels')) x))))
+      FROM (SELECT src->'model' AS m, coalesce(src->'manufactured'->'data', '{}') AS made,
+                   coalesce(src->'issued'->'data', '{}') AS issued, coalesce(src->'manufactured'->'data'->'rated', '{}') AS r,
+                   coalesce(src->'dynamic', '{}') AS d) x
+$$;
+
+-- A document reference in Catena-X's shape: the ledger holds {url, sha256}.
+CREATE FUNCTION @extschema@._cx_doc(doc jsonb, header text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN doc ? 'url' THEN jsonb_build_array(jsonb_build_object(
+        'contentType', 'URL', 'header', left(coalesce(doc->>'title', header), 100), 'content', doc->'url')) END
+$$;
+-- the value of an identifier "scheme:value" when its scheme is the one wanted (bpnl, bpna)
+CREATE FUNCTION @extschema@._cx_id(id text, scheme text) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN lower(split_part(id, ':', 1)) = scheme THEN substr(id, length(scheme) + 2) END
+$$;
+CREATE FUNCTION @extschema@._cx_dynamic(d jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN d ? 'value' THEN jsonb_build_object('value', d->'value', 'time', d->'at') END
+$$;
+
+-- One Catena-X battery pass (io.catenax.battery.battery_pass 6.1.0).
+CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'identification', jsonb_build_object(
+            -- Catena-X has no stationary category: stationary storage batteries are industrial batteries (Art. 3(14))
+            'category', CASE m->>'category' WHEN 'ev' THEN 'EV' WHEN 'lmt' THEN 'LMT' WHEN 'sli' THEN 'SLI'
+                                            WHEN 'portable' THEN 'portable' WHEN 'industrial' THEN 'industrial'
+                                            WHEN 'stationary' THEN 'industrial' END,
+            -- the data matrix / QR code carries the battery identifier
+            'idDmc', src->'battery',
+            'chemistry', m->'chemistry',
+            'identification', jsonb_build_object(
+                'type', jsonb_build_object('manufacturerPartId', m->'model_id', 'nameAtManufacturer', coalesce(made->'productName', m->'model_id')),
+                'codes', made->'codes',
+                'dataCarrier', CASE WHEN made ? 'dataCarrierLayout' THEN
+                    jsonb_build_object('carrierType', 'QR', 'carrierLayout', made->'dataCarrierLayout') END,
+                'classification', made->'classification')),
+        'operation', jsonb_build_object('manufacturer', jsonb_build_object(
+            'manufacturer', @extschema@._cx_id(made->'manufacturer'->>'id', 'bpnl'),
+            'facility', CASE WHEN @extschema@._cx_id(made->>'facility', 'bpna') IS NOT NULL THEN
+                jsonb_build_array(jsonb_build_object('facility', @extschema@._cx_id(made->>'facility', 'bpna'))) END)),
+        'characteristics', jsonb_build_object(
+            'warranty', CASE WHEN issued->'warranty'->>'unit' IN ('day', 'month', 'year', 'cycle') THEN jsonb_build_object(
+                'lifeValue', issued->'warranty'->'value', 'lifeUnit', 'unit:' || (issued->'warranty'->>'unit')) END,
+            'physicalDimension', CASE WHEN m ? 'mass_kg' AND m->'mass_kg' <> 'null' THEN jsonb_build_object(
+                'weight', jsonb_build_object('value', m->'mass_kg', 'unit', 'unit:kilogram')) END),
+        'sustainability', jsonb_build_object(
+            'documents', jsonb_build_object(
+                'separateCollection', @extschema@._cx_doc(docs->'separateCollection', 'separate collection'),
+                'wastePrevention', @extschema@._cx_doc(docs->'wastePrevention', 'waste prevention')),
+            'carbonFootprint', CASE WHEN m->'carbon_footprint_kg_co2e_per_kwh' <> 'null' THEN (
+                SELECT jsonb_agg(jsonb_build_object('value', c.value, 'unit', 'kg CO2e / kWh', 'type', 'Climate Change Total',
+                                                    'lifecycle', c.stage,
+                                                    'performanceClass', made->'carbonFootprint'->'performanceClass',
+                                                    'rulebook', @extschema@._cx_doc(docs->'carbonFootprintRulebook', 'carbon footprint rules'),
+                                                    'declaration', @extschema@._cx_doc(docs->'carbonFootprintStudy', 'carbon footprint study'),
+                                                    'manufacturingPlant', CASE WHEN @extschema@._cx_id(made->>'facility', 'bpna') IS NOT NULL THEN
+                                                        jsonb_build_array(jsonb_build_object('facility', @extschema@._cx_id(made->>'facility', 'bpna'))) END)
+                                 ORDER BY c.n)
+                  FROM (SELECT 0 AS n, 'total' AS stage, m->'carbon_footprint_kg_co2e_per_kwh' AS value
+                        UNION ALL
+                        SELECT 1, k.key, k.value FROM jsonb_each(CASE WHEN jsonb_typeof(made->'carbonFootprint'->'perStage') = 'object'
+                                                                      THEN made->'carbonFootprint'->'perStage' END) k) c) END,
+            'status', src->'status'),
+        'materials', jsonb_build_object(
+            'active', (SELECT jsonb_object_agg(k.key, k.value || jsonb_build_object(
+                                  'recycled', coalesce((m->'recycled_content'->k.key->>'preConsumerShare')::numeric, 0)
+                                            + coalesce((m->'recycled_content'->k.key->>'postConsumerShare')::numeric, 0)))
+                         FROM jsonb_each(CASE WHEN jsonb_typeof(mat->'activeMaterials') = 'object' THEN mat->'activeMaterials' END) k),
+            'hazardous', CASE WHEN jsonb_typeof(mat->'hazardousElements') = 'object' THEN mat->'hazardousElements' END,
+            'composition', (SELECT jsonb_agg(jsonb_build_object(
+                                    'id', jsonb_build_array(jsonb_build_object('id', x->'cas', 'type', 'CAS', 'name', x->'name')),
+                                    'concentration', x->'concentrationPct', 'unit', 'unit:percent', 'critical', x->'critical',
+                                    'documentation', coalesce(@extschema@._cx_doc(x->'documentation', 'composition'), '[]'),
+                                    'recycled', coalesce(x->'recycledPct', '0'), 'location', x->'component',
+                                    'renewable', coalesce(x->'renewablePct', '0')))
+                              FROM jsonb_array_elements(@extschema@._bp_array(mat->'batteryMaterials')) x)),
+        'performance', jsonb_build_object(
+            'rated', jsonb_build_object(
+                'voltage', jsonb_build_object('min', m->'min_voltage_v', 'max', m->'max_voltage_v', 'nominal', m->'nominal_voltage_v'),
+                'roundTripEfficiency', jsonb_build_object('depthOfDischarge', r->'roundTripEfficiencyDoDPct',
+                                                          'initial', r->'roundTripEfficiencyPct',
+                                                          '50PercentLife', r->'roundTripEfficiencyAt50PctLifePct'),
+                'resistance', jsonb_build_object('cell', r->'internalResistanceCellOhm', 'pack', r->'internalResistancePackOhm'),
+                'power', jsonb_build_object('value', coalesce(r->'maximumPowerW', m->'original_power_w'),
+                                            'at20SoC', r->'powerAt20SocW', 'at80SoC', r->'powerAt80SocW'),
+                'capacity', jsonb_build_object('value', m->'rated_capacity_ah', 'thresholdExhaustion', m->'capacity_threshold_pct'),
+                'temperature', jsonb_build_object('lower', r->'idleTemperatureLowerC', 'upper', r->'idleTemperatureUpperC'),
+                'selfDischargingRate', r->'selfDischargePct',
+                'lifetime', jsonb_build_object(
+                    'expectedYears', r->'expectedLifetimeYears',
+                    'report', @extschema@._cx_doc(docs->'lifetimeReferenceTest', 'lifetime reference test'),
+                    'cycleLifeTesting', CASE WHEN jsonb_typeof(r->'cycleLifeTest') = 'object' THEN jsonb_build_object(
+                        'temperature', r->'cycleLifeTest'->'temperatureC', 'cycles', coalesce(r->'cycleLifeTest'->'cycles', m->'expected_lifetime_cycles'),
+                        'depthOfDischarge', r->'cycleLifeTest'->'depthOfDischargePct',
+                        'appliedChargeRate', r->'cycleLifeTest'->'chargeRate',
+                        'appliedDischargeRate', r->'cycleLifeTest'->'dischargeRate') END)),
+            'dynamic', CASE WHEN src ? 'dynamic' THEN jsonb_build_object(
+                'stateOfCharge', @extschema@._cx_dynamic(d->'soc_pct'),
+                'fullCycles', @extschema@._cx_dynamic(d->'full_cycles'),
+                'selfDischargingRate', d->'self_discharge_pct'->'value',
+                'power', jsonb_build_object('fade', @extschema@._cx_dynamic(d->'power_fade_pct'),
+                                            'remaining', @extschema@._cx_dynamic(d->'remaining_power_w')),
+                'capacity', jsonb_build_object('fade', @extschema@._cx_dynamic(d->'capacity_fade_pct'),
+                                               'throughput', @extschema@._cx_dynamic(d->'capacity_throughput_ah'),
+                                               'capacity', @extschema@._cx_dynamic(d->'capacity_ah')),
+                'roundTripEfficiency', jsonb_build_object('fade', @extschema@._cx_dynamic(d->'rte_fade_pct'),
+                                                          'remaining', @extschema@._cx_dynamic(d->'rte_remaining_pct')),
+                -- the battery's own level (its granularity) and, for a pack or module, its cells
+                'resistance', jsonb_build_object(
+                    'increase', jsonb_build_object('cell', @extschema@._cx_dynamic(d->'resistance_increase_cell_pct'))
+                                || jsonb_build_object(coalesce(made->>'granularity', 'pack'), @extschema@._cx_dynamic(d->'resistance_increase_pct')),
+                    'remaining', jsonb_build_object('cell', @extschema@._cx_dynamic(d->'re_cell_ohm'))
+                                 || jsonb_build_object(coalesce(made->>'granularity', 'pack'), @extschema@._cx_dynamic(d->'re_ohm'))),
+                'energy', jsonb_build_object('soce', @extschema@._cx_dynamic(d->'soce_pct'),
+                                             'remaining', @extschema@._cx_dynamic(d->'remaining_energy_kwh'))) END),
+        'conformity', jsonb_build_object(
+            'declarationOfConformity', @extschema@._cx_doc(docs->'declarationOfConformity', 'EU declaration of conformity'),
+            'resultOfTestReport', (SELECT jsonb_agg(t->0) FROM jsonb_array_elements(@extschema@._bp_array(src->'testReports')) x,
+                                          LATERAL (SELECT @extschema@._cx_doc(x, 'test report') AS t) y WHERE t IS NOT NULL),
+            'thirdPartyAssurance', @extschema@._cx_doc(docs->'thirdPartyAssurances', 'third-party assurance'),
+            'dueDiligencePolicy', @extschema@._cx_doc(docs->'dueDiligenceReport', 'supply chain due diligence report')),
+        'safety', jsonb_build_object(
+            'usableExtinguishAgent', (SELECT jsonb_agg(jsonb_build_object('media', x->'media', 'fireClass', x->'fireClass'))
+                                        FROM jsonb_array_elements(@extschema@._bp_array(made->'extinguishingAgents')) x),
+            'safetyMeasures', @extschema@._cx_doc(docs->'safetyInstructions', 'safety instructions'),
+            'meaningOfLabels', @extschema@._cx_doc(docs->'meaningOfLabels', 'meaning of labels'),
+            'dismantling', (SELECT jsonb_agg(jsonb_build_object('contentType', 'URL', 'header', left(x->>'documentType', 100), 'content', x->'url'))
+                              FROM jsonb_array_elements(@extschema@._bp_array(mat->'dismantling')) x)),
+        'metadata', jsonb_build_object(
+            'version', (jsonb_array_length(@extschema@._bp_array(src->'history')))::text,
+            'issueDate', to_char((src->'issued'->>'at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+            'expirationDate', issued->'passportExpiry',
+            'economicOperatorId', @extschema@._cx_id(issued->'operator'->>'id', 'bpnl'),
+            'passportIdentifier', 'urn:uuid:' || @extschema@.passport_uuid(src->>'passportId')::text,
+            -- the previous passport of this battery; the nil UUID for the first
+            'predecessor', 'urn:uuid:' || coalesce(@extschema@.passport_uuid(src->'history'->-2->>'passportId'), '00000000-0000-0000-0000-000000000000'::uuid)::text,
+            'registrationIdentifier', src->'passportId',
+            'backupReference', src->'digitalLink'),
+        'commercial', jsonb_build_object(
+            'purpose', made->'purpose',
+            'placedOnMarket', (SELECT to_char((h->>'issuedAt')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM jsonb_array_elements(@extschema@._bp_array(src->'history')) h LIMIT 1)),
+        'handling', CASE WHEN mat ? 'sparePartSources' THEN jsonb_build_object(
+            'applicable', true,
+            'content', jsonb_build_object(
+                'producer', (SELECT jsonb_agg(jsonb_build_object('id', @extschema@._cx_id(x->>'id', 'bpnl')))
+                               FROM jsonb_array_elements(@extschema@._bp_array(mat->'sparePartSources')) x
+                              WHERE @extschema@._cx_id(x->>'id', 'bpnl') IS NOT NULL),
+                'sparePart', (SELECT jsonb_agg(jsonb_build_object('manufacturerPartId', c->'partNumber', 'nameAtManufacturer', c->'partName'))
+                                FROM jsonb_array_elements(@extschema@._bp_array(mat->'sparePartSources')) x,
+                                     jsonb_array_elements(@extschema@._bp_array(x->'components')) c))) END))
+      FROM (SELECT src->'model' AS m, coalesce(src->'manufactured'->'data', '{}') AS made,
+                   coalesce(src->'manufactured'->'data'->'documents', '{}') AS docs,
+                   coalesce(src->'materials', '{}') AS mat,
+                   coalesce(src->'issued'->'data', '{}') AS issued, coalesce(src->'manufactured'->'data'->'rated', '{}') AS r,
+                   coalesce(src->'dynamic', '{}') AS d) x
+$$;
+
+CREATE FUNCTION @extschema@._passport(battery @extschema@.battery_id, tier text, format text)
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    src jsonb := @extschema@._passport_source(battery, tier);
+BEGIN
+    IF format = 'battledger' THEN
+        RETURN @extschema@._passport_battledger(src);
+    END IF;
+    IF (src->>'ceased')::boolean THEN
+        RAISE EXCEPTION 'the passport of battery % has ceased to exist', battery USING ERRCODE = 'no_data_found',
+            DETAIL = 'The battery has been recycled (Art. 77(8)); neither BatteryPass nor Catena-X has a status for it.',
+            HINT = 'The registry''s own format (battledger) still shows its history.';
+    END IF;
+    IF format = 'batterypass' THEN
+        IF src->'model'->>'category' NOT IN ('lmt', 'ev', 'industrial', 'stationary') THEN
+            RAISE EXCEPTION 'BatteryPass 1.2 has no passport for a % battery', src->'model'->>'category'
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Its categories are lmt, ev, industrial and stationary: the batteries that need a passport (Art. 77(1)).',
+                      HINT = 'Use the formats battledger or catenax.';
+        END IF;
+        RETURN @extschema@._passport_batterypass(src);
+    END IF;
+    RETURN @extschema@._passport_catenax(src);
+END $$;
+
+-- One function per tier, so that PostgreSQL itself decides who reads which
+-- tier: each runs as the owner (the ledger tables are not readable by roles
+-- without a tier) and only the tier's role may execute it.
+CREATE FUNCTION @extschema@._passport_public(battery @extschema@.battery_id, format text)
+    RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@._passport(battery, 'public', format)
+$$;
+CREATE FUNCTION @extschema@._passport_legitimate_interest(battery @extschema@.battery_id, format text)
+    RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@._passport(battery, 'legitimate_interest', format)
+$$;
+CREATE FUNCTION @extschema@._passport_authority(battery @extschema@.battery_id, format text)
+    RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@._passport(battery, 'authority', format)
+$$;
+
+-- The passport at an access tier, in a format: battledger (the registry's own
+-- document), batterypass (the seven BatteryPass 1.2 aspects, keyed by aspect
+-- model URN) or catenax (one Catena-X battery pass 6.1.0).  It runs as the
+-- caller: the tier check below reads the caller's roles, and the tier
+-- function it calls checks them again (EXECUTE privilege).
+CREATE FUNCTION @extschema@.passport(battery @extschema@.battery_id, tier text DEFAULT 'public',
+                                     format text DEFAULT 'battledger')
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF tier IS NULL OR tier NOT IN ('public', 'legitimate_interest', 'authority') THEN
+        RAISE EXCEPTION 'unknown access tier "%"', tier USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The tiers are public, legitimate_interest and authority.';
+    END IF;
+    IF format IS NULL OR format NOT IN ('battledger', 'batterypass', 'catenax') THEN
+        RAISE EXCEPTION 'unknown passport format "%"', format USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The formats are battledger, batterypass (BatteryPass 1.2) and catenax (Catena-X 6.1.0).';
+    END IF;
+    IF tier <> 'public' AND NOT pg_has_role(current_user, 'battledger_' || tier, 'MEMBER') THEN
+        RAISE EXCEPTION 'permission denied for passport tier "%"', tier USING ERRCODE = 'insufficient_privilege',
+            HINT = format('Grant the role battledger_%s to read it.', tier);
+    END IF;
+    -- separate statements: EXECUTE is checked when an expression starts, for every function in it
+    IF tier = 'public' THEN
+        RETURN @extschema@._passport_public(battery, format);
+    ELSIF tier = 'legitimate_interest' THEN
+        RETURN @extschema@._passport_legitimate_interest(battery, format);
+    END IF;
+    RETURN @extschema@._passport_authority(battery, format);
+END $$;
+COMMENT ON FUNCTION @extschema@.passport(@extschema@.battery_id, text, text) IS
+    'the battery passport as of now, at an access tier (Art. 77(2)), as battledger, batterypass (BatteryPass 1.2) or catenax (Catena-X 6.1.0)';
 
 CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
     RETURNS TABLE (seq bigint, event text, occurred_at timestamptz, signer text, new_status text,
@@ -175,3 +653,50 @@ CREATE FUNCTION @extschema@.battery_proofs(battery @extschema@.battery_id)
 $$;
 COMMENT ON FUNCTION @extschema@.battery_proofs(@extschema@.battery_id) IS
     'tlog-proof@v1 bundles (and leaf bytes) for every sealed event of a battery, against the latest checkpoint';
+
+-----------------------------------------------------------------------------
+-- Access tiers outside passport() (Art. 77(2), Annex XIII).  A role holding no
+-- tier reads the public passport and nothing else of a battery: the raw
+-- battery and lot events carry point-4 data (status moves, putting into
+-- service, usage reports, negative events; a secondary lot names the battery
+-- it was recovered from) and the model's materials carry point-2 data.
+--   battledger_member: a consortium member's application, which writes events
+--     (the registry's rules read the tables as the writer) and verifies them;
+--   battledger_legitimate_interest: points 1, 2 and 4 — the raw events too;
+--   battledger_authority: points 1, 2 and 3 — through passport() and
+--     material_provenance(), not the raw events (they hold point 4).
+-- verify(), verify_log() and replication run as the owner and read all rows.
+-----------------------------------------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'battledger_member') THEN
+        CREATE ROLE battledger_member NOLOGIN;
+    END IF;
+END $$;
+REVOKE SELECT ON @extschema@.battery_event, @extschema@.lot_event, @extschema@.battery_model FROM PUBLIC;
+GRANT SELECT (model_id, manufacturer, category, chemistry, rated_capacity_ah, rated_energy_kwh, nominal_voltage_v,
+              min_voltage_v, max_voltage_v, original_power_w, expected_lifetime_cycles, capacity_threshold_pct,
+              mass_kg, carbon_footprint_kg_co2e_per_kwh, recycled_content,
+              ledger_seq, ledger_prev, ledger_hash, ledger_key_id, ledger_sig, ledger_batch, ledger_origin, ledger_at)
+    ON @extschema@.battery_model TO PUBLIC;
+GRANT SELECT ON @extschema@.battery_model TO battledger_member, battledger_legitimate_interest, battledger_authority;
+GRANT SELECT ON @extschema@.battery_event, @extschema@.lot_event TO battledger_member, battledger_legitimate_interest;
+-- an authority reads test reports (tier authority), no longer the legitimate-interest values
+ALTER POLICY authority ON @extschema@.disclosure USING (tier = 'authority');
+
+-- the formats' internals: only the owner's passport functions call them
+REVOKE ALL ON FUNCTION @extschema@._passport_battledger(jsonb), @extschema@._passport_batterypass(jsonb),
+    @extschema@._passport_catenax(jsonb), @extschema@._bp_address(jsonb), @extschema@._bp_contact(jsonb),
+    @extschema@._bp_dynamic(jsonb, text), @extschema@._bp_array(jsonb), @extschema@._cx_doc(jsonb, text),
+    @extschema@._cx_id(text, text), @extschema@._cx_dynamic(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._passport_source(@extschema@.battery_id, text),
+    @extschema@._passport(@extschema@.battery_id, text, text),
+    @extschema@._passport_legitimate_interest(@extschema@.battery_id, text),
+    @extschema@._passport_authority(@extschema@.battery_id, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._passport_legitimate_interest(@extschema@.battery_id, text) TO battledger_legitimate_interest;
+GRANT EXECUTE ON FUNCTION @extschema@._passport_authority(@extschema@.battery_id, text) TO battledger_authority;
+-- the lots in a battery, back to the mine: its detailed composition (point 2)
+ALTER FUNCTION @extschema@.material_provenance(@extschema@.battery_id) SECURITY DEFINER;
+REVOKE ALL ON FUNCTION @extschema@.material_provenance(@extschema@.battery_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.material_provenance(@extschema@.battery_id)
+    TO battledger_member, battledger_legitimate_interest, battledger_authority;

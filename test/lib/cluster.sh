@@ -12,11 +12,13 @@ BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # clang only recommends, so --no-install-recommends leaves them out) are
 # for test/fuzz.  debhelper, dpkg-dev, postgresql-server-dev-all (the
 # pg_buildext debhelper add-on) and lintian build and check the Debian
-# packages (test/shell/deb_package.sh).
+# packages (test/shell/deb_package.sh).  python3-jsonschema and
+# python3-rfc3987 (its "uri" format checker) validate the passports against
+# the standards' schemas (test/shell/passport_schemas.sh).
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev
   clang libclang-rt-14-dev prometheus-postgres-exporter curl
-  debhelper dpkg-dev postgresql-server-dev-all lintian"
+  debhelper dpkg-dev postgresql-server-dev-all lintian python3-jsonschema python3-rfc3987"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # initdb and pg_ctl refuse root: run them as postgres when we are root.
