@@ -323,7 +323,7 @@ SELECT ev('second.test', jsonb_build_object('battery_id', bid('C-2')::text, 'eve
 ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
 SELECT status, passport_id, custodian FROM battery_state(bid('C-1'));
 SELECT status, passport_id, custodian FROM battery_state(bid('C-2'));
-SELECT passport(bid('C-1'))->>'batteryStatus' AS c1_passport_status, passport(bid('C-2'))->>'batteryStatus' AS c2_passport_status;
+SELECT passport(bid('C-1'), 'legitimate_interest')->>'batteryStatus' AS c1_passport_status, passport(bid('C-2'), 'legitimate_interest')->>'batteryStatus' AS c2_passport_status;
 SELECT right(battery_id::text, 3) AS battery, event, signer, problem, kind, message FROM registry_conflicts() ORDER BY ledger_seq;
 -- the chains and the log are intact: the rows are evidence, not damage
 SELECT count(*) AS chain_problems FROM verify('battledger.battery_event');

@@ -189,7 +189,7 @@ CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
                                     'timestamp', d.value->'at',
                                     'setBy', jsonb_build_object('event', d.value->'event', 'sequence', d.value->'sequence',
                                                                 'ledgerHash', d.value->'ledgerHash', 'leafIndex', d.value->'leafIndex')))
-                          FROM jsonb_each(src->'dynamic') d JOIN @extschema@._dynamic_attribute a ON a.key = d.key)),
+                          FROM jsonb_each(CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN src->'dynamic' END) d JOIN @extschema@._dynamic_attribute a ON a.key = d.key)),
         'materialComposition', src->'materials',
         'recycledContent', src->'model'->'recycled_content',
         'carbonFootprint', jsonb_build_object('batteryCarbonFootprint',
@@ -285,7 +285,7 @@ CREATE FUNCTION @extschema@._passport_batterypass(src jsonb) RETURNS jsonb
                 'cRateLifeCycleTest', r->'cycleLifeTest'->'chargeRate',
                 -- one number in the schema for a range: the upper limit
                 'temperatureRangeIdleState', r->'idleTemperatureUpperC'),
-            'batteryCondition', CASE WHEN src ? 'dynamic' THEN jsonb_build_object(
+            'batteryCondition', CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN jsonb_build_object(
                 'energyThroughput', d->'energy_throughput_kwh'->'value',
                 'capacityThroughput', @extschema@._bp_dynamic(d->'capacity_throughput_ah', 'capacityThroughputValue'),
                 'numberOfFullCycles', @extschema@._bp_dynamic(d->'full_cycles', 'numberOfFullCyclesValue'),
@@ -375,7 +375,7 @@ CREATE FUNCTION @extschema@._passport_batterypass(src jsonb) RETURNS jsonb
                          FROM jsonb_array_elements(@extschema@._bp_array(made->'labels')) x))))
       FROM (SELECT src->'model' AS m, coalesce(src->'manufactured'->'data', '{}') AS made,
                    coalesce(src->'issued'->'data', '{}') AS issued, coalesce(src->'manufactured'->'data'->'rated', '{}') AS r,
-                   coalesce(src->'dynamic', '{}') AS d) x
+                   CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN src->'dynamic' ELSE '{}' END AS d) x
 $$;
 
 -- A document reference in Catena-X's shape: the ledger holds {url, sha256}.
@@ -472,7 +472,7 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
                         'depthOfDischarge', r->'cycleLifeTest'->'depthOfDischargePct',
                         'appliedChargeRate', r->'cycleLifeTest'->'chargeRate',
                         'appliedDischargeRate', r->'cycleLifeTest'->'dischargeRate') END)),
-            'dynamic', CASE WHEN src ? 'dynamic' THEN jsonb_build_object(
+            'dynamic', CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN jsonb_build_object(
                 'stateOfCharge', @extschema@._cx_dynamic(d->'soc_pct'),
                 'fullCycles', @extschema@._cx_dynamic(d->'full_cycles'),
                 'selfDischargingRate', d->'self_discharge_pct'->'value',
@@ -530,7 +530,7 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
                    coalesce(src->'manufactured'->'data'->'documents', '{}') AS docs,
                    coalesce(src->'materials', '{}') AS mat,
                    coalesce(src->'issued'->'data', '{}') AS issued, coalesce(src->'manufactured'->'data'->'rated', '{}') AS r,
-                   coalesce(src->'dynamic', '{}') AS d) x
+                   CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN src->'dynamic' ELSE '{}' END AS d) x
 $$;
 
 CREATE FUNCTION @extschema@._passport(battery @extschema@.battery_id, tier text, format text)

@@ -171,7 +171,7 @@ for m in a b c; do
   check "2: $m: b's move is named equivocation" \
     test "$(q $m -c "SELECT string_agg(event || ':' || problem || ':' || kind, ',') FROM battledger.registry_conflicts()")" = "status_changed:not_custodian:equivocation"
   check "2: $m: the passport shows recycled and the passport b issued is not X1's" \
-    test "$(q $m -c "SELECT (battledger.passport('gs1:01/09521234567899/21/X1')->>'batteryStatus') || ':' || coalesce(battledger.passport('gs1:01/09521234567899/21/X1')->>'passportId', '-')")" = "recycled:urn:bp:X1:1"
+    test "$(q $m -c "SELECT (battledger.passport('gs1:01/09521234567899/21/X1', 'legitimate_interest')->>'batteryStatus') || ':' || coalesce(battledger.passport('gs1:01/09521234567899/21/X1', 'legitimate_interest')->>'passportId', '-')")" = "recycled:urn:bp:X1:1"
 done
 check "2: a's verify_member(b) names the bypass" \
   test "$(q a -c "SELECT string_agg(problem, ',') FROM battledger.verify_member('b.example/log')")" = "registry_equivocation"

@@ -280,7 +280,7 @@ SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/U1", "event": 
 SELECT battledger.seal();
 SQL
 reg03() {
-  q v03 -c "SELECT string_agg(b || ':' || s.status || ':' || s.passport_id || ':' || (battledger.passport(b::battledger.battery_id)->>'batteryStatus'), ',' ORDER BY b)
+  q v03 -c "SELECT string_agg(b || ':' || s.status || ':' || s.passport_id || ':' || (battledger.passport(b::battledger.battery_id, 'legitimate_interest')->>'batteryStatus'), ',' ORDER BY b)
               FROM unnest(ARRAY['gs1:01/09521234567899/21/U1', 'gs1:01/09521234567899/21/U2']) b,
                    battledger.battery_state(b::battledger.battery_id) s" \
         -c "SELECT string_agg(ledger_origin || ledger_seq || ledger_hash::text || encode(ledger_sig, 'hex'), ',' ORDER BY ledger_hash::text) FROM battledger.battery_event" \
