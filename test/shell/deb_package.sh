@@ -31,6 +31,9 @@
 # `apt-get -s` that they would install.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+# the README's commands reach the system's cluster (15/main) the way a DBA's
+# do: not a test cluster some caller (test/all.sh) pointed the environment at
+unset PGHOST PGPORT PGUSER PGDATABASE
 
 # Known lintian warnings, each with its reason (anything else fails):
 #   initial-upload-closes-no-bugs  the packages are not uploaded to Debian, so
