@@ -114,6 +114,36 @@ consortium_table_sync(void)
 	return IsLogicalWorker() && MyLogicalRepWorker != NULL && am_tablesync_worker();
 }
 
+/*
+ * The apply worker applies rows of the tables already copied while other
+ * tables are still being copied (or caught up) by their table-sync workers,
+ * which commit on their own: a row can arrive before the key row it is
+ * signed with, in another table.  Until every table of the subscription is
+ * ready, the join's copy is still going on.
+ */
+bool
+consortium_join_copying(void)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		args[1];
+	bool		copying;
+	int			nest;
+
+	if (consortium_table_sync())
+		return true;
+	if (!IsLogicalWorker() || MySubscription == NULL)
+		return false;
+	args[0] = ObjectIdGetDatum(MySubscription->oid);
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_subscription_rel "
+							  "WHERE srsubid = $1 AND srsubstate <> 'r'",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_subscription_rel");
+	copying = SPI_processed > 0;
+	bl_spi_finish(nest);
+	return copying;
+}
+
 /* ---------------------------------------------------------------- stopping */
 
 PGDLLEXPORT void battledger_stop_subscription_main(Datum arg);
@@ -511,8 +541,11 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	if (lr->signer_roles)
 	{
 		problem = sign_check_arriving_row(rel, lr, values, nulls, &detail);
-		/* copied at join: keys, roles and batches come in other tables' copies */
-		if (problem && consortium_table_sync() &&
+		/*
+		 * copied at join: keys, roles and batches come in other tables'
+		 * copies, which may commit after this row (verify_member() checks)
+		 */
+		if (problem && consortium_join_copying() &&
 			(strcmp(problem, "unknown_key") == 0 || strcmp(problem, "wrong_role") == 0 ||
 			 strcmp(problem, "unknown_batch") == 0))
 			problem = NULL;

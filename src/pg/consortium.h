@@ -23,6 +23,13 @@ extern const ConsortiumMember *consortium_worker_member(void);
 /* Is this worker copying a table for a member that just joined (rows in no order)? */
 extern bool consortium_table_sync(void);
 
+/*
+ * Is the copy of a join still going on: a table-sync worker, or an apply
+ * worker whose subscription has a table not ready yet?  Rows in other
+ * tables (keys, roles, batches, log leaves) may then still be on the way.
+ */
+extern bool consortium_join_copying(void);
+
 /* Record a refused row or checkpoint (file and server log) and raise the ERROR. */
 pg_noreturn extern void consortium_reject(const char *origin, const char *table, int64 seq,
 										  const char *problem, const char *detail,

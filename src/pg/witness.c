@@ -27,7 +27,6 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "replication/logicalworker.h"
 #include "replication/worker_internal.h"
 #include "storage/proc.h"
 #include "utils/array.h"
@@ -560,31 +559,6 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
-/*
- * Is battledger.log_leaf not yet ready in the subscription being applied (its
- * initial copy, or the table-sync worker's catch-up, still running)?
- */
-static bool
-leaves_still_copying(void)
-{
-	Oid			types[1] = {OIDOID};
-	Datum		args[1];
-	bool		copying;
-	int			nest;
-
-	if (!IsLogicalWorker() || MySubscription == NULL)
-		return false;
-	args[0] = ObjectIdGetDatum(MySubscription->oid);
-	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_subscription_rel "
-							  "WHERE srsubid = $1 AND srrelid = 'battledger.log_leaf'::pg_catalog.regclass "
-							  "AND srsubstate <> 'r'", 1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_subscription_rel");
-	copying = SPI_processed > 0;
-	bl_spi_finish(nest);
-	return copying;
-}
-
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -628,12 +602,12 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 
 	/*
 	 * Rows copied at join come table by table: keep the checkpoint, verify it
-	 * with the next one.  That holds for the apply worker too while log_leaf
-	 * is still being copied: the leaves this checkpoint covers then come
-	 * through log_leaf's table-sync worker, in a transaction of its own that
-	 * may commit after this one (seen on PostgreSQL 18).
+	 * with the next one.  That holds for the apply worker too while the copy
+	 * goes on: the leaves this checkpoint covers may then come through
+	 * log_leaf's table-sync worker, in a transaction of its own that commits
+	 * after this one (seen on PostgreSQL 18).
 	 */
-	if (consortium_table_sync() || leaves_still_copying())
+	if (consortium_join_copying())
 	{
 		Oid			types[4] = {TEXTOID, INT8OID, hash256_type_oid(), TEXTOID};
 		Datum		args[4] = {CStringGetTextDatum(m->origin), Int64GetDatum(size), PointerGetDatum(root),
