@@ -53,9 +53,9 @@ SQL
 }
 # the holder of the battery hands it over; the receiver accepts (custody of its lifecycle)
 handover() {
-  local from=$1 to=$2 day=$3
-  record "$from" battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"handover\", \"data\": {\"to\": \"$to\"}, \"occurred_at\": \"${day}T00:00:00Z\"}"
-  record "$to" battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"handover_accepted\", \"occurred_at\": \"${day}T00:00:00Z\"}"
+  local from=$1 to=$2 day=$3 b=${4:-$BATTERY}
+  record "$from" battery_event "{\"battery_id\": \"$b\", \"event\": \"handover\", \"data\": {\"to\": \"$to\"}, \"occurred_at\": \"${day}T00:00:00Z\"}"
+  record "$to" battery_event "{\"battery_id\": \"$b\", \"event\": \"handover_accepted\", \"occurred_at\": \"${day}T00:00:00Z\"}"
 }
 
 step "1. The consortium: eight members, each with its own Ed25519 key"
@@ -220,6 +220,7 @@ step "   … and as the industry's data models: BatteryPass 1.2 (seven aspects) 
 # so a sister cell, just placed on the market, shows them
 B26='https://id.gs1.org/01/09521234567899/21/B0026'
 record cells.example battery_event "{\"battery_id\": \"$B26\", \"event\": \"manufactured\", \"model_id\": \"NMC-18650-2Ah\", \"data\": {\"facility\": \"gln:0614141000012\"}, \"occurred_at\": \"2009-01-15T00:00:00Z\"}"
+handover cells.example oem.example 2009-01-25 "$B26"
 record oem.example battery_event "{\"battery_id\": \"$B26\", \"event\": \"placed_on_market\", \"passport_id\": \"urn:bp:B0026:1\", \"occurred_at\": \"2009-02-01T00:00:00Z\"}"
 for fmt in batterypass catenax; do
   for tier in public legitimate_interest; do
