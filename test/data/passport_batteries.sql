@@ -112,6 +112,13 @@ BEGIN
         PERFORM ev('lab.test', jsonb_build_object('battery_id', b, 'event', 'quality_checked', 'occurred_at', '2025-01-12T00:00:00Z',
                    'restricted', disclose('authority', jsonb_build_object('testReport', doc('test-report-' || serial)))));
     END IF;
+    -- custody (0.4.0; passport_coverage.sh also loads this into 0.3.0):
+    -- the maker hands the battery to the car maker, which places it
+    IF EXISTS (SELECT 1 FROM battledger.event_kind k WHERE k.event = 'handover') THEN
+        PERFORM ev('cells.test', jsonb_build_object('battery_id', b, 'event', 'handover', 'data', '{"to": "oem.test"}'::jsonb,
+                   'occurred_at', '2025-01-20T00:00:00Z'));
+        PERFORM ev('oem.test', jsonb_build_object('battery_id', b, 'event', 'handover_accepted', 'occurred_at', '2025-01-20T00:00:00Z'));
+    END IF;
     PERFORM ev('oem.test', jsonb_build_object('battery_id', b, 'event', 'placed_on_market', 'passport_id', 'urn:bp:' || serial || ':1',
                'data', CASE WHEN declaring THEN '{"operator": {"id": "bpnl:BPNL000000000002", "name": "OEM Test AG", "email": "passport@oem.example",
                                                              "web": "https://oem.example", "address": {"country": "DE", "postalCode": "80809", "street": "Petuelring 130"}},
