@@ -141,7 +141,7 @@ SELECT battery, bool_and(ordered AND dense) AS in_order FROM (
 -- the indexes and constraints under their old names, the old table's set aside
 SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
  WHERE x.indrelid IN ('mig_cell'::regclass, 'mig_cell_premigration'::regclass) ORDER BY 1;
-SELECT conname, contype FROM pg_constraint WHERE conrelid = 'mig_cell'::regclass ORDER BY 1;
+SELECT conname, contype FROM pg_constraint WHERE conrelid = 'mig_cell'::regclass AND contype <> 'n' ORDER BY 1;  -- 18 lists NOT NULL too
 -- comments, owner and grants carried over
 SELECT obj_description('mig_cell'::regclass, 'pg_class'), col_description('mig_cell'::regclass, 4);
 SELECT has_table_privilege('mig_reader', 'mig_cell', 'SELECT') AS reader_select,
