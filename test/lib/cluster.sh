@@ -12,7 +12,7 @@ BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # clang only recommends, so --no-install-recommends leaves them out) are
 # for test/fuzz.  debhelper, dpkg-dev, postgresql-server-dev-all (the
 # pg_buildext debhelper add-on) and lintian build and check the Debian
-# packages (test/shell/deb_package.sh).  python3-jsonschema and
+# packages (test/long/deb_package.sh).  python3-jsonschema and
 # python3-rfc3987 (its "uri" format checker) validate the passports against
 # the standards' schemas (test/shell/passport_schemas.sh).
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap

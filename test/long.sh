@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The long scenarios, outside the default suite (test/all.sh) to keep it
+# short; CI runs them after it (.ci/run): four members under pgbench load
+# through joins, a forgery, slot loss and kill -9 (test/long/faults.sh), and
+# the Debian packages built, linted, installed and checked
+# (test/long/deb_package.sh).  Fresh Debian 12, as root or with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source test/lib/cluster.sh
+
+bl_install_packages
+bl_build_install
+say "installing the TEST-ONLY signing extension (test/signer)"
+make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no && as_root make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no install
+failed=()
+for t in test/long/*.sh; do
+  say "long scenario: $t"
+  bash "$t" || failed+=("$t")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  say "FAILED: ${failed[*]}"
+  exit 1
+fi
+say "all long scenarios passed"
