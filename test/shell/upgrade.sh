@@ -119,20 +119,24 @@ check "the log seals the 0.1.0 rows and the new one, and verifies" \
 # rows, signatures, batch and log; the cluster then restarts on this build's
 # binaries and ALTER EXTENSION UPDATE runs.
 CLI=${CLI:-$BL_ROOT/bin/battledger}
-REL_0_2_0=b06c259
+# build_release VERSION COMMIT DIR: that release's extension, CLI and test
+# signer, built from its commit into DIR, a relocated copy of this PostgreSQL
+build_release() {
+  local version=$1 commit=$2 dir=$3 config=$3/usr/lib/postgresql/15/bin/pg_config
+  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include" "$dir/bin" "$dir/src"
+  cp -a "$(dirname "$PG_BIN")" "$dir/usr/lib/postgresql/"
+  cp -a "$("$PG_CONFIG" --sharedir)" "$dir/usr/share/postgresql/"
+  ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$dir/usr/include/postgresql"
+  if ! git -C "$BL_ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    echo "FAIL - $version's release commit $commit is not in this clone (shallow?): git fetch --unshallow"
+    exit 1
+  fi
+  git -C "$BL_ROOT" archive "$commit" | tar -x -C "$dir/src"
+  make -s -C "$dir/src" PG_CONFIG="$config" with_llvm=no CLI_BINDIR="$dir/bin" install >/dev/null
+  make -s -C "$dir/src/test/signer" PG_CONFIG="$config" with_llvm=no install >/dev/null
+}
 P020=$BL_WORK/pg020
-mkdir -p "$P020/usr/lib/postgresql" "$P020/usr/share/postgresql" "$P020/usr/include" "$P020/bin" "$BL_WORK/src020"
-cp -a "$(dirname "$PG_BIN")" "$P020/usr/lib/postgresql/"
-cp -a "$("$PG_CONFIG" --sharedir)" "$P020/usr/share/postgresql/"
-ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$P020/usr/include/postgresql"
-if ! git -C "$BL_ROOT" cat-file -e "$REL_0_2_0^{commit}" 2>/dev/null; then
-  echo "FAIL - 0.2.0's release commit $REL_0_2_0 is not in this clone (shallow?): git fetch --unshallow"
-  exit 1
-fi
-git -C "$BL_ROOT" archive "$REL_0_2_0" | tar -x -C "$BL_WORK/src020"
-P020_CONFIG=$P020/usr/lib/postgresql/15/bin/pg_config
-make -s -C "$BL_WORK/src020" PG_CONFIG="$P020_CONFIG" with_llvm=no CLI_BINDIR="$P020/bin" install >/dev/null
-make -s -C "$BL_WORK/src020/test/signer" PG_CONFIG="$P020_CONFIG" with_llvm=no install >/dev/null
+build_release 0.2.0 b06c259 "$P020"
 cluster1_port=$PGPORT
 PG_BIN=$P020/usr/lib/postgresql/15/bin bl_start_cluster v02 55458 "battledger.log_key_file = '$BL_WORK/up-log.key'"
 createdb v02
@@ -241,16 +245,8 @@ check "verify() and verify_log(true) clean after the update to 0.4.0" \
 
 # --- 0.3.0 -> 0.4.0, from 0.3.0's own binaries (its release commit), with a
 # registry written under 0.3.0's rules: moves by role, without custody
-REL_0_3_0=f08a441
 P030=$BL_WORK/pg030
-mkdir -p "$P030/usr/lib/postgresql" "$P030/usr/share/postgresql" "$P030/usr/include" "$P030/bin" "$BL_WORK/src030"
-cp -a "$(dirname "$PG_BIN")" "$P030/usr/lib/postgresql/"
-cp -a "$("$PG_CONFIG" --sharedir)" "$P030/usr/share/postgresql/"
-ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$P030/usr/include/postgresql"
-git -C "$BL_ROOT" archive "$REL_0_3_0" | tar -x -C "$BL_WORK/src030"
-P030_CONFIG=$P030/usr/lib/postgresql/15/bin/pg_config
-make -s -C "$BL_WORK/src030" PG_CONFIG="$P030_CONFIG" with_llvm=no CLI_BINDIR="$P030/bin" install >/dev/null
-make -s -C "$BL_WORK/src030/test/signer" PG_CONFIG="$P030_CONFIG" with_llvm=no install >/dev/null
+build_release 0.3.0 f08a441 "$P030"
 PG_BIN=$P030/usr/lib/postgresql/15/bin bl_start_cluster v03 55459 "battledger.log_key_file = '$BL_WORK/up-log.key'
 battledger.origin = 'up3.example/log'"
 createdb v03
