@@ -17,13 +17,15 @@ OBJS = $(PG_OBJS) $(CORE_OBJS)
 PG_CPPFLAGS = -Isrc/core -Isrc/pg
 
 # The versioned install script is built from ordered parts in sql/install/;
-# the upgrade script from 0.3.0 from the parts in sql/upgrade/0.3.0--0.4.0/
-# (see its README).  Released scripts are kept as released (sql/upgrade/):
-# the install scripts of 0.1.0, 0.2.0 and 0.3.0 and the upgrades between
-# them, so that every released version can be installed and updated to this one.
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql
-DATA = sql/upgrade/$(EXTENSION)--0.1.0.sql sql/upgrade/$(EXTENSION)--0.2.0.sql sql/upgrade/$(EXTENSION)--0.3.0.sql \
-       sql/upgrade/$(EXTENSION)--0.1.0--0.2.0.sql sql/upgrade/$(EXTENSION)--0.2.0--0.3.0.sql
+# the upgrade script from the previous release from the parts in
+# sql/upgrade/$(PREV_VERSION)--$(EXTVERSION)/ (see its README).  Released scripts
+# are kept as released (sql/upgrade/): the install script of every release and
+# the upgrades between them, so that every released version can be installed
+# and updated to this one.
+PREV_VERSION = 0.4.0
+UPGRADE_DIR = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION)
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/upgrade/$(EXTENSION)--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
 REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium migrate security privileges
@@ -41,12 +43,11 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-# 0.3.0 -> 0.4.0: the parts of sql/upgrade/0.3.0--0.4.0/ in name order
+# previous release -> this one: the parts of $(UPGRADE_DIR)/ in name order
 # (*.sql copied, *.replace naming install functions to CREATE OR REPLACE),
 # then the comments and privileges, which are idempotent.
-UPGRADE_0_4_0_DIR = sql/upgrade/0.3.0--0.4.0
-sql/$(EXTENSION)--0.3.0--0.4.0.sql: $(wildcard $(UPGRADE_0_4_0_DIR)/*) sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
-	{ for f in $(sort $(wildcard $(UPGRADE_0_4_0_DIR)/*.sql $(UPGRADE_0_4_0_DIR)/*.replace)); do \
+sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(wildcard $(UPGRADE_DIR)/*) sql/upgrade/replace_functions.awk $(wildcard sql/install/*.sql)
+	{ for f in $(sort $(wildcard $(UPGRADE_DIR)/*.sql $(UPGRADE_DIR)/*.replace)); do \
 	    case $$f in \
 	      *.sql) cat "$$f" ;; \
 	      *.replace) grep -v '^#' "$$f" | while read -r part names; do \

@@ -11,7 +11,11 @@
 #   - both lineages go on to 0.4.0 and equal a fresh 0.4.0;
 #   - a registry written by 0.3.0's own binaries (moves by role, before
 #     custody) updates to 0.4.0 with its rows, states, passports, leaves,
-#     checkpoints and a proof unchanged, and custody runs from the update.
+#     checkpoints and a proof unchanged, and custody runs from the update;
+#   - the three databases go on to 0.5.0 and equal a fresh 0.5.0, and a
+#     registry written by 0.4.0's own binaries (custody, handovers) updates to
+#     0.5.0 with its rows, states, passports, leaves, checkpoints and a proof
+#     unchanged.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -231,11 +235,11 @@ check "the new log is consistent with 0.2.0's last checkpoint" test "$(q v02 -c 
 # --- 0.3.0 -> 0.4.0: both lineages above go on to this version
 q v02 -c "SELECT battledger.seal()" >/dev/null
 before4=$(state02)
-PGPORT=$cluster1_port q old -c "ALTER EXTENSION battledger UPDATE"
+PGPORT=$cluster1_port q old -c "ALTER EXTENSION battledger UPDATE TO '0.4.0'"
 PGPORT=$cluster1_port createdb fresh4
-PGPORT=$cluster1_port q fresh4 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
-q v02 -c "ALTER EXTENSION battledger UPDATE"
-createdb fresh4; q fresh4 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+PGPORT=$cluster1_port q fresh4 -c "CREATE EXTENSION battledger VERSION '0.4.0'" -c "CREATE EXTENSION battledger_test_signer"
+q v02 -c "ALTER EXTENSION battledger UPDATE TO '0.4.0'"
+createdb fresh4; q fresh4 -c "CREATE EXTENSION battledger VERSION '0.4.0'" -c "CREATE EXTENSION battledger_test_signer"
 same_as_fresh 0.4.0 fresh4 old $cluster1_port
 same_as_fresh 0.4.0 fresh4 v02 55458
 check "0.2.0 and 0.3.0 rows, signatures, leaves and checkpoints unchanged by the update to 0.4.0" \
@@ -289,8 +293,8 @@ printf '%s\n' "$(q v03 -c "SELECT battledger.tlog_proof(3)")" > "$BL_WORK/up3-pr
 leaf3=$(q v03 -c "SELECT encode(battledger.leaf(3), 'hex')")
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v03" -w stop >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v03" -l "$BL_WORK/v03.log" -w start >/dev/null
-q v03 -c "ALTER EXTENSION battledger UPDATE"
-createdb fresh4; q fresh4 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+q v03 -c "ALTER EXTENSION battledger UPDATE TO '0.4.0'"
+createdb fresh4; q fresh4 -c "CREATE EXTENSION battledger VERSION '0.4.0'" -c "CREATE EXTENSION battledger_test_signer"
 same_as_fresh 0.4.0 fresh4 v03 55459
 check "v03: 0.3.0's registry rows, leaves and checkpoints unchanged; its batteries keep their states and passports" \
   test "$(reg03)" = "$before3"
@@ -305,4 +309,73 @@ check "v03: a member that does not hold U1 may no longer move it" grep -q 'does 
 q v03 -c "SELECT ev('second.test', '{\"battery_id\": \"gs1:01/09521234567899/21/U1\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2026-01-01T00:00:00Z\"}')" >/dev/null
 check "v03: its holder may, and the registry stays clean" \
   test "$(q v03 -c "SELECT status FROM battledger.battery_state('gs1:01/09521234567899/21/U1')"):$(q v03 -c "SELECT count(*) FROM battledger.registry_conflicts()")" = waste:0
+
+# --- 0.4.0 -> 0.5.0: the three databases above go on to this version
+q v03 -c "SELECT battledger.seal()" >/dev/null
+before3=$(reg03)
+for db in old:$cluster1_port v02:55458 v03:55459; do
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} createdb fresh5
+  PGPORT=${db#*:} q fresh5 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  same_as_fresh 0.5.0 fresh5 ${db%:*} ${db#*:}
+done
+export PGPORT=55459
+check "v03: rows, leaves, checkpoints, states and passports unchanged by the update to 0.5.0" test "$(reg03)" = "$before3"
+check "v03: verify() and verify_log(true) clean after the update to 0.5.0" \
+  test "$(q v03 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.4.0 -> 0.5.0, from 0.4.0's own binaries (its release commit), with a
+# registry written under custody: made, handed over, accepted, placed, moved
+P040=$BL_WORK/pg040
+build_release 0.4.0 f2f6205 "$P040"
+PG_BIN=$P040/usr/lib/postgresql/15/bin bl_start_cluster v04 55460 "battledger.log_key_file = '$BL_WORK/up-log.key'
+battledger.origin = 'up4.example/log'"
+createdb v04
+q v04 >/dev/null <<'SQL'
+CREATE EXTENSION battledger VERSION '0.4.0';
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
+SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
+  FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem']),
+               ('recycler.test', ARRAY['recycler', 'collector'])) v(m, r);
+CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
+CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+SELECT model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
+SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2025-01-01T00:00:00Z"}'),
+       ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "handover", "data": {"to": "oem.test"}, "occurred_at": "2025-01-02T00:00:00Z"}'),
+       ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "handover_accepted", "occurred_at": "2025-01-03T00:00:00Z"}'),
+       ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "placed_on_market", "passport_id": "urn:bp:V1:1", "occurred_at": "2025-02-01T00:00:00Z"}'),
+       ev('oem.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "handover", "data": {"to": "recycler.test"}, "occurred_at": "2025-06-01T00:00:00Z"}');
+SELECT battledger.seal();
+SQL
+reg04() {
+  q v04 -c "SELECT s.status || ':' || s.passport_id || ':' || s.custodian || ':' || s.handover_to || ':' || (battledger.passport('gs1:01/09521234567899/21/V1', 'legitimate_interest')->>'batteryStatus')
+              FROM battledger.battery_state('gs1:01/09521234567899/21/V1') s" \
+        -c "SELECT string_agg(ledger_origin || ledger_seq || ledger_hash::text || encode(ledger_sig, 'hex'), ',' ORDER BY ledger_hash::text) FROM battledger.battery_event" \
+        -c "SELECT string_agg(leaf_index || leaf_hash::text, ',' ORDER BY leaf_index) FROM battledger.log_leaf" \
+        -c "SELECT string_agg(note, '' ORDER BY tree_size) FROM battledger.checkpoint"
+}
+before04=$(reg04)
+vkey4=$(q v04 -c "SELECT battledger.log_vkey()")
+printf '%s\n' "$(q v04 -c "SELECT battledger.tlog_proof(4)")" > "$BL_WORK/up4-proof.txt"
+leaf4=$(q v04 -c "SELECT encode(battledger.leaf(4), 'hex')")
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v04" -w stop >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v04" -l "$BL_WORK/v04.log" -w start >/dev/null
+q v04 -c "ALTER EXTENSION battledger UPDATE"
+createdb fresh5; q fresh5 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+same_as_fresh 0.5.0 fresh5 v04 55460
+check "v04: 0.4.0's registry rows, leaves and checkpoints unchanged; custody, states and passports kept" \
+  test "$(reg04)" = "$before04"
+check "v04: no conflicts, verify() and verify_log(true) clean after the update" \
+  test "$(q v04 -c "SELECT (SELECT count(*) FROM battledger.registry_conflicts()) + (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+check "v04: the proof 0.4.0 made still verifies offline" \
+  "$CLI" verify-proof --vkey "$vkey4" --proof "$BL_WORK/up4-proof.txt" --leaf-hex "$leaf4"
+q v04 -c "SELECT ev('recycler.test', '{\"battery_id\": \"gs1:01/09521234567899/21/V1\", \"event\": \"handover_accepted\", \"occurred_at\": \"2026-01-01T00:00:00Z\"}')" >/dev/null
+check "v04: the handover 0.4.0 recorded is accepted after the update" \
+  test "$(q v04 -c "SELECT custodian FROM battledger.battery_state('gs1:01/09521234567899/21/V1')")" = recycler.test
 exit $fail

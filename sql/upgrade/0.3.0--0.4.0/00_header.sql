@@ -1,1 +1,0 @@
--- battledger 0.3.0 -> 0.4.0 (parts in sql/upgrade/0.3.0--0.4.0/)
