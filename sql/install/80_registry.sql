@@ -353,6 +353,96 @@ BEGIN
     RETURN (SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody');
 END $$;
 
+-----------------------------------------------------------------------------
+-- Identifier namespaces: who may make which batteries.  A battery id is its
+-- maker's: a GS1 GTIN carries the maker's GS1 company prefix, an ISO/IEC
+-- 15459 id its issuing agency and company number.  Registered here, a
+-- namespace makes "manufactured" under it its member's alone, so nobody can
+-- take a battery by writing its first row before the real maker (squatting
+-- its serials, or dating a row of its own earlier: registry order follows
+-- the writer's clock).  Registrations replicate like members and keys (each
+-- member's DBA registers the organisations it hosts); two members claiming
+-- overlapping namespaces are reported by registry_conflicts(), and the first
+-- claim in registry order decides meanwhile.
+-----------------------------------------------------------------------------
+CREATE TABLE @extschema@.id_namespace (
+    namespace text NOT NULL CHECK (namespace ~ '^(gs1:[0-9]{4,12}|iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35})$'),
+    member    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT now()
+);
+SELECT @extschema@.enable_ledger('@extschema@.id_namespace', 'namespace');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_namespace', '');
+GRANT SELECT ON @extschema@.id_namespace TO PUBLIC;
+
+-- The key of a battery id that namespaces are prefixes of: 'gs1:' and the
+-- GTIN's company prefix and item reference (the indicator digit and check
+-- digit left out), or 'iso15459:IAC/CIN/'.
+CREATE FUNCTION @extschema@._id_key(id @extschema@.battery_id) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN @extschema@.battery_id_scheme(id) = 'gs1' THEN 'gs1:' || substr(@extschema@.battery_gtin(id), 2, 12)
+                ELSE regexp_replace(@extschema@.text(id), '[^/]*$', '') END
+$$;
+
+-- Does a namespace (as registered) cover a key (_id_key()) or another namespace?
+CREATE FUNCTION @extschema@._ns_covers(namespace text, key text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN namespace LIKE 'gs1:%' THEN starts_with(key, namespace)
+                ELSE starts_with(key || '/', namespace || '/') END
+$$;
+
+-- _id_namespace(id battery_id): the registration a battery id falls under, the
+-- first in registry order; no row if none does.
+CREATE FUNCTION @extschema@._id_namespace(id @extschema@.battery_id,
+                                          OUT namespace text, OUT member text, OUT at timestamptz)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key text := @extschema@._id_key(id);
+BEGIN
+    SELECT n.namespace, n.member, n.at INTO namespace, member, at FROM @extschema@.id_namespace n
+     WHERE @extschema@._ns_covers(n.namespace, key)
+     ORDER BY n.at, n.ledger_origin COLLATE "C", n.ledger_seq LIMIT 1;
+END $$;
+
+-- add_id_namespace(member text, namespace text): register a GS1 company prefix
+-- ('gs1:4012345') or an ISO/IEC 15459 issuer and company ('iso15459:UN/123456')
+-- as the member's; from then on only it may manufacture batteries under it.
+CREATE FUNCTION @extschema@.add_id_namespace(member text, namespace text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    other record;
+BEGIN
+    IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member) THEN
+        RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
+            HINT = 'Register it first with battledger.add_member().';
+    END IF;
+    IF namespace IS NULL OR namespace !~ '^(gs1:[0-9]{4,12}|iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35})$' THEN
+        RAISE EXCEPTION 'invalid identifier namespace "%"', namespace USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A namespace is a GS1 company prefix (4 to 12 digits) or an ISO/IEC 15459 issuing agency code and company number.',
+            HINT = 'For example ''gs1:4012345'' or ''iso15459:UN/123456''.';
+    END IF;
+    SELECT n.namespace, n.member INTO other FROM @extschema@.id_namespace n
+     WHERE @extschema@._ns_covers(n.namespace, add_id_namespace.namespace)
+        OR @extschema@._ns_covers(add_id_namespace.namespace, n.namespace)
+     ORDER BY n.member = add_id_namespace.member LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'namespace "%" overlaps "%", registered to "%"', namespace, other.namespace, other.member
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'A battery id belongs to one member''s namespace.';
+    END IF;
+    -- registering a namespace must not take batteries another member has made under it
+    SELECT s.member, e.battery_id INTO other FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) s
+     WHERE e.event = 'manufactured' AND s.member IS DISTINCT FROM add_id_namespace.member
+       AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._id_key(e.battery_id))
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'member "%" has made batteries in namespace "%"', other.member, namespace
+            USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.battery_id),
+                  HINT = 'Agree in the consortium whose namespace it is; the registration would make those batteries ineffective.';
+    END IF;
+    INSERT INTO @extschema@.id_namespace (namespace, member) VALUES (namespace, member);
+    RETURN namespace;
+END $$;
+
 -- The state a battery's lifecycle events reached.
 CREATE TYPE @extschema@.battery_fold_state AS (
     manufactured boolean,
@@ -376,6 +466,7 @@ DECLARE
     needed text[];
     offered timestamptz;
     offered_by text;
+    ns record;
 BEGIN
     SELECT * INTO k FROM @extschema@.event_kind ek WHERE ek.event = e.event AND ek.subject = 'battery';
     IF NOT FOUND THEN
@@ -421,6 +512,17 @@ BEGIN
         IF st.manufactured THEN
             problem := 'manufactured_twice'; code := 'BL036';
             message := format('battery %s is already manufactured', e.battery_id);
+            RETURN;
+        END IF;
+        -- a battery id is its namespace's member's to make (custody starts here)
+        IF custody THEN
+            SELECT * INTO ns FROM @extschema@._id_namespace(e.battery_id);
+            IF ns.member IS NOT NULL AND ns.member IS DISTINCT FROM member THEN
+                problem := 'foreign_namespace'; code := 'BL044';
+                message := format('battery id %s is in the namespace of member "%s"', e.battery_id, ns.member);
+                detail := format('Namespace %s is registered to "%s": only it may write "manufactured" under it.', ns.namespace, ns.member);
+                hint := 'Use an identifier of a namespace registered to you (battledger.id_namespace).';
+            END IF;
         END IF;
         RETURN;
     END IF;
@@ -640,7 +742,11 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                      WHERE e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
                                        'handover', 'handover_accepted')) b,
                    @extschema@.battery_lifecycle(b.battery_id) l,
-                   LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody AS race) r) c
+                   LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody
+                                   -- a registration the writer may not have received yet
+                                   OR (l.problem = 'foreign_namespace'
+                                       AND (SELECT n.at FROM @extschema@._id_namespace(b.battery_id) n)
+                                           > l.ledger_at - coalesce(current_setting('battledger.max_backdate', true), '600')::interval) AS race) r) c
      WHERE NOT c.effective
     UNION ALL
     -- the other events commute; their role is all that decides
@@ -662,6 +768,14 @@ CREATE FUNCTION @extschema@.registry_conflicts()
      WHERE e.passport_id IS NOT NULL AND s.member IS NOT NULL
        AND e.event NOT IN ('placed_on_market', 'status_changed', 'dismantled', 'recycled')
        AND e.ledger_at >= @extschema@._custody_from()
+    UNION ALL
+    -- two members claiming overlapping namespaces: the first in registry order decides
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_contested', 'conflict',
+           format('namespace "%s" of "%s" overlaps "%s" of "%s", registered first', n.namespace, n.member, f.namespace, f.member)
+      FROM @extschema@.id_namespace n
+      JOIN @extschema@.id_namespace f ON f.member <> n.member
+       AND (@extschema@._ns_covers(f.namespace, n.namespace) OR @extschema@._ns_covers(n.namespace, f.namespace))
+       AND (f.at, f.ledger_origin COLLATE "C", f.ledger_seq) < (n.at, n.ledger_origin COLLATE "C", n.ledger_seq)
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
