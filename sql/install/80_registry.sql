@@ -205,9 +205,20 @@ CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
 $$;
 
 -- The rules decide on the latest committed state of a lot or battery: writers
--- of the same lot or battery take turns (a transaction-scoped advisory lock in
--- battledger's own key class), and read at READ COMMITTED, where each query
--- after the lock sees what the previous writer committed.
+-- of the same lot, battery or passport id take turns, and read at READ
+-- COMMITTED, where each query after the lock sees what the previous writer
+-- committed.  The turn is a row lock in subject_lock, a table no role but
+-- the extension's owner may read or lock (the rule triggers run as that
+-- owner): an advisory lock, which any role may take, let a plain role hold a
+-- battery's turn in an open transaction and stall its writers (red team F9).
+-- UNLOGGED: a lock needs no WAL and nothing of it must survive a crash.
+CREATE UNLOGGED TABLE @extschema@.subject_lock (
+    kind text NOT NULL,
+    id   text NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+REVOKE ALL ON @extschema@.subject_lock FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._lock_subject(kind text, id text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -217,7 +228,13 @@ BEGIN
                   DETAIL = format('This transaction runs at %s; the registry''s rules must see the latest committed state of a %s.',
                                   current_setting('transaction_isolation'), kind);
     END IF;
-    PERFORM pg_advisory_xact_lock(-1108, hashtext(kind || ':' || id));
+    PERFORM FROM @extschema@.subject_lock l WHERE l.kind = _lock_subject.kind AND l.id = _lock_subject.id FOR UPDATE;
+    IF NOT FOUND THEN
+        -- the first writer of a subject: a concurrent first writer's insert
+        -- waits for this one's transaction, which is the same turn
+        INSERT INTO @extschema@.subject_lock VALUES (kind, id) ON CONFLICT DO NOTHING;
+        PERFORM FROM @extschema@.subject_lock l WHERE l.kind = _lock_subject.kind AND l.id = _lock_subject.id FOR UPDATE;
+    END IF;
 END $$;
 
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
@@ -253,8 +270,11 @@ BEGIN
     RETURN total;
 END $$;
 
+-- The rule triggers run as the extension's owner (SECURITY DEFINER): they
+-- take the subjects' turns in subject_lock, which no other role may lock, and
+-- read every row they decide on whatever row security a table gains.
 CREATE FUNCTION @extschema@._lot_rules() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     k @extschema@.event_kind;
@@ -779,7 +799,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     st @extschema@.battery_fold_state;
