@@ -417,9 +417,14 @@ SELECT right(battery_id::text, 3) AS battery, event, signer, problem, kind FROM 
 -- a registration must not take batteries another member already made
 SELECT add_id_namespace('only-cell_maker', 'iso15459:UN/1234567');  -- its own N-4: fine
 SELECT add_id_namespace('only-cell_maker', 'gs1:952123');            -- cells.test made batteries there
--- two registrations of one namespace (the second bypassing add_id_namespace):
--- the first in registry order decides, the second is reported
+-- two members registering overlapping namespaces (the second bypassing
+-- add_id_namespace): both are named; where they overlap neither excludes the
+-- other from then on, and what was stored before is judged as it was
 INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:40123450', 'only-cell_maker');
 SELECT custodian FROM battery_state(nid('N-5'));
-SELECT event, signer, problem, kind, message FROM registry_conflicts() WHERE event = 'id_namespace';
+SELECT event, signer, problem, kind, message FROM registry_conflicts() WHERE event = 'id_namespace' ORDER BY signer;
+SELECT try_ev('only-cell_maker', jsonb_build_object('battery_id', nid('N-7')::text, 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS in_contested_namespace,
+       try_ev('only-cell_maker', jsonb_build_object('battery_id', 'gs1:01/04012345100013/21/N-8', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS in_cells_test_alone;
 SELECT count(*) AS chain_problems FROM verify('battledger.id_namespace');

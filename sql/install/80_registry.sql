@@ -380,11 +380,14 @@ END $$;
 -- namespace makes "manufactured" under it its member's alone, so nobody can
 -- take a battery by writing its first row before the real maker (squatting
 -- its serials, or dating a row of its own earlier: registry order follows
--- the writer's clock).  Registrations replicate like members and keys (each
--- member's DBA registers the organisations it hosts); two members claiming
--- overlapping namespaces are reported by registry_conflicts(), and the first
--- claim in registry order decides meanwhile.
------------------------------------------------------------------------------
+-- the writer's clock).  Registrations replicate like members and keys; one
+-- counts only if written where its member is hosted (the origin that added
+-- the member).  Two members registering overlapping namespaces are both
+-- reported by registry_conflicts(), and where they overlap neither excludes
+-- the other: a claim cannot take another member's namespace, only fail to
+-- protect it until the consortium settles it.  A registration governs the
+-- rows dated after it, so a new one never changes how a stored row is
+-- judged (one dated back to do so is reported by verify_member()).
 CREATE TABLE @extschema@.id_namespace (
     namespace text NOT NULL CHECK (namespace ~ '^(gs1:[0-9]{4,12}|iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35})$'),
     member    text NOT NULL,
@@ -410,17 +413,30 @@ CREATE FUNCTION @extschema@._ns_covers(namespace text, key text) RETURNS boolean
                 ELSE starts_with(key || '/', namespace || '/') END
 $$;
 
--- _id_namespace(id battery_id): the registration a battery id falls under, the
--- first in registry order; no row if none does.
-CREATE FUNCTION @extschema@._id_namespace(id @extschema@.battery_id,
-                                          OUT namespace text, OUT member text, OUT at timestamptz)
+-- Is a registration written where its member is hosted (the origin of the
+-- row that added the member)?  Another origin's DBA cannot speak for it.
+CREATE FUNCTION @extschema@._ns_hosted(member text, origin text) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT e.ledger_origin = origin FROM @extschema@.member_event e
+                      WHERE e.member = _ns_hosted.member AND e.event = 'added'
+                      ORDER BY e.at, e.ledger_origin COLLATE "C", e.ledger_seq LIMIT 1), false)
+$$;
+
+-- _id_owners(id battery_id, at timestamptz): the members whose (hosted)
+-- registrations, made by time at, cover a battery id, the namespaces, and
+-- when the first was registered; NULLs if none.  A registration governs the
+-- rows dated after it: it never changes how an earlier row is judged.
+CREATE FUNCTION @extschema@._id_owners(id @extschema@.battery_id, at timestamptz,
+                                       OUT members text[], OUT namespaces text[], OUT since timestamptz)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     key text := @extschema@._id_key(id);
 BEGIN
-    SELECT n.namespace, n.member, n.at INTO namespace, member, at FROM @extschema@.id_namespace n
-     WHERE @extschema@._ns_covers(n.namespace, key)
-     ORDER BY n.at, n.ledger_origin COLLATE "C", n.ledger_seq LIMIT 1;
+    SELECT array_agg(DISTINCT n.member ORDER BY n.member), array_agg(DISTINCT n.namespace ORDER BY n.namespace), min(n.at)
+      INTO members, namespaces, since
+      FROM @extschema@.id_namespace n
+     WHERE @extschema@._ns_covers(n.namespace, key) AND n.at <= _id_owners.at
+       AND @extschema@._ns_hosted(n.member, n.ledger_origin);
 END $$;
 
 -- add_id_namespace(member text, namespace text): register a GS1 company prefix
@@ -434,6 +450,11 @@ BEGIN
     IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member) THEN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
             HINT = 'Register it first with battledger.add_member().';
+    END IF;
+    IF NOT @extschema@._ns_hosted(member, coalesce(current_setting('battledger.origin', true), '')) THEN
+        RAISE EXCEPTION 'member "%" is not hosted here', member USING ERRCODE = 'BL044',
+            DETAIL = 'A namespace is registered where its member was added; a registration made elsewhere does not count.',
+            HINT = 'Ask the DBA of the member''s own database to register it.';
     END IF;
     IF namespace IS NULL OR namespace !~ '^(gs1:[0-9]{4,12}|iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35})$' THEN
         RAISE EXCEPTION 'invalid identifier namespace "%"', namespace USING ERRCODE = 'invalid_parameter_value',
@@ -536,11 +557,12 @@ BEGIN
         END IF;
         -- a battery id is its namespace's member's to make (custody starts here)
         IF custody THEN
-            SELECT * INTO ns FROM @extschema@._id_namespace(e.battery_id);
-            IF ns.member IS NOT NULL AND ns.member IS DISTINCT FROM member THEN
+            SELECT * INTO ns FROM @extschema@._id_owners(e.battery_id, coalesce(e.ledger_at, statement_timestamp()));
+            IF ns.members IS NOT NULL AND NOT member = ANY (ns.members) THEN
                 problem := 'foreign_namespace'; code := 'BL044';
-                message := format('battery id %s is in the namespace of member "%s"', e.battery_id, ns.member);
-                detail := format('Namespace %s is registered to "%s": only it may write "manufactured" under it.', ns.namespace, ns.member);
+                message := format('battery id %s is in the namespace of member "%s"', e.battery_id, array_to_string(ns.members, '", "'));
+                detail := format('Namespace %s is registered to "%s": only it may write "manufactured" under it.',
+                                 array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "'));
                 hint := 'Use an identifier of a namespace registered to you (battledger.id_namespace).';
             END IF;
         END IF;
@@ -765,7 +787,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                    LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody
                                    -- a registration the writer may not have received yet
                                    OR (l.problem = 'foreign_namespace'
-                                       AND (SELECT n.at FROM @extschema@._id_namespace(b.battery_id) n)
+                                       AND (SELECT n.since FROM @extschema@._id_owners(b.battery_id, l.ledger_at) n)
                                            > l.ledger_at - coalesce(current_setting('battledger.max_backdate', true), '600')::interval) AS race) r) c
      WHERE NOT c.effective
     UNION ALL
@@ -789,13 +811,20 @@ CREATE FUNCTION @extschema@.registry_conflicts()
        AND e.event NOT IN ('placed_on_market', 'status_changed', 'dismantled', 'recycled')
        AND e.ledger_at >= @extschema@._custody_from()
     UNION ALL
-    -- two members claiming overlapping namespaces: the first in registry order decides
+    -- two members claiming overlapping namespaces: where they overlap, neither
+    -- excludes the other until the consortium settles it (both are named)
     SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_contested', 'conflict',
-           format('namespace "%s" of "%s" overlaps "%s" of "%s", registered first', n.namespace, n.member, f.namespace, f.member)
+           format('namespace "%s" of "%s" overlaps "%s" of "%s"', n.namespace, n.member, f.namespace, f.member)
       FROM @extschema@.id_namespace n
       JOIN @extschema@.id_namespace f ON f.member <> n.member
        AND (@extschema@._ns_covers(f.namespace, n.namespace) OR @extschema@._ns_covers(n.namespace, f.namespace))
-       AND (f.at, f.ledger_origin COLLATE "C", f.ledger_seq) < (n.at, n.ledger_origin COLLATE "C", n.ledger_seq)
+     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin) AND @extschema@._ns_hosted(f.member, f.ledger_origin)
+    UNION ALL
+    -- a registration written where its member is not hosted counts for nothing
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
+           format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
+      FROM @extschema@.id_namespace n
+     WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger

@@ -250,6 +250,10 @@ q a -c "INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1
 q b -c "SELECT battledger.set_member_roles('second.example', ARRAY['second_life_operator', 'pack_maker'])" >/dev/null
 for m in a c; do wait_for $m "SELECT 'pack_maker' = ANY (roles) FROM battledger.members WHERE member = 'second.example'"; done
 wait_for b "SELECT count(*) = 1 FROM battledger.id_namespace"
+out=$(q b -c "SELECT battledger.add_id_namespace('maker.example', 'gs1:4012345')" 2>&1 || true)
+check "6: b's DBA may not register a namespace for a member a hosts" grep -q 'member "maker.example" is not hosted here' <<<"$out"
+q b -c "INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:4012345', 'second.example'),
+                                                                    ('gs1:4099999', 'maker.example')" >/dev/null
 out=$(q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Z0', 'event', 'manufactured', 'model_id', 'NMC-1', 'occurred_at', '2026-08-01T00:00:00Z'))" 2>&1 || true)
 check "6: b's own server refuses a battery under a's prefix (BL044)" grep -q 'is in the namespace of member "maker.example"' <<<"$out"
 pause a b; pause b a
@@ -269,4 +273,7 @@ for m in a b c; do
                      LEFT JOIN battledger.registry_conflicts() c ON c.ledger_origin = l.ledger_origin AND c.ledger_seq = l.ledger_seq AND c.event = 'manufactured'")" \
          = "second.example:false:foreign_namespace:equivocation,maker.example:true:-"
 done
+check "6: b's registration for a's member counts for nothing and is named everywhere; its own is fine" \
+  test "$(q c -c "SELECT string_agg(signer || ':' || problem || ':' || kind, ',') FROM battledger.registry_conflicts() WHERE event = 'id_namespace'")" \
+       = "maker.example:namespace_not_hosted:equivocation"
 exit $fail
