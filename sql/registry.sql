@@ -404,9 +404,8 @@ SELECT manufactured, custodian FROM battery_state(nid('N-5'));
 SELECT ev('cells.test', jsonb_build_object('battery_id', nid('N-5')::text, 'event', 'manufactured',
           'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z'));
 SELECT event, signer, effective, problem, custodian FROM battery_lifecycle(nid('N-5'));
--- registered moments before, the namespace may not have reached the writer
--- yet: a conflict.  Registered long before (here a day, as received from
--- another member), the writer's own rules would have refused it: equivocation
+-- and under a namespace registered long before (here a day, as received from
+-- another member): each is an equivocation, however recent the registration
 INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:4099999', 'cells.test', now() - interval '1 day');
 ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
 SELECT ev('only-cell_maker', jsonb_build_object('battery_id', 'gs1:01/04099999000012/21/N-6', 'event', 'manufactured',

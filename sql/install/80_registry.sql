@@ -784,11 +784,10 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                      WHERE e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
                                        'handover', 'handover_accepted')) b,
                    @extschema@.battery_lifecycle(b.battery_id) l,
-                   LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody
-                                   -- a registration the writer may not have received yet
-                                   OR (l.problem = 'foreign_namespace'
-                                       AND (SELECT n.since FROM @extschema@._id_owners(b.battery_id, l.ledger_at) n)
-                                           > l.ledger_at - coalesce(current_setting('battledger.max_backdate', true), '600')::interval) AS race) r) c
+                   -- (a battery made under another maker's namespace is never an
+                   -- honest race, whether or not the registration had arrived:
+                   -- no maker uses another company's prefix)
+                   LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody AS race) r) c
      WHERE NOT c.effective
     UNION ALL
     -- the other events commute; their role is all that decides
