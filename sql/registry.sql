@@ -427,3 +427,36 @@ SELECT try_ev('only-cell_maker', jsonb_build_object('battery_id', nid('N-7')::te
        try_ev('only-cell_maker', jsonb_build_object('battery_id', 'gs1:01/04012345100013/21/N-8', 'event', 'manufactured',
               'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS in_cells_test_alone;
 SELECT count(*) AS chain_problems FROM verify('battledger.id_namespace');
+
+-- 11. The rules trigger's cache of each battery's state (red team F8) agrees
+-- with the whole fold for every battery written above (races, bypasses,
+-- corrections, namespaces); and a battery with many lifecycle events is
+-- folded on from its cache, not from its first event
+SELECT count(*) AS cached_batteries FROM battledger.battery_fold_cache;
+SELECT count(*) AS cache_disagrees FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b
+ WHERE battledger._battery_state_cached(b.battery_id) IS DISTINCT FROM
+       (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to)::battledger.battery_fold_state
+          FROM battledger.battery_state(b.battery_id) s);
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2026-03-01T00:00:00Z'));
+DO $$
+BEGIN
+    FOR i IN 1..30 LOOP
+        PERFORM ev(CASE WHEN i % 2 = 1 THEN 'cells.test' ELSE 'oem.test' END,
+                   jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'handover', 'occurred_at', '2026-03-01T00:00:00Z',
+                                      'data', jsonb_build_object('to', CASE WHEN i % 2 = 1 THEN 'oem.test' ELSE 'cells.test' END, 'round', i)));
+        PERFORM ev(CASE WHEN i % 2 = 1 THEN 'oem.test' ELSE 'cells.test' END,
+                   jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'handover_accepted', 'occurred_at', '2026-03-01T00:00:00Z',
+                                      'data', jsonb_build_object('round', i)));
+    END LOOP;
+END $$;
+SELECT n, (st).custodian FROM battledger.battery_fold_cache WHERE battery_id = bid('F-1');
+-- a member that bypasses its rules appends an ineffective handover: it is
+-- folded on from the cache, and the cached state is still the whole fold's
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('only-cell_maker', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'handover', 'data', '{"to": "oem.test"}'::jsonb,
+          'occurred_at', '2026-03-01T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'quality_checked', 'occurred_at', '2026-03-02T00:00:00Z'));
+SELECT n, (st).custodian FROM battledger.battery_fold_cache WHERE battery_id = bid('F-1');
+SELECT (battledger._battery_state_cached(bid('F-1'))).custodian AS cached, (battery_state(bid('F-1'))).custodian AS folded;

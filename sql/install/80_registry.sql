@@ -625,9 +625,14 @@ BEGIN
             -- (ledger_at, ledger_origin) after it, or the same chain (the same origin)
             -- the pending handover is the last effective one: a later, ineffective
             -- handover (a rogue member's, dated far ahead) must not hold it up
-            SELECT h.ledger_at, h.ledger_origin INTO offered, offered_by FROM @extschema@.battery_lifecycle(e.battery_id) h
-             WHERE h.event = 'handover' AND h.effective
-             ORDER BY h.ledger_at DESC, h.ledger_origin DESC, h.ledger_seq DESC LIMIT 1;
+            -- (the rules trigger has just brought its cache up to date: read it there)
+            SELECT c.handover_at, c.handover_origin INTO offered, offered_by
+              FROM @extschema@.battery_fold_cache c WHERE c.battery_id OPERATOR(@extschema@.=) e.battery_id;
+            IF offered IS NULL THEN
+                SELECT h.ledger_at, h.ledger_origin INTO offered, offered_by FROM @extschema@.battery_lifecycle(e.battery_id) h
+                 WHERE h.event = 'handover' AND h.effective
+                 ORDER BY h.ledger_at DESC, h.ledger_origin DESC, h.ledger_seq DESC LIMIT 1;
+            END IF;
             IF offered > statement_timestamp()
                OR (offered = statement_timestamp() AND offered_by > coalesce(current_setting('battledger.origin', true), '')) THEN
                 problem := 'clock_behind'; code := 'BL043';
@@ -694,16 +699,19 @@ CREATE FUNCTION @extschema@._is_lifecycle(event text) RETURNS boolean
                      'handover', 'handover_accepted')
 $$;
 
--- battery_lifecycle(battery battery_id): each lifecycle event of the battery in
--- registry order, with the rules' verdict and the state reached after it.
-CREATE FUNCTION @extschema@.battery_lifecycle(battery @extschema@.battery_id)
+-- _battery_fold(battery, st, after_at, after_origin, after_seq): the fold of
+-- battery_lifecycle(), from state st, over the lifecycle events after the
+-- given registry-order key (all of them when after_at is NULL); also the
+-- passport id each event names, for the writer's cache of the state.
+CREATE FUNCTION @extschema@._battery_fold(battery @extschema@.battery_id, st @extschema@.battery_fold_state,
+                                          after_at timestamptz, after_origin text, after_seq bigint)
     RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
                    effective boolean, problem text, message text, custody boolean,
-                   status text, passport_id text, custodian text, handover_to text, manufactured boolean)
+                   status text, passport_id text, custodian text, handover_to text, manufactured boolean,
+                   named_passport text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     e @extschema@.battery_event;
-    st @extschema@.battery_fold_state := ROW(false, NULL, NULL, NULL, NULL);
     s record;
     v record;
     since timestamptz := @extschema@._custody_from();
@@ -712,6 +720,7 @@ BEGIN
               WHERE x.battery_id OPERATOR(@extschema@.=) battery
                 AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
                                 'handover', 'handover_accepted')
+                AND (after_at IS NULL OR (x.ledger_at, x.ledger_origin, x.ledger_seq) > (after_at, after_origin, after_seq))
               ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
         SELECT * INTO s FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at);
         custody := e.ledger_at >= since;
@@ -741,9 +750,22 @@ BEGIN
         ledger_at := e.ledger_at; ledger_origin := e.ledger_origin; ledger_seq := e.ledger_seq;
         event := e.event; signer := s.member;
         status := st.status; passport_id := st.passport_id; custodian := st.custodian; handover_to := st.handover_to;
-        manufactured := st.manufactured;
+        manufactured := st.manufactured; named_passport := e.passport_id;
         RETURN NEXT;
     END LOOP;
+END $$;
+
+-- battery_lifecycle(battery battery_id): each lifecycle event of the battery in
+-- registry order, with the rules' verdict and the state reached after it.
+CREATE FUNCTION @extschema@.battery_lifecycle(battery @extschema@.battery_id)
+    RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
+                   effective boolean, problem text, message text, custody boolean,
+                   status text, passport_id text, custodian text, handover_to text, manufactured boolean)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    RETURN QUERY SELECT f.ledger_at, f.ledger_origin, f.ledger_seq, f.event, f.signer, f.effective, f.problem, f.message,
+                        f.custody, f.status, f.passport_id, f.custodian, f.handover_to, f.manufactured
+                   FROM @extschema@._battery_fold(battery, ROW(false, NULL, NULL, NULL, NULL), NULL, NULL, NULL) f;
 END $$;
 
 -- The state a battery's lifecycle events reached: status, current passport,
@@ -761,6 +783,97 @@ BEGIN
         manufactured := l.manufactured; status := l.status; passport_id := l.passport_id;
         custodian := l.custodian; handover_to := l.handover_to;
     END LOOP;
+END $$;
+
+-- The writer's cache of each battery's state (red team F8).  The rules
+-- judge every insert on the state the battery's lifecycle events reached;
+-- folding them all each time let a member that appends thousands of
+-- ineffective lifecycle rows to a battery slow its honest writers.  The
+-- cache keeps the state with what it was computed from, and is used only
+-- while that still holds: the same lifecycle rows up to its last key (new
+-- rows after it are folded on from the cached state), the same members,
+-- keys, roles, namespaces and custody date, and the same rows naming the
+-- passport ids its events named (another battery's earlier row naming one
+-- changes a verdict).  Otherwise the battery is folded whole, as
+-- battery_state() always does.  UNLOGGED: it can be rebuilt at any time.
+CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
+    battery_id    @extschema@.battery_id PRIMARY KEY,
+    n             bigint NOT NULL,             -- lifecycle events folded
+    last_at       timestamptz NOT NULL,        -- the last one's registry-order key
+    last_origin   text NOT NULL,
+    last_seq      bigint NOT NULL,
+    generation    text NOT NULL,               -- _fold_generation() when folded
+    passports     text[] NOT NULL,             -- passport ids the events named
+    passport_rows bigint NOT NULL,             -- rows naming them, when folded
+    st            @extschema@.battery_fold_state NOT NULL,
+    handover_at     timestamptz,               -- the last effective handover's key
+    handover_origin text
+);
+REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
+
+-- What every battery's fold reads besides its own events.
+CREATE FUNCTION @extschema@._fold_generation() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT concat_ws('/', (SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody'),
+                     (SELECT count(*) FROM @extschema@.member_event), (SELECT count(*) FROM @extschema@.key_event),
+                     (SELECT count(*) FROM @extschema@.id_namespace), (SELECT count(*) FROM @extschema@.event_kind),
+                     (SELECT count(*) FROM @extschema@.status_role))
+$$;
+
+-- _battery_state_cached(battery battery_id): battery_state() for the rules
+-- trigger, from the cache where it still holds (it writes the cache: only
+-- the rule triggers, which run as the extension's owner, call it).
+CREATE FUNCTION @extschema@._battery_state_cached(battery @extschema@.battery_id)
+    RETURNS @extschema@.battery_fold_state
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    c @extschema@.battery_fold_cache;
+    gen text := @extschema@._fold_generation();
+    st @extschema@.battery_fold_state := ROW(false, NULL, NULL, NULL, NULL);
+    n bigint := 0;
+    la timestamptz;
+    lo text;
+    ls bigint;
+    ids text[] := '{}';
+    l record;
+    hit boolean := false;
+    added bigint := 0;
+    ha timestamptz;
+    ho text;
+BEGIN
+    SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
+    IF FOUND AND c.generation = gen
+       AND c.passport_rows = (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (c.passports))
+       AND c.n = (SELECT count(*) FROM @extschema@.battery_event x
+                   WHERE x.battery_id OPERATOR(@extschema@.=) battery
+                     AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                                     'handover', 'handover_accepted')
+                     AND (x.ledger_at, x.ledger_origin, x.ledger_seq) <= (c.last_at, c.last_origin, c.last_seq)) THEN
+        st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq; ids := c.passports;
+        ha := c.handover_at; ho := c.handover_origin;
+        hit := true;
+    END IF;
+    FOR l IN SELECT * FROM @extschema@._battery_fold(battery, st, la, lo, ls) LOOP
+        st := ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to);
+        n := n + 1; added := added + 1; la := l.ledger_at; lo := l.ledger_origin; ls := l.ledger_seq;
+        IF l.event = 'handover' AND l.effective THEN
+            ha := l.ledger_at; ho := l.ledger_origin;
+        END IF;
+        IF l.named_passport IS NOT NULL AND NOT l.named_passport = ANY (ids) THEN
+            ids := ids || l.named_passport;
+        END IF;
+    END LOOP;
+    IF n > 0 AND (NOT hit OR added > 0) THEN
+        INSERT INTO @extschema@.battery_fold_cache AS f
+        VALUES (battery, n, la, lo, ls, gen, ids,
+                (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho)
+        ON CONFLICT (battery_id) DO UPDATE
+           SET n = EXCLUDED.n, last_at = EXCLUDED.last_at, last_origin = EXCLUDED.last_origin,
+               last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, passports = EXCLUDED.passports,
+               passport_rows = EXCLUDED.passport_rows, st = EXCLUDED.st,
+               handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin;
+    END IF;
+    RETURN st;
 END $$;
 
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
@@ -847,8 +960,7 @@ BEGIN
     IF NEW.passport_id IS NOT NULL THEN
         PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
     END IF;
-    SELECT b.manufactured, b.status, b.passport_id, b.custodian, b.handover_to INTO st
-      FROM @extschema@.battery_state(NEW.battery_id) b;
+    st := @extschema@._battery_state_cached(NEW.battery_id);
     -- NEW has no ledger fields yet: it comes after every event here in registry order
     SELECT * INTO v FROM @extschema@._battery_verdict(NEW, s.member, s.roles, st,
                                                       statement_timestamp() >= @extschema@._custody_from(), true);

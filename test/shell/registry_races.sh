@@ -133,6 +133,13 @@ same_everywhere() {
   check "$what: a, b and c hold the same rows and judge them alike" \
     test "$(registry_view a)" = "$(registry_view b)" -a "$(registry_view a)" = "$(registry_view c)"
   for m in a b c; do
+    # the rules trigger's cache of battery states (F8), after rows arrived in
+    # this member's own order, agrees with the whole fold
+    check "$what: $m: the writer's cached state of every battery is the whole fold's" \
+      test "$(q "$m" -c "SELECT count(*) FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b
+                          WHERE battledger._battery_state_cached(b.battery_id) IS DISTINCT FROM
+                                (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to)::battledger.battery_fold_state
+                                   FROM battledger.battery_state(b.battery_id) s)")" = 0
     check "$what: $m: verify() clean, every member ok" \
       test "$(q "$m" -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')"):$(q "$m" -c "SELECT string_agg(state, ',') FROM battledger.consortium_status()")" = "0:ok,ok"
   done
@@ -225,12 +232,14 @@ done
 
 # --- 5. a row dated well before rows its member sealed earlier is named
 #        (verify_member(): backdated_row).  Within a member, log order is
-#        commit order; here an honest transaction stays open 3 s, so with
+#        commit order; here an honest transaction stays open 6 s, so with
 #        battledger.max_backdate = 1 s its row is reported, as a backdated
 #        first row of a new chain (which nothing else bounds) would be.
 q b -c "BEGIN" -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Y2', 'event', 'soh_reported', 'data', '{\"n\": 1}'::jsonb, 'occurred_at', '2026-07-01T00:00:00Z'))" \
-    -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null &
+    -c "SELECT pg_sleep(6)" -c "COMMIT" >/dev/null &
 slow=$!
+# its row is written once it sleeps (a loaded machine may take a while to get there)
+wait_for b "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(6)')"
 sleep 1.5
 q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Y1', 'event', 'soh_reported', 'data', '{\"n\": 2}'::jsonb, 'occurred_at', '2026-07-01T00:00:00Z'))" >/dev/null
 q b -c "SELECT battledger.seal()" >/dev/null
