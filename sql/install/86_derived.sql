@@ -215,10 +215,11 @@ DECLARE
     ud jsonb;
     rep jsonb;
 BEGIN
-    -- recycled content: derived from the lots where the battery consumed any of the element, declared otherwise
+    -- recycled content: derived from the lots where the battery consumed any of the element, declared otherwise;
+    -- only the shares: the masses behind them are the detailed composition (Annex XIII point 2)
     SELECT jsonb_object_agg(r.material, jsonb_build_object('preConsumerShare', r.pre_consumer_pct,
                                                            'postConsumerShare', r.post_consumer_pct,
-                                                           'basis', 'derived', 'consumedKg', r.consumed_kg, 'lots', r.lots))
+                                                           'basis', 'derived'))
       INTO rc FROM @extschema@.recycled_content(battery) r;
     rc := coalesce(rc, '{}');
     FOR k IN SELECT jsonb_object_keys(declared) LOOP
