@@ -131,6 +131,25 @@ $$;
 COMMENT ON FUNCTION @extschema@.operator_info(text) IS
     'a registered operator or facility (name, address, contact, holder) as its holder last registered it; NULL if unregistered';
 
+-- Registrations that count for nobody: signed by another member than the one
+-- they name (the writer's rules were bypassed), or of an identifier another
+-- member registered first in registry order (a claim that lost a race between
+-- two members' databases, or was written behind the rules).  For auditors.
+CREATE FUNCTION @extschema@.operator_conflicts()
+    RETURNS TABLE (identifier text, ledger_origin text, ledger_seq bigint, signer text, named_member text,
+                   holder text, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT o.identifier, o.ledger_origin, o.ledger_seq, s.member, o.member, h.holder,
+           CASE WHEN s.member IS DISTINCT FROM o.member THEN 'signer_not_member' ELSE 'held_by_other' END
+      FROM @extschema@.operator_registration o
+      CROSS JOIN LATERAL @extschema@._signer(o.ledger_key_id) s
+      CROSS JOIN LATERAL (SELECT @extschema@.operator_holder(o.identifier) AS holder) h
+     WHERE s.member IS DISTINCT FROM o.member OR h.holder IS DISTINCT FROM s.member
+     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq
+$$;
+COMMENT ON FUNCTION @extschema@.operator_conflicts() IS
+    'operator and facility registrations that count for nobody: signed for another member, or of an identifier another member holds';
+
 -- The rules of a registration, before the chain trigger (a refused row leaves no trace).
 CREATE FUNCTION @extschema@._operator_rules() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

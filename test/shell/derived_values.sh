@@ -265,6 +265,23 @@ check "BatteryPass: manufacturer and operator information and the manufacturing 
 check "the registry's public rows: a plain role reads who holds which identifier" \
   test "$(psql -X -q -At -d dv -U plain -c "SELECT battledger.operator_holder('lei:5493001KJTIIGC8Y1R12')")" = cells.test
 
+# a member whose rules are bypassed (its own superuser disables them, as a replicated row skips them):
+# a claim on another's LEI and a registration signed by one member in another's name count for nobody
+q >/dev/null <<'SQL'
+ALTER TABLE battledger.operator_registration DISABLE TRIGGER battledger_rules;
+SELECT reg('rival.test', '{"identifier": "lei:5493001KJTIIGC8Y1R12", "kind": "operator", "name": "Not Cells"}');
+SELECT reg('rival.test', '{"identifier": "gln:0614141000005", "kind": "operator", "name": "Cells (forged)", "member": "cells.test"}');
+ALTER TABLE battledger.operator_registration ENABLE TRIGGER battledger_rules;
+SQL
+check "behind the rules: the LEI's holder is still the first registrant" \
+  test "$(q -c "SELECT battledger.operator_holder('lei:5493001KJTIIGC8Y1R12') || ',' || (battledger.operator_info('lei:5493001KJTIIGC8Y1R12')->>'name') || ',' || coalesce(battledger.operator_holder('gln:0614141000005'), 'nobody')")" = \
+  "cells.test,Cells Registered GmbH,nobody"
+check "... and operator_conflicts() names both rows" \
+  test "$(q -c "SELECT string_agg(identifier || ':' || signer || ':' || problem, ' ' ORDER BY identifier DESC) FROM battledger.operator_conflicts()")" = \
+  "lei:5493001KJTIIGC8Y1R12:rival.test:held_by_other gln:0614141000005:rival.test:signer_not_member"
+check "... and the passport still shows the holder's registration" \
+  test "$(q -c "SELECT battledger.passport(bid('OP-1'))->'generalProductInformation'->'manufacturerInformation'->>'name'")" = "Cells Registered GmbH"
+
 echo "== the data carrier resolves at this registry"
 check "GS1's resolver by default" \
   test "$(q -c "SELECT battledger.passport(bid('OP-1'))->>'digitalLink'")" = "https://id.gs1.org/01/09521234567899/21/OP-1"
