@@ -26,37 +26,37 @@ CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
            AND jsonb_typeof(e.lots) = 'array'
          GROUP BY 1
-    ), origin AS (
-        -- the lot that created each lot (the first creating event in registry order)
-        SELECT DISTINCT ON (l.lot_id) l.lot_id, l.event, l.inputs
-          FROM @extschema@.lot_event l
-         WHERE l.event IN ('extracted', 'processed', 'secondary_created')
-         ORDER BY l.lot_id, l.ledger_at, l.ledger_origin, l.ledger_seq
-    ), trace(root, lot, weight, depth) AS (
-        SELECT c.lot, c.lot, 1.0::numeric, 1 FROM consumed c
+    ), trace(root, lot, weight, depth, event, inputs, material) AS (
+        -- each lot with the event that created it (the first in registry order),
+        -- looked up lot by lot: only the lots behind this battery are read
+        SELECT c.lot, c.lot, 1.0::numeric, 1, o.event, o.inputs, o.material
+          FROM consumed c
+          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@.lot_event l
+                              WHERE l.lot_id = c.lot AND l.event IN ('extracted', 'processed', 'secondary_created')
+                              ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
         UNION ALL
-        SELECT t.root, i->>'lot', t.weight * (i->>'mass_kg')::numeric
-                                  / nullif((SELECT sum((j->>'mass_kg')::numeric) FROM jsonb_array_elements(o.inputs) j), 0),
-               t.depth + 1
+        SELECT t.root, i->>'lot',
+               t.weight * (i->>'mass_kg')::numeric
+                 / nullif((SELECT sum((j->>'mass_kg')::numeric) FROM jsonb_array_elements(t.inputs) j), 0),
+               t.depth + 1, o.event, o.inputs, o.material
           FROM trace t
-          JOIN origin o ON o.lot_id = t.lot AND o.event = 'processed' AND jsonb_typeof(o.inputs) = 'array'
-          CROSS JOIN LATERAL jsonb_array_elements(o.inputs) i
-         WHERE t.depth < 20
+          CROSS JOIN LATERAL jsonb_array_elements(t.inputs) i
+          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@.lot_event l
+                              WHERE l.lot_id = i->>'lot' AND l.event IN ('extracted', 'processed', 'secondary_created')
+                              ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
+         WHERE t.event = 'processed' AND jsonb_typeof(t.inputs) = 'array' AND t.depth < 20
     ), per_root AS (
         SELECT t.root,
-               coalesce(sum(t.weight) FILTER (WHERE o.event = 'secondary_created' AND o.inputs->>'source' = 'pre_consumer'), 0) AS pre,
-               coalesce(sum(t.weight) FILTER (WHERE o.event = 'secondary_created' AND o.inputs->>'source' IS DISTINCT FROM 'pre_consumer'), 0) AS post
-          FROM trace t JOIN origin o ON o.lot_id = t.lot
-         WHERE o.event IN ('extracted', 'secondary_created')
+               coalesce(sum(t.weight) FILTER (WHERE t.event = 'secondary_created' AND t.inputs->>'source' = 'pre_consumer'), 0) AS pre,
+               coalesce(sum(t.weight) FILTER (WHERE t.event = 'secondary_created' AND t.inputs->>'source' IS DISTINCT FROM 'pre_consumer'), 0) AS post
+          FROM trace t
          GROUP BY t.root
     ), el AS (
-        SELECT c.lot, c.kg, coalesce(r.pre, 0) AS pre, coalesce(r.post, 0) AS post,
-               (regexp_match(lower(o.material), '\m(cobalt|lithium|nickel|lead)'))[1] AS element
+        SELECT c.lot, c.kg, r.pre, r.post,
+               (regexp_match(lower(t.material), '\m(cobalt|lithium|nickel|lead)'))[1] AS element
           FROM consumed c
-          JOIN LATERAL (SELECT l.material FROM @extschema@.lot_event l WHERE l.lot_id = c.lot
-                          AND l.event IN ('extracted', 'processed', 'secondary_created')
-                        ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
-          LEFT JOIN per_root r ON r.root = c.lot
+          JOIN trace t ON t.root = c.lot AND t.depth = 1
+          JOIN per_root r ON r.root = c.lot
     )
     SELECT element, round(100 * sum(kg * pre) / sum(kg), 2), round(100 * sum(kg * post) / sum(kg), 2), sum(kg), count(*)
       FROM el WHERE element IS NOT NULL GROUP BY element ORDER BY element
