@@ -89,7 +89,8 @@ BEGIN
     v := jsonb_build_object(
         'tier', tier,
         'battery', battery::text,
-        'digitalLink', @extschema@.battery_digital_link(battery),
+        -- the QR code's link resolves at this registry's resolver (battledger.resolver)
+        'digitalLink', @extschema@.battery_digital_link(battery, @extschema@.registry_resolver()),
         'passportId', st.passport_id,
         'ceased', st.status = 'recycled',
         'model', to_jsonb(model) - 'materials' - 'ledger_sig' - 'ledger_key_id' - 'ledger_prev' - 'ledger_hash'
@@ -154,7 +155,8 @@ BEGIN
              WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'quality_checked'
                AND d.tier = 'authority' AND d.value ? 'testReport'));
     END IF;
-    RETURN v;
+    -- values computed from the ledger (recycled content, usage) and registered operators
+    RETURN @extschema@._passport_derived(v, battery, usage_ok);
 END $$;
 
 -- The registry's own passport document (0.2.0's, with the tiers of Annex XIII).
@@ -169,9 +171,13 @@ CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
         'generalProductInformation', jsonb_build_object(
             'batteryCategory', src->'model'->'category',
             'manufacturerIdentification', src->'model'->'manufacturer',
+            -- as registered (battledger.operator_registration) or as the event declared: see basis
+            'manufacturerInformation', src->'manufactured'->'data'->'manufacturer',
+            'operatorInformation', src->'issued'->'data'->'operator',
             'batteryModel', src->'model'->'model_id',
             'manufacturingDate', src->'manufactured'->'at',
             'manufacturingPlace', src->'manufactured'->'data'->'facility',
+            'manufacturingFacility', src->'manufactured'->'facility',
             'puttingIntoService', src->'inService',
             'batteryMass', @extschema@._rated((src->'model'->>'mass_kg')::numeric, 'kg')),
         'batteryChemistry', src->'model'->'chemistry',
@@ -187,6 +193,8 @@ CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
                 'capacityThresholdForExhaustion', @extschema@._rated((src->'model'->>'capacity_threshold_pct')::numeric, '%')),
             'dynamic', (SELECT jsonb_object_agg(a.name, jsonb_build_object('value', d.value->'value', 'unit', a.unit,
                                     'timestamp', d.value->'at',
+                                    -- derived from the reports' cycles, or as reported (and how derived)
+                                    'basis', d.value->'basis', 'derivation', d.value->'method',
                                     'setBy', jsonb_build_object('event', d.value->'event', 'sequence', d.value->'sequence',
                                                                 'ledgerHash', d.value->'ledgerHash', 'leafIndex', d.value->'leafIndex')))
                           FROM jsonb_each(CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN src->'dynamic' END) d JOIN @extschema@._dynamic_attribute a ON a.key = d.key)),
@@ -413,7 +421,7 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
                     jsonb_build_object('carrierType', 'QR', 'carrierLayout', made->'dataCarrierLayout') END,
                 'classification', made->'classification')),
         'operation', jsonb_build_object('manufacturer', jsonb_build_object(
-            'manufacturer', @extschema@._cx_id(made->'manufacturer'->>'id', 'bpnl'),
+            'manufacturer', @extschema@._cx_id(coalesce(made->'manufacturer'->>'bpnl', made->'manufacturer'->>'id'), 'bpnl'),
             'facility', CASE WHEN @extschema@._cx_id(made->>'facility', 'bpna') IS NOT NULL THEN
                 jsonb_build_array(jsonb_build_object('facility', @extschema@._cx_id(made->>'facility', 'bpna'))) END)),
         'characteristics', jsonb_build_object(
@@ -508,7 +516,8 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
             'version', (jsonb_array_length(@extschema@._bp_array(src->'history')))::text,
             'issueDate', to_char((src->'issued'->>'at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
             'expirationDate', issued->'passportExpiry',
-            'economicOperatorId', @extschema@._cx_id(issued->'operator'->>'id', 'bpnl'),
+            -- the operator's Catena-X BPNL, as registered when it is named by another scheme
+            'economicOperatorId', @extschema@._cx_id(coalesce(issued->'operator'->>'bpnl', issued->'operator'->>'id'), 'bpnl'),
             'passportIdentifier', 'urn:uuid:' || @extschema@.passport_uuid(src->>'passportId')::text,
             -- the previous passport of this battery; the nil UUID for the first
             'predecessor', 'urn:uuid:' || coalesce(@extschema@.passport_uuid(src->'history'->-2->>'passportId'), '00000000-0000-0000-0000-000000000000'::uuid)::text,

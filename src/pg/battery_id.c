@@ -22,6 +22,7 @@
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 /*
  * The parsing itself is pure code in type_text.c (so that it can be fuzzed);
@@ -207,32 +208,41 @@ battery_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(s.p, s.len));
 }
 
+/*
+ * What is wrong with a resolver URI, or NULL: shared by resolver_base() and
+ * the check hook of battledger.resolver, so the setting cannot hold a
+ * resolver that battery_digital_link() would refuse.
+ */
+static char *
+resolver_problem(const char *r, char *problem, size_t cap)
+{
+	int			len = strlen(r);
+	const char *host = strstr(r, "://");
+	const char *path;
+
+	if (len > BID_INPUT_MAX)
+		return psprintf("The resolver URI is longer than %d bytes.", BID_INPUT_MAX);
+	if (!(bl_has_prefix_ci(r, len, "https://") || bl_has_prefix_ci(r, len, "http://")))
+		return pstrdup("The resolver URI must start with https:// or http://.");
+	if (strpbrk(r, "?#") != NULL)
+		return pstrdup("The resolver URI must not have a query string or fragment.");
+	host += 3;
+	path = host + strcspn(host, "/");
+	if (bl_uri_host_problem(host, path - host, problem, cap) ||
+		bl_uri_path_problem(path, strlen(path), (int) (path - r) + 1, problem, cap))
+		return problem;
+	return NULL;
+}
+
 /* The resolver URI without trailing slashes, or an error saying what is wrong with it. */
 static char *
 resolver_base(text *resolver)
 {
 	char	   *r = text_to_cstring(resolver);
 	int			len = strlen(r);
-	char	   *host = strstr(r, "://");
-	char	   *path;
-	char	   *why = NULL;
 	char		problem[BL_BID_DETAIL_MAX];
+	char	   *why = resolver_problem(r, problem, sizeof(problem));
 
-	if (len > BID_INPUT_MAX)
-		why = psprintf("The resolver URI is longer than %d bytes.", BID_INPUT_MAX);
-	else if (!(bl_has_prefix_ci(r, len, "https://") || bl_has_prefix_ci(r, len, "http://")))
-		why = pstrdup("The resolver URI must start with https:// or http://.");
-	else if (strpbrk(r, "?#") != NULL)
-		why = pstrdup("The resolver URI must not have a query string or fragment.");
-	else
-	{
-		host += 3;
-		path = host + strcspn(host, "/");
-		if (bl_uri_host_problem(host, path - host, problem, sizeof(problem)) ||
-			bl_uri_path_problem(path, strlen(path), (int) (path - r) + 1,
-								problem, sizeof(problem)))
-			why = problem;
-	}
 	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -242,6 +252,27 @@ resolver_base(text *resolver)
 	while (len > 0 && r[len - 1] == '/')
 		r[--len] = '\0';
 	return r;
+}
+
+/*
+ * Check hook of battledger.resolver (the resolver this registry's passports
+ * and QR codes point to): the empty string means GS1's default resolver.
+ */
+bool
+bl_check_resolver(char **newval, void **extra, GucSource source)
+{
+	char		problem[BL_BID_DETAIL_MAX];
+	char	   *why;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	why = resolver_problem(*newval, problem, sizeof(problem));
+	if (why == NULL)
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("%s", why);
+	GUC_check_errhint(HINT_RESOLVER);
+	return false;
 }
 
 /* The GS1 Digital Link URI of a gs1 identifier (NULL for other schemes). */

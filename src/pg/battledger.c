@@ -27,6 +27,9 @@ void		_PG_init(void);
 /* battledger.max_backdate, in seconds: verify_member() reads it by name */
 static int	bl_max_backdate = 600;
 
+/* battledger.resolver: read by the passport functions (SQL) by name */
+static char *bl_resolver = NULL;
+
 void
 _PG_init(void)
 {
@@ -64,6 +67,10 @@ _PG_init(void)
 							"How far a member's row may be dated before a row that member sealed earlier, for verify_member().",
 							"Longer than the member's longest writing transaction; rows dated further back are reported as backdated.",
 							&bl_max_backdate, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomStringVariable("battledger.resolver",
+							   "Resolver of this registry's GS1 Digital Links: the passports' digitalLink and the QR code point to it.",
+							   "https://<host>[/<path prefix>]; empty: GS1's default, https://id.gs1.org.",
+							   &bl_resolver, "", PGC_SUSET, 0, bl_check_resolver, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
 	if (process_shared_preload_libraries_in_progress)

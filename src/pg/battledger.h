@@ -11,6 +11,7 @@
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 #include "utils/relcache.h"
 
 #include "sha256.h"
@@ -88,6 +89,8 @@ extern Oid	bl_rel_owner(Oid relid);
 /* hash256.c */
 extern Oid	hash256_type_oid(void);
 extern Oid	battery_id_type_oid(void);
+/* battledger.resolver: its check hook (battery_id.c) */
+extern bool bl_check_resolver(char **newval, void **extra, GucSource source);
 extern char *hash256_to_hex(const Hash256 *h);
 
 /* encode.c — the canonical row encoding */

@@ -87,6 +87,28 @@ CREATE FUNCTION full_declaration() RETURNS jsonb LANGUAGE sql AS $$ SELECT jsonb
                "cRate": 1, "expectedLifetimeYears": 10, "idleTemperatureLowerC": -20, "idleTemperatureUpperC": 45,
                "cycleLifeTest": {"temperatureC": 25, "cycles": 2000, "depthOfDischargePct": 80, "chargeRate": 0.5, "dischargeRate": 1}}'::jsonb) $$;
 
+-- the manufacturer, its plant and the car maker as registered identifiers (0.5.0;
+-- passport_coverage.sh also loads this into 0.3.0, which has no such table): the
+-- passports render their blocks from these registrations
+DO $do$
+BEGIN
+    IF to_regclass('battledger.operator_registration') IS NOT NULL THEN
+        EXECUTE $f$
+            CREATE FUNCTION reg(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE r battledger.operator_registration := jsonb_populate_record(NULL::battledger.operator_registration,
+                        j || jsonb_build_object('member', m, 'occurred_at', '2025-01-01T00:00:00Z', 'ledger_key_id', key_id(public_key(seed(m)))::text));
+            BEGIN r.ledger_sig := sign(seed(m), signing_bytes(r)); INSERT INTO battledger.operator_registration SELECT r.*; END $$ $f$;
+        PERFORM reg('cells.test', '{"identifier": "bpnl:BPNL000000000001", "kind": "operator", "name": "Cells Test GmbH",
+                                    "address": {"country": "DE", "postalCode": "38440", "street": "Werkstr. 1"},
+                                    "contact": {"email": "contact@cells.example", "web": "https://cells.example"}}');
+        PERFORM reg('cells.test', '{"identifier": "bpna:BPNA000000000001", "kind": "facility", "name": "Cells Test plant",
+                                    "operator": "bpnl:BPNL000000000001", "address": {"country": "DE", "postalCode": "38440", "street": "Werkstr. 1"}}');
+        PERFORM reg('oem.test', '{"identifier": "bpnl:BPNL000000000002", "kind": "operator", "name": "OEM Test AG",
+                                  "address": {"country": "DE", "postalCode": "80809", "street": "Petuelring 130"},
+                                  "contact": {"email": "passport@oem.example", "web": "https://oem.example"}}');
+    END IF;
+END $do$;
+
 -- one model per category, fully declared, and one declaring nothing beyond the columns
 SELECT model('cells.test', jsonb_build_object('model_id', 'FULL-' || c, 'manufacturer', 'cells.test', 'category', c,
         'chemistry', 'NMC 811 / graphite', 'rated_capacity_ah', 200, 'rated_energy_kwh', 74, 'nominal_voltage_v', 370,
@@ -145,5 +167,6 @@ SELECT life('FULL-' || c, 'FULL-' || c, full_declaration(),
        life('BARE-' || c, 'BARE-' || c, NULL)
   FROM unnest(ARRAY['ev', 'lmt', 'industrial', 'stationary', 'portable']) c;
 -- the same fully declared EV battery, but its manufacturer's postal address left out
-SELECT life('NOADDR-ev', 'FULL-ev', full_declaration() #- '{manufacturer,address}');
+-- (and an identifier nobody registered, so no registration supplies the address)
+SELECT life('NOADDR-ev', 'FULL-ev', jsonb_set(full_declaration() #- '{manufacturer,address}', '{manufacturer,id}', '"bpnl:BPNL00000000NOAD"'));
 SELECT seal() IS NOT NULL;

@@ -112,6 +112,9 @@ _passport_legitimate_interest()|SELECT battledger._passport_legitimate_interest(
 _passport_authority()|SELECT battledger._passport_authority($B, 'catenax')|42501 42501 ok 42501 ok
 _passport()|SELECT battledger._passport($B, 'legitimate_interest', 'catenax')|42501 42501 42501 42501 ok
 verify(battery_event)|SELECT count(*) FROM battledger.verify('battledger.battery_event')|42501 ok 42501 ok ok
+recycled_content()|SELECT * FROM battledger.recycled_content($B)|42501 ok ok ok ok
+usage_derived()|SELECT * FROM battledger.usage_derived($B)|42501 ok 42501 42501 ok
+SELECT * FROM operator_registration|SELECT * FROM battledger.operator_registration|ok ok ok ok ok
 EOF
 check "the authority reads test reports only, the legitimate-interest role usage values only" \
   test "$(psql -X -q -At -d pp -U auth -c "SELECT string_agg(DISTINCT tier, ',') FROM battledger.disclosure")|$(psql -X -q -At -d pp -U li -c "SELECT string_agg(DISTINCT tier, ',') FROM battledger.disclosure")" = "authority|legitimate_interest"

@@ -1,0 +1,301 @@
+-----------------------------------------------------------------------------
+-- Passport values computed from the ledger, not declared (issue 14,
+-- deliverable 4; docs/registry.md "Values derived from the ledger"):
+--   * recycled content: the shares of cobalt, lithium, nickel and lead that
+--     come from secondary (recycled) lots, through the lots the battery
+--     consumed and the processing behind them (mass balance);
+--   * usage values: from the per-cycle measurements ("cycle") the usage
+--     reports carry.
+-- The passport shows a derived value where the ledger supports one and the
+-- declared or reported value otherwise, and says which.
+-----------------------------------------------------------------------------
+
+-- The recycled shares of the battery's cobalt, lithium, nickel and lead.
+-- Each lot the battery consumed is traced back through processing: a
+-- processed lot is its inputs in proportion to their masses, a secondary lot
+-- is recycled (post-consumer when recovered from a battery, pre-consumer when
+-- its inputs say {"source": "pre_consumer"}: manufacturing waste), an
+-- extracted lot is primary.  A consumed lot counts for the element its
+-- material names (e.g. "cobalt sulfate" for cobalt), by the mass consumed.
+CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
+    RETURNS TABLE (material text, pre_consumer_pct numeric, post_consumer_pct numeric, consumed_kg numeric, lots bigint)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    WITH RECURSIVE consumed AS (
+        SELECT i->>'lot' AS lot, sum((i->>'mass_kg')::numeric) AS kg
+          FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+           AND jsonb_typeof(e.lots) = 'array'
+         GROUP BY 1
+    ), trace(root, lot, weight, depth, event, inputs, material) AS (
+        -- each lot with the event that created it (the first in registry order),
+        -- looked up lot by lot: only the lots behind this battery are read
+        SELECT c.lot, c.lot, 1.0::numeric, 1, o.event, o.inputs, o.material
+          FROM consumed c
+          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@.lot_event l
+                              WHERE l.lot_id = c.lot AND l.event IN ('extracted', 'processed', 'secondary_created')
+                              ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
+        UNION ALL
+        SELECT t.root, i->>'lot',
+               t.weight * (i->>'mass_kg')::numeric
+                 / nullif((SELECT sum((j->>'mass_kg')::numeric) FROM jsonb_array_elements(t.inputs) j), 0),
+               t.depth + 1, o.event, o.inputs, o.material
+          FROM trace t
+          CROSS JOIN LATERAL jsonb_array_elements(t.inputs) i
+          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@.lot_event l
+                              WHERE l.lot_id = i->>'lot' AND l.event IN ('extracted', 'processed', 'secondary_created')
+                              ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
+         WHERE t.event = 'processed' AND jsonb_typeof(t.inputs) = 'array' AND t.depth < 20
+    ), per_root AS (
+        SELECT t.root,
+               coalesce(sum(t.weight) FILTER (WHERE t.event = 'secondary_created' AND t.inputs->>'source' = 'pre_consumer'), 0) AS pre,
+               coalesce(sum(t.weight) FILTER (WHERE t.event = 'secondary_created' AND t.inputs->>'source' IS DISTINCT FROM 'pre_consumer'), 0) AS post
+          FROM trace t
+         GROUP BY t.root
+    ), el AS (
+        SELECT c.lot, c.kg, r.pre, r.post,
+               (regexp_match(lower(t.material), '\m(cobalt|lithium|nickel|lead)'))[1] AS element
+          FROM consumed c
+          JOIN trace t ON t.root = c.lot AND t.depth = 1
+          JOIN per_root r ON r.root = c.lot
+    )
+    SELECT element, round(100 * sum(kg * pre) / sum(kg), 2), round(100 * sum(kg * post) / sum(kg), 2), sum(kg), count(*)
+      FROM el WHERE element IS NOT NULL GROUP BY element ORDER BY element
+$$;
+COMMENT ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id) IS
+    'pre- and post-consumer recycled shares (%) of the cobalt, lithium, nickel and lead a battery consumed, traced through its lots';
+
+-- Usage values computed from the per-cycle measurements of a battery's usage
+-- reports (soh_reported, disclosed value key "cycle": {type charge|discharge|
+-- impedance, duration_s, v_min, v_max, t_cell_max_c, ambient_c, ah, wh,
+-- capacity_ah, re_ohm}), each with the report it is current as of.  Reads
+-- only what the caller's tier may (the disclosure table's row security).
+-- Thresholds: rated capacity and energy from the model; deep-discharge and
+-- overcharge voltages and the idle temperature range from the manufacturer's
+-- declaration (manufactured data.rated), the model's minimum and maximum
+-- voltage when it declares none.
+CREATE FUNCTION @extschema@.usage_derived(battery @extschema@.battery_id)
+    RETURNS TABLE (key text, value numeric, at timestamptz, reports bigint, method text,
+                   ledger_seq bigint, ledger_hash @extschema@.hash256)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    made @extschema@.battery_event;
+    m @extschema@.battery_model;
+    r jsonb;
+    deep_v numeric;
+    over_v numeric;
+    t_hi numeric;
+    t_lo numeric;
+BEGIN
+    -- nothing to derive: no disclosure carries per-cycle data (a key index lookup)
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.disclosure d WHERE d.value ? 'cycle') THEN
+        RETURN;
+    END IF;
+    SELECT * INTO made FROM @extschema@.battery_event e
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
+    SELECT * INTO m FROM @extschema@.battery_model x WHERE x.model_id = made.model_id
+     ORDER BY x.ledger_at DESC, x.ledger_origin DESC, x.ledger_seq DESC LIMIT 1;
+    r := coalesce(made.data->'rated', '{}');
+    deep_v := coalesce((r->>'deepDischargeVoltageV')::numeric, m.min_voltage_v);
+    over_v := coalesce((r->>'overchargeVoltageV')::numeric, m.max_voltage_v);
+    t_hi := (r->>'idleTemperatureUpperC')::numeric;
+    t_lo := (r->>'idleTemperatureLowerC')::numeric;
+    RETURN QUERY
+    WITH c AS (
+        SELECT e.ledger_at, e.ledger_origin, e.ledger_seq AS seq, e.ledger_hash AS hash, e.occurred_at,
+               d.value->'cycle'->>'type' AS type,
+               -- a failed measurement ("NaN") is not measured
+               nullif((d.value->'cycle'->>'duration_s')::numeric, 'NaN') AS duration_s,
+               nullif((d.value->'cycle'->>'v_min')::numeric, 'NaN') AS v_min,
+               nullif((d.value->'cycle'->>'v_max')::numeric, 'NaN') AS v_max,
+               nullif((d.value->'cycle'->>'t_cell_max_c')::numeric, 'NaN') AS t_max,
+               nullif((d.value->'cycle'->>'ambient_c')::numeric, 'NaN') AS ambient,
+               nullif((d.value->'cycle'->>'ah')::numeric, 'NaN') AS ah,
+               nullif((d.value->'cycle'->>'wh')::numeric, 'NaN') AS wh,
+               nullif((d.value->'cycle'->>'capacity_ah')::numeric, 'NaN') AS cap,
+               nullif((d.value->'cycle'->>'re_ohm')::numeric, 'NaN') AS re,
+               row_number() OVER (ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq) AS n
+          FROM @extschema@.battery_event e
+          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+           AND d.tier = 'legitimate_interest' AND jsonb_typeof(d.value->'cycle') = 'object'
+    ), pairs AS (
+        -- round trip: a discharge's energy over the energy of the charge just before it
+        SELECT x.n, x.occurred_at, x.seq, x.hash, x.wh / p.wh AS rte
+          FROM c x
+          CROSS JOIN LATERAL (SELECT y.type, y.wh FROM c y WHERE y.n < x.n AND y.type IN ('charge', 'discharge')
+                               ORDER BY y.n DESC LIMIT 1) p
+         WHERE x.type = 'discharge' AND x.wh IS NOT NULL AND p.type = 'charge' AND p.wh > 0
+    ), last_dis AS (
+        SELECT * FROM c WHERE type = 'discharge' AND cap IS NOT NULL ORDER BY n DESC LIMIT 1
+    ), last_en AS (
+        SELECT * FROM c WHERE type = 'discharge' AND wh IS NOT NULL ORDER BY n DESC LIMIT 1
+    ), re AS (
+        SELECT (SELECT x.re FROM c x WHERE x.re > 0 ORDER BY x.n LIMIT 1) AS first,
+               l.re AS last, l.occurred_at, l.seq, l.hash
+          FROM (SELECT * FROM c WHERE re > 0 ORDER BY n DESC LIMIT 1) l
+    ), last AS (
+        SELECT * FROM c ORDER BY n DESC LIMIT 1
+    ), agg AS (
+        SELECT count(*) AS n,
+               sum(ah) AS ah, sum(wh) AS wh, sum(ah) FILTER (WHERE type = 'discharge') AS ah_out,
+               max(t_max) AS t_max,
+               count(*) FILTER (WHERE type = 'discharge' AND v_min < deep_v) AS deep,
+               count(*) FILTER (WHERE type = 'charge' AND v_max > over_v) AS over,
+               sum(duration_s) FILTER (WHERE type IN ('charge', 'discharge') AND t_max > t_hi) / 60 AS hi,
+               sum(duration_s) FILTER (WHERE type = 'charge' AND t_max > t_hi) / 60 AS hi_chg,
+               sum(duration_s) FILTER (WHERE type IN ('charge', 'discharge') AND ambient < t_lo) / 60 AS lo,
+               sum(duration_s) FILTER (WHERE type = 'charge' AND ambient < t_lo) / 60 AS lo_chg
+          FROM c
+    )
+    SELECT v.key, v.value, v.at, a.n, v.method, v.seq, v.hash
+      FROM agg a, last l,
+      LATERAL (
+        SELECT 'capacity_ah', round(d.cap, 5), d.occurred_at, 'latest measured discharge capacity', d.seq, d.hash FROM last_dis d
+        UNION ALL SELECT 'soh_pct', round(100 * d.cap / m.rated_capacity_ah, 2), d.occurred_at,
+                         'latest discharge capacity / rated capacity', d.seq, d.hash FROM last_dis d
+        UNION ALL SELECT 'capacity_fade_pct', round(100 * (m.rated_capacity_ah - d.cap) / m.rated_capacity_ah, 2), d.occurred_at,
+                         '(rated capacity - latest discharge capacity) / rated capacity', d.seq, d.hash FROM last_dis d
+        UNION ALL SELECT 'remaining_energy_kwh', round(d.wh / 1000, 6), d.occurred_at,
+                         'energy of the latest measured discharge', d.seq, d.hash FROM last_en d
+        UNION ALL SELECT 'soce_pct', round(100 * d.wh / 1000 / m.rated_energy_kwh, 2), d.occurred_at,
+                         'energy of the latest discharge / rated (certified) energy', d.seq, d.hash
+                    FROM last_en d WHERE m.rated_energy_kwh > 0
+        UNION ALL SELECT 'capacity_throughput_ah', round(a.ah, 4), l.occurred_at, 'sum of charged and discharged Ah', l.seq, l.hash
+                   WHERE a.ah IS NOT NULL
+        UNION ALL SELECT 'energy_throughput_kwh', round(a.wh / 1000, 6), l.occurred_at, 'sum of charged and discharged energy', l.seq, l.hash
+                   WHERE a.wh IS NOT NULL
+        UNION ALL SELECT 'full_cycles', round(a.ah_out / m.rated_capacity_ah, 2), l.occurred_at,
+                         'discharged Ah / rated capacity (full equivalent cycles)', l.seq, l.hash WHERE a.ah_out IS NOT NULL
+        UNION ALL SELECT 're_ohm', x.last, x.occurred_at, 'latest measured internal (ohmic) resistance', x.seq, x.hash FROM re x
+        UNION ALL SELECT 'resistance_increase_pct', round(100 * (x.last / x.first - 1), 2), x.occurred_at,
+                         'latest / first measured internal resistance - 1', x.seq, x.hash FROM re x
+        UNION ALL SELECT 'power_fade_pct', round(100 * (1 - x.first / x.last), 2), x.occurred_at,
+                         'estimated from resistance: power capability at a given voltage is inversely proportional to it', x.seq, x.hash FROM re x
+        UNION ALL SELECT 'rte_remaining_pct', round(100 * p.rte, 2), p.occurred_at,
+                         'latest discharge energy / energy of the charge before it', p.seq, p.hash
+                    FROM (SELECT * FROM pairs ORDER BY n DESC LIMIT 1) p
+        UNION ALL SELECT 'rte_fade_pct', round(100 * (f.rte - p.rte) / f.rte, 2), p.occurred_at,
+                         'decrease of the round-trip efficiency since the first measured cycle', p.seq, p.hash
+                    FROM (SELECT * FROM pairs ORDER BY n DESC LIMIT 1) p, (SELECT * FROM pairs ORDER BY n LIMIT 1) f
+        UNION ALL SELECT 't_cell_max_c', a.t_max, l.occurred_at, 'highest measured cell temperature', l.seq, l.hash WHERE a.t_max IS NOT NULL
+        UNION ALL SELECT 'deep_discharge_events', a.deep, l.occurred_at,
+                         format('discharges below %s V', deep_v), l.seq, l.hash WHERE deep_v IS NOT NULL
+        UNION ALL SELECT 'overcharge_events', a.over, l.occurred_at,
+                         format('charges above %s V', over_v), l.seq, l.hash WHERE over_v IS NOT NULL
+        UNION ALL SELECT 't_extreme_high_min', round(coalesce(a.hi, 0), 2), l.occurred_at,
+                         format('at most: duration of charges and discharges whose peak cell temperature exceeded %s degC', t_hi), l.seq, l.hash
+                   WHERE t_hi IS NOT NULL
+        UNION ALL SELECT 't_extreme_high_charging_min', round(coalesce(a.hi_chg, 0), 2), l.occurred_at,
+                         format('at most: duration of charges whose peak cell temperature exceeded %s degC', t_hi), l.seq, l.hash
+                   WHERE t_hi IS NOT NULL
+        UNION ALL SELECT 't_extreme_low_min', round(coalesce(a.lo, 0), 2), l.occurred_at,
+                         format('at most: duration of charges and discharges at an ambient temperature below %s degC', t_lo), l.seq, l.hash
+                   WHERE t_lo IS NOT NULL
+        UNION ALL SELECT 't_extreme_low_charging_min', round(coalesce(a.lo_chg, 0), 2), l.occurred_at,
+                         format('at most: duration of charges at an ambient temperature below %s degC', t_lo), l.seq, l.hash
+                   WHERE t_lo IS NOT NULL
+      ) v(key, value, at, method, seq, hash)
+     WHERE v.value IS NOT NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) IS
+    'usage values (capacity, energy, SOCE, fade, resistance, round trip, event counts, temperature time) computed from the per-cycle data of a battery''s usage reports';
+
+-- The passport's source with the derived values (called by _passport_source,
+-- as the owner): recycled content from the lots, usage values from the
+-- reports' cycles (tier legitimate interest), operators, manufacturers and
+-- facilities from the registry of identifiers.  Each says where it comes from.
+CREATE FUNCTION @extschema@._passport_derived(v jsonb, battery @extschema@.battery_id, usage_ok boolean)
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    rc jsonb;
+    declared jsonb := CASE WHEN jsonb_typeof(v->'model'->'recycled_content') = 'object' THEN v->'model'->'recycled_content' ELSE '{}' END;
+    k text;
+    info jsonb;
+    ud jsonb;
+    rep jsonb;
+BEGIN
+    -- recycled content: derived from the lots where the battery consumed any of the element, declared otherwise;
+    -- only the shares: the masses behind them are the detailed composition (Annex XIII point 2)
+    SELECT jsonb_object_agg(r.material, jsonb_build_object('preConsumerShare', r.pre_consumer_pct,
+                                                           'postConsumerShare', r.post_consumer_pct,
+                                                           'basis', 'derived'))
+      INTO rc FROM @extschema@.recycled_content(battery) r;
+    rc := coalesce(rc, '{}');
+    FOR k IN SELECT jsonb_object_keys(declared) LOOP
+        IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
+            rc := rc || jsonb_build_object(k, (declared->k) || '{"basis": "declared"}');
+        END IF;
+    END LOOP;
+    IF rc <> '{}' THEN
+        v := jsonb_set(v, '{model,recycled_content}', rc);
+    END IF;
+
+    -- usage values: derived from the reports' cycles, the reported value where none can be
+    IF usage_ok THEN
+        SELECT jsonb_object_agg(u.key, jsonb_build_object('value', u.value, 'at', u.at, 'event', 'soh_reported',
+                   'sequence', u.ledger_seq, 'ledgerHash', u.ledger_hash::text,
+                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', u.ledger_hash),
+                   'basis', 'derived', 'method', u.method, 'reports', u.reports))
+          INTO ud
+          FROM @extschema@.usage_derived(battery) u JOIN @extschema@._dynamic_attribute a ON a.key = u.key;
+        SELECT jsonb_object_agg(d.key, d.value || '{"basis": "reported"}') INTO rep
+          FROM jsonb_each(CASE WHEN jsonb_typeof(v->'dynamic') = 'object' THEN v->'dynamic' ELSE '{}' END) d;
+        IF ud IS NOT NULL OR rep IS NOT NULL THEN
+            v := jsonb_set(v, '{dynamic}', coalesce(rep, '{}') || coalesce(ud, '{}'));
+        END IF;
+    END IF;
+
+    -- operators, manufacturers and facilities: the registry's block when the
+    -- event's signer holds the identifier it names
+    v := @extschema@._passport_operator(v, '{manufactured}', 'manufacturer');
+    v := @extschema@._passport_operator(v, '{issued}', 'operator');
+    -- the facility: its registered address is the manufacturing place when the event gives none
+    info := @extschema@.operator_info(v->'manufactured'->'data'->>'facility');
+    IF info IS NOT NULL AND info->>'member' = v->'manufactured'->>'by' THEN
+        v := jsonb_set(v, '{manufactured,facility}', info || '{"basis": "registered"}');
+        IF NOT v->'manufactured'->'data' ? 'manufacturingPlace' AND info ? 'address' THEN
+            v := jsonb_set(v, '{manufactured,data,manufacturingPlace}', info->'address');
+        END IF;
+    END IF;
+    RETURN v;
+END $$;
+
+-- One operator block (manufactured.data.manufacturer, issued.data.operator)
+-- rendered from the registry when the event's signer holds its identifier;
+-- bpnl: the holder's Catena-X BPNL, which Catena-X shows whatever scheme the
+-- event names.
+CREATE FUNCTION @extschema@._passport_operator(v jsonb, event_path text[], field text)
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ev jsonb := v #> event_path;
+    id text := ev->'data'->field->>'id';
+    info jsonb;
+    bpnl text;
+BEGIN
+    IF id IS NULL OR ev IS NULL THEN
+        RETURN v;
+    END IF;
+    info := @extschema@.operator_info(id);
+    IF info IS NULL OR info->>'member' IS DISTINCT FROM ev->>'by' THEN
+        RETURN jsonb_set(v, event_path || ARRAY['data', field, 'basis'], '"declared"');
+    END IF;
+    SELECT o.identifier INTO bpnl FROM @extschema@.operator_registration o
+     WHERE o.member = info->>'member' AND o.kind = 'operator' AND o.identifier LIKE 'bpnl:%'
+       AND @extschema@.operator_holder(o.identifier) = o.member
+     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1;
+    RETURN jsonb_set(v, event_path || ARRAY['data', field],
+                     info - 'kind' - 'operator' || jsonb_strip_nulls(jsonb_build_object('bpnl', bpnl, 'basis', 'registered')));
+END $$;
+
+REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean),
+    @extschema@._passport_operator(jsonb, text[], text) FROM PUBLIC;
+-- recycled shares and derived usage read the lots and usage reports: like material_provenance()
+-- (point 2) the recycled shares run as the owner for members and tiers; usage_derived() runs as
+-- the caller, so the disclosure table's row security decides which reports it sees
+ALTER FUNCTION @extschema@.recycled_content(@extschema@.battery_id) SECURITY DEFINER;
+REVOKE ALL ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id)
+    TO battledger_member, battledger_legitimate_interest, battledger_authority;
+REVOKE ALL ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) TO battledger_legitimate_interest;

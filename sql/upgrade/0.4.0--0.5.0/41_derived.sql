@@ -1,0 +1,1 @@
+../../install/86_derived.sql
