@@ -6,7 +6,7 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big = battledger
 # src/core: pure C shared with the CLI, the unit tests and the fuzzers (no
 # PostgreSQL header); src/pg: the PostgreSQL glue; src/cli: the CLI's front end.
-CORE_OBJS = src/core/sha256.o src/core/ed25519.o src/core/merkle.o src/core/note.o \
+CORE_OBJS = src/core/sha256.o src/core/ed25519.o src/core/merkle.o src/core/codec.o src/core/note.o \
             src/core/batch.o src/core/type_text.o
 PG_OBJS = src/pg/battledger.o src/pg/hash256.o src/pg/encode.o src/pg/ledger_rel.o \
           src/pg/chain.o src/pg/verify.o src/pg/guard.o src/pg/keys.o src/pg/sign.o \
@@ -64,7 +64,7 @@ $(OBJS): $(wildcard src/*/*.h)
 # dpkg-buildflags' hardening flags).  `make install CLI_BINDIR=` (empty)
 # installs the extension alone: the Debian package ships the CLI in
 # battledger-tools, not in each postgresql-NN-battledger.
-CLI_SRCS = src/cli/cli.c src/core/note.c src/core/ed25519.c src/core/merkle.c src/core/batch.c src/core/sha256.c
+CLI_SRCS = src/cli/cli.c src/core/codec.c src/core/note.c src/core/ed25519.c src/core/merkle.c src/core/batch.c src/core/sha256.c
 CLI_BINDIR ?= /usr/local/bin
 
 bin/battledger: $(CLI_SRCS) $(wildcard src/core/*.h) $(EXTENSION).control

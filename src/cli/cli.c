@@ -4,7 +4,7 @@
  * tlog-proofs and Merkle proofs, with no database.
  *
  * Build (pure C, libcrypto only):
- *   gcc -std=c99 -O2 -o battledger src/cli/cli.c src/core/note.c src/core/ed25519.c \
+ *   gcc -std=c99 -O2 -o battledger src/cli/cli.c src/core/codec.c src/core/note.c src/core/ed25519.c \
  *       src/core/merkle.c src/core/batch.c src/core/sha256.c -lcrypto
  *
  * Exit codes: 0 success / verified, 1 verification failed or runtime error,

@@ -1,7 +1,8 @@
 /*
  * note.h — C2SP text formats: signed-note (with vkeys), tlog-checkpoint,
- * tlog-cosignature/v1 (Ed25519) and tlog-proof@v1, plus the strict base64
- * codec they share.
+ * tlog-cosignature/v1 (Ed25519) and tlog-proof@v1.  The codecs they use
+ * (base64, decimal, UTF-8) are codec.h's; it is included here because
+ * every user of a note also encodes or decodes its hashes.
  *
  * Pure code (no PostgreSQL headers).  Parsers are strict: anything that is
  * not exactly the specified format is rejected with -1 (or 0 from a
@@ -17,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec.h"
+
 /* signed-note signature types (the key ID's algorithm byte) */
 #define BL_NOTE_ALG_ED25519 0x01
 #define BL_NOTE_ALG_COSIG_V1 0x04	/* tlog-cosignature, Ed25519 */
@@ -28,24 +31,6 @@
 #define BL_COSIG_MAX_TIME INT64_MAX	/* timestamps must not exceed 2^63-1 */
 #define BL_TLOG_PROOF_HEADER "c2sp.org/tlog-proof@v1"
 #define BL_TLOG_PROOF_MAX 64
-
-/* ---- base64 (RFC 4648 section 4, padded, canonical only) ---- */
-
-size_t		bl_base64_encoded_len(size_t n);	/* excluding the NUL */
-/* Writes bl_base64_encoded_len(n) characters and a NUL. */
-void		bl_base64_encode(const uint8_t *in, size_t n, char *out);
-/* 0 ok, -1 on any non-canonical or oversized (> cap) input. */
-int			bl_base64_decode(const char *in, size_t len, uint8_t *out,
-							 size_t cap, size_t *outlen);
-
-/* Strict ASCII decimal (no sign, no leading zeros, no overflow): 0 / -1. */
-int			bl_parse_u64(const char *s, size_t len, uint64_t *out);
-
-/* The value of a hex digit (either case), or -1. */
-int			bl_hex_nibble(char c);
-
-/* 1 if s is valid UTF-8 with no control characters (one line of text). */
-int			bl_text_line_valid(const char *s, size_t len);
 
 /* ---- keys ---- */
 

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "note.h"				/* bl_hex_nibble */
+#include "codec.h"
 
 /* ------------------------------------------------------------ hash256 */
 

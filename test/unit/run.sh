@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Unit tests of the pure-C primitives and the battledger command-line tool;
-# no database needed.  Builds src/core/{sha256,merkle,ed25519,note,batch}.c with
+# no database needed.  Builds src/core/{sha256,merkle,ed25519,codec,note,batch}.c with
 # test/unit/test_crypto.c and with src/cli/cli.c into a temporary directory
 # (gcc, -Werror, libcrypto), then runs:
 #   1. test_crypto: known answers, generated proofs vs a naive RFC 9162
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 CC=${CC:-gcc}
 CFLAGS=(-std=c99 -O2 -Wall -Wextra -Werror -Wdeclaration-after-statement
         -Wmissing-prototypes)
-LIB=(src/core/sha256.c src/core/merkle.c src/core/ed25519.c src/core/note.c src/core/batch.c)
+LIB=(src/core/sha256.c src/core/merkle.c src/core/ed25519.c src/core/codec.c src/core/note.c src/core/batch.c)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
