@@ -14,7 +14,8 @@
  * equality is byte equality and the btree order is the bytewise order of the
  * canonical text.  The binary form is the canonical text as well.
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 #include "type_text.h"
 
 #include "common/hashfn.h"

@@ -34,7 +34,9 @@
  * and statements the hooks did not see keep the index lookup, and any nested
  * statement voids the cache.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "chain.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -61,9 +63,14 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "encode.h"
+#include "hash256.h"
 #include "keys.h"
 #include "ledger_rel.h"
+#include "ledger_table.h"
+#include "log.h"
 #include "sign.h"
+#include "sqlstate.h"
 
 /*
  * Lock striping: a chain's lock is (database, table, hash(chain key) mod

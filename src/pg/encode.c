@@ -12,7 +12,9 @@
  * NULL columns and the ledger's own columns are left out, so adding a
  * nullable column to a ledger table keeps every existing row's bytes.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "encode.h"
 
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -34,6 +36,9 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
+
+#include "hash256.h"
+#include "ledger_table.h"
 
 /* Type tags: part of the format, never renumber. */
 typedef enum EncTag

@@ -5,7 +5,10 @@
  * order is the order of the hex text).  Text form is 64 hex digits, written
  * lower case, read in either case.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "hash256.h"
+
 #include "type_text.h"
 
 #include "catalog/namespace.h"
@@ -13,43 +16,13 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
-#include "executor/spi.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
-StaticAssertDecl(HASH256_LEN == BL_HASH256_LEN, "type_text.c parses hash256 values");
-
-int
-bl_spi_connect(void)
-{
-	int			nest;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	nest = NewGUCNestLevel();
-	/* pg_temp last: unlisted, it would be searched first for relation names */
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	/*
-	 * The extension's own reads decide (is this batch complete? is this log
-	 * intact?): a row-level security policy must not hide rows from them.
-	 * With row_security off, a read that a policy would filter fails instead.
-	 */
-	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	return nest;
-}
-
-void
-bl_spi_finish(int nest)
-{
-	AtEOXact_GUC(true, nest);
-	SPI_finish();
-}
+StaticAssertDecl(BL_HASH_LEN == BL_HASH256_LEN, "type_text.c parses hash256 values");
 
 /* A type of the extension's schema by name; re-read if the cached one is gone. */
 static Oid

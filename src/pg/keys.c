@@ -14,6 +14,8 @@
  * refused is still looked up, but gets no OpenSSL handle: key_check() reports
  * it, and no signature verifies under it, so verify() flags its rows.
  */
+#include "postgres.h"
+
 #include "keys.h"
 
 #include "catalog/namespace.h"
@@ -31,6 +33,11 @@
 #include "utils/timestamp.h"
 
 #include "ed25519.h"
+
+#include "hash256.h"
+#include "ledger_rel.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 static HTAB *key_cache = NULL;
 static MemoryContext key_cxt = NULL;
@@ -88,25 +95,6 @@ key_cache_init(void)
 	ctl.entrysize = sizeof(KeyInfo);
 	ctl.hcxt = key_cxt;
 	key_cache = hash_create("battledger keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
-char	  **
-parse_role_list(const char *text, int *n, MemoryContext mcxt)
-{
-	char	   *copy = MemoryContextStrdup(mcxt, text);
-	char	  **out;
-	char	   *p;
-	char	   *tok;
-	int			cap = 1;
-
-	for (p = copy; *p; p++)
-		if (*p == ',')
-			cap++;
-	out = MemoryContextAlloc(mcxt, sizeof(char *) * cap);
-	*n = 0;
-	for (tok = strtok(copy, "{},\""); tok != NULL; tok = strtok(NULL, "{},\""))
-		out[(*n)++] = tok;
-	return out;
 }
 
 static TimestampTz

@@ -12,7 +12,9 @@
  * sealing at once cannot both win; it survives restarts and is copied by
  * base backups with the rest of the cluster.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "origin_claim.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,7 +23,8 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 
-#include "log.h"
+#include "hash256.h"
+#include "sqlstate.h"
 
 #define CLAIM_DIR "battledger_origins"
 

@@ -11,8 +11,9 @@
  * by reading them back, so rows lost to a savepoint, altered, or added from
  * elsewhere are caught.
  */
+#include "postgres.h"
+
 #include "sign.h"
-#include "consortium.h"
 #include "replication/logicalworker.h"
 
 #include "access/htup_details.h"
@@ -32,8 +33,15 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
-#include "keys.h"
 #include "batch.h"
+
+#include "consortium.h"
+#include "encode.h"
+#include "hash256.h"
+#include "keys.h"
+#include "ledger_rel.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 static void
 manifest_bytes(StringInfo out, const char *batch_id, size_t idlen, int64 count,

@@ -6,7 +6,8 @@
  * planner, no sort), recomputing each row's hash from its stored values.
  * Returns nothing when the table is intact.
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/genam.h"
 #include "access/stratnum.h"
@@ -32,10 +33,13 @@
 #include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
+#include "chain.h"
+#include "encode.h"
+#include "hash256.h"
 #include "keys.h"
 #include "ledger_rel.h"
-#include "sign.h"
 #include "progress.h"
+#include "sign.h"
 
 static const uint8 zero_hash[HASH256_LEN];
 

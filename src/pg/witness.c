@@ -19,7 +19,9 @@
  *   - cosignatures arriving from a witness are checked against its pinned
  *     witness key before they are stored.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "witness.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -36,12 +38,16 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "consortium.h"
 #include "ed25519.h"
-#include "ledger_rel.h"
-#include "log.h"
 #include "merkle.h"
 #include "note.h"
+
+#include "chain.h"
+#include "consortium.h"
+#include "hash256.h"
+#include "log.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 char	   *bl_witness_key_file = NULL;
 static KeyFile witness_key = {NULL, NULL};
