@@ -59,6 +59,14 @@ sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(wildcard $(UPGRADE_DIR)/
 # PGXS does not track headers: rebuild every object when any header changes.
 $(OBJS): $(wildcard src/*/*.h)
 
+# `make check-temp`: the pg_regress suite with no server to prepare, on a
+# temporary installation and instance (pg_regress --temp-instance
+# --temp-config test/regress.conf), as contrib's `make check`; PGXS keeps
+# the name `check` for its "not supported" message.  Works as root too.
+check-temp: all
+	PG_CONFIG='$(PG_CONFIG)' MAKE='$(MAKE)' bash test/lib/regress_temp.sh $(REGRESS)
+.PHONY: check-temp
+
 # The command-line tool for members and auditors: pure C, no server headers.
 # CLI_CFLAGS / CLI_LDFLAGS take a packager's flags (debian/rules passes
 # dpkg-buildflags' hardening flags).  `make install CLI_BINDIR=` (empty)
