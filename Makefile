@@ -72,10 +72,10 @@ check-temp: all
 # dpkg-buildflags' hardening flags).  `make install CLI_BINDIR=` (empty)
 # installs the extension alone: the Debian package ships the CLI in
 # battledger-tools, not in each postgresql-NN-battledger.
-CLI_SRCS = src/cli/cli.c src/core/codec.c src/core/note.c src/core/ed25519.c src/core/merkle.c src/core/batch.c src/core/sha256.c
+CLI_SRCS = src/cli/cli.c src/cli/cli_io.c src/cli/cli_keys.c src/cli/cli_note.c src/cli/cli_proof.c src/core/codec.c src/core/note.c src/core/ed25519.c src/core/merkle.c src/core/batch.c src/core/sha256.c
 CLI_BINDIR ?= /usr/local/bin
 
-bin/battledger: $(CLI_SRCS) $(wildcard src/core/*.h) $(EXTENSION).control
+bin/battledger: $(CLI_SRCS) $(wildcard src/core/*.h src/cli/*.h) $(EXTENSION).control
 	@mkdir -p bin
 	$(CC) -std=c99 -O2 -g -Isrc/core $(PG_CFLAGS) $(CLI_CFLAGS) -DBL_VERSION='"$(EXTVERSION)"' -o $@ $(CLI_SRCS) $(CLI_LDFLAGS) -lcrypto
 
