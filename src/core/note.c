@@ -7,6 +7,11 @@
  * base64, decimal without leading zeros, valid UTF-8 without control
  * characters (the codecs of codec.c), and no empty lines where the specs
  * forbid them.
+ *
+ * Why one file: the four C2SP formats build on each other (a cosignature
+ * signs a checkpoint note, a tlog-proof carries one) and share the line and
+ * signature-block parsers, which a split would have to export; the general
+ * codecs they use are codec.c's.
  */
 #include "note.h"
 

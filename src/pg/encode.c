@@ -11,6 +11,10 @@
  *
  * NULL columns and the ledger's own columns are left out, so adding a
  * nullable column to a ledger table keeps every existing row's bytes.
+ *
+ * Why one file: the canonical encoding is one specification
+ * (docs/encoding.md); its type tags, the writers and the SQL functions that
+ * return the bytes must change together.
  */
 #include "postgres.h"
 

@@ -10,6 +10,12 @@
  * PRE_COMMIT (after every deferred trigger, so no row can follow the check),
  * by reading them back, so rows lost to a savepoint, altered, or added from
  * elsewhere are caught.
+ *
+ * Why one file: a row signed alone and a row signed through a batch go
+ * through the same three entry points (new, arriving and stored rows),
+ * which share the key checks and the per-transaction batch bookkeeping;
+ * the batch SQL functions at the end are the SQL face of the same manifest
+ * code.  They are the part to move out if the file grows.
  */
 #include "postgres.h"
 

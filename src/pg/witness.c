@@ -18,6 +18,10 @@
  *     never cosigned, and the transaction goes on (the rows are not at fault);
  *   - cosignatures arriving from a witness are checked against its pinned
  *     witness key before they are stored.
+ *
+ * Why one file: the leaf, checkpoint and cosignature triggers share the
+ * leaves held in memory until their checkpoint arrives and each member's
+ * verified state; split, they would have to export both.
  */
 #include "postgres.h"
 
