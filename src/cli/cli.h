@@ -81,8 +81,8 @@ int parse_u64_arg(const char *opt, const char *s, uint64_t *out);
 int parse_b64_arg(const char *opt, const char *s, uint8_t *out, size_t cap, size_t *len);
 int parse_vkey_arg(const char *opt, const char *s, bl_vkey *out);
 void * load_private_key(const char *path);
-int load_public_key(const char *path, uint8_t pub[32]);
-int read_proof_file(const char *path, uint8_t (*out)[32], size_t *n, const char **why);
+int load_public_key(const char *path, uint8_t pub[BL_ED25519_PUB_LEN]);
+int read_proof_file(const char *path, uint8_t (*out)[BL_HASH_LEN], size_t *n, const char **why);
 
 /* cli_keys.c: commands */
 int cmd_keygen(const cmd_args *a);

@@ -208,7 +208,7 @@ load_private_key(const char *path)
 
 /* Raw public key from a private or public PEM key file: 0 ok.  Weak keys are refused. */
 int
-load_public_key(const char *path, uint8_t pub[32])
+load_public_key(const char *path, uint8_t pub[BL_ED25519_PUB_LEN])
 {
 	size_t		len;
 	char	   *pem = read_all(path, MAX_TEXT, &len);
@@ -241,7 +241,7 @@ load_public_key(const char *path, uint8_t pub[32])
  * something to skip.  1 ok, 0 malformed with *why set, -1 unreadable.
  */
 int
-read_proof_file(const char *path, uint8_t (*out)[32], size_t *n,
+read_proof_file(const char *path, uint8_t (*out)[BL_HASH_LEN], size_t *n,
 				const char **why)
 {
 	size_t		len;
@@ -263,8 +263,8 @@ read_proof_file(const char *path, uint8_t (*out)[32], size_t *n,
 			*why = "proof has too many hashes";
 			ok = 0;
 		}
-		else if (bl_base64_decode(buf + pos, end - pos, out[*n], 32, &got) != 0 ||
-				 got != 32)
+		else if (bl_base64_decode(buf + pos, end - pos, out[*n], BL_HASH_LEN, &got) != 0 ||
+				 got != BL_HASH_LEN)
 		{
 			*why = "proof line is not a base64 SHA-256 hash";
 			ok = 0;

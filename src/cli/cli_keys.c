@@ -48,8 +48,8 @@ cmd_keygen(const cmd_args *a)
 	void	   *key = bl_ed25519_generate();
 	char	   *priv_pem = key ? bl_ed25519_priv_to_pem(key) : NULL;
 	char	   *pub_pem = key ? bl_ed25519_pub_to_pem(key) : NULL;
-	uint8_t		pub[32];
-	uint8_t		id[BL_KEY_ID_LEN];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
+	uint8_t		id[BL_HASH_LEN];
 	int			rc = EXIT_OK;
 
 	if (!priv_pem || !pub_pem || bl_ed25519_raw_public(key, pub) != 0 ||
@@ -64,8 +64,8 @@ cmd_keygen(const cmd_args *a)
 		/* Keep stdout a clean PEM file when the key goes there. */
 		FILE	   *info = a->val[O_OUT] ? stdout : stderr;
 
-		print_hex_field(info, "public_key", pub, 32);
-		print_hex_field(info, "key_id", id, BL_KEY_ID_LEN);
+		print_hex_field(info, "public_key", pub, BL_ED25519_PUB_LEN);
+		print_hex_field(info, "key_id", id, BL_HASH_LEN);
 	}
 	if (priv_pem)
 		memset(priv_pem, 0, strlen(priv_pem));
@@ -78,8 +78,8 @@ cmd_keygen(const cmd_args *a)
 int
 cmd_pubkey(const cmd_args *a)
 {
-	uint8_t		pub[32];
-	uint8_t		id[BL_KEY_ID_LEN];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
+	uint8_t		id[BL_HASH_LEN];
 	void	   *key;
 	char	   *pem;
 
@@ -93,8 +93,8 @@ cmd_pubkey(const cmd_args *a)
 		free(pem);
 		return fail_error("could not encode the public key");
 	}
-	print_hex_field(stdout, "public_key", pub, 32);
-	print_hex_field(stdout, "key_id", id, BL_KEY_ID_LEN);
+	print_hex_field(stdout, "public_key", pub, BL_ED25519_PUB_LEN);
+	print_hex_field(stdout, "key_id", id, BL_HASH_LEN);
 	fputs(pem, stdout);
 	free(pem);
 	return EXIT_OK;
@@ -147,7 +147,7 @@ cmd_sign(const cmd_args *a)
 
 /* Content hashes, one 64-hex line each, from stdin into *out. */
 static int
-read_hash_lines(uint8_t (**out)[32], uint64_t *count)
+read_hash_lines(uint8_t (**out)[BL_HASH_LEN], uint64_t *count)
 {
 	size_t		len;
 	char	   *buf = read_all(NULL, MAX_INPUT, &len);
@@ -156,7 +156,7 @@ read_hash_lines(uint8_t (**out)[32], uint64_t *count)
 	*count = 0;
 	if (!buf)
 		return fail_error("could not read content hashes from standard input (at most 16 MiB)");
-	*out = malloc((len / 65 + 1) * 32);
+	*out = malloc((len / 65 + 1) * BL_HASH_LEN);
 	while (*out && pos < len)
 	{
 		char	   *nl = memchr(buf + pos, '\n', len - pos);
@@ -170,7 +170,7 @@ read_hash_lines(uint8_t (**out)[32], uint64_t *count)
 			return fail_error("line %" PRIu64 " is not a 64-digit hex SHA-256 hash",
 							  *count + 1);
 		}
-		memcpy((*out)[(*count)++], h, 32);
+		memcpy((*out)[(*count)++], h, BL_HASH_LEN);
 		free(h);
 		pos = end + 1;
 	}
@@ -186,9 +186,9 @@ cmd_sign_batch(const cmd_args *a)
 	const char *tbl = a->val[O_TABLE];
 	size_t		tbl_len = strlen(tbl);
 	size_t		mlen = bl_batch_manifest_v2_len(tbl_len, id_len);
-	uint8_t		(*hashes)[32] = NULL;
+	uint8_t		(*hashes)[BL_HASH_LEN] = NULL;
 	uint64_t	count;
-	uint8_t		root[32];
+	uint8_t		root[BL_HASH_LEN];
 	uint8_t    *manifest;
 	int			rc;
 
@@ -200,7 +200,7 @@ cmd_sign_batch(const cmd_args *a)
 	rc = read_hash_lines(&hashes, &count);
 	if (rc == EXIT_OK && count == 0)
 		rc = fail_error("no content hashes on standard input");
-	if (rc == EXIT_OK && bl_batch_root((const uint8_t (*)[32]) hashes, count, root) != 0)
+	if (rc == EXIT_OK && bl_batch_root((const uint8_t (*)[BL_HASH_LEN]) hashes, count, root) != 0)
 		rc = fail_error("could not compute the batch root");
 	free(hashes);
 	if (rc != EXIT_OK)
@@ -209,7 +209,7 @@ cmd_sign_batch(const cmd_args *a)
 	if (!manifest)
 		return fail_error("out of memory");
 	bl_batch_manifest_v2(tbl, tbl_len, id, id_len, count, root, manifest);
-	print_hex_field(stdout, "root", root, 32);
+	print_hex_field(stdout, "root", root, BL_HASH_LEN);
 	printf("count %" PRIu64 "\n", count);
 	rc = sign_and_print(a->val[O_KEY], manifest, mlen, "signature");
 	free(manifest);

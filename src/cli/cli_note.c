@@ -9,7 +9,7 @@
 int
 cmd_vkey(const cmd_args *a)
 {
-	uint8_t		pub[32];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
 	uint8_t		alg = a->val[O_COSIGNER] ? BL_NOTE_ALG_COSIG_V1 : BL_NOTE_ALG_ED25519;
 	char	   *vkey;
 
@@ -31,16 +31,16 @@ cmd_sign_checkpoint(const cmd_args *a)
 {
 	const char *name = a->val[O_NAME] ? a->val[O_NAME] : a->val[O_ORIGIN];
 	uint64_t	size;
-	uint8_t		root[32];
+	uint8_t		root[BL_HASH_LEN];
 	size_t		root_len;
 	char	   *body;
 	char	   *note = NULL;
 	void	   *key;
 
 	if (parse_u64_arg("--size", a->val[O_SIZE], &size) != EXIT_OK ||
-		parse_b64_arg("--root", a->val[O_ROOT], root, 32, &root_len) != EXIT_OK)
+		parse_b64_arg("--root", a->val[O_ROOT], root, BL_HASH_LEN, &root_len) != EXIT_OK)
 		return EXIT_USAGE;
-	if (root_len != 32)
+	if (root_len != BL_HASH_LEN)
 		return usage_error("--root must be a base64 SHA-256 hash");
 	if (!bl_note_key_name_valid(name, strlen(name)))
 		return usage_error("the key name must not contain spaces or '+'");
@@ -184,7 +184,7 @@ cmd_verify_checkpoint(const cmd_args *a)
 		ok = quorum_ok(&note, w, a, min, &why);
 	if (ok == 1)
 	{
-		bl_base64_encode(cp.root, 32, root);
+		bl_base64_encode(cp.root, BL_HASH_LEN, root);
 		verdict_ok("checkpoint of %.*s at size %" PRIu64 " root %s (%d witness%s)",
 				   (int) cp.origin_len, cp.origin, cp.size, root, a->nwitness,
 				   a->nwitness == 1 ? "" : "es");

@@ -33,7 +33,7 @@ cmd_leaf(const cmd_args *a)
 		return usage_error("--seq must be a position of 1 or more");
 	prev = hex_decode(a->val[O_PREV], strlen(a->val[O_PREV]), &n1);
 	hash = hex_decode(a->val[O_ROW_HASH], strlen(a->val[O_ROW_HASH]), &n2);
-	if (!prev || !hash || n1 != 32 || n2 != 32)
+	if (!prev || !hash || n1 != BL_HASH_LEN || n2 != BL_HASH_LEN)
 	{
 		free(prev);
 		free(hash);
@@ -57,7 +57,7 @@ cmd_leaf(const cmd_args *a)
 
 /* The leaf bytes from --leaf-hex or --leaf-file, hashed as an RFC 6962 leaf. */
 static int
-leaf_hash_arg(const cmd_args *a, uint8_t out[32])
+leaf_hash_arg(const cmd_args *a, uint8_t out[BL_HASH_LEN])
 {
 	uint8_t    *leaf;
 	size_t		len;
@@ -83,7 +83,7 @@ cmd_verify_proof(const cmd_args *a)
 {
 	bl_vkey		log;
 	bl_vkey		w[MAX_WITNESSES];
-	uint8_t		leaf[32];
+	uint8_t		leaf[BL_HASH_LEN];
 	bl_tlog_proof proof;
 	bl_note		note;
 	bl_checkpoint cp;
@@ -119,8 +119,8 @@ static int
 check_consistency(const bl_checkpoint *old, const bl_checkpoint *new,
 				  const char *proof_path)
 {
-	uint8_t		proof[MAX_PROOF_LINES][32];
-	uint8_t		empty[32];
+	uint8_t		proof[MAX_PROOF_LINES][BL_HASH_LEN];
+	uint8_t		empty[BL_HASH_LEN];
 	size_t		n;
 	const char *why = NULL;
 	int			rc = read_proof_file(proof_path, proof, &n, &why);
@@ -134,14 +134,14 @@ check_consistency(const bl_checkpoint *old, const bl_checkpoint *new,
 	/* An empty log is a prefix of every log: nothing to prove. */
 	if (old->size == 0)
 	{
-		if (bl_merkle_empty_root(empty) != 0 || memcmp(empty, old->root, 32) != 0)
+		if (bl_merkle_empty_root(empty) != 0 || memcmp(empty, old->root, BL_HASH_LEN) != 0)
 			return verdict_fail("old checkpoint has size 0 but not the empty root");
 		if (n != 0)
 			return verdict_fail("proof must be empty for an empty old tree");
 	}
 	else if (!bl_merkle_verify_consistency(old->size, new->size, old->root,
 										   new->root,
-										   (const uint8_t (*)[32]) proof, n))
+										   (const uint8_t (*)[BL_HASH_LEN]) proof, n))
 		return verdict_fail("consistency proof does not hold");
 	return verdict_ok("%.*s grew from size %" PRIu64 " to %" PRIu64 " append-only",
 					  (int) new->origin_len, new->origin, old->size, new->size);
@@ -185,7 +185,7 @@ cmd_verify_inclusion(const cmd_args *a)
 	uint8_t		leaf[64];
 	size_t		root_len;
 	size_t		leaf_len;
-	uint8_t		proof[MAX_PROOF_LINES][32];
+	uint8_t		proof[MAX_PROOF_LINES][BL_HASH_LEN];
 	size_t		n;
 	const char *why = NULL;
 	int			rc;
@@ -201,10 +201,10 @@ cmd_verify_inclusion(const cmd_args *a)
 	/* Well-formed values of the wrong length are data that fails, not usage. */
 	if (rc == 0)
 		return verdict_fail(why);
-	if (root_len != 32 || leaf_len != 32)
+	if (root_len != BL_HASH_LEN || leaf_len != BL_HASH_LEN)
 		return verdict_fail("root and leaf hash must be 32 bytes");
 	if (!bl_merkle_verify_inclusion(index, size, leaf,
-									(const uint8_t (*)[32]) proof, n, root))
+									(const uint8_t (*)[BL_HASH_LEN]) proof, n, root))
 		return verdict_fail("inclusion proof does not hold");
 	return verdict_ok("leaf %" PRIu64 " is included in the tree of size %" PRIu64,
 					  index, size);
@@ -219,7 +219,7 @@ cmd_verify_consistency_raw(const cmd_args *a)
 	uint8_t		root2[64];
 	size_t		len1;
 	size_t		len2;
-	uint8_t		proof[MAX_PROOF_LINES][32];
+	uint8_t		proof[MAX_PROOF_LINES][BL_HASH_LEN];
 	size_t		n;
 	const char *why = NULL;
 	int			rc;
@@ -243,10 +243,10 @@ cmd_verify_consistency_raw(const cmd_args *a)
 	if (size1 == size2 && size1 > 0 && n == 0 && len1 == len2 &&
 		memcmp(root1, root2, len1) == 0)
 		return verdict_ok("trees of size %" PRIu64 " are identical", size1);
-	if (len1 != 32 || len2 != 32)
+	if (len1 != BL_HASH_LEN || len2 != BL_HASH_LEN)
 		return verdict_fail("roots must be 32 bytes");
 	if (!bl_merkle_verify_consistency(size1, size2, root1, root2,
-									  (const uint8_t (*)[32]) proof, n))
+									  (const uint8_t (*)[BL_HASH_LEN]) proof, n))
 		return verdict_fail("consistency proof does not hold");
 	return verdict_ok("tree of size %" PRIu64 " extends tree of size %" PRIu64,
 					  size2, size1);

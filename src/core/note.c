@@ -33,11 +33,11 @@
 
 /* Decode exactly one 32-byte hash. */
 static int
-b64_hash(const char *in, size_t len, uint8_t out[32])
+b64_hash(const char *in, size_t len, uint8_t out[BL_HASH_LEN])
 {
 	size_t		n;
 
-	return bl_base64_decode(in, len, out, 32, &n) == 0 && n == 32 ? 0 : -1;
+	return bl_base64_decode(in, len, out, BL_HASH_LEN, &n) == 0 && n == BL_HASH_LEN ? 0 : -1;
 }
 
 /* Note text: non-empty, newline-terminated, valid note characters. */
@@ -100,13 +100,13 @@ bl_note_key_name_valid(const char *name, size_t len)
 }
 
 int
-bl_note_key_id(const char *name, uint8_t alg, const uint8_t pub[32],
+bl_note_key_id(const char *name, uint8_t alg, const uint8_t pub[BL_ED25519_PUB_LEN],
 			   uint8_t out[BL_NOTE_KEY_ID_LEN])
 {
 	static const uint8_t newline = '\n';
 	const void *parts[4] = {name, &newline, &alg, pub};
-	size_t		lens[4] = {strlen(name), 1, 1, 32};
-	uint8_t		digest[32];
+	size_t		lens[4] = {strlen(name), 1, 1, BL_ED25519_PUB_LEN};
+	uint8_t		digest[BL_HASH_LEN];
 
 	if (!bl_note_key_name_valid(name, lens[0]) ||
 		bl_sha256_parts(parts, lens, 4, digest) != 0)
@@ -122,7 +122,7 @@ alg_known(uint8_t alg)
 }
 
 char *
-bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32])
+bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[BL_ED25519_PUB_LEN])
 {
 	size_t		nlen = strlen(name);
 	uint8_t		id[BL_NOTE_KEY_ID_LEN];
@@ -134,7 +134,7 @@ bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32])
 		bl_note_key_id(name, alg, pub, id) != 0)
 		return NULL;
 	raw[0] = alg;
-	memcpy(raw + 1, pub, 32);
+	memcpy(raw + 1, pub, BL_ED25519_PUB_LEN);
 	snprintf(mid, sizeof(mid), "+%02x%02x%02x%02x+", id[0], id[1], id[2], id[3]);
 	bl_base64_encode(raw, sizeof(raw), b64);
 	return concat3(name, nlen, mid, strlen(mid), b64, strlen(b64));
@@ -178,7 +178,7 @@ bl_vkey_parse(const char *s, size_t len, bl_vkey *out)
 		return -1;
 	memcpy(out->name, s, nlen);
 	out->alg = raw[0];
-	memcpy(out->pub, raw + 1, 32);
+	memcpy(out->pub, raw + 1, BL_ED25519_PUB_LEN);
 	/* The key ID is derived, so a mismatch means a corrupted vkey. */
 	if (bl_note_key_id(out->name, out->alg, out->pub, id) != 0 ||
 		memcmp(id, out->key_id, BL_NOTE_KEY_ID_LEN) != 0)
@@ -207,7 +207,7 @@ ext_lines_len(const char *const *ext, int n_ext, int *ok)
 }
 
 char *
-bl_checkpoint_body(const char *origin, uint64_t size, const uint8_t root[32],
+bl_checkpoint_body(const char *origin, uint64_t size, const uint8_t root[BL_HASH_LEN],
 				   const char *const *ext, int n_ext)
 {
 	size_t		olen = strlen(origin);
@@ -221,7 +221,7 @@ bl_checkpoint_body(const char *origin, uint64_t size, const uint8_t root[32],
 	if (!ok || olen == 0 || !bl_text_line_valid(origin, olen))
 		return NULL;
 	hlen = (size_t) snprintf(head, sizeof(head), "\n%" PRIu64 "\n", size);
-	bl_base64_encode(root, 32, head + hlen);
+	bl_base64_encode(root, BL_HASH_LEN, head + hlen);
 	hlen += B64_HASH_LEN;
 	head[hlen++] = '\n';
 	out = malloc(olen + hlen + elen + 1);
@@ -395,7 +395,7 @@ bl_note_free(bl_note *note)
 char *
 bl_note_sign(const char *text, size_t len, const char *name, void *priv)
 {
-	uint8_t		pub[32];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
 	uint8_t		blob[BL_NOTE_KEY_ID_LEN + BL_ED25519_SIG_LEN];
 	char	   *line;
 	char	   *out;
@@ -436,7 +436,7 @@ check_ed25519(const bl_note *note, const bl_note_sig *sig, void *key,
  */
 static int
 verify_lines(const bl_note *note, const char *name, uint8_t alg,
-			 const uint8_t pub[32], sig_check_fn check, uint64_t *timestamp)
+			 const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check, uint64_t *timestamp)
 {
 	uint8_t		id[BL_NOTE_KEY_ID_LEN];
 	void	   *key;
@@ -461,7 +461,7 @@ verify_lines(const bl_note *note, const char *name, uint8_t alg,
 }
 
 int
-bl_note_verify(const bl_note *note, const char *name, const uint8_t pub[32])
+bl_note_verify(const bl_note *note, const char *name, const uint8_t pub[BL_ED25519_PUB_LEN])
 {
 	return verify_lines(note, name, BL_NOTE_ALG_ED25519, pub, check_ed25519,
 						NULL);
@@ -495,7 +495,7 @@ static int
 cosig_blob(const char *body, size_t len, const char *name, void *priv,
 		   uint64_t timestamp, uint8_t blob[4 + 8 + 64])
 {
-	uint8_t		pub[32];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
 	uint8_t    *msg;
 	size_t		msg_len;
 	int			rc;
@@ -558,7 +558,7 @@ check_cosig(const bl_note *note, const bl_note_sig *sig, void *key,
 }
 
 int
-bl_cosig_verify(const bl_note *note, const char *name, const uint8_t pub[32],
+bl_cosig_verify(const bl_note *note, const char *name, const uint8_t pub[BL_ED25519_PUB_LEN],
 				uint64_t *timestamp)
 {
 	bl_checkpoint cp;
@@ -664,12 +664,12 @@ bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 /* ----------------------------------------------------------- tlog-proof */
 
 char *
-bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[32], size_t n,
+bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[BL_HASH_LEN], size_t n,
 					 const uint8_t *extra, size_t extra_len,
 					 const char *note, size_t note_len)
 {
 	size_t		cap = sizeof(BL_TLOG_PROOF_HEADER) + 8 +
-		bl_base64_encoded_len(extra_len) + 32 +
+		bl_base64_encoded_len(extra_len) + 32 /* "index <u64>\n": at most 27 */ +
 		n * (B64_HASH_LEN + 1) + 1 + note_len + 1;
 	char	   *out;
 	char	   *p;
@@ -687,7 +687,7 @@ bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[32], size_t n,
 	p += sprintf(p, "index %" PRIu64 "\n", index);
 	for (size_t i = 0; i < n; i++)
 	{
-		bl_base64_encode(proof[i], 32, p);
+		bl_base64_encode(proof[i], BL_HASH_LEN, p);
 		p += B64_HASH_LEN;
 		*p++ = '\n';
 	}
@@ -750,7 +750,7 @@ bl_tlog_proof_parse(const char *buf, size_t len, bl_tlog_proof *out)
 int
 bl_tlog_proof_verify(const char *buf, size_t len, const bl_vkey *log,
 					 const char *origin, const bl_vkey *witnesses,
-					 int nwitnesses, const uint8_t leaf_hash[32],
+					 int nwitnesses, const uint8_t leaf_hash[BL_HASH_LEN],
 					 bl_tlog_proof *proof, bl_note *note, bl_checkpoint *cp,
 					 const char **why)
 {
@@ -766,7 +766,7 @@ bl_tlog_proof_verify(const char *buf, size_t len, const bl_vkey *log,
 	if (proof->index >= cp->size)
 		return reject(why, "leaf index is outside the checkpointed tree");
 	if (!bl_merkle_verify_inclusion(proof->index, cp->size, leaf_hash,
-									(const uint8_t (*)[32]) proof->proof,
+									(const uint8_t (*)[BL_HASH_LEN]) proof->proof,
 									proof->n, cp->root))
 		return reject(why, "inclusion proof does not lead to the checkpoint root");
 	return 1;

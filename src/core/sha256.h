@@ -14,11 +14,9 @@
 
 /*
  * The one name of the 32-byte length: SHA-256 digests, and so the hash256
- * type, Merkle nodes, chain hashes and member key ids.  BL_SHA256_LEN is
- * the same, kept for code written before it.
+ * type, Merkle nodes, chain hashes and member key ids.
  */
 #define BL_HASH_LEN 32
-#define BL_SHA256_LEN BL_HASH_LEN
 
 /* Returns 0 on success, -1 if OpenSSL failed (its error queue is cleared). */
 int bl_sha256(const void *data, size_t len, uint8_t out[BL_HASH_LEN]);

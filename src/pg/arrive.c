@@ -46,7 +46,7 @@
 #include "quarantine.h"
 #include "sign.h"
 
-static const uint8 zero_hash[HASH256_LEN];
+static const uint8 zero_hash[BL_HASH_LEN];
 
 pg_noreturn static void reject_row(Relation rel, LedgerRel *lr, HeapTuple tup, const char *origin,
 								   int64 seq, const char *problem, const char *detail);
@@ -98,7 +98,7 @@ check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, cons
 	}
 	if (seq == 1)
 	{
-		if (memcmp(prev->bytes, zero_hash, HASH256_LEN) != 0)
+		if (memcmp(prev->bytes, zero_hash, BL_HASH_LEN) != 0)
 		{
 			*detail = "The first row of a chain must have a zero ledger_prev.";
 			return "broken_link";
@@ -110,7 +110,7 @@ check_link(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, cons
 		*detail = psprintf("Position " INT64_FORMAT " of the origin's chain has not arrived.", seq - 1);
 		return "missing_rows";
 	}
-	if (memcmp(head_hash.bytes, prev->bytes, HASH256_LEN) != 0)
+	if (memcmp(head_hash.bytes, prev->bytes, BL_HASH_LEN) != 0)
 	{
 		*detail = "ledger_prev does not equal the previous row's ledger_hash.";
 		return "broken_link";
@@ -228,7 +228,7 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	const char *problem;
 	char	   *detail = NULL;
 	StringInfoData buf;
-	uint8		computed[HASH256_LEN];
+	uint8		computed[BL_HASH_LEN];
 
 	check_trigger_context(fcinfo, "ledger_arrive_trigger");
 	rel = td->tg_relation;
@@ -275,14 +275,14 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 
 		if (chain_row_hash(rel, lr, values[lr->origin_attno - 1],
 						   lr->chain_attno ? values[lr->chain_attno - 1] : (Datum) 0, seq, &here) &&
-			memcmp(here.bytes, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, HASH256_LEN) == 0)
+			memcmp(here.bytes, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, BL_HASH_LEN) == 0)
 			return PointerGetDatum(NULL);
 	}
 
 	initStringInfo(&buf);
 	row_encode(lr->encoder, values, nulls, &buf);
 	chain_hash(DatumGetHash256P(values[lr->prev_attno - 1])->bytes, seq, buf.data, buf.len, computed);
-	if (memcmp(computed, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, HASH256_LEN) != 0)
+	if (memcmp(computed, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, BL_HASH_LEN) != 0)
 		reject_row(rel, lr, tup, origin, seq, "hash_mismatch",
 				   "ledger_hash does not match the row's content and chain fields.");
 

@@ -82,7 +82,7 @@
 /* Fourth advisory-lock field: tells battledger's locks apart from user advisory locks (1, 2). */
 #define CHAIN_LOCK_CLASS 0xB1ED
 
-static const uint8 zero_hash[HASH256_LEN];
+static const uint8 zero_hash[BL_HASH_LEN];
 
 /* Head hints: (table, chain key hash) -> last position this backend assigned. */
 typedef struct HeadHintKey
@@ -143,7 +143,7 @@ chain_hash(const uint8 *prev, int64 seq, const char *content,
 	for (int i = 0; i < 8; i++)
 		seqbe[i] = (uint8) ((uint64) seq >> (8 * (7 - i)));
 	parts[0] = prev;
-	lens[0] = HASH256_LEN;
+	lens[0] = BL_HASH_LEN;
 	parts[1] = seqbe;
 	lens[1] = 8;
 	parts[2] = content;
@@ -347,7 +347,7 @@ chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, Stra
 							RelationGetRelationName(rel)),
 					 errhint("Run battledger.verify() on the table.")));
 		*found_seq = DatumGetInt64(s);
-		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, HASH256_LEN);
+		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, BL_HASH_LEN);
 		if (at && lr->signer_roles)
 		{
 			Datum		t = slot_getattr(slot, lr->at_attno, &isnull1);
@@ -497,7 +497,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	if (cached)
 	{
 		seq = cached->seq + 1;
-		memcpy(prev.bytes, cached->hash.bytes, HASH256_LEN);
+		memcpy(prev.bytes, cached->hash.bytes, BL_HASH_LEN);
 		head_at = cached->at;
 	}
 	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
@@ -506,7 +506,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	else
 	{
 		seq = 1;
-		memcpy(prev.bytes, zero_hash, HASH256_LEN);
+		memcpy(prev.bytes, zero_hash, BL_HASH_LEN);
 	}
 	hint->seq = seq;
 
@@ -539,7 +539,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	cols[2] = lr->hash_attno;
 	newvals[0] = Int64GetDatum(seq);
 	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
-	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
+	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, BL_HASH_LEN);
 	newvals[2] = PointerGetDatum(hash);
 	cols[3] = lr->origin_attno;
 	newvals[3] = origin;
@@ -550,7 +550,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	{
 		cached->seq = seq;
 		cached->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
-		memcpy(cached->hash.bytes, hash->bytes, HASH256_LEN);
+		memcpy(cached->hash.bytes, hash->bytes, BL_HASH_LEN);
 	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));

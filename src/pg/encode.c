@@ -390,7 +390,7 @@ put_scalar(StringInfo out, uint8 tag, Datum v)
 			put_cstring_utf8(out, DatumGetCString(DirectFunctionCall1(jsonb_out, v)));
 			break;
 		case TAG_HASH256:
-			appendBinaryStringInfo(out, (char *) DatumGetHash256P(v)->bytes, HASH256_LEN);
+			appendBinaryStringInfo(out, (char *) DatumGetHash256P(v)->bytes, BL_HASH_LEN);
 			break;
 		case TAG_ENUM:
 			{

@@ -22,8 +22,6 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
-StaticAssertDecl(BL_HASH_LEN == BL_HASH256_LEN, "type_text.c parses hash256 values");
-
 /* A type of the extension's schema by name; re-read if the cached one is gone. */
 static Oid
 extension_type_oid(const char *name, Oid *cached)
@@ -95,14 +93,14 @@ hash256_in(PG_FUNCTION_ARGS)
 char *
 hash256_to_hex(const Hash256 *h)
 {
-	char	   *s = palloc(2 * HASH256_LEN + 1);
+	char	   *s = palloc(2 * BL_HASH_LEN + 1);
 
-	for (int i = 0; i < HASH256_LEN; i++)
+	for (int i = 0; i < BL_HASH_LEN; i++)
 	{
 		s[2 * i] = hexdigits[h->bytes[i] >> 4];
 		s[2 * i + 1] = hexdigits[h->bytes[i] & 0xf];
 	}
-	s[2 * HASH256_LEN] = '\0';
+	s[2 * BL_HASH_LEN] = '\0';
 	return s;
 }
 
@@ -120,14 +118,14 @@ hash256_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	Hash256    *h;
 
-	if (buf->len - buf->cursor != HASH256_LEN)
+	if (buf->len - buf->cursor != BL_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary hash256 value"),
 				 errdetail("A hash256 value is exactly 32 bytes, not %d.",
 						   buf->len - buf->cursor)));
 	h = palloc(sizeof(Hash256));
-	pq_copymsgbytes(buf, (char *) h->bytes, HASH256_LEN);
+	pq_copymsgbytes(buf, (char *) h->bytes, BL_HASH_LEN);
 	PG_RETURN_HASH256_P(h);
 }
 
@@ -139,7 +137,7 @@ hash256_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, (char *) h->bytes, HASH256_LEN);
+	pq_sendbytes(&buf, (char *) h->bytes, BL_HASH_LEN);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -150,14 +148,14 @@ hash256_from_bytea(PG_FUNCTION_ARGS)
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	Hash256    *h;
 
-	if (VARSIZE_ANY_EXHDR(b) != HASH256_LEN)
+	if (VARSIZE_ANY_EXHDR(b) != BL_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot cast bytea of length %zu to hash256",
 						(size_t) VARSIZE_ANY_EXHDR(b)),
 				 errdetail("A hash256 value is exactly 32 bytes.")));
 	h = palloc(sizeof(Hash256));
-	memcpy(h->bytes, VARDATA_ANY(b), HASH256_LEN);
+	memcpy(h->bytes, VARDATA_ANY(b), BL_HASH_LEN);
 	PG_RETURN_HASH256_P(h);
 }
 
@@ -166,10 +164,10 @@ Datum
 hash256_to_bytea(PG_FUNCTION_ARGS)
 {
 	Hash256    *h = PG_GETARG_HASH256_P(0);
-	bytea	   *b = palloc(VARHDRSZ + HASH256_LEN);
+	bytea	   *b = palloc(VARHDRSZ + BL_HASH_LEN);
 
-	SET_VARSIZE(b, VARHDRSZ + HASH256_LEN);
-	memcpy(VARDATA(b), h->bytes, HASH256_LEN);
+	SET_VARSIZE(b, VARHDRSZ + BL_HASH_LEN);
+	memcpy(VARDATA(b), h->bytes, BL_HASH_LEN);
 	PG_RETURN_BYTEA_P(b);
 }
 
@@ -177,7 +175,7 @@ hash256_to_bytea(PG_FUNCTION_ARGS)
 static inline int
 hash256_cmp_internal(const Hash256 *a, const Hash256 *b)
 {
-	return memcmp(a->bytes, b->bytes, HASH256_LEN);
+	return memcmp(a->bytes, b->bytes, BL_HASH_LEN);
 }
 
 #define HASH256_CMP_FN(name, expr) \
@@ -211,7 +209,7 @@ hash256_hash(PG_FUNCTION_ARGS)
 {
 	Hash256    *h = PG_GETARG_HASH256_P(0);
 
-	return hash_any(h->bytes, HASH256_LEN);
+	return hash_any(h->bytes, BL_HASH_LEN);
 }
 
 PG_FUNCTION_INFO_V1(hash256_hash_extended);
@@ -220,5 +218,5 @@ hash256_hash_extended(PG_FUNCTION_ARGS)
 {
 	Hash256    *h = PG_GETARG_HASH256_P(0);
 
-	return hash_any_extended(h->bytes, HASH256_LEN, PG_GETARG_INT64(1));
+	return hash_any_extended(h->bytes, BL_HASH_LEN, PG_GETARG_INT64(1));
 }

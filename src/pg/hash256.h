@@ -15,7 +15,7 @@
 
 /*
  * BL_HASH_LEN (sha256.h) is the one name of the 32-byte length; HASH256_LEN
- * is kept as an alias for code written before it (src/pg/log.c).
+ * is kept as an alias for src/pg/log.c, which another change is rewriting.
  */
 #define HASH256_LEN BL_HASH_LEN
 

@@ -112,12 +112,12 @@ key_fill(KeyInfo *k)
 	int			nest;
 	Oid			argtypes[1] = {BYTEAOID};
 	Datum		args[1];
-	bytea	   *idbytes = palloc(VARHDRSZ + HASH256_LEN);
+	bytea	   *idbytes = palloc(VARHDRSZ + BL_HASH_LEN);
 	int			rc;
 	SPIPlanPtr	plan;
 
-	SET_VARSIZE(idbytes, VARHDRSZ + HASH256_LEN);
-	memcpy(VARDATA(idbytes), k->key_id.bytes, HASH256_LEN);
+	SET_VARSIZE(idbytes, VARHDRSZ + BL_HASH_LEN);
+	memcpy(VARDATA(idbytes), k->key_id.bytes, BL_HASH_LEN);
 	args[0] = PointerGetDatum(idbytes);
 
 	nest = bl_spi_connect();
@@ -150,7 +150,7 @@ key_fill(KeyInfo *k)
 		k->valid_until = timestamp_or_noend(tup, desc, 4);
 		k->revoked_at = timestamp_or_noend(tup, desc, 5);
 		k->roles = parse_role_list(SPI_getvalue(tup, desc, 6), &k->nroles, key_cxt);
-		if (VARSIZE_ANY_EXHDR(pub) == 32 &&
+		if (VARSIZE_ANY_EXHDR(pub) == BL_ED25519_PUB_LEN &&
 			bl_ed25519_pub_is_acceptable((const uint8_t *) VARDATA_ANY(pub), &k->weak))
 			k->pkey = bl_ed25519_pub_new((const uint8_t *) VARDATA_ANY(pub));
 		if (k->pkey == NULL && k->weak == NULL)
@@ -385,7 +385,7 @@ battledger_key_id(PG_FUNCTION_ARGS)
 	bytea	   *pub = PG_GETARG_BYTEA_PP(0);
 	Hash256    *id = palloc(sizeof(Hash256));
 
-	if (VARSIZE_ANY_EXHDR(pub) != 32)
+	if (VARSIZE_ANY_EXHDR(pub) != BL_ED25519_PUB_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an Ed25519 public key is 32 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(pub)),
@@ -399,7 +399,7 @@ Datum
 battledger_public_key_from_pem(PG_FUNCTION_ARGS)
 {
 	text	   *pem = PG_GETARG_TEXT_PP(0);
-	bytea	   *out = palloc(VARHDRSZ + 32);
+	bytea	   *out = palloc(VARHDRSZ + BL_ED25519_PUB_LEN);
 
 	if (bl_ed25519_pub_from_pem(VARDATA_ANY(pem), VARSIZE_ANY_EXHDR(pem),
 								(uint8_t *) VARDATA(out)) != 0)
@@ -408,7 +408,7 @@ battledger_public_key_from_pem(PG_FUNCTION_ARGS)
 				 errmsg("invalid Ed25519 public key PEM"),
 				 errdetail("Expected a \"-----BEGIN PUBLIC KEY-----\" block holding an Ed25519 SubjectPublicKeyInfo."),
 				 errhint("Produce one with: openssl pkey -in member.key -pubout")));
-	SET_VARSIZE(out, VARHDRSZ + 32);
+	SET_VARSIZE(out, VARHDRSZ + BL_ED25519_PUB_LEN);
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -427,7 +427,7 @@ battledger_ed25519_verify(PG_FUNCTION_ARGS)
 	void	   *pkey;
 	int			rc;
 
-	if (VARSIZE_ANY_EXHDR(pub) != 32)
+	if (VARSIZE_ANY_EXHDR(pub) != BL_ED25519_PUB_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an Ed25519 public key is 32 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(pub))));

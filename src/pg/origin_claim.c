@@ -103,8 +103,8 @@ origin_claim(const char *origin)
 {
 	char		dir[MAXPGPATH];
 	char		path[MAXPGPATH];
-	uint8		h[HASH256_LEN];
-	char		hex[2 * HASH256_LEN + 1];
+	uint8		h[BL_HASH_LEN];
+	char		hex[2 * BL_HASH_LEN + 1];
 	Oid			owner;
 
 	snprintf(dir, sizeof(dir), "%s/%s", DataDir, CLAIM_DIR);
@@ -113,7 +113,7 @@ origin_claim(const char *origin)
 				(errcode_for_file_access(),
 				 errmsg("could not create directory \"%s\": %m", dir)));
 	bl_hash_or_error(origin, strlen(origin), h);
-	for (int i = 0; i < HASH256_LEN; i++)
+	for (int i = 0; i < BL_HASH_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	snprintf(path, sizeof(path), "%s/%s", dir, hex);
 
