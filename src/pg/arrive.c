@@ -210,9 +210,10 @@ check_arriving_batch(Datum *values, bool *nulls, char **detail)
 	return NULL;
 }
 
-PG_FUNCTION_INFO_V1(ledger_arrive_trigger);
+/* battledger._arrive_trigger() RETURNS trigger */
+PG_FUNCTION_INFO_V1(battledger_arrive_trigger);
 Datum
-ledger_arrive_trigger(PG_FUNCTION_ARGS)
+battledger_arrive_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -230,7 +231,7 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	uint8		computed[BL_HASH_LEN];
 
-	check_trigger_context(fcinfo, "ledger_arrive_trigger");
+	check_trigger_context(fcinfo, "battledger_arrive_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	lr = ledger_rel_get(rel);
@@ -320,4 +321,17 @@ ledger_arrive_trigger(PG_FUNCTION_ARGS)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 	row_arrived(rel, lr, values, nulls);
 	return PointerGetDatum(tup);
+}
+
+/*
+ * The C names of the SQL trigger functions follow one pattern (see also chain.c),
+ * battledger_<name>_trigger for battledger._<name>_trigger().  The install
+ * scripts of 0.1.0 to 0.4.0 (which upgrade.sh installs with this library)
+ * name the older symbol: it is the same function.
+ */
+PG_FUNCTION_INFO_V1(ledger_arrive_trigger);
+Datum
+ledger_arrive_trigger(PG_FUNCTION_ARGS)
+{
+	return battledger_arrive_trigger(fcinfo);
 }

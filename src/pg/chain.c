@@ -419,9 +419,10 @@ check_trigger_context(FunctionCallInfo fcinfo, const char *fname)
 				 errmsg("%s() must be a BEFORE INSERT FOR EACH ROW trigger", fname)));
 }
 
-PG_FUNCTION_INFO_V1(ledger_chain_trigger);
+/* battledger._chain_trigger() RETURNS trigger */
+PG_FUNCTION_INFO_V1(battledger_chain_trigger);
 Datum
-ledger_chain_trigger(PG_FUNCTION_ARGS)
+battledger_chain_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -446,7 +447,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	HeadHint   *hint;
 	StmtHead   *cached;
 
-	check_trigger_context(fcinfo, "ledger_chain_trigger");
+	check_trigger_context(fcinfo, "battledger_chain_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	lr = ledger_rel_get(rel);
@@ -560,9 +561,10 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
  * Statement-level BEFORE UPDATE OR DELETE OR TRUNCATE trigger, enabled
  * ALWAYS so that session_replication_role = replica does not switch it off.
  */
-PG_FUNCTION_INFO_V1(ledger_refuse_trigger);
+/* battledger._refuse_trigger() RETURNS trigger */
+PG_FUNCTION_INFO_V1(battledger_refuse_trigger);
 Datum
-ledger_refuse_trigger(PG_FUNCTION_ARGS)
+battledger_refuse_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	const char *op;
@@ -570,7 +572,7 @@ ledger_refuse_trigger(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger_refuse_trigger() must be called as a trigger")));
+				 errmsg("battledger_refuse_trigger() must be called as a trigger")));
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		op = "UPDATE";
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
@@ -601,4 +603,24 @@ battledger_chain_hash(PG_FUNCTION_ARGS)
 	chain_hash(prev->bytes, seq, VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content),
 			   out->bytes);
 	PG_RETURN_HASH256_P(out);
+}
+
+/*
+ * The C names of the SQL trigger functions follow one pattern,
+ * battledger_<name>_trigger for battledger._<name>_trigger().  The install
+ * scripts of 0.1.0 to 0.4.0 (which upgrade.sh installs with this library)
+ * name the older symbol: it is the same function.
+ */
+PG_FUNCTION_INFO_V1(ledger_chain_trigger);
+Datum
+ledger_chain_trigger(PG_FUNCTION_ARGS)
+{
+	return battledger_chain_trigger(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(ledger_refuse_trigger);
+Datum
+ledger_refuse_trigger(PG_FUNCTION_ARGS)
+{
+	return battledger_refuse_trigger(fcinfo);
 }
