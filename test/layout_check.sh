@@ -6,7 +6,9 @@
 #   2. src/core/ includes no PostgreSQL header (the CLI, unit tests and
 #      fuzzers build it without a server);
 #   3. no C file over 700 lines without its reason at the top (a line
-#      "Why one file:" within its first 40 lines).
+#      "Why one file:" within its first 40 lines);
+#   4. src/typedefs.list (pgindent's list of the project's typedefs) names
+#      exactly the typedefs of src/.
 # Prints each violation and exits 1 if there is one.  Usage:
 #   test/layout_check.sh [-v]      (-v also prints the module graph)
 set -euo pipefail
@@ -72,6 +74,30 @@ for f in files:
     lines = open(f, encoding='utf-8').read().split('\n')
     if len(lines) > 700 and not any('Why one file:' in l for l in lines[:40]):
         problems.append(f'{f}: {len(lines)} lines and no "Why one file:" at its top')
+
+# 4. typedefs list
+names = set()
+for f in files:
+    s = re.sub(r'/\*.*?\*/', '', open(f, encoding='utf-8').read(), flags=re.S)
+    for m in re.finditer(r'\btypedef\b', s):
+        j, depth = m.end(), 0
+        while j < len(s) and not (s[j] == ';' and depth == 0):
+            depth += {'{': 1, '}': -1}.get(s[j], 0)
+            j += 1
+        decl = s[m.end():j]
+        fp = re.search(r'\(\s*\*\s*([A-Za-z_]\w*)\s*\)', decl)
+        if fp and '{' not in decl:
+            names.add(fp.group(1))
+            continue
+        tail = decl[decl.rfind('}') + 1:] if '}' in decl else decl
+        n = re.findall(r'([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$', tail.strip())
+        if n:
+            names.add(n[0])
+listed = set(open('src/typedefs.list').read().split())
+for n in sorted(names - listed):
+    problems.append(f'typedef {n} missing from src/typedefs.list')
+for n in sorted(listed - names):
+    problems.append(f'src/typedefs.list names {n}, which src/ no longer defines')
 
 for p in problems:
     print('layout:', p)

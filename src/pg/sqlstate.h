@@ -2,8 +2,8 @@
  * sqlstate.h — the extension's own SQLSTATEs (class BL).
  *
  * Header only.  The full table, with the registry's codes raised from SQL
- * (BL03x, written as string literals in sql/install/80_registry.sql and
- * 85_passport.sql), is in docs/sqlstates.md: a new code goes in both.
+ * (BL030-BL039 and BL043, string literals in sql/install/80_registry.sql),
+ * is in docs/dba-guide.md, "SQLSTATEs": a new code goes in both.
  */
 #ifndef BATTLEDGER_SQLSTATE_H
 #define BATTLEDGER_SQLSTATE_H
@@ -26,7 +26,7 @@
 /* Signed batches (BL02x) */
 #define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
 #define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')
-/* BL03x: the battery registry, raised from SQL only (docs/sqlstates.md) */
+/* BL030-BL039, BL043: the battery registry, raised from SQL only */
 /* Consortium (BL04x) */
 #define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','4','0')
 #define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','4','1')
