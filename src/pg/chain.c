@@ -591,6 +591,9 @@ battledger_refuse_trigger(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/*
+ * battledger.chain_hash(prev hash256, seq bigint, content bytea) RETURNS hash256
+ */
 PG_FUNCTION_INFO_V1(battledger_chain_hash);
 Datum
 battledger_chain_hash(PG_FUNCTION_ARGS)

@@ -588,6 +588,7 @@ stringinfo_to_bytea(StringInfo buf)
 	return result;
 }
 
+/* battledger.row_bytes(record) RETURNS bytea */
 PG_FUNCTION_INFO_V1(battledger_row_bytes);
 Datum
 battledger_row_bytes(PG_FUNCTION_ARGS)
@@ -675,6 +676,7 @@ battledger_signing_bytes_v1(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(stringinfo_to_bytea(&buf));
 }
 
+/* battledger.row_hash(record) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(battledger_row_hash);
 Datum
 battledger_row_hash(PG_FUNCTION_ARGS)

@@ -300,6 +300,7 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 	}
 }
 
+/* battledger._ddl_guard() RETURNS event_trigger */
 PG_FUNCTION_INFO_V1(ledger_ddl_guard);
 Datum
 ledger_ddl_guard(PG_FUNCTION_ARGS)

@@ -68,6 +68,7 @@ bl_hash_or_error(const void *data, size_t len, uint8 *out)
 	bl_hash_parts_or_error(&data, &len, 1, out);
 }
 
+/* battledger.hash256_in(cstring) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(hash256_in);
 Datum
 hash256_in(PG_FUNCTION_ARGS)
@@ -104,6 +105,7 @@ hash256_to_hex(const Hash256 *h)
 	return s;
 }
 
+/* battledger.hash256_out(hash256) RETURNS cstring */
 PG_FUNCTION_INFO_V1(hash256_out);
 Datum
 hash256_out(PG_FUNCTION_ARGS)
@@ -111,6 +113,7 @@ hash256_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(hash256_to_hex(PG_GETARG_HASH256_P(0)));
 }
 
+/* battledger.hash256_recv(internal) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(hash256_recv);
 Datum
 hash256_recv(PG_FUNCTION_ARGS)
@@ -129,6 +132,7 @@ hash256_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_HASH256_P(h);
 }
 
+/* battledger.hash256_send(hash256) RETURNS bytea */
 PG_FUNCTION_INFO_V1(hash256_send);
 Datum
 hash256_send(PG_FUNCTION_ARGS)
@@ -141,6 +145,7 @@ hash256_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/* battledger.hash256(bytea) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(hash256_from_bytea);
 Datum
 hash256_from_bytea(PG_FUNCTION_ARGS)
@@ -159,6 +164,7 @@ hash256_from_bytea(PG_FUNCTION_ARGS)
 	PG_RETURN_HASH256_P(h);
 }
 
+/* battledger.bytea(hash256) RETURNS bytea */
 PG_FUNCTION_INFO_V1(hash256_to_bytea);
 Datum
 hash256_to_bytea(PG_FUNCTION_ARGS)
@@ -194,6 +200,7 @@ HASH256_CMP_FN(hash256_le, c <= 0)
 HASH256_CMP_FN(hash256_gt, c > 0)
 HASH256_CMP_FN(hash256_ge, c >= 0)
 
+/* battledger.hash256_cmp(hash256, hash256) RETURNS int4 */
 PG_FUNCTION_INFO_V1(hash256_cmp);
 Datum
 hash256_cmp(PG_FUNCTION_ARGS)
@@ -203,6 +210,7 @@ hash256_cmp(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(c < 0 ? -1 : (c > 0 ? 1 : 0));
 }
 
+/* battledger.hash256_hash(hash256) RETURNS int4 */
 PG_FUNCTION_INFO_V1(hash256_hash);
 Datum
 hash256_hash(PG_FUNCTION_ARGS)
@@ -212,6 +220,7 @@ hash256_hash(PG_FUNCTION_ARGS)
 	return hash_any(h->bytes, BL_HASH_LEN);
 }
 
+/* battledger.hash256_hash_extended(hash256, int8) RETURNS int8 */
 PG_FUNCTION_INFO_V1(hash256_hash_extended);
 Datum
 hash256_hash_extended(PG_FUNCTION_ARGS)

@@ -378,6 +378,7 @@ battledger_keys_changed(PG_FUNCTION_ARGS)
 
 /* ---- SQL helpers ---- */
 
+/* battledger.key_id(public_key bytea) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(battledger_key_id);
 Datum
 battledger_key_id(PG_FUNCTION_ARGS)
@@ -394,6 +395,7 @@ battledger_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_HASH256_P(id);
 }
 
+/* battledger.public_key_from_pem(pem text) RETURNS bytea */
 PG_FUNCTION_INFO_V1(battledger_public_key_from_pem);
 Datum
 battledger_public_key_from_pem(PG_FUNCTION_ARGS)

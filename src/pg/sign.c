@@ -786,6 +786,7 @@ battledger_batch_manifest_v2(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(stringinfo_bytea(&m));
 }
 
+/* battledger.batch_root(content_hashes hash256[]) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(battledger_batch_root);
 Datum
 battledger_batch_root(PG_FUNCTION_ARGS)

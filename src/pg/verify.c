@@ -292,6 +292,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	(void) desc;
 }
 
+/*
+ * battledger.verify(tbl regclass, origin text DEFAULT NULL) RETURNS TABLE (origin text, chain_key text, seq bigint, problem text, detail text)
+ */
 PG_FUNCTION_INFO_V1(battledger_verify);
 Datum
 battledger_verify(PG_FUNCTION_ARGS)

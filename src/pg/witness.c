@@ -135,6 +135,7 @@ getattr(HeapTuple tup, TupleDesc desc, int attno)
 
 /* ---------------------------------------------------------------- leaves */
 
+/* battledger._peer_leaf_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_leaf_trigger);
 Datum
 battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
@@ -569,6 +570,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
+/* battledger._peer_checkpoint_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -705,6 +707,7 @@ cosignature_held(const char *origin, int64 size, const char *witness, const char
 	return held;
 }
 
+/* battledger._cosignature_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_cosignature_trigger);
 Datum
 battledger_cosignature_trigger(PG_FUNCTION_ARGS)
