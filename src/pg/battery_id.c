@@ -293,6 +293,7 @@ battery_id_cmp_internal(const text *a, const text *b)
 	return la < lb ? -1 : (la > lb ? 1 : 0);
 }
 
+/* battledger.battery_id_eq(battery_id, battery_id) RETURNS bool, and _ne, _lt, _le, _gt, _ge */
 #define BATTERY_ID_CMP_FN(name, expr) \
 PG_FUNCTION_INFO_V1(name); \
 Datum \

@@ -184,6 +184,7 @@ hash256_cmp_internal(const Hash256 *a, const Hash256 *b)
 	return memcmp(a->bytes, b->bytes, BL_HASH_LEN);
 }
 
+/* battledger.hash256_eq(hash256, hash256) RETURNS bool, and _ne, _lt, _le, _gt, _ge */
 #define HASH256_CMP_FN(name, expr) \
 PG_FUNCTION_INFO_V1(name); \
 Datum \
