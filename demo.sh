@@ -69,6 +69,9 @@ for spec in miner.example:miner refiner.example:refiner cells.example:cell_maker
   KID[$m]=$(q -v pem="$(cat "$K/$m.pub")" <<< "SELECT battledger.add_key('$m', :'pem'::text)")
   ok "$(printf '%-22s %-28s key %s…' "$m" "$roles" "${KID[$m]:0:16}")"
 done
+# the cell maker's GS1 company prefix: only it may make batteries under it
+q -c "SELECT battledger.add_id_namespace('cells.example', 'gs1:952123')" >/dev/null
+ok "GS1 company prefix 952123 registered to cells.example (no other member may make batteries under it)"
 
 BATTERY='https://id.gs1.org/01/09521234567899/21/B0025'
 step "2. Raw materials: extracted, shipped, refined (custody and mass balance checked)"

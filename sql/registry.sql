@@ -367,3 +367,63 @@ SELECT status, passport_id, custodian FROM battery_state(bid('C-4'));
 SELECT ev('oem.test', jsonb_build_object('battery_id', bid('C-4')::text, 'event', 'handover', 'data', '{"to": "only-auditor"}'::jsonb,
           'occurred_at', '2026-01-08T00:00:00Z'));
 SELECT custodian, handover_to FROM battery_state(bid('C-4'));
+
+-- 10. Identifier namespaces: a battery id is its maker's.  Registered, a GS1
+-- company prefix (or ISO/IEC 15459 issuer and company) makes "manufactured"
+-- under it its member's alone: another maker cannot squat its serials, nor
+-- take a battery by writing its first row first (or dated earlier)
+CREATE FUNCTION nid(serial text) RETURNS battery_id LANGUAGE sql AS $$
+    SELECT ('gs1:01/04012345000016/21/' || serial)::battery_id $$;
+SELECT add_id_namespace('cells.test', 'gs1:4012345');
+SELECT add_id_namespace('cells.test', 'gs1:40-12');                 -- not a prefix
+SELECT add_id_namespace('nobody.test', 'gs1:4099999');              -- not a member
+SELECT add_id_namespace('only-cell_maker', 'gs1:40123');            -- overlaps cells.test's
+SELECT add_id_namespace('only-cell_maker', 'gs1:401234500');        -- so does a longer one
+SELECT add_id_namespace('only-cell_maker', 'iso15459:UN/123456');
+SET ROLE registry_reader;
+SELECT add_id_namespace('only-cell_maker', 'gs1:4099999');          -- the DBA's to register
+RESET ROLE;
+-- another cell maker's writer refuses a battery under cells.test's prefix
+SELECT try_ev('only-cell_maker', jsonb_build_object('battery_id', nid('N-1')::text, 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS squatting;
+-- its own namespace, and batteries under no namespace, stay open to the role
+SELECT try_ev('only-cell_maker', jsonb_build_object('battery_id', 'iso15459:UN/123456/N-2', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS own_namespace,
+       try_ev('cells.test', jsonb_build_object('battery_id', 'iso15459:UN/123456/N-3', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS others_namespace,
+       try_ev('only-cell_maker', jsonb_build_object('battery_id', 'iso15459:UN/1234567/N-4', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS no_namespace;
+-- a member whose superuser bypasses its rules writes the battery's first row
+-- before the real maker: the row is judged ineffective on every member, the
+-- real maker makes and holds the battery, and the bypass is named
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('only-cell_maker', jsonb_build_object('battery_id', nid('N-5')::text, 'event', 'manufactured',
+          'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-01-01T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT manufactured, custodian FROM battery_state(nid('N-5'));
+SELECT ev('cells.test', jsonb_build_object('battery_id', nid('N-5')::text, 'event', 'manufactured',
+          'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z'));
+SELECT event, signer, effective, problem, custodian FROM battery_lifecycle(nid('N-5'));
+-- and under a namespace registered long before (here a day, as received from
+-- another member): each is an equivocation, however recent the registration
+INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:4099999', 'cells.test', now() - interval '1 day');
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('only-cell_maker', jsonb_build_object('battery_id', 'gs1:01/04099999000012/21/N-6', 'event', 'manufactured',
+          'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-01-01T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT right(battery_id::text, 3) AS battery, event, signer, problem, kind FROM registry_conflicts()
+ WHERE battery_id::text ~ '/040(12345000016|99999000012)/' ORDER BY battery;
+-- a registration must not take batteries another member already made
+SELECT add_id_namespace('only-cell_maker', 'iso15459:UN/1234567');  -- its own N-4: fine
+SELECT add_id_namespace('only-cell_maker', 'gs1:952123');            -- cells.test made batteries there
+-- two members registering overlapping namespaces (the second bypassing
+-- add_id_namespace): both are named; where they overlap neither excludes the
+-- other from then on, and what was stored before is judged as it was
+INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:40123450', 'only-cell_maker');
+SELECT custodian FROM battery_state(nid('N-5'));
+SELECT event, signer, problem, kind, message FROM registry_conflicts() WHERE event = 'id_namespace' ORDER BY signer;
+SELECT try_ev('only-cell_maker', jsonb_build_object('battery_id', nid('N-7')::text, 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS in_contested_namespace,
+       try_ev('only-cell_maker', jsonb_build_object('battery_id', 'gs1:01/04012345100013/21/N-8', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS in_cells_test_alone;
+SELECT count(*) AS chain_problems FROM verify('battledger.id_namespace');

@@ -205,9 +205,20 @@ CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
 $$;
 
 -- The rules decide on the latest committed state of a lot or battery: writers
--- of the same lot or battery take turns (a transaction-scoped advisory lock in
--- battledger's own key class), and read at READ COMMITTED, where each query
--- after the lock sees what the previous writer committed.
+-- of the same lot, battery or passport id take turns, and read at READ
+-- COMMITTED, where each query after the lock sees what the previous writer
+-- committed.  The turn is a row lock in subject_lock, a table no role but
+-- the extension's owner may read or lock (the rule triggers run as that
+-- owner): an advisory lock, which any role may take, let a plain role hold a
+-- battery's turn in an open transaction and stall its writers (red team F9).
+-- UNLOGGED: a lock needs no WAL and nothing of it must survive a crash.
+CREATE UNLOGGED TABLE @extschema@.subject_lock (
+    kind text NOT NULL,
+    id   text NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+REVOKE ALL ON @extschema@.subject_lock FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._lock_subject(kind text, id text) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -217,7 +228,13 @@ BEGIN
                   DETAIL = format('This transaction runs at %s; the registry''s rules must see the latest committed state of a %s.',
                                   current_setting('transaction_isolation'), kind);
     END IF;
-    PERFORM pg_advisory_xact_lock(-1108, hashtext(kind || ':' || id));
+    PERFORM FROM @extschema@.subject_lock l WHERE l.kind = _lock_subject.kind AND l.id = _lock_subject.id FOR UPDATE;
+    IF NOT FOUND THEN
+        -- the first writer of a subject: a concurrent first writer's insert
+        -- waits for this one's transaction, which is the same turn
+        INSERT INTO @extschema@.subject_lock VALUES (kind, id) ON CONFLICT DO NOTHING;
+        PERFORM FROM @extschema@.subject_lock l WHERE l.kind = _lock_subject.kind AND l.id = _lock_subject.id FOR UPDATE;
+    END IF;
 END $$;
 
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
@@ -253,8 +270,11 @@ BEGIN
     RETURN total;
 END $$;
 
+-- The rule triggers run as the extension's owner (SECURITY DEFINER): they
+-- take the subjects' turns in subject_lock, which no other role may lock, and
+-- read every row they decide on whatever row security a table gains.
 CREATE FUNCTION @extschema@._lot_rules() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     k @extschema@.event_kind;
@@ -353,6 +373,117 @@ BEGIN
     RETURN (SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody');
 END $$;
 
+-----------------------------------------------------------------------------
+-- Identifier namespaces: who may make which batteries.  A battery id is its
+-- maker's: a GS1 GTIN carries the maker's GS1 company prefix, an ISO/IEC
+-- 15459 id its issuing agency and company number.  Registered here, a
+-- namespace makes "manufactured" under it its member's alone, so nobody can
+-- take a battery by writing its first row before the real maker (squatting
+-- its serials, or dating a row of its own earlier: registry order follows
+-- the writer's clock).  Registrations replicate like members and keys; one
+-- counts only if written where its member is hosted (the origin that added
+-- the member).  Two members registering overlapping namespaces are both
+-- reported by registry_conflicts(), and where they overlap neither excludes
+-- the other: a claim cannot take another member's namespace, only fail to
+-- protect it until the consortium settles it.  A registration governs the
+-- rows dated after it, so a new one never changes how a stored row is
+-- judged (one dated back to do so is reported by verify_member()).
+CREATE TABLE @extschema@.id_namespace (
+    namespace text NOT NULL CHECK (namespace ~ '^(gs1:[0-9]{4,12}|iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35})$'),
+    member    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT now()
+);
+SELECT @extschema@.enable_ledger('@extschema@.id_namespace', 'namespace');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_namespace', '');
+GRANT SELECT ON @extschema@.id_namespace TO PUBLIC;
+
+-- The key of a battery id that namespaces are prefixes of: 'gs1:' and the
+-- GTIN's company prefix and item reference (the indicator digit and check
+-- digit left out), or 'iso15459:IAC/CIN/'.
+CREATE FUNCTION @extschema@._id_key(id @extschema@.battery_id) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN @extschema@.battery_id_scheme(id) = 'gs1' THEN 'gs1:' || substr(@extschema@.battery_gtin(id), 2, 12)
+                ELSE regexp_replace(@extschema@.text(id), '[^/]*$', '') END
+$$;
+
+-- Does a namespace (as registered) cover a key (_id_key()) or another namespace?
+CREATE FUNCTION @extschema@._ns_covers(namespace text, key text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN namespace LIKE 'gs1:%' THEN starts_with(key, namespace)
+                ELSE starts_with(key || '/', namespace || '/') END
+$$;
+
+-- Is a registration written where its member is hosted (the origin of the
+-- row that added the member)?  Another origin's DBA cannot speak for it.
+CREATE FUNCTION @extschema@._ns_hosted(member text, origin text) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT e.ledger_origin = origin FROM @extschema@.member_event e
+                      WHERE e.member = _ns_hosted.member AND e.event = 'added'
+                      ORDER BY e.at, e.ledger_origin COLLATE "C", e.ledger_seq LIMIT 1), false)
+$$;
+
+-- _id_owners(id battery_id, at timestamptz): the members whose (hosted)
+-- registrations, made by time at, cover a battery id, the namespaces, and
+-- when the first was registered; NULLs if none.  A registration governs the
+-- rows dated after it: it never changes how an earlier row is judged.
+CREATE FUNCTION @extschema@._id_owners(id @extschema@.battery_id, at timestamptz,
+                                       OUT members text[], OUT namespaces text[], OUT since timestamptz)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key text := @extschema@._id_key(id);
+BEGIN
+    SELECT array_agg(DISTINCT n.member ORDER BY n.member), array_agg(DISTINCT n.namespace ORDER BY n.namespace), min(n.at)
+      INTO members, namespaces, since
+      FROM @extschema@.id_namespace n
+     WHERE @extschema@._ns_covers(n.namespace, key) AND n.at <= _id_owners.at
+       AND @extschema@._ns_hosted(n.member, n.ledger_origin);
+END $$;
+
+-- add_id_namespace(member text, namespace text): register a GS1 company prefix
+-- ('gs1:4012345') or an ISO/IEC 15459 issuer and company ('iso15459:UN/123456')
+-- as the member's; from then on only it may manufacture batteries under it.
+CREATE FUNCTION @extschema@.add_id_namespace(member text, namespace text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    other record;
+BEGIN
+    IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member) THEN
+        RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
+            HINT = 'Register it first with battledger.add_member().';
+    END IF;
+    IF NOT @extschema@._ns_hosted(member, coalesce(current_setting('battledger.origin', true), '')) THEN
+        RAISE EXCEPTION 'member "%" is not hosted here', member USING ERRCODE = 'BL044',
+            DETAIL = 'A namespace is registered where its member was added; a registration made elsewhere does not count.',
+            HINT = 'Ask the DBA of the member''s own database to register it.';
+    END IF;
+    IF namespace IS NULL OR namespace !~ '^(gs1:[0-9]{4,12}|iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35})$' THEN
+        RAISE EXCEPTION 'invalid identifier namespace "%"', namespace USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A namespace is a GS1 company prefix (4 to 12 digits) or an ISO/IEC 15459 issuing agency code and company number.',
+            HINT = 'For example ''gs1:4012345'' or ''iso15459:UN/123456''.';
+    END IF;
+    SELECT n.namespace, n.member INTO other FROM @extschema@.id_namespace n
+     WHERE @extschema@._ns_covers(n.namespace, add_id_namespace.namespace)
+        OR @extschema@._ns_covers(add_id_namespace.namespace, n.namespace)
+     ORDER BY n.member = add_id_namespace.member LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'namespace "%" overlaps "%", registered to "%"', namespace, other.namespace, other.member
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'A battery id belongs to one member''s namespace.';
+    END IF;
+    -- registering a namespace must not take batteries another member has made under it
+    SELECT s.member, e.battery_id INTO other FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) s
+     WHERE e.event = 'manufactured' AND s.member IS DISTINCT FROM add_id_namespace.member
+       AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._id_key(e.battery_id))
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'member "%" has made batteries in namespace "%"', other.member, namespace
+            USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.battery_id),
+                  HINT = 'Agree in the consortium whose namespace it is; the registration would make those batteries ineffective.';
+    END IF;
+    INSERT INTO @extschema@.id_namespace (namespace, member) VALUES (namespace, member);
+    RETURN namespace;
+END $$;
+
 -- The state a battery's lifecycle events reached.
 CREATE TYPE @extschema@.battery_fold_state AS (
     manufactured boolean,
@@ -376,6 +507,7 @@ DECLARE
     needed text[];
     offered timestamptz;
     offered_by text;
+    ns record;
 BEGIN
     SELECT * INTO k FROM @extschema@.event_kind ek WHERE ek.event = e.event AND ek.subject = 'battery';
     IF NOT FOUND THEN
@@ -421,6 +553,18 @@ BEGIN
         IF st.manufactured THEN
             problem := 'manufactured_twice'; code := 'BL036';
             message := format('battery %s is already manufactured', e.battery_id);
+            RETURN;
+        END IF;
+        -- a battery id is its namespace's member's to make (custody starts here)
+        IF custody THEN
+            SELECT * INTO ns FROM @extschema@._id_owners(e.battery_id, coalesce(e.ledger_at, statement_timestamp()));
+            IF ns.members IS NOT NULL AND NOT member = ANY (ns.members) THEN
+                problem := 'foreign_namespace'; code := 'BL044';
+                message := format('battery id %s is in the namespace of member "%s"', e.battery_id, array_to_string(ns.members, '", "'));
+                detail := format('Namespace %s is registered to "%s": only it may write "manufactured" under it.',
+                                 array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "'));
+                hint := 'Use an identifier of a namespace registered to you (battledger.id_namespace).';
+            END IF;
         END IF;
         RETURN;
     END IF;
@@ -640,6 +784,9 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                      WHERE e.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
                                        'handover', 'handover_accepted')) b,
                    @extschema@.battery_lifecycle(b.battery_id) l,
+                   -- (a battery made under another maker's namespace is never an
+                   -- honest race, whether or not the registration had arrived:
+                   -- no maker uses another company's prefix)
                    LATERAL (SELECT l.problem IN ('passport_taken', 'manufactured_twice') OR NOT l.custody AS race) r) c
      WHERE NOT c.effective
     UNION ALL
@@ -662,10 +809,25 @@ CREATE FUNCTION @extschema@.registry_conflicts()
      WHERE e.passport_id IS NOT NULL AND s.member IS NOT NULL
        AND e.event NOT IN ('placed_on_market', 'status_changed', 'dismantled', 'recycled')
        AND e.ledger_at >= @extschema@._custody_from()
+    UNION ALL
+    -- two members claiming overlapping namespaces: where they overlap, neither
+    -- excludes the other until the consortium settles it (both are named)
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_contested', 'conflict',
+           format('namespace "%s" of "%s" overlaps "%s" of "%s"', n.namespace, n.member, f.namespace, f.member)
+      FROM @extschema@.id_namespace n
+      JOIN @extschema@.id_namespace f ON f.member <> n.member
+       AND (@extschema@._ns_covers(f.namespace, n.namespace) OR @extschema@._ns_covers(n.namespace, f.namespace))
+     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin) AND @extschema@._ns_hosted(f.member, f.ledger_origin)
+    UNION ALL
+    -- a registration written where its member is not hosted counts for nothing
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
+           format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
+      FROM @extschema@.id_namespace n
+     WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     st @extschema@.battery_fold_state;

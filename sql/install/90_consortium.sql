@@ -348,6 +348,11 @@ BEGIN
                              l.tbl::text, l.tbl, n.nspname || '.' || c.relname), ' UNION ALL ')
       INTO sql FROM @extschema@.ledger_tables l JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE l.signer_roles IS NOT NULL;   -- only signed tables carry ledger_at
+    -- and namespace registrations their own date, which decides what they govern
+    sql := concat_ws(' UNION ALL ', sql,
+        'SELECT p.leaf_index, r.at, ''@extschema@.id_namespace''::text FROM @extschema@.peer_leaf p '
+        'JOIN ONLY @extschema@.id_namespace r ON r.ledger_origin = p.origin AND r.ledger_seq = p.seq '
+        'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = ''@extschema@.id_namespace''');
     IF sql IS NOT NULL THEN
         RETURN QUERY EXECUTE format(
             'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s rows are dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '

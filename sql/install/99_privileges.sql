@@ -12,3 +12,7 @@ REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
     @extschema@._cosignature_trigger() FROM PUBLIC;
 -- the consortium's agreed custody date is the DBA's to set
 REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
+-- a subject's turn is the rule triggers' to take (subject_lock: red team F9)
+REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
+-- as members and keys: which organisation owns which identifiers is the DBA's to register
+REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;

@@ -33,6 +33,7 @@
 #include "replication/logicalworker.h"
 #include "replication/worker_internal.h"
 #include "storage/fd.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
@@ -43,6 +44,9 @@
 
 #include "pgutil.h"
 #include "sqlstate.h"
+
+/* Fourth advisory-lock field of the stoppers' lock (user advisory locks use 1 and 2). */
+#define STOPPER_LOCK_CLASS 0xB1EF
 
 #define REJECTIONS_DIR	"pg_battledger"
 #define REJECTIONS_FILE REJECTIONS_DIR "/rejections"
@@ -169,6 +173,7 @@ battledger_stop_subscription_main(Datum arg)
 	int			nest;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(subid)};
+	LOCKTAG		tag;
 
 	memcpy(&dbid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	BackgroundWorkerUnblockSignals();
@@ -176,11 +181,14 @@ battledger_stop_subscription_main(Datum arg)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	/*
+	 * several refusals may each start a worker: one at a time, by a lock
+	 * whose fourth field no SQL-level advisory lock uses, so that no role
+	 * can hold the stopper up (pg_advisory_xact_lock() could)
+	 */
+	SET_LOCKTAG_ADVISORY(tag, dbid, subid, 0, STOPPER_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	nest = bl_spi_connect();
-	/* several refusals may each start a worker: one at a time */
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(47853, $1::int4)",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock");
 	if (SPI_execute_with_args("SELECT pg_catalog.format('ALTER SUBSCRIPTION %I DISABLE', subname) "
 							  "FROM pg_catalog.pg_subscription WHERE oid = $1 AND subenabled",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)

@@ -17,7 +17,7 @@ BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # the standards' schemas (test/shell/passport_schemas.sh).
 BL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libssl-dev openssl xxd make gcc libc6-dev
-  clang libclang-rt-14-dev prometheus-postgres-exporter curl
+  clang libclang-rt-14-dev prometheus-postgres-exporter curl libfaketime
   debhelper dpkg-dev postgresql-server-dev-all lintian python3-jsonschema python3-rfc3987"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

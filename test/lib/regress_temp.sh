@@ -4,10 +4,10 @@
 # after building; see the Makefile and README "Tests").
 #
 # PGXS cannot build PostgreSQL's temporary installation, so this makes one:
-# it copies the server of $PG_CONFIG (bin, lib, share: PostgreSQL finds its
-# share and lib directories relative to its binaries) into tmp_check/install,
-# installs battledger and the TEST-ONLY signer there (make install
-# DESTDIR=...), and runs pg_regress --temp-instance with --temp-config
+# it copies the server of $PG_CONFIG (the programs pg_regress runs, lib,
+# share: PostgreSQL finds its share and lib directories relative to its
+# binaries) into tmp_check/install, installs battledger and the TEST-ONLY
+# signer there (make install DESTDIR=...), and runs pg_regress --temp-instance with --temp-config
 # test/regress.conf plus the log key.  No server needs to run, nothing is
 # written outside tmp_check/, and the port and socket are pg_regress's own.
 # As root it runs pg_regress as "postgres" (initdb refuses root), as
@@ -25,7 +25,12 @@ mkdir -p "$I" "$T/input"
 bindir=$("$PG_CONFIG" --bindir)
 pkglibdir=$("$PG_CONFIG" --pkglibdir)
 sharedir=$("$PG_CONFIG" --sharedir)
-for d in "$bindir" "$pkglibdir" "$sharedir"; do
+# the programs pg_regress runs (bindir may be /usr/bin: copy only these)
+mkdir -p "$I$bindir"
+for p in initdb postgres pg_ctl psql; do
+  cp -a "$bindir/$p" "$I$bindir/"
+done
+for d in "$pkglibdir" "$sharedir"; do
   mkdir -p "$I$(dirname "$d")"
   cp -a "$d" "$I$d"
 done

@@ -14,7 +14,12 @@
 #      shows waste -> re-used -> recycled;
 #   4. two holders of two batteries issue one passport id at the same moment:
 #      replication does not stop (0.3.0 retried a unique violation forever),
-#      the first in registry order keeps the id, every member agrees.
+#      the first in registry order keeps the id, every member agrees;
+#   5. a row dated well before rows its member sealed earlier is named;
+#   6. a member's superuser bypasses its rules and writes the first row of a
+#      battery in another maker's registered GS1 prefix before that maker
+#      does (red team F1/F7): every member judges it ineffective, the maker
+#      makes and holds the battery, and the bypass is named equivocation.
 # After each: every member holds the same rows, the same lifecycle verdicts
 # and passports, verify() is clean and every subscription is "ok".
 set -euo pipefail
@@ -237,4 +242,38 @@ check "5: with the default max_backdate (10 min) the open transaction is not rep
   test "$(q a -c "SELECT count(*) FROM battledger.verify_member('b.example/log') WHERE problem = 'backdated_row'")" = 0
 check "5: dated 1.5 s before a row sealed earlier, with max_backdate = 1 s, it is" \
   test "$(q a -c "LOAD 'battledger'" -c "SET battledger.max_backdate = 1" -c "SELECT string_agg(tbl || ':' || problem, ',') FROM battledger.verify_member('b.example/log') WHERE problem = 'backdated_row'")" = "battledger.battery_event:backdated_row"
+
+# --- 6. a's DBA registered maker.example's GS1 prefix (a day ago); b becomes a
+#        pack maker too, and its superuser, out of sight of a, writes the first
+#        row of a battery under a's prefix before a makes it
+q a -c "INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:952123', 'maker.example', now() - interval '1 day')" >/dev/null
+q b -c "SELECT battledger.set_member_roles('second.example', ARRAY['second_life_operator', 'pack_maker'])" >/dev/null
+for m in a c; do wait_for $m "SELECT 'pack_maker' = ANY (roles) FROM battledger.members WHERE member = 'second.example'"; done
+wait_for b "SELECT count(*) = 1 FROM battledger.id_namespace"
+out=$(q b -c "SELECT battledger.add_id_namespace('maker.example', 'gs1:4012345')" 2>&1 || true)
+check "6: b's DBA may not register a namespace for a member a hosts" grep -q 'member "maker.example" is not hosted here' <<<"$out"
+q b -c "INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:4012345', 'second.example'),
+                                                                    ('gs1:4099999', 'maker.example')" >/dev/null
+out=$(q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Z0', 'event', 'manufactured', 'model_id', 'NMC-1', 'occurred_at', '2026-08-01T00:00:00Z'))" 2>&1 || true)
+check "6: b's own server refuses a battery under a's prefix (BL044)" grep -q 'is in the namespace of member "maker.example"' <<<"$out"
+pause a b; pause b a
+q b -c "ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules" >/dev/null
+ev b Z1 manufactured '{"model_id": "NMC-1"}'
+q b -c "ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules" >/dev/null
+ev a Z1 manufactured '{"model_id": "NMC-1"}'
+resume a b; resume b a
+converged
+same_everywhere 6
+for m in a b c; do
+  check "6: $m: b's row came first in registry order, yet a made and holds Z1" \
+    test "$(q $m -c "SELECT custodian FROM battledger.battery_state('gs1:01/09521234567899/21/Z1')")" = maker.example
+  check "6: $m: b's row is named equivocation (foreign_namespace)" \
+    test "$(q $m -c "SELECT string_agg(l.signer || ':' || l.effective || ':' || coalesce(c.problem || ':' || c.kind, '-'), ',' ORDER BY l.ledger_at)
+                     FROM battledger.battery_lifecycle('gs1:01/09521234567899/21/Z1') l
+                     LEFT JOIN battledger.registry_conflicts() c ON c.ledger_origin = l.ledger_origin AND c.ledger_seq = l.ledger_seq AND c.event = 'manufactured'")" \
+         = "second.example:false:foreign_namespace:equivocation,maker.example:true:-"
+done
+check "6: b's registration for a's member counts for nothing and is named everywhere; its own is fine" \
+  test "$(q c -c "SELECT string_agg(signer || ':' || problem || ':' || kind, ',') FROM battledger.registry_conflicts() WHERE event = 'id_namespace'")" \
+       = "maker.example:namespace_not_hosted:equivocation"
 exit $fail

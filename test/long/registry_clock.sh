@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# RED-TEAM (h7, issue 11 item 3): registry order vs. members' clocks.
-# Not part of test/all.sh: each "FAIL" below is a finding of the review;
-# it exits 1 while any holds.  Needs libfaketime (apt-get install faketime).
+# Registry order vs. members' clocks (the 0.4.0 red team's findings, each
+# fixed since; in the long suite, test/long.sh).  Needs libfaketime (Debian
+# package libfaketime, in BL_PACKAGES).
 # Member b's server runs under libfaketime, its clock read from a file.
 #   1. b's superuser bypasses its rules and writes a "manufactured" for a's
 #      battery, with its clock 10 s behind:
-#      b becomes the custodian everywhere, a's honest events are named
-#      equivocation, verify_member(b) is clean.
-#   2. the same, honestly: a and b cannot see each other, b's clock 10 s behind.
+#      b became the custodian everywhere, a's honest events were named
+#      equivocation, verify_member(b) was clean (fixed in 0.5.0: a's DBA
+#      registers its GS1 prefix, b's row is judged foreign_namespace).
+#   2. the same, honestly: a and b cannot see each other, b's clock 10 s behind
+#      (0.5.0: b's own writer refuses a battery under a's prefix).
 #   3. b (clock a year ahead, rules bypassed) writes a handover of a battery
 #      it does not hold while a's handover to c is pending: c could not
 #      accept (clock_behind) for a year, although b's row changes nothing
@@ -16,7 +18,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-[ -e "$FT" ] || { echo "SKIP: libfaketime not installed"; exit 0; }
+[ -e "$FT" ] || { echo "FAIL - libfaketime not installed (apt-get install libfaketime)"; exit 1; }
 
 bl_scratch
 CLI=${CLI:-$BL_ROOT/bin/battledger}
@@ -129,6 +131,9 @@ bypass() { q b -c "ALTER TABLE battledger.battery_event $1 TRIGGER battledger_ru
 
 q a -c "SELECT model('maker-1', '{\"model_id\": \"NMC-1\", \"manufacturer\": \"maker.example\", \"category\": \"ev\",
                                   \"chemistry\": \"NMC\", \"rated_capacity_ah\": 2.0}')" >/dev/null
+# (0.5.0) a's DBA registers its maker's GS1 company prefix, as a member should
+q a -c "SELECT battledger.add_id_namespace('maker.example', 'gs1:952123')" >/dev/null
+for m in b c; do wait_for $m "SELECT count(*) = 1 FROM battledger.id_namespace"; done
 
 # --- 1. backdated "manufactured" by a member that bypasses its rules;
 #        b was registered well before the date it gives its row (as any
@@ -159,8 +164,10 @@ pause a b; pause b a
 ev a X2 manufactured '{"model_id": "NMC-1"}'
 ev a X2 placed_on_market '{"passport_id": "urn:bp:maker.example:X2"}'
 clock_b "-10s"
-ev b X2 manufactured '{"model_id": "NMC-1"}'
+# (0.5.0) b's own rules refuse a battery under a's registered prefix
+out=$(try_ev b X2 manufactured '{"model_id": "NMC-1"}')
 clock_b "+0"
+check "2: b's writer refuses to make a battery under a's prefix (BL044)" grep -q 'is in the namespace of member "maker.example"' <<<"$out"
 resume a b; resume b a
 converged
 echo "   2: a: X2 custodian:status = $(custodian a X2); conflicts: $(conflicts a X2)"
