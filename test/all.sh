@@ -13,10 +13,13 @@ bl_build_install
 say "installing the TEST-ONLY signing extension (test/signer)"
 make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no && as_root make -s -C test/signer PG_CONFIG="$PG_CONFIG" with_llvm=no install
 bl_scratch
-# wal_level = logical: the consortium test creates a publication
+# the settings `make check-temp` gives its temporary instance (test/regress.conf)
 bl_start_cluster regress 55431 "$(bl_test_log_conf battledger.test/regress)
-wal_level = logical"
+$(grep -v '^battledger.origin' test/regress.conf)"
 failed=()
+
+say "source layout (test/layout_check.sh)"
+bash test/layout_check.sh || failed+=(layout)
 
 say "unit tests: Merkle proofs, RFC 9162 vectors, notes, CLI (no database)"
 bash test/unit/run.sh || failed+=(unit)

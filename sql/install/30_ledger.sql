@@ -18,11 +18,11 @@ REVOKE ALL ON @extschema@.ledger_tables FROM PUBLIC;
 GRANT SELECT ON @extschema@.ledger_tables TO PUBLIC;
 
 CREATE FUNCTION @extschema@._chain_trigger() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ledger_chain_trigger' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'battledger_chain_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._refuse_trigger() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ledger_refuse_trigger' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'battledger_refuse_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._arrive_trigger() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ledger_arrive_trigger' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'battledger_arrive_trigger' LANGUAGE C;
 CREATE FUNCTION @extschema@._log_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'battledger_log_trigger' LANGUAGE C;
 -- Only _register() attaches these (as the extension's owner): no other role may

@@ -7,7 +7,7 @@
 -- fires before the chain trigger, so a refused event leaves no trace.
 -----------------------------------------------------------------------------
 
--- Which member roles may sign which event (../shared/DOMAIN.md).
+-- Which member roles may sign which event (docs/registry.md).
 CREATE TABLE @extschema@.event_kind (
     event       text PRIMARY KEY,
     subject     text NOT NULL CHECK (subject IN ('lot', 'battery')),

@@ -11,30 +11,30 @@
 static int
 hash_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, 32);
+	return memcmp(a, b, BL_HASH_LEN);
 }
 
 int
-bl_batch_root(const uint8_t (*content_hashes)[32], uint64_t count,
-			  uint8_t root[32])
+bl_batch_root(const uint8_t (*content_hashes)[BL_HASH_LEN], uint64_t count,
+			  uint8_t root[BL_HASH_LEN])
 {
 	bl_compact	c;
-	uint8_t		leaf[BL_MERKLE_HASH_LEN];
-	uint8_t		(*sorted)[32] = NULL;
+	uint8_t		leaf[BL_HASH_LEN];
+	uint8_t		(*sorted)[BL_HASH_LEN] = NULL;
 
 	/* sorted, so that the order rows are inserted in plays no part */
 	if (count > 0)
 	{
-		sorted = malloc(count * 32);
+		sorted = malloc(count * BL_HASH_LEN);
 		if (sorted == NULL)
 			return -1;
-		memcpy(sorted, content_hashes, count * 32);
-		qsort(sorted, count, 32, hash_cmp);
+		memcpy(sorted, content_hashes, count * BL_HASH_LEN);
+		qsort(sorted, count, BL_HASH_LEN, hash_cmp);
 	}
 	bl_compact_init(&c);
 	for (uint64_t i = 0; i < count; i++)
 	{
-		if (bl_merkle_leaf_hash(sorted[i], 32, leaf) != 0 ||
+		if (bl_merkle_leaf_hash(sorted[i], BL_HASH_LEN, leaf) != 0 ||
 			bl_compact_append(&c, leaf, NULL, NULL) != 0)
 		{
 			free(sorted);
@@ -48,12 +48,12 @@ bl_batch_root(const uint8_t (*content_hashes)[32], uint64_t count,
 size_t
 bl_batch_manifest_len(size_t id_len)
 {
-	return sizeof(BL_BATCH_MAGIC) - 1 + id_len + 1 + 8 + 32;
+	return sizeof(BL_BATCH_MAGIC) - 1 + id_len + 1 + 8 + BL_HASH_LEN;
 }
 
 void
 bl_batch_manifest(const char *batch_id, size_t id_len, uint64_t count,
-				  const uint8_t root[32], uint8_t *out)
+				  const uint8_t root[BL_HASH_LEN], uint8_t *out)
 {
 	size_t		pos = sizeof(BL_BATCH_MAGIC) - 1;
 
@@ -63,18 +63,18 @@ bl_batch_manifest(const char *batch_id, size_t id_len, uint64_t count,
 	out[pos++] = '\n';
 	for (int shift = 56; shift >= 0; shift -= 8)
 		out[pos++] = (uint8_t) (count >> shift);
-	memcpy(out + pos, root, 32);
+	memcpy(out + pos, root, BL_HASH_LEN);
 }
 
 size_t
 bl_batch_manifest_v2_len(size_t tbl_len, size_t id_len)
 {
-	return sizeof(BL_BATCH_MAGIC_V2) - 1 + 2 + tbl_len + id_len + 1 + 8 + 32;
+	return sizeof(BL_BATCH_MAGIC_V2) - 1 + 2 + tbl_len + id_len + 1 + 8 + BL_HASH_LEN;
 }
 
 void
 bl_batch_manifest_v2(const char *tbl, size_t tbl_len, const char *batch_id,
-					 size_t id_len, uint64_t count, const uint8_t root[32],
+					 size_t id_len, uint64_t count, const uint8_t root[BL_HASH_LEN],
 					 uint8_t *out)
 {
 	size_t		pos = sizeof(BL_BATCH_MAGIC_V2) - 1;
@@ -90,5 +90,5 @@ bl_batch_manifest_v2(const char *tbl, size_t tbl_len, const char *batch_id,
 	out[pos++] = '\n';
 	for (int shift = 56; shift >= 0; shift -= 8)
 		out[pos++] = (uint8_t) (count >> shift);
-	memcpy(out + pos, root, 32);
+	memcpy(out + pos, root, BL_HASH_LEN);
 }

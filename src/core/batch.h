@@ -28,20 +28,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sha256.h"
+
 #define BL_BATCH_MAGIC "battledger batch v1\n"
 #define BL_BATCH_MAGIC_V2 "battledger batch v2\n"
 #define BL_BATCH_TABLE_MAX 65535
 
 /* Root over count content hashes (count 0: the empty root).  0 ok / -1. */
-int			bl_batch_root(const uint8_t (*content_hashes)[32], uint64_t count,
-						  uint8_t root[32]);
+int			bl_batch_root(const uint8_t (*content_hashes)[BL_HASH_LEN], uint64_t count,
+						  uint8_t root[BL_HASH_LEN]);
 
 /* Size of the manifest for a batch id of id_len bytes. */
 size_t		bl_batch_manifest_len(size_t id_len);
 
 /* Write the manifest into out (bl_batch_manifest_len(id_len) bytes). */
 void		bl_batch_manifest(const char *batch_id, size_t id_len,
-							  uint64_t count, const uint8_t root[32],
+							  uint64_t count, const uint8_t root[BL_HASH_LEN],
 							  uint8_t *out);
 
 /*
@@ -51,7 +53,7 @@ void		bl_batch_manifest(const char *batch_id, size_t id_len,
 size_t		bl_batch_manifest_v2_len(size_t tbl_len, size_t id_len);
 void		bl_batch_manifest_v2(const char *tbl, size_t tbl_len,
 								 const char *batch_id, size_t id_len,
-								 uint64_t count, const uint8_t root[32],
+								 uint64_t count, const uint8_t root[BL_HASH_LEN],
 								 uint8_t *out);
 
 #endif

@@ -346,13 +346,13 @@ bl_ed25519_pub_to_pem(void *key)
 }
 
 int
-bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN], uint8_t out[BL_KEY_ID_LEN])
+bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN], uint8_t out[BL_HASH_LEN])
 {
 	const void *parts[2] = {BL_KEY_ID_PREFIX, pub};
 	size_t		lens[2] = {sizeof(BL_KEY_ID_PREFIX) - 1, BL_ED25519_PUB_LEN};
 
 	if (bl_sha256_parts(parts, lens, 2, out) == 0)
 		return 0;
-	memset(out, 0, BL_KEY_ID_LEN);
+	memset(out, 0, BL_HASH_LEN);
 	return -1;
 }

@@ -21,9 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sha256.h"
+
 #define BL_ED25519_PUB_LEN 32
 #define BL_ED25519_SIG_LEN 64
-#define BL_KEY_ID_LEN 32
 #define BL_KEY_ID_PREFIX "battledger key v1\n"
 
 /*
@@ -72,6 +73,6 @@ char	   *bl_ed25519_pub_to_pem(void *key);
  * unlikely case OpenSSL cannot hash; callers may ignore the result.
  */
 int			bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN],
-					  uint8_t out[BL_KEY_ID_LEN]);
+					  uint8_t out[BL_HASH_LEN]);
 
 #endif

@@ -32,7 +32,7 @@ typedef struct leaf_range
 
 int
 bl_merkle_leaf_hash(const void *data, size_t len,
-					uint8_t out[BL_MERKLE_HASH_LEN])
+					uint8_t out[BL_HASH_LEN])
 {
 	static const uint8_t prefix = 0x00;
 	const void *parts[2] = {&prefix, data};
@@ -42,24 +42,24 @@ bl_merkle_leaf_hash(const void *data, size_t len,
 }
 
 int
-bl_merkle_node_hash(const uint8_t left[BL_MERKLE_HASH_LEN],
-					const uint8_t right[BL_MERKLE_HASH_LEN],
-					uint8_t out[BL_MERKLE_HASH_LEN])
+bl_merkle_node_hash(const uint8_t left[BL_HASH_LEN],
+					const uint8_t right[BL_HASH_LEN],
+					uint8_t out[BL_HASH_LEN])
 {
 	static const uint8_t prefix = 0x01;
 	const void *parts[3] = {&prefix, left, right};
-	size_t		lens[3] = {1, BL_MERKLE_HASH_LEN, BL_MERKLE_HASH_LEN};
-	uint8_t		tmp[BL_MERKLE_HASH_LEN];
+	size_t		lens[3] = {1, BL_HASH_LEN, BL_HASH_LEN};
+	uint8_t		tmp[BL_HASH_LEN];
 
 	/* Through a temporary: callers pass out == left or out == right. */
 	if (bl_sha256_parts(parts, lens, 3, tmp) != 0)
 		return -1;
-	memcpy(out, tmp, BL_MERKLE_HASH_LEN);
+	memcpy(out, tmp, BL_HASH_LEN);
 	return 0;
 }
 
 int
-bl_merkle_empty_root(uint8_t out[BL_MERKLE_HASH_LEN])
+bl_merkle_empty_root(uint8_t out[BL_HASH_LEN])
 {
 	return bl_sha256("", 0, out);
 }
@@ -79,19 +79,19 @@ shift_to_odd(uint64_t *fn, uint64_t *sn)
 
 int
 bl_merkle_verify_inclusion(uint64_t index, uint64_t size,
-						   const uint8_t leaf_hash[BL_MERKLE_HASH_LEN],
-						   const uint8_t (*proof)[BL_MERKLE_HASH_LEN],
+						   const uint8_t leaf_hash[BL_HASH_LEN],
+						   const uint8_t (*proof)[BL_HASH_LEN],
 						   size_t n,
-						   const uint8_t root[BL_MERKLE_HASH_LEN])
+						   const uint8_t root[BL_HASH_LEN])
 {
 	uint64_t	fn = index;
 	uint64_t	sn;
-	uint8_t		r[BL_MERKLE_HASH_LEN];
+	uint8_t		r[BL_HASH_LEN];
 
 	if (index >= size)
 		return 0;
 	sn = size - 1;
-	memcpy(r, leaf_hash, BL_MERKLE_HASH_LEN);
+	memcpy(r, leaf_hash, BL_HASH_LEN);
 	for (size_t i = 0; i < n; i++)
 	{
 		if (sn == 0)
@@ -107,7 +107,7 @@ bl_merkle_verify_inclusion(uint64_t index, uint64_t size,
 		fn >>= 1;
 		sn >>= 1;
 	}
-	return sn == 0 && memcmp(r, root, BL_MERKLE_HASH_LEN) == 0;
+	return sn == 0 && memcmp(r, root, BL_HASH_LEN) == 0;
 }
 
 static int
@@ -119,23 +119,23 @@ is_pow2(uint64_t x)
 /* RFC 9162 2.1.4.2 steps 3-7, over the path with root1 already prepended. */
 static int
 consistency_walk(uint64_t size1, uint64_t size2,
-				 const uint8_t first[BL_MERKLE_HASH_LEN],
-				 const uint8_t (*rest)[BL_MERKLE_HASH_LEN], size_t n,
-				 const uint8_t root1[BL_MERKLE_HASH_LEN],
-				 const uint8_t root2[BL_MERKLE_HASH_LEN])
+				 const uint8_t first[BL_HASH_LEN],
+				 const uint8_t (*rest)[BL_HASH_LEN], size_t n,
+				 const uint8_t root1[BL_HASH_LEN],
+				 const uint8_t root2[BL_HASH_LEN])
 {
 	uint64_t	fn = size1 - 1;
 	uint64_t	sn = size2 - 1;
-	uint8_t		fr[BL_MERKLE_HASH_LEN];
-	uint8_t		sr[BL_MERKLE_HASH_LEN];
+	uint8_t		fr[BL_HASH_LEN];
+	uint8_t		sr[BL_HASH_LEN];
 
 	while (fn & 1)
 	{
 		fn >>= 1;
 		sn >>= 1;
 	}
-	memcpy(fr, first, BL_MERKLE_HASH_LEN);
-	memcpy(sr, first, BL_MERKLE_HASH_LEN);
+	memcpy(fr, first, BL_HASH_LEN);
+	memcpy(sr, first, BL_HASH_LEN);
 	for (size_t i = 0; i < n; i++)
 	{
 		if (sn == 0)
@@ -153,21 +153,21 @@ consistency_walk(uint64_t size1, uint64_t size2,
 		sn >>= 1;
 	}
 	return sn == 0 &&
-		memcmp(fr, root1, BL_MERKLE_HASH_LEN) == 0 &&
-		memcmp(sr, root2, BL_MERKLE_HASH_LEN) == 0;
+		memcmp(fr, root1, BL_HASH_LEN) == 0 &&
+		memcmp(sr, root2, BL_HASH_LEN) == 0;
 }
 
 int
 bl_merkle_verify_consistency(uint64_t size1, uint64_t size2,
-							 const uint8_t root1[BL_MERKLE_HASH_LEN],
-							 const uint8_t root2[BL_MERKLE_HASH_LEN],
-							 const uint8_t (*proof)[BL_MERKLE_HASH_LEN],
+							 const uint8_t root1[BL_HASH_LEN],
+							 const uint8_t root2[BL_HASH_LEN],
+							 const uint8_t (*proof)[BL_HASH_LEN],
 							 size_t n)
 {
 	if (size1 == 0 || size1 > size2)
 		return 0;
 	if (size1 == size2)
-		return n == 0 && memcmp(root1, root2, BL_MERKLE_HASH_LEN) == 0;
+		return n == 0 && memcmp(root1, root2, BL_HASH_LEN) == 0;
 	if (n == 0)
 		return 0;
 	/* Step 2: a power-of-two old tree is itself a node of the new one. */
@@ -364,11 +364,11 @@ bl_merkle_consistency_nodes(uint64_t size1, uint64_t size2,
 /* MTH(D[lo:hi]) folded right to left from its perfect subtrees. */
 static int
 range_hash(uint64_t lo, uint64_t hi, bl_node_fn get, void *ctx,
-		   uint8_t out[BL_MERKLE_HASH_LEN])
+		   uint8_t out[BL_HASH_LEN])
 {
 	node_ref	parts[64];
 	size_t		n = 0;
-	uint8_t		h[BL_MERKLE_HASH_LEN];
+	uint8_t		h[BL_HASH_LEN];
 
 	if (hi <= lo || decompose(lo, hi, parts, 64, &n) != 0)
 		return -1;
@@ -385,7 +385,7 @@ range_hash(uint64_t lo, uint64_t hi, bl_node_fn get, void *ctx,
 
 static int
 hash_ranges(const leaf_range *ranges, size_t nranges, bl_node_fn get,
-			void *ctx, uint8_t (*out)[BL_MERKLE_HASH_LEN])
+			void *ctx, uint8_t (*out)[BL_HASH_LEN])
 {
 	for (size_t i = 0; i < nranges; i++)
 		if (range_hash(ranges[i].lo, ranges[i].hi, get, ctx, out[i]) != 0)
@@ -395,7 +395,7 @@ hash_ranges(const leaf_range *ranges, size_t nranges, bl_node_fn get,
 
 int
 bl_merkle_root(uint64_t size, bl_node_fn get, void *ctx,
-			   uint8_t out[BL_MERKLE_HASH_LEN])
+			   uint8_t out[BL_HASH_LEN])
 {
 	if (size == 0)
 		return bl_merkle_empty_root(out);
@@ -405,7 +405,7 @@ bl_merkle_root(uint64_t size, bl_node_fn get, void *ctx,
 int
 bl_merkle_inclusion_proof(uint64_t index, uint64_t size,
 						  bl_node_fn get, void *ctx,
-						  uint8_t (*out)[BL_MERKLE_HASH_LEN], size_t *n)
+						  uint8_t (*out)[BL_HASH_LEN], size_t *n)
 {
 	leaf_range	ranges[MAX_RANGES];
 	size_t		nranges;
@@ -421,7 +421,7 @@ bl_merkle_inclusion_proof(uint64_t index, uint64_t size,
 int
 bl_merkle_consistency_proof(uint64_t size1, uint64_t size2,
 							bl_node_fn get, void *ctx,
-							uint8_t (*out)[BL_MERKLE_HASH_LEN], size_t *n)
+							uint8_t (*out)[BL_HASH_LEN], size_t *n)
 {
 	leaf_range	ranges[MAX_RANGES];
 	size_t		nranges;
@@ -443,16 +443,16 @@ bl_compact_init(bl_compact *c)
 }
 
 int
-bl_compact_append(bl_compact *c, const uint8_t leaf_hash[BL_MERKLE_HASH_LEN],
+bl_compact_append(bl_compact *c, const uint8_t leaf_hash[BL_HASH_LEN],
 				  bl_emit_fn emit, void *ctx)
 {
 	uint64_t	s = c->size;
-	uint8_t		h[BL_MERKLE_HASH_LEN];
+	uint8_t		h[BL_HASH_LEN];
 	int			level = 0;
 
 	if (s == UINT64_MAX)
 		return -1;
-	memcpy(h, leaf_hash, BL_MERKLE_HASH_LEN);
+	memcpy(h, leaf_hash, BL_HASH_LEN);
 	if (emit)
 		emit(ctx, 0, s, h);
 	/* Each set low bit of the old size is a left sibling now completed. */
@@ -464,13 +464,13 @@ bl_compact_append(bl_compact *c, const uint8_t leaf_hash[BL_MERKLE_HASH_LEN],
 		if (emit)
 			emit(ctx, level, s >> level, h);
 	}
-	memcpy(c->stack[level], h, BL_MERKLE_HASH_LEN);
+	memcpy(c->stack[level], h, BL_HASH_LEN);
 	c->size = s + 1;
 	return 0;
 }
 
 int
-bl_compact_root(const bl_compact *c, uint8_t out[BL_MERKLE_HASH_LEN])
+bl_compact_root(const bl_compact *c, uint8_t out[BL_HASH_LEN])
 {
 	int			level = 0;
 
@@ -478,7 +478,7 @@ bl_compact_root(const bl_compact *c, uint8_t out[BL_MERKLE_HASH_LEN])
 		return bl_merkle_empty_root(out);
 	while (((c->size >> level) & 1) == 0)
 		level++;
-	memcpy(out, c->stack[level], BL_MERKLE_HASH_LEN);
+	memcpy(out, c->stack[level], BL_HASH_LEN);
 	/* Fold the larger subtrees on from the right, as MTH nests them. */
 	for (level++; level < 64; level++)
 		if (((c->size >> level) & 1) &&
@@ -507,12 +507,12 @@ bl_compact_from_nodes(bl_compact *c, uint64_t size, bl_node_fn get, void *ctx)
 size_t
 bl_log_leaf_len(size_t table_len)
 {
-	return 4 + 2 + table_len + 8 + 32 + 32;
+	return 4 + 2 + table_len + 8 + BL_HASH_LEN + BL_HASH_LEN;
 }
 
 void
 bl_log_leaf(const char *table, size_t table_len, int64_t seq,
-			const uint8_t prev[32], const uint8_t row_hash[32], uint8_t *out)
+			const uint8_t prev[BL_HASH_LEN], const uint8_t row_hash[BL_HASH_LEN], uint8_t *out)
 {
 	size_t		pos = 0;
 
@@ -524,7 +524,7 @@ bl_log_leaf(const char *table, size_t table_len, int64_t seq,
 	pos += table_len;
 	for (int i = 7; i >= 0; i--)
 		out[pos++] = (uint8_t) ((uint64_t) seq >> (8 * i));
-	memcpy(out + pos, prev, 32);
-	pos += 32;
-	memcpy(out + pos, row_hash, 32);
+	memcpy(out + pos, prev, BL_HASH_LEN);
+	pos += BL_HASH_LEN;
+	memcpy(out + pos, row_hash, BL_HASH_LEN);
 }

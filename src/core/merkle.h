@@ -23,7 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BL_MERKLE_HASH_LEN 32
+#include "sha256.h"
+
+/* BL_HASH_LEN (sha256.h); the old name is kept for src/pg/log.c */
+#define BL_MERKLE_HASH_LEN BL_HASH_LEN
 
 /*
  * Longest proof produced or accepted by the generators.  Tree sizes below
@@ -37,20 +40,20 @@
 
 /* Hashes (RFC 6962 2.1): leaf = H(0x00 || data), node = H(0x01 || l || r). */
 int			bl_merkle_leaf_hash(const void *data, size_t len,
-								uint8_t out[BL_MERKLE_HASH_LEN]);
-int			bl_merkle_node_hash(const uint8_t left[BL_MERKLE_HASH_LEN],
-								const uint8_t right[BL_MERKLE_HASH_LEN],
-								uint8_t out[BL_MERKLE_HASH_LEN]);
+								uint8_t out[BL_HASH_LEN]);
+int			bl_merkle_node_hash(const uint8_t left[BL_HASH_LEN],
+								const uint8_t right[BL_HASH_LEN],
+								uint8_t out[BL_HASH_LEN]);
 
 /* The empty tree's root, SHA-256 of the empty string. */
-int			bl_merkle_empty_root(uint8_t out[BL_MERKLE_HASH_LEN]);
+int			bl_merkle_empty_root(uint8_t out[BL_HASH_LEN]);
 
 /* RFC 9162 2.1.3.2: 1 if leaf_hash is leaf `index` of the tree `root`. */
 int			bl_merkle_verify_inclusion(uint64_t index, uint64_t size,
-									   const uint8_t leaf_hash[BL_MERKLE_HASH_LEN],
-									   const uint8_t (*proof)[BL_MERKLE_HASH_LEN],
+									   const uint8_t leaf_hash[BL_HASH_LEN],
+									   const uint8_t (*proof)[BL_HASH_LEN],
 									   size_t n,
-									   const uint8_t root[BL_MERKLE_HASH_LEN]);
+									   const uint8_t root[BL_HASH_LEN]);
 
 /*
  * RFC 9162 2.1.4.2: 1 if the tree (size2, root2) extends (size1, root1).
@@ -58,9 +61,9 @@ int			bl_merkle_verify_inclusion(uint64_t index, uint64_t size,
  * nothing to prove), size1 == size2 needs an empty proof and equal roots.
  */
 int			bl_merkle_verify_consistency(uint64_t size1, uint64_t size2,
-										 const uint8_t root1[BL_MERKLE_HASH_LEN],
-										 const uint8_t root2[BL_MERKLE_HASH_LEN],
-										 const uint8_t (*proof)[BL_MERKLE_HASH_LEN],
+										 const uint8_t root1[BL_HASH_LEN],
+										 const uint8_t root2[BL_HASH_LEN],
+										 const uint8_t (*proof)[BL_HASH_LEN],
 										 size_t n);
 
 /*
@@ -68,7 +71,7 @@ int			bl_merkle_verify_consistency(uint64_t size1, uint64_t size2,
  * out and return 0, or return non-zero if it is not available.
  */
 typedef int (*bl_node_fn) (void *ctx, int level, uint64_t index,
-						   uint8_t out[BL_MERKLE_HASH_LEN]);
+						   uint8_t out[BL_HASH_LEN]);
 
 /*
  * Nodes needed by the generators below, in no particular order and possibly
@@ -85,7 +88,7 @@ int			bl_merkle_consistency_nodes(uint64_t size1, uint64_t size2,
 
 /* Root of the first `size` leaves (size 0: the empty root). */
 int			bl_merkle_root(uint64_t size, bl_node_fn get, void *ctx,
-						   uint8_t out[BL_MERKLE_HASH_LEN]);
+						   uint8_t out[BL_HASH_LEN]);
 
 /*
  * RFC 9162 PATH(index, D[size]) and PROOF(size1, D[size2]); out must hold
@@ -94,11 +97,11 @@ int			bl_merkle_root(uint64_t size, bl_node_fn get, void *ctx,
  */
 int			bl_merkle_inclusion_proof(uint64_t index, uint64_t size,
 									  bl_node_fn get, void *ctx,
-									  uint8_t (*out)[BL_MERKLE_HASH_LEN],
+									  uint8_t (*out)[BL_HASH_LEN],
 									  size_t *n);
 int			bl_merkle_consistency_proof(uint64_t size1, uint64_t size2,
 										bl_node_fn get, void *ctx,
-										uint8_t (*out)[BL_MERKLE_HASH_LEN],
+										uint8_t (*out)[BL_HASH_LEN],
 										size_t *n);
 
 /*
@@ -110,18 +113,18 @@ int			bl_merkle_consistency_proof(uint64_t size1, uint64_t size2,
 typedef struct bl_compact
 {
 	uint64_t	size;
-	uint8_t		stack[64][BL_MERKLE_HASH_LEN];
+	uint8_t		stack[64][BL_HASH_LEN];
 } bl_compact;
 
 typedef void (*bl_emit_fn) (void *ctx, int level, uint64_t index,
-							const uint8_t hash[BL_MERKLE_HASH_LEN]);
+							const uint8_t hash[BL_HASH_LEN]);
 
 void		bl_compact_init(bl_compact *c);
 int			bl_compact_append(bl_compact *c,
-							  const uint8_t leaf_hash[BL_MERKLE_HASH_LEN],
+							  const uint8_t leaf_hash[BL_HASH_LEN],
 							  bl_emit_fn emit, void *ctx);
 int			bl_compact_root(const bl_compact *c,
-							uint8_t out[BL_MERKLE_HASH_LEN]);
+							uint8_t out[BL_HASH_LEN]);
 
 /* Rebuild the compact range at `size` from stored perfect subtrees. */
 int			bl_compact_from_nodes(bl_compact *c, uint64_t size,
@@ -137,6 +140,6 @@ int			bl_compact_from_nodes(bl_compact *c, uint64_t size,
 #define BL_LOG_LEAF_MAGIC "BLL\001"
 size_t		bl_log_leaf_len(size_t table_len);
 void		bl_log_leaf(const char *table, size_t table_len, int64_t seq,
-						const uint8_t prev[32], const uint8_t row_hash[32], uint8_t *out);
+						const uint8_t prev[BL_HASH_LEN], const uint8_t row_hash[BL_HASH_LEN], uint8_t *out);
 
 #endif

@@ -5,7 +5,13 @@
  * Everything here parses text that arrives from other members or from
  * auditors' files, so the parsers accept only the exact formats: canonical
  * base64, decimal without leading zeros, valid UTF-8 without control
- * characters, and no empty lines where the specs forbid them.
+ * characters (the codecs of codec.c), and no empty lines where the specs
+ * forbid them.
+ *
+ * Why one file: the four C2SP formats build on each other (a cosignature
+ * signs a checkpoint note, a tlog-proof carries one) and share the line and
+ * signature-block parsers, which a split would have to export; the general
+ * codecs they use are codec.c's.
  */
 #include "note.h"
 
@@ -14,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "ed25519.h"
 #include "merkle.h"
 #include "sha256.h"
@@ -24,237 +31,13 @@
 #define COSIG_HEADER "cosignature/v1\n"
 #define B64_HASH_LEN 44			/* base64 of 32 bytes */
 
-/* -------------------------------------------------------------- base64 */
-
-static const char b64_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t
-bl_base64_encoded_len(size_t n)
-{
-	return (n + 2) / 3 * 4;
-}
-
-void
-bl_base64_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t		i;
-
-	for (i = 0; i + 2 < n; i += 3)
-	{
-		uint32_t	v = (uint32_t) in[i] << 16 | (uint32_t) in[i + 1] << 8 | in[i + 2];
-
-		*out++ = b64_alphabet[v >> 18];
-		*out++ = b64_alphabet[(v >> 12) & 63];
-		*out++ = b64_alphabet[(v >> 6) & 63];
-		*out++ = b64_alphabet[v & 63];
-	}
-	if (i < n)
-	{
-		uint32_t	v = (uint32_t) in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t) in[i + 1] << 8;
-		*out++ = b64_alphabet[v >> 18];
-		*out++ = b64_alphabet[(v >> 12) & 63];
-		*out++ = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
-static int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * One 4-character group whose last `pad` characters must be '='.  The bits
- * that padding leaves unused must be zero: otherwise two different strings
- * would decode to the same bytes, and signed text must have one spelling.
- */
-static int
-b64_group(const char *g, int pad, uint8_t out[3])
-{
-	uint32_t	acc = 0;
-
-	for (int j = 0; j < 4; j++)
-	{
-		int			v = j >= 4 - pad ? (g[j] == '=' ? 0 : -1) : b64_value(g[j]);
-
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t) v;
-	}
-	if ((pad == 1 && (acc & 0xFF) != 0) || (pad == 2 && (acc & 0xFFFF) != 0))
-		return -1;
-	out[0] = (uint8_t) (acc >> 16);
-	out[1] = (uint8_t) (acc >> 8);
-	out[2] = (uint8_t) acc;
-	return 0;
-}
-
-/* Decode, or only validate when out is NULL; returns the length or -1. */
-static long long
-b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
-{
-	int			pad = 0;
-	size_t		need;
-	uint8_t		g[3];
-
-	if (len % 4 != 0)
-		return -1;
-	if (len > 0 && in[len - 1] == '=')
-		pad = in[len - 2] == '=' ? 2 : 1;
-	need = len / 4 * 3 - (size_t) pad;
-	if (out && need > cap)
-		return -1;
-	for (size_t q = 0; q < len; q += 4)
-	{
-		int			gpad = q + 4 == len ? pad : 0;
-
-		if (b64_group(in + q, gpad, g) != 0)
-			return -1;
-		if (out)
-			memcpy(out + q / 4 * 3, g, (size_t) (3 - gpad));
-	}
-	return (long long) need;
-}
-
-int
-bl_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
-				 size_t *outlen)
-{
-	long long	n = b64_decode(in, len, out, cap);
-
-	if (n < 0)
-		return -1;
-	*outlen = (size_t) n;
-	return 0;
-}
-
 /* Decode exactly one 32-byte hash. */
 static int
-b64_hash(const char *in, size_t len, uint8_t out[32])
+b64_hash(const char *in, size_t len, uint8_t out[BL_HASH_LEN])
 {
 	size_t		n;
 
-	return bl_base64_decode(in, len, out, 32, &n) == 0 && n == 32 ? 0 : -1;
-}
-
-/* ---------------------------------------------------------------- text */
-
-int
-bl_parse_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t	v = 0;
-
-	if (len == 0 || (len > 1 && s[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned	d = (unsigned) (s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Length of the well-formed UTF-8 sequence at s, or 0; *cp gets its value. */
-static size_t
-utf8_char(const uint8_t *s, size_t avail, uint32_t *cp)
-{
-	size_t		len;
-	uint32_t	c;
-	uint32_t	min;
-
-	if (s[0] < 0x80)
-	{
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xE0) == 0xC0)
-		len = 2;
-	else if ((s[0] & 0xF0) == 0xE0)
-		len = 3;
-	else if ((s[0] & 0xF8) == 0xF0)
-		len = 4;
-	else
-		return 0;
-	c = s[0] & (0x7F >> len);
-	min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-	if (avail < len)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-	{
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	/* Overlong forms, UTF-16 surrogates and values past U+10FFFF. */
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Unicode White_Space, as key names must contain none of it. */
-static int
-is_unicode_space(uint32_t c)
-{
-	return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 ||
-		c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-		c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-		c == 0x3000;
-}
-
-typedef enum text_kind
-{
-	TEXT_LINE,					/* one line: no newline */
-	TEXT_MULTILINE,				/* newlines allowed */
-	TEXT_KEY_NAME				/* one line, no spaces, no '+' */
-} text_kind;
-
-/* Valid UTF-8 with no control characters except the newlines kind allows. */
-static int
-text_valid(const char *s, size_t len, text_kind kind)
-{
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		uint32_t	c;
-		size_t		n = utf8_char((const uint8_t *) s + i, len - i, &c);
-
-		if (n == 0)
-			return 0;
-		if (c < 0x20 && !(kind == TEXT_MULTILINE && c == '\n'))
-			return 0;
-		if (kind == TEXT_KEY_NAME && (c == '+' || is_unicode_space(c)))
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-int
-bl_text_line_valid(const char *s, size_t len)
-{
-	return text_valid(s, len, TEXT_LINE);
+	return bl_base64_decode(in, len, out, BL_HASH_LEN, &n) == 0 && n == BL_HASH_LEN ? 0 : -1;
 }
 
 /* Note text: non-empty, newline-terminated, valid note characters. */
@@ -262,7 +45,7 @@ static int
 note_text_valid(const char *text, size_t len)
 {
 	return len > 0 && len <= BL_NOTE_MAX_LEN && text[len - 1] == '\n' &&
-		text_valid(text, len, TEXT_MULTILINE);
+		bl_utf8_text_valid(text, len, BL_TEXT_MULTILINE);
 }
 
 /* The next newline-terminated line at *pos, without its newline. */
@@ -307,39 +90,23 @@ concat3(const char *a, size_t alen, const char *b, size_t blen,
 	return out;
 }
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t) (v >> (56 - 8 * i));
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* ---------------------------------------------------------------- keys */
 
 int
 bl_note_key_name_valid(const char *name, size_t len)
 {
-	return len > 0 && text_valid(name, len, TEXT_KEY_NAME);
+	return len > 0 && bl_utf8_text_valid(name, len, BL_TEXT_KEY_NAME);
 }
 
 int
-bl_note_key_id(const char *name, uint8_t alg, const uint8_t pub[32],
+bl_note_key_id(const char *name, uint8_t alg, const uint8_t pub[BL_ED25519_PUB_LEN],
 			   uint8_t out[BL_NOTE_KEY_ID_LEN])
 {
 	static const uint8_t newline = '\n';
 	const void *parts[4] = {name, &newline, &alg, pub};
-	size_t		lens[4] = {strlen(name), 1, 1, 32};
-	uint8_t		digest[32];
+	size_t		lens[4] = {strlen(name), 1, 1, BL_ED25519_PUB_LEN};
+	uint8_t		digest[BL_HASH_LEN];
 
 	if (!bl_note_key_name_valid(name, lens[0]) ||
 		bl_sha256_parts(parts, lens, 4, digest) != 0)
@@ -355,7 +122,7 @@ alg_known(uint8_t alg)
 }
 
 char *
-bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32])
+bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[BL_ED25519_PUB_LEN])
 {
 	size_t		nlen = strlen(name);
 	uint8_t		id[BL_NOTE_KEY_ID_LEN];
@@ -367,22 +134,10 @@ bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32])
 		bl_note_key_id(name, alg, pub, id) != 0)
 		return NULL;
 	raw[0] = alg;
-	memcpy(raw + 1, pub, 32);
+	memcpy(raw + 1, pub, BL_ED25519_PUB_LEN);
 	snprintf(mid, sizeof(mid), "+%02x%02x%02x%02x+", id[0], id[1], id[2], id[3]);
 	bl_base64_encode(raw, sizeof(raw), b64);
 	return concat3(name, nlen, mid, strlen(mid), b64, strlen(b64));
-}
-
-int
-bl_hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Exactly 8 hex digits into a 4-byte key ID. */
@@ -423,7 +178,7 @@ bl_vkey_parse(const char *s, size_t len, bl_vkey *out)
 		return -1;
 	memcpy(out->name, s, nlen);
 	out->alg = raw[0];
-	memcpy(out->pub, raw + 1, 32);
+	memcpy(out->pub, raw + 1, BL_ED25519_PUB_LEN);
 	/* The key ID is derived, so a mismatch means a corrupted vkey. */
 	if (bl_note_key_id(out->name, out->alg, out->pub, id) != 0 ||
 		memcmp(id, out->key_id, BL_NOTE_KEY_ID_LEN) != 0)
@@ -444,7 +199,7 @@ ext_lines_len(const char *const *ext, int n_ext, int *ok)
 	{
 		size_t		l = strlen(ext[i]);
 
-		if (l == 0 || !text_valid(ext[i], l, TEXT_LINE))
+		if (l == 0 || !bl_text_line_valid(ext[i], l))
 			*ok = 0;
 		total += l + 1;
 	}
@@ -452,7 +207,7 @@ ext_lines_len(const char *const *ext, int n_ext, int *ok)
 }
 
 char *
-bl_checkpoint_body(const char *origin, uint64_t size, const uint8_t root[32],
+bl_checkpoint_body(const char *origin, uint64_t size, const uint8_t root[BL_HASH_LEN],
 				   const char *const *ext, int n_ext)
 {
 	size_t		olen = strlen(origin);
@@ -463,10 +218,10 @@ bl_checkpoint_body(const char *origin, uint64_t size, const uint8_t root[32],
 	char	   *out;
 
 	elen = ext_lines_len(ext, n_ext, &ok);
-	if (!ok || olen == 0 || !text_valid(origin, olen, TEXT_LINE))
+	if (!ok || olen == 0 || !bl_text_line_valid(origin, olen))
 		return NULL;
 	hlen = (size_t) snprintf(head, sizeof(head), "\n%" PRIu64 "\n", size);
-	bl_base64_encode(root, 32, head + hlen);
+	bl_base64_encode(root, BL_HASH_LEN, head + hlen);
 	hlen += B64_HASH_LEN;
 	head[hlen++] = '\n';
 	out = malloc(olen + hlen + elen + 1);
@@ -640,7 +395,7 @@ bl_note_free(bl_note *note)
 char *
 bl_note_sign(const char *text, size_t len, const char *name, void *priv)
 {
-	uint8_t		pub[32];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
 	uint8_t		blob[BL_NOTE_KEY_ID_LEN + BL_ED25519_SIG_LEN];
 	char	   *line;
 	char	   *out;
@@ -681,7 +436,7 @@ check_ed25519(const bl_note *note, const bl_note_sig *sig, void *key,
  */
 static int
 verify_lines(const bl_note *note, const char *name, uint8_t alg,
-			 const uint8_t pub[32], sig_check_fn check, uint64_t *timestamp)
+			 const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check, uint64_t *timestamp)
 {
 	uint8_t		id[BL_NOTE_KEY_ID_LEN];
 	void	   *key;
@@ -706,7 +461,7 @@ verify_lines(const bl_note *note, const char *name, uint8_t alg,
 }
 
 int
-bl_note_verify(const bl_note *note, const char *name, const uint8_t pub[32])
+bl_note_verify(const bl_note *note, const char *name, const uint8_t pub[BL_ED25519_PUB_LEN])
 {
 	return verify_lines(note, name, BL_NOTE_ALG_ED25519, pub, check_ed25519,
 						NULL);
@@ -740,7 +495,7 @@ static int
 cosig_blob(const char *body, size_t len, const char *name, void *priv,
 		   uint64_t timestamp, uint8_t blob[4 + 8 + 64])
 {
-	uint8_t		pub[32];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
 	uint8_t    *msg;
 	size_t		msg_len;
 	int			rc;
@@ -749,7 +504,7 @@ cosig_blob(const char *body, size_t len, const char *name, void *priv,
 		bl_note_key_id(name, BL_NOTE_ALG_COSIG_V1, pub, blob) != 0 ||
 		!(msg = bl_cosig_message(body, len, timestamp, &msg_len)))
 		return -1;
-	put_be64(blob + 4, timestamp);
+	bl_put_be64(blob + 4, timestamp);
 	rc = bl_ed25519_sign(priv, msg, msg_len, blob + 12);
 	free(msg);
 	return rc;
@@ -789,7 +544,7 @@ check_cosig(const bl_note *note, const bl_note_sig *sig, void *key,
 
 	if (sig->sig_len != 8 + BL_ED25519_SIG_LEN)
 		return 0;
-	t = get_be64(sig->sig);
+	t = bl_get_be64(sig->sig);
 	if (t > (uint64_t) BL_COSIG_MAX_TIME)
 		return 0;
 	msg = bl_cosig_message(note->text, note->text_len, t, &msg_len);
@@ -803,7 +558,7 @@ check_cosig(const bl_note *note, const bl_note_sig *sig, void *key,
 }
 
 int
-bl_cosig_verify(const bl_note *note, const char *name, const uint8_t pub[32],
+bl_cosig_verify(const bl_note *note, const char *name, const uint8_t pub[BL_ED25519_PUB_LEN],
 				uint64_t *timestamp)
 {
 	bl_checkpoint cp;
@@ -909,12 +664,12 @@ bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 /* ----------------------------------------------------------- tlog-proof */
 
 char *
-bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[32], size_t n,
+bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[BL_HASH_LEN], size_t n,
 					 const uint8_t *extra, size_t extra_len,
 					 const char *note, size_t note_len)
 {
 	size_t		cap = sizeof(BL_TLOG_PROOF_HEADER) + 8 +
-		bl_base64_encoded_len(extra_len) + 32 +
+		bl_base64_encoded_len(extra_len) + 32 /* "index <u64>\n": at most 27 */ +
 		n * (B64_HASH_LEN + 1) + 1 + note_len + 1;
 	char	   *out;
 	char	   *p;
@@ -932,7 +687,7 @@ bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[32], size_t n,
 	p += sprintf(p, "index %" PRIu64 "\n", index);
 	for (size_t i = 0; i < n; i++)
 	{
-		bl_base64_encode(proof[i], 32, p);
+		bl_base64_encode(proof[i], BL_HASH_LEN, p);
 		p += B64_HASH_LEN;
 		*p++ = '\n';
 	}
@@ -952,7 +707,7 @@ parse_extra(const char *buf, size_t len, size_t *pos, const char **line,
 	out->extra = *line + 6;
 	out->extra_len = *n - 6;
 	/* An empty extra is "no extra data", which the spec spells as no line. */
-	if (out->extra_len == 0 || b64_decode(out->extra, out->extra_len, NULL, 0) < 0)
+	if (out->extra_len == 0 || bl_base64_check(out->extra, out->extra_len) != 0)
 		return -1;
 	return next_line(buf, len, pos, line, n);
 }
@@ -995,7 +750,7 @@ bl_tlog_proof_parse(const char *buf, size_t len, bl_tlog_proof *out)
 int
 bl_tlog_proof_verify(const char *buf, size_t len, const bl_vkey *log,
 					 const char *origin, const bl_vkey *witnesses,
-					 int nwitnesses, const uint8_t leaf_hash[32],
+					 int nwitnesses, const uint8_t leaf_hash[BL_HASH_LEN],
 					 bl_tlog_proof *proof, bl_note *note, bl_checkpoint *cp,
 					 const char **why)
 {
@@ -1011,7 +766,7 @@ bl_tlog_proof_verify(const char *buf, size_t len, const bl_vkey *log,
 	if (proof->index >= cp->size)
 		return reject(why, "leaf index is outside the checkpointed tree");
 	if (!bl_merkle_verify_inclusion(proof->index, cp->size, leaf_hash,
-									(const uint8_t (*)[32]) proof->proof,
+									(const uint8_t (*)[BL_HASH_LEN]) proof->proof,
 									proof->n, cp->root))
 		return reject(why, "inclusion proof does not lead to the checkpoint root");
 	return 1;

@@ -1,7 +1,8 @@
 /*
  * note.h — C2SP text formats: signed-note (with vkeys), tlog-checkpoint,
- * tlog-cosignature/v1 (Ed25519) and tlog-proof@v1, plus the strict base64
- * codec they share.
+ * tlog-cosignature/v1 (Ed25519) and tlog-proof@v1.  The codecs they use
+ * (base64, decimal, UTF-8) are codec.h's; it is included here because
+ * every user of a note also encodes or decodes its hashes.
  *
  * Pure code (no PostgreSQL headers).  Parsers are strict: anything that is
  * not exactly the specified format is rejected with -1 (or 0 from a
@@ -17,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec.h"
+#include "ed25519.h"
+#include "sha256.h"
+
 /* signed-note signature types (the key ID's algorithm byte) */
 #define BL_NOTE_ALG_ED25519 0x01
 #define BL_NOTE_ALG_COSIG_V1 0x04	/* tlog-cosignature, Ed25519 */
@@ -29,24 +34,6 @@
 #define BL_TLOG_PROOF_HEADER "c2sp.org/tlog-proof@v1"
 #define BL_TLOG_PROOF_MAX 64
 
-/* ---- base64 (RFC 4648 section 4, padded, canonical only) ---- */
-
-size_t		bl_base64_encoded_len(size_t n);	/* excluding the NUL */
-/* Writes bl_base64_encoded_len(n) characters and a NUL. */
-void		bl_base64_encode(const uint8_t *in, size_t n, char *out);
-/* 0 ok, -1 on any non-canonical or oversized (> cap) input. */
-int			bl_base64_decode(const char *in, size_t len, uint8_t *out,
-							 size_t cap, size_t *outlen);
-
-/* Strict ASCII decimal (no sign, no leading zeros, no overflow): 0 / -1. */
-int			bl_parse_u64(const char *s, size_t len, uint64_t *out);
-
-/* The value of a hex digit (either case), or -1. */
-int			bl_hex_nibble(char c);
-
-/* 1 if s is valid UTF-8 with no control characters (one line of text). */
-int			bl_text_line_valid(const char *s, size_t len);
-
 /* ---- keys ---- */
 
 /* Non-empty valid UTF-8, no control characters, no Unicode spaces, no '+'. */
@@ -54,7 +41,7 @@ int			bl_note_key_name_valid(const char *name, size_t len);
 
 /* SHA-256(name || 0x0A || alg || pub)[:4]: 0 ok, -1 bad name or error. */
 int			bl_note_key_id(const char *name, uint8_t alg,
-						   const uint8_t pub[32],
+						   const uint8_t pub[BL_ED25519_PUB_LEN],
 						   uint8_t out[BL_NOTE_KEY_ID_LEN]);
 
 /* A verifier key: "<name>+<hex key ID>+<base64(alg || pub)>". */
@@ -63,10 +50,10 @@ typedef struct bl_vkey
 	char		name[BL_NOTE_NAME_MAX + 1];
 	uint8_t		alg;			/* BL_NOTE_ALG_ED25519 or _COSIG_V1 */
 	uint8_t		key_id[BL_NOTE_KEY_ID_LEN];
-	uint8_t		pub[32];
+	uint8_t		pub[BL_ED25519_PUB_LEN];
 } bl_vkey;
 
-char	   *bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[32]);
+char	   *bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[BL_ED25519_PUB_LEN]);
 /* 0 ok, -1 malformed, unknown algorithm, or key ID not matching the key. */
 int			bl_vkey_parse(const char *s, size_t len, bl_vkey *out);
 
@@ -78,14 +65,14 @@ typedef struct bl_checkpoint
 	const char *origin;
 	size_t		origin_len;
 	uint64_t	size;
-	uint8_t		root[32];
+	uint8_t		root[BL_HASH_LEN];
 	const char *ext;			/* extension lines incl. newlines, or NULL */
 	size_t		ext_len;
 } bl_checkpoint;
 
 /* "origin\nsize\nbase64(root)\n" then each extension line; NULL if invalid. */
 char	   *bl_checkpoint_body(const char *origin, uint64_t size,
-							   const uint8_t root[32],
+							   const uint8_t root[BL_HASH_LEN],
 							   const char *const *ext, int n_ext);
 int			bl_checkpoint_parse(const char *text, size_t len,
 								bl_checkpoint *cp);
@@ -123,7 +110,7 @@ char	   *bl_note_sign(const char *text, size_t len, const char *name,
  * -1 if the key cannot be used.
  */
 int			bl_note_verify(const bl_note *note, const char *name,
-						   const uint8_t pub[32]);
+						   const uint8_t pub[BL_ED25519_PUB_LEN]);
 
 /* ---- tlog-cosignature/v1 (Ed25519, key ID algorithm byte 0x04) ---- */
 
@@ -135,7 +122,7 @@ char	   *bl_note_cosign(const char *note, size_t len, const char *name,
 						   void *priv, uint64_t timestamp);
 /* Like bl_note_verify, for cosignatures; *timestamp gets the latest one. */
 int			bl_cosig_verify(const bl_note *note, const char *name,
-							const uint8_t pub[32], uint64_t *timestamp);
+							const uint8_t pub[BL_ED25519_PUB_LEN], uint64_t *timestamp);
 
 /* ---- verification with vkeys (one-line reasons for the caller) ---- */
 
@@ -163,14 +150,14 @@ typedef struct bl_tlog_proof
 {
 	uint64_t	index;
 	size_t		n;
-	uint8_t		proof[BL_TLOG_PROOF_MAX][32];
+	uint8_t		proof[BL_TLOG_PROOF_MAX][BL_HASH_LEN];
 	const char *extra;			/* base64 text in the buffer, or NULL */
 	size_t		extra_len;
 	const char *note;			/* the checkpoint note, in the buffer */
 	size_t		note_len;
 } bl_tlog_proof;
 
-char	   *bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[32],
+char	   *bl_tlog_proof_format(uint64_t index, const uint8_t (*proof)[BL_HASH_LEN],
 								 size_t n, const uint8_t *extra,
 								 size_t extra_len, const char *note,
 								 size_t note_len);
@@ -187,7 +174,7 @@ int			bl_tlog_proof_parse(const char *buf, size_t len,
 int			bl_tlog_proof_verify(const char *buf, size_t len,
 								 const bl_vkey *log, const char *origin,
 								 const bl_vkey *witnesses, int nwitnesses,
-								 const uint8_t leaf_hash[32],
+								 const uint8_t leaf_hash[BL_HASH_LEN],
 								 bl_tlog_proof *proof, bl_note *note,
 								 bl_checkpoint *cp, const char **why);
 

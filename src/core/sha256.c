@@ -28,7 +28,7 @@ sha256_ready(void)
 
 int
 bl_sha256_parts(const void *const *parts, const size_t *lens, int n,
-				uint8_t out[BL_SHA256_LEN])
+				uint8_t out[BL_HASH_LEN])
 {
 	unsigned int outlen = 0;
 
@@ -39,7 +39,7 @@ bl_sha256_parts(const void *const *parts, const size_t *lens, int n,
 	for (int i = 0; i < n; i++)
 		if (lens[i] > 0 && EVP_DigestUpdate(sha256_ctx, parts[i], lens[i]) != 1)
 			goto fail;
-	if (EVP_DigestFinal_ex(sha256_ctx, out, &outlen) != 1 || outlen != BL_SHA256_LEN)
+	if (EVP_DigestFinal_ex(sha256_ctx, out, &outlen) != 1 || outlen != BL_HASH_LEN)
 		goto fail;
 	return 0;
 
@@ -49,7 +49,7 @@ fail:
 }
 
 int
-bl_sha256(const void *data, size_t len, uint8_t out[BL_SHA256_LEN])
+bl_sha256(const void *data, size_t len, uint8_t out[BL_HASH_LEN])
 {
 	return bl_sha256_parts(&data, &len, 1, out);
 }

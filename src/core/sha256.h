@@ -12,13 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BL_SHA256_LEN 32
+/*
+ * The one name of the 32-byte length: SHA-256 digests, and so the hash256
+ * type, Merkle nodes, chain hashes and member key ids.
+ */
+#define BL_HASH_LEN 32
 
 /* Returns 0 on success, -1 if OpenSSL failed (its error queue is cleared). */
-int bl_sha256(const void *data, size_t len, uint8_t out[BL_SHA256_LEN]);
+int bl_sha256(const void *data, size_t len, uint8_t out[BL_HASH_LEN]);
 
 /* Hash the concatenation of up to n parts without copying them together. */
 int bl_sha256_parts(const void *const *parts, const size_t *lens, int n,
-					uint8_t out[BL_SHA256_LEN]);
+					uint8_t out[BL_HASH_LEN]);
 
 #endif

@@ -15,16 +15,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "note.h"				/* bl_hex_nibble */
+#include "codec.h"
 
 /* ------------------------------------------------------------ hash256 */
 
 int
-bl_hash256_parse(const char *s, size_t len, uint8_t out[BL_HASH256_LEN])
+bl_hash256_parse(const char *s, size_t len, uint8_t out[BL_HASH_LEN])
 {
-	if (len != 2 * BL_HASH256_LEN)
+	if (len != 2 * BL_HASH_LEN)
 		return -1;
-	for (int i = 0; i < BL_HASH256_LEN; i++)
+	for (int i = 0; i < BL_HASH_LEN; i++)
 	{
 		int			hi = bl_hex_nibble(s[2 * i]);
 		int			lo = bl_hex_nibble(s[2 * i + 1]);

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- hash256 ---- */
+#include "sha256.h"
 
-#define BL_HASH256_LEN 32
+/* ---- hash256 ---- */
 
 /*
  * Exactly 64 hex digits (either case) into 32 bytes.  Returns 0, -1 if the
@@ -22,7 +22,7 @@
  * not a hex digit (checked in pairs, high digit first).
  */
 int			bl_hash256_parse(const char *s, size_t len,
-							 uint8_t out[BL_HASH256_LEN]);
+							 uint8_t out[BL_HASH_LEN]);
 
 /* ---- battery_id ---- */
 

@@ -14,8 +14,10 @@
  * equality is byte equality and the btree order is the bytewise order of the
  * canonical text.  The binary form is the canonical text as well.
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 #include "type_text.h"
+#include "battery_id.h"
 
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -87,6 +89,7 @@ battery_id_parse(const char *input, int len, int sqlstate)
 	return cstring_to_text_with_len(r->canon, r->canon_len);
 }
 
+/* battledger.battery_id_in(cstring) RETURNS battery_id */
 PG_FUNCTION_INFO_V1(battery_id_in);
 Datum
 battery_id_in(PG_FUNCTION_ARGS)
@@ -99,6 +102,7 @@ battery_id_in(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(battery_id_parse(s, (int) len, ERRCODE_INVALID_TEXT_REPRESENTATION));
 }
 
+/* battledger.battery_id_out(battery_id) RETURNS cstring */
 PG_FUNCTION_INFO_V1(battery_id_out);
 Datum
 battery_id_out(PG_FUNCTION_ARGS)
@@ -136,6 +140,7 @@ battery_id_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(t);
 }
 
+/* battledger.battery_id_send(battery_id) RETURNS bytea */
 PG_FUNCTION_INFO_V1(battery_id_send);
 Datum
 battery_id_send(PG_FUNCTION_ARGS)
@@ -148,6 +153,7 @@ battery_id_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/* battledger.text(battery_id) RETURNS text */
 PG_FUNCTION_INFO_V1(battery_id_to_text);
 Datum
 battery_id_to_text(PG_FUNCTION_ARGS)
@@ -181,6 +187,7 @@ bid_serial(const text *t)
 	return (Span) {p + 1, d + len - p - 1};
 }
 
+/* battledger.battery_id_scheme(battery_id) RETURNS text */
 PG_FUNCTION_INFO_V1(battery_id_scheme);
 Datum
 battery_id_scheme(PG_FUNCTION_ARGS)
@@ -188,6 +195,7 @@ battery_id_scheme(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(bid_is_gs1(PG_GETARG_TEXT_PP(0)) ? "gs1" : "iso15459"));
 }
 
+/* battledger.battery_gtin(battery_id) RETURNS text */
 PG_FUNCTION_INFO_V1(battery_gtin);
 Datum
 battery_gtin(PG_FUNCTION_ARGS)
@@ -199,6 +207,7 @@ battery_gtin(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(VARDATA_ANY(t) + GS1_PREFIX_LEN, GTIN_LEN));
 }
 
+/* battledger.battery_serial(battery_id) RETURNS text */
 PG_FUNCTION_INFO_V1(battery_serial);
 Datum
 battery_serial(PG_FUNCTION_ARGS)
@@ -316,6 +325,7 @@ battery_id_cmp_internal(const text *a, const text *b)
 	return la < lb ? -1 : (la > lb ? 1 : 0);
 }
 
+/* battledger.battery_id_eq(battery_id, battery_id) RETURNS bool, and _ne, _lt, _le, _gt, _ge */
 #define BATTERY_ID_CMP_FN(name, expr) \
 PG_FUNCTION_INFO_V1(name); \
 Datum \
@@ -332,6 +342,7 @@ BATTERY_ID_CMP_FN(battery_id_le, c <= 0)
 BATTERY_ID_CMP_FN(battery_id_gt, c > 0)
 BATTERY_ID_CMP_FN(battery_id_ge, c >= 0)
 
+/* battledger.battery_id_cmp(battery_id, battery_id) RETURNS int4 */
 PG_FUNCTION_INFO_V1(battery_id_cmp);
 Datum
 battery_id_cmp(PG_FUNCTION_ARGS)
@@ -339,6 +350,7 @@ battery_id_cmp(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(battery_id_cmp_internal(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1)));
 }
 
+/* battledger.battery_id_hash(battery_id) RETURNS int4 */
 PG_FUNCTION_INFO_V1(battery_id_hash);
 Datum
 battery_id_hash(PG_FUNCTION_ARGS)
@@ -348,6 +360,7 @@ battery_id_hash(PG_FUNCTION_ARGS)
 	return hash_any((unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+/* battledger.battery_id_hash_extended(battery_id, int8) RETURNS int8 */
 PG_FUNCTION_INFO_V1(battery_id_hash_extended);
 Datum
 battery_id_hash_extended(PG_FUNCTION_ARGS)

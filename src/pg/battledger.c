@@ -6,19 +6,22 @@
  * worker when the library is preloaded, and the ExecutorRun hook that tells
  * the chain trigger which statements may cache chain heads (src/pg/chain.c).
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 
 #include <limits.h>
 
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "ledger_rel.h"
-#include "log.h"
-#include "consortium.h"
 #include "miscadmin.h"
-#include "worker.h"
+
+#include "battery_id.h"
+#include "chain.h"
+#include "log.h"
 #include "progress.h"
+#include "witness.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 

@@ -34,7 +34,9 @@
  * and statements the hooks did not see keep the index lookup, and any nested
  * statement voids the cache.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "chain.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -61,9 +63,14 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "encode.h"
+#include "hash256.h"
 #include "keys.h"
 #include "ledger_rel.h"
+#include "ledger_table.h"
+#include "log.h"
 #include "sign.h"
+#include "sqlstate.h"
 
 /*
  * Lock striping: a chain's lock is (database, table, hash(chain key) mod
@@ -75,7 +82,7 @@
 /* Fourth advisory-lock field: tells battledger's locks apart from user advisory locks (1, 2). */
 #define CHAIN_LOCK_CLASS 0xB1ED
 
-static const uint8 zero_hash[HASH256_LEN];
+static const uint8 zero_hash[BL_HASH_LEN];
 
 /* Head hints: (table, chain key hash) -> last position this backend assigned. */
 typedef struct HeadHintKey
@@ -136,7 +143,7 @@ chain_hash(const uint8 *prev, int64 seq, const char *content,
 	for (int i = 0; i < 8; i++)
 		seqbe[i] = (uint8) ((uint64) seq >> (8 * (7 - i)));
 	parts[0] = prev;
-	lens[0] = HASH256_LEN;
+	lens[0] = BL_HASH_LEN;
 	parts[1] = seqbe;
 	lens[1] = 8;
 	parts[2] = content;
@@ -340,7 +347,7 @@ chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, Stra
 							RelationGetRelationName(rel)),
 					 errhint("Run battledger.verify() on the table.")));
 		*found_seq = DatumGetInt64(s);
-		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, HASH256_LEN);
+		memcpy(hash->bytes, DatumGetHash256P(h)->bytes, BL_HASH_LEN);
 		if (at && lr->signer_roles)
 		{
 			Datum		t = slot_getattr(slot, lr->at_attno, &isnull1);
@@ -412,9 +419,10 @@ check_trigger_context(FunctionCallInfo fcinfo, const char *fname)
 				 errmsg("%s() must be a BEFORE INSERT FOR EACH ROW trigger", fname)));
 }
 
-PG_FUNCTION_INFO_V1(ledger_chain_trigger);
+/* battledger._chain_trigger() RETURNS trigger */
+PG_FUNCTION_INFO_V1(battledger_chain_trigger);
 Datum
-ledger_chain_trigger(PG_FUNCTION_ARGS)
+battledger_chain_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -439,7 +447,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	HeadHint   *hint;
 	StmtHead   *cached;
 
-	check_trigger_context(fcinfo, "ledger_chain_trigger");
+	check_trigger_context(fcinfo, "battledger_chain_trigger");
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	lr = ledger_rel_get(rel);
@@ -490,7 +498,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	if (cached)
 	{
 		seq = cached->seq + 1;
-		memcpy(prev.bytes, cached->hash.bytes, HASH256_LEN);
+		memcpy(prev.bytes, cached->hash.bytes, BL_HASH_LEN);
 		head_at = cached->at;
 	}
 	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
@@ -499,7 +507,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	else
 	{
 		seq = 1;
-		memcpy(prev.bytes, zero_hash, HASH256_LEN);
+		memcpy(prev.bytes, zero_hash, BL_HASH_LEN);
 	}
 	hint->seq = seq;
 
@@ -532,7 +540,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	cols[2] = lr->hash_attno;
 	newvals[0] = Int64GetDatum(seq);
 	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
-	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, HASH256_LEN);
+	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, BL_HASH_LEN);
 	newvals[2] = PointerGetDatum(hash);
 	cols[3] = lr->origin_attno;
 	newvals[3] = origin;
@@ -543,7 +551,7 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
 	{
 		cached->seq = seq;
 		cached->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
-		memcpy(cached->hash.bytes, hash->bytes, HASH256_LEN);
+		memcpy(cached->hash.bytes, hash->bytes, BL_HASH_LEN);
 	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
@@ -553,9 +561,10 @@ ledger_chain_trigger(PG_FUNCTION_ARGS)
  * Statement-level BEFORE UPDATE OR DELETE OR TRUNCATE trigger, enabled
  * ALWAYS so that session_replication_role = replica does not switch it off.
  */
-PG_FUNCTION_INFO_V1(ledger_refuse_trigger);
+/* battledger._refuse_trigger() RETURNS trigger */
+PG_FUNCTION_INFO_V1(battledger_refuse_trigger);
 Datum
-ledger_refuse_trigger(PG_FUNCTION_ARGS)
+battledger_refuse_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	const char *op;
@@ -563,7 +572,7 @@ ledger_refuse_trigger(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ledger_refuse_trigger() must be called as a trigger")));
+				 errmsg("battledger_refuse_trigger() must be called as a trigger")));
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		op = "UPDATE";
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
@@ -582,6 +591,9 @@ ledger_refuse_trigger(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/*
+ * battledger.chain_hash(prev hash256, seq bigint, content bytea) RETURNS hash256
+ */
 PG_FUNCTION_INFO_V1(battledger_chain_hash);
 Datum
 battledger_chain_hash(PG_FUNCTION_ARGS)
@@ -594,4 +606,24 @@ battledger_chain_hash(PG_FUNCTION_ARGS)
 	chain_hash(prev->bytes, seq, VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content),
 			   out->bytes);
 	PG_RETURN_HASH256_P(out);
+}
+
+/*
+ * The C names of the SQL trigger functions follow one pattern,
+ * battledger_<name>_trigger for battledger._<name>_trigger().  The install
+ * scripts of 0.1.0 to 0.4.0 (which upgrade.sh installs with this library)
+ * name the older symbol: it is the same function.
+ */
+PG_FUNCTION_INFO_V1(ledger_chain_trigger);
+Datum
+ledger_chain_trigger(PG_FUNCTION_ARGS)
+{
+	return battledger_chain_trigger(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(ledger_refuse_trigger);
+Datum
+ledger_refuse_trigger(PG_FUNCTION_ARGS)
+{
+	return battledger_refuse_trigger(fcinfo);
 }

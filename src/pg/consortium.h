@@ -1,13 +1,13 @@
 /*
- * consortium.h — members of a consortium: rows and checkpoints arriving by
- * logical replication (arrive.c, witness.c).
+ * consortium.h — the member an apply worker brings rows from, and the
+ * record of refused rows (consortium.c); used by the checks of arriving
+ * rows (arrive.c), checkpoints (witness.c) and signatures (sign.c).
  */
 #ifndef BATTLEDGER_CONSORTIUM_H
 #define BATTLEDGER_CONSORTIUM_H
 
-#include "battledger.h"
-
-extern char *bl_witness_key_file;
+#include "postgres.h"
+#include "pg_compat.h"
 
 /* A member as battledger.join() recorded it. */
 typedef struct ConsortiumMember
@@ -34,13 +34,5 @@ extern bool consortium_join_copying(void);
 pg_noreturn extern void consortium_reject(const char *origin, const char *table, int64 seq,
 										  const char *problem, const char *detail,
 										  const char *row_json);
-
-/*
- * quarantine.c: if the arriving row belongs to a quarantined chain, hold it
- * in battledger.held_row and return true (the row is then not stored).
- */
-struct LedgerRel;
-extern bool quarantine_holds(Relation rel, struct LedgerRel *lr, const char *origin, HeapTuple tup,
-							 Datum *values, bool *nulls);
 
 #endif

@@ -14,7 +14,8 @@
  * triggers and the registry row as the extension's owner.  Calling it
  * directly can therefore make nothing but a genuine, empty ledger table.
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/table.h"
 #include "access/tableam.h"
@@ -41,7 +42,10 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "encode.h"
 #include "ledger_rel.h"
+#include "ledger_table.h"
+#include "pgutil.h"
 
 static void
 refuse(Relation rel, const char *msg, const char *detail)

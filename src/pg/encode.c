@@ -11,8 +11,14 @@
  *
  * NULL columns and the ledger's own columns are left out, so adding a
  * nullable column to a ledger table keeps every existing row's bytes.
+ *
+ * Why one file: the canonical encoding is one specification
+ * (docs/encoding.md); its type tags, the writers and the SQL functions that
+ * return the bytes must change together.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "encode.h"
 
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -34,6 +40,9 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
+
+#include "hash256.h"
+#include "ledger_table.h"
 
 /* Type tags: part of the format, never renumber. */
 typedef enum EncTag
@@ -381,7 +390,7 @@ put_scalar(StringInfo out, uint8 tag, Datum v)
 			put_cstring_utf8(out, DatumGetCString(DirectFunctionCall1(jsonb_out, v)));
 			break;
 		case TAG_HASH256:
-			appendBinaryStringInfo(out, (char *) DatumGetHash256P(v)->bytes, HASH256_LEN);
+			appendBinaryStringInfo(out, (char *) DatumGetHash256P(v)->bytes, BL_HASH_LEN);
 			break;
 		case TAG_ENUM:
 			{
@@ -579,6 +588,7 @@ stringinfo_to_bytea(StringInfo buf)
 	return result;
 }
 
+/* battledger.row_bytes(record) RETURNS bytea */
 PG_FUNCTION_INFO_V1(battledger_row_bytes);
 Datum
 battledger_row_bytes(PG_FUNCTION_ARGS)
@@ -666,6 +676,7 @@ battledger_signing_bytes_v1(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(stringinfo_to_bytea(&buf));
 }
 
+/* battledger.row_hash(record) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(battledger_row_hash);
 Datum
 battledger_row_hash(PG_FUNCTION_ARGS)

@@ -13,7 +13,8 @@
  * ALTER TYPE ... RENAME VALUE is refused on an enum a ledger table's column
  * uses: rows hash an enum value by its label.
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_constraint.h"
@@ -28,6 +29,11 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+
+#include "encode.h"
+#include "ledger_table.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 /* The chain column of a ledger table ("" for single-chain), or NULL if relid is not one. */
 static char *
@@ -294,6 +300,7 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 	}
 }
 
+/* battledger._ddl_guard() RETURNS event_trigger */
 PG_FUNCTION_INFO_V1(ledger_ddl_guard);
 Datum
 ledger_ddl_guard(PG_FUNCTION_ARGS)

@@ -5,7 +5,10 @@
  * order is the order of the hex text).  Text form is 64 hex digits, written
  * lower case, read in either case.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "hash256.h"
+
 #include "type_text.h"
 
 #include "catalog/namespace.h"
@@ -13,43 +16,11 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
-#include "executor/spi.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 static const char hexdigits[] = "0123456789abcdef";
-
-StaticAssertDecl(HASH256_LEN == BL_HASH256_LEN, "type_text.c parses hash256 values");
-
-int
-bl_spi_connect(void)
-{
-	int			nest;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	nest = NewGUCNestLevel();
-	/* pg_temp last: unlisted, it would be searched first for relation names */
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	/*
-	 * The extension's own reads decide (is this batch complete? is this log
-	 * intact?): a row-level security policy must not hide rows from them.
-	 * With row_security off, a read that a policy would filter fails instead.
-	 */
-	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	return nest;
-}
-
-void
-bl_spi_finish(int nest)
-{
-	AtEOXact_GUC(true, nest);
-	SPI_finish();
-}
 
 /* A type of the extension's schema by name; re-read if the cached one is gone. */
 static Oid
@@ -97,6 +68,7 @@ bl_hash_or_error(const void *data, size_t len, uint8 *out)
 	bl_hash_parts_or_error(&data, &len, 1, out);
 }
 
+/* battledger.hash256_in(cstring) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(hash256_in);
 Datum
 hash256_in(PG_FUNCTION_ARGS)
@@ -122,17 +94,18 @@ hash256_in(PG_FUNCTION_ARGS)
 char *
 hash256_to_hex(const Hash256 *h)
 {
-	char	   *s = palloc(2 * HASH256_LEN + 1);
+	char	   *s = palloc(2 * BL_HASH_LEN + 1);
 
-	for (int i = 0; i < HASH256_LEN; i++)
+	for (int i = 0; i < BL_HASH_LEN; i++)
 	{
 		s[2 * i] = hexdigits[h->bytes[i] >> 4];
 		s[2 * i + 1] = hexdigits[h->bytes[i] & 0xf];
 	}
-	s[2 * HASH256_LEN] = '\0';
+	s[2 * BL_HASH_LEN] = '\0';
 	return s;
 }
 
+/* battledger.hash256_out(hash256) RETURNS cstring */
 PG_FUNCTION_INFO_V1(hash256_out);
 Datum
 hash256_out(PG_FUNCTION_ARGS)
@@ -140,6 +113,7 @@ hash256_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(hash256_to_hex(PG_GETARG_HASH256_P(0)));
 }
 
+/* battledger.hash256_recv(internal) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(hash256_recv);
 Datum
 hash256_recv(PG_FUNCTION_ARGS)
@@ -147,17 +121,18 @@ hash256_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	Hash256    *h;
 
-	if (buf->len - buf->cursor != HASH256_LEN)
+	if (buf->len - buf->cursor != BL_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary hash256 value"),
 				 errdetail("A hash256 value is exactly 32 bytes, not %d.",
 						   buf->len - buf->cursor)));
 	h = palloc(sizeof(Hash256));
-	pq_copymsgbytes(buf, (char *) h->bytes, HASH256_LEN);
+	pq_copymsgbytes(buf, (char *) h->bytes, BL_HASH_LEN);
 	PG_RETURN_HASH256_P(h);
 }
 
+/* battledger.hash256_send(hash256) RETURNS bytea */
 PG_FUNCTION_INFO_V1(hash256_send);
 Datum
 hash256_send(PG_FUNCTION_ARGS)
@@ -166,10 +141,11 @@ hash256_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, (char *) h->bytes, HASH256_LEN);
+	pq_sendbytes(&buf, (char *) h->bytes, BL_HASH_LEN);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/* battledger.hash256(bytea) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(hash256_from_bytea);
 Datum
 hash256_from_bytea(PG_FUNCTION_ARGS)
@@ -177,26 +153,27 @@ hash256_from_bytea(PG_FUNCTION_ARGS)
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	Hash256    *h;
 
-	if (VARSIZE_ANY_EXHDR(b) != HASH256_LEN)
+	if (VARSIZE_ANY_EXHDR(b) != BL_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot cast bytea of length %zu to hash256",
 						(size_t) VARSIZE_ANY_EXHDR(b)),
 				 errdetail("A hash256 value is exactly 32 bytes.")));
 	h = palloc(sizeof(Hash256));
-	memcpy(h->bytes, VARDATA_ANY(b), HASH256_LEN);
+	memcpy(h->bytes, VARDATA_ANY(b), BL_HASH_LEN);
 	PG_RETURN_HASH256_P(h);
 }
 
+/* battledger.bytea(hash256) RETURNS bytea */
 PG_FUNCTION_INFO_V1(hash256_to_bytea);
 Datum
 hash256_to_bytea(PG_FUNCTION_ARGS)
 {
 	Hash256    *h = PG_GETARG_HASH256_P(0);
-	bytea	   *b = palloc(VARHDRSZ + HASH256_LEN);
+	bytea	   *b = palloc(VARHDRSZ + BL_HASH_LEN);
 
-	SET_VARSIZE(b, VARHDRSZ + HASH256_LEN);
-	memcpy(VARDATA(b), h->bytes, HASH256_LEN);
+	SET_VARSIZE(b, VARHDRSZ + BL_HASH_LEN);
+	memcpy(VARDATA(b), h->bytes, BL_HASH_LEN);
 	PG_RETURN_BYTEA_P(b);
 }
 
@@ -204,9 +181,10 @@ hash256_to_bytea(PG_FUNCTION_ARGS)
 static inline int
 hash256_cmp_internal(const Hash256 *a, const Hash256 *b)
 {
-	return memcmp(a->bytes, b->bytes, HASH256_LEN);
+	return memcmp(a->bytes, b->bytes, BL_HASH_LEN);
 }
 
+/* battledger.hash256_eq(hash256, hash256) RETURNS bool, and _ne, _lt, _le, _gt, _ge */
 #define HASH256_CMP_FN(name, expr) \
 PG_FUNCTION_INFO_V1(name); \
 Datum \
@@ -223,6 +201,7 @@ HASH256_CMP_FN(hash256_le, c <= 0)
 HASH256_CMP_FN(hash256_gt, c > 0)
 HASH256_CMP_FN(hash256_ge, c >= 0)
 
+/* battledger.hash256_cmp(hash256, hash256) RETURNS int4 */
 PG_FUNCTION_INFO_V1(hash256_cmp);
 Datum
 hash256_cmp(PG_FUNCTION_ARGS)
@@ -232,20 +211,22 @@ hash256_cmp(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(c < 0 ? -1 : (c > 0 ? 1 : 0));
 }
 
+/* battledger.hash256_hash(hash256) RETURNS int4 */
 PG_FUNCTION_INFO_V1(hash256_hash);
 Datum
 hash256_hash(PG_FUNCTION_ARGS)
 {
 	Hash256    *h = PG_GETARG_HASH256_P(0);
 
-	return hash_any(h->bytes, HASH256_LEN);
+	return hash_any(h->bytes, BL_HASH_LEN);
 }
 
+/* battledger.hash256_hash_extended(hash256, int8) RETURNS int8 */
 PG_FUNCTION_INFO_V1(hash256_hash_extended);
 Datum
 hash256_hash_extended(PG_FUNCTION_ARGS)
 {
 	Hash256    *h = PG_GETARG_HASH256_P(0);
 
-	return hash_any_extended(h->bytes, HASH256_LEN, PG_GETARG_INT64(1));
+	return hash_any_extended(h->bytes, BL_HASH_LEN, PG_GETARG_INT64(1));
 }

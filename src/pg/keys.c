@@ -14,6 +14,8 @@
  * refused is still looked up, but gets no OpenSSL handle: key_check() reports
  * it, and no signature verifies under it, so verify() flags its rows.
  */
+#include "postgres.h"
+
 #include "keys.h"
 
 #include "catalog/namespace.h"
@@ -31,6 +33,11 @@
 #include "utils/timestamp.h"
 
 #include "ed25519.h"
+
+#include "hash256.h"
+#include "ledger_rel.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 static HTAB *key_cache = NULL;
 static MemoryContext key_cxt = NULL;
@@ -90,25 +97,6 @@ key_cache_init(void)
 	key_cache = hash_create("battledger keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-char	  **
-parse_role_list(const char *text, int *n, MemoryContext mcxt)
-{
-	char	   *copy = MemoryContextStrdup(mcxt, text);
-	char	  **out;
-	char	   *p;
-	char	   *tok;
-	int			cap = 1;
-
-	for (p = copy; *p; p++)
-		if (*p == ',')
-			cap++;
-	out = MemoryContextAlloc(mcxt, sizeof(char *) * cap);
-	*n = 0;
-	for (tok = strtok(copy, "{},\""); tok != NULL; tok = strtok(NULL, "{},\""))
-		out[(*n)++] = tok;
-	return out;
-}
-
 static TimestampTz
 timestamp_or_noend(HeapTuple tup, TupleDesc desc, int col)
 {
@@ -124,12 +112,12 @@ key_fill(KeyInfo *k)
 	int			nest;
 	Oid			argtypes[1] = {BYTEAOID};
 	Datum		args[1];
-	bytea	   *idbytes = palloc(VARHDRSZ + HASH256_LEN);
+	bytea	   *idbytes = palloc(VARHDRSZ + BL_HASH_LEN);
 	int			rc;
 	SPIPlanPtr	plan;
 
-	SET_VARSIZE(idbytes, VARHDRSZ + HASH256_LEN);
-	memcpy(VARDATA(idbytes), k->key_id.bytes, HASH256_LEN);
+	SET_VARSIZE(idbytes, VARHDRSZ + BL_HASH_LEN);
+	memcpy(VARDATA(idbytes), k->key_id.bytes, BL_HASH_LEN);
 	args[0] = PointerGetDatum(idbytes);
 
 	nest = bl_spi_connect();
@@ -162,7 +150,7 @@ key_fill(KeyInfo *k)
 		k->valid_until = timestamp_or_noend(tup, desc, 4);
 		k->revoked_at = timestamp_or_noend(tup, desc, 5);
 		k->roles = parse_role_list(SPI_getvalue(tup, desc, 6), &k->nroles, key_cxt);
-		if (VARSIZE_ANY_EXHDR(pub) == 32 &&
+		if (VARSIZE_ANY_EXHDR(pub) == BL_ED25519_PUB_LEN &&
 			bl_ed25519_pub_is_acceptable((const uint8_t *) VARDATA_ANY(pub), &k->weak))
 			k->pkey = bl_ed25519_pub_new((const uint8_t *) VARDATA_ANY(pub));
 		if (k->pkey == NULL && k->weak == NULL)
@@ -390,6 +378,7 @@ battledger_keys_changed(PG_FUNCTION_ARGS)
 
 /* ---- SQL helpers ---- */
 
+/* battledger.key_id(public_key bytea) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(battledger_key_id);
 Datum
 battledger_key_id(PG_FUNCTION_ARGS)
@@ -397,7 +386,7 @@ battledger_key_id(PG_FUNCTION_ARGS)
 	bytea	   *pub = PG_GETARG_BYTEA_PP(0);
 	Hash256    *id = palloc(sizeof(Hash256));
 
-	if (VARSIZE_ANY_EXHDR(pub) != 32)
+	if (VARSIZE_ANY_EXHDR(pub) != BL_ED25519_PUB_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an Ed25519 public key is 32 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(pub)),
@@ -406,12 +395,13 @@ battledger_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_HASH256_P(id);
 }
 
+/* battledger.public_key_from_pem(pem text) RETURNS bytea */
 PG_FUNCTION_INFO_V1(battledger_public_key_from_pem);
 Datum
 battledger_public_key_from_pem(PG_FUNCTION_ARGS)
 {
 	text	   *pem = PG_GETARG_TEXT_PP(0);
-	bytea	   *out = palloc(VARHDRSZ + 32);
+	bytea	   *out = palloc(VARHDRSZ + BL_ED25519_PUB_LEN);
 
 	if (bl_ed25519_pub_from_pem(VARDATA_ANY(pem), VARSIZE_ANY_EXHDR(pem),
 								(uint8_t *) VARDATA(out)) != 0)
@@ -420,7 +410,7 @@ battledger_public_key_from_pem(PG_FUNCTION_ARGS)
 				 errmsg("invalid Ed25519 public key PEM"),
 				 errdetail("Expected a \"-----BEGIN PUBLIC KEY-----\" block holding an Ed25519 SubjectPublicKeyInfo."),
 				 errhint("Produce one with: openssl pkey -in member.key -pubout")));
-	SET_VARSIZE(out, VARHDRSZ + 32);
+	SET_VARSIZE(out, VARHDRSZ + BL_ED25519_PUB_LEN);
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -439,7 +429,7 @@ battledger_ed25519_verify(PG_FUNCTION_ARGS)
 	void	   *pkey;
 	int			rc;
 
-	if (VARSIZE_ANY_EXHDR(pub) != 32)
+	if (VARSIZE_ANY_EXHDR(pub) != BL_ED25519_PUB_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an Ed25519 public key is 32 bytes, not %zu", (size_t) VARSIZE_ANY_EXHDR(pub))));

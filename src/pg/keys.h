@@ -5,8 +5,13 @@
 #ifndef BATTLEDGER_KEYS_H
 #define BATTLEDGER_KEYS_H
 
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
+
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+
+#include "hash256.h"
 #include "ledger_rel.h"
 
 typedef struct KeyInfo
@@ -58,8 +63,5 @@ extern const char *key_row_problem(const LedgerRel *lr, TupleDesc desc, Datum *v
 
 /* The same for a row written here, by the chain trigger: ERROR (BL018) if refused. */
 extern void key_row_check_new(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *nulls);
-
-/* Parse a text[] literal such as {oem,cell_maker} into C strings. */
-extern char **parse_role_list(const char *text, int *n, MemoryContext mcxt);
 
 #endif

@@ -5,8 +5,9 @@
  * trigger is seen by the next insert.  Each entry owns a memory context
  * under CacheMemoryContext holding its encoder.
  */
+#include "postgres.h"
+
 #include "ledger_rel.h"
-#include "keys.h"
 
 #include "access/genam.h"
 #include "access/nbtree.h"
@@ -29,6 +30,11 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+
+#include "encode.h"
+#include "hash256.h"
+#include "ledger_table.h"
+#include "pgutil.h"
 
 static HTAB *ledger_rels = NULL;
 

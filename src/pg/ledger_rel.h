@@ -5,9 +5,16 @@
 #ifndef BATTLEDGER_LEDGER_REL_H
 #define BATTLEDGER_LEDGER_REL_H
 
-#include "battledger.h"
-#include "fmgr.h"
+#include "postgres.h"
+#include "pg_compat.h"
+
 #include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "utils/relcache.h"
+
+#include "encode.h"
+#include "hash256.h"
+#include "ledger_table.h"
 
 typedef struct LedgerRel
 {
@@ -64,22 +71,7 @@ extern bool ledger_registration(Oid relid, char **chain_by, char **signer_roles,
 extern void ledger_rel_columns(Relation rel, LedgerRel *lr, const char *chain_by, bool is_signed);
 pg_noreturn extern void ledger_not_registered_error(Relation rel);
 
-/* chain.c: ERROR unless called as a BEFORE INSERT FOR EACH ROW trigger */
-extern void check_trigger_context(FunctionCallInfo fcinfo, const char *fname);
-
-/* chain.c: the ExecutorRun hook behind the statement head cache */
-extern void chain_install_hooks(void);
-
-/*
- * chain.c: the last (seq, hash) of the chain (origin, key) among positions
- * >= min_seq (0: all), seen with SnapshotSelf, and (signed tables, at not
- * NULL) its ledger_at; false if there is none.
- */
-extern bool chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
-					   int64 *seq, Hash256 *hash, TimestampTz *at);
-
-/* chain.c: the hash of the row at position seq of the chain (origin, key); false if none. */
-extern bool chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq,
-						   Hash256 *hash);
+/* The owner of a relation (ERROR if it does not exist). */
+extern Oid	bl_rel_owner(Oid relid);
 
 #endif

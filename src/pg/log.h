@@ -4,7 +4,19 @@
 #ifndef BATTLEDGER_LOG_H
 #define BATTLEDGER_LOG_H
 
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
+
+#include "lib/stringinfo.h"
+
+/*
+ * log.c reaches these through this header (it includes no other of the
+ * extension's headers for them).
+ */
+#include "hash256.h"
+#include "origin_claim.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 extern char *bl_origin;
 extern char *bl_log_key_file;
@@ -23,7 +35,7 @@ extern void *key_file_load(KeyFile *kf, const char *path, const char *setting, b
 extern void log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen,
 						   int64 seq, const uint8 *prev, const uint8 *row_hash);
 
-/* origin_claim.c: ERROR unless this database may seal under origin (claimed on first use) */
-extern void origin_claim(const char *origin);
+/* This database's origin, validated; "" when battledger.origin is unset. */
+extern const char *local_origin(void);
 
 #endif

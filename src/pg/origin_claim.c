@@ -12,7 +12,9 @@
  * sealing at once cannot both win; it survives restarts and is copied by
  * base backups with the rest of the cluster.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "origin_claim.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,7 +23,8 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 
-#include "log.h"
+#include "hash256.h"
+#include "sqlstate.h"
 
 #define CLAIM_DIR "battledger_origins"
 
@@ -100,8 +103,8 @@ origin_claim(const char *origin)
 {
 	char		dir[MAXPGPATH];
 	char		path[MAXPGPATH];
-	uint8		h[HASH256_LEN];
-	char		hex[2 * HASH256_LEN + 1];
+	uint8		h[BL_HASH_LEN];
+	char		hex[2 * BL_HASH_LEN + 1];
 	Oid			owner;
 
 	snprintf(dir, sizeof(dir), "%s/%s", DataDir, CLAIM_DIR);
@@ -110,7 +113,7 @@ origin_claim(const char *origin)
 				(errcode_for_file_access(),
 				 errmsg("could not create directory \"%s\": %m", dir)));
 	bl_hash_or_error(origin, strlen(origin), h);
-	for (int i = 0; i < HASH256_LEN; i++)
+	for (int i = 0; i < BL_HASH_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	snprintf(path, sizeof(path), "%s/%s", dir, hex);
 

@@ -10,8 +10,9 @@
  * thresholds at 16, PostgreSQL's REL_16_STABLE sources (README: "Supported
  * PostgreSQL versions").
  *
- * Included by battledger.h right after postgres.h: every C file of the
- * extension gets it.  The command-line tool's pure files do not include it.
+ * Every C file of the extension includes it right after postgres.h
+ * (directly or through its own header).  The command-line tool's pure
+ * files do not include it.
  */
 #ifndef BL_PG_COMPAT_H
 #define BL_PG_COMPAT_H

@@ -9,13 +9,13 @@
  * (a LOG line in the sealing background worker) at most every
  * battledger.progress_interval, with how far it is and how long it has run.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "progress.h"
 
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
-
-#include "progress.h"
 
 int			bl_progress_interval = 10000;
 

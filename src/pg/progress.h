@@ -4,7 +4,9 @@
 #ifndef BATTLEDGER_PROGRESS_H
 #define BATTLEDGER_PROGRESS_H
 
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
+
 #include "datatype/timestamp.h"
 
 /* battledger.progress_interval, in ms: 0 at every step, -1 never */

@@ -14,7 +14,9 @@
  * The quarantine list is read once per transaction (a remote transaction, in
  * an apply worker), not per row.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "quarantine.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -27,8 +29,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "consortium.h"
 #include "ledger_rel.h"
+#include "pgutil.h"
 
 typedef struct Quarantined
 {

@@ -10,9 +10,16 @@
  * PRE_COMMIT (after every deferred trigger, so no row can follow the check),
  * by reading them back, so rows lost to a savepoint, altered, or added from
  * elsewhere are caught.
+ *
+ * Why one file: a row signed alone and a row signed through a batch go
+ * through the same three entry points (new, arriving and stored rows),
+ * which share the key checks and the per-transaction batch bookkeeping;
+ * the batch SQL functions at the end are the SQL face of the same manifest
+ * code.  They are the part to move out if the file grows.
  */
+#include "postgres.h"
+
 #include "sign.h"
-#include "consortium.h"
 #include "replication/logicalworker.h"
 
 #include "access/htup_details.h"
@@ -32,8 +39,15 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
-#include "keys.h"
 #include "batch.h"
+
+#include "consortium.h"
+#include "encode.h"
+#include "hash256.h"
+#include "keys.h"
+#include "ledger_rel.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 static void
 manifest_bytes(StringInfo out, const char *batch_id, size_t idlen, int64 count,
@@ -64,9 +78,9 @@ manifest_v2_bytes(StringInfo out, Oid relid, const char *batch_id, size_t idlen,
 }
 
 static void
-batch_root(uint8 (*hashes)[HASH256_LEN], int64 n, uint8 *root)
+batch_root(uint8 (*hashes)[BL_HASH_LEN], int64 n, uint8 *root)
 {
-	if (bl_batch_root((const uint8_t (*)[32]) hashes, (uint64) n, root) != 0)
+	if (bl_batch_root((const uint8_t (*)[BL_HASH_LEN]) hashes, (uint64) n, root) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not compute a batch root over %lld hashes", (long long) n)));
@@ -245,7 +259,7 @@ xact_batch(const char *batch_id)
 			b->tbl = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
 			if (isnull)
 				b->tbl = InvalidOid;
-			memcpy(b->key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, HASH256_LEN);
+			memcpy(b->key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, BL_HASH_LEN);
 			b->created_here = TransactionIdIsCurrentTransactionId(xmin);
 		}
 		bl_spi_finish(nest);
@@ -279,7 +293,7 @@ check_batch_row(Relation rel, const char *batch_id, const Hash256 *key_id)
 				(errcode(ERRCODE_BATCH_INVALID),
 				 errmsg("batch \"%s\" is closed", batch_id),
 				 errdetail("Rows join a batch only in the transaction that inserted the batch.")));
-	if (memcmp(b->key_id.bytes, key_id->bytes, HASH256_LEN) != 0)
+	if (memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_BATCH_INVALID),
 				 errmsg("row's key differs from the key that signed batch \"%s\"", batch_id)));
@@ -387,7 +401,7 @@ check_arriving_batch_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls
 		*detail = psprintf("Batch \"%s\" was signed for another table.", id);
 		return "foreign_batch";
 	}
-	if (memcmp(b->key_id.bytes, key_id->bytes, HASH256_LEN) != 0)
+	if (memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) != 0)
 	{
 		*detail = psprintf("The row's key is not the key that signed batch \"%s\".", id);
 		return "batch_key_mismatch";
@@ -477,8 +491,8 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 				key_id;
 	bytea	   *sig;
 	TimestampTz at;
-	uint8		(*hashes)[HASH256_LEN];
-	uint8		computed[HASH256_LEN];
+	uint8		(*hashes)[BL_HASH_LEN];
+	uint8		computed[BL_HASH_LEN];
 	int64		n;
 	KeyInfo    *key;
 	StringInfoData m;
@@ -517,8 +531,8 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 			return "unknown_batch_table";
 		}
 		count = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-		memcpy(root.bytes, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes, HASH256_LEN);
-		memcpy(key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes, HASH256_LEN);
+		memcpy(root.bytes, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes, BL_HASH_LEN);
+		memcpy(key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes, BL_HASH_LEN);
 		{
 			bytea	   *b = DatumGetByteaPP(SPI_getbinval(t, d, 5, &isnull));
 
@@ -555,13 +569,13 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the rows of batch \"%s\"", batch_id);
 	n = SPI_processed;
-	hashes = MemoryContextAlloc(caller, Max(n, 1) * HASH256_LEN);
+	hashes = MemoryContextAlloc(caller, Max(n, 1) * BL_HASH_LEN);
 	for (int64 i = 0; i < n; i++)
 	{
 		bool		isnull;
 		bytea	   *h = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 
-		memcpy(hashes[i], VARDATA_ANY(h), HASH256_LEN);
+		memcpy(hashes[i], VARDATA_ANY(h), BL_HASH_LEN);
 	}
 	bl_spi_finish(nest);
 
@@ -572,7 +586,7 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 						   batch_id, (long long) count, (long long) n);
 		problem = n < count ? "batch_incomplete" : "batch_extra_rows";
 	}
-	else if (memcmp(computed, root.bytes, HASH256_LEN) != 0)
+	else if (memcmp(computed, root.bytes, BL_HASH_LEN) != 0)
 	{
 		*detail = psprintf("The rows of batch \"%s\" do not hash to its signed Merkle root.", batch_id);
 		problem = "batch_root_mismatch";
@@ -772,6 +786,7 @@ battledger_batch_manifest_v2(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(stringinfo_bytea(&m));
 }
 
+/* battledger.batch_root(content_hashes hash256[]) RETURNS hash256 */
 PG_FUNCTION_INFO_V1(battledger_batch_root);
 Datum
 battledger_batch_root(PG_FUNCTION_ARGS)
@@ -780,23 +795,23 @@ battledger_batch_root(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	bool	   *enulls;
 	int			n;
-	uint8		(*hashes)[HASH256_LEN];
+	uint8		(*hashes)[BL_HASH_LEN];
 	Hash256    *root = palloc(sizeof(Hash256));
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("content hashes must be a one-dimensional array")));
-	deconstruct_array(arr, hash256_type_oid(), HASH256_LEN, false, TYPALIGN_CHAR,
+	deconstruct_array(arr, hash256_type_oid(), BL_HASH_LEN, false, TYPALIGN_CHAR,
 					  &elems, &enulls, &n);
-	hashes = palloc(Max(n, 1) * HASH256_LEN);
+	hashes = palloc(Max(n, 1) * BL_HASH_LEN);
 	for (int i = 0; i < n; i++)
 	{
 		if (enulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("content hashes must not be null")));
-		memcpy(hashes[i], DatumGetHash256P(elems[i])->bytes, HASH256_LEN);
+		memcpy(hashes[i], DatumGetHash256P(elems[i])->bytes, BL_HASH_LEN);
 	}
 	batch_root(hashes, n, root->bytes);
 	PG_RETURN_HASH256_P(root);

@@ -4,8 +4,13 @@
 #ifndef BATTLEDGER_SIGN_H
 #define BATTLEDGER_SIGN_H
 
-#include "ledger_rel.h"
+#include "postgres.h"
+#include "pg_compat.h"
+
 #include "datatype/timestamp.h"
+#include "utils/relcache.h"
+
+#include "ledger_rel.h"
 
 /* Chain trigger: check a new row's signature (or its batch) at time now; ERROR if it fails. */
 extern void sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls,

@@ -6,7 +6,8 @@
  * planner, no sort), recomputing each row's hash from its stored values.
  * Returns nothing when the table is intact.
  */
-#include "battledger.h"
+#include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/genam.h"
 #include "access/stratnum.h"
@@ -32,12 +33,15 @@
 #include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
+#include "chain.h"
+#include "encode.h"
+#include "hash256.h"
 #include "keys.h"
 #include "ledger_rel.h"
-#include "sign.h"
 #include "progress.h"
+#include "sign.h"
 
-static const uint8 zero_hash[HASH256_LEN];
+static const uint8 zero_hash[BL_HASH_LEN];
 
 typedef struct VerifyOut
 {
@@ -151,7 +155,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	ScanKeyData okey;
 	bool		in_chain = false;
 	int64		expected = 1;
-	uint8		last_hash[HASH256_LEN];
+	uint8		last_hash[BL_HASH_LEN];
 	TimestampTz last_at = DT_NOBEGIN;
 	StringInfoData buf;
 	HTAB	   *batches = lr->signer_roles ? new_batch_set() : NULL;
@@ -175,7 +179,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		int64		seq;
 		Hash256    *prev,
 				   *stored;
-		uint8		computed[HASH256_LEN];
+		uint8		computed[BL_HASH_LEN];
 
 		CHECK_FOR_INTERRUPTS();
 		if (++nrows % 10000 == 0)
@@ -202,7 +206,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			MemoryContextSwitchTo(rowcxt);
 			in_chain = true;
 			expected = 1;
-			memcpy(last_hash, zero_hash, HASH256_LEN);
+			memcpy(last_hash, zero_hash, BL_HASH_LEN);
 			last_at = DT_NOBEGIN;
 		}
 
@@ -228,14 +232,14 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		else if (seq < expected)
 			report(vo, &cur_origin, keyp, seq, "duplicate_position",
 				   psprintf("Position %lld appears more than once.", (long long) seq));
-		else if (memcmp(prev->bytes, last_hash, HASH256_LEN) != 0)
+		else if (memcmp(prev->bytes, last_hash, BL_HASH_LEN) != 0)
 			report(vo, &cur_origin, keyp, seq, "broken_link",
 				   "ledger_prev does not equal the previous row's ledger_hash.");
 
 		resetStringInfo(&buf);
 		row_encode(lr->encoder, slot->tts_values, slot->tts_isnull, &buf);
 		chain_hash(prev->bytes, seq, buf.data, buf.len, computed);
-		if (memcmp(computed, stored->bytes, HASH256_LEN) != 0)
+		if (memcmp(computed, stored->bytes, BL_HASH_LEN) != 0)
 			report(vo, &cur_origin, keyp, seq, "hash_mismatch",
 				   "ledger_hash does not match the row's content and chain fields.");
 
@@ -274,7 +278,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		}
 
 		expected = seq + 1;
-		memcpy(last_hash, stored->bytes, HASH256_LEN);
+		memcpy(last_hash, stored->bytes, BL_HASH_LEN);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
@@ -288,6 +292,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	(void) desc;
 }
 
+/*
+ * battledger.verify(tbl regclass, origin text DEFAULT NULL) RETURNS TABLE (origin text, chain_key text, seq bigint, problem text, detail text)
+ */
 PG_FUNCTION_INFO_V1(battledger_verify);
 Datum
 battledger_verify(PG_FUNCTION_ARGS)

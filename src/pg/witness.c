@@ -18,8 +18,14 @@
  *     never cosigned, and the transaction goes on (the rows are not at fault);
  *   - cosignatures arriving from a witness are checked against its pinned
  *     witness key before they are stored.
+ *
+ * Why one file: the leaf, checkpoint and cosignature triggers share the
+ * leaves held in memory until their checkpoint arrives and each member's
+ * verified state; split, they would have to export both.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "witness.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -36,12 +42,16 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "consortium.h"
 #include "ed25519.h"
-#include "ledger_rel.h"
-#include "log.h"
 #include "merkle.h"
 #include "note.h"
+
+#include "chain.h"
+#include "consortium.h"
+#include "hash256.h"
+#include "log.h"
+#include "pgutil.h"
+#include "sqlstate.h"
 
 char	   *bl_witness_key_file = NULL;
 static KeyFile witness_key = {NULL, NULL};
@@ -125,6 +135,7 @@ getattr(HeapTuple tup, TupleDesc desc, int attno)
 
 /* ---------------------------------------------------------------- leaves */
 
+/* battledger._peer_leaf_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_leaf_trigger);
 Datum
 battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
@@ -136,7 +147,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	HeldLeaf   *l;
 	text	   *tbl;
 	StringInfoData buf;
-	uint8		computed[HASH256_LEN];
+	uint8		computed[BL_HASH_LEN];
 	MemoryContext old;
 
 	check_trigger_context(fcinfo, "battledger_peer_leaf_trigger");
@@ -157,9 +168,9 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	tbl = DatumGetTextPP(getattr(tup, desc, 2));
 	l->tbl = text_to_cstring(tbl);
 	l->seq = DatumGetInt64(getattr(tup, desc, 3));
-	memcpy(l->prev.bytes, DatumGetHash256P(getattr(tup, desc, 4))->bytes, HASH256_LEN);
-	memcpy(l->row_hash.bytes, DatumGetHash256P(getattr(tup, desc, 5))->bytes, HASH256_LEN);
-	memcpy(l->leaf_hash.bytes, DatumGetHash256P(getattr(tup, desc, 6))->bytes, HASH256_LEN);
+	memcpy(l->prev.bytes, DatumGetHash256P(getattr(tup, desc, 4))->bytes, BL_HASH_LEN);
+	memcpy(l->row_hash.bytes, DatumGetHash256P(getattr(tup, desc, 5))->bytes, BL_HASH_LEN);
+	memcpy(l->leaf_hash.bytes, DatumGetHash256P(getattr(tup, desc, 6))->bytes, BL_HASH_LEN);
 	MemoryContextSwitchTo(old);
 
 	/* the leaf hash must be the hash of the leaf's fields: a leaf is what it names */
@@ -167,7 +178,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 	log_leaf_bytes(&buf, l->tbl, strlen(l->tbl), l->seq, l->prev.bytes, l->row_hash.bytes);
 	if (bl_merkle_leaf_hash(buf.data, buf.len, computed) != 0)
 		elog(ERROR, "could not hash a leaf");
-	if (memcmp(computed, l->leaf_hash.bytes, HASH256_LEN) != 0)
+	if (memcmp(computed, l->leaf_hash.bytes, BL_HASH_LEN) != 0)
 		consortium_reject(m->origin, "battledger.log_leaf", l->index, "bad_leaf_hash",
 						  "The leaf's hash is not the RFC 9162 leaf hash of its fields.", NULL);
 
@@ -201,7 +212,7 @@ typedef struct PeerState
 {
 	bool		have;
 	int64		size;
-	uint8		root[HASH256_LEN];
+	uint8		root[BL_HASH_LEN];
 	char	   *note;
 	bool		have_frontier;
 	bl_compact	range;
@@ -216,12 +227,12 @@ frontier_bytes(const bl_compact *c)
 	for (int lvl = 63; lvl >= 0; lvl--)
 		if (c->size & ((uint64) 1 << lvl))
 			n++;
-	b = palloc(VARHDRSZ + n * HASH256_LEN);
-	SET_VARSIZE(b, VARHDRSZ + n * HASH256_LEN);
+	b = palloc(VARHDRSZ + n * BL_HASH_LEN);
+	SET_VARSIZE(b, VARHDRSZ + n * BL_HASH_LEN);
 	n = 0;
 	for (int lvl = 63; lvl >= 0; lvl--)
 		if (c->size & ((uint64) 1 << lvl))
-			memcpy(VARDATA(b) + HASH256_LEN * n++, c->stack[lvl], HASH256_LEN);
+			memcpy(VARDATA(b) + BL_HASH_LEN * n++, c->stack[lvl], BL_HASH_LEN);
 	return b;
 }
 
@@ -234,12 +245,12 @@ frontier_load(bl_compact *c, uint64 size, bytea *b)
 	for (int lvl = 63; lvl >= 0; lvl--)
 		if (size & ((uint64) 1 << lvl))
 		{
-			if (VARSIZE_ANY_EXHDR(b) < (Size) (n + 1) * HASH256_LEN)
+			if (VARSIZE_ANY_EXHDR(b) < (Size) (n + 1) * BL_HASH_LEN)
 				return false;
-			memcpy(c->stack[lvl], VARDATA_ANY(b) + HASH256_LEN * n++, HASH256_LEN);
+			memcpy(c->stack[lvl], VARDATA_ANY(b) + BL_HASH_LEN * n++, BL_HASH_LEN);
 		}
 	c->size = size;
-	return VARSIZE_ANY_EXHDR(b) == (Size) n * HASH256_LEN;
+	return VARSIZE_ANY_EXHDR(b) == (Size) n * BL_HASH_LEN;
 }
 
 /* Append stored leaves [from, to) of origin to the compact range; false if some are missing. */
@@ -301,7 +312,7 @@ peer_state(const char *origin, PeerState *st)
 
 		st->have = true;
 		st->size = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		memcpy(st->root, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, HASH256_LEN);
+		memcpy(st->root, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, BL_HASH_LEN);
 		st->note = SPI_getvalue(t, d, 3);
 		f = SPI_getbinval(t, d, 4, &isnull);
 		st->have_frontier = !isnull && frontier_load(&st->range, (uint64) st->size, DatumGetByteaPP(f));
@@ -369,9 +380,9 @@ store_leaves(const char *origin, List *leaves, bool if_absent)
 	args[1] = PointerGetDatum(construct_array(idx, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[2] = PointerGetDatum(construct_array(tbl, n, TEXTOID, -1, false, TYPALIGN_INT));
 	args[3] = PointerGetDatum(construct_array(seq, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[4] = PointerGetDatum(construct_array(prev, n, h, HASH256_LEN, false, TYPALIGN_CHAR));
-	args[5] = PointerGetDatum(construct_array(row, n, h, HASH256_LEN, false, TYPALIGN_CHAR));
-	args[6] = PointerGetDatum(construct_array(leaf, n, h, HASH256_LEN, false, TYPALIGN_CHAR));
+	args[4] = PointerGetDatum(construct_array(prev, n, h, BL_HASH_LEN, false, TYPALIGN_CHAR));
+	args[5] = PointerGetDatum(construct_array(row, n, h, BL_HASH_LEN, false, TYPALIGN_CHAR));
+	args[6] = PointerGetDatum(construct_array(leaf, n, h, BL_HASH_LEN, false, TYPALIGN_CHAR));
 	if (SPI_execute_with_args(psprintf("INSERT INTO battledger.peer_leaf (origin, leaf_index, tbl, seq, prev, row_hash, leaf_hash) "
 									   "SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7)%s",
 									   if_absent ? " ON CONFLICT DO NOTHING" : ""),
@@ -408,7 +419,7 @@ cosign(const char *origin, int64 size, const uint8 *root, const char *note)
 	line = cosigned + strlen(cosigned) - 1;
 	while (line > cosigned && line[-1] != '\n')
 		line--;
-	memcpy(r->bytes, root, HASH256_LEN);
+	memcpy(r->bytes, root, BL_HASH_LEN);
 	args[0] = CStringGetTextDatum(origin);
 	args[1] = Int64GetDatum(size);
 	args[2] = PointerGetDatum(r);
@@ -444,7 +455,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	List	   *fresh = NIL;
 	ListCell   *lc;
 	int64		next;
-	uint8		computed[HASH256_LEN];
+	uint8		computed[BL_HASH_LEN];
 	char	   *problem = NULL;
 	char	   *detail = NULL;
 	List	   *leaves = held_lxid == BL_MY_LXID() ? held : NIL;
@@ -468,7 +479,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 				elog(ERROR, "could not read battledger.peer_leaf");
 			if (SPI_processed == 1 &&
 				memcmp(DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))->bytes,
-					   l->leaf_hash.bytes, HASH256_LEN) != 0)
+					   l->leaf_hash.bytes, BL_HASH_LEN) != 0)
 			{
 				problem = "rewritten_leaf";
 				detail = psprintf("Leaf " INT64_FORMAT " was sealed again with a different row (%s position " INT64_FORMAT ").",
@@ -485,9 +496,9 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 		bl_compact	c;
 
 		bl_compact_init(&c);
-		if (size == st.size ? memcmp(root, st.root, HASH256_LEN) != 0
+		if (size == st.size ? memcmp(root, st.root, BL_HASH_LEN) != 0
 			: (!append_stored_leaves(&c, m->origin, 0, size) || bl_compact_root(&c, computed) != 0 ||
-			   memcmp(computed, root, HASH256_LEN) != 0))
+			   memcmp(computed, root, BL_HASH_LEN) != 0))
 		{
 			problem = size == st.size ? "split_view" : "rollback";
 			detail = psprintf("The member signed tree size " INT64_FORMAT " with a root that is not the tree verified before (size " INT64_FORMAT ").",
@@ -528,7 +539,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 			detail = psprintf("The checkpoint covers " INT64_FORMAT " leaves; not all were published.", size);
 		}
 		if (problem == NULL && (bl_compact_root(&st.range, computed) != 0 ||
-								memcmp(computed, root, HASH256_LEN) != 0))
+								memcmp(computed, root, BL_HASH_LEN) != 0))
 		{
 			problem = st.have ? "inconsistent_tree" : "root_mismatch";
 			detail = "The signed root is not the Merkle tree of the published leaves extending the last verified checkpoint.";
@@ -546,7 +557,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 		Datum		args[5];
 		Hash256    *r = palloc(sizeof(Hash256));
 
-		memcpy(r->bytes, root, HASH256_LEN);
+		memcpy(r->bytes, root, BL_HASH_LEN);
 		args[0] = CStringGetTextDatum(m->origin);
 		args[1] = Int64GetDatum(size);
 		args[2] = PointerGetDatum(r);
@@ -559,6 +570,7 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
+/* battledger._peer_checkpoint_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -589,7 +601,7 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "the log key recorded for member \"%s\" does not parse", m->origin);
 	memset(&note, 0, sizeof(note));
 	ok = bl_checkpoint_open(notetext, strlen(notetext), &vkey, m->origin, NULL, 0, &note, &cp, &why);
-	if (ok == 1 && (cp.size != (uint64) size || memcmp(cp.root, root->bytes, HASH256_LEN) != 0))
+	if (ok == 1 && (cp.size != (uint64) size || memcmp(cp.root, root->bytes, BL_HASH_LEN) != 0))
 	{
 		ok = 0;
 		why = "the note's size and root differ from the row's";
@@ -695,6 +707,7 @@ cosignature_held(const char *origin, int64 size, const char *witness, const char
 	return held;
 }
 
+/* battledger._cosignature_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_cosignature_trigger);
 Datum
 battledger_cosignature_trigger(PG_FUNCTION_ARGS)
@@ -748,7 +761,7 @@ PG_FUNCTION_INFO_V1(battledger_witness_vkey);
 Datum
 battledger_witness_vkey(PG_FUNCTION_ARGS)
 {
-	uint8		pub[32];
+	uint8		pub[BL_ED25519_PUB_LEN];
 	char	   *vkey;
 	text	   *result;
 	const char *me = local_origin();

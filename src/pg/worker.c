@@ -6,7 +6,9 @@
  * battledger.seal() every seal_interval seconds.  Without it, any scheduler
  * (cron, pg_cron) calling seal() does the same job.
  */
-#include "battledger.h"
+#include "postgres.h"
+
+#include "worker.h"
 
 #include "access/xact.h"
 #include "executor/spi.h"
@@ -19,8 +21,6 @@
 #include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
-
-#include "worker.h"
 
 int			bl_seal_interval = 0;
 char	   *bl_seal_database = NULL;

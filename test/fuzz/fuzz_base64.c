@@ -1,5 +1,5 @@
 /*
- * fuzz_base64 — the strict text primitives of note.c that every note,
+ * fuzz_base64 — the strict text primitives of codec.c that every note,
  * vkey and proof goes through: base64 decoding (canonical only, so an
  * accepted string must re-encode to itself), decimal u64, hex digits, and
  * the UTF-8 line / key-name validators.

@@ -1,12 +1,12 @@
 /*
- * fuzz_cli — the command-line tool's own input handling (src/cli/cli.c), which
+ * fuzz_cli — the command-line tool's own input handling (src/cli/), which
  * auditors run on files they were sent: the input is written to a memory
  * file and given to verify-proof (--proof), verify-checkpoint (--file),
  * verify-inclusion and verify-consistency (--proof-file / --proof) as the
  * commands would get it, and to the CLI's hex decoder.
  *
- * cli.c is included, with main renamed and stdout/stderr sent to
- * /dev/null, so that its static functions can be called directly.
+ * The CLI's files are included, with main renamed and stdout/stderr sent
+ * to /dev/null, so that its commands can be called directly.
  */
 #define _GNU_SOURCE				/* memfd_create */
 #include <stdio.h>
@@ -21,6 +21,10 @@ static FILE *fuzz_null;
 #define stderr fuzz_null
 #define main battledger_cli_main
 #include "../../src/cli/cli.c"
+#include "../../src/cli/cli_io.c"
+#include "../../src/cli/cli_keys.c"
+#include "../../src/cli/cli_note.c"
+#include "../../src/cli/cli_proof.c"
 #undef main
 #undef stdout
 #undef stderr

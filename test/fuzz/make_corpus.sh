@@ -19,7 +19,7 @@ KEY=test/data/TEST-ONLY-log.key
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-gcc -std=c99 -O2 -Isrc/core -o "$T/battledger" src/cli/cli.c src/core/note.c src/core/ed25519.c src/core/merkle.c \
+gcc -std=c99 -O2 -Isrc/core -o "$T/battledger" src/cli/*.c src/core/codec.c src/core/note.c src/core/ed25519.c src/core/merkle.c \
   src/core/batch.c src/core/sha256.c -lcrypto
 B="$T/battledger"
 

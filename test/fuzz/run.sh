@@ -40,7 +40,7 @@ trap '[ $keep = 1 ] || rm -rf "$W"' EXIT
 # aborts, so undefined behaviour fails the run like a crash.
 CFLAGS=(-g -O1 -fno-omit-frame-pointer -std=c99 -Wall -Wextra -Werror -Isrc/core
         -fsanitize=address,undefined -fno-sanitize-recover=all)
-LIB=(sha256 merkle ed25519 note batch type_text)
+LIB=(sha256 merkle ed25519 codec note batch type_text)
 
 if ! command -v "$CLANG" > /dev/null; then
   echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2

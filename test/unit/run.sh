@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Unit tests of the pure-C primitives and the battledger command-line tool;
-# no database needed.  Builds src/core/{sha256,merkle,ed25519,note,batch}.c with
-# test/unit/test_crypto.c and with src/cli/cli.c into a temporary directory
+# no database needed.  Builds src/core/{sha256,merkle,ed25519,codec,note,batch}.c with
+# test/unit/test_crypto.c and with src/cli/*.c into a temporary directory
 # (gcc, -Werror, libcrypto), then runs:
 #   1. test_crypto: known answers, generated proofs vs a naive RFC 9162
 #      model, compact ranges, base64, notes, cosignatures, tlog-proofs;
@@ -17,14 +17,14 @@ cd "$(dirname "$0")/../.."
 CC=${CC:-gcc}
 CFLAGS=(-std=c99 -O2 -Wall -Wextra -Werror -Wdeclaration-after-statement
         -Wmissing-prototypes)
-LIB=(src/core/sha256.c src/core/merkle.c src/core/ed25519.c src/core/note.c src/core/batch.c)
+LIB=(src/core/sha256.c src/core/merkle.c src/core/ed25519.c src/core/codec.c src/core/note.c src/core/batch.c)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 echo "== build"
 "$CC" "${CFLAGS[@]}" -Isrc/core -o "$T/test_crypto" test/unit/test_crypto.c "${LIB[@]}" -lcrypto
 VERSION=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" battledger.control)
-"$CC" "${CFLAGS[@]}" -DBL_VERSION="\"$VERSION\"" -Isrc/core -o "$T/battledger" src/cli/cli.c "${LIB[@]}" -lcrypto
+"$CC" "${CFLAGS[@]}" -DBL_VERSION="\"$VERSION\"" -Isrc/core -o "$T/battledger" src/cli/*.c "${LIB[@]}" -lcrypto
 B="$T/battledger"
 failed=()
 

@@ -1,0 +1,59 @@
+/*
+ * pgutil.c — small server helpers every module uses (see pgutil.h).
+ */
+#include "postgres.h"
+
+#include "pgutil.h"
+
+#include <string.h>
+
+#include "executor/spi.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+int
+bl_spi_connect(void)
+{
+	int			nest;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nest = NewGUCNestLevel();
+	/* pg_temp last: unlisted, it would be searched first for relation names */
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * The extension's own reads decide (is this batch complete? is this log
+	 * intact?): a row-level security policy must not hide rows from them.
+	 * With row_security off, a read that a policy would filter fails instead.
+	 */
+	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+void
+bl_spi_finish(int nest)
+{
+	AtEOXact_GUC(true, nest);
+	SPI_finish();
+}
+
+char	  **
+parse_role_list(const char *text, int *n, MemoryContext mcxt)
+{
+	char	   *copy = MemoryContextStrdup(mcxt, text);
+	char	  **out;
+	char	   *p;
+	char	   *tok;
+	int			cap = 1;
+
+	for (p = copy; *p; p++)
+		if (*p == ',')
+			cap++;
+	out = MemoryContextAlloc(mcxt, sizeof(char *) * cap);
+	*n = 0;
+	for (tok = strtok(copy, "{},\""); tok != NULL; tok = strtok(NULL, "{},\""))
+		out[(*n)++] = tok;
+	return out;
+}
