@@ -665,15 +665,17 @@ BEGIN
     RETURN (@extschema@._battery_consumption(battery)).successor;
 END $$;
 
--- Did 'maker' hold battery c (manufactured, its custodian) just before the
--- registry position (at, origin, seq)?
-CREATE FUNCTION @extschema@._held_before(c @extschema@.battery_id, maker text, at timestamptz, origin text, seq bigint)
+-- Did 'maker' hold battery c (manufactured, its custodian) before the
+-- registry position (at, origin)?  Rows of two chains are compared by
+-- (ledger_at, ledger_origin) alone: ledger_seq counts within one chain, so
+-- two rows of one statement have no order, and neither comes first.
+CREATE FUNCTION @extschema@._held_before(c @extschema@.battery_id, maker text, at timestamptz, origin text)
     RETURNS boolean LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     l record;
 BEGIN
     SELECT x.manufactured, x.custodian INTO l FROM @extschema@.battery_lifecycle(c) x
-     WHERE (x.ledger_at, x.ledger_origin, x.ledger_seq) < (at, origin, seq)
+     WHERE (x.ledger_at, x.ledger_origin) < (at, origin)
      ORDER BY x.ledger_at DESC, x.ledger_origin DESC, x.ledger_seq DESC LIMIT 1;
     RETURN coalesce(l.manufactured AND l.custodian = maker, false);
 END $$;
@@ -714,8 +716,9 @@ BEGIN
             claim := 'predecessor'; id := x; race := false;
             b := @extschema@._battery_id_or_null(x);
             SELECT * INTO c FROM @extschema@._battery_consumption(b);
-            confirmed := b IS NOT NULL AND c.successor = battery::text AND c.signer = maker
-                         AND (c.ledger_at, c.ledger_origin, c.ledger_seq) < (m.ledger_at, m.ledger_origin, m.ledger_seq);
+            -- (two chains: compared by (ledger_at, ledger_origin) alone, see _held_before)
+            confirmed := coalesce(b IS NOT NULL AND c.successor = battery::text AND c.signer = maker
+                                  AND (c.ledger_at, c.ledger_origin) < (m.ledger_at, m.ledger_origin), false);
             IF NOT confirmed THEN
                 -- lost a race no single member could see: the maker's own consumption
                 -- into this battery, written before custody, judged ineffective
@@ -732,17 +735,18 @@ BEGIN
         FOR x IN SELECT DISTINCT p #>> '{}' FROM jsonb_array_elements(m.data->'components') p LOOP
             claim := 'component'; id := x; race := m.ledger_at < @extschema@._custody_from();
             b := @extschema@._battery_id_or_null(x);
-            confirmed := b IS NOT NULL AND NOT b OPERATOR(@extschema@.=) battery
-                         AND @extschema@._held_before(b, maker, m.ledger_at, m.ledger_origin, m.ledger_seq);
+            confirmed := coalesce(b IS NOT NULL AND NOT b OPERATOR(@extschema@.=) battery
+                                  AND @extschema@._held_before(b, maker, m.ledger_at, m.ledger_origin), false);
             IF confirmed THEN
                 -- in no earlier pack whose maker held it then
                 FOR k IN SELECT e.* FROM @extschema@.battery_event e
                           WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(x))
                             AND NOT e.battery_id OPERATOR(@extschema@.=) battery
-                            AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (m.ledger_at, m.ledger_origin, m.ledger_seq)
+                            -- the first claim wins; ties (one statement) broken by battery id
+                            AND (e.ledger_at, e.ledger_origin, e.battery_id::text) < (m.ledger_at, m.ledger_origin, battery::text)
                           ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LOOP
                     IF (@extschema@._effective_manufacture(k.battery_id)).ledger_hash OPERATOR(@extschema@.=) k.ledger_hash
-                       AND @extschema@._held_before(b, (@extschema@._signer(k.ledger_key_id)).member, k.ledger_at, k.ledger_origin, k.ledger_seq) THEN
+                       AND @extschema@._held_before(b, (@extschema@._signer(k.ledger_key_id)).member, k.ledger_at, k.ledger_origin) THEN
                         confirmed := false;
                         EXIT;
                     END IF;
@@ -765,6 +769,7 @@ DECLARE
     c record;
     st record;
     k @extschema@.battery_id;
+    here text := coalesce(current_setting('battledger.origin', true), '');   -- this member's ledger_origin
 BEGIN
     FOREACH what IN ARRAY ARRAY['predecessors', 'components'] LOOP
         list := n.data->what;
@@ -794,6 +799,12 @@ BEGIN
     FOR x IN SELECT jsonb_array_elements_text(n.data->'predecessors') LOOP
         b := x::@extschema@.battery_id;
         SELECT * INTO c FROM @extschema@._battery_consumption(b);
+        IF c.successor IS NOT DISTINCT FROM n.battery_id::text AND c.signer IS NOT DISTINCT FROM member
+           AND NOT (c.ledger_at, c.ledger_origin) < (statement_timestamp(), here) THEN
+            PERFORM @extschema@._refuse('BL036', format('the consumption of battery %s does not precede this manufacture', b),
+                format('It is dated %s; registry order must put it before the successor''s manufacture on every member.', c.ledger_at),
+                'Write the consumption and the manufacture in separate statements; check the server''s clock (NTP).');
+        END IF;
         IF c.successor IS DISTINCT FROM n.battery_id::text OR c.signer IS DISTINCT FROM member THEN
             SELECT * INTO st FROM @extschema@.battery_state(b);
             PERFORM @extschema@._refuse('BL043', format('battery %s was not consumed into battery %s by member "%s"', b, n.battery_id, member),
@@ -814,6 +825,11 @@ BEGIN
             PERFORM @extschema@._refuse('BL043', format('member "%s" does not hold component %s', member, b),
                 format('Its custodian is %s.', coalesce('"' || st.custodian || '"', 'nobody (a handover is pending)')),
                 'Its holder hands it over ("handover") and the pack''s maker accepts it first.');
+        ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_lifecycle(b) l
+                       WHERE NOT (l.ledger_at, l.ledger_origin) < (statement_timestamp(), here)) THEN
+            PERFORM @extschema@._refuse('BL036', format('the history of component %s does not precede this manufacture', b),
+                'Registry order must put the component''s manufacture and custody before the pack''s on every member.',
+                'Write them in separate statements; check the server''s clock (NTP).');
         END IF;
         SELECT e.battery_id INTO k FROM @extschema@.battery_event e
          WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(x))
@@ -827,18 +843,27 @@ END $$;
 
 -- Every manufacture's claim the rows do not confirm (for registry_conflicts()).
 CREATE FUNCTION @extschema@._second_life_conflicts()
-    RETURNS TABLE (battery_id @extschema@.battery_id, ledger_origin text, ledger_seq bigint, signer text,
+    RETURNS TABLE (battery_id @extschema@.battery_id, ledger_origin text, ledger_seq bigint, event text, signer text,
                    problem text, kind text, message text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN QUERY
-    SELECT b.battery_id, c.ledger_origin, c.ledger_seq, c.maker, c.claim || '_unconfirmed',
+    SELECT b.battery_id, c.ledger_origin, c.ledger_seq, 'manufactured'::text, c.maker, c.claim || '_unconfirmed',
            CASE WHEN c.race THEN 'conflict' ELSE 'equivocation' END,
            format('battery %s names %s as %s, which its history does not confirm', b.battery_id, c.id, c.claim)
       FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
              WHERE e.event = 'manufactured' AND (e.data ? 'predecessors' OR e.data ? 'components')) b,
            @extschema@._second_life_claims(b.battery_id) c
      WHERE NOT c.confirmed
+    UNION ALL
+    -- a battery consumed into one that already existed: no manufacture can confirm it
+    SELECT b.battery_id, c.ledger_origin, c.ledger_seq, 'status_changed'::text, c.signer, 'successor_exists', 'equivocation',
+           format('battery %s was consumed into battery %s, which already existed', b.battery_id, c.successor)
+      FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
+             WHERE e.event = 'status_changed' AND e.data ? 'successor') b,
+           @extschema@._battery_consumption(b.battery_id) c,
+           @extschema@._effective_manufacture(@extschema@._battery_id_or_null(c.successor)) m
+     WHERE NOT (m.ledger_at, m.ledger_origin) > (c.ledger_at, c.ledger_origin)
      ORDER BY 1, 2, 3;
 END $$;
 
@@ -958,7 +983,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     UNION ALL
     -- second life and composition: claims of a manufacture the predecessors' and
     -- components' own histories do not confirm
-    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, 'manufactured', c.signer, c.problem, c.kind, c.message
+    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, c.event, c.signer, c.problem, c.kind, c.message
       FROM @extschema@._second_life_conflicts() c
 $$;
 

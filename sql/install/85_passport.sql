@@ -807,9 +807,7 @@ REVOKE ALL ON FUNCTION @extschema@._passport_battledger(jsonb), @extschema@._pas
 REVOKE ALL ON FUNCTION @extschema@._passport_source(@extschema@.battery_id, text),
     @extschema@._passport(@extschema@.battery_id, text, text),
     @extschema@._passport_legitimate_interest(@extschema@.battery_id, text),
-    @extschema@._passport_authority(@extschema@.battery_id, text),
-    @extschema@._passport_second_life(@extschema@.battery_id, text),
-    @extschema@._performance_at(@extschema@.battery_id, record) FROM PUBLIC;
+    @extschema@._passport_authority(@extschema@.battery_id, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._passport_legitimate_interest(@extschema@.battery_id, text) TO battledger_legitimate_interest;
 GRANT EXECUTE ON FUNCTION @extschema@._passport_authority(@extschema@.battery_id, text) TO battledger_authority;
 -- the lots in a battery, back to the mine: its detailed composition (point 2)

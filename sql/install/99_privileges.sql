@@ -12,3 +12,7 @@ REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
     @extschema@._cosignature_trigger() FROM PUBLIC;
 -- the consortium's agreed custody date is the DBA's to set
 REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
+-- second life (85_passport.sql): the passport's second-life section reads
+-- restricted values as the owner; only the tier functions call it
+REVOKE ALL ON FUNCTION @extschema@._passport_second_life(@extschema@.battery_id, text),
+    @extschema@._performance_at(@extschema@.battery_id, record) FROM PUBLIC;
