@@ -395,7 +395,7 @@ BEGIN
         END IF;
     END IF;
     -- second life (Art. 77(7)): a second-life operator makes the new battery it repurposes into
-    IF e.event = 'manufactured' AND e.data ? 'predecessors' THEN
+    IF e.event = 'manufactured' AND jsonb_typeof(e.data->'predecessors') = 'array' AND jsonb_array_length(e.data->'predecessors') > 0 THEN
         needed := needed || '{second_life_operator}'::text[];
     END IF;
     IF NOT roles && needed THEN
