@@ -700,12 +700,19 @@ CREATE FUNCTION @extschema@._second_life_claims(battery @extschema@.battery_id)
                    ledger_at timestamptz, ledger_origin text, ledger_seq bigint)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    m @extschema@.battery_event := @extschema@._effective_manufacture(battery);
+    m @extschema@.battery_event;
     x text;
     b @extschema@.battery_id;
     c record;
     k @extschema@.battery_event;
 BEGIN
+    -- most batteries claim nothing: no fold for them (passports call this)
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.battery_event e
+                    WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+                      AND (e.data ? 'predecessors' OR e.data ? 'components')) THEN
+        RETURN;
+    END IF;
+    m := @extschema@._effective_manufacture(battery);
     IF m.battery_id IS NULL OR m.data IS NULL THEN
         RETURN;
     END IF;
