@@ -428,14 +428,149 @@ SELECT try_ev('only-cell_maker', jsonb_build_object('battery_id', nid('N-7')::te
               'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS in_cells_test_alone;
 SELECT count(*) AS chain_problems FROM verify('battledger.id_namespace');
 
--- 11. The rules trigger's cache of each battery's state (red team F8) agrees
+-- 11. Second life (Art. 77(7)) and composition: repurposing makes a new
+-- battery whose manufacture names its predecessors; the holder of each
+-- original consumes it (status_changed with data.successor); packs list their
+-- components (docs/registry.md, "Second life and composition")
+SELECT model('cells.test', '{"model_id": "SL-110kWh", "manufacturer": "second.test", "category": "stationary",
+    "chemistry": "NMC (LiNiMnCoO2) / graphite", "rated_capacity_ah": 300, "rated_energy_kwh": 110, "nominal_voltage_v": 370,
+    "carbon_footprint_kg_co2e_per_kwh": 8.4}');
+SELECT battery_at('S-A', 'original', 'second.test') IS NOT NULL, battery_at('S-B', 'waste', 'second.test') IS NOT NULL,
+       battery_at('S-C', 'original') IS NOT NULL, battery_at('S-W', 'waste') IS NOT NULL AS made;
+-- the operator responsible now: on "waste", the member that declared it waste
+SELECT passport(bid('S-W'))->'secondLife' AS public_responsible, passport(bid('S-W'), 'legitimate_interest')->'secondLife' AS li_responsible;
+-- performance at the status change: disclosed to legitimate interest with the consuming move
+INSERT INTO battledger.disclosure VALUES (commitment('\x000102030405060708090a0b0c0d0e0f', '{"soh_pct": 81.5, "capacity_ah": 1.63}'),
+    'legitimate_interest', '\x000102030405060708090a0b0c0d0e0f', '{"soh_pct": 81.5, "capacity_ah": 1.63}');
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'repaired', 'data', '{"kind": "module replaced"}'::jsonb,
+          'occurred_at', '2026-02-01T00:00:00Z'));
+-- the consuming move: repurposed or remanufactured, a canonical successor other than itself, no passport of its own
+SELECT try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+              'passport_id', 'S-A/p2', 'data', jsonb_build_object('successor', bid('S-NEW')::text), 'occurred_at', '2026-03-01T00:00:00Z')) AS with_passport,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 're-used',
+              'passport_id', 'S-A/p2', 'data', jsonb_build_object('successor', bid('S-NEW')::text), 'occurred_at', '2026-03-01T00:00:00Z')) AS into_reused,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+              'data', jsonb_build_object('successor', bid('S-A')::text), 'occurred_at', '2026-03-01T00:00:00Z')) AS into_itself,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+              'data', '{"successor": "https://id.gs1.org/01/09521234567899/21/S-NEW"}'::jsonb, 'occurred_at', '2026-03-01T00:00:00Z')) AS not_canonical;
+-- a competitor's pack: only its holder consumes it
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-C')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'data', jsonb_build_object('successor', bid('S-NEW')::text), 'occurred_at', '2026-03-01T00:00:00Z'));
+-- a waste battery may be repurposed, not remanufactured (the state machine)
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-B')::text, 'event', 'status_changed', 'new_status', 'remanufactured',
+          'data', jsonb_build_object('successor', bid('S-NEW')::text), 'occurred_at', '2026-03-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'data', jsonb_build_object('successor', bid('S-NEW')::text), 'occurred_at', '2026-03-01T00:00:00Z',
+          'restricted', commitment('\x000102030405060708090a0b0c0d0e0f', '{"soh_pct": 81.5, "capacity_ah": 1.63}')::text)),
+       ev('second.test', jsonb_build_object('battery_id', bid('S-B')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'data', jsonb_build_object('successor', bid('S-NEW')::text), 'occurred_at', '2026-03-01T00:00:00Z'));
+-- consumed once: nothing moves it any more, not even its holder
+SELECT try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+              'data', jsonb_build_object('successor', bid('S-NEW2')::text), 'occurred_at', '2026-03-02T00:00:00Z')) AS consumed_twice,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'status_changed', 'new_status', 'waste',
+              'occurred_at', '2026-03-02T00:00:00Z')) AS then_waste,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'handover', 'data', '{"to": "recycler.test"}'::jsonb,
+              'occurred_at', '2026-03-02T00:00:00Z')) AS then_handover;
+SELECT status, passport_id, custodian FROM battery_state(bid('S-A'));
+-- the successor's manufacture: well-formed predecessors, each consumed into it by its maker
+SELECT try_ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+              'data', '{"predecessors": []}'::jsonb, 'occurred_at', '2026-03-03T00:00:00Z')) AS empty,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+              'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-A')::text, bid('S-A')::text)), 'occurred_at', '2026-03-03T00:00:00Z')) AS twice,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+              'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-NEW')::text)), 'occurred_at', '2026-03-03T00:00:00Z')) AS itself,
+       try_ev('oem.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+              'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-A')::text)), 'occurred_at', '2026-03-03T00:00:00Z')) AS oem_role,
+       try_ev('cells.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+              'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-A')::text)), 'occurred_at', '2026-03-03T00:00:00Z')) AS not_its_consumer;
+-- claiming a competitor's pack (never consumed into it) as a predecessor
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+          'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-A')::text, bid('S-B')::text, bid('S-C')::text)), 'occurred_at', '2026-03-03T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+          'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-A')::text, bid('S-B')::text)), 'occurred_at', '2026-03-03T00:00:00Z')),
+       ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'placed_on_market', 'passport_id', 'S-NEW/p1',
+          'occurred_at', '2026-03-04T00:00:00Z'));
+-- one predecessor, one successor: another battery cannot claim it too
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-NEW2')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+          'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-A')::text)), 'occurred_at', '2026-03-03T00:00:00Z'));
+-- a successor is a new battery: an existing one cannot become one (and so no cycle can form)
+SELECT battery_at('S-E', 'original', 'second.test') IS NOT NULL AS made;
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'data', jsonb_build_object('successor', bid('S-E')::text), 'occurred_at', '2026-03-05T00:00:00Z'));
+-- the passports: links public, statuses and the performance at the status change for legitimate interest
+SELECT jsonb_pretty(passport(bid('S-NEW'))->'secondLife') AS successor_public;
+SELECT jsonb_pretty(passport(bid('S-NEW'), 'legitimate_interest')->'secondLife') AS successor_legitimate_interest;
+SELECT passport(bid('S-NEW'))->'generalProductInformation'->>'batteryCategory' AS category,
+       passport(bid('S-NEW'))->>'passportId' AS passport,
+       passport(bid('S-NEW'))->'carbonFootprint'->'batteryCarbonFootprint'->>'value' AS carbon_footprint,
+       passport(bid('S-NEW'), 'public', 'catenax')->'metadata'->>'predecessor' = 'urn:uuid:' || passport_uuid('S-A/p1') AS catenax_predecessor;
+SELECT passport(bid('S-A'))->'secondLife'->'successor' AS a_public,
+       (passport(bid('S-A'), 'legitimate_interest')->'secondLife') - 'repairs' AS a_legitimate_interest,
+       (passport(bid('S-A'), 'legitimate_interest')->'secondLife'->'repairs'->0) - 'ledgerHash' AS a_repair,
+       passport(bid('S-A'))->'secondLife' ? 'repairs' AS public_sees_repairs;
+
+-- Composition: cells in a module in a pack, each held by its maker when built in
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid(c)::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2026-04-01T00:00:00Z')) FROM unnest(ARRAY['P-C1', 'P-C2', 'P-C3']) c;
+SELECT try_ev('cells.test', jsonb_build_object('battery_id', bid('P-M')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+              'data', jsonb_build_object('components', jsonb_build_array(bid('P-C1')::text, bid('P-NONE')::text)), 'occurred_at', '2026-04-02T00:00:00Z')) AS unregistered,
+       try_ev('cells.test', jsonb_build_object('battery_id', bid('P-M')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+              'data', jsonb_build_object('components', jsonb_build_array(bid('P-M')::text)), 'occurred_at', '2026-04-02T00:00:00Z')) AS itself,
+       try_ev('cells.test', jsonb_build_object('battery_id', bid('P-M')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+              'data', jsonb_build_object('components', jsonb_build_array(bid('S-C')::text)), 'occurred_at', '2026-04-02T00:00:00Z')) AS not_held,
+       try_ev('second.test', jsonb_build_object('battery_id', bid('P-M')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+              'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-E')::text), 'components', jsonb_build_array(bid('S-E')::text)),
+              'occurred_at', '2026-04-02T00:00:00Z')) AS both;
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('P-M')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'data', jsonb_build_object('components', jsonb_build_array(bid('P-C1')::text, bid('P-C2')::text)), 'occurred_at', '2026-04-02T00:00:00Z'));
+-- rows of one statement have no registry order between two batteries: a pack
+-- cannot be made in the statement that made its module
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('P-M3')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2026-04-02T00:00:00Z')),
+       ev('cells.test', jsonb_build_object('battery_id', bid('P-P')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'data', jsonb_build_object('components', jsonb_build_array(bid('P-M3')::text)), 'occurred_at', '2026-04-03T00:00:00Z'));
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('P-P')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'data', jsonb_build_object('components', jsonb_build_array(bid('P-M')::text)), 'occurred_at', '2026-04-03T00:00:00Z'));
+-- a cell goes into one module only
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('P-M2')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'data', jsonb_build_object('components', jsonb_build_array(bid('P-C3')::text, bid('P-C2')::text)), 'occurred_at', '2026-04-04T00:00:00Z'));
+SELECT passport(bid('P-P'))->'secondLife' ? 'composition' AS public_sees_composition,
+       passport(bid('P-P'), 'authority')->'secondLife'->'composition' AS pack,
+       passport(bid('P-M'), 'legitimate_interest')->'secondLife' AS module,
+       passport(bid('P-C1'), 'authority')->'secondLife' AS cell;
+
+-- A member that bypasses its rules: claims a competitor's pack and cells it
+-- does not hold, consumes a battery it does not hold, and tries a cycle
+-- (S-NEW consumed into its own predecessor S-A): stored, judged, named, never shown
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-X')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+          'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-C')::text, bid('S-A')::text)), 'occurred_at', '2026-05-01T00:00:00Z'));
+SELECT ev('only-pack_maker', jsonb_build_object('battery_id', bid('P-X')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'data', jsonb_build_object('components', jsonb_build_array(bid('P-C3')::text)), 'occurred_at', '2026-05-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-C')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'data', jsonb_build_object('successor', bid('S-X')::text), 'occurred_at', '2026-05-01T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-NEW')::text, 'event', 'status_changed', 'new_status', 'repurposed',
+          'data', jsonb_build_object('successor', bid('S-A')::text), 'occurred_at', '2026-05-02T00:00:00Z'));
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('S-A')::text, 'event', 'manufactured', 'model_id', 'SL-110kWh',
+          'data', jsonb_build_object('predecessors', jsonb_build_array(bid('S-NEW')::text)), 'occurred_at', '2026-05-03T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT right(battery_id::text, 5) AS battery, event, signer, problem, kind FROM registry_conflicts()
+ WHERE battery_id::text ~ '/(S|P)-[A-Z0-9]+$' ORDER BY battery_id::text, ledger_seq, problem;
+SELECT right(b::text, 5) AS battery, c.claim, right(c.id, 5) AS names, c.confirmed
+  FROM unnest(ARRAY[bid('S-NEW'), bid('S-X'), bid('S-A'), bid('P-M'), bid('P-M2'), bid('P-X')]) b, _second_life_claims(b) c ORDER BY 1, 2, 3;
+SELECT passport(bid('S-A'))->'secondLife' ? 'predecessors' AS cycle_shown, passport(bid('P-X'), 'authority')->'secondLife' AS rogue_pack,
+       passport(bid('S-X'))->'secondLife' AS rogue_successor;
+SELECT count(*) AS chain_problems FROM verify('battledger.battery_event');
+
+-- 12. The rules trigger's cache of each battery's state (red team F8) agrees
 -- with the whole fold for every battery written above (races, bypasses,
 -- corrections, namespaces); and a battery with many lifecycle events is
 -- folded on from its cache, not from its first event
 SELECT count(*) AS cached_batteries FROM battledger.battery_fold_cache;
 SELECT count(*) AS cache_disagrees FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b
- WHERE battledger._battery_state_cached(b.battery_id) IS DISTINCT FROM
-       (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to)::battledger.battery_fold_state
+ WHERE (SELECT ROW(c.manufactured, c.status, c.passport_id, c.custodian, c.handover_to, c.successor)
+          FROM battledger._battery_state_cached(b.battery_id) c) IS DISTINCT FROM
+       (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to, battledger._battery_successor(b.battery_id))
           FROM battledger.battery_state(b.battery_id) s);
 SELECT ev('cells.test', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
           'occurred_at', '2026-03-01T00:00:00Z'));

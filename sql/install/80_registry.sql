@@ -22,7 +22,7 @@ INSERT INTO @extschema@.event_kind VALUES
     ('secondary_created', 'lot', '{recycler}', 'a secondary (recycled) lot recovered from a battery'),
     ('manufactured',      'battery', '{cell_maker,pack_maker}', 'cell manufactured or pack assembled, with the lots it used'),
     ('quality_checked',   'battery', '{cell_maker,pack_maker,auditor}', 'quality check recorded'),
-    ('placed_on_market',  'battery', '{pack_maker,oem}', 'placed on the market: status original, first passport issued'),
+    ('placed_on_market',  'battery', '{pack_maker,oem,second_life_operator}', 'placed on the market: status original, first passport issued'),
     ('installed',         'battery', '{oem,fleet_operator}', 'installed in a vehicle, put into service'),
     ('ownership_transferred', 'battery', '{oem,fleet_operator,second_life_operator}', 'ownership transferred'),
     ('soh_reported',      'battery', '{oem,fleet_operator,second_life_operator}', 'state of health and usage reported'),
@@ -490,7 +490,8 @@ CREATE TYPE @extschema@.battery_fold_state AS (
     status       text,       -- original, re-used, repurposed, remanufactured, waste, recycled; NULL before the market
     passport_id  text,       -- the current passport
     custodian    text,       -- the member holding write authority (NULL while a handover is pending)
-    handover_to  text        -- the member a pending handover names
+    handover_to  text,       -- the member a pending handover names
+    successor    text        -- second life: the battery it was repurposed or remanufactured into
 );
 
 -- The rules' verdict on one event e, signed by member (with roles), given
@@ -525,6 +526,10 @@ BEGIN
             RETURN;
         END IF;
     END IF;
+    -- second life (Art. 77(7)): a second-life operator makes the new battery it repurposes into
+    IF e.event = 'manufactured' AND jsonb_typeof(e.data->'predecessors') = 'array' AND jsonb_array_length(e.data->'predecessors') > 0 THEN
+        needed := needed || '{second_life_operator}'::text[];
+    END IF;
     IF NOT roles && needed THEN
         problem := 'wrong_role'; code := 'BL015';
         message := format('member "%s" may not sign "%s"%s', member, e.event,
@@ -547,6 +552,13 @@ BEGIN
         problem := 'after_recycled'; code := 'BL036';
         message := format('battery %s has been recycled', e.battery_id);
         detail := 'Nothing is recorded after "recycled": its passport has ceased to exist (Art. 77(8)).';
+        RETURN;
+    END IF;
+    -- second life: a battery consumed into its successor moves no more
+    IF st.successor IS NOT NULL AND e.event <> 'manufactured' AND @extschema@._is_lifecycle(e.event) THEN
+        problem := 'consumed'; code := 'BL036';
+        message := format('battery %s has been %s into battery %s', e.battery_id, st.status, st.successor);
+        detail := 'A repurposed or remanufactured battery lives on as its successor, with the successor''s passport (Art. 77(7)).';
         RETURN;
     END IF;
     IF e.event = 'manufactured' THEN
@@ -669,6 +681,12 @@ BEGIN
         RETURN;
     END IF;
 
+    -- second life (Art. 77(7)): a move into repurposed or remanufactured that
+    -- names a successor consumes the battery; the new passport is the successor's
+    IF e.event = 'status_changed' AND e.data ? 'successor' THEN
+        SELECT * INTO problem, code, message, detail, hint FROM @extschema@._consume_verdict(e, writer);
+        RETURN;
+    END IF;
     -- passports: issued when placed on the market and on each move into re-use,
     -- repurposing, remanufacturing; an id belongs to the first event naming it
     IF e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured')) THEN
@@ -699,16 +717,323 @@ CREATE FUNCTION @extschema@._is_lifecycle(event text) RETURNS boolean
                      'handover', 'handover_accepted')
 $$;
 
+-----------------------------------------------------------------------------
+-- Second life and composition (Art. 77(7); docs/registry.md, "Second life
+-- and composition").  Repurposing or remanufacturing makes a new battery with
+-- its own identifier and passport:
+--   * the holder of each original battery (its custodian) moves it into
+--     repurposed or remanufactured with data {"successor": id}: the battery is
+--     consumed, moves no more, and keeps its passport, which now links to the
+--     successor.  It is a lifecycle event of the original battery, judged by
+--     its fold like any move: custody, the state machine, consumed once;
+--   * the same member then manufactures the successor with data
+--     {"predecessors": [id, ...]} (its own model: category, rated values,
+--     carbon footprint).  A claim counts only if the predecessor's own history
+--     has its consumption into this successor, by this member, before the
+--     manufacture in registry order: so nobody claims a battery it did not
+--     consume, and no cycle can form (each consumption follows its battery's
+--     manufacture, each confirmed manufacture follows its consumptions).
+-- Composition: a pack (or module) lists its modules or cells in its
+-- "manufactured" event, data {"components": [id, ...]}; each must be a battery
+-- of the registry, manufactured before the pack, held by the pack's maker when
+-- the pack is made, and in no earlier pack.
+-- The writer refuses what it can see; every member judges the claims from the
+-- rows alone (_second_life_claims()), so members holding the same rows agree,
+-- and registry_conflicts() names every claim that is not confirmed.
+-----------------------------------------------------------------------------
+
+-- claims are found by value: which manufacture names a battery, which move a successor
+CREATE INDEX battery_event_second_life ON @extschema@.battery_event USING gin (data jsonb_path_ops)
+    WHERE event IN ('manufactured', 'status_changed') AND data IS NOT NULL;
+
+-- A battery identifier given as text, or NULL if it is none: rows of a member
+-- that bypassed its rules may hold anything, and no reader may fail on them.
+CREATE FUNCTION @extschema@._battery_id_or_null(id text) RETURNS @extschema@.battery_id
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN id::@extschema@.battery_id;
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END $$;
+
+-- The verdict on a consuming move (status_changed naming a successor), from
+-- the event alone; the fold has already checked custody and the state machine.
+CREATE FUNCTION @extschema@._consume_verdict(e @extschema@.battery_event, writer boolean,
+                                             OUT problem text, OUT code text, OUT message text, OUT detail text, OUT hint text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s @extschema@.battery_id := @extschema@._battery_id_or_null(e.data->>'successor');
+BEGIN
+    IF e.new_status NOT IN ('repurposed', 'remanufactured') THEN
+        problem := 'bad_successor'; code := 'BL035';
+        message := format('a move into "%s" names no successor', e.new_status);
+        detail := 'Only repurposing and remanufacturing make a new battery (Art. 77(7)); re-use keeps the battery.';
+    ELSIF jsonb_typeof(e.data->'successor') IS DISTINCT FROM 'string' OR s IS NULL OR s::text <> e.data->>'successor' THEN
+        problem := 'bad_successor'; code := 'BL031';
+        message := format('the successor %s is not a battery identifier in canonical form', e.data->'successor');
+        hint := 'Give the new battery''s identifier as battledger prints it, e.g. "gs1:01/09521234567899/21/S1".';
+    ELSIF s OPERATOR(@extschema@.=) e.battery_id THEN
+        problem := 'bad_successor'; code := 'BL031';
+        message := format('battery %s cannot be its own successor', e.battery_id);
+    ELSIF e.passport_id IS NOT NULL THEN
+        problem := 'passport_not_issued'; code := 'BL038';
+        message := 'a move that consumes a battery issues no passport';
+        detail := format('The new passport is the successor''s: battery %s issues it when placed on the market.', s);
+    ELSIF writer AND EXISTS (SELECT 1 FROM @extschema@.battery_event x
+                              WHERE x.battery_id OPERATOR(@extschema@.=) s AND x.event = 'manufactured') THEN
+        -- its manufacture would precede the consumption in registry order: it could never name this battery
+        problem := 'successor_exists'; code := 'BL036';
+        message := format('battery %s already exists', s);
+        detail := 'A successor is a new battery: consume the originals first, then manufacture it naming them as predecessors.';
+    END IF;
+END $$;
+
+-- The move that consumed a battery into its successor (the effective one, in registry order), if any.
+CREATE FUNCTION @extschema@._battery_consumption(battery @extschema@.battery_id,
+                                                 OUT successor text, OUT signer text, OUT new_status text,
+                                                 OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
+                                                 OUT occurred_at timestamptz, OUT restricted @extschema@.hash256)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.battery_event e
+                    WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'status_changed' AND e.data ? 'successor') THEN
+        RETURN;     -- the common case: no fold needed
+    END IF;
+    SELECT e.data->>'successor', l.signer, e.new_status, e.ledger_at, e.ledger_origin, e.ledger_seq, e.occurred_at, e.restricted
+      INTO successor, signer, new_status, ledger_at, ledger_origin, ledger_seq, occurred_at, restricted
+      FROM @extschema@.battery_lifecycle(battery) l
+      JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
+                                      AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
+     WHERE l.effective AND l.event = 'status_changed' AND e.data ? 'successor'
+     ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1;
+END $$;
+
+CREATE FUNCTION @extschema@._battery_successor(battery @extschema@.battery_id) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (@extschema@._battery_consumption(battery)).successor;
+END $$;
+
+-- Did 'maker' hold battery c (manufactured, its custodian) before the
+-- registry position (at, origin)?  Rows of two chains are compared by
+-- (ledger_at, ledger_origin) alone: ledger_seq counts within one chain, so
+-- two rows of one statement have no order, and neither comes first.
+CREATE FUNCTION @extschema@._held_before(c @extschema@.battery_id, maker text, at timestamptz, origin text)
+    RETURNS boolean LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    l record;
+BEGIN
+    SELECT x.manufactured, x.custodian INTO l FROM @extschema@.battery_lifecycle(c) x
+     WHERE (x.ledger_at, x.ledger_origin) < (at, origin)
+     ORDER BY x.ledger_at DESC, x.ledger_origin DESC, x.ledger_seq DESC LIMIT 1;
+    RETURN coalesce(l.manufactured AND l.custodian = maker, false);
+END $$;
+
+-- The effective manufacture of a battery (the first in registry order that the fold accepts).
+CREATE FUNCTION @extschema@._effective_manufacture(battery @extschema@.battery_id)
+    RETURNS @extschema@.battery_event LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r @extschema@.battery_event;
+BEGIN
+    SELECT e.* INTO r FROM @extschema@.battery_lifecycle(battery) l
+      JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
+                                      AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
+     WHERE l.effective AND l.event = 'manufactured' LIMIT 1;
+    RETURN r;
+END $$;
+
+-- Each predecessor and component a battery's (effective) manufacture names,
+-- and whether the rows confirm it; the same on every member holding the same rows.
+CREATE FUNCTION @extschema@._second_life_claims(battery @extschema@.battery_id)
+    RETURNS TABLE (claim text, id text, confirmed boolean, race boolean, maker text,
+                   ledger_at timestamptz, ledger_origin text, ledger_seq bigint)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m @extschema@.battery_event;
+    x text;
+    b @extschema@.battery_id;
+    c record;
+    k @extschema@.battery_event;
+BEGIN
+    -- most batteries claim nothing: no fold for them (passports call this)
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.battery_event e
+                    WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+                      AND (e.data ? 'predecessors' OR e.data ? 'components')) THEN
+        RETURN;
+    END IF;
+    m := @extschema@._effective_manufacture(battery);
+    IF m.battery_id IS NULL OR m.data IS NULL THEN
+        RETURN;
+    END IF;
+    maker := (@extschema@._signer(m.ledger_key_id)).member;
+    ledger_at := m.ledger_at; ledger_origin := m.ledger_origin; ledger_seq := m.ledger_seq;
+    IF jsonb_typeof(m.data->'predecessors') = 'array' THEN
+        FOR x IN SELECT DISTINCT p #>> '{}' FROM jsonb_array_elements(m.data->'predecessors') p LOOP
+            claim := 'predecessor'; id := x; race := false;
+            b := @extschema@._battery_id_or_null(x);
+            SELECT * INTO c FROM @extschema@._battery_consumption(b);
+            -- (two chains: compared by (ledger_at, ledger_origin) alone, see _held_before)
+            confirmed := coalesce(b IS NOT NULL AND c.successor = battery::text AND c.signer = maker
+                                  AND (c.ledger_at, c.ledger_origin) < (m.ledger_at, m.ledger_origin), false);
+            IF NOT confirmed THEN
+                -- lost a race no single member could see: the maker's own consumption
+                -- into this battery, written before custody, judged ineffective
+                race := EXISTS (SELECT 1 FROM @extschema@.battery_lifecycle(b) l
+                                  JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) b
+                                   AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
+                                 WHERE NOT l.effective AND NOT l.custody AND l.signer = maker
+                                   AND e.data->>'successor' = battery::text);
+            END IF;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+    IF jsonb_typeof(m.data->'components') = 'array' THEN
+        FOR x IN SELECT DISTINCT p #>> '{}' FROM jsonb_array_elements(m.data->'components') p LOOP
+            claim := 'component'; id := x; race := m.ledger_at < @extschema@._custody_from();
+            b := @extschema@._battery_id_or_null(x);
+            confirmed := coalesce(b IS NOT NULL AND NOT b OPERATOR(@extschema@.=) battery
+                                  AND @extschema@._held_before(b, maker, m.ledger_at, m.ledger_origin), false);
+            IF confirmed THEN
+                -- in no earlier pack whose maker held it then
+                FOR k IN SELECT e.* FROM @extschema@.battery_event e
+                          WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(x))
+                            AND NOT e.battery_id OPERATOR(@extschema@.=) battery
+                            -- the first claim wins; ties (one statement) broken by battery id
+                            AND (e.ledger_at, e.ledger_origin, e.battery_id::text) < (m.ledger_at, m.ledger_origin, battery::text)
+                          ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LOOP
+                    IF (@extschema@._effective_manufacture(k.battery_id)).ledger_hash OPERATOR(@extschema@.=) k.ledger_hash
+                       AND @extschema@._held_before(b, (@extschema@._signer(k.ledger_key_id)).member, k.ledger_at, k.ledger_origin) THEN
+                        confirmed := false;
+                        EXIT;
+                    END IF;
+                END LOOP;
+            END IF;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END $$;
+
+-- The writer's checks on a manufacture naming predecessors or components
+-- (called by _battery_rules): what the claims must be when written.
+CREATE FUNCTION @extschema@._check_second_life(n @extschema@.battery_event, member text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    what text;
+    list jsonb;
+    x text;
+    b @extschema@.battery_id;
+    c record;
+    st record;
+    k @extschema@.battery_id;
+    here text := coalesce(current_setting('battledger.origin', true), '');   -- this member's ledger_origin
+BEGIN
+    FOREACH what IN ARRAY ARRAY['predecessors', 'components'] LOOP
+        list := n.data->what;
+        CONTINUE WHEN list IS NULL;
+        IF jsonb_typeof(list) <> 'array' OR jsonb_array_length(list) = 0
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(list) p
+                       WHERE jsonb_typeof(p) <> 'string'
+                          OR @extschema@._battery_id_or_null(p #>> '{}') IS NULL
+                          OR @extschema@._battery_id_or_null(p #>> '{}')::text <> p #>> '{}')
+           OR (SELECT count(DISTINCT p) <> count(*) FROM jsonb_array_elements(list) p) THEN
+            PERFORM @extschema@._refuse('BL031', format('malformed %s of battery %s', what, n.battery_id),
+                format('"%s" must be a non-empty array of distinct battery identifiers in canonical form.', what),
+                'e.g. ["gs1:01/09521234567899/21/B0025"]');
+        END IF;
+        IF list ? n.battery_id::text THEN
+            PERFORM @extschema@._refuse('BL031', format('battery %s cannot be one of its own %s', n.battery_id, what));
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(n.data->'components') p WHERE n.data->'predecessors' ? p) THEN
+        PERFORM @extschema@._refuse('BL031', 'a battery cannot be both a predecessor and a component',
+            hint => 'A predecessor is consumed whole (repurposing); a component is built in by its holder.');
+    END IF;
+    -- lock every named battery, in one order, so two writers cannot deadlock
+    PERFORM @extschema@._lock_subject('battery', p) FROM (
+        SELECT DISTINCT p FROM (SELECT jsonb_array_elements_text(n.data->'predecessors') p
+                                UNION ALL SELECT jsonb_array_elements_text(n.data->'components')) y ORDER BY 1) z;
+    FOR x IN SELECT jsonb_array_elements_text(n.data->'predecessors') LOOP
+        b := x::@extschema@.battery_id;
+        SELECT * INTO c FROM @extschema@._battery_consumption(b);
+        IF c.successor IS NOT DISTINCT FROM n.battery_id::text AND c.signer IS NOT DISTINCT FROM member
+           AND NOT (c.ledger_at, c.ledger_origin) < (statement_timestamp(), here) THEN
+            PERFORM @extschema@._refuse('BL036', format('the consumption of battery %s does not precede this manufacture', b),
+                format('It is dated %s; registry order must put it before the successor''s manufacture on every member.', c.ledger_at),
+                'Write the consumption and the manufacture in separate statements; check the server''s clock (NTP).');
+        END IF;
+        IF c.successor IS DISTINCT FROM n.battery_id::text OR c.signer IS DISTINCT FROM member THEN
+            SELECT * INTO st FROM @extschema@.battery_state(b);
+            PERFORM @extschema@._refuse('BL043', format('battery %s was not consumed into battery %s by member "%s"', b, n.battery_id, member),
+                CASE WHEN NOT st.manufactured THEN 'It is not in the registry.'
+                     WHEN c.successor IS NOT NULL THEN format('It was %s into battery %s by "%s".', c.new_status, c.successor, c.signer)
+                     ELSE format('Its status is %s; its custodian is %s.', coalesce(st.status, 'none (not on the market)'),
+                                 coalesce('"' || st.custodian || '"', 'nobody (a handover is pending)')) END,
+                format('Its holder records "status_changed" into repurposed or remanufactured with data {"successor": "%s"} first.', n.battery_id));
+        END IF;
+    END LOOP;
+    FOR x IN SELECT jsonb_array_elements_text(n.data->'components') LOOP
+        b := x::@extschema@.battery_id;
+        SELECT * INTO st FROM @extschema@.battery_state(b);
+        IF NOT st.manufactured THEN
+            PERFORM @extschema@._refuse('BL036', format('component %s is not in the registry', b),
+                hint => 'Its maker records its "manufactured" event first.');
+        ELSIF st.custodian IS DISTINCT FROM member THEN
+            PERFORM @extschema@._refuse('BL043', format('member "%s" does not hold component %s', member, b),
+                format('Its custodian is %s.', coalesce('"' || st.custodian || '"', 'nobody (a handover is pending)')),
+                'Its holder hands it over ("handover") and the pack''s maker accepts it first.');
+        ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_lifecycle(b) l
+                       WHERE NOT (l.ledger_at, l.ledger_origin) < (statement_timestamp(), here)) THEN
+            PERFORM @extschema@._refuse('BL036', format('the history of component %s does not precede this manufacture', b),
+                'Registry order must put the component''s manufacture and custody before the pack''s on every member.',
+                'Write them in separate statements; check the server''s clock (NTP).');
+        END IF;
+        SELECT e.battery_id INTO k FROM @extschema@.battery_event e
+         WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(x))
+           AND EXISTS (SELECT 1 FROM @extschema@._second_life_claims(e.battery_id) cl WHERE cl.claim = 'component' AND cl.id = x AND cl.confirmed)
+         LIMIT 1;
+        IF k IS NOT NULL THEN
+            PERFORM @extschema@._refuse('BL036', format('component %s is already part of battery %s', b, k));
+        END IF;
+    END LOOP;
+END $$;
+
+-- Every manufacture's claim the rows do not confirm (for registry_conflicts()).
+CREATE FUNCTION @extschema@._second_life_conflicts()
+    RETURNS TABLE (battery_id @extschema@.battery_id, ledger_origin text, ledger_seq bigint, event text, signer text,
+                   problem text, kind text, message text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT b.battery_id, c.ledger_origin, c.ledger_seq, 'manufactured'::text, c.maker, c.claim || '_unconfirmed',
+           CASE WHEN c.race THEN 'conflict' ELSE 'equivocation' END,
+           format('battery %s names %s as %s, which its history does not confirm', b.battery_id, c.id, c.claim)
+      FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
+             WHERE e.event = 'manufactured' AND (e.data ? 'predecessors' OR e.data ? 'components')) b,
+           @extschema@._second_life_claims(b.battery_id) c
+     WHERE NOT c.confirmed
+    UNION ALL
+    -- a battery consumed into one that already existed: no manufacture can confirm it
+    SELECT b.battery_id, c.ledger_origin, c.ledger_seq, 'status_changed'::text, c.signer, 'successor_exists', 'equivocation',
+           format('battery %s was consumed into battery %s, which already existed', b.battery_id, c.successor)
+      FROM (SELECT DISTINCT e.battery_id FROM @extschema@.battery_event e
+             WHERE e.event = 'status_changed' AND e.data ? 'successor') b,
+           @extschema@._battery_consumption(b.battery_id) c,
+           @extschema@._effective_manufacture(@extschema@._battery_id_or_null(c.successor)) m
+     WHERE NOT (m.ledger_at, m.ledger_origin) > (c.ledger_at, c.ledger_origin)
+     ORDER BY 1, 2, 3;
+END $$;
+
 -- _battery_fold(battery, st, after_at, after_origin, after_seq): the fold of
 -- battery_lifecycle(), from state st, over the lifecycle events after the
 -- given registry-order key (all of them when after_at is NULL); also the
--- passport id each event names, for the writer's cache of the state.
+-- passport id each event names and the successor reached (second life), for
+-- the writer's cache of the state.
 CREATE FUNCTION @extschema@._battery_fold(battery @extschema@.battery_id, st @extschema@.battery_fold_state,
                                           after_at timestamptz, after_origin text, after_seq bigint)
     RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
                    effective boolean, problem text, message text, custody boolean,
                    status text, passport_id text, custodian text, handover_to text, manufactured boolean,
-                   named_passport text)
+                   named_passport text, fold_successor text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     e @extschema@.battery_event;
@@ -737,6 +1062,7 @@ BEGIN
                 WHEN 'manufactured' THEN st.manufactured := true; st.custodian := s.member;
                 WHEN 'placed_on_market' THEN st.status := 'original'; st.passport_id := e.passport_id;
                 WHEN 'status_changed' THEN st.status := e.new_status; st.passport_id := coalesce(e.passport_id, st.passport_id);
+                                           st.successor := e.data->>'successor';   -- second life
                 WHEN 'recycled' THEN st.status := 'recycled';
                 WHEN 'handover' THEN st.handover_to := e.data->>'to'; st.custodian := NULL;
                 WHEN 'handover_accepted' THEN st.custodian := s.member; st.handover_to := NULL;
@@ -750,7 +1076,7 @@ BEGIN
         ledger_at := e.ledger_at; ledger_origin := e.ledger_origin; ledger_seq := e.ledger_seq;
         event := e.event; signer := s.member;
         status := st.status; passport_id := st.passport_id; custodian := st.custodian; handover_to := st.handover_to;
-        manufactured := st.manufactured; named_passport := e.passport_id;
+        manufactured := st.manufactured; named_passport := e.passport_id; fold_successor := st.successor;
         RETURN NEXT;
     END LOOP;
 END $$;
@@ -765,7 +1091,7 @@ CREATE FUNCTION @extschema@.battery_lifecycle(battery @extschema@.battery_id)
 BEGIN
     RETURN QUERY SELECT f.ledger_at, f.ledger_origin, f.ledger_seq, f.event, f.signer, f.effective, f.problem, f.message,
                         f.custody, f.status, f.passport_id, f.custodian, f.handover_to, f.manufactured
-                   FROM @extschema@._battery_fold(battery, ROW(false, NULL, NULL, NULL, NULL), NULL, NULL, NULL) f;
+                   FROM @extschema@._battery_fold(battery, ROW(false, NULL, NULL, NULL, NULL, NULL), NULL, NULL, NULL) f;
 END $$;
 
 -- The state a battery's lifecycle events reached: status, current passport,
@@ -829,7 +1155,7 @@ CREATE FUNCTION @extschema@._battery_state_cached(battery @extschema@.battery_id
 DECLARE
     c @extschema@.battery_fold_cache;
     gen text := @extschema@._fold_generation();
-    st @extschema@.battery_fold_state := ROW(false, NULL, NULL, NULL, NULL);
+    st @extschema@.battery_fold_state := ROW(false, NULL, NULL, NULL, NULL, NULL);
     n bigint := 0;
     la timestamptz;
     lo text;
@@ -854,7 +1180,7 @@ BEGIN
         hit := true;
     END IF;
     FOR l IN SELECT * FROM @extschema@._battery_fold(battery, st, la, lo, ls) LOOP
-        st := ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to);
+        st := ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to, l.fold_successor);
         n := n + 1; added := added + 1; la := l.ledger_at; lo := l.ledger_origin; ls := l.ledger_seq;
         IF l.event = 'handover' AND l.effective THEN
             ha := l.ledger_at; ho := l.ledger_origin;
@@ -937,6 +1263,11 @@ CREATE FUNCTION @extschema@.registry_conflicts()
            format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
       FROM @extschema@.id_namespace n
      WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
+    UNION ALL
+    -- second life and composition: claims of a manufacture the predecessors' and
+    -- components' own histories do not confirm
+    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, c.event, c.signer, c.problem, c.kind, c.message
+      FROM @extschema@._second_life_conflicts() c
 $$;
 
 CREATE FUNCTION @extschema@._battery_rules() RETURNS trigger
@@ -960,6 +1291,7 @@ BEGIN
     IF NEW.passport_id IS NOT NULL THEN
         PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
     END IF;
+    -- (the cached state carries the successor a battery was consumed into: second life)
     st := @extschema@._battery_state_cached(NEW.battery_id);
     -- NEW has no ledger fields yet: it comes after every event here in registry order
     SELECT * INTO v FROM @extschema@._battery_verdict(NEW, s.member, s.roles, st,
@@ -976,6 +1308,8 @@ BEGIN
         IF NEW.lots IS NOT NULL THEN
             PERFORM @extschema@._check_inputs(NEW.lots, s.member, format('battery %s', NEW.battery_id));
         END IF;
+        -- second life and composition: predecessors consumed by the signer, components it holds
+        PERFORM @extschema@._check_second_life(NEW, s.member);
     ELSIF NEW.event = 'correction' THEN
         SELECT e.event, sg.member INTO corrected
           FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) sg

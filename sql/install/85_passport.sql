@@ -520,7 +520,10 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
             'economicOperatorId', @extschema@._cx_id(coalesce(issued->'operator'->>'bpnl', issued->'operator'->>'id'), 'bpnl'),
             'passportIdentifier', 'urn:uuid:' || @extschema@.passport_uuid(src->>'passportId')::text,
             -- the previous passport of this battery; the nil UUID for the first
-            'predecessor', 'urn:uuid:' || coalesce(@extschema@.passport_uuid(src->'history'->-2->>'passportId'), '00000000-0000-0000-0000-000000000000'::uuid)::text,
+            -- (for a successor's first passport: its first predecessor's, Art. 77(7); the others are in the native format)
+            'predecessor', 'urn:uuid:' || coalesce(@extschema@.passport_uuid(src->'history'->-2->>'passportId'),
+                                                   @extschema@.passport_uuid(src->'secondLife'->'predecessors'->0->>'passportId'),
+                                                   '00000000-0000-0000-0000-000000000000'::uuid)::text,
             'registrationIdentifier', src->'passportId',
             'backupReference', src->'digitalLink'),
         'commercial', jsonb_build_object(
@@ -542,13 +545,125 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
                    CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN src->'dynamic' ELSE '{}' END AS d) x
 $$;
 
+-- Second life, composition, responsibility and repairs in a passport (Art.
+-- 77(7); docs/registry.md, "Second life and composition"), at a tier: the
+-- links between passports and the operator responsible now are public
+-- (point 1); the composition is point 2; statuses, the performance captured
+-- when a battery was repurposed or remanufactured and the repairs are point 4.
+CREATE FUNCTION @extschema@._passport_second_life(battery @extschema@.battery_id, tier text)
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    restricted_ok boolean := tier IN ('legitimate_interest', 'authority');   -- point 2
+    usage_ok boolean := tier = 'legitimate_interest';                        -- point 4
+    preds jsonb;
+    comps jsonb;
+    succ jsonb;
+    c record;
+    resp record;
+    part @extschema@.battery_id;
+BEGIN
+    -- the predecessors the rows confirm, each with its passport and, for
+    -- legitimate interest, its status and performance at the status change:
+    -- the values disclosed with the consuming move, else its last usage report
+    SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+               'batteryIdentifier', cl.id,
+               'passportId', (@extschema@.battery_state(cl.id::@extschema@.battery_id)).passport_id,
+               'digitalLink', @extschema@.battery_digital_link(cl.id::@extschema@.battery_id),
+               'consumedAt', co.occurred_at, 'consumedBy', co.signer,
+               'status', CASE WHEN usage_ok THEN co.new_status END,
+               'performanceAtStatusChange', CASE WHEN usage_ok THEN @extschema@._performance_at(cl.id::@extschema@.battery_id, co) END))
+               ORDER BY co.ledger_at, co.ledger_origin, co.ledger_seq)
+      INTO preds
+      FROM @extschema@._second_life_claims(battery) cl
+      CROSS JOIN LATERAL @extschema@._battery_consumption(cl.id::@extschema@.battery_id) co
+     WHERE cl.claim = 'predecessor' AND cl.confirmed;
+    IF restricted_ok THEN
+        SELECT jsonb_agg(jsonb_build_object('batteryIdentifier', cl.id,
+                                            'passportId', (@extschema@.battery_state(cl.id::@extschema@.battery_id)).passport_id)
+                         ORDER BY cl.id)
+          INTO comps FROM @extschema@._second_life_claims(battery) cl WHERE cl.claim = 'component' AND cl.confirmed;
+        -- the pack this battery was built into (the first confirmed claim)
+        SELECT e.battery_id INTO part FROM @extschema@.battery_event e
+         WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(battery::text))
+           AND EXISTS (SELECT 1 FROM @extschema@._second_life_claims(e.battery_id) cl
+                        WHERE cl.claim = 'component' AND cl.id = battery::text AND cl.confirmed)
+         LIMIT 1;
+    END IF;
+    SELECT * INTO c FROM @extschema@._battery_consumption(battery);
+    IF c.successor IS NOT NULL THEN
+        succ := jsonb_strip_nulls(jsonb_build_object(
+            'batteryIdentifier', c.successor,
+            'passportId', (@extschema@.battery_state(c.successor::@extschema@.battery_id)).passport_id,
+            'at', c.occurred_at, 'by', c.signer,
+            'status', CASE WHEN usage_ok THEN c.new_status END,
+            -- does the successor's manufacture name this battery?
+            'confirmed', EXISTS (SELECT 1 FROM @extschema@._second_life_claims(c.successor::@extschema@.battery_id) cl
+                                  WHERE cl.claim = 'predecessor' AND cl.id = battery::text AND cl.confirmed)));
+    END IF;
+    -- responsible now (Art. 77(7), Art. 62): whoever last placed the battery on
+    -- the market or moved its status; on "waste" the collector, recycler or
+    -- operator that declared it waste.  Its status stays point 4.
+    SELECT l.signer, e.occurred_at, l.status INTO resp FROM @extschema@.battery_lifecycle(battery) l
+      JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
+                                      AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
+     WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
+     ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'predecessors', preds,
+        'successor', succ,
+        'composition', comps,
+        'partOf', part::text,
+        'responsibleOperator', CASE WHEN resp.signer IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
+            'member', resp.signer,
+            'since', CASE WHEN usage_ok THEN resp.occurred_at END,
+            'becauseOfStatus', CASE WHEN usage_ok THEN resp.status END)) END,
+        -- DIN DKE SPEC 99100 6.1.3.7 f: repairs, for legitimate interest
+        'repairs', CASE WHEN usage_ok THEN (
+            SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('at', e.occurred_at, 'by', (@extschema@._signer(e.ledger_key_id)).member,
+                                                                  'kind', e.data->'kind', 'parts', e.data->'parts',
+                                                                  'ledgerHash', e.ledger_hash::text))
+                             ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
+              FROM @extschema@.battery_event e
+             WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'repaired') END));
+END $$;
+
+-- A consumed battery's performance when its status changed: the values
+-- disclosed (legitimate interest) with the consuming move, else those of its
+-- last usage report before it; by passport attribute name.
+CREATE FUNCTION @extschema@._performance_at(battery @extschema@.battery_id, co record) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v jsonb;
+    src text := 'statusChange';
+    at timestamptz := co.occurred_at;
+BEGIN
+    SELECT d.value INTO v FROM @extschema@.disclosure d
+     WHERE d.commitment OPERATOR(@extschema@.=) co.restricted AND d.tier = 'legitimate_interest';
+    IF v IS NULL THEN
+        src := 'lastUsageReport';
+        SELECT d.value, e.occurred_at INTO v, at FROM @extschema@.battery_event e
+          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+           AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (co.ledger_at, co.ledger_origin, co.ledger_seq)
+         ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
+    END IF;
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('source', src, 'timestamp', at)
+        || coalesce((SELECT jsonb_object_agg(a.name, jsonb_build_object('value', v->a.key, 'unit', a.unit))
+                       FROM @extschema@._dynamic_attribute a WHERE v ? a.key), '{}');
+END $$;
+
 CREATE FUNCTION @extschema@._passport(battery @extschema@.battery_id, tier text, format text)
     RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     src jsonb := @extschema@._passport_source(battery, tier);
+    second_life jsonb := @extschema@._passport_second_life(battery, tier);
 BEGIN
+    src := src || jsonb_build_object('secondLife', second_life);
     IF format = 'battledger' THEN
-        RETURN @extschema@._passport_battledger(src);
+        RETURN @extschema@._passport_battledger(src) || jsonb_build_object('secondLife', second_life);
     END IF;
     IF (src->>'ceased')::boolean THEN
         RAISE EXCEPTION 'the passport of battery % has ceased to exist', battery USING ERRCODE = 'no_data_found',

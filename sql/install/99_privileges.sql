@@ -18,3 +18,7 @@ REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id) FROM PUBLIC;
 -- as members and keys: which organisation owns which identifiers is the DBA's to register
 REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;
+-- second life (85_passport.sql): the passport's second-life section reads
+-- restricted values as the owner; only the tier functions call it
+REVOKE ALL ON FUNCTION @extschema@._passport_second_life(@extschema@.battery_id, text),
+    @extschema@._performance_at(@extschema@.battery_id, record) FROM PUBLIC;

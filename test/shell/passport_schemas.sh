@@ -36,6 +36,19 @@ for b in FULL-ev FULL-lmt FULL-industrial FULL-stationary FULL-portable BARE-ev 
     done
   done
 done
+# second life and composition (test/data/second_life_batteries.sql): the
+# stationary successor of two EV packs, the packs it consumed, a pack of modules
+q -f "$BL_ROOT/test/data/second_life_batteries.sql" >/dev/null
+for b in SL-STAT SL-EV-A SL-EV-B SL-PACK; do
+  for tier in public legitimate_interest authority; do
+    for fmt in batterypass catenax; do
+      q -c "SELECT battledger.passport(('https://id.gs1.org/01/09521234567899/21/' || '$b')::battledger.battery_id, '$tier', '$fmt')" \
+        > "$OUT/$b.$tier.$fmt.json"
+      # fully declared; a 5- or 8-year warranty is no xsd:gMonth
+      echo 'GeneralProductInformation warrentyPeriod' > "$OUT/$b.$tier.$fmt.json.absent"
+    done
+  done
+done
 echo "passports written: $(ls "$OUT"/*.json | wc -l)"
 
 V="/usr/bin/python3 $BL_ROOT/test/lib/validate_passport.py $BL_ROOT/test/standards $BL_ROOT/test/standards/withheld.json"
@@ -45,6 +58,11 @@ cat "$BL_WORK/validation.txt"
 check "every passport validates (BatteryPass 1.2 and Catena-X 6.1.0, every tier, every category)" test "$vrc" = 0
 check "8 documents per fully declared battery per tier (4 categories x 7 aspects + Catena-X, + portable Catena-X)" \
   test "$(grep -c '^ok   FULL-' "$BL_WORK/validation.txt")" = $(( (4 * 8 + 1) * 3 ))
+check "second life: the successor, its predecessors and a pack of modules validate (4 batteries x 8 documents x 3 tiers)" \
+  test "$(grep -c '^ok   SL-' "$BL_WORK/validation.txt")" = $(( 4 * 8 * 3 ))
+check "Catena-X: the successor's passport names its first predecessor's" \
+  test "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["predecessor"])' "$OUT/SL-STAT.public.catenax.json")" = \
+       "urn:uuid:$(q -c "SELECT battledger.passport_uuid('urn:bp:SL-EV-A:1')")"
 
 # it must be able to fail: a required value removed (the manufacturer's postal address) ...
 q -c "SELECT battledger.passport(('https://id.gs1.org/01/09521234567899/21/NOADDR-ev')::battledger.battery_id, 'legitimate_interest', 'batterypass')" \

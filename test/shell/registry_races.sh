@@ -19,7 +19,10 @@
 #   6. a member's superuser bypasses its rules and writes the first row of a
 #      battery in another maker's registered GS1 prefix before that maker
 #      does (red team F1/F7): every member judges it ineffective, the maker
-#      makes and holds the battery, and the bypass is named equivocation.
+#      makes and holds the battery, and the bypass is named equivocation;
+#   4b. second life: two members consume one battery into two successors
+#      (before custody): the first in registry order stands, the other
+#      consumption and the loser's claim on the battery are conflicts.
 # After each: every member holds the same rows, the same lifecycle verdicts
 # and passports, verify() is clean and every subscription is "ok".
 set -euo pipefail
@@ -137,8 +140,10 @@ same_everywhere() {
     # this member's own order, agrees with the whole fold
     check "$what: $m: the writer's cached state of every battery is the whole fold's" \
       test "$(q "$m" -c "SELECT count(*) FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b
-                          WHERE battledger._battery_state_cached(b.battery_id) IS DISTINCT FROM
-                                (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to)::battledger.battery_fold_state
+                          WHERE (SELECT ROW(c.manufactured, c.status, c.passport_id, c.custodian, c.handover_to, c.successor)
+                                   FROM battledger._battery_state_cached(b.battery_id) c) IS DISTINCT FROM
+                                (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to,
+                                            battledger._battery_successor(b.battery_id))
                                    FROM battledger.battery_state(b.battery_id) s)")" = 0
     check "$what: $m: verify() clean, every member ok" \
       test "$(q "$m" -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')"):$(q "$m" -c "SELECT string_agg(state, ',') FROM battledger.consortium_status()")" = "0:ok,ok"
@@ -229,6 +234,40 @@ for m in a b c; do
                      FROM unnest(ARRAY['gs1:01/09521234567899/21/Y1', 'gs1:01/09521234567899/21/Y2']::battledger.battery_id[]) b"):$(q $m -c "SELECT string_agg(problem || ':' || kind, ',') FROM battledger.registry_conflicts() WHERE problem = 'passport_taken'")" \
          = "1:passport_taken:conflict"
 done
+
+# --- 4b. second life (docs/registry.md, "Second life and composition"):
+#         before custody, a and b both consume X3 into a successor of their
+#         own and manufacture it naming X3 while they cannot see each other.
+#         Every member keeps the consumption first in registry order, judges
+#         the other and the loser's claim on X3 conflicts, and shows X3 as the
+#         winner's predecessor only: the registry does not split.
+for m in a b c; do q $m -c "SELECT battledger.set_custody_from('infinity')" >/dev/null; done
+ev a X3 manufactured '{"model_id": "NMC-1"}'
+ev a X3 placed_on_market '{"passport_id": "urn:bp:X3:1"}'
+converged
+pause a b; pause b a
+ev a X3 status_changed '{"new_status": "remanufactured", "data": {"successor": "gs1:01/09521234567899/21/SA"}}'
+ev a SA manufactured '{"model_id": "NMC-1", "data": {"predecessors": ["gs1:01/09521234567899/21/X3"]}}'
+ev b X3 status_changed '{"new_status": "repurposed", "data": {"successor": "gs1:01/09521234567899/21/SB"}}'
+ev b SB manufactured '{"model_id": "NMC-1", "data": {"predecessors": ["gs1:01/09521234567899/21/X3"]}}'
+check "4b: before they meet, each believes X3 is its own successor's" \
+  test "$(q a -c "SELECT battledger._battery_successor('gs1:01/09521234567899/21/X3')"):$(q b -c "SELECT battledger._battery_successor('gs1:01/09521234567899/21/X3')")" \
+       = "gs1:01/09521234567899/21/SA:gs1:01/09521234567899/21/SB"
+resume a b; resume b a
+converged
+same_everywhere 4b
+for m in a b c; do
+  check "4b: $m: a's consumption came first and stands; b's and b's claim on X3 are conflicts" \
+    test "$(q $m -c "SELECT string_agg(right(battery_id::text, 2) || ':' || event || ':' || problem || ':' || kind, ',' ORDER BY battery_id::text, ledger_seq)
+                     FROM battledger.registry_conflicts() WHERE right(battery_id::text, 2) IN ('X3', 'SA', 'SB')")" \
+         = "SB:manufactured:predecessor_unconfirmed:conflict,X3:status_changed:consumed:conflict"
+  check "4b: $m: X3 is SA's predecessor, and SB has none" \
+    test "$(q $m -c "SELECT coalesce(battledger.passport('gs1:01/09521234567899/21/SA')->'secondLife'->'predecessors'->0->>'batteryIdentifier', '-')
+                            || ':' || coalesce(battledger.passport('gs1:01/09521234567899/21/SB')->'secondLife'->>'predecessors', '-')
+                            || ':' || (battledger.passport('gs1:01/09521234567899/21/X3')->'secondLife'->'successor'->>'batteryIdentifier')")" \
+         = "gs1:01/09521234567899/21/X3:-:gs1:01/09521234567899/21/SA"
+done
+for m in a b c; do q $m -c "SELECT battledger.set_custody_from('-infinity')" >/dev/null; done
 
 # --- 5. a row dated well before rows its member sealed earlier is named
 #        (verify_member(): backdated_row).  Within a member, log order is
