@@ -569,6 +569,63 @@ typedef struct BulkRel
 	TupleTableSlot *slots[BULK_SLOTS];
 } BulkRel;
 
+/*
+ * Find the named columns of one of the log's tables (as a statement naming
+ * them would), checking their types; attidx[i] is the 0-based position of
+ * names[i].  Returns whether the table has exactly these columns in this
+ * order, nothing more: only then may rows be formed or read by position.
+ */
+static bool
+log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx)
+{
+	TupleDesc	d = RelationGetDescr(rel);
+	bool		exact = d->natts == n;
+
+	for (int i = 0; i < n; i++)
+	{
+		attidx[i] = -1;
+		for (int a = 0; a < d->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(d, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), names[i]) == 0)
+			{
+				attidx[i] = a;
+				break;
+			}
+		}
+		if (attidx[i] < 0 || TupleDescAttr(d, attidx[i])->atttypid != types[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("column \"%s\" of \"%s\" is missing or has another type",
+							names[i], RelationGetRelationName(rel)),
+					 errhint("Reinstall the extension's tables from a backup; run battledger.verify_log().")));
+		exact = exact && attidx[i] == i;
+	}
+	return exact;
+}
+
+static const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
+static const char *const node_cols[3] = {"level", "idx", "hash"};
+static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
+
+static void
+leaf_col_types(Oid *t)
+{
+	t[0] = INT8OID;
+	t[1] = TEXTOID;
+	t[2] = INT8OID;
+	t[3] = t[4] = t[5] = hash256_type_oid();
+}
+
+static void
+node_col_types(Oid *t)
+{
+	t[0] = INT4OID;
+	t[1] = INT8OID;
+	t[2] = hash256_type_oid();
+}
+
 /* Whether a trigger of this event (TRIGGER_TYPE_INSERT, ...) on rel would fire now. */
 static bool
 triggers_would_fire(Relation rel, int16 event)
@@ -611,6 +668,28 @@ seal_fast_allowed(void)
 			return false;
 		rel = table_open(relid, RowExclusiveLock);
 		ok = !triggers_would_fire(rel, events[i]);
+		/* rows are formed and read by position: only on the shape installed */
+		if (ok)
+		{
+			Oid			types[6];
+			int			attidx[6];
+
+			if (i == 0)
+			{
+				leaf_col_types(types);	/* the queue's four are the leaf's 2..5 */
+				ok = log_columns(rel, pending_cols, types + 1, 4, attidx);
+			}
+			else if (i == 1)
+			{
+				leaf_col_types(types);
+				ok = log_columns(rel, leaf_cols, types, 6, attidx);
+			}
+			else
+			{
+				node_col_types(types);
+				ok = log_columns(rel, node_cols, types, 3, attidx);
+			}
+		}
 		table_close(rel, NoLock);
 	}
 	return ok;
@@ -1565,33 +1644,40 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 				capstray = 0;
 	StringInfoData buf;
 	BlProgress	progress;
+	Oid			types[6];
+	int			ai[6];
+	Datum	   *v;
+	bool	   *isnull;
 
 	bl_progress_start(&progress, "verify_log", "leaves");
 	lv->h[0] = palloc_extended(cap * HASH256_LEN, MCXT_ALLOC_HUGE);
 	present = palloc0(cap);
 	mismatch = palloc0(cap);
 	initStringInfo(&buf);
+	leaf_col_types(types);
+	(void) log_columns(rel, leaf_cols, types, 6, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		Datum		v[6];
-		bool		isnull[6];
 		int64		idx;
 		uint8		h[HASH256_LEN];
 		bool		bad;
 		text	   *tbl;
 
 		heap_deform_tuple(t, d, v, isnull);
-		if (isnull[0] || isnull[1] || isnull[2] || isnull[3] || isnull[4] || isnull[5])
-			elog(ERROR, "a row of battledger.log_leaf has a NULL");
-		idx = DatumGetInt64(v[0]);
-		tbl = DatumGetTextPP(v[1]);
+		for (int k = 0; k < 6; k++)
+			if (isnull[ai[k]])
+				elog(ERROR, "a row of battledger.log_leaf has a NULL");
+		idx = DatumGetInt64(v[ai[0]]);
+		tbl = DatumGetTextPP(v[ai[1]]);
 		resetStringInfo(&buf);
-		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[2]),
-					   DatumGetHash256P(v[3])->bytes, DatumGetHash256P(v[4])->bytes);
-		if ((Pointer) tbl != DatumGetPointer(v[1]))
+		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[ai[2]]),
+					   DatumGetHash256P(v[ai[3]])->bytes, DatumGetHash256P(v[ai[4]])->bytes);
+		if ((Pointer) tbl != DatumGetPointer(v[ai[1]]))
 			pfree(tbl);
 		bl_merkle_leaf_hash(buf.data, buf.len, h);
-		bad = memcmp(h, DatumGetHash256P(v[5])->bytes, HASH256_LEN) != 0;
+		bad = memcmp(h, DatumGetHash256P(v[ai[5]])->bytes, HASH256_LEN) != 0;
 		rows++;
 		/* the array grows to cover indexes up to twice the rows seen so far */
 		while (idx >= cap && idx < 2 * rows + 1024)
@@ -1728,6 +1814,10 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	NodeProblem *probs = NULL;
 	int64		nprobs = 0,
 				capprobs = 0;
+	Oid			types[3];
+	int			ai[3];
+	Datum	   *v;
+	bool	   *isnull;
 
 	lv->count[0] = nleaves;
 	lv->nlevels = 1;
@@ -1745,24 +1835,26 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	}
 	rel = verify_open("log_node");
 	d = RelationGetDescr(rel);
+	node_col_types(types);
+	(void) log_columns(rel, node_cols, types, 3, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		Datum		v[3];
-		bool		isnull[3];
 		int			level;
 		int64		idx;
 		uint8		h[HASH256_LEN];
 		bool		extra;
 
 		heap_deform_tuple(t, d, v, isnull);
-		if (isnull[0] || isnull[1] || isnull[2])
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
 			elog(ERROR, "a row of battledger.log_node has a NULL");
-		level = DatumGetInt32(v[0]);
-		idx = DatumGetInt64(v[1]);
+		level = DatumGetInt32(v[ai[0]]);
+		idx = DatumGetInt64(v[ai[1]]);
 		stored++;
 		extra = levels_get(lv, level, (uint64) idx, h) != 0;
-		if (extra || memcmp(h, DatumGetHash256P(v[2])->bytes, HASH256_LEN) != 0)
+		if (extra || memcmp(h, DatumGetHash256P(v[ai[2]])->bytes, HASH256_LEN) != 0)
 		{
 			if (nprobs == capprobs)
 			{
