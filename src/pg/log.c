@@ -7,8 +7,10 @@
  * takes every committed queued row, assigns dense leaf indexes, stores the
  * leaf (log_leaf, level 0) and every completed perfect subtree (log_node,
  * levels >= 1), and signs a C2SP checkpoint with the key named by
- * battledger.log_key_file.  Proofs need O(log n) stored nodes, fetched in one
- * query.  Before signing, seal() checks that the stored tree still yields the
+ * battledger.log_key_file.  seal() writes leaves and nodes in bulk
+ * (table_multi_insert and direct index inserts) unless a trigger or row
+ * security on the log's tables needs the SQL statements it used before 0.5.0.
+ * Proofs need O(log n) stored nodes, fetched in one query.  Before signing, seal() checks that the stored tree still yields the
  * last checkpoint's root and that the new tree is consistent with it, so the
  * log never signs a checkpoint inconsistent with an earlier one.
  */
