@@ -78,7 +78,7 @@ BEGIN
     t0 := clock_timestamp();
     PERFORM battledger.seal();
     ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
-    cpu_ms := bench_log.cpu_ms() - c0;
+    cpu_ms := round(bench_log.cpu_ms() - c0, 1);
     SELECT coalesce(max(tree_size), 0) INTO leaves_after FROM battledger.checkpoint;
 END $fn$;
 SQL
