@@ -48,6 +48,10 @@ _PG_init(void)
 							"Most leaves one checkpoint of seal() covers; a larger backlog gets several.",
 							"Witnesses hold a seal's leaves until their checkpoint arrives.",
 							&bl_seal_checkpoint_every, 100000, 1, INT_MAX, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("battledger.seal_bulk_write",
+							 "Whether seal() writes leaves and nodes in bulk (on) or through SQL statements (off).",
+							 "Both write the same rows; off is for comparison (test/bench/log.sh). seal() uses statements anyway when a trigger or row security applies.",
+							 &bl_seal_bulk_write, true, PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	DefineCustomStringVariable("battledger.witness_key_file",
 							   "Ed25519 private key (PKCS#8 PEM) that cosigns other members' checkpoints.",
 							   "Read by the server process; never stored in a table. Unset: verify but do not cosign.",

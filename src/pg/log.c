@@ -7,8 +7,10 @@
  * takes every committed queued row, assigns dense leaf indexes, stores the
  * leaf (log_leaf, level 0) and every completed perfect subtree (log_node,
  * levels >= 1), and signs a C2SP checkpoint with the key named by
- * battledger.log_key_file.  Proofs need O(log n) stored nodes, fetched in one
- * query.  Before signing, seal() checks that the stored tree still yields the
+ * battledger.log_key_file.  seal() writes leaves and nodes in bulk
+ * (table_multi_insert and direct index inserts) unless a trigger or row
+ * security on the log's tables needs the SQL statements it used before 0.5.0.
+ * Proofs need O(log n) stored nodes, fetched in one query.  Before signing, seal() checks that the stored tree still yields the
  * last checkpoint's root and that the new tree is consistent with it, so the
  * log never signs a checkpoint inconsistent with an earlier one.
  */
@@ -37,6 +39,10 @@
 #include "utils/acl.h"
 #include "utils/rls.h"
 #include "utils/tuplestore.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "catalog/pg_trigger.h"
+#include "utils/snapmgr.h"
 
 #include "ed25519.h"
 #include "ledger_rel.h"
@@ -539,6 +545,337 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 }
 
 /*
+ * The fast path of seal(): the queue is read with one heap scan and its rows
+ * deleted in place, and leaves and nodes are written with table_multi_insert
+ * (one WAL record per page, as COPY does) and their index entries inserted
+ * directly, instead of a DELETE ... RETURNING and two INSERT ... SELECT
+ * unnest(...) through SPI per chunk, whose tuplestores, per-row executor
+ * work and per-row WAL records were most of seal()'s time (docs/benchmarks.md).
+ * It writes exactly the rows the SPI path writes.  It is taken only when the
+ * SPI path would do nothing more: no INSERT trigger on log_leaf or log_node
+ * and no DELETE trigger on log_pending would fire (a consortium member's
+ * ENABLE REPLICA arrival trigger does not fire in a seal), no row-level
+ * security applies, and the caller holds the privileges the statements
+ * would check.  Otherwise seal() keeps the SPI path, which applies all of it.
+ */
+#define BULK_SLOTS 1000
+
+typedef struct BulkRel
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	EState	   *estate;
+	BulkInsertState bis;
+	CommandId	cid;
+	int			n;
+	TupleTableSlot *slots[BULK_SLOTS];
+} BulkRel;
+
+/*
+ * Find the named columns of one of the log's tables (as a statement naming
+ * them would), checking their types; attidx[i] is the 0-based position of
+ * names[i].  Returns whether the table has exactly these columns in this
+ * order, nothing more: only then may rows be formed or read by position.
+ */
+static bool
+log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx)
+{
+	TupleDesc	d = RelationGetDescr(rel);
+	bool		exact = d->natts == n;
+
+	for (int i = 0; i < n; i++)
+	{
+		attidx[i] = -1;
+		for (int a = 0; a < d->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(d, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), names[i]) == 0)
+			{
+				attidx[i] = a;
+				break;
+			}
+		}
+		if (attidx[i] < 0 || TupleDescAttr(d, attidx[i])->atttypid != types[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("column \"%s\" of \"%s\" is missing or has another type",
+							names[i], RelationGetRelationName(rel)),
+					 errhint("Reinstall the extension's tables from a backup; run battledger.verify_log().")));
+		exact = exact && attidx[i] == i;
+	}
+	return exact;
+}
+
+static const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
+static const char *const node_cols[3] = {"level", "idx", "hash"};
+static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
+
+static void
+leaf_col_types(Oid *t)
+{
+	t[0] = INT8OID;
+	t[1] = TEXTOID;
+	t[2] = INT8OID;
+	t[3] = t[4] = t[5] = hash256_type_oid();
+}
+
+static void
+node_col_types(Oid *t)
+{
+	t[0] = INT4OID;
+	t[1] = INT8OID;
+	t[2] = hash256_type_oid();
+}
+
+/* Whether a trigger of this event (TRIGGER_TYPE_INSERT, ...) on rel would fire now. */
+static bool
+triggers_would_fire(Relation rel, int16 event)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return false;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if ((t->tgtype & event) == 0 || t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA
+			? t->tgenabled == TRIGGER_FIRES_ON_ORIGIN
+			: t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Whether the fast path writes what the SPI statements would (see above). */
+static bool
+seal_fast_allowed(void)
+{
+	const char *names[3] = {"log_pending", "log_leaf", "log_node"};
+	AclMode		modes[3] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT};
+	int16		events[3] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
+	bool		ok = true;
+
+	for (int i = 0; i < 3 && ok; i++)
+	{
+		Oid			relid = log_relid(names[i]);
+		Relation	rel;
+
+		if (pg_class_aclcheck(relid, GetUserId(), modes[i]) != ACLCHECK_OK ||
+			check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+			return false;
+		rel = table_open(relid, RowExclusiveLock);
+		ok = !triggers_would_fire(rel, events[i]);
+		/* rows are formed and read by position: only on the shape installed */
+		if (ok)
+		{
+			Oid			types[6];
+			int			attidx[6];
+
+			if (i == 0)
+			{
+				leaf_col_types(types);	/* the queue's four are the leaf's 2..5 */
+				ok = log_columns(rel, pending_cols, types + 1, 4, attidx);
+			}
+			else if (i == 1)
+			{
+				leaf_col_types(types);
+				ok = log_columns(rel, leaf_cols, types, 6, attidx);
+			}
+			else
+			{
+				node_col_types(types);
+				ok = log_columns(rel, node_cols, types, 3, attidx);
+			}
+		}
+		table_close(rel, NoLock);
+	}
+	return ok;
+}
+
+static void
+bulk_open(BulkRel *b, const char *name)
+{
+	memset(b, 0, sizeof(*b));
+	b->rel = table_open(log_relid(name), RowExclusiveLock);
+	b->estate = CreateExecutorState();
+	b->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(b->rri, b->rel, 1, NULL, 0);
+	ExecOpenIndices(b->rri, false);
+	b->bis = GetBulkInsertState();
+	b->cid = GetCurrentCommandId(true);
+	for (int i = 0; i < BULK_SLOTS; i++)
+		b->slots[i] = table_slot_create(b->rel, NULL);
+}
+
+/* Insert the buffered rows and their index entries. */
+static void
+bulk_flush(BulkRel *b)
+{
+	if (b->n == 0)
+		return;
+	table_multi_insert(b->rel, b->slots, b->n, b->cid, 0, b->bis);
+	for (int i = 0; i < b->n; i++)
+	{
+		List	   *r = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false, NULL, NIL);
+
+		list_free(r);
+		ResetPerTupleExprContext(b->estate);
+		ExecClearTuple(b->slots[i]);
+	}
+	b->n = 0;
+}
+
+/* The next slot to fill (cleared, values/isnull to set, then bulk_add). */
+static TupleTableSlot *
+bulk_next(BulkRel *b)
+{
+	if (b->n == BULK_SLOTS)
+		bulk_flush(b);
+	ExecClearTuple(b->slots[b->n]);
+	return b->slots[b->n];
+}
+
+static void
+bulk_add(BulkRel *b)
+{
+	ExecStoreVirtualTuple(b->slots[b->n]);
+	/* materialize now: the Datums it points to are reused by the caller */
+	ExecMaterializeSlot(b->slots[b->n]);
+	b->n++;
+}
+
+static void
+bulk_close(BulkRel *b)
+{
+	bulk_flush(b);
+	for (int i = 0; i < BULK_SLOTS; i++)
+		ExecDropSingleTupleTableSlot(b->slots[i]);
+	FreeBulkInsertState(b->bis);
+	table_finish_bulk_insert(b->rel, 0);
+	ExecCloseIndices(b->rri);
+	FreeExecutorState(b->estate);
+	table_close(b->rel, NoLock);
+}
+
+typedef struct SealFast
+{
+	BulkRel		leaf;
+	BulkRel		node;
+	Relation	pending;
+	Snapshot	snap;
+	TableScanDesc scan;
+	bool		done;			/* the scan is exhausted */
+} SealFast;
+
+static void
+seal_fast_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
+{
+	SealFast   *sf = ctx;
+	TupleTableSlot *s;
+
+	if (level == 0)
+		return;					/* leaves are stored in log_leaf */
+	s = bulk_next(&sf->node);
+	s->tts_values[0] = Int32GetDatum(level);
+	s->tts_values[1] = Int64GetDatum((int64) index);
+	s->tts_values[2] = PointerGetDatum(hash);
+	memset(s->tts_isnull, 0, sizeof(bool) * 3);
+	bulk_add(&sf->node);
+}
+
+static void
+seal_fast_begin(SealFast *sf)
+{
+	bulk_open(&sf->leaf, "log_leaf");
+	bulk_open(&sf->node, "log_node");
+	sf->pending = table_open(log_relid("log_pending"), RowExclusiveLock);
+	/* every queued row committed by now, and those requeue_if_lost() just added */
+	CommandCounterIncrement();
+	sf->snap = RegisterSnapshot(GetLatestSnapshot());
+	sf->scan = table_beginscan(sf->pending, sf->snap, 0, NULL);
+	sf->done = false;
+}
+
+/* Write what is buffered, in order, before a checkpoint row follows it. */
+static void
+seal_fast_flush(SealFast *sf)
+{
+	bulk_flush(&sf->leaf);
+	bulk_flush(&sf->node);
+	CommandCounterIncrement();
+}
+
+static void
+seal_fast_end(SealFast *sf)
+{
+	table_endscan(sf->scan);
+	UnregisterSnapshot(sf->snap);
+	table_close(sf->pending, NoLock);
+	bulk_close(&sf->leaf);
+	bulk_close(&sf->node);
+	CommandCounterIncrement();	/* the checks and the checkpoint that follow see them */
+}
+
+/* Integrate up to limit queued rows from the scan; returns how many. */
+static int64
+seal_fast_chunk(SealFast *sf, bl_compact *c, MemoryContext chunkcxt, int64 limit)
+{
+	MemoryContext old = MemoryContextSwitchTo(chunkcxt);
+	TupleDesc	pd = RelationGetDescr(sf->pending);
+	StringInfoData leaf;
+	int64		n = 0;
+	HeapTuple	t;
+
+	initStringInfo(&leaf);
+	while (n < limit && (t = heap_getnext(sf->scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull[4];
+		Datum		v[4];
+		Hash256		lh;
+		text	   *tbl;
+		TupleTableSlot *s;
+
+		heap_deform_tuple(t, pd, v, isnull);
+		if (isnull[0] || isnull[1] || isnull[2] || isnull[3])
+			elog(ERROR, "a row of battledger.log_pending has a NULL");
+		tbl = DatumGetTextPP(v[0]);
+		resetStringInfo(&leaf);
+		log_leaf_bytes(&leaf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[1]),
+					   DatumGetHash256P(v[2])->bytes, DatumGetHash256P(v[3])->bytes);
+		if (bl_merkle_leaf_hash(leaf.data, leaf.len, lh.bytes) != 0)
+			elog(ERROR, "could not hash a log leaf");
+		s = bulk_next(&sf->leaf);
+		s->tts_values[0] = Int64GetDatum((int64) c->size);
+		s->tts_values[1] = v[0];
+		s->tts_values[2] = v[1];
+		s->tts_values[3] = v[2];
+		s->tts_values[4] = v[3];
+		s->tts_values[5] = PointerGetDatum(&lh);
+		memset(s->tts_isnull, 0, sizeof(bool) * 6);
+		bulk_add(&sf->leaf);	/* copies the values out of the queue's buffer */
+		simple_heap_delete(sf->pending, &t->t_self);
+		if (bl_compact_append(c, lh.bytes, seal_fast_emit, sf) != 0)
+			elog(ERROR, "could not extend the log's tree");
+		n++;
+		if ((n & 4095) == 0)
+		{
+			MemoryContextReset(chunkcxt);	/* detoasted names, leaf bytes */
+			initStringInfo(&leaf);
+		}
+	}
+	if (n < limit)
+		sf->done = true;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(chunkcxt);
+	return n;
+}
+
+/*
  * Whether the log queue is whole: log_pending_intact holds its row.  Before
  * 0.4.0 (this library under an extension not yet updated) there is no such
  * table and the queue is logged, so always whole.
@@ -698,6 +1035,9 @@ sign_checkpoint(int64 size, const uint8 *root)
 /* leaves a seal covers with one checkpoint, at most (battledger.seal_checkpoint_every) */
 int			bl_seal_checkpoint_every = 100000;
 
+/* battledger.seal_bulk_write: the fast path below, or the SPI statements (for comparison) */
+bool		bl_seal_bulk_write = true;
+
 PG_FUNCTION_INFO_V1(battledger_seal);
 Datum
 battledger_seal(PG_FUNCTION_ARGS)
@@ -781,28 +1121,49 @@ battledger_seal(PG_FUNCTION_ARGS)
 		int64		done = 0;
 		int64		n;
 		BlProgress	progress;
+		bool		fast = bl_seal_bulk_write && seal_fast_allowed();
+		SealFast	sf;
 
 		bl_progress_start(&progress, "seal", "leaves");
 		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
-		while (done < queued &&
-			   (n = seal_chunk(&c, chunkcxt,
-							   Min(queued - done, bl_seal_checkpoint_every - ((int64) c.size - last_signed)))) > 0)
+		if (fast)
+			seal_fast_begin(&sf);	/* its snapshot bounds what this call takes */
+		for (;;)
 		{
+			int64		room = bl_seal_checkpoint_every - ((int64) c.size - last_signed);
+
+			if (fast)
+			{
+				if (sf.done)
+					break;
+				n = seal_fast_chunk(&sf, &c, chunkcxt, Min(room, SEAL_CHUNK));
+			}
+			else if (done < queued)
+				n = seal_chunk(&c, chunkcxt, Min(queued - done, room));
+			else
+				break;
+			if (n <= 0)
+				break;
 			done += n;
-			bl_progress_step(&progress, done, queued);
+			bl_progress_step(&progress, done, Max(queued, done));
 			CHECK_FOR_INTERRUPTS();
 			/*
 			 * A checkpoint at least every seal_checkpoint_every leaves: a witness
 			 * holds a seal's leaves until their checkpoint arrives (in this same
 			 * transaction), so a large backlog is witnessed in bounded pieces.
 			 */
-			if ((int64) c.size - last_signed >= bl_seal_checkpoint_every && done < queued)
+			if ((int64) c.size - last_signed >= bl_seal_checkpoint_every &&
+				(fast ? !sf.done : done < queued))
 			{
+				if (fast)
+					seal_fast_flush(&sf);	/* the leaves precede their checkpoint */
 				bl_compact_root(&c, root);
 				last_note = sign_checkpoint((int64) c.size, root);
 				last_signed = (int64) c.size;
 			}
 		}
+		if (fast)
+			seal_fast_end(&sf);
 	}
 
 	if ((int64) c.size == last_signed && last_note != NULL)
@@ -1239,75 +1600,226 @@ put_problem(Tuplestorestate *ts, TupleDesc desc, const char *problem, int64 pos,
 	tuplestore_putvalues(ts, desc, v, n);
 }
 
+/*
+ * verify_log() reads log_leaf and log_node with one heap scan each (under the
+ * statement's snapshot) rather than through an ordered SPI cursor: copying
+ * every row into SPI tuple tables and walking the primary key in order was
+ * most of its time (docs/benchmarks.md).  Rows are placed by their index, so
+ * what is reported, and in which order, is what the ordered reading reported.
+ */
+static Relation
+verify_open(const char *name)
+{
+	Oid			relid = log_relid(name);
+
+	/* the SPI cursor checked this privilege; keep that */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+	return table_open(relid, AccessShareLock);
+}
+
+/* a leaf whose index lies outside the array being filled (rows written behind the guards) */
+typedef struct StrayLeaf
+{
+	int64		idx;
+	bool		mismatch;
+	uint8		hash[HASH256_LEN];
+} StrayLeaf;
+
 /* Leaves: recompute each leaf hash from its stored fields; returns the level-0 array. */
 static int64
 verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 {
-	Portal		cur;
-	int64		expect = 0;
+	Relation	rel = verify_open("log_leaf");
+	TupleDesc	d = RelationGetDescr(rel);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	HeapTuple	t;
 	int64		cap = 1024;
+	int64		rows = 0;
+	int64		expect;
+	int64		next = PG_INT64_MAX;	/* smallest index above the first gap */
+	int64		dup = PG_INT64_MAX; /* smallest index held twice */
+	uint8	   *present;
+	uint8	   *mismatch;
+	StrayLeaf  *stray = NULL;
+	int			nstray = 0,
+				capstray = 0;
 	StringInfoData buf;
 	BlProgress	progress;
+	Oid			types[6];
+	int			ai[6];
+	Datum	   *v;
+	bool	   *isnull;
 
 	bl_progress_start(&progress, "verify_log", "leaves");
 	lv->h[0] = palloc_extended(cap * HASH256_LEN, MCXT_ALLOC_HUGE);
+	present = palloc0(cap);
+	mismatch = palloc0(cap);
 	initStringInfo(&buf);
-	cur = SPI_cursor_open_with_args(NULL, "SELECT leaf_index, tbl, seq, prev, row_hash, leaf_hash "
-									"FROM battledger.log_leaf ORDER BY leaf_index",
-									0, NULL, NULL, NULL, true, 0);
-	for (;;)
+	leaf_col_types(types);
+	(void) log_columns(rel, leaf_cols, types, 6, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		SPI_cursor_fetch(cur, true, 20000);
-		if (SPI_processed == 0)
-			break;
-		if (expect > 0)
-			bl_progress_step(&progress, expect, 0);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int64		idx = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-			text	   *tbl = DatumGetTextPP(SPI_getbinval(t, d, 2, &isnull));
+		int64		idx;
+		uint8		h[HASH256_LEN];
+		bool		bad;
+		text	   *tbl;
 
-			if (idx != expect)
-			{
-				put_problem(ts, desc, "missing_leaves", expect,
-							psprintf("Leaf indexes %lld to %lld are absent.", (long long) expect,
-									 (long long) (idx - 1)));
-				return expect;	/* the tree above cannot be checked past a gap */
-			}
-			if (expect == cap)
-			{
-				cap *= 2;
-				lv->h[0] = repalloc_huge(lv->h[0], cap * HASH256_LEN);
-			}
-			resetStringInfo(&buf);
-			log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl),
-						   DatumGetInt64(SPI_getbinval(t, d, 3, &isnull)),
-						   DatumGetHash256P(SPI_getbinval(t, d, 4, &isnull))->bytes,
-						   DatumGetHash256P(SPI_getbinval(t, d, 5, &isnull))->bytes);
-			bl_merkle_leaf_hash(buf.data, buf.len, lv->h[0][expect]);
-			if (memcmp(lv->h[0][expect], DatumGetHash256P(SPI_getbinval(t, d, 6, &isnull))->bytes,
-					   HASH256_LEN) != 0)
-				put_problem(ts, desc, "leaf_hash_mismatch", idx,
-							"The stored leaf hash is not the hash of the leaf's fields.");
-			expect++;
+		heap_deform_tuple(t, d, v, isnull);
+		for (int k = 0; k < 6; k++)
+			if (isnull[ai[k]])
+				elog(ERROR, "a row of battledger.log_leaf has a NULL");
+		idx = DatumGetInt64(v[ai[0]]);
+		tbl = DatumGetTextPP(v[ai[1]]);
+		resetStringInfo(&buf);
+		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[ai[2]]),
+					   DatumGetHash256P(v[ai[3]])->bytes, DatumGetHash256P(v[ai[4]])->bytes);
+		if ((Pointer) tbl != DatumGetPointer(v[ai[1]]))
+			pfree(tbl);
+		bl_merkle_leaf_hash(buf.data, buf.len, h);
+		bad = memcmp(h, DatumGetHash256P(v[ai[5]])->bytes, HASH256_LEN) != 0;
+		rows++;
+		/* the array grows to cover indexes up to twice the rows seen so far */
+		while (idx >= cap && idx < 2 * rows + 1024)
+		{
+			int64		ncap = cap * 2;
+
+			lv->h[0] = repalloc_huge(lv->h[0], ncap * HASH256_LEN);
+			present = repalloc_huge(present, ncap);
+			mismatch = repalloc_huge(mismatch, ncap);
+			memset(present + cap, 0, ncap - cap);
+			memset(mismatch + cap, 0, ncap - cap);
+			cap = ncap;
 		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		if (idx >= 0 && idx < cap)
+		{
+			if (present[idx])
+				dup = Min(dup, idx);
+			present[idx] = 1;
+			mismatch[idx] = bad;
+			memcpy(lv->h[0][idx], h, HASH256_LEN);
+		}
+		else
+		{
+			if (nstray == capstray)
+			{
+				capstray = Max(16, capstray * 2);
+				stray = stray ? repalloc_huge(stray, sizeof(StrayLeaf) * capstray)
+					: palloc_extended(sizeof(StrayLeaf) * capstray, MCXT_ALLOC_HUGE);
+			}
+			stray[nstray].idx = idx;
+			stray[nstray].mismatch = bad;
+			memcpy(stray[nstray].hash, h, HASH256_LEN);
+			nstray++;
+		}
+		if ((rows % 20000) == 0)
+		{
+			bl_progress_step(&progress, rows, 0);
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
-	SPI_cursor_close(cur);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* strays that fall inside the array after all (it grew past them) */
+	for (int i = 0; i < nstray; i++)
+		if (stray[i].idx >= 0 && stray[i].idx < cap)
+		{
+			int64		idx = stray[i].idx;
+
+			if (present[idx])
+				dup = Min(dup, idx);
+			present[idx] = 1;
+			mismatch[idx] = stray[i].mismatch;
+			memcpy(lv->h[0][idx], stray[i].hash, HASH256_LEN);
+		}
+
+	/*
+	 * In index order, the leaves are whole up to the first index not held
+	 * (or, with an index held twice, up to just after it); a negative index
+	 * comes first of all.
+	 */
+	expect = 0;
+	while (expect < cap && present[expect])
+		expect++;
+	for (int i = 0; i < nstray; i++)
+		if (stray[i].idx < 0)
+			expect = 0;
+	if (dup != PG_INT64_MAX && dup + 1 < expect)
+		expect = dup + 1;
+	for (int64 i = 0; i < expect; i++)
+		if (mismatch[i])
+			put_problem(ts, desc, "leaf_hash_mismatch", i,
+						"The stored leaf hash is not the hash of the leaf's fields.");
+	if (expect < rows)
+	{
+		/* the index the ordered reading found at position expect */
+		if (dup != PG_INT64_MAX && dup + 1 == expect)
+			next = dup;
+		else
+		{
+			for (int i = 0; i < nstray; i++)
+				if (stray[i].idx < 0 || stray[i].idx > expect)
+					next = Min(next, stray[i].idx);
+			if (next >= 0)
+				for (int64 i = expect + 1; i < Min(cap, next); i++)
+					if (present[i])
+					{
+						next = i;
+						break;
+					}
+		}
+		put_problem(ts, desc, "missing_leaves", expect,
+					psprintf("Leaf indexes %lld to %lld are absent.", (long long) expect,
+							 (long long) (next - 1)));
+	}
+	pfree(present);
+	pfree(mismatch);
+	if (stray)
+		pfree(stray);
 	return expect;
+}
+
+/* a problem found in log_node, reported in (level, idx) order as the ordered reading did */
+typedef struct NodeProblem
+{
+	int			level;
+	int64		idx;
+	bool		extra;
+} NodeProblem;
+
+static int
+node_problem_cmp(const void *a, const void *b)
+{
+	const NodeProblem *x = a;
+	const NodeProblem *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return 0;
 }
 
 /* Interior nodes: recompute every perfect subtree and compare with log_node. */
 static void
 verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 {
-	Portal		cur;
+	Relation	rel;
+	TupleDesc	d;
+	TableScanDesc scan;
+	HeapTuple	t;
 	int64		stored = 0;
 	int64		expected = 0;
+	NodeProblem *probs = NULL;
+	int64		nprobs = 0,
+				capprobs = 0;
+	Oid			types[3];
+	int			ai[3];
+	Datum	   *v;
+	bool	   *isnull;
 
 	lv->count[0] = nleaves;
 	lv->nlevels = 1;
@@ -1323,34 +1835,56 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 		lv->nlevels++;
 		expected += n;
 	}
-	cur = SPI_cursor_open_with_args(NULL, "SELECT level, idx, hash FROM battledger.log_node ORDER BY level, idx",
-									0, NULL, NULL, NULL, true, 0);
-	for (;;)
+	rel = verify_open("log_node");
+	d = RelationGetDescr(rel);
+	node_col_types(types);
+	(void) log_columns(rel, node_cols, types, 3, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		SPI_cursor_fetch(cur, true, 20000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
-			int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-			uint8		h[HASH256_LEN];
+		int			level;
+		int64		idx;
+		uint8		h[HASH256_LEN];
+		bool		extra;
 
-			stored++;
-			if (levels_get(lv, level, (uint64) idx, h) != 0)
-				put_problem(ts, desc, "extra_node", idx,
-							psprintf("Node (level %d, index %lld) is not part of the tree.", level, (long long) idx));
-			else if (memcmp(h, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes, HASH256_LEN) != 0)
-				put_problem(ts, desc, "node_mismatch", idx,
-							psprintf("Node (level %d, index %lld) does not hash its children.", level, (long long) idx));
+		heap_deform_tuple(t, d, v, isnull);
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
+			elog(ERROR, "a row of battledger.log_node has a NULL");
+		level = DatumGetInt32(v[ai[0]]);
+		idx = DatumGetInt64(v[ai[1]]);
+		stored++;
+		extra = levels_get(lv, level, (uint64) idx, h) != 0;
+		if (extra || memcmp(h, DatumGetHash256P(v[ai[2]])->bytes, HASH256_LEN) != 0)
+		{
+			if (nprobs == capprobs)
+			{
+				capprobs = Max(16, capprobs * 2);
+				probs = probs ? repalloc_huge(probs, sizeof(NodeProblem) * capprobs)
+					: palloc_extended(sizeof(NodeProblem) * capprobs, MCXT_ALLOC_HUGE);
+			}
+			probs[nprobs].level = level;
+			probs[nprobs].idx = idx;
+			probs[nprobs].extra = extra;
+			nprobs++;
 		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		if ((stored % 20000) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
-	SPI_cursor_close(cur);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (nprobs > 1)
+		qsort(probs, nprobs, sizeof(NodeProblem), node_problem_cmp);
+	for (int64 i = 0; i < nprobs; i++)
+	{
+		if (probs[i].extra)
+			put_problem(ts, desc, "extra_node", probs[i].idx,
+						psprintf("Node (level %d, index %lld) is not part of the tree.", probs[i].level, (long long) probs[i].idx));
+		else
+			put_problem(ts, desc, "node_mismatch", probs[i].idx,
+						psprintf("Node (level %d, index %lld) does not hash its children.", probs[i].level, (long long) probs[i].idx));
+	}
 	if (stored < expected)
 		put_problem(ts, desc, "missing_nodes", expected - stored,
 					psprintf("%lld stored tree nodes are missing.", (long long) (expected - stored)));

@@ -21,6 +21,7 @@
 extern char *bl_origin;
 extern char *bl_log_key_file;
 extern int	bl_seal_checkpoint_every;
+extern bool bl_seal_bulk_write;
 
 /* A private key file named by a setting, loaded once per backend. */
 typedef struct KeyFile
