@@ -243,13 +243,20 @@ CREATE FUNCTION @extschema@.consortium_status()
                CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
                     THEN 'A row from the member was refused: see battledger.rejections.'
                     ELSE 'The subscription is disabled.' END),
-           (4, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           -- no apply worker: nothing moves, a copy included (the apply
+           -- worker starts the table copies and marks them done), so these
+           -- come before "copying", which a member stopped or cut off in the
+           -- middle of its join's copy would otherwise show for ever
+           (4, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
+               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
+                                 ss.apply_error_count,
+                                 CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
+           (5, st.pid IS NULL, 'not connected',
+               'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
+               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+           (6, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (5, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
-               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).',
-                                 ss.apply_error_count)),
-           (7, st.pid IS NULL, 'not connected', 'No apply worker runs for the subscription.'),
+           (7, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
            (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
