@@ -10,7 +10,7 @@
 #     everything received verifies.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
-CLI=${BATTLEDGER_CLI:-$BL_ROOT/bin/battledger}
+source "$(dirname "$0")/../lib/consortium.sh"
 
 bl_scratch
 W=$BL_WORK/slots; mkdir -p "$W"; chmod 755 "$W"
@@ -21,7 +21,8 @@ declare -A PORT=([a]=55471 [b]=55472 [c]=55473)
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 # c copies nothing (no table-sync workers): its join stays in the copy
 declare -A EXTRA=([c]="max_sync_workers_per_subscription = 0")
-q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+declare -A LOGV WITV
+q() { bl_mq "$@"; }
 wait_for() {
   local m=$1 sql=$2 i
   for i in $(seq 1 300); do
@@ -34,19 +35,13 @@ wait_for() {
 }
 
 for m in a b c; do
-  "$CLI" keygen --out "$W/$m-log" >/dev/null
-  [ "$(id -u)" = 0 ] && chown postgres: "$W/$m-log.key"
   # a keeps at most 1 MB of WAL beyond what its slots need: a member away
   # while more is written loses its slot
-  bl_start_cluster "$m" "${PORT[$m]}" "wal_level = logical
-max_slot_wal_keep_size = 1MB
+  bl_member_start "$m" "$W" "" "max_slot_wal_keep_size = 1MB
 wal_keep_size = 0
 min_wal_size = 32MB
 max_wal_size = 32MB
-battledger.origin = '${ORIGIN[$m]}'
-battledger.log_key_file = '$W/$m-log.key'
 ${EXTRA[$m]:-}"
-  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
 CREATE TABLE reading (battery text, soh_pct numeric);
@@ -54,13 +49,8 @@ SELECT battledger.enable_ledger('reading', 'battery');
 SELECT battledger.publish_member();
 SQL
 done
-LOGV_A=$(q a -c "SELECT battledger.log_vkey()")
-join_a() {             # join_a [MEMBER]: MEMBER (default b) joins a
-  q "${1:-b}" -v origin="${ORIGIN[a]}" -v conn="host=$BL_WORK port=${PORT[a]} dbname=bl user=postgres" \
-    -v lv="$LOGV_A" >/dev/null <<'SQL'
-SELECT battledger.join(:'origin', :'conn', :'lv') \gexec
-SQL
-}
+bl_member_keys a
+join_a() { bl_join "${1:-b}" a; }      # join_a [MEMBER]: MEMBER (default b) joins a
 join_a
 join_a c
 q a -c "INSERT INTO reading SELECT 'B' || i % 10, 100 - i * 0.01 FROM generate_series(1, 200) i" \
