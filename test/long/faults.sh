@@ -410,6 +410,13 @@ SQL
 )
 X_ORIGIN=b.example/log
 echo "# forged $X_SERIAL at b, position $X_FROM ($(elapsed))"
+# b's application writes on the forged chain (its pgbench clients may, on a
+# busy machine, not reach that battery before their window ends)
+q b -v xs="$X_SERIAL" >/dev/null <<'SQL'
+SELECT fault.ev(me.org, jsonb_build_object('battery_id', fault.bid(:'xs')::text, 'event', 'soh_reported',
+       'occurred_at', clock_timestamp(), 'data', jsonb_build_object('soh_pct', 80 - g, 'by', me.org)))
+  FROM fault.me me, generate_series(1, 3) g;
+SQL
 for m in a c d; do
   wait_for "$m" "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'b.example/log' AND problem = 'bad_signature'"
   wait_for "$m" "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'b.example/log'"
