@@ -243,13 +243,20 @@ CREATE FUNCTION @extschema@.consortium_status()
                CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
                     THEN 'A row from the member was refused: see battledger.rejections.'
                     ELSE 'The subscription is disabled.' END),
-           (4, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           -- no apply worker: nothing moves, a copy included (the apply
+           -- worker starts the table copies and marks them done), so these
+           -- come before "copying", which a member stopped or cut off in the
+           -- middle of its join's copy would otherwise show for ever
+           (4, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
+               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
+                                 ss.apply_error_count,
+                                 CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
+           (5, st.pid IS NULL, 'not connected',
+               'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
+               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+           (6, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (5, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
-               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).',
-                                 ss.apply_error_count)),
-           (7, st.pid IS NULL, 'not connected', 'No apply worker runs for the subscription.'),
+           (7, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
            (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
@@ -301,9 +308,19 @@ BEGIN
             done := done + 1;
             CONTINUE;
         END IF;
-        EXECUTE format('SELECT count(*) FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
-                       'AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.ledger_origin = p.origin '
-                       'AND r.ledger_seq = p.seq AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash)', t.rel)
+        -- Leaves and rows are matched by grouping both on (seq, hash), not by
+        -- a join: neither side has an index on (origin, seq), and right after
+        -- a join's copy the tables have no statistics yet, so the planner
+        -- takes the leaves for one row and plans an anti join as a nested
+        -- loop scanning the whole table per leaf (quadratic: 52 s for 20,000
+        -- rows).  A grouping is hashed or sorted whatever the statistics say.
+        EXECUTE format('SELECT coalesce(sum(g.leaves), 0) FROM ('
+                       '  SELECT count(*) FILTER (WHERE u.leaf) AS leaves, bool_or(NOT u.leaf) AS received'
+                       '    FROM (SELECT true AS leaf, p.seq, p.row_hash AS h FROM @extschema@.peer_leaf p'
+                       '           WHERE p.origin = $1 AND p.tbl = $2'
+                       '          UNION ALL'
+                       '          SELECT false, r.ledger_seq, r.ledger_hash FROM %s r WHERE r.ledger_origin = $1) u'
+                       '   GROUP BY u.seq, u.h) g WHERE NOT g.received', t.rel)
             INTO n USING member, t.tbl;
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
@@ -342,10 +359,17 @@ BEGIN
     -- (battledger.max_backdate) dates a row so far back honestly; a new
     -- chain has no predecessor to bound its date otherwise, and registry order
     -- follows the date (docs/security.md, "backdated rows")
-    SELECT string_agg(format('SELECT p.leaf_index, r.ledger_at, %L::text AS tbl FROM @extschema@.peer_leaf p '
-                             'JOIN ONLY %s r ON r.ledger_origin = p.origin AND r.ledger_seq = p.seq '
-                             'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = %L',
-                             l.tbl::text, l.tbl, n.nspname || '.' || c.relname), ' UNION ALL ')
+    -- (each leaf gets its row's ledger_at by a window over leaves and rows
+    -- partitioned by (seq, hash), not by a join, for the reason given above)
+    SELECT string_agg(format('SELECT v.leaf_index, v.ledger_at, %L::text AS tbl FROM ('
+                             '  SELECT w.leaf_index, max(w.ledger_at) OVER (PARTITION BY w.seq, w.h) AS ledger_at'
+                             '    FROM (SELECT p.leaf_index, p.seq, p.row_hash AS h, NULL::timestamptz AS ledger_at'
+                             '            FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = %L'
+                             '          UNION ALL'
+                             '          SELECT NULL, r.ledger_seq, r.ledger_hash, r.ledger_at FROM ONLY %s r'
+                             '           WHERE r.ledger_origin = $1) w) v'
+                             ' WHERE v.leaf_index IS NOT NULL AND v.ledger_at IS NOT NULL',
+                             l.tbl::text, n.nspname || '.' || c.relname, l.tbl), ' UNION ALL ')
       INTO sql FROM @extschema@.ledger_tables l JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE l.signer_roles IS NOT NULL;   -- only signed tables carry ledger_at
     -- and namespace registrations their own date, which decides what they govern

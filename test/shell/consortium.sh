@@ -12,6 +12,7 @@
 #      witnesses, who keep both signed checkpoints as evidence.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/consortium.sh"
 CLI=${BATTLEDGER_CLI:-$BL_ROOT/bin/battledger}
 
 bl_scratch
@@ -22,7 +23,7 @@ check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FA
 declare -A PORT=([a]=55461 [b]=55462 [c]=55463)
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A LOGV WITV
-q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+q() { bl_mq "$@"; }
 # wait_for MEMBER SQL: until the query returns t (60 s)
 wait_for() {
   local m=$1 sql=$2 i
@@ -38,18 +39,7 @@ wait_for() {
 }
 
 for m in a b c; do
-  "$CLI" keygen --out "$W/$m-log" >/dev/null
-  "$CLI" keygen --out "$W/$m-witness" >/dev/null
-  [ "$(id -u)" = 0 ] && chown postgres: "$W/$m-log.key" "$W/$m-witness.key"
-  bl_start_cluster "$m" "${PORT[$m]}" "wal_level = logical
-max_replication_slots = 10
-max_wal_senders = 10
-max_logical_replication_workers = 8
-max_worker_processes = 16
-battledger.origin = '${ORIGIN[$m]}'
-battledger.log_key_file = '$W/$m-log.key'
-battledger.witness_key_file = '$W/$m-witness.key'"
-  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
+  bl_member_start "$m" "$W" witness
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
@@ -74,18 +64,9 @@ q b -c "SELECT battledger.add_member('fleet.example', ARRAY['fleet_operator']), 
 q c -c "SELECT battledger.add_member('recycler.example', ARRAY['recycler']), battledger.add_key('recycler.example', battledger_test.public_key(battledger_test.seed('recycler-1')))" >/dev/null
 
 # everyone joins everyone: keys exchanged out of band, subscriptions via \gexec
+for m in a b c; do bl_member_keys "$m" witness; done
 for m in a b c; do
-  LOGV[$m]=$(q "$m" -c "SELECT battledger.log_vkey()")
-  WITV[$m]=$(q "$m" -c "SELECT battledger.witness_vkey()")
-done
-for m in a b c; do
-  for o in a b c; do
-    [ "$m" = "$o" ] && continue
-    q "$m" -v origin="${ORIGIN[$o]}" -v conn="host=$BL_WORK port=${PORT[$o]} dbname=bl user=postgres" \
-      -v lv="${LOGV[$o]}" -v wv="${WITV[$o]}" >/dev/null <<'SQL'
-SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
-SQL
-  done
+  for o in a b c; do [ "$m" = "$o" ] || bl_join "$m" "$o"; done
 done
 
 # --- 1. every member writes the same battery's history under its own origin
@@ -318,10 +299,7 @@ wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.exa
 sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 rej_before=$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'")
 q c -c "DROP SUBSCRIPTION $sub_a" -c "DELETE FROM battledger.consortium_member WHERE origin = 'a.example/log'" >/dev/null
-q c -v origin="${ORIGIN[a]}" -v conn="host=$BL_WORK port=${PORT[a]} dbname=bl user=postgres" \
-  -v lv="${LOGV[a]}" -v wv="${WITV[a]}" >/dev/null <<'SQL'
-SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
-SQL
+bl_join c a
 wait_for c "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
              WHERE s.subname = '$sub_a'"
 check "c: joined a again: every table copied, nothing refused, subscription running" \

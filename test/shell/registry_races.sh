@@ -27,9 +27,9 @@
 # and passports, verify() is clean and every subscription is "ok".
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/consortium.sh"
 
 bl_scratch
-CLI=${CLI:-$BL_ROOT/bin/battledger}
 W=$BL_WORK
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
@@ -39,7 +39,7 @@ declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A SEED=([a]=maker-1 [b]=second-1 [c]=recycler-1)
 declare -A MEMBER=([a]=maker.example [b]=second.example [c]=recycler.example)
 declare -A LOGV WITV SUB
-q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+q() { bl_mq "$@"; }
 wait_for() {
   local m=$1 sql=$2 i
   for i in $(seq 1 300); do
@@ -52,18 +52,7 @@ wait_for() {
 }
 
 for m in a b c; do
-  "$CLI" keygen --out "$W/$m-log" >/dev/null
-  "$CLI" keygen --out "$W/$m-witness" >/dev/null
-  [ "$(id -u)" = 0 ] && chown postgres: "$W/$m-log.key" "$W/$m-witness.key"
-  bl_start_cluster "$m" "${PORT[$m]}" "wal_level = logical
-max_replication_slots = 10
-max_wal_senders = 10
-max_logical_replication_workers = 8
-max_worker_processes = 16
-battledger.origin = '${ORIGIN[$m]}'
-battledger.log_key_file = '$W/$m-log.key'
-battledger.witness_key_file = '$W/$m-witness.key'"
-  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
+  bl_member_start "$m" "$W" witness
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
@@ -88,18 +77,9 @@ done
 q a -c "SELECT battledger.add_member('maker.example', ARRAY['pack_maker', 'oem']), battledger.add_key('maker.example', battledger_test.public_key(battledger_test.seed('maker-1')))" >/dev/null
 q b -c "SELECT battledger.add_member('second.example', ARRAY['second_life_operator']), battledger.add_key('second.example', battledger_test.public_key(battledger_test.seed('second-1')))" >/dev/null
 q c -c "SELECT battledger.add_member('recycler.example', ARRAY['recycler', 'collector']), battledger.add_key('recycler.example', battledger_test.public_key(battledger_test.seed('recycler-1')))" >/dev/null
+for m in a b c; do bl_member_keys "$m" witness; done
 for m in a b c; do
-  LOGV[$m]=$(q "$m" -c "SELECT battledger.log_vkey()")
-  WITV[$m]=$(q "$m" -c "SELECT battledger.witness_vkey()")
-done
-for m in a b c; do
-  for o in a b c; do
-    [ "$m" = "$o" ] && continue
-    q "$m" -v origin="${ORIGIN[$o]}" -v conn="host=$BL_WORK port=${PORT[$o]} dbname=bl user=postgres" \
-      -v lv="${LOGV[$o]}" -v wv="${WITV[$o]}" >/dev/null <<'SQL'
-SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
-SQL
-  done
+  for o in a b c; do [ "$m" = "$o" ] || bl_join "$m" "$o"; done
 done
 for m in a b c; do wait_for "$m" "SELECT count(*) = 3 FROM battledger.members"; done
 

@@ -1,0 +1,57 @@
+# test/lib/consortium.sh — sourced after test/lib/cluster.sh by the shell
+# scenarios that run several consortium members on this machine
+# (test/shell/consortium.sh, registry_races.sh, slot_loss.sh,
+# test/long/faults.sh): one member's cluster, keys and database, and a join.
+#
+# The caller declares, per member name (a, b, ...):
+#   PORT[m]    its port;  ORIGIN[m]  its battledger.origin;
+# and bl_member_keys fills, once the caller has run CREATE EXTENSION
+# battledger in the member's database "bl":
+#   LOGV[m]    its log verifier key (SELECT battledger.log_vkey())
+#   WITV[m]    its witness verifier key, when it has a witness key.  Keys are made with the CLI, as an operator would.
+
+BL_CLI=${BATTLEDGER_CLI:-$BL_ROOT/bin/battledger}
+
+# bl_mq MEMBER psql-args...: psql at MEMBER's database "bl", unaligned, stop on error
+bl_mq() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+
+# bl_member_start MEMBER KEYDIR [witness] [extra postgresql.conf lines]:
+# a log key (and, with "witness", a witness key) in KEYDIR, a cluster with
+# logical replication on MEMBER's port and origin, and its database "bl"
+bl_member_start() {
+  local m=$1 dir=$2 witness=${3:-} extra=${4:-} conf
+  "$BL_CLI" keygen --out "$dir/$m-log" >/dev/null
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir/$m-log.key"
+  conf="wal_level = logical
+max_replication_slots = 16
+max_wal_senders = 16
+max_logical_replication_workers = 10
+max_worker_processes = 20
+battledger.origin = '${ORIGIN[$m]}'
+battledger.log_key_file = '$dir/$m-log.key'"
+  if [ "$witness" = witness ]; then
+    "$BL_CLI" keygen --out "$dir/$m-witness" >/dev/null
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir/$m-witness.key"
+    conf+="
+battledger.witness_key_file = '$dir/$m-witness.key'"
+  fi
+  bl_start_cluster "$m" "${PORT[$m]}" "$conf
+$extra"
+  createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
+}
+
+# bl_member_keys MEMBER [witness]: read its verifier keys into LOGV (and
+# WITV) after CREATE EXTENSION battledger
+bl_member_keys() {
+  LOGV[$1]=$(bl_mq "$1" -c "SELECT battledger.log_vkey()")
+  if [ "${2:-}" = witness ]; then WITV[$1]=$(bl_mq "$1" -c "SELECT battledger.witness_vkey()"); fi
+}
+
+# bl_join SUBSCRIBER MEMBER: SUBSCRIBER pins MEMBER's keys and runs the
+# CREATE SUBSCRIPTION battledger.join() returns (psql's \gexec)
+bl_join() {
+  bl_mq "$1" -v origin="${ORIGIN[$2]}" -v conn="host=$BL_WORK port=${PORT[$2]} dbname=bl user=postgres" \
+    -v lv="${LOGV[$2]}" -v wv="${WITV[$2]:-}" >/dev/null <<'SQL'
+SELECT battledger.join(:'origin', :'conn', :'lv', NULLIF(:'wv', '')) \gexec
+SQL
+}
