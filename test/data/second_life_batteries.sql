@@ -32,7 +32,14 @@ SELECT ev('second.test', jsonb_build_object('battery_id', bid('SL-EV-B')::text, 
           'data', jsonb_build_object('successor', bid('SL-STAT')::text), 'occurred_at', '2031-02-02T00:00:00Z'));
 -- the successor: a new battery, its own model, naming both predecessors, with its own passport
 SELECT ev('second.test', jsonb_build_object('battery_id', bid('SL-STAT')::text, 'event', 'manufactured', 'model_id', 'SL-stationary',
-          'data', full_declaration() || jsonb_build_object('predecessors', jsonb_build_array(bid('SL-EV-A')::text, bid('SL-EV-B')::text),
+          -- the second-life operator is the new battery's manufacturer: its own identity and plant
+          -- (naming the cell maker's registered identifiers would be refused, BL063)
+          'data', full_declaration() || jsonb_build_object(
+                      'manufacturer', '{"id": "bpnl:BPNL000000000009", "name": "Second Life Test GmbH", "email": "passport@second.example",
+                                        "web": "https://second.example", "address": {"country": "DE", "postalCode": "10115", "street": "Invalidenstr. 1"}}'::jsonb,
+                      'facility', 'bpna:BPNA000000000009',
+                      'manufacturingPlace', '{"country": "DE", "postalCode": "10115", "street": "Invalidenstr. 1"}'::jsonb)
+                  || jsonb_build_object('predecessors', jsonb_build_array(bid('SL-EV-A')::text, bid('SL-EV-B')::text),
                                                            'carbonFootprint', '{"perStage": {"MainProduction": 2.1}, "performanceClass": "A", "absoluteKgCo2e": 920}'::jsonb),
           'occurred_at', '2031-03-01T00:00:00Z'));
 SELECT ev('second.test', jsonb_build_object('battery_id', bid('SL-STAT')::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:SL-STAT:1',

@@ -298,7 +298,8 @@ for m in a b c; do
   check "6: $m: b's row is named equivocation (foreign_namespace)" \
     test "$(q $m -c "SELECT string_agg(l.signer || ':' || l.effective || ':' || coalesce(c.problem || ':' || c.kind, '-'), ',' ORDER BY l.ledger_at)
                      FROM battledger.battery_lifecycle('gs1:01/09521234567899/21/Z1') l
-                     LEFT JOIN battledger.registry_conflicts() c ON c.ledger_origin = l.ledger_origin AND c.ledger_seq = l.ledger_seq AND c.event = 'manufactured'")" \
+                     LEFT JOIN battledger.registry_conflicts() c ON c.ledger_origin = l.ledger_origin AND c.ledger_seq = l.ledger_seq AND c.event = 'manufactured'
+                                                              AND c.battery_id::text = 'gs1:01/09521234567899/21/Z1'")" \
          = "second.example:false:foreign_namespace:equivocation,maker.example:true:-"
 done
 check "6: b's registration for a's member counts for nothing and is named everywhere; its own is fine" \
