@@ -28,10 +28,9 @@
 # step waits on the fact it needs (rows written, out of heap order, copies
 # ready, slots lost) rather than sleeping; the launcher retries workers every
 # second, not 5 s; each member runs its after-fault checks in parallel with
-# the others.  Measured on the shared 2-vCPU machine: run side by side under
-# the same load (average 14-19), 0.4.0's script 768 s, this one 573 s; alone
-# at load average 11-15, 355 s (0.4.0's: 145-152 s on a quieter machine,
-# 323 s at 9-15).  FAULTS_LONG=1 runs each load window longer, at a higher
+# the others.  Measured on the shared 2-vCPU machine, one after the other at
+# load average 0.1-5: this script 95 s, 0.4.0's 152 s (85 checks each); side
+# by side at load average 14-19: 573 s and 768 s.  FAULTS_LONG=1 runs each load window longer, at a higher
 # rate, with more batteries.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
