@@ -377,8 +377,16 @@ CREATE FUNCTION nid(serial text) RETURNS battery_id LANGUAGE sql AS $$
 SELECT add_id_namespace('cells.test', 'gs1:4012345');
 SELECT add_id_namespace('cells.test', 'gs1:40-12');                 -- not a prefix
 SELECT add_id_namespace('nobody.test', 'gs1:4099999');              -- not a member
-SELECT add_id_namespace('only-cell_maker', 'gs1:40123');            -- overlaps cells.test's
-SELECT add_id_namespace('only-cell_maker', 'gs1:401234500');        -- so does a longer one
+-- another member's overlapping claim is recorded, not refused (refusing would
+-- let whoever registers a short prefix first keep the real maker out): where
+-- the two overlap neither excludes the other, and both are named below
+SELECT add_id_namespace('cells.test', 'gs1:4055555');
+SELECT add_id_namespace('only-cell_maker', 'gs1:40555');            -- overlaps cells.test's: contested
+SELECT add_id_namespace('only-cell_maker', 'gs1:405555500');        -- overlaps its own: refused
+SELECT try_ev('cells.test', jsonb_build_object('battery_id', 'gs1:01/04055555000018/21/N-9', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS maker_in_contested,
+       try_ev('only-cell_maker', jsonb_build_object('battery_id', 'gs1:01/04055555000018/21/N-10', 'event', 'manufactured',
+              'model_id', 'NMC-18650-2Ah', 'occurred_at', '2026-02-01T00:00:00Z')) AS claimant_in_contested;
 SELECT add_id_namespace('only-cell_maker', 'iso15459:UN/123456');
 SET ROLE registry_reader;
 SELECT add_id_namespace('only-cell_maker', 'gs1:4099999');          -- the DBA's to register

@@ -417,9 +417,10 @@ $$;
 -- row that added the member)?  Another origin's DBA cannot speak for it.
 CREATE FUNCTION @extschema@._ns_hosted(member text, origin text) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce((SELECT e.ledger_origin = origin FROM @extschema@.member_event e
-                      WHERE e.member = _ns_hosted.member AND e.event = 'added'
-                      ORDER BY e.at, e.ledger_origin COLLATE "C", e.ledger_seq LIMIT 1), false)
+    -- (every row adding the member: a second origin claiming to add it, however
+    -- dated, makes its hosting contested, not moved: the red team's finding D)
+    SELECT coalesce((SELECT bool_and(e.ledger_origin = origin) FROM @extschema@.member_event e
+                      WHERE e.member = _ns_hosted.member AND e.event = 'added'), false)
 $$;
 
 -- _id_owners(id battery_id, at timestamptz): the members whose (hosted)
@@ -462,13 +463,25 @@ BEGIN
             HINT = 'For example ''gs1:4012345'' or ''iso15459:UN/123456''.';
     END IF;
     SELECT n.namespace, n.member INTO other FROM @extschema@.id_namespace n
-     WHERE @extschema@._ns_covers(n.namespace, add_id_namespace.namespace)
-        OR @extschema@._ns_covers(add_id_namespace.namespace, n.namespace)
-     ORDER BY n.member = add_id_namespace.member LIMIT 1;
+     WHERE n.member = add_id_namespace.member
+       AND (@extschema@._ns_covers(n.namespace, add_id_namespace.namespace)
+            OR @extschema@._ns_covers(add_id_namespace.namespace, n.namespace)) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'namespace "%" overlaps "%", registered to "%"', namespace, other.namespace, other.member
-            USING ERRCODE = 'duplicate_object',
-                  DETAIL = 'A battery id belongs to one member''s namespace.';
+        RAISE EXCEPTION 'namespace "%" overlaps "%", already registered to "%"', namespace, other.namespace, other.member
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    -- another member's overlapping claim is not a reason to refuse this one:
+    -- refusing would let whoever registers first (a short prefix, say) keep
+    -- the real owner out.  Both are recorded; where they overlap neither
+    -- excludes the other, and both are named until the consortium settles it
+    SELECT n.namespace, n.member INTO other FROM @extschema@.id_namespace n
+     WHERE n.member <> add_id_namespace.member
+       AND (@extschema@._ns_covers(n.namespace, add_id_namespace.namespace)
+            OR @extschema@._ns_covers(add_id_namespace.namespace, n.namespace)) LIMIT 1;
+    IF FOUND THEN
+        RAISE WARNING 'namespace "%" overlaps "%", registered to "%": contested', namespace, other.namespace, other.member
+            USING DETAIL = 'Where the two overlap, neither member''s claim excludes the other''s batteries until the consortium settles it.',
+                  HINT = 'See battledger.registry_conflicts() (namespace_contested).';
     END IF;
     -- registering a namespace must not take batteries another member has made under it
     SELECT s.member, e.battery_id INTO other FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) s
@@ -1146,12 +1159,14 @@ CREATE FUNCTION @extschema@._fold_generation() RETURNS text
                      (SELECT count(*) FROM @extschema@.status_role))
 $$;
 
--- _battery_state_cached(battery battery_id): battery_state() for the rules
--- trigger, from the cache where it still holds (it writes the cache: only
--- the rule triggers, which run as the extension's owner, call it).
-CREATE FUNCTION @extschema@._battery_state_cached(battery @extschema@.battery_id)
-    RETURNS @extschema@.battery_fold_state
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+-- _battery_fold_cached(battery battery_id): the cache row a battery's state
+-- comes to, from the stored one where it still holds (see above).  STABLE,
+-- so that the check, the fold and the counts stored with it all read one
+-- snapshot: a row committed in between must not be folded in yet counted
+-- as seen, or seen yet not folded (the red team's finding C).
+CREATE FUNCTION @extschema@._battery_fold_cached(battery @extschema@.battery_id)
+    RETURNS @extschema@.battery_fold_cache
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     c @extschema@.battery_fold_cache;
     gen text := @extschema@._fold_generation();
@@ -1162,8 +1177,6 @@ DECLARE
     ls bigint;
     ids text[] := '{}';
     l record;
-    hit boolean := false;
-    added bigint := 0;
     ha timestamptz;
     ho text;
 BEGIN
@@ -1177,11 +1190,10 @@ BEGIN
                      AND (x.ledger_at, x.ledger_origin, x.ledger_seq) <= (c.last_at, c.last_origin, c.last_seq)) THEN
         st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq; ids := c.passports;
         ha := c.handover_at; ho := c.handover_origin;
-        hit := true;
     END IF;
     FOR l IN SELECT * FROM @extschema@._battery_fold(battery, st, la, lo, ls) LOOP
         st := ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to, l.fold_successor);
-        n := n + 1; added := added + 1; la := l.ledger_at; lo := l.ledger_origin; ls := l.ledger_seq;
+        n := n + 1; la := l.ledger_at; lo := l.ledger_origin; ls := l.ledger_seq;
         IF l.event = 'handover' AND l.effective THEN
             ha := l.ledger_at; ho := l.ledger_origin;
         END IF;
@@ -1189,17 +1201,30 @@ BEGIN
             ids := ids || l.named_passport;
         END IF;
     END LOOP;
-    IF n > 0 AND (NOT hit OR added > 0) THEN
-        INSERT INTO @extschema@.battery_fold_cache AS f
-        VALUES (battery, n, la, lo, ls, gen, ids,
-                (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho)
+    RETURN ROW(battery, n, la, lo, ls, gen, ids,
+               (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho);
+END $$;
+
+-- _battery_state_cached(battery battery_id): battery_state() for the rules
+-- trigger, from the cache where it still holds; stores what it came to (only
+-- the rule triggers, which run as the extension's owner, call it).
+CREATE FUNCTION @extschema@._battery_state_cached(battery @extschema@.battery_id)
+    RETURNS @extschema@.battery_fold_state
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    c @extschema@.battery_fold_cache;
+    r @extschema@.battery_fold_cache := @extschema@._battery_fold_cached(battery);
+BEGIN
+    SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
+    IF r.n > 0 AND r IS DISTINCT FROM c THEN
+        INSERT INTO @extschema@.battery_fold_cache AS f SELECT r.*
         ON CONFLICT (battery_id) DO UPDATE
            SET n = EXCLUDED.n, last_at = EXCLUDED.last_at, last_origin = EXCLUDED.last_origin,
                last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, passports = EXCLUDED.passports,
                passport_rows = EXCLUDED.passport_rows, st = EXCLUDED.st,
                handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin;
     END IF;
-    RETURN st;
+    RETURN r.st;
 END $$;
 
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
@@ -1257,6 +1282,17 @@ CREATE FUNCTION @extschema@.registry_conflicts()
       JOIN @extschema@.id_namespace f ON f.member <> n.member
        AND (@extschema@._ns_covers(f.namespace, n.namespace) OR @extschema@._ns_covers(n.namespace, f.namespace))
      WHERE @extschema@._ns_hosted(n.member, n.ledger_origin) AND @extschema@._ns_hosted(f.member, f.ledger_origin)
+    UNION ALL
+    -- a registration covering batteries another member made (a claim dated
+    -- back over them, or made while their rows were on their way): named
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_over_others', 'conflict',
+           format('namespace "%s" of "%s" covers batteries "%s" made, e.g. %s', n.namespace, n.member, m.member, m.battery_id)
+      FROM @extschema@.id_namespace n
+      CROSS JOIN LATERAL (SELECT s.member, e.battery_id FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) s
+                           WHERE e.event = 'manufactured' AND s.member IS DISTINCT FROM n.member
+                             AND @extschema@._ns_covers(n.namespace, @extschema@._id_key(e.battery_id))
+                           ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1) m
+     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin)
     UNION ALL
     -- a registration written where its member is not hosted counts for nothing
     SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',

@@ -15,7 +15,8 @@ REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
 -- a subject's turn is the rule triggers' to take (subject_lock: red team F9)
 REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
 -- and the writer's cache of battery states is theirs to write (F8)
-REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id),
+    @extschema@._battery_fold_cached(@extschema@.battery_id) FROM PUBLIC;
 -- as members and keys: which organisation owns which identifiers is the DBA's to register
 REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;
 -- second life (85_passport.sql): the passport's second-life section reads
