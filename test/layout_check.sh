@@ -64,13 +64,8 @@ for f in glob.glob('src/core/*.[ch]'):
     if re.search(r'^\s*#\s*include\s+<(postgres|fmgr|utils/|access/|catalog/)', open(f).read(), re.M):
         problems.append(f'{f}: includes a PostgreSQL header')
 
-# 3. long files.  src/pg/log.c is being split by the change that restructures
-# the log's storage (issue 13: "log.c holds six concerns"); drop it from
-# this list then.
-EXEMPT = {'src/pg/log.c'}
+# 3. long files
 for f in files:
-    if f in EXEMPT:
-        continue
     lines = open(f, encoding='utf-8').read().split('\n')
     if len(lines) > 700 and not any('Why one file:' in l for l in lines[:40]):
         problems.append(f'{f}: {len(lines)} lines and no "Why one file:" at its top')

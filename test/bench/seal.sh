@@ -8,7 +8,7 @@
 #
 #   bulk   battledger.seal_bulk_write = on (the default since 0.5.0): the
 #          queue is read with one heap scan, leaves and nodes are written with
-#          table_multi_insert and direct index inserts (src/pg/log.c);
+#          table_multi_insert and direct index inserts (src/pg/log_bulk.c);
 #   stmt   battledger.seal_bulk_write = off: the statements 0.4.0 ran
 #          (DELETE ... RETURNING on the queue, INSERT ... SELECT unnest(...)).
 #

@@ -1,0 +1,357 @@
+/*
+ * log_bulk.c — seal()'s bulk write path: the queue read with one heap scan,
+ * leaves and nodes written with table_multi_insert and direct index inserts,
+ * and the checks of when it may be taken.  Part of the transparency log
+ * (log.c); log_internal.h joins its files.
+ */
+#include "log.h"
+#include "log_internal.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
+#include "utils/tuplestore.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "catalog/pg_trigger.h"
+#include "utils/snapmgr.h"
+
+#include "ed25519.h"
+#include "ledger_rel.h"
+#include "progress.h"
+#include "merkle.h"
+#include "note.h"
+
+/*
+ * The fast path of seal(): the queue is read with one heap scan and its rows
+ * deleted in place, and leaves and nodes are written with table_multi_insert
+ * (one WAL record per page, as COPY does) and their index entries inserted
+ * directly, instead of a DELETE ... RETURNING and two INSERT ... SELECT
+ * unnest(...) through SPI per chunk, whose tuplestores, per-row executor
+ * work and per-row WAL records were most of seal()'s time (docs/benchmarks.md).
+ * It writes exactly the rows the SPI path writes.  It is taken only when the
+ * SPI path would do nothing more: no INSERT trigger on log_leaf or log_node
+ * and no DELETE trigger on log_pending would fire (a consortium member's
+ * ENABLE REPLICA arrival trigger does not fire in a seal), no row-level
+ * security applies, and the caller holds the privileges the statements
+ * would check.  Otherwise seal() keeps the SPI path, which applies all of it.
+ */
+
+/*
+ * Find the named columns of one of the log's tables (as a statement naming
+ * them would), checking their types; attidx[i] is the 0-based position of
+ * names[i].  Returns whether the table has exactly these columns in this
+ * order, nothing more: only then may rows be formed or read by position.
+ */
+bool
+log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx)
+{
+	TupleDesc	d = RelationGetDescr(rel);
+	bool		exact = d->natts == n;
+
+	for (int i = 0; i < n; i++)
+	{
+		attidx[i] = -1;
+		for (int a = 0; a < d->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(d, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), names[i]) == 0)
+			{
+				attidx[i] = a;
+				break;
+			}
+		}
+		if (attidx[i] < 0 || TupleDescAttr(d, attidx[i])->atttypid != types[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("column \"%s\" of \"%s\" is missing or has another type",
+							names[i], RelationGetRelationName(rel)),
+					 errhint("Reinstall the extension's tables from a backup; run battledger.verify_log().")));
+		exact = exact && attidx[i] == i;
+	}
+	return exact;
+}
+
+const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
+const char *const node_cols[3] = {"level", "idx", "hash"};
+static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
+
+void
+leaf_col_types(Oid *t)
+{
+	t[0] = INT8OID;
+	t[1] = TEXTOID;
+	t[2] = INT8OID;
+	t[3] = t[4] = t[5] = hash256_type_oid();
+}
+
+void
+node_col_types(Oid *t)
+{
+	t[0] = INT4OID;
+	t[1] = INT8OID;
+	t[2] = hash256_type_oid();
+}
+
+/* Whether a trigger of this event (TRIGGER_TYPE_INSERT, ...) on rel would fire now. */
+static bool
+triggers_would_fire(Relation rel, int16 event)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return false;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if ((t->tgtype & event) == 0 || t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA
+			? t->tgenabled == TRIGGER_FIRES_ON_ORIGIN
+			: t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Whether the fast path writes what the SPI statements would (see above). */
+bool
+seal_fast_allowed(void)
+{
+	const char *names[3] = {"log_pending", "log_leaf", "log_node"};
+	AclMode		modes[3] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT};
+	int16		events[3] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
+	bool		ok = true;
+
+	for (int i = 0; i < 3 && ok; i++)
+	{
+		Oid			relid = log_relid(names[i]);
+		Relation	rel;
+
+		if (pg_class_aclcheck(relid, GetUserId(), modes[i]) != ACLCHECK_OK ||
+			check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+			return false;
+		rel = table_open(relid, RowExclusiveLock);
+		ok = !triggers_would_fire(rel, events[i]);
+		/* rows are formed and read by position: only on the shape installed */
+		if (ok)
+		{
+			Oid			types[6];
+			int			attidx[6];
+
+			if (i == 0)
+			{
+				leaf_col_types(types);	/* the queue's four are the leaf's 2..5 */
+				ok = log_columns(rel, pending_cols, types + 1, 4, attidx);
+			}
+			else if (i == 1)
+			{
+				leaf_col_types(types);
+				ok = log_columns(rel, leaf_cols, types, 6, attidx);
+			}
+			else
+			{
+				node_col_types(types);
+				ok = log_columns(rel, node_cols, types, 3, attidx);
+			}
+		}
+		table_close(rel, NoLock);
+	}
+	return ok;
+}
+
+static void
+bulk_open(BulkRel *b, const char *name)
+{
+	memset(b, 0, sizeof(*b));
+	b->rel = table_open(log_relid(name), RowExclusiveLock);
+	b->estate = CreateExecutorState();
+	b->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(b->rri, b->rel, 1, NULL, 0);
+	ExecOpenIndices(b->rri, false);
+	b->bis = GetBulkInsertState();
+	b->cid = GetCurrentCommandId(true);
+	for (int i = 0; i < BULK_SLOTS; i++)
+		b->slots[i] = table_slot_create(b->rel, NULL);
+}
+
+/* Insert the buffered rows and their index entries. */
+static void
+bulk_flush(BulkRel *b)
+{
+	if (b->n == 0)
+		return;
+	table_multi_insert(b->rel, b->slots, b->n, b->cid, 0, b->bis);
+	for (int i = 0; i < b->n; i++)
+	{
+		List	   *r = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false, NULL, NIL);
+
+		list_free(r);
+		ResetPerTupleExprContext(b->estate);
+		ExecClearTuple(b->slots[i]);
+	}
+	b->n = 0;
+}
+
+/* The next slot to fill (cleared, values/isnull to set, then bulk_add). */
+static TupleTableSlot *
+bulk_next(BulkRel *b)
+{
+	if (b->n == BULK_SLOTS)
+		bulk_flush(b);
+	ExecClearTuple(b->slots[b->n]);
+	return b->slots[b->n];
+}
+
+static void
+bulk_add(BulkRel *b)
+{
+	ExecStoreVirtualTuple(b->slots[b->n]);
+	/* materialize now: the Datums it points to are reused by the caller */
+	ExecMaterializeSlot(b->slots[b->n]);
+	b->n++;
+}
+
+static void
+bulk_close(BulkRel *b)
+{
+	bulk_flush(b);
+	for (int i = 0; i < BULK_SLOTS; i++)
+		ExecDropSingleTupleTableSlot(b->slots[i]);
+	FreeBulkInsertState(b->bis);
+	table_finish_bulk_insert(b->rel, 0);
+	ExecCloseIndices(b->rri);
+	FreeExecutorState(b->estate);
+	table_close(b->rel, NoLock);
+}
+
+static void
+seal_fast_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
+{
+	SealFast   *sf = ctx;
+	TupleTableSlot *s;
+
+	if (level == 0)
+		return;					/* leaves are stored in log_leaf */
+	s = bulk_next(&sf->node);
+	s->tts_values[0] = Int32GetDatum(level);
+	s->tts_values[1] = Int64GetDatum((int64) index);
+	s->tts_values[2] = PointerGetDatum(hash);
+	memset(s->tts_isnull, 0, sizeof(bool) * 3);
+	bulk_add(&sf->node);
+}
+
+void
+seal_fast_begin(SealFast *sf)
+{
+	bulk_open(&sf->leaf, "log_leaf");
+	bulk_open(&sf->node, "log_node");
+	sf->pending = table_open(log_relid("log_pending"), RowExclusiveLock);
+	/* every queued row committed by now, and those requeue_if_lost() just added */
+	CommandCounterIncrement();
+	sf->snap = RegisterSnapshot(GetLatestSnapshot());
+	sf->scan = table_beginscan(sf->pending, sf->snap, 0, NULL);
+	sf->done = false;
+}
+
+/* Write what is buffered, in order, before a checkpoint row follows it. */
+void
+seal_fast_flush(SealFast *sf)
+{
+	bulk_flush(&sf->leaf);
+	bulk_flush(&sf->node);
+	CommandCounterIncrement();
+}
+
+void
+seal_fast_end(SealFast *sf)
+{
+	table_endscan(sf->scan);
+	UnregisterSnapshot(sf->snap);
+	table_close(sf->pending, NoLock);
+	bulk_close(&sf->leaf);
+	bulk_close(&sf->node);
+	CommandCounterIncrement();	/* the checks and the checkpoint that follow see them */
+}
+
+/* Integrate up to limit queued rows from the scan; returns how many. */
+int64
+seal_fast_chunk(SealFast *sf, bl_compact *c, MemoryContext chunkcxt, int64 limit)
+{
+	MemoryContext old = MemoryContextSwitchTo(chunkcxt);
+	TupleDesc	pd = RelationGetDescr(sf->pending);
+	StringInfoData leaf;
+	int64		n = 0;
+	HeapTuple	t;
+
+	initStringInfo(&leaf);
+	while (n < limit && (t = heap_getnext(sf->scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull[4];
+		Datum		v[4];
+		Hash256		lh;
+		text	   *tbl;
+		TupleTableSlot *s;
+
+		heap_deform_tuple(t, pd, v, isnull);
+		if (isnull[0] || isnull[1] || isnull[2] || isnull[3])
+			elog(ERROR, "a row of battledger.log_pending has a NULL");
+		tbl = DatumGetTextPP(v[0]);
+		resetStringInfo(&leaf);
+		log_leaf_bytes(&leaf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[1]),
+					   DatumGetHash256P(v[2])->bytes, DatumGetHash256P(v[3])->bytes);
+		if (bl_merkle_leaf_hash(leaf.data, leaf.len, lh.bytes) != 0)
+			elog(ERROR, "could not hash a log leaf");
+		s = bulk_next(&sf->leaf);
+		s->tts_values[0] = Int64GetDatum((int64) c->size);
+		s->tts_values[1] = v[0];
+		s->tts_values[2] = v[1];
+		s->tts_values[3] = v[2];
+		s->tts_values[4] = v[3];
+		s->tts_values[5] = PointerGetDatum(&lh);
+		memset(s->tts_isnull, 0, sizeof(bool) * 6);
+		bulk_add(&sf->leaf);	/* copies the values out of the queue's buffer */
+		simple_heap_delete(sf->pending, &t->t_self);
+		if (bl_compact_append(c, lh.bytes, seal_fast_emit, sf) != 0)
+			elog(ERROR, "could not extend the log's tree");
+		n++;
+		if ((n & 4095) == 0)
+		{
+			MemoryContextReset(chunkcxt);	/* detoasted names, leaf bytes */
+			initStringInfo(&leaf);
+		}
+	}
+	if (n < limit)
+		sf->done = true;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(chunkcxt);
+	return n;
+}
+
+/*
+ * Whether the log queue is whole: log_pending_intact holds its row.  Before
+ * 0.4.0 (this library under an extension not yet updated) there is no such
+ * table and the queue is logged, so always whole.
+ */

@@ -1,0 +1,620 @@
+/*
+ * log_verify.c — verify_log(): rechecks leaves, nodes, checkpoints and rows
+ * against the stored log, reporting each problem as a row.  Part of the
+ * transparency log (log.c); log_internal.h joins its files.
+ */
+#include "log.h"
+#include "log_internal.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
+#include "utils/tuplestore.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "catalog/pg_trigger.h"
+#include "utils/snapmgr.h"
+
+#include "ed25519.h"
+#include "ledger_rel.h"
+#include "progress.h"
+#include "merkle.h"
+#include "note.h"
+
+typedef struct Levels
+{
+	int			nlevels;
+	int64		count[64];
+	uint8		(*h[64])[HASH256_LEN];
+} Levels;
+
+static int
+levels_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN])
+{
+	Levels	   *lv = ctx;
+
+	/* stored rows may have been written behind the guards: any level or index */
+	if (level < 0 || level >= lv->nlevels || (int64) index < 0 || (int64) index >= lv->count[level])
+		return -1;
+	memcpy(out, lv->h[level][index], HASH256_LEN);
+	return 0;
+}
+
+static void
+put_problem(Tuplestorestate *ts, TupleDesc desc, const char *problem, int64 pos, const char *detail)
+{
+	Datum		v[3];
+	bool		n[3] = {false, false, detail == NULL};
+
+	v[0] = CStringGetTextDatum(problem);
+	v[1] = Int64GetDatum(pos);
+	v[2] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	tuplestore_putvalues(ts, desc, v, n);
+}
+
+/*
+ * verify_log() reads log_leaf and log_node with one heap scan each (under the
+ * statement's snapshot) rather than through an ordered SPI cursor: copying
+ * every row into SPI tuple tables and walking the primary key in order was
+ * most of its time (docs/benchmarks.md).  Rows are placed by their index, so
+ * what is reported, and in which order, is what the ordered reading reported.
+ */
+static Relation
+verify_open(const char *name)
+{
+	Oid			relid = log_relid(name);
+
+	/* the SPI cursor checked this privilege; keep that */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+	return table_open(relid, AccessShareLock);
+}
+
+/* a leaf whose index lies outside the array being filled (rows written behind the guards) */
+typedef struct StrayLeaf
+{
+	int64		idx;
+	bool		mismatch;
+	uint8		hash[HASH256_LEN];
+} StrayLeaf;
+
+/* Leaves: recompute each leaf hash from its stored fields; returns the level-0 array. */
+static int64
+verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
+{
+	Relation	rel = verify_open("log_leaf");
+	TupleDesc	d = RelationGetDescr(rel);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	HeapTuple	t;
+	int64		cap = 1024;
+	int64		rows = 0;
+	int64		expect;
+	int64		next = PG_INT64_MAX;	/* smallest index above the first gap */
+	int64		dup = PG_INT64_MAX; /* smallest index held twice */
+	uint8	   *present;
+	uint8	   *mismatch;
+	StrayLeaf  *stray = NULL;
+	int			nstray = 0,
+				capstray = 0;
+	StringInfoData buf;
+	BlProgress	progress;
+	Oid			types[6];
+	int			ai[6];
+	Datum	   *v;
+	bool	   *isnull;
+
+	bl_progress_start(&progress, "verify_log", "leaves");
+	lv->h[0] = palloc_extended(cap * HASH256_LEN, MCXT_ALLOC_HUGE);
+	present = palloc0(cap);
+	mismatch = palloc0(cap);
+	initStringInfo(&buf);
+	leaf_col_types(types);
+	(void) log_columns(rel, leaf_cols, types, 6, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		int64		idx;
+		uint8		h[HASH256_LEN];
+		bool		bad;
+		text	   *tbl;
+
+		heap_deform_tuple(t, d, v, isnull);
+		for (int k = 0; k < 6; k++)
+			if (isnull[ai[k]])
+				elog(ERROR, "a row of battledger.log_leaf has a NULL");
+		idx = DatumGetInt64(v[ai[0]]);
+		tbl = DatumGetTextPP(v[ai[1]]);
+		resetStringInfo(&buf);
+		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[ai[2]]),
+					   DatumGetHash256P(v[ai[3]])->bytes, DatumGetHash256P(v[ai[4]])->bytes);
+		if ((Pointer) tbl != DatumGetPointer(v[ai[1]]))
+			pfree(tbl);
+		bl_merkle_leaf_hash(buf.data, buf.len, h);
+		bad = memcmp(h, DatumGetHash256P(v[ai[5]])->bytes, HASH256_LEN) != 0;
+		rows++;
+		/* the array grows to cover indexes up to twice the rows seen so far */
+		while (idx >= cap && idx < 2 * rows + 1024)
+		{
+			int64		ncap = cap * 2;
+
+			lv->h[0] = repalloc_huge(lv->h[0], ncap * HASH256_LEN);
+			present = repalloc_huge(present, ncap);
+			mismatch = repalloc_huge(mismatch, ncap);
+			memset(present + cap, 0, ncap - cap);
+			memset(mismatch + cap, 0, ncap - cap);
+			cap = ncap;
+		}
+		if (idx >= 0 && idx < cap)
+		{
+			if (present[idx])
+				dup = Min(dup, idx);
+			present[idx] = 1;
+			mismatch[idx] = bad;
+			memcpy(lv->h[0][idx], h, HASH256_LEN);
+		}
+		else
+		{
+			if (nstray == capstray)
+			{
+				capstray = Max(16, capstray * 2);
+				stray = stray ? repalloc_huge(stray, sizeof(StrayLeaf) * capstray)
+					: palloc_extended(sizeof(StrayLeaf) * capstray, MCXT_ALLOC_HUGE);
+			}
+			stray[nstray].idx = idx;
+			stray[nstray].mismatch = bad;
+			memcpy(stray[nstray].hash, h, HASH256_LEN);
+			nstray++;
+		}
+		if ((rows % 20000) == 0)
+		{
+			bl_progress_step(&progress, rows, 0);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* strays that fall inside the array after all (it grew past them) */
+	for (int i = 0; i < nstray; i++)
+		if (stray[i].idx >= 0 && stray[i].idx < cap)
+		{
+			int64		idx = stray[i].idx;
+
+			if (present[idx])
+				dup = Min(dup, idx);
+			present[idx] = 1;
+			mismatch[idx] = stray[i].mismatch;
+			memcpy(lv->h[0][idx], stray[i].hash, HASH256_LEN);
+		}
+
+	/*
+	 * In index order, the leaves are whole up to the first index not held
+	 * (or, with an index held twice, up to just after it); a negative index
+	 * comes first of all.
+	 */
+	expect = 0;
+	while (expect < cap && present[expect])
+		expect++;
+	for (int i = 0; i < nstray; i++)
+		if (stray[i].idx < 0)
+			expect = 0;
+	if (dup != PG_INT64_MAX && dup + 1 < expect)
+		expect = dup + 1;
+	for (int64 i = 0; i < expect; i++)
+		if (mismatch[i])
+			put_problem(ts, desc, "leaf_hash_mismatch", i,
+						"The stored leaf hash is not the hash of the leaf's fields.");
+	if (expect < rows)
+	{
+		/* the index the ordered reading found at position expect */
+		if (dup != PG_INT64_MAX && dup + 1 == expect)
+			next = dup;
+		else
+		{
+			for (int i = 0; i < nstray; i++)
+				if (stray[i].idx < 0 || stray[i].idx > expect)
+					next = Min(next, stray[i].idx);
+			if (next >= 0)
+				for (int64 i = expect + 1; i < Min(cap, next); i++)
+					if (present[i])
+					{
+						next = i;
+						break;
+					}
+		}
+		put_problem(ts, desc, "missing_leaves", expect,
+					psprintf("Leaf indexes %lld to %lld are absent.", (long long) expect,
+							 (long long) (next - 1)));
+	}
+	pfree(present);
+	pfree(mismatch);
+	if (stray)
+		pfree(stray);
+	return expect;
+}
+
+/* a problem found in log_node, reported in (level, idx) order as the ordered reading did */
+typedef struct NodeProblem
+{
+	int			level;
+	int64		idx;
+	bool		extra;
+} NodeProblem;
+
+static int
+node_problem_cmp(const void *a, const void *b)
+{
+	const NodeProblem *x = a;
+	const NodeProblem *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return 0;
+}
+
+/* Interior nodes: recompute every perfect subtree and compare with log_node. */
+static void
+verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+{
+	Relation	rel;
+	TupleDesc	d;
+	TableScanDesc scan;
+	HeapTuple	t;
+	int64		stored = 0;
+	int64		expected = 0;
+	NodeProblem *probs = NULL;
+	int64		nprobs = 0,
+				capprobs = 0;
+	Oid			types[3];
+	int			ai[3];
+	Datum	   *v;
+	bool	   *isnull;
+
+	lv->count[0] = nleaves;
+	lv->nlevels = 1;
+	while (lv->count[lv->nlevels - 1] >= 2)
+	{
+		int			L = lv->nlevels;
+		int64		n = lv->count[L - 1] / 2;
+
+		lv->h[L] = palloc_extended(Max(n, 1) * HASH256_LEN, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < n; i++)
+			bl_merkle_node_hash(lv->h[L - 1][2 * i], lv->h[L - 1][2 * i + 1], lv->h[L][i]);
+		lv->count[L] = n;
+		lv->nlevels++;
+		expected += n;
+	}
+	rel = verify_open("log_node");
+	d = RelationGetDescr(rel);
+	node_col_types(types);
+	(void) log_columns(rel, node_cols, types, 3, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		int			level;
+		int64		idx;
+		uint8		h[HASH256_LEN];
+		bool		extra;
+
+		heap_deform_tuple(t, d, v, isnull);
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
+			elog(ERROR, "a row of battledger.log_node has a NULL");
+		level = DatumGetInt32(v[ai[0]]);
+		idx = DatumGetInt64(v[ai[1]]);
+		stored++;
+		extra = levels_get(lv, level, (uint64) idx, h) != 0;
+		if (extra || memcmp(h, DatumGetHash256P(v[ai[2]])->bytes, HASH256_LEN) != 0)
+		{
+			if (nprobs == capprobs)
+			{
+				capprobs = Max(16, capprobs * 2);
+				probs = probs ? repalloc_huge(probs, sizeof(NodeProblem) * capprobs)
+					: palloc_extended(sizeof(NodeProblem) * capprobs, MCXT_ALLOC_HUGE);
+			}
+			probs[nprobs].level = level;
+			probs[nprobs].idx = idx;
+			probs[nprobs].extra = extra;
+			nprobs++;
+		}
+		if ((stored % 20000) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (nprobs > 1)
+		qsort(probs, nprobs, sizeof(NodeProblem), node_problem_cmp);
+	for (int64 i = 0; i < nprobs; i++)
+	{
+		if (probs[i].extra)
+			put_problem(ts, desc, "extra_node", probs[i].idx,
+						psprintf("Node (level %d, index %lld) is not part of the tree.", probs[i].level, (long long) probs[i].idx));
+		else
+			put_problem(ts, desc, "node_mismatch", probs[i].idx,
+						psprintf("Node (level %d, index %lld) does not hash its children.", probs[i].level, (long long) probs[i].idx));
+	}
+	if (stored < expected)
+		put_problem(ts, desc, "missing_nodes", expected - stored,
+					psprintf("%lld stored tree nodes are missing.", (long long) (expected - stored)));
+}
+
+/*
+ * Checkpoint signatures are checked against the published verifier key when
+ * one is given (an auditor needs no private key), else against the public
+ * half of battledger.log_key_file.
+ */
+static void
+verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc, const bl_vkey *vkey)
+{
+	uint8		pub[32];
+	bool		have_key = false;
+	const char *origin = (bl_origin && bl_origin[0]) ? bl_origin : NULL;
+	void	   *key = vkey ? NULL : log_signing_key(true);
+
+	if (vkey)
+	{
+		memcpy(pub, vkey->pub, 32);
+		origin = vkey->name;
+		have_key = true;
+	}
+	else if (key && bl_ed25519_raw_public(key, pub) == 0)
+		have_key = true;
+	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.checkpoint");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		size = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		const uint8 *stored = DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes;
+		char	   *text = SPI_getvalue(t, d, 3);
+		uint8		root[HASH256_LEN];
+		bl_note		note;
+		bl_checkpoint cp;
+
+		if (size > nleaves || bl_merkle_root((uint64) size, levels_get, lv, root) != 0)
+		{
+			put_problem(ts, desc, "checkpoint_beyond_log", size, "The checkpoint covers leaves the log does not hold.");
+			continue;
+		}
+		if (memcmp(root, stored, HASH256_LEN) != 0)
+			put_problem(ts, desc, "checkpoint_root_mismatch", size,
+						"The leaves do not hash to the checkpoint's root: history was rewritten.");
+		memset(&note, 0, sizeof(note));
+		if (bl_note_parse(text, strlen(text), &note) != 0 ||
+			bl_checkpoint_parse(note.text, note.text_len, &cp) != 0)
+			put_problem(ts, desc, "checkpoint_malformed", size, "The stored note is not a checkpoint.");
+		else
+		{
+			if (cp.size != (uint64) size || memcmp(cp.root, stored, HASH256_LEN) != 0)
+				put_problem(ts, desc, "checkpoint_text_mismatch", size,
+							"The signed note's size or root differs from the stored ones.");
+			if (have_key && origin &&
+				(cp.origin_len != strlen(origin) || memcmp(cp.origin, origin, cp.origin_len) != 0 ||
+				 bl_note_verify(&note, origin, pub) != 1))
+				put_problem(ts, desc, "checkpoint_bad_signature", size,
+							"The note is not signed by this log's key for its origin.");
+		}
+		bl_note_free(&note);
+	}
+	if (!have_key)
+		put_problem(ts, desc, "signatures_not_checked", 0,
+					"No log key: pass the log's published verifier key, verify_log(true, battledger.log_vkey() as published), or set battledger.log_key_file.");
+}
+
+/*
+ * Sealed rows: each leaf's row must still be in its table with the hash it was
+ * sealed with.  Leaves name tables as "schema.table" without quoting; they are
+ * matched to the registered ledger tables by that exact text.
+ */
+/*
+ * Every sealed row is still there and still hashes to its leaf; every row
+ * this log must hold (this member's rows, and those written before it had an
+ * origin) is sealed or queued; every table a leaf names is still a ledger.
+ * A table the caller cannot read whole is reported, not skipped silently.
+ */
+static void
+verify_rows(Tuplestorestate *ts, TupleDesc desc)
+{
+	uint64		ntables;
+	char	  **names;
+	Oid		   *relids;
+	bool		queue_whole;
+
+	/*
+	 * Queued rows can be told from rows added behind the guards only while the
+	 * (unlogged) queue is whole: not on a standby, which cannot read it, nor
+	 * after a crash emptied it and before seal() re-queued.  Then this
+	 * member's unsealed rows are not checked, and that is said.
+	 */
+	queue_whole = !RecoveryInProgress();
+	if (queue_whole)
+		queue_whole = queue_intact(true);
+	if (!queue_whole)
+		put_problem(ts, desc, "queue_not_checked", 0,
+					RecoveryInProgress()
+					? "This is a standby, which cannot read the unlogged queue: this member's rows that are not sealed yet were not checked."
+					: "The unlogged queue was reset by a crash or a failover: this member's rows that are not sealed yet were not checked; the next seal() re-queues them.");
+
+	if (SPI_execute("SELECT coalesce(l.tbl, n.nspname || '.' || c.relname), c.oid "
+					"FROM (SELECT DISTINCT tbl FROM battledger.log_leaf) l "
+					"FULL JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+					"           JOIN battledger.ledger_tables r ON r.tbl = c.oid) "
+					"       ON n.nspname || '.' || c.relname = l.tbl ORDER BY 1",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.log_leaf");
+	ntables = SPI_processed;
+	names = palloc(sizeof(char *) * Max(ntables, 1));
+	relids = palloc(sizeof(Oid) * Max(ntables, 1));
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+		names[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		relids[i] = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		char	   *q;
+		char	   *qual;
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		args[2] = {CStringGetTextDatum(names[i]), CStringGetTextDatum(local_origin())};
+		Oid			owner;
+		Oid			save_userid;
+		int			save_sec;
+		uint64		nchanged;
+		SPITupleTable *changed;
+		int			rc;
+
+		if (!OidIsValid(relids[i]))
+		{
+			put_problem(ts, desc, "table_missing", 0,
+						psprintf("Sealed rows belong to \"%s\", which is no longer a ledger table under that name.", names[i]));
+			continue;
+		}
+		/* one table withheld from the caller must not hide the others' answers */
+		owner = bl_rel_owner(relids[i]);
+		if (pg_class_aclcheck(relids[i], GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+			check_enable_rls(relids[i], InvalidOid, true) == RLS_ENABLED ||
+			check_enable_rls(relids[i], owner, true) == RLS_ENABLED)
+		{
+			put_problem(ts, desc, "table_not_checked", 0,
+						psprintf("\"%s\" was not checked: this role cannot read every row of it (no SELECT privilege, or row-level security).",
+								 names[i]));
+			continue;
+		}
+		qual = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relids[i])),
+										  get_rel_name(relids[i]));
+		/*
+		 * The table is read as its owner, in a restricted operation (as VACUUM
+		 * and ANALYZE do): planning a query over it evaluates its owner's
+		 * index expressions, which must not run as the caller.  "ONLY": rows
+		 * of a child table are not the ledger's.  "t.*", not "t": a column
+		 * named t must not stand in for the row.
+		 */
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		q = psprintf("SELECT l.leaf_index FROM battledger.log_leaf l "
+					 "LEFT JOIN ONLY %s t ON t.ledger_hash OPERATOR(battledger.=) l.row_hash "
+					 " AND t.ledger_seq = l.seq "
+					 " AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t.*)) "
+					 "WHERE l.tbl = $1 AND t.ledger_seq IS NULL ORDER BY 1", qual);
+		if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not check the sealed rows of \"%s\"", names[i]);
+		nchanged = SPI_processed;
+		changed = SPI_tuptable;
+		/*
+		 * Rows added behind the guards: this member's (or the empty origin's)
+		 * in no leaf and in no queue, and rows under an origin that is neither
+		 * this member's nor a joined member's.
+		 */
+		q = psprintf("SELECT t.ledger_seq, t.ledger_origin FROM ONLY %s t "
+					 "WHERE %s"
+					 "   (t.ledger_origin NOT IN ($2, '') "
+					 "       AND NOT EXISTS (SELECT 1 FROM battledger.consortium_member m WHERE m.origin = t.ledger_origin)) "
+					 "ORDER BY t.ledger_origin, t.ledger_seq", qual,
+					 /* not even named on a standby: the planner refuses an unlogged table there */
+					 !queue_whole ? "" :
+					 "(t.ledger_origin IN ($2, '') "
+					 "       AND NOT EXISTS (SELECT 1 FROM battledger.log_leaf l WHERE l.row_hash OPERATOR(battledger.=) t.ledger_hash "
+					 "                       AND l.tbl = $1 AND l.seq = t.ledger_seq) "
+					 "       AND NOT EXISTS (SELECT 1 FROM battledger.log_pending p WHERE p.row_hash OPERATOR(battledger.=) t.ledger_hash "
+					 "                       AND p.tbl = $1 AND p.seq = t.ledger_seq)) OR ");
+		rc = SPI_execute_with_args(q, 2, types, args, NULL, true, 0);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not check the unsealed rows of \"%s\"", names[i]);
+		for (uint64 r = 0; r < nchanged; r++)
+		{
+			bool		isnull;
+
+			put_problem(ts, desc, "sealed_row_changed",
+						DatumGetInt64(SPI_getbinval(changed->vals[r], changed->tupdesc, 1, &isnull)),
+						psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
+								 names[i]));
+		}
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+
+			put_problem(ts, desc, "row_not_in_log",
+						DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)),
+						psprintf("A row of \"%s\" (origin \"%s\", position given as ref) is in no log: not sealed nor queued here, nor of a joined member; it was not written through the chain trigger or the arrival check.",
+								 names[i], SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2)));
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(battledger_verify_log);
+Datum
+battledger_verify_log(PG_FUNCTION_ARGS)
+{
+	int			nest;
+	bool		check_rows;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Levels	   *lv;
+	bl_vkey		vkey;
+	bool		have_vkey = false;
+	int64		nleaves;
+	MemoryContext work;
+	MemoryContext old;
+
+	/* no rows would read as "no problems": a NULL is a mistake, not a question */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("check_rows must not be null"),
+				 errhint("Pass true to check the sealed rows too, false to check the tree alone.")));
+	check_rows = PG_GETARG_BOOL(0);
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		if (bl_vkey_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &vkey) != 0 || vkey.alg != BL_NOTE_ALG_ED25519)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("log_vkey is not an Ed25519 note verifier key"),
+					 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>."),
+					 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
+		have_vkey = true;
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log", ALLOCSET_DEFAULT_SIZES);
+	nest = bl_spi_connect();
+	old = MemoryContextSwitchTo(work);
+	lv = palloc0(sizeof(Levels));
+	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
+	verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);
+	if (check_rows)
+		verify_rows(rsinfo->setResult, rsinfo->setDesc);
+	MemoryContextSwitchTo(old);
+	bl_spi_finish(nest);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
