@@ -1063,7 +1063,9 @@ BEGIN
         SELECT * INTO s FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at);
         custody := e.ledger_at >= since;
         IF s.member IS NULL THEN
-            v := ROW('unknown_key'::text, 'BL011'::text, 'the event''s key is unknown here'::text, NULL::text, NULL::text);
+            -- (a record from SELECT ... INTO keeps the field names; a ROW() would not)
+            SELECT 'unknown_key'::text AS problem, 'BL011'::text AS code, 'the event''s key is unknown here'::text AS message,
+                   NULL::text AS detail, NULL::text AS hint INTO v;
         ELSE
             SELECT * INTO v FROM @extschema@._battery_verdict(e, s.member, s.roles, st, custody, false);
         END IF;

@@ -206,7 +206,7 @@ bulk_flush(BulkRel *b)
 	table_multi_insert(b->rel, b->slots, b->n, b->cid, 0, b->bis);
 	for (int i = 0; i < b->n; i++)
 	{
-		List	   *r = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false, NULL, NIL);
+		List	   *r = bl_exec_insert_index_tuples(b->rri, b->slots[i], b->estate, false, false, NULL, NIL);
 
 		list_free(r);
 		ResetPerTupleExprContext(b->estate);

@@ -51,6 +51,19 @@
 #endif
 
 /*
+ * Index entries for a heap tuple written directly (seal's bulk path): 16
+ * added ExecInsertIndexTuples()'s onlySummarizing argument (for HOT
+ * updates; an insert updates every index, so false).
+ */
+#if PG_VERSION_NUM >= 160000
+#define bl_exec_insert_index_tuples(rri, slot, estate, update, nodup, specconflict, arbiters) \
+	ExecInsertIndexTuples((rri), (slot), (estate), (update), (nodup), (specconflict), (arbiters), false)
+#else
+#define bl_exec_insert_index_tuples(rri, slot, estate, update, nodup, specconflict, arbiters) \
+	ExecInsertIndexTuples((rri), (slot), (estate), (update), (nodup), (specconflict), (arbiters))
+#endif
+
+/*
  * Ownership of a relation: 16 folded pg_class_ownercheck() into
  * object_ownercheck().
  */

@@ -38,7 +38,12 @@ unset PGHOST PGPORT PGUSER PGDATABASE
 # Known lintian warnings, each with its reason (anything else fails):
 #   initial-upload-closes-no-bugs  the packages are not uploaded to Debian, so
 #                                  there is no ITP bug to close.
-LINTIAN_ALLOWED_WARNINGS="initial-upload-closes-no-bugs"
+#   incomplete-creative-commons-license  debian/copyright names the CC BY 4.0
+#                                  schemas in test/standards/ (used by the test
+#                                  suite only, in no binary package) and points
+#                                  to the licence's text by URL instead of
+#                                  reproducing it.
+LINTIAN_ALLOWED_WARNINGS="initial-upload-closes-no-bugs incomplete-creative-commons-license"
 
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
