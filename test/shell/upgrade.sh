@@ -15,7 +15,13 @@
 #   - the three databases go on to 0.5.0 and equal a fresh 0.5.0, and a
 #     registry written by 0.4.0's own binaries (custody, handovers) updates to
 #     0.5.0 with its rows, states, passports, leaves, checkpoints and a proof
-#     unchanged.
+#     unchanged;
+#   - the four databases go on to 0.6.0 and equal a fresh 0.6.0, and a
+#     registry written by 0.5.0's own binaries (namespaces, second life, a
+#     log over 600 leaves: more than two 256-leaf tiles) updates to 0.6.0 with
+#     its rows, states, passports, leaves and checkpoints unchanged; every
+#     inclusion and consistency proof 0.5.0 made verifies offline after the
+#     update, and the updated extension makes the same proofs byte for byte.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -378,4 +384,102 @@ check "v04: the proof 0.4.0 made still verifies offline" \
 q v04 -c "SELECT ev('recycler.test', '{\"battery_id\": \"gs1:01/09521234567899/21/V1\", \"event\": \"handover_accepted\", \"occurred_at\": \"2026-01-01T00:00:00Z\"}')" >/dev/null
 check "v04: the handover 0.4.0 recorded is accepted after the update" \
   test "$(q v04 -c "SELECT custodian FROM battledger.battery_state('gs1:01/09521234567899/21/V1')")" = recycler.test
+# --- 0.5.0 -> 0.6.0: the four databases above go on to this version
+for db in old:$cluster1_port v02:55458 v03:55459 v04:55460; do
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} createdb fresh6
+  PGPORT=${db#*:} q fresh6 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  same_as_fresh 0.6.0 fresh6 ${db%:*} ${db#*:}
+done
+export PGPORT=55460
+check "v04: verify() and verify_log(true) clean after the update to 0.6.0" \
+  test "$(q v04 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.5.0 -> 0.6.0, from 0.5.0's own binaries (its release commit): a
+# registry with a namespace, a second life, and a log of more than 600 leaves
+# sealed in three checkpoints (sizes not multiples of 256), so that a change
+# of the log's storage has full and partial tiles to carry over
+P050=$BL_WORK/pg050
+build_release 0.5.0 166d21d "$P050"
+PG_BIN=$P050/usr/lib/postgresql/15/bin bl_start_cluster v05 55461 "battledger.log_key_file = '$BL_WORK/up-log.key'
+battledger.origin = 'up5.example/log'"
+export PGPORT=55461
+createdb v05
+q v05 >/dev/null <<'SQL'
+CREATE EXTENSION battledger VERSION '0.5.0';
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
+SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
+  FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem'])) v(m, r);
+SELECT battledger.add_id_namespace('cells.test', 'gs1:0952123');
+CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
+CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+SELECT model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
+SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/W1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2025-01-01T00:00:00Z"}'),
+       ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/W1", "event": "placed_on_market", "passport_id": "urn:bp:W1:1", "occurred_at": "2025-02-01T00:00:00Z"}');
+SELECT battledger.seal();
+CREATE TABLE soh (battery text, soh_pct numeric);
+SELECT battledger.enable_ledger('soh', 'battery');
+INSERT INTO soh SELECT 'B' || i % 7, 100 - i / 10.0 FROM generate_series(1, 300) i;
+SELECT battledger.seal();
+INSERT INTO soh SELECT 'B' || i % 5, 70 - i / 100.0 FROM generate_series(1, 333) i;
+SELECT battledger.seal();
+SQL
+reg05() {
+  q v05 -c "SELECT s.status || ':' || s.passport_id || ':' || s.custodian || ':' || (battledger.passport('gs1:01/09521234567899/21/W1', 'legitimate_interest')->>'batteryStatus')
+              FROM battledger.battery_state('gs1:01/09521234567899/21/W1') s" \
+        -c "SELECT string_agg(ledger_origin || ledger_seq || ledger_hash::text || coalesce(encode(ledger_sig, 'hex'), ''), ',' ORDER BY ledger_hash::text) FROM battledger.battery_event" \
+        -c "SELECT string_agg(ledger_seq || ledger_hash::text, ',' ORDER BY ledger_hash::text) FROM soh" \
+        -c "SELECT string_agg(i || ':' || encode(battledger.leaf(i), 'hex'), ',' ORDER BY i) FROM generate_series(0, (SELECT max(tree_size) - 1 FROM battledger.checkpoint)) i" \
+        -c "SELECT string_agg(note, '' ORDER BY tree_size) FROM battledger.checkpoint"
+}
+# proofs, as 0.5.0 makes them: inclusion at the edges of tiles and of the
+# tree, consistency between every pair of checkpoint sizes
+proofs05() {
+  q v05 -c "SELECT string_agg(i || '@' || n || ':' || array_to_string(battledger.inclusion_proof(i, n), ' '), ',' ORDER BY n, i)
+              FROM (SELECT tree_size n FROM battledger.checkpoint) c,
+                   unnest(ARRAY[0, 1, 254, 255, 256, 257, 300, 511, 512, 513, 600, n - 1]) i WHERE i < n" \
+        -c "SELECT string_agg(a.tree_size || '-' || b.tree_size || ':' || array_to_string(battledger.consistency_proof(a.tree_size, b.tree_size), ' '), ',' ORDER BY a.tree_size, b.tree_size)
+              FROM battledger.checkpoint a JOIN battledger.checkpoint b ON a.tree_size < b.tree_size" \
+        -c "SELECT string_agg(tree_size || ':' || battledger.tree_root(tree_size)::text, ',' ORDER BY tree_size) FROM battledger.checkpoint"
+}
+before05=$(reg05)
+proofs_before05=$(proofs05)
+check "v05: 0.5.0 wrote a log of more than 600 leaves in three checkpoints" \
+  test "$(q v05 -c "SELECT count(*) || ':' || (max(tree_size) > 600) FROM battledger.checkpoint")" = 3:true
+vkey5=$(q v05 -c "SELECT battledger.log_vkey()")
+for i in 0 255 256 600; do
+  printf '%s\n' "$(q v05 -c "SELECT battledger.tlog_proof($i)")" > "$BL_WORK/up5-proof-$i.txt"
+  q v05 -c "SELECT encode(battledger.leaf($i), 'hex')" > "$BL_WORK/up5-leaf-$i.hex"
+done
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v05" -w stop >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v05" -l "$BL_WORK/v05.log" -w start >/dev/null
+q v05 -c "ALTER EXTENSION battledger UPDATE"
+createdb fresh6; q fresh6 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+same_as_fresh 0.6.0 fresh6 v05 55461
+check "v05: 0.5.0's rows, leaves, checkpoints, states and passports unchanged by the update" \
+  test "$(reg05)" = "$before05"
+check "v05: the updated extension makes the same inclusion and consistency proofs and roots as 0.5.0" \
+  test "$(proofs05)" = "$proofs_before05"
+check "v05: no conflicts, verify() and verify_log(true) clean after the update" \
+  test "$(q v05 -c "SELECT (SELECT count(*) FROM battledger.registry_conflicts()) + (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+for i in 0 255 256 600; do
+  check "v05: 0.5.0's proof of leaf $i still verifies offline" \
+    "$CLI" verify-proof --vkey "$vkey5" --proof "$BL_WORK/up5-proof-$i.txt" --leaf-hex "$(cat "$BL_WORK/up5-leaf-$i.hex")"
+done
+n05=$(q v05 -c "SELECT max(tree_size) FROM battledger.checkpoint")
+q v05 -c "INSERT INTO soh SELECT 'B' || i % 3, 50 FROM generate_series(1, 300) i" -c "SELECT battledger.seal()" >/dev/null
+n06=$(q v05 -c "SELECT max(tree_size) FROM battledger.checkpoint")
+printf '%s\n' "$(q v05 -c "SELECT battledger.tlog_proof($((n06 - 1)))")" > "$BL_WORK/up5-proof-900.txt"
+check "v05: rows written after the update seal, and their proofs verify offline" \
+  "$CLI" verify-proof --vkey "$vkey5" --proof "$BL_WORK/up5-proof-900.txt" --leaf-hex "$(q v05 -c "SELECT encode(battledger.leaf($((n06 - 1))), 'hex')")"
+check "v05: the log after the update is consistent with 0.5.0's last checkpoint" \
+  test "$(q v05 -c "SELECT battledger.verify_consistency($n05, $n06, battledger.tree_root($n05), battledger.tree_root($n06), battledger.consistency_proof($n05, $n06))")" = t
+check "v05: verify_log(true) clean after sealing on the updated log" \
+  test "$(q v05 -c "SELECT count(*) FROM battledger.verify_log(true)")" = 0
 exit $fail

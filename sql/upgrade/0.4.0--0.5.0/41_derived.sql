@@ -1,1 +1,0 @@
-../../install/86_derived.sql
