@@ -8,6 +8,8 @@
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 BL_ROOT=${BL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# the signed writers ev() and model() of the shell scenarios (TEST ONLY)
+export BL_SIGNED_WRITERS=$BL_ROOT/test/lib/signed_writers.sql
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, which
 # clang only recommends, so --no-install-recommends leaves them out) are
 # for test/fuzz.  debhelper, dpkg-dev, postgresql-server-dev-all (the

@@ -24,14 +24,8 @@ CREATE EXTENSION battledger;
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
 SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
   FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker', 'oem', 'recycler', 'collector'])) v(m, r);
-CREATE FUNCTION public.ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
-CREATE FUNCTION public.model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
 SELECT public.model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
 SELECT public.ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/L1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2026-01-01T00:00:00Z"}');
 CREATE ROLE mallory LOGIN;

@@ -56,21 +56,8 @@ for m in a b c; do
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL
--- the member's application: sign the signing bytes with its seed, insert
-CREATE FUNCTION ev(seedname text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(seedname)))::text));
-BEGIN
-    r.ledger_sig := battledger_test.sign(battledger_test.seed(seedname), battledger.signing_bytes(r));
-    INSERT INTO battledger.battery_event SELECT r.*;
-END $$;
-CREATE FUNCTION model(seedname text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(seedname)))::text));
-BEGIN
-    r.ledger_sig := battledger_test.sign(battledger_test.seed(seedname), battledger.signing_bytes(r));
-    INSERT INTO battledger.battery_model SELECT r.*;
-END $$;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
 SELECT battledger.publish_member();
 SQL
 done

@@ -266,14 +266,8 @@ CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
 SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
   FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem']),
                ('second.test', ARRAY['second_life_operator']), ('recycler.test', ARRAY['recycler', 'collector'])) v(m, r);
-CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
-CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
 SELECT model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
 -- 0.3.0's rules: each move by whoever has the role
 SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/U1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2024-01-01T00:00:00Z"}'),
@@ -343,14 +337,8 @@ CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
 SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
   FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem']),
                ('recycler.test', ARRAY['recycler', 'collector'])) v(m, r);
-CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
-CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
 SELECT model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
 SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2025-01-01T00:00:00Z"}'),
        ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/V1", "event": "handover", "data": {"to": "oem.test"}, "occurred_at": "2025-01-02T00:00:00Z"}'),
@@ -411,14 +399,8 @@ CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
 SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
   FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem'])) v(m, r);
 SELECT battledger.add_id_namespace('cells.test', 'gs1:0952123');
-CREATE FUNCTION ev(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
-CREATE FUNCTION model(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.battery_model,
-    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
-BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.battery_model SELECT r.*; END $$;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
 SELECT model('cells.test', '{"model_id": "NMC-1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
 SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/W1", "event": "manufactured", "model_id": "NMC-1", "occurred_at": "2025-01-01T00:00:00Z"}'),
        ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/W1", "event": "placed_on_market", "passport_id": "urn:bp:W1:1", "occurred_at": "2025-02-01T00:00:00Z"}');
