@@ -304,6 +304,7 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 {
 	const Hash256 *key_id;
 	KeyInfo    *key;
+	KeyCheck	check;
 	StringInfoData buf;
 	bool		has_sig = !nulls[lr->sig_attno - 1];
 	bool		has_batch = !nulls[lr->batch_attno - 1];
@@ -323,8 +324,10 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 	}
 
 	key = key_lookup(key_id);
-	key_check_report(key_check(key, now, lr->signer_roles, lr->nsigner_roles), key, now,
-					 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
+	check = key_check(key, now, lr->signer_roles, lr->nsigner_roles);
+	if (check != KEY_OK)		/* the message is formatted for a refusal only */
+		key_check_report(check, key, now,
+						 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
 	initStringInfo(&buf);
 	signing_encode(lr->sign_encoder, lr->qualname, values, nulls, &buf);
 	if (!key_verify(key, buf.data, buf.len, sig_bytes_or_error(values[lr->sig_attno - 1])))
