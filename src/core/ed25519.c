@@ -3,8 +3,10 @@
  *
  * Ed25519 is a "one-shot" algorithm in OpenSSL: EVP_DigestSign/Verify with
  * a NULL digest over the whole message.  One EVP_MD_CTX is kept per process
- * and reset before each use, which avoids an allocation per verification
- * (verification runs once per replicated row in the extension).
+ * and reset before each use, which avoids an allocation per verification;
+ * the extension's key cache goes further with bl_ed25519_verify_ctx, one
+ * context per key kept initialised, since verification runs once per signed
+ * row, written here or arriving from another member.
  */
 #include "ed25519.h"
 
