@@ -136,6 +136,20 @@ SELECT count(*) AS rows_after_refusals, max(ledger_seq) AS head FROM soh;
 SELECT set_member_roles('miner.example', ARRAY['miner', 'oem']);
 INSERT INTO soh SELECT (signed_soh('miner-1', 'B0026', 99, 'now allowed')).* RETURNING battery, ledger_seq;
 
+-- a revocation applies at once, also in the transaction that makes it, though
+-- the key has just verified a row (and is cached with its OpenSSL context)
+BEGIN;
+INSERT INTO soh SELECT (signed_soh('miner-1', 'B0026', 98, 'before the revocation')).* RETURNING battery, ledger_seq;
+SELECT revoke_key(key_id(public_key(seed('miner-1'))));
+\set VERBOSITY terse
+INSERT INTO soh SELECT (signed_soh('miner-1', 'B0026', 97, 'after the revocation')).*;
+\set VERBOSITY default
+ROLLBACK;
+-- rolled back: the key verifies again
+BEGIN;
+INSERT INTO soh SELECT (signed_soh('miner-1', 'B0026', 98, 'revocation rolled back')).* RETURNING battery, ledger_seq;
+ROLLBACK;
+
 -- verify() re-checks every signature
 SELECT count(*) AS problems FROM verify('soh');
 CREATE FUNCTION tamper_soh(sql text) RETURNS void LANGUAGE plpgsql AS $$

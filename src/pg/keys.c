@@ -55,8 +55,12 @@ key_cache_reset(void)
 	/* OpenSSL objects live outside memory contexts: free them first */
 	hash_seq_init(&status, key_cache);
 	while ((k = hash_seq_search(&status)) != NULL)
+	{
+		if (k->vctx)
+			bl_ed25519_verify_ctx_free(k->vctx);
 		if (k->pkey)
 			bl_ed25519_pub_free(k->pkey);
+	}
 	MemoryContextDelete(key_cxt);
 	key_cache = NULL;
 	key_cxt = NULL;
@@ -137,6 +141,7 @@ key_fill(KeyInfo *k)
 		elog(ERROR, "could not read battledger.keys");
 	k->known = SPI_processed == 1;
 	k->pkey = NULL;
+	k->vctx = NULL;
 	k->weak = NULL;
 	if (k->known)
 	{
@@ -174,6 +179,7 @@ key_lookup(const Hash256 *key_id)
 	{
 		k->known = false;
 		k->pkey = NULL;
+		k->vctx = NULL;
 		k->weak = NULL;
 		PG_TRY();
 		{
@@ -272,14 +278,15 @@ key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t, const char *
 }
 
 bool
-key_verify(const KeyInfo *key, const char *msg, size_t len, const uint8 *sig)
+key_verify(KeyInfo *key, const char *msg, size_t len, const uint8 *sig)
 {
 	int			rc;
 
 	/* a weak key has no handle: nothing verifies under it */
 	if (key->pkey == NULL)
 		return false;
-	rc = bl_ed25519_verify(key->pkey, (const uint8_t *) msg, len, sig);
+	/* the context lives as long as the cache entry: key_cache_reset frees both */
+	rc = bl_ed25519_verify_ctx(&key->vctx, key->pkey, (const uint8_t *) msg, len, sig);
 	if (rc < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

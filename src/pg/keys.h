@@ -20,6 +20,7 @@ typedef struct KeyInfo
 	bool		known;			/* false: cached "no such key" */
 	char	   *member;
 	void	   *pkey;			/* parsed Ed25519 public key (OpenSSL); NULL if weak */
+	void	   *vctx;			/* OpenSSL context kept initialised to verify under pkey */
 	const char *weak;			/* why the stored key is refused, or NULL */
 	TimestampTz valid_from;
 	TimestampTz valid_until;	/* DT_NOEND when open-ended */
@@ -49,8 +50,11 @@ extern KeyCheck key_check(const KeyInfo *key, TimestampTz t, char **roles, int n
 extern void key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t,
 							 const char *what);
 
-/* Verify an Ed25519 signature; false if it does not verify. */
-extern bool key_verify(const KeyInfo *key, const char *msg, size_t len, const uint8 *sig);
+/*
+ * Verify an Ed25519 signature; false if it does not verify.  Not const: the
+ * key keeps its verifying context between calls.
+ */
+extern bool key_verify(KeyInfo *key, const char *msg, size_t len, const uint8 *sig);
 
 /*
  * A row of battledger.key_event registering a public key: refused if the key

@@ -304,6 +304,7 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 {
 	const Hash256 *key_id;
 	KeyInfo    *key;
+	KeyCheck	check;
 	StringInfoData buf;
 	bool		has_sig = !nulls[lr->sig_attno - 1];
 	bool		has_batch = !nulls[lr->batch_attno - 1];
@@ -323,8 +324,10 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 	}
 
 	key = key_lookup(key_id);
-	key_check_report(key_check(key, now, lr->signer_roles, lr->nsigner_roles), key, now,
-					 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
+	check = key_check(key, now, lr->signer_roles, lr->nsigner_roles);
+	if (check != KEY_OK)		/* the message is formatted for a refusal only */
+		key_check_report(check, key, now,
+						 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
 	initStringInfo(&buf);
 	signing_encode(lr->sign_encoder, lr->qualname, values, nulls, &buf);
 	if (!key_verify(key, buf.data, buf.len, sig_bytes_or_error(values[lr->sig_attno - 1])))
@@ -500,8 +503,16 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			save_userid;
 	int			save_sec;
-	int			rc;
 	bool		v1 = false;
+	Portal		portal;
+	char	   *signing_tbl;
+	int64		cap;
+	RowEncoder *enc = NULL;
+	int			natts;
+	Datum	   *values = NULL;
+	bool	   *nulls = NULL;
+	StringInfoData row;
+	MemoryContext rows_cxt;
 
 	*detail = NULL;
 	nest = bl_spi_connect();
@@ -559,24 +570,65 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(bl_rel_owner(tbl),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	/* a batch filed before the table's update to 0.3.0 committed to v1 signing bytes */
-	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.sha256(battledger.%s(t.*)) FROM ONLY %s t WHERE t.ledger_batch = $1",
-										v1 ? "signing_bytes_v1" : "signing_bytes",
-										quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
-																   get_rel_name(tbl))),
-							   1, argtypes, args, NULL, true, 0);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the rows of batch \"%s\"", batch_id);
-	n = SPI_processed;
-	hashes = MemoryContextAlloc(caller, Max(n, 1) * BL_HASH_LEN);
-	for (int64 i = 0; i < n; i++)
+	/*
+	 * Each row's content hash is SHA-256 of its signing bytes (v1 for a batch
+	 * filed before the table's update to 0.3.0), computed here, in C, from
+	 * the columns the scan returns: what battledger.signing_bytes(t.*) would
+	 * give, without forming a composite, looking up its type and table and
+	 * copying the bytes three times for every row.  The encoder goes by
+	 * column name and type, which t.* gives as the table's row type does.
+	 * A cursor, so a large batch is never all in memory; only the hashes are.
+	 */
+	portal = SPI_cursor_open_with_args(NULL,
+									   psprintf("SELECT t.* FROM ONLY %s t WHERE t.ledger_batch = $1",
+												quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
+																		   get_rel_name(tbl))),
+									   1, argtypes, args, NULL, true, CURSOR_OPT_NO_SCROLL);
+	signing_tbl = v1 ? NULL : MemoryContextStrdup(caller, ledger_table_name(tbl));
+	cap = Max(count, 1) <= 1000000 ? Max(count, 1) : 1000000;	/* a hint, not trusted: grown below */
+	hashes = MemoryContextAlloc(caller, cap * BL_HASH_LEN);
+	n = 0;
+	initStringInfo(&row);
+	/* what encoding a row leaves behind (detoasted values, text forms), freed per fetch */
+	rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger batch rows",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
 	{
-		bool		isnull;
-		bytea	   *h = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old;
 
-		memcpy(hashes[i], VARDATA_ANY(h), BL_HASH_LEN);
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		if (enc == NULL)
+		{
+			natts = SPI_tuptable->tupdesc->natts;
+			enc = row_encoder_build(SPI_tuptable->tupdesc, CurrentMemoryContext, ENCODE_SIGNING);
+			values = palloc(sizeof(Datum) * Max(natts, 1));
+			nulls = palloc(sizeof(bool) * Max(natts, 1));
+		}
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			if (n == cap)
+			{
+				cap *= 2;
+				hashes = repalloc_huge(hashes, cap * BL_HASH_LEN);
+			}
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			resetStringInfo(&row);
+			old = MemoryContextSwitchTo(rows_cxt);
+			signing_encode(enc, signing_tbl, values, nulls, &row);
+			MemoryContextSwitchTo(old);
+			if (bl_sha256(row.data, row.len, hashes[n]) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("could not hash the rows of batch \"%s\"", batch_id)));
+			n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(rows_cxt);
 	}
+	SPI_cursor_close(portal);
+	SetUserIdAndSecContext(save_userid, save_sec);
 	bl_spi_finish(nest);
 
 	batch_root(hashes, n, computed);

@@ -589,6 +589,42 @@ test_ed25519(void)
 	bl_ed25519_pub_free(k);
 	k = bl_ed25519_pub_new(pub2);
 	check(k && bl_ed25519_verify(k, &msg2, 1, sig2) == 1, "RFC 8032 test 2");
+	/*
+	 * One context kept for a key (the extension's per-key cache): the same
+	 * answers as fresh contexts, in any order, for good and bad signatures
+	 * and messages, and again after a refusal.
+	 */
+	{
+		void	   *vctx = NULL;
+		uint8_t		other = 0x73;
+
+		check(k && bl_ed25519_verify_ctx(&vctx, k, &msg2, 1, sig2) == 1 && vctx != NULL,
+			  "kept context: test 2, first use");
+		check(bl_ed25519_verify_ctx(&vctx, k, &msg2, 1, sig2) == 1, "kept context: test 2 again");
+		check(bl_ed25519_verify_ctx(&vctx, k, &other, 1, sig2) == 0, "kept context: other message");
+		check(bl_ed25519_verify_ctx(&vctx, k, &msg2, 1, sig2) == 1, "kept context: valid after a refusal");
+		sig2[63] ^= 0x10;
+		check(bl_ed25519_verify_ctx(&vctx, k, &msg2, 1, sig2) == 0, "kept context: modified signature");
+		sig2[63] ^= 0x10;
+		check(bl_ed25519_verify_ctx(&vctx, k, &msg2, 1, sig2) == 1, "kept context: restored signature");
+		bl_ed25519_verify_ctx_free(vctx);
+		vctx = NULL;
+		sig2[0] ^= 0x01;
+		check(bl_ed25519_verify_ctx(&vctx, k, &msg2, 1, sig2) == 0, "fresh kept context: modified signature");
+		sig2[0] ^= 0x01;
+		bl_ed25519_verify_ctx_free(vctx);
+		vctx = NULL;
+		/* a context made for one key answers only for that key: here, test 1's */
+		{
+			void	   *k1 = bl_ed25519_pub_new(pub1);
+
+			check(k1 && bl_ed25519_verify_ctx(&vctx, k1, (const uint8_t *) "", 0, sig1) == 1 &&
+				  bl_ed25519_verify_ctx(&vctx, k1, (const uint8_t *) "", 0, sig2) == 0,
+				  "kept context, test 1's key");
+			bl_ed25519_verify_ctx_free(vctx);
+			bl_ed25519_pub_free(k1);
+		}
+	}
 	sig2[63] ^= 0x10;
 	check(k && bl_ed25519_verify(k, &msg2, 1, sig2) == 0, "test 2, modified signature");
 	bl_ed25519_pub_free(k);
