@@ -537,10 +537,17 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	}
 
 	keyhash = chain_key_hash(lr, key);
-	lock_chain(lr, keyhash);
-	hint = head_hint(lr->relid, keyhash);
 	may_cache = cache_ok || unhooked_top_level_ok();
 	cached = stmt_head(lr, keyhash, key, false, may_cache);
+	/*
+	 * A head this statement cached was made under the chain's lock, which is
+	 * held to the end of the transaction: only a subtransaction abort could
+	 * have released it, and none can abort the statement's own level between
+	 * two of its rows (a nested statement voids the cache first).
+	 */
+	if (!cached)
+		lock_chain(lr, keyhash);
+	hint = head_hint(lr->relid, keyhash);
 	if (cached)
 	{
 		seq = cached->seq + 1;
