@@ -31,8 +31,10 @@
  * ends the statement — so the head it produced is remembered for the rest of
  * that statement and no index lookup is needed.  An ExecutorRun hook tells
  * which statements qualify (and a ProcessUtility hook, COPY FROM); ON CONFLICT
- * and statements the hooks did not see keep the index lookup, and any nested
- * statement voids the cache.
+ * keeps the index lookup, and any nested statement voids the cache.  The one
+ * statement the hooks cannot see, the one during which the library is loaded
+ * (no session_preload_libraries), qualifies when it is the session's top-level
+ * plain INSERT or COPY FROM (unhooked_top_level_ok()); others keep the lookup.
  */
 #include "postgres.h"
 
