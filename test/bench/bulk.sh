@@ -10,14 +10,14 @@
 # repetition; medians over BENCH_REPS.  Per load: wall ms (psql \timing), the
 # backend's CPU ms (user+sys from /proc/PID/stat) and WAL bytes per row.
 #
-# Environment: BENCH_REPS (default 3), BENCH_PORT (default 55470),
+# Environment: BENCH_REPS (default 3), BENCH_PORT (default 55494),
 # BENCH_NO_INSTALL (see lib.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cluster.sh"
 . "$HERE/lib.sh"
 BENCH_REPS=${BENCH_REPS:-3}
-BENCH_PORT=${BENCH_PORT:-55470}
+BENCH_PORT=${BENCH_PORT:-55494}
 
 bench_install
 bl_start_cluster bulk "$BENCH_PORT" "shared_buffers = 1GB

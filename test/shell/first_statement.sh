@@ -12,7 +12,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
-bl_start_cluster first 55473
+bl_start_cluster first 55493
 trap 'as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/first" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$BL_WORK"' EXIT
 createdb fs
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d fs "$@"; }
