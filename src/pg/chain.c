@@ -31,8 +31,10 @@
  * ends the statement — so the head it produced is remembered for the rest of
  * that statement and no index lookup is needed.  An ExecutorRun hook tells
  * which statements qualify (and a ProcessUtility hook, COPY FROM); ON CONFLICT
- * and statements the hooks did not see keep the index lookup, and any nested
- * statement voids the cache.
+ * keeps the index lookup, and any nested statement voids the cache.  The one
+ * statement the hooks cannot see, the one during which the library is loaded
+ * (no session_preload_libraries), qualifies when it is the session's top-level
+ * plain INSERT or COPY FROM (unhooked_top_level_ok()); others keep the lookup.
  */
 #include "postgres.h"
 
@@ -49,7 +51,9 @@
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/plannodes.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/portal.h"
 #include "utils/datum.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -167,6 +171,7 @@ chain_key_hash(LedgerRel *lr, Datum key)
  * every cached head stale.
  */
 static bool cache_ok = false;
+static int	hook_depth = 0;		/* statements the hooks saw that are running now */
 static uint64 run_epoch = 0;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -199,6 +204,7 @@ bl_ExecutorRun(BL_EXECUTORRUN_PARAMS)
 
 	run_epoch++;
 	cache_ok = plain_insert(queryDesc->plannedstmt);
+	hook_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -209,6 +215,7 @@ bl_ExecutorRun(BL_EXECUTORRUN_PARAMS)
 	PG_FINALLY();
 	{
 		cache_ok = saved;
+		hook_depth--;
 		run_epoch++;
 	}
 	PG_END_TRY();
@@ -224,6 +231,7 @@ bl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 
 	run_epoch++;
 	cache_ok = IsA(pstmt->utilityStmt, CopyStmt) && ((CopyStmt *) pstmt->utilityStmt)->is_from;
+	hook_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -234,6 +242,7 @@ bl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	PG_FINALLY();
 	{
 		cache_ok = saved;
+		hook_depth--;
 		run_epoch++;
 	}
 	PG_END_TRY();
@@ -248,15 +257,52 @@ chain_install_hooks(void)
 	ProcessUtility_hook = bl_ProcessUtility;
 }
 
+/*
+ * Whether the row being chained comes from a statement the hooks did not see
+ * that is a plain INSERT or a COPY FROM run as the session's top-level
+ * statement.  Without session_preload_libraries, battledger is loaded by the
+ * first row the chain trigger sees, after ExecutorRun (or ProcessUtility)
+ * began: the hooks miss that statement, and an ETL tool that opens a session
+ * per load would chain every row through an index lookup.
+ *
+ * The statement firing the trigger is the active portal's own, not one
+ * nested in it (SQL or PL/pgSQL functions run theirs from SPI or function
+ * contexts), when its executor state was created straight in the portal's
+ * memory context: the trigger runs in the executor's per-tuple context, a
+ * child of that state's context.  COPY FROM builds its executor state the same
+ * way.  A portal's statement is known exactly (ActivePortal->stmts), so the
+ * same test as the hooks' decides; a portal of several statements (rules)
+ * never qualifies.  Nested statements started after the load go through the
+ * hooks and bump run_epoch, voiding the heads as they do for hooked
+ * statements.  Anything else (no portal, the apply worker) is not cached.
+ */
+static bool
+unhooked_top_level_ok(void)
+{
+	PlannedStmt *stmt;
+	MemoryContext estate_cxt;
+
+	if (hook_depth != 0 || ActivePortal == NULL || list_length(ActivePortal->stmts) != 1)
+		return false;
+	estate_cxt = CurrentMemoryContext ? CurrentMemoryContext->parent : NULL;
+	if (estate_cxt == NULL || estate_cxt->parent == NULL ||
+		estate_cxt->parent != ActivePortal->portalContext)
+		return false;
+	stmt = linitial_node(PlannedStmt, ActivePortal->stmts);
+	if (stmt->commandType == CMD_UTILITY)
+		return IsA(stmt->utilityStmt, CopyStmt) && ((CopyStmt *) stmt->utilityStmt)->is_from;
+	return plain_insert(stmt);
+}
+
 /* The head this statement left for the chain (created if asked), or NULL. */
 static StmtHead *
-stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create)
+stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create, bool may_cache)
 {
 	HeadHintKey k;
 	StmtHead   *h;
 	bool		found;
 
-	if (!cache_ok)
+	if (!may_cache)
 		return NULL;
 	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch)
 	{
@@ -446,6 +492,7 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	uint32		keyhash;
 	HeadHint   *hint;
 	StmtHead   *cached;
+	bool		may_cache;
 
 	check_trigger_context(fcinfo, "battledger_chain_trigger");
 	rel = td->tg_relation;
@@ -492,9 +539,17 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	}
 
 	keyhash = chain_key_hash(lr, key);
-	lock_chain(lr, keyhash);
+	may_cache = cache_ok || unhooked_top_level_ok();
+	cached = stmt_head(lr, keyhash, key, false, may_cache);
+	/*
+	 * A head this statement cached was made under the chain's lock, which is
+	 * held to the end of the transaction: only a subtransaction abort could
+	 * have released it, and none can abort the statement's own level between
+	 * two of its rows (a nested statement voids the cache first).
+	 */
+	if (!cached)
+		lock_chain(lr, keyhash);
 	hint = head_hint(lr->relid, keyhash);
-	cached = stmt_head(lr, keyhash, key, false);
 	if (cached)
 	{
 		seq = cached->seq + 1;
@@ -546,7 +601,7 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	newvals[3] = origin;
 
 	/* remembered only now that the row will be written as computed */
-	cached = stmt_head(lr, keyhash, key, true);
+	cached = stmt_head(lr, keyhash, key, true, may_cache);
 	if (cached)
 	{
 		cached->seq = seq;

@@ -66,18 +66,27 @@ log_pending_open(void)
 	return rel;
 }
 
-void
-log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
+/* Rows the log trigger queues with one heap_multi_insert() call. */
+#define LOG_QUEUE_BATCH 1000
+
+static HeapTuple
+log_pending_tuple(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
 {
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
-	HeapTuple	tup;
 
 	values[0] = PointerGetDatum(qualname);
 	values[1] = Int64GetDatum(seq);
 	values[2] = PointerGetDatum(prev);
 	values[3] = PointerGetDatum(row_hash);
-	tup = heap_form_tuple(RelationGetDescr(pending), values, nulls);
+	return heap_form_tuple(RelationGetDescr(pending), values, nulls);
+}
+
+void
+log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
+{
+	HeapTuple	tup = log_pending_tuple(pending, qualname, seq, prev, row_hash);
+
 	simple_heap_insert(pending, tup);	/* no indexes, no triggers: a plain queue */
 	heap_freetuple(tup);
 }
@@ -101,6 +110,9 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 				hash_att;
 	TupleDesc	desc;
 	LedgerRel  *lr;
+	TupleTableSlot *batch[LOG_QUEUE_BATCH];
+	int			nbatch = 0;
+	MemoryContext batch_cxt;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
@@ -120,6 +132,16 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 	pending = log_pending_open();
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	tuplestore_rescan(td->tg_newtable);
+	/*
+	 * Queued in batches with heap_multi_insert(): one buffer lock and one
+	 * page-full of tuples at a time instead of one search for free space per
+	 * row, which made the queue a tenth of a bulk load's time.  The rows
+	 * land in the same order as one by one.
+	 */
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger log queue batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < LOG_QUEUE_BATCH; i++)
+		batch[i] = NULL;
 	while (tuplestore_gettupleslot(td->tg_newtable, true, false, slot))
 	{
 		bool		n1,
@@ -128,11 +150,31 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 		Datum		seq = slot_getattr(slot, seq_att, &n1);
 		Datum		prev = slot_getattr(slot, prev_att, &n2);
 		Datum		hash = slot_getattr(slot, hash_att, &n3);
+		MemoryContext old;
 
 		if (n1 || n2 || n3)
 			continue;			/* not chained (only possible with the chain trigger bypassed) */
-		log_enqueue(pending, qualname, DatumGetInt64(seq), DatumGetHash256P(prev), DatumGetHash256P(hash));
+		if (batch[nbatch] == NULL)
+			batch[nbatch] = MakeSingleTupleTableSlot(RelationGetDescr(pending), &TTSOpsHeapTuple);
+		old = MemoryContextSwitchTo(batch_cxt);
+		ExecStoreHeapTuple(log_pending_tuple(pending, qualname, DatumGetInt64(seq),
+											 DatumGetHash256P(prev), DatumGetHash256P(hash)),
+						   batch[nbatch], true);
+		MemoryContextSwitchTo(old);
+		if (++nbatch == LOG_QUEUE_BATCH)
+		{
+			heap_multi_insert(pending, batch, nbatch, GetCurrentCommandId(true), 0, NULL);
+			for (int i = 0; i < nbatch; i++)
+				ExecClearTuple(batch[i]);
+			MemoryContextReset(batch_cxt);
+			nbatch = 0;
+		}
 	}
+	if (nbatch > 0)
+		heap_multi_insert(pending, batch, nbatch, GetCurrentCommandId(true), 0, NULL);
+	for (int i = 0; i < LOG_QUEUE_BATCH && batch[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(batch[i]);
+	MemoryContextDelete(batch_cxt);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(pending, NoLock);
 	return PointerGetDatum(NULL);
