@@ -129,6 +129,10 @@ CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledge
 -- ledger_origin, no longer serves "latest of this battery" as it did in 0.1.0)
 CREATE INDEX battery_event_usage ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE event = 'soh_reported';
+-- a battery's other events (installed, negative_event, repaired, quality_checked,
+-- ...): the passport reads them without walking its usage reports (issue 15)
+CREATE INDEX battery_event_other ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE event <> 'soh_reported';
 -- a passport id belongs to the first event naming it, in registry order: not a
 -- unique index, which would stop replication when two members race for one id
 CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
@@ -1110,14 +1114,26 @@ BEGIN
 END $$;
 
 -- The state a battery's lifecycle events reached: status, current passport,
--- whether manufactured, who holds it.
+-- whether manufactured, who holds it.  From the rules' cache of the state
+-- where it still holds (_battery_state_read(), below: the same state as the
+-- whole fold, read-only), for the callers that may read every row the fold
+-- reads; otherwise, and on a standby (which cannot read an unlogged table),
+-- the whole fold as the caller.
 CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
                                           OUT manufactured boolean, OUT status text, OUT passport_id text,
                                           OUT custodian text, OUT handover_to text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     l record;
+    s @extschema@.battery_fold_state;
 BEGIN
+    IF NOT pg_is_in_recovery()
+       AND has_function_privilege('@extschema@._battery_state_read(@extschema@.battery_id)', 'EXECUTE') THEN
+        s := @extschema@._battery_state_read(battery);
+        manufactured := s.manufactured; status := s.status; passport_id := s.passport_id;
+        custodian := s.custodian; handover_to := s.handover_to;
+        RETURN;
+    END IF;
     manufactured := false;
     -- the state after the last lifecycle event
     FOR l IN SELECT * FROM @extschema@.battery_lifecycle(battery) LOOP
@@ -1228,6 +1244,19 @@ BEGIN
     END IF;
     RETURN r.st;
 END $$;
+
+-- _battery_state_read(battery battery_id): the state battery_state() reads,
+-- from the rules' cache where it still holds (the rows after its horizon
+-- folded on), the whole fold otherwise: the same state either way, and
+-- nothing written (a STABLE reader, any role).  It runs as the owner, as the
+-- cache is readable by no role; only the roles that may SELECT every row the
+-- fold reads may execute it (99_privileges.sql), so it tells nobody anything
+-- they could not fold themselves, and a caller chooses only which battery.
+CREATE FUNCTION @extschema@._battery_state_read(battery @extschema@.battery_id)
+    RETURNS @extschema@.battery_fold_state
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT (@extschema@._battery_fold_cached(battery)).st
+$$;
 
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
 -- An 'equivocation' is an event the writer's own rules would have refused

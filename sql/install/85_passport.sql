@@ -72,6 +72,8 @@ DECLARE
     usage_ok boolean := tier = 'legitimate_interest';                        -- point 4
     tests_ok boolean := tier = 'authority';                                  -- point 3
     v jsonb;
+    last_e @extschema@.battery_event;
+    last_v jsonb;
 BEGIN
     SELECT * INTO made FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured';
@@ -121,6 +123,16 @@ BEGIN
         v := v #- '{manufactured,data,rated,expectedLifetimeYears}' #- '{manufactured,data,rated,selfDischargePct}';
     END IF;
     IF usage_ok THEN
+        -- the latest usage report disclosed to legitimate interest: each key it
+        -- carries is current there, so only the keys it lacks walk back further
+        SELECT e.* INTO last_e
+          FROM @extschema@.battery_event e
+          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+           AND d.tier = 'legitimate_interest'
+         ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
+        SELECT d.value INTO last_v FROM @extschema@.disclosure d
+         WHERE d.commitment OPERATOR(@extschema@.=) last_e.restricted AND d.tier = 'legitimate_interest';
         v := v || jsonb_build_object(
             'status', st.status,
             'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
@@ -131,15 +143,19 @@ BEGIN
                                    'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash)))
                           FROM @extschema@._dynamic_attribute a
                           CROSS JOIN LATERAL (
-                                SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
+                                SELECT (last_v->>a.key)::numeric AS value, last_e.occurred_at, last_e AS e
+                                 WHERE last_v ? a.key
+                                UNION ALL
+                                (SELECT (d.value->>a.key)::numeric, e.occurred_at, e
                                   FROM @extschema@.battery_event e
                                   JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                                 WHERE NOT last_v ? a.key
+                                   -- a key no report carries would walk every report of the battery: ask
+                                   -- the disclosures' key index first (the NASA data has 9 of the 25 keys)
+                                   AND EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)
+                                   AND e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                                    AND d.tier = 'legitimate_interest' AND d.value ? a.key
-                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
-                         -- a key no report carries would walk every report of the battery: ask the
-                         -- disclosures' key index first (the NASA data has 9 of the 25 keys)
-                         WHERE EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)),
+                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1)) x),
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
