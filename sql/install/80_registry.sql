@@ -1164,7 +1164,13 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     passport_rows bigint NOT NULL,             -- rows naming them, when folded
     st            @extschema@.battery_fold_state NOT NULL,
     handover_at     timestamptz,               -- the last effective handover's key
-    handover_origin text
+    handover_origin text,
+    -- the last effective placed_on_market or status_changed (the operator
+    -- responsible now, passport()): its key, signer and the status it left
+    resp_origin   text,
+    resp_seq      bigint,
+    resp_signer   text,
+    resp_status   text
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
@@ -1197,6 +1203,10 @@ DECLARE
     l record;
     ha timestamptz;
     ho text;
+    ro text;
+    rs bigint;
+    rsig text;
+    rst text;
 BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
     IF FOUND AND c.generation = gen
@@ -1208,6 +1218,7 @@ BEGIN
                      AND (x.ledger_at, x.ledger_origin, x.ledger_seq) <= (c.last_at, c.last_origin, c.last_seq)) THEN
         st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq; ids := c.passports;
         ha := c.handover_at; ho := c.handover_origin;
+        ro := c.resp_origin; rs := c.resp_seq; rsig := c.resp_signer; rst := c.resp_status;
     END IF;
     FOR l IN SELECT * FROM @extschema@._battery_fold(battery, st, la, lo, ls) LOOP
         st := ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to, l.fold_successor);
@@ -1215,12 +1226,16 @@ BEGIN
         IF l.event = 'handover' AND l.effective THEN
             ha := l.ledger_at; ho := l.ledger_origin;
         END IF;
+        IF l.event IN ('placed_on_market', 'status_changed') AND l.effective THEN
+            ro := l.ledger_origin; rs := l.ledger_seq; rsig := l.signer; rst := l.status;
+        END IF;
         IF l.named_passport IS NOT NULL AND NOT l.named_passport = ANY (ids) THEN
             ids := ids || l.named_passport;
         END IF;
     END LOOP;
     RETURN ROW(battery, n, la, lo, ls, gen, ids,
-               (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho);
+               (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho,
+               ro, rs, rsig, rst);
 END $$;
 
 -- _battery_state_cached(battery battery_id): battery_state() for the rules
@@ -1240,7 +1255,9 @@ BEGIN
            SET n = EXCLUDED.n, last_at = EXCLUDED.last_at, last_origin = EXCLUDED.last_origin,
                last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, passports = EXCLUDED.passports,
                passport_rows = EXCLUDED.passport_rows, st = EXCLUDED.st,
-               handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin;
+               handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin,
+               resp_origin = EXCLUDED.resp_origin, resp_seq = EXCLUDED.resp_seq,
+               resp_signer = EXCLUDED.resp_signer, resp_status = EXCLUDED.resp_status;
     END IF;
     RETURN r.st;
 END $$;

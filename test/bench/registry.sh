@@ -228,7 +228,8 @@ for what in $READS; do R_USER[$what]=postgres; R_OPTS[$what]=""; done
 R_USER[passport_li_rls]=bench_repairer
 R_OPTS[passport_li_nojit]="-c jit=off"
 
-declare -A P_TX P_AVG P_MED P_P95 P_IN_MED P_IN_P95
+declare -A P_TX P_AVG P_MED P_P95 P_IN_MED P_IN_P95 P_CPU
+TICK_HZ=$(getconf CLK_TCK)   # /proc/self/stat counts CPU time in these
 pgb_cmd() {                 # the pgbench command line for READ on battery B
   local opts="" user=""
   [ -n "${R_OPTS[$1]}" ] && opts="PGOPTIONS='${R_OPTS[$1]}' "
@@ -251,10 +252,10 @@ pgb_read() {                # pgb_read READ B
   read -r "P_MED[$what,$b]" "P_P95[$what,$b]" nlog <<<"$stats"
   [ "$nlog" = "${P_TX[$what,$b]}" ] || { echo "pgbench log has $nlog lines for ${P_TX[$what,$b]} transactions" >&2; exit 1; }
   rm -f "$prefix".*
-  IFS='|' read -r "P_IN_MED[$what,$b]" "P_IN_P95[$what,$b]" \
+  IFS='|' read -r "P_IN_MED[$what,$b]" "P_IN_P95[$what,$b]" "P_CPU[$what,$b]" \
     <<<"$(PGOPTIONS="${R_OPTS[$what]}" psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -U "${R_USER[$what]}" -At \
-            -c "SELECT median_us, p95_us FROM bench_reg.time_calls(\$s\$${R_STMT[$what]}\$s\$, bench_reg.bid('${B_SERIAL[$b]}'), $BENCH_CALLS)")"
-  echo "median ${P_MED[$what,$b]} ms, p95 ${P_P95[$what,$b]} ms (pgbench -l); in-server median ${P_IN_MED[$what,$b]} µs, p95 ${P_IN_P95[$what,$b]} µs"
+            -c "SELECT median_us, p95_us, cpu_us FROM bench_reg.time_calls(\$s\$${R_STMT[$what]}\$s\$, bench_reg.bid('${B_SERIAL[$b]}'), $BENCH_CALLS, $TICK_HZ)")"
+  echo "median ${P_MED[$what,$b]} ms, p95 ${P_P95[$what,$b]} ms (pgbench -l); in-server median ${P_IN_MED[$what,$b]} µs, p95 ${P_IN_P95[$what,$b]} µs, backend CPU ${P_CPU[$what,$b]} µs per call"
 }
 for b in $XS; do
   for what in $READS; do pgb_read "$what" "$b"; done
@@ -451,17 +452,19 @@ summary() {
   echo "(and holds every tier). Two rows per battery are for information only: the same call as a LOGIN member of"
   echo "battledger_legitimate_interest (RLS applied), and as the superuser with JIT compilation off (the server default is jit = on)."
   echo
-  echo "| battery | call | transactions | median | p95 | average | in-server median / p95 | goal (p95 ≤ $GOAL_MS ms) |"
-  echo "|---|---|---:|---:|---:|---:|---:|---|"
+  echo "| battery | call | transactions | median | p95 | average | in-server median / p95 | backend CPU per call | goal (p95 ≤ $GOAL_MS ms) |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
   for b in $XS; do
     for what in $READS; do
       case $what in passport_public|passport_li) g="$(goal_le "${P_P95[$what,$b]}" "$GOAL_MS") (median: $(goal_le "${P_MED[$what,$b]}" "$GOAL_MS"))" ;; *) g="(info)" ;; esac
       echo "| ${B_SERIAL[$b]} (${B_EVENTS[$b]}) | ${R_LABEL[$what]} | ${P_TX[$what,$b]} | $(fmt '%.3f' "${P_MED[$what,$b]}") ms |" \
-           "$(fmt '%.3f' "${P_P95[$what,$b]}") ms | ${P_AVG[$what,$b]} ms | $(fmt '%.0f' "${P_IN_MED[$what,$b]}") / $(fmt '%.0f' "${P_IN_P95[$what,$b]}") µs | $g |"
+           "$(fmt '%.3f' "${P_P95[$what,$b]}") ms | ${P_AVG[$what,$b]} ms | $(fmt '%.0f' "${P_IN_MED[$what,$b]}") / $(fmt '%.0f' "${P_IN_P95[$what,$b]}") µs | ${P_CPU[$what,$b]} µs | $g |"
     done
   done
   echo
   echo "Median and p95 from the per-transaction latencies of \`pgbench -l\` (client side: round trip, result transfer)."
+  echo "Backend CPU per call: the in-server session's user + system CPU time (/proc/self/stat, $TICK_HZ ticks/s) over the"
+  echo "$BENCH_CALLS calls, divided by them: what the call costs, whatever else the machine runs."
   echo "In-server: $BENCH_CALLS calls timed with clock_timestamp() in one session (\`bench_reg.time_calls\`), after one"
   echo "untimed call; battery_history and material_provenance there as \`SELECT count(*) FROM ...\` (no rows sent)."
   echo
