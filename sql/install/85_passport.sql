@@ -72,8 +72,8 @@ DECLARE
     usage_ok boolean := tier = 'legitimate_interest';                        -- point 4
     tests_ok boolean := tier = 'authority';                                  -- point 3
     v jsonb;
-    last_e @extschema@.battery_event;
-    last_v jsonb;
+    recent jsonb;
+    recent_keys text[];
 BEGIN
     SELECT * INTO made FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured';
@@ -123,29 +123,34 @@ BEGIN
         v := v #- '{manufactured,data,rated,expectedLifetimeYears}' #- '{manufactured,data,rated,selfDischargePct}';
     END IF;
     IF usage_ok THEN
-        -- the latest usage report disclosed to legitimate interest: each key it
-        -- carries is current there, so only the keys it lacks walk back further
-        SELECT e.* INTO last_e
-          FROM @extschema@.battery_event e
-          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
-           AND d.tier = 'legitimate_interest'
-         ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
-        SELECT d.value INTO last_v FROM @extschema@.disclosure d
-         WHERE d.commitment OPERATOR(@extschema@.=) last_e.restricted AND d.tier = 'legitimate_interest';
+        -- each dynamic attribute from the latest usage report that set it: first
+        -- among the battery's 32 latest reports (one index range), so that only
+        -- the keys none of them carries walk back further (issue 15)
+        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', k.raw::numeric, 'at', k.occurred_at,
+                   'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
+                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', k.ledger_hash))),
+               array_agg(k.key)
+          INTO recent, recent_keys
+          FROM (SELECT DISTINCT ON (a.key) a.key, r.value->>a.key AS raw, r.occurred_at, r.event,
+                       r.ledger_seq, r.ledger_hash
+                  FROM @extschema@._dynamic_attribute a
+                  JOIN (SELECT e.event, e.occurred_at, e.ledger_at, e.ledger_origin, e.ledger_seq, e.ledger_hash, d.value
+                          FROM (SELECT * FROM @extschema@.battery_event e
+                                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 32) e
+                          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                         WHERE d.tier = 'legitimate_interest') r ON r.value ? a.key
+                 ORDER BY a.key, r.ledger_at DESC, r.ledger_origin DESC, r.ledger_seq DESC) k;
+        recent_keys := coalesce(recent_keys, '{}');
         v := v || jsonb_build_object(
             'status', st.status,
             'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
                            WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed'),
-            -- each dynamic attribute from the latest usage report that set it
-            'dynamic', (SELECT jsonb_object_agg(x.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
+            'dynamic', (SELECT CASE WHEN recent IS NULL AND older IS NULL THEN NULL
+                                    ELSE coalesce(recent, '{}') || coalesce(older, '{}') END
+                          FROM (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
                                    'event', (x.e).event, 'sequence', (x.e).ledger_seq, 'ledgerHash', (x.e).ledger_hash::text,
-                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash)))
-                          FROM (SELECT a.key, (last_v->>a.key)::numeric AS value, last_e.occurred_at, last_e AS e
-                                  FROM @extschema@._dynamic_attribute a
-                                 WHERE last_v ? a.key
-                                UNION ALL
-                                SELECT a.key, y.value, y.occurred_at, y.e
+                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash))) AS older
                                   FROM @extschema@._dynamic_attribute a
                                  CROSS JOIN LATERAL (
                                        SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
@@ -153,11 +158,11 @@ BEGIN
                                          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                                         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                                           AND d.tier = 'legitimate_interest' AND d.value ? a.key
-                                        ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) y
-                                 WHERE NOT last_v ? a.key
+                                        ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
+                                 WHERE NOT a.key = ANY (recent_keys)
                                    -- a key no report carries would walk every report of the battery: ask the
                                    -- disclosures' key index first (the NASA data has 9 of the 25 keys)
-                                   AND EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)) x),
+                                   AND EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)) o),
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
