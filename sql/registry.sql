@@ -575,11 +575,17 @@ SELECT count(*) AS chain_problems FROM verify('battledger.battery_event');
 -- corrections, namespaces); and a battery with many lifecycle events is
 -- folded on from its cache, not from its first event
 SELECT count(*) AS cached_batteries FROM battledger.battery_fold_cache;
+-- the whole fold, never the cache (battery_state() reads the cache since 0.6.0):
+-- the state after the last lifecycle event
+CREATE FUNCTION whole_state(b battery_id) RETURNS battledger.battery_fold_state LANGUAGE sql AS $$
+    SELECT coalesce((SELECT ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to,
+                                battledger._battery_successor(b))::battledger.battery_fold_state
+                       FROM battledger.battery_lifecycle(b) l
+                      ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1),
+                    ROW(false, NULL, NULL, NULL, NULL, NULL)::battledger.battery_fold_state)
+$$;
 SELECT count(*) AS cache_disagrees FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b
- WHERE (SELECT ROW(c.manufactured, c.status, c.passport_id, c.custodian, c.handover_to, c.successor)
-          FROM battledger._battery_state_cached(b.battery_id) c) IS DISTINCT FROM
-       (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to, battledger._battery_successor(b.battery_id))
-          FROM battledger.battery_state(b.battery_id) s);
+ WHERE battledger._battery_state_cached(b.battery_id) IS DISTINCT FROM whole_state(b.battery_id);
 SELECT ev('cells.test', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
           'occurred_at', '2026-03-01T00:00:00Z'));
 DO $$
@@ -603,3 +609,69 @@ ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
 SELECT ev('cells.test', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'quality_checked', 'occurred_at', '2026-03-02T00:00:00Z'));
 SELECT n, (st).custodian FROM battledger.battery_fold_cache WHERE battery_id = bid('F-1');
 SELECT (battledger._battery_state_cached(bid('F-1'))).custodian AS cached, (battery_state(bid('F-1'))).custodian AS folded;
+
+-- 13. Readers on the cache (issue 15): battery_state(), and through it
+-- passport(), read the rules' cache where it still holds, read-only, and come
+-- to what the whole fold does
+SELECT count(*) AS batteries, count(*) FILTER (WHERE ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to)
+                                    IS DISTINCT FROM ROW(w.manufactured, w.status, w.passport_id, w.custodian, w.handover_to)) AS state_differs
+  FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b,
+       battery_state(b.battery_id) s, whole_state(b.battery_id) w;
+-- every battery's passport, each tier, with the cache and with none
+CREATE TEMP TABLE with_cache AS
+SELECT b, passport(b) AS pub, passport(b, 'legitimate_interest') AS li, passport(b, 'authority') AS au
+  FROM (SELECT DISTINCT battery_id AS b FROM battledger.battery_event WHERE event = 'manufactured') x;
+SELECT count(*) > 10 AS many_read_from_cache FROM with_cache w JOIN battledger.battery_fold_cache c ON c.battery_id = w.b;
+BEGIN;
+DELETE FROM battledger.battery_fold_cache;
+SELECT count(*) > 10 AS passports,
+       count(*) FILTER (WHERE (w.pub, w.li, w.au) IS DISTINCT FROM
+                              (passport(w.b), passport(w.b, 'legitimate_interest'), passport(w.b, 'authority'))) AS passports_differ
+  FROM with_cache w;
+ROLLBACK;
+-- the cache is what is read (F-1: 62 lifecycle events): a row altered by hand
+-- (only a superuser can: the table has no grants) shows, until what it was
+-- computed from changes; then the battery is folded whole again
+CREATE FUNCTION poison() RETURNS text LANGUAGE sql AS $$
+    UPDATE battledger.battery_fold_cache SET st.custodian = 'poisoned' WHERE battery_id = bid('F-1');
+    SELECT custodian FROM battery_state(bid('F-1'))
+$$;
+BEGIN;
+SELECT poison() AS poisoned_cache_read, (whole_state(bid('F-1'))).custodian AS whole_fold;
+SAVEPOINT s;
+SELECT add_key('oem.test', public_key(seed('oem.test/2'))) IS NOT NULL AS new_member_key;
+SELECT custodian AS after_new_key, (whole_state(bid('F-1'))).custodian AS whole_fold FROM battery_state(bid('F-1'));
+ROLLBACK TO s;
+SELECT poison() AS poisoned_cache_read;
+SELECT add_member('late.test', ARRAY['oem']) IS NOT NULL AS new_member;
+SELECT custodian AS after_new_member FROM battery_state(bid('F-1'));
+ROLLBACK TO s;
+SELECT poison() AS poisoned_cache_read;
+SELECT add_id_namespace('oem.test', 'gs1:4077777') IS NOT NULL AS new_namespace;
+SELECT custodian AS after_new_namespace FROM battery_state(bid('F-1'));
+ROLLBACK TO s;
+SELECT poison() AS poisoned_cache_read;
+SELECT set_custody_from('2026-01-01') IS NOT NULL AS custody_changed;
+SELECT custodian AS after_custody_change, (whole_state(bid('F-1'))).custodian AS whole_fold FROM battery_state(bid('F-1'));
+ROLLBACK TO s;
+-- a row arriving before the cache's horizon (as a member's replicated row
+-- dated back does; here the horizon is moved past now instead)
+SELECT poison() AS poisoned_cache_read;
+UPDATE battledger.battery_fold_cache SET last_at = 'infinity' WHERE battery_id = bid('F-1');
+SELECT custodian AS horizon_moved_no_new_row FROM battery_state(bid('F-1'));
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('only-cell_maker', jsonb_build_object('battery_id', bid('F-1')::text, 'event', 'handover', 'data', '{"to": "oem.test", "late": true}'::jsonb,
+          'occurred_at', '2026-03-01T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT custodian AS after_row_before_horizon, (whole_state(bid('F-1'))).custodian AS whole_fold FROM battery_state(bid('F-1'));
+ROLLBACK;
+-- only the owner's passport functions and the roles reading the raw events
+-- may read the cache, and nobody writes it through a reader
+SELECT has_function_privilege('registry_reader', 'battledger._battery_state_read(battledger.battery_id)', 'EXECUTE') AS reader_may,
+       has_function_privilege('registry_repairer', 'battledger._battery_state_read(battledger.battery_id)', 'EXECUTE') AS repairer_may,
+       has_function_privilege('battledger_member', 'battledger._battery_state_read(battledger.battery_id)', 'EXECUTE') AS member_may;
+SET ROLE registry_reader;
+SELECT battledger._battery_state_read(bid('F-1'));
+SELECT * FROM battery_state(bid('F-1'));
+RESET ROLE;
+SELECT p.provolatile, p.prosecdef, p.proconfig FROM pg_proc p WHERE p.oid = 'battledger._battery_state_read(battledger.battery_id)'::regprocedure;

@@ -83,13 +83,16 @@ CREATE FUNCTION @extschema@.tlog_proof(leaf_index bigint, min_cosignatures int D
     AS 'MODULE_PATHNAME', 'battledger_tlog_proof' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@.tlog_proof(bigint, int) IS
     'a C2SP tlog-proof@v1 bundle: index, inclusion proof and the latest signed checkpoint (cosigned by at least min_cosignatures witnesses), with its cosignatures';
+-- PL/pgSQL, not SQL: a SQL function with SET options is planned again at each
+-- call, which cost more than the lookup (a passport asks for a dozen; issue 15)
 CREATE FUNCTION @extschema@.leaf_index(tbl regclass, ledger_hash @extschema@.hash256) RETURNS bigint
-    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT l.leaf_index FROM @extschema@.log_leaf l
-     WHERE l.row_hash OPERATOR(@extschema@.=) $2
-       AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
-                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)
-$$;
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    RETURN (SELECT l.leaf_index FROM @extschema@.log_leaf l
+             WHERE l.row_hash OPERATOR(@extschema@.=) $2
+               AND l.tbl = (SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
+                              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1));
+END $$;
 CREATE FUNCTION @extschema@.tlog_proof(tbl regclass, ledger_hash @extschema@.hash256, min_cosignatures int DEFAULT 0) RETURNS text
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT @extschema@.tlog_proof(@extschema@.leaf_index(tbl, ledger_hash), min_cosignatures)

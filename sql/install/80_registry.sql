@@ -129,6 +129,10 @@ CREATE INDEX battery_event_state ON @extschema@.battery_event (battery_id, ledge
 -- ledger_origin, no longer serves "latest of this battery" as it did in 0.1.0)
 CREATE INDEX battery_event_usage ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE event = 'soh_reported';
+-- a battery's other events (installed, negative_event, repaired, quality_checked,
+-- ...): the passport reads them without walking its usage reports (issue 15)
+CREATE INDEX battery_event_other ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE event <> 'soh_reported';
 -- a passport id belongs to the first event naming it, in registry order: not a
 -- unique index, which would stop replication when two members race for one id
 CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
@@ -1110,14 +1114,26 @@ BEGIN
 END $$;
 
 -- The state a battery's lifecycle events reached: status, current passport,
--- whether manufactured, who holds it.
+-- whether manufactured, who holds it.  From the rules' cache of the state
+-- where it still holds (_battery_state_read(), below: the same state as the
+-- whole fold, read-only), for the callers that may read every row the fold
+-- reads; otherwise, and on a standby (which cannot read an unlogged table),
+-- the whole fold as the caller.
 CREATE FUNCTION @extschema@.battery_state(battery @extschema@.battery_id,
                                           OUT manufactured boolean, OUT status text, OUT passport_id text,
                                           OUT custodian text, OUT handover_to text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     l record;
+    s @extschema@.battery_fold_state;
 BEGIN
+    IF NOT pg_is_in_recovery()
+       AND has_function_privilege('@extschema@._battery_state_read(@extschema@.battery_id)', 'EXECUTE') THEN
+        s := @extschema@._battery_state_read(battery);
+        manufactured := s.manufactured; status := s.status; passport_id := s.passport_id;
+        custodian := s.custodian; handover_to := s.handover_to;
+        RETURN;
+    END IF;
     manufactured := false;
     -- the state after the last lifecycle event
     FOR l IN SELECT * FROM @extschema@.battery_lifecycle(battery) LOOP
@@ -1148,7 +1164,13 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     passport_rows bigint NOT NULL,             -- rows naming them, when folded
     st            @extschema@.battery_fold_state NOT NULL,
     handover_at     timestamptz,               -- the last effective handover's key
-    handover_origin text
+    handover_origin text,
+    -- the last effective placed_on_market or status_changed (the operator
+    -- responsible now, passport()): its key, signer and the status it left
+    resp_origin   text,
+    resp_seq      bigint,
+    resp_signer   text,
+    resp_status   text
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
@@ -1181,6 +1203,10 @@ DECLARE
     l record;
     ha timestamptz;
     ho text;
+    ro text;
+    rs bigint;
+    rsig text;
+    rst text;
 BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
     IF FOUND AND c.generation = gen
@@ -1192,6 +1218,7 @@ BEGIN
                      AND (x.ledger_at, x.ledger_origin, x.ledger_seq) <= (c.last_at, c.last_origin, c.last_seq)) THEN
         st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq; ids := c.passports;
         ha := c.handover_at; ho := c.handover_origin;
+        ro := c.resp_origin; rs := c.resp_seq; rsig := c.resp_signer; rst := c.resp_status;
     END IF;
     FOR l IN SELECT * FROM @extschema@._battery_fold(battery, st, la, lo, ls) LOOP
         st := ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to, l.fold_successor);
@@ -1199,12 +1226,16 @@ BEGIN
         IF l.event = 'handover' AND l.effective THEN
             ha := l.ledger_at; ho := l.ledger_origin;
         END IF;
+        IF l.event IN ('placed_on_market', 'status_changed') AND l.effective THEN
+            ro := l.ledger_origin; rs := l.ledger_seq; rsig := l.signer; rst := l.status;
+        END IF;
         IF l.named_passport IS NOT NULL AND NOT l.named_passport = ANY (ids) THEN
             ids := ids || l.named_passport;
         END IF;
     END LOOP;
     RETURN ROW(battery, n, la, lo, ls, gen, ids,
-               (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho);
+               (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho,
+               ro, rs, rsig, rst);
 END $$;
 
 -- _battery_state_cached(battery battery_id): battery_state() for the rules
@@ -1224,10 +1255,25 @@ BEGIN
            SET n = EXCLUDED.n, last_at = EXCLUDED.last_at, last_origin = EXCLUDED.last_origin,
                last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, passports = EXCLUDED.passports,
                passport_rows = EXCLUDED.passport_rows, st = EXCLUDED.st,
-               handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin;
+               handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin,
+               resp_origin = EXCLUDED.resp_origin, resp_seq = EXCLUDED.resp_seq,
+               resp_signer = EXCLUDED.resp_signer, resp_status = EXCLUDED.resp_status;
     END IF;
     RETURN r.st;
 END $$;
+
+-- _battery_state_read(battery battery_id): the state battery_state() reads,
+-- from the rules' cache where it still holds (the rows after its horizon
+-- folded on), the whole fold otherwise: the same state either way, and
+-- nothing written (a STABLE reader, any role).  It runs as the owner, as the
+-- cache is readable by no role; only the roles that may SELECT every row the
+-- fold reads may execute it (99_privileges.sql), so it tells nobody anything
+-- they could not fold themselves, and a caller chooses only which battery.
+CREATE FUNCTION @extschema@._battery_state_read(battery @extschema@.battery_id)
+    RETURNS @extschema@.battery_fold_state
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT (@extschema@._battery_fold_cached(battery)).st
+$$;
 
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
 -- An 'equivocation' is an event the writer's own rules would have refused

@@ -72,6 +72,8 @@ DECLARE
     usage_ok boolean := tier = 'legitimate_interest';                        -- point 4
     tests_ok boolean := tier = 'authority';                                  -- point 3
     v jsonb;
+    recent jsonb;
+    recent_keys text[];
 BEGIN
     SELECT * INTO made FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured';
@@ -121,25 +123,46 @@ BEGIN
         v := v #- '{manufactured,data,rated,expectedLifetimeYears}' #- '{manufactured,data,rated,selfDischargePct}';
     END IF;
     IF usage_ok THEN
+        -- each dynamic attribute from the latest usage report that set it: first
+        -- among the battery's 32 latest reports (one index range), so that only
+        -- the keys none of them carries walk back further (issue 15)
+        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', k.raw::numeric, 'at', k.occurred_at,
+                   'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
+                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', k.ledger_hash))),
+               array_agg(k.key)
+          INTO recent, recent_keys
+          FROM (SELECT DISTINCT ON (a.key) a.key, r.value->>a.key AS raw, r.occurred_at, r.event,
+                       r.ledger_seq, r.ledger_hash
+                  FROM @extschema@._dynamic_attribute a
+                  JOIN (SELECT e.event, e.occurred_at, e.ledger_at, e.ledger_origin, e.ledger_seq, e.ledger_hash, d.value
+                          FROM (SELECT * FROM @extschema@.battery_event e
+                                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 32) e
+                          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                         WHERE d.tier = 'legitimate_interest') r ON r.value ? a.key
+                 ORDER BY a.key, r.ledger_at DESC, r.ledger_origin DESC, r.ledger_seq DESC) k;
+        recent_keys := coalesce(recent_keys, '{}');
         v := v || jsonb_build_object(
             'status', st.status,
             'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
                            WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed'),
-            -- each dynamic attribute from the latest usage report that set it
-            'dynamic', (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
+            'dynamic', (SELECT CASE WHEN recent IS NULL AND older IS NULL THEN NULL
+                                    ELSE coalesce(recent, '{}') || coalesce(older, '{}') END
+                          FROM (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
                                    'event', (x.e).event, 'sequence', (x.e).ledger_seq, 'ledgerHash', (x.e).ledger_hash::text,
-                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash)))
-                          FROM @extschema@._dynamic_attribute a
-                          CROSS JOIN LATERAL (
-                                SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
-                                  FROM @extschema@.battery_event e
-                                  JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
-                                   AND d.tier = 'legitimate_interest' AND d.value ? a.key
-                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
-                         -- a key no report carries would walk every report of the battery: ask the
-                         -- disclosures' key index first (the NASA data has 9 of the 25 keys)
-                         WHERE EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)),
+                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash))) AS older
+                                  FROM @extschema@._dynamic_attribute a
+                                 CROSS JOIN LATERAL (
+                                       SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
+                                         FROM @extschema@.battery_event e
+                                         JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                                        WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                                          AND d.tier = 'legitimate_interest' AND d.value ? a.key
+                                        ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
+                                 WHERE NOT a.key = ANY (recent_keys)
+                                   -- a key no report carries would walk every report of the battery: ask the
+                                   -- disclosures' key index first (the NASA data has 9 of the 25 keys)
+                                   AND EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)) o),
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
@@ -560,6 +583,7 @@ DECLARE
     succ jsonb;
     c record;
     resp record;
+    fc @extschema@.battery_fold_cache;
     part @extschema@.battery_id;
 BEGIN
     -- the predecessors the rows confirm, each with its passport and, for
@@ -603,11 +627,20 @@ BEGIN
     -- responsible now (Art. 77(7), Art. 62): whoever last placed the battery on
     -- the market or moved its status; on "waste" the collector, recycler or
     -- operator that declared it waste.  Its status stays point 4.
-    SELECT l.signer, e.occurred_at, l.status INTO resp FROM @extschema@.battery_lifecycle(battery) l
-      JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
-                                      AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
-     WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
-     ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1;
+    -- From the rules' fold cache where it still holds (issue 15: the same as
+    -- the whole fold, read-only); a standby cannot read the unlogged cache.
+    IF pg_is_in_recovery() THEN
+        SELECT l.signer, e.occurred_at, l.status INTO resp FROM @extschema@.battery_lifecycle(battery) l
+          JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
+                                          AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
+         WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
+         ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1;
+    ELSE
+        fc := @extschema@._battery_fold_cached(battery);
+        SELECT fc.resp_signer AS signer, e.occurred_at, fc.resp_status AS status INTO resp
+          FROM @extschema@.battery_event e
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = fc.resp_origin AND e.ledger_seq = fc.resp_seq;
+    END IF;
     RETURN jsonb_strip_nulls(jsonb_build_object(
         'predecessors', preds,
         'successor', succ,

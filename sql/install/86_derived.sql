@@ -17,9 +17,13 @@
 -- its inputs say {"source": "pre_consumer"}: manufacturing waste), an
 -- extracted lot is primary.  A consumed lot counts for the element its
 -- material names (e.g. "cobalt sulfate" for cobalt), by the mass consumed.
+-- PL/pgSQL, not SQL: a SQL function with SET options is planned again at each
+-- call, and planning this query cost more than running it (issue 15)
 CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
     RETURNS TABLE (material text, pre_consumer_pct numeric, post_consumer_pct numeric, consumed_kg numeric, lots bigint)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE consumed AS (
         SELECT i->>'lot' AS lot, sum((i->>'mass_kg')::numeric) AS kg
           FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
@@ -59,8 +63,8 @@ CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
           JOIN per_root r ON r.root = c.lot
     )
     SELECT element, round(100 * sum(kg * pre) / sum(kg), 2), round(100 * sum(kg * post) / sum(kg), 2), sum(kg), count(*)
-      FROM el WHERE element IS NOT NULL GROUP BY element ORDER BY element
-$$;
+      FROM el WHERE element IS NOT NULL GROUP BY element ORDER BY element;
+END $$;
 COMMENT ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id) IS
     'pre- and post-consumer recycled shares (%) of the cobalt, lithium, nickel and lead a battery consumed, traced through its lots';
 

@@ -17,6 +17,11 @@ REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
 -- and the writer's cache of battery states is theirs to write (F8)
 REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id),
     @extschema@._battery_fold_cached(@extschema@.battery_id) FROM PUBLIC;
+-- battery_state()'s read of that cache (runs as the owner): for the roles that
+-- read the raw battery events and so could fold them themselves
+REVOKE ALL ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id)
+    TO battledger_member, battledger_legitimate_interest;
 -- as members and keys: which organisation owns which identifiers is the DBA's to register
 REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;
 -- second life (85_passport.sql): the passport's second-life section reads

@@ -229,19 +229,32 @@ END $fn$;
 -- `stmt` with $1 = battery; median and p95 in microseconds.  Plans inside
 -- passport() etc. are cached by the session after the first call.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION bench_reg.time_calls(stmt text, battery battledger.battery_id, calls int,
-                                     OUT median_us numeric, OUT p95_us numeric)
+-- This backend's CPU time so far (user + system), in clock ticks (/proc/self/stat
+-- fields 14 and 15; the fields after the command name's closing parenthesis).
+-- (SECURITY DEFINER: pg_read_file is the superuser's; the RLS reader calls it too)
+CREATE FUNCTION bench_reg.cpu_ticks() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$
+    SELECT f[12]::bigint + f[13]::bigint
+      FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) x
+$$;
+-- cpu_us: the backend's CPU time (user + system) per call over all the calls,
+-- at the kernel's tick resolution (ticks per second: tick_hz) — not inflated
+-- by waiting for a CPU on a shared machine, as the wall-clock figures are.
+CREATE FUNCTION bench_reg.time_calls(stmt text, battery battledger.battery_id, calls int, tick_hz int,
+                                     OUT median_us numeric, OUT p95_us numeric, OUT cpu_us numeric)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz;
     us numeric[] := '{}';
+    c0 bigint;
 BEGIN
     EXECUTE stmt USING battery;         -- warm the session's caches once, untimed
+    c0 := bench_reg.cpu_ticks();
     FOR i IN 1 .. calls LOOP
         t := clock_timestamp();
         EXECUTE stmt USING battery;
         us := us || round(extract(epoch FROM clock_timestamp() - t)::numeric * 1e6, 1);
     END LOOP;
+    cpu_us := round((bench_reg.cpu_ticks() - c0) * 1e6 / tick_hz / calls, 0);
     SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY x), percentile_disc(0.95) WITHIN GROUP (ORDER BY x)
       INTO median_us, p95_us FROM unnest(us) x;
 END $fn$;

@@ -85,7 +85,9 @@ ALTER TABLE battledger.battery_event ENABLE ALWAYS TRIGGER battledger_append_onl
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
 SQL
 cat "$BL_WORK/fill.out"
-q -c "SELECT 'cached', battledger._battery_state_cached('$B')" -c "SELECT 'fold', * FROM battledger.battery_state('$B')"
+q -c "SELECT 'cached', battledger._battery_state_cached('$B')" \
+  -c "SELECT 'fold', manufactured, status, passport_id, custodian, handover_to FROM battledger.battery_lifecycle('$B')
+       ORDER BY ledger_at DESC, ledger_origin DESC, ledger_seq DESC LIMIT 1"
 # what the writer decides on the stale state: it refuses a fresh placing on
 # the market (the fold has the battery off the market) and accepts a move
 # the fold judges ineffective

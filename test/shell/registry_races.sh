@@ -105,13 +105,18 @@ same_everywhere() {
   for m in a b c; do
     # the rules trigger's cache of battery states (F8), after rows arrived in
     # this member's own order, agrees with the whole fold
-    check "$what: $m: the writer's cached state of every battery is the whole fold's" \
-      test "$(q "$m" -c "SELECT count(*) FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b
-                          WHERE (SELECT ROW(c.manufactured, c.status, c.passport_id, c.custodian, c.handover_to, c.successor)
-                                   FROM battledger._battery_state_cached(b.battery_id) c) IS DISTINCT FROM
-                                (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to,
-                                            battledger._battery_successor(b.battery_id))
-                                   FROM battledger.battery_state(b.battery_id) s)")" = 0
+    # (the whole fold: battery_lifecycle()'s last state; battery_state() reads the cache since 0.6.0)
+    check "$what: $m: the writer's cached state of every battery, and battery_state(), are the whole fold's" \
+      test "$(q "$m" -c "SELECT count(*) FROM (SELECT DISTINCT battery_id FROM battledger.battery_event) b,
+                          LATERAL (SELECT coalesce((SELECT ROW(l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to,
+                                                               battledger._battery_successor(b.battery_id))::battledger.battery_fold_state
+                                                      FROM battledger.battery_lifecycle(b.battery_id) l
+                                                     ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1),
+                                                   ROW(false, NULL, NULL, NULL, NULL, NULL)::battledger.battery_fold_state) AS w) w
+                          WHERE battledger._battery_state_cached(b.battery_id) IS DISTINCT FROM w.w
+                             OR (SELECT ROW(s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to)
+                                   FROM battledger.battery_state(b.battery_id) s)
+                                IS DISTINCT FROM ROW((w.w).manufactured, (w.w).status, (w.w).passport_id, (w.w).custodian, (w.w).handover_to)")" = 0
     check "$what: $m: verify() clean, every member ok" \
       test "$(q "$m" -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')"):$(q "$m" -c "SELECT string_agg(state, ',') FROM battledger.consortium_status()")" = "0:ok,ok"
   done
