@@ -275,8 +275,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	BlProgress	progress;
 	int64		nrows = 0;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
-	TidPos	   *tids = palloc_extended(sizeof(TidPos) * VERIFY_BATCH, MCXT_ALLOC_HUGE);
-	RowResult  *res = palloc_extended(sizeof(RowResult) * VERIFY_BATCH, MCXT_ALLOC_HUGE);
+	uint32		cap = 1024;		/* grows to VERIFY_BATCH: a small table gets small arrays */
+	TidPos	   *tids = palloc(sizeof(TidPos) * cap);
+	RowResult  *res = palloc(sizeof(RowResult) * cap);
 	bool		more = true;
 
 	initStringInfo(&buf);
@@ -301,6 +302,12 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			{
 				more = false;
 				break;
+			}
+			if (n == cap)
+			{
+				cap *= 2;
+				tids = repalloc_huge(tids, sizeof(TidPos) * cap);
+				res = repalloc_huge(res, sizeof(RowResult) * cap);
 			}
 			tids[n].tid = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
 				ItemPointerGetOffsetNumber(tid);
