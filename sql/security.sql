@@ -193,6 +193,8 @@ RESET ROLE;
 BEGIN;
 ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
 ALTER TABLE direct DISABLE TRIGGER USER;
+-- (a)'s probe would run as this superuser's INSERT: the forger here is the superuser
+DROP INDEX direct_probe;
 INSERT INTO direct VALUES ('ghost', 1, repeat('00', 32)::hash256,
     chain_hash(repeat('00', 32)::hash256, 1, row_bytes(ROW('ghost', 1, repeat('00', 32)::hash256, NULL, 'ghost.example/log')::direct)),
     'ghost.example/log');

@@ -39,6 +39,7 @@
 #include "progress.h"
 #include "merkle.h"
 #include "note.h"
+#include "log_verify_rows.h"
 
 typedef struct Levels
 {
@@ -480,16 +481,7 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 	}
 	for (uint64 i = 0; i < ntables; i++)
 	{
-		char	   *q;
-		char	   *qual;
-		Oid			types[2] = {TEXTOID, TEXTOID};
-		Datum		args[2] = {CStringGetTextDatum(names[i]), CStringGetTextDatum(local_origin())};
 		Oid			owner;
-		Oid			save_userid;
-		int			save_sec;
-		uint64		nchanged;
-		SPITupleTable *changed;
-		int			rc;
 
 		if (!OidIsValid(relids[i]))
 		{
@@ -508,65 +500,8 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 								 names[i]));
 			continue;
 		}
-		qual = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relids[i])),
-										  get_rel_name(relids[i]));
-		/*
-		 * The table is read as its owner, in a restricted operation (as VACUUM
-		 * and ANALYZE do): planning a query over it evaluates its owner's
-		 * index expressions, which must not run as the caller.  "ONLY": rows
-		 * of a child table are not the ledger's.  "t.*", not "t": a column
-		 * named t must not stand in for the row.
-		 */
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-		q = psprintf("SELECT l.leaf_index FROM battledger.log_leaf l "
-					 "LEFT JOIN ONLY %s t ON t.ledger_hash OPERATOR(battledger.=) l.row_hash "
-					 " AND t.ledger_seq = l.seq "
-					 " AND t.ledger_hash OPERATOR(battledger.=) battledger.chain_hash(t.ledger_prev, t.ledger_seq, battledger.row_bytes(t.*)) "
-					 "WHERE l.tbl = $1 AND t.ledger_seq IS NULL ORDER BY 1", qual);
-		if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not check the sealed rows of \"%s\"", names[i]);
-		nchanged = SPI_processed;
-		changed = SPI_tuptable;
-		/*
-		 * Rows added behind the guards: this member's (or the empty origin's)
-		 * in no leaf and in no queue, and rows under an origin that is neither
-		 * this member's nor a joined member's.
-		 */
-		q = psprintf("SELECT t.ledger_seq, t.ledger_origin FROM ONLY %s t "
-					 "WHERE %s"
-					 "   (t.ledger_origin NOT IN ($2, '') "
-					 "       AND NOT EXISTS (SELECT 1 FROM battledger.consortium_member m WHERE m.origin = t.ledger_origin)) "
-					 "ORDER BY t.ledger_origin, t.ledger_seq", qual,
-					 /* not even named on a standby: the planner refuses an unlogged table there */
-					 !queue_whole ? "" :
-					 "(t.ledger_origin IN ($2, '') "
-					 "       AND NOT EXISTS (SELECT 1 FROM battledger.log_leaf l WHERE l.row_hash OPERATOR(battledger.=) t.ledger_hash "
-					 "                       AND l.tbl = $1 AND l.seq = t.ledger_seq) "
-					 "       AND NOT EXISTS (SELECT 1 FROM battledger.log_pending p WHERE p.row_hash OPERATOR(battledger.=) t.ledger_hash "
-					 "                       AND p.tbl = $1 AND p.seq = t.ledger_seq)) OR ");
-		rc = SPI_execute_with_args(q, 2, types, args, NULL, true, 0);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not check the unsealed rows of \"%s\"", names[i]);
-		for (uint64 r = 0; r < nchanged; r++)
-		{
-			bool		isnull;
-
-			put_problem(ts, desc, "sealed_row_changed",
-						DatumGetInt64(SPI_getbinval(changed->vals[r], changed->tupdesc, 1, &isnull)),
-						psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
-								 names[i]));
-		}
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-
-			put_problem(ts, desc, "row_not_in_log",
-						DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)),
-						psprintf("A row of \"%s\" (origin \"%s\", position given as ref) is in no log: not sealed nor queued here, nor of a joined member; it was not written through the chain trigger or the arrival check.",
-								 names[i], SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2)));
-		}
+		/* read in C, without the executor (log_verify_rows.c) */
+		verify_table_rows(relids[i], names[i], queue_whole, local_origin(), ts, desc, put_problem);
 	}
 }
 

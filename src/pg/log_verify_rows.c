@@ -1,0 +1,389 @@
+/*
+ * log_verify_rows.c — verify_log(true)'s check of the sealed rows against
+ * their leaves, without the executor.
+ *
+ * verify_log(true) used to ask two statements per ledger table: a join of
+ * log_leaf with the table re-hashing every row through row_bytes(t.*), and a
+ * NOT EXISTS over log_leaf and log_pending for every row.  Most of its time
+ * was the executor's: hash joins, whole-row records formed and deformed
+ * again, and JIT compiling both plans (docs/benchmarks.md, 0.6.0).  Here the
+ * leaves and the queue are read with one heap scan each and kept in a hash
+ * set keyed by (seq, row hash); the table is read with one heap scan, and a
+ * row is re-hashed only when a leaf of this table names its (seq, hash).
+ * What is reported, with which refs and details and in which order, is what
+ * the two statements reported.
+ */
+#include "log.h"
+#include "log_internal.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+#include "utils/varlena.h"
+
+#include "chain.h"
+#include "ledger_rel.h"
+#include "log_verify_rows.h"
+
+/* what a leaf or the queue says of one (seq, row hash) of a table */
+#define SR_LEAF		0x01		/* a leaf of this table holds it */
+#define SR_PENDING	0x02		/* the queue holds it */
+#define SR_MATCHED	0x04		/* a row of the table has it and hashes to it */
+
+typedef struct SealedKey
+{
+	int64		seq;
+	uint8		hash[HASH256_LEN];
+} SealedKey;
+
+typedef struct SealedEntry
+{
+	SealedKey	key;
+	uint8		flags;
+	char		status;			/* simplehash's */
+} SealedEntry;
+
+static inline uint32
+sealed_key_hash(const SealedKey *k)
+{
+	return hash_bytes((const unsigned char *) k, sizeof(SealedKey));
+}
+
+#define SH_PREFIX sealedset
+#define SH_ELEMENT_TYPE SealedEntry
+#define SH_KEY_TYPE SealedKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) sealed_key_hash(&(k))
+#define SH_EQUAL(tb, a, b) (memcmp(&(a), &(b), sizeof(SealedKey)) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+typedef struct LeafRef
+{
+	int64		leaf_index;
+	SealedEntry *entry;			/* stable: the set is not grown after the leaves are in */
+	SealedKey	key;
+} LeafRef;
+
+/* a row in no log, reported in (ledger_origin, ledger_seq) order */
+typedef struct StrayRow
+{
+	text	   *origin;
+	bool		seq_null;
+	int64		seq;
+} StrayRow;
+
+static Oid	stray_collation;
+
+static int
+leafref_cmp(const void *a, const void *b)
+{
+	int64		x = ((const LeafRef *) a)->leaf_index;
+	int64		y = ((const LeafRef *) b)->leaf_index;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* ORDER BY t.ledger_origin, t.ledger_seq: the column's collation, NULLs last */
+static int
+strayrow_cmp(const void *a, const void *b)
+{
+	const StrayRow *x = a;
+	const StrayRow *y = b;
+	int			c = varstr_cmp(VARDATA_ANY(x->origin), VARSIZE_ANY_EXHDR(x->origin),
+							   VARDATA_ANY(y->origin), VARSIZE_ANY_EXHDR(y->origin),
+							   stray_collation);
+
+	if (c != 0)
+		return c;
+	if (x->seq_null || y->seq_null)
+		return (int) x->seq_null - (int) y->seq_null;
+	return x->seq < y->seq ? -1 : x->seq > y->seq ? 1 : 0;
+}
+
+static bool
+text_is(Datum d, const char *s, size_t len)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/*
+ * Read log_leaf (or, with pending, log_pending) whole under the statement's
+ * snapshot and add the (seq, row hash) of each row naming tbl to the set;
+ * leaves are also listed in *refs.
+ */
+static void
+read_sealed(const char *relname, bool pending, const char *tbl, sealedset_hash *set,
+			LeafRef **refs, int64 *nrefs)
+{
+	static const char *const pcols[3] = {"tbl", "seq", "row_hash"};
+	static const char *const lcols[4] = {"leaf_index", "tbl", "seq", "row_hash"};
+	Relation	rel = table_open(log_relid(relname), AccessShareLock);
+	TupleDesc	d = RelationGetDescr(rel);
+	TableScanDesc scan;
+	HeapTuple	t;
+	Oid			types[4] = {INT8OID, TEXTOID, INT8OID, hash256_type_oid()};
+	int			ai[4];
+	int			n = pending ? 3 : 4;
+	int			a[4];			/* a[0] leaf_index, a[1] tbl, a[2] seq, a[3] row_hash */
+	Datum	   *v = palloc(sizeof(Datum) * d->natts);
+	bool	   *isnull = palloc(sizeof(bool) * d->natts);
+	size_t		tbllen = strlen(tbl);
+	int64		cap = 0;
+	int64		rows = 0;
+
+	/* the statements read them with the caller's privileges: keep that */
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+	(void) log_columns(rel, pending ? pcols : lcols, pending ? types + 1 : types, n, ai);
+	for (int i = 0; i < 4; i++)
+		a[i] = pending ? (i == 0 ? -1 : ai[i - 1]) : ai[i];
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		SealedKey	k;
+		SealedEntry *e;
+		bool		found;
+
+		if ((++rows % 20000) == 0)
+			CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(t, d, v, isnull);
+		/* a NULL matches nothing in the statements' joins */
+		if (isnull[a[1]] || isnull[a[2]] || isnull[a[3]] || !text_is(v[a[1]], tbl, tbllen))
+			continue;
+		memset(&k, 0, sizeof(k));
+		k.seq = DatumGetInt64(v[a[2]]);
+		memcpy(k.hash, DatumGetHash256P(v[a[3]])->bytes, HASH256_LEN);
+		e = sealedset_insert(set, k, &found);
+		if (!found)
+			e->flags = 0;
+		e->flags |= pending ? SR_PENDING : SR_LEAF;
+		if (!pending)
+		{
+			if (isnull[a[0]])
+				continue;		/* leaf_index is the primary key: never NULL */
+			if (*nrefs == cap)
+			{
+				cap = Max(1024, cap * 2);
+				*refs = *refs ? repalloc_huge(*refs, sizeof(LeafRef) * cap)
+					: palloc_extended(sizeof(LeafRef) * cap, MCXT_ALLOC_HUGE);
+			}
+			(*refs)[*nrefs].leaf_index = DatumGetInt64(v[a[0]]);
+			(*refs)[*nrefs].key = k;
+			(*refs)[*nrefs].entry = NULL;
+			(*nrefs)++;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	pfree(v);
+	pfree(isnull);
+}
+
+/* the origins of the joined members (consortium_member is small) */
+static bool
+is_member_origin(text **members, int nmembers, Datum origin)
+{
+	text	   *o = DatumGetTextPP(origin);
+
+	for (int i = 0; i < nmembers; i++)
+		if (VARSIZE_ANY_EXHDR(members[i]) == VARSIZE_ANY_EXHDR(o) &&
+			memcmp(VARDATA_ANY(members[i]), VARDATA_ANY(o), VARSIZE_ANY_EXHDR(o)) == 0)
+			return true;
+	return false;
+}
+
+static text **
+member_origins(int *n)
+{
+	Relation	rel = table_open(log_relid("consortium_member"), AccessShareLock);
+	TupleDesc	d = RelationGetDescr(rel);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	HeapTuple	t;
+	int			attno = 0;
+	int			cap = 16;
+	text	  **out = palloc(sizeof(text *) * cap);
+
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+	for (int a = 0; a < d->natts; a++)
+		if (!TupleDescAttr(d, a)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(d, a)->attname), "origin") == 0 &&
+			TupleDescAttr(d, a)->atttypid == TEXTOID)
+			attno = a + 1;
+	if (attno == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("column \"origin\" of \"consortium_member\" is missing or has another type"),
+				 errhint("Reinstall the extension's tables from a backup.")));
+	*n = 0;
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		o = heap_getattr(t, attno, d, &isnull);
+
+		if (isnull)
+			continue;
+		if (*n == cap)
+		{
+			cap *= 2;
+			out = repalloc(out, sizeof(text *) * cap);
+		}
+		out[(*n)++] = DatumGetTextPCopy(o);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return out;
+}
+
+/*
+ * Check one ledger table (relid, named tbl in the leaves): each of its leaves
+ * must find a row with the leaf's seq and hash that still hashes to it
+ * ("sealed_row_changed", in leaf_index order), and each row of the local
+ * origin (or the empty one) must be sealed or queued when the queue is whole,
+ * each row of another origin must be a joined member's ("row_not_in_log", in
+ * (origin, seq) order).  The caller has checked privileges and RLS.
+ */
+void
+verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *local,
+				  Tuplestorestate *ts, TupleDesc desc,
+				  void (*put) (Tuplestorestate *, TupleDesc, const char *, int64, const char *))
+{
+	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log rows",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(work);
+	MemoryContext rowcxt = AllocSetContextCreate(work, "battledger verify_log row",
+												 ALLOCSET_DEFAULT_SIZES);
+	sealedset_hash *set = sealedset_create(work, 1024, NULL);
+	LeafRef    *refs = NULL;
+	int64		nrefs = 0;
+	StrayRow   *strays = NULL;
+	int64		nstrays = 0,
+				capstrays = 0;
+	text	  **members;
+	int			nmembers;
+	size_t		local_len = strlen(local);
+	Relation	rel;
+	LedgerRel  *lr;
+	TupleDesc	d;
+	TableScanDesc scan;
+	HeapTuple	t;
+	Datum	   *v;
+	bool	   *isnull;
+	StringInfoData buf;
+	int64		rows = 0;
+
+	read_sealed("log_leaf", false, tbl, set, &refs, &nrefs);
+	if (queue_whole)
+		read_sealed("log_pending", true, tbl, set, NULL, NULL);
+	members = member_origins(&nmembers);
+	/* the set is complete: entries no longer move */
+	for (int64 i = 0; i < nrefs; i++)
+		refs[i].entry = sealedset_lookup(set, refs[i].key);
+
+	rel = table_open(relid, AccessShareLock);
+	lr = ledger_rel_get(rel);
+	d = RelationGetDescr(rel);
+	stray_collation = TupleDescAttr(d, lr->origin_attno - 1)->attcollation;
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	initStringInfo(&buf);
+	/* a heap scan reads this relation only: "ONLY", rows of a child table are not the ledger's */
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		int			so = lr->seq_attno - 1,
+					po = lr->prev_attno - 1,
+					ho = lr->hash_attno - 1,
+					oo = lr->origin_attno - 1;
+		SealedEntry *e = NULL;
+		bool		stray = false;
+
+		if ((++rows % 10000) == 0)
+			CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(t, d, v, isnull);
+		if (!isnull[so] && !isnull[ho])
+		{
+			SealedKey	k;
+
+			memset(&k, 0, sizeof(k));
+			k.seq = DatumGetInt64(v[so]);
+			memcpy(k.hash, DatumGetHash256P(v[ho])->bytes, HASH256_LEN);
+			e = sealedset_lookup(set, k);
+		}
+
+		/* a leaf names this row: does it still hash to its ledger_hash? */
+		if (e && (e->flags & SR_LEAF) && !(e->flags & SR_MATCHED) && !isnull[po])
+		{
+			uint8		computed[HASH256_LEN];
+			MemoryContext o2 = MemoryContextSwitchTo(rowcxt);
+
+			resetStringInfo(&buf);
+			row_encode(lr->encoder, v, isnull, &buf);
+			chain_hash(DatumGetHash256P(v[po])->bytes, e->key.seq, buf.data, buf.len, computed);
+			if (memcmp(computed, e->key.hash, HASH256_LEN) == 0)
+				e->flags |= SR_MATCHED;
+			MemoryContextSwitchTo(o2);
+			MemoryContextReset(rowcxt);
+		}
+
+		/* rows added behind the guards */
+		if (!isnull[oo])
+		{
+			bool		mine = text_is(v[oo], local, local_len) || text_is(v[oo], "", 0);
+
+			if (mine)
+				stray = queue_whole && (e == NULL || !(e->flags & (SR_LEAF | SR_PENDING)));
+			else
+				stray = !is_member_origin(members, nmembers, v[oo]);
+		}
+		if (stray)
+		{
+			if (nstrays == capstrays)
+			{
+				capstrays = Max(16, capstrays * 2);
+				strays = strays ? repalloc_huge(strays, sizeof(StrayRow) * capstrays)
+					: palloc_extended(sizeof(StrayRow) * capstrays, MCXT_ALLOC_HUGE);
+			}
+			strays[nstrays].origin = DatumGetTextPCopy(v[oo]);
+			strays[nstrays].seq_null = isnull[so];
+			strays[nstrays].seq = isnull[so] ? 0 : DatumGetInt64(v[so]);
+			nstrays++;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* ORDER BY l.leaf_index */
+	if (nrefs > 1)
+		qsort(refs, nrefs, sizeof(LeafRef), leafref_cmp);
+	MemoryContextSwitchTo(old);
+	for (int64 i = 0; i < nrefs; i++)
+		if (!(refs[i].entry->flags & SR_MATCHED))
+			put(ts, desc, "sealed_row_changed", refs[i].leaf_index,
+				psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
+						 tbl));
+	if (nstrays > 1)
+		qsort(strays, nstrays, sizeof(StrayRow), strayrow_cmp);
+	for (int64 i = 0; i < nstrays; i++)
+		put(ts, desc, "row_not_in_log", strays[i].seq,
+			psprintf("A row of \"%s\" (origin \"%s\", position given as ref) is in no log: not sealed nor queued here, nor of a joined member; it was not written through the chain trigger or the arrival check.",
+					 tbl, text_to_cstring(strays[i].origin)));
+	MemoryContextDelete(work);
+}
