@@ -54,34 +54,34 @@ typedef struct SealBuf
 			   *prev,
 			   *row_hash,
 			   *leaf_hash;
-	int			nnodes;
-	int			cap_nodes;
-	Datum	   *node_level,
-			   *node_idx,
-			   *node_hash;
 } SealBuf;
+
+/*
+ * The SPI path's tile writer: one INSERT per tile row (one per 65536 leaves,
+ * and the grown right edges at the end of a seal), through the statement so
+ * that triggers and row security on log_tile apply.
+ */
+static void
+seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[4] = {INT4OID, INT8OID, INT4OID, BYTEAOID};
+	Datum		args[4];
+
+	args[0] = Int32GetDatum(level);
+	args[1] = Int64GetDatum(idx);
+	args[2] = Int32GetDatum(width);
+	args[3] = PointerGetDatum(tile_bytea(hashes, width));
+	if (SPI_execute_with_args("INSERT INTO battledger.log_tile (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
+							  4, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store a log tile");
+	MemoryContextSwitchTo(cxt);	/* SPI returns in its own context */
+}
 
 static void
 seal_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
 {
-	SealBuf    *sb = ctx;
-	Hash256    *h;
-
-	if (level == 0)
-		return;					/* leaves are stored in log_leaf */
-	if (sb->nnodes == sb->cap_nodes)
-	{
-		sb->cap_nodes *= 2;
-		sb->node_level = repalloc(sb->node_level, sizeof(Datum) * sb->cap_nodes);
-		sb->node_idx = repalloc(sb->node_idx, sizeof(Datum) * sb->cap_nodes);
-		sb->node_hash = repalloc(sb->node_hash, sizeof(Datum) * sb->cap_nodes);
-	}
-	h = palloc(sizeof(Hash256));
-	memcpy(h->bytes, hash, HASH256_LEN);
-	sb->node_level[sb->nnodes] = Int32GetDatum(level);
-	sb->node_idx[sb->nnodes] = Int64GetDatum((int64) index);
-	sb->node_hash[sb->nnodes] = PointerGetDatum(h);
-	sb->nnodes++;
+	tile_edge_emit((TileEdge *) ctx, level, index, hash);
 }
 
 static Datum
@@ -95,8 +95,6 @@ seal_store(SealBuf *sb)
 {
 	Oid			leaf_types[6];
 	Datum		leaf_args[6];
-	Oid			node_types[3];
-	Datum		node_args[3];
 	Oid			hash_array_type = get_array_type(hash256_type_oid());
 
 	leaf_types[0] = INT8ARRAYOID;
@@ -114,22 +112,11 @@ seal_store(SealBuf *sb)
 							  6, leaf_types, leaf_args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store log leaves");
 	MemoryContextSwitchTo(sb->cxt);
-	if (sb->nnodes == 0)
-		return;
-	node_types[0] = INT4ARRAYOID;
-	node_types[1] = INT8ARRAYOID;
-	node_types[2] = hash_array_type;
-	node_args[0] = PointerGetDatum(construct_array(sb->node_level, sb->nnodes, INT4OID, 4, true, TYPALIGN_INT));
-	node_args[1] = PointerGetDatum(construct_array(sb->node_idx, sb->nnodes, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	node_args[2] = hash256_array(sb->node_hash, sb->nnodes);
-	if (SPI_execute_with_args("INSERT INTO battledger.log_node (level, idx, hash) SELECT * FROM unnest($1, $2, $3)",
-							  3, node_types, node_args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not store log nodes");
 }
 
 /* Integrate up to min(SEAL_CHUNK, limit) queued rows; returns how many. */
 static int64
-seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
+seal_chunk(bl_compact *c, TileEdge *te, MemoryContext chunkcxt, int64 limit)
 {
 	MemoryContext old = MemoryContextSwitchTo(chunkcxt);
 	SealBuf		sb;
@@ -160,10 +147,6 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 	sb.prev = palloc(sizeof(Datum) * n);
 	sb.row_hash = palloc(sizeof(Datum) * n);
 	sb.leaf_hash = palloc(sizeof(Datum) * n);
-	sb.cap_nodes = (int) n + 64;
-	sb.node_level = palloc(sizeof(Datum) * sb.cap_nodes);
-	sb.node_idx = palloc(sizeof(Datum) * sb.cap_nodes);
-	sb.node_hash = palloc(sizeof(Datum) * sb.cap_nodes);
 	initStringInfo(&leaf);
 
 	for (uint64 i = 0; i < n; i++)
@@ -187,7 +170,7 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 		sb.prev[i] = PointerGetDatum(prev);
 		sb.row_hash[i] = PointerGetDatum(row);
 		sb.leaf_hash[i] = PointerGetDatum(lh);
-		if (bl_compact_append(c, lh->bytes, seal_emit, &sb) != 0)
+		if (bl_compact_append(c, lh->bytes, seal_emit, te) != 0)
 			elog(ERROR, "could not extend the log's tree");
 	}
 	seal_store(&sb);
@@ -442,11 +425,17 @@ battledger_seal(PG_FUNCTION_ARGS)
 		BlProgress	progress;
 		bool		fast = bl_seal_bulk_write && seal_fast_allowed();
 		SealFast	sf;
+		TileEdge   *te = NULL;
 
 		bl_progress_start(&progress, "seal", "leaves");
 		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
 		if (fast)
-			seal_fast_begin(&sf);	/* its snapshot bounds what this call takes */
+			seal_fast_begin(&sf, (int64) c.size);	/* its snapshot bounds what this call takes */
+		else
+		{
+			te = palloc(sizeof(TileEdge));
+			tile_edge_load(te, (int64) c.size, seal_tile_write, NULL);
+		}
 		for (;;)
 		{
 			int64		room = bl_seal_checkpoint_every - ((int64) c.size - last_signed);
@@ -458,7 +447,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 				n = seal_fast_chunk(&sf, &c, chunkcxt, Min(room, SEAL_CHUNK));
 			}
 			else if (done < queued)
-				n = seal_chunk(&c, chunkcxt, Min(queued - done, room));
+				n = seal_chunk(&c, te, chunkcxt, Min(queued - done, room));
 			else
 				break;
 			if (n <= 0)
@@ -483,6 +472,11 @@ battledger_seal(PG_FUNCTION_ARGS)
 		}
 		if (fast)
 			seal_fast_end(&sf);
+		else
+		{
+			tile_edge_finish(te);
+			CommandCounterIncrement();
+		}
 	}
 
 	if ((int64) c.size == last_signed && last_note != NULL)
