@@ -94,6 +94,7 @@ log_columns(Relation rel, const char *const *names, const Oid *types, int n, int
 
 const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
 const char *const tile_cols[4] = {"level", "idx", "width", "hashes"};
+const char *const node_cols[3] = {"level", "idx", "hash"};
 static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
 
 void
@@ -103,6 +104,14 @@ leaf_col_types(Oid *t)
 	t[1] = TEXTOID;
 	t[2] = INT8OID;
 	t[3] = t[4] = t[5] = hash256_type_oid();
+}
+
+void
+node_col_types(Oid *t)
+{
+	t[0] = INT4OID;
+	t[1] = INT8OID;
+	t[2] = hash256_type_oid();
 }
 
 void
@@ -141,7 +150,8 @@ triggers_would_fire(Relation rel, int16 event)
 bool
 seal_fast_allowed(void)
 {
-	const char *names[3] = {"log_pending", "log_leaf", "log_tile"};
+	bool		tiled = log_tiled();
+	const char *names[3] = {"log_pending", "log_leaf", tiled ? "log_tile" : "log_node"};
 	AclMode		modes[3] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT};
 	int16		events[3] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
 	bool		ok = true;
@@ -172,10 +182,15 @@ seal_fast_allowed(void)
 				leaf_col_types(types);
 				ok = log_columns(rel, leaf_cols, types, 6, attidx);
 			}
-			else
+			else if (tiled)
 			{
 				tile_col_types(types);
 				ok = log_columns(rel, tile_cols, types, 4, attidx);
+			}
+			else
+			{
+				node_col_types(types);
+				ok = log_columns(rel, node_cols, types, 3, attidx);
 			}
 		}
 		table_close(rel, NoLock);
@@ -252,8 +267,22 @@ static void
 seal_fast_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
 {
 	SealFast   *sf = ctx;
+	TupleTableSlot *s;
 
-	tile_edge_emit(sf->edge, level, index, hash);
+	if (sf->edge)
+	{
+		tile_edge_emit(sf->edge, level, index, hash);
+		return;
+	}
+	/* before 0.6.0: every node above the leaves is a row of log_node */
+	if (level == 0)
+		return;					/* leaves are stored in log_leaf */
+	s = bulk_next(&sf->tile);
+	s->tts_values[0] = Int32GetDatum(level);
+	s->tts_values[1] = Int64GetDatum((int64) index);
+	s->tts_values[2] = PointerGetDatum(hash);
+	memset(s->tts_isnull, 0, sizeof(bool) * 3);
+	bulk_add(&sf->tile);
 }
 
 /* tile_edge's writer: one log_tile row into the bulk buffer */
@@ -277,9 +306,15 @@ void
 seal_fast_begin(SealFast *sf, int64 size)
 {
 	bulk_open(&sf->leaf, "log_leaf");
-	bulk_open(&sf->tile, "log_tile");
-	sf->edge = palloc(sizeof(TileEdge));
-	tile_edge_load(sf->edge, size, seal_fast_tile, sf);
+	sf->edge = NULL;
+	if (log_tiled())
+	{
+		bulk_open(&sf->tile, "log_tile");
+		sf->edge = palloc(sizeof(TileEdge));
+		tile_edge_load(sf->edge, size, seal_fast_tile, sf);
+	}
+	else
+		bulk_open(&sf->tile, "log_node");
 	sf->pending = table_open(log_relid("log_pending"), RowExclusiveLock);
 	/* every queued row committed by now, and those requeue_if_lost() just added */
 	CommandCounterIncrement();
@@ -303,7 +338,8 @@ seal_fast_end(SealFast *sf)
 	table_endscan(sf->scan);
 	UnregisterSnapshot(sf->snap);
 	table_close(sf->pending, NoLock);
-	tile_edge_finish(sf->edge);
+	if (sf->edge)
+		tile_edge_finish(sf->edge);
 	bulk_close(&sf->leaf);
 	bulk_close(&sf->tile);
 	CommandCounterIncrement();	/* the checks and the checkpoint that follow see them */

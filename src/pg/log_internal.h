@@ -42,6 +42,7 @@ typedef struct NodeSet
 extern void check_range(int64 v, int64 lo, int64 hi, const char *what);
 extern bool latest_checkpoint(int64 *size, uint8 *root, char **note);
 extern int64 log_size(void);
+extern bool log_tiled(void);
 extern void nodeset_fetch(NodeSet *ns);
 extern int nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN]);
 extern void root_at(int64 size, uint8 *out);
@@ -96,7 +97,7 @@ typedef struct BulkRel
 typedef struct SealFast
 {
 	BulkRel		leaf;
-	BulkRel		tile;
+	BulkRel		tile;			/* log_tile, or log_node before 0.6.0 (edge NULL) */
 	TileEdge   *edge;
 	Relation	pending;
 	Snapshot	snap;
@@ -106,9 +107,11 @@ typedef struct SealFast
 
 extern const char *const leaf_cols[6];
 extern const char *const tile_cols[4];
+extern const char *const node_cols[3];
 extern void leaf_col_types(Oid *t);
 extern bool log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx);
 extern void tile_col_types(Oid *t);
+extern void node_col_types(Oid *t);
 extern bool seal_fast_allowed(void);
 extern void seal_fast_begin(SealFast *sf, int64 size);
 extern int64 seal_fast_chunk(SealFast *sf, bl_compact *c, MemoryContext chunkcxt, int64 limit);

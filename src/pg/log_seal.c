@@ -54,6 +54,12 @@ typedef struct SealBuf
 			   *prev,
 			   *row_hash,
 			   *leaf_hash;
+	TileEdge   *te;				/* the tiles; NULL before 0.6.0: nodes below */
+	int			nnodes;
+	int			cap_nodes;
+	Datum	   *node_level,
+			   *node_idx,
+			   *node_hash;
 } SealBuf;
 
 /*
@@ -81,7 +87,30 @@ seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 static void
 seal_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
 {
-	tile_edge_emit((TileEdge *) ctx, level, index, hash);
+	SealBuf    *sb = ctx;
+	Hash256    *h;
+
+	if (sb->te)
+	{
+		tile_edge_emit(sb->te, level, index, hash);
+		return;
+	}
+	/* before 0.6.0: every node above the leaves is a row of log_node */
+	if (level == 0)
+		return;					/* leaves are stored in log_leaf */
+	if (sb->nnodes == sb->cap_nodes)
+	{
+		sb->cap_nodes *= 2;
+		sb->node_level = repalloc(sb->node_level, sizeof(Datum) * sb->cap_nodes);
+		sb->node_idx = repalloc(sb->node_idx, sizeof(Datum) * sb->cap_nodes);
+		sb->node_hash = repalloc(sb->node_hash, sizeof(Datum) * sb->cap_nodes);
+	}
+	h = palloc(sizeof(Hash256));
+	memcpy(h->bytes, hash, HASH256_LEN);
+	sb->node_level[sb->nnodes] = Int32GetDatum(level);
+	sb->node_idx[sb->nnodes] = Int64GetDatum((int64) index);
+	sb->node_hash[sb->nnodes] = PointerGetDatum(h);
+	sb->nnodes++;
 }
 
 static Datum
@@ -95,6 +124,8 @@ seal_store(SealBuf *sb)
 {
 	Oid			leaf_types[6];
 	Datum		leaf_args[6];
+	Oid			node_types[3];
+	Datum		node_args[3];
 	Oid			hash_array_type = get_array_type(hash256_type_oid());
 
 	leaf_types[0] = INT8ARRAYOID;
@@ -111,6 +142,18 @@ seal_store(SealBuf *sb)
 							  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
 							  6, leaf_types, leaf_args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store log leaves");
+	MemoryContextSwitchTo(sb->cxt);
+	if (sb->nnodes == 0)
+		return;
+	node_types[0] = INT4ARRAYOID;
+	node_types[1] = INT8ARRAYOID;
+	node_types[2] = hash_array_type;
+	node_args[0] = PointerGetDatum(construct_array(sb->node_level, sb->nnodes, INT4OID, 4, true, TYPALIGN_INT));
+	node_args[1] = PointerGetDatum(construct_array(sb->node_idx, sb->nnodes, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	node_args[2] = hash256_array(sb->node_hash, sb->nnodes);
+	if (SPI_execute_with_args("INSERT INTO battledger.log_node (level, idx, hash) SELECT * FROM unnest($1, $2, $3)",
+							  3, node_types, node_args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store log nodes");
 	MemoryContextSwitchTo(sb->cxt);
 }
 
@@ -147,6 +190,11 @@ seal_chunk(bl_compact *c, TileEdge *te, MemoryContext chunkcxt, int64 limit)
 	sb.prev = palloc(sizeof(Datum) * n);
 	sb.row_hash = palloc(sizeof(Datum) * n);
 	sb.leaf_hash = palloc(sizeof(Datum) * n);
+	sb.te = te;
+	sb.cap_nodes = te ? 1 : (int) n + 64;
+	sb.node_level = palloc(sizeof(Datum) * sb.cap_nodes);
+	sb.node_idx = palloc(sizeof(Datum) * sb.cap_nodes);
+	sb.node_hash = palloc(sizeof(Datum) * sb.cap_nodes);
 	initStringInfo(&leaf);
 
 	for (uint64 i = 0; i < n; i++)
@@ -170,7 +218,7 @@ seal_chunk(bl_compact *c, TileEdge *te, MemoryContext chunkcxt, int64 limit)
 		sb.prev[i] = PointerGetDatum(prev);
 		sb.row_hash[i] = PointerGetDatum(row);
 		sb.leaf_hash[i] = PointerGetDatum(lh);
-		if (bl_compact_append(c, lh->bytes, seal_emit, te) != 0)
+		if (bl_compact_append(c, lh->bytes, seal_emit, &sb) != 0)
 			elog(ERROR, "could not extend the log's tree");
 	}
 	seal_store(&sb);
@@ -431,7 +479,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
 		if (fast)
 			seal_fast_begin(&sf, (int64) c.size);	/* its snapshot bounds what this call takes */
-		else
+		else if (log_tiled())
 		{
 			te = palloc(sizeof(TileEdge));
 			tile_edge_load(te, (int64) c.size, seal_tile_write, NULL);
@@ -472,7 +520,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 		}
 		if (fast)
 			seal_fast_end(&sf);
-		else
+		else if (te)
 		{
 			tile_edge_finish(te);
 			CommandCounterIncrement();

@@ -200,6 +200,64 @@ subtree_root(uint8 (*buf)[HASH256_LEN], int n, uint8 *out)
 	memcpy(out, buf[0], HASH256_LEN);
 }
 
+/*
+ * Before 0.6.0 (this library under an extension not yet updated, as
+ * upgrade.sh runs it): the nodes are rows of log_node, fetched in one query.
+ */
+static void
+nodeset_fetch_nodes(NodeSet *ns)
+{
+	Datum	   *lv = palloc(sizeof(Datum) * Max(ns->n, 1));
+	Datum	   *ix = palloc(sizeof(Datum) * Max(ns->n, 1));
+	Oid			argtypes[2] = {INT4ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+
+	for (int i = 0; i < ns->n; i++)
+	{
+		lv[i] = Int32GetDatum(ns->levels[i]);
+		ix[i] = Int64GetDatum((int64) ns->idx[i]);
+		ns->have[i] = false;
+	}
+	args[0] = PointerGetDatum(construct_array(lv, ns->n, INT4OID, 4, true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(ix, ns->n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args(
+		"SELECT q.level, q.idx, coalesce(n.hash, l.leaf_hash) "
+		"  FROM unnest($1, $2) q(level, idx) "
+		"  LEFT JOIN battledger.log_node n ON q.level > 0 AND n.level = q.level AND n.idx = q.idx "
+		"  LEFT JOIN battledger.log_leaf l ON q.level = 0 AND l.leaf_index = q.idx",
+		2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)	/* see this seal's own nodes */
+		elog(ERROR, "could not read the log's tree nodes");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
+		uint64		idx = (uint64) DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		Datum		h = SPI_getbinval(t, d, 3, &isnull);
+
+		if (isnull)
+			continue;
+		for (int i = 0; i < ns->n; i++)
+			if (!ns->have[i] && ns->levels[i] == level && ns->idx[i] == idx)
+			{
+				memcpy(ns->hash[i], DatumGetHash256P(h)->bytes, HASH256_LEN);
+				ns->have[i] = true;
+			}
+	}
+}
+
+/*
+ * Whether the tree is stored in tiles (0.6.0): false while the library runs
+ * under an extension not yet updated from an earlier version, which stores
+ * every node as a row of log_node.
+ */
+bool
+log_tiled(void)
+{
+	return OidIsValid(get_relname_relid("log_tile", get_namespace_oid("battledger", false)));
+}
+
 void
 nodeset_fetch(NodeSet *ns)
 {
@@ -209,6 +267,11 @@ nodeset_fetch(NodeSet *ns)
 				nr = 0;
 	uint8		(*buf)[HASH256_LEN] = palloc(HASH256_LEN * (TILE_WIDTH / 2));
 
+	if (!log_tiled())
+	{
+		nodeset_fetch_nodes(ns);
+		return;
+	}
 	/* the tiles and leaf ranges the nodes need: one range per 256 leaves */
 	for (int i = 0; i < ns->n; i++)
 	{

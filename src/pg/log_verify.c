@@ -253,6 +253,117 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 	return expect;
 }
 
+/* a problem found in log_node, reported in (level, idx) order as the ordered reading did */
+typedef struct NodeProblem
+{
+	int			level;
+	int64		idx;
+	bool		extra;
+} NodeProblem;
+
+static int
+node_problem_cmp(const void *a, const void *b)
+{
+	const NodeProblem *x = a;
+	const NodeProblem *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Before 0.6.0 (this library under an extension not yet updated): recompute
+ * every perfect subtree and compare with the rows of log_node.
+ */
+static void
+verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+{
+	Relation	rel;
+	TupleDesc	d;
+	TableScanDesc scan;
+	HeapTuple	t;
+	int64		stored = 0;
+	int64		expected = 0;
+	NodeProblem *probs = NULL;
+	int64		nprobs = 0,
+				capprobs = 0;
+	Oid			types[3];
+	int			ai[3];
+	Datum	   *v;
+	bool	   *isnull;
+
+	lv->count[0] = nleaves;
+	lv->nlevels = 1;
+	while (lv->count[lv->nlevels - 1] >= 2)
+	{
+		int			L = lv->nlevels;
+		int64		n = lv->count[L - 1] / 2;
+
+		lv->h[L] = palloc_extended(Max(n, 1) * HASH256_LEN, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < n; i++)
+			bl_merkle_node_hash(lv->h[L - 1][2 * i], lv->h[L - 1][2 * i + 1], lv->h[L][i]);
+		lv->count[L] = n;
+		lv->nlevels++;
+		expected += n;
+	}
+	rel = verify_open("log_node");
+	d = RelationGetDescr(rel);
+	node_col_types(types);
+	(void) log_columns(rel, node_cols, types, 3, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		int			level;
+		int64		idx;
+		uint8		h[HASH256_LEN];
+		bool		extra;
+
+		heap_deform_tuple(t, d, v, isnull);
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
+			elog(ERROR, "a row of battledger.log_node has a NULL");
+		level = DatumGetInt32(v[ai[0]]);
+		idx = DatumGetInt64(v[ai[1]]);
+		stored++;
+		extra = levels_get(lv, level, (uint64) idx, h) != 0;
+		if (extra || memcmp(h, DatumGetHash256P(v[ai[2]])->bytes, HASH256_LEN) != 0)
+		{
+			if (nprobs == capprobs)
+			{
+				capprobs = Max(16, capprobs * 2);
+				probs = probs ? repalloc_huge(probs, sizeof(NodeProblem) * capprobs)
+					: palloc_extended(sizeof(NodeProblem) * capprobs, MCXT_ALLOC_HUGE);
+			}
+			probs[nprobs].level = level;
+			probs[nprobs].idx = idx;
+			probs[nprobs].extra = extra;
+			nprobs++;
+		}
+		if ((stored % 20000) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (nprobs > 1)
+		qsort(probs, nprobs, sizeof(NodeProblem), node_problem_cmp);
+	for (int64 i = 0; i < nprobs; i++)
+	{
+		if (probs[i].extra)
+			put_problem(ts, desc, "extra_node", probs[i].idx,
+						psprintf("Node (level %d, index %lld) is not part of the tree.", probs[i].level, (long long) probs[i].idx));
+		else
+			put_problem(ts, desc, "node_mismatch", probs[i].idx,
+						psprintf("Node (level %d, index %lld) does not hash its children.", probs[i].level, (long long) probs[i].idx));
+	}
+	if (stored < expected)
+		put_problem(ts, desc, "missing_nodes", expected - stored,
+					psprintf("%lld stored tree nodes are missing.", (long long) (expected - stored)));
+}
+
 /* a problem found in log_tile, reported in (level, idx, width) order */
 typedef struct TileProblem
 {
@@ -673,7 +784,10 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	lv = palloc0(sizeof(Levels));
 	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
-	verify_tiles(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	if (log_tiled())
+		verify_tiles(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	else
+		verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
 	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);
 	if (check_rows)
 		verify_rows(rsinfo->setResult, rsinfo->setDesc);
