@@ -63,7 +63,8 @@ nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN
  * leaf_index range; else hashes of tile (L, that index / 256), its widest
  * row (the hashes of a narrower row of the same tile are a prefix of it).
  * At most 127 hashes recompute a node.  Two queries, planned once per
- * backend.  Not read-only: seal() reads the tiles and leaves it just wrote.
+ * backend; their operators are pg_catalog's whatever the caller's
+ * search_path (PUBLIC calls the proof functions).  Not read-only: seal() reads the tiles and leaves it just wrote.
  */
 static SPIPlanPtr tile_plan = NULL;
 static SPIPlanPtr leaf_plan = NULL;
@@ -107,7 +108,8 @@ fetch_tiles(FetchTile *tiles, int nt)
 	Datum	   *ix = palloc(sizeof(Datum) * nt);
 	SPIPlanPtr	plan = keep_plan(&tile_plan,
 								 "SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
-								 "  WHERE t.level = q.l AND t.idx = q.i ORDER BY t.width DESC LIMIT 1) "
+								 "  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
+								 "  ORDER BY t.width DESC LIMIT 1) "
 								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
 
 	for (int i = 0; i < nt; i++)
@@ -158,7 +160,7 @@ fetch_leaves(FetchLeaves *ranges, int nr)
 	SPIPlanPtr	plan = keep_plan(&leaf_plan,
 								 "SELECT l.leaf_index, l.leaf_hash FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(lo, hi), "
 								 "  LATERAL (SELECT x.leaf_index, x.leaf_hash FROM battledger.log_leaf x "
-								 "           WHERE x.leaf_index >= r.lo AND x.leaf_index < r.hi) l", 2, types);
+								 "           WHERE x.leaf_index OPERATOR(pg_catalog.>=) r.lo AND x.leaf_index OPERATOR(pg_catalog.<) r.hi) l", 2, types);
 
 	for (int i = 0; i < nr; i++)
 	{
