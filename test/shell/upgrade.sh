@@ -320,9 +320,9 @@ check "v03: its holder may, and the registry stays clean" \
 q v03 -c "SELECT battledger.seal()" >/dev/null
 before3=$(reg03)
 for db in old:$cluster1_port v02:55458 v03:55459; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE TO '0.5.0'"
   PGPORT=${db#*:} createdb fresh5
-  PGPORT=${db#*:} q fresh5 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  PGPORT=${db#*:} q fresh5 -c "CREATE EXTENSION battledger VERSION '0.5.0'" -c "CREATE EXTENSION battledger_test_signer"
   same_as_fresh 0.5.0 fresh5 ${db%:*} ${db#*:}
 done
 export PGPORT=55459
@@ -372,8 +372,8 @@ printf '%s\n' "$(q v04 -c "SELECT battledger.tlog_proof(4)")" > "$BL_WORK/up4-pr
 leaf4=$(q v04 -c "SELECT encode(battledger.leaf(4), 'hex')")
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v04" -w stop >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v04" -l "$BL_WORK/v04.log" -w start >/dev/null
-q v04 -c "ALTER EXTENSION battledger UPDATE"
-createdb fresh5; q fresh5 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+q v04 -c "ALTER EXTENSION battledger UPDATE TO '0.5.0'"
+createdb fresh5; q fresh5 -c "CREATE EXTENSION battledger VERSION '0.5.0'" -c "CREATE EXTENSION battledger_test_signer"
 same_as_fresh 0.5.0 fresh5 v04 55460
 check "v04: 0.4.0's registry rows, leaves and checkpoints unchanged; custody, states and passports kept" \
   test "$(reg04)" = "$before04"
