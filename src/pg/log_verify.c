@@ -2,6 +2,10 @@
  * log_verify.c — verify_log(): rechecks leaves, tiles, checkpoints and rows
  * against the stored log, reporting each problem as a row.  Part of the
  * transparency log (log.c); log_internal.h joins its files.
+ *
+ * Why one file: every check reads the tree recomputed from the leaves
+ * (Levels) and reports into the one result set; the reading of 0.5.0's
+ * log_node is kept beside the tiles' only until the update drops it.
  */
 #include "log.h"
 #include "log_internal.h"
