@@ -11,7 +11,7 @@
  * (table_multi_insert and direct index inserts) unless a trigger or row
  * security on the log's tables needs the SQL statements it used before 0.5.0.
  * Proofs recompute their O(log n) nodes from one tile per tile level and
- * at most 256 leaves, fetched in two queries.  Before signing, seal() checks that the stored tree still yields the
+ * 256-leaf ranges of log_leaf, read with one query and one index scan.  Before signing, seal() checks that the stored tree still yields the
  * last checkpoint's root and that the new tree is consistent with it, so the
  * log never signs a checkpoint inconsistent with an earlier one.
  *

@@ -1,6 +1,6 @@
 /*
  * log_tree.c — the log's tree store: the nodes a computation needs,
- * recomputed from tiles and leaves fetched in two queries, the right-edge
+ * recomputed from the tiles and leaves that hold them, the right-edge
  * tiles seal() extends, the sealed size, the root at a size and the latest
  * checkpoint.  Part of the transparency log (log.c); log_internal.h joins
  * its files.
@@ -67,7 +67,8 @@ nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN
  * 8L from index j * 2^(h-8L): for L = 0 leaf hashes, read from log_leaf by
  * leaf_index range; else hashes of tile (L, that index / 256), its widest
  * row (the hashes of a narrower row of the same tile are a prefix of it).
- * At most 127 hashes recompute a node.  Two queries, planned once per
+ * At most 127 hashes recompute a node.  The tiles in one query and the
+ * leaves by index scan (fetch_leaves_direct) or one query, planned once per
  * backend; their operators are pg_catalog's whatever the caller's
  * search_path (PUBLIC calls the proof functions).  Not read-only: seal() reads the tiles and leaves it just wrote.
  */
