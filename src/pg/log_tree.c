@@ -162,8 +162,9 @@ fetch_tiles(FetchTile *tiles, int nt)
  * grow and shrink on every call (perf: a third of a proof's time in brk() and
  * its TLB flushes on this VM).  Taken only when SPI would read the same rows:
  * no row security on log_leaf, the caller may SELECT it (PUBLIC may), and its
- * primary key is (leaf_index).  A fresh snapshot, as SPI's non-read-only
- * execution takes: seal() reads the leaves it just wrote.
+ * primary key is (leaf_index).  The snapshot SPI's non-read-only execution
+ * would take (a fresh one at READ COMMITTED, so that seal() reads the leaves
+ * it just wrote; the transaction's under REPEATABLE READ, as log_size()).
  */
 static bool
 fetch_leaves_direct(FetchLeaves *ranges, int nr)
@@ -197,7 +198,8 @@ fetch_leaves_direct(FetchLeaves *ranges, int nr)
 		table_close(rel, AccessShareLock);
 		return false;
 	}
-	snap = RegisterSnapshot(GetLatestSnapshot());
+	CommandCounterIncrement();	/* as SPI does before a non-read-only query */
+	snap = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(rel, NULL);
 	for (int i = 0; i < nr; i++)
 	{
