@@ -61,6 +61,9 @@ BEGIN
 END
 $$;
 
+-- leave the extension first: that also takes it out of pg_extension.extconfig
+-- (a dropped member table would leave its OID there for pg_dump)
+ALTER EXTENSION battledger DROP TABLE @extschema@.log_node;
 DROP TABLE @extschema@.log_node;
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_tile', '');
