@@ -100,21 +100,23 @@ SELECT count(*) AS leaves_without_row FROM log_leaf l
    AND NOT EXISTS (SELECT 1 FROM battery_event e WHERE e.ledger_hash OPERATOR(battledger.=) l.row_hash);
 
 -- tampering done by a superuser behind the log's back is reported
+-- (nodes below tree level 8 are recomputed from log_leaf's leaf hashes;
+-- tiles are tampered with at the end of this file)
 BEGIN;
-ALTER TABLE log_node DISABLE TRIGGER battledger_append_only;
-UPDATE log_node SET hash = repeat('0', 64)::hash256 WHERE level = 1 AND idx = 0;
-SELECT problem, ref FROM verify_log(false);
+ALTER TABLE log_leaf DISABLE TRIGGER battledger_append_only;
+UPDATE log_leaf SET leaf_hash = repeat('0', 64)::hash256 WHERE leaf_index = 0;
+SELECT problem, ref FROM verify_log(false) WHERE problem <> 'checkpoint_root_mismatch';
 ROLLBACK;
--- seal() re-derives the last root from the O(log n) stored subtrees it resumes from,
+-- seal() re-derives the last root from the stored leaves and tiles it resumes from,
 -- and refuses to extend a tree that no longer matches what it signed
 -- (tampering committed this time, since seal() runs as its own transaction)
-ALTER TABLE log_node DISABLE TRIGGER battledger_append_only;
-CREATE TEMP TABLE saved_node AS SELECT * FROM log_node ORDER BY level DESC, idx LIMIT 1;
-UPDATE log_node n SET hash = repeat('0', 64)::hash256 FROM saved_node s WHERE n.level = s.level AND n.idx = s.idx;
+ALTER TABLE log_leaf DISABLE TRIGGER battledger_append_only;
+CREATE TEMP TABLE saved_leaf AS SELECT * FROM log_leaf ORDER BY leaf_index DESC LIMIT 1;
+UPDATE log_leaf n SET leaf_hash = repeat('0', 64)::hash256 FROM saved_leaf s WHERE n.leaf_index = s.leaf_index;
 INSERT INTO recycling_output VALUES ('R3', 'aluminium', 5);
 SELECT seal();
-UPDATE log_node n SET hash = s.hash FROM saved_node s WHERE n.level = s.level AND n.idx = s.idx;
-ALTER TABLE log_node ENABLE ALWAYS TRIGGER battledger_append_only;
+UPDATE log_leaf n SET leaf_hash = s.leaf_hash FROM saved_leaf s WHERE n.leaf_index = s.leaf_index;
+ALTER TABLE log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
 SELECT seal() IS NOT NULL AS sealed_after_repair;
 BEGIN;
 ALTER TABLE log_leaf DISABLE TRIGGER battledger_append_only;
@@ -194,3 +196,64 @@ ALTER TABLE log_leaf DISABLE TRIGGER battledger_append_only;
 DELETE FROM log_leaf WHERE leaf_index IN (3, 4);
 SELECT problem, ref, detail FROM verify_log(false) WHERE problem IN ('missing_leaves', 'leaf_hash_mismatch');
 ROLLBACK;
+
+-- Tiles (docs/design.md, "The tiled layout"): tile (level, idx) holds the
+-- hashes of tree level 8 * level; a partial right edge grows by wider rows.
+-- Seal 600 more leaves (tile (1, 0) grows by 2 hashes) in two seals, the
+-- second through the statements, so that the edge row of the first is
+-- superseded and both write paths store tiles.
+INSERT INTO aliased (t, k) SELECT '2024-01-05 00:00+00', 'tile' || i FROM generate_series(1, 300) i;
+SELECT battledger.seal() IS NOT NULL AS sealed_in_bulk;
+SET battledger.seal_bulk_write = off;
+INSERT INTO aliased (t, k) SELECT '2024-01-06 00:00+00', 'tile' || i FROM generate_series(1, 300) i;
+SELECT battledger.seal() IS NOT NULL AS sealed_with_statements;
+RESET battledger.seal_bulk_write;
+SELECT level, idx, width = (SELECT count(*) FROM log_leaf) / 256 AS is_right_edge, octet_length(hashes) = 32 * width AS whole_hashes
+  FROM log_tile ORDER BY level, idx, width;
+SELECT count(*) AS leaves FROM log_leaf;
+-- every leaf's proof at every checkpoint verifies against the root signed in the checkpoint
+SELECT count(*) AS proofs, count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
+                                                   inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS bad_proofs
+  FROM log_leaf l JOIN checkpoint c ON l.leaf_index < c.tree_size;
+SELECT count(*) AS consistency, count(*) FILTER (WHERE NOT verify_consistency(a.tree_size, b.tree_size, a.root, b.root,
+                                                        consistency_proof(a.tree_size, b.tree_size))) AS bad
+  FROM checkpoint a JOIN checkpoint b ON a.tree_size <= b.tree_size;
+SELECT count(*) AS log_problems FROM verify_log(false);
+-- a rewritten, a deleted and an extra tile are named
+CREATE TEMP VIEW edge_tile AS SELECT * FROM log_tile WHERE level = 1 ORDER BY width DESC LIMIT 1;
+BEGIN;
+ALTER TABLE log_tile DISABLE TRIGGER battledger_append_only;
+UPDATE log_tile t SET hashes = overlay(t.hashes PLACING '\x00'::bytea FROM 40)
+  FROM edge_tile e WHERE (t.level, t.idx, t.width) = (e.level, e.idx, e.width);
+SELECT problem, ref, detail ~ '^Tile \(level 1, index 0, width \d+\) holds hashes that are not the tree''s\.$' AS detail_ok
+  FROM verify_log(false) WHERE problem NOT LIKE 'checkpoint%';
+-- the proofs and roots that need it no longer verify
+SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
+                                 inclusion_proof(l.leaf_index, c.tree_size), c.root)) > 0 AS some_proofs_fail
+  FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
+ROLLBACK;
+BEGIN;
+ALTER TABLE log_tile DISABLE TRIGGER battledger_append_only;
+DELETE FROM log_tile t USING edge_tile e WHERE (t.level, t.idx, t.width) = (e.level, e.idx, e.width);
+SELECT problem, ref, detail FROM verify_log(false);
+SELECT tree_root((SELECT max(tree_size) FROM checkpoint));
+ROLLBACK;
+BEGIN;
+INSERT INTO log_tile VALUES (1, 0, 200, decode(repeat('00', 6400), 'hex')), (2, 0, 1, decode(repeat('00', 32), 'hex')),
+                            (1, 0, 1, '\x00'), (0, 0, 1, decode(repeat('00', 32), 'hex'));
+SELECT problem, ref, detail FROM verify_log(false);
+ROLLBACK;
+-- seal() refuses to extend a tree whose stored right edge no longer gives the signed root
+ALTER TABLE log_tile DISABLE TRIGGER battledger_append_only;
+CREATE TEMP TABLE saved_tile AS SELECT * FROM edge_tile;
+UPDATE log_tile t SET hashes = overlay(t.hashes PLACING '\x00'::bytea FROM 40)
+  FROM saved_tile e WHERE (t.level, t.idx, t.width) = (e.level, e.idx, e.width);
+INSERT INTO aliased (t, k) VALUES ('2024-01-07 00:00+00', 'after');
+SELECT seal();
+UPDATE log_tile t SET hashes = s.hashes FROM saved_tile s WHERE t.level = s.level AND t.idx = s.idx AND t.width = s.width;
+ALTER TABLE log_tile ENABLE ALWAYS TRIGGER battledger_append_only;
+SELECT seal() IS NOT NULL AS sealed_after_repair;
+SELECT count(*) AS log_problems FROM verify_log(true);
+-- the guard: no UPDATE, DELETE or TRUNCATE on the tiles
+DELETE FROM log_tile;
+TRUNCATE log_tile;

@@ -26,12 +26,20 @@ CREATE TABLE @extschema@.log_leaf (
     leaf_hash  @extschema@.hash256 NOT NULL
 );
 CREATE INDEX log_leaf_row ON @extschema@.log_leaf (row_hash);
-CREATE TABLE @extschema@.log_node (        -- perfect subtrees, levels >= 1 (level 0 is log_leaf)
-    level int NOT NULL,
-    idx   bigint NOT NULL,
-    hash  @extschema@.hash256 NOT NULL,
-    PRIMARY KEY (level, idx)
+-- Tiles (C2SP tlog-tiles' layout; docs/design.md, "The tiled layout"): row
+-- (level, idx, width) holds the hashes of the tree's nodes at tree level
+-- 8 * level, indexes 256 * idx .. 256 * idx + width - 1, concatenated (32 bytes
+-- each).  Full tiles have width 256; a seal that grows the right edge adds a
+-- wider row of the same tile.  Tree level 0 (the leaves) is log_leaf.
+CREATE TABLE @extschema@.log_tile (
+    level  int NOT NULL,
+    idx    bigint NOT NULL,
+    width  int NOT NULL,
+    hashes bytea NOT NULL,
+    PRIMARY KEY (level, idx, width)
 );
+-- hashes do not compress: store them out of line without trying
+ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL;
 CREATE TABLE @extschema@.checkpoint (
     tree_size bigint PRIMARY KEY,
     root      @extschema@.hash256 NOT NULL,
@@ -40,21 +48,21 @@ CREATE TABLE @extschema@.checkpoint (
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_pending', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_leaf', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_node', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_tile', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.checkpoint', '');
 -- the tree and its checkpoints are append-only too
 CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_leaf
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
-CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_node
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_tile
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
 CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.checkpoint
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
 ALTER TABLE @extschema@.log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
-ALTER TABLE @extschema@.log_node ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.log_tile ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE @extschema@.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
 REVOKE ALL ON @extschema@.log_pending, @extschema@.log_pending_intact, @extschema@.log_leaf,
-              @extschema@.log_node, @extschema@.checkpoint FROM PUBLIC;
-GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_node, @extschema@.checkpoint TO PUBLIC;
+              @extschema@.log_tile, @extschema@.checkpoint FROM PUBLIC;
+GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_tile, @extschema@.checkpoint TO PUBLIC;
 -- verify_log() reads the queue to tell queued rows from rows added behind the guards
 GRANT SELECT ON @extschema@.log_pending, @extschema@.log_pending_intact TO PUBLIC;
 -- No grant on log_pending: the log trigger queues rows without a privilege
@@ -109,4 +117,4 @@ CREATE FUNCTION @extschema@.verify_log(check_rows boolean DEFAULT true, log_vkey
     RETURNS TABLE (problem text, ref bigint, detail text)
     AS 'MODULE_PATHNAME', 'battledger_verify_log' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.verify_log(boolean, text) IS
-    'recompute the tree from the leaves, check every stored node and checkpoint (signatures against log_vkey, the published verifier key, else the log key file), and (check_rows) every ledger row against its leaf';
+    'recompute the tree from the leaves, check every stored tile and checkpoint (signatures against log_vkey, the published verifier key, else the log key file), and (check_rows) every ledger row against its leaf';

@@ -5,17 +5,18 @@
  * The log trigger queues (table, seq, prev, hash) in log_pending, an unlogged
  * table (no WAL per queued row; rebuilt from the tables after a crash); seal()
  * takes every committed queued row, assigns dense leaf indexes, stores the
- * leaf (log_leaf, level 0) and every completed perfect subtree (log_node,
- * levels >= 1), and signs a C2SP checkpoint with the key named by
- * battledger.log_key_file.  seal() writes leaves and nodes in bulk
+ * leaf (log_leaf, level 0) and the completed nodes of tree levels 8, 16, ...
+ * in tiles of 256 (log_tile, C2SP tlog-tiles' layout), and signs a C2SP checkpoint with the key named by
+ * battledger.log_key_file.  seal() writes leaves and tiles in bulk
  * (table_multi_insert and direct index inserts) unless a trigger or row
  * security on the log's tables needs the SQL statements it used before 0.5.0.
- * Proofs need O(log n) stored nodes, fetched in one query.  Before signing, seal() checks that the stored tree still yields the
+ * Proofs recompute their O(log n) nodes from one tile per tile level and
+ * 256-leaf ranges of log_leaf, read with one query and one index scan.  Before signing, seal() checks that the stored tree still yields the
  * last checkpoint's root and that the new tree is consistent with it, so the
  * log never signs a checkpoint inconsistent with an earlier one.
  *
  * The log is split by phase behind log_internal.h: the queue (log_queue.c),
- * the key file and origin (here), the node store (log_tree.c), seal
+ * the key file and origin (here), the tree store (log_tree.c), seal
  * (log_seal.c, its bulk write path in log_bulk.c), the proof functions
  * (log_proof.c) and verify_log() (log_verify.c).
  */

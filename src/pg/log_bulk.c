@@ -1,6 +1,6 @@
 /*
  * log_bulk.c — seal()'s bulk write path: the queue read with one heap scan,
- * leaves and nodes written with table_multi_insert and direct index inserts,
+ * leaves and tiles written with table_multi_insert and direct index inserts,
  * and the checks of when it may be taken.  Part of the transparency log
  * (log.c); log_internal.h joins its files.
  */
@@ -43,13 +43,13 @@
 
 /*
  * The fast path of seal(): the queue is read with one heap scan and its rows
- * deleted in place, and leaves and nodes are written with table_multi_insert
+ * deleted in place, and leaves and tiles are written with table_multi_insert
  * (one WAL record per page, as COPY does) and their index entries inserted
  * directly, instead of a DELETE ... RETURNING and two INSERT ... SELECT
  * unnest(...) through SPI per chunk, whose tuplestores, per-row executor
  * work and per-row WAL records were most of seal()'s time (docs/benchmarks.md).
  * It writes exactly the rows the SPI path writes.  It is taken only when the
- * SPI path would do nothing more: no INSERT trigger on log_leaf or log_node
+ * SPI path would do nothing more: no INSERT trigger on log_leaf or log_tile
  * and no DELETE trigger on log_pending would fire (a consortium member's
  * ENABLE REPLICA arrival trigger does not fire in a seal), no row-level
  * security applies, and the caller holds the privileges the statements
@@ -93,6 +93,7 @@ log_columns(Relation rel, const char *const *names, const Oid *types, int n, int
 }
 
 const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
+const char *const tile_cols[4] = {"level", "idx", "width", "hashes"};
 const char *const node_cols[3] = {"level", "idx", "hash"};
 static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
 
@@ -111,6 +112,15 @@ node_col_types(Oid *t)
 	t[0] = INT4OID;
 	t[1] = INT8OID;
 	t[2] = hash256_type_oid();
+}
+
+void
+tile_col_types(Oid *t)
+{
+	t[0] = INT4OID;
+	t[1] = INT8OID;
+	t[2] = INT4OID;
+	t[3] = BYTEAOID;
 }
 
 /* Whether a trigger of this event (TRIGGER_TYPE_INSERT, ...) on rel would fire now. */
@@ -140,7 +150,8 @@ triggers_would_fire(Relation rel, int16 event)
 bool
 seal_fast_allowed(void)
 {
-	const char *names[3] = {"log_pending", "log_leaf", "log_node"};
+	bool		tiled = log_tiled();
+	const char *names[3] = {"log_pending", "log_leaf", tiled ? "log_tile" : "log_node"};
 	AclMode		modes[3] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT};
 	int16		events[3] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
 	bool		ok = true;
@@ -170,6 +181,11 @@ seal_fast_allowed(void)
 			{
 				leaf_col_types(types);
 				ok = log_columns(rel, leaf_cols, types, 6, attidx);
+			}
+			else if (tiled)
+			{
+				tile_col_types(types);
+				ok = log_columns(rel, tile_cols, types, 4, attidx);
 			}
 			else
 			{
@@ -253,21 +269,52 @@ seal_fast_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKL
 	SealFast   *sf = ctx;
 	TupleTableSlot *s;
 
+	if (sf->edge)
+	{
+		tile_edge_emit(sf->edge, level, index, hash);
+		return;
+	}
+	/* before 0.6.0: every node above the leaves is a row of log_node */
 	if (level == 0)
 		return;					/* leaves are stored in log_leaf */
-	s = bulk_next(&sf->node);
+	s = bulk_next(&sf->tile);
 	s->tts_values[0] = Int32GetDatum(level);
 	s->tts_values[1] = Int64GetDatum((int64) index);
 	s->tts_values[2] = PointerGetDatum(hash);
 	memset(s->tts_isnull, 0, sizeof(bool) * 3);
-	bulk_add(&sf->node);
+	bulk_add(&sf->tile);
+}
+
+/* tile_edge's writer: one log_tile row into the bulk buffer */
+static void
+seal_fast_tile(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	SealFast   *sf = ctx;
+	TupleTableSlot *s = bulk_next(&sf->tile);
+	bytea	   *b = tile_bytea(hashes, width);
+
+	s->tts_values[0] = Int32GetDatum(level);
+	s->tts_values[1] = Int64GetDatum(idx);
+	s->tts_values[2] = Int32GetDatum(width);
+	s->tts_values[3] = PointerGetDatum(b);
+	memset(s->tts_isnull, 0, sizeof(bool) * 4);
+	bulk_add(&sf->tile);
+	pfree(b);
 }
 
 void
-seal_fast_begin(SealFast *sf)
+seal_fast_begin(SealFast *sf, int64 size)
 {
 	bulk_open(&sf->leaf, "log_leaf");
-	bulk_open(&sf->node, "log_node");
+	sf->edge = NULL;
+	if (log_tiled())
+	{
+		bulk_open(&sf->tile, "log_tile");
+		sf->edge = palloc(sizeof(TileEdge));
+		tile_edge_load(sf->edge, size, seal_fast_tile, sf);
+	}
+	else
+		bulk_open(&sf->tile, "log_node");
 	sf->pending = table_open(log_relid("log_pending"), RowExclusiveLock);
 	/* every queued row committed by now, and those requeue_if_lost() just added */
 	CommandCounterIncrement();
@@ -281,7 +328,7 @@ void
 seal_fast_flush(SealFast *sf)
 {
 	bulk_flush(&sf->leaf);
-	bulk_flush(&sf->node);
+	bulk_flush(&sf->tile);
 	CommandCounterIncrement();
 }
 
@@ -291,8 +338,10 @@ seal_fast_end(SealFast *sf)
 	table_endscan(sf->scan);
 	UnregisterSnapshot(sf->snap);
 	table_close(sf->pending, NoLock);
+	if (sf->edge)
+		tile_edge_finish(sf->edge);
 	bulk_close(&sf->leaf);
-	bulk_close(&sf->node);
+	bulk_close(&sf->tile);
 	CommandCounterIncrement();	/* the checks and the checkpoint that follow see them */
 }
 

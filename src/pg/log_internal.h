@@ -42,10 +42,40 @@ typedef struct NodeSet
 extern void check_range(int64 v, int64 lo, int64 hi, const char *what);
 extern bool latest_checkpoint(int64 *size, uint8 *root, char **note);
 extern int64 log_size(void);
+extern bool log_tiled(void);
 extern void nodeset_fetch(NodeSet *ns);
 extern int nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN]);
 extern void root_at(int64 size, uint8 *out);
 extern void tree_error(const char *what);
+
+/*
+ * Tiles (log_tree.c; docs/design.md, "The tiled layout"): log_tile row
+ * (level L >= 1, idx N, width W) holds the hashes of the tree's nodes at
+ * level 8L, indexes 256N .. 256N+W-1, concatenated; the nodes of levels
+ * 8L+1 .. 8L+7 are recomputed from them, and level 0 (8L = 0) is log_leaf.
+ */
+#define TILE_HEIGHT 8
+#define TILE_WIDTH 256
+#define TILE_LEVELS 8			/* tile levels 1..7 hold tree levels 8..56 */
+
+/* write one tile row (level, idx, width, width hashes) */
+typedef void (*tile_write_fn) (void *ctx, int level, int64 idx, int width, const uint8 *hashes);
+
+/* The right-edge tile of each tile level while seal() extends the tree. */
+typedef struct TileEdge
+{
+	int64		idx[TILE_LEVELS];
+	int			width[TILE_LEVELS];		/* hashes held */
+	int			stored[TILE_LEVELS];	/* width of the widest stored row of idx */
+	uint8		hashes[TILE_LEVELS][TILE_WIDTH][HASH256_LEN];
+	tile_write_fn write;
+	void	   *ctx;
+} TileEdge;
+
+extern void tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx);
+extern void tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash);
+extern void tile_edge_finish(TileEdge *te);
+extern bytea *tile_bytea(const uint8 *hashes, int width);
 
 /* seal (log_seal.c) */
 extern bool queue_intact(bool read_only);
@@ -67,7 +97,8 @@ typedef struct BulkRel
 typedef struct SealFast
 {
 	BulkRel		leaf;
-	BulkRel		node;
+	BulkRel		tile;			/* log_tile, or log_node before 0.6.0 (edge NULL) */
+	TileEdge   *edge;
 	Relation	pending;
 	Snapshot	snap;
 	TableScanDesc scan;
@@ -75,12 +106,14 @@ typedef struct SealFast
 } SealFast;
 
 extern const char *const leaf_cols[6];
+extern const char *const tile_cols[4];
 extern const char *const node_cols[3];
 extern void leaf_col_types(Oid *t);
 extern bool log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx);
+extern void tile_col_types(Oid *t);
 extern void node_col_types(Oid *t);
 extern bool seal_fast_allowed(void);
-extern void seal_fast_begin(SealFast *sf);
+extern void seal_fast_begin(SealFast *sf, int64 size);
 extern int64 seal_fast_chunk(SealFast *sf, bl_compact *c, MemoryContext chunkcxt, int64 limit);
 extern void seal_fast_end(SealFast *sf);
 extern void seal_fast_flush(SealFast *sf);

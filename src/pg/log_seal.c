@@ -54,6 +54,7 @@ typedef struct SealBuf
 			   *prev,
 			   *row_hash,
 			   *leaf_hash;
+	TileEdge   *te;				/* the tiles; NULL before 0.6.0: nodes below */
 	int			nnodes;
 	int			cap_nodes;
 	Datum	   *node_level,
@@ -61,12 +62,40 @@ typedef struct SealBuf
 			   *node_hash;
 } SealBuf;
 
+/*
+ * The SPI path's tile writer: one INSERT per tile row (one per 65536 leaves,
+ * and the grown right edges at the end of a seal), through the statement so
+ * that triggers and row security on log_tile apply.
+ */
+static void
+seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[4] = {INT4OID, INT8OID, INT4OID, BYTEAOID};
+	Datum		args[4];
+
+	args[0] = Int32GetDatum(level);
+	args[1] = Int64GetDatum(idx);
+	args[2] = Int32GetDatum(width);
+	args[3] = PointerGetDatum(tile_bytea(hashes, width));
+	if (SPI_execute_with_args("INSERT INTO battledger.log_tile (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
+							  4, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store a log tile");
+	MemoryContextSwitchTo(cxt);	/* SPI returns in its own context */
+}
+
 static void
 seal_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKLE_HASH_LEN])
 {
 	SealBuf    *sb = ctx;
 	Hash256    *h;
 
+	if (sb->te)
+	{
+		tile_edge_emit(sb->te, level, index, hash);
+		return;
+	}
+	/* before 0.6.0: every node above the leaves is a row of log_node */
 	if (level == 0)
 		return;					/* leaves are stored in log_leaf */
 	if (sb->nnodes == sb->cap_nodes)
@@ -125,11 +154,12 @@ seal_store(SealBuf *sb)
 	if (SPI_execute_with_args("INSERT INTO battledger.log_node (level, idx, hash) SELECT * FROM unnest($1, $2, $3)",
 							  3, node_types, node_args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store log nodes");
+	MemoryContextSwitchTo(sb->cxt);
 }
 
 /* Integrate up to min(SEAL_CHUNK, limit) queued rows; returns how many. */
 static int64
-seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
+seal_chunk(bl_compact *c, TileEdge *te, MemoryContext chunkcxt, int64 limit)
 {
 	MemoryContext old = MemoryContextSwitchTo(chunkcxt);
 	SealBuf		sb;
@@ -160,7 +190,8 @@ seal_chunk(bl_compact *c, MemoryContext chunkcxt, int64 limit)
 	sb.prev = palloc(sizeof(Datum) * n);
 	sb.row_hash = palloc(sizeof(Datum) * n);
 	sb.leaf_hash = palloc(sizeof(Datum) * n);
-	sb.cap_nodes = (int) n + 64;
+	sb.te = te;
+	sb.cap_nodes = te ? 1 : (int) n + 64;
 	sb.node_level = palloc(sizeof(Datum) * sb.cap_nodes);
 	sb.node_idx = palloc(sizeof(Datum) * sb.cap_nodes);
 	sb.node_hash = palloc(sizeof(Datum) * sb.cap_nodes);
@@ -442,11 +473,17 @@ battledger_seal(PG_FUNCTION_ARGS)
 		BlProgress	progress;
 		bool		fast = bl_seal_bulk_write && seal_fast_allowed();
 		SealFast	sf;
+		TileEdge   *te = NULL;
 
 		bl_progress_start(&progress, "seal", "leaves");
 		chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger seal", ALLOCSET_DEFAULT_SIZES);
 		if (fast)
-			seal_fast_begin(&sf);	/* its snapshot bounds what this call takes */
+			seal_fast_begin(&sf, (int64) c.size);	/* its snapshot bounds what this call takes */
+		else if (log_tiled())
+		{
+			te = palloc(sizeof(TileEdge));
+			tile_edge_load(te, (int64) c.size, seal_tile_write, NULL);
+		}
 		for (;;)
 		{
 			int64		room = bl_seal_checkpoint_every - ((int64) c.size - last_signed);
@@ -458,7 +495,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 				n = seal_fast_chunk(&sf, &c, chunkcxt, Min(room, SEAL_CHUNK));
 			}
 			else if (done < queued)
-				n = seal_chunk(&c, chunkcxt, Min(queued - done, room));
+				n = seal_chunk(&c, te, chunkcxt, Min(queued - done, room));
 			else
 				break;
 			if (n <= 0)
@@ -483,6 +520,11 @@ battledger_seal(PG_FUNCTION_ARGS)
 		}
 		if (fast)
 			seal_fast_end(&sf);
+		else if (te)
+		{
+			tile_edge_finish(te);
+			CommandCounterIncrement();
+		}
 	}
 
 	if ((int64) c.size == last_signed && last_note != NULL)

@@ -1,13 +1,19 @@
 /*
- * log_tree.c — the log's node store: the stored nodes a computation needs,
- * fetched in one query, the sealed size, the root at a size and the latest
+ * log_tree.c — the log's tree store: the nodes a computation needs,
+ * recomputed from the tiles and leaves that hold them, the right-edge
+ * tiles seal() extends, the sealed size, the root at a size and the latest
  * checkpoint.  Part of the transparency log (log.c); log_internal.h joins
  * its files.
  */
 #include "log.h"
 #include "log_internal.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "catalog/pg_am_d.h"
+#include "utils/fmgroids.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -55,9 +61,236 @@ nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN
 	return -1;
 }
 
-/* Fetch the listed nodes (level 0 from log_leaf, others from log_node) in one query. */
-void
-nodeset_fetch(NodeSet *ns)
+/*
+ * Fetch the listed nodes from the tiles (docs/design.md, "The tiled layout").
+ * Node (h, j) with 8L <= h < 8L+8 is the root of the 2^(h-8L) hashes at level
+ * 8L from index j * 2^(h-8L): for L = 0 leaf hashes, read from log_leaf by
+ * leaf_index range; else hashes of tile (L, that index / 256), its widest
+ * row (the hashes of a narrower row of the same tile are a prefix of it).
+ * At most 127 hashes recompute a node.  The tiles in one query and the
+ * leaves by index scan (fetch_leaves_direct) or one query, planned once per
+ * backend; their operators are pg_catalog's whatever the caller's
+ * search_path (PUBLIC calls the proof functions).  Not read-only: seal() reads the tiles and leaves it just wrote.
+ */
+static SPIPlanPtr tile_plan = NULL;
+static SPIPlanPtr leaf_plan = NULL;
+
+typedef struct FetchTile
+{
+	int			level;
+	int64		idx;
+	int			len;			/* hashes held; -1 if no row */
+	uint8	   *hashes;
+} FetchTile;
+
+typedef struct FetchLeaves
+{
+	int64		lo,
+				hi;				/* leaf indexes [lo, hi) */
+	uint8		(*h)[HASH256_LEN];
+	bool	   *have;
+} FetchLeaves;
+
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *p, const char *q, int nargs, Oid *types)
+{
+	if (*p == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(q, nargs, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not plan a query of the log's tiles");
+		*p = plan;
+	}
+	return *p;
+}
+
+static void
+fetch_tiles(FetchTile *tiles, int nt)
+{
+	Oid			types[2] = {INT4ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+	Datum	   *lv = palloc(sizeof(Datum) * nt);
+	Datum	   *ix = palloc(sizeof(Datum) * nt);
+	SPIPlanPtr	plan = keep_plan(&tile_plan,
+								 "SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
+								 "  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
+								 "  ORDER BY t.width DESC LIMIT 1) "
+								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
+
+	for (int i = 0; i < nt; i++)
+	{
+		lv[i] = Int32GetDatum(tiles[i].level);
+		ix[i] = Int64GetDatum(tiles[i].idx);
+		tiles[i].len = -1;
+	}
+	args[0] = PointerGetDatum(construct_array(lv, nt, INT4OID, 4, true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(ix, nt, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the log's tiles");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
+		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		Datum		h = SPI_getbinval(t, d, 3, &isnull);
+		bytea	   *b;
+		size_t		len;
+
+		if (isnull)
+			continue;
+		b = DatumGetByteaPP(h);
+		len = VARSIZE_ANY_EXHDR(b);
+		/* a row of another length than whole hashes is not read (verify_log() names it) */
+		if (len % HASH256_LEN != 0 || len > TILE_WIDTH * HASH256_LEN)
+			continue;
+		for (int i = 0; i < nt; i++)
+			if (tiles[i].level == level && tiles[i].idx == idx && tiles[i].len < 0)
+			{
+				tiles[i].len = (int) (len / HASH256_LEN);
+				tiles[i].hashes = palloc(Max(len, 1));
+				memcpy(tiles[i].hashes, VARDATA_ANY(b), len);
+			}
+	}
+}
+
+/*
+ * The leaf ranges through log_leaf's primary key directly: through SPI, the
+ * up to 512 rows copied into a tuple table per proof made the backend's heap
+ * grow and shrink on every call (perf: a third of a proof's time in brk() and
+ * its TLB flushes on this VM).  Taken only when SPI would read the same rows:
+ * no row security on log_leaf, the caller may SELECT it (PUBLIC may), and its
+ * primary key is (leaf_index).  The snapshot SPI's non-read-only execution
+ * would take (a fresh one at READ COMMITTED, so that seal() reads the leaves
+ * it just wrote; the transaction's under REPEATABLE READ, as log_size()).
+ */
+static bool
+fetch_leaves_direct(FetchLeaves *ranges, int nr)
+{
+	Oid			relid = log_relid("log_leaf");
+	Relation	rel;
+	Relation	irel;
+	Oid			pk;
+	Oid			types[6];
+	int			ai[6];
+	Snapshot	snap;
+	TupleTableSlot *slot;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	pk = RelationGetPrimaryKeyIndex(rel);
+	leaf_col_types(types);
+	(void) log_columns(rel, leaf_cols, types, 6, ai);
+	if (!OidIsValid(pk))
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	irel = index_open(pk, AccessShareLock);
+	if (irel->rd_index->indnatts != 1 || irel->rd_index->indkey.values[0] != ai[0] + 1 ||
+		irel->rd_rel->relam != BTREE_AM_OID)
+	{
+		index_close(irel, AccessShareLock);
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	CommandCounterIncrement();	/* as SPI does before a non-read-only query */
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(rel, NULL);
+	for (int i = 0; i < nr; i++)
+	{
+		ScanKeyData key[2];
+		IndexScanDesc scan;
+
+		ranges[i].h = palloc(HASH256_LEN * (ranges[i].hi - ranges[i].lo));
+		ranges[i].have = palloc0(sizeof(bool) * (ranges[i].hi - ranges[i].lo));
+		ScanKeyInit(&key[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(ranges[i].lo));
+		ScanKeyInit(&key[1], 1, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(ranges[i].hi));
+		scan = index_beginscan(rel, irel, snap, 2, 0);
+		index_rescan(scan, key, 2, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		n1,
+						n2;
+			int64		idx = DatumGetInt64(slot_getattr(slot, ai[0] + 1, &n1));
+			Datum		h = slot_getattr(slot, ai[5] + 1, &n2);
+
+			if (n1 || n2 || idx < ranges[i].lo || idx >= ranges[i].hi)
+				continue;
+			memcpy(ranges[i].h[idx - ranges[i].lo], DatumGetHash256P(h)->bytes, HASH256_LEN);
+			ranges[i].have[idx - ranges[i].lo] = true;
+		}
+		index_endscan(scan);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(irel, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+static void
+fetch_leaves(FetchLeaves *ranges, int nr)
+{
+	Oid			types[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+	Datum	   *lo = palloc(sizeof(Datum) * nr);
+	Datum	   *hi = palloc(sizeof(Datum) * nr);
+	SPIPlanPtr	plan = keep_plan(&leaf_plan,
+								 "SELECT l.leaf_index, l.leaf_hash FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(lo, hi), "
+								 "  LATERAL (SELECT x.leaf_index, x.leaf_hash FROM battledger.log_leaf x "
+								 "           WHERE x.leaf_index OPERATOR(pg_catalog.>=) r.lo AND x.leaf_index OPERATOR(pg_catalog.<) r.hi) l", 2, types);
+
+	for (int i = 0; i < nr; i++)
+	{
+		lo[i] = Int64GetDatum(ranges[i].lo);
+		hi[i] = Int64GetDatum(ranges[i].hi);
+		ranges[i].h = palloc(HASH256_LEN * (ranges[i].hi - ranges[i].lo));
+		ranges[i].have = palloc0(sizeof(bool) * (ranges[i].hi - ranges[i].lo));
+	}
+	args[0] = PointerGetDatum(construct_array(lo, nr, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(hi, nr, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the log's leaves");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		Datum		h = SPI_getbinval(t, d, 2, &isnull);
+
+		if (isnull)
+			continue;
+		for (int i = 0; i < nr; i++)
+			if (idx >= ranges[i].lo && idx < ranges[i].hi)
+			{
+				memcpy(ranges[i].h[idx - ranges[i].lo], DatumGetHash256P(h)->bytes, HASH256_LEN);
+				ranges[i].have[idx - ranges[i].lo] = true;
+			}
+	}
+}
+
+/* Root of n (a power of two, <= 128) consecutive hashes; buf is overwritten. */
+static void
+subtree_root(uint8 (*buf)[HASH256_LEN], int n, uint8 *out)
+{
+	for (; n > 1; n /= 2)
+		for (int k = 0; k < n / 2; k++)
+			bl_merkle_node_hash(buf[2 * k], buf[2 * k + 1], buf[k]);
+	memcpy(out, buf[0], HASH256_LEN);
+}
+
+/*
+ * Before 0.6.0 (this library under an extension not yet updated, as
+ * upgrade.sh runs it): the nodes are rows of log_node, fetched in one query.
+ */
+static void
+nodeset_fetch_nodes(NodeSet *ns)
 {
 	Datum	   *lv = palloc(sizeof(Datum) * Max(ns->n, 1));
 	Datum	   *ix = palloc(sizeof(Datum) * Max(ns->n, 1));
@@ -97,6 +330,205 @@ nodeset_fetch(NodeSet *ns)
 				ns->have[i] = true;
 			}
 	}
+}
+
+/*
+ * Whether the tree is stored in tiles (0.6.0): false while the library runs
+ * under an extension not yet updated from an earlier version, which stores
+ * every node as a row of log_node.
+ */
+bool
+log_tiled(void)
+{
+	return OidIsValid(get_relname_relid("log_tile", get_namespace_oid("battledger", false)));
+}
+
+void
+nodeset_fetch(NodeSet *ns)
+{
+	FetchTile  *tiles = palloc(sizeof(FetchTile) * Max(ns->n, 1));
+	FetchLeaves *ranges = palloc(sizeof(FetchLeaves) * Max(ns->n, 1));
+	int			nt = 0,
+				nr = 0;
+	uint8		(*buf)[HASH256_LEN] = palloc(HASH256_LEN * (TILE_WIDTH / 2));
+
+	if (!log_tiled())
+	{
+		nodeset_fetch_nodes(ns);
+		return;
+	}
+	/* the tiles and leaf ranges the nodes need: one range per 256 leaves */
+	for (int i = 0; i < ns->n; i++)
+	{
+		int			L = ns->levels[i] / TILE_HEIGHT;
+		int			sh = ns->levels[i] - L * TILE_HEIGHT;
+		int64		first = (int64) (ns->idx[i] << sh);
+		int64		block = first / TILE_WIDTH;
+		int			k;
+
+		ns->have[i] = false;
+		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
+			continue;
+		if (L == 0)
+		{
+			for (k = 0; k < nr; k++)
+				if (ranges[k].lo / TILE_WIDTH == block)
+					break;
+			if (k == nr)
+			{
+				ranges[nr].lo = first;
+				ranges[nr].hi = first + ((int64) 1 << sh);
+				nr++;
+			}
+			ranges[k].lo = Min(ranges[k].lo, first);
+			ranges[k].hi = Max(ranges[k].hi, first + ((int64) 1 << sh));
+		}
+		else
+		{
+			for (k = 0; k < nt; k++)
+				if (tiles[k].level == L && tiles[k].idx == block)
+					break;
+			if (k == nt)
+			{
+				tiles[nt].level = L;
+				tiles[nt].idx = block;
+				nt++;
+			}
+		}
+	}
+	if (nt > 0)
+		fetch_tiles(tiles, nt);
+	if (nr > 0 && !fetch_leaves_direct(ranges, nr))
+		fetch_leaves(ranges, nr);
+
+	for (int i = 0; i < ns->n; i++)
+	{
+		int			L = ns->levels[i] / TILE_HEIGHT;
+		int			sh = ns->levels[i] - L * TILE_HEIGHT;
+		int			span = 1 << sh;
+		int64		first = (int64) (ns->idx[i] << sh);
+		int64		block = first / TILE_WIDTH;
+		bool		ok = false;
+
+		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
+			continue;
+		if (L == 0)
+		{
+			for (int k = 0; k < nr; k++)
+				if (ranges[k].lo / TILE_WIDTH == block)
+				{
+					ok = true;
+					for (int j = 0; j < span && ok; j++)
+					{
+						ok = ranges[k].have[first - ranges[k].lo + j];
+						if (ok)
+							memcpy(buf[j], ranges[k].h[first - ranges[k].lo + j], HASH256_LEN);
+					}
+					break;
+				}
+		}
+		else
+		{
+			for (int k = 0; k < nt; k++)
+				if (tiles[k].level == L && tiles[k].idx == block)
+				{
+					int			off = (int) (first - block * TILE_WIDTH);
+
+					ok = tiles[k].len >= off + span;
+					if (ok)
+						memcpy(buf, tiles[k].hashes + (size_t) off * HASH256_LEN, (size_t) span * HASH256_LEN);
+					break;
+				}
+		}
+		if (!ok)
+			continue;
+		subtree_root(buf, span, ns->hash[i]);
+		ns->have[i] = true;
+	}
+}
+
+/* A tile row's hashes column. */
+bytea *
+tile_bytea(const uint8 *hashes, int width)
+{
+	bytea	   *b = palloc(VARHDRSZ + (size_t) width * HASH256_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + (size_t) width * HASH256_LEN);
+	memcpy(VARDATA(b), hashes, (size_t) width * HASH256_LEN);
+	return b;
+}
+
+/*
+ * The right-edge tiles at tree size `size`, from their widest stored rows:
+ * seal() appends to them.  A full tile is written when its 256th hash
+ * arrives, a partial one by tile_edge_finish() when its width grew.  The
+ * stored tree was checked against the last checkpoint first: every hash of
+ * an edge tile is under one of the root's subtrees.
+ */
+void
+tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
+{
+	FetchTile	tiles[TILE_LEVELS];
+	int			nt = 0;
+
+	te->write = write;
+	te->ctx = ctx;
+	for (int L = 1; L < TILE_LEVELS; L++)
+	{
+		int64		n = size >> (L * TILE_HEIGHT);
+
+		te->idx[L] = n / TILE_WIDTH;
+		te->width[L] = te->stored[L] = (int) (n % TILE_WIDTH);
+		if (te->width[L] > 0)
+		{
+			tiles[nt].level = L;
+			tiles[nt].idx = te->idx[L];
+			nt++;
+		}
+	}
+	if (nt == 0)
+		return;
+	fetch_tiles(tiles, nt);
+	for (int k = 0; k < nt; k++)
+	{
+		int			L = tiles[k].level;
+
+		if (tiles[k].len < te->width[L])
+			tree_error(psprintf("the right-edge tile (level %d, index %lld) is missing or too narrow",
+								L, (long long) te->idx[L]));
+		memcpy(te->hashes[L], tiles[k].hashes, (size_t) te->width[L] * HASH256_LEN);
+	}
+}
+
+/* bl_compact_append's emit: keep the nodes of tree levels 8L, L >= 1. */
+void
+tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
+{
+	int			L = level / TILE_HEIGHT;
+
+	if (level == 0 || level % TILE_HEIGHT != 0 || L >= TILE_LEVELS)
+		return;					/* leaves are in log_leaf; other levels are recomputed */
+	if ((int64) (index / TILE_WIDTH) != te->idx[L] || (int) (index % TILE_WIDTH) != te->width[L])
+		elog(ERROR, "node (%d, %llu) out of order for its tile", level, (unsigned long long) index);
+	memcpy(te->hashes[L][te->width[L]], hash, HASH256_LEN);
+	if (++te->width[L] == TILE_WIDTH)
+	{
+		te->write(te->ctx, L, te->idx[L], TILE_WIDTH, &te->hashes[L][0][0]);
+		te->idx[L]++;
+		te->width[L] = te->stored[L] = 0;
+	}
+}
+
+/* Store the partial right-edge tiles that grew (each a row wider than the last). */
+void
+tile_edge_finish(TileEdge *te)
+{
+	for (int L = 1; L < TILE_LEVELS; L++)
+		if (te->width[L] > te->stored[L])
+		{
+			te->write(te->ctx, L, te->idx[L], te->width[L], &te->hashes[L][0][0]);
+			te->stored[L] = te->width[L];
+		}
 }
 
 void

@@ -1,7 +1,11 @@
 /*
- * log_verify.c — verify_log(): rechecks leaves, nodes, checkpoints and rows
+ * log_verify.c — verify_log(): rechecks leaves, tiles, checkpoints and rows
  * against the stored log, reporting each problem as a row.  Part of the
  * transparency log (log.c); log_internal.h joins its files.
+ *
+ * Why one file: every check reads the tree recomputed from the leaves
+ * (Levels) and reports into the one result set; the reading of 0.5.0's
+ * log_node is kept beside the tiles' only until the update drops it.
  */
 #include "log.h"
 #include "log_internal.h"
@@ -73,7 +77,7 @@ put_problem(Tuplestorestate *ts, TupleDesc desc, const char *problem, int64 pos,
 }
 
 /*
- * verify_log() reads log_leaf and log_node with one heap scan each (under the
+ * verify_log() reads log_leaf and log_tile with one heap scan each (under the
  * statement's snapshot) rather than through an ordered SPI cursor: copying
  * every row into SPI tuple tables and walking the primary key in order was
  * most of its time (docs/benchmarks.md).  Rows are placed by their index, so
@@ -275,7 +279,10 @@ node_problem_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Interior nodes: recompute every perfect subtree and compare with log_node. */
+/*
+ * Before 0.6.0 (this library under an extension not yet updated): recompute
+ * every perfect subtree and compare with the rows of log_node.
+ */
 static void
 verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 {
@@ -360,6 +367,178 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	if (stored < expected)
 		put_problem(ts, desc, "missing_nodes", expected - stored,
 					psprintf("%lld stored tree nodes are missing.", (long long) (expected - stored)));
+}
+
+/* a problem found in log_tile, reported in (level, idx, width) order */
+typedef struct TileProblem
+{
+	int			level;
+	int64		idx;
+	int			width;
+	bool		extra;
+} TileProblem;
+
+static int
+tile_problem_cmp(const void *a, const void *b)
+{
+	const TileProblem *x = a;
+	const TileProblem *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	if (x->width != y->width)
+		return x->width < y->width ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Recompute every perfect subtree from the leaves, then check every row of
+ * log_tile against it: a row that is not a tile of this tree (a level, index
+ * or width it does not have, or hashes not 32 bytes each) is extra_tile; a
+ * row holding a hash the tree does not have is tile_mismatch (a superseded
+ * narrower row of the right edge is checked like the others); each full
+ * tile and each tile level's current right edge must be stored.
+ */
+static void
+verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+{
+	Relation	rel;
+	TupleDesc	d;
+	TableScanDesc scan;
+	HeapTuple	t;
+	int64		stored = 0;
+	TileProblem *probs = NULL;
+	int64		nprobs = 0,
+				capprobs = 0;
+	Oid			types[4];
+	int			ai[4];
+	Datum	   *v;
+	bool	   *isnull;
+	bool	   *full[TILE_LEVELS] = {0};
+	int64		nfull[TILE_LEVELS] = {0};
+	bool		edge[TILE_LEVELS] = {0};
+	int64		missing = 0;
+	int			first_level = 0;
+	int64		first_idx = 0;
+
+	lv->count[0] = nleaves;
+	lv->nlevels = 1;
+	while (lv->count[lv->nlevels - 1] >= 2)
+	{
+		int			L = lv->nlevels;
+		int64		n = lv->count[L - 1] / 2;
+
+		lv->h[L] = palloc_extended(Max(n, 1) * HASH256_LEN, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < n; i++)
+			bl_merkle_node_hash(lv->h[L - 1][2 * i], lv->h[L - 1][2 * i + 1], lv->h[L][i]);
+		lv->count[L] = n;
+		lv->nlevels++;
+	}
+	for (int L = 1; L < TILE_LEVELS && L * TILE_HEIGHT < lv->nlevels; L++)
+	{
+		nfull[L] = lv->count[L * TILE_HEIGHT] / TILE_WIDTH;
+		full[L] = palloc_extended(Max(nfull[L], 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	}
+	rel = verify_open("log_tile");
+	d = RelationGetDescr(rel);
+	tile_col_types(types);
+	(void) log_columns(rel, tile_cols, types, 4, ai);
+	v = palloc(sizeof(Datum) * d->natts);
+	isnull = palloc(sizeof(bool) * d->natts);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		int			level;
+		int64		idx;
+		int			width;
+		bytea	   *b;
+		bool		extra;
+		bool		bad = false;
+
+		heap_deform_tuple(t, d, v, isnull);
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]] || isnull[ai[3]])
+			elog(ERROR, "a row of battledger.log_tile has a NULL");
+		level = DatumGetInt32(v[ai[0]]);
+		idx = DatumGetInt64(v[ai[1]]);
+		width = DatumGetInt32(v[ai[2]]);
+		b = DatumGetByteaPP(v[ai[3]]);
+		stored++;
+		extra = level < 1 || level >= TILE_LEVELS || level * TILE_HEIGHT >= lv->nlevels ||
+			width < 1 || width > TILE_WIDTH || idx < 0 ||
+			idx > (lv->count[level * TILE_HEIGHT] - width) / TILE_WIDTH ||
+			idx * TILE_WIDTH + width > lv->count[level * TILE_HEIGHT] ||
+			VARSIZE_ANY_EXHDR(b) != (Size) width * HASH256_LEN;
+		if (!extra)
+		{
+			const uint8 *h = (const uint8 *) VARDATA_ANY(b);
+			int64		last = lv->count[level * TILE_HEIGHT] - idx * TILE_WIDTH;
+
+			for (int k = 0; k < width && !bad; k++)
+				bad = memcmp(h + (size_t) k * HASH256_LEN,
+							 lv->h[level * TILE_HEIGHT][idx * TILE_WIDTH + k], HASH256_LEN) != 0;
+			/* stored, if wrong (tile_mismatch says so, not missing_tiles too) */
+			if (width == TILE_WIDTH)
+				full[level][idx] = true;
+			else if (last < TILE_WIDTH && width == last)
+				edge[level] = true;
+		}
+		if (extra || bad)
+		{
+			if (nprobs == capprobs)
+			{
+				capprobs = Max(16, capprobs * 2);
+				probs = probs ? repalloc_huge(probs, sizeof(TileProblem) * capprobs)
+					: palloc_extended(sizeof(TileProblem) * capprobs, MCXT_ALLOC_HUGE);
+			}
+			probs[nprobs].level = level;
+			probs[nprobs].idx = idx;
+			probs[nprobs].width = width;
+			probs[nprobs].extra = extra;
+			nprobs++;
+		}
+		if ((stored % 1000) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (nprobs > 1)
+		qsort(probs, nprobs, sizeof(TileProblem), tile_problem_cmp);
+	for (int64 i = 0; i < nprobs; i++)
+	{
+		if (probs[i].extra)
+			put_problem(ts, desc, "extra_tile", probs[i].idx,
+						psprintf("Tile (level %d, index %lld, width %d) is not part of the tree.",
+								 probs[i].level, (long long) probs[i].idx, probs[i].width));
+		else
+			put_problem(ts, desc, "tile_mismatch", probs[i].idx,
+						psprintf("Tile (level %d, index %lld, width %d) holds hashes that are not the tree's.",
+								 probs[i].level, (long long) probs[i].idx, probs[i].width));
+	}
+	/* each full tile, and each level's partial right edge, once at least */
+	for (int L = TILE_LEVELS - 1; L >= 1; L--)
+	{
+		if (L * TILE_HEIGHT >= lv->nlevels)
+			continue;
+		if (lv->count[L * TILE_HEIGHT] % TILE_WIDTH != 0 && !edge[L])
+		{
+			missing++;
+			first_level = L;
+			first_idx = nfull[L];
+		}
+		for (int64 i = nfull[L] - 1; i >= 0; i--)
+			if (!full[L][i])
+			{
+				missing++;
+				first_level = L;
+				first_idx = i;
+			}
+	}
+	if (missing > 0)
+		put_problem(ts, desc, "missing_tiles", missing,
+					psprintf("%lld stored tiles are missing (the first: level %d, index %lld).",
+							 (long long) missing, first_level, (long long) first_idx));
 }
 
 /*
@@ -544,7 +723,10 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	lv = palloc0(sizeof(Levels));
 	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
-	verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	if (log_tiled())
+		verify_tiles(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	else
+		verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
 	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);
 	if (check_rows)
 		verify_rows(rsinfo->setResult, rsinfo->setDesc);

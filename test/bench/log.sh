@@ -136,7 +136,7 @@ N=$prev
 # ---------------------------------------------------------------------------
 say "VACUUM ANALYZE of the log and the ledger table"
 q "VACUUM ANALYZE battledger.log_leaf"
-q "VACUUM ANALYZE battledger.log_node"
+q "VACUUM ANALYZE battledger.log_tile"
 q "VACUUM ANALYZE battledger.checkpoint"
 q "VACUUM ANALYZE public.log_events"
 declare -A V_MS V_RUNS V_PROBLEMS
@@ -163,10 +163,10 @@ done
 FINAL_PROBLEMS=$(PGOPTIONS="-c statement_timeout=${VERIFY_TIMEOUT}s" q "SELECT count(*) FROM battledger.verify_log(true)" 2>&1) \
   || FINAL_PROBLEMS="not known (${FINAL_PROBLEMS//$'\n'/ })"
 FINAL_DETAILS=$(q "SELECT format('| %s | %s | %s |', problem, ref, coalesce(detail, '')) FROM battledger.verify_log(false) LIMIT 10" 2>/dev/null || true)
-LOG_STATS=$(q "SELECT format('log_leaf %s, log_node %s, checkpoint %s rows; log tables %s on disk (with indexes)',
-                             (SELECT count(*) FROM battledger.log_leaf), (SELECT count(*) FROM battledger.log_node),
+LOG_STATS=$(q "SELECT format('log_leaf %s, log_tile %s, checkpoint %s rows; log tables %s on disk (with indexes)',
+                             (SELECT count(*) FROM battledger.log_leaf), (SELECT count(*) FROM battledger.log_tile),
                              (SELECT count(*) FROM battledger.checkpoint),
-                             pg_size_pretty(pg_total_relation_size('battledger.log_leaf') + pg_total_relation_size('battledger.log_node')))")
+                             pg_size_pretty(pg_total_relation_size('battledger.log_leaf') + pg_total_relation_size('battledger.log_tile')))")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(awk -v a="$T_0" -v b="$(now_ms)" 'BEGIN { print (b - a) / 1000 }')
 BUSY=$(awk -v a="$BUSY_0" -v b="$(machine_busy)" 'BEGIN { print b - a }')
@@ -273,7 +273,7 @@ summary() {
   echo "- 1: \`SELECT bench_log.load(first, last)\`; \`CHECKPOINT\`; \`SELECT ms, leaves_before, leaves_after, isolation FROM bench_log.time_seal()\`"
   echo "- 2: \`pgbench -n -c 1 -T $PROOF_SECONDS -f test/bench/log_{inclusion,consistency,tlog}.sql -D n=<size> -r -l --log-prefix=...\`;"
   echo "  \`SELECT * FROM bench_log.proof_us('inclusion'|'consistency'|'tlog', <size>, $PROOF_CALLS)\`; \`SELECT bench_log.check_proofs(<size>, 200)\`"
-  echo "- 3: \`VACUUM ANALYZE\` battledger.log_leaf, log_node, checkpoint, public.log_events;"
+  echo "- 3: \`VACUUM ANALYZE\` battledger.log_leaf, log_tile, checkpoint, public.log_events;"
   echo "  \`SELECT ms, problems FROM bench_log.time_verify_log(false|true)\` (\`count(*) FROM battledger.verify_log(...)\` timed in the server)"
 }
 

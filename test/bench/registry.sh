@@ -176,7 +176,7 @@ SEAL_LEAVES=$(q "SELECT count(*) FROM battledger.log_leaf")
 PENDING=$(q "SELECT count(*) FROM battledger.log_pending")
 echo "$SEAL_LEAVES leaves, $PENDING pending, ${SEAL_MS} ms"
 for t in battledger.battery_event battledger.disclosure battledger.batch battledger.lot_event battledger.battery_model \
-         battledger.log_leaf battledger.log_node battledger.checkpoint battledger.keys battledger.members; do
+         battledger.log_leaf battledger.log_tile battledger.checkpoint battledger.keys battledger.members; do
   q "VACUUM ANALYZE $t" 2>/dev/null || true
 done
 

@@ -6,8 +6,9 @@
 # the same N rows (bench.bulk_sql: 1,000 chain keys), then seal() (the log
 # starts empty at each size: one database per size), VACUUM (ANALYZE), and
 # pg_total_relation_size() (heap, indexes, TOAST, free space and visibility
-# maps) divided by N.  The log's share is log_leaf and log_node with their
-# indexes, and checkpoints; the queue (log_pending) is empty after the seal.
+# maps) divided by N.  The log's share is log_leaf and the tree's table with
+# their indexes (log_tile since 0.6.0, log_node before: the script measures
+# whichever the installed build has, so it runs on both), and checkpoints; the queue (log_pending) is empty after the seal.
 #
 # Environment: BENCH_SIZES (default "100000 1000000"), BENCH_PORT (55450),
 #   BENCH_NO_INSTALL (lib.sh).
@@ -54,7 +55,8 @@ for n in $BENCH_SIZES; do
   B[lidx,$n]=$(q "SELECT round(pg_indexes_size('public.ledger_s') / $n::numeric, 1)")
   B[iidx,$n]=$(q "SELECT round(pg_indexes_size('public.indexed_s') / $n::numeric, 1)")
   B[leaf,$n]=$(q "SELECT round(pg_total_relation_size('battledger.log_leaf') / $n::numeric, 1)")
-  B[node,$n]=$(q "SELECT round(pg_total_relation_size('battledger.log_node') / $n::numeric, 1)")
+  TREE=$(q "SELECT coalesce(to_regclass('battledger.log_tile'), to_regclass('battledger.log_node'))")
+  B[node,$n]=$(q "SELECT round(pg_total_relation_size('$TREE') / $n::numeric, 1)")
   B[cp,$n]=$(q "SELECT round(pg_total_relation_size('battledger.checkpoint') / $n::numeric, 1)")
   B[log,$n]=$(awk -v a="${B[leaf,$n]}" -v b="${B[node,$n]}" -v c="${B[cp,$n]}" 'BEGIN { printf "%.1f", a + b + c }')
   B[all,$n]=$(awk -v a="${B[ledger,$n]}" -v b="${B[log,$n]}" 'BEGIN { printf "%.1f", a + b }')
@@ -83,7 +85,7 @@ GIT_STATE=$(bench_git_state)
   row "… of which the ledger's indexes" lidx
   row "(the indexed table's index)" iidx
   row "log: log_leaf with its indexes" leaf
-  row "log: log_node with its index" node
+  row "log: ${TREE#battledger.} with its index (and TOAST)" node
   row "log: checkpoints" cp
   row "**ledger + log**" all
 } > "$RESULTS"

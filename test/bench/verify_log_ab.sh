@@ -55,7 +55,7 @@ psql_ -f "$HERE/log_schema.sql" >/dev/null
 q "SELECT bench_log.load(1, $LEAVES)" >/dev/null
 q "SELECT battledger.seal()" >/dev/null
 q "VACUUM ANALYZE battledger.log_leaf"
-q "VACUUM ANALYZE battledger.log_node"
+q "VACUUM ANALYZE battledger.log_tile"
 q "VACUUM ANALYZE public.log_events"
 
 declare -A MS
