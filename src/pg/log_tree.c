@@ -548,10 +548,23 @@ tree_error(const char *what)
 int64
 log_size(void)
 {
+	/*
+	 * Planned once per backend (SPI_keepplan: the plan cache replans it if
+	 * log_leaf changes): planning the max() was a fifth of a proof's time.
+	 */
+	static SPIPlanPtr size_plan = NULL;
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute("SELECT coalesce(max(leaf_index) + 1, 0) FROM battledger.log_leaf", false, 1) != SPI_OK_SELECT)
+	if (size_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT coalesce(pg_catalog.max(leaf_index) OPERATOR(pg_catalog.+) 1, 0) FROM battledger.log_leaf", 0, NULL);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not plan the log's size: %s", SPI_result_code_string(SPI_result));
+		size_plan = p;
+	}
+	if (SPI_execute_plan(size_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.log_leaf");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return DatumGetInt64(d);
@@ -585,10 +598,19 @@ root_at(int64 size, uint8 *out)
 bool
 latest_checkpoint(int64 *size, uint8 *root, char **note)
 {
+	static SPIPlanPtr latest_plan = NULL;	/* planned once per backend, as log_size() */
 	bool		isnull;
 
-	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size DESC LIMIT 1",
-					false, 1) != SPI_OK_SELECT)
+	if (latest_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT tree_size, root, note FROM battledger.checkpoint "
+									"ORDER BY tree_size DESC LIMIT 1", 0, NULL);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not plan the latest checkpoint: %s", SPI_result_code_string(SPI_result));
+		latest_plan = p;
+	}
+	if (SPI_execute_plan(latest_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.checkpoint");
 	if (SPI_processed == 0)
 		return false;
