@@ -46,6 +46,7 @@
 #include "progress.h"
 #include "merkle.h"
 #include "note.h"
+#include "pg_compat.h"
 
 int
 nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN])
@@ -182,7 +183,7 @@ fetch_leaves_direct(FetchLeaves *ranges, int nr)
 		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
 	rel = table_open(relid, AccessShareLock);
-	pk = RelationGetPrimaryKeyIndex(rel);
+	pk = bl_RelationGetPrimaryKeyIndex(rel);
 	leaf_col_types(types);
 	(void) log_columns(rel, leaf_cols, types, 6, ai);
 	if (!OidIsValid(pk))
@@ -210,7 +211,7 @@ fetch_leaves_direct(FetchLeaves *ranges, int nr)
 		ranges[i].have = palloc0(sizeof(bool) * (ranges[i].hi - ranges[i].lo));
 		ScanKeyInit(&key[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(ranges[i].lo));
 		ScanKeyInit(&key[1], 1, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(ranges[i].hi));
-		scan = index_beginscan(rel, irel, snap, 2, 0);
+		scan = bl_index_beginscan(rel, irel, snap, 2, 0);
 		index_rescan(scan, key, 2, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{

@@ -133,4 +133,14 @@
 	ExecCheckIndexConstraints((rri), (slot), (estate), (conflictTid), (arbiters))
 #endif
 
+/*
+ * RelationGetPrimaryKeyIndex() takes, since 18, whether a deferrable primary
+ * key may be returned; the log's keys are not deferrable (false: as before).
+ */
+#if PG_VERSION_NUM >= 180000
+#define bl_RelationGetPrimaryKeyIndex(rel) RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define bl_RelationGetPrimaryKeyIndex(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
 #endif							/* BL_PG_COMPAT_H */
