@@ -21,7 +21,10 @@
 #     log over 600 leaves: more than two 256-leaf tiles) updates to 0.6.0 with
 #     its rows, states, passports, leaves and checkpoints unchanged; every
 #     inclusion and consistency proof 0.5.0 made verifies offline after the
-#     update, and the updated extension makes the same proofs byte for byte.
+#     update, and the updated extension makes the same proofs byte for byte;
+#   - the five databases go on to 0.7.0 and equal a fresh 0.7.0, and the same
+#     registry and log written by 0.6.0's own binaries (a tiled log) updates
+#     to 0.7.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -372,29 +375,33 @@ check "v04: the proof 0.4.0 made still verifies offline" \
 q v04 -c "SELECT ev('recycler.test', '{\"battery_id\": \"gs1:01/09521234567899/21/V1\", \"event\": \"handover_accepted\", \"occurred_at\": \"2026-01-01T00:00:00Z\"}')" >/dev/null
 check "v04: the handover 0.4.0 recorded is accepted after the update" \
   test "$(q v04 -c "SELECT custodian FROM battledger.battery_state('gs1:01/09521234567899/21/V1')")" = recycler.test
-# --- 0.5.0 -> 0.6.0: the four databases above go on to this version
+# --- 0.5.0 -> 0.6.0: the four databases above go on to 0.6.0
 for db in old:$cluster1_port v02:55458 v03:55459 v04:55460; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE TO '0.6.0'"
   PGPORT=${db#*:} createdb fresh6
-  PGPORT=${db#*:} q fresh6 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  PGPORT=${db#*:} q fresh6 -c "CREATE EXTENSION battledger VERSION '0.6.0'" -c "CREATE EXTENSION battledger_test_signer"
   same_as_fresh 0.6.0 fresh6 ${db%:*} ${db#*:}
 done
 export PGPORT=55460
 check "v04: verify() and verify_log(true) clean after the update to 0.6.0" \
   test "$(q v04 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
 
-# --- 0.5.0 -> 0.6.0, from 0.5.0's own binaries (its release commit): a
-# registry with a namespace, a second life, and a log of more than 600 leaves
-# sealed in three checkpoints (sizes not multiples of 256), so that a change
-# of the log's storage has full and partial tiles to carry over
-P050=$BL_WORK/pg050
-build_release 0.5.0 166d21d "$P050"
-PG_BIN=$P050/usr/lib/postgresql/15/bin bl_start_cluster v05 55461 "battledger.log_key_file = '$BL_WORK/up-log.key'
-battledger.origin = 'up5.example/log'"
-export PGPORT=55461
-createdb v05
-q v05 >/dev/null <<'SQL'
-CREATE EXTENSION battledger VERSION '0.5.0';
+# --- a release's own log: a registry with a namespace, a second life, and a
+# log of more than 600 leaves sealed in three checkpoints (sizes not multiples
+# of 256), written by a release's own binaries (built from its commit), so
+# that a change of the log's storage has full and partial tiles to carry over.
+# release_log VERSION COMMIT DB PORT: build, start and write it; keeps what
+# must survive the update in before_<DB>, proofs_before_<DB> and the proof
+# files $BL_WORK/<DB>-proof-<leaf>.txt
+release_log() {
+  local v=$1 commit=$2 db=$3 port=$4 dir=$BL_WORK/pg-$3
+  build_release "$v" "$commit" "$dir"
+  PG_BIN=$dir/usr/lib/postgresql/15/bin bl_start_cluster "$db" "$port" "battledger.log_key_file = '$BL_WORK/up-log.key'
+battledger.origin = 'up-$db.example/log'"
+  export PGPORT=$port
+  createdb "$db"
+  q "$db" -v version="$v" >/dev/null <<'SQL'
+CREATE EXTENSION battledger VERSION :'version';
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
 SELECT battledger.add_member(m, r), battledger.add_key(m, battledger_test.public_key(battledger_test.seed(m)))
   FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker']), ('oem.test', ARRAY['oem'])) v(m, r);
@@ -412,56 +419,86 @@ SELECT battledger.seal();
 INSERT INTO soh SELECT 'B' || i % 5, 70 - i / 100.0 FROM generate_series(1, 333) i;
 SELECT battledger.seal();
 SQL
-reg05() {
-  q v05 -c "SELECT s.status || ':' || s.passport_id || ':' || s.custodian || ':' || (battledger.passport('gs1:01/09521234567899/21/W1', 'legitimate_interest')->>'batteryStatus')
-              FROM battledger.battery_state('gs1:01/09521234567899/21/W1') s" \
-        -c "SELECT string_agg(ledger_origin || ledger_seq || ledger_hash::text || coalesce(encode(ledger_sig, 'hex'), ''), ',' ORDER BY ledger_hash::text) FROM battledger.battery_event" \
-        -c "SELECT string_agg(ledger_seq || ledger_hash::text, ',' ORDER BY ledger_hash::text) FROM soh" \
-        -c "SELECT string_agg(i || ':' || encode(battledger.leaf(i), 'hex'), ',' ORDER BY i) FROM generate_series(0, (SELECT max(tree_size) - 1 FROM battledger.checkpoint)) i" \
-        -c "SELECT string_agg(note, '' ORDER BY tree_size) FROM battledger.checkpoint"
+  printf -v "before_$db" '%s' "$(reg_log "$db")"
+  printf -v "proofs_before_$db" '%s' "$(proofs_log "$db")"
+  check "$db: $v wrote a log of more than 600 leaves in three checkpoints" \
+    test "$(q "$db" -c "SELECT count(*) || ':' || (max(tree_size) > 600) FROM battledger.checkpoint")" = 3:true
+  q "$db" -c "SELECT battledger.log_vkey()" > "$BL_WORK/$db-vkey.txt"
+  local i
+  for i in 0 255 256 600; do
+    printf '%s\n' "$(q "$db" -c "SELECT battledger.tlog_proof($i)")" > "$BL_WORK/$db-proof-$i.txt"
+    q "$db" -c "SELECT encode(battledger.leaf($i), 'hex')" > "$BL_WORK/$db-leaf-$i.hex"
+  done
+  # the member restarts on this build's binaries
+  as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/$db" -w stop >/dev/null
+  as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/$db" -l "$BL_WORK/$db.log" -w start >/dev/null
 }
-# proofs, as 0.5.0 makes them: inclusion at the edges of tiles and of the
-# tree, consistency between every pair of checkpoint sizes
-proofs05() {
-  q v05 -c "SELECT string_agg(i || '@' || n || ':' || array_to_string(battledger.inclusion_proof(i, n), ' '), ',' ORDER BY n, i)
+reg_log() {
+  q "$1" -c "SELECT s.status || ':' || s.passport_id || ':' || s.custodian || ':' || (battledger.passport('gs1:01/09521234567899/21/W1', 'legitimate_interest')->>'batteryStatus')
+              FROM battledger.battery_state('gs1:01/09521234567899/21/W1') s" \
+         -c "SELECT string_agg(ledger_origin || ledger_seq || ledger_hash::text || coalesce(encode(ledger_sig, 'hex'), ''), ',' ORDER BY ledger_hash::text) FROM battledger.battery_event" \
+         -c "SELECT string_agg(ledger_seq || ledger_hash::text, ',' ORDER BY ledger_hash::text) FROM soh" \
+         -c "SELECT string_agg(i || ':' || encode(battledger.leaf(i), 'hex'), ',' ORDER BY i) FROM generate_series(0, (SELECT max(tree_size) - 1 FROM battledger.checkpoint)) i" \
+         -c "SELECT string_agg(note, '' ORDER BY tree_size) FROM battledger.checkpoint"
+}
+# proofs as the release makes them: inclusion at the edges of tiles and of
+# the tree, consistency between every pair of checkpoint sizes
+proofs_log() {
+  q "$1" -c "SELECT string_agg(i || '@' || n || ':' || array_to_string(battledger.inclusion_proof(i, n), ' '), ',' ORDER BY n, i)
               FROM (SELECT tree_size n FROM battledger.checkpoint) c,
                    unnest(ARRAY[0, 1, 254, 255, 256, 257, 300, 511, 512, 513, 600, n - 1]) i WHERE i < n" \
-        -c "SELECT string_agg(a.tree_size || '-' || b.tree_size || ':' || array_to_string(battledger.consistency_proof(a.tree_size, b.tree_size), ' '), ',' ORDER BY a.tree_size, b.tree_size)
+         -c "SELECT string_agg(a.tree_size || '-' || b.tree_size || ':' || array_to_string(battledger.consistency_proof(a.tree_size, b.tree_size), ' '), ',' ORDER BY a.tree_size, b.tree_size)
               FROM battledger.checkpoint a JOIN battledger.checkpoint b ON a.tree_size < b.tree_size" \
-        -c "SELECT string_agg(tree_size || ':' || battledger.tree_root(tree_size)::text, ',' ORDER BY tree_size) FROM battledger.checkpoint"
+         -c "SELECT string_agg(tree_size || ':' || battledger.tree_root(tree_size)::text, ',' ORDER BY tree_size) FROM battledger.checkpoint"
 }
-before05=$(reg05)
-proofs_before05=$(proofs05)
-check "v05: 0.5.0 wrote a log of more than 600 leaves in three checkpoints" \
-  test "$(q v05 -c "SELECT count(*) || ':' || (max(tree_size) > 600) FROM battledger.checkpoint")" = 3:true
-vkey5=$(q v05 -c "SELECT battledger.log_vkey()")
-for i in 0 255 256 600; do
-  printf '%s\n' "$(q v05 -c "SELECT battledger.tlog_proof($i)")" > "$BL_WORK/up5-proof-$i.txt"
-  q v05 -c "SELECT encode(battledger.leaf($i), 'hex')" > "$BL_WORK/up5-leaf-$i.hex"
+# updated_log VERSION_FROM VERSION_TO DB PORT: update the release's log to
+# VERSION_TO and check it against what the release wrote and proved
+updated_log() {
+  local from=$1 to=$2 db=$3; export PGPORT=$4
+  local before=before_$db proofs_before=proofs_before_$db fresh=fresh_$db i
+  q "$db" -c "ALTER EXTENSION battledger UPDATE TO '$to'"
+  createdb "$fresh"; q "$fresh" -c "CREATE EXTENSION battledger VERSION '$to'" -c "CREATE EXTENSION battledger_test_signer"
+  same_as_fresh "$to" "$fresh" "$db" "$PGPORT"
+  check "$db: $from's rows, leaves, checkpoints, states and passports unchanged by the update to $to" \
+    test "$(reg_log "$db")" = "${!before}"
+  check "$db: $to makes the same inclusion and consistency proofs and roots as $from" \
+    test "$(proofs_log "$db")" = "${!proofs_before}"
+  check "$db: no conflicts, verify() and verify_log(true) clean after the update to $to" \
+    test "$(q "$db" -c "SELECT (SELECT count(*) FROM battledger.registry_conflicts()) + (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+  for i in 0 255 256 600; do
+    check "$db: $from's proof of leaf $i still verifies offline under $to" \
+      "$CLI" verify-proof --vkey "$(cat "$BL_WORK/$db-vkey.txt")" --proof "$BL_WORK/$db-proof-$i.txt" --leaf-hex "$(cat "$BL_WORK/$db-leaf-$i.hex")"
+  done
+  local n0 n1
+  n0=$(q "$db" -c "SELECT max(tree_size) FROM battledger.checkpoint")
+  q "$db" -c "INSERT INTO soh SELECT 'B' || i % 3, 50 FROM generate_series(1, 300) i" -c "SELECT battledger.seal()" >/dev/null
+  n1=$(q "$db" -c "SELECT max(tree_size) FROM battledger.checkpoint")
+  printf '%s\n' "$(q "$db" -c "SELECT battledger.tlog_proof($((n1 - 1)))")" > "$BL_WORK/$db-proof-new.txt"
+  check "$db: rows written after the update to $to seal, and their proofs verify offline" \
+    "$CLI" verify-proof --vkey "$(cat "$BL_WORK/$db-vkey.txt")" --proof "$BL_WORK/$db-proof-new.txt" --leaf-hex "$(q "$db" -c "SELECT encode(battledger.leaf($((n1 - 1))), 'hex')")"
+  check "$db: the log after the update to $to is consistent with $from's last checkpoint" \
+    test "$(q "$db" -c "SELECT battledger.verify_consistency($n0, $n1, battledger.tree_root($n0), battledger.tree_root($n1), battledger.consistency_proof($n0, $n1))")" = t
+  check "$db: verify_log(true) clean after sealing on the log updated to $to" \
+    test "$(q "$db" -c "SELECT count(*) FROM battledger.verify_log(true)")" = 0
+}
+
+# --- 0.5.0 -> 0.6.0, from 0.5.0's own binaries (release commit 166d21d)
+release_log 0.5.0 166d21d v05 55461
+updated_log 0.5.0 0.6.0 v05 55461
+
+# --- 0.6.0 -> 0.7.0: the five databases above go on to this version
+for db in old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461; do
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} createdb fresh7
+  PGPORT=${db#*:} q fresh7 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  same_as_fresh 0.7.0 fresh7 ${db%:*} ${db#*:}
 done
-as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v05" -w stop >/dev/null
-as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/v05" -l "$BL_WORK/v05.log" -w start >/dev/null
-q v05 -c "ALTER EXTENSION battledger UPDATE"
-createdb fresh6; q fresh6 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
-same_as_fresh 0.6.0 fresh6 v05 55461
-check "v05: 0.5.0's rows, leaves, checkpoints, states and passports unchanged by the update" \
-  test "$(reg05)" = "$before05"
-check "v05: the updated extension makes the same inclusion and consistency proofs and roots as 0.5.0" \
-  test "$(proofs05)" = "$proofs_before05"
-check "v05: no conflicts, verify() and verify_log(true) clean after the update" \
-  test "$(q v05 -c "SELECT (SELECT count(*) FROM battledger.registry_conflicts()) + (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
-for i in 0 255 256 600; do
-  check "v05: 0.5.0's proof of leaf $i still verifies offline" \
-    "$CLI" verify-proof --vkey "$vkey5" --proof "$BL_WORK/up5-proof-$i.txt" --leaf-hex "$(cat "$BL_WORK/up5-leaf-$i.hex")"
-done
-n05=$(q v05 -c "SELECT max(tree_size) FROM battledger.checkpoint")
-q v05 -c "INSERT INTO soh SELECT 'B' || i % 3, 50 FROM generate_series(1, 300) i" -c "SELECT battledger.seal()" >/dev/null
-n06=$(q v05 -c "SELECT max(tree_size) FROM battledger.checkpoint")
-printf '%s\n' "$(q v05 -c "SELECT battledger.tlog_proof($((n06 - 1)))")" > "$BL_WORK/up5-proof-900.txt"
-check "v05: rows written after the update seal, and their proofs verify offline" \
-  "$CLI" verify-proof --vkey "$vkey5" --proof "$BL_WORK/up5-proof-900.txt" --leaf-hex "$(q v05 -c "SELECT encode(battledger.leaf($((n06 - 1))), 'hex')")"
-check "v05: the log after the update is consistent with 0.5.0's last checkpoint" \
-  test "$(q v05 -c "SELECT battledger.verify_consistency($n05, $n06, battledger.tree_root($n05), battledger.tree_root($n06), battledger.consistency_proof($n05, $n06))")" = t
-check "v05: verify_log(true) clean after sealing on the updated log" \
-  test "$(q v05 -c "SELECT count(*) FROM battledger.verify_log(true)")" = 0
+export PGPORT=55461
+check "v05: verify() and verify_log(true) clean after the update to 0.7.0" \
+  test "$(q v05 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.6.0 -> 0.7.0, from 0.6.0's own binaries (release commit 8a7f2d1):
+# its log is already tiled, so this checks the tiles carry over
+release_log 0.6.0 8a7f2d1 v06 55462
+updated_log 0.6.0 0.7.0 v06 55462
 exit $fail

@@ -1,1 +1,0 @@
--- battledger 0.5.0 -> 0.6.0 (parts in sql/upgrade/0.5.0--0.6.0/)
