@@ -136,6 +136,10 @@ CREATE INDEX battery_event_other ON @extschema@.battery_event (battery_id, ledge
 -- a passport id belongs to the first event naming it, in registry order: not a
 -- unique index, which would stop replication when two members race for one id
 CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
+-- a battery's passports in registry order (the current one, the passport's
+-- history): without it both read every passport of the registry (issue 15)
+CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);
 CREATE INDEX battery_event_lots ON @extschema@.battery_event USING gin (lots jsonb_path_ops)
     WHERE lots IS NOT NULL;

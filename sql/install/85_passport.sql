@@ -124,8 +124,10 @@ BEGIN
     END IF;
     IF usage_ok THEN
         -- each dynamic attribute from the latest usage report that set it: first
-        -- among the battery's 32 latest reports (one index range), so that only
-        -- the keys none of them carries walk back further (issue 15)
+        -- among the battery's 8 latest reports (one index range), so that only
+        -- the keys none of them carries walk back further (issue 15; on the NASA
+        -- reports, 8 cost less than 32, each a disclosure lookup, and than 2 or
+        -- 4, which leave keys to the walk: docs/benchmarks.md)
         SELECT jsonb_object_agg(k.key, jsonb_build_object('value', k.raw::numeric, 'at', k.occurred_at,
                    'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
                    'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', k.ledger_hash))),
@@ -137,7 +139,7 @@ BEGIN
                   JOIN (SELECT e.event, e.occurred_at, e.ledger_at, e.ledger_origin, e.ledger_seq, e.ledger_hash, d.value
                           FROM (SELECT * FROM @extschema@.battery_event e
                                  WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
-                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 32) e
+                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8) e
                           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                          WHERE d.tier = 'legitimate_interest') r ON r.value ? a.key
                  ORDER BY a.key, r.ledger_at DESC, r.ledger_origin DESC, r.ledger_seq DESC) k;
@@ -688,8 +690,13 @@ BEGIN
                        FROM @extschema@._dynamic_attribute a WHERE v ? a.key), '{}');
 END $$;
 
+-- Generic plans for everything a passport runs (the setting holds for the
+-- functions it calls): its statements' best plans do not depend on which
+-- battery, and custom plans made PostgreSQL plan them again on every call,
+-- a third of a legitimate-interest passport's time (issue 15).
 CREATE FUNCTION @extschema@._passport(battery @extschema@.battery_id, tier text, format text)
-    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+    SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     src jsonb := @extschema@._passport_source(battery, tier);
     second_life jsonb := @extschema@._passport_second_life(battery, tier);
