@@ -33,51 +33,68 @@ static int	bl_max_backdate = 600;
 /* battledger.resolver: read by the passport functions (SQL) by name */
 static char *bl_resolver = NULL;
 
+/*
+ * Every battledger setting may be given to a parallel worker: a worker that
+ * loads the library in parallel mode (a parallel index build on a hash256 or
+ * battery_id column, when it first compares two keys) applies the values it
+ * was handed (postgresql.conf's, the leader's SET) when the settings are
+ * defined.  Without the flag PostgreSQL refuses
+ * that in parallel mode, warns once per setting and worker, and the worker
+ * keeps the defaults.  Where the server's headers have no
+ * GUC_ALLOW_IN_PARALLEL (Debian 12's 15.20 has it, a 16 source tree here does
+ * not), workers warn and keep the defaults as before.
+ */
+#ifdef GUC_ALLOW_IN_PARALLEL
+#define BL_GUC_PARALLEL GUC_ALLOW_IN_PARALLEL
+#else
+#define BL_GUC_PARALLEL 0
+#endif
+
 void
 _PG_init(void)
 {
 	DefineCustomStringVariable("battledger.origin",
 							   "Name of this database's transparency log (the checkpoint origin).",
 							   "For example \"oem.example/batteries\"; also the name of the log's signing key.",
-							   &bl_origin, NULL, PGC_SUSET, 0, NULL, NULL, NULL);
+							   &bl_origin, NULL, PGC_SUSET, BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomStringVariable("battledger.log_key_file",
 							   "Ed25519 private key (PKCS#8 PEM) that signs the log's checkpoints.",
 							   "Read by the server process; never stored in a table.",
-							   &bl_log_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   &bl_log_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomIntVariable("battledger.seal_checkpoint_every",
 							"Most leaves one checkpoint of seal() covers; a larger backlog gets several.",
 							"Witnesses hold a seal's leaves until their checkpoint arrives.",
-							&bl_seal_checkpoint_every, 100000, 1, INT_MAX, PGC_SUSET, 0, NULL, NULL, NULL);
+							&bl_seal_checkpoint_every, 100000, 1, INT_MAX, PGC_SUSET, BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomBoolVariable("battledger.seal_bulk_write",
 							 "Whether seal() writes leaves and nodes in bulk (on) or through SQL statements (off).",
 							 "Both write the same rows; off is for comparison (test/bench/log.sh). seal() uses statements anyway when a trigger or row security applies.",
-							 &bl_seal_bulk_write, true, PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+							 &bl_seal_bulk_write, true, PGC_SUSET, GUC_NOT_IN_SAMPLE | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomStringVariable("battledger.witness_key_file",
 							   "Ed25519 private key (PKCS#8 PEM) that cosigns other members' checkpoints.",
 							   "Read by the server process; never stored in a table. Unset: verify but do not cosign.",
-							   &bl_witness_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   &bl_witness_key_file, NULL, PGC_SUSET, GUC_SUPERUSER_ONLY | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomIntVariable("battledger.seal_interval",
 							"Seconds between seals by the background worker (0: no worker).",
 							"Needs battledger in shared_preload_libraries and battledger.seal_database.",
-							&bl_seal_interval, 0, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+							&bl_seal_interval, 0, 0, 86400, PGC_SIGHUP, GUC_UNIT_S | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	/* a PGC_POSTMASTER setting can only be defined while preloading */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomStringVariable("battledger.seal_database",
 								   "Database whose log the background worker seals.",
-								   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+								   NULL, &bl_seal_database, NULL, PGC_POSTMASTER, BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomIntVariable("battledger.progress_interval",
 							"How often seal(), verify(), verify_log(), verify_member() and migrate_to_ledger() report their progress (NOTICE; LOG in the worker).",
 							"0: at every step; -1: never.",
-							&bl_progress_interval, 10000, -1, INT_MAX, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+							&bl_progress_interval, 10000, -1, INT_MAX, PGC_USERSET, GUC_UNIT_MS | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	/* read by verify_member() (SQL): only the setting lives here */
 	DefineCustomIntVariable("battledger.max_backdate",
 							"How far a member's row may be dated before a row that member sealed earlier, for verify_member().",
 							"Longer than the member's longest writing transaction; rows dated further back are reported as backdated.",
-							&bl_max_backdate, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+							&bl_max_backdate, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomStringVariable("battledger.resolver",
 							   "Resolver of this registry's GS1 Digital Links: the passports' digitalLink and the QR code point to it.",
 							   "https://<host>[/<path prefix>]; empty: GS1's default, https://id.gs1.org.",
-							   &bl_resolver, "", PGC_SUSET, 0, bl_check_resolver, NULL, NULL);
+							   &bl_resolver, "", PGC_SUSET, BL_GUC_PARALLEL, bl_check_resolver, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
 	if (process_shared_preload_libraries_in_progress)
