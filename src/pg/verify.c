@@ -3,13 +3,16 @@
  * (chain, ledger_seq) order and report each row that breaks it.
  *
  * Reads through the chain index with the statement's MVCC snapshot (no
- * planner, no sort), recomputing each row's hash from its stored values.
- * Returns nothing when the table is intact.
+ * planner, no sort), recomputing each row's hash from its stored values,
+ * then counts the table's rows with a sequential scan under the same
+ * snapshot, so that a row the index does not hold is named too
+ * (check_unindexed()).  Returns nothing when the table is intact.
  */
 #include "postgres.h"
 #include "pg_compat.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/stratnum.h"
 #include "catalog/pg_collation.h"
 #include "access/htup_details.h"
@@ -240,6 +243,121 @@ same_text(Datum a, Datum b)
 		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
 }
 
+/* An equality key on one index column, or IS NULL where the row has a NULL. */
+static void
+eq_key(ScanKey sk, AttrNumber col, Datum d, bool isnull, RegProcedure proc, Oid collation)
+{
+	if (isnull)
+		ScanKeyEntryInitialize(sk, SK_ISNULL | SK_SEARCHNULL, col, InvalidStrategy,
+							   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+	else
+	{
+		ScanKeyInit(sk, col, BTEqualStrategyNumber, proc, d);
+		sk->sk_collation = collation;
+	}
+}
+
+/*
+ * Whether the chain index has an entry, under the row's own key, origin and
+ * seq, that points at this heap tuple (the entries' TIDs, whatever their
+ * visibility).
+ */
+static bool
+row_indexed(Relation rel, Relation irel, LedgerRel *lr, TupleTableSlot *slot)
+{
+	ScanKeyData skey[3];
+	int			nkeys = 0;
+	bool		isnull;
+	Datum		d;
+	IndexScanDesc scan;
+	ItemPointer tid;
+	bool		found = false;
+
+	if (lr->chain_attno)
+	{
+		d = slot_getattr(slot, lr->chain_attno, &isnull);
+		eq_key(&skey[nkeys], nkeys + 1, d, isnull, lr->chain_eq_proc, lr->chain_collation);
+		nkeys++;
+	}
+	d = slot_getattr(slot, lr->origin_attno, &isnull);
+	eq_key(&skey[nkeys], nkeys + 1, d, isnull, F_TEXTEQ, C_COLLATION_OID);
+	nkeys++;
+	d = slot_getattr(slot, lr->seq_attno, &isnull);
+	eq_key(&skey[nkeys], nkeys + 1, d, isnull, F_INT8EQ, InvalidOid);
+	nkeys++;
+	scan = bl_index_beginscan(rel, irel, SnapshotAny, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	while (!found && (tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+		found = ItemPointerEquals(tid, &slot->tts_tid);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * The walk sees only the rows the chain index holds.  A superuser can make
+ * PostgreSQL stop maintaining an index (pg_index.indisready) and insert rows
+ * the walk never meets, which readers still see through the table's other
+ * indexes and sequential scans.  So count the table's rows (of only_origin)
+ * under the same snapshot; if there are more than the walk met, name each row
+ * the index does not hold.  A heap-only tuple (an UPDATE behind the guards)
+ * is reached through its chain's root entry: the walk met it.
+ */
+static void
+check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text *only_origin,
+				Snapshot snapshot, int64 walked)
+{
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc hscan;
+	int64		rows = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		hscan = table_beginscan(rel, snapshot, 0, NULL);
+		while (table_scan_getnextslot(hscan, ForwardScanDirection, slot))
+		{
+			bool		origin_null,
+						key_null = true,
+						seq_null;
+			Datum		origin,
+						key = (Datum) 0,
+						seq;
+			bool		should_free;
+			HeapTuple	ht;
+
+			CHECK_FOR_INTERRUPTS();
+			if (pass == 0 && only_origin == NULL)
+			{
+				rows++;			/* counting needs no column */
+				continue;
+			}
+			origin = slot_getattr(slot, lr->origin_attno, &origin_null);
+			if (only_origin && (origin_null || !same_text(origin, PointerGetDatum(only_origin))))
+				continue;
+			if (pass == 0)
+			{
+				rows++;
+				continue;
+			}
+			ht = ExecFetchSlotHeapTuple(slot, false, &should_free);
+			if (HeapTupleHeaderIsHeapOnly(ht->t_data) || row_indexed(rel, irel, lr, slot))
+				continue;
+			seq = slot_getattr(slot, lr->seq_attno, &seq_null);
+			if (lr->chain_attno)
+				key = slot_getattr(slot, lr->chain_attno, &key_null);
+			report(vo, origin_null ? NULL : &origin, key_null ? NULL : &key,
+				   seq_null ? 0 : DatumGetInt64(seq), "not_in_chain_index",
+				   psprintf("The chain index has no entry for the row at (%u,%u): it was written behind the guards "
+							"(the index's maintenance switched off), and the chain walk never met it.",
+							ItemPointerGetBlockNumber(&slot->tts_tid),
+							ItemPointerGetOffsetNumber(&slot->tts_tid)));
+		}
+		table_endscan(hscan);
+		if (pass == 0 && rows <= walked)
+			break;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
 /*
  * Walk the chain index (chain key, origin, seq) — of one origin, if
  * only_origin is not NULL — and check every chain.
@@ -430,6 +548,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	table_index_fetch_end(fetch);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	check_unindexed(rel, irel, lr, vo, only_origin, snapshot, nrows);
 	index_close(irel, AccessShareLock);
 	MemoryContextDelete(rowcxt);
 	MemoryContextDelete(batchcxt);

@@ -79,7 +79,7 @@ SQL
 q "SELECT bench_log.load(1, $ROWS)" >/dev/null
 q "SELECT battledger.seal()" >/dev/null
 q "VACUUM ANALYZE battledger.log_leaf"
-q "VACUUM ANALYZE battledger.log_node"
+q "VACUUM ANALYZE battledger.log_tile"
 q "VACUUM ANALYZE public.log_events"
 
 VARIANTS="verify log_false log_true"
