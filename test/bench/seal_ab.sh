@@ -6,10 +6,11 @@
 # test/bench/log_schema.sql.  Each round loads the same BENCH_AB_SIZE rows
 # into both and seals both, alternating which seals first; the figure is the
 # sealing backend's CPU time (user + system, /proc/self/stat), since the
-# wall time on a shared machine is noise.  After the rounds, the two logs
-# must be byte-identical: every leaf, every tile, every checkpoint's size
-# and root (the notes differ only by their timestamps' signatures... so
-# roots are compared, and each note is verified by verify_log).
+# wall time on a shared machine is noise.  After the rounds the two logs
+# must be byte-identical -- every leaf, every tile, every checkpoint's size,
+# root and signed note (same origin, same TEST-ONLY key, and Ed25519 is
+# deterministic) -- and verify_log(false) must find nothing; the script
+# fails otherwise.
 #
 # Environment: PG_BIN_A, PG_BIN_B (required), BENCH_AB_SIZE (default
 # 200000), BENCH_REPS (default 3), BENCH_PORT (default 55800; B uses +1),
@@ -76,10 +77,10 @@ done
 # include nothing machine-specific, so leaves must match)
 for q in "SELECT md5(string_agg(leaf_index || tbl || seq || prev::text || row_hash::text || leaf_hash::text, ',' ORDER BY leaf_index)) FROM battledger.log_leaf" \
          "SELECT md5(string_agg(level || '/' || idx || '/' || width || encode(hashes, 'hex'), ',' ORDER BY level, idx, width)) FROM battledger.log_tile" \
-         "SELECT md5(string_agg(tree_size || root::text, ',' ORDER BY tree_size)) FROM battledger.checkpoint" \
+         "SELECT md5(string_agg(tree_size || root::text || note, ',' ORDER BY tree_size)) FROM battledger.checkpoint" \
          "SELECT count(*) FROM battledger.verify_log(false)"; do
   a=$(p A -At -c "$q"); b=$(p B -At -c "$q")
   [ "$a" = "$b" ] || { echo "A and B differ: $q: $a vs $b" >&2; exit 1; }
 done
 [ "$(p B -At -c 'SELECT count(*) FROM battledger.verify_log(false)')" = 0 ] || { echo "verify_log found problems" >&2; exit 1; }
-echo "A and B: identical leaves, tiles and checkpoint roots; verify_log(false) clean"
+echo "A and B: identical leaves, tiles, checkpoint roots and notes; verify_log(false) clean"

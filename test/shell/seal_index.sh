@@ -4,7 +4,7 @@
 # "stmt" is sealed through SQL statements (seal_bulk_write = off: the
 # executor maintains the index), "bulk" through the bulk path, in pieces
 # (seal_checkpoint_every) and across the deferred buffer's limit (262,144
-# entries).  Both logs must be byte-identical (leaves, tiles, roots), and in
+# entries).  Both logs must be byte-identical (leaves, tiles, roots, signed notes), and in
 # each every leaf must be found through the index, once: a deferred entry
 # lost, duplicated or pointing at another row fails here.
 set -euo pipefail
@@ -40,7 +40,7 @@ q bulk -c "SET battledger.seal_checkpoint_every = 1000000" -c "SELECT battledger
 fail=0
 for s in "SELECT md5(string_agg(leaf_index || tbl || seq || prev::text || row_hash::text || leaf_hash::text, ',' ORDER BY leaf_index)) FROM battledger.log_leaf" \
          "SELECT md5(string_agg(level || '/' || idx || '/' || width || encode(hashes, 'hex'), ',' ORDER BY level, idx, width)) FROM battledger.log_tile" \
-         "SELECT md5(string_agg(tree_size || root::text, ',' ORDER BY tree_size)) FROM battledger.checkpoint"; do
+         "SELECT md5(string_agg(tree_size || root::text || note, ',' ORDER BY tree_size)) FROM battledger.checkpoint"; do
   a=$(q stmt -c "$s"); b=$(q bulk -c "$s")
   [ "$a" = "$b" ] || { echo "stmt and bulk logs differ: $s"; fail=1; }
 done
