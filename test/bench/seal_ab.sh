@@ -83,4 +83,7 @@ for q in "SELECT md5(string_agg(leaf_index || tbl || seq || prev::text || row_ha
   [ "$a" = "$b" ] || { echo "A and B differ: $q: $a vs $b" >&2; exit 1; }
 done
 [ "$(p B -At -c 'SELECT count(*) FROM battledger.verify_log(false)')" = 0 ] || { echo "verify_log found problems" >&2; exit 1; }
+for d in A B; do
+  echo "$d: log_leaf_row $(p $d -At -c "SELECT pg_size_pretty(pg_relation_size('battledger.log_leaf_row')) || ' (' || round(pg_relation_size('battledger.log_leaf_row')::numeric / count(*), 1) || ' bytes a leaf), ' || am.amname FROM battledger.log_leaf, pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = 'battledger.log_leaf_row'::regclass GROUP BY am.amname")"
+done
 echo "A and B: identical leaves, tiles, checkpoint roots and notes; verify_log(false) clean"
