@@ -25,7 +25,7 @@ CREATE TABLE @extschema@.log_leaf (
     row_hash   @extschema@.hash256 NOT NULL,
     leaf_hash  @extschema@.hash256 NOT NULL
 );
-CREATE INDEX log_leaf_row ON @extschema@.log_leaf (row_hash);
+CREATE INDEX log_leaf_row ON @extschema@.log_leaf USING hash (row_hash);
 -- Tiles (C2SP tlog-tiles' layout; docs/design.md, "The tiled layout"): row
 -- (level, idx, width) holds the hashes of the tree's nodes at tree level
 -- 8 * level, indexes 256 * idx .. 256 * idx + width - 1, concatenated (32 bytes

@@ -7,6 +7,8 @@
 #include "log.h"
 #include "log_internal.h"
 
+#include "access/genam.h"
+#include "access/hash.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -23,6 +25,7 @@
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -198,6 +201,101 @@ seal_fast_allowed(void)
 	return ok;
 }
 
+/*
+ * Hash index entries, deferred.  A hash index entry of a random key (a row
+ * hash, a SHA-256) goes to a random bucket page: inserted row by row, every
+ * insert touched a cold page.  Inserted in bucket order instead -- the low
+ * bits of the hash code select the bucket at any index size, so the order is
+ * that of the bit-reversed code -- consecutive inserts share their page.
+ * The entries are the same; only the order of their insertion changes.  They
+ * are inserted before anything in seal() can read the index (bulk_flush_hash
+ * from seal_fast_flush and bulk_close, each followed by a
+ * CommandCounterIncrement), so no statement sees a leaf without its entry.
+ */
+typedef struct HashDeferred
+{
+	uint32		order;			/* the hash code, bit-reversed */
+	ItemPointerData tid;
+	Datum		key;			/* a copy, in BulkRel's hcxt */
+} HashDeferred;
+
+#define HASH_DEFERRED_MAX (1 << 18)
+
+static uint32
+bit_reverse32(uint32 v)
+{
+	v = ((v >> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+	v = ((v >> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+	v = ((v >> 4) & 0x0F0F0F0F) | ((v & 0x0F0F0F0F) << 4);
+	v = ((v >> 8) & 0x00FF00FF) | ((v & 0x00FF00FF) << 8);
+	return (v >> 16) | (v << 16);
+}
+
+static int
+hash_deferred_cmp(const void *a, const void *b)
+{
+	const HashDeferred *x = a;
+	const HashDeferred *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/* Insert the deferred hash index entries, in bucket order. */
+static void
+bulk_flush_hash(BulkRel *b)
+{
+	if (b->nhd == 0)
+		return;
+	qsort(b->hd, b->nhd, sizeof(HashDeferred), hash_deferred_cmp);
+	for (int64 i = 0; i < b->nhd; i++)
+	{
+		bool		isnull = false;
+
+		index_insert(b->hidx, &b->hd[i].key, &isnull, &b->hd[i].tid, b->rel,
+					 UNIQUE_CHECK_NO, false, b->hinfo);
+	}
+	b->nhd = 0;
+	MemoryContextReset(b->hcxt);
+}
+
+/*
+ * Take a plain hash index on one column out of the ResultRelInfo's list, to
+ * insert its entries ourselves (above).  Only an index whose entry is the
+ * column's value as is: no expression, no predicate, not unique (a hash
+ * index cannot be), not deferred.  Others stay with ExecInsertIndexTuples.
+ */
+static void
+bulk_defer_hash(BulkRel *b)
+{
+	ResultRelInfo *rri = b->rri;
+
+	b->hidx = NULL;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Relation	ir = rri->ri_IndexRelationDescs[i];
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+
+		if (ir->rd_rel->relam != HASH_AM_OID || ii->ii_NumIndexAttrs != 1 ||
+			ii->ii_IndexAttrNumbers[0] <= 0 || ii->ii_Expressions != NIL ||
+			ii->ii_Predicate != NIL || ii->ii_Unique || ii->ii_ExclusionOps != NULL)
+			continue;
+		b->hidx = ir;
+		b->hinfo = ii;
+		/* the last one takes its place; ExecCloseIndices closes the rest */
+		rri->ri_IndexRelationDescs[i] = rri->ri_IndexRelationDescs[rri->ri_NumIndices - 1];
+		rri->ri_IndexRelationInfo[i] = rri->ri_IndexRelationInfo[rri->ri_NumIndices - 1];
+		rri->ri_NumIndices--;
+		b->maxhd = HASH_DEFERRED_MAX;
+		b->hd = palloc(sizeof(HashDeferred) * b->maxhd);
+		b->nhd = 0;
+		b->hcxt = AllocSetContextCreate(CurrentMemoryContext, "battledger deferred hash keys",
+										ALLOCSET_DEFAULT_SIZES);
+		return;
+	}
+}
+
 static void
 bulk_open(BulkRel *b, const char *name)
 {
@@ -211,6 +309,7 @@ bulk_open(BulkRel *b, const char *name)
 	b->cid = GetCurrentCommandId(true);
 	for (int i = 0; i < BULK_SLOTS; i++)
 		b->slots[i] = table_slot_create(b->rel, NULL);
+	bulk_defer_hash(b);
 }
 
 /* Insert the buffered rows and their index entries. */
@@ -226,6 +325,28 @@ bulk_flush(BulkRel *b)
 
 		list_free(r);
 		ResetPerTupleExprContext(b->estate);
+		if (b->hidx)
+		{
+			HashDeferred *h = &b->hd[b->nhd++];
+			AttrNumber	att = b->hinfo->ii_IndexAttrNumbers[0];
+			bool		isnull;
+			Datum		v = slot_getattr(b->slots[i], att, &isnull);
+			Form_pg_attribute a = TupleDescAttr(RelationGetDescr(b->rel), att - 1);
+
+			if (isnull)			/* log_leaf's columns are NOT NULL; hash skips NULLs */
+			{
+				b->nhd--;
+				ExecClearTuple(b->slots[i]);
+				continue;
+			}
+			h->tid = b->slots[i]->tts_tid;
+			h->order = bit_reverse32(_hash_datum2hashkey(b->hidx, v));
+			h->key = a->attbyval ? v : PointerGetDatum(MemoryContextAlloc(b->hcxt, datumGetSize(v, false, a->attlen)));
+			if (!a->attbyval)
+				memcpy(DatumGetPointer(h->key), DatumGetPointer(v), datumGetSize(v, false, a->attlen));
+			if (b->nhd == b->maxhd)
+				bulk_flush_hash(b);
+		}
 		ExecClearTuple(b->slots[i]);
 	}
 	b->n = 0;
@@ -254,6 +375,13 @@ static void
 bulk_close(BulkRel *b)
 {
 	bulk_flush(b);
+	bulk_flush_hash(b);
+	if (b->hidx)
+	{
+		index_close(b->hidx, RowExclusiveLock);	/* as ExecCloseIndices does */
+		pfree(b->hd);
+		MemoryContextDelete(b->hcxt);
+	}
 	for (int i = 0; i < BULK_SLOTS; i++)
 		ExecDropSingleTupleTableSlot(b->slots[i]);
 	FreeBulkInsertState(b->bis);
@@ -329,6 +457,8 @@ seal_fast_flush(SealFast *sf)
 {
 	bulk_flush(&sf->leaf);
 	bulk_flush(&sf->tile);
+	bulk_flush_hash(&sf->leaf);
+	bulk_flush_hash(&sf->tile);
 	CommandCounterIncrement();
 }
 

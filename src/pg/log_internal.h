@@ -92,6 +92,13 @@ typedef struct BulkRel
 	CommandId	cid;
 	int			n;
 	TupleTableSlot *slots[BULK_SLOTS];
+	/* a hash index whose entries are inserted later, in bucket order (log_bulk.c) */
+	Relation	hidx;
+	IndexInfo  *hinfo;
+	struct HashDeferred *hd;	/* the entries waiting */
+	MemoryContext hcxt;			/* their keys */
+	int64		nhd;
+	int64		maxhd;
 } BulkRel;
 
 typedef struct SealFast
