@@ -24,7 +24,7 @@
 # user + system CPU (/proc) at the end is the catch-up's.
 #
 # BENCH_PERF=1 also records `perf record -g` of SB's battledger apply worker
-# in the last round (test/bench/results/arrive.perf; a summary in arrive_perf.txt).
+# in the first round (test/bench/results/arrive.perf; a summary in arrive_perf.txt).
 #
 # Environment:
 #   BENCH_A, BENCH_B   relocated installs (root of usr/lib/postgresql/15/bin), required
@@ -167,7 +167,7 @@ for r in $(seq 1 "$BENCH_REPS"); do
   q p "CHECKPOINT"
   if [ $((r % 2)) = 1 ]; then order="a b"; else order="b a"; fi
   for m in $order; do
-    perf=; [ "$BENCH_PERF" = 1 ] && [ "$r" = "$BENCH_REPS" ] && [ "$m" = b ] && perf=perf
+    perf=; [ "$BENCH_PERF" = 1 ] && [ "$r" = 1 ] && [ "$m" = b ] && perf=perf
     out=$(catch_up "$m" "${SUB[$m]}" "SELECT (SELECT count(*) = $PE FROM battledger.battery_event WHERE ledger_origin = '${ORIGIN[p]}')
         AND (SELECT coalesce(max(tree_size), 0) = $TREE FROM battledger.peer_checkpoint WHERE origin = '${ORIGIN[p]}')" $perf)
     BL_MS[$m]=$((BL_MS[$m] + ${out% *})); BL_TK[$m]=$((BL_TK[$m] + ${out#* }))
@@ -205,5 +205,5 @@ echo "B / A battledger apply CPU: $(awk -v a="${BL_TK[a]}" -v b="${BL_TK[b]}" 'B
 if [ "$BENCH_PERF" = 1 ]; then
   perf report --no-children -i "$HERE/results/arrive.perf" --stdio 2>/dev/null | grep -v '^$' | grep -E '^ +[0-9]' | head -40 > "$HERE/results/arrive_perf.txt" || true
   perf report --children -i "$HERE/results/arrive.perf" --stdio -g none --percent-limit 2 2>/dev/null | grep -E '^ +[0-9]' | head -60 >> "$HERE/results/arrive_perf.txt" || true
-  echo "perf (SB's apply worker, last round): test/bench/results/arrive_perf.txt"
+  echo "perf (SB's apply worker, first round): test/bench/results/arrive_perf.txt"
 fi
