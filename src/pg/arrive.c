@@ -185,8 +185,8 @@ check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char **det
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	rri->ri_IndexRelationDescs = palloc0(sizeof(Relation) * nprobe);
-	rri->ri_IndexRelationInfo = palloc0(sizeof(IndexInfo *) * nprobe);
+	rri->ri_IndexRelationDescs = palloc0(sizeof(Relation) * lr->nunique);
+	rri->ri_IndexRelationInfo = palloc0(sizeof(IndexInfo *) * lr->nunique);
 	for (int i = 0; i < lr->nunique; i++)
 	{
 		LedgerUnique *u = &lr->unique[i];
