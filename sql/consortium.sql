@@ -69,6 +69,43 @@ SELECT 'B0030', 91, 1, repeat('0', 64)::hash256,
 ROLLBACK;
 SELECT problem, count(*) FROM rejections WHERE tbl = 'public.reading' AND at >= :'t0' GROUP BY 1 ORDER BY 1;
 
+-- unique indexes besides the chain's are checked on arrival (a conflict is
+-- named, not retried forever by the apply worker): a NULL key passes a plain
+-- NULLS DISTINCT index without a lookup, never a NULLS NOT DISTINCT one, nor
+-- an index on an expression, which are probed as a given key is
+CREATE TABLE tagged (battery text, tag text, code text);
+SELECT enable_ledger('tagged', 'battery');
+CREATE UNIQUE INDEX tagged_tag ON tagged (tag);
+CREATE UNIQUE INDEX tagged_code ON tagged (code) NULLS NOT DISTINCT;
+CREATE UNIQUE INDEX tagged_lower ON tagged (lower(tag));
+CREATE FUNCTION pg_temp.t_row(b text, tag text, code text) RETURNS tagged LANGUAGE plpgsql AS $$
+DECLARE r tagged := jsonb_populate_record(NULL::tagged, jsonb_build_object('battery', b, 'tag', tag, 'code', code));
+BEGIN
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
+    r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T1', NULL, 'c1')).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T2', NULL, 'c2')).*;   -- a second NULL tag: distinct
+INSERT INTO tagged SELECT (pg_temp.t_row('T3', 'x', NULL)).*;
+SELECT battery, tag, code, ledger_origin FROM tagged ORDER BY battery;
+INSERT INTO tagged SELECT (pg_temp.t_row('T4', 'y', NULL)).*;    -- a second NULL code: not distinct
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T3', 'x', NULL)).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T5', 'X', 'c5')).*;    -- another tag, the same lower(tag)
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T1', 'x', 'c1')).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T6', 'x', 'c6')).*;    -- the same tag
+ROLLBACK;
+SELECT seq, problem, row_data->>'battery' AS battery FROM rejections
+ WHERE tbl = 'public.tagged' AND at >= :'t0' ORDER BY at;
+
 -- signed rows of another member: keys are judged at ledger_at, which never goes backwards
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY (signatures.sql made it)

@@ -20,6 +20,8 @@
 #include "pg_compat.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
+#include "catalog/index.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -147,26 +149,72 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
  * which retries the same transaction forever and holds back every table of
  * the subscription, with nothing recorded; refused here, it is named, the
  * subscription stops, and the chain can be quarantined.
+ *
+ * Per row this is the apply worker's hot path: the indexes to probe come
+ * from the table's cache entry (ledger_rel.c), an index whose keys are plain
+ * NULLS DISTINCT columns is passed over when the row has a NULL key (a
+ * batch-signed row's ledger_sig: PostgreSQL's own check passes such a row
+ * without a lookup), and only the indexes left are opened, not every index
+ * of the table.
  */
 static const char *
-check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, char **detail)
+check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char **detail)
 {
-	EState	   *estate = CreateExecutorState();
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	EState	   *estate;
+	ResultRelInfo *rri;
 	List	   *arbiters = NIL;
 	ItemPointerData conflict;
 	bool		ok = true;
+	int			nprobe = 0;
+	int			n = 0;
 
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, true);
-	for (int i = 0; i < rri->ri_NumIndices; i++)
+	for (int i = 0; i < lr->nunique; i++)
 	{
-		Relation	irel = rri->ri_IndexRelationDescs[i];
+		LedgerUnique *u = &lr->unique[i];
+		bool		skip = false;
 
-		if (irel->rd_index->indisunique && irel->rd_index->indimmediate &&
-			RelationGetRelid(irel) != lr->index_oid)
-			arbiters = lappend_oid(arbiters, RelationGetRelid(irel));
+		if (u->null_skips)
+			for (int k = 0; k < u->nkeys && !skip; k++)
+				skip = nulls[u->keys[k] - 1];
+		if (!skip)
+			nprobe++;
 	}
+	if (nprobe == 0)
+		return NULL;
+
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	rri->ri_IndexRelationDescs = palloc0(sizeof(Relation) * lr->nunique);
+	rri->ri_IndexRelationInfo = palloc0(sizeof(IndexInfo *) * lr->nunique);
+	for (int i = 0; i < lr->nunique; i++)
+	{
+		LedgerUnique *u = &lr->unique[i];
+		bool		skip = false;
+		Relation	irel;
+		IndexInfo  *ii;
+
+		if (u->null_skips)
+			for (int k = 0; k < u->nkeys && !skip; k++)
+				skip = nulls[u->keys[k] - 1];
+		if (skip)
+			continue;
+		/* the lock ExecOpenIndices() takes, as the insert itself will */
+		irel = index_open(u->indexoid, RowExclusiveLock);
+		if (!irel->rd_index->indisready)
+		{
+			/* still being built concurrently: PostgreSQL checks nothing against it either */
+			index_close(irel, RowExclusiveLock);
+			continue;
+		}
+		ii = BuildIndexInfo(irel);
+		BuildSpeculativeIndexInfo(irel, ii);
+		rri->ri_IndexRelationDescs[n] = irel;
+		rri->ri_IndexRelationInfo[n] = ii;
+		n++;
+		arbiters = lappend_oid(arbiters, u->indexoid);
+	}
+	rri->ri_NumIndices = n;
 	if (arbiters != NIL)
 	{
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
@@ -317,7 +365,7 @@ battledger_arrive_trigger(PG_FUNCTION_ARGS)
 		if (problem)
 			reject_row(rel, lr, tup, origin, seq, problem, detail);
 	}
-	if ((problem = check_unique(rel, lr, tup, &detail)) != NULL)
+	if ((problem = check_unique(rel, lr, tup, nulls, &detail)) != NULL)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 	row_arrived(rel, lr, values, nulls);
 	return PointerGetDatum(tup);

@@ -303,6 +303,48 @@ ledger_rel_columns(Relation rel, LedgerRel *lr, const char *chain_by, bool is_si
 	}
 }
 
+/*
+ * The table's immediate unique indexes besides the chain index, as the
+ * arrival check needs them.  Whether an index is ready for inserts can
+ * change without the table's relcache entry (CREATE INDEX CONCURRENTLY):
+ * that is read when the index is opened, not here.
+ */
+static void
+find_unique_indexes(Relation rel, LedgerRel *lr)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	lr->nunique = 0;
+	lr->unique = MemoryContextAllocZero(lr->mcxt, sizeof(LedgerUnique) * Max(list_length(indexes), 1));
+	foreach(lc, indexes)
+	{
+		Oid			ioid = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(ioid));
+		Form_pg_index ind;
+		LedgerUnique *u;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", ioid);
+		ind = (Form_pg_index) GETSTRUCT(tup);
+		if (ind->indisunique && ind->indimmediate && ioid != lr->index_oid)
+		{
+			u = &lr->unique[lr->nunique++];
+			u->indexoid = ioid;
+			u->nkeys = ind->indnkeyatts;
+			u->null_skips = !ind->indnullsnotdistinct;
+			for (int k = 0; k < ind->indnkeyatts; k++)
+			{
+				u->keys[k] = ind->indkey.values[k];
+				if (u->keys[k] == InvalidAttrNumber)
+					u->null_skips = false;	/* an expression: its NULL is not a column's */
+			}
+		}
+		ReleaseSysCache(tup);
+	}
+	list_free(indexes);
+}
+
 static void
 ledger_rel_build(Relation rel, LedgerRel *lr)
 {
@@ -322,6 +364,7 @@ ledger_rel_build(Relation rel, LedgerRel *lr)
 	lr->late_trigger = find_late_trigger(rel, LEDGER_CHAIN_TRIGGER, false, lr->mcxt);
 	lr->late_arrive_trigger = find_late_trigger(rel, LEDGER_ARRIVE_TRIGGER, true, lr->mcxt);
 	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
+	find_unique_indexes(rel, lr);
 	lr->signer_roles = NULL;
 	lr->nsigner_roles = 0;
 	if (signer_roles != NULL)

@@ -16,6 +16,24 @@
 #include "hash256.h"
 #include "ledger_table.h"
 
+/*
+ * A unique index of a ledger table other than its chain index (a signature,
+ * a passport id): the arrival check probes it before a replicated row is
+ * stored (arrive.c).
+ */
+typedef struct LedgerUnique
+{
+	Oid			indexoid;
+	/*
+	 * Every key is a plain column and NULLs are distinct: a row with a NULL
+	 * in any key cannot conflict (PostgreSQL's own check passes it too), so
+	 * the index need not be opened for it.
+	 */
+	bool		null_skips;
+	int			nkeys;
+	AttrNumber	keys[INDEX_MAX_KEYS];
+} LedgerUnique;
+
 typedef struct LedgerRel
 {
 	Oid			relid;
@@ -52,6 +70,10 @@ typedef struct LedgerRel
 	 * every row is v2.
 	 */
 	TimestampTz v1_before;
+
+	/* immediate unique indexes other than index_oid (never changed in place; a new or dropped index invalidates) */
+	int			nunique;
+	LedgerUnique *unique;
 } LedgerRel;
 
 /*

@@ -262,6 +262,13 @@ append_stored_leaves(bl_compact *c, const char *origin, int64 from, int64 to)
 	Portal		cur;
 	int64		next = from;
 
+	/*
+	 * An empty range is the common case: a checkpoint's fresh leaves arrive
+	 * in order, and each asks for the stored ones between it and the last.
+	 * Opening the cursor would parse and plan the query once per leaf.
+	 */
+	if (from >= to)
+		return from == to;
 	cur = SPI_cursor_open_with_args(NULL,
 									"SELECT leaf_index, leaf_hash FROM battledger.peer_leaf "
 									"WHERE origin = $1 AND leaf_index >= $2 AND leaf_index < $3 ORDER BY leaf_index",
