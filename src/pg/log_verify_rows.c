@@ -24,6 +24,7 @@
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -253,6 +254,33 @@ member_origins(int *n)
 }
 
 /*
+ * The set's first size: about one entry per row of the table, whose leaves
+ * and queue entries it will hold.  Growing it from a small size rehashed
+ * every entry about twice and zeroed fresh memory at each doubling, a fifth
+ * of verify_log(true)'s CPU time (perf, docs/benchmarks.md, 0.7.0).  The
+ * estimate only sizes memory, never decides anything: too small and the set
+ * grows as before; it is capped so that a stale or wrong estimate cannot ask
+ * for more than 4M slots (about 200 MB) up front.
+ */
+static uint32
+sealed_set_size(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	double		tuples = rel->rd_rel->reltuples;
+	BlockNumber pages;
+
+	/* never analyzed (-1) or empty when analyzed: guess from the size on disk */
+	if (tuples <= 0)
+	{
+		pages = RelationGetNumberOfBlocks(rel);
+		tuples = (double) pages * 64;
+	}
+	table_close(rel, AccessShareLock);
+	/* sealedset_create() adds simplehash's 10% headroom and rounds up to a power of 2 */
+	return (uint32) Max(1024.0, Min(tuples, 2097152.0));
+}
+
+/*
  * Check one ledger table (relid, named tbl in the leaves): each of its leaves
  * must find a row with the leaf's seq and hash that still hashes to it
  * ("sealed_row_changed", in leaf_index order), and each row of the local
@@ -270,7 +298,7 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	MemoryContext old = MemoryContextSwitchTo(work);
 	MemoryContext rowcxt = AllocSetContextCreate(work, "battledger verify_log row",
 												 ALLOCSET_DEFAULT_SIZES);
-	sealedset_hash *set = sealedset_create(work, 1024, NULL);
+	sealedset_hash *set = sealedset_create(work, sealed_set_size(relid), NULL);
 	LeafRef    *refs = NULL;
 	int64		nrefs = 0;
 	StrayRow   *strays = NULL;
