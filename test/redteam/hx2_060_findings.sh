@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Red team hx2 (0.6.0 review): the fold cache's readers (battery_state(),
+# passport()) and the tiled log (log_tile).  Each step prints "ok <case>" when
+# the property holds and "FAIL <case>: ..." when it does not, so the script
+# passes once every finding is fixed and the cases that hold stay as
+# regression tests.  Exit status: the number of FAILs (0 = all hold).
+#   P1  a plain role: no EXECUTE on _battery_state_read(), no read of the cache
+#   P2  battery_state() = the whole fold after a row with an earlier registry
+#       position arrives (replication stand-in)
+#   P3  ... after a key is revoked, P4 a namespace added, P5 the custody date set
+#   P6  ... after the DBA changes status_role (who may move into which status)
+#   P7  ... after the DBA changes event_kind (who may sign which event)
+#   P8  passport()'s dynamic attributes with more than 8 reports = 0.5.0's formula
+#   T1  tree_root() and inclusion_proof() at tile edges = an independent RFC 9162
+#   T2  verify_log() names a tampered, an extra and a deleted tile
+#   T3  a plain role cannot write log_tile
+#   T4  a tile inserted ahead of the tree: named by verify_log(); the next seal
+#   T5  the 0.5.0 -> 0.6.0 update refuses a log_node that does not give the
+#       checkpoints' roots, and one with nodes past the tree
+set -uo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+FAILS=0
+ok()   { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+# check CASE "SQL returning one row, true when the property holds" [detail SQL]
+check() {
+  local got; got=$(q -c "$2" 2>&1)
+  if [ "$got" = t ]; then ok "$1"; else fail "$1" "$got${3:+ | $(q -c "$3" 2>&1 | tr '\n' ' ')}"; fi
+}
+bl_scratch
+bl_start_cluster hx2 55721 "$(bl_test_log_conf hx2.test/redteam)"
+createdb reg
+q() { timeout 120 psql -X -q -At -v ON_ERROR_STOP=1 -d reg "$@"; }
+q <<'SQL' >/dev/null
+CREATE EXTENSION battledger;
+CREATE EXTENSION battledger_test_signer;
+SET search_path = public, battledger, battledger_test;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
+SELECT count(*) FROM (SELECT add_member(m, r), add_key(m, public_key(seed(m)))
+  FROM (VALUES ('cells.test', ARRAY['cell_maker', 'pack_maker', 'oem']),
+               ('fleet.test', ARRAY['fleet_operator', 'oem']),
+               ('rec.test',   ARRAY['recycler', 'collector'])) v(m, r)) x;
+SELECT model('cells.test', '{"model_id": "M1", "manufacturer": "cells.test", "category": "ev", "chemistry": "NMC", "rated_capacity_ah": 2.0}');
+-- same_state(b): battery_state() (as the caller) equals the last row of the whole fold
+CREATE FUNCTION public.same_state(b text) RETURNS boolean LANGUAGE sql AS $$
+  SELECT (s.manufactured, s.status, s.passport_id, s.custodian, s.handover_to) IS NOT DISTINCT FROM
+         (SELECT (coalesce(l.manufactured, false), l.status, l.passport_id, l.custodian, l.handover_to)
+            FROM battledger.battery_lifecycle(b::battledger.battery_id) l
+           ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1)
+    FROM battledger.battery_state(b::battledger.battery_id) s $$;
+CREATE FUNCTION public.show_state(b text) RETURNS text LANGUAGE sql AS $$
+  SELECT format('battery_state %s / whole fold %s', (SELECT s FROM battledger.battery_state(b::battledger.battery_id) s),
+         (SELECT (l.manufactured, l.status, l.passport_id, l.custodian, l.handover_to)
+            FROM battledger.battery_lifecycle(b::battledger.battery_id) l
+           ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1)) $$;
+CREATE ROLE plain LOGIN;
+CREATE ROLE mem LOGIN IN ROLE battledger_member;
+GRANT USAGE ON SCHEMA battledger TO plain, mem;
+SQL
+B1=gs1:01/09521234567899/21/H1
+B2=gs1:01/09521234567899/21/H2
+B3=gs1:01/09521234567899/21/H3
+mk() {  # mk BATTERY PASSPORT: made, placed on the market, handed over to fleet.test and accepted
+  q >/dev/null <<SQL
+SET search_path = public, battledger;
+SELECT ev('cells.test', '{"battery_id": "$1", "event": "manufactured", "model_id": "M1", "occurred_at": "2026-01-01T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$1", "event": "placed_on_market", "passport_id": "$2", "occurred_at": "2026-01-02T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$1", "event": "handover", "data": {"to": "fleet.test"}, "occurred_at": "2026-01-03T00:00:00Z"}');
+SELECT ev('fleet.test', '{"battery_id": "$1", "event": "handover_accepted", "occurred_at": "2026-01-04T00:00:00Z"}');
+SQL
+}
+mk "$B1" PP-H1; mk "$B2" PP-H2; mk "$B3" PP-H3
+echo "== hp: battery_state() from the fold cache"
+check P0-cache-filled "SELECT count(*) = 3 FROM battledger.battery_fold_cache"
+check P1-plain-no-execute "SELECT NOT has_function_privilege('plain', 'battledger._battery_state_read(battledger.battery_id)', 'EXECUTE')
+   AND NOT has_table_privilege('plain', 'battledger.battery_fold_cache', 'SELECT')
+   AND NOT has_function_privilege('plain', 'battledger._battery_fold_cached(battledger.battery_id)', 'EXECUTE')"
+got=$(timeout 60 psql -X -At -d reg -U plain -c "SELECT battledger.battery_state('$B1')" 2>&1)
+if grep -q "permission denied" <<<"$got"; then ok P1-plain-reads-nothing; else fail P1-plain-reads-nothing "$got"; fi
+got=$(timeout 60 psql -X -At -d reg -U mem -c "SELECT public.same_state('$B1')" 2>&1)
+if [ "$got" = t ]; then ok P1-member-same-state; else fail P1-member-same-state "$got"; fi
+
+# P2: a row with an earlier registry position arrives (stand-in for replication:
+# stored without the local triggers, as the apply worker does)
+q >/dev/null <<SQL
+CREATE TABLE public.saved_tg AS SELECT tgname, tgenabled FROM pg_trigger
+ WHERE tgrelid = 'battledger.battery_event'::regclass AND NOT tgisinternal;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE battledger.battery_event DISABLE TRIGGER ALL;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+-- a copy of B1's handover_accepted, dated before its handover: ineffective; and a
+-- "placed_on_market" of B2's dated before B2's own: takes nothing (same signer)
+INSERT INTO battledger.battery_event (battery_id, event, occurred_at, ledger_key_id, ledger_sig, ledger_at, ledger_origin, ledger_seq, ledger_hash, ledger_prev)
+SELECT e.battery_id, 'status_changed', e.occurred_at, e.ledger_key_id, sha512('p2'::bytea), e.ledger_at - interval '1 hour', 'zz', 1, e.ledger_hash, e.ledger_prev
+  FROM battledger.battery_event e WHERE e.battery_id::text = '$B1' AND e.event = 'handover_accepted';
+UPDATE battledger.battery_event SET new_status = 'waste' WHERE ledger_origin = 'zz' AND ledger_seq = 1;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+DO \$\$ DECLARE t record; BEGIN
+  FOR t IN SELECT * FROM public.saved_tg LOOP
+    EXECUTE format('ALTER TABLE battledger.battery_event %s TRIGGER %I',
+                   CASE t.tgenabled WHEN 'O' THEN 'ENABLE' WHEN 'A' THEN 'ENABLE ALWAYS' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'DISABLE' END, t.tgname);
+  END LOOP; END \$\$;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+SQL
+check P2-triggers-restored "SELECT (SELECT array_agg((tgname, tgenabled)::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'battledger.battery_event'::regclass AND NOT tgisinternal)
+                            = (SELECT array_agg((tgname, tgenabled)::text ORDER BY tgname) FROM public.saved_tg)"
+check P2-earlier-row "SELECT public.same_state('$B1')" "SELECT public.show_state('$B1')"
+# P3: B1's signer's key revoked, dated before its handover
+q -c "SELECT battledger.revoke_key(battledger.key_id(battledger_test.public_key(battledger_test.seed('fleet.test'))), '2025-01-01')" >/dev/null 2>&1 \
+  || q -c "SELECT battledger.revoke_key(battledger.key_id(battledger_test.public_key(battledger_test.seed('fleet.test'))))" >/dev/null
+check P3-key-revoked "SELECT public.same_state('$B1')" "SELECT public.show_state('$B1')"
+# P4: a namespace covering B2's id registered to another member, dated back
+q -c "INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:952123', 'rec.test', '2000-01-01')" >/dev/null
+check P4-namespace "SELECT public.same_state('$B2')" "SELECT public.show_state('$B2')"
+# P5: custody from a date after the events: before it, whoever moved the battery holds it
+q -c "SELECT battledger.set_custody_from('2030-01-01')" >/dev/null
+check P5-custody "SELECT public.same_state('$B3')" "SELECT public.show_state('$B3')"
+q -c "SELECT battledger.set_custody_from('-infinity')" >/dev/null
+
+# P6: the DBA changes who may move a battery into "waste" after the move was
+# cached: the counts in _fold_generation() do not change, so the cache stays
+B4=gs1:01/09999999999994/21/H4
+B5=gs1:01/09999999999994/21/H5
+q >/dev/null <<SQL
+SET search_path = public, battledger;
+SELECT ev('cells.test', '{"battery_id": "$B4", "event": "manufactured", "model_id": "M1", "occurred_at": "2026-01-01T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$B4", "event": "placed_on_market", "passport_id": "PP-H4", "occurred_at": "2026-01-02T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$B4", "event": "status_changed", "new_status": "waste", "occurred_at": "2026-01-03T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$B4", "event": "handover", "data": {"to": "rec.test"}, "occurred_at": "2026-01-04T00:00:00Z"}');
+SELECT ev('rec.test', '{"battery_id": "$B4", "event": "handover_accepted", "occurred_at": "2026-01-05T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$B5", "event": "manufactured", "model_id": "M1", "occurred_at": "2026-01-01T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$B5", "event": "placed_on_market", "passport_id": "PP-H5", "occurred_at": "2026-01-02T00:00:00Z"}');
+-- any later row of B5 brings the writer's cache up to its placement
+SELECT ev('cells.test', '{"battery_id": "$B5", "event": "installed", "occurred_at": "2026-01-04T00:00:00Z"}');
+SQL
+q -c "UPDATE battledger.status_role SET roles = '{collector,recycler}' WHERE status = 'waste'" >/dev/null
+check P6-status-role-changed "SELECT public.same_state('$B4')" "SELECT public.show_state('$B4')"
+q -c "UPDATE battledger.status_role SET roles = '{collector,recycler,oem,fleet_operator,second_life_operator}' WHERE status = 'waste'" >/dev/null
+# P7: the DBA changes who may sign "placed_on_market"
+q -c "UPDATE battledger.event_kind SET roles = '{second_life_operator}' WHERE event = 'placed_on_market'" >/dev/null
+check P7-event-kind-changed "SELECT public.same_state('$B5')" "SELECT public.show_state('$B5')"
+# ... and the writer judges the next row on the stale state: the whole fold
+# says B5 is not on the market, so a move into waste must be refused
+got=$(q -c "SELECT public.ev('cells.test', '{\"battery_id\": \"$B5\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2026-01-06T00:00:00Z\"}')" 2>&1)
+if grep -q "not been placed on the market\|BL036" <<<"$got"; then ok P7-writer-on-whole-fold; else fail P7-writer-on-whole-fold "the writer accepted a move the whole fold refuses: ${got:-accepted}; $(q -c "SELECT public.show_state('$B5')")"; fi
+q -c "UPDATE battledger.event_kind SET roles = '{pack_maker,oem,second_life_operator}' WHERE event = 'placed_on_market'" >/dev/null
+echo "FAILS=$FAILS"
+exit $FAILS
