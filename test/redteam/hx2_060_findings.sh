@@ -146,6 +146,53 @@ got=$(q -c "SELECT public.ev('cells.test', '{\"battery_id\": \"$B5\", \"event\":
 if grep -q "not been placed on the market\|BL036" <<<"$got"; then ok P7-writer-on-whole-fold; else fail P7-writer-on-whole-fold "the writer accepted a move the whole fold refuses: ${got:-accepted}; $(q -c "SELECT public.show_state('$B5')")"; fi
 q -c "UPDATE battledger.event_kind SET roles = '{pack_maker,oem,second_life_operator}' WHERE event = 'placed_on_market'" >/dev/null
 
+# P8: passport()'s dynamic attributes come from the 8 latest reports first
+# (0.6.0), then the walk; with 20 reports, keys set only beyond the 8 latest
+# must still come from their latest report, as 0.5.0's per-key walk gave them
+B6=gs1:01/09999999999994/21/H6
+q >/dev/null <<SQL
+SET search_path = public, battledger;
+SELECT ev('cells.test', '{"battery_id": "$B6", "event": "manufactured", "model_id": "M1", "occurred_at": "2026-01-01T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "$B6", "event": "placed_on_market", "passport_id": "PP-H6", "occurred_at": "2026-01-02T00:00:00Z"}');
+CREATE TEMP TABLE rep AS
+SELECT i, sha256(convert_to('salt' || i, 'UTF8')) AS salt,
+       jsonb_strip_nulls(jsonb_build_object('soh_pct', 100 - i,                               -- every report
+                          'capacity_ah', CASE WHEN i = 1 THEN 2.5 END,               -- the oldest only
+                          'full_cycles', CASE WHEN i IN (5, 12) THEN i * 10 END,      -- beyond the 8 latest
+                          're_ohm', CASE WHEN i = 18 THEN 0.018 END)) AS value        -- among them
+  FROM generate_series(1, 20) i;
+INSERT INTO battledger.disclosure SELECT commitment(salt, value), 'legitimate_interest', salt, value FROM rep WHERE i <> 19;
+SELECT ev('cells.test', jsonb_build_object('battery_id', '$B6', 'event', 'soh_reported', 'occurred_at', '2026-02-01'::timestamptz + i * interval '1 day',
+                                           'restricted', commitment(salt, value)::text)) FROM rep ORDER BY i;
+SQL
+# 0.5.0's formula (7a31de1:sql/install/85_passport.sql), as the owner
+# (_passport_derived() then adds "basis" to each: compare each 0.5.0 attribute by containment)
+check P8-dynamic-beyond-8-reports "SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(n) k) = (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(o) k)
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each(o) x WHERE NOT n->x.key @> x.value)
+  FROM (SELECT battledger._passport_source('$B6', 'legitimate_interest')->'dynamic' AS n) nn, (
+  SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
+           'event', (x.e).event, 'sequence', (x.e).ledger_seq, 'ledgerHash', (x.e).ledger_hash::text,
+           'leafIndex', battledger.leaf_index('battledger.battery_event', (x.e).ledger_hash))) AS o
+    FROM battledger._dynamic_attribute a
+   CROSS JOIN LATERAL (
+         SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
+           FROM battledger.battery_event e
+           JOIN battledger.disclosure d ON d.commitment OPERATOR(battledger.=) e.restricted
+          WHERE e.battery_id OPERATOR(battledger.=) '$B6' AND e.event = 'soh_reported'
+            AND d.tier = 'legitimate_interest' AND d.value ? a.key
+          ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
+   WHERE EXISTS (SELECT 1 FROM battledger.disclosure d0 WHERE d0.value ? a.key)) oo" \
+  "SELECT battledger._passport_source('$B6', 'legitimate_interest')->'dynamic'"
+check P8-dynamic-values "SELECT (v->'capacity_ah'->>'value')::numeric = 2.5 AND (v->'full_cycles'->>'value')::numeric = 120
+                            AND (v->'re_ohm'->>'value')::numeric = 0.018 AND (v->'soh_pct'->>'value')::numeric = 80
+   FROM (SELECT battledger._passport_source('$B6', 'legitimate_interest')->'dynamic' AS v) x" \
+  "SELECT battledger._passport_source('$B6', 'legitimate_interest')->'dynamic'"
+# the passport's responsible operator (from the fold cache) = the whole fold's
+check P8-responsible-operator "SELECT (SELECT l.signer FROM battledger.battery_lifecycle('$B6') l WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
+                                        ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1)
+                              = battledger._passport_second_life('$B6', 'public')->'responsibleOperator'->>'member'" \
+  "SELECT battledger._passport_second_life('$B6', 'public')"
+
 echo "== ht: the tiled log"
 q >/dev/null <<'SQL'
 CREATE TABLE public.t (x int);
