@@ -296,5 +296,48 @@ if [ "$got" = t ] || grep -q "log_tile.*level 1\|extra_tile\|verify_log" <<<"$go
 else fail T4-seal-after-forged-tile "seal() at 768 leaves: $got"; fi
 check T4-verify-log-names-forged "SELECT EXISTS (SELECT 1 FROM battledger.verify_log(false) v WHERE v.problem IN ('extra_tile', 'tile_mismatch') AND v.detail LIKE '%level 1, index 0, width 3%')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v"
+
+echo "== ht: the 0.5.0 -> 0.6.0 update and log_node"
+# upd CASE "SQL that damages log_node": a 0.5.0 install (with this library, as
+# test/shell/upgrade.sh does) of 767 sealed leaves, damaged behind the guard,
+# then ALTER EXTENSION ... UPDATE TO '0.6.0'; prints the update's outcome
+upd() {
+  local db=u_$1
+  createdb "$db"
+  # each database seals its own origin
+  q -c "ALTER DATABASE $db SET battledger.origin = 'hx2.test/$db'" >/dev/null
+  timeout 120 psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>"$BL_WORK/$db.err" <<SQL || { echo "SETUP FAILED: $(cat "$BL_WORK/$db.err")"; return; }
+CREATE EXTENSION battledger VERSION '0.5.0';
+CREATE TABLE public.t (x int);
+SELECT battledger.enable_ledger('public.t', 'x');
+INSERT INTO public.t SELECT g FROM generate_series(1, 600) g;
+SELECT battledger.seal();
+INSERT INTO public.t SELECT g FROM generate_series(1, 167) g;
+SELECT battledger.seal();
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE battledger.log_node DISABLE TRIGGER battledger_append_only;
+$2;
+ALTER TABLE battledger.log_node ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+SQL
+  timeout 120 psql -X -q -At -d "$db" -c "ALTER EXTENSION battledger UPDATE TO '0.6.0'" 2>&1 | head -3
+}
+ud() { timeout 120 psql -X -q -At -d "u_$1" -c "$2" 2>&1; }
+check T5-setup "SELECT true"
+got=$(upd clean "SELECT 1")
+if [ -z "$got" ] && [ "$(ud clean "SELECT count(*) FROM battledger.verify_log(false)")" = 0 ]; then ok T5-clean-update; else fail T5-clean-update "$got"; fi
+# a level-8 node the checkpoints' roots read, changed
+got=$(upd changed "UPDATE battledger.log_node SET hash = (SELECT hash FROM battledger.log_node WHERE level = 8 AND idx = 0) WHERE level = 8 AND idx = 1")
+if grep -q "do not give the root" <<<"$got"; then ok T5-changed-node-refused; else fail T5-changed-node-refused "update: ${got:-succeeded}"; fi
+# the last level-8 node deleted (no gap: the tiles just end early)
+got=$(upd deleted "DELETE FROM battledger.log_node WHERE level = 8 AND idx = 1")
+if grep -q "ERROR" <<<"$got"; then ok T5-deleted-node-refused; else fail T5-deleted-node-refused "update: ${got:-succeeded}; verify_log after: $(ud deleted "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v")"; fi
+# a level-8 node past the tree (767 leaves have 2): contiguous, so no gap, and no checkpoint reads it
+got=$(upd extra "INSERT INTO battledger.log_node (level, idx, hash) SELECT 8, 2, hash FROM battledger.log_node WHERE level = 8 AND idx = 1")
+if grep -q "ERROR" <<<"$got"; then ok T5-extra-node-refused
+else fail T5-extra-node-refused "update: ${got:-succeeded}; verify_log after: $(ud extra "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v"); next seal at 768 leaves: $(ud extra "INSERT INTO public.t VALUES (1)"; ud extra "SELECT battledger.seal() IS NOT NULL")"; fi
+# a node of a level the tiles do not keep (recomputed): harmless, the update may drop it
+got=$(upd level3 "UPDATE battledger.log_node SET hash = (SELECT hash FROM battledger.log_node WHERE level = 3 AND idx = 0) WHERE level = 3 AND idx = 1")
+if [ -z "$got" ] && [ "$(ud level3 "SELECT count(*) FROM battledger.verify_log(false)")" = 0 ]; then ok T5-other-level-dropped; else fail T5-other-level-dropped "$got"; fi
 echo "FAILS=$FAILS"
 exit $FAILS
