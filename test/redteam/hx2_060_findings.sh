@@ -14,9 +14,13 @@
 #   T1  tree_root() and inclusion_proof() at tile edges = an independent RFC 9162
 #   T2  verify_log() names a tampered, an extra and a deleted tile
 #   T3  a plain role cannot write log_tile
-#   T4  a tile inserted ahead of the tree: named by verify_log(); the next seal
+#   T4  a tile inserted ahead of the tree: named by verify_log(); the next
+#       seal() refuses naming it (before the hx2 fix: a bare unique violation)
 #   T5  the 0.5.0 -> 0.6.0 update refuses a log_node that does not give the
-#       checkpoints' roots, and one with nodes past the tree
+#       checkpoints' roots, and one with nodes past the tree (the latter FAILs
+#       on main and on hx2: the frozen update accepts it; see the report)
+# On main (cb7da82) P6, P7 (twice), T4 and T5-extra-node FAIL; on branch hx2
+# only T5-extra-node does.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
@@ -287,12 +291,12 @@ SQL
 check T2-extra-tile-named "SELECT EXISTS (SELECT 1 FROM battledger.verify_log(false) v WHERE v.problem = 'extra_tile' AND v.detail LIKE '%level 1, index 0, width 3%')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v"
 check T4-proofs-unaffected "SELECT battledger.tree_root(767)::text = (SELECT root::text FROM battledger.checkpoint WHERE tree_size = 767)"
-# the tree grows to 768 leaves: seal() must either store the real third node
-# or refuse naming the row in its way (and verify_log() to find it), not fail
-# on a bare unique violation
+# the tree grows to 768 leaves: seal() must refuse, naming the row in its way
+# (storing the real third node beside it would leave readers, which take the
+# widest row, a choice of two), not fail on a bare unique violation
 q -c "INSERT INTO public.t SELECT 1" >/dev/null
 got=$(q -c "SELECT battledger.seal() IS NOT NULL" 2>&1)
-if [ "$got" = t ] || grep -q "log_tile.*level 1\|extra_tile\|verify_log" <<<"$got"; then ok T4-seal-after-forged-tile
+if grep -q "right-edge tile (level 1, index 0) has a row wider than the tree" <<<"$got"; then ok T4-seal-after-forged-tile
 else fail T4-seal-after-forged-tile "seal() at 768 leaves: $got"; fi
 check T4-verify-log-names-forged "SELECT EXISTS (SELECT 1 FROM battledger.verify_log(false) v WHERE v.problem IN ('extra_tile', 'tile_mismatch') AND v.detail LIKE '%level 1, index 0, width 3%')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v"
