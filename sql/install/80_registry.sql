@@ -1181,9 +1181,10 @@ REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 -- What every battery's fold reads besides its own events.  The ledgers
 -- (members, keys, namespaces) only grow, so their row counts say whether they
 -- changed; event_kind and status_role are plain tables the owner may UPDATE
--- (who may sign what), so their contents count, not their row counts (red
--- team hx2: an UPDATE left the cache standing and the writer judged new rows
--- on a state the whole fold no longer reaches).  The custody date as epoch
+-- (who may sign what), so a SHA-256 of their contents goes in, not their
+-- row counts (red team hx2: an UPDATE left the cache standing and the writer
+-- judged new rows on a state the whole fold no longer reaches; not MD5,
+-- which a FIPS-mode OpenSSL refuses).  The custody date as epoch
 -- seconds: its text would depend on the session's TimeZone and DateStyle.
 -- PL/pgSQL, not SQL: a SQL function with SET options is planned again at
 -- each call, and planning cost more than running it.
@@ -1193,9 +1194,9 @@ BEGIN
     RETURN concat_ws('/', (SELECT extract(epoch FROM r.since) FROM @extschema@.registry_rule r WHERE r.rule = 'custody'),
                      (SELECT count(*) FROM @extschema@.member_event), (SELECT count(*) FROM @extschema@.key_event),
                      (SELECT count(*) FROM @extschema@.id_namespace),
-                     (SELECT md5(string_agg(concat_ws(':', ek.event, ek.subject, ek.roles), ',' ORDER BY ek.event))
+                     (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', ek.event, ek.subject, ek.roles), ',' ORDER BY ek.event), 'UTF8')), 'hex')
                         FROM @extschema@.event_kind ek),
-                     (SELECT md5(string_agg(concat_ws(':', sr.status, sr.roles), ',' ORDER BY sr.status))
+                     (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', sr.status, sr.roles), ',' ORDER BY sr.status), 'UTF8')), 'hex')
                         FROM @extschema@.status_role sr));
 END $$;
 
