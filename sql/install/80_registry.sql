@@ -1178,14 +1178,27 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
--- What every battery's fold reads besides its own events.
+-- What every battery's fold reads besides its own events.  The ledgers
+-- (members, keys, namespaces) only grow, so their row counts say whether they
+-- changed; event_kind and status_role are plain tables the owner may UPDATE
+-- (who may sign what), so a SHA-256 of their contents goes in, not their
+-- row counts (red team hx2: an UPDATE left the cache standing and the writer
+-- judged new rows on a state the whole fold no longer reaches; not MD5,
+-- which a FIPS-mode OpenSSL refuses).  The custody date as epoch
+-- seconds: its text would depend on the session's TimeZone and DateStyle.
+-- PL/pgSQL, not SQL: a SQL function with SET options is planned again at
+-- each call, and planning cost more than running it.
 CREATE FUNCTION @extschema@._fold_generation() RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT concat_ws('/', (SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody'),
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN concat_ws('/', (SELECT extract(epoch FROM r.since) FROM @extschema@.registry_rule r WHERE r.rule = 'custody'),
                      (SELECT count(*) FROM @extschema@.member_event), (SELECT count(*) FROM @extschema@.key_event),
-                     (SELECT count(*) FROM @extschema@.id_namespace), (SELECT count(*) FROM @extschema@.event_kind),
-                     (SELECT count(*) FROM @extschema@.status_role))
-$$;
+                     (SELECT count(*) FROM @extschema@.id_namespace),
+                     (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', ek.event, ek.subject, ek.roles), ',' ORDER BY ek.event), 'UTF8')), 'hex')
+                        FROM @extschema@.event_kind ek),
+                     (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', sr.status, sr.roles), ',' ORDER BY sr.status), 'UTF8')), 'hex')
+                        FROM @extschema@.status_role sr));
+END $$;
 
 -- _battery_fold_cached(battery battery_id): the cache row a battery's state
 -- comes to, from the stored one where it still holds (see above).  STABLE,

@@ -497,6 +497,22 @@ tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
 		if (tiles[k].len < te->width[L])
 			tree_error(psprintf("the right-edge tile (level %d, index %lld) is missing or too narrow",
 								L, (long long) te->idx[L]));
+		/*
+		 * A row wider than the tree was not written by seal(): one inserted
+		 * ahead of the tree (behind the append-only guard, or by the 0.5.0 ->
+		 * 0.6.0 update from a log_node with nodes past the tree).  Appending
+		 * would collide with it on the primary key; once the tree reached it,
+		 * readers (which take the widest row) would read its hashes.  Refuse,
+		 * naming it (red team hx2, T4/T5).
+		 */
+		if (tiles[k].len > te->width[L])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the log's right-edge tile (level %d, index %lld) has a row wider than the tree",
+							L, (long long) te->idx[L]),
+					 errdetail("The widest stored row holds %d hashes; the tree of %lld leaves has %d there.",
+							   tiles[k].len, (long long) size, te->width[L]),
+					 errhint("Run battledger.verify_log(): it reports the row as extra_tile.  It was not written by seal(): restore the log's tables from a backup.")));
 		memcpy(te->hashes[L], tiles[k].hashes, (size_t) te->width[L] * HASH256_LEN);
 	}
 }
