@@ -185,4 +185,38 @@ v=$(q -c "SELECT count(*) FROM battledger.verify('hv')")
 check "a forged row written behind the guards is in the table ($forged rows)" [ "$forged" = 31 ]
 check "  and verify() names it ($v problems)" [ "$v" -gt 0 ]
 
+# hs: a key whose OpenSSL context one session has cached (it just verified a
+# row) is revoked by ANOTHER session; the first session's next row under it
+# must be refused, and a bad signature after a good one on the same context too.
+q <<'SQL'
+CREATE EXTENSION battledger_test_signer;
+SET search_path = public, battledger, battledger_test;
+SELECT add_member('oem.example', ARRAY['oem']);
+SELECT add_key('oem.example', public_key(seed('oem-1')));
+CREATE TABLE soh (battery text, soh_pct numeric, note text);
+SELECT enable_ledger('soh', 'battery', signed => true, signer_roles => ARRAY['oem']);
+CREATE FUNCTION public.signed_soh(seedname text, battery text, soh_pct numeric, note text) RETURNS soh
+LANGUAGE plpgsql SET search_path = public, battledger, battledger_test AS $$
+DECLARE r soh := jsonb_populate_record(NULL::soh, jsonb_build_object('battery', battery, 'soh_pct', soh_pct, 'note', note));
+BEGIN
+    r.ledger_key_id := key_id(public_key(seed(seedname)));
+    r.ledger_sig := sign(seed(seedname), signing_bytes(r));
+    RETURN r;
+END $$;
+SQL
+out=$(psql -X -q -At -d hx 2>&1 <<'SQL' || true
+INSERT INTO soh SELECT (signed_soh('oem-1', 'B1', 100, 'good')).*;
+INSERT INTO soh (battery, soh_pct, note, ledger_key_id, ledger_sig)
+    SELECT battery, 50, note, ledger_key_id, ledger_sig FROM signed_soh('oem-1', 'B1', 90, 'altered');
+\! psql -X -q -At -d hx -c "SELECT battledger.revoke_key(battledger.key_id(battledger_test.public_key(battledger_test.seed('oem-1'))))" >/dev/null
+INSERT INTO soh SELECT (signed_soh('oem-1', 'B1', 99, 'after revocation elsewhere')).*;
+SELECT 'rows=' || count(*) FROM soh;
+SQL
+)
+check "a bad signature after a good one on the same cached context is refused" grep -q 'does not verify' <<<"$out"
+check "a key revoked by another session is refused in a session that cached it" grep -q 'signed with a revoked key' <<<"$out"
+check "  and only the good row was written" grep -qx 'rows=1' <<<"$out"
+printf "%s\n" "$out" | sed "s/^/#   /"
+check "signed table verify() clean" [ "$(problems soh)" = 0 ]
+
 exit $fail
