@@ -248,9 +248,32 @@ bl_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	PG_END_TRY();
 }
 
+/*
+ * A transaction's or subtransaction's end voids every cached head too.  Every
+ * statement that chains a row already bumps the epoch through the hooks; the
+ * statement that loaded battledger does not, so this keeps its heads from
+ * outliving it even if some later path reached the chain trigger without
+ * passing through ExecutorRun or ProcessUtility (red team hx1).
+ */
+static void
+chain_xact_callback(XactEvent event, void *arg)
+{
+	run_epoch++;
+}
+
+static void
+chain_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB || event == SUBXACT_EVENT_COMMIT_SUB)
+		run_epoch++;
+}
+
 void
 chain_install_hooks(void)
 {
+	RegisterXactCallback(chain_xact_callback, NULL);
+	RegisterSubXactCallback(chain_subxact_callback, NULL);
 	prev_ExecutorRun = ExecutorRun_hook;
 	ExecutorRun_hook = bl_ExecutorRun;
 	prev_ProcessUtility = ProcessUtility_hook;
