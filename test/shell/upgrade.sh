@@ -500,5 +500,20 @@ check "v05: verify() and verify_log(true) clean after the update to 0.7.0" \
 # --- 0.6.0 -> 0.7.0, from 0.6.0's own binaries (release commit 8a7f2d1):
 # its log is already tiled, so this checks the tiles carry over
 release_log 0.6.0 8a7f2d1 v06 55462
+# a tile row past the tree, written behind the guards (red team hx2): the
+# update refuses the log and leaves it as it was (rolled back here)
+out=$(q v06 2>&1 <<'SQL' || true
+BEGIN;
+SELECT string_agg(format('ALTER EVENT TRIGGER %I DISABLE', evtname), '; ') FROM pg_event_trigger WHERE evtname LIKE 'battledger%' \gset
+:string_agg;
+ALTER TABLE battledger.log_tile DISABLE TRIGGER ALL;
+INSERT INTO battledger.log_tile SELECT 1, 0, 3, hashes || sha256('forged') FROM battledger.log_tile WHERE level = 1 AND idx = 0 AND width = 2;
+ALTER TABLE battledger.log_tile ENABLE TRIGGER ALL;
+ALTER EXTENSION battledger UPDATE TO '0.7.0';
+ROLLBACK;
+SQL
+)
+check "v06: the update to 0.7.0 refuses a tile row past the tree (XX001)" grep -q "tile row past its tree of 641 leaves: level 1, index 0, width 3" <<<"$out"
+check "v06: ... and leaves the log at 0.6.0" test "$(q v06 -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.6.0
 updated_log 0.6.0 0.7.0 v06 55462
 exit $fail
