@@ -35,6 +35,11 @@
  * statement the hooks cannot see, the one during which the library is loaded
  * (no session_preload_libraries), qualifies when it is the session's top-level
  * plain INSERT or COPY FROM (unhooked_top_level_ok()); others keep the lookup.
+ *
+ * Why one file: the trigger, the head cache and the hooks and transaction
+ * callbacks that decide when a cached head is still certain share that
+ * cache's state (its epoch, the statement's heads); split, the state would be
+ * exported and could be reset by code that does not know what it voids.
  */
 #include "postgres.h"
 
