@@ -17,10 +17,10 @@
 #   T4  a tile inserted ahead of the tree: named by verify_log(); the next
 #       seal() refuses naming it (before the hx2 fix: a bare unique violation)
 #   T5  the 0.5.0 -> 0.6.0 update refuses a log_node that does not give the
-#       checkpoints' roots, and one with nodes past the tree (the latter FAILs
-#       on main and on hx2: the frozen update accepts it; see the report)
-# On main (cb7da82) P6, P7 (twice), T4 and T5-extra-node FAIL; on branch hx2
-# only T5-extra-node does.
+#       checkpoints' roots; one with nodes past the tree, which that frozen
+#       update accepts, is refused by the update to 0.7.0
+# On cb7da82 (before the fixes) P6, P7 (twice), T4 and T5-extra-node FAIL;
+# with the fixes of 0.7.0 (hx2's, and the update's tile check) none does.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
@@ -342,9 +342,17 @@ if grep -q "do not give the root" <<<"$got"; then ok T5-changed-node-refused; el
 got=$(upd deleted "DELETE FROM battledger.log_node WHERE level = 8 AND idx = 1")
 if grep -q "ERROR" <<<"$got"; then ok T5-deleted-node-refused; else fail T5-deleted-node-refused "update: ${got:-succeeded}; verify_log after: $(ud deleted "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v")"; fi
 # a level-8 node past the tree (767 leaves have 2): contiguous, so no gap, and no checkpoint reads it
+# The frozen 0.5.0 -> 0.6.0 script accepts it (a tile row past the tree, on
+# which seal() then stops); the update to 0.7.0 must refuse that log.
 got=$(upd extra "INSERT INTO battledger.log_node (level, idx, hash) SELECT 8, 2, hash FROM battledger.log_node WHERE level = 8 AND idx = 1")
 if grep -q "ERROR" <<<"$got"; then ok T5-extra-node-refused
-else fail T5-extra-node-refused "update: ${got:-succeeded}; verify_log after: $(ud extra "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v"); next seal at 768 leaves: $(ud extra "INSERT INTO public.t VALUES (1)"; ud extra "SELECT battledger.seal() IS NOT NULL")"; fi
+else
+  got7=$(ud extra "ALTER EXTENSION battledger UPDATE TO '0.7.0'")
+  if grep -q "tile row past its tree of 767 leaves: level 1, index 0, width 3" <<<"$got7" &&
+     [ "$(ud extra "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.6.0 ]; then
+    ok T5-extra-node-refused-by-the-update-to-0.7.0
+  else fail T5-extra-node-refused "update to 0.6.0: ${got:-succeeded}; to 0.7.0: ${got7:-succeeded}"; fi
+fi
 # a node of a level the tiles do not keep (recomputed): harmless, the update may drop it
 got=$(upd level3 "UPDATE battledger.log_node SET hash = (SELECT hash FROM battledger.log_node WHERE level = 3 AND idx = 0) WHERE level = 3 AND idx = 1")
 if [ -z "$got" ] && [ "$(ud level3 "SELECT count(*) FROM battledger.verify_log(false)")" = 0 ]; then ok T5-other-level-dropped; else fail T5-other-level-dropped "$got"; fi
