@@ -24,7 +24,9 @@
 #     update, and the updated extension makes the same proofs byte for byte;
 #   - the five databases go on to 0.7.0 and equal a fresh 0.7.0, and the same
 #     registry and log written by 0.6.0's own binaries (a tiled log) updates
-#     to 0.7.0 under the same checks.
+#     to 0.7.0 under the same checks;
+#   - the six databases go on to 0.8.0 and equal a fresh 0.8.0, and the log
+#     written by 0.7.0's own binaries updates to 0.8.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -486,11 +488,11 @@ updated_log() {
 release_log 0.5.0 166d21d v05 55461
 updated_log 0.5.0 0.6.0 v05 55461
 
-# --- 0.6.0 -> 0.7.0: the five databases above go on to this version
+# --- 0.6.0 -> 0.7.0: the five databases above go on to 0.7.0
 for db in old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE TO '0.7.0'"
   PGPORT=${db#*:} createdb fresh7
-  PGPORT=${db#*:} q fresh7 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  PGPORT=${db#*:} q fresh7 -c "CREATE EXTENSION battledger VERSION '0.7.0'" -c "CREATE EXTENSION battledger_test_signer"
   same_as_fresh 0.7.0 fresh7 ${db%:*} ${db#*:}
 done
 export PGPORT=55461
@@ -516,4 +518,19 @@ SQL
 check "v06: the update to 0.7.0 refuses a tile row past the tree (XX001)" grep -q "tile row past its tree of 641 leaves: level 1, index 0, width 3" <<<"$out"
 check "v06: ... and leaves the log at 0.6.0" test "$(q v06 -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.6.0
 updated_log 0.6.0 0.7.0 v06 55462
+
+# --- 0.7.0 -> 0.8.0: the six databases above go on to this version
+for db in old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462; do
+  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
+  PGPORT=${db#*:} createdb fresh8
+  PGPORT=${db#*:} q fresh8 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
+  same_as_fresh 0.8.0 fresh8 ${db%:*} ${db#*:}
+done
+export PGPORT=55462
+check "v06: verify() and verify_log(true) clean after the update to 0.8.0" \
+  test "$(q v06 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.7.0 -> 0.8.0, from 0.7.0's own binaries (release commit f190580)
+release_log 0.7.0 f190580 v07 55463
+updated_log 0.7.0 0.8.0 v07 55463
 exit $fail
