@@ -143,6 +143,22 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 }
 
 /*
+ * A row with a NULL in a key of this index cannot conflict in it (the
+ * index's keys are plain NULLS DISTINCT columns: PostgreSQL's own check
+ * passes such a row without a lookup).
+ */
+static bool
+null_key_passes(const LedgerUnique *u, const bool *nulls)
+{
+	if (!u->null_skips)
+		return false;
+	for (int k = 0; k < u->nkeys; k++)
+		if (nulls[u->keys[k] - 1])
+			return true;
+	return false;
+}
+
+/*
  * Would the row break one of the table's unique indexes other than the chain
  * index (a passport id, a signature)?  Two members can write such rows at the
  * same moment.  Left to the insert, the violation fails the apply worker,
@@ -160,45 +176,30 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 static const char *
 check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char **detail)
 {
-	EState	   *estate;
-	ResultRelInfo *rri;
+	EState	   *estate = NULL;
+	ResultRelInfo *rri = NULL;
 	List	   *arbiters = NIL;
 	ItemPointerData conflict;
 	bool		ok = true;
-	int			nprobe = 0;
 	int			n = 0;
 
 	for (int i = 0; i < lr->nunique; i++)
 	{
 		LedgerUnique *u = &lr->unique[i];
-		bool		skip = false;
-
-		if (u->null_skips)
-			for (int k = 0; k < u->nkeys && !skip; k++)
-				skip = nulls[u->keys[k] - 1];
-		if (!skip)
-			nprobe++;
-	}
-	if (nprobe == 0)
-		return NULL;
-
-	estate = CreateExecutorState();
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	rri->ri_IndexRelationDescs = palloc0(sizeof(Relation) * lr->nunique);
-	rri->ri_IndexRelationInfo = palloc0(sizeof(IndexInfo *) * lr->nunique);
-	for (int i = 0; i < lr->nunique; i++)
-	{
-		LedgerUnique *u = &lr->unique[i];
-		bool		skip = false;
 		Relation	irel;
 		IndexInfo  *ii;
 
-		if (u->null_skips)
-			for (int k = 0; k < u->nkeys && !skip; k++)
-				skip = nulls[u->keys[k] - 1];
-		if (skip)
+		if (null_key_passes(u, nulls))
 			continue;
+		/* the executor state only once an index is left to probe: most rows have none */
+		if (rri == NULL)
+		{
+			estate = CreateExecutorState();
+			rri = makeNode(ResultRelInfo);
+			InitResultRelInfo(rri, rel, 1, NULL, 0);
+			rri->ri_IndexRelationDescs = palloc0(sizeof(Relation) * lr->nunique);
+			rri->ri_IndexRelationInfo = palloc0(sizeof(IndexInfo *) * lr->nunique);
+		}
 		/* the lock ExecOpenIndices() takes, as the insert itself will */
 		irel = index_open(u->indexoid, RowExclusiveLock);
 		if (!irel->rd_index->indisready)
@@ -211,10 +212,11 @@ check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char **det
 		BuildSpeculativeIndexInfo(irel, ii);
 		rri->ri_IndexRelationDescs[n] = irel;
 		rri->ri_IndexRelationInfo[n] = ii;
-		n++;
+		rri->ri_NumIndices = ++n;
 		arbiters = lappend_oid(arbiters, u->indexoid);
 	}
-	rri->ri_NumIndices = n;
+	if (rri == NULL)
+		return NULL;
 	if (arbiters != NIL)
 	{
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
