@@ -68,9 +68,10 @@ nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN
  * 8L from index j * 2^(h-8L): for L = 0 leaf hashes, read from log_leaf by
  * leaf_index range; else hashes of tile (L, that index / 256), its widest
  * row (the hashes of a narrower row of the same tile are a prefix of it).
- * At most 127 hashes recompute a node.  The tiles in one query and the
- * leaves by index scan (fetch_leaves_direct) or one query, planned once per
- * backend; their operators are pg_catalog's whatever the caller's
+ * At most 127 hashes recompute a node.  The tiles and the leaves by index
+ * scan (fetch_tiles_direct, fetch_leaves_direct) or, where row security, a
+ * missing privilege or another key says a query must read them, one query
+ * each, planned once per backend; their operators are pg_catalog's whatever the caller's
  * search_path (PUBLIC calls the proof functions).  Not read-only: seal() reads the tiles and leaves it just wrote.
  */
 static SPIPlanPtr tile_plan = NULL;
@@ -106,6 +107,100 @@ keep_plan(SPIPlanPtr *p, const char *q, int nargs, Oid *types)
 	return *p;
 }
 
+/*
+ * A tile row's hashes into the fetch; a row of another length than whole
+ * hashes is not read (verify_log() names it), and the tile counts as missing.
+ */
+static void
+tile_take(FetchTile *tile, bytea *b)
+{
+	size_t		len = VARSIZE_ANY_EXHDR(b);
+
+	if (len % HASH256_LEN != 0 || len > TILE_WIDTH * HASH256_LEN)
+		return;
+	tile->len = (int) (len / HASH256_LEN);
+	tile->hashes = palloc(Max(len, 1));
+	memcpy(tile->hashes, VARDATA_ANY(b), len);
+}
+
+/*
+ * The tiles through log_tile's primary key directly, for the reason the
+ * leaves are (fetch_leaves_direct): through SPI, the query's subplan was
+ * planned again on every proof (a custom plan for its array parameters) and
+ * its executor set up, a sixth of a proof at 1M leaves (perf).  A backward
+ * scan of (level, idx) meets the widest visible row of the tile first, the
+ * row the query's ORDER BY width DESC LIMIT 1 takes.  Taken under the same
+ * conditions: no row security on log_tile, the caller may SELECT it, and its
+ * primary key is (level, idx, width).
+ */
+static bool
+fetch_tiles_direct(FetchTile *tiles, int nt)
+{
+	Oid			relid = log_relid("log_tile");
+	Relation	rel;
+	Relation	irel;
+	Oid			pk;
+	Oid			types[4];
+	int			ai[4];
+	Snapshot	snap;
+	TupleTableSlot *slot;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	pk = bl_RelationGetPrimaryKeyIndex(rel);
+	tile_col_types(types);
+	(void) log_columns(rel, tile_cols, types, 4, ai);
+	if (!OidIsValid(pk))
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	irel = index_open(pk, AccessShareLock);
+	if (irel->rd_index->indnatts != 3 || irel->rd_index->indkey.values[0] != ai[0] + 1 ||
+		irel->rd_index->indkey.values[1] != ai[1] + 1 || irel->rd_index->indkey.values[2] != ai[2] + 1 ||
+		irel->rd_rel->relam != BTREE_AM_OID)
+	{
+		index_close(irel, AccessShareLock);
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	CommandCounterIncrement();	/* as SPI does before a non-read-only query */
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(rel, NULL);
+	for (int i = 0; i < nt; i++)
+	{
+		ScanKeyData key[2];
+		IndexScanDesc scan;
+
+		tiles[i].len = -1;
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tiles[i].level));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tiles[i].idx));
+		scan = bl_index_beginscan(rel, irel, snap, 2, 0);
+		index_rescan(scan, key, 2, NULL, 0);
+		/* the first visible row only: the widest, as the query's LIMIT 1 */
+		if (index_getnext_slot(scan, BackwardScanDirection, slot))
+		{
+			bool		n1,
+						n2,
+						n3;
+			int			level = DatumGetInt32(slot_getattr(slot, ai[0] + 1, &n1));
+			int64		idx = DatumGetInt64(slot_getattr(slot, ai[1] + 1, &n2));
+			Datum		h = slot_getattr(slot, ai[3] + 1, &n3);
+
+			if (!n1 && !n2 && !n3 && level == tiles[i].level && idx == tiles[i].idx)
+				tile_take(&tiles[i], DatumGetByteaPP(h));
+		}
+		index_endscan(scan);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(irel, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
 static void
 fetch_tiles(FetchTile *tiles, int nt)
 {
@@ -137,23 +232,12 @@ fetch_tiles(FetchTile *tiles, int nt)
 		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
 		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 		Datum		h = SPI_getbinval(t, d, 3, &isnull);
-		bytea	   *b;
-		size_t		len;
 
 		if (isnull)
 			continue;
-		b = DatumGetByteaPP(h);
-		len = VARSIZE_ANY_EXHDR(b);
-		/* a row of another length than whole hashes is not read (verify_log() names it) */
-		if (len % HASH256_LEN != 0 || len > TILE_WIDTH * HASH256_LEN)
-			continue;
 		for (int i = 0; i < nt; i++)
 			if (tiles[i].level == level && tiles[i].idx == idx && tiles[i].len < 0)
-			{
-				tiles[i].len = (int) (len / HASH256_LEN);
-				tiles[i].hashes = palloc(Max(len, 1));
-				memcpy(tiles[i].hashes, VARDATA_ANY(b), len);
-			}
+				tile_take(&tiles[i], DatumGetByteaPP(h));
 	}
 }
 
@@ -397,7 +481,7 @@ nodeset_fetch(NodeSet *ns)
 			}
 		}
 	}
-	if (nt > 0)
+	if (nt > 0 && !fetch_tiles_direct(tiles, nt))
 		fetch_tiles(tiles, nt);
 	if (nr > 0 && !fetch_leaves_direct(ranges, nr))
 		fetch_leaves(ranges, nr);

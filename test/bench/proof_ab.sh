@@ -6,20 +6,27 @@
 # 10k / 100k / 1M leaves.  Prints "size round build function µs-per-call".
 #   BENCH_A_PREFIX, BENCH_B_PREFIX: relocated PostgreSQL copies each holding
 #   one build (e.g. /opt/main and /opt/branch, see docs/benchmarks.md);
-#   BENCH_PORT (56790; A on it, B on the next).
+#   BENCH_PORT (56790; A on it, B on the next);
+#   BENCH_SIZES (the log sizes, "10000 100000 1000000"; rows are added and
+#   sealed 1M at a time); BENCH_SINGLE=1 measures build A alone (for sizes
+#   such as 10M, where one log is what the disk and the time allow).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/lib/cluster.sh
 bl_scratch
-A=${BENCH_A_PREFIX:?}; B=${BENCH_B_PREFIX:?}; PA=${BENCH_PORT:-56790}; PB=$((PA + 1))
+A=${BENCH_A_PREFIX:?}; PA=${BENCH_PORT:-56790}; PB=$((PA + 1))
+if [ "${BENCH_SINGLE:-0}" = 1 ]; then B=$A; else B=${BENCH_B_PREFIX:?}; fi
 export PG_BIN=$A/usr/lib/postgresql/15/bin PG_CONFIG=$A/usr/lib/postgresql/15/bin/pg_config
 bl_start_cluster a $PA "$(bl_test_log_conf bench.example/ab)
 shared_buffers = 512MB"
+ports="$PA $PB"
+if [ "${BENCH_SINGLE:-0}" = 1 ]; then ports=$PA; else
 export PG_BIN=$B/usr/lib/postgresql/15/bin PG_CONFIG=$B/usr/lib/postgresql/15/bin/pg_config
 bl_start_cluster b $PB "$(bl_test_log_conf bench.example/ab)
 shared_buffers = 512MB"
+fi
 q() { PGPORT=$1 psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
-for p in $PA $PB; do
+for p in $ports; do
   q $p "CREATE EXTENSION battledger" >/dev/null
   q $p "CREATE TABLE t (battery text, v int)" >/dev/null
   q $p "SELECT battledger.enable_ledger('t', 'battery')" >/dev/null
@@ -39,14 +46,19 @@ BEGIN
   RETURN round(((cpu_ms() - c0) * 1000 / calls)::numeric, 1);
 END \$\$" >/dev/null
 done
-grow() { for p in $PA $PB; do
-  q $p "INSERT INTO t SELECT 'B' || (i % 1000), i FROM generate_series(1, $1) i" >/dev/null
-  q $p "SELECT battledger.seal()" >/dev/null; q $p "VACUUM ANALYZE battledger.log_leaf" >/dev/null; done; }
+grow() { local left c; for p in $ports; do
+  left=$1
+  while [ "$left" -gt 0 ]; do
+    c=$(( left > 1000000 ? 1000000 : left )); left=$((left - c))
+    q $p "INSERT INTO t SELECT 'B' || (i % 1000), i FROM generate_series(1, $c) i" >/dev/null
+    q $p "SELECT battledger.seal()" >/dev/null
+  done
+  q $p "VACUUM ANALYZE battledger.log_leaf" >/dev/null; done; }
 prev=0
-for n in 10000 100000 1000000; do
+for n in ${BENCH_SIZES:-10000 100000 1000000}; do
   grow $((n - prev)); prev=$n
   for rep in 1 2 3; do
-    for p in $PA $PB; do
+    for p in $ports; do
       for w in inclusion consistency; do
         echo "$n $rep $([ $p = $PA ] && echo A || echo B) $w $(q $p "SELECT cpu_us('$w', $n, 2000)")"
       done
