@@ -1431,6 +1431,39 @@ CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.lot_event
 CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.battery_event
     FOR EACH ROW EXECUTE FUNCTION @extschema@._battery_rules();
 
+-- The writer's cache of battery states, kept on arrival too.  Other
+-- members' rows reach battery_event through the apply worker, where the
+-- rules trigger does not fire: a battery only other members write had no
+-- cache row here, and battery_state() and passport() folded its whole life
+-- on every call (issue 15: passport() within 2 ms at any history length, on
+-- every member).  ENABLE REPLICA: only the apply worker fires it.  Only the
+-- lifecycle events (the fold's list, as in _battery_fold_cached()) move a
+-- state, so other rows cost the apply worker nothing; the cache is checked
+-- before every use, so an arrival before the cache's horizon, or a row
+-- written meanwhile, only makes the next read fold whole.
+CREATE FUNCTION @extschema@._battery_fold_arrived() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c record;
+BEGIN
+    -- a row before the cache's horizon is left for the readers to fold whole:
+    -- folding the whole life here for each would let a member that sends
+    -- thousands of lifecycle rows dated just before another member's last
+    -- one make the apply worker's work grow with their square
+    SELECT f.last_at, f.last_origin, f.last_seq INTO c
+      FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) NEW.battery_id;
+    IF NOT FOUND OR (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq) > (c.last_at, c.last_origin, c.last_seq) THEN
+        PERFORM @extschema@._battery_state_cached(NEW.battery_id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER zz_battledger_fold_arrived AFTER INSERT ON @extschema@.battery_event
+    FOR EACH ROW
+    WHEN (NEW.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
+                        'handover', 'handover_accepted'))
+    EXECUTE FUNCTION @extschema@._battery_fold_arrived();
+ALTER TABLE @extschema@.battery_event ENABLE REPLICA TRIGGER zz_battledger_fold_arrived;
+
 -----------------------------------------------------------------------------
 -- Restricted data: salted commitments on the ledger, cleartext in a side table
 -- that is never replicated, can be erased (GDPR), and is readable per access tier.

@@ -103,6 +103,15 @@ same_everywhere() {
   check "$what: a, b and c hold the same rows and judge them alike" \
     test "$(registry_view a)" = "$(registry_view b)" -a "$(registry_view a)" = "$(registry_view c)"
   for m in a b c; do
+    # every battery a lifecycle event of another member arrived for has a
+    # cache row here (folded on arrival since 0.8.0; read before the check
+    # below, whose _battery_state_cached() writes the cache itself)
+    check "$what: $m: the cache holds every battery lifecycle events arrived for" \
+      test "$(q "$m" -c "SELECT count(*) FROM (SELECT DISTINCT battery_id FROM battledger.battery_event
+                                              WHERE event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled',
+                                                              'recycled', 'handover', 'handover_accepted')
+                                                AND ledger_origin <> current_setting('battledger.origin')) b
+                          WHERE NOT EXISTS (SELECT 1 FROM battledger.battery_fold_cache c WHERE c.battery_id OPERATOR(battledger.=) b.battery_id)")" = 0
     # the rules trigger's cache of battery states (F8), after rows arrived in
     # this member's own order, agrees with the whole fold
     # (the whole fold: battery_lifecycle()'s last state; battery_state() reads the cache since 0.6.0)
