@@ -148,8 +148,9 @@ typedef struct RowResult
 	bool		at_null;
 	int64		seq;
 	TimestampTz at;
-	Datum		key;			/* copies, in the batch's context */
-	Datum		origin;
+	Datum		key;			/* by value, or into the batch's key arena */
+	bool		key_arena;		/* key is an offset into the arena until the batch is fetched */
+	Datum		origin;			/* one of the batch's origins (VerifyCopies) */
 	const char *kproblem;		/* weak key (key_event only) */
 	char	   *kdetail;
 	const char *sproblem;		/* signature */
@@ -182,10 +183,100 @@ typedef struct TidPos
  */
 #define VERIFY_BATCH 262144
 
+/*
+ * What the walk in index order needs of each row's chain key and origin,
+ * kept without an allocation per row: copying both into the batch's context
+ * (a detoasting copy of the origin, a datumCopy of the key) was a sixth of
+ * verify()'s time, much of it first touching the pages of a context that
+ * grew to 262,144 copies and was freed again every batch (perf, 1M rows).
+ * A table's rows name few origins: each distinct one is copied once, for
+ * the whole call (past ORIGINS_KEPT, a row's own copy as before).  Keys go
+ * into one arena reused by every batch; a row keeps its key's offset, made
+ * a pointer once the batch's rows are all fetched (the arena may move while
+ * it grows).
+ */
+#define ORIGINS_KEPT 64
+
+typedef struct VerifyCopies
+{
+	MemoryContext cxt;			/* the origins kept, for the whole call */
+	int			norigins;
+	int			last;			/* the origin the previous row named */
+	text	   *origins[ORIGINS_KEPT];
+	StringInfoData keys;		/* the batch's by-reference keys */
+} VerifyCopies;
+
+static Datum
+kept_origin(VerifyCopies *vc, Datum d, MemoryContext batchcxt)
+{
+	text	   *t = DatumGetTextPP(d);	/* a compressed origin is expanded in the row's context */
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+	MemoryContext old;
+	text	   *copy;
+
+	for (int k = 0; k < vc->norigins; k++)
+	{
+		int			j = (vc->last + k) % vc->norigins;
+		text	   *o = vc->origins[j];
+
+		if (VARSIZE_ANY_EXHDR(o) == len && memcmp(VARDATA_ANY(o), VARDATA_ANY(t), len) == 0)
+		{
+			vc->last = j;
+			return PointerGetDatum(o);
+		}
+	}
+	old = MemoryContextSwitchTo(vc->norigins < ORIGINS_KEPT ? vc->cxt : batchcxt);
+	copy = cstring_to_text_with_len(VARDATA_ANY(t), len);
+	MemoryContextSwitchTo(old);
+	if (vc->norigins < ORIGINS_KEPT)
+	{
+		vc->last = vc->norigins;
+		vc->origins[vc->norigins++] = copy;
+	}
+	return PointerGetDatum(copy);
+}
+
+/*
+ * A by-reference key's bytes into the arena: its offset, as a Datum, until
+ * the batch is fetched.  Keys stored inline can be up to a page each (a
+ * column the owner set to STORAGE PLAIN): past KEY_ARENA_MAX bytes a key is
+ * copied into the batch's context, as before, rather than the arena
+ * outgrowing what one allocation may hold.
+ */
+#define KEY_ARENA_MAX (256 * 1024 * 1024)
+
+static Datum
+kept_key(VerifyCopies *vc, Form_pg_attribute att, Datum d, MemoryContext batchcxt, bool *in_arena)
+{
+	Size		len;
+	int			off;
+	MemoryContext old;
+	Datum		copy;
+
+	*in_arena = false;
+	if (att->attbyval)
+		return d;
+	len = datumGetSize(d, false, att->attlen);
+	if (vc->keys.len + len + MAXIMUM_ALIGNOF <= KEY_ARENA_MAX)
+	{
+		/* whole MAXALIGNed slots: a 4-byte varlena header is read as an int */
+		while (vc->keys.len % MAXIMUM_ALIGNOF != 0)
+			appendStringInfoChar(&vc->keys, '\0');
+		off = vc->keys.len;
+		appendBinaryStringInfo(&vc->keys, DatumGetPointer(d), (int) len);
+		*in_arena = true;
+		return (Datum) off;
+	}
+	old = MemoryContextSwitchTo(batchcxt);
+	copy = datumCopy(d, false, att->attlen);
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
 /* The row's own checks, done as it is fetched; batchcxt holds what is kept. */
 static void
 check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *r,
-				StringInfo buf, MemoryContext batchcxt)
+				StringInfo buf, MemoryContext batchcxt, VerifyCopies *vc)
 {
 	Form_pg_attribute keyatt = lr->chain_attno ? TupleDescAttr(desc, lr->chain_attno - 1) : NULL;
 	Datum	   *v = slot->tts_values;
@@ -194,15 +285,14 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 
 	slot_getallattrs(slot);
 	r->visible = true;
+	r->key_arena = false;
 	r->hash_ok = false;
 	r->kproblem = r->sproblem = NULL;
 	r->batch_id = NULL;
 	r->at_null = true;
-	old = MemoryContextSwitchTo(batchcxt);
-	r->origin = PointerGetDatum(DatumGetTextPCopy(v[lr->origin_attno - 1]));
+	r->origin = kept_origin(vc, v[lr->origin_attno - 1], batchcxt);
 	if (lr->chain_attno)
-		r->key = datumCopy(v[lr->chain_attno - 1], keyatt->attbyval, keyatt->attlen);
-	MemoryContextSwitchTo(old);
+		r->key = kept_key(vc, keyatt, v[lr->chain_attno - 1], batchcxt, &r->key_arena);
 	r->fields_null = n[lr->seq_attno - 1] || n[lr->prev_attno - 1] || n[lr->hash_attno - 1];
 	if (r->fields_null)
 		return;
@@ -235,8 +325,13 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 static inline bool
 same_text(Datum a, Datum b)
 {
-	text	   *x = DatumGetTextPP(a);
-	text	   *y = DatumGetTextPP(b);
+	text	   *x;
+	text	   *y;
+
+	if (a == b)
+		return true;			/* one kept origin */
+	x = DatumGetTextPP(a);
+	y = DatumGetTextPP(b);
 
 	/* texteq under "C": the same bytes */
 	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
@@ -397,8 +492,19 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	TidPos	   *tids = palloc(sizeof(TidPos) * cap);
 	RowResult  *res = palloc(sizeof(RowResult) * cap);
 	bool		more = true;
+	VerifyCopies vc = {0};
+
+	/*
+	 * texteq under a deterministic collation compares bytes: so does
+	 * same_text(), without a function call per row
+	 */
+	bool		key_bytes = lr->chain_attno && lr->chain_eq_fn.fn_oid == F_TEXTEQ &&
+		OidIsValid(lr->chain_collation) && get_collation_isdeterministic(lr->chain_collation);
 
 	initStringInfo(&buf);
+	vc.cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger verify origins",
+								   ALLOCSET_SMALL_SIZES);
+	initStringInfo(&vc.keys);
 	if (only_origin)
 	{
 		ScanKeyInit(&okey, lr->chain_attno ? 2 : 1, BTEqualStrategyNumber, F_TEXTEQ,
@@ -439,6 +545,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		sort_tidpos(tids, n);
 		for (uint32 i = 0; i < n; i++)
 			res[i].visible = false;
+		resetStringInfo(&vc.keys);
 		for (uint32 i = 0; i < n; i++)
 		{
 			bool		call_again = false;
@@ -452,10 +559,14 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
 				continue;
 			old = MemoryContextSwitchTo(rowcxt);
-			check_row_alone(lr, desc, slot, &res[tids[i].pos], &buf, batchcxt);
+			check_row_alone(lr, desc, slot, &res[tids[i].pos], &buf, batchcxt, &vc);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
 		}
+		/* the keys' offsets into pointers, now that the arena holds them all */
+		for (uint32 i = 0; i < n; i++)
+			if (res[i].visible && res[i].key_arena)
+				res[i].key = PointerGetDatum(vc.keys.data + (Size) res[i].key);
 
 		/* in index order: the chains */
 		for (uint32 i = 0; i < n; i++)
@@ -471,9 +582,10 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 
 			if (!in_chain || !same_text(cur_origin, r->origin) ||
 				(lr->chain_attno &&
-				 !DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn,
-												 lr->chain_collation,
-												 cur_key, r->key))))
+				 !(key_bytes ? same_text(cur_key, r->key) :
+				   DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn,
+												  lr->chain_collation,
+												  cur_key, r->key)))))
 			{
 				/* a new chain starts */
 				MemoryContext old;
@@ -553,6 +665,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	MemoryContextDelete(rowcxt);
 	MemoryContextDelete(batchcxt);
 	MemoryContextDelete(keycxt);
+	MemoryContextDelete(vc.cxt);
+	pfree(vc.keys.data);
 	pfree(tids);
 	pfree(res);
 	if (batches)
