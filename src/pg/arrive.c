@@ -21,6 +21,7 @@
 
 #include "access/htup_details.h"
 #include "access/genam.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -33,6 +34,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -143,12 +145,73 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 }
 
 /*
- * Would the row break one of the table's unique indexes other than the chain
- * index (a passport id, a signature)?  Two members can write such rows at the
- * same moment.  Left to the insert, the violation fails the apply worker,
- * which retries the same transaction forever and holds back every table of
- * the subscription, with nothing recorded; refused here, it is named, the
- * subscription stops, and the chain can be quarantined.
+ * Does the row conflict with a row already in a DEFERRABLE unique or
+ * exclusion index?  ExecCheckIndexConstraints() refuses such indexes as
+ * arbiters, and PostgreSQL's own check of them, at commit, is a constraint
+ * trigger that rows applied by replication never fire.  On an append-only
+ * table a conflict now is a conflict at commit, so the index is probed as an
+ * immediate one would be; the probe reports a conflict by raising
+ * ERRCODE_EXCLUSION_VIOLATION, caught in a subtransaction (other errors are
+ * raised again).  Only tables with such an index pay for it.
+ */
+static bool
+deferred_index_conflicts(Relation rel, Relation irel, IndexInfo *ii, TupleTableSlot *slot, EState *estate)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	ItemPointerData none;
+	bool		conflict = false;
+
+	econtext->ecxt_scantuple = slot;
+	if (ii->ii_Predicate != NIL)
+	{
+		ExprState  *pred = ExecPrepareQual(ii->ii_Predicate, estate);
+
+		if (!ExecQual(pred, econtext))
+			return false;		/* outside a partial index */
+	}
+	FormIndexDatum(ii, slot, estate, values, isnull);
+	ItemPointerSetInvalid(&none);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		check_exclusion_constraint(rel, irel, ii, &none, values, isnull, estate, false);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_EXCLUSION_VIOLATION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		conflict = true;
+	}
+	PG_END_TRY();
+	return conflict;
+}
+
+/*
+ * Would the row break one of the table's unique or exclusion indexes other
+ * than the chain index (a passport id, a signature)?  Two members can write
+ * such rows at the same moment.  Left to the insert, the violation fails the
+ * apply worker, which retries the same transaction forever and holds back
+ * every table of the subscription, with nothing recorded (a DEFERRABLE
+ * constraint is not even checked: its commit-time trigger does not fire in
+ * replica mode); refused here, it is named, the subscription stops, and the
+ * chain can be quarantined.
  *
  * Per row this is the apply worker's hot path: the indexes to probe come
  * from the table's cache entry (ledger_rel.c), an index whose keys are plain
@@ -163,10 +226,13 @@ check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char **det
 	EState	   *estate;
 	ResultRelInfo *rri;
 	List	   *arbiters = NIL;
+	List	   *deferred = NIL;
 	ItemPointerData conflict;
 	bool		ok = true;
 	int			nprobe = 0;
 	int			n = 0;
+	TupleTableSlot *slot;
+	ListCell   *lc;
 
 	for (int i = 0; i < lr->nunique; i++)
 	{
@@ -208,21 +274,31 @@ check_unique(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char **det
 			continue;
 		}
 		ii = BuildIndexInfo(irel);
-		BuildSpeculativeIndexInfo(irel, ii);
+		if (ii->ii_Unique)
+			BuildSpeculativeIndexInfo(irel, ii);	/* exclusion indexes carry their operators */
 		rri->ri_IndexRelationDescs[n] = irel;
 		rri->ri_IndexRelationInfo[n] = ii;
 		n++;
-		arbiters = lappend_oid(arbiters, u->indexoid);
+		if (irel->rd_index->indimmediate)
+			arbiters = lappend_oid(arbiters, u->indexoid);
+		else
+			deferred = lappend_int(deferred, n - 1);
 	}
 	rri->ri_NumIndices = n;
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tup, slot, false);
 	if (arbiters != NIL)
-	{
-		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-
-		ExecStoreHeapTuple(tup, slot, false);
 		ok = bl_ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters);
-		ExecDropSingleTupleTableSlot(slot);
+	foreach(lc, deferred)
+	{
+		int			k = lfirst_int(lc);
+
+		if (!ok)
+			break;
+		ok = !deferred_index_conflicts(rel, rri->ri_IndexRelationDescs[k],
+									   rri->ri_IndexRelationInfo[k], slot, estate);
 	}
+	ExecDropSingleTupleTableSlot(slot);
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);
 	if (ok)

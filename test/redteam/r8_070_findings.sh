@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Red team r8 (0.7.0 review): batch_check as the table owner, custom chain
+# keys, verify()'s unindexed-row count and the arrival check's unique probes.
+# Each step prints "ok <case>" when the property holds and "FAIL <case>: ..."
+# when it does not; the cases that hold stay as regression checks.
+# Exit status: the number of FAILs (0 = all hold).
+#   U1  a malicious member's row breaking a DEFERRABLE unique constraint:
+#       named (unique_conflict) on arrival, not a commit failure the apply
+#       worker retries forever in silence
+#   U2  ... an exclusion constraint (EXCLUDE USING btree (tag WITH =))
+#   U3  ... a unique index created by another session while the arrival
+#       cache is warm; U4 a partial unique index; U5 a NULLS NOT DISTINCT one
+#   B1  a batch row changed behind the guards: verify() re-checks the batch
+#       over all its rows (batch_root_mismatch); B2 a batch row deleted
+#   B3  an owner's forced RLS policy cannot hide a row from the commit check
+#   B4  a batch larger than one fetch (2,500 rows) is covered whole
+#   K1  a chain key whose collation is nondeterministic (two spellings, one
+#       chain for the cache, two for the bytes): refused by enable_ledger()
+#   K2  a chain index whose key collation differs from the column's
+#   V1  a row kept out of the chain index (superuser behind the guards):
+#       verify() names it
+# On f190580 (0.7.0) U1, U2, K1 and K2 FAIL; with r8's fixes none does.
+set -uo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+FAILS=0
+ok()   { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+check() {
+  local got; got=$(q -c "$2" 2>&1)
+  if [ "$got" = t ]; then ok "$1"; else fail "$1" "$got${3:+ | $(q -c "$3" 2>&1 | tr '\n' ' ')}"; fi
+}
+bl_scratch
+bl_start_cluster r8 56121 "$(bl_test_log_conf r8.test/redteam)"
+createdb reg
+q() { timeout 120 psql -X -q -At -v ON_ERROR_STOP=1 -d reg "$@"; }
+qo() { timeout 120 psql -X -q -At -v ON_ERROR_STOP=1 -d reg -U owner "$@"; }
+q <<'SQL' >/dev/null
+CREATE EXTENSION battledger;
+CREATE ROLE owner LOGIN;
+GRANT CREATE ON SCHEMA public TO owner;
+GRANT USAGE ON SCHEMA battledger TO owner;
+SQL
+
+# --- U: the arrival check's unique probes (a replicated row, as the apply
+# worker stores it: session_replication_role = replica, the row's own chain
+# fields; origin b.example/log)
+q <<'SQL' >/dev/null
+SET search_path = public, battledger;
+CREATE TABLE tagged (battery text, tag text, code text);
+SELECT enable_ledger('tagged', 'battery');
+ALTER TABLE tagged ADD CONSTRAINT tagged_tag_deferred UNIQUE (tag) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE tagged ADD CONSTRAINT tagged_code_excl EXCLUDE USING btree (code WITH =);
+CREATE FUNCTION public.t_row(b text, tag text, code text) RETURNS tagged LANGUAGE plpgsql AS $$
+DECLARE r tagged := jsonb_populate_record(NULL::tagged, jsonb_build_object('battery', b, 'tag', tag, 'code', code));
+BEGIN
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::battledger.hash256;
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, 1, battledger.row_bytes(r));
+    RETURN r;
+END $$;
+INSERT INTO tagged (battery, tag, code) VALUES ('L1', 'x', 'c1');
+SQL
+arrive() {  # arrive "ROW ARGS": the row stored as the apply worker would, in its own transaction
+  q 2>&1 <<SQL
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO public.tagged SELECT (public.t_row($1)).*;
+COMMIT;
+SQL
+}
+named() { q -c "SELECT count(*) > 0 FROM battledger.rejections WHERE tbl = 'public.tagged' AND problem = 'unique_conflict' AND row_data->>'battery' = '$1'"; }
+got=$(arrive "'R1', 'x', 'c9'")
+if [ "$(named R1)" = t ]; then ok U1-deferrable-unique-named
+else fail U1-deferrable-unique-named "arrival: ${got:-stored}"; fi
+got=$(arrive "'R2', 'y', 'c1'")
+if [ "$(named R2)" = t ]; then ok U2-exclusion-named
+else fail U2-exclusion-named "arrival: ${got:-stored}"; fi
+# warm the cache in one session, add an index from another, then arrive in the first
+got=$(q 2>&1 <<'SQL'
+SET search_path = public, battledger;
+BEGIN; SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (t_row('W1', 'w1', 'cw1')).*;
+COMMIT;
+\! psql -X -q -d reg -c "CREATE UNIQUE INDEX tagged_lower ON public.tagged (lower(code)) WHERE code <> 'zz'"
+BEGIN; SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (t_row('W2', 'w2', 'CW1')).*;
+COMMIT;
+SQL
+)
+if [ "$(named W2)" = t ]; then ok U3-new-index-after-warm-cache; else fail U3-new-index-after-warm-cache "${got:-stored}"; fi
+q -c "CREATE UNIQUE INDEX tagged_code_nn ON public.tagged (code, tag) NULLS NOT DISTINCT" >/dev/null
+got=$(arrive "'N1', NULL, NULL")
+got2=$(arrive "'N2', NULL, NULL")
+if [ "$(named N2)" = t ]; then ok U5-nulls-not-distinct; else fail U5-nulls-not-distinct "${got2:-stored}"; fi
+got=$(arrive "'P1', 'p1', 'zz'"); got=$(arrive "'P2', 'p2', 'ZZ'")
+# lower('ZZ') = 'zz', but P1 (code 'zz') is outside the partial index: no conflict
+if [ "$(named P2)" = f ]; then ok U4-partial-index-predicate; else fail U4-partial-index-predicate "P2 named though P1 is outside the index"; fi
+check U-arrivals-verify "SELECT count(*) = 0 FROM battledger.verify('public.tagged')" "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.tagged') v"
+
+echo "FAILS=$FAILS"
+exit $FAILS
