@@ -96,5 +96,48 @@ got=$(arrive "'P1', 'p1', 'zz'"); got=$(arrive "'P2', 'p2', 'ZZ'")
 if [ "$(named P2)" = f ]; then ok U4-partial-index-predicate; else fail U4-partial-index-predicate "P2 named though P1 is outside the index"; fi
 check U-arrivals-verify "SELECT count(*) = 0 FROM battledger.verify('public.tagged')" "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.tagged') v"
 
+# --- V: verify()'s count of rows the chain index does not hold (0.7.0).
+# A member's superuser, behind the guards, adds a row the chain index does
+# not hold (a second row at B1's position 3), then updates it in place: the
+# new version is a heap-only tuple (HOT), which check_unindexed() passed
+# over as "reached through its chain's entry" - but no entry leads to it.
+q <<'SQL' >/dev/null
+SET search_path = public, battledger;
+CREATE TABLE hid (battery text, v int);
+SELECT enable_ledger('hid', 'battery');
+INSERT INTO hid SELECT 'B' || (i % 3), i FROM generate_series(1, 30) i;
+CREATE TABLE hid2 (LIKE hid);
+SQL
+check V0-clean "SELECT count(*) = 0 FROM battledger.verify('public.hid')"
+q <<'SQL' >/dev/null
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+UPDATE pg_index SET indisready = false WHERE indexrelid = 'public.hid_ledger_chain'::regclass;
+ALTER TABLE public.hid DISABLE TRIGGER ALL;
+INSERT INTO public.hid SELECT battery, 999, ledger_seq, ledger_prev, ledger_hash, ledger_origin
+  FROM public.hid WHERE battery = 'B1' AND ledger_seq = 3;
+UPDATE pg_index SET indisready = true WHERE indexrelid = 'public.hid_ledger_chain'::regclass;
+UPDATE public.hid SET v = 998 WHERE v = 999;
+ALTER TABLE public.hid ENABLE TRIGGER ALL;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+check V1-hot-row-outside-the-index-is-heap-only "SELECT (SELECT ctid FROM public.hid WHERE v = 998) NOT IN (SELECT ctid FROM public.hid WHERE v <> 998)"
+check V1-hot-row-outside-the-index-named "SELECT count(*) = 1 FROM battledger.verify('public.hid') WHERE problem = 'not_in_chain_index' AND seq = 3" \
+  "SELECT coalesce(string_agg(concat_ws(' ', v.*), '; '), 'verify(): nothing') FROM battledger.verify('public.hid') v"
+# and the legitimate HOT case stays clean: an in-place update of an indexed
+# row behind the guards is a hash_mismatch, not "outside the index"
+q <<'SQL' >/dev/null
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE public.hid DISABLE TRIGGER ALL;
+UPDATE public.hid SET v = -v WHERE battery = 'B2' AND ledger_seq = 4;
+ALTER TABLE public.hid ENABLE TRIGGER ALL;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+check V2-hot-update-of-indexed-row "SELECT array_agg(problem ORDER BY problem)::text = '{hash_mismatch,not_in_chain_index}' FROM battledger.verify('public.hid')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.hid') v"
+
 echo "FAILS=$FAILS"
 exit $FAILS
