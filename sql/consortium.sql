@@ -103,6 +103,21 @@ SET LOCAL session_replication_role = replica;
 INSERT INTO tagged SELECT (pg_temp.t_row('T1', 'x', 'c1')).*;
 INSERT INTO tagged SELECT (pg_temp.t_row('T6', 'x', 'c6')).*;    -- the same tag
 ROLLBACK;
+-- a DEFERRABLE unique constraint (its commit-time recheck does not fire for
+-- replicated rows: the row was stored) and an exclusion constraint (the
+-- apply worker failed in a loop, unnamed) are probed too (red team r8)
+ALTER TABLE tagged ADD CONSTRAINT tagged_code_deferred UNIQUE (code) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE tagged ADD CONSTRAINT tagged_code_excl EXCLUDE USING btree (left(code, 2) WITH =);
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T1', 'x', 'c1')).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T7', 'z', 'c1')).*;    -- the same code, deferrable
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T8', 'p', 'c8')).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T9', 'q', 'c8x')).*;   -- another code, the same left(code, 2): excluded
+ROLLBACK;
 SELECT seq, problem, row_data->>'battery' AS battery FROM rejections
  WHERE tbl = 'public.tagged' AND at >= :'t0' ORDER BY at;
 

@@ -255,6 +255,19 @@ ALTER TABLE hid DISABLE TRIGGER ALL;
 UPDATE hid SET v = -v WHERE battery = 'B2' AND ledger_seq = 4;
 SELECT chain_key, seq, problem FROM verify('hid');
 ROLLBACK;
+-- ... and a row added outside the index, then updated in place: its new
+-- version is heap-only too, but no entry leads to it (red team r8, V1)
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+UPDATE pg_index SET indisready = false WHERE indexrelid = 'hid_ledger_chain'::regclass;
+ALTER TABLE hid DISABLE TRIGGER ALL;
+INSERT INTO hid SELECT battery, 999, ledger_seq, ledger_prev, ledger_hash, ledger_origin
+  FROM hid WHERE battery = 'B1' AND ledger_seq = 3;
+UPDATE pg_index SET indisready = true WHERE indexrelid = 'hid_ledger_chain'::regclass;
+UPDATE hid SET v = 998 WHERE v = 999;
+UPDATE hid SET v = -v WHERE battery = 'B2' AND ledger_seq = 4;
+SELECT chain_key, seq, problem FROM verify('hid');
+ROLLBACK;
 SELECT count(*) AS problems FROM verify('hid');
 
 -- 13. Clean errors instead of misleading answers
