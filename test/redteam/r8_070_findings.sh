@@ -139,5 +139,144 @@ SQL
 check V2-hot-update-of-indexed-row "SELECT array_agg(problem ORDER BY problem)::text = '{hash_mismatch,not_in_chain_index}' FROM battledger.verify('public.hid')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.hid') v"
 
+# --- B: batch-signed rows.  The table belongs to a non-superuser owner, whose
+# partial index's predicate calls its own function, folded when a query on
+# the table is planned (PostgreSQL keeps the folded predicate per backend):
+# it notes the role it ran as.  A superuser's verify() re-checks batches by
+# reading the rows as the owner, so the owner's code must run as the owner.
+q <<'SQL' >/dev/null
+CREATE EXTENSION battledger_test_signer;
+SET search_path = public, battledger, battledger_test;
+SELECT add_member('m.test', ARRAY['oem']);
+SELECT add_key('m.test', public_key(seed('m-1')));
+GRANT USAGE ON SCHEMA battledger_test TO owner;
+SQL
+qo <<'SQL' >/dev/null
+SET search_path = public, battledger, battledger_test;
+CREATE TABLE tel (battery text, cycle int, cap numeric);
+SELECT enable_ledger('tel', 'battery', signed => true, signer_roles => ARRAY['oem']);
+CREATE FUNCTION public.who_plans(t text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  PERFORM pg_catalog.set_config('r8.ran_as', coalesce(pg_catalog.current_setting('r8.ran_as', true), '') || current_user || ' ', false);
+  RETURN true;
+END $$;
+CREATE INDEX tel_owner_pred ON tel (cycle) WHERE public.who_plans('x');
+SQL
+q <<'SQL' >/dev/null
+SET search_path = public, battledger, battledger_test;
+CREATE FUNCTION public.tel_rows(id text, n int) RETURNS SETOF public.tel LANGUAGE sql AS $$
+  SELECT jsonb_populate_record(NULL::public.tel, jsonb_build_object('battery', 'B' || (i % 7), 'cycle', i,
+           'cap', 1.8 + i / 100000.0, 'ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed('m-1')))::text,
+           'ledger_batch', id))
+    FROM generate_series(1, n) i $$;
+CREATE FUNCTION public.tel_batch(id text, n int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE root battledger.hash256 := battledger.batch_root(ARRAY(SELECT sha256(battledger.signing_bytes(r))::battledger.hash256 FROM public.tel_rows(id, n) r));
+BEGIN
+  INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+  VALUES (id, 'public.tel', battledger.key_id(battledger_test.public_key(battledger_test.seed('m-1'))), n, root,
+          battledger_test.sign(battledger_test.seed('m-1'), battledger.batch_manifest('public.tel', id, n, root)));
+END $$;
+SQL
+# B4: a batch of 2,500 rows (more than one fetch of the commit-time re-read)
+got=$(q 2>&1 <<'SQL'
+BEGIN;
+SELECT public.tel_batch('big', 2500);
+INSERT INTO public.tel SELECT * FROM public.tel_rows('big', 2500);
+COMMIT;
+SQL
+)
+check B0-big-batch-committed "SELECT count(*) = 2500 FROM public.tel" "SELECT '${got//\'/}'"
+got=$(q -c "SELECT count(*) FROM battledger.verify('public.tel')" -c "SELECT rtrim(current_setting('r8.ran_as', true))" 2>&1)
+if [ "$got" = "0
+owner" ]; then ok B0-verify-runs-owner-code-as-owner; else fail B0-verify-runs-owner-code-as-owner "$got"; fi
+check B4-big-batch-verifies "SELECT count(*) = 0 FROM battledger.verify('public.tel')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.tel') v"
+# B4: one row too few, one too many, in a batch past one fetch: refused at commit
+got=$(q 2>&1 <<'SQL'
+BEGIN;
+SELECT public.tel_batch('big2', 2500);
+INSERT INTO public.tel SELECT * FROM public.tel_rows('big2', 2499);
+COMMIT;
+SQL
+)
+if grep -q "batch_incomplete" <<<"$got"; then ok B4-big-batch-short-refused; else fail B4-big-batch-short-refused "${got:-committed}"; fi
+# B3: the owner forces a policy hiding the last row of a batch from itself:
+# the commit-time check must not miss it (it fails instead)
+qo -c "ALTER TABLE public.tel ENABLE ROW LEVEL SECURITY; ALTER TABLE public.tel FORCE ROW LEVEL SECURITY;
+       CREATE POLICY hide_one ON public.tel USING (cap <> 9.99); CREATE POLICY ins ON public.tel FOR INSERT WITH CHECK (true)" >/dev/null
+got=$(q 2>&1 <<'SQL'
+BEGIN;
+SELECT public.tel_batch('rls', 3);
+INSERT INTO public.tel SELECT * FROM public.tel_rows('rls', 3);
+-- an extra row riding on the batch, hidden from the owner by the policy
+INSERT INTO public.tel (battery, cycle, cap, ledger_key_id, ledger_batch)
+  SELECT battery, 3, 9.99, ledger_key_id, ledger_batch FROM public.tel_rows('rls', 3) WHERE cycle = 3;
+COMMIT;
+SQL
+)
+if grep -q "row-level security" <<<"$got" && [ "$(q -c "SELECT count(*) FROM battledger.batch WHERE batch_id = 'rls'")" = 0 ]; then ok B3-owner-policy-cannot-hide-a-row
+else fail B3-owner-policy-cannot-hide-a-row "${got:-committed}"; fi
+qo -c "ALTER TABLE public.tel NO FORCE ROW LEVEL SECURITY; ALTER TABLE public.tel DISABLE ROW LEVEL SECURITY" >/dev/null
+# B1: a member's superuser changes one row of the big batch behind the guards,
+# re-chaining it so that only the batch's signature can tell: verify()
+# re-reads the whole batch (batch_root_mismatch)
+q <<'SQL' >/dev/null
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE public.tel DISABLE TRIGGER ALL;
+UPDATE public.tel SET cap = 0.5 WHERE ledger_batch = 'big' AND cycle = 2400;
+ALTER TABLE public.tel ENABLE TRIGGER ALL;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+check B1-changed-batch-row "SELECT bool_or(problem = 'batch_root_mismatch') FROM battledger.verify('public.tel')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.tel') v"
+
+# --- K: custom chain keys.  A non-superuser cannot give a type its own hash
+# or equality (CREATE OPERATOR CLASS needs a superuser), but it can give a
+# text chain key a nondeterministic collation: 'A' and 'a' are then one key
+# to the chain head cache, the chain index and verify(), while the rows'
+# bytes, and so every external reader (a consortium member's filter, an
+# auditor's export grouped by key), say two.
+got=$(qo 2>&1 <<'SQL'
+SET search_path = public, battledger;
+CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE kci (battery text COLLATE public.ci, v int);
+SELECT enable_ledger('kci', 'battery');
+SQL
+)
+if grep -q "ERROR" <<<"$got"; then ok K1-nondeterministic-chain-key-refused
+else
+  qo -c "INSERT INTO public.kci VALUES ('A', 1); INSERT INTO public.kci VALUES ('a', 2)" >/dev/null 2>&1
+  fail K1-nondeterministic-chain-key-refused "enable_ledger accepted it; rows: $(q -c "SELECT string_agg(battery || ':' || ledger_seq, ' ' ORDER BY v) FROM public.kci")"
+fi
+# ... also inside a type: an array of a domain; a composite (no canonical
+# encoding: refused as a column of any ledger table)
+got=$(qo 2>&1 <<'SQL'
+SET search_path = public, battledger;
+CREATE DOMAIN public.cid AS text COLLATE public.ci;
+CREATE TYPE public.cpair AS (a int, b public.cid);
+CREATE TABLE kci2 (battery public.cid[], v int);
+SELECT enable_ledger('kci2', 'battery');
+SQL
+)
+if grep -q "nondeterministic collation" <<<"$got"; then ok K1-nondeterministic-array-key-refused; else fail K1-nondeterministic-array-key-refused "${got:-accepted}"; fi
+got=$(qo 2>&1 <<'SQL'
+SET search_path = public, battledger;
+CREATE TABLE kci3 (battery public.cpair, v int);
+SELECT enable_ledger('kci3', 'battery');
+SQL
+)
+if grep -q "nondeterministic collation\|unsupported type" <<<"$got"; then ok K1-nondeterministic-composite-key-refused; else fail K1-nondeterministic-composite-key-refused "${got:-accepted}"; fi
+# a deterministic collation other than the default stays accepted
+got=$(qo 2>&1 <<'SQL'
+SET search_path = public, battledger;
+CREATE TABLE kc (battery text COLLATE "C", v int);
+SELECT enable_ledger('kc', 'battery');
+INSERT INTO kc VALUES ('A', 1), ('a', 2);
+SQL
+)
+check K1-deterministic-key-accepted "SELECT string_agg(battery || ':' || ledger_seq, ' ' ORDER BY v) = 'A:1 a:1' FROM public.kc" "SELECT '${got//\'/}'"
+
 echo "FAILS=$FAILS"
 exit $FAILS
