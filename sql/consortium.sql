@@ -121,6 +121,34 @@ ROLLBACK;
 SELECT seq, problem, row_data->>'battery' AS battery FROM rejections
  WHERE tbl = 'public.tagged' AND at >= :'t0' ORDER BY at;
 
+-- a row breaking a CHECK or NOT NULL constraint of the table here (its member
+-- dropped the constraint at home) is refused and named, not left to fail the
+-- apply worker in a loop (red team r8, C1)
+CREATE TABLE checked (battery text, soh int CHECK (soh BETWEEN 0 AND 100), note text NOT NULL);
+SELECT enable_ledger('checked', 'battery');
+CREATE FUNCTION pg_temp.c_row(b text, soh int, note text) RETURNS checked LANGUAGE plpgsql AS $$
+DECLARE r checked := jsonb_populate_record(NULL::checked, jsonb_build_object('battery', b, 'soh', soh, 'note', note));
+BEGIN
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
+    r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO checked SELECT (pg_temp.c_row('C1', 150, 'x')).*;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO checked SELECT (pg_temp.c_row('C2', 50, NULL)).*;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO checked SELECT (pg_temp.c_row('C3', NULL, 'x')).*;   -- a NULL passes a CHECK
+SELECT battery, soh, note FROM checked;
+ROLLBACK;
+SELECT problem, detail, row_data->>'battery' AS battery FROM rejections
+ WHERE tbl = 'public.checked' AND at >= :'t0' ORDER BY at;
+
 -- signed rows of another member: keys are judged at ledger_at, which never goes backwards
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS battledger_test_signer;   -- TEST ONLY (signatures.sql made it)

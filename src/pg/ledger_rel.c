@@ -373,6 +373,9 @@ ledger_rel_build(Relation rel, LedgerRel *lr)
 	lr->late_arrive_trigger = find_late_trigger(rel, LEDGER_ARRIVE_TRIGGER, true, lr->mcxt);
 	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
 	find_unique_indexes(rel, lr);
+	lr->checks_built = false;
+	lr->checks = NIL;
+	lr->check_names = NIL;
 	lr->signer_roles = NULL;
 	lr->nsigner_roles = 0;
 	if (signer_roles != NULL)

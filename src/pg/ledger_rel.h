@@ -78,9 +78,19 @@ typedef struct LedgerRel
 	 */
 	TimestampTz v1_before;
 
-	/* immediate unique indexes other than index_oid (never changed in place; a new or dropped index invalidates) */
+	/* unique and exclusion indexes other than index_oid (never changed in place; a new or dropped index invalidates) */
 	int			nunique;
 	LedgerUnique *unique;
+
+	/*
+	 * The table's CHECK constraints, planned, for the arrival check (arrive.c):
+	 * built on the first arriving row, never by a reader such as verify()
+	 * (planning folds the owner's functions, which must not run as whoever
+	 * reads).  checks_built is reset with the entry.
+	 */
+	bool		checks_built;
+	List	   *checks;			/* of Expr */
+	List	   *check_names;	/* of char * */
 } LedgerRel;
 
 /*

@@ -10,16 +10,29 @@
 #   U2  ... an exclusion constraint (EXCLUDE USING btree (tag WITH =))
 #   U3  ... a unique index created by another session while the arrival
 #       cache is warm; U4 a partial unique index; U5 a NULLS NOT DISTINCT one
+#   C1  ... a CHECK or NOT NULL constraint of the receiving table: named
+#       (constraint_violation), not an insert failure retried forever
+#   V1  a row kept out of the chain index (superuser behind the guards, index
+#       maintenance switched off), then updated in place (a heap-only tuple):
+#       verify() names it (not_in_chain_index); V2 an in-place update of an
+#       indexed row is a hash_mismatch, not a row outside the index
+#   B0  verify() by a superuser re-checks batches reading as the owner (the
+#       owner's index predicate function runs as the owner)
 #   B1  a batch row changed behind the guards: verify() re-checks the batch
-#       over all its rows (batch_root_mismatch); B2 a batch row deleted
-#   B3  an owner's forced RLS policy cannot hide a row from the commit check
-#   B4  a batch larger than one fetch (2,500 rows) is covered whole
-#   K1  a chain key whose collation is nondeterministic (two spellings, one
-#       chain for the cache, two for the bytes): refused by enable_ledger()
-#   K2  a chain index whose key collation differs from the column's
-#   V1  a row kept out of the chain index (superuser behind the guards):
-#       verify() names it
-# On f190580 (0.7.0) U1, U2, K1 and K2 FAIL; with r8's fixes none does.
+#       over all its rows (batch_root_mismatch)
+#   B3  an owner's forced RLS policy cannot hide a row riding on a batch
+#   B4  a batch of 2,500 rows (more than one fetch) verifies; one row short
+#       is refused at commit
+#   K1  a chain key under a nondeterministic collation (two spellings, one
+#       chain to the cache, the index and verify(), two to the bytes):
+#       refused by enable_ledger(), also in an array of a domain
+#   S1  verify()'s slices of 262,144 index entries: a changed row and a gap
+#       at the slice edge are named
+#   L1  one seal() of more than 262,144 rows (seal()'s deferred hash entries
+#       flushed mid-way): every leaf found through log_leaf_row; L2 clean
+#   P1  a plain role may execute none of the passport's internals
+# On eaa4cbb (0.7.0's code) U1, U2, C1 (twice), V1, V2 and K1 (twice) FAIL;
+# with r8's fixes none does.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
@@ -95,6 +108,38 @@ got=$(arrive "'P1', 'p1', 'zz'"); got=$(arrive "'P2', 'p2', 'ZZ'")
 # lower('ZZ') = 'zz', but P1 (code 'zz') is outside the partial index: no conflict
 if [ "$(named P2)" = f ]; then ok U4-partial-index-predicate; else fail U4-partial-index-predicate "P2 named though P1 is outside the index"; fi
 check U-arrivals-verify "SELECT count(*) = 0 FROM battledger.verify('public.tagged')" "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.tagged') v"
+
+# C1: a row breaking a CHECK constraint (or a NOT NULL) of the receiving
+# table: the insert fails after the arrival check, and the apply worker
+# retries it forever, unnamed (a member's superuser can drop the constraint
+# at home and send such rows)
+q <<'SQL' >/dev/null
+SET search_path = public, battledger;
+CREATE TABLE checked (battery text, soh int CHECK (soh BETWEEN 0 AND 100), note text NOT NULL);
+SELECT enable_ledger('checked', 'battery');
+CREATE FUNCTION public.c_row(b text, soh int, note text) RETURNS checked LANGUAGE plpgsql AS $$
+DECLARE r checked := jsonb_populate_record(NULL::checked, jsonb_build_object('battery', b, 'soh', soh, 'note', note));
+BEGIN
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::battledger.hash256;
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, 1, battledger.row_bytes(r));
+    RETURN r;
+END $$;
+SQL
+carrive() {
+  q 2>&1 <<SQL
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO public.checked SELECT (public.c_row($1)).*;
+COMMIT;
+SQL
+}
+cnamed() { q -c "SELECT string_agg(problem, ',') FROM battledger.rejections WHERE tbl = 'public.checked' AND row_data->>'battery' = '$1'"; }
+got=$(carrive "'C1', 150, 'x'")
+if [ "$(cnamed C1)" = constraint_violation ]; then ok C1-check-constraint-named; else fail C1-check-constraint-named "arrival: ${got:-stored}"; fi
+got=$(carrive "'C2', 50, NULL")
+if [ "$(cnamed C2)" = constraint_violation ]; then ok C1-not-null-named; else fail C1-not-null-named "arrival: ${got:-stored}"; fi
+got=$(carrive "'C3', 50, 'x'")
+check C1-valid-row-stored "SELECT count(*) = 1 FROM public.checked WHERE battery = 'C3'" "SELECT '${got//\'/}'"
 
 # --- V: verify()'s count of rows the chain index does not hold (0.7.0).
 # A member's superuser, behind the guards, adds a row the chain index does
@@ -319,6 +364,18 @@ COMMIT;
 SQL
 check S1-slice-edge "SELECT array_agg(seq || ' ' || problem ORDER BY seq, problem)::text = '{\"262144 hash_mismatch\",\"262147 missing_rows\"}' FROM battledger.verify('public.big')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.big') v"
+
+# --- P: the passport's generic plans (0.7.0).  force_generic_plan is set on
+# _passport(), which runs as the extension's owner under the tier functions;
+# a plain role may run none of the internals directly, and the public tier
+# gives a plain role the same answer as the owner's own call.
+q -c "CREATE ROLE plain LOGIN" >/dev/null
+check P1-plain-no-internals "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', '), '') = ''
+   FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace
+    AND p.proname IN ('_passport', '_passport_source', '_passport_second_life', '_passport_legitimate_interest', '_passport_authority', '_battery_state_read')
+    AND has_function_privilege('plain', p.oid, 'EXECUTE')" \
+  "SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace
+    AND p.proname LIKE '\_passport%' AND has_function_privilege('plain', p.oid, 'EXECUTE')"
 
 echo "FAILS=$FAILS"
 exit $FAILS
