@@ -26,6 +26,7 @@
 #   K1  a chain key under a nondeterministic collation (two spellings, one
 #       chain to the cache, the index and verify(), two to the bytes):
 #       refused by enable_ledger(), also in an array of a domain
+#   K2  a residual: numeric 1.0 and 1.00 are one chain, consistently
 #   S1  verify()'s slices of 262,144 index entries: a changed row and a gap
 #       at the slice edge are named
 #   L1  one seal() of more than 262,144 rows (seal()'s deferred hash entries
@@ -322,6 +323,19 @@ INSERT INTO kc VALUES ('A', 1), ('a', 2);
 SQL
 )
 check K1-deterministic-key-accepted "SELECT string_agg(battery || ':' || ledger_seq, ' ' ORDER BY v) = 'A:1 a:1' FROM public.kc" "SELECT '${got//\'/}'"
+
+# K2 (a residual, docs/security.md): a type whose equality is coarser than
+# its text, numeric 1.0 = 1.00, groups both spellings into one chain, the
+# same way in the chain head cache and in verify() (which stays clean)
+q <<'SQL' >/dev/null
+CREATE TABLE public.knum (k numeric, v int);
+SELECT battledger.enable_ledger('public.knum', 'k');
+INSERT INTO public.knum VALUES (1.0, 1);
+INSERT INTO public.knum VALUES (1.00, 2);
+SQL
+check K2-coarse-equality-one-chain-consistently "SELECT string_agg(k::text || ':' || ledger_seq, ' ' ORDER BY v) = '1.0:1 1.00:2'
+   AND (SELECT count(*) = 0 FROM battledger.verify('public.knum')) FROM public.knum" \
+  "SELECT string_agg(k::text || ':' || ledger_seq, ' ' ORDER BY v) FROM public.knum"
 
 # --- S: verify() reads the chain index in slices of 262,144 entries
 # (VERIFY_BATCH in src/pg/verify.c), fetching each slice's rows in heap
