@@ -103,8 +103,51 @@ SET LOCAL session_replication_role = replica;
 INSERT INTO tagged SELECT (pg_temp.t_row('T1', 'x', 'c1')).*;
 INSERT INTO tagged SELECT (pg_temp.t_row('T6', 'x', 'c6')).*;    -- the same tag
 ROLLBACK;
+-- a DEFERRABLE unique constraint (its commit-time recheck does not fire for
+-- replicated rows: the row was stored) and an exclusion constraint (the
+-- apply worker failed in a loop, unnamed) are probed too (red team r8)
+ALTER TABLE tagged ADD CONSTRAINT tagged_code_deferred UNIQUE (code) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE tagged ADD CONSTRAINT tagged_code_excl EXCLUDE USING btree (left(code, 2) WITH =);
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T1', 'x', 'c1')).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T7', 'z', 'c1')).*;    -- the same code, deferrable
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO tagged SELECT (pg_temp.t_row('T8', 'p', 'c8')).*;
+INSERT INTO tagged SELECT (pg_temp.t_row('T9', 'q', 'c8x')).*;   -- another code, the same left(code, 2): excluded
+ROLLBACK;
 SELECT seq, problem, row_data->>'battery' AS battery FROM rejections
  WHERE tbl = 'public.tagged' AND at >= :'t0' ORDER BY at;
+
+-- a row breaking a CHECK or NOT NULL constraint of the table here (its member
+-- dropped the constraint at home) is refused and named, not left to fail the
+-- apply worker in a loop (red team r8, C1)
+CREATE TABLE checked (battery text, soh int CHECK (soh BETWEEN 0 AND 100), note text NOT NULL);
+SELECT enable_ledger('checked', 'battery');
+CREATE FUNCTION pg_temp.c_row(b text, soh int, note text) RETURNS checked LANGUAGE plpgsql AS $$
+DECLARE r checked := jsonb_populate_record(NULL::checked, jsonb_build_object('battery', b, 'soh', soh, 'note', note));
+BEGIN
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
+    r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO checked SELECT (pg_temp.c_row('C1', 150, 'x')).*;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO checked SELECT (pg_temp.c_row('C2', 50, NULL)).*;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO checked SELECT (pg_temp.c_row('C3', NULL, 'x')).*;   -- a NULL passes a CHECK
+SELECT battery, soh, note FROM checked;
+ROLLBACK;
+SELECT problem, detail, row_data->>'battery' AS battery FROM rejections
+ WHERE tbl = 'public.checked' AND at >= :'t0' ORDER BY at;
 
 -- signed rows of another member: keys are judged at ledger_at, which never goes backwards
 SET client_min_messages = warning;

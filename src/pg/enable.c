@@ -39,6 +39,7 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -56,6 +57,48 @@ refuse(Relation rel, const char *msg, const char *detail)
 					RelationGetRelationName(rel), msg),
 			 detail ? errdetail("%s", detail) : 0,
 			 errhint("Use battledger.enable_ledger() on a new, empty table.")));
+}
+
+/*
+ * Whether comparing values of type typid under collation collid (a column's)
+ * uses a nondeterministic collation anywhere: the column's own, or one of a
+ * composite's attributes, an array's elements, a range's bounds (through
+ * domains).  Under such a collation two different strings are equal: they
+ * are one chain key to the chain head cache, the chain index and verify(),
+ * though the rows' bytes spell two (red team r8, K1).
+ */
+static bool
+nondeterministic_within(Oid typid, Oid collid)
+{
+	char		typtype;
+
+	check_stack_depth();
+	if (OidIsValid(collid) && !get_collation_isdeterministic(collid))
+		return true;
+	typid = getBaseType(typid);
+	typtype = get_typtype(typid);
+	if (OidIsValid(get_element_type(typid)))
+		return nondeterministic_within(get_element_type(typid), collid);
+	if (typtype == TYPTYPE_RANGE)
+		return nondeterministic_within(get_range_subtype(typid), get_range_collation(typid));
+	if (typtype == TYPTYPE_MULTIRANGE)
+		return nondeterministic_within(get_multirange_range(typid), InvalidOid);
+	if (typtype == TYPTYPE_COMPOSITE)
+	{
+		TupleDesc	desc = lookup_rowtype_tupdesc(typid, -1);
+		bool		found = false;
+
+		for (int i = 0; i < desc->natts && !found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped)
+				found = nondeterministic_within(att->atttypid, att->attcollation);
+		}
+		ReleaseTupleDesc(desc);
+		return found;
+	}
+	return false;
 }
 
 /* Every row, whoever can see it: a scan in C knows no row-level security. */
@@ -237,6 +280,14 @@ battledger_register(PG_FUNCTION_ARGS)
 
 	memset(&lr, 0, sizeof(lr));
 	ledger_rel_columns(rel, &lr, chain_by, signer_roles != NULL);
+	if (lr.chain_attno)
+	{
+		Form_pg_attribute catt = TupleDescAttr(RelationGetDescr(rel), lr.chain_attno - 1);
+
+		if (nondeterministic_within(catt->atttypid, catt->attcollation))
+			refuse(rel, psprintf("its chain column \"%s\" compares under a nondeterministic collation", chain_by),
+				   "Two different values would be one chain key to the chain, though the rows' bytes name two.");
+	}
 	if (strcmp(get_rel_name(lr.index_oid), chain_index) != 0)
 		refuse(rel, psprintf("its chain index is \"%s\", not \"%s\"", get_rel_name(lr.index_oid), chain_index), NULL);
 	(void) row_encoder_build(RelationGetDescr(rel), CurrentMemoryContext, ENCODE_ROW);

@@ -304,7 +304,7 @@ ledger_rel_columns(Relation rel, LedgerRel *lr, const char *chain_by, bool is_si
 }
 
 /*
- * The table's immediate unique indexes besides the chain index, as the
+ * The table's unique and exclusion indexes besides the chain index, as the
  * arrival check needs them.  Whether an index is ready for inserts can
  * change without the table's relcache entry (CREATE INDEX CONCURRENTLY):
  * that is read when the index is opened, not here.
@@ -327,10 +327,18 @@ find_unique_indexes(Relation rel, LedgerRel *lr)
 		if (!HeapTupleIsValid(tup))
 			elog(ERROR, "cache lookup failed for index %u", ioid);
 		ind = (Form_pg_index) GETSTRUCT(tup);
-		if (ind->indisunique && ind->indimmediate && ioid != lr->index_oid)
+		/*
+		 * Unique and exclusion constraints, deferrable ones too: a replicated
+		 * row breaking an exclusion constraint failed the apply worker in a
+		 * loop, unnamed, and one breaking a deferrable unique constraint was
+		 * stored, since its commit-time recheck does not fire in replica mode
+		 * (red team r8, U1/U2).
+		 */
+		if ((ind->indisunique || ind->indisexclusion) && ioid != lr->index_oid)
 		{
 			u = &lr->unique[lr->nunique++];
 			u->indexoid = ioid;
+			u->deferred = !ind->indimmediate;
 			u->nkeys = ind->indnkeyatts;
 			u->null_skips = !ind->indnullsnotdistinct;
 			for (int k = 0; k < ind->indnkeyatts; k++)
@@ -365,6 +373,9 @@ ledger_rel_build(Relation rel, LedgerRel *lr)
 	lr->late_arrive_trigger = find_late_trigger(rel, LEDGER_ARRIVE_TRIGGER, true, lr->mcxt);
 	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
 	find_unique_indexes(rel, lr);
+	lr->checks_built = false;
+	lr->checks = NIL;
+	lr->check_names = NIL;
 	lr->signer_roles = NULL;
 	lr->nsigner_roles = 0;
 	if (signer_roles != NULL)

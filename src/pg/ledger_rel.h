@@ -30,6 +30,13 @@ typedef struct LedgerUnique
 	 * the index need not be opened for it.
 	 */
 	bool		null_skips;
+	/*
+	 * A DEFERRABLE unique or exclusion constraint: PostgreSQL checks it in a
+	 * constraint trigger at commit, which does not fire for rows applied by
+	 * replication (session_replication_role = replica), so the arrival check
+	 * is the only check such a row meets (red team r8, U1).
+	 */
+	bool		deferred;
 	int			nkeys;
 	AttrNumber	keys[INDEX_MAX_KEYS];
 } LedgerUnique;
@@ -71,9 +78,19 @@ typedef struct LedgerRel
 	 */
 	TimestampTz v1_before;
 
-	/* immediate unique indexes other than index_oid (never changed in place; a new or dropped index invalidates) */
+	/* unique and exclusion indexes other than index_oid (never changed in place; a new or dropped index invalidates) */
 	int			nunique;
 	LedgerUnique *unique;
+
+	/*
+	 * The table's CHECK constraints, planned, for the arrival check (arrive.c):
+	 * built on the first arriving row, never by a reader such as verify()
+	 * (planning folds the owner's functions, which must not run as whoever
+	 * reads).  checks_built is reset with the entry.
+	 */
+	bool		checks_built;
+	List	   *checks;			/* of Expr */
+	List	   *check_names;	/* of char * */
 } LedgerRel;
 
 /*

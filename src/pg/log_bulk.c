@@ -264,7 +264,9 @@ bulk_flush_hash(BulkRel *b)
  * Take a plain hash index on one column out of the ResultRelInfo's list, to
  * insert its entries ourselves (above).  Only an index whose entry is the
  * column's value as is: no expression, no predicate, not unique (a hash
- * index cannot be), not deferred.  Others stay with ExecInsertIndexTuples.
+ * index cannot be), not deferred, and ready for inserts (one still being
+ * built concurrently gets no entries, as ExecInsertIndexTuples would give it
+ * none: its build adds them).  Others stay with ExecInsertIndexTuples.
  */
 static void
 bulk_defer_hash(BulkRel *b)
@@ -279,7 +281,8 @@ bulk_defer_hash(BulkRel *b)
 
 		if (ir->rd_rel->relam != HASH_AM_OID || ii->ii_NumIndexAttrs != 1 ||
 			ii->ii_IndexAttrNumbers[0] <= 0 || ii->ii_Expressions != NIL ||
-			ii->ii_Predicate != NIL || ii->ii_Unique || ii->ii_ExclusionOps != NULL)
+			ii->ii_Predicate != NIL || ii->ii_Unique || ii->ii_ExclusionOps != NULL ||
+			!ii->ii_ReadyForInserts)
 			continue;
 		b->hidx = ir;
 		b->hinfo = ii;
