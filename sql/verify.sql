@@ -91,10 +91,10 @@ ROLLBACK;
 SELECT count(*) AS problems FROM verify('soh_report');
 
 -- 9. verify() keeps each distinct origin once and the chain keys of a batch
--- in one arena (0.8.0): chains under 70 origins (past the 64 kept, a row's
--- own copy), by-reference keys of a fixed length (uuid) and long text keys
--- (4-byte varlena headers) are walked as before, and a broken link is named
--- with its origin and key (all rolled back: the later tests seal the log)
+-- in one arena (0.8.0): chains under 71 origins (past the 64 kept, or longer
+-- than 256 bytes, a row's own copy), by-reference keys of a fixed length
+-- (uuid) and long text keys (4-byte varlena headers) are walked as before,
+-- and a broken link is named with its origin and key (all rolled back: the later tests seal the log)
 BEGIN;
 CREATE TABLE many_origins (k uuid, note text);
 SELECT enable_ledger('many_origins', 'k');
@@ -109,6 +109,12 @@ BEGIN
         INSERT INTO many_origins SELECT ('00000000-0000-0000-0000-0000000000' || lpad(j::text, 2, '0'))::uuid, 'second'
           FROM generate_series(1, 3) j;
     END LOOP;
+    -- and an origin too long to be kept (each of its rows copied)
+    PERFORM set_config('battledger.origin', repeat('o', 300) || '.example/log', true);
+    INSERT INTO many_origins SELECT ('00000000-0000-0000-0000-0000000000' || lpad(j::text, 2, '0'))::uuid, 'first'
+      FROM generate_series(1, 3) j;
+    INSERT INTO many_origins SELECT ('00000000-0000-0000-0000-0000000000' || lpad(j::text, 2, '0'))::uuid, 'second'
+      FROM generate_series(1, 3) j;
 END $$;
 RESET battledger.origin;
 INSERT INTO long_keys SELECT repeat(chr(96 + j), 300), i FROM generate_series(1, 3) i, generate_series(1, 4) j;
@@ -122,7 +128,9 @@ UPDATE many_origins SET ledger_prev = repeat('b', 64)::hash256
  WHERE ledger_origin = 'origin-70.example/log' AND ledger_seq = 2 AND k = '00000000-0000-0000-0000-000000000002';
 UPDATE many_origins SET ledger_prev = repeat('b', 64)::hash256
  WHERE ledger_origin = 'origin-1.example/log' AND ledger_seq = 2 AND k = '00000000-0000-0000-0000-000000000003';
+UPDATE many_origins SET ledger_prev = repeat('b', 64)::hash256
+ WHERE ledger_origin LIKE 'ooo%' AND ledger_seq = 2 AND k = '00000000-0000-0000-0000-000000000001';
 UPDATE long_keys SET v = 0 WHERE k = repeat('c', 300) AND ledger_seq = 2;
-SELECT origin, chain_key, seq, problem FROM verify('many_origins') ORDER BY origin, seq;
+SELECT left(origin, 22) AS origin, length(origin), chain_key, seq, problem FROM verify('many_origins') ORDER BY origin, seq;
 SELECT origin, left(chain_key, 5) AS chain_key, length(chain_key), seq, problem FROM verify('long_keys') ORDER BY seq;
 ROLLBACK;

@@ -190,12 +190,15 @@ typedef struct TidPos
  * verify()'s time, much of it first touching the pages of a context that
  * grew to 262,144 copies and was freed again every batch (perf, 1M rows).
  * A table's rows name few origins: each distinct one is copied once, for
- * the whole call (past ORIGINS_KEPT, a row's own copy as before).  Keys go
+ * the whole call (past ORIGINS_KEPT, or longer than ORIGIN_KEPT_LEN, a row's
+ * own copy as before, so that rows written behind the guards with many long
+ * origins cost each row at most ORIGINS_KEPT short comparisons).  Keys go
  * into one arena reused by every batch; a row keeps its key's offset, made
  * a pointer once the batch's rows are all fetched (the arena may move while
  * it grows).
  */
 #define ORIGINS_KEPT 64
+#define ORIGIN_KEPT_LEN 256
 
 typedef struct VerifyCopies
 {
@@ -213,8 +216,9 @@ kept_origin(VerifyCopies *vc, Datum d, MemoryContext batchcxt)
 	size_t		len = VARSIZE_ANY_EXHDR(t);
 	MemoryContext old;
 	text	   *copy;
+	bool		keep = len <= ORIGIN_KEPT_LEN && vc->norigins < ORIGINS_KEPT;
 
-	for (int k = 0; k < vc->norigins; k++)
+	for (int k = 0; k < vc->norigins && len <= ORIGIN_KEPT_LEN; k++)
 	{
 		int			j = (vc->last + k) % vc->norigins;
 		text	   *o = vc->origins[j];
@@ -225,10 +229,10 @@ kept_origin(VerifyCopies *vc, Datum d, MemoryContext batchcxt)
 			return PointerGetDatum(o);
 		}
 	}
-	old = MemoryContextSwitchTo(vc->norigins < ORIGINS_KEPT ? vc->cxt : batchcxt);
+	old = MemoryContextSwitchTo(keep ? vc->cxt : batchcxt);
 	copy = cstring_to_text_with_len(VARDATA_ANY(t), len);
 	MemoryContextSwitchTo(old);
-	if (vc->norigins < ORIGINS_KEPT)
+	if (keep)
 	{
 		vc->last = vc->norigins;
 		vc->origins[vc->norigins++] = copy;
