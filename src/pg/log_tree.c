@@ -4,6 +4,11 @@
  * tiles seal() extends, the sealed size, the root at a size and the latest
  * checkpoint.  Part of the transparency log (log.c); log_internal.h joins
  * its files.
+ *
+ * Why one file: where a node lives (the leaf ranges below level 8, the
+ * widest row of a tile above) is one rule, read by nodeset_fetch() and
+ * written by the right edge seal() extends; kept together so that a change
+ * of the layout changes both at once.
  */
 #include "log.h"
 #include "log_internal.h"
@@ -108,6 +113,68 @@ keep_plan(SPIPlanPtr *p, const char *q, int nargs, Oid *types)
 }
 
 /*
+ * A log table read through its primary key directly (fetch_tiles_direct,
+ * fetch_leaves_direct): open only when SPI would read the same rows, i.e.
+ * no row security on the table, the caller may SELECT it, and its primary
+ * key is a btree on exactly the first nkey of the named columns; then the
+ * snapshot SPI's non-read-only execution would take (a fresh one at READ
+ * COMMITTED, so that seal() reads the rows it just wrote; the transaction's
+ * under REPEATABLE READ, as log_size()).
+ */
+typedef struct LogKeyRead
+{
+	Relation	rel;
+	Relation	irel;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	int			ai[6];			/* the named columns' positions */
+} LogKeyRead;
+
+static bool
+log_key_read_open(LogKeyRead *kr, const char *table, const char *const *cols, const Oid *types,
+				  int ncols, int nkey)
+{
+	Oid			relid = log_relid(table);
+	Oid			pk;
+	bool		ok;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	kr->rel = table_open(relid, AccessShareLock);
+	(void) log_columns(kr->rel, cols, types, ncols, kr->ai);
+	pk = bl_RelationGetPrimaryKeyIndex(kr->rel);
+	if (!OidIsValid(pk))
+	{
+		table_close(kr->rel, AccessShareLock);
+		return false;
+	}
+	kr->irel = index_open(pk, AccessShareLock);
+	ok = kr->irel->rd_index->indnatts == nkey && kr->irel->rd_rel->relam == BTREE_AM_OID;
+	for (int k = 0; k < nkey && ok; k++)
+		ok = kr->irel->rd_index->indkey.values[k] == kr->ai[k] + 1;
+	if (!ok)
+	{
+		index_close(kr->irel, AccessShareLock);
+		table_close(kr->rel, AccessShareLock);
+		return false;
+	}
+	CommandCounterIncrement();	/* as SPI does before a non-read-only query */
+	kr->snap = RegisterSnapshot(GetTransactionSnapshot());
+	kr->slot = table_slot_create(kr->rel, NULL);
+	return true;
+}
+
+static void
+log_key_read_close(LogKeyRead *kr)
+{
+	ExecDropSingleTupleTableSlot(kr->slot);
+	UnregisterSnapshot(kr->snap);
+	index_close(kr->irel, AccessShareLock);
+	table_close(kr->rel, AccessShareLock);
+}
+
+/*
  * A tile row's hashes into the fetch; a row of another length than whole
  * hashes is not read (verify_log() names it), and the tile counts as missing.
  */
@@ -130,45 +197,17 @@ tile_take(FetchTile *tile, bytea *b)
  * its executor set up, a sixth of a proof at 1M leaves (perf).  A backward
  * scan of (level, idx) meets the widest visible row of the tile first, the
  * row the query's ORDER BY width DESC LIMIT 1 takes.  Taken under the same
- * conditions: no row security on log_tile, the caller may SELECT it, and its
- * primary key is (level, idx, width).
+ * conditions (log_key_read_open(): the primary key is (level, idx, width)).
  */
 static bool
 fetch_tiles_direct(FetchTile *tiles, int nt)
 {
-	Oid			relid = log_relid("log_tile");
-	Relation	rel;
-	Relation	irel;
-	Oid			pk;
+	LogKeyRead kr;
 	Oid			types[4];
-	int			ai[4];
-	Snapshot	snap;
-	TupleTableSlot *slot;
 
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
-		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-		return false;
-	rel = table_open(relid, AccessShareLock);
-	pk = bl_RelationGetPrimaryKeyIndex(rel);
 	tile_col_types(types);
-	(void) log_columns(rel, tile_cols, types, 4, ai);
-	if (!OidIsValid(pk))
-	{
-		table_close(rel, AccessShareLock);
+	if (!log_key_read_open(&kr, "log_tile", tile_cols, types, 4, 3))
 		return false;
-	}
-	irel = index_open(pk, AccessShareLock);
-	if (irel->rd_index->indnatts != 3 || irel->rd_index->indkey.values[0] != ai[0] + 1 ||
-		irel->rd_index->indkey.values[1] != ai[1] + 1 || irel->rd_index->indkey.values[2] != ai[2] + 1 ||
-		irel->rd_rel->relam != BTREE_AM_OID)
-	{
-		index_close(irel, AccessShareLock);
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	CommandCounterIncrement();	/* as SPI does before a non-read-only query */
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	slot = table_slot_create(rel, NULL);
 	for (int i = 0; i < nt; i++)
 	{
 		ScanKeyData key[2];
@@ -177,27 +216,24 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 		tiles[i].len = -1;
 		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tiles[i].level));
 		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tiles[i].idx));
-		scan = bl_index_beginscan(rel, irel, snap, 2, 0);
+		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
 		index_rescan(scan, key, 2, NULL, 0);
 		/* the first visible row only: the widest, as the query's LIMIT 1 */
-		if (index_getnext_slot(scan, BackwardScanDirection, slot))
+		if (index_getnext_slot(scan, BackwardScanDirection, kr.slot))
 		{
 			bool		n1,
 						n2,
 						n3;
-			int			level = DatumGetInt32(slot_getattr(slot, ai[0] + 1, &n1));
-			int64		idx = DatumGetInt64(slot_getattr(slot, ai[1] + 1, &n2));
-			Datum		h = slot_getattr(slot, ai[3] + 1, &n3);
+			int			level = DatumGetInt32(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
+			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
+			Datum		h = slot_getattr(kr.slot, kr.ai[3] + 1, &n3);
 
 			if (!n1 && !n2 && !n3 && level == tiles[i].level && idx == tiles[i].idx)
 				tile_take(&tiles[i], DatumGetByteaPP(h));
 		}
 		index_endscan(scan);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	index_close(irel, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	log_key_read_close(&kr);
 	return true;
 }
 
@@ -245,47 +281,19 @@ fetch_tiles(FetchTile *tiles, int nt)
  * The leaf ranges through log_leaf's primary key directly: through SPI, the
  * up to 512 rows copied into a tuple table per proof made the backend's heap
  * grow and shrink on every call (perf: a third of a proof's time in brk() and
- * its TLB flushes on this VM).  Taken only when SPI would read the same rows:
- * no row security on log_leaf, the caller may SELECT it (PUBLIC may), and its
- * primary key is (leaf_index).  The snapshot SPI's non-read-only execution
- * would take (a fresh one at READ COMMITTED, so that seal() reads the leaves
- * it just wrote; the transaction's under REPEATABLE READ, as log_size()).
+ * its TLB flushes on this VM).  Taken only when SPI would read the same rows
+ * (log_key_read_open(): PUBLIC may SELECT log_leaf, and its primary key is
+ * (leaf_index)).
  */
 static bool
 fetch_leaves_direct(FetchLeaves *ranges, int nr)
 {
-	Oid			relid = log_relid("log_leaf");
-	Relation	rel;
-	Relation	irel;
-	Oid			pk;
+	LogKeyRead kr;
 	Oid			types[6];
-	int			ai[6];
-	Snapshot	snap;
-	TupleTableSlot *slot;
 
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
-		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-		return false;
-	rel = table_open(relid, AccessShareLock);
-	pk = bl_RelationGetPrimaryKeyIndex(rel);
 	leaf_col_types(types);
-	(void) log_columns(rel, leaf_cols, types, 6, ai);
-	if (!OidIsValid(pk))
-	{
-		table_close(rel, AccessShareLock);
+	if (!log_key_read_open(&kr, "log_leaf", leaf_cols, types, 6, 1))
 		return false;
-	}
-	irel = index_open(pk, AccessShareLock);
-	if (irel->rd_index->indnatts != 1 || irel->rd_index->indkey.values[0] != ai[0] + 1 ||
-		irel->rd_rel->relam != BTREE_AM_OID)
-	{
-		index_close(irel, AccessShareLock);
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	CommandCounterIncrement();	/* as SPI does before a non-read-only query */
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	slot = table_slot_create(rel, NULL);
 	for (int i = 0; i < nr; i++)
 	{
 		ScanKeyData key[2];
@@ -295,14 +303,14 @@ fetch_leaves_direct(FetchLeaves *ranges, int nr)
 		ranges[i].have = palloc0(sizeof(bool) * (ranges[i].hi - ranges[i].lo));
 		ScanKeyInit(&key[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(ranges[i].lo));
 		ScanKeyInit(&key[1], 1, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(ranges[i].hi));
-		scan = bl_index_beginscan(rel, irel, snap, 2, 0);
+		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
 		index_rescan(scan, key, 2, NULL, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		while (index_getnext_slot(scan, ForwardScanDirection, kr.slot))
 		{
 			bool		n1,
 						n2;
-			int64		idx = DatumGetInt64(slot_getattr(slot, ai[0] + 1, &n1));
-			Datum		h = slot_getattr(slot, ai[5] + 1, &n2);
+			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
+			Datum		h = slot_getattr(kr.slot, kr.ai[5] + 1, &n2);
 
 			if (n1 || n2 || idx < ranges[i].lo || idx >= ranges[i].hi)
 				continue;
@@ -311,10 +319,7 @@ fetch_leaves_direct(FetchLeaves *ranges, int nr)
 		}
 		index_endscan(scan);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	index_close(irel, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	log_key_read_close(&kr);
 	return true;
 }
 

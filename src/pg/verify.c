@@ -7,6 +7,12 @@
  * then counts the table's rows with a sequential scan under the same
  * snapshot, so that a row the index does not hold is named too
  * (check_unindexed()).  Returns nothing when the table is intact.
+ *
+ * Why one file: the batch fetched in heap order, the walk in index order,
+ * the copies of origins and keys it keeps and the count of the rows it did
+ * not meet all share the walk's state (its snapshot, chain index, batch
+ * arrays and row count); split, that state would be passed between files
+ * that must agree on when it is valid.
  */
 #include "postgres.h"
 #include "pg_compat.h"
