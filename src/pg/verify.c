@@ -148,7 +148,7 @@ typedef struct RowResult
 	bool		at_null;
 	int64		seq;
 	TimestampTz at;
-	Datum		key;			/* copies, in the batch's context */
+	Datum		key;			/* copies, in the batch's arena (VerifyArena) */
 	Datum		origin;
 	const char *kproblem;		/* weak key (key_event only) */
 	char	   *kdetail;
@@ -158,6 +158,50 @@ typedef struct RowResult
 	uint8		prev[BL_HASH_LEN];
 	uint8		stored[BL_HASH_LEN];
 } RowResult;
+
+/*
+ * Where a batch's origin and chain-key copies live: one buffer, kept for the
+ * whole walk and refilled by each batch.  Copying them with palloc, into a
+ * context reset after each batch, returned its blocks to malloc and had the
+ * kernel fault fresh pages in for every batch (a tenth of verify()'s time,
+ * docs/benchmarks.md 0.8.0).  While a batch is fetched the buffer may move,
+ * so rows hold offsets (in origin and key) until arena_fix() turns them into
+ * pointers.
+ */
+typedef struct VerifyArena
+{
+	char	   *data;
+	Size		len;
+	Size		cap;
+} VerifyArena;
+
+/* room for n bytes, MAXALIGNed; returns its offset */
+static Size
+arena_reserve(VerifyArena *a, Size n)
+{
+	Size		off = MAXALIGN(a->len);
+
+	if (off + n > a->cap)
+	{
+		Size		cap = a->cap;
+
+		while (off + n > cap)
+			cap *= 2;
+		a->data = repalloc_huge(a->data, cap);
+		a->cap = cap;
+	}
+	a->len = off + n;
+	return off;
+}
+
+static Size
+arena_put(VerifyArena *a, const void *src, Size n)
+{
+	Size		off = arena_reserve(a, n);
+
+	memcpy(a->data + off, src, n);
+	return off;
+}
 
 typedef struct TidPos
 {
@@ -180,12 +224,12 @@ typedef struct TidPos
  * buffer and searching a cold page per row (docs/benchmarks.md, 0.6.0).  A
  * batch's rows are fetched in heap order instead, then walked in index order.
  */
-#define VERIFY_BATCH 262144
+#define VERIFY_BATCH 65536
 
 /* The row's own checks, done as it is fetched; batchcxt holds what is kept. */
 static void
 check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *r,
-				StringInfo buf, MemoryContext batchcxt)
+				StringInfo buf, MemoryContext batchcxt, VerifyArena *arena)
 {
 	Form_pg_attribute keyatt = lr->chain_attno ? TupleDescAttr(desc, lr->chain_attno - 1) : NULL;
 	Datum	   *v = slot->tts_values;
@@ -198,11 +242,27 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 	r->kproblem = r->sproblem = NULL;
 	r->batch_id = NULL;
 	r->at_null = true;
-	old = MemoryContextSwitchTo(batchcxt);
-	r->origin = PointerGetDatum(DatumGetTextPCopy(v[lr->origin_attno - 1]));
+	{
+		/* the origin, detoasted (in the row's context), with a 4-byte header */
+		text	   *o = DatumGetTextPP(v[lr->origin_attno - 1]);
+		Size		olen = VARSIZE_ANY_EXHDR(o);
+		Size		off = arena_reserve(arena, olen + VARHDRSZ);
+
+		SET_VARSIZE(arena->data + off, olen + VARHDRSZ);
+		memcpy(arena->data + off + VARHDRSZ, VARDATA_ANY(o), olen);
+		r->origin = (Datum) off;
+	}
 	if (lr->chain_attno)
-		r->key = datumCopy(v[lr->chain_attno - 1], keyatt->attbyval, keyatt->attlen);
-	MemoryContextSwitchTo(old);
+	{
+		/* what datumCopy() would copy, kept by offset */
+		Datum		k = v[lr->chain_attno - 1];
+
+		if (keyatt->attbyval)
+			r->key = k;
+		else
+			r->key = (Datum) arena_put(arena, DatumGetPointer(k),
+									   datumGetSize(k, false, keyatt->attlen));
+	}
 	r->fields_null = n[lr->seq_attno - 1] || n[lr->prev_attno - 1] || n[lr->hash_attno - 1];
 	if (r->fields_null)
 		return;
@@ -394,9 +454,22 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	int64		nrows = 0;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
 	uint32		cap = 1024;		/* grows to VERIFY_BATCH: a small table gets small arrays */
-	TidPos	   *tids = palloc(sizeof(TidPos) * cap);
-	RowResult  *res = palloc(sizeof(RowResult) * cap);
+	TidPos	   *tids;
+	RowResult  *res;
 	bool		more = true;
+	VerifyArena arena;
+
+	/*
+	 * Start at the planner's row estimate (at most a batch): growing by
+	 * doubling copied the arrays some eight times on a large table.
+	 */
+	if (rel->rd_rel->reltuples > cap)
+		cap = rel->rd_rel->reltuples >= VERIFY_BATCH ? VERIFY_BATCH : (uint32) rel->rd_rel->reltuples;
+	tids = palloc(sizeof(TidPos) * cap);
+	res = palloc(sizeof(RowResult) * cap);
+	arena.cap = 8192;
+	arena.len = 0;
+	arena.data = palloc(arena.cap);
 
 	initStringInfo(&buf);
 	if (only_origin)
@@ -436,6 +509,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			break;
 
 		/* their rows, in heap order: each row's own checks */
+		arena.len = 0;
 		sort_tidpos(tids, n);
 		for (uint32 i = 0; i < n; i++)
 			res[i].visible = false;
@@ -452,9 +526,18 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
 				continue;
 			old = MemoryContextSwitchTo(rowcxt);
-			check_row_alone(lr, desc, slot, &res[tids[i].pos], &buf, batchcxt);
+			check_row_alone(lr, desc, slot, &res[tids[i].pos], &buf, batchcxt, &arena);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
+		}
+		/* the arena no longer moves: offsets become pointers */
+		for (uint32 i = 0; i < n; i++)
+		{
+			if (!res[i].visible)
+				continue;
+			res[i].origin = PointerGetDatum(arena.data + (Size) res[i].origin);
+			if (lr->chain_attno && !keyatt->attbyval)
+				res[i].key = PointerGetDatum(arena.data + (Size) res[i].key);
 		}
 
 		/* in index order: the chains */
@@ -555,6 +638,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	MemoryContextDelete(keycxt);
 	pfree(tids);
 	pfree(res);
+	pfree(arena.data);
 	if (batches)
 		check_batches(batches, RelationGetRelid(rel), vo);
 }
