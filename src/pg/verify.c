@@ -165,8 +165,9 @@ typedef struct RowResult
  * context reset after each batch, returned its blocks to malloc and had the
  * kernel fault fresh pages in for every batch (a tenth of verify()'s time,
  * docs/benchmarks.md 0.8.0).  While a batch is fetched the buffer may move,
- * so rows hold offsets (in origin and key) until arena_fix() turns them into
- * pointers.
+ * so rows hold offsets (in origin and key) until the whole batch is fetched;
+ * verify_table() then turns them into pointers.  Bounded by the batch: each
+ * of VERIFY_BATCH rows' origin and key.
  */
 typedef struct VerifyArena
 {
