@@ -338,7 +338,6 @@ find_unique_indexes(Relation rel, LedgerRel *lr)
 		{
 			u = &lr->unique[lr->nunique++];
 			u->indexoid = ioid;
-			u->deferred = !ind->indimmediate;
 			u->nkeys = ind->indnkeyatts;
 			u->null_skips = !ind->indnullsnotdistinct;
 			for (int k = 0; k < ind->indnkeyatts; k++)

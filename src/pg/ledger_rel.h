@@ -30,13 +30,6 @@ typedef struct LedgerUnique
 	 * the index need not be opened for it.
 	 */
 	bool		null_skips;
-	/*
-	 * A DEFERRABLE unique or exclusion constraint: PostgreSQL checks it in a
-	 * constraint trigger at commit, which does not fire for rows applied by
-	 * replication (session_replication_role = replica), so the arrival check
-	 * is the only check such a row meets (red team r8, U1).
-	 */
-	bool		deferred;
 	int			nkeys;
 	AttrNumber	keys[INDEX_MAX_KEYS];
 } LedgerUnique;
