@@ -318,12 +318,20 @@ check "v03: its holder may, and the registry stays clean" \
 # --- 0.4.0 -> 0.5.0: the three databases above go on to this version
 q v03 -c "SELECT battledger.seal()" >/dev/null
 before3=$(reg03)
-for db in old:$cluster1_port v02:55458 v03:55459; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE TO '0.5.0'"
-  PGPORT=${db#*:} createdb fresh5
-  PGPORT=${db#*:} q fresh5 -c "CREATE EXTENSION battledger VERSION '0.5.0'" -c "CREATE EXTENSION battledger_test_signer"
-  same_as_fresh 0.5.0 fresh5 ${db%:*} ${db#*:}
-done
+# update_all VERSION FRESH_DB DB:PORT ...: update each database to VERSION
+# and compare it with a fresh install of VERSION made in FRESH_DB beside it
+# (this version by the plain commands a DBA types, without a version)
+update_all() {
+  local v=$1 fresh=$2 db to=" TO '$1'" as=" VERSION '$1'"; shift 2
+  if [ "$v" = "$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$BL_ROOT/battledger.control")" ]; then to=; as=; fi
+  for db in "$@"; do
+    PGPORT=${db#*:} q "${db%:*}" -c "ALTER EXTENSION battledger UPDATE$to"
+    PGPORT=${db#*:} createdb "$fresh"
+    PGPORT=${db#*:} q "$fresh" -c "CREATE EXTENSION battledger$as" -c "CREATE EXTENSION battledger_test_signer"
+    same_as_fresh "$v" "$fresh" "${db%:*}" "${db#*:}"
+  done
+}
+update_all 0.5.0 fresh5 old:$cluster1_port v02:55458 v03:55459
 export PGPORT=55459
 check "v03: rows, leaves, checkpoints, states and passports unchanged by the update to 0.5.0" test "$(reg03)" = "$before3"
 check "v03: verify() and verify_log(true) clean after the update to 0.5.0" \
@@ -378,12 +386,7 @@ q v04 -c "SELECT ev('recycler.test', '{\"battery_id\": \"gs1:01/09521234567899/2
 check "v04: the handover 0.4.0 recorded is accepted after the update" \
   test "$(q v04 -c "SELECT custodian FROM battledger.battery_state('gs1:01/09521234567899/21/V1')")" = recycler.test
 # --- 0.5.0 -> 0.6.0: the four databases above go on to 0.6.0
-for db in old:$cluster1_port v02:55458 v03:55459 v04:55460; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE TO '0.6.0'"
-  PGPORT=${db#*:} createdb fresh6
-  PGPORT=${db#*:} q fresh6 -c "CREATE EXTENSION battledger VERSION '0.6.0'" -c "CREATE EXTENSION battledger_test_signer"
-  same_as_fresh 0.6.0 fresh6 ${db%:*} ${db#*:}
-done
+update_all 0.6.0 fresh6 old:$cluster1_port v02:55458 v03:55459 v04:55460
 export PGPORT=55460
 check "v04: verify() and verify_log(true) clean after the update to 0.6.0" \
   test "$(q v04 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
@@ -489,12 +492,7 @@ release_log 0.5.0 166d21d v05 55461
 updated_log 0.5.0 0.6.0 v05 55461
 
 # --- 0.6.0 -> 0.7.0: the five databases above go on to 0.7.0
-for db in old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE TO '0.7.0'"
-  PGPORT=${db#*:} createdb fresh7
-  PGPORT=${db#*:} q fresh7 -c "CREATE EXTENSION battledger VERSION '0.7.0'" -c "CREATE EXTENSION battledger_test_signer"
-  same_as_fresh 0.7.0 fresh7 ${db%:*} ${db#*:}
-done
+update_all 0.7.0 fresh7 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461
 export PGPORT=55461
 check "v05: verify() and verify_log(true) clean after the update to 0.7.0" \
   test "$(q v05 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
@@ -520,12 +518,7 @@ check "v06: ... and leaves the log at 0.6.0" test "$(q v06 -c "SELECT extversion
 updated_log 0.6.0 0.7.0 v06 55462
 
 # --- 0.7.0 -> 0.8.0: the six databases above go on to this version
-for db in old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462; do
-  PGPORT=${db#*:} q ${db%:*} -c "ALTER EXTENSION battledger UPDATE"
-  PGPORT=${db#*:} createdb fresh8
-  PGPORT=${db#*:} q fresh8 -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_test_signer"
-  same_as_fresh 0.8.0 fresh8 ${db%:*} ${db#*:}
-done
+update_all 0.8.0 fresh8 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462
 export PGPORT=55462
 check "v06: verify() and verify_log(true) clean after the update to 0.8.0" \
   test "$(q v06 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
