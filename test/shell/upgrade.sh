@@ -26,7 +26,9 @@
 #     registry and log written by 0.6.0's own binaries (a tiled log) updates
 #     to 0.7.0 under the same checks;
 #   - the six databases go on to 0.8.0 and equal a fresh 0.8.0, and the log
-#     written by 0.7.0's own binaries updates to 0.8.0 under the same checks.
+#     written by 0.7.0's own binaries updates to 0.8.0 under the same checks;
+#   - the seven databases go on to 0.9.0 and equal a fresh 0.9.0, and the log
+#     written by 0.8.0's own binaries updates to 0.9.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -526,4 +528,14 @@ check "v06: verify() and verify_log(true) clean after the update to 0.8.0" \
 # --- 0.7.0 -> 0.8.0, from 0.7.0's own binaries (release commit f190580)
 release_log 0.7.0 f190580 v07 55463
 updated_log 0.7.0 0.8.0 v07 55463
+
+# --- 0.8.0 -> 0.9.0: the seven databases above go on to this version
+update_all 0.9.0 fresh9 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463
+export PGPORT=55463
+check "v07: verify() and verify_log(true) clean after the update to 0.9.0" \
+  test "$(q v07 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.8.0 -> 0.9.0, from 0.8.0's own binaries (release commit b61276b)
+release_log 0.8.0 b61276b v08 55464
+updated_log 0.8.0 0.9.0 v08 55464
 exit $fail
