@@ -31,15 +31,21 @@ CREATE INDEX log_leaf_row ON @extschema@.log_leaf USING hash (row_hash);
 -- 8 * level, indexes 256 * idx .. 256 * idx + width - 1, concatenated (32 bytes
 -- each).  Full tiles have width 256; a seal that grows the right edge adds a
 -- wider row of the same tile.  Tree level 0 (the leaves) is log_leaf.
+-- nodes (0.9.0) holds the nodes of tree levels 8 * level + 1 .. + 7 above the
+-- row's hashes, level by level (width / 2 of them, then width / 4, ...), so
+-- that a proof reads them instead of recomputing them; verify_log() checks
+-- them against the tree.
 CREATE TABLE @extschema@.log_tile (
     level  int NOT NULL,
     idx    bigint NOT NULL,
     width  int NOT NULL,
     hashes bytea NOT NULL,
+    nodes  bytea NOT NULL,
     PRIMARY KEY (level, idx, width)
 );
 -- hashes do not compress: store them out of line without trying
-ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL,
+                                 ALTER COLUMN nodes SET STORAGE EXTERNAL;
 CREATE TABLE @extschema@.checkpoint (
     tree_size bigint PRIMARY KEY,
     root      @extschema@.hash256 NOT NULL,

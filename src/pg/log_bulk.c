@@ -96,7 +96,7 @@ log_columns(Relation rel, const char *const *names, const Oid *types, int n, int
 }
 
 const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
-const char *const tile_cols[4] = {"level", "idx", "width", "hashes"};
+const char *const tile_cols[5] = {"level", "idx", "width", "hashes", "nodes"};
 const char *const node_cols[3] = {"level", "idx", "hash"};
 static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
 
@@ -123,7 +123,7 @@ tile_col_types(Oid *t)
 	t[0] = INT4OID;
 	t[1] = INT8OID;
 	t[2] = INT4OID;
-	t[3] = BYTEAOID;
+	t[3] = t[4] = BYTEAOID;
 }
 
 /* Whether a trigger of this event (TRIGGER_TYPE_INSERT, ...) on rel would fire now. */
@@ -188,7 +188,7 @@ seal_fast_allowed(void)
 			else if (tiled)
 			{
 				tile_col_types(types);
-				ok = log_columns(rel, tile_cols, types, 4, attidx);
+				ok = log_columns(rel, tile_cols, types, tile_ncols(), attidx);
 			}
 			else
 			{
@@ -422,15 +422,21 @@ seal_fast_tile(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 {
 	SealFast   *sf = ctx;
 	TupleTableSlot *s = bulk_next(&sf->tile);
+	int			ncols = RelationGetDescr(sf->tile.rel)->natts;	/* checked: 4 or 5 */
 	bytea	   *b = tile_bytea(hashes, width);
+	bytea	   *nodes = ncols == 5 ? tile_nodes_bytea(hashes, width) : NULL;
 
 	s->tts_values[0] = Int32GetDatum(level);
 	s->tts_values[1] = Int64GetDatum(idx);
 	s->tts_values[2] = Int32GetDatum(width);
 	s->tts_values[3] = PointerGetDatum(b);
-	memset(s->tts_isnull, 0, sizeof(bool) * 4);
+	if (nodes)
+		s->tts_values[4] = PointerGetDatum(nodes);
+	memset(s->tts_isnull, 0, sizeof(bool) * ncols);
 	bulk_add(&sf->tile);
 	pfree(b);
+	if (nodes)
+		pfree(nodes);
 }
 
 void

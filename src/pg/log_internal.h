@@ -37,12 +37,19 @@ typedef struct NodeSet
 	uint64		idx[BL_MERKLE_MAX_NODES];
 	uint8		hash[BL_MERKLE_MAX_NODES][HASH256_LEN];
 	bool		have[BL_MERKLE_MAX_NODES];
+	/*
+	 * Recompute every node from the tiles' hashes, reading no stored inner
+	 * node: seal() extends the hashes of the right edge, so the root it
+	 * checks against the last checkpoint must come from those hashes.
+	 */
+	bool		from_hashes;
 } NodeSet;
 
 extern void check_range(int64 v, int64 lo, int64 hi, const char *what);
 extern bool latest_checkpoint(int64 *size, uint8 *root, char **note);
 extern int64 log_size(void);
 extern bool log_tiled(void);
+extern int	tile_ncols(void);
 extern void nodeset_fetch(NodeSet *ns);
 extern int nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN]);
 extern void root_at(int64 size, uint8 *out);
@@ -51,12 +58,16 @@ extern void tree_error(const char *what);
 /*
  * Tiles (log_tree.c; docs/design.md, "The tiled layout"): log_tile row
  * (level L >= 1, idx N, width W) holds the hashes of the tree's nodes at
- * level 8L, indexes 256N .. 256N+W-1, concatenated; the nodes of levels
- * 8L+1 .. 8L+7 are recomputed from them, and level 0 (8L = 0) is log_leaf.
+ * level 8L, indexes 256N .. 256N+W-1, concatenated; since 0.9.0 its column
+ * nodes holds the nodes of levels 8L+1 .. 8L+7 above them
+ * (bl_merkle_inner_nodes: W/2 of level 8L+1 first, ... W/128 of 8L+7), so
+ * that a proof reads them instead of recomputing them.  Level 0 (8L = 0)
+ * is log_leaf.
  */
 #define TILE_HEIGHT 8
 #define TILE_WIDTH 256
 #define TILE_LEVELS 8			/* tile levels 1..7 hold tree levels 8..56 */
+#define TILE_INNER (TILE_HEIGHT - 1)	/* the levels of a row's nodes */
 
 /* write one tile row (level, idx, width, width hashes) */
 typedef void (*tile_write_fn) (void *ctx, int level, int64 idx, int width, const uint8 *hashes);
@@ -76,6 +87,7 @@ extern void tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *
 extern void tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash);
 extern void tile_edge_finish(TileEdge *te);
 extern bytea *tile_bytea(const uint8 *hashes, int width);
+extern bytea *tile_nodes_bytea(const uint8 *hashes, int width);
 
 /* seal (log_seal.c) */
 extern bool queue_intact(bool read_only);
@@ -113,7 +125,7 @@ typedef struct SealFast
 } SealFast;
 
 extern const char *const leaf_cols[6];
-extern const char *const tile_cols[4];
+extern const char *const tile_cols[5];
 extern const char *const node_cols[3];
 extern void leaf_col_types(Oid *t);
 extern bool log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx);

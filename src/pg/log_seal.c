@@ -71,15 +71,20 @@ static void
 seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[4] = {INT4OID, INT8OID, INT4OID, BYTEAOID};
-	Datum		args[4];
+	Oid			types[5] = {INT4OID, INT8OID, INT4OID, BYTEAOID, BYTEAOID};
+	Datum		args[5];
+	bool		nodes = tile_ncols() == 5;	/* 0.9.0: the row's inner nodes too */
 
 	args[0] = Int32GetDatum(level);
 	args[1] = Int64GetDatum(idx);
 	args[2] = Int32GetDatum(width);
 	args[3] = PointerGetDatum(tile_bytea(hashes, width));
-	if (SPI_execute_with_args("INSERT INTO battledger.log_tile (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
-							  4, types, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (nodes)
+		args[4] = PointerGetDatum(tile_nodes_bytea(hashes, width));
+	if (SPI_execute_with_args(nodes
+							  ? "INSERT INTO battledger.log_tile (level, idx, width, hashes, nodes) VALUES ($1, $2, $3, $4, $5)"
+							  : "INSERT INTO battledger.log_tile (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
+							  nodes ? 5 : 4, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store a log tile");
 	MemoryContextSwitchTo(cxt);	/* SPI returns in its own context */
 }
@@ -445,6 +450,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 	if (bl_merkle_root_nodes((uint64) size, ns->levels, ns->idx, &nn) != 0)
 		elog(ERROR, "bad tree size");
 	ns->n = (int) nn;
+	ns->from_hashes = true;		/* the hashes tile_edge_load() extends */
 	nodeset_fetch(ns);
 	if (bl_compact_from_nodes(&c, (uint64) size, nodeset_get, ns) != 0)
 		tree_error("a subtree of the last checkpoint is missing");
@@ -554,6 +560,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 			if (bl_merkle_consistency_nodes((uint64) cp_size, c.size, cs->levels, cs->idx, &nn) != 0)
 				elog(ERROR, "bad tree sizes");
 			cs->n = (int) nn;
+			cs->from_hashes = true;
 			nodeset_fetch(cs);
 			if (bl_merkle_consistency_proof((uint64) cp_size, c.size, nodeset_get, cs, proof, &np) != 0 ||
 				bl_merkle_verify_consistency((uint64) cp_size, c.size, cp_root, root,

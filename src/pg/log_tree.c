@@ -88,6 +88,7 @@ typedef struct FetchTile
 	int64		idx;
 	int			len;			/* hashes held; -1 if no row */
 	uint8	   *hashes;
+	uint8	   *nodes;			/* its inner nodes (0.9.0); NULL: recompute them */
 } FetchTile;
 
 typedef struct FetchLeaves
@@ -177,9 +178,12 @@ log_key_read_close(LogKeyRead *kr)
 /*
  * A tile row's hashes into the fetch; a row of another length than whole
  * hashes is not read (verify_log() names it), and the tile counts as missing.
+ * Its inner nodes (nodes, NULL before 0.9.0) are taken if they are as many as
+ * its width has; otherwise they are recomputed from the hashes, and
+ * verify_log() names the row.
  */
 static void
-tile_take(FetchTile *tile, bytea *b)
+tile_take(FetchTile *tile, bytea *b, bytea *nodes)
 {
 	size_t		len = VARSIZE_ANY_EXHDR(b);
 
@@ -188,6 +192,28 @@ tile_take(FetchTile *tile, bytea *b)
 	tile->len = (int) (len / HASH256_LEN);
 	tile->hashes = palloc(Max(len, 1));
 	memcpy(tile->hashes, VARDATA_ANY(b), len);
+	tile->nodes = NULL;
+	if (nodes &&
+		VARSIZE_ANY_EXHDR(nodes) == bl_merkle_inner_count((size_t) tile->len, TILE_INNER) * HASH256_LEN)
+	{
+		tile->nodes = palloc(Max(VARSIZE_ANY_EXHDR(nodes), 1));
+		memcpy(tile->nodes, VARDATA_ANY(nodes), VARSIZE_ANY_EXHDR(nodes));
+	}
+}
+
+/*
+ * Node (sh, j) of a tile's row of `width` hashes, 1 <= sh <= 7, from its
+ * stored inner nodes: level sh's nodes follow the width >> k of each level
+ * k below it (bl_merkle_inner_nodes).
+ */
+static const uint8 *
+tile_inner(const FetchTile *tile, int sh, int64 j)
+{
+	size_t		pos = 0;
+
+	for (int k = 1; k < sh; k++)
+		pos += (size_t) tile->len >> k;
+	return tile->nodes + (pos + (size_t) j) * HASH256_LEN;
 }
 
 /*
@@ -203,10 +229,11 @@ static bool
 fetch_tiles_direct(FetchTile *tiles, int nt)
 {
 	LogKeyRead kr;
-	Oid			types[4];
+	Oid			types[5];
+	int			ncols = tile_ncols();
 
 	tile_col_types(types);
-	if (!log_key_read_open(&kr, "log_tile", tile_cols, types, 4, 3))
+	if (!log_key_read_open(&kr, "log_tile", tile_cols, types, ncols, 3))
 		return false;
 	for (int i = 0; i < nt; i++)
 	{
@@ -214,6 +241,7 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 		IndexScanDesc scan;
 
 		tiles[i].len = -1;
+		tiles[i].nodes = NULL;
 		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tiles[i].level));
 		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tiles[i].idx));
 		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
@@ -223,13 +251,15 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 		{
 			bool		n1,
 						n2,
-						n3;
+						n3,
+						n4 = true;
 			int			level = DatumGetInt32(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
 			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
 			Datum		h = slot_getattr(kr.slot, kr.ai[3] + 1, &n3);
+			Datum		nd = ncols == 5 ? slot_getattr(kr.slot, kr.ai[4] + 1, &n4) : (Datum) 0;
 
 			if (!n1 && !n2 && !n3 && level == tiles[i].level && idx == tiles[i].idx)
-				tile_take(&tiles[i], DatumGetByteaPP(h));
+				tile_take(&tiles[i], DatumGetByteaPP(h), n4 ? NULL : DatumGetByteaPP(nd));
 		}
 		index_endscan(scan);
 	}
@@ -237,24 +267,40 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 	return true;
 }
 
+/*
+ * The tiles through a query (where row security, a missing privilege or
+ * another key says one must read them), the widest row of each; its inner
+ * nodes too where log_tile has them (0.9.0; a query of its own, since the
+ * library also serves an extension not yet updated).
+ */
 static void
 fetch_tiles(FetchTile *tiles, int nt)
 {
+	static SPIPlanPtr tile_nodes_plan = NULL;
 	Oid			types[2] = {INT4ARRAYOID, INT8ARRAYOID};
 	Datum		args[2];
 	Datum	   *lv = palloc(sizeof(Datum) * nt);
 	Datum	   *ix = palloc(sizeof(Datum) * nt);
-	SPIPlanPtr	plan = keep_plan(&tile_plan,
-								 "SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
-								 "  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
-								 "  ORDER BY t.width DESC LIMIT 1) "
-								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
+	bool		with_nodes = tile_ncols() == 5;
+	SPIPlanPtr	plan = with_nodes
+		? keep_plan(&tile_nodes_plan,
+					"SELECT q.l, q.i, w.hashes, w.nodes "
+					"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i) "
+					"  LEFT JOIN LATERAL (SELECT t.hashes, t.nodes FROM battledger.log_tile t "
+					"    WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
+					"    ORDER BY t.width DESC LIMIT 1) w ON true", 2, types)
+		: keep_plan(&tile_plan,
+					"SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
+					"  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
+					"  ORDER BY t.width DESC LIMIT 1) "
+					"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
 
 	for (int i = 0; i < nt; i++)
 	{
 		lv[i] = Int32GetDatum(tiles[i].level);
 		ix[i] = Int64GetDatum(tiles[i].idx);
 		tiles[i].len = -1;
+		tiles[i].nodes = NULL;
 	}
 	args[0] = PointerGetDatum(construct_array(lv, nt, INT4OID, 4, true, TYPALIGN_INT));
 	args[1] = PointerGetDatum(construct_array(ix, nt, INT8OID, 8, true, TYPALIGN_DOUBLE));
@@ -268,12 +314,15 @@ fetch_tiles(FetchTile *tiles, int nt)
 		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
 		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 		Datum		h = SPI_getbinval(t, d, 3, &isnull);
+		bool		nnull = true;
+		Datum		nd;
 
 		if (isnull)
 			continue;
+		nd = with_nodes ? SPI_getbinval(t, d, 4, &nnull) : (Datum) 0;
 		for (int i = 0; i < nt; i++)
 			if (tiles[i].level == level && tiles[i].idx == idx && tiles[i].len < 0)
-				tile_take(&tiles[i], DatumGetByteaPP(h));
+				tile_take(&tiles[i], DatumGetByteaPP(h), nnull ? NULL : DatumGetByteaPP(nd));
 	}
 }
 
@@ -433,6 +482,18 @@ log_tiled(void)
 	return OidIsValid(get_relname_relid("log_tile", get_namespace_oid("battledger", false)));
 }
 
+/*
+ * log_tile's columns: 5 since 0.9.0 (nodes, each row's inner nodes), 4
+ * before, while the library runs under an extension not yet updated.
+ */
+int
+tile_ncols(void)
+{
+	Oid			relid = get_relname_relid("log_tile", get_namespace_oid("battledger", false));
+
+	return OidIsValid(relid) && get_attnum(relid, "nodes") != InvalidAttrNumber ? 5 : 4;
+}
+
 void
 nodeset_fetch(NodeSet *ns)
 {
@@ -499,6 +560,7 @@ nodeset_fetch(NodeSet *ns)
 		int64		first = (int64) (ns->idx[i] << sh);
 		int64		block = first / TILE_WIDTH;
 		bool		ok = false;
+		const uint8 *stored = NULL;
 
 		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
 			continue;
@@ -525,14 +587,20 @@ nodeset_fetch(NodeSet *ns)
 					int			off = (int) (first - block * TILE_WIDTH);
 
 					ok = tiles[k].len >= off + span;
-					if (ok)
+					if (ok && sh > 0 && tiles[k].nodes && !ns->from_hashes)
+						stored = tile_inner(&tiles[k], sh, off >> sh);
+					else if (ok)
 						memcpy(buf, tiles[k].hashes + (size_t) off * HASH256_LEN, (size_t) span * HASH256_LEN);
 					break;
 				}
 		}
 		if (!ok)
 			continue;
-		subtree_root(buf, span, ns->hash[i]);
+		/* a stored node is read, not recomputed (0.9.0) */
+		if (stored)
+			memcpy(ns->hash[i], stored, HASH256_LEN);
+		else
+			subtree_root(buf, span, ns->hash[i]);
 		ns->have[i] = true;
 	}
 }
@@ -545,6 +613,20 @@ tile_bytea(const uint8 *hashes, int width)
 
 	SET_VARSIZE(b, VARHDRSZ + (size_t) width * HASH256_LEN);
 	memcpy(VARDATA(b), hashes, (size_t) width * HASH256_LEN);
+	return b;
+}
+
+/* A tile row's nodes column: the inner nodes above its hashes (0.9.0). */
+bytea *
+tile_nodes_bytea(const uint8 *hashes, int width)
+{
+	size_t		len = bl_merkle_inner_count((size_t) width, TILE_INNER) * HASH256_LEN;
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	if (bl_merkle_inner_nodes((const uint8 (*)[HASH256_LEN]) hashes, (size_t) width, TILE_INNER,
+							  (uint8 (*)[HASH256_LEN]) VARDATA(b)) != 0)
+		elog(ERROR, "could not hash a log tile's nodes");
 	return b;
 }
 

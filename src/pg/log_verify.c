@@ -376,6 +376,7 @@ typedef struct TileProblem
 	int64		idx;
 	int			width;
 	bool		extra;
+	bool		nodes;			/* its hashes are the tree's, its inner nodes not */
 } TileProblem;
 
 static int
@@ -394,12 +395,39 @@ tile_problem_cmp(const void *a, const void *b)
 }
 
 /*
+ * Whether a tile row's stored inner nodes are the tree's: level 8L + k
+ * (1 <= k <= 7) holds width >> k nodes from index (256 idx) >> k, in the
+ * order bl_merkle_inner_nodes() writes them.
+ */
+static bool
+tile_nodes_match(const Levels *lv, int level, int64 idx, int width, bytea *nodes)
+{
+	const uint8 *p;
+
+	if (nodes == NULL ||
+		VARSIZE_ANY_EXHDR(nodes) != bl_merkle_inner_count((size_t) width, TILE_INNER) * HASH256_LEN)
+		return false;
+	p = (const uint8 *) VARDATA_ANY(nodes);
+	for (int k = 1; k <= TILE_INNER && (width >> k) > 0; k++)
+	{
+		int64		first = (idx * TILE_WIDTH) >> k;
+
+		for (int m = 0; m < (width >> k); m++, p += HASH256_LEN)
+			if (memcmp(p, lv->h[level * TILE_HEIGHT + k][first + m], HASH256_LEN) != 0)
+				return false;
+	}
+	return true;
+}
+
+/*
  * Recompute every perfect subtree from the leaves, then check every row of
  * log_tile against it: a row that is not a tile of this tree (a level, index
  * or width it does not have, or hashes not 32 bytes each) is extra_tile; a
  * row holding a hash the tree does not have is tile_mismatch (a superseded
- * narrower row of the right edge is checked like the others); each full
- * tile and each tile level's current right edge must be stored.
+ * narrower row of the right edge is checked like the others), and one whose
+ * inner nodes (0.9.0; proofs read them) are not the tree's nodes above its
+ * hashes is tile_nodes_mismatch; each full tile and each tile level's
+ * current right edge must be stored.
  */
 static void
 verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
@@ -412,8 +440,9 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	TileProblem *probs = NULL;
 	int64		nprobs = 0,
 				capprobs = 0;
-	Oid			types[4];
-	int			ai[4];
+	Oid			types[5];
+	int			ai[5];
+	int			ncols = tile_ncols();
 	Datum	   *v;
 	bool	   *isnull;
 	bool	   *full[TILE_LEVELS] = {0};
@@ -444,7 +473,7 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	rel = verify_open("log_tile");
 	d = RelationGetDescr(rel);
 	tile_col_types(types);
-	(void) log_columns(rel, tile_cols, types, 4, ai);
+	(void) log_columns(rel, tile_cols, types, ncols, ai);
 	v = palloc(sizeof(Datum) * d->natts);
 	isnull = palloc(sizeof(bool) * d->natts);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -456,6 +485,7 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 		bytea	   *b;
 		bool		extra;
 		bool		bad = false;
+		bool		bad_nodes = false;
 
 		heap_deform_tuple(t, d, v, isnull);
 		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]] || isnull[ai[3]])
@@ -478,13 +508,16 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 			for (int k = 0; k < width && !bad; k++)
 				bad = memcmp(h + (size_t) k * HASH256_LEN,
 							 lv->h[level * TILE_HEIGHT][idx * TILE_WIDTH + k], HASH256_LEN) != 0;
+			if (!bad && ncols == 5)
+				bad_nodes = !tile_nodes_match(lv, level, idx, width,
+											  isnull[ai[4]] ? NULL : DatumGetByteaPP(v[ai[4]]));
 			/* stored, if wrong (tile_mismatch says so, not missing_tiles too) */
 			if (width == TILE_WIDTH)
 				full[level][idx] = true;
 			else if (last < TILE_WIDTH && width == last)
 				edge[level] = true;
 		}
-		if (extra || bad)
+		if (extra || bad || bad_nodes)
 		{
 			if (nprobs == capprobs)
 			{
@@ -496,6 +529,7 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 			probs[nprobs].idx = idx;
 			probs[nprobs].width = width;
 			probs[nprobs].extra = extra;
+			probs[nprobs].nodes = !extra && !bad;
 			nprobs++;
 		}
 		if ((stored % 1000) == 0)
@@ -510,6 +544,10 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 		if (probs[i].extra)
 			put_problem(ts, desc, "extra_tile", probs[i].idx,
 						psprintf("Tile (level %d, index %lld, width %d) is not part of the tree.",
+								 probs[i].level, (long long) probs[i].idx, probs[i].width));
+		else if (probs[i].nodes)
+			put_problem(ts, desc, "tile_nodes_mismatch", probs[i].idx,
+						psprintf("Tile (level %d, index %lld, width %d) holds inner nodes that are not the tree's.",
 								 probs[i].level, (long long) probs[i].idx, probs[i].width));
 		else
 			put_problem(ts, desc, "tile_mismatch", probs[i].idx,

@@ -101,7 +101,9 @@ functions() {
 }
 columns() {
   # relpersistence: the log queue is UNLOGGED from 0.4.0 on (p = logged, u = unlogged)
-  q "$1" -c "SELECT c.relname || ' ' || c.relpersistence::text || '.' || string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+  # attnotnull, attstorage: a column added by an update is as NOT NULL and stored as a fresh install's
+  q "$1" -c "SELECT c.relname || ' ' || c.relpersistence::text || '.' || string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                                                                                || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' ' || a.attstorage, ', ' ORDER BY a.attnum)
                FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               WHERE c.relnamespace = 'battledger'::regnamespace AND c.relkind IN ('r', 'v') GROUP BY c.relname, c.relpersistence ORDER BY 1"
 }
