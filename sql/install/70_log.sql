@@ -46,6 +46,15 @@ CREATE TABLE @extschema@.log_tile (
 -- hashes do not compress: store them out of line without trying
 ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL,
                                  ALTER COLUMN nodes SET STORAGE EXTERNAL;
+-- Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): row idx holds the 16
+-- nodes of tree level 4 over leaves 256 * idx .. 256 * idx + 255, written once
+-- the block is full, so that a proof reads 16 of its leaves and this row
+-- instead of all 256 leaves.  512 bytes, stored inline.
+CREATE TABLE @extschema@.log_block (
+    idx    bigint PRIMARY KEY,
+    hashes bytea NOT NULL
+);
+ALTER TABLE @extschema@.log_block ALTER COLUMN hashes SET STORAGE MAIN;
 CREATE TABLE @extschema@.checkpoint (
     tree_size bigint PRIMARY KEY,
     root      @extschema@.hash256 NOT NULL,
@@ -55,20 +64,24 @@ CREATE TABLE @extschema@.checkpoint (
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_pending', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_leaf', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_tile', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_block', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.checkpoint', '');
 -- the tree and its checkpoints are append-only too
 CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_leaf
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
 CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_tile
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_block
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
 CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.checkpoint
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
 ALTER TABLE @extschema@.log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE @extschema@.log_tile ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE @extschema@.log_block ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE @extschema@.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
 REVOKE ALL ON @extschema@.log_pending, @extschema@.log_pending_intact, @extschema@.log_leaf,
-              @extschema@.log_tile, @extschema@.checkpoint FROM PUBLIC;
-GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_tile, @extschema@.checkpoint TO PUBLIC;
+              @extschema@.log_tile, @extschema@.log_block, @extschema@.checkpoint FROM PUBLIC;
+GRANT SELECT ON @extschema@.log_leaf, @extschema@.log_tile, @extschema@.log_block, @extschema@.checkpoint TO PUBLIC;
 -- verify_log() reads the queue to tell queued rows from rows added behind the guards
 GRANT SELECT ON @extschema@.log_pending, @extschema@.log_pending_intact TO PUBLIC;
 -- No grant on log_pending: the log trigger queues rows without a privilege

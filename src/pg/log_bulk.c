@@ -98,6 +98,7 @@ log_columns(Relation rel, const char *const *names, const Oid *types, int n, int
 const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
 const char *const tile_cols[5] = {"level", "idx", "width", "hashes", "nodes"};
 const char *const node_cols[3] = {"level", "idx", "hash"};
+const char *const block_cols[2] = {"idx", "hashes"};
 static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
 
 void
@@ -115,6 +116,13 @@ node_col_types(Oid *t)
 	t[0] = INT4OID;
 	t[1] = INT8OID;
 	t[2] = hash256_type_oid();
+}
+
+void
+block_col_types(Oid *t)
+{
+	t[0] = INT8OID;
+	t[1] = BYTEAOID;
 }
 
 void
@@ -154,12 +162,13 @@ bool
 seal_fast_allowed(void)
 {
 	bool		tiled = log_tiled();
-	const char *names[3] = {"log_pending", "log_leaf", tiled ? "log_tile" : "log_node"};
-	AclMode		modes[3] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT};
-	int16		events[3] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
+	const char *names[4] = {"log_pending", "log_leaf", tiled ? "log_tile" : "log_node", "log_block"};
+	AclMode		modes[4] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT, ACL_INSERT};
+	int16		events[4] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
+	int			ntables = log_blocked() ? 4 : 3;	/* log_block since 0.9.0 */
 	bool		ok = true;
 
-	for (int i = 0; i < 3 && ok; i++)
+	for (int i = 0; i < ntables && ok; i++)
 	{
 		Oid			relid = log_relid(names[i]);
 		Relation	rel;
@@ -184,6 +193,11 @@ seal_fast_allowed(void)
 			{
 				leaf_col_types(types);
 				ok = log_columns(rel, leaf_cols, types, 6, attidx);
+			}
+			else if (i == 3)
+			{
+				block_col_types(types);
+				ok = log_columns(rel, block_cols, types, 2, attidx);
 			}
 			else if (tiled)
 			{
@@ -416,15 +430,28 @@ seal_fast_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKL
 	bulk_add(&sf->tile);
 }
 
-/* tile_edge's writer: one log_tile row into the bulk buffer */
+/* tile_edge's writer: one log_tile row (level 0: log_block row) into the bulk buffer */
 static void
 seal_fast_tile(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 {
 	SealFast   *sf = ctx;
-	TupleTableSlot *s = bulk_next(&sf->tile);
+	TupleTableSlot *s;
 	int			ncols = RelationGetDescr(sf->tile.rel)->natts;	/* checked: 4 or 5 */
 	bytea	   *b = tile_bytea(hashes, width);
-	bytea	   *nodes = ncols == 5 ? tile_nodes_bytea(hashes, width) : NULL;
+	bytea	   *nodes;
+
+	if (level == 0)
+	{
+		s = bulk_next(&sf->block);
+		s->tts_values[0] = Int64GetDatum(idx);
+		s->tts_values[1] = PointerGetDatum(b);
+		memset(s->tts_isnull, 0, sizeof(bool) * 2);
+		bulk_add(&sf->block);
+		pfree(b);
+		return;
+	}
+	s = bulk_next(&sf->tile);
+	nodes = ncols == 5 ? tile_nodes_bytea(hashes, width) : NULL;
 
 	s->tts_values[0] = Int32GetDatum(level);
 	s->tts_values[1] = Int64GetDatum(idx);
@@ -444,6 +471,9 @@ seal_fast_begin(SealFast *sf, int64 size)
 {
 	bulk_open(&sf->leaf, "log_leaf");
 	sf->edge = NULL;
+	sf->block.rel = NULL;
+	if (log_blocked())
+		bulk_open(&sf->block, "log_block");
 	if (log_tiled())
 	{
 		bulk_open(&sf->tile, "log_tile");
@@ -466,6 +496,8 @@ seal_fast_flush(SealFast *sf)
 {
 	bulk_flush(&sf->leaf);
 	bulk_flush(&sf->tile);
+	if (sf->block.rel)
+		bulk_flush(&sf->block);
 	bulk_flush_hash(&sf->leaf);
 	bulk_flush_hash(&sf->tile);
 	CommandCounterIncrement();
@@ -481,6 +513,8 @@ seal_fast_end(SealFast *sf)
 		tile_edge_finish(sf->edge);
 	bulk_close(&sf->leaf);
 	bulk_close(&sf->tile);
+	if (sf->block.rel)
+		bulk_close(&sf->block);
 	CommandCounterIncrement();	/* the checks and the checkpoint that follow see them */
 }
 

@@ -50,6 +50,7 @@ extern bool latest_checkpoint(int64 *size, uint8 *root, char **note);
 extern int64 log_size(void);
 extern bool log_tiled(void);
 extern int	tile_ncols(void);
+extern bool log_blocked(void);
 extern void nodeset_fetch(NodeSet *ns);
 extern int nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN]);
 extern void root_at(int64 size, uint8 *out);
@@ -69,7 +70,16 @@ extern void tree_error(const char *what);
 #define TILE_LEVELS 8			/* tile levels 1..7 hold tree levels 8..56 */
 #define TILE_INNER (TILE_HEIGHT - 1)	/* the levels of a row's nodes */
 
-/* write one tile row (level, idx, width, width hashes) */
+/*
+ * Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): log_block row idx
+ * holds the 16 nodes of tree level 4 over leaves 256 idx .. 256 idx + 255,
+ * once all 256 are sealed, so that a proof reads 16 leaves of a block and
+ * one row instead of its 256 leaves.
+ */
+#define BLOCK_LEVEL 4
+#define BLOCK_NODES (TILE_WIDTH >> BLOCK_LEVEL)
+
+/* write one tile row (level, idx, width, width hashes); level 0: a log_block row */
 typedef void (*tile_write_fn) (void *ctx, int level, int64 idx, int width, const uint8 *hashes);
 
 /* The right-edge tile of each tile level while seal() extends the tree. */
@@ -79,6 +89,10 @@ typedef struct TileEdge
 	int			width[TILE_LEVELS];		/* hashes held */
 	int			stored[TILE_LEVELS];	/* width of the widest stored row of idx */
 	uint8		hashes[TILE_LEVELS][TILE_WIDTH][HASH256_LEN];
+	bool		blocks;			/* log_block exists (0.9.0) */
+	int64		block_idx;		/* the block the level-4 nodes below fill */
+	int			block_n;
+	uint8		block[BLOCK_NODES][HASH256_LEN];
 	tile_write_fn write;
 	void	   *ctx;
 } TileEdge;
@@ -117,6 +131,7 @@ typedef struct SealFast
 {
 	BulkRel		leaf;
 	BulkRel		tile;			/* log_tile, or log_node before 0.6.0 (edge NULL) */
+	BulkRel		block;			/* log_block (0.9.0; rel NULL before) */
 	TileEdge   *edge;
 	Relation	pending;
 	Snapshot	snap;
@@ -127,6 +142,8 @@ typedef struct SealFast
 extern const char *const leaf_cols[6];
 extern const char *const tile_cols[5];
 extern const char *const node_cols[3];
+extern const char *const block_cols[2];
+extern void block_col_types(Oid *t);
 extern void leaf_col_types(Oid *t);
 extern bool log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx);
 extern void tile_col_types(Oid *t);

@@ -64,8 +64,9 @@ typedef struct SealBuf
 
 /*
  * The SPI path's tile writer: one INSERT per tile row (one per 65536 leaves,
- * and the grown right edges at the end of a seal), through the statement so
- * that triggers and row security on log_tile apply.
+ * and the grown right edges at the end of a seal) and per full leaf block
+ * (level 0, one per 256 leaves), through the statement so that triggers and
+ * row security on log_tile and log_block apply.
  */
 static void
 seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
@@ -75,6 +76,19 @@ seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 	Datum		args[5];
 	bool		nodes = tile_ncols() == 5;	/* 0.9.0: the row's inner nodes too */
 
+	if (level == 0)
+	{
+		/* a full leaf block's 16 level-4 nodes (0.9.0) */
+		args[0] = Int64GetDatum(idx);
+		args[1] = PointerGetDatum(tile_bytea(hashes, width));
+		types[0] = INT8OID;
+		types[1] = BYTEAOID;
+		if (SPI_execute_with_args("INSERT INTO battledger.log_block (idx, hashes) VALUES ($1, $2)",
+								  2, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store a log leaf block");
+		MemoryContextSwitchTo(cxt);
+		return;
+	}
 	args[0] = Int32GetDatum(level);
 	args[1] = Int64GetDatum(idx);
 	args[2] = Int32GetDatum(width);

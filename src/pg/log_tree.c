@@ -99,6 +99,14 @@ typedef struct FetchLeaves
 	bool	   *have;
 } FetchLeaves;
 
+/* a leaf block's 16 level-4 nodes (log_block, 0.9.0) */
+typedef struct FetchBlock
+{
+	int64		idx;
+	bool		have;
+	uint8		h[BLOCK_NODES][HASH256_LEN];
+} FetchBlock;
+
 static SPIPlanPtr
 keep_plan(SPIPlanPtr *p, const char *q, int nargs, Oid *types)
 {
@@ -414,6 +422,87 @@ fetch_leaves(FetchLeaves *ranges, int nr)
 	}
 }
 
+/*
+ * A block row's hashes into the fetch: exactly 16 hashes, else it is not
+ * read (verify_log() names it) and the block's nodes come from its leaves.
+ */
+static void
+block_take(FetchBlock *b, bytea *h)
+{
+	if (VARSIZE_ANY_EXHDR(h) != BLOCK_NODES * HASH256_LEN)
+		return;
+	memcpy(b->h, VARDATA_ANY(h), BLOCK_NODES * HASH256_LEN);
+	b->have = true;
+}
+
+/* The blocks through log_block's primary key, under log_key_read_open()'s conditions. */
+static bool
+fetch_blocks_direct(FetchBlock *blocks, int nb)
+{
+	LogKeyRead kr;
+	Oid			types[2];
+
+	block_col_types(types);
+	if (!log_key_read_open(&kr, "log_block", block_cols, types, 2, 1))
+		return false;
+	for (int i = 0; i < nb; i++)
+	{
+		ScanKeyData key[1];
+		IndexScanDesc scan;
+
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(blocks[i].idx));
+		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 1, 0);
+		index_rescan(scan, key, 1, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, kr.slot))
+		{
+			bool		n1,
+						n2;
+			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
+			Datum		h = slot_getattr(kr.slot, kr.ai[1] + 1, &n2);
+
+			if (!n1 && !n2 && idx == blocks[i].idx)
+				block_take(&blocks[i], DatumGetByteaPP(h));
+		}
+		index_endscan(scan);
+	}
+	log_key_read_close(&kr);
+	return true;
+}
+
+/* The blocks through a query, as fetch_tiles(). */
+static void
+fetch_blocks(FetchBlock *blocks, int nb)
+{
+	static SPIPlanPtr block_plan = NULL;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	Datum	   *ix = palloc(sizeof(Datum) * nb);
+	SPIPlanPtr	plan = keep_plan(&block_plan,
+								 "SELECT b.idx, b.hashes FROM battledger.log_block b "
+								 "WHERE b.idx OPERATOR(pg_catalog.=) ANY ($1)", 1, types);
+
+	for (int i = 0; i < nb; i++)
+		ix[i] = Int64GetDatum(blocks[i].idx);
+	args[0] = PointerGetDatum(construct_array(ix, nb, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the log's leaf blocks");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		n1,
+					n2;
+		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 1, &n1));
+		Datum		h = SPI_getbinval(t, d, 2, &n2);
+
+		if (n1 || n2)
+			continue;
+		for (int i = 0; i < nb; i++)
+			if (blocks[i].idx == idx && !blocks[i].have)
+				block_take(&blocks[i], DatumGetByteaPP(h));
+	}
+}
+
 /* Root of n (a power of two, <= 128) consecutive hashes; buf is overwritten. */
 static void
 subtree_root(uint8 (*buf)[HASH256_LEN], int n, uint8 *out)
@@ -482,6 +571,13 @@ log_tiled(void)
 	return OidIsValid(get_relname_relid("log_tile", get_namespace_oid("battledger", false)));
 }
 
+/* Whether the leaf blocks are stored (log_block, 0.9.0). */
+bool
+log_blocked(void)
+{
+	return OidIsValid(get_relname_relid("log_block", get_namespace_oid("battledger", false)));
+}
+
 /*
  * log_tile's columns: 5 since 0.9.0 (nodes, each row's inner nodes), 4
  * before, while the library runs under an extension not yet updated.
@@ -494,21 +590,37 @@ tile_ncols(void)
 	return OidIsValid(relid) && get_attnum(relid, "nodes") != InvalidAttrNumber ? 5 : 4;
 }
 
+/* A block of the fetch, or NULL (a node of fewer than 16 leaves needs none). */
+static FetchBlock *
+block_of(FetchBlock *blocks, int nb, int64 block)
+{
+	for (int k = 0; k < nb; k++)
+		if (blocks[k].idx == block)
+			return &blocks[k];
+	return NULL;
+}
+
 void
 nodeset_fetch(NodeSet *ns)
 {
 	FetchTile  *tiles = palloc(sizeof(FetchTile) * Max(ns->n, 1));
 	FetchLeaves *ranges = palloc(sizeof(FetchLeaves) * Max(ns->n, 1));
+	FetchBlock *blocks = palloc(sizeof(FetchBlock) * Max(ns->n, 1));
 	int			nt = 0,
-				nr = 0;
+				nr = 0,
+				nb = 0;
 	uint8		(*buf)[HASH256_LEN] = palloc(HASH256_LEN * (TILE_WIDTH / 2));
+	bool		use_blocks;
 
 	if (!log_tiled())
 	{
 		nodeset_fetch_nodes(ns);
 		return;
 	}
-	/* the tiles and leaf ranges the nodes need: one range per 256 leaves */
+	/* stored blocks, like stored tile nodes, are read by proofs, not by seal() */
+	use_blocks = !ns->from_hashes && log_blocked();
+
+	/* the tiles, and the blocks of level-0 nodes of 16 leaves or more */
 	for (int i = 0; i < ns->n; i++)
 	{
 		int			L = ns->levels[i] / TILE_HEIGHT;
@@ -522,17 +634,12 @@ nodeset_fetch(NodeSet *ns)
 			continue;
 		if (L == 0)
 		{
-			for (k = 0; k < nr; k++)
-				if (ranges[k].lo / TILE_WIDTH == block)
-					break;
-			if (k == nr)
+			if (use_blocks && sh >= BLOCK_LEVEL && block_of(blocks, nb, block) == NULL)
 			{
-				ranges[nr].lo = first;
-				ranges[nr].hi = first + ((int64) 1 << sh);
-				nr++;
+				blocks[nb].idx = block;
+				blocks[nb].have = false;
+				nb++;
 			}
-			ranges[k].lo = Min(ranges[k].lo, first);
-			ranges[k].hi = Max(ranges[k].hi, first + ((int64) 1 << sh));
 		}
 		else
 		{
@@ -547,8 +654,42 @@ nodeset_fetch(NodeSet *ns)
 			}
 		}
 	}
+	if (nb > 0 && !fetch_blocks_direct(blocks, nb))
+		fetch_blocks(blocks, nb);
 	if (nt > 0 && !fetch_tiles_direct(tiles, nt))
 		fetch_tiles(tiles, nt);
+
+	/*
+	 * The leaf ranges for the other level-0 nodes (fewer than 16 leaves, or
+	 * in a block not stored: the right edge's), one range per 256 leaves.
+	 */
+	for (int i = 0; i < ns->n; i++)
+	{
+		int			sh = ns->levels[i];
+		int64		first;
+		int64		block;
+		FetchBlock *b;
+		int			k;
+
+		if (sh < 0 || sh >= TILE_HEIGHT || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
+			continue;
+		first = (int64) (ns->idx[i] << sh);
+		block = first / TILE_WIDTH;
+		b = sh >= BLOCK_LEVEL ? block_of(blocks, nb, block) : NULL;
+		if (b && b->have)
+			continue;
+		for (k = 0; k < nr; k++)
+			if (ranges[k].lo / TILE_WIDTH == block)
+				break;
+		if (k == nr)
+		{
+			ranges[nr].lo = first;
+			ranges[nr].hi = first + ((int64) 1 << sh);
+			nr++;
+		}
+		ranges[k].lo = Min(ranges[k].lo, first);
+		ranges[k].hi = Max(ranges[k].hi, first + ((int64) 1 << sh));
+	}
 	if (nr > 0 && !fetch_leaves_direct(ranges, nr))
 		fetch_leaves(ranges, nr);
 
@@ -561,10 +702,19 @@ nodeset_fetch(NodeSet *ns)
 		int64		block = first / TILE_WIDTH;
 		bool		ok = false;
 		const uint8 *stored = NULL;
+		FetchBlock *b;
 
 		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
 			continue;
-		if (L == 0)
+		b = L == 0 && sh >= BLOCK_LEVEL ? block_of(blocks, nb, block) : NULL;
+		if (b && b->have)
+		{
+			/* the root of 2^(sh - 4) of the block's level-4 nodes (0.9.0) */
+			span >>= BLOCK_LEVEL;
+			memcpy(buf, b->h[(first % TILE_WIDTH) >> BLOCK_LEVEL], (size_t) span * HASH256_LEN);
+			ok = true;
+		}
+		else if (L == 0)
 		{
 			for (int k = 0; k < nr; k++)
 				if (ranges[k].lo / TILE_WIDTH == block)
@@ -631,6 +781,54 @@ tile_nodes_bytea(const uint8 *hashes, int width)
 }
 
 /*
+ * The partial right-edge block's level-4 nodes so far, recomputed from its
+ * leaves (which the root just checked covers); seal() writes the block's
+ * row once its 16th arrives.  A block row at or past the edge was not
+ * written by seal() (only full blocks are): refused, naming it, rather than
+ * failing later on the primary key.
+ */
+static void
+block_edge_load(TileEdge *te, int64 size)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(te->block_idx)};
+	bool		isnull;
+	Datum		ahead;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.min(b.idx) FROM battledger.log_block b WHERE b.idx OPERATOR(pg_catalog.>=) $1",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the log's leaf blocks");
+	ahead = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the log's leaf block %lld is stored ahead of the tree", (long long) DatumGetInt64(ahead)),
+				 errdetail("The tree of %lld leaves has %lld full blocks of 256 leaves.",
+						   (long long) size, (long long) te->block_idx),
+				 errhint("Run battledger.verify_log(): it reports the row as extra_block.  It was not written by seal(): restore the log's tables from a backup.")));
+	if (te->block_n > 0)
+	{
+		NodeSet    *ns = palloc0(sizeof(NodeSet));
+
+		ns->n = te->block_n;
+		ns->from_hashes = true;
+		for (int k = 0; k < te->block_n; k++)
+		{
+			ns->levels[k] = BLOCK_LEVEL;
+			ns->idx[k] = (uint64) (te->block_idx * BLOCK_NODES + k);
+		}
+		nodeset_fetch(ns);
+		for (int k = 0; k < te->block_n; k++)
+		{
+			if (!ns->have[k])
+				tree_error(psprintf("leaves of block %lld are missing", (long long) te->block_idx));
+			memcpy(te->block[k], ns->hash[k], HASH256_LEN);
+		}
+		pfree(ns);
+	}
+}
+
+/*
  * The right-edge tiles at tree size `size`, from their widest stored rows:
  * seal() appends to them.  A full tile is written when its 256th hash
  * arrives, a partial one by tile_edge_finish() when its width grew.  The
@@ -645,6 +843,11 @@ tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
 
 	te->write = write;
 	te->ctx = ctx;
+	te->blocks = log_blocked();
+	te->block_idx = size / TILE_WIDTH;
+	te->block_n = (int) ((size % TILE_WIDTH) >> BLOCK_LEVEL);
+	if (te->blocks)
+		block_edge_load(te, size);
 	for (int L = 1; L < TILE_LEVELS; L++)
 	{
 		int64		n = size >> (L * TILE_HEIGHT);
@@ -688,12 +891,28 @@ tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
 	}
 }
 
-/* bl_compact_append's emit: keep the nodes of tree levels 8L, L >= 1. */
+/*
+ * bl_compact_append's emit: keep the nodes of tree levels 8L, L >= 1, and
+ * (0.9.0) those of level 4, a block's row written at its 16th.
+ */
 void
 tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
 {
 	int			L = level / TILE_HEIGHT;
 
+	if (level == BLOCK_LEVEL && te->blocks)
+	{
+		if ((int64) (index / BLOCK_NODES) != te->block_idx || (int) (index % BLOCK_NODES) != te->block_n)
+			elog(ERROR, "node (%d, %llu) out of order for its leaf block", level, (unsigned long long) index);
+		memcpy(te->block[te->block_n], hash, HASH256_LEN);
+		if (++te->block_n == BLOCK_NODES)
+		{
+			te->write(te->ctx, 0, te->block_idx, BLOCK_NODES, &te->block[0][0]);
+			te->block_idx++;
+			te->block_n = 0;
+		}
+		return;
+	}
 	if (level == 0 || level % TILE_HEIGHT != 0 || L >= TILE_LEVELS)
 		return;					/* leaves are in log_leaf; other levels are recomputed */
 	if ((int64) (index / TILE_WIDTH) != te->idx[L] || (int) (index % TILE_WIDTH) != te->width[L])

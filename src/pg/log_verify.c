@@ -579,6 +579,108 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 							 (long long) missing, first_level, (long long) first_idx));
 }
 
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Check every row of log_block (0.9.0) against the recomputed tree: a row of
+ * an index that is not a full block of this tree, or not 16 whole hashes, is
+ * extra_block; one holding other level-4 nodes than the tree's is
+ * block_mismatch (proofs read them); every full block must be stored, else
+ * missing_blocks (ref: how many; detail: the first).  Reported in index order.
+ */
+static void
+verify_blocks(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+{
+	int64		nfull = nleaves / TILE_WIDTH;
+	bool	   *seen = palloc_extended(Max(nfull, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64	   *extra = NULL,
+			   *bad = NULL;
+	int64		nextra = 0,
+				nbad = 0,
+				cap = 0,
+				missing = 0,
+				first_missing = 0;
+	Relation	rel = verify_open("log_block");
+	TupleDesc	d = RelationGetDescr(rel);
+	Oid			types[2];
+	int			ai[2];
+	Datum	   *v = palloc(sizeof(Datum) * d->natts);
+	bool	   *isnull = palloc(sizeof(bool) * d->natts);
+	TableScanDesc scan;
+	HeapTuple	t;
+	int64		rows = 0;
+
+	block_col_types(types);
+	(void) log_columns(rel, block_cols, types, 2, ai);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		int64		idx;
+		bytea	   *b;
+		bool		is_extra;
+		bool		is_bad = false;
+
+		heap_deform_tuple(t, d, v, isnull);
+		if (isnull[ai[0]] || isnull[ai[1]])
+			elog(ERROR, "a row of battledger.log_block has a NULL");
+		idx = DatumGetInt64(v[ai[0]]);
+		b = DatumGetByteaPP(v[ai[1]]);
+		is_extra = idx < 0 || idx >= nfull || seen[idx] ||
+			VARSIZE_ANY_EXHDR(b) != BLOCK_NODES * HASH256_LEN;
+		if (!is_extra)
+		{
+			is_bad = memcmp(VARDATA_ANY(b), lv->h[BLOCK_LEVEL][idx * BLOCK_NODES],
+							BLOCK_NODES * HASH256_LEN) != 0;
+			seen[idx] = true;
+		}
+		if (is_extra || is_bad)
+		{
+			if (nextra + nbad == cap)
+			{
+				cap = Max(16, cap * 2);
+				extra = extra ? repalloc_huge(extra, sizeof(int64) * cap) : palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
+				bad = bad ? repalloc_huge(bad, sizeof(int64) * cap) : palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
+			}
+			if (is_extra)
+				extra[nextra++] = idx;
+			else
+				bad[nbad++] = idx;
+		}
+		if ((++rows % 1000) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (nextra > 1)
+		qsort(extra, nextra, sizeof(int64), int64_cmp);
+	if (nbad > 1)
+		qsort(bad, nbad, sizeof(int64), int64_cmp);
+	for (int64 i = 0; i < nbad; i++)
+		put_problem(ts, desc, "block_mismatch", bad[i],
+					psprintf("Leaf block %lld holds level-4 nodes that are not the tree's.", (long long) bad[i]));
+	for (int64 i = 0; i < nextra; i++)
+		put_problem(ts, desc, "extra_block", extra[i],
+					psprintf("Leaf block %lld is not a full block of the tree of %lld leaves, is stored twice, or is not 16 hashes.",
+							 (long long) extra[i], (long long) nleaves));
+	for (int64 i = nfull - 1; i >= 0; i--)
+		if (!seen[i])
+		{
+			missing++;
+			first_missing = i;
+		}
+	if (missing > 0)
+		put_problem(ts, desc, "missing_blocks", missing,
+					psprintf("%lld stored leaf blocks are missing (the first: %lld).",
+							 (long long) missing, (long long) first_missing));
+}
+
 /*
  * Checkpoint signatures are checked against the published verifier key when
  * one is given (an auditor needs no private key), else against the public
@@ -762,7 +864,11 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	lv = palloc0(sizeof(Levels));
 	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
 	if (log_tiled())
+	{
 		verify_tiles(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+		if (log_blocked())
+			verify_blocks(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+	}
 	else
 		verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
 	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);

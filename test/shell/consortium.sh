@@ -230,11 +230,12 @@ ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
 ALTER TABLE soh DISABLE TRIGGER USER;
 ALTER TABLE battledger.log_leaf DISABLE TRIGGER USER;
 ALTER TABLE battledger.log_tile DISABLE TRIGGER USER;
+ALTER TABLE battledger.log_block DISABLE TRIGGER USER;
 ALTER TABLE battledger.checkpoint DISABLE TRIGGER USER;
 UPDATE soh SET soh_pct = 88.0 WHERE ledger_origin = 'c.example/log' AND battery = 'B1';
 UPDATE soh SET ledger_hash = battledger.chain_hash(ledger_prev, ledger_seq, battledger.row_bytes(soh))
  WHERE ledger_origin = 'c.example/log' AND battery = 'B1';
-DELETE FROM battledger.log_leaf; DELETE FROM battledger.log_tile; DELETE FROM battledger.checkpoint;
+DELETE FROM battledger.log_leaf; DELETE FROM battledger.log_tile; DELETE FROM battledger.log_block; DELETE FROM battledger.checkpoint;
 INSERT INTO battledger.log_pending (tbl, seq, prev, row_hash)
 SELECT 'public.soh', ledger_seq, ledger_prev, ledger_hash FROM soh WHERE ledger_origin = 'c.example/log'
 UNION ALL
@@ -247,6 +248,7 @@ ALTER TABLE soh ENABLE REPLICA TRIGGER zz_battledger_arrive;
 ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE battledger.log_leaf ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE battledger.log_tile ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER TABLE battledger.log_block ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE battledger.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE battledger.log_leaf ENABLE REPLICA TRIGGER zz_battledger_arrive;
 ALTER TABLE battledger.checkpoint ENABLE REPLICA TRIGGER zz_battledger_arrive;
