@@ -282,16 +282,19 @@ SELECT problem, ref, detail FROM verify_log(false);
 UPDATE log_tile t SET nodes = s.nodes FROM saved_nodes s WHERE (t.level, t.idx, t.width) = (s.level, s.idx, s.width);
 ALTER TABLE log_tile ENABLE ALWAYS TRIGGER battledger_append_only;
 SELECT count(*) AS log_problems FROM verify_log(false);
--- leaf blocks (0.9.0): a full block's 16 level-4 nodes, which proofs read
--- instead of its 256 leaves.  One rewritten is named (block_mismatch) and
--- the proofs through it fail; one deleted is named (missing_blocks) and the
--- proofs read the leaves again; one stored ahead of the tree is named
--- (extra_block) and seal() refuses to write over it
-SELECT count(*) AS blocks, (SELECT count(*) FROM log_leaf) / 256 AS full_blocks,
-       count(*) FILTER (WHERE octet_length(hashes) <> 512) AS not_16_hashes FROM log_block;
+-- leaf blocks (0.9.0): a block's level-4 nodes (16 when full, fewer at the
+-- right edge, stored again wider as it grows), which proofs read instead of
+-- its 256 leaves.  One rewritten is named (block_mismatch) and the proofs
+-- through it fail; one deleted is named (missing_blocks) and the proofs read
+-- the leaves again; one stored ahead of the tree is named (extra_block) and
+-- seal() refuses to write over it
+SELECT count(*) FILTER (WHERE width = 16) AS full_blocks, (SELECT count(*) FROM log_leaf) / 256 AS expected,
+       max(width) FILTER (WHERE idx = (SELECT count(*) FROM log_leaf) / 256) AS edge_width,
+       (SELECT count(*) FROM log_leaf) % 256 / 16 AS expected_edge,
+       count(*) FILTER (WHERE octet_length(hashes) <> 32 * width) AS not_whole FROM log_block;
 BEGIN;
 ALTER TABLE log_block DISABLE TRIGGER battledger_append_only;
-UPDATE log_block SET hashes = overlay(hashes PLACING '\x00'::bytea FROM 100) WHERE idx = 1;
+UPDATE log_block SET hashes = overlay(hashes PLACING '\x00'::bytea FROM 100) WHERE idx = 1 AND width = 16;
 SELECT problem, ref, detail FROM verify_log(false);
 SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
                                  inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS bad_proofs
@@ -305,7 +308,7 @@ SELECT count(*) AS proofs, count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.le
                                                    inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS bad_proofs
   FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
 ROLLBACK;
-INSERT INTO log_block SELECT (SELECT count(*) FROM log_leaf) / 256 + 1, hashes FROM log_block WHERE idx = 0;
+INSERT INTO log_block SELECT (SELECT count(*) FROM log_leaf) / 256 + 1, 16, hashes FROM log_block WHERE idx = 0 AND width = 16;
 SELECT problem, ref, detail FROM verify_log(false);
 INSERT INTO aliased (t, k) SELECT '2024-01-08 00:00+00', 'block' || i FROM generate_series(1, 300) i;
 SELECT seal();
@@ -313,7 +316,9 @@ ALTER TABLE log_block DISABLE TRIGGER battledger_append_only;
 DELETE FROM log_block WHERE idx = (SELECT count(*) FROM log_leaf) / 256 + 1;
 ALTER TABLE log_block ENABLE ALWAYS TRIGGER battledger_append_only;
 SELECT seal() IS NOT NULL AS sealed_after_repair;
-SELECT count(*) AS blocks, (SELECT count(*) FROM log_leaf) / 256 AS full_blocks FROM log_block;
+SELECT count(*) FILTER (WHERE width = 16) AS full_blocks, (SELECT count(*) FROM log_leaf) / 256 AS expected,
+       max(width) FILTER (WHERE idx = (SELECT count(*) FROM log_leaf) / 256) AS edge_width,
+       (SELECT count(*) FROM log_leaf) % 256 / 16 AS expected_edge FROM log_block;
 SELECT count(*) AS log_problems FROM verify_log(false);
 BEGIN;
 ALTER TABLE log_tile DISABLE TRIGGER battledger_append_only;

@@ -46,13 +46,17 @@ CREATE TABLE @extschema@.log_tile (
 -- hashes do not compress: store them out of line without trying
 ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL,
                                  ALTER COLUMN nodes SET STORAGE EXTERNAL;
--- Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): row idx holds the 16
--- nodes of tree level 4 over leaves 256 * idx .. 256 * idx + 255, written once
--- the block is full, so that a proof reads 16 of its leaves and this row
--- instead of all 256 leaves.  512 bytes, stored inline.
+-- Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): row (idx, width) holds
+-- the first width nodes of tree level 4 over leaves 256 * idx .., each the
+-- root of 16 leaves, so that a proof reads 16 leaves and this row instead of
+-- all 256 leaves of a block.  A full block has width 16 (512 bytes, stored
+-- inline); the right edge's partial block is stored again, wider, by a seal
+-- that grew it, as the tiles are, and readers take the widest row.
 CREATE TABLE @extschema@.log_block (
-    idx    bigint PRIMARY KEY,
-    hashes bytea NOT NULL
+    idx    bigint NOT NULL,
+    width  int NOT NULL,
+    hashes bytea NOT NULL,
+    PRIMARY KEY (idx, width)
 );
 ALTER TABLE @extschema@.log_block ALTER COLUMN hashes SET STORAGE MAIN;
 CREATE TABLE @extschema@.checkpoint (

@@ -71,7 +71,7 @@ COMMENT ON VIEW @extschema@.members IS 'each member''s current roles';
 COMMENT ON VIEW @extschema@.keys IS 'each key: member, public key, validity and revocation';
 COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP), one per seal() piece';
 COMMENT ON TABLE @extschema@.log_leaf IS 'this log''s leaves: one per sealed ledger row';
-COMMENT ON TABLE @extschema@.log_block IS 'this log''s full leaf blocks: the 16 tree nodes of level 4 over leaves 256 * idx .. 256 * idx + 255, which proofs read instead of the 256 leaves';
+COMMENT ON TABLE @extschema@.log_block IS 'this log''s leaf blocks: the tree nodes of level 4 over leaves 256 * idx .., 16 a row (width fewer at the right edge), which proofs read instead of the 256 leaves';
 COMMENT ON TABLE @extschema@.log_tile IS 'this log''s tiles: the hashes of tree level 8 * level, 256 a row (width fewer at the right edge), and in nodes the tree''s nodes of the 7 levels above them; level 0 is log_leaf';
 COMMENT ON TABLE @extschema@.log_pending IS 'ledger rows queued for the next seal()';
 COMMENT ON TABLE @extschema@.log_pending_intact IS 'one row while log_pending is whole; empty after a crash or failover reset the unlogged queue, until seal() re-queues the unsealed rows from their tables';

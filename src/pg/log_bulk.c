@@ -98,7 +98,7 @@ log_columns(Relation rel, const char *const *names, const Oid *types, int n, int
 const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
 const char *const tile_cols[5] = {"level", "idx", "width", "hashes", "nodes"};
 const char *const node_cols[3] = {"level", "idx", "hash"};
-const char *const block_cols[2] = {"idx", "hashes"};
+const char *const block_cols[3] = {"idx", "width", "hashes"};
 static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
 
 void
@@ -122,7 +122,8 @@ void
 block_col_types(Oid *t)
 {
 	t[0] = INT8OID;
-	t[1] = BYTEAOID;
+	t[1] = INT4OID;
+	t[2] = BYTEAOID;
 }
 
 void
@@ -197,7 +198,7 @@ seal_fast_allowed(void)
 			else if (i == 3)
 			{
 				block_col_types(types);
-				ok = log_columns(rel, block_cols, types, 2, attidx);
+				ok = log_columns(rel, block_cols, types, 3, attidx);
 			}
 			else if (tiled)
 			{
@@ -444,8 +445,9 @@ seal_fast_tile(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 	{
 		s = bulk_next(&sf->block);
 		s->tts_values[0] = Int64GetDatum(idx);
-		s->tts_values[1] = PointerGetDatum(b);
-		memset(s->tts_isnull, 0, sizeof(bool) * 2);
+		s->tts_values[1] = Int32GetDatum(width);
+		s->tts_values[2] = PointerGetDatum(b);
+		memset(s->tts_isnull, 0, sizeof(bool) * 3);
 		bulk_add(&sf->block);
 		pfree(b);
 		return;

@@ -71,10 +71,11 @@ extern void tree_error(const char *what);
 #define TILE_INNER (TILE_HEIGHT - 1)	/* the levels of a row's nodes */
 
 /*
- * Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): log_block row idx
- * holds the 16 nodes of tree level 4 over leaves 256 idx .. 256 idx + 255,
- * once all 256 are sealed, so that a proof reads 16 leaves of a block and
- * one row instead of its 256 leaves.
+ * Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): log_block row
+ * (idx, width) holds the first width nodes of tree level 4 over leaves
+ * 256 idx .., so that a proof reads 16 leaves of a block and one row instead
+ * of its 256 leaves.  Full blocks have width 16; the right edge's partial
+ * block is stored again, wider, by a seal that grew it, as the tiles are.
  */
 #define BLOCK_LEVEL 4
 #define BLOCK_NODES (TILE_WIDTH >> BLOCK_LEVEL)
@@ -92,6 +93,7 @@ typedef struct TileEdge
 	bool		blocks;			/* log_block exists (0.9.0) */
 	int64		block_idx;		/* the block the level-4 nodes below fill */
 	int			block_n;
+	int			block_stored;	/* width of the widest stored row of block_idx */
 	uint8		block[BLOCK_NODES][HASH256_LEN];
 	tile_write_fn write;
 	void	   *ctx;
@@ -142,7 +144,7 @@ typedef struct SealFast
 extern const char *const leaf_cols[6];
 extern const char *const tile_cols[5];
 extern const char *const node_cols[3];
-extern const char *const block_cols[2];
+extern const char *const block_cols[3];
 extern void block_col_types(Oid *t);
 extern void leaf_col_types(Oid *t);
 extern bool log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx);

@@ -64,9 +64,9 @@ typedef struct SealBuf
 
 /*
  * The SPI path's tile writer: one INSERT per tile row (one per 65536 leaves,
- * and the grown right edges at the end of a seal) and per full leaf block
- * (level 0, one per 256 leaves), through the statement so that triggers and
- * row security on log_tile and log_block apply.
+ * and the grown right edges at the end of a seal) and per leaf block row
+ * (level 0: one per 256 leaves, and the grown right edge), through the
+ * statement so that triggers and row security on log_tile and log_block apply.
  */
 static void
 seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
@@ -78,13 +78,15 @@ seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
 
 	if (level == 0)
 	{
-		/* a full leaf block's 16 level-4 nodes (0.9.0) */
+		/* a leaf block's level-4 nodes (0.9.0) */
 		args[0] = Int64GetDatum(idx);
-		args[1] = PointerGetDatum(tile_bytea(hashes, width));
+		args[1] = Int32GetDatum(width);
+		args[2] = PointerGetDatum(tile_bytea(hashes, width));
 		types[0] = INT8OID;
-		types[1] = BYTEAOID;
-		if (SPI_execute_with_args("INSERT INTO battledger.log_block (idx, hashes) VALUES ($1, $2)",
-								  2, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		types[1] = INT4OID;
+		types[2] = BYTEAOID;
+		if (SPI_execute_with_args("INSERT INTO battledger.log_block (idx, width, hashes) VALUES ($1, $2, $3)",
+								  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not store a log leaf block");
 		MemoryContextSwitchTo(cxt);
 		return;

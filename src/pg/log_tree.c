@@ -99,11 +99,11 @@ typedef struct FetchLeaves
 	bool	   *have;
 } FetchLeaves;
 
-/* a leaf block's 16 level-4 nodes (log_block, 0.9.0) */
+/* a leaf block's level-4 nodes (log_block, 0.9.0): 16, or the right edge's so far */
 typedef struct FetchBlock
 {
 	int64		idx;
-	bool		have;
+	int			width;			/* nodes held; 0 if no row */
 	uint8		h[BLOCK_NODES][HASH256_LEN];
 } FetchBlock;
 
@@ -423,27 +423,32 @@ fetch_leaves(FetchLeaves *ranges, int nr)
 }
 
 /*
- * A block row's hashes into the fetch: exactly 16 hashes, else it is not
- * read (verify_log() names it) and the block's nodes come from its leaves.
+ * A block row's hashes into the fetch: as many whole hashes as its width
+ * says, at most 16, else it is not read (verify_log() names it) and the
+ * block's nodes come from its leaves.
  */
 static void
-block_take(FetchBlock *b, bytea *h)
+block_take(FetchBlock *b, int width, bytea *h)
 {
-	if (VARSIZE_ANY_EXHDR(h) != BLOCK_NODES * HASH256_LEN)
+	if (width < 1 || width > BLOCK_NODES || VARSIZE_ANY_EXHDR(h) != (Size) width * HASH256_LEN)
 		return;
-	memcpy(b->h, VARDATA_ANY(h), BLOCK_NODES * HASH256_LEN);
-	b->have = true;
+	memcpy(b->h, VARDATA_ANY(h), (size_t) width * HASH256_LEN);
+	b->width = width;
 }
 
-/* The blocks through log_block's primary key, under log_key_read_open()'s conditions. */
+/*
+ * The blocks through log_block's primary key, under log_key_read_open()'s
+ * conditions: a backward scan of (idx) meets a block's widest visible row
+ * first, as for the tiles.
+ */
 static bool
 fetch_blocks_direct(FetchBlock *blocks, int nb)
 {
 	LogKeyRead kr;
-	Oid			types[2];
+	Oid			types[3];
 
 	block_col_types(types);
-	if (!log_key_read_open(&kr, "log_block", block_cols, types, 2, 1))
+	if (!log_key_read_open(&kr, "log_block", block_cols, types, 3, 2))
 		return false;
 	for (int i = 0; i < nb; i++)
 	{
@@ -453,15 +458,17 @@ fetch_blocks_direct(FetchBlock *blocks, int nb)
 		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(blocks[i].idx));
 		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 1, 0);
 		index_rescan(scan, key, 1, NULL, 0);
-		if (index_getnext_slot(scan, ForwardScanDirection, kr.slot))
+		if (index_getnext_slot(scan, BackwardScanDirection, kr.slot))
 		{
 			bool		n1,
-						n2;
+						n2,
+						n3;
 			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
-			Datum		h = slot_getattr(kr.slot, kr.ai[1] + 1, &n2);
+			int			width = DatumGetInt32(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
+			Datum		h = slot_getattr(kr.slot, kr.ai[2] + 1, &n3);
 
-			if (!n1 && !n2 && idx == blocks[i].idx)
-				block_take(&blocks[i], DatumGetByteaPP(h));
+			if (!n1 && !n2 && !n3 && idx == blocks[i].idx)
+				block_take(&blocks[i], width, DatumGetByteaPP(h));
 		}
 		index_endscan(scan);
 	}
@@ -469,7 +476,7 @@ fetch_blocks_direct(FetchBlock *blocks, int nb)
 	return true;
 }
 
-/* The blocks through a query, as fetch_tiles(). */
+/* The blocks through a query (the widest row of each), as fetch_tiles(). */
 static void
 fetch_blocks(FetchBlock *blocks, int nb)
 {
@@ -478,8 +485,10 @@ fetch_blocks(FetchBlock *blocks, int nb)
 	Datum		args[1];
 	Datum	   *ix = palloc(sizeof(Datum) * nb);
 	SPIPlanPtr	plan = keep_plan(&block_plan,
-								 "SELECT b.idx, b.hashes FROM battledger.log_block b "
-								 "WHERE b.idx OPERATOR(pg_catalog.=) ANY ($1)", 1, types);
+								 "SELECT q.i, w.width, w.hashes "
+								 "FROM pg_catalog.unnest($1) q(i) "
+								 "  JOIN LATERAL (SELECT b.width, b.hashes FROM battledger.log_block b "
+								 "    WHERE b.idx OPERATOR(pg_catalog.=) q.i ORDER BY b.width DESC LIMIT 1) w ON true", 1, types);
 
 	for (int i = 0; i < nb; i++)
 		ix[i] = Int64GetDatum(blocks[i].idx);
@@ -491,15 +500,17 @@ fetch_blocks(FetchBlock *blocks, int nb)
 		HeapTuple	t = SPI_tuptable->vals[r];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		n1,
-					n2;
+					n2,
+					n3;
 		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 1, &n1));
-		Datum		h = SPI_getbinval(t, d, 2, &n2);
+		int			width = DatumGetInt32(SPI_getbinval(t, d, 2, &n2));
+		Datum		h = SPI_getbinval(t, d, 3, &n3);
 
-		if (n1 || n2)
+		if (n1 || n2 || n3)
 			continue;
 		for (int i = 0; i < nb; i++)
-			if (blocks[i].idx == idx && !blocks[i].have)
-				block_take(&blocks[i], DatumGetByteaPP(h));
+			if (blocks[i].idx == idx && blocks[i].width == 0)
+				block_take(&blocks[i], width, DatumGetByteaPP(h));
 	}
 }
 
@@ -590,13 +601,23 @@ tile_ncols(void)
 	return OidIsValid(relid) && get_attnum(relid, "nodes") != InvalidAttrNumber ? 5 : 4;
 }
 
-/* A block of the fetch, or NULL (a node of fewer than 16 leaves needs none). */
+/*
+ * The fetched block that holds level-0 node (sh, first's) level-4 nodes, or
+ * NULL: a node of fewer than 16 leaves, a block not fetched or not stored,
+ * or a node past the block row's width (then its leaves are read).
+ */
 static FetchBlock *
-block_of(FetchBlock *blocks, int nb, int64 block)
+block_of(FetchBlock *blocks, int nb, int sh, int64 first)
 {
+	if (sh < BLOCK_LEVEL)
+		return NULL;
 	for (int k = 0; k < nb; k++)
-		if (blocks[k].idx == block)
-			return &blocks[k];
+		if (blocks[k].idx == first / TILE_WIDTH)
+		{
+			int			from = (int) ((first % TILE_WIDTH) >> BLOCK_LEVEL);
+
+			return from + (1 << (sh - BLOCK_LEVEL)) <= blocks[k].width ? &blocks[k] : NULL;
+		}
 	return NULL;
 }
 
@@ -634,10 +655,14 @@ nodeset_fetch(NodeSet *ns)
 			continue;
 		if (L == 0)
 		{
-			if (use_blocks && sh >= BLOCK_LEVEL && block_of(blocks, nb, block) == NULL)
+			bool		listed = false;
+
+			for (k = 0; k < nb && !listed; k++)
+				listed = blocks[k].idx == block;
+			if (use_blocks && sh >= BLOCK_LEVEL && !listed)
 			{
 				blocks[nb].idx = block;
-				blocks[nb].have = false;
+				blocks[nb].width = 0;
 				nb++;
 			}
 		}
@@ -668,15 +693,13 @@ nodeset_fetch(NodeSet *ns)
 		int			sh = ns->levels[i];
 		int64		first;
 		int64		block;
-		FetchBlock *b;
 		int			k;
 
 		if (sh < 0 || sh >= TILE_HEIGHT || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
 			continue;
 		first = (int64) (ns->idx[i] << sh);
 		block = first / TILE_WIDTH;
-		b = sh >= BLOCK_LEVEL ? block_of(blocks, nb, block) : NULL;
-		if (b && b->have)
+		if (block_of(blocks, nb, sh, first))
 			continue;
 		for (k = 0; k < nr; k++)
 			if (ranges[k].lo / TILE_WIDTH == block)
@@ -706,8 +729,8 @@ nodeset_fetch(NodeSet *ns)
 
 		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
 			continue;
-		b = L == 0 && sh >= BLOCK_LEVEL ? block_of(blocks, nb, block) : NULL;
-		if (b && b->have)
+		b = L == 0 ? block_of(blocks, nb, sh, first) : NULL;
+		if (b)
 		{
 			/* the root of 2^(sh - 4) of the block's level-4 nodes (0.9.0) */
 			span >>= BLOCK_LEVEL;
@@ -781,31 +804,40 @@ tile_nodes_bytea(const uint8 *hashes, int width)
 }
 
 /*
- * The partial right-edge block's level-4 nodes so far, recomputed from its
- * leaves (which the root just checked covers); seal() writes the block's
- * row once its 16th arrives.  A block row at or past the edge was not
- * written by seal() (only full blocks are): refused, naming it, rather than
- * failing later on the primary key.
+ * The right edge's partial block: its level-4 nodes so far, recomputed from
+ * its leaves (which the root just checked covers), and the width of its
+ * widest stored row; seal() writes a wider row when it grew, as for the
+ * tiles.  A block row ahead of the tree (a later block, or this one wider)
+ * was not written by seal(): refused, naming it, rather than failing later
+ * on the primary key.
  */
 static void
 block_edge_load(TileEdge *te, int64 size)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(te->block_idx)};
-	bool		isnull;
-	Datum		ahead;
 
-	if (SPI_execute_with_args("SELECT pg_catalog.min(b.idx) FROM battledger.log_block b WHERE b.idx OPERATOR(pg_catalog.>=) $1",
+	te->block_stored = 0;
+	if (SPI_execute_with_args("SELECT b.idx, b.width FROM battledger.log_block b WHERE b.idx OPERATOR(pg_catalog.>=) $1 "
+							  "ORDER BY b.idx DESC, b.width DESC LIMIT 1",
 							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the log's leaf blocks");
-	ahead = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("the log's leaf block %lld is stored ahead of the tree", (long long) DatumGetInt64(ahead)),
-				 errdetail("The tree of %lld leaves has %lld full blocks of 256 leaves.",
-						   (long long) size, (long long) te->block_idx),
-				 errhint("Run battledger.verify_log(): it reports the row as extra_block.  It was not written by seal(): restore the log's tables from a backup.")));
+	if (SPI_processed == 1)
+	{
+		bool		n1,
+					n2;
+		int64		idx = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n1));
+		int			width = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2));
+
+		if (idx > te->block_idx || width > te->block_n)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the log's leaf block %lld has a row ahead of the tree", (long long) idx),
+					 errdetail("The widest row holds %d nodes of level 4; the tree of %lld leaves has %d there.",
+							   width, (long long) size, idx > te->block_idx ? 0 : te->block_n),
+					 errhint("Run battledger.verify_log(): it reports the row as extra_block.  It was not written by seal(): restore the log's tables from a backup.")));
+		te->block_stored = width;
+	}
 	if (te->block_n > 0)
 	{
 		NodeSet    *ns = palloc0(sizeof(NodeSet));
@@ -893,7 +925,7 @@ tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
 
 /*
  * bl_compact_append's emit: keep the nodes of tree levels 8L, L >= 1, and
- * (0.9.0) those of level 4, a block's row written at its 16th.
+ * (0.9.0) those of level 4, a block's full row written at its 16th.
  */
 void
 tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
@@ -909,7 +941,7 @@ tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
 		{
 			te->write(te->ctx, 0, te->block_idx, BLOCK_NODES, &te->block[0][0]);
 			te->block_idx++;
-			te->block_n = 0;
+			te->block_n = te->block_stored = 0;
 		}
 		return;
 	}
@@ -926,10 +958,15 @@ tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
 	}
 }
 
-/* Store the partial right-edge tiles that grew (each a row wider than the last). */
+/* Store the partial right-edge tiles and block that grew (each a row wider than the last). */
 void
 tile_edge_finish(TileEdge *te)
 {
+	if (te->blocks && te->block_n > te->block_stored)
+	{
+		te->write(te->ctx, 0, te->block_idx, te->block_n, &te->block[0][0]);
+		te->block_stored = te->block_n;
+	}
 	for (int L = 1; L < TILE_LEVELS; L++)
 		if (te->width[L] > te->stored[L])
 		{

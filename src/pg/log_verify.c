@@ -589,16 +589,20 @@ int64_cmp(const void *a, const void *b)
 }
 
 /*
- * Check every row of log_block (0.9.0) against the recomputed tree: a row of
- * an index that is not a full block of this tree, or not 16 whole hashes, is
- * extra_block; one holding other level-4 nodes than the tree's is
- * block_mismatch (proofs read them); every full block must be stored, else
- * missing_blocks (ref: how many; detail: the first).  Reported in index order.
+ * Check every row of log_block (0.9.0) against the recomputed tree: a row
+ * whose nodes the tree does not have yet (an index or width past it), or
+ * not width whole hashes, is extra_block; one holding other level-4 nodes
+ * than the tree's is block_mismatch (proofs read them; a superseded
+ * narrower row of the right edge is checked like the others); every full
+ * block and the right edge's partial block must be stored, else
+ * missing_blocks (ref: how many; detail: the first).  In index order.
  */
 static void
 verify_blocks(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 {
 	int64		nfull = nleaves / TILE_WIDTH;
+	int			edge_width = (int) ((nleaves % TILE_WIDTH) >> BLOCK_LEVEL);
+	bool		edge_seen = false;
 	bool	   *seen = palloc_extended(Max(nfull, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	int64	   *extra = NULL,
 			   *bad = NULL;
@@ -606,11 +610,11 @@ verify_blocks(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 				nbad = 0,
 				cap = 0,
 				missing = 0,
-				first_missing = 0;
+				first_missing = -1;
 	Relation	rel = verify_open("log_block");
 	TupleDesc	d = RelationGetDescr(rel);
-	Oid			types[2];
-	int			ai[2];
+	Oid			types[3];
+	int			ai[3];
 	Datum	   *v = palloc(sizeof(Datum) * d->natts);
 	bool	   *isnull = palloc(sizeof(bool) * d->natts);
 	TableScanDesc scan;
@@ -618,27 +622,34 @@ verify_blocks(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	int64		rows = 0;
 
 	block_col_types(types);
-	(void) log_columns(rel, block_cols, types, 2, ai);
+	(void) log_columns(rel, block_cols, types, 3, ai);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		int64		idx;
+		int			width;
 		bytea	   *b;
 		bool		is_extra;
 		bool		is_bad = false;
 
 		heap_deform_tuple(t, d, v, isnull);
-		if (isnull[ai[0]] || isnull[ai[1]])
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
 			elog(ERROR, "a row of battledger.log_block has a NULL");
 		idx = DatumGetInt64(v[ai[0]]);
-		b = DatumGetByteaPP(v[ai[1]]);
-		is_extra = idx < 0 || idx >= nfull || seen[idx] ||
-			VARSIZE_ANY_EXHDR(b) != BLOCK_NODES * HASH256_LEN;
+		width = DatumGetInt32(v[ai[1]]);
+		b = DatumGetByteaPP(v[ai[2]]);
+		is_extra = idx < 0 || idx > nfull || width < 1 || width > BLOCK_NODES ||
+			idx * TILE_WIDTH + ((int64) width << BLOCK_LEVEL) > nleaves ||
+			VARSIZE_ANY_EXHDR(b) != (Size) width * HASH256_LEN;
 		if (!is_extra)
 		{
 			is_bad = memcmp(VARDATA_ANY(b), lv->h[BLOCK_LEVEL][idx * BLOCK_NODES],
-							BLOCK_NODES * HASH256_LEN) != 0;
-			seen[idx] = true;
+							(size_t) width * HASH256_LEN) != 0;
+			/* stored, if wrong (block_mismatch says so, not missing_blocks too) */
+			if (width == BLOCK_NODES)
+				seen[idx] = true;
+			else if (idx == nfull && width == edge_width)
+				edge_seen = true;
 		}
 		if (is_extra || is_bad)
 		{
@@ -667,8 +678,13 @@ verify_blocks(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 					psprintf("Leaf block %lld holds level-4 nodes that are not the tree's.", (long long) bad[i]));
 	for (int64 i = 0; i < nextra; i++)
 		put_problem(ts, desc, "extra_block", extra[i],
-					psprintf("Leaf block %lld is not a full block of the tree of %lld leaves, is stored twice, or is not 16 hashes.",
+					psprintf("A row of leaf block %lld is not part of the tree of %lld leaves (an index or width past it, or not whole hashes).",
 							 (long long) extra[i], (long long) nleaves));
+	if (edge_width > 0 && !edge_seen)
+	{
+		missing++;
+		first_missing = nfull;
+	}
 	for (int64 i = nfull - 1; i >= 0; i--)
 		if (!seen[i])
 		{

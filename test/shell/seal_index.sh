@@ -40,7 +40,7 @@ q bulk -c "SET battledger.seal_checkpoint_every = 1000000" -c "SELECT battledger
 fail=0
 for s in "SELECT md5(string_agg(leaf_index || tbl || seq || prev::text || row_hash::text || leaf_hash::text, ',' ORDER BY leaf_index)) FROM battledger.log_leaf" \
          "SELECT md5(string_agg(level || '/' || idx || '/' || width || encode(hashes, 'hex') || encode(nodes, 'hex'), ',' ORDER BY level, idx, width)) FROM battledger.log_tile" \
-         "SELECT md5(string_agg(idx || encode(hashes, 'hex'), ',' ORDER BY idx)) || count(*) FROM battledger.log_block" \
+         "SELECT md5(string_agg(idx || '/' || width || encode(hashes, 'hex'), ',' ORDER BY idx, width)) || count(*) FROM battledger.log_block" \
          "SELECT md5(string_agg(tree_size || root::text || note, ',' ORDER BY tree_size)) FROM battledger.checkpoint"; do
   a=$(q stmt -c "$s"); b=$(q bulk -c "$s")
   [ "$a" = "$b" ] || { echo "stmt and bulk logs differ: $s"; fail=1; }
@@ -87,7 +87,7 @@ SELECT 'recomputed_differ=' || count(*) FILTER (WHERE inc IS DISTINCT FROM battl
                                                    OR root::text IS DISTINCT FROM battledger.tree_root(s)::text)
   FROM probe;
 ROLLBACK;
-SELECT 'blocks=' || (SELECT count(*) FROM battledger.log_block) || '/' || (SELECT count(*) / 256 FROM battledger.log_leaf);
+SELECT 'blocks=' || (SELECT count(*) FROM battledger.log_block WHERE width = 16) || '/' || (SELECT count(*) / 256 FROM battledger.log_leaf);
 SELECT 'checkpoints_differ=' || count(*) FILTER (WHERE battledger.tree_root(tree_size)::text IS DISTINCT FROM root::text) FROM battledger.checkpoint;
 SELECT 'max_size=' || max(s) || ' min_size=' || min(s) FROM probe;
 SQL
