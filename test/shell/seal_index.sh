@@ -81,7 +81,7 @@ BEGIN;
 SELECT string_agg(format('ALTER EVENT TRIGGER %I DISABLE', evtname), '; ') FROM pg_event_trigger WHERE evtname LIKE 'battledger%' \gset
 :string_agg;
 ALTER TABLE battledger.log_tile DROP COLUMN nodes;
-DROP TABLE battledger.log_block;
+ALTER TABLE battledger.log_block RENAME TO log_block_off;
 SELECT 'recomputed_differ=' || count(*) FILTER (WHERE inc IS DISTINCT FROM battledger.inclusion_proof(i, s)
                                                    OR con IS DISTINCT FROM battledger.consistency_proof(i + 1, s)
                                                    OR root::text IS DISTINCT FROM battledger.tree_root(s)::text)
