@@ -237,11 +237,19 @@ SELECT count(*) AS proofs_by_query,
 ROLLBACK;
 -- the index scans do not pass row security by: a plain role under a policy
 -- on the tiles is refused, as the query would be (battledger reads with
--- row_security off: a proof from rows a policy hid would be wrong)
+-- row_security off: a proof from rows a policy hid would be wrong); the
+-- same for the blocks (0.9.0), which proofs read first
 CREATE ROLE log_reader;
 BEGIN;
 ALTER TABLE log_tile ENABLE ROW LEVEL SECURITY;
 CREATE POLICY every_tile ON log_tile FOR SELECT USING (true);
+ALTER TABLE log_block RENAME TO log_block_off;
+SET LOCAL ROLE log_reader;
+SELECT battledger.tree_root((SELECT max(tree_size) FROM checkpoint));
+ROLLBACK;
+BEGIN;
+ALTER TABLE log_block ENABLE ROW LEVEL SECURITY;
+CREATE POLICY every_block ON log_block FOR SELECT USING (true);
 SET LOCAL ROLE log_reader;
 SELECT battledger.tree_root((SELECT max(tree_size) FROM checkpoint));
 ROLLBACK;
@@ -254,47 +262,37 @@ UPDATE log_tile t SET hashes = overlay(t.hashes PLACING '\x00'::bytea FROM 40)
   FROM edge_tile e WHERE (t.level, t.idx, t.width) = (e.level, e.idx, e.width);
 SELECT problem, ref, detail ~ '^Tile \(level 1, index 0, width \d+\) holds hashes that are not the tree''s\.$' AS detail_ok
   FROM verify_log(false) WHERE problem NOT LIKE 'checkpoint%';
--- the proofs and roots that need it no longer verify
+-- the proofs that need it no longer verify when they read the tiles (the
+-- blocks renamed away); since 0.9.0 they read the blocks, and verify
 SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
                                  inclusion_proof(l.leaf_index, c.tree_size), c.root)) > 0 AS some_proofs_fail
+  FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
+SELECT string_agg(format('ALTER EVENT TRIGGER %I DISABLE', evtname), '; ') AS guards FROM pg_event_trigger WHERE evtname LIKE 'battledger%' \gset
+:guards;
+ALTER TABLE log_block RENAME TO log_block_off;
+SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
+                                 inclusion_proof(l.leaf_index, c.tree_size), c.root)) > 0 AS some_proofs_fail_from_tiles
   FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
 ROLLBACK;
--- proofs read the tiles' stored inner nodes (0.9.0): one rewritten is named
--- (tile_nodes_mismatch) and the proofs that read it no longer verify; seal()
--- recomputes the nodes it checks from the hashes, so it still signs the
--- tree, and the new edge row holds the right nodes
-ALTER TABLE log_tile DISABLE TRIGGER battledger_append_only;
-CREATE TEMP TABLE saved_nodes AS SELECT * FROM edge_tile;
-SELECT width, octet_length(nodes) / 32 AS edge_nodes FROM saved_nodes;
-UPDATE log_tile t SET nodes = overlay(t.nodes PLACING '\x00'::bytea FROM 10)
-  FROM saved_nodes e WHERE (t.level, t.idx, t.width) = (e.level, e.idx, e.width);
-SELECT problem, ref, detail FROM verify_log(false);
-SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
-                                 inclusion_proof(l.leaf_index, c.tree_size), c.root)) > 0 AS some_proofs_fail
-  FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
-INSERT INTO aliased (t, k) SELECT '2024-01-07 00:00+00', 'nodes' || i FROM generate_series(1, 256) i;
-SELECT seal() IS NOT NULL AS sealed_past_bad_nodes;
-SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
-                                 inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS new_tree_bad_proofs
-  FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
-SELECT width, octet_length(nodes) / 32 AS edge_nodes FROM edge_tile;
-SELECT problem, ref, detail FROM verify_log(false);
-UPDATE log_tile t SET nodes = s.nodes FROM saved_nodes s WHERE (t.level, t.idx, t.width) = (s.level, s.idx, s.width);
-ALTER TABLE log_tile ENABLE ALWAYS TRIGGER battledger_append_only;
+-- blocks (0.9.0): the tree's nodes of levels 4, 8, ..., 16 a row (fewer at
+-- each level's right edge, stored again wider as it grows), which proofs read
+-- instead of tiles and leaves.  Every full block and each edge is stored; one
+-- rewritten is named (block_mismatch) and the proofs through it fail, and
+-- seal() still signs a tree that extends the last (it reads no block); one
+-- deleted is named (missing_blocks) and the proofs read tiles and leaves; a
+-- row ahead of the tree is named (extra_block) and seal() refuses to write
+-- over it
+CREATE TEMP VIEW block_shape AS
+  SELECT b.level, count(*) FILTER (WHERE b.width = 16) AS full_rows, (SELECT count(*) FROM log_leaf) >> b.level >> 4 AS expected_full,
+         max(b.width) FILTER (WHERE b.idx = (SELECT count(*) FROM log_leaf) >> b.level >> 4) AS edge_width,
+         ((SELECT count(*) FROM log_leaf) >> b.level) % 16 AS expected_edge,
+         count(*) FILTER (WHERE octet_length(b.hashes) <> 32 * b.width) AS not_whole
+    FROM log_block b GROUP BY b.level ORDER BY b.level;
+SELECT * FROM block_shape;
 SELECT count(*) AS log_problems FROM verify_log(false);
--- leaf blocks (0.9.0): a block's level-4 nodes (16 when full, fewer at the
--- right edge, stored again wider as it grows), which proofs read instead of
--- its 256 leaves.  One rewritten is named (block_mismatch) and the proofs
--- through it fail; one deleted is named (missing_blocks) and the proofs read
--- the leaves again; one stored ahead of the tree is named (extra_block) and
--- seal() refuses to write over it
-SELECT count(*) FILTER (WHERE width = 16) AS full_blocks, (SELECT count(*) FROM log_leaf) / 256 AS expected,
-       max(width) FILTER (WHERE idx = (SELECT count(*) FROM log_leaf) / 256) AS edge_width,
-       (SELECT count(*) FROM log_leaf) % 256 / 16 AS expected_edge,
-       count(*) FILTER (WHERE octet_length(hashes) <> 32 * width) AS not_whole FROM log_block;
 BEGIN;
 ALTER TABLE log_block DISABLE TRIGGER battledger_append_only;
-UPDATE log_block SET hashes = overlay(hashes PLACING '\x00'::bytea FROM 100) WHERE idx = 1 AND width = 16;
+UPDATE log_block SET hashes = overlay(hashes PLACING '\x00'::bytea FROM 100) WHERE level = 4 AND idx = 1 AND width = 16;
 SELECT problem, ref, detail FROM verify_log(false);
 SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
                                  inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS bad_proofs
@@ -302,33 +300,52 @@ SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_in
 ROLLBACK;
 BEGIN;
 ALTER TABLE log_block DISABLE TRIGGER battledger_append_only;
-DELETE FROM log_block WHERE idx IN (0, 2);
+DELETE FROM log_block WHERE (level = 4 AND idx IN (0, 2)) OR level = 8;
 SELECT problem, ref, detail FROM verify_log(false);
 SELECT count(*) AS proofs, count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
                                                    inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS bad_proofs
   FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
 ROLLBACK;
-INSERT INTO log_block SELECT (SELECT count(*) FROM log_leaf) / 256 + 1, 16, hashes FROM log_block WHERE idx = 0 AND width = 16;
+-- a rewritten edge block: named; seal() recomputes the edge from the leaves
+ALTER TABLE log_block DISABLE TRIGGER battledger_append_only;
+CREATE TEMP TABLE saved_block AS SELECT * FROM log_block WHERE level = 4 ORDER BY idx DESC, width DESC LIMIT 1;
+UPDATE log_block b SET hashes = overlay(b.hashes PLACING '\x00'::bytea FROM 2)
+  FROM saved_block s WHERE (b.level, b.idx, b.width) = (s.level, s.idx, s.width);
+SELECT problem, ref, detail FROM verify_log(false);
+INSERT INTO aliased (t, k) SELECT '2024-01-07 00:00+00', 'block' || i FROM generate_series(1, 40) i;
+SELECT seal() IS NOT NULL AS sealed_past_bad_block;
+SELECT count(*) FILTER (WHERE NOT verify_inclusion(leaf(l.leaf_index), l.leaf_index, c.tree_size,
+                                 inclusion_proof(l.leaf_index, c.tree_size), c.root)) AS new_tree_bad_proofs
+  FROM log_leaf l, (SELECT * FROM checkpoint ORDER BY tree_size DESC LIMIT 1) c;
+SELECT problem, ref, detail FROM verify_log(false);
+UPDATE log_block b SET hashes = s.hashes FROM saved_block s WHERE (b.level, b.idx, b.width) = (s.level, s.idx, s.width);
+ALTER TABLE log_block ENABLE ALWAYS TRIGGER battledger_append_only;
+SELECT count(*) AS log_problems FROM verify_log(false);
+-- a row ahead of the tree
+INSERT INTO log_block SELECT 4, ((SELECT count(*) FROM log_leaf) >> 8) + 1, 16, hashes FROM log_block WHERE level = 4 AND idx = 0 AND width = 16;
 SELECT problem, ref, detail FROM verify_log(false);
 INSERT INTO aliased (t, k) SELECT '2024-01-08 00:00+00', 'block' || i FROM generate_series(1, 300) i;
 SELECT seal();
 ALTER TABLE log_block DISABLE TRIGGER battledger_append_only;
-DELETE FROM log_block WHERE idx = (SELECT count(*) FROM log_leaf) / 256 + 1;
+DELETE FROM log_block WHERE level = 4 AND idx = ((SELECT count(*) FROM log_leaf) >> 8) + 1;
 ALTER TABLE log_block ENABLE ALWAYS TRIGGER battledger_append_only;
 SELECT seal() IS NOT NULL AS sealed_after_repair;
-SELECT count(*) FILTER (WHERE width = 16) AS full_blocks, (SELECT count(*) FROM log_leaf) / 256 AS expected,
-       max(width) FILTER (WHERE idx = (SELECT count(*) FROM log_leaf) / 256) AS edge_width,
-       (SELECT count(*) FROM log_leaf) % 256 / 16 AS expected_edge FROM log_block;
+SELECT * FROM block_shape;
 SELECT count(*) AS log_problems FROM verify_log(false);
 BEGIN;
 ALTER TABLE log_tile DISABLE TRIGGER battledger_append_only;
 DELETE FROM log_tile t USING edge_tile e WHERE (t.level, t.idx, t.width) = (e.level, e.idx, e.width);
 SELECT problem, ref, detail FROM verify_log(false);
+-- the root comes from the blocks since 0.9.0; from the tiles, it is missing
+SELECT tree_root((SELECT max(tree_size) FROM checkpoint)) IS NOT NULL AS root_from_blocks;
+SELECT string_agg(format('ALTER EVENT TRIGGER %I DISABLE', evtname), '; ') AS guards FROM pg_event_trigger WHERE evtname LIKE 'battledger%' \gset
+:guards;
+ALTER TABLE log_block RENAME TO log_block_off;
 SELECT tree_root((SELECT max(tree_size) FROM checkpoint));
 ROLLBACK;
 BEGIN;
-INSERT INTO log_tile VALUES (1, 0, 200, decode(repeat('00', 6400), 'hex'), ''), (2, 0, 1, decode(repeat('00', 32), 'hex'), ''),
-                            (1, 0, 1, '\x00', ''), (0, 0, 1, decode(repeat('00', 32), 'hex'), '');
+INSERT INTO log_tile VALUES (1, 0, 200, decode(repeat('00', 6400), 'hex')), (2, 0, 1, decode(repeat('00', 32), 'hex')),
+                            (1, 0, 1, '\x00'), (0, 0, 1, decode(repeat('00', 32), 'hex'));
 SELECT problem, ref, detail FROM verify_log(false);
 ROLLBACK;
 -- seal() refuses to extend a tree whose stored right edge no longer gives the signed root

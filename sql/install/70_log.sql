@@ -31,32 +31,29 @@ CREATE INDEX log_leaf_row ON @extschema@.log_leaf USING hash (row_hash);
 -- 8 * level, indexes 256 * idx .. 256 * idx + width - 1, concatenated (32 bytes
 -- each).  Full tiles have width 256; a seal that grows the right edge adds a
 -- wider row of the same tile.  Tree level 0 (the leaves) is log_leaf.
--- nodes (0.9.0) holds the nodes of tree levels 8 * level + 1 .. + 7 above the
--- row's hashes, level by level (width / 2 of them, then width / 4, ...), so
--- that a proof reads them instead of recomputing them; verify_log() checks
--- them against the tree.
 CREATE TABLE @extschema@.log_tile (
     level  int NOT NULL,
     idx    bigint NOT NULL,
     width  int NOT NULL,
     hashes bytea NOT NULL,
-    nodes  bytea NOT NULL,
     PRIMARY KEY (level, idx, width)
 );
 -- hashes do not compress: store them out of line without trying
-ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL,
-                                 ALTER COLUMN nodes SET STORAGE EXTERNAL;
--- Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): row (idx, width) holds
--- the first width nodes of tree level 4 over leaves 256 * idx .., each the
--- root of 16 leaves, so that a proof reads 16 leaves and this row instead of
--- all 256 leaves of a block.  A full block has width 16 (512 bytes, stored
--- inline); the right edge's partial block is stored again, wider, by a seal
--- that grew it, as the tiles are, and readers take the widest row.
+ALTER TABLE @extschema@.log_tile ALTER COLUMN hashes SET STORAGE EXTERNAL;
+-- Blocks (0.9.0; docs/design.md, "Blocks of 16 nodes"): row (level, idx,
+-- width) holds the first width of the 16 nodes of tree level `level` (4, 8,
+-- 12, ...) from index 16 * idx, concatenated, each node the root of 16 nodes
+-- four levels below; so a proof reads one small row per four levels of the
+-- tree and 16 leaves, instead of whole 256-wide tiles and 256 leaves.  A full
+-- block has width 16 (512 bytes, stored inline); a seal that grows the right
+-- edge of a level adds a wider row, and readers take the widest, as for the
+-- tiles.  Derived from the leaves like the tiles, and checked by verify_log().
 CREATE TABLE @extschema@.log_block (
+    level  int NOT NULL,
     idx    bigint NOT NULL,
     width  int NOT NULL,
     hashes bytea NOT NULL,
-    PRIMARY KEY (idx, width)
+    PRIMARY KEY (level, idx, width)
 );
 ALTER TABLE @extschema@.log_block ALTER COLUMN hashes SET STORAGE MAIN;
 CREATE TABLE @extschema@.checkpoint (

@@ -504,41 +504,6 @@ bl_compact_from_nodes(bl_compact *c, uint64_t size, bl_node_fn get, void *ctx)
 	return 0;
 }
 
-/* ----------------------------------------------------------- tile nodes */
-
-size_t
-bl_merkle_inner_count(size_t n, int levels)
-{
-	size_t		total = 0;
-
-	for (int k = 1; k <= levels && (n >> k) > 0; k++)
-		total += n >> k;
-	return total;
-}
-
-int
-bl_merkle_inner_nodes(const uint8_t (*hashes)[BL_HASH_LEN], size_t n,
-					  int levels, uint8_t (*out)[BL_HASH_LEN])
-{
-	const uint8_t (*below)[BL_HASH_LEN] = hashes;
-	size_t		pos = 0;
-
-	if (levels < 0 || levels > 62)
-		return -1;
-	for (int k = 1; k <= levels && (n >> k) > 0; k++)
-	{
-		size_t		count = n >> k;
-
-		/* level k's nodes hash pairs of level k - 1's, the first 2 * count */
-		for (size_t i = 0; i < count; i++)
-			if (bl_merkle_node_hash(below[2 * i], below[2 * i + 1], out[pos + i]) != 0)
-				return -1;
-		below = (const uint8_t (*)[BL_HASH_LEN]) out[pos];
-		pos += count;
-	}
-	return 0;
-}
-
 size_t
 bl_log_leaf_len(size_t table_len)
 {

@@ -131,17 +131,6 @@ int			bl_compact_from_nodes(bl_compact *c, uint64_t size,
 								  bl_node_fn get, void *ctx);
 
 /*
- * The inner nodes of n consecutive perfect-subtree hashes at one level (a
- * tile's row): the nodes `levels` levels up at most, level k holding the
- * n >> k roots of aligned runs of 2^k hashes, written level 1 first, each
- * level in index order.  out must hold bl_merkle_inner_count(n, levels)
- * hashes.  A stored copy lets a proof read a node instead of recomputing it.
- */
-size_t		bl_merkle_inner_count(size_t n, int levels);
-int			bl_merkle_inner_nodes(const uint8_t (*hashes)[BL_HASH_LEN], size_t n,
-								  int levels, uint8_t (*out)[BL_HASH_LEN]);
-
-/*
  * A battledger log leaf: the bytes whose RFC 6962 leaf hash the log holds
  * for one ledger row.  "BLL" 0x01, u16be(length of table), table
  * ("schema.table", UTF-8, unquoted), i64be(ledger_seq), ledger_prev (32),

@@ -96,9 +96,9 @@ log_columns(Relation rel, const char *const *names, const Oid *types, int n, int
 }
 
 const char *const leaf_cols[6] = {"leaf_index", "tbl", "seq", "prev", "row_hash", "leaf_hash"};
-const char *const tile_cols[5] = {"level", "idx", "width", "hashes", "nodes"};
+const char *const tile_cols[4] = {"level", "idx", "width", "hashes"};
 const char *const node_cols[3] = {"level", "idx", "hash"};
-const char *const block_cols[3] = {"idx", "width", "hashes"};
+const char *const block_cols[4] = {"level", "idx", "width", "hashes"};
 static const char *const pending_cols[4] = {"tbl", "seq", "prev", "row_hash"};
 
 void
@@ -121,9 +121,7 @@ node_col_types(Oid *t)
 void
 block_col_types(Oid *t)
 {
-	t[0] = INT8OID;
-	t[1] = INT4OID;
-	t[2] = BYTEAOID;
+	tile_col_types(t);			/* the same shape as a tile row */
 }
 
 void
@@ -132,7 +130,7 @@ tile_col_types(Oid *t)
 	t[0] = INT4OID;
 	t[1] = INT8OID;
 	t[2] = INT4OID;
-	t[3] = t[4] = BYTEAOID;
+	t[3] = BYTEAOID;
 }
 
 /* Whether a trigger of this event (TRIGGER_TYPE_INSERT, ...) on rel would fire now. */
@@ -166,7 +164,7 @@ seal_fast_allowed(void)
 	const char *names[4] = {"log_pending", "log_leaf", tiled ? "log_tile" : "log_node", "log_block"};
 	AclMode		modes[4] = {ACL_SELECT | ACL_DELETE, ACL_INSERT, ACL_INSERT, ACL_INSERT};
 	int16		events[4] = {TRIGGER_TYPE_DELETE, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT, TRIGGER_TYPE_INSERT};
-	int			ntables = log_blocked() ? 4 : 3;	/* log_block since 0.9.0 */
+	int			ntables = tiled && log_blocked() ? 4 : 3;	/* log_block since 0.9.0 */
 	bool		ok = true;
 
 	for (int i = 0; i < ntables && ok; i++)
@@ -198,12 +196,12 @@ seal_fast_allowed(void)
 			else if (i == 3)
 			{
 				block_col_types(types);
-				ok = log_columns(rel, block_cols, types, 3, attidx);
+				ok = log_columns(rel, block_cols, types, 4, attidx);
 			}
 			else if (tiled)
 			{
 				tile_col_types(types);
-				ok = log_columns(rel, tile_cols, types, tile_ncols(), attidx);
+				ok = log_columns(rel, tile_cols, types, 4, attidx);
 			}
 			else
 			{
@@ -431,41 +429,32 @@ seal_fast_emit(void *ctx, int level, uint64_t index, const uint8_t hash[BL_MERKL
 	bulk_add(&sf->tile);
 }
 
-/* tile_edge's writer: one log_tile row (level 0: log_block row) into the bulk buffer */
+/* tile_edge's writers: one log_tile or log_block row into its bulk buffer */
 static void
-seal_fast_tile(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+seal_fast_row(BulkRel *r, int level, int64 idx, int width, const uint8 *hashes)
 {
-	SealFast   *sf = ctx;
-	TupleTableSlot *s;
-	int			ncols = RelationGetDescr(sf->tile.rel)->natts;	/* checked: 4 or 5 */
+	TupleTableSlot *s = bulk_next(r);
 	bytea	   *b = tile_bytea(hashes, width);
-	bytea	   *nodes;
-
-	if (level == 0)
-	{
-		s = bulk_next(&sf->block);
-		s->tts_values[0] = Int64GetDatum(idx);
-		s->tts_values[1] = Int32GetDatum(width);
-		s->tts_values[2] = PointerGetDatum(b);
-		memset(s->tts_isnull, 0, sizeof(bool) * 3);
-		bulk_add(&sf->block);
-		pfree(b);
-		return;
-	}
-	s = bulk_next(&sf->tile);
-	nodes = ncols == 5 ? tile_nodes_bytea(hashes, width) : NULL;
 
 	s->tts_values[0] = Int32GetDatum(level);
 	s->tts_values[1] = Int64GetDatum(idx);
 	s->tts_values[2] = Int32GetDatum(width);
 	s->tts_values[3] = PointerGetDatum(b);
-	if (nodes)
-		s->tts_values[4] = PointerGetDatum(nodes);
-	memset(s->tts_isnull, 0, sizeof(bool) * ncols);
-	bulk_add(&sf->tile);
+	memset(s->tts_isnull, 0, sizeof(bool) * 4);
+	bulk_add(r);
 	pfree(b);
-	if (nodes)
-		pfree(nodes);
+}
+
+static void
+seal_fast_tile(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	seal_fast_row(&((SealFast *) ctx)->tile, level, idx, width, hashes);
+}
+
+static void
+seal_fast_block(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	seal_fast_row(&((SealFast *) ctx)->block, level, idx, width, hashes);
 }
 
 void
@@ -474,13 +463,13 @@ seal_fast_begin(SealFast *sf, int64 size)
 	bulk_open(&sf->leaf, "log_leaf");
 	sf->edge = NULL;
 	sf->block.rel = NULL;
-	if (log_blocked())
-		bulk_open(&sf->block, "log_block");
 	if (log_tiled())
 	{
 		bulk_open(&sf->tile, "log_tile");
+		if (log_blocked())
+			bulk_open(&sf->block, "log_block");
 		sf->edge = palloc(sizeof(TileEdge));
-		tile_edge_load(sf->edge, size, seal_fast_tile, sf);
+		tile_edge_load(sf->edge, size, seal_fast_tile, seal_fast_block, sf);
 	}
 	else
 		bulk_open(&sf->tile, "log_node");

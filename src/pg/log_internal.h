@@ -38,9 +38,10 @@ typedef struct NodeSet
 	uint8		hash[BL_MERKLE_MAX_NODES][HASH256_LEN];
 	bool		have[BL_MERKLE_MAX_NODES];
 	/*
-	 * Recompute every node from the tiles' hashes, reading no stored inner
-	 * node: seal() extends the hashes of the right edge, so the root it
-	 * checks against the last checkpoint must come from those hashes.
+	 * Recompute every node from the tiles' hashes and the leaves, reading no
+	 * block (log_block): seal() extends the tiles' and the blocks' right
+	 * edges, so the root it checks against the last checkpoint, and the edges
+	 * it extends, must come from the leaves and hashes it checked.
 	 */
 	bool		from_hashes;
 } NodeSet;
@@ -49,7 +50,6 @@ extern void check_range(int64 v, int64 lo, int64 hi, const char *what);
 extern bool latest_checkpoint(int64 *size, uint8 *root, char **note);
 extern int64 log_size(void);
 extern bool log_tiled(void);
-extern int	tile_ncols(void);
 extern bool log_blocked(void);
 extern void nodeset_fetch(NodeSet *ns);
 extern int nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN]);
@@ -59,29 +59,30 @@ extern void tree_error(const char *what);
 /*
  * Tiles (log_tree.c; docs/design.md, "The tiled layout"): log_tile row
  * (level L >= 1, idx N, width W) holds the hashes of the tree's nodes at
- * level 8L, indexes 256N .. 256N+W-1, concatenated; since 0.9.0 its column
- * nodes holds the nodes of levels 8L+1 .. 8L+7 above them
- * (bl_merkle_inner_nodes: W/2 of level 8L+1 first, ... W/128 of 8L+7), so
- * that a proof reads them instead of recomputing them.  Level 0 (8L = 0)
- * is log_leaf.
+ * level 8L, indexes 256N .. 256N+W-1, concatenated; the nodes of levels
+ * 8L+1 .. 8L+7 are recomputed from them, and level 0 (8L = 0) is log_leaf.
  */
 #define TILE_HEIGHT 8
 #define TILE_WIDTH 256
 #define TILE_LEVELS 8			/* tile levels 1..7 hold tree levels 8..56 */
-#define TILE_INNER (TILE_HEIGHT - 1)	/* the levels of a row's nodes */
 
 /*
- * Leaf blocks (0.9.0; docs/design.md, "Leaf blocks"): log_block row
- * (idx, width) holds the first width nodes of tree level 4 over leaves
- * 256 idx .., so that a proof reads 16 leaves of a block and one row instead
- * of its 256 leaves.  Full blocks have width 16; the right edge's partial
- * block is stored again, wider, by a seal that grew it, as the tiles are.
+ * Blocks (0.9.0; docs/design.md, "Blocks of 16 nodes"): log_block row
+ * (level, idx, width) holds the first width of the 16 nodes of tree level
+ * `level` = 4k (k >= 1) from index 16 idx, concatenated; a node of tree
+ * level h, 4k <= h < 4k + 4, is the root of 2^(h - 4k) of them in one row.
+ * A proof reads one row per four tree levels and 16 leaves.  Full blocks
+ * have width 16; each level's right edge is stored again, wider, by a seal
+ * that grew it, as the tiles are.
  */
-#define BLOCK_LEVEL 4
-#define BLOCK_NODES (TILE_WIDTH >> BLOCK_LEVEL)
+#define BLOCK_HEIGHT 4
+#define BLOCK_WIDTH 16
+#define BLOCK_LEVELS 15			/* tree levels 4, 8, ..., 60 */
 
-/* write one tile row (level, idx, width, width hashes); level 0: a log_block row */
+/* write one tile row (level, idx, width, width hashes) */
 typedef void (*tile_write_fn) (void *ctx, int level, int64 idx, int width, const uint8 *hashes);
+/* write one block row (tree level, idx, width, width hashes) */
+typedef void (*block_write_fn) (void *ctx, int level, int64 idx, int width, const uint8 *hashes);
 
 /* The right-edge tile of each tile level while seal() extends the tree. */
 typedef struct TileEdge
@@ -90,20 +91,21 @@ typedef struct TileEdge
 	int			width[TILE_LEVELS];		/* hashes held */
 	int			stored[TILE_LEVELS];	/* width of the widest stored row of idx */
 	uint8		hashes[TILE_LEVELS][TILE_WIDTH][HASH256_LEN];
-	bool		blocks;			/* log_block exists (0.9.0) */
-	int64		block_idx;		/* the block the level-4 nodes below fill */
-	int			block_n;
-	int			block_stored;	/* width of the widest stored row of block_idx */
-	uint8		block[BLOCK_NODES][HASH256_LEN];
 	tile_write_fn write;
 	void	   *ctx;
+	/* the right-edge block of each block level k (tree level 4(k + 1)), 0.9.0 */
+	bool		blocks;			/* log_block exists */
+	int64		bidx[BLOCK_LEVELS];
+	int			bwidth[BLOCK_LEVELS];	/* nodes held */
+	int			bstored[BLOCK_LEVELS];	/* width of the widest stored row of bidx */
+	uint8		bhashes[BLOCK_LEVELS][BLOCK_WIDTH][HASH256_LEN];
+	block_write_fn bwrite;
 } TileEdge;
 
-extern void tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx);
+extern void tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, block_write_fn bwrite, void *ctx);
 extern void tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash);
 extern void tile_edge_finish(TileEdge *te);
 extern bytea *tile_bytea(const uint8 *hashes, int width);
-extern bytea *tile_nodes_bytea(const uint8 *hashes, int width);
 
 /* seal (log_seal.c) */
 extern bool queue_intact(bool read_only);
@@ -142,9 +144,9 @@ typedef struct SealFast
 } SealFast;
 
 extern const char *const leaf_cols[6];
-extern const char *const tile_cols[5];
+extern const char *const tile_cols[4];
 extern const char *const node_cols[3];
-extern const char *const block_cols[3];
+extern const char *const block_cols[4];
 extern void block_col_types(Oid *t);
 extern void leaf_col_types(Oid *t);
 extern bool log_columns(Relation rel, const char *const *names, const Oid *types, int n, int *attidx);

@@ -63,46 +63,39 @@ typedef struct SealBuf
 } SealBuf;
 
 /*
- * The SPI path's tile writer: one INSERT per tile row (one per 65536 leaves,
- * and the grown right edges at the end of a seal) and per leaf block row
- * (level 0: one per 256 leaves, and the grown right edge), through the
- * statement so that triggers and row security on log_tile and log_block apply.
+ * The SPI path's tile and block writers: one INSERT per row (a tile per
+ * 65536 leaves, a block per 16 nodes of a block level, and the grown right
+ * edges at the end of a seal), through the statement so that triggers and
+ * row security on log_tile and log_block apply.
  */
 static void
-seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+seal_row_write(const char *query, int level, int64 idx, int width, const uint8 *hashes)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[5] = {INT4OID, INT8OID, INT4OID, BYTEAOID, BYTEAOID};
-	Datum		args[5];
-	bool		nodes = tile_ncols() == 5;	/* 0.9.0: the row's inner nodes too */
+	Oid			types[4] = {INT4OID, INT8OID, INT4OID, BYTEAOID};
+	Datum		args[4];
 
-	if (level == 0)
-	{
-		/* a leaf block's level-4 nodes (0.9.0) */
-		args[0] = Int64GetDatum(idx);
-		args[1] = Int32GetDatum(width);
-		args[2] = PointerGetDatum(tile_bytea(hashes, width));
-		types[0] = INT8OID;
-		types[1] = INT4OID;
-		types[2] = BYTEAOID;
-		if (SPI_execute_with_args("INSERT INTO battledger.log_block (idx, width, hashes) VALUES ($1, $2, $3)",
-								  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not store a log leaf block");
-		MemoryContextSwitchTo(cxt);
-		return;
-	}
 	args[0] = Int32GetDatum(level);
 	args[1] = Int64GetDatum(idx);
 	args[2] = Int32GetDatum(width);
 	args[3] = PointerGetDatum(tile_bytea(hashes, width));
-	if (nodes)
-		args[4] = PointerGetDatum(tile_nodes_bytea(hashes, width));
-	if (SPI_execute_with_args(nodes
-							  ? "INSERT INTO battledger.log_tile (level, idx, width, hashes, nodes) VALUES ($1, $2, $3, $4, $5)"
-							  : "INSERT INTO battledger.log_tile (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
-							  nodes ? 5 : 4, types, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not store a log tile");
+	if (SPI_execute_with_args(query, 4, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store a row of the log's tree");
 	MemoryContextSwitchTo(cxt);	/* SPI returns in its own context */
+}
+
+static void
+seal_tile_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	seal_row_write("INSERT INTO battledger.log_tile (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
+				   level, idx, width, hashes);
+}
+
+static void
+seal_block_write(void *ctx, int level, int64 idx, int width, const uint8 *hashes)
+{
+	seal_row_write("INSERT INTO battledger.log_block (level, idx, width, hashes) VALUES ($1, $2, $3, $4)",
+				   level, idx, width, hashes);
 }
 
 static void
@@ -466,7 +459,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 	if (bl_merkle_root_nodes((uint64) size, ns->levels, ns->idx, &nn) != 0)
 		elog(ERROR, "bad tree size");
 	ns->n = (int) nn;
-	ns->from_hashes = true;		/* the hashes tile_edge_load() extends */
+	ns->from_hashes = true;		/* the leaves and hashes tile_edge_load() extends */
 	nodeset_fetch(ns);
 	if (bl_compact_from_nodes(&c, (uint64) size, nodeset_get, ns) != 0)
 		tree_error("a subtree of the last checkpoint is missing");
@@ -504,7 +497,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 		else if (log_tiled())
 		{
 			te = palloc(sizeof(TileEdge));
-			tile_edge_load(te, (int64) c.size, seal_tile_write, NULL);
+			tile_edge_load(te, (int64) c.size, seal_tile_write, seal_block_write, NULL);
 		}
 		for (;;)
 		{

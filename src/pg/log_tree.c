@@ -88,7 +88,6 @@ typedef struct FetchTile
 	int64		idx;
 	int			len;			/* hashes held; -1 if no row */
 	uint8	   *hashes;
-	uint8	   *nodes;			/* its inner nodes (0.9.0); NULL: recompute them */
 } FetchTile;
 
 typedef struct FetchLeaves
@@ -99,12 +98,13 @@ typedef struct FetchLeaves
 	bool	   *have;
 } FetchLeaves;
 
-/* a leaf block's level-4 nodes (log_block, 0.9.0): 16, or the right edge's so far */
+/* a block's nodes (log_block, 0.9.0): its widest row */
 typedef struct FetchBlock
 {
+	int			level;			/* tree level, 4k */
 	int64		idx;
 	int			width;			/* nodes held; 0 if no row */
-	uint8		h[BLOCK_NODES][HASH256_LEN];
+	uint8		h[BLOCK_WIDTH][HASH256_LEN];
 } FetchBlock;
 
 static SPIPlanPtr
@@ -186,12 +186,9 @@ log_key_read_close(LogKeyRead *kr)
 /*
  * A tile row's hashes into the fetch; a row of another length than whole
  * hashes is not read (verify_log() names it), and the tile counts as missing.
- * Its inner nodes (nodes, NULL before 0.9.0) are taken if they are as many as
- * its width has; otherwise they are recomputed from the hashes, and
- * verify_log() names the row.
  */
 static void
-tile_take(FetchTile *tile, bytea *b, bytea *nodes)
+tile_take(FetchTile *tile, bytea *b)
 {
 	size_t		len = VARSIZE_ANY_EXHDR(b);
 
@@ -200,28 +197,6 @@ tile_take(FetchTile *tile, bytea *b, bytea *nodes)
 	tile->len = (int) (len / HASH256_LEN);
 	tile->hashes = palloc(Max(len, 1));
 	memcpy(tile->hashes, VARDATA_ANY(b), len);
-	tile->nodes = NULL;
-	if (nodes &&
-		VARSIZE_ANY_EXHDR(nodes) == bl_merkle_inner_count((size_t) tile->len, TILE_INNER) * HASH256_LEN)
-	{
-		tile->nodes = palloc(Max(VARSIZE_ANY_EXHDR(nodes), 1));
-		memcpy(tile->nodes, VARDATA_ANY(nodes), VARSIZE_ANY_EXHDR(nodes));
-	}
-}
-
-/*
- * Node (sh, j) of a tile's row of `width` hashes, 1 <= sh <= 7, from its
- * stored inner nodes: level sh's nodes follow the width >> k of each level
- * k below it (bl_merkle_inner_nodes).
- */
-static const uint8 *
-tile_inner(const FetchTile *tile, int sh, int64 j)
-{
-	size_t		pos = 0;
-
-	for (int k = 1; k < sh; k++)
-		pos += (size_t) tile->len >> k;
-	return tile->nodes + (pos + (size_t) j) * HASH256_LEN;
 }
 
 /*
@@ -237,11 +212,10 @@ static bool
 fetch_tiles_direct(FetchTile *tiles, int nt)
 {
 	LogKeyRead kr;
-	Oid			types[5];
-	int			ncols = tile_ncols();
+	Oid			types[4];
 
 	tile_col_types(types);
-	if (!log_key_read_open(&kr, "log_tile", tile_cols, types, ncols, 3))
+	if (!log_key_read_open(&kr, "log_tile", tile_cols, types, 4, 3))
 		return false;
 	for (int i = 0; i < nt; i++)
 	{
@@ -249,7 +223,6 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 		IndexScanDesc scan;
 
 		tiles[i].len = -1;
-		tiles[i].nodes = NULL;
 		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tiles[i].level));
 		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tiles[i].idx));
 		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
@@ -259,15 +232,13 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 		{
 			bool		n1,
 						n2,
-						n3,
-						n4 = true;
+						n3;
 			int			level = DatumGetInt32(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
 			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
 			Datum		h = slot_getattr(kr.slot, kr.ai[3] + 1, &n3);
-			Datum		nd = ncols == 5 ? slot_getattr(kr.slot, kr.ai[4] + 1, &n4) : (Datum) 0;
 
 			if (!n1 && !n2 && !n3 && level == tiles[i].level && idx == tiles[i].idx)
-				tile_take(&tiles[i], DatumGetByteaPP(h), n4 ? NULL : DatumGetByteaPP(nd));
+				tile_take(&tiles[i], DatumGetByteaPP(h));
 		}
 		index_endscan(scan);
 	}
@@ -275,40 +246,24 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 	return true;
 }
 
-/*
- * The tiles through a query (where row security, a missing privilege or
- * another key says one must read them), the widest row of each; its inner
- * nodes too where log_tile has them (0.9.0; a query of its own, since the
- * library also serves an extension not yet updated).
- */
 static void
 fetch_tiles(FetchTile *tiles, int nt)
 {
-	static SPIPlanPtr tile_nodes_plan = NULL;
 	Oid			types[2] = {INT4ARRAYOID, INT8ARRAYOID};
 	Datum		args[2];
 	Datum	   *lv = palloc(sizeof(Datum) * nt);
 	Datum	   *ix = palloc(sizeof(Datum) * nt);
-	bool		with_nodes = tile_ncols() == 5;
-	SPIPlanPtr	plan = with_nodes
-		? keep_plan(&tile_nodes_plan,
-					"SELECT q.l, q.i, w.hashes, w.nodes "
-					"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i) "
-					"  LEFT JOIN LATERAL (SELECT t.hashes, t.nodes FROM battledger.log_tile t "
-					"    WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
-					"    ORDER BY t.width DESC LIMIT 1) w ON true", 2, types)
-		: keep_plan(&tile_plan,
-					"SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
-					"  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
-					"  ORDER BY t.width DESC LIMIT 1) "
-					"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
+	SPIPlanPtr	plan = keep_plan(&tile_plan,
+								 "SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
+								 "  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
+								 "  ORDER BY t.width DESC LIMIT 1) "
+								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
 
 	for (int i = 0; i < nt; i++)
 	{
 		lv[i] = Int32GetDatum(tiles[i].level);
 		ix[i] = Int64GetDatum(tiles[i].idx);
 		tiles[i].len = -1;
-		tiles[i].nodes = NULL;
 	}
 	args[0] = PointerGetDatum(construct_array(lv, nt, INT4OID, 4, true, TYPALIGN_INT));
 	args[1] = PointerGetDatum(construct_array(ix, nt, INT8OID, 8, true, TYPALIGN_DOUBLE));
@@ -322,15 +277,12 @@ fetch_tiles(FetchTile *tiles, int nt)
 		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &isnull));
 		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 		Datum		h = SPI_getbinval(t, d, 3, &isnull);
-		bool		nnull = true;
-		Datum		nd;
 
 		if (isnull)
 			continue;
-		nd = with_nodes ? SPI_getbinval(t, d, 4, &nnull) : (Datum) 0;
 		for (int i = 0; i < nt; i++)
 			if (tiles[i].level == level && tiles[i].idx == idx && tiles[i].len < 0)
-				tile_take(&tiles[i], DatumGetByteaPP(h), nnull ? NULL : DatumGetByteaPP(nd));
+				tile_take(&tiles[i], DatumGetByteaPP(h));
 	}
 }
 
@@ -424,50 +376,53 @@ fetch_leaves(FetchLeaves *ranges, int nr)
 
 /*
  * A block row's hashes into the fetch: as many whole hashes as its width
- * says, at most 16, else it is not read (verify_log() names it) and the
- * block's nodes come from its leaves.
+ * says, at most 16, else it is not read (verify_log() names it) and its
+ * nodes come from the tiles and leaves.
  */
 static void
 block_take(FetchBlock *b, int width, bytea *h)
 {
-	if (width < 1 || width > BLOCK_NODES || VARSIZE_ANY_EXHDR(h) != (Size) width * HASH256_LEN)
+	if (width < 1 || width > BLOCK_WIDTH || VARSIZE_ANY_EXHDR(h) != (Size) width * HASH256_LEN)
 		return;
 	memcpy(b->h, VARDATA_ANY(h), (size_t) width * HASH256_LEN);
 	b->width = width;
 }
 
 /*
- * The blocks through log_block's primary key, under log_key_read_open()'s
- * conditions: a backward scan of (idx) meets a block's widest visible row
- * first, as for the tiles.
+ * The blocks through log_block's primary key (level, idx, width), under
+ * log_key_read_open()'s conditions: a backward scan of (level, idx) meets a
+ * block's widest visible row first, as for the tiles.
  */
 static bool
 fetch_blocks_direct(FetchBlock *blocks, int nb)
 {
 	LogKeyRead kr;
-	Oid			types[3];
+	Oid			types[4];
 
 	block_col_types(types);
-	if (!log_key_read_open(&kr, "log_block", block_cols, types, 3, 2))
+	if (!log_key_read_open(&kr, "log_block", block_cols, types, 4, 3))
 		return false;
 	for (int i = 0; i < nb; i++)
 	{
-		ScanKeyData key[1];
+		ScanKeyData key[2];
 		IndexScanDesc scan;
 
-		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(blocks[i].idx));
-		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 1, 0);
-		index_rescan(scan, key, 1, NULL, 0);
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(blocks[i].level));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(blocks[i].idx));
+		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
+		index_rescan(scan, key, 2, NULL, 0);
 		if (index_getnext_slot(scan, BackwardScanDirection, kr.slot))
 		{
 			bool		n1,
 						n2,
-						n3;
-			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
-			int			width = DatumGetInt32(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
-			Datum		h = slot_getattr(kr.slot, kr.ai[2] + 1, &n3);
+						n3,
+						n4;
+			int			level = DatumGetInt32(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
+			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
+			int			width = DatumGetInt32(slot_getattr(kr.slot, kr.ai[2] + 1, &n3));
+			Datum		h = slot_getattr(kr.slot, kr.ai[3] + 1, &n4);
 
-			if (!n1 && !n2 && !n3 && idx == blocks[i].idx)
+			if (!n1 && !n2 && !n3 && !n4 && level == blocks[i].level && idx == blocks[i].idx)
 				block_take(&blocks[i], width, DatumGetByteaPP(h));
 		}
 		index_endscan(scan);
@@ -481,37 +436,80 @@ static void
 fetch_blocks(FetchBlock *blocks, int nb)
 {
 	static SPIPlanPtr block_plan = NULL;
-	Oid			types[1] = {INT8ARRAYOID};
-	Datum		args[1];
+	Oid			types[2] = {INT4ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+	Datum	   *lv = palloc(sizeof(Datum) * nb);
 	Datum	   *ix = palloc(sizeof(Datum) * nb);
 	SPIPlanPtr	plan = keep_plan(&block_plan,
-								 "SELECT q.i, w.width, w.hashes "
-								 "FROM pg_catalog.unnest($1) q(i) "
+								 "SELECT q.l, q.i, w.width, w.hashes "
+								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i) "
 								 "  JOIN LATERAL (SELECT b.width, b.hashes FROM battledger.log_block b "
-								 "    WHERE b.idx OPERATOR(pg_catalog.=) q.i ORDER BY b.width DESC LIMIT 1) w ON true", 1, types);
+								 "    WHERE b.level OPERATOR(pg_catalog.=) q.l AND b.idx OPERATOR(pg_catalog.=) q.i "
+								 "    ORDER BY b.width DESC LIMIT 1) w ON true", 2, types);
 
 	for (int i = 0; i < nb; i++)
+	{
+		lv[i] = Int32GetDatum(blocks[i].level);
 		ix[i] = Int64GetDatum(blocks[i].idx);
-	args[0] = PointerGetDatum(construct_array(ix, nb, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	}
+	args[0] = PointerGetDatum(construct_array(lv, nb, INT4OID, 4, true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(ix, nb, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the log's leaf blocks");
+		elog(ERROR, "could not read the log's blocks");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[r];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		n1,
 					n2,
-					n3;
-		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 1, &n1));
-		int			width = DatumGetInt32(SPI_getbinval(t, d, 2, &n2));
-		Datum		h = SPI_getbinval(t, d, 3, &n3);
+					n3,
+					n4;
+		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &n1));
+		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &n2));
+		int			width = DatumGetInt32(SPI_getbinval(t, d, 3, &n3));
+		Datum		h = SPI_getbinval(t, d, 4, &n4);
 
-		if (n1 || n2 || n3)
+		if (n1 || n2 || n3 || n4)
 			continue;
 		for (int i = 0; i < nb; i++)
-			if (blocks[i].idx == idx && blocks[i].width == 0)
+			if (blocks[i].level == level && blocks[i].idx == idx && blocks[i].width == 0)
 				block_take(&blocks[i], width, DatumGetByteaPP(h));
 	}
+}
+
+/*
+ * The block row holding node (h, j) of tree level h >= 4: the 2^(h - 4k)
+ * nodes of level 4k from index j 2^(h - 4k), all in row (4k, that / 16).
+ */
+static void
+block_place(int h, uint64 j, int *level, int64 *idx, int *from, int *span)
+{
+	int			s = h % BLOCK_HEIGHT;
+	int64		first = (int64) (j << s);
+
+	*level = h - s;
+	*span = 1 << s;
+	*idx = first / BLOCK_WIDTH;
+	*from = (int) (first % BLOCK_WIDTH);
+}
+
+/* The fetched block holding node i whole, or NULL (its row is missing or narrower). */
+static FetchBlock *
+block_of(NodeSet *ns, int i, FetchBlock *blocks, int nb)
+{
+	int			level,
+				from,
+				span;
+	int64		idx;
+
+	if (ns->levels[i] < BLOCK_HEIGHT || ns->levels[i] >= BLOCK_HEIGHT * (BLOCK_LEVELS + 1) ||
+		ns->idx[i] > ((uint64) PG_INT64_MAX >> (ns->levels[i] % BLOCK_HEIGHT)))
+		return NULL;
+	block_place(ns->levels[i], ns->idx[i], &level, &idx, &from, &span);
+	for (int k = 0; k < nb; k++)
+		if (blocks[k].level == level && blocks[k].idx == idx)
+			return from + span <= blocks[k].width ? &blocks[k] : NULL;
+	return NULL;
 }
 
 /* Root of n (a power of two, <= 128) consecutive hashes; buf is overwritten. */
@@ -582,43 +580,11 @@ log_tiled(void)
 	return OidIsValid(get_relname_relid("log_tile", get_namespace_oid("battledger", false)));
 }
 
-/* Whether the leaf blocks are stored (log_block, 0.9.0). */
+/* Whether the blocks are stored (log_block, 0.9.0). */
 bool
 log_blocked(void)
 {
 	return OidIsValid(get_relname_relid("log_block", get_namespace_oid("battledger", false)));
-}
-
-/*
- * log_tile's columns: 5 since 0.9.0 (nodes, each row's inner nodes), 4
- * before, while the library runs under an extension not yet updated.
- */
-int
-tile_ncols(void)
-{
-	Oid			relid = get_relname_relid("log_tile", get_namespace_oid("battledger", false));
-
-	return OidIsValid(relid) && get_attnum(relid, "nodes") != InvalidAttrNumber ? 5 : 4;
-}
-
-/*
- * The fetched block that holds level-0 node (sh, first's) level-4 nodes, or
- * NULL: a node of fewer than 16 leaves, a block not fetched or not stored,
- * or a node past the block row's width (then its leaves are read).
- */
-static FetchBlock *
-block_of(FetchBlock *blocks, int nb, int sh, int64 first)
-{
-	if (sh < BLOCK_LEVEL)
-		return NULL;
-	for (int k = 0; k < nb; k++)
-		if (blocks[k].idx == first / TILE_WIDTH)
-		{
-			int			from = (int) ((first % TILE_WIDTH) >> BLOCK_LEVEL);
-
-			return from + (1 << (sh - BLOCK_LEVEL)) <= blocks[k].width ? &blocks[k] : NULL;
-		}
-	return NULL;
 }
 
 void
@@ -631,17 +597,66 @@ nodeset_fetch(NodeSet *ns)
 				nr = 0,
 				nb = 0;
 	uint8		(*buf)[HASH256_LEN] = palloc(HASH256_LEN * (TILE_WIDTH / 2));
-	bool		use_blocks;
 
 	if (!log_tiled())
 	{
 		nodeset_fetch_nodes(ns);
 		return;
 	}
-	/* stored blocks, like stored tile nodes, are read by proofs, not by seal() */
-	use_blocks = !ns->from_hashes && log_blocked();
 
-	/* the tiles, and the blocks of level-0 nodes of 16 leaves or more */
+	/*
+	 * First the blocks (0.9.0), one row per node of level 4 or more; seal()
+	 * reads none (from_hashes).  What they do not hold whole (a row missing,
+	 * or narrower than the node: not written by seal()) comes from the tiles
+	 * and leaves below.
+	 */
+	for (int i = 0; i < ns->n; i++)
+		ns->have[i] = false;
+	if (!ns->from_hashes && log_blocked())
+	{
+		for (int i = 0; i < ns->n; i++)
+		{
+			int			level,
+						from,
+						span,
+						k;
+			int64		idx;
+
+			if (ns->levels[i] < BLOCK_HEIGHT || ns->levels[i] >= BLOCK_HEIGHT * (BLOCK_LEVELS + 1) ||
+				ns->idx[i] > ((uint64) PG_INT64_MAX >> (ns->levels[i] % BLOCK_HEIGHT)))
+				continue;
+			block_place(ns->levels[i], ns->idx[i], &level, &idx, &from, &span);
+			for (k = 0; k < nb; k++)
+				if (blocks[k].level == level && blocks[k].idx == idx)
+					break;
+			if (k == nb)
+			{
+				blocks[nb].level = level;
+				blocks[nb].idx = idx;
+				blocks[nb].width = 0;
+				nb++;
+			}
+		}
+		if (nb > 0 && !fetch_blocks_direct(blocks, nb))
+			fetch_blocks(blocks, nb);
+		for (int i = 0; i < ns->n; i++)
+		{
+			FetchBlock *b = block_of(ns, i, blocks, nb);
+			int			level,
+						from,
+						span;
+			int64		idx;
+
+			if (b == NULL)
+				continue;
+			block_place(ns->levels[i], ns->idx[i], &level, &idx, &from, &span);
+			memcpy(buf, b->h[from], (size_t) span * HASH256_LEN);
+			subtree_root(buf, span, ns->hash[i]);
+			ns->have[i] = true;
+		}
+	}
+
+	/* the tiles and leaf ranges the other nodes need: one range per 256 leaves */
 	for (int i = 0; i < ns->n; i++)
 	{
 		int			L = ns->levels[i] / TILE_HEIGHT;
@@ -650,21 +665,21 @@ nodeset_fetch(NodeSet *ns)
 		int64		block = first / TILE_WIDTH;
 		int			k;
 
-		ns->have[i] = false;
-		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
+		if (ns->have[i] || ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
 			continue;
 		if (L == 0)
 		{
-			bool		listed = false;
-
-			for (k = 0; k < nb && !listed; k++)
-				listed = blocks[k].idx == block;
-			if (use_blocks && sh >= BLOCK_LEVEL && !listed)
+			for (k = 0; k < nr; k++)
+				if (ranges[k].lo / TILE_WIDTH == block)
+					break;
+			if (k == nr)
 			{
-				blocks[nb].idx = block;
-				blocks[nb].width = 0;
-				nb++;
+				ranges[nr].lo = first;
+				ranges[nr].hi = first + ((int64) 1 << sh);
+				nr++;
 			}
+			ranges[k].lo = Min(ranges[k].lo, first);
+			ranges[k].hi = Max(ranges[k].hi, first + ((int64) 1 << sh));
 		}
 		else
 		{
@@ -679,40 +694,8 @@ nodeset_fetch(NodeSet *ns)
 			}
 		}
 	}
-	if (nb > 0 && !fetch_blocks_direct(blocks, nb))
-		fetch_blocks(blocks, nb);
 	if (nt > 0 && !fetch_tiles_direct(tiles, nt))
 		fetch_tiles(tiles, nt);
-
-	/*
-	 * The leaf ranges for the other level-0 nodes (fewer than 16 leaves, or
-	 * in a block not stored: the right edge's), one range per 256 leaves.
-	 */
-	for (int i = 0; i < ns->n; i++)
-	{
-		int			sh = ns->levels[i];
-		int64		first;
-		int64		block;
-		int			k;
-
-		if (sh < 0 || sh >= TILE_HEIGHT || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
-			continue;
-		first = (int64) (ns->idx[i] << sh);
-		block = first / TILE_WIDTH;
-		if (block_of(blocks, nb, sh, first))
-			continue;
-		for (k = 0; k < nr; k++)
-			if (ranges[k].lo / TILE_WIDTH == block)
-				break;
-		if (k == nr)
-		{
-			ranges[nr].lo = first;
-			ranges[nr].hi = first + ((int64) 1 << sh);
-			nr++;
-		}
-		ranges[k].lo = Min(ranges[k].lo, first);
-		ranges[k].hi = Max(ranges[k].hi, first + ((int64) 1 << sh));
-	}
 	if (nr > 0 && !fetch_leaves_direct(ranges, nr))
 		fetch_leaves(ranges, nr);
 
@@ -724,20 +707,10 @@ nodeset_fetch(NodeSet *ns)
 		int64		first = (int64) (ns->idx[i] << sh);
 		int64		block = first / TILE_WIDTH;
 		bool		ok = false;
-		const uint8 *stored = NULL;
-		FetchBlock *b;
 
-		if (ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
+		if (ns->have[i] || ns->levels[i] < 0 || L >= TILE_LEVELS || ns->idx[i] > ((uint64) PG_INT64_MAX >> sh))
 			continue;
-		b = L == 0 ? block_of(blocks, nb, sh, first) : NULL;
-		if (b)
-		{
-			/* the root of 2^(sh - 4) of the block's level-4 nodes (0.9.0) */
-			span >>= BLOCK_LEVEL;
-			memcpy(buf, b->h[(first % TILE_WIDTH) >> BLOCK_LEVEL], (size_t) span * HASH256_LEN);
-			ok = true;
-		}
-		else if (L == 0)
+		if (L == 0)
 		{
 			for (int k = 0; k < nr; k++)
 				if (ranges[k].lo / TILE_WIDTH == block)
@@ -760,20 +733,14 @@ nodeset_fetch(NodeSet *ns)
 					int			off = (int) (first - block * TILE_WIDTH);
 
 					ok = tiles[k].len >= off + span;
-					if (ok && sh > 0 && tiles[k].nodes && !ns->from_hashes)
-						stored = tile_inner(&tiles[k], sh, off >> sh);
-					else if (ok)
+					if (ok)
 						memcpy(buf, tiles[k].hashes + (size_t) off * HASH256_LEN, (size_t) span * HASH256_LEN);
 					break;
 				}
 		}
 		if (!ok)
 			continue;
-		/* a stored node is read, not recomputed (0.9.0) */
-		if (stored)
-			memcpy(ns->hash[i], stored, HASH256_LEN);
-		else
-			subtree_root(buf, span, ns->hash[i]);
+		subtree_root(buf, span, ns->hash[i]);
 		ns->have[i] = true;
 	}
 }
@@ -789,72 +756,76 @@ tile_bytea(const uint8 *hashes, int width)
 	return b;
 }
 
-/* A tile row's nodes column: the inner nodes above its hashes (0.9.0). */
-bytea *
-tile_nodes_bytea(const uint8 *hashes, int width)
-{
-	size_t		len = bl_merkle_inner_count((size_t) width, TILE_INNER) * HASH256_LEN;
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	if (bl_merkle_inner_nodes((const uint8 (*)[HASH256_LEN]) hashes, (size_t) width, TILE_INNER,
-							  (uint8 (*)[HASH256_LEN]) VARDATA(b)) != 0)
-		elog(ERROR, "could not hash a log tile's nodes");
-	return b;
-}
-
 /*
- * The right edge's partial block: its level-4 nodes so far, recomputed from
- * its leaves (which the root just checked covers), and the width of its
- * widest stored row; seal() writes a wider row when it grew, as for the
- * tiles.  A block row ahead of the tree (a later block, or this one wider)
- * was not written by seal(): refused, naming it, rather than failing later
- * on the primary key.
+ * The right-edge block of each block level at tree size `size` (0.9.0): its
+ * nodes so far, recomputed from the tiles and leaves (which the root just
+ * checked covers: from_hashes), and the width of its widest stored row;
+ * seal() writes a full block at its 16th node and, at the end, the edges
+ * that grew, as for the tiles.  A row ahead of the tree (a later block, or
+ * the edge's wider than the tree) was not written by seal(): refused, naming
+ * it, rather than failing later on the primary key (as tiles, red team hx2).
  */
 static void
 block_edge_load(TileEdge *te, int64 size)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(te->block_idx)};
+	/* each level's last row, through the primary key */
+	if (SPI_execute("SELECT l.lv, w.idx, w.width FROM pg_catalog.generate_series(4, 60, 4) l(lv) "
+					"  JOIN LATERAL (SELECT b.idx, b.width FROM battledger.log_block b "
+					"    WHERE b.level OPERATOR(pg_catalog.=) l.lv "
+					"    ORDER BY b.idx DESC, b.width DESC LIMIT 1) w ON true", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the log's blocks");
+	for (int k = 0; k < BLOCK_LEVELS; k++)
+	{
+		int64		n = size >> (BLOCK_HEIGHT * (k + 1));
 
-	te->block_stored = 0;
-	if (SPI_execute_with_args("SELECT b.idx, b.width FROM battledger.log_block b WHERE b.idx OPERATOR(pg_catalog.>=) $1 "
-							  "ORDER BY b.idx DESC, b.width DESC LIMIT 1",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the log's leaf blocks");
-	if (SPI_processed == 1)
+		te->bidx[k] = n / BLOCK_WIDTH;
+		te->bwidth[k] = (int) (n % BLOCK_WIDTH);
+		te->bstored[k] = 0;
+	}
+	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		n1,
-					n2;
-		int64		idx = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n1));
-		int			width = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2));
+					n2,
+					n3;
+		int			level = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1));
+		int64		idx = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2));
+		int			width = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &n3));
+		int			k = level / BLOCK_HEIGHT - 1;
 
-		if (idx > te->block_idx || width > te->block_n)
+		if (n1 || n2 || n3)
+			continue;
+		if (idx > te->bidx[k] || (idx == te->bidx[k] && width > te->bwidth[k]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the log's leaf block %lld has a row ahead of the tree", (long long) idx),
-					 errdetail("The widest row holds %d nodes of level 4; the tree of %lld leaves has %d there.",
-							   width, (long long) size, idx > te->block_idx ? 0 : te->block_n),
+					 errmsg("the log's block (level %d, index %lld) has a row ahead of the tree",
+							level, (long long) idx),
+					 errdetail("Its widest row holds %d nodes; the tree of %lld leaves has %d there.",
+							   width, (long long) size, idx == te->bidx[k] ? te->bwidth[k] : 0),
 					 errhint("Run battledger.verify_log(): it reports the row as extra_block.  It was not written by seal(): restore the log's tables from a backup.")));
-		te->block_stored = width;
+		if (idx == te->bidx[k])
+			te->bstored[k] = width;
 	}
-	if (te->block_n > 0)
+	for (int k = 0; k < BLOCK_LEVELS; k++)
 	{
-		NodeSet    *ns = palloc0(sizeof(NodeSet));
+		NodeSet    *ns;
 
-		ns->n = te->block_n;
+		if (te->bwidth[k] == 0)
+			continue;
+		ns = palloc0(sizeof(NodeSet));
+		ns->n = te->bwidth[k];
 		ns->from_hashes = true;
-		for (int k = 0; k < te->block_n; k++)
+		for (int j = 0; j < te->bwidth[k]; j++)
 		{
-			ns->levels[k] = BLOCK_LEVEL;
-			ns->idx[k] = (uint64) (te->block_idx * BLOCK_NODES + k);
+			ns->levels[j] = BLOCK_HEIGHT * (k + 1);
+			ns->idx[j] = (uint64) (te->bidx[k] * BLOCK_WIDTH + j);
 		}
 		nodeset_fetch(ns);
-		for (int k = 0; k < te->block_n; k++)
+		for (int j = 0; j < te->bwidth[k]; j++)
 		{
-			if (!ns->have[k])
-				tree_error(psprintf("leaves of block %lld are missing", (long long) te->block_idx));
-			memcpy(te->block[k], ns->hash[k], HASH256_LEN);
+			if (!ns->have[j])
+				tree_error(psprintf("node (%d, %llu) of the right edge is missing",
+									ns->levels[j], (unsigned long long) ns->idx[j]));
+			memcpy(te->bhashes[k][j], ns->hash[j], HASH256_LEN);
 		}
 		pfree(ns);
 	}
@@ -868,16 +839,15 @@ block_edge_load(TileEdge *te, int64 size)
  * an edge tile is under one of the root's subtrees.
  */
 void
-tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
+tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, block_write_fn bwrite, void *ctx)
 {
 	FetchTile	tiles[TILE_LEVELS];
 	int			nt = 0;
 
 	te->write = write;
+	te->bwrite = bwrite;
 	te->ctx = ctx;
 	te->blocks = log_blocked();
-	te->block_idx = size / TILE_WIDTH;
-	te->block_n = (int) ((size % TILE_WIDTH) >> BLOCK_LEVEL);
 	if (te->blocks)
 		block_edge_load(te, size);
 	for (int L = 1; L < TILE_LEVELS; L++)
@@ -924,26 +894,26 @@ tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, void *ctx)
 }
 
 /*
- * bl_compact_append's emit: keep the nodes of tree levels 8L, L >= 1, and
- * (0.9.0) those of level 4, a block's full row written at its 16th.
+ * bl_compact_append's emit: keep the nodes of tree levels 8L, L >= 1, in
+ * tiles, and (0.9.0) those of levels 4k, k >= 1, in blocks.
  */
 void
 tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
 {
 	int			L = level / TILE_HEIGHT;
+	int			k = level / BLOCK_HEIGHT - 1;
 
-	if (level == BLOCK_LEVEL && te->blocks)
+	if (te->blocks && level > 0 && level % BLOCK_HEIGHT == 0 && k < BLOCK_LEVELS)
 	{
-		if ((int64) (index / BLOCK_NODES) != te->block_idx || (int) (index % BLOCK_NODES) != te->block_n)
-			elog(ERROR, "node (%d, %llu) out of order for its leaf block", level, (unsigned long long) index);
-		memcpy(te->block[te->block_n], hash, HASH256_LEN);
-		if (++te->block_n == BLOCK_NODES)
+		if ((int64) (index / BLOCK_WIDTH) != te->bidx[k] || (int) (index % BLOCK_WIDTH) != te->bwidth[k])
+			elog(ERROR, "node (%d, %llu) out of order for its block", level, (unsigned long long) index);
+		memcpy(te->bhashes[k][te->bwidth[k]], hash, HASH256_LEN);
+		if (++te->bwidth[k] == BLOCK_WIDTH)
 		{
-			te->write(te->ctx, 0, te->block_idx, BLOCK_NODES, &te->block[0][0]);
-			te->block_idx++;
-			te->block_n = te->block_stored = 0;
+			te->bwrite(te->ctx, level, te->bidx[k], BLOCK_WIDTH, &te->bhashes[k][0][0]);
+			te->bidx[k]++;
+			te->bwidth[k] = te->bstored[k] = 0;
 		}
-		return;
 	}
 	if (level == 0 || level % TILE_HEIGHT != 0 || L >= TILE_LEVELS)
 		return;					/* leaves are in log_leaf; other levels are recomputed */
@@ -958,15 +928,16 @@ tile_edge_emit(TileEdge *te, int level, uint64 index, const uint8 *hash)
 	}
 }
 
-/* Store the partial right-edge tiles and block that grew (each a row wider than the last). */
+/* Store the partial right-edge tiles and blocks that grew (each a row wider than the last). */
 void
 tile_edge_finish(TileEdge *te)
 {
-	if (te->blocks && te->block_n > te->block_stored)
-	{
-		te->write(te->ctx, 0, te->block_idx, te->block_n, &te->block[0][0]);
-		te->block_stored = te->block_n;
-	}
+	for (int k = 0; te->blocks && k < BLOCK_LEVELS; k++)
+		if (te->bwidth[k] > te->bstored[k])
+		{
+			te->bwrite(te->ctx, BLOCK_HEIGHT * (k + 1), te->bidx[k], te->bwidth[k], &te->bhashes[k][0][0]);
+			te->bstored[k] = te->bwidth[k];
+		}
 	for (int L = 1; L < TILE_LEVELS; L++)
 		if (te->width[L] > te->stored[L])
 		{

@@ -376,7 +376,6 @@ typedef struct TileProblem
 	int64		idx;
 	int			width;
 	bool		extra;
-	bool		nodes;			/* its hashes are the tree's, its inner nodes not */
 } TileProblem;
 
 static int
@@ -395,39 +394,12 @@ tile_problem_cmp(const void *a, const void *b)
 }
 
 /*
- * Whether a tile row's stored inner nodes are the tree's: level 8L + k
- * (1 <= k <= 7) holds width >> k nodes from index (256 idx) >> k, in the
- * order bl_merkle_inner_nodes() writes them.
- */
-static bool
-tile_nodes_match(const Levels *lv, int level, int64 idx, int width, bytea *nodes)
-{
-	const uint8 *p;
-
-	if (nodes == NULL ||
-		VARSIZE_ANY_EXHDR(nodes) != bl_merkle_inner_count((size_t) width, TILE_INNER) * HASH256_LEN)
-		return false;
-	p = (const uint8 *) VARDATA_ANY(nodes);
-	for (int k = 1; k <= TILE_INNER && (width >> k) > 0; k++)
-	{
-		int64		first = (idx * TILE_WIDTH) >> k;
-
-		for (int m = 0; m < (width >> k); m++, p += HASH256_LEN)
-			if (memcmp(p, lv->h[level * TILE_HEIGHT + k][first + m], HASH256_LEN) != 0)
-				return false;
-	}
-	return true;
-}
-
-/*
  * Recompute every perfect subtree from the leaves, then check every row of
  * log_tile against it: a row that is not a tile of this tree (a level, index
  * or width it does not have, or hashes not 32 bytes each) is extra_tile; a
  * row holding a hash the tree does not have is tile_mismatch (a superseded
- * narrower row of the right edge is checked like the others), and one whose
- * inner nodes (0.9.0; proofs read them) are not the tree's nodes above its
- * hashes is tile_nodes_mismatch; each full tile and each tile level's
- * current right edge must be stored.
+ * narrower row of the right edge is checked like the others); each full
+ * tile and each tile level's current right edge must be stored.
  */
 static void
 verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
@@ -440,9 +412,8 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	TileProblem *probs = NULL;
 	int64		nprobs = 0,
 				capprobs = 0;
-	Oid			types[5];
-	int			ai[5];
-	int			ncols = tile_ncols();
+	Oid			types[4];
+	int			ai[4];
 	Datum	   *v;
 	bool	   *isnull;
 	bool	   *full[TILE_LEVELS] = {0};
@@ -473,7 +444,7 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	rel = verify_open("log_tile");
 	d = RelationGetDescr(rel);
 	tile_col_types(types);
-	(void) log_columns(rel, tile_cols, types, ncols, ai);
+	(void) log_columns(rel, tile_cols, types, 4, ai);
 	v = palloc(sizeof(Datum) * d->natts);
 	isnull = palloc(sizeof(bool) * d->natts);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -485,7 +456,6 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 		bytea	   *b;
 		bool		extra;
 		bool		bad = false;
-		bool		bad_nodes = false;
 
 		heap_deform_tuple(t, d, v, isnull);
 		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]] || isnull[ai[3]])
@@ -508,16 +478,13 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 			for (int k = 0; k < width && !bad; k++)
 				bad = memcmp(h + (size_t) k * HASH256_LEN,
 							 lv->h[level * TILE_HEIGHT][idx * TILE_WIDTH + k], HASH256_LEN) != 0;
-			if (!bad && ncols == 5)
-				bad_nodes = !tile_nodes_match(lv, level, idx, width,
-											  isnull[ai[4]] ? NULL : DatumGetByteaPP(v[ai[4]]));
 			/* stored, if wrong (tile_mismatch says so, not missing_tiles too) */
 			if (width == TILE_WIDTH)
 				full[level][idx] = true;
 			else if (last < TILE_WIDTH && width == last)
 				edge[level] = true;
 		}
-		if (extra || bad || bad_nodes)
+		if (extra || bad)
 		{
 			if (nprobs == capprobs)
 			{
@@ -529,7 +496,6 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 			probs[nprobs].idx = idx;
 			probs[nprobs].width = width;
 			probs[nprobs].extra = extra;
-			probs[nprobs].nodes = !extra && !bad;
 			nprobs++;
 		}
 		if ((stored % 1000) == 0)
@@ -544,10 +510,6 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 		if (probs[i].extra)
 			put_problem(ts, desc, "extra_tile", probs[i].idx,
 						psprintf("Tile (level %d, index %lld, width %d) is not part of the tree.",
-								 probs[i].level, (long long) probs[i].idx, probs[i].width));
-		else if (probs[i].nodes)
-			put_problem(ts, desc, "tile_nodes_mismatch", probs[i].idx,
-						psprintf("Tile (level %d, index %lld, width %d) holds inner nodes that are not the tree's.",
 								 probs[i].level, (long long) probs[i].idx, probs[i].width));
 		else
 			put_problem(ts, desc, "tile_mismatch", probs[i].idx,
@@ -580,121 +542,140 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 }
 
 static int
-int64_cmp(const void *a, const void *b)
+block_problem_cmp(const void *a, const void *b)
 {
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
+	const TileProblem *x = a;
+	const TileProblem *y = b;
 
-	return x < y ? -1 : x > y ? 1 : 0;
+	if (x->extra != y->extra)
+		return x->extra ? 1 : -1;	/* mismatches first */
+	return tile_problem_cmp(a, b);
 }
 
 /*
  * Check every row of log_block (0.9.0) against the recomputed tree: a row
- * whose nodes the tree does not have yet (an index or width past it), or
- * not width whole hashes, is extra_block; one holding other level-4 nodes
- * than the tree's is block_mismatch (proofs read them; a superseded
- * narrower row of the right edge is checked like the others); every full
- * block and the right edge's partial block must be stored, else
- * missing_blocks (ref: how many; detail: the first).  In index order.
+ * of a level that is not 4k (k >= 1), or whose nodes the tree does not have
+ * (an index or width past it), or not width whole hashes, is extra_block;
+ * one holding other nodes than the tree's is block_mismatch (proofs read
+ * them; a superseded narrower row of a right edge is checked like the
+ * others); every full block and each level's current right edge must be
+ * stored, else missing_blocks (ref: how many; detail: the first).  A missing
+ * block only slows proofs: they read its nodes from the tiles and leaves.
  */
 static void
-verify_blocks(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
+verify_blocks(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 {
-	int64		nfull = nleaves / TILE_WIDTH;
-	int			edge_width = (int) ((nleaves % TILE_WIDTH) >> BLOCK_LEVEL);
-	bool		edge_seen = false;
-	bool	   *seen = palloc_extended(Max(nfull, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	int64	   *extra = NULL,
-			   *bad = NULL;
-	int64		nextra = 0,
-				nbad = 0,
-				cap = 0,
+	bool	   *full[BLOCK_LEVELS] = {0};
+	int64		nfull[BLOCK_LEVELS] = {0};
+	bool		edge[BLOCK_LEVELS] = {0};
+	TileProblem *probs = NULL;
+	int64		nprobs = 0,
+				capprobs = 0,
 				missing = 0,
-				first_missing = -1;
+				rows = 0,
+				first_idx = 0;
+	int			first_level = 0;
 	Relation	rel = verify_open("log_block");
 	TupleDesc	d = RelationGetDescr(rel);
-	Oid			types[3];
-	int			ai[3];
+	Oid			types[4];
+	int			ai[4];
 	Datum	   *v = palloc(sizeof(Datum) * d->natts);
 	bool	   *isnull = palloc(sizeof(bool) * d->natts);
 	TableScanDesc scan;
 	HeapTuple	t;
-	int64		rows = 0;
 
+	for (int k = 0; k < BLOCK_LEVELS && BLOCK_HEIGHT * (k + 1) < lv->nlevels; k++)
+	{
+		nfull[k] = lv->count[BLOCK_HEIGHT * (k + 1)] / BLOCK_WIDTH;
+		full[k] = palloc_extended(Max(nfull[k], 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	}
 	block_col_types(types);
-	(void) log_columns(rel, block_cols, types, 3, ai);
+	(void) log_columns(rel, block_cols, types, 4, ai);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
+		int			level;
 		int64		idx;
 		int			width;
+		int			k;
 		bytea	   *b;
-		bool		is_extra;
-		bool		is_bad = false;
+		bool		extra;
+		bool		bad = false;
 
 		heap_deform_tuple(t, d, v, isnull);
-		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]] || isnull[ai[3]])
 			elog(ERROR, "a row of battledger.log_block has a NULL");
-		idx = DatumGetInt64(v[ai[0]]);
-		width = DatumGetInt32(v[ai[1]]);
-		b = DatumGetByteaPP(v[ai[2]]);
-		is_extra = idx < 0 || idx > nfull || width < 1 || width > BLOCK_NODES ||
-			idx * TILE_WIDTH + ((int64) width << BLOCK_LEVEL) > nleaves ||
+		level = DatumGetInt32(v[ai[0]]);
+		idx = DatumGetInt64(v[ai[1]]);
+		width = DatumGetInt32(v[ai[2]]);
+		b = DatumGetByteaPP(v[ai[3]]);
+		k = level / BLOCK_HEIGHT - 1;
+		extra = level < BLOCK_HEIGHT || level % BLOCK_HEIGHT != 0 || k >= BLOCK_LEVELS ||
+			level >= lv->nlevels || width < 1 || width > BLOCK_WIDTH || idx < 0 ||
+			idx > (lv->count[level] - width) / BLOCK_WIDTH ||
+			idx * BLOCK_WIDTH + width > lv->count[level] ||
 			VARSIZE_ANY_EXHDR(b) != (Size) width * HASH256_LEN;
-		if (!is_extra)
+		if (!extra)
 		{
-			is_bad = memcmp(VARDATA_ANY(b), lv->h[BLOCK_LEVEL][idx * BLOCK_NODES],
-							(size_t) width * HASH256_LEN) != 0;
+			bad = memcmp(VARDATA_ANY(b), lv->h[level][idx * BLOCK_WIDTH], (size_t) width * HASH256_LEN) != 0;
 			/* stored, if wrong (block_mismatch says so, not missing_blocks too) */
-			if (width == BLOCK_NODES)
-				seen[idx] = true;
-			else if (idx == nfull && width == edge_width)
-				edge_seen = true;
+			if (width == BLOCK_WIDTH)
+				full[k][idx] = true;
+			else if (idx == nfull[k] && width == lv->count[level] % BLOCK_WIDTH)
+				edge[k] = true;
 		}
-		if (is_extra || is_bad)
+		if (extra || bad)
 		{
-			if (nextra + nbad == cap)
+			if (nprobs == capprobs)
 			{
-				cap = Max(16, cap * 2);
-				extra = extra ? repalloc_huge(extra, sizeof(int64) * cap) : palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
-				bad = bad ? repalloc_huge(bad, sizeof(int64) * cap) : palloc_extended(sizeof(int64) * cap, MCXT_ALLOC_HUGE);
+				capprobs = Max(16, capprobs * 2);
+				probs = probs ? repalloc_huge(probs, sizeof(TileProblem) * capprobs)
+					: palloc_extended(sizeof(TileProblem) * capprobs, MCXT_ALLOC_HUGE);
 			}
-			if (is_extra)
-				extra[nextra++] = idx;
-			else
-				bad[nbad++] = idx;
+			probs[nprobs].level = level;
+			probs[nprobs].idx = idx;
+			probs[nprobs].width = width;
+			probs[nprobs].extra = extra;
+			nprobs++;
 		}
 		if ((++rows % 1000) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
-	if (nextra > 1)
-		qsort(extra, nextra, sizeof(int64), int64_cmp);
-	if (nbad > 1)
-		qsort(bad, nbad, sizeof(int64), int64_cmp);
-	for (int64 i = 0; i < nbad; i++)
-		put_problem(ts, desc, "block_mismatch", bad[i],
-					psprintf("Leaf block %lld holds level-4 nodes that are not the tree's.", (long long) bad[i]));
-	for (int64 i = 0; i < nextra; i++)
-		put_problem(ts, desc, "extra_block", extra[i],
-					psprintf("A row of leaf block %lld is not part of the tree of %lld leaves (an index or width past it, or not whole hashes).",
-							 (long long) extra[i], (long long) nleaves));
-	if (edge_width > 0 && !edge_seen)
+	if (nprobs > 1)
+		qsort(probs, nprobs, sizeof(TileProblem), block_problem_cmp);
+	for (int64 i = 0; i < nprobs; i++)
+		put_problem(ts, desc, probs[i].extra ? "extra_block" : "block_mismatch", probs[i].idx,
+					psprintf(probs[i].extra
+							 ? "Block (level %d, index %lld, width %d) is not part of the tree."
+							 : "Block (level %d, index %lld, width %d) holds nodes that are not the tree's.",
+							 probs[i].level, (long long) probs[i].idx, probs[i].width));
+	/* each full block, and each level's partial right edge */
+	for (int k = BLOCK_LEVELS - 1; k >= 0; k--)
 	{
-		missing++;
-		first_missing = nfull;
-	}
-	for (int64 i = nfull - 1; i >= 0; i--)
-		if (!seen[i])
+		int			level = BLOCK_HEIGHT * (k + 1);
+
+		if (level >= lv->nlevels)
+			continue;
+		if (lv->count[level] % BLOCK_WIDTH != 0 && !edge[k])
 		{
 			missing++;
-			first_missing = i;
+			first_level = level;
+			first_idx = nfull[k];
 		}
+		for (int64 i = nfull[k] - 1; i >= 0; i--)
+			if (!full[k][i])
+			{
+				missing++;
+				first_level = level;
+				first_idx = i;
+			}
+	}
 	if (missing > 0)
 		put_problem(ts, desc, "missing_blocks", missing,
-					psprintf("%lld stored leaf blocks are missing (the first: %lld).",
-							 (long long) missing, (long long) first_missing));
+					psprintf("%lld stored blocks are missing (the first: level %d, index %lld).",
+							 (long long) missing, first_level, (long long) first_idx));
 }
 
 /*
@@ -883,7 +864,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	{
 		verify_tiles(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
 		if (log_blocked())
-			verify_blocks(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
+			verify_blocks(lv, rsinfo->setResult, rsinfo->setDesc);
 	}
 	else
 		verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);

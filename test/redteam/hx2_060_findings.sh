@@ -291,7 +291,7 @@ if grep -q "ERROR" <<<"$got"; then ok T3-superuser-update-refused; else fail T3-
 # level-8 nodes) with the two real hashes and a made-up third
 q >/dev/null <<'SQL'
 INSERT INTO battledger.log_tile
-SELECT 1, 0, 3, t.hashes || sha256('forged'::bytea), t.nodes FROM battledger.log_tile t WHERE level = 1 AND idx = 0 AND width = 2;
+SELECT 1, 0, 3, t.hashes || sha256('forged'::bytea) FROM battledger.log_tile t WHERE level = 1 AND idx = 0 AND width = 2;
 SQL
 check T2-extra-tile-named "SELECT EXISTS (SELECT 1 FROM battledger.verify_log(false) v WHERE v.problem = 'extra_tile' AND v.detail LIKE '%level 1, index 0, width 3%')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify_log(false) v"

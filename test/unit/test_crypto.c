@@ -249,41 +249,6 @@ test_known_answers(void)
 		  memcmp(h, perfect[1][0], 32) == 0, "node hash vs model");
 }
 
-/*
- * A tile row's inner nodes (bl_merkle_inner_nodes) are the model's perfect
- * subtrees over the same hashes, at every width a right-edge row can have,
- * from a tile that starts at leaf 0 and one that starts at leaf 256.
- */
-static void
-test_inner_nodes(void)
-{
-	static uint8_t out[256][32];
-	static const size_t widths[] = {1, 2, 3, 7, 8, 9, 127, 128, 129, 200, 255, 256};
-
-	section = "tile inner nodes";
-	for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++)
-		for (size_t start = 0; start <= 256; start += 256)
-		{
-			size_t		n = widths[w];
-			size_t		count = bl_merkle_inner_count(n, 7);
-			size_t		pos = 0;
-			int			ok = bl_merkle_inner_nodes((const uint8_t (*)[32]) leaves[start], n, 7, out) == 0;
-			size_t		expect = 0;
-
-			for (int k = 1; k <= 7; k++)
-				expect += n >> k;
-			check(count == expect, "inner count of width %zu", n);
-			for (int k = 1; k <= 7 && ok; k++)
-				for (size_t i = 0; i < (n >> k) && ok; i++)
-					ok = memcmp(out[pos++], perfect[k][(start >> k) + i], 32) == 0;
-			check(ok && pos == count, "inner nodes of width %zu from leaf %zu vs model", n, start);
-		}
-	check(bl_merkle_inner_count(256, 7) == 254, "a full tile holds 254 inner nodes");
-	check(bl_merkle_inner_count(1, 7) == 0, "a one-hash row holds none");
-	check(bl_merkle_inner_nodes((const uint8_t (*)[32]) leaves[0], 4, 63, out) != 0,
-		  "more levels than a tree has are refused");
-}
-
 /* Flip one bit in each proof element: the proof must stop verifying. */
 static void
 check_inclusion_tamper(uint64_t m, uint64_t n, uint8_t (*p)[32], size_t len,
@@ -1392,7 +1357,6 @@ main(int argc, char **argv)
 
 	build_model();
 	test_known_answers();
-	test_inner_nodes();
 	test_proofs();
 	test_compact();
 	test_base64();
