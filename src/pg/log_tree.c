@@ -970,7 +970,31 @@ log_size(void)
 	static SPIPlanPtr size_plan = NULL;
 	bool		isnull;
 	Datum		d;
+	LogKeyRead	kr;
+	Oid			types[6];
 
+	/*
+	 * The last leaf through log_leaf's primary key directly, where the query
+	 * would read the same rows (log_key_read_open()): planning and running
+	 * the max() through SPI was a tenth of a proof's time (perf, 0.9.0).
+	 */
+	leaf_col_types(types);
+	if (log_key_read_open(&kr, "log_leaf", leaf_cols, types, 6, 1))
+	{
+		IndexScanDesc scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 0, 0);
+		int64		size = 0;
+
+		index_rescan(scan, NULL, 0, NULL, 0);
+		if (index_getnext_slot(scan, BackwardScanDirection, kr.slot))
+		{
+			d = slot_getattr(kr.slot, kr.ai[0] + 1, &isnull);
+			if (!isnull)
+				size = DatumGetInt64(d) + 1;
+		}
+		index_endscan(scan);
+		log_key_read_close(&kr);
+		return size;
+	}
 	if (size_plan == NULL)
 	{
 		SPIPlanPtr	p = SPI_prepare("SELECT coalesce(pg_catalog.max(leaf_index) OPERATOR(pg_catalog.+) 1, 0) FROM battledger.log_leaf", 0, NULL);

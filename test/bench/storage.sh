@@ -8,7 +8,8 @@
 # pg_total_relation_size() (heap, indexes, TOAST, free space and visibility
 # maps) divided by N.  The log's share is log_leaf and the tree's table with
 # their indexes (log_tile since 0.6.0, log_node before: the script measures
-# whichever the installed build has, so it runs on both), and checkpoints; the queue (log_pending) is empty after the seal.
+# whichever the installed build has, so it runs on both), log_block since
+# 0.9.0, and checkpoints; the queue (log_pending) is empty after the seal.
 #
 # Environment: BENCH_SIZES (default "100000 1000000"), BENCH_PORT (55450),
 #   BENCH_NO_INSTALL (lib.sh).
@@ -58,7 +59,9 @@ for n in $BENCH_SIZES; do
   TREE=$(q "SELECT coalesce(to_regclass('battledger.log_tile'), to_regclass('battledger.log_node'))")
   B[node,$n]=$(q "SELECT round(pg_total_relation_size('$TREE') / $n::numeric, 1)")
   B[cp,$n]=$(q "SELECT round(pg_total_relation_size('battledger.checkpoint') / $n::numeric, 1)")
-  B[log,$n]=$(awk -v a="${B[leaf,$n]}" -v b="${B[node,$n]}" -v c="${B[cp,$n]}" 'BEGIN { printf "%.1f", a + b + c }')
+  # the blocks of 16 nodes (0.9.0; 0 where the build has none)
+  B[block,$n]=$(q "SELECT round(coalesce(pg_total_relation_size(to_regclass('battledger.log_block')), 0) / $n::numeric, 1)")
+  B[log,$n]=$(awk -v a="${B[leaf,$n]}" -v b="${B[node,$n]}" -v c="${B[cp,$n]}" -v d="${B[block,$n]}" 'BEGIN { printf "%.1f", a + b + c + d }')
   B[all,$n]=$(awk -v a="${B[ledger,$n]}" -v b="${B[log,$n]}" 'BEGIN { printf "%.1f", a + b }')
 done
 
@@ -86,6 +89,7 @@ GIT_STATE=$(bench_git_state)
   row "(the indexed table's index)" iidx
   row "log: log_leaf with its indexes" leaf
   row "log: ${TREE#battledger.} with its index (and TOAST)" node
+  row "log: log_block with its index (0.9.0)" block
   row "log: checkpoints" cp
   row "**ledger + log**" all
 } > "$RESULTS"
