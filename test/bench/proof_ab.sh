@@ -9,21 +9,26 @@
 #   BENCH_PORT (56790; A on it, B on the next);
 #   BENCH_SIZES (the log sizes, "10000 100000 1000000"; rows are added and
 #   sealed 1M at a time); BENCH_SINGLE=1 measures build A alone (for sizes
-#   such as 10M, where one log is what the disk and the time allow).
+#   such as 10M, where one log is what the disk and the time allow);
+#   BENCH_PREWARM=1 gives each cluster BENCH_SHARED_BUFFERS (4GB) and loads
+#   the log's tables and indexes into it (pg_prewarm) before measuring a
+#   size: the proofs' CPU without reads from the OS cache, which otherwise
+#   dominate once the log outgrows shared_buffers (512MB by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/lib/cluster.sh
 bl_scratch
 A=${BENCH_A_PREFIX:?}; PA=${BENCH_PORT:-56790}; PB=$((PA + 1))
+SB=512MB; [ "${BENCH_PREWARM:-0}" = 1 ] && SB=${BENCH_SHARED_BUFFERS:-4GB}
 if [ "${BENCH_SINGLE:-0}" = 1 ]; then B=$A; else B=${BENCH_B_PREFIX:?}; fi
 export PG_BIN=$A/usr/lib/postgresql/15/bin PG_CONFIG=$A/usr/lib/postgresql/15/bin/pg_config
 bl_start_cluster a $PA "$(bl_test_log_conf bench.example/ab)
-shared_buffers = 512MB"
+shared_buffers = $SB"
 ports="$PA $PB"
 if [ "${BENCH_SINGLE:-0}" = 1 ]; then ports=$PA; else
 export PG_BIN=$B/usr/lib/postgresql/15/bin PG_CONFIG=$B/usr/lib/postgresql/15/bin/pg_config
 bl_start_cluster b $PB "$(bl_test_log_conf bench.example/ab)
-shared_buffers = 512MB"
+shared_buffers = $SB"
 fi
 q() { PGPORT=$1 psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
 for p in $ports; do
@@ -57,6 +62,12 @@ grow() { local left c; for p in $ports; do
 prev=0
 for n in ${BENCH_SIZES:-10000 100000 1000000}; do
   grow $((n - prev)); prev=$n
+  if [ "${BENCH_PREWARM:-0}" = 1 ]; then for p in $ports; do
+    q $p "CREATE EXTENSION IF NOT EXISTS pg_prewarm" >/dev/null
+    q $p "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c WHERE c.relnamespace = 'battledger'::regnamespace
+            AND c.relname ~ '^log_(leaf|tile|block)' AND c.relkind IN ('r', 'i')
+          UNION ALL SELECT sum(pg_prewarm(c.reltoastrelid)) FROM pg_class c WHERE c.oid = 'battledger.log_tile'::regclass" >/dev/null
+  done; fi
   for rep in 1 2 3; do
     for p in $ports; do
       for w in inclusion consistency; do
