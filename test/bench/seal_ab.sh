@@ -19,6 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cluster.sh"
 N=${BENCH_AB_SIZE:-200000}
+export PG_BIN=${PG_BIN:-$PG_BIN_B}   # bl_cleanup stops leftover clusters with it
 REPS=${BENCH_REPS:-3}
 PORT=${BENCH_PORT:-55800}
 bl_scratch
