@@ -545,5 +545,20 @@ check "v07: verify() and verify_log(true) clean after the update to 0.9.0" \
 
 # --- 0.8.0 -> 0.9.0, from 0.8.0's own binaries (release commit b61276b)
 release_log 0.8.0 b61276b v08 55464
+# a leaf deleted behind the guards: the update, which computes the log's
+# blocks from the leaves, refuses the log and leaves it as it was
+out=$(PGPORT=55464 q v08 2>&1 <<'SQL' || true
+BEGIN;
+SELECT string_agg(format('ALTER EVENT TRIGGER %I DISABLE', evtname), '; ') FROM pg_event_trigger WHERE evtname LIKE 'battledger%' \gset
+:string_agg;
+ALTER TABLE battledger.log_leaf DISABLE TRIGGER ALL;
+DELETE FROM battledger.log_leaf WHERE leaf_index = 7;
+ALTER TABLE battledger.log_leaf ENABLE TRIGGER ALL;
+ALTER EXTENSION battledger UPDATE TO '0.9.0';
+ROLLBACK;
+SQL
+)
+check "v08: the update to 0.9.0 refuses a log whose leaves have a gap (XX001)" grep -q "the log's leaves are not dense" <<<"$out"
+check "v08: ... and leaves the log at 0.8.0" test "$(PGPORT=55464 q v08 -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.8.0
 updated_log 0.8.0 0.9.0 v08 55464
 exit $fail
