@@ -1,14 +1,15 @@
 /*
- * log_tree.c — the log's tree store: the nodes a computation needs,
- * recomputed from the tiles and leaves that hold them, the right-edge
- * tiles seal() extends, the sealed size, the root at a size and the latest
- * checkpoint.  Part of the transparency log (log.c); log_internal.h joins
- * its files.
+ * log_tree.c — the log's tree store: the nodes a computation needs, read
+ * from the blocks of 16 nodes (0.9.0) or recomputed from the tiles and
+ * leaves that hold them, the right-edge tiles and blocks seal() extends,
+ * the sealed size, the root at a size and the latest checkpoint.  Part of
+ * the transparency log (log.c); log_internal.h joins its files.
  *
- * Why one file: where a node lives (the leaf ranges below level 8, the
- * widest row of a tile above) is one rule, read by nodeset_fetch() and
- * written by the right edge seal() extends; kept together so that a change
- * of the layout changes both at once.
+ * Why one file: where a node lives (the widest block row of its level 4k
+ * for proofs; the leaf ranges below level 8 and the widest row of a tile
+ * above for seal() and as the fallback) is one rule, read by
+ * nodeset_fetch() and written by the right edges seal() extends; kept
+ * together so that a change of the layout changes both at once.
  */
 #include "log.h"
 #include "log_internal.h"
