@@ -69,13 +69,15 @@ nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN
 }
 
 /*
- * Fetch the listed nodes from the tiles (docs/design.md, "The tiled layout").
+ * Fetch the listed nodes: since 0.9.0 from the blocks of 16 nodes first
+ * (docs/design.md, "Blocks of 16 nodes"; block_place()), and what they do
+ * not hold from the tiles (docs/design.md, "The tiled layout").
  * Node (h, j) with 8L <= h < 8L+8 is the root of the 2^(h-8L) hashes at level
  * 8L from index j * 2^(h-8L): for L = 0 leaf hashes, read from log_leaf by
  * leaf_index range; else hashes of tile (L, that index / 256), its widest
  * row (the hashes of a narrower row of the same tile are a prefix of it).
  * At most 127 hashes recompute a node.  The tiles and the leaves by index
- * scan (fetch_tiles_direct, fetch_leaves_direct) or, where row security, a
+ * scan (fetch_rows_direct, fetch_leaves_direct) or, where row security, a
  * missing privilege or another key says a query must read them, one query
  * each, planned once per backend; their operators are pg_catalog's whatever the caller's
  * search_path (PUBLIC calls the proof functions).  Not read-only: seal() reads the tiles and leaves it just wrote.
@@ -83,13 +85,14 @@ nodeset_get(void *ctx, int level, uint64_t index, uint8_t out[BL_MERKLE_HASH_LEN
 static SPIPlanPtr tile_plan = NULL;
 static SPIPlanPtr leaf_plan = NULL;
 
-typedef struct FetchTile
+/* the widest row of a tile (log_tile) or, 0.9.0, of a block (log_block) */
+typedef struct FetchRow
 {
 	int			level;
 	int64		idx;
 	int			len;			/* hashes held; -1 if no row */
 	uint8	   *hashes;
-} FetchTile;
+} FetchRow;
 
 typedef struct FetchLeaves
 {
@@ -98,15 +101,6 @@ typedef struct FetchLeaves
 	uint8		(*h)[HASH256_LEN];
 	bool	   *have;
 } FetchLeaves;
-
-/* a block's nodes (log_block, 0.9.0): its widest row */
-typedef struct FetchBlock
-{
-	int			level;			/* tree level, 4k */
-	int64		idx;
-	int			width;			/* nodes held; 0 if no row */
-	uint8		h[BLOCK_WIDTH][HASH256_LEN];
-} FetchBlock;
 
 static SPIPlanPtr
 keep_plan(SPIPlanPtr *p, const char *q, int nargs, Oid *types)
@@ -123,7 +117,7 @@ keep_plan(SPIPlanPtr *p, const char *q, int nargs, Oid *types)
 }
 
 /*
- * A log table read through its primary key directly (fetch_tiles_direct,
+ * A log table read through its primary key directly (fetch_rows_direct,
  * fetch_leaves_direct): open only when SPI would read the same rows, i.e.
  * no row security on the table, the caller may SELECT it, and its primary
  * key is a btree on exactly the first nkey of the named columns; then the
@@ -185,47 +179,49 @@ log_key_read_close(LogKeyRead *kr)
 }
 
 /*
- * A tile row's hashes into the fetch; a row of another length than whole
- * hashes is not read (verify_log() names it), and the tile counts as missing.
+ * A tile or block row's hashes into the fetch; a row of another length than
+ * whole hashes, or more than the table's width, is not read (verify_log()
+ * names it), and the row counts as missing.
  */
 static void
-tile_take(FetchTile *tile, bytea *b)
+row_take(FetchRow *row, bytea *b, int maxwidth)
 {
 	size_t		len = VARSIZE_ANY_EXHDR(b);
 
-	if (len % HASH256_LEN != 0 || len > TILE_WIDTH * HASH256_LEN)
+	if (len % HASH256_LEN != 0 || len > (size_t) maxwidth * HASH256_LEN)
 		return;
-	tile->len = (int) (len / HASH256_LEN);
-	tile->hashes = palloc(Max(len, 1));
-	memcpy(tile->hashes, VARDATA_ANY(b), len);
+	row->len = (int) (len / HASH256_LEN);
+	row->hashes = palloc(Max(len, 1));
+	memcpy(row->hashes, VARDATA_ANY(b), len);
 }
 
 /*
- * The tiles through log_tile's primary key directly, for the reason the
- * leaves are (fetch_leaves_direct): through SPI, the query's subplan was
- * planned again on every proof (a custom plan for its array parameters) and
- * its executor set up, a sixth of a proof at 1M leaves (perf).  A backward
- * scan of (level, idx) meets the widest visible row of the tile first, the
- * row the query's ORDER BY width DESC LIMIT 1 takes.  Taken under the same
- * conditions (log_key_read_open(): the primary key is (level, idx, width)).
+ * The tiles (log_tile) or blocks (log_block, the same columns) through the
+ * table's primary key directly, for the reason the leaves are
+ * (fetch_leaves_direct): through SPI, the query's subplan was planned again
+ * on every proof (a custom plan for its array parameters) and its executor
+ * set up, a sixth of a proof at 1M leaves (perf).  A backward scan of
+ * (level, idx) meets the widest visible row first, the row the query's
+ * ORDER BY width DESC LIMIT 1 takes.  Taken under the same conditions
+ * (log_key_read_open(): the primary key is (level, idx, width)).
  */
 static bool
-fetch_tiles_direct(FetchTile *tiles, int nt)
+fetch_rows_direct(const char *table, int maxwidth, FetchRow *rows, int n)
 {
 	LogKeyRead kr;
 	Oid			types[4];
 
 	tile_col_types(types);
-	if (!log_key_read_open(&kr, "log_tile", tile_cols, types, 4, 3))
+	if (!log_key_read_open(&kr, table, tile_cols, types, 4, 3))
 		return false;
-	for (int i = 0; i < nt; i++)
+	for (int i = 0; i < n; i++)
 	{
 		ScanKeyData key[2];
 		IndexScanDesc scan;
 
-		tiles[i].len = -1;
-		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tiles[i].level));
-		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(tiles[i].idx));
+		rows[i].len = -1;
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(rows[i].level));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(rows[i].idx));
 		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
 		index_rescan(scan, key, 2, NULL, 0);
 		/* the first visible row only: the widest, as the query's LIMIT 1 */
@@ -238,8 +234,8 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
 			Datum		h = slot_getattr(kr.slot, kr.ai[3] + 1, &n3);
 
-			if (!n1 && !n2 && !n3 && level == tiles[i].level && idx == tiles[i].idx)
-				tile_take(&tiles[i], DatumGetByteaPP(h));
+			if (!n1 && !n2 && !n3 && level == rows[i].level && idx == rows[i].idx)
+				row_take(&rows[i], DatumGetByteaPP(h), maxwidth);
 		}
 		index_endscan(scan);
 	}
@@ -247,29 +243,31 @@ fetch_tiles_direct(FetchTile *tiles, int nt)
 	return true;
 }
 
+/* The same through a query, planned once per backend and table (*plan). */
 static void
-fetch_tiles(FetchTile *tiles, int nt)
+fetch_rows(const char *table, int maxwidth, SPIPlanPtr *plan, FetchRow *rows, int n)
 {
 	Oid			types[2] = {INT4ARRAYOID, INT8ARRAYOID};
 	Datum		args[2];
-	Datum	   *lv = palloc(sizeof(Datum) * nt);
-	Datum	   *ix = palloc(sizeof(Datum) * nt);
-	SPIPlanPtr	plan = keep_plan(&tile_plan,
-								 "SELECT q.l, q.i, (SELECT t.hashes FROM battledger.log_tile t "
+	Datum	   *lv = palloc(sizeof(Datum) * n);
+	Datum	   *ix = palloc(sizeof(Datum) * n);
+
+	if (*plan == NULL)
+		keep_plan(plan, psprintf("SELECT q.l, q.i, (SELECT t.hashes FROM battledger.%s t "
 								 "  WHERE t.level OPERATOR(pg_catalog.=) q.l AND t.idx OPERATOR(pg_catalog.=) q.i "
 								 "  ORDER BY t.width DESC LIMIT 1) "
-								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", 2, types);
-
-	for (int i = 0; i < nt; i++)
+								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i)", table),
+				  2, types);
+	for (int i = 0; i < n; i++)
 	{
-		lv[i] = Int32GetDatum(tiles[i].level);
-		ix[i] = Int64GetDatum(tiles[i].idx);
-		tiles[i].len = -1;
+		lv[i] = Int32GetDatum(rows[i].level);
+		ix[i] = Int64GetDatum(rows[i].idx);
+		rows[i].len = -1;
 	}
-	args[0] = PointerGetDatum(construct_array(lv, nt, INT4OID, 4, true, TYPALIGN_INT));
-	args[1] = PointerGetDatum(construct_array(ix, nt, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the log's tiles");
+	args[0] = PointerGetDatum(construct_array(lv, n, INT4OID, 4, true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(ix, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_plan(*plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.%s", table);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[r];
@@ -281,10 +279,26 @@ fetch_tiles(FetchTile *tiles, int nt)
 
 		if (isnull)
 			continue;
-		for (int i = 0; i < nt; i++)
-			if (tiles[i].level == level && tiles[i].idx == idx && tiles[i].len < 0)
-				tile_take(&tiles[i], DatumGetByteaPP(h));
+		for (int i = 0; i < n; i++)
+			if (rows[i].level == level && rows[i].idx == idx && rows[i].len < 0)
+				row_take(&rows[i], DatumGetByteaPP(h), maxwidth);
 	}
+}
+
+static void
+fetch_tiles(FetchRow *tiles, int nt)
+{
+	if (!fetch_rows_direct("log_tile", TILE_WIDTH, tiles, nt))
+		fetch_rows("log_tile", TILE_WIDTH, &tile_plan, tiles, nt);
+}
+
+static void
+fetch_blocks(FetchRow *blocks, int nb)
+{
+	static SPIPlanPtr block_plan = NULL;
+
+	if (!fetch_rows_direct("log_block", BLOCK_WIDTH, blocks, nb))
+		fetch_rows("log_block", BLOCK_WIDTH, &block_plan, blocks, nb);
 }
 
 /*
@@ -376,109 +390,6 @@ fetch_leaves(FetchLeaves *ranges, int nr)
 }
 
 /*
- * A block row's hashes into the fetch: as many whole hashes as its width
- * says, at most 16, else it is not read (verify_log() names it) and its
- * nodes come from the tiles and leaves.
- */
-static void
-block_take(FetchBlock *b, int width, bytea *h)
-{
-	if (width < 1 || width > BLOCK_WIDTH || VARSIZE_ANY_EXHDR(h) != (Size) width * HASH256_LEN)
-		return;
-	memcpy(b->h, VARDATA_ANY(h), (size_t) width * HASH256_LEN);
-	b->width = width;
-}
-
-/*
- * The blocks through log_block's primary key (level, idx, width), under
- * log_key_read_open()'s conditions: a backward scan of (level, idx) meets a
- * block's widest visible row first, as for the tiles.
- */
-static bool
-fetch_blocks_direct(FetchBlock *blocks, int nb)
-{
-	LogKeyRead kr;
-	Oid			types[4];
-
-	block_col_types(types);
-	if (!log_key_read_open(&kr, "log_block", block_cols, types, 4, 3))
-		return false;
-	for (int i = 0; i < nb; i++)
-	{
-		ScanKeyData key[2];
-		IndexScanDesc scan;
-
-		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(blocks[i].level));
-		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(blocks[i].idx));
-		scan = bl_index_beginscan(kr.rel, kr.irel, kr.snap, 2, 0);
-		index_rescan(scan, key, 2, NULL, 0);
-		if (index_getnext_slot(scan, BackwardScanDirection, kr.slot))
-		{
-			bool		n1,
-						n2,
-						n3,
-						n4;
-			int			level = DatumGetInt32(slot_getattr(kr.slot, kr.ai[0] + 1, &n1));
-			int64		idx = DatumGetInt64(slot_getattr(kr.slot, kr.ai[1] + 1, &n2));
-			int			width = DatumGetInt32(slot_getattr(kr.slot, kr.ai[2] + 1, &n3));
-			Datum		h = slot_getattr(kr.slot, kr.ai[3] + 1, &n4);
-
-			if (!n1 && !n2 && !n3 && !n4 && level == blocks[i].level && idx == blocks[i].idx)
-				block_take(&blocks[i], width, DatumGetByteaPP(h));
-		}
-		index_endscan(scan);
-	}
-	log_key_read_close(&kr);
-	return true;
-}
-
-/* The blocks through a query (the widest row of each), as fetch_tiles(). */
-static void
-fetch_blocks(FetchBlock *blocks, int nb)
-{
-	static SPIPlanPtr block_plan = NULL;
-	Oid			types[2] = {INT4ARRAYOID, INT8ARRAYOID};
-	Datum		args[2];
-	Datum	   *lv = palloc(sizeof(Datum) * nb);
-	Datum	   *ix = palloc(sizeof(Datum) * nb);
-	SPIPlanPtr	plan = keep_plan(&block_plan,
-								 "SELECT q.l, q.i, w.width, w.hashes "
-								 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) q(l, i) "
-								 "  JOIN LATERAL (SELECT b.width, b.hashes FROM battledger.log_block b "
-								 "    WHERE b.level OPERATOR(pg_catalog.=) q.l AND b.idx OPERATOR(pg_catalog.=) q.i "
-								 "    ORDER BY b.width DESC LIMIT 1) w ON true", 2, types);
-
-	for (int i = 0; i < nb; i++)
-	{
-		lv[i] = Int32GetDatum(blocks[i].level);
-		ix[i] = Int64GetDatum(blocks[i].idx);
-	}
-	args[0] = PointerGetDatum(construct_array(lv, nb, INT4OID, 4, true, TYPALIGN_INT));
-	args[1] = PointerGetDatum(construct_array(ix, nb, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the log's blocks");
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[r];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		n1,
-					n2,
-					n3,
-					n4;
-		int			level = DatumGetInt32(SPI_getbinval(t, d, 1, &n1));
-		int64		idx = DatumGetInt64(SPI_getbinval(t, d, 2, &n2));
-		int			width = DatumGetInt32(SPI_getbinval(t, d, 3, &n3));
-		Datum		h = SPI_getbinval(t, d, 4, &n4);
-
-		if (n1 || n2 || n3 || n4)
-			continue;
-		for (int i = 0; i < nb; i++)
-			if (blocks[i].level == level && blocks[i].idx == idx && blocks[i].width == 0)
-				block_take(&blocks[i], width, DatumGetByteaPP(h));
-	}
-}
-
-/*
  * The block row holding node (h, j) of tree level h >= 4: the 2^(h - 4k)
  * nodes of level 4k from index j 2^(h - 4k), all in row (4k, that / 16).
  */
@@ -495,8 +406,8 @@ block_place(int h, uint64 j, int *level, int64 *idx, int *from, int *span)
 }
 
 /* The fetched block holding node i whole, or NULL (its row is missing or narrower). */
-static FetchBlock *
-block_of(NodeSet *ns, int i, FetchBlock *blocks, int nb)
+static FetchRow *
+block_of(NodeSet *ns, int i, FetchRow *blocks, int nb)
 {
 	int			level,
 				from,
@@ -509,7 +420,7 @@ block_of(NodeSet *ns, int i, FetchBlock *blocks, int nb)
 	block_place(ns->levels[i], ns->idx[i], &level, &idx, &from, &span);
 	for (int k = 0; k < nb; k++)
 		if (blocks[k].level == level && blocks[k].idx == idx)
-			return from + span <= blocks[k].width ? &blocks[k] : NULL;
+			return from + span <= blocks[k].len ? &blocks[k] : NULL;
 	return NULL;
 }
 
@@ -591,9 +502,9 @@ log_blocked(void)
 void
 nodeset_fetch(NodeSet *ns)
 {
-	FetchTile  *tiles = palloc(sizeof(FetchTile) * Max(ns->n, 1));
+	FetchRow  *tiles = palloc(sizeof(FetchRow) * Max(ns->n, 1));
 	FetchLeaves *ranges = palloc(sizeof(FetchLeaves) * Max(ns->n, 1));
-	FetchBlock *blocks = palloc(sizeof(FetchBlock) * Max(ns->n, 1));
+	FetchRow *blocks = palloc(sizeof(FetchRow) * Max(ns->n, 1));
 	int			nt = 0,
 				nr = 0,
 				nb = 0;
@@ -634,15 +545,14 @@ nodeset_fetch(NodeSet *ns)
 			{
 				blocks[nb].level = level;
 				blocks[nb].idx = idx;
-				blocks[nb].width = 0;
 				nb++;
 			}
 		}
-		if (nb > 0 && !fetch_blocks_direct(blocks, nb))
+		if (nb > 0)
 			fetch_blocks(blocks, nb);
 		for (int i = 0; i < ns->n; i++)
 		{
-			FetchBlock *b = block_of(ns, i, blocks, nb);
+			FetchRow *b = block_of(ns, i, blocks, nb);
 			int			level,
 						from,
 						span;
@@ -651,7 +561,7 @@ nodeset_fetch(NodeSet *ns)
 			if (b == NULL)
 				continue;
 			block_place(ns->levels[i], ns->idx[i], &level, &idx, &from, &span);
-			memcpy(buf, b->h[from], (size_t) span * HASH256_LEN);
+			memcpy(buf, b->hashes + (size_t) from * HASH256_LEN, (size_t) span * HASH256_LEN);
 			subtree_root(buf, span, ns->hash[i]);
 			ns->have[i] = true;
 		}
@@ -695,7 +605,7 @@ nodeset_fetch(NodeSet *ns)
 			}
 		}
 	}
-	if (nt > 0 && !fetch_tiles_direct(tiles, nt))
+	if (nt > 0)
 		fetch_tiles(tiles, nt);
 	if (nr > 0 && !fetch_leaves_direct(ranges, nr))
 		fetch_leaves(ranges, nr);
@@ -842,7 +752,7 @@ block_edge_load(TileEdge *te, int64 size)
 void
 tile_edge_load(TileEdge *te, int64 size, tile_write_fn write, block_write_fn bwrite, void *ctx)
 {
-	FetchTile	tiles[TILE_LEVELS];
+	FetchRow	tiles[TILE_LEVELS];
 	int			nt = 0;
 
 	te->write = write;

@@ -393,6 +393,23 @@ tile_problem_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* one more problem row of log_tile or log_block */
+static void
+tile_problem_add(TileProblem **probs, int64 *n, int64 *cap, int level, int64 idx, int width, bool extra)
+{
+	if (*n == *cap)
+	{
+		*cap = Max(16, *cap * 2);
+		*probs = *probs ? repalloc_huge(*probs, sizeof(TileProblem) * *cap)
+			: palloc_extended(sizeof(TileProblem) * *cap, MCXT_ALLOC_HUGE);
+	}
+	(*probs)[*n].level = level;
+	(*probs)[*n].idx = idx;
+	(*probs)[*n].width = width;
+	(*probs)[*n].extra = extra;
+	(*n)++;
+}
+
 /*
  * Recompute every perfect subtree from the leaves, then check every row of
  * log_tile against it: a row that is not a tile of this tree (a level, index
@@ -485,19 +502,7 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 				edge[level] = true;
 		}
 		if (extra || bad)
-		{
-			if (nprobs == capprobs)
-			{
-				capprobs = Max(16, capprobs * 2);
-				probs = probs ? repalloc_huge(probs, sizeof(TileProblem) * capprobs)
-					: palloc_extended(sizeof(TileProblem) * capprobs, MCXT_ALLOC_HUGE);
-			}
-			probs[nprobs].level = level;
-			probs[nprobs].idx = idx;
-			probs[nprobs].width = width;
-			probs[nprobs].extra = extra;
-			nprobs++;
-		}
+			tile_problem_add(&probs, &nprobs, &capprobs, level, idx, width, extra);
 		if ((stored % 1000) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -625,19 +630,7 @@ verify_blocks(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 				edge[k] = true;
 		}
 		if (extra || bad)
-		{
-			if (nprobs == capprobs)
-			{
-				capprobs = Max(16, capprobs * 2);
-				probs = probs ? repalloc_huge(probs, sizeof(TileProblem) * capprobs)
-					: palloc_extended(sizeof(TileProblem) * capprobs, MCXT_ALLOC_HUGE);
-			}
-			probs[nprobs].level = level;
-			probs[nprobs].idx = idx;
-			probs[nprobs].width = width;
-			probs[nprobs].extra = extra;
-			nprobs++;
-		}
+			tile_problem_add(&probs, &nprobs, &capprobs, level, idx, width, extra);
 		if ((++rows % 1000) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
