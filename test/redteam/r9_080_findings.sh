@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Red team r9 (0.8.0 review): the arrival check's NOT NULL / CHECK probes
+# against generated columns, NOT VALID and newly added constraints, and
+# verify()'s key and origin copies (images that differ for equal keys, many
+# and long origins).  Each step prints "ok <case>" when the property holds
+# and "FAIL <case>: ..." when it does not; the cases that hold stay as
+# regression checks.  Exit status: the number of FAILs (0 = all hold).
+#   G1  a good row of a table with a stored generated NOT NULL column: the
+#       arrival check sees the column before PostgreSQL computes it (NULL):
+#       the row must be stored, not refused as constraint_violation
+#   G2  a row breaking a CHECK on a stored generated column: named
+#       (constraint_violation), not an insert failure retried forever
+#   N1  a row breaking a NOT VALID CHECK (PostgreSQL enforces it on new rows):
+#       named
+#   N2  a CHECK added by another session after the arrival cache is warm: named
+#   K1  verify(): a text chain key stored compressed in one row and plain in
+#       the next (the owner changed the column's STORAGE between them): one
+#       chain, clean
+#   K2  numeric keys 1.0 / 1.00 / 1 (equal values, different images): clean
+#   O1  verify(): more than 64 origins, and origins longer than 256 bytes,
+#       each a one-row chain: clean; O2 a changed row among them is named
+set -uo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+FAILS=0
+ok()   { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+check() {
+  local got; got=$(q -c "$2" 2>&1)
+  if [ "$got" = t ]; then ok "$1"; else fail "$1" "$got${3:+ | $(q -c "$3" 2>&1 | tr '\n' ' ')}"; fi
+}
+bl_scratch
+bl_start_cluster r9 56131 "$(bl_test_log_conf r9.test/redteam)"
+createdb reg
+q() { timeout 120 psql -X -q -At -v ON_ERROR_STOP=1 -d reg "$@"; }
+q -c "CREATE EXTENSION battledger" >/dev/null
+
+# --- G/N: the arrival check's constraints (a replicated row as the apply
+# worker stores it: session_replication_role = replica, its own chain fields)
+q <<'SQL' >/dev/null
+SET search_path = public, battledger;
+CREATE TABLE gen (battery text, soh int);
+SELECT enable_ledger('gen', 'battery');
+CREATE FUNCTION public.g_row(b text, soh int, seq bigint, origin text) RETURNS gen LANGUAGE plpgsql AS $$
+DECLARE r gen := jsonb_populate_record(NULL::gen, jsonb_build_object('battery', b, 'soh', soh));
+BEGIN
+    r.ledger_origin := origin; r.ledger_seq := seq; r.ledger_prev := repeat('0', 64)::battledger.hash256;
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, seq, battledger.row_bytes(r));
+    RETURN r;
+END $$;
+SQL
+garrive() {  # garrive "ARGS": stored as the apply worker would, in its own transaction
+  q 2>&1 <<SQL
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO public.gen
+  SELECT (public.g_row($1)).*;
+COMMIT;
+SQL
+}
+# enable_ledger() refuses a table with a generated column; the owner adding
+# one afterwards (the arrival check would see it NULL, before PostgreSQL
+# computes it) must be refused too
+got=$(q -c "ALTER TABLE public.gen ADD COLUMN twice int GENERATED ALWAYS AS (soh * 2) STORED NOT NULL" 2>&1)
+gencols=$(q -c "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.gen'::regclass AND attgenerated <> ''")
+if [ "$gencols" = 0 ]; then ok G0-generated-column-added-later-refused
+else fail G0-generated-column-added-later-refused "ALTER TABLE ADD COLUMN ... GENERATED accepted"
+  q -c "ALTER TABLE public.gen ADD CONSTRAINT gen_twice CHECK (twice <= 200)" >/dev/null 2>&1
+fi
+gnamed() { q -c "SELECT coalesce(string_agg(problem, ','), '') FROM battledger.rejections WHERE tbl = 'public.gen' AND row_data->>'battery' = '$1'"; }
+if [ "$gencols" != 0 ]; then
+got=$(garrive "'G1', 40, 1, 'b.example/log'")
+stored=$(q -c "SELECT count(*) FROM public.gen WHERE battery = 'G1' AND twice = 80")
+if [ "$stored" = 1 ] && [ -z "$(gnamed G1)" ]; then ok G1-generated-not-null-row-stored
+else fail G1-generated-not-null-row-stored "stored $stored, refused as '$(gnamed G1)'; ${got}"; fi
+got=$(garrive "'G2', 150, 1, 'c.example/log'")
+if [ "$(gnamed G2)" = constraint_violation ]; then ok G2-check-on-generated-named
+else fail G2-check-on-generated-named "arrival: ${got:-stored}"; fi
+fi
+q <<'SQL' >/dev/null
+ALTER TABLE public.gen ADD CONSTRAINT gen_soh_nv CHECK (soh >= 0) NOT VALID;
+SQL
+got=$(garrive "'N1', -5, 1, 'd.example/log'")
+if [ "$(gnamed N1)" = constraint_violation ]; then ok N1-not-valid-check-named
+else fail N1-not-valid-check-named "arrival: ${got:-stored}"; fi
+# warm the cache in one session, add a CHECK from another, then arrive in the first
+got=$(q 2>&1 <<'SQL'
+BEGIN; SET LOCAL session_replication_role = replica;
+INSERT INTO public.gen
+  SELECT (public.g_row('W1', 10, 1, 'e.example/log')).*;
+COMMIT;
+\! psql -X -q -d reg -c "ALTER TABLE public.gen ADD CONSTRAINT gen_soh_small CHECK (soh < 90)"
+BEGIN; SET LOCAL session_replication_role = replica;
+INSERT INTO public.gen
+  SELECT (public.g_row('W2', 95, 1, 'f.example/log')).*;
+COMMIT;
+SQL
+)
+if [ "$(gnamed W2)" = constraint_violation ]; then ok N2-check-added-after-warm-cache
+else fail N2-check-added-after-warm-cache "${got:-stored}"; fi
+
+# --- K: verify()'s chain keys: equal keys whose images differ
+q <<'SQL' >/dev/null
+SET search_path = public, battledger;
+CREATE TABLE ktext (k text, v int);
+SELECT enable_ledger('ktext', 'k');
+-- 2,600 bytes of one letter: compressed inline under the default STORAGE EXTENDED
+INSERT INTO ktext SELECT repeat('a', 2600), 1;
+-- the owner's ALTER: later rows keep the key plain (EXTERNAL: out of line, uncompressed)
+ALTER TABLE ktext ALTER COLUMN k SET STORAGE EXTERNAL;
+INSERT INTO ktext SELECT repeat('a', 2600), 2;
+ALTER TABLE ktext ALTER COLUMN k SET STORAGE MAIN;
+INSERT INTO ktext SELECT repeat('a', 2600), 3;
+CREATE TABLE knum (k numeric, v int);
+SELECT enable_ledger('knum', 'k');
+INSERT INTO knum VALUES (1.0, 1); INSERT INTO knum VALUES (1.00, 2); INSERT INTO knum VALUES (1, 3);
+SQL
+check K0-compressed-and-plain-images "SELECT count(DISTINCT pg_column_compression(k)) = 1 AND count(*) FILTER (WHERE pg_column_compression(k) IS NULL) >= 1 AND count(*) FILTER (WHERE pg_column_compression(k) IS NOT NULL) >= 1 FROM public.ktext" \
+  "SELECT string_agg(coalesce(pg_column_compression(k), 'plain') || ' ' || pg_column_size(k), ', ') FROM public.ktext"
+check K0-one-chain "SELECT array_agg(ledger_seq ORDER BY v)::text = '{1,2,3}' FROM public.ktext"
+check K1-verify-compressed-vs-plain-key "SELECT count(*) = 0 FROM battledger.verify('public.ktext')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.ktext') v"
+check K2-verify-numeric-images "SELECT count(*) = 0 FROM battledger.verify('public.knum')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.knum') v"
+
+# --- O: many origins and long origins (rows arriving from 70 members, two
+# with 300-byte origin names), one-row chains each
+q <<'SQL' >/dev/null
+SET search_path = public, battledger;
+CREATE TABLE orig (battery text, v int);
+SELECT enable_ledger('orig', 'battery');
+CREATE FUNCTION public.o_row(b text, v int, origin text) RETURNS orig LANGUAGE plpgsql AS $$
+DECLARE r orig := jsonb_populate_record(NULL::orig, jsonb_build_object('battery', b, 'v', v));
+BEGIN
+    r.ledger_origin := origin; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::battledger.hash256;
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, 1, battledger.row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO orig SELECT (o_row('B', i, 'm' || i || '.example/log')).* FROM generate_series(1, 70) i;
+INSERT INTO orig SELECT (o_row('B', 100 + i, repeat('x', 300) || i)).* FROM generate_series(1, 2) i;
+INSERT INTO orig SELECT (o_row('C', 200 + i, 'm' || i || '.example/log')).* FROM generate_series(1, 70) i;
+COMMIT;
+SQL
+check O0-arrived "SELECT count(*) = 142 FROM public.orig"
+check O1-many-long-origins-clean "SELECT count(*) = 0 FROM battledger.verify('public.orig')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM (SELECT * FROM battledger.verify('public.orig') LIMIT 5) v"
+q <<'SQL' >/dev/null
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE public.orig DISABLE TRIGGER ALL;
+UPDATE public.orig SET v = -v WHERE v IN (69, 102);
+ALTER TABLE public.orig ENABLE TRIGGER ALL;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+check O2-changed-rows-named "SELECT count(*) = 2 AND bool_and(problem = 'hash_mismatch') FROM battledger.verify('public.orig')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.orig') v"
+
+echo "FAILS=$FAILS"
+exit $FAILS
