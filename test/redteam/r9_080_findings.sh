@@ -157,5 +157,79 @@ SQL
 check O2-changed-rows-named "SELECT count(*) = 2 AND bool_and(problem = 'hash_mismatch') FROM battledger.verify('public.orig')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.orig') v"
 
+# --- L: proofs read log_tile/log_leaf through their primary keys directly
+# (log_key_read_open() in src/pg/log_tree.c).  A plain role without SELECT
+# on the log must get what SPI would give it (a refusal), not the tiles; a
+# member's superuser who stops the primary keys' maintenance (pg_index
+# indisready/indisvalid off) while seal() runs, then turns them back on
+# without a REINDEX: the roots and proofs read afterwards must be the true
+# ones (the same as after a REINDEX) or an error, never a different answer.
+q <<'SQL' >/dev/null
+CREATE TABLE public.lg (v int);
+SELECT battledger.enable_ledger('public.lg');
+INSERT INTO public.lg SELECT i FROM generate_series(1, 40) i;
+SELECT battledger.seal();
+CREATE ROLE plain LOGIN;
+SQL
+# the log is readable by PUBLIC as installed; a DBA who restricts it
+REF=$(q -c "SELECT battledger.inclusion_proof(3, 40)::text")
+q -c "REVOKE SELECT ON battledger.log_leaf, battledger.log_tile, battledger.log_block FROM PUBLIC" >/dev/null
+got=$(timeout 60 psql -X -q -At -d reg -U plain -c "SELECT battledger.inclusion_proof(3, 40)::text" 2>&1)
+if grep -q "permission denied" <<<"$got"; then ok L1-plain-role-without-select-refused
+else fail L1-plain-role-without-select-refused "a plain role read: ${got:0:120}"; fi
+# ... or hides the log's rows from a role by row security
+q <<'SQL' >/dev/null
+GRANT SELECT ON battledger.log_leaf, battledger.log_tile, battledger.log_block TO PUBLIC;
+ALTER TABLE battledger.log_tile ENABLE ROW LEVEL SECURITY;
+ALTER TABLE battledger.log_leaf ENABLE ROW LEVEL SECURITY;
+ALTER TABLE battledger.log_block ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_owner ON battledger.log_tile USING (current_user <> 'plain');
+CREATE POLICY only_owner ON battledger.log_leaf USING (current_user <> 'plain');
+CREATE POLICY only_owner ON battledger.log_block USING (current_user <> 'plain');
+SQL
+got=$(timeout 60 psql -X -q -At -d reg -U plain -c "SELECT battledger.inclusion_proof(3, 40)::text" 2>&1)
+if [ "$got" != "$REF" ]; then ok "L1b-row-security-not-bypassed (${got:0:60})"
+else fail L1b-row-security-not-bypassed "a plain role whose policy hides every log row got the proof"; fi
+q <<'SQL' >/dev/null
+DROP POLICY only_owner ON battledger.log_tile; DROP POLICY only_owner ON battledger.log_leaf; DROP POLICY only_owner ON battledger.log_block;
+ALTER TABLE battledger.log_tile DISABLE ROW LEVEL SECURITY;
+ALTER TABLE battledger.log_leaf DISABLE ROW LEVEL SECURITY;
+ALTER TABLE battledger.log_block DISABLE ROW LEVEL SECURITY;
+SQL
+n0=$(q -c "SELECT count(*) FROM battledger.log_leaf")
+q <<'SQL' >/dev/null 2>&1
+UPDATE pg_index SET indisready = false, indisvalid = false
+ WHERE indexrelid IN ('battledger.log_tile_pkey'::regclass, 'battledger.log_leaf_pkey'::regclass);
+SQL
+q -c "INSERT INTO public.lg SELECT i FROM generate_series(41, 90) i" >/dev/null
+sealed=$(q -c "SELECT battledger.seal() IS NOT NULL" 2>&1)
+q <<'SQL' >/dev/null 2>&1
+UPDATE pg_index SET indisready = true, indisvalid = true
+ WHERE indexrelid IN ('battledger.log_tile_pkey'::regclass, 'battledger.log_leaf_pkey'::regclass);
+SQL
+n1=$(q -c "SELECT count(*) FROM battledger.log_leaf")
+LQS="SELECT battledger.tree_root($n1)::text || ' ' || battledger.inclusion_proof(3, $n1)::text || ' ' || battledger.inclusion_proof($((n1 - 2)), $n1)::text || ' ' || battledger.consistency_proof($n0, $n1)::text"
+before=$(q -c "$LQS" 2>&1)
+# the premise: log_tile's primary key misses the tiles seal() wrote meanwhile
+export PGOPTIONS="-c enable_seqscan=off -c enable_bitmapscan=off"
+missed=$(q -c "SELECT count(*) FROM battledger.log_tile t WHERE NOT EXISTS (SELECT 1 FROM battledger.log_tile u WHERE (u.level, u.idx, u.width) = (t.level, t.idx, t.width) AND u.ctid = t.ctid)" 2>&1)
+unset PGOPTIONS
+# L4: a seal() after the flags are back (no REINDEX): the leaves' key misses
+# the last ones, and log_size() reads the last leaf through it; the log must
+# not take a leaf index twice (a fork of the log)
+q -c "INSERT INTO public.lg SELECT i FROM generate_series(91, 100) i" >/dev/null
+sealed2=$(q -c "SELECT battledger.seal() IS NOT NULL" 2>&1)
+dups=$(q -c "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; SELECT count(*) - count(DISTINCT leaf_index) FROM battledger.log_leaf" 2>&1 | tail -1)
+if [ "$dups" = 0 ]; then ok "L4-seal-after-unmaintained-key-no-fork (seal: ${sealed2:0:80})"
+else fail L4-seal-after-unmaintained-key-no-fork "leaf indexes taken twice: $dups (seal: ${sealed2:0:80})"; fi
+ri=$(q -c "REINDEX TABLE battledger.log_tile" 2>&1; q -c "REINDEX TABLE battledger.log_leaf" 2>&1)
+after=$(q -c "$LQS" 2>&1)
+if [ "$before" = "$after" ] || grep -q "ERROR" <<<"$before"; then ok "L2-unmaintained-pkey-no-wrong-answer (seal $sealed, tiles missed by the key $missed, ${before:0:40})"
+else fail L2-unmaintained-pkey-no-wrong-answer "seal: $sealed; before REINDEX: ${before:0:200} | after: ${after:0:200}"; fi
+# (the arrivals above are rows of no joined member: only public.lg counts here)
+[ -n "$ri" ] && echo "# REINDEX: ${ri:0:200}"
+check L3-log-clean-after-reindex "SELECT count(*) = 0 FROM battledger.verify_log(true) v WHERE v.detail NOT LIKE '%\"public.gen\"%' AND v.detail NOT LIKE '%\"public.orig\"%'" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM (SELECT * FROM battledger.verify_log(true) v WHERE v.detail NOT LIKE '%\"public.gen\"%' AND v.detail NOT LIKE '%\"public.orig\"%' LIMIT 5) v"
+
 echo "FAILS=$FAILS"
 exit $FAILS
