@@ -13,12 +13,21 @@
 #   N1  a row breaking a NOT VALID CHECK (PostgreSQL enforces it on new rows):
 #       named
 #   N2  a CHECK added by another session after the arrival cache is warm: named
+#   N3  the owner replaces the body of an SQL function its CHECK calls after
+#       the arrival cache is warm: the check uses the new body, as the
+#       insert's own check does (planning had inlined the old one)
 #   K1  verify(): a text chain key stored compressed in one row and plain in
 #       the next (the owner changed the column's STORAGE between them): one
 #       chain, clean
 #   K2  numeric keys 1.0 / 1.00 / 1 (equal values, different images): clean
 #   O1  verify(): more than 64 origins, and origins longer than 256 bytes,
 #       each a one-row chain: clean; O2 a changed row among them is named
+#   L1  proofs read the log through its primary keys directly: a plain role
+#       the DBA revoked SELECT from is refused; L1b a policy hiding the log
+#       from it is not bypassed; L2 keys left unmaintained by a superuser
+#       (pg_index flags) during seal(): no wrong root or proof, an error; L4
+#       a later seal() does not take a leaf index twice; L3 clean after REINDEX
+# On b61276b (0.8.0's code) and 6ed1ad5, N3 FAILs; with r9's fix none does.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
@@ -97,6 +106,27 @@ SQL
 )
 if [ "$(gnamed W2)" = constraint_violation ]; then ok N2-check-added-after-warm-cache
 else fail N2-check-added-after-warm-cache "${got:-stored}"; fi
+# N3: the owner's CHECK calls the owner's SQL function; the owner replaces
+# its body after the arrival cache is warm.  PostgreSQL's own check (run at
+# each insert) uses the new body: so must the arrival check, or a row the
+# new body refuses passes it and fails the insert (the apply worker retries
+# forever), and a row only the old body refused is refused though it fits
+q <<'SQL' >/dev/null
+CREATE FUNCTION public.soh_ok(s int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT s < 90';
+ALTER TABLE public.gen ADD CONSTRAINT gen_soh_fn CHECK (public.soh_ok(soh));
+SQL
+got=$(q 2>&1 <<'SQL'
+BEGIN; SET LOCAL session_replication_role = replica;
+INSERT INTO public.gen SELECT (public.g_row('F1', 20, 1, 'g.example/log')).*;
+COMMIT;
+\! psql -X -q -d reg -c "CREATE OR REPLACE FUNCTION public.soh_ok(s int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT s < 50'"
+BEGIN; SET LOCAL session_replication_role = replica;
+INSERT INTO public.gen SELECT (public.g_row('F2', 70, 1, 'h.example/log')).*;
+COMMIT;
+SQL
+)
+if [ "$(gnamed F2)" = constraint_violation ]; then ok N3-check-function-replaced-after-warm-cache
+else fail N3-check-function-replaced-after-warm-cache "${got:-stored}"; fi
 
 # --- K: verify()'s chain keys: equal keys whose images differ
 q <<'SQL' >/dev/null
