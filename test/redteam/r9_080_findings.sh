@@ -19,7 +19,8 @@
 #   K1  verify(): a text chain key stored compressed in one row and plain in
 #       the next (the owner changed the column's STORAGE between them): one
 #       chain, clean
-#   K2  numeric keys 1.0 / 1.00 / 1 (equal values, different images): clean
+#   K2  numeric keys 1.0 / 1.00 / 1 (equal values, different images): clean;
+#       K3 the same inside an array (numeric[])
 #   O1  verify(): more than 64 origins, and origins longer than 256 bytes,
 #       each a one-row chain: clean; O2 a changed row among them is named
 #   L1  proofs read the log through its primary keys directly: a plain role
@@ -190,6 +191,9 @@ INSERT INTO ktext SELECT repeat('a', 2600), 3;
 CREATE TABLE knum (k numeric, v int);
 SELECT enable_ledger('knum', 'k');
 INSERT INTO knum VALUES (1.0, 1); INSERT INTO knum VALUES (1.00, 2); INSERT INTO knum VALUES (1, 3);
+CREATE TABLE karr (k numeric[], v int);
+SELECT enable_ledger('karr', 'k');
+INSERT INTO karr VALUES ('{1.0,2}', 1); INSERT INTO karr VALUES ('{1.00,2.0}', 2); INSERT INTO karr VALUES ('{1,2.000}', 3);
 SQL
 check K0-compressed-and-plain-images "SELECT count(DISTINCT pg_column_compression(k)) = 1 AND count(*) FILTER (WHERE pg_column_compression(k) IS NULL) >= 1 AND count(*) FILTER (WHERE pg_column_compression(k) IS NOT NULL) >= 1 FROM public.ktext" \
   "SELECT string_agg(coalesce(pg_column_compression(k), 'plain') || ' ' || pg_column_size(k), ', ') FROM public.ktext"
@@ -198,6 +202,9 @@ check K1-verify-compressed-vs-plain-key "SELECT count(*) = 0 FROM battledger.ver
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.ktext') v"
 check K2-verify-numeric-images "SELECT count(*) = 0 FROM battledger.verify('public.knum')" \
   "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.knum') v"
+check K3-numeric-array-one-chain "SELECT array_agg(ledger_seq ORDER BY v)::text = '{1,2,3}' FROM public.karr"
+check K3-verify-numeric-array-images "SELECT count(*) = 0 FROM battledger.verify('public.karr')" \
+  "SELECT string_agg(concat_ws(' ', v.*), '; ') FROM battledger.verify('public.karr') v"
 
 # --- O: many origins and long origins (rows arriving from 70 members, two
 # with 300-byte origin names), one-row chains each
