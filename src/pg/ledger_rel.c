@@ -66,6 +66,26 @@ ledger_rel_invalidate(Datum arg, Oid relid)
 }
 
 /*
+ * A function changed: the planned CHECK constraints may have inlined its old
+ * body.  Only the flag is cleared: a check being evaluated may be what
+ * invalidated (a function that runs DDL), so the lists stay until the next
+ * arriving row plans them again (the old copies stay in the entry's context
+ * until the entry is rebuilt; a function change is rare).
+ */
+static void
+ledger_rel_checks_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS status;
+	LedgerRel  *entry;
+
+	if (ledger_rels == NULL)
+		return;
+	hash_seq_init(&status, ledger_rels);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->checks_built = false;
+}
+
+/*
  * The column's number; with typid valid, the column must also be of that type
  * (and, for text, of the "C" collation): the C code reads these columns'
  * Datums as that type, so a same-named column of another type must never
@@ -406,6 +426,7 @@ ledger_rel_get(Relation rel)
 		ledger_rels = hash_create("battledger ledger tables", 16, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(ledger_rel_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, ledger_rel_checks_invalidate, (Datum) 0);
 	}
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ledger_not_registered_error(rel);

@@ -79,7 +79,10 @@ typedef struct LedgerRel
 	 * The table's CHECK constraints, planned, for the arrival check (arrive.c):
 	 * built on the first arriving row, never by a reader such as verify()
 	 * (planning folds the owner's functions, which must not run as whoever
-	 * reads).  checks_built is reset with the entry.
+	 * reads).  checks_built is reset with the entry, and by any change to a
+	 * function (pg_proc): planning inlines the owner's SQL functions, whose
+	 * body CREATE OR REPLACE changes without touching the table, and the
+	 * insert's own check uses the new body (red team r9, N3).
 	 */
 	bool		checks_built;
 	List	   *checks;			/* of Expr */
