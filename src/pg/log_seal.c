@@ -453,7 +453,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the log holds %lld leaves but its last checkpoint covers %lld",
 						(long long) size, (long long) cp_size),
-				 errhint("Run battledger.verify_log().")));
+				 errhint("Run battledger.verify_log().  If a superuser switched the maintenance of the log's indexes off and on again (pg_index), REINDEX TABLE battledger.log_leaf first.")));
 
 	/* resume the compact range from the stored tree, and check it against the last checkpoint */
 	if (bl_merkle_root_nodes((uint64) size, ns->levels, ns->idx, &nn) != 0)

@@ -154,7 +154,9 @@ log_key_read_open(LogKeyRead *kr, const char *table, const char *const *cols, co
 		return false;
 	}
 	kr->irel = index_open(pk, AccessShareLock);
-	ok = kr->irel->rd_index->indnatts == nkey && kr->irel->rd_rel->relam == BTREE_AM_OID;
+	/* not through a key flagged invalid or unmaintained (behind the guards) */
+	ok = kr->irel->rd_index->indnatts == nkey && kr->irel->rd_rel->relam == BTREE_AM_OID &&
+		kr->irel->rd_index->indisvalid && kr->irel->rd_index->indisready && kr->irel->rd_index->indislive;
 	for (int k = 0; k < nkey && ok; k++)
 		ok = kr->irel->rd_index->indkey.values[k] == kr->ai[k] + 1;
 	if (!ok)
