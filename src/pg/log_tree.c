@@ -504,9 +504,9 @@ log_blocked(void)
 void
 nodeset_fetch(NodeSet *ns)
 {
-	FetchRow  *tiles = palloc(sizeof(FetchRow) * Max(ns->n, 1));
+	FetchRow   *tiles = palloc(sizeof(FetchRow) * Max(ns->n, 1));
 	FetchLeaves *ranges = palloc(sizeof(FetchLeaves) * Max(ns->n, 1));
-	FetchRow *blocks = palloc(sizeof(FetchRow) * Max(ns->n, 1));
+	FetchRow   *blocks = palloc(sizeof(FetchRow) * Max(ns->n, 1));
 	int			nt = 0,
 				nr = 0,
 				nb = 0;
@@ -554,7 +554,7 @@ nodeset_fetch(NodeSet *ns)
 			fetch_blocks(blocks, nb);
 		for (int i = 0; i < ns->n; i++)
 		{
-			FetchRow *b = block_of(ns, i, blocks, nb);
+			FetchRow   *b = block_of(ns, i, blocks, nb);
 			int			level,
 						from,
 						span;
