@@ -28,7 +28,9 @@
 #   - the six databases go on to 0.8.0 and equal a fresh 0.8.0, and the log
 #     written by 0.7.0's own binaries updates to 0.8.0 under the same checks;
 #   - the seven databases go on to 0.9.0 and equal a fresh 0.9.0, and the log
-#     written by 0.8.0's own binaries updates to 0.9.0 under the same checks.
+#     written by 0.8.0's own binaries updates to 0.9.0 under the same checks;
+#   - the eight databases go on to 0.10.0 and equal a fresh 0.10.0, and the
+#     log written by 0.9.0's own binaries updates to 0.10.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -561,4 +563,14 @@ SQL
 check "v08: the update to 0.9.0 refuses a log whose leaves have a gap (XX001)" grep -q "the log's leaves are not dense" <<<"$out"
 check "v08: ... and leaves the log at 0.8.0" test "$(PGPORT=55464 q v08 -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" = 0.8.0
 updated_log 0.8.0 0.9.0 v08 55464
+
+# --- 0.9.0 -> 0.10.0: the eight databases above go on to this version
+update_all 0.10.0 fresh10 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464
+export PGPORT=55464
+check "v08: verify() and verify_log(true) clean after the update to 0.10.0" \
+  test "$(q v08 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.9.0 -> 0.10.0, from 0.9.0's own binaries (release commit 84e14de)
+release_log 0.9.0 84e14de v09 55465
+updated_log 0.9.0 0.10.0 v09 55465
 exit $fail

@@ -1,1 +1,0 @@
--- battledger 0.8.0 -> 0.9.0 (parts in sql/upgrade/0.8.0--0.9.0/)

@@ -1,0 +1,196 @@
+-- battledger 0.8.0 -> 0.9.0 (parts in sql/upgrade/0.8.0--0.9.0/)
+-- Blocks of 16 nodes (log_block): the tree's nodes of levels 4, 8, 12, ...,
+-- 16 a row, so that a proof reads one small row per four levels of the tree
+-- and 16 leaves instead of 256-wide tiles and 256 leaves.  The rows of the
+-- tree already sealed are computed here as seal() computes them (each node
+-- SHA-256(0x01 || left || right) of the two below it): level 4 from
+-- log_leaf's leaf hashes, set-based, then each level 4k + 4 from the full
+-- rows of level 4k.  A log whose leaves have a gap (deleted behind the
+-- guards) is refused: its blocks would be computed wrong, and verify_log()
+-- already names it (missing_leaves).
+DO $$
+BEGIN
+    IF (SELECT pg_catalog.count(*) <> coalesce(pg_catalog.max(leaf_index) + 1, 0) FROM @extschema@.log_leaf) THEN
+        RAISE EXCEPTION 'the log''s leaves are not dense: cannot compute its blocks'
+            USING ERRCODE = 'XX001',
+                  HINT = 'Run battledger.verify_log() (missing_leaves) and restore the log''s tables from a backup before updating.';
+    END IF;
+END $$;
+CREATE TABLE @extschema@.log_block (
+    level  int NOT NULL,
+    idx    bigint NOT NULL,
+    width  int NOT NULL,
+    hashes bytea NOT NULL,
+    PRIMARY KEY (level, idx, width)
+);
+ALTER TABLE @extschema@.log_block ALTER COLUMN hashes SET STORAGE MAIN;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_block', '');
+INSERT INTO @extschema@.log_block (level, idx, width, hashes)
+SELECT 4, l4.j / 16, pg_catalog.count(*), pg_catalog.string_agg(l4.h, ''::bytea ORDER BY l4.j)
+  FROM (SELECT l3.j / 2 AS j, pg_catalog.sha256('\x01'::bytea || pg_catalog.string_agg(l3.h, ''::bytea ORDER BY l3.j)) AS h
+          FROM (SELECT l2.j / 2 AS j, pg_catalog.sha256('\x01'::bytea || pg_catalog.string_agg(l2.h, ''::bytea ORDER BY l2.j)) AS h
+                  FROM (SELECT l1.j / 2 AS j, pg_catalog.sha256('\x01'::bytea || pg_catalog.string_agg(l1.h, ''::bytea ORDER BY l1.j)) AS h
+                          FROM (SELECT l0.leaf_index / 2 AS j,
+                                       pg_catalog.sha256('\x01'::bytea || pg_catalog.string_agg(@extschema@.bytea(l0.leaf_hash), ''::bytea ORDER BY l0.leaf_index)) AS h
+                                  FROM @extschema@.log_leaf l0
+                                 WHERE l0.leaf_index < (SELECT (pg_catalog.count(*) / 16) * 16 FROM @extschema@.log_leaf)
+                                 GROUP BY l0.leaf_index / 2) l1
+                         GROUP BY l1.j / 2) l2
+                 GROUP BY l2.j / 2) l3
+         GROUP BY l3.j / 2) l4
+ GROUP BY l4.j / 16;
+DO $$
+DECLARE
+    r record;
+    cur bytea;
+    nxt bytea;
+    acc bytea;
+    acc_idx bigint;
+    cnt int;
+BEGIN
+    FOR lvl IN 4 .. 56 BY 4 LOOP
+        acc := ''::bytea;
+        acc_idx := NULL;
+        cnt := 0;
+        -- node j of level lvl + 4 is the root of the full row j of level lvl
+        FOR r IN SELECT b.idx, b.hashes FROM @extschema@.log_block b
+                  WHERE b.level = lvl AND b.width = 16 ORDER BY b.idx LOOP
+            cur := r.hashes;
+            FOR step IN 1 .. 4 LOOP
+                nxt := ''::bytea;
+                FOR k IN 0 .. pg_catalog.octet_length(cur) / 64 - 1 LOOP
+                    nxt := nxt || pg_catalog.sha256('\x01'::bytea || pg_catalog.substring(cur, 64 * k + 1, 64));
+                END LOOP;
+                cur := nxt;
+            END LOOP;
+            IF acc_idx IS NOT NULL AND r.idx / 16 <> acc_idx THEN
+                INSERT INTO @extschema@.log_block (level, idx, width, hashes) VALUES (lvl + 4, acc_idx, cnt, acc);
+                acc := ''::bytea;
+                cnt := 0;
+            END IF;
+            acc_idx := r.idx / 16;
+            acc := acc || cur;
+            cnt := cnt + 1;
+        END LOOP;
+        EXIT WHEN cnt = 0;
+        INSERT INTO @extschema@.log_block (level, idx, width, hashes) VALUES (lvl + 4, acc_idx, cnt, acc);
+    END LOOP;
+END $$;
+CREATE TRIGGER battledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.log_block
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._refuse_trigger();
+ALTER TABLE @extschema@.log_block ENABLE ALWAYS TRIGGER battledger_append_only;
+REVOKE ALL ON @extschema@.log_block FROM PUBLIC;
+GRANT SELECT ON @extschema@.log_block TO PUBLIC;
+-----------------------------------------------------------------------------
+-- What each user-facing object is, for \df+, \dt+ and \dv+ (sql/privileges.sql
+-- lists any function, table, view or type of the extension left without one).
+-----------------------------------------------------------------------------
+COMMENT ON FUNCTION @extschema@.battery_history(@extschema@.battery_id) IS
+    'a battery''s lifecycle events across members, in registry order, with signer, status moves and log leaf';
+COMMENT ON FUNCTION @extschema@.battery_state(@extschema@.battery_id) IS
+    'the state a battery''s lifecycle events have reached: manufactured, status, current passport id, custodian, pending handover';
+COMMENT ON FUNCTION @extschema@.battery_lifecycle(@extschema@.battery_id) IS
+    'a battery''s lifecycle events in registry order, each with the rules'' verdict and the state reached: the same on every member';
+COMMENT ON FUNCTION @extschema@.registry_conflicts() IS
+    'every registry event the rules judge ineffective (equivocation: its writer bypassed the rules; conflict: a race between members)';
+COMMENT ON FUNCTION @extschema@.set_custody_from(timestamptz) IS
+    'the consortium''s agreed date from which lifecycle events need the battery''s custody';
+COMMENT ON FUNCTION @extschema@._battery_verdict(@extschema@.battery_event, text, text[], @extschema@.battery_fold_state, boolean, boolean) IS
+    'internal: the registry rules'' verdict on one battery event given the state before it';
+COMMENT ON FUNCTION @extschema@._custody_from() IS 'internal: the date custody is enforced from';
+COMMENT ON FUNCTION @extschema@._signer_at(@extschema@.hash256, timestamptz) IS 'internal: the member behind a key and its roles at a time';
+COMMENT ON FUNCTION @extschema@._is_lifecycle(text) IS 'internal: does this event kind decide a battery''s state?';
+COMMENT ON TABLE @extschema@.id_namespace IS 'identifier namespaces (GS1 company prefixes, ISO/IEC 15459 issuers) and the member that makes batteries under each';
+COMMENT ON FUNCTION @extschema@.add_id_namespace(text, text) IS
+    'register a GS1 company prefix (gs1:NNNN…) or ISO/IEC 15459 issuer and company (iso15459:IAC/CIN) as a member''s: only it may then write "manufactured" under it';
+COMMENT ON FUNCTION @extschema@._id_key(@extschema@.battery_id) IS 'internal: the part of a battery id that namespaces are prefixes of';
+COMMENT ON FUNCTION @extschema@._ns_covers(text, text) IS 'internal: does a namespace cover an id key or another namespace?';
+COMMENT ON FUNCTION @extschema@._id_owners(@extschema@.battery_id, timestamptz) IS 'internal: the members whose namespaces, registered by a time, cover a battery id';
+COMMENT ON FUNCTION @extschema@._ns_hosted(text, text) IS 'internal: was a namespace registration written at the origin that hosts its member?';
+COMMENT ON TABLE @extschema@.subject_lock IS 'internal: one row per lot, battery and passport id whose writers take turns (row locks only the rule triggers can take)';
+COMMENT ON TABLE @extschema@.battery_fold_cache IS 'internal: the rules'' cache of each battery''s state, with what it was computed from (used only while that holds)';
+COMMENT ON FUNCTION @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint) IS
+    'internal: battery_lifecycle()''s fold from a state, over the lifecycle events after a registry-order key';
+COMMENT ON FUNCTION @extschema@._fold_generation() IS 'internal: what every battery''s fold reads besides its own events, as one value';
+COMMENT ON FUNCTION @extschema@._battery_fold_cached(@extschema@.battery_id) IS 'internal: the cache row a battery''s state comes to, read under one snapshot';
+COMMENT ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id) IS 'internal: battery_state() for the rules trigger, from its cache where that still holds';
+COMMENT ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) IS 'internal: battery_state() from the rules'' cache where it still holds, read-only, as the owner';
+COMMENT ON TABLE @extschema@.registry_rule IS 'registry rules enforced from a date: custody (set_custody_from())';
+COMMENT ON TYPE @extschema@.battery_fold_state IS 'the state a battery''s lifecycle events reached (battery_lifecycle())';
+COMMENT ON FUNCTION @extschema@.bytea(@extschema@.hash256) IS 'the 32 bytes of a hash256';
+COMMENT ON FUNCTION @extschema@.hash256(bytea) IS 'a hash256 from 32 bytes';
+COMMENT ON FUNCTION @extschema@.text(@extschema@.battery_id) IS 'a battery id as text (its canonical form; the cast to text)';
+COMMENT ON FUNCTION @extschema@.checkpoint() IS 'this log''s latest signed checkpoint (C2SP signed note)';
+COMMENT ON FUNCTION @extschema@.consistency_proof(bigint, bigint) IS
+    'RFC 9162 consistency proof between two tree sizes of this log';
+COMMENT ON FUNCTION @extschema@.inclusion_proof(bigint, bigint) IS
+    'RFC 9162 inclusion proof of a leaf in the tree of a size (default: the latest checkpoint)';
+COMMENT ON FUNCTION @extschema@.leaf(bigint) IS 'the bytes of a log leaf (its hash is SHA-256(0x00 || bytes))';
+COMMENT ON FUNCTION @extschema@.leaf_index(regclass, @extschema@.hash256) IS
+    'the log leaf of a ledger row, by its table and ledger_hash (NULL until sealed)';
+COMMENT ON FUNCTION @extschema@.tree_root(bigint) IS 'the Merkle root of this log at a tree size';
+COMMENT ON FUNCTION @extschema@.verify_consistency(bigint, bigint, @extschema@.hash256, @extschema@.hash256, @extschema@.hash256[]) IS
+    'check an RFC 9162 consistency proof between two roots';
+COMMENT ON FUNCTION @extschema@.verify_inclusion(bytea, bigint, bigint, @extschema@.hash256[], @extschema@.hash256) IS
+    'check an RFC 9162 inclusion proof of leaf bytes under a root';
+COMMENT ON FUNCTION @extschema@.ed25519_verify(bytea, bytea, bytea) IS
+    'verify an Ed25519 signature (public key, message, signature); weak keys are refused';
+COMMENT ON FUNCTION @extschema@.lot_available_kg(text) IS 'mass of a material lot not yet consumed by later lots';
+COMMENT ON FUNCTION @extschema@.lot_custodian(text) IS 'the member holding a material lot now (its custody events)';
+COMMENT ON FUNCTION @extschema@.member_keys_at(text, timestamptz) IS 'a member''s keys valid at a time';
+COMMENT ON FUNCTION @extschema@.member_roles() IS 'the consortium roles (Regulation (EU) 2023/1542 vocabulary)';
+COMMENT ON FUNCTION @extschema@.set_member_roles(text, text[]) IS 'record a member''s new roles (from now on)';
+
+COMMENT ON TABLE @extschema@._dynamic_attribute IS 'the passport''s dynamic attributes: key, BatteryPass name, unit';
+COMMENT ON TABLE @extschema@.batch IS 'signed batch manifests: one signature over the Merkle root of many rows';
+COMMENT ON TABLE @extschema@.battery_event IS 'the registry''s battery lifecycle events, each signed by a role allowed to sign it';
+COMMENT ON TABLE @extschema@.battery_model IS 'battery models: rated values of the passport''s static attributes';
+COMMENT ON TABLE @extschema@.lot_event IS 'material lots: extraction, refining, custody, consumption, with mass balance';
+COMMENT ON TABLE @extschema@.event_kind IS 'the registry''s event kinds and the member roles that may sign each';
+COMMENT ON TABLE @extschema@.status_role IS 'Art. 77 statuses a battery can be moved into, and the roles that may move it';
+COMMENT ON TABLE @extschema@.member_event IS 'consortium members and their roles, as append-only history';
+COMMENT ON TABLE @extschema@.key_event IS 'members'' Ed25519 public keys: added and revoked, as append-only history';
+COMMENT ON VIEW @extschema@.members IS 'each member''s current roles';
+COMMENT ON VIEW @extschema@.keys IS 'each key: member, public key, validity and revocation';
+COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP), one per seal() piece';
+COMMENT ON TABLE @extschema@.log_leaf IS 'this log''s leaves: one per sealed ledger row';
+COMMENT ON TABLE @extschema@.log_block IS 'this log''s blocks: the tree''s nodes of levels 4, 8, 12, ..., 16 a row (width fewer at each level''s right edge), which proofs read instead of tiles and leaves';
+COMMENT ON TABLE @extschema@.log_tile IS 'this log''s tiles: the hashes of tree level 8 * level, 256 a row (width fewer at the right edge); the nodes between are recomputed, level 0 is log_leaf';
+COMMENT ON TABLE @extschema@.log_pending IS 'ledger rows queued for the next seal()';
+COMMENT ON TABLE @extschema@.log_pending_intact IS 'one row while log_pending is whole; empty after a crash or failover reset the unlogged queue, until seal() re-queues the unsealed rows from their tables';
+COMMENT ON TABLE @extschema@.cosignature IS 'tlog-cosignature/v1 lines: by this member''s witness and received from others';
+COMMENT ON TABLE @extschema@.log_conflict IS 'evidence of a member''s rewritten or forked log: both conflicting checkpoints';
+COMMENT ON TABLE @extschema@.peer_checkpoint IS 'other members'' checkpoints, verified and witnessed here';
+COMMENT ON TABLE @extschema@.peer_leaf IS 'other members'' log leaves, as verified against their checkpoints';
+COMMENT ON FUNCTION @extschema@.migrate_to_ledger(regclass, name, name[], name, integer) IS
+    'bring an existing table with rows into the ledger: the rows copied in order into a new ledger table of the same name, the old table kept aside (docs/dba-guide.md)';
+-----------------------------------------------------------------------------
+-- Internal functions that no role needs to call: trigger and event-trigger
+-- functions fire without an EXECUTE check, and without EXECUTE nobody but a
+-- superuser can attach them to a table of their own making.
+-- (test/shell/privileges.sh compares every object's privileges with
+-- test/privileges.expected, so a new object cannot slip in with PUBLIC's.)
+-----------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
+    @extschema@._keys_changed(), @extschema@._batch_check(),
+    @extschema@._lot_rules(), @extschema@._battery_rules(), @extschema@._battery_fold_arrived(),
+    @extschema@._peer_leaf_trigger(), @extschema@._peer_checkpoint_trigger(),
+    @extschema@._cosignature_trigger() FROM PUBLIC;
+-- the consortium's agreed custody date is the DBA's to set
+REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
+-- a subject's turn is the rule triggers' to take (subject_lock: red team F9)
+REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
+-- and the writer's cache of battery states is theirs to write (F8)
+REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id),
+    @extschema@._battery_fold_cached(@extschema@.battery_id) FROM PUBLIC;
+-- battery_state()'s read of that cache (runs as the owner): for the roles that
+-- read the raw battery events and so could fold them themselves
+REVOKE ALL ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id)
+    TO battledger_member, battledger_legitimate_interest;
+-- as members and keys: which organisation owns which identifiers is the DBA's to register
+REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;
+-- second life (85_passport.sql): the passport's second-life section reads
+-- restricted values as the owner; only the tier functions call it
+REVOKE ALL ON FUNCTION @extschema@._passport_second_life(@extschema@.battery_id, text),
+    @extschema@._performance_at(@extschema@.battery_id, record) FROM PUBLIC;
