@@ -29,8 +29,8 @@ COMMENT ON TABLE @extschema@.battery_fold_cache IS 'internal: the rules'' cache 
 COMMENT ON FUNCTION @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint) IS
     'internal: battery_lifecycle()''s fold from a state, over the lifecycle events after a registry-order key';
 COMMENT ON FUNCTION @extschema@._fold_generation() IS 'internal: what every battery''s fold reads besides its own events, as one value';
-COMMENT ON FUNCTION @extschema@._battery_fold_cached(@extschema@.battery_id) IS 'internal: the cache row a battery''s state comes to, read under one snapshot';
-COMMENT ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id) IS 'internal: battery_state() for the rules trigger, from its cache where that still holds';
+COMMENT ON FUNCTION @extschema@._battery_fold_cached(@extschema@.battery_id, bigint) IS 'internal: the cache row a battery''s state comes to, read under one snapshot';
+COMMENT ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id, bigint) IS 'internal: battery_state() for the rules trigger, from its cache where that still holds';
 COMMENT ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) IS 'internal: battery_state() from the rules'' cache where it still holds, read-only, as the owner';
 COMMENT ON TABLE @extschema@.registry_rule IS 'registry rules enforced from a date: custody (set_custody_from())';
 COMMENT ON TYPE @extschema@.battery_fold_state IS 'the state a battery''s lifecycle events reached (battery_lifecycle())';
