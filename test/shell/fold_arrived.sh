@@ -66,7 +66,7 @@ ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
 ALTER TABLE battledger.battery_event DISABLE TRIGGER zz_battledger_arrive;
 SET LOCAL session_replication_role = replica;
 SELECT round(ms, 3) || ' ' || whole FROM public.arrive('$1', $2, '$3');
-ALTER TABLE battledger.battery_event ENABLE TRIGGER zz_battledger_arrive;
+ALTER TABLE battledger.battery_event ENABLE REPLICA TRIGGER zz_battledger_arrive;
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
 COMMIT;
 SQL
@@ -105,5 +105,7 @@ check "a row dated before the cache's horizon: the battery is folded whole at on
 check "... and the cache holds every lifecycle row (a reader folds nothing whole)" \
   test "$(q -c "SELECT c.n = (SELECT count(*) FROM battledger.battery_event e WHERE e.battery_id = public.bid('H') AND e.event IN ('manufactured', 'status_changed')) AND c.whole_n = c.n FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('H')")" = t
 check "... with the whole fold's state" test "$(state_cached H)" = "$(state_whole H)"
+check "the arrival check is as installed again (ENABLE REPLICA)" \
+  test "$(q -c "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'battledger.battery_event'::regclass AND tgname = 'zz_battledger_arrive'")" = R
 
 exit $fail
