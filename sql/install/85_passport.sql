@@ -74,13 +74,35 @@ DECLARE
     v jsonb;
     recent jsonb;
     recent_keys text[];
+    fc @extschema@.battery_fold_cache;
+    resp record;
 BEGIN
     SELECT * INTO made FROM @extschema@.battery_event e
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured';
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no battery % in the registry', battery USING ERRCODE = 'no_data_found';
     END IF;
-    SELECT * INTO st FROM @extschema@.battery_state(battery);
+    -- The state, and the operator responsible now (Art. 77(7), Art. 62):
+    -- whoever last placed the battery on the market or moved its status; on
+    -- "waste" the collector, recycler or operator that declared it waste.
+    -- From the rules' fold cache where it still holds (the same as the whole
+    -- fold, read-only), read once for both (issue 15: each read checks the
+    -- cache against the registry); a standby cannot read the unlogged cache.
+    -- _passport() moves responsibleOperator into the second-life section.
+    IF pg_is_in_recovery() THEN
+        SELECT * INTO st FROM @extschema@.battery_state(battery);
+        SELECT l.signer, e.occurred_at, l.status INTO resp FROM @extschema@.battery_lifecycle(battery) l
+          JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
+                                          AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
+         WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
+         ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1;
+    ELSE
+        fc := @extschema@._battery_fold_cached(battery);
+        SELECT (fc.st).* INTO st;
+        SELECT fc.resp_signer AS signer, e.occurred_at, fc.resp_status AS status INTO resp
+          FROM @extschema@.battery_event e
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = fc.resp_origin AND e.ledger_seq = fc.resp_seq;
+    END IF;
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     -- the event that issued the current passport: its signer is the operator responsible now
@@ -91,6 +113,11 @@ BEGIN
     v := jsonb_build_object(
         'tier', tier,
         'battery', battery::text,
+        -- its status stays point 4
+        'responsibleOperator', CASE WHEN resp.signer IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
+            'member', resp.signer,
+            'since', CASE WHEN usage_ok THEN resp.occurred_at END,
+            'becauseOfStatus', CASE WHEN usage_ok THEN resp.status END)) END,
         -- the QR code's link resolves at this registry's resolver (battledger.resolver)
         'digitalLink', @extschema@.battery_digital_link(battery, @extschema@.registry_resolver()),
         'passportId', st.passport_id,
@@ -584,8 +611,6 @@ DECLARE
     comps jsonb;
     succ jsonb;
     c record;
-    resp record;
-    fc @extschema@.battery_fold_cache;
     part @extschema@.battery_id;
 BEGIN
     -- the predecessors the rows confirm, each with its passport and, for
@@ -626,32 +651,12 @@ BEGIN
             'confirmed', EXISTS (SELECT 1 FROM @extschema@._second_life_claims(c.successor::@extschema@.battery_id) cl
                                   WHERE cl.claim = 'predecessor' AND cl.id = battery::text AND cl.confirmed)));
     END IF;
-    -- responsible now (Art. 77(7), Art. 62): whoever last placed the battery on
-    -- the market or moved its status; on "waste" the collector, recycler or
-    -- operator that declared it waste.  Its status stays point 4.
-    -- From the rules' fold cache where it still holds (issue 15: the same as
-    -- the whole fold, read-only); a standby cannot read the unlogged cache.
-    IF pg_is_in_recovery() THEN
-        SELECT l.signer, e.occurred_at, l.status INTO resp FROM @extschema@.battery_lifecycle(battery) l
-          JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
-                                          AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
-         WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
-         ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1;
-    ELSE
-        fc := @extschema@._battery_fold_cached(battery);
-        SELECT fc.resp_signer AS signer, e.occurred_at, fc.resp_status AS status INTO resp
-          FROM @extschema@.battery_event e
-         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = fc.resp_origin AND e.ledger_seq = fc.resp_seq;
-    END IF;
     RETURN jsonb_strip_nulls(jsonb_build_object(
         'predecessors', preds,
         'successor', succ,
         'composition', comps,
         'partOf', part::text,
-        'responsibleOperator', CASE WHEN resp.signer IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
-            'member', resp.signer,
-            'since', CASE WHEN usage_ok THEN resp.occurred_at END,
-            'becauseOfStatus', CASE WHEN usage_ok THEN resp.status END)) END,
+        -- (responsibleOperator: _passport_source(), with the state)
         -- DIN DKE SPEC 99100 6.1.3.7 f: repairs, for legitimate interest
         'repairs', CASE WHEN usage_ok THEN (
             SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('at', e.occurred_at, 'by', (@extschema@._signer(e.ledger_key_id)).member,
@@ -701,6 +706,12 @@ DECLARE
     src jsonb := @extschema@._passport_source(battery, tier);
     second_life jsonb := @extschema@._passport_second_life(battery, tier);
 BEGIN
+    -- the operator responsible now is read with the state (_passport_source())
+    -- and shown among the links between passports
+    IF jsonb_typeof(src->'responsibleOperator') = 'object' THEN
+        second_life := second_life || jsonb_build_object('responsibleOperator', src->'responsibleOperator');
+    END IF;
+    src := src - 'responsibleOperator';
     src := src || jsonb_build_object('secondLife', second_life);
     IF format = 'battledger' THEN
         RETURN @extschema@._passport_battledger(src) || jsonb_build_object('secondLife', second_life);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test/bench/passport_ab.sh — passport() of this version against 0.6.0's, on
-# one database, in the same run.
+# test/bench/passport_ab.sh — passport() of this version against an earlier
+# release's (0.6.0's unless BENCH_OLD says), on one database, in the same run.
 #
 # One throwaway cluster, battledger as installed for PG_CONFIG / PG_BIN, the
 # NASA-ALL-X1 / X2 / X8 batteries of test/bench/registry_schema.sql (2,358 /
@@ -9,6 +9,8 @@
 # interleaved in every repetition:
 #   0.6.0   0.6.0's _passport_source() and _passport() (from the frozen
 #           sql/upgrade/battledger--0.6.0.sql) and no index battery_event_issued;
+#           with BENCH_OLD=0.9.0 (say), that release's BENCH_FUNCS instead, and
+#           the index kept (0.7.0 added it);
 #   this    the functions and the index as installed.
 # For each battery and tier: the backend's CPU time (user + system, from
 # /proc/PID/stat) over BENCH_CALLS calls, per call; the median of BENCH_REPS.
@@ -16,7 +18,9 @@
 # or the script fails.
 #
 #   PG_BIN=... PG_CONFIG=... bash test/bench/passport_ab.sh
-# Environment: BENCH_CALLS (300), BENCH_REPS (3), BENCH_FLEET (2000), BENCH_PORT (55496).
+# Environment: BENCH_CALLS (300), BENCH_REPS (3), BENCH_FLEET (2000), BENCH_PORT (55496),
+# BENCH_OLD (0.6.0), BENCH_FUNCS (the functions swapped: "_passport_source _passport").
+# The swapped functions must keep their signatures between the two versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/lib/cluster.sh
@@ -25,11 +29,13 @@ BENCH_REPS=${BENCH_REPS:-3}
 BENCH_PORT=${BENCH_PORT:-55496}
 BENCH_FLEET=${BENCH_FLEET:-2000}
 bl_scratch
-OLD_FN=$BL_WORK/passport-0.6.0.sql
-awk -v names="_passport_source _passport" -f sql/upgrade/replace_functions.awk sql/upgrade/battledger--0.6.0.sql \
+BENCH_OLD=${BENCH_OLD:-0.6.0}
+BENCH_FUNCS=${BENCH_FUNCS:-_passport_source _passport}
+OLD_FN=$BL_WORK/passport-$BENCH_OLD.sql
+awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk "sql/upgrade/battledger--$BENCH_OLD.sql" \
   | sed 's/@extschema@/battledger/g' > "$OLD_FN"
 NEW_FN=$BL_WORK/passport-this.sql
-awk -v names="_passport_source _passport" -f sql/upgrade/replace_functions.awk sql/install/85_passport.sql \
+cat sql/install/*.sql | awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk \
   | sed 's/@extschema@/battledger/g' > "$NEW_FN"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bl_start_cluster pab "$BENCH_PORT" "$(bl_test_log_conf bench.example/pab)
@@ -49,8 +55,10 @@ q "SELECT battledger.seal()" >/dev/null; q "VACUUM ANALYZE"
 INDEX_DEF=$(q "SELECT indexdef FROM pg_indexes WHERE schemaname = 'battledger' AND indexname = 'battery_event_issued'")
 [ -n "$INDEX_DEF" ] || { echo "battery_event_issued is not installed: install this build first" >&2; exit 1; }
 use() {           # use VARIANT: swap the variant's functions and index in
-  if [ "$1" = 0.6.0 ]; then
+  if [ "$1" = old ] && [ "$BENCH_OLD" = 0.6.0 ]; then
     psql -X -q -v ON_ERROR_STOP=1 -d $DB -c "DROP INDEX IF EXISTS battledger.battery_event_issued" -f "$OLD_FN"
+  elif [ "$1" = old ]; then
+    psql -X -q -v ON_ERROR_STOP=1 -d $DB -f "$OLD_FN"
   else
     psql -X -q -v ON_ERROR_STOP=1 -d $DB -c "DROP INDEX IF EXISTS battledger.battery_event_issued" -c "$INDEX_DEF" -f "$NEW_FN"
   fi
@@ -74,7 +82,7 @@ documents() {
 }
 declare -A MS DOC
 for r in $(seq "$BENCH_REPS"); do
-  for v in 0.6.0 this; do
+  for v in old this; do
     use $v
     [ "$r" = 1 ] && DOC[$v]=$(documents)
     for b in X1 X2 X8; do
@@ -86,19 +94,19 @@ median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{ a[NR] = $1 } END { pr
 echo "passport() backend CPU ms per call, median of $BENCH_REPS x $BENCH_CALLS calls (runs in brackets); $BENCH_FLEET other batteries"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $LOAD_BEFORE before / $(cut -d' ' -f1-3 /proc/loadavg) after; commit $(git rev-parse --short HEAD)"
 echo
-echo "| battery (usage reports) | tier | 0.6.0 | this | this / 0.6.0 |"
+echo "| battery (usage reports) | tier | $BENCH_OLD | this | this / $BENCH_OLD |"
 echo "|---|---|---:|---:|---:|"
 for b in X1 X2 X8; do
   n=$(q "SELECT count(*) FROM battledger.battery_event WHERE battery_id = bench_reg.bid('NASA-ALL-$b') AND event = 'soh_reported'")
   for t in public legitimate_interest; do
     # shellcheck disable=SC2086
-    a=$(median ${MS[0.6.0,$b,$t]}); c=$(median ${MS[this,$b,$t]})
-    echo "| NASA-ALL-$b ($n) | $t | $a [${MS[0.6.0,$b,$t]# }] | $c [${MS[this,$b,$t]# }] | $(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2f", c / a }') |"
+    a=$(median ${MS[old,$b,$t]}); c=$(median ${MS[this,$b,$t]})
+    echo "| NASA-ALL-$b ($n) | $t | $a [${MS[old,$b,$t]# }] | $c [${MS[this,$b,$t]# }] | $(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2f", c / a }') |"
   done
 done
 echo
-if [ "${DOC[0.6.0]}" = "${DOC[this]}" ]; then
+if [ "${DOC[old]}" = "${DOC[this]}" ]; then
   echo "documents: identical (every tier and format of the three batteries, md5 ${DOC[this]})"
 else
-  echo "FAIL - the documents differ: 0.6.0 ${DOC[0.6.0]}, this ${DOC[this]}"; exit 1
+  echo "FAIL - the documents differ: $BENCH_OLD ${DOC[old]}, this ${DOC[this]}"; exit 1
 fi
