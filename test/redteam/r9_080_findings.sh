@@ -30,9 +30,10 @@
 #       a later seal() does not take a leaf index twice; L3 clean after REINDEX
 #   F1  a malicious member's lifecycle rows dated alternately before and after
 #       the battery-state cache's horizon: per-row apply cost within 3x of
-#       monotone rows (it is not: every second row folds the whole life)
+#       monotone rows (0.9.0: every second row folded the whole life)
 # On b61276b (0.8.0's code) and 6ed1ad5, N3 and F1 FAIL; with r9's fix N3
-# holds; F1 is open (docs/security.md, residual risks).
+# holds; F1 holds since 0.10.0 (b4df115: whole folds on arrival bounded;
+# test/shell/fold_arrived.sh).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
