@@ -883,9 +883,10 @@ BEGIN
     -- most batteries claim nothing: no fold for them (passports call this).
     -- The battery's manufactured rows by its own index, then their data
     -- (OFFSET 0 keeps the test out of the scan): offered the data test, the
-    -- planner ANDed in the second-life GIN index, whose "data IS NOT NULL"
-    -- part reads an entry for every battery of the registry (0.4 ms a call
-    -- at 2,000 batteries, twice a passport; issue 15)
+    -- planner could AND in the second-life GIN index, whose "data IS NOT
+    -- NULL" part reads an entry for every battery of the registry (it did at
+    -- 2,000 batteries: 0.4 ms a call, twice a passport; at 20,000 it chose
+    -- otherwise; issue 15)
     IF NOT EXISTS (SELECT 1 FROM (SELECT e.data FROM @extschema@.battery_event e
                                    WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
                                   OFFSET 0) made
