@@ -39,7 +39,8 @@ CONF
 }
 declare -A BINS=([A]=$PG_BIN_A [B]=$PG_BIN_B) PORTS=([A]=$PORT [B]=$((PORT + 1)))
 stop_all() { for d in A B; do as_pg "${BINS[$d]}/pg_ctl" -D "$BL_WORK/$d" -m immediate stop >/dev/null 2>&1 || true; done; }
-trap 'stop_all; bl_cleanup' EXIT
+# set +e: stop_all has stopped them, so bl_cleanup's own pg_ctl stop fails
+trap 'set +e; stop_all; bl_cleanup' EXIT
 start A "$PG_BIN_A" "${PORTS[A]}"
 start B "$PG_BIN_B" "${PORTS[B]}"
 
