@@ -30,7 +30,9 @@
 #   - the seven databases go on to 0.9.0 and equal a fresh 0.9.0, and the log
 #     written by 0.8.0's own binaries updates to 0.9.0 under the same checks;
 #   - the eight databases go on to 0.10.0 and equal a fresh 0.10.0, and the
-#     log written by 0.9.0's own binaries updates to 0.10.0 under the same checks.
+#     log written by 0.9.0's own binaries updates to 0.10.0 under the same checks;
+#   - the nine databases go on to 0.11.0 and equal a fresh 0.11.0, and the
+#     log written by 0.10.0's own binaries updates to 0.11.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -573,4 +575,14 @@ check "v08: verify() and verify_log(true) clean after the update to 0.10.0" \
 # --- 0.9.0 -> 0.10.0, from 0.9.0's own binaries (release commit 84e14de)
 release_log 0.9.0 84e14de v09 55465
 updated_log 0.9.0 0.10.0 v09 55465
+
+# --- 0.10.0 -> 0.11.0: the nine databases above go on to this version
+update_all 0.11.0 fresh11 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464 v09:55465
+export PGPORT=55465
+check "v09: verify() and verify_log(true) clean after the update to 0.11.0" \
+  test "$(q v09 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.10.0 -> 0.11.0, from 0.10.0's own binaries (release commit 546a5c3)
+release_log 0.10.0 546a5c3 v10 55466
+updated_log 0.10.0 0.11.0 v10 55466
 exit $fail

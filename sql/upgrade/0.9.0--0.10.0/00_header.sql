@@ -1,1 +1,0 @@
--- battledger 0.9.0 -> 0.10.0 (parts in sql/upgrade/0.9.0--0.10.0/)
