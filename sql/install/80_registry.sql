@@ -136,6 +136,13 @@ CREATE INDEX battery_event_other ON @extschema@.battery_event (battery_id, ledge
 -- a passport id belongs to the first event naming it, in registry order: not a
 -- unique index, which would stop replication when two members race for one id
 CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
+-- the first event issuing a passport id, in registry order (_battery_verdict():
+-- does an earlier event hold the id?); by passport_id alone the fold walked
+-- every row naming the id dated after the event judged (red team r10, F2)
+CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passport_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE passport_id IS NOT NULL
+      AND (event = 'placed_on_market'
+           OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
 -- a battery's passports in registry order (the current one, the passport's
 -- history): without it both read every passport of the registry (issue 15)
 CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
@@ -530,6 +537,7 @@ DECLARE
     offered timestamptz;
     offered_by text;
     ns record;
+    held record;
 BEGIN
     SELECT * INTO k FROM @extschema@.event_kind ek WHERE ek.event = e.event AND ek.subject = 'battery';
     IF NOT FOUND THEN
@@ -715,15 +723,24 @@ BEGIN
             problem := 'passport_missing'; code := 'BL038';
             message := format('"%s" must issue a new passport', e.event);
             hint := 'Set passport_id to the new passport''s identifier.';
-        ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_event o
-                       WHERE o.passport_id = e.passport_id
-                         -- only an event that issues a passport holds its id
-                         AND (o.event = 'placed_on_market'
-                              OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-                         AND (writer       -- the writer's row is not stored yet: any holder is earlier
-                              OR (o.ledger_at, o.ledger_origin, o.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq))) THEN
-            problem := 'passport_taken'; code := 'BL038';
-            message := format('passport "%s" already exists', e.passport_id);
+        ELSE
+            -- the id's first issuing event in registry order, one probe of
+            -- battery_event_passport_holder: an EXISTS of any earlier one
+            -- walked every row naming the id that is not earlier, so rows
+            -- naming it dated ahead made each fold cost their number (red
+            -- team r10, F2)
+            SELECT o.ledger_at, o.ledger_origin, o.ledger_seq INTO held
+              FROM @extschema@.battery_event o
+             WHERE o.passport_id = e.passport_id
+               -- only an event that issues a passport holds its id
+               AND (o.event = 'placed_on_market'
+                    OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+             ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1;
+            IF FOUND AND (writer       -- the writer's row is not stored yet: any holder is earlier
+                          OR (held.ledger_at, held.ledger_origin, held.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)) THEN
+                problem := 'passport_taken'; code := 'BL038';
+                message := format('passport "%s" already exists', e.passport_id);
+            END IF;
         END IF;
     ELSIF e.passport_id IS NOT NULL THEN
         problem := 'passport_not_issued'; code := 'BL038';
@@ -1176,7 +1193,10 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     last_seq      bigint NOT NULL,
     generation    text NOT NULL,               -- _fold_generation() when folded
     passports     text[] NOT NULL,             -- passport ids the events named
-    passport_rows bigint NOT NULL,             -- rows naming them, when folded
+    -- the first issuing event of each of them, when folded: SHA-256 of
+    -- _passport_holders() (a count of the rows naming them until red team
+    -- r10, F2)
+    passport_holders text NOT NULL,
     st            @extschema@.battery_fold_state NOT NULL,
     handover_at     timestamptz,               -- the last effective handover's key
     handover_origin text,
@@ -1215,6 +1235,29 @@ BEGIN
                         FROM @extschema@.status_role sr));
 END $$;
 
+-- _passport_holders(ids text[]): the first event issuing each passport id, in
+-- registry order: all a battery's fold reads of other rows naming its ids
+-- (_battery_verdict(): passport_taken).  A cache row holds while they are the
+-- same.  Until red team r10 (F2) the cache counted the rows naming the ids:
+-- a malicious member's rows naming one, on any battery, made each check and
+-- each fold cost their number, and voided the cache of the battery that
+-- issued it.  One probe of battery_event_passport_holder per id.
+CREATE FUNCTION @extschema@._passport_holders(ids text[]) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- each holder by its ledger_hash (a row's, unique), '-' for none, in the
+    -- order of ids: the list of ids grows only at its end, so a fold on
+    -- appends to the stored value (_battery_fold_cached())
+    RETURN (SELECT coalesce(string_agg(coalesce(h.ledger_hash::text, '-'), ',' ORDER BY i.n), '')
+              FROM unnest(ids) WITH ORDINALITY i(id, n)
+              LEFT JOIN LATERAL (
+                   SELECT o.ledger_hash FROM @extschema@.battery_event o
+                    WHERE o.passport_id = i.id
+                      AND (o.event = 'placed_on_market'
+                           OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+                    ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1) h ON true);
+END $$;
+
 -- _battery_fold_cached(battery battery_id, whole_from bigint DEFAULT 0): the
 -- cache row a battery's state comes to, from the stored one where it still
 -- holds (see above).  STABLE, so that the check, the fold and the counts
@@ -1243,10 +1286,15 @@ DECLARE
     rsig text;
     rst text;
     wn bigint;
+    held boolean := false;
+    ph text;
 BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
-    IF FOUND AND c.generation = gen
-       AND c.passport_rows = (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (c.passports))
+    IF FOUND AND c.generation = gen THEN
+        ph := @extschema@._passport_holders(c.passports);
+    END IF;
+    IF c.battery_id IS NOT NULL AND c.generation = gen
+       AND c.passport_holders = encode(sha256(convert_to(ph, 'UTF8')), 'hex')
        AND c.n = (SELECT count(*) FROM @extschema@.battery_event x
                    WHERE x.battery_id OPERATOR(@extschema@.=) battery
                      AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
@@ -1256,6 +1304,7 @@ BEGIN
         ha := c.handover_at; ho := c.handover_origin;
         ro := c.resp_origin; rs := c.resp_seq; rsig := c.resp_signer; rst := c.resp_status;
         wn := c.whole_n;
+        held := true;
     ELSIF whole_from > 0
           AND (SELECT count(*) FROM @extschema@.battery_event x
                 WHERE x.battery_id OPERATOR(@extschema@.=) battery
@@ -1277,7 +1326,13 @@ BEGIN
         END IF;
     END LOOP;
     RETURN ROW(battery, n, la, lo, ls, gen, ids,
-               (SELECT count(*) FROM @extschema@.battery_event o WHERE o.passport_id = ANY (ids)), st, ha, ho,
+               -- the holders just checked, and those of the ids named since
+               encode(sha256(convert_to(
+                   CASE WHEN NOT held THEN @extschema@._passport_holders(ids)
+                        WHEN cardinality(ids) = cardinality(c.passports) THEN ph
+                        ELSE concat_ws(',', nullif(ph, ''), @extschema@._passport_holders(ids[cardinality(c.passports) + 1:])) END,
+                   'UTF8')), 'hex'),
+               st, ha, ho,
                ro, rs, rsig, rst, coalesce(wn, n));
 END $$;
 
@@ -1299,7 +1354,7 @@ BEGIN
         ON CONFLICT (battery_id) DO UPDATE
            SET n = EXCLUDED.n, last_at = EXCLUDED.last_at, last_origin = EXCLUDED.last_origin,
                last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, passports = EXCLUDED.passports,
-               passport_rows = EXCLUDED.passport_rows, st = EXCLUDED.st,
+               passport_holders = EXCLUDED.passport_holders, st = EXCLUDED.st,
                handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin,
                resp_origin = EXCLUDED.resp_origin, resp_seq = EXCLUDED.resp_seq,
                resp_signer = EXCLUDED.resp_signer, resp_status = EXCLUDED.resp_status,

@@ -29,6 +29,7 @@ COMMENT ON TABLE @extschema@.battery_fold_cache IS 'internal: the rules'' cache 
 COMMENT ON FUNCTION @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint) IS
     'internal: battery_lifecycle()''s fold from a state, over the lifecycle events after a registry-order key';
 COMMENT ON FUNCTION @extschema@._fold_generation() IS 'internal: what every battery''s fold reads besides its own events, as one value';
+COMMENT ON FUNCTION @extschema@._passport_holders(text[]) IS 'internal: the first event issuing each passport id, as one value';
 COMMENT ON FUNCTION @extschema@._battery_fold_cached(@extschema@.battery_id, bigint) IS 'internal: the cache row a battery''s state comes to, read under one snapshot';
 COMMENT ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id, bigint) IS 'internal: battery_state() for the rules trigger, from its cache where that still holds';
 COMMENT ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) IS 'internal: battery_state() from the rules'' cache where it still holds, read-only, as the owner';
