@@ -146,7 +146,11 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 		heap_deform_tuple(t, d, v, isnull);
 		for (int k = 0; k < 6; k++)
 			if (isnull[ai[k]])
-				elog(ERROR, "a row of battledger.log_leaf has a NULL");
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("a row of battledger.log_leaf has a NULL"),
+						 errdetail("Its NOT NULL constraints were dropped behind the extension's guards."),
+						 errhint("Restore the log's tables from a backup.")));
 		idx = DatumGetInt64(v[ai[0]]);
 		tbl = DatumGetTextPP(v[ai[1]]);
 		resetStringInfo(&buf);
@@ -330,7 +334,10 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 
 		heap_deform_tuple(t, d, v, isnull);
 		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
-			elog(ERROR, "a row of battledger.log_node has a NULL");
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("a row of battledger.log_node has a NULL"),
+					 errhint("Restore the log's tables from a backup.")));
 		level = DatumGetInt32(v[ai[0]]);
 		idx = DatumGetInt64(v[ai[1]]);
 		stored++;
@@ -391,6 +398,20 @@ tile_problem_cmp(const void *a, const void *b)
 	if (x->width != y->width)
 		return x->width < y->width ? -1 : 1;
 	return 0;
+}
+
+/*
+ * A tile or block row without level, index or width (its primary key
+ * dropped behind the guards): no problem row can name it.
+ */
+static void
+null_key_error(const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("a row of battledger.%s has a NULL level, index or width", table),
+			 errdetail("Its primary key was dropped behind the extension's guards."),
+			 errhint("Restore the log's tables from a backup.")));
 }
 
 /* one more problem row of log_tile or log_block */
@@ -475,14 +496,15 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 		bool		bad = false;
 
 		heap_deform_tuple(t, d, v, isnull);
-		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]] || isnull[ai[3]])
-			elog(ERROR, "a row of battledger.log_tile has a NULL");
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
+			null_key_error("log_tile");
 		level = DatumGetInt32(v[ai[0]]);
 		idx = DatumGetInt64(v[ai[1]]);
 		width = DatumGetInt32(v[ai[2]]);
-		b = DatumGetByteaPP(v[ai[3]]);
+		/* NULL hashes (NOT NULL dropped behind the guards): named, as proofs skip it */
+		b = isnull[ai[3]] ? NULL : DatumGetByteaPP(v[ai[3]]);
 		stored++;
-		extra = level < 1 || level >= TILE_LEVELS || level * TILE_HEIGHT >= lv->nlevels ||
+		extra = b == NULL || level < 1 || level >= TILE_LEVELS || level * TILE_HEIGHT >= lv->nlevels ||
 			width < 1 || width > TILE_WIDTH || idx < 0 ||
 			idx > (lv->count[level * TILE_HEIGHT] - width) / TILE_WIDTH ||
 			idx * TILE_WIDTH + width > lv->count[level * TILE_HEIGHT] ||
@@ -608,14 +630,15 @@ verify_blocks(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 		bool		bad = false;
 
 		heap_deform_tuple(t, d, v, isnull);
-		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]] || isnull[ai[3]])
-			elog(ERROR, "a row of battledger.log_block has a NULL");
+		if (isnull[ai[0]] || isnull[ai[1]] || isnull[ai[2]])
+			null_key_error("log_block");
 		level = DatumGetInt32(v[ai[0]]);
 		idx = DatumGetInt64(v[ai[1]]);
 		width = DatumGetInt32(v[ai[2]]);
-		b = DatumGetByteaPP(v[ai[3]]);
+		/* NULL hashes (NOT NULL dropped behind the guards): named, as proofs skip it */
+		b = isnull[ai[3]] ? NULL : DatumGetByteaPP(v[ai[3]]);
 		k = level / BLOCK_HEIGHT - 1;
-		extra = level < BLOCK_HEIGHT || level % BLOCK_HEIGHT != 0 || k >= BLOCK_LEVELS ||
+		extra = b == NULL || level < BLOCK_HEIGHT || level % BLOCK_HEIGHT != 0 || k >= BLOCK_LEVELS ||
 			level >= lv->nlevels || width < 1 || width > BLOCK_WIDTH || idx < 0 ||
 			idx > (lv->count[level] - width) / BLOCK_WIDTH ||
 			idx * BLOCK_WIDTH + width > lv->count[level] ||
