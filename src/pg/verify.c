@@ -17,6 +17,8 @@
 #include "postgres.h"
 #include "pg_compat.h"
 
+#include <sys/mman.h>
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/stratnum.h"
@@ -146,24 +148,35 @@ check_access(Relation rel)
  * checks are done when the row is fetched (in heap order), the checks that
  * link it to its predecessor when the batch is walked in index order.
  */
-typedef struct RowResult
+typedef struct RowExtra
 {
-	bool		visible;		/* the index entry led to a row this snapshot sees */
-	bool		fields_null;	/* ledger_seq, ledger_prev or ledger_hash is NULL */
-	bool		hash_ok;		/* ledger_hash is the hash of the row */
-	bool		at_null;
-	int64		seq;
-	TimestampTz at;
-	Datum		key;			/* by value, or into the batch's key arena */
-	bool		key_arena;		/* key is an offset into the arena until the batch is fetched */
-	Datum		origin;			/* one of the batch's origins (VerifyCopies) */
 	const char *kproblem;		/* weak key (key_event only) */
 	char	   *kdetail;
 	const char *sproblem;		/* signature */
 	char	   *sdetail;
 	char	   *batch_id;		/* signed, in a batch, signature good */
+	bool		at_null;
+	TimestampTz at;
+} RowExtra;
+
+/*
+ * 104 bytes, not 144: the batch's array is 262,144 of these, and a fresh
+ * backend first touches every page of it (v10: 11% of verify()'s CPU time
+ * was that first touch).  What only key_event and signed tables need is in
+ * RowExtra, allocated in the batch's context for those rows alone.
+ */
+typedef struct RowResult
+{
 	uint8		prev[BL_HASH_LEN];
 	uint8		stored[BL_HASH_LEN];
+	int64		seq;
+	Datum		key;			/* by value, or into the batch's key arena */
+	Datum		origin;			/* one of the batch's origins (VerifyCopies) */
+	RowExtra   *extra;			/* NULL unless a key problem or a signed table */
+	bool		visible;		/* the index entry led to a row this snapshot sees */
+	bool		fields_null;	/* ledger_seq, ledger_prev or ledger_hash is NULL */
+	bool		hash_ok;		/* ledger_hash is the hash of the row */
+	bool		key_arena;		/* key is an offset into the arena until the batch is fetched */
 } RowResult;
 
 typedef struct TidPos
@@ -179,6 +192,88 @@ typedef struct TidPos
 #define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
+
+/*
+ * The positions (in index order) of a batch's n TIDs (block << 16 | offset),
+ * in heap order, as sort_tidpos() ordered them: a batch of a large table
+ * spans about as many blocks as it has rows or fewer, so the positions are
+ * counted out by block, in time linear in both, then put in offset order
+ * within each block by insertion (a block holds a dozen of a batch's rows
+ * on average, at most MaxHeapTuplesPerPage); sort_tidpos() took 7% of
+ * verify()'s time (v10).  A batch spread over far more blocks than it has
+ * rows (one origin's rows in a big table) is sorted instead.  The rows are
+ * fetched in the same order as before, so a row that makes the encoder
+ * raise an error is the same row.
+ */
+static void
+heap_order(const uint64 *tidv, uint32 n, BlockNumber minblk, BlockNumber maxblk, uint32 *order)
+{
+	uint64		span = (uint64) maxblk - minblk + 1;
+
+	if (span <= (uint64) n * 2 + 65536)
+	{
+		uint32	   *next = palloc0(sizeof(uint32) * (span + 1));
+
+		for (uint32 i = 0; i < n; i++)
+			next[(tidv[i] >> 16) - minblk + 1]++;
+		for (uint64 b = 1; b <= span; b++)
+			next[b] += next[b - 1];
+		for (uint32 i = 0; i < n; i++)
+			order[next[(tidv[i] >> 16) - minblk]++] = i;
+		pfree(next);
+		/* by offset within each block: no entry moves past its block */
+		for (uint32 i = 1; i < n; i++)
+		{
+			uint32		p = order[i];
+			uint64		t = tidv[p];
+			uint32		j = i;
+
+			while (j > 0 && tidv[order[j - 1]] > t)
+			{
+				order[j] = order[j - 1];
+				j--;
+			}
+			order[j] = p;
+		}
+	}
+	else
+	{
+		TidPos	   *t = palloc(sizeof(TidPos) * n);
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			t[i].tid = tidv[i];
+			t[i].pos = i;
+		}
+		sort_tidpos(t, n);
+		for (uint32 i = 0; i < n; i++)
+			order[i] = t[i].pos;
+		pfree(t);
+	}
+}
+
+/*
+ * Ask for the batch's arrays (tens of megabytes, first touched by each call
+ * in a fresh backend) in huge pages where the kernel gives them on request
+ * (transparent_hugepage "madvise"): touching 40 MB of new 4 kB pages cost
+ * about 100 ms on the 2-vCPU VM of docs/benchmarks.md, in 2 MB pages a few
+ * ms.  Only whole 2 MB pages inside the allocation are advised; a hint, so
+ * its failure changes nothing.
+ */
+#define HUGE_PAGE_SIZE (2 * 1024 * 1024)
+
+static void *
+advise_huge(void *p, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	start = TYPEALIGN(HUGE_PAGE_SIZE, (uintptr_t) p);
+	uintptr_t	end = TYPEALIGN_DOWN(HUGE_PAGE_SIZE, (uintptr_t) p + size);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 /*
  * Index entries read per batch.  Fetching each row as its index entry comes
@@ -270,10 +365,15 @@ kept_key(VerifyCopies *vc, Form_pg_attribute att, Datum d, MemoryContext batchcx
 	if (vc->keys.len + len + MAXIMUM_ALIGNOF <= KEY_ARENA_MAX)
 	{
 		/* whole MAXALIGNed slots: a 4-byte varlena header is read as an int */
-		while (vc->keys.len % MAXIMUM_ALIGNOF != 0)
-			appendStringInfoChar(&vc->keys, '\0');
-		off = vc->keys.len;
-		appendBinaryStringInfo(&vc->keys, DatumGetPointer(d), (int) len);
+		int			pad = MAXALIGN(vc->keys.len) - vc->keys.len;
+
+		if (vc->keys.len + pad + (int) len >= vc->keys.maxlen)
+			enlargeStringInfo(&vc->keys, pad + (int) len);
+		memset(vc->keys.data + vc->keys.len, 0, pad);
+		off = vc->keys.len + pad;
+		memcpy(vc->keys.data + off, DatumGetPointer(d), len);
+		vc->keys.len = off + (int) len;
+		vc->keys.data[vc->keys.len] = '\0';
 		*in_arena = true;
 		return (Datum) off;
 	}
@@ -297,9 +397,7 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 	r->visible = true;
 	r->key_arena = false;
 	r->hash_ok = false;
-	r->kproblem = r->sproblem = NULL;
-	r->batch_id = NULL;
-	r->at_null = true;
+	r->extra = NULL;
 	r->origin = kept_origin(vc, v[lr->origin_attno - 1], batchcxt);
 	if (lr->chain_attno)
 		r->key = kept_key(vc, keyatt, v[lr->chain_attno - 1], batchcxt, &r->key_arena);
@@ -318,16 +416,31 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 		r->hash_ok = memcmp(computed, r->stored, BL_HASH_LEN) == 0;
 	}
 	old = MemoryContextSwitchTo(batchcxt);
-	/* a weak key registered before they were refused (key_event only) */
-	r->kproblem = key_row_problem(lr, desc, v, n, &r->kdetail);
+	{
+		/* a weak key registered before they were refused (key_event only) */
+		char	   *kdetail = NULL;
+		const char *kproblem = key_row_problem(lr, desc, v, n, &kdetail);
+
+		if (kproblem || lr->signer_roles)
+		{
+			RowExtra   *x = palloc0(sizeof(RowExtra));
+
+			x->kproblem = kproblem;
+			x->kdetail = kdetail;
+			x->at_null = true;
+			r->extra = x;
+		}
+	}
 	if (lr->signer_roles)
 	{
-		r->sproblem = sign_check_stored_row(lr, v, n, &r->sdetail);
-		if (!r->sproblem && !n[lr->batch_attno - 1])
-			r->batch_id = TextDatumGetCString(v[lr->batch_attno - 1]);
-		r->at_null = n[lr->at_attno - 1];
-		if (!r->at_null)
-			r->at = DatumGetTimestampTz(v[lr->at_attno - 1]);
+		RowExtra   *x = r->extra;
+
+		x->sproblem = sign_check_stored_row(lr, v, n, &x->sdetail);
+		if (!x->sproblem && !n[lr->batch_attno - 1])
+			x->batch_id = TextDatumGetCString(v[lr->batch_attno - 1]);
+		x->at_null = n[lr->at_attno - 1];
+		if (!x->at_null)
+			x->at = DatumGetTimestampTz(v[lr->at_attno - 1]);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -525,7 +638,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	int64		nrows = 0;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
 	uint32		cap = 1024;		/* grows to VERIFY_BATCH: a small table gets small arrays */
-	TidPos	   *tids;
+	uint64	   *tidv;			/* the batch's TIDs, in index order */
+	uint32	   *order;			/* their positions, in heap order */
 	RowResult  *res;
 	bool		more = true;
 	VerifyCopies vc = {0};
@@ -536,8 +650,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	 */
 	if (rel->rd_rel->reltuples > cap)
 		cap = rel->rd_rel->reltuples >= VERIFY_BATCH ? VERIFY_BATCH : (uint32) rel->rd_rel->reltuples;
-	tids = palloc(sizeof(TidPos) * cap);
-	res = palloc(sizeof(RowResult) * cap);
+	tidv = advise_huge(palloc(sizeof(uint64) * cap), sizeof(uint64) * cap);
+	order = advise_huge(palloc(sizeof(uint32) * cap), sizeof(uint32) * cap);
+	res = advise_huge(palloc(sizeof(RowResult) * cap), sizeof(RowResult) * cap);
 
 	initStringInfo(&buf);
 	vc.cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger verify origins",
@@ -554,6 +669,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	while (more)
 	{
 		uint32		n = 0;
+		BlockNumber minblk = MaxBlockNumber;
+		BlockNumber maxblk = 0;
 
 		/* the next batch of index entries, in index order */
 		while (n < VERIFY_BATCH)
@@ -568,19 +685,26 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			if (n == cap)
 			{
 				cap *= 2;
-				tids = repalloc_huge(tids, sizeof(TidPos) * cap);
-				res = repalloc_huge(res, sizeof(RowResult) * cap);
+				tidv = advise_huge(repalloc_huge(tidv, sizeof(uint64) * cap), sizeof(uint64) * cap);
+				order = advise_huge(repalloc_huge(order, sizeof(uint32) * cap), sizeof(uint32) * cap);
+				res = advise_huge(repalloc_huge(res, sizeof(RowResult) * cap), sizeof(RowResult) * cap);
 			}
-			tids[n].tid = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
+			tidv[n] = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
 				ItemPointerGetOffsetNumber(tid);
-			tids[n].pos = n;
+			minblk = Min(minblk, ItemPointerGetBlockNumber(tid));
+			maxblk = Max(maxblk, ItemPointerGetBlockNumber(tid));
 			n++;
 		}
 		if (n == 0)
 			break;
 
 		/* their rows, in heap order: each row's own checks */
-		sort_tidpos(tids, n);
+		{
+			MemoryContext old = MemoryContextSwitchTo(batchcxt);
+
+			heap_order(tidv, n, minblk, maxblk, order);
+			MemoryContextSwitchTo(old);
+		}
 		for (uint32 i = 0; i < n; i++)
 			res[i].visible = false;
 		resetStringInfo(&vc.keys);
@@ -593,11 +717,11 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 
 			if ((i & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();
-			ItemPointerSet(&tid, (BlockNumber) (tids[i].tid >> 16), (OffsetNumber) (tids[i].tid & 0xFFFF));
+			ItemPointerSet(&tid, (BlockNumber) (tidv[order[i]] >> 16), (OffsetNumber) (tidv[order[i]] & 0xFFFF));
 			if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
 				continue;
 			old = MemoryContextSwitchTo(rowcxt);
-			check_row_alone(lr, desc, slot, &res[tids[i].pos], &buf, batchcxt, &vc);
+			check_row_alone(lr, desc, slot, &res[order[i]], &buf, batchcxt, &vc);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
 		}
@@ -670,15 +794,17 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 				report(vo, &cur_origin, keyp, seq, "hash_mismatch",
 					   "ledger_hash does not match the row's content and chain fields.");
 
-			if (r->kproblem)
-				report(vo, &cur_origin, keyp, seq, r->kproblem, r->kdetail);
+			if (r->extra && r->extra->kproblem)
+				report(vo, &cur_origin, keyp, seq, r->extra->kproblem, r->extra->kdetail);
 
 			if (lr->signer_roles)
 			{
-				if (r->sproblem)
-					report(vo, &cur_origin, keyp, seq, r->sproblem, r->sdetail);
-				else if (r->batch_id)
-					note_batch(batches, r->batch_id, seq);
+				RowExtra   *x = r->extra;
+
+				if (x->sproblem)
+					report(vo, &cur_origin, keyp, seq, x->sproblem, x->sdetail);
+				else if (x->batch_id)
+					note_batch(batches, x->batch_id, seq);
 
 				/*
 				 * The chain trigger never dates a row before its predecessor;
@@ -686,12 +812,12 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 				 * to be judged by a key's validity at a time it did not
 				 * exist.
 				 */
-				if (!r->at_null)
+				if (!x->at_null)
 				{
-					if (r->at < last_at)
+					if (x->at < last_at)
 						report(vo, &cur_origin, keyp, seq, "time_reversed",
 							   "ledger_at is earlier than the previous row's: the chain trigger never dates a row before its predecessor.");
-					last_at = r->at;
+					last_at = x->at;
 				}
 			}
 
@@ -710,7 +836,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	MemoryContextDelete(keycxt);
 	MemoryContextDelete(vc.cxt);
 	pfree(vc.keys.data);
-	pfree(tids);
+	pfree(tidv);
+	pfree(order);
 	pfree(res);
 	if (batches)
 		check_batches(batches, RelationGetRelid(rel), vo);
