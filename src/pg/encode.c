@@ -28,6 +28,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "port/pg_bswap.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -290,14 +291,17 @@ put_u8(StringInfo out, uint8 v)
 	appendStringInfoCharMacro(out, (char) v);
 }
 
+/*
+ * v's low nbytes, big-endian.  nbytes is a constant at every call: the
+ * byte swap and the copy compile to a few instructions, where the shifting
+ * loop was a tenth of row_encode()'s own time (perf, v10).
+ */
 static inline void
 put_be(StringInfo out, uint64 v, int nbytes)
 {
-	char		b[8];
+	uint64		be = pg_hton64(v);
 
-	for (int i = 0; i < nbytes; i++)
-		b[i] = (char) (v >> (8 * (nbytes - 1 - i)));
-	put_bytes(out, b, nbytes);
+	put_bytes(out, (const char *) &be + (8 - nbytes), nbytes);
 }
 
 static void
@@ -315,6 +319,143 @@ put_cstring_utf8(StringInfo out, char *s)
 {
 	put_utf8(out, s, strlen(s));
 	pfree(s);
+}
+
+/*
+ * A finite numeric's text as numeric_out() prints it, written from the
+ * value's stored form (numeric.c's on-disk layout: a 2-byte header, short
+ * or followed by a 2-byte weight, then base-10000 digits): an optional '-',
+ * the integer part's groups of four decimal digits with the first group's
+ * leading zeros dropped ("0" if there is no integer part), then '.' and
+ * exactly dscale fraction digits, missing digits written as zeros.  Each
+ * group's four characters are '0' plus the digit's thousands, hundreds,
+ * tens and units, and a leading zero is dropped while that character is not
+ * above '0', as numeric_out() does, so the bytes are the same for any
+ * stored digits.  numeric_out() was a fifth of the encoder's time in
+ * verify() (its detoasted copy, palloc'd string, strlen and pfree; v10).
+ * Returns false, having written nothing, for NaN and the infinities, a
+ * compressed or external value, or text longer than 128 bytes: the caller
+ * then calls numeric_out().
+ */
+#define NUM_FLAGS_MASK 0xC000
+#define NUM_FLAG_NEG 0x4000
+#define NUM_FLAG_SHORT 0x8000
+#define NUM_FLAG_SPECIAL 0xC000
+#define NUM_SHORT_NEG 0x2000
+#define NUM_SHORT_DSCALE_MASK 0x1F80
+#define NUM_SHORT_DSCALE_SHIFT 7
+#define NUM_SHORT_WEIGHT_NEG 0x0040
+#define NUM_SHORT_WEIGHT_MASK 0x003F
+#define NUM_LONG_DSCALE_MASK 0x3FFF
+#define NUM_TEXT_MAX 128
+
+static bool
+put_numeric_text(StringInfo out, Datum v)
+{
+	const struct varlena *p = (const struct varlena *) DatumGetPointer(v);
+	const char *data;
+	int			len;
+	uint16		header;
+	int			hdrlen;
+	int			weight;
+	int			dscale;
+	bool		neg;
+	int			ndigits;
+	char		text[NUM_TEXT_MAX];
+	int			t = 0;
+
+	if (!VARATT_IS_SHORT(p) && !VARATT_IS_4B_U(p))
+		return false;			/* compressed or external */
+	data = VARDATA_ANY(p);
+	len = VARSIZE_ANY_EXHDR(p);
+	if (len < 2)
+		return false;
+	memcpy(&header, data, 2);
+	switch (header & NUM_FLAGS_MASK)
+	{
+		case NUM_FLAG_SPECIAL:
+			return false;
+		case NUM_FLAG_SHORT:
+			neg = (header & NUM_SHORT_NEG) != 0;
+			dscale = (header & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
+			weight = (int) (header & NUM_SHORT_WEIGHT_MASK);
+			if (header & NUM_SHORT_WEIGHT_NEG)
+				weight -= NUM_SHORT_WEIGHT_MASK + 1;
+			hdrlen = 2;
+			break;
+		default:
+			{
+				int16		w;
+
+				if (len < 4)
+					return false;
+				neg = (header & NUM_FLAGS_MASK) == NUM_FLAG_NEG;
+				dscale = header & NUM_LONG_DSCALE_MASK;
+				memcpy(&w, data + 2, 2);
+				weight = w;
+				hdrlen = 4;
+				break;
+			}
+	}
+	ndigits = (len - hdrlen) / 2;
+	/* sign, integer groups, '.', fraction */
+	if (1 + (weight < 0 ? 1 : (weight + 1) * 4) + 1 + dscale > NUM_TEXT_MAX)
+		return false;
+	if (neg)
+		text[t++] = '-';
+	if (weight < 0)
+		text[t++] = '0';
+	for (int g = 0; g <= weight; g++)
+	{
+		int16		digit = 0;
+		int			c[4];
+		bool		lead = (g == 0);
+
+		if (g < ndigits)
+			memcpy(&digit, data + hdrlen + 2 * g, 2);
+		c[0] = digit / 1000;
+		c[1] = (digit % 1000) / 100;
+		c[2] = (digit % 100) / 10;
+		c[3] = digit % 10;
+		for (int k = 0; k < 4; k++)
+		{
+			if (lead && k < 3 && c[k] <= 0)
+				continue;
+			lead = false;
+			text[t++] = (char) ('0' + c[k]);
+		}
+	}
+	if (dscale > 0)
+	{
+		text[t++] = '.';
+		for (int k = 0; k < dscale; k++)
+		{
+			int			g = weight + 1 + k / 4;
+			int16		digit = 0;
+			int			c;
+
+			if (g >= 0 && g < ndigits)
+				memcpy(&digit, data + hdrlen + 2 * g, 2);
+			switch (k % 4)
+			{
+				case 0:
+					c = digit / 1000;
+					break;
+				case 1:
+					c = (digit % 1000) / 100;
+					break;
+				case 2:
+					c = (digit % 100) / 10;
+					break;
+				default:
+					c = digit % 10;
+					break;
+			}
+			text[t++] = (char) ('0' + c);
+		}
+	}
+	put_bytes(out, text, t);
+	return true;
 }
 
 /* Append the value bytes (no length) of one scalar. */
@@ -360,8 +501,9 @@ put_scalar(StringInfo out, uint8 tag, Datum v)
 				break;
 			}
 		case TAG_NUMERIC:
-			/* numeric_out ignores every setting: digits, '.', scale kept */
-			put_cstring_utf8(out, DatumGetCString(DirectFunctionCall1(numeric_out, v)));
+			/* numeric_out ignores every setting: digits, '.', scale kept (ASCII) */
+			if (!put_numeric_text(out, v))
+				put_cstring_utf8(out, DatumGetCString(DirectFunctionCall1(numeric_out, v)));
 			break;
 		case TAG_TEXT:
 		case TAG_JSON:
@@ -511,9 +653,8 @@ row_encode(const RowEncoder *enc, Datum *values, bool *nulls, StringInfo out)
 			put_array(out, col, values[col->attidx]);
 		else
 			put_scalar(out, col->tag, values[col->attidx]);
-		vlen = out->len - len_at - 4;
-		for (int b = 0; b < 4; b++)
-			out->data[len_at + b] = (char) (vlen >> (8 * (3 - b)));
+		vlen = pg_hton32((uint32) (out->len - len_at - 4));
+		memcpy(out->data + len_at, &vlen, 4);
 	}
 	out->data[count_at] = (char) (present >> 8);
 	out->data[count_at + 1] = (char) present;
