@@ -6,6 +6,7 @@
 #include "pgutil.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "executor/spi.h"
 #include "utils/guc.h"
@@ -56,4 +57,19 @@ parse_role_list(const char *text, int *n, MemoryContext mcxt)
 	for (tok = strtok(copy, "{},\""); tok != NULL; tok = strtok(NULL, "{},\""))
 		out[(*n)++] = tok;
 	return out;
+}
+
+#define HUGE_PAGE_SIZE (2 * 1024 * 1024)
+
+void *
+bl_advise_huge(void *p, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	start = TYPEALIGN(HUGE_PAGE_SIZE, (uintptr_t) p);
+	uintptr_t	end = TYPEALIGN_DOWN(HUGE_PAGE_SIZE, (uintptr_t) p + size);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+	return p;
 }

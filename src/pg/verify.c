@@ -17,8 +17,6 @@
 #include "postgres.h"
 #include "pg_compat.h"
 
-#include <sys/mman.h>
-
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/stratnum.h"
@@ -49,6 +47,7 @@
 #include "hash256.h"
 #include "keys.h"
 #include "ledger_rel.h"
+#include "pgutil.h"
 #include "progress.h"
 #include "sign.h"
 
@@ -250,29 +249,6 @@ heap_order(const uint64 *tidv, uint32 n, BlockNumber minblk, BlockNumber maxblk,
 			order[i] = t[i].pos;
 		pfree(t);
 	}
-}
-
-/*
- * Ask for the batch's arrays (tens of megabytes, first touched by each call
- * in a fresh backend) in huge pages where the kernel gives them on request
- * (transparent_hugepage "madvise"): touching 40 MB of new 4 kB pages cost
- * about 100 ms on the 2-vCPU VM of docs/benchmarks.md, in 2 MB pages a few
- * ms.  Only whole 2 MB pages inside the allocation are advised; a hint, so
- * its failure changes nothing.
- */
-#define HUGE_PAGE_SIZE (2 * 1024 * 1024)
-
-static void *
-advise_huge(void *p, Size size)
-{
-#ifdef MADV_HUGEPAGE
-	uintptr_t	start = TYPEALIGN(HUGE_PAGE_SIZE, (uintptr_t) p);
-	uintptr_t	end = TYPEALIGN_DOWN(HUGE_PAGE_SIZE, (uintptr_t) p + size);
-
-	if (end > start)
-		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
-#endif
-	return p;
 }
 
 /*
@@ -672,9 +648,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	 */
 	if (rel->rd_rel->reltuples > cap)
 		cap = rel->rd_rel->reltuples >= VERIFY_BATCH ? VERIFY_BATCH : (uint32) rel->rd_rel->reltuples;
-	tidv = advise_huge(palloc(sizeof(uint64) * cap), sizeof(uint64) * cap);
-	order = advise_huge(palloc(sizeof(uint32) * cap), sizeof(uint32) * cap);
-	res = advise_huge(palloc(sizeof(RowResult) * cap), sizeof(RowResult) * cap);
+	tidv = bl_advise_huge(palloc(sizeof(uint64) * cap), sizeof(uint64) * cap);
+	order = bl_advise_huge(palloc(sizeof(uint32) * cap), sizeof(uint32) * cap);
+	res = bl_advise_huge(palloc(sizeof(RowResult) * cap), sizeof(RowResult) * cap);
 
 	initStringInfo(&buf);
 	vc.cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger verify origins",
@@ -707,9 +683,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			if (n == cap)
 			{
 				cap *= 2;
-				tidv = advise_huge(repalloc_huge(tidv, sizeof(uint64) * cap), sizeof(uint64) * cap);
-				order = advise_huge(repalloc_huge(order, sizeof(uint32) * cap), sizeof(uint32) * cap);
-				res = advise_huge(repalloc_huge(res, sizeof(RowResult) * cap), sizeof(RowResult) * cap);
+				tidv = bl_advise_huge(repalloc_huge(tidv, sizeof(uint64) * cap), sizeof(uint64) * cap);
+				order = bl_advise_huge(repalloc_huge(order, sizeof(uint32) * cap), sizeof(uint32) * cap);
+				res = bl_advise_huge(repalloc_huge(res, sizeof(RowResult) * cap), sizeof(RowResult) * cap);
 			}
 			tidv[n] = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
 				ItemPointerGetOffsetNumber(tid);
