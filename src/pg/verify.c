@@ -200,7 +200,8 @@ typedef struct TidPos
  * within each block by insertion (a block holds a dozen of a batch's rows
  * on average, at most MaxHeapTuplesPerPage); sort_tidpos() took 7% of
  * verify()'s time (v10).  A batch spread over far more blocks than it has
- * rows (one origin's rows in a big table) is sorted instead.  The rows are
+ * rows (one origin's rows in a big table), or with more entries for one
+ * block than a block holds tuples, is sorted instead.  The rows are
  * fetched in the same order as before, so a row that makes the encoder
  * raise an error is the same row.
  */
@@ -208,34 +209,49 @@ static void
 heap_order(const uint64 *tidv, uint32 n, BlockNumber minblk, BlockNumber maxblk, uint32 *order)
 {
 	uint64		span = (uint64) maxblk - minblk + 1;
+	bool		done = false;
 
 	if (span <= (uint64) n * 2 + 65536)
 	{
 		uint32	   *next = palloc0(sizeof(uint32) * (span + 1));
+		uint32		most = 0;	/* entries on one block */
 
 		for (uint32 i = 0; i < n; i++)
 			next[(tidv[i] >> 16) - minblk + 1]++;
 		for (uint64 b = 1; b <= span; b++)
-			next[b] += next[b - 1];
-		for (uint32 i = 0; i < n; i++)
-			order[next[(tidv[i] >> 16) - minblk]++] = i;
-		pfree(next);
-		/* by offset within each block: no entry moves past its block */
-		for (uint32 i = 1; i < n; i++)
 		{
-			uint32		p = order[i];
-			uint64		t = tidv[p];
-			uint32		j = i;
-
-			while (j > 0 && tidv[order[j - 1]] > t)
-			{
-				order[j] = order[j - 1];
-				j--;
-			}
-			order[j] = p;
+			most = Max(most, next[b]);
+			next[b] += next[b - 1];
 		}
+
+		/*
+		 * A block holds at most MaxHeapTuplesPerPage tuples, which bounds the
+		 * insertion below; an index with more entries for one block in one
+		 * batch (stale or forged entries) is sorted instead.
+		 */
+		if (most <= MaxHeapTuplesPerPage)
+		{
+			for (uint32 i = 0; i < n; i++)
+				order[next[(tidv[i] >> 16) - minblk]++] = i;
+			/* by offset within each block: no entry moves past its block */
+			for (uint32 i = 1; i < n; i++)
+			{
+				uint32		p = order[i];
+				uint64		t = tidv[p];
+				uint32		j = i;
+
+				while (j > 0 && tidv[order[j - 1]] > t)
+				{
+					order[j] = order[j - 1];
+					j--;
+				}
+				order[j] = p;
+			}
+			done = true;
+		}
+		pfree(next);
 	}
-	else
+	if (!done)
 	{
 		TidPos	   *t = palloc(sizeof(TidPos) * n);
 
