@@ -106,7 +106,7 @@ check F2b-cached-state-is-whole-fold "SELECT battery_state(bid('Y'))::text = sta
 q -c "SELECT battery_state(bid('V'))" >/dev/null
 rep "SELECT count(public.arr('Z', 'placed_on_market', NULL, 'P-V', timestamptz '2098-01-01' + i * interval '1 s', 'evil3.test/log', i)) FROM generate_series(1, 50) i;" >/dev/null
 check F2c-rows-naming-an-id-after-its-issue-leave-the-cache \
-  "SELECT count(*) = 1 FROM battledger.battery_fold_cache c WHERE c.battery_id = bid('V') AND c.passport_rows = encode(sha256(convert_to(battledger._passport_holders(c.passports), 'UTF8')), 'hex')"
+  "SELECT count(*) = 1 FROM battledger.battery_fold_cache c WHERE c.battery_id = bid('V') AND c.passport_holders = encode(sha256(convert_to(battledger._passport_holders(c.passports), 'UTF8')), 'hex')"
 rep "SELECT public.arr('Z', 'placed_on_market', NULL, 'P-V', timestamptz '2020-01-01', 'evil4.test/log', 1);" >/dev/null
 check F2d-id-taken-before-issue-state-is-whole-fold \
   "SELECT battery_state(bid('V'))::text = state_whole('V') AND (battery_state(bid('V'))).status IS NULL" \
