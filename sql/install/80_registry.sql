@@ -1213,13 +1213,50 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
+-- How many rows the ledgers every battery's fold reads besides its own
+-- events (members, keys, namespaces) have received: one row, bumped by a row
+-- trigger on each in the inserting transaction (so that it is read under the
+-- same snapshot as they are, and by the apply worker too: ENABLE ALWAYS, and
+-- a row trigger, as the apply worker fires no statement triggers).  Until
+-- 0.11.0 _fold_generation() counted their rows, which made every check of a
+-- battery's cache (every arriving lifecycle row, every battery_state() and
+-- passport()) scan them: a member adding keys by the hundred thousand slowed
+-- every member's apply worker and readers by milliseconds a row (G1 in
+-- docs/security.md).  Logged, unlike the cache: it must not go back.
+CREATE TABLE @extschema@.fold_inputs (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    changes bigint NOT NULL
+);
+INSERT INTO @extschema@.fold_inputs VALUES (true, 0);
+-- _fold_generation() runs as its caller, any role
+GRANT SELECT ON @extschema@.fold_inputs TO PUBLIC;
+
+-- _fold_inputs_changed(): trigger on member_event, key_event, id_namespace.
+-- As the owner: the writers (add_key(), the apply worker's role) may not
+-- update fold_inputs themselves.
+CREATE FUNCTION @extschema@._fold_inputs_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE @extschema@.fold_inputs SET changes = changes + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.member_event
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._fold_inputs_changed();
+CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.key_event
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._fold_inputs_changed();
+CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.id_namespace
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._fold_inputs_changed();
+ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
+ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
+ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_inputs;
+
 -- What every battery's fold reads besides its own events.  The ledgers
--- (members, keys, namespaces) only grow, so their row counts say whether they
--- changed; event_kind and status_role are plain tables the owner may UPDATE
--- (who may sign what), so a SHA-256 of their contents goes in, not their
--- row counts (red team hx2: an UPDATE left the cache standing and the writer
--- judged new rows on a state the whole fold no longer reaches; not MD5,
--- which a FIPS-mode OpenSSL refuses).  The custody date as epoch
+-- (members, keys, namespaces) only grow, so how many rows they received says
+-- whether they changed (fold_inputs, above); event_kind and status_role are
+-- plain tables the owner may UPDATE (who may sign what), so a SHA-256 of
+-- their contents goes in, not their row counts (red team hx2: an UPDATE left
+-- the cache standing and the writer judged new rows on a state the whole
+-- fold no longer reaches; not MD5, which a FIPS-mode OpenSSL refuses).  The custody date as epoch
 -- seconds: its text would depend on the session's TimeZone and DateStyle.
 -- PL/pgSQL, not SQL: a SQL function with SET options is planned again at
 -- each call, and planning cost more than running it.
@@ -1227,8 +1264,7 @@ CREATE FUNCTION @extschema@._fold_generation() RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN concat_ws('/', (SELECT extract(epoch FROM r.since) FROM @extschema@.registry_rule r WHERE r.rule = 'custody'),
-                     (SELECT count(*) FROM @extschema@.member_event), (SELECT count(*) FROM @extschema@.key_event),
-                     (SELECT count(*) FROM @extschema@.id_namespace),
+                     (SELECT f.changes FROM @extschema@.fold_inputs f),
                      (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', ek.event, ek.subject, ek.roles), ',' ORDER BY ek.event), 'UTF8')), 'hex')
                         FROM @extschema@.event_kind ek),
                      (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', sr.status, sr.roles), ',' ORDER BY sr.status), 'UTF8')), 'hex')

@@ -12,7 +12,12 @@
 #   2. still give, wherever it is read, the state the whole fold gives;
 #   3. be folded whole at once when an honest row arrives dated a little
 #      before another member's last one, on a battery whose rows were
-#      folded on since its last whole fold (a reader then needs no whole fold).
+#      folded on since its last whole fold (a reader then needs no whole fold);
+#   4. cost a check the same with 20,000 more keys in the registry (G1: until
+#      0.11.0 each check counted the members', keys' and namespaces' rows, so a
+#      member adding keys by the hundred thousand slowed every member's apply
+#      worker and readers by milliseconds a row), and still be voided by each
+#      new key, also one the apply worker stores (ENABLE ALWAYS row trigger).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 fail=0
@@ -107,5 +112,41 @@ check "... and the cache holds every lifecycle row (a reader folds nothing whole
 check "... with the whole fold's state" test "$(state_cached H)" = "$(state_whole H)"
 check "the arrival check is as installed again (ENABLE REPLICA)" \
   test "$(q -c "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'battledger.battery_event'::regclass AND tgname = 'zz_battledger_arrive'")" = R
+
+# --- 4. a check's cost does not grow with the keys (G1)
+# per_call SQL N: backend wall time per call of SQL (a scalar), in µs
+per_call() {
+  q -c "DO \$\$ DECLARE t0 timestamptz; x text; BEGIN
+          FOR i IN 1..50 LOOP x := ($1)::text; END LOOP;
+          t0 := clock_timestamp();
+          FOR i IN 1..$2 LOOP x := ($1)::text; END LOOP;
+          RAISE NOTICE '%', round(extract(epoch FROM clock_timestamp() - t0) * 1e6 / $2);
+        END \$\$" 2>&1 | sed -n 's/^NOTICE: *//p'
+}
+gen0=$(per_call "battledger._fold_generation()" 2000)
+st0=$(per_call "battledger.battery_state(public.bid('H'))" 1000)
+changes0=$(q -c "SELECT changes FROM battledger.fold_inputs")
+q -c "SELECT count(battledger.add_key('oem.test', battledger_test.public_key(battledger_test.seed('g1/' || i)))) FROM generate_series(1, 20000) i" >/dev/null
+q -c "VACUUM ANALYZE battledger.key_event" -c "VACUUM battledger.fold_inputs" >/dev/null
+gen1=$(per_call "battledger._fold_generation()" 2000)
+# the new keys voided the cache; a reader does not store it (docs/security.md,
+# F7), the next local write or arriving row does, as the rules trigger here
+q -c "SELECT battledger._battery_state_cached(public.bid('H'))" >/dev/null
+st1=$(per_call "battledger.battery_state(public.bid('H'))" 1000)
+echo "# per call, before and after 20,000 more keys: _fold_generation() $gen0 -> $gen1 µs, battery_state() from the cache $st0 -> $st1 µs"
+check "20,000 keys: each of them counted once in fold_inputs" \
+  test "$(q -c "SELECT changes FROM battledger.fold_inputs")" = "$((changes0 + 20000))"
+# (0.10.0's count of the keys: about +1.3 ms a call at 20,000 keys, 30x)
+check "20,000 keys: _fold_generation() costs at most 3x as much ($gen1 vs $gen0 µs)" \
+  awk -v a="$gen0" -v b="$gen1" 'BEGIN { exit !(b <= 3 * a) }'
+check "20,000 keys: battery_state() from the cache costs at most 3x as much ($st1 vs $st0 µs)" \
+  awk -v a="$st0" -v b="$st1" 'BEGIN { exit !(b <= 3 * a) }'
+check "a new key voids the cache: battery_state() is the whole fold's after it" \
+  test "$(q -c "SELECT battledger.add_key('oem.test', battledger_test.public_key(battledger_test.seed('g1/last'))) IS NOT NULL" \
+            -c "SELECT c.generation = battledger._fold_generation() FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('H')")" = "t
+f"
+check "the counting trigger fires for the apply worker too (ENABLE ALWAYS, on members, keys and namespaces)" \
+  test "$(q -c "SELECT string_agg(c.relname || ':' || t.tgenabled::text, ',' ORDER BY c.relname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'battledger_fold_inputs' AND c.relnamespace = 'battledger'::regnamespace")" = \
+       "id_namespace:A,key_event:A,member_event:A"
 
 exit $fail
