@@ -79,7 +79,7 @@ echo "== hp: battery_state() from the fold cache"
 check P0-cache-filled "SELECT count(*) = 3 FROM battledger.battery_fold_cache"
 check P1-plain-no-execute "SELECT NOT has_function_privilege('plain', 'battledger._battery_state_read(battledger.battery_id)', 'EXECUTE')
    AND NOT has_table_privilege('plain', 'battledger.battery_fold_cache', 'SELECT')
-   AND NOT has_function_privilege('plain', 'battledger._battery_fold_cached(battledger.battery_id)', 'EXECUTE')"
+   AND NOT has_function_privilege('plain', 'battledger._battery_fold_cached(battledger.battery_id, bigint)', 'EXECUTE')"
 got=$(timeout 60 psql -X -At -d reg -U plain -c "SELECT battledger.battery_state('$B1')" 2>&1)
 if grep -q "permission denied" <<<"$got"; then ok P1-plain-reads-nothing; else fail P1-plain-reads-nothing "$got"; fi
 got=$(timeout 60 psql -X -At -d reg -U mem -c "SELECT public.same_state('$B1')" 2>&1)
@@ -199,8 +199,8 @@ check P8-dynamic-values "SELECT (v->'capacity_ah'->>'value')::numeric = 2.5 AND 
 # the passport's responsible operator (from the fold cache) = the whole fold's
 check P8-responsible-operator "SELECT (SELECT l.signer FROM battledger.battery_lifecycle('$B6') l WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
                                         ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1)
-                              = battledger._passport_second_life('$B6', 'public')->'responsibleOperator'->>'member'" \
-  "SELECT battledger._passport_second_life('$B6', 'public')"
+                              = battledger.passport('$B6')->'secondLife'->'responsibleOperator'->>'member'" \
+  "SELECT battledger.passport('$B6')->'secondLife'"
 
 echo "== ht: the tiled log"
 q >/dev/null <<'SQL'
