@@ -1085,8 +1085,9 @@ END $$;
 -- _battery_fold(battery, st, after_at, after_origin, after_seq): the fold of
 -- battery_lifecycle(), from state st, over the lifecycle events after the
 -- given registry-order key (all of them when after_at is NULL); also the
--- passport id each event names and the successor reached (second life), for
--- the writer's cache of the state.
+-- passport id each event names (the writer's cache kept them until 0.11.0:
+-- passport_holder_moved) and the successor reached (second life), for the
+-- writer's cache of the state.
 CREATE FUNCTION @extschema@._battery_fold(battery @extschema@.battery_id, st @extschema@.battery_fold_state,
                                           after_at timestamptz, after_origin text, after_seq bigint)
     RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
@@ -1191,9 +1192,10 @@ END $$;
 -- cache keeps the state with what it was computed from, and is used only
 -- while that still holds: the same lifecycle rows up to its last key (new
 -- rows after it are folded on from the cached state), the same members,
--- keys, roles, namespaces and custody date, and the same rows naming the
--- passport ids its events named (another battery's earlier row naming one
--- changes a verdict).  Otherwise the battery is folded whole, as
+-- keys, roles, namespaces and custody date, and the same first issuing
+-- event of each passport id its events named (another battery's earlier
+-- row naming one changes a verdict: passport_holder_moved, below).
+-- Otherwise the battery is folded whole, as
 -- battery_state() always does.  UNLOGGED: it can be rebuilt at any time.
 CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     battery_id    @extschema@.battery_id PRIMARY KEY,
@@ -1202,11 +1204,6 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     last_origin   text NOT NULL,
     last_seq      bigint NOT NULL,
     generation    text NOT NULL,               -- _fold_generation() when folded
-    passports     text[] NOT NULL,             -- passport ids the events named
-    -- the first issuing event of each of them, when folded: SHA-256 of
-    -- _passport_holders() (a count of the rows naming them until red team
-    -- r10, F2)
-    passport_holders text NOT NULL,
     st            @extschema@.battery_fold_state NOT NULL,
     handover_at     timestamptz,               -- the last effective handover's key
     handover_origin text,
@@ -1219,7 +1216,12 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     -- lifecycle events when it was last folded whole: the apply worker folds
     -- a battery whole again only once it has grown by a quarter since
     -- (_battery_fold_arrived(), red team r9 F1)
-    whole_n       bigint NOT NULL
+    whole_n       bigint NOT NULL,
+    -- passport_holder_moved rows of this battery (and of every battery),
+    -- when folded: a new one voids it (red team r10, F5; until then the ids
+    -- its events named and a SHA-256 of their first issuing events, one
+    -- index probe per id at every check)
+    holders_moved bigint NOT NULL
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
@@ -1260,6 +1262,45 @@ ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_fold_input
 ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 
+-- The batteries whose passport ids changed holder.  A battery's fold reads
+-- one thing of other batteries' rows: the first issuing event of each
+-- passport id its events named (_battery_verdict(): passport_taken).  Until
+-- 0.11.0 each cache check probed the first issuing event of every id the
+-- battery ever named: a member remanufacturing its own battery thousands of
+-- times (a new id each) made each check cost their number, and the apply
+-- worker's work grow with the square of its rows (red team r10, F5).  Now
+-- the row that moves an id's holder says so: an issuing row dated before
+-- the id's first issuing event (the holder) leaves here one row for each
+-- battery whose event that was, and the cache holds while their number is
+-- the same (one index probe).  Only the holder's verdict changes: an issuing
+-- event dated after the holder was already taken, and one dated after the
+-- new row but before the holder cannot exist (the holder was the first).  A
+-- row dated after the holder changes nothing and leaves nothing (F2c).
+-- Every writer of an issuing row takes the id's turn (_lock_subject(), at
+-- READ COMMITTED) before reading its holder, and keeps it until commit: so
+-- each sees the issuing rows of every earlier turn, the rows leave their
+-- battery_id in the order the holders moved, and a cache folded under any
+-- snapshot either saw a move or finds its row here.  A writer that cannot
+-- take turns (not READ COMMITTED: an apply worker, should a database's
+-- default_transaction_isolation say otherwise) leaves a row with no
+-- battery_id, which voids every cache.  UNLOGGED, as the cache: a crash
+-- empties both.
+CREATE UNLOGGED TABLE @extschema@.passport_holder_moved (
+    battery_id  @extschema@.battery_id,    -- NULL: every battery
+    passport_id text NOT NULL
+);
+CREATE INDEX passport_holder_moved_battery ON @extschema@.passport_holder_moved (battery_id);
+REVOKE ALL ON @extschema@.passport_holder_moved FROM PUBLIC;
+
+-- _holders_moved(battery battery_id): the passport_holder_moved rows that
+-- void its cache, counted under the caller's snapshot.
+CREATE FUNCTION @extschema@._holders_moved(battery @extschema@.battery_id) RETURNS bigint
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT count(*) FROM @extschema@.passport_holder_moved m WHERE m.battery_id OPERATOR(@extschema@.=) battery)
+         + (SELECT count(*) FROM @extschema@.passport_holder_moved m WHERE m.battery_id IS NULL);
+END $$;
+
 -- What every battery's fold reads besides its own events.  The ledgers
 -- (members, keys, namespaces) only grow, so how many rows they received says
 -- whether they changed (fold_inputs, above); event_kind and status_role are
@@ -1281,29 +1322,6 @@ BEGIN
                         FROM @extschema@.status_role sr));
 END $$;
 
--- _passport_holders(ids text[]): the first event issuing each passport id, in
--- registry order: all a battery's fold reads of other rows naming its ids
--- (_battery_verdict(): passport_taken).  A cache row holds while they are the
--- same.  Until red team r10 (F2) the cache counted the rows naming the ids:
--- a malicious member's rows naming one, on any battery, made each check and
--- each fold cost their number, and voided the cache of the battery that
--- issued it.  One probe of battery_event_passport_holder per id.
-CREATE FUNCTION @extschema@._passport_holders(ids text[]) RETURNS text
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- each holder by its ledger_hash (a row's, unique), '-' for none, in the
-    -- order of ids: the list of ids grows only at its end, so a fold on
-    -- appends to the stored value (_battery_fold_cached())
-    RETURN (SELECT coalesce(string_agg(coalesce(h.ledger_hash::text, '-'), ',' ORDER BY i.n), '')
-              FROM unnest(ids) WITH ORDINALITY i(id, n)
-              LEFT JOIN LATERAL (
-                   SELECT o.ledger_hash FROM @extschema@.battery_event o
-                    WHERE o.passport_id = i.id
-                      AND (o.event = 'placed_on_market'
-                           OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-                    ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1) h ON true);
-END $$;
-
 -- _battery_fold_cached(battery battery_id, whole_from bigint DEFAULT 0): the
 -- cache row a battery's state comes to, from the stored one where it still
 -- holds (see above).  STABLE, so that the check, the fold and the counts
@@ -1323,7 +1341,6 @@ DECLARE
     la timestamptz;
     lo text;
     ls bigint;
-    ids text[] := '{}';
     l record;
     ha timestamptz;
     ho text;
@@ -1332,25 +1349,20 @@ DECLARE
     rsig text;
     rst text;
     wn bigint;
-    held boolean := false;
-    ph text;
+    moved bigint := @extschema@._holders_moved(battery);
 BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
-    IF FOUND AND c.generation = gen THEN
-        ph := @extschema@._passport_holders(c.passports);
-    END IF;
     IF c.battery_id IS NOT NULL AND c.generation = gen
-       AND c.passport_holders = encode(sha256(convert_to(ph, 'UTF8')), 'hex')
+       AND c.holders_moved = moved
        AND c.n = (SELECT count(*) FROM @extschema@.battery_event x
                    WHERE x.battery_id OPERATOR(@extschema@.=) battery
                      AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',
                                      'handover', 'handover_accepted')
                      AND (x.ledger_at, x.ledger_origin, x.ledger_seq) <= (c.last_at, c.last_origin, c.last_seq)) THEN
-        st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq; ids := c.passports;
+        st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq;
         ha := c.handover_at; ho := c.handover_origin;
         ro := c.resp_origin; rs := c.resp_seq; rsig := c.resp_signer; rst := c.resp_status;
         wn := c.whole_n;
-        held := true;
     ELSIF whole_from > 0
           AND (SELECT count(*) FROM @extschema@.battery_event x
                 WHERE x.battery_id OPERATOR(@extschema@.=) battery
@@ -1367,19 +1379,9 @@ BEGIN
         IF l.event IN ('placed_on_market', 'status_changed') AND l.effective THEN
             ro := l.ledger_origin; rs := l.ledger_seq; rsig := l.signer; rst := l.status;
         END IF;
-        IF l.named_passport IS NOT NULL AND NOT l.named_passport = ANY (ids) THEN
-            ids := ids || l.named_passport;
-        END IF;
     END LOOP;
-    RETURN ROW(battery, n, la, lo, ls, gen, ids,
-               -- the holders just checked, and those of the ids named since
-               encode(sha256(convert_to(
-                   CASE WHEN NOT held THEN @extschema@._passport_holders(ids)
-                        WHEN cardinality(ids) = cardinality(c.passports) THEN ph
-                        ELSE concat_ws(',', nullif(ph, ''), @extschema@._passport_holders(ids[cardinality(c.passports) + 1:])) END,
-                   'UTF8')), 'hex'),
-               st, ha, ho,
-               ro, rs, rsig, rst, coalesce(wn, n));
+    RETURN ROW(battery, n, la, lo, ls, gen, st, ha, ho,
+               ro, rs, rsig, rst, coalesce(wn, n), moved);
 END $$;
 
 -- _battery_state_cached(battery battery_id, whole_from bigint DEFAULT 0):
@@ -1399,12 +1401,11 @@ BEGIN
         INSERT INTO @extschema@.battery_fold_cache AS f SELECT r.*
         ON CONFLICT (battery_id) DO UPDATE
            SET n = EXCLUDED.n, last_at = EXCLUDED.last_at, last_origin = EXCLUDED.last_origin,
-               last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, passports = EXCLUDED.passports,
-               passport_holders = EXCLUDED.passport_holders, st = EXCLUDED.st,
+               last_seq = EXCLUDED.last_seq, generation = EXCLUDED.generation, st = EXCLUDED.st,
                handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin,
                resp_origin = EXCLUDED.resp_origin, resp_seq = EXCLUDED.resp_seq,
                resp_signer = EXCLUDED.resp_signer, resp_status = EXCLUDED.resp_status,
-               whole_n = EXCLUDED.whole_n;
+               whole_n = EXCLUDED.whole_n, holders_moved = EXCLUDED.holders_moved;
     END IF;
     RETURN r.st;
 END $$;
@@ -1577,18 +1578,19 @@ DECLARE
     w bigint;
 BEGIN
     -- Rows after the cache's horizon are folded on from it.  A row before
-    -- it, a new key or member, or another battery's row naming one of this
-    -- battery's passports voids the cache, and the battery is folded whole
-    -- again, but here only once it has a quarter more lifecycle events than
-    -- at its last whole fold.  A member sending rows dated alternately
-    -- before and after the horizon (it chooses ledger_at) made every second
-    -- row a whole fold, the apply worker's work growing with the square of
-    -- the rows (red team r9, F1); now the whole folds cost at most four
-    -- events' folds per arriving row.  An honest row dated a little before
-    -- another member's last one most often finds a battery that has grown
-    -- by a quarter since its last whole fold (rows folded on meanwhile), and
-    -- is folded whole at once; until a battery is, readers fold it whole,
-    -- and a local write (the rules trigger) folds it and stores the result.
+    -- it, a new key or member, or another battery's row taking one of this
+    -- battery's passport ids (passport_holder_moved) voids the cache, and
+    -- the battery is folded whole again, but here only once it has a
+    -- quarter more lifecycle events than at its last whole fold.  A member
+    -- sending rows dated alternately before and after the horizon (it
+    -- chooses ledger_at) made every second row a whole fold, the apply
+    -- worker's work growing with the square of the rows (red team r9, F1);
+    -- now the whole folds cost at most four events' folds per arriving row.
+    -- An honest row dated a little before another member's last one most
+    -- often finds a battery that has grown by a quarter since its last whole
+    -- fold (rows folded on meanwhile), and is folded whole at once; until a
+    -- battery is, readers fold it whole, and a local write (the rules
+    -- trigger) folds it and stores the result.
     SELECT f.whole_n INTO w
       FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) NEW.battery_id;
     PERFORM @extschema@._battery_state_cached(NEW.battery_id, coalesce(w + greatest(1, w / 4), 0));
@@ -1600,6 +1602,60 @@ CREATE TRIGGER zz_battledger_fold_arrived AFTER INSERT ON @extschema@.battery_ev
                         'handover', 'handover_accepted'))
     EXECUTE FUNCTION @extschema@._battery_fold_arrived();
 ALTER TABLE @extschema@.battery_event ENABLE REPLICA TRIGGER zz_battledger_fold_arrived;
+
+-- An issuing row that moves its passport id's holder (passport_holder_moved,
+-- above): the id's turn first, then, only if no other issuing row naming
+-- the id is dated at or before it (one probe), the first one dated after it
+-- (the holder it displaces, one probe) and the batteries of the rows at
+-- that key.  A member's rows naming an id dated after its issue cost one
+-- probe and leave nothing (F2); each moves the holder at most once, so the
+-- rows left here are at most the issuing rows.  ENABLE ALWAYS: local
+-- writers, the apply worker and the initial table copy alike.
+CREATE FUNCTION @extschema@._passport_holder_arrived() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    h record;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- no turn: a concurrent holder may stay unseen; void every cache
+        INSERT INTO @extschema@.passport_holder_moved VALUES (NULL, NEW.passport_id);
+        RETURN NULL;
+    END IF;
+    PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
+    -- (each query below takes its snapshot after the turn: READ COMMITTED)
+    IF EXISTS (SELECT 1 FROM @extschema@.battery_event o
+                WHERE o.passport_id = NEW.passport_id
+                  AND (o.event = 'placed_on_market'
+                       OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+                  AND (o.ledger_at, o.ledger_origin, o.ledger_seq) <= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+                  AND NOT (o.battery_id OPERATOR(@extschema@.=) NEW.battery_id
+                           AND o.ledger_origin = NEW.ledger_origin AND o.ledger_seq = NEW.ledger_seq)) THEN
+        RETURN NULL;    -- the holder stays (a tie changes no verdict: held < e is strict)
+    END IF;
+    SELECT o.ledger_at, o.ledger_origin, o.ledger_seq INTO h
+      FROM @extschema@.battery_event o
+     WHERE o.passport_id = NEW.passport_id
+       AND (o.event = 'placed_on_market'
+            OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        INSERT INTO @extschema@.passport_holder_moved
+        SELECT DISTINCT o.battery_id, NEW.passport_id FROM @extschema@.battery_event o
+         WHERE o.passport_id = NEW.passport_id
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+           AND (o.ledger_at, o.ledger_origin, o.ledger_seq) = (h.ledger_at, h.ledger_origin, h.ledger_seq);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battledger_passport_holder AFTER INSERT ON @extschema@.battery_event
+    FOR EACH ROW
+    WHEN (NEW.passport_id IS NOT NULL
+          AND (NEW.event = 'placed_on_market'
+               OR (NEW.event = 'status_changed' AND NEW.new_status IN ('re-used', 'repurposed', 'remanufactured'))))
+    EXECUTE FUNCTION @extschema@._passport_holder_arrived();
+ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER battledger_passport_holder;
 
 -----------------------------------------------------------------------------
 -- Restricted data: salted commitments on the ledger, cleartext in a side table

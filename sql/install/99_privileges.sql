@@ -8,6 +8,7 @@
 REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
     @extschema@._keys_changed(), @extschema@._fold_inputs_changed(), @extschema@._batch_check(),
     @extschema@._lot_rules(), @extschema@._battery_rules(), @extschema@._battery_fold_arrived(),
+    @extschema@._passport_holder_arrived(),
     @extschema@._peer_leaf_trigger(), @extschema@._peer_checkpoint_trigger(),
     @extschema@._cosignature_trigger() FROM PUBLIC;
 -- the consortium's agreed custody date is the DBA's to set
@@ -16,7 +17,8 @@ REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
 -- and the writer's cache of battery states is theirs to write (F8)
 REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id, bigint),
-    @extschema@._battery_fold_cached(@extschema@.battery_id, bigint) FROM PUBLIC;
+    @extschema@._battery_fold_cached(@extschema@.battery_id, bigint),
+    @extschema@._holders_moved(@extschema@.battery_id) FROM PUBLIC;
 -- battery_state()'s read of that cache (runs as the owner): for the roles that
 -- read the raw battery events and so could fold them themselves
 REVOKE ALL ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) FROM PUBLIC;

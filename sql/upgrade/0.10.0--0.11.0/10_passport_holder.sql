@@ -6,9 +6,4 @@ CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passpor
     WHERE passport_id IS NOT NULL
       AND (event = 'placed_on_market'
            OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
--- and the cache keeps a SHA-256 of those ids' first issuing events, not a
--- count of the rows naming them (_passport_holders()).  The cache is
--- unlogged and rebuilt on use: emptied, so that no count is read as a hash.
-TRUNCATE @extschema@.battery_fold_cache;
-ALTER TABLE @extschema@.battery_fold_cache RENAME COLUMN passport_rows TO passport_holders;
-ALTER TABLE @extschema@.battery_fold_cache ALTER COLUMN passport_holders TYPE text;
+-- (the cache's columns change in 20_passport_holder_moved.sql)

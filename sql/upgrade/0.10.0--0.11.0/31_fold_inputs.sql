@@ -4,7 +4,7 @@
 -- row counts what they receive (its trigger, _fold_inputs_changed(), comes
 -- from 30_fold_inputs.replace).  Its start value does not matter: the
 -- generation's form changes, so every cache row is void once (and the cache
--- was emptied by 10_passport_holder.sql).
+-- was emptied by 20_passport_holder_moved.sql).
 CREATE TABLE @extschema@.fold_inputs (
     one     boolean PRIMARY KEY DEFAULT true CHECK (one),
     changes bigint NOT NULL
