@@ -1,1 +1,0 @@
--- battledger 0.10.0 -> 0.11.0 (parts in sql/upgrade/0.10.0--0.11.0/)
