@@ -63,7 +63,7 @@ for m in a b; do bl_member_keys "$m"; done
 bl_join a b; bl_join b a
 for m in a b; do wait_for "$m" "SELECT count(*) = 2 FROM battledger.members"; done
 
-id() { echo "gs1:01/09521234567899/21/$1"; }
+bid_of() { echo "gs1:01/09521234567899/21/$1"; }
 converged() { wait_for b "SELECT count(*) = $(q a -c "SELECT count(*) FROM battledger.battery_event") FROM battledger.battery_event"; }
 # what a member computes: every lifecycle verdict, every conflict, every claim
 view() {
@@ -77,13 +77,13 @@ view() {
 
 q a -c "SELECT model('maker-1', '{\"model_id\": \"NMC-1\", \"manufacturer\": \"maker.example\", \"category\": \"ev\",
                                   \"chemistry\": \"NMC\", \"rated_capacity_ah\": 2.0}')" >/dev/null
-q a -c "SELECT ev('maker-1', jsonb_build_object('battery_id', '$(id '')' || s, 'event', 'manufactured', 'model_id', 'NMC-1',
+q a -c "SELECT ev('maker-1', jsonb_build_object('battery_id', '$(bid_of '')' || s, 'event', 'manufactured', 'model_id', 'NMC-1',
                                                 'occurred_at', '2026-06-01T00:00:00Z')) FROM unnest(ARRAY['T-A', 'T-B', 'C-1']) s" >/dev/null
 
 # --- 1. two of a's batteries issue one passport id at one registry key
 q a >/dev/null <<SQL
 ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
-SELECT ev('maker-1', jsonb_build_object('battery_id', '$(id '')' || s, 'event', 'placed_on_market', 'passport_id', 'P-TIE',
+SELECT ev('maker-1', jsonb_build_object('battery_id', '$(bid_of '')' || s, 'event', 'placed_on_market', 'passport_id', 'P-TIE',
                                         'occurred_at', '2026-06-02T00:00:00Z')) FROM unnest(ARRAY['T-B', 'T-A']) WITH ORDINALITY u(s, n) ORDER BY n;
 ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
 SQL
@@ -92,11 +92,11 @@ check "1: the two issuing rows share one registry key" \
   test "$(q a -c "SELECT count(DISTINCT (ledger_at, ledger_origin, ledger_seq)) || '/' || count(*) FROM battledger.battery_event WHERE passport_id = 'P-TIE'")" = 1/2
 for m in a b; do
   check "1: $m: T-A (the lower id) holds P-TIE, T-B does not" \
-    test "$(q $m -c "SELECT coalesce((battledger.battery_state('$(id T-A)')).passport_id, '-') || ',' || coalesce((battledger.battery_state('$(id T-B)')).passport_id, '-')")" = "P-TIE,-"
+    test "$(q $m -c "SELECT coalesce((battledger.battery_state('$(bid_of T-A)')).passport_id, '-') || ',' || coalesce((battledger.battery_state('$(bid_of T-B)')).passport_id, '-')")" = "P-TIE,-"
   check "1: $m: T-B's row is a passport_taken conflict" \
     test "$(q $m -c "SELECT string_agg(right(battery_id::text, 3) || ':' || problem, ',') FROM battledger.registry_conflicts() WHERE battery_id::text ~ '/T-[AB]$'")" = "T-B:passport_taken"
   check "1: $m: cached states and battery_state() are the whole fold's" \
-    test "$(q $m -c "SELECT count(*) FROM unnest(ARRAY['$(id T-A)', '$(id T-B)']::battledger.battery_id[]) b
+    test "$(q $m -c "SELECT count(*) FROM unnest(ARRAY['$(bid_of T-A)', '$(bid_of T-B)']::battledger.battery_id[]) b
                       WHERE (battledger._battery_state_cached(b)).passport_id IS DISTINCT FROM
                             (SELECT l.passport_id FROM battledger.battery_lifecycle(b) l ORDER BY l.ledger_at DESC, l.ledger_seq DESC LIMIT 1)
                          OR (battledger.battery_state(b)).passport_id IS DISTINCT FROM (battledger._battery_state_cached(b)).passport_id")" = 0
@@ -107,8 +107,8 @@ check "1: b recorded the holder's move for T-B alone (its cache voided, T-A's no
 # --- 2. two packs claim one cell at one registry key
 q a >/dev/null <<SQL
 ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
-SELECT ev('maker-1', jsonb_build_object('battery_id', '$(id '')' || s, 'event', 'manufactured', 'model_id', 'NMC-1',
-                                        'data', jsonb_build_object('components', jsonb_build_array('$(id C-1)')),
+SELECT ev('maker-1', jsonb_build_object('battery_id', '$(bid_of '')' || s, 'event', 'manufactured', 'model_id', 'NMC-1',
+                                        'data', jsonb_build_object('components', jsonb_build_array('$(bid_of C-1)')),
                                         'occurred_at', '2026-06-03T00:00:00Z')) FROM unnest(ARRAY['PK-a', 'PK-B']) s;
 ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
 SQL
@@ -116,7 +116,7 @@ converged
 for m in a b; do
   check "2: $m: PK-B's claim on C-1 is confirmed, PK-a's is not" \
     test "$(q $m -c "SELECT string_agg(right(p, 4) || ':' || c.confirmed, ',' ORDER BY right(p, 4) COLLATE \"C\")
-                     FROM unnest(ARRAY['$(id PK-a)', '$(id PK-B)']) p, battledger._second_life_claims(p::battledger.battery_id) c")" = "PK-B:true,PK-a:false"
+                     FROM unnest(ARRAY['$(bid_of PK-a)', '$(bid_of PK-B)']) p, battledger._second_life_claims(p::battledger.battery_id) c")" = "PK-B:true,PK-a:false"
 done
 check "2: a and b judge every row alike" test "$(view a)" = "$(view b)"
 for m in a b; do
