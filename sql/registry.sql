@@ -675,3 +675,53 @@ SELECT battledger._battery_state_read(bid('F-1'));
 SELECT * FROM battery_state(bid('F-1'));
 RESET ROLE;
 SELECT p.provolatile, p.prosecdef, p.proconfig FROM pg_proc p WHERE p.oid = 'battledger._battery_state_read(battledger.battery_id)'::regprocedure;
+
+-- 14. Tied issuing rows (red team r11, T1): registry order numbers rows per
+-- chain, so one member's rows on two batteries can share (ledger_at,
+-- ledger_origin, ledger_seq) (here: one statement, each battery's second
+-- row; the member bypasses its rules, as a malicious one would).  battery_id
+-- breaks the tie, in its own byte order: exactly one row holds the id, the
+-- lower battery id's, whichever arrived first; the other is passport_taken.
+-- A tied row that comes before the holder moves it (T-B's cache is voided),
+-- one that comes after leaves the holder's cache standing (T-C).
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid(b)::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2026-06-01T00:00:00Z')) FROM unnest(ARRAY['T-A', 'T-B', 'T-C', 'T-D']) b;
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+CREATE TEMP TABLE tie_cache (step text, battery text, cached_passport text);
+DO $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT * FROM (VALUES ('P-TIE-1', 'T-B', 'T-A'), ('P-TIE-2', 'T-C', 'T-D')) v(id, first, second) LOOP
+        PERFORM ev('cells.test', jsonb_build_object('battery_id', bid(p.first)::text, 'event', 'placed_on_market',
+                   'passport_id', p.id, 'occurred_at', '2026-06-02T00:00:00Z'));
+        PERFORM battledger._battery_state_cached(bid(p.first));   -- the first holds the id, and the cache says so
+        INSERT INTO tie_cache SELECT 'before', p.first, (c.st).passport_id
+          FROM battledger.battery_fold_cache c WHERE c.battery_id = bid(p.first);
+        PERFORM ev('cells.test', jsonb_build_object('battery_id', bid(p.second)::text, 'event', 'placed_on_market',
+                   'passport_id', p.id, 'occurred_at', '2026-06-02T00:00:00Z'));
+    END LOOP;
+END $$;
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT * FROM tie_cache ORDER BY battery;
+SELECT e.passport_id, count(DISTINCT (e.ledger_at, e.ledger_origin, e.ledger_seq)) AS registry_keys, count(*) AS issuing_rows
+  FROM battledger.battery_event e WHERE e.passport_id IN ('P-TIE-1', 'P-TIE-2') GROUP BY 1 ORDER BY 1;
+SELECT right(m.battery_id::text, 3) AS holder_moved_from, m.passport_id
+  FROM battledger.passport_holder_moved m WHERE m.passport_id IN ('P-TIE-1', 'P-TIE-2') ORDER BY 1;
+SELECT b, (battery_state(bid(b))).passport_id AS holds, (whole_state(bid(b))).passport_id AS whole_fold,
+       battledger._battery_state_cached(bid(b)) IS NOT DISTINCT FROM whole_state(bid(b)) AS cache_agrees
+  FROM unnest(ARRAY['T-A', 'T-B', 'T-C', 'T-D']) b ORDER BY b;
+SELECT right(battery_id::text, 3) AS battery, event, problem, kind FROM registry_conflicts()
+ WHERE battery_id::text ~ '/T-[A-D]$' ORDER BY 1;
+-- the holder is found by one probe of battery_event_passport_holder, in the
+-- fold's order (the index ends with battery_id, in its own opclass)
+SELECT pg_get_indexdef('battledger.battery_event_passport_holder'::regclass) ~ 'ledger_seq, battery_id\)' AS index_breaks_ties;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF)
+SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id FROM battledger.battery_event o
+ WHERE o.passport_id = 'P-TIE-1'
+   AND (o.event = 'placed_on_market' OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+ ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+RESET enable_seqscan;
+RESET enable_bitmapscan;

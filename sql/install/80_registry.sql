@@ -138,8 +138,10 @@ CREATE INDEX battery_event_other ON @extschema@.battery_event (battery_id, ledge
 CREATE INDEX battery_event_passport ON @extschema@.battery_event (passport_id) WHERE passport_id IS NOT NULL;
 -- the first event issuing a passport id, in registry order (_battery_verdict():
 -- does an earlier event hold the id?); by passport_id alone the fold walked
--- every row naming the id dated after the event judged (red team r10, F2)
-CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passport_id, ledger_at, ledger_origin, ledger_seq)
+-- every row naming the id dated after the event judged (red team r10, F2).
+-- battery_id last: registry order ties across batteries (each chain has its
+-- own ledger_seq), and the holder's tie-break stays within one index probe
+CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passport_id, ledger_at, ledger_origin, ledger_seq, battery_id)
     WHERE passport_id IS NOT NULL
       AND (event = 'placed_on_market'
            OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
@@ -738,16 +740,22 @@ BEGIN
             -- battery_event_passport_holder: an EXISTS of any earlier one
             -- walked every row naming the id that is not earlier, so rows
             -- naming it dated ahead made each fold cost their number (red
-            -- team r10, F2)
-            SELECT o.ledger_at, o.ledger_origin, o.ledger_seq INTO held
+            -- team r10, F2).  Registry order numbers rows per chain, so two
+            -- batteries' rows of one member can share (ledger_at,
+            -- ledger_origin, ledger_seq): battery_id breaks the tie, by its
+            -- own btree order (bytes, no collation), so every member finds
+            -- the same single holder (red team r11, T1: both held the id)
+            SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO held
               FROM @extschema@.battery_event o
              WHERE o.passport_id = e.passport_id
                -- only an event that issues a passport holds its id
                AND (o.event = 'placed_on_market'
                     OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-             ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1;
+             ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
             IF FOUND AND (writer       -- the writer's row is not stored yet: any holder is earlier
-                          OR (held.ledger_at, held.ledger_origin, held.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)) THEN
+                          OR (held.ledger_at, held.ledger_origin, held.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
+                          OR ((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
+                              AND held.battery_id OPERATOR(@extschema@.<) e.battery_id)) THEN
                 problem := 'passport_taken'; code := 'BL038';
                 message := format('passport "%s" already exists', e.passport_id);
             END IF;
@@ -957,8 +965,13 @@ BEGIN
                 FOR k IN SELECT e.* FROM @extschema@.battery_event e
                           WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(x))
                             AND NOT e.battery_id OPERATOR(@extschema@.=) battery
-                            -- the first claim wins; ties (one statement) broken by battery id
-                            AND (e.ledger_at, e.ledger_origin, e.battery_id::text) < (m.ledger_at, m.ledger_origin, battery::text)
+                            -- the first claim wins; ties (one statement) broken by battery id,
+                            -- in battery_id's own order (bytes): as text it took the
+                            -- database's collation, and members with other locales
+                            -- confirmed another pack
+                            AND ((e.ledger_at, e.ledger_origin) < (m.ledger_at, m.ledger_origin)
+                                 OR ((e.ledger_at, e.ledger_origin) = (m.ledger_at, m.ledger_origin)
+                                     AND e.battery_id OPERATOR(@extschema@.<) battery))
                           ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LOOP
                     IF (@extschema@._effective_manufacture(k.battery_id)).ledger_hash OPERATOR(@extschema@.=) k.ledger_hash
                        AND @extschema@._held_before(b, (@extschema@._signer(k.ledger_key_id)).member, k.ledger_at, k.ledger_origin) THEN
@@ -1269,13 +1282,14 @@ ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_input
 -- battery ever named: a member remanufacturing its own battery thousands of
 -- times (a new id each) made each check cost their number, and the apply
 -- worker's work grow with the square of its rows (red team r10, F5).  Now
--- the row that moves an id's holder says so: an issuing row dated before
--- the id's first issuing event (the holder) leaves here one row for each
--- battery whose event that was, and the cache holds while their number is
--- the same (one index probe).  Only the holder's verdict changes: an issuing
--- event dated after the holder was already taken, and one dated after the
--- new row but before the holder cannot exist (the holder was the first).  A
--- row dated after the holder changes nothing and leaves nothing (F2c).
+-- the row that moves an id's holder says so: an issuing row before the id's
+-- first issuing event (the holder; registry order, then battery_id, as in
+-- _battery_verdict()) leaves here one row with the holder's battery, and
+-- the cache holds while their number is the same (one index probe).  Only
+-- the holder's verdict changes: an issuing event after the holder was
+-- already taken, and one after the new row but before the holder cannot
+-- exist (the holder was the first).  A row after the holder changes nothing
+-- and leaves nothing (F2c).
 -- Every writer of an issuing row takes the id's turn (_lock_subject(), at
 -- READ COMMITTED) before reading its holder, and keeps it until commit: so
 -- each sees the issuing rows of every earlier turn, the rows leave their
@@ -1604,13 +1618,16 @@ CREATE TRIGGER zz_battledger_fold_arrived AFTER INSERT ON @extschema@.battery_ev
 ALTER TABLE @extschema@.battery_event ENABLE REPLICA TRIGGER zz_battledger_fold_arrived;
 
 -- An issuing row that moves its passport id's holder (passport_holder_moved,
--- above): the id's turn first, then, only if no other issuing row naming
--- the id is dated at or before it (one probe), the first one dated after it
--- (the holder it displaces, one probe) and the batteries of the rows at
--- that key.  A member's rows naming an id dated after its issue cost one
--- probe and leave nothing (F2); each moves the holder at most once, so the
--- rows left here are at most the issuing rows.  ENABLE ALWAYS: local
--- writers, the apply worker and the initial table copy alike.
+-- above): the id's turn first, then the id's holder (one probe, as in
+-- _battery_verdict()); only if that is the new row, the first issuing row
+-- after it (the holder it displaces, one probe), whose battery's cache it
+-- voids.  The order is _battery_verdict()'s, total: registry order, then
+-- battery_id (rows of two batteries can share a registry key, red team r11,
+-- T1), so the row displaced is the one holder there was, and a tied row that
+-- comes after the holder moves nothing.  A member's rows naming an id after
+-- its issue cost one probe and leave nothing (F2); each moves the holder at
+-- most once, so the rows left here are at most the issuing rows.  ENABLE
+-- ALWAYS: local writers, the apply worker and the initial table copy alike.
 CREATE FUNCTION @extschema@._passport_holder_arrived() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1623,29 +1640,32 @@ BEGIN
     END IF;
     PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
     -- (each query below takes its snapshot after the turn: READ COMMITTED)
-    IF EXISTS (SELECT 1 FROM @extschema@.battery_event o
-                WHERE o.passport_id = NEW.passport_id
-                  AND (o.event = 'placed_on_market'
-                       OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-                  AND (o.ledger_at, o.ledger_origin, o.ledger_seq) <= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
-                  AND NOT (o.battery_id OPERATOR(@extschema@.=) NEW.battery_id
-                           AND o.ledger_origin = NEW.ledger_origin AND o.ledger_seq = NEW.ledger_seq)) THEN
-        RETURN NULL;    -- the holder stays (a tie changes no verdict: held < e is strict)
-    END IF;
-    SELECT o.ledger_at, o.ledger_origin, o.ledger_seq INTO h
+    -- the holder: the first issuing row, NEW itself at least.  (A probe for
+    -- "any row before NEW" must skip tied rows of higher battery ids, as
+    -- many as the batteries a member dates alike.)
+    SELECT o.ledger_origin, o.ledger_seq, o.battery_id INTO h
       FROM @extschema@.battery_event o
      WHERE o.passport_id = NEW.passport_id
        AND (o.event = 'placed_on_market'
             OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
-     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq LIMIT 1;
+     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    IF NOT coalesce(h.battery_id OPERATOR(@extschema@.=) NEW.battery_id
+                    AND h.ledger_origin = NEW.ledger_origin AND h.ledger_seq = NEW.ledger_seq, false) THEN
+        RETURN NULL;    -- an earlier row holds the id, and keeps it (NEW: the chain's unique key)
+    END IF;
+    -- the row it displaces: the next one (a row at NEW's registry key with a
+    -- lower battery_id would have been the holder)
+    SELECT o.battery_id INTO h
+      FROM @extschema@.battery_event o
+     WHERE o.passport_id = NEW.passport_id
+       AND (o.event = 'placed_on_market'
+            OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) >= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+       AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+            OR o.battery_id OPERATOR(@extschema@.>) NEW.battery_id)
+     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
     IF FOUND THEN
-        INSERT INTO @extschema@.passport_holder_moved
-        SELECT DISTINCT o.battery_id, NEW.passport_id FROM @extschema@.battery_event o
-         WHERE o.passport_id = NEW.passport_id
-           AND (o.event = 'placed_on_market'
-                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-           AND (o.ledger_at, o.ledger_origin, o.ledger_seq) = (h.ledger_at, h.ledger_origin, h.ledger_seq);
+        INSERT INTO @extschema@.passport_holder_moved VALUES (h.battery_id, NEW.passport_id);
     END IF;
     RETURN NULL;
 END $$;

@@ -20,7 +20,10 @@
 #       counts the rows that moved an id's holder, passport_holder_moved:
 #       0.39 s vs 0.49 s; F6 in the same run 0.34 s vs 0.42 s)
 #   F5b a row at exactly the key of a battery's issue of an id (another
-#       battery, same ledger_at, origin, seq) changes no verdict: no move
+#       battery, same ledger_at, origin, seq, a higher battery id) does not
+#       take the id (since 0.12.0 battery_id breaks the tie, red team r11
+#       T1: that row is passport_taken; a lower id's would move the holder,
+#       sql/registry.sql section 14): no move
 #   F5c one a microsecond before it, from a lower origin: the cache is void
 #   F5d an arriving row taking an id while a local writer issuing it has its
 #       transaction open, then a local write folding the issue into the
@@ -142,7 +145,7 @@ check F2d-rules-trigger-judges-on-whole-fold \
 
 # --- F5b-F5d: the holder moves that void a cache (0.11.0: passport_holder_moved)
 # a row at exactly the key of battery T's issue of P-T (another battery, same
-# ledger_at, origin and seq) changes no verdict (held < e is strict): no move
+# ledger_at, origin and seq; T0 sorts after T) leaves T the holder: no move
 q -c "SELECT battery_state(bid('T'))" >/dev/null
 rep "SELECT public.arr('T0', 'placed_on_market', NULL, 'P-T', e.ledger_at, e.ledger_origin, e.ledger_seq)
        FROM battledger.battery_event e WHERE e.battery_id = public.bid('T') AND e.event = 'placed_on_market';" >/dev/null

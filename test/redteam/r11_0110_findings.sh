@@ -20,9 +20,12 @@
 #   H4  two local writers race for one passport id: one wins, one BL038
 #   T1  a malicious member's two rows on two of its batteries issuing one id
 #       with the same (ledger_at, ledger_origin, ledger_seq) (each battery's
-#       chain starts at seq 1): registry order has no tie-break across
-#       batteries, so neither is "earlier" and both hold the id (OPEN, since
-#       before 0.11.0; FAILs on purpose)
+#       chain starts at seq 1): registry order had no tie-break across
+#       batteries, so neither was "earlier" and both held the id (open since
+#       before 0.11.0; fixed in 0.12.0: battery_id breaks the tie, in its
+#       own byte order, so exactly one holds it, the lower id's); a 0.11.0
+#       database whose cache holds the tie's old answer, updated: one holder,
+#       the update's index and functions are the install's
 #   N1  numerics corrupted on disk (digits 12345, -1234, 32767, -32768;
 #       dscale 63; long format weight 32767, -32768 with dscale 16383): the
 #       encoder's text equals numeric_out()'s byte for byte (so 0.10.0's
@@ -122,9 +125,38 @@ check H4-race-one-holder "SELECT (battery_state(bid('R1'))).passport_id = 'P-RAC
 rep "SELECT public.arr('T2', 'placed_on_market', NULL, 'P-TIE', timestamptz '2030-01-01', 'evil.test/log', 1);
      SELECT public.arr('T3', 'placed_on_market', NULL, 'P-TIE', timestamptz '2030-01-01', 'evil.test/log', 1);" >/dev/null
 check T1-tied-issuers-one-holder \
-  "SELECT ((battery_state(bid('T2'))).passport_id IS NOT DISTINCT FROM 'P-TIE')::int + ((battery_state(bid('T3'))).passport_id IS NOT DISTINCT FROM 'P-TIE')::int <= 1" \
+  "SELECT ((battery_state(bid('T2'))).passport_id IS NOT DISTINCT FROM 'P-TIE')::int + ((battery_state(bid('T3'))).passport_id IS NOT DISTINCT FROM 'P-TIE')::int = 1" \
   "SELECT state_whole('T2'), state_whole('T3')"
+check T1-tied-lower-id-holds "SELECT (battery_state(bid('T2'))).passport_id IS NOT DISTINCT FROM 'P-TIE' AND bid('T2') < bid('T3')"
 check T1-tied-state-is-whole-fold "SELECT battery_state(bid('T2'))::text = state_whole('T2') AND battery_state(bid('T3'))::text = state_whole('T3')"
+check T1-tied-other-is-conflict "SELECT count(*) = 1 FROM registry_conflicts() WHERE battery_id = bid('T3') AND problem = 'passport_taken'"
+# a 0.11.0 database with the tie and both states cached (both hold the id),
+# updated: the cache was emptied, one holder
+createdb t1upd
+DB=t1upd q -c "CREATE EXTENSION battledger VERSION '0.11.0'" -c "ALTER DATABASE t1upd SET search_path = public, battledger, battledger_test" >/dev/null
+sed -n '1,52p' "$BL_ROOT/sql/registry.sql" | DB=t1upd q >/dev/null
+DB=t1upd q <<'SQL' >/dev/null
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid(b)::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2026-06-01T00:00:00Z')) FROM unnest(ARRAY['T-A', 'T-B']) b;
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+-- one statement: both rows at (its time, this origin, seq 2)
+DO $$ BEGIN
+  PERFORM ev('cells.test', jsonb_build_object('battery_id', bid(b)::text, 'event', 'placed_on_market', 'passport_id', 'P-TIE',
+             'occurred_at', '2026-06-02T00:00:00Z')) FROM unnest(ARRAY['T-B', 'T-A']) b;
+  PERFORM battledger._battery_state_cached(bid(b)) FROM unnest(ARRAY['T-A', 'T-B']) b;
+END $$;
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SQL
+DB=t1upd check T1-update-0.11.0-cache-held-tie "SELECT count(*) = 2 FROM battledger.battery_fold_cache WHERE (st).passport_id = 'P-TIE'"
+DB=t1upd q -c "ALTER EXTENSION battledger UPDATE" >/dev/null
+DB=t1upd check T1-update-one-holder \
+  "SELECT (battery_state(bid('T-A'))).passport_id = 'P-TIE' AND (battery_state(bid('T-B'))).passport_id IS NULL
+      AND (battledger._battery_state_cached(bid('T-A'))).passport_id = 'P-TIE'
+      AND (battledger._battery_state_cached(bid('T-B'))).passport_id IS NULL"
+shape="SELECT string_agg(x, ';' ORDER BY x) FROM (SELECT p.proname || '/' || p.pronargs || md5(p.prosrc) AS x
+         FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace AND p.proname ~ 'verdict|holder_arrived|second_life_claims'
+       UNION ALL SELECT pg_get_indexdef('battledger.battery_event_passport_holder'::regclass)) s"
+if [ "$(DB=t1upd q -c "$shape")" = "$(q -c "$shape")" ]; then ok T1-update-same-as-install; else fail T1-update-same-as-install "$(diff <(DB=t1upd q -c "$shape" | tr ";" "\n") <(q -c "$shape" | tr ";" "\n") | tr "\n" " ")"; fi
 
 # --- N1: numerics corrupted on disk
 q <<'SQL' >/dev/null
