@@ -37,7 +37,10 @@ stop_all() { for d in A B; do as_pg "${BINS[$d]}/pg_ctl" -D "$BL_WORK/$d" -m fas
 declare -A BINS=([A]=$PG_BIN_A [B]=$PG_BIN_B) PORTS=([A]=$PORT [B]=$((PORT + 1)))
 start A "$PG_BIN_A" "${PORTS[A]}"
 start B "$PG_BIN_B" "${PORTS[B]}"
-trap 'stop_all; bl_cleanup' EXIT
+# stop_all has stopped both clusters, so bl_cleanup's own pg_ctl stop fails:
+# under set -e that failure became the script's exit status (1 after a
+# passing run).  Keep the status the script had.
+trap 'rc=$?; stop_all; set +e; (exit $rc); bl_cleanup' EXIT
 p() { local d=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORTS[$d]}" -U postgres -d postgres "$@"; }
 for d in A B; do
   p $d -f "$HERE/log_schema.sql" >/dev/null
