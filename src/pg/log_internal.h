@@ -126,7 +126,7 @@ typedef struct BulkRel
 	Relation	hidx;
 	IndexInfo  *hinfo;
 	struct HashDeferred *hd;	/* the entries waiting */
-	MemoryContext hcxt;			/* their keys */
+	struct HashDeferred *hdtmp;	/* as many, for sorting them */
 	int64		nhd;
 	int64		maxhd;
 } BulkRel;

@@ -64,6 +64,17 @@
 #endif
 
 /*
+ * A hash index entry inserted directly (seal's bulk path): 16 added
+ * _hash_doinsert()'s sorted argument, for an index build's presorted
+ * tuples; entries inserted into a live index are not (false).
+ */
+#if PG_VERSION_NUM >= 160000
+#define bl_hash_doinsert(rel, itup, heaprel) _hash_doinsert((rel), (itup), (heaprel), false)
+#else
+#define bl_hash_doinsert(rel, itup, heaprel) _hash_doinsert((rel), (itup), (heaprel))
+#endif
+
+/*
  * Ownership of a relation: 16 folded pg_class_ownercheck() into
  * object_ownercheck().
  */
