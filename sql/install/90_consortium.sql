@@ -205,8 +205,9 @@ REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
--- pg_subscription_rel, pg_stat_subscription_stats, log_conflict), never from a
--- flag alone: "ok" means enabled, copied, a worker applying and in contact.
+-- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
+-- from a flag alone: "ok" means enabled, copied, a worker applying (not waiting
+-- on a lock) and in contact.
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
                    last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
@@ -235,6 +236,23 @@ CREATE FUNCTION @extschema@.consortium_status()
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
+      -- a worker of the subscription waiting for a lock a local session
+      -- holds (a LOCK TABLE, a VACUUM FULL or REINDEX of a ledger table, a
+      -- long transaction): it is alive, and what it last heard is recent,
+      -- yet it applies nothing; it reads no message while it waits, so
+      -- "silent" would come only after twice wal_receiver_timeout, naming
+      -- the network.  Counted from deadlock_timeout on, PostgreSQL's own
+      -- threshold for reporting a lock wait (log_lock_waits).
+      LEFT JOIN LATERAL (SELECT min(l.waitstart) AS since,
+                                pg_catalog.string_agg(DISTINCT coalesce(l.relation::regclass::text, l.locktype), ', ') AS what,
+                                (SELECT pg_catalog.string_agg(DISTINCT b::text, ', ')
+                                   FROM pg_catalog.pg_stat_subscription w2,
+                                        pg_catalog.unnest(pg_catalog.pg_blocking_pids(w2.pid)) b
+                                  WHERE w2.subid = s.oid) AS blockers
+                           FROM pg_catalog.pg_stat_subscription w
+                           JOIN pg_catalog.pg_locks l ON l.pid = w.pid AND NOT l.granted
+                          WHERE w.subid = s.oid
+                            AND l.waitstart < pg_catalog.now() - pg_catalog.current_setting('deadlock_timeout')::interval) lw ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
@@ -254,22 +272,26 @@ CREATE FUNCTION @extschema@.consortium_status()
            (5, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (6, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           (6, lw.since IS NOT NULL, 'blocked',
+               pg_catalog.format('A replication worker has waited %s s for a lock on %s held by pid %s: it applies nothing meanwhile (pg_locks; end or wait for that session).',
+                                 pg_catalog.round(extract(epoch FROM pg_catalog.now() - lw.since)), lw.what, coalesce(lw.blockers, '?'))
+               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+           (7, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (7, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (8, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (9, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (9, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+           (10, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
-           (10, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (11, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
-    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
+    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, lock waits, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
 
 -- Everything this member holds of another: chains, leaves against rows, checkpoints.

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Red team r12x (0.12.0 review, the consortium under faults; the cases the
+# r12 script test/redteam/r12_0120_findings.sh leaves out).  Member a
+# publishes, member b joins a; b's battledger.consortium_status() and
+# battledger.health() are read at about 5 Hz while a fault lasts.
+# Each case prints "ok <case>" when the property holds and "FAIL <case>: ..."
+# when it does not; exit status: the number of FAILs (0 = all hold).
+#   X1  a session at b holds a lock on a ledger table (LOCK TABLE ... IN
+#       SHARE MODE, as a long report or a VACUUM FULL / REINDEX would) while
+#       a writes: b's apply worker waits on the lock, applies nothing, and
+#       is alive with a recent message; from deadlock_timeout + 1 s on, no
+#       sample may say "ok" nor health() members_not_ok = 0, and the reason
+#       names the blocking pid (main at 0.12.0's opening: "ok" in 28 of 28
+#       samples over 25 s, members_not_ok = 0 in all; "silent" would have
+#       come after twice wal_receiver_timeout, blaming the network; fixed:
+#       "blocked" from pg_locks.waitstart)
+#   X2  the lock released: the rows arrive, "ok" again, members_not_ok = 0
+#   X3  the update from 0.11.0 gives consortium_status() the install's body
+#       and comment (sql/upgrade/0.11.0--0.12.0/47_status_blocked*)
+# Ports 57590-57591.
+set -uo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/consortium.sh"
+FAILS=0
+ok()   { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+
+bl_scratch
+W=$BL_WORK/keys; mkdir -p "$W"; chmod 755 "$W"
+declare -A PORT=([a]=57590 [b]=57591)
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log)
+declare -A LOGV WITV
+q() { bl_mq "$@"; }
+A=a.example/log
+wait_for() {
+  local m=$1 sql=$2 i
+  for i in $(seq 1 300); do
+    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  echo "# timed out at $m waiting for: $sql"; return 1
+}
+# sample SECONDS: b's state for a and health()'s members_not_ok at ~5 Hz;
+# sets N, N_OK (state ok), N_HOK (members_not_ok = 0), STATES, REASON (last)
+sample() {
+  local end=$((SECONDS + $1)) st hz
+  N=0; N_OK=0; N_HOK=0; STATES=""
+  while [ $SECONDS -lt $end ]; do
+    IFS='|' read -r st hz REASON < <(q b -c "SELECT s.state, h.members_not_ok, s.reason
+        FROM battledger.consortium_status() s, battledger.health() h WHERE s.member = '$A'" 2>/dev/null)
+    N=$((N + 1))
+    [ "$st" = ok ] && N_OK=$((N_OK + 1))
+    [ "$hz" = 0 ] && N_HOK=$((N_HOK + 1))
+    case " $STATES " in *" $st "*) ;; *) STATES="$STATES $st";; esac
+    sleep 0.2
+  done
+}
+
+for m in a b; do
+  bl_member_start "$m" "$W"
+  q "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE reading (battery text, soh_pct numeric);
+SELECT battledger.enable_ledger('reading', 'battery');
+SELECT battledger.publish_member();
+SQL
+done
+bl_member_keys a
+bl_join b a
+q a -c "INSERT INTO reading SELECT 'B' || i % 10, 100 - i * 0.01 FROM generate_series(1, 100) i" \
+    -c "SELECT battledger.seal()" >/dev/null
+wait_for b "SELECT count(*) = 100 FROM reading" || fail setup "b did not receive a's rows"
+wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'" || fail setup "b is not ok"
+
+# X1: a local session at b holds SHARE on reading for 40 s
+psql -X -q -h "$BL_WORK" -p "${PORT[b]}" -d bl -c "BEGIN" -c "LOCK TABLE reading IN SHARE MODE" \
+     -c "SELECT pg_sleep(40)" -c "COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+sleep 1
+q a -c "INSERT INTO reading VALUES ('B1', 42)" >/dev/null
+# a also writes on, so that messages keep arriving... they cannot: the
+# worker is stuck in the insert; what the status reads is what it last heard
+sleep 2     # past deadlock_timeout (1 s)
+sample 25
+waiting=$(q b -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_subscription s ON s.pid = l.pid WHERE NOT l.granted")
+echo "# X1: $N samples, states:$STATES; health 0 not ok $N_HOK times; worker waiting on locks: $waiting; reason: $REASON"
+if [ "$waiting" = 0 ]; then fail X1 "the apply worker was not waiting on a lock: the fault was not made"
+elif [ $N_OK -gt 0 ] || [ $N_HOK -gt 0 ]; then
+  fail X1 "status said ok $N_OK of $N times, health members_not_ok = 0 $N_HOK times, while the apply worker waited on a lock"
+elif ! q b -c "SELECT reason FROM battledger.consortium_status() WHERE member = '$A'" | grep -q "pid"; then
+  fail X1 "the reason does not name the blocking session: $REASON"
+else ok X1; fi
+wait "$LOCKER"
+
+# X2: released, the row arrives and the status is ok again
+if wait_for b "SELECT count(*) = 101 FROM reading" && \
+   wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'" && \
+   [ "$(q b -c "SELECT members_not_ok FROM battledger.health()")" = 0 ]; then ok X2
+else fail X2 "after the lock: $(q b -c "SELECT state, reason FROM battledger.consortium_status()")"; fi
+
+# X3: 0.11.0 updated to this version, against a fresh install
+q b >/dev/null <<'SQL'
+CREATE DATABASE up;
+SQL
+fdef() { psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d "$1" -c "SELECT md5(pg_get_functiondef('battledger.consortium_status()'::regprocedure)
+  || coalesce(obj_description('battledger.consortium_status()'::regprocedure, 'pg_proc'), '-'))"; }
+psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[b]}" -d up \
+     -c "CREATE EXTENSION battledger VERSION '0.11.0'" -c "ALTER EXTENSION battledger UPDATE" >/dev/null 2>&1
+old=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d up -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")
+if [ "$old" != "$(q b -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")" ]; then
+  fail X3 "the update from 0.11.0 did not reach the installed version (at $old)"
+elif [ "$(fdef up)" != "$(fdef bl)" ]; then fail X3 "consortium_status() after the update differs from the install's"
+else ok X3; fi
+
+exit $FAILS
