@@ -203,6 +203,36 @@ COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
     'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 
+-- Why a worker of subscription sub applies nothing though it runs and what it
+-- last heard is recent: it waits for a lock a local session holds (a LOCK
+-- TABLE, a VACUUM FULL or REINDEX of a ledger table, a transaction left open
+-- on a battery's turn), and reads no message meanwhile, so "silent" would
+-- come only after twice wal_receiver_timeout, naming the network.  NULL when
+-- no worker has waited longer than deadlock_timeout, PostgreSQL's own
+-- threshold for reporting a lock wait (log_lock_waits).  pg_locks copies the
+-- whole lock table: it is read only when a worker's wait_event_type says it
+-- waits on a lock, or when the caller may not see that (no pg_read_all_stats:
+-- backend_start is hidden too; pg_locks is not).  PL/pgSQL, so that its plans are kept: consortium_status()
+-- is SQL, planned on every call.
+CREATE FUNCTION @extschema@._lock_wait_reason(sub oid) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription w, pg_catalog.pg_stat_get_activity(w.pid) a
+                    WHERE w.subid = sub AND (a.wait_event_type = 'Lock' OR a.backend_start IS NULL)) THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT pg_catalog.format('A replication worker has waited %s s for a lock on %s held by pid %s: it applies nothing meanwhile (pg_locks; end or wait for that session).',
+                                     pg_catalog.round(extract(epoch FROM pg_catalog.now() - min(l.waitstart))),
+                                     pg_catalog.string_agg(DISTINCT coalesce(l.relation::regclass::text, l.locktype), ', '),
+                                     coalesce(pg_catalog.string_agg(DISTINCT b::text, ', '), '?'))
+              FROM pg_catalog.pg_stat_subscription w
+              JOIN pg_catalog.pg_locks l ON l.pid = w.pid AND NOT l.granted
+              LEFT JOIN LATERAL pg_catalog.unnest(pg_catalog.pg_blocking_pids(l.pid)) b ON true
+             WHERE w.subid = sub
+            HAVING min(l.waitstart) < pg_catalog.now() - pg_catalog.current_setting('deadlock_timeout')::interval);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
+
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
 -- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
@@ -236,23 +266,7 @@ CREATE FUNCTION @extschema@.consortium_status()
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
-      -- a worker of the subscription waiting for a lock a local session
-      -- holds (a LOCK TABLE, a VACUUM FULL or REINDEX of a ledger table, a
-      -- long transaction): it is alive, and what it last heard is recent,
-      -- yet it applies nothing; it reads no message while it waits, so
-      -- "silent" would come only after twice wal_receiver_timeout, naming
-      -- the network.  Counted from deadlock_timeout on, PostgreSQL's own
-      -- threshold for reporting a lock wait (log_lock_waits).
-      LEFT JOIN LATERAL (SELECT min(l.waitstart) AS since,
-                                pg_catalog.string_agg(DISTINCT coalesce(l.relation::regclass::text, l.locktype), ', ') AS what,
-                                (SELECT pg_catalog.string_agg(DISTINCT b::text, ', ')
-                                   FROM pg_catalog.pg_stat_subscription w2,
-                                        pg_catalog.unnest(pg_catalog.pg_blocking_pids(w2.pid)) b
-                                  WHERE w2.subid = s.oid) AS blockers
-                           FROM pg_catalog.pg_stat_subscription w
-                           JOIN pg_catalog.pg_locks l ON l.pid = w.pid AND NOT l.granted
-                          WHERE w.subid = s.oid
-                            AND l.waitstart < pg_catalog.now() - pg_catalog.current_setting('deadlock_timeout')::interval) lw ON true
+      LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
@@ -272,10 +286,8 @@ CREATE FUNCTION @extschema@.consortium_status()
            (5, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (6, lw.since IS NOT NULL, 'blocked',
-               pg_catalog.format('A replication worker has waited %s s for a lock on %s held by pid %s: it applies nothing meanwhile (pg_locks; end or wait for that session).',
-                                 pg_catalog.round(extract(epoch FROM pg_catalog.now() - lw.since)), lw.what, coalesce(lw.blockers, '?'))
-               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+           (6, lw.reason IS NOT NULL, 'blocked',
+               lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
            (7, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
            (8, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),

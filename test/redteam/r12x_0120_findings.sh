@@ -16,7 +16,8 @@
 #       "blocked" from pg_locks.waitstart)
 #   X2  the lock released: the rows arrive, "ok" again, members_not_ok = 0
 #   X3  the update from 0.11.0 gives consortium_status() the install's body
-#       and comment (sql/upgrade/0.11.0--0.12.0/47_status_blocked*)
+#       and comment, and its helper _lock_wait_reason() the install's body
+#       and privileges (sql/upgrade/0.11.0--0.12.0/4[67]_status_blocked.*)
 # Ports 57590-57591.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -103,7 +104,9 @@ q b >/dev/null <<'SQL'
 CREATE DATABASE up;
 SQL
 fdef() { psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d "$1" -c "SELECT md5(pg_get_functiondef('battledger.consortium_status()'::regprocedure)
-  || coalesce(obj_description('battledger.consortium_status()'::regprocedure, 'pg_proc'), '-'))"; }
+  || coalesce(obj_description('battledger.consortium_status()'::regprocedure, 'pg_proc'), '-')
+  || pg_get_functiondef('battledger._lock_wait_reason(oid)'::regprocedure)
+  || (SELECT proacl::text FROM pg_proc WHERE oid = 'battledger._lock_wait_reason(oid)'::regprocedure))"; }
 psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[b]}" -d up \
      -c "CREATE EXTENSION battledger VERSION '0.11.0'" -c "ALTER EXTENSION battledger UPDATE" >/dev/null 2>&1
 old=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d up -c "SELECT extversion FROM pg_extension WHERE extname = 'battledger'")
