@@ -18,6 +18,13 @@
 #   X3  the update from 0.11.0 gives consortium_status() the install's body
 #       and comment, and its helper _lock_wait_reason() the install's body
 #       and privileges (sql/upgrade/0.11.0--0.12.0/4[67]_status_blocked.*)
+#   X4  a hangs (every process of its cluster stopped with SIGSTOP, as a
+#       frozen VM or a network partition without resets would): b's status
+#       leaves "ok" within wal_receiver_timeout plus two retry intervals plus
+#       10 s (measured, 0.12.0: the worker times out after
+#       wal_receiver_timeout, 60 s, and its successor waits on the frozen
+#       member with nothing received: "silent") and stays not ok
+#   X5  a resumes (SIGCONT): b is "ok" again and receives a's new row
 # Ports 57590-57591.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -27,6 +34,11 @@ ok()   { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
 
 bl_scratch
+FROZEN=""
+# X4 stops a's processes: whatever happens, they are resumed before the
+# clusters are stopped (an immediate stop cannot reach a stopped process)
+thaw_a() { [ -n "$FROZEN" ] && kill -CONT $FROZEN 2>/dev/null; FROZEN=""; }
+trap 'rc=$?; thaw_a; (exit $rc); bl_cleanup' EXIT
 W=$BL_WORK/keys; mkdir -p "$W"; chmod 755 "$W"
 declare -A PORT=([a]=57590 [b]=57591)
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log)
@@ -114,5 +126,33 @@ if [ "$old" != "$(q b -c "SELECT extversion FROM pg_extension WHERE extname = 'b
   fail X3 "the update from 0.11.0 did not reach the installed version (at $old)"
 elif [ "$(fdef up)" != "$(fdef bl)" ]; then fail X3 "consortium_status() after the update differs from the install's"
 else ok X3; fi
+
+# X4: a hangs.  Its postmaster first, so that it starts no new process.
+wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'" >/dev/null
+pm=$(head -n 1 "$BL_WORK/a/postmaster.pid")
+kill -STOP "$pm"; FROZEN=$pm
+for p in $(ps -o pid= --ppid "$pm"); do kill -STOP "$p" && FROZEN="$FROZEN $p"; done
+t0=$SECONDS; first=""; okafter=0; n=0
+rto=$(q b -c "SELECT extract(epoch FROM current_setting('wal_receiver_timeout')::interval
+                     + 2 * current_setting('wal_retrieve_retry_interval')::interval)::int + 10")
+while [ $((SECONDS - t0)) -lt $((rto + 20)) ]; do
+  st=$(q b -c "SELECT s.state FROM battledger.consortium_status() s WHERE s.member = '$A'" 2>/dev/null)
+  n=$((n + 1))
+  if [ "$st" != ok ] && [ -z "$first" ]; then first=$((SECONDS - t0)); firststate=$st; fi
+  [ -n "$first" ] && [ "$st" = ok ] && okafter=$((okafter + 1))
+  sleep 0.2
+done
+hz=$(q b -c "SELECT members_not_ok FROM battledger.health()")
+echo "# X4: first not ok after ${first:-never} s ($firststate; bound $rto s), ok again $okafter times after that of $n samples; members_not_ok at the end $hz"
+if [ -z "$first" ] || [ "$first" -gt "$rto" ]; then fail X4 "the status said ok for more than $rto s while a was frozen (first not ok: ${first:-never})"
+elif [ "$okafter" -gt 0 ] || [ "$hz" != 1 ]; then fail X4 "ok again $okafter times while a was still frozen; members_not_ok $hz"
+else ok X4; fi
+
+# X5: a resumes
+thaw_a
+q a -c "INSERT INTO reading VALUES ('B2', 41)" >/dev/null
+if wait_for b "SELECT count(*) = 102 FROM reading" && \
+   wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'"; then ok X5
+else fail X5 "after a resumed: $(q b -c "SELECT state, reason FROM battledger.consortium_status()")"; fi
 
 exit $FAILS
