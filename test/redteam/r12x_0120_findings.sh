@@ -25,6 +25,12 @@
 #       wal_receiver_timeout, 60 s, and its successor waits on the frozen
 #       member with nothing received: "silent") and stays not ok
 #   X5  a resumes (SIGCONT): b is "ok" again and receives a's new row
+#   X6  writers race on a row: a local writer at b holds an uncommitted row
+#       with the key of a unique index an arriving row of a also has (the
+#       arrival check's probe waits for that transaction): "blocked", the
+#       reason naming a transactionid lock and the writer's pid; once the
+#       writer rolls back, the row arrives and the status is "ok" (main
+#       at 0.12.0's opening: "ok" in 19 of 19 samples; fixed with X1)
 # Ports 57590-57591.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -154,5 +160,25 @@ q a -c "INSERT INTO reading VALUES ('B2', 41)" >/dev/null
 if wait_for b "SELECT count(*) = 102 FROM reading" && \
    wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'"; then ok X5
 else fail X5 "after a resumed: $(q b -c "SELECT state, reason FROM battledger.consortium_status()")"; fi
+
+# X6: a local writer's uncommitted row holds the arriving one
+q b -c "CREATE UNIQUE INDEX r12x_u ON reading (battery) WHERE battery = 'U'" >/dev/null
+psql -X -q -h "$BL_WORK" -p "${PORT[b]}" -d bl -c "BEGIN" -c "INSERT INTO reading VALUES ('U', 1)" \
+     -c "SELECT pg_sleep(20)" -c "ROLLBACK" >/dev/null 2>&1 &
+WRITER=$!
+sleep 1
+q a -c "INSERT INTO reading VALUES ('U', 2)" >/dev/null
+sleep 4
+sample 8
+echo "# X6: $N samples, states:$STATES; health 0 not ok $N_HOK times; reason: $REASON"
+if [ $N_OK -gt 0 ] || [ $N_HOK -gt 0 ]; then fail X6 "status said ok $N_OK of $N times while the worker waited on a local writer's row"
+else case "$REASON" in
+  *transactionid*) ok X6 ;;
+  *) fail X6 "states:$STATES; the reason does not name the row lock: $REASON" ;;
+esac; fi
+wait "$WRITER"
+if wait_for b "SELECT count(*) = 1 FROM reading WHERE battery = 'U'" && \
+   wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'"; then ok X6-recovery
+else fail X6-recovery "after the writer rolled back: $(q b -c "SELECT state, reason FROM battledger.consortium_status()")"; fi
 
 exit $FAILS
