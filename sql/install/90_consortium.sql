@@ -203,10 +203,41 @@ COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
     'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 
+-- Why a worker of subscription sub applies nothing though it runs and what it
+-- last heard is recent: it waits for a lock a local session holds (a LOCK
+-- TABLE, a VACUUM FULL or REINDEX of a ledger table, a transaction left open
+-- on a battery's turn), and reads no message meanwhile, so "silent" would
+-- come only after twice wal_receiver_timeout, naming the network.  NULL when
+-- no worker has waited longer than deadlock_timeout, PostgreSQL's own
+-- threshold for reporting a lock wait (log_lock_waits).  pg_locks copies the
+-- whole lock table: it is read only when a worker's wait_event_type says it
+-- waits on a lock, or when the caller may not see that (no pg_read_all_stats:
+-- backend_start is hidden too; pg_locks is not).  PL/pgSQL, so that its plans are kept: consortium_status()
+-- is SQL, planned on every call.
+CREATE FUNCTION @extschema@._lock_wait_reason(sub oid) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription w, pg_catalog.pg_stat_get_activity(w.pid) a
+                    WHERE w.subid = sub AND (a.wait_event_type = 'Lock' OR a.backend_start IS NULL)) THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT pg_catalog.format('A replication worker has waited %s s for a lock on %s held by pid %s: it applies nothing meanwhile (pg_locks; end or wait for that session).',
+                                     pg_catalog.round(extract(epoch FROM pg_catalog.now() - min(l.waitstart))),
+                                     pg_catalog.string_agg(DISTINCT coalesce(l.relation::regclass::text, l.locktype), ', '),
+                                     coalesce(pg_catalog.string_agg(DISTINCT b::text, ', '), '?'))
+              FROM pg_catalog.pg_stat_subscription w
+              JOIN pg_catalog.pg_locks l ON l.pid = w.pid AND NOT l.granted
+              LEFT JOIN LATERAL pg_catalog.unnest(pg_catalog.pg_blocking_pids(l.pid)) b ON true
+             WHERE w.subid = sub
+            HAVING min(l.waitstart) < pg_catalog.now() - pg_catalog.current_setting('deadlock_timeout')::interval);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
+
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
--- pg_subscription_rel, pg_stat_subscription_stats, log_conflict), never from a
--- flag alone: "ok" means enabled, copied, a worker applying and in contact.
+-- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
+-- from a flag alone: "ok" means enabled, copied, a worker applying (not waiting
+-- on a lock) and in contact.
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
                    last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
@@ -235,6 +266,7 @@ CREATE FUNCTION @extschema@.consortium_status()
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
+      LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
@@ -254,22 +286,24 @@ CREATE FUNCTION @extschema@.consortium_status()
            (5, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (6, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           (6, lw.reason IS NOT NULL, 'blocked',
+               lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+           (7, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (7, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (8, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (9, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (9, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+           (10, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
-           (10, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (11, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
-    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
+    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, lock waits, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
 
 -- Everything this member holds of another: chains, leaves against rows, checkpoints.
