@@ -233,6 +233,10 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
       LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
+      LEFT JOIN LATERAL (SELECT a.backend_start AS started,
+                                GREATEST(3 * pg_catalog.current_setting('wal_retrieve_retry_interval')::interval,
+                                         interval '30 s') AS win
+                           FROM pg_catalog.pg_stat_activity a WHERE a.pid = st.pid) wk ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
@@ -251,20 +255,40 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
                                  ss.apply_error_count,
                                  CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
-           (5, st.pid IS NULL, 'not connected',
+           -- a worker that errors in a loop (a replicated column missing
+           -- here, its slot there gone after START_REPLICATION, any error
+           -- the arrival checks do not see) is relaunched every
+           -- wal_retrieve_retry_interval and lives for a moment each time:
+           -- while it lives it looks like a working one.  The errors have no
+           -- time, but the worker's start has (pg_stat_activity): errors
+           -- counted and a worker younger than the window is "failing" until
+           -- it has run that long without dying.  The window (three retry
+           -- intervals, at least 30 s) outlives the loop's period; a member
+           -- that merely restarted shows "failing" for that long after.  A
+           -- caller who may not see the worker's start (no pg_read_all_stats)
+           -- cannot tell: "failing" too, rather than an "ok" not read.
+           (5, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+               AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
+               CASE WHEN wk.started IS NULL
+                    THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
+                                           ss.apply_error_count)
+                    ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
+                                           pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
+                                           extract(epoch FROM wk.win)) END),
+           (6, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (6, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           (7, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (7, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (8, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (9, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (9, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+           (10, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
-           (10, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (11, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
