@@ -255,6 +255,19 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
                                  ss.apply_error_count,
                                  CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
+           (5, st.pid IS NULL, 'not connected',
+               'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
+               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+           (6, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+               pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
+           (7, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (8, st.received_lsn IS NULL OR st.last_msg_receipt_time
+                   < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
+               'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
+           (9, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+               pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
+                                 (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
+                                 (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
            -- a worker that errors in a loop (a replicated column missing
            -- here, its slot there gone after START_REPLICATION, any error
            -- the arrival checks do not see) is relaunched every
@@ -266,8 +279,10 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- intervals, at least 30 s) outlives the loop's period; a member
            -- that merely restarted shows "failing" for that long after.  A
            -- caller who may not see the worker's start (no pg_read_all_stats)
-           -- cannot tell: "failing" too, rather than an "ok" not read.
-           (5, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+           -- cannot tell: "failing" too, rather than an "ok" not read.  Last
+           -- before "ok": a subscription resumed after a refusal counted one
+           -- error, and its quarantine, when it has one, says more.
+           (10, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
                     THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
@@ -275,19 +290,6 @@ CREATE FUNCTION @extschema@.consortium_status()
                     ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
                                            pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
                                            extract(epoch FROM wk.win)) END),
-           (6, st.pid IS NULL, 'not connected',
-               'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
-               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (7, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
-               pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (8, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (9, st.received_lsn IS NULL OR st.last_msg_receipt_time
-                   < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
-               'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (10, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
-               pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
-                                 (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
-                                 (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
            (11, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
