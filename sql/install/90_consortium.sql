@@ -236,7 +236,10 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN LATERAL (SELECT a.backend_start AS started,
                                 GREATEST(3 * pg_catalog.current_setting('wal_retrieve_retry_interval')::interval,
                                          interval '30 s') AS win
-                           FROM pg_catalog.pg_stat_activity a WHERE a.pid = st.pid) wk ON true
+                           -- one backend's line, not the pg_stat_activity view's every
+                           -- line per member; a NULL pid would ask for all of them
+                           FROM (SELECT st.pid WHERE st.pid IS NOT NULL) w,
+                                LATERAL pg_catalog.pg_stat_get_activity(w.pid) a WHERE a.pid = w.pid) wk ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
