@@ -264,6 +264,13 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
       LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
+      LEFT JOIN LATERAL (SELECT a.backend_start AS started,
+                                GREATEST(3 * pg_catalog.current_setting('wal_retrieve_retry_interval')::interval,
+                                         interval '30 s') AS win
+                           -- one backend's line, not the pg_stat_activity view's every
+                           -- line per member; a NULL pid would ask for all of them
+                           FROM (SELECT st.pid WHERE st.pid IS NOT NULL) w,
+                                LATERAL pg_catalog.pg_stat_get_activity(w.pid) a WHERE a.pid = w.pid) wk ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
       LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
@@ -298,7 +305,29 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
-           (11, true, 'ok', NULL)) v(rank, holds, state, reason)
+           -- a worker that errors in a loop (a replicated column missing
+           -- here, its slot there gone after START_REPLICATION, any error
+           -- the arrival checks do not see) is relaunched every
+           -- wal_retrieve_retry_interval and lives for a moment each time:
+           -- while it lives it looks like a working one.  The errors have no
+           -- time, but the worker's start has (pg_stat_activity): errors
+           -- counted and a worker younger than the window is "failing" until
+           -- it has run that long without dying.  The window (three retry
+           -- intervals, at least 30 s) outlives the loop's period; a member
+           -- that merely restarted shows "failing" for that long after.  A
+           -- caller who may not see the worker's start (no pg_read_all_stats)
+           -- cannot tell: "failing" too, rather than an "ok" not read.  Last
+           -- before "ok": a subscription resumed after a refusal counted one
+           -- error, and its quarantine, when it has one, says more.
+           (11, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+               AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
+               CASE WHEN wk.started IS NULL
+                    THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
+                                           ss.apply_error_count)
+                    ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
+                                           pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
+                                           extract(epoch FROM wk.win)) END),
+           (12, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
