@@ -1,10 +1,10 @@
 /*
- * sha256.h — SHA-256 with a reused OpenSSL digest context.
+ * sha256.h — SHA-256 through OpenSSL (see sha256.c for which interface).
  *
  * Pure code (no PostgreSQL headers), shared by the extension and the
- * command-line tool.  One context per process, created on first use:
- * fetching the algorithm and allocating a context per call costs more than
- * hashing a typical row.
+ * command-line tool.  No allocation per call: the EVP fallback keeps one
+ * context per process, created on first use (fetching the algorithm and
+ * allocating a context per call costs more than hashing a typical row).
  */
 #ifndef BATTLEDGER_SHA256_H
 #define BATTLEDGER_SHA256_H

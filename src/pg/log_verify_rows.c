@@ -12,6 +12,16 @@
  * row is re-hashed only when a leaf of this table names its (seq, hash).
  * What is reported, with which refs and details and in which order, is what
  * the two statements reported.
+ *
+ * The set is built only when needed (0.12.0).  seal() turns the queue into
+ * leaves in the order the rows were written, so a table's leaves, read in
+ * log_leaf's heap order, name its rows in the table's heap order: the scan
+ * first compares a row with the leaf after the last one matched (a cursor)
+ * and asks the set only when that is not its leaf.  Each question to a set
+ * of 1M entries (~100 MB) was a cache and TLB miss: inserting the leaves,
+ * finding each leaf's entry and looking up each row were over a third of
+ * verify_log(true)'s CPU time (perf, docs/benchmarks.md, 0.12.0).  A table
+ * whose rows all meet their leaves in order never builds it.
  */
 #include "log.h"
 #include "log_internal.h"
@@ -43,6 +53,7 @@
 #define SR_LEAF		0x01		/* a leaf of this table holds it */
 #define SR_PENDING	0x02		/* the queue holds it */
 #define SR_MATCHED	0x04		/* a row of the table has it and hashes to it */
+#define SR_DUP		0x08		/* more than one leaf of this table holds it */
 
 typedef struct SealedKey
 {
@@ -53,6 +64,7 @@ typedef struct SealedKey
 typedef struct SealedEntry
 {
 	SealedKey	key;
+	int64		first;			/* SR_LEAF: the first leaf holding it, in LeafRef order */
 	uint8		flags;
 	char		status;			/* simplehash's */
 } SealedEntry;
@@ -96,12 +108,106 @@ sealedset_free(sealedset_hash *tb, void *pointer)
 	pfree(pointer);
 }
 
+/* a leaf of the table, in log_leaf's heap order */
 typedef struct LeafRef
 {
 	int64		leaf_index;
-	SealedEntry *entry;			/* stable: the set is not grown after the leaves are in */
 	SealedKey	key;
+	bool		matched;		/* a row met at this leaf by the cursor hashes to it */
 } LeafRef;
+
+/*
+ * What verify_table_rows() knows of the table's leaves and queue entries:
+ * the leaves and queue entries as read, and the set of their keys once
+ * built.  Whether a key is matched is kept in its entry (SR_MATCHED) and in
+ * the LeafRef where the cursor matched it; a key is matched if either says so.
+ */
+typedef struct Sealed
+{
+	MemoryContext cxt;
+	LeafRef    *refs;
+	int64		nrefs;
+	SealedKey  *queued;			/* queue entries (queue_whole only) */
+	int64		nqueued;
+	SealedKey  *unlisted;		/* leaves without a leaf_index */
+	int64		nunlisted;
+	uint32		size;			/* the set's first size */
+	sealedset_hash *set;		/* NULL until a row does not meet its leaf */
+	const char *tbl;
+	bool		queue_unread;	/* the queue is to be read when the set is built */
+	bool		dups;			/* some key is held by more than one leaf */
+} Sealed;
+
+static void read_sealed(const char *relname, bool pending, const char *tbl, Sealed *s, bool check_only);
+
+/* Build the set from the leaves and queue entries, with what is matched so far. */
+static void
+sealed_build(Sealed *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+	if (s->queue_unread)
+	{
+		read_sealed("log_pending", true, s->tbl, s, false);
+		s->queue_unread = false;
+	}
+
+	s->set = sealedset_create(s->cxt, Max(s->size, (uint32) Min(s->nrefs + s->nunlisted + s->nqueued, 2097152)), NULL);
+	for (int64 i = 0; i < s->nrefs; i++)
+	{
+		bool		found;
+		SealedEntry *e = sealedset_insert(s->set, s->refs[i].key, &found);
+
+		if (!found)
+		{
+			e->flags = SR_LEAF;
+			e->first = i;
+		}
+		else
+		{
+			/* only leaves are in yet */
+			e->flags |= SR_DUP;
+			s->dups = true;
+		}
+		if (s->refs[i].matched)
+			e->flags |= SR_MATCHED;
+		if ((i & 65535) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (int64 i = 0; i < s->nunlisted; i++)
+	{
+		bool		found;
+		SealedEntry *e = sealedset_insert(s->set, s->unlisted[i], &found);
+
+		if (!found)
+		{
+			e->flags = SR_LEAF;
+			e->first = -1;		/* in no LeafRef */
+		}
+		else
+		{
+			e->flags |= SR_DUP;
+			s->dups = true;
+		}
+	}
+	for (int64 i = 0; i < s->nqueued; i++)
+	{
+		bool		found;
+		SealedEntry *e = sealedset_insert(s->set, s->queued[i], &found);
+
+		if (!found)
+			e->flags = 0;
+		e->flags |= SR_PENDING;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* whether a row with e's key hashed to it, by the entry or its first leaf */
+static inline bool
+sealed_matched(const Sealed *s, const SealedEntry *e)
+{
+	return (e->flags & SR_MATCHED) || ((e->flags & SR_LEAF) && e->first >= 0 && s->refs[e->first].matched);
+}
 
 /* a row in no log, reported in (ledger_origin, ledger_seq) order */
 typedef struct StrayRow
@@ -149,12 +255,12 @@ text_is(Datum d, const char *s, size_t len)
 
 /*
  * Read log_leaf (or, with pending, log_pending) whole under the statement's
- * snapshot and add the (seq, row hash) of each row naming tbl to the set;
- * leaves are also listed in *refs.
+ * snapshot and list the (seq, row hash) of each row naming tbl: leaves in
+ * s->refs, queue entries in s->queued.  With check_only, only check the
+ * privilege and the columns, and keep the lock until the read.
  */
 static void
-read_sealed(const char *relname, bool pending, const char *tbl, sealedset_hash *set,
-			LeafRef **refs, int64 *nrefs)
+read_sealed(const char *relname, bool pending, const char *tbl, Sealed *s, bool check_only)
 {
 	static const char *const pcols[3] = {"tbl", "seq", "row_hash"};
 	static const char *const lcols[4] = {"leaf_index", "tbl", "seq", "row_hash"};
@@ -170,20 +276,26 @@ read_sealed(const char *relname, bool pending, const char *tbl, sealedset_hash *
 	bool	   *isnull = palloc(sizeof(bool) * d->natts);
 	size_t		tbllen = strlen(tbl);
 	int64		cap = 0;
+	int64		capunlisted = 0;
 	int64		rows = 0;
 
 	/* the statements read them with the caller's privileges: keep that */
 	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
 	(void) log_columns(rel, pending ? pcols : lcols, pending ? types + 1 : types, n, ai);
+	if (check_only)
+	{
+		table_close(rel, NoLock);
+		pfree(v);
+		pfree(isnull);
+		return;
+	}
 	for (int i = 0; i < 4; i++)
 		a[i] = pending ? (i == 0 ? -1 : ai[i - 1]) : ai[i];
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		SealedKey	k;
-		SealedEntry *e;
-		bool		found;
 
 		if ((++rows % 20000) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -194,24 +306,44 @@ read_sealed(const char *relname, bool pending, const char *tbl, sealedset_hash *
 		memset(&k, 0, sizeof(k));
 		k.seq = DatumGetInt64(v[a[2]]);
 		memcpy(k.hash, DatumGetHash256P(v[a[3]])->bytes, HASH256_LEN);
-		e = sealedset_insert(set, k, &found);
-		if (!found)
-			e->flags = 0;
-		e->flags |= pending ? SR_PENDING : SR_LEAF;
-		if (!pending)
+		if (pending)
 		{
-			if (isnull[a[0]])
-				continue;		/* leaf_index is the primary key: never NULL */
-			if (*nrefs == cap)
+			if (s->nqueued == cap)
 			{
 				cap = Max(1024, cap * 2);
-				*refs = *refs ? repalloc_huge(*refs, sizeof(LeafRef) * cap)
+				s->queued = s->queued ? repalloc_huge(s->queued, sizeof(SealedKey) * cap)
+					: palloc_extended(sizeof(SealedKey) * cap, MCXT_ALLOC_HUGE);
+			}
+			s->queued[s->nqueued++] = k;
+		}
+		else
+		{
+			/*
+			 * leaf_index is the primary key: never NULL.  A leaf without
+			 * one still holds its key (a row of it is re-hashed and is no
+			 * stray) but is never reported, as in 0.11.0.
+			 */
+			if (isnull[a[0]])
+			{
+				if (s->nunlisted == capunlisted)
+				{
+					capunlisted = Max(16, capunlisted * 2);
+					s->unlisted = s->unlisted ? repalloc_huge(s->unlisted, sizeof(SealedKey) * capunlisted)
+						: palloc_extended(sizeof(SealedKey) * capunlisted, MCXT_ALLOC_HUGE);
+				}
+				s->unlisted[s->nunlisted++] = k;
+				continue;
+			}
+			if (s->nrefs == cap)
+			{
+				cap = Max(1024, cap * 2);
+				s->refs = s->refs ? repalloc_huge(s->refs, sizeof(LeafRef) * cap)
 					: palloc_extended(sizeof(LeafRef) * cap, MCXT_ALLOC_HUGE);
 			}
-			(*refs)[*nrefs].leaf_index = DatumGetInt64(v[a[0]]);
-			(*refs)[*nrefs].key = k;
-			(*refs)[*nrefs].entry = NULL;
-			(*nrefs)++;
+			s->refs[s->nrefs].leaf_index = DatumGetInt64(v[a[0]]);
+			s->refs[s->nrefs].key = k;
+			s->refs[s->nrefs].matched = false;
+			s->nrefs++;
 		}
 	}
 	table_endscan(scan);
@@ -321,9 +453,11 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	MemoryContext old = MemoryContextSwitchTo(work);
 	MemoryContext rowcxt = AllocSetContextCreate(work, "battledger verify_log row",
 												 ALLOCSET_DEFAULT_SIZES);
-	sealedset_hash *set = sealedset_create(work, sealed_set_size(relid), NULL);
-	LeafRef    *refs = NULL;
-	int64		nrefs = 0;
+	Sealed		sl = {0};
+	int64		cursor = 0;		/* the leaf the next row is expected at */
+	LeafRef    *changed = NULL;
+	int64		nchanged = 0;
+	bool		merged = false; /* the set holds every match the cursor made */
 	StrayRow   *strays = NULL;
 	int64		nstrays = 0,
 				capstrays = 0;
@@ -340,13 +474,23 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	StringInfoData buf;
 	int64		rows = 0;
 
-	read_sealed("log_leaf", false, tbl, set, &refs, &nrefs);
+	sl.cxt = work;
+	sl.size = sealed_set_size(relid);
+	sl.tbl = tbl;
+	read_sealed("log_leaf", false, tbl, &sl, false);
+
+	/*
+	 * The queue matters only to a row that does not meet its leaf: it is
+	 * read, under the same snapshot, when the set is built.  After a seal()
+	 * it holds no row but may still span the pages of every row it held
+	 * (120 MB after sealing 1M rows, until a vacuum truncates it).
+	 */
 	if (queue_whole)
-		read_sealed("log_pending", true, tbl, set, NULL, NULL);
+	{
+		read_sealed("log_pending", true, tbl, &sl, true);
+		sl.queue_unread = true;
+	}
 	members = member_origins(&nmembers);
-	/* the set is complete: entries no longer move */
-	for (int64 i = 0; i < nrefs; i++)
-		refs[i].entry = sealedset_lookup(set, refs[i].key);
 
 	rel = table_open(relid, AccessShareLock);
 	lr = ledger_rel_get(rel);
@@ -363,7 +507,8 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 					po = lr->prev_attno - 1,
 					ho = lr->hash_attno - 1,
 					oo = lr->origin_attno - 1;
-		SealedEntry *e = NULL;
+		bool		leaf = false;	/* a leaf holds the row's (seq, hash) */
+		bool		held = false;	/* a leaf or the queue does */
 		bool		stray = false;
 
 		if ((++rows % 10000) == 0)
@@ -372,26 +517,54 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 		if (!isnull[so] && !isnull[ho])
 		{
 			SealedKey	k;
+			LeafRef    *r = NULL;	/* the leaf met by the cursor */
+			SealedEntry *e = NULL;	/* or the key's entry in the set */
 
 			memset(&k, 0, sizeof(k));
 			k.seq = DatumGetInt64(v[so]);
 			memcpy(k.hash, DatumGetHash256P(v[ho])->bytes, HASH256_LEN);
-			e = sealedset_lookup(set, k);
-		}
+			if (cursor < sl.nrefs && memcmp(&sl.refs[cursor].key, &k, sizeof(k)) == 0)
+			{
+				r = &sl.refs[cursor++];
+				leaf = held = true;
+			}
+			else
+			{
+				if (sl.set == NULL)
+					sealed_build(&sl);
+				e = sealedset_lookup(sl.set, k);
+				if (e)
+				{
+					held = (e->flags & (SR_LEAF | SR_PENDING)) != 0;
+					leaf = (e->flags & SR_LEAF) != 0;
+					if (leaf && e->first >= 0)
+						cursor = e->first + 1;
+				}
+			}
 
-		/* a leaf names this row: does it still hash to its ledger_hash? */
-		if (e && (e->flags & SR_LEAF) && !(e->flags & SR_MATCHED) && !isnull[po])
-		{
-			uint8		computed[HASH256_LEN];
-			MemoryContext o2 = MemoryContextSwitchTo(rowcxt);
+			/* a leaf names this row: does it still hash to its ledger_hash? */
+			if (leaf && !isnull[po] && (r ? !r->matched : !sealed_matched(&sl, e)))
+			{
+				uint8		computed[HASH256_LEN];
+				MemoryContext o2 = MemoryContextSwitchTo(rowcxt);
 
-			resetStringInfo(&buf);
-			row_encode(lr->encoder, v, isnull, &buf);
-			chain_hash(DatumGetHash256P(v[po])->bytes, e->key.seq, buf.data, buf.len, computed);
-			if (memcmp(computed, e->key.hash, HASH256_LEN) == 0)
-				e->flags |= SR_MATCHED;
-			MemoryContextSwitchTo(o2);
-			MemoryContextReset(rowcxt);
+				resetStringInfo(&buf);
+				row_encode(lr->encoder, v, isnull, &buf);
+				chain_hash(DatumGetHash256P(v[po])->bytes, k.seq, buf.data, buf.len, computed);
+				if (memcmp(computed, k.hash, HASH256_LEN) == 0)
+				{
+					if (r)
+						r->matched = true;
+					else
+					{
+						e->flags |= SR_MATCHED;
+						if (e->first >= 0)
+							sl.refs[e->first].matched = true;
+					}
+				}
+				MemoryContextSwitchTo(o2);
+				MemoryContextReset(rowcxt);
+			}
 		}
 
 		/* rows added behind the guards */
@@ -400,7 +573,7 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 			bool		mine = text_is(v[oo], local, local_len) || text_is(v[oo], "", 0);
 
 			if (mine)
-				stray = queue_whole && (e == NULL || !(e->flags & (SR_LEAF | SR_PENDING)));
+				stray = queue_whole && !held;
 			else
 				stray = !is_member_origin(members, nmembers, v[oo]);
 		}
@@ -421,15 +594,43 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 
+	/*
+	 * The leaves no row hashed to.  A leaf the cursor did not match may hold
+	 * a key matched elsewhere: at another leaf holding the same key, or in
+	 * the set; the set decides, with every match the cursor made in it.
+	 */
+	for (int64 i = 0; i < sl.nrefs; i++)
+		if (!sl.refs[i].matched)
+		{
+			if (sl.set == NULL)
+			{
+				sealed_build(&sl);	/* takes in the cursor's matches */
+				merged = true;
+			}
+			else if (sl.dups && !merged)
+			{
+				merged = true;
+				/* matches the cursor made after the set was built, at leaves sharing a key */
+				for (int64 j = 0; j < sl.nrefs; j++)
+					if (sl.refs[j].matched)
+						sealedset_lookup(sl.set, sl.refs[j].key)->flags |= SR_MATCHED;
+			}
+			if (!sealed_matched(&sl, sealedset_lookup(sl.set, sl.refs[i].key)))
+			{
+				if (changed == NULL)
+					changed = palloc_extended(sizeof(LeafRef) * (sl.nrefs - i), MCXT_ALLOC_HUGE);
+				changed[nchanged++] = sl.refs[i];
+			}
+		}
+
 	/* ORDER BY l.leaf_index */
-	if (nrefs > 1)
-		qsort(refs, nrefs, sizeof(LeafRef), leafref_cmp);
+	if (nchanged > 1)
+		qsort(changed, nchanged, sizeof(LeafRef), leafref_cmp);
 	MemoryContextSwitchTo(old);
-	for (int64 i = 0; i < nrefs; i++)
-		if (!(refs[i].entry->flags & SR_MATCHED))
-			put(ts, desc, "sealed_row_changed", refs[i].leaf_index,
-				psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
-						 tbl));
+	for (int64 i = 0; i < nchanged; i++)
+		put(ts, desc, "sealed_row_changed", changed[i].leaf_index,
+			psprintf("The row of \"%s\" sealed in this leaf is missing or no longer hashes to its sealed hash.",
+					 tbl));
 	if (nstrays > 1)
 		qsort(strays, nstrays, sizeof(StrayRow), strayrow_cmp);
 	for (int64 i = 0; i < nstrays; i++)

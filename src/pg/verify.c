@@ -565,8 +565,28 @@ check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text 
 	IndexFetchTableData *fetch = table_index_fetch_begin(rel);
 	TableScanDesc hscan;
 	int64		rows = 0;
+	int			first_pass = 0;	/* 1 or 2: the count was taken below */
 
-	for (int pass = 0; pass < 2; pass++)
+	/*
+	 * Counting every row needs no column nor slot: heap_getnext() hands out
+	 * each tuple of the pinned page without the pin and release a slot
+	 * takes per row (a million of each on a 1M-row table).
+	 */
+	if (only_origin == NULL && rel->rd_tableam == GetHeapamTableAmRoutine())
+	{
+		hscan = table_beginscan(rel, snapshot, 0, NULL);
+		while (heap_getnext(hscan, ForwardScanDirection) != NULL)
+		{
+			if ((++rows & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		table_endscan(hscan);
+		if (rows <= walked)
+			first_pass = 2;		/* nothing unindexed: no second pass */
+		else
+			first_pass = 1;
+	}
+	for (int pass = first_pass; pass < 2; pass++)
 	{
 		hscan = table_beginscan(rel, snapshot, 0, NULL);
 		while (table_scan_getnextslot(hscan, ForwardScanDirection, slot))
@@ -618,6 +638,87 @@ check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text 
 }
 
 /*
+ * A batch's rows of a heap table, in heap order (order[]), through each row's
+ * own checks: what table_index_fetch_tuple() does for one TID, done once per
+ * block for all the batch's TIDs in it.  The block is pinned and pruned as
+ * that call does when it moves to a new block, share-locked once while
+ * heap_hot_search_buffer() finds each TID's visible tuple under the snapshot
+ * (the same function, the same HOT-chain walk, predicate locks and
+ * serialization checks), then unlocked before the rows are encoded and
+ * hashed, as a sequential scan's page-at-a-time mode does: the pin keeps the
+ * tuples in place.  Per row that saves a lock and unlock of the buffer and
+ * the buffer's pin bookkeeping: 2-4% of a warm verify() of 1M rows (the
+ * fastest of 12 calls in one session, 480 ms against 490-500; issue 15,
+ * 0.12.0).
+ * *hbuf carries the pinned buffer across batches (InvalidBuffer at first).
+ */
+static void
+fetch_batch_heap(Relation rel, LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot,
+				 Snapshot snapshot, const uint64 *tidv, const uint32 *order, uint32 n,
+				 BlockNumber nblocks, RowResult *res, StringInfo buf,
+				 MemoryContext rowcxt, MemoryContext batchcxt, VerifyCopies *vc,
+				 Buffer *hbuf)
+{
+	HeapTupleData tups[MaxHeapTuplesPerPage];
+	bool		found[MaxHeapTuplesPerPage];
+	Oid			relid = RelationGetRelid(rel);
+	uint32		i = 0;
+
+	while (i < n)
+	{
+		BlockNumber blk = (BlockNumber) (tidv[order[i]] >> 16);
+		uint32		j = i;
+		Buffer		prev = *hbuf;
+
+		/*
+		 * The batch's TIDs in this block, at most a page's worth at a time (an
+		 * index edited behind the guards may repeat one TID any number of
+		 * times).
+		 */
+		while (j < n && j - i < MaxHeapTuplesPerPage &&
+			   (BlockNumber) (tidv[order[j]] >> 16) == blk)
+			j++;
+		CHECK_FOR_INTERRUPTS();
+		if (blk >= nblocks)
+		{
+			i = j;
+			continue;
+		}
+		*hbuf = ReleaseAndReadBuffer(*hbuf, rel, blk);
+		if (*hbuf != prev)
+			heap_page_prune_opt(rel, *hbuf);
+		LockBuffer(*hbuf, BUFFER_LOCK_SHARE);
+		for (uint32 k = i; k < j; k++)
+		{
+			ItemPointerData tid;
+			bool		all_dead = false;
+
+			ItemPointerSet(&tid, blk, (OffsetNumber) (tidv[order[k]] & 0xFFFF));
+			found[k - i] = heap_hot_search_buffer(&tid, rel, *hbuf, snapshot, &tups[k - i],
+												  &all_dead, true);
+			tups[k - i].t_self = tid;
+		}
+		LockBuffer(*hbuf, BUFFER_LOCK_UNLOCK);
+		for (uint32 k = i; k < j; k++)
+		{
+			MemoryContext old;
+
+			if (!found[k - i])
+				continue;
+			ExecStoreBufferHeapTuple(&tups[k - i], slot, *hbuf);
+			slot->tts_tableOid = relid;
+			old = MemoryContextSwitchTo(rowcxt);
+			check_row_alone(lr, desc, slot, &res[order[k]], buf, batchcxt, vc);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		/* the slot lets go of tups[] before the next block reuses it */
+		ExecClearTuple(slot);
+		i = j;
+	}
+}
+
+/*
  * Walk the chain index (chain key, origin, seq) — of one origin, if
  * only_origin is not NULL — and check every chain.
  */
@@ -658,6 +759,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	RowResult  *res;
 	bool		more = true;
 	VerifyCopies vc = {0};
+	bool		heap = rel->rd_tableam == GetHeapamTableAmRoutine();
+	Buffer		hbuf = InvalidBuffer;	/* fetch_batch_heap()'s pinned block */
 
 	/*
 	 * Start at the planner's row estimate (at most a batch): growing by
@@ -732,6 +835,10 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		for (uint32 i = 0; i < n; i++)
 			res[i].visible = false;
 		resetStringInfo(&vc.keys);
+		if (heap)
+			fetch_batch_heap(rel, lr, desc, slot, snapshot, tidv, order, n, nblocks,
+							 res, &buf, rowcxt, batchcxt, &vc, &hbuf);
+		else
 		for (uint32 i = 0; i < n; i++)
 		{
 			bool		call_again = false;
@@ -852,6 +959,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		}
 		MemoryContextReset(batchcxt);
 	}
+	ExecClearTuple(slot);
+	if (BufferIsValid(hbuf))
+		ReleaseBuffer(hbuf);
 	table_index_fetch_end(fetch);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
