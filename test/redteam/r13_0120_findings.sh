@@ -13,6 +13,11 @@
 #       0xFFFF, 300 (past MaxHeapTuplesPerPage), past the last block's max
 #       offset, and to the block just past the heap's end: reported
 #       (missing_rows / duplicate_position ...), no crash, not clean
+#   F4  600 entries to one HOT root (LP_REDIRECT), 300 to an LP_DEAD item:
+#       duplicate_position and missing_rows, no crash
+#   S1  seal()'s bulk log_leaf_row entries: every leaf found through the
+#       hash index after seals of 1/257/30000 rows with a concurrent writer,
+#       after an immediate stop during a 60000-row seal, after REINDEX
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
@@ -101,5 +106,39 @@ check F4-repeated-hot-root-reported "SELECT count(*) FILTER (WHERE problem = 'du
 check F4-server-alive "SELECT true"
 if grep -q "terminated by signal\|TRAP" "$BL_WORK/r13.log"; then fail F4-no-crash "$(grep 'terminated by signal\|TRAP' "$BL_WORK/r13.log" | head -2)"; else ok F4-no-crash; fi
 echo "# problems after F4: $(q -c "$probs" 2>&1 | tr '\n' ' ')"
+
+# --- S1: seal()'s bulk hash entries: every leaf found through log_leaf_row
+# after seals of 1, 257 and 30000 rows (a writer inserting during the last),
+# after an immediate stop mid-seal, and after REINDEX
+DB=sl
+createdb sl
+q -c "CREATE EXTENSION battledger" -c "CREATE TABLE public.s (k text, v int)" -c "SELECT battledger.enable_ledger('public.s', 'k')" >/dev/null
+idxcheck="SET enable_seqscan = off; SET enable_bitmapscan = off;
+  SELECT count(*) > 0 AND count(*) FILTER (WHERE battledger.leaf_index('public.s', row_hash) IS DISTINCT FROM leaf_index) = 0
+    FROM battledger.log_leaf WHERE tbl = 'public.s'"
+n=0
+for sz in 1 257 30000; do
+  q -c "INSERT INTO public.s SELECT 'k' || (i % 13), i FROM generate_series($n + 1, $n + $sz) i" >/dev/null; n=$((n + sz))
+done
+( for i in $(seq 1 40); do q -c "INSERT INTO public.s SELECT 'w' || (i % 3), i FROM generate_series(1, 50) i" >/dev/null 2>&1; done ) &
+wpid=$!
+q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null
+wait $wpid
+q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null
+check S1-every-leaf-through-index "$idxcheck" "SELECT count(*) FROM battledger.log_leaf"
+q -c "INSERT INTO public.s SELECT 'c' || (i % 5), i FROM generate_series(1, 60000) i" >/dev/null
+( q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null 2>&1 ) &
+spid=$!
+sleep 1.5
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/r13" -m immediate -w stop >/dev/null
+wait $spid
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/r13" -l "$BL_WORK/r13.log" -w start >/dev/null
+check S1-after-crash-every-leaf-through-index "$idxcheck"
+q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null
+check S1-after-crash-and-seal "$idxcheck"
+check S1-leaves-cover-rows "SELECT (SELECT count(*) FROM battledger.log_leaf WHERE tbl = 'public.s') = (SELECT count(*) FROM public.s)"
+check S1-verify-log-clean "SELECT count(*) = 0 FROM battledger.verify_log()" "SELECT problem, count(*) FROM battledger.verify_log() GROUP BY 1"
+q -c "REINDEX INDEX battledger.log_leaf_row" >/dev/null 2>&1
+check S1-after-reindex "$idxcheck"
 echo "FAILS=$FAILS"
 exit $FAILS
