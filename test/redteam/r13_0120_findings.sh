@@ -17,7 +17,7 @@
 #       duplicate_position and missing_rows, no crash
 #   S1  seal()'s bulk log_leaf_row entries: every leaf found through the
 #       hash index after seals of 1/257/30000 rows with a concurrent writer,
-#       after an immediate stop during a 60000-row seal, after REINDEX
+#       after an immediate stop during a 30000-row seal, after REINDEX
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
@@ -36,6 +36,14 @@ probs="SELECT problem, count(*) FROM battledger.verify('public.r') GROUP BY 1"
 q -c "CREATE EXTENSION battledger" -c "CREATE TABLE public.r (k text, v int)" -c "SELECT battledger.enable_ledger('public.r', 'k')" \
   -c "INSERT INTO public.r SELECT 'k' || (i % 7), i FROM generate_series(1, 5000) i" >/dev/null
 check F0-clean "SELECT count(*) = 0 FROM battledger.verify('public.r')" "$probs"
+# --- P1: consortium_status()'s helpers: a plain role executes neither
+# consortium_status() nor _lock_wait_reason(); pg_monitor gets health() only
+q -c "CREATE ROLE r13_plain LOGIN" -c "CREATE ROLE r13_mon LOGIN IN ROLE pg_monitor" >/dev/null
+check P1-plain-no-status "SELECT NOT has_function_privilege('r13_plain', 'battledger.consortium_status()', 'EXECUTE')
+   AND NOT has_function_privilege('r13_plain', 'battledger._lock_wait_reason(oid)', 'EXECUTE')
+   AND NOT has_function_privilege('r13_mon', 'battledger._lock_wait_reason(oid)', 'EXECUTE')"
+got=$(psql -X -At -U r13_mon -d lg -c "SELECT count(*) FROM battledger.health()" 2>&1)
+if [ "$got" = 1 ]; then ok P1-monitor-health; else fail P1-monitor-health "$got"; fi
 guard() {
   q <<SQL
 BEGIN;
@@ -126,7 +134,7 @@ q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null
 wait $wpid
 q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null
 check S1-every-leaf-through-index "$idxcheck" "SELECT count(*) FROM battledger.log_leaf"
-q -c "INSERT INTO public.s SELECT 'c' || (i % 5), i FROM generate_series(1, 60000) i" >/dev/null
+q -c "INSERT INTO public.s SELECT 'c' || (i % 5), i FROM generate_series(1, 30000) i" >/dev/null
 ( q -c "SELECT battledger.seal() IS NOT NULL" >/dev/null 2>&1 ) &
 spid=$!
 sleep 1.5
