@@ -34,7 +34,9 @@
 #   - the nine databases go on to 0.11.0 and equal a fresh 0.11.0, and the
 #     log written by 0.10.0's own binaries updates to 0.11.0 under the same checks;
 #   - the ten databases go on to 0.12.0 and equal a fresh 0.12.0, and the
-#     log written by 0.11.0's own binaries updates to 0.12.0 under the same checks.
+#     log written by 0.11.0's own binaries updates to 0.12.0 under the same checks;
+#   - the eleven databases go on to 0.13.0 and equal a fresh 0.13.0, and the
+#     log written by 0.12.0's own binaries updates to 0.13.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -597,4 +599,14 @@ check "v10: verify() and verify_log(true) clean after the update to 0.12.0" \
 # --- 0.11.0 -> 0.12.0, from 0.11.0's own binaries (release commit 18c7a9c)
 release_log 0.11.0 18c7a9c v11 55467
 updated_log 0.11.0 0.12.0 v11 55467
+
+# --- 0.12.0 -> 0.13.0: the eleven databases above go on to this version
+update_all 0.13.0 fresh13 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464 v09:55465 v10:55466 v11:55467
+export PGPORT=55467
+check "v11: verify() and verify_log(true) clean after the update to 0.13.0" \
+  test "$(q v11 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.12.0 -> 0.13.0, from 0.12.0's own binaries (release commit 5017310)
+release_log 0.12.0 5017310 v12 55468
+updated_log 0.12.0 0.13.0 v12 55468
 exit $fail

@@ -1,1 +1,0 @@
--- battledger 0.11.0 -> 0.12.0 (parts in sql/upgrade/0.11.0--0.12.0/)
