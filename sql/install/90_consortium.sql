@@ -51,8 +51,29 @@ CREATE TABLE @extschema@.cosignature (
     line        text NOT NULL,       -- the signature line to append to the checkpoint note
     PRIMARY KEY (log_origin, tree_size, witness)
 );
+-- What has arrived from each member, table by table: its rows (accepted or
+-- held back by a quarantine) and the leaves of its log naming them, counted
+-- by the arrival triggers (rows once per applied transaction, leaves as they
+-- are stored), so that consortium_status(), which is polled, compares two
+-- numbers instead of matching leaves to rows (verify_member(): a scan).
+-- More leaves than rows: the member's log names rows that never came (the
+-- table left its publication); more rows than leaves for longer than
+-- battledger.unsealed_after: the member stopped sealing.  unsealed_since:
+-- since when rows beyond the leaves have waited (reset as each of the
+-- member's checkpoints stores leaves of the table, cleared once none wait).
+CREATE TABLE @extschema@.peer_arrival (
+    origin          text COLLATE "C" NOT NULL,
+    tbl             text NOT NULL,          -- "schema.table", as log leaves name it
+    rows_received   bigint NOT NULL DEFAULT 0,
+    leaves_received bigint NOT NULL DEFAULT 0,
+    last_row_at     timestamptz,
+    last_leaf_at    timestamptz,
+    unsealed_since  timestamptz,
+    PRIMARY KEY (origin, tbl)
+);
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consortium_member', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer_leaf', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer_arrival', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer_checkpoint', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.log_conflict', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.cosignature', '');
@@ -69,9 +90,9 @@ ALTER TABLE @extschema@.peer_checkpoint ENABLE ALWAYS TRIGGER battledger_append_
 ALTER TABLE @extschema@.log_conflict ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER TABLE @extschema@.cosignature ENABLE ALWAYS TRIGGER battledger_append_only;
 REVOKE ALL ON @extschema@.consortium_member, @extschema@.peer_leaf, @extschema@.peer_checkpoint,
-              @extschema@.log_conflict, @extschema@.cosignature FROM PUBLIC;
+              @extschema@.log_conflict, @extschema@.cosignature, @extschema@.peer_arrival FROM PUBLIC;
 GRANT SELECT ON @extschema@.consortium_member, @extschema@.peer_leaf, @extschema@.peer_checkpoint,
-                @extschema@.log_conflict, @extschema@.cosignature TO PUBLIC;
+                @extschema@.log_conflict, @extschema@.cosignature, @extschema@.peer_arrival TO PUBLIC;
 
 -- Arriving log rows are diverted into the peer tables (ENABLE REPLICA: they
 -- fire only in the apply worker, or for a superuser who asks for replica role).
@@ -237,7 +258,8 @@ REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
 -- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
 -- from a flag alone: "ok" means enabled, copied, a worker applying (not waiting
--- on a lock) and in contact.
+-- on a lock) and in contact, every row the member's log names received, and
+-- no row received waiting for a checkpoint longer than battledger.unsealed_after.
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
                    last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
@@ -274,6 +296,23 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
       LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
+      -- what arrived, table by table (peer_arrival: a row per table per
+      -- member, read by its primary key): leaves naming rows that never
+      -- came, and rows no leaf has named for longer than
+      -- battledger.unsealed_after; the tables are named in the reasons
+      -- below, three at most, read only when the state holds
+      LEFT JOIN LATERAL (SELECT
+               count(*) FILTER (WHERE a.leaves_received > a.rows_received) AS missing_tables,
+               sum(a.leaves_received - a.rows_received) FILTER (WHERE a.leaves_received > a.rows_received) AS missing_rows,
+               count(*) FILTER (WHERE a.rows_received > a.leaves_received AND a.unsealed_since < pg_catalog.now() - u.after) AS unsealed_tables,
+               sum(a.rows_received - a.leaves_received)
+                   FILTER (WHERE a.rows_received > a.leaves_received AND a.unsealed_since < pg_catalog.now() - u.after) AS unsealed_rows,
+               min(a.unsealed_since)
+                   FILTER (WHERE a.rows_received > a.leaves_received AND a.unsealed_since < pg_catalog.now() - u.after) AS unsealed_since,
+               min(u.after) AS after
+          FROM (SELECT coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval AS after) u,
+               @extschema@.peer_arrival a
+         WHERE a.origin = m.origin) ar ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
@@ -327,13 +366,70 @@ CREATE FUNCTION @extschema@.consortium_status()
                     ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
                                            pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
                                            extract(epoch FROM wk.win)) END),
-           (12, true, 'ok', NULL)) v(rank, holds, state, reason)
+           -- last, so that none of the states above is hidden: the member's
+           -- log names rows of a table that never arrived (the table left its
+           -- publication, or a row filter leaves rows out); leaves arrive
+           -- after their rows (commit order), so this is no transient
+           (12, ar.missing_tables > 0, 'rows missing',
+               CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
+                   '%s rows the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
+                   ar.missing_rows,
+                   (SELECT pg_catalog.string_agg(pg_catalog.format('%s: %s leaves, %s rows received (last row %s, last leaf %s)',
+                                                                   a.tbl, a.leaves_received, a.rows_received,
+                                                                   coalesce(a.last_row_at::text, 'not counted'),
+                                                                   coalesce(a.last_leaf_at::text, 'not counted')), '; ' ORDER BY a.tbl)
+                      FROM (SELECT * FROM @extschema@.peer_arrival a WHERE a.origin = m.origin AND a.leaves_received > a.rows_received
+                             ORDER BY a.tbl LIMIT 3) a),
+                   CASE WHEN ar.missing_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.missing_tables - 3) ELSE '' END,
+                   m.origin) END),
+           -- rows arrive before the checkpoint that seals them: only rows
+           -- waiting longer than battledger.unsealed_after say the member
+           -- stopped sealing
+           (13, ar.unsealed_tables > 0, 'unsealed',
+               CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
+                   '%s rows received from the member (%s%s) are in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
+                   ar.unsealed_rows,
+                   (SELECT pg_catalog.string_agg(a.tbl, ', ' ORDER BY a.tbl)
+                      FROM (SELECT a.tbl FROM @extschema@.peer_arrival a
+                             WHERE a.origin = m.origin AND a.rows_received > a.leaves_received
+                               AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
+                   CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
+                   ar.unsealed_since, ar.after) END),
+           (14, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
-    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, lock waits, conflicts), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
+    'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, lock waits, conflicts, leaves and rows received), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
+
+-- peer_arrival counted again from what is stored: the rows of each member in
+-- every ledger table and held back, and its leaves (a scan of each; the
+-- update to 0.13.0 runs it once).  Locked first: a worker's count written
+-- meanwhile waits and is added on top (its rows commit after this count).
+CREATE FUNCTION @extschema@.recount_arrivals() RETURNS SETOF @extschema@.peer_arrival
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sql text;
+BEGIN
+    LOCK TABLE @extschema@.peer_arrival IN EXCLUSIVE MODE;
+    SELECT string_agg(format('SELECT r.ledger_origin AS origin, %L AS tbl, count(*) AS nrows, 0::bigint AS nleaves FROM ONLY %s r '
+                             'WHERE r.ledger_origin IN (SELECT m.origin FROM @extschema@.consortium_member m) GROUP BY 1',
+                             n.nspname || '.' || c.relname, l.tbl), ' UNION ALL ')
+      INTO sql FROM @extschema@.ledger_tables l JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace;
+    sql := concat_ws(' UNION ALL ', sql,
+                     'SELECT h.origin, h.tbl, count(*), 0 FROM @extschema@.held_row h GROUP BY 1, 2',
+                     'SELECT p.origin, p.tbl, 0, count(*) FROM @extschema@.peer_leaf p GROUP BY 1, 2');
+    DELETE FROM @extschema@.peer_arrival;
+    EXECUTE 'INSERT INTO @extschema@.peer_arrival (origin, tbl, rows_received, leaves_received, unsealed_since) '
+            'SELECT u.origin, u.tbl, sum(u.nrows), sum(u.nleaves), '
+            '       CASE WHEN sum(u.nrows) > sum(u.nleaves) THEN pg_catalog.now() END '
+            '  FROM (' || sql || ') u GROUP BY 1, 2';
+    RETURN QUERY SELECT * FROM @extschema@.peer_arrival a ORDER BY a.origin, a.tbl;
+END $$;
+COMMENT ON FUNCTION @extschema@.recount_arrivals() IS
+    'count again, from the stored rows, held rows and leaves, what arrived from each member (battledger.peer_arrival); returns the counts';
+REVOKE ALL ON FUNCTION @extschema@.recount_arrivals() FROM PUBLIC;
 
 -- Everything this member holds of another: chains, leaves against rows, checkpoints.
 CREATE FUNCTION @extschema@.verify_member(member text)

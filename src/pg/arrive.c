@@ -467,7 +467,12 @@ battledger_arrive_trigger(PG_FUNCTION_ARGS)
 							from->origin, origin));
 	/* a quarantined chain: held back whole, unchecked, for release_chain() */
 	if (quarantine_holds(rel, lr, origin, tup, values, nulls))
+	{
+		/* received all the same: its leaf is no missing row (peer_arrival) */
+		if (from)
+			consortium_count_row(origin, lr->qualname);
 		return PointerGetDatum(NULL);
+	}
 	if (nulls[lr->seq_attno - 1] || nulls[lr->prev_attno - 1] || nulls[lr->hash_attno - 1] ||
 		(lr->chain_attno && nulls[lr->chain_attno - 1]))
 		reject_row(rel, lr, tup, origin, 0, "missing_chain_fields",
@@ -529,6 +534,12 @@ battledger_arrive_trigger(PG_FUNCTION_ARGS)
 	if ((problem = check_unique(rel, lr, tup, nulls, &detail)) != NULL)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 	row_arrived(rel, lr, values, nulls);
+	/*
+	 * by a subscription only: release_chain() stores rows counted when they
+	 * were held, and a local session in replica role receives nothing
+	 */
+	if (from)
+		consortium_count_row(origin, lr->qualname);
 	return PointerGetDatum(tup);
 }
 

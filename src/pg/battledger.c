@@ -30,6 +30,9 @@ void		_PG_init(void);
 /* battledger.max_backdate, in seconds: verify_member() reads it by name */
 static int	bl_max_backdate = 600;
 
+/* battledger.unsealed_after, in seconds: consortium_status() reads it by name */
+static int	bl_unsealed_after = 600;
+
 /* battledger.resolver: read by the passport functions (SQL) by name */
 static char *bl_resolver = NULL;
 
@@ -91,6 +94,11 @@ _PG_init(void)
 							"How far a member's row may be dated before a row that member sealed earlier, for verify_member().",
 							"Longer than the member's longest writing transaction; rows dated further back are reported as backdated.",
 							&bl_max_backdate, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S | BL_GUC_PARALLEL, NULL, NULL, NULL);
+	/* read by consortium_status() (SQL): only the setting lives here */
+	DefineCustomIntVariable("battledger.unsealed_after",
+							"How long rows received from a member may wait for its checkpoint before consortium_status() says \"unsealed\".",
+							"Longer than the members' seal interval plus the time a large transaction of theirs takes to apply here.",
+							&bl_unsealed_after, 600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	DefineCustomStringVariable("battledger.resolver",
 							   "Resolver of this registry's GS1 Digital Links: the passports' digitalLink and the QR code point to it.",
 							   "https://<host>[/<path prefix>]; empty: GS1's default, https://id.gs1.org.",

@@ -24,6 +24,7 @@
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "common/jsonapi.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -34,10 +35,12 @@
 #include "replication/worker_internal.h"
 #include "storage/fd.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -94,6 +97,175 @@ consortium_worker_member(void)
 	bl_spi_finish(nest);
 	member_subid = MySubscription->oid;
 	return &member;
+}
+
+/* ---------------------------------------------------------------- arrivals */
+
+/*
+ * Rows received from a member, per table, for battledger.peer_arrival
+ * (consortium_status() compares them with the leaves received).  Counted in
+ * backend memory and written once per table at commit: one UPDATE of a
+ * counter row per arriving row would walk that row's dead versions in a
+ * large remote transaction (quadratic), and write as much again as the rows.
+ * A count belongs to the subtransaction that made it, so that a rolled back
+ * savepoint takes its rows' count with it.
+ */
+typedef struct ArrivalCount
+{
+	char	   *origin;
+	char	   *tbl;
+	int			level;			/* transaction nesting level that counted */
+	int64		rows;
+} ArrivalCount;
+
+static List *arrivals = NIL;
+static MemoryContext arrivals_cxt = NULL;	/* in TopTransactionContext */
+static LocalTransactionId arrivals_lxid = InvalidLocalTransactionId;
+static bool arrivals_callbacks = false;
+static SPIPlanPtr arrivals_plan = NULL;
+
+static int
+arrival_cmp(const ListCell *a, const ListCell *b)
+{
+	const ArrivalCount *x = lfirst(a),
+			   *y = lfirst(b);
+	int			c = strcmp(x->origin, y->origin);
+
+	return c != 0 ? c : strcmp(x->tbl, y->tbl);
+}
+
+/*
+ * Is there a battledger.peer_arrival to count into?  Not while this library
+ * runs under a 0.12.0 schema, between its install and ALTER EXTENSION UPDATE:
+ * replication must go on meanwhile (the update counts what arrived).
+ */
+bool
+consortium_arrivals_counted(void)
+{
+	return OidIsValid(get_relname_relid("peer_arrival", get_namespace_oid("battledger", true)));
+}
+
+/* Write the transaction's counts (sorted: two workers lock counter rows in one order). */
+static void
+arrivals_flush(void)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
+	int			nest;
+	ListCell   *lc;
+
+	if (arrivals == NIL || arrivals_lxid != BL_MY_LXID() || !consortium_arrivals_counted())
+		return;
+	list_sort(arrivals, arrival_cmp);
+	/* at commit no statement runs: the upsert needs a snapshot of its own */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	nest = bl_spi_connect();
+	if (arrivals_plan == NULL)
+	{
+		/*
+		 * unsealed_since: set by the first rows beyond the leaves, kept while
+		 * rows wait (the leaves' store resets it at each checkpoint), cleared
+		 * once none do
+		 */
+		SPIPlanPtr	p = SPI_prepare("INSERT INTO battledger.peer_arrival AS p "
+									"(origin, tbl, rows_received, last_row_at, unsealed_since) "
+									"VALUES ($1, $2, $3, pg_catalog.now(), pg_catalog.now()) "
+									"ON CONFLICT (origin, tbl) DO UPDATE SET "
+									"rows_received = p.rows_received + excluded.rows_received, "
+									"last_row_at = excluded.last_row_at, "
+									"unsealed_since = CASE WHEN p.rows_received + excluded.rows_received > p.leaves_received "
+									"THEN coalesce(p.unsealed_since, excluded.unsealed_since) END",
+									3, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the count of arriving rows");
+		arrivals_plan = p;
+	}
+	foreach(lc, arrivals)
+	{
+		ArrivalCount *a = lfirst(lc);
+		Datum		args[3] = {CStringGetTextDatum(a->origin), CStringGetTextDatum(a->tbl), Int64GetDatum(a->rows)};
+
+		if (a->rows == 0)
+			continue;
+		if (SPI_execute_plan(arrivals_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not count the arriving rows");
+	}
+	bl_spi_finish(nest);
+	PopActiveSnapshot();
+	arrivals = NIL;
+}
+
+static void
+arrivals_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+		arrivals_flush();
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
+			 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_ABORT)
+		arrivals = NIL;			/* the memory goes with the transaction */
+}
+
+static void
+arrivals_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	if (arrivals == NIL || arrivals_lxid != BL_MY_LXID())
+		return;
+	foreach(lc, arrivals)
+	{
+		ArrivalCount *a = lfirst(lc);
+
+		if (a->level < level)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			a->rows = 0;
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			a->level = level - 1;
+	}
+}
+
+void
+consortium_count_row(const char *origin, const char *tbl)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ArrivalCount *a;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (!arrivals_callbacks)
+	{
+		RegisterXactCallback(arrivals_xact_callback, NULL);
+		RegisterSubXactCallback(arrivals_subxact_callback, NULL);
+		arrivals_callbacks = true;
+	}
+	if (arrivals_lxid != BL_MY_LXID())
+	{
+		arrivals = NIL;
+		arrivals_cxt = AllocSetContextCreate(TopTransactionContext, "battledger arrivals",
+											 ALLOCSET_SMALL_SIZES);
+		arrivals_lxid = BL_MY_LXID();
+	}
+	/* a transaction brings rows of a few tables: a short list, the last one first */
+	foreach(lc, arrivals)
+	{
+		a = lfirst(lc);
+		if (a->level == level && strcmp(a->tbl, tbl) == 0 && strcmp(a->origin, origin) == 0)
+		{
+			a->rows++;
+			return;
+		}
+	}
+	old = MemoryContextSwitchTo(arrivals_cxt);
+	a = palloc(sizeof(ArrivalCount));
+	a->origin = pstrdup(origin);
+	a->tbl = pstrdup(tbl);
+	a->level = level;
+	a->rows = 1;
+	arrivals = lcons(a, arrivals);
+	MemoryContextSwitchTo(old);
 }
 
 /*

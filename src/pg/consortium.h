@@ -30,6 +30,15 @@ extern bool consortium_table_sync(void);
  */
 extern bool consortium_join_copying(void);
 
+/*
+ * Count a row received from origin into table tbl ("schema.table"), for
+ * battledger.peer_arrival; written at commit.
+ */
+extern void consortium_count_row(const char *origin, const char *tbl);
+
+/* Does battledger.peer_arrival exist (not under a 0.12.0 schema)? */
+extern bool consortium_arrivals_counted(void);
+
 /* Record a refused row or checkpoint (file and server log) and raise the ERROR. */
 pg_noreturn extern void consortium_reject(const char *origin, const char *table, int64 seq,
 										  const char *problem, const char *detail,

@@ -368,6 +368,7 @@ store_leaves(const char *origin, List *leaves, bool if_absent)
 	Datum		args[7];
 	ListCell   *lc;
 	int			i = 0;
+	bool		counted = consortium_arrivals_counted();
 
 	if (n == 0)
 		return;
@@ -390,9 +391,23 @@ store_leaves(const char *origin, List *leaves, bool if_absent)
 	args[4] = PointerGetDatum(construct_array(prev, n, h, BL_HASH_LEN, false, TYPALIGN_CHAR));
 	args[5] = PointerGetDatum(construct_array(row, n, h, BL_HASH_LEN, false, TYPALIGN_CHAR));
 	args[6] = PointerGetDatum(construct_array(leaf, n, h, BL_HASH_LEN, false, TYPALIGN_CHAR));
-	if (SPI_execute_with_args(psprintf("INSERT INTO battledger.peer_leaf (origin, leaf_index, tbl, seq, prev, row_hash, leaf_hash) "
-									   "SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7)%s",
-									   if_absent ? " ON CONFLICT DO NOTHING" : ""),
+	/*
+	 * and count the leaves stored (not those a second join's copy finds
+	 * here) per table in peer_arrival: rows waiting beyond them wait since
+	 * this checkpoint (unsealed_since), none once the leaves catch up
+	 */
+	if (SPI_execute_with_args(psprintf("%sINSERT INTO battledger.peer_leaf (origin, leaf_index, tbl, seq, prev, row_hash, leaf_hash) "
+									   "SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7)%s%s",
+									   counted ? "WITH l AS (" : "",
+									   if_absent ? " ON CONFLICT DO NOTHING" : "",
+									   counted ? " RETURNING tbl) "
+									   "INSERT INTO battledger.peer_arrival AS p (origin, tbl, leaves_received, last_leaf_at) "
+									   "SELECT $1, l.tbl, count(*), pg_catalog.now() FROM l GROUP BY l.tbl ORDER BY l.tbl "
+									   "ON CONFLICT (origin, tbl) DO UPDATE SET "
+									   "leaves_received = p.leaves_received + excluded.leaves_received, "
+									   "last_leaf_at = excluded.last_leaf_at, "
+									   "unsealed_since = CASE WHEN p.rows_received > p.leaves_received + excluded.leaves_received "
+									   "THEN pg_catalog.now() END" : ""),
 							  7, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store peer leaves");
 }

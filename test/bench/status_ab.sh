@@ -3,7 +3,8 @@
 # of commit OLD_COMMIT (default 8991d68, 0.11.0's), created as
 # public.status_old() in the same database; 20 members whose subscriptions
 # exist but never connected (connect = false: no worker, so every check of
-# the status runs); BENCH_CALLS calls per round, BENCH_REPS rounds each.
+# the status runs), each with 10 tables counted in peer_arrival (0.13.0);
+# BENCH_CALLS calls per round, BENCH_REPS rounds each.
 # Run as root: PG_BIN=... [BENCH_PORT=57593] test/bench/status_ab.sh
 set -euo pipefail
 BL_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,15 @@ for i in $(seq 1 20); do
   $P -c "INSERT INTO battledger.consortium_member (origin, subscription, log_vkey) VALUES ('m$i.example/log', 'sub$i', 'x')" \
      -c "CREATE SUBSCRIPTION sub$i CONNECTION 'host=/nonexistent dbname=x' PUBLICATION p WITH (connect = false)" >/dev/null 2>&1
 done
+# since 0.13.0 the status reads battledger.peer_arrival: 10 tables per
+# member, one with a leaf more than rows ("rows missing"), one with rows
+# waiting an hour ("unsealed"), so that every reason is built
+$P -c "DO \$\$ BEGIN IF to_regclass('battledger.peer_arrival') IS NOT NULL THEN
+         INSERT INTO battledger.peer_arrival (origin, tbl, rows_received, leaves_received, unsealed_since)
+         SELECT 'm' || i || '.example/log', 'public.t' || t, 1000 + (t = 2)::int, 1000 + (t = 1)::int,
+                CASE WHEN t = 2 THEN now() - interval '1 hour' END
+           FROM generate_series(1, 20) i, generate_series(1, 10) t;
+       END IF; END \$\$" >/dev/null
 for r in $(seq 1 "$REPS"); do
   for f in battledger.consortium_status public.status_old; do
     $P -v f="$f" -v calls="$CALLS" -v w="$W" <<'SQL'
