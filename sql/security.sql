@@ -288,6 +288,44 @@ DROP TABLE kci, kci2;
 DROP DOMAIN sec_cid;
 DROP COLLATION sec_ci;
 
+-- (j) the signature's unique index leaves NULLs out (0.13.0, issue 15): a
+-- batch-signed row (ledger_sig NULL) costs it no entry, and a signature is
+-- still never accepted twice, whoever inserts it: a plain role with INSERT,
+-- the table's owner, a superuser (rows arriving from another member are
+-- probed against the same index: test/shell/consortium.sh (6)).  ANALYZE
+-- counts an index's entries from its sample: a partial index holds only the
+-- sampled rows its predicate admits
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'soh_a' AND indexname LIKE '%sig%';
+SELECT count(*) FILTER (WHERE ledger_sig IS NULL) AS batch_rows, count(ledger_sig) AS signed_rows FROM soh_a;
+ANALYZE soh_a;
+SELECT reltuples AS sig_index_entries FROM pg_class WHERE relname = 'soh_a_ledger_sig_key';
+GRANT INSERT, SELECT ON soh_a TO sec_plain;
+SET ROLE sec_plain;
+INSERT INTO soh_a (battery, soh, ledger_key_id, ledger_sig) SELECT battery, soh, ledger_key_id, ledger_sig FROM soh_a WHERE ledger_sig IS NOT NULL;
+SET ROLE sec_owner;
+INSERT INTO soh_a (battery, soh, ledger_key_id, ledger_sig) SELECT battery, soh, ledger_key_id, ledger_sig FROM soh_a WHERE ledger_sig IS NOT NULL;
+DROP INDEX soh_a_ledger_sig_key;
+RESET ROLE;
+INSERT INTO soh_a (battery, soh, ledger_key_id, ledger_sig) SELECT battery, soh, ledger_key_id, ledger_sig FROM soh_a WHERE ledger_sig IS NOT NULL;
+SELECT count(*) AS rows_a, count(DISTINCT ledger_sig) AS signatures FROM soh_a;
+-- _register() accepts a hand-made signed table with the partial index, and
+-- refuses one whose index predicate exempts rows
+SET ROLE sec_owner;
+CREATE TABLE hand (battery text NOT NULL, ledger_seq bigint NOT NULL, ledger_prev hash256 NOT NULL,
+                   ledger_hash hash256 NOT NULL, ledger_key_id hash256 NOT NULL, ledger_sig bytea,
+                   ledger_batch text, ledger_at timestamptz NOT NULL, ledger_origin text COLLATE "C" NOT NULL);
+CREATE UNIQUE INDEX hand_chain ON hand (battery, ledger_origin, ledger_seq);
+CREATE UNIQUE INDEX hand_sig ON hand (ledger_sig) WHERE ledger_sig IS NOT NULL AND battery <> 'exempt';
+SELECT battledger._register('hand', 'battery', 'hand_chain', ARRAY['oem']);
+DROP INDEX hand_sig;
+CREATE UNIQUE INDEX hand_sig ON hand (ledger_sig) WHERE ledger_sig IS NULL;
+SELECT battledger._register('hand', 'battery', 'hand_chain', ARRAY['oem']);
+DROP INDEX hand_sig;
+CREATE UNIQUE INDEX hand_sig ON hand (ledger_sig) WHERE ledger_sig IS NOT NULL;
+SELECT battledger._register('hand', 'battery', 'hand_chain', ARRAY['oem']);
+SELECT tbl, signer_roles FROM ledger_tables WHERE tbl = 'hand'::regclass;
+RESET ROLE;
+
 -- 13. Clean errors instead of misleading answers
 SELECT * FROM verify(0::regclass);
 SELECT * FROM verify_log(NULL);
@@ -296,6 +334,7 @@ SELECT batch_manifest('b', -1, repeat('00', 32)::hash256);
 SELECT batch_root(ARRAY[[repeat('00', 32)::hash256]]);
 
 DROP TABLE fake, kid, qwho;
+-- hand is a ledger table now: it stays, as soh_a and soh_b do
 DROP FUNCTION qwho_record();
 DROP FUNCTION noop();
 REASSIGN OWNED BY sec_owner TO CURRENT_USER;

@@ -31,6 +31,8 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "nodes/primnodes.h"
+#include "nodes/readfuncs.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -41,6 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 
 #include "encode.h"
@@ -114,7 +117,39 @@ has_rows(Relation rel)
 	return found;
 }
 
-/* A valid unique constraint on exactly (ledger_sig), as enable_ledger() creates. */
+/*
+ * Whether a stored index predicate is exactly "ledger_sig IS NOT NULL".  Read
+ * from the catalog tuple and compared as a node tree, not through
+ * RelationGetIndexPredicate(): that constant-folds the owner's expressions,
+ * running the owner's functions (see find_chain_index() in ledger_rel.c).
+ */
+static bool
+predicate_is_sig_not_null(Relation irel, AttrNumber sig_attno)
+{
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(INDEXRELID, irel->rd_indextuple, Anum_pg_index_indpred, &isnull);
+	Node	   *pred;
+	NullTest   *nt;
+
+	if (isnull)
+		return false;
+	pred = (Node *) stringToNode(TextDatumGetCString(d));
+	if (pred == NULL || !IsA(pred, NullTest))
+		return false;
+	nt = (NullTest *) pred;
+	return nt->nulltesttype == IS_NOT_NULL && !nt->argisrow &&
+		nt->arg != NULL && IsA(nt->arg, Var) &&
+		((Var *) nt->arg)->varattno == sig_attno &&
+		((Var *) nt->arg)->varlevelsup == 0;
+}
+
+/*
+ * A valid unique index on exactly (ledger_sig) that refuses every repeated
+ * signature: the partial one enable_ledger() creates since 0.13.0 (WHERE
+ * ledger_sig IS NOT NULL: a NULL, a batch-signed row's, never conflicts, so
+ * leaving NULLs out weakens nothing), or the UNIQUE constraint it created
+ * before.  No expression key, no other predicate (one could exempt rows).
+ */
 static bool
 has_unique_signature(Relation rel, AttrNumber sig_attno)
 {
@@ -131,8 +166,10 @@ has_unique_signature(Relation rel, AttrNumber sig_attno)
 		/* the catalog tuple, not RelationGetIndex*(): see find_chain_index() */
 		if (ind->indisunique && ind->indisvalid && ind->indnkeyatts == 1 &&
 			ind->indkey.values[0] == sig_attno &&
-			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			OidIsValid(get_index_constraint(indexoid)))
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			(heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) ?
+			 OidIsValid(get_index_constraint(indexoid)) :
+			 predicate_is_sig_not_null(irel, sig_attno)))
 			found = true;
 		index_close(irel, AccessShareLock);
 		if (found)

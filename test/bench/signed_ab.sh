@@ -15,7 +15,7 @@
 #            the signature path's);
 #   batch    BENCH_NBATCH batches of 1,000 rows, one transaction per batch,
 #            against the same rows into an unsigned ledger the same way.
-# Usage: A_PG=/opt/a B_PG=/opt/b test/bench/signed_ab.sh  (relocated roots,
+# Usage: A_PG=/opt/a B_PG=/opt/b [BENCH_PORT=55491] test/bench/signed_ab.sh  (relocated roots,
 # as docs/benchmarks.md describes; PG_BIN is A_PG/usr/lib/postgresql/15/bin).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +28,9 @@ STAGE=${BENCH_STAGE:-15000}
 WORK=$(mktemp -d /tmp/bl_ab.XXXXXX); chmod 755 "$WORK"
 [ "$(id -u)" = 0 ] && chown postgres: "$WORK"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-declare -A PORT=([A]=55491 [B]=55492) ROOT=([A]=$A_PG [B]=$B_PG)
+# BENCH_PORT: A's port, B's the next one (helpers sharing a machine use their own ranges)
+BASE_PORT=${BENCH_PORT:-55491}
+declare -A PORT=([A]=$BASE_PORT [B]=$((BASE_PORT + 1))) ROOT=([A]=$A_PG [B]=$B_PG)
 cleanup() { for x in A B; do as_pg "${ROOT[$x]}/usr/lib/postgresql/15/bin/pg_ctl" -D "$WORK/$x" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 q() { local x=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$WORK" -p "${PORT[$x]}" -U postgres -d postgres -c "$1"; }
