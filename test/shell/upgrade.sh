@@ -609,4 +609,10 @@ check "v11: verify() and verify_log(true) clean after the update to 0.13.0" \
 # --- 0.12.0 -> 0.13.0, from 0.12.0's own binaries (release commit 5017310)
 release_log 0.12.0 5017310 v12 55468
 updated_log 0.12.0 0.13.0 v12 55468
+check "v12: no unique constraint on ledger_sig left by the update to 0.13.0, its indexes partial" \
+  test "$(q v12 -c "SELECT (SELECT count(*) FROM pg_constraint con JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)
+                          WHERE a.attname = 'ledger_sig' AND con.contype = 'u')
+                        || ':' || (SELECT count(*) FILTER (WHERE i.indpred IS NULL) || ':' || (count(*) > 0) FROM pg_index i
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                          WHERE a.attname = 'ledger_sig' AND i.indisunique)")" = 0:0:true
 exit $fail
