@@ -37,6 +37,7 @@
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 #include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -89,10 +90,18 @@ held_xact_callback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != BL_MY_LXID() || held_origin == NULL)
 		return;
 	{
-		int			nest = bl_spi_connect();
+		int			nest;
 
+		/*
+		 * At commit no statement runs and an apply worker has no portal:
+		 * without a snapshot of its own SPI refuses to run, the commit fails
+		 * and the worker retries the same transaction forever.
+		 */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		nest = bl_spi_connect();
 		store_leaves(held_origin, held, true);
 		bl_spi_finish(nest);
+		PopActiveSnapshot();
 	}
 	held = NIL;
 }
