@@ -885,7 +885,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	vc.keys.cxt = CurrentMemoryContext;
 	if (keyatt && !keyatt->attbyval)
 	{
-		/* a batch's keys, at their average width (padded to slots) and one slot more */
+		/* a batch's keys at their average width, MAXALIGNed, plus 8 bytes each for the spread */
 		int32		width = get_attavgwidth(RelationGetRelid(rel), lr->chain_attno);
 
 		if (width > 0)
