@@ -73,3 +73,23 @@ bl_advise_huge(void *p, Size size)
 #endif
 	return p;
 }
+
+void *
+bl_alloc_huge_pages(Size size, void **block)
+{
+	Size		whole;
+	char	   *p;
+	char	   *start;
+
+	if (size < HUGE_PAGE_SIZE)
+	{
+		*block = MemoryContextAllocHuge(CurrentMemoryContext, size);
+		return *block;
+	}
+	whole = TYPEALIGN(HUGE_PAGE_SIZE, size);
+	p = MemoryContextAllocHuge(CurrentMemoryContext, whole + HUGE_PAGE_SIZE);
+	start = (char *) TYPEALIGN(HUGE_PAGE_SIZE, p);
+	(void) bl_advise_huge(start, whole);
+	*block = p;
+	return start;
+}

@@ -294,13 +294,29 @@ heap_order(const uint64 *tidv, uint32 n, BlockNumber minblk, BlockNumber maxblk,
 #define ORIGINS_KEPT 64
 #define ORIGIN_KEPT_LEN 256
 
+/*
+ * The keys' arena: grown by doubling, in 2 MB pages once it is that large
+ * (bl_alloc_huge_pages()), and sized from the column's average width where
+ * ANALYZE has measured it.  As a StringInfo it grew from 1 kB by repalloc,
+ * first touching about 2 MB more than it kept, in 4 kB pages: some 490 of a
+ * fresh backend's page faults in verify() of 1M rows (issue 15, 0.13.0).
+ */
+typedef struct KeyArena
+{
+	char	   *data;
+	Size		len;
+	Size		maxlen;
+	void	   *block;			/* what to pfree, NULL before the first key */
+	MemoryContext cxt;			/* the call's: keys are kept from the row context */
+} KeyArena;
+
 typedef struct VerifyCopies
 {
 	MemoryContext cxt;			/* the origins kept, for the whole call */
 	int			norigins;
 	int			last;			/* the origin the previous row named */
 	text	   *origins[ORIGINS_KEPT];
-	StringInfoData keys;		/* the batch's by-reference keys */
+	KeyArena	keys;			/* the batch's by-reference keys */
 } VerifyCopies;
 
 static Datum
@@ -343,11 +359,32 @@ kept_origin(VerifyCopies *vc, Datum d, MemoryContext batchcxt)
  */
 #define KEY_ARENA_MAX (256 * 1024 * 1024)
 
+/* Room for at least need bytes (need <= KEY_ARENA_MAX), the kept bytes kept. */
+static void
+key_arena_grow(KeyArena *a, Size need)
+{
+	Size		newmax = Max(Max(a->maxlen * 2, need), (Size) 65536);
+	void	   *block;
+	char	   *data;
+	MemoryContext old = MemoryContextSwitchTo(a->cxt);
+
+	newmax = Min(newmax, (Size) KEY_ARENA_MAX);
+	data = bl_alloc_huge_pages(newmax, &block);
+	MemoryContextSwitchTo(old);
+	if (a->len > 0)
+		memcpy(data, a->data, a->len);
+	if (a->block)
+		pfree(a->block);
+	a->data = data;
+	a->block = block;
+	a->maxlen = newmax;
+}
+
 static Datum
 kept_key(VerifyCopies *vc, Form_pg_attribute att, Datum d, MemoryContext batchcxt, bool *in_arena)
 {
 	Size		len;
-	int			off;
+	Size		off;
 	MemoryContext old;
 	Datum		copy;
 
@@ -358,15 +395,12 @@ kept_key(VerifyCopies *vc, Form_pg_attribute att, Datum d, MemoryContext batchcx
 	if (vc->keys.len + len + MAXIMUM_ALIGNOF <= KEY_ARENA_MAX)
 	{
 		/* whole MAXALIGNed slots: a 4-byte varlena header is read as an int */
-		int			pad = MAXALIGN(vc->keys.len) - vc->keys.len;
-
-		if (vc->keys.len + pad + (int) len >= vc->keys.maxlen)
-			enlargeStringInfo(&vc->keys, pad + (int) len);
-		memset(vc->keys.data + vc->keys.len, 0, pad);
-		off = vc->keys.len + pad;
+		off = MAXALIGN(vc->keys.len);
+		if (off + len > vc->keys.maxlen)
+			key_arena_grow(&vc->keys, off + len);
+		memset(vc->keys.data + vc->keys.len, 0, off - vc->keys.len);
 		memcpy(vc->keys.data + off, DatumGetPointer(d), len);
-		vc->keys.len = off + (int) len;
-		vc->keys.data[vc->keys.len] = '\0';
+		vc->keys.len = off + len;
 		*in_arena = true;
 		return (Datum) off;
 	}
@@ -638,6 +672,37 @@ check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text 
 }
 
 /*
+ * What fetching a batch's rows needs besides the TIDs: the row's own checks'
+ * arguments and where the results go.
+ */
+typedef struct BatchFetch
+{
+	LedgerRel  *lr;
+	TupleDesc	desc;
+	TupleTableSlot *slot;		/* the fetched row */
+	Snapshot	snapshot;
+	StringInfo	buf;			/* the encoder's, reused */
+	MemoryContext rowcxt;		/* reset after each row */
+	MemoryContext batchcxt;		/* what a row keeps until its batch is walked */
+	VerifyCopies *vc;
+	RowResult  *res;			/* in index order */
+} BatchFetch;
+
+/*
+ * The row in bf->slot through its own checks, into res[pos]: what it
+ * allocates only for the call goes into the row context, emptied after.
+ */
+static inline void
+check_fetched_row(BatchFetch *bf, uint32 pos)
+{
+	MemoryContext old = MemoryContextSwitchTo(bf->rowcxt);
+
+	check_row_alone(bf->lr, bf->desc, bf->slot, &bf->res[pos], bf->buf, bf->batchcxt, bf->vc);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(bf->rowcxt);
+}
+
+/*
  * A batch's rows of a heap table, in heap order (order[]), through each row's
  * own checks: what table_index_fetch_tuple() does for one TID, done once per
  * block for all the batch's TIDs in it.  The block is pinned and pruned as
@@ -653,11 +718,8 @@ check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text 
  * *hbuf carries the pinned buffer across batches (InvalidBuffer at first).
  */
 static void
-fetch_batch_heap(Relation rel, LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot,
-				 Snapshot snapshot, const uint64 *tidv, const uint32 *order, uint32 n,
-				 BlockNumber nblocks, RowResult *res, StringInfo buf,
-				 MemoryContext rowcxt, MemoryContext batchcxt, VerifyCopies *vc,
-				 Buffer *hbuf)
+fetch_batch_heap(Relation rel, BatchFetch *bf, const uint64 *tidv, const uint32 *order,
+				 uint32 n, BlockNumber nblocks, Buffer *hbuf)
 {
 	HeapTupleData tups[MaxHeapTuplesPerPage];
 	bool		found[MaxHeapTuplesPerPage];
@@ -694,28 +756,76 @@ fetch_batch_heap(Relation rel, LedgerRel *lr, TupleDesc desc, TupleTableSlot *sl
 			bool		all_dead = false;
 
 			ItemPointerSet(&tid, blk, (OffsetNumber) (tidv[order[k]] & 0xFFFF));
-			found[k - i] = heap_hot_search_buffer(&tid, rel, *hbuf, snapshot, &tups[k - i],
+			found[k - i] = heap_hot_search_buffer(&tid, rel, *hbuf, bf->snapshot, &tups[k - i],
 												  &all_dead, true);
 			tups[k - i].t_self = tid;
 		}
 		LockBuffer(*hbuf, BUFFER_LOCK_UNLOCK);
 		for (uint32 k = i; k < j; k++)
 		{
-			MemoryContext old;
-
 			if (!found[k - i])
 				continue;
-			ExecStoreBufferHeapTuple(&tups[k - i], slot, *hbuf);
-			slot->tts_tableOid = relid;
-			old = MemoryContextSwitchTo(rowcxt);
-			check_row_alone(lr, desc, slot, &res[order[k]], buf, batchcxt, vc);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
+			ExecStoreBufferHeapTuple(&tups[k - i], bf->slot, *hbuf);
+			bf->slot->tts_tableOid = relid;
+			check_fetched_row(bf, order[k]);
 		}
 		/* the slot lets go of tups[] before the next block reuses it */
-		ExecClearTuple(slot);
+		ExecClearTuple(bf->slot);
 		i = j;
 	}
+}
+
+/*
+ * A batch's rows of a table of another access method, in heap order
+ * (order[]), through each row's own checks: one table_index_fetch_tuple()
+ * per TID.
+ */
+static void
+fetch_batch_other(IndexFetchTableData *fetch, BatchFetch *bf, const uint64 *tidv,
+				  const uint32 *order, uint32 n, BlockNumber nblocks)
+{
+	for (uint32 i = 0; i < n; i++)
+	{
+		bool		call_again = false;
+		bool		all_dead = false;
+		ItemPointerData tid;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		ItemPointerSet(&tid, (BlockNumber) (tidv[order[i]] >> 16), (OffsetNumber) (tidv[order[i]] & 0xFFFF));
+		if (ItemPointerGetBlockNumber(&tid) >= nblocks)
+			continue;
+		if (!table_index_fetch_tuple(fetch, &tid, bf->snapshot, bf->slot, &call_again, &all_dead))
+			continue;
+		check_fetched_row(bf, order[i]);
+	}
+}
+
+/*
+ * A batch's arrays in one allocation, in 2 MB pages where it is large (see
+ * bl_alloc_huge_pages()): tidv, order and res are first touched by every
+ * call, and a new backend pays for each 4 kB page it touches first.
+ */
+typedef struct BatchArrays
+{
+	void	   *block;			/* what to pfree */
+	uint32		cap;
+	uint64	   *tidv;			/* the batch's TIDs, in index order */
+	uint32	   *order;			/* their positions, in heap order */
+	RowResult  *res;			/* in index order */
+} BatchArrays;
+
+static void
+batch_arrays_alloc(BatchArrays *ba, uint32 cap)
+{
+	Size		tsz = MAXALIGN(sizeof(uint64) * (Size) cap);
+	Size		osz = MAXALIGN(sizeof(uint32) * (Size) cap);
+	char	   *p = bl_alloc_huge_pages(tsz + osz + sizeof(RowResult) * (Size) cap, &ba->block);
+
+	ba->cap = cap;
+	ba->tidv = (uint64 *) p;
+	ba->order = (uint32 *) (p + tsz);
+	ba->res = (RowResult *) (p + tsz + osz);
 }
 
 /*
@@ -754,9 +864,8 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	int64		nrows = 0;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
 	uint32		cap = 1024;		/* grows to VERIFY_BATCH: a small table gets small arrays */
-	uint64	   *tidv;			/* the batch's TIDs, in index order */
-	uint32	   *order;			/* their positions, in heap order */
-	RowResult  *res;
+	BatchArrays ba;
+	BatchFetch	bf;
 	bool		more = true;
 	VerifyCopies vc = {0};
 	bool		heap = rel->rd_tableam == GetHeapamTableAmRoutine();
@@ -768,14 +877,29 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	 */
 	if (rel->rd_rel->reltuples > cap)
 		cap = rel->rd_rel->reltuples >= VERIFY_BATCH ? VERIFY_BATCH : (uint32) rel->rd_rel->reltuples;
-	tidv = bl_advise_huge(palloc(sizeof(uint64) * cap), sizeof(uint64) * cap);
-	order = bl_advise_huge(palloc(sizeof(uint32) * cap), sizeof(uint32) * cap);
-	res = bl_advise_huge(palloc(sizeof(RowResult) * cap), sizeof(RowResult) * cap);
+	batch_arrays_alloc(&ba, cap);
 
 	initStringInfo(&buf);
 	vc.cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger verify origins",
 								   ALLOCSET_SMALL_SIZES);
-	initStringInfo(&vc.keys);
+	vc.keys.cxt = CurrentMemoryContext;
+	if (keyatt && !keyatt->attbyval)
+	{
+		/* a batch's keys at their average width, MAXALIGNed, plus 8 bytes each for the spread */
+		int32		width = get_attavgwidth(RelationGetRelid(rel), lr->chain_attno);
+
+		if (width > 0)
+			key_arena_grow(&vc.keys, Min((Size) cap * (MAXALIGN(width) + MAXIMUM_ALIGNOF),
+										 (Size) 64 * 1024 * 1024));
+	}
+	bf.lr = lr;
+	bf.desc = desc;
+	bf.slot = slot;
+	bf.snapshot = snapshot;
+	bf.buf = &buf;
+	bf.rowcxt = rowcxt;
+	bf.batchcxt = batchcxt;
+	bf.vc = &vc;
 	if (only_origin)
 	{
 		ScanKeyInit(&okey, lr->chain_attno ? 2 : 1, BTEqualStrategyNumber, F_TEXTEQ,
@@ -801,14 +925,17 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 				more = false;
 				break;
 			}
-			if (n == cap)
+			if (n == ba.cap)
 			{
-				cap *= 2;
-				tidv = bl_advise_huge(repalloc_huge(tidv, sizeof(uint64) * cap), sizeof(uint64) * cap);
-				order = bl_advise_huge(repalloc_huge(order, sizeof(uint32) * cap), sizeof(uint32) * cap);
-				res = bl_advise_huge(repalloc_huge(res, sizeof(RowResult) * cap), sizeof(RowResult) * cap);
+				/* only tidv holds anything yet: order and res are the batch's */
+				BatchArrays grown;
+
+				batch_arrays_alloc(&grown, Min(ba.cap * 2, VERIFY_BATCH));
+				memcpy(grown.tidv, ba.tidv, sizeof(uint64) * n);
+				pfree(ba.block);
+				ba = grown;
 			}
-			tidv[n] = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
+			ba.tidv[n] = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
 				ItemPointerGetOffsetNumber(tid);
 			minblk = Min(minblk, ItemPointerGetBlockNumber(tid));
 			maxblk = Max(maxblk, ItemPointerGetBlockNumber(tid));
@@ -821,7 +948,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		{
 			MemoryContext old = MemoryContextSwitchTo(batchcxt);
 
-			heap_order(tidv, n, minblk, maxblk, order);
+			heap_order(ba.tidv, n, minblk, maxblk, ba.order);
 			MemoryContextSwitchTo(old);
 		}
 
@@ -833,40 +960,22 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 		 */
 		nblocks = RelationGetNumberOfBlocks(rel);
 		for (uint32 i = 0; i < n; i++)
-			res[i].visible = false;
-		resetStringInfo(&vc.keys);
+			ba.res[i].visible = false;
+		vc.keys.len = 0;
+		bf.res = ba.res;
 		if (heap)
-			fetch_batch_heap(rel, lr, desc, slot, snapshot, tidv, order, n, nblocks,
-							 res, &buf, rowcxt, batchcxt, &vc, &hbuf);
+			fetch_batch_heap(rel, &bf, ba.tidv, ba.order, n, nblocks, &hbuf);
 		else
-		for (uint32 i = 0; i < n; i++)
-		{
-			bool		call_again = false;
-			bool		all_dead = false;
-			ItemPointerData tid;
-			MemoryContext old;
-
-			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();
-			ItemPointerSet(&tid, (BlockNumber) (tidv[order[i]] >> 16), (OffsetNumber) (tidv[order[i]] & 0xFFFF));
-			if (ItemPointerGetBlockNumber(&tid) >= nblocks)
-				continue;
-			if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
-				continue;
-			old = MemoryContextSwitchTo(rowcxt);
-			check_row_alone(lr, desc, slot, &res[order[i]], &buf, batchcxt, &vc);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
-		}
+			fetch_batch_other(fetch, &bf, ba.tidv, ba.order, n, nblocks);
 		/* the keys' offsets into pointers, now that the arena holds them all */
 		for (uint32 i = 0; i < n; i++)
-			if (res[i].visible && res[i].key_arena)
-				res[i].key = PointerGetDatum(vc.keys.data + (Size) res[i].key);
+			if (ba.res[i].visible && ba.res[i].key_arena)
+				ba.res[i].key = PointerGetDatum(vc.keys.data + (Size) ba.res[i].key);
 
 		/* in index order: the chains */
 		for (uint32 i = 0; i < n; i++)
 		{
-			RowResult  *r = &res[i];
+			RowResult  *r = &ba.res[i];
 			int64		seq;
 
 			if (!r->visible)
@@ -971,10 +1080,9 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	MemoryContextDelete(batchcxt);
 	MemoryContextDelete(keycxt);
 	MemoryContextDelete(vc.cxt);
-	pfree(vc.keys.data);
-	pfree(tidv);
-	pfree(order);
-	pfree(res);
+	if (vc.keys.block)
+		pfree(vc.keys.block);
+	pfree(ba.block);
 	if (batches)
 		check_batches(batches, RelationGetRelid(rel), vo);
 }
