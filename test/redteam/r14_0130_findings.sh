@@ -29,6 +29,7 @@ wait_for() {
 status_a() { q b -c "SELECT state || ': ' || coalesce(reason, '') FROM battledger.consortium_status() WHERE member = '$A'" 2>&1; }
 
 # ------------------------------------------------------------------ L
+if [ "$ONLY" != S ]; then
 # leaves arriving at b in a remote transaction without their checkpoint
 for m in a b; do
   extra=""
@@ -85,5 +86,164 @@ if wait_for b "SELECT max(tree_size) = 71 FROM battledger.peer_checkpoint WHERE 
    && wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'" 100; then ok L3-recovery
 else fail L3-recovery "b's last checkpoint of a: $(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint WHERE origin = '$A'"), conflicts $(q b -c "SELECT count(*) FROM battledger.log_conflict"); $(status_a)"; fi
 if [ "$ONLY" = L ]; then echo "FAILS=$FAILS"; exit $FAILS; fi
+fi
+
+# ------------------------------------------------------------------ one cluster
+bl_member_start s "$W" "" "statement_timeout = 0"
+qs() { timeout 600 psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[s]}" -d bl "$@"; }
+as_role() { local r=$1; shift; timeout 600 psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[s]}" -U "$r" -d bl "$@"; }
+check() {
+  local got; got=$(qs -c "$2" 2>&1)
+  if [ "$got" = t ]; then ok "$1"; else fail "$1" "$got${3:+ | $(qs -c "$3" 2>&1 | tr '\n' ' ')}"; fi
+}
+# refused: the command must fail, with an error naming what refused it
+refused() {
+  local c=$1 r=$2 sql=$3 out
+  if out=$(as_role "$r" -c "$sql" 2>&1); then fail "$c" "accepted as $r: $sql -> $out"; else ok "$c"; note "$c: ${out%%$'\n'*}"; fi
+}
+qs >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE EXTENSION battledger_test_signer;
+CREATE ROLE r14_plain LOGIN;
+CREATE ROLE r14_owner LOGIN;
+GRANT CREATE ON SCHEMA public TO r14_owner;
+SQL
+# P: peer_arrival and recount_arrivals() (e78): a plain role and a table
+# owner may read the counts, write none of them, and not recount
+for r in r14_plain r14_owner; do
+  refused "P1-insert-peer_arrival-$r" $r "INSERT INTO battledger.peer_arrival (origin, tbl, rows_received, leaves_received) VALUES ('a.example/log', 'public.reading', 0, 99)"
+  refused "P1-update-peer_arrival-$r" $r "UPDATE battledger.peer_arrival SET leaves_received = 0"
+  refused "P1-delete-peer_arrival-$r" $r "DELETE FROM battledger.peer_arrival"
+  refused "P1-truncate-peer_arrival-$r" $r "TRUNCATE battledger.peer_arrival"
+  refused "P1-recount-$r" $r "SELECT count(*) FROM battledger.recount_arrivals()"
+done
+check P1-no-owner-path "SELECT NOT has_function_privilege('r14_owner', 'battledger.recount_arrivals()', 'EXECUTE')
+   AND NOT has_table_privilege('r14_owner', 'battledger.peer_arrival', 'INSERT, UPDATE, DELETE, TRUNCATE')
+   AND (SELECT relowner = (SELECT oid FROM pg_roles WHERE rolname = 'postgres') FROM pg_class WHERE oid = 'battledger.peer_arrival'::regclass)"
+
+# S: the signature's partial unique index (bsig)
+qs >/dev/null <<'SQL'
+SET search_path = public, battledger, battledger_test;
+SELECT add_member('oem.example', ARRAY['oem']);
+SELECT add_key('oem.example', public_key(seed('oem-1')));
+CREATE TABLE soh (battery text, soh_pct numeric, note text);
+SELECT enable_ledger('soh', 'battery', signed => true, signer_roles => ARRAY['oem']);
+ALTER TABLE soh OWNER TO r14_owner;
+CREATE FUNCTION public.signed_soh(seedname text, battery text, soh_pct numeric, note text) RETURNS soh
+LANGUAGE plpgsql SET search_path = public, battledger, battledger_test AS $$
+DECLARE r soh := jsonb_populate_record(NULL::soh, jsonb_build_object('battery', battery, 'soh_pct', soh_pct, 'note', note));
+BEGIN
+    r.ledger_key_id := key_id(public_key(seed(seedname)));
+    r.ledger_sig := sign(seed(seedname), signing_bytes(r));
+    RETURN r;
+END $$;
+INSERT INTO soh SELECT (signed_soh('oem-1', 'B1', 100, 'placed on market')).*;
+INSERT INTO soh SELECT (signed_soh('oem-1', 'B1', 99, 'second')).*;
+SQL
+nsoh() { qs -c "SELECT count(*) FROM public.soh"; }
+n0=$(nsoh)
+rep="INSERT INTO public.soh (battery, soh_pct, note, ledger_key_id, ledger_sig) SELECT battery, soh_pct, note, ledger_key_id, ledger_sig FROM public.soh WHERE ledger_seq = 1"
+refused S1-replay-plain postgres "$rep"
+qs -c "$rep ON CONFLICT DO NOTHING" >/dev/null 2>&1
+qs -c "$rep ON CONFLICT (ledger_sig) WHERE ledger_sig IS NOT NULL DO NOTHING" >/dev/null 2>&1
+refused S1-replay-on-conflict-update postgres "$rep ON CONFLICT (ledger_sig) WHERE ledger_sig IS NOT NULL DO UPDATE SET note = 'x'"
+[ "$(nsoh)" = "$n0" ] && ok S1-no-replay-stored || fail S1-no-replay-stored "rows $n0 -> $(nsoh)"
+# the table owner (not a superuser) replaces the partial index by a weaker
+# one, or drops it: the DDL guard refuses each
+refused S2-owner-drops-sig-index r14_owner "DROP INDEX public.soh_ledger_sig_key"
+refused S2-owner-renames-sig-index r14_owner "ALTER INDEX public.soh_ledger_sig_key RENAME TO soh_x"
+as_role r14_owner -c "CREATE UNIQUE INDEX soh_weak ON public.soh (ledger_sig) WHERE ledger_sig IS NOT NULL AND soh_pct > 1000" >/dev/null 2>&1 \
+  && as_role r14_owner -c "DROP INDEX public.soh_ledger_sig_key" >/dev/null 2>&1 \
+  && fail S2-owner-swaps-index "the owner dropped the partial index once a weaker one existed" || ok S2-owner-swaps-index
+refused S2-owner-reindex-concurrently-then-drop r14_owner "DROP INDEX CONCURRENTLY public.soh_ledger_sig_key"
+[ "$(qs -c "SELECT count(*) FROM pg_index WHERE indexrelid = 'public.soh_ledger_sig_key'::regclass AND indisvalid")" = 1 ] \
+  && ok S2-index-intact || fail S2-index-intact "$(qs -c "SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'public.soh'::regclass" | tr '\n' ' ')"
+refused S1-replay-after-owner-ddl postgres "$rep"
+# S3: _register() with a predicate it must not take: a table whose
+# ledger_sig index predicate is another one (its own index named as
+# enable_ledger's, made before): enable_ledger must refuse, not register
+qs >/dev/null 2>&1 <<'SQL'
+CREATE TABLE public.soh2 (battery text, soh_pct numeric);
+CREATE TABLE public.other (battery text);
+CREATE UNIQUE INDEX soh2_ledger_sig_key ON public.other (battery);
+SQL
+if out=$(qs -c "SELECT battledger.enable_ledger('public.soh2', 'battery', signed => true, signer_roles => ARRAY['oem'])" 2>&1); then
+  # registered: its signature index must be the partial one on ledger_sig
+  check S3-name-taken-index-right "SELECT count(*) = 1 FROM pg_index i WHERE i.indrelid = 'public.soh2'::regclass AND i.indisunique
+      AND i.indkey::text = (SELECT attnum::text FROM pg_attribute WHERE attrelid = 'public.soh2'::regclass AND attname = 'ledger_sig')"
+else ok S3-name-taken-refused; note "S3: ${out%%$'\n'*}"; fi
+
+# V: verify() working memory (vfirst)
+qs >/dev/null <<'SQL'
+CREATE TABLE public.v0 (k text, v int);  SELECT battledger.enable_ledger('public.v0', 'k');
+CREATE TABLE public.v1 (k text, v int);  SELECT battledger.enable_ledger('public.v1', 'k');
+INSERT INTO public.v1 VALUES ('only', 1);
+CREATE TABLE public.vn (v int);  SELECT battledger.enable_ledger('public.vn');
+INSERT INTO public.vn VALUES (1);
+CREATE TABLE public.vw (k text, v int);  SELECT battledger.enable_ledger('public.vw', 'k');
+-- wide keys: 3000 chains with 1500-byte keys, 4.5 MB of keys, past the
+-- key arena's first size, so it doubles
+INSERT INTO public.vw SELECT repeat(md5(i::text), 47) || i, j FROM generate_series(1, 3000) i, generate_series(1, 2) j;
+CREATE TABLE public.vb (k text, v int);  SELECT battledger.enable_ledger('public.vb', 'k');
+INSERT INTO public.vb SELECT 'k' || (i % 5000), i FROM generate_series(1, 300000) i;
+SQL
+check V1-empty-and-one-row "SELECT (SELECT count(*) FROM battledger.verify('public.v0')) = 0 AND (SELECT count(*) FROM battledger.verify('public.v1')) = 0
+   AND (SELECT count(*) FROM battledger.verify('public.vn')) = 0"
+check V2-wide-keys-clean "SELECT count(*) = 0 FROM battledger.verify('public.vw')" "SELECT problem, count(*) FROM battledger.verify('public.vw') GROUP BY 1"
+# a row changed behind the guards among the wide keys: found
+qs >/dev/null <<'SQL'
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE public.vw DISABLE TRIGGER battledger_append_only;
+SET LOCAL session_replication_role = replica;
+UPDATE public.vw SET v = -1 WHERE k = repeat(md5('2999'), 47) || '2999' AND v = 2;
+ALTER TABLE public.vw ENABLE ALWAYS TRIGGER battledger_append_only;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+check V2-wide-keys-tamper-found "SELECT count(*) = 1 AND bool_and(problem = 'hash_mismatch') FROM battledger.verify('public.vw')" "SELECT problem, count(*) FROM battledger.verify('public.vw') GROUP BY 1"
+# V3: statement_timeout and cancels in the middle of verify(), 12 times in
+# one session: each call ends with the cancel, the backend lives, its
+# memory does not grow with the cancels, and the next call is clean
+out=$(qs 2>&1 <<'SQL'
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT sum(total_bytes) AS m0 FROM pg_backend_memory_contexts \gset
+SET statement_timeout = '40ms';
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SET statement_timeout = '120ms';
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SET statement_timeout = '300ms';
+SELECT count(*) FROM battledger.verify_log();
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+SELECT count(*) FROM battledger.verify('public.vb');
+RESET statement_timeout;
+SELECT 'after=' || count(*) FROM battledger.verify('public.vb');
+SELECT 'growth=' || (sum(total_bytes) - :m0) FROM pg_backend_memory_contexts;
+SELECT 'rss_kb=' || pg_backend_pid();
+SQL
+)
+cancels=$(grep -c "canceling statement due to statement timeout" <<<"$out")
+growth=$(grep -o 'growth=-\?[0-9]*' <<<"$out" | cut -d= -f2)
+note "V3: $cancels of 12 calls cancelled; context growth ${growth:-?} bytes"
+if grep -q '^after=0$' <<<"$out" && [ "$cancels" -ge 6 ] && [ "${growth:-999999999}" -lt 1048576 ]; then ok V3-cancel-mid-verify
+else fail V3-cancel-mid-verify "$(tr '\n' ' ' <<<"$out" | head -c 600)"; fi
+# the same with pg_cancel_backend from another session, 5 times
+for i in 1 2 3 4 5; do
+  ( qs -c "SELECT count(*) FROM battledger.verify('public.vb')" >/dev/null 2>&1 ) &
+  vp=$!
+  sleep 0.$((RANDOM % 3 + 1))
+  qs -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%verify(''public.vb'')%' AND pid <> pg_backend_pid()" >/dev/null
+  wait $vp
+done
+check V3-alive-after-cancels "SELECT count(*) = 0 FROM battledger.verify('public.vb')"
+if grep -q "terminated by signal\|TRAP\|PANIC" "$BL_WORK/s.log"; then fail V4-no-crash "$(grep -m2 'terminated by signal\|TRAP\|PANIC' "$BL_WORK/s.log")"; else ok V4-no-crash; fi
 echo "FAILS=$FAILS"
 exit $FAILS
