@@ -249,5 +249,53 @@ for i in 1 2 3 4 5; do
 done
 check V3-alive-after-cancels "SELECT count(*) = 0 FROM battledger.verify('public.vb')"
 if grep -q "terminated by signal\|TRAP\|PANIC" "$BL_WORK/s.log"; then fail V4-no-crash "$(grep -m2 'terminated by signal\|TRAP\|PANIC' "$BL_WORK/s.log")"; else ok V4-no-crash; fi
+
+# U: the update's conversion of the signature constraint (bsig), with a
+# signed table in an odd schema, owned by a non-superuser, and a name the
+# update builds its index under taken beforehand by a role that may only
+# create in that schema
+createdb -h "$BL_WORK" -p "${PORT[s]}" ub
+qu() { timeout 600 psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[s]}" -d ub "$@"; }
+qu >/dev/null 2>"$BL_WORK/u_setup.err" <<'SQL' || fail U-setup "$(head -c 300 "$BL_WORK/u_setup.err")"
+CREATE EXTENSION battledger VERSION '0.12.0';
+CREATE EXTENSION battledger_test_signer;
+SET search_path = public, battledger, battledger_test;
+SELECT add_member('oem.example', ARRAY['oem']);
+SELECT add_key('oem.example', public_key(seed('oem-1')));
+CREATE ROLE r14_squat LOGIN;
+CREATE SCHEMA "Odd ""sch"" x";
+GRANT CREATE, USAGE ON SCHEMA "Odd ""sch"" x" TO r14_squat, r14_owner;
+GRANT CREATE ON SCHEMA public TO r14_squat;
+CREATE TABLE "Odd ""sch"" x"."Soh ""1""" (battery text, soh_pct numeric);
+SELECT enable_ledger('"Odd ""sch"" x"."Soh ""1"""', 'battery', signed => true, signer_roles => ARRAY['oem']);
+ALTER TABLE "Odd ""sch"" x"."Soh ""1""" OWNER TO r14_owner;
+CREATE TABLE public.soh (battery text, soh_pct numeric);
+SELECT enable_ledger('public.soh', 'battery', signed => true, signer_roles => ARRAY['oem']);
+CREATE FUNCTION public.sgn(seedname text, battery text, soh_pct numeric) RETURNS public.soh
+LANGUAGE plpgsql SET search_path = public, battledger, battledger_test AS $$
+DECLARE r public.soh := jsonb_populate_record(NULL::public.soh, jsonb_build_object('battery', battery, 'soh_pct', soh_pct));
+BEGIN
+    r.ledger_key_id := key_id(public_key(seed(seedname)));
+    r.ledger_sig := sign(seed(seedname), signing_bytes(r));
+    RETURN r;
+END $$;
+INSERT INTO public.soh SELECT (public.sgn('oem-1', 'B1', 100)).*;
+SQL
+for t in 'public.soh' '"Odd ""sch"" x"."Soh ""1"""'; do
+  oid=$(qu -c "SELECT '$t'::regclass::oid")
+  nsp=$(qu -c "SELECT quote_ident(nspname) FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid WHERE c.oid = $oid")
+  timeout 60 psql -X -q -At -h "$BL_WORK" -p "${PORT[s]}" -U r14_squat -d ub -c "CREATE TABLE $nsp.battledger_sig_$oid (x int)" >/dev/null 2>&1 \
+    || fail U1-setup "could not create $nsp.battledger_sig_$oid as r14_squat"
+done
+if out=$(qu -c "ALTER EXTENSION battledger UPDATE TO '0.13.0'" 2>&1); then ok U1-update-despite-squatted-name
+else fail U1-update-despite-squatted-name "a role with CREATE on the schema blocks the update: ${out%%$'\n'*}"; fi
+check_u() { local got; got=$(qu -c "$2" 2>&1); if [ "$got" = t ]; then ok "$1"; else fail "$1" "$got"; fi; }
+check_u U2-partial-index-both "SELECT count(*) = 2 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+   WHERE i.indrelid IN ('public.soh'::regclass, '\"Odd \"\"sch\"\" x\".\"Soh \"\"1\"\"\"'::regclass) AND i.indisunique AND i.indisvalid
+     AND pg_get_expr(i.indpred, i.indrelid) = '(ledger_sig IS NOT NULL)' AND c.relname LIKE '%ledger_sig_key'"
+check_u U2-no-constraint-left "SELECT count(*) = 0 FROM pg_constraint WHERE contype = 'u' AND conrelid IN ('public.soh'::regclass, '\"Odd \"\"sch\"\" x\".\"Soh \"\"1\"\"\"'::regclass)"
+check_u U2-guards-on "SELECT count(*) = 2 FROM pg_event_trigger WHERE evtname IN ('battledger_ddl_guard', 'battledger_drop_guard') AND evtenabled = 'A'"
+if out=$(qu -c "INSERT INTO public.soh (battery, soh_pct, ledger_key_id, ledger_sig) SELECT battery, soh_pct, ledger_key_id, ledger_sig FROM public.soh WHERE ledger_seq = 1" 2>&1); then
+  fail U3-replay-refused-after-update "accepted"; else ok U3-replay-refused-after-update; fi
 echo "FAILS=$FAILS"
 exit $FAILS
