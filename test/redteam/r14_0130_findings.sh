@@ -1,6 +1,60 @@
 #!/usr/bin/env bash
-# Red team r14 (0.13.0 review): the four changes merged since 0.12.0.
-# HEADER: filled in below with each case's result.
+# Red team r14 (0.13.0 review): the four changes merged since 0.12.0 (e78
+# arrival counts, bsig partial signature index, vfirst verify() memory,
+# b0fb4cc held leaves at commit), attacked as a plain role, a non-superuser
+# table owner, a member's superuser and a malicious member.
+# Each case prints "ok <case>" / "FAIL <case>: ..."; exit status: FAILs
+# (0: every check holds).  Results on PostgreSQL 15, 2026-12-05:
+#   L1  a's battledger.checkpoint dropped from its publication: the leaves of
+#       its next seal reach b without their checkpoint; b's apply worker
+#       stores them at commit with no apply error.  FAILS on b0fb4cc^ (apply
+#       errors 0 -> 4 in seconds: "cannot execute SQL without an outer
+#       snapshot or portal", retried for ever, status "failing"); holds on
+#       main a6d32b5
+#   L2  meanwhile no sample of b's status of a says "ok" for 15 s past
+#       battledger.unsealed_after (5 s at b).  FAILED on main a6d32b5: 15 of
+#       15 samples "ok" (peer_arrival 70 rows, 70 leaves; 20 leaves past the
+#       last verified checkpoint; verify_member() empty).  Fixed here:
+#       consortium_status() "unverified" (leaves stored past the last
+#       verified checkpoint, that checkpoint older than unsealed_after)
+#   L3  recovery: the table published again and a seal at a: b verifies the
+#       stored leaves (tree size 71), "ok" (holds)
+#   P1  peer_arrival: INSERT/UPDATE/DELETE/TRUNCATE refused, and
+#       recount_arrivals() not executable, for a plain role and a table
+#       owner (holds)
+#   S1  a replayed per-row signature: refused by the partial index, by
+#       ON CONFLICT ... DO UPDATE (append-only), silently dropped by ON
+#       CONFLICT DO NOTHING (nothing stored) (holds)
+#   S2  the table owner (not a superuser) drops, renames, drops
+#       CONCURRENTLY, or swaps for a weaker partial index the signature
+#       index: refused by the DDL guard; index intact, replay refused (holds)
+#   S3  enable_ledger() when <table>_ledger_sig_key is taken by another
+#       relation: refused ("already exists"), never registered without it
+#       (holds; a self-inflicted refusal only)
+#   V1  verify() of ledger tables with 0 rows and 1 row, keyed and not:
+#       clean (holds)
+#   V2  3000 chains with 1504-byte incompressible keys (9 MB per batch, the
+#       key arena doubles from 64 kB into 2 MB pages): clean, and two rows
+#       changed behind the guards found as hash_mismatch (holds; keys cannot
+#       go out of line: the chain index refuses entries past 2704 bytes)
+#   V3  statement_timeout (40/120/300 ms) mid-verify() 12 times in one
+#       session and pg_cancel_backend 5 times: cancelled, the backend lives,
+#       memory contexts grow < 1 MB over the cancels (131072 bytes seen),
+#       the next call clean (holds)
+#   V4  no backend crash in the cluster's log (holds)
+#   U1  update 0.12.0 -> 0.13.0 when a role with CREATE on the schema of a
+#       signed table took the name battledger_sig_<oid> the conversion
+#       builds under.  FAILED on main a6d32b5 ("relation battledger_sig_N
+#       already exists": the update fails for the whole database).  Fixed
+#       here: the next free suffix
+#   U2  after the update: a valid partial unique index under the old
+#       constraint's name, no UNIQUE constraint left, both guards ENABLE
+#       ALWAYS, for tables in public and in a schema named with quotes and
+#       spaces, owned by a non-superuser (holds)
+#   U3  a replayed signature refused after the update (holds)
+# R14_ONLY=L runs the consortium cases alone (the A/B against b0fb4cc^:
+# PG_BIN of a copy with that build installed), R14_ONLY=S the others.
+# Ports 57801-57803 (R14_PORT_BASE + 1..3, default 57800).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
