@@ -54,6 +54,12 @@
 #   U3  a replayed signature refused after the update (holds)
 #   D1  pg_dump -Fc / pg_restore of the updated database: the partial index
 #       restored, a replay refused, verify() clean (holds)
+# Noticed, not a check (docs/security.md): a ledger table's owner at b (no
+# superuser) may create a BEFORE INSERT trigger returning NULL and ENABLE
+# ALWAYS it (the guard allows both; a rule or DISABLE TRIGGER ALL it
+# refuses): in the apply worker it fires before zz_battledger_arrive, a's
+# rows are dropped at b uncounted and unrefused, and b's status says "rows
+# missing" of an honest a (a false alarm by b's own table owner).
 # R14_ONLY=L runs the consortium cases alone (the A/B against b0fb4cc^:
 # PG_BIN of a copy with that build installed), R14_ONLY=S the others.
 # Ports 57801-57803 (R14_PORT_BASE + 1..3, default 57800).
