@@ -18,7 +18,8 @@
 #       consortium_status() "unverified" (leaves stored past the last
 #       verified checkpoint, that checkpoint older than unsealed_after)
 #   L3  recovery: the table published again and a seal at a: b verifies the
-#       stored leaves (tree size 71), "ok" (holds)
+#       stored leaves (tree size 71), "ok" (holds on main; on b0fb4cc^ b
+#       stays at 50, "failing", 66 apply errors and counting)
 #   P1  peer_arrival: INSERT/UPDATE/DELETE/TRUNCATE refused, and
 #       recount_arrivals() not executable, for a plain role and a table
 #       owner (holds)
