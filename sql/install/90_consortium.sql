@@ -296,6 +296,15 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
       LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
+      -- leaves stored past the last checkpoint verified here (peer_leaf's
+      -- primary key, an empty range while the member seals): a member's
+      -- leaves and the checkpoint that signs them come in one transaction,
+      -- so leaves alone, for longer than battledger.unsealed_after, are a
+      -- log that nothing here verifies (its checkpoint table left its
+      -- publication, or its superuser wrote leaves without one)
+      LEFT JOIN LATERAL (SELECT count(*) AS leaves, min(p.leaf_index) AS first
+                           FROM @extschema@.peer_leaf p
+                          WHERE p.origin = m.origin AND p.leaf_index >= coalesce(pc.tree_size, 0)) uv ON true
       -- what arrived, table by table (peer_arrival: a row per table per
       -- member, read by its primary key): leaves naming rows that never
       -- came, and rows no leaf has named for longer than
@@ -395,7 +404,13 @@ CREATE FUNCTION @extschema@.consortium_status()
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
                    CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
                    ar.unsealed_since, ar.after) END),
-           (14, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (14, uv.leaves > 0 AND coalesce(pc.verified_at, '-infinity')
+                   < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
+               'unverified',
+               pg_catalog.format(
+                   '%s leaves of the member''s log (from index %s) arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
+                   uv.leaves, uv.first, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
+           (15, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;

@@ -30,6 +30,7 @@ DECLARE
     t record;
     k record;
     tmp name;
+    n int;
 BEGIN
     FOR t IN
         SELECT l.tbl, n.nspname, a.attnum
@@ -56,8 +57,18 @@ BEGIN
              ORDER BY con.oid
              LIMIT 1
         LOOP
-            -- a name free in the schema for the build; renamed once the constraint is gone
+            -- a name free in the schema for the build; renamed once the
+            -- constraint is gone.  Any role that may create in the schema
+            -- can take battledger_sig_<oid> first (the OID is readable),
+            -- which would fail the whole update: another suffix then
             tmp := 'battledger_sig_' || t.tbl::oid;
+            n := 0;
+            WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_class r
+                           WHERE r.relname = tmp
+                             AND r.relnamespace = (SELECT c.relnamespace FROM pg_catalog.pg_class c WHERE c.oid = t.tbl)) LOOP
+                n := n + 1;
+                tmp := 'battledger_sig_' || t.tbl::oid || '_' || n;
+            END LOOP;
             EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_sig) WHERE ledger_sig IS NOT NULL', tmp, t.tbl);
             EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', t.tbl, k.conname);
             EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', t.nspname, tmp, k.idxname);
