@@ -302,7 +302,10 @@ CREATE FUNCTION @extschema@.consortium_status()
       -- so leaves alone, for longer than battledger.unsealed_after, are a
       -- log that nothing here verifies (its checkpoint table left its
       -- publication, or its superuser wrote leaves without one)
-      LEFT JOIN LATERAL (SELECT count(*) AS leaves, min(p.leaf_index) AS first
+      -- (the first and last by two probes of that key, not a count: a
+      -- member flooding leaves it never seals must not make each call
+      -- walk them)
+      LEFT JOIN LATERAL (SELECT min(p.leaf_index) AS first, max(p.leaf_index) AS last
                            FROM @extschema@.peer_leaf p
                           WHERE p.origin = m.origin AND p.leaf_index >= coalesce(pc.tree_size, 0)) uv ON true
       -- what arrived, table by table (peer_arrival: a row per table per
@@ -404,12 +407,12 @@ CREATE FUNCTION @extschema@.consortium_status()
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
                    CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
                    ar.unsealed_since, ar.after) END),
-           (14, uv.leaves > 0 AND coalesce(pc.verified_at, '-infinity')
+           (14, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
                'unverified',
                pg_catalog.format(
-                   '%s leaves of the member''s log (from index %s) arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
-                   uv.leaves, uv.first, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
+                   'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
+                   uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
            (15, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
