@@ -41,7 +41,6 @@ for m in a b c; do
 wal_keep_size = 0
 min_wal_size = 32MB
 max_wal_size = 32MB
-$BL_QUICK_RETRY
 ${EXTRA[$m]:-}"
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
