@@ -72,7 +72,58 @@ psql -X -q -v ON_ERROR_STOP=1 -d tap \
 rc=0; pg_prove -d tap test/pgtap/*.sql || rc=$?
 lap pgtap $rc; [ $rc = 0 ] || failed+=(pgtap)
 
+# The scenarios.  Each starts its clusters in its own scratch directory
+# (bl_scratch: BL_WORK is not exported, so every script makes its own) on
+# sockets there, so equal port numbers do not collide; scenarios that mostly
+# wait (replication, servers starting, psql round trips) may run BL_JOBS at
+# a time (default 1: one after the other, as before), each one's output
+# printed whole when it ends.  The ones in BL_ALONE have the
+# machine to themselves, after the others: what they check depends on the
+# CPU they get or on time -- fuzz.sh and sql_fuzz.sh (a time budget: less
+# CPU, fewer inputs tried), fold_arrived.sh (cost ratios), stress.sh
+# (pgbench for a fixed time), registry_locks.sh and registry_races.sh
+# (lock waits, timeouts and backdating windows of a second or so).
+BL_JOBS=${BL_JOBS:-1}
+BL_ALONE=${BL_ALONE:-"fuzz.sh sql_fuzz.sh fold_arrived.sh stress.sh registry_locks.sh registry_races.sh"}
+alone=() shared=()
 for t in test/shell/*.sh; do
+  if [[ " $BL_ALONE " == *" $(basename "$t") "* ]] || [ "$BL_JOBS" -le 1 ]; then alone+=("$t"); else shared+=("$t"); fi
+done
+# the longest first, so that the last to end does not run alone
+# (BL_FIRST: the slowest of the last timed run)
+BL_FIRST=${BL_FIRST:-"upgrade.sh consortium.sh cli_roundtrip.sh passport_schemas.sh"}
+ordered=()
+for f in $BL_FIRST; do for t in "${shared[@]}"; do [ "$(basename "$t")" = "$f" ] && ordered+=("$t"); done; done
+for t in "${shared[@]}"; do [[ " $BL_FIRST " == *" $(basename "$t") "* ]] || ordered+=("$t"); done
+logs=$BL_WORK/scenario-logs; mkdir -p "$logs"
+declare -A job_of job_t0
+running=0
+# finish_one: wait for any running scenario, print its output whole, time it
+finish_one() {
+  local pid rc=0 t t0 now secs
+  wait -n -p pid || rc=$?
+  t=${job_of[$pid]}; t0=${job_t0[$pid]}; unset "job_of[$pid]" "job_t0[$pid]"
+  running=$((running - 1))
+  now=$(date +%s.%N)
+  secs=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+  say "scenario: $t (ran beside others)"
+  cat "$logs/$(basename "$t").log"
+  BL_TIMES+=("$secs $t$([ $rc = 0 ] || echo ' (FAILED)')")
+  printf -- '-- %s: %ss\n' "$t" "$secs"
+  [ $rc = 0 ] || failed+=("$t")
+}
+if [ ${#ordered[@]} -gt 0 ]; then
+  say "scenarios, $BL_JOBS at a time: ${ordered[*]##*/}"
+  for t in "${ordered[@]}"; do
+    [ $running -lt "$BL_JOBS" ] || finish_one
+    bash "$t" > "$logs/$(basename "$t").log" 2>&1 &
+    job_of[$!]=$t; job_t0[$!]=$(date +%s.%N)
+    running=$((running + 1))
+  done
+  while [ $running -gt 0 ]; do finish_one; done
+  lap "(the ${#ordered[@]} scenarios above, $BL_JOBS at a time: wall time)"
+fi
+for t in "${alone[@]}"; do
   say "scenario: $t"
   rc=0; bash "$t" || rc=$?
   lap "$t" $rc; [ $rc = 0 ] || failed+=("$t")
