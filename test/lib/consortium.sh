@@ -12,6 +12,18 @@
 
 BL_CLI=${BATTLEDGER_CLI:-$BL_ROOT/bin/battledger}
 
+# BL_QUICK_RETRY: a member setting for the default suite's scenarios
+# (test/shell/).  On PostgreSQL 15 the logical replication launcher starts
+# an apply worker at most once per wal_retrieve_retry_interval (5 s by
+# default) in a cluster, and relaunches a failed one no sooner: a member
+# that joins two others started the second subscription 5 s after the
+# first, and each restart, re-enable or join again waited as much.  The
+# scenarios wait for the outcome (wait_for polls), so a shorter interval
+# changes when a worker starts, not what it must do.  Not for test/long/ nor
+# test/redteam/ (status_faults.sh runs the r12 red team scripts, which sample
+# consortium_status() through these windows and set the interval themselves).
+BL_QUICK_RETRY="wal_retrieve_retry_interval = 200ms"
+
 # bl_mq MEMBER psql-args...: psql at MEMBER's database "bl", unaligned, stop on error
 bl_mq() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
 

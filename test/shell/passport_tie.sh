@@ -41,7 +41,7 @@ wait_for() {
 }
 
 for m in a b; do
-  bl_member_start "$m" "$W"
+  bl_member_start "$m" "$W" "" "$BL_QUICK_RETRY"
 done
 # b's database under an ICU collation (the cluster's is C)
 dropdb -h "$W" -p "${PORT[b]}" bl

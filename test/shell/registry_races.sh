@@ -52,7 +52,7 @@ wait_for() {
 }
 
 for m in a b c; do
-  bl_member_start "$m" "$W" witness
+  bl_member_start "$m" "$W" witness "$BL_QUICK_RETRY"
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL

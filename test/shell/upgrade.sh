@@ -47,6 +47,56 @@ bl_start_cluster up 55457 "battledger.log_key_file = '$BL_WORK/up-log.key'"
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
 q() { local db=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+CLI=${CLI:-$BL_ROOT/bin/battledger}
+# build_release_now VERSION COMMIT DIR: that release's extension, CLI and test
+# signer, built from its commit into DIR, a relocated copy of this PostgreSQL
+build_release_now() {
+  local version=$1 commit=$2 dir=$3 config=$3/usr/lib/postgresql/15/bin/pg_config
+  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include" "$dir/bin" "$dir/src"
+  cp -a "$(dirname "$PG_BIN")" "$dir/usr/lib/postgresql/"
+  cp -a "$("$PG_CONFIG" --sharedir)" "$dir/usr/share/postgresql/"
+  ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$dir/usr/include/postgresql"
+  if ! git -C "$BL_ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    echo "FAIL - $version's release commit $commit is not in this clone (shallow?): git fetch --unshallow"
+    exit 1
+  fi
+  git -C "$BL_ROOT" archive "$commit" | tar -x -C "$dir/src"
+  make -s -C "$dir/src" PG_CONFIG="$config" with_llvm=no CLI_BINDIR="$dir/bin" install >/dev/null
+  make -s -C "$dir/src/test/signer" PG_CONFIG="$config" with_llvm=no install >/dev/null
+}
+# The releases below are built in the background from here on, one after the
+# other in the order the script needs them: the compiler then runs while the
+# parts before each need runs psql against the servers, instead of after it
+# (about a minute of this scenario was compiling).  Each build writes DIR.ok
+# when it is complete; its output goes to DIR.build.log.
+RELEASES=("0.2.0 b06c259 $BL_WORK/pg020" "0.3.0 f08a441 $BL_WORK/pg030" "0.4.0 f2f6205 $BL_WORK/pg040"
+          "0.5.0 166d21d $BL_WORK/pg-v05" "0.6.0 8a7f2d1 $BL_WORK/pg-v06" "0.7.0 f190580 $BL_WORK/pg-v07"
+          "0.8.0 b61276b $BL_WORK/pg-v08" "0.9.0 84e14de $BL_WORK/pg-v09" "0.10.0 546a5c3 $BL_WORK/pg-v10"
+          "0.11.0 18c7a9c $BL_WORK/pg-v11" "0.12.0 5017310 $BL_WORK/pg-v12")
+# (set -e, inherited, ends the loop at the first failing command; not in an
+# "|| ..." list, which would switch it off inside build_release_now)
+(
+  for r in "${RELEASES[@]}"; do
+    read -r v c d <<<"$r"
+    build_release_now "$v" "$c" "$d" > "$d.build.log" 2>&1
+    echo "$v $c" > "$d.ok"
+  done
+) &
+prebuild=$!
+# build_release VERSION COMMIT DIR: wait for the background build of DIR; a
+# release not in RELEASES, or whose background build failed (its log is
+# printed), is built here, from scratch, as before
+build_release() {
+  local version=$1 commit=$2 dir=$3
+  while [ ! -f "$dir.ok" ] && kill -0 "$prebuild" 2>/dev/null; do sleep 0.2; done
+  [ -f "$dir.ok" ] && [ "$(cat "$dir.ok")" = "$version $commit" ] && return 0
+  if [ -f "$dir.build.log" ]; then
+    echo "# the background build of $version failed; building it again here:"
+    cat "$dir.build.log"
+  fi
+  rm -rf "$dir" "$dir.ok"
+  build_release_now "$@"
+}
 
 createdb old; createdb fresh
 q old -c "CREATE EXTENSION battledger VERSION '0.1.0'"
@@ -151,23 +201,6 @@ check "the log seals the 0.1.0 rows and the new one, and verifies" \
 # from its release commit into a relocated copy of this PostgreSQL) write the
 # rows, signatures, batch and log; the cluster then restarts on this build's
 # binaries and ALTER EXTENSION UPDATE runs.
-CLI=${CLI:-$BL_ROOT/bin/battledger}
-# build_release VERSION COMMIT DIR: that release's extension, CLI and test
-# signer, built from its commit into DIR, a relocated copy of this PostgreSQL
-build_release() {
-  local version=$1 commit=$2 dir=$3 config=$3/usr/lib/postgresql/15/bin/pg_config
-  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include" "$dir/bin" "$dir/src"
-  cp -a "$(dirname "$PG_BIN")" "$dir/usr/lib/postgresql/"
-  cp -a "$("$PG_CONFIG" --sharedir)" "$dir/usr/share/postgresql/"
-  ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$dir/usr/include/postgresql"
-  if ! git -C "$BL_ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
-    echo "FAIL - $version's release commit $commit is not in this clone (shallow?): git fetch --unshallow"
-    exit 1
-  fi
-  git -C "$BL_ROOT" archive "$commit" | tar -x -C "$dir/src"
-  make -s -C "$dir/src" PG_CONFIG="$config" with_llvm=no CLI_BINDIR="$dir/bin" install >/dev/null
-  make -s -C "$dir/src/test/signer" PG_CONFIG="$config" with_llvm=no install >/dev/null
-}
 P020=$BL_WORK/pg020
 build_release 0.2.0 b06c259 "$P020"
 cluster1_port=$PGPORT
