@@ -9,6 +9,10 @@
 #   test/redteam/r12x_0120_findings.sh  every case must hold ("blocked"
 #       while a replication worker waits on a lock, a hung member leaving
 #       "ok" within its bound, the update from 0.11.0).
+#   test/redteam/r14_0130_findings.sh, its consortium cases (R14_ONLY=L):
+#       a member's leaves arriving without their checkpoint are stored (the
+#       apply worker's commit failed before 0.13.0), the status says
+#       "unverified", and recovers once the checkpoint is published again.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
@@ -26,5 +30,12 @@ grep -E '^(ok|FAIL) ' <<<"$out"
 n=$(grep -c '^ok ' <<<"$out")
 [ "$n" -ge 7 ] || { echo "FAIL - r12x: only $n cases reported ok"; rc=1; }
 
-[ $rc = 0 ] && echo "ok   - the consortium's statuses under faults (r12 E0-E8, r12x X1-X6)"
+out=$(R14_ONLY=L bash test/redteam/r14_0130_findings.sh 2>&1); x=$?
+grep -E '^(ok|FAIL) ' <<<"$out"
+for c in L1-held-leaves-applied L2-status-not-ok-without-checkpoint L3-recovery; do
+  grep -q "^ok $c" <<<"$out" || { echo "FAIL - r14: case $c did not hold"; rc=1; }
+done
+[ $x = 0 ] || { echo "FAIL - r14: $x cases failed"; rc=1; }
+
+[ $rc = 0 ] && echo "ok   - the consortium's statuses under faults (r12 E0-E8, r12x X1-X6, r14 L1-L3)"
 exit $rc
