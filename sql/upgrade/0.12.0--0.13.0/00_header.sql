@@ -1,1 +1,0 @@
--- battledger 0.12.0 -> 0.13.0 (parts in sql/upgrade/0.12.0--0.13.0/)
