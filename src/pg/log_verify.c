@@ -142,9 +142,14 @@ leaf_arrays_alloc(LeafArrays *la, int64 pcap, Levels *lv, uint8 **present, uint8
 	*mismatch = m;
 }
 
-/* Leaves: recompute each leaf hash from its stored fields; returns the level-0 array. */
+/*
+ * Leaves: recompute each leaf hash from its stored fields; returns the
+ * level-0 array.  With ltp (verify_log(true)), also hand each leaf's
+ * (leaf_index, tbl, seq, row_hash) to a LeafTables returned in *ltp, for the
+ * check of the rows, which then reads log_leaf no more (0.14.0).
+ */
 static int64
-verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
+verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc, LeafTables **ltp)
 {
 	Relation	rel = verify_open("log_leaf");
 	TupleDesc	d = RelationGetDescr(rel);
@@ -167,6 +172,7 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 	int			ai[6];
 	Datum	   *v;
 	bool	   *isnull;
+	LeafTables *lt = ltp ? (*ltp = leaf_tables_create(rel->rd_rel->reltuples)) : NULL;
 
 	bl_progress_start(&progress, "verify_log", "leaves");
 	{
@@ -203,6 +209,9 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 		resetStringInfo(&buf);
 		log_leaf_bytes(&buf, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), DatumGetInt64(v[ai[2]]),
 					   DatumGetHash256P(v[ai[3]])->bytes, DatumGetHash256P(v[ai[4]])->bytes);
+		if (lt)
+			leaf_tables_add(lt, VARDATA_ANY(tbl), VARSIZE_ANY_EXHDR(tbl), idx, DatumGetInt64(v[ai[2]]),
+							DatumGetHash256P(v[ai[4]])->bytes);
 		if ((Pointer) tbl != DatumGetPointer(v[ai[1]]))
 			pfree(tbl);
 		bl_merkle_leaf_hash(buf.data, buf.len, h);
@@ -821,12 +830,16 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
  * A table the caller cannot read whole is reported, not skipped silently.
  */
 static void
-verify_rows(Tuplestorestate *ts, TupleDesc desc)
+verify_rows(LeafTables *lt, Tuplestorestate *ts, TupleDesc desc)
 {
 	uint64		ntables;
 	char	  **names;
 	Oid		   *relids;
 	bool		queue_whole;
+	int			nleaftables = leaf_tables_count(lt);
+	Datum	   *leafnames = palloc(sizeof(Datum) * Max(nleaftables, 1));
+	Datum		arg;
+	Oid			argtype = TEXTARRAYOID;
 
 	/*
 	 * Queued rows can be told from rows added behind the guards only while the
@@ -843,13 +856,22 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 					? "This is a standby, which cannot read the unlogged queue: this member's rows that are not sealed yet were not checked."
 					: "The unlogged queue was reset by a crash or a failover: this member's rows that are not sealed yet were not checked; the next seal() re-queues them.");
 
-	if (SPI_execute("SELECT coalesce(l.tbl, n.nspname || '.' || c.relname), c.oid "
-					"FROM (SELECT DISTINCT tbl FROM battledger.log_leaf) l "
-					"FULL JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-					"           JOIN battledger.ledger_tables r ON r.tbl = c.oid) "
-					"       ON n.nspname || '.' || c.relname = l.tbl ORDER BY 1",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger.log_leaf");
+	/*
+	 * The tables the leaves name are the distinct tbl of log_leaf, read by
+	 * verify_leaves() under this snapshot (as exact bytes, as text's
+	 * equality compares them): asking the executor for SELECT DISTINCT tbl
+	 * read log_leaf once more and hashed its 1M names (0.14.0).
+	 */
+	for (int i = 0; i < nleaftables; i++)
+		leafnames[i] = CStringGetTextDatum(leaf_tables_name(lt, i));
+	arg = PointerGetDatum(construct_array(leafnames, nleaftables, TEXTOID, -1, false, TYPALIGN_INT));
+	if (SPI_execute_with_args("SELECT coalesce(l.tbl, n.nspname || '.' || c.relname), c.oid "
+							  "FROM pg_catalog.unnest($1) l(tbl) "
+							  "FULL JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+							  "           JOIN battledger.ledger_tables r ON r.tbl = c.oid) "
+							  "       ON n.nspname || '.' || c.relname = l.tbl ORDER BY 1",
+							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.ledger_tables");
 	ntables = SPI_processed;
 	names = palloc(sizeof(char *) * Max(ntables, 1));
 	relids = palloc(sizeof(Oid) * Max(ntables, 1));
@@ -883,7 +905,7 @@ verify_rows(Tuplestorestate *ts, TupleDesc desc)
 			continue;
 		}
 		/* read in C, without the executor (log_verify_rows.c) */
-		verify_table_rows(relids[i], names[i], queue_whole, local_origin(), ts, desc, put_problem);
+		verify_table_rows(lt, relids[i], names[i], queue_whole, local_origin(), ts, desc, put_problem);
 	}
 }
 
@@ -898,6 +920,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	bl_vkey		vkey;
 	bool		have_vkey = false;
 	int64		nleaves;
+	LeafTables *lt = NULL;
 	MemoryContext work;
 	MemoryContext old;
 
@@ -925,7 +948,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	nest = bl_spi_connect();
 	old = MemoryContextSwitchTo(work);
 	lv = palloc0(sizeof(Levels));
-	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc);
+	nleaves = verify_leaves(lv, rsinfo->setResult, rsinfo->setDesc, check_rows ? &lt : NULL);
 	if (log_tiled())
 	{
 		verify_tiles(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
@@ -936,7 +959,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 		verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
 	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);
 	if (check_rows)
-		verify_rows(rsinfo->setResult, rsinfo->setDesc);
+		verify_rows(lt, rsinfo->setResult, rsinfo->setDesc);
 	MemoryContextSwitchTo(old);
 	bl_spi_finish(nest);
 	MemoryContextDelete(work);

@@ -22,6 +22,17 @@
  * finding each leaf's entry and looking up each row were over a third of
  * verify_log(true)'s CPU time (perf, docs/benchmarks.md, 0.12.0).  A table
  * whose rows all meet their leaves in order never builds it.
+ *
+ * The leaves are not read here (0.14.0): verify_leaves() reads every leaf
+ * anyway, and it hands each table's (leaf_index, seq, row hash) over
+ * (LeafTables), in log_leaf's heap order as before.  Reading log_leaf a
+ * second time per table, and asking SELECT DISTINCT tbl of it through the
+ * executor for the list of tables, were about a third of verify_log(true)'s
+ * CPU time (perf, docs/benchmarks.md, 0.14.0).
+ *
+ * Why one file: LeafTables is filled for this check alone, in the order its
+ * cursor relies on, and shares its LeafRef and SealedKey; apart, both files
+ * would expose them in a header for no other reader.
  */
 #include "log.h"
 #include "log_internal.h"
@@ -60,6 +71,9 @@ typedef struct SealedKey
 	int64		seq;
 	uint8		hash[HASH256_LEN];
 } SealedKey;
+
+/* keys are compared and hashed as bytes: no padding may hide in one */
+StaticAssertDecl(sizeof(SealedKey) == sizeof(int64) + HASH256_LEN, "SealedKey has padding");
 
 typedef struct SealedEntry
 {
@@ -125,13 +139,10 @@ typedef struct LeafRef
 typedef struct Sealed
 {
 	MemoryContext cxt;
-	LeafRef    *refs;
+	LeafRef    *refs;			/* the table's, in its LeafTables */
 	int64		nrefs;
-	void	   *refs_block;		/* what to pfree for refs (bl_alloc_huge_pages()) */
 	SealedKey  *queued;			/* queue entries (queue_whole only) */
 	int64		nqueued;
-	SealedKey  *unlisted;		/* leaves without a leaf_index */
-	int64		nunlisted;
 	uint32		size;			/* the set's first size */
 	sealedset_hash *set;		/* NULL until a row does not meet its leaf */
 	const char *tbl;
@@ -139,7 +150,7 @@ typedef struct Sealed
 	bool		dups;			/* some key is held by more than one leaf */
 } Sealed;
 
-static void read_sealed(const char *relname, bool pending, const char *tbl, Sealed *s, bool check_only);
+static void read_queue(const char *tbl, Sealed *s, bool check_only);
 
 /* Build the set from the leaves and queue entries, with what is matched so far. */
 static void
@@ -149,11 +160,11 @@ sealed_build(Sealed *s)
 
 	if (s->queue_unread)
 	{
-		read_sealed("log_pending", true, s->tbl, s, false);
+		read_queue(s->tbl, s, false);
 		s->queue_unread = false;
 	}
 
-	s->set = sealedset_create(s->cxt, Max(s->size, (uint32) Min(s->nrefs + s->nunlisted + s->nqueued, 2097152)), NULL);
+	s->set = sealedset_create(s->cxt, Max(s->size, (uint32) Min(s->nrefs + s->nqueued, 2097152)), NULL);
 	for (int64 i = 0; i < s->nrefs; i++)
 	{
 		bool		found;
@@ -174,22 +185,6 @@ sealed_build(Sealed *s)
 			e->flags |= SR_MATCHED;
 		if ((i & 65535) == 0)
 			CHECK_FOR_INTERRUPTS();
-	}
-	for (int64 i = 0; i < s->nunlisted; i++)
-	{
-		bool		found;
-		SealedEntry *e = sealedset_insert(s->set, s->unlisted[i], &found);
-
-		if (!found)
-		{
-			e->flags = SR_LEAF;
-			e->first = -1;		/* in no LeafRef */
-		}
-		else
-		{
-			e->flags |= SR_DUP;
-			s->dups = true;
-		}
 	}
 	for (int64 i = 0; i < s->nqueued; i++)
 	{
@@ -255,35 +250,30 @@ text_is(Datum d, const char *s, size_t len)
 }
 
 /*
- * Read log_leaf (or, with pending, log_pending) whole under the statement's
- * snapshot and list the (seq, row hash) of each row naming tbl: leaves in
- * s->refs, queue entries in s->queued.  With check_only, only check the
- * privilege and the columns, and keep the lock until the read.
+ * Read log_pending whole under the statement's snapshot and list the
+ * (seq, row hash) of each entry naming tbl in s->queued.  With check_only,
+ * only check the privilege and the columns, and keep the lock until the read.
  */
 static void
-read_sealed(const char *relname, bool pending, const char *tbl, Sealed *s, bool check_only)
+read_queue(const char *tbl, Sealed *s, bool check_only)
 {
 	static const char *const pcols[3] = {"tbl", "seq", "row_hash"};
-	static const char *const lcols[4] = {"leaf_index", "tbl", "seq", "row_hash"};
-	Relation	rel = table_open(log_relid(relname), AccessShareLock);
+	Relation	rel = table_open(log_relid("log_pending"), AccessShareLock);
 	TupleDesc	d = RelationGetDescr(rel);
 	TableScanDesc scan;
 	HeapTuple	t;
-	Oid			types[4] = {INT8OID, TEXTOID, INT8OID, hash256_type_oid()};
-	int			ai[4];
-	int			n = pending ? 3 : 4;
-	int			a[4];			/* a[0] leaf_index, a[1] tbl, a[2] seq, a[3] row_hash */
+	Oid			types[3] = {TEXTOID, INT8OID, hash256_type_oid()};
+	int			a[3];			/* a[0] tbl, a[1] seq, a[2] row_hash */
 	Datum	   *v = palloc(sizeof(Datum) * d->natts);
 	bool	   *isnull = palloc(sizeof(bool) * d->natts);
 	size_t		tbllen = strlen(tbl);
 	int64		cap = 0;
-	int64		capunlisted = 0;
 	int64		rows = 0;
 
-	/* the statements read them with the caller's privileges: keep that */
+	/* the statements read it with the caller's privileges: keep that */
 	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
-	(void) log_columns(rel, pending ? pcols : lcols, pending ? types + 1 : types, n, ai);
+	(void) log_columns(rel, pcols, types, 3, a);
 	if (check_only)
 	{
 		table_close(rel, NoLock);
@@ -291,8 +281,6 @@ read_sealed(const char *relname, bool pending, const char *tbl, Sealed *s, bool 
 		pfree(isnull);
 		return;
 	}
-	for (int i = 0; i < 4; i++)
-		a[i] = pending ? (i == 0 ? -1 : ai[i - 1]) : ai[i];
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
@@ -302,64 +290,17 @@ read_sealed(const char *relname, bool pending, const char *tbl, Sealed *s, bool 
 			CHECK_FOR_INTERRUPTS();
 		heap_deform_tuple(t, d, v, isnull);
 		/* a NULL matches nothing in the statements' joins */
-		if (isnull[a[1]] || isnull[a[2]] || isnull[a[3]] || !text_is(v[a[1]], tbl, tbllen))
+		if (isnull[a[0]] || isnull[a[1]] || isnull[a[2]] || !text_is(v[a[0]], tbl, tbllen))
 			continue;
-		memset(&k, 0, sizeof(k));
-		k.seq = DatumGetInt64(v[a[2]]);
-		memcpy(k.hash, DatumGetHash256P(v[a[3]])->bytes, HASH256_LEN);
-		if (pending)
+		k.seq = DatumGetInt64(v[a[1]]);
+		memcpy(k.hash, DatumGetHash256P(v[a[2]])->bytes, HASH256_LEN);
+		if (s->nqueued == cap)
 		{
-			if (s->nqueued == cap)
-			{
-				cap = Max(1024, cap * 2);
-				s->queued = s->queued ? repalloc_huge(s->queued, sizeof(SealedKey) * cap)
-					: palloc_extended(sizeof(SealedKey) * cap, MCXT_ALLOC_HUGE);
-			}
-			s->queued[s->nqueued++] = k;
+			cap = Max(1024, cap * 2);
+			s->queued = s->queued ? repalloc_huge(s->queued, sizeof(SealedKey) * cap)
+				: palloc_extended(sizeof(SealedKey) * cap, MCXT_ALLOC_HUGE);
 		}
-		else
-		{
-			/*
-			 * leaf_index is the primary key: never NULL.  A leaf without
-			 * one still holds its key (a row of it is re-hashed and is no
-			 * stray) but is never reported, as in 0.11.0.
-			 */
-			if (isnull[a[0]])
-			{
-				if (s->nunlisted == capunlisted)
-				{
-					capunlisted = Max(16, capunlisted * 2);
-					s->unlisted = s->unlisted ? repalloc_huge(s->unlisted, sizeof(SealedKey) * capunlisted)
-						: palloc_extended(sizeof(SealedKey) * capunlisted, MCXT_ALLOC_HUGE);
-				}
-				s->unlisted[s->nunlisted++] = k;
-				continue;
-			}
-			if (s->nrefs == cap)
-			{
-				/*
-				 * Sized from the table's row estimate, in 2 MB pages: grown
-				 * by repalloc from 1,024 in 4 kB pages, the array of 1M
-				 * leaves (56 MB with its copies) took some 13,700 of the
-				 * 21,500 page faults of a warm call (issue 15, 0.13.0).
-				 */
-				int64		newcap = cap == 0 ? Max(1024, (int64) s->size + s->size / 8) : cap * 2;
-				void	   *block;
-				LeafRef    *refs = bl_alloc_huge_pages(sizeof(LeafRef) * newcap, &block);
-
-				if (s->nrefs > 0)
-					memcpy(refs, s->refs, sizeof(LeafRef) * s->nrefs);
-				if (s->refs_block)
-					pfree(s->refs_block);
-				s->refs = refs;
-				s->refs_block = block;
-				cap = newcap;
-			}
-			s->refs[s->nrefs].leaf_index = DatumGetInt64(v[a[0]]);
-			s->refs[s->nrefs].key = k;
-			s->refs[s->nrefs].matched = false;
-			s->nrefs++;
-		}
+		s->queued[s->nqueued++] = k;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -451,15 +392,184 @@ sealed_set_size(Oid relid)
 }
 
 /*
+ * LeafTables: the leaves of each table log_leaf names, in log_leaf's heap
+ * order, as verify_leaves() reads them (0.14.0).  A table is found by its
+ * name as log_leaf spells it (the exact bytes, as the statements' equality
+ * of text did): the last table asked for first, since seal() writes a
+ * table's rows in runs, else a small hash set of the names.
+ */
+typedef struct TableLeaves
+{
+	char	   *name;			/* log_leaf.tbl, NUL-terminated */
+	int			len;
+	LeafRef    *refs;
+	int64		nrefs;
+	int64		cap;
+	void	   *block;			/* what to pfree for refs (bl_alloc_huge_pages()) */
+} TableLeaves;
+
+typedef struct TblName
+{
+	const char *s;
+	int			len;
+} TblName;
+
+typedef struct TblEntry
+{
+	TblName		key;			/* points at its TableLeaves' name */
+	int			idx;			/* in LeafTables.tables */
+	char		status;			/* simplehash's */
+} TblEntry;
+
+#define SH_PREFIX tblset
+#define SH_ELEMENT_TYPE TblEntry
+#define SH_KEY_TYPE TblName
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).s, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).s, (b).s, (a).len) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct LeafTables
+{
+	MemoryContext cxt;			/* everything below, freed with it */
+	TableLeaves *tables;
+	int			ntables;
+	int			captables;
+	int			last;			/* the table of the last leaf added, or -1 */
+	tblset_hash *set;
+	int64		first_cap;		/* the first table's room, from log_leaf's row estimate */
+};
+
+/* Start gathering, in the current memory context; reltuples: log_leaf's estimate. */
+LeafTables *
+leaf_tables_create(double reltuples)
+{
+	LeafTables *lt = palloc0(sizeof(LeafTables));
+
+	lt->cxt = CurrentMemoryContext;
+	lt->captables = 4;
+	lt->tables = palloc(sizeof(TableLeaves) * lt->captables);
+	lt->last = -1;
+	lt->set = tblset_create(lt->cxt, 16, NULL);
+
+	/*
+	 * Sized from the estimate, in 2 MB pages: grown by repalloc from 1,024
+	 * in 4 kB pages, the array of 1M leaves (56 MB with its copies) took
+	 * some 13,700 of the 21,500 page faults of a warm call (issue 15,
+	 * 0.13.0).  Capped, so that a wrong estimate cannot ask for more than
+	 * 4M leaves (224 MB) up front; the estimate decides nothing else.
+	 */
+	lt->first_cap = (int64) Max(1024.0, Min(reltuples + reltuples / 8, 4194304.0));
+	return lt;
+}
+
+static TableLeaves *
+leaf_tables_find(LeafTables *lt, const char *tbl, int len, bool add)
+{
+	TblName		k = {tbl, len};
+	TblEntry   *e;
+	bool		found;
+	TableLeaves *tl;
+
+	if (!add)
+	{
+		e = tblset_lookup(lt->set, k);
+		return e ? &lt->tables[e->idx] : NULL;
+	}
+	if (lt->ntables == lt->captables)
+	{
+		lt->captables *= 2;
+		lt->tables = repalloc(lt->tables, sizeof(TableLeaves) * lt->captables);
+	}
+	tl = &lt->tables[lt->ntables];
+	tl->name = palloc(len + 1);
+	memcpy(tl->name, tbl, len);
+	tl->name[len] = '\0';
+	tl->len = len;
+	tl->refs = NULL;
+	tl->nrefs = 0;
+	tl->cap = 0;
+	tl->block = NULL;
+	k.s = tl->name;
+	e = tblset_insert(lt->set, k, &found);
+	Assert(!found);
+	e->idx = lt->ntables++;
+	return tl;
+}
+
+/* One leaf (leaf_index, tbl, seq, row_hash) of log_leaf, in its heap order. */
+void
+leaf_tables_add(LeafTables *lt, const char *tbl, int len, int64 leaf_index, int64 seq,
+				const uint8 *row_hash)
+{
+	TableLeaves *tl = NULL;
+	LeafRef    *r;
+
+	if (lt->last >= 0 && lt->tables[lt->last].len == len &&
+		memcmp(lt->tables[lt->last].name, tbl, len) == 0)
+		tl = &lt->tables[lt->last];
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(lt->cxt);
+		TblName		k = {tbl, len};
+		TblEntry   *e = tblset_lookup(lt->set, k);
+
+		tl = e ? &lt->tables[e->idx] : leaf_tables_find(lt, tbl, len, true);
+		lt->last = tl - lt->tables;
+		MemoryContextSwitchTo(old);
+	}
+	if (tl->nrefs == tl->cap)
+	{
+		MemoryContext old = MemoryContextSwitchTo(lt->cxt);
+		int64		newcap = tl->cap > 0 ? tl->cap * 2 : lt->ntables == 1 ? lt->first_cap : 1024;
+		void	   *block;
+		LeafRef    *refs = bl_alloc_huge_pages(sizeof(LeafRef) * newcap, &block);
+
+		if (tl->nrefs > 0)
+			memcpy(refs, tl->refs, sizeof(LeafRef) * tl->nrefs);
+		if (tl->block)
+			pfree(tl->block);
+		tl->refs = refs;
+		tl->block = block;
+		tl->cap = newcap;
+		MemoryContextSwitchTo(old);
+	}
+	r = &tl->refs[tl->nrefs++];
+	r->leaf_index = leaf_index;
+	r->key.seq = seq;
+	memcpy(r->key.hash, row_hash, HASH256_LEN);
+	r->matched = false;
+}
+
+/* how many tables the leaves name, and the i-th's name as log_leaf spells it */
+int
+leaf_tables_count(const LeafTables *lt)
+{
+	return lt->ntables;
+}
+
+const char *
+leaf_tables_name(const LeafTables *lt, int i)
+{
+	Assert(i >= 0 && i < lt->ntables);
+	return lt->tables[i].name;
+}
+
+/*
  * Check one ledger table (relid, named tbl in the leaves): each of its leaves
  * must find a row with the leaf's seq and hash that still hashes to it
  * ("sealed_row_changed", in leaf_index order), and each row of the local
  * origin (or the empty one) must be sealed or queued when the queue is whole,
  * each row of another origin must be a joined member's ("row_not_in_log", in
- * (origin, seq) order).  The caller has checked privileges and RLS.
+ * (origin, seq) order).  The caller has checked privileges and RLS; the
+ * leaves are lt's, gathered by verify_leaves() under the same snapshot, and
+ * this marks which of them a row matched.
  */
 void
-verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *local,
+verify_table_rows(LeafTables *lt, Oid relid, const char *tbl, bool queue_whole, const char *local,
 				  Tuplestorestate *ts, TupleDesc desc,
 				  void (*put) (Tuplestorestate *, TupleDesc, const char *, int64, const char *))
 {
@@ -469,6 +579,7 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	MemoryContext rowcxt = AllocSetContextCreate(work, "battledger verify_log row",
 												 ALLOCSET_DEFAULT_SIZES);
 	Sealed		sl = {0};
+	TableLeaves *tl = leaf_tables_find(lt, tbl, strlen(tbl), false);
 	int64		cursor = 0;		/* the leaf the next row is expected at */
 	LeafRef    *changed = NULL;
 	int64		nchanged = 0;
@@ -492,7 +603,12 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	sl.cxt = work;
 	sl.size = sealed_set_size(relid);
 	sl.tbl = tbl;
-	read_sealed("log_leaf", false, tbl, &sl, false);
+	/* a ledger table that no leaf names has no leaves to meet */
+	if (tl)
+	{
+		sl.refs = tl->refs;
+		sl.nrefs = tl->nrefs;
+	}
 
 	/*
 	 * The queue matters only to a row that does not meet its leaf: it is
@@ -502,7 +618,7 @@ verify_table_rows(Oid relid, const char *tbl, bool queue_whole, const char *loca
 	 */
 	if (queue_whole)
 	{
-		read_sealed("log_pending", true, tbl, &sl, true);
+		read_queue(tbl, &sl, true);
 		sl.queue_unread = true;
 	}
 	members = member_origins(&nmembers);
