@@ -5,13 +5,17 @@
 # log_leaf's row estimate, while which leaves count as strays must not
 # change).  A ledger table of BENCH_ROWS rows (default 30,000: past the
 # arrays' first 1,024 entries and several doublings) in 3 chains is sealed
-# and ANALYZEd, then eleven cumulative cases, each checked with both builds
-# (the cluster restarted with each):
+# and ANALYZEd, with a second ledger table public.u (10 rows written after
+# each 1,000 of t, so that the two tables' leaves interleave in log_leaf:
+# 0.14.0 gathers each table's leaves in one reading of log_leaf), then
+# thirteen cumulative cases, each checked with both builds (the cluster
+# restarted with each):
 #   clean; ten rows queued, not sealed; two rows' content changed; a leaf
 #   duplicated at a far index (a stray); a leaf deleted in the middle
 #   (missing leaves); a leaf at a negative index; a leaf's leaf_hash
 #   changed; a row deleted; a row copied under another chain key; log_leaf
-#   rewritten in reverse order; the queue emptied.
+#   rewritten in reverse order; the queue emptied; a row of u changed; u
+#   renamed (its leaves name a table that is gone, the new name has none).
 #
 #   OLD_PG_BIN   bin directory of a PostgreSQL copy with the old battledger installed
 #   PG_BIN, PG_CONFIG   the new build's (installed)
@@ -56,9 +60,20 @@ p -v rows="$ROWS" <<'SQL'
 CREATE EXTENSION battledger;
 CREATE TABLE public.t (battery text, v int, note text);
 SELECT battledger.enable_ledger('public.t', 'battery');
-INSERT INTO public.t SELECT 'B' || (i % 3), i, repeat('x', i % 40) FROM generate_series(1, :rows) i;
+CREATE TABLE public.u (battery text, w int);
+SELECT battledger.enable_ledger('public.u', 'battery');
+SELECT set_config('bench.rows', :'rows', false) IS NOT NULL;
+DO $$
+BEGIN
+  FOR c IN 0 .. (current_setting('bench.rows')::int - 1) / 1000 LOOP
+    INSERT INTO public.t SELECT 'B' || (i % 3), i, repeat('x', i % 40)
+      FROM generate_series(c * 1000 + 1, least((c + 1) * 1000, current_setting('bench.rows')::int)) i;
+    INSERT INTO public.u SELECT 'U' || (i % 2), i FROM generate_series(c * 10 + 1, c * 10 + 10) i;
+  END LOOP;
+END $$;
 SELECT battledger.seal() IS NOT NULL;
 ANALYZE public.t;
+ANALYZE public.u;
 ANALYZE battledger.log_leaf;
 SQL
 
@@ -105,6 +120,12 @@ tamper "CREATE TEMP TABLE l AS SELECT * FROM battledger.log_leaf;
 compare leaves-reversed
 tamper "DELETE FROM battledger.log_pending;"
 compare queue-emptied
+tamper "ALTER TABLE public.u DISABLE TRIGGER ALL;
+        UPDATE public.u SET w = -w WHERE battery = 'U1' AND ledger_seq = 40;
+        ALTER TABLE public.u ENABLE TRIGGER ALL;"
+compare other-table-row-changed
+tamper "ALTER TABLE public.u RENAME TO u2;"
+compare other-table-renamed
 
 say "$CASES cases, $FAILS differing"
 exit "$FAILS"
