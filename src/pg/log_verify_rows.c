@@ -406,6 +406,7 @@ typedef struct TableLeaves
 	int64		nrefs;
 	int64		cap;
 	void	   *block;			/* what to pfree for refs (bl_alloc_huge_pages()) */
+	bool		checked;		/* a verify_table_rows() has set matched flags */
 } TableLeaves;
 
 typedef struct TblName
@@ -493,6 +494,7 @@ leaf_tables_find(LeafTables *lt, const char *tbl, int len, bool add)
 	tl->nrefs = 0;
 	tl->cap = 0;
 	tl->block = NULL;
+	tl->checked = false;
 	k.s = tl->name;
 	e = tblset_insert(lt->set, k, &found);
 	Assert(!found);
@@ -606,6 +608,15 @@ verify_table_rows(LeafTables *lt, Oid relid, const char *tbl, bool queue_whole, 
 	/* a ledger table that no leaf names has no leaves to meet */
 	if (tl)
 	{
+		/*
+		 * Two ledger tables can share a name as the leaves spell it
+		 * (schema "a.b", table "c" and schema "a", table "b.c"): each is
+		 * checked against the leaves afresh, as when each read log_leaf.
+		 */
+		if (tl->checked)
+			for (int64 i = 0; i < tl->nrefs; i++)
+				tl->refs[i].matched = false;
+		tl->checked = true;
 		sl.refs = tl->refs;
 		sl.nrefs = tl->nrefs;
 	}
