@@ -8,14 +8,17 @@
 # and ANALYZEd, with a second ledger table public.u (10 rows written after
 # each 1,000 of t, so that the two tables' leaves interleave in log_leaf:
 # 0.14.0 gathers each table's leaves in one reading of log_leaf), then
-# thirteen cumulative cases, each checked with both builds (the cluster
-# restarted with each):
+# two small ledger tables ab.c and a.bc sealed last, then fourteen
+# cumulative cases, each checked with both builds (the cluster restarted
+# with each):
 #   clean; ten rows queued, not sealed; two rows' content changed; a leaf
 #   duplicated at a far index (a stray); a leaf deleted in the middle
 #   (missing leaves); a leaf at a negative index; a leaf's leaf_hash
 #   changed; a row deleted; a row copied under another chain key; log_leaf
 #   rewritten in reverse order; the queue emptied; a row of u changed; u
-#   renamed (its leaves name a table that is gone, the new name has none).
+#   renamed (its leaves name a table that is gone, the new name has none);
+#   ab.c and a.bc renamed to "a.b".c and a."b.c", their leaves to "a.b.c"
+#   (two tables spelling one leaf name, each checked against all its leaves).
 #
 #   OLD_PG_BIN   bin directory of a PostgreSQL copy with the old battledger installed
 #   PG_BIN, PG_CONFIG   the new build's (installed)
@@ -71,6 +74,15 @@ BEGIN
     INSERT INTO public.u SELECT 'U' || (i % 2), i FROM generate_series(c * 10 + 1, c * 10 + 10) i;
   END LOOP;
 END $$;
+CREATE SCHEMA ab;
+CREATE SCHEMA a;
+CREATE TABLE ab.c (k text, v int);
+CREATE TABLE a.bc (k text, v int);
+SELECT battledger.enable_ledger('ab.c', 'k');
+SELECT battledger.enable_ledger('a.bc', 'k');
+INSERT INTO ab.c SELECT 'K' || (i % 2), i FROM generate_series(1, 50) i;
+INSERT INTO a.bc SELECT 'K' || (i % 2), i FROM generate_series(1001, 1030) i;
+INSERT INTO ab.c SELECT 'K' || (i % 2), i FROM generate_series(51, 60) i;
 SELECT battledger.seal() IS NOT NULL;
 ANALYZE public.t;
 ANALYZE public.u;
@@ -126,6 +138,10 @@ tamper "ALTER TABLE public.u DISABLE TRIGGER ALL;
 compare other-table-row-changed
 tamper "ALTER TABLE public.u RENAME TO u2;"
 compare other-table-renamed
+tamper "UPDATE battledger.log_leaf SET tbl = 'a.b.c' WHERE tbl IN ('ab.c', 'a.bc');
+        ALTER SCHEMA ab RENAME TO \"a.b\";
+        ALTER TABLE a.bc RENAME TO \"b.c\";"
+compare one-leaf-name-two-tables
 
 say "$CASES cases, $FAILS differing"
 exit "$FAILS"
