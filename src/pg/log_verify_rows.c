@@ -467,6 +467,11 @@ leaf_tables_create(double reltuples)
 	return lt;
 }
 
+/*
+ * The table the leaves name tbl (len bytes), or NULL; with add, a new entry
+ * for it instead (the caller has found none).  Names are copied: tbl may
+ * point into a buffer page or a detoasted copy the caller frees.
+ */
 static TableLeaves *
 leaf_tables_find(LeafTables *lt, const char *tbl, int len, bool add)
 {
