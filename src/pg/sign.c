@@ -516,8 +516,8 @@ check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nr
 /* ---- batches ---- */
 
 /*
- * The two queries of batch_check(), planned once per backend (and the rows'
- * query once per table in a row) and kept: parsing and planning them anew
+ * The two queries of batch_check(), planned once per backend (the rows'
+ * query once per table, below) and kept: parsing and planning them anew
  * was about 40% of the commit-time check of a 1,000-row batch (perf, 0.13.0,
  * issue 15).  The plan cache replans a kept plan when what it depends on
  * changes; permissions are checked at each execution, as the user running it.
