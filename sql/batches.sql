@@ -177,3 +177,22 @@ SELECT t.battery, 200, t.capacity_ah, t.ledger_seq + 1, t.ledger_hash,
 SELECT seq, problem FROM verify('telemetry') ORDER BY seq, problem;
 SELECT problem, ref FROM verify_log(true) WHERE problem = 'row_not_in_log';
 ROLLBACK;
+
+-- 13. (0.14.0) the commit check does not verify the manifest's signature a
+-- second time when the batch row it re-reads holds the very bytes the insert
+-- trigger verified; a row changed after that check is verified again at
+-- commit and refused (here by a later BEFORE trigger a superuser added, named
+-- to fire after the check and before the chain trigger, which swaps in
+-- another signature by the same key)
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+CREATE FUNCTION swap_batch_sig() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.sig := sign(seed('fleetco-1'), convert_to('not this manifest', 'UTF8'));
+    RETURN NEW;
+END $$;
+CREATE TRIGGER battledger_batch_check_swap BEFORE INSERT ON battledger.batch FOR EACH ROW EXECUTE FUNCTION swap_batch_sig();
+SELECT sign_batch('fleetco-1', 'upload-swapped', ARRAY(SELECT batch_rows('fleetco-1', 'upload-swapped', 3)));
+INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-swapped', 3);
+COMMIT;
+SELECT count(*) AS swapped_rows_stored FROM telemetry WHERE ledger_batch = 'upload-swapped';

@@ -185,6 +185,29 @@ INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now(
 -- a row of a batch that did not arrive first
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', 'no-such-batch')).*;
 ROLLBACK;
+-- a batch of member b's arrives before its rows; its manifest's signature is
+-- checked at commit as a local batch's is, here with no insert trigger having
+-- checked it first (the apply worker fires none): a signature of other bytes
+-- by the same key is refused
+CREATE FUNCTION pg_temp.b_batch(id text, soh numeric, signed_bytes bytea) RETURNS battledger.batch LANGUAGE plpgsql AS $$
+DECLARE r battledger.batch;
+BEGIN
+    r.batch_id := id; r.tbl := 'public.sreading'; r.row_count := 1;
+    r.key_id := key_id(battledger_test.public_key(battledger_test.seed('relay-1')));
+    r.root := batch_root(ARRAY[sha256(signing_bytes(pg_temp.b_row(soh, 1, repeat('0', 64)::hash256, now(), id)))::hash256]);
+    r.sig := battledger_test.sign(battledger_test.seed('relay-1'),
+                                  coalesce(signed_bytes, batch_manifest('public.sreading', id, 1, r.root)));
+    r.at := now();
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
+    r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
+    RETURN r;
+END $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.batch SELECT (pg_temp.b_batch('b-forged', 97, convert_to('not this manifest', 'UTF8'))).*;
+INSERT INTO sreading SELECT (pg_temp.b_row(97, 1, repeat('0', 64)::hash256, now() + interval '2 hours', 'b-forged')).*;
+COMMIT;
+SELECT count(*) AS forged_batches_stored FROM battledger.batch WHERE batch_id = 'b-forged';
 
 -- a key registered at another member arrives as a key_event row: a weak one (here
 -- the identity 01 00..00, under which anybody can sign) is refused, as it is here

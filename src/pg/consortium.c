@@ -156,9 +156,7 @@ arrivals_flush(void)
 	if (arrivals == NIL || arrivals_lxid != BL_MY_LXID() || !consortium_arrivals_counted())
 		return;
 	list_sort(arrivals, arrival_cmp);
-	/* at commit no statement runs: the upsert needs a snapshot of its own */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	nest = bl_spi_connect();
+	nest = bl_spi_connect_at_commit();
 	if (arrivals_plan == NULL)
 	{
 		/*
@@ -190,8 +188,7 @@ arrivals_flush(void)
 		if (SPI_execute_plan(arrivals_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not count the arriving rows");
 	}
-	bl_spi_finish(nest);
-	PopActiveSnapshot();
+	bl_spi_finish_at_commit(nest);
 	arrivals = NIL;
 }
 

@@ -11,6 +11,7 @@
 #include "executor/spi.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 int
 bl_spi_connect(void)
@@ -38,6 +39,20 @@ bl_spi_finish(int nest)
 {
 	AtEOXact_GUC(true, nest);
 	SPI_finish();
+}
+
+int
+bl_spi_connect_at_commit(void)
+{
+	PushActiveSnapshot(GetTransactionSnapshot());
+	return bl_spi_connect();
+}
+
+void
+bl_spi_finish_at_commit(int nest)
+{
+	bl_spi_finish(nest);
+	PopActiveSnapshot();
 }
 
 char	  **

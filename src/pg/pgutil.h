@@ -19,6 +19,15 @@ extern int	bl_spi_connect(void);
 extern void bl_spi_finish(int nest);
 
 /*
+ * SPI from a pre-commit (or pre-prepare) transaction callback: no statement
+ * runs then and an apply worker has no portal, so the work gets a snapshot
+ * of its own (without one SPI refuses, the commit fails, and an apply worker
+ * retries the same transaction for ever).  Pairs like the two above.
+ */
+extern int	bl_spi_connect_at_commit(void);
+extern void bl_spi_finish_at_commit(int nest);
+
+/*
  * Ask for [p, p + size), memory of one allocation, in transparent huge pages
  * (madvise MADV_HUGEPAGE on the whole 2 MB pages inside it; a hint, its
  * failure changes nothing).  For arrays of tens of megabytes first touched

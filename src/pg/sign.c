@@ -121,7 +121,29 @@ typedef struct NewBatch
 {
 	char	   *id;
 	SubTransactionId subid;
+	/*
+	 * What the insert trigger verified: the manifest bytes, the signature
+	 * over them and the key that signed them (all NULL for a batch that
+	 * arrived from another member: the apply worker fires no insert trigger,
+	 * so its commit check verifies the signature itself).  The commit check
+	 * skips a second Ed25519 verification only when the batch row it re-reads
+	 * gives exactly these bytes: a verification is a pure function of them.
+	 */
+	StringInfo	verified_manifest;
+	uint8		verified_sig[64];
+	Hash256		verified_key_id;
 } NewBatch;
+
+/* What battledger_batch_check() verified, for remember_new_batch(). */
+typedef struct VerifiedManifest
+{
+	StringInfo	manifest;
+	const uint8 *sig;
+	const Hash256 *key_id;
+} VerifiedManifest;
+
+static const char *batch_check_known(const char *batch_id, Oid expect_tbl,
+									 const NewBatch *known, char **detail);
 
 static List *new_batches = NIL;
 static bool batch_callbacks_registered = false;
@@ -143,7 +165,7 @@ batch_xact_callback(XactEvent event, void *arg)
 		{
 			NewBatch   *nb = lfirst(lc);
 			char	   *detail;
-			const char *problem = batch_check(nb->id, InvalidOid, &detail);
+			const char *problem = batch_check_known(nb->id, InvalidOid, nb, &detail);
 
 			if (problem && IsLogicalWorker())
 				consortium_reject(consortium_worker_member() ? consortium_worker_member()->origin : NULL,
@@ -194,7 +216,7 @@ batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 static void
-remember_new_batch(const char *id)
+remember_new_batch(const char *id, const VerifiedManifest *v)
 {
 	MemoryContext old;
 	NewBatch   *nb;
@@ -209,9 +231,21 @@ remember_new_batch(const char *id)
 	nb = palloc(sizeof(NewBatch));
 	nb->id = pstrdup(id);
 	nb->subid = GetCurrentSubTransactionId();
+	nb->verified_manifest = NULL;
+	if (v != NULL)
+	{
+		nb->verified_manifest = makeStringInfo();
+		appendBinaryStringInfo(nb->verified_manifest, v->manifest->data, v->manifest->len);
+		memcpy(nb->verified_sig, v->sig, sizeof(nb->verified_sig));
+		memcpy(nb->verified_key_id.bytes, v->key_id->bytes, BL_HASH_LEN);
+	}
 	new_batches = lappend(new_batches, nb);
 	MemoryContextSwitchTo(old);
 }
+
+static SPIPlanPtr keep_plan(const char *query, Oid *argtypes);
+static SPIPlanPtr xact_batch_plan = NULL;	/* xact_batch()'s query, kept */
+static SPIPlanPtr batch_roles_plan = NULL;	/* battledger_batch_check()'s, kept */
 
 /* The batch as seen by this transaction, read once per transaction. */
 static XactBatch *
@@ -246,8 +280,11 @@ xact_batch(const char *batch_id)
 
 		b->tbl = InvalidOid;
 		nest = bl_spi_connect();
-		if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, key_id, xmin::text FROM battledger.batch WHERE batch_id = $1",
-								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		/* once per batch: kept, as parsing and planning it cost more than running it */
+		if (xact_batch_plan == NULL)
+			xact_batch_plan = keep_plan("SELECT pg_catalog.to_regclass(tbl)::oid, key_id, xmin::text FROM battledger.batch WHERE batch_id = $1",
+										argtypes);
+		if (SPI_execute_plan(xact_batch_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read battledger.batch");
 		if (SPI_processed == 1)
 		{
@@ -430,7 +467,7 @@ sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls,
 void
 sign_defer_batch_check(const char *batch_id)
 {
-	remember_new_batch(batch_id);
+	remember_new_batch(batch_id, NULL);
 }
 
 /* Signature, and key validity at ledger_at (for one of roles, if given). */
@@ -479,8 +516,8 @@ check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nr
 /* ---- batches ---- */
 
 /*
- * The two queries of batch_check(), planned once per backend (and the rows'
- * query once per table in a row) and kept: parsing and planning them anew
+ * The two queries of batch_check(), planned once per backend (the rows'
+ * query once per table, below) and kept: parsing and planning them anew
  * was about 40% of the commit-time check of a 1,000-row batch (perf, 0.13.0,
  * issue 15).  The plan cache replans a kept plan when what it depends on
  * changes; permissions are checked at each execution, as the user running it.
@@ -488,8 +525,21 @@ check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nr
  * ledger_batch serves any non-NULL id.
  */
 static SPIPlanPtr batch_manifest_plan = NULL;
-static SPIPlanPtr batch_rows_plan = NULL;
-static char *batch_rows_plan_query = NULL;	/* its query text, naming the table (TopMemoryContext) */
+
+/*
+ * The rows' plans, one per table, kept by query text (which names the
+ * table): a session that loads batches into two signed tables in turn would
+ * otherwise replan at each switch.  A few tables at most are in use at once;
+ * past BATCH_ROWS_PLANS the oldest plan is freed (round robin).
+ */
+#define BATCH_ROWS_PLANS 8
+typedef struct RowsPlan
+{
+	char	   *query;			/* TopMemoryContext */
+	SPIPlanPtr	plan;
+} RowsPlan;
+static RowsPlan batch_rows_plans[BATCH_ROWS_PLANS];
+static int	batch_rows_plans_next = 0;
 
 static SPIPlanPtr
 keep_plan(const char *query, Oid *argtypes)
@@ -501,12 +551,46 @@ keep_plan(const char *query, Oid *argtypes)
 	return plan;
 }
 
+/* The kept plan of rows_query (planned as the current user), planned if new. */
+static SPIPlanPtr
+rows_plan(const char *rows_query, Oid *argtypes)
+{
+	RowsPlan   *slot;
+
+	for (int i = 0; i < BATCH_ROWS_PLANS; i++)
+		if (batch_rows_plans[i].query != NULL && strcmp(batch_rows_plans[i].query, rows_query) == 0)
+			return batch_rows_plans[i].plan;
+	slot = &batch_rows_plans[batch_rows_plans_next];
+	batch_rows_plans_next = (batch_rows_plans_next + 1) % BATCH_ROWS_PLANS;
+	if (slot->plan != NULL)
+		SPI_freeplan(slot->plan);
+	slot->plan = NULL;
+	if (slot->query != NULL)
+		pfree(slot->query);
+	slot->query = NULL;
+	/* planned before the slot is filled: an ERROR here leaves it empty, not stale */
+	slot->plan = keep_plan(rows_query, argtypes);
+	slot->query = MemoryContextStrdup(TopMemoryContext, rows_query);
+	return slot->plan;
+}
+
 /*
  * Re-read a batch's rows and compare them with its manifest; also re-check
- * the manifest's signature.  Used at commit and by verify().
+ * the manifest's signature.  Used by verify().
  */
 const char *
 batch_check(const char *batch_id, Oid expect_tbl, char **detail)
+{
+	return batch_check_known(batch_id, expect_tbl, NULL, detail);
+}
+
+/*
+ * The same, at commit: known is what the batch's insert trigger verified in
+ * this transaction (or NULL), which spares verifying the same signature over
+ * the same manifest again.  Everything else is checked as verify() does.
+ */
+static const char *
+batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, char **detail)
 {
 	int			nest;
 	Oid			argtypes[1] = {TEXTOID};
@@ -613,18 +697,7 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 	rows_query = psprintf("SELECT t.* FROM ONLY %s t WHERE t.ledger_batch = $1",
 						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 													 get_rel_name(tbl)));
-	if (batch_rows_plan_query == NULL || strcmp(batch_rows_plan_query, rows_query) != 0)
-	{
-		if (batch_rows_plan != NULL)
-			SPI_freeplan(batch_rows_plan);
-		batch_rows_plan = NULL;
-		if (batch_rows_plan_query != NULL)
-			pfree(batch_rows_plan_query);
-		batch_rows_plan_query = NULL;
-		batch_rows_plan = keep_plan(rows_query, argtypes);
-		batch_rows_plan_query = MemoryContextStrdup(TopMemoryContext, rows_query);
-	}
-	portal = SPI_cursor_open(NULL, batch_rows_plan, args, NULL, true);
+	portal = SPI_cursor_open(NULL, rows_plan(rows_query, argtypes), args, NULL, true);
 	signing_tbl = v1 ? NULL : MemoryContextStrdup(caller, ledger_table_name(tbl));
 	cap = Max(count, 1) <= 1000000 ? Max(count, 1) : 1000000;	/* a hint, not trusted: grown below */
 	hashes = MemoryContextAlloc(caller, cap * BL_HASH_LEN);
@@ -703,8 +776,19 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
 		manifest_bytes(&m, batch_id, strlen(batch_id), count, root.bytes);
 	else
 		manifest_v2_bytes(&m, tbl, batch_id, strlen(batch_id), count, root.bytes);
-	if (VARSIZE_ANY_EXHDR(sig) != 64 ||
-		!key_verify(key, m.data, m.len, (const uint8 *) VARDATA_ANY(sig)))
+	if (VARSIZE_ANY_EXHDR(sig) != 64)
+	{
+		*detail = psprintf("The signature of batch \"%s\" does not verify.", batch_id);
+		return "batch_bad_signature";
+	}
+	/* verified at insert, in this transaction, over these very bytes: the same answer */
+	if (known != NULL && known->verified_manifest != NULL &&
+		known->verified_manifest->len == m.len &&
+		memcmp(known->verified_manifest->data, m.data, m.len) == 0 &&
+		memcmp(known->verified_sig, VARDATA_ANY(sig), 64) == 0 &&
+		memcmp(known->verified_key_id.bytes, key_id.bytes, BL_HASH_LEN) == 0)
+		return NULL;
+	if (!key_verify(key, m.data, m.len, (const uint8 *) VARDATA_ANY(sig)))
 	{
 		*detail = psprintf("The signature of batch \"%s\" does not verify.", batch_id);
 		return "batch_bad_signature";
@@ -740,6 +824,8 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	int			atcol[2];
 	const char *tblname;
 	MemoryContext caller = CurrentMemoryContext;
+	const uint8 *sig;
+	VerifiedManifest verified;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -781,8 +867,11 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	/* the target must be a signed ledger table; its signer roles apply */
 	args[0] = ObjectIdGetDatum(tbl);
 	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass AND signer_roles IS NOT NULL",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	/* once per batch: kept, as parsing and planning it cost more than running it */
+	if (batch_roles_plan == NULL)
+		batch_roles_plan = keep_plan("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass AND signer_roles IS NOT NULL",
+									 argtypes);
+	if (SPI_execute_plan(batch_roles_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
 	if (SPI_processed == 1)
 		roles_text = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
@@ -799,14 +888,17 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 					 psprintf("batch \"%s\"", batch_id));
 	initStringInfo(&m);
 	manifest_v2_bytes(&m, tbl, batch_id, strlen(batch_id), count, root->bytes);
-	if (!key_verify(key, m.data, m.len,
-					sig_bytes_or_error(heap_getattr(tup, SPI_fnumber(desc, "sig"), desc, &isnull))))
+	sig = sig_bytes_or_error(heap_getattr(tup, SPI_fnumber(desc, "sig"), desc, &isnull));
+	if (!key_verify(key, m.data, m.len, sig))
 		ereport(ERROR,
 				(errcode(ERRCODE_SIG_INVALID),
 				 errmsg("signature of batch \"%s\" does not verify", batch_id),
 				 errhint("Sign exactly battledger.batch_manifest(tbl, batch_id, row_count, root), which names the table.")));
 
-	remember_new_batch(batch_id);
+	verified.manifest = &m;
+	verified.sig = sig;
+	verified.key_id = key_id;
+	remember_new_batch(batch_id, &verified);
 
 	/* the batch's time is the server's, like ledger_at; its table, canonical */
 	atcol[0] = SPI_fnumber(desc, "at");

@@ -37,7 +37,6 @@
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/snapmgr.h"
 #include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -82,27 +81,23 @@ static void store_leaves(const char *origin, List *leaves, bool if_absent);
 /*
  * Leaves whose checkpoint did not come in the same transaction (around a
  * join, the checkpoint table may be applied by a table-sync worker) are
- * stored at commit, to be checked with the next checkpoint.
+ * stored at commit, to be checked with the next checkpoint.  Before a
+ * PREPARE too, as the arrival counts and batch checks are: leaves come from
+ * seal(), which refuses a transaction block, so no member prepares them
+ * today; a subscription created with two_phase would otherwise lose them
+ * if one ever did.
  */
 static void
 held_xact_callback(XactEvent event, void *arg)
 {
-	if (event != XACT_EVENT_PRE_COMMIT || held == NIL || held_lxid != BL_MY_LXID() || held_origin == NULL)
-		return;
-	{
-		int			nest;
+	int			nest;
 
-		/*
-		 * At commit no statement runs and an apply worker has no portal:
-		 * without a snapshot of its own SPI refuses to run, the commit fails
-		 * and the worker retries the same transaction forever.
-		 */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		nest = bl_spi_connect();
-		store_leaves(held_origin, held, true);
-		bl_spi_finish(nest);
-		PopActiveSnapshot();
-	}
+	if ((event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) ||
+		held == NIL || held_lxid != BL_MY_LXID() || held_origin == NULL)
+		return;
+	nest = bl_spi_connect_at_commit();
+	store_leaves(held_origin, held, true);
+	bl_spi_finish_at_commit(nest);
 	held = NIL;
 }
 
