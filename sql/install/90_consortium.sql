@@ -274,7 +274,11 @@ CREATE FUNCTION @extschema@.consortium_status()
               FROM pg_catalog.pg_replication_slots r
              WHERE r.slot_name = @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true))),
            pc.tree_size, pc.verified_at,
-           f.state, f.reason,
+           f.state,
+           CASE WHEN lt.n > 0 THEN pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
+               'This database''s own triggers fire on the member''s rows before they are stored (BEFORE INSERT row triggers enabled ALWAYS or REPLICA, pg_trigger): %s. They can drop rows here (the member then looks "rows missing") or change them (refused as the member''s): check them before suspecting the member.',
+               lt.names))
+                ELSE f.reason END,
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
@@ -325,6 +329,26 @@ CREATE FUNCTION @extschema@.consortium_status()
           FROM (SELECT coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval AS after) u,
                @extschema@.peer_arrival a
          WHERE a.origin = m.origin) ar ON true
+      -- this database's own triggers that fire on the member's rows before
+      -- they are stored: BEFORE INSERT row triggers (tgtype bits ROW 1,
+      -- BEFORE 2, INSERT 4) enabled ALWAYS or REPLICA on a table the
+      -- subscription delivers into, not the extension's own (their functions
+      -- live in its schema).  One firing before the arrival trigger can drop
+      -- a row uncounted (the member then looks "rows missing") or change it
+      -- (refused as the member's); one firing after it stops the apply
+      -- (_arrive_trigger() refuses to run before it).  The DDL guard refuses
+      -- them to everyone but a superuser (0.14.0); the reason names them, in
+      -- every state, so that this database is suspected before the member.
+      LEFT JOIN LATERAL (SELECT count(*) AS n,
+               pg_catalog.string_agg(pg_catalog.format('%I on %s (ENABLE %s)', t.tgname, t.tgrelid::regclass,
+                                                       CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
+                                     ', ' ORDER BY t.tgrelid::regclass::text, t.tgname) AS names
+          FROM pg_subscription_rel r
+          JOIN pg_trigger t ON t.tgrelid = r.srrelid
+          JOIN pg_proc p ON p.oid = t.tgfoid
+         WHERE r.srsubid = s.oid AND t.tgenabled IN ('A', 'R') AND NOT t.tgisinternal
+           AND t.tgtype::int & 7 = 7
+           AND p.pronamespace <> '@extschema@'::regnamespace) lt ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
