@@ -254,6 +254,43 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 
+-- This database's own triggers that fire on rows arriving through
+-- subscription sub (NULL: any table) before they are stored, as "name on
+-- table (ENABLE ALWAYS)", or NULL: BEFORE INSERT row triggers (tgtype bits ROW 1, BEFORE 2,
+-- INSERT 4) enabled ALWAYS or REPLICA on a table the subscription delivers
+-- into (pg_subscription_rel), not the extension's own (their functions live
+-- in its schema).  One firing before the arrival trigger can drop a row
+-- uncounted (the member then looks "rows missing") or change it (refused as
+-- the member's); one firing after it stops the apply (_arrive_trigger()
+-- refuses to run before it).  The DDL guard refuses them to every role but a
+-- superuser (0.14.0); consortium_status() names them, so that this database
+-- is suspected before the member.  PL/pgSQL, so that its plans are kept (as
+-- _lock_wait_reason()'s): none such, as a rule, costs a scan of pg_trigger.
+CREATE FUNCTION @extschema@._arrival_triggers(sub oid) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found oid[];
+BEGIN
+    -- the candidates first, by a query with no parameter (its plan is kept
+    -- generic, not made again for each subscription): none, as a rule
+    SELECT pg_catalog.array_agg(t.oid) INTO found
+      FROM pg_catalog.pg_trigger t
+      JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+     WHERE t.tgenabled IN ('A', 'R') AND NOT t.tgisinternal AND t.tgtype::int & 7 = 7
+       AND p.pronamespace <> '@extschema@'::pg_catalog.regnamespace;
+    IF found IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT pg_catalog.string_agg(pg_catalog.format('%I on %s (ENABLE %s)', t.tgname, t.tgrelid::pg_catalog.regclass,
+                                                           CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
+                                         ', ' ORDER BY t.tgrelid::pg_catalog.regclass::text, t.tgname)
+              FROM pg_catalog.pg_trigger t
+             WHERE t.oid = ANY (found)
+               AND (sub IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_subscription_rel r
+                                            WHERE r.srrelid = t.tgrelid AND r.srsubid = sub)));
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._arrival_triggers(oid) FROM PUBLIC;
+
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
 -- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
@@ -275,10 +312,17 @@ CREATE FUNCTION @extschema@.consortium_status()
              WHERE r.slot_name = @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true))),
            pc.tree_size, pc.verified_at,
            f.state,
-           CASE WHEN lt.n > 0 THEN pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
+           -- this database's own triggers that fire on the member's rows
+           -- before they are stored, named whatever the state; looked for
+           -- per member only if there is any at all (an initplan, once per
+           -- call: none, as a rule).  Subqueries here, not one more lateral
+           -- join: each join the planner orders costs every call its time
+           CASE WHEN (SELECT @extschema@._arrival_triggers(NULL)) IS NULL THEN f.reason
+                ELSE (SELECT CASE WHEN lt.names IS NULL THEN f.reason
+                                  ELSE pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
                'This database''s own triggers fire on the member''s rows before they are stored (BEFORE INSERT row triggers enabled ALWAYS or REPLICA, pg_trigger): %s. They can drop rows here (the member then looks "rows missing") or change them (refused as the member''s): check them before suspecting the member.',
-               lt.names))
-                ELSE f.reason END,
+               lt.names)) END
+                        FROM (SELECT @extschema@._arrival_triggers(s.oid) AS names) lt) END,
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
@@ -329,26 +373,6 @@ CREATE FUNCTION @extschema@.consortium_status()
           FROM (SELECT coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval AS after) u,
                @extschema@.peer_arrival a
          WHERE a.origin = m.origin) ar ON true
-      -- this database's own triggers that fire on the member's rows before
-      -- they are stored: BEFORE INSERT row triggers (tgtype bits ROW 1,
-      -- BEFORE 2, INSERT 4) enabled ALWAYS or REPLICA on a table the
-      -- subscription delivers into, not the extension's own (their functions
-      -- live in its schema).  One firing before the arrival trigger can drop
-      -- a row uncounted (the member then looks "rows missing") or change it
-      -- (refused as the member's); one firing after it stops the apply
-      -- (_arrive_trigger() refuses to run before it).  The DDL guard refuses
-      -- them to everyone but a superuser (0.14.0); the reason names them, in
-      -- every state, so that this database is suspected before the member.
-      LEFT JOIN LATERAL (SELECT count(*) AS n,
-               pg_catalog.string_agg(pg_catalog.format('%I on %s (ENABLE %s)', t.tgname, t.tgrelid::regclass,
-                                                       CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
-                                     ', ' ORDER BY t.tgrelid::regclass::text, t.tgname) AS names
-          FROM pg_subscription_rel r
-          JOIN pg_trigger t ON t.tgrelid = r.srrelid
-          JOIN pg_proc p ON p.oid = t.tgfoid
-         WHERE r.srsubid = s.oid AND t.tgenabled IN ('A', 'R') AND NOT t.tgisinternal
-           AND t.tgtype::int & 7 = 7
-           AND p.pronamespace <> '@extschema@'::regnamespace) lt ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
