@@ -254,25 +254,25 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 
--- This database's own triggers that fire on rows arriving through
--- subscription sub (NULL: any table) before they are stored, as "name on
--- table (ENABLE ALWAYS)", or NULL: BEFORE INSERT row triggers (tgtype bits ROW 1, BEFORE 2,
--- INSERT 4) enabled ALWAYS or REPLICA on a table the subscription delivers
--- into (pg_subscription_rel), not the extension's own (their functions live
--- in its schema).  One firing before the arrival trigger can drop a row
--- uncounted (the member then looks "rows missing") or change it (refused as
--- the member's); one firing after it stops the apply (_arrive_trigger()
--- refuses to run before it).  The DDL guard refuses them to every role but a
--- superuser (0.14.0); consortium_status() names them, so that this database
--- is suspected before the member.  PL/pgSQL, so that its plans are kept (as
--- _lock_wait_reason()'s): none such, as a rule, costs a scan of pg_trigger.
-CREATE FUNCTION @extschema@._arrival_triggers(sub oid) RETURNS text
+-- This database's own triggers that fire on arriving rows before they are
+-- stored, per subscription: {"<subscription oid>": "name on table (ENABLE
+-- ALWAYS), ..."}, or NULL if there is none.  BEFORE INSERT row triggers
+-- (tgtype bits ROW 1, BEFORE 2, INSERT 4) enabled ALWAYS or REPLICA on a
+-- table a subscription delivers into (pg_subscription_rel), not the
+-- extension's own (their functions live in its schema).  One firing before
+-- the arrival trigger can drop a row uncounted (the member then looks "rows
+-- missing") or change it (refused as the member's); one firing after it
+-- stops the apply (_arrive_trigger() refuses to run before it).  The DDL
+-- guard refuses them to every role but a superuser (0.14.0);
+-- consortium_status() names them, so that this database is suspected
+-- before the member.  Called once per status call, not per member;
+-- PL/pgSQL, so that its plans are kept (as _lock_wait_reason()'s): when
+-- there is none, as a rule, it costs one scan of pg_trigger.
+CREATE FUNCTION @extschema@._arrival_triggers() RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found oid[];
 BEGIN
-    -- the candidates first, by a query with no parameter (its plan is kept
-    -- generic, not made again for each subscription): none, as a rule
     SELECT pg_catalog.array_agg(t.oid) INTO found
       FROM pg_catalog.pg_trigger t
       JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
@@ -281,15 +281,17 @@ BEGIN
     IF found IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN (SELECT pg_catalog.string_agg(pg_catalog.format('%I on %s (ENABLE %s)', t.tgname, t.tgrelid::pg_catalog.regclass,
-                                                           CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
-                                         ', ' ORDER BY t.tgrelid::pg_catalog.regclass::text, t.tgname)
-              FROM pg_catalog.pg_trigger t
-             WHERE t.oid = ANY (found)
-               AND (sub IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_subscription_rel r
-                                            WHERE r.srrelid = t.tgrelid AND r.srsubid = sub)));
+    RETURN (SELECT pg_catalog.jsonb_object_agg(x.sub, x.names)
+              FROM (SELECT r.srsubid::text AS sub,
+                           pg_catalog.string_agg(pg_catalog.format('%I on %s (ENABLE %s)', t.tgname, t.tgrelid::pg_catalog.regclass,
+                                                                   CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
+                                                 ', ' ORDER BY t.tgrelid::pg_catalog.regclass::text, t.tgname) AS names
+                      FROM pg_catalog.pg_trigger t
+                      JOIN pg_catalog.pg_subscription_rel r ON r.srrelid = t.tgrelid
+                     WHERE t.oid = ANY (found)
+                     GROUP BY r.srsubid) x);
 END $$;
-REVOKE ALL ON FUNCTION @extschema@._arrival_triggers(oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._arrival_triggers() FROM PUBLIC;
 
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
@@ -313,16 +315,14 @@ CREATE FUNCTION @extschema@.consortium_status()
            pc.tree_size, pc.verified_at,
            f.state,
            -- this database's own triggers that fire on the member's rows
-           -- before they are stored, named whatever the state; looked for
-           -- per member only if there is any at all (an initplan, once per
-           -- call: none, as a rule).  Subqueries here, not one more lateral
-           -- join: each join the planner orders costs every call its time
-           CASE WHEN (SELECT @extschema@._arrival_triggers(NULL)) IS NULL THEN f.reason
-                ELSE (SELECT CASE WHEN lt.names IS NULL THEN f.reason
-                                  ELSE pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
+           -- before they are stored, named whatever the state: an initplan
+           -- (once per call, not per member), in the target list, not one
+           -- more lateral join (each join the planner orders costs every
+           -- call its time: the status is planned on every call)
+           CASE WHEN (SELECT @extschema@._arrival_triggers()) ->> s.oid::text IS NULL THEN f.reason
+                ELSE pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
                'This database''s own triggers fire on the member''s rows before they are stored (BEFORE INSERT row triggers enabled ALWAYS or REPLICA, pg_trigger): %s. They can drop rows here (the member then looks "rows missing") or change them (refused as the member''s): check them before suspecting the member.',
-               lt.names)) END
-                        FROM (SELECT @extschema@._arrival_triggers(s.oid) AS names) lt) END,
+               (SELECT @extschema@._arrival_triggers()) ->> s.oid::text)) END,
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
