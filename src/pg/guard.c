@@ -245,7 +245,8 @@ check_user_before_trigger(Oid relid, const char *what, const char *name, char fi
 {
 	const char *msg = NULL,
 			   *detail = NULL,
-			   *hint = NULL;
+			   *hint = NULL,
+			   *su_hint = NULL;
 
 	if (fires == TRIGGER_FIRES_ALWAYS || fires == TRIGGER_FIRES_ON_REPLICA)
 	{
@@ -255,6 +256,7 @@ check_user_before_trigger(Oid relid, const char *what, const char *name, char fi
 			"and consortium_status() would blame that member.";
 		hint = "Enable it with ENABLE TRIGGER (it then fires on this member's own writes only), or make it an "
 			"AFTER trigger to record arriving rows elsewhere.";
+		su_hint = "Allowed to a superuser; battledger.consortium_status() names such a trigger on a table other members' rows arrive in.";
 	}
 	else if (fires != TRIGGER_DISABLED && strcmp(name, LEDGER_CHAIN_TRIGGER) > 0)
 	{
@@ -263,6 +265,7 @@ check_user_before_trigger(Oid relid, const char *what, const char *name, char fi
 			"\" runs after the chain trigger hashed and chained the row, and a row it changed or dropped "
 			"would break its chain.";
 		hint = "Give it a name that sorts before \"" LEDGER_CHAIN_TRIGGER "\", or make it an AFTER trigger.";
+		su_hint = "Allowed to a superuser; the chain trigger refuses every insert while it is enabled.";
 	}
 	if (msg == NULL)
 		return;
@@ -272,7 +275,7 @@ check_user_before_trigger(Oid relid, const char *what, const char *name, char fi
 				(errcode(ERRCODE_LEDGER_DDL_REFUSED),
 				 errmsg("%s on ledger table \"%s\": %s", what, get_rel_name(relid), msg),
 				 errdetail("%s", detail),
-				 errhint("Allowed to a superuser; battledger.consortium_status() names such a trigger on a table other members' rows arrive in.")));
+				 errhint("%s", su_hint)));
 		return;
 	}
 	ereport(ERROR,
