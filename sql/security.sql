@@ -80,10 +80,13 @@ ALTER INDEX direct RENAME TO renamed;
 ALTER INDEX direct_chain RENAME TO renamed_chain;
 DROP INDEX direct_chain;
 ALTER SEQUENCE direct RENAME TO renamed;
--- a BEFORE trigger that would rewrite a replicated row after its arrival check
+-- a BEFORE trigger that would rewrite a replicated row after its arrival
+-- check: the owner may not enable it for replication (0.14.0, see (k)); a
+-- superuser may (warned), and the arrival trigger then refuses to run
 CREATE TRIGGER zz_battledger_b BEFORE INSERT ON direct FOR EACH ROW EXECUTE FUNCTION noop();
 ALTER TABLE direct ENABLE REPLICA TRIGGER zz_battledger_b;
 RESET ROLE;
+ALTER TABLE direct ENABLE REPLICA TRIGGER zz_battledger_b;
 SET session_replication_role = replica;
 INSERT INTO direct VALUES ('x', 1, repeat('00', 32)::hash256, repeat('11', 32)::hash256, 'other.example/log');
 RESET session_replication_role;
@@ -220,7 +223,8 @@ INSERT INTO qn VALUES ('K1', 1, 1, repeat('00', 32)::hash256,
 RESET session_replication_role;
 SELECT count(*) AS held FROM battledger.held_row;
 SET ROLE sec_owner;
-CREATE TRIGGER a_qwho BEFORE INSERT ON qn FOR EACH ROW EXECUTE FUNCTION qwho_record();
+-- (an AFTER trigger: a BEFORE one may not fire on replicated rows since 0.14.0, see (k))
+CREATE TRIGGER a_qwho AFTER INSERT ON qn FOR EACH ROW EXECUTE FUNCTION qwho_record();
 ALTER TABLE qn ENABLE ALWAYS TRIGGER a_qwho;
 SET ROLE sec_plain;
 SELECT count(*) FROM battledger.held_row;
@@ -325,6 +329,72 @@ CREATE UNIQUE INDEX hand_sig ON hand (ledger_sig) WHERE ledger_sig IS NOT NULL;
 SELECT battledger._register('hand', 'battery', 'hand_chain', ARRAY['oem']);
 SELECT tbl, signer_roles FROM ledger_tables WHERE tbl = 'hand'::regclass;
 RESET ROLE;
+
+-- (k) a table owner's own BEFORE INSERT row triggers (0.14.0, red team r14).
+-- Enabled ALWAYS or REPLICA, one fires in the apply worker on other members'
+-- rows and could drop them before the arrival trigger counts them; named
+-- after the chain trigger, one fires after the row is hashed.  Both are
+-- refused to the owner, on a ledger table and by enable_ledger(); AFTER and
+-- statement triggers, ENABLE ALWAYS or not, and ORIGIN BEFORE triggers named
+-- before the chain trigger stay allowed; a superuser is warned, not refused
+SET ROLE sec_owner;
+CREATE FUNCTION sec_keep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE FUNCTION sec_drop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TABLE trg (battery text, v int);
+SELECT enable_ledger('trg', 'battery');
+CREATE TRIGGER a_drop BEFORE INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_drop();
+ALTER TABLE trg ENABLE ALWAYS TRIGGER a_drop;
+ALTER TABLE trg ENABLE REPLICA TRIGGER a_drop;
+ALTER TRIGGER a_drop ON trg RENAME TO zzz_drop;
+CREATE TRIGGER zzz_late BEFORE INSERT OR UPDATE ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+CREATE OR REPLACE TRIGGER zzz_late BEFORE INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+-- disabled, it fires nowhere: it may take any name, but is not enabled
+-- again under one that fires after the chain trigger
+ALTER TABLE trg DISABLE TRIGGER a_drop;
+ALTER TRIGGER a_drop ON trg RENAME TO zzz_drop;
+ALTER TABLE trg ENABLE TRIGGER zzz_drop;
+ALTER TRIGGER zzz_drop ON trg RENAME TO b_drop;
+CREATE TRIGGER b_fill BEFORE INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+CREATE TRIGGER zzz_audit AFTER INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+ALTER TABLE trg ENABLE ALWAYS TRIGGER zzz_audit;
+CREATE TRIGGER stmt BEFORE INSERT ON trg FOR EACH STATEMENT EXECUTE FUNCTION sec_keep();
+ALTER TABLE trg ENABLE REPLICA TRIGGER stmt;
+-- CREATE OR REPLACE TRIGGER makes a trigger fire ORIGIN again, whatever it
+-- fired as (the guard relies on it): an ALWAYS AFTER trigger made BEFORE
+CREATE TRIGGER c_audit AFTER INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+ALTER TABLE trg ENABLE ALWAYS TRIGGER c_audit;
+CREATE OR REPLACE TRIGGER c_audit BEFORE INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'trg'::regclass ORDER BY tgname;
+INSERT INTO trg VALUES ('B1', 1), ('B1', 2);
+SELECT count(*) AS stored FROM trg;
+SELECT count(*) AS problems FROM verify('trg');
+-- the same triggers on a table before enable_ledger(): refused there
+CREATE TABLE trg2 (battery text, v int);
+CREATE TRIGGER a_drop BEFORE INSERT ON trg2 FOR EACH ROW EXECUTE FUNCTION sec_drop();
+ALTER TABLE trg2 ENABLE ALWAYS TRIGGER a_drop;
+SELECT enable_ledger('trg2', 'battery');
+ALTER TABLE trg2 ENABLE REPLICA TRIGGER a_drop;
+SELECT enable_ledger('trg2', 'battery');
+ALTER TABLE trg2 ENABLE TRIGGER a_drop;
+ALTER TRIGGER a_drop ON trg2 RENAME TO zzz_drop;
+SELECT enable_ledger('trg2', 'battery');
+DROP TABLE trg2;
+-- a plain role cannot create a trigger on the table at all
+SET ROLE sec_plain;
+CREATE TRIGGER a_plain BEFORE INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+RESET ROLE;
+-- a superuser is warned, not refused (consortium_status() names such a
+-- trigger on a table a subscription delivers into: test/redteam/r14_0130_findings.sh T)
+ALTER TABLE trg ENABLE ALWAYS TRIGGER b_drop;
+CREATE TRIGGER zzz_su BEFORE INSERT ON trg FOR EACH ROW EXECUTE FUNCTION sec_keep();
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'trg'::regclass AND tgname IN ('b_drop', 'zzz_su') ORDER BY tgname;
+DROP TRIGGER b_drop ON trg;
+DROP TRIGGER zzz_su ON trg;
+DROP TRIGGER b_fill ON trg;
+DROP TRIGGER c_audit ON trg;
+DROP TRIGGER zzz_audit ON trg;
+DROP TRIGGER stmt ON trg;
+DROP FUNCTION sec_keep(), sec_drop();
 
 -- 13. Clean errors instead of misleading answers
 SELECT * FROM verify(0::regclass);

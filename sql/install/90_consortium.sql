@@ -254,6 +254,45 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 
+-- This database's own triggers that fire on arriving rows before they are
+-- stored, per subscription: {"<subscription oid>": "name on table (ENABLE
+-- ALWAYS), ..."}, or NULL if there is none.  BEFORE INSERT row triggers
+-- (tgtype bits ROW 1, BEFORE 2, INSERT 4) enabled ALWAYS or REPLICA on a
+-- table a subscription delivers into (pg_subscription_rel), not the
+-- extension's own (their functions live in its schema).  One firing before
+-- the arrival trigger can drop a row uncounted (the member then looks "rows
+-- missing") or change it (refused as the member's); one firing after it
+-- stops the apply (_arrive_trigger() refuses to run before it).  The DDL
+-- guard refuses them to every role but a superuser (0.14.0);
+-- consortium_status() names them, so that this database is suspected
+-- before the member.  Called once per status call, not per member;
+-- PL/pgSQL, so that its plans are kept (as _lock_wait_reason()'s): when
+-- there is none, as a rule, it costs one scan of pg_trigger.
+CREATE FUNCTION @extschema@._arrival_triggers() RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found oid[];
+BEGIN
+    SELECT pg_catalog.array_agg(t.oid) INTO found
+      FROM pg_catalog.pg_trigger t
+      JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+     WHERE t.tgenabled IN ('A', 'R') AND NOT t.tgisinternal AND t.tgtype::int & 7 = 7
+       AND p.pronamespace <> '@extschema@'::pg_catalog.regnamespace;
+    IF found IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT pg_catalog.jsonb_object_agg(x.sub, x.names)
+              FROM (SELECT r.srsubid::text AS sub,
+                           pg_catalog.string_agg(pg_catalog.format('%I on %s (ENABLE %s)', t.tgname, t.tgrelid::pg_catalog.regclass,
+                                                                   CASE t.tgenabled WHEN 'A' THEN 'ALWAYS' ELSE 'REPLICA' END),
+                                                 ', ' ORDER BY t.tgrelid::pg_catalog.regclass::text, t.tgname) AS names
+                      FROM pg_catalog.pg_trigger t
+                      JOIN pg_catalog.pg_subscription_rel r ON r.srrelid = t.tgrelid
+                     WHERE t.oid = ANY (found)
+                     GROUP BY r.srsubid) x);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._arrival_triggers() FROM PUBLIC;
+
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
 -- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
@@ -274,7 +313,16 @@ CREATE FUNCTION @extschema@.consortium_status()
               FROM pg_catalog.pg_replication_slots r
              WHERE r.slot_name = @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true))),
            pc.tree_size, pc.verified_at,
-           f.state, f.reason,
+           f.state,
+           -- this database's own triggers that fire on the member's rows
+           -- before they are stored, named whatever the state: an initplan
+           -- (once per call, not per member), in the target list, not one
+           -- more lateral join (each join the planner orders costs every
+           -- call its time: the status is planned on every call)
+           CASE WHEN (SELECT @extschema@._arrival_triggers()) ->> s.oid::text IS NULL THEN f.reason
+                ELSE pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
+               'This database''s own triggers fire on the member''s rows before they are stored (BEFORE INSERT row triggers enabled ALWAYS or REPLICA, pg_trigger): %s. They can drop rows here (the member then looks "rows missing") or change them (refused as the member''s): check them before suspecting the member.',
+               (SELECT @extschema@._arrival_triggers()) ->> s.oid::text)) END,
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),

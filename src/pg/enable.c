@@ -10,7 +10,9 @@
  * the extension's owner.  _register() checks everything a ledger table must
  * be — owned by the caller, an ordinary permanent table with no inheritance,
  * the ledger columns with their types, the chain index, every column
- * encodable, no rows, no ledger triggers yet — and only then creates the
+ * encodable, no rows, no ledger triggers yet, no BEFORE INSERT row trigger
+ * that would fire on arriving rows or after the chain trigger (the DDL guard
+ * refuses those on a ledger table) — and only then creates the
  * triggers and the registry row as the extension's owner.  Calling it
  * directly can therefore make nothing but a genuine, empty ledger table.
  */
@@ -27,6 +29,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -309,6 +312,27 @@ battledger_register(PG_FUNCTION_ARGS)
 				strncmp(t->tgname, "zz_battledger", 13) == 0)
 				refuse(rel, psprintf("it already has trigger \"%s\"", t->tgname),
 					   "The ledger's triggers are created by enable_ledger() alone.");
+			/* what the DDL guard refuses on a ledger table (guard.c), refused before it becomes one */
+			if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) && TRIGGER_FOR_INSERT(t->tgtype))
+			{
+				if (t->tgenabled == TRIGGER_FIRES_ALWAYS || t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+					ereport(ERROR,
+							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							 errmsg("table \"%s\" cannot become a ledger table: its BEFORE INSERT row trigger \"%s\" is enabled %s",
+									RelationGetRelationName(rel), t->tgname,
+									t->tgenabled == TRIGGER_FIRES_ALWAYS ? "ALWAYS" : "REPLICA"),
+							 errdetail("It would fire in the apply worker on rows arriving from other members, before or after the arrival check, and could drop or change them unseen."),
+							 errhint("ALTER TABLE ... ENABLE TRIGGER \"%s\" (it then fires on this member's own writes only), or make it an AFTER trigger.",
+									 t->tgname)));
+				if (t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, LEDGER_CHAIN_TRIGGER) > 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							 errmsg("table \"%s\" cannot become a ledger table: its BEFORE INSERT row trigger \"%s\" would fire after the row is hashed",
+									RelationGetRelationName(rel), t->tgname),
+							 errdetail("Triggers fire in name order: \"%s\" sorts after the chain trigger \"" LEDGER_CHAIN_TRIGGER "\", and a row it changed or dropped would break its chain.",
+									   t->tgname),
+							 errhint("Rename it (ALTER TRIGGER ... RENAME TO) to a name that sorts before \"" LEDGER_CHAIN_TRIGGER "\", or make it an AFTER trigger.")));
+			}
 		}
 	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
 		if (TupleDescAttr(RelationGetDescr(rel), i)->attgenerated)

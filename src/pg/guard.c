@@ -12,18 +12,28 @@
  * table or moving it to another schema is refused too: log leaves name it.
  * ALTER TYPE ... RENAME VALUE is refused on an enum a ledger table's column
  * uses: rows hash an enum value by its label.
+ *
+ * A table owner's own BEFORE INSERT row triggers (0.14.0, red team r14): one
+ * enabled ALWAYS or REPLICA fires in the apply worker on other members' rows,
+ * before or after the arrival check, and could drop or change them unseen;
+ * one that fires after the chain trigger (triggers fire in name order) could
+ * change or drop a row already hashed and chained.  Both are refused to every
+ * role but a superuser, who can go around any guard anyway: a superuser's
+ * such trigger gets a warning, and consortium_status() names it.
  */
 #include "postgres.h"
 #include "pg_compat.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_trigger.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
@@ -189,6 +199,105 @@ is_ledger_trigger_name(const char *name)
 							strcmp(name, LEDGER_ARRIVE_TRIGGER) == 0);
 }
 
+/*
+ * The type bits and firing mode of trigger name on relid; false if it has
+ * none of that name.  (pg_trigger has no syscache: read by SPI.)
+ */
+static bool
+trigger_firing(Oid relid, const char *name, int16 *tgtype, char *tgenabled)
+{
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2] = {ObjectIdGetDatum(relid), CStringGetTextDatum(name)};
+	bool		found,
+				isnull;
+	int			nest;
+
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT tgtype, tgenabled FROM pg_catalog.pg_trigger "
+							  "WHERE tgrelid = $1 AND tgname = $2::pg_catalog.name AND NOT tgisinternal",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_trigger");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		*tgtype = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*tgenabled = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	bl_spi_finish(nest);
+	return found;
+}
+
+static bool
+before_row_insert(int16 tgtype)
+{
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) && TRIGGER_FOR_INSERT(tgtype);
+}
+
+/*
+ * A user's BEFORE INSERT row trigger named name, firing as fires ('O', 'A',
+ * 'R'; 'D' disabled), on ledger table relid: refused unless it fires only on
+ * this member's own writes (ORIGIN) and before the chain trigger hashes the
+ * row.  what names the command for the message.  A superuser is warned, not
+ * refused (see the file comment).
+ */
+static void
+check_user_before_trigger(Oid relid, const char *what, const char *name, char fires)
+{
+	const char *msg = NULL,
+			   *detail = NULL,
+			   *hint = NULL,
+			   *su_hint = NULL;
+
+	if (fires == TRIGGER_FIRES_ALWAYS || fires == TRIGGER_FIRES_ON_REPLICA)
+	{
+		msg = "it would fire on rows arriving from other members";
+		detail = "A BEFORE INSERT row trigger enabled ALWAYS or REPLICA fires in the apply worker, before or after "
+			"the arrival check (" LEDGER_ARRIVE_TRIGGER "): it could drop or change another member's rows unseen, "
+			"and consortium_status() would blame that member.";
+		hint = "Enable it with ENABLE TRIGGER (it then fires on this member's own writes only), or make it an "
+			"AFTER trigger to record arriving rows elsewhere.";
+		su_hint = "Allowed to a superuser; battledger.consortium_status() names such a trigger on a table other members' rows arrive in.";
+	}
+	else if (fires != TRIGGER_DISABLED && strcmp(name, LEDGER_CHAIN_TRIGGER) > 0)
+	{
+		msg = "it would fire after the row is hashed";
+		detail = "Triggers fire in name order: a BEFORE INSERT row trigger named after \"" LEDGER_CHAIN_TRIGGER
+			"\" runs after the chain trigger hashed and chained the row, and a row it changed or dropped "
+			"would break its chain.";
+		hint = "Give it a name that sorts before \"" LEDGER_CHAIN_TRIGGER "\", or make it an AFTER trigger.";
+		su_hint = "Allowed to a superuser; the chain trigger refuses every insert while it is enabled.";
+	}
+	if (msg == NULL)
+		return;
+	if (superuser())
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+				 errmsg("%s on ledger table \"%s\": %s", what, get_rel_name(relid), msg),
+				 errdetail("%s", detail),
+				 errhint("%s", su_hint)));
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_LEDGER_DDL_REFUSED),
+			 errmsg("cannot %s on ledger table \"%s\": %s", what, get_rel_name(relid), msg),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
+}
+
+/* ALTER TABLE ... ENABLE [ALWAYS | REPLICA] TRIGGER name of a user's trigger */
+static void
+check_enable_user_trigger(Oid relid, const char *name, char fires)
+{
+	int16		tgtype;
+	char		tgenabled;
+
+	if (name == NULL || is_ledger_trigger_name(name) ||
+		!trigger_firing(relid, name, &tgtype, &tgenabled) || !before_row_insert(tgtype))
+		return;
+	check_user_before_trigger(relid, psprintf("enable trigger \"%s\"", name), name, fires);
+}
+
 static bool
 column_default_given(ColumnDef *def)
 {
@@ -273,16 +382,22 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 					   "The ledger's own columns are filled by its triggers alone.");
 			break;
 		case AT_EnableAlwaysTrig:
+			check_enable_user_trigger(relid, cmd->name, TRIGGER_FIRES_ALWAYS);
 			/* what enable_ledger() and pg_restore do for the guard trigger */
 			if (strcmp(cmd->name, LEDGER_GUARD_TRIGGER) == 0)
 				break;
 			/* FALLTHROUGH */
 		case AT_EnableReplicaTrig:
+			if (cmd->subtype == AT_EnableReplicaTrig)
+				check_enable_user_trigger(relid, cmd->name, TRIGGER_FIRES_ON_REPLICA);
 			/* and for the trigger that checks rows arriving from other members */
 			if (cmd->subtype == AT_EnableReplicaTrig && strcmp(cmd->name, LEDGER_ARRIVE_TRIGGER) == 0)
 				break;
 			/* FALLTHROUGH */
 		case AT_EnableTrig:
+			if (cmd->subtype == AT_EnableTrig)
+				check_enable_user_trigger(relid, cmd->name, TRIGGER_FIRES_ON_ORIGIN);
+			/* FALLTHROUGH */
 		case AT_DisableTrig:
 			if (is_ledger_trigger_name(cmd->name))
 				refuse(relid, psprintf("change the firing of trigger \"%s\"", cmd->name),
@@ -397,6 +512,18 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 				refuse(relid, psprintf("rename trigger \"%s\"", stmt->subname),
 					   "The ledger's triggers keep the table append-only and hash-chained.");
 		}
+		else if (stmt->renameType == OBJECT_TRIGGER && stmt->newname != NULL)
+		{
+			int16		tgtype;
+			char		tgenabled;
+
+			/* a user's BEFORE INSERT row trigger renamed to fire after the chain trigger */
+			relid = ledger_relid(stmt->relation, &chain_col);
+			if (OidIsValid(relid) && trigger_firing(relid, stmt->subname, &tgtype, &tgenabled) &&
+				before_row_insert(tgtype))
+				check_user_before_trigger(relid, psprintf("rename trigger \"%s\" to \"%s\"", stmt->subname, stmt->newname),
+										  stmt->newname, tgenabled);
+		}
 	}
 	else if (IsA(parsetree, CreateStmt))
 	{
@@ -429,6 +556,17 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 		if (OidIsValid(relid) && stmt->replace && is_ledger_trigger_name(stmt->trigname))
 			refuse(relid, psprintf("replace trigger \"%s\"", stmt->trigname),
 				   "The ledger's triggers keep the table append-only and hash-chained.");
+		/*
+		 * A user's BEFORE INSERT row trigger: CREATE [OR REPLACE] TRIGGER
+		 * makes it fire ORIGIN (a replaced trigger's ALWAYS or REPLICA is
+		 * reset too; sql/security.sql checks that), so only its name can make
+		 * it fire too late.
+		 */
+		if (OidIsValid(relid) && !is_ledger_trigger_name(stmt->trigname) && stmt->row &&
+			(stmt->timing & TRIGGER_TYPE_TIMING_MASK) == TRIGGER_TYPE_BEFORE &&
+			(stmt->events & TRIGGER_TYPE_INSERT) != 0)
+			check_user_before_trigger(relid, psprintf("create trigger \"%s\"", stmt->trigname),
+									  stmt->trigname, TRIGGER_FIRES_ON_ORIGIN);
 	}
 	else if (IsA(parsetree, DropStmt))
 	{

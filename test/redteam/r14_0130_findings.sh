@@ -55,14 +55,24 @@
 #   U3  a replayed signature refused after the update (holds)
 #   D1  pg_dump -Fc / pg_restore of the updated database: the partial index
 #       restored, a replay refused, verify() clean (holds)
-# Noticed, not a check (docs/security.md): a ledger table's owner at b (no
-# superuser) may create a BEFORE INSERT trigger returning NULL and ENABLE
-# ALWAYS it (the guard allows both; a rule or DISABLE TRIGGER ALL it
-# refuses): in the apply worker it fires before zz_battledger_arrive, a's
-# rows are dropped at b uncounted and unrefused, and b's status says "rows
-# missing" of an honest a (a false alarm by b's own table owner).
-# R14_ONLY=L runs the consortium cases alone (the A/B against b0fb4cc^:
-# PG_BIN of a copy with that build installed), R14_ONLY=S the others.
+#   T1  noticed in this review, a check since 0.14.0: a ledger table's owner
+#       at b (no superuser) creates a BEFORE INSERT row trigger returning
+#       NULL and ENABLEs it ALWAYS or REPLICA (in the apply worker it fires
+#       before zz_battledger_arrive: a's rows dropped at b uncounted and
+#       unrefused, b's status "rows missing" of an honest a), or names one
+#       after zz_battledger_chain (CREATE, ALTER TRIGGER ... RENAME): refused
+#       by the DDL guard; a plain role may not touch its triggers.  FAILED on
+#       main 6f05a29 (4 of the owner's 4 accepted)
+#   T2  b's superuser does it anyway (warned, not refused): a's next 5 rows
+#       are dropped at b, and b's status of a, "rows missing", names b's
+#       trigger a_drop in its reason.  FAILED on main 6f05a29 (the reason
+#       blamed a alone)
+#   T3  pg_dump -Fc / pg_restore of b as the superuser: no error, the
+#       superuser's trigger still ENABLE ALWAYS, the ledger's triggers as
+#       they were, the rows verify (holds)
+# R14_ONLY=L runs the consortium cases (L, T) alone (the A/B against
+# b0fb4cc^ or main: PG_BIN of a copy with that build installed), R14_ONLY=S
+# the others.
 # Ports 57801-57803 (R14_PORT_BASE + 1..3, default 57800).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -148,6 +158,75 @@ q a -c "ALTER PUBLICATION battledger_member ADD TABLE battledger.checkpoint" \
 if wait_for b "SELECT max(tree_size) = 71 FROM battledger.peer_checkpoint WHERE origin = '$A'" 100 \
    && wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = '$A'" 100; then ok L3-recovery
 else fail L3-recovery "b's last checkpoint of a: $(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint WHERE origin = '$A'"), conflicts $(q b -c "SELECT count(*) FROM battledger.log_conflict"); $(status_a)"; fi
+
+# ------------------------------------------------------------------ T
+# b's own triggers on the ledger table a's rows arrive in (the note above;
+# fixed in 0.14.0): b's table owner (no superuser) may not make a BEFORE
+# INSERT row trigger fire on arriving rows (ENABLE ALWAYS/REPLICA), nor
+# after the chain trigger (a name after zz_battledger_chain); a plain role
+# may not touch its triggers; b's superuser may (warned), and b's status
+# then names the trigger in its reason; pg_restore of b keeps it
+q b >/dev/null <<'SQL'
+CREATE ROLE r14_towner LOGIN;
+CREATE ROLE r14_tplain LOGIN;
+GRANT CREATE ON SCHEMA public TO r14_towner;
+ALTER TABLE reading OWNER TO r14_towner;
+SQL
+qb_as() { local r=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[b]}" -U "$r" -d bl "$@"; }
+qb_as r14_towner >/dev/null <<'SQL'
+CREATE FUNCTION public.r14_drop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER a_drop BEFORE INSERT ON public.reading FOR EACH ROW EXECUTE FUNCTION public.r14_drop();
+SQL
+# refused_b CASE ROLE SQL UNDO: the command must fail; if it was accepted, b's superuser undoes it
+refused_b() {
+  local c=$1 r=$2 sql=$3 undo=$4 out
+  if out=$(qb_as "$r" -c "$sql" 2>&1); then fail "$c" "accepted as $r: $sql"; q b -c "$undo" >/dev/null 2>&1
+  else ok "$c"; note "$c: ${out%%$'\n'*}"; fi
+}
+for mode in ALWAYS REPLICA; do
+  refused_b "T1-owner-enable-$mode" r14_towner "ALTER TABLE public.reading ENABLE $mode TRIGGER a_drop" \
+    "ALTER TABLE public.reading ENABLE TRIGGER a_drop"
+  refused_b "T1-plain-enable-$mode" r14_tplain "ALTER TABLE public.reading ENABLE $mode TRIGGER a_drop" \
+    "ALTER TABLE public.reading ENABLE TRIGGER a_drop"
+done
+refused_b T1-owner-create-after-chain r14_towner \
+  "CREATE TRIGGER zzz_drop BEFORE INSERT ON public.reading FOR EACH ROW EXECUTE FUNCTION public.r14_drop()" \
+  "DROP TRIGGER zzz_drop ON public.reading"
+refused_b T1-owner-rename-after-chain r14_towner "ALTER TRIGGER a_drop ON public.reading RENAME TO zzz_drop" \
+  "ALTER TRIGGER zzz_drop ON public.reading RENAME TO a_drop"
+refused_b T1-plain-create r14_tplain \
+  "CREATE TRIGGER a_plain BEFORE INSERT ON public.reading FOR EACH ROW EXECUTE FUNCTION public.r14_drop()" \
+  "DROP TRIGGER a_plain ON public.reading"
+check_b() { local got; got=$(q b -c "$2" 2>&1); if [ "$got" = t ]; then ok "$1"; else fail "$1" "$got"; fi; }
+check_b T1-nothing-fires-on-arrival "SELECT count(*) = 0 FROM pg_trigger WHERE tgrelid = 'public.reading'::regclass
+   AND tgenabled IN ('A', 'R') AND tgtype::int & 7 = 7 AND tgname <> 'zz_battledger_arrive'"
+# T2: b's superuser does it anyway: a's next rows are dropped at b before
+# they are counted; the status says "rows missing" and names b's trigger
+if out=$(q b -c "ALTER TABLE public.reading ENABLE ALWAYS TRIGGER a_drop" 2>&1); then
+  ok T2-superuser-not-refused; note "T2: ${out%%$'\n'*}"
+else fail T2-superuser-not-refused "$out"; fi
+q a -c "INSERT INTO reading SELECT 'E' || i, 60 FROM generate_series(1, 5) i" -c "SELECT battledger.seal()" >/dev/null
+if wait_for b "SELECT state = 'rows missing' FROM battledger.consortium_status() WHERE member = '$A'" 100; then
+  s=$(status_a); note "T2: b's status of a: $s"
+  case "$s" in *a_drop*) ok T2-status-names-local-trigger ;;
+    *) fail T2-status-names-local-trigger "the reason does not name b's trigger a_drop: $s" ;; esac
+else fail T2-status-names-local-trigger "never 'rows missing': $(status_a)"; fi
+check_b T2-rows-dropped-here "SELECT count(*) = 71 FROM public.reading"
+# T3: pg_dump / pg_restore of b (as the superuser): restored whole, the
+# superuser's trigger still ENABLE ALWAYS, the ledger's triggers as they were
+"$PG_BIN/pg_dump" -h "$BL_WORK" -p "${PORT[b]}" -Fc --no-subscriptions --no-publications -d bl -f "$BL_WORK/b.dump" 2>"$BL_WORK/b.dump.err" \
+  || fail T3-dump "$(head -c 300 "$BL_WORK/b.dump.err")"
+createdb -h "$BL_WORK" -p "${PORT[b]}" bl_restored
+"$PG_BIN/pg_restore" -h "$BL_WORK" -p "${PORT[b]}" -d bl_restored "$BL_WORK/b.dump" 2>"$BL_WORK/b.restore.err"
+if grep -q 'ERROR' "$BL_WORK/b.restore.err"; then fail T3-restore "$(grep -m3 ERROR "$BL_WORK/b.restore.err" | tr '\n' ' ')"
+else ok T3-restore; fi
+qr() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[b]}" -d bl_restored "$@"; }
+got=$(qr -c "SELECT string_agg(tgname || ':' || tgenabled::text, ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.reading'::regclass" 2>&1)
+[ "$got" = "a_drop:A battledger_append_only:A battledger_log:O zz_battledger_arrive:R zz_battledger_chain:O" ] \
+  && ok T3-triggers-restored || fail T3-triggers-restored "$got"
+got=$(qr -c "SELECT count(*) = 71 AND (SELECT count(*) = 0 FROM battledger.verify('public.reading')) FROM public.reading" 2>&1)
+[ "$got" = t ] && ok T3-restored-rows-verify || fail T3-restored-rows-verify "$got"
+
 if [ "$ONLY" = L ]; then echo "FAILS=$FAILS"; exit $FAILS; fi
 fi
 
