@@ -111,7 +111,7 @@ nondeterministic_within(Oid typid, Oid collid)
 static bool
 has_rows(Relation rel)
 {
-	TableScanDesc scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
+	TableScanDesc scan = bl_table_beginscan(rel, SnapshotSelf);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	bool		found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
 

@@ -41,6 +41,7 @@
 #include "ed25519.h"
 #include "ledger_rel.h"
 #include "progress.h"
+#include "pgutil.h"
 #include "merkle.h"
 #include "note.h"
 
@@ -524,7 +525,7 @@ seal_fast_begin(SealFast *sf, int64 size)
 	/* every queued row committed by now, and those requeue_if_lost() just added */
 	CommandCounterIncrement();
 	sf->snap = RegisterSnapshot(GetLatestSnapshot());
-	sf->scan = table_beginscan(sf->pending, sf->snap, 0, NULL);
+	sf->scan = bl_table_beginscan(sf->pending, sf->snap);
 	sf->done = false;
 }
 

@@ -153,7 +153,7 @@ verify_leaves(Levels *lv, Tuplestorestate *ts, TupleDesc desc, LeafTables **ltp)
 {
 	Relation	rel = verify_open("log_leaf");
 	TupleDesc	d = RelationGetDescr(rel);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TableScanDesc scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	HeapTuple	t;
 	int64		cap = 1024;
 	int64		rows = 0;
@@ -381,7 +381,7 @@ verify_nodes(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	(void) log_columns(rel, node_cols, types, 3, ai);
 	v = palloc(sizeof(Datum) * d->natts);
 	isnull = palloc(sizeof(bool) * d->natts);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		int			level;
@@ -544,7 +544,7 @@ verify_tiles(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc)
 	(void) log_columns(rel, tile_cols, types, 4, ai);
 	v = palloc(sizeof(Datum) * d->natts);
 	isnull = palloc(sizeof(bool) * d->natts);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		int			level;
@@ -677,7 +677,7 @@ verify_blocks(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 	}
 	block_col_types(types);
 	(void) log_columns(rel, block_cols, types, 4, ai);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		int			level;

@@ -281,7 +281,7 @@ read_queue(const char *tbl, Sealed *s, bool check_only)
 		pfree(isnull);
 		return;
 	}
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		SealedKey	k;
@@ -326,7 +326,7 @@ member_origins(int *n)
 {
 	Relation	rel = table_open(log_relid("consortium_member"), AccessShareLock);
 	TupleDesc	d = RelationGetDescr(rel);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TableScanDesc scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	HeapTuple	t;
 	int			attno = 0;
 	int			cap = 16;
@@ -647,7 +647,7 @@ verify_table_rows(LeafTables *lt, Oid relid, const char *tbl, bool queue_whole, 
 	isnull = palloc(sizeof(bool) * d->natts);
 	initStringInfo(&buf);
 	/* a heap scan reads this relation only: "ONLY", rows of a child table are not the ledger's */
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	scan = bl_table_beginscan(rel, GetActiveSnapshot());
 	while ((t = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		int			so = lr->seq_attno - 1,

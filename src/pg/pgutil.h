@@ -10,6 +10,18 @@
 #include "pg_compat.h"
 
 /*
+ * A sequential scan that starts at the table's first block.  table_beginscan()
+ * lets a scan join a synchronized scan of the same table (one larger than a
+ * quarter of shared_buffers, with another scan of it running or just
+ * cancelled) and start where that one is, wrapping around at the end; the
+ * log's checks take leaves in the order the heap holds them, and such a scan
+ * reported an honest log as tampered (red team r15 V15, V17).  battledger's
+ * own heap scans all use this one (the caller includes access/tableam.h).
+ */
+#define bl_table_beginscan(rel, snapshot) \
+	table_beginscan_strat((rel), (snapshot), 0, NULL, true, false)
+
+/*
  * SPI with search_path pinned to pg_catalog: names in the queries are
  * qualified, and no operator or function a user created elsewhere can be
  * picked instead of the built-in one.  Restored at bl_spi_finish(), or by

@@ -608,7 +608,7 @@ check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text 
 	 */
 	if (only_origin == NULL && rel->rd_tableam == GetHeapamTableAmRoutine())
 	{
-		hscan = table_beginscan(rel, snapshot, 0, NULL);
+		hscan = bl_table_beginscan(rel, snapshot);
 		while (heap_getnext(hscan, ForwardScanDirection) != NULL)
 		{
 			if ((++rows & 1023) == 0)
@@ -622,7 +622,7 @@ check_unindexed(Relation rel, Relation irel, LedgerRel *lr, VerifyOut *vo, text 
 	}
 	for (int pass = first_pass; pass < 2; pass++)
 	{
-		hscan = table_beginscan(rel, snapshot, 0, NULL);
+		hscan = bl_table_beginscan(rel, snapshot);
 		while (table_scan_getnextslot(hscan, ForwardScanDirection, slot))
 		{
 			bool		origin_null,
