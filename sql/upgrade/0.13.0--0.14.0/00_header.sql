@@ -1,1 +1,0 @@
--- battledger 0.13.0 -> 0.14.0 (parts in sql/upgrade/0.13.0--0.14.0/)
