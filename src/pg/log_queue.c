@@ -34,6 +34,10 @@
 #include "catalog/pg_trigger.h"
 #include "utils/snapmgr.h"
 
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+
+#include "chain.h"
 #include "ed25519.h"
 #include "ledger_rel.h"
 #include "progress.h"
@@ -92,81 +96,195 @@ log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, co
 }
 
 /*
- * AFTER INSERT statement trigger with a transition table: queue exactly the
- * rows that were inserted (a row skipped by ON CONFLICT DO NOTHING after the
- * chain trigger ran is not in the transition table, so it never becomes a leaf).
+ * The rows the chain trigger chained and the log has not been given yet.
+ *
+ * Until 0.15.0 the log trigger read them back from a transition table
+ * (REFERENCING NEW TABLE), which copied every inserted row into a tuplestore:
+ * a bulk load's second most expensive step after the index.  The chain
+ * trigger already holds what a queue entry needs, so it records the entry
+ * here instead; the entries reach log_pending in the subtransaction that
+ * inserted their rows, so a rollback (to a savepoint, of a PL/pgSQL block)
+ * takes both away together.  What a transition table told for free is which
+ * chained rows were actually inserted; here:
+ *
+ * - certain rows, chained by a statement that may cache chain heads
+ *   (chain.c: a plain INSERT or COPY FROM, where nothing can skip a row after
+ *   the last BEFORE trigger), are inserted or end their statement with an
+ *   error, which aborts the subtransaction the entry is written in;
+ * - other rows (ON CONFLICT, data-modifying CTEs, statements the hooks did
+ *   not see) are looked up in the chain index once their statement is done:
+ *   queued if the row at that position has that hash, dropped otherwise (a
+ *   row ON CONFLICT skipped leaves its position to the next row of the
+ *   chain, with another hash, or to nobody).
+ *
+ * Entries are written when the log trigger ends a statement, every
+ * LOG_QUEUE_BATCH certain rows within one (bounding the memory of a large
+ * load), and at the latest before the transaction commits or is prepared.
+ * Only the entries of the current subtransaction can be written (they must
+ * share its fate); an inner one's entries join its parent's when it commits
+ * and are dropped when it aborts.
  */
-PG_FUNCTION_INFO_V1(battledger_log_trigger);
-Datum
-battledger_log_trigger(PG_FUNCTION_ARGS)
+typedef struct QueuedRow
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleTableSlot *slot;
-	text	   *qualname;
-	Relation	pending;
-	AttrNumber	seq_att,
-				prev_att,
-				hash_att;
-	TupleDesc	desc;
+	Oid			relid;
+	SubTransactionId subid;		/* subtransaction that inserted the row */
+	int			depth;			/* chain_statement_depth() when chained */
+	bool		certain;
+	int64		seq;
+	Hash256		prev;
+	Hash256		hash;
+	text	   *qualname;		/* as leaves name the table, in queue_cxt */
+	Datum		key;			/* uncertain rows: chain key and origin, in queue_cxt */
+	Datum		origin;
+} QueuedRow;
+
+static MemoryContext queue_cxt = NULL;
+static QueuedRow *queued = NULL;
+static int	nqueued = 0;
+static int	maxqueued = 0;
+static int	next_batch_at = LOG_QUEUE_BATCH;
+static Oid	last_relid = InvalidOid;
+static text *last_qualname = NULL;
+
+typedef enum QueueFlush
+{
+	FLUSH_CERTAIN,				/* mid-statement: certain rows only */
+	FLUSH_STATEMENT_END,		/* the log trigger: also rows of finished statements */
+	FLUSH_ALL					/* before commit or prepare: every row */
+} QueueFlush;
+
+static void
+queue_reset(void)
+{
+	if (queue_cxt)
+		MemoryContextReset(queue_cxt);
+	queued = NULL;
+	nqueued = maxqueued = 0;
+	next_batch_at = LOG_QUEUE_BATCH;
+	last_relid = InvalidOid;
+	last_qualname = NULL;
+}
+
+/* Key of the set that keeps one entry per landed row among uncertain ones. */
+typedef struct LandedKey
+{
+	Oid			relid;
+	int64		seq;
+	Hash256		hash;
+} LandedKey;
+
+/*
+ * Whether the row an uncertain entry describes is in its table: the chain
+ * index's row at its position, seen as this transaction sees its own rows,
+ * has its hash.  Two entries for one position can both match only if a
+ * skipped row and a later inserted one hashed alike (same predecessor, same
+ * values); landed keeps the second from becoming a second leaf.
+ */
+static bool
+queued_row_landed(QueuedRow *q, HTAB *landed)
+{
+	Relation	rel = try_table_open(q->relid, AccessShareLock);
 	LedgerRel  *lr;
+	Hash256		h;
+	bool		ok;
+	LandedKey	k;
+	bool		found;
+
+	if (rel == NULL)
+		return false;
+	/*
+	 * Before commit no statement is running: the table's registration, read
+	 * by SPI if its cache entry was reset, needs a snapshot of its own.
+	 */
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		lr = ledger_rel_get(rel);
+		PopActiveSnapshot();
+	}
+	else
+		lr = ledger_rel_get(rel);
+	ok = chain_row_hash(rel, lr, q->origin, q->key, q->seq, &h) &&
+		memcmp(h.bytes, q->hash.bytes, BL_HASH_LEN) == 0;
+	table_close(rel, AccessShareLock);
+	if (!ok)
+		return false;
+	memset(&k, 0, sizeof(k));
+	k.relid = q->relid;
+	k.seq = q->seq;
+	memcpy(k.hash.bytes, q->hash.bytes, BL_HASH_LEN);
+	(void) hash_search(landed, &k, HASH_ENTER, &found);
+	return !found;
+}
+
+/*
+ * Write the current subtransaction's entries that mode allows to log_pending
+ * with heap_multi_insert() (one buffer lock and a page-full of tuples at a
+ * time), in the order they were recorded; keep the others.
+ */
+static void
+queue_flush(QueueFlush mode)
+{
+	SubTransactionId cur = GetCurrentSubTransactionId();
+	int			depth = chain_statement_depth();
+	int			first = nqueued;
+	int			kept;
+	Relation	pending = NULL;
 	TupleTableSlot *batch[LOG_QUEUE_BATCH];
 	int			nbatch = 0;
 	MemoryContext batch_cxt;
+	MemoryContext old;
+	HTAB	   *landed = NULL;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
-		td->tg_newtable == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("battledger_log_trigger() must be an AFTER INSERT statement trigger with a NEW TABLE")));
-	rel = td->tg_relation;
-	desc = RelationGetDescr(rel);
-	/* only a registered ledger table's rows, chained by its trigger, reach the log */
-	lr = ledger_rel_get(rel);
-	seq_att = lr->seq_attno;
-	prev_att = lr->prev_attno;
-	hash_att = lr->hash_attno;
-	qualname = cstring_to_text(psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
-										RelationGetRelationName(rel)));
-	pending = log_pending_open();
-	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	tuplestore_rescan(td->tg_newtable);
-	/*
-	 * Queued in batches with heap_multi_insert(): one buffer lock and one
-	 * page-full of tuples at a time instead of one search for free space per
-	 * row, which made the queue a tenth of a bulk load's time.  The rows
-	 * land in the same order as one by one.
-	 */
+	/* the current subtransaction's entries are the last ones recorded */
+	while (first > 0 && queued[first - 1].subid == cur)
+		first--;
+	if (mode == FLUSH_ALL && first > 0)
+		elog(ERROR, "battledger: %d log queue entries of a finished subtransaction", first);
+	if (first == nqueued)
+		return;
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger log queue batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < LOG_QUEUE_BATCH; i++)
 		batch[i] = NULL;
-	while (tuplestore_gettupleslot(td->tg_newtable, true, false, slot))
+	kept = first;
+	for (int i = first; i < nqueued; i++)
 	{
-		bool		n1,
-					n2,
-					n3;
-		Datum		seq = slot_getattr(slot, seq_att, &n1);
-		Datum		prev = slot_getattr(slot, prev_att, &n2);
-		Datum		hash = slot_getattr(slot, hash_att, &n3);
-		MemoryContext old;
+		QueuedRow  *q = &queued[i];
 
-		if (n1 || n2 || n3)
-			continue;			/* not chained (only possible with the chain trigger bypassed) */
+		if (!q->certain)
+		{
+			if (mode == FLUSH_CERTAIN || (mode == FLUSH_STATEMENT_END && q->depth <= depth))
+			{
+				queued[kept++] = *q;	/* its statement may still be inserting it */
+				continue;
+			}
+			if (landed == NULL)
+			{
+				HASHCTL		ctl;
+
+				ctl.keysize = sizeof(LandedKey);
+				ctl.entrysize = sizeof(LandedKey);
+				ctl.hcxt = batch_cxt;
+				landed = hash_create("battledger landed rows", 256, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			}
+			if (!queued_row_landed(q, landed))
+				continue;		/* skipped (ON CONFLICT): never a leaf */
+		}
+		if (pending == NULL)
+			pending = log_pending_open();
 		if (batch[nbatch] == NULL)
 			batch[nbatch] = MakeSingleTupleTableSlot(RelationGetDescr(pending), &TTSOpsHeapTuple);
 		old = MemoryContextSwitchTo(batch_cxt);
-		ExecStoreHeapTuple(log_pending_tuple(pending, qualname, DatumGetInt64(seq),
-											 DatumGetHash256P(prev), DatumGetHash256P(hash)),
+		ExecStoreHeapTuple(log_pending_tuple(pending, q->qualname, q->seq, &q->prev, &q->hash),
 						   batch[nbatch], true);
 		MemoryContextSwitchTo(old);
 		if (++nbatch == LOG_QUEUE_BATCH)
 		{
 			heap_multi_insert(pending, batch, nbatch, GetCurrentCommandId(true), 0, NULL);
-			for (int i = 0; i < nbatch; i++)
-				ExecClearTuple(batch[i]);
-			MemoryContextReset(batch_cxt);
+			for (int b = 0; b < nbatch; b++)
+				ExecClearTuple(batch[b]);
 			nbatch = 0;
 		}
 	}
@@ -175,8 +293,145 @@ battledger_log_trigger(PG_FUNCTION_ARGS)
 	for (int i = 0; i < LOG_QUEUE_BATCH && batch[i] != NULL; i++)
 		ExecDropSingleTupleTableSlot(batch[i]);
 	MemoryContextDelete(batch_cxt);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(pending, NoLock);
+	if (pending)
+		table_close(pending, NoLock);
+	nqueued = kept;
+	if (nqueued == 0)
+		queue_reset();			/* frees the chain keys copied for uncertain rows */
+	else
+		next_batch_at = nqueued + LOG_QUEUE_BATCH;
+}
+
+/* Called by the chain trigger for each row it chains of a table with a log trigger. */
+void
+log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
+				 const Hash256 *prev, const Hash256 *row_hash, bool certain)
+{
+	QueuedRow  *q;
+	MemoryContext old;
+
+	/* the rows chained before this one are in their table by now */
+	if (nqueued >= next_batch_at)
+		queue_flush(FLUSH_CERTAIN);
+	if (queue_cxt == NULL)
+		queue_cxt = AllocSetContextCreate(TopMemoryContext, "battledger log queue",
+										  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(queue_cxt);
+	if (nqueued == maxqueued)
+	{
+		maxqueued = Max(64, maxqueued * 2);
+		queued = queued ? repalloc_huge(queued, sizeof(QueuedRow) * maxqueued)
+			: palloc(sizeof(QueuedRow) * maxqueued);
+	}
+	if (lr->relid != last_relid || last_qualname == NULL)
+	{
+		last_qualname = cstring_to_text(lr->qualname);
+		last_relid = lr->relid;
+	}
+	q = &queued[nqueued];
+	q->relid = lr->relid;
+	q->subid = GetCurrentSubTransactionId();
+	q->depth = chain_statement_depth();
+	q->certain = certain;
+	q->seq = seq;
+	memcpy(q->prev.bytes, prev->bytes, BL_HASH_LEN);
+	memcpy(q->hash.bytes, row_hash->bytes, BL_HASH_LEN);
+	q->qualname = last_qualname;
+	q->key = (Datum) 0;
+	q->origin = (Datum) 0;
+	if (!certain)
+	{
+		q->key = lr->chain_attno ? datumCopy(key, lr->chain_byval, lr->chain_len) : (Datum) 0;
+		q->origin = PointerGetDatum(DatumGetTextPCopy(origin));
+	}
+	MemoryContextSwitchTo(old);
+	nqueued++;
+}
+
+/*
+ * Write the entries of statements that are done, for a reader of log_pending
+ * in the same transaction (seal()): the rows of the statements before it.
+ */
+void
+log_queue_flush_finished(void)
+{
+	if (nqueued > 0)
+		queue_flush(FLUSH_STATEMENT_END);
+}
+
+static void
+log_queue_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (nqueued > 0)
+				queue_flush(FLUSH_ALL);
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			/* after a commit nothing is left (PRE_COMMIT wrote it); after an abort, the rows are gone */
+			if (nqueued > 0 || queue_cxt != NULL)
+				queue_reset();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+log_queue_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		/* its rows were rolled back: so are their entries */
+		while (nqueued > 0 && queued[nqueued - 1].subid == mySubid)
+			nqueued--;
+		next_batch_at = Min(next_batch_at, nqueued + LOG_QUEUE_BATCH);
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		/* its rows now live or die with the parent's */
+		for (int i = nqueued - 1; i >= 0 && queued[i].subid == mySubid; i--)
+			queued[i].subid = parentSubid;
+	}
+}
+
+void
+log_queue_install(void)
+{
+	RegisterXactCallback(log_queue_xact_callback, NULL);
+	RegisterSubXactCallback(log_queue_subxact_callback, NULL);
+}
+
+/*
+ * battledger._log_trigger() RETURNS trigger
+ *
+ * AFTER INSERT statement trigger of a ledger table: writes the queue entries
+ * the chain trigger recorded for the statement (and for statements nested in
+ * it) to log_pending.  Ledger tables of releases before 0.15.0 still have it
+ * with a transition table until ALTER EXTENSION UPDATE; it is not read.
+ */
+PG_FUNCTION_INFO_V1(battledger_log_trigger);
+Datum
+battledger_log_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("battledger_log_trigger() must be an AFTER INSERT statement trigger")));
+	/* only a registered ledger table's statements write the queue */
+	(void) ledger_rel_get(td->tg_relation);
+	if (nqueued > 0)
+		queue_flush(FLUSH_STATEMENT_END);
 	return PointerGetDatum(NULL);
 }
 
