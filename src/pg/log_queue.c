@@ -118,8 +118,12 @@ log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, co
  *   chain, with another hash, or to nobody).
  *
  * Entries are written when the log trigger ends a statement, every
- * LOG_QUEUE_BATCH certain rows within one (bounding the memory of a large
- * load), and at the latest before the transaction commits or is prepared.
+ * LOG_QUEUE_BATCH rows within one (bounding the memory of a large load), and
+ * at the latest before the transaction commits or is prepared.  A row chained
+ * by a statement nested in another's row (a function its CHECK constraint
+ * calls) could be written before that row is inserted: harmless if the row is
+ * certain, so an uncertain entry waits until its statement is done, told by
+ * the depth of statements running (chain_statement_depth()).
  * Only the entries of the current subtransaction can be written (they must
  * share its fate); an inner one's entries join its parent's when it commits
  * and are dropped when it aborts.
@@ -148,7 +152,7 @@ static text *last_qualname = NULL;
 
 typedef enum QueueFlush
 {
-	FLUSH_CERTAIN,				/* mid-statement: certain rows only */
+	FLUSH_BETWEEN_ROWS,			/* the chain trigger, before it records a row */
 	FLUSH_STATEMENT_END,		/* the log trigger: also rows of finished statements */
 	FLUSH_ALL					/* before commit or prepare: every row */
 } QueueFlush;
@@ -254,9 +258,16 @@ queue_flush(QueueFlush mode)
 
 		if (!q->certain)
 		{
-			if (mode == FLUSH_CERTAIN || (mode == FLUSH_STATEMENT_END && q->depth <= depth))
+			/*
+			 * Its statement may still be inserting it unless that statement's
+			 * ExecutorRun has returned (a greater depth) or, between two rows
+			 * the chain trigger sees, it is the statement now running (the
+			 * same depth: its earlier rows are done) or one before it.
+			 */
+			if (mode == FLUSH_BETWEEN_ROWS ? q->depth < depth :
+				mode == FLUSH_STATEMENT_END ? q->depth <= depth : false)
 			{
-				queued[kept++] = *q;	/* its statement may still be inserting it */
+				queued[kept++] = *q;
 				continue;
 			}
 			if (landed == NULL)
@@ -310,9 +321,9 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 	QueuedRow  *q;
 	MemoryContext old;
 
-	/* the rows chained before this one are in their table by now */
+	/* the rows this statement chained before this one are in their table by now */
 	if (nqueued >= next_batch_at)
-		queue_flush(FLUSH_CERTAIN);
+		queue_flush(FLUSH_BETWEEN_ROWS);
 	if (queue_cxt == NULL)
 		queue_cxt = AllocSetContextCreate(TopMemoryContext, "battledger log queue",
 										  ALLOCSET_DEFAULT_SIZES);

@@ -71,6 +71,10 @@ check "library loaded by a nested ON CONFLICT statement: queue exact" exact a 6
 q -c "LOAD 'battledger'" -c "INSERT INTO a (battery, kind, n) SELECT 'B' || (i % 3), CASE WHEN i % 2 = 0 THEN 'once' ELSE 'e' END, i
       FROM generate_series(1, 60) i ON CONFLICT DO NOTHING"
 check "hooked ON CONFLICT DO NOTHING: queue exact" exact a 39
+# 3,000 rows under ON CONFLICT: entries written between rows, skipped ones dropped
+q -c "LOAD 'battledger'" -c "INSERT INTO loadfn (battery, kind, n) SELECT 'L' || (i % 11), CASE WHEN i % 3 = 0 THEN 'once' ELSE 'e' END, i
+      FROM generate_series(1, 3000) i ON CONFLICT DO NOTHING"
+check "3,000 rows under ON CONFLICT DO NOTHING: queue exact" exact loadfn 2011
 
 # an error at row 2,500 of 3,000, after the queue wrote batches mid-statement
 if q -c "INSERT INTO b (battery, kind, n) SELECT 'B' || (i % 7), 'e', CASE WHEN i = 2500 THEN -1 ELSE i END
