@@ -150,6 +150,35 @@ static int	next_batch_at = LOG_QUEUE_BATCH;
 static Oid	last_relid = InvalidOid;
 static text *last_qualname = NULL;
 
+/*
+ * The slots heap_multi_insert() takes, made once per transaction: over a
+ * tuple descriptor copy, which no resource owner tracks (a slot over the
+ * relation's own descriptor pins it, and making and dropping a thousand
+ * such slots every thousand rows cost more than the copy into a tuplestore
+ * this queue replaced).  In TopTransactionContext: gone with it.
+ */
+static TupleTableSlot **flush_slots = NULL;
+static MemoryContext flush_cxt = NULL;	/* their tuples, reset after each batch */
+
+static TupleTableSlot **
+queue_slots(Relation pending)
+{
+	if (flush_slots == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+		TupleDesc	desc = CreateTupleDescCopy(RelationGetDescr(pending));
+
+		flush_slots = palloc(sizeof(TupleTableSlot *) * LOG_QUEUE_BATCH);
+		for (int i = 0; i < LOG_QUEUE_BATCH; i++)
+			flush_slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		/* one kept block holds a batch's tuples: a reset returns no memory to malloc */
+		flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
+										  256 * 1024, 256 * 1024, 1024 * 1024);
+		MemoryContextSwitchTo(old);
+	}
+	return flush_slots;
+}
+
 typedef enum QueueFlush
 {
 	FLUSH_BETWEEN_ROWS,			/* the chain trigger, before it records a row */
@@ -234,9 +263,9 @@ queue_flush(QueueFlush mode)
 	int			first = nqueued;
 	int			kept;
 	Relation	pending = NULL;
-	TupleTableSlot *batch[LOG_QUEUE_BATCH];
+	TupleTableSlot **batch = NULL;
 	int			nbatch = 0;
-	MemoryContext batch_cxt;
+	MemoryContext landed_cxt = NULL;
 	MemoryContext old;
 	HTAB	   *landed = NULL;
 
@@ -247,10 +276,6 @@ queue_flush(QueueFlush mode)
 		elog(ERROR, "battledger: %d log queue entries of a finished subtransaction", first);
 	if (first == nqueued)
 		return;
-	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger log queue batch",
-									  ALLOCSET_DEFAULT_SIZES);
-	for (int i = 0; i < LOG_QUEUE_BATCH; i++)
-		batch[i] = NULL;
 	kept = first;
 	for (int i = first; i < nqueued; i++)
 	{
@@ -274,9 +299,11 @@ queue_flush(QueueFlush mode)
 			{
 				HASHCTL		ctl;
 
+				landed_cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger landed rows",
+												  ALLOCSET_DEFAULT_SIZES);
 				ctl.keysize = sizeof(LandedKey);
 				ctl.entrysize = sizeof(LandedKey);
-				ctl.hcxt = batch_cxt;
+				ctl.hcxt = landed_cxt;
 				landed = hash_create("battledger landed rows", 256, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 			}
@@ -284,12 +311,14 @@ queue_flush(QueueFlush mode)
 				continue;		/* skipped (ON CONFLICT): never a leaf */
 		}
 		if (pending == NULL)
+		{
 			pending = log_pending_open();
-		if (batch[nbatch] == NULL)
-			batch[nbatch] = MakeSingleTupleTableSlot(RelationGetDescr(pending), &TTSOpsHeapTuple);
-		old = MemoryContextSwitchTo(batch_cxt);
+			batch = queue_slots(pending);
+		}
+		/* the tuples live in flush_cxt, reset after each call: the slots do not free them */
+		old = MemoryContextSwitchTo(flush_cxt);
 		ExecStoreHeapTuple(log_pending_tuple(pending, q->qualname, q->seq, &q->prev, &q->hash),
-						   batch[nbatch], true);
+						   batch[nbatch], false);
 		MemoryContextSwitchTo(old);
 		if (++nbatch == LOG_QUEUE_BATCH)
 		{
@@ -297,13 +326,18 @@ queue_flush(QueueFlush mode)
 			for (int b = 0; b < nbatch; b++)
 				ExecClearTuple(batch[b]);
 			nbatch = 0;
+			MemoryContextReset(flush_cxt);
 		}
 	}
 	if (nbatch > 0)
+	{
 		heap_multi_insert(pending, batch, nbatch, GetCurrentCommandId(true), 0, NULL);
-	for (int i = 0; i < LOG_QUEUE_BATCH && batch[i] != NULL; i++)
-		ExecDropSingleTupleTableSlot(batch[i]);
-	MemoryContextDelete(batch_cxt);
+		for (int b = 0; b < nbatch; b++)
+			ExecClearTuple(batch[b]);
+		MemoryContextReset(flush_cxt);
+	}
+	if (landed_cxt)
+		MemoryContextDelete(landed_cxt);
 	if (pending)
 		table_close(pending, NoLock);
 	nqueued = kept;
@@ -388,6 +422,8 @@ log_queue_xact_callback(XactEvent event, void *arg)
 			/* after a commit nothing is left (PRE_COMMIT wrote it); after an abort, the rows are gone */
 			if (nqueued > 0 || queue_cxt != NULL)
 				queue_reset();
+			flush_slots = NULL;	/* freed with TopTransactionContext */
+			flush_cxt = NULL;
 			break;
 		default:
 			break;
