@@ -1,6 +1,8 @@
 /*
- * log_queue.c — the log's queue: the log trigger that puts each new ledger
- * row in log_pending, and the leaf bytes a row becomes when sealed.
+ * log_queue.c — the log's queue: the entries the chain trigger records for
+ * each row it chains, the log trigger and transaction callbacks that write
+ * those of inserted rows to log_pending, and the leaf bytes a row becomes
+ * when sealed.
  * Part of the transparency log (log.c); log_internal.h joins its files.
  */
 #include "log.h"
