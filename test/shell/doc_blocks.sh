@@ -19,8 +19,9 @@
 # Only fences whose info string is exactly "sql" or "sh" run.  A block that
 # cannot run as printed says why in its info string, which keeps its
 # language first for highlighting: "sql template" / "sh template" (it has
-# placeholders), "sh system" (it installs packages or writes system paths
-# such as /etc), "sql other-member" (it runs on another member's database).
+# placeholders), "sh system" (it installs packages, starts a service or
+# writes system paths such as /etc).  "sql at member b" runs at
+# consortium.md's second member instead of its first.
 # Plain ``` blocks (config fragments, formats, output) are never run.
 #
 # DOC_BLOCKS_DOCS="dba-guide signatures" runs only those docs.
@@ -29,14 +30,13 @@ source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
 CLI_DIR=$(dirname "${CLI:-$BL_ROOT/bin/battledger}")
-PORT=${DOC_BLOCKS_PORT:-56401}
-# consortium.md is not in the list yet: its blocks are a two-member
-# consortium's incident responses (a refused row, a lost slot, a table that
-# left its publication), which test/shell/consortium.sh, slot_loss.sh and the
-# red team scenarios provoke; running them as printed needs those set-ups.
-DOCS=${DOC_BLOCKS_DOCS:-"dba-guide signatures registry transparency-log encoding design security"}
+PORT=${DOC_BLOCKS_PORT:-56401} PORT_B=${DOC_BLOCKS_PORT_B:-56402}
+DOCS=${DOC_BLOCKS_DOCS:-"dba-guide signatures registry transparency-log consortium encoding design security"}
 fail=0 nblocks=0 nskipped=0
-check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
+# each block's line says how long it took (the target is a minute in all)
+T0=$(date +%s.%N)
+took() { local now; now=$(date +%s.%N); TOOK=$(awk -v a="$T0" -v b="$now" 'BEGIN { printf "%.1fs", b - a }'); T0=$now; }
+check() { local what=$1; shift; if "$@"; then took; echo "ok   - $what ($TOOK)"; else took; echo "FAIL - $what ($TOOK)"; fail=1; fi; }
 
 # extract DOC: writes each fenced block of docs/DOC.md as
 # $BL_WORK/blocks/DOC/NNN.LINE.KIND, KIND being the info string with spaces
@@ -44,12 +44,16 @@ check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FA
 extract() {
   local doc=$1 dir=$BL_WORK/blocks/$1
   mkdir -p "$dir"
+  # a fence may be indented (a block inside a list item): its lines lose
+  # the fence's indentation
   awk -v dir="$dir" '
-    !inb && /^```/ { inb = 1; n++; kind = substr($0, 4); gsub(/^ +| +$/, "", kind); gsub(/ +/, "-", kind)
-                     if (kind == "") kind = "plain"
-                     f = sprintf("%s/%03d.%d.%s", dir, n, NR, kind); printf "" > f; next }
-    inb && /^```[ \t]*$/ { inb = 0; close(f); next }
-    inb { print > f }' "$BL_ROOT/docs/$doc.md"
+    !inb && /^ *```/ { inb = 1; n++; match($0, /^ */); ind = RLENGTH
+                       kind = substr($0, ind + 4); gsub(/^ +| +$/, "", kind); gsub(/ +/, "-", kind)
+                       if (kind == "") kind = "plain"
+                       f = sprintf("%s/%03d.%d.%s", dir, n, NR, kind); printf "" > f; next }
+    inb && /^ *```[ \t]*$/ { inb = 0; close(f); next }
+    inb { line = $0; if (substr(line, 1, ind) ~ /^ *$/) line = substr(line, ind + 1); print line > f }' \
+    "$BL_ROOT/docs/$doc.md"
 }
 
 # sql_script BLOCK: the block as a psql script with a marker after each line
@@ -70,12 +74,12 @@ matches() { # matches VALUE PATTERN
   [[ "$v" =~ ^$re$ ]]
 }
 
-# run_sql DB DIR BLOCKFILE LABEL: psql runs in DIR, where the doc's shell
-# blocks left their files (a block may read one with \set x `cat file`)
+# run_sql DB DIR BLOCKFILE LABEL [PORT]: psql runs in DIR, where the doc's
+# shell blocks left their files (a block may read one with \set x `cat file`)
 run_sql() {
-  local db=$1 dir=$2 f=$3 label=$4 out err want got line ln value ok=1
-  out=$BL_WORK/out.$$ err=$BL_WORK/err.$$
-  sql_script "$f" | ( cd "$dir" && psql -X -q -At -F ' | ' -R '; ' -v VERBOSITY=default -d "$db" ) >"$out" 2>"$err" || true
+  local db=$1 dir=$2 f=$3 label=$4 port=${5:-$PGPORT} out err want got line ln value ok=1
+  out=$BL_WORK/out.$BASHPID err=$BL_WORK/err.$BASHPID
+  sql_script "$f" | ( cd "$dir" && psql -X -q -At -F ' | ' -R '; ' -v VERBOSITY=default -p "$port" -d "$db" ) >"$out" 2>"$err" || true
   # errors: exactly the printed ones, in order
   want=$(grep -E '^[[:space:]]*-- (ERROR|DETAIL|HINT): ' "$f" | sed -E 's/^[[:space:]]*-- //' || true)
   got=$(awk '/^(psql:[^ ]* )?ERROR: / { sub(/^psql:[^ ]* /, ""); print; e = 1; next }
@@ -158,6 +162,65 @@ SELECT ev('cells.example', '{"battery_id": "gs1:01/09521234567899/21/B0025", "ev
 SQL
 }
 
+# consortium.md: this database is member a (a.example/log); member b
+# (b.example/log) is a second cluster set up the same way, by the doc's
+# step 2 run there.  The join (step 4) is a template, the other member's
+# address and keys in it elided: once the doc has shown it, the members join
+# each other with the real ones, as consortium.sh does.
+setup_consortium() {
+  local wd=$1
+  "$CLI_DIR/battledger" keygen --out "$wd/oem" >/dev/null
+  for m in a b; do
+    "$CLI_DIR/battledger" keygen --out "$BL_WORK/$m-log" >/dev/null
+    "$CLI_DIR/battledger" keygen --out "$BL_WORK/$m-witness" >/dev/null
+    [ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK/$m-log.key" "$BL_WORK/$m-witness.key"
+  done
+  psql -X -q -v ON_ERROR_STOP=1 \
+    -c "ALTER DATABASE consortium SET battledger.log_key_file = '$BL_WORK/a-log.key'" \
+    -c "ALTER DATABASE consortium SET battledger.witness_key_file = '$BL_WORK/a-witness.key'" >/dev/null
+  ( bl_start_cluster b "$PORT_B" "wal_level = logical
+battledger.origin = 'b.example/log'
+battledger.log_key_file = '$BL_WORK/b-log.key'
+battledger.witness_key_file = '$BL_WORK/b-witness.key'
+wal_retrieve_retry_interval = 200ms"
+    createdb registry )
+  # step 2 at b: the doc's own block, the same application tables
+  local step2
+  step2=$(grep -l '^CREATE EXTENSION battledger;' "$BL_WORK/blocks/consortium"/*.sql | head -1)
+  ( cd "$wd" && psql -X -q -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "$PORT_B" -d registry -f "$step2" ) >/dev/null
+}
+# join SUBSCRIBER: the subscriber's psql connection options for the other
+join_other() {
+  local from_port=$1 from_db=$2 to_port=$3 to_db=$4 origin=$5
+  local lv wv
+  lv=$(psql -X -At -h "$BL_WORK" -p "$to_port" -d "$to_db" -c "SELECT battledger.log_vkey()")
+  wv=$(psql -X -At -h "$BL_WORK" -p "$to_port" -d "$to_db" -c "SELECT battledger.witness_vkey()")
+  psql -X -q -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "$from_port" -d "$from_db" -v origin="$origin" \
+    -v conn="host=$BL_WORK port=$to_port dbname=$to_db user=postgres" -v lv="$lv" -v wv="$wv" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
+SQL
+}
+after_consortium() {
+  if grep -q "SELECT battledger.join('b.example/log'," "$2"; then
+    join_other "$PORT" consortium "$PORT_B" registry b.example/log
+    join_other "$PORT_B" registry "$PORT" consortium a.example/log
+    # a holds b's rows, chain B1 of soh among them, before the doc goes on
+    wait_for "SELECT count(*) > 0 FROM battledger.consortium_member m JOIN pg_stat_subscription s ON s.subname = m.subscription WHERE s.pid IS NOT NULL"
+  elif grep -q 'pg_drop_replication_slot' "$2"; then
+    # "then join again as in the setup"
+    join_other "$PORT" consortium "$PORT_B" registry b.example/log
+  fi
+}
+wait_for() { # wait_for SQL: until it returns t at a (30 s)
+  local i
+  for i in $(seq 150); do
+    [ "$(psql -X -At -c "$1")" = t ] && return 0
+    sleep 0.2
+  done
+  echo "     timed out waiting for: $1"; return 1
+}
+
 # run_doc DOC DB WORKDIR: every block of DOC in order
 run_doc() {
   local doc=$1 db=$2 wd=$3 f base ln kind
@@ -168,6 +231,8 @@ run_doc() {
     case $kind in
       sql) nblocks=$((nblocks + 1)); run_sql "$db" "$wd" "$f" "docs/$doc.md:$ln sql" ;;
       sh)  nblocks=$((nblocks + 1)); run_sh "$wd" "$f" "docs/$doc.md:$ln sh" ;;
+      sql-at-member-b) # consortium.md: a block the doc runs at the other member
+                       nblocks=$((nblocks + 1)); run_sql registry "$wd" "$f" "docs/$doc.md:$ln sql at member b" "$PORT_B" ;;
       sql-*|sh-*) nskipped=$((nskipped + 1)); echo "skip - docs/$doc.md:$ln ($kind)" ;;
     esac
     if declare -F "after_${doc//-/_}" >/dev/null; then "after_${doc//-/_}" "$wd" "$f"; fi
@@ -181,21 +246,57 @@ bl_start_cluster docs "$PORT" "$(bl_test_log_conf battledger.test/docs)
 wal_level = logical"
 psql -X -q -c "LOAD 'battledger'" >/dev/null
 
+# The docs' databases first, one after the other; then the docs run side
+# by side (each in its own database and folder, its output kept and printed
+# whole in doc order): most of a block's time is round trips and waits
+# (replication, psql starting), so on two vCPUs the walk takes about half
+# the time it takes one doc after the other.
+declare -A dbof
 for doc in $DOCS; do
   [ -f "$BL_ROOT/docs/$doc.md" ] || { check "docs/$doc.md exists" false; continue; }
-  say "docs/$doc.md"
-  db=${doc//-/_}
-  createdb "$db"
-  # the docs but the DBA's guide, which shows it, start where the extension
-  # is installed (dba-guide.md, "Install")
-  [ "$doc" = dba-guide ] || psql -X -q -d "$db" -c "CREATE EXTENSION battledger" >/dev/null
+  grep -qE '^ *```(sql|sh)( |$)' "$BL_ROOT/docs/$doc.md" || { dbof[$doc]=; continue; }
+  db=${doc//-/_}; dbof[$doc]=$db
+  # a doc that does not show CREATE EXTENSION starts where the extension is
+  # installed (dba-guide.md, "Install"): a copy of a database that has it
+  # (CREATE EXTENSION takes seconds on a loaded machine; a copy, a fraction)
+  if grep -q '^ *CREATE EXTENSION battledger;' "$BL_ROOT/docs/$doc.md"; then
+    createdb "$db"
+  else
+    if ! psql -X -At -c "SELECT 1 FROM pg_database WHERE datname = 'with_extension'" | grep -q 1; then
+      createdb with_extension
+      psql -X -q -d with_extension -c "CREATE EXTENSION battledger" >/dev/null
+    fi
+    createdb -T with_extension "$db"
+  fi
   # transparency-log.md's log is the one its postgresql.conf lines name
-  origin=docs.test/$doc; [ "$doc" = transparency-log ] && origin=oem.example/batteries
+  origin=docs.test/$doc
+  [ "$doc" = transparency-log ] && origin=oem.example/batteries
+  [ "$doc" = consortium ] && origin=a.example/log
   psql -X -q -c "ALTER DATABASE $db SET battledger.origin = '$origin'" >/dev/null
   mkdir -p "$BL_WORK/wd/$doc"; [ "$(id -u)" = 0 ] && chown postgres: "$BL_WORK/wd/$doc"
-  t0=$(date +%s.%N)
-  PGDATABASE=$db run_doc "$doc" "$db" "$BL_WORK/wd/$doc"
-  awk -v a="$t0" -v b="$(date +%s.%N)" -v d="$doc" 'BEGIN { printf "-- docs/%s.md: %.1fs\n", d, b - a }'
+done
+
+for doc in "${!dbof[@]}"; do
+  db=${dbof[$doc]}; [ -n "$db" ] || continue
+  (
+    T0=$(date +%s.%N) nblocks=0 nskipped=0 fail=0; start=$T0
+    PGDATABASE=$db run_doc "$doc" "$db" "$BL_WORK/wd/$doc"
+    echo "-- docs/$doc.md: ran in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }')"
+    echo "$nblocks $nskipped $fail" > "$BL_WORK/status.$doc"
+  ) > "$BL_WORK/log.$doc" 2>&1 &
+done
+wait
+for doc in $DOCS; do
+  [ -n "${dbof[$doc]+set}" ] || continue
+  say "docs/$doc.md"
+  if [ -z "${dbof[$doc]}" ]; then echo "(no sql or sh blocks)"; continue; fi
+  cat "$BL_WORK/log.$doc"
+  if [ -f "$BL_WORK/status.$doc" ]; then
+    read -r b k f < "$BL_WORK/status.$doc"
+    nblocks=$((nblocks + b)); nskipped=$((nskipped + k)); [ "$f" = 0 ] || fail=1
+  else
+    check "docs/$doc.md ran to its end" false
+  fi
 done
 
 echo "$nblocks blocks run, $nskipped skipped"
