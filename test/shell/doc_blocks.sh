@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every SQL and shell block of the docs, run as printed.  The blocks are
 # taken from the docs themselves, so doc and test cannot drift apart: each
-# doc's ```sql and ```sh blocks run in document order in a scratch database
-# of their own (one cluster per doc, set up as the doc tells a DBA to set it
-# up), and each block must succeed.  Where a block states what happens:
+# doc's ```sql and ```sh blocks run in document order in a database of its
+# own in a scratch cluster (set up as the doc tells a DBA to set it up; a
+# second cluster is consortium.md's second member), and each block must
+# succeed.  Where a block states what happens:
 #
 #   -- ERROR:  text      (and -- DETAIL: / -- HINT: lines after it) the block
 #                        must raise exactly these errors, in this order, and
