@@ -101,6 +101,24 @@
 #   N2  a row with a NULL chain key: verify().  FAILS on main: "invalid
 #       Datum pointer" (XX000).  FIXED on r16b: missing_chain_fields
 #   Z   no "terminated by signal" in the server log
+# Also tried by hand, holding (not scripted): 55 C and SQL entry points as
+# a plain role with NULLs, NULL array elements, negative and extreme
+# integers, 10 MB text, OID 0 and system catalogs (clean SQLSTATEs, no
+# crash; test/shell/sql_fuzz.sh passes on this build); a superuser session
+# with search_path = evil, pg_catalog, public (a plain role's =(text,text),
+# =(oid,oid), =(regclass,regclass), =(int8,int8), now(), count(anyelement),
+# quote_ident(), to_regclass()) running verify(), verify_log(true),
+# consortium_status(), health(), verify_member(), enable_ledger() and an
+# insert: none of them called; the battledger GUCs are superuser-only
+# (progress_interval excepted, the caller's own session); verify() and
+# verify_log(true) as a role with SELECT on only some columns of a table
+# (battery_model without materials): 42501 / table_not_checked.
+# Noted, left alone: DROP NOT NULL and SET DEFAULT on ledger_key_id and
+# ledger_at of a signed table are accepted (a row without them, stored
+# behind the guards, is reported: hash_mismatch, unsigned_row); SET DEFAULT
+# on ledger_origin makes every local insert fail (the owner's own table);
+# verify_log(true) does not list a row without ledger_origin as
+# row_not_in_log (verify() reports it, N1).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
