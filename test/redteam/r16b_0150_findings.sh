@@ -8,7 +8,7 @@
 # Each case prints "ok <case>" / "FAIL <case>: ..."; exit status: FAILs.
 # PG_BIN: the build under test.  R16B_PORT (default 56330).
 # Results: "main" is main c1a52b2 (0.14.0 + the opened 0.15.0), "r16b" is
-# this branch on it; PostgreSQL 15, 2026-12-06 02:40 UTC: main 10 FAILs
+# this branch on it; PostgreSQL 15, 2026-12-06 02:30 UTC: main 10 FAILs
 # (T2, D1, D1b, D2, D3, P2 x2, N1, N2, Z), r16b 2 (P2 x2, not fixed).
 #   S1  every SQL-language function of the extension pins search_path
 #       (pg_catalog first, pg_temp last) (holds; sql/security.sql §11 too)
