@@ -324,7 +324,9 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 			refuse(relid, psprintf("change the type of column \"%s\"", cmd->name), detail_hash);
 			break;
 		case AT_DropNotNull:
-			if (is_ledger_column_name(cmd->name) || strcmp(cmd->name, chain_col) == 0)
+			/* ledger_origin too: a row without one crashed verify() (red team r16b) */
+			if (is_ledger_column_name(cmd->name) || strcmp(cmd->name, chain_col) == 0 ||
+				strcmp(cmd->name, LEDGER_COL_ORIGIN) == 0)
 				refuse(relid, psprintf("drop NOT NULL on column \"%s\"", cmd->name),
 					   "The ledger columns and the chain column must always have a value.");
 			break;
@@ -357,6 +359,24 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 			refuse(relid, "make the table unlogged",
 				   "An unlogged table is emptied by a crash, and its history with it.");
 			break;
+		case AT_AddConstraint:
+			{
+				/*
+				 * ADD CONSTRAINT ... USING INDEX renames the index after the
+				 * constraint: the chain index, registered by its name, would
+				 * no longer be known, and DROP CONSTRAINT would then drop it
+				 * (red team r16b D1).
+				 */
+				Constraint *c = (cmd->def && IsA(cmd->def, Constraint)) ? (Constraint *) cmd->def : NULL;
+				Oid			idx;
+
+				if (c && c->indexname &&
+					OidIsValid(idx = get_relname_relid(c->indexname, get_rel_namespace(relid))) &&
+					is_chain_index(idx))
+					refuse(relid, psprintf("make index \"%s\" a constraint", c->indexname),
+						   "The chain index and the signature's unique index are the ledger's own: a constraint would rename the index and let DROP CONSTRAINT drop it.");
+				break;
+			}
 		case AT_DropConstraint:
 			{
 				/* by the constraint's index, whatever it is called now */
