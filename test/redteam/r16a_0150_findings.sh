@@ -37,8 +37,9 @@
 #       the same signature under name w1b with the key ID of (w1b, 0x04, P).
 #       verify-checkpoint / verify-proof --witness w1 --witness w1b
 #       --witness w2 --min-witnesses 2 say OK with w2 absent.
-#       bl_witness_quorum() (src/core/note.c) deduplicates witnesses by
-#       (name, key ID) only
+#       bl_witness_quorum() (src/core/note.c) deduplicated witnesses by
+#       (name, key ID) only.  FIXED on r16a: it counts a public key once,
+#       whatever names it is listed under (C10 holds; w1 + w2 still a quorum)
 #   C11 tlog-proof bundles: index = size, index 2^64-1, one hash too many,
 #       one too few, a hash changed, 65 hashes, a bad "extra" line, an empty
 #       "extra ", a wrong header, a leaf of another index: all refused (holds)
