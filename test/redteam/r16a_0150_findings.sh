@@ -8,7 +8,7 @@
 # member's superuser rewriting the log behind the guards.
 # Each case prints "ok <case>" / "FAIL <case>: ..."; exit status: FAILs.
 # PG_BIN: the build under test; CLI: its battledger binary (default
-# $PG_BIN/../../../../bin/battledger, the layout of the helpers' copies, else
+# $PG_BIN/../../../../../bin/battledger, the layout of the helpers' copies, else
 # bin/battledger).  Port R16A_PORT (default 56201).
 # Results (PostgreSQL 15, 2026-12-06, branch r16a):
 #   C01 the member's own checkpoint and tlog-proof verify (sanity) (holds)
@@ -76,7 +76,9 @@
 #       rereads it only when the setting's path changes).  A seal worker or
 #       pooled connection keeps signing with a retired (perhaps compromised)
 #       key until it exits; auditors holding the new vkey see checkpoints
-#       that do not verify, mixed with ones that do
+#       that do not verify, mixed with ones that do.  FIXED on r16a: the
+#       key file (log and witness) is read at every use and parsed again
+#       when its bytes change (K01 holds; ~10 us a load, test/bench/keyfile_ab.sh)
 #   K02 FAILS on main 6f376bd, not fixed (a design gap): after a log key
 #       rotation nothing lets an auditor check the history across it.
 #       verify-consistency takes one --vkey for both notes, so the kept
@@ -100,7 +102,7 @@ set -uo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 source "$(dirname "$0")/../lib/cluster.sh"
 if [ -z "${CLI:-}" ]; then
-  CLI=$(cd "$PG_BIN/../../../.." 2>/dev/null && pwd)/bin/battledger
+  CLI=$(cd "$PG_BIN/../../../../.." 2>/dev/null && pwd)/bin/battledger
   [ -x "$CLI" ] || CLI=$BL_ROOT/bin/battledger
 fi
 B=$CLI
