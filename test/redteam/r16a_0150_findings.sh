@@ -9,7 +9,7 @@
 # Each case prints "ok <case>" / "FAIL <case>: ..."; exit status: FAILs.
 # PG_BIN: the build under test; CLI: its battledger binary (default
 # $PG_BIN/../../../../../bin/battledger, the layout of the helpers' copies, else
-# bin/battledger).  Port R16A_PORT (default 56201).
+# bin/battledger).  Ports R16A_PORT (default 56201) to R16A_PORT + 2.
 # Results (PostgreSQL 15, 2026-12-06, branch r16a):
 #   C01 the member's own checkpoint and tlog-proof verify (sanity) (holds)
 #   C02 signature lines by unknown keys, before and after the log's, are
@@ -59,10 +59,8 @@
 #       no valid log signature and one contradicting a checkpoint it
 #       cosigned before (it keeps no state).  By design and documented
 #       ("Verify the checkpoint and its consistency ... before cosigning
-#       it"): noted, not counted.  The consortium's witness (witness.c)
-#       keeps state and refuses (split_view / rollback / inconsistent_tree
-#       in log_conflict): not exercised here (needs two members; see
-#       test/shell/consortium.sh)
+#       it"): noted, not counted.  The consortium's witness keeps state:
+#       see M01-M05
 #   S01-S06 a plain role (no grants) calls inclusion_proof, consistency_proof,
 #       tlog_proof, leaf, tree_root, verify_inclusion, verify_consistency with
 #       NULLs, negatives, 0, sizes beyond the log, 2^63-1, proofs of 65
@@ -97,7 +95,18 @@
 #       the log key over another root: verify_log() reports it; the kept
 #       older checkpoint refuses it with the consistency proof the database
 #       now serves (holds)
-# R16A_VERBOSE=1 prints every S case's SQLSTATE.
+#   M01-M06 a member's witness (witness.c): member a joins c and verifies
+#       and cosigns c's log (sizes 3, 6); c's superuser, holding c's log
+#       key, then publishes checkpoint rows (append-only trigger disabled)
+#       signed with that key: size 6 with another root (M01: recorded as
+#       split_view), size 4 with a root not of the tree (M02: rollback), a
+#       row of size -1 whose note says 2^64-1 with the empty root (M03) and
+#       one of size -2^63 whose note says 2^63 (M04), where the row's bigint
+#       cast to u64 equals the note's size (both: rollback), the verified
+#       size-3 checkpoint again (M05: no conflict, no second cosignature);
+#       none cosigned by a; no crash (M06) (holds)
+# R16A_VERBOSE=1 prints every S case's SQLSTATE; R16A_SKIP_M=1 skips M (two
+# more clusters, on R16A_PORT + 1 and + 2).
 set -uo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -485,6 +494,83 @@ r=$("$B" verify-consistency --vkey "$LOGV" --old old.txt --new r02new.txt --proo
 [[ $p == *checkpoint_root_mismatch* ]] && [[ $r == FAIL:*"does not hold"* ]] && cmp -s r02.txt r02new.txt \
   && ok "R02 a replaced checkpoint: verify_log() says $p; the kept checkpoint refuses it" \
   || fail R02 "verify_log: '$p'; consistency: $r"
+
+# ------------------------------------------- M: a member's witness (witness.c)
+# c publishes its log; a joins c and witnesses it.  c's superuser (holding
+# c's log key) then publishes checkpoints that contradict what a verified.
+if [ "${R16A_SKIP_M:-}" != 1 ]; then
+source "$BL_ROOT/test/lib/consortium.sh"
+BL_CLI=$B
+W=$BL_WORK/m; mkdir -p "$W"; chmod 755 "$W"
+declare -A PORT=([a]=$((PORT + 1)) [c]=$((PORT + 2)))
+declare -A ORIGIN=([a]=a.example/log [c]=c.example/log)
+declare -A LOGV WITV
+for m in a c; do
+  bl_member_start "$m" "$W" witness "$BL_QUICK_RETRY"
+  bl_mq "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE soh (battery text, soh_pct numeric);
+SELECT battledger.enable_ledger('soh', 'battery');
+SELECT battledger.publish_member();
+SQL
+done
+for m in a c; do bl_member_keys "$m" witness; done
+bl_join a c
+mwait() {  # SQL: until a answers t (60 s)
+  for _ in $(seq 1 300); do [ "$(bl_mq a -c "$1" 2>/dev/null)" = t ] && return 0; sleep 0.2; done
+  note "timed out waiting at a for: $1"; return 1
+}
+# the join's table copies done first: a checkpoint copied at join is kept unverified
+mwait "SELECT count(*) > 0 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel"
+bl_mq c -c "INSERT INTO soh SELECT 'B' || i, i FROM generate_series(1, 3) i" -c "SELECT battledger.seal()" >/dev/null
+bl_mq c -c "INSERT INTO soh SELECT 'B' || i, i FROM generate_series(4, 6) i" -c "SELECT battledger.seal()" >/dev/null
+MS=$(bl_mq c -c "SELECT max(tree_size) FROM battledger.checkpoint")
+# a has verified (frontier stored) and cosigned c's tree at size MS
+mwait "SELECT count(*) = 1 FROM battledger.peer_checkpoint WHERE origin = 'c.example/log' AND tree_size = $MS AND frontier IS NOT NULL" \
+  && mwait "SELECT count(*) >= 1 FROM battledger.cosignature WHERE log_origin = 'c.example/log' AND tree_size = $MS"
+ncos0=$(bl_mq a -c "SELECT count(*) FROM battledger.cosignature WHERE log_origin = 'c.example/log'")
+[ "$ncos0" -ge 1 ] || fail M00 "set-up: a did not cosign c's log ($ncos0 cosignatures)"
+# cpins SIZE-IN-ROW SIZE-IN-NOTE ROOT-B64: c publishes a checkpoint signed with its log key
+cpins() {
+  "$B" sign-checkpoint --key "$W/c-log.key" --origin c.example/log --size "$2" --root "$3" > "$W/cp.txt"
+  bl_mq c -v note="$(cat "$W/cp.txt")"$'\n' -v root="$3" >/dev/null <<SQL
+ALTER TABLE battledger.checkpoint DISABLE TRIGGER battledger_append_only;
+DELETE FROM battledger.checkpoint WHERE tree_size = $1;
+INSERT INTO battledger.checkpoint (tree_size, root, note)
+VALUES ($1, encode(decode(:'root', 'base64'), 'hex')::battledger.hash256, :'note');
+ALTER TABLE battledger.checkpoint ENABLE ALWAYS TRIGGER battledger_append_only;
+SQL
+}
+nconf() { bl_mq a -c "SELECT count(*) FROM battledger.log_conflict WHERE origin = 'c.example/log'"; }
+mcase() {  # NAME ROW-SIZE NOTE-SIZE ROOT
+  local before after ncos
+  before=$(nconf)
+  cpins "$2" "$3" "$4"
+  mwait "SELECT count(*) > $before FROM battledger.log_conflict WHERE origin = 'c.example/log'" >/dev/null
+  after=$(nconf)
+  ncos=$(bl_mq a -c "SELECT count(*) FROM battledger.cosignature WHERE log_origin = 'c.example/log'")
+  prob=$(bl_mq a -c "SELECT string_agg(problem, ',') FROM (SELECT problem FROM battledger.log_conflict
+                     WHERE origin = 'c.example/log' ORDER BY detected_at, ctid OFFSET $before) x")
+  if [ "$after" -gt "$before" ] && [ "$ncos" = "$ncos0" ]; then
+    ok "$1 recorded at a as $prob, not cosigned"
+  else
+    fail "$1" "conflicts $before -> $after, a's cosignatures of c $ncos0 -> $ncos"
+  fi
+}
+FAKE=$(printf 'fork' | openssl dgst -sha256 -binary | base64)
+mcase "M01 split view (size $MS, another root)" "$MS" "$MS" "$FAKE"
+mcase "M02 rollback (size 4 < $MS, a root not of the tree)" 4 4 "$FAKE"
+mcase "M03 a row of size -1 whose note says 2^64-1 (the empty root)" -1 18446744073709551615 "$EMPTY"
+mcase "M04 a row of size -2^63 whose note says 2^63" -9223372036854775808 9223372036854775808 "$EMPTY"
+# M05: a checkpoint that only repeats a verified one: neither a conflict nor a second cosignature
+before=$(nconf)
+R3=$(bl_mq c -c "SELECT encode(decode(root::text, 'hex'), 'base64') FROM battledger.checkpoint WHERE tree_size = 3")
+cpins 3 3 "$R3"; sleep 3
+ncos=$(bl_mq a -c "SELECT count(*) FROM battledger.cosignature WHERE log_origin = 'c.example/log'")
+[ "$(nconf)" = "$before" ] && [ "$ncos" = "$ncos0" ] && ok "M05 a verified checkpoint published again: no conflict, no new cosignature" \
+  || fail M05 "conflicts $before -> $(nconf), cosignatures $ncos0 -> $ncos"
+if grep -q 'terminated by signal' "$BL_WORK"/a.log "$BL_WORK"/c.log; then fail M06 "a backend crashed"; else ok "M06 no backend crash at a or c"; fi
+fi
 
 echo "# $FAILS FAIL(s)"
 exit $FAILS
