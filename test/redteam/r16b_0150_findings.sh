@@ -9,7 +9,7 @@
 # PG_BIN: the build under test.  R16B_PORT (default 56330).
 # Results: "main" is main c1a52b2 (0.14.0 + the opened 0.15.0), "r16b" is
 # this branch on it; PostgreSQL 15, 2026-12-06 02:30 UTC: main 10 FAILs
-# (T2, D1, D1b, D2, D3, P2 x2, N1, N2, Z), r16b 2 (P2 x2, not fixed).
+# (T2, D1, D1b, D2, D3, P2 x2, N1, N2, Z), r16b 2 (P2 x2, fixed on p2fix).
 #   S1  every SQL-language function of the extension pins search_path
 #       (pg_catalog first, pg_temp last) (holds; sql/security.sql §11 too)
 #   S2  SECURITY DEFINER functions: all pin search_path; the one PUBLIC may
@@ -82,8 +82,10 @@
 #       public passport has no batteryStatus) INSERTs into battery_event
 #       (PUBLIC may: the rules then the signature decide) a "waste" move of
 #       a battery in the custodian's name (key ids are public; the custodian
-#       is named by BL043's detail) with a signature of zeros.  FAILS on
-#       main and on r16b, NOT FIXED: a battery already in waste answers
+#       is named by BL043's detail) with a signature of zeros.  FAILED on
+#       main and on r16b (FIXED in 0.15.0, branch p2fix: the rules raise a
+#       verdict only for a row signed by the key it names; P2-batch and
+#       P2-lot below try a batch row and lots the same way): a battery already in waste answers
 #       BL035 'status cannot move from "waste" to "waste"', one in original
 #       BL016 (bad signature): the status is read out, battery by battery.
 #       _battery_rules() (sql/install/80_registry.sql) raises the verdict of
@@ -436,6 +438,46 @@ for role in plain auth; do
   ca=$(sed -E 's/^ERROR: +([A-Z0-9]{5}):.*/\1/' <<<"$a"); cb=$(sed -E 's/^ERROR: +([A-Z0-9]{5}):.*/\1/' <<<"$b")
   if [ "$st" = waste,original ] && [ "$pub" = f ] && [ "$ca" = "$cb" ] && ! grep -q 'from "waste"' <<<"$a"; then ok "P2 $role"
   else fail "P2 $role" "status (legitimate interest only; public passport shows it: $pub) told apart by the rules' errors on unsigned rows: a battery in waste: '${a:0:110}'; one in original: '${b:0:110}'"; fi
+done
+# P2-batch: the same move as a row of a batch that does not exist (the rules
+# would raise their verdict on a batch row before the chain trigger looked)
+p2b() {
+  pq "$1" "INSERT INTO battledger.battery_event (battery_id, event, occurred_at, new_status, ledger_key_id, ledger_batch)
+    SELECT ('https://id.gs1.org/01/09521234567899/21/$2')::battledger.battery_id, 'status_changed', now(), 'waste',
+           k.key_id, 'no-such-batch' FROM battledger.keys k WHERE k.member = 'oem.test'"
+}
+for role in plain auth; do
+  a=$(p2b $role FULL-lmt); b=$(p2b $role FULL-ev)
+  ca=$(sed -E 's/^ERROR: +([A-Z0-9]{5}):.*/\1/' <<<"$a"); cb=$(sed -E 's/^ERROR: +([A-Z0-9]{5}):.*/\1/' <<<"$b")
+  if [ "$ca" = "$cb" ] && [ "$ca" = BL020 ] && ! grep -q 'from "waste"' <<<"$a"; then ok "P2-batch $role"
+  else fail "P2-batch $role" "a batch row told the batteries apart: '${a:0:110}' / '${b:0:110}'"; fi
+done
+# P2-lot: a lot's custodian (BL032) and kilograms left (BL033): a "processed"
+# lot in refiner.test's name, signature of zeros, taking 1,000 kg of a lot
+# the refiner holds (100 kg left) and of one the miner holds
+psql -X -q -d pp -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
+SET search_path = public, battledger, battledger_test;
+SELECT add_member(m, r), add_key(m, public_key(seed(m)))
+  FROM (VALUES ('miner.test', ARRAY['miner']), ('refiner.test', ARRAY['refiner'])) v(m, r);
+CREATE FUNCTION lot(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.lot_event := jsonb_populate_record(NULL::battledger.lot_event, j || jsonb_build_object('ledger_key_id', key_id(public_key(seed(m)))::text));
+BEGIN r.ledger_sig := sign(seed(m), signing_bytes(r)); INSERT INTO battledger.lot_event SELECT r.*; END $$;
+SELECT lot('miner.test', '{"lot_id": "L-HELD", "event": "extracted", "material": "lithium carbonate", "mass_kg": 100, "occurred_at": "2024-01-05T00:00:00Z"}');
+SELECT lot('miner.test', '{"lot_id": "L-MINER", "event": "extracted", "material": "lithium carbonate", "mass_kg": 100, "occurred_at": "2024-01-05T00:00:00Z"}');
+SELECT lot('miner.test', '{"lot_id": "L-HELD", "event": "shipped", "material": "lithium carbonate", "mass_kg": 100, "counterparty": "refiner.test", "occurred_at": "2024-01-06T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "L-HELD", "event": "received", "material": "lithium carbonate", "mass_kg": 100, "counterparty": "miner.test", "occurred_at": "2024-01-07T00:00:00Z"}');
+SQL
+p2l() {   # p2l ROLE LOT
+  pq "$1" "INSERT INTO battledger.lot_event (lot_id, event, material, mass_kg, inputs, occurred_at, ledger_key_id, ledger_sig)
+    SELECT 'L-OUT', 'processed', 'NMC', 1, '[{\"lot\": \"$2\", \"mass_kg\": 1000}]', now(),
+           k.key_id, decode(repeat('00', 64), 'hex') FROM battledger.keys k WHERE k.member = 'refiner.test'"
+}
+held=$(psql -X -At -d pp -c "SELECT battledger.lot_custodian('L-HELD') || ',' || battledger.lot_available_kg('L-HELD') || ',' || battledger.lot_custodian('L-MINER')")
+for role in plain auth; do
+  a=$(p2l $role L-HELD); b=$(p2l $role L-MINER)
+  ca=$(sed -E 's/^ERROR: +([A-Z0-9]{5}):.*/\1/' <<<"$a"); cb=$(sed -E 's/^ERROR: +([A-Z0-9]{5}):.*/\1/' <<<"$b")
+  if [ "$held" = refiner.test,100,miner.test ] && [ "$ca" = "$cb" ] && ! grep -q 'kg left\|custodian\|not held' <<<"$a$b"; then ok "P2-lot $role"
+  else fail "P2-lot $role" "lots ($held) told apart by the rules' errors on unsigned rows: '${a:0:110}' / '${b:0:110}'"; fi
 done
 
 # ------------------------------------------------------------------ N (rows a superuser stored behind the guards)
