@@ -725,3 +725,93 @@ SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id FROM battledger.
  ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
+
+-- The rules' verdict reaches only a writer that can sign as the key the row
+-- names (red team r16b P2): a row naming the custodian's key with a bad
+-- signature, none, or a batch that key did not sign here gets the chain
+-- trigger's refusal whatever the battery's or lot's state; the same row
+-- properly signed still gets the verdict.
+CREATE FUNCTION p2(tbl regclass, m text, j jsonb, how text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    k hash256 := key_id(public_key(seed(m)));
+    b battledger.battery_event;
+    l battledger.lot_event;
+    root hash256;
+BEGIN
+    BEGIN
+        IF tbl = 'battledger.battery_event'::regclass THEN
+            b := jsonb_populate_record(NULL::battledger.battery_event, j || jsonb_build_object('ledger_key_id', k::text));
+            IF how = 'signed' THEN
+                b.ledger_sig := sign(seed(m), signing_bytes(b));
+            ELSIF how = 'zeros' THEN
+                b.ledger_sig := decode(repeat('00', 64), 'hex');
+            ELSIF how IN ('batch', 'batch-other-key', 'batch-unknown') THEN
+                -- a batch of this one row, signed by m (or by only-oem's key)
+                b.ledger_batch := 'p2-' || how;
+                root := batch_root(ARRAY[sha256(signing_bytes(b))::hash256]);
+                IF how <> 'batch-unknown' THEN
+                    INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+                    SELECT b.ledger_batch, 'battledger.battery_event', key_id(public_key(seed(s))), 1, root,
+                           sign(seed(s), batch_manifest('battledger.battery_event', b.ledger_batch, 1, root))
+                      FROM (SELECT CASE how WHEN 'batch' THEN m ELSE 'only-oem' END) x(s);
+                END IF;
+            END IF;
+            INSERT INTO battledger.battery_event SELECT b.*;
+        ELSE
+            l := jsonb_populate_record(NULL::battledger.lot_event, j || jsonb_build_object('ledger_key_id', k::text));
+            l.ledger_sig := CASE how WHEN 'signed' THEN sign(seed(m), signing_bytes(l))
+                                     WHEN 'zeros' THEN decode(repeat('00', 64), 'hex') END;
+            INSERT INTO battledger.lot_event SELECT l.*;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'XX999';
+    EXCEPTION WHEN OTHERS THEN
+        RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'accepted' ELSE SQLSTATE || ': ' || SQLERRM END;
+    END;
+END $$;
+SELECT right(battery_at('P2-W', 'waste')::text, 4) AS battery, right(battery_at('P2-O', 'original', 'recycler.test')::text, 4) AS battery;
+SELECT s.b AS battery, h.how,
+       p2('battledger.battery_event', 'recycler.test',
+          jsonb_build_object('battery_id', bid(s.b)::text, 'event', 'status_changed', 'new_status', 'waste',
+                             'occurred_at', '2026-07-01T00:00:00Z'), h.how) AS result
+  FROM unnest(ARRAY['P2-W', 'P2-O']) s(b),
+       unnest(ARRAY['zeros', 'unsigned', 'batch-unknown', 'batch-other-key']) h(how)
+ ORDER BY 2, 1;
+-- signed, row by row or in its own batch: the verdict, as before
+SELECT h.how, p2('battledger.battery_event', 'recycler.test',
+                 jsonb_build_object('battery_id', bid('P2-W')::text, 'event', 'status_changed', 'new_status', 'waste',
+                                    'occurred_at', '2026-07-01T00:00:00Z'), h.how) AS result
+  FROM unnest(ARRAY['signed', 'batch']) h(how);
+-- an unknown event kind and a component the signer does not hold: verdicts
+-- only for the signed row (_battery_rules, _check_second_life)
+SELECT h.how, p2('battledger.battery_event', 'cells.test',
+                 jsonb_build_object('battery_id', bid('P2-X')::text, 'event', 'no_such_event',
+                                    'occurred_at', '2026-07-01T00:00:00Z'), h.how) AS result
+  FROM unnest(ARRAY['zeros', 'signed']) h(how);
+SELECT h.how, p2('battledger.battery_event', 'cells.test',
+                 jsonb_build_object('battery_id', bid('P2-PACK')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+                                    'data', jsonb_build_object('components', jsonb_build_array(bid('P2-W')::text)),
+                                    'occurred_at', '2026-07-01T00:00:00Z'), h.how) AS result
+  FROM unnest(ARRAY['zeros', 'signed']) h(how);
+-- lots: a lot's custodian (BL032) and its kilograms left (BL033), through
+-- _check_inputs() from a lot and from a battery, and a shipment
+SELECT h.how, p2('battledger.lot_event', 'refiner.test',
+                 '{"lot_id": "P2-CAM", "event": "processed", "material": "NMC", "mass_kg": 1,
+                   "inputs": [{"lot": "CAM-1", "mass_kg": 1}], "occurred_at": "2026-07-01T00:00:00Z"}', h.how) AS result
+  FROM unnest(ARRAY['zeros', 'unsigned', 'signed']) h(how);
+SELECT h.how, p2('battledger.lot_event', 'refiner.test',
+                 '{"lot_id": "P2-CAM", "event": "processed", "material": "NMC", "mass_kg": 1,
+                   "inputs": [{"lot": "CL-LI-1", "mass_kg": 100000}], "occurred_at": "2026-07-01T00:00:00Z"}', h.how) AS result
+  FROM unnest(ARRAY['zeros', 'signed']) h(how);
+SELECT h.how, p2('battledger.battery_event', 'cells.test',
+                 jsonb_build_object('battery_id', bid('P2-LOTS')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+                                    'lots', '[{"lot": "CL-LI-1", "mass_kg": 100000}]'::jsonb,
+                                    'occurred_at', '2026-07-01T00:00:00Z'), h.how) AS result
+  FROM unnest(ARRAY['zeros', 'signed']) h(how);
+SELECT h.how, p2('battledger.lot_event', 'miner.test',
+                 '{"lot_id": "CAM-1", "event": "shipped", "material": "NMC", "mass_kg": 1,
+                   "counterparty": "cells.test", "occurred_at": "2026-07-01T00:00:00Z"}', h.how) AS result
+  FROM unnest(ARRAY['zeros', 'signed']) h(how);
+-- the checks are the rule triggers' to make: no role calls them
+SELECT p.proname, has_function_privilege('public', p.oid, 'execute') AS public_may_execute
+  FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace
+   AND p.proname IN ('_row_signed', '_refuse_row', '_batch_open_here') ORDER BY 1;

@@ -410,3 +410,20 @@ DROP FUNCTION noop();
 REASSIGN OWNED BY sec_owner TO CURRENT_USER;
 DROP OWNED BY sec_owner, sec_plain;
 DROP ROLE sec_owner, sec_plain;
+-- (l) a row sealed twice: a queue entry duplicated behind the guards (a
+-- superuser) is sealed as a second leaf; the tree and the checkpoint stay
+-- consistent, and only the rows check can tell: duplicate_leaf, at the later
+-- leaf, naming the earlier one (before 0.15.0 nothing was reported).  Last in
+-- the file: the log keeps the duplicate for the tests that follow.
+CREATE TABLE twice (battery text, n int);
+SELECT battledger.enable_ledger('twice', 'battery') IS NOT NULL AS enabled;
+INSERT INTO twice SELECT 'T' || (i % 2), i FROM generate_series(1, 6) AS i;
+SELECT count(*) AS problems_before FROM battledger.verify_log(true) WHERE detail LIKE '%"public.twice"%';
+INSERT INTO battledger.log_pending
+  SELECT * FROM battledger.log_pending WHERE tbl = 'public.twice' ORDER BY seq, row_hash LIMIT 1;
+SELECT battledger.seal() IS NOT NULL AS sealed;
+SELECT count(*) AS leaves, count(DISTINCT (seq, row_hash)) AS rows_sealed
+  FROM battledger.log_leaf WHERE tbl = 'public.twice';
+SELECT problem, ref - (SELECT min(leaf_index) FROM battledger.log_leaf WHERE tbl = 'public.twice') AS leaf_in_table,
+       regexp_replace(detail, 'leaf [0-9]+', 'leaf N') AS detail
+  FROM battledger.verify_log(true) WHERE detail LIKE '%"public.twice"%';

@@ -4,7 +4,8 @@
 # through joins, a forgery, slot loss and kill -9 (test/long/faults.sh),
 # the consortium's statuses sampled under faults (test/long/status_faults.sh),
 # members with clocks behind and ahead (test/long/registry_clock.sh), red
-# team r15's cases (test/long/red_team_r15.sh), and
+# teams r15's and r16b's cases (test/long/red_team_r15.sh, red_team_r16b.sh),
+# and
 # the Debian packages built, linted, installed and checked
 # (test/long/deb_package.sh).  Fresh Debian 12, as root or with sudo.
 set -euo pipefail

@@ -198,6 +198,54 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = detail, HINT = hint;
 END $$;
 
+-- _batch_open_here(batch_id text, tbl regclass, key_id hash256): whether a
+-- row of tbl naming that batch and key would pass the chain trigger's batch
+-- check (the batch inserted, its signature verified, in this transaction).
+CREATE FUNCTION @extschema@._batch_open_here(batch_id text, tbl regclass, key_id @extschema@.hash256)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_batch_open_here' LANGUAGE C STABLE;
+
+-- _row_signed(r anyelement, tbl regclass): whether the row r of tbl (a
+-- battery_event or lot_event the rule triggers judge, before the chain
+-- trigger) is signed by the key it names: its ledger_sig verifies over
+-- signing_bytes(r, tbl) with that key, or it joins a batch that key signed
+-- in this transaction.  Asked only before a verdict is raised (red team r16b
+-- P2): a verdict names a battery's status, a lot's custodian or its kilograms
+-- left, and must reach only a writer that can sign as the key it names.
+-- It must never say "not signed" of a row the chain trigger accepts, or the
+-- rules would let that row through: it judges the signature alone, not the
+-- key's validity or roles (the chain trigger refuses what those forbid).
+CREATE FUNCTION @extschema@._row_signed(r anyelement, tbl regclass) RETURNS boolean
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF r.ledger_key_id IS NULL THEN
+        RETURN false;
+    ELSIF r.ledger_sig IS NOT NULL AND r.ledger_batch IS NULL THEN
+        -- ed25519_verify() raises on a signature that is not 64 bytes: the
+        -- chain trigger refuses that row with its own error
+        RETURN length(r.ledger_sig) = 64
+           AND EXISTS (SELECT 1 FROM @extschema@.key_event k
+                        WHERE k.key_id OPERATOR(@extschema@.=) r.ledger_key_id AND k.event = 'added'
+                          AND @extschema@.ed25519_verify(k.public_key, @extschema@.signing_bytes(r, tbl), r.ledger_sig));
+    ELSIF r.ledger_batch IS NOT NULL AND r.ledger_sig IS NULL THEN
+        RETURN @extschema@._batch_open_here(r.ledger_batch, tbl, r.ledger_key_id);
+    END IF;
+    RETURN false;                   -- neither or both: the chain trigger refuses it
+END $$;
+
+-- _refuse_row(r anyelement, tbl regclass, code, msg, detail, hint): the rule
+-- triggers' verdict on the row r of tbl, raised only if r is signed by the
+-- key it names (_row_signed); otherwise it returns, and the caller returns
+-- the row unjudged for the chain trigger to refuse with its own error.  On
+-- the refusal path only: an accepted row costs no second verification.
+CREATE FUNCTION @extschema@._refuse_row(r anyelement, tbl regclass, code text, msg text,
+                                        detail text DEFAULT NULL, hint text DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF @extschema@._row_signed(r, tbl) THEN
+        PERFORM @extschema@._refuse(code, msg, detail, hint);
+    END IF;
+END $$;
+
 -- Mass of a lot not yet consumed by processing or manufacturing.
 CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
     LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -255,7 +303,10 @@ BEGIN
 END $$;
 
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
-CREATE FUNCTION @extschema@._check_inputs(inputs jsonb, signer text, what text) RETURNS numeric
+-- r is the row of tbl being judged: a refusal is raised only if it is signed
+-- (_refuse_row); otherwise NULL, and the caller lets the chain trigger refuse it.
+CREATE FUNCTION @extschema@._check_inputs(r anyelement, tbl regclass, inputs jsonb, signer text, what text)
+    RETURNS numeric
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     i jsonb;
@@ -263,8 +314,9 @@ DECLARE
     want numeric;
 BEGIN
     IF inputs IS NULL OR jsonb_typeof(inputs) <> 'array' OR jsonb_array_length(inputs) = 0 THEN
-        PERFORM @extschema@._refuse('BL031', format('%s needs its input lots', what),
+        PERFORM @extschema@._refuse_row(r, tbl, 'BL031', format('%s needs its input lots', what),
             'Give them as a JSON array: [{"lot": "...", "mass_kg": 12.5}, ...].');
+        RETURN NULL;
     END IF;
     -- lock every input first, in one order, so two writers cannot deadlock
     PERFORM @extschema@._lock_subject('lot', l) FROM (
@@ -272,15 +324,18 @@ BEGIN
     FOR i IN SELECT * FROM jsonb_array_elements(inputs) LOOP
         want := (i->>'mass_kg')::numeric;
         IF i->>'lot' IS NULL OR want IS NULL OR want <= 0 THEN
-            PERFORM @extschema@._refuse('BL031', format('malformed input lot %s in %s', i, what));
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL031', format('malformed input lot %s in %s', i, what));
+            RETURN NULL;
         END IF;
         IF @extschema@.lot_custodian(i->>'lot') IS DISTINCT FROM signer THEN
-            PERFORM @extschema@._refuse('BL032', format('lot "%s" is not held by member "%s"', i->>'lot', signer),
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is not held by member "%s"', i->>'lot', signer),
                 format('Its custodian is %s.', coalesce('"' || @extschema@.lot_custodian(i->>'lot') || '"', 'nobody (no such lot)')));
+            RETURN NULL;
         END IF;
         IF @extschema@.lot_available_kg(i->>'lot') < want THEN
-            PERFORM @extschema@._refuse('BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
                 i->>'lot', @extschema@.lot_available_kg(i->>'lot'), want));
+            RETURN NULL;
         END IF;
         total := total + want;
     END LOOP;
@@ -304,36 +359,47 @@ BEGIN
     END IF;
     SELECT * INTO k FROM @extschema@.event_kind WHERE event = NEW.event AND subject = 'lot';
     IF NOT FOUND THEN
-        PERFORM @extschema@._refuse('BL030', format('unknown lot event "%s"', NEW.event),
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL030', format('unknown lot event "%s"', NEW.event),
             hint => 'See battledger.event_kind.');
+        RETURN NEW;
     END IF;
     IF NOT s.roles && k.roles THEN
-        PERFORM @extschema@._refuse('BL015', format('member "%s" may not sign a "%s" lot event', s.member, NEW.event),
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL015', format('member "%s" may not sign a "%s" lot event', s.member, NEW.event),
             format('Its roles are %s; the event needs one of %s.', s.roles, k.roles));
+        RETURN NEW;
     END IF;
     PERFORM @extschema@._lock_subject('lot', NEW.lot_id);
     SELECT * INTO last FROM @extschema@.lot_event e WHERE e.lot_id = NEW.lot_id ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
     IF NEW.event IN ('extracted', 'processed', 'secondary_created') AND last.lot_id IS NOT NULL THEN
-        PERFORM @extschema@._refuse('BL034', format('lot "%s" already exists', NEW.lot_id));
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL034', format('lot "%s" already exists', NEW.lot_id));
+        RETURN NEW;
     ELSIF NEW.event IN ('shipped', 'received') AND last.lot_id IS NULL THEN
-        PERFORM @extschema@._refuse('BL034', format('lot "%s" does not exist', NEW.lot_id));
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL034', format('lot "%s" does not exist', NEW.lot_id));
+        RETURN NEW;
     END IF;
     IF NEW.event = 'processed' THEN
-        input_kg := @extschema@._check_inputs(NEW.inputs, s.member, format('lot "%s"', NEW.lot_id));
+        input_kg := @extschema@._check_inputs(NEW, TG_RELID, NEW.inputs, s.member, format('lot "%s"', NEW.lot_id));
+        IF input_kg IS NULL THEN
+            RETURN NEW;             -- refused, but not signed: the chain trigger refuses it
+        END IF;
         IF NEW.mass_kg > input_kg THEN
-            PERFORM @extschema@._refuse('BL033', format('mass balance: output lot "%s" (%s kg) exceeds its inputs (%s kg)',
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL033', format('mass balance: output lot "%s" (%s kg) exceeds its inputs (%s kg)',
                 NEW.lot_id, NEW.mass_kg, input_kg));
+            RETURN NEW;
         END IF;
     ELSIF NEW.event = 'shipped' THEN
         IF @extschema@.lot_custodian(NEW.lot_id) IS DISTINCT FROM s.member THEN
-            PERFORM @extschema@._refuse('BL032', format('member "%s" cannot ship lot "%s": it does not hold it', s.member, NEW.lot_id));
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('member "%s" cannot ship lot "%s": it does not hold it', s.member, NEW.lot_id));
+            RETURN NEW;
         END IF;
         IF NEW.counterparty IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.members m WHERE m.member = NEW.counterparty) THEN
-            PERFORM @extschema@._refuse('BL031', 'a shipment needs the receiving member as counterparty');
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', 'a shipment needs the receiving member as counterparty');
+            RETURN NEW;
         END IF;
     ELSIF NEW.event = 'received' THEN
         IF last.event IS DISTINCT FROM 'shipped' OR last.counterparty IS DISTINCT FROM s.member THEN
-            PERFORM @extschema@._refuse('BL032', format('lot "%s" was not shipped to member "%s"', NEW.lot_id, s.member));
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('lot "%s" was not shipped to member "%s"', NEW.lot_id, s.member));
+            RETURN NEW;
         END IF;
     END IF;
     RETURN NEW;
@@ -986,8 +1052,10 @@ BEGIN
 END $$;
 
 -- The writer's checks on a manufacture naming predecessors or components
--- (called by _battery_rules): what the claims must be when written.
-CREATE FUNCTION @extschema@._check_second_life(n @extschema@.battery_event, member text) RETURNS void
+-- (called by _battery_rules): what the claims must be when written.  True if
+-- they hold; false if they do not and n is not signed (_refuse_row), for the
+-- chain trigger to refuse; a signed n that breaks them gets the verdict.
+CREATE FUNCTION @extschema@._check_second_life(n @extschema@.battery_event, member text) RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     what text;
@@ -1008,17 +1076,20 @@ BEGIN
                           OR @extschema@._battery_id_or_null(p #>> '{}') IS NULL
                           OR @extschema@._battery_id_or_null(p #>> '{}')::text <> p #>> '{}')
            OR (SELECT count(DISTINCT p) <> count(*) FROM jsonb_array_elements(list) p) THEN
-            PERFORM @extschema@._refuse('BL031', format('malformed %s of battery %s', what, n.battery_id),
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL031', format('malformed %s of battery %s', what, n.battery_id),
                 format('"%s" must be a non-empty array of distinct battery identifiers in canonical form.', what),
                 'e.g. ["gs1:01/09521234567899/21/B0025"]');
+            RETURN false;
         END IF;
         IF list ? n.battery_id::text THEN
-            PERFORM @extschema@._refuse('BL031', format('battery %s cannot be one of its own %s', n.battery_id, what));
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL031', format('battery %s cannot be one of its own %s', n.battery_id, what));
+            RETURN false;
         END IF;
     END LOOP;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(n.data->'components') p WHERE n.data->'predecessors' ? p) THEN
-        PERFORM @extschema@._refuse('BL031', 'a battery cannot be both a predecessor and a component',
+        PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL031', 'a battery cannot be both a predecessor and a component',
             hint => 'A predecessor is consumed whole (repurposing); a component is built in by its holder.');
+        RETURN false;
     END IF;
     -- lock every named battery, in one order, so two writers cannot deadlock
     PERFORM @extschema@._lock_subject('battery', p) FROM (
@@ -1029,44 +1100,51 @@ BEGIN
         SELECT * INTO c FROM @extschema@._battery_consumption(b);
         IF c.successor IS NOT DISTINCT FROM n.battery_id::text AND c.signer IS NOT DISTINCT FROM member
            AND NOT (c.ledger_at, c.ledger_origin) < (statement_timestamp(), here) THEN
-            PERFORM @extschema@._refuse('BL036', format('the consumption of battery %s does not precede this manufacture', b),
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL036', format('the consumption of battery %s does not precede this manufacture', b),
                 format('It is dated %s; registry order must put it before the successor''s manufacture on every member.', c.ledger_at),
                 'Write the consumption and the manufacture in separate statements; check the server''s clock (NTP).');
+            RETURN false;
         END IF;
         IF c.successor IS DISTINCT FROM n.battery_id::text OR c.signer IS DISTINCT FROM member THEN
             SELECT * INTO st FROM @extschema@.battery_state(b);
-            PERFORM @extschema@._refuse('BL043', format('battery %s was not consumed into battery %s by member "%s"', b, n.battery_id, member),
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL043', format('battery %s was not consumed into battery %s by member "%s"', b, n.battery_id, member),
                 CASE WHEN NOT st.manufactured THEN 'It is not in the registry.'
                      WHEN c.successor IS NOT NULL THEN format('It was %s into battery %s by "%s".', c.new_status, c.successor, c.signer)
                      ELSE format('Its status is %s; its custodian is %s.', coalesce(st.status, 'none (not on the market)'),
                                  coalesce('"' || st.custodian || '"', 'nobody (a handover is pending)')) END,
                 format('Its holder records "status_changed" into repurposed or remanufactured with data {"successor": "%s"} first.', n.battery_id));
+            RETURN false;
         END IF;
     END LOOP;
     FOR x IN SELECT jsonb_array_elements_text(n.data->'components') LOOP
         b := x::@extschema@.battery_id;
         SELECT * INTO st FROM @extschema@.battery_state(b);
         IF NOT st.manufactured THEN
-            PERFORM @extschema@._refuse('BL036', format('component %s is not in the registry', b),
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL036', format('component %s is not in the registry', b),
                 hint => 'Its maker records its "manufactured" event first.');
+            RETURN false;
         ELSIF st.custodian IS DISTINCT FROM member THEN
-            PERFORM @extschema@._refuse('BL043', format('member "%s" does not hold component %s', member, b),
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL043', format('member "%s" does not hold component %s', member, b),
                 format('Its custodian is %s.', coalesce('"' || st.custodian || '"', 'nobody (a handover is pending)')),
                 'Its holder hands it over ("handover") and the pack''s maker accepts it first.');
+            RETURN false;
         ELSIF EXISTS (SELECT 1 FROM @extschema@.battery_lifecycle(b) l
                        WHERE NOT (l.ledger_at, l.ledger_origin) < (statement_timestamp(), here)) THEN
-            PERFORM @extschema@._refuse('BL036', format('the history of component %s does not precede this manufacture', b),
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL036', format('the history of component %s does not precede this manufacture', b),
                 'Registry order must put the component''s manufacture and custody before the pack''s on every member.',
                 'Write them in separate statements; check the server''s clock (NTP).');
+            RETURN false;
         END IF;
         SELECT e.battery_id INTO k FROM @extschema@.battery_event e
          WHERE e.event = 'manufactured' AND e.data @> jsonb_build_object('components', jsonb_build_array(x))
            AND EXISTS (SELECT 1 FROM @extschema@._second_life_claims(e.battery_id) cl WHERE cl.claim = 'component' AND cl.id = x AND cl.confirmed)
          LIMIT 1;
         IF k IS NOT NULL THEN
-            PERFORM @extschema@._refuse('BL036', format('component %s is already part of battery %s', b, k));
+            PERFORM @extschema@._refuse_row(n, '@extschema@.battery_event'::regclass, 'BL036', format('component %s is already part of battery %s', b, k));
+            RETURN false;
         END IF;
     END LOOP;
+    RETURN true;
 END $$;
 
 -- Every manufacture's claim the rows do not confirm (for registry_conflicts()).
@@ -1530,8 +1608,9 @@ BEGIN
     END IF;
     -- the checks that need no state first, then the battery's turn
     IF NOT EXISTS (SELECT 1 FROM @extschema@.event_kind k WHERE k.event = NEW.event AND k.subject = 'battery') THEN
-        PERFORM @extschema@._refuse('BL030', format('unknown battery event "%s"', NEW.event),
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL030', format('unknown battery event "%s"', NEW.event),
             hint => 'See battledger.event_kind.');
+        RETURN NEW;
     END IF;
     PERFORM @extschema@._lock_subject('battery', NEW.battery_id::text);
     IF NEW.passport_id IS NOT NULL THEN
@@ -1543,29 +1622,37 @@ BEGIN
     SELECT * INTO v FROM @extschema@._battery_verdict(NEW, s.member, s.roles, st,
                                                       statement_timestamp() >= @extschema@._custody_from(), true);
     IF v.problem IS NOT NULL THEN
-        PERFORM @extschema@._refuse(v.code, v.message, v.detail, v.hint);
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, v.code, v.message, v.detail, v.hint);
+        RETURN NEW;
     END IF;
 
     IF NEW.event = 'manufactured' THEN
         IF NOT EXISTS (SELECT 1 FROM @extschema@.battery_model m WHERE m.model_id = NEW.model_id) THEN
-            PERFORM @extschema@._refuse('BL031', format('unknown battery model "%s"', NEW.model_id),
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('unknown battery model "%s"', NEW.model_id),
                 hint => 'Declare it in battledger.battery_model first.');
+            RETURN NEW;
         END IF;
         IF NEW.lots IS NOT NULL THEN
-            PERFORM @extschema@._check_inputs(NEW.lots, s.member, format('battery %s', NEW.battery_id));
+            IF @extschema@._check_inputs(NEW, TG_RELID, NEW.lots, s.member, format('battery %s', NEW.battery_id)) IS NULL THEN
+                RETURN NEW;         -- refused, but not signed: the chain trigger refuses it
+            END IF;
         END IF;
         -- second life and composition: predecessors consumed by the signer, components it holds
-        PERFORM @extschema@._check_second_life(NEW, s.member);
+        IF NOT @extschema@._check_second_life(NEW, s.member) THEN
+            RETURN NEW;
+        END IF;
     ELSIF NEW.event = 'correction' THEN
         SELECT e.event, sg.member INTO corrected
           FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) sg
          WHERE e.battery_id OPERATOR(@extschema@.=) NEW.battery_id
            AND e.ledger_hash OPERATOR(@extschema@.=) NEW.corrects;
         IF corrected.event IS NULL THEN
-            PERFORM @extschema@._refuse('BL037', 'a correction must reference an event of the same battery',
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL037', 'a correction must reference an event of the same battery',
                 'Set "corrects" to the ledger_hash of the corrected event.');
+            RETURN NEW;
         ELSIF corrected.member IS DISTINCT FROM s.member THEN
-            PERFORM @extschema@._refuse('BL037', format('only "%s", who signed the corrected event, may correct it', corrected.member));
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL037', format('only "%s", who signed the corrected event, may correct it', corrected.member));
+            RETURN NEW;
         END IF;
     END IF;
     RETURN NEW;

@@ -16,6 +16,12 @@ COMMENT ON FUNCTION @extschema@._battery_verdict(@extschema@.battery_event, text
     'internal: the registry rules'' verdict on one battery event given the state before it';
 COMMENT ON FUNCTION @extschema@._custody_from() IS 'internal: the date custody is enforced from';
 COMMENT ON FUNCTION @extschema@._signer_at(@extschema@.hash256, timestamptz) IS 'internal: the member behind a key and its roles at a time';
+COMMENT ON FUNCTION @extschema@._row_signed(anyelement, regclass) IS
+    'internal: is a row the rule triggers judge signed by the key it names (signature, or a batch that key signed in this transaction)?';
+COMMENT ON FUNCTION @extschema@._refuse_row(anyelement, regclass, text, text, text, text) IS
+    'internal: the rules'' verdict on a row, raised only if the row is signed; otherwise the chain trigger refuses it';
+COMMENT ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256) IS
+    'internal: was this batch inserted by this transaction, for this table, with this key?';
 COMMENT ON FUNCTION @extschema@._is_lifecycle(text) IS 'internal: does this event kind decide a battery''s state?';
 COMMENT ON TABLE @extschema@.id_namespace IS 'identifier namespaces (GS1 company prefixes, ISO/IEC 15459 issuers) and the member that makes batteries under each';
 COMMENT ON FUNCTION @extschema@.add_id_namespace(text, text) IS

@@ -30,3 +30,8 @@ REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;
 -- restricted values as the owner; only the tier functions call it
 REVOKE ALL ON FUNCTION @extschema@._passport_second_life(@extschema@.battery_id, text),
     @extschema@._performance_at(@extschema@.battery_id, record) FROM PUBLIC;
+-- the rule triggers' signature check before a verdict (red team r16b P2):
+-- theirs to call, as the owner; the batch check reads this transaction's batches
+REVOKE ALL ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256),
+    @extschema@._row_signed(anyelement, regclass),
+    @extschema@._refuse_row(anyelement, regclass, text, text, text, text) FROM PUBLIC;

@@ -607,10 +607,16 @@ bl_witness_quorum(const bl_note *note, const bl_vkey *w, int nw, int min, const 
 
 		if (w[i].alg != BL_NOTE_ALG_COSIG_V1)
 			return reject(why, "witness key is not a cosignature/v1 key");
-		/* a witness given twice counts once */
+		/*
+		 * A witness given twice counts once, and so does one key under two
+		 * names: a cosignature/v1 signature does not cover the cosigner's
+		 * name, so anybody holding one line by the key (the log operator)
+		 * can write it again under the other name and its key ID.
+		 */
 		for (int j = 0; j < i && !repeated; j++)
-			repeated = strcmp(w[i].name, w[j].name) == 0 &&
-				memcmp(w[i].key_id, w[j].key_id, BL_NOTE_KEY_ID_LEN) == 0;
+			repeated = (strcmp(w[i].name, w[j].name) == 0 &&
+						memcmp(w[i].key_id, w[j].key_id, BL_NOTE_KEY_ID_LEN) == 0) ||
+				memcmp(w[i].pub, w[j].pub, BL_ED25519_PUB_LEN) == 0;
 		if (!repeated && bl_cosig_verify(note, w[i].name, w[i].pub, NULL) == 1)
 			valid++;
 	}

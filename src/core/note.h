@@ -139,7 +139,8 @@ int			bl_checkpoint_open(const char *buf, size_t len, const bl_vkey *log,
 
 /*
  * Policy "at least min of these witnesses": counts the witnesses in w whose
- * cosignature on the (already verified) note is valid.  1 ok, 0 rejected.
+ * cosignature on the (already verified) note is valid, each public key once
+ * (whatever names it is listed under).  1 ok, 0 rejected.
  */
 int			bl_witness_quorum(const bl_note *note, const bl_vkey *w, int nw,
 							  int min, const char **why);

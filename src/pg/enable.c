@@ -313,9 +313,11 @@ battledger_register(PG_FUNCTION_ARGS)
 				refuse(rel, psprintf("it already has trigger \"%s\"", t->tgname),
 					   "The ledger's triggers are created by enable_ledger() alone.");
 			/* what the DDL guard refuses on a ledger table (guard.c), refused before it becomes one */
-			if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_BEFORE(t->tgtype) && TRIGGER_FOR_INSERT(t->tgtype))
+			switch (user_trigger_hazard(t->tgtype, t->tgenabled, t->tgname))
 			{
-				if (t->tgenabled == TRIGGER_FIRES_ALWAYS || t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+				case USER_TRIGGER_SAFE:
+					break;
+				case USER_TRIGGER_ON_ARRIVALS:
 					ereport(ERROR,
 							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 							 errmsg("table \"%s\" cannot become a ledger table: its BEFORE INSERT row trigger \"%s\" is enabled %s",
@@ -324,7 +326,8 @@ battledger_register(PG_FUNCTION_ARGS)
 							 errdetail("It would fire in the apply worker on rows arriving from other members, before or after the arrival check, and could drop or change them unseen."),
 							 errhint("ALTER TABLE ... ENABLE TRIGGER \"%s\" (it then fires on this member's own writes only), or make it an AFTER trigger.",
 									 t->tgname)));
-				if (t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, LEDGER_CHAIN_TRIGGER) > 0)
+					break;
+				case USER_TRIGGER_AFTER_CHAIN:
 					ereport(ERROR,
 							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 							 errmsg("table \"%s\" cannot become a ledger table: its BEFORE INSERT row trigger \"%s\" would fire after the row is hashed",
@@ -332,6 +335,7 @@ battledger_register(PG_FUNCTION_ARGS)
 							 errdetail("Triggers fire in name order: \"%s\" sorts after the chain trigger \"" LEDGER_CHAIN_TRIGGER "\", and a row it changed or dropped would break its chain.",
 									   t->tgname),
 							 errhint("Rename it (ALTER TRIGGER ... RENAME TO) to a name that sorts before \"" LEDGER_CHAIN_TRIGGER "\", or make it an AFTER trigger.")));
+					break;
 			}
 		}
 	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)

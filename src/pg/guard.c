@@ -227,28 +227,22 @@ trigger_firing(Oid relid, const char *name, int16 *tgtype, char *tgenabled)
 	return found;
 }
 
-static bool
-before_row_insert(int16 tgtype)
-{
-	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) && TRIGGER_FOR_INSERT(tgtype);
-}
-
 /*
- * A user's BEFORE INSERT row trigger named name, firing as fires ('O', 'A',
- * 'R'; 'D' disabled), on ledger table relid: refused unless it fires only on
- * this member's own writes (ORIGIN) and before the chain trigger hashes the
- * row.  what names the command for the message.  A superuser is warned, not
- * refused (see the file comment).
+ * A user's trigger of type tgtype named name, firing as fires ('O', 'A', 'R';
+ * 'D' disabled), on ledger table relid: refused when user_trigger_hazard()
+ * (ledger_table.h) names a hazard.  what names the command for the message.
+ * A superuser is warned, not refused (see the file comment).
  */
 static void
-check_user_before_trigger(Oid relid, const char *what, const char *name, char fires)
+check_user_trigger(Oid relid, const char *what, const char *name, int16 tgtype, char fires)
 {
 	const char *msg = NULL,
 			   *detail = NULL,
 			   *hint = NULL,
 			   *su_hint = NULL;
+	UserTriggerHazard hazard = user_trigger_hazard(tgtype, fires, name);
 
-	if (fires == TRIGGER_FIRES_ALWAYS || fires == TRIGGER_FIRES_ON_REPLICA)
+	if (hazard == USER_TRIGGER_ON_ARRIVALS)
 	{
 		msg = "it would fire on rows arriving from other members";
 		detail = "A BEFORE INSERT row trigger enabled ALWAYS or REPLICA fires in the apply worker, before or after "
@@ -258,7 +252,7 @@ check_user_before_trigger(Oid relid, const char *what, const char *name, char fi
 			"AFTER trigger to record arriving rows elsewhere.";
 		su_hint = "Allowed to a superuser; battledger.consortium_status() names such a trigger on a table other members' rows arrive in.";
 	}
-	else if (fires != TRIGGER_DISABLED && strcmp(name, LEDGER_CHAIN_TRIGGER) > 0)
+	else if (hazard == USER_TRIGGER_AFTER_CHAIN)
 	{
 		msg = "it would fire after the row is hashed";
 		detail = "Triggers fire in name order: a BEFORE INSERT row trigger named after \"" LEDGER_CHAIN_TRIGGER
@@ -293,9 +287,9 @@ check_enable_user_trigger(Oid relid, const char *name, char fires)
 	char		tgenabled;
 
 	if (name == NULL || is_ledger_trigger_name(name) ||
-		!trigger_firing(relid, name, &tgtype, &tgenabled) || !before_row_insert(tgtype))
+		!trigger_firing(relid, name, &tgtype, &tgenabled))
 		return;
-	check_user_before_trigger(relid, psprintf("enable trigger \"%s\"", name), name, fires);
+	check_user_trigger(relid, psprintf("enable trigger \"%s\"", name), name, tgtype, fires);
 }
 
 static bool
@@ -330,7 +324,9 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 			refuse(relid, psprintf("change the type of column \"%s\"", cmd->name), detail_hash);
 			break;
 		case AT_DropNotNull:
-			if (is_ledger_column_name(cmd->name) || strcmp(cmd->name, chain_col) == 0)
+			/* ledger_origin too: a row without one crashed verify() (red team r16b) */
+			if (is_ledger_column_name(cmd->name) || strcmp(cmd->name, chain_col) == 0 ||
+				strcmp(cmd->name, LEDGER_COL_ORIGIN) == 0)
 				refuse(relid, psprintf("drop NOT NULL on column \"%s\"", cmd->name),
 					   "The ledger columns and the chain column must always have a value.");
 			break;
@@ -363,6 +359,24 @@ check_alter_cmd(Oid relid, const char *chain_col, AlterTableCmd *cmd)
 			refuse(relid, "make the table unlogged",
 				   "An unlogged table is emptied by a crash, and its history with it.");
 			break;
+		case AT_AddConstraint:
+			{
+				/*
+				 * ADD CONSTRAINT ... USING INDEX renames the index after the
+				 * constraint: the chain index, registered by its name, would
+				 * no longer be known, and DROP CONSTRAINT would then drop it
+				 * (red team r16b D1).
+				 */
+				Constraint *c = (cmd->def && IsA(cmd->def, Constraint)) ? (Constraint *) cmd->def : NULL;
+				Oid			idx;
+
+				if (c && c->indexname &&
+					OidIsValid(idx = get_relname_relid(c->indexname, get_rel_namespace(relid))) &&
+					is_chain_index(idx))
+					refuse(relid, psprintf("make index \"%s\" a constraint", c->indexname),
+						   "The chain index and the signature's unique index are the ledger's own: a constraint would rename the index and let DROP CONSTRAINT drop it.");
+				break;
+			}
 		case AT_DropConstraint:
 			{
 				/* by the constraint's index, whatever it is called now */
@@ -519,10 +533,9 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 
 			/* a user's BEFORE INSERT row trigger renamed to fire after the chain trigger */
 			relid = ledger_relid(stmt->relation, &chain_col);
-			if (OidIsValid(relid) && trigger_firing(relid, stmt->subname, &tgtype, &tgenabled) &&
-				before_row_insert(tgtype))
-				check_user_before_trigger(relid, psprintf("rename trigger \"%s\" to \"%s\"", stmt->subname, stmt->newname),
-										  stmt->newname, tgenabled);
+			if (OidIsValid(relid) && trigger_firing(relid, stmt->subname, &tgtype, &tgenabled))
+				check_user_trigger(relid, psprintf("rename trigger \"%s\" to \"%s\"", stmt->subname, stmt->newname),
+								   stmt->newname, tgtype, tgenabled);
 		}
 	}
 	else if (IsA(parsetree, CreateStmt))
@@ -562,11 +575,10 @@ ledger_ddl_guard(PG_FUNCTION_ARGS)
 		 * reset too; sql/security.sql checks that), so only its name can make
 		 * it fire too late.
 		 */
-		if (OidIsValid(relid) && !is_ledger_trigger_name(stmt->trigname) && stmt->row &&
-			(stmt->timing & TRIGGER_TYPE_TIMING_MASK) == TRIGGER_TYPE_BEFORE &&
-			(stmt->events & TRIGGER_TYPE_INSERT) != 0)
-			check_user_before_trigger(relid, psprintf("create trigger \"%s\"", stmt->trigname),
-									  stmt->trigname, TRIGGER_FIRES_ON_ORIGIN);
+		if (OidIsValid(relid) && !is_ledger_trigger_name(stmt->trigname))
+			check_user_trigger(relid, psprintf("create trigger \"%s\"", stmt->trigname), stmt->trigname,
+							   (stmt->row ? TRIGGER_TYPE_ROW : 0) | stmt->timing | stmt->events,
+							   TRIGGER_FIRES_ON_ORIGIN);
 	}
 	else if (IsA(parsetree, DropStmt))
 	{

@@ -370,7 +370,7 @@ key_row_check_new(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *null
 				 errhint("Register the public key of a key pair made by battledger keygen or openssl genpkey -algorithm ed25519.")));
 }
 
-/* AFTER INSERT statement trigger on member_event / key_event. */
+/* battledger._keys_changed() RETURNS trigger: the AFTER INSERT statement trigger on member_event / key_event. */
 PG_FUNCTION_INFO_V1(battledger_keys_changed);
 Datum
 battledger_keys_changed(PG_FUNCTION_ARGS)
@@ -378,7 +378,19 @@ battledger_keys_changed(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "battledger_keys_changed must be called as a trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("battledger._keys_changed() must be called as a trigger")));
+	/*
+	 * It returns NULL, which a BEFORE or INSTEAD OF row trigger takes for
+	 * "skip this row": attached anywhere else it would drop rows silently
+	 * (red team r16b T2).
+	 */
+	if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("battledger._keys_changed() must fire AFTER, FOR EACH STATEMENT"),
+				 errdetail("It is the statement trigger on battledger.member_event and battledger.key_event.")));
 	CacheInvalidateRelcache(td->tg_relation);
 	return PointerGetDatum(NULL);
 }

@@ -57,6 +57,7 @@
 #include "progress.h"
 #include "merkle.h"
 #include "note.h"
+#include "sha256.h"
 
 char	   *bl_origin = NULL;
 char	   *bl_log_key_file = NULL;
@@ -64,8 +65,12 @@ char	   *bl_log_key_file = NULL;
 static KeyFile log_key = {NULL, NULL};
 
 /*
- * The Ed25519 private key in the file a setting names (cached per backend,
- * reread when the setting changes); NULL if unset and missing_ok.
+ * The Ed25519 private key in the file a setting names; NULL if unset and
+ * missing_ok.  The file is read at every use and parsed again when its bytes
+ * change: a key replaced in place (the usual way to rotate one) must take
+ * effect in every backend at once, not only in new ones, or a long-lived
+ * backend (the seal worker, a pooled connection) signs on with the retired
+ * key.  A read is a few microseconds, once per seal.
  */
 void *
 key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_ok)
@@ -73,6 +78,7 @@ key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_o
 	FILE	   *f;
 	char		buf[8192];
 	size_t		n;
+	uint8		digest[32];
 
 	if (path == NULL || path[0] == '\0')
 	{
@@ -83,11 +89,6 @@ key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_o
 				 errmsg("%s is not set", setting),
 				 errhint("Point it at an Ed25519 private key (PKCS#8 PEM, e.g. from \"battledger keygen\"), readable by the server.")));
 	}
-	if (kf->key && kf->path && strcmp(kf->path, path) == 0)
-		return kf->key;
-	if (kf->key)
-		bl_ed25519_priv_free(kf->key);
-	kf->key = NULL;
 	f = AllocateFile(path, "r");
 	if (f == NULL)
 		ereport(ERROR,
@@ -95,7 +96,21 @@ key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_o
 				 errmsg("could not open key file \"%s\" (%s): %m", path, setting)));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	FreeFile(f);
+	if (bl_sha256(buf, n, digest) != 0)
+	{
+		explicit_bzero(buf, sizeof(buf));
+		elog(ERROR, "could not hash key file \"%s\"", path);
+	}
+	if (kf->key && kf->path && strcmp(kf->path, path) == 0 &&
+		memcmp(kf->digest, digest, sizeof(digest)) == 0)
+	{
+		explicit_bzero(buf, sizeof(buf));
+		return kf->key;
+	}
+	if (kf->key)
+		bl_ed25519_priv_free(kf->key);
 	kf->key = bl_ed25519_priv_load_pem(buf, n);
+	memcpy(kf->digest, digest, sizeof(digest));
 	explicit_bzero(buf, sizeof(buf));
 	if (kf->key == NULL)
 		ereport(ERROR,

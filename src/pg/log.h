@@ -23,11 +23,15 @@ extern char *bl_log_key_file;
 extern int	bl_seal_checkpoint_every;
 extern bool bl_seal_bulk_write;
 
-/* A private key file named by a setting, loaded once per backend. */
+/*
+ * A private key file named by a setting, parsed once per backend and again
+ * whenever the file's contents change (digest: SHA-256 of the file).
+ */
 typedef struct KeyFile
 {
 	void	   *key;
 	char	   *path;
+	uint8		digest[32];
 } KeyFile;
 
 extern void *key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_ok);

@@ -102,7 +102,7 @@ log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, co
 /*
  * The rows the chain trigger chained and the log has not been given yet.
  *
- * Until 0.15.0 the log trigger read them back from a transition table
+ * Until 0.16.0 the log trigger read them back from a transition table
  * (REFERENCING NEW TABLE), which copied every inserted row into a tuplestore:
  * a bulk load's second most expensive step after the index.  The chain
  * trigger already holds what a queue entry needs, so it records the entry
@@ -548,7 +548,7 @@ log_queue_install(void)
  *
  * AFTER INSERT statement trigger of a ledger table: writes the queue entries
  * the chain trigger recorded for the statement (and for statements nested in
- * it) to log_pending.  Ledger tables of releases before 0.15.0 still have it
+ * it) to log_pending.  Ledger tables of releases before 0.16.0 still have it
  * with a transition table until ALTER EXTENSION UPDATE; it is not read.
  */
 PG_FUNCTION_INFO_V1(battledger_log_trigger);

@@ -336,6 +336,41 @@ check_batch_row(Relation rel, const char *batch_id, const Hash256 *key_id)
 				 errmsg("row's key differs from the key that signed batch \"%s\"", batch_id)));
 }
 
+/*
+ * battledger._batch_open_here(batch_id text, tbl regclass, key_id hash256)
+ * RETURNS boolean
+ *
+ * Whether a row of tbl naming batch_id and key_id passes check_batch_row():
+ * the batch was inserted, its manifest's signature verified, by this
+ * transaction, for tbl, with that key.  The registry's rule triggers ask it
+ * before raising a verdict on a batch row (red team r16b P2): a verdict
+ * tells the writer something about a battery or lot, and a writer that
+ * cannot sign as the key the row names must hear only the chain trigger's
+ * refusal.  The same per-transaction list as check_batch_row(), so the two
+ * cannot judge a row differently.  Never raises for a well-typed call: an id
+ * longer than the 200 bytes a batch id may have is simply not open.
+ */
+PG_FUNCTION_INFO_V1(battledger_batch_open_here);
+Datum
+battledger_batch_open_here(PG_FUNCTION_ARGS)
+{
+	text	   *id;
+	Oid			tbl;
+	const Hash256 *key_id;
+	XactBatch  *b;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_BOOL(false);
+	id = PG_GETARG_TEXT_PP(0);
+	tbl = PG_GETARG_OID(1);
+	key_id = PG_GETARG_HASH256_P(2);
+	if (VARSIZE_ANY_EXHDR(id) > 200)
+		PG_RETURN_BOOL(false);
+	b = xact_batch(text_to_cstring(id));
+	PG_RETURN_BOOL(b != NULL && b->tbl == tbl && b->created_here &&
+				   memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) == 0);
+}
+
 void
 sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, TimestampTz now)
 {

@@ -175,6 +175,7 @@ typedef struct RowResult
 	RowExtra   *extra;			/* NULL unless a key problem or a signed table */
 	bool		visible;		/* the index entry led to a row this snapshot sees */
 	bool		fields_null;	/* ledger_seq, ledger_prev or ledger_hash is NULL */
+	bool		ident_null;		/* ledger_origin or the chain key is NULL: no chain */
 	bool		hash_ok;		/* ledger_hash is the hash of the row */
 	bool		key_arena;		/* key is an offset into the arena until the batch is fetched */
 } RowResult;
@@ -425,6 +426,14 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 	r->key_arena = false;
 	r->hash_ok = false;
 	r->extra = NULL;
+	/*
+	 * Only a superuser behind the guards stores a row without an origin or
+	 * a chain key (both NOT NULL): such a row belongs to no chain, and its
+	 * NULL was read as a pointer (a crash; red team r16b N1).
+	 */
+	r->ident_null = n[lr->origin_attno - 1] || (lr->chain_attno && n[lr->chain_attno - 1]);
+	if (r->ident_null)
+		return;
 	r->origin = kept_origin(vc, v[lr->origin_attno - 1], batchcxt);
 	if (lr->chain_attno)
 		r->key = kept_key(vc, keyatt, v[lr->chain_attno - 1], batchcxt, &r->key_arena);
@@ -983,6 +992,12 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 			CHECK_FOR_INTERRUPTS();
 			if (++nrows % 10000 == 0)
 				bl_progress_step(&progress, nrows, 0);
+			if (r->ident_null)
+			{
+				report(vo, NULL, NULL, 0, "missing_chain_fields",
+					   "A row has no ledger_origin or no chain key: it did not pass through the chain trigger.");
+				continue;
+			}
 
 			/*
 			 * Equal images are equal keys (a B-tree equality is reflexive):

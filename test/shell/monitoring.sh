@@ -26,7 +26,9 @@ check "health(): 2 rows pending, a log of 5 leaves, none cosigned" \
 check "PUBLIC may not call it" \
   test "$(psql -X -At -d mon -c "SELECT has_function_privilege('public', 'battledger.health()', 'EXECUTE')")" = f
 
-port=19187
+# a free TCP port, not a fixed one: another scenario or a second run of the
+# suite on the machine may hold any port we would pick by hand
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 exporter_log=$BL_WORK/exporter.log
 DATA_SOURCE_NAME="host=$BL_WORK port=55491 user=monitor dbname=mon sslmode=disable" \
   prometheus-postgres-exporter --web.listen-address=127.0.0.1:$port \

@@ -40,7 +40,9 @@
 #   - the twelve databases go on to 0.14.0 and equal a fresh 0.14.0, and the
 #     log written by 0.13.0's own binaries updates to 0.14.0 under the same checks;
 #   - the thirteen databases go on to 0.15.0 and equal a fresh 0.15.0, and the
-#     log written by 0.14.0's own binaries updates to 0.15.0 under the same checks.
+#     log written by 0.14.0's own binaries updates to 0.15.0 under the same checks;
+#   - the fourteen databases go on to 0.16.0 and equal a fresh 0.16.0, and the
+#     log written by 0.15.0's own binaries updates to 0.16.0 under the same checks.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -77,7 +79,8 @@ RELEASES=("0.2.0 b06c259 $BL_WORK/pg020" "0.3.0 f08a441 $BL_WORK/pg030" "0.4.0 f
           "0.5.0 166d21d $BL_WORK/pg-v05" "0.6.0 8a7f2d1 $BL_WORK/pg-v06" "0.7.0 f190580 $BL_WORK/pg-v07"
           "0.8.0 b61276b $BL_WORK/pg-v08" "0.9.0 84e14de $BL_WORK/pg-v09" "0.10.0 546a5c3 $BL_WORK/pg-v10"
           "0.11.0 18c7a9c $BL_WORK/pg-v11" "0.12.0 5017310 $BL_WORK/pg-v12"
-          "0.13.0 b035bd3 $BL_WORK/pg-v13" "0.14.0 fae939a $BL_WORK/pg-v14")
+          "0.13.0 b035bd3 $BL_WORK/pg-v13" "0.14.0 fae939a $BL_WORK/pg-v14"
+          "0.15.0 c45f14b $BL_WORK/pg-v15")
 # (set -e, inherited, ends the loop at the first failing command; not in an
 # "|| ..." list, which would switch it off inside build_release_now)
 (
@@ -673,4 +676,14 @@ check "v13: verify() and verify_log(true) clean after the update to 0.15.0" \
 # --- 0.14.0 -> 0.15.0, from 0.14.0's own binaries (release commit fae939a)
 release_log 0.14.0 fae939a v14 55470
 updated_log 0.14.0 0.15.0 v14 55470
+
+# --- 0.15.0 -> 0.16.0: the fourteen databases above go on to this version
+update_all 0.16.0 fresh16 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464 v09:55465 v10:55466 v11:55467 v12:55468 v13:55469 v14:55470
+export PGPORT=55470
+check "v14: verify() and verify_log(true) clean after the update to 0.16.0" \
+  test "$(q v14 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.15.0 -> 0.16.0, from 0.15.0's own binaries (release commit c45f14b)
+release_log 0.15.0 c45f14b v15 55471
+updated_log 0.15.0 0.16.0 v15 55471
 exit $fail

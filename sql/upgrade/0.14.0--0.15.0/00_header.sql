@@ -1,1 +1,0 @@
--- battledger 0.14.0 -> 0.15.0 (parts in sql/upgrade/0.14.0--0.15.0/)

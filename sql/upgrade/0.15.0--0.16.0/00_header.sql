@@ -1,0 +1,1 @@
+-- battledger 0.15.0 -> 0.16.0 (parts in sql/upgrade/0.15.0--0.16.0/)
