@@ -145,6 +145,7 @@ typedef struct QueuedRow
 	text	   *qualname;		/* as leaves name the table, in queue_cxt */
 	Datum		key;			/* uncertain rows: chain key and origin, in queue_cxt */
 	Datum		origin;
+	uint64		serial;			/* which recorded entry this is (twins below) */
 } QueuedRow;
 
 static MemoryContext queue_cxt = NULL;
@@ -211,6 +212,63 @@ typedef struct LandedKey
 	Hash256		hash;
 } LandedKey;
 
+/*
+ * Twins: two rows chained in one transaction at the same position of a chain
+ * with the same hash (same predecessor, same values), so the same leaf.  The
+ * chain trigger gives a row the position after the chain's head as this
+ * transaction sees it, so a twin is chained only while the first row is not
+ * in its table: while it is still being inserted (a statement nested in its
+ * processing, from a later BEFORE trigger, a CHECK constraint or an index
+ * expression), or after ON CONFLICT skipped it.  At most one of the two can
+ * land (the chain index is unique on the position), yet each has an entry;
+ * the lookup that tells whether an uncertain row landed finds the other
+ * twin's row and would have made it a second leaf (red team r16q, X1).  So
+ * one entry stands for each position and hash (log_queue_record()):
+ *
+ * - the first row may still be in flight (chained at a lesser depth of
+ *   statements): it stands.  If it is certain, its twin landing makes its
+ *   own insert fail on the chain index, which rolls back both; if it is
+ *   uncertain, it is resolved only once the nested statement is done, and
+ *   its lookup then finds whichever twin landed;
+ * - the first row is done (chained at the same or a greater depth): it did
+ *   not land (else the twin would have been chained after it), and the twin
+ *   stands for the position instead.
+ *
+ * The rows that may be in flight: the last certain row chained at each
+ * depth (inflight[]), and every uncertain row not yet resolved (twins, by
+ * position and hash).  Both are kept only as long as the entries they name
+ * can be: a rolled-back subtransaction takes its own.  Bulk loads pay one
+ * comparison a row (a plain INSERT at the top level has no lesser depth).
+ */
+typedef struct InFlight
+{
+	bool		valid;
+	SubTransactionId subid;
+	LandedKey	key;
+} InFlight;
+
+typedef struct TwinEntry
+{
+	LandedKey	key;
+	uint64		serial;			/* the entry that stands for the position */
+	int			depth;
+	SubTransactionId subid;
+} TwinEntry;
+
+static InFlight *inflight = NULL;	/* in TopMemoryContext, by depth */
+static int	ninflight = 0;
+static HTAB *twins = NULL;		/* in TopTransactionContext */
+static uint64 next_serial = 1;
+
+static inline void
+landed_key(LandedKey *k, Oid relid, int64 seq, const Hash256 *hash)
+{
+	memset(k, 0, sizeof(*k));
+	k->relid = relid;
+	k->seq = seq;
+	memcpy(k->hash.bytes, hash->bytes, BL_HASH_LEN);
+}
+
 /* A queued row's predecessor, as the entries recorded after it name it. */
 typedef struct PrevKey
 {
@@ -271,8 +329,31 @@ typedef struct LandedCheck
 	Relation	rel;
 } LandedCheck;
 
+static Landed queued_row_landed_at(QueuedRow *q, LandedCheck *lc, bool may_look_up);
+
 static Landed
 queued_row_landed(QueuedRow *q, LandedCheck *lc, bool may_look_up)
+{
+	TwinEntry  *t = NULL;
+	LandedKey	k;
+	Landed		r;
+
+	if (twins != NULL)
+	{
+		landed_key(&k, q->relid, q->seq, &q->hash);
+		t = hash_search(twins, &k, HASH_FIND, NULL);
+		/* a twin chained after it stands for its position (it did not land) */
+		if (t != NULL && t->serial != q->serial)
+			return ROW_SKIPPED;
+	}
+	r = queued_row_landed_at(q, lc, may_look_up);
+	if (t != NULL && r != ROW_NOT_YET_KNOWN)
+		(void) hash_search(twins, &k, HASH_REMOVE, NULL);
+	return r;
+}
+
+static Landed
+queued_row_landed_at(QueuedRow *q, LandedCheck *lc, bool may_look_up)
 {
 	LedgerRel  *lr;
 	Hash256		h;
@@ -313,10 +394,7 @@ queued_row_landed(QueuedRow *q, LandedCheck *lc, bool may_look_up)
 	if (!ok)
 		return ROW_SKIPPED;
 inserted:
-	memset(&k, 0, sizeof(k));
-	k.relid = q->relid;
-	k.seq = q->seq;
-	memcpy(k.hash.bytes, q->hash.bytes, BL_HASH_LEN);
+	landed_key(&k, q->relid, q->seq, &q->hash);
 	(void) hash_search(lc->landed, &k, HASH_ENTER, &found);
 	return found ? ROW_SKIPPED : ROW_INSERTED;
 }
@@ -441,10 +519,67 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 {
 	QueuedRow  *q;
 	MemoryContext old;
+	int			depth = chain_statement_depth();
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	LandedKey	k;
+	uint64		serial = next_serial++;
 
 	/* the rows this statement chained before this one are in their table by now */
 	if (nqueued >= next_batch_at)
 		queue_flush(FLUSH_BETWEEN_ROWS);
+
+	/* one entry for twins (see InFlight): a certain row in flight stands */
+	landed_key(&k, lr->relid, seq, row_hash);
+	for (int d = 0; d < Min(depth, ninflight); d++)
+		if (inflight[d].valid && memcmp(&inflight[d].key, &k, sizeof(k)) == 0)
+			return;
+	if (twins != NULL && hash_get_num_entries(twins) > 0)
+	{
+		TwinEntry  *t = hash_search(twins, &k, HASH_FIND, NULL);
+
+		if (t != NULL)
+		{
+			if (t->depth < depth)
+				return;			/* an uncertain row that may be in flight stands */
+			/* the first did not land: this row stands for the position */
+			t->serial = serial;
+			t->depth = depth;
+			t->subid = subid;
+		}
+	}
+	if (!certain)
+	{
+		TwinEntry  *t;
+		bool		found;
+
+		if (twins == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(LandedKey);
+			ctl.entrysize = sizeof(TwinEntry);
+			ctl.hcxt = TopTransactionContext;
+			twins = hash_create("battledger log queue twins", 256, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		t = hash_search(twins, &k, HASH_ENTER, &found);
+		t->serial = serial;
+		t->depth = depth;
+		t->subid = subid;
+	}
+	if (depth >= ninflight)
+	{
+		int			n = Max(8, depth * 2);
+
+		inflight = inflight ? repalloc(inflight, sizeof(InFlight) * n)
+			: MemoryContextAlloc(TopMemoryContext, sizeof(InFlight) * n);
+		for (int d = ninflight; d < n; d++)
+			inflight[d].valid = false;
+		ninflight = n;
+	}
+	inflight[depth].valid = certain;
+	inflight[depth].subid = subid;
+	inflight[depth].key = k;
 	if (queue_cxt == NULL)
 		queue_cxt = AllocSetContextCreate(TopMemoryContext, "battledger log queue",
 										  ALLOCSET_DEFAULT_SIZES);
@@ -462,8 +597,9 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 	}
 	q = &queued[nqueued];
 	q->relid = lr->relid;
-	q->subid = GetCurrentSubTransactionId();
-	q->depth = chain_statement_depth();
+	q->subid = subid;
+	q->depth = depth;
+	q->serial = serial;
 	q->certain = certain;
 	q->seq = seq;
 	memcpy(q->prev.bytes, prev->bytes, BL_HASH_LEN);
@@ -511,6 +647,9 @@ log_queue_xact_callback(XactEvent event, void *arg)
 				queue_reset();
 			flush_slots = NULL;	/* freed with TopTransactionContext */
 			flush_cxt = NULL;
+			twins = NULL;
+			for (int d = 0; d < ninflight; d++)
+				inflight[d].valid = false;
 			break;
 		default:
 			break;
@@ -527,6 +666,23 @@ log_queue_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		while (nqueued > 0 && queued[nqueued - 1].subid == mySubid)
 			nqueued--;
 		next_batch_at = Min(next_batch_at, nqueued + LOG_QUEUE_BATCH);
+		/*
+		 * and the rows of it or of its children (later subtransaction ids)
+		 * stand for no position any more
+		 */
+		for (int d = 0; d < ninflight; d++)
+			if (inflight[d].valid && inflight[d].subid >= mySubid)
+				inflight[d].valid = false;
+		if (twins != NULL && hash_get_num_entries(twins) > 0)
+		{
+			HASH_SEQ_STATUS st;
+			TwinEntry  *t;
+
+			hash_seq_init(&st, twins);
+			while ((t = hash_seq_search(&st)) != NULL)
+				if (t->subid >= mySubid)
+					(void) hash_search(twins, &t->key, HASH_REMOVE, NULL);
+		}
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{

@@ -11,7 +11,8 @@
 # SAVEPOINT, an exception caught in PL/pgSQL, ROLLBACK PREPARED; and COPY, a
 # statement inserting into a second ledger table from a trigger, a prepared
 # transaction.  A queue that took every chained row, or lost rows of a
-# subtransaction, fails here.
+# subtransaction, fails here; so does one that gave twins (two rows chained
+# at one position with the same hash, one of which landed) two entries.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -173,9 +174,103 @@ COMMIT;
 SQL
 check "ON CONFLICT rows held until commit among plain ones: queue exact" exact a 207
 
-for t in a b first cp; do
+
+# Twins (red team r16q X1): two rows chained in one transaction at the same
+# position with the same values, so the same hash and leaf.  A twin can be
+# chained only while the first row is not in its table: skipped by ON
+# CONFLICT, or still being inserted (a statement nested in its CHECK
+# constraint).  At most one lands; it must have one entry, never two, and a
+# twin that lands alone must keep its entry.  The owner's partial unique
+# index calls a function declared IMMUTABLE that reads a table (PostgreSQL
+# takes the declaration), so a row can conflict and its twin not.
+q <<'SQL'
+CREATE TABLE gate (b text PRIMARY KEY, open boolean);
+INSERT INTO gate VALUES ('G', true), ('H', true), ('K', true);
+CREATE FUNCTION gate_open(b text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN RETURN (SELECT open FROM public.gate g WHERE g.b = gate_open.b); END $$;
+CREATE TABLE tw (battery text NOT NULL, kind text NOT NULL, n int);
+SELECT battledger.enable_ledger('tw', 'battery');
+CREATE UNIQUE INDEX tw_gate ON tw (battery, kind) WHERE kind = 'g' AND gate_open(battery);
+-- X1: a later row of the statement opens the gate and inserts the twin of a row it skipped
+CREATE FUNCTION twin_later() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.kind = 'trig' THEN
+        UPDATE public.gate SET open = false WHERE b = NEW.battery;
+        INSERT INTO public.tw (battery, kind, n) VALUES (NEW.battery, 'g', 2);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER a_twin BEFORE INSERT ON tw FOR EACH ROW EXECUTE FUNCTION twin_later();
+SQL
+q -c "INSERT INTO tw VALUES ('G', 'g', 1)"
+q -c "INSERT INTO tw (battery, kind, n) VALUES ('G', 'g', 2), ('G', 'trig', 3) ON CONFLICT DO NOTHING"
+# G: g1, the twin g2 landed in the skipped row's place, trig3 after it
+check "a skipped row's twin inserted later in the statement: one entry" exact tw 3
+q -c "DROP TRIGGER a_twin ON tw"
+# a twin inserted by a row's own CHECK constraint, while the row is not yet
+# in its table (tw.mode says how; the twin's own CHECK does nothing)
+q <<'SQL'
+CREATE FUNCTION twin_now(b text, k text, n int) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    mode text := current_setting('tw.mode', true);
+BEGIN
+    IF coalesce(mode, '') = '' THEN RETURN true; END IF;
+    PERFORM set_config('tw.mode', '', true);
+    IF mode = 'land' THEN
+        INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n);
+    ELSIF mode = 'skip' THEN
+        -- skipped: the gate opens and an earlier 'g' row holds (b, 'g'); the
+        -- row itself is checked under its statement's snapshot, gate shut
+        UPDATE public.gate SET open = true WHERE gate.b = twin_now.b;
+        INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n) ON CONFLICT DO NOTHING;
+    ELSIF mode = 'undo' THEN
+        BEGIN
+            INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n);
+            RAISE EXCEPTION 'undo the twin';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+    END IF;
+    RETURN true;
+END $$;
+ALTER TABLE tw ADD CONSTRAINT tw_twin CHECK (twin_now(battery, kind, n));
+SQL
+tw() { q -c "SELECT set_config('tw.mode', '$1', false)" -c "$2" >/dev/null; }
+# ON CONFLICT row: the twin lands first, the row is skipped (its position is taken)
+tw land "INSERT INTO tw (battery, kind, n) VALUES ('K', 'e', 7) ON CONFLICT DO NOTHING"
+check "twin landed in the row's CHECK, the row skipped: one entry" exact tw 4
+check "  and the twin is the row there" [ "$(q -c "SELECT count(*) FROM tw WHERE battery = 'K'")" = 1 ]
+# a plain row: the twin lands first, the row fails on the chain index
+if tw land "INSERT INTO tw (battery, kind, n) VALUES ('L', 'e', 8)" 2>/dev/null; then
+    echo "FAIL - a plain row whose twin landed first was inserted"; fail=1; fi
+check "twin landed in a plain row's CHECK: the statement fails, nothing queued" exact tw 4
+# the twin skipped, the row lands: the row keeps its entry
+q -c "INSERT INTO tw VALUES ('H', 'g', 0)" -c "UPDATE gate SET open = false WHERE b = 'H'"
+tw skip "INSERT INTO tw (battery, kind, n) VALUES ('H', 'g', 5) ON CONFLICT DO NOTHING"
+check "twin skipped in the row's CHECK, the row landed: its entry kept" exact tw 6
+# the twin rolled back (an exception caught), the row lands: ON CONFLICT and plain
+tw undo "INSERT INTO tw (battery, kind, n) VALUES ('M', 'e', 9) ON CONFLICT DO NOTHING"
+tw undo "INSERT INTO tw (battery, kind, n) VALUES ('N', 'e', 9)"
+check "twin rolled back in the row's CHECK, the row landed: its entry kept" exact tw 8
+# a row rolled back to a savepoint, then its twin from a nested statement: a new row, queued
+q >/dev/null <<'SQL'
+CREATE FUNCTION tw_ins(b text, k text, n int) RETURNS int LANGUAGE sql AS
+$$ INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n) RETURNING n $$;
+BEGIN;
+SAVEPOINT s;
+INSERT INTO tw (battery, kind, n) VALUES ('P', 'e', 1);
+ROLLBACK TO SAVEPOINT s;
+SELECT tw_ins('P', 'e', 1);
+INSERT INTO tw (battery, kind, n) VALUES ('P', 'e', 2) ON CONFLICT DO NOTHING;
+SAVEPOINT t;
+INSERT INTO tw (battery, kind, n) VALUES ('P', 'e', 3) ON CONFLICT DO NOTHING;
+ROLLBACK TO SAVEPOINT t;
+SELECT tw_ins('P', 'e', 3);
+COMMIT;
+SQL
+check "rows rolled back, then their twins nested: all queued" exact tw 11
+for t in a b first cp tw; do
     check "verify($t) clean" [ "$(q -c "SELECT count(*) FROM battledger.verify('$t')")" = 0 ]
 done
 check "no queue entry for a table that is not a ledger" \
-    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn')")" = 0 ]
+    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw')")" = 0 ]
 exit $fail
