@@ -74,6 +74,8 @@ log_pending_open(void)
 
 /* Rows the log trigger queues with one heap_multi_insert() call. */
 #define LOG_QUEUE_BATCH 1000
+/* Uncertain rows a statement may keep waiting for their chain's next row (queue_flush()) */
+#define LOG_QUEUE_HOLD 10000
 
 static HeapTuple
 log_pending_tuple(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
@@ -114,10 +116,11 @@ log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, co
  *   the last BEFORE trigger), are inserted or end their statement with an
  *   error, which aborts the subtransaction the entry is written in;
  * - other rows (ON CONFLICT, data-modifying CTEs, statements the hooks did
- *   not see) are looked up in the chain index once their statement is done:
- *   queued if the row at that position has that hash, dropped otherwise (a
- *   row ON CONFLICT skipped leaves its position to the next row of the
- *   chain, with another hash, or to nobody).
+ *   not see) are checked once their statement is done: inserted if a later
+ *   row was chained to them, else if the chain index holds the row at that
+ *   position with that hash; dropped otherwise (a row ON CONFLICT skipped
+ *   leaves its position to the next row of the chain, with another hash, or
+ *   to nobody).
  *
  * Entries are written when the log trigger ends a statement, every
  * LOG_QUEUE_BATCH rows within one (bounding the memory of a large load), and
@@ -208,25 +211,91 @@ typedef struct LandedKey
 	Hash256		hash;
 } LandedKey;
 
+/* A queued row's predecessor, as the entries recorded after it name it. */
+typedef struct PrevKey
+{
+	Oid			relid;
+	Hash256		prev;
+} PrevKey;
+
 /*
- * Whether the row an uncertain entry describes is in its table: the chain
+ * The predecessors named by the entries from first on: a row that a later
+ * row of this transaction was chained to was found as its chain's head by
+ * the chain trigger (in the chain index, as the transaction sees its own
+ * rows), so it was inserted, and no lookup is needed.  Only the last
+ * uncertain row of each chain is looked up.
+ */
+static HTAB *
+queued_successors(int first, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+	HTAB	   *h;
+
+	ctl.keysize = sizeof(PrevKey);
+	ctl.entrysize = sizeof(PrevKey);
+	ctl.hcxt = cxt;
+	h = hash_create("battledger queued predecessors", Max(nqueued - first, 16), &ctl,
+					HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (int i = first; i < nqueued; i++)
+	{
+		PrevKey		k;
+
+		memset(&k, 0, sizeof(k));
+		k.relid = queued[i].relid;
+		memcpy(k.prev.bytes, queued[i].prev.bytes, BL_HASH_LEN);
+		(void) hash_search(h, &k, HASH_ENTER, NULL);
+	}
+	return h;
+}
+
+/*
+ * Whether the row an uncertain entry describes is in its table: a later
+ * entry names it as its predecessor (queued_successors()), or else the chain
  * index's row at its position, seen as this transaction sees its own rows,
  * has its hash.  Two entries for one position can both match only if a
  * skipped row and a later inserted one hashed alike (same predecessor, same
  * values); landed keeps the second from becoming a second leaf.
  */
-static bool
-queued_row_landed(QueuedRow *q, HTAB *landed)
+typedef enum Landed
 {
-	Relation	rel = try_table_open(q->relid, AccessShareLock);
+	ROW_INSERTED,
+	ROW_SKIPPED,
+	ROW_NOT_YET_KNOWN			/* no later row names it, and no lookup was allowed */
+} Landed;
+
+/* What the checks of one flush share: the sets, and the table last opened. */
+typedef struct LandedCheck
+{
+	HTAB	   *landed;
+	HTAB	   *successors;
+	Relation	rel;
+} LandedCheck;
+
+static Landed
+queued_row_landed(QueuedRow *q, LandedCheck *lc, bool may_look_up)
+{
 	LedgerRel  *lr;
 	Hash256		h;
 	bool		ok;
 	LandedKey	k;
 	bool		found;
+	PrevKey		pk;
 
-	if (rel == NULL)
-		return false;
+	memset(&pk, 0, sizeof(pk));
+	pk.relid = q->relid;
+	memcpy(pk.prev.bytes, q->hash.bytes, BL_HASH_LEN);
+	if (hash_search(lc->successors, &pk, HASH_FIND, NULL) != NULL)
+		goto inserted;
+	if (!may_look_up)
+		return ROW_NOT_YET_KNOWN;
+	if (lc->rel == NULL || RelationGetRelid(lc->rel) != q->relid)
+	{
+		if (lc->rel)
+			table_close(lc->rel, AccessShareLock);
+		lc->rel = try_table_open(q->relid, AccessShareLock);
+		if (lc->rel == NULL)
+			return ROW_SKIPPED;
+	}
 	/*
 	 * Before commit no statement is running: the table's registration, read
 	 * by SPI if its cache entry was reset, needs a snapshot of its own.
@@ -234,22 +303,22 @@ queued_row_landed(QueuedRow *q, HTAB *landed)
 	if (!ActiveSnapshotSet())
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
-		lr = ledger_rel_get(rel);
+		lr = ledger_rel_get(lc->rel);
 		PopActiveSnapshot();
 	}
 	else
-		lr = ledger_rel_get(rel);
-	ok = chain_row_hash(rel, lr, q->origin, q->key, q->seq, &h) &&
+		lr = ledger_rel_get(lc->rel);
+	ok = chain_row_hash(lc->rel, lr, q->origin, q->key, q->seq, &h) &&
 		memcmp(h.bytes, q->hash.bytes, BL_HASH_LEN) == 0;
-	table_close(rel, AccessShareLock);
 	if (!ok)
-		return false;
+		return ROW_SKIPPED;
+inserted:
 	memset(&k, 0, sizeof(k));
 	k.relid = q->relid;
 	k.seq = q->seq;
 	memcpy(k.hash.bytes, q->hash.bytes, BL_HASH_LEN);
-	(void) hash_search(landed, &k, HASH_ENTER, &found);
-	return !found;
+	(void) hash_search(lc->landed, &k, HASH_ENTER, &found);
+	return found ? ROW_SKIPPED : ROW_INSERTED;
 }
 
 /*
@@ -269,7 +338,7 @@ queue_flush(QueueFlush mode)
 	int			nbatch = 0;
 	MemoryContext landed_cxt = NULL;
 	MemoryContext old;
-	HTAB	   *landed = NULL;
+	LandedCheck lc = {NULL, NULL, NULL};
 
 	/* the current subtransaction's entries are the last ones recorded */
 	while (first > 0 && queued[first - 1].subid == cur)
@@ -297,7 +366,7 @@ queue_flush(QueueFlush mode)
 				queued[kept++] = *q;
 				continue;
 			}
-			if (landed == NULL)
+			if (lc.landed == NULL)
 			{
 				HASHCTL		ctl;
 
@@ -306,11 +375,25 @@ queue_flush(QueueFlush mode)
 				ctl.keysize = sizeof(LandedKey);
 				ctl.entrysize = sizeof(LandedKey);
 				ctl.hcxt = landed_cxt;
-				landed = hash_create("battledger landed rows", 256, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+				lc.landed = hash_create("battledger landed rows", 256, &ctl,
+										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+				lc.successors = queued_successors(i + 1, landed_cxt);
 			}
-			if (!queued_row_landed(q, landed))
-				continue;		/* skipped (ON CONFLICT): never a leaf */
+			/*
+			 * Between rows, a chain's last row waits for the next row of its
+			 * chain to vouch for it rather than be looked up (one lookup a
+			 * row made ON CONFLICT 1.2x slower), up to LOG_QUEUE_HOLD rows.
+			 */
+			switch (queued_row_landed(q, &lc, mode != FLUSH_BETWEEN_ROWS || nqueued - first > LOG_QUEUE_HOLD))
+			{
+				case ROW_INSERTED:
+					break;
+				case ROW_SKIPPED:
+					continue;	/* skipped (ON CONFLICT): never a leaf */
+				case ROW_NOT_YET_KNOWN:
+					queued[kept++] = *q;
+					continue;
+			}
 		}
 		if (pending == NULL)
 		{
@@ -338,6 +421,8 @@ queue_flush(QueueFlush mode)
 			ExecClearTuple(batch[b]);
 		MemoryContextReset(flush_cxt);
 	}
+	if (lc.rel)
+		table_close(lc.rel, AccessShareLock);
 	if (landed_cxt)
 		MemoryContextDelete(landed_cxt);
 	if (pending)
