@@ -82,6 +82,8 @@
 #   X3, X3b  25,000 ON CONFLICT rows, each the last of its own chain (more
 #       than the 10,000 c7f544d keeps waiting), every other one skipped;
 #       also in savepoints, one rolled back (holds on 10ed803)
+#   X4  a table with one chain (no chain column): 3,000 ON CONFLICT rows
+#       half skipped, a CTE with ON CONFLICT, savepoints (holds on 10ed803)
 #   R1  arrivals by logical replication (holds on 10ed803): member L2
 #       (logq) subscribes to L, M2 (main) to M (publication narrowed to
 #       reading, log_leaf, checkpoint); 1,500 rows + a transaction with a
@@ -680,6 +682,23 @@ SQL
 kase X3-25000-chains-on-conflict plain <<'SQL'
 INSERT INTO a (battery, kind, n) SELECT 'H' || i, 'once', i FROM generate_series(1, 25000, 2) i;
 INSERT INTO a (battery, kind, n) SELECT 'H' || i, 'once', i FROM generate_series(1, 25000) i ON CONFLICT DO NOTHING;
+SQL
+# X4: one chain for the whole table (no chain column): ON CONFLICT skips,
+# a CTE, a nested ON CONFLICT, rows vouched for by the next row or looked up
+kase X4-single-chain-table owner <<'SQL'
+CREATE TABLE single (k text, kind text, n int);
+SELECT battledger.enable_ledger('single');
+CREATE UNIQUE INDEX single_once ON single (k) WHERE kind = 'once';
+INSERT INTO single SELECT 'S' || (i % 50), CASE WHEN i % 2 = 0 THEN 'once' ELSE 'e' END, i FROM generate_series(1, 3000) i ON CONFLICT DO NOTHING;
+WITH x AS (INSERT INTO single SELECT 'S' || (i % 70), 'once', i FROM generate_series(1, 1500) i ON CONFLICT DO NOTHING RETURNING 1)
+INSERT INTO single SELECT 'T', 'e', count(*) FROM x;
+BEGIN;
+INSERT INTO single SELECT 'U' || (i % 30), 'once', i FROM generate_series(1, 100) i ON CONFLICT DO NOTHING;
+SAVEPOINT s;
+INSERT INTO single SELECT 'V' || (i % 30), 'once', i FROM generate_series(1, 100) i ON CONFLICT DO NOTHING;
+ROLLBACK TO s;
+INSERT INTO single SELECT 'U' || (i % 40), 'once', i FROM generate_series(1, 100) i ON CONFLICT DO NOTHING;
+COMMIT;
 SQL
 kase X3b-25000-chains-on-conflict-in-savepoint plain <<'SQL'
 BEGIN;
