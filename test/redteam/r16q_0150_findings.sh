@@ -59,7 +59,8 @@
 #       fresh session (the library loaded by it): ON CONFLICT of 1,500 rows,
 #       a CTE of 1,500, 3,000 rows failing at 1,500, a function nesting ON
 #       CONFLICT, EXPLAIN ANALYZE ON CONFLICT, a plain 2,500-row INSERT
-#   X1  FAILS on logq 95a9b96 and 10ed803; holds on main.  The table owner:
+#   X1  FAILED on logq 95a9b96 and 10ed803; holds on main and on logq
+#       3bd4564 (the twin rule, log_queue.c).  The table owner:
 #       a unique partial index whose predicate calls a PL/pgSQL function
 #       declared IMMUTABLE that reads a table (PostgreSQL accepts the
 #       declaration), and an early BEFORE trigger that, on a later row of an
@@ -93,6 +94,8 @@
 #   Z   no backend crashed (signal 11 / 6) in either server log (holds)
 # Whole script on logq 10ed803 against main e7749c9 (03:05-03:14 UTC, load
 # ~6-8 on 2 vCPUs shared with other helpers): 67 ok, 1 FAIL (X1), exit 1.
+# On logq 3bd4564 (0.16.0 with the twin rule) against main e7749c9
+# (2026-12-06 04:31-04:36 UTC, load ~6): 68 ok, 0 FAIL.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
