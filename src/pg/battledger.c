@@ -105,6 +105,7 @@ _PG_init(void)
 							   &bl_resolver, "", PGC_SUSET, BL_GUC_PARALLEL, bl_check_resolver, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
+	log_queue_install();
 	if (process_shared_preload_libraries_in_progress)
 		seal_worker_register();
 }

@@ -274,6 +274,18 @@ chain_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		run_epoch++;
 }
 
+/*
+ * How many statements the hooks saw are running now.  The log queue
+ * (log_queue.c) tags each row with it: a row chained at a depth greater than
+ * the current one belongs to a statement whose ExecutorRun has returned, so
+ * it was inserted or skipped by now.
+ */
+int
+chain_statement_depth(void)
+{
+	return hook_depth;
+}
+
 void
 chain_install_hooks(void)
 {
@@ -636,6 +648,15 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 		cached->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
 		memcpy(cached->hash.bytes, hash->bytes, BL_HASH_LEN);
 	}
+	/*
+	 * Queued for the log from here rather than read back from a transition
+	 * table at the statement's end.  A row of a statement that may cache
+	 * heads is certain to be inserted or to end the statement with an error
+	 * (which also takes its queue entry); any other row is checked against
+	 * the table once its statement is done (log_queue.c).
+	 */
+	if (lr->log_queued)
+		log_queue_record(lr, origin, key, seq, &prev, hash, may_cache);
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
 }

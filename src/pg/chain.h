@@ -24,6 +24,9 @@ extern void check_trigger_context(FunctionCallInfo fcinfo, const char *fname);
 /* The ExecutorRun hook behind the statement head cache */
 extern void chain_install_hooks(void);
 
+/* Statements the hooks saw that are running now (log_queue.c tags rows with it) */
+extern int	chain_statement_depth(void);
+
 /*
  * The last (seq, hash) of the chain (origin, key) among positions
  * >= min_seq (0: all), seen with SnapshotSelf, and (signed tables, at not

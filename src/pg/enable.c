@@ -391,8 +391,12 @@ battledger_register(PG_FUNCTION_ARGS)
 	run(psprintf("CREATE TRIGGER " LEDGER_GUARD_TRIGGER " BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
 				 "FOR EACH STATEMENT EXECUTE FUNCTION battledger._refuse_trigger()", qualname));
 	run(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " LEDGER_GUARD_TRIGGER, qualname));
-	/* rows actually inserted (not those ON CONFLICT skipped) are queued for the log */
-	run(psprintf("CREATE TRIGGER " LEDGER_LOG_TRIGGER " AFTER INSERT ON %s REFERENCING NEW TABLE AS battledger_new "
+	/*
+	 * rows actually inserted (not those ON CONFLICT skipped) are queued for
+	 * the log: the chain trigger records them, this writes them at the
+	 * statement's end (log_queue.c); no transition table
+	 */
+	run(psprintf("CREATE TRIGGER " LEDGER_LOG_TRIGGER " AFTER INSERT ON %s "
 				 "FOR EACH STATEMENT EXECUTE FUNCTION battledger._log_trigger()", qualname));
 	/* rows from other members (logical replication): checked, not chained */
 	run(psprintf("CREATE TRIGGER " LEDGER_ARRIVE_TRIGGER " BEFORE INSERT ON %s FOR EACH ROW "

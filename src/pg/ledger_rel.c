@@ -214,6 +214,32 @@ find_late_trigger(Relation rel, const char *ours, bool replica, MemoryContext mc
 }
 
 /*
+ * Whether the table's log trigger is there and fires where the chain trigger
+ * does (ENABLE or ENABLE ALWAYS).  The chain trigger queues the rows it
+ * chains only then (log_queue.c): a table whose log trigger a superuser
+ * disabled, or one of a release without the log, keeps out of log_pending
+ * as it did when the trigger itself read the rows.
+ */
+static bool
+has_log_trigger(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return false;
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (strcmp(t->tgname, LEDGER_LOG_TRIGGER) == 0)
+			return (t->tgenabled == TRIGGER_FIRES_ALWAYS || t->tgenabled == TRIGGER_FIRES_ON_ORIGIN) &&
+				TRIGGER_FOR_INSERT(t->tgtype) && !TRIGGER_FOR_ROW(t->tgtype) &&
+				!TRIGGER_FOR_BEFORE(t->tgtype) && !TRIGGER_FOR_INSTEAD(t->tgtype);
+	}
+	return false;
+}
+
+/*
  * The registration enable_ledger() recorded for relid in
  * battledger.ledger_tables: chain_by (NULL: one chain) and signer roles
  * (NULL: unsigned), copied into mcxt.  False if relid is not registered.
@@ -390,6 +416,7 @@ ledger_rel_build(Relation rel, LedgerRel *lr)
 		fmgr_info_cxt(lr->chain_eq_proc, &lr->chain_eq_fn, lr->mcxt);
 	lr->late_trigger = find_late_trigger(rel, LEDGER_CHAIN_TRIGGER, false, lr->mcxt);
 	lr->late_arrive_trigger = find_late_trigger(rel, LEDGER_ARRIVE_TRIGGER, true, lr->mcxt);
+	lr->log_queued = has_log_trigger(rel);
 	lr->encoder = row_encoder_build(RelationGetDescr(rel), lr->mcxt, ENCODE_ROW);
 	find_unique_indexes(rel, lr);
 	lr->checks_built = false;

@@ -54,6 +54,7 @@ typedef struct LedgerRel
 	FmgrInfo	chain_hash_fn;	/* the chain key type's hash, for lock striping */
 	char	   *late_trigger;	/* a BEFORE INSERT trigger that fires after the chain trigger */
 	char	   *late_arrive_trigger;	/* ... after the arrival check, on replicated rows */
+	bool		log_queued;		/* its log trigger fires as origin: chained rows go to log_pending */
 	RowEncoder *encoder;		/* row bytes: what the chain hash covers */
 
 	/* signed tables only (signer_roles != NULL) */

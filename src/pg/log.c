@@ -2,7 +2,8 @@
  * log.c — the member's transparency log.
  *
  * Every ledger row becomes one leaf of an RFC 6962 Merkle tree when sealed.
- * The log trigger queues (table, seq, prev, hash) in log_pending, an unlogged
+ * The chain trigger records, and the log trigger writes, (table, seq, prev,
+ * hash) of each inserted row in log_pending (log_queue.c), an unlogged
  * table (no WAL per queued row; rebuilt from the tables after a crash); seal()
  * takes every committed queued row, assigns dense leaf indexes, stores the
  * leaf (log_leaf, level 0) and the completed nodes of tree levels 8, 16, ...

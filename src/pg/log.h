@@ -43,4 +43,15 @@ extern void log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen,
 /* This database's origin, validated; "" when battledger.origin is unset. */
 extern const char *local_origin(void);
 
+/*
+ * The log queue (log_queue.c): the chain trigger records each row it chains;
+ * the rows reach log_pending at their statement's end (the log trigger), or
+ * at the latest when the transaction commits or is prepared.
+ */
+struct LedgerRel;
+extern void log_queue_record(struct LedgerRel *lr, Datum origin, Datum key, int64 seq,
+							 const Hash256 *prev, const Hash256 *row_hash, bool certain);
+extern void log_queue_flush_finished(void);
+extern void log_queue_install(void);
+
 #endif

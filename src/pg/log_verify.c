@@ -931,6 +931,8 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 				 errmsg("check_rows must not be null"),
 				 errhint("Pass true to check the sealed rows too, false to check the tree alone.")));
 	check_rows = PG_GETARG_BOOL(0);
+	/* this transaction's rows of finished statements are queued, as they were before 0.15.0 */
+	log_queue_flush_finished();
 	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
 	{
 		text	   *t = PG_GETARG_TEXT_PP(1);

@@ -12,7 +12,9 @@
 # (user + sys from /proc/PID/stat, 10 ms ticks); wall times on a shared
 # machine are noise.  At the end every ledger table must verify clean on
 # both clusters and the two clusters' chains must be identical, table by
-# table (the same rows, seqs, prevs and hashes); the script fails otherwise.
+# table (the same rows, seqs, prevs and hashes), as must their log queues
+# (log_pending: the same entries, one per ledger row); the script fails
+# otherwise.
 #
 # Environment: PG_BIN_A, PG_BIN_B (required), BENCH_REPS (default 3),
 # BENCH_PORT (default 57320; B uses +1).
@@ -105,6 +107,13 @@ for b in A B; do
 done
 CA=$(q A "$CHAINS_SQL"); CB=$(q B "$CHAINS_SQL")
 SAME=no; [ -n "$CA" ] && [ "$CA" = "$CB" ] && SAME=yes
+# the log queue, A against B (0.15.0 fills it from the chain trigger): the
+# same entries, each exactly once, and one per ledger row
+QUEUE_SQL="SELECT count(*) || ' ' || md5(string_agg(format('%s|%s|%s|%s', tbl, seq, prev::text, row_hash::text), ',' ORDER BY tbl, row_hash::text, seq))
+           || ' ' || (SELECT sum((SELECT count(*) FROM bench.ledger_rows(l.tbl))) FROM battledger.ledger_tables l WHERE NOT builtin)
+           FROM battledger.log_pending WHERE tbl NOT LIKE 'battledger.%'"
+QA=$(q A "$QUEUE_SQL"); QB=$(q B "$QUEUE_SQL")
+QSAME=no; [ -n "$QA" ] && [ "$QA" = "$QB" ] && [ "$(cut -d' ' -f1 <<<"$QA")" = "$(cut -d' ' -f3 <<<"$QA")" ] && QSAME=yes
 
 say "results: backend CPU ms, medians of $REPS (load average before $LOAD_BEFORE, after $LOAD_AFTER)"
 echo "| load | A indexed / ledger | B indexed / ledger | A ledger/indexed rate | B ledger/indexed rate | ledger CPU B/A |"
@@ -119,4 +128,5 @@ for b in A B; do
 done
 echo "verify() problems over every ledger table loaded, both clusters: $PROBLEMS"
 echo "chains identical on A and B, table by table: $SAME"
-[ "$PROBLEMS" = 0 ] && [ "$SAME" = yes ]
+echo "log queues identical on A and B, one entry per ledger row: $QSAME ($QB)"
+[ "$PROBLEMS" = 0 ] && [ "$SAME" = yes ] && [ "$QSAME" = yes ]
