@@ -276,7 +276,7 @@ chain_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 /*
  * How many statements the hooks saw are running now.  The log queue
- * (log_queue.c) tags each row with it: a row chained at a depth greater than
+ * (log_entries.c) tags each row with it: a row chained at a depth greater than
  * the current one belongs to a statement whose ExecutorRun has returned, so
  * it was inserted or skipped by now.
  */
@@ -653,7 +653,7 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	 * table at the statement's end.  A row of a statement that may cache
 	 * heads is certain to be inserted or to end the statement with an error
 	 * (which also takes its queue entry); any other row is checked against
-	 * the table once its statement is done (log_queue.c).
+	 * the table once its statement is done (log_entries.c).
 	 */
 	if (lr->log_queued)
 		log_queue_record(lr, origin, key, seq, &prev, hash, may_cache);

@@ -24,7 +24,7 @@ extern void check_trigger_context(FunctionCallInfo fcinfo, const char *fname);
 /* The ExecutorRun hook behind the statement head cache */
 extern void chain_install_hooks(void);
 
-/* Statements the hooks saw that are running now (log_queue.c tags rows with it) */
+/* Statements the hooks saw that are running now (log_entries.c tags rows with it) */
 extern int	chain_statement_depth(void);
 
 /*

@@ -394,7 +394,7 @@ battledger_register(PG_FUNCTION_ARGS)
 	/*
 	 * rows actually inserted (not those ON CONFLICT skipped) are queued for
 	 * the log: the chain trigger records them, this writes them at the
-	 * statement's end (log_queue.c); no transition table
+	 * statement's end (log_entries.c); no transition table
 	 */
 	run(psprintf("CREATE TRIGGER " LEDGER_LOG_TRIGGER " AFTER INSERT ON %s "
 				 "FOR EACH STATEMENT EXECUTE FUNCTION battledger._log_trigger()", qualname));

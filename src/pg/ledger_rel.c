@@ -216,7 +216,7 @@ find_late_trigger(Relation rel, const char *ours, bool replica, MemoryContext mc
 /*
  * Whether the table's log trigger is there and fires where the chain trigger
  * does (ENABLE or ENABLE ALWAYS).  The chain trigger queues the rows it
- * chains only then (log_queue.c): a table whose log trigger a superuser
+ * chains only then (log_entries.c): a table whose log trigger a superuser
  * disabled, or one of a release without the log, keeps out of log_pending
  * as it did when the trigger itself read the rows.
  */

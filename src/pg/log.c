@@ -3,7 +3,7 @@
  *
  * Every ledger row becomes one leaf of an RFC 6962 Merkle tree when sealed.
  * The chain trigger records, and the log trigger writes, (table, seq, prev,
- * hash) of each inserted row in log_pending (log_queue.c), an unlogged
+ * hash) of each inserted row in log_pending (log_entries.c), an unlogged
  * table (no WAL per queued row; rebuilt from the tables after a crash); seal()
  * takes every committed queued row, assigns dense leaf indexes, stores the
  * leaf (log_leaf, level 0) and the completed nodes of tree levels 8, 16, ...
@@ -16,7 +16,8 @@
  * last checkpoint's root and that the new tree is consistent with it, so the
  * log never signs a checkpoint inconsistent with an earlier one.
  *
- * The log is split by phase behind log_internal.h: the queue (log_queue.c),
+ * The log is split by phase behind log_internal.h: the queue (log_queue.c,
+ * its entries in memory in log_entries.c),
  * the key file and origin (here), the tree store (log_tree.c), seal
  * (log_seal.c, its bulk write path in log_bulk.c), the proof functions
  * (log_proof.c) and verify_log() (log_verify.c).

@@ -44,7 +44,7 @@ extern void log_leaf_bytes(StringInfo out, const char *qualname, size_t namelen,
 extern const char *local_origin(void);
 
 /*
- * The log queue (log_queue.c): the chain trigger records each row it chains;
+ * The log queue (log_entries.c): the chain trigger records each row it chains;
  * the rows reach log_pending at their statement's end (the log trigger), or
  * at the latest when the transaction commits or is prepared.
  */

@@ -22,6 +22,8 @@
 /* queue (log_queue.c) */
 extern Relation log_pending_open(void);
 extern void log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash);
+extern HeapTuple log_pending_tuple(Relation pending, text *qualname, int64 seq, const Hash256 *prev,
+								   const Hash256 *row_hash);
 extern Oid log_relid(const char *name);
 
 /* key file and origin (log.c) */

@@ -60,7 +60,7 @@
 #       a CTE of 1,500, 3,000 rows failing at 1,500, a function nesting ON
 #       CONFLICT, EXPLAIN ANALYZE ON CONFLICT, a plain 2,500-row INSERT
 #   X1  FAILED on logq 95a9b96 and 10ed803; holds on main and on logq
-#       3bd4564 (the twin rule, log_queue.c).  The table owner:
+#       3bd4564 (the twin rule, now in log_entries.c).  The table owner:
 #       a unique partial index whose predicate calls a PL/pgSQL function
 #       declared IMMUTABLE that reads a table (PostgreSQL accepts the
 #       declaration), and an early BEFORE trigger that, on a later row of an
