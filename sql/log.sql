@@ -153,6 +153,14 @@ UPDATE checkpoint SET note = replace(note, E'\n\n— ', E'\n\n— x') WHERE tree
 SELECT problem FROM verify_log(false, :'published_vkey');
 ROLLBACK;
 SELECT * FROM verify_log(false, 'not a vkey');
+-- after a rotation, the log's keys oldest first, one per line; they name one log
+SELECT count(*) AS problems_with_the_key_twice FROM verify_log(false, :'published_vkey' || E'\n' || :'published_vkey' || E'\n');
+BEGIN;
+SET LOCAL battledger.origin = 'other.example/log';
+SELECT log_vkey() AS other_log_vkey \gset
+ROLLBACK;
+SELECT * FROM verify_log(false, :'published_vkey' || E'\n' || :'other_log_vkey');
+SELECT * FROM verify_log(false, E'\n\n');
 -- long work reports its progress (battledger.progress_interval; 0: every step)
 SET battledger.progress_interval = 0;
 \set VERBOSITY terse

@@ -63,6 +63,7 @@ static const opt_def opt_defs[O_COUNT] = {
 	[O_SEQ] = {"--seq", 1},
 	[O_PREV] = {"--prev", 1},
 	[O_ROW_HASH] = {"--hash", 1},
+	[O_OLD_VKEY] = {"--old-vkey", 1},
 };
 
 #define BIT(o) ((uint64_t) 1 << (o))
@@ -147,11 +148,14 @@ static const command commands[] = {
 		"from the row's published values, or SELECT encode(battledger.leaf(i), 'hex');\n"
 		"the bundle: SELECT battledger.tlog_proof(i) (saved with printf '%s\\n').\n"},
 	{"verify-consistency", cmd_verify_consistency,
-		BIT(O_VKEY) | BIT(O_OLD) | BIT(O_NEW) | BIT(O_PROOF) | BIT(O_ORIGIN),
+		BIT(O_VKEY) | BIT(O_OLD) | BIT(O_NEW) | BIT(O_PROOF) | BIT(O_ORIGIN) | BIT(O_OLD_VKEY),
 		BIT(O_VKEY) | BIT(O_OLD) | BIT(O_NEW) | BIT(O_PROOF),
-		"verify-consistency --vkey VKEY --old FILE --new FILE --proof FILE [--origin O]",
+		"verify-consistency --vkey VKEY --old FILE --new FILE --proof FILE [--origin O]\n"
+		"                   [--old-vkey VKEY]",
 		"Verify two checkpoint notes of one log and the consistency proof between\n"
 		"them (base64 hashes, one per line): the new tree extends the old one.\n"
+		"After the log's key was rotated, --old-vkey is the key the old note was\n"
+		"signed with (default: --vkey); both notes must name the same origin.\n"
 		"The proof: SELECT encode(h::bytea, 'base64') FROM\n"
 		"unnest(battledger.consistency_proof(OLD_SIZE, NEW_SIZE)) h.\n"},
 	{"verify-inclusion", cmd_verify_inclusion,

@@ -151,6 +151,7 @@ int
 cmd_verify_consistency(const cmd_args *a)
 {
 	bl_vkey		log;
+	bl_vkey		old_log;
 	bl_note		old_note;
 	bl_note		new_note;
 	bl_checkpoint old_cp;
@@ -161,12 +162,34 @@ cmd_verify_consistency(const cmd_args *a)
 
 	if (parse_keys(a, &log, NULL) != EXIT_OK)
 		return EXIT_USAGE;
+	/*
+	 * A log whose key was rotated signs its old checkpoints with the old key
+	 * and its new ones with the new: the old note is checked with the key
+	 * the auditor kept, the new one with the key learned since.  What ties
+	 * the two is the proof: the new tree extends the tree the old key
+	 * signed, so a rotation cannot rewrite history unseen.
+	 */
+	old_log = log;
+	if (a->val[O_OLD_VKEY])
+	{
+		if (parse_vkey_arg("--old-vkey", a->val[O_OLD_VKEY], &old_log) != EXIT_OK)
+			return EXIT_USAGE;
+		if (old_log.alg != BL_NOTE_ALG_ED25519)
+			return usage_error("--old-vkey must be an Ed25519 (type 0x01) note key");
+	}
 	memset(&new_note, 0, sizeof(new_note));
-	ok = open_checkpoint_file(a->val[O_OLD], &log, a->val[O_ORIGIN], NULL, 0,
+	ok = open_checkpoint_file(a->val[O_OLD], &old_log, a->val[O_ORIGIN], NULL, 0,
 							  &old_note, &old_cp, &why);
 	if (ok == 1)
 		ok = open_checkpoint_file(a->val[O_NEW], &log, a->val[O_ORIGIN], NULL, 0,
 								  &new_note, &new_cp, &why);
+	/* one log: with two keys of different names, the origins could differ */
+	if (ok == 1 && (old_cp.origin_len != new_cp.origin_len ||
+					memcmp(old_cp.origin, new_cp.origin, old_cp.origin_len) != 0))
+	{
+		ok = 0;
+		why = "the two checkpoints name different origins: they are not of one log";
+	}
 	if (ok == 1)
 		rc = check_consistency(&old_cp, &new_cp, a->val[O_PROOF]);
 	else

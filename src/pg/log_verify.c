@@ -754,26 +754,41 @@ verify_blocks(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
 }
 
 /*
- * Checkpoint signatures are checked against the published verifier key when
- * one is given (an auditor needs no private key), else against the public
- * half of battledger.log_key_file.
+ * Checkpoint signatures are checked against the published verifier keys when
+ * given (an auditor needs no private key), else against the public half of
+ * battledger.log_key_file.  Several keys are the log's keys in the order it
+ * used them, oldest first, across rotations: each checkpoint must be signed
+ * by the key of its era or a later one, never by a key retired before an
+ * earlier checkpoint (a retired key, perhaps a leaked one, cannot add
+ * checkpoints after its successor took over).
  */
-static void
-verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc, const bl_vkey *vkey)
-{
-	uint8		pub[32];
-	bool		have_key = false;
-	const char *origin = (bl_origin && bl_origin[0]) ? bl_origin : NULL;
-	void	   *key = vkey ? NULL : log_signing_key(true);
+#define MAX_LOG_VKEYS 16
 
-	if (vkey)
+static void
+verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc,
+				   const bl_vkey *vkeys, int nvkeys)
+{
+	uint8		own_pub[32];
+	bl_vkey		own;
+	const bl_vkey *keys = vkeys;
+	int			nkeys = nvkeys;
+	int			era = 0;		/* the first key a later checkpoint may use */
+	const char *origin = (bl_origin && bl_origin[0]) ? bl_origin : NULL;
+
+	if (nkeys == 0)
 	{
-		memcpy(pub, vkey->pub, 32);
-		origin = vkey->name;
-		have_key = true;
+		void	   *key = log_signing_key(true);
+
+		if (key && origin && bl_ed25519_raw_public(key, own_pub) == 0 &&
+			strlen(origin) < sizeof(own.name))
+		{
+			memset(&own, 0, sizeof(own));
+			strcpy(own.name, origin);
+			memcpy(own.pub, own_pub, 32);
+			keys = &own;
+			nkeys = 1;
+		}
 	}
-	else if (key && bl_ed25519_raw_public(key, pub) == 0)
-		have_key = true;
 	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.checkpoint");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -802,18 +817,32 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 			put_problem(ts, desc, "checkpoint_malformed", size, "The stored note is not a checkpoint.");
 		else
 		{
+			int			k = era;
+
 			if (cp.size != (uint64) size || memcmp(cp.root, stored, HASH256_LEN) != 0)
 				put_problem(ts, desc, "checkpoint_text_mismatch", size,
 							"The signed note's size or root differs from the stored ones.");
-			if (have_key && origin &&
-				(cp.origin_len != strlen(origin) || memcmp(cp.origin, origin, cp.origin_len) != 0 ||
-				 bl_note_verify(&note, origin, pub) != 1))
-				put_problem(ts, desc, "checkpoint_bad_signature", size,
-							"The note is not signed by this log's key for its origin.");
+			/* the keys share one name, the log's origin (checked when parsed) */
+			if (nkeys > 0)
+			{
+				if (cp.origin_len == strlen(keys[0].name) && memcmp(cp.origin, keys[0].name, cp.origin_len) == 0)
+					while (k < nkeys && bl_note_verify(&note, keys[k].name, keys[k].pub) != 1)
+						k++;
+				else
+					k = nkeys;
+				if (k < nkeys)
+					era = k;
+				else
+					put_problem(ts, desc, "checkpoint_bad_signature", size,
+								nkeys == 1 ? "The note is not signed by this log's key for its origin." :
+								psprintf("The note is not signed for its origin by key %d of the %d given or a later one "
+										 "(keys oldest first: a checkpoint after one signed by a newer key must not be "
+										 "signed by an older one).", era + 1, nkeys));
+			}
 		}
 		bl_note_free(&note);
 	}
-	if (!have_key)
+	if (nkeys == 0)
 		put_problem(ts, desc, "signatures_not_checked", 0,
 					"No log key: pass the log's published verifier key, verify_log(true, battledger.log_vkey() as published), or set battledger.log_key_file.");
 }
@@ -909,6 +938,53 @@ verify_rows(LeafTables *lt, Tuplestorestate *ts, TupleDesc desc)
 	}
 }
 
+/*
+ * log_vkey: one verifier key, or the log's keys oldest first, one per line
+ * (after a rotation).  They must be Ed25519 note keys of one name: one log.
+ */
+static int
+parse_log_vkeys(const char *p, size_t len, bl_vkey *out)
+{
+	int			n = 0;
+	const char *end = p + len;
+
+	while (p < end)
+	{
+		const char *nl = memchr(p, '\n', end - p);
+		size_t		l = (nl ? nl : end) - p;
+
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l > 0)
+		{
+			if (n == MAX_LOG_VKEYS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("log_vkey names more than %d keys", MAX_LOG_VKEYS)));
+			if (bl_vkey_parse(p, l, &out[n]) != 0 || out[n].alg != BL_NOTE_ALG_ED25519)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("log_vkey is not an Ed25519 note verifier key"),
+						 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>; after a key "
+								   "rotation, give its keys oldest first, one per line (line %d is not one).", n + 1),
+						 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
+			if (n > 0 && strcmp(out[n].name, out[0].name) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("log_vkey names keys of two logs: \"%s\" and \"%s\"", out[0].name, out[n].name),
+						 errhint("The keys of one log across rotations share its origin as their name.")));
+			n++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("log_vkey is empty"),
+				 errhint("Pass NULL to check with the log key file, or the member's published verifier key.")));
+	return n;
+}
+
 PG_FUNCTION_INFO_V1(battledger_verify_log);
 Datum
 battledger_verify_log(PG_FUNCTION_ARGS)
@@ -917,8 +993,8 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	bool		check_rows;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Levels	   *lv;
-	bl_vkey		vkey;
-	bool		have_vkey = false;
+	bl_vkey		vkeys[MAX_LOG_VKEYS];
+	int			nvkeys = 0;
 	int64		nleaves;
 	LeafTables *lt = NULL;
 	MemoryContext work;
@@ -937,13 +1013,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	{
 		text	   *t = PG_GETARG_TEXT_PP(1);
 
-		if (bl_vkey_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &vkey) != 0 || vkey.alg != BL_NOTE_ALG_ED25519)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("log_vkey is not an Ed25519 note verifier key"),
-					 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>."),
-					 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
-		have_vkey = true;
+		nvkeys = parse_log_vkeys(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), vkeys);
 	}
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "battledger verify_log", ALLOCSET_DEFAULT_SIZES);
@@ -959,7 +1029,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	}
 	else
 		verify_nodes(lv, nleaves, rsinfo->setResult, rsinfo->setDesc);
-	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, have_vkey ? &vkey : NULL);
+	verify_checkpoints(lv, nleaves, rsinfo->setResult, rsinfo->setDesc, vkeys, nvkeys);
 	if (check_rows)
 		verify_rows(lt, rsinfo->setResult, rsinfo->setDesc);
 	MemoryContextSwitchTo(old);

@@ -79,8 +79,9 @@
 #       that do not verify, mixed with ones that do.  FIXED on r16a: the
 #       key file (log and witness) is read at every use and parsed again
 #       when its bytes change (K01 holds; ~10 us a load, test/bench/keyfile_ab.sh)
-#   K02 FAILS on main 6f376bd, not fixed (a design gap): after a log key
-#       rotation nothing lets an auditor check the history across it.
+#   K02 FAILED on main 6f376bd; holds on 0.16.0 (verify-consistency --old-vkey,
+#       verify_log with the log's keys oldest first).  After a log key
+#       rotation (before 0.16.0) nothing let an auditor check the history across it.
 #       verify-consistency takes one --vkey for both notes, so the kept
 #       checkpoint (old key) and the new one (new key) never verify
 #       together; verify_log(false, new vkey) reports every honest older
@@ -457,12 +458,13 @@ printf '%s\n' "$(q -c "SELECT battledger.checkpoint()")" > k02.txt
 K2=$(q -c "SELECT max(tree_size) FROM battledger.checkpoint")
 q -c "SELECT encode(h::bytea, 'base64') FROM unnest(battledger.consistency_proof(5, $K2)) h" > k02cons.txt
 rn=$("$B" verify-checkpoint --vkey "$V2" --file k02.txt 2>&1)
-rc=$("$B" verify-consistency --vkey "$V2" --old old.txt --new k02.txt --proof k02cons.txt 2>&1)
-pl=$(q -c "SELECT string_agg(problem || ' ' || ref, ',' ORDER BY ref) FROM battledger.verify_log(false, '$V2') WHERE problem = 'checkpoint_bad_signature' AND ref = 5")
+# (0.16.0: the old note checked with the old key, the log's keys oldest first)
+rc=$("$B" verify-consistency --vkey "$V2" --old-vkey "$LOGV" --old old.txt --new k02.txt --proof k02cons.txt 2>&1)
+pl=$(q -c "SELECT string_agg(problem || ' ' || ref, ',' ORDER BY ref) FROM battledger.verify_log(false, \$k\$$LOGV"$'\n'"$V2\$k\$) WHERE problem = 'checkpoint_bad_signature' AND ref = 5")
 if [[ $rn == OK:* && $rc == OK:* && -z $pl ]]; then
   ok "K02 an auditor verifies the history across a log key rotation"
 else
-  fail K02 "no way across a rotation: verify-consistency takes one --vkey for both notes (kept size-5 checkpoint, new key: $rc); verify_log(false, new vkey) reports the honest size-5 checkpoint: $pl"
+  fail K02 "no way across a rotation: verify-consistency --old-vkey (kept size-5 checkpoint, old key for it, new key for the new one): $rc; verify_log(false, old and new vkeys) reports the honest size-5 checkpoint: $pl"
 fi
 
 # ------------------------------------------- R: the member's superuser
