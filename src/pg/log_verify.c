@@ -775,18 +775,24 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 	int			era = 0;		/* the first key a later checkpoint may use */
 	const char *origin = (bl_origin && bl_origin[0]) ? bl_origin : NULL;
 
+	bool		key_without_origin = false;
+
 	if (nkeys == 0)
 	{
 		void	   *key = log_signing_key(true);
 
-		if (key && origin && bl_ed25519_raw_public(key, own_pub) == 0 &&
-			strlen(origin) < sizeof(own.name))
+		if (key && bl_ed25519_raw_public(key, own_pub) == 0)
 		{
-			memset(&own, 0, sizeof(own));
-			strcpy(own.name, origin);
-			memcpy(own.pub, own_pub, 32);
-			keys = &own;
-			nkeys = 1;
+			/* without an origin there is no name to check notes under (as before 0.16.0) */
+			key_without_origin = origin == NULL || strlen(origin) >= sizeof(own.name);
+			if (!key_without_origin)
+			{
+				memset(&own, 0, sizeof(own));
+				strcpy(own.name, origin);
+				memcpy(own.pub, own_pub, 32);
+				keys = &own;
+				nkeys = 1;
+			}
 		}
 	}
 	if (SPI_execute("SELECT tree_size, root, note FROM battledger.checkpoint ORDER BY tree_size", true, 0) != SPI_OK_SELECT)
@@ -842,7 +848,7 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 		}
 		bl_note_free(&note);
 	}
-	if (nkeys == 0)
+	if (nkeys == 0 && !key_without_origin)
 		put_problem(ts, desc, "signatures_not_checked", 0,
 					"No log key: pass the log's published verifier key, verify_log(true, battledger.log_vkey() as published), or set battledger.log_key_file.");
 }
