@@ -12,7 +12,9 @@
 # bin/battledger).  Ports R16A_PORT (default 56201) to R16A_PORT + 2.
 # Results (PostgreSQL 15, 2026-12-06 02:20-02:31 UTC): branch r16a at
 # b89c4c0 (server and CLI): 1 FAIL (K02); main 6f376bd's build: 3 FAILs
-# (C10, K01, K02), every other case the same.
+# (C10, K01, K02), every other case the same.  On main a96e922 (0.16.0,
+# 2026-12-06 05:12 UTC): 0 FAIL (K02 holds with --old-vkey and verify_log's
+# list of keys).
 #   C01 the member's own checkpoint and tlog-proof verify (sanity) (holds)
 #   C02 signature lines by unknown keys, before and after the log's, are
 #       ignored (signed-note: MUST ignore) (holds)
