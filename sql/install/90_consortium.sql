@@ -6,7 +6,7 @@
 CREATE TABLE @extschema@.consortium_member (
     origin       text COLLATE "C" PRIMARY KEY,  -- the member's battledger.origin
     subscription name NOT NULL UNIQUE,
-    log_vkey     text NOT NULL,                 -- verifies its checkpoints
+    log_vkey     text NOT NULL,                 -- verifies its checkpoints (after rotations: its keys, oldest first, one per line)
     witness_vkey text,                          -- verifies its cosignatures
     joined_at    timestamptz NOT NULL DEFAULT now()
 );
@@ -223,6 +223,45 @@ END $$;
 COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
     'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
+
+-- repin_log_key(origin text, log_vkey text) RETURNS text: pin the new log key
+-- of a member that rotated its key (docs/consortium.md, "A member rotates its
+-- log key").  The keys stay pinned, oldest first; an arriving checkpoint must
+-- be signed by the key of the last one witnessed or a newer one
+-- (src/pg/witness.c).  Returns the ALTER SUBSCRIPTION that restarts a
+-- subscription the first checkpoint by the new key stopped (psql: \gexec).
+CREATE FUNCTION @extschema@.repin_log_key(origin text, log_vkey text)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m record;
+BEGIN
+    IF origin IS NULL OR log_vkey IS NULL THEN
+        RAISE EXCEPTION 'origin and log_vkey are required' USING ERRCODE = '22004';
+    END IF;
+    SELECT c.subscription, c.log_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'member "%" has not joined', origin
+            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
+    END IF;
+    IF @extschema@._vkey_name(log_vkey, 1) IS DISTINCT FROM origin THEN
+        RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
+            USING ERRCODE = '22023',
+                  DETAIL = 'A log key is named by its origin: <origin>+<key id>+<key>.',
+                  HINT = 'Ask the member for SELECT battledger.log_vkey() after its rotation.';
+    END IF;
+    IF log_vkey = ANY (pg_catalog.string_to_array(m.log_vkey, E'\n')) THEN
+        RAISE EXCEPTION 'this log key of member "%" is pinned already', origin USING ERRCODE = '42710';
+    END IF;
+    IF pg_catalog.cardinality(pg_catalog.string_to_array(m.log_vkey, E'\n')) >= 16 THEN
+        RAISE EXCEPTION 'member "%" has 16 log keys pinned', origin
+            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current key.';
+    END IF;
+    UPDATE @extschema@.consortium_member c SET log_vkey = c.log_vkey || E'\n' || $2 WHERE c.origin = $1;
+    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+END $$;
+COMMENT ON FUNCTION @extschema@.repin_log_key(text, text) IS
+    'pin the new log key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
+REVOKE ALL ON FUNCTION @extschema@.repin_log_key(text, text) FROM PUBLIC;
 
 -- Why a worker of subscription sub applies nothing though it runs and what it
 -- last heard is recent: it waits for a lock a local session holds (a LOCK

@@ -597,6 +597,110 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 }
 
 /* battledger._peer_checkpoint_trigger() RETURNS trigger */
+/*
+ * The log keys pinned for a member, oldest first: join() pins one,
+ * repin_log_key() adds each key the member rotated to.  Read at each
+ * checkpoint, not from the apply worker's cache of the member, so that a key
+ * pinned while the worker runs counts at once.  Returns how many.
+ */
+#define MAX_PINNED_LOG_KEYS 16
+
+static int
+pinned_log_keys(const ConsortiumMember *m, bl_vkey *keys)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(m->origin)};
+	int			nest = bl_spi_connect();
+	char	   *text;
+	char	   *p;
+	int			n = 0;
+
+	if (SPI_execute_with_args("SELECT log_vkey FROM battledger.consortium_member WHERE origin = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	bl_spi_finish(nest);
+	for (p = text; p != NULL && *p != '\0';)
+	{
+		char	   *nl = strchr(p, '\n');
+		size_t		len = nl ? (size_t) (nl - p) : strlen(p);
+
+		if (len > 0)
+		{
+			if (n == MAX_PINNED_LOG_KEYS || bl_vkey_parse(p, len, &keys[n]) != 0 ||
+				keys[n].alg != BL_NOTE_ALG_ED25519)
+				elog(ERROR, "the log keys pinned for member \"%s\" do not parse", m->origin);
+			n++;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (n == 0)
+		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
+	return n;
+}
+
+/*
+ * Open an arriving checkpoint note of member m: signed by one of its pinned
+ * log keys, and after a rotation by the key that signed the last checkpoint
+ * witnessed here or a newer one (a retired key, perhaps a leaked one, cannot
+ * sign after its successor has).  1 ok, 0 refused (*why set).
+ */
+static int
+open_peer_checkpoint(const ConsortiumMember *m, const char *notetext, bl_note *note,
+					 bl_checkpoint *cp, const char **why)
+{
+	bl_vkey		keys[MAX_PINNED_LOG_KEYS];
+	int			n = pinned_log_keys(m, keys);
+	int			era = 0;
+	int			ok = 0;
+
+	if (n > 1)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(m->origin)};
+		int			nest = bl_spi_connect();
+
+		/* the era of the last checkpoint witnessed: the newest key it verifies under */
+		if (SPI_execute_with_args("SELECT note FROM battledger.peer_checkpoint WHERE origin = $1 "
+								  "ORDER BY tree_size DESC LIMIT 1", 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.peer_checkpoint");
+		if (SPI_processed == 1)
+		{
+			char	   *last = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			for (int k = n - 1; k > 0; k--)
+			{
+				bl_note		ln;
+				bl_checkpoint lc;
+				const char *lwhy = NULL;
+				int			lok;
+
+				memset(&ln, 0, sizeof(ln));
+				lok = bl_checkpoint_open(last, strlen(last), &keys[k], m->origin, NULL, 0, &ln, &lc, &lwhy);
+				bl_note_free(&ln);
+				if (lok == 1)
+				{
+					era = k;
+					break;
+				}
+			}
+		}
+		bl_spi_finish(nest);
+	}
+	for (int k = n - 1; k >= era; k--)
+	{
+		bl_note_free(note);
+		memset(note, 0, sizeof(*note));
+		ok = bl_checkpoint_open(notetext, strlen(notetext), &keys[k], m->origin, NULL, 0, note, cp, why);
+		if (ok == 1)
+			break;
+	}
+	if (ok != 1 && era > 0)
+		*why = psprintf("%s (keys pinned: %d; the last checkpoint witnessed was signed by key %d, "
+						"so an older key may not sign any more)", *why ? *why : "?", n, era + 1);
+	return ok;
+}
+
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -608,7 +712,6 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	int64		size;
 	Hash256    *root;
 	char	   *notetext;
-	bl_vkey		vkey;
 	bl_note		note;
 	bl_checkpoint cp;
 	const char *why = NULL;
@@ -623,10 +726,8 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 	root = DatumGetHash256P(getattr(tup, desc, 2));
 	notetext = TextDatumGetCString(getattr(tup, desc, 3));
 
-	if (bl_vkey_parse(m->log_vkey, strlen(m->log_vkey), &vkey) != 0)
-		elog(ERROR, "the log key recorded for member \"%s\" does not parse", m->origin);
 	memset(&note, 0, sizeof(note));
-	ok = bl_checkpoint_open(notetext, strlen(notetext), &vkey, m->origin, NULL, 0, &note, &cp, &why);
+	ok = open_peer_checkpoint(m, notetext, &note, &cp, &why);
 	if (ok == 1 && (cp.size != (uint64) size || memcmp(cp.root, root->bytes, BL_HASH_LEN) != 0))
 	{
 		ok = 0;
