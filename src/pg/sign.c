@@ -111,6 +111,7 @@ typedef struct XactBatch
 } XactBatch;
 
 static HTAB *xact_batches = NULL;
+static XactBatch *xact_batch_last = NULL;	/* xact_batch()'s last answer, an entry of it */
 static LocalTransactionId xact_batches_lxid = InvalidLocalTransactionId;
 
 /*
@@ -293,7 +294,17 @@ xact_batch(const char *batch_id)
 		xact_batches = hash_create("battledger batches", 16, &ctl,
 								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 		xact_batches_lxid = BL_MY_LXID();
+		xact_batch_last = NULL;
 	}
+	/*
+	 * The rows of a batch come one after the other: the entry found last is
+	 * compared first, which spares hashing a 201-byte key for each row.  It
+	 * lives in xact_batches, whose every reset (a new transaction, a
+	 * subtransaction's abort) passes through the branch above, and entries
+	 * found are never changed or removed.
+	 */
+	if (xact_batch_last != NULL && strcmp(xact_batch_last->id, batch_id) == 0)
+		return xact_batch_last;
 	strlcpy(key, batch_id, sizeof(key));
 	b = hash_search(xact_batches, key, HASH_ENTER, &found);
 	if (!found)
@@ -330,6 +341,7 @@ xact_batch(const char *batch_id)
 			return NULL;
 		}
 	}
+	xact_batch_last = b;
 	return b;
 }
 
