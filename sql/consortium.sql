@@ -185,6 +185,12 @@ INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now(
 -- a row of a batch that did not arrive first
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', 'no-such-batch')).*;
 ROLLBACK;
+-- nor of a batch id longer than a batch's 200 bytes: the same refusal (batch_join())
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
+INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', repeat('x', 201))).*;
+ROLLBACK;
 -- a batch of member b's arrives before its rows; its manifest's signature is
 -- checked at commit as a local batch's is, here with no insert trigger having
 -- checked it first (the apply worker fires none): a signature of other bytes

@@ -815,3 +815,85 @@ SELECT h.how, p2('battledger.lot_event', 'miner.test',
 SELECT p.proname, has_function_privilege('public', p.oid, 'execute') AS public_may_execute
   FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace
    AND p.proname IN ('_row_signed', '_refuse_row', '_batch_open_here') ORDER BY 1;
+
+-- _row_signed() is the chain trigger's own judgement (0.16.0, sign.c
+-- judge_new_row()): for each kind of row, what it says and what the chain
+-- trigger does with the same row must agree -- true exactly for the rows the
+-- chain trigger accepts.  0.15.0's PL/pgSQL twin said true of a row signed
+-- by a revoked key and of one signed by a member without the table's role.
+SELECT add_key('recycler.test', public_key(seed('rs-revoked'))) IS NOT NULL AS key_added;
+SELECT revoke_key(key_id(public_key(seed('rs-revoked'))), '2025-06-01 00:00+00');
+CREATE TABLE rs (id int, v text);
+SELECT enable_ledger('rs', signed => true, signer_roles => ARRAY['recycler']);
+CREATE TABLE rs_other (id int, v text);
+SELECT enable_ledger('rs_other', signed => true, signer_roles => ARRAY['recycler']);
+-- a batch of rs filed, with its one row, by an earlier transaction: closed now
+CREATE FUNCTION rs_batch(r rs, id text, signer text, for_tbl regclass DEFAULT 'rs') RETURNS rs LANGUAGE plpgsql AS $$
+DECLARE root hash256;
+BEGIN
+    r.ledger_sig := NULL;
+    r.ledger_batch := id;
+    root := batch_root(ARRAY[sha256(signing_bytes(r))::hash256]);
+    INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+    VALUES (id, for_tbl::text, key_id(public_key(seed(signer))), 1, root,
+            sign(seed(signer), batch_manifest(for_tbl, id, 1, root)));
+    RETURN r;
+END $$;
+DO $$
+DECLARE r rs := jsonb_populate_record(NULL::rs, jsonb_build_object('id', 0, 'v', 'closed',
+                                       'ledger_key_id', key_id(public_key(seed('recycler.test')))::text));
+BEGIN
+    r := rs_batch(r, 'rs-closed', 'recycler.test');
+    INSERT INTO rs SELECT r.*;
+END $$;
+CREATE FUNCTION rs_case(how text) RETURNS TABLE (row_signed boolean, open_here boolean, chain_trigger text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r rs;
+    signer text := 'recycler.test';
+BEGIN
+    r := jsonb_populate_record(NULL::rs, '{"id": 1, "v": "a"}');
+    IF how = 'revoked key' THEN signer := 'rs-revoked';
+    ELSIF how = 'member without the role' THEN signer := 'only-oem';
+    ELSIF how = 'unknown key' THEN signer := 'nobody';
+    END IF;
+    r.ledger_key_id := key_id(public_key(seed(signer)));
+    r.ledger_sig := sign(seed(signer), signing_bytes(r));
+    BEGIN
+        CASE how
+        WHEN 'signature over another value' THEN r.v := 'b';
+        WHEN 'zeros' THEN r.ledger_sig := decode(repeat('00', 64), 'hex');
+        WHEN '63 bytes' THEN r.ledger_sig := substr(r.ledger_sig, 1, 63);
+        WHEN 'unsigned' THEN r.ledger_sig := NULL;
+        WHEN 'no key id' THEN r.ledger_key_id := NULL;
+        WHEN 'signature and batch' THEN r.ledger_batch := 'rs-open'; PERFORM rs_batch(r, 'rs-open', signer);
+        WHEN 'batch' THEN r := rs_batch(r, 'rs-open', signer);
+        WHEN 'batch of another key' THEN r := rs_batch(r, 'rs-open', 'only-recycler'); r.ledger_key_id := key_id(public_key(seed(signer)));
+        WHEN 'batch of another table' THEN r := rs_batch(r, 'rs-open', signer, 'rs_other');
+        WHEN 'unknown batch' THEN r.ledger_sig := NULL; r.ledger_batch := 'rs-no-such-batch';
+        WHEN 'closed batch' THEN r.ledger_sig := NULL; r.ledger_batch := 'rs-closed';
+        WHEN 'batch id of 201 bytes' THEN r.ledger_sig := NULL; r.ledger_batch := repeat('x', 201);
+        ELSE NULL;
+        END CASE;
+        row_signed := battledger._row_signed(r, 'rs');
+        open_here := CASE WHEN r.ledger_batch IS NOT NULL
+                          THEN battledger._batch_open_here(r.ledger_batch, 'rs', r.ledger_key_id) END;
+        INSERT INTO rs SELECT r.*;
+        RAISE EXCEPTION USING ERRCODE = 'XX999';
+    EXCEPTION WHEN OTHERS THEN
+        chain_trigger := CASE WHEN SQLSTATE = 'XX999' THEN 'accepted' ELSE SQLSTATE || ': ' || SQLERRM END;
+    END;
+    RETURN NEXT;
+END $$;
+SELECT c.how, s.row_signed, s.open_here, s.chain_trigger,
+       s.row_signed = (s.chain_trigger = 'accepted') AS agree
+  FROM unnest(ARRAY['signed', 'signature over another value', 'zeros', '63 bytes', 'unsigned', 'no key id',
+                    'revoked key', 'member without the role', 'unknown key', 'signature and batch',
+                    'batch', 'batch of another key', 'batch of another table', 'unknown batch',
+                    'closed batch', 'batch id of 201 bytes']) WITH ORDINALITY c(how, n),
+       LATERAL rs_case(c.how) s
+ ORDER BY c.n;
+-- what r must be: a row of the signed ledger table named
+SELECT battledger._row_signed(jsonb_populate_record(NULL::rs_other, '{"id": 1}'), 'rs');
+SELECT battledger._row_signed(1, 'rs');
+SELECT battledger._row_signed(jsonb_populate_record(NULL::battledger.member_event, '{}'), 'battledger.member_event');

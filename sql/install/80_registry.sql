@@ -201,36 +201,24 @@ END $$;
 -- _batch_open_here(batch_id text, tbl regclass, key_id hash256): whether a
 -- row of tbl naming that batch and key would pass the chain trigger's batch
 -- check (the batch inserted, its signature verified, in this transaction).
+-- VOLATILE: this transaction's batches change within a statement.
 CREATE FUNCTION @extschema@._batch_open_here(batch_id text, tbl regclass, key_id @extschema@.hash256)
-    RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_batch_open_here' LANGUAGE C STABLE;
+    RETURNS boolean AS 'MODULE_PATHNAME', 'battledger_batch_open_here' LANGUAGE C VOLATILE;
 
--- _row_signed(r anyelement, tbl regclass): whether the row r of tbl (a
--- battery_event or lot_event the rule triggers judge, before the chain
--- trigger) is signed by the key it names: its ledger_sig verifies over
--- signing_bytes(r, tbl) with that key, or it joins a batch that key signed
--- in this transaction.  Asked only before a verdict is raised (red team r16b
--- P2): a verdict names a battery's status, a lot's custodian or its kilograms
--- left, and must reach only a writer that can sign as the key it names.
--- It must never say "not signed" of a row the chain trigger accepts, or the
--- rules would let that row through: it judges the signature alone, not the
--- key's validity or roles (the chain trigger refuses what those forbid).
+-- _row_signed(r anyelement, tbl regclass): whether the chain trigger of tbl
+-- (a battery_event or lot_event the rule triggers judge, before the chain
+-- trigger) would accept the signature of the new row r: its ledger_sig
+-- verifies over its signing bytes with the key it names, that key valid now
+-- for a member holding one of the table's signer roles, or it joins a batch
+-- that key signed in this transaction.  Asked only before a verdict is
+-- raised (red team r16b P2): a verdict names a battery's status, a lot's
+-- custodian or its kilograms left, and must reach only a writer that can
+-- sign as the key it names.  In C, the chain trigger's own judgement
+-- (sign.c, judge_new_row()), so that the two cannot drift: it never says
+-- "not signed" of a row the chain trigger accepts, or the rules would let
+-- that row through.  VOLATILE: it reads this transaction's batches.
 CREATE FUNCTION @extschema@._row_signed(r anyelement, tbl regclass) RETURNS boolean
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF r.ledger_key_id IS NULL THEN
-        RETURN false;
-    ELSIF r.ledger_sig IS NOT NULL AND r.ledger_batch IS NULL THEN
-        -- ed25519_verify() raises on a signature that is not 64 bytes: the
-        -- chain trigger refuses that row with its own error
-        RETURN length(r.ledger_sig) = 64
-           AND EXISTS (SELECT 1 FROM @extschema@.key_event k
-                        WHERE k.key_id OPERATOR(@extschema@.=) r.ledger_key_id AND k.event = 'added'
-                          AND @extschema@.ed25519_verify(k.public_key, @extschema@.signing_bytes(r, tbl), r.ledger_sig));
-    ELSIF r.ledger_batch IS NOT NULL AND r.ledger_sig IS NULL THEN
-        RETURN @extschema@._batch_open_here(r.ledger_batch, tbl, r.ledger_key_id);
-    END IF;
-    RETURN false;                   -- neither or both: the chain trigger refuses it
-END $$;
+    AS 'MODULE_PATHNAME', 'battledger_row_signed' LANGUAGE C VOLATILE;
 
 -- _refuse_row(r anyelement, tbl regclass, code, msg, detail, hint): the rule
 -- triggers' verdict on the row r of tbl, raised only if r is signed by the

@@ -17,7 +17,7 @@ COMMENT ON FUNCTION @extschema@._battery_verdict(@extschema@.battery_event, text
 COMMENT ON FUNCTION @extschema@._custody_from() IS 'internal: the date custody is enforced from';
 COMMENT ON FUNCTION @extschema@._signer_at(@extschema@.hash256, timestamptz) IS 'internal: the member behind a key and its roles at a time';
 COMMENT ON FUNCTION @extschema@._row_signed(anyelement, regclass) IS
-    'internal: is a row the rule triggers judge signed by the key it names (signature, or a batch that key signed in this transaction)?';
+    'internal: would the chain trigger accept the signature of this new row (by the key it names, valid now, or a batch that key signed in this transaction)?';
 COMMENT ON FUNCTION @extschema@._refuse_row(anyelement, regclass, text, text, text, text) IS
     'internal: the rules'' verdict on a row, raised only if the row is signed; otherwise the chain trigger refuses it';
 COMMENT ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256) IS

@@ -23,6 +23,7 @@
 #include "replication/logicalworker.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -110,6 +111,7 @@ typedef struct XactBatch
 } XactBatch;
 
 static HTAB *xact_batches = NULL;
+static XactBatch *xact_batch_last = NULL;	/* xact_batch()'s last answer, an entry of it */
 static LocalTransactionId xact_batches_lxid = InvalidLocalTransactionId;
 
 /*
@@ -160,6 +162,28 @@ batch_xact_callback(XactEvent event, void *arg)
 		new_batches = NIL;
 		if (todo == NIL)
 			return;
+
+		/*
+		 * The check reads the batch and its rows back through SPI, which
+		 * needs an active snapshot, and at PRE_COMMIT there is none (the
+		 * statement's was popped; AfterTriggerFireDeferred pops its own).
+		 * It must see every row this transaction wrote: a row it cannot see
+		 * would be committed riding on the batch without having been
+		 * counted or hashed.  A transaction that ends in an implicit commit
+		 * (a single statement, outside BEGIN) reaches here without a
+		 * CommandCounterIncrement after its last command, whose rows a
+		 * snapshot taken now would not see (their cmin is the current
+		 * command id).  In every case tried (0.16.0: a SQL function whose
+		 * last statement adds a row, an INSERT whose SELECT files the batch)
+		 * some SPI query had advanced the counter first, but nothing
+		 * promises that, so advance it here.  Then take the snapshot:
+		 * GetTransactionSnapshot() is a new one under READ COMMITTED and
+		 * the transaction's under REPEATABLE READ / SERIALIZABLE, in both
+		 * cases with the advanced command id (SnapshotSetCommandId), which
+		 * is all the check needs: a batch is joined only by the transaction
+		 * that filed it, so only this transaction's rows can name it.
+		 */
+		CommandCounterIncrement();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		foreach(lc, todo)
 		{
@@ -270,7 +294,17 @@ xact_batch(const char *batch_id)
 		xact_batches = hash_create("battledger batches", 16, &ctl,
 								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 		xact_batches_lxid = BL_MY_LXID();
+		xact_batch_last = NULL;
 	}
+	/*
+	 * The rows of a batch come one after the other: the entry found last is
+	 * compared first, which spares hashing a 201-byte key for each row.  It
+	 * lives in xact_batches, whose every reset (a new transaction, a
+	 * subtransaction's abort) passes through the branch above, and entries
+	 * found are never changed or removed.
+	 */
+	if (xact_batch_last != NULL && strcmp(xact_batch_last->id, batch_id) == 0)
+		return xact_batch_last;
 	strlcpy(key, batch_id, sizeof(key));
 	b = hash_search(xact_batches, key, HASH_ENTER, &found);
 	if (!found)
@@ -307,109 +341,331 @@ xact_batch(const char *batch_id)
 			return NULL;
 		}
 	}
+	xact_batch_last = b;
 	return b;
 }
 
-static void
-check_batch_row(Relation rel, const char *batch_id, const Hash256 *key_id)
+/*
+ * May a row of table relid, naming batch_id and key_id, join that batch?
+ * The one judgement behind the writer's chain trigger (sign_check_new_row),
+ * the arrival check (check_arriving_batch_row) and _batch_open_here() /
+ * _row_signed() (the registry rules' question "would the chain trigger
+ * accept this row as signed?"), so that the three cannot judge a row
+ * differently (0.16.0: they had drifted in the order of the rules and in
+ * what a batch id over 200 bytes meant).  Returns the first rule that
+ * fails, in this order, each caller saying it in its own words:
+ *
+ *   BATCH_JOIN_ID_TOO_LONG  the id is longer than the 200 bytes this
+ *                           transaction's list keys batches by: no row
+ *                           can join such a batch (the batch table's
+ *                           CHECK counts 200 characters, so a multibyte
+ *                           id may be filed and still never joined);
+ *   BATCH_JOIN_UNKNOWN      this transaction sees no such batch;
+ *   BATCH_JOIN_CLOSED       the batch was not inserted by this transaction
+ *                           (a batch is open only to the transaction that
+ *                           filed it, so its table and key do not matter);
+ *   BATCH_JOIN_OTHER_TABLE  it was signed for another table;
+ *   BATCH_JOIN_OTHER_KEY    it was signed by another key;
+ *   BATCH_JOIN_KEY          (arrival only) the key is not valid at `at` for
+ *                           a member holding one of roles: *check says why
+ *                           and *key is the key.
+ *
+ * The one deliberate difference is `arrival`.  A local batch's key was
+ * checked (validity, signer role, at the statement's time) by the insert
+ * trigger on battledger.batch before any row could join it; the apply worker
+ * fires no insert trigger, and its commit check verifies the manifest's
+ * signature and the key's validity at the batch's time but not the role, so
+ * an arriving row's key is judged here, at the row's ledger_at, for the
+ * table's roles, as check_stored_row() judges a row signed alone.
+ */
+typedef enum BatchJoin
 {
-	XactBatch  *b = xact_batch(batch_id);
+	BATCH_JOIN_OK,
+	BATCH_JOIN_ID_TOO_LONG,
+	BATCH_JOIN_UNKNOWN,
+	BATCH_JOIN_CLOSED,
+	BATCH_JOIN_OTHER_TABLE,
+	BATCH_JOIN_OTHER_KEY,
+	BATCH_JOIN_KEY
+} BatchJoin;
 
+typedef struct BatchArrival
+{
+	TimestampTz at;				/* the row's ledger_at */
+	char	  **roles;			/* the table's signer roles */
+	int			nroles;
+} BatchArrival;
+
+static BatchJoin
+batch_join(const char *batch_id, Oid relid, const Hash256 *key_id,
+		   const BatchArrival *arrival, XactBatch **batch, KeyInfo **key, KeyCheck *check)
+{
+	XactBatch  *b;
+
+	*batch = NULL;
+	if (strlen(batch_id) > 200)
+		return BATCH_JOIN_ID_TOO_LONG;
+	b = xact_batch(batch_id);
+	*batch = b;
 	if (b == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_BATCH_INVALID),
-				 errmsg("row refers to unknown batch \"%s\"", batch_id),
-				 errhint("Insert the signed batch into battledger.batch first, in the same transaction.")));
-	if (b->tbl != RelationGetRelid(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_BATCH_INVALID),
-				 errmsg("batch \"%s\" was signed for table \"%s\", not \"%s\"", batch_id,
-						get_rel_name(b->tbl), RelationGetRelationName(rel))));
+		return BATCH_JOIN_UNKNOWN;
 	if (!b->created_here)
-		ereport(ERROR,
-				(errcode(ERRCODE_BATCH_INVALID),
-				 errmsg("batch \"%s\" is closed", batch_id),
-				 errdetail("Rows join a batch only in the transaction that inserted the batch.")));
+		return BATCH_JOIN_CLOSED;
+	if (b->tbl != relid)
+		return BATCH_JOIN_OTHER_TABLE;
 	if (memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_BATCH_INVALID),
-				 errmsg("row's key differs from the key that signed batch \"%s\"", batch_id)));
+		return BATCH_JOIN_OTHER_KEY;
+	if (arrival != NULL)
+	{
+		*key = key_lookup(key_id);
+		*check = key_check(*key, arrival->at, arrival->roles, arrival->nroles);
+		if (*check != KEY_OK)
+			return BATCH_JOIN_KEY;
+	}
+	return BATCH_JOIN_OK;
 }
 
 /*
  * battledger._batch_open_here(batch_id text, tbl regclass, key_id hash256)
  * RETURNS boolean
  *
- * Whether a row of tbl naming batch_id and key_id passes check_batch_row():
- * the batch was inserted, its manifest's signature verified, by this
- * transaction, for tbl, with that key.  The registry's rule triggers ask it
- * before raising a verdict on a batch row (red team r16b P2): a verdict
- * tells the writer something about a battery or lot, and a writer that
- * cannot sign as the key the row names must hear only the chain trigger's
- * refusal.  The same per-transaction list as check_batch_row(), so the two
- * cannot judge a row differently.  Never raises for a well-typed call: an id
+ * Whether a row of tbl naming batch_id and key_id may join that batch
+ * (batch_join(), as the writer's chain trigger asks it): the batch was
+ * inserted, its manifest's signature verified, by this transaction, for
+ * tbl, with that key.  _row_signed() asks the same in C; this SQL face is
+ * kept for callers of 0.15.0's.  Never raises for a well-typed call: an id
  * longer than the 200 bytes a batch id may have is simply not open.
+ * VOLATILE: the answer changes within a statement as batches are filed.
  */
 PG_FUNCTION_INFO_V1(battledger_batch_open_here);
 Datum
 battledger_batch_open_here(PG_FUNCTION_ARGS)
 {
-	text	   *id;
-	Oid			tbl;
-	const Hash256 *key_id;
 	XactBatch  *b;
+	KeyInfo    *key;
+	KeyCheck	check;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
-	id = PG_GETARG_TEXT_PP(0);
-	tbl = PG_GETARG_OID(1);
-	key_id = PG_GETARG_HASH256_P(2);
-	if (VARSIZE_ANY_EXHDR(id) > 200)
-		PG_RETURN_BOOL(false);
-	b = xact_batch(text_to_cstring(id));
-	PG_RETURN_BOOL(b != NULL && b->tbl == tbl && b->created_here &&
-				   memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) == 0);
+	PG_RETURN_BOOL(batch_join(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_OID(1),
+							  PG_GETARG_HASH256_P(2), NULL, &b, &key, &check) == BATCH_JOIN_OK);
+}
+
+/*
+ * Why the chain trigger would refuse a new row's signature (or its batch),
+ * at time now: the one judgement behind sign_check_new_row(), which turns
+ * it into the refusal, and _row_signed(), which only needs to know whether
+ * there is one.  Never raises for a row of lr's table.
+ */
+typedef enum RowSig
+{
+	ROW_SIG_OK,
+	ROW_SIG_MISSING,			/* no key id, or not exactly one of sig and batch */
+	ROW_SIG_BATCH,				/* verdict->join says why */
+	ROW_SIG_KEY,				/* verdict->check says why */
+	ROW_SIG_MALFORMED,			/* not 64 bytes */
+	ROW_SIG_BAD					/* does not verify */
+} RowSig;
+
+typedef struct RowSigVerdict
+{
+	const char *batch_id;
+	BatchJoin	join;
+	XactBatch  *batch;
+	KeyInfo    *key;
+	KeyCheck	check;
+	size_t		siglen;
+} RowSigVerdict;
+
+static RowSig
+judge_new_row(LedgerRel *lr, Datum *values, bool *nulls, TimestampTz now, RowSigVerdict *v)
+{
+	const Hash256 *key_id;
+	StringInfoData buf;
+	bytea	   *sig;
+	bool		has_sig = !nulls[lr->sig_attno - 1];
+	bool		has_batch = !nulls[lr->batch_attno - 1];
+	bool		ok;
+
+	memset(v, 0, sizeof(*v));
+	if (nulls[lr->key_attno - 1] || has_sig == has_batch)
+		return ROW_SIG_MISSING;
+	key_id = DatumGetHash256P(values[lr->key_attno - 1]);
+
+	if (has_batch)
+	{
+		v->batch_id = TextDatumGetCString(values[lr->batch_attno - 1]);
+		/* the batch's key was checked when the batch was filed (battledger_batch_check) */
+		v->join = batch_join(v->batch_id, lr->relid, key_id, NULL, &v->batch, &v->key, &v->check);
+		return v->join == BATCH_JOIN_OK ? ROW_SIG_OK : ROW_SIG_BATCH;
+	}
+
+	v->key = key_lookup(key_id);
+	v->check = key_check(v->key, now, lr->signer_roles, lr->nsigner_roles);
+	if (v->check != KEY_OK)
+		return ROW_SIG_KEY;
+	sig = DatumGetByteaPP(values[lr->sig_attno - 1]);
+	v->siglen = VARSIZE_ANY_EXHDR(sig);
+	if (v->siglen != 64)
+		return ROW_SIG_MALFORMED;
+	initStringInfo(&buf);
+	signing_encode(lr->sign_encoder, lr->qualname, values, nulls, &buf);
+	ok = key_verify(v->key, buf.data, buf.len, (const uint8 *) VARDATA_ANY(sig));
+	pfree(buf.data);
+	return ok ? ROW_SIG_OK : ROW_SIG_BAD;
 }
 
 void
 sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, TimestampTz now)
 {
-	const Hash256 *key_id;
-	KeyInfo    *key;
-	KeyCheck	check;
-	StringInfoData buf;
-	bool		has_sig = !nulls[lr->sig_attno - 1];
-	bool		has_batch = !nulls[lr->batch_attno - 1];
+	RowSigVerdict v;
 
-	if (nulls[lr->key_attno - 1] || has_sig == has_batch)
-		ereport(ERROR,
-				(errcode(ERRCODE_SIG_MISSING),
-				 errmsg("row of signed ledger table \"%s\" needs ledger_key_id and either ledger_sig or ledger_batch",
-						RelationGetRelationName(rel)),
-				 errhint("Sign battledger.signing_bytes(row) with the member's key, or insert the row as part of a signed batch.")));
-	key_id = DatumGetHash256P(values[lr->key_attno - 1]);
-
-	if (has_batch)
+	switch (judge_new_row(lr, values, nulls, now, &v))
 	{
-		check_batch_row(rel, TextDatumGetCString(values[lr->batch_attno - 1]), key_id);
-		return;
+		case ROW_SIG_OK:
+			return;
+		case ROW_SIG_MISSING:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_MISSING),
+					 errmsg("row of signed ledger table \"%s\" needs ledger_key_id and either ledger_sig or ledger_batch",
+							RelationGetRelationName(rel)),
+					 errhint("Sign battledger.signing_bytes(row) with the member's key, or insert the row as part of a signed batch.")));
+			break;
+		case ROW_SIG_BATCH:
+			switch (v.join)
+			{
+				case BATCH_JOIN_ID_TOO_LONG:
+					ereport(ERROR,
+							(errcode(ERRCODE_BATCH_INVALID),
+							 errmsg("batch id is longer than 200 bytes")));
+					break;
+				case BATCH_JOIN_UNKNOWN:
+					ereport(ERROR,
+							(errcode(ERRCODE_BATCH_INVALID),
+							 errmsg("row refers to unknown batch \"%s\"", v.batch_id),
+							 errhint("Insert the signed batch into battledger.batch first, in the same transaction.")));
+					break;
+				case BATCH_JOIN_CLOSED:
+					ereport(ERROR,
+							(errcode(ERRCODE_BATCH_INVALID),
+							 errmsg("batch \"%s\" is closed", v.batch_id),
+							 errdetail("Rows join a batch only in the transaction that inserted the batch.")));
+					break;
+				case BATCH_JOIN_OTHER_TABLE:
+					ereport(ERROR,
+							(errcode(ERRCODE_BATCH_INVALID),
+							 errmsg("batch \"%s\" was signed for table \"%s\", not \"%s\"", v.batch_id,
+									get_rel_name(v.batch->tbl), RelationGetRelationName(rel))));
+					break;
+				case BATCH_JOIN_OTHER_KEY:
+					ereport(ERROR,
+							(errcode(ERRCODE_BATCH_INVALID),
+							 errmsg("row's key differs from the key that signed batch \"%s\"", v.batch_id)));
+					break;
+				case BATCH_JOIN_OK:
+				case BATCH_JOIN_KEY:	/* arrival only */
+					break;
+			}
+			elog(ERROR, "unexpected batch verdict %d", (int) v.join);
+			break;
+		case ROW_SIG_KEY:		/* the message is formatted for a refusal only */
+			key_check_report(v.check, v.key, now,
+							 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
+			break;
+		case ROW_SIG_MALFORMED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed signature: an Ed25519 signature is 64 bytes, not %zu", v.siglen)));
+			break;
+		case ROW_SIG_BAD:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_INVALID),
+					 errmsg("signature of row of ledger table \"%s\" does not verify",
+							RelationGetRelationName(rel)),
+					 errdetail("The signature is not member \"%s\"'s signature of this row's signing bytes.",
+							   v.key->member),
+					 errhint("Sign exactly battledger.signing_bytes(row), which names the table and includes ledger_key_id.")));
+			break;
 	}
+}
 
-	key = key_lookup(key_id);
-	check = key_check(key, now, lr->signer_roles, lr->nsigner_roles);
-	if (check != KEY_OK)		/* the message is formatted for a refusal only */
-		key_check_report(check, key, now,
-						 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
-	initStringInfo(&buf);
-	signing_encode(lr->sign_encoder, lr->qualname, values, nulls, &buf);
-	if (!key_verify(key, buf.data, buf.len, sig_bytes_or_error(values[lr->sig_attno - 1])))
+/*
+ * battledger._row_signed(r anyelement, tbl regclass) RETURNS boolean
+ *
+ * Whether the chain trigger of tbl would accept the signature of its new row
+ * r: judge_new_row(), the chain trigger's own judgement (key lookup, key
+ * validity and signer role at the statement's time, signing encoder,
+ * Ed25519 verification; or batch_join() for a batch row), so that the two
+ * cannot drift.  The registry's rule triggers ask it before raising a
+ * verdict (red team r16b P2): a verdict tells the writer something about a
+ * battery or lot, and a writer that cannot sign as the key the row names
+ * must hear only the chain trigger's refusal.  False, never an error, for
+ * any row the chain trigger would refuse as unsigned, badly signed, signed
+ * by a key not valid now, or joining a batch it may not join.
+ *
+ * Whenever the chain trigger accepts the row this says true (or the rules
+ * would let through a row they should judge): it accepts only rows that
+ * pass this same judgement at the same time (GetCurrentStatementStartTimestamp,
+ * one statement).  The converse has one gap: the chain trigger judges the
+ * key a second time at its predecessor's ledger_at when that is later, which
+ * this cannot know without the chain's lock; such a row is still signed by
+ * the key it names, so the verdict reaches a writer who holds that key.
+ *
+ * r must be a row of tbl, and tbl a signed ledger table: anything else is
+ * a caller's mistake, not a row to judge, and raises.
+ */
+PG_FUNCTION_INFO_V1(battledger_row_signed);
+Datum
+battledger_row_signed(PG_FUNCTION_ARGS)
+{
+	Oid			argtype;
+	HeapTupleHeader th;
+	HeapTupleData tuple;
+	Oid			tbl;
+	Relation	rel;
+	TupleDesc	desc;
+	LedgerRel  *lr;
+	Datum	   *values;
+	bool	   *nulls;
+	RowSigVerdict v;
+	bool		ok;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	argtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	if (!OidIsValid(argtype) || !type_is_rowtype(argtype))
 		ereport(ERROR,
-				(errcode(ERRCODE_SIG_INVALID),
-				 errmsg("signature of row of ledger table \"%s\" does not verify",
-						RelationGetRelationName(rel)),
-				 errdetail("The signature is not member \"%s\"'s signature of this row's signing bytes.",
-						   key->member),
-				 errhint("Sign exactly battledger.signing_bytes(row), which names the table and includes ledger_key_id.")));
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("_row_signed() takes a row of a signed ledger table")));
+	tbl = PG_GETARG_OID(1);
+	th = PG_GETARG_HEAPTUPLEHEADER(0);
+	rel = try_relation_open(tbl, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", tbl)));
+	if (HeapTupleHeaderGetTypeId(th) != rel->rd_rel->reltype)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("row of type %s is not a row of table \"%s\"",
+						format_type_be(HeapTupleHeaderGetTypeId(th)), RelationGetRelationName(rel))));
+	lr = ledger_rel_get(rel);	/* ERROR if not a ledger table */
+	if (lr->signer_roles == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a signed ledger table", RelationGetRelationName(rel))));
+	desc = RelationGetDescr(rel);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = tbl;
+	tuple.t_data = th;
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ok = judge_new_row(lr, values, nulls, GetCurrentStatementStartTimestamp(), &v) == ROW_SIG_OK;
+	/* the lock is kept to the end of the transaction, as a query's would be */
+	relation_close(rel, NoLock);
+	PG_RETURN_BOOL(ok);
 }
 
 static const char *
@@ -453,41 +709,46 @@ sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 
 /*
  * A row of a signed batch arriving from another member: what the chain
- * trigger checks for a local one (the batch came first, in this transaction,
- * for this table, under the row's key), and the key's role at ledger_at.  The
- * batch's manifest and signature are checked once, at commit.
+ * trigger checks for a local one (batch_join(): the batch came first, in
+ * this transaction, for this table, under the row's key), and the key's role
+ * at ledger_at.  The batch's manifest and signature are checked once, at
+ * commit.
  */
 static const char *
 check_arriving_batch_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 {
 	char	   *id = TextDatumGetCString(values[lr->batch_attno - 1]);
-	const Hash256 *key_id = DatumGetHash256P(values[lr->key_attno - 1]);
-	XactBatch  *b = strlen(id) <= 200 ? xact_batch(id) : NULL;
-	KeyInfo    *key;
-	const char *problem;
+	BatchArrival arrival;
+	XactBatch  *b;
+	KeyInfo    *key = NULL;
+	KeyCheck	check = KEY_OK;
 
-	if (b == NULL || !b->created_here)
+	arrival.at = DatumGetTimestampTz(values[lr->at_attno - 1]);
+	arrival.roles = lr->signer_roles;
+	arrival.nroles = lr->nsigner_roles;
+	switch (batch_join(id, RelationGetRelid(rel), DatumGetHash256P(values[lr->key_attno - 1]),
+					   &arrival, &b, &key, &check))
 	{
-		*detail = psprintf("Batch \"%s\" did not arrive in the same transaction, before its rows.", id);
-		return "unknown_batch";
+		case BATCH_JOIN_OK:
+			return NULL;
+		case BATCH_JOIN_ID_TOO_LONG:
+		case BATCH_JOIN_UNKNOWN:
+		case BATCH_JOIN_CLOSED:
+			*detail = psprintf("Batch \"%s\" did not arrive in the same transaction, before its rows.", id);
+			return "unknown_batch";
+		case BATCH_JOIN_OTHER_TABLE:
+			*detail = psprintf("Batch \"%s\" was signed for another table.", id);
+			return "foreign_batch";
+		case BATCH_JOIN_OTHER_KEY:
+			*detail = psprintf("The row's key is not the key that signed batch \"%s\".", id);
+			return "batch_key_mismatch";
+		case BATCH_JOIN_KEY:
+			*detail = key->weak ? weak_key_detail(key)
+				: "The batch's key was not valid, for a member holding a role the table permits, at the row's ledger_at.";
+			return key_problem(check);
 	}
-	if (b->tbl != RelationGetRelid(rel))
-	{
-		*detail = psprintf("Batch \"%s\" was signed for another table.", id);
-		return "foreign_batch";
-	}
-	if (memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) != 0)
-	{
-		*detail = psprintf("The row's key is not the key that signed batch \"%s\".", id);
-		return "batch_key_mismatch";
-	}
-	key = key_lookup(key_id);
-	problem = key_problem(key_check(key, DatumGetTimestampTz(values[lr->at_attno - 1]),
-									lr->signer_roles, lr->nsigner_roles));
-	if (problem)
-		*detail = key->weak ? weak_key_detail(key)
-			: "The batch's key was not valid, for a member holding a role the table permits, at the row's ledger_at.";
-	return problem;
+	elog(ERROR, "unexpected batch verdict");
+	return NULL;
 }
 
 const char *
