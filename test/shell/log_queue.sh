@@ -10,7 +10,8 @@
 # statement (after the queue wrote a batch mid-statement), ROLLBACK TO
 # SAVEPOINT, an exception caught in PL/pgSQL, ROLLBACK PREPARED; and COPY, a
 # statement inserting into a second ledger table from a trigger, a prepared
-# transaction.  A queue that took every chained row, or lost rows of a
+# transaction; rows a data-modifying CTE chains in its statement's
+# ExecutorFinish.  A queue that took every chained row, or lost rows of a
 # subtransaction, fails here; so does one that gave twins (two rows chained
 # at one position with the same hash, one of which landed) two entries.
 set -euo pipefail
@@ -268,9 +269,28 @@ SELECT tw_ins('P', 'e', 3);
 COMMIT;
 SQL
 check "rows rolled back, then their twins nested: all queued" exact tw 11
+
+# Rows chained by a statement's ExecutorFinish (red team r17q): the rest of a
+# data-modifying CTE its query did not read runs there, after ExecutorRun has
+# returned.  F1: nested in a plain INSERT's row (here its SELECT list), the
+# CTE's rows took that INSERT's cached heads: a row ON CONFLICT skipped
+# became its chain's head (the next row followed a row that is not there)
+# and had an entry.
+q >/dev/null <<'SQL'
+SELECT mk('fin');
+CREATE TABLE plainlog (i int);
+CREATE FUNCTION cte_ins(i int) RETURNS int LANGUAGE sql AS $$
+    WITH x AS (INSERT INTO public.fin (battery, kind, n) VALUES ('Q', 'once', i), ('Q', 'e', i)
+               ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT i $$;
+INSERT INTO fin VALUES ('Q', 'once', 0);
+INSERT INTO plainlog SELECT cte_ins(i) FROM generate_series(1, 3) i;
+SQL
+check "a CTE's rows in ExecutorFinish, nested in a plain INSERT: queue exact" exact fin 4
+check "  and its chain intact" [ "$(q -c "SELECT count(*) FROM battledger.verify('fin')")" = 0 ]
 for t in a b first cp tw; do
     check "verify($t) clean" [ "$(q -c "SELECT count(*) FROM battledger.verify('$t')")" = 0 ]
 done
 check "no queue entry for a table that is not a ledger" \
-    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw')")" = 0 ]
+    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw', 'public.fin')")" = 0 ]
 exit $fail
