@@ -237,6 +237,11 @@ bl_ExecutorRun(BL_EXECUTORRUN_PARAMS)
  * its CTE's rows as if they were that INSERT's: cached heads, though ON
  * CONFLICT may skip a row, so the chain's next row followed a row that is
  * not there (red team r17q, F1).  Nothing run here may cache heads.
+ *
+ * It counts as a statement running, as ExecutorRun does: rows its CTE
+ * chains may be chained while a row of the enclosing statement is still
+ * being inserted (a function its CHECK constraint calls), and the log queue
+ * tells such rows apart by depth (red team r17q, F3 and F4).
  */
 static void
 bl_ExecutorFinish(QueryDesc *queryDesc)
@@ -245,6 +250,7 @@ bl_ExecutorFinish(QueryDesc *queryDesc)
 
 	run_epoch++;
 	cache_ok = false;
+	hook_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish)
@@ -255,6 +261,7 @@ bl_ExecutorFinish(QueryDesc *queryDesc)
 	PG_FINALLY();
 	{
 		cache_ok = saved;
+		hook_depth--;
 		run_epoch++;
 	}
 	PG_END_TRY();
@@ -309,10 +316,13 @@ chain_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * How many statements the hooks saw are running now.  The log queue
- * (log_queue.c) tags each row with it: a row chained at a depth greater than
- * the current one belongs to a statement whose ExecutorRun has returned, so
- * it was inserted or skipped by now.
+ * How many statements the hooks saw are running now (in ExecutorRun,
+ * ExecutorFinish or ProcessUtility).  The log queue (log_queue.c) tags each
+ * row with it: a row chained at a depth greater than the current one belongs
+ * to a statement whose ExecutorRun or ExecutorFinish has returned, so it was
+ * inserted or skipped by now.  A statement's ExecutorFinish has the depth its
+ * ExecutorRun had, so its AFTER statement triggers see its rows at their own
+ * depth.
  */
 int
 chain_statement_depth(void)

@@ -188,7 +188,8 @@ queue_slots(Relation pending)
 typedef enum QueueFlush
 {
 	FLUSH_BETWEEN_ROWS,			/* the chain trigger, before it records a row */
-	FLUSH_STATEMENT_END,		/* the log trigger: also rows of finished statements */
+	FLUSH_STATEMENT_END,		/* the log trigger: its statement's rows and nested ones */
+	FLUSH_FINISHED,				/* verify_log(): rows of statements that returned */
 	FLUSH_ALL					/* before commit or prepare: every row */
 } QueueFlush;
 
@@ -434,12 +435,15 @@ queue_flush(QueueFlush mode)
 		{
 			/*
 			 * Its statement may still be inserting it unless that statement's
-			 * ExecutorRun has returned (a greater depth) or, between two rows
-			 * the chain trigger sees, it is the statement now running (the
-			 * same depth: its earlier rows are done) or one before it.
+			 * ExecutorRun or ExecutorFinish has returned (a greater depth) or
+			 * it is the statement now running (the same depth) and either the
+			 * chain trigger is between two of its rows (its earlier rows are
+			 * done) or its AFTER statement trigger runs (all are).  A caller
+			 * of any other kind (verify_log(), perhaps from a CHECK
+			 * constraint) cannot tell whose row is in flight at its depth.
 			 */
-			if (mode == FLUSH_BETWEEN_ROWS ? q->depth < depth :
-				mode == FLUSH_STATEMENT_END ? q->depth <= depth : false)
+			if (mode == FLUSH_FINISHED ? q->depth <= depth :
+				mode != FLUSH_ALL ? q->depth < depth : false)
 			{
 				queued[kept++] = *q;
 				continue;
@@ -624,7 +628,7 @@ void
 log_queue_flush_finished(void)
 {
 	if (nqueued > 0)
-		queue_flush(FLUSH_STATEMENT_END);
+		queue_flush(FLUSH_FINISHED);
 }
 
 static void
