@@ -246,6 +246,7 @@ typedef struct InFlight
 	bool		valid;
 	SubTransactionId subid;
 	LandedKey	key;
+	uint64		last_serial;	/* the last row chained at this depth, certain or not */
 } InFlight;
 
 typedef struct TwinEntry
@@ -260,6 +261,24 @@ static InFlight *inflight = NULL;	/* in TopMemoryContext, by depth */
 static int	ninflight = 0;
 static HTAB *twins = NULL;		/* in TopTransactionContext */
 static uint64 next_serial = 1;
+
+/*
+ * Whether a queued row chained at a lesser depth than the statement now
+ * running may still be being inserted: only if it is the last row chained at
+ * its depth.  The executor processes one row at a time at each depth (chain
+ * trigger, constraints, then the insert: COPY FROM inserts one by one into a
+ * table with a BEFORE row trigger), so an earlier row of that depth was done
+ * before the next was chained.  Without this, a statement nested in every
+ * row of an ON CONFLICT statement (a function in its SELECT list) rescanned
+ * all the outer rows still queued at each of its ends and could decide none
+ * of them until the outer statement ended: CPU as the rows squared, memory
+ * as the rows (red team r17q, D1).
+ */
+static inline bool
+row_may_be_in_flight(const QueuedRow *q)
+{
+	return q->depth >= ninflight || inflight[q->depth].last_serial == q->serial;
+}
 
 static inline void
 landed_key(LandedKey *k, Oid relid, int64 seq, const Hash256 *hash)
@@ -442,8 +461,8 @@ queue_flush(QueueFlush mode)
 			 * of any other kind (verify_log(), perhaps from a CHECK
 			 * constraint) cannot tell whose row is in flight at its depth.
 			 */
-			if (mode == FLUSH_FINISHED ? q->depth <= depth :
-				mode != FLUSH_ALL ? q->depth < depth : false)
+			if (mode == FLUSH_FINISHED ? q->depth <= depth && row_may_be_in_flight(q) :
+				mode != FLUSH_ALL ? q->depth < depth && row_may_be_in_flight(q) : false)
 			{
 				queued[kept++] = *q;
 				continue;
@@ -532,6 +551,22 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 	if (nqueued >= next_batch_at)
 		queue_flush(FLUSH_BETWEEN_ROWS);
 
+	if (depth >= ninflight)
+	{
+		int			n = Max(8, depth * 2);
+
+		inflight = inflight ? repalloc(inflight, sizeof(InFlight) * n)
+			: MemoryContextAlloc(TopMemoryContext, sizeof(InFlight) * n);
+		for (int d = ninflight; d < n; d++)
+		{
+			inflight[d].valid = false;
+			inflight[d].last_serial = 0;
+		}
+		ninflight = n;
+	}
+	/* the row chained before it at this depth is done: see row_may_be_in_flight() */
+	inflight[depth].last_serial = serial;
+
 	/* one entry for twins (see InFlight): a certain row in flight stands */
 	landed_key(&k, lr->relid, seq, row_hash);
 	for (int d = 0; d < Min(depth, ninflight); d++)
@@ -570,16 +605,6 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 		t->serial = serial;
 		t->depth = depth;
 		t->subid = subid;
-	}
-	if (depth >= ninflight)
-	{
-		int			n = Max(8, depth * 2);
-
-		inflight = inflight ? repalloc(inflight, sizeof(InFlight) * n)
-			: MemoryContextAlloc(TopMemoryContext, sizeof(InFlight) * n);
-		for (int d = ninflight; d < n; d++)
-			inflight[d].valid = false;
-		ninflight = n;
 	}
 	inflight[depth].valid = certain;
 	inflight[depth].subid = subid;

@@ -324,9 +324,31 @@ INSERT INTO wait (battery, kind, n) VALUES ('W', 'many', 1) ON CONFLICT DO NOTHI
 SQL
 check "12,000 rows chained while an ON CONFLICT row waits: its entry kept" exact wait 1
 check "  and theirs" exact fin 12004
-for t in a b first cp tw fin wait; do
+# D1 (red team r17q): a statement nested in every row of an ON CONFLICT
+# statement (a function in its SELECT list).  The outer rows chained before
+# the row being processed are done; they must be decided as the nested
+# statements end, not held (and rescanned at each of those ends) until the
+# outer statement's: that cost CPU as the rows squared.  The function notes
+# how many outer rows log_pending holds each time.
+q >/dev/null <<'SQL'
+SELECT mk('outer_t'), mk('nest');
+CREATE TABLE seen (n bigint);
+CREATE FUNCTION nest_one(i int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.nest (battery, kind, n) VALUES ('NEST', 'e', i);
+    INSERT INTO public.seen SELECT count(*) FROM battledger.log_pending WHERE tbl = 'public.outer_t';
+    RETURN i;
+END $$;
+INSERT INTO outer_t (battery, kind, n) VALUES ('D7', 'once', 0);
+INSERT INTO outer_t (battery, kind, n) SELECT 'D' || i, 'once', nest_one(i) FROM generate_series(1, 3000) i ON CONFLICT DO NOTHING;
+SQL
+check "an ON CONFLICT row nesting a statement each: outer queue exact" exact outer_t 3000
+check "  nested queue exact" exact nest 3000
+check "  outer rows queued while the statement ran" \
+    [ "$(q -c "SELECT max(n) >= 2990 FROM seen")" = t ]
+for t in a b first cp tw fin wait outer_t nest; do
     check "verify($t) clean" [ "$(q -c "SELECT count(*) FROM battledger.verify('$t')")" = 0 ]
 done
 check "no queue entry for a table that is not a ledger" \
-    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw', 'public.fin', 'public.wait')")" = 0 ]
+    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw', 'public.fin', 'public.wait', 'public.outer_t', 'public.nest')")" = 0 ]
 exit $fail
