@@ -25,8 +25,13 @@
 #
 # Builds: "main" main 38d7254; "logq" logq 3bd4564; "r17q" this branch
 # (81278cf: no cached heads in ExecutorFinish; 3b62574: ExecutorFinish counts
-# in the depth).  PostgreSQL 15, 2026-12-06 05:00-05:40 UTC, load 9-12 on 2
-# vCPUs shared with other helpers.  Roles: plain (INSERT, SELECT, TEMP),
+# in the depth; 3fc6e35: only the last row of a depth may be in flight).
+# PostgreSQL 15, 2026-12-06 04:58-05:35 UTC, load 5-12 on 2 vCPUs shared
+# with other helpers.
+# logq 3bd4564 (whole script before D existed, then R17Q_ONLY=F after F3b
+# got a table of its own, then R17Q_ONLY=D): 12 ok, 7 FAIL (F1 F2 F3 F4 C4
+# C8 D1).  r17q 3fc6e35, whole script: 17 ok, 2 FAIL (F1 and C4, "main
+# too": main's chains broken, r17q's intact), exit 2.  Roles: plain (INSERT, SELECT, TEMP),
 # owner (the tables' owner, no superuser), postgres.
 #   F1  FAILS on main and logq, holds on r17q.  plain: a pg_temp SQL
 #       function whose unread CTE inserts ('K','once',i), ('K','e',i) ON
@@ -67,17 +72,19 @@
 #       MERGE nested in a plain INSERT; EXPLAIN ANALYZE of an unread CTE; a
 #       WITH HOLD cursor over such a function, fetched in parts, persisted
 #       at COMMIT
-#   D1  FAILS on r17q and logq (not fixed here).  plain: INSERT ... ON
-#       CONFLICT DO NOTHING of N rows whose SELECT list inserts one ledger
-#       row per row.  Each nested statement's log trigger rescans every
-#       outer row still queued (a lesser depth: it cannot decide them) and
-#       moves the next between-rows flush 1,000 rows on, so the outer rows
-#       wait for the statement's end: CPU grows as N^2, and the queue's
-#       memory (each uncertain row keeps its chain key) as N, past
-#       LOG_QUEUE_HOLD.  Backend CPU ticks (10 ms), logq r17q vs main,
-#       load ~9-12: N=5,000 36/25 (median of 2), 20,000 196/63 (3 runs),
-#       40,000 630/150 (2 runs), 80,000 2,549/385 (1 run); in this script
-#       (N=40,000) 801/201.
+#   D1  FAILS on logq (and on r17q before 3fc6e35), holds on r17q.  plain:
+#       INSERT ... ON CONFLICT DO NOTHING of N rows whose SELECT list
+#       inserts one ledger row per row.  Each nested statement's log trigger
+#       rescanned every outer row still queued (a lesser depth: it could not
+#       decide them) and moved the next between-rows flush 1,000 rows on, so
+#       the outer rows waited for the statement's end: CPU grew as N^2, and
+#       the queue's memory (each uncertain row keeps its chain key) as N,
+#       past LOG_QUEUE_HOLD.  3fc6e35: only the last row chained at a depth
+#       can be in flight; the others are decided.  Backend CPU ticks (10
+#       ms), build/main, load 5-12: logq (3b62574, same code there) N=5,000
+#       36/25, 20,000 196/63, 40,000 630/150, 80,000 2,549/385; 3bd4564 in
+#       this script (N=40,000) 682/133; r17q 3fc6e35 40,000 124/118
+#       (medians of 3), 80,000 245/269, in this script 150/157.
 #   Z   no backend crashed (holds)
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
