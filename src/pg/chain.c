@@ -31,7 +31,8 @@
  * ends the statement — so the head it produced is remembered for the rest of
  * that statement and no index lookup is needed.  An ExecutorRun hook tells
  * which statements qualify (and a ProcessUtility hook, COPY FROM); ON CONFLICT
- * keeps the index lookup, and any nested statement voids the cache.  The one
+ * keeps the index lookup, any nested statement voids the cache, and nothing
+ * run by an ExecutorFinish (a CTE's rest, AFTER triggers) caches.  The one
  * statement the hooks cannot see, the one during which the library is loaded
  * (no session_preload_libraries), qualifies when it is the session's top-level
  * plain INSERT or COPY FROM (unhooked_top_level_ok()); others keep the lookup.
@@ -179,6 +180,7 @@ static bool cache_ok = false;
 static int	hook_depth = 0;		/* statements the hooks saw that are running now */
 static uint64 run_epoch = 0;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 typedef struct StmtHead
@@ -216,6 +218,45 @@ bl_ExecutorRun(BL_EXECUTORRUN_PARAMS)
 			prev_ExecutorRun(BL_EXECUTORRUN_ARGS);
 		else
 			standard_ExecutorRun(BL_EXECUTORRUN_ARGS);
+	}
+	PG_FINALLY();
+	{
+		cache_ok = saved;
+		hook_depth--;
+		run_epoch++;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * A statement's ExecutorFinish runs the rest of its data-modifying CTEs
+ * (ExecPostprocessPlan: those its query did not read to the end) and its
+ * AFTER triggers, after ExecutorRun has returned and restored the enclosing
+ * statement's cache_ok.  A statement nested in a plain INSERT's row (a
+ * function its SELECT list or CHECK constraint calls) would otherwise chain
+ * its CTE's rows as if they were that INSERT's: cached heads, though ON
+ * CONFLICT may skip a row, so the chain's next row followed a row that is
+ * not there (red team r17q, F1).  Nothing run here may cache heads.
+ *
+ * It counts as a statement running, as ExecutorRun does: rows its CTE
+ * chains may be chained while a row of the enclosing statement is still
+ * being inserted (a function its CHECK constraint calls), and the log queue
+ * tells such rows apart by depth (red team r17q, F3 and F4).
+ */
+static void
+bl_ExecutorFinish(QueryDesc *queryDesc)
+{
+	bool		saved = cache_ok;
+
+	run_epoch++;
+	cache_ok = false;
+	hook_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
 	}
 	PG_FINALLY();
 	{
@@ -275,10 +316,13 @@ chain_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * How many statements the hooks saw are running now.  The log queue
- * (log_entries.c) tags each row with it: a row chained at a depth greater than
- * the current one belongs to a statement whose ExecutorRun has returned, so
- * it was inserted or skipped by now.
+ * How many statements the hooks saw are running now (in ExecutorRun,
+ * ExecutorFinish or ProcessUtility).  The log queue (log_entries.c) tags each
+ * row with it: a row chained at a depth greater than the current one belongs
+ * to a statement whose ExecutorRun or ExecutorFinish has returned, so it was
+ * inserted or skipped by now.  A statement's ExecutorFinish has the depth its
+ * ExecutorRun had, so its AFTER statement triggers see its rows at their own
+ * depth.
  */
 int
 chain_statement_depth(void)
@@ -293,6 +337,8 @@ chain_install_hooks(void)
 	RegisterSubXactCallback(chain_subxact_callback, NULL);
 	prev_ExecutorRun = ExecutorRun_hook;
 	ExecutorRun_hook = bl_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = bl_ExecutorFinish;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = bl_ProcessUtility;
 }

@@ -118,7 +118,8 @@ queue_slots(Relation pending)
 typedef enum QueueFlush
 {
 	FLUSH_BETWEEN_ROWS,			/* the chain trigger, before it records a row */
-	FLUSH_STATEMENT_END,		/* the log trigger: also rows of finished statements */
+	FLUSH_STATEMENT_END,		/* the log trigger: its statement's rows and nested ones */
+	FLUSH_FINISHED,				/* verify_log(): rows of statements that returned */
 	FLUSH_ALL					/* before commit or prepare: every row */
 } QueueFlush;
 
@@ -175,6 +176,7 @@ typedef struct InFlight
 	bool		valid;
 	SubTransactionId subid;
 	LandedKey	key;
+	uint64		last_serial;	/* the last row chained at this depth, certain or not */
 } InFlight;
 
 typedef struct TwinEntry
@@ -189,6 +191,24 @@ static InFlight *inflight = NULL;	/* in TopMemoryContext, by depth */
 static int	ninflight = 0;
 static HTAB *twins = NULL;		/* in TopTransactionContext */
 static uint64 next_serial = 1;
+
+/*
+ * Whether a queued row chained at a lesser depth than the statement now
+ * running may still be being inserted: only if it is the last row chained at
+ * its depth.  The executor processes one row at a time at each depth (chain
+ * trigger, constraints, then the insert: COPY FROM inserts one by one into a
+ * table with a BEFORE row trigger), so an earlier row of that depth was done
+ * before the next was chained.  Without this, a statement nested in every
+ * row of an ON CONFLICT statement (a function in its SELECT list) rescanned
+ * all the outer rows still queued at each of its ends and could decide none
+ * of them until the outer statement ended: CPU as the rows squared, memory
+ * as the rows (red team r17q, D1).
+ */
+static inline bool
+row_may_be_in_flight(const QueuedRow *q)
+{
+	return q->depth >= ninflight || inflight[q->depth].last_serial == q->serial;
+}
 
 static inline void
 landed_key(LandedKey *k, Oid relid, int64 seq, const Hash256 *hash)
@@ -364,12 +384,15 @@ queue_flush(QueueFlush mode)
 		{
 			/*
 			 * Its statement may still be inserting it unless that statement's
-			 * ExecutorRun has returned (a greater depth) or, between two rows
-			 * the chain trigger sees, it is the statement now running (the
-			 * same depth: its earlier rows are done) or one before it.
+			 * ExecutorRun or ExecutorFinish has returned (a greater depth) or
+			 * it is the statement now running (the same depth) and either the
+			 * chain trigger is between two of its rows (its earlier rows are
+			 * done) or its AFTER statement trigger runs (all are).  A caller
+			 * of any other kind (verify_log(), perhaps from a CHECK
+			 * constraint) cannot tell whose row is in flight at its depth.
 			 */
-			if (mode == FLUSH_BETWEEN_ROWS ? q->depth < depth :
-				mode == FLUSH_STATEMENT_END ? q->depth <= depth : false)
+			if (mode == FLUSH_FINISHED ? q->depth <= depth && row_may_be_in_flight(q) :
+				mode != FLUSH_ALL ? q->depth < depth && row_may_be_in_flight(q) : false)
 			{
 				queued[kept++] = *q;
 				continue;
@@ -458,6 +481,22 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 	if (nqueued >= next_batch_at)
 		queue_flush(FLUSH_BETWEEN_ROWS);
 
+	if (depth >= ninflight)
+	{
+		int			n = Max(8, depth * 2);
+
+		inflight = inflight ? repalloc(inflight, sizeof(InFlight) * n)
+			: MemoryContextAlloc(TopMemoryContext, sizeof(InFlight) * n);
+		for (int d = ninflight; d < n; d++)
+		{
+			inflight[d].valid = false;
+			inflight[d].last_serial = 0;
+		}
+		ninflight = n;
+	}
+	/* the row chained before it at this depth is done: see row_may_be_in_flight() */
+	inflight[depth].last_serial = serial;
+
 	/* one entry for twins (see InFlight): a certain row in flight stands */
 	landed_key(&k, lr->relid, seq, row_hash);
 	for (int d = 0; d < Min(depth, ninflight); d++)
@@ -496,16 +535,6 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 		t->serial = serial;
 		t->depth = depth;
 		t->subid = subid;
-	}
-	if (depth >= ninflight)
-	{
-		int			n = Max(8, depth * 2);
-
-		inflight = inflight ? repalloc(inflight, sizeof(InFlight) * n)
-			: MemoryContextAlloc(TopMemoryContext, sizeof(InFlight) * n);
-		for (int d = ninflight; d < n; d++)
-			inflight[d].valid = false;
-		ninflight = n;
 	}
 	inflight[depth].valid = certain;
 	inflight[depth].subid = subid;
@@ -554,7 +583,7 @@ void
 log_queue_flush_finished(void)
 {
 	if (nqueued > 0)
-		queue_flush(FLUSH_STATEMENT_END);
+		queue_flush(FLUSH_FINISHED);
 }
 
 static void

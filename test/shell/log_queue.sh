@@ -10,7 +10,8 @@
 # statement (after the queue wrote a batch mid-statement), ROLLBACK TO
 # SAVEPOINT, an exception caught in PL/pgSQL, ROLLBACK PREPARED; and COPY, a
 # statement inserting into a second ledger table from a trigger, a prepared
-# transaction.  A queue that took every chained row, or lost rows of a
+# transaction; rows a data-modifying CTE chains in its statement's
+# ExecutorFinish.  A queue that took every chained row, or lost rows of a
 # subtransaction, fails here; so does one that gave twins (two rows chained
 # at one position with the same hash, one of which landed) two entries.
 set -euo pipefail
@@ -185,7 +186,7 @@ check "ON CONFLICT rows held until commit among plain ones: queue exact" exact a
 # takes the declaration), so a row can conflict and its twin not.
 q <<'SQL'
 CREATE TABLE gate (b text PRIMARY KEY, open boolean);
-INSERT INTO gate VALUES ('G', true), ('H', true), ('K', true);
+INSERT INTO gate VALUES ('G', true), ('H', true), ('K', true), ('R', true);
 CREATE FUNCTION gate_open(b text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN RETURN (SELECT open FROM public.gate g WHERE g.b = gate_open.b); END $$;
 CREATE TABLE tw (battery text NOT NULL, kind text NOT NULL, n int);
@@ -213,6 +214,7 @@ q <<'SQL'
 CREATE FUNCTION twin_now(b text, k text, n int) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     mode text := current_setting('tw.mode', true);
+    v int;
 BEGIN
     IF coalesce(mode, '') = '' THEN RETURN true; END IF;
     PERFORM set_config('tw.mode', '', true);
@@ -223,6 +225,12 @@ BEGIN
         -- row itself is checked under its statement's snapshot, gate shut
         UPDATE public.gate SET open = true WHERE gate.b = twin_now.b;
         INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n) ON CONFLICT DO NOTHING;
+    ELSIF mode = 'cte' THEN
+        -- as 'skip', from a data-modifying CTE nobody reads: its INSERT runs
+        -- in the statement's ExecutorFinish, after ExecutorRun returned
+        UPDATE public.gate SET open = true WHERE gate.b = twin_now.b;
+        WITH x AS (INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n) ON CONFLICT DO NOTHING RETURNING 1)
+        SELECT 1 INTO v;
     ELSIF mode = 'undo' THEN
         BEGIN
             INSERT INTO public.tw (battery, kind, n) VALUES (b, k, n);
@@ -268,9 +276,79 @@ SELECT tw_ins('P', 'e', 3);
 COMMIT;
 SQL
 check "rows rolled back, then their twins nested: all queued" exact tw 11
-for t in a b first cp tw; do
+
+# Rows chained by a statement's ExecutorFinish (red team r17q): the rest of a
+# data-modifying CTE its query did not read runs there, after ExecutorRun has
+# returned.  F1: nested in a plain INSERT's row (here its SELECT list), the
+# CTE's rows took that INSERT's cached heads: a row ON CONFLICT skipped
+# became its chain's head (the next row followed a row that is not there)
+# and had an entry.
+q >/dev/null <<'SQL'
+SELECT mk('fin');
+CREATE TABLE plainlog (i int);
+CREATE FUNCTION cte_ins(i int) RETURNS int LANGUAGE sql AS $$
+    WITH x AS (INSERT INTO public.fin (battery, kind, n) VALUES ('Q', 'once', i), ('Q', 'e', i)
+               ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT i $$;
+INSERT INTO fin VALUES ('Q', 'once', 0);
+INSERT INTO plainlog SELECT cte_ins(i) FROM generate_series(1, 3) i;
+SQL
+check "a CTE's rows in ExecutorFinish, nested in a plain INSERT: queue exact" exact fin 4
+check "  and its chain intact" [ "$(q -c "SELECT count(*) FROM battledger.verify('fin')")" = 0 ]
+# F3: a row's CHECK constraint inserts its twin from such a CTE, skipped
+# there; the row lands (a plain one, certain, then under ON CONFLICT).  The
+# twin was chained at the depth of the row in flight, as if after it, and
+# looked up later found the row: two entries.
+q -c "INSERT INTO tw VALUES ('R', 'g', 0)" -c "UPDATE gate SET open = false WHERE b = 'R'"
+tw cte "INSERT INTO tw (battery, kind, n) VALUES ('R', 'g', 5)"
+check "twin skipped in a CTE in a plain row's CHECK, the row landed: one entry" exact tw 13
+q -c "UPDATE gate SET open = false WHERE b = 'R'"
+tw cte "INSERT INTO tw (battery, kind, n) VALUES ('R', 'g', 6) ON CONFLICT DO NOTHING"
+check "  the same for an ON CONFLICT row" exact tw 14
+# F4: while an ON CONFLICT row is in flight, its CHECK constraint's CTE
+# chains more rows than the queue keeps waiting for a later row (10,000):
+# the row in flight was looked up before it landed, and lost its entry.
+q >/dev/null <<'SQL'
+CREATE FUNCTION many(k text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE v int;
+BEGIN
+    IF k = 'many' THEN
+        WITH x AS (INSERT INTO public.fin (battery, kind, n) SELECT 'M' || i, 'e', i FROM generate_series(1, 12000) i RETURNING 1)
+        SELECT 1 INTO v;
+    END IF;
+    RETURN true;
+END $$;
+SELECT mk('wait');
+ALTER TABLE wait ADD CONSTRAINT wait_many CHECK (many(kind));
+INSERT INTO wait (battery, kind, n) VALUES ('W', 'many', 1) ON CONFLICT DO NOTHING;
+SQL
+check "12,000 rows chained while an ON CONFLICT row waits: its entry kept" exact wait 1
+check "  and theirs" exact fin 12004
+# D1 (red team r17q): a statement nested in every row of an ON CONFLICT
+# statement (a function in its SELECT list).  The outer rows chained before
+# the row being processed are done; they must be decided as the nested
+# statements end, not held (and rescanned at each of those ends) until the
+# outer statement's: that cost CPU as the rows squared.  The function notes
+# how many outer rows log_pending holds each time.
+q >/dev/null <<'SQL'
+SELECT mk('outer_t'), mk('nest');
+CREATE TABLE seen (n bigint);
+CREATE FUNCTION nest_one(i int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.nest (battery, kind, n) VALUES ('NEST', 'e', i);
+    INSERT INTO public.seen SELECT count(*) FROM battledger.log_pending WHERE tbl = 'public.outer_t';
+    RETURN i;
+END $$;
+INSERT INTO outer_t (battery, kind, n) VALUES ('D7', 'once', 0);
+INSERT INTO outer_t (battery, kind, n) SELECT 'D' || i, 'once', nest_one(i) FROM generate_series(1, 3000) i ON CONFLICT DO NOTHING;
+SQL
+check "an ON CONFLICT row nesting a statement each: outer queue exact" exact outer_t 3000
+check "  nested queue exact" exact nest 3000
+check "  outer rows queued while the statement ran" \
+    [ "$(q -c "SELECT max(n) >= 2990 FROM seen")" = t ]
+for t in a b first cp tw fin wait outer_t nest; do
     check "verify($t) clean" [ "$(q -c "SELECT count(*) FROM battledger.verify('$t')")" = 0 ]
 done
 check "no queue entry for a table that is not a ledger" \
-    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw')")" = 0 ]
+    [ "$(q -c "SELECT count(*) FROM battledger.log_pending WHERE tbl NOT IN ('public.a', 'public.b', 'public.first', 'public.cp', 'public.loadfn', 'public.tw', 'public.fin', 'public.wait', 'public.outer_t', 'public.nest')")" = 0 ]
 exit $fail
