@@ -107,6 +107,8 @@ typedef struct HeadHint
 } HeadHint;
 
 static HTAB *head_hints = NULL;
+/* bumped whenever head_hints is destroyed: a HeadHint pointer kept elsewhere is then void */
+static uint64 head_hints_gen = 0;
 
 static HeadHint *
 head_hint(Oid relid, uint32 keyhash)
@@ -130,6 +132,7 @@ head_hint(Oid relid, uint32 keyhash)
 	{
 		hash_destroy(head_hints);
 		head_hints = NULL;
+		head_hints_gen++;
 		return head_hint(relid, keyhash);
 	}
 	memset(&k, 0, sizeof(k));
@@ -185,9 +188,12 @@ typedef struct StmtHead
 {
 	HeadHintKey key;
 	Datum		chain_key;		/* copy, in stmt_cxt */
+	bool		valid;			/* seq, hash and at hold a row of this statement */
 	int64		seq;
 	Hash256		hash;
 	TimestampTz at;				/* its ledger_at (signed tables) */
+	HeadHint   *hint;			/* the chain's head_hints entry, while hint_gen is current */
+	uint64		hint_gen;
 } StmtHead;
 
 static HTAB *stmt_heads = NULL;
@@ -322,9 +328,16 @@ unhooked_top_level_ok(void)
 	return plain_insert(stmt);
 }
 
-/* The head this statement left for the chain (created if asked), or NULL. */
+/*
+ * The chain's slot in this statement's heads, created if new (valid false
+ * until a row fills it); NULL when the statement may not cache heads.  One
+ * hash lookup per row: the slot is filled through the returned pointer once
+ * the row is computed, provided no nested statement ran meanwhile (run_epoch
+ * unchanged), since a nested statement's own rows reset the table and free
+ * the slot.
+ */
 static StmtHead *
-stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create, bool may_cache)
+stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 {
 	HeadHintKey k;
 	StmtHead   *h;
@@ -350,23 +363,25 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create, bool may_cache)
 	memset(&k, 0, sizeof(k));
 	k.relid = lr->relid;
 	k.keyhash = keyhash;
-	h = hash_search(stmt_heads, &k, create ? HASH_ENTER : HASH_FIND, &found);
-	if (h == NULL)
-		return NULL;
-	/* two chains whose keys hash alike share a slot: check the key itself */
-	if (found && lr->chain_attno &&
-		!DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn, lr->chain_collation, h->chain_key, key)))
-	{
-		if (!create)
-			return NULL;
+	h = hash_search(stmt_heads, &k, HASH_ENTER, &found);
+	/*
+	 * Two chains whose keys hash alike share a slot: the slot is the other
+	 * chain's, so it now becomes this one's, empty.  The key is compared
+	 * byte for byte, not with the chain type's equality: a key that is equal
+	 * but spelled differently (a nondeterministic collation) only misses the
+	 * cache and reads its head from the index, which decides by the type's
+	 * equality.
+	 */
+	if (found && lr->chain_attno && !datumIsEqual(h->chain_key, key, lr->chain_byval, lr->chain_len))
 		found = false;
-	}
-	if (create && !found)
+	if (!found)
 	{
 		MemoryContext old = MemoryContextSwitchTo(stmt_cxt);
 
 		h->chain_key = lr->chain_attno ? datumCopy(key, lr->chain_byval, lr->chain_len) : (Datum) 0;
 		MemoryContextSwitchTo(old);
+		h->valid = false;
+		h->hint = NULL;
 	}
 	return h;
 }
@@ -519,7 +534,9 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	TimestampTz head_at = DT_NOBEGIN;
 	uint32		keyhash;
 	HeadHint   *hint;
-	StmtHead   *cached;
+	uint64		hint_gen;
+	StmtHead   *slot;
+	uint64		slot_epoch;
 	bool		may_cache;
 
 	check_trigger_context(fcinfo, "battledger_chain_trigger");
@@ -568,31 +585,38 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 
 	keyhash = chain_key_hash(lr, key);
 	may_cache = cache_ok || unhooked_top_level_ok();
-	cached = stmt_head(lr, keyhash, key, false, may_cache);
+	slot_epoch = run_epoch;
+	slot = stmt_head(lr, keyhash, key, may_cache);
 	/*
 	 * A head this statement cached was made under the chain's lock, which is
 	 * held to the end of the transaction: only a subtransaction abort could
 	 * have released it, and none can abort the statement's own level between
 	 * two of its rows (a nested statement voids the cache first).
 	 */
-	if (!cached)
-		lock_chain(lr, keyhash);
-	hint = head_hint(lr->relid, keyhash);
-	if (cached)
+	if (slot && slot->valid)
 	{
-		seq = cached->seq + 1;
-		memcpy(prev.bytes, cached->hash.bytes, BL_HASH_LEN);
-		head_at = cached->at;
+		seq = slot->seq + 1;
+		memcpy(prev.bytes, slot->hash.bytes, BL_HASH_LEN);
+		head_at = slot->at;
+		hint = slot->hint_gen == head_hints_gen ? slot->hint : NULL;
+		if (hint == NULL)
+			hint = head_hint(lr->relid, keyhash);
 	}
-	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
-			 chain_head(rel, lr, origin, key, 0, &seq, &prev, &head_at))
-		seq++;
 	else
 	{
-		seq = 1;
-		memcpy(prev.bytes, zero_hash, BL_HASH_LEN);
+		lock_chain(lr, keyhash);
+		hint = head_hint(lr->relid, keyhash);
+		if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
+			chain_head(rel, lr, origin, key, 0, &seq, &prev, &head_at))
+			seq++;
+		else
+		{
+			seq = 1;
+			memcpy(prev.bytes, zero_hash, BL_HASH_LEN);
+		}
 	}
 	hint->seq = seq;
+	hint_gen = head_hints_gen;
 
 	if (lr->signer_roles)
 	{
@@ -628,13 +652,19 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	cols[3] = lr->origin_attno;
 	newvals[3] = origin;
 
-	/* remembered only now that the row will be written as computed */
-	cached = stmt_head(lr, keyhash, key, true, may_cache);
-	if (cached)
+	/*
+	 * Remembered only now that the row will be written as computed, and only
+	 * if no nested statement ran since the slot was found (it would have
+	 * voided the statement's heads, this slot with them).
+	 */
+	if (slot && run_epoch == slot_epoch && stmt_heads_epoch == slot_epoch)
 	{
-		cached->seq = seq;
-		cached->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
-		memcpy(cached->hash.bytes, hash->bytes, BL_HASH_LEN);
+		slot->seq = seq;
+		slot->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
+		memcpy(slot->hash.bytes, hash->bytes, BL_HASH_LEN);
+		slot->hint = hint_gen == head_hints_gen ? hint : NULL;
+		slot->hint_gen = hint_gen;
+		slot->valid = true;
 	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
