@@ -465,6 +465,10 @@ chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, 
 	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, &found_seq, hash, NULL);
 }
 
+/* battledger.origin as local_row_origin() last returned it, and as text */
+static char *origin_cstr = NULL;
+static Datum origin_text;
+
 /*
  * The origin a local row is written under: battledger.origin.  A row may
  * name it (a dump being restored does), but not another member's.
@@ -489,7 +493,24 @@ local_row_origin(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 				 errdetail("A member writes only under its own origin; other members' rows arrive by replication."),
 				 errhint("Leave ledger_origin out of the INSERT.")));
 	}
-	return CStringGetTextDatum(mine);
+	/* the same text for every row while battledger.origin stays the same */
+	if (origin_cstr == NULL || strcmp(origin_cstr, mine) != 0)
+	{
+		/* both made before the old ones are freed: an allocation failure leaves them intact */
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		char	   *c = pstrdup(mine);
+		Datum		t = CStringGetTextDatum(mine);
+
+		MemoryContextSwitchTo(old);
+		if (origin_cstr != NULL)
+		{
+			pfree(origin_cstr);
+			pfree(DatumGetPointer(origin_text));
+		}
+		origin_cstr = c;
+		origin_text = t;
+	}
+	return origin_text;
 }
 
 void
