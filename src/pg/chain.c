@@ -544,12 +544,9 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	Datum		key = (Datum) 0;
 	int64		seq = 0;
 	Hash256		prev;
-	Hash256    *hash;
+	Hash256		hash;
+	HeapTuple	newtup;
 	StringInfoData buf;
-	int			cols[5];
-	Datum		newvals[5];
-	bool		newnulls[5] = {false, false, false, false, false};
-	int			ncols = 4;
 	Datum		origin;
 	TimestampTz now = 0;
 	TimestampTz head_at = DT_NOBEGIN;
@@ -652,26 +649,29 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 		/* the key is judged at ledger_at: on every member, so here too */
 		if (head_at > now)
 			sign_check_new_row(rel, lr, values, nulls, head_at);
-		cols[4] = lr->at_attno;
-		newvals[4] = values[lr->at_attno - 1];
-		ncols = 5;
 	}
 
 	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */
 	initStringInfo(&buf);
 	row_encode(lr->encoder, values, nulls, &buf);
-	hash = palloc(sizeof(Hash256));
-	chain_hash(prev.bytes, seq, buf.data, buf.len, hash->bytes);
+	chain_hash(prev.bytes, seq, buf.data, buf.len, hash.bytes);
 
-	cols[0] = lr->seq_attno;
-	cols[1] = lr->prev_attno;
-	cols[2] = lr->hash_attno;
-	newvals[0] = Int64GetDatum(seq);
-	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
-	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, BL_HASH_LEN);
-	newvals[2] = PointerGetDatum(hash);
-	cols[3] = lr->origin_attno;
-	newvals[3] = origin;
+	/*
+	 * The stored row: the values deformed above with the ledger columns set
+	 * (origin, and ledger_at when signed, already are), formed once.  This is
+	 * what heap_modify_tuple_by_cols() would return, without deforming the
+	 * row a second time.  heap_form_tuple() copies prev and hash.
+	 */
+	values[lr->seq_attno - 1] = Int64GetDatum(seq);
+	nulls[lr->seq_attno - 1] = false;
+	values[lr->prev_attno - 1] = PointerGetDatum(&prev);
+	nulls[lr->prev_attno - 1] = false;
+	values[lr->hash_attno - 1] = PointerGetDatum(&hash);
+	nulls[lr->hash_attno - 1] = false;
+	newtup = heap_form_tuple(desc, values, nulls);
+	newtup->t_data->t_ctid = tup->t_data->t_ctid;
+	newtup->t_self = tup->t_self;
+	newtup->t_tableOid = tup->t_tableOid;
 
 	/*
 	 * Remembered only now that the row will be written as computed, and only
@@ -682,13 +682,13 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	{
 		slot->seq = seq;
 		slot->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
-		memcpy(slot->hash.bytes, hash->bytes, BL_HASH_LEN);
+		memcpy(slot->hash.bytes, hash.bytes, BL_HASH_LEN);
 		slot->hint = hint_gen == head_hints_gen ? hint : NULL;
 		slot->hint_gen = hint_gen;
 		slot->valid = true;
 	}
 
-	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
+	return PointerGetDatum(newtup);
 }
 
 /*
