@@ -72,6 +72,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "common/hashfn.h"
 
 #include "encode.h"
 #include "hash256.h"
@@ -108,6 +109,8 @@ typedef struct HeadHint
 } HeadHint;
 
 static HTAB *head_hints = NULL;
+/* bumped whenever head_hints is destroyed: a HeadHint pointer kept elsewhere is then void */
+static uint64 head_hints_gen = 0;
 
 static HeadHint *
 head_hint(Oid relid, uint32 keyhash)
@@ -131,6 +134,7 @@ head_hint(Oid relid, uint32 keyhash)
 	{
 		hash_destroy(head_hints);
 		head_hints = NULL;
+		head_hints_gen++;
 		return head_hint(relid, keyhash);
 	}
 	memset(&k, 0, sizeof(k));
@@ -183,16 +187,40 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+/*
+ * A chain's head as this statement left it.  The heads live in a simplehash
+ * table (open addressing, entries stored in the bucket array): a bulk load
+ * looks one up per row, and in a dynahash table that lookup missed the CPU
+ * cache twice (the bucket, then the entry it points to), which perf put at
+ * 2% of a bulk INSERT.  Entries move when others are inserted: a pointer to
+ * one is good only until the next insert into the table, which is the next
+ * row's lookup (or a nested statement's, which resets the table first).
+ */
 typedef struct StmtHead
 {
-	HeadHintKey key;
-	Datum		chain_key;		/* copy, in stmt_cxt */
+	uint64		hkey;			/* relid << 32 | chain key hash */
+	char		status;			/* simplehash's */
+	bool		valid;			/* seq, hash and at hold a row of this statement */
 	int64		seq;
 	Hash256		hash;
+	Datum		chain_key;		/* copy, in stmt_cxt */
 	TimestampTz at;				/* its ledger_at (signed tables) */
+	HeadHint   *hint;			/* the chain's head_hints entry, while hint_gen is current */
+	uint64		hint_gen;
 } StmtHead;
 
-static HTAB *stmt_heads = NULL;
+#define SH_PREFIX stmtheads
+#define SH_ELEMENT_TYPE StmtHead
+#define SH_KEY_TYPE uint64
+#define SH_KEY hkey
+#define SH_HASH_KEY(tb, key) murmurhash32((uint32) ((key) >> 32) ^ (uint32) (key))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static stmtheads_hash *stmt_heads = NULL;
 static MemoryContext stmt_cxt = NULL;
 static uint64 stmt_heads_epoch = 0;
 
@@ -380,11 +408,17 @@ unhooked_top_level_ok(void)
 	return plain_insert(stmt);
 }
 
-/* The head this statement left for the chain (created if asked), or NULL. */
+/*
+ * The chain's slot in this statement's heads, created if new (valid false
+ * until a row fills it); NULL when the statement may not cache heads.  One
+ * hash lookup per row: the slot is filled through the returned pointer once
+ * the row is computed, provided no nested statement ran meanwhile (run_epoch
+ * unchanged), since a nested statement's own rows reset the table and free
+ * the slot.
+ */
 static StmtHead *
-stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create, bool may_cache)
+stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 {
-	HeadHintKey k;
 	StmtHead   *h;
 	bool		found;
 
@@ -392,39 +426,33 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool create, bool may_cache)
 		return NULL;
 	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch)
 	{
-		HASHCTL		ctl;
-
 		if (stmt_cxt == NULL)
 			stmt_cxt = AllocSetContextCreate(TopMemoryContext, "battledger statement heads",
 											 ALLOCSET_DEFAULT_SIZES);
 		MemoryContextReset(stmt_cxt);
-		ctl.keysize = sizeof(HeadHintKey);
-		ctl.entrysize = sizeof(StmtHead);
-		ctl.hcxt = stmt_cxt;
-		stmt_heads = hash_create("battledger statement heads", 1024, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		/* small: most statements append to a chain or two; it grows with a bulk load */
+		stmt_heads = stmtheads_create(stmt_cxt, 64, NULL);
 		stmt_heads_epoch = run_epoch;
 	}
-	memset(&k, 0, sizeof(k));
-	k.relid = lr->relid;
-	k.keyhash = keyhash;
-	h = hash_search(stmt_heads, &k, create ? HASH_ENTER : HASH_FIND, &found);
-	if (h == NULL)
-		return NULL;
-	/* two chains whose keys hash alike share a slot: check the key itself */
-	if (found && lr->chain_attno &&
-		!DatumGetBool(FunctionCall2Coll(&lr->chain_eq_fn, lr->chain_collation, h->chain_key, key)))
-	{
-		if (!create)
-			return NULL;
+	h = stmtheads_insert(stmt_heads, ((uint64) lr->relid << 32) | keyhash, &found);
+	/*
+	 * Two chains whose keys hash alike share a slot: the slot is the other
+	 * chain's, so it now becomes this one's, empty.  The key is compared
+	 * byte for byte, not with the chain type's equality: a key that is equal
+	 * but spelled differently (a nondeterministic collation) only misses the
+	 * cache and reads its head from the index, which decides by the type's
+	 * equality.
+	 */
+	if (found && lr->chain_attno && !datumIsEqual(h->chain_key, key, lr->chain_byval, lr->chain_len))
 		found = false;
-	}
-	if (create && !found)
+	if (!found)
 	{
 		MemoryContext old = MemoryContextSwitchTo(stmt_cxt);
 
 		h->chain_key = lr->chain_attno ? datumCopy(key, lr->chain_byval, lr->chain_len) : (Datum) 0;
 		MemoryContextSwitchTo(old);
+		h->valid = false;
+		h->hint = NULL;
 	}
 	return h;
 }
@@ -508,6 +536,10 @@ chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, 
 	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, &found_seq, hash, NULL);
 }
 
+/* battledger.origin as local_row_origin() last returned it, and as text */
+static char *origin_cstr = NULL;
+static Datum origin_text;
+
 /*
  * The origin a local row is written under: battledger.origin.  A row may
  * name it (a dump being restored does), but not another member's.
@@ -532,7 +564,24 @@ local_row_origin(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 				 errdetail("A member writes only under its own origin; other members' rows arrive by replication."),
 				 errhint("Leave ledger_origin out of the INSERT.")));
 	}
-	return CStringGetTextDatum(mine);
+	/* the same text for every row while battledger.origin stays the same */
+	if (origin_cstr == NULL || strcmp(origin_cstr, mine) != 0)
+	{
+		/* both made before the old ones are freed: an allocation failure leaves them intact */
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		char	   *c = pstrdup(mine);
+		Datum		t = CStringGetTextDatum(mine);
+
+		MemoryContextSwitchTo(old);
+		if (origin_cstr != NULL)
+		{
+			pfree(origin_cstr);
+			pfree(DatumGetPointer(origin_text));
+		}
+		origin_cstr = c;
+		origin_text = t;
+	}
+	return origin_text;
 }
 
 void
@@ -566,18 +615,17 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	Datum		key = (Datum) 0;
 	int64		seq = 0;
 	Hash256		prev;
-	Hash256    *hash;
+	Hash256		hash;
+	HeapTuple	newtup;
 	StringInfoData buf;
-	int			cols[5];
-	Datum		newvals[5];
-	bool		newnulls[5] = {false, false, false, false, false};
-	int			ncols = 4;
 	Datum		origin;
 	TimestampTz now = 0;
 	TimestampTz head_at = DT_NOBEGIN;
 	uint32		keyhash;
 	HeadHint   *hint;
-	StmtHead   *cached;
+	uint64		hint_gen;
+	StmtHead   *slot;
+	uint64		slot_epoch;
 	bool		may_cache;
 
 	check_trigger_context(fcinfo, "battledger_chain_trigger");
@@ -626,31 +674,38 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 
 	keyhash = chain_key_hash(lr, key);
 	may_cache = cache_ok || unhooked_top_level_ok();
-	cached = stmt_head(lr, keyhash, key, false, may_cache);
+	slot_epoch = run_epoch;
+	slot = stmt_head(lr, keyhash, key, may_cache);
 	/*
 	 * A head this statement cached was made under the chain's lock, which is
 	 * held to the end of the transaction: only a subtransaction abort could
 	 * have released it, and none can abort the statement's own level between
 	 * two of its rows (a nested statement voids the cache first).
 	 */
-	if (!cached)
-		lock_chain(lr, keyhash);
-	hint = head_hint(lr->relid, keyhash);
-	if (cached)
+	if (slot && slot->valid)
 	{
-		seq = cached->seq + 1;
-		memcpy(prev.bytes, cached->hash.bytes, BL_HASH_LEN);
-		head_at = cached->at;
+		seq = slot->seq + 1;
+		memcpy(prev.bytes, slot->hash.bytes, BL_HASH_LEN);
+		head_at = slot->at;
+		hint = slot->hint_gen == head_hints_gen ? slot->hint : NULL;
+		if (hint == NULL)
+			hint = head_hint(lr->relid, keyhash);
 	}
-	else if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
-			 chain_head(rel, lr, origin, key, 0, &seq, &prev, &head_at))
-		seq++;
 	else
 	{
-		seq = 1;
-		memcpy(prev.bytes, zero_hash, BL_HASH_LEN);
+		lock_chain(lr, keyhash);
+		hint = head_hint(lr->relid, keyhash);
+		if ((hint->seq > 0 && chain_head(rel, lr, origin, key, hint->seq, &seq, &prev, &head_at)) ||
+			chain_head(rel, lr, origin, key, 0, &seq, &prev, &head_at))
+			seq++;
+		else
+		{
+			seq = 1;
+			memcpy(prev.bytes, zero_hash, BL_HASH_LEN);
+		}
 	}
 	hint->seq = seq;
+	hint_gen = head_hints_gen;
 
 	if (lr->signer_roles)
 	{
@@ -665,34 +720,43 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 		/* the key is judged at ledger_at: on every member, so here too */
 		if (head_at > now)
 			sign_check_new_row(rel, lr, values, nulls, head_at);
-		cols[4] = lr->at_attno;
-		newvals[4] = values[lr->at_attno - 1];
-		ncols = 5;
 	}
 
 	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */
 	initStringInfo(&buf);
 	row_encode(lr->encoder, values, nulls, &buf);
-	hash = palloc(sizeof(Hash256));
-	chain_hash(prev.bytes, seq, buf.data, buf.len, hash->bytes);
+	chain_hash(prev.bytes, seq, buf.data, buf.len, hash.bytes);
 
-	cols[0] = lr->seq_attno;
-	cols[1] = lr->prev_attno;
-	cols[2] = lr->hash_attno;
-	newvals[0] = Int64GetDatum(seq);
-	newvals[1] = PointerGetDatum(palloc(sizeof(Hash256)));
-	memcpy(DatumGetHash256P(newvals[1])->bytes, prev.bytes, BL_HASH_LEN);
-	newvals[2] = PointerGetDatum(hash);
-	cols[3] = lr->origin_attno;
-	newvals[3] = origin;
+	/*
+	 * The stored row: the values deformed above with the ledger columns set
+	 * (origin, and ledger_at when signed, already are), formed once.  This is
+	 * what heap_modify_tuple_by_cols() would return, without deforming the
+	 * row a second time.  heap_form_tuple() copies prev and hash.
+	 */
+	values[lr->seq_attno - 1] = Int64GetDatum(seq);
+	nulls[lr->seq_attno - 1] = false;
+	values[lr->prev_attno - 1] = PointerGetDatum(&prev);
+	nulls[lr->prev_attno - 1] = false;
+	values[lr->hash_attno - 1] = PointerGetDatum(&hash);
+	nulls[lr->hash_attno - 1] = false;
+	newtup = heap_form_tuple(desc, values, nulls);
+	newtup->t_data->t_ctid = tup->t_data->t_ctid;
+	newtup->t_self = tup->t_self;
+	newtup->t_tableOid = tup->t_tableOid;
 
-	/* remembered only now that the row will be written as computed */
-	cached = stmt_head(lr, keyhash, key, true, may_cache);
-	if (cached)
+	/*
+	 * Remembered only now that the row will be written as computed, and only
+	 * if no nested statement ran since the slot was found (it would have
+	 * voided the statement's heads, this slot with them).
+	 */
+	if (slot && run_epoch == slot_epoch && stmt_heads_epoch == slot_epoch)
 	{
-		cached->seq = seq;
-		cached->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
-		memcpy(cached->hash.bytes, hash->bytes, BL_HASH_LEN);
+		slot->seq = seq;
+		slot->at = lr->signer_roles ? DatumGetTimestampTz(values[lr->at_attno - 1]) : 0;
+		memcpy(slot->hash.bytes, hash.bytes, BL_HASH_LEN);
+		slot->hint = hint_gen == head_hints_gen ? hint : NULL;
+		slot->hint_gen = hint_gen;
+		slot->valid = true;
 	}
 	/*
 	 * Queued for the log from here rather than read back from a transition
@@ -702,9 +766,9 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	 * the table once its statement is done (log_entries.c).
 	 */
 	if (lr->log_queued)
-		log_queue_record(lr, origin, key, seq, &prev, hash, may_cache);
+		log_queue_record(lr, origin, key, seq, &prev, &hash, may_cache);
 
-	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, newvals, newnulls));
+	return PointerGetDatum(newtup);
 }
 
 /*

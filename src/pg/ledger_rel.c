@@ -37,6 +37,13 @@
 #include "pgutil.h"
 
 static HTAB *ledger_rels = NULL;
+/*
+ * The entry ledger_rel_get() returned last: a bulk load asks for the same
+ * table once per row.  Entries are never removed from ledger_rels (only
+ * marked invalid), so the pointer stays good; an invalid entry is rebuilt
+ * through the table as before.
+ */
+static LedgerRel *last_lr = NULL;
 
 Oid
 bl_rel_owner(Oid relid)
@@ -457,6 +464,8 @@ ledger_rel_get(Relation rel)
 	}
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ledger_not_registered_error(rel);
+	if (last_lr != NULL && last_lr->relid == relid && last_lr->valid)
+		return last_lr;
 	lr = hash_search(ledger_rels, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -476,5 +485,6 @@ ledger_rel_get(Relation rel)
 		}
 		PG_END_TRY();
 	}
+	last_lr = lr;
 	return lr;
 }
