@@ -154,7 +154,8 @@ SELECT problem FROM verify_log(false, :'published_vkey');
 ROLLBACK;
 SELECT * FROM verify_log(false, 'not a vkey');
 -- after a rotation, the log's keys oldest first, one per line; they name one log
-SELECT count(*) AS problems_with_the_key_twice FROM verify_log(false, :'published_vkey' || E'\n' || :'published_vkey' || E'\n');
+SELECT count(*) AS problems_with_the_key_and_a_blank_line FROM verify_log(false, :'published_vkey' || E'\n\n');
+SELECT * FROM verify_log(false, :'published_vkey' || E'\n' || :'published_vkey' || E'\n');
 BEGIN;
 SET LOCAL battledger.origin = 'other.example/log';
 SELECT log_vkey() AS other_log_vkey \gset

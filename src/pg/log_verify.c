@@ -823,7 +823,7 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 			put_problem(ts, desc, "checkpoint_malformed", size, "The stored note is not a checkpoint.");
 		else
 		{
-			int			k = era;
+			int			k = nkeys - 1;
 
 			if (cp.size != (uint64) size || memcmp(cp.root, stored, HASH256_LEN) != 0)
 				put_problem(ts, desc, "checkpoint_text_mismatch", size,
@@ -831,12 +831,18 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 			/* the keys share one name, the log's origin (checked when parsed) */
 			if (nkeys > 0)
 			{
+				/*
+				 * The newest key that signed it sets the era, as a peer's
+				 * witness does (witness.c): a note signed by the old and the
+				 * new key during a handover retires the old one (red team
+				 * r17k F1).
+				 */
 				if (cp.origin_len == strlen(keys[0].name) && memcmp(cp.origin, keys[0].name, cp.origin_len) == 0)
-					while (k < nkeys && bl_note_verify(&note, keys[k].name, keys[k].pub) != 1)
-						k++;
+					while (k >= era && bl_note_verify(&note, keys[k].name, keys[k].pub) != 1)
+						k--;
 				else
-					k = nkeys;
-				if (k < nkeys)
+					k = -1;
+				if (k >= era)
 					era = k;
 				else
 					put_problem(ts, desc, "checkpoint_bad_signature", size,
@@ -974,6 +980,13 @@ parse_log_vkeys(const char *p, size_t len, bl_vkey *out)
 						 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>; after a key "
 								   "rotation, give its keys oldest first, one per line (line %d is not one).", n + 1),
 						 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
+			/* a key listed twice would bring a retired key back after a newer one (red team r17k F2) */
+			for (int j = 0; j < n; j++)
+				if (memcmp(out[j].pub, out[n].pub, sizeof(out[n].pub)) == 0 && strcmp(out[j].name, out[n].name) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("log_vkey lists key %d twice (lines %d and %d)", j + 1, j + 1, n + 1),
+							 errhint("List each of the log's keys once, oldest first.")));
 			if (n > 0 && strcmp(out[n].name, out[0].name) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -629,7 +629,13 @@ pinned_log_keys(const ConsortiumMember *m, bl_vkey *keys)
 		{
 			if (n == MAX_PINNED_LOG_KEYS || bl_vkey_parse(p, len, &keys[n]) != 0 ||
 				keys[n].alg != BL_NOTE_ALG_ED25519)
-				elog(ERROR, "the log keys pinned for member \"%s\" do not parse", m->origin);
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the log keys pinned for member \"%s\" do not parse (line %d)", m->origin, n + 1),
+						 errdetail("battledger.consortium_member.log_vkey holds the member's log verifier keys, "
+								   "oldest first, one per line, at most %d.", MAX_PINNED_LOG_KEYS),
+						 errhint("Put back the keys as join() and repin_log_key() wrote them; the subscription "
+								 "retries each transaction until then (red team r17k F5).")));
 			n++;
 		}
 		p = nl ? nl + 1 : NULL;

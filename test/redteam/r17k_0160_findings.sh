@@ -41,6 +41,14 @@
 #            SQLSTATE 22023 and a hint naming consortium_member.log_vkey and
 #            repin_log_key(); consortium_status() could test the pinned list
 #            (_vkey_name() per line) and name it as the reason.
+# On r17kfix (f0eda4e + the fixes, 06:20 UTC): F1 holds (the newest key
+#   that signed a note sets the era, as in witness.c); F2 holds (a key
+#   listed twice is refused, 22023) -- A3 and A9-A11 now FAIL because they
+#   list one key several times, which is what F2's fix refuses; F4 still
+#   FAILs as written (join() pins one key): docs/consortium.md now gives
+#   the procedure (join with the first key, repin each later one before
+#   the subscription is created); F5 still FAILs for consortium_status()'s
+#   reason, the error itself is now 22023 with a detail and a hint.
 #   held: A1-A18 (CRLF/blank lines, blanks inside a key line, two names, 16
 #            and 17 keys, another log's keys; the CLI with --old-vkey equal to
 #            --vkey, another origin's old note with or without --origin, a
