@@ -5,6 +5,8 @@
 # the consortium's statuses sampled under faults (test/long/status_faults.sh),
 # members with clocks behind and ahead (test/long/registry_clock.sh), red
 # teams r15's and r16b's cases (test/long/red_team_r15.sh, red_team_r16b.sh),
+# the upgrade scenario compared with a fresh install at every step
+# (test/long/upgrade_every_step.sh),
 # and
 # the Debian packages built, linted, installed and checked
 # (test/long/deb_package.sh).  Fresh Debian 12, as root or with sudo.
