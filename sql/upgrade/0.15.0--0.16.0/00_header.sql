@@ -1,1 +1,0 @@
--- battledger 0.15.0 -> 0.16.0 (parts in sql/upgrade/0.15.0--0.16.0/)

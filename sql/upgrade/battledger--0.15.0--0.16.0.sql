@@ -1,0 +1,209 @@
+-- battledger 0.15.0 -> 0.16.0 (parts in sql/upgrade/0.15.0--0.16.0/)
+
+-- The log trigger no longer reads a transition table: the chain trigger
+-- records each row it chains and the log trigger writes those entries to
+-- log_pending at the statement's end (src/pg/log_queue.c).  Every ledger
+-- table's log trigger is recreated without REFERENCING NEW TABLE, which made
+-- PostgreSQL copy every inserted row into a tuplestore; its firing mode is
+-- kept.  The guards refuse trigger DDL on ledger tables: off meanwhile.
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER EVENT TRIGGER battledger_drop_guard DISABLE;
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT g.tgrelid::pg_catalog.regclass AS tbl, g.tgenabled
+               FROM pg_catalog.pg_trigger g
+              WHERE g.tgname = 'battledger_log' AND g.tgnewtable IS NOT NULL
+                AND g.tgrelid IN (SELECT l.tbl::pg_catalog.oid FROM @extschema@.ledger_tables l)
+              ORDER BY g.tgrelid LOOP
+        EXECUTE format('DROP TRIGGER battledger_log ON %s', t.tbl);
+        EXECUTE format('CREATE TRIGGER battledger_log AFTER INSERT ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._log_trigger()', t.tbl);
+        IF t.tgenabled <> 'O' THEN
+            EXECUTE format('ALTER TABLE %s %s TRIGGER battledger_log', t.tbl,
+                           CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'A' THEN 'ENABLE ALWAYS'
+                                            WHEN 'R' THEN 'ENABLE REPLICA' END);
+        END IF;
+    END LOOP;
+END $$;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
+ALTER EVENT TRIGGER battledger_drop_guard ENABLE ALWAYS;
+
+-- 0.16.0: _row_signed() in C, the chain trigger's own judgement of a new
+-- row's signature (sign.c, judge_new_row()), where 0.15.0 had a PL/pgSQL twin
+-- of it that judged the signature alone (a row signed by a revoked key was
+-- "signed" to the rules, refused by the chain trigger).  _batch_open_here()
+-- reads this transaction's batches, which change within a statement:
+-- VOLATILE, not STABLE.
+ALTER FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256) VOLATILE;
+CREATE OR REPLACE FUNCTION @extschema@._row_signed(r anyelement, tbl regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'battledger_row_signed' LANGUAGE C VOLATILE;
+CREATE OR REPLACE FUNCTION @extschema@.repin_log_key(origin text, log_vkey text)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m record;
+BEGIN
+    IF origin IS NULL OR log_vkey IS NULL THEN
+        RAISE EXCEPTION 'origin and log_vkey are required' USING ERRCODE = '22004';
+    END IF;
+    SELECT c.subscription, c.log_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'member "%" has not joined', origin
+            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
+    END IF;
+    IF @extschema@._vkey_name(log_vkey, 1) IS DISTINCT FROM origin THEN
+        RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
+            USING ERRCODE = '22023',
+                  DETAIL = 'A log key is named by its origin: <origin>+<key id>+<key>.',
+                  HINT = 'Ask the member for SELECT battledger.log_vkey() after its rotation.';
+    END IF;
+    IF log_vkey = ANY (pg_catalog.string_to_array(m.log_vkey, E'\n')) THEN
+        RAISE EXCEPTION 'this log key of member "%" is pinned already', origin USING ERRCODE = '42710';
+    END IF;
+    IF pg_catalog.cardinality(pg_catalog.string_to_array(m.log_vkey, E'\n')) >= 16 THEN
+        RAISE EXCEPTION 'member "%" has 16 log keys pinned', origin
+            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current key.';
+    END IF;
+    UPDATE @extschema@.consortium_member c SET log_vkey = c.log_vkey || E'\n' || $2 WHERE c.origin = $1;
+    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+END $$;
+
+
+-- repin_log_key() (created above from 90_consortium.sql): a member's log key
+-- rotation reaches its peers without a new join; superuser only, like join().
+COMMENT ON FUNCTION @extschema@.repin_log_key(text, text) IS
+    'pin the new log key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
+REVOKE ALL ON FUNCTION @extschema@.repin_log_key(text, text) FROM PUBLIC;
+-----------------------------------------------------------------------------
+-- What each user-facing object is, for \df+, \dt+ and \dv+ (sql/privileges.sql
+-- lists any function, table, view or type of the extension left without one).
+-----------------------------------------------------------------------------
+COMMENT ON FUNCTION @extschema@.battery_history(@extschema@.battery_id) IS
+    'a battery''s lifecycle events across members, in registry order, with signer, status moves and log leaf';
+COMMENT ON FUNCTION @extschema@.battery_state(@extschema@.battery_id) IS
+    'the state a battery''s lifecycle events have reached: manufactured, status, current passport id, custodian, pending handover';
+COMMENT ON FUNCTION @extschema@.battery_lifecycle(@extschema@.battery_id) IS
+    'a battery''s lifecycle events in registry order, each with the rules'' verdict and the state reached: the same on every member';
+COMMENT ON FUNCTION @extschema@.registry_conflicts() IS
+    'every registry event the rules judge ineffective (equivocation: its writer bypassed the rules; conflict: a race between members)';
+COMMENT ON FUNCTION @extschema@.set_custody_from(timestamptz) IS
+    'the consortium''s agreed date from which lifecycle events need the battery''s custody';
+COMMENT ON FUNCTION @extschema@._battery_verdict(@extschema@.battery_event, text, text[], @extschema@.battery_fold_state, boolean, boolean) IS
+    'internal: the registry rules'' verdict on one battery event given the state before it';
+COMMENT ON FUNCTION @extschema@._custody_from() IS 'internal: the date custody is enforced from';
+COMMENT ON FUNCTION @extschema@._signer_at(@extschema@.hash256, timestamptz) IS 'internal: the member behind a key and its roles at a time';
+COMMENT ON FUNCTION @extschema@._row_signed(anyelement, regclass) IS
+    'internal: would the chain trigger accept the signature of this new row (by the key it names, valid now, or a batch that key signed in this transaction)?';
+COMMENT ON FUNCTION @extschema@._refuse_row(anyelement, regclass, text, text, text, text) IS
+    'internal: the rules'' verdict on a row, raised only if the row is signed; otherwise the chain trigger refuses it';
+COMMENT ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256) IS
+    'internal: was this batch inserted by this transaction, for this table, with this key?';
+COMMENT ON FUNCTION @extschema@._is_lifecycle(text) IS 'internal: does this event kind decide a battery''s state?';
+COMMENT ON TABLE @extschema@.id_namespace IS 'identifier namespaces (GS1 company prefixes, ISO/IEC 15459 issuers) and the member that makes batteries under each';
+COMMENT ON FUNCTION @extschema@.add_id_namespace(text, text) IS
+    'register a GS1 company prefix (gs1:NNNN…) or ISO/IEC 15459 issuer and company (iso15459:IAC/CIN) as a member''s: only it may then write "manufactured" under it';
+COMMENT ON FUNCTION @extschema@._id_key(@extschema@.battery_id) IS 'internal: the part of a battery id that namespaces are prefixes of';
+COMMENT ON FUNCTION @extschema@._ns_covers(text, text) IS 'internal: does a namespace cover an id key or another namespace?';
+COMMENT ON FUNCTION @extschema@._id_owners(@extschema@.battery_id, timestamptz) IS 'internal: the members whose namespaces, registered by a time, cover a battery id';
+COMMENT ON FUNCTION @extschema@._ns_hosted(text, text) IS 'internal: was a namespace registration written at the origin that hosts its member?';
+COMMENT ON TABLE @extschema@.subject_lock IS 'internal: one row per lot, battery and passport id whose writers take turns (row locks only the rule triggers can take)';
+COMMENT ON TABLE @extschema@.battery_fold_cache IS 'internal: the rules'' cache of each battery''s state, with what it was computed from (used only while that holds)';
+COMMENT ON FUNCTION @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint) IS
+    'internal: battery_lifecycle()''s fold from a state, over the lifecycle events after a registry-order key';
+COMMENT ON FUNCTION @extschema@._fold_generation() IS 'internal: what every battery''s fold reads besides its own events, as one value';
+COMMENT ON TABLE @extschema@.fold_inputs IS 'internal: how many rows the members'', keys'' and namespaces'' ledgers have received (part of _fold_generation())';
+COMMENT ON FUNCTION @extschema@._fold_inputs_changed() IS 'internal: trigger counting the rows the members'', keys'' and namespaces'' ledgers receive';
+COMMENT ON TABLE @extschema@.passport_holder_moved IS 'internal: the batteries whose passport id an earlier issuing row took since (voids their cache rows)';
+COMMENT ON FUNCTION @extschema@._holders_moved(@extschema@.battery_id) IS 'internal: the passport_holder_moved rows that void a battery''s cache row';
+COMMENT ON FUNCTION @extschema@._passport_holder_arrived() IS 'internal: an issuing row that takes its passport id from its holder says so (passport_holder_moved)';
+COMMENT ON FUNCTION @extschema@._battery_fold_cached(@extschema@.battery_id, bigint) IS 'internal: the cache row a battery''s state comes to, read under one snapshot';
+COMMENT ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id, bigint) IS 'internal: battery_state() for the rules trigger, from its cache where that still holds';
+COMMENT ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) IS 'internal: battery_state() from the rules'' cache where it still holds, read-only, as the owner';
+COMMENT ON TABLE @extschema@.registry_rule IS 'registry rules enforced from a date: custody (set_custody_from())';
+COMMENT ON TYPE @extschema@.battery_fold_state IS 'the state a battery''s lifecycle events reached (battery_lifecycle())';
+COMMENT ON FUNCTION @extschema@.bytea(@extschema@.hash256) IS 'the 32 bytes of a hash256';
+COMMENT ON FUNCTION @extschema@.hash256(bytea) IS 'a hash256 from 32 bytes';
+COMMENT ON FUNCTION @extschema@.text(@extschema@.battery_id) IS 'a battery id as text (its canonical form; the cast to text)';
+COMMENT ON FUNCTION @extschema@.checkpoint() IS 'this log''s latest signed checkpoint (C2SP signed note)';
+COMMENT ON FUNCTION @extschema@.consistency_proof(bigint, bigint) IS
+    'RFC 9162 consistency proof between two tree sizes of this log';
+COMMENT ON FUNCTION @extschema@.inclusion_proof(bigint, bigint) IS
+    'RFC 9162 inclusion proof of a leaf in the tree of a size (default: the latest checkpoint)';
+COMMENT ON FUNCTION @extschema@.leaf(bigint) IS 'the bytes of a log leaf (its hash is SHA-256(0x00 || bytes))';
+COMMENT ON FUNCTION @extschema@.leaf_index(regclass, @extschema@.hash256) IS
+    'the log leaf of a ledger row, by its table and ledger_hash (NULL until sealed)';
+COMMENT ON FUNCTION @extschema@.tree_root(bigint) IS 'the Merkle root of this log at a tree size';
+COMMENT ON FUNCTION @extschema@.verify_consistency(bigint, bigint, @extschema@.hash256, @extschema@.hash256, @extschema@.hash256[]) IS
+    'check an RFC 9162 consistency proof between two roots';
+COMMENT ON FUNCTION @extschema@.verify_inclusion(bytea, bigint, bigint, @extschema@.hash256[], @extschema@.hash256) IS
+    'check an RFC 9162 inclusion proof of leaf bytes under a root';
+COMMENT ON FUNCTION @extschema@.ed25519_verify(bytea, bytea, bytea) IS
+    'verify an Ed25519 signature (public key, message, signature); weak keys are refused';
+COMMENT ON FUNCTION @extschema@.lot_available_kg(text) IS 'mass of a material lot not yet consumed by later lots';
+COMMENT ON FUNCTION @extschema@.lot_custodian(text) IS 'the member holding a material lot now (its custody events)';
+COMMENT ON FUNCTION @extschema@.member_keys_at(text, timestamptz) IS 'a member''s keys valid at a time';
+COMMENT ON FUNCTION @extschema@.member_roles() IS 'the consortium roles (Regulation (EU) 2023/1542 vocabulary)';
+COMMENT ON FUNCTION @extschema@.set_member_roles(text, text[]) IS 'record a member''s new roles (from now on)';
+
+COMMENT ON TABLE @extschema@._dynamic_attribute IS 'the passport''s dynamic attributes: key, BatteryPass name, unit';
+COMMENT ON TABLE @extschema@.batch IS 'signed batch manifests: one signature over the Merkle root of many rows';
+COMMENT ON TABLE @extschema@.battery_event IS 'the registry''s battery lifecycle events, each signed by a role allowed to sign it';
+COMMENT ON TABLE @extschema@.battery_model IS 'battery models: rated values of the passport''s static attributes';
+COMMENT ON TABLE @extschema@.lot_event IS 'material lots: extraction, refining, custody, consumption, with mass balance';
+COMMENT ON TABLE @extschema@.event_kind IS 'the registry''s event kinds and the member roles that may sign each';
+COMMENT ON TABLE @extschema@.status_role IS 'Art. 77 statuses a battery can be moved into, and the roles that may move it';
+COMMENT ON TABLE @extschema@.member_event IS 'consortium members and their roles, as append-only history';
+COMMENT ON TABLE @extschema@.key_event IS 'members'' Ed25519 public keys: added and revoked, as append-only history';
+COMMENT ON VIEW @extschema@.members IS 'each member''s current roles';
+COMMENT ON VIEW @extschema@.keys IS 'each key: member, public key, validity and revocation';
+COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP), one per seal() piece';
+COMMENT ON TABLE @extschema@.log_leaf IS 'this log''s leaves: one per sealed ledger row';
+COMMENT ON TABLE @extschema@.log_block IS 'this log''s blocks: the tree''s nodes of levels 4, 8, 12, ..., 16 a row (width fewer at each level''s right edge), which proofs read instead of tiles and leaves';
+COMMENT ON TABLE @extschema@.log_tile IS 'this log''s tiles: the hashes of tree level 8 * level, 256 a row (width fewer at the right edge); the nodes between are recomputed, level 0 is log_leaf';
+COMMENT ON TABLE @extschema@.log_pending IS 'ledger rows queued for the next seal()';
+COMMENT ON TABLE @extschema@.log_pending_intact IS 'one row while log_pending is whole; empty after a crash or failover reset the unlogged queue, until seal() re-queues the unsealed rows from their tables';
+COMMENT ON TABLE @extschema@.cosignature IS 'tlog-cosignature/v1 lines: by this member''s witness and received from others';
+COMMENT ON TABLE @extschema@.log_conflict IS 'evidence of a member''s rewritten or forked log: both conflicting checkpoints';
+COMMENT ON TABLE @extschema@.peer_checkpoint IS 'other members'' checkpoints, verified and witnessed here';
+COMMENT ON TABLE @extschema@.peer_leaf IS 'other members'' log leaves, as verified against their checkpoints';
+COMMENT ON TABLE @extschema@.peer_arrival IS 'rows and log leaves received from each member, per table, counted by the arrival triggers: consortium_status() compares them ("rows missing", "unsealed")';
+COMMENT ON FUNCTION @extschema@.migrate_to_ledger(regclass, name, name[], name, integer) IS
+    'bring an existing table with rows into the ledger: the rows copied in order into a new ledger table of the same name, the old table kept aside (docs/dba-guide.md)';
+-----------------------------------------------------------------------------
+-- Internal functions that no role needs to call: trigger and event-trigger
+-- functions fire without an EXECUTE check, and without EXECUTE nobody but a
+-- superuser can attach them to a table of their own making.
+-- (test/shell/privileges.sh compares every object's privileges with
+-- test/privileges.expected, so a new object cannot slip in with PUBLIC's.)
+-----------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
+    @extschema@._keys_changed(), @extschema@._fold_inputs_changed(), @extschema@._batch_check(),
+    @extschema@._lot_rules(), @extschema@._battery_rules(), @extschema@._battery_fold_arrived(),
+    @extschema@._passport_holder_arrived(),
+    @extschema@._peer_leaf_trigger(), @extschema@._peer_checkpoint_trigger(),
+    @extschema@._cosignature_trigger() FROM PUBLIC;
+-- the consortium's agreed custody date is the DBA's to set
+REVOKE ALL ON FUNCTION @extschema@.set_custody_from(timestamptz) FROM PUBLIC;
+-- a subject's turn is the rule triggers' to take (subject_lock: red team F9)
+REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
+-- and the writer's cache of battery states is theirs to write (F8)
+REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id, bigint),
+    @extschema@._battery_fold_cached(@extschema@.battery_id, bigint),
+    @extschema@._holders_moved(@extschema@.battery_id) FROM PUBLIC;
+-- battery_state()'s read of that cache (runs as the owner): for the roles that
+-- read the raw battery events and so could fold them themselves
+REVOKE ALL ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id)
+    TO battledger_member, battledger_legitimate_interest;
+-- as members and keys: which organisation owns which identifiers is the DBA's to register
+REVOKE ALL ON FUNCTION @extschema@.add_id_namespace(text, text) FROM PUBLIC;
+-- second life (85_passport.sql): the passport's second-life section reads
+-- restricted values as the owner; only the tier functions call it
+REVOKE ALL ON FUNCTION @extschema@._passport_second_life(@extschema@.battery_id, text),
+    @extschema@._performance_at(@extschema@.battery_id, record) FROM PUBLIC;
+-- the rule triggers' signature check before a verdict (red team r16b P2):
+-- theirs to call, as the owner; the batch check reads this transaction's batches
+REVOKE ALL ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256),
+    @extschema@._row_signed(anyelement, regclass),
+    @extschema@._refuse_row(anyelement, regclass, text, text, text, text) FROM PUBLIC;
