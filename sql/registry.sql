@@ -872,7 +872,9 @@ BEGIN
         WHEN 'batch of another table' THEN r := rs_batch(r, 'rs-open', signer, 'rs_other');
         WHEN 'unknown batch' THEN r.ledger_sig := NULL; r.ledger_batch := 'rs-no-such-batch';
         WHEN 'closed batch' THEN r.ledger_sig := NULL; r.ledger_batch := 'rs-closed';
-        WHEN 'batch id of 201 bytes' THEN r.ledger_sig := NULL; r.ledger_batch := repeat('x', 201);
+        -- 200 characters of 3 bytes: filed, and joined (0.16.0 refused ids over 200 bytes)
+        WHEN 'batch id of 200 multibyte characters' THEN r := rs_batch(r, repeat(chr(8364), 200), signer);
+        WHEN 'batch id of 801 bytes' THEN r.ledger_sig := NULL; r.ledger_batch := repeat('x', 801);
         ELSE NULL;
         END CASE;
         row_signed := battledger._row_signed(r, 'rs');
@@ -890,7 +892,7 @@ SELECT c.how, s.row_signed, s.open_here, s.chain_trigger,
   FROM unnest(ARRAY['signed', 'signature over another value', 'zeros', '63 bytes', 'unsigned', 'no key id',
                     'revoked key', 'member without the role', 'unknown key', 'signature and batch',
                     'batch', 'batch of another key', 'batch of another table', 'unknown batch',
-                    'closed batch', 'batch id of 201 bytes']) WITH ORDINALITY c(how, n),
+                    'closed batch', 'batch id of 200 multibyte characters', 'batch id of 801 bytes']) WITH ORDINALITY c(how, n),
        LATERAL rs_case(c.how) s
  ORDER BY c.n;
 -- what r must be: a row of the signed ledger table named

@@ -29,6 +29,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "storage/proc.h"
 #include "utils/snapmgr.h"
 #include "utils/array.h"
@@ -102,9 +103,17 @@ sig_bytes_or_error(Datum sig)
 
 /* ---- rows ---- */
 
+/*
+ * The batch table's CHECK allows 200 characters; a character takes at most
+ * MAX_MULTIBYTE_CHAR_LEN bytes in any server encoding, so every id that can
+ * be filed fits (before 0.17.0 the list was keyed by 200 bytes: a multibyte
+ * id could be filed and no row could ever join its batch).
+ */
+#define BATCH_ID_MAX_BYTES (200 * MAX_MULTIBYTE_CHAR_LEN)
+
 typedef struct XactBatch
 {
-	char		id[201];		/* hash key: batch ids are at most 200 bytes */
+	char		id[BATCH_ID_MAX_BYTES + 1];	/* hash key */
 	Oid			tbl;
 	Hash256		key_id;
 	bool		created_here;
@@ -278,12 +287,12 @@ xact_batch(const char *batch_id)
 	int			nest;
 	XactBatch  *b;
 	bool		found;
-	char		key[201] = {0};
+	char		key[BATCH_ID_MAX_BYTES + 1] = {0};
 
-	if (strlen(batch_id) > 200)
+	if (strlen(batch_id) > BATCH_ID_MAX_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_BATCH_INVALID),
-				 errmsg("batch id is longer than 200 bytes")));
+				 errmsg("batch id is longer than 200 characters")));
 	if (xact_batches == NULL || xact_batches_lxid != BL_MY_LXID())
 	{
 		HASHCTL		ctl;
@@ -355,11 +364,9 @@ xact_batch(const char *batch_id)
  * what a batch id over 200 bytes meant).  Returns the first rule that
  * fails, in this order, each caller saying it in its own words:
  *
- *   BATCH_JOIN_ID_TOO_LONG  the id is longer than the 200 bytes this
- *                           transaction's list keys batches by: no row
- *                           can join such a batch (the batch table's
- *                           CHECK counts 200 characters, so a multibyte
- *                           id may be filed and still never joined);
+ *   BATCH_JOIN_ID_TOO_LONG  the id is longer than any batch id that can be
+ *                           filed (BATCH_ID_MAX_BYTES): no row can join
+ *                           such a batch;
  *   BATCH_JOIN_UNKNOWN      this transaction sees no such batch;
  *   BATCH_JOIN_CLOSED       the batch was not inserted by this transaction
  *                           (a batch is open only to the transaction that
@@ -403,7 +410,7 @@ batch_join(const char *batch_id, Oid relid, const Hash256 *key_id,
 	XactBatch  *b;
 
 	*batch = NULL;
-	if (strlen(batch_id) > 200)
+	if (strlen(batch_id) > BATCH_ID_MAX_BYTES)
 		return BATCH_JOIN_ID_TOO_LONG;
 	b = xact_batch(batch_id);
 	*batch = b;
@@ -434,7 +441,7 @@ batch_join(const char *batch_id, Oid relid, const Hash256 *key_id,
  * inserted, its manifest's signature verified, by this transaction, for
  * tbl, with that key.  _row_signed() asks the same in C; this SQL face is
  * kept for callers of 0.15.0's.  Never raises for a well-typed call: an id
- * longer than the 200 bytes a batch id may have is simply not open.
+ * longer than any batch id that can be filed is simply not open.
  * VOLATILE: the answer changes within a statement as batches are filed.
  */
 PG_FUNCTION_INFO_V1(battledger_batch_open_here);
@@ -537,7 +544,7 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 				case BATCH_JOIN_ID_TOO_LONG:
 					ereport(ERROR,
 							(errcode(ERRCODE_BATCH_INVALID),
-							 errmsg("batch id is longer than 200 bytes")));
+							 errmsg("batch id is longer than 200 characters")));
 					break;
 				case BATCH_JOIN_UNKNOWN:
 					ereport(ERROR,
