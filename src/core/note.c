@@ -186,6 +186,91 @@ bl_vkey_parse(const char *s, size_t len, bl_vkey *out)
 	return 0;
 }
 
+/*
+ * The next line of a key list at *p (LF-split, a trailing CR stripped, the
+ * last line perhaps without LF); 0 at the end.
+ */
+static int
+list_line(const char **p, const char *end, const char **line, size_t *len)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return 0;
+	nl = memchr(*p, '\n', (size_t) (end - *p));
+	*line = *p;
+	*len = (size_t) ((nl ? nl : end) - *p);
+	if (*len > 0 && (*line)[*len - 1] == '\r')
+		(*len)--;
+	*p = nl ? nl + 1 : end;
+	return 1;
+}
+
+int
+bl_vkey_list_line(const char *p, size_t len, int key)
+{
+	const char *end = p + len;
+	const char *l;
+	size_t		n;
+	int			line = 0;
+
+	while (key > 0 && list_line(&p, end, &l, &n))
+	{
+		line++;
+		if (n > 0)
+			key--;
+	}
+	return line;
+}
+
+/* Says which rule the list breaks and where; -1. */
+static int
+list_error(bl_vkey_list_error *err, const char *p, size_t len,
+		   bl_vkey_list_rule rule, int key, int first_key)
+{
+	if (err)
+	{
+		err->rule = rule;
+		err->key = key;
+		err->line = key > 0 ? bl_vkey_list_line(p, len, key) : 0;
+		err->first_key = first_key;
+		err->first_line = first_key > 0 ? bl_vkey_list_line(p, len, first_key) : 0;
+	}
+	return -1;
+}
+
+int
+bl_vkey_list_parse(const char *p, size_t len, bl_vkey *out, int max,
+				   bl_vkey_list_error *err)
+{
+	const char *at = p;
+	const char *line;
+	size_t		l;
+	int			n = 0;
+
+	if (err)
+		memset(err, 0, sizeof(*err));
+	while (list_line(&at, p + len, &line, &l))
+	{
+		if (l == 0)
+			continue;
+		if (n == max)
+			return list_error(err, p, len, BL_VKEY_LIST_TOO_MANY, n + 1, 0);
+		if (bl_vkey_parse(line, l, &out[n]) != 0 || out[n].alg != BL_NOTE_ALG_ED25519)
+			return list_error(err, p, len, BL_VKEY_LIST_BAD_KEY, n + 1, 0);
+		for (int j = 0; j < n; j++)
+			if (memcmp(out[j].pub, out[n].pub, BL_ED25519_PUB_LEN) == 0 &&
+				strcmp(out[j].name, out[n].name) == 0)
+				return list_error(err, p, len, BL_VKEY_LIST_DUPLICATE, n + 1, j + 1);
+		if (n > 0 && strcmp(out[n].name, out[0].name) != 0)
+			return list_error(err, p, len, BL_VKEY_LIST_TWO_NAMES, n + 1, 1);
+		n++;
+	}
+	if (n == 0)
+		return list_error(err, p, len, BL_VKEY_LIST_EMPTY, 0, 0);
+	return n;
+}
+
 /* ---------------------------------------------------------- checkpoints */
 
 /* Length of the extension lines with their newlines; *ok says if valid. */
@@ -465,6 +550,15 @@ bl_note_verify(const bl_note *note, const char *name, const uint8_t pub[BL_ED255
 {
 	return verify_lines(note, name, BL_NOTE_ALG_ED25519, pub, check_ed25519,
 						NULL);
+}
+
+int
+bl_note_newest_signer(const bl_note *note, const bl_vkey *keys, int n, int era)
+{
+	for (int k = n - 1; k >= era && k >= 0; k--)
+		if (bl_note_verify(note, keys[k].name, keys[k].pub) == 1)
+			return k;
+	return -1;
 }
 
 /* ------------------------------------------------------- cosignatures */

@@ -57,6 +57,50 @@ char	   *bl_vkey_format(const char *name, uint8_t alg, const uint8_t pub[BL_ED25
 /* 0 ok, -1 malformed, unknown algorithm, or key ID not matching the key. */
 int			bl_vkey_parse(const char *s, size_t len, bl_vkey *out);
 
+/*
+ * A log's verifier keys across rotations, oldest first, one per line: the
+ * rules a list must meet, the first one broken by bl_vkey_list_parse.
+ */
+typedef enum bl_vkey_list_rule
+{
+	BL_VKEY_LIST_OK,
+	BL_VKEY_LIST_EMPTY,			/* no key (only blank lines, or nothing) */
+	BL_VKEY_LIST_TOO_MANY,		/* key number max + 1 is listed */
+	BL_VKEY_LIST_BAD_KEY,		/* not an Ed25519 note verifier key */
+	BL_VKEY_LIST_DUPLICATE,		/* same name and public key as an earlier line */
+	BL_VKEY_LIST_TWO_NAMES		/* not the first key's name: another log */
+} bl_vkey_list_rule;
+
+/*
+ * Where the list breaks its rule.  key counts keys (blank lines skipped),
+ * line counts lines; both from 1, 0 when there is none.  first_key and
+ * first_line: the earlier key of a DUPLICATE (the one listed again) or of
+ * TWO_NAMES (the first key, whose name the others must have).
+ */
+typedef struct bl_vkey_list_error
+{
+	bl_vkey_list_rule rule;
+	int			key;
+	int			line;
+	int			first_key;
+	int			first_line;
+} bl_vkey_list_error;
+
+/*
+ * Parse a list of a log's verifier keys, oldest first: lines split on LF, a
+ * trailing CR stripped (a list pasted from a Windows file), blank lines
+ * skipped; each line an Ed25519 note verifier key, at most max of them, none
+ * listed twice (a duplicate would let a retired key sign again after a newer
+ * one: red team r17k F2), all of one name (one log).  Returns how many keys
+ * (out[0..n-1]), or -1 with *err saying which rule and where; then, for
+ * DUPLICATE and TWO_NAMES, out[err->key - 1] holds the offending key and
+ * out[err->first_key - 1] the earlier one.
+ */
+int			bl_vkey_list_parse(const char *p, size_t len, bl_vkey *out, int max,
+							   bl_vkey_list_error *err);
+/* The line number of key number `key` of such a list (both from 1). */
+int			bl_vkey_list_line(const char *p, size_t len, int key);
+
 /* ---- checkpoints (note text) ---- */
 
 /* Fields of a parsed checkpoint body; pointers into the parsed text. */
@@ -111,6 +155,18 @@ char	   *bl_note_sign(const char *text, size_t len, const char *name,
  */
 int			bl_note_verify(const bl_note *note, const char *name,
 						   const uint8_t pub[BL_ED25519_PUB_LEN]);
+
+/*
+ * The era rule of a log's keys across rotations (keys oldest first, as from
+ * bl_vkey_list_parse): each checkpoint must verify under the key of its era
+ * or a newer one, and the newest key that verifies it sets the next era (a
+ * note signed by the old and the new key during a handover retires the old
+ * one: red team r17k F1).  Returns the newest k >= era (era < 0 counts as 0)
+ * for which bl_note_verify(note, keys[k]) is 1, else -1.  Only the keys'
+ * names and public keys are read: the caller vouches they are Ed25519 keys.
+ */
+int			bl_note_newest_signer(const bl_note *note, const bl_vkey *keys,
+								  int n, int era);
 
 /* ---- tlog-cosignature/v1 (Ed25519, key ID algorithm byte 0x04) ---- */
 

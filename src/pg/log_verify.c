@@ -43,6 +43,7 @@
 #include "progress.h"
 #include "merkle.h"
 #include "note.h"
+#include "log_keys.h"
 #include "log_verify_rows.h"
 #include "pgutil.h"
 
@@ -762,8 +763,6 @@ verify_blocks(Levels *lv, Tuplestorestate *ts, TupleDesc desc)
  * earlier checkpoint (a retired key, perhaps a leaked one, cannot add
  * checkpoints after its successor took over).
  */
-#define MAX_LOG_VKEYS 16
-
 static void
 verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc desc,
 				   const bl_vkey *vkeys, int nvkeys)
@@ -823,7 +822,7 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 			put_problem(ts, desc, "checkpoint_malformed", size, "The stored note is not a checkpoint.");
 		else
 		{
-			int			k = nkeys - 1;
+			int			k;
 
 			if (cp.size != (uint64) size || memcmp(cp.root, stored, HASH256_LEN) != 0)
 				put_problem(ts, desc, "checkpoint_text_mismatch", size,
@@ -838,8 +837,7 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 				 * r17k F1).
 				 */
 				if (cp.origin_len == strlen(keys[0].name) && memcmp(cp.origin, keys[0].name, cp.origin_len) == 0)
-					while (k >= era && bl_note_verify(&note, keys[k].name, keys[k].pub) != 1)
-						k--;
+					k = bl_note_newest_signer(&note, keys, nkeys, era);
 				else
 					k = -1;
 				if (k >= era)
@@ -952,55 +950,52 @@ verify_rows(LeafTables *lt, Tuplestorestate *ts, TupleDesc desc)
 
 /*
  * log_vkey: one verifier key, or the log's keys oldest first, one per line
- * (after a rotation).  They must be Ed25519 note keys of one name: one log.
+ * (after a rotation).  They must be Ed25519 note keys of one name: one log
+ * (the rules are bl_vkey_list_parse's; the errors say them for log_vkey).
  */
 static int
 parse_log_vkeys(const char *p, size_t len, bl_vkey *out)
 {
-	int			n = 0;
-	const char *end = p + len;
+	bl_vkey_list_error err;
+	int			n = bl_vkey_list_parse(p, len, out, LOG_KEYS_MAX, &err);
 
-	while (p < end)
+	switch (n < 0 ? err.rule : BL_VKEY_LIST_OK)
 	{
-		const char *nl = memchr(p, '\n', end - p);
-		size_t		l = (nl ? nl : end) - p;
-
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		if (l > 0)
-		{
-			if (n == MAX_LOG_VKEYS)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("log_vkey names more than %d keys", MAX_LOG_VKEYS)));
-			if (bl_vkey_parse(p, l, &out[n]) != 0 || out[n].alg != BL_NOTE_ALG_ED25519)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("log_vkey is not an Ed25519 note verifier key"),
-						 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>; after a key "
-								   "rotation, give its keys oldest first, one per line (line %d is not one).", n + 1),
-						 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
+		case BL_VKEY_LIST_OK:
+			break;
+		case BL_VKEY_LIST_TOO_MANY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("log_vkey names more than %d keys", LOG_KEYS_MAX)));
+			break;
+		case BL_VKEY_LIST_BAD_KEY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("log_vkey is not an Ed25519 note verifier key"),
+					 errdetail("A log's verifier key reads <origin>+<key id>+<base64 key>; after a key "
+							   "rotation, give its keys oldest first, one per line (line %d is not one).", err.key),
+					 errhint("Use the key the member publishes: SELECT battledger.log_vkey() on its database.")));
+			break;
+		case BL_VKEY_LIST_DUPLICATE:
 			/* a key listed twice would bring a retired key back after a newer one (red team r17k F2) */
-			for (int j = 0; j < n; j++)
-				if (memcmp(out[j].pub, out[n].pub, sizeof(out[n].pub)) == 0 && strcmp(out[j].name, out[n].name) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("log_vkey lists key %d twice (lines %d and %d)", j + 1, j + 1, n + 1),
-							 errhint("List each of the log's keys once, oldest first.")));
-			if (n > 0 && strcmp(out[n].name, out[0].name) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("log_vkey names keys of two logs: \"%s\" and \"%s\"", out[0].name, out[n].name),
-						 errhint("The keys of one log across rotations share its origin as their name.")));
-			n++;
-		}
-		p = nl ? nl + 1 : end;
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("log_vkey lists key %d twice (lines %d and %d)", err.first_key, err.first_key, err.key),
+					 errhint("List each of the log's keys once, oldest first.")));
+			break;
+		case BL_VKEY_LIST_TWO_NAMES:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("log_vkey names keys of two logs: \"%s\" and \"%s\"", out[0].name, out[err.key - 1].name),
+					 errhint("The keys of one log across rotations share its origin as their name.")));
+			break;
+		case BL_VKEY_LIST_EMPTY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("log_vkey is empty"),
+					 errhint("Pass NULL to check with the log key file, or the member's published verifier key.")));
+			break;
 	}
-	if (n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("log_vkey is empty"),
-				 errhint("Pass NULL to check with the log key file, or the member's published verifier key.")));
 	return n;
 }
 
@@ -1012,7 +1007,7 @@ battledger_verify_log(PG_FUNCTION_ARGS)
 	bool		check_rows;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Levels	   *lv;
-	bl_vkey		vkeys[MAX_LOG_VKEYS];
+	bl_vkey		vkeys[LOG_KEYS_MAX];
 	int			nvkeys = 0;
 	int64		nleaves;
 	LeafTables *lt = NULL;

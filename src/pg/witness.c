@@ -50,6 +50,7 @@
 #include "consortium.h"
 #include "hash256.h"
 #include "log.h"
+#include "log_keys.h"
 #include "pgutil.h"
 #include "sqlstate.h"
 
@@ -601,10 +602,11 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
  * The log keys pinned for a member, oldest first: join() pins one,
  * repin_log_key() adds each key the member rotated to.  Read at each
  * checkpoint, not from the apply worker's cache of the member, so that a key
- * pinned while the worker runs counts at once.  Returns how many.
+ * pinned while the worker runs counts at once.  The rules are those of
+ * verify_log()'s log_vkey (bl_vkey_list_parse): a key pinned twice would let
+ * a retired key sign again after a newer one (red team r17k F2, as in
+ * verify_log()).  Returns how many.
  */
-#define MAX_PINNED_LOG_KEYS 16
-
 static int
 pinned_log_keys(const ConsortiumMember *m, bl_vkey *keys)
 {
@@ -612,37 +614,88 @@ pinned_log_keys(const ConsortiumMember *m, bl_vkey *keys)
 	Datum		args[1] = {CStringGetTextDatum(m->origin)};
 	int			nest = bl_spi_connect();
 	char	   *text;
-	char	   *p;
-	int			n = 0;
+	bl_vkey_list_error err;
+	int			n;
 
 	if (SPI_execute_with_args("SELECT log_vkey FROM battledger.consortium_member WHERE origin = $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	bl_spi_finish(nest);
-	for (p = text; p != NULL && *p != '\0';)
+	if (text == NULL)
+		text = "";
+	n = bl_vkey_list_parse(text, strlen(text), keys, LOG_KEYS_MAX, &err);
+	switch (n < 0 ? err.rule : BL_VKEY_LIST_OK)
 	{
-		char	   *nl = strchr(p, '\n');
-		size_t		len = nl ? (size_t) (nl - p) : strlen(p);
-
-		if (len > 0)
-		{
-			if (n == MAX_PINNED_LOG_KEYS || bl_vkey_parse(p, len, &keys[n]) != 0 ||
-				keys[n].alg != BL_NOTE_ALG_ED25519)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("the log keys pinned for member \"%s\" do not parse (line %d)", m->origin, n + 1),
-						 errdetail("battledger.consortium_member.log_vkey holds the member's log verifier keys, "
-								   "oldest first, one per line, at most %d.", MAX_PINNED_LOG_KEYS),
-						 errhint("Put back the keys as join() and repin_log_key() wrote them; the subscription "
-								 "retries each transaction until then (red team r17k F5).")));
-			n++;
-		}
-		p = nl ? nl + 1 : NULL;
+		case BL_VKEY_LIST_OK:
+			break;
+		case BL_VKEY_LIST_EMPTY:
+			elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
+			break;
+		case BL_VKEY_LIST_TOO_MANY:
+		case BL_VKEY_LIST_BAD_KEY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the log keys pinned for member \"%s\" do not parse (line %d)", m->origin, err.key),
+					 errdetail("battledger.consortium_member.log_vkey holds the member's log verifier keys, "
+							   "oldest first, one per line, at most %d.", LOG_KEYS_MAX),
+					 errhint("Put back the keys as join() and repin_log_key() wrote them; the subscription "
+							 "retries each transaction until then (red team r17k F5).")));
+			break;
+		case BL_VKEY_LIST_DUPLICATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the log keys pinned for member \"%s\" list one key twice (lines %d and %d)",
+							m->origin, err.first_line, err.line),
+					 errdetail("battledger.consortium_member.log_vkey holds the member's log verifier keys, "
+							   "oldest first, each once: a key pinned again after a newer one would let the "
+							   "retired key sign the member's checkpoints again."),
+					 errhint("Put back the keys as join() and repin_log_key() wrote them; the subscription "
+							 "retries each transaction until then (red team r17k F5).")));
+			break;
+		case BL_VKEY_LIST_TWO_NAMES:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the log keys pinned for member \"%s\" name two logs: \"%s\" and \"%s\" (line %d)",
+							m->origin, keys[0].name, keys[err.key - 1].name, err.line),
+					 errdetail("battledger.consortium_member.log_vkey holds the member's log verifier keys, "
+							   "oldest first, one per line; across rotations they keep the member's origin "
+							   "as their name."),
+					 errhint("Put back the keys as join() and repin_log_key() wrote them; the subscription "
+							 "retries each transaction until then (red team r17k F5).")));
+			break;
 	}
-	if (n == 0)
-		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
 	return n;
+}
+
+/*
+ * Open text as a checkpoint note of member m signed by the newest of
+ * keys[era..n-1] that signed it (bl_note_newest_signer, the era rule) and
+ * return that key's index.  Else -1, and when why is wanted, note, cp and
+ * *why are those of opening it under keys[era]: the reason given is the
+ * same as when each key was tried in turn down to the era's.  Only the
+ * signature depends on the key; bl_checkpoint_open checks the rest.
+ */
+static int
+open_under_newest(const ConsortiumMember *m, const char *text, const bl_vkey *keys, int n, int era,
+				  bl_note *note, bl_checkpoint *cp, const char **why)
+{
+	size_t		len = strlen(text);
+	int			k = -1;
+
+	if (bl_note_parse(text, len, note) == 0)
+		k = bl_note_newest_signer(note, keys, n, era);
+	bl_note_free(note);
+	memset(note, 0, sizeof(*note));
+	if (k >= 0 && bl_checkpoint_open(text, len, &keys[k], m->origin, NULL, 0, note, cp, why) == 1)
+		return k;
+	if (why != NULL)
+	{
+		bl_note_free(note);
+		memset(note, 0, sizeof(*note));
+		(void) bl_checkpoint_open(text, len, &keys[era], m->origin, NULL, 0, note, cp, why);
+	}
+	return -1;
 }
 
 /*
@@ -655,10 +708,10 @@ static int
 open_peer_checkpoint(const ConsortiumMember *m, const char *notetext, bl_note *note,
 					 bl_checkpoint *cp, const char **why)
 {
-	bl_vkey		keys[MAX_PINNED_LOG_KEYS];
+	bl_vkey		keys[LOG_KEYS_MAX];
 	int			n = pinned_log_keys(m, keys);
 	int			era = 0;
-	int			ok = 0;
+	int			ok;
 
 	if (n > 1)
 	{
@@ -673,35 +726,17 @@ open_peer_checkpoint(const ConsortiumMember *m, const char *notetext, bl_note *n
 		if (SPI_processed == 1)
 		{
 			char	   *last = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			bl_note		ln;
+			bl_checkpoint lc;
 
-			for (int k = n - 1; k > 0; k--)
-			{
-				bl_note		ln;
-				bl_checkpoint lc;
-				const char *lwhy = NULL;
-				int			lok;
-
-				memset(&ln, 0, sizeof(ln));
-				lok = bl_checkpoint_open(last, strlen(last), &keys[k], m->origin, NULL, 0, &ln, &lc, &lwhy);
-				bl_note_free(&ln);
-				if (lok == 1)
-				{
-					era = k;
-					break;
-				}
-			}
+			memset(&ln, 0, sizeof(ln));
+			era = Max(open_under_newest(m, last, keys, n, 1, &ln, &lc, NULL), 0);
+			bl_note_free(&ln);
 		}
 		bl_spi_finish(nest);
 	}
-	for (int k = n - 1; k >= era; k--)
-	{
-		bl_note_free(note);
-		memset(note, 0, sizeof(*note));
-		ok = bl_checkpoint_open(notetext, strlen(notetext), &keys[k], m->origin, NULL, 0, note, cp, why);
-		if (ok == 1)
-			break;
-	}
-	if (ok != 1 && era > 0)
+	ok = open_under_newest(m, notetext, keys, n, era, note, cp, why) >= 0;
+	if (!ok && era > 0)
 		*why = psprintf("%s (keys pinned: %d; the last checkpoint witnessed was signed by key %d, "
 						"so an older key may not sign any more)", *why ? *why : "?", n, era + 1);
 	return ok;

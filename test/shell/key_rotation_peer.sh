@@ -11,7 +11,10 @@
 #     by the second key keep arriving meanwhile, then the third key's, with
 #     no stop;
 #   - repin_log_key() refuses a key of another name, a key pinned already, a
-#     member that has not joined, and a plain role.
+#     member that has not joined, and a plain role;
+#   - keys pinned by hand with the retired key again after the newer one:
+#     the peer refuses the list, and the retired key's checkpoint still
+#     does not pass.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -113,4 +116,22 @@ check "repin_log_key: not for a plain role" \
   grep -q 'permission denied' <<<"$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d bl -U plain -c "SELECT battledger.repin_log_key('a.example/log', 'x')" 2>&1)"
 check "b: a's pinned keys, oldest first" \
   [ "$(q b -c "SELECT log_vkey FROM battledger.consortium_member WHERE origin = 'a.example/log'")" = "${LOGV[a]}"$'\n'"$V2"$'\n'"$V3" ]
+
+# a key pinned twice (written by hand: repin_log_key() refuses it) would
+# make the retired second key the newest again, and its waiting checkpoint
+# would pass: the peer refuses the list instead, and the checkpoint waits
+q b -v v="$V2" >/dev/null <<'SQL'
+UPDATE battledger.consortium_member SET log_vkey = log_vkey || E'\n' || :'v' WHERE origin = 'a.example/log';
+SELECT format('ALTER SUBSCRIPTION %I ENABLE', subscription) FROM battledger.consortium_member
+ WHERE origin = 'a.example/log' \gexec
+SQL
+for i in $(seq 1 150); do
+  grep -q 'pinned for member "a.example/log" list one key twice (lines 2 and 4)' "$BL_WORK/b.log" && break
+  [ "$(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint")" = 190 ] || break
+  sleep 0.2
+done
+check "b: a's keys pinned with the second key again last: refused" \
+  grep -q 'pinned for member "a.example/log" list one key twice (lines 2 and 4)' "$BL_WORK/b.log"
+check "  and the retired key's checkpoint is still not applied" \
+  [ "$(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint")" = 190 ]
 exit $fail

@@ -887,6 +887,204 @@ test_vkeys(void)
 	check(bl_note_key_name_valid("caf\xc3\xa9.example", 13), "UTF-8 name allowed");
 }
 
+/* "a\nb\n..." of the given lines into buf. */
+static const char *
+join_lines(char *buf, size_t size, const char *const *lines, int n, const char *sep)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++)
+	{
+		strncat(buf, lines[i], size - strlen(buf) - 1);
+		strncat(buf, sep, size - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+/* Rotations of one log: the list of its keys, oldest first (bl_vkey_list_parse). */
+static void
+test_vkey_lists(void)
+{
+	void	   *priv[3];
+	char	   *v[3];
+	char	   *other;
+	char	   *cosigner;
+	uint8_t		pub[3][32];
+	bl_vkey		out[4];
+	bl_vkey_list_error err;
+	char		buf[2048];
+	const char *l;
+	int			rc;
+
+	section = "vkey lists";
+	for (int i = 0; i < 3; i++)
+	{
+		priv[i] = bl_ed25519_generate();
+		bl_ed25519_raw_public(priv[i], pub[i]);
+		v[i] = bl_vkey_format("example.com/log", BL_NOTE_ALG_ED25519, pub[i]);
+	}
+	other = bl_vkey_format("example.com/other", BL_NOTE_ALG_ED25519, pub[1]);
+	cosigner = bl_vkey_format("example.com/log", BL_NOTE_ALG_COSIG_V1, pub[1]);
+
+	/* one key, with or without its newline */
+	check(bl_vkey_list_parse(v[0], strlen(v[0]), out, 4, &err) == 1 && err.rule == BL_VKEY_LIST_OK &&
+		  memcmp(out[0].pub, pub[0], 32) == 0 && strcmp(out[0].name, "example.com/log") == 0,
+		  "one key without a newline");
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], v[1], v[2]}, 3, "\n");
+	check(bl_vkey_list_parse(l, strlen(l), out, 4, &err) == 3 && memcmp(out[0].pub, pub[0], 32) == 0 &&
+		  memcmp(out[1].pub, pub[1], 32) == 0 && memcmp(out[2].pub, pub[2], 32) == 0,
+		  "three keys, oldest first, in order");
+	/* CRLF: the CR is not part of the key */
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], v[1]}, 2, "\r\n");
+	check(bl_vkey_list_parse(l, strlen(l), out, 4, &err) == 2 && memcmp(out[1].pub, pub[1], 32) == 0,
+		  "CRLF line ends");
+	/* blank lines (and CR-only ones) are skipped, and not counted as keys */
+	snprintf(buf, sizeof(buf), "\n\r\n%s\n\n\r\n%s", v[0], v[1]);
+	check(bl_vkey_list_parse(buf, strlen(buf), out, 4, &err) == 2 && memcmp(out[1].pub, pub[1], 32) == 0,
+		  "blank lines skipped");
+	check(bl_vkey_list_line(buf, strlen(buf), 1) == 3 && bl_vkey_list_line(buf, strlen(buf), 2) == 6,
+		  "line of a key counts the blank lines");
+	/* a CR elsewhere than at the end of a line is not stripped */
+	snprintf(buf, sizeof(buf), "%s\r\r\n", v[0]);
+	check(bl_vkey_list_parse(buf, strlen(buf), out, 4, &err) == -1 && err.rule == BL_VKEY_LIST_BAD_KEY,
+		  "only one trailing CR is stripped");
+
+	/* too many: the key past max is reported, before it is parsed */
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], v[1], "not a key"}, 3, "\n");
+	rc = bl_vkey_list_parse(l, strlen(l), out, 2, &err);
+	check(rc == -1 && err.rule == BL_VKEY_LIST_TOO_MANY &&
+		  err.key == 3 && err.line == 3, "too many keys: %d key %d line %d", err.rule, err.key, err.line);
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], v[1]}, 2, "\n");
+	check(bl_vkey_list_parse(l, strlen(l), out, 2, &err) == 2, "exactly max keys");
+
+	/* a bad line: its key number and its line number */
+	snprintf(buf, sizeof(buf), "%s\n\nnot a key\n%s\n", v[0], v[1]);
+	rc = bl_vkey_list_parse(buf, strlen(buf), out, 4, &err);
+	check(rc == -1 && err.rule == BL_VKEY_LIST_BAD_KEY &&
+		  err.key == 2 && err.line == 3, "bad line: %d key %d line %d", err.rule, err.key, err.line);
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], cosigner}, 2, "\n");
+	check(bl_vkey_list_parse(l, strlen(l), out, 4, &err) == -1 && err.rule == BL_VKEY_LIST_BAD_KEY &&
+		  err.key == 2, "a cosignature/v1 key is not a log key");
+	snprintf(buf, sizeof(buf), " %s\n", v[0]);
+	check(bl_vkey_list_parse(buf, strlen(buf), out, 4, &err) == -1 && err.rule == BL_VKEY_LIST_BAD_KEY &&
+		  err.key == 1 && err.line == 1, "a line with a leading space");
+
+	/* a key listed twice, even after a newer one, even with a CR */
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], v[1], v[0]}, 3, "\n");
+	rc = bl_vkey_list_parse(l, strlen(l), out, 4, &err);
+	check(rc == -1 && err.rule == BL_VKEY_LIST_DUPLICATE &&
+		  err.key == 3 && err.line == 3 && err.first_key == 1 && err.first_line == 1 &&
+		  memcmp(out[2].pub, pub[0], 32) == 0,
+		  "duplicate: %d key %d line %d first %d/%d", err.rule, err.key, err.line, err.first_key, err.first_line);
+	snprintf(buf, sizeof(buf), "%s\n\n%s\n%s\r\n", v[0], v[1], v[1]);
+	rc = bl_vkey_list_parse(buf, strlen(buf), out, 4, &err);
+	check(rc == -1 && err.rule == BL_VKEY_LIST_DUPLICATE &&
+		  err.key == 3 && err.line == 4 && err.first_key == 2 && err.first_line == 3,
+		  "duplicate after a blank line: %d key %d line %d first %d/%d",
+		  err.rule, err.key, err.line, err.first_key, err.first_line);
+
+	/* keys of two names: two logs (the same public key under another name too) */
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], v[1], other}, 3, "\n");
+	rc = bl_vkey_list_parse(l, strlen(l), out, 4, &err);
+	check(rc == -1 && err.rule == BL_VKEY_LIST_TWO_NAMES &&
+		  err.key == 3 && err.line == 3 && err.first_key == 1 && err.first_line == 1 &&
+		  strcmp(out[2].name, "example.com/other") == 0,
+		  "two names: %d key %d line %d", err.rule, err.key, err.line);
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {other, v[1]}, 2, "\n");
+	check(bl_vkey_list_parse(l, strlen(l), out, 4, &err) == -1 && err.rule == BL_VKEY_LIST_TWO_NAMES &&
+		  err.key == 2, "one public key under two names");
+
+	/* empty */
+	check(bl_vkey_list_parse("", 0, out, 4, &err) == -1 && err.rule == BL_VKEY_LIST_EMPTY &&
+		  err.key == 0 && err.line == 0, "empty list");
+	check(bl_vkey_list_parse("\n\r\n\n", 4, out, 4, &err) == -1 && err.rule == BL_VKEY_LIST_EMPTY,
+		  "blank lines only");
+	check(bl_vkey_list_parse("", 0, out, 4, NULL) == -1, "no error wanted");
+	/* the length is the list's end, not a NUL */
+	l = join_lines(buf, sizeof(buf), (const char *const[]) {v[0], "not a key"}, 2, "\n");
+	check(bl_vkey_list_parse(l, strlen(v[0]) + 1, out, 4, &err) == 1, "length bounds the list");
+
+	for (int i = 0; i < 3; i++)
+	{
+		free(v[i]);
+		bl_ed25519_priv_free(priv[i]);
+	}
+	free(other);
+	free(cosigner);
+}
+
+/* The era rule: the newest key from the era on that verifies the note. */
+static void
+test_newest_signer(void)
+{
+	void	   *priv[4];
+	bl_vkey		keys[4];
+	uint8_t		root[32];
+	char	   *body;
+	char	   *by0;
+	char	   *by02;
+	char	   *by1;
+	char	   *byx;
+	char	   *both;
+	bl_note		n;
+
+	section = "era rule";
+	for (int i = 0; i < 4; i++)
+	{
+		char	   *v;
+
+		priv[i] = bl_ed25519_generate();
+		bl_ed25519_raw_public(priv[i], keys[i].pub);
+		v = bl_vkey_format("example.com/log", BL_NOTE_ALG_ED25519, keys[i].pub);
+		bl_vkey_parse(v, strlen(v), &keys[i]);
+		free(v);
+	}
+	memset(root, 9, 32);
+	body = bl_checkpoint_body("example.com/log", 5, root, NULL, 0);
+	by0 = bl_note_sign(body, strlen(body), "example.com/log", priv[0]);
+	by1 = bl_note_sign(body, strlen(body), "example.com/log", priv[1]);
+	byx = bl_note_sign(body, strlen(body), "example.com/log", priv[3]);	/* not listed */
+	/* a handover: the old and the new key sign one note */
+	by02 = bl_note_sign(body, strlen(body), "example.com/log", priv[2]);
+	both = malloc(strlen(by0) + strlen(by02) + 1);
+	sprintf(both, "%s%s", by0, strstr(by02, "\xe2\x80\x94"));
+
+	check(bl_note_parse(both, strlen(both), &n) == 0 && n.nsigs == 2, "parse the handover note");
+	check(bl_note_newest_signer(&n, keys, 3, 0) == 2, "picks the newest of two signers");
+	check(bl_note_newest_signer(&n, keys, 3, 2) == 2, "the newest at the era");
+	check(bl_note_newest_signer(&n, keys, 2, 0) == 0, "key 3 not listed: key 1 signed");
+	check(bl_note_newest_signer(&n, keys, 2, 1) == -1, "key 1 is before the era");
+	check(bl_note_newest_signer(&n, keys, 3, -5) == 2, "an era below 0 counts as 0");
+	check(bl_note_newest_signer(&n, keys, 0, 0) == -1, "no keys");
+	bl_note_free(&n);
+
+	check(bl_note_parse(by1, strlen(by1), &n) == 0, "parse a note by key 2");
+	check(bl_note_newest_signer(&n, keys, 3, 0) == 1, "key 2 of 3");
+	check(bl_note_newest_signer(&n, keys, 3, 1) == 1, "key 2 at its own era");
+	check(bl_note_newest_signer(&n, keys, 3, 2) == -1, "key 2 after key 3's era: none");
+	check(bl_note_newest_signer(&n, keys, 3, 3) == -1, "an era past the keys: none");
+	bl_note_free(&n);
+
+	check(bl_note_parse(byx, strlen(byx), &n) == 0, "parse a note by an unlisted key");
+	check(bl_note_newest_signer(&n, keys, 3, 0) == -1, "no listed key signed: none");
+	check(bl_note_newest_signer(&n, keys, 4, 0) == 3, "listed: found");
+	bl_note_free(&n);
+
+	/* the name counts: the same public key under another name does not verify */
+	strcpy(keys[1].name, "example.com/other");
+	check(bl_note_parse(by1, strlen(by1), &n) == 0 && bl_note_newest_signer(&n, keys, 3, 0) == -1,
+		  "another name: none");
+	bl_note_free(&n);
+
+	free(both);
+	free(by02);
+	free(byx);
+	free(by1);
+	free(by0);
+	free(body);
+	for (int i = 0; i < 4; i++)
+		bl_ed25519_priv_free(priv[i]);
+}
+
 #define Z32 "AAAAAAAAAA" "AAAAAAAAAA" "AAAAAAAAAA" "AAAAAAAAAA" "AAA="	/* 32 zero bytes */
 #define Z31 "AAAAAAAAAA" "AAAAAAAAAA" "AAAAAAAAAA" "AAAAAAAAAA" "AA=="	/* 31 */
 
@@ -1368,6 +1566,8 @@ main(int argc, char **argv)
 	test_checkpoint_format();
 	test_note_rejects();
 	test_notes();
+	test_vkey_lists();
+	test_newest_signer();
 	test_cosignatures();
 	make_fixture(&f);
 	test_tlog_proof(&f);

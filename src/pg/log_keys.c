@@ -1,0 +1,47 @@
+/*
+ * log_keys.c — a log's verifier keys across rotations, as the extension
+ * reads them (see log_keys.h).  The rules are core's (bl_vkey_list_parse);
+ * verify_log() and the peer's checkpoint trigger each say in their own
+ * error what a list breaks, and log_keys_problem() says it as a clause for
+ * the functions that pin or show a member's keys.
+ */
+#include "postgres.h"
+
+#include "log_keys.h"
+
+#include "note.h"
+
+char *
+log_keys_problem(const char *text, size_t len, const char *origin)
+{
+	bl_vkey		keys[LOG_KEYS_MAX];
+	bl_vkey_list_error err;
+	int			n = bl_vkey_list_parse(text, len, keys, LOG_KEYS_MAX, &err);
+
+	switch (n < 0 ? err.rule : BL_VKEY_LIST_OK)
+	{
+		case BL_VKEY_LIST_EMPTY:
+			return pstrdup("no key is listed");
+		case BL_VKEY_LIST_TOO_MANY:
+			return psprintf("more than %d keys are listed (line %d is key %d)",
+							LOG_KEYS_MAX, err.line, err.key);
+		case BL_VKEY_LIST_BAD_KEY:
+			return psprintf("line %d is not an Ed25519 note verifier key", err.line);
+		case BL_VKEY_LIST_DUPLICATE:
+			return psprintf("line %d lists the key of line %d again", err.line, err.first_line);
+		case BL_VKEY_LIST_TWO_NAMES:
+		case BL_VKEY_LIST_OK:
+			break;
+	}
+	/* the first key not named for the origin: key 1, else the one of another name */
+	if (origin != NULL && strcmp(keys[0].name, origin) != 0)
+		return psprintf("line %d names \"%s\", not the member's origin \"%s\"",
+						bl_vkey_list_line(text, len, 1), keys[0].name, origin);
+	if (n < 0)
+		return origin != NULL ?
+			psprintf("line %d names \"%s\", not the member's origin \"%s\"",
+					 err.line, keys[err.key - 1].name, origin) :
+			psprintf("line %d names \"%s\", not \"%s\" as line %d does",
+					 err.line, keys[err.key - 1].name, keys[0].name, err.first_line);
+	return NULL;
+}
