@@ -282,6 +282,28 @@ SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'), pg
 SELECT join('b.example/log', 'host=b.example dbname=registry',
             pg_temp.vkey('b.example/log', '\x01'), pg_temp.vkey('b.example/log', '\x04'));
 SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'));   -- joined already
+-- after key rotations, a member's log keys oldest first, one per line
+-- (0.17.0): each key once, all named for its origin
+CREATE FUNCTION pg_temp.k(name text, seed text) RETURNS text LANGUAGE sql AS $$
+    SELECT pg_temp.vkey_of(name, '\x01', battledger_test.public_key(battledger_test.seed(seed)))
+$$;
+SELECT join('c.example/log', 'host=x', pg_temp.k('c.example/log', 'c1') || E'\n' || pg_temp.k('c.example/log', 'c1'));
+SELECT join('c.example/log', 'host=x', pg_temp.k('c.example/log', 'c1') || E'\n' || pg_temp.k('d.example/log', 'c2'));
+SELECT join('c.example/log', 'host=x', pg_temp.k('d.example/log', 'c1') || E'\n' || pg_temp.k('d.example/log', 'c2'));
+SELECT join('c.example/log', 'host=x', pg_temp.k('c.example/log', 'c1') || E'\r\n' || pg_temp.k('c.example/log', 'c2') || E'\n') LIKE 'CREATE SUBSCRIPTION%' AS joined_with_two_keys;
+SELECT log_vkey = pg_temp.k('c.example/log', 'c1') || E'\r\n' || pg_temp.k('c.example/log', 'c2') || E'\n' AS pinned_as_given
+  FROM consortium_member WHERE origin = 'c.example/log';
+-- repin_log_key(): one key, on one line
+SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c2') || ' ');
+SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c3') || E'\n' || pg_temp.k('c.example/log', 'c4'));
+SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c3'));
+-- a pinned list damaged by hand: what the status says of it ("bad log
+-- keys", after "no subscription": test/shell/key_rotation_peer.sh)
+UPDATE consortium_member SET log_vkey = log_vkey || E'\n' || pg_temp.k('c.example/log', 'c1') WHERE origin = 'c.example/log';
+SELECT _log_keys_problem(log_vkey, origin) FROM consortium_member WHERE origin = 'c.example/log';
+SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c4'));
+DELETE FROM consortium_member WHERE origin = 'c.example/log';
+SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text)', 'EXECUTE') AS public_may_call;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
 SELECT member, enabled, state, rejected > 0 AS has_rejections FROM consortium_status();
 SELECT witness_vkey();

@@ -118,6 +118,13 @@ COMMENT ON FUNCTION @extschema@.witness_vkey() IS
     'this member''s witness verifier key (tlog-cosignature/v1), from battledger.witness_key_file';
 CREATE FUNCTION @extschema@._vkey_name(vkey text, alg int) RETURNS text
     AS 'MODULE_PATHNAME', 'battledger_vkey_name' LANGUAGE C IMMUTABLE STRICT;
+-- _log_keys_problem(log_vkey text, origin text) RETURNS text: NULL when
+-- log_vkey lists a member's log keys as the peer's checkpoint trigger reads
+-- them (src/pg/log_keys.c: one to sixteen distinct Ed25519 note verifier
+-- keys named origin, oldest first, one per line), else what is wrong
+CREATE FUNCTION @extschema@._log_keys_problem(log_vkey text, origin text) RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_log_keys_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION @extschema@._log_keys_problem(text, text) FROM PUBLIC;
 CREATE FUNCTION @extschema@._peer_root(origin text, tree_size bigint) RETURNS @extschema@.hash256
     AS 'MODULE_PATHNAME', 'battledger_peer_root' LANGUAGE C STABLE STRICT;
 
@@ -181,11 +188,16 @@ $$;
 
 -- Pins the member's keys and returns the CREATE SUBSCRIPTION to run (\gexec in
 -- psql): it cannot run inside a function, as it creates a replication slot.
+-- log_vkey is the member's log key, or after rotations its keys oldest
+-- first, one per line (0.17.0; red team r17k F4: a peer joining after a
+-- rotation with the current key alone was stopped by the older checkpoints
+-- its join copies).
 CREATE FUNCTION @extschema@.join(origin text, conninfo text, log_vkey text, witness_vkey text DEFAULT NULL)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     me text := pg_catalog.current_setting('battledger.origin', true);
     sub name;
+    problem text;
 BEGIN
     IF coalesce(me, '') = '' THEN
         RAISE EXCEPTION 'battledger.origin is not set' USING ERRCODE = '55000';
@@ -196,12 +208,17 @@ BEGIN
     IF origin = me THEN
         RAISE EXCEPTION 'a member does not join itself' USING ERRCODE = '22023';
     END IF;
-    IF @extschema@._vkey_name(log_vkey, 1) IS DISTINCT FROM origin THEN
-        RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
+    problem := @extschema@._log_keys_problem(log_vkey, origin);
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'log_vkey is not %named "%"',
+                        CASE WHEN log_vkey ~ '\S\s*\n\s*\S' THEN 'a list of Ed25519 verifier keys ' ELSE 'an Ed25519 verifier key ' END, origin
             USING ERRCODE = '22023',
-                  DETAIL = 'A log key is named by its origin: <origin>+<key id>+<key>.',
-                  HINT = 'Ask the member for SELECT battledger.log_vkey().';
+                  DETAIL = pg_catalog.format('In log_vkey, %s. A log key is named by its origin: <origin>+<key id>+<key>; '
+                                             'after key rotations, give its keys oldest first, one per line.', problem),
+                  HINT = 'Ask the member for SELECT battledger.log_vkey() (and, if it rotated its key, the keys it used before).';
     END IF;
+    -- a weak key is refused with its own error (anybody could sign under it)
+    PERFORM @extschema@._vkey_name(k, 1) FROM pg_catalog.unnest(pg_catalog.string_to_array(log_vkey, E'\n')) k;
     IF witness_vkey IS NOT NULL AND @extschema@._vkey_name(witness_vkey, 4) IS DISTINCT FROM origin THEN
         RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
             USING ERRCODE = '22023', HINT = 'Ask the member for SELECT battledger.witness_vkey().';
@@ -234,6 +251,7 @@ CREATE FUNCTION @extschema@.repin_log_key(origin text, log_vkey text)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m record;
+    problem text;
 BEGIN
     IF origin IS NULL OR log_vkey IS NULL THEN
         RAISE EXCEPTION 'origin and log_vkey are required' USING ERRCODE = '22004';
@@ -243,18 +261,32 @@ BEGIN
         RAISE EXCEPTION 'member "%" has not joined', origin
             USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
     END IF;
-    IF @extschema@._vkey_name(log_vkey, 1) IS DISTINCT FROM origin THEN
+    -- one key, on one line (a CR or LF would split it into keys when read)
+    problem := CASE WHEN log_vkey ~ '[\r\n]' THEN 'it is more than one line'
+                    ELSE @extschema@._log_keys_problem(log_vkey, origin) END;
+    IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
             USING ERRCODE = '22023',
-                  DETAIL = 'A log key is named by its origin: <origin>+<key id>+<key>.',
+                  DETAIL = pg_catalog.format('In log_vkey, %s. A log key is named by its origin: <origin>+<key id>+<key>; '
+                                             'pin one new key at a time.', problem),
                   HINT = 'Ask the member for SELECT battledger.log_vkey() after its rotation.';
     END IF;
+    PERFORM @extschema@._vkey_name(log_vkey, 1);   -- a weak key: its own error
     IF log_vkey = ANY (pg_catalog.string_to_array(m.log_vkey, E'\n')) THEN
         RAISE EXCEPTION 'this log key of member "%" is pinned already', origin USING ERRCODE = '42710';
     END IF;
     IF pg_catalog.cardinality(pg_catalog.string_to_array(m.log_vkey, E'\n')) >= 16 THEN
         RAISE EXCEPTION 'member "%" has 16 log keys pinned', origin
             USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current key.';
+    END IF;
+    -- the whole list as the peer's checkpoint trigger will read it: the same
+    -- key written another way (a trailing blank), or a list damaged by hand
+    problem := @extschema@._log_keys_problem(m.log_vkey || E'\n' || log_vkey, origin);
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'the log keys of member "%" would not be usable with this one', origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
+                  HINT = 'battledger.consortium_member.log_vkey must hold the keys join() and repin_log_key() pinned, oldest first.';
     END IF;
     UPDATE @extschema@.consortium_member c SET log_vkey = c.log_vkey || E'\n' || $2 WHERE c.origin = $1;
     RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
@@ -416,7 +448,14 @@ CREATE FUNCTION @extschema@.consortium_status()
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
                'The member published a checkpoint that contradicts one verified before: see battledger.log_conflict.'),
-           (3, NOT s.subenabled, 'stopped',
+           -- keys the peer's checkpoint trigger cannot read (written by
+           -- hand): every checkpoint of the member is refused, and the
+           -- apply errors alone would not say why (red team r17k F5)
+           (3, @extschema@._log_keys_problem(m.log_vkey, m.origin) IS NOT NULL, 'bad log keys',
+               pg_catalog.format('The log keys pinned for the member (battledger.consortium_member.log_vkey) are not usable: %s. '
+                                 'Every checkpoint from it is refused until they are: put back the keys join() and repin_log_key() pinned, oldest first.',
+                                 @extschema@._log_keys_problem(m.log_vkey, m.origin))),
+           (4, NOT s.subenabled, 'stopped',
                CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
                     THEN 'A row from the member was refused: see battledger.rejections.'
                     ELSE 'The subscription is disabled.' END),
@@ -424,22 +463,22 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- worker starts the table copies and marks them done), so these
            -- come before "copying", which a member stopped or cut off in the
            -- middle of its join's copy would otherwise show for ever
-           (4, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
+           (5, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
                pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
                                  ss.apply_error_count,
                                  CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
-           (5, st.pid IS NULL, 'not connected',
+           (6, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (6, lw.reason IS NOT NULL, 'blocked',
+           (7, lw.reason IS NOT NULL, 'blocked',
                lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (7, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           (8, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (8, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (9, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (9, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (10, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (10, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+           (11, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
@@ -457,7 +496,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- cannot tell: "failing" too, rather than an "ok" not read.  Last
            -- before "ok": a subscription resumed after a refusal counted one
            -- error, and its quarantine, when it has one, says more.
-           (11, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+           (12, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
                     THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
@@ -469,7 +508,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- log names rows of a table that never arrived (the table left its
            -- publication, or a row filter leaves rows out); leaves arrive
            -- after their rows (commit order), so this is no transient
-           (12, ar.missing_tables > 0, 'rows missing',
+           (13, ar.missing_tables > 0, 'rows missing',
                CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
                    '%s rows the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
                    ar.missing_rows,
@@ -484,7 +523,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- rows arrive before the checkpoint that seals them: only rows
            -- waiting longer than battledger.unsealed_after say the member
            -- stopped sealing
-           (13, ar.unsealed_tables > 0, 'unsealed',
+           (14, ar.unsealed_tables > 0, 'unsealed',
                CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
                    '%s rows received from the member (%s%s) are in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
                    ar.unsealed_rows,
@@ -494,13 +533,13 @@ CREATE FUNCTION @extschema@.consortium_status()
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
                    CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
                    ar.unsealed_since, ar.after) END),
-           (14, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
+           (15, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
                'unverified',
                pg_catalog.format(
                    'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
                    uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
-           (15, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (16, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;

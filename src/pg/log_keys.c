@@ -7,6 +7,9 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "utils/builtins.h"
+
 #include "log_keys.h"
 
 #include "note.h"
@@ -44,4 +47,27 @@ log_keys_problem(const char *text, size_t len, const char *origin)
 			psprintf("line %d names \"%s\", not \"%s\" as line %d does",
 					 err.line, keys[err.key - 1].name, keys[0].name, err.first_line);
 	return NULL;
+}
+
+/*
+ * battledger._log_keys_problem(log_vkey text, origin text) RETURNS text
+ *
+ * log_keys_problem() for SQL: NULL when log_vkey lists one to sixteen
+ * distinct Ed25519 note verifier keys named origin, oldest first, one per
+ * line; else what is wrong, as a clause.  join() and repin_log_key() refuse
+ * such a list with it, and consortium_status() names a pinned list the
+ * peer's checkpoint trigger would refuse (red team r17k F5: the apply
+ * worker's error was the only trace).  STRICT, and it reads nothing else.
+ */
+PG_FUNCTION_INFO_V1(battledger_log_keys_problem);
+Datum
+battledger_log_keys_problem(PG_FUNCTION_ARGS)
+{
+	text	   *list = PG_GETARG_TEXT_PP(0);
+	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *problem = log_keys_problem(VARDATA_ANY(list), VARSIZE_ANY_EXHDR(list), origin);
+
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }

@@ -134,4 +134,12 @@ check "b: a's keys pinned with the second key again last: refused" \
   grep -q 'pinned for member "a.example/log" list one key twice (lines 2 and 4)' "$BL_WORK/b.log"
 check "  and the retired key's checkpoint is still not applied" \
   [ "$(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint")" = 190 ]
+# consortium_status() names the cause, not only the apply errors (0.17.0)
+check "  and consortium_status() says why: bad log keys, naming the lines" \
+  grep -q '^bad log keys|.*line 4 lists the key of line 2 again' <<<"$(q b -c "SELECT state || '|' || reason FROM battledger.consortium_status() WHERE member = 'a.example/log'")"
+# the keys put back: the subscription resumes, the retired key's
+# checkpoint still refused (it is rejected, not waiting)
+q b -c "UPDATE battledger.consortium_member SET log_vkey = '${LOGV[a]}'||E'\n'||'$V2'||E'\n'||'$V3' WHERE origin = 'a.example/log'" >/dev/null
+check "  and once the keys are put back the status no longer says so" \
+  [ "$(q b -c "SELECT state FROM battledger.consortium_status() WHERE member = 'a.example/log'")" != 'bad log keys' ]
 exit $fail
