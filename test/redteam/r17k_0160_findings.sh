@@ -5,7 +5,7 @@
 # Each case prints "ok   - ..." (held) or "FAIL - ..." (a finding, named
 # F1..Fn as in the report); exit status 1 if any FAIL.
 # PG_BIN: the build under test; BATTLEDGER_CLI: its CLI.  R17K_PORT (default
-# 56760: ports +0 .. +4).  R17K_ONLY=A|B runs one group (A: verify_log and
+# 56760: ports +0 .. +5).  R17K_ONLY=A|B runs one group (A: verify_log and
 # the CLI, one cluster; B: a peer, two members).
 #
 # Results at f0eda4e (PostgreSQL 15.20, 2026-12-06 06:09 UTC, load 3-4 on
@@ -33,6 +33,10 @@
 #            repin_log_key() does, at most 16, no repeats), and document it
 #            in "A member rotates its log key"; or have the member publish its
 #            key history (log_vkeys()) for joiners.
+# 0.17.0 (9323b45): F4b ok (join() takes the keys oldest first; F4 itself,
+#   a join with the current key alone, still stops, as it must: the old
+#   checkpoints cannot be checked without the old key), F5 ok (the status
+#   says "bad log keys", naming the line; a trailing CR now parses: F5a).
 #   F5 FAIL  (low) a pinned list that does not parse (the peer superuser's
 #            hand edit, here a CR after the last key) makes every arrival of
 #            the member elog(ERROR) "the log keys pinned ... do not parse"
@@ -185,8 +189,8 @@ if [ -z "$ONLY" ] || [ "$ONLY" = B ]; then
 source "$(dirname "$0")/../lib/consortium.sh"
 BL_CLI=$CLI
 W=$BL_WORK/mkeys; mkdir -p "$W"; chmod 755 "$W"
-declare -A PORT=([a]=$((BASE + 1)) [b]=$((BASE + 2)) [c]=$((BASE + 3)) [d]=$((BASE + 4)))
-declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log [d]=d.example/log)
+declare -A PORT=([a]=$((BASE + 1)) [b]=$((BASE + 2)) [c]=$((BASE + 3)) [d]=$((BASE + 4)) [e]=$((BASE + 5)))
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log [d]=d.example/log [e]=e.example/log)
 declare -A LOGV WITV
 mq() { bl_mq "$@"; }
 wait_for() {
@@ -203,7 +207,7 @@ seal_rows() {
        -c "SELECT battledger.seal()" >/dev/null
 }
 state_of_a() { mq "$1" -c "SELECT state || ': ' || coalesce(reason, '') FROM battledger.consortium_status() WHERE member = 'a.example/log'"; }
-for m in a b c d; do
+for m in a b c d e; do
   bl_member_start "$m" "$W" "" "wal_retrieve_retry_interval = 200ms"
   mq "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
@@ -289,15 +293,29 @@ check "B7c workaround: d joins with k1, repins k2 at the stop: a's log arrives (
   wait_for d "SELECT (SELECT count(*) FROM reading) = 150 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 150" 150
 LOGV[a]=$V2
 
+# 0.17.0, F4's fix: join() takes the member's keys oldest first, one per line
+LOGV[a]=$V1$'\n'$V2
+bl_join e a
+check "F4b (0.17.0) e joins with a's keys oldest first: a's log arrives" \
+  wait_for e "SELECT (SELECT count(*) FROM reading) = 150 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 150" 150
+check "     without a stop on the way: no rejection at e, state ok (state: $(state_of_a e | head -c 120))" \
+  [ "$(mq e -c "SELECT count(*) FROM battledger.rejections")" = 0 ]
+LOGV[a]=$V2
+
 # the peer's superuser edits the pinned list by hand: a CR after the last key
+# (0.16.0 refused the list; since 0.17.0 the peer strips a CR as verify_log()
+# does), then a line that is no key
 PIN=$(mq b -c "SELECT log_vkey FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 mq b -c "UPDATE battledger.consortium_member SET log_vkey = log_vkey || E'\r' WHERE origin = 'a.example/log'" >/dev/null
+ST=$(state_of_a b | head -c 300)
+check "F5a b: a CR after the last pinned key is no problem (0.17.0; got: $ST)" bash -c '[[ "$0" != "bad log keys"* ]]' "$ST"
+mq b -c "UPDATE battledger.consortium_member SET log_vkey = log_vkey || E'\nnot a key' WHERE origin = 'a.example/log'" >/dev/null
 seal_rows 1 k2
 sleep 8
 ST=$(state_of_a b | head -c 300)
 LOGERR=$(grep -h "do not parse" "$BL_WORK/b.log" | head -n 1 | sed 's/^.*ERROR:  //' || true)
 REJ=$(mq b -c "SELECT count(*) FROM battledger.rejections")
-echo "     b after a CR appended to its pinned list: status [$ST]; server log [$LOGERR]; rejections $REJ"
+echo "     b after a line that is no key appended to its pinned list: status [$ST]; server log [$LOGERR]; rejections $REJ"
 check "F5 b: a pinned list that does not parse is named by consortium_status() (got: $ST)" \
   grep -qi "pinned\|log key\|parse" <<<"$ST"
 # put it back: the checkpoint of 151 arrives
