@@ -224,6 +224,19 @@ static stmtheads_hash *stmt_heads = NULL;
 static MemoryContext stmt_cxt = NULL;
 static uint64 stmt_heads_epoch = 0;
 
+/*
+ * At most this many chains' heads are kept for one statement (about 20 MB
+ * with the hash table's slack and short keys); past it the table starts
+ * afresh.  Unbounded, a plain role's single INSERT … SELECT of a new chain
+ * per row held 150-300 bytes a row in this backend until the statement
+ * ended (3M rows: 620 MB more than an indexed table's load; the transition
+ * table it replaced spilled to disk), so a large enough one could bring the
+ * OOM killer onto the server.  Starting afresh loses nothing but time: a
+ * chain not cached is looked up in its index, as every row of a statement
+ * that may not cache heads is, and the chain's lock is still held.
+ */
+#define STMT_HEADS_MAX 100000
+
 static bool
 plain_insert(PlannedStmt *stmt)
 {
@@ -424,7 +437,7 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 
 	if (!may_cache)
 		return NULL;
-	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch)
+	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch || stmt_heads->members >= STMT_HEADS_MAX)
 	{
 		if (stmt_cxt == NULL)
 			stmt_cxt = AllocSetContextCreate(TopMemoryContext, "battledger statement heads",
