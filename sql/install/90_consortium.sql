@@ -217,8 +217,10 @@ BEGIN
                                              'after key rotations, give its keys oldest first, one per line.', problem),
                   HINT = 'Ask the member for SELECT battledger.log_vkey() (and, if it rotated its key, the keys it used before).';
     END IF;
-    -- a weak key is refused with its own error (anybody could sign under it)
-    PERFORM @extschema@._vkey_name(k, 1) FROM pg_catalog.unnest(pg_catalog.string_to_array(log_vkey, E'\n')) k;
+    -- a weak key is refused with its own error (anybody could sign under it);
+    -- split as the list is read, a CR before the LF stripped (red team r18
+    -- F1: "<weak key>\r" did not parse here, and was pinned unchecked)
+    PERFORM @extschema@._vkey_name(k, 1) FROM pg_catalog.regexp_split_to_table(log_vkey, E'\r?\n') k;
     IF witness_vkey IS NOT NULL AND @extschema@._vkey_name(witness_vkey, 4) IS DISTINCT FROM origin THEN
         RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
             USING ERRCODE = '22023', HINT = 'Ask the member for SELECT battledger.witness_vkey().';
@@ -272,10 +274,12 @@ BEGIN
                   HINT = 'Ask the member for SELECT battledger.log_vkey() after its rotation.';
     END IF;
     PERFORM @extschema@._vkey_name(log_vkey, 1);   -- a weak key: its own error
-    IF log_vkey = ANY (pg_catalog.string_to_array(m.log_vkey, E'\n')) THEN
+    -- the pinned lines as the list is read (join() pins it as given: CRLF
+    -- and blank lines too): keys, not lines, count (red team r18 F2, F4)
+    IF log_vkey = ANY (pg_catalog.regexp_split_to_array(m.log_vkey, E'\r?\n')) THEN
         RAISE EXCEPTION 'this log key of member "%" is pinned already', origin USING ERRCODE = '42710';
     END IF;
-    IF pg_catalog.cardinality(pg_catalog.string_to_array(m.log_vkey, E'\n')) >= 16 THEN
+    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(m.log_vkey, E'\r?\n') k WHERE k <> '') >= 16 THEN
         RAISE EXCEPTION 'member "%" has 16 log keys pinned', origin
             USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current key.';
     END IF;
