@@ -314,6 +314,11 @@ ROLLBACK;
 UPDATE consortium_member SET log_vkey = log_vkey || E'\n' || pg_temp.k('c.example/log', 'c1') WHERE origin = 'c.example/log';
 SELECT _log_keys_problem(log_vkey, origin) FROM consortium_member WHERE origin = 'c.example/log';
 SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c4'));
+-- a weak key pinned by hand: nothing verifies under it, so it is named too
+-- (red team r18 F3: the status said only "stopped" once a checkpoint came)
+UPDATE consortium_member SET log_vkey = pg_temp.k('c.example/log', 'c1') || E'\r\n'
+       || pg_temp.vkey_of('c.example/log', '\x01', '\x01'::bytea || decode(repeat('00', 31), 'hex')) WHERE origin = 'c.example/log';
+SELECT _log_keys_problem(log_vkey, origin) FROM consortium_member WHERE origin = 'c.example/log';
 DELETE FROM consortium_member WHERE origin = 'c.example/log';
 SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text)', 'EXECUTE') AS public_may_call;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
