@@ -274,6 +274,9 @@ CREATE FUNCTION pg_temp.vkey_of(name text, alg bytea, k bytea) RETURNS text LANG
                 || '+' || encode(alg || k, 'base64')
 $$;
 SELECT join('b.example/log', 'host=x', pg_temp.vkey_of('b.example/log', '\x01', '\x01'::bytea || decode(repeat('00', 31), 'hex')));
+-- in a CRLF list too (red team r18 F1: the CR kept the line from parsing, and unchecked)
+SELECT join('b.example/log', 'host=x', pg_temp.vkey_of('b.example/log', '\x01', '\x01'::bytea || decode(repeat('00', 31), 'hex'))
+                                       || E'\r\n' || pg_temp.vkey('b.example/log', '\x01'));
 \set VERBOSITY sqlstate
 SELECT join('b.example/log', 'host=x', pg_temp.vkey('b.example/log', '\x01'),
             pg_temp.vkey_of('b.example/log', '\x04', '\x01'::bytea || decode(repeat('00', 31), 'hex')));
@@ -296,12 +299,26 @@ SELECT log_vkey = pg_temp.k('c.example/log', 'c1') || E'\r\n' || pg_temp.k('c.ex
 -- repin_log_key(): one key, on one line
 SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c2') || ' ');
 SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c3') || E'\n' || pg_temp.k('c.example/log', 'c4'));
+-- a key of the list join() pinned with CRLF is pinned already (red team r18 F4)
+SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c1'));
 SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c3'));
+-- keys count, not lines: eight keys pinned with a blank line after each take a
+-- ninth (red team r18 F2: "has 16 log keys pinned")
+BEGIN;
+SELECT join('e.example/log', 'host=x', (SELECT string_agg(pg_temp.k('e.example/log', 'e' || i) || E'\n', E'\n') FROM generate_series(1, 8) i) || E'\n')
+       LIKE 'CREATE SUBSCRIPTION%' AS joined_with_eight_keys;
+SELECT repin_log_key('e.example/log', pg_temp.k('e.example/log', 'e9')) LIKE 'ALTER SUBSCRIPTION%' AS ninth_key_pinned;
+ROLLBACK;
 -- a pinned list damaged by hand: what the status says of it ("bad log
 -- keys", after "no subscription": test/shell/key_rotation_peer.sh)
 UPDATE consortium_member SET log_vkey = log_vkey || E'\n' || pg_temp.k('c.example/log', 'c1') WHERE origin = 'c.example/log';
 SELECT _log_keys_problem(log_vkey, origin) FROM consortium_member WHERE origin = 'c.example/log';
 SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c4'));
+-- a weak key pinned by hand: nothing verifies under it, so it is named too
+-- (red team r18 F3: the status said only "stopped" once a checkpoint came)
+UPDATE consortium_member SET log_vkey = pg_temp.k('c.example/log', 'c1') || E'\r\n'
+       || pg_temp.vkey_of('c.example/log', '\x01', '\x01'::bytea || decode(repeat('00', 31), 'hex')) WHERE origin = 'c.example/log';
+SELECT _log_keys_problem(log_vkey, origin) FROM consortium_member WHERE origin = 'c.example/log';
 DELETE FROM consortium_member WHERE origin = 'c.example/log';
 SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text)', 'EXECUTE') AS public_may_call;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;

@@ -12,6 +12,7 @@
 
 #include "log_keys.h"
 
+#include "ed25519.h"
 #include "note.h"
 
 char *
@@ -46,6 +47,20 @@ log_keys_problem(const char *text, size_t len, const char *origin)
 					 err.line, keys[err.key - 1].name, origin) :
 			psprintf("line %d names \"%s\", not \"%s\" as line %d does",
 					 err.line, keys[err.key - 1].name, keys[0].name, err.first_line);
+
+	/*
+	 * A weak key parses, but nothing verifies under it (bl_ed25519_pub_new
+	 * refuses it): pinned alone, every checkpoint of the member is refused,
+	 * and consortium_status() said only "stopped" (red team r18 F3).
+	 */
+	for (int k = 0; k < n; k++)
+	{
+		const char *why = NULL;
+
+		if (!bl_ed25519_pub_is_acceptable(keys[k].pub, &why))
+			return psprintf("line %d holds a weak Ed25519 public key (%s)",
+							bl_vkey_list_line(text, len, k + 1), why);
+	}
 	return NULL;
 }
 
@@ -53,8 +68,8 @@ log_keys_problem(const char *text, size_t len, const char *origin)
  * battledger._log_keys_problem(log_vkey text, origin text) RETURNS text
  *
  * log_keys_problem() for SQL: NULL when log_vkey lists one to sixteen
- * distinct Ed25519 note verifier keys named origin, oldest first, one per
- * line; else what is wrong, as a clause.  join() and repin_log_key() refuse
+ * distinct Ed25519 note verifier keys named origin, none weak, oldest first,
+ * one per line; else what is wrong, as a clause.  join() and repin_log_key() refuse
  * such a list with it, and consortium_status() names a pinned list the
  * peer's checkpoint trigger would refuse (red team r17k F5: the apply
  * worker's error was the only trace).  STRICT, and it reads nothing else.

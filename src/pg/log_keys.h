@@ -15,7 +15,8 @@
 
 /*
  * What is wrong with the key list text[0..len) for a log of origin `origin`
- * (NULL: any one name), or NULL when nothing is: a palloc'd clause, without
+ * (NULL: any one name), a weak key included (bl_ed25519_pub_is_acceptable),
+ * or NULL when nothing is: a palloc'd clause, without
  * capital or final period, such as
  *   line 2 names "x", not the member's origin "y"
  * Line numbers count every line, blank ones too.
