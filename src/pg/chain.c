@@ -223,6 +223,14 @@ typedef struct StmtHead
 static stmtheads_hash *stmt_heads = NULL;
 static MemoryContext stmt_cxt = NULL;
 static uint64 stmt_heads_epoch = 0;
+/*
+ * battledger.origin's generation when the heads were cached: a chain is
+ * (origin, key), but the heads are found by key.  set_config() in an
+ * INSERT's SELECT list changes the origin between two rows without a nested
+ * statement, and the next row was chained to the other origin's head (its
+ * chain then missed a position; main 439984b).  Any assignment voids them.
+ */
+static uint64 stmt_heads_origin_gen = 0;
 
 static bool
 plain_insert(PlannedStmt *stmt)
@@ -424,7 +432,8 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 
 	if (!may_cache)
 		return NULL;
-	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch)
+	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch ||
+		stmt_heads_origin_gen != bl_origin_generation())
 	{
 		if (stmt_cxt == NULL)
 			stmt_cxt = AllocSetContextCreate(TopMemoryContext, "battledger statement heads",
@@ -433,6 +442,7 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 		/* small: most statements append to a chain or two; it grows with a bulk load */
 		stmt_heads = stmtheads_create(stmt_cxt, 64, NULL);
 		stmt_heads_epoch = run_epoch;
+		stmt_heads_origin_gen = bl_origin_generation();
 	}
 	h = stmtheads_insert(stmt_heads, ((uint64) lr->relid << 32) | keyhash, &found);
 	/*
@@ -536,8 +546,12 @@ chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, 
 	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, &found_seq, hash, NULL);
 }
 
-/* battledger.origin as local_row_origin() last returned it, and as text */
-static char *origin_cstr = NULL;
+/*
+ * battledger.origin as text, as local_row_origin() last made it, and the
+ * setting's generation then (bl_origin_generation(): any assignment of the
+ * setting, a rollback's included, bumps it, so a stale text is never used).
+ */
+static uint64 origin_text_gen = 0;
 static Datum origin_text;
 
 /*
@@ -564,22 +578,18 @@ local_row_origin(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 				 errdetail("A member writes only under its own origin; other members' rows arrive by replication."),
 				 errhint("Leave ledger_origin out of the INSERT.")));
 	}
-	/* the same text for every row while battledger.origin stays the same */
-	if (origin_cstr == NULL || strcmp(origin_cstr, mine) != 0)
+	/* the same text for every row while battledger.origin is not assigned again */
+	if (origin_text_gen != bl_origin_generation())
 	{
-		/* both made before the old ones are freed: an allocation failure leaves them intact */
+		/* made before the old one is freed: an allocation failure leaves it intact */
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		char	   *c = pstrdup(mine);
 		Datum		t = CStringGetTextDatum(mine);
 
 		MemoryContextSwitchTo(old);
-		if (origin_cstr != NULL)
-		{
-			pfree(origin_cstr);
+		if (origin_text_gen != 0)
 			pfree(DatumGetPointer(origin_text));
-		}
-		origin_cstr = c;
 		origin_text = t;
+		origin_text_gen = bl_origin_generation();
 	}
 	return origin_text;
 }
