@@ -188,3 +188,37 @@ SELECT k = :'k1' AS is_k1, array_agg(ledger_seq ORDER BY n) AS seqs, array_agg(n
   FROM collide GROUP BY k ORDER BY 1;
 SELECT count(*) AS problems FROM verify('collide');
 ROLLBACK;
+
+-- battledger.origin is checked and made into text once per assignment of
+-- the setting, not per row (log.c, chain.c): every assignment, rolled back
+-- or not, reaches the next row, and a statement's cached heads are voided
+-- by a change between two of its rows (rolled back, as above)
+BEGIN;
+CREATE TABLE origin_rows (k text, n int, note text);
+SELECT enable_ledger('origin_rows', 'k');
+INSERT INTO origin_rows VALUES ('k', 1);
+SET LOCAL battledger.origin = 'battledger.test/other';
+INSERT INTO origin_rows VALUES ('k', 2);
+SAVEPOINT s1;
+SET LOCAL battledger.origin = 'not a name';
+INSERT INTO origin_rows VALUES ('k', 3);
+ROLLBACK TO s1;
+INSERT INTO origin_rows VALUES ('k', 4);
+SAVEPOINT s2;
+SET LOCAL battledger.origin = 'battledger.test/third';
+INSERT INTO origin_rows VALUES ('k', 5);
+ROLLBACK TO s2;
+INSERT INTO origin_rows VALUES ('k', 6);
+RESET battledger.origin;
+INSERT INTO origin_rows VALUES ('k', 7);
+CREATE FUNCTION origin_rows_insert(i int) RETURNS void LANGUAGE sql
+  SET battledger.origin = 'battledger.test/fn' AS $$ INSERT INTO origin_rows VALUES ('k', i) $$;
+SELECT origin_rows_insert(8);
+INSERT INTO origin_rows VALUES ('k', 9);
+-- one statement, the origin switched between its rows
+INSERT INTO origin_rows
+  SELECT 'k', g, set_config('battledger.origin', 'battledger.test/o' || (g % 2), true)
+    FROM generate_series(10, 13) g;
+SELECT n, ledger_origin, ledger_seq FROM origin_rows ORDER BY n;
+SELECT count(*) AS problems FROM verify('origin_rows');
+ROLLBACK;

@@ -59,7 +59,7 @@ _PG_init(void)
 	DefineCustomStringVariable("battledger.origin",
 							   "Name of this database's transparency log (the checkpoint origin).",
 							   "For example \"oem.example/batteries\"; also the name of the log's signing key.",
-							   &bl_origin, NULL, PGC_SUSET, BL_GUC_PARALLEL, NULL, NULL, NULL);
+							   &bl_origin, NULL, PGC_SUSET, BL_GUC_PARALLEL, NULL, bl_origin_assign, NULL);
 	DefineCustomStringVariable("battledger.log_key_file",
 							   "Ed25519 private key (PKCS#8 PEM) that signs the log's checkpoints.",
 							   "Read by the server process; never stored in a table.",

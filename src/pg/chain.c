@@ -223,6 +223,14 @@ typedef struct StmtHead
 static stmtheads_hash *stmt_heads = NULL;
 static MemoryContext stmt_cxt = NULL;
 static uint64 stmt_heads_epoch = 0;
+/*
+ * battledger.origin's generation when the heads were cached: a chain is
+ * (origin, key), but the heads are found by key.  set_config() in an
+ * INSERT's SELECT list changes the origin between two rows without a nested
+ * statement, and the next row was chained to the other origin's head (its
+ * chain then missed a position; main 439984b).  Any assignment voids them.
+ */
+static uint64 stmt_heads_origin_gen = 0;
 
 /*
  * At most this many chains' heads are kept for one statement (about 20 MB
@@ -437,7 +445,8 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 
 	if (!may_cache)
 		return NULL;
-	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch || stmt_heads->members >= STMT_HEADS_MAX)
+	if (stmt_heads == NULL || stmt_heads_epoch != run_epoch ||
+		stmt_heads_origin_gen != bl_origin_generation() || stmt_heads->members >= STMT_HEADS_MAX)
 	{
 		if (stmt_cxt == NULL)
 			stmt_cxt = AllocSetContextCreate(TopMemoryContext, "battledger statement heads",
@@ -446,6 +455,7 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 		/* small: most statements append to a chain or two; it grows with a bulk load */
 		stmt_heads = stmtheads_create(stmt_cxt, 64, NULL);
 		stmt_heads_epoch = run_epoch;
+		stmt_heads_origin_gen = bl_origin_generation();
 	}
 	h = stmtheads_insert(stmt_heads, ((uint64) lr->relid << 32) | keyhash, &found);
 	/*
@@ -549,8 +559,12 @@ chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, 
 	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, &found_seq, hash, NULL);
 }
 
-/* battledger.origin as local_row_origin() last returned it, and as text */
-static char *origin_cstr = NULL;
+/*
+ * battledger.origin as text, as local_row_origin() last made it, and the
+ * setting's generation then (bl_origin_generation(): any assignment of the
+ * setting, a rollback's included, bumps it, so a stale text is never used).
+ */
+static uint64 origin_text_gen = 0;
 static Datum origin_text;
 
 /*
@@ -577,24 +591,54 @@ local_row_origin(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 				 errdetail("A member writes only under its own origin; other members' rows arrive by replication."),
 				 errhint("Leave ledger_origin out of the INSERT.")));
 	}
-	/* the same text for every row while battledger.origin stays the same */
-	if (origin_cstr == NULL || strcmp(origin_cstr, mine) != 0)
+	/* the same text for every row while battledger.origin is not assigned again */
+	if (origin_text_gen != bl_origin_generation())
 	{
-		/* both made before the old ones are freed: an allocation failure leaves them intact */
+		/* made before the old one is freed: an allocation failure leaves it intact */
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		char	   *c = pstrdup(mine);
 		Datum		t = CStringGetTextDatum(mine);
 
 		MemoryContextSwitchTo(old);
-		if (origin_cstr != NULL)
-		{
-			pfree(origin_cstr);
+		if (origin_text_gen != 0)
 			pfree(DatumGetPointer(origin_text));
-		}
-		origin_cstr = c;
 		origin_text = t;
+		origin_text_gen = bl_origin_generation();
 	}
 	return origin_text;
+}
+
+/*
+ * The buffer a row is encoded into, kept from row to row: a bulk load paid
+ * initStringInfo()'s 1 kB palloc for every row.  Nothing runs between a
+ * row's encoding and its hash that could chain another row (the encoder
+ * calls only type output functions and the syscache), so one buffer serves
+ * every call; a row's error leaves it to be reset by the next.  A buffer
+ * grown past 64 kB by a wide row is given back rather than kept.
+ */
+static StringInfoData row_buf = {NULL, 0, 0, 0};
+
+static void
+row_buf_reset(void)
+{
+	if (row_buf.data == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&row_buf);
+		MemoryContextSwitchTo(old);
+	}
+	else
+		resetStringInfo(&row_buf);
+}
+
+static void
+row_buf_trim(void)
+{
+	if (row_buf.maxlen > 65536)
+	{
+		pfree(row_buf.data);
+		row_buf.data = NULL;
+	}
 }
 
 void
@@ -630,7 +674,6 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	Hash256		prev;
 	Hash256		hash;
 	HeapTuple	newtup;
-	StringInfoData buf;
 	Datum		origin;
 	TimestampTz now = 0;
 	TimestampTz head_at = DT_NOBEGIN;
@@ -655,8 +698,9 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 						 LEDGER_CHAIN_TRIGGER)));
 
 	tup = td->tg_trigtuple;
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
+	/* one allocation for both (bulk loads paid one palloc a row for each) */
+	values = palloc(desc->natts * (sizeof(Datum) + sizeof(bool)));
+	nulls = (bool *) (values + desc->natts);
 	heap_deform_tuple(tup, desc, values, nulls);
 
 	if (lr->chain_attno)
@@ -736,9 +780,10 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 	}
 
 	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */
-	initStringInfo(&buf);
-	row_encode(lr->encoder, values, nulls, &buf);
-	chain_hash(prev.bytes, seq, buf.data, buf.len, hash.bytes);
+	row_buf_reset();
+	row_encode(lr->encoder, values, nulls, &row_buf);
+	chain_hash(prev.bytes, seq, row_buf.data, row_buf.len, hash.bytes);
+	row_buf_trim();
 
 	/*
 	 * The stored row: the values deformed above with the ledger columns set

@@ -330,7 +330,7 @@ key_row_weakness(const LedgerRel *lr, TupleDesc desc, Datum *values, bool *nulls
 	bytea	   *pub;
 	const char *why = NULL;
 
-	if (strcmp(lr->qualname, "battledger.key_event") != 0)
+	if (!lr->is_key_event)
 		return NULL;
 	pub_att = key_event_column(desc, "public_key", BYTEAOID);
 	member_att = key_event_column(desc, "member", TEXTOID);

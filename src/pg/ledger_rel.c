@@ -418,6 +418,13 @@ ledger_rel_build(Relation rel, LedgerRel *lr)
 	if (!ledger_registration(RelationGetRelid(rel), &chain_by, &signer_roles, &lr->v1_before, lr->mcxt))
 		ledger_not_registered_error(rel);
 	lr->qualname = MemoryContextStrdup(lr->mcxt, ledger_table_name(RelationGetRelid(rel)));
+	/*
+	 * Decided once per entry, not by a strcmp per row: it is qualname's, and
+	 * lives as long: renaming a ledger table, moving it to another schema
+	 * or renaming its schema is refused (guard.c), and any ALTER TABLE
+	 * invalidates the table's relcache entry, which rebuilds this one.
+	 */
+	lr->is_key_event = strcmp(lr->qualname, "battledger.key_event") == 0;
 	ledger_rel_columns(rel, lr, chain_by, signer_roles != NULL);
 	if (lr->chain_attno)
 		fmgr_info_cxt(lr->chain_eq_proc, &lr->chain_eq_fn, lr->mcxt);

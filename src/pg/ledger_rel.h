@@ -39,6 +39,7 @@ typedef struct LedgerRel
 	Oid			relid;
 	bool		valid;
 	char	   *qualname;		/* schema.table, as leaves name the table */
+	bool		is_key_event;	/* qualname is battledger.key_event (keys.c checks its rows' keys) */
 	MemoryContext mcxt;
 	AttrNumber	chain_attno;	/* 0 when the table has a single chain */
 	Oid			chain_collation;

@@ -131,9 +131,38 @@ log_signing_key(bool missing_ok)
 	return key_file_load(&log_key, bl_log_key_file, "battledger.log_key_file", missing_ok);
 }
 
+/*
+ * Whether battledger.origin has been assigned since log_origin() last found
+ * it valid.  The chain trigger asks for the origin once per row, and the
+ * check walks the name's UTF-8 each time.  Every assignment of the setting
+ * goes through the assign hook, whatever its source (SET, SET LOCAL and its
+ * end, RESET, a function's SET clause, a transaction or subtransaction
+ * abort restoring the old value, a reloaded configuration file, the
+ * placeholder replaced when the library loads), so a bumped generation voids
+ * the verdict before the new value can be read.  The value's address alone
+ * would not do: freed text can be reused for another.  Only a valid value is
+ * remembered: an invalid one is refused at every use, as before.
+ */
+static uint64 origin_gen = 1;
+static uint64 origin_valid_gen = 0;
+
+void
+bl_origin_assign(const char *newval, void *extra)
+{
+	origin_gen++;
+}
+
+uint64
+bl_origin_generation(void)
+{
+	return origin_gen;
+}
+
 const char *
 log_origin(void)
 {
+	if (origin_valid_gen == origin_gen)
+		return bl_origin;
 	if (bl_origin == NULL || bl_origin[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -144,6 +173,7 @@ log_origin(void)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("battledger.origin \"%s\" is not a valid note key name", bl_origin),
 				 errdetail("It must be non-empty UTF-8 without spaces, control characters or '+'.")));
+	origin_valid_gen = origin_gen;
 	return bl_origin;
 }
 

@@ -19,6 +19,9 @@
 #include "sqlstate.h"
 
 extern char *bl_origin;
+/* battledger.origin's assign hook, and how many assignments it has seen (log.c) */
+extern void bl_origin_assign(const char *newval, void *extra);
+extern uint64 bl_origin_generation(void);
 extern char *bl_log_key_file;
 extern int	bl_seal_checkpoint_every;
 extern bool bl_seal_bulk_write;

@@ -367,6 +367,7 @@ queue_flush(QueueFlush mode)
 	MemoryContext landed_cxt = NULL;
 	MemoryContext old;
 	LandedCheck lc = {NULL, NULL, NULL};
+	PendingForm pf;
 
 	/* the current subtransaction's entries are the last ones recorded */
 	while (first > 0 && queued[first - 1].subid == cur)
@@ -430,10 +431,11 @@ queue_flush(QueueFlush mode)
 		{
 			pending = log_pending_open();
 			batch = queue_slots(pending);
+			log_pending_form_init(&pf);
 		}
 		/* the tuples live in flush_cxt, reset after each call: the slots do not free them */
 		old = MemoryContextSwitchTo(flush_cxt);
-		ExecStoreHeapTuple(log_pending_tuple(pending, q->qualname, q->seq, &q->prev, &q->hash),
+		ExecStoreHeapTuple(log_pending_form(&pf, pending, q->qualname, q->seq, &q->prev, &q->hash),
 						   batch[nbatch], false);
 		MemoryContextSwitchTo(old);
 		if (++nbatch == LOG_QUEUE_BATCH)
@@ -457,7 +459,10 @@ queue_flush(QueueFlush mode)
 	if (landed_cxt)
 		MemoryContextDelete(landed_cxt);
 	if (pending)
+	{
+		log_pending_form_end(&pf);
 		table_close(pending, NoLock);
+	}
 	nqueued = kept;
 	if (nqueued == 0)
 		queue_reset();			/* frees the chain keys copied for uncertain rows */

@@ -25,6 +25,21 @@ extern void log_enqueue(Relation pending, text *qualname, int64 seq, const Hash2
 extern HeapTuple log_pending_tuple(Relation pending, text *qualname, int64 seq, const Hash256 *prev,
 								   const Hash256 *row_hash);
 extern Oid log_relid(const char *name);
+/* log_pending_tuple()'s tuples, copied from a template per table (log_queue.c) */
+typedef struct PendingForm
+{
+	MemoryContext cxt;			/* the template's */
+	text	   *qualname;		/* the table name the template is for */
+	HeapTuple	tmpl;
+	bool		usable;			/* the layout is known: copy the template */
+	int			seq_off;		/* offsets from t_data */
+	int			prev_off;
+	int			hash_off;
+} PendingForm;
+extern void log_pending_form_init(PendingForm *pf);
+extern HeapTuple log_pending_form(PendingForm *pf, Relation pending, text *qualname, int64 seq,
+								  const Hash256 *prev, const Hash256 *row_hash);
+extern void log_pending_form_end(PendingForm *pf);
 
 /* key file and origin (log.c) */
 extern const char *log_origin(void);

@@ -18,7 +18,10 @@
 # share with its SHA-256 apart; every ledger table must verify clean.
 # Needs valgrind (not in BL_PACKAGES).  Environment: PG_BIN_A, PG_BIN_B
 # (required), BENCH_ROWS (default 20000), BENCH_PORT (default 57330),
-# CG_CACHE (default 0).  About a minute per build at 20,000 rows.
+# CG_CACHE (default 0), BENCH_ORIGIN (default unset: battledger.origin for
+# both clusters, as a member has it; unset, the trigger takes the empty
+# origin and skips the name's checks).  About a minute per build at 20,000
+# rows.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cluster.sh"
@@ -47,6 +50,7 @@ shared_buffers = 256MB
 max_wal_size = 8GB
 autovacuum = off
 CONF
+  [ -z "${BENCH_ORIGIN:-}" ] || echo "battledger.origin = '$BENCH_ORIGIN'" >> "$d/postgresql.conf"
   mkdir -p "$BL_WORK/cg_$name"; chown postgres: "$BL_WORK/cg_$name" 2>/dev/null || true
   as_pg bash -c "valgrind --tool=callgrind ${CACHE[*]} --trace-children=yes --log-file=$BL_WORK/cg_$name/vg.%p \
     --callgrind-out-file=$BL_WORK/cg_$name/cg.%p --collect-atstart=no --toggle-collect=PortalRun \

@@ -15,7 +15,7 @@ source "$(dirname "$0")/../lib/cluster.sh"
 bl_scratch
 # a battledger setting in postgresql.conf: a parallel worker that loads the
 # library must take it without a warning
-bl_start_cluster first 55493 "battledger.origin = 'first.test/log'"
+bl_start_cluster first "${FIRST_STATEMENT_PORT:-55493}" "battledger.origin = 'first.test/log'"
 trap 'as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/first" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$BL_WORK"' EXIT
 createdb fs
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d fs "$@"; }
