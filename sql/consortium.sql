@@ -319,8 +319,26 @@ SELECT repin_log_key('c.example/log', pg_temp.k('c.example/log', 'c4'));
 UPDATE consortium_member SET log_vkey = pg_temp.k('c.example/log', 'c1') || E'\r\n'
        || pg_temp.vkey_of('c.example/log', '\x01', '\x01'::bytea || decode(repeat('00', 31), 'hex')) WHERE origin = 'c.example/log';
 SELECT _log_keys_problem(log_vkey, origin) FROM consortium_member WHERE origin = 'c.example/log';
+-- witness keys likewise (0.17.0): a list at join(), one key at a time after
+CREATE FUNCTION pg_temp.w(name text, seed text) RETURNS text LANGUAGE sql AS $$
+    SELECT pg_temp.vkey_of(name, '\x04', battledger_test.public_key(battledger_test.seed(seed)))
+$$;
+SELECT repin_witness_key('c.example/log', pg_temp.w('c.example/log', 'w1'));   -- joined without one: the first
+SELECT repin_witness_key('c.example/log', pg_temp.w('c.example/log', 'w1'));
+SELECT repin_witness_key('c.example/log', pg_temp.k('c.example/log', 'w2'));   -- a log key
+SELECT repin_witness_key('c.example/log', pg_temp.w('d.example/log', 'w2'));
+SELECT repin_witness_key('c.example/log', pg_temp.w('c.example/log', 'w2')) LIKE 'ALTER SUBSCRIPTION%' AS repinned;
+SELECT witness_vkey = pg_temp.w('c.example/log', 'w1') || E'\n' || pg_temp.w('c.example/log', 'w2') AS witness_keys_oldest_first
+  FROM consortium_member WHERE origin = 'c.example/log';
 DELETE FROM consortium_member WHERE origin = 'c.example/log';
-SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text)', 'EXECUTE') AS public_may_call;
+SELECT join('c.example/log', 'host=x', pg_temp.k('c.example/log', 'c1'),
+            pg_temp.w('c.example/log', 'w1') || E'\n' || pg_temp.w('c.example/log', 'w1'));
+SELECT join('c.example/log', 'host=x', pg_temp.k('c.example/log', 'c1'),
+            pg_temp.w('c.example/log', 'w1') || E'\n' || pg_temp.w('c.example/log', 'w2')) LIKE 'CREATE SUBSCRIPTION%' AS joined_with_two_witness_keys;
+DELETE FROM consortium_member WHERE origin = 'c.example/log';
+SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text)', 'EXECUTE') AS public_may_call,
+       has_function_privilege('public', 'battledger._witness_keys_problem(text, text)', 'EXECUTE') AS public_may_call_w,
+       has_function_privilege('public', 'battledger.repin_witness_key(text, text)', 'EXECUTE') AS public_may_repin_w;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
 SELECT member, enabled, state, rejected > 0 AS has_rejections FROM consortium_status();
 SELECT witness_vkey();

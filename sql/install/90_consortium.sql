@@ -125,6 +125,12 @@ CREATE FUNCTION @extschema@._vkey_name(vkey text, alg int) RETURNS text
 CREATE FUNCTION @extschema@._log_keys_problem(log_vkey text, origin text) RETURNS text
     AS 'MODULE_PATHNAME', 'battledger_log_keys_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 REVOKE ALL ON FUNCTION @extschema@._log_keys_problem(text, text) FROM PUBLIC;
+-- _witness_keys_problem(witness_vkey text, origin text) RETURNS text: the
+-- same for a member's witness keys (cosignature/v1), as the cosignature
+-- trigger reads them (0.17.0)
+CREATE FUNCTION @extschema@._witness_keys_problem(witness_vkey text, origin text) RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_witness_keys_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION @extschema@._witness_keys_problem(text, text) FROM PUBLIC;
 CREATE FUNCTION @extschema@._peer_root(origin text, tree_size bigint) RETURNS @extschema@.hash256
     AS 'MODULE_PATHNAME', 'battledger_peer_root' LANGUAGE C STABLE STRICT;
 
@@ -222,9 +228,17 @@ BEGIN
                                              'after key rotations, give its keys oldest first, one per line.', problem),
                   HINT = 'Ask the member for SELECT battledger.log_vkey() (and, if it rotated its key, the keys it used before).';
     END IF;
-    IF witness_vkey IS NOT NULL AND @extschema@._vkey_name(witness_vkey, 4) IS DISTINCT FROM origin THEN
-        RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
-            USING ERRCODE = '22023', HINT = 'Ask the member for SELECT battledger.witness_vkey().';
+    -- the witness keys likewise: one, or after rotations all, oldest first (0.17.0)
+    IF witness_vkey IS NOT NULL THEN
+        PERFORM @extschema@._vkey_name(k, 4) FROM pg_catalog.regexp_split_to_table(witness_vkey, E'\r?\n') k;
+        problem := @extschema@._witness_keys_problem(witness_vkey, origin);
+        IF problem IS NOT NULL THEN
+            RAISE EXCEPTION 'witness_vkey is not %named "%"',
+                            CASE WHEN witness_vkey ~ '\S\s*\n\s*\S' THEN 'a list of cosignature/v1 verifier keys ' ELSE 'a cosignature/v1 verifier key ' END, origin
+                USING ERRCODE = '22023',
+                      DETAIL = pg_catalog.format('In witness_vkey, %s. After witness key rotations, give its keys oldest first, one per line.', problem),
+                      HINT = 'Ask the member for SELECT battledger.witness_vkey() (and, if it rotated its witness key, the keys it used before).';
+        END IF;
     END IF;
     IF EXISTS (SELECT 1 FROM @extschema@.consortium_member m WHERE m.origin = $1) THEN
         RAISE EXCEPTION 'member "%" has joined already', origin
@@ -299,6 +313,58 @@ END $$;
 COMMENT ON FUNCTION @extschema@.repin_log_key(text, text) IS
     'pin the new log key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.repin_log_key(text, text) FROM PUBLIC;
+
+-- repin_witness_key(origin text, witness_vkey text) RETURNS text: pin the new
+-- witness key of a member that rotated it (0.17.0; docs/consortium.md, "A
+-- member rotates its witness key"), as repin_log_key() does for its log
+-- key: its cosignatures by the new key are refused, and its subscription
+-- stopped, until then.  The keys stay pinned, oldest first; an arriving
+-- cosignature must verify under the key of the member's last stored
+-- cosignature or a newer one (src/pg/witness.c).  A member that joined
+-- without a witness key gets this one as its first.
+CREATE FUNCTION @extschema@.repin_witness_key(origin text, witness_vkey text)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m record;
+    problem text;
+BEGIN
+    IF origin IS NULL OR witness_vkey IS NULL THEN
+        RAISE EXCEPTION 'origin and witness_vkey are required' USING ERRCODE = '22004';
+    END IF;
+    SELECT c.subscription, c.witness_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'member "%" has not joined', origin
+            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
+    END IF;
+    PERFORM @extschema@._vkey_name(witness_vkey, 4);   -- a weak key: its own error
+    problem := CASE WHEN witness_vkey ~ '[\r\n]' THEN 'it is more than one line'
+                    ELSE @extschema@._witness_keys_problem(witness_vkey, origin) END;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In witness_vkey, %s. Pin one new key at a time.', problem),
+                  HINT = 'Ask the member for SELECT battledger.witness_vkey() after its rotation.';
+    END IF;
+    IF witness_vkey = ANY (pg_catalog.regexp_split_to_array(coalesce(m.witness_vkey, ''), E'\r?\n')) THEN
+        RAISE EXCEPTION 'this witness key of member "%" is pinned already', origin USING ERRCODE = '42710';
+    END IF;
+    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(coalesce(m.witness_vkey, ''), E'\r?\n') k WHERE k <> '') >= 16 THEN
+        RAISE EXCEPTION 'member "%" has 16 witness keys pinned', origin
+            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current keys.';
+    END IF;
+    problem := @extschema@._witness_keys_problem(coalesce(m.witness_vkey || E'\n', '') || witness_vkey, origin);
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'the witness keys of member "%" would not be usable with this one', origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
+                  HINT = 'battledger.consortium_member.witness_vkey must hold the keys join() and repin_witness_key() pinned, oldest first.';
+    END IF;
+    UPDATE @extschema@.consortium_member c SET witness_vkey = coalesce(c.witness_vkey || E'\n', '') || $2 WHERE c.origin = $1;
+    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+END $$;
+COMMENT ON FUNCTION @extschema@.repin_witness_key(text, text) IS
+    'pin the new witness key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
+REVOKE ALL ON FUNCTION @extschema@.repin_witness_key(text, text) FROM PUBLIC;
 
 -- Why a worker of subscription sub applies nothing though it runs and what it
 -- last heard is recent: it waits for a lock a local session holds (a LOCK

@@ -243,6 +243,13 @@ int
 bl_vkey_list_parse(const char *p, size_t len, bl_vkey *out, int max,
 				   bl_vkey_list_error *err)
 {
+	return bl_vkey_list_parse_alg(p, len, BL_NOTE_ALG_ED25519, out, max, err);
+}
+
+int
+bl_vkey_list_parse_alg(const char *p, size_t len, uint8_t alg, bl_vkey *out, int max,
+					   bl_vkey_list_error *err)
+{
 	const char *at = p;
 	const char *line;
 	size_t		l;
@@ -256,7 +263,7 @@ bl_vkey_list_parse(const char *p, size_t len, bl_vkey *out, int max,
 			continue;
 		if (n == max)
 			return list_error(err, p, len, BL_VKEY_LIST_TOO_MANY, n + 1, 0);
-		if (bl_vkey_parse(line, l, &out[n]) != 0 || out[n].alg != BL_NOTE_ALG_ED25519)
+		if (bl_vkey_parse(line, l, &out[n]) != 0 || out[n].alg != alg)
 			return list_error(err, p, len, BL_VKEY_LIST_BAD_KEY, n + 1, 0);
 		for (int j = 0; j < n; j++)
 			if (memcmp(out[j].pub, out[n].pub, BL_ED25519_PUB_LEN) == 0 &&

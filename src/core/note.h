@@ -98,6 +98,13 @@ typedef struct bl_vkey_list_error
  */
 int			bl_vkey_list_parse(const char *p, size_t len, bl_vkey *out, int max,
 							   bl_vkey_list_error *err);
+/*
+ * The same rules for keys of algorithm alg: BL_NOTE_ALG_COSIG_V1 for a
+ * witness's cosignature keys across its rotations (BAD_KEY then means not
+ * a key of that algorithm).
+ */
+int			bl_vkey_list_parse_alg(const char *p, size_t len, uint8_t alg, bl_vkey *out,
+								   int max, bl_vkey_list_error *err);
 /* The line number of key number `key` of such a list (both from 1). */
 int			bl_vkey_list_line(const char *p, size_t len, int key);
 

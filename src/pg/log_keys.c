@@ -15,12 +15,12 @@
 #include "ed25519.h"
 #include "note.h"
 
-char *
-log_keys_problem(const char *text, size_t len, const char *origin)
+static char *
+keys_problem(const char *text, size_t len, const char *origin, uint8 alg)
 {
 	bl_vkey		keys[LOG_KEYS_MAX];
 	bl_vkey_list_error err;
-	int			n = bl_vkey_list_parse(text, len, keys, LOG_KEYS_MAX, &err);
+	int			n = bl_vkey_list_parse_alg(text, len, alg, keys, LOG_KEYS_MAX, &err);
 
 	switch (n < 0 ? err.rule : BL_VKEY_LIST_OK)
 	{
@@ -30,7 +30,9 @@ log_keys_problem(const char *text, size_t len, const char *origin)
 			return psprintf("more than %d keys are listed (line %d is key %d)",
 							LOG_KEYS_MAX, err.line, err.key);
 		case BL_VKEY_LIST_BAD_KEY:
-			return psprintf("line %d is not an Ed25519 note verifier key", err.line);
+			return psprintf("line %d is not %s", err.line,
+							alg == BL_NOTE_ALG_COSIG_V1 ? "a cosignature/v1 verifier key" :
+							"an Ed25519 note verifier key");
 		case BL_VKEY_LIST_DUPLICATE:
 			return psprintf("line %d lists the key of line %d again", err.line, err.first_line);
 		case BL_VKEY_LIST_TWO_NAMES:
@@ -64,6 +66,18 @@ log_keys_problem(const char *text, size_t len, const char *origin)
 	return NULL;
 }
 
+char *
+log_keys_problem(const char *text, size_t len, const char *origin)
+{
+	return keys_problem(text, len, origin, BL_NOTE_ALG_ED25519);
+}
+
+char *
+witness_keys_problem(const char *text, size_t len, const char *origin)
+{
+	return keys_problem(text, len, origin, BL_NOTE_ALG_COSIG_V1);
+}
+
 /*
  * battledger._log_keys_problem(log_vkey text, origin text) RETURNS text
  *
@@ -81,6 +95,26 @@ battledger_log_keys_problem(PG_FUNCTION_ARGS)
 	text	   *list = PG_GETARG_TEXT_PP(0);
 	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *problem = log_keys_problem(VARDATA_ANY(list), VARSIZE_ANY_EXHDR(list), origin);
+
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
+}
+
+/*
+ * battledger._witness_keys_problem(witness_vkey text, origin text) RETURNS text
+ *
+ * The same for a member's witness keys (cosignature/v1), oldest first, one
+ * per line, as the cosignature trigger reads them (witness.c): join() and
+ * repin_witness_key() refuse a list it finds fault with.  STRICT.
+ */
+PG_FUNCTION_INFO_V1(battledger_witness_keys_problem);
+Datum
+battledger_witness_keys_problem(PG_FUNCTION_ARGS)
+{
+	text	   *list = PG_GETARG_TEXT_PP(0);
+	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *problem = witness_keys_problem(VARDATA_ANY(list), VARSIZE_ANY_EXHDR(list), origin);
 
 	if (problem == NULL)
 		PG_RETURN_NULL();

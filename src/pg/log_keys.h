@@ -22,5 +22,7 @@
  * Line numbers count every line, blank ones too.
  */
 extern char *log_keys_problem(const char *text, size_t len, const char *origin);
+/* The same for a witness's cosignature/v1 keys across its rotations. */
+extern char *witness_keys_problem(const char *text, size_t len, const char *origin);
 
 #endif

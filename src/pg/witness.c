@@ -814,31 +814,26 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 /* ---------------------------------------------------------------- cosignatures */
 
 /*
- * Does line cosign (origin, size, root) under the witness key vkey_text, at
- * the time cosigned_at (seconds since the Unix epoch) stored beside it?  NULL
- * if so, else why not.  The stored time must be the signed one: it is what
+ * Does line cosign (origin, size, root) under the witness key vkey, at the
+ * time cosigned_at (seconds since the Unix epoch) stored beside it?  NULL if
+ * so, else why not.  The stored time must be the signed one: it is what
  * verify_member() weighs against a key's revocation.
  */
 static const char *
-cosignature_problem(const char *vkey_text, const char *witness, const char *origin, int64 size,
+cosignature_problem(const bl_vkey *vkey, const char *witness, const char *origin, int64 size,
 					const uint8 *root, const char *line, int64 cosigned_at)
 {
-	bl_vkey		vkey;
 	char	   *body;
 	StringInfoData buf;
 	bl_note		note;
 	uint64		ts;
 	int			ok;
 
-	if (vkey_text == NULL)
-		return "no witness key was recorded for this member at join";
 	/* one signature line by the witness, nothing else: it is pasted into proofs */
 	if (strchr(line, '\n') != NULL || strncmp(line, "\xE2\x80\x94 ", 4) != 0 ||
 		strncmp(line + 4, witness, strlen(witness)) != 0 || line[4 + strlen(witness)] != ' ')
 		return "the cosignature is not one signature line by the witness";
-	if (bl_vkey_parse(vkey_text, strlen(vkey_text), &vkey) != 0 || vkey.alg != BL_NOTE_ALG_COSIG_V1)
-		return "the witness key recorded for this member is not a cosignature/v1 key";
-	if (strcmp(vkey.name, witness) != 0)
+	if (strcmp(vkey->name, witness) != 0)
 		return "the cosignature is not by the member's witness key name";
 	body = bl_checkpoint_body(origin, (uint64) size, root, NULL, 0);
 	if (body == NULL)
@@ -848,13 +843,97 @@ cosignature_problem(const char *vkey_text, const char *witness, const char *orig
 	free(body);
 	memset(&note, 0, sizeof(note));
 	ok = bl_note_parse(buf.data, buf.len, &note) == 0 && note.nsigs == 1 &&
-		bl_cosig_verify(&note, vkey.name, vkey.pub, &ts) == 1;
+		bl_cosig_verify(&note, vkey->name, vkey->pub, &ts) == 1;
 	bl_note_free(&note);
 	if (!ok)
 		return "the cosignature does not verify";
 	if ((uint64) cosigned_at != ts)
 		return "cosigned_at is not the time the cosignature signs";
 	return NULL;
+}
+
+/*
+ * The witness keys pinned for member m, oldest first: join() pins one,
+ * repin_witness_key() adds each key the member rotated to (0.17.0).  Read
+ * at each cosignature, not from the apply worker's cache of the member, so
+ * that a key pinned while the worker runs counts at once.  Returns how
+ * many, 0 when the member joined without one, or -1 with *problem saying
+ * why the list cannot be used (by the rules of its log keys: log_keys.c).
+ */
+static int
+pinned_witness_keys(const ConsortiumMember *m, bl_vkey *keys, const char **problem)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(m->origin)};
+	int			nest = bl_spi_connect();
+	char	   *text = NULL;
+	int			n;
+
+	if (SPI_execute_with_args("SELECT witness_vkey FROM battledger.consortium_member WHERE origin = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.consortium_member");
+	if (SPI_processed == 1)
+		text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	bl_spi_finish(nest);
+	if (text == NULL)
+		return 0;
+	*problem = witness_keys_problem(text, strlen(text), m->origin);
+	if (*problem != NULL)
+	{
+		*problem = psprintf("the witness keys pinned for the member (battledger.consortium_member.witness_vkey) "
+							"are not usable: %s", *problem);
+		return -1;
+	}
+	n = bl_vkey_list_parse_alg(text, strlen(text), BL_NOTE_ALG_COSIG_V1, keys, LOG_KEYS_MAX, NULL);
+	Assert(n > 0);
+	return n;
+}
+
+/*
+ * The era of member m's witness keys: the newest of keys[1..n-1] under which
+ * a cosignature it signed last (by its signed time, whole seconds: every
+ * one of that second) verifies, else 0.  Once a newer key has cosigned
+ * here, an older one (retired, perhaps leaked) cannot: the same rule as its
+ * log keys'.  Read only after a rotation.  The signed time is the member's
+ * word: a cosignature by a retired key dated ahead, accepted before any by
+ * the newer key arrived, holds the era back until the newer key's are dated
+ * later (docs/security.md).
+ */
+static int
+witness_era(const ConsortiumMember *m, const bl_vkey *keys, int n)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(m->origin)};
+	int			nest;
+	int			era = 0;
+
+	if (n < 2)
+		return 0;
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT log_origin, tree_size, root, line, cosigned_at FROM battledger.cosignature "
+							  "WHERE witness = $1 AND cosigned_at = "
+							  "(SELECT max(c.cosigned_at) FROM battledger.cosignature c WHERE c.witness = $1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.cosignature");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *origin = SPI_getvalue(t, d, 1);
+		int64		size = DatumGetInt64(getattr(t, d, 2));
+		const uint8 *root = DatumGetHash256P(getattr(t, d, 3))->bytes;
+		char	   *line = SPI_getvalue(t, d, 4);
+		int64		at = DatumGetInt64(getattr(t, d, 5));
+
+		for (int k = n - 1; k > era; k--)
+			if (cosignature_problem(&keys[k], m->origin, origin, size, root, line, at) == NULL)
+			{
+				era = k;
+				break;
+			}
+	}
+	bl_spi_finish(nest);
+	return era;
 }
 
 /* Whether this exact cosignature line is stored already. */
@@ -889,6 +968,8 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 			   *line;
 	int64		size;
 	const char *why;
+	bl_vkey		keys[LOG_KEYS_MAX];
+	int			n;
 
 	check_trigger_context(fcinfo, "battledger_cosignature_trigger");
 	if (cosigning)
@@ -900,17 +981,34 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	size = DatumGetInt64(getattr(tup, desc, 2));
 	witness = TextDatumGetCString(getattr(tup, desc, 4));
 	line = TextDatumGetCString(getattr(tup, desc, 6));
-	if (m->witness_vkey == NULL)
+	why = NULL;
+	n = pinned_witness_keys(m, keys, &why);
+	if (n == 0)
 	{
 		/* joined as no witness: its cosignatures mean nothing here, but its rows still flow */
 		ereport(WARNING,
 				(errmsg("ignoring a cosignature by \"%s\": no witness key was recorded for it at join", m->origin)));
 		return PointerGetDatum(NULL);
 	}
-	why = strcmp(witness, m->origin) != 0 ? "a member publishes only its own cosignatures"
-		: cosignature_problem(m->witness_vkey, witness, origin, size,
-							  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line,
-							  DatumGetInt64(getattr(tup, desc, 5)));
+	if (why == NULL && strcmp(witness, m->origin) != 0)
+		why = "a member publishes only its own cosignatures";
+	if (why == NULL)
+	{
+		int			era = witness_era(m, keys, n);
+
+		/* the newest pinned key first; none older than the era (witness_era()) */
+		for (int k = n - 1; k >= era; k--)
+		{
+			why = cosignature_problem(&keys[k], witness, origin, size,
+									  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line,
+									  DatumGetInt64(getattr(tup, desc, 5)));
+			if (why == NULL)
+				break;
+		}
+		if (why != NULL && era > 0)
+			why = psprintf("%s (witness keys pinned: %d; the last cosignature stored was signed by key %d, "
+						   "so an older key may not sign any more)", why, n, era + 1);
+	}
 	if (why)
 		consortium_reject(m->origin, "battledger.cosignature", size, "bad_cosignature",
 						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: %s.", origin, size, witness, why),
