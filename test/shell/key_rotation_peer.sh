@@ -97,8 +97,11 @@ check "  then the third key's, without a stop" [ "$(status_of_a)" = ok ]
 # the retired key signs again: refused
 seal_rows 5 k2
 wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+# (named by its reason, not counted: an apply worker relaunched before its
+# subscription is disabled may record the same refusal twice on a busy
+# machine, which made a count of 2 fail now and then)
 check "b: a checkpoint by the retired second key after the third signed: refused" \
-  [ "$(q b -c "SELECT count(*) FROM battledger.rejections WHERE problem = 'bad_checkpoint'")" = 2 ]
+  [ "$(q b -c "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'bad_checkpoint' AND detail LIKE '%so an older key may not sign any more%'")" = t ]
 check "  and its checkpoint not applied" \
   [ "$(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint")" = 190 ]
 
