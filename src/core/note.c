@@ -526,9 +526,24 @@ check_ed25519(const bl_note *note, const bl_note_sig *sig, void *key,
  * ignored; at least one must be the key's, and every one of those must
  * verify (a failing line from a known key rejects the note).
  */
+static int	verify_lines_found(const bl_note *note, const char *name, uint8_t alg,
+							   const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check,
+							   uint64_t *timestamp, int *found_out);
+
 static int
 verify_lines(const bl_note *note, const char *name, uint8_t alg,
 			 const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check, uint64_t *timestamp)
+{
+	int			found;
+
+	return verify_lines_found(note, name, alg, pub, check, timestamp, &found);
+}
+
+/* verify_lines(), saying also (*found) whether a line is the key's at all */
+static int
+verify_lines_found(const bl_note *note, const char *name, uint8_t alg,
+				   const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check, uint64_t *timestamp,
+				   int *found_out)
 {
 	uint8_t		id[BL_NOTE_KEY_ID_LEN];
 	void	   *key;
@@ -549,6 +564,7 @@ verify_lines(const bl_note *note, const char *name, uint8_t alg,
 		rc = check(note, sig, key, timestamp);
 	}
 	bl_ed25519_pub_free(key);
+	*found_out = found;
 	return found ? rc : 0;
 }
 
@@ -562,10 +578,27 @@ bl_note_verify(const bl_note *note, const char *name, const uint8_t pub[BL_ED255
 int
 bl_note_newest_signer(const bl_note *note, const bl_vkey *keys, int n, int era)
 {
-	for (int k = n - 1; k >= era && k >= 0; k--)
-		if (bl_note_verify(note, keys[k].name, keys[k].pub) == 1)
-			return k;
-	return -1;
+	int			best = -1;
+
+	/*
+	 * Every listed key is asked, not only those down to the newest signer:
+	 * a line that is a listed key's (its name and key ID) and does not
+	 * verify rejects the note, as the signed-note rule and Go's note.Open
+	 * have it, so that a note signed by an older key cannot carry a forged
+	 * line for a newer one (red team r18).
+	 */
+	for (int k = n - 1; k >= 0; k--)
+	{
+		int			found;
+		int			rc = verify_lines_found(note, keys[k].name, BL_NOTE_ALG_ED25519, keys[k].pub,
+											check_ed25519, NULL, &found);
+
+		if (found && rc != 1)
+			return -1;
+		if (rc == 1 && best < 0 && k >= era)
+			best = k;
+	}
+	return best;
 }
 
 /* ------------------------------------------------------- cosignatures */

@@ -169,7 +169,8 @@ int			bl_note_verify(const bl_note *note, const char *name,
  * or a newer one, and the newest key that verifies it sets the next era (a
  * note signed by the old and the new key during a handover retires the old
  * one: red team r17k F1).  Returns the newest k >= era (era < 0 counts as 0)
- * for which bl_note_verify(note, keys[k]) is 1, else -1.  Only the keys'
+ * for which bl_note_verify(note, keys[k]) is 1, else -1; -1 too when a line
+ * of any listed key (its name and key ID) does not verify.  Only the keys'
  * names and public keys are read: the caller vouches they are Ed25519 keys.
  */
 int			bl_note_newest_signer(const bl_note *note, const bl_vkey *keys,

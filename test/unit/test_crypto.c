@@ -1069,6 +1069,25 @@ test_newest_signer(void)
 	check(bl_note_newest_signer(&n, keys, 4, 0) == 3, "listed: found");
 	bl_note_free(&n);
 
+	/*
+	 * a note by key 1 carrying a forged line for key 3 (its name and key
+	 * ID, a signature that does not verify): rejected, not taken as key 1's
+	 */
+	{
+		char	   *forged = malloc(strlen(by0) + strlen(by02) + 1);
+		size_t		l;
+
+		sprintf(forged, "%s%s", by0, strstr(by02, "\xe2\x80\x94"));
+		/* a base64 digit near the end of the last line: the signature, not the key ID */
+		l = strlen(forged);
+		forged[l - 6] = forged[l - 6] == 'A' ? 'B' : 'A';
+		check(bl_note_parse(forged, strlen(forged), &n) == 0 && n.nsigs == 2, "parse the note with a forged line");
+		check(bl_note_newest_signer(&n, keys, 3, 0) == -1, "a forged line of a listed key rejects the note");
+		check(bl_note_newest_signer(&n, keys, 2, 0) == 0, "  a line of an unlisted key is ignored");
+		bl_note_free(&n);
+		free(forged);
+	}
+
 	/* the name counts: the same public key under another name does not verify */
 	strcpy(keys[1].name, "example.com/other");
 	check(bl_note_parse(by1, strlen(by1), &n) == 0 && bl_note_newest_signer(&n, keys, 3, 0) == -1,
