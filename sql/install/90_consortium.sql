@@ -524,7 +524,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- apply errors alone would not say why (red team r17k F5)
            (3, @extschema@._log_keys_problem(m.log_vkey, m.origin) IS NOT NULL, 'bad log keys',
                pg_catalog.format('The log keys pinned for the member (battledger.consortium_member.log_vkey) are not usable: %s. '
-                                 'Every checkpoint from it is refused until they are: put back the keys join() and repin_log_key() pinned, oldest first.',
+                                 'While the list breaks a rule every checkpoint from the member is refused (a weak key: those it signed): put back the keys join() and repin_log_key() pinned, oldest first.',
                                  @extschema@._log_keys_problem(m.log_vkey, m.origin))),
            (4, NOT s.subenabled, 'stopped',
                CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
