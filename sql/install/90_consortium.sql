@@ -51,6 +51,9 @@ CREATE TABLE @extschema@.cosignature (
     line        text NOT NULL,       -- the signature line to append to the checkpoint note
     PRIMARY KEY (log_origin, tree_size, witness)
 );
+-- a witness's last cosignature, read at each arriving one once it rotated
+-- its key (0.17.0, the era of its witness keys: src/pg/witness.c)
+CREATE INDEX cosignature_witness_at ON @extschema@.cosignature (witness, cosigned_at);
 -- What has arrived from each member, table by table: its rows (accepted or
 -- held back by a quarantine) and the leaves of its log naming them, counted
 -- by the arrival triggers (rows once per applied transaction, leaves as they
