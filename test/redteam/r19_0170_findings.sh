@@ -6,17 +6,20 @@
 # "FAIL - ..." (a finding, named F1..Fn as in the report); exit status 1 if
 # any FAIL.
 # PG_BIN: the build under test; BATTLEDGER_CLI: its CLI.  R19_PORT
-# (default 56900: ports +0 .. +1).
+# (default 56900: ports +0 .. +1).  A: privileges; B, F1: the rotation and
+# joining again; C, F2: the era query's plan; D, F3: bounded statement heads
+# and bulk3's caches, in a database of b that publishes nothing.
 #
 # Results (PostgreSQL 15, 2026-12-06 08:35-08:42 UTC, 2 vCPUs shared; ~75 s):
-# At f839dde (main as given): FAIL F1 (both checks), F2; A1-A4, B1 held.
+# At f839dde (main as given): FAIL F1 (both checks), F2, F3 (both); A1-A4, B1, D1-D4 held.
 #   F1 (medium: availability, an operator's documented recovery) joining
 #      again after a member's witness key rotation (the recovery for a lost
 #      slot or an unpublished table, docs/consortium.md) stopped on the
 #      copy's first row: the retired key's cosignatures come first, b
 #      already holds the new key's, so the era rule refused them
-#      (bad_cosignature) before the "held already" skip was reached.  No
-#      way back short of dropping b's cosignatures (append-only).  Fixed:
+#      (bad_cosignature) before the "held already" skip was reached, at
+#      every retry.  No documented way back (joining without a witness key
+#      would ignore the member's cosignatures).  Fixed:
 #      a line already held is skipped before any key is tried.
 #   F2 (medium: cost grows with the table, every peer) witness_era()'s
 #      query (witness = $1 AND cosigned_at = max) had no index: two
@@ -25,7 +28,20 @@
 #      of 10 members at one checkpoint a minute stores ~47M a year).
 #      Fixed: index cosignature_witness_at (witness, cosigned_at), install
 #      and upgrade: 0.13 ms, Index Only Scan Backward for the max.
-# After the fixes: every case ok.
+#   F3 (low: superuser only; pre-existing, bulk3's template kept it) an
+#      ALTER TABLE of battledger.log_pending (the DDL guard let both
+#      through): the queue's tuples are formed from four
+#      Datums whatever its descriptor.  A column added NOT NULL DEFAULT:
+#      100 queued rows read a fifth value past the arrays (null in a NOT
+#      NULL column); seq altered to numeric: the int8 taken for a pointer,
+#      the backend crashed and the postmaster reset every session.
+#      Fixed: log_pending_open() refuses a queue whose columns are not
+#      (text, int8, hash256, hash256), none dropped (55000).
+# Held (D1-D4): chains across STMT_HEADS_MAX's reset (INSERT ... SELECT of
+# 120,000 chains twice, set_config('battledger.origin') between two rows
+# just past the reset, COPY of 110,000 chains) verify clean and gapless;
+# SET LOCAL of the origin rolled back (transaction, savepoint).
+# After the fixes (30d9489 + F3's): every case ok, rc 0, ~15-75 s.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -147,5 +163,65 @@ ms=$(q b -c "SET plan_cache_mode = force_generic_plan" -c "PREPARE era(text) AS 
                  WHERE witness = \$1 AND cosigned_at = (SELECT max(c.cosigned_at) FROM battledger.cosignature c WHERE c.witness = \$1)" \
         -c "EXECUTE era('a.example/log')" -c "\\timing on" -c "EXECUTE era('a.example/log')" | grep -o 'Time: [0-9.]* ms' | tail -1)
 echo "#   era query at 20,000 cosignatures: $ms"
+
+# ---- D: bounded statement heads (01d5f70) and bulk3's caches (b7b7b54),
+# in a database of b's cluster that publishes nothing
+createdb -h "$BL_WORK" -p "${PORT[b]}" probe
+pr() { psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d probe "$@" 2>&1; }
+pr >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE t (k text, v int);
+SELECT battledger.enable_ledger('t', 'k');
+-- 120,000 chains, each row's successor 120,000 rows on: every chain crosses
+-- a reset of the heads (STMT_HEADS_MAX 100,000), once with the origin
+-- switched by set_config() between two rows just past the first reset
+INSERT INTO t SELECT 'k' || (i % 120000), i FROM generate_series(1, 240000) i;
+INSERT INTO t SELECT 'k' || (i % 120000), i + 0 * length(CASE WHEN i = 100500 THEN set_config('battledger.origin', 'other.example/log', false) END)
+  FROM generate_series(1, 240000) i;
+SQL
+pr -c "COPY (SELECT 'c' || (i % 110000), i FROM generate_series(1, 230000) i) TO '$BL_WORK/c.tsv'" >/dev/null
+pr -c "COPY t (k, v) FROM '$BL_WORK/c.tsv'" >/dev/null
+check "D1 chains across the heads' reset (INSERT ... SELECT, an origin switched mid-statement, COPY): verify() finds nothing" \
+  [ "$(pr -c "SELECT count(*) FROM battledger.verify('t')")" = 0 ]
+check "D2   and every (origin, chain) is numbered 1..n" \
+  [ "$(pr -c "SELECT count(*) FROM (SELECT k, ledger_origin, max(ledger_seq) m, count(*) c FROM t GROUP BY 1, 2) s WHERE m <> c")" = 0 ]
+check "D3   with the origin switched at the row set_config() ran in" \
+  [ "$(pr -c "SELECT count(*) FROM t WHERE ledger_origin = 'other.example/log'")" = 139501 ]
+pr >/dev/null <<'SQL'
+INSERT INTO t VALUES ('s', 1);
+BEGIN; SET LOCAL battledger.origin = 'x.example/log'; INSERT INTO t VALUES ('s', 2); ROLLBACK;
+INSERT INTO t VALUES ('s', 3);
+BEGIN; SAVEPOINT p; SET LOCAL battledger.origin = 'x.example/log'; INSERT INTO t VALUES ('s', 4); ROLLBACK TO p; INSERT INTO t VALUES ('s', 5); COMMIT;
+SQL
+check "D4 SET LOCAL battledger.origin rolled back (transaction, savepoint): the next row is the session origin's, chained on" \
+  [ "$(pr -c "SELECT string_agg(v || ':' || ledger_origin || ':' || ledger_seq, ' ' ORDER BY v) FROM t WHERE k = 's'")" = \
+    "1:b.example/log:1 3:b.example/log:2 5:b.example/log:3" ]
+
+# F3: a superuser's ALTER TABLE of battledger.log_pending; the queue's
+# tuples are formed from four Datums (log_queue.c)
+out=$(pr <<'SQL'
+BEGIN;
+ALTER TABLE battledger.log_pending ADD COLUMN extra text NOT NULL DEFAULT 'x';
+INSERT INTO t SELECT 'a' || (i % 7), i FROM generate_series(1, 100) i;
+SELECT 'nulls in a NOT NULL column: ' || count(*) FROM battledger.log_pending WHERE extra IS NULL;
+ROLLBACK;
+SQL
+) || true
+check "F3 a column added to log_pending: rows are not queued with it read past their four values" \
+  bash -c '! grep -q "nulls in a NOT NULL column: [1-9]" <<<"$1" && grep -q "is not the log queue" <<<"$1"' _ "$out"
+ck=$(pr -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+echo "#   $(grep -m1 "nulls in\|ERROR" <<<"$out")"
+out=$(pr <<'SQL'
+BEGIN;
+ALTER TABLE battledger.log_pending ALTER COLUMN seq TYPE numeric;
+INSERT INTO t SELECT 'a' || (i % 7), i FROM generate_series(1, 100) i;
+ROLLBACK;
+SQL
+) || true
+sleep 1
+for i in $(seq 1 50); do [ "$(pr -c "SELECT 1")" = 1 ] && break; sleep 0.2; done
+check "F3 log_pending.seq altered to numeric: a ledger insert is refused, the server does not crash" \
+  [ "$(pr -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")" = "$ck" ]
+echo "#   $(grep -m1 "ERROR\|server closed" <<<"$out")"
 
 exit $fail
