@@ -51,8 +51,11 @@ CREATE TABLE @extschema@.cosignature (
     line        text NOT NULL,       -- the signature line to append to the checkpoint note
     PRIMARY KEY (log_origin, tree_size, witness)
 );
--- a witness's last cosignature, read at each arriving one once it rotated
--- its key (0.17.0, the era of its witness keys: src/pg/witness.c)
+-- A witness's last signed second: the cosignature trigger reads it at each
+-- cosignature of a member with two witness keys pinned or more (its era,
+-- src/pg/witness.c witness_era()); the primary key does not serve it, and
+-- without this a rotated member's every cosignature read the whole table
+-- (red team r19 F2).
 CREATE INDEX cosignature_witness_at ON @extschema@.cosignature (witness, cosigned_at);
 -- What has arrived from each member, table by table: its rows (accepted or
 -- held back by a quarantine) and the leaves of its log naming them, counted

@@ -29,17 +29,42 @@ log_relid(const char *name)
 	return relid;
 }
 
-/* The queue, opened once per statement by the log trigger. */
+/*
+ * The queue, opened once per statement by the log trigger.  Its tuples are
+ * formed here from four Datums (log_pending_tuple(), log_pending_form()):
+ * a queue whose columns are not (text, int8, hash256, hash256) any more, as
+ * a superuser's ALTER TABLE can leave it, is refused rather than written.
+ * Written anyway, a fifth column was read past the four Datums (an added
+ * NOT NULL column came out null) and a seq altered to numeric took the
+ * int8 for a pointer: the backend crashed, and the server reset every
+ * session (red team r19 F3).
+ */
 Relation
 log_pending_open(void)
 {
 	static Oid	pending_oid = InvalidOid;
 	Relation	rel = OidIsValid(pending_oid) ? try_table_open(pending_oid, RowExclusiveLock) : NULL;
+	TupleDesc	desc;
+	Oid			want[4] = {TEXTOID, INT8OID, hash256_type_oid(), hash256_type_oid()};
+	bool		ok;
 
 	if (rel == NULL)
 	{
 		pending_oid = log_relid("log_pending");
 		rel = table_open(pending_oid, RowExclusiveLock);
+	}
+	desc = RelationGetDescr(rel);
+	ok = desc->natts == 4;
+	for (int i = 0; ok && i < 4; i++)
+		ok = !TupleDescAttr(desc, i)->attisdropped && TupleDescAttr(desc, i)->atttypid == want[i];
+	if (!ok)
+	{
+		table_close(rel, RowExclusiveLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("battledger.log_pending is not the log queue battledger made"),
+				 errdetail("Its columns must be exactly (tbl text, seq bigint, prev battledger.hash256, row_hash battledger.hash256), with none added or dropped; an ALTER TABLE changed them."),
+				 errhint("Undo the ALTER TABLE (or, with no queued rows, recreate the table as sql/install/70_log.sql does) before writing to a ledger table again.")));
 	}
 	return rel;
 }

@@ -3,6 +3,3 @@
 CREATE FUNCTION @extschema@._witness_keys_problem(witness_vkey text, origin text) RETURNS text
     AS 'MODULE_PATHNAME', 'battledger_witness_keys_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 REVOKE ALL ON FUNCTION @extschema@._witness_keys_problem(text, text) FROM PUBLIC;
--- a witness's last cosignature, read at each arriving one once it rotated
--- its key (the era of its witness keys)
-CREATE INDEX cosignature_witness_at ON @extschema@.cosignature (witness, cosigned_at);
