@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 
 #include "log_keys.h"
+#include "pg_compat.h"
 
 #include "ed25519.h"
 #include "note.h"
