@@ -1,1 +1,0 @@
--- battledger 0.16.0 -> 0.17.0 (parts in sql/upgrade/0.16.0--0.17.0/)
