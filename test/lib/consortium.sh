@@ -1,7 +1,8 @@
 # test/lib/consortium.sh — sourced after test/lib/cluster.sh by the shell
 # scenarios that run several consortium members on this machine
 # (test/shell/consortium.sh, registry_races.sh, slot_loss.sh,
-# test/long/faults.sh): one member's cluster, keys and database, and a join.
+# test/long/faults.sh): one member's cluster, keys and database, a join,
+# and a wait for a member to reach a state.
 #
 # The caller declares, per member name (a, b, ...):
 #   PORT[m]    its port;  ORIGIN[m]  its battledger.origin;
@@ -26,6 +27,26 @@ BL_QUICK_RETRY="wal_retrieve_retry_interval = 200ms"
 
 # bl_mq MEMBER psql-args...: psql at MEMBER's database "bl", unaligned, stop on error
 bl_mq() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
+
+# bl_wait_for MEMBER SQL [TRIES]: poll SQL at MEMBER every 0.2 s until it
+# returns t (TRIES times; by default BL_WAIT_TRIES, else 300: a minute).  On a timeout it says
+# what it waited for, shows the errors in every member's server log and runs
+# the caller's bl_on_timeout, if it has one (more state to show), then
+# returns 1: the scenario's check fails and names the wait.
+bl_wait_for() {
+  local m=$1 sql=$2 n=${3:-${BL_WAIT_TRIES:-300}} i o
+  for i in $(seq 1 "$n"); do
+    [ "$(bl_mq "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  echo "timed out at $m waiting for: $sql"
+  for o in $(printf '%s\n' "${!PORT[@]}" | sort); do
+    [ -f "$BL_WORK/$o.log" ] || continue
+    echo "-- errors in $BL_WORK/$o.log"; grep -A2 -E "ERROR|WARNING|FATAL" "$BL_WORK/$o.log" | tail -n 16
+  done
+  if [ "$(type -t bl_on_timeout)" = function ]; then bl_on_timeout; fi
+  return 1
+}
 
 # bl_member_start MEMBER KEYDIR [witness] [extra postgresql.conf lines]:
 # a log key (and, with "witness", a witness key) in KEYDIR, a cluster with

@@ -71,16 +71,9 @@ dump_state() {
            -c "SELECT member, state, reason FROM battledger.consortium_status()" 2>&1 || true
   done
 }
-# wait_for MEMBER SQL: until the query returns t
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 $((TIMEOUT * 5))); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"; dump_state
-  return 1
-}
+# bl_wait_for: TIMEOUT seconds, and the state of every member on a timeout
+BL_WAIT_TRIES=$((TIMEOUT * 5))
+bl_on_timeout() { dump_state; }
 
 # --- the members -------------------------------------------------------------
 start_member() {
@@ -171,7 +164,7 @@ rejoin() {
   sub=$(sub_of "$s" "$m")
   q "$s" -c "ALTER SUBSCRIPTION $sub DISABLE" -c "ALTER SUBSCRIPTION $sub SET (slot_name = NONE)" \
          -c "DROP SUBSCRIPTION $sub" -c "DELETE FROM battledger.consortium_member WHERE origin = '${ORIGIN[$m]}'" >/dev/null
-  wait_for "$m" "SELECT NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$sub' AND active)"
+  bl_wait_for "$m" "SELECT NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$sub' AND active)"
   q "$m" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$sub'" >/dev/null
   join "$s" "$m"
 }
@@ -198,7 +191,7 @@ load_start() {
 load_running() {
   local m
   for m in "$@"; do
-    wait_for "$m" "SELECT count(*) >= ${LOADBASE[$m]} + $CLIENTS FROM battledger.battery_event WHERE ledger_origin = '${ORIGIN[$m]}'"
+    bl_wait_for "$m" "SELECT count(*) >= ${LOADBASE[$m]} + $CLIENTS FROM battledger.battery_event WHERE ledger_origin = '${ORIGIN[$m]}'"
   done
 }
 # load_wait MEMBER...: each pgbench must have finished without a failed transaction
@@ -296,7 +289,7 @@ after_fault() {
   for m in $UP; do wait "${pid[$m]}" || fail=1; done
   for m in $UP; do for o in $UP; do
     [ "$m" = "$o" ] && continue
-    wait_for "$m" "SELECT coalesce(max(tree_size), 0) = $(q "$o" -c "SELECT coalesce(max(tree_size), 0) FROM battledger.checkpoint")
+    bl_wait_for "$m" "SELECT coalesce(max(tree_size), 0) = $(q "$o" -c "SELECT coalesce(max(tree_size), 0) FROM battledger.checkpoint")
                      FROM battledger.peer_checkpoint WHERE origin = '${ORIGIN[$o]}'" || { fail=1; return 0; }
   done; done
   ref=$(digest_of "${UP%% *}")
@@ -360,7 +353,7 @@ echo "# setup done ($(elapsed))"
 OUT_OF_ORDER="SELECT count(*) FROM (SELECT ledger_seq < lag(ledger_seq) OVER (PARTITION BY battery_id, ledger_origin ORDER BY ctid) AS back FROM battledger.battery_event) x WHERE back"
 load_start $((LOAD_S * 2)) a b c
 # d joins once the chains are out of heap order at a (what its copy must accept)
-wait_for a "SELECT ($OUT_OF_ORDER) > 0"
+bl_wait_for a "SELECT ($OUT_OF_ORDER) > 0"
 start_member d
 q d -c "INSERT INTO fault.writable SELECT row_number() OVER () - 1, s FROM (SELECT 'A' || i s FROM generate_series(1, $NBAT) i UNION ALL SELECT 'B' || i FROM generate_series(1, $NBAT) i) x"
 for o in a b c; do join d "$o"; join "$o" d; done
@@ -368,7 +361,7 @@ UP="a b c d"
 load_wait a b c
 # d's table copies finished, the out-of-order heaps were taken whole
 for o in a b c; do
-  wait_for d "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+  bl_wait_for d "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
                WHERE s.subname = '$(sub_of d "$o")'"
 done
 check "1: the members' chains are out of heap order (what the copy must accept): $(q a -c "$OUT_OF_ORDER") rows at a" \
@@ -383,7 +376,7 @@ load_start $((LOAD_S * 2)) a b c d
 load_running a b c d
 rejoin d b
 load_wait a b c d
-wait_for d "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+bl_wait_for d "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
              WHERE s.subname = '$(sub_of d b)'"
 check "2: d re-joined b: nothing refused, cosignatures not duplicated, subscription enabled" \
   test "$(q d -c "SELECT count(*) FROM battledger.rejections"):$(q d -c "SELECT count(*) = count(DISTINCT (log_origin, tree_size, witness)) FROM battledger.cosignature"):$(q d -c "SELECT subenabled FROM pg_subscription WHERE subname = '$(sub_of d b)'")" = "0:t:t"
@@ -428,8 +421,8 @@ SELECT fault.ev(me.org, jsonb_build_object('battery_id', fault.bid(:'xs')::text,
   FROM fault.me me, generate_series(1, 3) g;
 SQL
 for m in a c d; do
-  wait_for "$m" "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'b.example/log' AND problem = 'bad_signature'"
-  wait_for "$m" "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'b.example/log'"
+  bl_wait_for "$m" "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'b.example/log' AND problem = 'bad_signature'"
+  bl_wait_for "$m" "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'b.example/log'"
 done
 check "3: a, c, d refused the forged row (bad_signature) and stopped b's subscription" true
 if [ "$SKIP_QUARANTINE" != 1 ]; then
@@ -442,7 +435,7 @@ load_wait a b c d
 check "3: b went on writing legitimate rows on the forged chain" \
   test "$(q b -c "SELECT count(*) > 0 FROM battledger.battery_event WHERE ledger_origin = 'b.example/log' AND battery_id::text = '$X_BATTERY' AND ledger_seq > $X_FROM")" = t
 for m in a c d; do
-  wait_for "$m" "SELECT state = 'quarantined' FROM battledger.consortium_status() WHERE member = 'b.example/log'" || fail=1
+  bl_wait_for "$m" "SELECT state = 'quarantined' FROM battledger.consortium_status() WHERE member = 'b.example/log'" || fail=1
 done
 # release: the held rows are re-checked; none extends the chain, all stay held
 rel=$(q a -c "SELECT string_agg(DISTINCT split_part(split_part(outcome, '(', 2), ')', 1), ',') FROM battledger.release_chain('b.example/log', 'battledger.battery_event', '$X_BATTERY')")
@@ -467,7 +460,7 @@ for i in $(seq 1 12); do
   q a -c "CHECKPOINT"
   [ "$(q a -c "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$SUB_DA'")" = lost ] && break
   for m in b c; do      # the checkpoint's running-xacts record, past the switch, confirmed
-    wait_for a "SELECT restart_lsn > '$lsn' OR wal_status = 'lost' FROM pg_replication_slots WHERE slot_name = '$(sub_of "$m" a)'" || true
+    bl_wait_for a "SELECT restart_lsn > '$lsn' OR wal_status = 'lost' FROM pg_replication_slots WHERE slot_name = '$(sub_of "$m" a)'" || true
   done
 done
 check "4: d's slot at a was invalidated" test "$(q a -c "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$SUB_DA'")" = lost
@@ -475,7 +468,7 @@ lost_others=$(q a -c "SELECT string_agg(slot_name, ' ') FROM pg_replication_slot
 if [ -n "$lost_others" ]; then echo "# note: online members' slots lost at a too: $lost_others (recovered below the same way)"; fi
 q a -c "ALTER SYSTEM RESET max_slot_wal_keep_size" -c "SELECT pg_reload_conf()" >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/d" -l "$BL_WORK/d.log" -w start >/dev/null
-wait_for d "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for d "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "4: d's consortium_status() names a's lost slot as a fault, with a reason" \
   test "$(q d -c "SELECT state <> 'ok' AND reason IS NOT NULL FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = t
 # the recovery, while everyone writes
@@ -486,7 +479,7 @@ for m in b c; do
   if [[ " $lost_others " == *" $(sub_of "$m" a) "* ]]; then rejoin "$m" a; fi
 done
 load_wait a b c d
-wait_for d "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+bl_wait_for d "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
              WHERE s.subname = '$(sub_of d a)'"
 after_fault "4 (slot lost, re-joined)"
 

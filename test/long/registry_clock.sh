@@ -17,6 +17,7 @@
 #   4. (holds) b, clock an hour behind, cannot accept a handover to it.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/consortium.sh"
 FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 [ -e "$FT" ] || { echo "FAIL - libfaketime not installed (apt-get install libfaketime)"; exit 1; }
 
@@ -32,17 +33,7 @@ declare -A SEED=([a]=maker-1 [b]=second-1 [c]=recycler-1)
 declare -A MEMBER=([a]=maker.example [b]=second.example [c]=recycler.example)
 declare -A ROLES=([a]="pack_maker,oem" [b]="cell_maker,second_life_operator" [c]="recycler,collector")
 declare -A LOGV WITV
-q() { local m=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[$m]}" -d bl "$@"; }
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
-  return 1
-}
+q() { bl_mq "$@"; }
 echo "+0" > "$W/b.clock"; chmod 644 "$W/b.clock"
 # clock_b OFFSET SECONDS: set b's clock (libfaketime's offset syntax) and wait
 # until b's server reads it (its cache of the file can lag under load)
@@ -100,7 +91,7 @@ SELECT battledger.join(:'origin', :'conn', :'lv', :'wv') \gexec
 SQL
   done
 done
-for m in a b c; do wait_for "$m" "SELECT count(*) = 3 FROM battledger.members"; done
+for m in a b c; do bl_wait_for "$m" "SELECT count(*) = 3 FROM battledger.members"; done
 
 bid() { echo "gs1:01/09521234567899/21/$1"; }
 ev() {
@@ -111,13 +102,13 @@ ev() {
 try_ev() { local out; out=$(ev "$@" 2>&1) && echo ok || echo "$out"; }
 converged() {
   local n; n=$(q a -c "SELECT count(*) FROM battledger.battery_event")
-  for m in b c; do wait_for "$m" "SELECT count(*) = $n FROM battledger.battery_event" || return 1; done
+  for m in b c; do bl_wait_for "$m" "SELECT count(*) = $n FROM battledger.battery_event" || return 1; done
 }
 sub_of() { q "$1" -c "SELECT subscription FROM battledger.consortium_member WHERE origin = '${ORIGIN[$2]}'"; }
 pause() {
   local s; s=$(sub_of "$1" "$2")
   q "$1" -c "ALTER SUBSCRIPTION $s DISABLE" >/dev/null
-  wait_for "$1" "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$s' AND pid IS NOT NULL)"
+  bl_wait_for "$1" "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$s' AND pid IS NOT NULL)"
 }
 resume() { q "$1" -c "ALTER SUBSCRIPTION $(sub_of "$1" "$2") ENABLE" >/dev/null; }
 custodian() { q "$1" -c "SELECT coalesce(custodian, '-') || ':' || coalesce(status, '-') FROM battledger.battery_state('$(bid "$2")')"; }
@@ -129,7 +120,7 @@ q a -c "SELECT model('maker-1', '{\"model_id\": \"NMC-1\", \"manufacturer\": \"m
                                   \"chemistry\": \"NMC\", \"rated_capacity_ah\": 2.0}')" >/dev/null
 # (0.5.0) a's DBA registers its maker's GS1 company prefix, as a member should
 q a -c "SELECT battledger.add_id_namespace('maker.example', 'gs1:952123')" >/dev/null
-for m in b c; do wait_for $m "SELECT count(*) = 1 FROM battledger.id_namespace"; done
+for m in b c; do bl_wait_for $m "SELECT count(*) = 1 FROM battledger.id_namespace"; done
 
 # --- 1. backdated "manufactured" by a member that bypasses its rules;
 #        b was registered well before the date it gives its row (as any

@@ -24,18 +24,11 @@ declare -A PORT=([a]=55461 [b]=55462 [c]=55463)
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
-# wait_for MEMBER SQL: until the query returns t (60 s)
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
+# more to show when bl_wait_for times out: subscriptions, unfinished syncs
+bl_on_timeout() {
+  local o
   for o in a b c; do echo "-- subscriptions at $o"; q "$o" -c "SELECT subname, subenabled FROM pg_subscription" -c "SELECT srrelid::regclass, srsubstate FROM pg_subscription_rel WHERE srsubstate <> 'r'" || true; done
   [ -n "${BL_PAUSE_ON_FAIL:-}" ] && { echo "paused: BL_WORK=$BL_WORK"; sleep 900; }
-  return 1
 }
 
 for m in a b c; do
@@ -72,16 +65,16 @@ done
 # --- 1. every member writes the same battery's history under its own origin
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B1', 100, 'placed on market')).*" \
     -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B2', 100, 'placed on market')).*"
-wait_for b "SELECT count(*) = 2 FROM soh"
+bl_wait_for b "SELECT count(*) = 2 FROM soh"
 q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B1', 97.5, 'soh reported')).*"
-wait_for c "SELECT count(*) = 3 FROM soh"
+bl_wait_for c "SELECT count(*) = 3 FROM soh"
 q c -c "INSERT INTO soh SELECT (signed_soh('recycler-1', 'B1', 71.0, 'received for recycling')).*"
 for m in a b c; do q "$m" -c "SELECT battledger.seal()" >/dev/null; done
 
 for m in a b c; do
-  wait_for "$m" "SELECT count(*) = 4 FROM soh"
-  wait_for "$m" "SELECT count(*) = 2 FROM battledger.peer_checkpoint"
-  wait_for "$m" "SELECT count(*) = 4 FROM battledger.cosignature WHERE log_origin <> current_setting('battledger.origin')"
+  bl_wait_for "$m" "SELECT count(*) = 4 FROM soh"
+  bl_wait_for "$m" "SELECT count(*) = 2 FROM battledger.peer_checkpoint"
+  bl_wait_for "$m" "SELECT count(*) = 4 FROM battledger.cosignature WHERE log_origin <> current_setting('battledger.origin')"
   check "$m: battery B1 has one chain per member" \
     test "$(q "$m" -c "SELECT string_agg(ledger_origin || ':' || ledger_seq, ' ' ORDER BY ledger_origin) FROM soh WHERE battery = 'B1'")" \
          = "a.example/log:1 b.example/log:1 c.example/log:1"
@@ -100,7 +93,7 @@ check "a: the same rows everywhere" test "$(q a -c "SELECT md5(string_agg(ledger
   = "$(q c -c "SELECT md5(string_agg(ledger_hash::text, ',' ORDER BY ledger_hash::text)) FROM soh")"
 
 # a's checkpoint comes back cosigned by b and c; the CLI checks the policy
-wait_for a "SELECT count(*) = 2 FROM battledger.cosignature WHERE log_origin = 'a.example/log'"
+bl_wait_for a "SELECT count(*) = 2 FROM battledger.cosignature WHERE log_origin = 'a.example/log'"
 printf '%s\n' "$(q a -c "SELECT battledger.tlog_proof(0, 2)")" > "$W/proof"
 printf '%s\n' "$(q a -c "SELECT encode(battledger.leaf(0), 'hex')")" | xxd -r -p > "$W/leaf0"
 check "CLI: proof verifies with log key + both witnesses" \
@@ -120,7 +113,7 @@ q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B9', 100 - i, 'usage')).* F
 q a -c "SET battledger.seal_checkpoint_every = 2" -c "SELECT battledger.seal()" >/dev/null
 check "a: a backlog of 5 rows sealed under 3 checkpoints" \
   test "$(q a -c "SELECT string_agg(tree_size::text, ',' ORDER BY tree_size) FROM battledger.checkpoint WHERE tree_size > 4")" = "6,8,9"
-wait_for b "SELECT count(*) = 3 FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' AND tree_size > 4"
+bl_wait_for b "SELECT count(*) = 3 FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' AND tree_size > 4"
 check "b: witnessed each piece" \
   test "$(q b -c "SELECT count(*) FROM battledger.verify_member('a.example/log')"):$(q b -c "SELECT count(*) FROM battledger.log_conflict")" = "0:0"
 
@@ -128,17 +121,17 @@ check "b: witnessed each piece" \
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -m fast stop >/dev/null
 # the status reads the facts: with c down, a and b never call it "ok"
 for m in a b; do
-  wait_for "$m" "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'c.example/log'"
+  bl_wait_for "$m" "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'c.example/log'"
   check "$m: consortium_status names c down, with a reason" \
     test "$(q "$m" -c "SELECT state <> 'ok' AND reason IS NOT NULL FROM battledger.consortium_status() WHERE member = 'c.example/log'")" = t
 done
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-1', 'B3', 100, 'placed on market')).*"
 q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B2', 99.1, 'soh reported')).*"
 q a -c "SELECT battledger.seal()" >/dev/null; q b -c "SELECT battledger.seal()" >/dev/null
-wait_for b "SELECT count(*) = 11 FROM soh"
+bl_wait_for b "SELECT count(*) = 11 FROM soh"
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/c" -l "$BL_WORK/c.log" -w start >/dev/null
-wait_for c "SELECT count(*) = 11 FROM soh"
-wait_for c "SELECT count(*) = 7 FROM battledger.peer_checkpoint"
+bl_wait_for c "SELECT count(*) = 11 FROM soh"
+bl_wait_for c "SELECT count(*) = 7 FROM battledger.peer_checkpoint"
 check "c: caught up, and everything it received verifies" \
   test "$(q c -c "SELECT count(*) FROM battledger.verify('soh')") $(q c -c "SELECT count(*) FROM battledger.verify_member('a.example/log')")" = "0 0"
 
@@ -149,7 +142,7 @@ check "c: caught up, and everything it received verifies" \
 #     witness cosigned a checkpoint covering it before the revocation, while
 #     the oem-1 rows sealed and cosigned earlier stay proven.
 for m in b c; do
-  wait_for "$m" "SELECT EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = 'a.example/log'
+  bl_wait_for "$m" "SELECT EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = 'a.example/log'
                    AND s.tree_size = (SELECT max(tree_size) FROM battledger.peer_checkpoint WHERE origin = 'a.example/log'))"
 done
 sleep 1.1   # cosignatures carry whole seconds
@@ -174,7 +167,7 @@ ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
 SQL
 for m in b c; do
-  wait_for "$m" "SELECT count(*) = 1 FROM soh WHERE battery = 'B-revoked'"
+  bl_wait_for "$m" "SELECT count(*) = 1 FROM soh WHERE battery = 'B-revoked'"
   check "$m: the backdated row with a revoked key is named (revoked_key_unproven), the earlier ones are not" \
     test "$(q "$m" -c "SELECT string_agg(problem || ':' || detail, ' ') FROM battledger.verify_member('a.example/log')")" \
          = "revoked_key_unproven:1 rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it."
@@ -193,8 +186,8 @@ ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
 SQL
 for m in a c; do
-  wait_for "$m" "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'b.example/log'"
-  wait_for "$m" "SELECT NOT subenabled FROM pg_subscription s JOIN battledger.consortium_member c ON c.subscription = s.subname WHERE c.origin = 'b.example/log'"
+  bl_wait_for "$m" "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'b.example/log'"
+  bl_wait_for "$m" "SELECT NOT subenabled FROM pg_subscription s JOIN battledger.consortium_member c ON c.subscription = s.subname WHERE c.origin = 'b.example/log'"
   check "$m: the forged row was refused (hash_mismatch) and is not here" \
     test "$(q "$m" -c "SELECT problem FROM battledger.rejections WHERE origin = 'b.example/log' LIMIT 1"),$(q "$m" -c "SELECT count(*) FROM soh WHERE note LIKE 'forged%'")" = "hash_mismatch,0"
   check "$m: consortium_status shows b stopped" \
@@ -202,7 +195,7 @@ for m in a c; do
 done
 check "server log names the refusal" grep -q 'battledger refused a row of "public.soh" from member "b.example/log" (hash_mismatch)' "$BL_WORK/a.log"
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B4', 100, 'placed on market')).*"
-wait_for c "SELECT count(*) = 1 FROM soh WHERE battery = 'B4'"
+bl_wait_for c "SELECT count(*) = 1 FROM soh WHERE battery = 'B4'"
 check "c: a's rows keep flowing while b is stopped" true
 
 # --- 3b. quarantine: a holds back b's broken chain B1 and takes everything
@@ -214,7 +207,7 @@ sub_b=$(q a -c "SELECT subscription FROM battledger.consortium_member WHERE orig
 rej_a=$(q a -c "SELECT count(*) FROM battledger.rejections")
 q a -c "SELECT battledger.quarantine_chain('b.example/log', 'soh', 'B1', 'forged row at position 2')" \
     -c "ALTER SUBSCRIPTION $sub_b ENABLE" >/dev/null
-wait_for a "SELECT count(*) = 1 FROM soh WHERE battery = 'B5' AND ledger_origin = 'b.example/log'"
+bl_wait_for a "SELECT count(*) = 1 FROM soh WHERE battery = 'B5' AND ledger_origin = 'b.example/log'"
 check "a: b's other chains flow again while B1 is quarantined, nothing more refused" \
   test "$(q a -c "SELECT count(*) FROM battledger.rejections"):$(q a -c "SELECT count(*) FROM battledger.held_row")" = "$rej_a:2"
 check "a: consortium_status says b is quarantined, with a reason" \
@@ -255,7 +248,7 @@ ALTER TABLE battledger.checkpoint ENABLE REPLICA TRIGGER zz_battledger_arrive;
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
 SELECT battledger.seal();
 SQL
-wait_for a "SELECT count(*) > 0 FROM battledger.log_conflict WHERE origin = 'c.example/log'"
+bl_wait_for a "SELECT count(*) > 0 FROM battledger.log_conflict WHERE origin = 'c.example/log'"
 check "a: caught c's rewritten history" \
   test "$(q a -c "SELECT problem FROM battledger.log_conflict WHERE origin = 'c.example/log' LIMIT 1")" = rewritten_leaf
 check "a: consortium_status shows the conflict" \
@@ -297,12 +290,12 @@ ALTER TABLE soh ENABLE REPLICA TRIGGER zz_battledger_arrive;
 ALTER TABLE soh ENABLE ALWAYS TRIGGER battledger_append_only;
 ALTER EVENT TRIGGER battledger_ddl_guard ENABLE ALWAYS;
 SQL
-wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'wrong_role'"
+bl_wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'wrong_role'"
 sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 rej_before=$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'")
 q c -c "DROP SUBSCRIPTION $sub_a" -c "DELETE FROM battledger.consortium_member WHERE origin = 'a.example/log'" >/dev/null
 bl_join c a
-wait_for c "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+bl_wait_for c "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
              WHERE s.subname = '$sub_a'"
 check "c: joined a again: every table copied, nothing refused, subscription running" \
   test "$(q c -c "SELECT count(*) FROM battledger.rejections WHERE origin = 'a.example/log'"):$(q c -c "SELECT subenabled FROM pg_subscription WHERE subname = '$sub_a'")" = "$rej_before:t"
@@ -316,12 +309,12 @@ check "c: holds every row a published" \
 #     refused and named (unique_conflict), not retried forever in silence
 sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 q c -c "ALTER SUBSCRIPTION $sub_a DISABLE" >/dev/null
-wait_for c "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$sub_a' AND pid IS NOT NULL)"
+bl_wait_for c "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$sub_a' AND pid IS NOT NULL)"
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*"
 q c -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*"
 q c -c "ALTER SUBSCRIPTION $sub_a ENABLE" >/dev/null
-wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'unique_conflict'"
-wait_for c "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'unique_conflict'"
+bl_wait_for c "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "c: a's copy of the row is refused as unique_conflict; the subscription stopped, with the reason" \
   test "$(q c -c "SELECT state || ':' || (reason LIKE '%refused%') FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = "stopped:true"
 

@@ -28,16 +28,6 @@ declare -A PORT=([a]=${KEY_ROTATION_PEER_PORT:-55488} [b]=$((${KEY_ROTATION_PEER
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[ab].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
-  return 1
-}
 # seal_rows N KEY: a writes N rows and seals them under key KEY (a-log.key replaced in place)
 seal_rows() {
   cp "$W/$2.key" "$W/a-log.key"
@@ -64,12 +54,12 @@ V3=$("$BL_CLI" vkey --key "$W/k3.key" --name a.example/log)
 bl_member_keys a
 bl_join b a
 seal_rows 100 k1
-wait_for b "SELECT (SELECT count(*) FROM reading) = 100 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 100"
+bl_wait_for b "SELECT (SELECT count(*) FROM reading) = 100 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 100"
 check "b: a's rows and checkpoint under the first key" true
 
 # unannounced: a rotates to k2; b refuses the checkpoint and stops
 seal_rows 50 k2
-wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "b: the first checkpoint by an unpinned key stops a's subscription" true
 check "  refused as bad_checkpoint" \
   [ "$(q b -c "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'bad_checkpoint'")" = t ]
@@ -80,23 +70,23 @@ check "  the checkpoint's transaction is not applied" \
 q b -v v="$V2" >/dev/null <<'SQL'
 SELECT battledger.repin_log_key('a.example/log', :'v') \gexec
 SQL
-wait_for b "SELECT (SELECT count(*) = 150 FROM reading) AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 150"
+bl_wait_for b "SELECT (SELECT count(*) = 150 FROM reading) AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 150"
 check "b: after repin_log_key() and the ALTER SUBSCRIPTION it returns, a's rows and checkpoint arrive" true
-wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "  and a's state is ok again" true
 
 # announced: b pins k3 before a uses it; k2's checkpoints still count meanwhile
 q b -v v="$V3" >/dev/null <<<"SELECT battledger.repin_log_key('a.example/log', :'v')"
 seal_rows 20 k2
-wait_for b "SELECT (SELECT count(*) FROM reading) = 170 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 170"
+bl_wait_for b "SELECT (SELECT count(*) FROM reading) = 170 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 170"
 check "b: with a third key pinned ahead, the second key's checkpoints still arrive" true
 seal_rows 20 k3
-wait_for b "SELECT (SELECT count(*) FROM reading) = 190 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 190"
+bl_wait_for b "SELECT (SELECT count(*) FROM reading) = 190 AND (SELECT max(tree_size) FROM battledger.peer_checkpoint) = 190"
 check "  then the third key's, without a stop" [ "$(status_of_a)" = ok ]
 
 # the retired key signs again: refused
 seal_rows 5 k2
-wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 # (named by its reason, not counted: an apply worker relaunched before its
 # subscription is disabled may record the same refusal twice on a busy
 # machine, which made a count of 2 fail now and then)

@@ -29,16 +29,6 @@ declare -A PORT=([a]=$P [b]=$((P + 1)))
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[ab].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
-  return 1
-}
 
 for m in a b; do
   bl_member_start "$m" "$W" "" "$BL_QUICK_RETRY"
@@ -61,10 +51,10 @@ q a -c "SELECT battledger.add_member('maker.example', ARRAY['cell_maker', 'pack_
 q b -c "SELECT battledger.add_member('oem.example', ARRAY['oem']), battledger.add_key('oem.example', battledger_test.public_key(battledger_test.seed('oem-1')))" >/dev/null
 for m in a b; do bl_member_keys "$m"; done
 bl_join a b; bl_join b a
-for m in a b; do wait_for "$m" "SELECT count(*) = 2 FROM battledger.members"; done
+for m in a b; do bl_wait_for "$m" "SELECT count(*) = 2 FROM battledger.members"; done
 
 bid_of() { echo "gs1:01/09521234567899/21/$1"; }
-converged() { wait_for b "SELECT count(*) = $(q a -c "SELECT count(*) FROM battledger.battery_event") FROM battledger.battery_event"; }
+converged() { bl_wait_for b "SELECT count(*) = $(q a -c "SELECT count(*) FROM battledger.battery_event") FROM battledger.battery_event"; }
 # what a member computes: every lifecycle verdict, every conflict, every claim
 view() {
   q "$1" -c "SELECT string_agg(format('%s %s %s:%s %s %s', right(b.battery_id::text, 4), l.event, l.ledger_origin, l.ledger_seq,

@@ -40,16 +40,6 @@ declare -A SEED=([a]=maker-1 [b]=second-1 [c]=recycler-1)
 declare -A MEMBER=([a]=maker.example [b]=second.example [c]=recycler.example)
 declare -A LOGV WITV SUB
 q() { bl_mq "$@"; }
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
-  return 1
-}
 
 for m in a b c; do
   bl_member_start "$m" "$W" witness "$BL_QUICK_RETRY"
@@ -68,7 +58,7 @@ for m in a b c; do bl_member_keys "$m" witness; done
 for m in a b c; do
   for o in a b c; do [ "$m" = "$o" ] || bl_join "$m" "$o"; done
 done
-for m in a b c; do wait_for "$m" "SELECT count(*) = 3 FROM battledger.members"; done
+for m in a b c; do bl_wait_for "$m" "SELECT count(*) = 3 FROM battledger.members"; done
 
 # ev MEMBER BATTERY EVENT [extra JSON fields]: MEMBER writes a signed event
 ev() {
@@ -80,13 +70,13 @@ ev() {
 give() {
   local b=$1 from=$2 to=$3
   ev "$from" "$b" handover "{\"data\": {\"to\": \"${MEMBER[$to]}\"}}"
-  wait_for "$to" "SELECT handover_to = '${MEMBER[$to]}' FROM battledger.battery_state('gs1:01/09521234567899/21/$b')"
+  bl_wait_for "$to" "SELECT handover_to = '${MEMBER[$to]}' FROM battledger.battery_state('gs1:01/09521234567899/21/$b')"
   ev "$to" "$b" handover_accepted
 }
 all_rows() { q "$1" -c "SELECT count(*) FROM battledger.battery_event"; }
 converged() {
   local n; n=$(all_rows a)
-  for m in b c; do wait_for "$m" "SELECT count(*) = $n FROM battledger.battery_event" || return 1; done
+  for m in b c; do bl_wait_for "$m" "SELECT count(*) = $n FROM battledger.battery_event" || return 1; done
 }
 # what a member computes of the registry: every lifecycle verdict and state, every conflict
 registry_view() {
@@ -135,7 +125,7 @@ sub_of() { q "$1" -c "SELECT subscription FROM battledger.consortium_member WHER
 pause() {
   local s; s=$(sub_of "$1" "$2")
   q "$1" -c "ALTER SUBSCRIPTION $s DISABLE" >/dev/null
-  wait_for "$1" "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$s' AND pid IS NOT NULL)"
+  bl_wait_for "$1" "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$s' AND pid IS NOT NULL)"
 }
 resume() { q "$1" -c "ALTER SUBSCRIPTION $(sub_of "$1" "$2") ENABLE" >/dev/null; }
 state_of() { q "$1" -c "SELECT status || ':' || coalesce(custodian, '-') FROM battledger.battery_state('gs1:01/09521234567899/21/$2')"; }
@@ -146,7 +136,7 @@ q a -c "SELECT model('maker-1', '{\"model_id\": \"NMC-1\", \"manufacturer\": \"m
 ev a X1 manufactured '{"model_id": "NMC-1"}'
 ev a X1 placed_on_market '{"passport_id": "urn:bp:X1:1"}'
 give X1 a c
-wait_for c "SELECT custodian = 'recycler.example' FROM battledger.battery_state('gs1:01/09521234567899/21/X1')"
+bl_wait_for c "SELECT custodian = 'recycler.example' FROM battledger.battery_state('gs1:01/09521234567899/21/X1')"
 ev c X1 status_changed '{"new_status": "waste"}'
 converged
 out=$(q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/X1', 'event', 'status_changed', 'new_status', 're-used', 'passport_id', 'urn:bp:X1:2', 'occurred_at', '2026-06-02T00:00:00Z'))" 2>&1 || true)
@@ -259,14 +249,14 @@ q b -c "BEGIN" -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:0
     -c "SELECT pg_sleep(6)" -c "COMMIT" >/dev/null &
 slow=$!
 # its row is written once it sleeps (a loaded machine may take a while to get there)
-wait_for b "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(6)')"
+bl_wait_for b "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(6)')"
 sleep 1.5
 q b -c "SELECT ev('second-1', jsonb_build_object('battery_id', 'gs1:01/09521234567899/21/Y1', 'event', 'soh_reported', 'data', '{\"n\": 2}'::jsonb, 'occurred_at', '2026-07-01T00:00:00Z'))" >/dev/null
 q b -c "SELECT battledger.seal()" >/dev/null
 wait $slow
 q b -c "SELECT battledger.seal()" >/dev/null
 n=$(q b -c "SELECT max(tree_size) FROM battledger.checkpoint")
-wait_for a "SELECT count(*) = $n FROM battledger.peer_leaf WHERE origin = 'b.example/log'"
+bl_wait_for a "SELECT count(*) = $n FROM battledger.peer_leaf WHERE origin = 'b.example/log'"
 check "5: with the default max_backdate (10 min) the open transaction is not reported" \
   test "$(q a -c "SELECT count(*) FROM battledger.verify_member('b.example/log') WHERE problem = 'backdated_row'")" = 0
 check "5: dated 1.5 s before a row sealed earlier, with max_backdate = 1 s, it is" \
@@ -277,8 +267,8 @@ check "5: dated 1.5 s before a row sealed earlier, with max_backdate = 1 s, it i
 #        row of a battery under a's prefix before a makes it
 q a -c "INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:952123', 'maker.example', now() - interval '1 day')" >/dev/null
 q b -c "SELECT battledger.set_member_roles('second.example', ARRAY['second_life_operator', 'pack_maker'])" >/dev/null
-for m in a c; do wait_for $m "SELECT 'pack_maker' = ANY (roles) FROM battledger.members WHERE member = 'second.example'"; done
-wait_for b "SELECT count(*) = 1 FROM battledger.id_namespace"
+for m in a c; do bl_wait_for $m "SELECT 'pack_maker' = ANY (roles) FROM battledger.members WHERE member = 'second.example'"; done
+bl_wait_for b "SELECT count(*) = 1 FROM battledger.id_namespace"
 out=$(q b -c "SELECT battledger.add_id_namespace('maker.example', 'gs1:4012345')" 2>&1 || true)
 check "6: b's DBA may not register a namespace for a member a hosts" grep -q 'member "maker.example" is not hosted here' <<<"$out"
 q b -c "INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:4012345', 'second.example'),

@@ -23,16 +23,6 @@ declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A EXTRA=([c]="max_sync_workers_per_subscription = 0")
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
-  return 1
-}
 
 for m in a b c; do
   # a keeps at most 1 MB of WAL beyond what its slots need: a member away
@@ -55,7 +45,7 @@ join_a
 join_a c
 q a -c "INSERT INTO reading SELECT 'B' || i % 10, 100 - i * 0.01 FROM generate_series(1, 200) i" \
     -c "SELECT battledger.seal()" >/dev/null
-wait_for b "SELECT count(*) = 200 FROM reading"
+bl_wait_for b "SELECT count(*) = 200 FROM reading"
 check "b: received a's first rows" true
 # b has joined only once every table is copied and marked ready (state r):
 # the apply worker marks a copied table ready once it streams past the
@@ -64,9 +54,9 @@ check "b: received a's first rows" true
 # slot to stream from): that is c's case, checked apart below.
 sub=$(q b -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 sub_c=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
-wait_for b "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+bl_wait_for b "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
              WHERE s.subname = '$sub'"
-wait_for c "SELECT state = 'copying' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for c "SELECT state = 'copying' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "c: in the middle of its join's copy (no table copied)" \
   test "$(q c -c "SELECT count(*) FILTER (WHERE srsubstate <> 'r') > 0 FROM pg_subscription_rel")" = t
 
@@ -91,13 +81,13 @@ done
 # apply errors: pg_stat_subscription_stats stays at 0, so "not connected",
 # not "failing"; the reason is in the server log.)
 for m in b c; do
-  wait_for "$m" "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+  bl_wait_for "$m" "SELECT state IN ('failing', 'not connected', 'silent') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
   check "$m: consortium_status does not say ok while its slot at a is lost" \
     test "$(q "$m" -c "SELECT state <> 'ok' AND reason IS NOT NULL FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = t
 done
 # c's copy can never finish: its reason says so, and "copying" (which once
 # hid the fault for ever) is not what it shows
-wait_for c "SELECT state IN ('failing', 'not connected') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for c "SELECT state IN ('failing', 'not connected') FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "c: the reason names the unfinished copy" \
   test "$(q c -c "SELECT reason LIKE '%tables not copied yet.' FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = t
 check "b: and it has not received a's later rows" test "$(q b -c "SELECT count(*) < $total FROM reading")" = t
@@ -108,12 +98,12 @@ q b -c "ALTER SUBSCRIPTION $sub DISABLE" -c "ALTER SUBSCRIPTION $sub SET (slot_n
 q a -c "SELECT pg_drop_replication_slot('$sub')" >/dev/null
 q b -c "DELETE FROM battledger.consortium_member WHERE origin = 'a.example/log'" >/dev/null
 join_a
-wait_for b "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+bl_wait_for b "SELECT bool_and(r.srsubstate = 'r') FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
              WHERE s.subname = '$sub'"
-wait_for b "SELECT count(*) = $total FROM reading"
+bl_wait_for b "SELECT count(*) = $total FROM reading"
 check "b: joined again, caught up with every row of a" test "$(q b -c "SELECT count(*) FROM reading")" = "$total"
 check "b: nothing refused on the way" test "$(q b -c "SELECT count(*) FROM battledger.rejections")" = 0
-wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "b: consortium_status ok again" \
   test "$(q b -c "SELECT state FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = ok
 check "b: everything received from a verifies" \

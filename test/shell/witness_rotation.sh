@@ -25,16 +25,6 @@ declare -A PORT=([a]=$P [b]=$((P + 1)) [c]=$((P + 2)))
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
-wait_for() {
-  local m=$1 sql=$2 i
-  for i in $(seq 1 300); do
-    [ "$(q "$m" -c "$sql" 2>/dev/null)" = t ] && return 0
-    sleep 0.2
-  done
-  echo "timed out at $m waiting for: $sql"
-  for l in "$BL_WORK"/[abc].log; do echo "-- errors in $l"; grep -A2 -E "ERROR|WARNING" "$l" | tail -n 12; done
-  return 1
-}
 # b writes N rows and seals them; a cosigns the checkpoint with the witness
 # key in a-witness.key, which cosign KEY replaces in place first
 seal_b() { q b -c "INSERT INTO reading SELECT 'B' || i % 10, 1 FROM generate_series(1, $1) i" -c "SELECT battledger.seal()" >/dev/null; }
@@ -62,10 +52,10 @@ W1=${WITV[a]}
 bl_join a b      # a witnesses b's log
 bl_join b a      # b receives a's cosignatures, checked against W1
 # a cosigns what it applies, not what its join copies: both joins done first
-wait_for a "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'b.example/log'"
-wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for a "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'b.example/log'"
+bl_wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 seal_b 10
-wait_for b "SELECT (SELECT coalesce(max(tree_size), 0) FROM battledger.cosignature WHERE log_origin = 'b.example/log' AND witness = 'a.example/log') = 10"
+bl_wait_for b "SELECT (SELECT coalesce(max(tree_size), 0) FROM battledger.cosignature WHERE log_origin = 'b.example/log' AND witness = 'a.example/log') = 10"
 check "b: a's cosignature of b's checkpoint under a's first witness key" true
 
 # unannounced: a's witness key is replaced; its next cosignature stops b
@@ -73,28 +63,28 @@ cosign_with w2
 W2=$(q a -c "SELECT battledger.witness_vkey()")
 check "a publishes its new witness key" [ "$W2" != "$W1" ]
 seal_b 10
-wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "b: the first cosignature by an unpinned witness key stops a's subscription" \
   [ "$(q b -c "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'bad_cosignature'")" = t ]
 check "  and is not stored" [ "$(cosigned_at b)" = 10 ]
 q b -v v="$W2" >/dev/null <<<"SELECT battledger.repin_witness_key('a.example/log', :'v') \gexec"
-wait_for b "SELECT (SELECT coalesce(max(tree_size), 0) FROM battledger.cosignature WHERE log_origin = 'b.example/log' AND witness = 'a.example/log') = 20"
+bl_wait_for b "SELECT (SELECT coalesce(max(tree_size), 0) FROM battledger.cosignature WHERE log_origin = 'b.example/log' AND witness = 'a.example/log') = 20"
 check "b: after repin_witness_key() and the ALTER SUBSCRIPTION it returns, the cosignature arrives" true
-wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "  and a's state is ok again" true
 
 # a late joiner: c joins a with both witness keys, oldest first; the join's
 # copy brings a's cosignatures under both
 WITV[a]=$W1$'\n'$W2
 bl_join c a
-wait_for c "SELECT (SELECT coalesce(max(tree_size), 0) FROM battledger.cosignature WHERE log_origin = 'b.example/log' AND witness = 'a.example/log') = 20"
+bl_wait_for c "SELECT (SELECT coalesce(max(tree_size), 0) FROM battledger.cosignature WHERE log_origin = 'b.example/log' AND witness = 'a.example/log') = 20"
 check "c: joining after the rotation with both witness keys, a's cosignatures under both arrive" \
   [ "$(q c -c "SELECT count(*) FROM battledger.rejections")" = 0 ]
 
 # the retired key cosigns again: refused
 cosign_with w1
 seal_b 10
-wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
+bl_wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
 check "b: a cosignature by the retired witness key after the new one cosigned: refused" \
   grep -q "older key may not sign" <<<"$(q b -c "SELECT string_agg(detail, ' ') FROM battledger.rejections WHERE problem = 'bad_cosignature'")"
 check "  and not stored" [ "$(cosigned_at b)" = 20 ]
