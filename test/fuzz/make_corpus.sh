@@ -25,7 +25,7 @@ B="$T/battledger"
 
 mkdir -p "$C"
 find "$C" -type f ! -name 'crash-*' -delete
-for t in base64 vkey checkpoint note tlog_proof merkle batch pem hash256 battery_id cli; do
+for t in base64 vkey vkey_list checkpoint note tlog_proof merkle batch pem hash256 battery_id cli; do
   mkdir -p "$C/$t"
 done
 seed() { cat > "$C/$1/seed-$2"; }
@@ -107,6 +107,20 @@ printf '0123456789abcdefABCDEF' | seed base64 hex
 
 printf '%s' "$LOG" | seed vkey log
 printf '%s' "$WIT" | seed vkey witness
+
+# key lists (fuzz_vkey_list.c): the first byte picks the algorithm (bit 0)
+# and the limit (bits 1-4: limit - 1) and the era (bits 5-7: era + 1)
+"$B" keygen --out "$T/k2" > /dev/null
+LOG2=$("$B" vkey --key "$T/k2.key" --name fuzz.test/log)
+OTHER=$("$B" vkey --key "$T/k2.key" --name fuzz.test/other)
+printf '\x20%s' "$LOG" | seed vkey_list one
+printf '\x22%s\n%s\r\n\n' "$LOG2" "$LOG" | seed vkey_list rotated-crlf
+printf '\x42%s\n%s' "$LOG" "$LOG2" | seed vkey_list era-1
+printf '\x21%s' "$WIT" | seed vkey_list witness
+printf '\x22%s\n%s' "$LOG" "$LOG" | seed vkey_list duplicate
+printf '\x22%s\n%s' "$LOG" "$OTHER" | seed vkey_list two-names
+printf '\x20%s\n%s' "$LOG" "$LOG2" | seed vkey_list too-many
+printf '\x20\n\r\n' | seed vkey_list empty
 
 for f in cp0 cp7 cp13w cp13ww; do seed note "$f" < "$T/$f"; done
 sed '/^$/,$d' "$T/cp13" | seed checkpoint body13

@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CLANG=${CLANG:-clang}
-ALL=(base64 vkey checkpoint note tlog_proof merkle batch pem hash256 battery_id cli)
+ALL=(base64 vkey vkey_list checkpoint note tlog_proof merkle batch pem hash256 battery_id cli)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${ALL[@]}"); fi
 JOBS=${FUZZ_JOBS:-$(nproc)}
 # libFuzzer overshoots -max_total_time by about a second: take it off
