@@ -76,7 +76,7 @@ consortium_worker_member(void)
 		return &member;
 	args[0] = CStringGetTextDatum(MySubscription->name);
 	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT origin, log_vkey, witness_vkey FROM battledger.consortium_member WHERE subscription = $1::pg_catalog.name",
+	if (SPI_execute_with_args("SELECT origin FROM battledger.consortium_member WHERE subscription = $1::pg_catalog.name",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.consortium_member");
 	if (SPI_processed != 1)
@@ -85,15 +85,8 @@ consortium_worker_member(void)
 				 errmsg("subscription \"%s\" was not created by battledger.join()", MySubscription->name),
 				 errdetail("Rows from other members are accepted only from the member a subscription was joined for."),
 				 errhint("Drop the subscription and use battledger.join(origin, conninfo, log_vkey, witness_vkey).")));
-	{
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		char	   *w = SPI_getvalue(t, d, 3);
-
-		member.origin = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(t, d, 1));
-		member.log_vkey = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(t, d, 2));
-		member.witness_vkey = w ? MemoryContextStrdup(TopMemoryContext, w) : NULL;
-	}
+	member.origin = MemoryContextStrdup(TopMemoryContext,
+										SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	bl_spi_finish(nest);
 	member_subid = MySubscription->oid;
 	return &member;

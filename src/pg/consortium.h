@@ -9,12 +9,15 @@
 #include "postgres.h"
 #include "pg_compat.h"
 
-/* A member as battledger.join() recorded it. */
+/*
+ * A member as battledger.join() recorded it.  Only what cannot change while
+ * the subscription lives: its keys are re-pinned in place
+ * (repin_log_key(), repin_witness_key()), so the checks read them from
+ * battledger.consortium_member each time (witness.c), never from here.
+ */
 typedef struct ConsortiumMember
 {
 	char	   *origin;			/* its log's origin, the ledger_origin of its rows */
-	char	   *log_vkey;		/* verifies its checkpoints */
-	char	   *witness_vkey;	/* verifies its cosignatures; NULL if not a witness */
 } ConsortiumMember;
 
 /* The member this apply worker's subscription brings rows from; NULL outside one. */
