@@ -452,8 +452,12 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 			stmt_cxt = AllocSetContextCreate(TopMemoryContext, "battledger statement heads",
 											 ALLOCSET_DEFAULT_SIZES);
 		MemoryContextReset(stmt_cxt);
-		/* small: most statements append to a chain or two; it grows with a bulk load */
-		stmt_heads = stmtheads_create(stmt_cxt, 64, NULL);
+		/*
+		 * small: most statements append to a chain or two, and it grows with
+		 * a bulk load.  Sized for 64, its zeroed buckets (12 kB) were a block
+		 * of their own, malloc'd and freed by every single-row INSERT.
+		 */
+		stmt_heads = stmtheads_create(stmt_cxt, 8, NULL);
 		stmt_heads_epoch = run_epoch;
 		stmt_heads_origin_gen = bl_origin_generation();
 	}

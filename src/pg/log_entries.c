@@ -87,31 +87,46 @@ static Oid	last_relid = InvalidOid;
 static text *last_qualname = NULL;
 
 /*
- * The slots heap_multi_insert() takes, made once per transaction: over a
- * tuple descriptor copy, which no resource owner tracks (a slot over the
+ * The slots heap_multi_insert() takes, made as a transaction first needs
+ * them (at most LOG_QUEUE_BATCH) and kept until it ends: over a tuple
+ * descriptor copy, which no resource owner tracks (a slot over the
  * relation's own descriptor pins it, and making and dropping a thousand
  * such slots every thousand rows cost more than the copy into a tuplestore
- * this queue replaced).  In TopTransactionContext: gone with it.
+ * this queue replaced).  Not a thousand up front: a single-row transaction
+ * flushes one entry, and making 1,000 slots for it was most of what the log
+ * queue cost such a transaction (0.18.0).  In TopTransactionContext: gone
+ * with it.
  */
 static TupleTableSlot **flush_slots = NULL;
+static int	flush_nslots = 0;
+static TupleDesc flush_desc = NULL;
 static MemoryContext flush_cxt = NULL;	/* their tuples, reset after each batch */
 
+/* The first `need` slots (need <= LOG_QUEUE_BATCH), made if missing. */
 static TupleTableSlot **
-queue_slots(Relation pending)
+queue_slots(Relation pending, int need)
 {
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
 	if (flush_slots == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-		TupleDesc	desc = CreateTupleDescCopy(RelationGetDescr(pending));
-
+		flush_desc = CreateTupleDescCopy(RelationGetDescr(pending));
 		flush_slots = palloc(sizeof(TupleTableSlot *) * LOG_QUEUE_BATCH);
-		for (int i = 0; i < LOG_QUEUE_BATCH; i++)
-			flush_slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-		/* one kept block holds a batch's tuples: a reset returns no memory to malloc */
-		flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
-										  256 * 1024, 256 * 1024, 1024 * 1024);
-		MemoryContextSwitchTo(old);
+		flush_nslots = 0;
+		/*
+		 * A load's batches: one kept block holds a batch's tuples, so that a
+		 * reset returns no memory to malloc.  A few rows: small blocks.
+		 */
+		if (need >= LOG_QUEUE_BATCH / 16)
+			flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
+											  256 * 1024, 256 * 1024, 1024 * 1024);
+		else
+			flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
+											  ALLOCSET_DEFAULT_SIZES);
 	}
+	while (flush_nslots < need)
+		flush_slots[flush_nslots++] = MakeSingleTupleTableSlot(flush_desc, &TTSOpsHeapTuple);
+	MemoryContextSwitchTo(old);
 	return flush_slots;
 }
 
@@ -430,7 +445,8 @@ queue_flush(QueueFlush mode)
 		if (pending == NULL)
 		{
 			pending = log_pending_open();
-			batch = queue_slots(pending);
+			/* entries i .. nqueued - 1 are all this call may write */
+			batch = queue_slots(pending, Min(nqueued - i, LOG_QUEUE_BATCH));
 			log_pending_form_init(&pf);
 		}
 		/* the tuples live in flush_cxt, reset after each call: the slots do not free them */
@@ -610,6 +626,8 @@ log_queue_xact_callback(XactEvent event, void *arg)
 			if (nqueued > 0 || queue_cxt != NULL)
 				queue_reset();
 			flush_slots = NULL;	/* freed with TopTransactionContext */
+			flush_nslots = 0;
+			flush_desc = NULL;
 			flush_cxt = NULL;
 			twins = NULL;
 			for (int d = 0; d < ninflight; d++)
