@@ -491,7 +491,13 @@ CREATE FUNCTION @extschema@.consortium_status()
                                 LATERAL pg_catalog.pg_stat_get_activity(w.pid) a WHERE a.pid = w.pid) wk ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
-      LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
+      -- (each evaluated once per member: a lateral on the nullable side of
+      -- an outer join, so its values are placeholders, not expressions
+      -- copied into each use; the key lists are read as the peer's triggers
+      -- read them)
+      LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason,
+                                @extschema@._log_keys_problem(m.log_vkey, m.origin) AS log_keys,
+                                @extschema@._witness_keys_problem(m.witness_vkey, m.origin) AS witness_keys) lw ON true
       -- leaves stored past the last checkpoint verified here (peer_leaf's
       -- primary key, an empty range while the member seals): a member's
       -- leaves and the checkpoint that signs them come in one transaction,
@@ -528,34 +534,50 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- keys the peer's checkpoint trigger cannot read (written by
            -- hand): every checkpoint of the member is refused, and the
            -- apply errors alone would not say why (red team r17k F5)
-           (3, @extschema@._log_keys_problem(m.log_vkey, m.origin) IS NOT NULL, 'bad log keys',
+           (3, lw.log_keys IS NOT NULL, 'bad log keys',
                pg_catalog.format('The log keys pinned for the member (battledger.consortium_member.log_vkey) are not usable: %s. '
                                  'While the list breaks a rule every checkpoint from the member is refused (a weak key: those it signed): put back the keys join() and repin_log_key() pinned, oldest first.',
-                                 @extschema@._log_keys_problem(m.log_vkey, m.origin))),
-           (4, NOT s.subenabled, 'stopped',
-               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
-                    THEN 'A row from the member was refused: see battledger.rejections.'
-                    ELSE 'The subscription is disabled.' END),
+                                 lw.log_keys)),
+           -- the same for its witness keys (0.18.0): each cosignature from
+           -- the member is refused, and its subscription stopped, which
+           -- alone said only "stopped"
+           (4, lw.witness_keys IS NOT NULL, 'bad witness keys',
+               pg_catalog.format('The witness keys pinned for the member (battledger.consortium_member.witness_vkey) are not usable: %s. '
+                                 'While the list breaks a rule every cosignature from the member is refused (a weak key: those it signed) and its subscription stopped: put back the keys join() and repin_witness_key() pinned, oldest first, then ALTER SUBSCRIPTION %I ENABLE.',
+                                 lw.witness_keys, m.subscription)),
+           -- the member's last refusal, read only when stopped; a
+           -- cosignature dated ahead (0.18.0) is named with its recovery
+           (5, NOT s.subenabled, 'stopped',
+               CASE WHEN NOT s.subenabled THEN coalesce(
+                   (SELECT CASE r.problem
+                             WHEN 'cosignature_ahead' THEN pg_catalog.format(
+                                 'A cosignature from the member was refused: it is dated ahead of this member''s clock by more than battledger.max_clock_ahead (%s; battledger.rejections). '
+                                 'If the member''s clock runs ahead, have it corrected: ALTER SUBSCRIPTION %I ENABLE retries the cosignature, accepted once this clock is within the bound of its date. '
+                                 'One dated far ahead on purpose never will be: drop its remote transaction with ALTER SUBSCRIPTION %I SKIP (lsn = the "finished at" LSN of the error in the server log), then ENABLE.',
+                                 coalesce(pg_catalog.current_setting('battledger.max_clock_ahead', true), '600'), m.subscription, m.subscription)
+                             ELSE 'A row from the member was refused: see battledger.rejections.' END
+                      FROM @extschema@.rejections r WHERE r.origin = m.origin ORDER BY r.at DESC LIMIT 1),
+                   'The subscription is disabled.') END),
            -- no apply worker: nothing moves, a copy included (the apply
            -- worker starts the table copies and marks them done), so these
            -- come before "copying", which a member stopped or cut off in the
            -- middle of its join's copy would otherwise show for ever
-           (5, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
+           (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
                pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
                                  ss.apply_error_count,
                                  CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
-           (6, st.pid IS NULL, 'not connected',
+           (7, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (7, lw.reason IS NOT NULL, 'blocked',
+           (8, lw.reason IS NOT NULL, 'blocked',
                lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (8, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           (9, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (9, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (10, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (10, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (11, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
@@ -573,7 +595,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- cannot tell: "failing" too, rather than an "ok" not read.  Last
            -- before "ok": a subscription resumed after a refusal counted one
            -- error, and its quarantine, when it has one, says more.
-           (12, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+           (13, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
                     THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
@@ -585,7 +607,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- log names rows of a table that never arrived (the table left its
            -- publication, or a row filter leaves rows out); leaves arrive
            -- after their rows (commit order), so this is no transient
-           (13, ar.missing_tables > 0, 'rows missing',
+           (14, ar.missing_tables > 0, 'rows missing',
                CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
                    '%s rows the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
                    ar.missing_rows,
@@ -600,7 +622,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- rows arrive before the checkpoint that seals them: only rows
            -- waiting longer than battledger.unsealed_after say the member
            -- stopped sealing
-           (14, ar.unsealed_tables > 0, 'unsealed',
+           (15, ar.unsealed_tables > 0, 'unsealed',
                CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
                    '%s rows received from the member (%s%s) are in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
                    ar.unsealed_rows,
@@ -610,13 +632,13 @@ CREATE FUNCTION @extschema@.consortium_status()
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
                    CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
                    ar.unsealed_since, ar.after) END),
-           (15, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
+           (16, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
                'unverified',
                pg_catalog.format(
                    'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
                    uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
-           (16, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (17, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
