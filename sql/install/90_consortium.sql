@@ -264,57 +264,88 @@ COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
     'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 
+-- _repin_key(origin text, vkey text, kind text) RETURNS text: what
+-- repin_log_key() (kind 'log') and repin_witness_key() ('witness') share:
+-- pin one new key of a member after its pinned ones, checked one by one and
+-- as the whole list the peer's triggers will read (src/pg/log_keys.c), and
+-- return the ALTER SUBSCRIPTION that restarts its subscription.
+CREATE FUNCTION @extschema@._repin_key(origin text, vkey text, kind text)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    witness boolean := kind = 'witness';
+    col text := kind || '_vkey';
+    m record;
+    keys text;
+    problem text;
+BEGIN
+    IF kind NOT IN ('log', 'witness') THEN
+        RAISE EXCEPTION 'no key kind "%"', kind USING ERRCODE = '22023';
+    END IF;
+    IF origin IS NULL OR vkey IS NULL THEN
+        RAISE EXCEPTION 'origin and % are required', col USING ERRCODE = '22004';
+    END IF;
+    SELECT c.subscription, CASE WHEN witness THEN c.witness_vkey ELSE c.log_vkey END AS pinned
+      INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'member "%" has not joined', origin
+            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
+    END IF;
+    PERFORM @extschema@._vkey_name(vkey, CASE WHEN witness THEN 4 ELSE 1 END);   -- a weak key: its own error
+    -- one key, on one line (a CR or LF would split it into keys when read)
+    problem := CASE WHEN vkey ~ '[\r\n]' THEN 'it is more than one line'
+                    WHEN witness THEN @extschema@._witness_keys_problem(vkey, origin)
+                    ELSE @extschema@._log_keys_problem(vkey, origin) END;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION '% is not % named "%"', col,
+                        CASE WHEN witness THEN 'a cosignature/v1 verifier key' ELSE 'an Ed25519 verifier key' END, origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In %s, %s. %s', col, problem,
+                                             CASE WHEN witness THEN 'Pin one new key at a time.'
+                                                  ELSE 'A log key is named by its origin: <origin>+<key id>+<key>; pin one new key at a time.' END),
+                  HINT = pg_catalog.format('Ask the member for SELECT battledger.%s() after its rotation.', col);
+    END IF;
+    -- the pinned lines as the list is read (join() pins it as given: CRLF
+    -- and blank lines too): keys, not lines, count (red team r18 F2, F4)
+    IF vkey = ANY (pg_catalog.regexp_split_to_array(coalesce(m.pinned, ''), E'\r?\n')) THEN
+        RAISE EXCEPTION 'this % key of member "%" is pinned already', kind, origin USING ERRCODE = '42710';
+    END IF;
+    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(coalesce(m.pinned, ''), E'\r?\n') k WHERE k <> '') >= 16 THEN
+        RAISE EXCEPTION 'member "%" has 16 % keys pinned', origin, kind
+            USING ERRCODE = '54000',
+                  HINT = pg_catalog.format('Join the member again to start over from its current %s.', CASE WHEN witness THEN 'keys' ELSE 'key' END);
+    END IF;
+    -- the whole list as the peer's trigger will read it: the same key
+    -- written another way (a trailing blank), or a list damaged by hand;
+    -- a member joined without a witness key gets this one as its first
+    keys := coalesce(m.pinned || E'\n', '') || vkey;
+    problem := CASE WHEN witness THEN @extschema@._witness_keys_problem(keys, origin)
+                    ELSE @extschema@._log_keys_problem(keys, origin) END;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'the % keys of member "%" would not be usable with this one', kind, origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
+                  HINT = pg_catalog.format('battledger.consortium_member.%s must hold the keys join() and repin_%s_key() pinned, oldest first.', col, kind);
+    END IF;
+    IF witness THEN
+        UPDATE @extschema@.consortium_member c SET witness_vkey = keys WHERE c.origin = $1;
+    ELSE
+        UPDATE @extschema@.consortium_member c SET log_vkey = keys WHERE c.origin = $1;
+    END IF;
+    RETURN pg_catalog.format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._repin_key(text, text, text) FROM PUBLIC;
+
 -- repin_log_key(origin text, log_vkey text) RETURNS text: pin the new log key
 -- of a member that rotated its key (docs/consortium.md, "A member rotates its
 -- log key").  The keys stay pinned, oldest first; an arriving checkpoint must
 -- be signed by the key of the last one witnessed or a newer one
 -- (src/pg/witness.c).  Returns the ALTER SUBSCRIPTION that restarts a
 -- subscription the first checkpoint by the new key stopped (psql: \gexec).
+-- The checks are _repin_key()'s, shared with repin_witness_key() (0.18.0).
 CREATE FUNCTION @extschema@.repin_log_key(origin text, log_vkey text)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m record;
-    problem text;
 BEGIN
-    IF origin IS NULL OR log_vkey IS NULL THEN
-        RAISE EXCEPTION 'origin and log_vkey are required' USING ERRCODE = '22004';
-    END IF;
-    SELECT c.subscription, c.log_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'member "%" has not joined', origin
-            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
-    END IF;
-    PERFORM @extschema@._vkey_name(log_vkey, 1);   -- a weak key: its own error
-    -- one key, on one line (a CR or LF would split it into keys when read)
-    problem := CASE WHEN log_vkey ~ '[\r\n]' THEN 'it is more than one line'
-                    ELSE @extschema@._log_keys_problem(log_vkey, origin) END;
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In log_vkey, %s. A log key is named by its origin: <origin>+<key id>+<key>; '
-                                             'pin one new key at a time.', problem),
-                  HINT = 'Ask the member for SELECT battledger.log_vkey() after its rotation.';
-    END IF;
-    -- the pinned lines as the list is read (join() pins it as given: CRLF
-    -- and blank lines too): keys, not lines, count (red team r18 F2, F4)
-    IF log_vkey = ANY (pg_catalog.regexp_split_to_array(m.log_vkey, E'\r?\n')) THEN
-        RAISE EXCEPTION 'this log key of member "%" is pinned already', origin USING ERRCODE = '42710';
-    END IF;
-    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(m.log_vkey, E'\r?\n') k WHERE k <> '') >= 16 THEN
-        RAISE EXCEPTION 'member "%" has 16 log keys pinned', origin
-            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current key.';
-    END IF;
-    -- the whole list as the peer's checkpoint trigger will read it: the same
-    -- key written another way (a trailing blank), or a list damaged by hand
-    problem := @extschema@._log_keys_problem(m.log_vkey || E'\n' || log_vkey, origin);
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'the log keys of member "%" would not be usable with this one', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
-                  HINT = 'battledger.consortium_member.log_vkey must hold the keys join() and repin_log_key() pinned, oldest first.';
-    END IF;
-    UPDATE @extschema@.consortium_member c SET log_vkey = c.log_vkey || E'\n' || $2 WHERE c.origin = $1;
-    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+    RETURN @extschema@._repin_key(origin, log_vkey, 'log');
 END $$;
 COMMENT ON FUNCTION @extschema@.repin_log_key(text, text) IS
     'pin the new log key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
@@ -330,43 +361,8 @@ REVOKE ALL ON FUNCTION @extschema@.repin_log_key(text, text) FROM PUBLIC;
 -- without a witness key gets this one as its first.
 CREATE FUNCTION @extschema@.repin_witness_key(origin text, witness_vkey text)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m record;
-    problem text;
 BEGIN
-    IF origin IS NULL OR witness_vkey IS NULL THEN
-        RAISE EXCEPTION 'origin and witness_vkey are required' USING ERRCODE = '22004';
-    END IF;
-    SELECT c.subscription, c.witness_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'member "%" has not joined', origin
-            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
-    END IF;
-    PERFORM @extschema@._vkey_name(witness_vkey, 4);   -- a weak key: its own error
-    problem := CASE WHEN witness_vkey ~ '[\r\n]' THEN 'it is more than one line'
-                    ELSE @extschema@._witness_keys_problem(witness_vkey, origin) END;
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In witness_vkey, %s. Pin one new key at a time.', problem),
-                  HINT = 'Ask the member for SELECT battledger.witness_vkey() after its rotation.';
-    END IF;
-    IF witness_vkey = ANY (pg_catalog.regexp_split_to_array(coalesce(m.witness_vkey, ''), E'\r?\n')) THEN
-        RAISE EXCEPTION 'this witness key of member "%" is pinned already', origin USING ERRCODE = '42710';
-    END IF;
-    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(coalesce(m.witness_vkey, ''), E'\r?\n') k WHERE k <> '') >= 16 THEN
-        RAISE EXCEPTION 'member "%" has 16 witness keys pinned', origin
-            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current keys.';
-    END IF;
-    problem := @extschema@._witness_keys_problem(coalesce(m.witness_vkey || E'\n', '') || witness_vkey, origin);
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'the witness keys of member "%" would not be usable with this one', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
-                  HINT = 'battledger.consortium_member.witness_vkey must hold the keys join() and repin_witness_key() pinned, oldest first.';
-    END IF;
-    UPDATE @extschema@.consortium_member c SET witness_vkey = coalesce(c.witness_vkey || E'\n', '') || $2 WHERE c.origin = $1;
-    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+    RETURN @extschema@._repin_key(origin, witness_vkey, 'witness');
 END $$;
 COMMENT ON FUNCTION @extschema@.repin_witness_key(text, text) IS
     'pin the new witness key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';

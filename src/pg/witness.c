@@ -609,12 +609,40 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
-/* battledger._peer_checkpoint_trigger() RETURNS trigger */
+/*
+ * The key list pinned for member m in column (log_vkey or witness_vkey) of
+ * battledger.consortium_member, in the caller's memory context (SPI's goes
+ * with SPI_finish); NULL when the member has none.  Read at each checkpoint
+ * or cosignature, not from the apply worker's cache of the member, so that
+ * a key pinned while the worker runs counts at once.
+ */
+static char *
+pinned_keys_text(const ConsortiumMember *m, const char *column)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(m->origin)};
+	int			nest = bl_spi_connect();
+	char	   *text = NULL;
+
+	if (SPI_execute_with_args(psprintf("SELECT %s FROM battledger.consortium_member WHERE origin = $1", column),
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.consortium_member");
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+			text = MemoryContextStrdup(caller, v);
+	}
+	bl_spi_finish(nest);
+	return text;
+}
+
 /*
  * The log keys pinned for a member, oldest first: join() pins one,
- * repin_log_key() adds each key the member rotated to.  Read at each
- * checkpoint, not from the apply worker's cache of the member, so that a key
- * pinned while the worker runs counts at once.  The rules are those of
+ * repin_log_key() adds each key the member rotated to (pinned_keys_text()
+ * reads them at each checkpoint).  The rules are those of
  * verify_log()'s log_vkey (bl_vkey_list_parse): a key pinned twice would let
  * a retired key sign again after a newer one (red team r17k F2, as in
  * verify_log()).  Returns how many.
@@ -622,20 +650,12 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 static int
 pinned_log_keys(const ConsortiumMember *m, bl_vkey *keys)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(m->origin)};
-	int			nest = bl_spi_connect();
-	char	   *text;
+	char	   *text = pinned_keys_text(m, "log_vkey");
 	bl_vkey_list_error err;
 	int			n;
 
-	if (SPI_execute_with_args("SELECT log_vkey FROM battledger.consortium_member WHERE origin = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
-	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	bl_spi_finish(nest);
 	if (text == NULL)
-		text = "";
+		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
 	n = bl_vkey_list_parse(text, strlen(text), keys, LOG_KEYS_MAX, &err);
 	switch (n < 0 ? err.rule : BL_VKEY_LIST_OK)
 	{
@@ -754,6 +774,7 @@ open_peer_checkpoint(const ConsortiumMember *m, const char *notetext, bl_note *n
 	return ok;
 }
 
+/* battledger._peer_checkpoint_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -866,27 +887,17 @@ cosignature_problem(const bl_vkey *vkey, const char *witness, const char *origin
 
 /*
  * The witness keys pinned for member m, oldest first: join() pins one,
- * repin_witness_key() adds each key the member rotated to (0.17.0).  Read
- * at each cosignature, not from the apply worker's cache of the member, so
- * that a key pinned while the worker runs counts at once.  Returns how
+ * repin_witness_key() adds each key the member rotated to (0.17.0),
+ * read at each cosignature (pinned_keys_text()).  Returns how
  * many, 0 when the member joined without one, or -1 with *problem saying
  * why the list cannot be used (by the rules of its log keys: log_keys.c).
  */
 static int
 pinned_witness_keys(const ConsortiumMember *m, bl_vkey *keys, const char **problem)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(m->origin)};
-	int			nest = bl_spi_connect();
-	char	   *text = NULL;
+	char	   *text = pinned_keys_text(m, "witness_vkey");
 	int			n;
 
-	if (SPI_execute_with_args("SELECT witness_vkey FROM battledger.consortium_member WHERE origin = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger.consortium_member");
-	if (SPI_processed == 1)
-		text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	bl_spi_finish(nest);
 	if (text == NULL)
 		return 0;
 	*problem = witness_keys_problem(text, strlen(text), m->origin);
