@@ -264,57 +264,88 @@ COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
     'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.join(text, text, text, text) FROM PUBLIC;
 
+-- _repin_key(origin text, vkey text, kind text) RETURNS text: what
+-- repin_log_key() (kind 'log') and repin_witness_key() ('witness') share:
+-- pin one new key of a member after its pinned ones, checked one by one and
+-- as the whole list the peer's triggers will read (src/pg/log_keys.c), and
+-- return the ALTER SUBSCRIPTION that restarts its subscription.
+CREATE FUNCTION @extschema@._repin_key(origin text, vkey text, kind text)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    witness boolean := kind = 'witness';
+    col text := kind || '_vkey';
+    m record;
+    keys text;
+    problem text;
+BEGIN
+    IF kind NOT IN ('log', 'witness') THEN
+        RAISE EXCEPTION 'no key kind "%"', kind USING ERRCODE = '22023';
+    END IF;
+    IF origin IS NULL OR vkey IS NULL THEN
+        RAISE EXCEPTION 'origin and % are required', col USING ERRCODE = '22004';
+    END IF;
+    SELECT c.subscription, CASE WHEN witness THEN c.witness_vkey ELSE c.log_vkey END AS pinned
+      INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'member "%" has not joined', origin
+            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
+    END IF;
+    PERFORM @extschema@._vkey_name(vkey, CASE WHEN witness THEN 4 ELSE 1 END);   -- a weak key: its own error
+    -- one key, on one line (a CR or LF would split it into keys when read)
+    problem := CASE WHEN vkey ~ '[\r\n]' THEN 'it is more than one line'
+                    WHEN witness THEN @extschema@._witness_keys_problem(vkey, origin)
+                    ELSE @extschema@._log_keys_problem(vkey, origin) END;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION '% is not % named "%"', col,
+                        CASE WHEN witness THEN 'a cosignature/v1 verifier key' ELSE 'an Ed25519 verifier key' END, origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In %s, %s. %s', col, problem,
+                                             CASE WHEN witness THEN 'Pin one new key at a time.'
+                                                  ELSE 'A log key is named by its origin: <origin>+<key id>+<key>; pin one new key at a time.' END),
+                  HINT = pg_catalog.format('Ask the member for SELECT battledger.%s() after its rotation.', col);
+    END IF;
+    -- the pinned lines as the list is read (join() pins it as given: CRLF
+    -- and blank lines too): keys, not lines, count (red team r18 F2, F4)
+    IF vkey = ANY (pg_catalog.regexp_split_to_array(coalesce(m.pinned, ''), E'\r?\n')) THEN
+        RAISE EXCEPTION 'this % key of member "%" is pinned already', kind, origin USING ERRCODE = '42710';
+    END IF;
+    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(coalesce(m.pinned, ''), E'\r?\n') k WHERE k <> '') >= 16 THEN
+        RAISE EXCEPTION 'member "%" has 16 % keys pinned', origin, kind
+            USING ERRCODE = '54000',
+                  HINT = pg_catalog.format('Join the member again to start over from its current %s.', CASE WHEN witness THEN 'keys' ELSE 'key' END);
+    END IF;
+    -- the whole list as the peer's trigger will read it: the same key
+    -- written another way (a trailing blank), or a list damaged by hand;
+    -- a member joined without a witness key gets this one as its first
+    keys := coalesce(m.pinned || E'\n', '') || vkey;
+    problem := CASE WHEN witness THEN @extschema@._witness_keys_problem(keys, origin)
+                    ELSE @extschema@._log_keys_problem(keys, origin) END;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'the % keys of member "%" would not be usable with this one', kind, origin
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
+                  HINT = pg_catalog.format('battledger.consortium_member.%s must hold the keys join() and repin_%s_key() pinned, oldest first.', col, kind);
+    END IF;
+    IF witness THEN
+        UPDATE @extschema@.consortium_member c SET witness_vkey = keys WHERE c.origin = $1;
+    ELSE
+        UPDATE @extschema@.consortium_member c SET log_vkey = keys WHERE c.origin = $1;
+    END IF;
+    RETURN pg_catalog.format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._repin_key(text, text, text) FROM PUBLIC;
+
 -- repin_log_key(origin text, log_vkey text) RETURNS text: pin the new log key
 -- of a member that rotated its key (docs/consortium.md, "A member rotates its
 -- log key").  The keys stay pinned, oldest first; an arriving checkpoint must
 -- be signed by the key of the last one witnessed or a newer one
 -- (src/pg/witness.c).  Returns the ALTER SUBSCRIPTION that restarts a
 -- subscription the first checkpoint by the new key stopped (psql: \gexec).
+-- The checks are _repin_key()'s, shared with repin_witness_key() (0.18.0).
 CREATE FUNCTION @extschema@.repin_log_key(origin text, log_vkey text)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m record;
-    problem text;
 BEGIN
-    IF origin IS NULL OR log_vkey IS NULL THEN
-        RAISE EXCEPTION 'origin and log_vkey are required' USING ERRCODE = '22004';
-    END IF;
-    SELECT c.subscription, c.log_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'member "%" has not joined', origin
-            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
-    END IF;
-    PERFORM @extschema@._vkey_name(log_vkey, 1);   -- a weak key: its own error
-    -- one key, on one line (a CR or LF would split it into keys when read)
-    problem := CASE WHEN log_vkey ~ '[\r\n]' THEN 'it is more than one line'
-                    ELSE @extschema@._log_keys_problem(log_vkey, origin) END;
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'log_vkey is not an Ed25519 verifier key named "%"', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In log_vkey, %s. A log key is named by its origin: <origin>+<key id>+<key>; '
-                                             'pin one new key at a time.', problem),
-                  HINT = 'Ask the member for SELECT battledger.log_vkey() after its rotation.';
-    END IF;
-    -- the pinned lines as the list is read (join() pins it as given: CRLF
-    -- and blank lines too): keys, not lines, count (red team r18 F2, F4)
-    IF log_vkey = ANY (pg_catalog.regexp_split_to_array(m.log_vkey, E'\r?\n')) THEN
-        RAISE EXCEPTION 'this log key of member "%" is pinned already', origin USING ERRCODE = '42710';
-    END IF;
-    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(m.log_vkey, E'\r?\n') k WHERE k <> '') >= 16 THEN
-        RAISE EXCEPTION 'member "%" has 16 log keys pinned', origin
-            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current key.';
-    END IF;
-    -- the whole list as the peer's checkpoint trigger will read it: the same
-    -- key written another way (a trailing blank), or a list damaged by hand
-    problem := @extschema@._log_keys_problem(m.log_vkey || E'\n' || log_vkey, origin);
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'the log keys of member "%" would not be usable with this one', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
-                  HINT = 'battledger.consortium_member.log_vkey must hold the keys join() and repin_log_key() pinned, oldest first.';
-    END IF;
-    UPDATE @extschema@.consortium_member c SET log_vkey = c.log_vkey || E'\n' || $2 WHERE c.origin = $1;
-    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+    RETURN @extschema@._repin_key(origin, log_vkey, 'log');
 END $$;
 COMMENT ON FUNCTION @extschema@.repin_log_key(text, text) IS
     'pin the new log key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
@@ -330,43 +361,8 @@ REVOKE ALL ON FUNCTION @extschema@.repin_log_key(text, text) FROM PUBLIC;
 -- without a witness key gets this one as its first.
 CREATE FUNCTION @extschema@.repin_witness_key(origin text, witness_vkey text)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    m record;
-    problem text;
 BEGIN
-    IF origin IS NULL OR witness_vkey IS NULL THEN
-        RAISE EXCEPTION 'origin and witness_vkey are required' USING ERRCODE = '22004';
-    END IF;
-    SELECT c.subscription, c.witness_vkey INTO m FROM @extschema@.consortium_member c WHERE c.origin = $1 FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'member "%" has not joined', origin
-            USING ERRCODE = '42704', HINT = 'battledger.join() pins a member''s first keys.';
-    END IF;
-    PERFORM @extschema@._vkey_name(witness_vkey, 4);   -- a weak key: its own error
-    problem := CASE WHEN witness_vkey ~ '[\r\n]' THEN 'it is more than one line'
-                    ELSE @extschema@._witness_keys_problem(witness_vkey, origin) END;
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'witness_vkey is not a cosignature/v1 verifier key named "%"', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In witness_vkey, %s. Pin one new key at a time.', problem),
-                  HINT = 'Ask the member for SELECT battledger.witness_vkey() after its rotation.';
-    END IF;
-    IF witness_vkey = ANY (pg_catalog.regexp_split_to_array(coalesce(m.witness_vkey, ''), E'\r?\n')) THEN
-        RAISE EXCEPTION 'this witness key of member "%" is pinned already', origin USING ERRCODE = '42710';
-    END IF;
-    IF (SELECT count(*) FROM pg_catalog.regexp_split_to_table(coalesce(m.witness_vkey, ''), E'\r?\n') k WHERE k <> '') >= 16 THEN
-        RAISE EXCEPTION 'member "%" has 16 witness keys pinned', origin
-            USING ERRCODE = '54000', HINT = 'Join the member again to start over from its current keys.';
-    END IF;
-    problem := @extschema@._witness_keys_problem(coalesce(m.witness_vkey || E'\n', '') || witness_vkey, origin);
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'the witness keys of member "%" would not be usable with this one', origin
-            USING ERRCODE = '22023',
-                  DETAIL = pg_catalog.format('In the pinned keys followed by the new one, %s.', problem),
-                  HINT = 'battledger.consortium_member.witness_vkey must hold the keys join() and repin_witness_key() pinned, oldest first.';
-    END IF;
-    UPDATE @extschema@.consortium_member c SET witness_vkey = coalesce(c.witness_vkey || E'\n', '') || $2 WHERE c.origin = $1;
-    RETURN format('ALTER SUBSCRIPTION %I ENABLE', m.subscription);
+    RETURN @extschema@._repin_key(origin, witness_vkey, 'witness');
 END $$;
 COMMENT ON FUNCTION @extschema@.repin_witness_key(text, text) IS
     'pin the new witness key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
@@ -491,7 +487,13 @@ CREATE FUNCTION @extschema@.consortium_status()
                                 LATERAL pg_catalog.pg_stat_get_activity(w.pid) a WHERE a.pid = w.pid) wk ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
-      LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason) lw ON true
+      -- (each evaluated once per member: a lateral on the nullable side of
+      -- an outer join, so its values are placeholders, not expressions
+      -- copied into each use; the key lists are read as the peer's triggers
+      -- read them)
+      LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason,
+                                @extschema@._log_keys_problem(m.log_vkey, m.origin) AS log_keys,
+                                @extschema@._witness_keys_problem(m.witness_vkey, m.origin) AS witness_keys) lw ON true
       -- leaves stored past the last checkpoint verified here (peer_leaf's
       -- primary key, an empty range while the member seals): a member's
       -- leaves and the checkpoint that signs them come in one transaction,
@@ -528,34 +530,50 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- keys the peer's checkpoint trigger cannot read (written by
            -- hand): every checkpoint of the member is refused, and the
            -- apply errors alone would not say why (red team r17k F5)
-           (3, @extschema@._log_keys_problem(m.log_vkey, m.origin) IS NOT NULL, 'bad log keys',
+           (3, lw.log_keys IS NOT NULL, 'bad log keys',
                pg_catalog.format('The log keys pinned for the member (battledger.consortium_member.log_vkey) are not usable: %s. '
                                  'While the list breaks a rule every checkpoint from the member is refused (a weak key: those it signed): put back the keys join() and repin_log_key() pinned, oldest first.',
-                                 @extschema@._log_keys_problem(m.log_vkey, m.origin))),
-           (4, NOT s.subenabled, 'stopped',
-               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.rejections r WHERE r.origin = m.origin)
-                    THEN 'A row from the member was refused: see battledger.rejections.'
-                    ELSE 'The subscription is disabled.' END),
+                                 lw.log_keys)),
+           -- the same for its witness keys (0.18.0): each cosignature from
+           -- the member is refused, and its subscription stopped, which
+           -- alone said only "stopped"
+           (4, lw.witness_keys IS NOT NULL, 'bad witness keys',
+               pg_catalog.format('The witness keys pinned for the member (battledger.consortium_member.witness_vkey) are not usable: %s. '
+                                 'While the list breaks a rule every cosignature from the member is refused (a weak key: those it signed) and its subscription stopped: put back the keys join() and repin_witness_key() pinned, oldest first, then ALTER SUBSCRIPTION %I ENABLE.',
+                                 lw.witness_keys, m.subscription)),
+           -- the member's last refusal, read only when stopped; a
+           -- cosignature dated ahead (0.18.0) is named with its recovery
+           (5, NOT s.subenabled, 'stopped',
+               CASE WHEN NOT s.subenabled THEN coalesce(
+                   (SELECT CASE r.problem
+                             WHEN 'cosignature_ahead' THEN pg_catalog.format(
+                                 'A cosignature from the member was refused: it is dated ahead of this member''s clock by more than battledger.max_clock_ahead (%s; battledger.rejections). '
+                                 'If the member''s clock runs ahead, have it corrected: ALTER SUBSCRIPTION %I ENABLE retries the cosignature, accepted once this clock is within the bound of its date. '
+                                 'One dated far ahead on purpose never will be: drop its remote transaction with ALTER SUBSCRIPTION %I SKIP (lsn = the "finished at" LSN of the error in the server log), then ENABLE.',
+                                 coalesce(pg_catalog.current_setting('battledger.max_clock_ahead', true), '600'), m.subscription, m.subscription)
+                             ELSE 'A row from the member was refused: see battledger.rejections.' END
+                      FROM @extschema@.rejections r WHERE r.origin = m.origin ORDER BY r.at DESC LIMIT 1),
+                   'The subscription is disabled.') END),
            -- no apply worker: nothing moves, a copy included (the apply
            -- worker starts the table copies and marks them done), so these
            -- come before "copying", which a member stopped or cut off in the
            -- middle of its join's copy would otherwise show for ever
-           (5, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
+           (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
                pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
                                  ss.apply_error_count,
                                  CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
-           (6, st.pid IS NULL, 'not connected',
+           (7, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (7, lw.reason IS NOT NULL, 'blocked',
+           (8, lw.reason IS NOT NULL, 'blocked',
                lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
-           (8, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
+           (9, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
                pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (9, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
-           (10, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (10, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+           (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (11, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
+           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
                pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
                                  (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
                                  (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
@@ -573,7 +591,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- cannot tell: "failing" too, rather than an "ok" not read.  Last
            -- before "ok": a subscription resumed after a refusal counted one
            -- error, and its quarantine, when it has one, says more.
-           (12, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+           (13, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
                     THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
@@ -585,7 +603,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- log names rows of a table that never arrived (the table left its
            -- publication, or a row filter leaves rows out); leaves arrive
            -- after their rows (commit order), so this is no transient
-           (13, ar.missing_tables > 0, 'rows missing',
+           (14, ar.missing_tables > 0, 'rows missing',
                CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
                    '%s rows the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
                    ar.missing_rows,
@@ -600,7 +618,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- rows arrive before the checkpoint that seals them: only rows
            -- waiting longer than battledger.unsealed_after say the member
            -- stopped sealing
-           (14, ar.unsealed_tables > 0, 'unsealed',
+           (15, ar.unsealed_tables > 0, 'unsealed',
                CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
                    '%s rows received from the member (%s%s) are in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
                    ar.unsealed_rows,
@@ -610,13 +628,13 @@ CREATE FUNCTION @extschema@.consortium_status()
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
                    CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
                    ar.unsealed_since, ar.after) END),
-           (15, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
+           (16, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
                'unverified',
                pg_catalog.format(
                    'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
                    uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
-           (16, true, 'ok', NULL)) v(rank, holds, state, reason)
+           (17, true, 'ok', NULL)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;

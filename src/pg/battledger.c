@@ -94,6 +94,11 @@ _PG_init(void)
 							"How far a member's row may be dated before a row that member sealed earlier, for verify_member().",
 							"Longer than the member's longest writing transaction; rows dated further back are reported as backdated.",
 							&bl_max_backdate, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S | BL_GUC_PARALLEL, NULL, NULL, NULL);
+	/* read by the cosignature trigger (witness.c) and consortium_status() */
+	DefineCustomIntVariable("battledger.max_clock_ahead",
+							"How far ahead of this server's clock a cosignature arriving from another member may be dated.",
+							"Larger than the members' clock skew; a cosignature dated further ahead is refused and stops the member's subscription.",
+							&bl_max_clock_ahead, 600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S | BL_GUC_PARALLEL, NULL, NULL, NULL);
 	/* read by consortium_status() (SQL): only the setting lives here */
 	DefineCustomIntVariable("battledger.unsealed_after",
 							"How long rows received from a member may wait for its checkpoint before consortium_status() says \"unsealed\".",

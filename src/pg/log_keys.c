@@ -80,6 +80,22 @@ witness_keys_problem(const char *text, size_t len, const char *origin)
 }
 
 /*
+ * The problem of a key list argument for origin, as SQL: NULL when there is
+ * none, else the clause.
+ */
+static Datum
+problem_datum(FunctionCallInfo fcinfo, char *(*problem_of) (const char *, size_t, const char *))
+{
+	text	   *list = PG_GETARG_TEXT_PP(0);
+	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *problem = problem_of(VARDATA_ANY(list), VARSIZE_ANY_EXHDR(list), origin);
+
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
+}
+
+/*
  * battledger._log_keys_problem(log_vkey text, origin text) RETURNS text
  *
  * log_keys_problem() for SQL: NULL when log_vkey lists one to sixteen
@@ -93,13 +109,7 @@ PG_FUNCTION_INFO_V1(battledger_log_keys_problem);
 Datum
 battledger_log_keys_problem(PG_FUNCTION_ARGS)
 {
-	text	   *list = PG_GETARG_TEXT_PP(0);
-	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *problem = log_keys_problem(VARDATA_ANY(list), VARSIZE_ANY_EXHDR(list), origin);
-
-	if (problem == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(problem));
+	return problem_datum(fcinfo, log_keys_problem);
 }
 
 /*
@@ -107,17 +117,13 @@ battledger_log_keys_problem(PG_FUNCTION_ARGS)
  *
  * The same for a member's witness keys (cosignature/v1), oldest first, one
  * per line, as the cosignature trigger reads them (witness.c): join() and
- * repin_witness_key() refuse a list it finds fault with.  STRICT.
+ * repin_witness_key() refuse a list it finds fault with, and
+ * consortium_status() names a pinned one as 'bad witness keys' (0.18.0).
+ * STRICT.
  */
 PG_FUNCTION_INFO_V1(battledger_witness_keys_problem);
 Datum
 battledger_witness_keys_problem(PG_FUNCTION_ARGS)
 {
-	text	   *list = PG_GETARG_TEXT_PP(0);
-	char	   *origin = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *problem = witness_keys_problem(VARDATA_ANY(list), VARSIZE_ANY_EXHDR(list), origin);
-
-	if (problem == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(problem));
+	return problem_datum(fcinfo, witness_keys_problem);
 }

@@ -55,6 +55,7 @@
 #include "sqlstate.h"
 
 char	   *bl_witness_key_file = NULL;
+int			bl_max_clock_ahead = 600;
 static KeyFile witness_key = {NULL, NULL};
 
 /* Set while this backend stores its own cosignature: the replica trigger lets that one in. */
@@ -136,6 +137,18 @@ getattr(HeapTuple tup, TupleDesc desc, int attno)
 				 errmsg("column \"%s\" of an arriving row is null",
 						NameStr(TupleDescAttr(desc, attno - 1)->attname))));
 	return d;
+}
+
+/*
+ * This server's clock in whole seconds since the Unix epoch: the time this
+ * member's witness signs, and the one an arriving cosignature's is weighed
+ * against.
+ */
+static int64
+unix_now(void)
+{
+	return GetCurrentTimestamp() / USECS_PER_SEC +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 }
 
 /* ---------------------------------------------------------------- leaves */
@@ -432,8 +445,7 @@ cosign(const char *origin, int64 size, const uint8 *root, const char *note)
 
 	if (key == NULL || me[0] == '\0')
 		return;
-	now = (uint64) (GetCurrentTimestamp() / USECS_PER_SEC +
-					(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
+	now = (uint64) unix_now();
 	cosigned = bl_note_cosign(note, strlen(note), me, key, now);
 	if (cosigned == NULL)
 	{
@@ -597,12 +609,40 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
-/* battledger._peer_checkpoint_trigger() RETURNS trigger */
+/*
+ * The key list pinned for member m in column (log_vkey or witness_vkey) of
+ * battledger.consortium_member, in the caller's memory context (SPI's goes
+ * with SPI_finish); NULL when the member has none.  Read at each checkpoint
+ * or cosignature, not from the apply worker's cache of the member, so that
+ * a key pinned while the worker runs counts at once.
+ */
+static char *
+pinned_keys_text(const ConsortiumMember *m, const char *column)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(m->origin)};
+	int			nest = bl_spi_connect();
+	char	   *text = NULL;
+
+	if (SPI_execute_with_args(psprintf("SELECT %s FROM battledger.consortium_member WHERE origin = $1", column),
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.consortium_member");
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+			text = MemoryContextStrdup(caller, v);
+	}
+	bl_spi_finish(nest);
+	return text;
+}
+
 /*
  * The log keys pinned for a member, oldest first: join() pins one,
- * repin_log_key() adds each key the member rotated to.  Read at each
- * checkpoint, not from the apply worker's cache of the member, so that a key
- * pinned while the worker runs counts at once.  The rules are those of
+ * repin_log_key() adds each key the member rotated to (pinned_keys_text()
+ * reads them at each checkpoint).  The rules are those of
  * verify_log()'s log_vkey (bl_vkey_list_parse): a key pinned twice would let
  * a retired key sign again after a newer one (red team r17k F2, as in
  * verify_log()).  Returns how many.
@@ -610,20 +650,12 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 static int
 pinned_log_keys(const ConsortiumMember *m, bl_vkey *keys)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(m->origin)};
-	int			nest = bl_spi_connect();
-	char	   *text;
+	char	   *text = pinned_keys_text(m, "log_vkey");
 	bl_vkey_list_error err;
 	int			n;
 
-	if (SPI_execute_with_args("SELECT log_vkey FROM battledger.consortium_member WHERE origin = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
-	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	bl_spi_finish(nest);
 	if (text == NULL)
-		text = "";
+		elog(ERROR, "no log key is pinned for member \"%s\"", m->origin);
 	n = bl_vkey_list_parse(text, strlen(text), keys, LOG_KEYS_MAX, &err);
 	switch (n < 0 ? err.rule : BL_VKEY_LIST_OK)
 	{
@@ -742,6 +774,7 @@ open_peer_checkpoint(const ConsortiumMember *m, const char *notetext, bl_note *n
 	return ok;
 }
 
+/* battledger._peer_checkpoint_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
 battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
@@ -854,27 +887,17 @@ cosignature_problem(const bl_vkey *vkey, const char *witness, const char *origin
 
 /*
  * The witness keys pinned for member m, oldest first: join() pins one,
- * repin_witness_key() adds each key the member rotated to (0.17.0).  Read
- * at each cosignature, not from the apply worker's cache of the member, so
- * that a key pinned while the worker runs counts at once.  Returns how
+ * repin_witness_key() adds each key the member rotated to (0.17.0),
+ * read at each cosignature (pinned_keys_text()).  Returns how
  * many, 0 when the member joined without one, or -1 with *problem saying
  * why the list cannot be used (by the rules of its log keys: log_keys.c).
  */
 static int
 pinned_witness_keys(const ConsortiumMember *m, bl_vkey *keys, const char **problem)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(m->origin)};
-	int			nest = bl_spi_connect();
-	char	   *text = NULL;
+	char	   *text = pinned_keys_text(m, "witness_vkey");
 	int			n;
 
-	if (SPI_execute_with_args("SELECT witness_vkey FROM battledger.consortium_member WHERE origin = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger.consortium_member");
-	if (SPI_processed == 1)
-		text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	bl_spi_finish(nest);
 	if (text == NULL)
 		return 0;
 	*problem = witness_keys_problem(text, strlen(text), m->origin);
@@ -896,14 +919,17 @@ pinned_witness_keys(const ConsortiumMember *m, bl_vkey *keys, const char **probl
  * here, an older one (retired, perhaps leaked) cannot: the same rule as its
  * log keys'.  Read only after a rotation.  The signed time is the member's
  * word: a cosignature by a retired key dated ahead, accepted before any by
- * the newer key arrived, holds the era back until the newer key's are dated
- * later (docs/security.md).
+ * the newer key arrived, held the era back until the newer key's were dated
+ * later (0.17.0, docs/security.md).  Since 0.18.0 none dated more than
+ * battledger.max_clock_ahead ahead of this clock is accepted, and none
+ * stored so (before 0.18.0) counts until its time comes: a retired key's
+ * cosignature holds the era back by the bound at most.
  */
 static int
-witness_era(const ConsortiumMember *m, const bl_vkey *keys, int n)
+witness_era(const ConsortiumMember *m, const bl_vkey *keys, int n, int64 latest)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(m->origin)};
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {CStringGetTextDatum(m->origin), Int64GetDatum(latest)};
 	int			nest;
 	int			era = 0;
 
@@ -912,8 +938,9 @@ witness_era(const ConsortiumMember *m, const bl_vkey *keys, int n)
 	nest = bl_spi_connect();
 	if (SPI_execute_with_args("SELECT log_origin, tree_size, root, line, cosigned_at FROM battledger.cosignature "
 							  "WHERE witness = $1 AND cosigned_at = "
-							  "(SELECT max(c.cosigned_at) FROM battledger.cosignature c WHERE c.witness = $1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+							  "(SELECT max(c.cosigned_at) FROM battledger.cosignature c "
+							  "WHERE c.witness = $1 AND c.cosigned_at <= $2)",
+							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.cosignature");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -976,6 +1003,9 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	const char *why;
 	bl_vkey		keys[LOG_KEYS_MAX];
 	int			n;
+	int64		cosigned_at;
+	int64		now = unix_now();
+	int64		latest = now + bl_max_clock_ahead;	/* the latest time accepted */
 
 	check_trigger_context(fcinfo, "battledger_cosignature_trigger");
 	if (cosigning)
@@ -986,6 +1016,7 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	origin = TextDatumGetCString(getattr(tup, desc, 1));
 	size = DatumGetInt64(getattr(tup, desc, 2));
 	witness = TextDatumGetCString(getattr(tup, desc, 4));
+	cosigned_at = DatumGetInt64(getattr(tup, desc, 5));
 	line = TextDatumGetCString(getattr(tup, desc, 6));
 
 	/*
@@ -997,8 +1028,7 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	 * F1: joining again stopped on them).  Skipped, a row is not stored.
 	 */
 	if (consortium_table_sync() &&
-		cosignature_held(origin, size, witness, line, getattr(tup, desc, 3),
-						 DatumGetInt64(getattr(tup, desc, 5))))
+		cosignature_held(origin, size, witness, line, getattr(tup, desc, 3), cosigned_at))
 		return PointerGetDatum(NULL);
 	why = NULL;
 	n = pinned_witness_keys(m, keys, &why);
@@ -1013,14 +1043,13 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 		why = "a member publishes only its own cosignatures";
 	if (why == NULL)
 	{
-		int			era = witness_era(m, keys, n);
+		int			era = witness_era(m, keys, n, latest);
 
 		/* the newest pinned key first; none older than the era (witness_era()) */
 		for (int k = n - 1; k >= era; k--)
 		{
 			why = cosignature_problem(&keys[k], witness, origin, size,
-									  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line,
-									  DatumGetInt64(getattr(tup, desc, 5)));
+									  DatumGetHash256P(getattr(tup, desc, 3))->bytes, line, cosigned_at);
 			if (why == NULL)
 				break;
 		}
@@ -1031,6 +1060,25 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	if (why)
 		consortium_reject(m->origin, "battledger.cosignature", size, "bad_cosignature",
 						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: %s.", origin, size, witness, why),
+						  NULL);
+
+	/*
+	 * A verified cosignature dated ahead of this clock by more than the
+	 * skew allowed (0.18.0): its time is the member's word, and one dated
+	 * far ahead, by a retired witness key, would hold the era back for as
+	 * long (docs/security.md).  Refused as any bad row is, under a name of
+	 * its own, so that the status can name the clock; the retry by ALTER
+	 * SUBSCRIPTION ... ENABLE accepts it once this clock has come within
+	 * the bound.  Checked after the signature: the time of a cosignature
+	 * that does not verify means nothing.
+	 */
+	if (cosigned_at > latest)
+		consortium_reject(m->origin, "battledger.cosignature", size, "cosignature_ahead",
+						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: it is dated " INT64_FORMAT
+								   " s ahead of this member's clock (cosigned_at " INT64_FORMAT
+								   "), more than battledger.max_clock_ahead (%d s) allows: the member's "
+								   "clock runs ahead, or the cosignature was dated ahead on purpose.",
+								   origin, size, witness, cosigned_at - now, cosigned_at, bl_max_clock_ahead),
 						  NULL);
 	return PointerGetDatum(tup);
 }

@@ -8,5 +8,7 @@
 
 /* battledger.witness_key_file */
 extern char *bl_witness_key_file;
+/* battledger.max_clock_ahead, in seconds: how far ahead of this clock an arriving cosignature may be dated */
+extern int	bl_max_clock_ahead;
 
 #endif
