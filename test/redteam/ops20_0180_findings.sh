@@ -21,6 +21,11 @@
 #      key file ... Permission denied" with no hint (keygen run as root
 #      writes the key root-owned, 0600).  Fixed: a hint naming the user
 #      and the chown/chmod.
+#   F4 after a log key rotation, verify_log() with no key (as the docs run
+#      it) reports every earlier checkpoint as checkpoint_bad_signature,
+#      "The note is not signed by this log's key for its origin": true of
+#      the new key, and no word of the rotation.  Fixed: the detail names
+#      the key file and says to pass the keys oldest first.
 #   D1-D3 (docs, held here): join() as the role consortium.md now creates
 #      (REPLICATION + SELECT on the publication): without the grant the
 #      copy fails and the status says so; with it, ok.  A slot dropped at
@@ -29,7 +34,8 @@
 #      row.
 #
 # Results (PostgreSQL 15, 2026-12-06, 2 vCPUs shared; ~100 s):
-# At 15a0be7 (6ca89fc + docs): FAIL F1, F2, F3; D1-D3 ok.
+# At 15a0be7 (6ca89fc + docs): FAIL F1, F2, F3; D1-D3 ok.  At 0f8ceda (F1-F3
+# fixed): FAIL F4 only.
 # With the fixes: every case ok.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -149,5 +155,23 @@ SQL
 check "D3: joined again: every row of b here (B4 included), the quarantine kept" \
   wait_for a "SELECT (SELECT state FROM battledger.consortium_status()) = 'quarantined'
                  AND (SELECT count(*) FROM ev WHERE battery = 'B4') = 1"
+
+# --- F4: b rotates its log key (transparency-log.md); verify_log() as the
+# DBA runs it, with no key given, reads the new key file alone
+old_vkey=$(q b -c "SELECT battledger.log_vkey()")
+"$BL_CLI" keygen --out "$W/b-log-2" >/dev/null
+[ "$(id -u)" = 0 ] && chown postgres: "$W/b-log-2.key"
+mv "$W/b-log-2.key" "$W/b-log.key"
+new_vkey=$(q b -c "SELECT battledger.log_vkey()")
+q b -c "INSERT INTO ev VALUES ('B5', 'made')" -c "SELECT battledger.seal()" >/dev/null
+d=$(q b -c "SELECT string_agg(DISTINCT problem || ': ' || detail, '; ') FROM battledger.verify_log(true)")
+echo "     verify_log(true): $d"
+check "F4: after a rotation, verify_log() without keys says why the old checkpoints fail" \
+  bash -c '[[ "$1" == *rotation*"oldest first"* ]]' _ "$d"
+check "F4: and with the keys oldest first, nothing (row_not_in_log aside: the forged row)" \
+  test "$(q b -v k="$old_vkey"$'\n'"$new_vkey" <<'SQL'
+SELECT coalesce(string_agg(problem, ','), 'none') FROM battledger.verify_log(true, :'k') WHERE problem <> 'row_not_in_log';
+SQL
+)" = none
 
 exit $fail
