@@ -598,7 +598,7 @@ CREATE FUNCTION @extschema@.consortium_status()
                                            ss.apply_error_count)
                     ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
                                            pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
-                                           extract(epoch FROM wk.win)) END),
+                                           pg_catalog.round(extract(epoch FROM wk.win))) END),
            -- last, so that none of the states above is hidden: the member's
            -- log names rows of a table that never arrived (the table left its
            -- publication, or a row filter leaves rows out); leaves arrive
@@ -706,6 +706,9 @@ BEGIN
             done := done + 1;
             CONTINUE;
         END IF;
+        -- A row held back by a quarantine was received: it is named as
+        -- held_back below, not as a leaf without its row (its hash is the
+        -- one it arrived with, in row_data).
         -- Leaves and rows are matched by grouping both on (seq, hash), not by
         -- a join: neither side has an index on (origin, seq), and right after
         -- a join's copy the tables have no statistics yet, so the planner
@@ -717,7 +720,10 @@ BEGIN
                        '    FROM (SELECT true AS leaf, p.seq, p.row_hash AS h FROM @extschema@.peer_leaf p'
                        '           WHERE p.origin = $1 AND p.tbl = $2'
                        '          UNION ALL'
-                       '          SELECT false, r.ledger_seq, r.ledger_hash FROM %s r WHERE r.ledger_origin = $1) u'
+                       '          SELECT false, r.ledger_seq, r.ledger_hash FROM %s r WHERE r.ledger_origin = $1'
+                       '          UNION ALL'
+                       '          SELECT false, h.seq, (h.row_data->>''ledger_hash'')::@extschema@.hash256 FROM @extschema@.held_row h'
+                       '           WHERE h.origin = $1 AND h.tbl = $2) u'
                        '   GROUP BY u.seq, u.h) g WHERE NOT g.received', t.rel)
             INTO n USING member, t.tbl;
         IF n > 0 THEN

@@ -94,7 +94,9 @@ key_file_load(KeyFile *kf, const char *path, const char *setting, bool missing_o
 	if (f == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open key file \"%s\" (%s): %m", path, setting)));
+				 errmsg("could not open key file \"%s\" (%s): %m", path, setting),
+				 errhint("The server opens it as the operating system user it runs as (usually postgres): "
+						 "the file must be there and be that user's, mode 0600 (chown postgres: FILE; chmod 600 FILE).")));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	FreeFile(f);
 	if (bl_sha256(buf, n, digest) != 0)

@@ -844,6 +844,8 @@ verify_checkpoints(Levels *lv, int64 nleaves, Tuplestorestate *ts, TupleDesc des
 					era = k;
 				else
 					put_problem(ts, desc, "checkpoint_bad_signature", size,
+								nvkeys == 0 ? "The note is not signed for its origin by the key of battledger.log_key_file "
+								"(signed before a key rotation? Pass the log's keys, oldest first, as log_vkey)." :
 								nkeys == 1 ? "The note is not signed by this log's key for its origin." :
 								psprintf("The note is not signed for its origin by key %d of the %d given or a later one "
 										 "(keys oldest first: a checkpoint after one signed by a newer key must not be "
