@@ -944,16 +944,35 @@ BEGIN
 END $$;
 
 -- The effective manufacture of a battery (the first in registry order that the fold accepts).
+-- Before a battery's first effective manufacture every lifecycle event is
+-- ineffective (not_manufactured, or refused before it: unknown event, role)
+-- and leaves the fold's state as it starts, so the fold's verdict on each
+-- manufactured row up to it is _battery_verdict()'s on the initial state:
+-- the first row it accepts is the fold's, found without folding the life.
+-- passport(), recycled_content() and material_provenance() read it (red team
+-- r20, F1: they read the first manufactured row, an ineffective one when a
+-- member squatted the battery under another maker's namespace)
 CREATE FUNCTION @extschema@._effective_manufacture(battery @extschema@.battery_id)
     RETURNS @extschema@.battery_event LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r @extschema@.battery_event;
+    s record;
+    v record;
+    since timestamptz := @extschema@._custody_from();
 BEGIN
-    SELECT e.* INTO r FROM @extschema@.battery_lifecycle(battery) l
-      JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
-                                      AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
-     WHERE l.effective AND l.event = 'manufactured' LIMIT 1;
-    RETURN r;
+    FOR r IN SELECT e.* FROM @extschema@.battery_event e
+              WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+              ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LOOP
+        SELECT * INTO s FROM @extschema@._signer_at(r.ledger_key_id, r.ledger_at);
+        CONTINUE WHEN s.member IS NULL;         -- unknown_key: ineffective
+        SELECT * INTO v FROM @extschema@._battery_verdict(r, s.member, s.roles,
+                                                          ROW(false, NULL, NULL, NULL, NULL, NULL)::@extschema@.battery_fold_state,
+                                                          r.ledger_at >= since, false);
+        IF v.problem IS NULL THEN
+            RETURN r;
+        END IF;
+    END LOOP;
+    RETURN NULL;
 END $$;
 
 -- Each predecessor and component a battery's (effective) manufacture names,
@@ -1300,7 +1319,12 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     -- when folded: a new one voids it (red team r10, F5; until then the ids
     -- its events named and a SHA-256 of their first issuing events, one
     -- index probe per id at every check)
-    holders_moved bigint NOT NULL
+    holders_moved bigint NOT NULL,
+    -- the effective moves that named a passport id, [[origin, seq], ...] in
+    -- registry order: the passport's history (0.18.0; it listed every row
+    -- naming an id, so a member moving a battery it did not hold wrote
+    -- passports into its history on every member: red team r20, F2)
+    issued        jsonb NOT NULL
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
@@ -1430,6 +1454,7 @@ DECLARE
     rst text;
     wn bigint;
     moved bigint := @extschema@._holders_moved(battery);
+    iss jsonb := '[]';
 BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
     IF c.battery_id IS NOT NULL AND c.generation = gen
@@ -1442,7 +1467,7 @@ BEGIN
         st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq;
         ha := c.handover_at; ho := c.handover_origin;
         ro := c.resp_origin; rs := c.resp_seq; rsig := c.resp_signer; rst := c.resp_status;
-        wn := c.whole_n;
+        wn := c.whole_n; iss := c.issued;
     ELSIF whole_from > 0
           AND (SELECT count(*) FROM @extschema@.battery_event x
                 WHERE x.battery_id OPERATOR(@extschema@.=) battery
@@ -1458,10 +1483,13 @@ BEGIN
         END IF;
         IF l.event IN ('placed_on_market', 'status_changed') AND l.effective THEN
             ro := l.ledger_origin; rs := l.ledger_seq; rsig := l.signer; rst := l.status;
+            IF l.named_passport IS NOT NULL THEN
+                iss := iss || jsonb_build_array(jsonb_build_array(l.ledger_origin, l.ledger_seq));
+            END IF;
         END IF;
     END LOOP;
     RETURN ROW(battery, n, la, lo, ls, gen, st, ha, ho,
-               ro, rs, rsig, rst, coalesce(wn, n), moved);
+               ro, rs, rsig, rst, coalesce(wn, n), moved, iss);
 END $$;
 
 -- _battery_state_cached(battery battery_id, whole_from bigint DEFAULT 0):
@@ -1485,7 +1513,8 @@ BEGIN
                handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin,
                resp_origin = EXCLUDED.resp_origin, resp_seq = EXCLUDED.resp_seq,
                resp_signer = EXCLUDED.resp_signer, resp_status = EXCLUDED.resp_status,
-               whole_n = EXCLUDED.whole_n, holders_moved = EXCLUDED.holders_moved;
+               whole_n = EXCLUDED.whole_n, holders_moved = EXCLUDED.holders_moved,
+               issued = EXCLUDED.issued;
     END IF;
     RETURN r.st;
 END $$;
