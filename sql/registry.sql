@@ -33,6 +33,14 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'ok' ELSE SQLSTATE END;
 END $$;
+-- the SQLSTATE a model declaration gets (or 'ok'), without keeping it
+CREATE FUNCTION try_model(m text, j jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM model(m, j);
+    RAISE EXCEPTION USING ERRCODE = 'XX999';
+EXCEPTION WHEN OTHERS THEN
+    RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'ok' ELSE SQLSTATE END;
+END $$;
 CREATE FUNCTION bid(serial text) RETURNS battery_id LANGUAGE sql AS $$
     SELECT ('https://id.gs1.org/01/09521234567899/21/' || serial)::battery_id $$;
 
@@ -928,3 +936,18 @@ SELECT p->'passportId' AS passport, p->'passportHistory' AS history,
        p->'generalProductInformation'->'puttingIntoService' AS in_service,
        p->'negativeEvents' AS negative_events, p->'secondLife'->'repairs' AS repairs
   FROM passport(bid('R20-A'), 'legitimate_interest') p;
+-- F4: another member (an OEM, its rules followed) declaring cells.test's
+-- model: refused (BL061); written anyway (rules bypassed), the passports of
+-- cells.test's batteries of that model still show cells.test's declaration
+SELECT battledger._model_holder('NMC-18650-2Ah') AS holder,
+       try_model('only-oem', '{"model_id": "NMC-18650-2Ah", "manufacturer": "only-oem", "category": "ev",
+           "chemistry": "LFP", "rated_capacity_ah": 9.9, "carbon_footprint_kg_co2e_per_kwh": 0.1}') AS redeclared,
+       try_model('cells.test', '{"model_id": "NMC-18650-2Ah", "manufacturer": "cells.test", "category": "ev",
+           "chemistry": "NMC (LiNiMnCoO2) / graphite", "rated_capacity_ah": 2.0, "carbon_footprint_kg_co2e_per_kwh": 61.2}') AS by_holder;
+ALTER TABLE battledger.battery_model DISABLE TRIGGER battledger_rules;
+SELECT model('only-oem', '{"model_id": "NMC-18650-2Ah", "manufacturer": "only-oem", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 9.9, "carbon_footprint_kg_co2e_per_kwh": 0.1}');
+ALTER TABLE battledger.battery_model ENABLE TRIGGER battledger_rules;
+SELECT p->'batteryChemistry' AS chemistry, p->'performance'->'rated'->'ratedCapacity' AS capacity,
+       p->'carbonFootprint' AS footprint, p->'generalProductInformation'->'manufacturerIdentification' AS maker
+  FROM passport(bid('R20-A')) p;

@@ -110,7 +110,10 @@ BEGIN
           FROM @extschema@.battery_event e
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = fc.resp_origin AND e.ledger_seq = fc.resp_seq;
     END IF;
+    -- the model as its holder declared it last (red team r20, F4: another
+    -- member's row of the model id, the latest, was read)
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
+       AND (@extschema@._signer(m.ledger_key_id)).member = @extschema@._model_holder(made.model_id)
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     -- the event that issued the current passport (the fold's): the first of
     -- the battery's moves naming it.  The last row naming any passport id

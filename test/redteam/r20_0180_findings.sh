@@ -6,8 +6,8 @@
 # peers receive).  Each case prints "ok   - ..." when the property holds,
 # "FAIL - ..." for a finding; exit status: the number of FAILs.
 # PG_BIN: the build under test.  R20_PORT (default 55662).
-# Results, PostgreSQL 15, 2026-12-06 ~11:40 UTC: main febef8f 5 FAILs
-# (F1a, F1b, F2a, F2b, F3), branch r20 (a4faf24) 0 FAILs.
+# Results, PostgreSQL 15, 2026-12-06 ~10:50 UTC: main febef8f 6 FAILs
+# (F1a, F1b, F2a, F2b, F3, F4), branch r20 0 FAILs.
 #   F1a a member squats a battery under another maker's registered namespace
 #       (its "manufactured" is ineffective: foreign_namespace), before the
 #       real maker makes it.  FAILS on main: every member's passport shows
@@ -27,6 +27,14 @@
 #       negative event, an installation and a repair: FAILS on main: the
 #       legitimate-interest passport counts the accident, shows the service
 #       date and the repair.  FIXED (role at the time of signing)
+#   F4  the worst: another member's LOGIN application (an OEM, battledger_member,
+#       its rules followed, no bypass) writes a battery_model row with the
+#       model id of a cell maker's batteries.  FAILS on main: accepted, and
+#       every member's passport of those batteries shows its chemistry,
+#       rated values, carbon footprint, declared recycled content and maker
+#       (the latest row of the model id was read; battery_model had no
+#       rules).  FIXED: the first declarer holds a model id (BL061 for
+#       others), the passport reads the holder's rows only
 #   H1  custody, as a member's LOGIN application (battledger_member): accept a
 #       handover naming another member, accept with none pending, move,
 #       hand over or recycle a battery it does not hold: BL043 each (holds)
@@ -151,6 +159,15 @@ done
 h1+="$(qs app_rogue "SELECT public.ev('rogue.test', '{\"battery_id\": \"$B2\", \"event\": \"handover_accepted\", \"occurred_at\": \"2024-03-01T00:00:00Z\"}')")"
 if [ "$h1" = "BL043 BL043 BL043 BL043" ]; then ok "H1 custody holds for a member's application (BL043 x4)"
 else fail "H1 custody" "got $h1"; fi
+
+# F4: another member's application (an OEM, its rules followed, no bypass)
+# declares the model id of cells.test's batteries
+f4=$(qs app_rogue "SELECT public.model('rogue.test', '{\"model_id\": \"REAL-1\", \"manufacturer\": \"rogue.test\", \"category\": \"ev\",
+      \"chemistry\": \"LFP\", \"rated_capacity_ah\": 9.0, \"carbon_footprint_kg_co2e_per_kwh\": 0.5}')")
+got=$(q -c "SELECT concat_ws('/', p->>'batteryChemistry', p->'carbonFootprint'->'batteryCarbonFootprint'->>'value',
+                p->'generalProductInformation'->>'manufacturerIdentification') FROM battledger.passport('$B2') p")
+if [ "$got" = "NMC/61.2/cells.test" ]; then ok "F4 another member cannot redeclare a maker's model (declaration: $f4; passport $got)"
+else fail "F4 a maker's model redeclared by another member" "declaration by rogue.test's application: $f4; cells.test's passport now shows chemistry/footprint/maker $got"; fi
 
 # H2: a plain LOGIN role
 h2=""
