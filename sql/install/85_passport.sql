@@ -77,6 +77,7 @@ DECLARE
     fc @extschema@.battery_fold_cache;
     resp record;
     issued jsonb;
+    model_holder text;
 BEGIN
     -- the manufacture the fold accepts: another row (a member squatting the
     -- battery under another maker's namespace, a second "manufactured") must
@@ -112,8 +113,9 @@ BEGIN
     END IF;
     -- the model as its holder declared it last (red team r20, F4: another
     -- member's row of the model id, the latest, was read)
+    model_holder := @extschema@._model_holder(made.model_id);
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
-       AND (@extschema@._signer(m.ledger_key_id)).member = @extschema@._model_holder(made.model_id)
+       AND (@extschema@._signer(m.ledger_key_id)).member = model_holder
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     -- the event that issued the current passport (the fold's): the first of
     -- the battery's moves naming it.  The last row naming any passport id
