@@ -951,3 +951,17 @@ ALTER TABLE battledger.battery_model ENABLE TRIGGER battledger_rules;
 SELECT p->'batteryChemistry' AS chemistry, p->'performance'->'rated'->'ratedCapacity' AS capacity,
        p->'carbonFootprint' AS footprint, p->'generalProductInformation'->'manufacturerIdentification' AS maker
   FROM passport(bid('R20-A')) p;
+-- L1: a member that bypasses its rules "receives" a lot nobody shipped to
+-- it: the lot stays its holder's (it was the last receiver's), who ships it
+SELECT lot('miner.test', '{"lot_id": "R20-L", "event": "extracted", "material": "cobalt ore", "mass_kg": 10,
+    "country": "CD", "occurred_at": "2024-01-01T00:00:00Z"}');
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT lot('cells.test', '{"lot_id": "R20-L", "event": "received", "material": "cobalt ore", "mass_kg": 10,
+    "occurred_at": "2024-01-02T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SELECT lot_custodian('R20-L') AS after_unshipped_receipt;
+SELECT lot('miner.test', '{"lot_id": "R20-L", "event": "shipped", "material": "cobalt ore", "mass_kg": 10,
+    "counterparty": "refiner.test", "occurred_at": "2024-01-03T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "R20-L", "event": "received", "material": "cobalt ore", "mass_kg": 10,
+    "counterparty": "miner.test", "occurred_at": "2024-01-04T00:00:00Z"}');
+SELECT lot_custodian('R20-L') AS after_shipment;

@@ -249,13 +249,50 @@ CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
                       WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND i->>'lot' = lot), 0)
 $$;
 
--- The member holding a lot: whoever created or last received it.
+-- A lot's custody, judged in registry order (red team r20, L1): its first
+-- creation (extracted, processed, secondary_created) gives it to its signer;
+-- a shipment by the holder offers it to the addressee (a later one replaces
+-- the offer), whose receipt makes it the holder.  Rows by a key unknown at
+-- their time, outside the event's roles, or out of turn (a receipt nobody
+-- offered, a shipment by another member) change nothing, so a member that
+-- bypassed its rules takes no lot: "the last creator or receiver" let one
+-- unshipped "received" take any lot on every member, its holder refused
+-- (BL032).  The same on every member holding the same rows.
+CREATE FUNCTION @extschema@._lot_custody(lot text, OUT holder text, OUT offered text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    e record;
+    made boolean := false;
+BEGIN
+    FOR e IN SELECT x.event, x.counterparty, s.member
+               FROM @extschema@.lot_event x
+               CROSS JOIN LATERAL @extschema@._signer_at(x.ledger_key_id, x.ledger_at) s
+               JOIN @extschema@.event_kind k ON k.event = x.event AND k.subject = 'lot'
+              WHERE x.lot_id = lot AND s.member IS NOT NULL AND s.roles && k.roles
+              ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
+        IF e.event IN ('extracted', 'processed', 'secondary_created') THEN
+            IF NOT made THEN
+                holder := e.member; made := true;
+            END IF;
+        ELSIF e.event = 'shipped' THEN
+            IF e.member = holder AND e.counterparty IS NOT NULL THEN
+                offered := e.counterparty;
+            END IF;
+        ELSIF e.event = 'received' THEN
+            IF e.member = offered THEN
+                holder := e.member; offered := NULL;
+            END IF;
+        END IF;
+    END LOOP;
+END $$;
+
+-- The member holding a lot: its creator or the last member that received
+-- it from its holder (_lot_custody()).
 CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT s.member FROM @extschema@.lot_event e, @extschema@._signer(e.ledger_key_id) s
-     WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created', 'received')
-     ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (@extschema@._lot_custody(lot)).holder;
+END $$;
 
 -- The rules decide on the latest committed state of a lot or battery: writers
 -- of the same lot, battery or passport id take turns, and read at READ
@@ -385,7 +422,9 @@ BEGIN
             RETURN NEW;
         END IF;
     ELSIF NEW.event = 'received' THEN
-        IF last.event IS DISTINCT FROM 'shipped' OR last.counterparty IS DISTINCT FROM s.member THEN
+        -- the holder's pending shipment (_lot_custody()), not the last row:
+        -- another member's row must not stand in for it (red team r20, L1)
+        IF (@extschema@._lot_custody(NEW.lot_id)).offered IS DISTINCT FROM s.member THEN
             PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('lot "%s" was not shipped to member "%s"', NEW.lot_id, s.member));
             RETURN NEW;
         END IF;

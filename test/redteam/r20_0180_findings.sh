@@ -6,8 +6,8 @@
 # peers receive).  Each case prints "ok   - ..." when the property holds,
 # "FAIL - ..." for a finding; exit status: the number of FAILs.
 # PG_BIN: the build under test.  R20_PORT (default 55662).
-# Results, PostgreSQL 15, 2026-12-06 ~10:50 UTC: main febef8f 6 FAILs
-# (F1a, F1b, F2a, F2b, F3, F4), branch r20 0 FAILs.
+# Results, PostgreSQL 15, 2026-12-06 ~10:50 UTC: main febef8f 8 FAILs
+# (F1a, F1b, F2a, F2b, F3, F4, L1, L2), branch r20 1 FAIL (L2, not fixed).
 #   F1a a member squats a battery under another maker's registered namespace
 #       (its "manufactured" is ineffective: foreign_namespace), before the
 #       real maker makes it.  FAILS on main: every member's passport shows
@@ -35,6 +35,17 @@
 #       (the latest row of the model id was read; battery_model had no
 #       rules).  FIXED: the first declarer holds a model id (BL061 for
 #       others), the passport reads the holder's rows only
+#   L1  a member bypassing its rules writes "received" for another member's
+#       lot that nobody shipped to it.  FAILS on main: lot_custodian() (the
+#       last creator or receiver) names it on every member, the holder's
+#       own shipment is refused (BL032), and nothing names the row (lots
+#       have no registry_conflicts()).  FIXED: _lot_custody() judges the
+#       lot's custody in registry order
+#   L2  the same member "processes" a lot it does not hold, consuming it all:
+#       lot_available_kg() counts every consumer, so the holder can use
+#       none of it (BL033) on any member, and nothing names the row.  NOT
+#       FIXED (needs the mass balance judged in registry order too: which
+#       consumers were effective, in their lots' order)
 #   H1  custody, as a member's LOGIN application (battledger_member): accept a
 #       handover naming another member, accept with none pending, move,
 #       hand over or recycle a battery it does not hold: BL043 each (holds)
@@ -168,6 +179,39 @@ got=$(q -c "SELECT concat_ws('/', p->>'batteryChemistry', p->'carbonFootprint'->
                 p->'generalProductInformation'->>'manufacturerIdentification') FROM battledger.passport('$B2') p")
 if [ "$got" = "NMC/61.2/cells.test" ]; then ok "F4 another member cannot redeclare a maker's model (declaration: $f4; passport $got)"
 else fail "F4 a maker's model redeclared by another member" "declaration by rogue.test's application: $f4; cells.test's passport now shows chemistry/footprint/maker $got"; fi
+
+# L1: a member bypassing its rules "receives" a lot nobody shipped to it;
+# then the lot's holder ships it on
+q >/dev/null <<'SQL'
+SELECT public.lot('refiner.test', '{"lot_id": "L-V", "event": "extracted", "material": "cobalt ore", "mass_kg": 50,
+    "country": "CD", "occurred_at": "2023-01-01T00:00:00Z"}');
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT public.lot('rogue.test', '{"lot_id": "L-V", "event": "received", "material": "cobalt ore", "mass_kg": 50,
+    "counterparty": "refiner.test", "occurred_at": "2023-01-02T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SQL
+l1c=$(q -c "SELECT battledger.lot_custodian('L-V')")
+l1s=$(qs postgres "SELECT public.lot('refiner.test', '{\"lot_id\": \"L-V\", \"event\": \"shipped\", \"material\": \"cobalt ore\", \"mass_kg\": 50, \"counterparty\": \"cells.test\", \"occurred_at\": \"2023-01-03T00:00:00Z\"}')")
+if [ "$l1c" = refiner.test ] && [ "$l1s" = ok ]; then ok "L1 a lot received without a shipment stays its holder's (custodian $l1c, its shipment $l1s)"
+else fail "L1 lot custody taken" "after rogue.test's unshipped \"received\" (no conflict listed anywhere) lot_custodian() = $l1c on every member, and the holder's own shipment gets $l1s"; fi
+
+# L2: a member bypassing its rules "processes" another member's lot (it does
+# not hold it) into a lot of its own, consuming all of it; the holder then
+# uses the lot.  NOT FIXED: lot_available_kg() counts every consumer
+q >/dev/null <<'SQL'
+SELECT public.lot('refiner.test', '{"lot_id": "L-W", "event": "extracted", "material": "cobalt ore", "mass_kg": 50,
+    "country": "CD", "occurred_at": "2023-01-01T00:00:00Z"}');
+SELECT battledger.add_member('rogue-refiner.test', ARRAY['refiner']),
+       battledger.add_key('rogue-refiner.test', battledger_test.public_key(battledger_test.seed('rogue-refiner.test')));
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT public.lot('rogue-refiner.test', '{"lot_id": "L-STOLEN", "event": "processed", "material": "cobalt sulfate", "mass_kg": 50,
+    "inputs": [{"lot": "L-W", "mass_kg": 50}], "occurred_at": "2023-01-02T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SQL
+l2k=$(q -c "SELECT battledger.lot_available_kg('L-W')")
+l2s=$(qs postgres "SELECT public.lot('refiner.test', '{\"lot_id\": \"L-W2\", \"event\": \"processed\", \"material\": \"cobalt sulfate\", \"mass_kg\": 10, \"inputs\": [{\"lot\": \"L-W\", \"mass_kg\": 10}], \"occurred_at\": \"2023-01-03T00:00:00Z\"}')")
+if [ "$l2s" = ok ]; then ok "L2 a lot consumed by a member that did not hold it is still its holder's to use ($l2k kg left)"
+else fail "L2 lot mass taken (not fixed)" "after rogue-refiner.test processed the lot it did not hold (no conflict listed), lot_available_kg() = $l2k on every member and the holder's own processing gets $l2s"; fi
 
 # H2: a plain LOGIN role
 h2=""
