@@ -15,6 +15,10 @@
 #       maker and manufacturing date (_passport_source() read the first
 #       manufactured row; by index order, or heap order under a bitmap
 #       scan, so members could even differ).  FIXED: _effective_manufacture()
+#   F1c ... and 2,000 such rows before the real one: a passport within 100 ms
+#       (holds on main, which read the first row; FAILED at this branch's
+#       first fix, 500 ms, as _effective_manufacture() judged each row:
+#       the fold cache now keeps the effective manufacture's key; 6 ms)
 #   F1b the same battery's recycled content (public) counted the squatter's
 #       lots.  FAILS on main; FIXED (recycled_content(), material_provenance())
 #   F2a a member moves a battery it does not hold (not_custodian,
@@ -123,6 +127,22 @@ rc=$(q -c "SELECT coalesce((SELECT jsonb_object_agg(key, value->'postConsumerSha
                              WHERE value->>'basis' = 'derived')::text, 'none')")
 if [ "$rc" = none ]; then ok "F1b recycled content counts no squatter's lots"
 else fail "F1b recycled content" "the public passport derives $rc from the ineffective manufacture's lots"; fi
+
+# F1c: reading the effective manufacture must not cost a verdict per squatting
+# row: 2,000 ineffective manufactures dated before the real one
+B6=gs1:01/09521234567899/21/B6
+q >/dev/null <<SQL
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT count(*) FROM (SELECT public.ev('rogue.test', jsonb_build_object('battery_id', '$B6', 'event', 'manufactured', 'model_id', 'FAKE-1',
+    'occurred_at', '2024-01-01T00:00:00Z', 'data', jsonb_build_object('i', i))) FROM generate_series(1, 2000) i) x;
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT public.ev('cells.test', '{"battery_id": "$B6", "event": "manufactured", "model_id": "REAL-1", "occurred_at": "2024-02-01T00:00:00Z"}');
+SQL
+ms=$(q -c "SELECT battledger.passport('$B6')" -c "DO \$\$ DECLARE t timestamptz := clock_timestamp(); BEGIN
+  FOR i IN 1..5 LOOP PERFORM battledger.passport('$B6'); END LOOP;
+  RAISE NOTICE 'ms=%', round(extract(epoch FROM clock_timestamp() - t) * 1000 / 5); END \$\$" 2>&1 | sed -n 's/.*ms=//p')
+if [ "$ms" -lt 100 ]; then ok "F1c a passport behind 2,000 squatting manufactures: $ms ms"
+else fail "F1c passport cost" "$ms ms a passport behind 2,000 ineffective manufactures"; fi
 
 # F2, F3: a placed battery; a non-holder's move naming a passport, a wrong-role member's events
 B2=gs1:01/09521234567899/21/B2
