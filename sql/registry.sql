@@ -33,6 +33,14 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'ok' ELSE SQLSTATE END;
 END $$;
+-- the SQLSTATE a model declaration gets (or 'ok'), without keeping it
+CREATE FUNCTION try_model(m text, j jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM model(m, j);
+    RAISE EXCEPTION USING ERRCODE = 'XX999';
+EXCEPTION WHEN OTHERS THEN
+    RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'ok' ELSE SQLSTATE END;
+END $$;
 CREATE FUNCTION bid(serial text) RETURNS battery_id LANGUAGE sql AS $$
     SELECT ('https://id.gs1.org/01/09521234567899/21/' || serial)::battery_id $$;
 
@@ -620,7 +628,9 @@ SELECT count(*) AS batteries, count(*) FILTER (WHERE ROW(s.manufactured, s.statu
 -- every battery's passport, each tier, with the cache and with none
 CREATE TEMP TABLE with_cache AS
 SELECT b, passport(b) AS pub, passport(b, 'legitimate_interest') AS li, passport(b, 'authority') AS au
-  FROM (SELECT DISTINCT battery_id AS b FROM battledger.battery_event WHERE event = 'manufactured') x;
+  FROM (SELECT DISTINCT battery_id AS b FROM battledger.battery_event WHERE event = 'manufactured') x
+ -- (a battery whose only manufacture the fold refuses, N-6, has no passport: red team r20, F1)
+ WHERE (battery_state(b)).manufactured;
 SELECT count(*) > 10 AS many_read_from_cache FROM with_cache w JOIN battledger.battery_fold_cache c ON c.battery_id = w.b;
 BEGIN;
 DELETE FROM battledger.battery_fold_cache;
@@ -899,3 +909,59 @@ SELECT c.how, s.row_signed, s.open_here, s.chain_trigger,
 SELECT battledger._row_signed(jsonb_populate_record(NULL::rs_other, '{"id": 1}'), 'rs');
 SELECT battledger._row_signed(1, 'rs');
 SELECT battledger._row_signed(jsonb_populate_record(NULL::battledger.member_event, '{}'), 'battledger.member_event');
+
+-- Red team r20: a passport shows what the fold accepted, not the rows it
+-- judged ineffective.  F1: N-5 was made first by a member squatting under
+-- cells.test's namespace (rules bypassed, dated 2026-01-01): its passport is
+-- the real maker's (it showed the squatter's date, model and maker), and a
+-- battery whose only manufacture is refused (N-6) has none.
+SELECT passport(nid('N-5'))->'generalProductInformation'->'manufacturingDate' AS n5_made,
+       (SELECT m.ledger_hash = (battledger._effective_manufacture(nid('N-5'))).ledger_hash
+          FROM battledger.battery_event m, battledger._signer(m.ledger_key_id) s
+         WHERE m.battery_id = nid('N-5') AND m.event = 'manufactured' AND s.member = 'cells.test') AS effective_is_cells;
+SELECT passport('gs1:01/04099999000012/21/N-6');
+-- F2, F3: a member that moves a battery it does not hold and reports events
+-- its roles do not allow (rules bypassed): no passport in the history, not the
+-- operator, no negative event, service date or repair
+SELECT battery_at('R20-A', 'original') IS NOT NULL AS made;
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('second.test', jsonb_build_object('battery_id', bid('R20-A')::text, 'event', 'status_changed', 'new_status', 're-used',
+          'passport_id', 'R20-A/fake', 'occurred_at', '2025-01-01T00:00:00Z', 'data', '{"operator": {"name": "not the holder"}}'));
+SELECT ev('recycler.test', jsonb_build_object('battery_id', bid('R20-A')::text, 'event', e, 'occurred_at', '2020-01-01T00:00:00Z',
+          'data', '{"kind": "fire"}')) FROM unnest(ARRAY['negative_event', 'installed', 'repaired']) e;
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT event, signer, problem, kind FROM registry_conflicts() WHERE battery_id = bid('R20-A') ORDER BY ledger_seq;
+SELECT p->'passportId' AS passport, p->'passportHistory' AS history,
+       p->'generalProductInformation'->'operatorInformation' AS operator,
+       p->'generalProductInformation'->'puttingIntoService' AS in_service,
+       p->'negativeEvents' AS negative_events, p->'secondLife'->'repairs' AS repairs
+  FROM passport(bid('R20-A'), 'legitimate_interest') p;
+-- F4: another member (an OEM, its rules followed) declaring cells.test's
+-- model: refused (BL061); written anyway (rules bypassed), the passports of
+-- cells.test's batteries of that model still show cells.test's declaration
+SELECT battledger._model_holder('NMC-18650-2Ah') AS holder,
+       try_model('only-oem', '{"model_id": "NMC-18650-2Ah", "manufacturer": "only-oem", "category": "ev",
+           "chemistry": "LFP", "rated_capacity_ah": 9.9, "carbon_footprint_kg_co2e_per_kwh": 0.1}') AS redeclared,
+       try_model('cells.test', '{"model_id": "NMC-18650-2Ah", "manufacturer": "cells.test", "category": "ev",
+           "chemistry": "NMC (LiNiMnCoO2) / graphite", "rated_capacity_ah": 2.0, "carbon_footprint_kg_co2e_per_kwh": 61.2}') AS by_holder;
+ALTER TABLE battledger.battery_model DISABLE TRIGGER battledger_rules;
+SELECT model('only-oem', '{"model_id": "NMC-18650-2Ah", "manufacturer": "only-oem", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 9.9, "carbon_footprint_kg_co2e_per_kwh": 0.1}');
+ALTER TABLE battledger.battery_model ENABLE TRIGGER battledger_rules;
+SELECT p->'batteryChemistry' AS chemistry, p->'performance'->'rated'->'ratedCapacity' AS capacity,
+       p->'carbonFootprint' AS footprint, p->'generalProductInformation'->'manufacturerIdentification' AS maker
+  FROM passport(bid('R20-A')) p;
+-- L1: a member that bypasses its rules "receives" a lot nobody shipped to
+-- it: the lot stays its holder's (it was the last receiver's), who ships it
+SELECT lot('miner.test', '{"lot_id": "R20-L", "event": "extracted", "material": "cobalt ore", "mass_kg": 10,
+    "country": "CD", "occurred_at": "2024-01-01T00:00:00Z"}');
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT lot('cells.test', '{"lot_id": "R20-L", "event": "received", "material": "cobalt ore", "mass_kg": 10,
+    "occurred_at": "2024-01-02T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SELECT lot_custodian('R20-L') AS after_unshipped_receipt;
+SELECT lot('miner.test', '{"lot_id": "R20-L", "event": "shipped", "material": "cobalt ore", "mass_kg": 10,
+    "counterparty": "refiner.test", "occurred_at": "2024-01-03T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "R20-L", "event": "received", "material": "cobalt ore", "mass_kg": 10,
+    "counterparty": "miner.test", "occurred_at": "2024-01-04T00:00:00Z"}');
+SELECT lot_custodian('R20-L') AS after_shipment;

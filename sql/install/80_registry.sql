@@ -249,13 +249,50 @@ CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
                       WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND i->>'lot' = lot), 0)
 $$;
 
--- The member holding a lot: whoever created or last received it.
+-- A lot's custody, judged in registry order (red team r20, L1): its first
+-- creation (extracted, processed, secondary_created) gives it to its signer;
+-- a shipment by the holder offers it to the addressee (a later one replaces
+-- the offer), whose receipt makes it the holder.  Rows by a key unknown at
+-- their time, outside the event's roles, or out of turn (a receipt nobody
+-- offered, a shipment by another member) change nothing, so a member that
+-- bypassed its rules takes no lot: "the last creator or receiver" let one
+-- unshipped "received" take any lot on every member, its holder refused
+-- (BL032).  The same on every member holding the same rows.
+CREATE FUNCTION @extschema@._lot_custody(lot text, OUT holder text, OUT offered text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    e record;
+    made boolean := false;
+BEGIN
+    FOR e IN SELECT x.event, x.counterparty, s.member
+               FROM @extschema@.lot_event x
+               CROSS JOIN LATERAL @extschema@._signer_at(x.ledger_key_id, x.ledger_at) s
+               JOIN @extschema@.event_kind k ON k.event = x.event AND k.subject = 'lot'
+              WHERE x.lot_id = lot AND s.member IS NOT NULL AND s.roles && k.roles
+              ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
+        IF e.event IN ('extracted', 'processed', 'secondary_created') THEN
+            IF NOT made THEN
+                holder := e.member; made := true;
+            END IF;
+        ELSIF e.event = 'shipped' THEN
+            IF e.member = holder AND e.counterparty IS NOT NULL THEN
+                offered := e.counterparty;
+            END IF;
+        ELSIF e.event = 'received' THEN
+            IF e.member = offered THEN
+                holder := e.member; offered := NULL;
+            END IF;
+        END IF;
+    END LOOP;
+END $$;
+
+-- The member holding a lot: its creator or the last member that received
+-- it from its holder (_lot_custody()).
 CREATE FUNCTION @extschema@.lot_custodian(lot text) RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT s.member FROM @extschema@.lot_event e, @extschema@._signer(e.ledger_key_id) s
-     WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created', 'received')
-     ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (@extschema@._lot_custody(lot)).holder;
+END $$;
 
 -- The rules decide on the latest committed state of a lot or battery: writers
 -- of the same lot, battery or passport id take turns, and read at READ
@@ -385,7 +422,9 @@ BEGIN
             RETURN NEW;
         END IF;
     ELSIF NEW.event = 'received' THEN
-        IF last.event IS DISTINCT FROM 'shipped' OR last.counterparty IS DISTINCT FROM s.member THEN
+        -- the holder's pending shipment (_lot_custody()), not the last row:
+        -- another member's row must not stand in for it (red team r20, L1)
+        IF (@extschema@._lot_custody(NEW.lot_id)).offered IS DISTINCT FROM s.member THEN
             PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('lot "%s" was not shipped to member "%s"', NEW.lot_id, s.member));
             RETURN NEW;
         END IF;
@@ -944,16 +983,47 @@ BEGIN
 END $$;
 
 -- The effective manufacture of a battery (the first in registry order that the fold accepts).
+-- Before a battery's first effective manufacture every lifecycle event is
+-- ineffective (not_manufactured, or refused before it: unknown event, role)
+-- and leaves the fold's state as it starts, so the fold's verdict on each
+-- manufactured row up to it is _battery_verdict()'s on the initial state:
+-- the first row it accepts is the fold's, found without folding the life.
+-- passport(), recycled_content() and material_provenance() read it (red team
+-- r20, F1: they read the first manufactured row, an ineffective one when a
+-- member squatted the battery under another maker's namespace)
 CREATE FUNCTION @extschema@._effective_manufacture(battery @extschema@.battery_id)
     RETURNS @extschema@.battery_event LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r @extschema@.battery_event;
+    s record;
+    v record;
+    since timestamptz := @extschema@._custody_from();
+    c @extschema@.battery_fold_cache;
 BEGIN
-    SELECT e.* INTO r FROM @extschema@.battery_lifecycle(battery) l
-      JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
-                                      AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
-     WHERE l.effective AND l.event = 'manufactured' LIMIT 1;
-    RETURN r;
+    -- the owner's callers (passport(), recycled_content(),
+    -- material_provenance()) read its key from the battery-state cache where
+    -- it holds: a member appending thousands of ineffective manufactures
+    -- dated before it made each passport judge them all (500 ms at 2,000)
+    IF NOT pg_is_in_recovery()
+       AND has_function_privilege('@extschema@._battery_fold_cached(@extschema@.battery_id, bigint)', 'EXECUTE') THEN
+        c := @extschema@._battery_fold_cached(battery);
+        SELECT e.* INTO r FROM @extschema@.battery_event e
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = c.made_origin AND e.ledger_seq = c.made_seq;
+        RETURN CASE WHEN r.battery_id IS NULL THEN NULL ELSE r END;
+    END IF;
+    FOR r IN SELECT e.* FROM @extschema@.battery_event e
+              WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+              ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LOOP
+        SELECT * INTO s FROM @extschema@._signer_at(r.ledger_key_id, r.ledger_at);
+        CONTINUE WHEN s.member IS NULL;         -- unknown_key: ineffective
+        SELECT * INTO v FROM @extschema@._battery_verdict(r, s.member, s.roles,
+                                                          ROW(false, NULL, NULL, NULL, NULL, NULL)::@extschema@.battery_fold_state,
+                                                          r.ledger_at >= since, false);
+        IF v.problem IS NULL THEN
+            RETURN r;
+        END IF;
+    END LOOP;
+    RETURN NULL;
 END $$;
 
 -- Each predecessor and component a battery's (effective) manufacture names,
@@ -1300,7 +1370,17 @@ CREATE UNLOGGED TABLE @extschema@.battery_fold_cache (
     -- when folded: a new one voids it (red team r10, F5; until then the ids
     -- its events named and a SHA-256 of their first issuing events, one
     -- index probe per id at every check)
-    holders_moved bigint NOT NULL
+    holders_moved bigint NOT NULL,
+    -- the effective moves that named a passport id, [[origin, seq], ...] in
+    -- registry order: the passport's history (0.18.0; it listed every row
+    -- naming an id, so a member moving a battery it did not hold wrote
+    -- passports into its history on every member: red team r20, F2)
+    issued        jsonb NOT NULL,
+    -- the effective manufacture's key, for the passport (red team r20, F1:
+    -- found by _effective_manufacture(), whose verdicts on rows before it
+    -- a member could multiply)
+    made_origin   text,
+    made_seq      bigint
 );
 REVOKE ALL ON @extschema@.battery_fold_cache FROM PUBLIC;
 
@@ -1430,6 +1510,9 @@ DECLARE
     rst text;
     wn bigint;
     moved bigint := @extschema@._holders_moved(battery);
+    iss jsonb := '[]';
+    mo text;
+    ms bigint;
 BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
     IF c.battery_id IS NOT NULL AND c.generation = gen
@@ -1442,7 +1525,7 @@ BEGIN
         st := c.st; n := c.n; la := c.last_at; lo := c.last_origin; ls := c.last_seq;
         ha := c.handover_at; ho := c.handover_origin;
         ro := c.resp_origin; rs := c.resp_seq; rsig := c.resp_signer; rst := c.resp_status;
-        wn := c.whole_n;
+        wn := c.whole_n; iss := c.issued; mo := c.made_origin; ms := c.made_seq;
     ELSIF whole_from > 0
           AND (SELECT count(*) FROM @extschema@.battery_event x
                 WHERE x.battery_id OPERATOR(@extschema@.=) battery
@@ -1456,12 +1539,18 @@ BEGIN
         IF l.event = 'handover' AND l.effective THEN
             ha := l.ledger_at; ho := l.ledger_origin;
         END IF;
+        IF l.event = 'manufactured' AND l.effective THEN
+            mo := l.ledger_origin; ms := l.ledger_seq;
+        END IF;
         IF l.event IN ('placed_on_market', 'status_changed') AND l.effective THEN
             ro := l.ledger_origin; rs := l.ledger_seq; rsig := l.signer; rst := l.status;
+            IF l.named_passport IS NOT NULL THEN
+                iss := iss || jsonb_build_array(jsonb_build_array(l.ledger_origin, l.ledger_seq));
+            END IF;
         END IF;
     END LOOP;
     RETURN ROW(battery, n, la, lo, ls, gen, st, ha, ho,
-               ro, rs, rsig, rst, coalesce(wn, n), moved);
+               ro, rs, rsig, rst, coalesce(wn, n), moved, iss, mo, ms);
 END $$;
 
 -- _battery_state_cached(battery battery_id, whole_from bigint DEFAULT 0):
@@ -1485,7 +1574,8 @@ BEGIN
                handover_at = EXCLUDED.handover_at, handover_origin = EXCLUDED.handover_origin,
                resp_origin = EXCLUDED.resp_origin, resp_seq = EXCLUDED.resp_seq,
                resp_signer = EXCLUDED.resp_signer, resp_status = EXCLUDED.resp_status,
-               whole_n = EXCLUDED.whole_n, holders_moved = EXCLUDED.holders_moved;
+               whole_n = EXCLUDED.whole_n, holders_moved = EXCLUDED.holders_moved,
+               issued = EXCLUDED.issued, made_origin = EXCLUDED.made_origin, made_seq = EXCLUDED.made_seq;
     END IF;
     RETURN r.st;
 END $$;
@@ -1650,6 +1740,48 @@ CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.lot_event
     FOR EACH ROW EXECUTE FUNCTION @extschema@._lot_rules();
 CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.battery_event
     FOR EACH ROW EXECUTE FUNCTION @extschema@._battery_rules();
+
+-- A battery model belongs to the member that declared it first: the signer
+-- (a known key) of the first row of its model_id in registry order.  Only
+-- that member's rows are the model: any cell maker, pack maker or OEM may
+-- sign a battery_model row, and one naming a competitor's model_id changed
+-- the rated values, chemistry, carbon footprint and declared recycled
+-- content in the passports of all the competitor's batteries of that model,
+-- on every member, its rules followed (red team r20, F4).  As for operator
+-- identifiers (operator_holder()): first in registry order, on every member.
+CREATE FUNCTION @extschema@._model_holder(model text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    holder text;
+BEGIN
+    SELECT s.member INTO holder
+      FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
+     WHERE m.model_id = model AND s.member IS NOT NULL
+     ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
+    RETURN holder;
+END $$;
+
+-- The writer's rule: only the model's holder declares it again (BL061).
+CREATE FUNCTION @extschema@._model_rules() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+    holder text;
+BEGIN
+    SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
+    IF s.member IS NULL THEN
+        RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
+    END IF;
+    holder := @extschema@._model_holder(NEW.model_id);
+    IF holder IS NOT NULL AND holder <> s.member THEN
+        PERFORM @extschema@._refuse('BL061', format('battery model "%s" is declared by member "%s"', NEW.model_id, holder),
+            'A model belongs to the member that declared it first; only that member may declare it again.',
+            'Declare your model under a model id of your own.');
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.battery_model
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._model_rules();
 
 -- The writer's cache of battery states, kept on arrival too.  Other
 -- members' rows reach battery_event through the apply worker, where the

@@ -76,10 +76,14 @@ DECLARE
     recent_keys text[];
     fc @extschema@.battery_fold_cache;
     resp record;
+    issued jsonb;
+    model_holder text;
 BEGIN
-    SELECT * INTO made FROM @extschema@.battery_event e
-     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured';
-    IF NOT FOUND THEN
+    -- the manufacture the fold accepts: another row (a member squatting the
+    -- battery under another maker's namespace, a second "manufactured") must
+    -- not give the passport its model, maker or date (red team r20, F1)
+    made := @extschema@._effective_manufacture(battery);
+    IF made.battery_id IS NULL THEN
         RAISE EXCEPTION 'no battery % in the registry', battery USING ERRCODE = 'no_data_found';
     END IF;
     -- The state, and the operator responsible now (Art. 77(7), Art. 62):
@@ -96,19 +100,33 @@ BEGIN
                                           AND e.ledger_origin = l.ledger_origin AND e.ledger_seq = l.ledger_seq
          WHERE l.effective AND l.event IN ('placed_on_market', 'status_changed')
          ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC LIMIT 1;
+        SELECT coalesce(jsonb_agg(jsonb_build_array(f.ledger_origin, f.ledger_seq)), '[]') INTO issued
+          FROM @extschema@._battery_fold(battery, ROW(false, NULL, NULL, NULL, NULL, NULL), NULL, NULL, NULL) f
+         WHERE f.effective AND f.named_passport IS NOT NULL AND f.event IN ('placed_on_market', 'status_changed');
     ELSE
         fc := @extschema@._battery_fold_cached(battery);
         SELECT (fc.st).* INTO st;
+        issued := fc.issued;
         SELECT fc.resp_signer AS signer, e.occurred_at, fc.resp_status AS status INTO resp
           FROM @extschema@.battery_event e
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = fc.resp_origin AND e.ledger_seq = fc.resp_seq;
     END IF;
+    -- the model as its holder declared it last (red team r20, F4: another
+    -- member's row of the model id, the latest, was read)
+    model_holder := @extschema@._model_holder(made.model_id);
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
+       AND (@extschema@._signer(m.ledger_key_id)).member = model_holder
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
-    -- the event that issued the current passport: its signer is the operator responsible now
+    -- the event that issued the current passport (the fold's): the first of
+    -- the battery's moves naming it.  The last row naming any passport id
+    -- was read until 0.18.0, so a member moving a battery it did not hold
+    -- (ineffective, an equivocation) set the passport's operator, issue date
+    -- and warranty on every member (red team r20, F2).  An earlier issuing
+    -- row naming the id would hold it, and the fold's would not be effective
     SELECT * INTO placed FROM @extschema@.battery_event e
-     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL
-     ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id = st.passport_id
+       AND e.event IN ('placed_on_market', 'status_changed')
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
 
     v := jsonb_build_object(
         'tier', tier,
@@ -132,6 +150,9 @@ BEGIN
                                            'data', made.data),
         'issued', jsonb_build_object('at', placed.occurred_at, 'by', (@extschema@._signer(placed.ledger_key_id)).member,
                                      'event', placed.event, 'data', placed.data),
+        -- the passports the fold's effective moves issued (red team r20, F2:
+        -- every row naming an id was listed, a member's moves of a battery it
+        -- did not hold included): from the cache, or the whole fold on a standby
         'history', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                                'passportId', e.passport_id, 'issuedAt', e.occurred_at,
                                'issuedBy', (@extschema@._signer(e.ledger_key_id)).member,
@@ -139,7 +160,8 @@ BEGIN
                                    CASE WHEN e.event = 'placed_on_market' THEN 'original' ELSE e.new_status END END))
                            ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                       FROM @extschema@.battery_event e
-                     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL));
+                     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.passport_id IS NOT NULL
+                       AND (e.ledger_origin, e.ledger_seq) IN (SELECT i->>0, (i->>1)::bigint FROM jsonb_array_elements(issued) i)));
 
     -- the manufacturer's declarations not for everyone (the v1.2 attribute list's access rights):
     -- safety measures are point 2; expected lifetime in years and initial self-discharge point 4
@@ -174,7 +196,12 @@ BEGIN
         v := v || jsonb_build_object(
             'status', st.status,
             'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
-                           WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed'),
+                           WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed'
+                             -- signed in a role the event allows (red team r20, F3: a
+                             -- member without one, bypassing its rules, wrote them)
+                             AND EXISTS (SELECT 1 FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at) sg
+                                           JOIN @extschema@.event_kind ek ON ek.event = e.event AND ek.subject = 'battery'
+                                          WHERE sg.roles && ek.roles)),
             'dynamic', (SELECT CASE WHEN recent IS NULL AND older IS NULL THEN NULL
                                     ELSE coalesce(recent, '{}') || coalesce(older, '{}') END
                           FROM (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
@@ -195,7 +222,12 @@ BEGIN
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
-                                         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'negative_event'),
+                                         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'negative_event'
+                                           -- signed in a role the event allows (red team r20, F3: a
+                                           -- member without one, bypassing its rules, wrote them)
+                                           AND EXISTS (SELECT 1 FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at) sg
+                                                         JOIN @extschema@.event_kind ek ON ek.event = e.event AND ek.subject = 'battery'
+                                                        WHERE sg.roles && ek.roles)),
                                        '[]'::jsonb));
     END IF;
     IF tests_ok THEN
@@ -664,7 +696,11 @@ BEGIN
                                                                   'ledgerHash', e.ledger_hash::text))
                              ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
               FROM @extschema@.battery_event e
-             WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'repaired') END));
+             WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'repaired'
+               -- signed in a role the event allows (red team r20, F3)
+               AND EXISTS (SELECT 1 FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at) sg
+                             JOIN @extschema@.event_kind ek ON ek.event = e.event AND ek.subject = 'battery'
+                            WHERE sg.roles && ek.roles)) END));
 END $$;
 
 -- A consumed battery's performance when its status changed: the values
@@ -803,6 +839,8 @@ CREATE FUNCTION @extschema@.material_provenance(battery @extschema@.battery_id)
         SELECT 1, i->>'lot', (i->>'mass_kg')::numeric
           FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
+           -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
+           AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
         UNION ALL
         SELECT u.depth + 1, i->>'lot', (i->>'mass_kg')::numeric
           FROM used u

@@ -29,6 +29,8 @@ BEGIN
           FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
            AND jsonb_typeof(e.lots) = 'array'
+           -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
+           AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
          GROUP BY 1
     ), trace(root, lot, weight, depth, event, inputs, material) AS (
         -- each lot with the event that created it (the first in registry order),
