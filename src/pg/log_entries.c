@@ -1,10 +1,9 @@
 /*
  * log_entries.c — the log queue's entries in backend memory: what the chain
- * trigger records for each row it chains, which of those rows landed (ON
- * CONFLICT, nested statements, twins), and the log trigger and transaction
- * callbacks that write the entries of inserted rows to log_pending
- * (log_queue.c) in the subtransaction that inserted them.
- * Part of the transparency log (log.c); log_internal.h joins its files.
+ * trigger records for each row it chains, which rows landed (ON CONFLICT,
+ * nested statements, twins), and the log trigger and transaction callbacks
+ * writing inserted rows' entries to log_pending (log_queue.c) in their
+ * subtransaction.  Part of the log (log.c); log_internal.h joins its files.
  */
 #include "log.h"
 #include "log_internal.h"
@@ -87,22 +86,20 @@ static Oid	last_relid = InvalidOid;
 static text *last_qualname = NULL;
 
 /*
- * The slots heap_multi_insert() takes, made as a transaction first needs
- * them (at most LOG_QUEUE_BATCH) and kept until it ends: over a tuple
- * descriptor copy, which no resource owner tracks (a slot over the
- * relation's own descriptor pins it, and making and dropping a thousand
+ * The slots heap_multi_insert() takes, made as a transaction needs them (at
+ * most LOG_QUEUE_BATCH; a thousand made up front were most of what the
+ * queue cost a single-row transaction until 0.18.0) and kept until it ends:
+ * over a tuple descriptor copy, which no resource owner tracks (a slot over
+ * the relation's own descriptor pins it, and making and dropping a thousand
  * such slots every thousand rows cost more than the copy into a tuplestore
- * this queue replaced).  Not a thousand up front: a single-row transaction
- * flushes one entry, and making 1,000 slots for it was most of what the log
- * queue cost such a transaction (0.18.0).  In TopTransactionContext: gone
- * with it.
+ * this queue replaced).  In TopTransactionContext: gone with it.
  */
 static TupleTableSlot **flush_slots = NULL;
 static int	flush_nslots = 0;
 static TupleDesc flush_desc = NULL;
 static MemoryContext flush_cxt = NULL;	/* their tuples, reset after each batch */
 
-/* The first `need` slots (need <= LOG_QUEUE_BATCH), made if missing. */
+/* the first `need` slots (need <= LOG_QUEUE_BATCH), made if missing */
 static TupleTableSlot **
 queue_slots(Relation pending, int need)
 {
@@ -110,19 +107,14 @@ queue_slots(Relation pending, int need)
 
 	if (flush_slots == NULL)
 	{
+		/* a load's batch: one kept block for its tuples (a reset frees none) */
+		bool		load = need >= LOG_QUEUE_BATCH / 16;
+
 		flush_desc = CreateTupleDescCopy(RelationGetDescr(pending));
 		flush_slots = palloc(sizeof(TupleTableSlot *) * LOG_QUEUE_BATCH);
-		flush_nslots = 0;
-		/*
-		 * A load's batches: one kept block holds a batch's tuples, so that a
-		 * reset returns no memory to malloc.  A few rows: small blocks.
-		 */
-		if (need >= LOG_QUEUE_BATCH / 16)
-			flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
-											  256 * 1024, 256 * 1024, 1024 * 1024);
-		else
-			flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
-											  ALLOCSET_DEFAULT_SIZES);
+		flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
+										  load ? 256 * 1024 : ALLOCSET_DEFAULT_MINSIZE,
+										  load ? 256 * 1024 : ALLOCSET_DEFAULT_INITSIZE, 1024 * 1024);
 	}
 	while (flush_nslots < need)
 		flush_slots[flush_nslots++] = MakeSingleTupleTableSlot(flush_desc, &TTSOpsHeapTuple);
@@ -626,8 +618,7 @@ log_queue_xact_callback(XactEvent event, void *arg)
 			if (nqueued > 0 || queue_cxt != NULL)
 				queue_reset();
 			flush_slots = NULL;	/* freed with TopTransactionContext */
-			flush_nslots = 0;
-			flush_desc = NULL;
+			flush_nslots = 0;	/* (flush_desc is made anew with them) */
 			flush_cxt = NULL;
 			twins = NULL;
 			for (int d = 0; d < ninflight; d++)
