@@ -74,7 +74,15 @@ for n in $BENCH_SIZES; do
     q "SELECT bench.time_ms(bench.bulk_sql('${kind}_s', $n))" >/dev/null
   done
   say "$n rows: seal()"
-  q "SELECT battledger.seal()" >/dev/null 2>&1
+  # the seal's own backend CPU (schedstat, ns) and WAL, for the projection of
+  # a seal that writes (c) or (d) instead of (a)
+  { read -r sc0; read -r sw0; read -r _; read -r sc1; read -r sw1; } < <(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" \
+      -c "SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)" -c "SELECT pg_current_wal_insert_lsn() - '0/0'" \
+      -c "SELECT length(battledger.seal())" \
+      -c "SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)" -c "SELECT pg_current_wal_insert_lsn() - '0/0'")
+  CPU[seal,$n]=$(awk -v a="$sc0" -v b="$sc1" 'BEGIN { printf "%.1f", (b - a) / 1000000 }')
+  WAL[seal,$n]=$(awk -v a="$sw0" -v b="$sw1" 'BEGIN { printf "%.0f", b - a }')
+  echo "seal() of $n leaves: ${CPU[seal,$n]} ms CPU, $(per "${WAL[seal,$n]}" "$n") WAL bytes a leaf"
   q "VACUUM (ANALYZE)"
   [ "$(q 'SELECT count(*) FROM battledger.log_leaf')" = "$n" ] || { echo "the log does not hold $n leaves" >&2; exit 1; }
   [ "$(q 'SELECT count(*) FROM battledger.log_pending')" = 0 ] || { echo "rows left in the queue" >&2; exit 1; }
@@ -114,6 +122,13 @@ for n in $BENCH_SIZES; do
       CPU[$v,$n,$r]=$cpu; WAL[$v,$n,$r]=$wal
       echo "$n leaves, round $r, ($v): $rows rows written, $cpu ms CPU ($(rate "$n" "$cpu") leaves per CPU s), $(per "$wal" "$n") WAL bytes a leaf"
     done
+  done
+  # (d)'s insert-time leaf index: one nextval() a row, against the same scan without it
+  for r in $(seq 1 "$BENCH_REPS"); do
+    IFS='|' read -r c0 w0 <<<"$(q "SELECT cpu_ms, wal_bytes FROM proto.time_sql('SELECT count(i) FROM generate_series(1, $n) i')")"
+    IFS='|' read -r c1 w1 <<<"$(q "SELECT cpu_ms, wal_bytes FROM proto.time_sql('SELECT count(nextval(''proto.leaf_seq'')) FROM generate_series(1, $n) i')")"
+    CPU[nv,$n,$r]=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }'); WAL[nv,$n,$r]=$w1
+    echo "$n nextval() calls: $c1 ms CPU against $c0 without, $(per "$w1" "$n") WAL bytes a call"
   done
   q "VACUUM (ANALYZE) proto.a, proto.b, proto.c, proto.d, proto.d_base, proto.d_rows, proto.tbl_id"
   for v in $VARIANTS; do
@@ -256,6 +271,16 @@ mkdir -p "$(dirname "$RESULTS")"
     done
     echo
   done
+  printf '| seal() of the N rows (today: (a) with the bulk path, tiles, blocks, checkpoint; one run) |'
+  for n in $BENCH_SIZES; do printf ' %s | %s | %s | |' "${CPU[seal,$n]}" "$(rate "$n" "${CPU[seal,$n]}")" "$(per "${WAL[seal,$n]}" "$n")"; done
+  echo
+  printf '| one nextval() a row ((d) at insert), net of the same scan without it |'
+  for n in $BENCH_SIZES; do
+    c=$(med cpu nv "$n"); w=$(med wal nv "$n")
+    rs=$(for r in $(seq 1 "$BENCH_REPS"); do printf '%s ' "${CPU[nv,$n,$r]}"; done)
+    printf ' %s | %s | %s | %s|' "$c" "$(rate "$n" "$c")" "$(per "$w" "$n")" "$rs"
+  done
+  echo
   if [ "$BENCH_UPDATE" = 1 ]; then
     printf '| UPDATE of every ledger row with its leaf index (join included) |'
     for n in $BENCH_SIZES; do printf ' %s | %s | %s | table +%s bytes a row after VACUUM |' "${CPU[upd,$n]}" "$(rate "$n" "${CPU[upd,$n]}")" "$(per "${WAL[upd,$n]}" "$n")" "$(per "${B[upd_growth,$n]}" "$n")"; done

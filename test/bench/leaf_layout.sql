@@ -98,6 +98,22 @@ BEGIN
     wal_bytes := pg_current_wal_insert_lsn() - w0;
 END $fn$;
 
+-- The same for any statement (the nextval() cost of (d)'s insert-time leaf
+-- index, against the same scan without it).
+CREATE FUNCTION proto.time_sql(stmt text, OUT cpu_ms numeric, OUT wal_bytes numeric)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    c0 numeric;
+    w0 pg_lsn;
+BEGIN
+    c0 := proto.cpu_ms();
+    w0 := pg_current_wal_insert_lsn();
+    EXECUTE stmt;
+    cpu_ms := round(proto.cpu_ms() - c0, 1);
+    wal_bytes := pg_current_wal_insert_lsn() - w0;
+END $fn$;
+CREATE SEQUENCE proto.leaf_seq;
+
 -- Pages (shared buffers hit or read) one query touches, from EXPLAIN
 -- (ANALYZE, BUFFERS): the plan's top node counts its children's and the
 -- TOAST reads of its projection.  The query runs once before, so that the
