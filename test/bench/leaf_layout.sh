@@ -31,6 +31,9 @@
 # Environment: BENCH_SIZES (default "100000"; the design figures used
 #   "100000 1000000"), BENCH_REPS (default 3), BENCH_UPDATE (default 1),
 #   BENCH_PORT (default 55460), BENCH_NO_INSTALL (lib.sh).
+# Example, on a relocated build (see lib.sh):
+#   PG_BIN=$D/usr/lib/postgresql/15/bin PG_CONFIG=$PG_BIN/pg_config BENCH_NO_INSTALL=1 \
+#     BENCH_SIZES="100000 1000000" test/bench/leaf_layout.sh
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -109,8 +112,11 @@ for n in $BENCH_SIZES; do
   q "CREATE TABLE proto.d_rows (LIKE public.ledger_s INCLUDING ALL)"
   q "ALTER TABLE proto.d_rows ADD COLUMN ledger_leaf bigint"
   q "INSERT INTO proto.d_base SELECT * FROM public.ledger_s"
+  # in leaf order, which is the order the rows were inserted in (one load,
+  # sealed in queue order), as rows numbered at insert would lie in the heap
   q "INSERT INTO proto.d_rows SELECT s.*, l.leaf_index FROM public.ledger_s s
-       JOIN battledger.log_leaf l ON l.row_hash OPERATOR(battledger.=) s.ledger_hash AND l.tbl = 'public.ledger_s'"
+       JOIN battledger.log_leaf l ON l.row_hash OPERATOR(battledger.=) s.ledger_hash AND l.tbl = 'public.ledger_s'
+      ORDER BY l.leaf_index"
   [ "$(q 'SELECT count(ledger_leaf) FROM proto.d_rows')" = "$n" ] || { echo "not every row found its leaf" >&2; exit 1; }
 
   for r in $(seq 1 "$BENCH_REPS"); do
@@ -137,6 +143,11 @@ for n in $BENCH_SIZES; do
     B[${v}_toast,$n]=$(q "SELECT coalesce(pg_total_relation_size(nullif(reltoastrelid, 0)), 0) FROM pg_class WHERE oid = 'proto.$v'::regclass")
     B[${v}_idx,$n]=$(q "SELECT pg_indexes_size('proto.$v')")
   done
+  # (d)'s way from a leaf to its row: a BRIN index on the leaf index (the rows
+  # lie in the heap in about the order their indexes were taken)
+  q "CREATE INDEX d_rows_leaf ON proto.d_rows USING brin (ledger_leaf) WITH (pages_per_range = 8)"
+  q "ANALYZE proto.d_rows"
+  B[brin,$n]=$(size proto.d_rows_leaf)
   B[tblid,$n]=$(size proto.tbl_id)
   B[dcol,$n]=$(( $(size proto.d_rows) - $(size proto.d_base) ))
   B[dbase,$n]=$(size proto.d_base)
@@ -150,7 +161,7 @@ for n in $BENCH_SIZES; do
   B[b_today_idx,$n]=$(sum "${B[b_table,$n]}" "${B[leaf_pk,$n]}" "${B[leaf_row,$n]}")
   B[all_b,$n]=$(sum "${B[ledger,$n]}" "${B[b_today_idx,$n]}" "${B[tblid,$n]}" "${B[tree,$n]}")
   B[all_c,$n]=$(sum "${B[ledger,$n]}" "${B[c,$n]}" "${B[tblid,$n]}" "${B[tree,$n]}")
-  B[all_d,$n]=$(sum "${B[ledger,$n]}" "${B[dcol,$n]}" "${B[d,$n]}" "${B[tree,$n]}")
+  B[all_d,$n]=$(sum "${B[ledger,$n]}" "${B[dcol,$n]}" "${B[brin,$n]}" "${B[d,$n]}" "${B[tree,$n]}")
 
   # Pages the lookups touch, for the leaf in the middle of the log
   mid=$((n / 2)); grp=$((mid / 16 * 16)); off=$((mid % 256 / 16 * 16 * 32 + 1))
@@ -169,6 +180,7 @@ for n in $BENCH_SIZES; do
   for v in c d; do
     PG[${v}_group,$n]=$(q "SELECT proto.pages(\$q\$SELECT substring(hashes FROM $off FOR 512) FROM proto.$v WHERE idx = $((mid / 256)) ORDER BY width DESC LIMIT 1\$q\$)")
   done
+  PG[d_brin,$n]=$(q "SELECT proto.pages(\$q\$SELECT ledger_hash FROM proto.d_rows WHERE ledger_leaf = $mid\$q\$)")
   PG[c_leaf,$n]=$(q "SELECT proto.pages(\$q\$SELECT substring(hashes FROM $((mid % 256 * 32 + 1)) FOR 32), substring(locators FROM $((mid % 256 * 10 + 1)) FOR 10) FROM proto.c WHERE idx = $((mid / 256)) ORDER BY width DESC LIMIT 1\$q\$)")
 
   if [ "$BENCH_UPDATE" = 1 ]; then
@@ -249,10 +261,11 @@ mkdir -p "$(dirname "$RESULTS")"
   row "(d) a row per 256 leaves: hashes only" d
   row "… (d)'s TOAST" d_toast
   row "(d) the ledger row's leaf index column (d_rows − d_base)" dcol
+  row "(d) a BRIN index on the leaf index (pages_per_range 8), leaf → row" brin
   row "**ledger + log today**" all_today
   row "**ledger + (b) (today's index sizes) + tiles, blocks, checkpoints**" all_b
   row "**ledger + (c) + tiles, blocks, checkpoints**" all_c
-  row "**ledger with leaf column + (d) + tiles, blocks, checkpoints**" all_d
+  row "**ledger with leaf column and its BRIN + (d) + tiles, blocks, checkpoints**" all_d
   echo
   echo "(c)'s parts per row: $(for n in $BENCH_SIZES; do printf '%s rows: heap %s, TOAST %s, index %s; ' "$n" "$(per "${B[c_main,$n]}" "$n")" "$(per "${B[c_toast,$n]}" "$n")" "$(per "${B[c_idx,$n]}" "$n")"; done)"
   echo "(d)'s parts per row: $(for n in $BENCH_SIZES; do printf '%s rows: heap %s, TOAST %s, index %s; ' "$n" "$(per "${B[d_main,$n]}" "$n")" "$(per "${B[d_toast,$n]}" "$n")" "$(per "${B[d_idx,$n]}" "$n")"; done)"
@@ -299,6 +312,7 @@ mkdir -p "$(dirname "$RESULTS")"
   prow "(a) one leaf's fields by index (battledger.leaf())" a_leaf
   prow "(b) one leaf's fields by index" b_leaf
   prow "(c) one leaf's hash and locator (two TOAST slices)" c_leaf
+  prow "(d) leaf index → its row (BRIN on the leaf index, then the heap)" d_brin
   prow "(a) a proof's 16 leaf hashes (primary key range)" a_group
   prow "(b) a proof's 16 leaves' fields (to hash 16 times)" b_group
   prow "(c) a proof's 16 leaf hashes (one 512-byte TOAST slice)" c_group
