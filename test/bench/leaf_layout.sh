@@ -30,7 +30,10 @@
 #
 # Environment: BENCH_SIZES (default "100000"; the design figures used
 #   "100000 1000000"), BENCH_REPS (default 3), BENCH_UPDATE (default 1),
-#   BENCH_PORT (default 55460), BENCH_NO_INSTALL (lib.sh).
+#   BENCH_SEAL_EVERY (default 200: the leaves a seal adds, for level 0's
+#   delta and superseding rows), BENCH_CONT_SECONDS (default 10; 0 skips the
+#   8-client sequence probe), BENCH_CONT_ROUNDS (default 3), BENCH_PORT (default 55460), BENCH_NO_INSTALL
+#   (lib.sh).
 # Example, on a relocated build (see lib.sh):
 #   PG_BIN=$D/usr/lib/postgresql/15/bin PG_CONFIG=$PG_BIN/pg_config BENCH_NO_INSTALL=1 \
 #     BENCH_SIZES="100000 1000000" test/bench/leaf_layout.sh
@@ -43,8 +46,11 @@ BENCH_SIZES=${BENCH_SIZES:-"100000"}
 BENCH_REPS=${BENCH_REPS:-3}
 BENCH_UPDATE=${BENCH_UPDATE:-1}
 BENCH_PORT=${BENCH_PORT:-55460}
+SEAL_EVERY=${BENCH_SEAL_EVERY:-200}
+CONT_SECONDS=${BENCH_CONT_SECONDS:-10}
+CONT_ROUNDS=${BENCH_CONT_ROUNDS:-3}
 RESULTS=$HERE/results/leaf_layout.md
-COMMAND="BENCH_SIZES=\"$BENCH_SIZES\" BENCH_REPS=$BENCH_REPS BENCH_UPDATE=$BENCH_UPDATE test/bench/leaf_layout.sh"
+COMMAND="BENCH_SIZES=\"$BENCH_SIZES\" BENCH_REPS=$BENCH_REPS BENCH_UPDATE=$BENCH_UPDATE BENCH_SEAL_EVERY=$SEAL_EVERY BENCH_CONT_SECONDS=$CONT_SECONDS BENCH_CONT_ROUNDS=$CONT_ROUNDS test/bench/leaf_layout.sh"
 VARIANTS="a b c d"
 
 GIT_STATE=$(bench_git_state)
@@ -62,7 +68,7 @@ per() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.1f", a / n }'; }
 sum() { awk 'BEGIN { s = 0; for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.1f", s }' "$@"; }
 rat() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.0f", n / (ms / 1000); else print "-" }'; }
-declare -A B CPU WAL PG
+declare -A B CPU WAL PG ROWS TPS USR
 for n in $BENCH_SIZES; do
   db=l$n
   createdb "$db"
@@ -163,6 +169,33 @@ for n in $BENCH_SIZES; do
   B[all_c,$n]=$(sum "${B[ledger,$n]}" "${B[c,$n]}" "${B[tblid,$n]}" "${B[tree,$n]}")
   B[all_d,$n]=$(sum "${B[ledger,$n]}" "${B[dcol,$n]}" "${B[brin,$n]}" "${B[d,$n]}" "${B[tree,$n]}")
 
+  # Level 0 as small seals write it: every BENCH_SEAL_EVERY leaves a seal,
+  # each adding to the right-edge tile either a delta row (the hashes it
+  # added: (d)'s rule) or a superseding row (the tile's whole prefix, the
+  # rule of the levels above); key (idx, width) as log_tile's.  And a
+  # witness's copy of the leaves: peer_leaf's shape (the origin and the
+  # leaf's fields, primary key (origin, leaf_index)) against (d)'s.
+  q "CREATE TABLE proto.d_delta (LIKE proto.d INCLUDING ALL)"
+  q "CREATE TABLE proto.d_super (LIKE proto.d INCLUDING ALL)"
+  q "INSERT INTO proto.d_delta
+     SELECT leaf_index / 256, max(leaf_index) % 256 + 1, string_agg(leaf_hash::bytea, ''::bytea ORDER BY leaf_index)
+       FROM battledger.log_leaf GROUP BY leaf_index / 256, leaf_index / $SEAL_EVERY ORDER BY 1, 2"
+  q "INSERT INTO proto.d_super
+     SELECT t, b - 256 * t, (SELECT string_agg(leaf_hash::bytea, ''::bytea ORDER BY leaf_index)
+                               FROM battledger.log_leaf WHERE leaf_index >= 256 * t AND leaf_index < b)
+       FROM (SELECT DISTINCT ((b - 1) / 256) AS t, b
+               FROM (SELECT least(g, $n) AS b FROM generate_series($SEAL_EVERY, $n + $SEAL_EVERY - 1, $SEAL_EVERY) g) s
+              UNION SELECT t, 256 * t + 256 FROM generate_series(0, $n / 256 - 1) t) x
+      ORDER BY 1, 2"
+  q "CREATE TABLE proto.peer (LIKE battledger.peer_leaf INCLUDING ALL)"
+  q "INSERT INTO proto.peer SELECT 'member.example/peer-log', * FROM battledger.log_leaf ORDER BY leaf_index"
+  q "VACUUM (ANALYZE) proto.d_delta, proto.d_super, proto.peer"
+  B[d_delta,$n]=$(size proto.d_delta)
+  B[d_super,$n]=$(size proto.d_super)
+  B[peer,$n]=$(size proto.peer)
+  ROWS[d_delta,$n]=$(q "SELECT count(*) FROM proto.d_delta")
+  ROWS[d_super,$n]=$(q "SELECT count(*) FROM proto.d_super")
+
   # Pages the lookups touch, for the leaf in the middle of the log
   mid=$((n / 2)); grp=$((mid / 16 * 16)); off=$((mid % 256 / 16 * 16 * 32 + 1))
   IFS='|' read -r h bat org sq <<<"$(q "SELECT l.row_hash, s.battery, s.ledger_origin, s.ledger_seq
@@ -206,6 +239,40 @@ END \$fn\$"
     echo "UPDATE of $n ledger rows: $ucpu ms CPU, $(per "$uwal" "$n") WAL bytes a row, table +$(per "${B[upd_growth,$n]}" "$n") bytes a row after VACUUM"
   fi
 done
+
+# The sequence under concurrency: single-row INSERTs into the indexed table,
+# 8 clients (pgbench, 2 threads), with and without a column taking
+# nextval() of a CACHE 1 sequence (the leaf index at insert), alternated
+# BENCH_CONT_ROUNDS times (default 3); synchronous_commit off (set for the clients) so that the commit's
+# WAL flush does not hide a contention on the sequence's page.  CPU: the
+# whole cluster's, exited backends included (cluster_cpu), per row.
+if [ "$CONT_SECONDS" -gt 0 ]; then
+  createdb lcont
+  qc() { psql -X -q -At -v ON_ERROR_STOP=1 -d lcont -c "$1"; }
+  psql -X -q -v ON_ERROR_STOP=1 -d lcont -f "$HERE/schema.sql" >/dev/null
+  qc "CREATE SEQUENCE public.leaf_seq"
+  for r in $(seq 1 "$CONT_ROUNDS"); do
+    for v in plain_seq nv; do
+      tbl=indexed_${v}_$r
+      qc "SELECT bench.make_table('indexed', '${v}_$r')" >/dev/null
+      [ "$v" = nv ] && qc "ALTER TABLE public.$tbl ADD COLUMN leaf bigint NOT NULL DEFAULT nextval('public.leaf_seq')"
+      qc "CHECKPOINT"
+      c0=$(cluster_cpu "$BL_WORK/leaf_layout")
+      out=$(PGOPTIONS='-c synchronous_commit=off' pgbench -n -f "$HERE/insert.sql" -D tbl="$tbl" -c 8 -j 2 -T "$CONT_SECONDS" lcont 2>&1) || { echo "$out"; exit 1; }
+      # the backends' CPU reaches the postmaster's account when it reaps them
+      for _ in $(seq 1 50); do
+        [ "$(qc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'lcont' AND pid <> pg_backend_pid()")" = 0 ] && break
+        sleep 0.1
+      done
+      sleep 0.3
+      c1=$(cluster_cpu "$BL_WORK/leaf_layout")
+      rows=$(qc "SELECT count(*) FROM public.$tbl")
+      TPS[$v,$r]=$(awk '/^tps = / { printf "%.0f", $3; exit }' <<<"$out")
+      USR[$v,$r]=$(awk -v a="$c0" -v b="$c1" -v n="$rows" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+      echo "8 clients, $v, round $r: ${TPS[$v,$r]} tps, ${USR[$v,$r]} µs of cluster CPU a row"
+    done
+  done
+fi
 
 ELAPSED=$(( ($(now_ms) - T_0) / 1000 ))
 OWN=$(awk -v a="$(children_cpu)" -v b="$OWN_0" -v c="$(cluster_cpu "$BL_WORK/leaf_layout")" 'BEGIN { print a - b + c }')
@@ -271,6 +338,13 @@ mkdir -p "$(dirname "$RESULTS")"
   echo "(d)'s parts per row: $(for n in $BENCH_SIZES; do printf '%s rows: heap %s, TOAST %s, index %s; ' "$n" "$(per "${B[d_main,$n]}" "$n")" "$(per "${B[d_toast,$n]}" "$n")" "$(per "${B[d_idx,$n]}" "$n")"; done)"
   echo "The ledger copy without the column (d_base): $(for n in $BENCH_SIZES; do printf '%s rows %s; ' "$n" "$(per "${B[dbase,$n]}" "$n")"; done)against the ledger table itself above."
   echo
+  echo "Level 0 written by seals of $SEAL_EVERY leaves each (the figures above are one seal of all N):"
+  for n in $BENCH_SIZES; do
+    echo "$n leaves: delta rows (d's rule) $(per "${B[d_delta,$n]}" "$n") bytes a leaf in ${ROWS[d_delta,$n]} rows;" \
+         "superseding rows (the upper levels' rule) $(per "${B[d_super,$n]}" "$n") bytes a leaf in ${ROWS[d_super,$n]} rows;" \
+         "a witness's copy in peer_leaf's shape $(per "${B[peer,$n]}" "$n") bytes a leaf."
+  done
+  echo
   echo "## Writing the leaves: one INSERT … SELECT from staged rows, backend CPU (user + system), median of $BENCH_REPS rounds"
   echo
   echo "| layout | $(for n in $BENCH_SIZES; do printf '%s: CPU ms | leaves per CPU s | WAL bytes a leaf | rounds (CPU ms) | ' "$n"; done)"
@@ -298,6 +372,19 @@ mkdir -p "$(dirname "$RESULTS")"
     printf '| UPDATE of every ledger row with its leaf index (join included) |'
     for n in $BENCH_SIZES; do printf ' %s | %s | %s | table +%s bytes a row after VACUUM |' "${CPU[upd,$n]}" "$(rate "$n" "${CPU[upd,$n]}")" "$(per "${WAL[upd,$n]}" "$n")" "$(per "${B[upd_growth,$n]}" "$n")"; done
     echo
+  fi
+  if [ "$CONT_SECONDS" -gt 0 ]; then
+    echo
+    echo "## The sequence under 8 clients: single-row INSERTs into the indexed table, ${CONT_SECONDS} s each, synchronous_commit off"
+    echo
+    echo "| | median tps | median cluster CPU µs a row | rounds: tps | rounds: µs a row |"
+    echo "|---|---:|---:|---|---|"
+    for v in plain_seq nv; do
+      t=(); u=()
+      for r in $(seq 1 "$CONT_ROUNDS"); do t+=("${TPS[$v,$r]}"); u+=("${USR[$v,$r]}"); done
+      [ "$v" = nv ] && label="+ a column DEFAULT nextval() (CACHE 1)" || label="indexed table"
+      echo "| $label | $(median "${t[@]}") | $(median "${u[@]}") | ${t[*]} | ${u[*]} |"
+    done
   fi
   echo
   echo "## Pages (shared buffers hit or read) a lookup touches, the leaf in the middle of the log (EXPLAIN (ANALYZE, BUFFERS))"
