@@ -242,7 +242,8 @@ done
 
 # The sequence under concurrency: single-row INSERTs into the indexed table,
 # 8 clients (pgbench, 2 threads), with and without a column taking
-# nextval() of a CACHE 1 sequence (the leaf index at insert), alternated
+# nextval() of a CACHE 1 sequence (the leaf index at insert), and with the
+# same column filled by a constant (the wider row alone), alternated
 # BENCH_CONT_ROUNDS times (default 3); synchronous_commit off (set for the clients) so that the commit's
 # WAL flush does not hide a contention on the sequence's page.  CPU: the
 # whole cluster's, exited backends included (cluster_cpu), per row.
@@ -252,10 +253,12 @@ if [ "$CONT_SECONDS" -gt 0 ]; then
   psql -X -q -v ON_ERROR_STOP=1 -d lcont -f "$HERE/schema.sql" >/dev/null
   qc "CREATE SEQUENCE public.leaf_seq"
   for r in $(seq 1 "$CONT_ROUNDS"); do
-    for v in plain_seq nv; do
+    for v in plain_seq const nv; do
       tbl=indexed_${v}_$r
       qc "SELECT bench.make_table('indexed', '${v}_$r')" >/dev/null
       [ "$v" = nv ] && qc "ALTER TABLE public.$tbl ADD COLUMN leaf bigint NOT NULL DEFAULT nextval('public.leaf_seq')"
+      # the same column with a constant: the wider row without the sequence
+      [ "$v" = const ] && qc "ALTER TABLE public.$tbl ADD COLUMN leaf bigint NOT NULL DEFAULT 0"
       qc "CHECKPOINT"
       c0=$(cluster_cpu "$BL_WORK/leaf_layout")
       out=$(PGOPTIONS='-c synchronous_commit=off' pgbench -n -f "$HERE/insert.sql" -D tbl="$tbl" -c 8 -j 2 -T "$CONT_SECONDS" lcont 2>&1) || { echo "$out"; exit 1; }
@@ -379,10 +382,14 @@ mkdir -p "$(dirname "$RESULTS")"
     echo
     echo "| | median tps | median cluster CPU µs a row | rounds: tps | rounds: µs a row |"
     echo "|---|---:|---:|---|---|"
-    for v in plain_seq nv; do
+    for v in plain_seq const nv; do
       t=(); u=()
       for r in $(seq 1 "$CONT_ROUNDS"); do t+=("${TPS[$v,$r]}"); u+=("${USR[$v,$r]}"); done
-      [ "$v" = nv ] && label="+ a column DEFAULT nextval() (CACHE 1)" || label="indexed table"
+      case $v in
+        nv) label="+ a column DEFAULT nextval() (CACHE 1)" ;;
+        const) label="+ the same column DEFAULT 0 (no sequence)" ;;
+        *) label="indexed table" ;;
+      esac
       echo "| $label | $(median "${t[@]}") | $(median "${u[@]}") | ${t[*]} | ${u[*]} |"
     done
   fi
