@@ -68,7 +68,7 @@ per() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.1f", a / n }'; }
 sum() { awk 'BEGIN { s = 0; for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.1f", s }' "$@"; }
 rat() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.0f", n / (ms / 1000); else print "-" }'; }
-declare -A B CPU WAL PG ROWS TPS USR
+declare -A B CPU WAL PG ROWS TPS USR GRP
 for n in $BENCH_SIZES; do
   db=l$n
   createdb "$db"
@@ -215,6 +215,15 @@ for n in $BENCH_SIZES; do
   done
   PG[d_brin,$n]=$(q "SELECT proto.pages(\$q\$SELECT ledger_hash FROM proto.d_rows WHERE ledger_leaf = $mid\$q\$)")
   PG[c_leaf,$n]=$(q "SELECT proto.pages(\$q\$SELECT substring(hashes FROM $((mid % 256 * 32 + 1)) FOR 32), substring(locators FROM $((mid % 256 * 10 + 1)) FOR 10) FROM proto.c WHERE idx = $((mid / 256)) ORDER BY width DESC LIMIT 1\$q\$)")
+
+  # CPU of fetching a proof's 16 leaf hashes, (a) against (d), one session
+  # each, the same random groups (medians of BENCH_REPS sessions)
+  for r in $(seq 1 "$BENCH_REPS"); do
+    for v in a d; do
+      GRP[$v,$n,$r]=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "SELECT setseed(0.$r)" -c "SELECT proto.time_groups('$v', $n, 5000)" | tail -n 1)
+    done
+    echo "$n leaves, round $r: a proof's 16 leaf hashes, (a) ${GRP[a,$n,$r]} µs, (d) ${GRP[d,$n,$r]} µs of CPU a fetch"
+  done
 
   if [ "$BENCH_UPDATE" = 1 ]; then
     say "$n rows: the leaf index given to each ledger row by UPDATE at seal time"
@@ -411,6 +420,13 @@ mkdir -p "$(dirname "$RESULTS")"
   prow "(b) a proof's 16 leaves' fields (to hash 16 times)" b_group
   prow "(c) a proof's 16 leaf hashes (one 512-byte TOAST slice)" c_group
   prow "(d) a proof's 16 leaf hashes (one 512-byte TOAST slice)" d_group
+  echo
+  echo "CPU of fetching a proof's 16 leaf hashes (5,000 random groups a session, warmed; µs a fetch, median of $BENCH_REPS sessions):"
+  for n in $BENCH_SIZES; do
+    ga=(); gd=()
+    for r in $(seq 1 "$BENCH_REPS"); do ga+=("${GRP[a,$n,$r]}"); gd+=("${GRP[d,$n,$r]}"); done
+    echo "$n leaves: (a) primary-key range $(median "${ga[@]}") µs (${ga[*]}), (d) TOAST slice $(median "${gd[@]}") µs (${gd[*]})."
+  done
 } > "$RESULTS"
 say "summary (also in ${RESULTS#"$BL_ROOT"/})"
 cat "$RESULTS"

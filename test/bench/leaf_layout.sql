@@ -114,6 +114,44 @@ BEGIN
 END $fn$;
 CREATE SEQUENCE proto.leaf_seq;
 
+-- A proof's 16 leaf hashes, `calls` times for random 16-leaf groups of the
+-- first n leaves, from (a) a primary-key range of proto.a or (d) a 512-byte
+-- slice of proto.d's row: backend CPU µs a call (the groups come from a
+-- table, so nothing is folded at plan time; both loops pay the same SPI
+-- overhead and the same random numbers).
+CREATE FUNCTION proto.time_groups(v text, n bigint, calls int) RETURNS numeric
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    c0 numeric;
+    g bigint;
+    x bytea;
+    hs bytea[];
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS groups AS
+        SELECT i, (floor(random() * (n / 16)) * 16)::bigint AS g FROM generate_series(1, calls) i;
+    -- warm: every group once
+    FOR g IN SELECT t.g FROM groups t LOOP
+        IF v = 'a' THEN
+            SELECT array_agg(leaf_hash::bytea ORDER BY leaf_index) INTO hs FROM proto.a
+             WHERE leaf_index BETWEEN g AND g + 15;
+        ELSE
+            SELECT substring(hashes FROM ((g % 256) * 32 + 1)::int FOR 512) INTO x FROM proto.d
+             WHERE idx = g / 256 ORDER BY width DESC LIMIT 1;
+        END IF;
+    END LOOP;
+    c0 := proto.cpu_ms();
+    FOR g IN SELECT t.g FROM groups t LOOP
+        IF v = 'a' THEN
+            SELECT array_agg(leaf_hash::bytea ORDER BY leaf_index) INTO hs FROM proto.a
+             WHERE leaf_index BETWEEN g AND g + 15;
+        ELSE
+            SELECT substring(hashes FROM ((g % 256) * 32 + 1)::int FOR 512) INTO x FROM proto.d
+             WHERE idx = g / 256 ORDER BY width DESC LIMIT 1;
+        END IF;
+    END LOOP;
+    RETURN round((proto.cpu_ms() - c0) * 1000 / calls, 2);
+END $fn$;
+
 -- Pages (shared buffers hit or read) one query touches, from EXPLAIN
 -- (ANALYZE, BUFFERS): the plan's top node counts its children's and the
 -- TOAST reads of its projection.  The query runs once before, so that the
