@@ -119,8 +119,11 @@ CREATE SEQUENCE proto.leaf_seq;
 -- slice of proto.d's row: backend CPU µs a call (the groups come from a
 -- table, so nothing is folded at plan time; both loops pay the same SPI
 -- overhead and the same random numbers).
+-- Index scans forced: PL/pgSQL's generic plan for a range with parameters
+-- assumes thousands of rows at 1M leaves and takes a bitmap scan, which the
+-- product's proofs (an index scan in C, fetch_leaves_direct()) do not.
 CREATE FUNCTION proto.time_groups(v text, n bigint, calls int) RETURNS numeric
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET enable_bitmapscan = off SET enable_seqscan = off AS $fn$
 DECLARE
     c0 numeric;
     g bigint;
