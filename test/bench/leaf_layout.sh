@@ -20,11 +20,17 @@
 # INSERT ... SELECT from an UNLOGGED staging table of its rows, timed by the
 # writing backend's own CPU (user + system from /proc/self/schedstat, read by
 # the backend: Linux and a superuser), with the WAL it wrote
-# (pg_current_wal_insert_lsn() deltas); medians are reported.  Pages touched
-# by the lookups each layout serves come from EXPLAIN (ANALYZE, BUFFERS).
-# With BENCH_UPDATE=1 (the default) the script also times seal() giving each
-# ledger row its leaf index by UPDATE, the way (d) would have to if the index
-# were not known at insert.
+# (pg_current_wal_insert_lsn() deltas); medians are reported.  Also per
+# size: today's seal() (its backend CPU and WAL), one nextval() a row (net of
+# the same scan), level 0 as seals of BENCH_SEAL_EVERY leaves would leave it
+# (delta rows and superseding rows), a witness's copy in peer_leaf's shape,
+# the CPU of fetching a proof's 16 leaf hashes from (a) and from (d) (5,000
+# random groups a session), and the pages each lookup touches (EXPLAIN
+# (ANALYZE, BUFFERS)).  With BENCH_UPDATE=1 (the default) it times giving
+# each ledger row its leaf index by UPDATE, the way (d) would have to if the
+# index were not known at insert.  Once, after the sizes: single-row INSERTs
+# at 8 clients into the indexed table, with a column DEFAULT nextval(), with
+# the same column DEFAULT 0, and without it (cluster CPU a row, tps).
 #
 # Nothing in the product changes: the prototypes live in schema "proto".
 #
@@ -32,8 +38,8 @@
 #   "100000 1000000"), BENCH_REPS (default 3), BENCH_UPDATE (default 1),
 #   BENCH_SEAL_EVERY (default 200: the leaves a seal adds, for level 0's
 #   delta and superseding rows), BENCH_CONT_SECONDS (default 10; 0 skips the
-#   8-client sequence probe), BENCH_CONT_ROUNDS (default 3), BENCH_PORT (default 55460), BENCH_NO_INSTALL
-#   (lib.sh).
+#   8-client sequence probe), BENCH_CONT_ROUNDS (default 3), BENCH_PORT
+#   (default 55460), BENCH_NO_INSTALL (lib.sh).
 # Example, on a relocated build (see lib.sh):
 #   PG_BIN=$D/usr/lib/postgresql/15/bin PG_CONFIG=$PG_BIN/pg_config BENCH_NO_INSTALL=1 \
 #     BENCH_SIZES="100000 1000000" test/bench/leaf_layout.sh
