@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Red team r21 (0.18.0, on main 6407b38): the witness keys and the clock
+# (keys2), the registry and passports (r20) and the log queue's slots made
+# on demand, as a plain role, a table owner, a member's own superuser and a
+# malicious member.  Each case prints "ok   - ..." when the property holds,
+# "FAIL - ..." for a finding; exit status: the number of FAILs.
+# PG_BIN: the build under test.  R21_PORT (default 55720; uses 3 ports).
+# Results: see the end of this header (filled in by the run of the report).
+set -uo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/consortium.sh"
+FAILS=0
+ok()   { echo "ok   - $1"; }
+fail() { echo "FAIL - $1: $2"; FAILS=$((FAILS + 1)); }
+check() { local what=$1 got=$2 want=$3; if [ "$got" = "$want" ]; then ok "$what"; else fail "$what" "got '$got', want '$want'"; fi; }
+P=${R21_PORT:-55720}
+bl_scratch
+W=$BL_WORK/keys; mkdir -p "$W"; chmod 755 "$W"
+declare -A PORT=([a]=$P [b]=$((P + 1)) [q]=$((P + 2)))
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [q]=q.example/log)
+declare -A LOGV WITV
+q() { bl_mq "$@"; }
+
+# ---------------------------------------------------------------- 1. cosignatures
+# a is a witness; b joins a (b receives a's cosignatures, checked against a's
+# pinned witness key).  a does not witness b: b's log is cosigned by nobody.
+for m in a b; do
+  w=""; [ "$m" = a ] && w=witness
+  bl_member_start "$m" "$W" "$w" "$BL_QUICK_RETRY"
+  q "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE reading (battery text, soh_pct numeric);
+SELECT battledger.enable_ledger('reading', 'battery');
+SELECT battledger.publish_member();
+SQL
+done
+"$BL_CLI" keygen --out "$W/fake-log" >/dev/null
+[ "$(id -u)" = 0 ] && chown postgres: "$W"/*.key
+bl_member_keys a witness
+bl_member_keys b
+bl_join b a
+bl_wait_for b "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'" >/dev/null
+q b -c "INSERT INTO reading SELECT 'B' || i % 10, 1 FROM generate_series(1, 10) i" -c "SELECT battledger.seal()" >/dev/null
+SIZE=$(q b -c "SELECT max(tree_size) FROM battledger.checkpoint")
+# forge SIZE TIME TAG: a's superuser publishes a cosignature by a's real
+# witness key of a tree of b's log that b never signed (root made up)
+forge() {
+  local root line
+  root=$(q a -c "SELECT encode(sha256('forged $3'), 'base64')")
+  line=$("$BL_CLI" sign-checkpoint --key "$W/fake-log.key" --origin b.example/log --size "$1" --root "$root" \
+         | "$BL_CLI" cosign --key "$W/a-witness.key" --name a.example/log --time "$2" | tail -n 1)
+  q a -v line="$line" >/dev/null \
+    <<<"INSERT INTO battledger.cosignature VALUES ('b.example/log', $1, battledger.hash256(sha256('forged $3')), 'a.example/log', $2, :'line')"
+}
+now=$(date +%s)
+forge "$SIZE" "$now" samesize          # b's own size, another root
+forge 1000000 "$now" huge              # a size b's log never reached
+bl_wait_for b "SELECT count(*) >= 2 OR (SELECT count(*) FROM battledger.rejections) > 0
+               FROM battledger.cosignature WHERE log_origin = 'b.example/log'" 100 >/dev/null || true
+H=$(q b -c "SELECT log_size || ' ' || cosigned_size || ' ' || uncosigned_leaves FROM battledger.health()")
+# F1: health() of b says its whole log (and more) is cosigned, while no
+# witness ever cosigned a checkpoint b signed
+check "F1 b's health(): cosignatures of trees b never signed do not count as cosigned" "$H" "$SIZE 0 $SIZE"
+S=$(q b -c "SELECT coalesce(my_latest_cosigned_by_them, 0) FROM battledger.consortium_status() WHERE member = 'a.example/log'")
+check "F1b b's consortium_status().my_latest_cosigned_by_them ignores them too" "$S" 0
+# what did hold: proofs pasted only cosignatures of b's real checkpoints
+PR=$(q b -c "SELECT count(*) FROM battledger.log_leaf" )
+E=$(q b -v VERBOSITY=terse -c "SELECT battledger.tlog_proof(0, 1)" 2>&1 | grep -c 'no checkpoint covering' || true)
+check "tlog_proof(0, 1) of b: no checkpoint counts as cosigned by the forged lines ($PR leaves)" "$E" 1
+# the control: a's cosignature of b's real checkpoint counts
+# (the forged row holds b's SIZE at a: b seals once more and a cosigns that)
+q b -c "INSERT INTO reading VALUES ('B1', 2)" -c "SELECT battledger.seal()" >/dev/null
+SIZE2=$(q b -c "SELECT max(tree_size) FROM battledger.checkpoint")
+root=$(q b -c "SELECT encode(decode(root::text, 'hex'), 'base64') FROM battledger.checkpoint WHERE tree_size = $SIZE2")
+line=$("$BL_CLI" sign-checkpoint --key "$W/fake-log.key" --origin b.example/log --size "$SIZE2" --root "$root" \
+       | "$BL_CLI" cosign --key "$W/a-witness.key" --name a.example/log --time "$now" | tail -n 1)
+q a -v line="$line" -v r="$(q b -c "SELECT root::text FROM battledger.checkpoint WHERE tree_size = $SIZE2")" >/dev/null \
+  <<<"INSERT INTO battledger.cosignature VALUES ('b.example/log', $SIZE2, :'r'::battledger.hash256, 'a.example/log', $now, :'line')"
+bl_wait_for b "SELECT count(*) >= 3 FROM battledger.cosignature WHERE log_origin = 'b.example/log'" 100 >/dev/null || true
+H=$(q b -c "SELECT log_size || ' ' || cosigned_size || ' ' || uncosigned_leaves FROM battledger.health()")
+check "  control: a cosignature of b's real checkpoint counts in health()" "$H" "$SIZE2 $SIZE2 0"
+# the GUC: superuser only.  A plain role's SET before the library is loaded
+# makes a placeholder; the library, loaded by its next battledger call,
+# must not take the value (PostgreSQL discards a SUSET placeholder's value
+# set by a role without the right)
+q b -c "CREATE ROLE r21plain LOGIN" >/dev/null
+G=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d bl -U r21plain \
+    -c "SET battledger.max_clock_ahead = 100000000" -c "SELECT battledger.hash256(sha256('x')) IS NOT NULL" \
+    -c "SHOW battledger.max_clock_ahead" 2>/dev/null | tail -1)
+check "a plain role cannot set battledger.max_clock_ahead (placeholder before the library loads)" "$G" "10min"
+G=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d bl -U r21plain -c "SELECT battledger.hash256(sha256('x')) IS NOT NULL" \
+    -c "SET battledger.max_clock_ahead = 100000000" 2>&1 | grep -c 'permission denied')
+check "  nor once it is loaded" "$G" 1
+
+echo "# $FAILS FAIL(s)"
+exit "$FAILS"
