@@ -79,6 +79,39 @@ q a -v line="$line" -v r="$(q b -c "SELECT root::text FROM battledger.checkpoint
 bl_wait_for b "SELECT count(*) >= 3 FROM battledger.cosignature WHERE log_origin = 'b.example/log'" 100 >/dev/null || true
 H=$(q b -c "SELECT log_size || ' ' || cosigned_size || ' ' || uncosigned_leaves FROM battledger.health()")
 check "  control: a cosignature of b's real checkpoint counts in health()" "$H" "$SIZE2 $SIZE2 0"
+# F2: a witness whose clock once ran far ahead (or a malicious one) keeps
+# a cosignature dated ten years ahead in its append-only table.  Its peers
+# already joined refuse it (cosignature_ahead) and SKIP that transaction.
+# A member joining later gets it in the join's table copy: refused there
+# too, and a table sync's transaction cannot be SKIPped on PostgreSQL 15,
+# so the new member can never receive anything from it until its clock
+# reaches that date (keys2's note).  Only the witness's own subscription
+# is stopped: a member publishes only its own cosignatures.
+forge 1000001 $((now + 315360000)) ahead
+bl_wait_for b "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'cosignature_ahead'" 100 >/dev/null || true
+check "  a cosignature dated ten years ahead is refused at b (cosignature_ahead)" \
+  "$(q b -c "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'cosignature_ahead'")" t
+bl_member_start q "$W" "" "$BL_QUICK_RETRY"
+q q >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE reading (battery text, soh_pct numeric);
+SELECT battledger.enable_ledger('reading', 'battery');
+SQL
+bl_join q a
+bl_wait_for q "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'cosignature_ahead'
+               OR (SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log')" 150 >/dev/null || true
+ST=$(q q -c "SELECT state FROM battledger.consortium_status() WHERE member = 'a.example/log'")
+NR=$(q q -c "SELECT count(*) FROM battledger.rejections WHERE problem = 'cosignature_ahead'")
+if [ "$NR" -gt 0 ] && [ "$ST" != ok ]; then
+  fail "F2 a member joining a witness that holds a cosignature dated ahead completes its join" \
+       "the join's copy is refused ($NR cosignature_ahead), state '$ST', and SKIP does not apply to a table sync on PostgreSQL 15"
+else
+  ok "F2 a member joining a witness that holds a cosignature dated ahead completes its join (state $ST)"
+fi
+RS=$(q q -c "SELECT left(reason, 300) FROM battledger.consortium_status() WHERE member = 'a.example/log'")
+echo "#   q's status of a: $ST | $RS"
+check "  and the row dated ahead is not stored at q" "$(q q -c "SELECT count(*) FROM battledger.cosignature WHERE tree_size = 1000001")" 0
+check "  while a's other cosignatures are" "$(q q -c "SELECT count(*) FROM battledger.cosignature WHERE log_origin = 'b.example/log'")" 3
 # the GUC: superuser only.  A plain role's SET before the library is loaded
 # makes a placeholder; the library, loaded by its next battledger call,
 # must not take the value (PostgreSQL discards a SUSET placeholder's value
