@@ -125,5 +125,90 @@ G=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d bl -U r21plain -c "SELECT ba
     -c "SET battledger.max_clock_ahead = 100000000" 2>&1 | grep -c 'permission denied')
 check "  nor once it is loaded" "$G" 1
 
+
+# ---------------------------------------------------------------- 3. the log queue's slots
+# slots made on demand (6b0c702): made in one flush, reused and grown by
+# later flushes of the same transaction, across subtransactions that
+# errored half way through a bulk statement (batches written between its
+# rows, then rolled back), a tuple context sized by a 1-row first flush
+# then a bulk load, PREPARE TRANSACTION; after each, every row is queued
+# once with its seq and hash, and nothing else (test/shell/log_queue.sh's
+# measure)
+PORT[z]=$((P + 3))
+bl_start_cluster z "${PORT[z]}" "$(bl_test_log_conf queue.r21/log)
+max_prepared_transactions = 4"
+createdb -h "$BL_WORK" -p "${PORT[z]}" bl
+q z >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE t (battery text NOT NULL, n int CHECK (n IS DISTINCT FROM -1));
+SELECT battledger.enable_ledger('t', 'battery');
+CREATE TABLE u (battery text NOT NULL, n int);
+SELECT battledger.enable_ledger('u', 'battery');
+CREATE FUNCTION queue_state(t regclass) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    name text := (SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t);
+    r text;
+BEGIN
+    EXECUTE format($q$
+        WITH q AS (SELECT seq, row_hash FROM battledger.log_pending WHERE tbl = %L
+                   UNION ALL SELECT seq, row_hash FROM battledger.log_leaf WHERE tbl = %L)
+        SELECT (SELECT count(*) FROM q) || ' ' || (SELECT count(DISTINCT row_hash::text) FROM q) || ' ' ||
+               (SELECT count(*) FROM %s) || ' ' ||
+               (SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM q WHERE q.seq = x.ledger_seq
+                                                         AND q.row_hash::text = x.ledger_hash::text))$q$,
+        name, name, t, t) INTO r;
+    RETURN r;
+END $$;
+CREATE FUNCTION bulk_then_fail(k int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO t SELECT 'E' || i % 5, CASE WHEN i = k THEN -1 ELSE i END FROM generate_series(1, k + 10) i;
+EXCEPTION WHEN check_violation THEN
+    INSERT INTO t VALUES ('caught', k);
+END $$;
+SQL
+# one transaction: 1 row, 3 rows, a savepoint's 2,500-row statement failing
+# at row 2,400 (two batches written), 5,000 rows, an exception block's
+# statement failing at row 1,500, a second ledger table in between
+# (psql goes on past the expected errors)
+qe() { psql -X -q -At -h "$BL_WORK" -p "${PORT[z]}" -d bl "$@"; }
+qe >/dev/null 2>&1 <<'SQL'
+BEGIN;
+INSERT INTO t VALUES ('A', 1);
+INSERT INTO t VALUES ('A', 2), ('A', 3), ('A', 4);
+SAVEPOINT s;
+INSERT INTO t SELECT 'S' || i % 3, CASE WHEN i = 2400 THEN -1 ELSE i END FROM generate_series(1, 2500) i;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO u VALUES ('U', 1);
+INSERT INTO t SELECT 'B' || i % 7, i FROM generate_series(1, 5000) i;
+SELECT bulk_then_fail(1500);
+SAVEPOINT s2;
+INSERT INTO u SELECT 'V' || i % 2, i FROM generate_series(1, 1200) i;
+RELEASE SAVEPOINT s2;
+COMMIT;
+SQL
+check "Q1 one transaction of growing flushes, failed subtransactions: queue of t exact" "$(q z -c "SELECT queue_state('t')")" "5005 5005 5005 5005"
+check "  and of u" "$(q z -c "SELECT queue_state('u')")" "1201 1201 1201 1201"
+# the same under PREPARE TRANSACTION, then a rolled back one
+qe >/dev/null 2>&1 <<'SQL'
+BEGIN;
+INSERT INTO t VALUES ('P', 1);
+SAVEPOINT s;
+INSERT INTO t SELECT 'P' || i % 3, CASE WHEN i = 1999 THEN -1 ELSE i END FROM generate_series(1, 2100) i;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO t SELECT 'P' || i % 3, i FROM generate_series(1, 3000) i;
+PREPARE TRANSACTION 'r21a';
+BEGIN;
+INSERT INTO t SELECT 'R' || i % 3, i FROM generate_series(1, 1500) i;
+PREPARE TRANSACTION 'r21b';
+COMMIT PREPARED 'r21a';
+ROLLBACK PREPARED 'r21b';
+SQL
+check "Q2 PREPARE TRANSACTION after grown slots and a failed subtransaction: queue exact" "$(q z -c "SELECT queue_state('t')")" "8006 8006 8006 8006"
+# the session goes on: the next transaction makes its slots anew
+q z -c "INSERT INTO t SELECT 'N', i FROM generate_series(1, 1001) i" >/dev/null 2>&1
+q z -c "SELECT battledger.seal()" >/dev/null 2>&1
+check "Q3 a later transaction's 1,001 rows, then seal(): queue exact, nothing pending" \
+  "$(q z -c "SELECT queue_state('t') || ' ' || (SELECT count(*) FROM battledger.log_pending)")" "9007 9007 9007 9007 0"
+
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
