@@ -126,6 +126,64 @@ G=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[b]}" -d bl -U r21plain -c "SELECT ba
 check "  nor once it is loaded" "$G" 1
 
 
+# ---------------------------------------------------------------- 2. model ids
+# F3: a model id is its first declarer's in registry order, and registry
+# order follows ledger_at, the writer's statement start.  A malicious
+# member (its superuser, rules off) starts one statement that waits for a
+# competitor's first declaration of a model id to arrive, then declares the
+# same id: its row is dated at its statement's start, before the
+# competitor's.  Nothing bounds the date of a new chain's first row but the
+# member's later rows (verify_member()'s backdated_row, 10 min by default),
+# so on every member it becomes the model's holder: the competitor's
+# passports show its values, and the competitor may no longer declare its
+# own model (BL061).  No clock is touched.
+PORT[c]=$((P + 4)); PORT[m]=$((P + 5))
+ORIGIN[c]=c.example/log; ORIGIN[m]=m.example/log
+for x in c m; do
+  bl_member_start "$x" "$W" witness "$BL_QUICK_RETRY"
+  q "$x" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE EXTENSION battledger_test_signer;
+\getenv signed_writers BL_SIGNED_WRITERS
+\i :signed_writers
+SELECT battledger.publish_member();
+SQL
+done
+q c -c "SELECT battledger.add_member('cell.example', ARRAY['cell_maker']), battledger.add_key('cell.example', battledger_test.public_key(battledger_test.seed('cell-1')))" >/dev/null
+q m -c "SELECT battledger.add_member('mal.example', ARRAY['pack_maker']), battledger.add_key('mal.example', battledger_test.public_key(battledger_test.seed('mal-1')))" >/dev/null
+for x in c m; do bl_member_keys "$x" witness; done
+bl_join c m; bl_join m c
+for x in c m; do bl_wait_for "$x" "SELECT count(*) = 2 FROM battledger.members" >/dev/null; done
+MJ='{"model_id": "CELL-X", "manufacturer": "%s", "category": "ev", "chemistry": "%s", "rated_capacity_ah": %s}'
+q m >/dev/null <<SQL
+ALTER TABLE battledger.battery_model DISABLE TRIGGER battledger_rules;
+CREATE FUNCTION squat() RETURNS text LANGUAGE plpgsql AS \$\$
+BEGIN
+    FOR i IN 1..300 LOOP
+        EXIT WHEN EXISTS (SELECT 1 FROM battledger.battery_model WHERE model_id = 'CELL-X');
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    PERFORM model('mal-1', '$(printf "$MJ" mal.example NMC-fake 1)'::jsonb);
+    RETURN 'done';
+END \$\$;
+SQL
+q m -c "SELECT squat()" >/dev/null 2>&1 &
+squat=$!
+sleep 2
+q c -c "SELECT model('cell-1', '$(printf "$MJ" cell.example LFP 280)'::jsonb)" >/dev/null
+wait $squat
+for x in c m; do bl_wait_for "$x" "SELECT count(*) = 2 FROM battledger.battery_model WHERE model_id = 'CELL-X'" >/dev/null; done
+HC=$(q c -c "SELECT battledger._model_holder('CELL-X')"); HM=$(q m -c "SELECT battledger._model_holder('CELL-X')")
+echo "#   model CELL-X: holder at c '$HC', at m '$HM'; rows (signer, ledger_at) at c: $(q c -c "SELECT string_agg(manufacturer || ' ' || ledger_at::text, ', ' ORDER BY ledger_at) FROM battledger.battery_model")"
+check "F3 a competitor declaring a model id after it, dating its row at its statement's start, does not take it" "$HC/$HM" "cell.example/cell.example"
+R=$(q c -v VERBOSITY=sqlstate -c "SELECT model('cell-1', '$(printf "$MJ" cell.example LFP 281)'::jsonb)" 2>&1 | head -1)
+check "  the first declarer may declare its model again" "$R" ""
+q m -c "SELECT battledger.seal()" >/dev/null
+n=$(q m -c "SELECT max(tree_size) FROM battledger.checkpoint")
+bl_wait_for c "SELECT count(*) = $n FROM battledger.peer_leaf WHERE origin = 'm.example/log'" >/dev/null || true
+V=$(q c -c "SELECT count(*) FROM battledger.verify_member('m.example/log') WHERE problem = 'backdated_row'")
+echo "#   c's verify_member(m) backdated_row lines: $V (the row is dated a few seconds back)"
+
 # ---------------------------------------------------------------- 3. the log queue's slots
 # slots made on demand (6b0c702): made in one flush, reused and grown by
 # later flushes of the same transaction, across subtransactions that
