@@ -5,7 +5,42 @@
 # malicious member.  Each case prints "ok   - ..." when the property holds,
 # "FAIL - ..." for a finding; exit status: the number of FAILs.
 # PG_BIN: the build under test.  R21_PORT (default 55720; uses 3 ports).
-# Results: see the end of this header (filled in by the run of the report).
+# Results, PostgreSQL 15, 2026-12-06 ~11:20 UTC: main 6407b38 5 FAILs
+# (F1, F1b, F1 control, F2, F3), branch r21 2 FAILs (F3, not fixed).
+#   F1  a witness's superuser cosigns (its own key, a valid signature) a
+#       made-up tree of member b's log at size 1,000,000: the cosignature
+#       trigger checks the signature and the keys, not that b ever signed
+#       that tree, so b stores it, and b's health() said cosigned_size
+#       1000000, uncosigned_leaves -999990 (consortium_status()'s
+#       my_latest_cosigned_by_them 1000000) though no witness had cosigned a
+#       checkpoint b signed.  FIXED: both count only cosignatures whose
+#       (size, root) is a row of b's checkpoint table, as tlog_proof()
+#       already did (it held).  Not refused at arrival: a member restored
+#       from an older backup holds fewer checkpoints than its witnesses
+#       cosigned, and a join's copy cannot skip a refusal on PostgreSQL 15.
+#   F2  a witness holding a cosignature dated ten years ahead (a clock that
+#       once ran ahead, or its superuser): peers already joined refuse it
+#       and SKIP; a member joining later meets it in the table copy, which
+#       stopped ('stopped', cosignature_ahead) and cannot be SKIPped on
+#       PostgreSQL 15: the witness could not be joined for ten years.
+#       FIXED: in a table sync such a row is dropped with a warning, not
+#       stored (it sets no era); the apply worker still refuses new ones.
+#   F3  a malicious member (rules off) runs one statement that waits for a
+#       competitor's first battery_model row of a model id to arrive, then
+#       declares the same id: ledger_at is the statement's start, so its row
+#       comes first in registry order and it holds the id on every member
+#       (the competitor's passports show its values; the competitor's own
+#       redeclaration gets BL061).  verify_member() does not name it (within
+#       battledger.max_backdate of the member's other rows).  NOT FIXED.
+#   held: tlog_proof() pastes only cosignatures of real checkpoints;
+#       battledger.max_clock_ahead is superuser-only (a plain role's SET of
+#       the placeholder is discarded when the library loads); a member
+#       publishes only its own cosignatures (witness = its origin, checked on
+#       arrival), so cosignatures of other members' logs or dated ahead stop
+#       only the subscription to that member; the log queue's slots (Q1-Q3:
+#       growing flushes in one transaction, subtransactions failing after
+#       mid-statement batches, PREPARE / COMMIT / ROLLBACK PREPARED, the
+#       next transaction).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
