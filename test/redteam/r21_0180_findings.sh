@@ -5,8 +5,8 @@
 # malicious member.  Each case prints "ok   - ..." when the property holds,
 # "FAIL - ..." for a finding; exit status: the number of FAILs.
 # PG_BIN: the build under test.  R21_PORT (default 55720; uses 3 ports).
-# Results, PostgreSQL 15, 2026-12-06 ~11:20 UTC: main 6407b38 5 FAILs
-# (F1, F1b, F1 control, F2, F3), branch r21 2 FAILs (F3, not fixed).
+# Results, PostgreSQL 15, 2026-12-06 ~11:20 UTC: main 6407b38 6 FAIL lines
+# (F1, F1b, F1 control, F2, F3 twice), branch r21 2 (F3, not fixed).
 #   F1  a witness's superuser cosigns (its own key, a valid signature) a
 #       made-up tree of member b's log at size 1,000,000: the cosignature
 #       trigger checks the signature and the keys, not that b ever signed
