@@ -470,7 +470,9 @@ CREATE FUNCTION @extschema@.consortium_status()
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
+           -- of a checkpoint this log signed only (red team r21 F1, health())
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
+              JOIN @extschema@.checkpoint k ON k.tree_size = c.tree_size AND k.root OPERATOR(@extschema@.=) c.root
              WHERE c.log_origin = pg_catalog.current_setting('battledger.origin', true) AND c.witness = m.origin)
       FROM @extschema@.consortium_member m
       LEFT JOIN pg_subscription s ON s.subname = m.subscription AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())

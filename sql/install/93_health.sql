@@ -31,7 +31,14 @@ CREATE FUNCTION @extschema@.health(
            (SELECT count(*) FROM @extschema@.held_row)
       FROM (SELECT 1) one
       LEFT JOIN LATERAL (SELECT k.tree_size, k.at FROM @extschema@.checkpoint k ORDER BY k.tree_size DESC LIMIT 1) c ON true
+      -- only cosignatures of a checkpoint this log signed (its size and
+      -- root): the cosignature trigger checks the witness's signature, not
+      -- that the tree was ever this member's, and a witness cosigning a
+      -- made-up tree of this log must not make it look cosigned (red team
+      -- r21 F1); tlog_proof() reads them the same way
       LEFT JOIN LATERAL (SELECT max(s.tree_size) AS size FROM @extschema@.cosignature s
+                           JOIN @extschema@.checkpoint k
+                             ON k.tree_size = s.tree_size AND k.root OPERATOR(@extschema@.=) s.root
                           WHERE s.log_origin = pg_catalog.current_setting('battledger.origin', true)
                             AND s.witness <> s.log_origin) w ON true
 $$;
