@@ -82,7 +82,15 @@ BEGIN
     -- the manufacture the fold accepts: another row (a member squatting the
     -- battery under another maker's namespace, a second "manufactured") must
     -- not give the passport its model, maker or date (red team r20, F1)
-    made := @extschema@._effective_manufacture(battery);
+    -- (from the fold cache where it holds, read once here for the state as
+    -- well: each read checks the cache against the registry)
+    IF pg_is_in_recovery() THEN
+        made := @extschema@._effective_manufacture(battery);
+    ELSE
+        fc := @extschema@._battery_fold_cached(battery);
+        SELECT e.* INTO made FROM @extschema@.battery_event e
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.ledger_origin = fc.made_origin AND e.ledger_seq = fc.made_seq;
+    END IF;
     IF made.battery_id IS NULL THEN
         RAISE EXCEPTION 'no battery % in the registry', battery USING ERRCODE = 'no_data_found';
     END IF;
@@ -104,7 +112,6 @@ BEGIN
           FROM @extschema@._battery_fold(battery, ROW(false, NULL, NULL, NULL, NULL, NULL), NULL, NULL, NULL) f
          WHERE f.effective AND f.named_passport IS NOT NULL AND f.event IN ('placed_on_market', 'status_changed');
     ELSE
-        fc := @extschema@._battery_fold_cached(battery);
         SELECT (fc.st).* INTO st;
         issued := fc.issued;
         SELECT fc.resp_signer AS signer, e.occurred_at, fc.resp_status AS status INTO resp
