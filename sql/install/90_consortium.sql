@@ -553,7 +553,10 @@ CREATE FUNCTION @extschema@.consortium_status()
                                  'If the member''s clock runs ahead, have it corrected: ALTER SUBSCRIPTION %I ENABLE retries the cosignature, accepted once this clock is within the bound of its date. '
                                  'One dated far ahead on purpose never will be: drop its remote transaction with ALTER SUBSCRIPTION %I SKIP (lsn = the "finished at" LSN of the error in the server log), then ENABLE.',
                                  coalesce(pg_catalog.current_setting('battledger.max_clock_ahead', true), '600'), m.subscription, m.subscription)
-                             ELSE 'A row from the member was refused: see battledger.rejections.' END
+                             -- the table and problem: a checkpoint or a cosignature
+                             -- refused was "a row" too (ops20)
+                             ELSE pg_catalog.format('A row of %s from the member was refused (%s): see battledger.rejections.',
+                                                    r.tbl, r.problem) END
                       FROM @extschema@.rejections r WHERE r.origin = m.origin ORDER BY r.at DESC LIMIT 1),
                    'The subscription is disabled.') END),
            -- no apply worker: nothing moves, a copy included (the apply

@@ -63,6 +63,10 @@ bl_wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHER
 check "b: the first checkpoint by an unpinned key stops a's subscription" true
 check "  refused as bad_checkpoint" \
   [ "$(q b -c "SELECT count(*) > 0 FROM battledger.rejections WHERE problem = 'bad_checkpoint'")" = t ]
+# (0.18.0) the reason names what was refused, a checkpoint, not "a row"
+R=$(q b -c "SELECT reason FROM battledger.consortium_status() WHERE member = 'a.example/log'")
+check "  the status names the checkpoint table and the problem (got: ${R:0:160})" \
+  grep -q "^A row of battledger.checkpoint from the member was refused (bad_checkpoint)" <<<"$R"
 # the rows were their own transaction (psql -c): they arrived; the checkpoint's did not
 check "  the checkpoint's transaction is not applied" \
   [ "$(q b -c "SELECT max(tree_size) FROM battledger.peer_checkpoint")" = 100 ]
