@@ -1,1 +1,0 @@
--- battledger 0.17.0 -> 0.18.0 (parts in sql/upgrade/0.17.0--0.18.0/)

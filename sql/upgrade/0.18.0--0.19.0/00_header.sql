@@ -1,0 +1,1 @@
+-- battledger 0.18.0 -> 0.19.0 (parts in sql/upgrade/0.18.0--0.19.0/)
