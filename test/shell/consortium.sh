@@ -20,7 +20,8 @@ W=$BL_WORK/consortium; mkdir -p "$W"; chmod 755 "$W"
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
 
-declare -A PORT=([a]=55461 [b]=55462 [c]=55463)
+P=${CONSORTIUM_PORT:-55461}
+declare -A PORT=([a]=$P [b]=$((P + 1)) [c]=$((P + 2)))
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }

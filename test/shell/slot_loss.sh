@@ -17,7 +17,8 @@ W=$BL_WORK/slots; mkdir -p "$W"; chmod 755 "$W"
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
 
-declare -A PORT=([a]=55471 [b]=55472 [c]=55473)
+P=${SLOT_LOSS_PORT:-55471}
+declare -A PORT=([a]=$P [b]=$((P + 1)) [c]=$((P + 2)))
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 # c copies nothing (no table-sync workers): its join stays in the copy
 declare -A EXTRA=([c]="max_sync_workers_per_subscription = 0")
