@@ -341,6 +341,24 @@ SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text
        has_function_privilege('public', 'battledger.repin_witness_key(text, text)', 'EXECUTE') AS public_may_repin_w;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
 SELECT member, enabled, state, rejected > 0 AS has_rejections FROM consortium_status();
+-- monitoring (ops21): a role with pg_monitor alone reads the status and
+-- health() a superuser reads, row for row; a role without it is refused
+CREATE ROLE consortium_monitor IN ROLE pg_monitor;
+CREATE ROLE consortium_plain;
+SELECT string_agg(s::text, ' | ' ORDER BY s.member) AS status_seen FROM consortium_status() s \gset owner_
+-- (all but seconds_since_checkpoint, which moves between the two calls)
+SELECT (h.origin, h.pending_rows, h.log_size, h.last_checkpoint_at, h.cosigned_size, h.uncosigned_leaves,
+        h.members, h.members_not_ok, h.rejections, h.held_rows)::text AS health_seen FROM health() h \gset owner_
+SET ROLE consortium_monitor;
+SELECT count(*) AS members, string_agg(s::text, ' | ' ORDER BY s.member) = :'owner_status_seen' AS same_status
+  FROM consortium_status() s;
+SELECT (h.origin, h.pending_rows, h.log_size, h.last_checkpoint_at, h.cosigned_size, h.uncosigned_leaves,
+        h.members, h.members_not_ok, h.rejections, h.held_rows)::text = :'owner_health_seen' AS same_health FROM health() h;
+SET ROLE consortium_plain;
+SELECT * FROM consortium_status();
+SELECT * FROM health();
+RESET ROLE;
+DROP ROLE consortium_monitor, consortium_plain;
 SELECT witness_vkey();
 
 -- proofs: a checkpoint with cosignatures can be asked for

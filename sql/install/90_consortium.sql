@@ -376,7 +376,7 @@ REVOKE ALL ON FUNCTION @extschema@.repin_witness_key(text, text) FROM PUBLIC;
 -- no worker has waited longer than deadlock_timeout, PostgreSQL's own
 -- threshold for reporting a lock wait (log_lock_waits).  pg_locks copies the
 -- whole lock table: it is read only when a worker's wait_event_type says it
--- waits on a lock, or when the caller may not see that (no pg_read_all_stats:
+-- waits on a lock, or when the owner may not see that (no pg_read_all_stats:
 -- backend_start is hidden too; pg_locks is not).  PL/pgSQL, so that its plans are kept: consortium_status()
 -- is SQL, planned on every call.
 CREATE FUNCTION @extschema@._lock_wait_reason(sub oid) RETURNS text
@@ -443,13 +443,25 @@ REVOKE ALL ON FUNCTION @extschema@._arrival_triggers() FROM PUBLIC;
 -- from a flag alone: "ok" means enabled, copied, a worker applying (not waiting
 -- on a lock) and in contact, every row the member's log names received, and
 -- no row received waiting for a checkpoint longer than battledger.unsealed_after.
+-- SECURITY DEFINER, executable by pg_monitor (ops21), as health() is: a
+-- monitoring role sees what a superuser sees (the apply worker's start in
+-- pg_stat_activity too) without SELECT on the tables read here, some of which
+-- hold what it must not read (rejections' refused rows, held rows).  What it
+-- returns is counts, states, and in the reasons names (members,
+-- subscriptions, tables, triggers, chain keys of quarantines, which PUBLIC
+-- reads anyway), a refusal's table and problem, a lock holder's pid: no row
+-- data, no conninfo.  It takes no argument and writes nothing; its
+-- search_path is pinned and every object it names is qualified; the
+-- settings it reads from the caller's session (battledger.origin,
+-- battledger.unsealed_after, battledger.max_clock_ahead) only a superuser
+-- may set (PGC_SUSET).
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
                    last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
                    checkpoint_size bigint,
                    checkpoint_verified_at timestamptz, state text, reason text, rejected bigint,
                    cosigned_by_me bigint, my_latest_cosigned_by_them bigint)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.origin, m.subscription, s.subenabled, st.received_lsn, st.last_msg_receipt_time,
            coalesce(ss.apply_error_count, 0) + coalesce(ss.sync_error_count, 0),
            -- how far the member is behind this member's WAL, from its slot here
@@ -591,8 +603,9 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- counted and a worker younger than the window is "failing" until
            -- it has run that long without dying.  The window (three retry
            -- intervals, at least 30 s) outlives the loop's period; a member
-           -- that merely restarted shows "failing" for that long after.  A
-           -- caller who may not see the worker's start (no pg_read_all_stats)
+           -- that merely restarted shows "failing" for that long after.  An
+           -- owner who may not see the worker's start (no pg_read_all_stats;
+           -- since 0.19.0 the function runs as the owner, not the caller)
            -- cannot tell: "failing" too, rather than an "ok" not read.  Last
            -- before "ok": a subscription resumed after a refusal counted one
            -- error, and its quarantine, when it has one, says more.
@@ -646,6 +659,10 @@ $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
     'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, lock waits, conflicts, leaves and rows received), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
+-- monitoring, as health() (93_health.sql): pg_monitor, a predefined role, as
+-- contrib's pg_buffercache grants to it, rather than a role of the
+-- extension's own, which any role with CREATEROLE could have made first
+GRANT EXECUTE ON FUNCTION @extschema@.consortium_status() TO pg_monitor;
 
 -- peer_arrival counted again from what is stored: the rows of each member in
 -- every ledger table and held back, and its leaves (a scan of each; the
