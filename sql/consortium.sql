@@ -341,6 +341,9 @@ SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text
        has_function_privilege('public', 'battledger.repin_witness_key(text, text)', 'EXECUTE') AS public_may_repin_w;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
 SELECT member, enabled, state, rejected > 0 AS has_rejections FROM consortium_status();
+-- the status texts' counts agree with their nouns (ops21: "1 apply errors")
+SELECT _counted(0, 'apply error', 'apply errors') AS none, _counted(1, 'apply error', 'apply errors') AS one,
+       _counted(2::bigint, 'row is', 'rows are') AS two, _counted(NULL, 'row', 'rows') AS unknown;
 -- monitoring (ops21): a role with pg_monitor alone reads the status and
 -- health() a superuser reads, row for row; a role without it is refused
 CREATE ROLE consortium_monitor IN ROLE pg_monitor;

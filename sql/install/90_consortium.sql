@@ -437,6 +437,16 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._arrival_triggers() FROM PUBLIC;
 
+-- "1 row is", "2 rows are": a count with its noun (and verb) in agreement,
+-- for the status and verify_member() texts ("1 apply errors" read badly;
+-- ops21).  NULL for a NULL count, which format() prints as nothing, as it
+-- printed the count before.
+CREATE FUNCTION @extschema@._counted(n numeric, one text, many text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT n::text || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+$$;
+-- (left to PUBLIC: it reads nothing, and verify_member() runs as its caller)
+
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
 -- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
@@ -576,24 +586,25 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- come before "copying", which a member stopped or cut off in the
            -- middle of its join's copy would otherwise show for ever
            (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
-               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
-                                 ss.apply_error_count,
-                                 CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
+               pg_catalog.format('No apply worker runs; %s (the member down, its slot lost, or a row refused: server log).%s',
+                                 @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'),
+                                 CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END)),
            (7, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
-               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (8, lw.reason IS NOT NULL, 'blocked',
-               lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+               lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (9, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
-               pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (10, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+               pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
+                                 @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors'))),
+           (10, sr.copying > 0, 'copying', pg_catalog.format('%s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables'))),
            (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
            (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
-               pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
-                                 (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
-                                 (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
+               pg_catalog.format('%s held back, %s held: see battledger.quarantine and battledger.held_row.',
+                                 @extschema@._counted((SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'chain', 'chains'),
+                                 @extschema@._counted((SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin), 'row', 'rows'))),
            -- a worker that errors in a loop (a replicated column missing
            -- here, its slot there gone after START_REPLICATION, any error
            -- the arrival checks do not see) is relaunched every
@@ -612,10 +623,11 @@ CREATE FUNCTION @extschema@.consortium_status()
            (13, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
-                    THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
-                                           ss.apply_error_count)
-                    ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
-                                           pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
+                    THEN pg_catalog.format('%s, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
+                                           @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'))
+                    ELSE pg_catalog.format('The apply worker started %s s ago, after %s: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
+                                           pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)),
+                                           @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'),
                                            pg_catalog.round(extract(epoch FROM wk.win))) END),
            -- last, so that none of the states above is hidden: the member's
            -- log names rows of a table that never arrived (the table left its
@@ -623,28 +635,30 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- after their rows (commit order), so this is no transient
            (14, ar.missing_tables > 0, 'rows missing',
                CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
-                   '%s rows the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
-                   ar.missing_rows,
-                   (SELECT pg_catalog.string_agg(pg_catalog.format('%s: %s leaves, %s rows received (last row %s, last leaf %s)',
-                                                                   a.tbl, a.leaves_received, a.rows_received,
+                   '%s the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
+                   @extschema@._counted(ar.missing_rows, 'row', 'rows'),
+                   (SELECT pg_catalog.string_agg(pg_catalog.format('%s: %s, %s received (last row %s, last leaf %s)',
+                                                                   a.tbl, @extschema@._counted(a.leaves_received, 'leaf', 'leaves'),
+                                                                   @extschema@._counted(a.rows_received, 'row', 'rows'),
                                                                    coalesce(a.last_row_at::text, 'not counted'),
                                                                    coalesce(a.last_leaf_at::text, 'not counted')), '; ' ORDER BY a.tbl)
                       FROM (SELECT * FROM @extschema@.peer_arrival a WHERE a.origin = m.origin AND a.leaves_received > a.rows_received
                              ORDER BY a.tbl LIMIT 3) a),
-                   CASE WHEN ar.missing_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.missing_tables - 3) ELSE '' END,
+                   CASE WHEN ar.missing_tables > 3 THEN pg_catalog.format(' and %s more', @extschema@._counted(ar.missing_tables - 3, 'table', 'tables')) ELSE '' END,
                    m.origin) END),
            -- rows arrive before the checkpoint that seals them: only rows
            -- waiting longer than battledger.unsealed_after say the member
            -- stopped sealing
            (15, ar.unsealed_tables > 0, 'unsealed',
                CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
-                   '%s rows received from the member (%s%s) are in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
-                   ar.unsealed_rows,
+                   '%s received from the member (%s%s) %s in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
+                   @extschema@._counted(ar.unsealed_rows, 'row', 'rows'),
                    (SELECT pg_catalog.string_agg(a.tbl, ', ' ORDER BY a.tbl)
                       FROM (SELECT a.tbl FROM @extschema@.peer_arrival a
                              WHERE a.origin = m.origin AND a.rows_received > a.leaves_received
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
-                   CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
+                   CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more', @extschema@._counted(ar.unsealed_tables - 3, 'table', 'tables')) ELSE '' END,
+                   CASE WHEN ar.unsealed_rows = 1 THEN 'is' ELSE 'are' END,
                    ar.unsealed_since, ar.after) END),
            (16, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
@@ -749,7 +763,7 @@ BEGIN
                        '   GROUP BY u.seq, u.h) g WHERE NOT g.received', t.rel)
             INTO n USING member, t.tbl;
         IF n > 0 THEN
-            RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
+            RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s not received.', @extschema@._counted(n, 'leaf names a row', 'leaves name rows'));
         END IF;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
@@ -775,7 +789,8 @@ BEGIN
             INTO n USING member, t.qualname;
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'revoked_key_unproven'::text,
-                format('%s rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it.', n);
+                format('%s signed with a key since revoked, dated before the revocation, %s not covered by a checkpoint another witness cosigned before it.',
+                       @extschema@._counted(n, 'row', 'rows'), CASE WHEN n = 1 THEN 'is' ELSE 'are' END);
         END IF;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
@@ -805,8 +820,8 @@ BEGIN
         'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = ''@extschema@.id_namespace''');
     IF sql IS NOT NULL THEN
         RETURN QUERY EXECUTE format(
-            'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s rows are dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '
-            '       count(*), $2, min(x.leaf_index)) '
+            'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '
+            '       @extschema@._counted(count(*), ''row is'', ''rows are''), $2, min(x.leaf_index)) '
             'FROM (SELECT u.*, max(u.ledger_at) OVER (ORDER BY u.leaf_index ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before '
             '        FROM (%s) u) x WHERE x.ledger_at < x.before - $2 GROUP BY x.tbl ORDER BY x.tbl', sql)
             USING member, coalesce(pg_catalog.current_setting('battledger.max_backdate', true), '600')::interval;
@@ -833,15 +848,18 @@ BEGIN
             INTO cp USING member, t.signer_roles, t.tbl;
         IF cp.n_role > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'wrong_role'::text,
-                format('%s rows are signed by a key whose member held none of the table''s roles at the row''s time.', cp.n_role);
+                format('%s signed by a key whose member held none of the table''s roles at the row''s time.',
+                       @extschema@._counted(cp.n_role, 'row is', 'rows are'));
         END IF;
         IF cp.n_key > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'batch_key_invalid'::text,
-                format('%s rows of batches are signed by a key unknown, not valid or revoked at the row''s time.', cp.n_key);
+                format('%s signed by a key unknown, not valid or revoked at the row''s time.',
+                       @extschema@._counted(cp.n_key, 'row of a batch is', 'rows of batches are'));
         END IF;
         IF cp.n_batch > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'batch_mismatch'::text,
-                format('%s rows name a batch that is missing, for another table, or signed by another key.', cp.n_batch);
+                format('%s a batch that is missing, for another table, or signed by another key.',
+                       @extschema@._counted(cp.n_batch, 'row names', 'rows name'));
         END IF;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
@@ -854,7 +872,7 @@ BEGIN
                   WHERE c.ledger_origin = member AND c.kind = 'equivocation' ORDER BY c.battery_id::text, c.ledger_seq;
     -- rows held back from a quarantined chain are not here yet
     RETURN QUERY SELECT h.tbl, 'held_back'::text,
-                        pg_catalog.format('%s rows of chain %s held back by a quarantine.', count(*), coalesce(h.chain_key, '(every chain)'))
+                        pg_catalog.format('%s of chain %s held back by a quarantine.', @extschema@._counted(count(*), 'row', 'rows'), coalesce(h.chain_key, '(every chain)'))
                    FROM @extschema@.held_row h WHERE h.origin = member GROUP BY h.tbl, h.chain_key ORDER BY 1, 3;
     -- the latest checkpoint is the tree of the stored leaves
     SELECT p.tree_size, p.root INTO cp FROM @extschema@.peer_checkpoint p

@@ -171,7 +171,7 @@ for m in b c; do
   bl_wait_for "$m" "SELECT count(*) = 1 FROM soh WHERE battery = 'B-revoked'"
   check "$m: the backdated row with a revoked key is named (revoked_key_unproven), the earlier ones are not" \
     test "$(q "$m" -c "SELECT string_agg(problem || ':' || detail, ' ') FROM battledger.verify_member('a.example/log')")" \
-         = "revoked_key_unproven:1 rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it."
+         = "revoked_key_unproven:1 row signed with a key since revoked, dated before the revocation, is not covered by a checkpoint another witness cosigned before it."
 done
 
 # --- 3. b's superuser forges a row behind the triggers
