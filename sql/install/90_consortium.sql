@@ -601,10 +601,31 @@ CREATE FUNCTION @extschema@.consortium_status()
            (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
-               pg_catalog.format('%s held back, %s held: see battledger.quarantine and battledger.held_row.',
-                                 @extschema@._counted((SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'chain', 'chains'),
-                                 @extschema@._counted((SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin), 'row', 'rows'))),
+           -- a quarantine the DBA closed (close_quarantine(): rows that can
+           -- never be stored, kept as evidence) is not counted, so that the
+           -- member is not "quarantined" for good (ops21); a release that
+           -- left rows held names the first and the way out
+           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL), 'quarantined',
+               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL) THEN
+               (SELECT pg_catalog.concat_ws(' ',
+                       pg_catalog.format('%s held back, %s held: see battledger.quarantine and battledger.held_row; battledger.release_chain() stores what extends the chain once the member has repaired it.',
+                                         @extschema@._counted(count(*), 'chain', 'chains'), @extschema@._counted(sum(x.held), 'row', 'rows')),
+                       (SELECT pg_catalog.format('Its last release could not store %s (the first: %s, chain %s, position %s: %s). '
+                                                 'Rows the member cannot repair (a forged row: its later rows link to it) never will be: '
+                                                 'SELECT battledger.close_quarantine(%L, %L, %L) keeps them held for good, as evidence, and stops counting the member not ok (docs/consortium.md, "A quarantine that cannot be released").',
+                                                 @extschema@._counted(f.n, 'row', 'rows'), f.tbl, coalesce(f.chain_key, '(none)'), f.seq, f.problem,
+                                                 m.origin, f.tbl, f.quarantined_key)
+                          FROM (SELECT h.tbl, h.chain_key, h.seq, h.problem, q.chain_key AS quarantined_key, count(*) OVER () AS n
+                                  FROM @extschema@.quarantine q
+                                  JOIN @extschema@.held_row h
+                                    ON h.origin = q.origin AND h.tbl = q.tbl AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)
+                                 WHERE q.origin = m.origin AND q.closed_at IS NULL AND h.problem IS NOT NULL
+                                 ORDER BY h.tbl, h.chain_key, h.seq, h.held_at LIMIT 1) f))
+                  FROM @extschema@.quarantine q
+                  LEFT JOIN LATERAL (SELECT count(*) AS held FROM @extschema@.held_row h
+                                      WHERE h.origin = q.origin AND h.tbl = q.tbl
+                                        AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)) x ON true
+                 WHERE q.origin = m.origin AND q.closed_at IS NULL) END),
            -- a worker that errors in a loop (a replicated column missing
            -- here, its slot there gone after START_REPLICATION, any error
            -- the arrival checks do not see) is relaunched every
@@ -666,7 +687,17 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format(
                    'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
                    uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
-           (17, true, 'ok', NULL)) v(rank, holds, state, reason)
+           -- "ok", and the quarantines closed for good said (ops21)
+           (17, true, 'ok',
+               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NOT NULL) THEN
+               (SELECT pg_catalog.format('%s closed by close_quarantine() (the first at %s): %s held back for good, as evidence (battledger.quarantine, battledger.held_row).',
+                                         @extschema@._counted(count(*), 'quarantined chain', 'quarantined chains'), min(q.closed_at),
+                                         @extschema@._counted(sum(x.held), 'row', 'rows'))
+                  FROM @extschema@.quarantine q
+                  LEFT JOIN LATERAL (SELECT count(*) AS held FROM @extschema@.held_row h
+                                      WHERE h.origin = q.origin AND h.tbl = q.tbl
+                                        AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)) x ON true
+                 WHERE q.origin = m.origin AND q.closed_at IS NOT NULL) END)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
