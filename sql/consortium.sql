@@ -341,6 +341,43 @@ SELECT has_function_privilege('public', 'battledger._log_keys_problem(text, text
        has_function_privilege('public', 'battledger.repin_witness_key(text, text)', 'EXECUTE') AS public_may_repin_w;
 SELECT origin, subscription, witness_vkey IS NOT NULL AS has_witness_key FROM consortium_member;
 SELECT member, enabled, state, rejected > 0 AS has_rejections FROM consortium_status();
+-- the status texts' counts agree with their nouns (ops21: "1 apply errors")
+SELECT _counted(0, 'apply error', 'apply errors') AS none, _counted(1, 'apply error', 'apply errors') AS one,
+       _counted(2::bigint, 'row is', 'rows are') AS two, _counted(NULL, 'row', 'rows') AS unknown;
+-- a quarantine that can never be released (ops21): close_quarantine()
+-- refuses one holding no row (a release ends it) or rows no release has
+-- re-checked; closed, the chain stays held back, its rows kept
+SELECT quarantine_chain('b.example/log', 'reading', 'B9', 'forged row at position 2');
+SELECT close_quarantine('b.example/log', 'reading', 'B9');
+SELECT close_quarantine('b.example/log', 'reading', 'B8');
+INSERT INTO held_row (origin, tbl, chain_key, seq, row_data) VALUES ('b.example/log', 'public.reading', 'B9', 2, '{}');
+SELECT close_quarantine('b.example/log', 'reading', 'B9');
+UPDATE held_row SET problem = 'battledger refused a row (hash_mismatch)' WHERE chain_key = 'B9';
+SELECT close_quarantine('b.example/log', 'reading', 'B9', 'the consortium was told') AS kept_held;
+\set VERBOSITY terse
+SELECT close_quarantine('b.example/log', 'reading', 'B9');
+\set VERBOSITY default
+SELECT tbl, chain_key, reason, closed_at IS NOT NULL AS closed, closed_reason FROM quarantine;
+DELETE FROM held_row WHERE chain_key = 'B9';
+DELETE FROM quarantine WHERE chain_key = 'B9';
+-- monitoring (ops21): a role with pg_monitor alone reads the status and
+-- health() a superuser reads, row for row; a role without it is refused
+CREATE ROLE consortium_monitor IN ROLE pg_monitor;
+CREATE ROLE consortium_plain;
+SELECT string_agg(s::text, ' | ' ORDER BY s.member) AS status_seen FROM consortium_status() s \gset owner_
+-- (all but seconds_since_checkpoint, which moves between the two calls)
+SELECT (h.origin, h.pending_rows, h.log_size, h.last_checkpoint_at, h.cosigned_size, h.uncosigned_leaves,
+        h.members, h.members_not_ok, h.rejections, h.held_rows)::text AS health_seen FROM health() h \gset owner_
+SET ROLE consortium_monitor;
+SELECT count(*) AS members, string_agg(s::text, ' | ' ORDER BY s.member) = :'owner_status_seen' AS same_status
+  FROM consortium_status() s;
+SELECT (h.origin, h.pending_rows, h.log_size, h.last_checkpoint_at, h.cosigned_size, h.uncosigned_leaves,
+        h.members, h.members_not_ok, h.rejections, h.held_rows)::text = :'owner_health_seen' AS same_health FROM health() h;
+SET ROLE consortium_plain;
+SELECT * FROM consortium_status();
+SELECT * FROM health();
+RESET ROLE;
+DROP ROLE consortium_monitor, consortium_plain;
 SELECT witness_vkey();
 
 -- proofs: a checkpoint with cosignatures can be asked for

@@ -56,6 +56,26 @@ SELECT object,
  GROUP BY object
  ORDER BY object COLLATE "C";
 
+-- what a monitoring role (pg_monitor) may do beyond PUBLIC: read the status,
+-- through these functions only, which run as the owner (ops21); nothing
+-- else, and no table
+WITH ext AS (
+    SELECT d.classid, d.objid FROM pg_depend d
+     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'battledger')
+)
+SELECT 'function ' || p.oid::regprocedure::text AS object, p.prosecdef AS security_definer,
+       p.proconfig AS settings
+  FROM ext JOIN pg_proc p ON ext.classid = 'pg_proc'::regclass AND p.oid = ext.objid
+ WHERE has_function_privilege('pg_monitor', p.oid, 'EXECUTE') AND NOT has_function_privilege('public', p.oid, 'EXECUTE')
+UNION ALL
+SELECT 'table ' || c.oid::regclass::text || ' ' || x.p, NULL, NULL
+  FROM ext JOIN pg_class c ON ext.classid = 'pg_class'::regclass AND c.oid = ext.objid,
+       unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) x(p)
+ WHERE c.relkind IN ('r', 'v', 'p', 'S')
+   AND has_table_privilege('pg_monitor', c.oid, x.p) AND NOT has_table_privilege('public', c.oid, x.p)
+ ORDER BY 1;
+
 -- every user-facing object explains itself (\df+, \dt+, \dv+, \dT+): the
 -- functions, tables, views and types of the extension without a comment,
 -- other than internal ones (names beginning with _) and the support functions

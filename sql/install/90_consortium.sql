@@ -376,7 +376,7 @@ REVOKE ALL ON FUNCTION @extschema@.repin_witness_key(text, text) FROM PUBLIC;
 -- no worker has waited longer than deadlock_timeout, PostgreSQL's own
 -- threshold for reporting a lock wait (log_lock_waits).  pg_locks copies the
 -- whole lock table: it is read only when a worker's wait_event_type says it
--- waits on a lock, or when the caller may not see that (no pg_read_all_stats:
+-- waits on a lock, or when the owner may not see that (no pg_read_all_stats:
 -- backend_start is hidden too; pg_locks is not).  PL/pgSQL, so that its plans are kept: consortium_status()
 -- is SQL, planned on every call.
 CREATE FUNCTION @extschema@._lock_wait_reason(sub oid) RETURNS text
@@ -437,19 +437,41 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._arrival_triggers() FROM PUBLIC;
 
+-- "1 row is", "2 rows are": a count with its noun (and verb) in agreement,
+-- for the status and verify_member() texts ("1 apply errors" read badly;
+-- ops21).  NULL for a NULL count, which format() prints as nothing, as it
+-- printed the count before.
+CREATE FUNCTION @extschema@._counted(n numeric, one text, many text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT n::text || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+$$;
+-- (left to PUBLIC: it reads nothing, and verify_member() runs as its caller)
+
 -- One line per member: replication, its log as witnessed here, cosignatures.
 -- The state is read from the facts (pg_subscription, pg_stat_subscription,
 -- pg_subscription_rel, pg_stat_subscription_stats, pg_locks, log_conflict), never
 -- from a flag alone: "ok" means enabled, copied, a worker applying (not waiting
 -- on a lock) and in contact, every row the member's log names received, and
 -- no row received waiting for a checkpoint longer than battledger.unsealed_after.
+-- SECURITY DEFINER, executable by pg_monitor (ops21), as health() is: a
+-- monitoring role sees what a superuser sees (the apply worker's start in
+-- pg_stat_activity too) without SELECT on the tables read here, some of which
+-- hold what it must not read (rejections' refused rows, held rows).  What it
+-- returns is counts, states, and in the reasons names (members,
+-- subscriptions, tables, triggers, chain keys of quarantines, which PUBLIC
+-- reads anyway), a refusal's table and problem, a lock holder's pid: no row
+-- data, no conninfo.  It takes no argument and writes nothing; its
+-- search_path is pinned and every object it names is qualified; the
+-- settings it reads from the caller's session (battledger.origin,
+-- battledger.unsealed_after, battledger.max_clock_ahead) only a superuser
+-- may set (PGC_SUSET).
 CREATE FUNCTION @extschema@.consortium_status()
     RETURNS TABLE (member text, subscription name, enabled boolean, received_lsn pg_lsn,
                    last_message timestamptz, apply_errors bigint, their_lag_bytes numeric,
                    checkpoint_size bigint,
                    checkpoint_verified_at timestamptz, state text, reason text, rejected bigint,
                    cosigned_by_me bigint, my_latest_cosigned_by_them bigint)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT m.origin, m.subscription, s.subenabled, st.received_lsn, st.last_msg_receipt_time,
            coalesce(ss.apply_error_count, 0) + coalesce(ss.sync_error_count, 0),
            -- how far the member is behind this member's WAL, from its slot here
@@ -564,24 +586,46 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- come before "copying", which a member stopped or cut off in the
            -- middle of its join's copy would otherwise show for ever
            (6, st.pid IS NULL AND coalesce(ss.apply_error_count, 0) > 0, 'failing',
-               pg_catalog.format('No apply worker runs; %s apply errors (the member down, its slot lost, or a row refused: server log).%s',
-                                 ss.apply_error_count,
-                                 CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END)),
+               pg_catalog.format('No apply worker runs; %s (the member down, its slot lost, or a row refused: server log).%s',
+                                 @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'),
+                                 CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END)),
            (7, st.pid IS NULL, 'not connected',
                'No apply worker runs for the subscription (the member down or unreachable, or its slot there lost: server log).'
-               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+               || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (8, lw.reason IS NOT NULL, 'blocked',
-               lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s tables not copied yet.', sr.copying) ELSE '' END),
+               lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (9, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
-               pg_catalog.format('%s tables not copied yet; %s copy errors (server log).', sr.copying, ss.sync_error_count)),
-           (10, sr.copying > 0, 'copying', pg_catalog.format('%s tables not copied yet.', sr.copying)),
+               pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
+                                 @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors'))),
+           (10, sr.copying > 0, 'copying', pg_catalog.format('%s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables'))),
            (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
-           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin), 'quarantined',
-               pg_catalog.format('%s chains held back, %s rows held: see battledger.quarantine and battledger.held_row.',
-                                 (SELECT count(*) FROM @extschema@.quarantine q WHERE q.origin = m.origin),
-                                 (SELECT count(*) FROM @extschema@.held_row h WHERE h.origin = m.origin))),
+           -- a quarantine the DBA closed (close_quarantine(): rows that can
+           -- never be stored, kept as evidence) is not counted, so that the
+           -- member is not "quarantined" for good (ops21); a release that
+           -- left rows held names the first and the way out
+           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL), 'quarantined',
+               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL) THEN
+               (SELECT pg_catalog.concat_ws(' ',
+                       pg_catalog.format('%s held back, %s held: see battledger.quarantine and battledger.held_row; battledger.release_chain() stores what extends the chain once the member has repaired it.',
+                                         @extschema@._counted(count(*), 'chain', 'chains'), @extschema@._counted(sum(x.held), 'row', 'rows')),
+                       (SELECT pg_catalog.format('Its last release could not store %s (the first: %s, chain %s, position %s: %s). '
+                                                 'Rows the member cannot repair (a forged row: its later rows link to it) never will be: '
+                                                 'SELECT battledger.close_quarantine(%L, %L, %L) keeps them held for good, as evidence, and stops counting the member not ok (docs/consortium.md, "A quarantine that cannot be released").',
+                                                 @extschema@._counted(f.n, 'row', 'rows'), f.tbl, coalesce(f.chain_key, '(none)'), f.seq, f.problem,
+                                                 m.origin, f.tbl, f.quarantined_key)
+                          FROM (SELECT h.tbl, h.chain_key, h.seq, h.problem, q.chain_key AS quarantined_key, count(*) OVER () AS n
+                                  FROM @extschema@.quarantine q
+                                  JOIN @extschema@.held_row h
+                                    ON h.origin = q.origin AND h.tbl = q.tbl AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)
+                                 WHERE q.origin = m.origin AND q.closed_at IS NULL AND h.problem IS NOT NULL
+                                 ORDER BY h.tbl, h.chain_key, h.seq, h.held_at LIMIT 1) f))
+                  FROM @extschema@.quarantine q
+                  LEFT JOIN LATERAL (SELECT count(*) AS held FROM @extschema@.held_row h
+                                      WHERE h.origin = q.origin AND h.tbl = q.tbl
+                                        AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)) x ON true
+                 WHERE q.origin = m.origin AND q.closed_at IS NULL) END),
            -- a worker that errors in a loop (a replicated column missing
            -- here, its slot there gone after START_REPLICATION, any error
            -- the arrival checks do not see) is relaunched every
@@ -591,18 +635,20 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- counted and a worker younger than the window is "failing" until
            -- it has run that long without dying.  The window (three retry
            -- intervals, at least 30 s) outlives the loop's period; a member
-           -- that merely restarted shows "failing" for that long after.  A
-           -- caller who may not see the worker's start (no pg_read_all_stats)
+           -- that merely restarted shows "failing" for that long after.  An
+           -- owner who may not see the worker's start (no pg_read_all_stats;
+           -- since 0.19.0 the function runs as the owner, not the caller)
            -- cannot tell: "failing" too, rather than an "ok" not read.  Last
            -- before "ok": a subscription resumed after a refusal counted one
            -- error, and its quarantine, when it has one, says more.
            (13, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
-                    THEN pg_catalog.format('%s apply errors, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
-                                           ss.apply_error_count)
-                    ELSE pg_catalog.format('The apply worker started %s s ago, after %s apply errors: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
-                                           pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), ss.apply_error_count,
+                    THEN pg_catalog.format('%s, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
+                                           @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'))
+                    ELSE pg_catalog.format('The apply worker started %s s ago, after %s: if it errors again it is restarting in a loop (server log); this clears once it has run %s s.',
+                                           pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)),
+                                           @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'),
                                            pg_catalog.round(extract(epoch FROM wk.win))) END),
            -- last, so that none of the states above is hidden: the member's
            -- log names rows of a table that never arrived (the table left its
@@ -610,28 +656,30 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- after their rows (commit order), so this is no transient
            (14, ar.missing_tables > 0, 'rows missing',
                CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
-                   '%s rows the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
-                   ar.missing_rows,
-                   (SELECT pg_catalog.string_agg(pg_catalog.format('%s: %s leaves, %s rows received (last row %s, last leaf %s)',
-                                                                   a.tbl, a.leaves_received, a.rows_received,
+                   '%s the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
+                   @extschema@._counted(ar.missing_rows, 'row', 'rows'),
+                   (SELECT pg_catalog.string_agg(pg_catalog.format('%s: %s, %s received (last row %s, last leaf %s)',
+                                                                   a.tbl, @extschema@._counted(a.leaves_received, 'leaf', 'leaves'),
+                                                                   @extschema@._counted(a.rows_received, 'row', 'rows'),
                                                                    coalesce(a.last_row_at::text, 'not counted'),
                                                                    coalesce(a.last_leaf_at::text, 'not counted')), '; ' ORDER BY a.tbl)
                       FROM (SELECT * FROM @extschema@.peer_arrival a WHERE a.origin = m.origin AND a.leaves_received > a.rows_received
                              ORDER BY a.tbl LIMIT 3) a),
-                   CASE WHEN ar.missing_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.missing_tables - 3) ELSE '' END,
+                   CASE WHEN ar.missing_tables > 3 THEN pg_catalog.format(' and %s more', @extschema@._counted(ar.missing_tables - 3, 'table', 'tables')) ELSE '' END,
                    m.origin) END),
            -- rows arrive before the checkpoint that seals them: only rows
            -- waiting longer than battledger.unsealed_after say the member
            -- stopped sealing
            (15, ar.unsealed_tables > 0, 'unsealed',
                CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
-                   '%s rows received from the member (%s%s) are in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
-                   ar.unsealed_rows,
+                   '%s received from the member (%s%s) %s in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
+                   @extschema@._counted(ar.unsealed_rows, 'row', 'rows'),
                    (SELECT pg_catalog.string_agg(a.tbl, ', ' ORDER BY a.tbl)
                       FROM (SELECT a.tbl FROM @extschema@.peer_arrival a
                              WHERE a.origin = m.origin AND a.rows_received > a.leaves_received
                                AND a.unsealed_since < pg_catalog.now() - ar.after ORDER BY a.tbl LIMIT 3) a),
-                   CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more tables', ar.unsealed_tables - 3) ELSE '' END,
+                   CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more', @extschema@._counted(ar.unsealed_tables - 3, 'table', 'tables')) ELSE '' END,
+                   CASE WHEN ar.unsealed_rows = 1 THEN 'is' ELSE 'are' END,
                    ar.unsealed_since, ar.after) END),
            (16, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
@@ -639,13 +687,27 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format(
                    'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
                    uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
-           (17, true, 'ok', NULL)) v(rank, holds, state, reason)
+           -- "ok", and the quarantines closed for good said (ops21)
+           (17, true, 'ok',
+               CASE WHEN EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NOT NULL) THEN
+               (SELECT pg_catalog.format('%s closed by close_quarantine() (the first at %s): %s held back for good, as evidence (battledger.quarantine, battledger.held_row).',
+                                         @extschema@._counted(count(*), 'quarantined chain', 'quarantined chains'), min(q.closed_at),
+                                         @extschema@._counted(sum(x.held), 'row', 'rows'))
+                  FROM @extschema@.quarantine q
+                  LEFT JOIN LATERAL (SELECT count(*) AS held FROM @extschema@.held_row h
+                                      WHERE h.origin = q.origin AND h.tbl = q.tbl
+                                        AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)) x ON true
+                 WHERE q.origin = m.origin AND q.closed_at IS NOT NULL) END)) v(rank, holds, state, reason)
          WHERE v.holds ORDER BY v.rank LIMIT 1) f
      ORDER BY m.origin
 $$;
 COMMENT ON FUNCTION @extschema@.consortium_status() IS
     'for each member: subscription state and its reason (read from pg_stat_subscription, pg_subscription_rel, apply errors, lock waits, conflicts, leaves and rows received), how far it is behind this member''s WAL, last checkpoint verified, rejections, cosignatures both ways';
 REVOKE ALL ON FUNCTION @extschema@.consortium_status() FROM PUBLIC;
+-- monitoring, as health() (93_health.sql): pg_monitor, a predefined role, as
+-- contrib's pg_buffercache grants to it, rather than a role of the
+-- extension's own, which any role with CREATEROLE could have made first
+GRANT EXECUTE ON FUNCTION @extschema@.consortium_status() TO pg_monitor;
 
 -- peer_arrival counted again from what is stored: the rows of each member in
 -- every ledger table and held back, and its leaves (a scan of each; the
@@ -732,7 +794,7 @@ BEGIN
                        '   GROUP BY u.seq, u.h) g WHERE NOT g.received', t.rel)
             INTO n USING member, t.tbl;
         IF n > 0 THEN
-            RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s leaves name rows not received.', n);
+            RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s not received.', @extschema@._counted(n, 'leaf names a row', 'leaves name rows'));
         END IF;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
@@ -758,7 +820,8 @@ BEGIN
             INTO n USING member, t.qualname;
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'revoked_key_unproven'::text,
-                format('%s rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it.', n);
+                format('%s signed with a key since revoked, dated before the revocation, %s not covered by a checkpoint another witness cosigned before it.',
+                       @extschema@._counted(n, 'row', 'rows'), CASE WHEN n = 1 THEN 'is' ELSE 'are' END);
         END IF;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
@@ -788,8 +851,8 @@ BEGIN
         'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = ''@extschema@.id_namespace''');
     IF sql IS NOT NULL THEN
         RETURN QUERY EXECUTE format(
-            'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s rows are dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '
-            '       count(*), $2, min(x.leaf_index)) '
+            'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '
+            '       @extschema@._counted(count(*), ''row is'', ''rows are''), $2, min(x.leaf_index)) '
             'FROM (SELECT u.*, max(u.ledger_at) OVER (ORDER BY u.leaf_index ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before '
             '        FROM (%s) u) x WHERE x.ledger_at < x.before - $2 GROUP BY x.tbl ORDER BY x.tbl', sql)
             USING member, coalesce(pg_catalog.current_setting('battledger.max_backdate', true), '600')::interval;
@@ -816,15 +879,18 @@ BEGIN
             INTO cp USING member, t.signer_roles, t.tbl;
         IF cp.n_role > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'wrong_role'::text,
-                format('%s rows are signed by a key whose member held none of the table''s roles at the row''s time.', cp.n_role);
+                format('%s signed by a key whose member held none of the table''s roles at the row''s time.',
+                       @extschema@._counted(cp.n_role, 'row is', 'rows are'));
         END IF;
         IF cp.n_key > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'batch_key_invalid'::text,
-                format('%s rows of batches are signed by a key unknown, not valid or revoked at the row''s time.', cp.n_key);
+                format('%s signed by a key unknown, not valid or revoked at the row''s time.',
+                       @extschema@._counted(cp.n_key, 'row of a batch is', 'rows of batches are'));
         END IF;
         IF cp.n_batch > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'batch_mismatch'::text,
-                format('%s rows name a batch that is missing, for another table, or signed by another key.', cp.n_batch);
+                format('%s a batch that is missing, for another table, or signed by another key.',
+                       @extschema@._counted(cp.n_batch, 'row names', 'rows name'));
         END IF;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
@@ -837,7 +903,7 @@ BEGIN
                   WHERE c.ledger_origin = member AND c.kind = 'equivocation' ORDER BY c.battery_id::text, c.ledger_seq;
     -- rows held back from a quarantined chain are not here yet
     RETURN QUERY SELECT h.tbl, 'held_back'::text,
-                        pg_catalog.format('%s rows of chain %s held back by a quarantine.', count(*), coalesce(h.chain_key, '(every chain)'))
+                        pg_catalog.format('%s of chain %s held back by a quarantine.', @extschema@._counted(count(*), 'row', 'rows'), coalesce(h.chain_key, '(every chain)'))
                    FROM @extschema@.held_row h WHERE h.origin = member GROUP BY h.tbl, h.chain_key ORDER BY 1, 3;
     -- the latest checkpoint is the tree of the stored leaves
     SELECT p.tree_size, p.root INTO cp FROM @extschema@.peer_checkpoint p

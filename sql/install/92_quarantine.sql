@@ -10,6 +10,10 @@ CREATE TABLE @extschema@.quarantine (
     chain_key text,                     -- the chain column's text; NULL: every chain of tbl
     since     timestamptz NOT NULL DEFAULT now(),
     reason    text,
+    -- close_quarantine(): its rows can never be stored; still held back,
+    -- no longer counted by consortium_status() (0.19.0)
+    closed_at timestamptz,
+    closed_reason text,
     UNIQUE NULLS NOT DISTINCT (origin, tbl, chain_key)
 );
 COMMENT ON TABLE @extschema@.quarantine IS
@@ -104,10 +108,70 @@ BEGIN
        AND (release_chain.chain_key IS NULL OR x.chain_key = release_chain.chain_key);
     IF left_held > 0 THEN
         -- still broken: the chain stays held back
-        INSERT INTO @extschema@.quarantine (origin, tbl, chain_key, since, reason)
-        VALUES (q.origin, q.tbl, q.chain_key, q.since, q.reason);
+        INSERT INTO @extschema@.quarantine (origin, tbl, chain_key, since, reason, closed_at, closed_reason)
+        VALUES (q.origin, q.tbl, q.chain_key, q.since, q.reason, q.closed_at, q.closed_reason);
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.release_chain(text, regclass, text) IS
     're-check a quarantined chain''s held rows: store those that extend it, keep the rest held with the reason';
 REVOKE ALL ON FUNCTION @extschema@.release_chain(text, regclass, text) FROM PUBLIC;
+
+-- A quarantine that can never be released: the member cannot repair the
+-- chain (a forged row stays in its append-only table, and its later rows
+-- link to it), so release_chain() leaves its rows held for good, and
+-- consortium_status() said "quarantined", health() counted the member not ok,
+-- for good (0.18.0's closing note; ops21).  Closing it keeps everything as it
+-- is -- the chain held back, its rows kept as evidence, later rows of it held
+-- too -- and only stops counting it: the member can be "ok" again, the reason
+-- then naming the closed chains.  Only after release_chain() has re-checked
+-- every held row (each has its problem): closing must not hide a chain that
+-- a release would store.  Reopened by setting closed_at back to NULL
+-- (docs/consortium.md).  Returns the rows kept held.
+CREATE FUNCTION @extschema@.close_quarantine(origin text, tbl regclass, chain_key text DEFAULT NULL,
+                                             reason text DEFAULT NULL)
+    RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    qual text;
+    q record;
+    unchecked bigint;
+    held bigint;
+BEGIN
+    SELECT n.nspname || '.' || c.relname INTO qual
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = close_quarantine.tbl;
+    SELECT * INTO q FROM @extschema@.quarantine x
+     WHERE x.origin = close_quarantine.origin AND x.tbl = qual
+       AND x.chain_key IS NOT DISTINCT FROM close_quarantine.chain_key
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no quarantine of % % %', origin, tbl, coalesce(chain_key, '(every chain)')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'battledger.quarantine lists them.';
+    END IF;
+    IF q.closed_at IS NOT NULL THEN
+        RAISE EXCEPTION 'the quarantine of % % % is closed already', origin, tbl, coalesce(chain_key, '(every chain)')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('It was closed at %s%s.', q.closed_at, ': ' || q.closed_reason);
+    END IF;
+    SELECT count(*), count(*) FILTER (WHERE h.problem IS NULL) INTO held, unchecked
+      FROM @extschema@.held_row h
+     WHERE h.origin = close_quarantine.origin AND h.tbl = qual
+       AND (close_quarantine.chain_key IS NULL OR h.chain_key = close_quarantine.chain_key);
+    IF held = 0 THEN
+        RAISE EXCEPTION 'the quarantine of % % % holds no rows', origin, tbl, coalesce(chain_key, '(every chain)')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('SELECT * FROM battledger.release_chain(%L, %L, %L) ends it.', origin, qual, chain_key);
+    END IF;
+    IF unchecked > 0 THEN
+        RAISE EXCEPTION 'the quarantine of % % % holds % that release_chain() has not re-checked',
+                        origin, tbl, coalesce(chain_key, '(every chain)'), @extschema@._counted(unchecked, 'row', 'rows')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A quarantine is closed only when a release has shown that its rows cannot be stored.',
+                  HINT = format('SELECT * FROM battledger.release_chain(%L, %L, %L) first: it stores what it can.',
+                                origin, qual, chain_key);
+    END IF;
+    UPDATE @extschema@.quarantine x SET closed_at = pg_catalog.now(), closed_reason = close_quarantine.reason
+     WHERE x.origin = q.origin AND x.tbl = q.tbl AND x.chain_key IS NOT DISTINCT FROM q.chain_key;
+    RETURN held;
+END $$;
+COMMENT ON FUNCTION @extschema@.close_quarantine(text, regclass, text, text) IS
+    'close a quarantine that release_chain() cannot end: its rows stay held for good, as evidence, and consortium_status() no longer counts it';
+REVOKE ALL ON FUNCTION @extschema@.close_quarantine(text, regclass, text, text) FROM PUBLIC;

@@ -521,15 +521,15 @@ check_ed25519(const bl_note *note, const bl_note_sig *sig, void *key,
 							 note->text_len, sig->sig);
 }
 
+static int	verify_lines_found(const bl_note *note, const char *name, uint8_t alg,
+							   const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check,
+							   uint64_t *timestamp, int *found_out);
+
 /*
  * The signed-note rule: lines whose (name, key ID) is not the key's are
  * ignored; at least one must be the key's, and every one of those must
  * verify (a failing line from a known key rejects the note).
  */
-static int	verify_lines_found(const bl_note *note, const char *name, uint8_t alg,
-							   const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check,
-							   uint64_t *timestamp, int *found_out);
-
 static int
 verify_lines(const bl_note *note, const char *name, uint8_t alg,
 			 const uint8_t pub[BL_ED25519_PUB_LEN], sig_check_fn check, uint64_t *timestamp)

@@ -1072,34 +1072,34 @@ battledger_cosignature_trigger(PG_FUNCTION_ARGS)
 	 * the bound.  Checked after the signature: the time of a cosignature
 	 * that does not verify means nothing.
 	 */
-	if (cosigned_at > latest && consortium_table_sync())
-	{
-		/*
-		 * In a join's table copy it is dropped instead, not stored, with a
-		 * warning: a table sync's transaction cannot be skipped on
-		 * PostgreSQL 15, and a witness whose clock once ran far ahead
-		 * keeps such a row in its append-only table for good, so no
-		 * member could ever join it (red team r21 F2).  Not stored, it
-		 * holds no era back; the apply worker still refuses any new one.
-		 */
-		ereport(WARNING,
-				(errcode(ERRCODE_ROW_REJECTED),
-				 errmsg("dropping a cosignature by \"%s\" from the join's copy: it is dated ahead of this member's clock",
-						witness),
-				 errdetail("Cosignature of %s at size " INT64_FORMAT " by %s is dated " INT64_FORMAT
-						   " s ahead of this member's clock, more than battledger.max_clock_ahead (%d s) allows.",
-						   origin, size, witness, cosigned_at - now, bl_max_clock_ahead),
-				 errhint("It is not stored here; the member's clock, or its superuser, dated it ahead.")));
-		return PointerGetDatum(NULL);
-	}
 	if (cosigned_at > latest)
-		consortium_reject(m->origin, "battledger.cosignature", size, "cosignature_ahead",
-						  psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: it is dated " INT64_FORMAT
+	{
+		char	   *detail = psprintf("Cosignature of %s at size " INT64_FORMAT " by %s: it is dated " INT64_FORMAT
 								   " s ahead of this member's clock (cosigned_at " INT64_FORMAT
 								   "), more than battledger.max_clock_ahead (%d s) allows: the member's "
 								   "clock runs ahead, or the cosignature was dated ahead on purpose.",
-								   origin, size, witness, cosigned_at - now, cosigned_at, bl_max_clock_ahead),
-						  NULL);
+								   origin, size, witness, cosigned_at - now, cosigned_at, bl_max_clock_ahead);
+
+		/*
+		 * In a join's table copy it is dropped instead, not stored, with a
+		 * warning: a table sync's transaction cannot be skipped on
+		 * PostgreSQL 15, and a witness whose clock once ran far ahead keeps
+		 * such a row in its append-only table for good, so no member could
+		 * ever join it (red team r21 F2).  Not stored, it holds no era back;
+		 * the apply worker still refuses any new one.
+		 */
+		if (consortium_table_sync())
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_ROW_REJECTED),
+					 errmsg("dropping a cosignature by \"%s\" from the join's copy: it is dated ahead of this member's clock",
+							witness),
+					 errdetail_internal("%s", detail),
+					 errhint("It is not stored here; the member's clock, or its superuser, dated it ahead.")));
+			return PointerGetDatum(NULL);
+		}
+		consortium_reject(m->origin, "battledger.cosignature", size, "cosignature_ahead", detail, NULL);
+	}
 	return PointerGetDatum(tup);
 }
 

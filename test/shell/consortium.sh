@@ -19,8 +19,11 @@ bl_scratch
 W=$BL_WORK/consortium; mkdir -p "$W"; chmod 755 "$W"
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
+# like WHAT GOT PATTERN: as check, GOT matching the glob PATTERN; says what it got when not
+like() { if [[ "$2" == $3 ]]; then echo "ok   - $1"; else echo "FAIL - $1 (got: $2)"; fail=1; fi; }
 
-declare -A PORT=([a]=55461 [b]=55462 [c]=55463)
+P=${CONSORTIUM_PORT:-55461}
+declare -A PORT=([a]=$P [b]=$((P + 1)) [c]=$((P + 2)))
 declare -A ORIGIN=([a]=a.example/log [b]=b.example/log [c]=c.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
@@ -170,7 +173,7 @@ for m in b c; do
   bl_wait_for "$m" "SELECT count(*) = 1 FROM soh WHERE battery = 'B-revoked'"
   check "$m: the backdated row with a revoked key is named (revoked_key_unproven), the earlier ones are not" \
     test "$(q "$m" -c "SELECT string_agg(problem || ':' || detail, ' ') FROM battledger.verify_member('a.example/log')")" \
-         = "revoked_key_unproven:1 rows signed with a key since revoked, dated before the revocation, are not covered by a checkpoint another witness cosigned before it."
+         = "revoked_key_unproven:1 row signed with a key since revoked, dated before the revocation, is not covered by a checkpoint another witness cosigned before it."
 done
 
 # --- 3. b's superuser forges a row behind the triggers
@@ -216,6 +219,40 @@ check "a: verify_member(b) names the held rows" \
   test "$(q a -c "SELECT string_agg(problem, ' ') FROM battledger.verify_member('b.example/log')")" = held_back
 check "a: release re-checks the held rows; neither extends the chain, both stay held" \
   test "$(q a -c "SELECT string_agg(r.seq || ':' || (r.outcome LIKE '%refused%'), ' ' ORDER BY r.seq) FROM battledger.release_chain('b.example/log', 'soh', 'B1') r"),$(q a -c "SELECT count(*) FROM battledger.quarantine")" = "2:true 3:true,1"
+
+# --- 3c. a quarantine that can never be released (0.19.0, ops21): B1's
+#     forged row stays in b's append-only table and its later rows link to
+#     it.  The status names what the release could not store and the way
+#     out; close_quarantine() keeps the chain held back and its rows as
+#     evidence, and stops counting b not ok (before, "quarantined" for good)
+like "a: the status names the rows the release could not store and close_quarantine()" \
+  "$(q a -c "SELECT state || ':' || reason FROM battledger.consortium_status() WHERE member = 'b.example/log'")" \
+  "quarantined:1 chain held back, 2 rows held:*Its last release could not store 2 rows (the first: public.soh, chain B1, position 2: *hash_mismatch*close_quarantine('b.example/log', 'public.soh', 'B1')*"
+q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B1', 95.0, 'soh reported after the release')).*" >/dev/null
+bl_wait_for a "SELECT count(*) = 3 FROM battledger.held_row WHERE origin = 'b.example/log'"
+check "a: close_quarantine() refuses while a held row was not re-checked (it arrived after the release)" \
+  grep -q "holds 1 row that release_chain() has not re-checked" <<<"$(q a -c "SELECT battledger.close_quarantine('b.example/log', 'soh', 'B1')" 2>&1)"
+check "a: released again, the three rows stay held; closed, they are kept" \
+  test "$(q a -c "SELECT count(*) FILTER (WHERE r.outcome LIKE '%refused%') FROM battledger.release_chain('b.example/log', 'soh', 'B1') r"):$(q a -c "SELECT battledger.close_quarantine('b.example/log', 'soh', 'B1', 'forged row at position 2')")" = "3:3"
+check "a: b is no longer quarantined" \
+  test "$(q a -c "SELECT state <> 'quarantined' FROM battledger.consortium_status() WHERE member = 'b.example/log'")" = t
+bl_wait_for a "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'b.example/log'"
+check "a: b is ok, the reason naming the closed chain; health() counts no member not ok" \
+  test "$(q a -c "SELECT reason LIKE '1 quarantined chain closed by close_quarantine() (the first at %): 3 rows held back for good, as evidence%' FROM battledger.consortium_status() WHERE member = 'b.example/log'"):$(q a -c "SELECT members_not_ok || ':' || held_rows FROM battledger.health()")" = "t:0:3"
+# (each release recorded its refusals too: counted from here)
+rej_a=$(q a -c "SELECT count(*) FROM battledger.rejections")
+q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B1', 94.5, 'b keeps writing on its chain')).*" \
+    -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B6', 100, 'placed on market')).*" >/dev/null
+bl_wait_for a "SELECT count(*) = 1 FROM soh WHERE battery = 'B6' AND ledger_origin = 'b.example/log'"
+like "a: b's later B1 row is held too, nothing refused, b still ok" \
+  "$(q a -c "SELECT count(*) FROM battledger.held_row WHERE origin = 'b.example/log'"):$(q a -c "SELECT count(*) FROM battledger.rejections"):$(q a -c "SELECT state || ': ' || coalesce(reason, '') FROM battledger.consortium_status() WHERE member = 'b.example/log'")" \
+  "4:$rej_a:ok: 1 quarantined chain closed*4 rows held back for good*"
+check "a: verify_member(b) still names the held rows" \
+  test "$(q a -c "SELECT string_agg(problem || ': ' || detail, ' ') FROM battledger.verify_member('b.example/log')")" = "held_back: 4 rows of chain B1 held back by a quarantine."
+q a -c "UPDATE battledger.quarantine SET closed_at = NULL, closed_reason = NULL WHERE origin = 'b.example/log' AND tbl = 'public.soh' AND chain_key = 'B1'" >/dev/null
+check "a: reopened (the doc's UPDATE), it counts again" \
+  test "$(q a -c "SELECT state FROM battledger.consortium_status() WHERE member = 'b.example/log'"):$(q a -c "SELECT members_not_ok FROM battledger.health()")" = "quarantined:1"
+q a -c "SELECT battledger.release_chain('b.example/log', 'soh', 'B1')" -c "SELECT battledger.close_quarantine('b.example/log', 'soh', 'B1')" >/dev/null
 
 # --- 4. c's superuser rewrites its history and re-seals
 q c >/dev/null <<'SQL'

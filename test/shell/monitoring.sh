@@ -4,11 +4,15 @@
 # monitoring/postgres_exporter.yml, serves them as Prometheus metrics:
 # the test starts the exporter against a throwaway cluster on the loopback
 # interface and reads the metrics from its HTTP endpoint.
+# consortium_status() too (0.19.0, ops21): a role with pg_monitor alone, and
+# one granted only the two functions, read what the superuser reads; a plain
+# role is refused both.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
-bl_start_cluster mon 55491 "$(bl_test_log_conf mon.example/log)"
+P=${MONITORING_PORT:-55491}
+bl_start_cluster mon "$P" "$(bl_test_log_conf mon.example/log)"
 createdb mon
 psql -X -q -v ON_ERROR_STOP=1 -d mon >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
@@ -18,6 +22,18 @@ INSERT INTO reading SELECT 'B' || i % 3, 100 - i FROM generate_series(1, 5) i;
 SELECT battledger.seal();
 INSERT INTO reading VALUES ('B9', 90), ('B9', 89);
 CREATE ROLE monitor LOGIN IN ROLE pg_monitor;
+CREATE ROLE watch LOGIN;
+GRANT EXECUTE ON FUNCTION battledger.health(), battledger.consortium_status() TO watch;
+CREATE ROLE plain LOGIN;
+-- a member joined whose subscription never ran ("no subscription"), so that
+-- the status has a line and health() a member not ok: its log key is a
+-- well-formed key named for it (C2SP key id = SHA-256(name || LF || alg || key)[0:4])
+CREATE FUNCTION pg_temp.vkey(name text) RETURNS text LANGUAGE sql AS $$
+    SELECT name || '+' || encode(substr(sha256(convert_to(name, 'UTF8') || '\x0a'::bytea || '\x01'::bytea || k), 1, 4), 'hex')
+                || '+' || encode('\x01'::bytea || k, 'base64')
+      FROM (SELECT substr(decode(regexp_replace(battledger.log_vkey(), '^[^+]*[+][^+]*[+]', ''), 'base64'), 2) AS k) x
+$$;
+SELECT battledger.join('b.example/log', 'host=b.example dbname=registry', pg_temp.vkey('b.example/log'));
 SQL
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
@@ -25,12 +41,27 @@ check "health(): 2 rows pending, a log of 5 leaves, none cosigned" \
   test "$(psql -X -At -U monitor -d mon -c "SELECT pending_rows || ':' || log_size || ':' || uncosigned_leaves FROM battledger.health()")" = "2:5:5"
 check "PUBLIC may not call it" \
   test "$(psql -X -At -d mon -c "SELECT has_function_privilege('public', 'battledger.health()', 'EXECUTE')")" = f
+# what each role reads: the status's lines, and health() but its age, which moves
+status_q="SELECT string_agg(s::text, ' | ' ORDER BY s.member) FROM battledger.consortium_status() s"
+health_q="SELECT (h.origin, h.pending_rows, h.log_size, h.last_checkpoint_at, h.cosigned_size, h.uncosigned_leaves, h.members, h.members_not_ok, h.rejections, h.held_rows)::text FROM battledger.health() h"
+status_su=$(psql -X -At -d mon -c "$status_q")
+health_su=$(psql -X -At -d mon -c "$health_q")
+check "the superuser sees b.example/log with no subscription, one member not ok" \
+  test "$(psql -X -At -d mon -c "SELECT member || ':' || state FROM battledger.consortium_status()"):$(psql -X -At -d mon -c "SELECT members_not_ok FROM battledger.health()")" = "b.example/log:no subscription:1"
+for r in monitor watch; do
+  check "$r reads the status the superuser reads" test "$(psql -X -At -U $r -d mon -c "$status_q" 2>&1)" = "$status_su"
+  check "$r reads the health the superuser reads" test "$(psql -X -At -U $r -d mon -c "$health_q" 2>&1)" = "$health_su"
+done
+for f in consortium_status health; do
+  check "a plain role is refused $f()" \
+    grep -q "permission denied for function $f" <<<"$(psql -X -At -U plain -d mon -c "SELECT * FROM battledger.$f()" 2>&1)"
+done
 
 # a free TCP port, not a fixed one: another scenario or a second run of the
 # suite on the machine may hold any port we would pick by hand
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 exporter_log=$BL_WORK/exporter.log
-DATA_SOURCE_NAME="host=$BL_WORK port=55491 user=monitor dbname=mon sslmode=disable" \
+DATA_SOURCE_NAME="host=$BL_WORK port=$P user=monitor dbname=mon sslmode=disable" \
   prometheus-postgres-exporter --web.listen-address=127.0.0.1:$port \
     --extend.query-path="$BL_ROOT/monitoring/postgres_exporter.yml" --disable-default-metrics \
     --disable-settings-metrics > "$exporter_log" 2>&1 &
@@ -45,6 +76,8 @@ done
 check "the exporter serves battledger_pending_rows 2" \
   grep -q '^battledger_pending_rows{.*origin="mon.example/log".*} 2$' <<<"$metrics"
 check "and battledger_log_size 5" grep -q '^battledger_log_size{.*} 5$' <<<"$metrics"
-check "and battledger_members_not_ok 0" grep -q '^battledger_members_not_ok{.*} 0$' <<<"$metrics"
+check "and battledger_members_not_ok 1" grep -q '^battledger_members_not_ok{.*} 1$' <<<"$metrics"
+check "and battledger_member_ok 0 for b.example/log, labelled with its state" \
+  grep -q '^battledger_member_ok{.*member="b.example/log".*state="no subscription".*} 0$' <<<"$metrics"
 if [ $fail != 0 ]; then grep '^battledger' <<<"$metrics" || true; tail -5 "$exporter_log"; fi
 [ $fail = 0 ] && echo "monitoring: PASS" || { echo "monitoring: FAIL"; exit 1; }

@@ -9,7 +9,8 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
-bl_start_cluster primary 55458 "$(bl_test_log_conf standby.test/log)
+P=${STANDBY_PORT:-55458}; P2=$((P + 1))
+bl_start_cluster primary "$P" "$(bl_test_log_conf standby.test/log)
 wal_level = replica"
 createdb ledger
 psql -X -q -v ON_ERROR_STOP=1 -d ledger <<'SQL'
@@ -26,10 +27,10 @@ expect() { grep -qx "$1" <<<"$2" || { echo "expected $1"; fail=1; }; }
 # -c fast: the backup starts with an immediate checkpoint, not a spread one,
 # which paces its writes over checkpoint_completion_target of 5 minutes and
 # kept this scenario waiting a minute or more on a loaded machine
-as_pg "$PG_BIN/pg_basebackup" -h "$BL_WORK" -p 55458 -U postgres -D "$BL_WORK/standby" -R -X stream -c fast >/dev/null
-sed -i 's/^port = 55458$/port = 55459/' "$BL_WORK/standby/postgresql.conf"
+as_pg "$PG_BIN/pg_basebackup" -h "$BL_WORK" -p $P -U postgres -D "$BL_WORK/standby" -R -X stream -c fast >/dev/null
+sed -i "s/^port = $P\$/port = $P2/" "$BL_WORK/standby/postgresql.conf"
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/standby" -l "$BL_WORK/standby.log" -w start >/dev/null
-sb() { psql -X -At -p 55459 -d ledger "$@"; }
+sb() { psql -X -At -p $P2 -d ledger "$@"; }
 # wait until the standby has replayed the last insert
 for _ in $(seq 50); do [ "$(sb -c 'SELECT count(*) FROM reading')" = 500 ] && break; sleep 0.2; done
 
@@ -44,7 +45,7 @@ echo "$result"
 for want in in_recovery=true rows=500 standby_problems=queue_not_checked pending_rows=null; do expect "$want" "$result"; done
 
 # the primary, whose queue is whole, still checks every row
-result=$(psql -X -At -p 55458 -d ledger -c "SELECT 'primary_problems=' || count(*) FROM battledger.verify_log(true)")
+result=$(psql -X -At -p $P -d ledger -c "SELECT 'primary_problems=' || count(*) FROM battledger.verify_log(true)")
 echo "$result"; expect primary_problems=0 "$result"
 
 # (the primary keeps running: bl_cleanup stops both clusters and expects them up)
