@@ -336,7 +336,11 @@ END $$;
 CREATE FUNCTION @extschema@._lot_consumers(lot text)
     RETURNS TABLE (battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz, ledger_origin text,
                    ledger_seq bigint, event text, signer text, mass_kg numeric, effective boolean)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- (PL/pgSQL: its query planned once per session, not on every call as
+    -- an SQL function with a pinned search_path is; writers call it)
+    RETURN QUERY
     WITH st AS MATERIALIZED (SELECT s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder
                                FROM @extschema@._lot_custody_steps(lot) s),
     c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
@@ -357,8 +361,8 @@ CREATE FUNCTION @extschema@._lot_consumers(lot text)
       LEFT JOIN LATERAL (SELECT st.holder FROM st
                           WHERE (st.ledger_at, st.ledger_origin, st.ledger_seq) <= (c.ledger_at, c.ledger_origin, c.ledger_seq)
                           ORDER BY st.ledger_at DESC, st.ledger_origin DESC, st.ledger_seq DESC LIMIT 1) h ON true
-     ORDER BY c.ledger_at, c.ledger_origin, c.ledger_seq
-$$;
+     ORDER BY c.ledger_at, c.ledger_origin, c.ledger_seq;
+END $$;
 
 -- The member holding a lot: its creator or the last member that received
 -- it from its holder (_lot_custody()).
@@ -660,11 +664,16 @@ END $$;
 -- NULL for any other id: it is in no namespace, and stays its first
 -- declarer's (or creator's) in registry order.  Exact text, canonical form
 -- only: another spelling is another id, which a passport does not name.
+-- (PL/pgSQL, as _signer(): with its pinned search_path an SQL function is
+-- planned again on every call, and passport() calls it through _model_holder())
 CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN id ~ '^gs1:01/[0-9]{14}(/|$)' THEN 'gs1:' || substr(id, 9, 12)
-                ELSE substring(id from '^(iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).') END
-$$;
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF id ~ '^gs1:01/[0-9]{14}(/|$)' THEN
+        RETURN 'gs1:' || substr(id, 9, 12);
+    END IF;
+    RETURN substring(id from '^(iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).');
+END $$;
 
 -- _key_owners(key text, at timestamptz): _id_owners() for a key given as
 -- _text_id_key() makes it: the members whose hosted registrations, made by
@@ -704,10 +713,16 @@ BEGIN
     IF key IS NULL THEN
         RETURN;
     END IF;
+    -- _ns_covers() and _ns_hosted() written out: SQL functions with a
+    -- pinned search_path are planned on every call, and this is on the
+    -- passport's path (_model_holder())
     SELECT array_agg(x.member ORDER BY x.member), array_agg(x.at ORDER BY x.member) INTO members, since
       FROM (SELECT n.member, min(n.at) AS at FROM @extschema@.id_namespace n
-             WHERE n.namespace = ANY (candidates) AND @extschema@._ns_covers(n.namespace, key)
-               AND @extschema@._ns_hosted(n.member, n.ledger_origin)
+             WHERE n.namespace = ANY (candidates)
+               AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
+                        ELSE starts_with(key || '/', n.namespace || '/') END
+               AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
+                              WHERE e.member = n.member AND e.event = 'added'), false)
              GROUP BY n.member) x;
 END $$;
 
@@ -716,10 +731,22 @@ END $$;
 -- no claim was registered by then (a registration governs the rows dated
 -- after it), or if one of those is member's: where two members' claims
 -- overlap neither excludes the other (namespace_contested).
+-- (PL/pgSQL: called for every row of an id; a loop over the few claims)
 CREATE FUNCTION @extschema@._key_claim_allows(members text[], since timestamptz[], member text, at timestamptz)
-    RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce((SELECT bool_or(c.m = member) FROM unnest(members, since) c(m, a) WHERE c.a <= at), true)
-$$;
+    RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    claimed boolean := false;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(members, 1), 0) LOOP
+        IF since[i] <= at THEN
+            IF members[i] = member THEN
+                RETURN true;
+            END IF;
+            claimed := true;
+        END IF;
+    END LOOP;
+    RETURN NOT claimed;
+END $$;
 
 -- add_id_namespace(member text, namespace text): register a GS1 company prefix
 -- ('gs1:4012345') or an ISO/IEC 15459 issuer and company ('iso15459:UN/123456')
@@ -1777,10 +1804,14 @@ CREATE FUNCTION @extschema@._model_holder(model text) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     holder text;
-    c record;
+    key text := @extschema@._text_id_key(model);
+    members text[];
+    since timestamptz[];
 BEGIN
-    SELECT * INTO c FROM @extschema@._key_claims(@extschema@._text_id_key(model));
-    IF c.members IS NULL THEN
+    IF key IS NOT NULL THEN
+        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
+    END IF;
+    IF members IS NULL THEN
         SELECT s.member INTO holder
           FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
          WHERE m.model_id = model AND s.member IS NOT NULL
@@ -1789,7 +1820,7 @@ BEGIN
         SELECT s.member INTO holder
           FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
          WHERE m.model_id = model AND s.member IS NOT NULL
-           AND @extschema@._key_claim_allows(c.members, c.since, s.member, m.ledger_at)
+           AND @extschema@._key_claim_allows(members, since, s.member, m.ledger_at)
          ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
     END IF;
     RETURN holder;
