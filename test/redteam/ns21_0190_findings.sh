@@ -8,8 +8,11 @@
 # when the property holds, "FAIL - ..." for a finding; exit status: the
 # number of FAILs.  PG_BIN: the build under test.  NS21_PORT (default
 # 56110; uses 2 ports).
-# Results, PostgreSQL 15, 2026-12-06: main 7b7d4bc: see the report in the
-# commit that adds this script; branch ns21: every case holds.
+# Results, PostgreSQL 15, 2026-12-06 ~13:40 UTC: main 7b7d4bc 12 FAILs (M1,
+# M2 and its passport, redeclaration and conflict lines, L1, L2 and its
+# conflict line, L3 and its three lines); branch ns21 0 FAILs.  The trick
+# works on both (the squatter's rows are dated first: the two control lines
+# hold on main too).
 #   M1  m's application (its rules on) declares a model id in c's namespace
 #       ('gs1:01/<GTIN of prefix 952123>'): refused, BL044.
 #   M2  r21 F3 with a namespaced model id: m runs one statement that waits
