@@ -965,3 +965,70 @@ SELECT lot('miner.test', '{"lot_id": "R20-L", "event": "shipped", "material": "c
 SELECT lot('refiner.test', '{"lot_id": "R20-L", "event": "received", "material": "cobalt ore", "mass_kg": 10,
     "counterparty": "miner.test", "occurred_at": "2024-01-04T00:00:00Z"}');
 SELECT lot_custodian('R20-L') AS after_shipment;
+-- ns21 (red team r21 F3): a model id or lot id in a registered namespace is
+-- its member's.  A member bypassing its rules could date its row first
+-- (its statement's start); here its row is simply written first.
+CREATE FUNCTION try_lot(m text, j jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM lot(m, j);
+    RAISE EXCEPTION USING ERRCODE = 'XX999';
+EXCEPTION WHEN OTHERS THEN
+    RETURN CASE WHEN SQLSTATE = 'XX999' THEN 'ok' ELSE SQLSTATE END;
+END $$;
+SELECT _text_id_key(id) AS key FROM unnest(ARRAY['gs1:01/04012345000011', 'gs1:01/04012345000011/10/B7',
+    'iso15459:UN/888888/M1', 'NMC-18650-2Ah', 'gs1:4012345', 'iso15459:UN/888888']) id;
+-- a model declared before its id's namespace was registered keeps its first declarer
+SELECT model('only-oem', '{"model_id": "iso15459:UN/888888/M1", "manufacturer": "only-oem", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 5}');
+SELECT add_id_namespace('cells.test', 'iso15459:UN/888888');
+SELECT _model_holder('iso15459:UN/888888/M1') AS declared_before_registration;
+-- cells.test's namespace gs1:4012345: refused to another member's application
+SELECT try_model('only-pack_maker', '{"model_id": "gs1:01/04012345000011", "manufacturer": "only-pack_maker", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 9.9}') AS foreign_model;
+\set VERBOSITY default
+SELECT model('only-pack_maker', '{"model_id": "gs1:01/04012345000011", "manufacturer": "only-pack_maker", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 9.9}');
+\set VERBOSITY terse
+-- written anyway, first: not the holder; the maker declares its model
+ALTER TABLE battledger.battery_model DISABLE TRIGGER battledger_rules;
+SELECT model('only-pack_maker', '{"model_id": "gs1:01/04012345000011", "manufacturer": "only-pack_maker", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 9.9}');
+ALTER TABLE battledger.battery_model ENABLE TRIGGER battledger_rules;
+SELECT try_model('cells.test', '{"model_id": "gs1:01/04012345000011", "manufacturer": "cells.test", "category": "ev",
+    "chemistry": "NMC", "rated_capacity_ah": 2.5}') AS by_maker;
+SELECT model('cells.test', '{"model_id": "gs1:01/04012345000011", "manufacturer": "cells.test", "category": "ev",
+    "chemistry": "NMC", "rated_capacity_ah": 2.5}');
+SELECT _model_holder('gs1:01/04012345000011') AS holder;
+SELECT event, signer, problem, kind, message FROM registry_conflicts() WHERE event = 'battery_model' ORDER BY ledger_seq;
+-- lots: miner.test's namespace iso15459:UN/777777
+SELECT add_id_namespace('miner.test', 'iso15459:UN/777777');
+SELECT try_lot('only-miner', '{"lot_id": "iso15459:UN/777777/LOT-2", "event": "extracted", "material": "cobalt ore", "mass_kg": 5,
+    "occurred_at": "2024-01-01T00:00:00Z"}') AS foreign_lot;
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT lot('only-miner', '{"lot_id": "iso15459:UN/777777/LOT-1", "event": "extracted", "material": "cobalt ore", "mass_kg": 1,
+    "occurred_at": "2024-01-01T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SELECT try_lot('miner.test', '{"lot_id": "iso15459:UN/777777/LOT-1", "event": "extracted", "material": "cobalt ore", "mass_kg": 100,
+    "occurred_at": "2024-01-01T00:00:00Z"}') AS by_maker;
+SELECT lot('miner.test', '{"lot_id": "iso15459:UN/777777/LOT-1", "event": "extracted", "material": "cobalt ore", "mass_kg": 100,
+    "occurred_at": "2024-01-01T00:00:00Z"}');
+SELECT lot_custodian('iso15459:UN/777777/LOT-1') AS custodian, lot_available_kg('iso15459:UN/777777/LOT-1') AS kg;
+-- red team r20 L2: a member bypassing its rules "processes" a lot it does
+-- not hold; the lot keeps its mass and its holder's uses pass
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT lot('only-refiner', '{"lot_id": "NS21-STOLEN", "event": "processed", "material": "cobalt sulfate", "mass_kg": 100,
+    "inputs": [{"lot": "iso15459:UN/777777/LOT-1", "mass_kg": 100}], "occurred_at": "2024-01-02T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SELECT lot_available_kg('iso15459:UN/777777/LOT-1') AS kg_after_stolen;
+SELECT lot('miner.test', '{"lot_id": "iso15459:UN/777777/LOT-1", "event": "shipped", "material": "cobalt ore", "mass_kg": 100,
+    "counterparty": "refiner.test", "occurred_at": "2024-01-03T00:00:00Z"}');
+SELECT lot('refiner.test', '{"lot_id": "iso15459:UN/777777/LOT-1", "event": "received", "material": "cobalt ore", "mass_kg": 100,
+    "counterparty": "miner.test", "occurred_at": "2024-01-04T00:00:00Z"}');
+SELECT try_lot('refiner.test', '{"lot_id": "NS21-OUT", "event": "processed", "material": "cobalt sulfate", "mass_kg": 10,
+    "inputs": [{"lot": "iso15459:UN/777777/LOT-1", "mass_kg": 101}], "occurred_at": "2024-01-05T00:00:00Z"}') AS too_much;
+SELECT lot('refiner.test', '{"lot_id": "NS21-OUT", "event": "processed", "material": "cobalt sulfate", "mass_kg": 10,
+    "inputs": [{"lot": "iso15459:UN/777777/LOT-1", "mass_kg": 10}], "occurred_at": "2024-01-05T00:00:00Z"}');
+SELECT lot_available_kg('iso15459:UN/777777/LOT-1') AS kg;
+SELECT event, signer, mass_kg, effective FROM _lot_consumers('iso15459:UN/777777/LOT-1');
+SELECT event, signer, problem, kind, message FROM registry_conflicts()
+ WHERE message LIKE '%UN/777777%' OR message LIKE '%R20-L%' ORDER BY ledger_seq, problem;

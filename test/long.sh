@@ -5,6 +5,7 @@
 # the consortium's statuses sampled under faults (test/long/status_faults.sh),
 # members with clocks behind and ahead (test/long/registry_clock.sh), red
 # teams r15's and r16b's cases (test/long/red_team_r15.sh, red_team_r16b.sh),
+# model ids, lot ids and lots' mass balance (test/long/red_team_ns21.sh),
 # the upgrade scenario compared with a fresh install at every step
 # (test/long/upgrade_every_step.sh),
 # and

@@ -234,20 +234,22 @@ BEGIN
     END IF;
 END $$;
 
--- Mass of a lot not yet consumed by processing or manufacturing.
+-- Mass of a lot not yet consumed by processing or manufacturing: its
+-- effective creation's mass, less the inputs of the consumers the registry
+-- judges effective (_lot_consumers(): signed by the lot's holder at their
+-- place in registry order).  Counting every row naming the lot let a member
+-- bypassing its rules use up a lot it did not hold, on every member, the
+-- holder's own uses refused (BL033; red team r20, L2).
 CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
-    LANGUAGE sql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT coalesce((SELECT e.mass_kg FROM @extschema@.lot_event e
-                      WHERE e.lot_id = lot AND e.event IN ('extracted', 'processed', 'secondary_created')
-                      ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1), 0)
-         - coalesce((SELECT sum((i->>'mass_kg')::numeric) FROM @extschema@.lot_event e,
-                            jsonb_array_elements(e.inputs) i
-                      WHERE e.inputs @> jsonb_build_array(jsonb_build_object('lot', lot))
-                        AND jsonb_typeof(e.inputs) = 'array' AND i->>'lot' = lot), 0)
-         - coalesce((SELECT sum((i->>'mass_kg')::numeric) FROM @extschema@.battery_event b,
-                            jsonb_array_elements(b.lots) i
-                      WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND i->>'lot' = lot), 0)
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    made numeric;
+BEGIN
+    SELECT st.mass_kg INTO made FROM @extschema@._lot_custody_steps(lot) st
+     WHERE st.effective AND st.event IN ('extracted', 'processed', 'secondary_created');
+    RETURN coalesce(made, 0)
+         - coalesce((SELECT sum(c.mass_kg) FROM @extschema@._lot_consumers(lot) c WHERE c.effective), 0);
+END $$;
 
 -- A lot's custody, judged in registry order (red team r20, L1): its first
 -- creation (extracted, processed, secondary_created) gives it to its signer;
@@ -258,32 +260,108 @@ $$;
 -- bypassed its rules takes no lot: "the last creator or receiver" let one
 -- unshipped "received" take any lot on every member, its holder refused
 -- (BL032).  The same on every member holding the same rows.
-CREATE FUNCTION @extschema@._lot_custody(lot text, OUT holder text, OUT offered text)
+-- A lot id in a registered namespace (_text_id_key(): 'gs1:01/<GTIN>/10/
+-- <batch>', 'iso15459:<IAC>/<CIN>/...') is created only by a member that
+-- registered it, for rows dated after the registration (as battery ids,
+-- _id_owners()): else a member bypassing its rules could wait for the
+-- maker's creation to arrive and write its own dated at its statement's
+-- start, before it, and hold the lot everywhere (ns21; red team r21 F3's
+-- trick on lots).  An id in no registered namespace stays its first
+-- creator's in registry order.
+-- _lot_custody_steps(lot): every row of the lot by a known key, in registry
+-- order, its verdict (NULL problem when effective) and the custody after it.
+CREATE FUNCTION @extschema@._lot_custody_steps(lot text)
+    RETURNS TABLE (ledger_at timestamptz, ledger_origin text, ledger_seq bigint, event text, signer text,
+                   mass_kg numeric, effective boolean, problem text, holder text, offered text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     e record;
     made boolean := false;
+    claims record;
 BEGIN
-    FOR e IN SELECT x.event, x.counterparty, s.member
+    SELECT * INTO claims FROM @extschema@._key_claims(@extschema@._text_id_key(lot));
+    FOR e IN SELECT x.ledger_at, x.ledger_origin, x.ledger_seq, x.event, x.counterparty, x.mass_kg, s.member,
+                    s.roles && k.roles AS in_role
                FROM @extschema@.lot_event x
                CROSS JOIN LATERAL @extschema@._signer_at(x.ledger_key_id, x.ledger_at) s
-               JOIN @extschema@.event_kind k ON k.event = x.event AND k.subject = 'lot'
-              WHERE x.lot_id = lot AND s.member IS NOT NULL AND s.roles && k.roles
+               LEFT JOIN @extschema@.event_kind k ON k.event = x.event AND k.subject = 'lot'
+              WHERE x.lot_id = lot AND s.member IS NOT NULL
               ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
-        IF e.event IN ('extracted', 'processed', 'secondary_created') THEN
-            IF NOT made THEN
+        problem := NULL;
+        IF NOT coalesce(e.in_role, false) THEN
+            problem := 'wrong_role';
+        ELSIF e.event IN ('extracted', 'processed', 'secondary_created') THEN
+            IF made THEN
+                problem := 'lot_created_twice';
+            ELSIF NOT @extschema@._key_claim_allows(claims.members, claims.since, e.member, e.ledger_at) THEN
+                problem := 'foreign_namespace';
+            ELSE
                 holder := e.member; made := true;
             END IF;
         ELSIF e.event = 'shipped' THEN
-            IF e.member = holder AND e.counterparty IS NOT NULL THEN
+            IF e.member IS DISTINCT FROM holder OR e.counterparty IS NULL THEN
+                problem := 'lot_not_held';
+            ELSE
                 offered := e.counterparty;
             END IF;
         ELSIF e.event = 'received' THEN
-            IF e.member = offered THEN
+            IF e.member IS DISTINCT FROM offered THEN
+                problem := 'lot_not_offered';
+            ELSE
                 holder := e.member; offered := NULL;
             END IF;
         END IF;
+        ledger_at := e.ledger_at; ledger_origin := e.ledger_origin; ledger_seq := e.ledger_seq;
+        event := e.event; signer := e.member; mass_kg := e.mass_kg; effective := problem IS NULL;
+        RETURN NEXT;
     END LOOP;
+END $$;
+
+CREATE FUNCTION @extschema@._lot_custody(lot text, OUT holder text, OUT offered text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT st.holder, st.offered INTO holder, offered FROM @extschema@._lot_custody_steps(lot) st
+     ORDER BY st.ledger_at DESC, st.ledger_origin DESC, st.ledger_seq DESC LIMIT 1;
+END $$;
+
+-- _lot_consumers(lot): every row consuming the lot (a "processed" lot's
+-- inputs, a "manufactured" battery's lots naming it), in registry order, with
+-- its kilograms of the lot, its signer and whether it counts: only a row its
+-- signer wrote while holding the lot (_lot_custody_steps(), the custody
+-- after the last lot row before it in registry order, lot rows first on a
+-- tie) uses the lot up.  A consumer is judged by the lot's custody alone: the
+-- holder's own row that its output lot's or battery's rules judge otherwise
+-- still uses the mass it names.  Signers by key, as _lot_custody() (a key
+-- names one member); per row one probe of key_event, no function call.
+CREATE FUNCTION @extschema@._lot_consumers(lot text)
+    RETURNS TABLE (battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz, ledger_origin text,
+                   ledger_seq bigint, event text, signer text, mass_kg numeric, effective boolean)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- (PL/pgSQL: its query planned once per session, not on every call as
+    -- an SQL function with a pinned search_path is; writers call it)
+    RETURN QUERY
+    WITH st AS MATERIALIZED (SELECT s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder
+                               FROM @extschema@._lot_custody_steps(lot) s),
+    c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
+                 e.event, e.ledger_key_id,
+                 (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(e.inputs) i WHERE i->>'lot' = lot) AS kg
+            FROM @extschema@.lot_event e
+           WHERE e.inputs @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(e.inputs) = 'array'
+          UNION ALL
+          SELECT b.battery_id, NULL, b.ledger_at, b.ledger_origin, b.ledger_seq, b.event, b.ledger_key_id,
+                 (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(b.lots) i WHERE i->>'lot' = lot)
+            FROM @extschema@.battery_event b
+           WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(b.lots) = 'array')
+    SELECT c.battery_id, c.lot_id, c.ledger_at, c.ledger_origin, c.ledger_seq, c.event, k.member, c.kg,
+           k.member IS NOT NULL AND k.member = h.holder
+      FROM c
+      LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.key_event x
+                          WHERE x.key_id OPERATOR(@extschema@.=) c.ledger_key_id AND x.event = 'added' LIMIT 1) k ON true
+      LEFT JOIN LATERAL (SELECT st.holder FROM st
+                          WHERE (st.ledger_at, st.ledger_origin, st.ledger_seq) <= (c.ledger_at, c.ledger_origin, c.ledger_seq)
+                          ORDER BY st.ledger_at DESC, st.ledger_origin DESC, st.ledger_seq DESC LIMIT 1) h ON true
+     ORDER BY c.ledger_at, c.ledger_origin, c.ledger_seq;
 END $$;
 
 -- The member holding a lot: its creator or the last member that received
@@ -375,7 +453,8 @@ CREATE FUNCTION @extschema@._lot_rules() RETURNS trigger
 DECLARE
     s record;
     k @extschema@.event_kind;
-    last @extschema@.lot_event;
+    cust record;
+    ns record;
     input_kg numeric;
 BEGIN
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
@@ -394,13 +473,27 @@ BEGIN
         RETURN NEW;
     END IF;
     PERFORM @extschema@._lock_subject('lot', NEW.lot_id);
-    SELECT * INTO last FROM @extschema@.lot_event e WHERE e.lot_id = NEW.lot_id ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
-    IF NEW.event IN ('extracted', 'processed', 'secondary_created') AND last.lot_id IS NOT NULL THEN
+    -- a lot exists once a creation counts (_lot_custody()): an ineffective
+    -- one (another member's, in the maker's namespace) must not block the maker
+    SELECT * INTO cust FROM @extschema@._lot_custody(NEW.lot_id);
+    IF NEW.event IN ('extracted', 'processed', 'secondary_created') AND cust.holder IS NOT NULL THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL034', format('lot "%s" already exists', NEW.lot_id));
         RETURN NEW;
-    ELSIF NEW.event IN ('shipped', 'received') AND last.lot_id IS NULL THEN
+    ELSIF NEW.event IN ('shipped', 'received') AND cust.holder IS NULL THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL034', format('lot "%s" does not exist', NEW.lot_id));
         RETURN NEW;
+    END IF;
+    -- a lot id in another member's namespace is its to create (ns21)
+    IF NEW.event IN ('extracted', 'processed', 'secondary_created') THEN
+        SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(NEW.lot_id), statement_timestamp());
+        IF ns.members IS NOT NULL AND NOT s.member = ANY (ns.members) THEN
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL044', format('lot id %s is in the namespace of member "%s"',
+                                                                      NEW.lot_id, array_to_string(ns.members, '", "')),
+                format('Namespace %s is registered to "%s"; a lot id of the form gs1:01/<GTIN>/10/<batch> or iso15459:<IAC>/<CIN>/... is its members'' to create.',
+                       array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "')),
+                'Use a lot id of a namespace registered to you (battledger.id_namespace).');
+            RETURN NEW;
+        END IF;
     END IF;
     IF NEW.event = 'processed' THEN
         input_kg := @extschema@._check_inputs(NEW, TG_RELID, NEW.inputs, s.member, format('lot "%s"', NEW.lot_id));
@@ -424,7 +517,7 @@ BEGIN
     ELSIF NEW.event = 'received' THEN
         -- the holder's pending shipment (_lot_custody()), not the last row:
         -- another member's row must not stand in for it (red team r20, L1)
-        IF (@extschema@._lot_custody(NEW.lot_id)).offered IS DISTINCT FROM s.member THEN
+        IF cust.offered IS DISTINCT FROM s.member THEN
             PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('lot "%s" was not shipped to member "%s"', NEW.lot_id, s.member));
             RETURN NEW;
         END IF;
@@ -558,6 +651,101 @@ BEGIN
      WHERE n.namespace = ANY (candidates)
        AND @extschema@._ns_covers(n.namespace, key) AND n.at <= _id_owners.at
        AND @extschema@._ns_hosted(n.member, n.ledger_origin);
+END $$;
+
+-- Model and lot ids in namespaces (ns21; red team r21 F3).  A model id or a
+-- lot id written in a namespace's form is that namespace's member's, as a
+-- battery id is: a GS1 GTIN identifies a trade item (a model) and with a
+-- batch number (AI 10) a lot; an ISO/IEC 15459 id carries its issuing agency
+-- and company.  _text_id_key(id text): the key of such an id that
+-- namespaces are prefixes of (as _id_key()): 'gs1:' and the GTIN's company
+-- prefix and item reference for 'gs1:01/<GTIN-14>' alone or followed by
+-- '/...'; 'iso15459:<IAC>/<CIN>/' for 'iso15459:<IAC>/<CIN>/<anything>'.
+-- NULL for any other id: it is in no namespace, and stays its first
+-- declarer's (or creator's) in registry order.  Exact text, canonical form
+-- only: another spelling is another id, which a passport does not name.
+-- (PL/pgSQL, as _signer(): with its pinned search_path an SQL function is
+-- planned again on every call, and passport() calls it through _model_holder())
+CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF id ~ '^gs1:01/[0-9]{14}(/|$)' THEN
+        RETURN 'gs1:' || substr(id, 9, 12);
+    END IF;
+    RETURN substring(id from '^(iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).');
+END $$;
+
+-- _key_owners(key text, at timestamptz): _id_owners() for a key given as
+-- _text_id_key() makes it: the members whose hosted registrations, made by
+-- time at, cover it, their namespaces and the first registration's time;
+-- NULLs if none (and for a NULL key).  The same few candidate prefixes are
+-- probed in the chain index (red team G2).
+CREATE FUNCTION @extschema@._key_owners(key text, at timestamptz,
+                                        OUT members text[], OUT namespaces text[], OUT since timestamptz)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    candidates text[] := ARRAY(SELECT left(key, n) FROM generate_series(0, length(key)) n
+                                WHERE (n >= 4 AND starts_with(key, 'gs1:')) OR n = length(key)
+                                   OR substr(key, n + 1, 1) = '/');
+BEGIN
+    IF key IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(DISTINCT n.member ORDER BY n.member), array_agg(DISTINCT n.namespace ORDER BY n.namespace), min(n.at)
+      INTO members, namespaces, since
+      FROM @extschema@.id_namespace n
+     WHERE n.namespace = ANY (candidates)
+       AND @extschema@._ns_covers(n.namespace, key) AND n.at <= _key_owners.at
+       AND @extschema@._ns_hosted(n.member, n.ledger_origin);
+END $$;
+
+-- _key_claims(key text): every member whose hosted registration covers the
+-- key and when it first registered one, as two arrays (NULL if none): what
+-- _key_claim_allows() judges each row of an id by, read once per id, not
+-- once per row.
+CREATE FUNCTION @extschema@._key_claims(key text, OUT members text[], OUT since timestamptz[])
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    candidates text[] := ARRAY(SELECT left(key, n) FROM generate_series(0, length(key)) n
+                                WHERE (n >= 4 AND starts_with(key, 'gs1:')) OR n = length(key)
+                                   OR substr(key, n + 1, 1) = '/');
+BEGIN
+    IF key IS NULL THEN
+        RETURN;
+    END IF;
+    -- _ns_covers() and _ns_hosted() written out: SQL functions with a
+    -- pinned search_path are planned on every call, and this is on the
+    -- passport's path (_model_holder())
+    SELECT array_agg(x.member ORDER BY x.member), array_agg(x.at ORDER BY x.member) INTO members, since
+      FROM (SELECT n.member, min(n.at) AS at FROM @extschema@.id_namespace n
+             WHERE n.namespace = ANY (candidates)
+               AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
+                        ELSE starts_with(key || '/', n.namespace || '/') END
+               AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
+                              WHERE e.member = n.member AND e.event = 'added'), false)
+             GROUP BY n.member) x;
+END $$;
+
+-- _key_claim_allows(members, since, member, at): may member write the first
+-- row of an id whose claims (_key_claims()) are these, at time at?  Yes if
+-- no claim was registered by then (a registration governs the rows dated
+-- after it), or if one of those is member's: where two members' claims
+-- overlap neither excludes the other (namespace_contested).
+-- (PL/pgSQL: called for every row of an id; a loop over the few claims)
+CREATE FUNCTION @extschema@._key_claim_allows(members text[], since timestamptz[], member text, at timestamptz)
+    RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    claimed boolean := false;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(members, 1), 0) LOOP
+        IF since[i] <= at THEN
+            IF members[i] = member THEN
+                RETURN true;
+            END IF;
+            claimed := true;
+        END IF;
+    END LOOP;
+    RETURN NOT claimed;
 END $$;
 
 -- add_id_namespace(member text, namespace text): register a GS1 company prefix
@@ -1593,6 +1781,51 @@ CREATE FUNCTION @extschema@._battery_state_read(battery @extschema@.battery_id)
     SELECT (@extschema@._battery_fold_cached(battery)).st
 $$;
 
+-- A battery model belongs to the member that declared it first: the signer
+-- (a known key) of the first row of its model_id in registry order.  Only
+-- that member's rows are the model: any cell maker, pack maker or OEM may
+-- sign a battery_model row, and one naming a competitor's model_id changed
+-- the rated values, chemistry, carbon footprint and declared recycled
+-- content in the passports of all the competitor's batteries of that model,
+-- on every member, its rules followed (red team r20, F4).  As for operator
+-- identifiers (operator_holder()): first in registry order, on every member.
+-- A model id in a registered namespace (_text_id_key(): 'gs1:01/<GTIN-14>',
+-- 'iso15459:<IAC>/<CIN>/<model>') is declared only by a member that
+-- registered it: a row by anyone else dated after the registration is
+-- never the first declaration (_key_claim_allows()).  Registry order
+-- follows the writer's clock, so a member bypassing its rules could wait
+-- for the maker's first row to arrive and write its own dated at its
+-- statement's start, before it, and hold the id everywhere (red team r21,
+-- F3; ns21).  Ids in no registered namespace, and rows dated before the
+-- registration (models declared before it, 0.18.0's among them), keep the
+-- first declarer.  Every row of the model is read and sorted as before;
+-- the claims are read once per call, not per row (passport() calls it).
+CREATE FUNCTION @extschema@._model_holder(model text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    holder text;
+    key text := @extschema@._text_id_key(model);
+    members text[];
+    since timestamptz[];
+BEGIN
+    IF key IS NOT NULL THEN
+        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
+    END IF;
+    IF members IS NULL THEN
+        SELECT s.member INTO holder
+          FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
+         WHERE m.model_id = model AND s.member IS NOT NULL
+         ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
+    ELSE
+        SELECT s.member INTO holder
+          FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
+         WHERE m.model_id = model AND s.member IS NOT NULL
+           AND @extschema@._key_claim_allows(members, since, s.member, m.ledger_at)
+         ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
+    END IF;
+    RETURN holder;
+END $$;
+
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
 -- An 'equivocation' is an event the writer's own rules would have refused
 -- (its member bypassed them); a 'conflict' is a race the rules could not see
@@ -1665,6 +1898,46 @@ CREATE FUNCTION @extschema@.registry_conflicts()
            format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
       FROM @extschema@.id_namespace n
      WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
+    UNION ALL
+    -- a model declared by a member that is not its holder (ns21): in another
+    -- member's namespace its rules would have refused it (an equivocation,
+    -- however dated); otherwise a race for a free id that the first
+    -- declarer in registry order won (BL061 for the writer that saw it)
+    SELECT NULL, m.ledger_origin, m.ledger_seq, 'battery_model', s.member,
+           CASE WHEN o.members IS NOT NULL AND NOT s.member = ANY (o.members) THEN 'model_foreign_namespace' ELSE 'model_not_holder' END,
+           CASE WHEN o.members IS NOT NULL AND NOT s.member = ANY (o.members) THEN 'equivocation' ELSE 'conflict' END,
+           CASE WHEN o.members IS NOT NULL AND NOT s.member = ANY (o.members)
+                THEN format('model id "%s" is in namespace %s of "%s"', m.model_id, array_to_string(o.namespaces, ', '), array_to_string(o.members, '", "'))
+                ELSE format('model "%s" is declared by "%s"', m.model_id, h.holder) END
+      FROM (SELECT DISTINCT x.model_id FROM @extschema@.battery_model x) d
+      CROSS JOIN LATERAL (SELECT @extschema@._model_holder(d.model_id) AS holder) h
+      JOIN @extschema@.battery_model m ON m.model_id = d.model_id
+      CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
+      CROSS JOIN LATERAL @extschema@._key_owners(@extschema@._text_id_key(m.model_id), m.ledger_at) o
+     WHERE s.member IS NOT NULL AND s.member IS DISTINCT FROM h.holder
+    UNION ALL
+    -- lot rows that change nothing (ns21): a creation in another member's
+    -- namespace or of a lot that exists, a shipment by a member that does
+    -- not hold the lot, a receipt nobody offered, a role the event does not
+    -- allow.  A second creation of a free id is a race (conflict)
+    SELECT NULL, st.ledger_origin, st.ledger_seq, st.event, st.signer, st.problem,
+           CASE WHEN st.problem = 'lot_created_twice' THEN 'conflict' ELSE 'equivocation' END,
+           format('lot "%s": %s', d.lot_id, st.problem)
+      FROM (SELECT DISTINCT x.lot_id FROM @extschema@.lot_event x) d
+      CROSS JOIN LATERAL @extschema@._lot_custody_steps(d.lot_id) st
+     WHERE NOT st.effective
+    UNION ALL
+    -- rows consuming a lot their signer did not hold (ns21; red team r20, L2):
+    -- they use none of it up.  The lots consumed are the ones named as inputs
+    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, c.event, c.signer, 'lot_not_held', 'equivocation',
+           format('%s kg of lot "%s" consumed by "%s", which did not hold it', c.mass_kg, d.lot, coalesce(c.signer, '(unknown key)'))
+      FROM (SELECT DISTINCT i->>'lot' AS lot FROM @extschema@.lot_event x, jsonb_array_elements(x.inputs) i
+             WHERE jsonb_typeof(x.inputs) = 'array' AND i->>'lot' IS NOT NULL
+            UNION
+            SELECT DISTINCT i->>'lot' FROM @extschema@.battery_event b, jsonb_array_elements(b.lots) i
+             WHERE b.lots IS NOT NULL AND jsonb_typeof(b.lots) = 'array' AND i->>'lot' IS NOT NULL) d
+      CROSS JOIN LATERAL @extschema@._lot_consumers(d.lot) c
+     WHERE NOT c.effective
     UNION ALL
     -- second life and composition: claims of a manufacture the predecessors' and
     -- components' own histories do not confirm
@@ -1741,36 +2014,26 @@ CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.lot_event
 CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.battery_event
     FOR EACH ROW EXECUTE FUNCTION @extschema@._battery_rules();
 
--- A battery model belongs to the member that declared it first: the signer
--- (a known key) of the first row of its model_id in registry order.  Only
--- that member's rows are the model: any cell maker, pack maker or OEM may
--- sign a battery_model row, and one naming a competitor's model_id changed
--- the rated values, chemistry, carbon footprint and declared recycled
--- content in the passports of all the competitor's batteries of that model,
--- on every member, its rules followed (red team r20, F4).  As for operator
--- identifiers (operator_holder()): first in registry order, on every member.
-CREATE FUNCTION @extschema@._model_holder(model text) RETURNS text
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    holder text;
-BEGIN
-    SELECT s.member INTO holder
-      FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
-     WHERE m.model_id = model AND s.member IS NOT NULL
-     ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
-    RETURN holder;
-END $$;
-
--- The writer's rule: only the model's holder declares it again (BL061).
+-- The writer's rules: a model id in another member's namespace is refused
+-- (BL044, as a battery id); only the model's holder declares it again (BL061).
 CREATE FUNCTION @extschema@._model_rules() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
+    ns record;
     holder text;
 BEGIN
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
+    END IF;
+    SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(NEW.model_id), statement_timestamp());
+    IF ns.members IS NOT NULL AND NOT s.member = ANY (ns.members) THEN
+        PERFORM @extschema@._refuse('BL044', format('battery model id "%s" is in the namespace of member "%s"',
+                                                    NEW.model_id, array_to_string(ns.members, '", "')),
+            format('Namespace %s is registered to "%s"; a model id of the form gs1:01/<GTIN> or iso15459:<IAC>/<CIN>/... is its members'' to declare.',
+                   array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "')),
+            'Use a model id of a namespace registered to you (battledger.id_namespace).');
     END IF;
     holder := @extschema@._model_holder(NEW.model_id);
     IF holder IS NOT NULL AND holder <> s.member THEN

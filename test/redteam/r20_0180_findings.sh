@@ -49,7 +49,10 @@
 #       lot_available_kg() counts every consumer, so the holder can use
 #       none of it (BL033) on any member, and nothing names the row.  NOT
 #       FIXED (needs the mass balance judged in registry order too: which
-#       consumers were effective, in their lots' order)
+#       consumers were effective, in their lots' order).  FIXED in 0.19.0
+#       (ns21): lot_available_kg() counts only consumers signed by the
+#       lot's holder at their place in registry order (_lot_consumers());
+#       registry_conflicts() names the others (lot_not_held)
 #   H1  custody, as a member's LOGIN application (battledger_member): accept a
 #       handover naming another member, accept with none pending, move,
 #       hand over or recycle a battery it does not hold: BL043 each (holds)
@@ -217,7 +220,7 @@ else fail "L1 lot custody taken" "after rogue.test's unshipped \"received\" (no 
 
 # L2: a member bypassing its rules "processes" another member's lot (it does
 # not hold it) into a lot of its own, consuming all of it; the holder then
-# uses the lot.  NOT FIXED: lot_available_kg() counts every consumer
+# uses the lot.  (Fixed in 0.19.0: lot_available_kg() counts only the holder's)
 q >/dev/null <<'SQL'
 SELECT public.lot('refiner.test', '{"lot_id": "L-W", "event": "extracted", "material": "cobalt ore", "mass_kg": 50,
     "country": "CD", "occurred_at": "2023-01-01T00:00:00Z"}');

@@ -32,6 +32,9 @@
 #       (the competitor's passports show its values; the competitor's own
 #       redeclaration gets BL061).  verify_member() does not name it (within
 #       battledger.max_backdate of the member's other rows).  NOT FIXED.
+#       0.19.0 (ns21): closed for model ids in a registered namespace
+#       (test/redteam/ns21_0190_findings.sh M2); CELL-X here is in none, the
+#       residual docs/security.md keeps, so F3 still fails here by design.
 #   held: tlog_proof() pastes only cosignatures of real checkpoints;
 #       battledger.max_clock_ahead is superuser-only (a plain role's SET of
 #       the placeholder is discarded when the library loads); a member
