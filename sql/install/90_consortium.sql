@@ -895,12 +895,21 @@ BEGIN
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
-    -- registry events its rules should have refused: judged ineffective on
-    -- every member (battery_lifecycle()), and named here as the member's doing
-    RETURN QUERY SELECT 'battledger.battery_event'::text, 'registry_equivocation'::text,
-                        pg_catalog.format('%s of battery %s (seq %s): %s', c.event, c.battery_id, c.ledger_seq, c.message)
+    -- registry rows its rules should have refused: judged ineffective on
+    -- every member (battery_lifecycle(), _model_holder(), _lot_custody_steps()),
+    -- and named here as the member's doing, with the table each is in (a
+    -- namespace, model or lot row names no battery)
+    RETURN QUERY SELECT CASE WHEN c.event = 'id_namespace' THEN 'battledger.id_namespace'
+                             WHEN c.event = 'battery_model' THEN 'battledger.battery_model'
+                             WHEN c.battery_id IS NULL THEN 'battledger.lot_event'
+                             ELSE 'battledger.battery_event' END,
+                        'registry_equivocation'::text,
+                        CASE WHEN c.battery_id IS NULL
+                             THEN pg_catalog.format('%s (seq %s): %s', c.event, c.ledger_seq, c.message)
+                             ELSE pg_catalog.format('%s of battery %s (seq %s): %s', c.event, c.battery_id, c.ledger_seq, c.message) END
                    FROM @extschema@.registry_conflicts() c
-                  WHERE c.ledger_origin = member AND c.kind = 'equivocation' ORDER BY c.battery_id::text, c.ledger_seq;
+                  WHERE c.ledger_origin = member AND c.kind = 'equivocation'
+                  ORDER BY c.battery_id::text NULLS LAST, c.event, c.ledger_seq;
     -- rows held back from a quarantined chain are not here yet
     RETURN QUERY SELECT h.tbl, 'held_back'::text,
                         pg_catalog.format('%s of chain %s held back by a quarantine.', @extschema@._counted(count(*), 'row', 'rows'), coalesce(h.chain_key, '(every chain)'))

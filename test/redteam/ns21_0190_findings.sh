@@ -181,5 +181,13 @@ check "  registry_conflicts() names m's consumer row on c" \
   "mal.example lot_not_held equivocation"
 check "  and c's lot has 90 kg left" "$(q c -c "SELECT battledger.lot_available_kg('$LOT')")" 90
 
+# V (lead, after the merge): verify_member() names each equivocation with the
+# table it is in; 0.18.0's body called every one "battledger.battery_event"
+# and "... of battery (null)"
+V=$(q c -c "SELECT string_agg(DISTINCT tbl, ',' ORDER BY tbl) FROM battledger.verify_member('m.example/log') WHERE problem = 'registry_equivocation'")
+check "V verify_member() on c names m's model and lot rows in their tables" "$V" "battledger.battery_model,battledger.lot_event"
+check "  and names no battery for them" \
+  "$(q c -c "SELECT count(*) FROM battledger.verify_member('m.example/log') WHERE problem = 'registry_equivocation' AND detail LIKE '%of battery%'")" 0
+
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
