@@ -17,8 +17,9 @@
 #   - (0.18.0) a cosignature dated more than battledger.max_clock_ahead ahead
 #     of b's clock is refused (cosignature_ahead) and the status names the
 #     clock; one within the bound is accepted, and one refused for a clock
-#     running ahead is accepted by ALTER SUBSCRIPTION ENABLE once b's clock
-#     has come within the bound.  A retired key's cosignature dated ahead no
+#     running ahead is accepted by ALTER SUBSCRIPTION ENABLE once the bound
+#     allows it (raised back; 0.18.0 waited for b's clock, which on a loaded
+#     machine let the row arrive within the bound).  A retired key's cosignature dated ahead no
 #     longer holds the era back (docs/security.md, 0.17.0's limit).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -184,18 +185,22 @@ bl_wait_for b "SELECT EXISTS (SELECT 1 FROM battledger.cosignature WHERE tree_si
 check "b: a cosignature dated 60 s ahead (within battledger.max_clock_ahead, 600 s) is accepted" [ "$(stored_at_b 1000003)" = 1 ]
 q b -c "LOAD 'battledger'" -c "ALTER SYSTEM SET battledger.max_clock_ahead = 5" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
-# 25 s ahead: refused if it arrives within 20 s (12 s was too little for a
-# loaded machine: it arrived late enough to be within the bound)
-t=$(($(date +%s) + 25))
+# 90 s ahead: refused if it arrives within 85 s (12 s, then 25 s, were too
+# little on a loaded machine: the row arrived late enough to be within the
+# bound).  Accepted by ALTER SUBSCRIPTION ENABLE once the bound allows it:
+# here the bound is raised back (docs/consortium.md's other way back), which
+# takes no wait for the clock; the check is re-run at apply either way
+t=$(($(date +%s) + 90))
 forge w3 1000004 $t
 bl_wait_for b "SELECT (SELECT count(*) FROM battledger.rejections WHERE problem = 'cosignature_ahead') > 1
              OR EXISTS (SELECT 1 FROM battledger.cosignature WHERE tree_size = 1000004)" || true
-check "b: with battledger.max_clock_ahead = 5 s, a cosignature dated 25 s ahead is refused" \
-  [ "$(stored_at_b 1000004)/$(refused cosignature_ahead)" = 0/2 ]
+GOT="$(stored_at_b 1000004)/$(refused cosignature_ahead)"
+check "b: with battledger.max_clock_ahead = 5 s, a cosignature dated 90 s ahead is refused (got $GOT)" [ "$GOT" = 0/2 ]
 bl_wait_for b "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'" || true
-while [ "$(date +%s)" -lt $((t - 3)) ]; do sleep 0.5; done
+q b -c "ALTER SYSTEM RESET battledger.max_clock_ahead" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
 enable_a
 bl_wait_for b "SELECT EXISTS (SELECT 1 FROM battledger.cosignature WHERE tree_size = 1000004)" || true
-check "  and accepted by ALTER SUBSCRIPTION ENABLE once b's clock is within 5 s of its date" [ "$(stored_at_b 1000004)" = 1 ]
+check "  and accepted by ALTER SUBSCRIPTION ENABLE once the bound allows it (600 s again)" [ "$(stored_at_b 1000004)" = 1 ]
 
 exit $fail
