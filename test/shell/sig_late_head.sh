@@ -68,11 +68,11 @@ ins() { # ins TABLE WHO [SLEEP]: the staged rows, after SLEEP seconds inside the
           SELECT battery, soh, kid, sig FROM stage
            WHERE tbl = '$1' AND who = '$2' AND (SELECT pg_sleep(${3:-0})::text) IS NOT NULL ORDER BY i"
 }
-# late TABLE [SQL]: S1 starts and waits 3 s; after 1 s SQL (if any) runs, then S2 writes and
+# late TABLE [SQL]: S1 starts and waits 5 s; after 1 s SQL (if any) runs, then S2 writes and
 # commits; S1's output (its error, if refused) lands in $BL_WORK/s1.out, its status in S1RC
 late() {
   S1RC=0
-  q -c "$(ins "$1" s1 3)" > "$BL_WORK/s1.out" 2>&1 &
+  q -c "$(ins "$1" s1 5)" > "$BL_WORK/s1.out" 2>&1 &
   local pid=$!
   sleep 1
   [ -z "${2:-}" ] || q -c "$2" >/dev/null
