@@ -17,21 +17,20 @@
 #   batch    batch-signed: BENCH_BATCHES batches of 1,000 rows, then twice as
 #            many, one transaction per batch (the manifest filed first);
 #   ledgerb  the same rows into the unsigned ledger, one transaction per
-#            1,000 rows.
-# The unit of issue 15's goals is one Ed25519 verification by OpenSSL on one
-# core: verify_loop.c (built here, with cc and -lcrypto) counts one, as
-# `openssl speed ed25519` verifies, over a message as long as the rows'
-# signing bytes.  Instructions are not time: a verification runs at a far
-# higher IPC than the executor (on this machine class 1.5M instructions in
-# ≈ 100 µs, an unsigned ledger row ≈ 40k in ≈ 12 µs), so the ratios below
-# are not the CPU-time ratios the goals name; they show where the
-# instructions go and what a change removed.
-#
+#            1,000 rows;
 #   late     BENCH_LATE_ROWS per-row-signed rows on 10 chains in one statement
 #            (S1) that waits inside itself while a statement begun after it
 #            (S2) writes one row on each chain: S1's rows follow rows dated
 #            after S1's statement time, so the chain trigger judges their key
 #            again at that time (one session: per row, fixed costs included).
+# The unit of issue 15's goals is one Ed25519 verification by OpenSSL on one
+# core: verify_loop.c (built here, with cc and -lcrypto) counts one, as
+# `openssl speed ed25519` verifies, over a message as long as the rows'
+# signing bytes.  Instructions are not time: a verification runs at about
+# twice the executor's instructions per cycle (on this machine class 1.5M
+# instructions in ≈ 110 µs; an unsigned ledger row in bulk ≈ 44k in 4-8 µs),
+# so the ratios below are not the CPU-time ratios the goals name; they show where the
+# instructions go and what a change removed.
 # Prints instructions per row for each load and build, the signed rows in
 # verifications, what a signed row spends beyond its unsigned twin and its
 # one EVP_DigestVerify, and the inclusive cost per row of the functions that
@@ -41,7 +40,8 @@
 # Needs valgrind and a C compiler with OpenSSL's headers (libssl-dev).
 # Environment: PG_BIN_A, PG_BIN_B (required; each with battledger and the
 # TEST-ONLY signer installed), BENCH_ROWS (default 1000), BENCH_BATCHES
-# (default 2), BENCH_LATE_ROWS (default 200), BENCH_LATE_WAIT (default 20 s), BENCH_PORT (default 57370), BENCH_ORIGIN (default unset, as
+# (default 2), BENCH_LATE_ROWS (default 200), BENCH_LATE_WAIT (default 20 s),
+# BENCH_PORT (default 57370), BENCH_ORIGIN (default unset, as
 # bulk_callgrind_ab.sh).  About ten minutes for two builds at the defaults.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
