@@ -29,8 +29,8 @@
 # signing bytes.  Instructions are not time: a verification runs at about
 # twice the executor's instructions per cycle (on this machine class 1.5M
 # instructions in ≈ 110 µs; an unsigned ledger row in bulk ≈ 44k in 4-8 µs),
-# so the ratios below are not the CPU-time ratios the goals name; they show where the
-# instructions go and what a change removed.
+# so the ratios below are not the CPU-time ratios the goals name; they
+# show where the instructions go and what a change removed.
 # Prints instructions per row for each load and build, the signed rows in
 # verifications, what a signed row spends beyond its unsigned twin and its
 # one EVP_DigestVerify, and the inclusive cost per row of the functions that
