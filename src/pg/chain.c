@@ -778,9 +778,12 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 		 */
 		values[lr->at_attno - 1] = TimestampTzGetDatum(Max(now, head_at));
 		nulls[lr->at_attno - 1] = false;
-		/* the key is judged at ledger_at: on every member, so here too */
+		/*
+		 * The key is judged at ledger_at: on every member, so here too.  The
+		 * signature was verified above, over bytes that leave ledger_at out.
+		 */
 		if (head_at > now)
-			sign_check_new_row(rel, lr, values, nulls, head_at);
+			sign_check_new_row_key(rel, lr, values, nulls, head_at);
 	}
 
 	/* The hashed buffer is prev || seq || row bytes; encode straight after the prefix. */

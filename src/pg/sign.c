@@ -597,6 +597,40 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 }
 
 /*
+ * The key of a row sign_check_new_row() accepted, judged again at a later
+ * time: the chain trigger dates a row max(statement time, predecessor's
+ * ledger_at), and a key is judged at the row's ledger_at on every member.
+ * Only the key: the signature verified a moment ago over the same signing
+ * bytes (they leave out ledger_at and ledger_origin, the only columns set
+ * since), with the same key (a key id is the hash of its public key), and
+ * a verification is a pure function of those.  Until 0.19.0 the whole
+ * judgement ran again, a second Ed25519 verification for every row whose
+ * predecessor is dated after the row's statement began: every row of a
+ * chain another writer's later statement had reached first (issue 15).
+ * The key is looked up afresh, as the first judgement did: a revocation
+ * that arrived while the trigger waited for the chain's lock counts.
+ * A row joining a batch has nothing to judge again: its batch's key was
+ * judged when the batch was filed, and judge_new_row() does not judge it
+ * per row either.
+ */
+void
+sign_check_new_row_key(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, TimestampTz at)
+{
+	KeyInfo    *key;
+	KeyCheck	check;
+
+	if (!nulls[lr->batch_attno - 1])
+		return;
+	/* sign_check_new_row() accepted the row: it names a key */
+	Assert(!nulls[lr->key_attno - 1]);
+	key = key_lookup(DatumGetHash256P(values[lr->key_attno - 1]));
+	check = key_check(key, at, lr->signer_roles, lr->nsigner_roles);
+	if (check != KEY_OK)		/* the message is formatted for a refusal only */
+		key_check_report(check, key, at,
+						 psprintf("row of ledger table \"%s\"", RelationGetRelationName(rel)));
+}
+
+/*
  * battledger._row_signed(r anyelement, tbl regclass) RETURNS boolean
  *
  * Whether the chain trigger of tbl would accept the signature of its new row

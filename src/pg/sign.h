@@ -16,6 +16,13 @@
 extern void sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls,
 							   TimestampTz now);
 
+/*
+ * Chain trigger, after sign_check_new_row() accepted the row: its key judged
+ * again at a later time (the predecessor's ledger_at); ERROR if not valid then.
+ */
+extern void sign_check_new_row_key(Relation rel, LedgerRel *lr, Datum *values, bool *nulls,
+								   TimestampTz at);
+
 /* Rows from other members: the same, and the member must hold one of the table's roles. */
 extern const char *sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *values,
 										   bool *nulls, char **detail);
