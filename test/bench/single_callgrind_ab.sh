@@ -29,7 +29,11 @@ PORT=${BENCH_PORT:-57350}
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
 bl_scratch
 # exec_simple_query is static (not in a stripped binary's symbols): its
-# steps, each called from it alone, none inside another
+# steps, each called from it alone, none inside another.  Toggles flip, they
+# do not nest: a pg_plan_queries reached inside PortalRun (SPI planning a
+# cached plan) would switch counting off for its own length (perf21).  These
+# loads' paths run no SPI (no SPI_* function in their profiles); a load that
+# does needs signed_callgrind_ab.sh's way, PortalRun and the commit alone.
 TOGGLES="--toggle-collect=StartTransactionCommand --toggle-collect=pg_parse_query"
 TOGGLES+=" --toggle-collect=pg_analyze_and_rewrite_fixedparams --toggle-collect=pg_plan_queries"
 TOGGLES+=" --toggle-collect=PortalRun --toggle-collect=CommitTransactionCommand"
