@@ -19,7 +19,9 @@
 #
 #   PG_BIN=... PG_CONFIG=... bash test/bench/passport_ab.sh
 # Environment: BENCH_CALLS (300), BENCH_REPS (3), BENCH_FLEET (2000), BENCH_PORT (55496),
-# BENCH_OLD (0.6.0), BENCH_FUNCS (the functions swapped: "_passport_source _passport").
+# BENCH_OLD (0.6.0), BENCH_FUNCS (the functions swapped: "_passport_source _passport"),
+# BENCH_MODEL_ID (the model's id; default NMC-18650-2Ah), BENCH_NAMESPACE (registered to
+# the model's maker first, e.g. gs1:952123 for BENCH_MODEL_ID=gs1:01/09521234567899).
 # The swapped functions must keep their signatures between the two versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,7 +46,20 @@ DB=registry; createdb $DB
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $DB -c "$1"; }
 q "CREATE EXTENSION battledger"; q "CREATE EXTENSION battledger_test_signer"
 q 'ALTER DATABASE registry SET search_path = "$user", public, battledger, battledger_test'
-psql -X -q -v ON_ERROR_STOP=1 -d $DB -v nasa_csv=data/nasa/nasa_pcoe_cycle_summary.csv -f test/bench/registry_schema.sql >/dev/null
+SCHEMA=test/bench/registry_schema.sql
+if [ -n "${BENCH_MODEL_ID:-}" ]; then
+  # the batteries' model under another id, e.g. one in a namespace
+  # (gs1:01/09521234567899, with BENCH_NAMESPACE=gs1:952123 registered to
+  # its maker first: _model_holder() then reads the namespace's claims)
+  SCHEMA=$BL_WORK/registry_schema.sql
+  sed -e "s|NMC-18650-2Ah|$BENCH_MODEL_ID|g" -e "s|^\\\\ir ../../|\\\\i $PWD/|" test/bench/registry_schema.sql > "$SCHEMA"
+  if [ -n "${BENCH_NAMESPACE:-}" ]; then
+    sed -i "s|^CREATE FUNCTION bench_reg.key(|SELECT battledger.add_id_namespace('cells.bench', '$BENCH_NAMESPACE');\n&|" "$SCHEMA"
+  fi
+fi
+psql -X -q -v ON_ERROR_STOP=1 -d $DB -v nasa_csv=data/nasa/nasa_pcoe_cycle_summary.csv -f "$SCHEMA" >/dev/null
+[ -z "${BENCH_MODEL_ID:-}" ] || [ "$(q "SELECT battledger._model_holder('$BENCH_MODEL_ID')")" = cells.bench ] ||
+  { echo "model $BENCH_MODEL_ID is not cells.bench's" >&2; exit 1; }
 for x in 1 2 8; do
   q "SELECT bench_reg.place('NASA-ALL-X$x', with_lots => true)" >/dev/null
   q "SELECT bench_reg.stage('x$x', 'NASA-ALL-X$x', $x)" >/dev/null
