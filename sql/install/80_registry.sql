@@ -329,10 +329,16 @@ END $$;
 -- its kilograms of the lot, its signer and whether it counts: only a row its
 -- signer wrote while holding the lot (_lot_custody_steps(), the custody
 -- after the last lot row before it in registry order, lot rows first on a
--- tie) uses the lot up.  A consumer is judged by the lot's custody alone: the
--- holder's own row that its output lot's or battery's rules judge otherwise
--- still uses the mass it names.  Signers by key, as _lot_custody() (a key
+-- tie), and not while it was shipped to another member and not yet
+-- received (red team r22, L2), uses the lot up.  A consumer is judged by
+-- the lot's custody alone: the holder's own row that its output lot's or
+-- battery's rules judge otherwise still uses the mass it names.  Signers by key, as _lot_custody() (a key
 -- names one member); per row one probe of key_event, no function call.
+-- The custody before each consumer is carried forward over the lot's rows
+-- and its consumers in one registry order (a window), not looked up by a
+-- scan of the lot's rows per consumer: a member writing a thousand rows of
+-- a lot it does not hold and a thousand consumers of it made every
+-- lot_available_kg() of it cost their product (r22, L3).
 CREATE FUNCTION @extschema@._lot_consumers(lot text)
     RETURNS TABLE (battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz, ledger_origin text,
                    ledger_seq bigint, event text, signer text, mass_kg numeric, effective boolean)
@@ -341,9 +347,7 @@ BEGIN
     -- (PL/pgSQL: its query planned once per session, not on every call as
     -- an SQL function with a pinned search_path is; writers call it)
     RETURN QUERY
-    WITH st AS MATERIALIZED (SELECT s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder
-                               FROM @extschema@._lot_custody_steps(lot) s),
-    c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
+    WITH c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
                  e.event, e.ledger_key_id,
                  (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(e.inputs) i WHERE i->>'lot' = lot) AS kg
             FROM @extschema@.lot_event e
@@ -352,16 +356,30 @@ BEGIN
           SELECT b.battery_id, NULL, b.ledger_at, b.ledger_origin, b.ledger_seq, b.event, b.ledger_key_id,
                  (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(b.lots) i WHERE i->>'lot' = lot)
             FROM @extschema@.battery_event b
-           WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(b.lots) = 'array')
-    SELECT c.battery_id, c.lot_id, c.ledger_at, c.ledger_origin, c.ledger_seq, c.event, k.member, c.kg,
-           k.member IS NOT NULL AND k.member = h.holder
-      FROM c
+           WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(b.lots) = 'array'),
+    -- the lot's rows (step 0) and its consumers (1) in registry order, the
+    -- lot's rows first on a tie; g: how many lot rows come up to each
+    o AS (SELECT 0 AS step, s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder, s.offered,
+                 NULL::@extschema@.battery_id AS battery_id, NULL::text AS lot_id, NULL::text AS event,
+                 NULL::@extschema@.hash256 AS ledger_key_id, NULL::numeric AS kg
+            FROM @extschema@._lot_custody_steps(lot) s
+          UNION ALL
+          SELECT 1, c.ledger_at, c.ledger_origin, c.ledger_seq, NULL, NULL,
+                 c.battery_id, c.lot_id, c.event, c.ledger_key_id, c.kg
+            FROM c),
+    g AS (SELECT o.*, count(*) FILTER (WHERE o.step = 0)
+                          OVER (ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.step ROWS UNBOUNDED PRECEDING) AS n
+            FROM o),
+    -- each consumer gets the custody after the last lot row before it
+    h AS (SELECT g.*, first_value(g.holder) OVER w AS h_holder, first_value(g.offered) OVER w AS h_offered
+            FROM g WINDOW w AS (PARTITION BY g.n ORDER BY g.step, g.ledger_at, g.ledger_origin, g.ledger_seq))
+    SELECT h.battery_id, h.lot_id, h.ledger_at, h.ledger_origin, h.ledger_seq, h.event, k.member, h.kg,
+           k.member IS NOT NULL AND k.member = h.h_holder AND h.h_offered IS NULL
+      FROM h
       LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.key_event x
-                          WHERE x.key_id OPERATOR(@extschema@.=) c.ledger_key_id AND x.event = 'added' LIMIT 1) k ON true
-      LEFT JOIN LATERAL (SELECT st.holder FROM st
-                          WHERE (st.ledger_at, st.ledger_origin, st.ledger_seq) <= (c.ledger_at, c.ledger_origin, c.ledger_seq)
-                          ORDER BY st.ledger_at DESC, st.ledger_origin DESC, st.ledger_seq DESC LIMIT 1) h ON true
-     ORDER BY c.ledger_at, c.ledger_origin, c.ledger_seq;
+                          WHERE x.key_id OPERATOR(@extschema@.=) h.ledger_key_id AND x.event = 'added' LIMIT 1) k ON true
+     WHERE h.step = 1
+     ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq;
 END $$;
 
 -- The member holding a lot: its creator or the last member that received
@@ -406,6 +424,11 @@ BEGIN
 END $$;
 
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
+-- A lot named more than once is checked for the sum of its entries: each
+-- checked alone against the lot's mass let 100 kg give 120 (red team r22,
+-- L1).  A lot the holder has shipped and the addressee not yet received is
+-- not the holder's to consume (_lot_consumers() judges it so): consumed
+-- meanwhile, the addressee received a lot with nothing left (r22, L2).
 -- r is the row of tbl being judged: a refusal is raised only if it is signed
 -- (_refuse_row); otherwise NULL, and the caller lets the chain trigger refuse it.
 CREATE FUNCTION @extschema@._check_inputs(r anyelement, tbl regclass, inputs jsonb, signer text, what text)
@@ -413,6 +436,8 @@ CREATE FUNCTION @extschema@._check_inputs(r anyelement, tbl regclass, inputs jso
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     i jsonb;
+    inp record;
+    cust record;
     total numeric := 0;
     want numeric;
 BEGIN
@@ -430,17 +455,26 @@ BEGIN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL031', format('malformed input lot %s in %s', i, what));
             RETURN NULL;
         END IF;
-        IF @extschema@.lot_custodian(i->>'lot') IS DISTINCT FROM signer THEN
-            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is not held by member "%s"', i->>'lot', signer),
-                format('Its custodian is %s.', coalesce('"' || @extschema@.lot_custodian(i->>'lot') || '"', 'nobody (no such lot)')));
+    END LOOP;
+    FOR inp IN SELECT e.v->>'lot' AS lot, sum((e.v->>'mass_kg')::numeric) AS kg
+               FROM jsonb_array_elements(inputs) WITH ORDINALITY e(v, ord) GROUP BY 1 ORDER BY min(e.ord) LOOP
+        SELECT * INTO cust FROM @extschema@._lot_custody(inp.lot);
+        IF cust.holder IS DISTINCT FROM signer THEN
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is not held by member "%s"', inp.lot, signer),
+                format('Its custodian is %s.', coalesce('"' || cust.holder || '"', 'nobody (no such lot)')));
             RETURN NULL;
         END IF;
-        IF @extschema@.lot_available_kg(i->>'lot') < want THEN
+        IF cust.offered IS NOT NULL THEN
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is shipped to member "%s"', inp.lot, cust.offered),
+                'A lot shipped and not yet received is not its shipper''s to consume.');
+            RETURN NULL;
+        END IF;
+        IF @extschema@.lot_available_kg(inp.lot) < inp.kg THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
-                i->>'lot', @extschema@.lot_available_kg(i->>'lot'), want));
+                inp.lot, @extschema@.lot_available_kg(inp.lot), inp.kg));
             RETURN NULL;
         END IF;
-        total := total + want;
+        total := total + inp.kg;
     END LOOP;
     RETURN total;
 END $$;
