@@ -835,6 +835,26 @@ BEGIN
             USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.battery_id),
                   HINT = 'Agree in the consortium whose namespace it is; the registration would make those batteries ineffective.';
     END IF;
+    -- nor models another member declared, nor lots it created, under it
+    -- (ns21 put them in namespaces): their rows dated before it keep
+    -- counting, but the holder's own application was refused its model's
+    -- next declaration (BL044; red team r22, N1)
+    SELECT s.member, x.id INTO other
+      FROM (SELECT m.model_id AS id, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq FROM @extschema@.battery_model m
+             WHERE m.model_id LIKE 'gs1:01/%' OR m.model_id LIKE 'iso15459:%'
+            UNION ALL
+            SELECT l.lot_id, l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq FROM @extschema@.lot_event l
+             WHERE l.event IN ('extracted', 'processed', 'secondary_created')
+               AND (l.lot_id LIKE 'gs1:01/%' OR l.lot_id LIKE 'iso15459:%')) x,
+           @extschema@._signer(x.ledger_key_id) s
+     WHERE s.member IS DISTINCT FROM add_id_namespace.member
+       AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._text_id_key(x.id))
+     ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'member "%" has declared models or created lots in namespace "%"', other.member, namespace
+            USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.id),
+                  HINT = 'Agree in the consortium whose namespace it is; the registration would refuse that member''s next rows of them.';
+    END IF;
     INSERT INTO @extschema@.id_namespace (namespace, member) VALUES (namespace, member);
     RETURN namespace;
 END $$;
@@ -1927,6 +1947,29 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                            ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1) m
      WHERE @extschema@._ns_hosted(n.member, n.ledger_origin)
     UNION ALL
+    -- the same over models another member declared or lots it created (ns21
+    -- put them in namespaces): a registration dated back over them (its at
+    -- is the writer's) makes their rows ineffective on every member, which
+    -- then named only the victim's rows, as foreign_namespace (red team
+    -- r22, N2)
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_over_others', 'conflict',
+           format('namespace "%s" of "%s" covers %s "%s" made, e.g. %s', n.namespace, n.member, m.what, m.member, m.id)
+      FROM @extschema@.id_namespace n
+      CROSS JOIN LATERAL (SELECT s.member, x.id, x.what
+                            FROM (SELECT m.model_id AS id, 'models' AS what, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq
+                                    FROM @extschema@.battery_model m
+                                   WHERE m.model_id LIKE 'gs1:01/%' OR m.model_id LIKE 'iso15459:%'
+                                  UNION ALL
+                                  SELECT l.lot_id, 'lots', l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq
+                                    FROM @extschema@.lot_event l
+                                   WHERE l.event IN ('extracted', 'processed', 'secondary_created')
+                                     AND (l.lot_id LIKE 'gs1:01/%' OR l.lot_id LIKE 'iso15459:%')) x,
+                                 @extschema@._signer(x.ledger_key_id) s
+                           WHERE s.member IS DISTINCT FROM n.member
+                             AND @extschema@._ns_covers(n.namespace, @extschema@._text_id_key(x.id))
+                           ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LIMIT 1) m
+     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin)
+    UNION ALL
     -- a registration written where its member is not hosted counts for nothing
     SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
            format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
@@ -2061,15 +2104,18 @@ BEGIN
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
     END IF;
+    -- the holder's own model is its to declare again, whatever namespace
+    -- was registered after its first declaration (_model_holder() keeps it;
+    -- red team r22, N1)
+    holder := @extschema@._model_holder(NEW.model_id);
     SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(NEW.model_id), statement_timestamp());
-    IF ns.members IS NOT NULL AND NOT s.member = ANY (ns.members) THEN
+    IF holder IS DISTINCT FROM s.member AND ns.members IS NOT NULL AND NOT s.member = ANY (ns.members) THEN
         PERFORM @extschema@._refuse('BL044', format('battery model id "%s" is in the namespace of member "%s"',
                                                     NEW.model_id, array_to_string(ns.members, '", "')),
             format('Namespace %s is registered to "%s"; a model id of the form gs1:01/<GTIN> or iso15459:<IAC>/<CIN>/... is its members'' to declare.',
                    array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "')),
             'Use a model id of a namespace registered to you (battledger.id_namespace).');
     END IF;
-    holder := @extschema@._model_holder(NEW.model_id);
     IF holder IS NOT NULL AND holder <> s.member THEN
         PERFORM @extschema@._refuse('BL061', format('battery model "%s" is declared by member "%s"', NEW.model_id, holder),
             'A model belongs to the member that declared it first; only that member may declare it again.',
