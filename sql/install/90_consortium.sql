@@ -910,8 +910,11 @@ BEGIN
     -- every member (battery_lifecycle(), _model_holder(), _lot_custody_steps()),
     -- and named here as the member's doing, with the table each is in (a
     -- namespace, model or lot row names no battery)
-    RETURN QUERY SELECT CASE WHEN c.event = 'id_namespace' THEN 'battledger.id_namespace'
-                             WHEN c.event = 'battery_model' THEN 'battledger.battery_model'
+    -- (by the problem, which each branch of registry_conflicts() sets, not
+    -- by the event, a lot row's free text: one written past the rules as
+    -- 'battery_model' was filed there; red team r22, V1)
+    RETURN QUERY SELECT CASE WHEN c.battery_id IS NULL AND c.problem LIKE 'namespace\_%' THEN 'battledger.id_namespace'
+                             WHEN c.battery_id IS NULL AND c.problem LIKE 'model\_%' THEN 'battledger.battery_model'
                              WHEN c.battery_id IS NULL THEN 'battledger.lot_event'
                              ELSE 'battledger.battery_event' END,
                         'registry_equivocation'::text,

@@ -29,11 +29,17 @@
 #       holder (still the declarer: its row is dated before) was refused
 #       its own model's next declaration (BL044), as for batteries the
 #       registration is refused (add_id_namespace() checked batteries only).
+#   N1b ... and with such a registration made all the same (a DBA's INSERT,
+#       or one arriving from elsewhere), the holder is refused (BL044) its
+#       model's next declaration that the registry counts as the model's.
 #   N2  a registration dated back (id_namespace.at, a column the writer
 #       fills in) over another member's model takes the model on every
 #       member; registry_conflicts() named the victim's row as the
 #       equivocation (model_foreign_namespace) and not the registration
 #       (namespace_over_others looked at batteries only).
+#   V1  verify_member() (6585687) named an equivocation's table by its
+#       event text: a lot row a member wrote past its rules with the event
+#       'battery_model' (or 'id_namespace') was filed under battery_model.
 #   S*  consortium_status() (SECURITY DEFINER, pg_monitor) and
 #       close_quarantine(): a pg_monitor role with its own search_path,
 #       temp objects and settings; a plain role; a table owner (holds).
@@ -118,6 +124,12 @@ R=$(qs postgres "SELECT battledger.add_id_namespace('cells.test', 'gs1:4012345')
 R2=$(qs postgres "SELECT model('oem.test', '$(printf "$MJ" gs1:01/04012345000017 oem.test NMC 51)')")
 check "N1 a registration over another member's declared model is refused (BL044), its holder keeps declaring it" \
   "$R $R2 $(q -c "SELECT battledger._model_holder('gs1:01/04012345000017')")" "BL044 ok oem.test"
+# N1b: the registration there all the same (a DBA's INSERT, or one arriving
+# from the member's own database): the holder still declares its model
+q -c "INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:4012345', 'cells.test')" >/dev/null
+R2=$(qs postgres "SELECT model('oem.test', '$(printf "$MJ" gs1:01/04012345000017 oem.test NMC 52)')")
+check "N1b with the registration made, the model's holder still declares it (its rows dated before count)" \
+  "$R2 $(q -c "SELECT battledger._model_holder('gs1:01/04012345000017')")" "ok oem.test"
 # N2: a registration dated back over another member's model (a DBA's INSERT)
 q -c "SELECT model('oem.test', '$(printf "$MJ" gs1:01/05012345000014 oem.test NMC 50)')" >/dev/null
 q -c "INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:5012345', 'rogue.test', '2000-01-01')" >/dev/null
@@ -191,6 +203,19 @@ SQL
 )
 case "$R" in *pwned*|*ERROR*) fail "S3 a pg_monitor role's objects and settings in consortium_status()" "$R" ;;
   *) ok "S3 a pg_monitor role's own search_path, functions, operators, temp tables and settings do not reach consortium_status() ($R)" ;; esac
+
+# ---------------------------------------------------------------- V. verify_member()
+# V1: a lot row whose event text is 'battery_model' (a member past its
+# rules: any text; wrong_role, an equivocation): verify_member() names the
+# table the row is in
+q >/dev/null <<SQL
+ALTER TABLE battledger.lot_event DISABLE TRIGGER battledger_rules;
+SELECT public.lot('rogue.test', '{"lot_id": "L-EV", "event": "battery_model", "material": "x", "mass_kg": 1, "occurred_at": "2026-01-01T00:00:00Z"}');
+ALTER TABLE battledger.lot_event ENABLE TRIGGER battledger_rules;
+SQL
+check "V1 verify_member() names a lot row's table, whatever its event text" \
+  "$(q -c "SELECT string_agg(tbl, ',') FROM battledger.verify_member('r22.test/log') WHERE problem = 'registry_equivocation' AND detail LIKE '%L-EV%'")" \
+  battledger.lot_event
 q -c "DROP SUBSCRIPTION r22sub" >/dev/null
 
 echo "# $FAILS FAIL(s)"
