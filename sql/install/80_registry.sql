@@ -789,6 +789,7 @@ CREATE FUNCTION @extschema@.add_id_namespace(member text, namespace text) RETURN
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     other record;
+    prefix text;
 BEGIN
     IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member) THEN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
@@ -836,16 +837,18 @@ BEGIN
                   HINT = 'Agree in the consortium whose namespace it is; the registration would make those batteries ineffective.';
     END IF;
     -- nor models another member declared, nor lots it created, under it
+    -- (the ids' form: any indicator digit, then the prefix; or the issuer
+    -- and company and a '/'; the namespace holds no LIKE wildcard)
+    prefix := CASE WHEN namespace LIKE 'gs1:%' THEN 'gs1:01/_' || substr(namespace, 5) || '%' ELSE namespace || '/%' END;
     -- (ns21 put them in namespaces): their rows dated before it keep
     -- counting, but the holder's own application was refused its model's
     -- next declaration (BL044; red team r22, N1)
     SELECT s.member, x.id INTO other
       FROM (SELECT m.model_id AS id, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq FROM @extschema@.battery_model m
-             WHERE m.model_id LIKE 'gs1:01/%' OR m.model_id LIKE 'iso15459:%'
+             WHERE m.model_id LIKE prefix
             UNION ALL
             SELECT l.lot_id, l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq FROM @extschema@.lot_event l
-             WHERE l.event IN ('extracted', 'processed', 'secondary_created')
-               AND (l.lot_id LIKE 'gs1:01/%' OR l.lot_id LIKE 'iso15459:%')) x,
+             WHERE l.event IN ('extracted', 'processed', 'secondary_created') AND l.lot_id LIKE prefix) x,
            @extschema@._signer(x.ledger_key_id) s
      WHERE s.member IS DISTINCT FROM add_id_namespace.member
        AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._text_id_key(x.id))
@@ -1952,23 +1955,38 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     -- is the writer's) makes their rows ineffective on every member, which
     -- then named only the victim's rows, as foreign_namespace (red team
     -- r22, N2)
-    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_over_others', 'conflict',
-           format('namespace "%s" of "%s" covers %s "%s" made, e.g. %s', n.namespace, n.member, m.what, m.member, m.id)
-      FROM @extschema@.id_namespace n
-      CROSS JOIN LATERAL (SELECT s.member, x.id, x.what
-                            FROM (SELECT m.model_id AS id, 'models' AS what, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq
-                                    FROM @extschema@.battery_model m
-                                   WHERE m.model_id LIKE 'gs1:01/%' OR m.model_id LIKE 'iso15459:%'
-                                  UNION ALL
-                                  SELECT l.lot_id, 'lots', l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq
-                                    FROM @extschema@.lot_event l
-                                   WHERE l.event IN ('extracted', 'processed', 'secondary_created')
-                                     AND (l.lot_id LIKE 'gs1:01/%' OR l.lot_id LIKE 'iso15459:%')) x,
-                                 @extschema@._signer(x.ledger_key_id) s
-                           WHERE s.member IS DISTINCT FROM n.member
-                             AND @extschema@._ns_covers(n.namespace, @extschema@._text_id_key(x.id))
-                           ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LIMIT 1) m
-     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin)
+    -- (each namespaced id's key computed once and the registrations that
+    -- can cover it probed by their few candidate prefixes, as _key_owners():
+    -- not every model and lot per registration)
+    SELECT NULL, o.ledger_origin, o.ledger_seq, 'id_namespace', o.member, 'namespace_over_others', 'conflict',
+           format('namespace "%s" of "%s" covers %s "%s" made, e.g. %s', o.namespace, o.member, o.what, o.other, o.id)
+      FROM (SELECT DISTINCT ON (n.namespace, n.member, n.ledger_origin, n.ledger_seq) n.namespace, n.member, n.ledger_origin, n.ledger_seq,
+                   x.what, s.member AS other, x.id
+              FROM (SELECT y.*, @extschema@._text_id_key(y.id) AS key
+                      FROM (SELECT m.model_id AS id, 'models' AS what, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq
+                              FROM @extschema@.battery_model m
+                             WHERE m.model_id LIKE 'gs1:01/%' OR m.model_id LIKE 'iso15459:%'
+                            UNION ALL
+                            SELECT l.lot_id, 'lots', l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq
+                              FROM @extschema@.lot_event l
+                             WHERE l.event IN ('extracted', 'processed', 'secondary_created')
+                               AND (l.lot_id LIKE 'gs1:01/%' OR l.lot_id LIKE 'iso15459:%')) y OFFSET 0) x
+              JOIN @extschema@.id_namespace n
+                ON n.namespace = ANY (ARRAY(SELECT left(x.key, k) FROM generate_series(0, length(x.key)) k
+                                             WHERE (k >= 4 AND starts_with(x.key, 'gs1:')) OR k = length(x.key)
+                                                OR substr(x.key, k + 1, 1) = '/'))
+               -- _ns_covers() and _signer() written out, as in _key_claims():
+               -- SQL functions with a pinned search_path are planned on
+               -- every call, here once per namespaced row
+               AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(x.key, n.namespace)
+                        ELSE starts_with(x.key || '/', n.namespace || '/') END
+              CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.key_event k
+                                   WHERE k.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND k.event = 'added' LIMIT 1) s
+             WHERE x.key IS NOT NULL AND s.member IS NOT NULL AND s.member IS DISTINCT FROM n.member
+             ORDER BY n.namespace, n.member, n.ledger_origin, n.ledger_seq, x.ledger_at, x.ledger_origin, x.ledger_seq
+            OFFSET 0) o
+     -- (after the DISTINCT: once per registration named)
+     WHERE @extschema@._ns_hosted(o.member, o.ledger_origin)
     UNION ALL
     -- a registration written where its member is not hosted counts for nothing
     SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
