@@ -9,6 +9,8 @@
 # the same way wherever they are).  Each case prints "ok   - ..." when the
 # property holds, "FAIL - ..." for a finding; exit status: the number of
 # FAILs.  PG_BIN: the build under test.  R22_PORT (default 56250).
+# Results, PostgreSQL 15, 2026-12-06 ~14:30 UTC: main f55fb17 8 FAILs (L1,
+# L2, L3 1510 ms, N1, N1b, N2, S4, V1); branch r22 0 FAILs (L3 75 ms).
 #   L1  a rule-following member processes its own 100 kg lot into a 120 kg
 #       lot, naming the lot twice in the inputs, 60 kg each: each entry was
 #       checked against the lot's whole mass (_check_inputs()), so 120 kg
