@@ -696,17 +696,30 @@ END $$;
 -- prefix and item reference for 'gs1:01/<GTIN-14>' alone or followed by
 -- '/...'; 'iso15459:<IAC>/<CIN>/' for 'iso15459:<IAC>/<CIN>/<anything>'.
 -- NULL for any other id: it is in no namespace, and stays its first
--- declarer's (or creator's) in registry order.  Exact text, canonical form
--- only: another spelling is another id, which a passport does not name.
+-- declarer's (or creator's) in registry order.  Another spelling is another
+-- id, which a passport does not name; but the spellings battery ids accept
+-- for the same company (battery_id.c: a GS1 element string '(01)<GTIN-14>',
+-- a Digital Link 'https://<host>/.../01/<GTIN>', a GTIN-8/12/13, any case;
+-- an ISO/IEC 15459 id in lower case) are in its namespace too, so that a
+-- maker writing its model or lot ids so is not left unprotected, another
+-- member free to take them (red team r22, N3).
 -- (PL/pgSQL, as _signer(): with its pinned search_path an SQL function is
 -- planned again on every call, and passport() calls it through _model_holder())
 CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    gtin text;
 BEGIN
     IF id ~ '^gs1:01/[0-9]{14}(/|$)' THEN
-        RETURN 'gs1:' || substr(id, 9, 12);
+        RETURN 'gs1:' || substr(id, 9, 12);             -- the canonical form, first
     END IF;
-    RETURN substring(id from '^(iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).');
+    gtin := coalesce(substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)'),
+                     substring(id from '^\(01\)([0-9]{14})'),
+                     substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)'));
+    IF gtin IS NOT NULL THEN
+        RETURN 'gs1:' || substr(lpad(gtin, 14, '0'), 2, 12);
+    END IF;
+    RETURN 'iso15459:' || upper(substring(id from '(?i)^iso15459:([A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).'));
 END $$;
 
 -- _key_owners(key text, at timestamptz): _id_owners() for a key given as
@@ -789,7 +802,6 @@ CREATE FUNCTION @extschema@.add_id_namespace(member text, namespace text) RETURN
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     other record;
-    prefix text;
 BEGIN
     IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member) THEN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
@@ -837,18 +849,15 @@ BEGIN
                   HINT = 'Agree in the consortium whose namespace it is; the registration would make those batteries ineffective.';
     END IF;
     -- nor models another member declared, nor lots it created, under it
-    -- (the ids' form: any indicator digit, then the prefix; or the issuer
-    -- and company and a '/'; the namespace holds no LIKE wildcard)
-    prefix := CASE WHEN namespace LIKE 'gs1:%' THEN 'gs1:01/_' || substr(namespace, 5) || '%' ELSE namespace || '/%' END;
     -- (ns21 put them in namespaces): their rows dated before it keep
     -- counting, but the holder's own application was refused its model's
-    -- next declaration (BL044; red team r22, N1)
+    -- next declaration (BL044; red team r22, N1).  Every spelling
+    -- _text_id_key() reads: one pass over them, at registration only
     SELECT s.member, x.id INTO other
       FROM (SELECT m.model_id AS id, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq FROM @extschema@.battery_model m
-             WHERE m.model_id LIKE prefix
             UNION ALL
             SELECT l.lot_id, l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq FROM @extschema@.lot_event l
-             WHERE l.event IN ('extracted', 'processed', 'secondary_created') AND l.lot_id LIKE prefix) x,
+             WHERE l.event IN ('extracted', 'processed', 'secondary_created')) x,
            @extschema@._signer(x.ledger_key_id) s
      WHERE s.member IS DISTINCT FROM add_id_namespace.member
        AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._text_id_key(x.id))
@@ -1965,12 +1974,10 @@ CREATE FUNCTION @extschema@.registry_conflicts()
               FROM (SELECT y.*, @extschema@._text_id_key(y.id) AS key
                       FROM (SELECT m.model_id AS id, 'models' AS what, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq
                               FROM @extschema@.battery_model m
-                             WHERE m.model_id LIKE 'gs1:01/%' OR m.model_id LIKE 'iso15459:%'
                             UNION ALL
                             SELECT l.lot_id, 'lots', l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq
                               FROM @extschema@.lot_event l
-                             WHERE l.event IN ('extracted', 'processed', 'secondary_created')
-                               AND (l.lot_id LIKE 'gs1:01/%' OR l.lot_id LIKE 'iso15459:%')) y OFFSET 0) x
+                             WHERE l.event IN ('extracted', 'processed', 'secondary_created')) y OFFSET 0) x
               JOIN @extschema@.id_namespace n
                 ON n.namespace = ANY (ARRAY(SELECT left(x.key, k) FROM generate_series(0, length(x.key)) k
                                              WHERE (k >= 4 AND starts_with(x.key, 'gs1:')) OR k = length(x.key)

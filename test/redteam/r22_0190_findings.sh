@@ -9,8 +9,8 @@
 # the same way wherever they are).  Each case prints "ok   - ..." when the
 # property holds, "FAIL - ..." for a finding; exit status: the number of
 # FAILs.  PG_BIN: the build under test.  R22_PORT (default 56250).
-# Results, PostgreSQL 15, 2026-12-06 ~14:30 UTC: main f55fb17 8 FAILs (L1,
-# L2, L3 1510 ms, N1, N1b, N2, S4, V1); branch r22 0 FAILs (L3 75 ms).
+# Results, PostgreSQL 15, 2026-12-06 ~14:40 UTC: main f55fb17 9 FAILs (L1,
+# L2, L3 1372 ms, N1, N1b, N3, N2, S4, V1); branch r22 0 FAILs (L3 75 ms).
 #   L1  a rule-following member processes its own 100 kg lot into a 120 kg
 #       lot, naming the lot twice in the inputs, 60 kg each: each entry was
 #       checked against the lot's whole mass (_check_inputs()), so 120 kg
@@ -34,6 +34,11 @@
 #   N1b ... and with such a registration made all the same (a DBA's INSERT,
 #       or one arriving from elsewhere), the holder is refused (BL044) its
 #       model's next declaration that the registry counts as the model's.
+#   N3  the spellings a battery id accepts for a company's GTIN or ISO/IEC
+#       15459 id (element string "(01)...", a Digital Link URI, a GTIN-13,
+#       upper-case "GS1:", a lower-case ISO 15459 id) were in no namespace
+#       as model or lot ids: another member's application took a maker's
+#       model or lot written so (_text_id_key() read the canonical form only).
 #   N2  a registration dated back (id_namespace.at, a column the writer
 #       fills in) over another member's model takes the model on every
 #       member; registry_conflicts() named the victim's row as the
@@ -132,6 +137,17 @@ q -c "INSERT INTO battledger.id_namespace (namespace, member) VALUES ('gs1:40123
 R2=$(qs postgres "SELECT model('oem.test', '$(printf "$MJ" gs1:01/04012345000017 oem.test NMC 52)')")
 check "N1b with the registration made, the model's holder still declares it (its rows dated before count)" \
   "$R2 $(q -c "SELECT battledger._model_holder('gs1:01/04012345000017')")" "ok oem.test"
+# N3: the spellings battery ids accept, in cells.test's namespace
+# gs1:4012345 (registered above) and iso15459:UN/123456: another member's
+# application declaring a model or creating a lot so spelled
+q -c "INSERT INTO battledger.id_namespace (namespace, member) VALUES ('iso15459:UN/123456', 'cells.test')" >/dev/null
+G=""
+for id in '(01)04012345000024' 'https://id.gs1.org/01/04012345000024' 'gs1:01/4012345000031' 'GS1:01/04012345000048' 'iso15459:un/123456/m1'; do
+  G="$G $(qs postgres "SELECT model('rogue.test', '$(printf "$MJ" "$id" rogue.test NMC 1)')")"
+done
+G="$G $(qs postgres "SELECT lot('rogue.test', '$(printf "$LJ" 'iso15459:un/123456/lot-7' 5)')")"
+check "N3 a model or lot id in another spelling of c's namespace (element string, Digital Link, GTIN-13, case) is refused (BL044)" \
+  "$G" " BL044 BL044 BL044 BL044 BL044 BL044"
 # N2: a registration dated back over another member's model (a DBA's INSERT)
 q -c "SELECT model('oem.test', '$(printf "$MJ" gs1:01/05012345000014 oem.test NMC 50)')" >/dev/null
 q -c "INSERT INTO battledger.id_namespace (namespace, member, at) VALUES ('gs1:5012345', 'rogue.test', '2000-01-01')" >/dev/null
