@@ -980,8 +980,14 @@ SELECT _text_id_key(id) AS key FROM unnest(ARRAY['gs1:01/04012345000011', 'gs1:0
 -- a model declared before its id's namespace was registered keeps its first declarer
 SELECT model('only-oem', '{"model_id": "iso15459:UN/888888/M1", "manufacturer": "only-oem", "category": "ev",
     "chemistry": "LFP", "rated_capacity_ah": 5}');
+-- registering the namespace over it is refused, as over another member's
+-- batteries (red team r22, N1); a registration made all the same (here by
+-- the DBA's INSERT) leaves the model its declarer's, who declares it again
 SELECT add_id_namespace('cells.test', 'iso15459:UN/888888');
+INSERT INTO id_namespace (namespace, member) VALUES ('iso15459:UN/888888', 'cells.test');
 SELECT _model_holder('iso15459:UN/888888/M1') AS declared_before_registration;
+SELECT try_model('only-oem', '{"model_id": "iso15459:UN/888888/M1", "manufacturer": "only-oem", "category": "ev",
+    "chemistry": "LFP", "rated_capacity_ah": 6}') AS holder_declares_again;
 -- cells.test's namespace gs1:4012345: refused to another member's application
 SELECT try_model('only-pack_maker', '{"model_id": "gs1:01/04012345000011", "manufacturer": "only-pack_maker", "category": "ev",
     "chemistry": "LFP", "rated_capacity_ah": 9.9}') AS foreign_model;

@@ -329,10 +329,16 @@ END $$;
 -- its kilograms of the lot, its signer and whether it counts: only a row its
 -- signer wrote while holding the lot (_lot_custody_steps(), the custody
 -- after the last lot row before it in registry order, lot rows first on a
--- tie) uses the lot up.  A consumer is judged by the lot's custody alone: the
--- holder's own row that its output lot's or battery's rules judge otherwise
--- still uses the mass it names.  Signers by key, as _lot_custody() (a key
+-- tie), and not while it was shipped to another member and not yet
+-- received (red team r22, L2), uses the lot up.  A consumer is judged by
+-- the lot's custody alone: the holder's own row that its output lot's or
+-- battery's rules judge otherwise still uses the mass it names.  Signers by key, as _lot_custody() (a key
 -- names one member); per row one probe of key_event, no function call.
+-- The custody before each consumer is carried forward over the lot's rows
+-- and its consumers in one registry order (a window), not looked up by a
+-- scan of the lot's rows per consumer: a member writing a thousand rows of
+-- a lot it does not hold and a thousand consumers of it made every
+-- lot_available_kg() of it cost their product (r22, L3).
 CREATE FUNCTION @extschema@._lot_consumers(lot text)
     RETURNS TABLE (battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz, ledger_origin text,
                    ledger_seq bigint, event text, signer text, mass_kg numeric, effective boolean)
@@ -341,9 +347,7 @@ BEGIN
     -- (PL/pgSQL: its query planned once per session, not on every call as
     -- an SQL function with a pinned search_path is; writers call it)
     RETURN QUERY
-    WITH st AS MATERIALIZED (SELECT s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder
-                               FROM @extschema@._lot_custody_steps(lot) s),
-    c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
+    WITH c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
                  e.event, e.ledger_key_id,
                  (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(e.inputs) i WHERE i->>'lot' = lot) AS kg
             FROM @extschema@.lot_event e
@@ -352,16 +356,30 @@ BEGIN
           SELECT b.battery_id, NULL, b.ledger_at, b.ledger_origin, b.ledger_seq, b.event, b.ledger_key_id,
                  (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(b.lots) i WHERE i->>'lot' = lot)
             FROM @extschema@.battery_event b
-           WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(b.lots) = 'array')
-    SELECT c.battery_id, c.lot_id, c.ledger_at, c.ledger_origin, c.ledger_seq, c.event, k.member, c.kg,
-           k.member IS NOT NULL AND k.member = h.holder
-      FROM c
+           WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(b.lots) = 'array'),
+    -- the lot's rows (step 0) and its consumers (1) in registry order, the
+    -- lot's rows first on a tie; g: how many lot rows come up to each
+    o AS (SELECT 0 AS step, s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder, s.offered,
+                 NULL::@extschema@.battery_id AS battery_id, NULL::text AS lot_id, NULL::text AS event,
+                 NULL::@extschema@.hash256 AS ledger_key_id, NULL::numeric AS kg
+            FROM @extschema@._lot_custody_steps(lot) s
+          UNION ALL
+          SELECT 1, c.ledger_at, c.ledger_origin, c.ledger_seq, NULL, NULL,
+                 c.battery_id, c.lot_id, c.event, c.ledger_key_id, c.kg
+            FROM c),
+    g AS (SELECT o.*, count(*) FILTER (WHERE o.step = 0)
+                          OVER (ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.step ROWS UNBOUNDED PRECEDING) AS n
+            FROM o),
+    -- each consumer gets the custody after the last lot row before it
+    h AS (SELECT g.*, first_value(g.holder) OVER w AS h_holder, first_value(g.offered) OVER w AS h_offered
+            FROM g WINDOW w AS (PARTITION BY g.n ORDER BY g.step, g.ledger_at, g.ledger_origin, g.ledger_seq))
+    SELECT h.battery_id, h.lot_id, h.ledger_at, h.ledger_origin, h.ledger_seq, h.event, k.member, h.kg,
+           k.member IS NOT NULL AND k.member = h.h_holder AND h.h_offered IS NULL
+      FROM h
       LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.key_event x
-                          WHERE x.key_id OPERATOR(@extschema@.=) c.ledger_key_id AND x.event = 'added' LIMIT 1) k ON true
-      LEFT JOIN LATERAL (SELECT st.holder FROM st
-                          WHERE (st.ledger_at, st.ledger_origin, st.ledger_seq) <= (c.ledger_at, c.ledger_origin, c.ledger_seq)
-                          ORDER BY st.ledger_at DESC, st.ledger_origin DESC, st.ledger_seq DESC LIMIT 1) h ON true
-     ORDER BY c.ledger_at, c.ledger_origin, c.ledger_seq;
+                          WHERE x.key_id OPERATOR(@extschema@.=) h.ledger_key_id AND x.event = 'added' LIMIT 1) k ON true
+     WHERE h.step = 1
+     ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq;
 END $$;
 
 -- The member holding a lot: its creator or the last member that received
@@ -406,6 +424,11 @@ BEGIN
 END $$;
 
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
+-- A lot named more than once is checked for the sum of its entries: each
+-- checked alone against the lot's mass let 100 kg give 120 (red team r22,
+-- L1).  A lot the holder has shipped and the addressee not yet received is
+-- not the holder's to consume (_lot_consumers() judges it so): consumed
+-- meanwhile, the addressee received a lot with nothing left (r22, L2).
 -- r is the row of tbl being judged: a refusal is raised only if it is signed
 -- (_refuse_row); otherwise NULL, and the caller lets the chain trigger refuse it.
 CREATE FUNCTION @extschema@._check_inputs(r anyelement, tbl regclass, inputs jsonb, signer text, what text)
@@ -413,6 +436,8 @@ CREATE FUNCTION @extschema@._check_inputs(r anyelement, tbl regclass, inputs jso
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     i jsonb;
+    inp record;
+    cust record;
     total numeric := 0;
     want numeric;
 BEGIN
@@ -430,17 +455,26 @@ BEGIN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL031', format('malformed input lot %s in %s', i, what));
             RETURN NULL;
         END IF;
-        IF @extschema@.lot_custodian(i->>'lot') IS DISTINCT FROM signer THEN
-            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is not held by member "%s"', i->>'lot', signer),
-                format('Its custodian is %s.', coalesce('"' || @extschema@.lot_custodian(i->>'lot') || '"', 'nobody (no such lot)')));
+    END LOOP;
+    FOR inp IN SELECT e.v->>'lot' AS lot, sum((e.v->>'mass_kg')::numeric) AS kg
+               FROM jsonb_array_elements(inputs) WITH ORDINALITY e(v, ord) GROUP BY 1 ORDER BY min(e.ord) LOOP
+        SELECT * INTO cust FROM @extschema@._lot_custody(inp.lot);
+        IF cust.holder IS DISTINCT FROM signer THEN
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is not held by member "%s"', inp.lot, signer),
+                format('Its custodian is %s.', coalesce('"' || cust.holder || '"', 'nobody (no such lot)')));
             RETURN NULL;
         END IF;
-        IF @extschema@.lot_available_kg(i->>'lot') < want THEN
+        IF cust.offered IS NOT NULL THEN
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is shipped to member "%s"', inp.lot, cust.offered),
+                'A lot shipped and not yet received is not its shipper''s to consume.');
+            RETURN NULL;
+        END IF;
+        IF @extschema@.lot_available_kg(inp.lot) < inp.kg THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
-                i->>'lot', @extschema@.lot_available_kg(i->>'lot'), want));
+                inp.lot, @extschema@.lot_available_kg(inp.lot), inp.kg));
             RETURN NULL;
         END IF;
-        total := total + want;
+        total := total + inp.kg;
     END LOOP;
     RETURN total;
 END $$;
@@ -682,17 +716,30 @@ END $$;
 -- prefix and item reference for 'gs1:01/<GTIN-14>' alone or followed by
 -- '/...'; 'iso15459:<IAC>/<CIN>/' for 'iso15459:<IAC>/<CIN>/<anything>'.
 -- NULL for any other id: it is in no namespace, and stays its first
--- declarer's (or creator's) in registry order.  Exact text, canonical form
--- only: another spelling is another id, which a passport does not name.
+-- declarer's (or creator's) in registry order.  Another spelling is another
+-- id, which a passport does not name; but the spellings battery ids accept
+-- for the same company (battery_id.c: a GS1 element string '(01)<GTIN-14>',
+-- a Digital Link 'https://<host>/.../01/<GTIN>', a GTIN-8/12/13, any case;
+-- an ISO/IEC 15459 id in lower case) are in its namespace too, so that a
+-- maker writing its model or lot ids so is not left unprotected, another
+-- member free to take them (red team r22, N3).
 -- (PL/pgSQL, as _signer(): with its pinned search_path an SQL function is
 -- planned again on every call, and passport() calls it through _model_holder())
 CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    gtin text;
 BEGIN
     IF id ~ '^gs1:01/[0-9]{14}(/|$)' THEN
-        RETURN 'gs1:' || substr(id, 9, 12);
+        RETURN 'gs1:' || substr(id, 9, 12);             -- the canonical form, first
     END IF;
-    RETURN substring(id from '^(iso15459:[A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).');
+    gtin := coalesce(substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)'),
+                     substring(id from '^\(01\)([0-9]{14})'),
+                     substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)'));
+    IF gtin IS NOT NULL THEN
+        RETURN 'gs1:' || substr(lpad(gtin, 14, '0'), 2, 12);
+    END IF;
+    RETURN 'iso15459:' || upper(substring(id from '(?i)^iso15459:([A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).'));
 END $$;
 
 -- _key_owners(key text, at timestamptz): _id_owners() for a key given as
@@ -816,6 +863,25 @@ BEGIN
         RAISE EXCEPTION 'member "%" has made batteries in namespace "%"', other.member, namespace
             USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.battery_id),
                   HINT = 'Agree in the consortium whose namespace it is; the registration would make those batteries ineffective.';
+    END IF;
+    -- nor models another member declared, nor lots it created, under it
+    -- (ns21 put them in namespaces): their rows dated before it keep
+    -- counting, but the holder's own application was refused its model's
+    -- next declaration (BL044; red team r22, N1).  Every spelling
+    -- _text_id_key() reads: one pass over them, at registration only
+    SELECT s.member, x.id INTO other
+      FROM (SELECT m.model_id AS id, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq FROM @extschema@.battery_model m
+            UNION ALL
+            SELECT l.lot_id, l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq FROM @extschema@.lot_event l
+             WHERE l.event IN ('extracted', 'processed', 'secondary_created')) x,
+           @extschema@._signer(x.ledger_key_id) s
+     WHERE s.member IS DISTINCT FROM add_id_namespace.member
+       AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._text_id_key(x.id))
+     ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'member "%" has declared models or created lots in namespace "%"', other.member, namespace
+            USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.id),
+                  HINT = 'Agree in the consortium whose namespace it is; the registration would refuse that member''s next rows of them.';
     END IF;
     INSERT INTO @extschema@.id_namespace (namespace, member) VALUES (namespace, member);
     RETURN namespace;
@@ -1909,6 +1975,42 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                            ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1) m
      WHERE @extschema@._ns_hosted(n.member, n.ledger_origin)
     UNION ALL
+    -- the same over models another member declared or lots it created (ns21
+    -- put them in namespaces): a registration dated back over them (its at
+    -- is the writer's) makes their rows ineffective on every member, which
+    -- then named only the victim's rows, as foreign_namespace (red team
+    -- r22, N2)
+    -- (each namespaced id's key computed once and the registrations that
+    -- can cover it probed by their few candidate prefixes, as _key_owners():
+    -- not every model and lot per registration)
+    SELECT NULL, o.ledger_origin, o.ledger_seq, 'id_namespace', o.member, 'namespace_over_others', 'conflict',
+           format('namespace "%s" of "%s" covers %s "%s" made, e.g. %s', o.namespace, o.member, o.what, o.other, o.id)
+      FROM (SELECT DISTINCT ON (n.namespace, n.member, n.ledger_origin, n.ledger_seq) n.namespace, n.member, n.ledger_origin, n.ledger_seq,
+                   x.what, s.member AS other, x.id
+              FROM (SELECT y.*, @extschema@._text_id_key(y.id) AS key
+                      FROM (SELECT m.model_id AS id, 'models' AS what, m.ledger_key_id, m.ledger_at, m.ledger_origin, m.ledger_seq
+                              FROM @extschema@.battery_model m
+                            UNION ALL
+                            SELECT l.lot_id, 'lots', l.ledger_key_id, l.ledger_at, l.ledger_origin, l.ledger_seq
+                              FROM @extschema@.lot_event l
+                             WHERE l.event IN ('extracted', 'processed', 'secondary_created')) y OFFSET 0) x
+              JOIN @extschema@.id_namespace n
+                ON n.namespace = ANY (ARRAY(SELECT left(x.key, k) FROM generate_series(0, length(x.key)) k
+                                             WHERE (k >= 4 AND starts_with(x.key, 'gs1:')) OR k = length(x.key)
+                                                OR substr(x.key, k + 1, 1) = '/'))
+               -- _ns_covers() and _signer() written out, as in _key_claims():
+               -- SQL functions with a pinned search_path are planned on
+               -- every call, here once per namespaced row
+               AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(x.key, n.namespace)
+                        ELSE starts_with(x.key || '/', n.namespace || '/') END
+              CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.key_event k
+                                   WHERE k.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND k.event = 'added' LIMIT 1) s
+             WHERE x.key IS NOT NULL AND s.member IS NOT NULL AND s.member IS DISTINCT FROM n.member
+             ORDER BY n.namespace, n.member, n.ledger_origin, n.ledger_seq, x.ledger_at, x.ledger_origin, x.ledger_seq
+            OFFSET 0) o
+     -- (after the DISTINCT: once per registration named)
+     WHERE @extschema@._ns_hosted(o.member, o.ledger_origin)
+    UNION ALL
     -- a registration written where its member is not hosted counts for nothing
     SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
            format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
@@ -2043,15 +2145,18 @@ BEGIN
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
     END IF;
+    -- the holder's own model is its to declare again, whatever namespace
+    -- was registered after its first declaration (_model_holder() keeps it;
+    -- red team r22, N1)
+    holder := @extschema@._model_holder(NEW.model_id);
     SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(NEW.model_id), statement_timestamp());
-    IF ns.members IS NOT NULL AND NOT s.member = ANY (ns.members) THEN
+    IF holder IS DISTINCT FROM s.member AND ns.members IS NOT NULL AND NOT s.member = ANY (ns.members) THEN
         PERFORM @extschema@._refuse('BL044', format('battery model id "%s" is in the namespace of member "%s"',
                                                     NEW.model_id, array_to_string(ns.members, '", "')),
             format('Namespace %s is registered to "%s"; a model id of the form gs1:01/<GTIN> or iso15459:<IAC>/<CIN>/... is its members'' to declare.',
                    array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "')),
             'Use a model id of a namespace registered to you (battledger.id_namespace).');
     END IF;
-    holder := @extschema@._model_holder(NEW.model_id);
     IF holder IS NOT NULL AND holder <> s.member THEN
         PERFORM @extschema@._refuse('BL061', format('battery model "%s" is declared by member "%s"', NEW.model_id, holder),
             'A model belongs to the member that declared it first; only that member may declare it again.',

@@ -460,7 +460,8 @@ $$;
 -- returns is counts, states, and in the reasons names (members,
 -- subscriptions, tables, triggers, chain keys of quarantines, which PUBLIC
 -- reads anyway), a refusal's table and problem, a lock holder's pid: no row
--- data, no conninfo.  It takes no argument and writes nothing; its
+-- data, no conninfo (a held row's chain key and release problem, its data,
+-- only to a session user who may read held_row: red team r22, S4).  It takes no argument and writes nothing; its
 -- search_path is pinned and every object it names is qualified; the
 -- settings it reads from the caller's session (battledger.origin,
 -- battledger.unsealed_after, battledger.max_clock_ahead) only a superuser
@@ -610,12 +611,22 @@ CREATE FUNCTION @extschema@.consortium_status()
                (SELECT pg_catalog.concat_ws(' ',
                        pg_catalog.format('%s held back, %s held: see battledger.quarantine and battledger.held_row; battledger.release_chain() stores what extends the chain once the member has repaired it.',
                                          @extschema@._counted(count(*), 'chain', 'chains'), @extschema@._counted(sum(x.held), 'row', 'rows')),
-                       (SELECT pg_catalog.format('Its last release could not store %s (the first: %s, chain %s, position %s: %s). '
+                       -- the held row's chain key and problem (release_chain()'s
+                       -- SQLERRM, which can quote a value) are its data: said
+                       -- only to a caller who may read held_row; a pg_monitor
+                       -- role gets the table and position (red team r22, S4)
+                       (SELECT pg_catalog.format('Its last release could not store %s (the first: %s, %sposition %s%s). '
                                                  'Rows the member cannot repair (a forged row: its later rows link to it) never will be: '
                                                  'SELECT battledger.close_quarantine(%L, %L, %L) keeps them held for good, as evidence, and stops counting the member not ok (docs/consortium.md, "A quarantine that cannot be released").',
-                                                 @extschema@._counted(f.n, 'row', 'rows'), f.tbl, coalesce(f.chain_key, '(none)'), f.seq, f.problem,
+                                                 @extschema@._counted(f.n, 'row', 'rows'), f.tbl,
+                                                 CASE WHEN f.readable THEN pg_catalog.format('chain %s, ', coalesce(f.chain_key, '(none)'))
+                                                      WHEN f.quarantined_key IS NOT NULL THEN pg_catalog.format('chain %s, ', f.quarantined_key)
+                                                      ELSE '' END,
+                                                 f.seq,
+                                                 CASE WHEN f.readable THEN ': ' || f.problem ELSE ': battledger.held_row says why' END,
                                                  m.origin, f.tbl, f.quarantined_key)
-                          FROM (SELECT h.tbl, h.chain_key, h.seq, h.problem, q.chain_key AS quarantined_key, count(*) OVER () AS n
+                          FROM (SELECT h.tbl, h.chain_key, h.seq, h.problem, q.chain_key AS quarantined_key, count(*) OVER () AS n,
+                                       pg_catalog.has_table_privilege(session_user, '@extschema@.held_row', 'SELECT') AS readable
                                   FROM @extschema@.quarantine q
                                   JOIN @extschema@.held_row h
                                     ON h.origin = q.origin AND h.tbl = q.tbl AND (q.chain_key IS NULL OR h.chain_key = q.chain_key)
@@ -899,8 +910,11 @@ BEGIN
     -- every member (battery_lifecycle(), _model_holder(), _lot_custody_steps()),
     -- and named here as the member's doing, with the table each is in (a
     -- namespace, model or lot row names no battery)
-    RETURN QUERY SELECT CASE WHEN c.event = 'id_namespace' THEN 'battledger.id_namespace'
-                             WHEN c.event = 'battery_model' THEN 'battledger.battery_model'
+    -- (by the problem, which each branch of registry_conflicts() sets, not
+    -- by the event, a lot row's free text: one written past the rules as
+    -- 'battery_model' was filed there; red team r22, V1)
+    RETURN QUERY SELECT CASE WHEN c.battery_id IS NULL AND c.problem LIKE 'namespace\_%' THEN 'battledger.id_namespace'
+                             WHEN c.battery_id IS NULL AND c.problem LIKE 'model\_%' THEN 'battledger.battery_model'
                              WHEN c.battery_id IS NULL THEN 'battledger.lot_event'
                              ELSE 'battledger.battery_event' END,
                         'registry_equivocation'::text,

@@ -30,7 +30,7 @@ COMMENT ON FUNCTION @extschema@._id_key(@extschema@.battery_id) IS 'internal: th
 COMMENT ON FUNCTION @extschema@._ns_covers(text, text) IS 'internal: does a namespace cover an id key or another namespace?';
 COMMENT ON FUNCTION @extschema@._ns_candidates(text) IS 'internal: the prefixes of an id key that a namespace covering it could be';
 COMMENT ON FUNCTION @extschema@._id_owners(@extschema@.battery_id, timestamptz) IS 'internal: the members whose namespaces, registered by a time, cover a battery id';
-COMMENT ON FUNCTION @extschema@._text_id_key(text) IS 'internal: the namespace key of a model or lot id written as gs1:01/<GTIN>... or iso15459:<IAC>/<CIN>/..., else NULL';
+COMMENT ON FUNCTION @extschema@._text_id_key(text) IS 'internal: the namespace key of a model or lot id written as gs1:01/<GTIN>... or iso15459:<IAC>/<CIN>/... (or another spelling battery ids accept), else NULL';
 COMMENT ON FUNCTION @extschema@._key_owners(text, timestamptz) IS 'internal: the members whose namespaces, registered by a time, cover a namespace key';
 COMMENT ON FUNCTION @extschema@._key_claims(text) IS 'internal: every member whose namespace covers a key, and when it first registered one';
 COMMENT ON FUNCTION @extschema@._key_claim_allows(text[], timestamptz[], text, timestamptz) IS 'internal: may a member write the first row of an id with these claims at a time';
