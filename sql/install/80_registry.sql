@@ -1995,9 +1995,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                               FROM @extschema@.lot_event l
                              WHERE l.event IN ('extracted', 'processed', 'secondary_created')) y OFFSET 0) x
               JOIN @extschema@.id_namespace n
-                ON n.namespace = ANY (ARRAY(SELECT left(x.key, k) FROM generate_series(0, length(x.key)) k
-                                             WHERE (k >= 4 AND starts_with(x.key, 'gs1:')) OR k = length(x.key)
-                                                OR substr(x.key, k + 1, 1) = '/'))
+                ON n.namespace = ANY (@extschema@._ns_candidates(x.key))
                -- _ns_covers() and _signer() written out, as in _key_claims():
                -- SQL functions with a pinned search_path are planned on
                -- every call, here once per namespaced row
