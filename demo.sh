@@ -34,6 +34,12 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 -d demo "$@"; }
 step() { printf '\n\033[1;34m▶ %s\033[0m\n' "$*"; }
 ok() { printf '  \033[32m✔\033[0m %s\n' "$*"; }
 no() { printf '  \033[31m✘\033[0m %s\n' "$*"; }
+# what the demo shows must hold: an attack accepted or a problem found makes
+# it end non-zero (test/long/demo.sh runs it so in CI)
+failed=0
+bad() { no "$@"; failed=1; }
+# "<what>: N problems", a check only when N is 0
+problems() { if [ "$2" = 0 ]; then ok "$1 0 problems"; else bad "$1 $2 problems"; fi; }
 
 declare -A KID
 # sign a row of battledger.<table> as <member> and insert it: the server gives
@@ -91,7 +97,7 @@ for lot in CL-LI-2009-001 CD-CO-2009-001; do
 done
 ok "shipped to refiner.example and received (each side signs its half of the custody transfer)"
 if record refiner.example lot_event '{"lot_id": "CAM-2009-007", "event": "processed", "material": "NMC cathode material", "mass_kg": 950, "inputs": [{"lot": "CL-LI-2009-001", "mass_kg": 600}, {"lot": "CD-CO-2009-001", "mass_kg": 300}], "occurred_at": "2008-11-01T00:00:00Z"}' 2>"$BL_WORK/err"; then
-  no "950 kg out of 900 kg in was accepted?!"
+  bad "950 kg out of 900 kg in was accepted?!"
 else
   no "refused: $(grep -o 'mass balance.*' "$BL_WORK/err" | head -1)"
 fi
@@ -142,7 +148,7 @@ q -F ' ' -c "SELECT 'last capacity ', d.value->>'capacity_ah', 'Ah at', to_char(
 
 step "5. Forgeries are refused before anything is written"
 if record miner.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"soh_reported\", \"occurred_at\": \"2009-04-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then
-  no "a miner reporting state of health was accepted?!"
+  bad "a miner reporting state of health was accepted?!"
 else no "miner.example reporting state of health: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
 hex=$(q -c "SELECT encode(battledger.signing_bytes(jsonb_populate_record(NULL::battledger.battery_event,
   jsonb_build_object('battery_id', '$BATTERY', 'event', 'negative_event', 'data', '{\"kind\": \"minor\"}'::jsonb,
@@ -150,9 +156,9 @@ hex=$(q -c "SELECT encode(battledger.signing_bytes(jsonb_populate_record(NULL::b
 sig=$("$CLI" sign --key "$K/fleet.example.key" --hex "$hex")
 if q -c "INSERT INTO battledger.battery_event (battery_id, event, data, occurred_at, ledger_key_id, ledger_sig)
          VALUES ('$BATTERY', 'negative_event', '{\"kind\": \"none\"}', '2009-04-01T00:00:00Z', '${KID[fleet.example]}', decode('$sig', 'hex'))" 2>"$BL_WORK/err"; then
-  no "an altered event was accepted?!"
+  bad "an altered event was accepted?!"
 else no "a signed event altered in transit: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
-if q -c "UPDATE battledger.battery_event SET data = '{}'" 2>"$BL_WORK/err"; then no "UPDATE accepted?!"
+if q -c "UPDATE battledger.battery_event SET data = '{}'" 2>"$BL_WORK/err"; then bad "UPDATE accepted?!"
 else no "rewriting history: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
 
 step "6. Second life, end of life, recycling"
@@ -161,7 +167,7 @@ record oem.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"re
 handover oem.example second-life.example 2009-04-20
 record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"repurposed\", \"passport_id\": \"urn:bp:B0025:2\", \"data\": {\"application\": \"home storage\"}, \"occurred_at\": \"2009-05-01T00:00:00Z\"}"
 ok "second-life.example repurposed it for home storage: new passport urn:bp:B0025:2, linked to the first"
-if record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"original\", \"occurred_at\": \"2012-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then no "back to original accepted?!"
+if record second-life.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"original\", \"occurred_at\": \"2012-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then bad "back to original accepted?!"
 else no "back to \"original\": $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
 handover second-life.example recycler.example 2015-05-20
 record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"status_changed\", \"new_status\": \"waste\", \"occurred_at\": \"2015-06-01T00:00:00Z\"}"
@@ -169,7 +175,7 @@ record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\":
 record recycler.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"recycled\", \"data\": {\"recoveredMaterials\": {\"cobalt_kg\": 0.0026, \"lithium_kg\": 0.0009, \"nickel_kg\": 0.0025}}, \"occurred_at\": \"2015-07-01T00:00:00Z\"}"
 record recycler.example lot_event "{\"lot_id\": \"SEC-CO-2015-01\", \"event\": \"secondary_created\", \"material\": \"recycled cobalt\", \"mass_kg\": 0.0026, \"inputs\": {\"battery\": \"$BATTERY\"}, \"occurred_at\": \"2015-07-02T00:00:00Z\"}"
 ok "recycler.example took it as waste, dismantled and recycled it; 2.6 g of cobalt become a secondary lot"
-if record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"soh_reported\", \"occurred_at\": \"2016-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then no "event after recycling accepted?!"
+if record fleet.example battery_event "{\"battery_id\": \"$BATTERY\", \"event\": \"soh_reported\", \"occurred_at\": \"2016-01-01T00:00:00Z\"}" 2>"$BL_WORK/err"; then bad "event after recycling accepted?!"
 else no "an event after recycling: $(sed -n 's/^ERROR: *//p' "$BL_WORK/err" | head -1)"; fi
 
 step "7. The recycler's own database joins: every row replicated to it is checked on arrival"
@@ -199,7 +205,7 @@ for i in $(seq 1 150); do
   sleep 0.2
 done
 ok "recycler.example/registry holds $(q2 -c "SELECT count(*) FROM battledger.battery_event") battery events, $(q2 -c "SELECT count(*) FROM battledger.lot_event") lot events and $(q2 -c "SELECT count(*) FROM battledger.key_event") keys of oem.example/batteries"
-ok "verify_member('oem.example/batteries') there: $(q2 -c "SELECT count(*) FROM battledger.verify_member('oem.example/batteries')") problems (chains, hashes, keys, signatures)"
+problems "verify_member('oem.example/batteries') there (chains, hashes, keys, signatures):" "$(q2 -c "SELECT count(*) FROM battledger.verify_member('oem.example/batteries')")"
 
 step "8. Sealing: every event becomes a leaf of the member's transparency log; the recycler witnesses it"
 q -c "SELECT battledger.seal()" | sed 's/^/    /'
@@ -240,7 +246,7 @@ if /usr/bin/python3 test/lib/validate_passport.py test/standards test/standards/
      > "$BL_WORK/validation.txt"; then
   ok "every document validated against its schema (draft 4, format checking), public and legitimate-interest tiers:"
 else
-  echo "  validation FAILED:"
+  bad "validation FAILED:"
 fi
 sed 's/, [0-9]* required values.*/ (values this demo does not declare or the tier withholds: left out)/; s/^/    /' "$BL_WORK/validation.txt"
 
@@ -261,14 +267,18 @@ echo "    \$ battledger verify-proof --vkey \"\$(cat vkey)\" --witness \"\$(cat 
 printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --witness "$(cat "$BL_WORK/witness")" --proof "$BL_WORK/proof.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")"
 sed '2s/index [0-9]*/index 0/' "$BL_WORK/proof.txt" > "$BL_WORK/forged.txt"
 echo "    \$ # the same proof, claiming another position in the log:"
-printf '    '; "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --proof "$BL_WORK/forged.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")" || true
+printf '    '
+if "$CLI" verify-proof --vkey "$(cat "$BL_WORK/vkey")" --proof "$BL_WORK/forged.txt" --leaf-hex "$(cat "$BL_WORK/leaf.hex")"; then
+  bad "a proof claiming another position was accepted?!"
+fi
 
 step "12. Everything verifies, at both members"
 for t in member_event key_event battery_model lot_event battery_event batch; do
-  ok "verify(battledger.$t): $(q -c "SELECT count(*) FROM battledger.verify('battledger.$t')") problems"
+  problems "verify(battledger.$t):" "$(q -c "SELECT count(*) FROM battledger.verify('battledger.$t')")"
 done
-ok "verify_log(): $(q -c "SELECT count(*) FROM battledger.verify_log()") problems"
-ok "at recycler.example/registry: verify(battledger.battery_event) $(q2 -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')") problems, rows refused on arrival: $(q2 -c "SELECT count(*) FROM battledger.rejections")"
+problems "verify_log():" "$(q -c "SELECT count(*) FROM battledger.verify_log()")"
+problems "at recycler.example/registry: verify(battledger.battery_event) and rows refused on arrival:" \
+  "$(q2 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.rejections)")"
 
 echo
 if [ "${KEEP:-0}" = 1 ]; then
@@ -277,3 +287,7 @@ else
   echo "Done. The throwaway clusters are stopped and removed (KEEP=1 ./demo.sh keeps them)."
 fi
 echo "Usage data: B. Saha and K. Goebel (2007), \"Battery Data Set\", NASA Ames Prognostics Center of Excellence."
+if [ "$failed" != 0 ]; then
+  echo "The demo found something wrong: see the ✘ lines marked ?! or with problems above." >&2
+  exit 1
+fi

@@ -8,8 +8,8 @@
 # model ids, lot ids and lots' mass balance (test/long/red_team_ns21.sh),
 # red team r22's cases on 0.19.0's merges (test/long/red_team_r22.sh),
 # the upgrade scenario compared with a fresh install at every step
-# (test/long/upgrade_every_step.sh),
-# and
+# (test/long/upgrade_every_step.sh), the README's demo run as a user runs it,
+# failing on any attack it shows accepted (test/long/demo.sh), and
 # the Debian packages built, linted, installed and checked
 # (test/long/deb_package.sh).  Fresh Debian 12, as root or with sudo.
 set -euo pipefail
