@@ -7,12 +7,12 @@ MODULE_big = battledger
 # src/core: pure C shared with the CLI, the unit tests and the fuzzers (no
 # PostgreSQL header); src/pg: the PostgreSQL glue; src/cli: the CLI's front end.
 CORE_OBJS = src/core/sha256.o src/core/ed25519.o src/core/merkle.o src/core/codec.o src/core/note.o \
-            src/core/batch.o src/core/type_text.o
+            src/core/batch.o src/core/type_text.o src/core/number_text.o
 PG_OBJS = src/pg/battledger.o src/pg/hash256.o src/pg/encode.o src/pg/ledger_rel.o \
           src/pg/chain.o src/pg/verify.o src/pg/guard.o src/pg/keys.o src/pg/sign.o \
           src/pg/log.o src/pg/log_queue.o src/pg/log_entries.o src/pg/log_tree.o src/pg/log_seal.o \
           src/pg/log_bulk.o src/pg/log_proof.o src/pg/log_verify.o src/pg/log_verify_rows.o src/pg/log_keys.o \
-          src/pg/battery_id.o \
+          src/pg/battery_id.o src/pg/json_num.o \
           src/pg/worker.o src/pg/arrive.o \
           src/pg/witness.o src/pg/enable.o src/pg/origin_claim.o src/pg/quarantine.o \
           src/pg/progress.o src/pg/pgutil.o src/pg/consortium.o

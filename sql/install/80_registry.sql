@@ -240,6 +240,14 @@ END $$;
 -- place in registry order).  Counting every row naming the lot let a member
 -- bypassing its rules use up a lot it did not hold, on every member, the
 -- holder's own uses refused (BL033; red team r20, L2).
+-- _json_num(v): a number in a registry row's JSON (a lot's mass in a
+-- processing's inputs or a manufacture's lots, a measurement) as a finite
+-- numeric, NULL for anything else, and never an error (src/pg/json_num.c):
+-- a member bypassing its rules writes what it likes, and a cast of "abc"
+-- made every reader of the lot it named fail, on every member.  Pure.
+CREATE FUNCTION @extschema@._json_num(v jsonb) RETURNS numeric
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'bl_json_num';
+
 CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -317,6 +325,37 @@ BEGIN
     END LOOP;
 END $$;
 
+-- _lot_creation(lot): the lot's creation the registry counts, the first
+-- effective one of _lot_custody_steps() -- the first creation in registry
+-- order by a known key, in the event's roles, that the lot id's namespace
+-- allows -- found without walking the lot's other rows.  recycled_content()
+-- and material_provenance() read a lot's material and inputs from it; they
+-- read the first creation in registry order, whoever wrote it, until
+-- 0.20.0, so that another member's creation of a maker's namespaced lot id
+-- dated before the maker's (ineffective, foreign_namespace) set the
+-- recycled content and provenance of every battery made from the lot, on
+-- every member.  NULL: the lot was never created.
+CREATE FUNCTION @extschema@._lot_creation(lot text) RETURNS @extschema@.lot_event
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    claims record;
+    r @extschema@.lot_event;
+    s record;
+BEGIN
+    SELECT * INTO claims FROM @extschema@._key_claims(@extschema@._text_id_key(lot));
+    FOR r IN SELECT x.* FROM @extschema@.lot_event x
+              WHERE x.lot_id = lot AND x.event IN ('extracted', 'processed', 'secondary_created')
+              ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LOOP
+        SELECT * INTO s FROM @extschema@._signer_at(r.ledger_key_id, r.ledger_at);
+        IF s.member IS NOT NULL
+           AND coalesce(s.roles && (SELECT k.roles FROM @extschema@.event_kind k WHERE k.event = r.event AND k.subject = 'lot'), false)
+           AND @extschema@._key_claim_allows(claims.members, claims.since, s.member, r.ledger_at) THEN
+            RETURN r;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+
 CREATE FUNCTION @extschema@._lot_custody(lot text, OUT holder text, OUT offered text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -349,12 +388,12 @@ BEGIN
     RETURN QUERY
     WITH c AS (SELECT NULL::@extschema@.battery_id AS battery_id, e.lot_id, e.ledger_at, e.ledger_origin, e.ledger_seq,
                  e.event, e.ledger_key_id,
-                 (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(e.inputs) i WHERE i->>'lot' = lot) AS kg
+                 (SELECT sum(@extschema@._json_num(i->'mass_kg')) FROM jsonb_array_elements(e.inputs) i WHERE i->>'lot' = lot) AS kg
             FROM @extschema@.lot_event e
            WHERE e.inputs @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(e.inputs) = 'array'
           UNION ALL
           SELECT b.battery_id, NULL, b.ledger_at, b.ledger_origin, b.ledger_seq, b.event, b.ledger_key_id,
-                 (SELECT sum((i->>'mass_kg')::numeric) FROM jsonb_array_elements(b.lots) i WHERE i->>'lot' = lot)
+                 (SELECT sum(@extschema@._json_num(i->'mass_kg')) FROM jsonb_array_elements(b.lots) i WHERE i->>'lot' = lot)
             FROM @extschema@.battery_event b
            WHERE b.lots @> jsonb_build_array(jsonb_build_object('lot', lot)) AND jsonb_typeof(b.lots) = 'array'),
     -- the lot's rows (step 0) and its consumers (1) in registry order, the
@@ -450,13 +489,14 @@ BEGIN
     PERFORM @extschema@._lock_subject('lot', l) FROM (
         SELECT DISTINCT e->>'lot' AS l FROM jsonb_array_elements(inputs) e WHERE e->>'lot' IS NOT NULL ORDER BY 1) x;
     FOR i IN SELECT * FROM jsonb_array_elements(inputs) LOOP
-        want := (i->>'mass_kg')::numeric;
+        -- (what every member's readers will count: a number, or nothing)
+        want := @extschema@._json_num(i->'mass_kg');
         IF i->>'lot' IS NULL OR want IS NULL OR want <= 0 THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL031', format('malformed input lot %s in %s', i, what));
             RETURN NULL;
         END IF;
     END LOOP;
-    FOR inp IN SELECT e.v->>'lot' AS lot, sum((e.v->>'mass_kg')::numeric) AS kg
+    FOR inp IN SELECT e.v->>'lot' AS lot, sum(@extschema@._json_num(e.v->'mass_kg')) AS kg
                FROM jsonb_array_elements(inputs) WITH ORDINALITY e(v, ord) GROUP BY 1 ORDER BY min(e.ord) LOOP
         SELECT * INTO cust FROM @extschema@._lot_custody(inp.lot);
         IF cust.holder IS DISTINCT FROM signer THEN
@@ -2044,16 +2084,39 @@ CREATE FUNCTION @extschema@.registry_conflicts()
      WHERE NOT st.effective
     UNION ALL
     -- rows consuming a lot their signer did not hold (ns21; red team r20, L2):
-    -- they use none of it up.  The lots consumed are the ones named as inputs
-    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, c.event, c.signer, 'lot_not_held', 'equivocation',
-           format('%s kg of lot "%s" consumed by "%s", which did not hold it', c.mass_kg, d.lot, coalesce(c.signer, '(unknown key)'))
+    -- they use none of it up.  The lots consumed are the ones named as inputs.
+    -- And the holder's own rows that the writer's mass balance refuses
+    -- (BL031, BL033), which only a holder bypassing its rules writes: a use
+    -- of more than was left at the row's place in registry order, or of no
+    -- positive mass.  They still count (lot_available_kg() judges consumers
+    -- by custody alone, docs/security.md), and are named here: lot_overdrawn,
+    -- lot_bad_mass.  Rows tied in registry order share their running sum,
+    -- so every member names the same rows.  Honest uses never are: the
+    -- writer admits a use only if all uses so far, it included, fit in the
+    -- lot, and a sum of positive masses does not depend on their order.
+    SELECT c.battery_id, c.ledger_origin, c.ledger_seq, c.event, c.signer,
+           CASE WHEN NOT c.effective THEN 'lot_not_held'
+                WHEN c.mass_kg IS NULL OR c.mass_kg <= 0 THEN 'lot_bad_mass'
+                ELSE 'lot_overdrawn' END,
+           'equivocation',
+           CASE WHEN NOT c.effective
+                THEN format('%s kg of lot "%s" consumed by "%s", which did not hold it', c.mass_kg, d.lot, coalesce(c.signer, '(unknown key)'))
+                WHEN c.mass_kg IS NULL OR c.mass_kg <= 0
+                THEN format('lot "%s" consumed by "%s" with a mass of %s kg', d.lot, c.signer, coalesce(c.mass_kg::text, 'no'))
+                ELSE format('%s kg of lot "%s" consumed by "%s" when %s kg were left', c.mass_kg, d.lot, c.signer,
+                            coalesce(m.made, 0) - (c.used - c.mass_kg)) END
       FROM (SELECT DISTINCT i->>'lot' AS lot FROM @extschema@.lot_event x, jsonb_array_elements(x.inputs) i
              WHERE jsonb_typeof(x.inputs) = 'array' AND i->>'lot' IS NOT NULL
             UNION
             SELECT DISTINCT i->>'lot' FROM @extschema@.battery_event b, jsonb_array_elements(b.lots) i
              WHERE b.lots IS NOT NULL AND jsonb_typeof(b.lots) = 'array' AND i->>'lot' IS NOT NULL) d
-      CROSS JOIN LATERAL @extschema@._lot_consumers(d.lot) c
-     WHERE NOT c.effective
+      -- (the lot's one effective creation; NULL: none, and nobody holds it)
+      CROSS JOIN LATERAL (SELECT (SELECT st.mass_kg FROM @extschema@._lot_custody_steps(d.lot) st
+                                   WHERE st.effective AND st.event IN ('extracted', 'processed', 'secondary_created')) AS made) m
+      CROSS JOIN LATERAL (SELECT k.*, coalesce(sum(k.mass_kg) FILTER (WHERE k.effective)
+                                                   OVER (ORDER BY k.ledger_at, k.ledger_origin, k.ledger_seq), 0) AS used
+                            FROM @extschema@._lot_consumers(d.lot) k) c
+     WHERE NOT c.effective OR c.mass_kg IS NULL OR c.mass_kg <= 0 OR c.used > coalesce(m.made, 0)
     UNION ALL
     -- second life and composition: claims of a manufacture the predecessors' and
     -- components' own histories do not confirm

@@ -843,22 +843,27 @@ CREATE FUNCTION @extschema@.material_provenance(battery @extschema@.battery_id)
                    country text, facility text, member text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE used(depth, lot, kg) AS (
-        SELECT 1, i->>'lot', (i->>'mass_kg')::numeric
+        SELECT 1, i->>'lot', @extschema@._json_num(i->'mass_kg')
           FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
            -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
            AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
+           AND jsonb_typeof(e.lots) = 'array'
         UNION ALL
-        SELECT u.depth + 1, i->>'lot', (i->>'mass_kg')::numeric
+        -- a lot's inputs, and below its material, from the creation the
+        -- registry counts (_lot_creation()): not every row creating the
+        -- id, another member's among them
+        SELECT u.depth + 1, i->>'lot', @extschema@._json_num(i->'mass_kg')
           FROM used u
-          JOIN @extschema@.lot_event le ON le.lot_id = u.lot AND le.event = 'processed'
+          CROSS JOIN LATERAL @extschema@._lot_creation(u.lot) le
           CROSS JOIN LATERAL jsonb_array_elements(le.inputs) i
-         WHERE u.depth < 20
+         WHERE u.depth < 20 AND le.event = 'processed' AND jsonb_typeof(le.inputs) = 'array'
     )
     SELECT u.depth, u.lot, c.event, c.material, c.mass_kg, u.kg, c.country, c.facility,
            (@extschema@._signer(c.ledger_key_id)).member
       FROM used u
-      JOIN @extschema@.lot_event c ON c.lot_id = u.lot AND c.event IN ('extracted', 'processed', 'secondary_created')
+      CROSS JOIN LATERAL @extschema@._lot_creation(u.lot) c
+     WHERE c.lot_id IS NOT NULL
      ORDER BY u.depth, u.lot
 $$;
 COMMENT ON FUNCTION @extschema@.material_provenance(@extschema@.battery_id) IS

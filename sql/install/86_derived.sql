@@ -25,7 +25,7 @@ CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
 BEGIN
     RETURN QUERY
     WITH RECURSIVE consumed AS (
-        SELECT i->>'lot' AS lot, sum((i->>'mass_kg')::numeric) AS kg
+        SELECT i->>'lot' AS lot, sum(@extschema@._json_num(i->'mass_kg')) AS kg
           FROM @extschema@.battery_event e, jsonb_array_elements(e.lots) i
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
            AND jsonb_typeof(e.lots) = 'array'
@@ -33,23 +33,21 @@ BEGIN
            AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
          GROUP BY 1
     ), trace(root, lot, weight, depth, event, inputs, material) AS (
-        -- each lot with the event that created it (the first in registry order),
-        -- looked up lot by lot: only the lots behind this battery are read
+        -- each lot with the event that created it (the one the registry
+        -- counts, _lot_creation(): not another member's creation of the id
+        -- dated before it), looked up lot by lot: only the lots behind this
+        -- battery are read
         SELECT c.lot, c.lot, 1.0::numeric, 1, o.event, o.inputs, o.material
           FROM consumed c
-          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@.lot_event l
-                              WHERE l.lot_id = c.lot AND l.event IN ('extracted', 'processed', 'secondary_created')
-                              ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
+          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@._lot_creation(c.lot) l) o ON true
         UNION ALL
         SELECT t.root, i->>'lot',
-               t.weight * (i->>'mass_kg')::numeric
-                 / nullif((SELECT sum((j->>'mass_kg')::numeric) FROM jsonb_array_elements(t.inputs) j), 0),
+               t.weight * @extschema@._json_num(i->'mass_kg')
+                 / nullif((SELECT sum(@extschema@._json_num(j->'mass_kg')) FROM jsonb_array_elements(t.inputs) j), 0),
                t.depth + 1, o.event, o.inputs, o.material
           FROM trace t
           CROSS JOIN LATERAL jsonb_array_elements(t.inputs) i
-          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@.lot_event l
-                              WHERE l.lot_id = i->>'lot' AND l.event IN ('extracted', 'processed', 'secondary_created')
-                              ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq LIMIT 1) o ON true
+          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@._lot_creation(i->>'lot') l) o ON true
          WHERE t.event = 'processed' AND jsonb_typeof(t.inputs) = 'array' AND t.depth < 20
     ), per_root AS (
         SELECT t.root,
@@ -96,30 +94,38 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM @extschema@.disclosure d WHERE d.value ? 'cycle') THEN
         RETURN;
     END IF;
-    SELECT * INTO made FROM @extschema@.battery_event e
-     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
-     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
+    -- the manufacture the fold accepts and the model as its holder declared
+    -- it last, as passport() reads them: the first manufactured row in
+    -- registry order and the latest row of the model id, whoever wrote
+    -- them, were read until 0.20.0, so a squatter's row (red team r20, F1,
+    -- F4) set the thresholds the usage values are judged by
+    made := @extschema@._effective_manufacture(battery);
     SELECT * INTO m FROM @extschema@.battery_model x WHERE x.model_id = made.model_id
+       AND (@extschema@._signer(x.ledger_key_id)).member = @extschema@._model_holder(made.model_id)
      ORDER BY x.ledger_at DESC, x.ledger_origin DESC, x.ledger_seq DESC LIMIT 1;
+    -- numbers as _json_num() reads them: a value that is not one is not
+    -- declared (a cast raised an error, and the passport with it)
     r := coalesce(made.data->'rated', '{}');
-    deep_v := coalesce((r->>'deepDischargeVoltageV')::numeric, m.min_voltage_v);
-    over_v := coalesce((r->>'overchargeVoltageV')::numeric, m.max_voltage_v);
-    t_hi := (r->>'idleTemperatureUpperC')::numeric;
-    t_lo := (r->>'idleTemperatureLowerC')::numeric;
+    deep_v := coalesce(@extschema@._json_num(r->'deepDischargeVoltageV'), m.min_voltage_v);
+    over_v := coalesce(@extschema@._json_num(r->'overchargeVoltageV'), m.max_voltage_v);
+    t_hi := @extschema@._json_num(r->'idleTemperatureUpperC');
+    t_lo := @extschema@._json_num(r->'idleTemperatureLowerC');
     RETURN QUERY
     WITH c AS (
         SELECT e.ledger_at, e.ledger_origin, e.ledger_seq AS seq, e.ledger_hash AS hash, e.occurred_at,
                d.value->'cycle'->>'type' AS type,
-               -- a failed measurement ("NaN") is not measured
-               nullif((d.value->'cycle'->>'duration_s')::numeric, 'NaN') AS duration_s,
-               nullif((d.value->'cycle'->>'v_min')::numeric, 'NaN') AS v_min,
-               nullif((d.value->'cycle'->>'v_max')::numeric, 'NaN') AS v_max,
-               nullif((d.value->'cycle'->>'t_cell_max_c')::numeric, 'NaN') AS t_max,
-               nullif((d.value->'cycle'->>'ambient_c')::numeric, 'NaN') AS ambient,
-               nullif((d.value->'cycle'->>'ah')::numeric, 'NaN') AS ah,
-               nullif((d.value->'cycle'->>'wh')::numeric, 'NaN') AS wh,
-               nullif((d.value->'cycle'->>'capacity_ah')::numeric, 'NaN') AS cap,
-               nullif((d.value->'cycle'->>'re_ohm')::numeric, 'NaN') AS re,
+               -- a failed measurement ("NaN"), or anything that is not a
+               -- number, is not measured (_json_num(); a cast of a value
+               -- that was not one raised an error)
+               @extschema@._json_num(d.value->'cycle'->'duration_s') AS duration_s,
+               @extschema@._json_num(d.value->'cycle'->'v_min') AS v_min,
+               @extschema@._json_num(d.value->'cycle'->'v_max') AS v_max,
+               @extschema@._json_num(d.value->'cycle'->'t_cell_max_c') AS t_max,
+               @extschema@._json_num(d.value->'cycle'->'ambient_c') AS ambient,
+               @extschema@._json_num(d.value->'cycle'->'ah') AS ah,
+               @extschema@._json_num(d.value->'cycle'->'wh') AS wh,
+               @extschema@._json_num(d.value->'cycle'->'capacity_ah') AS cap,
+               @extschema@._json_num(d.value->'cycle'->'re_ohm') AS re,
                row_number() OVER (ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq) AS n
           FROM @extschema@.battery_event e
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted

@@ -25,7 +25,7 @@ B="$T/battledger"
 
 mkdir -p "$C"
 find "$C" -type f ! -name 'crash-*' -delete
-for t in base64 vkey vkey_list checkpoint note tlog_proof merkle batch pem hash256 battery_id cli; do
+for t in base64 vkey vkey_list checkpoint note tlog_proof merkle batch pem hash256 battery_id number cli; do
   mkdir -p "$C/$t"
 done
 seed() { cat > "$C/$1/seed-$2"; }
@@ -173,6 +173,12 @@ openssl pkcs8 -topk8 -in "$KEY" -passout pass:fuzz -v2 aes-256-cbc | seed pem en
 printf '%064x' 0 | seed hash256 zero
 printf 'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855' | seed hash256 upper
 printf 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8g5' | seed hash256 bad-digit
+
+# masses as members write them, and what _json_num() must refuse without an error
+i=0
+for n in '12.5' ' -0.001e-3 ' '.5' '100' '+7.' 'NaN' 'Infinity' '1e1000' '1_000' '0x1A' 'abc' '1.2.3' '--1' 'e5' ''; do
+  i=$((i + 1)); printf '%s' "$n" | seed number "$(printf '%02d' "$i")"
+done
 
 # every quoted literal of the battery_id regression test that names an identifier
 perl -ne 'while (/\x27((?:[^\x27]|\x27\x27)*)\x27/g) { my $s = $1; $s =~ s/\x27\x27/\x27/g;

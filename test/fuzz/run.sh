@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CLANG=${CLANG:-clang}
-ALL=(base64 vkey vkey_list checkpoint note tlog_proof merkle batch pem hash256 battery_id cli)
+ALL=(base64 vkey vkey_list checkpoint note tlog_proof merkle batch pem hash256 battery_id number cli)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${ALL[@]}"); fi
 JOBS=${FUZZ_JOBS:-$(nproc)}
 # libFuzzer overshoots -max_total_time by about a second: take it off
@@ -40,7 +40,7 @@ trap '[ $keep = 1 ] || rm -rf "$W"' EXIT
 # aborts, so undefined behaviour fails the run like a crash.
 CFLAGS=(-g -O1 -fno-omit-frame-pointer -std=c99 -Wall -Wextra -Werror -Isrc/core
         -fsanitize=address,undefined -fno-sanitize-recover=all)
-LIB=(sha256 merkle ed25519 codec note batch type_text)
+LIB=(sha256 merkle ed25519 codec note batch type_text number_text)
 
 if ! command -v "$CLANG" > /dev/null; then
   echo "fuzz: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2

@@ -330,4 +330,41 @@ grep -v '^ok' "$BL_WORK/validation.txt" || true
 check "$(grep -c '^ok' "$BL_WORK/validation.txt") documents validate (BatteryPass 1.2 and Catena-X 6.1.0)" test "$vrc" = 0
 check "verify() of every ledger table: no problems" \
   test "$(q -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('battledger.operator_registration')) + (SELECT count(*) FROM battledger.verify('battledger.lot_event')) + (SELECT count(*) FROM battledger.verify_log())")" = 0
+
+echo "== 6. usage thresholds from the manufacture the fold accepts; values that are not numbers"
+# Another member, its rules off, manufactures SQ-1 under cells.test's
+# namespace before cells.test does (ineffective: foreign_namespace),
+# declaring a deep-discharge voltage of 4.0 V and an idle temperature that is
+# no number; the fleet's second report has a duration that is no number.
+# usage_derived() read the first manufacture in registry order and cast
+# every value until 0.20.0: an error (22P02), or every discharge a deep one.
+q >/dev/null <<'SQL'
+SELECT add_id_namespace('cells.test', 'gs1:952123');
+SELECT add_member('squat.test', ARRAY['cell_maker']), add_key('squat.test', public_key(seed('squat.test')));
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('squat.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'manufactured', 'model_id', 'NASA-18650',
+          'data', '{"rated": {"deepDischargeVoltageV": 4.0, "idleTemperatureUpperC": "hot"}}'::jsonb, 'occurred_at', '2009-01-14T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'manufactured', 'model_id', 'NASA-18650',
+          'data', '{"rated": {"idleTemperatureUpperC": 40}}'::jsonb, 'occurred_at', '2009-01-15T00:00:00Z'));
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'handover', 'data', '{"to": "oem.test"}'::jsonb,
+          'occurred_at', '2009-01-20T00:00:00Z')),
+       ev('oem.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'handover_accepted', 'occurred_at', '2009-01-20T00:00:00Z')),
+       ev('oem.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:SQ-1:1',
+          'occurred_at', '2009-02-01T00:00:00Z')),
+       ev('fleet.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'installed', 'occurred_at', '2009-02-10T00:00:00Z'));
+CREATE TEMP TABLE sq_report AS
+SELECT at, v, sha256(convert_to('SQ-1:' || at, 'UTF8')) AS salt   -- TEST ONLY: reproducible salts
+  FROM (VALUES ('2009-03-01T00:00:00Z', '{"cycle": {"type": "discharge", "duration_s": 600, "v_min": 3.0, "t_cell_max_c": 30, "capacity_ah": 1.9}}'::jsonb),
+               ('2009-03-02T00:00:00Z', '{"cycle": {"type": "discharge", "duration_s": "ten minutes", "v_min": 3.1, "t_cell_max_c": 45, "capacity_ah": 1.8}}'::jsonb)) c(at, v);
+INSERT INTO battledger.disclosure SELECT commitment(salt, v), 'legitimate_interest', salt, v FROM sq_report;
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'soh_reported', 'occurred_at', at,
+          'restricted', commitment(salt, v)::text))
+  FROM sq_report ORDER BY at;
+SQL
+u=$(psql -X -q -At -d dv -U li -c "SELECT string_agg(key || ' ' || value, ', ' ORDER BY key) FROM battledger.usage_derived(bid('SQ-1'))
+                                    WHERE key IN ('capacity_ah', 'deep_discharge_events', 't_extreme_high_min')" 2>&1)
+echo "    $u"
+check "SQ-1: thresholds from cells.test's manufacture (no deep discharge at 3.0 V), the report's value that is no number left out" \
+  test "$u" = "capacity_ah 1.80000, deep_discharge_events 0, t_extreme_high_min 0.00"
 exit $fail
