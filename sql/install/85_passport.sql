@@ -355,9 +355,11 @@ CREATE FUNCTION @extschema@._passport_batterypass(src jsonb) RETURNS jsonb
             'operatorInformation', @extschema@._bp_contact(issued->'operator'),
             'puttingIntoService', src->'inService',
             -- the schema's type is a month of the year (xsd:gMonth): only 1 to 12 months fit
+            -- (a value that is not a number is none: _json_num(); a cast
+            -- made the whole passport fail on an application's typo)
             'warrentyPeriod', CASE WHEN issued->'warranty'->>'unit' = 'month'
-                                    AND (issued->'warranty'->>'value')::numeric BETWEEN 1 AND 12
-                                   THEN '--' || lpad(((issued->'warranty'->>'value')::int)::text, 2, '0') END)),
+                                    AND @extschema@._json_num(issued->'warranty'->'value') BETWEEN 1 AND 12
+                                   THEN '--' || lpad((@extschema@._json_num(issued->'warranty'->'value')::int)::text, 2, '0') END)),
         'urn:samm:io.BatteryPass.Performance:1.2.0#PerformanceAndDurability', jsonb_strip_nulls(jsonb_build_object(
             'batteryTechicalProperties', jsonb_build_object(
                 'originalPowerCapability', (SELECT jsonb_agg(jsonb_build_object('atSoC', p.soc, 'powerCapabilityAt', p.w))

@@ -351,7 +351,7 @@ SELECT ev('cells.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'eve
           'occurred_at', '2009-01-20T00:00:00Z')),
        ev('oem.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'handover_accepted', 'occurred_at', '2009-01-20T00:00:00Z')),
        ev('oem.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:SQ-1:1',
-          'occurred_at', '2009-02-01T00:00:00Z')),
+          'data', '{"warranty": {"value": "twelve", "unit": "month"}}'::jsonb, 'occurred_at', '2009-02-01T00:00:00Z')),
        ev('fleet.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'installed', 'occurred_at', '2009-02-10T00:00:00Z'));
 CREATE TEMP TABLE sq_report AS
 SELECT at, v, sha256(convert_to('SQ-1:' || at, 'UTF8')) AS salt   -- TEST ONLY: reproducible salts
@@ -367,4 +367,7 @@ u=$(psql -X -q -At -d dv -U li -c "SELECT string_agg(key || ' ' || value, ', ' O
 echo "    $u"
 check "SQ-1: thresholds from cells.test's manufacture (no deep discharge at 3.0 V), the report's value that is no number left out" \
   test "$u" = "capacity_ah 1.80000, deep_discharge_events 0, t_extreme_high_min 0.00"
+w=$(q -c "SELECT coalesce(battledger.passport(bid('SQ-1'), 'legitimate_interest', 'batterypass')
+                          #>> '{urn:samm:io.BatteryPass.GeneralProductInformation:1.2.0#GeneralProductInformation,warrentyPeriod}', 'none')" 2>&1)
+check "SQ-1: a warranty that is no number is no warranty period, and the passport is made ($w)" test "$w" = none
 exit $fail
