@@ -183,13 +183,14 @@ BEGIN
         -- among the battery's 8 latest reports (one index range), so that only
         -- the keys none of them carries walk back further (issue 15; on the NASA
         -- reports, 8 cost less than 32, each a disclosure lookup, and than 2 or
-        -- 4, which leave keys to the walk: docs/benchmarks.md)
-        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', k.raw::numeric, 'at', k.occurred_at,
+        -- 4, which leave keys to the walk: docs/benchmarks.md); a value that
+        -- is no number is none (_json_num(): a cast made the passport fail)
+        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', @extschema@._json_num(k.raw), 'at', k.occurred_at,
                    'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
                    'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', k.ledger_hash))),
                array_agg(k.key)
           INTO recent, recent_keys
-          FROM (SELECT DISTINCT ON (a.key) a.key, r.value->>a.key AS raw, r.occurred_at, r.event,
+          FROM (SELECT DISTINCT ON (a.key) a.key, r.value->a.key AS raw, r.occurred_at, r.event,
                        r.ledger_seq, r.ledger_hash
                   FROM @extschema@._dynamic_attribute a
                   JOIN (SELECT e.event, e.occurred_at, e.ledger_at, e.ledger_origin, e.ledger_seq, e.ledger_hash, d.value
@@ -216,7 +217,8 @@ BEGIN
                                    'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash))) AS older
                                   FROM @extschema@._dynamic_attribute a
                                  CROSS JOIN LATERAL (
-                                       SELECT (d.value->>a.key)::numeric AS value, e.occurred_at, e
+                                       -- (a value that is no number: none, not an error; _json_num())
+                                       SELECT @extschema@._json_num(d.value->a.key) AS value, e.occurred_at, e
                                          FROM @extschema@.battery_event e
                                          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                                         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
@@ -542,8 +544,8 @@ CREATE FUNCTION @extschema@._passport_catenax(src jsonb) RETURNS jsonb
             'status', src->'status'),
         'materials', jsonb_build_object(
             'active', (SELECT jsonb_object_agg(k.key, k.value || jsonb_build_object(
-                                  'recycled', coalesce((m->'recycled_content'->k.key->>'preConsumerShare')::numeric, 0)
-                                            + coalesce((m->'recycled_content'->k.key->>'postConsumerShare')::numeric, 0)))
+                                  'recycled', coalesce(@extschema@._json_num(m->'recycled_content'->k.key->'preConsumerShare'), 0)
+                                            + coalesce(@extschema@._json_num(m->'recycled_content'->k.key->'postConsumerShare'), 0)))
                          FROM jsonb_each(CASE WHEN jsonb_typeof(mat->'activeMaterials') = 'object' THEN mat->'activeMaterials' END) k),
             'hazardous', CASE WHEN jsonb_typeof(mat->'hazardousElements') = 'object' THEN mat->'hazardousElements' END,
             'composition', (SELECT jsonb_agg(jsonb_build_object(

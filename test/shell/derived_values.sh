@@ -356,7 +356,8 @@ SELECT ev('cells.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'eve
 CREATE TEMP TABLE sq_report AS
 SELECT at, v, sha256(convert_to('SQ-1:' || at, 'UTF8')) AS salt   -- TEST ONLY: reproducible salts
   FROM (VALUES ('2009-03-01T00:00:00Z', '{"cycle": {"type": "discharge", "duration_s": 600, "v_min": 3.0, "t_cell_max_c": 30, "capacity_ah": 1.9}}'::jsonb),
-               ('2009-03-02T00:00:00Z', '{"cycle": {"type": "discharge", "duration_s": "ten minutes", "v_min": 3.1, "t_cell_max_c": 45, "capacity_ah": 1.8}}'::jsonb)) c(at, v);
+               ('2009-03-02T00:00:00Z', '{"cycle": {"type": "discharge", "duration_s": "ten minutes", "v_min": 3.1, "t_cell_max_c": 45, "capacity_ah": 1.8}}'::jsonb),
+               ('2009-03-03T00:00:00Z', '{"soh_pct": "n/a", "full_cycles": "many"}'::jsonb)) c(at, v);
 INSERT INTO battledger.disclosure SELECT commitment(salt, v), 'legitimate_interest', salt, v FROM sq_report;
 SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('SQ-1')::text, 'event', 'soh_reported', 'occurred_at', at,
           'restricted', commitment(salt, v)::text))
@@ -370,4 +371,6 @@ check "SQ-1: thresholds from cells.test's manufacture (no deep discharge at 3.0 
 w=$(q -c "SELECT coalesce(battledger.passport(bid('SQ-1'), 'legitimate_interest', 'batterypass')
                           #>> '{urn:samm:io.BatteryPass.GeneralProductInformation:1.2.0#GeneralProductInformation,warrentyPeriod}', 'none')" 2>&1)
 check "SQ-1: a warranty that is no number is no warranty period, and the passport is made ($w)" test "$w" = none
+check "SQ-1: a reported value that is no number is no value (the derived one stands)" \
+  test "$(psql -X -q -At -d dv -U li -c "SELECT coalesce(battledger.passport(bid('SQ-1'), 'legitimate_interest')->'performance'->'dynamic'->'stateOfHealth'->>'basis', 'none')" 2>&1)" = derived
 exit $fail
