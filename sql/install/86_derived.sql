@@ -34,12 +34,20 @@ BEGIN
          GROUP BY 1
     ), trace(root, lot, weight, depth, event, inputs, material) AS (
         -- each lot with the event that created it (the one the registry
-        -- counts, _lot_creation(): not another member's creation of the id
-        -- dated before it), looked up lot by lot: only the lots behind this
-        -- battery are read
+        -- counts, as _lot_creation() finds it, written out twice here so
+        -- that it is planned in, not called per lot: not another member's
+        -- creation of the id dated before it), looked up lot by lot: only
+        -- the lots behind this battery are read
         SELECT c.lot, c.lot, 1.0::numeric, 1, o.event, o.inputs, o.material
           FROM consumed c
-          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@._lot_creation(c.lot) l) o ON true
+          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material
+                               FROM (SELECT @extschema@._text_id_key(c.lot) AS key) tk
+                               LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
+                                                   WHERE tk.key IS NOT NULL) cl ON true
+                               JOIN @extschema@._lot_creation_rows v ON v.lot_id = c.lot
+                              WHERE v.in_role
+                                AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
+                              ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
         UNION ALL
         SELECT t.root, i->>'lot',
                t.weight * @extschema@._json_num(i->'mass_kg')
@@ -47,7 +55,14 @@ BEGIN
                t.depth + 1, o.event, o.inputs, o.material
           FROM trace t
           CROSS JOIN LATERAL jsonb_array_elements(t.inputs) i
-          LEFT JOIN LATERAL (SELECT l.event, l.inputs, l.material FROM @extschema@._lot_creation(i->>'lot') l) o ON true
+          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material
+                               FROM (SELECT @extschema@._text_id_key(i->>'lot') AS key) tk
+                               LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
+                                                   WHERE tk.key IS NOT NULL) cl ON true
+                               JOIN @extschema@._lot_creation_rows v ON v.lot_id = i->>'lot'
+                              WHERE v.in_role
+                                AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
+                              ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
          WHERE t.event = 'processed' AND jsonb_typeof(t.inputs) = 'array' AND t.depth < 20
     ), per_root AS (
         SELECT t.root,
