@@ -769,17 +769,34 @@ CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gtin text;
+    lead text;
 BEGIN
-    IF id ~ '^gs1:01/[0-9]{14}(/|$)' THEN
-        RETURN 'gs1:' || substr(id, 9, 12);             -- the canonical form, first
+    -- the canonical form first ('^gs1:01/[0-9]{14}(/|$)'), and each other
+    -- spelling's regular expression only for an id with its prefix: a
+    -- backend keeps its 32 last compiled expressions, and the path of a
+    -- passport, which calls this through _model_holder(), has others; the
+    -- canonical form needs none, an id of no spelling none either (0.20.0)
+    IF starts_with(id, 'gs1:01/') AND length(id) >= 21 AND translate(substr(id, 8, 14), '0123456789', '') = ''
+       AND (length(id) = 21 OR substr(id, 22, 1) = '/') THEN
+        RETURN 'gs1:' || substr(id, 9, 12);
     END IF;
-    gtin := coalesce(substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)'),
-                     substring(id from '^\(01\)([0-9]{14})'),
-                     substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)'));
+    -- (the prefixes in lower case: each expression below matches only ids
+    -- whose first characters are these in either case)
+    lead := lower(left(id, 9));
+    IF starts_with(lead, 'gs1:01/') THEN
+        gtin := substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)');
+    ELSIF starts_with(id, '(01)') THEN
+        gtin := substring(id from '^\(01\)([0-9]{14})');
+    ELSIF starts_with(lead, 'http') THEN
+        gtin := substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)');
+    END IF;
     IF gtin IS NOT NULL THEN
         RETURN 'gs1:' || substr(lpad(gtin, 14, '0'), 2, 12);
     END IF;
-    RETURN 'iso15459:' || upper(substring(id from '(?i)^iso15459:([A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).'));
+    IF starts_with(lead, 'iso15459:') THEN
+        RETURN 'iso15459:' || upper(substring(id from '(?i)^iso15459:([A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).'));
+    END IF;
+    RETURN NULL;
 END $$;
 
 -- _key_owners(key text, at timestamptz): the members whose (hosted)
