@@ -703,8 +703,8 @@ $$;
 -- battery's manufacture, a model's holder on a passport's path, a lot's
 -- creation) computes it (0.19.0).  A gs1 key as _id_key() and
 -- _text_id_key() make it ('gs1:' and 12 characters) takes one expression
--- of the same set, in the loop's order, instead: 1 against 6 µs (0.20.0,
--- the namespaced passport's goal).
+-- of the same set, in the loop's order, instead of the loop's sixteen
+-- turns (0.20.0, the namespaced passport's goal).
 CREATE FUNCTION @extschema@._ns_candidates(key text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
