@@ -234,12 +234,6 @@ BEGIN
     END IF;
 END $$;
 
--- Mass of a lot not yet consumed by processing or manufacturing: its
--- effective creation's mass, less the inputs of the consumers the registry
--- judges effective (_lot_consumers(): signed by the lot's holder at their
--- place in registry order).  Counting every row naming the lot let a member
--- bypassing its rules use up a lot it did not hold, on every member, the
--- holder's own uses refused (BL033; red team r20, L2).
 -- _json_num(v): a number in a registry row's JSON (a lot's mass in a
 -- processing's inputs or a manufacture's lots, a measurement) as a finite
 -- numeric, NULL for anything else, and never an error (src/pg/json_num.c):
@@ -248,15 +242,20 @@ END $$;
 CREATE FUNCTION @extschema@._json_num(v jsonb) RETURNS numeric
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'bl_json_num';
 
+-- Mass of a lot not yet consumed by processing or manufacturing: its
+-- effective creation's mass, less the inputs of the consumers the registry
+-- judges effective (_lot_consumers(): signed by the lot's holder at their
+-- place in registry order).  Counting every row naming the lot let a member
+-- bypassing its rules use up a lot it did not hold, on every member, the
+-- holder's own uses refused (BL033; red team r20, L2).  From _lot_balance():
+-- one walk of the lot's rows.
 CREATE FUNCTION @extschema@.lot_available_kg(lot text) RETURNS numeric
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    made numeric;
+    left_kg numeric;
 BEGIN
-    SELECT st.mass_kg INTO made FROM @extschema@._lot_custody_steps(lot) st
-     WHERE st.effective AND st.event IN ('extracted', 'processed', 'secondary_created');
-    RETURN coalesce(made, 0)
-         - coalesce((SELECT sum(c.mass_kg) FROM @extschema@._lot_consumers(lot) c WHERE c.effective), 0);
+    SELECT b.available_kg INTO left_kg FROM @extschema@._lot_balance(lot) b;
+    RETURN left_kg;
 END $$;
 
 -- A lot's custody, judged in registry order (red team r20, L1): its first
@@ -384,24 +383,30 @@ BEGIN
      ORDER BY st.ledger_at DESC, st.ledger_origin DESC, st.ledger_seq DESC LIMIT 1;
 END $$;
 
--- _lot_consumers(lot): every row consuming the lot (a "processed" lot's
--- inputs, a "manufactured" battery's lots naming it), in registry order, with
--- its kilograms of the lot, its signer and whether it counts: only a row its
--- signer wrote while holding the lot (_lot_custody_steps(), the custody
--- after the last lot row before it in registry order, lot rows first on a
--- tie), and not while it was shipped to another member and not yet
--- received (red team r22, L2), uses the lot up.  A consumer is judged by
--- the lot's custody alone: the holder's own row that its output lot's or
--- battery's rules judge otherwise still uses the mass it names.  Signers by key, as _lot_custody() (a key
--- names one member); per row one probe of key_event, no function call.
+-- _lot_ledger(lot): the lot's own rows (step 0: _lot_custody_steps(), each
+-- with its verdict and the custody after it) and every row consuming the lot
+-- (step 1: a "processed" lot's inputs, a "manufactured" battery's lots
+-- naming it, with its kilograms of the lot), in one registry order, the
+-- lot's rows first on a tie.  A consumer counts (effective) only if its
+-- signer wrote it while holding the lot: the custody after the last lot row
+-- before it, and not while the lot was shipped to another member and not
+-- yet received (red team r22, L2).  A consumer is judged by the lot's
+-- custody alone: the holder's own row that its output lot's or battery's
+-- rules judge otherwise still uses the mass it names.  A consumer's signer
+-- by key, as _lot_custody() (a key names one member); per row one probe of
+-- key_event, no function call.
 -- The custody before each consumer is carried forward over the lot's rows
 -- and its consumers in one registry order (a window), not looked up by a
 -- scan of the lot's rows per consumer: a member writing a thousand rows of
 -- a lot it does not hold and a thousand consumers of it made every
--- lot_available_kg() of it cost their product (r22, L3).
-CREATE FUNCTION @extschema@._lot_consumers(lot text)
-    RETURNS TABLE (battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz, ledger_origin text,
-                   ledger_seq bigint, event text, signer text, mass_kg numeric, effective boolean)
+-- lot_available_kg() of it cost their product (r22, L3).  Both kinds of
+-- rows come out of one walk of the lot's rows: _lot_balance() reads the
+-- custody, the creation's mass and the consumers' sum from them (0.20.0:
+-- a lot write walked them three times).
+CREATE FUNCTION @extschema@._lot_ledger(lot text)
+    RETURNS TABLE (step integer, battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz,
+                   ledger_origin text, ledger_seq bigint, event text, signer text, mass_kg numeric,
+                   effective boolean, holder text, offered text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (PL/pgSQL: its query planned once per session, not on every call as
@@ -420,12 +425,12 @@ BEGIN
     -- the lot's rows (step 0) and its consumers (1) in registry order, the
     -- lot's rows first on a tie; g: how many lot rows come up to each
     o AS (SELECT 0 AS step, s.ledger_at, s.ledger_origin, s.ledger_seq, s.holder, s.offered,
-                 NULL::@extschema@.battery_id AS battery_id, NULL::text AS lot_id, NULL::text AS event,
-                 NULL::@extschema@.hash256 AS ledger_key_id, NULL::numeric AS kg
+                 NULL::@extschema@.battery_id AS battery_id, lot AS lot_id, s.event,
+                 NULL::@extschema@.hash256 AS ledger_key_id, s.mass_kg AS kg, s.signer, s.effective
             FROM @extschema@._lot_custody_steps(lot) s
           UNION ALL
           SELECT 1, c.ledger_at, c.ledger_origin, c.ledger_seq, NULL, NULL,
-                 c.battery_id, c.lot_id, c.event, c.ledger_key_id, c.kg
+                 c.battery_id, c.lot_id, c.event, c.ledger_key_id, c.kg, NULL, NULL
             FROM c),
     g AS (SELECT o.*, count(*) FILTER (WHERE o.step = 0)
                           OVER (ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.step ROWS UNBOUNDED PRECEDING) AS n
@@ -433,13 +438,52 @@ BEGIN
     -- each consumer gets the custody after the last lot row before it
     h AS (SELECT g.*, first_value(g.holder) OVER w AS h_holder, first_value(g.offered) OVER w AS h_offered
             FROM g WINDOW w AS (PARTITION BY g.n ORDER BY g.step, g.ledger_at, g.ledger_origin, g.ledger_seq))
-    SELECT h.battery_id, h.lot_id, h.ledger_at, h.ledger_origin, h.ledger_seq, h.event, k.member, h.kg,
-           k.member IS NOT NULL AND k.member = h.h_holder AND h.h_offered IS NULL
+    SELECT h.step, h.battery_id, h.lot_id, h.ledger_at, h.ledger_origin, h.ledger_seq, h.event,
+           CASE WHEN h.step = 0 THEN h.signer ELSE k.member END, h.kg,
+           CASE WHEN h.step = 0 THEN h.effective
+                ELSE k.member IS NOT NULL AND k.member = h.h_holder AND h.h_offered IS NULL END,
+           h.holder, h.offered
       FROM h
       LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.key_event x
-                          WHERE x.key_id OPERATOR(@extschema@.=) h.ledger_key_id AND x.event = 'added' LIMIT 1) k ON true
-     WHERE h.step = 1
-     ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq;
+                          WHERE h.step = 1 AND x.key_id OPERATOR(@extschema@.=) h.ledger_key_id
+                            AND x.event = 'added' LIMIT 1) k ON true
+     ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.step;
+END $$;
+
+-- _lot_consumers(lot): every row consuming the lot, in registry order, with
+-- its kilograms of the lot, its signer and whether it counts (_lot_ledger()).
+CREATE FUNCTION @extschema@._lot_consumers(lot text)
+    RETURNS TABLE (battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz, ledger_origin text,
+                   ledger_seq bigint, event text, signer text, mass_kg numeric, effective boolean)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT l.battery_id, l.lot_id, l.ledger_at, l.ledger_origin, l.ledger_seq, l.event, l.signer, l.mass_kg, l.effective
+      FROM @extschema@._lot_ledger(lot) l
+     WHERE l.step = 1
+     ORDER BY l.ledger_at, l.ledger_origin, l.ledger_seq;
+END $$;
+
+-- _lot_balance(lot): the lot's custody after its last row (holder, and the
+-- member it is shipped to if not yet received), as _lot_custody(), and the
+-- mass left, as lot_available_kg(): its effective creation's mass less the
+-- effective consumers' kilograms.  One walk of the lot's rows
+-- (_lot_ledger()) for the three: _check_inputs() read the custody and then
+-- the mass, which walked them twice more (0.20.0).
+CREATE FUNCTION @extschema@._lot_balance(lot text, OUT holder text, OUT offered text, OUT available_kg numeric)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- (the rows come in registry order: the last lot row's custody is the
+    -- lot's; one creation at most is effective)
+    SELECT (array_agg(l.holder ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC)
+              FILTER (WHERE l.step = 0))[1],
+           (array_agg(l.offered ORDER BY l.ledger_at DESC, l.ledger_origin DESC, l.ledger_seq DESC)
+              FILTER (WHERE l.step = 0))[1],
+           coalesce(sum(l.mass_kg) FILTER (WHERE l.step = 0 AND l.effective
+                                             AND l.event IN ('extracted', 'processed', 'secondary_created')), 0)
+         - coalesce(sum(l.mass_kg) FILTER (WHERE l.step = 1 AND l.effective), 0)
+      INTO holder, offered, available_kg
+      FROM @extschema@._lot_ledger(lot) l;
 END $$;
 
 -- The member holding a lot: its creator or the last member that received
@@ -519,7 +563,7 @@ BEGIN
     END LOOP;
     FOR inp IN SELECT e.v->>'lot' AS lot, sum(@extschema@._json_num(e.v->'mass_kg')) AS kg
                FROM jsonb_array_elements(inputs) WITH ORDINALITY e(v, ord) GROUP BY 1 ORDER BY min(e.ord) LOOP
-        SELECT * INTO cust FROM @extschema@._lot_custody(inp.lot);
+        SELECT * INTO cust FROM @extschema@._lot_balance(inp.lot);
         IF cust.holder IS DISTINCT FROM signer THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('lot "%s" is not held by member "%s"', inp.lot, signer),
                 format('Its custodian is %s.', coalesce('"' || cust.holder || '"', 'nobody (no such lot)')));
@@ -530,9 +574,9 @@ BEGIN
                 'A lot shipped and not yet received is not its shipper''s to consume.');
             RETURN NULL;
         END IF;
-        IF @extschema@.lot_available_kg(inp.lot) < inp.kg THEN
+        IF cust.available_kg < inp.kg THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
-                inp.lot, @extschema@.lot_available_kg(inp.lot), inp.kg));
+                inp.lot, cust.available_kg, inp.kg));
             RETURN NULL;
         END IF;
         total := total + inp.kg;
@@ -718,13 +762,20 @@ $$;
 -- ARRAY(SELECT left(key, n) FROM generate_series(...) WHERE ...), which was
 -- a query of its own, 21 against 6 µs a call; every namespace check (a
 -- battery's manufacture, a model's holder on a passport's path, a lot's
--- creation) computes it (0.19.0).
+-- creation) computes it (0.19.0).  A gs1 key as _id_key() and
+-- _text_id_key() make it ('gs1:' and 12 characters) takes one expression
+-- of the same set, in the loop's order, instead of the loop's sixteen
+-- turns (0.20.0, the namespaced passport's goal).
 CREATE FUNCTION @extschema@._ns_candidates(key text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     candidates text[] := ARRAY[key];
     gs1 boolean := starts_with(key, 'gs1:');
 BEGIN
+    IF gs1 AND length(key) = 16 THEN
+        RETURN ARRAY[key, left(key, 4), left(key, 5), left(key, 6), left(key, 7), left(key, 8), left(key, 9),
+                     left(key, 10), left(key, 11), left(key, 12), left(key, 13), left(key, 14), left(key, 15)];
+    END IF;
     FOR n IN 0 .. length(key) - 1 LOOP
         IF (gs1 AND n >= 4) OR substr(key, n + 1, 1) = '/' THEN
             candidates := candidates || left(key, n);
@@ -747,25 +798,14 @@ $$;
 -- registrations, made by time at, cover a battery id, the namespaces, and
 -- when the first was registered; NULLs if none.  A registration governs the
 -- rows dated after it: it never changes how an earlier row is judged.
+-- _key_owners() of the id's key (_id_key()): until 0.20.0 the same query
+-- was written out twice.
 CREATE FUNCTION @extschema@._id_owners(id @extschema@.battery_id, at timestamptz,
                                        OUT members text[], OUT namespaces text[], OUT since timestamptz)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    key text := @extschema@._id_key(id);
-    -- every namespace _ns_covers() lets cover key is a prefix of it: a gs1
-    -- one any prefix (starts_with), another one a prefix that key || '/'
-    -- follows with a '/'.  Those few are looked up in the chain index
-    -- (namespace first); testing every registration made each
-    -- "manufactured" verdict cost their number, and a member registering
-    -- namespaces by the ten thousand slowed every member (G2)
-    candidates text[] := @extschema@._ns_candidates(key);
 BEGIN
-    SELECT array_agg(DISTINCT n.member ORDER BY n.member), array_agg(DISTINCT n.namespace ORDER BY n.namespace), min(n.at)
-      INTO members, namespaces, since
-      FROM @extschema@.id_namespace n
-     WHERE n.namespace = ANY (candidates)
-       AND @extschema@._ns_covers(n.namespace, key) AND n.at <= _id_owners.at
-       AND @extschema@._ns_hosted(n.member, n.ledger_origin);
+    SELECT o.members, o.namespaces, o.since INTO members, namespaces, since
+      FROM @extschema@._key_owners(@extschema@._id_key(id), at) o;
 END $$;
 
 -- Model and lot ids in namespaces (ns21; red team r21 F3).  A model id or a
@@ -790,24 +830,49 @@ CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gtin text;
+    lead text;
 BEGIN
-    IF id ~ '^gs1:01/[0-9]{14}(/|$)' THEN
-        RETURN 'gs1:' || substr(id, 9, 12);             -- the canonical form, first
+    -- the canonical form first ('^gs1:01/[0-9]{14}(/|$)'), and each other
+    -- spelling's regular expression only for an id with its prefix: a
+    -- backend keeps its 32 last compiled expressions, and the path of a
+    -- passport, which calls this through _model_holder(), has others; the
+    -- canonical form needs none, an id of no spelling none either (0.20.0)
+    IF starts_with(id, 'gs1:01/') AND length(id) >= 21 AND translate(substr(id, 8, 14), '0123456789', '') = ''
+       AND (length(id) = 21 OR substr(id, 22, 1) = '/') THEN
+        RETURN 'gs1:' || substr(id, 9, 12);
     END IF;
-    gtin := coalesce(substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)'),
-                     substring(id from '^\(01\)([0-9]{14})'),
-                     substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)'));
+    -- (the prefixes in lower case: each expression below matches only ids
+    -- whose first characters are these in either case)
+    lead := lower(left(id, 9));
+    IF starts_with(lead, 'gs1:01/') THEN
+        gtin := substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)');
+    ELSIF starts_with(id, '(01)') THEN
+        gtin := substring(id from '^\(01\)([0-9]{14})');
+    ELSIF starts_with(lead, 'http') THEN
+        gtin := substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)');
+    END IF;
     IF gtin IS NOT NULL THEN
         RETURN 'gs1:' || substr(lpad(gtin, 14, '0'), 2, 12);
     END IF;
-    RETURN 'iso15459:' || upper(substring(id from '(?i)^iso15459:([A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).'));
+    IF starts_with(lead, 'iso15459:') THEN
+        RETURN 'iso15459:' || upper(substring(id from '(?i)^iso15459:([A-Z0-9]{1,3}/[A-Z0-9]{1,35}/).'));
+    END IF;
+    RETURN NULL;
 END $$;
 
--- _key_owners(key text, at timestamptz): _id_owners() for a key given as
--- _text_id_key() makes it: the members whose hosted registrations, made by
--- time at, cover it, their namespaces and the first registration's time;
--- NULLs if none (and for a NULL key).  The same few candidate prefixes are
--- probed in the chain index (red team G2).
+-- _key_owners(key text, at timestamptz): the members whose (hosted)
+-- registrations, made by time at, cover a key (_id_key() of a battery id,
+-- _text_id_key() of a model or lot id), their namespaces and the first
+-- registration's time; NULLs if none (and for a NULL key).  Every namespace
+-- _ns_covers() lets cover key is a prefix of it (_ns_candidates()): a gs1
+-- one any prefix (starts_with), another one a prefix that key || '/'
+-- follows with a '/'.  Those few are looked up in the chain index
+-- (namespace first); testing every registration made each "manufactured"
+-- verdict cost their number, and a member registering namespaces by the
+-- ten thousand slowed every member (red team G2).  _key_claims() is the same
+-- registrations read for every time at once, without their namespaces,
+-- which its callers do not need: it does not serve this one (a second query
+-- for the namespaces would cost more than it saves).
 CREATE FUNCTION @extschema@._key_owners(key text, at timestamptz,
                                         OUT members text[], OUT namespaces text[], OUT since timestamptz)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -817,12 +882,18 @@ BEGIN
     IF key IS NULL THEN
         RETURN;
     END IF;
+    -- _ns_covers() and _ns_hosted() written out, as in _key_claims(): SQL
+    -- functions with a pinned search_path are planned on every call, and
+    -- each battery's manufacture reads this (_id_owners())
     SELECT array_agg(DISTINCT n.member ORDER BY n.member), array_agg(DISTINCT n.namespace ORDER BY n.namespace), min(n.at)
       INTO members, namespaces, since
       FROM @extschema@.id_namespace n
      WHERE n.namespace = ANY (candidates)
-       AND @extschema@._ns_covers(n.namespace, key) AND n.at <= _key_owners.at
-       AND @extschema@._ns_hosted(n.member, n.ledger_origin);
+       AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
+                ELSE starts_with(key || '/', n.namespace || '/') END
+       AND n.at <= _key_owners.at
+       AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
+                      WHERE e.member = n.member AND e.event = 'added'), false);
 END $$;
 
 -- _key_claims(key text): every member whose hosted registration covers the
@@ -1943,29 +2014,26 @@ $$;
 -- registration (models declared before it, 0.18.0's among them), keep the
 -- first declarer.  Every row of the model is read and sorted as before;
 -- the claims are read once per call, not per row (passport() calls it).
+-- A row's signer is the member its key was added for (key_event), a member
+-- that exists: what _signer() reads, probed in the query, not called per
+-- row (0.20.0: 12 of a namespaced model's 56 µs, issue 15).
 CREATE FUNCTION @extschema@._model_holder(model text) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     holder text;
-    key text := @extschema@._text_id_key(model);
-    members text[];
-    since timestamptz[];
 BEGIN
-    IF key IS NOT NULL THEN
-        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
-    END IF;
-    IF members IS NULL THEN
-        SELECT s.member INTO holder
-          FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
-         WHERE m.model_id = model AND s.member IS NOT NULL
-         ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
-    ELSE
-        SELECT s.member INTO holder
-          FROM @extschema@.battery_model m CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
-         WHERE m.model_id = model AND s.member IS NOT NULL
-           AND @extschema@._key_claim_allows(members, since, s.member, m.ledger_at)
-         ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
-    END IF;
+    -- (the claims read in the same statement as the model's rows: one query
+    -- less on every passport's path, 0.20.0; _key_claims(NULL) is NULLs)
+    SELECT s.member INTO holder
+      FROM @extschema@._key_claims(@extschema@._text_id_key(model)) c
+     CROSS JOIN @extschema@.battery_model m
+     CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.key_event k
+                          WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.event = 'added'
+                            AND EXISTS (SELECT FROM @extschema@.member_event e WHERE e.member = k.member)
+                          LIMIT 1) s
+     WHERE m.model_id = model
+       AND (c.members IS NULL OR @extschema@._key_claim_allows(c.members, c.since, s.member, m.ledger_at))
+     ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
     RETURN holder;
 END $$;
 
@@ -2131,13 +2199,16 @@ CREATE FUNCTION @extschema@.registry_conflicts()
             UNION
             SELECT DISTINCT i->>'lot' FROM @extschema@.battery_event b, jsonb_array_elements(b.lots) i
              WHERE b.lots IS NOT NULL AND jsonb_typeof(b.lots) = 'array' AND i->>'lot' IS NOT NULL) d
-      -- (the lot's one effective creation; NULL: none, and nobody holds it)
-      CROSS JOIN LATERAL (SELECT (SELECT st.mass_kg FROM @extschema@._lot_custody_steps(d.lot) st
-                                   WHERE st.effective AND st.event IN ('extracted', 'processed', 'secondary_created')) AS made) m
-      CROSS JOIN LATERAL (SELECT k.*, coalesce(sum(k.mass_kg) FILTER (WHERE k.effective)
-                                                   OVER (ORDER BY k.ledger_at, k.ledger_origin, k.ledger_seq), 0) AS used
-                            FROM @extschema@._lot_consumers(d.lot) k) c
-     WHERE NOT c.effective OR c.mass_kg IS NULL OR c.mass_kg <= 0 OR c.used > coalesce(m.made, 0)
+      -- (one walk of the lot's rows, _lot_ledger(): its one effective
+      -- creation's mass, NULL when nobody holds it, and its consumers)
+      CROSS JOIN LATERAL (SELECT k.*,
+                                 max(k.mass_kg) FILTER (WHERE k.step = 0 AND k.effective
+                                                          AND k.event IN ('extracted', 'processed', 'secondary_created')) OVER () AS made,
+                                 coalesce(sum(k.mass_kg) FILTER (WHERE k.step = 1 AND k.effective)
+                                              OVER (ORDER BY k.ledger_at, k.ledger_origin, k.ledger_seq), 0) AS used
+                            FROM @extschema@._lot_ledger(d.lot) k) c
+      CROSS JOIN LATERAL (SELECT c.made) m
+     WHERE c.step = 1 AND (NOT c.effective OR c.mass_kg IS NULL OR c.mass_kg <= 0 OR c.used > coalesce(m.made, 0))
     UNION ALL
     -- second life and composition: claims of a manufacture the predecessors' and
     -- components' own histories do not confirm

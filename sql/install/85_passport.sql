@@ -120,9 +120,12 @@ BEGIN
     END IF;
     -- the model as its holder declared it last (red team r20, F4: another
     -- member's row of the model id, the latest, was read)
+    -- (its rows by a key added for the holder: one probe of key_event per
+    -- row, as _model_holder(), not a call of _signer(); 0.20.0)
     model_holder := @extschema@._model_holder(made.model_id);
     SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
-       AND (@extschema@._signer(m.ledger_key_id)).member = model_holder
+       AND EXISTS (SELECT FROM @extschema@.key_event k
+                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.event = 'added' AND k.member = model_holder)
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     -- the event that issued the current passport (the fold's): the first of
     -- the battery's moves naming it.  The last row naming any passport id
