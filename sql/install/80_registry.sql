@@ -145,6 +145,15 @@ CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passpor
     WHERE passport_id IS NOT NULL
       AND (event = 'placed_on_market'
            OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
+-- the first issuing event of a namespaced passport id signed by one key
+-- (_passport_holder(): one probe per key of each member whose namespace
+-- covers the id): by battery_event_passport_holder alone, the probe for the
+-- first row the namespace allows walked every squatter's row dated before
+-- it, as many as a member bypassing its rules writes (red team r10, F2)
+CREATE INDEX battery_event_passport_signer ON @extschema@.battery_event (passport_id, ledger_key_id, ledger_at, ledger_origin, ledger_seq, battery_id)
+    WHERE passport_id IS NOT NULL
+      AND (event = 'placed_on_market'
+           OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
 -- a battery's passports in registry order (the current one, the passport's
 -- history): without it both read every passport of the registry (issue 15)
 CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
@@ -887,6 +896,87 @@ BEGIN
     RETURN namespace;
 END $$;
 
+-- Passport ids in namespaces (pp23).  A passport id is held by the first
+-- event issuing it in registry order (placed_on_market, or a move into
+-- re-use, repurposing or remanufacturing), even an ineffective one, so a
+-- member bypassing its rules took a competitor's id on every member by an
+-- issuing row dated first: a statement that waits for the competitor's row
+-- to arrive and writes its own dated at its start (red team r21 F3's trick).
+-- An id written in a registered namespace's form (_text_id_key(): every
+-- spelling battery ids accept, e.g. 'gs1:01/<GTIN>/21/<serial>') is held as
+-- a namespaced model id is (_model_holder()): only rows the namespace
+-- allows (_key_claim_allows(): dated before every claim on it, or signed by
+-- a member whose claim was registered by then) hold it; a row of another
+-- member dated after the registration holds nothing, wherever it falls in
+-- registry order.  Ids in no registered namespace keep the first issuing
+-- row (a residual, docs/security.md).
+-- _passport_holder(passport, after_at, after_origin, after_seq, after_battery):
+-- that holder's key (registry order, then battery_id, as _battery_verdict()
+-- and _passport_holder_arrived() order them), or the first such row after
+-- the given key (the row a new holder displaces); NULLs if none.  One probe
+-- of battery_event_passport_holder for an id in no namespace (red team r10,
+-- F2), and for a namespaced one that probe below the first claim plus one
+-- of battery_event_passport_signer per key of each claiming member: never a
+-- walk over the rows the namespace refuses, however many a member writes.
+CREATE FUNCTION @extschema@._passport_holder(passport text, after_at timestamptz DEFAULT NULL, after_origin text DEFAULT NULL,
+                                             after_seq bigint DEFAULT NULL, after_battery @extschema@.battery_id DEFAULT NULL,
+                                             OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
+                                             OUT battery_id @extschema@.battery_id)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key text := @extschema@._text_id_key(passport);
+    members text[];
+    since timestamptz[];
+    first timestamptz;
+BEGIN
+    IF key IS NOT NULL THEN
+        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
+    END IF;
+    IF members IS NULL THEN
+        SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO ledger_at, ledger_origin, ledger_seq, battery_id
+          FROM @extschema@.battery_event o
+         WHERE o.passport_id = passport
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+           AND (after_at IS NULL
+                OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_at, after_origin, after_seq)
+                    AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_at, after_origin, after_seq)
+                         OR o.battery_id OPERATOR(@extschema@.>) after_battery)))
+         ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+        RETURN;
+    END IF;
+    SELECT min(x) INTO first FROM unnest(since) x;
+    SELECT h.ledger_at, h.ledger_origin, h.ledger_seq, h.battery_id INTO ledger_at, ledger_origin, ledger_seq, battery_id
+      FROM (-- any member's rows dated before every claim
+            (SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
+               FROM @extschema@.battery_event o
+              WHERE o.passport_id = passport AND o.ledger_at < first
+                AND (o.event = 'placed_on_market'
+                     OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+                AND (after_at IS NULL
+                     OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_at, after_origin, after_seq)
+                         AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_at, after_origin, after_seq)
+                              OR o.battery_id OPERATOR(@extschema@.>) after_battery)))
+              ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1)
+            UNION ALL
+            -- a claiming member's rows (its keys: as _signer() finds a row's
+            -- member) dated from its registration
+            SELECT f.* FROM unnest(members, since) c(member, at)
+              JOIN @extschema@.key_event k ON k.member = c.member AND k.event = 'added'
+              CROSS JOIN LATERAL (
+                SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
+                  FROM @extschema@.battery_event o
+                 WHERE o.passport_id = passport AND o.ledger_key_id OPERATOR(@extschema@.=) k.key_id AND o.ledger_at >= c.at
+                   AND (o.event = 'placed_on_market'
+                        OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+                   AND (after_at IS NULL
+                        OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_at, after_origin, after_seq)
+                            AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_at, after_origin, after_seq)
+                                 OR o.battery_id OPERATOR(@extschema@.>) after_battery)))
+                 ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1) f) h
+     ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.battery_id LIMIT 1;
+END $$;
+
 -- The state a battery's lifecycle events reached.
 CREATE TYPE @extschema@.battery_fold_state AS (
     manufactured boolean,
@@ -1099,28 +1189,51 @@ BEGIN
             message := format('"%s" must issue a new passport', e.event);
             hint := 'Set passport_id to the new passport''s identifier.';
         ELSE
-            -- the id's first issuing event in registry order, one probe of
-            -- battery_event_passport_holder: an EXISTS of any earlier one
-            -- walked every row naming the id that is not earlier, so rows
-            -- naming it dated ahead made each fold cost their number (red
-            -- team r10, F2).  Registry order numbers rows per chain, so two
-            -- batteries' rows of one member can share (ledger_at,
-            -- ledger_origin, ledger_seq): battery_id breaks the tie, by its
-            -- own btree order (bytes, no collation), so every member finds
-            -- the same single holder (red team r11, T1: both held the id)
-            SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO held
-              FROM @extschema@.battery_event o
-             WHERE o.passport_id = e.passport_id
-               -- only an event that issues a passport holds its id
-               AND (o.event = 'placed_on_market'
-                    OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-             ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
-            IF FOUND AND (writer       -- the writer's row is not stored yet: any holder is earlier
-                          OR (held.ledger_at, held.ledger_origin, held.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
-                          OR ((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
-                              AND held.battery_id OPERATOR(@extschema@.<) e.battery_id)) THEN
-                problem := 'passport_taken'; code := 'BL038';
-                message := format('passport "%s" already exists', e.passport_id);
+            -- the id's holder: its first issuing event in registry order
+            -- that its namespace allows (_passport_holder(), pp23), one
+            -- probe of battery_event_passport_holder for an id in no
+            -- namespace: an EXISTS of any earlier one walked every row
+            -- naming the id that is not earlier, so rows naming it dated
+            -- ahead made each fold cost their number (red team r10, F2).
+            -- Registry order numbers rows per chain, so two batteries' rows
+            -- of one member can share (ledger_at, ledger_origin,
+            -- ledger_seq): battery_id breaks the tie, by its own btree order
+            -- (bytes, no collation), so every member finds the same single
+            -- holder (red team r11, T1: both held the id)
+            IF writer THEN
+                -- the writer's row is not stored yet: an id in another
+                -- member's namespace is refused (BL044, as a model id); any
+                -- holder is earlier
+                SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(e.passport_id), statement_timestamp());
+                IF ns.members IS NOT NULL AND NOT member = ANY (ns.members) THEN
+                    problem := 'passport_foreign_namespace'; code := 'BL044';
+                    message := format('passport id "%s" is in the namespace of member "%s"', e.passport_id, array_to_string(ns.members, '", "'));
+                    detail := format('Namespace %s is registered to "%s": a passport id of the form gs1:01/<GTIN>/21/<serial> or iso15459:<IAC>/<CIN>/... is its members'' to issue.',
+                                     array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "'));
+                    hint := 'Use a passport id of a namespace registered to you (battledger.id_namespace).';
+                    RETURN;
+                END IF;
+                SELECT * INTO held FROM @extschema@._passport_holder(e.passport_id);
+                IF held.ledger_at IS NOT NULL THEN
+                    problem := 'passport_taken'; code := 'BL038';
+                    message := format('passport "%s" already exists', e.passport_id);
+                END IF;
+            ELSE
+                -- e is stored: a row its namespace refuses holds nothing
+                -- (however dated: an equivocation); one it allows holds the
+                -- id if it is the holder, else an earlier row does
+                SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(e.passport_id), e.ledger_at);
+                IF ns.members IS NOT NULL AND NOT member = ANY (ns.members) THEN
+                    problem := 'passport_foreign_namespace'; code := 'BL044';
+                    message := format('passport id "%s" is in the namespace of member "%s"', e.passport_id, array_to_string(ns.members, '", "'));
+                    RETURN;
+                END IF;
+                SELECT * INTO held FROM @extschema@._passport_holder(e.passport_id);
+                IF NOT coalesce((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
+                                AND held.battery_id OPERATOR(@extschema@.=) e.battery_id, false) THEN
+                    problem := 'passport_taken'; code := 'BL038';
+                    message := format('passport "%s" already exists', e.passport_id);
+                END IF;
             END IF;
         END IF;
     ELSIF e.passport_id IS NOT NULL THEN
@@ -1699,8 +1812,9 @@ ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_input
 -- times (a new id each) made each check cost their number, and the apply
 -- worker's work grow with the square of its rows (red team r10, F5).  Now
 -- the row that moves an id's holder says so: an issuing row before the id's
--- first issuing event (the holder; registry order, then battery_id, as in
--- _battery_verdict()) leaves here one row with the holder's battery, and
+-- holder (its first issuing event that its namespace allows, pp23;
+-- registry order, then battery_id, as in _battery_verdict()) leaves here
+-- one row with the holder's battery, and
 -- the cache holds while their number is the same (one index probe).  Only
 -- the holder's verdict changes: an issuing event after the holder was
 -- already taken, and one after the new row but before the holder cannot
@@ -2207,10 +2321,10 @@ CREATE TRIGGER zz_battledger_fold_arrived AFTER INSERT ON @extschema@.battery_ev
 ALTER TABLE @extschema@.battery_event ENABLE REPLICA TRIGGER zz_battledger_fold_arrived;
 
 -- An issuing row that moves its passport id's holder (passport_holder_moved,
--- above): the id's turn first, then the id's holder (one probe, as in
--- _battery_verdict()); only if that is the new row, the first issuing row
--- after it (the holder it displaces, one probe), whose battery's cache it
--- voids.  The order is _battery_verdict()'s, total: registry order, then
+-- above): the id's turn first, then the id's holder (_passport_holder(), as
+-- in _battery_verdict(): the first issuing row its namespace allows); only
+-- if that is the new row, the first such row after it (the holder it
+-- displaces), whose battery's cache it voids.  The order is _battery_verdict()'s, total: registry order, then
 -- battery_id (rows of two batteries can share a registry key, red team r11,
 -- T1), so the row displaced is the one holder there was, and a tied row that
 -- comes after the holder moves nothing.  A member's rows naming an id after
@@ -2229,31 +2343,24 @@ BEGIN
     END IF;
     PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
     -- (each query below takes its snapshot after the turn: READ COMMITTED)
-    -- the holder: the first issuing row, NEW itself at least.  (A probe for
+    -- the holder (_passport_holder(): the first issuing row its namespace
+    -- allows), NEW itself at least if the namespace allows it.  (A probe for
     -- "any row before NEW" must skip tied rows of higher battery ids, as
-    -- many as the batteries a member dates alike.)
-    SELECT o.ledger_origin, o.ledger_seq, o.battery_id INTO h
-      FROM @extschema@.battery_event o
-     WHERE o.passport_id = NEW.passport_id
-       AND (o.event = 'placed_on_market'
-            OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    -- many as the batteries a member dates alike.)  A row its namespace
+    -- refuses holds nothing and displaces nobody, wherever it is dated: a
+    -- squatter's row dated before the holder's leaves every cache standing
+    -- (pp23)
+    SELECT * INTO h FROM @extschema@._passport_holder(NEW.passport_id);
     IF NOT coalesce(h.battery_id OPERATOR(@extschema@.=) NEW.battery_id
                     AND h.ledger_origin = NEW.ledger_origin AND h.ledger_seq = NEW.ledger_seq, false) THEN
         RETURN NULL;    -- an earlier row holds the id, and keeps it (NEW: the chain's unique key)
     END IF;
-    -- the row it displaces: the next one (a row at NEW's registry key with a
-    -- lower battery_id would have been the holder)
-    SELECT o.battery_id INTO h
-      FROM @extschema@.battery_event o
-     WHERE o.passport_id = NEW.passport_id
-       AND (o.event = 'placed_on_market'
-            OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) >= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
-       AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
-            OR o.battery_id OPERATOR(@extschema@.>) NEW.battery_id)
-     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
-    IF FOUND THEN
+    -- the row it displaces: the next one the namespace allows (a row at
+    -- NEW's registry key with a lower battery_id would have been the
+    -- holder; a refused row between them held nothing, and voiding its
+    -- battery's cache would leave the displaced holder's standing)
+    SELECT * INTO h FROM @extschema@._passport_holder(NEW.passport_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, NEW.battery_id);
+    IF h.battery_id IS NOT NULL THEN
         INSERT INTO @extschema@.passport_holder_moved VALUES (h.battery_id, NEW.passport_id);
     END IF;
     RETURN NULL;
