@@ -910,28 +910,26 @@ END $$;
 -- member dated after the registration holds nothing, wherever it falls in
 -- registry order.  Ids in no registered namespace keep the first issuing
 -- row (a residual, docs/security.md).
--- _passport_holder(passport, after_at, after_origin, after_seq, after_battery):
--- that holder's key (registry order, then battery_id, as _battery_verdict()
--- and _passport_holder_arrived() order them), or the first such row after
--- the given key (the row a new holder displaces); NULLs if none.  One probe
--- of battery_event_passport_holder for an id in no namespace (red team r10,
+-- _passport_holder_by(passport, members, since, after_at, after_origin,
+-- after_seq, after_battery): that holder's key (registry order, then
+-- battery_id, as _battery_verdict() and _passport_holder_arrived() order
+-- them), or the first such row after the given key (the row a new holder
+-- displaces); NULLs if none.  members and since are the id's claims
+-- (_key_claims(), NULL for an id in no namespace), which its callers read
+-- once for several uses: _key_claims() is most of the cost.  One probe of
+-- battery_event_passport_holder for an id in no namespace (red team r10,
 -- F2), and for a namespaced one that probe below the first claim plus one
 -- of battery_event_passport_signer per key of each claiming member: never a
 -- walk over the rows the namespace refuses, however many a member writes.
-CREATE FUNCTION @extschema@._passport_holder(passport text, after_at timestamptz DEFAULT NULL, after_origin text DEFAULT NULL,
-                                             after_seq bigint DEFAULT NULL, after_battery @extschema@.battery_id DEFAULT NULL,
-                                             OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
-                                             OUT battery_id @extschema@.battery_id)
+CREATE FUNCTION @extschema@._passport_holder_by(passport text, members text[], since timestamptz[],
+                                                after_at timestamptz DEFAULT NULL, after_origin text DEFAULT NULL,
+                                                after_seq bigint DEFAULT NULL, after_battery @extschema@.battery_id DEFAULT NULL,
+                                                OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
+                                                OUT battery_id @extschema@.battery_id)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    key text := @extschema@._text_id_key(passport);
-    members text[];
-    since timestamptz[];
     first timestamptz;
 BEGIN
-    IF key IS NOT NULL THEN
-        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
-    END IF;
     IF members IS NULL THEN
         SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO ledger_at, ledger_origin, ledger_seq, battery_id
           FROM @extschema@.battery_event o
@@ -977,6 +975,24 @@ BEGIN
      ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.battery_id LIMIT 1;
 END $$;
 
+-- _passport_holder(passport, ...): the same, the id's claims read here
+CREATE FUNCTION @extschema@._passport_holder(passport text, after_at timestamptz DEFAULT NULL, after_origin text DEFAULT NULL,
+                                             after_seq bigint DEFAULT NULL, after_battery @extschema@.battery_id DEFAULT NULL,
+                                             OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
+                                             OUT battery_id @extschema@.battery_id)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key text := @extschema@._text_id_key(passport);
+    members text[];
+    since timestamptz[];
+BEGIN
+    IF key IS NOT NULL THEN
+        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
+    END IF;
+    SELECT * INTO ledger_at, ledger_origin, ledger_seq, battery_id
+      FROM @extschema@._passport_holder_by(passport, members, since, after_at, after_origin, after_seq, after_battery);
+END $$;
+
 -- The state a battery's lifecycle events reached.
 CREATE TYPE @extschema@.battery_fold_state AS (
     manufactured boolean,
@@ -1003,6 +1019,9 @@ DECLARE
     offered_by text;
     ns record;
     held record;
+    pkey text;
+    cm text[];
+    cs timestamptz[];
 BEGIN
     SELECT * INTO k FROM @extschema@.event_kind ek WHERE ek.event = e.event AND ek.subject = 'battery';
     IF NOT FOUND THEN
@@ -1182,59 +1201,52 @@ BEGIN
         RETURN;
     END IF;
     -- passports: issued when placed on the market and on each move into re-use,
-    -- repurposing, remanufacturing; an id belongs to the first event naming it
+    -- repurposing, remanufacturing; an id belongs to its holder, the first
+    -- event issuing it that its namespace allows (pp23)
     IF e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured')) THEN
         IF e.passport_id IS NULL THEN
             problem := 'passport_missing'; code := 'BL038';
             message := format('"%s" must issue a new passport', e.event);
             hint := 'Set passport_id to the new passport''s identifier.';
-        ELSE
-            -- the id's holder: its first issuing event in registry order
-            -- that its namespace allows (_passport_holder(), pp23), one
-            -- probe of battery_event_passport_holder for an id in no
-            -- namespace: an EXISTS of any earlier one walked every row
-            -- naming the id that is not earlier, so rows naming it dated
-            -- ahead made each fold cost their number (red team r10, F2).
-            -- Registry order numbers rows per chain, so two batteries' rows
-            -- of one member can share (ledger_at, ledger_origin,
-            -- ledger_seq): battery_id breaks the tie, by its own btree order
-            -- (bytes, no collation), so every member finds the same single
-            -- holder (red team r11, T1: both held the id)
-            IF writer THEN
-                -- the writer's row is not stored yet: an id in another
-                -- member's namespace is refused (BL044, as a model id); any
-                -- holder is earlier
-                SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(e.passport_id), statement_timestamp());
-                IF ns.members IS NOT NULL AND NOT member = ANY (ns.members) THEN
-                    problem := 'passport_foreign_namespace'; code := 'BL044';
-                    message := format('passport id "%s" is in the namespace of member "%s"', e.passport_id, array_to_string(ns.members, '", "'));
-                    detail := format('Namespace %s is registered to "%s": a passport id of the form gs1:01/<GTIN>/21/<serial> or iso15459:<IAC>/<CIN>/... is its members'' to issue.',
-                                     array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "'));
-                    hint := 'Use a passport id of a namespace registered to you (battledger.id_namespace).';
-                    RETURN;
-                END IF;
-                SELECT * INTO held FROM @extschema@._passport_holder(e.passport_id);
-                IF held.ledger_at IS NOT NULL THEN
-                    problem := 'passport_taken'; code := 'BL038';
-                    message := format('passport "%s" already exists', e.passport_id);
-                END IF;
-            ELSE
-                -- e is stored: a row its namespace refuses holds nothing
-                -- (however dated: an equivocation); one it allows holds the
-                -- id if it is the holder, else an earlier row does
-                SELECT * INTO ns FROM @extschema@._key_owners(@extschema@._text_id_key(e.passport_id), e.ledger_at);
-                IF ns.members IS NOT NULL AND NOT member = ANY (ns.members) THEN
-                    problem := 'passport_foreign_namespace'; code := 'BL044';
-                    message := format('passport id "%s" is in the namespace of member "%s"', e.passport_id, array_to_string(ns.members, '", "'));
-                    RETURN;
-                END IF;
-                SELECT * INTO held FROM @extschema@._passport_holder(e.passport_id);
-                IF NOT coalesce((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
-                                AND held.battery_id OPERATOR(@extschema@.=) e.battery_id, false) THEN
-                    problem := 'passport_taken'; code := 'BL038';
-                    message := format('passport "%s" already exists', e.passport_id);
-                END IF;
-            END IF;
+            RETURN;
+        END IF;
+        -- an id in another member's namespace, issued after its
+        -- registration: the writer refuses it (BL044, as a model id), and a
+        -- row written past the rules holds nothing, however dated (an
+        -- equivocation).  The writer's row is dated at its statement's start.
+        -- (An id in no namespace, most, skips the lookups; the claims are
+        -- read once, for this and the holder, _key_owners() only to say whose)
+        pkey := @extschema@._text_id_key(e.passport_id);
+        IF pkey IS NOT NULL THEN
+            SELECT c.members, c.since INTO cm, cs FROM @extschema@._key_claims(pkey) c;
+        END IF;
+        IF cm IS NOT NULL
+           AND NOT @extschema@._key_claim_allows(cm, cs, member, CASE WHEN writer THEN statement_timestamp() ELSE e.ledger_at END) THEN
+            SELECT * INTO ns FROM @extschema@._key_owners(pkey, CASE WHEN writer THEN statement_timestamp() ELSE e.ledger_at END);
+            problem := 'passport_foreign_namespace'; code := 'BL044';
+            message := format('passport id "%s" is in the namespace of member "%s"', e.passport_id, array_to_string(ns.members, '", "'));
+            detail := format('Namespace %s is registered to "%s": a passport id of the form gs1:01/<GTIN>/21/<serial> or iso15459:<IAC>/<CIN>/... is its members'' to issue.',
+                             array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "'));
+            hint := 'Use a passport id of a namespace registered to you (battledger.id_namespace).';
+            RETURN;
+        END IF;
+        -- the id's holder (_passport_holder_by()): one probe of
+        -- battery_event_passport_holder for an id in no namespace (a few for
+        -- a namespaced one).  An EXISTS of any earlier one walked every row
+        -- naming the id that is not earlier, so rows naming it dated ahead
+        -- made each fold cost their number (red team r10, F2).  Registry
+        -- order numbers rows per chain, so two batteries' rows of one member
+        -- can share (ledger_at, ledger_origin, ledger_seq): battery_id breaks
+        -- the tie, by its own btree order (bytes, no collation), so every
+        -- member finds the same single holder (red team r11, T1: both held
+        -- the id)
+        SELECT * INTO held FROM @extschema@._passport_holder_by(e.passport_id, cm, cs);
+        IF (writer AND held.ledger_at IS NOT NULL)   -- the writer's row is not stored yet: any holder is earlier
+           -- e is stored and allowed: the holder is e, or an earlier row
+           OR (NOT writer AND NOT coalesce((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
+                                           AND held.battery_id OPERATOR(@extschema@.=) e.battery_id, false)) THEN
+            problem := 'passport_taken'; code := 'BL038';
+            message := format('passport "%s" already exists', e.passport_id);
         END IF;
     ELSIF e.passport_id IS NOT NULL THEN
         problem := 'passport_not_issued'; code := 'BL038';
@@ -2335,6 +2347,9 @@ CREATE FUNCTION @extschema@._passport_holder_arrived() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     h record;
+    pkey text;
+    cm text[];
+    cs timestamptz[];
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         -- no turn: a concurrent holder may stay unseen; void every cache
@@ -2350,7 +2365,11 @@ BEGIN
     -- refuses holds nothing and displaces nobody, wherever it is dated: a
     -- squatter's row dated before the holder's leaves every cache standing
     -- (pp23)
-    SELECT * INTO h FROM @extschema@._passport_holder(NEW.passport_id);
+    pkey := @extschema@._text_id_key(NEW.passport_id);
+    IF pkey IS NOT NULL THEN
+        SELECT c.members, c.since INTO cm, cs FROM @extschema@._key_claims(pkey) c;
+    END IF;
+    SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs);
     IF NOT coalesce(h.battery_id OPERATOR(@extschema@.=) NEW.battery_id
                     AND h.ledger_origin = NEW.ledger_origin AND h.ledger_seq = NEW.ledger_seq, false) THEN
         RETURN NULL;    -- an earlier row holds the id, and keeps it (NEW: the chain's unique key)
@@ -2359,7 +2378,7 @@ BEGIN
     -- NEW's registry key with a lower battery_id would have been the
     -- holder; a refused row between them held nothing, and voiding its
     -- battery's cache would leave the displaced holder's standing)
-    SELECT * INTO h FROM @extschema@._passport_holder(NEW.passport_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, NEW.battery_id);
+    SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, NEW.battery_id);
     IF h.battery_id IS NOT NULL THEN
         INSERT INTO @extschema@.passport_holder_moved VALUES (h.battery_id, NEW.passport_id);
     END IF;
