@@ -146,7 +146,7 @@ CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passpor
       AND (event = 'placed_on_market'
            OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
 -- the first issuing event of a namespaced passport id signed by one key
--- (_passport_holder(): one probe per key of each member whose namespace
+-- (_passport_holder_by(): one probe per key of each member whose namespace
 -- covers the id): by battery_event_passport_holder alone, the probe for the
 -- first row the namespace allows walked every squatter's row dated before
 -- it, as many as a member bypassing its rules writes (red team r10, F2)
@@ -1240,7 +1240,18 @@ BEGIN
         -- the tie, by its own btree order (bytes, no collation), so every
         -- member finds the same single holder (red team r11, T1: both held
         -- the id)
-        SELECT * INTO held FROM @extschema@._passport_holder_by(e.passport_id, cm, cs);
+        IF cm IS NULL THEN
+            -- (_passport_holder_by() for an id in no namespace, most of
+            -- them, written out: a call costs more than the probe)
+            SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO held
+              FROM @extschema@.battery_event o
+             WHERE o.passport_id = e.passport_id
+               AND (o.event = 'placed_on_market'
+                    OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+             ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+        ELSE
+            SELECT * INTO held FROM @extschema@._passport_holder_by(e.passport_id, cm, cs);
+        END IF;
         IF (writer AND held.ledger_at IS NOT NULL)   -- the writer's row is not stored yet: any holder is earlier
            -- e is stored and allowed: the holder is e, or an earlier row
            OR (NOT writer AND NOT coalesce((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
@@ -2369,7 +2380,18 @@ BEGIN
     IF pkey IS NOT NULL THEN
         SELECT c.members, c.since INTO cm, cs FROM @extschema@._key_claims(pkey) c;
     END IF;
-    SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs);
+    IF cm IS NULL THEN
+        -- (_passport_holder_by() for an id in no namespace written out, as
+        -- in _battery_verdict(); the first issuing row)
+        SELECT o.ledger_origin, o.ledger_seq, o.battery_id INTO h
+          FROM @extschema@.battery_event o
+         WHERE o.passport_id = NEW.passport_id
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+         ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    ELSE
+        SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs);
+    END IF;
     IF NOT coalesce(h.battery_id OPERATOR(@extschema@.=) NEW.battery_id
                     AND h.ledger_origin = NEW.ledger_origin AND h.ledger_seq = NEW.ledger_seq, false) THEN
         RETURN NULL;    -- an earlier row holds the id, and keeps it (NEW: the chain's unique key)
@@ -2378,7 +2400,19 @@ BEGIN
     -- NEW's registry key with a lower battery_id would have been the
     -- holder; a refused row between them held nothing, and voiding its
     -- battery's cache would leave the displaced holder's standing)
-    SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, NEW.battery_id);
+    IF cm IS NULL THEN
+        SELECT o.battery_id INTO h
+          FROM @extschema@.battery_event o
+         WHERE o.passport_id = NEW.passport_id
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+           AND (o.ledger_at, o.ledger_origin, o.ledger_seq) >= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+           AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+                OR o.battery_id OPERATOR(@extschema@.>) NEW.battery_id)
+         ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    ELSE
+        SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, NEW.battery_id);
+    END IF;
     IF h.battery_id IS NOT NULL THEN
         INSERT INTO @extschema@.passport_holder_moved VALUES (h.battery_id, NEW.passport_id);
     END IF;

@@ -38,6 +38,11 @@
 #       battery) in registry order arrive on m as H, S, R.  R must displace
 #       H, not S (which held nothing): B4's cached state (H's battery) must
 #       not stay "on the market" when the whole fold says passport_taken.
+#   P5  m writes 3,000 issuing rows naming c's id, dated before c's issue:
+#       whole folds of c's battery cost no more than of one no row names
+#       (at most 3x + 200 ms; the holder is a few index probes, never a walk
+#       over refused rows: red team r10 F2).  Holds on main (its holder is
+#       the squatter's first row, one probe), but for the state line.
 #   residual (printed, not counted): a passport id in no registered
 #       namespace is still its first issuing row's: the same statement takes
 #       it (docs/security.md, "Residual risks").
@@ -81,6 +86,16 @@ BEGIN
     RETURN 'done';
 END $$;
 CREATE TABLE public.go (x int);     -- not replicated: a local signal
+-- the wall time of n whole folds of a battery, in ms
+CREATE FUNCTION public.fold_ms(b text, n int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    FOR i IN 1..n LOOP
+        PERFORM count(*) FROM battledger.battery_lifecycle(b::battledger.battery_id);
+    END LOOP;
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END $$;
 -- the state battery_state() gives (the cache) against the whole fold's last row
 CREATE FUNCTION public.agree(b text) RETURNS text LANGUAGE sql AS $$
     SELECT concat_ws(' ', coalesce(s.status, '-'), coalesce(s.passport_id, '-'),
@@ -112,9 +127,9 @@ made() { q "$1" -c "SELECT ev('$2', jsonb_build_object('battery_id', '$3', 'even
 pom() { echo "SELECT ev('$1', jsonb_build_object('battery_id', '$2', 'event', 'placed_on_market', 'passport_id', '$3', 'occurred_at', '2026-02-01T00:00:00Z'))"; }
 q c -c "SELECT model('cell-1', '{\"model_id\": \"gs1:01/$GTIN\", \"manufacturer\": \"cell.example\", \"category\": \"ev\", \"chemistry\": \"LFP\", \"rated_capacity_ah\": 280}'::jsonb)" >/dev/null
 q m -c "SELECT model('mal-1', '{\"model_id\": \"MAL-M\", \"manufacturer\": \"mal.example\", \"category\": \"ev\", \"chemistry\": \"NMC\", \"rated_capacity_ah\": 1}'::jsonb)" >/dev/null
-for b in B1 B2 B3 B4 B5; do made c cell-1 "$C/$b" "gs1:01/$GTIN"; done
-for b in M0 M01 M02 M03 M04 M1 M2 M3 M5; do made m mal-1 "$MB/$b" MAL-M; done
-for x in c m; do bl_wait_for "$x" "SELECT count(*) = 14 FROM battledger.battery_event WHERE event = 'manufactured'" >/dev/null; done
+for b in B1 B2 B3 B4 B5 B6 B7; do made c cell-1 "$C/$b" "gs1:01/$GTIN"; done
+for b in M0 M01 M02 M03 M04 M1 M2 M3 M5 M6; do made m mal-1 "$MB/$b" MAL-M; done
+for x in c m; do bl_wait_for "$x" "SELECT count(*) = 17 FROM battledger.battery_event WHERE event = 'manufactured'" >/dev/null; done
 
 # ---------------------------------------------------------------- P1. the writer
 # (one battery each: on main the first is placed on the market)
@@ -189,6 +204,20 @@ check "  S's battery never did" "$(both "SELECT agree('$MB/M3')")" "- - agrees/-
 check "  registry_conflicts() names S as foreign, H as taken" \
   "$(both "SELECT string_agg(signer || ' ' || problem || ' ' || kind, ', ' ORDER BY problem) FROM battledger.registry_conflicts() WHERE battery_id::text IN ('$MB/M3', '$C/B4')")" \
   "mal.example passport_foreign_namespace equivocation, cell.example passport_taken conflict/mal.example passport_foreign_namespace equivocation, cell.example passport_taken conflict"
+
+# ---------------------------------------------------------------- P5. cost
+# m's 3,000 issuing rows naming c's id, dated before c's issue: the holder
+# is still a few index probes (battery_event_passport_signer), not a walk
+# over the rows the namespace refuses (red team r10 F2's property)
+q m -c "SELECT count(ev('mal-1', jsonb_build_object('battery_id', '$MB/M6', 'event', 'placed_on_market', 'passport_id', '$C/B6',
+                                                   'occurred_at', '2026-02-01T00:00:00Z'))) FROM generate_series(1, 3000)" >/dev/null
+bl_wait_for c "SELECT count(*) = 3000 FROM battledger.battery_event WHERE passport_id = '$C/B6'" >/dev/null
+q c -c "$(pom cell-1 "$C/B6" "$C/B6")" -c "$(pom cell-1 "$C/B7" "$C/B7")" >/dev/null
+base=$(q c -c "SELECT fold_ms('$C/B7', 200)"); att=$(q c -c "SELECT fold_ms('$C/B6', 200)")
+echo "# 200 whole folds of c's battery: ${base} ms; of one whose id 3,000 refused rows name, dated first: ${att} ms"
+if [ "$att" -le $((3 * base + 200)) ]; then ok "P5 rows a namespace refuses cost its holder's folds nothing per row"
+else fail "P5 rows a namespace refuses cost its holder's folds nothing per row" "$att ms against $base ms"; fi
+check "  and c's battery holds its id" "$(q c -c "SELECT agree('$C/B6')")" "original $C/B6 agrees"
 
 # ---------------------------------------------------------------- residual
 q m -c "SELECT wait_then(\$w\$SELECT EXISTS (SELECT 1 FROM battledger.battery_event WHERE passport_id = 'FREE-P')\$w\$,
