@@ -910,20 +910,20 @@ END $$;
 -- member dated after the registration holds nothing, wherever it falls in
 -- registry order.  Ids in no registered namespace keep the first issuing
 -- row (a residual, docs/security.md).
--- _passport_holder_by(passport, members, since, after_at, after_origin,
--- after_seq, after_battery): that holder's key (registry order, then
--- battery_id, as _battery_verdict() and _passport_holder_arrived() order
--- them), or the first such row after the given key (the row a new holder
--- displaces); NULLs if none.  members and since are the id's claims
--- (_key_claims(), NULL for an id in no namespace), which its callers read
--- once for several uses: _key_claims() is most of the cost.  One probe of
--- battery_event_passport_holder for an id in no namespace (red team r10,
--- F2), and for a namespaced one that probe below the first claim plus one
--- of battery_event_passport_signer per key of each claiming member: never a
--- walk over the rows the namespace refuses, however many a member writes.
+-- _passport_holder_by(passport, members, since, after_row): that holder's
+-- key (registry order, then battery_id, as _battery_verdict() and
+-- _passport_holder_arrived() order them), or the first such row after
+-- after_row (the row a new holder displaces); NULLs if none.  members and
+-- since are the id's claims (_key_claims(), NULL for an id in no
+-- namespace), which its callers read once for several uses: _key_claims()
+-- is most of the cost.  One probe of battery_event_passport_holder for an
+-- id in no namespace (red team r10, F2; _battery_verdict() and the trigger
+-- write that one out), and for a namespaced one that probe below the first
+-- claim plus one of battery_event_passport_signer per key of each claiming
+-- member: never a walk over the rows the namespace refuses, however many a
+-- member writes.
 CREATE FUNCTION @extschema@._passport_holder_by(passport text, members text[], since timestamptz[],
-                                                after_at timestamptz DEFAULT NULL, after_origin text DEFAULT NULL,
-                                                after_seq bigint DEFAULT NULL, after_battery @extschema@.battery_id DEFAULT NULL,
+                                                after_row @extschema@.battery_event DEFAULT NULL,
                                                 OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
                                                 OUT battery_id @extschema@.battery_id)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -936,10 +936,10 @@ BEGIN
          WHERE o.passport_id = passport
            AND (o.event = 'placed_on_market'
                 OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-           AND (after_at IS NULL
-                OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_at, after_origin, after_seq)
-                    AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_at, after_origin, after_seq)
-                         OR o.battery_id OPERATOR(@extschema@.>) after_battery)))
+           AND (after_row.ledger_at IS NULL
+                OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                    AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                         OR o.battery_id OPERATOR(@extschema@.>) after_row.battery_id)))
          ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
         RETURN;
     END IF;
@@ -951,10 +951,10 @@ BEGIN
               WHERE o.passport_id = passport AND o.ledger_at < first
                 AND (o.event = 'placed_on_market'
                      OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-                AND (after_at IS NULL
-                     OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_at, after_origin, after_seq)
-                         AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_at, after_origin, after_seq)
-                              OR o.battery_id OPERATOR(@extschema@.>) after_battery)))
+                AND (after_row.ledger_at IS NULL
+                     OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                         AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                              OR o.battery_id OPERATOR(@extschema@.>) after_row.battery_id)))
               ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1)
             UNION ALL
             -- a claiming member's rows (its keys: as _signer() finds a row's
@@ -967,17 +967,16 @@ BEGIN
                  WHERE o.passport_id = passport AND o.ledger_key_id OPERATOR(@extschema@.=) k.key_id AND o.ledger_at >= c.at
                    AND (o.event = 'placed_on_market'
                         OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-                   AND (after_at IS NULL
-                        OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_at, after_origin, after_seq)
-                            AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_at, after_origin, after_seq)
-                                 OR o.battery_id OPERATOR(@extschema@.>) after_battery)))
+                   AND (after_row.ledger_at IS NULL
+                        OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                            AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                                 OR o.battery_id OPERATOR(@extschema@.>) after_row.battery_id)))
                  ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1) f) h
      ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.battery_id LIMIT 1;
 END $$;
 
--- _passport_holder(passport, ...): the same, the id's claims read here
-CREATE FUNCTION @extschema@._passport_holder(passport text, after_at timestamptz DEFAULT NULL, after_origin text DEFAULT NULL,
-                                             after_seq bigint DEFAULT NULL, after_battery @extschema@.battery_id DEFAULT NULL,
+-- _passport_holder(passport): an id's holder, its claims read here
+CREATE FUNCTION @extschema@._passport_holder(passport text,
                                              OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
                                              OUT battery_id @extschema@.battery_id)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -990,7 +989,7 @@ BEGIN
         SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
     END IF;
     SELECT * INTO ledger_at, ledger_origin, ledger_seq, battery_id
-      FROM @extschema@._passport_holder_by(passport, members, since, after_at, after_origin, after_seq, after_battery);
+      FROM @extschema@._passport_holder_by(passport, members, since);
 END $$;
 
 -- The state a battery's lifecycle events reached.
@@ -2411,7 +2410,7 @@ BEGIN
                 OR o.battery_id OPERATOR(@extschema@.>) NEW.battery_id)
          ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
     ELSE
-        SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, NEW.battery_id);
+        SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs, NEW);
     END IF;
     IF h.battery_id IS NOT NULL THEN
         INSERT INTO @extschema@.passport_holder_moved VALUES (h.battery_id, NEW.passport_id);

@@ -209,9 +209,12 @@ check "  registry_conflicts() names S as foreign, H as taken" \
 # m's 3,000 issuing rows naming c's id, dated before c's issue: the holder
 # is still a few index probes (battery_event_passport_signer), not a walk
 # over the rows the namespace refuses (red team r10 F2's property)
+# (each row its own occurred_at: identical rows would have one signature)
 q m -c "SELECT count(ev('mal-1', jsonb_build_object('battery_id', '$MB/M6', 'event', 'placed_on_market', 'passport_id', '$C/B6',
-                                                   'occurred_at', '2026-02-01T00:00:00Z'))) FROM generate_series(1, 3000)" >/dev/null
+                                                   'occurred_at', timestamptz '2026-02-01' + i * interval '1 s'))) FROM generate_series(1, 3000) i" >/dev/null
 bl_wait_for c "SELECT count(*) = 3000 FROM battledger.battery_event WHERE passport_id = '$C/B6'" >/dev/null
+check "  m's 3,000 rows naming c's id arrived at c" \
+  "$(q c -c "SELECT count(*) FROM battledger.battery_event WHERE passport_id = '$C/B6'")" 3000
 q c -c "$(pom cell-1 "$C/B6" "$C/B6")" -c "$(pom cell-1 "$C/B7" "$C/B7")" >/dev/null
 base=$(q c -c "SELECT fold_ms('$C/B7', 200)"); att=$(q c -c "SELECT fold_ms('$C/B6', 200)")
 echo "# 200 whole folds of c's battery: ${base} ms; of one whose id 3,000 refused rows name, dated first: ${att} ms"
