@@ -10,10 +10,11 @@
 # when the property holds, "FAIL - ..." for a finding; exit status: the
 # number of FAILs.  PG_BIN: the build under test.  PP23_PORT (default
 # 56120; uses 2 ports).
-# Results, PostgreSQL 15, 2026-12-06 ~16:40 UTC: main 89eddba 15 FAILs
+# Results, PostgreSQL 15, 2026-12-06 ~17:15 UTC: main 89eddba 16 FAILs
 # (P1's four spellings, P2 and its six lines, P3 and its state line, P4's
-# line before R and its conflict line); branch pp23 0 FAILs.  The controls
-# hold on both (the squatter's rows are dated first, m's own id passes).
+# line before R and its conflict line, P5's state line); branch pp23 0
+# FAILs.  The controls hold on both (the squatter's rows are dated first,
+# m's own id passes, m's 3,000 rows arrive).
 # P4's cache line holds on main (its squatter held the id for a while and
 # voided H's cache itself); with pp23's rule but the holder-moved trigger
 # voiding "the next issuing row" after R (0.19.0's), it FAILs: m's cache of
@@ -41,8 +42,9 @@
 #   P5  m writes 3,000 issuing rows naming c's id, dated before c's issue:
 #       whole folds of c's battery cost no more than of one no row names
 #       (at most 3x + 200 ms; the holder is a few index probes, never a walk
-#       over refused rows: red team r10 F2).  Holds on main (its holder is
-#       the squatter's first row, one probe), but for the state line.
+#       over refused rows: red team r10 F2).  The cost line holds on main
+#       (its holder is the squatter's first row, one probe); it guards
+#       against a holder found by walking the rows a namespace refuses.
 #   residual (printed, not counted): a passport id in no registered
 #       namespace is still its first issuing row's: the same statement takes
 #       it (docs/security.md, "Residual risks").
