@@ -1038,3 +1038,37 @@ SELECT lot_available_kg('iso15459:UN/777777/LOT-1') AS kg;
 SELECT event, signer, mass_kg, effective FROM _lot_consumers('iso15459:UN/777777/LOT-1');
 SELECT event, signer, problem, kind, message FROM registry_conflicts()
  WHERE message LIKE '%UN/777777%' OR message LIKE '%R20-L%' ORDER BY ledger_seq, problem;
+-- pp23: a passport id in a registered namespace (cells.test's gs1:4012345,
+-- in any spelling battery ids accept) is held only by an issuing row its
+-- namespace allows.  A member bypassing its rules could date its row first
+-- (its statement's start); here its row is simply written first.
+SELECT ev('cells.test', jsonb_build_object('battery_id', b::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah',
+          'occurred_at', '2024-03-01T00:00:00Z'))
+  FROM unnest(ARRAY[nid('PP-1'), bid('PP-O')]) b;
+SELECT give(bid('PP-O'), 'cells.test', 'oem.test');
+-- oem.test's application issuing one: refused, in every spelling
+SELECT try_ev('oem.test', jsonb_build_object('battery_id', bid('PP-O')::text, 'event', 'placed_on_market', 'passport_id', p,
+              'occurred_at', '2024-03-05T00:00:00Z')) AS foreign_passport_id, p
+  FROM unnest(ARRAY['gs1:01/04012345000016/21/PP-1', '(01)04012345000016(21)PP-1',
+                    'https://id.gs1.org/01/04012345000016/21/PP-1', 'gs1:01/04012345000016']) p;
+\set VERBOSITY default
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('PP-O')::text, 'event', 'placed_on_market',
+          'passport_id', 'gs1:01/04012345000016/21/PP-1', 'occurred_at', '2024-03-05T00:00:00Z'));
+\set VERBOSITY terse
+-- written anyway, first: it holds nothing, and its battery stays off the market
+ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules;
+SELECT ev('oem.test', jsonb_build_object('battery_id', bid('PP-O')::text, 'event', 'placed_on_market',
+          'passport_id', 'gs1:01/04012345000016/21/PP-1', 'occurred_at', '2024-03-05T00:00:00Z'));
+ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules;
+SELECT _passport_holder('gs1:01/04012345000016/21/PP-1') AS holder_before_maker;
+-- the namespace's member issues it, and holds it
+SELECT try_ev('cells.test', jsonb_build_object('battery_id', nid('PP-1')::text, 'event', 'placed_on_market',
+              'passport_id', 'gs1:01/04012345000016/21/PP-1', 'occurred_at', '2024-03-05T00:00:00Z')) AS by_maker;
+SELECT ev('cells.test', jsonb_build_object('battery_id', nid('PP-1')::text, 'event', 'placed_on_market',
+          'passport_id', 'gs1:01/04012345000016/21/PP-1', 'occurred_at', '2024-03-05T00:00:00Z'));
+SELECT (_passport_holder('gs1:01/04012345000016/21/PP-1')).battery_id = nid('PP-1') AS maker_holds;
+SELECT b = nid('PP-1') AS makers, s.status, s.passport_id, (whole_state(b)).passport_id IS NOT DISTINCT FROM s.passport_id AS cache_is_fold,
+       passport(b)->>'passportId' AS passport
+  FROM unnest(ARRAY[nid('PP-1'), bid('PP-O')]) b, battery_state(b) s;
+SELECT event, signer, problem, kind, message FROM registry_conflicts()
+ WHERE battery_id IN (nid('PP-1'), bid('PP-O')) ORDER BY ledger_seq;

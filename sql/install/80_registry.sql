@@ -145,6 +145,15 @@ CREATE INDEX battery_event_passport_holder ON @extschema@.battery_event (passpor
     WHERE passport_id IS NOT NULL
       AND (event = 'placed_on_market'
            OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
+-- the first issuing event of a namespaced passport id signed by one key
+-- (_passport_holder_by(): one probe per key of each member whose namespace
+-- covers the id): by battery_event_passport_holder alone, the probe for the
+-- first row the namespace allows walked every squatter's row dated before
+-- it, as many as a member bypassing its rules writes (red team r10, F2)
+CREATE INDEX battery_event_passport_signer ON @extschema@.battery_event (passport_id, ledger_key_id, ledger_at, ledger_origin, ledger_seq, battery_id)
+    WHERE passport_id IS NOT NULL
+      AND (event = 'placed_on_market'
+           OR (event = 'status_changed' AND new_status IN ('re-used', 'repurposed', 'remanufactured')));
 -- a battery's passports in registry order (the current one, the passport's
 -- history): without it both read every passport of the registry (issue 15)
 CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
@@ -1019,6 +1028,102 @@ BEGIN
     RETURN namespace;
 END $$;
 
+-- Passport ids in namespaces (pp23).  A passport id is held by the first
+-- event issuing it in registry order (placed_on_market, or a move into
+-- re-use, repurposing or remanufacturing), even an ineffective one, so a
+-- member bypassing its rules took a competitor's id on every member by an
+-- issuing row dated first: a statement that waits for the competitor's row
+-- to arrive and writes its own dated at its start (red team r21 F3's trick).
+-- An id written in a registered namespace's form (_text_id_key(): every
+-- spelling battery ids accept, e.g. 'gs1:01/<GTIN>/21/<serial>') is held as
+-- a namespaced model id is (_model_holder()): only rows the namespace
+-- allows (_key_claim_allows(): dated before every claim on it, or signed by
+-- a member whose claim was registered by then) hold it; a row of another
+-- member dated after the registration holds nothing, wherever it falls in
+-- registry order.  Ids in no registered namespace keep the first issuing
+-- row (a residual, docs/security.md).
+-- _passport_holder_by(passport, members, since, after_row): that holder's
+-- key (registry order, then battery_id, as _battery_verdict() and
+-- _passport_holder_arrived() order them), or the first such row after
+-- after_row (the row a new holder displaces); NULLs if none.  members and
+-- since are the id's claims (_key_claims(), NULL for an id in no
+-- namespace), which its callers read once for several uses: _key_claims()
+-- is most of the cost.  One probe of battery_event_passport_holder for an
+-- id in no namespace (red team r10, F2; _battery_verdict() and the trigger
+-- write that one out), and for a namespaced one that probe below the first
+-- claim plus one of battery_event_passport_signer per key of each claiming
+-- member: never a walk over the rows the namespace refuses, however many a
+-- member writes.
+CREATE FUNCTION @extschema@._passport_holder_by(passport text, members text[], since timestamptz[],
+                                                after_row @extschema@.battery_event DEFAULT NULL,
+                                                OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
+                                                OUT battery_id @extschema@.battery_id)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    first timestamptz;
+BEGIN
+    IF members IS NULL THEN
+        SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO ledger_at, ledger_origin, ledger_seq, battery_id
+          FROM @extschema@.battery_event o
+         WHERE o.passport_id = passport
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+           AND (after_row.ledger_at IS NULL
+                OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                    AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                         OR o.battery_id OPERATOR(@extschema@.>) after_row.battery_id)))
+         ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+        RETURN;
+    END IF;
+    SELECT min(x) INTO first FROM unnest(since) x;
+    SELECT h.ledger_at, h.ledger_origin, h.ledger_seq, h.battery_id INTO ledger_at, ledger_origin, ledger_seq, battery_id
+      FROM (-- any member's rows dated before every claim
+            (SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
+               FROM @extschema@.battery_event o
+              WHERE o.passport_id = passport AND o.ledger_at < first
+                AND (o.event = 'placed_on_market'
+                     OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+                AND (after_row.ledger_at IS NULL
+                     OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                         AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                              OR o.battery_id OPERATOR(@extschema@.>) after_row.battery_id)))
+              ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1)
+            UNION ALL
+            -- a claiming member's rows (its keys: as _signer() finds a row's
+            -- member) dated from its registration
+            SELECT f.* FROM unnest(members, since) c(member, at)
+              JOIN @extschema@.key_event k ON k.member = c.member AND k.event = 'added'
+              CROSS JOIN LATERAL (
+                SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
+                  FROM @extschema@.battery_event o
+                 WHERE o.passport_id = passport AND o.ledger_key_id OPERATOR(@extschema@.=) k.key_id AND o.ledger_at >= c.at
+                   AND (o.event = 'placed_on_market'
+                        OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+                   AND (after_row.ledger_at IS NULL
+                        OR ((o.ledger_at, o.ledger_origin, o.ledger_seq) >= (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                            AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (after_row.ledger_at, after_row.ledger_origin, after_row.ledger_seq)
+                                 OR o.battery_id OPERATOR(@extschema@.>) after_row.battery_id)))
+                 ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1) f) h
+     ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.battery_id LIMIT 1;
+END $$;
+
+-- _passport_holder(passport): an id's holder, its claims read here
+CREATE FUNCTION @extschema@._passport_holder(passport text,
+                                             OUT ledger_at timestamptz, OUT ledger_origin text, OUT ledger_seq bigint,
+                                             OUT battery_id @extschema@.battery_id)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key text := @extschema@._text_id_key(passport);
+    members text[];
+    since timestamptz[];
+BEGIN
+    IF key IS NOT NULL THEN
+        SELECT c.members, c.since INTO members, since FROM @extschema@._key_claims(key) c;
+    END IF;
+    SELECT * INTO ledger_at, ledger_origin, ledger_seq, battery_id
+      FROM @extschema@._passport_holder_by(passport, members, since);
+END $$;
+
 -- The state a battery's lifecycle events reached.
 CREATE TYPE @extschema@.battery_fold_state AS (
     manufactured boolean,
@@ -1045,6 +1150,9 @@ DECLARE
     offered_by text;
     ns record;
     held record;
+    pkey text;
+    cm text[];
+    cs timestamptz[];
 BEGIN
     SELECT * INTO k FROM @extschema@.event_kind ek WHERE ek.event = e.event AND ek.subject = 'battery';
     IF NOT FOUND THEN
@@ -1224,36 +1332,63 @@ BEGIN
         RETURN;
     END IF;
     -- passports: issued when placed on the market and on each move into re-use,
-    -- repurposing, remanufacturing; an id belongs to the first event naming it
+    -- repurposing, remanufacturing; an id belongs to its holder, the first
+    -- event issuing it that its namespace allows (pp23)
     IF e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured')) THEN
         IF e.passport_id IS NULL THEN
             problem := 'passport_missing'; code := 'BL038';
             message := format('"%s" must issue a new passport', e.event);
             hint := 'Set passport_id to the new passport''s identifier.';
-        ELSE
-            -- the id's first issuing event in registry order, one probe of
-            -- battery_event_passport_holder: an EXISTS of any earlier one
-            -- walked every row naming the id that is not earlier, so rows
-            -- naming it dated ahead made each fold cost their number (red
-            -- team r10, F2).  Registry order numbers rows per chain, so two
-            -- batteries' rows of one member can share (ledger_at,
-            -- ledger_origin, ledger_seq): battery_id breaks the tie, by its
-            -- own btree order (bytes, no collation), so every member finds
-            -- the same single holder (red team r11, T1: both held the id)
+            RETURN;
+        END IF;
+        -- an id in another member's namespace, issued after its
+        -- registration: the writer refuses it (BL044, as a model id), and a
+        -- row written past the rules holds nothing, however dated (an
+        -- equivocation).  The writer's row is dated at its statement's start.
+        -- (An id in no namespace, most, skips the lookups; the claims are
+        -- read once, for this and the holder, _key_owners() only to say whose)
+        pkey := @extschema@._text_id_key(e.passport_id);
+        IF pkey IS NOT NULL THEN
+            SELECT c.members, c.since INTO cm, cs FROM @extschema@._key_claims(pkey) c;
+        END IF;
+        IF cm IS NOT NULL
+           AND NOT @extschema@._key_claim_allows(cm, cs, member, CASE WHEN writer THEN statement_timestamp() ELSE e.ledger_at END) THEN
+            SELECT * INTO ns FROM @extschema@._key_owners(pkey, CASE WHEN writer THEN statement_timestamp() ELSE e.ledger_at END);
+            problem := 'passport_foreign_namespace'; code := 'BL044';
+            message := format('passport id "%s" is in the namespace of member "%s"', e.passport_id, array_to_string(ns.members, '", "'));
+            detail := format('Namespace %s is registered to "%s": a passport id of the form gs1:01/<GTIN>/21/<serial> or iso15459:<IAC>/<CIN>/... is its members'' to issue.',
+                             array_to_string(ns.namespaces, ', '), array_to_string(ns.members, '", "'));
+            hint := 'Use a passport id of a namespace registered to you (battledger.id_namespace).';
+            RETURN;
+        END IF;
+        -- the id's holder (_passport_holder_by()): one probe of
+        -- battery_event_passport_holder for an id in no namespace (a few for
+        -- a namespaced one).  An EXISTS of any earlier one walked every row
+        -- naming the id that is not earlier, so rows naming it dated ahead
+        -- made each fold cost their number (red team r10, F2).  Registry
+        -- order numbers rows per chain, so two batteries' rows of one member
+        -- can share (ledger_at, ledger_origin, ledger_seq): battery_id breaks
+        -- the tie, by its own btree order (bytes, no collation), so every
+        -- member finds the same single holder (red team r11, T1: both held
+        -- the id)
+        IF cm IS NULL THEN
+            -- (_passport_holder_by() for an id in no namespace, most of
+            -- them, written out: a call costs more than the probe)
             SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id INTO held
               FROM @extschema@.battery_event o
              WHERE o.passport_id = e.passport_id
-               -- only an event that issues a passport holds its id
                AND (o.event = 'placed_on_market'
                     OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
              ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
-            IF FOUND AND (writer       -- the writer's row is not stored yet: any holder is earlier
-                          OR (held.ledger_at, held.ledger_origin, held.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
-                          OR ((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
-                              AND held.battery_id OPERATOR(@extschema@.<) e.battery_id)) THEN
-                problem := 'passport_taken'; code := 'BL038';
-                message := format('passport "%s" already exists', e.passport_id);
-            END IF;
+        ELSE
+            SELECT * INTO held FROM @extschema@._passport_holder_by(e.passport_id, cm, cs);
+        END IF;
+        IF (writer AND held.ledger_at IS NOT NULL)   -- the writer's row is not stored yet: any holder is earlier
+           -- e is stored and allowed: the holder is e, or an earlier row
+           OR (NOT writer AND NOT coalesce((held.ledger_at, held.ledger_origin, held.ledger_seq) = (e.ledger_at, e.ledger_origin, e.ledger_seq)
+                                           AND held.battery_id OPERATOR(@extschema@.=) e.battery_id, false)) THEN
+            problem := 'passport_taken'; code := 'BL038';
+            message := format('passport "%s" already exists', e.passport_id);
         END IF;
     ELSIF e.passport_id IS NOT NULL THEN
         problem := 'passport_not_issued'; code := 'BL038';
@@ -1831,8 +1966,9 @@ ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_input
 -- times (a new id each) made each check cost their number, and the apply
 -- worker's work grow with the square of its rows (red team r10, F5).  Now
 -- the row that moves an id's holder says so: an issuing row before the id's
--- first issuing event (the holder; registry order, then battery_id, as in
--- _battery_verdict()) leaves here one row with the holder's battery, and
+-- holder (its first issuing event that its namespace allows, pp23;
+-- registry order, then battery_id, as in _battery_verdict()) leaves here
+-- one row with the holder's battery, and
 -- the cache holds while their number is the same (one index probe).  Only
 -- the holder's verdict changes: an issuing event after the holder was
 -- already taken, and one after the new row but before the holder cannot
@@ -2362,10 +2498,10 @@ CREATE TRIGGER zz_battledger_fold_arrived AFTER INSERT ON @extschema@.battery_ev
 ALTER TABLE @extschema@.battery_event ENABLE REPLICA TRIGGER zz_battledger_fold_arrived;
 
 -- An issuing row that moves its passport id's holder (passport_holder_moved,
--- above): the id's turn first, then the id's holder (one probe, as in
--- _battery_verdict()); only if that is the new row, the first issuing row
--- after it (the holder it displaces, one probe), whose battery's cache it
--- voids.  The order is _battery_verdict()'s, total: registry order, then
+-- above): the id's turn first, then the id's holder (_passport_holder(), as
+-- in _battery_verdict(): the first issuing row its namespace allows); only
+-- if that is the new row, the first such row after it (the holder it
+-- displaces), whose battery's cache it voids.  The order is _battery_verdict()'s, total: registry order, then
 -- battery_id (rows of two batteries can share a registry key, red team r11,
 -- T1), so the row displaced is the one holder there was, and a tied row that
 -- comes after the holder moves nothing.  A member's rows naming an id after
@@ -2376,6 +2512,9 @@ CREATE FUNCTION @extschema@._passport_holder_arrived() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     h record;
+    pkey text;
+    cm text[];
+    cs timestamptz[];
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         -- no turn: a concurrent holder may stay unseen; void every cache
@@ -2384,31 +2523,51 @@ BEGIN
     END IF;
     PERFORM @extschema@._lock_subject('passport', NEW.passport_id);
     -- (each query below takes its snapshot after the turn: READ COMMITTED)
-    -- the holder: the first issuing row, NEW itself at least.  (A probe for
+    -- the holder (_passport_holder(): the first issuing row its namespace
+    -- allows), NEW itself at least if the namespace allows it.  (A probe for
     -- "any row before NEW" must skip tied rows of higher battery ids, as
-    -- many as the batteries a member dates alike.)
-    SELECT o.ledger_origin, o.ledger_seq, o.battery_id INTO h
-      FROM @extschema@.battery_event o
-     WHERE o.passport_id = NEW.passport_id
-       AND (o.event = 'placed_on_market'
-            OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    -- many as the batteries a member dates alike.)  A row its namespace
+    -- refuses holds nothing and displaces nobody, wherever it is dated: a
+    -- squatter's row dated before the holder's leaves every cache standing
+    -- (pp23)
+    pkey := @extschema@._text_id_key(NEW.passport_id);
+    IF pkey IS NOT NULL THEN
+        SELECT c.members, c.since INTO cm, cs FROM @extschema@._key_claims(pkey) c;
+    END IF;
+    IF cm IS NULL THEN
+        -- (_passport_holder_by() for an id in no namespace written out, as
+        -- in _battery_verdict(); the first issuing row)
+        SELECT o.ledger_origin, o.ledger_seq, o.battery_id INTO h
+          FROM @extschema@.battery_event o
+         WHERE o.passport_id = NEW.passport_id
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+         ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    ELSE
+        SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs);
+    END IF;
     IF NOT coalesce(h.battery_id OPERATOR(@extschema@.=) NEW.battery_id
                     AND h.ledger_origin = NEW.ledger_origin AND h.ledger_seq = NEW.ledger_seq, false) THEN
         RETURN NULL;    -- an earlier row holds the id, and keeps it (NEW: the chain's unique key)
     END IF;
-    -- the row it displaces: the next one (a row at NEW's registry key with a
-    -- lower battery_id would have been the holder)
-    SELECT o.battery_id INTO h
-      FROM @extschema@.battery_event o
-     WHERE o.passport_id = NEW.passport_id
-       AND (o.event = 'placed_on_market'
-            OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
-       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) >= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
-       AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
-            OR o.battery_id OPERATOR(@extschema@.>) NEW.battery_id)
-     ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
-    IF FOUND THEN
+    -- the row it displaces: the next one the namespace allows (a row at
+    -- NEW's registry key with a lower battery_id would have been the
+    -- holder; a refused row between them held nothing, and voiding its
+    -- battery's cache would leave the displaced holder's standing)
+    IF cm IS NULL THEN
+        SELECT o.battery_id INTO h
+          FROM @extschema@.battery_event o
+         WHERE o.passport_id = NEW.passport_id
+           AND (o.event = 'placed_on_market'
+                OR (o.event = 'status_changed' AND o.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+           AND (o.ledger_at, o.ledger_origin, o.ledger_seq) >= (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+           AND ((o.ledger_at, o.ledger_origin, o.ledger_seq) > (NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq)
+                OR o.battery_id OPERATOR(@extschema@.>) NEW.battery_id)
+         ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1;
+    ELSE
+        SELECT * INTO h FROM @extschema@._passport_holder_by(NEW.passport_id, cm, cs, NEW);
+    END IF;
+    IF h.battery_id IS NOT NULL THEN
         INSERT INTO @extschema@.passport_holder_moved VALUES (h.battery_id, NEW.passport_id);
     END IF;
     RETURN NULL;
