@@ -7,6 +7,9 @@
 # teams r15's and r16b's cases (test/long/red_team_r15.sh, red_team_r16b.sh),
 # model ids, lot ids and lots' mass balance (test/long/red_team_ns21.sh),
 # red team r22's cases on 0.19.0's merges (test/long/red_team_r22.sh),
+# the faults the others do not make: a dropped publication, power cuts in
+# seal() and in a join's copy, a clock jump, a member restored from a
+# snapshot (test/long/faults23.sh),
 # the upgrade scenario compared with a fresh install at every step
 # (test/long/upgrade_every_step.sh),
 # and
