@@ -25,7 +25,7 @@
 #      once b's WAL passes the point a had reached, a refuses b's fork
 #      ("stopped"), never "ok".
 # Every status is sampled at 5 Hz during each fault: any "ok" where the
-# facts say otherwise is a FAIL.  About four minutes (in test/long/, not the
+# facts say otherwise is a FAIL.  145 s alone here (in test/long/, not the
 # default suite): after each restart or re-join the status is "failing" for
 # 30 s by design (the apply errors the fault counted), and each recovery is
 # checked to reach "ok".
@@ -137,7 +137,7 @@ check "1: b's status of a is never ok while a's walsender errors in a loop (5 s 
 check "1: b's apply errors are counted (pg_stat_subscription_stats)" \
   test "$(q b -c "SELECT apply_error_count > 0 FROM pg_stat_subscription_stats s JOIN pg_subscription p ON p.oid = s.subid WHERE p.subname = '$(sub_of b a)'")" = t
 check "1: ... and the server log names the cause" grep -q 'publication "battledger_member" does not exist' "$BL_WORK/b.log"
-bl_wait_for c "SELECT NOT subenabled FROM pg_subscription WHERE subname = '$subc'"
+bl_wait_for c "SELECT NOT subenabled FROM pg_subscription WHERE subname = '$subc'" || true
 check "1: c's subscription (disable_on_error) was disabled: 'stopped', never ok (2 s)" sample_not_ok c a 2
 check "1: c's reason says the subscription is disabled" \
   test "$(q c -c "SELECT state = 'stopped' AND reason LIKE 'The subscription is disabled.%' FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = t
@@ -215,7 +215,9 @@ copy_not_ok() {
 }
 check "3: c killed in its join's copy: never ok after the restart until the copy is done" copy_not_ok
 check "3: c holds every row of b after the copy, ok" caught_up c b
-echo "   (join, power cut, restart, copy: $(( $(date +%s) - t )) s)"
+t=$(( $(date +%s) - t ))
+# 12-21 s measured here, several scenarios side by side; 424 s before f23
+check "3: ... within 90 s of the join (join, power cut, restart, copy: $t s)" test "$t" -le 90
 check "3: nothing refused, verify_member('b') clean at c" \
   test "$(q c -c "SELECT count(*) FROM battledger.rejections")$(q c -c "SELECT count(*) FROM battledger.verify_member('b.example/log')")" = 00
 echo "# 3 done ($(( $(date +%s) - T0 )) s)"
@@ -260,8 +262,8 @@ pgc b stop -m immediate
 rm -rf "$BL_WORK/b"; mv "$W/b.snapshot" "$BL_WORK/b"
 ( export LD_PRELOAD=$FT FAKETIME_TIMESTAMP_FILE=$W/b.clock FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1; pgc b start )
 check "5: b restored: a holds rows of b's log that b lost ($held_at_a against $(rows_of b b))" test "$held_at_a" -gt "$(rows_of b b)"
-bl_wait_for b "SELECT state = 'rewound' FROM battledger.consortium_status() WHERE member = 'a.example/log'" 100
-check "5: b's status of a says 'rewound' (a confirmed WAL past b's)" test "$(state b a)" = rewound
+bl_wait_for b "SELECT state = 'rewound' FROM battledger.consortium_status() WHERE member = 'a.example/log'" 100 || true
+check "5: b's status of a says 'rewound' (a confirmed WAL past b's; it says $(state b a))" test "$(state b a)" = rewound
 check "5: ... its reason names the slot and the recovery" \
   test "$(q b -c "SELECT reason LIKE '%$suba%A member restored from a backup%' FROM battledger.consortium_status() WHERE member = 'a.example/log'")" = t
 check "5: b's health() counts it not ok" test "$(q b -c "SELECT members_not_ok >= 1 FROM battledger.health()")" = t
@@ -275,7 +277,7 @@ check "5: b's WAL passed the point: no longer 'rewound'" test "$(state b a)" != 
 # what arrives first past the point names the fork: a row at a position a
 # holds (refused: "stopped") or a checkpoint smaller than the one verified
 # ("log conflict", which comes first in the status)
-bl_wait_for a "SELECT state IN ('stopped', 'log conflict') FROM battledger.consortium_status() WHERE member = 'b.example/log'"
+bl_wait_for a "SELECT state IN ('stopped', 'log conflict') FROM battledger.consortium_status() WHERE member = 'b.example/log'" || true
 check "5: a names b's fork ($(state a b)), never ok (3 s)" sample_not_ok a b 3
 check "5: ... a refusal of b's forked row, or b's conflicting checkpoint kept as evidence" \
   test "$(q a -c "SELECT EXISTS (SELECT 1 FROM battledger.rejections WHERE origin = 'b.example/log' AND problem = 'fork')
