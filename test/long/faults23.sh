@@ -4,6 +4,7 @@
 # test/long/faults.sh and the r12 red team cover refusals, a lost slot, a
 # lock, a hung member, a table leaving its publication and a member that
 # stops sealing; here, with three members a, b, c:
+#   0. two members under one origin name: refused at join();
 #   1. a drops its publication and creates it again (rows written between):
 #      b's apply worker errors in a loop, c's subscription (disable_on_error)
 #      is disabled; neither status nor health() says ok meanwhile; the
@@ -121,6 +122,16 @@ for m in a b c; do
 done
 for s in "a b" "b a" "b c" "c a"; do set -- $s; caught_up "$1" "$2"; done
 check "setup: a and b joined each other, b joined c, c joined a; all ok ($(( $(date +%s) - T0 )) s)" true
+# two members under one origin name: a second server calling itself a
+# (its own key), or this member's own name, is refused at join(), before a
+# subscription could deliver rows under a name already pinned
+sqlstate_of() { q "$1" -v ON_ERROR_STOP=1 -c "\\set VERBOSITY sqlstate" -c "$2" 2>&1 | tr -d '\n'; }
+"$BL_CLI" keygen --out "$W/impostor" >/dev/null
+impostor=$("$BL_CLI" vkey --key "$W/impostor.key" --name a.example/log)
+check "0: b refuses to join a second member named a.example/log, with its own key (42710)" \
+  test "$(sqlstate_of b "SELECT battledger.join('a.example/log', 'host=$BL_WORK port=${PORT[c]} dbname=bl user=postgres', '$impostor')")" = "ERROR:  42710"
+check "0: b refuses to join its own name (22023)" \
+  test "$(sqlstate_of b "SELECT battledger.join('b.example/log', 'host=$BL_WORK port=${PORT[c]} dbname=bl user=postgres', '${LOGV[b]}')")" = "ERROR:  22023"
 
 # ============================================================================
 # 1. a drops its publication, writes, creates it again
