@@ -9,6 +9,9 @@
 # red team r22's cases on 0.19.0's merges (test/long/red_team_r22.sh),
 # lots read from rows other members write (test/long/red_team_lots23.sh),
 # passport ids in namespaces (test/long/red_team_pp23.sh),
+# the faults the others do not make: a dropped publication, power cuts in
+# seal() and in a join's copy, a clock jump, a member restored from a
+# snapshot (test/long/faults23.sh),
 # the upgrade scenario compared with a fresh install at every step
 # (test/long/upgrade_every_step.sh), the README's demo run as a user runs it,
 # failing on any attack it shows accepted (test/long/demo.sh), and

@@ -512,6 +512,18 @@ CREATE FUNCTION @extschema@.consortium_status()
                                 LATERAL pg_catalog.pg_stat_get_activity(w.pid) a WHERE a.pid = w.pid) wk ON true
       LEFT JOIN LATERAL (SELECT p.tree_size, p.verified_at FROM @extschema@.peer_checkpoint p
                           WHERE p.origin = m.origin ORDER BY p.tree_size DESC LIMIT 1) pc ON true
+      -- the member's slot here: what it confirmed having received from this
+      -- server.  Past this server's WAL, this server went back in time (a
+      -- file-system backup or snapshot restored, slots included): the
+      -- member holds rows of this log this server lost, and its walsender
+      -- skips every transaction written here until the WAL passes that
+      -- point, while the member's own status says "ok" (f23)
+      LEFT JOIN LATERAL (SELECT r.confirmed_flush_lsn AS confirmed, pg_catalog.pg_current_wal_lsn() AS wal
+                           FROM pg_catalog.pg_replication_slots r
+                          WHERE r.slot_name = @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true))
+                            -- (a standby has no WAL position of its own)
+                            AND r.confirmed_flush_lsn > CASE WHEN NOT pg_catalog.pg_is_in_recovery()
+                                                             THEN pg_catalog.pg_current_wal_lsn() END) rw ON true
       -- (each evaluated once per member: a lateral on the nullable side of
       -- an outer join, so its values are placeholders, not expressions
       -- copied into each use; the key lists are read as the peer's triggers
@@ -549,6 +561,12 @@ CREATE FUNCTION @extschema@.consortium_status()
                @extschema@.peer_arrival a
          WHERE a.origin = m.origin) ar ON true
       CROSS JOIN LATERAL (SELECT * FROM (VALUES
+           -- first: a fault of this server, whatever its subscription to
+           -- the member says (f23)
+           (0, rw.confirmed IS NOT NULL, 'rewound',
+               pg_catalog.format('The member confirmed receiving this server''s WAL up to %s (its slot %s here), past this server''s WAL (%s): this server was restored from a backup or snapshot taken before. '
+                                 'The member holds rows and checkpoints of this log that this server lost, and skips whatever is written here until the WAL passes %s: stop writing and sealing, and see docs/consortium.md, "A member restored from a backup".',
+                                 rw.confirmed, @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true)), rw.wal, rw.confirmed)),
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
                'The member published a checkpoint that contradicts one verified before: see battledger.log_conflict.'),

@@ -80,6 +80,9 @@ static bool held_callback = false;
 
 static void store_leaves(const char *origin, List *leaves, bool if_absent);
 
+/* leaves a join's copy stores in one statement */
+#define SYNC_LEAF_BATCH 10000
+
 /*
  * Leaves whose checkpoint did not come in the same transaction (around a
  * join, the checkpoint table may be applied by a table-sync worker) are
@@ -200,26 +203,35 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 		consortium_reject(m->origin, "battledger.log_leaf", l->index, "bad_leaf_hash",
 						  "The leaf's hash is not the RFC 9162 leaf hash of its fields.", NULL);
 
-	if (consortium_table_sync())
+	if (!held_callback)
 	{
-		/* copied at join, table by table: stored now, checked with the next checkpoint */
+		RegisterXactCallback(held_xact_callback, NULL);
+		held_callback = true;
+	}
+	if (held_origin == NULL || strcmp(held_origin, m->origin) != 0)
+		held_origin = MemoryContextStrdup(TopMemoryContext, m->origin);
+	old = MemoryContextSwitchTo(held_cxt);
+	held = lappend(held, l);
+	MemoryContextSwitchTo(old);
+
+	/*
+	 * Copied at join, table by table: no checkpoint comes in this
+	 * transaction, so the leaves are stored (to be checked with the next
+	 * checkpoint) SYNC_LEAF_BATCH at a time, the rest at commit.  One
+	 * statement per leaf updated the member's peer_arrival row once per
+	 * leaf in the copy's single transaction, each update walking every
+	 * earlier version of the row: quadratic (80,000 leaves in 93 s), and
+	 * the copy of the member's rows, which counts into the same row, waited
+	 * for it meanwhile, "blocked" (f23).
+	 */
+	if (consortium_table_sync() && list_length(held) >= SYNC_LEAF_BATCH)
+	{
 		int			nest = bl_spi_connect();
 
-		store_leaves(m->origin, list_make1(l), true);
+		store_leaves(m->origin, held, true);
 		bl_spi_finish(nest);
-	}
-	else
-	{
-		if (!held_callback)
-		{
-			RegisterXactCallback(held_xact_callback, NULL);
-			held_callback = true;
-		}
-		if (held_origin == NULL || strcmp(held_origin, m->origin) != 0)
-			held_origin = MemoryContextStrdup(TopMemoryContext, m->origin);
-		old = MemoryContextSwitchTo(held_cxt);
-		held = lappend(held, l);
-		MemoryContextSwitchTo(old);
+		held = NIL;
+		MemoryContextReset(held_cxt);
 	}
 	return PointerGetDatum(NULL);	/* the local log_leaf holds only this member's log */
 }
