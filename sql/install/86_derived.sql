@@ -202,7 +202,10 @@ BEGIN
         UNION ALL SELECT 'rte_remaining_pct', round(100 * p.rte, 2), p.occurred_at,
                          'latest discharge energy / energy of the charge before it', p.seq, p.hash
                     FROM (SELECT * FROM pairs ORDER BY n DESC LIMIT 1) p
-        UNION ALL SELECT 'rte_fade_pct', round(100 * (f.rte - p.rte) / f.rte, 2), p.occurred_at,
+        -- (none when the first round trip gave nothing back: a discharge of
+        -- 0 Wh, an application's reading, made the division fail, and with
+        -- it every legitimate-interest passport of the battery; red team r23, U)
+        UNION ALL SELECT 'rte_fade_pct', round(100 * (f.rte - p.rte) / nullif(f.rte, 0), 2), p.occurred_at,
                          'decrease of the round-trip efficiency since the first measured cycle', p.seq, p.hash
                     FROM (SELECT * FROM pairs ORDER BY n DESC LIMIT 1) p, (SELECT * FROM pairs ORDER BY n LIMIT 1) f
         UNION ALL SELECT 't_cell_max_c', a.t_max, l.occurred_at, 'highest measured cell temperature', l.seq, l.hash WHERE a.t_max IS NOT NULL
