@@ -156,5 +156,53 @@ check "  (... and the maker's creation is the one it reads)" \
   "$(q -c "SELECT material || ' ' || pre_consumer_pct || ' ' || post_consumer_pct FROM battledger.recycled_content('gs1:01/09521234567899/21/C1')")" \
   "cobalt 0.00 0.00"
 
+# ---------------------------------------------------------------- R. a row dated before what it relied on
+# A lot row's ledger_at is its statement's start; the rules judge it after
+# taking the lot's turn, which a concurrent writer may take first.  A
+# receipt whose statement started before the shipment it accepts (a slow
+# statement, or a server's clock behind the shipper's) comes first in
+# registry order: lot_not_offered, the lot stays the shipper's, on every
+# member, though the receiver's rules accepted it (R1).  A shipment whose
+# statement started before a use of the lot it did not see makes that
+# use, accepted by the same member's rules, a use of a lot in transit:
+# lot_not_held, its kilograms counted nowhere (R2).  Batteries refuse the
+# like (BL043, "clock is behind the handover"); lots did not.  (R1 here:
+# main accepts the receipt, and in this one database the lot's chain then
+# dates it after the shipment, its head; on the receiver's own server,
+# another origin, it stays dated before: lot_not_offered.)
+# (a_slow: a statement that takes its time before the rules run)
+q >/dev/null <<'SQL'
+CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('r23.slow', true) = NEW.event THEN PERFORM pg_sleep(2); END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER a_slow BEFORE INSERT ON battledger.lot_event FOR EACH ROW EXECUTE FUNCTION public.slow();
+SQL
+RJ='{"lot_id": "%s", "event": "%s", "material": "cobalt ore", "mass_kg": 100, "counterparty": "%s", "occurred_at": "2026-01-05T00:00:00Z"}'
+q -c "SELECT lot('refiner.test', '$(printf "$LJ" R 100)'), lot('refiner.test', '$(printf "$LJ" R2 100)')" >/dev/null
+# R1: cells' receipt starts, refiner's shipment commits meanwhile
+psql -X -q -At -d bl -v VERBOSITY=sqlstate -c "SET r23.slow = received" \
+  -c "SELECT lot('cells.test', '$(printf "$RJ" R received refiner.test)')" >"$BL_WORK/r1.out" 2>&1 &
+sleep 0.7
+q -c "SELECT lot('refiner.test', '$(printf "$RJ" R shipped cells.test)')" >/dev/null
+wait
+r1=$(sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\).*/\1/p' "$BL_WORK/r1.out" | head -1)
+check "R1 a receipt dated before the shipment it accepted is refused (the receiver retries), not stored ineffective" \
+  "${r1:-ok} $(q -c "SELECT count(*) FROM battledger._lot_custody_steps('R') WHERE NOT effective")" "BL032 0"
+q -c "SELECT lot('cells.test', '$(printf "$RJ" R received refiner.test)')" >/dev/null 2>&1
+check "  (... and its retry makes cells.test the holder)" "$(q -c "SELECT battledger.lot_custodian('R')")" cells.test
+q -c "SELECT string_agg(event || ' ' || signer || ' ' || coalesce(problem, '-'), ', ' ORDER BY ledger_at, ledger_origin, ledger_seq) FROM battledger._lot_custody_steps('R')" | sed 's/^/    R: /' 
+# R2: refiner's shipment starts, its own use of the lot commits meanwhile
+psql -X -q -At -d bl -v VERBOSITY=sqlstate -c "SET r23.slow = shipped" \
+  -c "SELECT lot('refiner.test', '$(printf "$RJ" R2 shipped cells.test)')" >"$BL_WORK/r2.out" 2>&1 &
+sleep 0.7
+q -c "SELECT lot('refiner.test', '$(printf "$PJ" R2-A 60 '[{"lot": "R2", "mass_kg": 60}]')')" >/dev/null
+wait
+r2=$(sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\).*/\1/p' "$BL_WORK/r2.out" | head -1)
+check "R2 a shipment dated before a use of the lot it did not see is refused, the use counts" \
+  "${r2:-ok} $(q -c "SELECT count(*) FROM battledger._lot_consumers('R2') WHERE NOT effective") $(q -c "SELECT battledger.lot_available_kg('R2')")" "BL032 0 40"
+q -c "DROP TRIGGER a_slow ON battledger.lot_event"
+
 echo "r23: $FAILS FAIL(s)"
 exit $FAILS
