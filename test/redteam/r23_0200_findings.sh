@@ -7,8 +7,9 @@
 # members' rows.  "ok   - ..." when the property holds, "FAIL - ..." for a
 # finding; exit status: the number of FAILs.  PG_BIN: the build under
 # test.  R23_PORT (default 56320).
-# Results, PostgreSQL 15, 2026-12-06: main 7d4fd4a 6 FAILs (N1-N3, S1, S2,
-# U1); branch r23 0 FAILs.
+# Results, PostgreSQL 15, 2026-12-06: main 7d4fd4a 12 FAILs (S1, S2, the
+# edge values, N0-N3, U1, U2, C1, R1, R2; O1's note empty there, as the N
+# rows make registry_conflicts() fail); branch r23 0 FAILs, O1 noted.
 #   N   _json_num() passed any finite JSON number through.  A JSON number
 #       of 131072 digits is valid JSON text (it replicates as it is); two
 #       of them in one row naming another member's lot overflow every sum
@@ -22,6 +23,12 @@
 #       lot stored under 0.19.0 with such a mass counted no kg after the
 #       update (S1) and was named lot_bad_mass (S2): a stored row's
 #       meaning changed.
+#   C   recycled_content() judged and sorted every creation row of a lot
+#       on each passport (C1).
+#   R   a shipment or receipt dated before a row of the lot it relied on
+#       (R1, R2), see there.
+#   O   (not fixed, a note) a holder past its rules steers lot_overdrawn
+#       onto the next holder's honest use.
 #   U   usage_derived() divided by the first round trip's efficiency: a
 #       discharge of 0 Wh after a charge (an application's reading, never
 #       refused) made it fail with 22012 "division by zero", and with it
@@ -202,6 +209,25 @@ wait
 r2=$(sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\).*/\1/p' "$BL_WORK/r2.out" | head -1)
 check "R2 a shipment dated before a use of the lot it did not see is refused, the use counts" \
   "${r2:-ok} $(q -c "SELECT count(*) FROM battledger._lot_consumers('R2') WHERE NOT effective") $(q -c "SELECT battledger.lot_available_kg('R2')")" "BL032 0 40"
+# O: a holder past its rules steering lot_overdrawn onto the next holder.
+# refiner (the holder) ships lot O to cells; cells receives it and uses
+# 80 kg of its 100 in a battery; refiner's own use of 50 kg, written past its rules in a
+# statement that started before its shipment (as a row dated back within
+# the arrival check's bound would be), counts (refiner held the lot then),
+# so cells' honest use is the one over the lot's mass: named
+# lot_overdrawn, refiner nowhere.  Not fixed (docs/security.md, "The mass
+# balance itself is the writer's rule"): a note, not counted.
+q -c "SELECT lot('refiner.test', '$(printf "$LJ" O 100)')" >/dev/null
+psql -X -q -At -d bl \
+  -c "SELECT pg_sleep(2), rogue(\$r\$SELECT lot('refiner.test', '$(printf "$PJ" O-R 50 '[{"lot": "O", "mass_kg": 50}]')')\$r\$)" >/dev/null 2>&1 &
+sleep 0.5
+q -c "SELECT lot('refiner.test', '$(printf "$RJ" O shipped cells.test)')" >/dev/null
+q -c "SELECT lot('cells.test', '$(printf "$RJ" O received refiner.test)')" >/dev/null
+q -c "SELECT ev('cells.test', '{\"battery_id\": \"gs1:01/09521234567899/21/O1\", \"event\": \"manufactured\", \"model_id\": \"U-M\",
+      \"lots\": [{\"lot\": \"O\", \"mass_kg\": 80}], \"occurred_at\": \"2026-01-06T00:00:00Z\"}')" >/dev/null
+wait
+o=$(q -c "SELECT coalesce(string_agg(signer || ' ' || problem, ', '), 'none') FROM battledger.registry_conflicts() WHERE message LIKE '%\"O\"%'")
+echo "note - O1 (residual, docs/security.md) the overdraw of lot O is named on: $o"
 q -c "DROP TRIGGER a_slow ON battledger.lot_event"
 
 echo "r23: $FAILS FAIL(s)"
