@@ -7,8 +7,8 @@
 # members' rows.  "ok   - ..." when the property holds, "FAIL - ..." for a
 # finding; exit status: the number of FAILs.  PG_BIN: the build under
 # test.  R23_PORT (default 56320).
-# Results, PostgreSQL 15, 2026-12-06: main 7d4fd4a 12 FAILs (S1, S2, the
-# edge values, N0-N3, U1, U2, C1, R1, R2; O1's note empty there, as the N
+# Results, PostgreSQL 15, 2026-12-06: main 7d4fd4a 15 FAILs (S1, S2, the
+# edge values, N0-N3, U1, U2, C1, R1, R2, F1-F3; O1's note empty there, as the N
 # rows make registry_conflicts() fail); branch r23 0 FAILs, O1 noted.
 #   N   _json_num() passed any finite JSON number through.  A JSON number
 #       of 131072 digits is valid JSON text (it replicates as it is); two
@@ -29,6 +29,10 @@
 #       (R1, R2), see there.
 #   O   (not fixed, a note) a holder past its rules steers lot_overdrawn
 #       onto the next holder's honest use.
+#   F   recycled_content() and material_provenance() followed one row per
+#       path: a lot whose inputs name itself three times made 3^19 rows,
+#       every passport of a battery made from it ran until cancelled
+#       (F1-F3).
 #   U   usage_derived() divided by the first round trip's efficiency: a
 #       discharge of 0 Wh after a charge (an application's reading, never
 #       refused) made it fail with 22012 "division by zero", and with it
@@ -229,6 +233,27 @@ wait
 o=$(q -c "SELECT coalesce(string_agg(signer || ' ' || problem, ', '), 'none') FROM battledger.registry_conflicts() WHERE message LIKE '%\"O\"%'")
 echo "note - O1 (residual, docs/security.md) the overdraw of lot O is named on: $o"
 q -c "DROP TRIGGER a_slow ON battledger.lot_event"
+
+# ---------------------------------------------------------------- F. a lot naming itself
+# The rogue's own lot X, its inputs naming X three times (written past its
+# rules), shipped to cells, which makes a battery from it: recycled_content()
+# and material_provenance() followed one row per path, 3^19 of them, so the
+# battery's passport ran until cancelled, on every member.
+q >/dev/null <<'SQL'
+SELECT rogue($r$SELECT lot('rogue.test', '{"lot_id": "X", "event": "processed", "material": "cobalt sulfate", "mass_kg": 100,
+       "inputs": [{"lot": "X", "mass_kg": 1}, {"lot": "X", "mass_kg": 1}, {"lot": "X", "mass_kg": 1}], "occurred_at": "2026-01-02T00:00:00Z"}')$r$);
+SELECT lot('rogue.test', '{"lot_id": "X", "event": "shipped", "material": "cobalt sulfate", "mass_kg": 100, "counterparty": "cells.test", "occurred_at": "2026-01-03T00:00:00Z"}');
+SELECT lot('cells.test', '{"lot_id": "X", "event": "received", "material": "cobalt sulfate", "mass_kg": 100, "counterparty": "rogue.test", "occurred_at": "2026-01-03T00:00:00Z"}');
+SELECT ev('cells.test', '{"battery_id": "gs1:01/09521234567899/21/X1", "event": "manufactured", "model_id": "U-M",
+       "lots": [{"lot": "X", "mass_kg": 10}], "occurred_at": "2026-01-04T00:00:00Z"}');
+SQL
+qt() { psql -X -q -At -d bl -v VERBOSITY=sqlstate -c "SET statement_timeout = '5s'" -c "$1" 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\).*/\1/p;t;p' | head -1; }
+check "F1 recycled_content() of a battery made from it ends (within 5 s)" \
+  "$(qt "SELECT material || ' ' || pre_consumer_pct || ' ' || post_consumer_pct FROM battledger.recycled_content('gs1:01/09521234567899/21/X1')")" "cobalt 0.00 0.00"
+check "F2 material_provenance() ends, X listed once a depth" \
+  "$(qt "SELECT count(*) || ' ' || count(DISTINCT depth) FROM battledger.material_provenance('gs1:01/09521234567899/21/X1')")" "20 20"
+check "F3 the battery's passport is made (within 5 s)" \
+  "$(qt "SELECT battledger.passport('gs1:01/09521234567899/21/X1') IS NOT NULL")" t
 
 echo "r23: $FAILS FAIL(s)"
 exit $FAILS
