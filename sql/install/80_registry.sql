@@ -159,6 +159,15 @@ CREATE INDEX battery_event_passport_signer ON @extschema@.battery_event (passpor
 CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);
+-- a lot's creations in registry order (_lot_creation_rows, read by
+-- _lot_creation() and recycled_content() with ORDER BY ... LIMIT 1): the
+-- walk stops at the first creation the registry counts.  Without it every
+-- creation row of the lot was judged (its signer, roles and namespace) and
+-- sorted on every passport's path: 2,000 rows another member wrote after
+-- the maker's creation cost each passport of a battery made from the lot
+-- about 35 ms (0.19.0's first-row sort about 5; red team r23, C1)
+CREATE INDEX lot_event_creation ON @extschema@.lot_event (lot_id, ledger_at, ledger_origin, ledger_seq)
+    WHERE event IN ('extracted', 'processed', 'secondary_created');
 CREATE INDEX battery_event_lots ON @extschema@.battery_event USING gin (lots jsonb_path_ops)
     WHERE lots IS NOT NULL;
 GRANT SELECT ON @extschema@.battery_model, @extschema@.lot_event, @extschema@.battery_event TO PUBLIC;
@@ -536,6 +545,31 @@ BEGIN
     END IF;
 END $$;
 
+-- _lot_after_now(lot): the time of the lot's latest row the registry
+-- counts (an effective custody step or consumer) if registry order puts it
+-- after a row this server writes now, else NULL.  A lot row is dated at its
+-- statement's start, but judged once the statement has the lot's turn,
+-- which a concurrent writer may have taken first: a shipment whose
+-- statement started before a use of the lot it then did not see made that
+-- use, accepted by the same member's rules, one of a lot in transit
+-- (lot_not_held, its kilograms counted nowhere); a receipt dated before the
+-- shipment it accepted (a slow statement, or a clock behind the shipper's)
+-- was lot_not_offered, on every member (red team r23, R).  Such a row is
+-- refused (BL032, "clock is behind"), as batteries refuse an acceptance
+-- dated before its handover (BL043): retried, it comes after.
+CREATE FUNCTION @extschema@._lot_after_now(lot text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    here text := coalesce(current_setting('battledger.origin', true), '');
+BEGIN
+    RETURN (SELECT max(x.ledger_at) FROM (
+                SELECT s.ledger_at, s.ledger_origin FROM @extschema@._lot_custody_steps(lot) s WHERE s.effective
+                UNION ALL
+                SELECT c.ledger_at, c.ledger_origin FROM @extschema@._lot_consumers(lot) c WHERE c.effective) x
+             WHERE (x.ledger_at, x.ledger_origin) > (statement_timestamp(), here));
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._lot_after_now(text) FROM PUBLIC;
+
 -- Inputs [{"lot": ..., "mass_kg": ...}] must be lots the signer holds, with that much mass left.
 -- A lot named more than once is checked for the sum of its entries: each
 -- checked alone against the lot's mass let 100 kg give 120 (red team r22,
@@ -548,6 +582,7 @@ CREATE FUNCTION @extschema@._check_inputs(r anyelement, tbl regclass, inputs jso
     RETURNS numeric
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    later timestamptz;
     i jsonb;
     inp record;
     cust record;
@@ -583,6 +618,13 @@ BEGIN
                 'A lot shipped and not yet received is not its shipper''s to consume.');
             RETURN NULL;
         END IF;
+        later := @extschema@._lot_after_now(inp.lot);
+        IF later IS NOT NULL THEN
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL032', format('this server''s clock is behind lot "%s"', inp.lot),
+                format('Its latest row is dated %s; a use dated before it would come first in registry order.', later),
+                'Check the server''s clock (NTP) and retry.');
+            RETURN NULL;
+        END IF;
         IF cust.available_kg < inp.kg THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
                 inp.lot, cust.available_kg, inp.kg));
@@ -604,6 +646,7 @@ DECLARE
     cust record;
     ns record;
     input_kg numeric;
+    later timestamptz;
 BEGIN
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
@@ -667,6 +710,17 @@ BEGIN
         -- another member's row must not stand in for it (red team r20, L1)
         IF cust.offered IS DISTINCT FROM s.member THEN
             PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('lot "%s" was not shipped to member "%s"', NEW.lot_id, s.member));
+            RETURN NEW;
+        END IF;
+    END IF;
+    -- registry order must put a shipment or receipt after every row of the
+    -- lot that counts (_lot_after_now(): red team r23, R)
+    IF NEW.event IN ('shipped', 'received') THEN
+        later := @extschema@._lot_after_now(NEW.lot_id);
+        IF later IS NOT NULL THEN
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL032', format('this server''s clock is behind lot "%s"', NEW.lot_id),
+                format('Its latest row is dated %s; a %s row dated before it would come first in registry order.', later, NEW.event),
+                'Check the server''s clock (NTP) and retry.');
             RETURN NEW;
         END IF;
     END IF;

@@ -856,7 +856,12 @@ CREATE FUNCTION @extschema@.material_provenance(battery @extschema@.battery_id)
            -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
            AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
            AND jsonb_typeof(e.lots) = 'array'
-        UNION ALL
+        -- UNION, not UNION ALL: a lot named at the same depth with the same
+        -- mass by several paths is listed once.  One row per path let a lot
+        -- whose inputs name the same lots many times (itself, written past
+        -- the rules; or ten lots a level each naming the ten below) make
+        -- 3^19 rows or more (red team r23, F2)
+        UNION
         -- a lot's inputs, and below its material, from the creation the
         -- registry counts (_lot_creation()): not every row creating the
         -- id, another member's among them

@@ -32,13 +32,24 @@ BEGIN
            -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
            AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
          GROUP BY 1
-    ), trace(root, lot, weight, depth, event, inputs, material) AS (
-        -- each lot with the event that created it (the one the registry
-        -- counts, as _lot_creation() finds it, written out twice here so
-        -- that it is planned in, not called per lot: not another member's
-        -- creation of the id dated before it), looked up lot by lot: only
-        -- the lots behind this battery are read
-        SELECT c.lot, c.lot, 1.0::numeric, 1, o.event, o.inputs, o.material
+    ), trace(root, depth, front, pre, post, material) AS (
+        -- level by level: one row per consumed lot (root) and depth, its
+        -- frontier the lots at that depth with their summed weights, each
+        -- with the event that created it (the one the registry counts, as
+        -- _lot_creation() finds it, written out twice here so that it is
+        -- planned in, not called per lot: not another member's creation of
+        -- the id dated before it), and the recycled weights among them.
+        -- One path per row, as until 0.20.0, let a lot whose inputs name
+        -- the same lots many times (itself, three times, written past the
+        -- rules; or ten lots a level each naming the ten below, which the
+        -- rules allow) make 3^19 rows or more: every passport of a battery
+        -- made from it ran until cancelled (red team r23, F1).  A weight is
+        -- a lot's share of its root: a processed lot is its inputs in
+        -- proportion to their masses.
+        SELECT c.lot, 1, jsonb_build_object(c.lot, jsonb_build_object('w', 1.0, 'e', o.event, 'i', o.inputs)),
+               CASE WHEN o.event = 'secondary_created' AND o.inputs->>'source' = 'pre_consumer' THEN 1.0 ELSE 0 END,
+               CASE WHEN o.event = 'secondary_created' AND o.inputs->>'source' IS DISTINCT FROM 'pre_consumer' THEN 1.0 ELSE 0 END,
+               o.material
           FROM consumed c
           LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material
                                FROM (SELECT @extschema@._text_id_key(c.lot) AS key) tk
@@ -49,25 +60,33 @@ BEGIN
                                 AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
                               ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
         UNION ALL
-        SELECT t.root, i->>'lot',
-               t.weight * @extschema@._json_num(i->'mass_kg')
-                 / nullif((SELECT sum(@extschema@._json_num(j->'mass_kg')) FROM jsonb_array_elements(t.inputs) j), 0),
-               t.depth + 1, o.event, o.inputs, o.material
+        SELECT t.root, t.depth + 1, n.front, n.pre, n.post, NULL
           FROM trace t
-          CROSS JOIN LATERAL jsonb_array_elements(t.inputs) i
-          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material
-                               FROM (SELECT @extschema@._text_id_key(i->>'lot') AS key) tk
-                               LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
-                                                   WHERE tk.key IS NOT NULL) cl ON true
-                               JOIN @extschema@._lot_creation_rows v ON v.lot_id = i->>'lot'
-                              WHERE v.in_role
-                                AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
-                              ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
-         WHERE t.event = 'processed' AND jsonb_typeof(t.inputs) = 'array' AND t.depth < 20
+          CROSS JOIN LATERAL (
+              SELECT coalesce(jsonb_object_agg(k.lot, jsonb_build_object('w', k.w, 'e', o.event, 'i', o.inputs)), '{}') AS front,
+                     coalesce(sum(k.w) FILTER (WHERE o.event = 'secondary_created' AND o.inputs->>'source' = 'pre_consumer'), 0) AS pre,
+                     coalesce(sum(k.w) FILTER (WHERE o.event = 'secondary_created' AND o.inputs->>'source' IS DISTINCT FROM 'pre_consumer'), 0) AS post
+                FROM (SELECT i->>'lot' AS lot,
+                             sum((f.value->>'w')::numeric * @extschema@._json_num(i->'mass_kg') / nullif(s.total, 0)) AS w
+                        FROM jsonb_each(t.front) f
+                        CROSS JOIN LATERAL (SELECT sum(@extschema@._json_num(j->'mass_kg')) AS total
+                                              FROM jsonb_array_elements(f.value->'i') j) s
+                        CROSS JOIN LATERAL jsonb_array_elements(f.value->'i') i
+                       WHERE f.value->>'e' = 'processed' AND jsonb_typeof(f.value->'i') = 'array'
+                         AND f.value->>'w' IS NOT NULL
+                       GROUP BY 1) k
+                LEFT JOIN LATERAL (SELECT v.event, v.inputs
+                                     FROM (SELECT @extschema@._text_id_key(k.lot) AS key) tk
+                                     LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
+                                                         WHERE tk.key IS NOT NULL) cl ON true
+                                     JOIN @extschema@._lot_creation_rows v ON v.lot_id = k.lot
+                                    WHERE v.in_role
+                                      AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
+                                    ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
+               WHERE k.lot IS NOT NULL AND k.w IS NOT NULL) n
+         WHERE t.depth < 20 AND t.front <> '{}'
     ), per_root AS (
-        SELECT t.root,
-               coalesce(sum(t.weight) FILTER (WHERE t.event = 'secondary_created' AND t.inputs->>'source' = 'pre_consumer'), 0) AS pre,
-               coalesce(sum(t.weight) FILTER (WHERE t.event = 'secondary_created' AND t.inputs->>'source' IS DISTINCT FROM 'pre_consumer'), 0) AS post
+        SELECT t.root, sum(t.pre) AS pre, sum(t.post) AS post
           FROM trace t
          GROUP BY t.root
     ), el AS (
@@ -202,7 +221,10 @@ BEGIN
         UNION ALL SELECT 'rte_remaining_pct', round(100 * p.rte, 2), p.occurred_at,
                          'latest discharge energy / energy of the charge before it', p.seq, p.hash
                     FROM (SELECT * FROM pairs ORDER BY n DESC LIMIT 1) p
-        UNION ALL SELECT 'rte_fade_pct', round(100 * (f.rte - p.rte) / f.rte, 2), p.occurred_at,
+        -- (none when the first round trip gave nothing back: a discharge of
+        -- 0 Wh, an application's reading, made the division fail, and with
+        -- it every legitimate-interest passport of the battery; red team r23, U)
+        UNION ALL SELECT 'rte_fade_pct', round(100 * (f.rte - p.rte) / nullif(f.rte, 0), 2), p.occurred_at,
                          'decrease of the round-trip efficiency since the first measured cycle', p.seq, p.hash
                     FROM (SELECT * FROM pairs ORDER BY n DESC LIMIT 1) p, (SELECT * FROM pairs ORDER BY n LIMIT 1) f
         UNION ALL SELECT 't_cell_max_c', a.t_max, l.occurred_at, 'highest measured cell temperature', l.seq, l.hash WHERE a.t_max IS NOT NULL
