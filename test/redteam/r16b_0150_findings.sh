@@ -197,14 +197,17 @@ bad=$(q -c "SELECT string_agg(p.oid::regprocedure::text, ' ') $EXT WHERE p.prose
 #    _lot_custody_steps, _lot_consumers: read the raw lot and battery events
 #    with the caller's own rights, as _lot_custody (42501 for a plain role)
 #  (0.20.0, lead) _json_num: pure (C, IMMUTABLE, no table read, never an
-#    error)
+#    error); (q23) _lot_ledger, _lot_balance: read the raw lot and battery
+#    events with the caller's own rights, as _lot_consumers; (pp23)
+#    _passport_holder, _passport_holder_by: read the raw battery events
+#    with the caller's own rights (42501 for a plain role, each checked)
 ALLOWED_S3="_attr _battery_consumption _battery_fold _battery_id_or_null _battery_successor _battery_verdict
   _check_encodable _check_inputs _check_second_life _consume_verdict _custody_from _effective_manufacture
   _fold_generation _held_before _id_key _id_owners _is_lifecycle _ns_covers _ns_hosted _passport_public
   _peer_root _progress _rated _refuse _register _second_life_claims _second_life_conflicts _signer _signer_at
   _slot_name _vkey_name _model_holder _lot_custody
   _text_id_key _key_claim_allows _ns_candidates _counted _key_owners _key_claims _lot_custody_steps _lot_consumers
-  _json_num"
+  _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by"
 got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
   WHERE p.proname LIKE '\\_%' AND has_function_privilege('public', p.oid, 'execute')") || got="query-failed"
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
