@@ -50,7 +50,9 @@
 #   - the seventeen databases go on to 0.19.0 and equal a fresh 0.19.0, and the
 #     log written by 0.18.0's own binaries updates to 0.19.0 under the same checks;
 #   - the eighteen databases go on to 0.20.0 and equal a fresh 0.20.0, and the
-#     log written by 0.19.0's own binaries updates to 0.20.0 under the same checks.
+#     log written by 0.19.0's own binaries updates to 0.20.0 under the same checks;
+#   - the nineteen databases go on to 0.21.0 and equal a fresh 0.21.0, and the
+#     log written by 0.20.0's own binaries updates to 0.21.0 under the same checks.
 # Every database is compared with a fresh install at the newest version; at
 # the versions between only with BL_UPGRADE_EVERY_STEP=1 (see update_all).
 set -euo pipefail
@@ -94,7 +96,7 @@ RELEASES=("0.2.0 b06c259 $BL_WORK/pg020" "0.3.0 f08a441 $BL_WORK/pg030" "0.4.0 f
           "0.13.0 b035bd3 $BL_WORK/pg-v13" "0.14.0 fae939a $BL_WORK/pg-v14"
           "0.15.0 c45f14b $BL_WORK/pg-v15" "0.16.0 f83d032 $BL_WORK/pg-v16"
           "0.17.0 5dee606 $BL_WORK/pg-v17" "0.18.0 3eab271 $BL_WORK/pg-v18"
-          "0.19.0 282483d $BL_WORK/pg-v19")
+          "0.19.0 282483d $BL_WORK/pg-v19" "0.20.0 9de6b2f $BL_WORK/pg-v20")
 # (set -e, inherited, ends the loop at the first failing command; not in an
 # "|| ..." list, which would switch it off inside build_release_now)
 (
@@ -749,4 +751,14 @@ check "v18: verify() and verify_log(true) clean after the update to 0.20.0" \
 # (port 55478: 55475 to 55477 belong to scenarios all.sh may run beside this one)
 release_log 0.19.0 282483d v19 55478
 updated_log 0.19.0 0.20.0 v19 55478
+
+# --- 0.20.0 -> 0.21.0: the nineteen databases above go on to this version
+update_all 0.21.0 fresh21 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464 v09:55465 v10:55466 v11:55467 v12:55468 v13:55469 v14:55470 v15:55471 v16:55472 v17:55473 v18:55474 v19:55478
+export PGPORT=55478
+check "v19: verify() and verify_log(true) clean after the update to 0.21.0" \
+  test "$(q v19 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.20.0 -> 0.21.0, from 0.20.0's own binaries (release commit 9de6b2f)
+release_log 0.20.0 9de6b2f v20 55479
+updated_log 0.20.0 0.21.0 v20 55479
 exit $fail
