@@ -13,6 +13,8 @@
 # the faults the others do not make: a dropped publication, power cuts in
 # seal() and in a join's copy, a clock jump, a member restored from a
 # snapshot (test/long/faults23.sh),
+# a consortium updated one member at a time from the previous release's own
+# binaries (test/long/rolling_update.sh),
 # the upgrade scenario compared with a fresh install at every step
 # (test/long/upgrade_every_step.sh), the README's demo run as a user runs it,
 # failing on any attack it shows accepted (test/long/demo.sh), and

@@ -57,6 +57,7 @@
 # the versions between only with BL_UPGRADE_EVERY_STEP=1 (see update_all).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/release.sh"
 
 bl_scratch
 install -m 600 "$BL_ROOT/test/data/TEST-ONLY-log.key" "$BL_WORK/up-log.key"
@@ -66,43 +67,22 @@ fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
 q() { local db=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 CLI=${CLI:-$BL_ROOT/bin/battledger}
-# build_release_now VERSION COMMIT DIR: that release's extension, CLI and test
-# signer, built from its commit into DIR, a relocated copy of this PostgreSQL
-build_release_now() {
-  local version=$1 commit=$2 dir=$3 config=$3/usr/lib/postgresql/15/bin/pg_config
-  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include" "$dir/bin" "$dir/src"
-  cp -a "$(dirname "$PG_BIN")" "$dir/usr/lib/postgresql/"
-  cp -a "$("$PG_CONFIG" --sharedir)" "$dir/usr/share/postgresql/"
-  ln -s "$(dirname "$("$PG_CONFIG" --includedir-server)")/.." "$dir/usr/include/postgresql"
-  if ! git -C "$BL_ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
-    echo "FAIL - $version's release commit $commit is not in this clone (shallow?): git fetch --unshallow"
-    exit 1
-  fi
-  git -C "$BL_ROOT" archive "$commit" | tar -x -C "$dir/src"
-  # unoptimised, without debug information: half the compile time (the builds
-  # were most of this scenario's CPU), and these binaries only write data
-  make -s -C "$dir/src" PG_CONFIG="$config" with_llvm=no COPT="-O0 -g0" CLI_BINDIR="$dir/bin" install >/dev/null
-  make -s -C "$dir/src/test/signer" PG_CONFIG="$config" with_llvm=no COPT="-O0 -g0" install >/dev/null
-}
 # The releases below are built in the background from here on, one after the
 # other in the order the script needs them: the compiler then runs while the
 # parts before each need runs psql against the servers, instead of after it
 # (about a minute of this scenario was compiling).  Each build writes DIR.ok
 # when it is complete; its output goes to DIR.build.log.
-RELEASES=("0.2.0 b06c259 $BL_WORK/pg020" "0.3.0 f08a441 $BL_WORK/pg030" "0.4.0 f2f6205 $BL_WORK/pg040"
-          "0.5.0 166d21d $BL_WORK/pg-v05" "0.6.0 8a7f2d1 $BL_WORK/pg-v06" "0.7.0 f190580 $BL_WORK/pg-v07"
-          "0.8.0 b61276b $BL_WORK/pg-v08" "0.9.0 84e14de $BL_WORK/pg-v09" "0.10.0 546a5c3 $BL_WORK/pg-v10"
-          "0.11.0 18c7a9c $BL_WORK/pg-v11" "0.12.0 5017310 $BL_WORK/pg-v12"
-          "0.13.0 b035bd3 $BL_WORK/pg-v13" "0.14.0 fae939a $BL_WORK/pg-v14"
-          "0.15.0 c45f14b $BL_WORK/pg-v15" "0.16.0 f83d032 $BL_WORK/pg-v16"
-          "0.17.0 5dee606 $BL_WORK/pg-v17" "0.18.0 3eab271 $BL_WORK/pg-v18"
-          "0.19.0 282483d $BL_WORK/pg-v19" "0.20.0 9de6b2f $BL_WORK/pg-v20")
+RELEASES=()
+for r in "${BL_RELEASES[@]}"; do
+  read -r r_version r_commit r_dir <<<"$r"
+  RELEASES+=("$r_version $r_commit $BL_WORK/$r_dir")
+done
 # (set -e, inherited, ends the loop at the first failing command; not in an
-# "|| ..." list, which would switch it off inside build_release_now)
+# "|| ..." list, which would switch it off inside bl_build_release)
 (
   for r in "${RELEASES[@]}"; do
     read -r v c d <<<"$r"
-    build_release_now "$v" "$c" "$d" > "$d.build.log" 2>&1
+    bl_build_release "$v" "$c" "$d" > "$d.build.log" 2>&1
     echo "$v $c" > "$d.ok"
   done
 ) &
@@ -119,7 +99,7 @@ build_release() {
     cat "$dir.build.log"
   fi
   rm -rf "$dir" "$dir.ok"
-  build_release_now "$@"
+  bl_build_release "$@"
 }
 
 createdb old; createdb fresh
