@@ -886,7 +886,14 @@ END $$;
 -- a Digital Link 'https://<host>/.../01/<GTIN>', a GTIN-8/12/13, any case;
 -- an ISO/IEC 15459 id in lower case) are in its namespace too, so that a
 -- maker writing its model or lot ids so is not left unprotected, another
--- member free to take them (red team r22, N3).
+-- member free to take them (red team r22, N3).  Likewise what the
+-- battery_id parser (type_text.c) reads besides: surrounding white space
+-- (a scanner's), an element string with a GTIN-8/12/13 ('(01)<13
+-- digits>(21)...', padded to 14) and a Digital Link whose GTIN digits are
+-- percent-encoded ('/01/%30%39...'): until 0.21.0 they were in no
+-- namespace, so another member's application issued, for its own battery,
+-- a passport id that battery_id reads as the namespace member's battery's
+-- (red team r24, S1).
 -- (PL/pgSQL, as _signer(): with its pinned search_path an SQL function is
 -- planned again on every call, and passport() calls it through _model_holder())
 CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
@@ -895,6 +902,11 @@ DECLARE
     gtin text;
     lead text;
 BEGIN
+    -- the white space battery_id trims (type_text.c, is_space()), tested
+    -- without an expression: the canonical form's path below needs none
+    IF ascii(id) IN (9, 10, 11, 12, 13, 32) OR ascii(right(id, 1)) IN (9, 10, 11, 12, 13, 32) THEN
+        id := btrim(id, E' \t\n\r\f' || chr(11));
+    END IF;
     -- the canonical form first ('^gs1:01/[0-9]{14}(/|$)'), and each other
     -- spelling's regular expression only for an id with its prefix: a
     -- backend keeps its 32 last compiled expressions, and the path of a
@@ -910,8 +922,18 @@ BEGIN
     IF starts_with(lead, 'gs1:01/') THEN
         gtin := substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)');
     ELSIF starts_with(id, '(01)') THEN
-        gtin := substring(id from '^\(01\)([0-9]{14})');
+        -- (a GTIN-8/12/13 ends at the next element's '(' or the end:
+        -- battery_id pads it; fourteen digits as before, whatever follows)
+        gtin := coalesce(substring(id from '^\(01\)([0-9]{14})'),
+                         substring(id from '^\(01\)([0-9]{13}|[0-9]{12}|[0-9]{8})(?:\(|$)'));
     ELSIF starts_with(lead, 'http') THEN
+        -- (a digit percent-encoded is that digit, as battery_id decodes
+        -- the GTIN's segment; '%3' and a digit encode nothing else)
+        IF strpos(id, '%3') > 0 THEN
+            FOR d IN 0 .. 9 LOOP
+                id := replace(id, '%3' || d, d::text);
+            END LOOP;
+        END IF;
         gtin := substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)');
     END IF;
     IF gtin IS NOT NULL THEN
