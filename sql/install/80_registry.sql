@@ -1170,9 +1170,17 @@ BEGIN
               ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1)
             UNION ALL
             -- a claiming member's rows (its keys: as _signer() finds a row's
-            -- member) dated from its registration
+            -- member) dated from its registration.  A key added for two
+            -- members (a member's superuser adding its own key again for
+            -- the namespace's member) is the one member _signer_at()
+            -- reads, as the verdict's: every key row naming the member
+            -- made the squatter's row, judged passport_foreign_namespace,
+            -- hold the id, and the member's own issue of it BL038 (red
+            -- team r24, K1)
             SELECT f.* FROM unnest(members, since) c(member, at)
               JOIN @extschema@.key_event k ON k.member = c.member AND k.event = 'added'
+                   AND (SELECT x.member FROM @extschema@.key_event x     -- _signer_at()'s query
+                         WHERE x.key_id OPERATOR(@extschema@.=) k.key_id AND x.event = 'added' LIMIT 1) = c.member
               CROSS JOIN LATERAL (
                 SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
                   FROM @extschema@.battery_event o

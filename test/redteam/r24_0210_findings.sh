@@ -27,6 +27,9 @@
 #       ids that battery_id reads as c's battery's id.  Each must be BL044,
 #       and a row written past the rules with one must be named
 #       passport_foreign_namespace; c's own such id passes.
+#   K1  a key added twice: m's superuser adds its own key again for c;
+#       m's row issuing c's next passport id, judged foreign (its signer
+#       is m), must not hold it: c's issue passes and holds on both.
 #   residuals (printed, not counted; docs/security.md "Residual risks"):
 #       a key m's DBA registers for c (add_key() checks no hosting, unlike
 #       add_id_namespace()) signs as c, so its rows pass c's namespace;
@@ -153,6 +156,31 @@ echo "# verify_member('m.example/log') at c (reads registry_conflicts()): $(( ($
 # read from every claim: each whole fold costs the claimants' number
 base=$(q c -c "SELECT fold_ms('$C/B7', 100)"); att=$(q c -c "SELECT fold_ms('$C/B2', 100)")
 echo "#   residual: 100 whole folds of c's battery with passport id in a namespace 400 members contest: ${att} ms; of one with a padded gs1 id: ${base} ms (documented)"
+
+# ---------------------------------------------------------------- K1. a key twice
+# m's superuser adds its own key again, for c (one key_event row); its
+# signer stays m (_signer_at(): its first row), so the fold judges m's row
+# issuing c's next passport id passport_foreign_namespace, yet the holder
+# (_passport_holder_by()) counted every key row naming c: m's row held the
+# id, and c's own issue of it was refused (BL038) on every member
+q m -c "INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from)
+        SELECT key_id, 'cell.example', 'added', public_key, valid_from FROM battledger.key_event
+         WHERE member = 'mal.example' AND event = 'added'" >/dev/null
+bl_wait_for c "SELECT count(*) = 2 FROM battledger.key_event WHERE key_id OPERATOR(battledger.=) battledger.key_id(battledger_test.public_key(battledger_test.seed('mal-1')))" >/dev/null
+q m -c "ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules" >/dev/null
+q m -c "$(pom mal-1 "$MB/M7" "$C/K1")" >/dev/null
+q m -c "ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules" >/dev/null
+bl_wait_for c "SELECT count(*) = 1 FROM battledger.battery_event WHERE passport_id = '$C/K1'" >/dev/null
+check "  m's key's signer is still m on both" \
+  "$(both "SELECT member FROM battledger._signer_at(battledger.key_id(battledger_test.public_key(battledger_test.seed('mal-1'))), now())")" "mal.example/mal.example"
+check "K1 c's issue of its passport id passes after m's row naming it, signed by a key m added twice" \
+  "$(state c -c "$(pom cell-1 "$C/B5" "$C/K1")")" ""
+bl_wait_for m "SELECT count(*) = 2 FROM battledger.battery_event WHERE passport_id = '$C/K1'" >/dev/null
+check "  c's battery holds it on both members (cache = fold)" "$(both "SELECT agree('$C/B5')")" "original $C/K1 agrees/original $C/K1 agrees"
+check "  m's battery does not" "$(both "SELECT agree('$MB/M7')")" "- - agrees/- - agrees"
+check "  registry_conflicts() names m's row, and no row of c, on both" \
+  "$(both "SELECT string_agg(signer || ' ' || problem, ', ' ORDER BY signer) FROM battledger.registry_conflicts() WHERE battery_id::text IN ('$MB/M7', '$C/B5')")" \
+  "mal.example passport_foreign_namespace/mal.example passport_foreign_namespace"
 
 # ---------------------------------------------------------------- residual: keys
 # add_key() checks no hosting (add_id_namespace() does): m's DBA registers

@@ -4,5 +4,7 @@
 -- Digital Link with percent-encoded GTIN digits) as namespaced: a row
 -- stored before the update naming a passport id so spelled may now hold
 -- nothing (passport_foreign_namespace).  The cached states were folded by
--- the old key (the cache is unlogged and rebuilt on the next read or write)
+-- the old key, and (84, r24 K1) the holders of ids a key added for two
+-- members signed by the old _passport_holder_by() (the cache is unlogged
+-- and rebuilt on the next read or write)
 TRUNCATE @extschema@.battery_fold_cache;
