@@ -2382,10 +2382,25 @@ CREATE FUNCTION @extschema@.registry_conflicts()
      -- (after the DISTINCT: once per registration named)
      WHERE @extschema@._ns_hosted(o.member, o.ledger_origin)
     UNION ALL
-    -- a registration written where its member is not hosted counts for nothing
-    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
-           format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
+    -- a registration written where its member is not hosted counts for
+    -- nothing: an equivocation of its origin, which never added the member.
+    -- One written where the member was added, whose hosting another origin
+    -- contests by adding it too, is a conflict naming those origins: the
+    -- registering member's rules could not see it coming, and another
+    -- member's superuser adding the member at its own origin made every
+    -- registration of it its host's equivocation (red team r24, H1)
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member,
+           CASE WHEN h.others IS NULL THEN 'namespace_not_hosted' ELSE 'namespace_hosting_contested' END,
+           CASE WHEN h.others IS NULL THEN 'equivocation' ELSE 'conflict' END,
+           CASE WHEN h.others IS NULL
+                THEN format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
+                ELSE format('namespace "%s" registered for "%s" by origin "%s", which added that member, as did %s: its hosting is contested',
+                            n.namespace, n.member, n.ledger_origin, h.others) END
       FROM @extschema@.id_namespace n
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN bool_or(e.ledger_origin = n.ledger_origin)
+                       THEN string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') FILTER (WHERE e.ledger_origin <> n.ledger_origin) END AS others
+             FROM @extschema@.member_event e WHERE e.member = n.member AND e.event = 'added') h
      WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
     UNION ALL
     -- a model declared by a member that is not its holder (ns21): in another

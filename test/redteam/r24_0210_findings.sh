@@ -31,6 +31,9 @@
 #   K1  a key added twice: m's superuser adds its own key again for c;
 #       m's row issuing c's next passport id, judged foreign (its signer
 #       is m), must not hold it: c's issue passes and holds on both.
+#   H1  m's superuser adds c's member again at m: c's hosting is
+#       contested (its registrations count for nothing, by design), but
+#       c's own registrations must not be named c's equivocations.
 #   residuals (printed, not counted; docs/security.md "Residual risks"):
 #       a key m's DBA registers for c (add_key() checks no hosting, unlike
 #       add_id_namespace()) signs as c, so its rows pass c's namespace;
@@ -192,6 +195,23 @@ bl_wait_for c "SELECT count(*) = 1 FROM battledger.keys WHERE key_id OPERATOR(ba
 st=$(state m -c "$(pom mal-as-cell "$C/B3" "$C/MALP")")
 bl_wait_for c "SELECT count(*) = 1 FROM battledger.battery_event WHERE passport_id = '$C/MALP'" >/dev/null
 echo "#   residual: m's application signing as c with a key m registered for c: '${st:-passed}'; c's battery at c: '$(q c -c "SELECT agree('$C/B3')")' (documented)"
+
+# ---------------------------------------------------------------- H1. hosting
+# m's superuser adds c's member again, at m (one member_event row; its DBA's
+# add_member() refuses a name that exists): c's hosting is contested, so
+# every registration of c counts for nothing (by design: contested, not
+# moved; docs/registry.md).  But registry_conflicts() named each of c's own
+# registrations an equivocation of c's origin (namespace_not_hosted), and
+# verify_member() of c listed them as c's registry_equivocation: m framed c.
+q m -c "INSERT INTO battledger.member_event (member, event, roles) VALUES ('cell.example', 'added', ARRAY['cell_maker'])" >/dev/null
+bl_wait_for c "SELECT count(*) = 2 FROM battledger.member_event WHERE member = 'cell.example' AND event = 'added'" >/dev/null
+check "H1 registry_conflicts() names no row of c's as an equivocation, on both" \
+  "$(both "SELECT count(*) FROM battledger.registry_conflicts() WHERE ledger_origin = 'c.example/log' AND kind = 'equivocation'")" "0/0"
+check "  verify_member() of c at m lists no registry_equivocation" \
+  "$(q m -c "SELECT count(*) FROM battledger.verify_member('c.example/log') WHERE problem = 'registry_equivocation'")" 0
+check "  c's registrations are named, as a conflict whose detail names m's origin" \
+  "$(both "SELECT count(*) FROM battledger.registry_conflicts() WHERE ledger_origin = 'c.example/log' AND event = 'id_namespace' AND kind = 'conflict' AND message LIKE '%m.example/log%'")" "2/2"
+echo "#   residual: with c's hosting contested, the claims on c's ids: '$(both "SELECT coalesce((battledger._key_claims('gs1:952123000001')).members::text, 'none')")' (c's namespace protects nothing until the consortium settles it; documented)"
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
