@@ -8,16 +8,17 @@
 # "ok   - ..." when the property holds, "FAIL - ..." for a finding; exit
 # status: the number of FAILs.  PG_BIN: the build under test.  R24_PORT
 # (default 56410; uses 2 ports).
-# Results, PostgreSQL 15, 2026-12-06 ~20:00 UTC: main 2386c63 11 FAILs
+# Results, PostgreSQL 15, 2026-12-06 ~20:10 UTC: main 2386c63 14 FAILs
 # (S1's five spellings, its bypass row holding the id and not named; D1:
-# 160,400 rows for 401 contested registrations, 1.3-1.6 s, and c's
-# registration named 400 times; K1's issue and state lines); branch r24 0
-# FAILs (D1: 401 rows, 0.2-0.4 s).  The controls hold on both (battery_id
-# reads each spelling as c's battery's id; c's own padded id passes; m's
-# key's signer stays m).  Residuals printed on both: 100 whole folds of a
-# battery whose passport id 400 members contest 270-870 ms against 30-220
-# (a loaded machine); m's application signing as c with a key m registered
-# passes, c's battery on the market with m's passport id.
+# 160,400 rows for 401 contested registrations, 0.8-1.6 s, and c's
+# registration named 400 times; K1's issue and state lines; H1's three);
+# branch r24 0 FAILs (D1: 401 rows, 0.2-0.4 s).  The controls hold on both
+# (battery_id reads each spelling as c's battery's id; c's own padded id
+# passes; m's key's signer stays m).  Residuals printed on both: 100 whole
+# folds of a battery whose passport id 400 members contest 240-870 ms
+# against 30-220 (a loaded machine); m's application signing as c with a
+# key m registered passes, c's battery on the market with m's passport
+# id; with c's hosting contested no claim protects c's ids.
 #   S1  spellings: a passport id is in its namespace "in every spelling
 #       battery ids accept" (docs/registry.md; _text_id_key(), red team r22
 #       N3), but battery ids also accept surrounding white space (a
