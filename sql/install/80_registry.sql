@@ -1104,6 +1104,23 @@ BEGIN
             USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.id),
                   HINT = 'Agree in the consortium whose namespace it is; the registration would refuse that member''s next rows of them.';
     END IF;
+    -- nor passport ids another member issued under it (pp23 put them in
+    -- namespaces): a claim overlapping the issuer's excludes neither, so
+    -- the registering member's application could then issue the issuer's
+    -- next passport ids before it, and hold them (BL038 for the issuer;
+    -- red team r24, N1).  One pass over the issuing rows, at registration
+    SELECT s.member, e.passport_id AS id INTO other
+      FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) s
+     WHERE e.passport_id IS NOT NULL
+       AND (e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+       AND s.member IS DISTINCT FROM add_id_namespace.member
+       AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._text_id_key(e.passport_id))
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'member "%" has issued passport ids in namespace "%"', other.member, namespace
+            USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.id),
+                  HINT = 'Agree in the consortium whose namespace it is; the registration would let you issue that member''s next passport ids.';
+    END IF;
     INSERT INTO @extschema@.id_namespace (namespace, member) VALUES (namespace, member);
     RETURN namespace;
 END $$;

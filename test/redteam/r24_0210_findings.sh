@@ -29,6 +29,10 @@
 #       ids that battery_id reads as c's battery's id.  Each must be BL044,
 #       and a row written past the rules with one must be named
 #       passport_foreign_namespace; c's own such id passes.
+#   N1  registering over passport ids: m's DBA registers c's ISO/IEC 15459
+#       namespace, where c issued passport ids (and made no battery,
+#       model or lot): must be BL044, as over batteries, models and lots
+#       (r22 N1), or m's application issues c's next passport id first.
 #   K1  a key added twice: m's superuser adds its own key again for c;
 #       m's row issuing c's next passport id, judged foreign (its signer
 #       is m), must not hold it: c's issue passes and holds on both.
@@ -143,11 +147,13 @@ check "  c's own application issuing ' $C/B7' (its namespace, padded) passes" \
 # with the square, and verify_member() read them all (1,000: 1,001,000 rows,
 # 6 s here).  Each contested registration must be named, once.
 c_iss() { q c -c "$(pom cell-1 "$1" "$2")" >/dev/null; }
-c_iss "$C/B2" "iso15459:UN/123456/P2"     # (B2's only issue: its S1 spelling went to m's battery)
+# (before c issues a passport id there: N1 below refuses a registration after)
 q m -c "SET client_min_messages = error" -c "SELECT count(*) FROM (SELECT battledger.add_member('x' || i || '.example', ARRAY['pack_maker']),
               battledger.add_key('x' || i || '.example', battledger_test.public_key(battledger_test.seed('x' || i))),
               battledger.add_id_namespace('x' || i || '.example', 'iso15459:UN/123456') FROM generate_series(1, 400) i) z" >/dev/null
 bl_wait_for c "SELECT count(*) = 402 FROM battledger.id_namespace" >/dev/null
+c_iss "$C/B2" "iso15459:UN/123456/P2"     # (B2's only issue: its S1 spelling went to m's battery)
+bl_wait_for m "SELECT count(*) = 1 FROM battledger.battery_event WHERE passport_id = 'iso15459:UN/123456/P2'" >/dev/null
 t0=$(date +%s%N)
 check "D1 registry_conflicts() names each of the 401 contested registrations once" \
   "$(q c -c "SELECT count(*) || ' rows, ' || count(DISTINCT (ledger_origin, ledger_seq)) || ' registrations' FROM battledger.registry_conflicts() WHERE problem = 'namespace_contested'")" \
@@ -161,6 +167,25 @@ echo "# verify_member('m.example/log') at c (reads registry_conflicts()): $(( ($
 # read from every claim: each whole fold costs the claimants' number
 base=$(q c -c "SELECT fold_ms('$C/B7', 100)"); att=$(q c -c "SELECT fold_ms('$C/B2', 100)")
 echo "#   residual: 100 whole folds of c's battery with passport id in a namespace 400 members contest: ${att} ms; of one with a padded gs1 id: ${base} ms (documented)"
+
+# ---------------------------------------------------------------- N1. registering over passport ids
+# c issued iso15459:UN/123456/P2 in its ISO/IEC 15459 namespace (it makes
+# no battery, model or lot there).  add_id_namespace() refuses a namespace
+# under which another member made batteries, declared models or created
+# lots (r22 N1), not one it issued passport ids in: m's DBA registered c's
+# namespace for m (a WARNING: contested), and m's application, its rules
+# on, then issued c's next passport id first and held it: c's issue BL038
+made m mal-1 "$MB/M8" MAL-M
+check "N1 m's DBA registering c's namespace, where c issued passport ids, is refused" \
+  "$(state m -c "SET client_min_messages = error" -c "SELECT battledger.add_id_namespace('mal.example', 'iso15459:UN/123456')")" BL044
+stm=$(state m -c "$(pom mal-1 "$MB/M8" "iso15459:UN/123456/P9")")
+[ -z "$stm" ] && bl_wait_for c "SELECT EXISTS (SELECT 1 FROM battledger.battery_event WHERE passport_id = 'iso15459:UN/123456/P9')" >/dev/null
+check "  m's application issuing c's next passport id there is refused" "$stm" BL044
+st=$(state c -c "$(pom cell-1 "$C/B6" "iso15459:UN/123456/P9")")
+[ -z "$st" ] && bl_wait_for m "SELECT EXISTS (SELECT 1 FROM battledger.battery_event WHERE passport_id = 'iso15459:UN/123456/P9' AND battery_id::text = '$C/B6')" >/dev/null
+check "  c's issue of it passes, and c's battery holds it on both (cache = fold)" \
+  "${st:-passed}: $(both "SELECT agree('$C/B6')")" \
+  "passed: original iso15459:UN/123456/P9 agrees/original iso15459:UN/123456/P9 agrees"
 
 # ---------------------------------------------------------------- K1. a key twice
 # m's superuser adds its own key again, for c (one key_event row); its
@@ -206,13 +231,15 @@ echo "#   residual: m's application signing as c with a key m registered for c: 
 # verify_member() of c listed them as c's registry_equivocation: m framed c.
 q m -c "INSERT INTO battledger.member_event (member, event, roles) VALUES ('cell.example', 'added', ARRAY['cell_maker'])" >/dev/null
 bl_wait_for c "SELECT count(*) = 2 FROM battledger.member_event WHERE member = 'cell.example' AND event = 'added'" >/dev/null
-check "H1 registry_conflicts() names no row of c's as an equivocation, on both" \
-  "$(both "SELECT count(*) FROM battledger.registry_conflicts() WHERE ledger_origin = 'c.example/log' AND kind = 'equivocation'")" "0/0"
-check "  verify_member() of c at m lists no registry_equivocation" \
-  "$(q m -c "SELECT count(*) FROM battledger.verify_member('c.example/log') WHERE problem = 'registry_equivocation'")" 0
+check "H1 registry_conflicts() names no registration of c's as an equivocation, on both" \
+  "$(both "SELECT count(*) FROM battledger.registry_conflicts() WHERE ledger_origin = 'c.example/log' AND event = 'id_namespace' AND kind = 'equivocation'")" "0/0"
+check "  verify_member() of c at m lists no registration as registry_equivocation" \
+  "$(q m -c "SELECT count(*) FROM battledger.verify_member('c.example/log') WHERE problem = 'registry_equivocation' AND tbl = 'battledger.id_namespace'")" 0
 check "  c's registrations are named, as a conflict whose detail names m's origin" \
   "$(both "SELECT count(*) FROM battledger.registry_conflicts() WHERE ledger_origin = 'c.example/log' AND event = 'id_namespace' AND kind = 'conflict' AND message LIKE '%m.example/log%'")" "2/2"
 echo "#   residual: with c's hosting contested, the claims on c's ids: '$(both "SELECT coalesce((battledger._key_claims('gs1:952123000001')).members::text, 'none')")' (c's namespace protects nothing until the consortium settles it; documented)"
+# (retroactively: c's stored rows are judged again without c's claims)
+echo "#   residual: after it, c's rows named: $(q c -c "SELECT string_agg(battery_id::text || ' ' || problem || ' ' || kind, '; ' ORDER BY battery_id::text) FROM battledger.registry_conflicts() WHERE ledger_origin = 'c.example/log' AND battery_id IS NOT NULL"); c's battery $C/B5 (K1's): '$(q c -c "SELECT agree('$C/B5')")' (documented)"
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
