@@ -8,17 +8,18 @@
 # "ok   - ..." when the property holds, "FAIL - ..." for a finding; exit
 # status: the number of FAILs.  PG_BIN: the build under test.  R24_PORT
 # (default 56410; uses 2 ports).
-# Results, PostgreSQL 15, 2026-12-06 ~20:10 UTC: main 2386c63 14 FAILs
+# Results, PostgreSQL 15, 2026-12-06 ~20:17 UTC: main 2386c63 17 FAILs
 # (S1's five spellings, its bypass row holding the id and not named; D1:
 # 160,400 rows for 401 contested registrations, 0.8-1.6 s, and c's
-# registration named 400 times; K1's issue and state lines; H1's three);
-# branch r24 0 FAILs (D1: 401 rows, 0.2-0.4 s).  The controls hold on both
-# (battery_id reads each spelling as c's battery's id; c's own padded id
-# passes; m's key's signer stays m).  Residuals printed on both: 100 whole
-# folds of a battery whose passport id 400 members contest 240-870 ms
-# against 30-220 (a loaded machine); m's application signing as c with a
-# key m registered passes, c's battery on the market with m's passport
-# id; with c's hosting contested no claim protects c's ids.
+# registration named 400 times; N1's three; K1's issue and state lines;
+# H1's three); branch r24 0 FAILs (D1: 401 rows, 0.2-0.6 s).  The controls
+# hold on both (battery_id reads each spelling as c's battery's id; c's
+# own padded id passes; m's key's signer stays m).  Residuals printed on
+# both: 100 whole folds of a battery whose passport id 400 members contest
+# 240-870 ms against 30-220 (a loaded machine); m's application signing as
+# c with a key m registered passes, c's battery on the market with m's
+# passport id; with c's hosting contested no claim protects c's ids, and
+# c's stored rows are judged again without them (B2, B6 foreign, B5 taken).
 #   S1  spellings: a passport id is in its namespace "in every spelling
 #       battery ids accept" (docs/registry.md; _text_id_key(), red team r22
 #       N3), but battery ids also accept surrounding white space (a
