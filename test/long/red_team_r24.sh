@@ -2,7 +2,10 @@
 # Red team r24 on 0.20.0's passport ids in a namespace (0.21.0), as a long
 # scenario: every case of test/redteam/r24_0210_findings.sh must hold
 # (S1: the spellings battery_id reads are in the namespace; D1:
-# registry_conflicts() names each contested registration once).  Its
+# registry_conflicts() names each contested registration once; N1: no
+# registration over another member's passport ids; K1: a key added twice
+# counts for the member its verdict reads; H1: a contested hosting is not
+# the host's equivocation).  Its
 # residuals (the holder's cost per contesting member, a key registered for
 # a member hosted elsewhere) are printed, not counted: docs/security.md,
 # "Residual risks".
