@@ -1050,7 +1050,10 @@ SELECT give(bid('PP-O'), 'cells.test', 'oem.test');
 SELECT try_ev('oem.test', jsonb_build_object('battery_id', bid('PP-O')::text, 'event', 'placed_on_market', 'passport_id', p,
               'occurred_at', '2024-03-05T00:00:00Z')) AS foreign_passport_id, p
   FROM unnest(ARRAY['gs1:01/04012345000016/21/PP-1', '(01)04012345000016(21)PP-1',
-                    'https://id.gs1.org/01/04012345000016/21/PP-1', 'gs1:01/04012345000016']) p;
+                    'https://id.gs1.org/01/04012345000016/21/PP-1', 'gs1:01/04012345000016',
+                    -- and what battery_id reads besides (red team r24, S1)
+                    ' gs1:01/04012345000016/21/PP-1', E'(01)4012345000016(21)PP-1\n',
+                    'https://id.gs1.org/01/%30%34%30%31%32%33%34%35%30%30%30%30%31%36/21/PP-1']) p;
 \set VERBOSITY default
 SELECT ev('oem.test', jsonb_build_object('battery_id', bid('PP-O')::text, 'event', 'placed_on_market',
           'passport_id', 'gs1:01/04012345000016/21/PP-1', 'occurred_at', '2024-03-05T00:00:00Z'));

@@ -9,7 +9,8 @@
 # red team r22's cases on 0.19.0's merges (test/long/red_team_r22.sh),
 # lots read from rows other members write (test/long/red_team_lots23.sh),
 # red team r23's cases on them (test/long/red_team_r23.sh),
-# passport ids in namespaces (test/long/red_team_pp23.sh),
+# passport ids in namespaces (test/long/red_team_pp23.sh), red team r24's
+# cases on them (test/long/red_team_r24.sh),
 # the faults the others do not make: a dropped publication, power cuts in
 # seal() and in a join's copy, a clock jump, a member restored from a
 # snapshot (test/long/faults23.sh),

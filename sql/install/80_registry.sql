@@ -800,6 +800,10 @@ CREATE TABLE @extschema@.id_namespace (
 );
 SELECT @extschema@.enable_ledger('@extschema@.id_namespace', 'namespace');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_namespace', '');
+-- the registrations a GS1 prefix covers, by a range of prefixes in byte
+-- order whatever the database's collation (registry_conflicts():
+-- namespace_contested, once per registration; red team r24, D1)
+CREATE INDEX id_namespace_prefix ON @extschema@.id_namespace ((namespace COLLATE "C"));
 GRANT SELECT ON @extschema@.id_namespace TO PUBLIC;
 
 -- The key of a battery id that namespaces are prefixes of: 'gs1:' and the
@@ -886,7 +890,14 @@ END $$;
 -- a Digital Link 'https://<host>/.../01/<GTIN>', a GTIN-8/12/13, any case;
 -- an ISO/IEC 15459 id in lower case) are in its namespace too, so that a
 -- maker writing its model or lot ids so is not left unprotected, another
--- member free to take them (red team r22, N3).
+-- member free to take them (red team r22, N3).  Likewise what the
+-- battery_id parser (type_text.c) reads besides: surrounding white space
+-- (a scanner's), an element string with a GTIN-8/12/13 ('(01)<13
+-- digits>(21)...', padded to 14) and a Digital Link whose GTIN digits are
+-- percent-encoded ('/01/%30%39...'): until 0.21.0 they were in no
+-- namespace, so another member's application issued, for its own battery,
+-- a passport id that battery_id reads as the namespace member's battery's
+-- (red team r24, S1).
 -- (PL/pgSQL, as _signer(): with its pinned search_path an SQL function is
 -- planned again on every call, and passport() calls it through _model_holder())
 CREATE FUNCTION @extschema@._text_id_key(id text) RETURNS text
@@ -895,6 +906,11 @@ DECLARE
     gtin text;
     lead text;
 BEGIN
+    -- the white space battery_id trims (type_text.c, is_space()), tested
+    -- without an expression: the canonical form's path below needs none
+    IF ascii(id) IN (9, 10, 11, 12, 13, 32) OR ascii(right(id, 1)) IN (9, 10, 11, 12, 13, 32) THEN
+        id := btrim(id, E' \t\n\r\f' || chr(11));
+    END IF;
     -- the canonical form first ('^gs1:01/[0-9]{14}(/|$)'), and each other
     -- spelling's regular expression only for an id with its prefix: a
     -- backend keeps its 32 last compiled expressions, and the path of a
@@ -910,8 +926,18 @@ BEGIN
     IF starts_with(lead, 'gs1:01/') THEN
         gtin := substring(id from '(?i)^gs1:01/([0-9]{8}|[0-9]{12,14})(?:/|$)');
     ELSIF starts_with(id, '(01)') THEN
-        gtin := substring(id from '^\(01\)([0-9]{14})');
+        -- (a GTIN-8/12/13 ends at the next element's '(' or the end:
+        -- battery_id pads it; fourteen digits as before, whatever follows)
+        gtin := coalesce(substring(id from '^\(01\)([0-9]{14})'),
+                         substring(id from '^\(01\)([0-9]{13}|[0-9]{12}|[0-9]{8})(?:\(|$)'));
     ELSIF starts_with(lead, 'http') THEN
+        -- (a digit percent-encoded is that digit, as battery_id decodes
+        -- the GTIN's segment; '%3' and a digit encode nothing else)
+        IF strpos(id, '%3') > 0 THEN
+            FOR d IN 0 .. 9 LOOP
+                id := replace(id, '%3' || d, d::text);
+            END LOOP;
+        END IF;
         gtin := substring(id from '(?i)^https?://[^/?#]+(?:/[^?#]*)?/01/([0-9]{8}|[0-9]{12,14})(?:[/?#]|$)');
     END IF;
     IF gtin IS NOT NULL THEN
@@ -1078,6 +1104,23 @@ BEGIN
             USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.id),
                   HINT = 'Agree in the consortium whose namespace it is; the registration would refuse that member''s next rows of them.';
     END IF;
+    -- nor passport ids another member issued under it (pp23 put them in
+    -- namespaces): a claim overlapping the issuer's excludes neither, so
+    -- the registering member's application could then issue the issuer's
+    -- next passport ids before it, and hold them (BL038 for the issuer;
+    -- red team r24, N1).  One pass over the issuing rows, at registration
+    SELECT s.member, e.passport_id AS id INTO other
+      FROM @extschema@.battery_event e, @extschema@._signer(e.ledger_key_id) s
+     WHERE e.passport_id IS NOT NULL
+       AND (e.event = 'placed_on_market' OR (e.event = 'status_changed' AND e.new_status IN ('re-used', 'repurposed', 'remanufactured')))
+       AND s.member IS DISTINCT FROM add_id_namespace.member
+       AND @extschema@._ns_covers(add_id_namespace.namespace, @extschema@._text_id_key(e.passport_id))
+     ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'member "%" has issued passport ids in namespace "%"', other.member, namespace
+            USING ERRCODE = 'BL044', DETAIL = format('For example %s.', other.id),
+                  HINT = 'Agree in the consortium whose namespace it is; the registration would let you issue that member''s next passport ids.';
+    END IF;
     INSERT INTO @extschema@.id_namespace (namespace, member) VALUES (namespace, member);
     RETURN namespace;
 END $$;
@@ -1144,9 +1187,17 @@ BEGIN
               ORDER BY o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id LIMIT 1)
             UNION ALL
             -- a claiming member's rows (its keys: as _signer() finds a row's
-            -- member) dated from its registration
+            -- member) dated from its registration.  A key added for two
+            -- members (a member's superuser adding its own key again for
+            -- the namespace's member) is the one member _signer_at()
+            -- reads, as the verdict's: every key row naming the member
+            -- made the squatter's row, judged passport_foreign_namespace,
+            -- hold the id, and the member's own issue of it BL038 (red
+            -- team r24, K1)
             SELECT f.* FROM unnest(members, since) c(member, at)
               JOIN @extschema@.key_event k ON k.member = c.member AND k.event = 'added'
+                   AND (SELECT x.member FROM @extschema@.key_event x     -- _signer_at()'s query
+                         WHERE x.key_id OPERATOR(@extschema@.=) k.key_id AND x.event = 'added' LIMIT 1) = c.member
               CROSS JOIN LATERAL (
                 SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
                   FROM @extschema@.battery_event o
@@ -2275,13 +2326,33 @@ CREATE FUNCTION @extschema@.registry_conflicts()
        AND e.ledger_at >= @extschema@._custody_from()
     UNION ALL
     -- two members claiming overlapping namespaces: where they overlap, neither
-    -- excludes the other until the consortium settles it (both are named)
+    -- excludes the other until the consortium settles it (both are named).
+    -- Each registration once, with the first other member's registration
+    -- it overlaps (one covering it, else one it covers): a row per pair
+    -- made a member registering one namespace under a thousand members of
+    -- its own (add_member(), add_id_namespace(): a WARNING each) cost every
+    -- reader a million rows, 6 s here, and verify_member() as much, growing
+    -- with the square (red team r24, D1).  Those covering it are among its
+    -- prefixes (_ns_candidates(): the chain index, namespace first); those
+    -- it covers are the longer GS1 prefixes it starts (an ISO/IEC 15459
+    -- one overlaps only its equal), found in id_namespace_prefix ('0'-'9'
+    -- sort before ';' in "C")
     SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_contested', 'conflict',
            format('namespace "%s" of "%s" overlaps "%s" of "%s"', n.namespace, n.member, f.namespace, f.member)
       FROM @extschema@.id_namespace n
-      JOIN @extschema@.id_namespace f ON f.member <> n.member
-       AND (@extschema@._ns_covers(f.namespace, n.namespace) OR @extschema@._ns_covers(n.namespace, f.namespace))
-     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin) AND @extschema@._ns_hosted(f.member, f.ledger_origin)
+     CROSS JOIN LATERAL (
+           (SELECT o.namespace, o.member FROM @extschema@.id_namespace o
+             WHERE o.namespace = ANY (@extschema@._ns_candidates(n.namespace)) AND o.member <> n.member
+               AND @extschema@._ns_covers(o.namespace, n.namespace) AND @extschema@._ns_hosted(o.member, o.ledger_origin)
+             ORDER BY o.namespace, o.ledger_origin, o.ledger_seq LIMIT 1)
+           UNION ALL
+           (SELECT o.namespace, o.member FROM @extschema@.id_namespace o
+             WHERE n.namespace LIKE 'gs1:%'
+               AND (o.namespace COLLATE "C") > (n.namespace COLLATE "C") AND (o.namespace COLLATE "C") < ((n.namespace || ';') COLLATE "C")
+               AND o.member <> n.member AND @extschema@._ns_hosted(o.member, o.ledger_origin)
+             ORDER BY (o.namespace COLLATE "C") LIMIT 1)
+           LIMIT 1) f
+     WHERE @extschema@._ns_hosted(n.member, n.ledger_origin)
     UNION ALL
     -- a registration covering batteries another member made (a claim dated
     -- back over them, or made while their rows were on their way): named
@@ -2328,10 +2399,25 @@ CREATE FUNCTION @extschema@.registry_conflicts()
      -- (after the DISTINCT: once per registration named)
      WHERE @extschema@._ns_hosted(o.member, o.ledger_origin)
     UNION ALL
-    -- a registration written where its member is not hosted counts for nothing
-    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member, 'namespace_not_hosted', 'equivocation',
-           format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
+    -- a registration written where its member is not hosted counts for
+    -- nothing: an equivocation of its origin, which never added the member.
+    -- One written where the member was added, whose hosting another origin
+    -- contests by adding it too, is a conflict naming those origins: the
+    -- registering member's rules could not see it coming, and another
+    -- member's superuser adding the member at its own origin made every
+    -- registration of it its host's equivocation (red team r24, H1)
+    SELECT NULL, n.ledger_origin, n.ledger_seq, 'id_namespace', n.member,
+           CASE WHEN h.others IS NULL THEN 'namespace_not_hosted' ELSE 'namespace_hosting_contested' END,
+           CASE WHEN h.others IS NULL THEN 'equivocation' ELSE 'conflict' END,
+           CASE WHEN h.others IS NULL
+                THEN format('namespace "%s" registered for "%s" by origin "%s", where that member is not hosted', n.namespace, n.member, n.ledger_origin)
+                ELSE format('namespace "%s" registered for "%s" by origin "%s", which added that member, as did %s: its hosting is contested',
+                            n.namespace, n.member, n.ledger_origin, h.others) END
       FROM @extschema@.id_namespace n
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN bool_or(e.ledger_origin = n.ledger_origin)
+                       THEN string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') FILTER (WHERE e.ledger_origin <> n.ledger_origin) END AS others
+             FROM @extschema@.member_event e WHERE e.member = n.member AND e.event = 'added') h
      WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
     UNION ALL
     -- a model declared by a member that is not its holder (ns21): in another
