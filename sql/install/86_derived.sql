@@ -35,10 +35,10 @@ BEGIN
     ), trace(root, depth, front, pre, post, material) AS (
         -- level by level: one row per consumed lot (root) and depth, its
         -- frontier the lots at that depth with their summed weights, each
-        -- with the event that created it (the one the registry counts, as
-        -- _lot_creation() finds it, written out twice here so that it is
-        -- planned in, not called per lot: not another member's creation of
-        -- the id dated before it), and the recycled weights among them.
+        -- with the event that created it (the one the registry counts: the
+        -- first counting row of _lot_creation_rows, the view planned in, not
+        -- a function called per lot; not another member's creation of the
+        -- id dated before it), and the recycled weights among them.
         -- One path per row, as until 0.20.0, let a lot whose inputs name
         -- the same lots many times (itself, three times, written past the
         -- rules; or ten lots a level each naming the ten below, which the
@@ -51,13 +51,8 @@ BEGIN
                CASE WHEN o.event = 'secondary_created' AND o.inputs->>'source' IS DISTINCT FROM 'pre_consumer' THEN 1.0 ELSE 0 END,
                o.material
           FROM consumed c
-          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material
-                               FROM (SELECT @extschema@._text_id_key(c.lot) AS key) tk
-                               LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
-                                                   WHERE tk.key IS NOT NULL) cl ON true
-                               JOIN @extschema@._lot_creation_rows v ON v.lot_id = c.lot
-                              WHERE v.in_role
-                                AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
+          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material FROM @extschema@._lot_creation_rows v
+                              WHERE v.lot_id = c.lot AND v.counts
                               ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
         UNION ALL
         SELECT t.root, t.depth + 1, n.front, n.pre, n.post, NULL
@@ -75,13 +70,8 @@ BEGIN
                        WHERE f.value->>'e' = 'processed' AND jsonb_typeof(f.value->'i') = 'array'
                          AND f.value->>'w' IS NOT NULL
                        GROUP BY 1) k
-                LEFT JOIN LATERAL (SELECT v.event, v.inputs
-                                     FROM (SELECT @extschema@._text_id_key(k.lot) AS key) tk
-                                     LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
-                                                         WHERE tk.key IS NOT NULL) cl ON true
-                                     JOIN @extschema@._lot_creation_rows v ON v.lot_id = k.lot
-                                    WHERE v.in_role
-                                      AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
+                LEFT JOIN LATERAL (SELECT v.event, v.inputs FROM @extschema@._lot_creation_rows v
+                                    WHERE v.lot_id = k.lot AND v.counts
                                     ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
                WHERE k.lot IS NOT NULL AND k.w IS NOT NULL) n
          WHERE t.depth < 20 AND t.front <> '{}'
@@ -134,9 +124,7 @@ BEGIN
     -- them, were read until 0.20.0, so a squatter's row (red team r20, F1,
     -- F4) set the thresholds the usage values are judged by
     made := @extschema@._effective_manufacture(battery);
-    SELECT * INTO m FROM @extschema@.battery_model x WHERE x.model_id = made.model_id
-       AND (@extschema@._signer(x.ledger_key_id)).member = @extschema@._model_holder(made.model_id)
-     ORDER BY x.ledger_at DESC, x.ledger_origin DESC, x.ledger_seq DESC LIMIT 1;
+    m := @extschema@._model_row(made.model_id);
     -- numbers as _json_num() reads them: a value that is not one is not
     -- declared (a cast raised an error, and the passport with it)
     r := coalesce(made.data->'rated', '{}');
@@ -348,3 +336,5 @@ GRANT EXECUTE ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id)
     TO battledger_member, battledger_legitimate_interest, battledger_authority;
 REVOKE ALL ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) TO battledger_legitimate_interest;
+-- the model usage_derived() judges the values by, read as its caller (80_registry.sql)
+GRANT EXECUTE ON FUNCTION @extschema@._model_row(text) TO battledger_legitimate_interest;

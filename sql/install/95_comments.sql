@@ -29,7 +29,7 @@ COMMENT ON FUNCTION @extschema@.add_id_namespace(text, text) IS
 COMMENT ON FUNCTION @extschema@._id_key(@extschema@.battery_id) IS 'internal: the part of a battery id that namespaces are prefixes of';
 COMMENT ON FUNCTION @extschema@._ns_covers(text, text) IS 'internal: does a namespace cover an id key or another namespace?';
 COMMENT ON FUNCTION @extschema@._json_num(jsonb) IS 'internal: a number in a registry row''s JSON as a finite numeric, else NULL, never an error';
-COMMENT ON VIEW @extschema@._lot_creation_rows IS 'internal: every row creating a lot by a known key, its signer and whether its roles then allow it';
+COMMENT ON VIEW @extschema@._lot_creation_rows IS 'internal: every row creating a lot by a known key, its signer, whether its roles then allow it and whether it counts as the lot''s creation (the first counting row does)';
 COMMENT ON FUNCTION @extschema@._lot_creation(text) IS 'internal: the creation of a lot the registry counts (in role, in its namespace, first in registry order)';
 COMMENT ON FUNCTION @extschema@._lot_after_now(text) IS 'internal: when the latest row of a lot that counts is dated, if after a row written now';
 COMMENT ON FUNCTION @extschema@._ns_candidates(text) IS 'internal: the prefixes of an id key that a namespace covering it could be';
