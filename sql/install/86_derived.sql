@@ -19,9 +19,14 @@
 -- material names (e.g. "cobalt sulfate" for cobalt), by the mass consumed.
 -- PL/pgSQL, not SQL: a SQL function with SET options is planned again at each
 -- call, and planning this query cost more than running it (issue 15)
-CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
+-- _recycled_content(battery, made): given the battery's effective
+-- manufacture's ledger_hash (_effective_manufacture()), which the passport
+-- has read already: a second read checked the battery's fold cache again,
+-- a tenth of the legitimate-interest passport (0.21.0, issue 15).  Runs as
+-- its caller, the owner: recycled_content() and _passport_derived().
+CREATE FUNCTION @extschema@._recycled_content(battery @extschema@.battery_id, made @extschema@.hash256)
     RETURNS TABLE (material text, pre_consumer_pct numeric, post_consumer_pct numeric, consumed_kg numeric, lots bigint)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     RETURN QUERY
     WITH RECURSIVE consumed AS (
@@ -30,7 +35,7 @@ BEGIN
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
            AND jsonb_typeof(e.lots) = 'array'
            -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
-           AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
+           AND e.ledger_hash OPERATOR(@extschema@.=) made
          GROUP BY 1
     ), trace(root, depth, front, pre, post, material) AS (
         -- level by level: one row per consumed lot (root) and depth, its
@@ -88,6 +93,14 @@ BEGIN
     )
     SELECT element, round(100 * sum(kg * pre) / sum(kg), 2), round(100 * sum(kg * post) / sum(kg), 2), sum(kg), count(*)
       FROM el WHERE element IS NOT NULL GROUP BY element ORDER BY element;
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._recycled_content(@extschema@.battery_id, @extschema@.hash256) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
+    RETURNS TABLE (material text, pre_consumer_pct numeric, post_consumer_pct numeric, consumed_kg numeric, lots bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM @extschema@._recycled_content(battery, (@extschema@._effective_manufacture(battery)).ledger_hash);
 END $$;
 COMMENT ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id) IS
     'pre- and post-consumer recycled shares (%) of the cobalt, lithium, nickel and lead a battery consumed, traced through its lots';
@@ -242,7 +255,10 @@ COMMENT ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) IS
 -- as the owner): recycled content from the lots, usage values from the
 -- reports' cycles (tier legitimate interest), operators, manufacturers and
 -- facilities from the registry of identifiers.  Each says where it comes from.
-CREATE FUNCTION @extschema@._passport_derived(v jsonb, battery @extschema@.battery_id, usage_ok boolean)
+-- made: the ledger_hash of the battery's effective manufacture, as the
+-- source read it (0.21.0: recycled_content() read it again).
+CREATE FUNCTION @extschema@._passport_derived(v jsonb, battery @extschema@.battery_id, usage_ok boolean,
+                                              made @extschema@.hash256)
     RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     rc jsonb;
@@ -257,7 +273,7 @@ BEGIN
     SELECT jsonb_object_agg(r.material, jsonb_build_object('preConsumerShare', r.pre_consumer_pct,
                                                            'postConsumerShare', r.post_consumer_pct,
                                                            'basis', 'derived'))
-      INTO rc FROM @extschema@.recycled_content(battery) r;
+      INTO rc FROM @extschema@._recycled_content(battery, made) r;
     rc := coalesce(rc, '{}');
     FOR k IN SELECT jsonb_object_keys(declared) LOOP
         IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
@@ -325,7 +341,7 @@ BEGIN
                      info - 'kind' - 'operator' || jsonb_strip_nulls(jsonb_build_object('bpnl', bpnl, 'basis', 'registered')));
 END $$;
 
-REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean),
+REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean, @extschema@.hash256),
     @extschema@._passport_operator(jsonb, text[], text) FROM PUBLIC;
 -- recycled shares and derived usage read the lots and usage reports: like material_provenance()
 -- (point 2) the recycled shares run as the owner for members and tiers; usage_derived() runs as
