@@ -159,8 +159,8 @@ CREATE INDEX battery_event_passport_signer ON @extschema@.battery_event (passpor
 CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);
--- a lot's creations in registry order (_lot_creation_rows, read by the
--- walk, _lot_creation() and recycled_content() with ORDER BY ... LIMIT 1): the
+-- a lot's creations in registry order (_lot_counted_creation, read by the
+-- walk, _lot_creation() and recycled_content(), takes the first counting one): the
 -- walk stops at the first creation the registry counts.  Without it every
 -- creation row of the lot was judged (its signer, roles and namespace) and
 -- sorted on every passport's path: 2,000 rows another member wrote after
@@ -305,12 +305,11 @@ DECLARE
     c_origin text;
     c_seq bigint;
 BEGIN
-    -- the creation that counts, as _lot_creation_rows judges it (the one
-    -- judge of a lot's creation): a creation row in role before it is
+    -- the creation that counts, as _lot_counted_creation judges it (the
+    -- one judge of a lot's creation): a creation row in role before it is
     -- outside the lot id's namespace, one after it a second creation
-    SELECT v.ledger_origin, v.ledger_seq INTO c_origin, c_seq FROM @extschema@._lot_creation_rows v
-     WHERE v.lot_id = lot AND v.counts
-     ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1;
+    SELECT v.ledger_origin, v.ledger_seq INTO c_origin, c_seq FROM @extschema@._lot_counted_creation v
+     WHERE v.lot_id = lot;
     FOR e IN SELECT x.ledger_at, x.ledger_origin, x.ledger_seq, x.event, x.counterparty, x.mass_kg, s.member,
                     s.roles && k.roles AS in_role
                FROM @extschema@.lot_event x
@@ -348,11 +347,11 @@ BEGIN
     END LOOP;
 END $$;
 
--- _lot_creation(lot): the lot's creation the registry counts, the first
--- counting row of _lot_creation_rows in registry order (the first
--- effective one of _lot_custody_steps()) -- the first creation in registry
--- order by a known key, in the event's roles, that the lot id's namespace
--- allows -- found without walking the lot's other rows.
+-- _lot_creation(lot): the lot's creation the registry counts, as
+-- _lot_counted_creation judges it (the first effective one of
+-- _lot_custody_steps()) -- the first creation in registry order by a known
+-- key, in the event's roles, that the lot id's namespace allows -- found
+-- without walking the lot's other rows, as a whole row.
 -- material_provenance() reads a lot's material and inputs from it (and
 -- recycled_content() from the view, planned in); they read the first
 -- creation in registry order, whoever wrote it, until 0.20.0, so that
@@ -367,9 +366,8 @@ DECLARE
 BEGIN
     SELECT x.* INTO r FROM @extschema@.lot_event x
      WHERE (x.lot_id, x.ledger_origin, x.ledger_seq) =
-           (SELECT v.lot_id, v.ledger_origin, v.ledger_seq FROM @extschema@._lot_creation_rows v
-             WHERE v.lot_id = lot AND v.counts
-             ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1);
+           (SELECT v.lot_id, v.ledger_origin, v.ledger_seq FROM @extschema@._lot_counted_creation v
+             WHERE v.lot_id = lot);
     RETURN r;
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lot_creation(text) FROM PUBLIC;
@@ -986,44 +984,53 @@ BEGIN
     RETURN NOT claimed;
 END $$;
 
--- _lot_creation_rows: every row creating a lot (extracted, processed,
--- secondary_created) by a known key, with its signer (as _signer_at()
--- reads it), whether the signer's roles at the row's time allow the event
--- (in_role) and whether the row counts as the lot's creation if no earlier
--- one does (counts: in role, and the lot id's namespace, if it is in one,
--- allows its signer at its time: _key_claims(), _key_claim_allows()).  The
--- one judge of a lot's creation (0.21.0): the lot's creation the registry
--- counts is its first counting row in registry order, read with
--- "WHERE v.lot_id = ... AND v.counts ORDER BY v.ledger_at, v.ledger_origin,
--- v.ledger_seq LIMIT 1" by the walk (_lot_custody_steps()), _lot_creation()
--- and recycled_content(); until 0.20.0 each judged it itself, the walk in
--- its loop and recycled_content() written out twice.  A view, so that the
--- queries reading it plan it in (index lot_event_creation, stopping at the
--- first counting row): a function call per lot cost recycled_content(), on
--- every passport's path, about 0.1 ms a lot, and an SQL function that the
--- planner could inline would have to leave its search_path unpinned.  The
--- namespace is read for a row only when it is in role and the lot id is in
--- one, and only for the rows read before the first counting one.
+-- _lot_counted_creation: each lot's creation the registry counts, one row
+-- per lot that has a creation row (extracted, processed, secondary_created)
+-- with a NULL creation where none counts: the first creation row in
+-- registry order by a known key (its signer as _signer_at() reads it) whose
+-- signer's roles at its time allow the event and, for a lot id in a
+-- registered namespace (_text_id_key()), that the namespace allows
+-- (_key_claims(), read once per lot; _key_claim_allows() per row).  The one
+-- judge of a lot's creation (0.21.0): the walk (_lot_custody_steps()),
+-- _lot_creation() and recycled_content() read it with "WHERE lot_id = ...";
+-- until 0.20.0 each judged it itself, the walk in its loop and
+-- recycled_content() written out twice.  A view, so that the queries
+-- reading it plan it in, the lot id pushed into its list of lots and the
+-- creation read by index lot_event_creation, stopping at the first row that
+-- counts: a function call per lot cost recycled_content(), on every
+-- passport's path, about 0.1 ms a lot, and an SQL function the planner
+-- could inline would have to leave its search_path unpinned.  The claims
+-- read per row instead of per lot cost 75 µs a row: 2,000 rows of another
+-- member dated before the maker's creation made each read 155 ms.
+-- A reader joining it to other lots reads it in a LATERAL subquery with
+-- LIMIT 1 (recycled_content()): a plain join may be planned as a hash join
+-- over every lot's creation.
 -- security_invoker: it reads the raw lot events with its reader's rights
 -- (the walk runs as its caller, a role reading lot_event; 42501 for the
 -- others), so PUBLIC may select from it and learns nothing it could not
 -- read in the tables themselves.
-CREATE VIEW @extschema@._lot_creation_rows WITH (security_invoker = true) AS
-SELECT c.*,
-       c.in_role AND (@extschema@._text_id_key(c.lot_id) IS NULL
-                      OR (SELECT @extschema@._key_claim_allows(cl.members, cl.since, c.signer, c.ledger_at)
-                            FROM @extschema@._key_claims(@extschema@._text_id_key(c.lot_id)) cl)) AS counts
-  FROM (SELECT x.*, s.member AS signer,
-               coalesce((SELECT m.roles FROM @extschema@.member_event m
-                          WHERE m.member = s.member AND m.at <= x.ledger_at
-                          ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1)
-                        && (SELECT k.roles FROM @extschema@.event_kind k WHERE k.event = x.event AND k.subject = 'lot'),
-                        false) AS in_role
-          FROM @extschema@.lot_event x
-          CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.key_event ke
-                               WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND ke.event = 'added' LIMIT 1) s
-         WHERE x.event IN ('extracted', 'processed', 'secondary_created')) c;
-GRANT SELECT ON @extschema@._lot_creation_rows TO PUBLIC;
+CREATE VIEW @extschema@._lot_counted_creation WITH (security_invoker = true) AS
+SELECT l.lot_id, f.event, f.material, f.mass_kg, f.inputs, f.signer, f.ledger_at, f.ledger_origin, f.ledger_seq
+  FROM (SELECT x.lot_id FROM @extschema@.lot_event x
+         WHERE x.event IN ('extracted', 'processed', 'secondary_created') GROUP BY x.lot_id) l
+  -- (OFFSET 0: not pulled up, so that the key's test gates the claims'
+  -- query, which a lot id in no namespace does not run)
+  LEFT JOIN LATERAL (SELECT c.members, c.since FROM @extschema@._key_claims(@extschema@._text_id_key(l.lot_id)) c
+                      WHERE @extschema@._text_id_key(l.lot_id) IS NOT NULL OFFSET 0) cl ON true
+  LEFT JOIN LATERAL (
+      SELECT x.event, x.material, x.mass_kg, x.inputs, s.member AS signer, x.ledger_at, x.ledger_origin, x.ledger_seq
+        FROM @extschema@.lot_event x
+        CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.key_event ke
+                             WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND ke.event = 'added' LIMIT 1) s
+       WHERE x.lot_id = l.lot_id AND x.event IN ('extracted', 'processed', 'secondary_created')
+         AND coalesce((SELECT m.roles FROM @extschema@.member_event m
+                        WHERE m.member = s.member AND m.at <= x.ledger_at
+                        ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1)
+                      && (SELECT k.roles FROM @extschema@.event_kind k WHERE k.event = x.event AND k.subject = 'lot'),
+                      false)
+         AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, s.member, x.ledger_at))
+       ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LIMIT 1) f ON true;
+GRANT SELECT ON @extschema@._lot_counted_creation TO PUBLIC;
 
 -- add_id_namespace(member text, namespace text): register a GS1 company prefix
 -- ('gs1:4012345') or an ISO/IEC 15459 issuer and company ('iso15459:UN/123456')

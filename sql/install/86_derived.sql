@@ -40,10 +40,12 @@ BEGIN
     ), trace(root, depth, front, pre, post, material) AS (
         -- level by level: one row per consumed lot (root) and depth, its
         -- frontier the lots at that depth with their summed weights, each
-        -- with the event that created it (the one the registry counts: the
-        -- first counting row of _lot_creation_rows, the view planned in, not
-        -- a function called per lot; not another member's creation of the
-        -- id dated before it), and the recycled weights among them.
+        -- with the event that created it (the one the registry counts,
+        -- _lot_counted_creation, the view planned in, not a function called
+        -- per lot, and read per lot: LIMIT 1 keeps the subquery from being
+        -- pulled up into a join over every lot's creation; not another
+        -- member's creation of the id dated before it), and the recycled
+        -- weights among them.
         -- One path per row, as until 0.20.0, let a lot whose inputs name
         -- the same lots many times (itself, three times, written past the
         -- rules; or ten lots a level each naming the ten below, which the
@@ -56,9 +58,8 @@ BEGIN
                CASE WHEN o.event = 'secondary_created' AND o.inputs->>'source' IS DISTINCT FROM 'pre_consumer' THEN 1.0 ELSE 0 END,
                o.material
           FROM consumed c
-          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material FROM @extschema@._lot_creation_rows v
-                              WHERE v.lot_id = c.lot AND v.counts
-                              ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
+          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material FROM @extschema@._lot_counted_creation v
+                              WHERE v.lot_id = c.lot LIMIT 1) o ON true
         UNION ALL
         SELECT t.root, t.depth + 1, n.front, n.pre, n.post, NULL
           FROM trace t
@@ -75,9 +76,8 @@ BEGIN
                        WHERE f.value->>'e' = 'processed' AND jsonb_typeof(f.value->'i') = 'array'
                          AND f.value->>'w' IS NOT NULL
                        GROUP BY 1) k
-                LEFT JOIN LATERAL (SELECT v.event, v.inputs FROM @extschema@._lot_creation_rows v
-                                    WHERE v.lot_id = k.lot AND v.counts
-                                    ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
+                LEFT JOIN LATERAL (SELECT v.event, v.inputs FROM @extschema@._lot_counted_creation v
+                                    WHERE v.lot_id = k.lot LIMIT 1) o ON true
                WHERE k.lot IS NOT NULL AND k.w IS NOT NULL) n
          WHERE t.depth < 20 AND t.front <> '{}'
     ), per_root AS (
