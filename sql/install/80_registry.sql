@@ -159,8 +159,8 @@ CREATE INDEX battery_event_passport_signer ON @extschema@.battery_event (passpor
 CREATE INDEX battery_event_issued ON @extschema@.battery_event (battery_id, ledger_at, ledger_origin, ledger_seq)
     WHERE passport_id IS NOT NULL;
 CREATE INDEX lot_event_inputs ON @extschema@.lot_event USING gin (inputs jsonb_path_ops);
--- a lot's creations in registry order (_lot_creation_rows, read by
--- _lot_creation() and recycled_content() with ORDER BY ... LIMIT 1): the
+-- a lot's creations in registry order (_lot_counted_creation, read by the
+-- walk, _lot_creation() and recycled_content(), takes the first counting one): the
 -- walk stops at the first creation the registry counts.  Without it every
 -- creation row of the lot was judged (its signer, roles and namespace) and
 -- sorted on every passport's path: 2,000 rows another member wrote after
@@ -302,9 +302,14 @@ CREATE FUNCTION @extschema@._lot_custody_steps(lot text)
 DECLARE
     e record;
     made boolean := false;
-    claims record;
+    c_origin text;
+    c_seq bigint;
 BEGIN
-    SELECT * INTO claims FROM @extschema@._key_claims(@extschema@._text_id_key(lot));
+    -- the creation that counts, as _lot_counted_creation judges it (the
+    -- one judge of a lot's creation): a creation row in role before it is
+    -- outside the lot id's namespace, one after it a second creation
+    SELECT v.ledger_origin, v.ledger_seq INTO c_origin, c_seq FROM @extschema@._lot_counted_creation v
+     WHERE v.lot_id = lot;
     FOR e IN SELECT x.ledger_at, x.ledger_origin, x.ledger_seq, x.event, x.counterparty, x.mass_kg, s.member,
                     s.roles && k.roles AS in_role
                FROM @extschema@.lot_event x
@@ -318,7 +323,7 @@ BEGIN
         ELSIF e.event IN ('extracted', 'processed', 'secondary_created') THEN
             IF made THEN
                 problem := 'lot_created_twice';
-            ELSIF NOT @extschema@._key_claim_allows(claims.members, claims.since, e.member, e.ledger_at) THEN
+            ELSIF e.ledger_origin IS DISTINCT FROM c_origin OR e.ledger_seq IS DISTINCT FROM c_seq THEN
                 problem := 'foreign_namespace';
             ELSE
                 holder := e.member; made := true;
@@ -342,54 +347,27 @@ BEGIN
     END LOOP;
 END $$;
 
--- _lot_creation_rows: every row creating a lot (extracted, processed,
--- secondary_created) by a known key, with its signer (as _signer_at()
--- reads it) and whether the signer's roles at the row's time allow the
--- event.  A view, so that the queries reading it plan it in: a function
--- call per lot cost recycled_content(), on every passport's path, about
--- 0.1 ms a lot.  Read by the owner's functions only.
-CREATE VIEW @extschema@._lot_creation_rows AS
-SELECT x.*, s.member AS signer,
-       coalesce((SELECT m.roles FROM @extschema@.member_event m
-                  WHERE m.member = s.member AND m.at <= x.ledger_at
-                  ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1)
-                && (SELECT k.roles FROM @extschema@.event_kind k WHERE k.event = x.event AND k.subject = 'lot'),
-                false) AS in_role
-  FROM @extschema@.lot_event x
-  CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.key_event ke
-                       WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND ke.event = 'added' LIMIT 1) s
- WHERE x.event IN ('extracted', 'processed', 'secondary_created');
-REVOKE ALL ON @extschema@._lot_creation_rows FROM PUBLIC;
-
--- _lot_creation(lot): the lot's creation the registry counts, the first
--- effective one of _lot_custody_steps() -- the first creation in registry
--- order by a known key, in the event's roles, that the lot id's namespace
--- allows -- found without walking the lot's other rows.
--- material_provenance() and (written out, see there) recycled_content()
--- read a lot's material and inputs from it; they read the first creation
--- in registry order, whoever wrote it, until 0.20.0, so that another
--- member's creation of a maker's namespaced lot id dated before the
--- maker's (ineffective, foreign_namespace) set the recycled content and
+-- _lot_creation(lot): the lot's creation the registry counts, as
+-- _lot_counted_creation judges it (the first effective one of
+-- _lot_custody_steps()) -- the first creation in registry order by a known
+-- key, in the event's roles, that the lot id's namespace allows -- found
+-- without walking the lot's other rows, as a whole row.
+-- material_provenance() reads a lot's material and inputs from it (and
+-- recycled_content() from the view, planned in); they read the first
+-- creation in registry order, whoever wrote it, until 0.20.0, so that
+-- another member's creation of a maker's namespaced lot id dated before
+-- the maker's (ineffective, foreign_namespace) set the recycled content and
 -- provenance of every battery made from the lot, on every member.  NULL:
--- the lot was never created.  Not PUBLIC's (it reads _lot_creation_rows):
--- the owner's functions call it.
+-- the lot was never created.  The owner's functions call it.
 CREATE FUNCTION @extschema@._lot_creation(lot text) RETURNS @extschema@.lot_event
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    key text := @extschema@._text_id_key(lot);
-    c_members text[];
-    c_since timestamptz[];
     r @extschema@.lot_event;
 BEGIN
-    IF key IS NOT NULL THEN
-        SELECT c.members, c.since INTO c_members, c_since FROM @extschema@._key_claims(key) c;
-    END IF;
     SELECT x.* INTO r FROM @extschema@.lot_event x
      WHERE (x.lot_id, x.ledger_origin, x.ledger_seq) =
-           (SELECT v.lot_id, v.ledger_origin, v.ledger_seq FROM @extschema@._lot_creation_rows v
-             WHERE v.lot_id = lot AND v.in_role
-               AND (c_members IS NULL OR @extschema@._key_claim_allows(c_members, c_since, v.signer, v.ledger_at))
-             ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1);
+           (SELECT v.lot_id, v.ledger_origin, v.ledger_seq FROM @extschema@._lot_counted_creation v
+             WHERE v.lot_id = lot);
     RETURN r;
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lot_creation(text) FROM PUBLIC;
@@ -1031,6 +1009,54 @@ BEGIN
     END LOOP;
     RETURN NOT claimed;
 END $$;
+
+-- _lot_counted_creation: each lot's creation the registry counts, one row
+-- per lot that has a creation row (extracted, processed, secondary_created)
+-- with a NULL creation where none counts: the first creation row in
+-- registry order by a known key (its signer as _signer_at() reads it) whose
+-- signer's roles at its time allow the event and, for a lot id in a
+-- registered namespace (_text_id_key()), that the namespace allows
+-- (_key_claims(), read once per lot; _key_claim_allows() per row).  The one
+-- judge of a lot's creation (0.21.0): the walk (_lot_custody_steps()),
+-- _lot_creation() and recycled_content() read it with "WHERE lot_id = ...";
+-- until 0.20.0 each judged it itself, the walk in its loop and
+-- recycled_content() written out twice.  A view, so that the queries
+-- reading it plan it in, the lot id pushed into its list of lots and the
+-- creation read by index lot_event_creation, stopping at the first row that
+-- counts: a function call per lot cost recycled_content(), on every
+-- passport's path, about 0.1 ms a lot, and an SQL function the planner
+-- could inline would have to leave its search_path unpinned.  The claims
+-- read per row instead of per lot cost 75 µs a row: 2,000 rows of another
+-- member dated before the maker's creation made each read 155 ms.
+-- A reader joining it to other lots reads it in a LATERAL subquery with
+-- LIMIT 1 (recycled_content()): a plain join may be planned as a hash join
+-- over every lot's creation.
+-- security_invoker: it reads the raw lot events with its reader's rights
+-- (the walk runs as its caller, a role reading lot_event; 42501 for the
+-- others), so PUBLIC may select from it and learns nothing it could not
+-- read in the tables themselves.
+CREATE VIEW @extschema@._lot_counted_creation WITH (security_invoker = true) AS
+SELECT l.lot_id, f.event, f.material, f.mass_kg, f.inputs, f.signer, f.ledger_at, f.ledger_origin, f.ledger_seq
+  FROM (SELECT x.lot_id FROM @extschema@.lot_event x
+         WHERE x.event IN ('extracted', 'processed', 'secondary_created') GROUP BY x.lot_id) l
+  -- (OFFSET 0: not pulled up, so that the key's test gates the claims'
+  -- query, which a lot id in no namespace does not run)
+  LEFT JOIN LATERAL (SELECT c.members, c.since FROM @extschema@._key_claims(@extschema@._text_id_key(l.lot_id)) c
+                      WHERE @extschema@._text_id_key(l.lot_id) IS NOT NULL OFFSET 0) cl ON true
+  LEFT JOIN LATERAL (
+      SELECT x.event, x.material, x.mass_kg, x.inputs, s.member AS signer, x.ledger_at, x.ledger_origin, x.ledger_seq
+        FROM @extschema@.lot_event x
+        CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.key_event ke
+                             WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND ke.event = 'added' LIMIT 1) s
+       WHERE x.lot_id = l.lot_id AND x.event IN ('extracted', 'processed', 'secondary_created')
+         AND coalesce((SELECT m.roles FROM @extschema@.member_event m
+                        WHERE m.member = s.member AND m.at <= x.ledger_at
+                        ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1)
+                      && (SELECT k.roles FROM @extschema@.event_kind k WHERE k.event = x.event AND k.subject = 'lot'),
+                      false)
+         AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, s.member, x.ledger_at))
+       ORDER BY x.ledger_at, x.ledger_origin, x.ledger_seq LIMIT 1) f ON true;
+GRANT SELECT ON @extschema@._lot_counted_creation TO PUBLIC;
 
 -- add_id_namespace(member text, namespace text): register a GS1 company prefix
 -- ('gs1:4012345') or an ISO/IEC 15459 issuer and company ('iso15459:UN/123456')
@@ -2277,6 +2303,29 @@ BEGIN
      ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
     RETURN holder;
 END $$;
+
+-- _model_row(model): the model as its holder (_model_holder()) declared it
+-- last: its latest row in registry order by a key added for the holder.
+-- Another member's row of the model id, the latest, was read until 0.18.0
+-- (red team r20, F4).  The one reader of it (0.21.0): passport() and
+-- usage_derived() each wrote it out, the second with a _signer() call per
+-- row; this is the cheaper form, one probe of key_event per row, the
+-- signer as _model_holder() reads it.  NULL: no row of the model by its
+-- holder.  Runs as its caller; not PUBLIC's (it reads every column of
+-- battery_model): the owner's functions and usage_derived() call it.
+CREATE FUNCTION @extschema@._model_row(model text) RETURNS @extschema@.battery_model
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    holder text := @extschema@._model_holder(model);
+    r @extschema@.battery_model;
+BEGIN
+    SELECT * INTO r FROM @extschema@.battery_model m WHERE m.model_id = model
+       AND EXISTS (SELECT FROM @extschema@.key_event k
+                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.event = 'added' AND k.member = holder)
+     ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
+    RETURN r;
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._model_row(text) FROM PUBLIC;
 
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
 -- An 'equivocation' is an event the writer's own rules would have refused

@@ -49,10 +49,15 @@ INSERT INTO @extschema@._dynamic_attribute VALUES
 GRANT SELECT ON @extschema@._dynamic_attribute TO PUBLIC;
 ANALYZE @extschema@._dynamic_attribute;
 
+-- _rated(value, unit): a rated value with its unit, NULL for none.
+-- PL/pgSQL, not SQL (0.21.0): with its pinned search_path an SQL function
+-- is not inlined and was planned again at each call, nine a passport
+-- (0.15 of the legitimate-interest passport's 2.1 ms; issue 15)
 CREATE FUNCTION @extschema@._rated(value numeric, unit text) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT CASE WHEN value IS NULL THEN NULL ELSE jsonb_build_object('value', value, 'unit', unit) END
-$$;
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    RETURN CASE WHEN value IS NULL THEN NULL ELSE jsonb_build_object('value', value, 'unit', unit) END;
+END $$;
 
 -- The sources of a passport, as one JSON object, holding only what the tier may
 -- read (Art. 77(2), Annex XIII): public = point 1; legitimate_interest = points
@@ -77,7 +82,6 @@ DECLARE
     fc @extschema@.battery_fold_cache;
     resp record;
     issued jsonb;
-    model_holder text;
 BEGIN
     -- the manufacture the fold accepts: another row (a member squatting the
     -- battery under another maker's namespace, a second "manufactured") must
@@ -120,13 +124,7 @@ BEGIN
     END IF;
     -- the model as its holder declared it last (red team r20, F4: another
     -- member's row of the model id, the latest, was read)
-    -- (its rows by a key added for the holder: one probe of key_event per
-    -- row, as _model_holder(), not a call of _signer(); 0.20.0)
-    model_holder := @extschema@._model_holder(made.model_id);
-    SELECT * INTO model FROM @extschema@.battery_model m WHERE m.model_id = made.model_id
-       AND EXISTS (SELECT FROM @extschema@.key_event k
-                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.event = 'added' AND k.member = model_holder)
-     ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
+    model := @extschema@._model_row(made.model_id);
     -- the event that issued the current passport (the fold's): the first of
     -- the battery's moves naming it.  The last row naming any passport id
     -- was read until 0.18.0, so a member moving a battery it did not hold
@@ -252,7 +250,7 @@ BEGIN
                AND d.tier = 'authority' AND d.value ? 'testReport'));
     END IF;
     -- values computed from the ledger (recycled content, usage) and registered operators
-    RETURN @extschema@._passport_derived(v, battery, usage_ok);
+    RETURN @extschema@._passport_derived(v, battery, usage_ok, made.ledger_hash);
 END $$;
 
 -- The registry's own passport document (0.2.0's, with the tiers of Annex XIII).

@@ -19,9 +19,14 @@
 -- material names (e.g. "cobalt sulfate" for cobalt), by the mass consumed.
 -- PL/pgSQL, not SQL: a SQL function with SET options is planned again at each
 -- call, and planning this query cost more than running it (issue 15)
-CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
+-- _recycled_content(battery, made): given the battery's effective
+-- manufacture's ledger_hash (_effective_manufacture()), which the passport
+-- has read already: a second read checked the battery's fold cache again,
+-- a tenth of the legitimate-interest passport (0.21.0, issue 15).  Runs as
+-- its caller, the owner: recycled_content() and _passport_derived().
+CREATE FUNCTION @extschema@._recycled_content(battery @extschema@.battery_id, made @extschema@.hash256)
     RETURNS TABLE (material text, pre_consumer_pct numeric, post_consumer_pct numeric, consumed_kg numeric, lots bigint)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     RETURN QUERY
     WITH RECURSIVE consumed AS (
@@ -30,15 +35,17 @@ BEGIN
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'manufactured'
            AND jsonb_typeof(e.lots) = 'array'
            -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
-           AND e.ledger_hash OPERATOR(@extschema@.=) (@extschema@._effective_manufacture(battery)).ledger_hash
+           AND e.ledger_hash OPERATOR(@extschema@.=) made
          GROUP BY 1
     ), trace(root, depth, front, pre, post, material) AS (
         -- level by level: one row per consumed lot (root) and depth, its
         -- frontier the lots at that depth with their summed weights, each
-        -- with the event that created it (the one the registry counts, as
-        -- _lot_creation() finds it, written out twice here so that it is
-        -- planned in, not called per lot: not another member's creation of
-        -- the id dated before it), and the recycled weights among them.
+        -- with the event that created it (the one the registry counts,
+        -- _lot_counted_creation, the view planned in, not a function called
+        -- per lot, and read per lot: LIMIT 1 keeps the subquery from being
+        -- pulled up into a join over every lot's creation; not another
+        -- member's creation of the id dated before it), and the recycled
+        -- weights among them.
         -- One path per row, as until 0.20.0, let a lot whose inputs name
         -- the same lots many times (itself, three times, written past the
         -- rules; or ten lots a level each naming the ten below, which the
@@ -51,14 +58,8 @@ BEGIN
                CASE WHEN o.event = 'secondary_created' AND o.inputs->>'source' IS DISTINCT FROM 'pre_consumer' THEN 1.0 ELSE 0 END,
                o.material
           FROM consumed c
-          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material
-                               FROM (SELECT @extschema@._text_id_key(c.lot) AS key) tk
-                               LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
-                                                   WHERE tk.key IS NOT NULL) cl ON true
-                               JOIN @extschema@._lot_creation_rows v ON v.lot_id = c.lot
-                              WHERE v.in_role
-                                AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
-                              ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
+          LEFT JOIN LATERAL (SELECT v.event, v.inputs, v.material FROM @extschema@._lot_counted_creation v
+                              WHERE v.lot_id = c.lot LIMIT 1) o ON true
         UNION ALL
         SELECT t.root, t.depth + 1, n.front, n.pre, n.post, NULL
           FROM trace t
@@ -75,14 +76,8 @@ BEGIN
                        WHERE f.value->>'e' = 'processed' AND jsonb_typeof(f.value->'i') = 'array'
                          AND f.value->>'w' IS NOT NULL
                        GROUP BY 1) k
-                LEFT JOIN LATERAL (SELECT v.event, v.inputs
-                                     FROM (SELECT @extschema@._text_id_key(k.lot) AS key) tk
-                                     LEFT JOIN LATERAL (SELECT x.members, x.since FROM @extschema@._key_claims(tk.key) x
-                                                         WHERE tk.key IS NOT NULL) cl ON true
-                                     JOIN @extschema@._lot_creation_rows v ON v.lot_id = k.lot
-                                    WHERE v.in_role
-                                      AND (cl.members IS NULL OR @extschema@._key_claim_allows(cl.members, cl.since, v.signer, v.ledger_at))
-                                    ORDER BY v.ledger_at, v.ledger_origin, v.ledger_seq LIMIT 1) o ON true
+                LEFT JOIN LATERAL (SELECT v.event, v.inputs FROM @extschema@._lot_counted_creation v
+                                    WHERE v.lot_id = k.lot LIMIT 1) o ON true
                WHERE k.lot IS NOT NULL AND k.w IS NOT NULL) n
          WHERE t.depth < 20 AND t.front <> '{}'
     ), per_root AS (
@@ -98,6 +93,14 @@ BEGIN
     )
     SELECT element, round(100 * sum(kg * pre) / sum(kg), 2), round(100 * sum(kg * post) / sum(kg), 2), sum(kg), count(*)
       FROM el WHERE element IS NOT NULL GROUP BY element ORDER BY element;
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._recycled_content(@extschema@.battery_id, @extschema@.hash256) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.recycled_content(battery @extschema@.battery_id)
+    RETURNS TABLE (material text, pre_consumer_pct numeric, post_consumer_pct numeric, consumed_kg numeric, lots bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM @extschema@._recycled_content(battery, (@extschema@._effective_manufacture(battery)).ledger_hash);
 END $$;
 COMMENT ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id) IS
     'pre- and post-consumer recycled shares (%) of the cobalt, lithium, nickel and lead a battery consumed, traced through its lots';
@@ -134,9 +137,7 @@ BEGIN
     -- them, were read until 0.20.0, so a squatter's row (red team r20, F1,
     -- F4) set the thresholds the usage values are judged by
     made := @extschema@._effective_manufacture(battery);
-    SELECT * INTO m FROM @extschema@.battery_model x WHERE x.model_id = made.model_id
-       AND (@extschema@._signer(x.ledger_key_id)).member = @extschema@._model_holder(made.model_id)
-     ORDER BY x.ledger_at DESC, x.ledger_origin DESC, x.ledger_seq DESC LIMIT 1;
+    m := @extschema@._model_row(made.model_id);
     -- numbers as _json_num() reads them: a value that is not one is not
     -- declared (a cast raised an error, and the passport with it)
     r := coalesce(made.data->'rated', '{}');
@@ -254,7 +255,10 @@ COMMENT ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) IS
 -- as the owner): recycled content from the lots, usage values from the
 -- reports' cycles (tier legitimate interest), operators, manufacturers and
 -- facilities from the registry of identifiers.  Each says where it comes from.
-CREATE FUNCTION @extschema@._passport_derived(v jsonb, battery @extschema@.battery_id, usage_ok boolean)
+-- made: the ledger_hash of the battery's effective manufacture, as the
+-- source read it (0.21.0: recycled_content() read it again).
+CREATE FUNCTION @extschema@._passport_derived(v jsonb, battery @extschema@.battery_id, usage_ok boolean,
+                                              made @extschema@.hash256)
     RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     rc jsonb;
@@ -269,7 +273,7 @@ BEGIN
     SELECT jsonb_object_agg(r.material, jsonb_build_object('preConsumerShare', r.pre_consumer_pct,
                                                            'postConsumerShare', r.post_consumer_pct,
                                                            'basis', 'derived'))
-      INTO rc FROM @extschema@.recycled_content(battery) r;
+      INTO rc FROM @extschema@._recycled_content(battery, made) r;
     rc := coalesce(rc, '{}');
     FOR k IN SELECT jsonb_object_keys(declared) LOOP
         IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
@@ -337,7 +341,7 @@ BEGIN
                      info - 'kind' - 'operator' || jsonb_strip_nulls(jsonb_build_object('bpnl', bpnl, 'basis', 'registered')));
 END $$;
 
-REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean),
+REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean, @extschema@.hash256),
     @extschema@._passport_operator(jsonb, text[], text) FROM PUBLIC;
 -- recycled shares and derived usage read the lots and usage reports: like material_provenance()
 -- (point 2) the recycled shares run as the owner for members and tiers; usage_derived() runs as
@@ -348,3 +352,5 @@ GRANT EXECUTE ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id)
     TO battledger_member, battledger_legitimate_interest, battledger_authority;
 REVOKE ALL ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) TO battledger_legitimate_interest;
+-- the model usage_derived() judges the values by, read as its caller (80_registry.sql)
+GRANT EXECUTE ON FUNCTION @extschema@._model_row(text) TO battledger_legitimate_interest;

@@ -23,6 +23,9 @@
 # BENCH_MODEL_ID (the model's id; default NMC-18650-2Ah), BENCH_NAMESPACE (registered to
 # the model's maker first, e.g. gs1:952123 for BENCH_MODEL_ID=gs1:01/09521234567899).
 # The swapped functions must keep their signatures between the two versions.
+# BENCH_OLD_VIEWS: views the old functions read that this version no longer
+# has (e.g. _lot_creation_rows for 0.20.0), created once from the frozen
+# script, outside the extension, before the first run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/lib/cluster.sh
@@ -67,6 +70,12 @@ for x in 1 2 8; do
 done
 q "SELECT count(bench_reg.place('FLEET-' || i)) FROM generate_series(1, $BENCH_FLEET) i" >/dev/null
 q "SELECT battledger.seal()" >/dev/null; q "VACUUM ANALYZE"
+for v in ${BENCH_OLD_VIEWS:-}; do
+  awk -v v="$v" '$0 ~ "^CREATE VIEW @extschema@\\." v " " { on = 1 } on { print } on && /;$/ { exit }' \
+    "sql/upgrade/battledger--$BENCH_OLD.sql" | sed 's/@extschema@/battledger/g' > "$BL_WORK/view-$v.sql"
+  [ -s "$BL_WORK/view-$v.sql" ] || { echo "no view $v in battledger--$BENCH_OLD.sql" >&2; exit 1; }
+  psql -X -q -v ON_ERROR_STOP=1 -d $DB -f "$BL_WORK/view-$v.sql"
+done
 INDEX_DEF=$(q "SELECT indexdef FROM pg_indexes WHERE schemaname = 'battledger' AND indexname = 'battery_event_issued'")
 [ -n "$INDEX_DEF" ] || { echo "battery_event_issued is not installed: install this build first" >&2; exit 1; }
 use() {           # use VARIANT: swap the variant's functions and index in

@@ -213,7 +213,11 @@ got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
 [ -z "$extra" ] && ok S3 || fail S3 "PUBLIC-executable internal functions not judged: $(echo $extra)"
 
-ALLOWED_S4="_dynamic_attribute batch checkpoint consortium_member cosignature event_kind fold_inputs id_namespace
+# Why each view is PUBLIC's (S4): keys, members: the registry's members and
+# keys; (0.21.0, pass21) _lot_counted_creation: a security_invoker view of the
+# raw lot events, read by _lot_custody_steps() as its caller: its reader
+# needs SELECT on lot_event (42501 for a plain role, checked below)
+ALLOWED_S4="_dynamic_attribute _lot_counted_creation batch checkpoint consortium_member cosignature event_kind fold_inputs id_namespace
   key_event keys ledger_tables log_block log_conflict log_leaf log_pending log_pending_intact log_tile
   member_event members operator_registration peer_arrival peer_checkpoint peer_leaf quarantine registry_rule
   status_role"
@@ -224,6 +228,8 @@ got=$(q -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S4" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
 mat=$(q -c "SELECT has_column_privilege('public', 'battledger.battery_model', 'materials', 'select')")
 [ -z "$extra" ] && [ "$mat" = f ] && ok S4 || fail S4 "PUBLIC may read: $(echo $extra) materials=$mat"
+r=$(qr plain "SELECT count(*) FROM battledger._lot_counted_creation")
+case "$r" in *42501*) ok "S4 (_lot_counted_creation as a plain role: 42501)";; *) fail S4 "a plain role reads _lot_counted_creation: $r";; esac
 
 # ------------------------------------------------------------------ T (trigger functions)
 qr own "CREATE TABLE app.plainx (a int);

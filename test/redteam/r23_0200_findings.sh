@@ -24,7 +24,12 @@
 #       update (S1) and was named lot_bad_mass (S2): a stored row's
 #       meaning changed.
 #   C   recycled_content() judged and sorted every creation row of a lot
-#       on each passport (C1).
+#       on each passport (C1).  (0.21.0, pass21) C2: 2,000 creation rows
+#       of a namespaced lot by another member, dated before the maker's:
+#       the namespace's claims are read once per lot, not once per row
+#       (pass21's first one judge of a lot's creation read them per row,
+#       155 ms a read against 0.20.0's 9-16; 2,000 reads of _key_claims()
+#       there, FAIL).
 #   R   a shipment or receipt dated before a row of the lot it relied on
 #       (R1, R2), see there.
 #   O   (not fixed, a note) a holder past its rules steers lot_overdrawn
@@ -166,6 +171,25 @@ check "C1 recycled_content() of a battery made from the lot reads a few of its 2
 check "  (... and the maker's creation is the one it reads)" \
   "$(q -c "SELECT material || ' ' || pre_consumer_pct || ' ' || post_consumer_pct FROM battledger.recycled_content('gs1:01/09521234567899/21/C1')")" \
   "cobalt 0.00 0.00"
+
+# 2,000 creation rows of a lot in refiner.test's namespace by another
+# member past its rules, dated after the registration and before the
+# maker's creation (foreign_namespace): each reader of the lot's creation
+# judges them all (they come first), and reads the namespace's claims
+# once, not per row (C2; 75 us a read of _key_claims()).
+q >/dev/null <<'SQL'
+SELECT battledger.add_id_namespace('refiner.test', 'gs1:9506000');
+SELECT rogue($r$SELECT lot('rogue.test', jsonb_build_object('lot_id', 'gs1:01/09506000134352/10/C2', 'event', 'extracted', 'material', 'cobalt ore',
+       'mass_kg', 100 + g, 'country', 'CD', 'occurred_at', '2026-01-01T00:00:00Z')) FROM generate_series(1, 2000) g$r$);
+SELECT lot('refiner.test', '{"lot_id": "gs1:01/09506000134352/10/C2", "event": "extracted", "material": "cobalt ore", "mass_kg": 100, "country": "CD", "occurred_at": "2026-01-01T00:00:00Z"}');
+ANALYZE battledger.lot_event;
+SQL
+check "C2 _lot_creation() of a lot with 2,000 foreign creations before the maker's reads its namespace's claims once" \
+  "$(q -c "BEGIN" -c "SET LOCAL track_functions = 'all'" -c "SELECT (battledger._lot_creation('gs1:01/09506000134352/10/C2')).mass_kg" \
+       -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE funcname = '_key_claims'" -c "COMMIT" | sed -n 1,2p | tr '\n' ' ')" "100 1 "
+check "  (... and the walk names them foreign_namespace, the maker's the lot's)" \
+  "$(q -c "SELECT string_agg(coalesce(problem, signer) || ':' || n, ' ' ORDER BY n) FROM (SELECT problem, signer, count(*) n
+             FROM battledger._lot_custody_steps('gs1:01/09506000134352/10/C2') GROUP BY 1, 2) x")" "refiner.test:1 foreign_namespace:2000"
 
 # ---------------------------------------------------------------- R. a row dated before what it relied on
 # A lot row's ledger_at is its statement's start; the rules judge it after
