@@ -97,15 +97,7 @@ static void witness_held_checkpoint(const char *origin);
 /* leaves a join's copy stores in one statement */
 #define SYNC_LEAF_BATCH 10000
 
-/*
- * Leaves whose checkpoint did not come in the same transaction (around a
- * join, the checkpoint table may be applied by a table-sync worker) are
- * stored at commit, to be checked with the next checkpoint.  Before a
- * PREPARE too, as the arrival counts and batch checks are: leaves come from
- * seal(), which refuses a transaction block, so no member prepares them
- * today; a subscription created with two_phase would otherwise lose them
- * if one ever did.
- */
+/* Have this transaction's commit look at origin's held checkpoint (witness_held_checkpoint()). */
 static void
 recheck_at_commit(const char *origin)
 {
@@ -118,6 +110,16 @@ recheck_at_commit(const char *origin)
 	}
 }
 
+/*
+ * Leaves whose checkpoint did not come in the same transaction (around a
+ * join, the checkpoint table may be applied by a table-sync worker) are
+ * stored at commit, to be checked with the next checkpoint.  Before a
+ * PREPARE too, as the arrival counts and batch checks are: leaves come from
+ * seal(), which refuses a transaction block, so no member prepares them
+ * today; a subscription created with two_phase would otherwise lose them
+ * if one ever did.  Then, if this transaction stored leaves or held a
+ * checkpoint, the member's held checkpoint is looked at again.
+ */
 static void
 held_xact_callback(XactEvent event, void *arg)
 {
