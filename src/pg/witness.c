@@ -30,10 +30,12 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "replication/worker_internal.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -78,10 +80,35 @@ static LocalTransactionId held_lxid = InvalidLocalTransactionId;
 static char *held_origin = NULL;	/* whose leaves, in TopMemoryContext */
 static bool held_callback = false;
 
+/*
+ * A member whose held checkpoint (one stored unverified around a join, see
+ * witness_held_checkpoint()) this transaction may have completed: its
+ * leaves or the checkpoint itself were stored.  In TopMemoryContext.
+ */
+static LocalTransactionId recheck_lxid = InvalidLocalTransactionId;
+static char *recheck_origin = NULL;
+
+/* Fourth advisory-lock field of the held-checkpoint lock (user advisory locks use 1 and 2). */
+#define HELD_CHECKPOINT_LOCK_CLASS 0xB1F0
+
 static void store_leaves(const char *origin, List *leaves, bool if_absent);
+static void witness_held_checkpoint(const char *origin);
 
 /* leaves a join's copy stores in one statement */
 #define SYNC_LEAF_BATCH 10000
+
+/* Have this transaction's commit look at origin's held checkpoint (witness_held_checkpoint()). */
+static void
+recheck_at_commit(const char *origin)
+{
+	recheck_lxid = BL_MY_LXID();
+	if (recheck_origin == NULL || strcmp(recheck_origin, origin) != 0)
+	{
+		if (recheck_origin != NULL)
+			pfree(recheck_origin);
+		recheck_origin = MemoryContextStrdup(TopMemoryContext, origin);
+	}
+}
 
 /*
  * Leaves whose checkpoint did not come in the same transaction (around a
@@ -90,20 +117,39 @@ static void store_leaves(const char *origin, List *leaves, bool if_absent);
  * PREPARE too, as the arrival counts and batch checks are: leaves come from
  * seal(), which refuses a transaction block, so no member prepares them
  * today; a subscription created with two_phase would otherwise lose them
- * if one ever did.
+ * if one ever did.  Then, if this transaction stored leaves or held a
+ * checkpoint, the member's held checkpoint is looked at again.
  */
 static void
 held_xact_callback(XactEvent event, void *arg)
 {
 	int			nest;
 
-	if ((event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) ||
-		held == NIL || held_lxid != BL_MY_LXID() || held_origin == NULL)
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
 		return;
-	nest = bl_spi_connect_at_commit();
-	store_leaves(held_origin, held, true);
-	bl_spi_finish_at_commit(nest);
-	held = NIL;
+	if (held != NIL && held_lxid == BL_MY_LXID() && held_origin != NULL)
+	{
+		nest = bl_spi_connect_at_commit();
+		store_leaves(held_origin, held, true);
+		bl_spi_finish_at_commit(nest);
+		held = NIL;
+		recheck_at_commit(held_origin);
+	}
+	if (recheck_lxid == BL_MY_LXID() && recheck_origin != NULL)
+	{
+		recheck_lxid = InvalidLocalTransactionId;
+		witness_held_checkpoint(recheck_origin);
+	}
+}
+
+static void
+register_held_callback(void)
+{
+	if (!held_callback)
+	{
+		RegisterXactCallback(held_xact_callback, NULL);
+		held_callback = true;
+	}
 }
 
 static const ConsortiumMember *
@@ -203,11 +249,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 		consortium_reject(m->origin, "battledger.log_leaf", l->index, "bad_leaf_hash",
 						  "The leaf's hash is not the RFC 9162 leaf hash of its fields.", NULL);
 
-	if (!held_callback)
-	{
-		RegisterXactCallback(held_xact_callback, NULL);
-		held_callback = true;
-	}
+	register_held_callback();
 	if (held_origin == NULL || strcmp(held_origin, m->origin) != 0)
 		held_origin = MemoryContextStrdup(TopMemoryContext, m->origin);
 	old = MemoryContextSwitchTo(held_cxt);
@@ -232,6 +274,7 @@ battledger_peer_leaf_trigger(PG_FUNCTION_ARGS)
 		bl_spi_finish(nest);
 		held = NIL;
 		MemoryContextReset(held_cxt);
+		recheck_at_commit(m->origin);
 	}
 	return PointerGetDatum(NULL);	/* the local log_leaf holds only this member's log */
 }
@@ -622,6 +665,100 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 }
 
 /*
+ * Witness the checkpoint of origin held unverified since a join, once the
+ * leaves it covers are all here: run at the commit of each transaction that
+ * stored some of the member's leaves or held one of its checkpoints.
+ *
+ * While a join copies tables, an arriving checkpoint is kept without being
+ * verified (its leaves may come later, by another table's sync worker in a
+ * transaction of its own).  Until 0.21.0 it was verified only by the
+ * member's next checkpoint, and never cosigned: a witness held the member's
+ * latest checkpoint without cosigning it for as long as the member did not
+ * seal again (consortium.sh on PostgreSQL 17 waited three minutes for a
+ * cosignature, cos17).  Now the last checkpoint held, if unverified and not
+ * cosigned here, is checked against the leaves once they are all stored
+ * (the root of leaves 0..size, which extend every checkpoint verified
+ * before, since those were verified on the same stored leaves) and
+ * cosigned; a root that is not the leaves' tree is recorded as a conflict,
+ * once.  Bounded: one checkpoint per pass, its leaves read once.
+ *
+ * Two transactions may each bring half (the checkpoint by the apply
+ * worker, the leaves by a table-sync worker) and commit at the same time,
+ * neither seeing the other's rows: a per-member lock, taken before the
+ * snapshot the check reads with and held until commit, makes the second
+ * one see the first's.
+ */
+static void
+witness_held_checkpoint(const char *origin)
+{
+	LOCKTAG		tag;
+	int			nest;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	int64		size;
+	uint8		root[BL_HASH_LEN];
+	uint8		computed[BL_HASH_LEN];
+	char	   *note;
+	char	   *held_note = NULL;
+	bool		isnull;
+	bl_compact	c;
+	const char *me = local_origin();
+
+	/* no witness here: nothing to cosign (the next checkpoint still verifies it) */
+	if (bl_witness_key_file == NULL || bl_witness_key_file[0] == '\0' || me[0] == '\0')
+		return;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId,
+						 DatumGetUInt32(hash_any((const unsigned char *) origin, strlen(origin))),
+						 0, HELD_CHECKPOINT_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	nest = bl_spi_connect_at_commit();	/* a snapshot taken after the lock */
+	args[0] = CStringGetTextDatum(origin);
+	args[1] = CStringGetTextDatum(me);
+	if (SPI_execute_with_args("SELECT p.tree_size, p.root, p.note FROM battledger.peer_checkpoint p "
+							  "WHERE p.origin = $1 AND p.frontier IS NULL "
+							  "AND p.tree_size = (SELECT max(l.tree_size) FROM battledger.peer_checkpoint l WHERE l.origin = $1) "
+							  "AND NOT EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = $1 "
+							  "AND s.tree_size = p.tree_size AND s.witness = $2) "
+							  "AND NOT EXISTS (SELECT 1 FROM battledger.log_conflict f WHERE f.origin = $1 AND f.new_note = p.note)",
+							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.peer_checkpoint");
+	if (SPI_processed == 0)
+	{
+		bl_spi_finish_at_commit(nest);
+		return;
+	}
+	size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	memcpy(root, DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+		   BL_HASH_LEN);
+	note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+	bl_compact_init(&c);
+	if (!append_stored_leaves(&c, origin, 0, size))
+	{
+		/* not all here yet: the commit that stores the rest comes back */
+		bl_spi_finish_at_commit(nest);
+		return;
+	}
+	if (bl_compact_root(&c, computed) == 0 && memcmp(computed, root, BL_HASH_LEN) == 0)
+		cosign(origin, size, root, note);
+	else
+	{
+		types[1] = INT8OID;
+		args[1] = Int64GetDatum(size);
+		if (SPI_execute_with_args("SELECT note FROM battledger.peer_checkpoint WHERE origin = $1 AND tree_size < $2 "
+								  "AND frontier IS NOT NULL ORDER BY tree_size DESC LIMIT 1",
+								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.peer_checkpoint");
+		if (SPI_processed == 1)
+			held_note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		record_conflict(origin, held_note ? "inconsistent_tree" : "root_mismatch",
+						"The signed root of a checkpoint held since a join is not the Merkle tree of the published leaves.",
+						held_note, note);
+	}
+	bl_spi_finish_at_commit(nest);
+}
+
+/*
  * The key list pinned for member m in column (log_vkey or witness_vkey) of
  * battledger.consortium_member, in the caller's memory context (SPI's goes
  * with SPI_finish); NULL when the member has none.  Read at each checkpoint
@@ -843,6 +980,9 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 								  "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, types, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not store a peer checkpoint");
 		bl_spi_finish(nest);
+		/* witnessed at commit if its leaves are all here by then, else at the commit that brings them */
+		register_held_callback();
+		recheck_at_commit(m->origin);
 		return PointerGetDatum(NULL);
 	}
 

@@ -45,7 +45,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d tap \
   -c "CREATE EXTENSION battledger; CREATE EXTENSION pgtap; CREATE EXTENSION pgcrypto; CREATE EXTENSION dblink;"
 pg_prove -d tap test/pgtap/*.sql || failed+=(pgtap)
 
-scenarios=${BL_MATRIX_SCENARIOS-consortium slot_loss seal_worker crash stress dump_restore cli_roundtrip readme_tour sql_fuzz}
+scenarios=${BL_MATRIX_SCENARIOS-consortium witness_join_copy slot_loss seal_worker crash stress dump_restore cli_roundtrip readme_tour sql_fuzz}
 for t in $scenarios; do
   say "PostgreSQL $v: scenario test/shell/$t.sh"
   bash "test/shell/$t.sh" || failed+=("$t")

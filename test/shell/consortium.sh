@@ -72,16 +72,12 @@ bl_wait_for b "SELECT count(*) = 2 FROM soh"
 q b -c "INSERT INTO soh SELECT (signed_soh('fleet-1', 'B1', 97.5, 'soh reported')).*"
 bl_wait_for c "SELECT count(*) = 3 FROM soh"
 q c -c "INSERT INTO soh SELECT (signed_soh('recycler-1', 'B1', 71.0, 'received for recycling')).*"
-# every subscription past its initial copy before the checkpoints: a
-# checkpoint applied while a peer still copies its log tables (each table
-# by its own sync worker, in its own transaction) may reach that peer
-# apart from its leaves; whether it is then cosigned before the next
-# checkpoint is not what this step tests (PostgreSQL 17 in test/matrix.sh
-# waited three minutes for a cosignature twice, no error logged)
-for m in a b c; do
-  bl_wait_for "$m" "SELECT coalesce(bool_and(r.srsubstate = 'r'), true) FROM pg_subscription_rel r
-                      JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-done
+# sealed right after the joins, while a subscription may still copy its
+# tables: a checkpoint that reaches a peer during its copy, apart from its
+# leaves or not, is held there and cosigned once its leaves are all in
+# (0.21.0; until then only the member's next checkpoint was, and
+# PostgreSQL 17 waited here minutes for a cosignature: 9de6b2f waited for
+# the copies instead; test/shell/witness_join_copy.sh forces both orders)
 for m in a b c; do q "$m" -c "SELECT battledger.seal()" >/dev/null; done
 
 for m in a b c; do
