@@ -839,6 +839,48 @@ CREATE FUNCTION @extschema@._ns_hosted(member text, origin text) RETURNS boolean
                       WHERE e.member = _ns_hosted.member AND e.event = 'added'), false)
 $$;
 
+-- The writer's rules for the consortium's own registrations (red team r24):
+-- a member's keys and roles are registered where the member was added, as
+-- its namespaces are.  add_key(), revoke_key() and set_member_roles()
+-- checked no hosting, so a member's DBA, with no bypass, could add a key of
+-- its own for a competitor and sign as it, revoke the competitor's key, or
+-- strip its roles, on every member; adding a member again at a second
+-- origin (a direct INSERT: add_member() refuses it) made its hosting
+-- contested and its namespaces void.  A row trigger on both tables, so that
+-- a direct INSERT is judged like the functions' (the apply worker does not
+-- fire it: rows from other members are judged by registry_conflicts(),
+-- key_not_hosted and roles_not_hosted).
+CREATE FUNCTION @extschema@._governance_rules() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    here text := coalesce(current_setting('battledger.origin', true), '');
+    host text;
+BEGIN
+    IF TG_TABLE_NAME = 'member_event' AND NEW.event = 'added' THEN
+        SELECT e.ledger_origin INTO host FROM @extschema@.member_event e
+         WHERE e.member = NEW.member AND e.event = 'added' LIMIT 1;
+        IF FOUND THEN
+            PERFORM @extschema@._refuse('BL044', format('member "%s" was added by origin "%s"', NEW.member, host),
+                'A member is added once, by the origin that hosts it; adding it again elsewhere would contest its hosting.',
+                'Change its roles with battledger.set_member_roles() at its own origin.');
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NOT @extschema@._ns_hosted(NEW.member, here) THEN
+        SELECT string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') INTO host FROM @extschema@.member_event e
+         WHERE e.member = NEW.member AND e.event = 'added';
+        PERFORM @extschema@._refuse('BL044', format('member "%s" is not hosted here', NEW.member),
+            format('A member''s keys and roles are registered by the origin that added it (%s); this database is "%s".',
+                   coalesce(host, 'none'), here),
+            'Ask the DBA of the member''s own database to register it.');
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.key_event
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._governance_rules();
+CREATE TRIGGER battledger_rules BEFORE INSERT ON @extschema@.member_event
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._governance_rules();
+
 -- _id_owners(id battery_id, at timestamptz): the members whose (hosted)
 -- registrations, made by time at, cover a battery id, the namespaces, and
 -- when the first was registered; NULLs if none.  A registration governs the
@@ -2468,6 +2510,24 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                        THEN string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') FILTER (WHERE e.ledger_origin <> n.ledger_origin) END AS others
              FROM @extschema@.member_event e WHERE e.member = n.member AND e.event = 'added') h
      WHERE NOT @extschema@._ns_hosted(n.member, n.ledger_origin)
+    UNION ALL
+    -- a key added or revoked, or roles changed, by an origin that never
+    -- added the member (_governance_rules() refuses it on the writer; red
+    -- team r24): an equivocation of that origin.  Such a key still signs as
+    -- the member wherever it arrived (docs/security.md); this names it.
+    -- Where the origin did add the member and another origin contests its
+    -- hosting, the namespace branch above names the contest
+    SELECT NULL, g.ledger_origin, g.ledger_seq, g.tbl, g.member,
+           CASE g.tbl WHEN 'key_event' THEN 'key_not_hosted' ELSE 'roles_not_hosted' END, 'equivocation',
+           format('%s for "%s" by origin "%s", which did not add that member', g.what, g.member, g.ledger_origin)
+      FROM (SELECT 'key_event' AS tbl, k.member, k.ledger_origin, k.ledger_seq,
+                   format('key %s %s', k.key_id, k.event) AS what
+              FROM @extschema@.key_event k
+            UNION ALL
+            SELECT 'member_event', m.member, m.ledger_origin, m.ledger_seq, format('roles %s', m.roles)
+              FROM @extschema@.member_event m WHERE m.event <> 'added') g
+     WHERE NOT EXISTS (SELECT FROM @extschema@.member_event e
+                        WHERE e.member = g.member AND e.event = 'added' AND e.ledger_origin = g.ledger_origin)
     UNION ALL
     -- a model declared by a member that is not its holder (ns21): in another
     -- member's namespace its rules would have refused it (an equivocation,

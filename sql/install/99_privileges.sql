@@ -8,6 +8,7 @@
 REVOKE ALL ON FUNCTION @extschema@._ddl_guard(), @extschema@._drop_guard(),
     @extschema@._keys_changed(), @extschema@._fold_inputs_changed(), @extschema@._batch_check(),
     @extschema@._lot_rules(), @extschema@._battery_rules(), @extschema@._model_rules(), @extschema@._battery_fold_arrived(),
+    @extschema@._governance_rules(),
     @extschema@._passport_holder_arrived(),
     @extschema@._peer_leaf_trigger(), @extschema@._peer_checkpoint_trigger(),
     @extschema@._cosignature_trigger() FROM PUBLIC;
