@@ -890,11 +890,15 @@ BEGIN
         -- second origin adding the member has contested its hosting since
         -- (a compromised key must stay revocable; red team r25, X1)
         IF EXISTS (SELECT FROM @extschema@.key_event k WHERE k.key_id OPERATOR(@extschema@.=) NEW.key_id
-                      AND k.event = 'added' AND k.member = NEW.member AND k.ledger_origin = here) THEN
+                      AND k.event = 'added' AND k.member = NEW.member AND k.ledger_origin IN (here, '')) THEN
             RETURN NEW;
         END IF;
     END IF;
-    IF NOT @extschema@._ns_hosted(NEW.member, here) THEN
+    -- (a row of the empty origin was written here, before battledger.origin
+    -- was set or by 0.1.0: the arrival check refuses one from elsewhere;
+    -- red team r25, E1)
+    IF NOT coalesce((SELECT bool_and(e.ledger_origin IN (here, '')) FROM @extschema@.member_event e
+                      WHERE e.member = NEW.member AND e.event = 'added'), false) THEN
         SELECT string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') INTO host FROM @extschema@.member_event e
          WHERE e.member = NEW.member AND e.event = 'added';
         PERFORM @extschema@._refuse('BL044', format('member "%s" is not hosted here', NEW.member),
@@ -2551,8 +2555,12 @@ CREATE FUNCTION @extschema@.registry_conflicts()
            CASE g.tbl WHEN 'key_event' THEN 'key_not_hosted' ELSE 'roles_not_hosted' END, 'equivocation',
            CASE WHEN g.hosted THEN format('%s for "%s" by origin "%s", which was not added for that member', g.what, g.member, g.ledger_origin)
                 ELSE format('%s for "%s" by origin "%s", which did not add that member', g.what, g.member, g.ledger_origin) END
+      -- (a member added under the empty origin was added here: rows of this
+      -- database's origin for it are hosted; red team r25, E1)
       FROM (SELECT h.*, EXISTS (SELECT FROM @extschema@.member_event e
-                                 WHERE e.member = h.member AND e.event = 'added' AND e.ledger_origin = h.ledger_origin) AS hosted
+                                 WHERE e.member = h.member AND e.event = 'added'
+                                   AND (e.ledger_origin = h.ledger_origin
+                                        OR (e.ledger_origin = '' AND h.ledger_origin = coalesce(current_setting('battledger.origin', true), '')))) AS hosted
               FROM (SELECT 'key_event' AS tbl, k.member, k.ledger_origin, k.ledger_seq, k.key_id, k.event,
                            format('key %s %s', k.key_id, k.event) AS what
                       FROM @extschema@.key_event k

@@ -8,10 +8,9 @@
 # prints "ok   - ..." when the property holds, "FAIL - ..." for a finding;
 # exit status: the number of FAILs.  PG_BIN: the build under test.
 # R25_PORT (default 56600; uses 3 ports).
-# Results, PostgreSQL 15, 2026-12-06 ~20:45 UTC: main 2e392b8 9 FAILs (V1's
-# three, V2's refusal and naming, X1's revoke, naming and revocation, D1);
-# branch r25 1 FAIL (D1, not fixed: see the report).  The V1 past-the-rules
-# check was added after the main run (on main the key is revoked anyway).
+# Results, PostgreSQL 15, 2026-12-06 ~20:50 UTC: main 2e392b8 15 FAILs (V1's
+# five, V2's refusal and naming, X1's revoke, naming and revocation, E1's
+# four, D1); branch r25 1 FAIL (D1, not fixed: see the report).
 #   V1  revoking another member's key under one's own member: a key_event
 #       'revoked' row names its key by key_id, and the keys view, the C key
 #       cache and _signer_at() read its revocation by key_id alone, not by
@@ -37,9 +36,12 @@
 #       by registry_conflicts() on both members (it names a namespace's
 #       contest, but a member with no namespace: nothing, while both
 #       origins' keys sign as it).
-#   E1  (printed, see the report) a database that added its member before
-#       battledger.origin was set cannot add, revoke or re-role its keys
-#       afterwards; the hint sends its DBA to "the member's own database".
+#   E1  a database that added its member before battledger.origin was set
+#       (or under 0.1.0, whose rows keep the empty origin) could not add,
+#       revoke or re-role its keys afterwards (BL044, the hint sending its DBA
+#       to "the member's own database"), and registry_conflicts() named its
+#       later key rows key_not_hosted: a row of the empty origin was written
+#       here (the arrival check refuses one from elsewhere).
 #   D1  pg_dump / pg_restore of one member (origin set from the start):
 #       key_event's data is restored before member_event's (pg_dump orders
 #       table data by name), so each key row is refused BL044 and the
@@ -171,7 +173,19 @@ sq postgres -c "CREATE EXTENSION battledger" -c "CREATE EXTENSION battledger_tes
 sq postgres -c "LOAD 'battledger'" -c "ALTER SYSTEM SET battledger.origin = 'solo.example/log'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 e1=$(sq postgres -v VERBOSITY=verbose -c "SELECT battledger.revoke_key($(kid s1))" 2>&1 | grep -E '^(ERROR|HINT)' | tr '\n' ' ')
-echo "#   E1 revoking its own key once battledger.origin is set: ${e1:-passed}"
+echo "#   (its error: ${e1:-none})"
+check "E1 a database that added its member before setting battledger.origin revokes its key" "${e1:-passed}" passed
+check "  adds one" "$(sq postgres -v VERBOSITY=sqlstate -c "SELECT battledger.add_key('solo.example', $(pub s3))" 2>&1 | sed -n 's/^ERROR: *//p')" ""
+check "  changes its roles" "$(sq postgres -v VERBOSITY=sqlstate -c "SELECT battledger.set_member_roles('solo.example', ARRAY['oem', 'recycler'])" 2>&1 | sed -n 's/^ERROR: *//p')" ""
+# (a key row written here under the new origin before 0.21.0 had the
+# trigger: stood in for by one written with it disabled)
+sq postgres -c "ALTER TABLE battledger.key_event DISABLE TRIGGER battledger_rules" \
+  -c "INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from) VALUES ($(kid s5), 'solo.example', 'added', $(pub s5), now())" \
+  -c "ALTER TABLE battledger.key_event ENABLE TRIGGER battledger_rules" >/dev/null
+check "  and registry_conflicts() names none of its key or roles rows" \
+  "$(sq postgres -c "SELECT count(*) FROM battledger.registry_conflicts() WHERE problem IN ('key_not_hosted', 'roles_not_hosted')")" 0
+check "  nor adds a key for a member another origin added (control)" \
+  "$(sq postgres -c "SET battledger.origin = 'other.example/log'" -c "SELECT battledger.add_member('far.example', ARRAY['oem'])" -c "RESET battledger.origin" -v VERBOSITY=sqlstate -c "SELECT battledger.add_key('far.example', $(pub s4))" 2>&1 | sed -n 's/^ERROR: *//p')" BL044
 
 # ---------------------------------------------------------------- D1. dump / restore
 # one member alone, its origin set from the start: pg_dump / pg_restore
