@@ -2572,6 +2572,22 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                                                  WHERE a.key_id OPERATOR(@extschema@.=) g.key_id AND a.event = 'added'
                                                    AND a.member = g.member))
     UNION ALL
+    -- a key added more than once (for two members, or by two origins: the
+    -- writer refuses a second on one database, red team r25 V2, but two
+    -- origins can each add it before seeing the other's row, or one writes
+    -- past its rules): _signer_at() and the key cache take one of its rows,
+    -- the first an index scan meets, not necessarily the same on every
+    -- member.  Named at each of its rows, a conflict
+    SELECT NULL, a.ledger_origin, a.ledger_seq, 'key_event', a.member, 'key_registered_twice', 'conflict',
+           format('key %s added for "%s" by origin "%s", and %s times more', a.key_id, a.member, a.ledger_origin,
+                  (SELECT count(*) - 1 FROM @extschema@.key_event o
+                    WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'))
+      FROM @extschema@.key_event a
+     WHERE a.event = 'added'
+       AND EXISTS (SELECT FROM @extschema@.key_event o
+                    WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'
+                      AND (o.ledger_origin, o.ledger_seq) IS DISTINCT FROM (a.ledger_origin, a.ledger_seq))
+    UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its
     -- hosting is contested, so nobody registers its keys or roles any more,

@@ -8,9 +8,9 @@
 # prints "ok   - ..." when the property holds, "FAIL - ..." for a finding;
 # exit status: the number of FAILs.  PG_BIN: the build under test.
 # R25_PORT (default 56600; uses 3 ports).
-# Results, PostgreSQL 15, 2026-12-06 ~20:50 UTC: main 2e392b8 15 FAILs (V1's
-# five, V2's refusal and naming, X1's revoke, naming and revocation, E1's
-# four, D1); branch r25 1 FAIL (D1, not fixed: see the report).
+# Results, PostgreSQL 15, 2026-12-06 ~20:50 UTC: main 2e392b8 16 FAILs (V1's
+# five, V2's three, X1's revoke, naming and revocation, E1's four, D1);
+# branch r25 1 FAIL (D1, not fixed: see the report).
 #   V1  revoking another member's key under one's own member: a key_event
 #       'revoked' row names its key by key_id, and the keys view, the C key
 #       cache and _signer_at() read its revocation by key_id alone, not by
@@ -21,7 +21,9 @@
 #   V2  adding another member's key under one's own member: an 'added' row
 #       for c's public key naming mal.example (add_key() refuses a key
 #       registered twice; the trigger does not): _signer_at() and the key
-#       cache take whichever row an index scan meets first.  Must be BL044.
+#       cache take whichever row an index scan meets first.  Must be BL044;
+#       one written past the rules (or by two origins racing) must be named
+#       (key_registered_twice, at each of its rows, a conflict).
 #   C1  controls: COPY, INSERT ... ON CONFLICT, a CTE adding c again and
 #       keying it, a multi-row INSERT adding a member twice: each refused.
 #   O1  (printed, a residual) m's superuser sets battledger.origin to c's in
@@ -124,6 +126,17 @@ check "  cell-3's signer is c on both" \
 check "  no key row registers c's key for another member, unnamed, on both" \
   "$(both "SELECT count(*) FROM battledger.key_event k WHERE k.key_id OPERATOR(battledger.=) $(kid cell-3) AND k.member <> 'cell.example'
             AND NOT EXISTS (SELECT FROM battledger.registry_conflicts() r WHERE r.ledger_origin = k.ledger_origin AND r.ledger_seq = k.ledger_seq)")" "0/0"
+
+# past the rules (or two origins adding one key before either sees the
+# other's row): named, on both, at each of its rows
+q m -c "ALTER TABLE battledger.key_event DISABLE TRIGGER battledger_rules" >/dev/null
+q m -c "INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from)
+        VALUES ($(kid cell-3), 'mal.example', 'added', $(pub cell-3), now() - interval '1 day')" >/dev/null
+q m -c "ALTER TABLE battledger.key_event ENABLE TRIGGER battledger_rules" >/dev/null
+bl_wait_for c "SELECT count(*) = 2 FROM battledger.key_event WHERE event = 'added' AND key_id OPERATOR(battledger.=) $(kid cell-3)" >/dev/null
+check "  past m's rules, c's key added again for m is named key_registered_twice at both rows, on both" \
+  "$(both "SELECT string_agg(signer, ',' ORDER BY signer) FROM battledger.registry_conflicts() WHERE problem = 'key_registered_twice'")" \
+  "cell.example,mal.example/cell.example,mal.example"
 
 # ---------------------------------------------------------------- C1. controls
 MALC=$(pub mal-as-cell)
