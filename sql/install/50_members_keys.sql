@@ -44,10 +44,13 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 CREATE VIEW @extschema@.members AS
     SELECT DISTINCT ON (member) member, roles, at AS since
       FROM @extschema@.member_event ORDER BY member, at DESC, ledger_origin DESC, ledger_seq DESC;
+-- (a revocation counts for the member it names: a row naming another
+-- member revoked its key too, for the key cache and every reader; red team
+-- r25, V1)
 CREATE VIEW @extschema@.keys AS
     SELECT a.key_id, a.member, a.public_key, a.valid_from, a.valid_until,
            (SELECT min(r.revoked_at) FROM @extschema@.key_event r
-             WHERE r.key_id = a.key_id AND r.event = 'revoked') AS revoked_at
+             WHERE r.key_id = a.key_id AND r.event = 'revoked' AND r.member = a.member) AS revoked_at
       FROM @extschema@.key_event a WHERE a.event = 'added';
 GRANT SELECT ON @extschema@.member_event, @extschema@.key_event,
                 @extschema@.members, @extschema@.keys TO PUBLIC;

@@ -866,7 +866,39 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
-    IF NOT @extschema@._ns_hosted(NEW.member, here) THEN
+    -- a key row names its key by key_id, and the readers (keys, the key
+    -- cache, _signer_at()) read a revocation by key_id alone and take one
+    -- of a key's 'added' rows: a row naming a member hosted here but
+    -- another member's key revoked or re-registered that member's key
+    -- (red team r25, V1, V2)
+    IF TG_TABLE_NAME = 'key_event' AND NEW.event = 'added' THEN
+        SELECT k.member INTO host FROM @extschema@.key_event k
+         WHERE k.key_id OPERATOR(@extschema@.=) NEW.key_id AND k.event = 'added' LIMIT 1;
+        IF FOUND THEN
+            PERFORM @extschema@._refuse('BL044', format('key %s is already registered, for member "%s"', NEW.key_id, host),
+                'A key is registered once, for one member: a second row would make its signer ambiguous.',
+                'Register a key pair of the member''s own.');
+        END IF;
+    ELSIF TG_TABLE_NAME = 'key_event' THEN
+        IF NOT EXISTS (SELECT FROM @extschema@.key_event k WHERE k.key_id OPERATOR(@extschema@.=) NEW.key_id
+                          AND k.event = 'added' AND k.member = NEW.member) THEN
+            PERFORM @extschema@._refuse('BL044', format('key %s is not a key of member "%s"', NEW.key_id, NEW.member),
+                'A revocation names the member the key was added for.',
+                'Revoke keys with battledger.revoke_key().');
+        END IF;
+        -- the origin that added a key may always withdraw it, also where a
+        -- second origin adding the member has contested its hosting since
+        -- (a compromised key must stay revocable; red team r25, X1)
+        IF EXISTS (SELECT FROM @extschema@.key_event k WHERE k.key_id OPERATOR(@extschema@.=) NEW.key_id
+                      AND k.event = 'added' AND k.member = NEW.member AND k.ledger_origin IN (here, '')) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    -- (a row of the empty origin was written here, before battledger.origin
+    -- was set or by 0.1.0: the arrival check refuses one from elsewhere;
+    -- red team r25, E1)
+    IF NOT coalesce((SELECT bool_and(e.ledger_origin IN (here, '')) FROM @extschema@.member_event e
+                      WHERE e.member = NEW.member AND e.event = 'added'), false) THEN
         SELECT string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') INTO host FROM @extschema@.member_event e
          WHERE e.member = NEW.member AND e.event = 'added';
         PERFORM @extschema@._refuse('BL044', format('member "%s" is not hosted here', NEW.member),
@@ -2517,17 +2549,58 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     -- the member wherever it arrived (docs/security.md); this names it.
     -- Where the origin did add the member and another origin contests its
     -- hosting, the namespace branch above names the contest
+    -- A revocation naming a member the key was not added for revokes the
+    -- key anyway (readers judge it by key_id): that too (red team r25, V1)
     SELECT NULL, g.ledger_origin, g.ledger_seq, g.tbl, g.member,
            CASE g.tbl WHEN 'key_event' THEN 'key_not_hosted' ELSE 'roles_not_hosted' END, 'equivocation',
-           format('%s for "%s" by origin "%s", which did not add that member', g.what, g.member, g.ledger_origin)
-      FROM (SELECT 'key_event' AS tbl, k.member, k.ledger_origin, k.ledger_seq,
-                   format('key %s %s', k.key_id, k.event) AS what
-              FROM @extschema@.key_event k
-            UNION ALL
-            SELECT 'member_event', m.member, m.ledger_origin, m.ledger_seq, format('roles %s', m.roles)
-              FROM @extschema@.member_event m WHERE m.event <> 'added') g
-     WHERE NOT EXISTS (SELECT FROM @extschema@.member_event e
-                        WHERE e.member = g.member AND e.event = 'added' AND e.ledger_origin = g.ledger_origin)
+           CASE WHEN g.hosted THEN format('%s for "%s" by origin "%s", which was not added for that member', g.what, g.member, g.ledger_origin)
+                ELSE format('%s for "%s" by origin "%s", which did not add that member', g.what, g.member, g.ledger_origin) END
+      -- (a member added under the empty origin was added here: rows of this
+      -- database's origin for it are hosted; red team r25, E1)
+      FROM (SELECT h.*, EXISTS (SELECT FROM @extschema@.member_event e
+                                 WHERE e.member = h.member AND e.event = 'added'
+                                   AND (e.ledger_origin = h.ledger_origin
+                                        OR (e.ledger_origin = '' AND h.ledger_origin = coalesce(current_setting('battledger.origin', true), '')))) AS hosted
+              FROM (SELECT 'key_event' AS tbl, k.member, k.ledger_origin, k.ledger_seq, k.key_id, k.event,
+                           format('key %s %s', k.key_id, k.event) AS what
+                      FROM @extschema@.key_event k
+                    UNION ALL
+                    SELECT 'member_event', m.member, m.ledger_origin, m.ledger_seq, NULL, m.event, format('roles %s', m.roles)
+                      FROM @extschema@.member_event m WHERE m.event <> 'added') h) g
+     WHERE NOT g.hosted
+        OR (g.event = 'revoked' AND NOT EXISTS (SELECT FROM @extschema@.key_event a
+                                                 WHERE a.key_id OPERATOR(@extschema@.=) g.key_id AND a.event = 'added'
+                                                   AND a.member = g.member))
+    UNION ALL
+    -- a key added more than once (for two members, or by two origins: the
+    -- writer refuses a second on one database, red team r25 V2, but two
+    -- origins can each add it before seeing the other's row, or one writes
+    -- past its rules): _signer_at() and the key cache take one of its rows,
+    -- the first an index scan meets, not necessarily the same on every
+    -- member.  Named at each of its rows, a conflict
+    SELECT NULL, a.ledger_origin, a.ledger_seq, 'key_event', a.member, 'key_registered_twice', 'conflict',
+           format('key %s added for "%s" by origin "%s", and %s times more', a.key_id, a.member, a.ledger_origin,
+                  (SELECT count(*) - 1 FROM @extschema@.key_event o
+                    WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'))
+      FROM @extschema@.key_event a
+     WHERE a.event = 'added'
+       AND EXISTS (SELECT FROM @extschema@.key_event o
+                    WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'
+                      AND (o.ledger_origin, o.ledger_seq) IS DISTINCT FROM (a.ledger_origin, a.ledger_seq))
+    UNION ALL
+    -- a member added by more than one origin (two origins adding it before
+    -- either saw the other's row, or one written past the rules): its
+    -- hosting is contested, so nobody registers its keys or roles any more,
+    -- while every key already added for it signs as it; named once per row
+    -- adding it, whether or not it has a namespace (red team r25, X1)
+    SELECT NULL, a.ledger_origin, a.ledger_seq, 'member_event', a.member, 'member_hosting_contested', 'conflict',
+           format('member "%s" added by origin "%s", and also by %s', a.member, a.ledger_origin,
+                  (SELECT string_agg(DISTINCT '"' || o.ledger_origin || '"', ', ') FROM @extschema@.member_event o
+                    WHERE o.member = a.member AND o.event = 'added' AND o.ledger_origin <> a.ledger_origin))
+      FROM @extschema@.member_event a
+     WHERE a.event = 'added'
+       AND EXISTS (SELECT FROM @extschema@.member_event o
+                    WHERE o.member = a.member AND o.event = 'added' AND o.ledger_origin <> a.ledger_origin)
     UNION ALL
     -- a model declared by a member that is not its holder (ns21): in another
     -- member's namespace its rules would have refused it (an equivocation,

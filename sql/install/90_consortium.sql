@@ -932,8 +932,8 @@ BEGIN
     -- by the event, a lot row's free text: one written past the rules as
     -- 'battery_model' was filed there; red team r22, V1)
     RETURN QUERY SELECT CASE WHEN c.battery_id IS NULL AND c.problem LIKE 'namespace\_%' THEN 'battledger.id_namespace'
-                             WHEN c.battery_id IS NULL AND c.problem = 'key_not_hosted' THEN 'battledger.key_event'
-                             WHEN c.battery_id IS NULL AND c.problem = 'roles_not_hosted' THEN 'battledger.member_event'
+                             WHEN c.battery_id IS NULL AND c.problem IN ('key_not_hosted', 'key_registered_twice') THEN 'battledger.key_event'
+                             WHEN c.battery_id IS NULL AND c.problem IN ('roles_not_hosted', 'member_hosting_contested') THEN 'battledger.member_event'
                              WHEN c.battery_id IS NULL AND c.problem LIKE 'model\_%' THEN 'battledger.battery_model'
                              WHEN c.battery_id IS NULL THEN 'battledger.lot_event'
                              ELSE 'battledger.battery_event' END,
