@@ -10,7 +10,8 @@
 # lots read from rows other members write (test/long/red_team_lots23.sh),
 # red team r23's cases on them (test/long/red_team_r23.sh),
 # passport ids in namespaces (test/long/red_team_pp23.sh), red team r24's
-# cases on them (test/long/red_team_r24.sh),
+# cases on them and r25's on keys registered where their member is hosted
+# (test/long/red_team_r24.sh),
 # the faults the others do not make: a dropped publication, power cuts in
 # seal() and in a join's copy, a clock jump, a member restored from a
 # snapshot (test/long/faults23.sh),
