@@ -1,1 +1,0 @@
--- battledger 0.20.0 -> 0.21.0 (parts in sql/upgrade/0.20.0--0.21.0/)
