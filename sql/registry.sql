@@ -1075,3 +1075,16 @@ SELECT b = nid('PP-1') AS makers, s.status, s.passport_id, (whole_state(b)).pass
   FROM unnest(ARRAY[nid('PP-1'), bid('PP-O')]) b, battery_state(b) s;
 SELECT event, signer, problem, kind, message FROM registry_conflicts()
  WHERE battery_id IN (nid('PP-1'), bid('PP-O')) ORDER BY ledger_seq;
+
+-- _ns_candidates() stops at the longest namespace the table admits (48
+-- characters): any role may call it, and a 100,000-character key took 22 s
+-- of CPU (0.21.0).  Under a timeout so that a quadratic loop fails the test
+-- rather than stalling it; the counts are what a bounded loop yields, and a
+-- 48-character namespace is still a candidate of the ids under it.
+SET statement_timeout = '5s';
+SELECT cardinality(_ns_candidates(repeat('A/', 1000000))) AS slashes,
+       cardinality(_ns_candidates('gs1:' || repeat('1', 1000000))) AS gs1,
+       cardinality(_ns_candidates(repeat('é', 1000000))) AS multibyte,
+       'iso15459:ABC/' || repeat('Z', 35) = ANY (_ns_candidates('iso15459:ABC/' || repeat('Z', 35) || '/S1')) AS longest_covers,
+       (_key_claims(repeat('A/', 1000000))).members AS claims;
+RESET statement_timeout;

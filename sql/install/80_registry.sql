@@ -810,7 +810,12 @@ $$;
 -- creation) computes it (0.19.0).  A gs1 key as _id_key() and
 -- _text_id_key() make it ('gs1:' and 12 characters) takes one expression
 -- of the same set, in the loop's order, instead of the loop's sixteen
--- turns (0.20.0, the namespaced passport's goal).
+-- turns (0.20.0, the namespaced passport's goal).  The loop stops at 48
+-- characters, the longest namespace id_namespace's CHECK admits
+-- ('iso15459:', 3 and '/', 35): no longer prefix can be one.  Unbounded,
+-- it was quadratic in the key's length (substr() of a multibyte text walks
+-- from its start, and a gs1 key appended every prefix): any role could
+-- spend 22 s of CPU on one call with a 100,000-character key (0.22.0).
 CREATE FUNCTION @extschema@._ns_candidates(key text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -821,7 +826,7 @@ BEGIN
         RETURN ARRAY[key, left(key, 4), left(key, 5), left(key, 6), left(key, 7), left(key, 8), left(key, 9),
                      left(key, 10), left(key, 11), left(key, 12), left(key, 13), left(key, 14), left(key, 15)];
     END IF;
-    FOR n IN 0 .. length(key) - 1 LOOP
+    FOR n IN 0 .. least(length(key) - 1, 48) LOOP
         IF (gs1 AND n >= 4) OR substr(key, n + 1, 1) = '/' THEN
             candidates := candidates || left(key, n);
         END IF;
