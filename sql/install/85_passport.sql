@@ -250,7 +250,7 @@ BEGIN
                AND d.tier = 'authority' AND d.value ? 'testReport'));
     END IF;
     -- values computed from the ledger (recycled content, usage) and registered operators
-    RETURN @extschema@._passport_derived(v, battery, usage_ok, made.ledger_hash);
+    RETURN @extschema@._passport_derived(v, battery, usage_ok, made, model);
 END $$;
 
 -- The registry's own passport document (0.2.0's, with the tiers of Annex XIII).

@@ -120,12 +120,6 @@ CREATE FUNCTION @extschema@.usage_derived(battery @extschema@.battery_id)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     made @extschema@.battery_event;
-    m @extschema@.battery_model;
-    r jsonb;
-    deep_v numeric;
-    over_v numeric;
-    t_hi numeric;
-    t_lo numeric;
 BEGIN
     -- nothing to derive: no disclosure carries per-cycle data (a key index lookup)
     IF NOT EXISTS (SELECT 1 FROM @extschema@.disclosure d WHERE d.value ? 'cycle') THEN
@@ -137,7 +131,35 @@ BEGIN
     -- them, were read until 0.20.0, so a squatter's row (red team r20, F1,
     -- F4) set the thresholds the usage values are judged by
     made := @extschema@._effective_manufacture(battery);
-    m := @extschema@._model_row(made.model_id);
+    RETURN QUERY SELECT * FROM @extschema@._usage_derived(battery, made, @extschema@._model_row(made.model_id));
+END $$;
+COMMENT ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) IS
+    'usage values (capacity, energy, SOCE, fade, resistance, round trip, event counts, temperature time) computed from the per-cycle data of a battery''s usage reports';
+
+-- _usage_derived(battery, made, m): usage_derived() given the battery's
+-- effective manufacture and its model as its holder declared it, which the
+-- passport has read already: reading them again (the fold cache checked
+-- against the registry, the model's holder judged) was about a tenth of a
+-- legitimate-interest passport with per-cycle data (0.22.0, issue 15).
+-- Runs as its caller: the disclosure table's row security decides which
+-- reports it sees.  Not PUBLIC's; given to the tier usage_derived() runs
+-- as, for which thresholds of its own choosing reveal nothing it cannot
+-- compute from the rows it reads.
+CREATE FUNCTION @extschema@._usage_derived(battery @extschema@.battery_id, made @extschema@.battery_event,
+                                           m @extschema@.battery_model)
+    RETURNS TABLE (key text, value numeric, at timestamptz, reports bigint, method text,
+                   ledger_seq bigint, ledger_hash @extschema@.hash256)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    r jsonb;
+    deep_v numeric;
+    over_v numeric;
+    t_hi numeric;
+    t_lo numeric;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.disclosure d WHERE d.value ? 'cycle') THEN
+        RETURN;
+    END IF;
     -- numbers as _json_num() reads them: a value that is not one is not
     -- declared (a cast raised an error, and the passport with it)
     r := coalesce(made.data->'rated', '{}');
@@ -248,17 +270,16 @@ BEGIN
       ) v(key, value, at, method, seq, hash)
      WHERE v.value IS NOT NULL;
 END $$;
-COMMENT ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) IS
-    'usage values (capacity, energy, SOCE, fade, resistance, round trip, event counts, temperature time) computed from the per-cycle data of a battery''s usage reports';
 
 -- The passport's source with the derived values (called by _passport_source,
 -- as the owner): recycled content from the lots, usage values from the
 -- reports' cycles (tier legitimate interest), operators, manufacturers and
 -- facilities from the registry of identifiers.  Each says where it comes from.
--- made: the ledger_hash of the battery's effective manufacture, as the
--- source read it (0.21.0: recycled_content() read it again).
+-- made, model: the battery's effective manufacture and its model as its
+-- holder declared it, as the source read them (0.21.0: recycled_content()
+-- read the manufacture again; 0.22.0: usage_derived() read both again).
 CREATE FUNCTION @extschema@._passport_derived(v jsonb, battery @extschema@.battery_id, usage_ok boolean,
-                                              made @extschema@.hash256)
+                                              made @extschema@.battery_event, model @extschema@.battery_model)
     RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     rc jsonb;
@@ -273,7 +294,7 @@ BEGIN
     SELECT jsonb_object_agg(r.material, jsonb_build_object('preConsumerShare', r.pre_consumer_pct,
                                                            'postConsumerShare', r.post_consumer_pct,
                                                            'basis', 'derived'))
-      INTO rc FROM @extschema@._recycled_content(battery, made) r;
+      INTO rc FROM @extschema@._recycled_content(battery, made.ledger_hash) r;
     rc := coalesce(rc, '{}');
     FOR k IN SELECT jsonb_object_keys(declared) LOOP
         IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
@@ -291,7 +312,7 @@ BEGIN
                    'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', u.ledger_hash),
                    'basis', 'derived', 'method', u.method, 'reports', u.reports))
           INTO ud
-          FROM @extschema@.usage_derived(battery) u JOIN @extschema@._dynamic_attribute a ON a.key = u.key;
+          FROM @extschema@._usage_derived(battery, made, model) u JOIN @extschema@._dynamic_attribute a ON a.key = u.key;
         SELECT jsonb_object_agg(d.key, d.value || '{"basis": "reported"}') INTO rep
           FROM jsonb_each(CASE WHEN jsonb_typeof(v->'dynamic') = 'object' THEN v->'dynamic' ELSE '{}' END) d;
         IF ud IS NOT NULL OR rep IS NOT NULL THEN
@@ -341,7 +362,7 @@ BEGIN
                      info - 'kind' - 'operator' || jsonb_strip_nulls(jsonb_build_object('bpnl', bpnl, 'basis', 'registered')));
 END $$;
 
-REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean, @extschema@.hash256),
+REVOKE ALL ON FUNCTION @extschema@._passport_derived(jsonb, @extschema@.battery_id, boolean, @extschema@.battery_event, @extschema@.battery_model),
     @extschema@._passport_operator(jsonb, text[], text) FROM PUBLIC;
 -- recycled shares and derived usage read the lots and usage reports: like material_provenance()
 -- (point 2) the recycled shares run as the owner for members and tiers; usage_derived() runs as
@@ -352,5 +373,8 @@ GRANT EXECUTE ON FUNCTION @extschema@.recycled_content(@extschema@.battery_id)
     TO battledger_member, battledger_legitimate_interest, battledger_authority;
 REVOKE ALL ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) TO battledger_legitimate_interest;
+REVOKE ALL ON FUNCTION @extschema@._usage_derived(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._usage_derived(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model)
+    TO battledger_legitimate_interest;
 -- the model usage_derived() judges the values by, read as its caller (80_registry.sql)
 GRANT EXECUTE ON FUNCTION @extschema@._model_row(text) TO battledger_legitimate_interest;

@@ -307,7 +307,8 @@ while IFS='|' read -r what sql w; do
 done <<EOF
 usage_derived()|SELECT * FROM battledger.usage_derived($B)|42501 ok 42501 42501
 recycled_content()|SELECT * FROM battledger.recycled_content(bid('RC-1'))|42501 ok ok ok
-_passport_derived()|SELECT battledger._passport_derived('{}', $B, true, NULL)|42501 42501 42501 42501
+_passport_derived()|SELECT battledger._passport_derived('{}', $B, true, NULL, NULL)|42501 42501 42501 42501
+_usage_derived()|SELECT * FROM battledger._usage_derived($B, NULL, NULL)|42501 ok 42501 42501
 _recycled_content()|SELECT * FROM battledger._recycled_content(bid('RC-1'), NULL)|42501 42501 42501 42501
 _model_row()|SELECT battledger._model_row('NMC-18650-2Ah')|42501 ok 42501 42501
 operator_info()|SELECT battledger.operator_info('gln:4000001000005')|ok ok ok ok

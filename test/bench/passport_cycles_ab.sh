@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test/bench/passport_cycles_ab.sh — the legitimate-interest passport of a
+# battery whose usage reports carry per-cycle data, this version's functions
+# against an earlier release's (BENCH_OLD, 0.21.0), on one database.
+#
+# passport_ab.sh's batteries carry no per-cycle data, so usage_derived()
+# returns at its first check there; this one measures the path where it
+# computes. The database is test/shell/derived_values.sh's (its checks run
+# first and must pass): NASA-B0025 with 266 usage reports of per-cycle
+# measurements, its lots and model. BENCH_FUNCS (default "_passport_source
+# _passport_derived usage_derived") are swapped in place from the frozen
+# sql/upgrade/battledger--$BENCH_OLD.sql and from sql/install/, alternately;
+# a function whose signature changed between the two is created beside the
+# other (the old _passport_source calls the old one). For each variant:
+# the backend's CPU time (user + system, /proc/PID/stat) over BENCH_CALLS
+# calls of _passport_source(b, 'legitimate_interest'), per call, in
+# BENCH_REPS interleaved rounds; then the parts the variants differ by, and
+# both variants' documents, which must be identical.
+#
+#   bash test/bench/passport_cycles_ab.sh     # battledger as installed, port 55475
+# Environment: BENCH_OLD (0.21.0), BENCH_FUNCS, BENCH_CALLS (300), BENCH_REPS (5).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source test/lib/cluster.sh
+BENCH_OLD=${BENCH_OLD:-0.21.0}
+BENCH_FUNCS=${BENCH_FUNCS:-_passport_source _passport_derived usage_derived}
+BENCH_CALLS=${BENCH_CALLS:-300}
+BENCH_REPS=${BENCH_REPS:-5}
+bl_scratch
+# derived_values.sh builds the database in this BL_WORK and, given one, leaves
+# its cluster running for us (bl_scratch sets no trap then); ours stops it
+W=$BL_WORK
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BL_WORK=$W bash test/shell/derived_values.sh > "$W/derived_values.out" 2>&1 ||
+  { tail -20 "$W/derived_values.out"; echo "derived_values.sh failed" >&2; exit 1; }
+awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk "sql/upgrade/battledger--$BENCH_OLD.sql" \
+  | sed 's/@extschema@/battledger/g' > "$W/old.sql"
+cat sql/install/*.sql | awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk \
+  | sed 's/@extschema@/battledger/g' > "$W/this.sql"
+P() { psql -X -q -At -h "$W" -p 55475 -U postgres -d dv "$@"; }
+B="bid('NASA-B0025')"
+# backend CPU ms per call of an expression, BENCH_CALLS calls in one session
+# (one call first: the session's plans and caches are not what is measured)
+cpu_ms() {
+  P <<SQL | tail -1
+SET search_path = public, battledger, battledger_test;
+SELECT ($1) IS NOT NULL;
+CREATE TEMP TABLE t0 AS SELECT split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ' ', 14)::bigint
+                             + split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ' ', 15)::bigint AS ticks;
+DO \$\$ BEGIN FOR i IN 1..$BENCH_CALLS LOOP PERFORM $1; END LOOP; END \$\$;
+SELECT round(((split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ' ', 14)::bigint
+             + split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ' ', 15)::bigint - ticks)
+              * 1000.0 / $(getconf CLK_TCK) / $BENCH_CALLS)::numeric, 3) FROM t0;
+SQL
+}
+PASSPORT="battledger._passport_source($B, 'legitimate_interest')"
+declare -a OLD THIS
+for r in $(seq 1 "$BENCH_REPS"); do
+  P -f "$W/old.sql" >/dev/null;  OLD+=("$(cpu_ms "$PASSPORT")")
+  P -f "$W/this.sql" >/dev/null; THIS+=("$(cpu_ms "$PASSPORT")")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+mo=$(median "${OLD[@]}"); mt=$(median "${THIS[@]}")
+P -f "$W/old.sql" >/dev/null;  DOC_OLD=$(P -c "SET search_path = public, battledger, battledger_test" -c "SELECT md5(($PASSPORT)::text)")
+P -f "$W/this.sql" >/dev/null; DOC_THIS=$(P -c "SET search_path = public, battledger, battledger_test" -c "SELECT md5(($PASSPORT)::text)")
+echo "legitimate-interest passport of NASA-B0025 ($(P -c "SELECT count(*) FROM battledger.disclosure WHERE value ? 'cycle'") reports with per-cycle data),"
+echo "backend CPU ms per call, median of $BENCH_REPS x $BENCH_CALLS calls (rounds in brackets)"
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1), load $LOAD_BEFORE before / $(cut -d' ' -f1-3 /proc/loadavg) after; commit $(git rev-parse --short HEAD)"
+echo
+echo "| variant | ms per call |"
+echo "|---|---:|"
+echo "| $BENCH_OLD | $mo [${OLD[*]}] |"
+echo "| this | $mt [${THIS[*]}] |"
+echo "| this / $BENCH_OLD | $(awk -v a="$mt" -v b="$mo" 'BEGIN { printf "%.2f", a / b }') |"
+echo
+echo "parts (this version, ms per call): public passport $(cpu_ms "battledger._passport_source($B, 'public')"),"
+echo "  usage_derived() $(cpu_ms "(SELECT count(*) FROM battledger.usage_derived($B))"),"
+echo "  _effective_manufacture() $(cpu_ms "battledger._effective_manufacture($B)"),"
+echo "  _model_row() $(cpu_ms "battledger._model_row((battledger._effective_manufacture($B)).model_id)")"
+if [ "$DOC_OLD" = "$DOC_THIS" ]; then
+  echo "documents: identical (md5 $DOC_THIS)"
+else
+  echo "documents: DIFFER ($BENCH_OLD $DOC_OLD, this $DOC_THIS)"; exit 1
+fi
