@@ -189,12 +189,16 @@ BEGIN
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
            AND d.tier = 'legitimate_interest' AND jsonb_typeof(d.value->'cycle') = 'object'
     ), pairs AS (
-        -- round trip: a discharge's energy over the energy of the charge just before it
-        SELECT x.n, x.occurred_at, x.seq, x.hash, x.wh / p.wh AS rte
-          FROM c x
-          CROSS JOIN LATERAL (SELECT y.type, y.wh FROM c y WHERE y.n < x.n AND y.type IN ('charge', 'discharge')
-                               ORDER BY y.n DESC LIMIT 1) p
-         WHERE x.type = 'discharge' AND x.wh IS NOT NULL AND p.type = 'charge' AND p.wh > 0
+        -- round trip: a discharge's energy over the energy of the charge just
+        -- before it (the previous charge or discharge, by lag() over those
+        -- alone: a subquery per discharge scanning the reports before it
+        -- was quadratic, 0.37 s a call at 2,358 reports; 0.22.0)
+        SELECT x.n, x.occurred_at, x.seq, x.hash, x.wh / x.prev_wh AS rte
+          FROM (SELECT y.n, y.occurred_at, y.seq, y.hash, y.type, y.wh,
+                       lag(y.type) OVER w AS prev_type, lag(y.wh) OVER w AS prev_wh
+                  FROM c y WHERE y.type IN ('charge', 'discharge')
+                WINDOW w AS (ORDER BY y.n)) x
+         WHERE x.type = 'discharge' AND x.wh IS NOT NULL AND x.prev_type = 'charge' AND x.prev_wh > 0
     ), last_dis AS (
         SELECT * FROM c WHERE type = 'discharge' AND cap IS NOT NULL ORDER BY n DESC LIMIT 1
     ), last_en AS (
