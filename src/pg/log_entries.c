@@ -550,9 +550,10 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 	inflight[depth].valid = certain;
 	inflight[depth].subid = subid;
 	inflight[depth].key = k;
+	/* a first block to hold the first 64 entries (8 kB) and the name: no malloc a transaction */
 	if (queue_cxt == NULL)
 		queue_cxt = AllocSetContextCreate(TopMemoryContext, "battledger log queue",
-										  ALLOCSET_DEFAULT_SIZES);
+										  ALLOCSET_DEFAULT_MINSIZE, 16 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 	old = MemoryContextSwitchTo(queue_cxt);
 	if (nqueued == maxqueued)
 	{
