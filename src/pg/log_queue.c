@@ -47,7 +47,7 @@ log_pending_open(void)
 	static Oid	pending_oid = InvalidOid;
 	Relation	rel = OidIsValid(pending_oid) ? try_table_open(pending_oid, RowExclusiveLock) : NULL;
 	TupleDesc	desc;
-	Oid			h = hash256_type_oid();	/* a syscache probe: once, not twice */
+	Oid			h = hash256_type_oid();
 	Oid			want[4] = {TEXTOID, INT8OID, h, h};
 	bool		ok;
 
