@@ -494,12 +494,16 @@ lock_chain(LedgerRel *lr, uint32 keyhash)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/* The last row of the chain (origin, key) at positions compared to seq by strategy. */
+/*
+ * The last row of the chain (origin, key) at positions compared to seq by
+ * strategy, read under lockmode on the chain index.  RowExclusiveLock is
+ * kept to the end of the transaction (see chain_head()).
+ */
 static bool
 chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, StrategyNumber strategy,
-		   int64 *found_seq, Hash256 *hash, TimestampTz *at)
+		   LOCKMODE lockmode, int64 *found_seq, Hash256 *hash, TimestampTz *at)
 {
-	Relation	irel = index_open(lr->index_oid, AccessShareLock);
+	Relation	irel = index_open(lr->index_oid, lockmode);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData skey[3];
@@ -544,15 +548,24 @@ chain_scan(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, Stra
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(irel, AccessShareLock);
+	index_close(irel, lockmode == RowExclusiveLock ? NoLock : lockmode);
 	return found;
 }
 
+/*
+ * Called by BEFORE INSERT row triggers of rel alone (the chain trigger, the
+ * arrival check), whose insert holds RowExclusiveLock on rel's indexes from
+ * ExecOpenIndices() to the end of the transaction: that lock, asked for
+ * again, is found held without a trip to the lock manager, and the index is
+ * left locked as the insert leaves it.  AccessShareLock, taken and released
+ * for each lookup, was 2.2k instructions of a single-row INSERT (0.22.0).
+ */
 bool
 chain_head(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 min_seq,
 		   int64 *seq, Hash256 *hash, TimestampTz *at)
 {
-	return chain_scan(rel, lr, origin, key, min_seq, BTGreaterEqualStrategyNumber, seq, hash, at);
+	return chain_scan(rel, lr, origin, key, min_seq, BTGreaterEqualStrategyNumber, RowExclusiveLock,
+					  seq, hash, at);
 }
 
 bool
@@ -560,7 +573,8 @@ chain_row_hash(Relation rel, LedgerRel *lr, Datum origin, Datum key, int64 seq, 
 {
 	int64		found_seq;
 
-	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, &found_seq, hash, NULL);
+	return chain_scan(rel, lr, origin, key, seq, BTEqualStrategyNumber, AccessShareLock,
+					  &found_seq, hash, NULL);
 }
 
 /*

@@ -17,16 +17,41 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
-/* A type of the extension's schema by name; re-read if the cached one is gone. */
+/*
+ * The extension's types' OIDs, as last looked up, and whether the callback
+ * that forgets them is registered.  Any invalidation of pg_type's cache
+ * (a type created, altered or dropped, or a cache reset) forgets both, so a
+ * dropped and re-created extension is looked up again.  Until 0.22.0 each
+ * call probed the syscache for the cached OID instead: a single-row INSERT
+ * paid it at every flush of the log queue.
+ */
+static Oid	hash256_oid = InvalidOid;
+static Oid	battery_id_oid = InvalidOid;
+static bool type_oids_callback = false;
+
+static void
+type_oids_forget(Datum arg, int cacheid, uint32 hashvalue)
+{
+	hash256_oid = InvalidOid;
+	battery_id_oid = InvalidOid;
+}
+
+/* A type of the extension's schema by name; looked up again once forgotten. */
 static Oid
 extension_type_oid(const char *name, Oid *cached)
 {
-	if (OidIsValid(*cached) && SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(*cached)))
+	if (!type_oids_callback)
+	{
+		CacheRegisterSyscacheCallback(TYPEOID, type_oids_forget, (Datum) 0);
+		type_oids_callback = true;
+	}
+	if (OidIsValid(*cached))
 		return *cached;
 	*cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
 							  ObjectIdGetDatum(get_namespace_oid("battledger", false)));
@@ -36,19 +61,15 @@ extension_type_oid(const char *name, Oid *cached)
 Oid
 hash256_type_oid(void)
 {
-	static Oid	cached = InvalidOid;
-
-	if (!OidIsValid(extension_type_oid("hash256", &cached)))
+	if (!OidIsValid(extension_type_oid("hash256", &hash256_oid)))
 		elog(ERROR, "type battledger.hash256 not found");
-	return cached;
+	return hash256_oid;
 }
 
 Oid
 battery_id_type_oid(void)
 {
-	static Oid	cached = InvalidOid;
-
-	return extension_type_oid("battery_id", &cached);
+	return extension_type_oid("battery_id", &battery_id_oid);
 }
 
 void

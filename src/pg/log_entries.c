@@ -358,8 +358,8 @@ inserted:
 
 /*
  * Write the current subtransaction's entries that mode allows to log_pending
- * with heap_multi_insert() (one buffer lock and a page-full of tuples at a
- * time), in the order they were recorded; keep the others.
+ * in batches (log_pending_write()), or one alone with heap_insert()
+ * (log_enqueue()), in the order they were recorded; keep the others.
  */
 static void
 queue_flush(QueueFlush mode)
@@ -437,9 +437,15 @@ queue_flush(QueueFlush mode)
 		if (pending == NULL)
 		{
 			pending = log_pending_open();
+			log_pending_form_init(&pf);
+			/* the last entry and the first written, a single-row transaction's: no slots */
+			if (i == nqueued - 1)
+			{
+				log_enqueue(pending, q->qualname, q->seq, &q->prev, &q->hash);
+				continue;
+			}
 			/* entries i .. nqueued - 1 are all this call may write */
 			batch = queue_slots(pending, Min(nqueued - i, LOG_QUEUE_BATCH));
-			log_pending_form_init(&pf);
 		}
 		/* the tuples live in flush_cxt, reset after each call: the slots do not free them */
 		old = MemoryContextSwitchTo(flush_cxt);
@@ -448,20 +454,12 @@ queue_flush(QueueFlush mode)
 		MemoryContextSwitchTo(old);
 		if (++nbatch == LOG_QUEUE_BATCH)
 		{
-			heap_multi_insert(pending, batch, nbatch, GetCurrentCommandId(true), 0, NULL);
-			for (int b = 0; b < nbatch; b++)
-				ExecClearTuple(batch[b]);
+			log_pending_write(pending, batch, nbatch, flush_cxt);
 			nbatch = 0;
-			MemoryContextReset(flush_cxt);
 		}
 	}
 	if (nbatch > 0)
-	{
-		heap_multi_insert(pending, batch, nbatch, GetCurrentCommandId(true), 0, NULL);
-		for (int b = 0; b < nbatch; b++)
-			ExecClearTuple(batch[b]);
-		MemoryContextReset(flush_cxt);
-	}
+		log_pending_write(pending, batch, nbatch, flush_cxt);
 	if (lc.rel)
 		table_close(lc.rel, AccessShareLock);
 	if (landed_cxt)
@@ -552,9 +550,10 @@ log_queue_record(LedgerRel *lr, Datum origin, Datum key, int64 seq,
 	inflight[depth].valid = certain;
 	inflight[depth].subid = subid;
 	inflight[depth].key = k;
+	/* a first block to hold the first 64 entries (8 kB) and the name: no malloc a transaction */
 	if (queue_cxt == NULL)
 		queue_cxt = AllocSetContextCreate(TopMemoryContext, "battledger log queue",
-										  ALLOCSET_DEFAULT_SIZES);
+										  ALLOCSET_DEFAULT_MINSIZE, 16 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 	old = MemoryContextSwitchTo(queue_cxt);
 	if (nqueued == maxqueued)
 	{

@@ -21,6 +21,7 @@
 
 /* queue (log_queue.c) */
 extern Relation log_pending_open(void);
+extern void log_pending_write(Relation pending, TupleTableSlot **batch, int n, MemoryContext tuples);
 extern void log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash);
 extern HeapTuple log_pending_tuple(Relation pending, text *qualname, int64 seq, const Hash256 *prev,
 								   const Hash256 *row_hash);

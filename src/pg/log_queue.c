@@ -10,10 +10,12 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "merkle.h"
@@ -45,7 +47,8 @@ log_pending_open(void)
 	static Oid	pending_oid = InvalidOid;
 	Relation	rel = OidIsValid(pending_oid) ? try_table_open(pending_oid, RowExclusiveLock) : NULL;
 	TupleDesc	desc;
-	Oid			want[4] = {TEXTOID, INT8OID, hash256_type_oid(), hash256_type_oid()};
+	Oid			h = hash256_type_oid();
+	Oid			want[4] = {TEXTOID, INT8OID, h, h};
 	bool		ok;
 
 	if (rel == NULL)
@@ -187,6 +190,28 @@ log_pending_form_end(PendingForm *pf)
 	pf->qualname = NULL;
 }
 
+/*
+ * One batch of queue tuples written with heap_multi_insert() (one buffer
+ * lock and a page-full of tuples at a time), in the slots' order; their
+ * tuples, in the context tuples, are freed after.
+ */
+void
+log_pending_write(Relation pending, TupleTableSlot **batch, int n, MemoryContext tuples)
+{
+	heap_multi_insert(pending, batch, n, GetCurrentCommandId(true), 0, NULL);
+	for (int b = 0; b < n; b++)
+		ExecClearTuple(batch[b]);
+	MemoryContextReset(tuples);
+}
+
+/*
+ * One queue tuple.  It is heap_multi_insert()'s tuple for the same entry,
+ * byte for byte (both form it with heap_form_tuple() and stamp it with
+ * heap_prepare_insert(), with the same command id and options), so a flush
+ * of a single entry, a single-row transaction's, writes it here: without
+ * the slots, their descriptor and context, and the template a batch needs
+ * (0.22.0: 2.9k of the flush's 7.8k instructions).
+ */
 void
 log_enqueue(Relation pending, text *qualname, int64 seq, const Hash256 *prev, const Hash256 *row_hash)
 {
