@@ -74,16 +74,17 @@ CREATE VIEW @extschema@._key_rows_counted AS
 -- revocation counts for the member it names, if it counts (red team r25,
 -- V1): one written past the rules revokes nothing.  The C key cache (the
 -- chain trigger, the arrival check, verify()) reads this view, and so do
--- _signer(), _signer_at() and every probe of a row's signer.
+-- _signer(), _signer_at() and every probe of a row's signer.  Grouped by
+-- key alone, so that a reader's key_id is pushed down to the index on
+-- key_event (member is an aggregate: probe by key, then compare it).
 CREATE VIEW @extschema@.keys AS
-    SELECT a.key_id, a.member, a.public_key, max(a.valid_from) AS valid_from, min(a.valid_until) AS valid_until,
+    SELECT a.key_id, min(a.member) AS member, a.public_key, max(a.valid_from) AS valid_from, min(a.valid_until) AS valid_until,
            (SELECT min(r.revoked_at) FROM @extschema@._key_rows_counted r
-             WHERE r.key_id OPERATOR(@extschema@.=) a.key_id AND r.event = 'revoked' AND r.member = a.member) AS revoked_at
+             WHERE r.key_id OPERATOR(@extschema@.=) a.key_id AND r.event = 'revoked' AND r.member = min(a.member)) AS revoked_at
       FROM @extschema@._key_rows_counted a
      WHERE a.event = 'added'
-       AND NOT EXISTS (SELECT FROM @extschema@._key_rows_counted o
-                        WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added' AND o.member <> a.member)
-     GROUP BY a.key_id, a.member, a.public_key;
+     GROUP BY a.key_id, a.public_key
+    HAVING min(a.member) = max(a.member);
 GRANT SELECT ON @extschema@.member_event, @extschema@.key_event,
                 @extschema@.members, @extschema@.keys, @extschema@._key_rows_counted TO PUBLIC;
 

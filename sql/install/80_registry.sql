@@ -393,7 +393,9 @@ END $$;
 -- custody alone: the holder's own row that its output lot's or battery's
 -- rules judge otherwise still uses the mass it names.  A consumer's signer
 -- by key, as _lot_custody() (a key names one member); per row one probe of
--- keys (the counted key rows), no function call.
+-- keys (the counted key rows), no function call.  (OFFSET 0 on each
+-- probe of keys, here and below: a key probed by its id, as LIMIT 1 kept
+-- it until 0.21.0, not the grouped view joined whole.)
 -- The custody before each consumer is carried forward over the lot's rows
 -- and its consumers in one registry order (a window), not looked up by a
 -- scan of the lot's rows per consumer: a member writing a thousand rows of
@@ -444,7 +446,7 @@ BEGIN
            h.holder, h.offered
       FROM h
       LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.keys x
-                          WHERE h.step = 1 AND x.key_id OPERATOR(@extschema@.=) h.ledger_key_id) k ON true
+                          WHERE h.step = 1 AND x.key_id OPERATOR(@extschema@.=) h.ledger_key_id OFFSET 0) k ON true
      ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.step;
 END $$;
 
@@ -1127,7 +1129,7 @@ SELECT l.lot_id, f.event, f.material, f.mass_kg, f.inputs, f.signer, f.ledger_at
       SELECT x.event, x.material, x.mass_kg, x.inputs, s.member AS signer, x.ledger_at, x.ledger_origin, x.ledger_seq
         FROM @extschema@.lot_event x
         CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.keys ke
-                             WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id) s
+                             WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id OFFSET 0) s
        WHERE x.lot_id = l.lot_id AND x.event IN ('extracted', 'processed', 'secondary_created')
          AND coalesce((SELECT m.roles FROM @extschema@.member_event m
                         WHERE m.member = s.member AND m.at <= x.ledger_at
@@ -1302,8 +1304,10 @@ BEGIN
             -- team r24, K1)
             SELECT f.* FROM unnest(members, since) c(member, at)
               -- (keys: the counted rows, one member per key, _signer_at()'s
-              -- reading; 0.22.0)
-              JOIN @extschema@.keys k ON k.member = c.member
+              -- reading, probed by key: 0.22.0)
+              JOIN @extschema@.key_event ka ON ka.member = c.member AND ka.event = 'added'
+              CROSS JOIN LATERAL (SELECT x.key_id FROM @extschema@.keys x
+                                   WHERE x.key_id OPERATOR(@extschema@.=) ka.key_id AND x.member = c.member OFFSET 0) k
               CROSS JOIN LATERAL (
                 SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
                   FROM @extschema@.battery_event o
@@ -2376,7 +2380,7 @@ BEGIN
       FROM @extschema@._key_claims(@extschema@._text_id_key(model)) c
      CROSS JOIN @extschema@.battery_model m
      CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.keys k
-                          WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id) s
+                          WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id OFFSET 0) s
      WHERE m.model_id = model
        AND (c.members IS NULL OR @extschema@._key_claim_allows(c.members, c.since, s.member, m.ledger_at))
      ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
@@ -2400,7 +2404,7 @@ DECLARE
 BEGIN
     SELECT * INTO r FROM @extschema@.battery_model m WHERE m.model_id = model
        AND EXISTS (SELECT FROM @extschema@.keys k
-                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.member = holder)
+                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.member = holder OFFSET 0)
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     RETURN r;
 END $$;
@@ -2520,7 +2524,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(x.key, n.namespace)
                         ELSE starts_with(x.key || '/', n.namespace || '/') END
               CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.keys k
-                                   WHERE k.key_id OPERATOR(@extschema@.=) x.ledger_key_id) s
+                                   WHERE k.key_id OPERATOR(@extschema@.=) x.ledger_key_id OFFSET 0) s
              WHERE x.key IS NOT NULL AND s.member IS NOT NULL AND s.member IS DISTINCT FROM n.member
              ORDER BY n.namespace, n.member, n.ledger_origin, n.ledger_seq, x.ledger_at, x.ledger_origin, x.ledger_seq
             OFFSET 0) o

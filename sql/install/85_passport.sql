@@ -838,7 +838,8 @@ CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
       FROM @extschema@.battery_event e
       -- (keys: the member the key counts for, one row at most; a key_event
       -- row added twice listed the event twice until 0.22.0)
-      LEFT JOIN @extschema@.keys k ON k.key_id OPERATOR(@extschema@.=) e.ledger_key_id
+      LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.keys x
+                          WHERE x.key_id OPERATOR(@extschema@.=) e.ledger_key_id OFFSET 0) k ON true
       LEFT JOIN @extschema@.log_leaf l ON l.tbl = '@extschema@.battery_event'
                                       AND l.row_hash OPERATOR(@extschema@.=) e.ledger_hash
      WHERE e.battery_id OPERATOR(@extschema@.=) battery
