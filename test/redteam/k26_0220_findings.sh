@@ -28,7 +28,12 @@
 #       its row signed as c, and c's arrival check refuses it (unknown_key,
 #       in c's rejections); verify() at m, with the view restored, reports
 #       the stored row.  Last: it stalls c's subscription to m.
-# Results, PostgreSQL 15, 2026-12-06: see the commit adding this script.
+# Results, PostgreSQL 15, 2026-12-06 ~22:40 UTC: main 5c5da96 12 FAILs (P1's
+# key in keys and signing as c on both; P2 passes at m; P3's key c
+# registered signing as c although m's row also counts for m, so c's next
+# row passes, c's new key then BL036 for the battery m's row made; P4's key
+# signing as the new member; P5's revocation counting, c then BL014; P6's
+# row stored at c, verify() at m clean); branch keyorigin 0 FAILs.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
