@@ -44,16 +44,49 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 CREATE VIEW @extschema@.members AS
     SELECT DISTINCT ON (member) member, roles, at AS since
       FROM @extschema@.member_event ORDER BY member, at DESC, ledger_origin DESC, ledger_seq DESC;
--- (a revocation counts for the member it names: a row naming another
--- member revoked its key too, for the key cache and every reader; red team
--- r25, V1)
+-- The key rows that count (0.22.0): a key_event row, adding or revoking a
+-- key, counts only if its origin added the member it names, the hosting
+-- rule _governance_rules() applies on the writer.  The trigger does not
+-- fire for a member's superuser who disables it, nor in the apply worker,
+-- so until 0.21.0 a key written past it for a competitor signed as the
+-- competitor on every member (named key_not_hosted only); judged here, it
+-- signs for nobody.  A member added under the empty origin was added here
+-- (before battledger.origin was set, or by 0.1.0; the arrival check
+-- refuses empty-origin rows from elsewhere): rows of this database's origin
+-- count for it (red team r25, E1).  A member added nowhere yet has no
+-- counted key: pg_restore brings key_event's rows before member_event's,
+-- and they count once their member's row is in, if its origin wrote them
+-- (r25 D1).  A member two origins added (a race, r25 X1) counts the rows of
+-- either: its adding origins may still revoke the keys they added.
+CREATE VIEW @extschema@._key_rows_counted AS
+    SELECT k.* FROM @extschema@.key_event k
+     WHERE EXISTS (SELECT FROM @extschema@.member_event e
+                    WHERE e.member = k.member AND e.event = 'added'
+                      AND (e.ledger_origin = k.ledger_origin
+                           OR (e.ledger_origin = ''
+                               AND k.ledger_origin = coalesce(pg_catalog.current_setting('battledger.origin', true), ''))));
+-- The keys that sign, one row per key: the counted rows adding it.  A key
+-- whose counted rows name two members signs for neither (which one is
+-- meant cannot be told; registry_conflicts() names key_registered_twice);
+-- rows adding it twice for one member give the validity both allow, so
+-- that no reader depends on which row an index scan meets first (until
+-- 0.21.0 the key cache and _signer_at() took one with LIMIT 1).  A
+-- revocation counts for the member it names, if it counts (red team r25,
+-- V1): one written past the rules revokes nothing.  The C key cache (the
+-- chain trigger, the arrival check, verify()) reads this view, and so do
+-- _signer(), _signer_at() and every probe of a row's signer.  Grouped by
+-- key alone, so that a reader's key_id is pushed down to the index on
+-- key_event (member is an aggregate: probe by key, then compare it).
 CREATE VIEW @extschema@.keys AS
-    SELECT a.key_id, a.member, a.public_key, a.valid_from, a.valid_until,
-           (SELECT min(r.revoked_at) FROM @extschema@.key_event r
-             WHERE r.key_id = a.key_id AND r.event = 'revoked' AND r.member = a.member) AS revoked_at
-      FROM @extschema@.key_event a WHERE a.event = 'added';
+    SELECT a.key_id, min(a.member) AS member, a.public_key, max(a.valid_from) AS valid_from, min(a.valid_until) AS valid_until,
+           (SELECT min(r.revoked_at) FROM @extschema@._key_rows_counted r
+             WHERE r.key_id OPERATOR(@extschema@.=) a.key_id AND r.event = 'revoked' AND r.member = min(a.member)) AS revoked_at
+      FROM @extschema@._key_rows_counted a
+     WHERE a.event = 'added'
+     GROUP BY a.key_id, a.public_key
+    HAVING min(a.member) = max(a.member);
 GRANT SELECT ON @extschema@.member_event, @extschema@.key_event,
-                @extschema@.members, @extschema@.keys TO PUBLIC;
+                @extschema@.members, @extschema@.keys, @extschema@._key_rows_counted TO PUBLIC;
 
 -- Parsed keys are cached in each backend; a statement trigger tells every
 -- backend to drop its cache when keys or roles change.

@@ -193,8 +193,11 @@ END $$;
 CREATE FUNCTION @extschema@._signer_at(key_id @extschema@.hash256, at timestamptz, OUT member text, OUT roles text[])
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
-    SELECT k.member INTO member FROM @extschema@.key_event k
-     WHERE k.key_id OPERATOR(@extschema@.=) _signer_at.key_id AND k.event = 'added' LIMIT 1;
+    -- (the key's counted member, as the key cache reads it: a key row
+    -- written where its member is not hosted signs for nobody, and a key
+    -- two members' rows count for is nobody's; 0.22.0)
+    SELECT k.member INTO member FROM @extschema@.keys k
+     WHERE k.key_id OPERATOR(@extschema@.=) _signer_at.key_id;
     IF member IS NOT NULL THEN
         SELECT m.roles INTO roles FROM @extschema@.member_event m
          WHERE m.member = _signer_at.member AND m.at <= _signer_at.at
@@ -390,7 +393,9 @@ END $$;
 -- custody alone: the holder's own row that its output lot's or battery's
 -- rules judge otherwise still uses the mass it names.  A consumer's signer
 -- by key, as _lot_custody() (a key names one member); per row one probe of
--- key_event, no function call.
+-- keys (the counted key rows), no function call.  (OFFSET 0 on each
+-- probe of keys, here and below: a key probed by its id, as LIMIT 1 kept
+-- it until 0.21.0, not the grouped view joined whole.)
 -- The custody before each consumer is carried forward over the lot's rows
 -- and its consumers in one registry order (a window), not looked up by a
 -- scan of the lot's rows per consumer: a member writing a thousand rows of
@@ -440,9 +445,8 @@ BEGIN
                 ELSE k.member IS NOT NULL AND k.member = h.h_holder AND h.h_offered IS NULL END,
            h.holder, h.offered
       FROM h
-      LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.key_event x
-                          WHERE h.step = 1 AND x.key_id OPERATOR(@extschema@.=) h.ledger_key_id
-                            AND x.event = 'added' LIMIT 1) k ON true
+      LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.keys x
+                          WHERE h.step = 1 AND x.key_id OPERATOR(@extschema@.=) h.ledger_key_id OFFSET 0) k ON true
      ORDER BY h.ledger_at, h.ledger_origin, h.ledger_seq, h.step;
 END $$;
 
@@ -1129,8 +1133,8 @@ SELECT l.lot_id, f.event, f.material, f.mass_kg, f.inputs, f.signer, f.ledger_at
   LEFT JOIN LATERAL (
       SELECT x.event, x.material, x.mass_kg, x.inputs, s.member AS signer, x.ledger_at, x.ledger_origin, x.ledger_seq
         FROM @extschema@.lot_event x
-        CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.key_event ke
-                             WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND ke.event = 'added' LIMIT 1) s
+        CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.keys ke
+                             WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id OFFSET 0) s
        WHERE x.lot_id = l.lot_id AND x.event IN ('extracted', 'processed', 'secondary_created')
          AND coalesce((SELECT m.roles FROM @extschema@.member_event m
                         WHERE m.member = s.member AND m.at <= x.ledger_at
@@ -1304,9 +1308,11 @@ BEGIN
             -- hold the id, and the member's own issue of it BL038 (red
             -- team r24, K1)
             SELECT f.* FROM unnest(members, since) c(member, at)
-              JOIN @extschema@.key_event k ON k.member = c.member AND k.event = 'added'
-                   AND (SELECT x.member FROM @extschema@.key_event x     -- _signer_at()'s query
-                         WHERE x.key_id OPERATOR(@extschema@.=) k.key_id AND x.event = 'added' LIMIT 1) = c.member
+              -- (keys: the counted rows, one member per key, _signer_at()'s
+              -- reading, probed by key: 0.22.0)
+              JOIN @extschema@.key_event ka ON ka.member = c.member AND ka.event = 'added'
+              CROSS JOIN LATERAL (SELECT x.key_id FROM @extschema@.keys x
+                                   WHERE x.key_id OPERATOR(@extschema@.=) ka.key_id AND x.member = c.member OFFSET 0) k
               CROSS JOIN LATERAL (
                 SELECT o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id
                   FROM @extschema@.battery_event o
@@ -2364,9 +2370,10 @@ $$;
 -- registration (models declared before it, 0.18.0's among them), keep the
 -- first declarer.  Every row of the model is read and sorted as before;
 -- the claims are read once per call, not per row (passport() calls it).
--- A row's signer is the member its key was added for (key_event), a member
--- that exists: what _signer() reads, probed in the query, not called per
--- row (0.20.0: 12 of a namespaced model's 56 µs, issue 15).
+-- A row's signer is the member its key counts for (keys: a member that
+-- exists, whose origin added the key): what _signer() reads, probed in the
+-- query, not called per row (0.20.0: 12 of a namespaced model's 56 µs,
+-- issue 15).
 CREATE FUNCTION @extschema@._model_holder(model text) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -2377,10 +2384,8 @@ BEGIN
     SELECT s.member INTO holder
       FROM @extschema@._key_claims(@extschema@._text_id_key(model)) c
      CROSS JOIN @extschema@.battery_model m
-     CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.key_event k
-                          WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.event = 'added'
-                            AND EXISTS (SELECT FROM @extschema@.member_event e WHERE e.member = k.member)
-                          LIMIT 1) s
+     CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.keys k
+                          WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id OFFSET 0) s
      WHERE m.model_id = model
        AND (c.members IS NULL OR @extschema@._key_claim_allows(c.members, c.since, s.member, m.ledger_at))
      ORDER BY m.ledger_at, m.ledger_origin, m.ledger_seq LIMIT 1;
@@ -2392,7 +2397,7 @@ END $$;
 -- Another member's row of the model id, the latest, was read until 0.18.0
 -- (red team r20, F4).  The one reader of it (0.21.0): passport() and
 -- usage_derived() each wrote it out, the second with a _signer() call per
--- row; this is the cheaper form, one probe of key_event per row, the
+-- row; this is the cheaper form, one probe of keys per row, the
 -- signer as _model_holder() reads it.  NULL: no row of the model by its
 -- holder.  Runs as its caller; not PUBLIC's (it reads every column of
 -- battery_model): the owner's functions and usage_derived() call it.
@@ -2403,8 +2408,8 @@ DECLARE
     r @extschema@.battery_model;
 BEGIN
     SELECT * INTO r FROM @extschema@.battery_model m WHERE m.model_id = model
-       AND EXISTS (SELECT FROM @extschema@.key_event k
-                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.event = 'added' AND k.member = holder)
+       AND EXISTS (SELECT FROM @extschema@.keys k
+                    WHERE k.key_id OPERATOR(@extschema@.=) m.ledger_key_id AND k.member = holder OFFSET 0)
      ORDER BY m.ledger_at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     RETURN r;
 END $$;
@@ -2523,8 +2528,8 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                -- every call, here once per namespaced row
                AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(x.key, n.namespace)
                         ELSE starts_with(x.key || '/', n.namespace || '/') END
-              CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.key_event k
-                                   WHERE k.key_id OPERATOR(@extschema@.=) x.ledger_key_id AND k.event = 'added' LIMIT 1) s
+              CROSS JOIN LATERAL (SELECT k.member FROM @extschema@.keys k
+                                   WHERE k.key_id OPERATOR(@extschema@.=) x.ledger_key_id OFFSET 0) s
              WHERE x.key IS NOT NULL AND s.member IS NOT NULL AND s.member IS DISTINCT FROM n.member
              ORDER BY n.namespace, n.member, n.ledger_origin, n.ledger_seq, x.ledger_at, x.ledger_origin, x.ledger_seq
             OFFSET 0) o
@@ -2554,8 +2559,9 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     UNION ALL
     -- a key added or revoked, or roles changed, by an origin that never
     -- added the member (_governance_rules() refuses it on the writer; red
-    -- team r24): an equivocation of that origin.  Such a key still signs as
-    -- the member wherever it arrived (docs/security.md); this names it.
+    -- team r24): an equivocation of that origin.  Such a row counts for
+    -- nothing since 0.22.0 (the keys view: its key signs for nobody, its
+    -- revocation revokes nothing); this names it.
     -- Where the origin did add the member and another origin contests its
     -- hosting, the namespace branch above names the contest
     -- A revocation naming a member the key was not added for revokes the
@@ -2584,9 +2590,10 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     -- a key added more than once (for two members, or by two origins: the
     -- writer refuses a second on one database, red team r25 V2, but two
     -- origins can each add it before seeing the other's row, or one writes
-    -- past its rules): _signer_at() and the key cache take one of its rows,
-    -- the first an index scan meets, not necessarily the same on every
-    -- member.  Named at each of its rows, a conflict
+    -- past its rules).  Since 0.22.0 every reader (the keys view) counts
+    -- only its rows whose origin added their member, and a key those name
+    -- two members for signs for neither; the rest are named too.  Named at
+    -- each of its rows, a conflict
     SELECT NULL, a.ledger_origin, a.ledger_seq, 'key_event', a.member, 'key_registered_twice', 'conflict',
            format('key %s added for "%s" by origin "%s", and %s times more', a.key_id, a.member, a.ledger_origin,
                   (SELECT count(*) - 1 FROM @extschema@.key_event o

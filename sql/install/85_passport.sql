@@ -836,7 +836,10 @@ CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
     SELECT e.ledger_seq, e.event, e.occurred_at, k.member,
            e.new_status, e.passport_id, e.ledger_hash, l.leaf_index, l.leaf_index IS NOT NULL
       FROM @extschema@.battery_event e
-      LEFT JOIN @extschema@.key_event k ON k.key_id OPERATOR(@extschema@.=) e.ledger_key_id AND k.event = 'added'
+      -- (keys: the member the key counts for, one row at most; a key_event
+      -- row added twice listed the event twice until 0.22.0)
+      LEFT JOIN LATERAL (SELECT x.member FROM @extschema@.keys x
+                          WHERE x.key_id OPERATOR(@extschema@.=) e.ledger_key_id OFFSET 0) k ON true
       LEFT JOIN @extschema@.log_leaf l ON l.tbl = '@extschema@.battery_event'
                                       AND l.row_hash OPERATOR(@extschema@.=) e.ledger_hash
      WHERE e.battery_id OPERATOR(@extschema@.=) battery

@@ -97,7 +97,9 @@ COMMENT ON TABLE @extschema@.status_role IS 'Art. 77 statuses a battery can be m
 COMMENT ON TABLE @extschema@.member_event IS 'consortium members and their roles, as append-only history';
 COMMENT ON TABLE @extschema@.key_event IS 'members'' Ed25519 public keys: added and revoked, as append-only history';
 COMMENT ON VIEW @extschema@.members IS 'each member''s current roles';
-COMMENT ON VIEW @extschema@.keys IS 'each key: member, public key, validity and revocation';
+COMMENT ON VIEW @extschema@.keys IS 'each key that signs: member, public key, validity and revocation, from the counted key rows';
+COMMENT ON VIEW @extschema@._key_rows_counted IS
+    'the key_event rows that count: those whose origin added the member they name (the hosting rule)';
 COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP), one per seal() piece';
 COMMENT ON TABLE @extschema@.log_leaf IS 'this log''s leaves: one per sealed ledger row';
 COMMENT ON TABLE @extschema@.log_block IS 'this log''s blocks: the tree''s nodes of levels 4, 8, 12, ..., 16 a row (width fewer at each level''s right edge), which proofs read instead of tiles and leaves';

@@ -8,6 +8,16 @@
  * that sends a relcache invalidation for that table; every backend's callback
  * then marks its cache stale, and the next lookup starts afresh.
  *
+ * The keys view counts only the key rows whose origin added the member they
+ * name (0.22.0): a key written past the hosting rule, or one two members'
+ * rows count for, is not in it, so every signature check here (the chain
+ * trigger, the arrival check, verify()) finds it unknown, as _signer() and
+ * the registry's readers do; the one judgement is the view's, read here by
+ * SPI, not mirrored.  Such a key's lookup also reads one of its raw rows,
+ * for the error's detail only.  The view reads battledger.origin (a member
+ * added under the empty origin was added here), so a change of that
+ * setting clears the cache as well.
+ *
  * Weak public keys (bl_ed25519_pub_is_acceptable: small order, non-canonical,
  * no curve point) are refused when a key row is written here or arrives from
  * another member (key_row_problem, below).  One stored before they were
@@ -36,6 +46,7 @@
 
 #include "hash256.h"
 #include "ledger_rel.h"
+#include "log.h"
 #include "pgutil.h"
 #include "sqlstate.h"
 
@@ -43,6 +54,7 @@ static HTAB *key_cache = NULL;
 static MemoryContext key_cxt = NULL;
 static bool key_cache_stale = false;
 static bool key_callback_registered = false;
+static uint64 key_origin_gen = 0;	/* bl_origin_generation() when filled */
 
 static void
 key_cache_reset(void)
@@ -88,9 +100,10 @@ key_cache_init(void)
 		CacheRegisterRelcacheCallback(key_relcache_callback, (Datum) 0);
 		key_callback_registered = true;
 	}
-	if (key_cache_stale)
+	if (key_cache_stale || key_origin_gen != bl_origin_generation())
 		key_cache_reset();
 	key_cache_stale = false;
+	key_origin_gen = bl_origin_generation();
 	if (key_cache)
 		return;
 	key_cxt = AllocSetContextCreate(CacheMemoryContext, "battledger keys",
@@ -143,6 +156,7 @@ key_fill(KeyInfo *k)
 	k->pkey = NULL;
 	k->vctx = NULL;
 	k->weak = NULL;
+	k->uncounted = NULL;
 	if (k->known)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -164,6 +178,27 @@ key_fill(KeyInfo *k)
 					 errmsg("registered key %s cannot be parsed as an Ed25519 public key",
 							hash256_to_hex(&k->key_id))));
 	}
+	else
+	{
+		/*
+		 * Not counted: say why if a row adds it (for the error only; the
+		 * first in registry order, so that the message is the same on
+		 * every member)
+		 */
+		plan = SPI_prepare("SELECT format('\"%s\", by origin \"%s\"', k.member, k.ledger_origin) "
+						   "  FROM battledger.key_event k "
+						   " WHERE k.key_id OPERATOR(battledger.=) $1::battledger.hash256 AND k.event = 'added' "
+						   " ORDER BY k.at, k.ledger_origin, k.ledger_seq",
+						   1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the key row lookup");
+		rc = SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.key_event");
+		if (SPI_processed == 1)
+			k->uncounted = MemoryContextStrdup(key_cxt, SPI_getvalue(SPI_tuptable->vals[0],
+																	  SPI_tuptable->tupdesc, 1));
+	}
 	bl_spi_finish(nest);
 }
 
@@ -181,6 +216,7 @@ key_lookup(const Hash256 *key_id)
 		k->pkey = NULL;
 		k->vctx = NULL;
 		k->weak = NULL;
+		k->uncounted = NULL;
 		PG_TRY();
 		{
 			key_fill(k);
@@ -231,6 +267,13 @@ key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t, const char *
 		case KEY_OK:
 			return;
 		case KEY_UNKNOWN:
+			if (key->uncounted)
+				ereport(ERROR,
+						(errcode(ERRCODE_SIG_UNKNOWN_KEY),
+						 errmsg("%s is signed with a key that signs for no member", what),
+						 errdetail("Key %s is added for member %s, but no row adding it counts: a key row counts only where its origin added the member it names, and a key counted for two members signs for neither.",
+								   key_id_text(key), key->uncounted),
+						 errhint("battledger.registry_conflicts() names such key rows (key_not_hosted, key_registered_twice). Register the key where its member was added.")));
 			ereport(ERROR,
 					(errcode(ERRCODE_SIG_UNKNOWN_KEY),
 					 errmsg("%s is signed with an unknown key", what),

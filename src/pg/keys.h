@@ -22,6 +22,8 @@ typedef struct KeyInfo
 	void	   *pkey;			/* parsed Ed25519 public key (OpenSSL); NULL if weak */
 	void	   *vctx;			/* OpenSSL context kept initialised to verify under pkey */
 	const char *weak;			/* why the stored key is refused, or NULL */
+	char	   *uncounted;		/* !known, yet a key_event row adds it: its
+								 * member and origin (for the error's detail) */
 	TimestampTz valid_from;
 	TimestampTz valid_until;	/* DT_NOEND when open-ended */
 	TimestampTz revoked_at;		/* DT_NOEND when never revoked */

@@ -831,6 +831,8 @@ check_stored_row(LedgerRel *lr, Datum *values, bool *nulls, char **roles, int nr
 	if (problem)
 	{
 		*detail = key->weak ? weak_key_detail(key)
+			: key->uncounted ? psprintf("Key %s is added for member %s, but no row adding it counts (its origin did not add that member, or it is counted for two members).",
+										hash256_to_hex(&key->key_id), key->uncounted)
 			: roles ? "The signing key was not valid, for a member holding a role the table permits, at the row's ledger_at."
 			: "The signing key was not valid at the row's ledger_at.";
 		return problem;
