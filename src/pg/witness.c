@@ -673,6 +673,119 @@ held_spi_finish(int nest)
 	PopActiveSnapshot();
 }
 
+/* held_pass(): checkpoints and leaves read this many at a time */
+#define HELD_PASS_BATCH 1000
+
+/*
+ * Append origin's stored leaves [0, size) to c, and on the way compare the
+ * root at each checkpoint held unverified below size (a join's copy brings
+ * every checkpoint of the member; until 0.22.0 only the latest was checked,
+ * and one in the member's table that is not a prefix of its tree, a split
+ * view it showed elsewhere, was stored as if witnessed: red team r26 B4).
+ * Those whose root differs are appended to *bad (their sizes).  One pass:
+ * two cursors, each read a batch at a time.  False if a leaf is missing.
+ */
+static bool
+held_pass(const char *origin, int64 size, const char *me, bl_compact *c, List **bad)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(origin), Int64GetDatum(size), CStringGetTextDatum(me)};
+	Portal		cps,
+				lvs;
+	int64		next = 0;
+	int64	   *cp_size = palloc(sizeof(int64) * HELD_PASS_BATCH);
+	uint8	   *cp_root = palloc(BL_HASH_LEN * HELD_PASS_BATCH);
+	uint8	   *leaf = palloc(BL_HASH_LEN * HELD_PASS_BATCH);
+	int64		leaf_first = 0;
+	int			nleaf = 0,
+				ileaf = 0;
+	bool		ok = true;
+	bool		isnull;
+
+	cps = SPI_cursor_open_with_args(NULL,
+									"SELECT p.tree_size, p.root FROM battledger.peer_checkpoint p "
+									"WHERE p.origin = $1 AND p.tree_size > 0 AND p.tree_size < $2 AND p.frontier IS NULL "
+									"AND NOT EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = $1 "
+									"AND s.tree_size = p.tree_size AND s.witness = $3) "
+									"AND NOT EXISTS (SELECT 1 FROM battledger.log_conflict f WHERE f.origin = $1 AND f.new_note = p.note) "
+									"ORDER BY p.tree_size", 3, types, args, NULL, true, 0);
+	lvs = SPI_cursor_open_with_args(NULL,
+									"SELECT leaf_index, leaf_hash FROM battledger.peer_leaf "
+									"WHERE origin = $1 AND leaf_index >= 0 AND leaf_index < $2 ORDER BY leaf_index",
+									2, types, args, NULL, true, 0);
+	for (;;)
+	{
+		int			ncp;
+		bool		last;
+
+		SPI_cursor_fetch(cps, true, HELD_PASS_BATCH);
+		ncp = (int) SPI_processed;
+		for (int i = 0; i < ncp; i++)
+		{
+			cp_size[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			memcpy(cp_root + BL_HASH_LEN * i,
+				   DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+				   BL_HASH_LEN);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		last = ncp == 0;
+		/* the checkpoints of this batch, then (after the last) size itself */
+		for (int i = 0; i < (last ? 1 : ncp) && ok; i++)
+		{
+			int64		upto = last ? size : cp_size[i];
+			uint8		computed[BL_HASH_LEN];
+
+			while (next < upto)
+			{
+				if (ileaf == nleaf)
+				{
+					SPI_cursor_fetch(lvs, true, HELD_PASS_BATCH);
+					nleaf = (int) SPI_processed;
+					ileaf = 0;
+					if (nleaf == 0)
+						break;
+					leaf_first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+					for (int k = 0; k < nleaf; k++)
+					{
+						/* the leaves come in index order: a gap is a missing leaf */
+						if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull)) !=
+							leaf_first + k)
+						{
+							nleaf = k;
+							break;
+						}
+						memcpy(leaf + BL_HASH_LEN * k,
+							   DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+							   BL_HASH_LEN);
+					}
+					SPI_freetuptable(SPI_tuptable);
+					if (nleaf == 0 || leaf_first + ileaf != next)
+						break;
+				}
+				if (leaf_first + ileaf != next)
+					break;
+				bl_compact_append(c, leaf + BL_HASH_LEN * ileaf++, NULL, NULL);
+				next++;
+			}
+			if (next < upto)
+				ok = false;		/* a leaf is missing */
+			else if (!last && (bl_compact_root(c, computed) != 0 ||
+							   memcmp(computed, cp_root + BL_HASH_LEN * i, BL_HASH_LEN) != 0))
+			{
+				int64	   *b = palloc(sizeof(int64));
+
+				*b = cp_size[i];
+				*bad = lappend(*bad, b);
+			}
+		}
+		if (last || !ok)
+			break;
+	}
+	SPI_cursor_close(lvs);
+	SPI_cursor_close(cps);
+	return ok;
+}
+
 /*
  * Witness the checkpoint of origin held unverified since a join, once the
  * leaves it covers are all here: run at the commit of each transaction that
@@ -689,7 +802,9 @@ held_spi_finish(int nest)
  * (the root of leaves 0..size, which extend every checkpoint verified
  * before, since those were verified on the same stored leaves) and
  * cosigned; a root that is not the leaves' tree is recorded as a conflict,
- * once.  Bounded: one checkpoint per pass, its leaves read once.
+ * once.  The other checkpoints held unverified below it are compared on
+ * the way (held_pass(), 0.22.0).  Bounded: one pass, the leaves and those
+ * checkpoints read once each.
  *
  * Two transactions may each bring half (the checkpoint by the apply
  * worker, the leaves by a table-sync worker) and commit at the same time,
@@ -712,6 +827,9 @@ witness_held_checkpoint(const char *origin)
 	bool		isnull;
 	bl_compact	c;
 	const char *me = local_origin();
+	List	   *bad = NIL;
+	ListCell   *lc;
+	bool		verified;
 
 	/* no witness here: nothing to cosign (the next checkpoint still verifies it) */
 	if (bl_witness_key_file == NULL || bl_witness_key_file[0] == '\0' || me[0] == '\0')
@@ -753,13 +871,14 @@ witness_held_checkpoint(const char *origin)
 	note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
 	bl_compact_init(&c);
-	if (!append_stored_leaves(&c, origin, 0, size))
+	if (!held_pass(origin, size, me, &c, &bad))
 	{
 		/* not all here yet: the commit that stores the rest comes back */
 		held_spi_finish(nest);
 		return;
 	}
-	if (bl_compact_root(&c, computed) == 0 && memcmp(computed, root, BL_HASH_LEN) == 0)
+	verified = bl_compact_root(&c, computed) == 0 && memcmp(computed, root, BL_HASH_LEN) == 0;
+	if (verified)
 		cosign(origin, size, root, note);
 	else
 	{
@@ -783,6 +902,28 @@ witness_held_checkpoint(const char *origin)
 		record_conflict(origin, held_note ? "inconsistent_tree" : "root_mismatch",
 						"The signed root of a checkpoint held since a join is not the Merkle tree of the published leaves.",
 						held_note, note);
+	}
+
+	/*
+	 * Held checkpoints below it that are not the tree of those leaves: a
+	 * prefix of the checkpoint just verified that is not (rollback, with it
+	 * as the one contradicted), or, when that one failed too, more of the
+	 * same.
+	 */
+	foreach(lc, bad)
+	{
+		int64		s = *(int64 *) lfirst(lc);
+		Oid			btypes[2] = {TEXTOID, INT8OID};
+		Datum		bargs[2] = {args[0], Int64GetDatum(s)};
+
+		if (SPI_execute_with_args("SELECT note FROM battledger.peer_checkpoint WHERE origin = $1 AND tree_size = $2",
+								  2, btypes, bargs, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read battledger.peer_checkpoint");
+		record_conflict(origin, verified ? "rollback" : (held_note ? "inconsistent_tree" : "root_mismatch"),
+						psprintf("The signed root of a checkpoint held since a join, at tree size " INT64_FORMAT
+								 ", is not the Merkle tree of the published leaves%s.", s,
+								 verified ? " under the member's later checkpoint verified here" : ""),
+						verified ? note : held_note, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	}
 	held_spi_finish(nest);
 }
