@@ -42,6 +42,7 @@
 #include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "ed25519.h"
@@ -664,6 +665,127 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
 	cosign(m->origin, size, root, note);
 }
 
+/* Leave SPI and the snapshot witness_held_checkpoint() read with. */
+static void
+held_spi_finish(int nest)
+{
+	bl_spi_finish(nest);
+	PopActiveSnapshot();
+}
+
+/* held_pass(): checkpoints and leaves read this many at a time */
+#define HELD_PASS_BATCH 1000
+
+/*
+ * Append origin's stored leaves [0, size) to c, and on the way compare the
+ * root at each checkpoint held unverified below size (a join's copy brings
+ * every checkpoint of the member; until 0.22.0 only the latest was checked,
+ * and one in the member's table that is not a prefix of its tree, a split
+ * view it showed elsewhere, was stored as if witnessed: red team r26 B4).
+ * Those whose root differs are appended to *bad (their sizes).  One pass:
+ * two cursors, each read a batch at a time.  False if a leaf is missing.
+ */
+static bool
+held_pass(const char *origin, int64 size, const char *me, bl_compact *c, List **bad)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(origin), Int64GetDatum(size), CStringGetTextDatum(me)};
+	Portal		cps,
+				lvs;
+	int64		next = 0;
+	int64	   *cp_size = palloc(sizeof(int64) * HELD_PASS_BATCH);
+	uint8	   *cp_root = palloc(BL_HASH_LEN * HELD_PASS_BATCH);
+	uint8	   *leaf = palloc(BL_HASH_LEN * HELD_PASS_BATCH);
+	int64		leaf_first = 0;
+	int			nleaf = 0,
+				ileaf = 0;
+	bool		ok = true;
+	bool		isnull;
+
+	cps = SPI_cursor_open_with_args(NULL,
+									"SELECT p.tree_size, p.root FROM battledger.peer_checkpoint p "
+									"WHERE p.origin = $1 AND p.tree_size > 0 AND p.tree_size < $2 AND p.frontier IS NULL "
+									"AND NOT EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = $1 "
+									"AND s.tree_size = p.tree_size AND s.witness = $3) "
+									"AND NOT EXISTS (SELECT 1 FROM battledger.log_conflict f WHERE f.origin = $1 AND f.new_note = p.note) "
+									"ORDER BY p.tree_size", 3, types, args, NULL, true, 0);
+	lvs = SPI_cursor_open_with_args(NULL,
+									"SELECT leaf_index, leaf_hash FROM battledger.peer_leaf "
+									"WHERE origin = $1 AND leaf_index >= 0 AND leaf_index < $2 ORDER BY leaf_index",
+									2, types, args, NULL, true, 0);
+	for (;;)
+	{
+		int			ncp;
+		bool		last;
+
+		SPI_cursor_fetch(cps, true, HELD_PASS_BATCH);
+		ncp = (int) SPI_processed;
+		for (int i = 0; i < ncp; i++)
+		{
+			cp_size[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			memcpy(cp_root + BL_HASH_LEN * i,
+				   DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+				   BL_HASH_LEN);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		last = ncp == 0;
+		/* the checkpoints of this batch, then (after the last) size itself */
+		for (int i = 0; i < (last ? 1 : ncp) && ok; i++)
+		{
+			int64		upto = last ? size : cp_size[i];
+			uint8		computed[BL_HASH_LEN];
+
+			while (next < upto)
+			{
+				if (ileaf == nleaf)
+				{
+					SPI_cursor_fetch(lvs, true, HELD_PASS_BATCH);
+					nleaf = (int) SPI_processed;
+					ileaf = 0;
+					if (nleaf == 0)
+						break;
+					leaf_first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+					for (int k = 0; k < nleaf; k++)
+					{
+						/* the leaves come in index order: a gap is a missing leaf */
+						if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull)) !=
+							leaf_first + k)
+						{
+							nleaf = k;
+							break;
+						}
+						memcpy(leaf + BL_HASH_LEN * k,
+							   DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull))->bytes,
+							   BL_HASH_LEN);
+					}
+					SPI_freetuptable(SPI_tuptable);
+					if (nleaf == 0 || leaf_first + ileaf != next)
+						break;
+				}
+				if (leaf_first + ileaf != next)
+					break;
+				bl_compact_append(c, leaf + BL_HASH_LEN * ileaf++, NULL, NULL);
+				next++;
+			}
+			if (next < upto)
+				ok = false;		/* a leaf is missing */
+			else if (!last && (bl_compact_root(c, computed) != 0 ||
+							   memcmp(computed, cp_root + BL_HASH_LEN * i, BL_HASH_LEN) != 0))
+			{
+				int64	   *b = palloc(sizeof(int64));
+
+				*b = cp_size[i];
+				*bad = lappend(*bad, b);
+			}
+		}
+		if (last || !ok)
+			break;
+	}
+	SPI_cursor_close(lvs);
+	SPI_cursor_close(cps);
+	return ok;
+}
+
 /*
  * Witness the checkpoint of origin held unverified since a join, once the
  * leaves it covers are all here: run at the commit of each transaction that
@@ -680,7 +802,9 @@ witness_checkpoint(const ConsortiumMember *m, int64 size, const uint8 *root, con
  * (the root of leaves 0..size, which extend every checkpoint verified
  * before, since those were verified on the same stored leaves) and
  * cosigned; a root that is not the leaves' tree is recorded as a conflict,
- * once.  Bounded: one checkpoint per pass, its leaves read once.
+ * once.  The other checkpoints held unverified below it are compared on
+ * the way (held_pass(), 0.22.0).  Bounded: one pass, the leaves and those
+ * checkpoints read once each.
  *
  * Two transactions may each bring half (the checkpoint by the apply
  * worker, the leaves by a table-sync worker) and commit at the same time,
@@ -703,6 +827,9 @@ witness_held_checkpoint(const char *origin)
 	bool		isnull;
 	bl_compact	c;
 	const char *me = local_origin();
+	List	   *bad = NIL;
+	ListCell   *lc;
+	bool		verified;
 
 	/* no witness here: nothing to cosign (the next checkpoint still verifies it) */
 	if (bl_witness_key_file == NULL || bl_witness_key_file[0] == '\0' || me[0] == '\0')
@@ -711,7 +838,18 @@ witness_held_checkpoint(const char *origin)
 						 DatumGetUInt32(hash_any((const unsigned char *) origin, strlen(origin))),
 						 0, HELD_CHECKPOINT_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	nest = bl_spi_connect_at_commit();	/* a snapshot taken after the lock */
+
+	/*
+	 * Read with a snapshot taken after the lock whatever the isolation
+	 * level: under REPEATABLE READ or SERIALIZABLE (a subscription owner's
+	 * default_transaction_isolation, which its workers take) the
+	 * transaction's snapshot is the one its first statement took, before
+	 * the other half committed, and the checkpoint was never cosigned (red
+	 * team r26 A1).  What is read here was committed by the member's rows'
+	 * transactions; only the cosignature or conflict is written.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
+	nest = bl_spi_connect();
 	args[0] = CStringGetTextDatum(origin);
 	args[1] = CStringGetTextDatum(me);
 	if (SPI_execute_with_args("SELECT p.tree_size, p.root, p.note FROM battledger.peer_checkpoint p "
@@ -724,7 +862,7 @@ witness_held_checkpoint(const char *origin)
 		elog(ERROR, "could not read battledger.peer_checkpoint");
 	if (SPI_processed == 0)
 	{
-		bl_spi_finish_at_commit(nest);
+		held_spi_finish(nest);
 		return;
 	}
 	size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -733,21 +871,31 @@ witness_held_checkpoint(const char *origin)
 	note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
 	bl_compact_init(&c);
-	if (!append_stored_leaves(&c, origin, 0, size))
+	if (!held_pass(origin, size, me, &c, &bad))
 	{
 		/* not all here yet: the commit that stores the rest comes back */
-		bl_spi_finish_at_commit(nest);
+		held_spi_finish(nest);
 		return;
 	}
-	if (bl_compact_root(&c, computed) == 0 && memcmp(computed, root, BL_HASH_LEN) == 0)
+	verified = bl_compact_root(&c, computed) == 0 && memcmp(computed, root, BL_HASH_LEN) == 0;
+	if (verified)
 		cosign(origin, size, root, note);
 	else
 	{
-		types[1] = INT8OID;
-		args[1] = Int64GetDatum(size);
-		if (SPI_execute_with_args("SELECT note FROM battledger.peer_checkpoint WHERE origin = $1 AND tree_size < $2 "
-								  "AND frontier IS NOT NULL ORDER BY tree_size DESC LIMIT 1",
-								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		Oid			vtypes[3] = {TEXTOID, INT8OID, TEXTOID};
+		Datum		vargs[3] = {args[0], Int64GetDatum(size), args[1]};
+
+		/*
+		 * The last one verified here: extended by a checkpoint (frontier) or
+		 * cosigned once held.  Those of a join were only cosigned, and a
+		 * re-join's contradiction of one was named root_mismatch, without
+		 * the checkpoint it contradicts (red team r26 B3).
+		 */
+		if (SPI_execute_with_args("SELECT p.note FROM battledger.peer_checkpoint p WHERE p.origin = $1 AND p.tree_size < $2 "
+								  "AND (p.frontier IS NOT NULL OR EXISTS (SELECT 1 FROM battledger.cosignature s "
+								  "WHERE s.log_origin = $1 AND s.tree_size = p.tree_size AND s.witness = $3 "
+								  "AND s.root OPERATOR(battledger.=) p.root)) ORDER BY p.tree_size DESC LIMIT 1",
+								  3, vtypes, vargs, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read battledger.peer_checkpoint");
 		if (SPI_processed == 1)
 			held_note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -755,7 +903,29 @@ witness_held_checkpoint(const char *origin)
 						"The signed root of a checkpoint held since a join is not the Merkle tree of the published leaves.",
 						held_note, note);
 	}
-	bl_spi_finish_at_commit(nest);
+
+	/*
+	 * Held checkpoints below it that are not the tree of those leaves: a
+	 * prefix of the checkpoint just verified that is not (rollback, with it
+	 * as the one contradicted), or, when that one failed too, more of the
+	 * same.
+	 */
+	foreach(lc, bad)
+	{
+		int64		s = *(int64 *) lfirst(lc);
+		Oid			btypes[2] = {TEXTOID, INT8OID};
+		Datum		bargs[2] = {args[0], Int64GetDatum(s)};
+
+		if (SPI_execute_with_args("SELECT note FROM battledger.peer_checkpoint WHERE origin = $1 AND tree_size = $2",
+								  2, btypes, bargs, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read battledger.peer_checkpoint");
+		record_conflict(origin, verified ? "rollback" : (held_note ? "inconsistent_tree" : "root_mismatch"),
+						psprintf("The signed root of a checkpoint held since a join, at tree size " INT64_FORMAT
+								 ", is not the Merkle tree of the published leaves%s.", s,
+								 verified ? " under the member's later checkpoint verified here" : ""),
+						verified ? note : held_note, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	}
+	held_spi_finish(nest);
 }
 
 /*
@@ -923,6 +1093,69 @@ open_peer_checkpoint(const ConsortiumMember *m, const char *notetext, bl_note *n
 	return ok;
 }
 
+/*
+ * A checkpoint a join's copy brings, weighed against what this member holds
+ * already: a join again (after a lost slot or a dropped subscription)
+ * copies every checkpoint of the member, and one at a size held here was
+ * skipped (ON CONFLICT DO NOTHING) and one below the size verified here
+ * stored unverified, never looked at: a member that rewrote its log while
+ * its slot was gone showed a second tree at a size witnessed here, or a
+ * rollback, and nothing was recorded (red team r26 B1, B2).  The same rules
+ * as a streamed checkpoint's (witness_checkpoint()): at a size held, the
+ * root held; below a size verified (its leaves all here and checked), the
+ * tree of the leaves held.  True if the checkpoint contradicts them: the
+ * conflict is recorded and the checkpoint is not stored.  Connected to SPI.
+ */
+static bool
+copied_checkpoint_conflicts(const char *origin, int64 size, const uint8 *root, const char *note)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(origin), Int64GetDatum(size), CStringGetTextDatum(local_origin())};
+	const char *problem;
+	char	   *held_note;
+	int64		held_size;
+	bool		isnull;
+	bl_compact	c;
+	uint8		computed[BL_HASH_LEN];
+
+	if (SPI_execute_with_args("SELECT root, note FROM battledger.peer_checkpoint WHERE origin = $1 AND tree_size = $2",
+							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.peer_checkpoint");
+	if (SPI_processed == 1)
+	{
+		if (memcmp(DatumGetHash256P(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))->bytes,
+				   root, BL_HASH_LEN) == 0)
+			return false;		/* held already: the copy skips it */
+		problem = "split_view";
+		held_size = size;
+		held_note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	}
+	else
+	{
+		/* verified: by a checkpoint that extended it (frontier), or cosigned here once held */
+		if (SPI_execute_with_args("SELECT p.tree_size, p.note FROM battledger.peer_checkpoint p "
+								  "WHERE p.origin = $1 AND p.tree_size > $2 AND (p.frontier IS NOT NULL "
+								  "OR EXISTS (SELECT 1 FROM battledger.cosignature s WHERE s.log_origin = $1 "
+								  "AND s.tree_size = p.tree_size AND s.witness = $3 AND s.root OPERATOR(battledger.=) p.root)) "
+								  "ORDER BY p.tree_size LIMIT 1", 3, types, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.peer_checkpoint");
+		if (SPI_processed == 0)
+			return false;		/* beyond what was verified: witness_held_checkpoint() */
+		held_size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		held_note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		bl_compact_init(&c);
+		if (append_stored_leaves(&c, origin, 0, size) && bl_compact_root(&c, computed) == 0 &&
+			memcmp(computed, root, BL_HASH_LEN) == 0)
+			return false;
+		problem = "rollback";
+	}
+	record_conflict(origin, problem,
+					psprintf("A join's copy brought tree size " INT64_FORMAT " with a root that is not the tree "
+							 "verified here before (size " INT64_FORMAT ").", size, held_size),
+					held_note, note);
+	return true;
+}
+
 /* battledger._peer_checkpoint_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_peer_checkpoint_trigger);
 Datum
@@ -976,6 +1209,11 @@ battledger_peer_checkpoint_trigger(PG_FUNCTION_ARGS)
 		CStringGetTextDatum(notetext)};
 
 		nest = bl_spi_connect();
+		if (copied_checkpoint_conflicts(m->origin, size, root->bytes, notetext))
+		{
+			bl_spi_finish(nest);
+			return PointerGetDatum(NULL);
+		}
 		if (SPI_execute_with_args("INSERT INTO battledger.peer_checkpoint (origin, tree_size, root, note) "
 								  "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, types, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not store a peer checkpoint");
