@@ -53,7 +53,7 @@
 #       savepoints rolled back and released, an exception caught in
 #       PL/pgSQL, COPY of one row, INSERT ... ON CONFLICT DO NOTHING (one
 #       row skipped, one inserted), a row inserted by a trigger of a plain
-#       table: every row queued once, verify(), seal(), verify_log(true)
+#       table, MERGE ... WHEN NOT MATCHED THEN INSERT: every row queued once, verify(), seal(), verify_log(true)
 #       clean; the chain index's lock is the executor's RowExclusiveLock.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -403,6 +403,8 @@ S2	copied	1
 INSERT INTO public.q VALUES ('S0', 'once', 1) ON CONFLICT DO NOTHING;
 INSERT INTO public.q VALUES ('S0', 'once', 2) ON CONFLICT DO NOTHING;
 INSERT INTO public.feed VALUES ('S1', 1);
+MERGE INTO public.q USING (VALUES ('S2', 'merged', 1), ('S0', 'merged', 2)) v(b, k, n) ON false
+  WHEN NOT MATCHED THEN INSERT VALUES (v.b, v.k, v.n);
 SQL
 locks=$(q <<'SQL'
 BEGIN;
@@ -416,11 +418,18 @@ qs=$(q -c "WITH e AS (SELECT seq, row_hash FROM battledger.log_pending WHERE tbl
            SELECT (SELECT count(*) FROM e) || ' ' || (SELECT count(*) FROM public.q) || ' ' ||
                   (SELECT count(*) FROM public.q x WHERE (SELECT count(*) FROM e WHERE e.seq = x.ledger_seq AND e.row_hash::text = x.ledger_hash::text) = 1)")
 check "Q1: every row queued once, nothing else (entries rows matched: $qs)" "$(awk '{print ($1 == $2 && $2 == $3) ? "yes" : "no"}' <<<"$qs")" yes
-check "Q1: the rows that landed" "$(q -c "SELECT count(*) FROM public.q")" 48
+check "Q1: the rows that landed" "$(q -c "SELECT count(*) FROM public.q")" 50
 check "Q1: verify(), seal(), verify_log(true) clean" \
   "$(q -c "SELECT (SELECT count(*) FROM battledger.verify('public.q')) || '/' || (battledger.seal() IS NOT NULL) || '/' || (SELECT count(*) FROM battledger.verify_log(true))")" \
   "0/true/0"
 check "Q1: the chain index's lock after a single-row INSERT is the executor's (q_ledger_chain)" "$locks" "RowExclusiveLock"
+
+# the paths where an insert might not hold the chain index: a ledger table
+# cannot be a partition (reached through its parent) nor be made of one
+check "Q1: a ledger table is attached as no partition, a partition made no ledger table" \
+  "$(q -c "CREATE TABLE public.pp (battery text NOT NULL, kind text NOT NULL, n int) PARTITION BY LIST (n)" >/dev/null; \
+     state "ALTER TABLE public.pp ATTACH PARTITION public.q FOR VALUES IN (1)")/$(q -c "CREATE TABLE public.pp1 PARTITION OF public.pp FOR VALUES IN (1)" >/dev/null; \
+     state "SELECT battledger.enable_ledger('public.pp1', 'battery')")" "BL002/42809"
 
 echo "$FAILS FAIL(s)"
 exit $FAILS
