@@ -4,6 +4,9 @@
  * nested statements, twins), and the log trigger and transaction callbacks
  * writing inserted rows' entries to log_pending (log_queue.c) in their
  * subtransaction.  Part of the log (log.c); log_internal.h joins its files.
+ * Why one file: the entries (queued, inflight, twins) and the slots writing
+ * them are made, flushed and reset together by queue_flush() and the
+ * transaction callbacks; apart, that state would be shared through a header.
  */
 #include "log.h"
 #include "log_internal.h"
@@ -93,10 +96,17 @@ static text *last_qualname = NULL;
  * the relation's own descriptor pins it, and making and dropping a thousand
  * such slots every thousand rows cost more than the copy into a tuplestore
  * this queue replaced).  In TopTransactionContext: gone with it.
+ * flush_relid: the log_pending they were made for.  A transaction can
+ * replace it (DROP and CREATE EXTENSION, the drop guard disabled, or a
+ * savepoint rolled back over that): the slots of the other table's
+ * descriptor, whose hash256 is another type, made heap_multi_insert()
+ * fail ("datum attribute ... does not match deforming descriptor", red
+ * team r27, T1b and T1f).
  */
 static TupleTableSlot **flush_slots = NULL;
 static int	flush_nslots = 0;
 static TupleDesc flush_desc = NULL;
+static Oid	flush_relid = InvalidOid;
 static MemoryContext flush_cxt = NULL;	/* their tuples, reset after each batch */
 
 /* the first `need` slots (need <= LOG_QUEUE_BATCH), made if missing */
@@ -105,12 +115,24 @@ queue_slots(Relation pending, int need)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
+	/* another log_pending than the slots': new ones (between batches: the slots hold no tuple) */
+	if (flush_slots != NULL && flush_relid != RelationGetRelid(pending))
+	{
+		for (int i = 0; i < flush_nslots; i++)
+			ExecDropSingleTupleTableSlot(flush_slots[i]);
+		pfree(flush_slots);
+		FreeTupleDesc(flush_desc);
+		MemoryContextDelete(flush_cxt);
+		flush_slots = NULL;
+		flush_nslots = 0;
+	}
 	if (flush_slots == NULL)
 	{
 		/* a load's batch: one kept block for its tuples (a reset frees none) */
 		bool		load = need >= LOG_QUEUE_BATCH / 16;
 
 		flush_desc = CreateTupleDescCopy(RelationGetDescr(pending));
+		flush_relid = RelationGetRelid(pending);
 		flush_slots = palloc(sizeof(TupleTableSlot *) * LOG_QUEUE_BATCH);
 		flush_cxt = AllocSetContextCreate(TopTransactionContext, "battledger log queue tuples",
 										  load ? 256 * 1024 : ALLOCSET_DEFAULT_MINSIZE,
