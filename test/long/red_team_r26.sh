@@ -9,13 +9,17 @@
 #       weigh every copied checkpoint against those held (split view,
 #       rollback, inconsistent tree) and check held checkpoints with a
 #       fresh snapshot (a subscription owner at REPEATABLE READ).
+#   r27 (test/redteam/r27_0220_findings.sh): the 0.22.0 changes hold
+#       (_ns_candidates() bounded, usage_derived()'s lag(), the type OID
+#       cache, the chain head's lock, the lone queue entry), and the log
+#       queue's slots follow a replaced log_pending.
 # Their residuals (roles past the rules, a contested hosting, a key voided
 # by a second registration, a sync worker's slot lost in a crash) are
 # printed, not counted: docs/security.md, docs/consortium.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in k26_0220 r26_0220; do
+for s in k26_0220 r26_0220 r27_0220; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
