@@ -216,8 +216,10 @@ extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr 
 # Why each view is PUBLIC's (S4): keys, members: the registry's members and
 # keys; (0.21.0, pass21) _lot_counted_creation: a security_invoker view of the
 # raw lot events, read by _lot_custody_steps() as its caller: its reader
-# needs SELECT on lot_event (42501 for a plain role, checked below)
-ALLOWED_S4="_dynamic_attribute _lot_counted_creation batch checkpoint consortium_member cosignature event_kind fold_inputs id_namespace
+# needs SELECT on lot_event (42501 for a plain role, checked below);
+# (0.22.0, keyorigin) _key_rows_counted: the rows of key_event (PUBLIC's)
+# that count, where their origin added the member they name
+ALLOWED_S4="_dynamic_attribute _key_rows_counted _lot_counted_creation batch checkpoint consortium_member cosignature event_kind fold_inputs id_namespace
   key_event keys ledger_tables log_block log_conflict log_leaf log_pending log_pending_intact log_tile
   member_event members operator_registration peer_arrival peer_checkpoint peer_leaf quarantine registry_rule
   status_role"
