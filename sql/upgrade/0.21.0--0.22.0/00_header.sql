@@ -1,1 +1,0 @@
--- battledger 0.21.0 -> 0.22.0 (parts in sql/upgrade/0.21.0--0.22.0/)
