@@ -11,7 +11,9 @@
 # red team r23's cases on them (test/long/red_team_r23.sh),
 # passport ids in namespaces (test/long/red_team_pp23.sh), red team r24's
 # cases on them and r25's on keys registered where their member is hosted
-# (test/long/red_team_r24.sh),
+# (test/long/red_team_r24.sh), red teams k26, r26 and r27 on 0.22.0's keys
+# judged by origin and the witness's re-join (test/long/red_team_r26.sh),
+# 0.23.0's on roles judged by origin (test/long/red_team_r28.sh),
 # the faults the others do not make: a dropped publication, power cuts in
 # seal() and in a join's copy, a clock jump, a member restored from a
 # snapshot (test/long/faults23.sh),

@@ -41,30 +41,53 @@ SELECT @extschema@.enable_ledger('@extschema@.key_event', 'member');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.key_event', '');
 CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 
+-- Who hosts a member (0.23.0): the origins whose rows added it, one row
+-- per row adding it.  A member added under the empty origin was added here
+-- (before battledger.origin was set, or by 0.1.0; the arrival check refuses
+-- empty-origin rows from elsewhere), so such a row hosts it at this
+-- database's origin as well (red team r25, E1).  A member two origins added
+-- (a race, r25 X1) has both.  The one definition that the counted rows
+-- below, the writer's rules (_governance_rules()) and registry_conflicts()
+-- share, as "row origin = ANY (origins)": a view, not a function, so that
+-- it is inlined and probed by member where a row is judged (an SQL function
+-- with a pinned search_path is not inlined; a UNION ALL for the empty
+-- origin's second row made the planner scan member_event for each key).
+CREATE VIEW @extschema@._member_hosts AS
+    SELECT e.member,
+           CASE WHEN e.ledger_origin = ''
+                THEN ARRAY['', coalesce(pg_catalog.current_setting('battledger.origin', true), '')]
+                ELSE ARRAY[e.ledger_origin] END AS origins
+      FROM @extschema@.member_event e WHERE e.event = 'added';
+-- The member rows that count (0.23.0): a row adding a member counts (its
+-- origin hosts it by definition); a change of roles counts only where its
+-- origin hosts the member, the rule _governance_rules() applies on the
+-- writer.  Until 0.22.0 a member's superuser who disabled that trigger (or
+-- wrote in session_replication_role = replica) stripped a competitor's
+-- roles, or gave its own member a role it was not granted, on every member
+-- (named roles_not_hosted only); judged here, such a row changes nothing.
+CREATE VIEW @extschema@._member_rows_counted AS
+    SELECT m.* FROM @extschema@.member_event m
+     WHERE EXISTS (SELECT FROM @extschema@._member_hosts h
+                    WHERE h.member = m.member AND m.ledger_origin = ANY (h.origins));
 CREATE VIEW @extschema@.members AS
     SELECT DISTINCT ON (member) member, roles, at AS since
-      FROM @extschema@.member_event ORDER BY member, at DESC, ledger_origin DESC, ledger_seq DESC;
+      FROM @extschema@._member_rows_counted ORDER BY member, at DESC, ledger_origin DESC, ledger_seq DESC;
 -- The key rows that count (0.22.0): a key_event row, adding or revoking a
 -- key, counts only if its origin added the member it names, the hosting
 -- rule _governance_rules() applies on the writer.  The trigger does not
 -- fire for a member's superuser who disables it, nor in the apply worker,
 -- so until 0.21.0 a key written past it for a competitor signed as the
 -- competitor on every member (named key_not_hosted only); judged here, it
--- signs for nobody.  A member added under the empty origin was added here
--- (before battledger.origin was set, or by 0.1.0; the arrival check
--- refuses empty-origin rows from elsewhere): rows of this database's origin
--- count for it (red team r25, E1).  A member added nowhere yet has no
--- counted key: pg_restore brings key_event's rows before member_event's,
+-- signs for nobody.  Hosting is _member_hosts': a member added under the
+-- empty origin is hosted here too (r25 E1); a member added nowhere yet has
+-- no counted key: pg_restore brings key_event's rows before member_event's,
 -- and they count once their member's row is in, if its origin wrote them
--- (r25 D1).  A member two origins added (a race, r25 X1) counts the rows of
+-- (r25 D1); a member two origins added (a race, r25 X1) counts the rows of
 -- either: its adding origins may still revoke the keys they added.
 CREATE VIEW @extschema@._key_rows_counted AS
     SELECT k.* FROM @extschema@.key_event k
-     WHERE EXISTS (SELECT FROM @extschema@.member_event e
-                    WHERE e.member = k.member AND e.event = 'added'
-                      AND (e.ledger_origin = k.ledger_origin
-                           OR (e.ledger_origin = ''
-                               AND k.ledger_origin = coalesce(pg_catalog.current_setting('battledger.origin', true), ''))));
+     WHERE EXISTS (SELECT FROM @extschema@._member_hosts h
+                    WHERE h.member = k.member AND k.ledger_origin = ANY (h.origins));
 -- The keys that sign, one row per key: the counted rows adding it.  A key
 -- whose counted rows name two members signs for neither (which one is
 -- meant cannot be told; registry_conflicts() names key_registered_twice);
@@ -86,7 +109,8 @@ CREATE VIEW @extschema@.keys AS
      GROUP BY a.key_id, a.public_key
     HAVING min(a.member) = max(a.member);
 GRANT SELECT ON @extschema@.member_event, @extschema@.key_event,
-                @extschema@.members, @extschema@.keys, @extschema@._key_rows_counted TO PUBLIC;
+                @extschema@.members, @extschema@.keys, @extschema@._key_rows_counted,
+                @extschema@._member_hosts, @extschema@._member_rows_counted TO PUBLIC;
 
 -- Parsed keys are cached in each backend; a statement trigger tells every
 -- backend to drop its cache when keys or roles change.
@@ -102,7 +126,10 @@ ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_keys_changed;
 CREATE FUNCTION @extschema@.add_member(name text, roles text[]) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name) THEN
+    -- (a row adding it: a roles row another origin wrote for a name nobody
+    -- had added, which counts for nothing, must not keep its host from
+    -- adding it; red team m23, R4)
+    IF EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name AND e.event = 'added') THEN
         RAISE EXCEPTION 'member "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Change its roles with battledger.set_member_roles().';
     END IF;
@@ -118,7 +145,7 @@ COMMENT ON FUNCTION @extschema@.add_member(text, text[]) IS 'register a consorti
 CREATE FUNCTION @extschema@.set_member_roles(name text, roles text[]) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name) THEN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = name AND e.event = 'added') THEN
         RAISE EXCEPTION 'member "%" does not exist', name USING ERRCODE = 'undefined_object';
     END IF;
     INSERT INTO @extschema@.member_event (member, event, roles) VALUES (name, 'roles_changed', roles);
@@ -132,7 +159,7 @@ CREATE FUNCTION @extschema@.add_key(member text, public_key bytea,
 DECLARE
     id @extschema@.hash256 := @extschema@.key_id(public_key);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_key.member) THEN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_key.member AND e.event = 'added') THEN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
             HINT = 'Register it first with battledger.add_member().';
     END IF;

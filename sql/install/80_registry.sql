@@ -199,7 +199,8 @@ BEGIN
     SELECT k.member INTO member FROM @extschema@.keys k
      WHERE k.key_id OPERATOR(@extschema@.=) _signer_at.key_id;
     IF member IS NOT NULL THEN
-        SELECT m.roles INTO roles FROM @extschema@.member_event m
+        -- (roles changed where the member is not hosted change nothing; 0.23.0)
+        SELECT m.roles INTO roles FROM @extschema@._member_rows_counted m
          WHERE m.member = _signer_at.member AND m.at <= _signer_at.at
          ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1;
     END IF;
@@ -910,8 +911,7 @@ BEGIN
     -- data by name), and a key row for a member no origin has added signs
     -- for no roles; if another origin adds that member later, the row is
     -- named key_not_hosted (registry_conflicts(); red team r25, D1)
-    IF NOT coalesce((SELECT bool_and(e.ledger_origin IN (here, '')) FROM @extschema@.member_event e
-                      WHERE e.member = NEW.member AND e.event = 'added'), true) THEN
+    IF EXISTS (SELECT FROM @extschema@._member_hosts h WHERE h.member = NEW.member AND NOT h.origins && ARRAY[here, '']) THEN
         SELECT string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ') INTO host FROM @extschema@.member_event e
          WHERE e.member = NEW.member AND e.event = 'added';
         PERFORM @extschema@._refuse('BL044', format('member "%s" is not hosted here', NEW.member),
@@ -1136,7 +1136,7 @@ SELECT l.lot_id, f.event, f.material, f.mass_kg, f.inputs, f.signer, f.ledger_at
         CROSS JOIN LATERAL (SELECT ke.member FROM @extschema@.keys ke
                              WHERE ke.key_id OPERATOR(@extschema@.=) x.ledger_key_id OFFSET 0) s
        WHERE x.lot_id = l.lot_id AND x.event IN ('extracted', 'processed', 'secondary_created')
-         AND coalesce((SELECT m.roles FROM @extschema@.member_event m
+         AND coalesce((SELECT m.roles FROM @extschema@._member_rows_counted m
                         WHERE m.member = s.member AND m.at <= x.ledger_at
                         ORDER BY m.at DESC, m.ledger_origin DESC, m.ledger_seq DESC LIMIT 1)
                       && (SELECT k.roles FROM @extschema@.event_kind k WHERE k.event = x.event AND k.subject = 'lot'),
@@ -1153,7 +1153,7 @@ CREATE FUNCTION @extschema@.add_id_namespace(member text, namespace text) RETURN
 DECLARE
     other record;
 BEGIN
-    IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member) THEN
+    IF member IS NULL OR NOT EXISTS (SELECT 1 FROM @extschema@.member_event e WHERE e.member = add_id_namespace.member AND e.event = 'added') THEN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
             HINT = 'Register it first with battledger.add_member().';
     END IF;
@@ -2570,12 +2570,10 @@ CREATE FUNCTION @extschema@.registry_conflicts()
            CASE g.tbl WHEN 'key_event' THEN 'key_not_hosted' ELSE 'roles_not_hosted' END, 'equivocation',
            CASE WHEN g.hosted THEN format('%s for "%s" by origin "%s", which was not added for that member', g.what, g.member, g.ledger_origin)
                 ELSE format('%s for "%s" by origin "%s", which did not add that member', g.what, g.member, g.ledger_origin) END
-      -- (a member added under the empty origin was added here: rows of this
-      -- database's origin for it are hosted; red team r25, E1)
-      FROM (SELECT h.*, EXISTS (SELECT FROM @extschema@.member_event e
-                                 WHERE e.member = h.member AND e.event = 'added'
-                                   AND (e.ledger_origin = h.ledger_origin
-                                        OR (e.ledger_origin = '' AND h.ledger_origin = coalesce(current_setting('battledger.origin', true), '')))) AS hosted
+      -- (hosting as every reader judges it, _member_hosts: a member added
+      -- under the empty origin was added here too; red team r25, E1)
+      FROM (SELECT h.*, EXISTS (SELECT FROM @extschema@._member_hosts e
+                                 WHERE e.member = h.member AND h.ledger_origin = ANY (e.origins)) AS hosted
               FROM (SELECT 'key_event' AS tbl, k.member, k.ledger_origin, k.ledger_seq, k.key_id, k.event,
                            format('key %s %s', k.key_id, k.event) AS what
                       FROM @extschema@.key_event k

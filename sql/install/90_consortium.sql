@@ -901,7 +901,7 @@ BEGIN
                        '           WHERE b.batch_id = r.ledger_batch AND pg_catalog.to_regclass(b.tbl) = $3 '
                        '             AND b.key_id OPERATOR(@extschema@.=) r.ledger_key_id)) AS n_batch '
                        'FROM ONLY %s r LEFT JOIN @extschema@.keys k ON k.key_id OPERATOR(@extschema@.=) r.ledger_key_id '
-                       'LEFT JOIN LATERAL (SELECT e.roles FROM @extschema@.member_event e '
+                       'LEFT JOIN LATERAL (SELECT e.roles FROM @extschema@._member_rows_counted e '
                        '                    WHERE e.member = k.member AND e.at <= r.ledger_at '
                        '                    ORDER BY e.at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) ra ON true '
                        'WHERE r.ledger_origin = $1', t.tbl)

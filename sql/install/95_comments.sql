@@ -96,7 +96,11 @@ COMMENT ON TABLE @extschema@.event_kind IS 'the registry''s event kinds and the 
 COMMENT ON TABLE @extschema@.status_role IS 'Art. 77 statuses a battery can be moved into, and the roles that may move it';
 COMMENT ON TABLE @extschema@.member_event IS 'consortium members and their roles, as append-only history';
 COMMENT ON TABLE @extschema@.key_event IS 'members'' Ed25519 public keys: added and revoked, as append-only history';
-COMMENT ON VIEW @extschema@.members IS 'each member''s current roles';
+COMMENT ON VIEW @extschema@.members IS 'each member''s current roles, from the counted member rows';
+COMMENT ON VIEW @extschema@._member_hosts IS
+    'the origins hosting each member, per row adding it (a row of the empty origin: this database''s origin too)';
+COMMENT ON VIEW @extschema@._member_rows_counted IS
+    'the member_event rows that count: a member''s adding rows, and role changes whose origin hosts the member';
 COMMENT ON VIEW @extschema@.keys IS 'each key that signs: member, public key, validity and revocation, from the counted key rows';
 COMMENT ON VIEW @extschema@._key_rows_counted IS
     'the key_event rows that count: those whose origin added the member they name (the hosting rule)';

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Red teams of 0.23.0 as a long scenario: every case of their findings
+# scripts must hold.
+#   m23 (test/redteam/m23_0230_findings.sh): roles changed past the hosting
+#       rule change nothing, on either member, now or backdated; a roles row
+#       for a member nobody added yet neither counts nor keeps its host
+#       from adding it.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+rc=0
+for s in m23_0230; do
+  out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
+  grep -E '^(ok|FAIL|#) ' <<<"$out"
+  n=$(grep -c '^ok ' <<<"$out")
+  if [ $x != 0 ] || grep -q '^FAIL ' <<<"$out"; then
+    echo "FAIL - $s: $x cases failed"; rc=1
+  else
+    echo "ok   - $s: $n cases hold"
+  fi
+done
+exit $rc
