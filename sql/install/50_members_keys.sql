@@ -41,23 +41,49 @@ SELECT @extschema@.enable_ledger('@extschema@.key_event', 'member');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.key_event', '');
 CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 
--- Who hosts a member (0.23.0): the origins whose rows added it, one row
--- per row adding it.  A member added under the empty origin was added here
--- (before battledger.origin was set, or by 0.1.0; the arrival check refuses
--- empty-origin rows from elsewhere), so such a row hosts it at this
--- database's origin as well (red team r25, E1).  A member two origins added
--- (a race, r25 X1) has both.  The one definition that the counted rows
--- below, the writer's rules (_governance_rules()) and registry_conflicts()
--- share, as "row origin = ANY (origins)": a view, not a function, so that
--- it is inlined and probed by member where a row is judged (an SQL function
--- with a pinned search_path is not inlined; a UNION ALL for the empty
--- origin's second row made the planner scan member_event for each key).
+-- Which origin hosts a member, as this database first saw it (0.23.0).  A
+-- member two origins added used to count the key rows of both (so that two
+-- origins racing to add one kept their keys, red team r25 X1), so a
+-- member's superuser who added a competitor again at its own origin, past
+-- its rules, then added a key for it, signed as the competitor on every
+-- member.  Which adding row came first cannot be told from the rows (their
+-- at is their writer's), but each database saw one before the other: the
+-- first adding row inserted or arrived here pins the member to its origin
+-- (a trigger on member_event, below), and an adding row of another origin
+-- hosts nothing here.  A race two origins run before either sees the
+-- other's row leaves members disagreeing, named member_hosting_contested;
+-- the consortium settles it with pin_member_host() on every member.  Local
+-- configuration, like consortium_member: kept by pg_dump, whose data comes
+-- before member_event's (it orders table data by name).
+CREATE TABLE @extschema@.host_pin (
+    member    text PRIMARY KEY,
+    origin    text NOT NULL,
+    how       text NOT NULL CHECK (how IN ('first_seen', 'pinned')),
+    pinned_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.host_pin', '');
+GRANT SELECT ON @extschema@.host_pin TO PUBLIC;
+-- Who hosts a member (0.23.0): the origins of the rows adding it that this
+-- database's pin allows (all of them where it has none: a member pinned by
+-- no adding row yet, as before 0.23.0).  A member added under the empty
+-- origin was added here (before battledger.origin was set, or by 0.1.0; the
+-- arrival check refuses empty-origin rows from elsewhere), so such a row
+-- hosts it at this database's origin as well (red team r25, E1).  The one
+-- definition that the counted rows below, the writer's rules
+-- (_governance_rules()) and registry_conflicts() share, as "row origin =
+-- ANY (origins)": a view, not a function, so that it is inlined and probed
+-- by member where a row is judged (an SQL function with a pinned
+-- search_path is not inlined; a UNION ALL for the empty origin's second row
+-- made the planner scan member_event for each key).
 CREATE VIEW @extschema@._member_hosts AS
     SELECT e.member,
            CASE WHEN e.ledger_origin = ''
                 THEN ARRAY['', coalesce(pg_catalog.current_setting('battledger.origin', true), '')]
                 ELSE ARRAY[e.ledger_origin] END AS origins
-      FROM @extschema@.member_event e WHERE e.event = 'added';
+      FROM @extschema@.member_event e
+     WHERE e.event = 'added'
+       AND NOT EXISTS (SELECT FROM @extschema@.host_pin p
+                        WHERE p.member = e.member AND p.origin <> e.ledger_origin);
 -- The member rows that count (0.23.0): a row adding a member counts (its
 -- origin hosts it by definition); a change of roles counts only where its
 -- origin hosts the member, the rule _governance_rules() applies on the
@@ -122,6 +148,48 @@ CREATE TRIGGER battledger_keys_changed AFTER INSERT ON @extschema@.key_event
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
 ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_keys_changed;
 ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_keys_changed;
+
+-- _pin_first_host(): the first row adding a member that this database
+-- inserts or receives pins the member to its origin (host_pin, above).
+-- ENABLE ALWAYS: rows from other members arrive through the apply worker.
+-- As the owner: add_member()'s callers and the apply worker's role may not
+-- write host_pin themselves.
+CREATE FUNCTION @extschema@._pin_first_host() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO @extschema@.host_pin (member, origin, how) VALUES (NEW.member, NEW.ledger_origin, 'first_seen')
+        ON CONFLICT (member) DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battledger_host_pin AFTER INSERT ON @extschema@.member_event
+    FOR EACH ROW WHEN (NEW.event = 'added') EXECUTE FUNCTION @extschema@._pin_first_host();
+ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_host_pin;
+-- a pin changed by pin_member_host() changes which keys sign
+CREATE TRIGGER battledger_keys_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.host_pin
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+ALTER TABLE @extschema@.host_pin ENABLE ALWAYS TRIGGER battledger_keys_changed;
+
+-- pin_member_host(member text, origin text): settle a contested hosting
+-- here: the member's keys and roles are those of the rows the given
+-- origin wrote (after the consortium agreed which origin hosts it; run it
+-- on every member).  Needs a row of that origin adding the member.
+CREATE FUNCTION @extschema@.pin_member_host(member text, origin text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM @extschema@.member_event e
+                    WHERE e.member = pin_member_host.member AND e.event = 'added'
+                      AND e.ledger_origin = pin_member_host.origin) THEN
+        RAISE EXCEPTION 'no row of origin "%" adds member "%"', origin, member USING ERRCODE = 'undefined_object',
+            DETAIL = format('The origins that added it: %s.',
+                            coalesce((SELECT string_agg(DISTINCT '"' || e.ledger_origin || '"', ', ')
+                                        FROM @extschema@.member_event e
+                                       WHERE e.member = pin_member_host.member AND e.event = 'added'), 'none')),
+            HINT = 'Pin a member to an origin whose row adding it is here.';
+    END IF;
+    INSERT INTO @extschema@.host_pin (member, origin, how) VALUES (member, origin, 'pinned')
+        ON CONFLICT ON CONSTRAINT host_pin_pkey
+        DO UPDATE SET origin = EXCLUDED.origin, how = 'pinned', pinned_at = now();
+END $$;
 
 CREATE FUNCTION @extschema@.add_member(name text, roles text[]) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -215,6 +283,7 @@ CREATE FUNCTION @extschema@.member_keys_at(member text, at timestamptz)
 $$;
 
 REVOKE ALL ON FUNCTION @extschema@.add_member(text, text[]), @extschema@.set_member_roles(text, text[]),
+    @extschema@.pin_member_host(text, text), @extschema@._pin_first_host(),
     @extschema@.add_key(text, bytea, timestamptz, timestamptz),
     @extschema@.add_key(text, text, timestamptz, timestamptz),
     @extschema@.revoke_key(@extschema@.hash256, timestamptz) FROM PUBLIC;

@@ -2177,6 +2177,10 @@ CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.id_namespace
 ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_inputs;
+-- (a member's pinned host decides which of its keys and roles count)
+CREATE TRIGGER battledger_fold_inputs AFTER INSERT OR UPDATE OR DELETE ON @extschema@.host_pin
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._fold_inputs_changed();
+ALTER TABLE @extschema@.host_pin ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 
 -- The batteries whose passport ids changed holder.  A battery's fold reads
 -- one thing of other batteries' rows: the first issuing event of each
@@ -2604,13 +2608,19 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its
-    -- hosting is contested, so nobody registers its keys or roles any more,
-    -- while every key already added for it signs as it; named once per row
-    -- adding it, whether or not it has a namespace (red team r25, X1)
+    -- hosting is contested; each database counts the keys and roles of the
+    -- origin it pinned (the first it saw adding it, or pin_member_host()),
+    -- so members may disagree until the consortium settles it; named once
+    -- per row adding it, whether or not it has a namespace (red team r25,
+    -- X1; 0.23.0)
     SELECT NULL, a.ledger_origin, a.ledger_seq, 'member_event', a.member, 'member_hosting_contested', 'conflict',
-           format('member "%s" added by origin "%s", and also by %s', a.member, a.ledger_origin,
+           format('member "%s" added by origin "%s", and also by %s; %s', a.member, a.ledger_origin,
                   (SELECT string_agg(DISTINCT '"' || o.ledger_origin || '"', ', ') FROM @extschema@.member_event o
-                    WHERE o.member = a.member AND o.event = 'added' AND o.ledger_origin <> a.ledger_origin))
+                    WHERE o.member = a.member AND o.event = 'added' AND o.ledger_origin <> a.ledger_origin),
+                  -- (which of them this database counts: its pin, host_pin)
+                  coalesce((SELECT format('hosted here by "%s" (%s)', p.origin, replace(p.how, '_', ' '))
+                              FROM @extschema@.host_pin p WHERE p.member = a.member),
+                           'no origin pinned here: the rows of each count'))
       FROM @extschema@.member_event a
      WHERE a.event = 'added'
        AND EXISTS (SELECT FROM @extschema@.member_event o

@@ -19,6 +19,14 @@
 #       counts, on both (the view does not count too little).
 #   R4  a roles row for a member added nowhere yet (the trigger lets it
 #       pass: r25 D1): once c adds that member, the row does not count.
+#   H1  m's superuser adds c's member again at m past its rules (backdated a
+#       year), then a key for it: until 0.22.0 a member two origins added
+#       counted the key rows of either (r25 X1), so the key signed as c on
+#       every member; now each database counts the origin it first saw
+#       adding the member (host_pin): the key signs for nobody, the
+#       contest is named with c as the host.
+#   H2  pin_member_host(): not a plain role's; refuses an origin that did
+#       not add the member; a superuser's pin changes only its database.
 # Results, PostgreSQL 15, 2026-12-07 ~02:40 UTC: 0.22.0 (36112d8) 4 FAILs
 # (R1: c's roles 'recycler' on both, c's next row BL015; R2: its rows
 # judged by 'recycler'; R4: the squatted name's roles 'recycler', and c's
@@ -107,6 +115,34 @@ q c -c "SELECT battledger.add_member('new.example', ARRAY['cell_maker'])" >/dev/
 bl_wait_for m "SELECT count(*) = 7 FROM battledger.member_event" 100 >/dev/null
 check "R4 roles m wrote for a member before c added it do not count, on both" \
   "$(both "SELECT array_to_string(roles, ',') FROM battledger.members WHERE member = 'new.example'")" "cell_maker/cell_maker"
+
+# ---------------------------------------------------------------- H1, H2
+# (r25 X1's rule until 0.22.0: a member two origins added counted the key
+# rows of either)
+q m -c "ALTER TABLE battledger.member_event DISABLE TRIGGER battledger_rules" >/dev/null
+q m -c "INSERT INTO battledger.member_event (member, event, roles, at) VALUES ('cell.example', 'added', ARRAY['cell_maker'], now() - interval '1 year')" >/dev/null
+q m -c "ALTER TABLE battledger.member_event ENABLE TRIGGER battledger_rules" >/dev/null
+check "H1 m's DBA cannot add a key for c after its superuser added c again at m (BL044)" \
+  "$(state m -c "SELECT battledger.add_key('cell.example', $(pub mal-as-cell), now() - interval '1 hour')")" BL044
+q m -c "ALTER TABLE battledger.key_event DISABLE TRIGGER battledger_rules" >/dev/null
+q m -c "INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from)
+        VALUES ($(kid mal-as-cell), 'cell.example', 'added', $(pub mal-as-cell), now() - interval '1 hour')" >/dev/null
+q m -c "ALTER TABLE battledger.key_event ENABLE TRIGGER battledger_rules" >/dev/null
+bl_wait_for c "SELECT count(*) = 1 FROM battledger.key_event WHERE key_id OPERATOR(battledger.=) $(kid mal-as-cell)" 100 >/dev/null
+check "  past its rules, a key m adds for c (re-added at m, backdated) signs for nobody, on both" \
+  "$(both "SELECT coalesce((battledger._signer_at($(kid mal-as-cell), now())).member, 'nobody')")" "nobody/nobody"
+check "  m's application signing as c with it is refused at m (BL011)" \
+  "$(state m -c "$(made mal-as-cell "$C/M1")")" BL011
+check "  c's own key still signs as c" "$(state c -c "$(made cell-1 "$C/B3")")" ""
+check "  the contest is named, with the host each counts (c's first add), on both" \
+  "$(both "SELECT count(*) FILTER (WHERE message LIKE '%hosted here by \"c.example/log\" (first seen)') || '/' || count(*) FROM battledger.registry_conflicts() WHERE problem = 'member_hosting_contested' AND signer = 'cell.example'")" "2/2/2/2"
+check "H2 a plain role cannot pin a host (42501)" \
+  "$(state m -c "CREATE ROLE plain_m; SET ROLE plain_m; SELECT battledger.pin_member_host('cell.example', 'm.example/log')")" 42501
+check "  nor read past its rules: pinning to an origin that did not add the member is refused (42704)" \
+  "$(state c -c "SELECT battledger.pin_member_host('cell.example', 'nowhere.example/log')")" 42704
+q m -c "SELECT battledger.pin_member_host('cell.example', 'm.example/log')" >/dev/null
+check "  m's superuser pinning c to its own add fools m alone: the key signs as c at m, for nobody at c" \
+  "$(both "SELECT coalesce((battledger._signer_at($(kid mal-as-cell), now())).member, 'nobody')")" "nobody/cell.example"
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"

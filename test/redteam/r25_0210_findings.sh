@@ -37,7 +37,9 @@
 #       compromised key must be revocable), and the contest must be named
 #       by registry_conflicts() on both members (it names a namespace's
 #       contest, but a member with no namespace: nothing, while both
-#       origins' keys sign as it).
+#       origins' keys sign as it).  Since 0.23.0 (host_pin) each member
+#       counts the rows of the origin it first saw adding the member, names
+#       that host in the contest's detail, and pin_member_host() settles it.
 #   E1  a database that added its member before battledger.origin was set
 #       (or under 0.1.0, whose rows keep the empty origin) could not add,
 #       revoke or re-role its keys afterwards (BL044, the hint sending its DBA
@@ -158,15 +160,25 @@ check "  a multi-row INSERT adding a new member twice is refused" \
 # ---------------------------------------------------------------- X1. a member added at two origins
 check "X1 c can revoke the key it added for shared.example (contested by m's add in flight)" \
   "$(state c -c "SELECT battledger.revoke_key($(kid sh-c))")" ""
-check "  m cannot revoke the key c added for it" \
-  "$(state m -c "SELECT battledger.revoke_key($(kid sh-c))")" BL044
-check "  nor add one for it (BL044)" \
-  "$(state m -c "SELECT battledger.add_key('shared.example', $(pub sh-m2))")" BL044
+# (since 0.23.0 each database counts the keys and roles of the origin it
+# pinned, the first it saw adding the member: for c its own add, for m
+# its own; members disagree until the consortium settles it)
+check "  m, which pinned shared.example to its own add, may revoke there c's key (it counts for nothing at m)" \
+  "$(state m -c "SELECT battledger.revoke_key($(kid sh-c))")" ""
+check "  and add a key for it" \
+  "$(state m -c "SELECT battledger.add_key('shared.example', $(pub sh-m2))")" ""
 check "  registry_conflicts() names shared.example's contested hosting, on both" \
   "$(both "SELECT count(*) > 0 FROM battledger.registry_conflicts() WHERE signer = 'shared.example'")" "t/t"
-bl_wait_for m "SELECT count(*) = 1 FROM battledger.key_event WHERE event = 'revoked' AND member = 'shared.example'" >/dev/null
-check "  c's revocation holds on both (one key of shared.example, m's, still signs)" \
-  "$(both "SELECT count(*) FROM battledger.keys WHERE member = 'shared.example' AND revoked_at IS NULL")" "1/1"
+for x in c m; do bl_wait_for "$x" "SELECT count(*) = 2 FROM battledger.key_event WHERE event = 'revoked' AND member = 'shared.example'" >/dev/null; done
+check "  each counts the keys of the origin it pinned: c none (its own revoked), m its two" \
+  "$(both "SELECT count(*) FROM battledger.keys WHERE member = 'shared.example' AND revoked_at IS NULL")" "0/2"
+check "  the contest names the host each counts" \
+  "$(both "SELECT string_agg(DISTINCT substring(message from 'hosted here by \"([^\"]*)\"'), ',') FROM battledger.registry_conflicts() WHERE problem = 'member_hosting_contested'")" "c.example/log/m.example/log"
+q m -c "SELECT battledger.pin_member_host('shared.example', 'c.example/log')" >/dev/null
+check "  settled (m pins c's add): both count c's keys alone" \
+  "$(both "SELECT count(*) FROM battledger.keys WHERE member = 'shared.example' AND revoked_at IS NULL")" "0/0"
+check "  and m adds no key for it any more (BL044)" \
+  "$(state m -c "SELECT battledger.add_key('shared.example', $(pub sh-m3))")" BL044
 check "  the contest is a conflict: verify_member() of c at m files no member_event row" \
   "$(q m -c "SELECT count(*) FROM battledger.verify_member('c.example/log') WHERE tbl = 'battledger.member_event'")" 0
 
