@@ -9,7 +9,7 @@ MODULE_big = battledger
 CORE_OBJS = src/core/sha256.o src/core/ed25519.o src/core/merkle.o src/core/codec.o src/core/note.o \
             src/core/batch.o src/core/type_text.o src/core/number_text.o
 PG_OBJS = src/pg/battledger.o src/pg/hash256.o src/pg/encode.o src/pg/ledger_rel.o \
-          src/pg/chain.o src/pg/verify.o src/pg/guard.o src/pg/keys.o src/pg/sign.o \
+          src/pg/chain.o src/pg/verify.o src/pg/guard.o src/pg/keys.o src/pg/key_proof.o src/pg/sign.o \
           src/pg/log.o src/pg/log_queue.o src/pg/log_entries.o src/pg/log_tree.o src/pg/log_seal.o \
           src/pg/log_bulk.o src/pg/log_proof.o src/pg/log_verify.o src/pg/log_verify_rows.o src/pg/log_keys.o \
           src/pg/battery_id.o src/pg/json_num.o \
@@ -31,7 +31,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(PREV_VERSIO
 DATA = $(wildcard sql/upgrade/$(EXTENSION)--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
-REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium migrate security privileges
+REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium migrate security key_proof privileges
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config

@@ -2159,7 +2159,7 @@ INSERT INTO @extschema@.fold_inputs VALUES (true, 0);
 -- _fold_generation() runs as its caller, any role
 GRANT SELECT ON @extschema@.fold_inputs TO PUBLIC;
 
--- _fold_inputs_changed(): trigger on member_event, key_event, id_namespace.
+-- _fold_inputs_changed(): trigger on member_event, key_event, key_proof, id_namespace.
 -- As the owner: the writers (add_key(), the apply worker's role) may not
 -- update fold_inputs themselves.
 CREATE FUNCTION @extschema@._fold_inputs_changed() RETURNS trigger
@@ -2174,9 +2174,13 @@ CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.key_event
     FOR EACH ROW EXECUTE FUNCTION @extschema@._fold_inputs_changed();
 CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.id_namespace
     FOR EACH ROW EXECUTE FUNCTION @extschema@._fold_inputs_changed();
+-- (a proof of possession can settle a contested key's member, 0.23.0)
+CREATE TRIGGER battledger_fold_inputs AFTER INSERT ON @extschema@.key_proof
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._fold_inputs_changed();
 ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 ALTER TABLE @extschema@.key_event ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 ALTER TABLE @extschema@.id_namespace ENABLE ALWAYS TRIGGER battledger_fold_inputs;
+ALTER TABLE @extschema@.key_proof ENABLE ALWAYS TRIGGER battledger_fold_inputs;
 -- (a member's pinned host decides which of its keys and roles count)
 CREATE TRIGGER battledger_fold_inputs AFTER INSERT OR UPDATE OR DELETE ON @extschema@.host_pin
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._fold_inputs_changed();
@@ -2595,16 +2599,31 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     -- past its rules).  Since 0.22.0 every reader (the keys view) counts
     -- only its rows whose origin added their member, and a key those name
     -- two members for signs for neither; the rest are named too.  Named at
-    -- each of its rows, a conflict
-    SELECT NULL, a.ledger_origin, a.ledger_seq, 'key_event', a.member, 'key_registered_twice', 'conflict',
+    -- each of its rows, a conflict.  Since 0.23.0 such a key signs for the
+    -- one member whose holder proved possession of it (key_proof): still
+    -- named, the detail saying who proved it; a row adding it for another
+    -- member is then its origin's equivocation (it registered a key whose
+    -- holder is another member: verify_member() files it under key_event),
+    -- the prover's own rows stay conflicts
+    SELECT NULL, a.ledger_origin, a.ledger_seq, 'key_event', a.member, 'key_registered_twice',
+           CASE WHEN pr.signs AND a.member <> pr.member THEN 'equivocation' ELSE 'conflict' END,
            format('key %s added for "%s" by origin "%s", and %s times more', a.key_id, a.member, a.ledger_origin,
                   (SELECT count(*) - 1 FROM @extschema@.key_event o
                     WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'))
+           || CASE WHEN pr.member IS NULL THEN ''
+                   ELSE format('; "%s" proved possession of it (key_proof)%s', pr.member,
+                               CASE WHEN pr.signs THEN ', so it signs for that member' ELSE '' END) END
       FROM @extschema@.key_event a
+     CROSS JOIN LATERAL (
+           SELECT x.member, EXISTS (SELECT FROM @extschema@.keys k
+                                     WHERE k.key_id OPERATOR(@extschema@.=) a.key_id AND k.member = x.member) AS signs
+             FROM (SELECT @extschema@._key_proven_member(a.key_id) AS member) x) pr
      WHERE a.event = 'added'
+       -- (another row: chains are per member, so one origin's rows for two
+       -- members can share a ledger_seq; until 0.23.0 such a pair went unnamed)
        AND EXISTS (SELECT FROM @extschema@.key_event o
                     WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'
-                      AND (o.ledger_origin, o.ledger_seq) IS DISTINCT FROM (a.ledger_origin, a.ledger_seq))
+                      AND (o.member, o.ledger_origin, o.ledger_seq) IS DISTINCT FROM (a.member, a.ledger_origin, a.ledger_seq))
     UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its

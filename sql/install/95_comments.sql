@@ -105,7 +105,13 @@ COMMENT ON VIEW @extschema@._member_hosts IS
     'the origins hosting each member, per row adding it (a row of the empty origin: this database''s origin too)';
 COMMENT ON VIEW @extschema@._member_rows_counted IS
     'the member_event rows that count: a member''s adding rows, and role changes whose origin hosts the member';
-COMMENT ON VIEW @extschema@.keys IS 'each key that signs: member, public key, validity and revocation, from the counted key rows';
+COMMENT ON TABLE @extschema@.key_proof IS
+    'proofs of possession: a key''s Ed25519 signature over key_possession_message(member, public key); a key registered for two members signs for the one that proved it';
+COMMENT ON VIEW @extschema@.keys IS 'each key that signs: member, public key, validity and revocation, from the counted key rows (a key counted for two members: the one that proved possession of it, if exactly one did)';
+COMMENT ON FUNCTION @extschema@.key_possession_message(text, bytea) IS
+    'what a key''s holder signs to prove possession of it for a member: "battledger key-possession v1\n" || member || "\n" || public key';
+COMMENT ON FUNCTION @extschema@.prove_key(@extschema@.hash256, bytea, text) IS
+    'store a proof of possession of a registered key (its signature over key_possession_message()); returns the member it proves the key for';
 COMMENT ON VIEW @extschema@._key_rows_counted IS
     'the key_event rows that count: those whose origin added the member they name (the hosting rule)';
 COMMENT ON TABLE @extschema@.checkpoint IS 'this log''s signed checkpoints (C2SP), one per seal() piece';

@@ -64,6 +64,7 @@ static const opt_def opt_defs[O_COUNT] = {
 	[O_PREV] = {"--prev", 1},
 	[O_ROW_HASH] = {"--hash", 1},
 	[O_OLD_VKEY] = {"--old-vkey", 1},
+	[O_MEMBER] = {"--member", 1},
 };
 
 #define BIT(o) ((uint64_t) 1 << (o))
@@ -107,6 +108,12 @@ static const command commands[] = {
 		"\"battledger batch v2\\n\" || u16be(len) || TABLE || ID || \"\\n\"\n"
 		"|| u64be(count) || root (the table as schema.table, unquoted).\n"
 		"Prints root, count and signature (hex).\n"},
+	{"prove-key", cmd_prove_key, BIT(O_KEY) | BIT(O_MEMBER), BIT(O_KEY) | BIT(O_MEMBER),
+		"prove-key --key FILE --member NAME",
+		"Sign the proof of possession of the key for member NAME,\n"
+		"\"battledger key-possession v1\\n\" || NAME || \"\\n\" || public key,\n"
+		"and print the key id and the signature (hex), for\n"
+		"battledger.prove_key(key_id, signature) (docs/signatures.md).\n"},
 	{"vkey", cmd_vkey, BIT(O_KEY) | BIT(O_NAME) | BIT(O_COSIGNER),
 		BIT(O_KEY) | BIT(O_NAME),
 		"vkey --key FILE --name NAME [--cosigner]",

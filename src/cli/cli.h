@@ -55,7 +55,7 @@ typedef enum opt_id
 	O_FILE, O_ORIGIN, O_WITNESS, O_PROOF, O_LEAF_HEX, O_LEAF_FILE, O_OLD,
 	O_NEW, O_SIZE, O_INDEX, O_ROOT, O_LEAF_HASH, O_PROOF_FILE, O_SIZE1,
 	O_SIZE2, O_ROOT1, O_ROOT2, O_TIME, O_MIN_WITNESSES, O_TABLE, O_SEQ, O_PREV, O_ROW_HASH,
-	O_OLD_VKEY, O_COUNT
+	O_OLD_VKEY, O_MEMBER, O_COUNT
 } opt_id;
 
 /* One command line, parsed: the value of each option given ("" if it takes none). */
@@ -90,6 +90,7 @@ int cmd_keygen(const cmd_args *a);
 int cmd_pubkey(const cmd_args *a);
 int cmd_sign(const cmd_args *a);
 int cmd_sign_batch(const cmd_args *a);
+int cmd_prove_key(const cmd_args *a);
 
 /* cli_note.c: commands, and the checkpoint checks cli_proof.c shares */
 int cmd_vkey(const cmd_args *a);

@@ -418,3 +418,19 @@ bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN], uint8_t out[BL_HASH_LEN])
 	memset(out, 0, BL_HASH_LEN);
 	return -1;
 }
+
+size_t
+bl_key_possession_message(const char *member, size_t member_len,
+						  const uint8_t pub[BL_ED25519_PUB_LEN], uint8_t *out)
+{
+	size_t		plen = sizeof(BL_KEY_POSSESSION_PREFIX) - 1;
+
+	if (out)
+	{
+		memcpy(out, BL_KEY_POSSESSION_PREFIX, plen);
+		memcpy(out + plen, member, member_len);
+		out[plen + member_len] = '\n';
+		memcpy(out + plen + member_len + 1, pub, BL_ED25519_PUB_LEN);
+	}
+	return plen + member_len + 1 + BL_ED25519_PUB_LEN;
+}

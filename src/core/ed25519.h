@@ -90,4 +90,22 @@ char	   *bl_ed25519_pub_to_pem(void *key);
 int			bl_key_id(const uint8_t pub[BL_ED25519_PUB_LEN],
 					  uint8_t out[BL_HASH_LEN]);
 
+/*
+ * Proof of possession (0.23.0): what a key's holder signs to show that it
+ * holds the private key of a public key registered for a member
+ * (docs/signatures.md, "Proof of possession"):
+ *
+ *     "battledger key-possession v1\n" || member (UTF-8) || "\n" || public key
+ *
+ * The public key is the last 32 bytes, so the member between the prefix
+ * and it is never ambiguous; no other message a member key signs begins
+ * with this prefix (row signing bytes begin "BLR"/"BLS", manifests
+ * "battledger batch").  Writes the message to out (if not NULL; it must
+ * hold the returned length) and returns its length.
+ */
+#define BL_KEY_POSSESSION_PREFIX "battledger key-possession v1\n"
+size_t		bl_key_possession_message(const char *member, size_t member_len,
+									  const uint8_t pub[BL_ED25519_PUB_LEN],
+									  uint8_t *out);
+
 #endif

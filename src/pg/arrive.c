@@ -140,6 +140,7 @@ static void
 row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 {
 	if (strcmp(lr->qualname, "battledger.key_event") == 0 ||
+		strcmp(lr->qualname, "battledger.key_proof") == 0 ||
 		strcmp(lr->qualname, "battledger.member_event") == 0)
 		CacheInvalidateRelcache(rel);
 	else if (strcmp(lr->qualname, "battledger.batch") == 0 && !consortium_table_sync())

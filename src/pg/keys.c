@@ -4,7 +4,8 @@
  * A signed insert names its key by id; the key, its validity period, its
  * revocation and its member's roles are read once through SPI from the
  * battledger.keys and battledger.members views and the parsed OpenSSL key is
- * kept.  Inserting into member_event or key_event fires a statement trigger
+ * kept.  Inserting into member_event, key_event or key_proof (a proof of
+ * possession can settle a contested key, 0.23.0) fires a statement trigger
  * that sends a relcache invalidation for that table; every backend's callback
  * then marks its cache stale, and the next lookup starts afresh.
  *
@@ -271,9 +272,9 @@ key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t, const char *
 				ereport(ERROR,
 						(errcode(ERRCODE_SIG_UNKNOWN_KEY),
 						 errmsg("%s is signed with a key that signs for no member", what),
-						 errdetail("Key %s is added for member %s, but no row adding it counts: a key row counts only where its origin added the member it names, and a key counted for two members signs for neither.",
+						 errdetail("Key %s is added for member %s, but no row adding it counts: a key row counts only where its origin added the member it names, and a key counted for two members signs for neither unless exactly one of them proved possession of it.",
 								   key_id_text(key), key->uncounted),
-						 errhint("battledger.registry_conflicts() names such key rows (key_not_hosted, key_registered_twice). Register the key where its member was added.")));
+						 errhint("battledger.registry_conflicts() names such key rows (key_not_hosted, key_registered_twice). Register the key where its member was added; a key registered for two members signs for the one whose holder proves it with battledger.prove_key().")));
 			ereport(ERROR,
 					(errcode(ERRCODE_SIG_UNKNOWN_KEY),
 					 errmsg("%s is signed with an unknown key", what),
@@ -433,7 +434,7 @@ battledger_keys_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("battledger._keys_changed() must fire AFTER, FOR EACH STATEMENT"),
-				 errdetail("It is the statement trigger on battledger.member_event and battledger.key_event.")));
+				 errdetail("It is the statement trigger on battledger.member_event, battledger.key_event and battledger.key_proof.")));
 	CacheInvalidateRelcache(td->tg_relation);
 	return PointerGetDatum(NULL);
 }

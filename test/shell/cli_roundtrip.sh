@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The command-line tool against a live database, end to end:
 #   keygen -> register the PEM -> sign the server's signing bytes -> insert accepted;
+#   prove-key -> the server's possession message, prove_key() accepts it;
 #   sign-batch -> signed batch accepted;
 #   seal -> tlog-proof verified offline by the CLI, and rejected after any
 #   single-byte change to the bundle, the leaf or the log's key;
@@ -31,6 +32,18 @@ q -c "SELECT battledger.add_member('fleet.example', ARRAY['fleet_operator'])" >/
 db_kid=$(q -v pem="$(cat "$W/fleet.pub")" <<< "SELECT battledger.add_key('fleet.example', :'pem'::text)")
 check "server key id equals the CLI's ($db_kid)" test "$db_kid" = "$cli_kid"
 check "pubkey prints the same key id" sh -c "'$CLI' pubkey --key '$W/fleet.key' | grep -q '$db_kid'"
+
+# --- a proof of possession (0.23.0): the CLI builds the message itself, the
+# server's key_possession_message() gives the same bytes, prove_key() takes it
+"$CLI" prove-key --key "$W/fleet.key" --member fleet.example > "$W/prove.out"
+check "prove-key names the key id" test "$(awk '$1 == "key_id" {print $2}' "$W/prove.out")" = "$db_kid"
+psig=$(awk '$1 == "signature" {print $2}' "$W/prove.out")
+pmsg=$(q -v pem="$(cat "$W/fleet.pub")" <<< "SELECT encode(battledger.key_possession_message('fleet.example', battledger.public_key_from_pem(:'pem')), 'hex')")
+check "prove-key signs the server's key_possession_message()" test "$psig" = "$("$CLI" sign --key "$W/fleet.key" --hex "$pmsg")"
+"$CLI" prove-key --key "$W/fleet.key" --member other.example > "$W/prove-other.out"
+check "a proof for another member is refused by prove_key()" \
+  sh -c "! psql -X -q -d cli -c \"SELECT battledger.prove_key('$db_kid', decode('$(awk '$1 == "signature" {print $2}' "$W/prove-other.out")', 'hex'))\" 2>/dev/null"
+check "prove_key() accepts the CLI's proof" test "$(q -c "SELECT battledger.prove_key('$db_kid', decode('$psig', 'hex'))")" = fleet.example
 
 # --- one signed row: the server computes the bytes, the member signs them
 row="jsonb_build_object('battery', 'B0025', 'soh_pct', 91.51, 'ledger_key_id', '$db_kid')"

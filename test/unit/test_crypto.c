@@ -663,6 +663,25 @@ test_ed25519(void)
 		EVP_Digest(buf, sizeof(buf), want, NULL, EVP_sha256(), NULL);
 		check(bl_key_id(pub1, id) == 0 && memcmp(id, want, 32) == 0, "member key id");
 	}
+
+	/*
+	 * Proof of possession (0.23.0): "battledger key-possession v1\n" ||
+	 * member || "\n" || pub, written out here byte by byte.
+	 */
+	{
+		static const char prefix[] = "battledger key-possession v1\n";
+		uint8_t		want[29 + 11 + 1 + 32];
+		uint8_t		got[sizeof(want)];
+
+		memcpy(want, prefix, 29);
+		memcpy(want + 29, "oem.example", 11);
+		want[40] = '\n';
+		memcpy(want + 41, pub1, 32);
+		check(sizeof(prefix) - 1 == 29 &&
+			  bl_key_possession_message("oem.example", 11, pub1, NULL) == sizeof(want) &&
+			  bl_key_possession_message("oem.example", 11, pub1, got) == sizeof(want) &&
+			  memcmp(got, want, sizeof(want)) == 0, "possession message bytes");
+	}
 }
 
 /*
