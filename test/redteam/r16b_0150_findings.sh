@@ -222,9 +222,10 @@ extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr 
 # _member_hosts, _member_rows_counted: the origins that added each member
 # and the rows of member_event (PUBLIC's) that count; host_pin: which of
 # them this database counts for a contested member (named in
-# registry_conflicts(), PUBLIC's, anyway)
+# registry_conflicts(), PUBLIC's, anyway); (0.23.0, pop23) key_proof: proofs
+# of possession, public like the keys they prove
 ALLOWED_S4="_dynamic_attribute _key_rows_counted _lot_counted_creation _member_hosts _member_rows_counted batch checkpoint consortium_member cosignature event_kind fold_inputs host_pin id_namespace
-  key_event keys ledger_tables log_block log_conflict log_leaf log_pending log_pending_intact log_tile
+  key_event key_proof keys ledger_tables log_block log_conflict log_leaf log_pending log_pending_intact log_tile
   member_event members operator_registration peer_arrival peer_checkpoint peer_leaf quarantine registry_rule
   status_role"
 got=$(q -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
