@@ -4,11 +4,16 @@
 #   m23 (test/redteam/m23_0230_findings.sh): roles changed past the hosting
 #       rule change nothing, on either member, now or backdated; a roles row
 #       for a member nobody added yet neither counts nor keeps its host
-#       from adding it.
+#       from adding it; a member added again past the rules (a contested
+#       hosting) is hosted, at each database, by the origin it saw first, so
+#       a key added for it there signs for nobody.
+#   p23 (test/redteam/p23_0230_findings.sh): a competitor's public key
+#       registered for another member signs for the member that proves
+#       possession of it; forged, replayed or garbage proofs prove nothing.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230; do
+for s in m23_0230 p23_0230; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
