@@ -52,29 +52,38 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 -- (a trigger on member_event, below), and an adding row of another origin
 -- hosts nothing here.  A race two origins run before either sees the
 -- other's row leaves members disagreeing, named member_hosting_contested;
--- the consortium settles it with pin_member_host() on every member.  Local
--- configuration, like consortium_member: kept by pg_dump, whose data comes
--- before member_event's (it orders table data by name).
+-- the consortium settles it with pin_member_host() on every member.  A
+-- member already contested when 0.23.0 came (the order its rows arrived in
+-- was not kept) has a pin with no origin, "contested": every origin that
+-- added it hosts it, as before.  Local configuration, like
+-- consortium_member: kept by pg_dump, whose data comes before
+-- member_event's (it orders table data by name).
 CREATE TABLE @extschema@.host_pin (
     member    text PRIMARY KEY,
-    origin    text NOT NULL,
-    how       text NOT NULL CHECK (how IN ('first_seen', 'pinned')),
-    pinned_at timestamptz NOT NULL DEFAULT now()
+    origin    text,
+    how       text NOT NULL CHECK (how IN ('first_seen', 'pinned', 'contested')),
+    pinned_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((origin IS NULL) = (how = 'contested'))
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.host_pin', '');
 GRANT SELECT ON @extschema@.host_pin TO PUBLIC;
--- Who hosts a member (0.23.0): the origins of the rows adding it that this
--- database's pin allows (all of them where it has none: a member pinned by
--- no adding row yet, as before 0.23.0).  A member added under the empty
--- origin was added here (before battledger.origin was set, or by 0.1.0; the
--- arrival check refuses empty-origin rows from elsewhere), so such a row
--- hosts it at this database's origin as well (red team r25, E1).  The one
--- definition that the counted rows below, the writer's rules
--- (_governance_rules()) and registry_conflicts() share, as "row origin =
--- ANY (origins)": a view, not a function, so that it is inlined and probed
--- by member where a row is judged (an SQL function with a pinned
--- search_path is not inlined; a UNION ALL for the empty origin's second row
--- made the planner scan member_event for each key).
+-- Who hosts a member (0.23.0), one row per row adding it that this
+-- database's pin allows: the pinned origin's (a member pinned "contested":
+-- every origin's, so its namespaces, which need every adding row's origin,
+-- count for nothing, as before 0.23.0).  A member added under the empty
+-- origin was added here (before battledger.origin was set, or by 0.1.0;
+-- the arrival check refuses empty-origin rows from elsewhere), so such a
+-- row hosts it at this database's origin as well (red team r25, E1).  A
+-- member no row has added yet has no host (r25 D1).  The one definition
+-- that the counted rows below, the writer's rules (_governance_rules()),
+-- the namespaces' hosting (_ns_hosted()) and registry_conflicts() share, as
+-- "row origin = ANY (origins)": a view, not a function, so that it is
+-- inlined and probed by member where a row is judged (an SQL function with
+-- a pinned search_path is not inlined).  Over member_event, with the pin
+-- as a second probe: read from host_pin alone (one row per member) the
+-- planner hashed the whole table for each key probe (3x the time at 200
+-- members), and a UNION ALL of pinned and unpinned members scanned
+-- member_event.
 CREATE VIEW @extschema@._member_hosts AS
     SELECT e.member,
            CASE WHEN e.ledger_origin = ''

@@ -2638,8 +2638,8 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                     WHERE o.member = a.member AND o.event = 'added' AND o.ledger_origin <> a.ledger_origin),
                   -- (which of them this database counts: its pin, host_pin)
                   coalesce((SELECT format('hosted here by "%s" (%s)', p.origin, replace(p.how, '_', ' '))
-                              FROM @extschema@.host_pin p WHERE p.member = a.member),
-                           'no origin pinned here: the rows of each count'))
+                              FROM @extschema@.host_pin p WHERE p.member = a.member AND p.origin IS NOT NULL),
+                           'no origin pinned here (contested before 0.23.0): the rows of each count'))
       FROM @extschema@.member_event a
      WHERE a.event = 'added'
        AND EXISTS (SELECT FROM @extschema@.member_event o
