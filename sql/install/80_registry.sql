@@ -863,7 +863,10 @@ $$;
 CREATE FUNCTION @extschema@._governance_rules() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    here text := coalesce(current_setting('battledger.origin', true), '');
+    -- (not current_setting(): before the library loads, which the chain
+    -- trigger does after this one, any role may SET a placeholder for it
+    -- and pass for another origin; red team r28, P1)
+    here text := @extschema@._origin();
     host text;
 BEGIN
     IF TG_TABLE_NAME = 'member_event' AND NEW.event = 'added' THEN
@@ -1157,7 +1160,9 @@ BEGIN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
             HINT = 'Register it first with battledger.add_member().';
     END IF;
-    IF NOT @extschema@._ns_hosted(member, coalesce(current_setting('battledger.origin', true), '')) THEN
+    -- (_origin(), not current_setting(): a placeholder SET before the
+    -- library loads is not this database's origin; red team r28, P2)
+    IF NOT @extschema@._ns_hosted(member, @extschema@._origin()) THEN
         RAISE EXCEPTION 'member "%" is not hosted here', member USING ERRCODE = 'BL044',
             DETAIL = 'A namespace is registered where its member was added; a registration made elsewhere does not count.',
             HINT = 'Ask the DBA of the member''s own database to register it.';

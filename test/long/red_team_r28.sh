@@ -5,10 +5,13 @@
 #       rule change nothing, on either member, now or backdated; a roles row
 #       for a member nobody added yet neither counts nor keeps its host
 #       from adding it.
+#   r28 (test/redteam/r28_0230_findings.sh): a member's DBA passing for
+#       another origin with a placeholder battledger.origin; the key cache,
+#       empty-origin rows, E1, X1, D1 and the update from 0.22.0 kept.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230; do
+for s in m23_0230 r28_0230; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
