@@ -841,12 +841,16 @@ END $$;
 
 -- Is a registration written where its member is hosted (the origin of the
 -- row that added the member)?  Another origin's DBA cannot speak for it.
+-- Hosting is _member_hosts', as for keys and roles: a member added under the
+-- empty origin is hosted here too (r25 E1; until 0.23.0 such a member's
+-- registrations were refused, BL044, once battledger.origin was set: red
+-- team r28, N1).
 CREATE FUNCTION @extschema@._ns_hosted(member text, origin text) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     -- (every row adding the member: a second origin claiming to add it, however
     -- dated, makes its hosting contested, not moved: the red team's finding D)
-    SELECT coalesce((SELECT bool_and(e.ledger_origin = origin) FROM @extschema@.member_event e
-                      WHERE e.member = _ns_hosted.member AND e.event = 'added'), false)
+    SELECT coalesce((SELECT bool_and(origin = ANY (h.origins)) FROM @extschema@._member_hosts h
+                      WHERE h.member = _ns_hosted.member), false)
 $$;
 
 -- The writer's rules for the consortium's own registrations (red team r24):
@@ -1049,8 +1053,8 @@ BEGIN
        AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
                 ELSE starts_with(key || '/', n.namespace || '/') END
        AND n.at <= _key_owners.at
-       AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
-                      WHERE e.member = n.member AND e.event = 'added'), false);
+       AND coalesce((SELECT bool_and(n.ledger_origin = ANY (h.origins)) FROM @extschema@._member_hosts h
+                      WHERE h.member = n.member), false);
 END $$;
 
 -- _key_claims(key text): every member whose hosted registration covers the
@@ -1073,8 +1077,8 @@ BEGIN
              WHERE n.namespace = ANY (candidates)
                AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
                         ELSE starts_with(key || '/', n.namespace || '/') END
-               AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
-                              WHERE e.member = n.member AND e.event = 'added'), false)
+               AND coalesce((SELECT bool_and(n.ledger_origin = ANY (h.origins)) FROM @extschema@._member_hosts h
+                              WHERE h.member = n.member), false)
              GROUP BY n.member) x;
 END $$;
 

@@ -27,6 +27,11 @@
 #       for the pair: it stops c's subscription to m.
 #   E1  (kept) a member added under the empty origin (before
 #       battledger.origin was set): its later roles and key rows count.
+#   N1  the same member registers a namespace: it is hosted here for
+#       namespaces too (until f9922b1 _ns_hosted() and its copies in
+#       _key_owners() and _key_claims() did not share _member_hosts' empty
+#       origin rule: BL044 "not hosted here" at the writer, and a
+#       registration stored so counted for nothing).
 #   X1  (kept) a member two origins added: the keys each added count, and
 #       the roles of either.
 #   D1  (kept) pg_dump / pg_restore of a member's database: members, roles
@@ -42,12 +47,13 @@
 #       residual (2) for keys, r25 X1): the roles it gives count.
 # P0 is the control: with the library loaded first (any C function), the
 # same DBA gets BL044.  K on 0.22.0 follows P1 (c's roles already stripped).
-# Results, PostgreSQL 15, 2026-12-07 ~02:25 UTC: f9922b1 2 FAILs (P1, P2:
-# the writer's BL044 passed by a non-superuser; the rows count for
-# nothing); 5516ce4 (0.22.0's readers) 7 FAILs (P1, P2; after P1 c's roles
-# 'recycler' on both and c's next row BL015, K BL015 twice; U: the doc's
-# rows still count, far.example 'recycler'); branch r28 (_origin() in the
-# rules) 0 FAILs.  The residual on all three.
+# Results, PostgreSQL 15, 2026-12-07 ~02:35 UTC: f9922b1 3 FAILs (P1, P2:
+# the writer's BL044 passed by a non-superuser, the rows counting for
+# nothing; N1: BL044 "not hosted here"); 5516ce4 (0.22.0's readers) 8
+# FAILs (P1, P2, N1; after P1 c's roles 'recycler' on both and c's next
+# row BL015, K BL015 twice; U: the doc's rows still count, far.example
+# 'recycler'); branch r28 (_origin() in the rules, _member_hosts in the
+# namespaces' hosting) 0 FAILs.  The residual on all three.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -164,6 +170,9 @@ check "E1 a member added under the empty origin: roles changed after the origin 
 check "   its key signs, a key added now too, no row named *_not_hosted" \
   "$(s -c "SELECT battledger.add_key('e.example', $(pub e-2), now() - interval '1 hour') IS NOT NULL" >/dev/null;
      s -c "SELECT (SELECT count(*) FROM battledger.keys WHERE member = 'e.example') || ',' || (SELECT count(*) FROM battledger.registry_conflicts() WHERE problem LIKE '%not_hosted')")" "2,0"
+
+check "N1 it registers a namespace (hosted here, as for its keys and roles), counted, named nowhere" \
+  "$(sstate -c "SELECT battledger.add_id_namespace('e.example', 'gs1:0952188')")/$(s -c "SELECT array_to_string((battledger._key_claims('gs1:0952188000016')).members, ',') || ',' || (SELECT count(*) FROM battledger.registry_conflicts() WHERE problem LIKE 'namespace%')")" "/e.example,0"
 
 s >/dev/null <<SQL
 SELECT battledger.add_member('x.example', ARRAY['cell_maker']), battledger.add_key('x.example', $(pub x-1), now() - interval '1 hour');
