@@ -841,12 +841,16 @@ END $$;
 
 -- Is a registration written where its member is hosted (the origin of the
 -- row that added the member)?  Another origin's DBA cannot speak for it.
+-- Hosting is _member_hosts', as for keys and roles: a member added under the
+-- empty origin is hosted here too (r25 E1; until 0.23.0 such a member's
+-- registrations were refused, BL044, once battledger.origin was set: red
+-- team r28, N1).
 CREATE FUNCTION @extschema@._ns_hosted(member text, origin text) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     -- (every row adding the member: a second origin claiming to add it, however
     -- dated, makes its hosting contested, not moved: the red team's finding D)
-    SELECT coalesce((SELECT bool_and(e.ledger_origin = origin) FROM @extschema@.member_event e
-                      WHERE e.member = _ns_hosted.member AND e.event = 'added'), false)
+    SELECT coalesce((SELECT bool_and(origin = ANY (h.origins)) FROM @extschema@._member_hosts h
+                      WHERE h.member = _ns_hosted.member), false)
 $$;
 
 -- The writer's rules for the consortium's own registrations (red team r24):
@@ -863,7 +867,10 @@ $$;
 CREATE FUNCTION @extschema@._governance_rules() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    here text := coalesce(current_setting('battledger.origin', true), '');
+    -- (not current_setting(): before the library loads, which the chain
+    -- trigger does after this one, any role may SET a placeholder for it
+    -- and pass for another origin; red team r28, P1)
+    here text := @extschema@._origin();
     host text;
 BEGIN
     IF TG_TABLE_NAME = 'member_event' AND NEW.event = 'added' THEN
@@ -1046,8 +1053,8 @@ BEGIN
        AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
                 ELSE starts_with(key || '/', n.namespace || '/') END
        AND n.at <= _key_owners.at
-       AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
-                      WHERE e.member = n.member AND e.event = 'added'), false);
+       AND coalesce((SELECT bool_and(n.ledger_origin = ANY (h.origins)) FROM @extschema@._member_hosts h
+                      WHERE h.member = n.member), false);
 END $$;
 
 -- _key_claims(key text): every member whose hosted registration covers the
@@ -1070,8 +1077,8 @@ BEGIN
              WHERE n.namespace = ANY (candidates)
                AND CASE WHEN n.namespace LIKE 'gs1:%' THEN starts_with(key, n.namespace)
                         ELSE starts_with(key || '/', n.namespace || '/') END
-               AND coalesce((SELECT bool_and(e.ledger_origin = n.ledger_origin) FROM @extschema@.member_event e
-                              WHERE e.member = n.member AND e.event = 'added'), false)
+               AND coalesce((SELECT bool_and(n.ledger_origin = ANY (h.origins)) FROM @extschema@._member_hosts h
+                              WHERE h.member = n.member), false)
              GROUP BY n.member) x;
 END $$;
 
@@ -1157,7 +1164,9 @@ BEGIN
         RAISE EXCEPTION 'member "%" does not exist', member USING ERRCODE = 'undefined_object',
             HINT = 'Register it first with battledger.add_member().';
     END IF;
-    IF NOT @extschema@._ns_hosted(member, coalesce(current_setting('battledger.origin', true), '')) THEN
+    -- (_origin(), not current_setting(): a placeholder SET before the
+    -- library loads is not this database's origin; red team r28, P2)
+    IF NOT @extschema@._ns_hosted(member, @extschema@._origin()) THEN
         RAISE EXCEPTION 'member "%" is not hosted here', member USING ERRCODE = 'BL044',
             DETAIL = 'A namespace is registered where its member was added; a registration made elsewhere does not count.',
             HINT = 'Ask the DBA of the member''s own database to register it.';

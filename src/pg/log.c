@@ -187,3 +187,20 @@ local_origin(void)
 	return log_origin();
 }
 
+
+/*
+ * battledger._origin() RETURNS text: this database's origin as the chain
+ * trigger stamps rows with it ('' when unset).  The rules that decide by
+ * "here" (_governance_rules(), add_id_namespace()) call it rather than
+ * current_setting(): in a session where the library is not loaded yet,
+ * battledger.origin is a placeholder that any role may SET, and it reverts
+ * to the configured value only when the library loads, which a member_event
+ * row does first in its chain trigger, after the rules trigger fired (red
+ * team r28, P1).  Calling this loads the library first.
+ */
+PG_FUNCTION_INFO_V1(battledger_origin);
+Datum
+battledger_origin(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(local_origin()));
+}

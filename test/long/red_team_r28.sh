@@ -10,10 +10,13 @@
 #   p23 (test/redteam/p23_0230_findings.sh): a competitor's public key
 #       registered for another member signs for the member that proves
 #       possession of it; forged, replayed or garbage proofs prove nothing.
+#   r28 (test/redteam/r28_0230_findings.sh): a member's DBA passing for
+#       another origin with a placeholder battledger.origin; the key cache,
+#       empty-origin rows, E1, X1, D1 and the update from 0.22.0 kept.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230; do
+for s in m23_0230 p23_0230 r28_0230; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")

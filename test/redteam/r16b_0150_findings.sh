@@ -201,13 +201,15 @@ bad=$(q -c "SELECT string_agg(p.oid::regprocedure::text, ' ') $EXT WHERE p.prose
 #    events with the caller's own rights, as _lot_consumers; (pp23)
 #    _passport_holder, _passport_holder_by: read the raw battery events
 #    with the caller's own rights (42501 for a plain role, each checked)
+#  (0.23.0, r28) _origin: battledger.origin as the loaded library reads it
+#    (C, STABLE, no table read), what current_setting() gives any role
 ALLOWED_S3="_attr _battery_consumption _battery_fold _battery_id_or_null _battery_successor _battery_verdict
   _check_encodable _check_inputs _check_second_life _consume_verdict _custody_from _effective_manufacture
   _fold_generation _held_before _id_key _id_owners _is_lifecycle _ns_covers _ns_hosted _passport_public
   _peer_root _progress _rated _refuse _register _second_life_claims _second_life_conflicts _signer _signer_at
   _slot_name _vkey_name _model_holder _lot_custody
   _text_id_key _key_claim_allows _ns_candidates _counted _key_owners _key_claims _lot_custody_steps _lot_consumers
-  _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by"
+  _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by _origin"
 got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
   WHERE p.proname LIKE '\\_%' AND has_function_privilege('public', p.oid, 'execute')") || got="query-failed"
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
