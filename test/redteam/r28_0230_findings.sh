@@ -32,8 +32,9 @@
 #       _key_owners() and _key_claims() did not share _member_hosts' empty
 #       origin rule: BL044 "not hosted here" at the writer, and a
 #       registration stored so counted for nothing).
-#   X1  (kept) a member two origins added: the keys each added count, and
-#       the roles of either.
+#   X1  a member two origins added: until 0.23.0's host_pin the keys each
+#       added counted, and the roles of either; now those of the origin
+#       this database saw adding it first.
 #   D1  (kept) pg_dump / pg_restore of a member's database: members, roles
 #       and keys read the same after the restore (key_event's rows come
 #       back before member_event's).
@@ -42,9 +43,10 @@
 #       docs/dba-guide.md ("Upgrading from 0.22.0") run before the update
 #       lists exactly the rows that stop counting with it, and the other
 #       origin's member then has the roles its origin set.
-#   residual: m's superuser adds cell.example again at its own origin with
+#   R   m's superuser adds cell.example again at its own origin with
 #       other roles (one 'added' row past the trigger, docs/security.md's
-#       residual (2) for keys, r25 X1): the roles it gives count.
+#       residual (2), r25 X1): on f9922b1 the roles it gave counted on every
+#       member and c's next row was BL015; with host_pin they change nothing.
 # P0 is the control: with the library loaded first (any C function), the
 # same DBA gets BL044.  K on 0.22.0 follows P1 (c's roles already stripped).
 # Results, PostgreSQL 15, 2026-12-07 ~02:35 UTC: f9922b1 3 FAILs (P1, P2:
@@ -53,7 +55,8 @@
 # FAILs (P1, P2, N1; after P1 c's roles 'recycler' on both and c's next
 # row BL015, K BL015 twice; U: the doc's rows still count, far.example
 # 'recycler'); branch r28 (_origin() in the rules, _member_hosts in the
-# namespaces' hosting) 0 FAILs.  The residual on all three.
+# namespaces' hosting) 0 FAILs; R was printed as a residual on all three.
+# With host_pin (lead, 054e01e and after): R and X1 checked as above.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -135,7 +138,9 @@ q m -c "ALTER TABLE battledger.member_event DISABLE TRIGGER battledger_rules" >/
 q m -c "INSERT INTO battledger.member_event (member, event, roles) VALUES ('cell.example', 'added', ARRAY['recycler'])" >/dev/null
 q m -c "ALTER TABLE battledger.member_event ENABLE TRIGGER battledger_rules" >/dev/null
 n=$(q m -c "SELECT count(*) FROM battledger.member_event"); rows c "$n"
-echo "#   residual: m adds cell.example again past its rules with roles 'recycler': c's roles c/m '$(both "$(roles_of cell.example)")', c's next row '$(state c -c "$(made cell-1 "$C/B3")")' (want $CROLES; residual (2) of docs/security.md)"
+check "R  m adds cell.example again past its rules with roles 'recycler': c's roles stay, on both (host_pin)" \
+  "$(both "$(roles_of cell.example)")" "$CROLES/$CROLES"
+check "  c's next row passes" "$(state c -c "$(made cell-1 "$C/B3")")" ""
 
 # ---------------------------------------------------------------- E
 q m >/dev/null <<'SQL'
@@ -185,8 +190,8 @@ RESET battledger.origin;
 ALTER TABLE battledger.member_event ENABLE TRIGGER battledger_rules;
 ALTER TABLE battledger.key_event ENABLE TRIGGER battledger_rules;
 SQL
-check "X1 a member two origins added: both origins' keys count, and the later adding row's roles" \
-  "$(s -c "SELECT (SELECT count(*) FROM battledger.keys WHERE member = 'x.example') || ';' || ($(roles_of x.example))")" "2;cell_maker,oem"
+check "X1 a member two origins added: the first origin this database saw hosts it (host_pin): its key and roles" \
+  "$(s -c "SELECT (SELECT count(*) FROM battledger.keys WHERE member = 'x.example') || ';' || ($(roles_of x.example))")" "1;cell_maker"
 
 DB=dr
 createdb -h "$BL_WORK" -p "${PORT[s]}" dr
