@@ -38,7 +38,8 @@ CREATE TABLE @extschema@.log_conflict (
     problem     text NOT NULL,
     detail      text NOT NULL,
     held_note   text,           -- the last checkpoint verified
-    new_note    text NOT NULL,  -- the contradicting one, signed by the same log key
+    new_note    text,           -- the contradicting one, signed by the same log key; NULL for a
+                                -- leaf published again differently that no checkpoint signs yet (0.23.0)
     detected_at timestamptz NOT NULL DEFAULT now()
 );
 -- tlog-cosignature/v1 lines, by this member's witness (published) and others' (received).
@@ -501,7 +502,27 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN pg_subscription s ON s.subname = m.subscription AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
       LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
       LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
-      LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying
+      -- tables not copied yet; of them, those copied (state f, the copy
+      -- committed, the catch-up due) whose table-sync worker has not run
+      -- for 10 s: PostgreSQL's sync worker drops its slot at the member
+      -- before it commits the table's next state here, and a stop in
+      -- between leaves the table in state f with no slot to catch up from;
+      -- each relaunch of its worker then fails at once ("replication slot
+      -- "pg_..._sync_..." does not exist"), outside the code that counts
+      -- errors in pg_stat_subscription_stats, and lives a moment (red team
+      -- r26 C1).  A worker copying or catching up runs on, and state f
+      -- lasts no longer than the catch-up does; a worker that has run 10 s
+      -- is not one failing at its start.
+      LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying,
+                                count(*) FILTER (WHERE r.srsubstate = 'f' AND NOT EXISTS (
+                                    SELECT 1 FROM pg_catalog.pg_stat_subscription w, pg_catalog.pg_stat_get_activity(w.pid) a
+                                     WHERE w.subid = s.oid AND w.relid = r.srrelid AND a.pid = w.pid
+                                       AND a.backend_start < pg_catalog.now() - interval '10 s')) AS stuck,
+                                pg_catalog.string_agg(r.srrelid::pg_catalog.regclass::text, ', ' ORDER BY r.srrelid::pg_catalog.regclass::text)
+                                    FILTER (WHERE r.srsubstate = 'f' AND NOT EXISTS (
+                                    SELECT 1 FROM pg_catalog.pg_stat_subscription w, pg_catalog.pg_stat_get_activity(w.pid) a
+                                     WHERE w.subid = s.oid AND w.relid = r.srrelid AND a.pid = w.pid
+                                       AND a.backend_start < pg_catalog.now() - interval '10 s')) AS stuck_tables
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
       LEFT JOIN LATERAL (SELECT a.backend_start AS started,
                                 GREATEST(3 * pg_catalog.current_setting('wal_retrieve_retry_interval')::interval,
@@ -569,7 +590,7 @@ CREATE FUNCTION @extschema@.consortium_status()
                                  rw.confirmed, @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true)), rw.wal, rw.confirmed)),
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
-               'The member published a checkpoint that contradicts one verified before: see battledger.log_conflict.'),
+               'The member published a checkpoint (or, with new_note NULL, a leaf) that contradicts one verified before: see battledger.log_conflict.'),
            -- keys the peer's checkpoint trigger cannot read (written by
            -- hand): every checkpoint of the member is refused, and the
            -- apply errors alone would not say why (red team r17k F5)
@@ -613,9 +634,22 @@ CREATE FUNCTION @extschema@.consortium_status()
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (8, lw.reason IS NOT NULL, 'blocked',
                lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
-           (9, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
-               pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
-                                 @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors'))),
+           -- copy errors counted, or (0.23.0) a table copied whose
+           -- catch-up cannot start (above), once the apply worker has run
+           -- longer than the window of rank 13 (a restart relaunches the
+           -- sync workers within wal_retrieve_retry_interval): before,
+           -- "copying" for ever (red team r26 C1)
+           (9, sr.copying > 0 AND (coalesce(ss.sync_error_count, 0) > 0
+                                   OR (sr.stuck > 0 AND wk.started < pg_catalog.now() - wk.win)), 'copy failing',
+               CASE WHEN sr.stuck > 0 AND wk.started < pg_catalog.now() - wk.win THEN pg_catalog.format(
+                   '%s not copied yet. The copy of %s is done but its catch-up never starts: no table-sync worker has run 10 s for it while the apply worker has run %s s '
+                   '(its worker fails at each start, likely on its slot at the member: "replication slot "pg_%s_sync_..." does not exist" in the server log, '
+                   'a slot PostgreSQL drops before it commits the table''s state here, so a stop in between leaves the copy unable to finish). '
+                   'It does not end by itself: join again (docs/consortium.md, "A join''s copy that stopped").',
+                   @extschema@._counted(sr.copying, 'table', 'tables'), sr.stuck_tables,
+                   pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), s.oid)
+               ELSE pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
+                                      @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors')) END),
            (10, sr.copying > 0, 'copying', pg_catalog.format('%s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables'))),
            (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
