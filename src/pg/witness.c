@@ -443,8 +443,9 @@ record_conflict(const char *origin, const char *problem, const char *detail,
  * team r26, B1 to B4 notes).  The first differing leaf is named as a
  * conflict (rewritten_leaf), once: the held checkpoint is the one verified
  * or cosigned here that covers it, and there is no new one (new_note NULL:
- * no checkpoint of the member signs the new leaf yet; its next one over it
- * is recorded too).  The leaf stored here is kept.  args are store_leaves()'s.
+ * no checkpoint of the member came with the leaf; one that covers it, copied
+ * or streamed, is weighed on its own and recorded too when it contradicts).
+ * The leaf stored here is kept.  args are store_leaves()'s.
  */
 static void
 compare_stored_leaves(const char *origin, Oid *types, Datum *args)
@@ -472,7 +473,7 @@ compare_stored_leaves(const char *origin, Oid *types, Datum *args)
 	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
 	detail = psprintf("Leaf " INT64_FORMAT " was published again with a different row (%s position " INT64_FORMAT
-					  ", leaf hash %s) than the leaf stored here, which is kept",
+					  ", leaf hash %s) than the leaf stored here",
 					  index, tbl, seq, hash);
 	{
 		Oid			ctypes[4] = {TEXTOID, INT8OID, TEXTOID, TEXTOID};
@@ -497,7 +498,7 @@ compare_stored_leaves(const char *origin, Oid *types, Datum *args)
 			held_note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	}
 	record_conflict(origin, "rewritten_leaf",
-					psprintf("%s%s; " INT64_FORMAT " of the leaves received with it differ%s. No checkpoint of the member signs it yet.",
+					psprintf("%s%s, which is kept; " INT64_FORMAT " of the leaves received with it differ%s. No checkpoint of the member came with it (one that covers it is weighed on its own).",
 							 detail, held_note ? ", under a checkpoint verified here" : "", n,
 							 n == 1 ? "s" : ""),
 					held_note, NULL);

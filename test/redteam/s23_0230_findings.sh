@@ -82,6 +82,7 @@ sleep 2
 check "L1 re-join, two of a's leaves below the size b cosigned swapped: conflict recorded" "$(conflicts b)" "rewritten_leaf"
 check "L1 it names leaf 10 and, as held, the checkpoint b cosigned over it (25)" \
   "$(q b -c "SELECT detail LIKE 'Leaf 10 %' AND held_note LIKE '%' || E'\n' || '25' || E'\n' || '%' AND new_note IS NULL FROM battledger.log_conflict WHERE origin = 'a.example/log'")" t
+echo "# detail: $(q b -c "SELECT detail FROM battledger.log_conflict WHERE origin = 'a.example/log'")"
 check "L1 b's status is not ok" "$(status b)" "log conflict"
 check "L1 b kept the leaf it had" \
   "$(q b -c "SELECT leaf_hash::text FROM battledger.peer_leaf WHERE origin = 'a.example/log' AND leaf_index = 10")" "$before"
