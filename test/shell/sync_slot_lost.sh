@@ -9,7 +9,9 @@
 # start of streaming is outside both).  consortium_status() said "copying"
 # for ever; it must say "copy failing" and name the table.  Then the
 # documented recovery (docs/consortium.md, "A join's copy that stopped"):
-# join again, after which g cosigns a's latest checkpoint and says "ok".
+# recopy_table() copies that table again (0.23.0; join again, the other
+# recovery, copies every table), after which g cosigns a's latest
+# checkpoint and says "ok".
 #
 # Forced here, not raced: log_leaf's sync worker is held until the apply
 # worker waits on a lock, so that the copy commits state 'f' and the worker
@@ -99,25 +101,26 @@ grep -q 'replication slot "pg_.*_sync_.*" does not exist' "$BL_WORK/g.log" && sa
 check "g's server log: the sync worker fails on its missing slot" "$saw" yes
 check "g: status 'copy failing' (was 'copying' for ever)" "$(status)" "copy failing"
 check "g: the reason names battledger.log_leaf and the way out" \
-  "$(reason | grep -c 'battledger.log_leaf.*join again')" 1
+  "$(reason | grep -c "battledger.log_leaf.*recopy_table('a.example/log', 'battledger.log_leaf').*join again")" 1
 echo "# reason: $(reason)"
 
-# the recovery, as docs/consortium.md prints it ("A join's copy that stopped"): join again
+# the recovery, as docs/consortium.md prints it ("A join's copy that
+# stopped"): recopy_table(), refused while the subscription is enabled
+check "g: recopy_table() refused while the subscription is enabled" \
+  "$(q g -c "SELECT battledger.recopy_table('a.example/log', 'battledger.log_leaf')" 2>&1 | grep -o 'is enabled')" "is enabled"
 q g >/dev/null <<'SQL'
-\set origin 'a.example/log'
-SELECT m.subscription, s.subconninfo AS conn, m.log_vkey, coalesce(m.witness_vkey, '') AS witness_vkey
-  FROM battledger.consortium_member m JOIN pg_subscription s ON s.subname = m.subscription
- WHERE m.origin = :'origin' \gset
-DROP SUBSCRIPTION :"subscription";
-DELETE FROM battledger.consortium_member WHERE origin = :'origin';
-SELECT battledger.join(:'origin', :'conn', :'log_vkey', NULLIF(:'witness_vkey', '')) \gexec
+SELECT format('ALTER SUBSCRIPTION %I DISABLE', subscription) FROM battledger.consortium_member WHERE origin = 'a.example/log' \gexec
 SQL
+bl_wait_for g "SELECT count(*) = 0 FROM pg_stat_subscription WHERE pid IS NOT NULL"
+q g -c "SELECT battledger.recopy_table('a.example/log', 'battledger.log_leaf')" >/dev/null
 bl_wait_for g "SELECT bool_and(srsubstate = 'r') FROM pg_subscription_rel"
 bl_wait_for g "SELECT count(*) > 0 FROM battledger.cosignature WHERE log_origin = 'a.example/log' AND tree_size = 30" 150 >/dev/null || true
-check "g, joined again: cosigned a's latest checkpoint (30), no conflict" \
+check "g, log_leaf copied again: cosigned a's latest checkpoint (30), no conflict" \
   "$(q g -c "SELECT max(tree_size) FROM battledger.cosignature WHERE log_origin = 'a.example/log'"):$(q g -c "SELECT count(*) FROM battledger.log_conflict")" "30:0"
 bl_wait_for g "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'" 250 >/dev/null || true
-check "g, joined again: status ok" "$(status)" ok
+check "g, log_leaf copied again: status ok" "$(status)" ok
+check "g: a's 30 leaves held once, counted once" \
+  "$(q g -c "SELECT count(*) FROM battledger.peer_leaf WHERE origin = 'a.example/log'"):$(q g -c "SELECT sum(leaves_received) FROM battledger.peer_arrival WHERE origin = 'a.example/log'")" "30:30"
 check "a: no slot of g's left behind" \
   "$(q a -c "SELECT count(*) FROM pg_replication_slots WHERE NOT active")" 0
 exit $fail
