@@ -38,7 +38,8 @@ CREATE TABLE @extschema@.log_conflict (
     problem     text NOT NULL,
     detail      text NOT NULL,
     held_note   text,           -- the last checkpoint verified
-    new_note    text NOT NULL,  -- the contradicting one, signed by the same log key
+    new_note    text,           -- the contradicting one, signed by the same log key; NULL for a
+                                -- leaf published again differently that no checkpoint signs yet (0.23.0)
     detected_at timestamptz NOT NULL DEFAULT now()
 );
 -- tlog-cosignature/v1 lines, by this member's witness (published) and others' (received).
@@ -368,6 +369,75 @@ COMMENT ON FUNCTION @extschema@.repin_witness_key(text, text) IS
     'pin the new witness key of a member that rotated it (kept oldest first); returns the ALTER SUBSCRIPTION that restarts its subscription (psql: \gexec)';
 REVOKE ALL ON FUNCTION @extschema@.repin_witness_key(text, text) FROM PUBLIC;
 
+-- recopy_table(member text, tbl regclass) RETURNS text: copy again one table
+-- of a member's subscription whose join's copy stopped (0.23.0; red team r26
+-- C1; docs/consortium.md, "A join's copy that stopped"), with the
+-- subscription disabled by the caller and its workers gone.  PostgreSQL's
+-- table-sync worker drops its slot at the member before it commits the
+-- table's next state here: a stop in between leaves the table in state f
+-- (copied, catch-up due) with no slot to catch up from, and no command
+-- copies one table of a subscription again (REFRESH PUBLICATION adds and
+-- drops tables).  This does what PostgreSQL does to a table it adds: the
+-- table's sync origin dropped and its state set back to i (init) in
+-- pg_subscription_rel, then the subscription enabled; its sync worker then
+-- makes a new slot and copies the table from the start, the rows and
+-- leaves held here compared and skipped as a join again's are.  Only state
+-- f: in i or d the worker starts over by itself, and a table past its copy
+-- needs nothing.  A superuser's (a catalog row and a replication origin);
+-- REVOKEd from PUBLIC.  The cheaper recovery than a join again, which copies
+-- every table.
+CREATE FUNCTION @extschema@.recopy_table(member text, tbl regclass)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sub oid;
+    sub_name name;
+    enabled boolean;
+    state "char";
+BEGIN
+    SELECT s.oid, s.subname, s.subenabled INTO sub, sub_name, enabled
+      FROM @extschema@.consortium_member m
+      JOIN pg_catalog.pg_subscription s
+        ON s.subname = m.subscription AND s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+     WHERE m.origin = member;
+    IF sub IS NULL THEN
+        RAISE EXCEPTION 'member "%" has no subscription here', member
+            USING ERRCODE = '42704', HINT = 'See battledger.consortium_member and battledger.consortium_status().';
+    END IF;
+    SELECT r.srsubstate INTO state FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = sub AND r.srrelid = tbl;
+    IF state IS NULL THEN
+        RAISE EXCEPTION 'table % is not in the subscription % to member "%"', tbl, sub_name, member
+            USING ERRCODE = '42P01', HINT = 'pg_subscription_rel lists its tables.';
+    END IF;
+    IF state <> 'f' THEN
+        RAISE EXCEPTION 'the copy of table % from member "%" is in state %, not f', tbl, member, state
+            USING ERRCODE = '55000',
+                  DETAIL = 'Only a table copied whose catch-up cannot start (state f: consortium_status() says "copy failing" and names it) is copied again: in states i and d its sync worker starts over by itself; past f it needs nothing.';
+    END IF;
+    IF enabled THEN
+        RAISE EXCEPTION 'subscription % is enabled', sub_name
+            USING ERRCODE = '55000',
+                  DETAIL = 'Its workers must be gone before the table''s copy is reset.',
+                  HINT = pg_catalog.format('ALTER SUBSCRIPTION %I DISABLE, then call this again (it enables the subscription).', sub_name);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription w WHERE w.subid = sub AND w.pid IS NOT NULL) THEN
+        RAISE EXCEPTION 'a worker of subscription % still runs', sub_name
+            USING ERRCODE = '55006', HINT = 'It exits within moments of the DISABLE: call this again.';
+    END IF;
+    -- the table-sync origin, named as PostgreSQL names it (pg_<subscription>_<table>)
+    PERFORM pg_catalog.pg_replication_origin_drop(o.roname)
+       FROM pg_catalog.pg_replication_origin o
+      WHERE o.roname = pg_catalog.format('pg_%s_%s', sub, tbl::oid);
+    UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'i', srsublsn = NULL
+     WHERE srsubid = sub AND srrelid = tbl;
+    EXECUTE pg_catalog.format('ALTER SUBSCRIPTION %I ENABLE', sub_name);
+    RETURN pg_catalog.format('%s is copied again from member "%s" once the subscription %s starts (consortium_status(): "copying", then "ok"); '
+                             'if the member still has a slot pg_%s_sync_%s_..., its sync worker cannot make a new one: drop that slot there.',
+                             tbl, member, sub_name, sub, tbl::oid);
+END $$;
+COMMENT ON FUNCTION @extschema@.recopy_table(text, regclass) IS
+    'copy again a table of a member''s subscription whose join''s copy stopped (state f, "copy failing"): the subscription disabled first; enables it';
+REVOKE ALL ON FUNCTION @extschema@.recopy_table(text, regclass) FROM PUBLIC;
+
 -- Why a worker of subscription sub applies nothing though it runs and what it
 -- last heard is recent: it waits for a lock a local session holds (a LOCK
 -- TABLE, a VACUUM FULL or REINDEX of a ledger table, a transaction left open
@@ -501,7 +571,27 @@ CREATE FUNCTION @extschema@.consortium_status()
       LEFT JOIN pg_subscription s ON s.subname = m.subscription AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
       LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
       LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
-      LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying
+      -- tables not copied yet; of them, those copied (state f, the copy
+      -- committed, the catch-up due) whose table-sync worker has not run
+      -- for 10 s: PostgreSQL's sync worker drops its slot at the member
+      -- before it commits the table's next state here, and a stop in
+      -- between leaves the table in state f with no slot to catch up from;
+      -- each relaunch of its worker then fails at once ("replication slot
+      -- "pg_..._sync_..." does not exist"), outside the code that counts
+      -- errors in pg_stat_subscription_stats, and lives a moment (red team
+      -- r26 C1).  A worker copying or catching up runs on, and state f
+      -- lasts no longer than the catch-up does; a worker that has run 10 s
+      -- is not one failing at its start.
+      LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE r.srsubstate <> 'r') AS copying,
+                                count(*) FILTER (WHERE r.srsubstate = 'f' AND NOT EXISTS (
+                                    SELECT 1 FROM pg_catalog.pg_stat_subscription w, pg_catalog.pg_stat_get_activity(w.pid) a
+                                     WHERE w.subid = s.oid AND w.relid = r.srrelid AND a.pid = w.pid
+                                       AND a.backend_start < pg_catalog.now() - interval '10 s')) AS stuck,
+                                pg_catalog.string_agg(r.srrelid::pg_catalog.regclass::text, ', ' ORDER BY r.srrelid::pg_catalog.regclass::text)
+                                    FILTER (WHERE r.srsubstate = 'f' AND NOT EXISTS (
+                                    SELECT 1 FROM pg_catalog.pg_stat_subscription w, pg_catalog.pg_stat_get_activity(w.pid) a
+                                     WHERE w.subid = s.oid AND w.relid = r.srrelid AND a.pid = w.pid
+                                       AND a.backend_start < pg_catalog.now() - interval '10 s')) AS stuck_tables
                            FROM pg_subscription_rel r WHERE r.srsubid = s.oid) sr ON true
       LEFT JOIN LATERAL (SELECT a.backend_start AS started,
                                 GREATEST(3 * pg_catalog.current_setting('wal_retrieve_retry_interval')::interval,
@@ -569,7 +659,7 @@ CREATE FUNCTION @extschema@.consortium_status()
                                  rw.confirmed, @extschema@._slot_name(m.origin, pg_catalog.current_setting('battledger.origin', true)), rw.wal, rw.confirmed)),
            (1, s.oid IS NULL, 'no subscription', 'Run the CREATE SUBSCRIPTION that battledger.join() returned.'),
            (2, EXISTS (SELECT 1 FROM @extschema@.log_conflict c WHERE c.origin = m.origin), 'log conflict',
-               'The member published a checkpoint that contradicts one verified before: see battledger.log_conflict.'),
+               'The member published a checkpoint (or, with new_note NULL, a leaf) that contradicts one verified before: see battledger.log_conflict.'),
            -- keys the peer's checkpoint trigger cannot read (written by
            -- hand): every checkpoint of the member is refused, and the
            -- apply errors alone would not say why (red team r17k F5)
@@ -613,9 +703,24 @@ CREATE FUNCTION @extschema@.consortium_status()
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (8, lw.reason IS NOT NULL, 'blocked',
                lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
-           (9, sr.copying > 0 AND coalesce(ss.sync_error_count, 0) > 0, 'copy failing',
-               pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
-                                 @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors'))),
+           -- copy errors counted, or (0.23.0) a table copied whose
+           -- catch-up cannot start (above), once the apply worker has run
+           -- longer than the window of rank 13 (a restart relaunches the
+           -- sync workers within wal_retrieve_retry_interval): before,
+           -- "copying" for ever (red team r26 C1)
+           (9, sr.copying > 0 AND (coalesce(ss.sync_error_count, 0) > 0
+                                   OR (sr.stuck > 0 AND wk.started < pg_catalog.now() - wk.win)), 'copy failing',
+               CASE WHEN sr.stuck > 0 AND wk.started < pg_catalog.now() - wk.win THEN pg_catalog.format(
+                   '%s not copied yet. The copy of %s is done but its catch-up never starts: no table-sync worker has run 10 s for it while the apply worker has run %s s '
+                   '(its worker fails at each start, likely on its slot at the member: "replication slot "pg_%s_sync_..." does not exist" in the server log, '
+                   'a slot PostgreSQL drops before it commits the table''s state here, so a stop in between leaves the copy unable to finish). '
+                   'It does not end by itself: ALTER SUBSCRIPTION %I DISABLE, then SELECT battledger.recopy_table(%L, %L) copies it again (one call per table named), '
+                   'or join again (docs/consortium.md, "A join''s copy that stopped").',
+                   @extschema@._counted(sr.copying, 'table', 'tables'), sr.stuck_tables,
+                   pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), s.oid,
+                   m.subscription, m.origin, pg_catalog.split_part(sr.stuck_tables, ', ', 1))
+               ELSE pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
+                                      @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors')) END),
            (10, sr.copying > 0, 'copying', pg_catalog.format('%s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables'))),
            (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',

@@ -413,17 +413,95 @@ record_conflict(const char *origin, const char *problem, const char *detail,
 	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[5] = {CStringGetTextDatum(origin), CStringGetTextDatum(problem),
 	CStringGetTextDatum(detail), held_note ? CStringGetTextDatum(held_note) : (Datum) 0,
-	CStringGetTextDatum(new_note)};
-	char		nulls[5] = {' ', ' ', ' ', held_note ? ' ' : 'n', ' '};
+	new_note ? CStringGetTextDatum(new_note) : (Datum) 0};
+	char		nulls[5] = {' ', ' ', ' ', held_note ? ' ' : 'n', new_note ? ' ' : 'n'};
 
 	if (SPI_execute_with_args("INSERT INTO battledger.log_conflict (origin, problem, detail, held_note, new_note) "
 							  "VALUES ($1, $2, $3, $4, $5)", 5, types, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record a log conflict");
-	ereport(WARNING,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("member \"%s\" signed a checkpoint inconsistent with one verified before (%s)", origin, problem),
-			 errdetail("%s", detail),
-			 errhint("Both checkpoints are kept as evidence in battledger.log_conflict; the new one is not cosigned.")));
+	if (new_note == NULL)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("member \"%s\" published a leaf inconsistent with its log as stored here (%s)", origin, problem),
+				 errdetail("%s", detail),
+				 errhint("The checkpoint it contradicts is kept as evidence in battledger.log_conflict; the leaf stored here is kept.")));
+	else
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("member \"%s\" signed a checkpoint inconsistent with one verified before (%s)", origin, problem),
+				 errdetail("%s", detail),
+				 errhint("Both checkpoints are kept as evidence in battledger.log_conflict; the new one is not cosigned.")));
+}
+
+/*
+ * Leaves stored "if absent" (a join's copy, or leaves whose checkpoint did
+ * not come in their transaction) that find a leaf stored here at their
+ * index: they must be that leaf.  Until 0.23.0 the copy skipped them
+ * unread, so a member that rewrote its log while a witness's slot was gone
+ * showed the re-joining witness another leaf below the size it had
+ * verified, and nothing said so until a later checkpoint over it came (red
+ * team r26, B1 to B4 notes).  The first differing leaf is named as a
+ * conflict (rewritten_leaf), once: the held checkpoint is the one verified
+ * or cosigned here that covers it, and there is no new one (new_note NULL:
+ * no checkpoint of the member came with the leaf; one that covers it, copied
+ * or streamed, is weighed on its own and recorded too when it contradicts).
+ * The leaf stored here is kept.  args are store_leaves()'s.
+ */
+static void
+compare_stored_leaves(const char *origin, Oid *types, Datum *args)
+{
+	int64		index;
+	int64		seq;
+	int64		n;
+	char	   *tbl;
+	char	   *hash;
+	char	   *detail;
+	char	   *held_note = NULL;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT u.i, u.t, u.s, u.h::text, count(*) OVER () "
+							  "FROM unnest($2, $3, $4, $7) u(i, t, s, h) "
+							  "JOIN battledger.peer_leaf p ON p.origin = $1 AND p.leaf_index = u.i "
+							  "WHERE NOT (p.leaf_hash OPERATOR(battledger.=) u.h) ORDER BY u.i LIMIT 1",
+							  7, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.peer_leaf");
+	if (SPI_processed == 0)
+		return;
+	index = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	tbl = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	detail = psprintf("Leaf " INT64_FORMAT " was published again with a different row (%s position " INT64_FORMAT
+					  ", leaf hash %s) than the leaf stored here",
+					  index, tbl, seq, hash);
+	{
+		Oid			ctypes[4] = {TEXTOID, INT8OID, TEXTOID, TEXTOID};
+		Datum		cargs[4] = {args[0], Int64GetDatum(index), CStringGetTextDatum(local_origin()),
+		CStringGetTextDatum(detail)};
+
+		/* named once: a join again copies the same leaf again */
+		if (SPI_execute_with_args("SELECT 1 FROM battledger.log_conflict WHERE origin = $1 AND problem = 'rewritten_leaf' "
+								  "AND pg_catalog.starts_with(detail, $4)",
+								  4, ctypes, cargs, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.log_conflict");
+		if (SPI_processed > 0)
+			return;
+		/* the checkpoint verified (extended) or cosigned here that covers it */
+		if (SPI_execute_with_args("SELECT p.note FROM battledger.peer_checkpoint p WHERE p.origin = $1 AND p.tree_size > $2 "
+								  "AND (p.frontier IS NOT NULL OR EXISTS (SELECT 1 FROM battledger.cosignature s "
+								  "WHERE s.log_origin = $1 AND s.tree_size = p.tree_size AND s.witness = $3 "
+								  "AND s.root OPERATOR(battledger.=) p.root)) ORDER BY p.tree_size LIMIT 1",
+								  3, ctypes, cargs, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read battledger.peer_checkpoint");
+		if (SPI_processed == 1)
+			held_note = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	record_conflict(origin, "rewritten_leaf",
+					psprintf("%s%s, which is kept; " INT64_FORMAT " of the leaves received with it differ%s. No checkpoint of the member came with it (one that covers it is weighed on its own).",
+							 detail, held_note ? ", under a checkpoint verified here" : "", n,
+							 n == 1 ? "s" : ""),
+					held_note, NULL);
 }
 
 static void
@@ -484,6 +562,8 @@ store_leaves(const char *origin, List *leaves, bool if_absent)
 									   "THEN pg_catalog.now() END" : ""),
 							  7, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store peer leaves");
+	if (if_absent)
+		compare_stored_leaves(origin, types, args);
 }
 
 /* Cosign the checkpoint note with this member's witness key, if it has one. */
