@@ -153,9 +153,9 @@ check "a new key voids the cache: battery_state() is the whole fold's after it" 
   test "$(q -c "SELECT battledger.add_key('oem.test', battledger_test.public_key(battledger_test.seed('g1/last'))) IS NOT NULL" \
             -c "SELECT c.generation = battledger._fold_generation() FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('H')")" = "t
 f"
-check "the counting trigger fires for the apply worker too (ENABLE ALWAYS, on members, keys, key proofs and namespaces)" \
+check "the counting trigger fires for the apply worker too (ENABLE ALWAYS, on members, keys, key proofs, namespaces and host pins)" \
   test "$(q -c "SELECT string_agg(c.relname || ':' || t.tgenabled::text, ',' ORDER BY c.relname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'battledger_fold_inputs' AND c.relnamespace = 'battledger'::regnamespace")" = \
-       "id_namespace:A,key_event:A,key_proof:A,member_event:A"
+       "host_pin:A,id_namespace:A,key_event:A,key_proof:A,member_event:A"
 
 # --- 5. a battery id's namespaces among its prefixes (G2)
 # owners_scan ID: what testing every registration finds (0.10.0's query)
