@@ -309,14 +309,16 @@ BEGIN
         v := jsonb_set(v, '{model,recycled_content}', rc);
     END IF;
 
-    -- usage values: derived from the reports' cycles, the reported value where none can be
+    -- usage values: derived from the reports' cycles, the reported value where none can be;
+    -- from the battery's usage state (87_usage_state.sql: summing every report
+    -- on every call grew with the battery's history; issue 15)
     IF usage_ok THEN
         SELECT jsonb_object_agg(u.key, jsonb_build_object('value', u.value, 'at', u.at, 'event', 'soh_reported',
                    'sequence', u.ledger_seq, 'ledgerHash', u.ledger_hash::text,
                    'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', u.ledger_hash),
                    'basis', 'derived', 'method', u.method, 'reports', u.reports))
           INTO ud
-          FROM @extschema@._usage_derived(battery, made, model) u JOIN @extschema@._dynamic_attribute a ON a.key = u.key;
+          FROM @extschema@._usage_derived_state(battery, made, model) u JOIN @extschema@._dynamic_attribute a ON a.key = u.key;
         SELECT jsonb_object_agg(d.key, d.value || '{"basis": "reported"}') INTO rep
           FROM jsonb_each(CASE WHEN jsonb_typeof(v->'dynamic') = 'object' THEN v->'dynamic' ELSE '{}' END) d;
         IF ud IS NOT NULL OR rep IS NOT NULL THEN

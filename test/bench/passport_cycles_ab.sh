@@ -18,7 +18,7 @@
 # BENCH_REPS interleaved rounds; then the parts the variants differ by, and
 # both variants' documents, which must be identical.
 #
-#   bash test/bench/passport_cycles_ab.sh     # battledger as installed, port 55475
+#   bash test/bench/passport_cycles_ab.sh     # battledger as installed, port DV_PORT (55475)
 # Environment: BENCH_OLD (0.21.0), BENCH_FUNCS, BENCH_CALLS (300; NASA-ALL: BENCH_BIG_CALLS, 10),
 # BENCH_REPS (5).
 set -euo pipefail
@@ -42,7 +42,7 @@ awk -v names="$OLD_FUNCS" -f sql/upgrade/replace_functions.awk "sql/upgrade/batt
   | sed 's/@extschema@/battledger/g' > "$W/old.sql"
 cat sql/install/*.sql | awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk \
   | sed 's/@extschema@/battledger/g' > "$W/this.sql"
-P() { psql -X -q -At -h "$W" -p 55475 -U postgres -d dv "$@"; }
+P() { psql -X -q -At -h "$W" -p "${DV_PORT:-55475}" -U postgres -d dv "$@"; }
 B="bid('NASA-B0025')"
 # backend CPU ms per call of an expression, BENCH_CALLS calls in one session
 # (one call first: the session's plans and caches are not what is measured)

@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
-bl_start_cluster dv 55475 "$(bl_test_log_conf battledger.test/dv)"
+bl_start_cluster dv "${DV_PORT:-55475}" "$(bl_test_log_conf battledger.test/dv)"
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d dv "$@"; }
