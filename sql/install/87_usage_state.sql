@@ -294,8 +294,6 @@ BEGIN
     END LOOP;
     RETURN n;
 END $$;
-COMMENT ON FUNCTION @extschema@.usage_state_rebuild(@extschema@.battery_id) IS
-    'recompute the per-battery usage state the legitimate-interest passport reads, from the reports (NULL: every battery)';
 
 -- usage_state_check(): every battery whose usage state differs from its
 -- reports (recomputed with the row's own thresholds: they only decide
@@ -335,8 +333,6 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION @extschema@.usage_state_check() IS
-    'batteries whose per-battery usage state (what the legitimate-interest passport reads) differs from a recompute from their reports';
 
 -- _usage_derived_state(battery, made, m): _usage_derived()'s rows from the
 -- battery's usage state (the passport's; _usage_derived() stays the
