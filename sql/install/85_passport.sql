@@ -194,21 +194,29 @@ BEGIN
             -- precheck for it matched every battery's nested cycle fields; issue
             -- 15); its value, time and hash read from the report; a value that is
             -- no number is none (_json_num(): a cast made the passport fail)
-            'dynamic', (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', @extschema@._json_num(d.value->a.key),
-                                   'at', e.occurred_at, 'event', e.event, 'sequence', e.ledger_seq,
-                                   'ledgerHash', e.ledger_hash::text,
-                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', e.ledger_hash)))
-                          FROM @extschema@._usage_state u
-                         CROSS JOIN LATERAL jsonb_each(u.latest) p
-                          JOIN @extschema@._dynamic_attribute a ON a.key = p.key
-                          JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
-                                                         AND e.event = 'soh_reported'
-                                                         AND e.ledger_at = (p.value->>0)::timestamptz
-                                                         AND e.ledger_origin = p.value->>1
-                                                         AND e.ledger_seq = (p.value->>2)::bigint
-                          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                                                       AND d.tier = 'legitimate_interest' AND d.value ? a.key
-                         WHERE u.battery_id OPERATOR(@extschema@.=) battery),
+            -- (each report's leaf looked up once: its keys often share one report)
+            'dynamic', (WITH k AS MATERIALIZED (
+                            SELECT a.key, @extschema@._json_num(d.value->a.key) AS value, e.occurred_at, e.event,
+                                   e.ledger_seq, e.ledger_hash
+                              FROM @extschema@._usage_state u
+                             CROSS JOIN LATERAL jsonb_each(u.latest) p
+                              JOIN @extschema@._dynamic_attribute a ON a.key = p.key
+                              JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
+                                                             AND e.event = 'soh_reported'
+                                                             AND e.ledger_at = (p.value->>0)::timestamptz
+                                                             AND e.ledger_origin = p.value->>1
+                                                             AND e.ledger_seq = (p.value->>2)::bigint
+                              JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                                                           AND d.tier = 'legitimate_interest' AND d.value ? a.key
+                             WHERE u.battery_id OPERATOR(@extschema@.=) battery
+                        ), h AS MATERIALIZED (
+                            SELECT x.ledger_hash, @extschema@.leaf_index('@extschema@.battery_event', x.ledger_hash) AS leaf_index
+                              FROM (SELECT DISTINCT k.ledger_hash FROM k) x
+                        )
+                        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', k.value, 'at', k.occurred_at,
+                                   'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
+                                   'leafIndex', h.leaf_index))
+                          FROM k LEFT JOIN h ON h.ledger_hash OPERATOR(@extschema@.=) k.ledger_hash),
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
