@@ -194,29 +194,34 @@ BEGIN
             -- precheck for it matched every battery's nested cycle fields; issue
             -- 15); its value, time and hash read from the report; a value that is
             -- no number is none (_json_num(): a cast made the passport fail)
-            -- (each report's leaf looked up once: its keys often share one report)
-            'dynamic', (WITH k AS MATERIALIZED (
-                            SELECT a.key, @extschema@._json_num(d.value->a.key) AS value, e.occurred_at, e.event,
-                                   e.ledger_seq, e.ledger_hash
-                              FROM @extschema@._usage_state u
-                             CROSS JOIN LATERAL jsonb_each(u.latest) p
-                              JOIN @extschema@._dynamic_attribute a ON a.key = p.key
-                              JOIN @extschema@.battery_event e ON e.battery_id OPERATOR(@extschema@.=) battery
-                                                             AND e.event = 'soh_reported'
-                                                             AND e.ledger_at = (p.value->>0)::timestamptz
-                                                             AND e.ledger_origin = p.value->>1
-                                                             AND e.ledger_seq = (p.value->>2)::bigint
+            -- (the reports the keys name, each read once with its leaf: a
+            -- battery's keys often share one report; by position with LIMIT 1,
+            -- which keeps the planner from joining every report of the battery,
+            -- 9.5 ms at 18,864 reports)
+            'dynamic', (WITH r AS MATERIALIZED (
+                            SELECT p.pos, e.occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
+                                   @extschema@.leaf_index('@extschema@.battery_event', e.ledger_hash) AS leaf_index
+                              FROM (SELECT DISTINCT p.value AS pos FROM @extschema@._usage_state u
+                                     CROSS JOIN LATERAL jsonb_each(u.latest) p
+                                     WHERE u.battery_id OPERATOR(@extschema@.=) battery) p
+                             CROSS JOIN LATERAL (
+                                   SELECT x.occurred_at, x.event, x.ledger_seq, x.ledger_hash, x.restricted
+                                     FROM @extschema@.battery_event x
+                                    WHERE x.battery_id OPERATOR(@extschema@.=) battery AND x.event = 'soh_reported'
+                                      AND x.ledger_at = (p.pos->>0)::timestamptz AND x.ledger_origin = p.pos->>1
+                                      AND x.ledger_seq = (p.pos->>2)::bigint
+                                    LIMIT 1) e
                               JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                                                           AND d.tier = 'legitimate_interest' AND d.value ? a.key
-                             WHERE u.battery_id OPERATOR(@extschema@.=) battery
-                        ), h AS MATERIALIZED (
-                            SELECT x.ledger_hash, @extschema@.leaf_index('@extschema@.battery_event', x.ledger_hash) AS leaf_index
-                              FROM (SELECT DISTINCT k.ledger_hash FROM k) x
+                                                           AND d.tier = 'legitimate_interest'
                         )
-                        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', k.value, 'at', k.occurred_at,
-                                   'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
-                                   'leafIndex', h.leaf_index))
-                          FROM k LEFT JOIN h ON h.ledger_hash OPERATOR(@extschema@.=) k.ledger_hash),
+                        SELECT jsonb_object_agg(a.key, jsonb_build_object('value', @extschema@._json_num(r.value->a.key),
+                                   'at', r.occurred_at, 'event', r.event, 'sequence', r.ledger_seq,
+                                   'ledgerHash', r.ledger_hash::text, 'leafIndex', r.leaf_index))
+                          FROM @extschema@._usage_state u
+                         CROSS JOIN LATERAL jsonb_each(u.latest) p
+                          JOIN @extschema@._dynamic_attribute a ON a.key = p.key
+                          JOIN r ON r.pos = p.value
+                         WHERE u.battery_id OPERATOR(@extschema@.=) battery AND r.value ? a.key),
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
