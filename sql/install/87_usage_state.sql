@@ -33,7 +33,7 @@ CREATE TABLE @extschema@._usage_state (
     t_hi            numeric,
     t_lo            numeric,
     -- over the reports with per-cycle data ("cycle" an object), as
-    -- _usage_derived_rows() computes them
+    -- _usage_derived() computes them
     n               bigint NOT NULL,
     ah              numeric,
     wh              numeric,
@@ -70,7 +70,7 @@ REVOKE ALL ON @extschema@._usage_state FROM PUBLIC;
 CREATE INDEX battery_event_restricted ON @extschema@.battery_event (restricted)
     WHERE event = 'soh_reported' AND restricted IS NOT NULL;
 
--- _usage_thresholds(battery): deep-discharge and overcharge voltages and the
+-- _usage_thresholds(made, m): deep-discharge and overcharge voltages and the
 -- idle temperature range the derived counts are judged by, as
 -- _usage_derived() reads them from the effective manufacture and the model
 -- as its holder declared it.
@@ -132,7 +132,7 @@ BEGIN
         END IF;
     END LOOP;
     IF cy IS NOT NULL THEN
-        -- as _usage_derived_rows() reads them (_json_num(): what is no number is not measured)
+        -- as _usage_derived() reads them (_json_num(): what is no number is not measured)
         typ := cy->>'type';
         dur := @extschema@._json_num(cy->'duration_s');
         vmin := @extschema@._json_num(cy->'v_min');
@@ -442,7 +442,7 @@ BEGIN
         pfade := round(100 * (1 - re0 / re.re), 2);
     END IF;
     -- the latest round trip: a discharge whose charge or discharge before
-    -- it is a charge (_usage_derived_rows()'s pairs), walking back over the
+    -- it is a charge (_usage_derived()'s pairs), walking back over the
     -- battery's reports from the latest, and the first walking forward; each
     -- walk stops at its pair.  Pages of 8 reports by position, each report's
     -- disclosure read by its key: as one query the planner sorted all the
@@ -554,14 +554,14 @@ BEGIN
      WHERE v.value IS NOT NULL;
 END $$;
 
--- A usage report arriving: folded when its disclosure is here (written
--- first, as applications do, or in the same transaction).  The disclosure
--- trigger below folds the other order.  Both take a lock on the
--- commitment, so that a report and its disclosure written concurrently by
--- two READ COMMITTED transactions are folded by the second (under
--- REPEATABLE READ the second may not see the first: usage_state_check()
--- finds it).  ENABLE ALWAYS: the apply worker folds the reports it
--- applies (a member without the disclosures finds none).
+-- _usage_state_reported(), trigger: a usage report arriving, folded when
+-- its disclosure is here (written first, as applications do, or in the
+-- same transaction).  The disclosure trigger below folds the other order.
+-- Both take a lock on the commitment, so that a report and its disclosure
+-- written concurrently by two READ COMMITTED transactions are folded by
+-- the second (under REPEATABLE READ the second may not see the first:
+-- usage_state_check() finds it).  ENABLE ALWAYS: the apply worker folds
+-- the reports it applies (a member without the disclosures finds none).
 CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -580,7 +580,8 @@ CREATE TRIGGER zz_battledger_usage_state AFTER INSERT ON @extschema@.battery_eve
     EXECUTE FUNCTION @extschema@._usage_state_reported();
 ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_state;
 
--- A disclosure arriving after its report(s): fold them.
+-- _usage_state_disclosed(), trigger: a disclosure arriving after its report(s)
+-- folds them.
 CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -598,9 +599,9 @@ CREATE TRIGGER battledger_usage_state AFTER INSERT ON @extschema@.disclosure
     EXECUTE FUNCTION @extschema@._usage_state_disclosed();
 ALTER TABLE @extschema@.disclosure ENABLE ALWAYS TRIGGER battledger_usage_state;
 
--- A disclosure erased (erase_disclosure()) or changed: sums cannot forget a
--- maximum or a latest report, so the batteries it counted for are
--- recomputed.  Emptied (TRUNCATE): no report is disclosed any more.
+-- _usage_state_erased(), trigger: a disclosure erased (erase_disclosure())
+-- or changed; sums cannot forget a maximum or a latest report, so the
+-- batteries it counted for are recomputed.  Emptied (TRUNCATE): no report is disclosed any more.
 CREATE FUNCTION @extschema@._usage_state_erased() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
