@@ -77,8 +77,6 @@ DECLARE
     usage_ok boolean := tier = 'legitimate_interest';                        -- point 4
     tests_ok boolean := tier = 'authority';                                  -- point 3
     v jsonb;
-    recent jsonb;
-    recent_keys text[];
     fc @extschema@.battery_fold_cache;
     resp record;
     issued jsonb;
@@ -180,28 +178,6 @@ BEGIN
         v := v #- '{manufactured,data,rated,expectedLifetimeYears}' #- '{manufactured,data,rated,selfDischargePct}';
     END IF;
     IF usage_ok THEN
-        -- each dynamic attribute from the latest usage report that set it: first
-        -- among the battery's 8 latest reports (one index range), so that only
-        -- the keys none of them carries walk back further (issue 15; on the NASA
-        -- reports, 8 cost less than 32, each a disclosure lookup, and than 2 or
-        -- 4, which leave keys to the walk: docs/benchmarks.md); a value that
-        -- is no number is none (_json_num(): a cast made the passport fail)
-        SELECT jsonb_object_agg(k.key, jsonb_build_object('value', @extschema@._json_num(k.raw), 'at', k.occurred_at,
-                   'event', k.event, 'sequence', k.ledger_seq, 'ledgerHash', k.ledger_hash::text,
-                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', k.ledger_hash))),
-               array_agg(k.key)
-          INTO recent, recent_keys
-          FROM (SELECT DISTINCT ON (a.key) a.key, r.value->a.key AS raw, r.occurred_at, r.event,
-                       r.ledger_seq, r.ledger_hash
-                  FROM @extschema@._dynamic_attribute a
-                  JOIN (SELECT e.event, e.occurred_at, e.ledger_at, e.ledger_origin, e.ledger_seq, e.ledger_hash, d.value
-                          FROM (SELECT * FROM @extschema@.battery_event e
-                                 WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
-                                 ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8) e
-                          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                         WHERE d.tier = 'legitimate_interest') r ON r.value ? a.key
-                 ORDER BY a.key, r.ledger_at DESC, r.ledger_origin DESC, r.ledger_seq DESC) k;
-        recent_keys := coalesce(recent_keys, '{}');
         v := v || jsonb_build_object(
             'status', st.status,
             'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
@@ -211,24 +187,41 @@ BEGIN
                              AND EXISTS (SELECT 1 FROM @extschema@._signer_at(e.ledger_key_id, e.ledger_at) sg
                                            JOIN @extschema@.event_kind ek ON ek.event = e.event AND ek.subject = 'battery'
                                           WHERE sg.roles && ek.roles)),
-            'dynamic', (SELECT CASE WHEN recent IS NULL AND older IS NULL THEN NULL
-                                    ELSE coalesce(recent, '{}') || coalesce(older, '{}') END
-                          FROM (SELECT jsonb_object_agg(a.key, jsonb_build_object('value', x.value, 'at', x.occurred_at,
-                                   'event', (x.e).event, 'sequence', (x.e).ledger_seq, 'ledgerHash', (x.e).ledger_hash::text,
-                                   'leafIndex', @extschema@.leaf_index('@extschema@.battery_event', (x.e).ledger_hash))) AS older
-                                  FROM @extschema@._dynamic_attribute a
-                                 CROSS JOIN LATERAL (
-                                       -- (a value that is no number: none, not an error; _json_num())
-                                       SELECT @extschema@._json_num(d.value->a.key) AS value, e.occurred_at, e
-                                         FROM @extschema@.battery_event e
-                                         JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                                        WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
-                                          AND d.tier = 'legitimate_interest' AND d.value ? a.key
-                                        ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1) x
-                                 WHERE NOT a.key = ANY (recent_keys)
-                                   -- a key no report carries would walk every report of the battery: ask the
-                                   -- disclosures' key index first (the NASA data has 9 of the 25 keys)
-                                   AND EXISTS (SELECT 1 FROM @extschema@.disclosure d0 WHERE d0.value ? a.key)) o),
+            -- each dynamic attribute from the latest usage report that set it,
+            -- the report named by the battery's usage state (87_usage_state.sql:
+            -- until 0.22.0 the 8 latest reports were read, then each key none of
+            -- them carried walked back through the battery's reports, and a GIN
+            -- precheck for it matched every battery's nested cycle fields; issue
+            -- 15); its value, time and hash read from the report; a value that is
+            -- no number is none (_json_num(): a cast made the passport fail)
+            -- (the reports the keys name, each read once with its leaf: a
+            -- battery's keys often share one report; by position with LIMIT 1,
+            -- which keeps the planner from joining every report of the battery,
+            -- 9.5 ms at 18,864 reports)
+            'dynamic', (WITH r AS MATERIALIZED (
+                            SELECT p.pos, e.occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
+                                   @extschema@.leaf_index('@extschema@.battery_event', e.ledger_hash) AS leaf_index
+                              FROM (SELECT DISTINCT p.value AS pos FROM @extschema@._usage_state u
+                                     CROSS JOIN LATERAL jsonb_each(u.latest) p
+                                     WHERE u.battery_id OPERATOR(@extschema@.=) battery) p
+                             CROSS JOIN LATERAL (
+                                   SELECT x.occurred_at, x.event, x.ledger_seq, x.ledger_hash, x.restricted
+                                     FROM @extschema@.battery_event x
+                                    WHERE x.battery_id OPERATOR(@extschema@.=) battery AND x.event = 'soh_reported'
+                                      AND x.ledger_at = (p.pos->>0)::timestamptz AND x.ledger_origin = p.pos->>1
+                                      AND x.ledger_seq = (p.pos->>2)::bigint
+                                    LIMIT 1) e
+                              JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                                                           AND d.tier = 'legitimate_interest'
+                        )
+                        SELECT jsonb_object_agg(a.key, jsonb_build_object('value', @extschema@._json_num(r.value->a.key),
+                                   'at', r.occurred_at, 'event', r.event, 'sequence', r.ledger_seq,
+                                   'ledgerHash', r.ledger_hash::text, 'leafIndex', r.leaf_index))
+                          FROM @extschema@._usage_state u
+                         CROSS JOIN LATERAL jsonb_each(u.latest) p
+                          JOIN @extschema@._dynamic_attribute a ON a.key = p.key
+                          JOIN r ON r.pos = p.value
+                         WHERE u.battery_id OPERATOR(@extschema@.=) battery AND r.value ? a.key),
             'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e

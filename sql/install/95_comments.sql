@@ -34,6 +34,23 @@ COMMENT ON FUNCTION @extschema@._lot_creation(text) IS 'internal: the creation o
 COMMENT ON FUNCTION @extschema@._model_row(text) IS 'internal: the model as its holder declared it last (its latest row by a key added for the holder)';
 COMMENT ON FUNCTION @extschema@._usage_derived(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model) IS 'internal: usage_derived() given the battery''s effective manufacture and its model as its holder declared it';
 COMMENT ON FUNCTION @extschema@._recycled_content(@extschema@.battery_id, @extschema@.hash256) IS 'internal: recycled_content() given the ledger_hash of the battery''s effective manufacture';
+COMMENT ON TABLE @extschema@._usage_state IS
+    'internal: per battery, its legitimate-interest usage reports folded as they arrive (derived, checked by usage_state_check())';
+COMMENT ON FUNCTION @extschema@.usage_state_rebuild(@extschema@.battery_id) IS
+    'recompute the per-battery usage state the legitimate-interest passport reads, from the reports (NULL: every battery)';
+COMMENT ON FUNCTION @extschema@.usage_state_check() IS
+    'batteries whose per-battery usage state (what the legitimate-interest passport reads) differs from a recompute from their reports';
+COMMENT ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, @extschema@.battery_model) IS
+    'internal: the thresholds usage values are judged by, from the effective manufacture and the model';
+COMMENT ON FUNCTION @extschema@._usage_state_add(@extschema@.battery_id, timestamptz, text, bigint, jsonb) IS
+    'internal: fold one legitimate-interest usage report into its battery''s usage state';
+COMMENT ON FUNCTION @extschema@._usage_state_compute(@extschema@.battery_id, numeric, numeric, numeric, numeric) IS
+    'internal: a battery''s usage state recomputed from its reports, with given thresholds';
+COMMENT ON FUNCTION @extschema@._usage_derived_state(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model) IS
+    'internal: _usage_derived()''s rows from the battery''s usage state (the passport''s)';
+COMMENT ON FUNCTION @extschema@._usage_state_reported() IS 'internal: trigger folding an arriving usage report into its battery''s usage state';
+COMMENT ON FUNCTION @extschema@._usage_state_disclosed() IS 'internal: trigger folding the reports of an arriving disclosure into their batteries'' usage state';
+COMMENT ON FUNCTION @extschema@._usage_state_erased() IS 'internal: trigger recomputing the usage state of batteries whose disclosure was erased or changed';
 COMMENT ON FUNCTION @extschema@._lot_after_now(text) IS 'internal: when the latest row of a lot that counts is dated, if after a row written now';
 COMMENT ON FUNCTION @extschema@._ns_candidates(text) IS 'internal: the prefixes of an id key that a namespace covering it could be';
 COMMENT ON FUNCTION @extschema@._id_owners(@extschema@.battery_id, timestamptz) IS 'internal: the members whose namespaces, registered by a time, cover a battery id';

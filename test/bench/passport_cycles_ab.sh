@@ -18,8 +18,10 @@
 # BENCH_REPS interleaved rounds; then the parts the variants differ by, and
 # both variants' documents, which must be identical.
 #
-#   bash test/bench/passport_cycles_ab.sh     # battledger as installed, port 55475
+#   bash test/bench/passport_cycles_ab.sh     # battledger as installed, port DV_PORT (55475)
 # Environment: BENCH_OLD (0.21.0), BENCH_FUNCS, BENCH_CALLS (300; NASA-ALL: BENCH_BIG_CALLS, 10),
+# BENCH_ENTRY (_passport_source: called directly, planned per call; passport:
+# passport(b, 'legitimate_interest'), the generic plans _passport() sets, as a reader calls it),
 # BENCH_REPS (5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +31,7 @@ BENCH_FUNCS=${BENCH_FUNCS:-_passport_source _passport_derived usage_derived _usa
 BENCH_CALLS=${BENCH_CALLS:-300}
 BENCH_REPS=${BENCH_REPS:-5}
 BENCH_BIG_CALLS=${BENCH_BIG_CALLS:-10}
+BENCH_ENTRY=${BENCH_ENTRY:-_passport_source}
 bl_scratch
 # derived_values.sh builds the database in this BL_WORK and, given one, leaves
 # its cluster running for us (bl_scratch sets no trap then); ours stops it
@@ -42,7 +45,7 @@ awk -v names="$OLD_FUNCS" -f sql/upgrade/replace_functions.awk "sql/upgrade/batt
   | sed 's/@extschema@/battledger/g' > "$W/old.sql"
 cat sql/install/*.sql | awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk \
   | sed 's/@extschema@/battledger/g' > "$W/this.sql"
-P() { psql -X -q -At -h "$W" -p 55475 -U postgres -d dv "$@"; }
+P() { psql -X -q -At -h "$W" -p "${DV_PORT:-55475}" -U postgres -d dv "$@"; }
 B="bid('NASA-B0025')"
 # backend CPU ms per call of an expression, BENCH_CALLS calls in one session
 # (one call first: the session's plans and caches are not what is measured)
@@ -74,7 +77,7 @@ SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('NASA-ALL')::text, 
 SELECT sum(nasa_cycles('fleet.test', c, 'NASA-ALL')) FROM (SELECT DISTINCT cell c FROM nasa_raw ORDER BY 1) x;
 SQL
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-echo "legitimate-interest passport, backend CPU ms per call, median of $BENCH_REPS rounds (in brackets),"
+echo "legitimate-interest passport (battledger.$BENCH_ENTRY()), backend CPU ms per call, median of $BENCH_REPS rounds (in brackets),"
 echo "$BENCH_CALLS calls a round (NASA-B0025), $BENCH_BIG_CALLS (NASA-ALL)"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1), load $LOAD_BEFORE before; commit $(git rev-parse --short HEAD)"
 echo
@@ -83,7 +86,7 @@ echo "|---|---:|---:|---:|"
 fail=0
 for b in NASA-B0025 NASA-ALL; do
   B="bid('$b')"; n=$BENCH_CALLS; [ $b = NASA-ALL ] && n=$BENCH_BIG_CALLS
-  PASSPORT="battledger._passport_source($B, 'legitimate_interest')"
+  PASSPORT="battledger.$BENCH_ENTRY($B, 'legitimate_interest')"
   OLD=(); THIS=()
   for r in $(seq 1 "$BENCH_REPS"); do
     P -f "$W/old.sql" >/dev/null;  OLD+=("$(BENCH_CALLS=$n cpu_ms "$PASSPORT")")

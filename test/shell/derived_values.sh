@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
-bl_start_cluster dv 55475 "$(bl_test_log_conf battledger.test/dv)"
+bl_start_cluster dv "${DV_PORT:-55475}" "$(bl_test_log_conf battledger.test/dv)"
 fail=0
 check() { local what=$1; shift; if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fail=1; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d dv "$@"; }
@@ -376,4 +376,92 @@ w=$(q -c "SELECT coalesce(battledger.passport(bid('SQ-1'), 'legitimate_interest'
 check "SQ-1: a warranty that is no number is no warranty period, and the passport is made ($w)" test "$w" = none
 check "SQ-1: a reported value that is no number is no value (the derived one stands)" \
   test "$(psql -X -q -At -d dv -U li -c "SELECT coalesce(battledger.passport(bid('SQ-1'), 'legitimate_interest')->'performance'->'dynamic'->'stateOfHealth'->>'basis', 'none')" 2>&1)" = derived
+echo "== 7. the usage state the legitimate-interest passport reads (87_usage_state.sql)"
+# Every passport (three tiers, three formats, every battery) from this
+# version's functions must be byte-identical to 0.22.0's, which read the
+# reports themselves; on ADV-1, reports written to catch a fold that is not
+# the computation: disclosures after their reports, values that are no
+# numbers, a dynamic key only nested, "cycle" not an object, one commitment
+# under two reports, a report disclosed to authorities only, round trips
+# with 0 Wh, resistances of 0 and below, an erased disclosure.
+FUNCS="_passport_source _passport_derived"
+awk -v names="$FUNCS" -f "$BL_ROOT/sql/upgrade/replace_functions.awk" "$BL_ROOT/sql/upgrade/battledger--0.22.0.sql" \
+  | sed 's/@extschema@/battledger/g' > "$BL_WORK/old.sql"
+cat "$BL_ROOT"/sql/install/*.sql | awk -v names="$FUNCS" -f "$BL_ROOT/sql/upgrade/replace_functions.awk" \
+  | sed 's/@extschema@/battledger/g' > "$BL_WORK/this.sql"
+docs() {
+  q -c "SELECT string_agg(b || ' ' || t || ' ' || f || ' ' || md5(coalesce(p::text, 'null')), E'\n' ORDER BY b, t, f)
+          FROM (SELECT b.battery_id::text AS b, t, f,
+                       (SELECT battledger.passport(b.battery_id, t, f)) AS p
+                  FROM (SELECT DISTINCT battery_id FROM battledger.battery_event WHERE event = 'manufactured') b,
+                       unnest(ARRAY['public', 'legitimate_interest', 'authority']) t,
+                       unnest(ARRAY['battledger', 'catenax']) f) x"
+}
+# docs as 0.22.0 makes them, then as this version does: must be equal
+same_docs() {
+  local a b
+  q -f "$BL_WORK/old.sql" >/dev/null; a=$(docs); q -f "$BL_WORK/this.sql" >/dev/null; b=$(docs)
+  [ -n "$a" ] && [ "$a" = "$b" ] || { diff <(echo "$a") <(echo "$b") | head -5; return 1; }
+}
+q >/dev/null <<'SQL'
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('ADV-1')::text, 'event', 'manufactured', 'model_id', 'NASA-18650',
+          'data', '{"rated": {"overchargeVoltageV": 4.21, "idleTemperatureLowerC": 5, "idleTemperatureUpperC": 40}}'::jsonb,
+          'occurred_at', '2009-01-15T00:00:00Z'));
+SELECT ev('cells.test', jsonb_build_object('battery_id', bid('ADV-1')::text, 'event', 'handover', 'data', '{"to": "oem.test"}'::jsonb,
+          'occurred_at', '2009-01-20T00:00:00Z')),
+       ev('oem.test', jsonb_build_object('battery_id', bid('ADV-1')::text, 'event', 'handover_accepted', 'occurred_at', '2009-01-20T00:00:00Z')),
+       ev('oem.test', jsonb_build_object('battery_id', bid('ADV-1')::text, 'event', 'placed_on_market', 'passport_id', 'urn:bp:ADV-1:1',
+          'occurred_at', '2009-02-01T00:00:00Z'));
+CREATE TABLE adv_report AS
+SELECT n, v, sha256(convert_to('ADV-1:' || n, 'UTF8')) AS salt, tier, late   -- TEST ONLY: reproducible salts
+  FROM (VALUES (1, '{"soh_pct": 99.5, "full_cycles": 1, "cycle": {"type": "charge", "wh": 0, "ah": 1.0, "duration_s": 100, "v_max": 4.3, "t_cell_max_c": 41, "ambient_c": 4}}'::jsonb, 'legitimate_interest', false),
+               (2, '{"cycle": {"type": "discharge", "wh": 3.5, "ah": 0.9, "capacity_ah": 1.95, "v_min": 2.4, "duration_s": 90, "ambient_c": 3}}'::jsonb, 'legitimate_interest', true),
+               (3, '{"cycle": {"type": "charge", "wh": 4.0, "ah": 1.0, "duration_s": "long", "v_max": 4.1}}'::jsonb, 'legitimate_interest', false),
+               (4, '{"cycle": {"type": "discharge", "wh": 3.2, "ah": 0.8, "capacity_ah": "NaN", "t_cell_max_c": 45, "duration_s": 80}}'::jsonb, 'legitimate_interest', true),
+               (5, '{"cycle": {"type": "impedance", "re_ohm": 0}}'::jsonb, 'legitimate_interest', false),
+               (6, '{"cycle": {"type": "impedance", "re_ohm": -0.1}}'::jsonb, 'legitimate_interest', false),
+               (7, '{"cycle": {"type": "impedance", "re_ohm": 0.07}}'::jsonb, 'legitimate_interest', true),
+               (8, '{"extra": {"soh_pct": 50, "re_ohm": 9}, "cycle": [1, 2]}'::jsonb, 'legitimate_interest', false),
+               (9, '{"cycle": "discharge", "soh_pct": "n/a"}'::jsonb, 'legitimate_interest', false),
+               (10, '{"soh_pct": 10, "cycle": {"type": "discharge", "wh": 9, "capacity_ah": 9}}'::jsonb, 'authority', false),
+               (11, '{"cycle": {"type": "charge", "wh": 4.4, "ah": 1.1}}'::jsonb, 'legitimate_interest', false),
+               (12, '{"cycle": {"type": "discharge", "wh": 0, "ah": 0.0, "capacity_ah": 1.9}}'::jsonb, 'legitimate_interest', false),
+               (13, '{"cycle": {"type": "impedance", "re_ohm": 0.08}, "remaining_power_w": 12}'::jsonb, 'legitimate_interest', true),
+               (14, '{"cycle": {"type": "discharge", "wh": 2.0, "ah": 0.5, "capacity_ah": 1.7, "v_min": 2.3}}'::jsonb, 'legitimate_interest', false)) r(n, v, tier, late);
+-- disclosures first (as applications write them), but the late ones after their reports
+INSERT INTO battledger.disclosure SELECT commitment(salt, v), tier, salt, v FROM adv_report WHERE NOT late;
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('ADV-1')::text, 'event', 'soh_reported',
+          'occurred_at', '2009-03-01T00:00:00Z'::timestamptz + n * interval '1 hour', 'restricted', commitment(salt, v)::text))
+  FROM adv_report ORDER BY n;
+-- report 3's commitment named again by a later report
+SELECT ev('fleet.test', jsonb_build_object('battery_id', bid('ADV-1')::text, 'event', 'soh_reported',
+          'occurred_at', '2009-03-02T00:00:00Z', 'restricted', commitment(salt, v)::text)) FROM adv_report WHERE n = 3;
+INSERT INTO battledger.disclosure SELECT commitment(salt, v), tier, salt, v FROM adv_report WHERE late;
+SQL
+check "ADV-1: the usage state is the reports' (usage_state_check() finds nothing)" test "$(q -c "SELECT count(*) FROM battledger.usage_state_check()")" = 0
+check "every passport as 0.22.0 makes it from the reports (3 tiers, 2 formats, every battery)" same_docs
+q -c "SELECT battledger.erase_disclosure(commitment(salt, v)) FROM adv_report WHERE n = 14" >/dev/null
+check "a disclosure erased: the state recomputed, passports as 0.22.0's" \
+  test "$(q -c "SELECT count(*) FROM battledger.usage_state_check()")" = 0 -a "$(same_docs && echo same)" = same
+# derived state is not trusted: a superuser may write it; the check names it
+q -c "UPDATE battledger._usage_state SET n = n + 1 WHERE battery_id = bid('NASA-B0025')" >/dev/null
+q -c "DELETE FROM battledger._usage_state WHERE battery_id = bid('NASA-B0047')" >/dev/null
+q -c "UPDATE battledger._usage_state SET latest = latest - 'soh_pct' WHERE battery_id = bid('SQ-1')" >/dev/null
+found=$(q -c "SELECT string_agg(replace(battery_id::text, 'gs1:01/09521234567899/21/', '') || ': ' || problem, '; ' ORDER BY 1) FROM battledger.usage_state_check()")
+echo "    $found"
+check "usage_state_check() names each battery whose state was written" \
+  test "$found" = "NASA-B0025: usage state differs from the reports; NASA-B0047: reports and no usage state; SQ-1: usage state differs from the reports"
+not() { ! "$@"; }
+check "the written state shows in the passports (the comparison with 0.22.0's can fail)" not same_docs
+check "usage_state_rebuild() recomputes them" \
+  test "$(q -c "SELECT battledger.usage_state_rebuild(bid(b)) FROM unnest(ARRAY['NASA-B0025', 'NASA-B0047', 'SQ-1']) b" | paste -sd,)" = "1,1,1" \
+       -a "$(q -c "SELECT count(*) FROM battledger.usage_state_check()")" = 0 -a "$(same_docs && echo same)" = same
+# thresholds other than the row's (a model redeclared): the passport computes from the reports
+q -c "UPDATE battledger._usage_state SET deep_v = 0, deep_n = 0 WHERE battery_id = bid('ADV-1')" >/dev/null
+check "thresholds other than the state's: passports still 0.22.0's (computed from the reports)" same_docs
+q -c "SELECT battledger.usage_state_rebuild(bid('ADV-1'))" >/dev/null
+check "who may call the state's functions: no tier, no member" \
+  test "$(q -c "SELECT string_agg(r || ':' || has_function_privilege(r, f, 'EXECUTE'), ' ' ORDER BY r, f)
+                  FROM unnest(ARRAY['battledger_legitimate_interest', 'battledger_member', 'plain']) r,
+                       unnest(ARRAY['battledger.usage_state_check()', 'battledger.usage_state_rebuild(battledger.battery_id)']) f" | grep -c true)" = 0
 exit $fail

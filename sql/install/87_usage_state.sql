@@ -1,0 +1,634 @@
+-----------------------------------------------------------------------------
+-- A battery's usage reports, folded as they arrive (issue 15: passport()
+-- <= 2 ms at any history length; docs/design.md "Usage state").
+-- The legitimate-interest passport shows, per dynamic value, the latest
+-- report that set it, and values derived from every report's per-cycle
+-- data (sums, counts, maxima, the latest of each kind).  Read from the
+-- reports themselves (0.22.0) both grew with the battery's history, and the
+-- walk for a key the battery never reported with every other battery's
+-- (jsonb_ops knows no nesting: the nested cycle fields of every battery
+-- matched the precheck for three keys).  Here each legitimate-interest
+-- report is folded once, by triggers, into one row per battery.
+--
+-- The row is derived state, not trusted: a superuser may write it.  It
+-- holds positions and sums, never what the passport shows of a report
+-- (values, times, hashes are read from the report the position names), and
+-- usage_state_check() recomputes every row from the reports and names each
+-- battery whose row differs; usage_state_rebuild() recomputes rows.
+-----------------------------------------------------------------------------
+
+-- One row per battery with a legitimate-interest usage report (soh_reported
+-- whose restricted value is disclosed at that tier).  Positions are
+-- (ledger_at, ledger_origin, ledger_seq), the registry's order.
+CREATE TABLE @extschema@._usage_state (
+    battery_id      @extschema@.battery_id PRIMARY KEY,
+    -- per key of _dynamic_attribute: [ledger_at, ledger_origin, ledger_seq]
+    -- of the latest report whose disclosed value has the key (top level)
+    latest          jsonb NOT NULL,
+    -- the thresholds the counts below were taken with (_usage_thresholds()
+    -- when the row was made): a passport judging by others computes the
+    -- derived values from the reports instead
+    deep_v          numeric,
+    over_v          numeric,
+    t_hi            numeric,
+    t_lo            numeric,
+    -- over the reports with per-cycle data ("cycle" an object), as
+    -- _usage_derived() computes them
+    n               bigint NOT NULL,
+    ah              numeric,
+    wh              numeric,
+    ah_out          numeric,
+    t_max           numeric,
+    deep_n          bigint NOT NULL,
+    over_n          bigint NOT NULL,
+    hi_s            numeric,
+    hi_chg_s        numeric,
+    lo_s            numeric,
+    lo_chg_s        numeric,
+    -- the latest such report; the latest discharge with a capacity; the
+    -- latest discharge with its energy; the first and latest with a
+    -- resistance above 0
+    last_at         timestamptz,
+    last_origin     text COLLATE "C",
+    last_seq        bigint,
+    dis_at          timestamptz,
+    dis_origin      text COLLATE "C",
+    dis_seq         bigint,
+    en_at           timestamptz,
+    en_origin       text COLLATE "C",
+    en_seq          bigint,
+    re_first_at     timestamptz,
+    re_first_origin text COLLATE "C",
+    re_first_seq    bigint,
+    re_at           timestamptz,
+    re_origin       text COLLATE "C",
+    re_seq          bigint
+);
+REVOKE ALL ON @extschema@._usage_state FROM PUBLIC;
+
+-- a disclosure arriving after its report finds the report
+CREATE INDEX battery_event_restricted ON @extschema@.battery_event (restricted)
+    WHERE event = 'soh_reported' AND restricted IS NOT NULL;
+
+-- _usage_thresholds(made, m): deep-discharge and overcharge voltages and the
+-- idle temperature range the derived counts are judged by, as
+-- _usage_derived() reads them from the effective manufacture and the model
+-- as its holder declared it.
+CREATE FUNCTION @extschema@._usage_thresholds(made @extschema@.battery_event, m @extschema@.battery_model,
+                                              OUT deep_v numeric, OUT over_v numeric, OUT t_hi numeric, OUT t_lo numeric)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r jsonb := coalesce(made.data->'rated', '{}');
+BEGIN
+    deep_v := coalesce(@extschema@._json_num(r->'deepDischargeVoltageV'), m.min_voltage_v);
+    over_v := coalesce(@extschema@._json_num(r->'overchargeVoltageV'), m.max_voltage_v);
+    t_hi := @extschema@._json_num(r->'idleTemperatureUpperC');
+    t_lo := @extschema@._json_num(r->'idleTemperatureLowerC');
+END $$;
+
+-- _usage_state_add(battery, at, origin, seq, v): fold one report (its
+-- position and disclosed value) into the battery's row, making the row
+-- with the battery's thresholds as of now if it has none.  Every field is
+-- order-free (sums, counts, maxima, the latest and first by position), so
+-- reports may arrive in any order (replication's table copy, a disclosure
+-- after its report).  TimeZone UTC: the positions' text in "latest" is the
+-- same whoever writes it.
+CREATE FUNCTION @extschema@._usage_state_add(battery @extschema@.battery_id, at timestamptz, origin text,
+                                             seq bigint, v jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    s @extschema@._usage_state;
+    made @extschema@.battery_event;
+    th record;
+    cy jsonb := CASE WHEN jsonb_typeof(v->'cycle') = 'object' THEN v->'cycle' END;
+    typ text;
+    dur numeric;
+    vmin numeric;
+    vmax numeric;
+    tmax numeric;
+    amb numeric;
+    ah numeric;
+    wh numeric;
+    cap numeric;
+    re numeric;
+    k text;
+    p jsonb;
+BEGIN
+    SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) battery FOR UPDATE;
+    IF NOT FOUND THEN
+        made := @extschema@._effective_manufacture(battery);
+        th := @extschema@._usage_thresholds(made, @extschema@._model_row(made.model_id));
+        INSERT INTO @extschema@._usage_state (battery_id, latest, deep_v, over_v, t_hi, t_lo, n, deep_n, over_n)
+        VALUES (battery, '{}', th.deep_v, th.over_v, th.t_hi, th.t_lo, 0, 0, 0)
+        ON CONFLICT (battery_id) DO NOTHING;
+        SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) battery FOR UPDATE;
+    END IF;
+    -- the dynamic values the report sets
+    FOR k IN SELECT a.key FROM @extschema@._dynamic_attribute a WHERE v ? a.key LOOP
+        p := s.latest->k;
+        IF p IS NULL OR (at, origin COLLATE "C", seq)
+                        > ((p->>0)::timestamptz, (p->>1) COLLATE "C", (p->>2)::bigint) THEN
+            s.latest := s.latest || jsonb_build_object(k, jsonb_build_array(at, origin, seq));
+        END IF;
+    END LOOP;
+    IF cy IS NOT NULL THEN
+        -- as _usage_derived() reads them (_json_num(): what is no number is not measured)
+        typ := cy->>'type';
+        dur := @extschema@._json_num(cy->'duration_s');
+        vmin := @extschema@._json_num(cy->'v_min');
+        vmax := @extschema@._json_num(cy->'v_max');
+        tmax := @extschema@._json_num(cy->'t_cell_max_c');
+        amb := @extschema@._json_num(cy->'ambient_c');
+        ah := @extschema@._json_num(cy->'ah');
+        wh := @extschema@._json_num(cy->'wh');
+        cap := @extschema@._json_num(cy->'capacity_ah');
+        re := @extschema@._json_num(cy->'re_ohm');
+        s.n := s.n + 1;
+        -- sum() skips NULLs and is NULL over none
+        s.ah := coalesce(s.ah + ah, s.ah, ah);
+        s.wh := coalesce(s.wh + wh, s.wh, wh);
+        IF typ = 'discharge' THEN
+            s.ah_out := coalesce(s.ah_out + ah, s.ah_out, ah);
+        END IF;
+        s.t_max := greatest(s.t_max, tmax);
+        IF typ = 'discharge' AND vmin < s.deep_v THEN
+            s.deep_n := s.deep_n + 1;
+        END IF;
+        IF typ = 'charge' AND vmax > s.over_v THEN
+            s.over_n := s.over_n + 1;
+        END IF;
+        IF typ IN ('charge', 'discharge') AND tmax > s.t_hi THEN
+            s.hi_s := coalesce(s.hi_s + dur, s.hi_s, dur);
+        END IF;
+        IF typ = 'charge' AND tmax > s.t_hi THEN
+            s.hi_chg_s := coalesce(s.hi_chg_s + dur, s.hi_chg_s, dur);
+        END IF;
+        IF typ IN ('charge', 'discharge') AND amb < s.t_lo THEN
+            s.lo_s := coalesce(s.lo_s + dur, s.lo_s, dur);
+        END IF;
+        IF typ = 'charge' AND amb < s.t_lo THEN
+            s.lo_chg_s := coalesce(s.lo_chg_s + dur, s.lo_chg_s, dur);
+        END IF;
+        IF s.last_at IS NULL OR (at, origin COLLATE "C", seq) > (s.last_at, s.last_origin, s.last_seq) THEN
+            s.last_at := at; s.last_origin := origin; s.last_seq := seq;
+        END IF;
+        IF typ = 'discharge' AND cap IS NOT NULL
+           AND (s.dis_at IS NULL OR (at, origin COLLATE "C", seq) > (s.dis_at, s.dis_origin, s.dis_seq)) THEN
+            s.dis_at := at; s.dis_origin := origin; s.dis_seq := seq;
+        END IF;
+        IF typ = 'discharge' AND wh IS NOT NULL
+           AND (s.en_at IS NULL OR (at, origin COLLATE "C", seq) > (s.en_at, s.en_origin, s.en_seq)) THEN
+            s.en_at := at; s.en_origin := origin; s.en_seq := seq;
+        END IF;
+        IF re > 0 THEN
+            IF s.re_at IS NULL OR (at, origin COLLATE "C", seq) > (s.re_at, s.re_origin, s.re_seq) THEN
+                s.re_at := at; s.re_origin := origin; s.re_seq := seq;
+            END IF;
+            IF s.re_first_at IS NULL OR (at, origin COLLATE "C", seq) < (s.re_first_at, s.re_first_origin, s.re_first_seq) THEN
+                s.re_first_at := at; s.re_first_origin := origin; s.re_first_seq := seq;
+            END IF;
+        END IF;
+    END IF;
+    UPDATE @extschema@._usage_state u
+       SET latest = s.latest, n = s.n, ah = s.ah, wh = s.wh, ah_out = s.ah_out, t_max = s.t_max,
+           deep_n = s.deep_n, over_n = s.over_n, hi_s = s.hi_s, hi_chg_s = s.hi_chg_s, lo_s = s.lo_s, lo_chg_s = s.lo_chg_s,
+           last_at = s.last_at, last_origin = s.last_origin, last_seq = s.last_seq,
+           dis_at = s.dis_at, dis_origin = s.dis_origin, dis_seq = s.dis_seq,
+           en_at = s.en_at, en_origin = s.en_origin, en_seq = s.en_seq,
+           re_first_at = s.re_first_at, re_first_origin = s.re_first_origin, re_first_seq = s.re_first_seq,
+           re_at = s.re_at, re_origin = s.re_origin, re_seq = s.re_seq
+     WHERE u.battery_id OPERATOR(@extschema@.=) battery;
+END $$;
+
+-- _usage_state_compute(battery, deep_v, over_v, t_hi, t_lo): the battery's
+-- row recomputed from its reports, with the given thresholds; no row (all
+-- NULL) for a battery without a legitimate-interest report.  What
+-- usage_state_check() compares and usage_state_rebuild() writes.
+CREATE FUNCTION @extschema@._usage_state_compute(battery @extschema@.battery_id, deep_v numeric, over_v numeric,
+                                                 t_hi numeric, t_lo numeric)
+    RETURNS @extschema@._usage_state
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' SET jit = off AS $$
+DECLARE
+    s @extschema@._usage_state;
+BEGIN
+    WITH r AS MATERIALIZED (
+        SELECT e.ledger_at AS at, e.ledger_origin AS origin, e.ledger_seq AS seq, d.value
+          FROM @extschema@.battery_event e
+          JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+    ), c AS MATERIALIZED (
+        SELECT r.at, r.origin, r.seq, r.value->'cycle'->>'type' AS type,
+               @extschema@._json_num(r.value->'cycle'->'duration_s') AS dur, @extschema@._json_num(r.value->'cycle'->'v_min') AS vmin,
+               @extschema@._json_num(r.value->'cycle'->'v_max') AS vmax, @extschema@._json_num(r.value->'cycle'->'t_cell_max_c') AS tmax,
+               @extschema@._json_num(r.value->'cycle'->'ambient_c') AS amb, @extschema@._json_num(r.value->'cycle'->'ah') AS ah,
+               @extschema@._json_num(r.value->'cycle'->'wh') AS wh, @extschema@._json_num(r.value->'cycle'->'capacity_ah') AS cap,
+               @extschema@._json_num(r.value->'cycle'->'re_ohm') AS re
+          FROM r WHERE jsonb_typeof(r.value->'cycle') = 'object'
+    )
+    SELECT battery,
+           (SELECT coalesce(jsonb_object_agg(x.key, jsonb_build_array(x.at, x.origin, x.seq)), '{}')
+              FROM (SELECT DISTINCT ON (a.key) a.key, r.at, r.origin, r.seq
+                      FROM @extschema@._dynamic_attribute a JOIN r ON r.value ? a.key
+                     ORDER BY a.key, r.at DESC, r.origin DESC, r.seq DESC) x),
+           deep_v, over_v, t_hi, t_lo,
+           a.n, a.ah, a.wh, a.ah_out, a.t_max, a.deep_n, a.over_n, a.hi_s, a.hi_chg_s, a.lo_s, a.lo_chg_s,
+           l.at, l.origin, l.seq, ds.at, ds.origin, ds.seq, en.at, en.origin, en.seq,
+           rf.at, rf.origin, rf.seq, rl.at, rl.origin, rl.seq
+      INTO s
+      FROM (SELECT count(*) AS n, sum(c.ah) AS ah, sum(c.wh) AS wh, sum(c.ah) FILTER (WHERE c.type = 'discharge') AS ah_out,
+                   max(c.tmax) AS t_max,
+                   count(*) FILTER (WHERE c.type = 'discharge' AND c.vmin < deep_v) AS deep_n,
+                   count(*) FILTER (WHERE c.type = 'charge' AND c.vmax > over_v) AS over_n,
+                   sum(c.dur) FILTER (WHERE c.type IN ('charge', 'discharge') AND c.tmax > t_hi) AS hi_s,
+                   sum(c.dur) FILTER (WHERE c.type = 'charge' AND c.tmax > t_hi) AS hi_chg_s,
+                   sum(c.dur) FILTER (WHERE c.type IN ('charge', 'discharge') AND c.amb < t_lo) AS lo_s,
+                   sum(c.dur) FILTER (WHERE c.type = 'charge' AND c.amb < t_lo) AS lo_chg_s
+              FROM c) a
+      LEFT JOIN LATERAL (SELECT c.at, c.origin, c.seq FROM c ORDER BY c.at DESC, c.origin DESC, c.seq DESC LIMIT 1) l ON true
+      LEFT JOIN LATERAL (SELECT c.at, c.origin, c.seq FROM c WHERE c.type = 'discharge' AND c.cap IS NOT NULL
+                          ORDER BY c.at DESC, c.origin DESC, c.seq DESC LIMIT 1) ds ON true
+      LEFT JOIN LATERAL (SELECT c.at, c.origin, c.seq FROM c WHERE c.type = 'discharge' AND c.wh IS NOT NULL
+                          ORDER BY c.at DESC, c.origin DESC, c.seq DESC LIMIT 1) en ON true
+      LEFT JOIN LATERAL (SELECT c.at, c.origin, c.seq FROM c WHERE c.re > 0 ORDER BY c.at, c.origin, c.seq LIMIT 1) rf ON true
+      LEFT JOIN LATERAL (SELECT c.at, c.origin, c.seq FROM c WHERE c.re > 0
+                          ORDER BY c.at DESC, c.origin DESC, c.seq DESC LIMIT 1) rl ON true
+     WHERE EXISTS (SELECT 1 FROM r);
+    RETURN s;
+END $$;
+
+-- usage_state_rebuild(battery): recompute the battery's row from its
+-- reports, with its thresholds as of now (NULL: every battery's).  After a
+-- model's or manufacture's thresholds changed (the passport then computes
+-- from the reports, correct but slower), or where usage_state_check() found
+-- a difference.  Returns the rows written.
+CREATE FUNCTION @extschema@.usage_state_rebuild(battery @extschema@.battery_id DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    b @extschema@.battery_id;
+    made @extschema@.battery_event;
+    th record;
+    s @extschema@._usage_state;
+    n bigint := 0;
+BEGIN
+    -- the reports' disclosures must all be seen (row security would hide some)
+    IF row_security_active('@extschema@.disclosure') THEN
+        RAISE EXCEPTION 'usage_state_rebuild() must see every disclosure' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Run it as the extension''s owner.';
+    END IF;
+    FOR b IN SELECT DISTINCT x.battery_id FROM (
+                 SELECT u.battery_id FROM @extschema@._usage_state u WHERE battery IS NULL
+                 UNION ALL
+                 SELECT e.battery_id FROM @extschema@.battery_event e
+                   JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                  WHERE battery IS NULL AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+                 UNION ALL
+                 SELECT battery WHERE battery IS NOT NULL) x LOOP
+        made := @extschema@._effective_manufacture(b);
+        th := @extschema@._usage_thresholds(made, @extschema@._model_row(made.model_id));
+        s := @extschema@._usage_state_compute(b, th.deep_v, th.over_v, th.t_hi, th.t_lo);
+        DELETE FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) b;
+        IF s.battery_id IS NOT NULL THEN
+            INSERT INTO @extschema@._usage_state SELECT s.*;
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- usage_state_check(): every battery whose usage state differs from its
+-- reports (recomputed with the row's own thresholds: they only decide
+-- whether the passport reads the row), or has a row and no report, or
+-- reports and no row.  As text, so that 1.5 and 1.50 differ as in a passport.
+CREATE FUNCTION @extschema@.usage_state_check()
+    RETURNS TABLE (battery_id @extschema@.battery_id, problem text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    b @extschema@.battery_id;
+    s @extschema@._usage_state;
+    c @extschema@._usage_state;
+BEGIN
+    IF row_security_active('@extschema@.disclosure') THEN
+        RAISE EXCEPTION 'usage_state_check() must see every disclosure' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Run it as the extension''s owner.';
+    END IF;
+    FOR b IN SELECT DISTINCT x.battery_id FROM (
+                 SELECT u.battery_id FROM @extschema@._usage_state u
+                 UNION ALL
+                 SELECT e.battery_id FROM @extschema@.battery_event e
+                   JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                  WHERE e.event = 'soh_reported' AND d.tier = 'legitimate_interest') x LOOP
+        SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) b;
+        IF NOT FOUND THEN
+            battery_id := b; problem := 'reports and no usage state';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        c := @extschema@._usage_state_compute(b, s.deep_v, s.over_v, s.t_hi, s.t_lo);
+        IF c.battery_id IS NULL THEN
+            battery_id := b; problem := 'usage state and no report';
+            RETURN NEXT;
+        ELSIF s::text IS DISTINCT FROM c::text THEN
+            battery_id := b; problem := 'usage state differs from the reports';
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END $$;
+
+-- _usage_derived_state(battery, made, m): _usage_derived()'s rows from the
+-- battery's usage state (the passport's; _usage_derived() stays the
+-- reference usage_derived() returns and the check compares with): sums and
+-- counts from the row, the reports it names read for their values, times
+-- and hashes, and the round trips from a walk back (the latest) and forward
+-- (the first) from the ends of the battery's charges and discharges, which
+-- stops at the first pair (a round trip depends on its neighbour, which a
+-- report arriving out of order can change: not kept).  Thresholds other
+-- than the row's (a model redeclared, a manufacture arriving after the
+-- reports): computed from the reports, as before.  Runs as the owner: not
+-- PUBLIC's, not given to any tier.
+CREATE FUNCTION @extschema@._usage_derived_state(battery @extschema@.battery_id, made @extschema@.battery_event,
+                                                 m @extschema@.battery_model)
+    RETURNS TABLE (key text, value numeric, at timestamptz, reports bigint, method text,
+                   ledger_seq bigint, ledger_hash @extschema@.hash256)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    s @extschema@._usage_state;
+    th record;
+    l record;
+    d record;
+    en record;
+    re record;
+    re0 numeric;
+    r record;
+    nxt_type text;
+    nxt_wh numeric;
+    nxt_at timestamptz;
+    nxt_seq bigint;
+    nxt_hash @extschema@.hash256;
+    prv_type text;
+    prv_wh numeric;
+    b_at timestamptz;
+    b_origin text;
+    b_seq bigint;
+    k int;
+    wh numeric;
+    p_at timestamptz;
+    p_seq bigint;
+    p_hash @extschema@.hash256;
+    p_rte numeric;
+    f_rte numeric;
+    cap numeric;
+    soh numeric;
+    fade numeric;
+    kwh numeric;
+    soce numeric;
+    fc numeric;
+    re_inc numeric;
+    pfade numeric;
+    rte numeric;
+    rte_fade numeric;
+BEGIN
+    SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) battery;
+    IF NOT FOUND OR s.n = 0 THEN
+        RETURN;
+    END IF;
+    th := @extschema@._usage_thresholds(made, m);
+    IF (th.deep_v, th.over_v, th.t_hi, th.t_lo) IS DISTINCT FROM (s.deep_v, s.over_v, s.t_hi, s.t_lo) THEN
+        RETURN QUERY SELECT * FROM @extschema@._usage_derived(battery, made, m);
+        RETURN;
+    END IF;
+    -- the reports the row names (each a report with per-cycle data, disclosed at this tier)
+    SELECT e.occurred_at, e.ledger_seq AS seq, e.ledger_hash AS hash INTO l
+      FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
+       AND e.ledger_at = s.last_at AND e.ledger_origin = s.last_origin AND e.ledger_seq = s.last_seq;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT e.occurred_at, e.ledger_seq AS seq, e.ledger_hash AS hash,
+           @extschema@._json_num(x.value->'cycle'->'capacity_ah') AS cap INTO d
+      FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
+       AND e.ledger_at = s.dis_at AND e.ledger_origin = s.dis_origin AND e.ledger_seq = s.dis_seq;
+    IF FOUND THEN
+        cap := round(d.cap, 5);
+        soh := round(100 * d.cap / m.rated_capacity_ah, 2);
+        fade := round(100 * (m.rated_capacity_ah - d.cap) / m.rated_capacity_ah, 2);
+    END IF;
+    SELECT e.occurred_at, e.ledger_seq AS seq, e.ledger_hash AS hash,
+           @extschema@._json_num(x.value->'cycle'->'wh') AS wh INTO en
+      FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
+       AND e.ledger_at = s.en_at AND e.ledger_origin = s.en_origin AND e.ledger_seq = s.en_seq;
+    IF FOUND THEN
+        kwh := round(en.wh / 1000, 6);
+        IF m.rated_energy_kwh > 0 THEN
+            soce := round(100 * en.wh / 1000 / m.rated_energy_kwh, 2);
+        END IF;
+    END IF;
+    IF s.ah_out IS NOT NULL THEN
+        fc := round(s.ah_out / m.rated_capacity_ah, 2);
+    END IF;
+    SELECT e.occurred_at, e.ledger_seq AS seq, e.ledger_hash AS hash,
+           @extschema@._json_num(x.value->'cycle'->'re_ohm') AS re INTO re
+      FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
+     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
+       AND e.ledger_at = s.re_at AND e.ledger_origin = s.re_origin AND e.ledger_seq = s.re_seq;
+    IF FOUND THEN
+        SELECT @extschema@._json_num(x.value->'cycle'->'re_ohm') INTO re0
+          FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
+         WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
+           AND e.ledger_at = s.re_first_at AND e.ledger_origin = s.re_first_origin AND e.ledger_seq = s.re_first_seq;
+        re_inc := round(100 * (re.re / re0 - 1), 2);
+        pfade := round(100 * (1 - re0 / re.re), 2);
+    END IF;
+    -- the latest round trip: a discharge whose charge or discharge before
+    -- it is a charge (_usage_derived()'s pairs), walking back over the
+    -- battery's reports from the latest, and the first walking forward; each
+    -- walk stops at its pair.  Pages of 8 reports by position, each report's
+    -- disclosure read by its key: as one query the planner sorted all the
+    -- battery's reports, or scanned every disclosure of the registry (it
+    -- cannot estimate the JSON filters), a plan growing with the history
+    b_at := 'infinity'; b_origin := ''; b_seq := 0;
+    <<back>>
+    LOOP
+        k := 0;
+        FOR r IN SELECT e.ledger_at, e.ledger_origin, e.ledger_seq AS seq, e.occurred_at, e.ledger_hash AS hash, x.cy
+                   FROM @extschema@.battery_event e
+                   LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
+                                       WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
+                                         AND d0.tier = 'legitimate_interest') x ON true
+                  WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                    AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (b_at, b_origin, b_seq)
+                  ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8 LOOP
+            k := k + 1;
+            b_at := r.ledger_at; b_origin := r.ledger_origin; b_seq := r.seq;
+            CONTINUE WHEN jsonb_typeof(r.cy) IS DISTINCT FROM 'object' OR NOT coalesce(r.cy->>'type' IN ('charge', 'discharge'), false);
+            wh := @extschema@._json_num(r.cy->'wh');
+            IF nxt_type = 'discharge' AND nxt_wh IS NOT NULL AND r.cy->>'type' = 'charge' AND wh > 0 THEN
+                p_at := nxt_at; p_seq := nxt_seq; p_hash := nxt_hash; p_rte := nxt_wh / wh;
+                EXIT back;
+            END IF;
+            nxt_type := r.cy->>'type'; nxt_wh := wh; nxt_at := r.occurred_at; nxt_seq := r.seq; nxt_hash := r.hash;
+        END LOOP;
+        EXIT WHEN k < 8;
+    END LOOP;
+    IF p_seq IS NOT NULL THEN
+        rte := round(100 * p_rte, 2);
+        b_at := '-infinity'; b_origin := ''; b_seq := 0;
+        <<forward>>
+        LOOP
+            k := 0;
+            FOR r IN SELECT e.ledger_at, e.ledger_origin, e.ledger_seq AS seq, x.cy
+                       FROM @extschema@.battery_event e
+                       LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
+                                           WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
+                                             AND d0.tier = 'legitimate_interest') x ON true
+                      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                        AND (e.ledger_at, e.ledger_origin, e.ledger_seq) > (b_at, b_origin, b_seq)
+                      ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 8 LOOP
+                k := k + 1;
+                b_at := r.ledger_at; b_origin := r.ledger_origin; b_seq := r.seq;
+                CONTINUE WHEN jsonb_typeof(r.cy) IS DISTINCT FROM 'object' OR NOT coalesce(r.cy->>'type' IN ('charge', 'discharge'), false);
+                wh := @extschema@._json_num(r.cy->'wh');
+                IF r.cy->>'type' = 'discharge' AND wh IS NOT NULL AND prv_type = 'charge' AND prv_wh > 0 THEN
+                    f_rte := wh / prv_wh;
+                    EXIT forward;
+                END IF;
+                prv_type := r.cy->>'type'; prv_wh := wh;
+            END LOOP;
+            EXIT WHEN k < 8;
+        END LOOP;
+        rte_fade := round(100 * (f_rte - p_rte) / nullif(f_rte, 0), 2);
+    END IF;
+    -- the rows, names and methods of _usage_derived(), in its order
+    RETURN QUERY
+    SELECT v.key, v.value, v.at, s.n, v.method, v.seq, v.hash
+      FROM (SELECT 'capacity_ah'::text, cap, d.occurred_at, 'latest measured discharge capacity'::text, d.seq, d.hash
+             WHERE d.seq IS NOT NULL
+            UNION ALL SELECT 'soh_pct', soh, d.occurred_at, 'latest discharge capacity / rated capacity', d.seq, d.hash
+             WHERE d.seq IS NOT NULL
+            UNION ALL SELECT 'capacity_fade_pct', fade, d.occurred_at,
+                             '(rated capacity - latest discharge capacity) / rated capacity', d.seq, d.hash
+             WHERE d.seq IS NOT NULL
+            UNION ALL SELECT 'remaining_energy_kwh', kwh, en.occurred_at, 'energy of the latest measured discharge', en.seq, en.hash
+             WHERE en.seq IS NOT NULL
+            UNION ALL SELECT 'soce_pct', soce, en.occurred_at,
+                             'energy of the latest discharge / rated (certified) energy', en.seq, en.hash
+             WHERE en.seq IS NOT NULL
+            UNION ALL SELECT 'capacity_throughput_ah', round(s.ah, 4), l.occurred_at, 'sum of charged and discharged Ah', l.seq, l.hash
+            UNION ALL SELECT 'energy_throughput_kwh', round(s.wh / 1000, 6), l.occurred_at, 'sum of charged and discharged energy', l.seq, l.hash
+            UNION ALL SELECT 'full_cycles', fc, l.occurred_at,
+                             'discharged Ah / rated capacity (full equivalent cycles)', l.seq, l.hash
+            UNION ALL SELECT 're_ohm', re.re, re.occurred_at, 'latest measured internal (ohmic) resistance', re.seq, re.hash
+             WHERE re.seq IS NOT NULL
+            UNION ALL SELECT 'resistance_increase_pct', re_inc, re.occurred_at,
+                             'latest / first measured internal resistance - 1', re.seq, re.hash
+             WHERE re.seq IS NOT NULL
+            UNION ALL SELECT 'power_fade_pct', pfade, re.occurred_at,
+                             'estimated from resistance: power capability at a given voltage is inversely proportional to it', re.seq, re.hash
+             WHERE re.seq IS NOT NULL
+            UNION ALL SELECT 'rte_remaining_pct', rte, p_at,
+                             'latest discharge energy / energy of the charge before it', p_seq, p_hash
+             WHERE p_seq IS NOT NULL
+            UNION ALL SELECT 'rte_fade_pct', rte_fade, p_at,
+                             'decrease of the round-trip efficiency since the first measured cycle', p_seq, p_hash
+             WHERE p_seq IS NOT NULL
+            UNION ALL SELECT 't_cell_max_c', s.t_max, l.occurred_at, 'highest measured cell temperature', l.seq, l.hash
+            UNION ALL SELECT 'deep_discharge_events', s.deep_n, l.occurred_at,
+                             format('discharges below %s V', th.deep_v), l.seq, l.hash WHERE th.deep_v IS NOT NULL
+            UNION ALL SELECT 'overcharge_events', s.over_n, l.occurred_at,
+                             format('charges above %s V', th.over_v), l.seq, l.hash WHERE th.over_v IS NOT NULL
+            UNION ALL SELECT 't_extreme_high_min', round(coalesce(s.hi_s / 60, 0), 2), l.occurred_at,
+                             format('at most: duration of charges and discharges whose peak cell temperature exceeded %s degC', th.t_hi), l.seq, l.hash
+             WHERE th.t_hi IS NOT NULL
+            UNION ALL SELECT 't_extreme_high_charging_min', round(coalesce(s.hi_chg_s / 60, 0), 2), l.occurred_at,
+                             format('at most: duration of charges whose peak cell temperature exceeded %s degC', th.t_hi), l.seq, l.hash
+             WHERE th.t_hi IS NOT NULL
+            UNION ALL SELECT 't_extreme_low_min', round(coalesce(s.lo_s / 60, 0), 2), l.occurred_at,
+                             format('at most: duration of charges and discharges at an ambient temperature below %s degC', th.t_lo), l.seq, l.hash
+             WHERE th.t_lo IS NOT NULL
+            UNION ALL SELECT 't_extreme_low_charging_min', round(coalesce(s.lo_chg_s / 60, 0), 2), l.occurred_at,
+                             format('at most: duration of charges at an ambient temperature below %s degC', th.t_lo), l.seq, l.hash
+             WHERE th.t_lo IS NOT NULL
+      ) v(key, value, at, method, seq, hash)
+     WHERE v.value IS NOT NULL;
+END $$;
+
+-- _usage_state_reported(), trigger: a usage report arriving, folded when
+-- its disclosure is here (written first, as applications do, or in the
+-- same transaction).  The disclosure trigger below folds the other order.
+-- Both take a lock on the commitment, so that a report and its disclosure
+-- written concurrently by two READ COMMITTED transactions are folded by
+-- the second (under REPEATABLE READ the second may not see the first:
+-- usage_state_check() finds it).  ENABLE ALWAYS: the apply worker folds
+-- the reports it applies (a member without the disclosures finds none).
+CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('battledger usage ' || NEW.restricted::text, 0));
+    SELECT d.value INTO v FROM @extschema@.disclosure d
+     WHERE d.commitment OPERATOR(@extschema@.=) NEW.restricted AND d.tier = 'legitimate_interest';
+    IF FOUND THEN
+        PERFORM @extschema@._usage_state_add(NEW.battery_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, v);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER zz_battledger_usage_state AFTER INSERT ON @extschema@.battery_event
+    FOR EACH ROW WHEN (NEW.event = 'soh_reported' AND NEW.restricted IS NOT NULL)
+    EXECUTE FUNCTION @extschema@._usage_state_reported();
+ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_state;
+
+-- _usage_state_disclosed(), trigger: a disclosure arriving after its report(s)
+-- folds them.
+CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    e record;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('battledger usage ' || NEW.commitment::text, 0));
+    FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
+              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LOOP
+        PERFORM @extschema@._usage_state_add(e.battery_id, e.ledger_at, e.ledger_origin, e.ledger_seq, NEW.value);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battledger_usage_state AFTER INSERT ON @extschema@.disclosure
+    FOR EACH ROW WHEN (NEW.tier = 'legitimate_interest')
+    EXECUTE FUNCTION @extschema@._usage_state_disclosed();
+ALTER TABLE @extschema@.disclosure ENABLE ALWAYS TRIGGER battledger_usage_state;
+
+-- _usage_state_erased(), trigger: a disclosure erased (erase_disclosure())
+-- or changed; sums cannot forget a maximum or a latest report, so the
+-- batteries it counted for are recomputed.  Emptied (TRUNCATE): no report is disclosed any more.
+CREATE FUNCTION @extschema@._usage_state_erased() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    b @extschema@.battery_id;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM @extschema@._usage_state;
+        RETURN NULL;
+    END IF;
+    FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
+              WHERE r.event = 'soh_reported'
+                AND (r.restricted OPERATOR(@extschema@.=) OLD.commitment
+                     OR (TG_OP = 'UPDATE' AND r.restricted OPERATOR(@extschema@.=) NEW.commitment)) LOOP
+        PERFORM @extschema@.usage_state_rebuild(b);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battledger_usage_state_erased AFTER UPDATE OR DELETE ON @extschema@.disclosure
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._usage_state_erased();
+ALTER TABLE @extschema@.disclosure ENABLE ALWAYS TRIGGER battledger_usage_state_erased;
+CREATE TRIGGER battledger_usage_state_emptied AFTER TRUNCATE ON @extschema@.disclosure
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._usage_state_erased();
+
+REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, @extschema@.battery_model),
+    @extschema@._usage_state_add(@extschema@.battery_id, timestamptz, text, bigint, jsonb),
+    @extschema@._usage_state_compute(@extschema@.battery_id, numeric, numeric, numeric, numeric),
+    @extschema@._usage_derived_state(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model),
+    @extschema@.usage_state_rebuild(@extschema@.battery_id), @extschema@.usage_state_check(),
+    @extschema@._usage_state_reported(), @extschema@._usage_state_disclosed(), @extschema@._usage_state_erased()
+    FROM PUBLIC;
