@@ -26,12 +26,27 @@
 #       subscription 42704; a table not in the subscription (a view, a
 #       battledger table of no subscription) 42P01; an enabled subscription
 #       55000, and nothing changed in pg_subscription_rel.
+#   C1  cost: m's superuser adds K members at its origin, registers c's
+#       public key for each (past its rules) and writes one garbage proof
+#       of possession for each into key_proof; c proves its key.  The key
+#       still signs for c, but registry_conflicts() (and verify_member(),
+#       which calls it) verifies K proofs for each of the K+1 rows of
+#       key_registered_twice (_key_proven_member() per row): K^2 Ed25519
+#       verifications.  Measured on ff322ff (one database, 2 CPUs shared):
+#       K=100 2.2 s, K=200 8.1 s, K=2000 over 10 min (cancelled); the same
+#       rows without the garbage proofs 56 ms, 169 ms.  Each probe of the
+#       key's signer (_signer_at(), per row of c's that a fold or a rule
+#       judges) verifies K: ~100 ms at K=2000 (2-3 ms without), c's writes
+#       170-300 ms each.  Checked here at K=150 in one database: under 1 s.
 #   O1  _origin(): a plain role's placeholder SET before the library loads
 #       does not come back from it; in a parallel worker (force_parallel_mode)
 #       it returns the configured origin.
-# Results, PostgreSQL 15, 2026-12-07 ~03:20 UTC: main ff322ff 1 FAIL (E1:
-# members gave e1.example m's roles {oem,recycler} in the plain role's
-# session); branch r29 0 FAILs.
+#       (after the fix, registry_conflicts() asks once per key: K=200
+#       79 ms, K=2000 1.4 s; the per-probe cost, linear in K, remains.)
+# Results, PostgreSQL 15, 2026-12-07 ~02:45-03:00 UTC: main ff322ff 3 FAILs
+# (E1: members gave e1.example m's roles {oem,recycler} in the plain role's
+# session, and _member_hosts m's origin; C1: 4814 ms); branch r29 0 FAILs
+# (C1 37 ms).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -154,6 +169,29 @@ bl_wait_for c "SELECT NOT EXISTS (SELECT FROM pg_stat_subscription WHERE subname
 check "  a table in state r (disabled subscription): 55000" \
   "$(state c -c "SELECT battledger.recopy_table('m.example/log', 'battledger.member_event')")" 55000
 q c -c "ALTER SUBSCRIPTION $sub ENABLE" >/dev/null
+
+# ---------------------------------------------------------------- C1
+K=150
+q c -c "CREATE DATABASE cost" >/dev/null
+qc() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$BL_WORK" -p "${PORT[c]}" -d cost "$@"; }
+qc -v K=$K >/dev/null <<'SQL'
+CREATE EXTENSION battledger; CREATE EXTENSION battledger_test_signer;
+\set v 'battledger_test.public_key(battledger_test.seed(''victim''))'
+SELECT battledger.add_member('victim.example', ARRAY['cell_maker']);
+SELECT battledger.add_key('victim.example', :v, now() - interval '1 hour');
+SELECT count(battledger.add_member('mal' || i || '.example', ARRAY['cell_maker'])) FROM generate_series(1, :K) i;
+ALTER TABLE battledger.key_event DISABLE TRIGGER battledger_rules;
+INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from)
+  SELECT battledger.key_id(:v), 'mal' || i || '.example', 'added', :v, now() - interval '1 hour' FROM generate_series(1, :K) i;
+ALTER TABLE battledger.key_event ENABLE TRIGGER battledger_rules;
+SELECT battledger.prove_key(battledger.key_id(:v), battledger_test.sign(battledger_test.seed('victim'), battledger.key_possession_message('victim.example', :v)));
+INSERT INTO battledger.key_proof (key_id, member, public_key, signature)
+  SELECT battledger.key_id(:v), 'mal' || i || '.example', :v, decode(repeat('ab', 64), 'hex') FROM generate_series(1, :K) i;
+SQL
+check "C1 (control) c's key, registered for $K more members, signs for c (its proof)" \
+  "$(qc -c "SELECT (battledger._signer_at(battledger.key_id(battledger_test.public_key(battledger_test.seed('victim'))), now())).member")" victim.example
+ms=$(qc -c "SELECT round(extract(epoch FROM clock_timestamp() - now()) * 1000) FROM (SELECT count(*) FROM battledger.registry_conflicts()) x")
+check "C1 registry_conflicts() with $K garbage proofs takes under 1 s (took ${ms} ms)" "$([ "${ms:-99999}" -lt 1000 ] && echo yes || echo no)" yes
 
 # ---------------------------------------------------------------- O1
 check "O1 _origin(): a plain role's placeholder does not come back from it" \
