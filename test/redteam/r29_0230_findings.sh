@@ -38,11 +38,11 @@
 #       key's signer (_signer_at(), per row of c's that a fold or a rule
 #       judges) verifies K: ~100 ms at K=2000 (2-3 ms without), c's writes
 #       170-300 ms each.  Checked here at K=150 in one database: under 1 s.
+#       (after the fix, registry_conflicts() asks once per key: K=200
+#       79 ms, K=2000 1.4 s; the per-probe cost, linear in K, remains.)
 #   O1  _origin(): a plain role's placeholder SET before the library loads
 #       does not come back from it; in a parallel worker (force_parallel_mode)
 #       it returns the configured origin.
-#       (after the fix, registry_conflicts() asks once per key: K=200
-#       79 ms, K=2000 1.4 s; the per-probe cost, linear in K, remains.)
 # Results, PostgreSQL 15, 2026-12-07 ~02:45-03:00 UTC: main ff322ff 3 FAILs
 # (E1: members gave e1.example m's roles {oem,recycler} in the plain role's
 # session, and _member_hosts m's origin; C1: 4814 ms); branch r29 0 FAILs
