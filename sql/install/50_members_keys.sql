@@ -67,14 +67,24 @@ CREATE TABLE @extschema@.host_pin (
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.host_pin', '');
 GRANT SELECT ON @extschema@.host_pin TO PUBLIC;
+-- _origin() RETURNS text: battledger.origin as the loaded library reads it
+-- ('' unset), for the rules and the readers that decide by "here"
+-- (_member_hosts, below): current_setting() reads a placeholder any role
+-- may SET while the library is not loaded yet (red team r28, P1; r29 E1);
+-- calling this loads it, and the placeholder reverts.
+CREATE FUNCTION @extschema@._origin() RETURNS text
+    AS 'MODULE_PATHNAME', 'battledger_origin' LANGUAGE C STABLE PARALLEL SAFE;
 -- Who hosts a member (0.23.0), one row per row adding it that this
 -- database's pin allows: the pinned origin's (a member pinned "contested":
 -- every origin's, so its namespaces, which need every adding row's origin,
 -- count for nothing, as before 0.23.0).  A member added under the empty
 -- origin was added here (before battledger.origin was set, or by 0.1.0;
 -- the arrival check refuses empty-origin rows from elsewhere), so such a
--- row hosts it at this database's origin as well (red team r25, E1).  A
--- member no row has added yet has no host (r25 D1).  The one definition
+-- row hosts it at this database's origin as well (red team r25, E1), as
+-- _origin() reads it: read with current_setting(), a placeholder any role
+-- SET before the library loaded made the rows of the origin it named count
+-- for such a member in that session's reads (red team r29, E1).  A member
+-- no row has added yet has no host (r25 D1).  The one definition
 -- that the counted rows below, the writer's rules (_governance_rules()),
 -- the namespaces' hosting (_ns_hosted()) and registry_conflicts() share, as
 -- "row origin = ANY (origins)": a view, not a function, so that it is
@@ -87,7 +97,7 @@ GRANT SELECT ON @extschema@.host_pin TO PUBLIC;
 CREATE VIEW @extschema@._member_hosts AS
     SELECT e.member,
            CASE WHEN e.ledger_origin = ''
-                THEN ARRAY['', coalesce(pg_catalog.current_setting('battledger.origin', true), '')]
+                THEN ARRAY['', @extschema@._origin()]
                 ELSE ARRAY[e.ledger_origin] END AS origins
       FROM @extschema@.member_event e
      WHERE e.event = 'added'

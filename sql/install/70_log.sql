@@ -99,12 +99,8 @@ CREATE FUNCTION @extschema@.checkpoint() RETURNS text
 CREATE FUNCTION @extschema@.log_vkey() RETURNS text
     AS 'MODULE_PATHNAME', 'battledger_log_vkey' LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.log_vkey() IS 'the log''s C2SP verifier key, for auditors';
--- _origin() RETURNS text: battledger.origin as the loaded library reads it
--- ('' unset), for the rules that decide by "here": current_setting() reads a
--- placeholder any role may SET while the library is not loaded yet (red
--- team r28, P1); calling this loads it, and the placeholder reverts.
-CREATE FUNCTION @extschema@._origin() RETURNS text
-    AS 'MODULE_PATHNAME', 'battledger_origin' LANGUAGE C STABLE PARALLEL SAFE;
+-- (_origin(), the origin as the loaded library reads it: 50_members_keys.sql,
+-- before _member_hosts, its first reader)
 CREATE FUNCTION @extschema@.leaf(leaf_index bigint) RETURNS bytea
     AS 'MODULE_PATHNAME', 'battledger_leaf' LANGUAGE C STABLE STRICT;
 CREATE FUNCTION @extschema@.tree_root(tree_size bigint) RETURNS @extschema@.hash256
