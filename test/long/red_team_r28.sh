@@ -13,10 +13,15 @@
 #   r28 (test/redteam/r28_0230_findings.sh): a member's DBA passing for
 #       another origin with a placeholder battledger.origin; the key cache,
 #       empty-origin rows, E1, X1, D1 and the update from 0.22.0 kept.
+#   r29 (test/redteam/r29_0230_findings.sh): 0.23.0 as merged: pins and
+#       the key cache, recopy_table()'s refusals, _origin(), the hosting
+#       view's origin, registry_conflicts() with many contested keys.
+#   s23 (test/redteam/s23_0230_findings.sh): a re-join names a leaf the
+#       member rewrote while the witness was away.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
