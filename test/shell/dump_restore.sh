@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
-bl_start_cluster dump 55453 "$(bl_test_log_conf dump.test/log)"
+bl_start_cluster dump "${DUMP_RESTORE_PORT:-55453}" "$(bl_test_log_conf dump.test/log)"
 createdb src
 psql -X -q -v ON_ERROR_STOP=1 -d src <<'SQL'
 CREATE EXTENSION battledger;
