@@ -70,6 +70,24 @@ SELECT battledger.commitment('\x000102030405060708090a0b0c0d0e0f'::bytea, '{"cap
 SELECT ev('b.example', jsonb_build_object('battery_id', '$B/B1', 'event', 'soh_reported', 'occurred_at', '2024-04-01T00:00:00Z',
           'restricted', battledger.commitment('\x000102030405060708090a0b0c0d0e0f'::bytea, '{"capacity_ah": 1.9}')::text));
 SELECT reg('b.example', '{"identifier": "gln:4000001000005", "kind": "operator", "name": "B Fleet"}');
+-- two usage reports under one signed batch (the batch check judges the key at the batch's time)
+DO \$\$
+DECLARE
+    kid battledger.hash256 := battledger.key_id(battledger_test.public_key(battledger_test.seed('b.example')));
+    rows battledger.battery_event[];
+    root battledger.hash256;
+BEGIN
+    SELECT array_agg(r), battledger.batch_root(array_agg(sha256(battledger.signing_bytes(r))::battledger.hash256))
+      INTO rows, root
+      FROM (SELECT jsonb_populate_record(NULL::battledger.battery_event, jsonb_build_object(
+                'battery_id', '$B/B1', 'event', 'soh_reported', 'occurred_at', '2024-04-0' || i || 'T00:00:00Z',
+                'ledger_key_id', kid::text, 'ledger_batch', 'b-batch-1')) r
+              FROM generate_series(2, 3) i) x;
+    INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+    VALUES ('b-batch-1', 'battledger.battery_event', kid, 2, root,
+            battledger_test.sign(battledger_test.seed('b.example'), battledger.batch_manifest('battledger.battery_event', 'b-batch-1', 2, root)));
+    INSERT INTO battledger.battery_event SELECT (unnest(rows)).*;
+END \$\$;
 SELECT battledger.seal() IS NOT NULL;
 SELECT ev('b.example', jsonb_build_object('battery_id', '$B/B1', 'event', 'soh_reported', 'occurred_at', '2024-05-01T00:00:00Z',
           'data', '{"note": "queued, not yet sealed"}'::jsonb));
@@ -87,6 +105,7 @@ UNION ALL SELECT 'member_event', ledger_origin, member, ledger_seq, at, ledger_h
 UNION ALL SELECT 'key_event', ledger_origin, member, ledger_seq, at, ledger_hash::text, NULL FROM battledger.key_event
 ORDER BY 1, 2, 3, 4;
 SELECT 'disclosure', commitment, value FROM battledger.disclosure ORDER BY 2;
+SELECT 'batch', batch_id, tbl, at, root::text, ledger_seq, ledger_hash::text FROM battledger.batch ORDER BY 2;
 SELECT 'log_leaf', count(*) FROM battledger.log_leaf;
 SELECT 'log_pending', tbl, seq, row_hash::text FROM battledger.log_pending ORDER BY 2, 3, 4;
 SELECT 'passport', battledger.passport('$B/B1', 'legitimate_interest');
@@ -94,8 +113,8 @@ SELECT 'conflicts', problem, ledger_origin FROM battledger.registry_conflicts() 
 SQL
 }
 snapshot bl >"$BL_WORK/before"
-check "b holds the registry rows (a's 3 events, 2 lots, 1 model, 2 registrations; b's 2 events)" \
-  "$(grep -c '^battery_event\|^lot_event\|^battery_model\|^operator_registration' "$BL_WORK/before")" 10
+check "b holds the registry rows (a's 3 events, 2 lots, 1 model, 2 registrations; b's 4 events)" \
+  "$(grep -c '^battery_event\|^lot_event\|^battery_model\|^operator_registration' "$BL_WORK/before")" 12
 
 pg_dump -h "$BL_WORK" -p "${PORT[b]}" -Fc -d bl -f "$BL_WORK/bl.dump"
 createdb -h "$BL_WORK" -p "${PORT[b]}" rst
@@ -106,7 +125,7 @@ PGOPTIONS='-c battledger.restore=on' pg_restore -h "$BL_WORK" -p "${PORT[b]}" -d
 check "pg_restore reports no error" "$(grep -c 'error' "$BL_WORK/restore.out")" 0
 grep -m5 'error' "$BL_WORK/restore.out"
 snapshot rst >"$BL_WORK/after"
-for what in battery_event lot_event battery_model operator_registration member_event key_event disclosure log_leaf log_pending passport conflicts; do
+for what in battery_event lot_event battery_model operator_registration member_event key_event disclosure batch log_leaf log_pending passport conflicts; do
   check "$what rows identical after restore ($(grep -c "^$what|" "$BL_WORK/before") before)" \
     "$(diff <(grep "^$what|" "$BL_WORK/before") <(grep "^$what|" "$BL_WORK/after") >/dev/null && echo same || echo "differ: $(grep -c "^$what|" "$BL_WORK/after") after")" same
 done
@@ -119,8 +138,8 @@ rq() { psql -X -At -h "$BL_WORK" -p "${PORT[b]}" -d rst "$@" 2>&1; }
 # the setting changes nothing else: new rows are written anew and chain onto the restored heads
 check "a new row at the restored b chains onto its restored head" \
   "$(rq -c "SELECT ev('b.example', jsonb_build_object('battery_id', '$B/B1', 'event', 'soh_reported', 'occurred_at', '2024-06-01T00:00:00Z'))" \
-        -c "SELECT ledger_seq FROM battledger.battery_event WHERE ledger_origin = 'b.example/log' ORDER BY ledger_seq DESC LIMIT 1" | tail -1)" 3
-check "  and is queued for the log" "$(rq -c "SELECT count(*) FROM battledger.log_pending WHERE tbl = 'battledger.battery_event' AND seq = 3")" 1
+        -c "SELECT ledger_seq FROM battledger.battery_event WHERE ledger_origin = 'b.example/log' ORDER BY ledger_seq DESC LIMIT 1" | tail -1)" 5
+check "  and is queued for the log" "$(rq -c "SELECT count(*) FROM battledger.log_pending WHERE tbl = 'battledger.battery_event' AND seq = 5")" 1
 check "  verify() still clean" "$(rq -c "SELECT count(*) FROM battledger.verify('battledger.battery_event')")" 0
 # what the setting lets through: a row whose hash covers its content, nothing changed
 row="FROM battledger.battery_event e WHERE ledger_origin = 'a.example/log' AND ledger_seq = 1 AND battery_id::text LIKE '%/B2'"
