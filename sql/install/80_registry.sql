@@ -86,6 +86,8 @@ CREATE TABLE @extschema@.battery_model (
 );
 SELECT @extschema@.enable_ledger('@extschema@.battery_model', 'model_id', signed => true,
                                  signer_roles => ARRAY['cell_maker', 'pack_maker', 'oem']);
+-- its rows are the registry's history: pg_dump keeps them (until 0.23.0 it did not)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.battery_model', '');
 
 -- Material lots and their flows.
 CREATE TABLE @extschema@.lot_event (
@@ -101,6 +103,8 @@ CREATE TABLE @extschema@.lot_event (
 );
 SELECT @extschema@.enable_ledger('@extschema@.lot_event', 'lot_id', signed => true,
     signer_roles => ARRAY['miner', 'refiner', 'cell_maker', 'pack_maker', 'collector', 'recycler']);
+-- its rows are the registry's history: pg_dump keeps them (until 0.23.0 it did not)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lot_event', '');
 
 -- Battery lifecycle events, one chain per battery.
 CREATE TABLE @extschema@.battery_event (
@@ -119,6 +123,8 @@ SELECT @extschema@.enable_ledger('@extschema@.battery_event', 'battery_id', sign
     signer_roles => ARRAY['cell_maker', 'pack_maker', 'oem', 'fleet_operator', 'repairer',
                           'second_life_operator', 'collector', 'recycler', 'auditor',
                           'miner', 'refiner']);
+-- its rows are the registry's history: pg_dump keeps them (until 0.23.0 it did not)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.battery_event', '');
 -- the few events that decide a battery's state, found without walking its usage reports;
 -- events are ordered by (ledger_at, ledger_origin, ledger_seq): a chain's rows never
 -- predate their predecessors, and rows of different members meet by time
@@ -618,6 +624,13 @@ BEGIN
     RETURN total;
 END $$;
 
+-- A superuser's pg_restore (battledger.restore on, src/pg/restore.h): the
+-- rules triggers let the dumped rows pass, as the chain trigger keeps them;
+-- they were judged when written, and are restored in table order, not in
+-- the order they were written.
+CREATE FUNCTION @extschema@._restoring() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'battledger_restoring' LANGUAGE C STABLE PARALLEL SAFE;
+
 -- The rule triggers run as the extension's owner (SECURITY DEFINER): they
 -- take the subjects' turns in subject_lock, which no other role may lock, and
 -- read every row they decide on whatever row security a table gains.
@@ -631,6 +644,7 @@ DECLARE
     input_kg numeric;
     later timestamptz;
 BEGIN
+    IF @extschema@._restoring() THEN RETURN NEW; END IF;   -- pg_restore: history kept as dumped
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
@@ -873,6 +887,7 @@ DECLARE
     here text := @extschema@._origin();
     host text;
 BEGIN
+    IF @extschema@._restoring() THEN RETURN NEW; END IF;   -- pg_restore: history kept as dumped
     IF TG_TABLE_NAME = 'member_event' AND NEW.event = 'added' THEN
         SELECT e.ledger_origin INTO host FROM @extschema@.member_event e
          WHERE e.member = NEW.member AND e.event = 'added' LIMIT 1;
@@ -2743,6 +2758,7 @@ DECLARE
     v record;
     corrected record;
 BEGIN
+    IF @extschema@._restoring() THEN RETURN NEW; END IF;   -- pg_restore: history kept as dumped
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
@@ -2813,6 +2829,7 @@ DECLARE
     ns record;
     holder text;
 BEGIN
+    IF @extschema@._restoring() THEN RETURN NEW; END IF;   -- pg_restore: history kept as dumped
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)

@@ -20,6 +20,7 @@
 #include "chain.h"
 #include "log.h"
 #include "progress.h"
+#include "restore.h"
 #include "witness.h"
 #include "worker.h"
 
@@ -35,6 +36,9 @@ static int	bl_unsealed_after = 600;
 
 /* battledger.resolver: read by the passport functions (SQL) by name */
 static char *bl_resolver = NULL;
+
+/* battledger.restore: read by the triggers (restore.h) and _restoring() */
+bool		bl_restore = false;
 
 /*
  * Every battledger setting may be given to a parallel worker: a worker that
@@ -108,9 +112,31 @@ _PG_init(void)
 							   "Resolver of this registry's GS1 Digital Links: the passports' digitalLink and the QR code point to it.",
 							   "https://<host>[/<path prefix>]; empty: GS1's default, https://id.gs1.org.",
 							   &bl_resolver, "", PGC_SUSET, BL_GUC_PARALLEL, bl_check_resolver, NULL, NULL);
+	/*
+	 * pg_restore COPYs the extension's own tables with their triggers in
+	 * place (CREATE EXTENSION made them before the data): a superuser's
+	 * restore takes the dumped rows as they are instead of writing them anew.
+	 */
+	DefineCustomBoolVariable("battledger.restore",
+							 "Restoring a dump: rows inserted into ledger tables keep their dumped ledger columns.",
+							 "For pg_restore only (PGOPTIONS='-c battledger.restore=on'); each row's hash is checked against its content, nothing else.",
+							 &bl_restore, false, PGC_SUSET, BL_GUC_PARALLEL, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
 	log_queue_install();
 	if (process_shared_preload_libraries_in_progress)
 		seal_worker_register();
+}
+
+/*
+ * battledger._restoring() RETURNS boolean: battledger.restore, for the
+ * registry's rules triggers (PL/pgSQL).  Read through the library, not with
+ * current_setting(): before the library is loaded any role may SET a
+ * placeholder of that name.
+ */
+PG_FUNCTION_INFO_V1(battledger_restoring);
+Datum
+battledger_restoring(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(bl_restore);
 }

@@ -80,6 +80,7 @@
 #include "ledger_rel.h"
 #include "ledger_table.h"
 #include "log.h"
+#include "restore.h"
 #include "sign.h"
 #include "sqlstate.h"
 
@@ -675,6 +676,51 @@ check_trigger_context(FunctionCallInfo fcinfo, const char *fname)
 				 errmsg("%s() must be a BEFORE INSERT FOR EACH ROW trigger", fname)));
 }
 
+/*
+ * A row pg_restore COPYs into a ledger table under battledger.restore: the
+ * history as dumped, its origin's (another member's too), position, link,
+ * time and signature kept.  Judging it anew would refuse what was valid
+ * when written (a key revoked since, the registry's rules on rows restored
+ * out of their order) and write a new hash, time and log entry for a row
+ * the restored log already holds.  Only its hash is checked against its
+ * content here: a dump edited by hand is refused row by row; the links,
+ * keys and signatures are verify()'s, once every table is back.
+ */
+static Datum
+restore_row(Relation rel, LedgerRel *lr, HeapTuple tup)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum	   *values = palloc(desc->natts * (sizeof(Datum) + sizeof(bool)));
+	bool	   *nulls = (bool *) (values + desc->natts);
+	const int	cols[] = {lr->origin_attno, lr->seq_attno, lr->prev_attno, lr->hash_attno};
+	Hash256		hash;
+
+	heap_deform_tuple(tup, desc, values, nulls);
+	for (int i = 0; i < (int) lengthof(cols); i++)
+		if (nulls[cols[i] - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("restored row of ledger table \"%s\" has no \"%s\"", RelationGetRelationName(rel),
+							NameStr(TupleDescAttr(desc, cols[i] - 1)->attname)),
+					 errdetail("With battledger.restore on, rows keep the ledger columns they were dumped with."),
+					 errhint("Restore a dump of the whole database; write new rows with battledger.restore off.")));
+	row_buf_reset();
+	row_encode(lr->encoder, values, nulls, &row_buf);
+	chain_hash(DatumGetHash256P(values[lr->prev_attno - 1])->bytes, DatumGetInt64(values[lr->seq_attno - 1]),
+			   row_buf.data, row_buf.len, hash.bytes);
+	row_buf_trim();
+	if (memcmp(hash.bytes, DatumGetHash256P(values[lr->hash_attno - 1])->bytes, BL_HASH_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ROW_REJECTED),
+				 errmsg("restored row %s/%lld of ledger table \"%s\" does not match its hash",
+						TextDatumGetCString(values[lr->origin_attno - 1]),
+						(long long) DatumGetInt64(values[lr->seq_attno - 1]), RelationGetRelationName(rel)),
+				 errdetail("Its content was changed after it was chained: the dump is not the ledger's."),
+				 errhint("Restore an unaltered dump.")));
+	pfree(values);
+	return PointerGetDatum(tup);
+}
+
 /* battledger._chain_trigger() RETURNS trigger */
 PG_FUNCTION_INFO_V1(battledger_chain_trigger);
 Datum
@@ -716,6 +762,8 @@ battledger_chain_trigger(PG_FUNCTION_ARGS)
 						 LEDGER_CHAIN_TRIGGER)));
 
 	tup = td->tg_trigtuple;
+	if (bl_restore)
+		return restore_row(rel, lr, tup);
 	/* one allocation for both (bulk loads paid one palloc a row for each) */
 	values = palloc(desc->natts * (sizeof(Datum) + sizeof(bool)));
 	nulls = (bool *) (values + desc->natts);
