@@ -2,11 +2,11 @@
 # r30 (0.23.0, dump23): red team of battledger.restore, the superuser-only
 # setting under which the chain trigger keeps an inserted row's ledger
 # columns once its hash matches its content, queues nothing for the log, and
-# the rules triggers and the batch check let the row pass.  One member a
+# the rules triggers and the batch check let the row pass.  Member a
 # (a.example, signs battery events).  Each case prints "ok   - ..." when the
 # property holds (prevented, or detected by the named check), "FAIL - ..."
 # for a finding; exit status: the number of FAILs.  PG_BIN: the build under
-# test.  R30_PORT (default 55720; uses 1 port).
+# test.  R30_PORT (default 55720; uses 2 ports).
 #   N1  a plain role cannot SET it (42501) nor ALTER ROLE itself SET it.
 #   N2  a plain role's placeholder SET before the library loads is dropped
 #       when it loads (WARNING, off), and its insert is chained anew.
@@ -26,6 +26,12 @@
 #   S7  ALTER DATABASE SET battledger.restore = on by a superuser, left on:
 #       a plain role's later session then writes rows with ledger columns of
 #       its choosing (any origin) -- detected only by verify_log().
+#   P1  a second member b subscribed to a: a row a's superuser writes with
+#       restore on under a's origin (B1's chain continued, signed, never
+#       sealed) arrives at b and is stored (link and signature good); does
+#       b's verify_member(a) name it and S5's B8 (in no checkpoint of a)?
+#       b's peer_arrival counts more rows than leaves (unsealed_since set).
+#       (R30_PORT + 1 for b.)
 # Not exercised here, held by construction (read in main 1796bde): the
 # apply worker -- the chain trigger and the batch check are ENABLE ORIGIN
 # triggers (not fired under session_replication_role = replica), arrive.c
@@ -33,13 +39,17 @@
 # an ALTER DATABASE SET on a subscriber skips no arrival check.  The rules
 # triggers' SECURITY DEFINER does not bring in the owner's ALTER ROLE SET
 # (role settings apply at login only).
-# Results, PostgreSQL 15, 2026-12-07 ~03:13 UTC: main 1796bde 1 FAIL (S7:
+# Results, PostgreSQL 15, 2026-12-07 ~03:14 UTC: main 1796bde 2 FAILs (S7:
 # the setting is accepted in ALTER DATABASE / ALTER ROLE / postgresql.conf,
 # so a restore database left with it on lets any role with INSERT on a
 # ledger table write rows with ledger columns of its choosing, another
 # origin's too; verify_log() names them row_not_in_log).  S5/S6: verify()
 # judges neither ledger_at nor the rules (printed, not counted);
-# verify_log() and registry_conflicts() name the rows.
+# verify_log() and registry_conflicts() name the rows.  P1: b stores the
+# row; verify_member(a) names neither it nor B8 (it checks leaves against
+# rows, not rows against leaves); only peer_arrival's count (7 rows, 2
+# leaves) makes consortium_status() say "unsealed" after unsealed_after,
+# without naming the rows.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -177,6 +187,56 @@ SQL
 q -c "ALTER DATABASE bl RESET battledger.restore" >/dev/null
 check "S7 DB-level restore left on: plain role cannot write another origin's row" "$s7" "(refused)"
 check "S7 verify_log() names the row" "$(q -c "SELECT count(*) FROM battledger.verify_log() v WHERE v.problem = 'row_not_in_log' AND v.detail LIKE '%c.example/log%'")" 1
+
+# P1: a second member b, subscribed to a.  A row a's superuser writes with
+# restore on under a's own origin (continuing B1's chain, signed, never
+# sealed) replicates to b: b's arrival check takes it (its link and
+# signature are good); b must name it unsealed once a seals past it.
+PORT[b]=$((P + 1)); ORIGIN[b]=b.example/log
+bl_member_start b "$W" "" "$BL_QUICK_RETRY"
+bl_mq b >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+SELECT battledger.publish_member();
+SQL
+bl_mq b -c "SELECT battledger.add_member('b.example', ARRAY['fleet_operator'])" >/dev/null
+bl_member_keys b
+bl_join b a
+bl_wait_for b "SELECT count(*) >= 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B1'" 100 >/dev/null \
+  || fail "P1 setup" "b did not receive a's rows"
+q >/dev/null <<SQL
+DO \$\$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
+    jsonb_build_object('battery_id', '$B/B1', 'event', 'placed_on_market', 'passport_id', 'urn:bp:B1:9', 'occurred_at', '2024-03-02T00:00:00Z',
+                       'ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed('a.example')))::text));
+BEGIN
+    r.ledger_sig := battledger_test.sign(battledger_test.seed('a.example'), battledger.signing_bytes(r));
+    SELECT ledger_seq + 1, ledger_hash INTO r.ledger_seq, r.ledger_prev FROM battledger.battery_event
+     WHERE battery_id::text LIKE '%/B1' AND ledger_origin = 'a.example/log' ORDER BY ledger_seq DESC LIMIT 1;
+    r.ledger_origin := 'a.example/log'; r.ledger_at := now();
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, r.ledger_seq, battledger.row_bytes(r));
+    SET LOCAL battledger.restore = on;
+    INSERT INTO battledger.battery_event SELECT r.*;
+END \$\$;
+SQL
+q -c "SELECT ev('a.example', jsonb_build_object('battery_id', '$B/B2', 'event', 'manufactured', 'model_id', 'M-1', 'occurred_at', '2024-03-01T00:00:00Z'))" \
+  -c "SELECT battledger.seal()" >/dev/null
+bl_wait_for b "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B2'" 100 >/dev/null \
+  || fail "P1" "b did not receive a's next row"
+p1=$(bl_mq b -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id::text LIKE '%/B1' AND event::text = 'placed_on_market'")
+echo "#   P1 b holds a's restore-written row: $p1"
+bl_wait_for b "SELECT count(*) > 0 FROM battledger.verify_member('a.example/log') v WHERE v.tbl LIKE '%battery_event%'" 50 >/dev/null
+bl_mq b -c "SELECT tbl, problem, left(detail, 200) FROM battledger.verify_member('a.example/log')" | sed "s/^/#   P1 vm: /"
+# B1's restore-written row and B8 (good signatures, in none of a's checkpoints)
+check "P1 b's verify_member(a) names a's rows no checkpoint of a covers (B1/2, B8)" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B1\\M|/B8\\M'")" 2
+sleep 3
+st=$(bl_mq b -c "SET battledger.unsealed_after = 1" -c "SELECT state || ': ' || left(coalesce(reason, ''), 160) FROM battledger.consortium_status() WHERE member = 'a.example/log'")
+echo "#   P1 b's consortium_status() for a (unsealed_after = 1 s): $st"
+# (public.ev is in a's log but not in its publication: consortium_status()
+# says "rows missing" first; the count it reads for "unsealed" is peer_arrival)
+pa=$(bl_mq b -c "SELECT rows_received || '/' || leaves_received || '/' || (unsealed_since IS NOT NULL) FROM battledger.peer_arrival WHERE origin = 'a.example/log' AND tbl = 'battledger.battery_event'")
+echo "#   P1 b's peer_arrival for a's battery_event (rows/leaves/unsealed): $pa"
+check "P1 b counts a's battery_event rows no leaf names (unsealed_since set)" "${pa##*/}" true
 
 echo "# $FAILS FAILs"
 exit "$FAILS"
