@@ -57,6 +57,34 @@ bool		bl_restore = false;
 #define BL_GUC_PARALLEL 0
 #endif
 
+/*
+ * battledger.restore is for one restoring session: given on the client's
+ * connection (PGOPTIONS) or SET in it, never for every session.  Left on for
+ * a database, a role or the cluster (ALTER DATABASE/ROLE ... SET, the
+ * configuration file), every later session, a plain role's with INSERT on
+ * a ledger table included, would write ledger columns of its choosing,
+ * named by verify_log() only (red team r30, S7).  The value is checked where
+ * it is stored (PGC_S_TEST for ALTER ... SET) and where it is applied.
+ */
+static bool
+bl_check_restore(bool *newval, void **extra, GucSource source)
+{
+	if (!*newval)
+		return true;
+	switch (source)
+	{
+		case PGC_S_CLIENT:
+		case PGC_S_OVERRIDE:
+		case PGC_S_INTERACTIVE:
+		case PGC_S_SESSION:
+			return true;
+		default:
+			GUC_check_errdetail("battledger.restore is set for one restoring session only: on its connection (PGOPTIONS='-c battledger.restore=on') or by SET in it.");
+			GUC_check_errhint("Do not set it for a database, a role or the cluster.");
+			return false;
+	}
+}
+
 void
 _PG_init(void)
 {
@@ -120,7 +148,7 @@ _PG_init(void)
 	DefineCustomBoolVariable("battledger.restore",
 							 "Restoring a dump: rows inserted into ledger tables keep their dumped ledger columns.",
 							 "For pg_restore only (PGOPTIONS='-c battledger.restore=on'); each row's hash is checked against its content, nothing else.",
-							 &bl_restore, false, PGC_SUSET, BL_GUC_PARALLEL, NULL, NULL, NULL);
+							 &bl_restore, false, PGC_SUSET, BL_GUC_PARALLEL, bl_check_restore, NULL, NULL);
 	MarkGUCPrefixReserved("battledger");
 	chain_install_hooks();
 	log_queue_install();

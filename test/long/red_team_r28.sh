@@ -18,10 +18,13 @@
 #       view's origin, registry_conflicts() with many contested keys.
 #   s23 (test/redteam/s23_0230_findings.sh): a re-join names a leaf the
 #       member rewrote while the witness was away.
+#   r30 (test/redteam/r30_0230_findings.sh): battledger.restore: what a
+#       restoring session may write is refused or named; the setting cannot
+#       be left on for a database or a role.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")

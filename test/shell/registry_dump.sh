@@ -147,8 +147,12 @@ check "with battledger.restore on, a dumped row with its content changed is refu
   "$(rq -v VERBOSITY=sqlstate -c "SET battledger.restore = on" \
         -c "INSERT INTO battledger.battery_event SELECT (jsonb_populate_record(e, '{\"occurred_at\": \"2020-01-01T00:00:00Z\"}')).* $row" 2>&1 | grep -o BL041 | head -1)" BL041
 rq -c "CREATE ROLE restore_user LOGIN" -c "GRANT USAGE ON SCHEMA battledger TO restore_user" >/dev/null
+# (the library loaded by a call, not LOAD, which a non-superuser may not
+# run: its 42501 made this check pass without trying the SET; red team r30)
 check "a role that is not superuser cannot turn battledger.restore on" \
-  "$(psql -X -At -h "$BL_WORK" -p "${PORT[b]}" -U restore_user -d rst -v VERBOSITY=sqlstate -c "LOAD 'battledger'" -c "SET battledger.restore = on" 2>&1 | head -1)" "ERROR:  42501"
+  "$(psql -X -At -h "$BL_WORK" -p "${PORT[b]}" -U restore_user -d rst -v VERBOSITY=sqlstate -c "SELECT battledger._origin() IS NOT NULL" -c "SET battledger.restore = on" 2>&1 | head -2 | paste -sd' ')" "t ERROR:  42501"
+check "a superuser cannot leave it on for a database or a role (r30 S7)" \
+  "$(rq -v VERBOSITY=sqlstate -c "SELECT battledger._origin() IS NOT NULL" -c "ALTER DATABASE rst SET battledger.restore = on" -c "ALTER ROLE restore_user SET battledger.restore = on" 2>&1 | grep -c '^ERROR:  22023')" 2
 check "  nor by a placeholder set before the library is loaded" \
   "$(psql -X -At -h "$BL_WORK" -p "${PORT[b]}" -U restore_user -d rst -c "SET battledger.restore = on" -c "SELECT battledger._restoring()" 2>/dev/null | tail -1)" f
 # without the setting (0.22.0's procedure) the registry does not come back
