@@ -223,6 +223,14 @@ copy_not_ok() {
     [ "$f" = "0 $n" ] && { echo "   (copy done after $i samples, state $s)"; return 0; }
     sleep 0.2
   done
+  # (the loop used to fall through here and pass: a copy that never ended
+  # was caught only by the next check's wait, with nothing to say why)
+  echo "   after 600 samples the copy is not done: tables not copied and rows of b: $f (of $n), state $s"
+  q c -c "SELECT r.srrelid::regclass, r.srsubstate FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = '$subcb'" \
+      -c "SELECT relid::regclass, pid IS NOT NULL AS running, received_lsn, latest_end_time FROM pg_stat_subscription WHERE subname = '$subcb'" \
+      -c "SELECT state, reason FROM battledger.consortium_status() WHERE member = 'b.example/log'" 2>&1 | sed 's/^/   c: /'
+  q b -c "SELECT slot_name, active, active_pid FROM pg_replication_slots" 2>&1 | sed 's/^/   b: /'
+  return 1
 }
 check "3: c killed in its join's copy: never ok after the restart until the copy is done" copy_not_ok
 check "3: c holds every row of b after the copy, ok" caught_up c b

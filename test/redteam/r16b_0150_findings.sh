@@ -203,13 +203,20 @@ bad=$(q -c "SELECT string_agg(p.oid::regprocedure::text, ' ') $EXT WHERE p.prose
 #    with the caller's own rights (42501 for a plain role, each checked)
 #  (0.23.0, r28) _origin: battledger.origin as the loaded library reads it
 #    (C, STABLE, no table read), what current_setting() gives any role
+#  (0.23.0, pop23) _key_proven_member, _key_member_validity: called by the
+#    keys view (PUBLIC's) for a contested key, read key_proof and the counted
+#    key rows (PUBLIC's); _key_possession_valid: pure (C, IMMUTABLE, no
+#    table read, false rather than an error); (dump23) _restoring: whether
+#    battledger.restore is on, as the loaded library reads it (C, STABLE,
+#    no table read), called by the rules triggers as the inserting role
 ALLOWED_S3="_attr _battery_consumption _battery_fold _battery_id_or_null _battery_successor _battery_verdict
   _check_encodable _check_inputs _check_second_life _consume_verdict _custody_from _effective_manufacture
   _fold_generation _held_before _id_key _id_owners _is_lifecycle _ns_covers _ns_hosted _passport_public
   _peer_root _progress _rated _refuse _register _second_life_claims _second_life_conflicts _signer _signer_at
   _slot_name _vkey_name _model_holder _lot_custody
   _text_id_key _key_claim_allows _ns_candidates _counted _key_owners _key_claims _lot_custody_steps _lot_consumers
-  _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by _origin"
+  _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by _origin
+  _key_proven_member _key_member_validity _key_possession_valid _restoring"
 got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
   WHERE p.proname LIKE '\\_%' AND has_function_privilege('public', p.oid, 'execute')") || got="query-failed"
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
