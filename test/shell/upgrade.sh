@@ -56,7 +56,9 @@
 #   - the twenty databases go on to 0.22.0 and equal a fresh 0.22.0, and the
 #     log written by 0.21.0's own binaries updates to 0.22.0 under the same checks;
 #   - the twenty-one databases go on to 0.23.0 and equal a fresh 0.23.0, and the
-#     log written by 0.22.0's own binaries updates to 0.23.0 under the same checks.
+#     log written by 0.22.0's own binaries updates to 0.23.0 under the same checks;
+#   - the twenty-two databases go on to 0.24.0 and equal a fresh 0.24.0, and the
+#     log written by 0.23.0's own binaries updates to 0.24.0 under the same checks.
 # Every database is compared with a fresh install at the newest version; at
 # the versions between only with BL_UPGRADE_EVERY_STEP=1 (see update_all).
 set -euo pipefail
@@ -765,4 +767,14 @@ check "v21: verify() and verify_log(true) clean after the update to 0.23.0" \
 # --- 0.22.0 -> 0.23.0, from 0.22.0's own binaries (release commit 36112d8)
 release_log 0.22.0 36112d8 v22 55485
 updated_log 0.22.0 0.23.0 v22 55485
+
+# --- 0.23.0 -> 0.24.0: the twenty-two databases above go on to this version
+update_all 0.24.0 fresh24 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464 v09:55465 v10:55466 v11:55467 v12:55468 v13:55469 v14:55470 v15:55471 v16:55472 v17:55473 v18:55474 v19:55478 v20:55479 v21:55480 v22:55485
+export PGPORT=55485
+check "v22: verify() and verify_log(true) clean after the update to 0.24.0" \
+  test "$(q v22 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.23.0 -> 0.24.0, from 0.23.0's own binaries (release commit 11aab24)
+release_log 0.23.0 11aab24 v23 55486
+updated_log 0.23.0 0.24.0 v23 55486
 exit $fail

@@ -1,1 +1,0 @@
--- battledger 0.22.0 -> 0.23.0 (parts in sql/upgrade/0.22.0--0.23.0/)
