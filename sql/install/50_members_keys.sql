@@ -55,15 +55,22 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 -- the consortium settles it with pin_member_host() on every member.  A
 -- member already contested when 0.23.0 came (the order its rows arrived in
 -- was not kept) has a pin with no origin, "contested": every origin that
--- added it hosts it, as before.  Local configuration, like
--- consortium_member: kept by pg_dump, whose data comes before
+-- added it hosts it, as before.  A join's copies carry no order (0.24.0):
+-- the adding rows a joining member copies from two origins come in the
+-- order its table copies happen to run, so a malicious member's row
+-- adding a competitor again, copied first, hosted the competitor there.
+-- A pin made by a copy is "copied"; an adding row of another origin that
+-- a copy brings too makes it "unsettled" (no origin): nobody hosts the
+-- member here, its keys sign for nobody, until pin_member_host().  A row
+-- that arrives as it is written never moves a pin.  Local configuration,
+-- like consortium_member: kept by pg_dump, whose data comes before
 -- member_event's (it orders table data by name).
 CREATE TABLE @extschema@.host_pin (
     member    text PRIMARY KEY,
     origin    text,
-    how       text NOT NULL CHECK (how IN ('first_seen', 'pinned', 'contested')),
+    how       text NOT NULL CHECK (how IN ('first_seen', 'copied', 'pinned', 'contested', 'unsettled')),
     pinned_at timestamptz NOT NULL DEFAULT now(),
-    CHECK ((origin IS NULL) = (how = 'contested'))
+    CHECK ((origin IS NULL) = (how IN ('contested', 'unsettled')))
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.host_pin', '');
 GRANT SELECT ON @extschema@.host_pin TO PUBLIC;
@@ -77,7 +84,7 @@ CREATE FUNCTION @extschema@._origin() RETURNS text
 -- Who hosts a member (0.23.0), one row per row adding it that this
 -- database's pin allows: the pinned origin's (a member pinned "contested":
 -- every origin's, so its namespaces, which need every adding row's origin,
--- count for nothing, as before 0.23.0).  A member added under the empty
+-- count for nothing, as before 0.23.0; "unsettled": none).  A member added under the empty
 -- origin was added here (before battledger.origin was set, or by 0.1.0;
 -- the arrival check refuses empty-origin rows from elsewhere), so such a
 -- row hosts it at this database's origin as well (red team r25, E1), as
@@ -102,7 +109,8 @@ CREATE VIEW @extschema@._member_hosts AS
       FROM @extschema@.member_event e
      WHERE e.event = 'added'
        AND NOT EXISTS (SELECT FROM @extschema@.host_pin p
-                        WHERE p.member = e.member AND p.origin <> e.ledger_origin);
+                        WHERE p.member = e.member
+                          AND (p.origin <> e.ledger_origin OR p.how = 'unsettled'));
 -- The member rows that count (0.23.0): a row adding a member counts (its
 -- origin hosts it by definition); a change of roles counts only where its
 -- origin hosts the member, the rule _governance_rules() applies on the
@@ -259,12 +267,21 @@ ALTER TABLE @extschema@.key_proof ENABLE ALWAYS TRIGGER battledger_keys_changed;
 -- inserts or receives pins the member to its origin (host_pin, above).
 -- ENABLE ALWAYS: rows from other members arrive through the apply worker.
 -- As the owner: add_member()'s callers and the apply worker's role may not
--- write host_pin themselves.
+-- write host_pin themselves.  A row a table copy brings (a tablesync
+-- worker: pg_stat_subscription names the table it copies) pins "copied",
+-- and a copied row of another origin unsettles a copied pin, whichever of
+-- the two copies ran first (0.24.0).  INSERT ... ON CONFLICT: two copies
+-- racing take the row lock in turn, and the second sees the first's pin.
 CREATE FUNCTION @extschema@._pin_first_host() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    copied boolean := EXISTS (SELECT FROM pg_catalog.pg_stat_subscription s
+                               WHERE s.pid = pg_catalog.pg_backend_pid() AND s.relid IS NOT NULL);
 BEGIN
-    INSERT INTO @extschema@.host_pin (member, origin, how) VALUES (NEW.member, NEW.ledger_origin, 'first_seen')
-        ON CONFLICT (member) DO NOTHING;
+    INSERT INTO @extschema@.host_pin AS p (member, origin, how)
+        VALUES (NEW.member, NEW.ledger_origin, CASE WHEN copied THEN 'copied' ELSE 'first_seen' END)
+        ON CONFLICT (member) DO UPDATE SET origin = NULL, how = 'unsettled', pinned_at = now()
+        WHERE copied AND p.how = 'copied' AND p.origin <> EXCLUDED.origin;
     RETURN NULL;
 END $$;
 CREATE TRIGGER battledger_host_pin AFTER INSERT ON @extschema@.member_event

@@ -115,7 +115,7 @@ COMMENT ON TABLE @extschema@.member_event IS 'consortium members and their roles
 COMMENT ON TABLE @extschema@.key_event IS 'members'' Ed25519 public keys: added and revoked, as append-only history';
 COMMENT ON VIEW @extschema@.members IS 'each member''s current roles, from the counted member rows';
 COMMENT ON TABLE @extschema@.host_pin IS
-    'each member''s host as this database counts it: the origin of the first row adding it seen here, or pin_member_host()''s';
+    'each member''s host as this database counts it: the origin of the first row adding it seen here (none if a join copied two), or pin_member_host()''s';
 COMMENT ON FUNCTION @extschema@.pin_member_host(text, text) IS
     'settle a contested hosting here: count the keys and roles of the given origin''s rows for the member';
 COMMENT ON VIEW @extschema@._member_hosts IS

@@ -108,7 +108,7 @@ bypass key_event "INSERT INTO battledger.key_event (key_id, member, event, publi
         VALUES ($(kid mal-as-cell), 'cell.example', 'added', $(pub mal-as-cell), now() - interval '1 hour')"
 bl_wait_for c "SELECT count(*) = 1 FROM battledger.key_event WHERE key_id OPERATOR(battledger.=) $(kid mal-as-cell)" 100 >/dev/null
 check "H1 cell.example pinned to c on both" \
-  "$(both "SELECT origin || ' ' || how FROM battledger.host_pin WHERE member = 'cell.example'")" "c.example/log first_seen/c.example/log first_seen"
+  "$(both "SELECT origin || ' ' || how FROM battledger.host_pin WHERE member = 'cell.example'")" "c.example/log first_seen/c.example/log copied"
 check "  m's key for it signs for nobody on both" \
   "$(both "SELECT coalesce((battledger._signer_at($(kid mal-as-cell), now())).member, 'nobody')")" "nobody/nobody"
 
