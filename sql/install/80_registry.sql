@@ -750,11 +750,15 @@ END $$;
 -- for a registry created with 0.4.0; the moment of the update for one updated
 -- from 0.3.0, whose earlier moves were written without custody.  Members of a
 -- consortium must agree on it (set_custody_from(), docs/consortium.md).
+-- No row means -infinity (_custody_from()): CREATE EXTENSION writes none, so
+-- that pg_restore can COPY a dumped date into the table without colliding
+-- with a row of its own (until 0.24.0 the date was not dumped, and a
+-- restored member enforced custody from -infinity unlike its peers).
 CREATE TABLE @extschema@.registry_rule (
     rule  text PRIMARY KEY CHECK (rule IN ('custody')),
     since timestamptz NOT NULL
 );
-INSERT INTO @extschema@.registry_rule VALUES ('custody', '-infinity');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.registry_rule', '');
 GRANT SELECT ON @extschema@.registry_rule TO PUBLIC;
 
 -- set_custody_from(since timestamptz): the consortium's agreed custody date (owner or superuser)
@@ -765,14 +769,15 @@ BEGIN
         RAISE EXCEPTION 'the custody date cannot be NULL' USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Give -infinity to enforce custody for every event.';
     END IF;
-    UPDATE @extschema@.registry_rule r SET since = set_custody_from.since WHERE r.rule = 'custody';
+    INSERT INTO @extschema@.registry_rule AS r (rule, since) VALUES ('custody', set_custody_from.since)
+        ON CONFLICT (rule) DO UPDATE SET since = excluded.since;
     RETURN since;
 END $$;
 
 CREATE FUNCTION @extschema@._custody_from() RETURNS timestamptz
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    RETURN (SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody');
+    RETURN coalesce((SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody'), '-infinity');
 END $$;
 
 -----------------------------------------------------------------------------
@@ -2258,13 +2263,14 @@ END $$;
 -- their contents goes in, not their row counts (red team hx2: an UPDATE left
 -- the cache standing and the writer judged new rows on a state the whole
 -- fold no longer reaches; not MD5, which a FIPS-mode OpenSSL refuses).  The custody date as epoch
--- seconds: its text would depend on the session's TimeZone and DateStyle.
+-- seconds (no row: -infinity, as _custody_from() reads it): its text would
+-- depend on the session's TimeZone and DateStyle.
 -- PL/pgSQL, not SQL: a SQL function with SET options is planned again at
 -- each call, and planning cost more than running it.
 CREATE FUNCTION @extschema@._fold_generation() RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    RETURN concat_ws('/', (SELECT extract(epoch FROM r.since) FROM @extschema@.registry_rule r WHERE r.rule = 'custody'),
+    RETURN concat_ws('/', extract(epoch FROM coalesce((SELECT r.since FROM @extschema@.registry_rule r WHERE r.rule = 'custody'), '-infinity')),
                      (SELECT f.changes FROM @extschema@.fold_inputs f),
                      (SELECT encode(sha256(convert_to(string_agg(concat_ws(':', ek.event, ek.subject, ek.roles), ',' ORDER BY ek.event), 'UTF8')), 'hex')
                         FROM @extschema@.event_kind ek),
