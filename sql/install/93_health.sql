@@ -18,7 +18,8 @@ CREATE FUNCTION @extschema@.health(
         OUT origin text, OUT pending_rows bigint, OUT log_size bigint,
         OUT last_checkpoint_at timestamptz, OUT seconds_since_checkpoint double precision,
         OUT cosigned_size bigint, OUT uncosigned_leaves bigint,
-        OUT members bigint, OUT members_not_ok bigint, OUT rejections bigint, OUT held_rows bigint)
+        OUT members bigint, OUT members_not_ok bigint, OUT rejections bigint, OUT held_rows bigint,
+        OUT unpublished bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_catalog.current_setting('battledger.origin', true),
            @extschema@._pending_rows(),
@@ -28,8 +29,26 @@ CREATE FUNCTION @extschema@.health(
            (SELECT count(*) FROM @extschema@.consortium_member),
            (SELECT count(*) FROM @extschema@.consortium_status() s WHERE s.state <> 'ok'),
            (SELECT count(*) FROM @extschema@.rejections),
-           (SELECT count(*) FROM @extschema@.held_row)
+           (SELECT count(*) FROM @extschema@.held_row),
+           -- the tables this member publishes (publish_member()) that its
+           -- publication lacks (0.24.0): a ledger table enabled after the
+           -- publication was made, or a database restored from pg_dump,
+           -- which leaves the extension's own tables out of it; the other
+           -- members see only rows missing, or no checkpoint, much later.
+           -- NULL where there is no publication (not a member yet).
+           CASE WHEN pub.puballtables THEN 0 WHEN pub.oid IS NOT NULL THEN
+           (SELECT count(*) FROM (SELECT l.tbl FROM @extschema@.ledger_tables l
+                                  UNION ALL
+                                  VALUES ('@extschema@.log_leaf'::pg_catalog.regclass),
+                                         ('@extschema@.checkpoint'::pg_catalog.regclass),
+                                         ('@extschema@.cosignature'::pg_catalog.regclass)) want (rel)
+             WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_publication_rel r
+                                WHERE r.prpubid = pub.oid AND r.prrelid = want.rel)
+               AND NOT EXISTS (SELECT FROM pg_catalog.pg_publication_namespace n
+                                 JOIN pg_catalog.pg_class c ON c.relnamespace = n.pnnspid
+                                WHERE n.pnpubid = pub.oid AND c.oid = want.rel)) END
       FROM (SELECT 1) one
+      LEFT JOIN pg_catalog.pg_publication pub ON pub.pubname = 'battledger_member'
       LEFT JOIN LATERAL (SELECT k.tree_size, k.at FROM @extschema@.checkpoint k ORDER BY k.tree_size DESC LIMIT 1) c ON true
       -- only cosignatures of a checkpoint this log signed (its size and
       -- root): the cosignature trigger checks the witness's signature, not
@@ -42,8 +61,6 @@ CREATE FUNCTION @extschema@.health(
                           WHERE s.log_origin = pg_catalog.current_setting('battledger.origin', true)
                             AND s.witness <> s.log_origin) w ON true
 $$;
-COMMENT ON FUNCTION @extschema@.health() IS
-    'one line for monitoring: rows waiting to be sealed, log size and age, leaves not yet cosigned by another member, members not ok, refusals, held rows';
 -- counts only, for monitoring roles; SECURITY DEFINER because it reads the
 -- consortium's status and refusals, which PUBLIC cannot
 REVOKE ALL ON FUNCTION @extschema@.health() FROM PUBLIC;

@@ -144,3 +144,7 @@ COMMENT ON TABLE @extschema@.peer_leaf IS 'other members'' log leaves, as verifi
 COMMENT ON TABLE @extschema@.peer_arrival IS 'rows and log leaves received from each member, per table, counted by the arrival triggers: consortium_status() compares them ("rows missing", "unsealed")';
 COMMENT ON FUNCTION @extschema@.migrate_to_ledger(regclass, name, name[], name, integer) IS
     'bring an existing table with rows into the ledger: the rows copied in order into a new ledger table of the same name, the old table kept aside (docs/dba-guide.md)';
+-- (0.24.0: here, so that the update, which recreates health() with a new
+-- column, comments it too)
+COMMENT ON FUNCTION @extschema@.health() IS
+    'one line for monitoring: rows waiting to be sealed, log size and age, leaves not yet cosigned by another member, members not ok, refusals, held rows, tables missing from this member''s publication';

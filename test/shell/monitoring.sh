@@ -12,7 +12,8 @@ source "$(dirname "$0")/../lib/cluster.sh"
 
 bl_scratch
 P=${MONITORING_PORT:-55491}
-bl_start_cluster mon "$P" "$(bl_test_log_conf mon.example/log)"
+bl_start_cluster mon "$P" "$(bl_test_log_conf mon.example/log)
+wal_level = logical"
 createdb mon
 psql -X -q -v ON_ERROR_STOP=1 -d mon >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
@@ -52,6 +53,18 @@ for r in monitor watch; do
   check "$r reads the status the superuser reads" test "$(psql -X -At -U $r -d mon -c "$status_q" 2>&1)" = "$status_su"
   check "$r reads the health the superuser reads" test "$(psql -X -At -U $r -d mon -c "$health_q" 2>&1)" = "$health_su"
 done
+# unpublished (0.24.0): the tables this member publishes that its
+# publication lacks; NULL before there is one
+unpub() { psql -X -At -U monitor -d mon -c "SELECT coalesce(unpublished::text, 'null') FROM battledger.health()"; }
+check "unpublished is null before publish_member()" test "$(unpub)" = null
+psql -X -q -d mon -c "SELECT battledger.publish_member()" >/dev/null
+check "0 once published" test "$(unpub)" = 0
+psql -X -q -d mon -c "CREATE TABLE later (battery text, v int)" -c "SELECT battledger.enable_ledger('later', 'battery')" >/dev/null
+check "1 after a ledger table is enabled, until publish_member() runs again" test "$(unpub)" = 1
+psql -X -q -d mon -c "SELECT battledger.publish_member()" >/dev/null
+psql -X -q -d mon -c "ALTER PUBLICATION battledger_member DROP TABLE battledger.checkpoint" >/dev/null
+check "1 when the log's checkpoints were dropped from it" test "$(unpub)" = 1
+psql -X -q -d mon -c "SELECT battledger.publish_member()" >/dev/null
 for f in consortium_status health; do
   check "a plain role is refused $f()" \
     grep -q "permission denied for function $f" <<<"$(psql -X -At -U plain -d mon -c "SELECT * FROM battledger.$f()" 2>&1)"
@@ -77,6 +90,7 @@ check "the exporter serves battledger_pending_rows 2" \
   grep -q '^battledger_pending_rows{.*origin="mon.example/log".*} 2$' <<<"$metrics"
 check "and battledger_log_size 5" grep -q '^battledger_log_size{.*} 5$' <<<"$metrics"
 check "and battledger_members_not_ok 1" grep -q '^battledger_members_not_ok{.*} 1$' <<<"$metrics"
+check "and battledger_unpublished 0" grep -q '^battledger_unpublished{.*} 0$' <<<"$metrics"
 check "and battledger_member_ok 0 for b.example/log, labelled with its state" \
   grep -q '^battledger_member_ok{.*member="b.example/log".*state="no subscription".*} 0$' <<<"$metrics"
 if [ $fail != 0 ]; then grep '^battledger' <<<"$metrics" || true; tail -5 "$exporter_log"; fi

@@ -106,6 +106,8 @@ check "verify_log() is clean at a2" "$(q a2 -c "SELECT count(*) FROM battledger.
 check "the custody date is a's" "$(q a2 -c "SELECT battledger._custody_from() = '2024-01-01T00:00:00Z'" 2>&1)" t
 check "the publication is restored with soh alone (pg_dump leaves out the extension's tables)" \
   "$(q a2 -c "SELECT string_agg(schemaname || '.' || tablename, ' ') FROM pg_publication_tables WHERE pubname = 'battledger_member'")" public.soh
+check "health() counts the tables missing from the publication (0.24.0)" \
+  "$(q a2 -c "SELECT unpublished > 0 FROM battledger.health()")" t
 check "the subscription to b is restored disabled, no table in it" \
   "$(q a2 -c "SELECT count(*) FILTER (WHERE NOT s.subenabled), (SELECT count(*) FROM pg_subscription_rel) FROM pg_subscription s" 2>&1)" "1|0"
 inlog="EXISTS (SELECT 1 FROM battledger.log_leaf l WHERE l.row_hash::bytea = s.ledger_hash::bytea)
@@ -124,6 +126,7 @@ check "  it runs at a2" "$?" 0; grep -i error "$W/rejoin_restored.out" | head -3
 check "  puts the log, members, keys and cosignatures back into the publication" \
   "$(q a2 -c "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'battledger_member'")" \
   "$(q b -c "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'battledger_member'")"
+check "  and health() counts none missing" "$(q a2 -c "SELECT unpublished FROM battledger.health()")" 0
 check "  and drops the old server's slot at b: its slot there is a new one" \
   "$(q b -c "SELECT count(*), bool_and(restart_lsn >= '$lsn') FROM pg_replication_slots WHERE slot_name LIKE 'bl_a_example_log%'" 2>&1)" "1|t"
 # b joins a2 again: the guide's template, its two placeholders given here
