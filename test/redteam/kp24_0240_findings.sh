@@ -28,6 +28,14 @@
 #   V2  revoke_key() of a key added for two members and proved by neither:
 #       refused (P0003), the error naming both members; nothing written.
 #   V3  revoke_key() of an ordinary key: as before.
+# Results, PostgreSQL 15, 2026-12-07 ~05:40-05:55 UTC (2 CPUs shared, load
+# 5-8; per probe, the least of three runs): fbd8845 17 FAILs (L1 K=2,000,
+# L2, L3, V1, V2): contested key K=200 _signer_at() 10.9 ms, key cache fill
+# 21.9 ms; K=2,000 110.5 ms, 207.6 ms; uncontested 0.41/2.21 ms (K=200),
+# 0.89/7.58 ms (K=2,000).  Branch kproof24 0 FAILs, two runs: K=200
+# 2.4-3.6 ms, 4.4-5.2 ms; K=2,000 3.7-12.3 ms, 7.6-22.9 ms; uncontested
+# 0.31-0.52/1.9-2.1 ms (K=200), 0.47-1.49/3.8-6.7 ms (K=2,000): the same
+# path, within the machine's noise.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 FAILS=0
