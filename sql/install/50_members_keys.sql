@@ -260,6 +260,8 @@ BEGIN
     DELETE FROM @extschema@._key_proof_checked;
     INSERT INTO @extschema@._key_proof_checked SELECT * FROM @extschema@._key_proof_computed();
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- (the folds cached before judged signers by the old rows)
+    UPDATE @extschema@.fold_inputs SET changes = changes + 1;
     RETURN n;
 END $$;
 
@@ -407,6 +409,11 @@ ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_host_pin;
 CREATE TRIGGER battledger_keys_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.host_pin
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
 ALTER TABLE @extschema@.host_pin ENABLE ALWAYS TRIGGER battledger_keys_changed;
+-- (a row of _key_proof_checked changed changes which member a contested
+-- key signs for here: the key caches are dropped, as for host_pin)
+CREATE TRIGGER battledger_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@._key_proof_checked
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+ALTER TABLE @extschema@._key_proof_checked ENABLE ALWAYS TRIGGER battledger_keys_changed;
 
 -- pin_member_host(member text, origin text): settle a contested hosting
 -- here: the member's keys and roles are those of the rows the given

@@ -120,9 +120,15 @@ db=c200
 check "L2 (control) key_proof_check() finds nothing" "$(q $db -c "SELECT count(*) FROM battledger.key_proof_check()" 2>&1)" 0
 check "  the table holds one row per proof's member and origin: 201, 1 valid" \
   "$(q $db -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE valid) FROM battledger._key_proof_checked" 2>&1)" "201 1"
-q $db -c "UPDATE battledger._key_proof_checked SET valid = true WHERE member = 'mal7.example'" >/dev/null 2>&1
-check "  a superuser marks mal7's garbage proof valid: the key signs for nobody here (fools itself)" \
-  "$(q $db -c "SELECT coalesce((battledger._signer_at($VK, now())).member, 'nobody')" 2>&1)" nobody
+# a row the victim signed, verified by a session whose key cache then holds
+# the key; the same session marks mal7's garbage proof valid and verifies
+# again: its cache follows the table (the statement trigger on it)
+q $db -c "\\i $BL_SIGNED_WRITERS" \
+      -c "SELECT model('victim', '{\"model_id\": \"V-M\", \"manufacturer\": \"victim.example\", \"category\": \"ev\", \"chemistry\": \"LFP\", \"rated_capacity_ah\": 280}'::jsonb)" >/dev/null
+vcheck="SELECT coalesce(string_agg(DISTINCT problem, ','), 'clean') FROM battledger.verify('battledger.battery_model')"
+check "  a session verifies a row the victim signed, then marks mal7's garbage proof valid: the key signs for nobody here (fools itself), its cache too" \
+  "$(q $db -c "$vcheck" -c "UPDATE battledger._key_proof_checked SET valid = true WHERE member = 'mal7.example'" \
+       -c "$vcheck" -c "SELECT coalesce((battledger._signer_at($VK, now())).member, 'nobody')" 2>&1 | paste -sd' ')" "clean unknown_key nobody"
 check "  key_proof_check() names that row" \
   "$(q $db -c "SELECT string_agg(member || ' ' || problem, ',') FROM battledger.key_proof_check()" 2>&1)" \
   "mal7.example valid here, the proof does not verify"
