@@ -17,7 +17,9 @@
 #       slower; printed, and bounded loosely).
 #   L2  the local table of checked proofs is derived state: a superuser
 #       who marks a garbage proof valid, or deletes a row, fools only this
-#       database, and key_proof_check() names the row; registry_conflicts()
+#       database (a session's key cache follows the table: verify() of a
+#       row the victim signed turns unknown_key; 'clean', stale, with the
+#       table's statement trigger dropped), and key_proof_check() names the row; registry_conflicts()
 #       still verifies the proofs (its detail unchanged by the forgery);
 #       key_proof_rebuild() restores it.
 #   L3  a plain role cannot write the table, nor call the trigger function,
