@@ -143,6 +143,25 @@ INSERT INTO key_proof (key_id, member, public_key, signature) VALUES
      sign(seed('kp-mal-1'), key_possession_message('kp-cell.example', public_key(seed('kp-mal-1')))));
 SELECT kp_signer('kp-mal-1') AS uncontested_signer;
 
+-- (0.24.0) each proof was checked once as it was inserted: the local
+-- record of them is the proofs' (key_proof_check() names nothing), one row
+-- per key, member and origin
+SELECT count(*) AS check_finds FROM key_proof_check();
+SELECT c.member, c.valid, c.first_seq = (SELECT min(p.ledger_seq) FROM key_proof p
+                                          WHERE p.key_id OPERATOR(=) c.key_id AND p.member = c.member
+                                            AND p.ledger_origin = c.origin) AS first
+  FROM _key_proof_checked c ORDER BY c.key_id::text, c.member;
+
+-- (0.24.0) revoke_key() of a key added for two members: for the one it
+-- signs for (kp-cell-1, proved by kp-cell.example), refused for one that
+-- signs for neither (kp-cell-2, proved for both), naming both
+\set VERBOSITY default
+SELECT revoke_key(key_id(public_key(seed('kp-cell-2'))));
+\set VERBOSITY terse
+SELECT revoke_key(key_id(public_key(seed('kp-cell-1'))), now() + interval '1 day');
+SELECT member, event FROM key_event
+ WHERE key_id OPERATOR(=) key_id(public_key(seed('kp-cell-1'))) AND event = 'revoked' AND revoked_at > now();
+
 DROP OWNED BY kp_plain, kp_admin;
 DROP ROLE kp_plain;
 DROP ROLE kp_admin;

@@ -131,7 +131,8 @@ CREATE VIEW @extschema@._member_rows_counted AS
 -- holder can prove a key registered before 0.23.0.  A ledger table chained
 -- per member like key_event, replicated like it; a proof counts wherever
 -- it was written (it is cryptographic, not a matter of hosting), so the
--- readers check its signature (_key_proven_member()), not the writer.
+-- readers check its signature, not the writer: each database once, as the
+-- row arrives (_key_proof_checked, below; 0.24.0).
 CREATE TABLE @extschema@.key_proof (
     key_id      @extschema@.hash256 NOT NULL,
     member      text NOT NULL,
@@ -152,6 +153,125 @@ CREATE FUNCTION @extschema@.key_possession_message(member text, public_key bytea
 -- on a row a superuser wrote past the table's checks)
 CREATE FUNCTION @extschema@._key_possession_valid(member text, public_key bytea, signature bytea) RETURNS boolean
     AS 'MODULE_PATHNAME', 'battledger_key_possession_valid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Proofs of possession as this database checked them (0.24.0): one row
+-- per key, member and origin, for the first proof of that origin for that
+-- member (the least ledger_seq; of two at one position, valid if either
+-- verifies), and whether it verifies.  Until 0.23.0 every reader of a
+-- contested key verified one proof per contesting member, so a member's
+-- superuser who registered a competitor's key for K members of its own,
+-- each with a garbage proof, made every probe of that key's signer (the
+-- key cache, _signer_at(), each fold) cost K signature checks: ~100 ms at
+-- K = 2,000 (red team r29, C1).  Here each proof is checked once, as it
+-- is inserted or arrives (_key_proof_arrived(), below), and a reader's
+-- probe is an index read of the valid rows.  Local derived state, like
+-- _usage_state: not a ledger table, not replicated, not dumped (the
+-- trigger fills it again as pg_restore copies key_proof in), so no peer
+-- can write it; what a peer sends is key_proof, checked here.  This
+-- database's superuser can write it, which fools this database alone
+-- (another member checks the proofs itself): key_proof_check() names
+-- every row that differs from a check of the proofs, key_proof_rebuild()
+-- checks them all again, and registry_conflicts() verifies the proofs
+-- (_key_proven_member_verify()), not this table.
+CREATE TABLE @extschema@._key_proof_checked (
+    key_id    @extschema@.hash256 NOT NULL,
+    member    text NOT NULL,
+    origin    text NOT NULL,
+    first_seq bigint NOT NULL,
+    valid     boolean NOT NULL,
+    PRIMARY KEY (key_id, member, origin)
+);
+-- (the readers look for the valid rows of a key alone: a key with
+-- thousands of garbage proofs is one or two index entries here)
+CREATE INDEX _key_proof_checked_valid ON @extschema@._key_proof_checked (key_id) WHERE valid;
+-- (readable as key_proof is: the keys view reads it as its caller)
+GRANT SELECT ON @extschema@._key_proof_checked TO PUBLIC;
+-- Does a key_proof row prove possession of its key for its member?  Its
+-- key_id must be its public key's (the table's CHECK, which a superuser
+-- can drop) and its signature verify.
+-- _key_proof_valid(key_id hash256, member text, public_key bytea, signature bytea) RETURNS boolean
+CREATE FUNCTION @extschema@._key_proof_valid(key_id @extschema@.hash256, member text, public_key bytea, signature bytea)
+    RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(@extschema@.key_id(public_key) OPERATOR(@extschema@.=) key_id
+                    AND @extschema@._key_possession_valid(member, public_key, signature), false)
+$$;
+-- _key_proof_arrived(), trigger: a proof inserted here or arriving (the
+-- apply worker, the initial copy, pg_restore) is checked once into
+-- _key_proof_checked if it is the first of its origin for its member
+-- known here (rows may arrive out of chain order during a table copy: an
+-- earlier one replaces a later one's row).  ENABLE ALWAYS, as the other
+-- arrival triggers.  As the owner: the writers (prove_key()'s callers, the
+-- apply worker's role) may not write the table.
+CREATE FUNCTION @extschema@._key_proof_arrived() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- (a later proof of an origin already checked costs no verification:
+    -- a superuser writing garbage proofs by the thousand for one member)
+    IF EXISTS (SELECT FROM @extschema@._key_proof_checked c
+                WHERE c.key_id OPERATOR(@extschema@.=) NEW.key_id AND c.member = NEW.member
+                  AND c.origin = NEW.ledger_origin AND c.first_seq < NEW.ledger_seq) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO @extschema@._key_proof_checked AS c (key_id, member, origin, first_seq, valid)
+    VALUES (NEW.key_id, NEW.member, NEW.ledger_origin, NEW.ledger_seq,
+            @extschema@._key_proof_valid(NEW.key_id, NEW.member, NEW.public_key, NEW.signature))
+        ON CONFLICT (key_id, member, origin) DO UPDATE
+        SET valid = CASE WHEN EXCLUDED.first_seq = c.first_seq THEN c.valid OR EXCLUDED.valid ELSE EXCLUDED.valid END,
+            first_seq = EXCLUDED.first_seq
+        WHERE EXCLUDED.first_seq <= c.first_seq;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER battledger_key_proof_checked AFTER INSERT ON @extschema@.key_proof
+    FOR EACH ROW EXECUTE FUNCTION @extschema@._key_proof_arrived();
+ALTER TABLE @extschema@.key_proof ENABLE ALWAYS TRIGGER battledger_key_proof_checked;
+-- _key_proof_computed(): _key_proof_checked's rows as a check of every
+-- proof in key_proof gives them (one verification per key, member and
+-- origin, of its first proofs).
+CREATE FUNCTION @extschema@._key_proof_computed() RETURNS SETOF @extschema@._key_proof_checked
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT f.key_id, f.member, f.ledger_origin, f.ledger_seq,
+           bool_or(@extschema@._key_proof_valid(f.key_id, f.member, f.public_key, f.signature))
+      FROM (SELECT p.key_id, p.member, p.ledger_origin, p.ledger_seq, p.public_key, p.signature,
+                   min(p.ledger_seq) OVER (PARTITION BY p.key_id, p.member, p.ledger_origin) AS first_seq
+              FROM @extschema@.key_proof p) f
+     WHERE f.ledger_seq = f.first_seq
+     GROUP BY f.key_id, f.member, f.ledger_origin, f.ledger_seq
+$$;
+-- key_proof_check() RETURNS TABLE (key_id hash256, member text, origin text, problem text):
+-- every row of _key_proof_checked that differs from a check of the proofs
+-- in key_proof, or is missing ("not here"), or has no proof; no rows when
+-- the readers judge contested keys as the proofs say.
+CREATE FUNCTION @extschema@.key_proof_check()
+    RETURNS TABLE (key_id @extschema@.hash256, member text, origin text, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(c.key_id, h.key_id), coalesce(c.member, h.member), coalesce(c.origin, h.origin),
+           CASE WHEN h.key_id IS NULL THEN 'not here'
+                WHEN c.key_id IS NULL THEN 'here, and no such proof'
+                WHEN h.valid AND NOT c.valid THEN 'valid here, the proof does not verify'
+                WHEN c.valid AND NOT h.valid THEN 'not valid here, the proof verifies'
+                ELSE format('first proof at seq %s here, at %s in key_proof', h.first_seq, c.first_seq) END
+      FROM @extschema@._key_proof_computed() c
+      FULL JOIN @extschema@._key_proof_checked h
+        ON h.key_id OPERATOR(@extschema@.=) c.key_id AND h.member = c.member AND h.origin = c.origin
+     WHERE h.key_id IS NULL OR c.key_id IS NULL OR h.valid <> c.valid OR h.first_seq <> c.first_seq
+     ORDER BY 1, 2, 3
+$$;
+-- key_proof_rebuild() RETURNS bigint: check every proof again into
+-- _key_proof_checked (after a load with the triggers disabled, or what
+-- key_proof_check() found); returns its number of rows.
+CREATE FUNCTION @extschema@.key_proof_rebuild() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    LOCK TABLE @extschema@._key_proof_checked IN EXCLUSIVE MODE;
+    DELETE FROM @extschema@._key_proof_checked;
+    INSERT INTO @extschema@._key_proof_checked SELECT * FROM @extschema@._key_proof_computed();
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- (the folds cached before judged signers by the old rows)
+    UPDATE @extschema@.fold_inputs SET changes = changes + 1;
+    RETURN n;
+END $$;
 
 CREATE VIEW @extschema@.members AS
     SELECT DISTINCT ON (member) member, roles, at AS since
@@ -175,30 +295,45 @@ CREATE VIEW @extschema@._key_rows_counted AS
 -- The member a contested key signs for (0.23.0): of the members its counted
 -- rows add it for, the one with a valid proof of possession in key_proof,
 -- if exactly one has; NULL otherwise (none proved it, or the holder proved
--- it for two).  Proofs are checked here, by the reader, wherever they were
--- written: a superuser can insert any bytes into key_proof past its
--- checks, and a forged, replayed (another member's) or garbage proof
--- verifies for nobody.  Only the first proof of each origin for each
--- member counts (its chain order, the writer's, ledger_seq): a member's
--- superuser writing garbage proofs by the thousand would otherwise make
--- every probe of the key verify each (about 0.1 ms a signature), so a
--- probe verifies one proof per member and origin at most; prove_key()
--- never writes a second.  Only contested keys come here (the keys view),
--- so the common path pays no signature check.
+-- it for two).  Proofs count wherever they were written, so a superuser
+-- can insert any bytes into key_proof past its checks, and a forged,
+-- replayed (another member's) or garbage proof verifies for nobody.  Only
+-- the first proof of each origin for each member counts (its chain order,
+-- the writer's, ledger_seq): prove_key() never writes a second.  Since
+-- 0.24.0 read from this database's check of each proof as it arrived
+-- (_key_proof_checked: an index read of the key's valid rows, whatever
+-- number of garbage proofs a superuser wrote; red team r29, C1), where
+-- 0.23.0 verified them on every probe.  Only contested keys come here (the
+-- keys view), so the common path reads neither table.
 -- _key_proven_member(key_id hash256) RETURNS text
 CREATE FUNCTION @extschema@._key_proven_member(key_id @extschema@.hash256) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT min(f.member) FROM (
+        SELECT DISTINCT c.member
+          FROM @extschema@._key_proof_checked c
+         WHERE c.key_id OPERATOR(@extschema@.=) _key_proven_member.key_id AND c.valid
+           AND EXISTS (SELECT FROM @extschema@._key_rows_counted a
+                        WHERE a.key_id OPERATOR(@extschema@.=) c.key_id AND a.event = 'added'
+                          AND a.member = c.member)) f
+    HAVING count(*) = 1
+$$;
+-- The same member from the proofs themselves (0.23.0's reader): for the
+-- checks that judge (registry_conflicts()), which must not take this
+-- database's table on trust; one verification per contesting member and
+-- origin.
+-- _key_proven_member_verify(key_id hash256) RETURNS text
+CREATE FUNCTION @extschema@._key_proven_member_verify(key_id @extschema@.hash256) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT min(f.member) FROM (
         SELECT DISTINCT f.member
-          FROM (SELECT DISTINCT ON (p.member, p.ledger_origin) p.*
+          FROM (SELECT p.*, min(p.ledger_seq) OVER (PARTITION BY p.member, p.ledger_origin) AS first_seq
                   FROM @extschema@.key_proof p
-                 WHERE p.key_id OPERATOR(@extschema@.=) _key_proven_member.key_id
-                 ORDER BY p.member, p.ledger_origin, p.ledger_seq) f
-         WHERE @extschema@.key_id(f.public_key) OPERATOR(@extschema@.=) f.key_id
+                 WHERE p.key_id OPERATOR(@extschema@.=) _key_proven_member_verify.key_id) f
+         WHERE f.ledger_seq = f.first_seq
            AND EXISTS (SELECT FROM @extschema@._key_rows_counted a
                         WHERE a.key_id OPERATOR(@extschema@.=) f.key_id AND a.event = 'added'
                           AND a.member = f.member)
-           AND @extschema@._key_possession_valid(f.member, f.public_key, f.signature)) f
+           AND @extschema@._key_proof_valid(f.key_id, f.member, f.public_key, f.signature)) f
     HAVING count(*) = 1
 $$;
 -- The validity a key's counted rows adding it for one member allow (the
@@ -291,6 +426,11 @@ ALTER TABLE @extschema@.member_event ENABLE ALWAYS TRIGGER battledger_host_pin;
 CREATE TRIGGER battledger_keys_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.host_pin
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
 ALTER TABLE @extschema@.host_pin ENABLE ALWAYS TRIGGER battledger_keys_changed;
+-- (a row of _key_proof_checked changed changes which member a contested
+-- key signs for here: the key caches are dropped, as for host_pin)
+CREATE TRIGGER battledger_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@._key_proof_checked
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+ALTER TABLE @extschema@._key_proof_checked ENABLE ALWAYS TRIGGER battledger_keys_changed;
 
 -- pin_member_host(member text, origin text): settle a contested hosting
 -- here: the member's keys and roles are those of the rows the given
@@ -378,18 +518,39 @@ $$;
 COMMENT ON FUNCTION @extschema@.add_key(text, text, timestamptz, timestamptz) IS
     'register a member''s Ed25519 public key given as SubjectPublicKeyInfo PEM';
 
+-- revoke_key(key_id hash256, at timestamptz DEFAULT now()) RETURNS void:
+-- the revocation names the member the key signs for here (the keys view:
+-- the one member its counted rows add it for, or the one that proved
+-- possession of it), or the one member every row adding it names.  Until
+-- 0.23.0 it took the member of whichever adding row a scan met first, so
+-- for a key added for two members (a competitor's public key registered
+-- past the rules) it could revoke it for the wrong one: the holder's key
+-- went on signing.  A key added for two members that signs for neither
+-- here is refused, naming them: which one is meant cannot be told.
 CREATE FUNCTION @extschema@.revoke_key(key_id @extschema@.hash256, at timestamptz DEFAULT now())
     RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     owner text;
+    named text[];
 BEGIN
-    SELECT k.member INTO owner FROM @extschema@.key_event k
+    SELECT array_agg(DISTINCT k.member ORDER BY k.member) INTO named FROM @extschema@.key_event k
      WHERE k.key_id OPERATOR(@extschema@.=) revoke_key.key_id AND k.event = 'added';
-    IF owner IS NULL THEN
+    IF named IS NULL THEN
         RAISE EXCEPTION 'key % is not registered', key_id USING ERRCODE = 'undefined_object';
     END IF;
     IF at IS NULL THEN
         RAISE EXCEPTION 'revocation time must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT k.member INTO owner FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) revoke_key.key_id;
+    IF owner IS NULL AND cardinality(named) = 1 THEN
+        owner := named[1];
+    END IF;
+    IF owner IS NULL THEN
+        RAISE EXCEPTION 'key % is added for % members and signs for none of them here', key_id, cardinality(named)
+            USING ERRCODE = 'too_many_rows',
+                  DETAIL = format('It is added for %s; none of them proved possession of it (key_proof), or more than one did, so which one a revocation is for cannot be told.',
+                                  (SELECT string_agg(format('"%s"', m), ', ') FROM unnest(named) m)),
+                  HINT = 'The holder proves possession for its member with battledger.prove_key(); then revoke the key.';
     END IF;
     INSERT INTO @extschema@.key_event (key_id, member, event, revoked_at)
     VALUES (key_id, owner, 'revoked', at);
@@ -402,8 +563,9 @@ COMMENT ON FUNCTION @extschema@.revoke_key(@extschema@.hash256, timestamptz) IS
 -- the key's Ed25519 signature over key_possession_message(member, public
 -- key); returns the member it proves the key for (member NULL: the member
 -- the key is added for whose message the signature verifies).  Checked
--- here for the caller's sake only: the readers check every proof again
--- (_key_proven_member()), since a superuser can write key_proof directly.
+-- here for the caller's sake only: every database checks each proof again
+-- as it arrives (_key_proof_arrived()), since a superuser can write
+-- key_proof directly.
 CREATE FUNCTION @extschema@.prove_key(key_id @extschema@.hash256, signature bytea, member text DEFAULT NULL)
     RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -468,5 +630,8 @@ REVOKE ALL ON FUNCTION @extschema@.add_member(text, text[]), @extschema@.set_mem
     @extschema@.add_key(text, bytea, timestamptz, timestamptz),
     @extschema@.add_key(text, text, timestamptz, timestamptz),
     @extschema@.revoke_key(@extschema@.hash256, timestamptz),
-    @extschema@.prove_key(@extschema@.hash256, bytea, text) FROM PUBLIC;
+    @extschema@.prove_key(@extschema@.hash256, bytea, text),
+    @extschema@._key_proof_arrived(), @extschema@.key_proof_rebuild(),
+    -- (the owner's audit, as usage_state_check(): a verification per proof)
+    @extschema@.key_proof_check(), @extschema@._key_proof_computed() FROM PUBLIC;
 

@@ -2644,18 +2644,20 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                    ELSE format('; "%s" proved possession of it (key_proof)%s', pr.member,
                                CASE WHEN pr.signs THEN ', so it signs for that member' ELSE '' END) END
       FROM @extschema@.key_event a
-      -- (who proved it, once per key, not per row: _key_proven_member()
-      -- verifies a proof per contesting member, so a superuser who added a
-      -- competitor's key for K members of its own, each with a garbage
-      -- proof, made this K^2 verifications, over 10 minutes at K = 2,000;
-      -- red team r29, C1)
+      -- (who proved it, once per key, not per row: the proofs verified
+      -- one per contesting member, so a superuser who added a competitor's
+      -- key for K members of its own, each with a garbage proof, made this
+      -- K^2 verifications, over 10 minutes at K = 2,000; red team r29, C1.
+      -- From the proofs themselves, _key_proven_member_verify(), not from
+      -- this database's record of them, _key_proof_checked, which the keys
+      -- view reads and this database's superuser can write (0.24.0): the
+      -- member it names signs for the key, as the keys view says where
+      -- that record is the proofs', key_proof_check())
       JOIN (WITH t AS MATERIALIZED (
-                SELECT t.key_id, x.member,
-                       EXISTS (SELECT FROM @extschema@.keys k
-                                WHERE k.key_id OPERATOR(@extschema@.=) t.key_id AND k.member = x.member) AS signs
+                SELECT t.key_id, x.member, x.member IS NOT NULL AS signs
                   FROM (SELECT o.key_id FROM @extschema@.key_event o WHERE o.event = 'added'
                          GROUP BY o.key_id HAVING count(*) > 1) t
-                 CROSS JOIN LATERAL (SELECT @extschema@._key_proven_member(t.key_id) AS member) x)
+                 CROSS JOIN LATERAL (SELECT @extschema@._key_proven_member_verify(t.key_id) AS member) x)
             SELECT * FROM t) pr ON pr.key_id OPERATOR(@extschema@.=) a.key_id
      WHERE a.event = 'added'
        -- (another row: chains are per member, so one origin's rows for two

@@ -124,6 +124,13 @@ COMMENT ON VIEW @extschema@._member_rows_counted IS
     'the member_event rows that count: a member''s adding rows, and role changes whose origin hosts the member';
 COMMENT ON TABLE @extschema@.key_proof IS
     'proofs of possession: a key''s Ed25519 signature over key_possession_message(member, public key); a key registered for two members signs for the one that proved it';
+COMMENT ON TABLE @extschema@._key_proof_checked IS
+    'internal: each proof of possession as this database checked it when it arrived (the first of each origin for each member); local, derived, checked by key_proof_check()';
+COMMENT ON FUNCTION @extschema@._key_proof_arrived() IS 'internal: trigger checking an inserted or arriving proof of possession once into _key_proof_checked';
+COMMENT ON FUNCTION @extschema@.key_proof_check() IS
+    'every row of _key_proof_checked that differs from a check of the proofs in key_proof (or is missing, or names no proof); no rows when intact';
+COMMENT ON FUNCTION @extschema@.key_proof_rebuild() IS
+    'check every proof of possession again into _key_proof_checked; returns its number of rows';
 COMMENT ON VIEW @extschema@.keys IS 'each key that signs: member, public key, validity and revocation, from the counted key rows (a key counted for two members: the one that proved possession of it, if exactly one did)';
 COMMENT ON FUNCTION @extschema@.key_possession_message(text, bytea) IS
     'what a key''s holder signs to prove possession of it for a member: "battledger key-possession v1\n" || member || "\n" || public key';

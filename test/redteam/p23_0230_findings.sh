@@ -32,6 +32,8 @@
 # (Q2: no prove_key(), no key_proof; Q3: c cannot prove its key, which
 # stays void: its row unknown_key on both, its next row BL011; Q4: nothing
 # names a proof, m's row stays a conflict); branch pop23 0 FAILs (19 ok).
+# (0.24.0, kproof24: two checks that each member recorded the other's
+# proofs as they arrived through its apply worker, _key_proof_checked.)
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -115,6 +117,10 @@ check "Q3 c proves possession of its key with prove_key()" \
   "$(q c -c "SELECT battledger.prove_key($(kid cell-1), $(proof cell-1 cell.example cell-1))" 2>&1)" cell.example
 bl_wait_for m "SELECT count(*) > 0 FROM battledger.key_proof WHERE ledger_origin = 'c.example/log'" 100 >/dev/null
 check "  the key signs for c again, on both" "$(both "$(signer cell-1)")" "cell.example/cell.example"
+check "  (0.24.0) m checked c's proof as it arrived (the apply worker): valid in m's _key_proof_checked" \
+  "$(q m -c "SELECT string_agg(member || ' ' || valid, ',') FROM battledger._key_proof_checked WHERE origin = 'c.example/log'" 2>&1)" "cell.example true"
+check "  (0.24.0) and c checked m's forged proofs as they arrived: none valid" \
+  "$(q c -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE valid) FROM battledger._key_proof_checked WHERE origin = 'm.example/log'" 2>&1)" "1 0"
 check "  c's stored row verifies again, on both" "$(both "$(verified)")" "clean/clean"
 check "  c's next row signed with it is accepted at c" "$(state c -c "$(made cell-1 "$C/B2")")" ""
 bl_wait_for m "SELECT count(*) = 2 FROM battledger.battery_event" 100 >/dev/null

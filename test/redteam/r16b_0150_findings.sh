@@ -209,6 +209,10 @@ bad=$(q -c "SELECT string_agg(p.oid::regprocedure::text, ' ') $EXT WHERE p.prose
 #    table read, false rather than an error); (dump23) _restoring: whether
 #    battledger.restore is on, as the loaded library reads it (C, STABLE,
 #    no table read), called by the rules triggers as the inserting role
+#  (0.24.0, kproof24) _key_proof_valid: pure (SQL over key_id() and
+#    _key_possession_valid(), IMMUTABLE, no table read);
+#    _key_proven_member_verify: called by registry_conflicts() (PUBLIC's,
+#    as its caller), reads key_proof and the counted key rows (PUBLIC's)
 ALLOWED_S3="_attr _battery_consumption _battery_fold _battery_id_or_null _battery_successor _battery_verdict
   _check_encodable _check_inputs _check_second_life _consume_verdict _custody_from _effective_manufacture
   _fold_generation _held_before _id_key _id_owners _is_lifecycle _ns_covers _ns_hosted _passport_public
@@ -216,7 +220,8 @@ ALLOWED_S3="_attr _battery_consumption _battery_fold _battery_id_or_null _batter
   _slot_name _vkey_name _model_holder _lot_custody
   _text_id_key _key_claim_allows _ns_candidates _counted _key_owners _key_claims _lot_custody_steps _lot_consumers
   _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by _origin
-  _key_proven_member _key_member_validity _key_possession_valid _restoring"
+  _key_proven_member _key_member_validity _key_possession_valid _restoring
+  _key_proof_valid _key_proven_member_verify"
 got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
   WHERE p.proname LIKE '\\_%' AND has_function_privilege('public', p.oid, 'execute')") || got="query-failed"
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
@@ -232,8 +237,10 @@ extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr 
 # and the rows of member_event (PUBLIC's) that count; host_pin: which of
 # them this database counts for a contested member (named in
 # registry_conflicts(), PUBLIC's, anyway); (0.23.0, pop23) key_proof: proofs
-# of possession, public like the keys they prove
-ALLOWED_S4="_dynamic_attribute _key_rows_counted _lot_counted_creation _member_hosts _member_rows_counted batch checkpoint consortium_member cosignature event_kind fold_inputs host_pin id_namespace
+# of possession, public like the keys they prove; (0.24.0, kproof24)
+# _key_proof_checked: which of those proofs verify, as this database
+# checked them, read by the keys view (PUBLIC's) as its caller
+ALLOWED_S4="_dynamic_attribute _key_proof_checked _key_rows_counted _lot_counted_creation _member_hosts _member_rows_counted batch checkpoint consortium_member cosignature event_kind fold_inputs host_pin id_namespace
   key_event key_proof keys ledger_tables log_block log_conflict log_leaf log_pending log_pending_intact log_tile
   member_event members operator_registration peer_arrival peer_checkpoint peer_leaf quarantine registry_rule
   status_role"
