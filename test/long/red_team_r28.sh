@@ -24,10 +24,13 @@
 #   j24 (test/redteam/j24_0240_findings.sh): a member joining after a
 #       hosting contest hosts the contested member by no table copy's
 #       order: unsettled until pin_member_host().
+#   kp24 (test/redteam/kp24_0240_findings.sh): a contested key's lookup
+#       reads proofs checked once as they arrive (r29 C1's rest);
+#       revoke_key() takes the member the key signs for here.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
