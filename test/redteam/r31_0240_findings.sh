@@ -213,6 +213,30 @@ bl_wait_for c "SELECT count(*) > 0 FROM battledger.battery_event WHERE battery_i
 check "U2 at c, m's battery M1 shows none of B1's usage (its report names B1's commitment)" \
   "$(q c -c "SELECT count(*) FROM battledger.usage_derived('$C/M1')")" 0
 
+# ---------------------------------------------------------------- L1
+# The usage triggers take their turn per commitment with an advisory lock
+# (pg_advisory_xact_lock(hashtextextended('battledger usage ' || commitment, 0))),
+# a lock any role may take (red team F9 was this, for the rules' turn).  A
+# reader (a role in battledger_member, which may read battery_event: no
+# writer, no DBA) reads a report's commitment, holds that lock in its
+# session, and the disclosure c's application writes after the report waits
+# as long as that session lasts.
+q c >/dev/null <<SQL
+CREATE ROLE r31_reader LOGIN IN ROLE battledger_member;
+INSERT INTO public.report SELECT 5, '2026-06-15T00:00:00Z', '{"cycle": {"type": "charge", "ah": 100, "wh": 290}}', sha256(convert_to('B1:5', 'UTF8'));
+SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B1', 'event', 'soh_reported', 'occurred_at', at,
+          'restricted', battledger.commitment(salt, v)::text)) FROM public.report WHERE n = 5;
+SQL
+COMMIT5=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[c]}" -d bl -U r31_reader -c "SELECT restricted::text FROM battledger.battery_event WHERE ledger_origin = 'c.example/log' AND event = 'soh_reported' ORDER BY occurred_at DESC LIMIT 1")
+psql -X -q -At -h "$BL_WORK" -p "${PORT[c]}" -d bl -U r31_reader \
+  -c "SELECT pg_advisory_lock(hashtextextended('battledger usage ' || '$COMMIT5', 0))" -c "SELECT pg_sleep(8)" >"$BL_WORK/holder.out" 2>&1 &
+HOLDER=$!
+sleep 1
+check "L1 a reader's advisory lock does not stall c's disclosure of a report (3 s statement_timeout)" \
+  "$(PGOPTIONS='-c statement_timeout=3s' state c -c "INSERT INTO battledger.disclosure SELECT battledger.commitment(salt, v), 'legitimate_interest', salt, v FROM public.report WHERE n = 5")" ""
+wait "$HOLDER"
+echo "#   L1 commitment $COMMIT5; holder: $(head -c 300 "$BL_WORK/holder.out" | paste -sd' ')"
+
 # ---------------------------------------------------------------- H1
 q m >/dev/null <<'SQL'
 ALTER TABLE battledger.member_event DISABLE TRIGGER battledger_rules;
