@@ -554,10 +554,19 @@ BEGIN
      WHERE v.value IS NOT NULL;
 END $$;
 
+-- _usage_lock(commitment hash256) RETURNS void: this transaction's turn on
+-- a commitment, for the two triggers below (src/pg/usage_lock.c).  A lock
+-- whose fourth field no SQL-level advisory lock uses: with
+-- pg_advisory_xact_lock() (0.23.0) a role that may read battery_event held
+-- a report's lock in its session and the report's disclosure waited as long
+-- (red team r31 L1).
+CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS void
+    AS 'MODULE_PATHNAME', 'battledger_usage_lock' LANGUAGE C VOLATILE STRICT;
+
 -- _usage_state_reported(), trigger: a usage report arriving, folded when
 -- its disclosure is here (written first, as applications do, or in the
 -- same transaction).  The disclosure trigger below folds the other order.
--- Both take a lock on the commitment, so that a report and its disclosure
+-- Both take a lock on the commitment (_usage_lock()), so that a report and its disclosure
 -- written concurrently by two READ COMMITTED transactions are folded by
 -- the second (under REPEATABLE READ the second may not see the first:
 -- usage_state_check() finds it).  ENABLE ALWAYS: the apply worker folds
@@ -567,7 +576,7 @@ CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
 DECLARE
     v jsonb;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('battledger usage ' || NEW.restricted::text, 0));
+    PERFORM @extschema@._usage_lock(NEW.restricted);
     SELECT d.value INTO v FROM @extschema@.disclosure d
      WHERE d.commitment OPERATOR(@extschema@.=) NEW.restricted AND d.tier = 'legitimate_interest';
     IF FOUND THEN
@@ -587,7 +596,7 @@ CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
 DECLARE
     e record;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('battledger usage ' || NEW.commitment::text, 0));
+    PERFORM @extschema@._usage_lock(NEW.commitment);
     FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
               WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LOOP
         PERFORM @extschema@._usage_state_add(e.battery_id, e.ledger_at, e.ledger_origin, e.ledger_seq, NEW.value);
@@ -630,5 +639,6 @@ REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, 
     @extschema@._usage_state_compute(@extschema@.battery_id, numeric, numeric, numeric, numeric),
     @extschema@._usage_derived_state(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model),
     @extschema@.usage_state_rebuild(@extschema@.battery_id), @extschema@.usage_state_check(),
-    @extschema@._usage_state_reported(), @extschema@._usage_state_disclosed(), @extschema@._usage_state_erased()
+    @extschema@._usage_state_reported(), @extschema@._usage_state_disclosed(), @extschema@._usage_state_erased(),
+    @extschema@._usage_lock(@extschema@.hash256)
     FROM PUBLIC;

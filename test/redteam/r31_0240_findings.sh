@@ -39,6 +39,14 @@
 #       full_cycles 3.57 for 1.43).
 #   U2  the commitment of c's latest report named by m for a battery of its
 #       own (M1): at c, M1's passport shows B1's cycle.
+#   L1  a reader (a role in battledger_member: it may read battery_event)
+#       holds, in its session, the advisory lock the usage triggers take on
+#       a report's commitment (pg_advisory_xact_lock(hashtextextended(
+#       'battledger usage ' || commitment, 0)), any role may take it): c's
+#       application's disclosure of that report, written after it, waits as
+#       long as that session lasts (57014 under a 3 s statement_timeout).
+#       Fixed on this branch: _usage_lock(), a C lock with a fourth field no
+#       SQL-level advisory lock uses, not PUBLIC's.
 #   H1  m's superuser adds cell.example again at m's origin past its rules,
 #       backdated, with a key: c's pin stays c.example/log (arrival order,
 #       not at) and the key signs for nobody at c.
@@ -60,10 +68,13 @@
 #       100 new, SYNC_LEAF_BATCH 10,000): nothing recorded, status ok.
 #   W2  leaves 9,999 and 10,000 swapped by a's superuser, then a re-join:
 #       rewritten_leaf names leaf 9999.
-# Results, PostgreSQL 15, 2026-12-07 ~05:55 UTC, main fbd8845: 9 FAILs
-# (U1 x3, U1b x2, U2, H2 x3); A1-A4, H1, R1, W1, W2 hold.  No fix on the
-# branch (U1's needs a decision: which report a commitment named twice
-# counts for, in the state, usage_derived() and the passport alike).
+# Results, PostgreSQL 15, 2026-12-07: main fbd8845 (~05:58 UTC) 10 FAILs
+# (U1 x3, U1b x2, U2, L1, H2 x3); branch r31 on main 9ce3438 with
+# _usage_lock() (~06:15 UTC) 9 FAILs: L1 holds, H2 still fails there (j24's
+# copied/unsettled pins judge a join's copies, not rows streamed during an
+# outage).  A1-A4, H1, R1, W1, W2 hold on both.  U1's fix needs a decision
+# (which report a commitment named twice counts for, in the state,
+# usage_derived() and the passport alike): not on the branch.
 # Not exercised: a third member joining after a contest (residual (2)
 # names it); host_pin order where a quarantined chain is released later
 # (release_chain() stores held rows then, so the pin follows the release).
@@ -229,13 +240,12 @@ SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B1', 'event', 'soh_repo
 SQL
 COMMIT5=$(psql -X -q -At -h "$BL_WORK" -p "${PORT[c]}" -d bl -U r31_reader -c "SELECT restricted::text FROM battledger.battery_event WHERE ledger_origin = 'c.example/log' AND event = 'soh_reported' ORDER BY occurred_at DESC LIMIT 1")
 psql -X -q -At -h "$BL_WORK" -p "${PORT[c]}" -d bl -U r31_reader \
-  -c "SELECT pg_advisory_lock(hashtextextended('battledger usage ' || '$COMMIT5', 0))" -c "SELECT pg_sleep(8)" >"$BL_WORK/holder.out" 2>&1 &
+  -c "SELECT pg_advisory_lock(hashtextextended('battledger usage ' || '$COMMIT5', 0))" -c "SELECT pg_sleep(8)" >/dev/null 2>&1 &
 HOLDER=$!
 sleep 1
 check "L1 a reader's advisory lock does not stall c's disclosure of a report (3 s statement_timeout)" \
   "$(PGOPTIONS='-c statement_timeout=3s' state c -c "INSERT INTO battledger.disclosure SELECT battledger.commitment(salt, v), 'legitimate_interest', salt, v FROM public.report WHERE n = 5")" ""
 wait "$HOLDER"
-echo "#   L1 commitment $COMMIT5; holder: $(head -c 300 "$BL_WORK/holder.out" | paste -sd' ')"
 
 # ---------------------------------------------------------------- H1
 q m >/dev/null <<'SQL'
