@@ -6,9 +6,13 @@
 # other and the report stays unfolded (usage_state_check() names it).
 # Ordered here, not raced: session A takes its snapshot, session B (dblink)
 # writes and commits the other row, then A writes its row.  Both orders
-# (report first, disclosure first), under REPEATABLE READ and READ
-# COMMITTED; and two sessions holding the advisory lock in turn (B still
-# open while A writes).
+# (report first, disclosure first) at REPEATABLE READ, READ COMMITTED and
+# SERIALIZABLE (a report is refused at any level but READ COMMITTED,
+# BL039, so only a disclosure's snapshot can be older than its report):
+# since 0.24.0 such a disclosure fails with a serialization failure, and
+# its retry folds the report.  (Not covered: B's transaction still open
+# while A writes; A then waits on the advisory lock, and B's commit comes
+# after A's snapshot just the same.)
 # USAGE_RR_PORT (default 55892).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
