@@ -568,9 +568,11 @@ CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS 
 -- same transaction).  The disclosure trigger below folds the other order.
 -- Both take a lock on the commitment (_usage_lock()), so that a report and its disclosure
 -- written concurrently by two READ COMMITTED transactions are folded by
--- the second (under REPEATABLE READ the second may not see the first:
--- usage_state_check() finds it).  ENABLE ALWAYS: the apply worker folds
--- the reports it applies (a member without the disclosures finds none).
+-- the second (a report is written at READ COMMITTED only, BL039; a
+-- disclosure at REPEATABLE READ may not see a report committed after its
+-- snapshot: its trigger below fails then, 0.24.0).  ENABLE ALWAYS: the
+-- apply worker folds the reports it applies (a member without the
+-- disclosures finds none).
 CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -589,18 +591,40 @@ CREATE TRIGGER zz_battledger_usage_state AFTER INSERT ON @extschema@.battery_eve
     EXECUTE FUNCTION @extschema@._usage_state_reported();
 ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_state;
 
+-- _usage_reports_latest(commitment): the usage reports naming the
+-- commitment, counted with the latest snapshot (src/pg/usage_latest.c);
+-- NULL at READ COMMITTED, where every query's snapshot is the latest.
+CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256) RETURNS bigint
+    LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'bl_usage_reports_latest';
+
 -- _usage_state_disclosed(), trigger: a disclosure arriving after its report(s)
--- folds them.
+-- folds them.  Reports are written at READ COMMITTED (BL039), a disclosure
+-- may be written at REPEATABLE READ or SERIALIZABLE: a report committed
+-- after its transaction's snapshot is not seen here, and the report's own
+-- trigger, earlier, found no disclosure, so the report was never folded
+-- (0.24.0, test/shell/usage_state_rr.sh).  Counted again with the latest
+-- snapshot after the lock (a report committing meanwhile holds the lock
+-- until it commits), fewer folded than committed is a serialization
+-- failure: the application's retry, with a new snapshot, folds them.
 CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     e record;
+    folded bigint := 0;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
     FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
               WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LOOP
         PERFORM @extschema@._usage_state_add(e.battery_id, e.ledger_at, e.ledger_origin, e.ledger_seq, NEW.value);
+        folded := folded + 1;
     END LOOP;
+    IF @extschema@._usage_reports_latest(NEW.commitment) > folded THEN
+        RAISE EXCEPTION 'a usage report this disclosure discloses was committed after this transaction''s snapshot'
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('This transaction runs at %s and sees %s of the reports naming commitment %s; it cannot fold the others into the usage state.',
+                                  current_setting('transaction_isolation'), folded, NEW.commitment),
+                  HINT = 'Retry the transaction (its new snapshot sees them), or write disclosures at READ COMMITTED.';
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER battledger_usage_state AFTER INSERT ON @extschema@.disclosure
@@ -640,5 +664,6 @@ REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, 
     @extschema@._usage_derived_state(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model),
     @extschema@.usage_state_rebuild(@extschema@.battery_id), @extschema@.usage_state_check(),
     @extschema@._usage_state_reported(), @extschema@._usage_state_disclosed(), @extschema@._usage_state_erased(),
-    @extschema@._usage_lock(@extschema@.hash256)
+    @extschema@._usage_lock(@extschema@.hash256),
+    @extschema@._usage_reports_latest(@extschema@.hash256)
     FROM PUBLIC;

@@ -468,6 +468,75 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 
+-- Why no table of a subscription's join is being copied, when none can be
+-- (0.24.0), or NULL: tables that need a table-sync worker (states i, d
+-- and f) while the apply worker runs and no sync worker of the
+-- subscription does, because none can start.  The apply worker launches
+-- them, and when this server has no slot for one it says so only in a
+-- WARNING of the server log ("out of logical replication worker slots",
+-- "out of background worker slots") and tries again later: the status
+-- said "copying" for ever.  The cause is read from the settings and from
+-- the workers running now, never from the mere absence of a sync worker:
+-- between one table's worker exiting and the next one's start none runs
+-- either, but a slot is then free, so none of these holds.  The background
+-- workers are what pg_stat_activity shows besides the server's own
+-- processes (PostgreSQL 15 to 18's names); a worker waiting for its
+-- restart holds a slot it does not show, so the count can fall short (then
+-- "copying", as before), never over.  PL/pgSQL, its plans kept (as
+-- _lock_wait_reason()'s): for a subscription copied, one probe of
+-- pg_subscription_rel.
+CREATE FUNCTION @extschema@._copy_wait_reason(sub oid) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    waiting bigint;
+    tables text[];
+    lr bigint;
+    bg bigint;
+    cause text;
+BEGIN
+    SELECT count(*), array_agg(r.srrelid::regclass::text ORDER BY r.srrelid::regclass::text)
+      INTO waiting, tables
+      FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = sub AND r.srsubstate IN ('i', 'd', 'f');
+    IF waiting = 0
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription w WHERE w.subid = sub AND w.relid IS NULL AND w.pid IS NOT NULL)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription w WHERE w.subid = sub AND w.relid IS NOT NULL AND w.pid IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
+    IF current_setting('max_sync_workers_per_subscription')::int = 0 THEN
+        cause := 'max_sync_workers_per_subscription = 0 here: no table-sync worker may start. '
+                 'Raise it (a reload is enough: ALTER SYSTEM SET max_sync_workers_per_subscription = 2; SELECT pg_reload_conf())';
+    ELSE
+        -- every subscription's workers take this server's slots
+        SELECT count(*) INTO lr FROM pg_catalog.pg_stat_subscription w WHERE w.pid IS NOT NULL;
+        IF lr >= current_setting('max_logical_replication_workers')::int THEN
+            cause := format('every logical replication worker slot of this server is in use (max_logical_replication_workers: %s of %s, every subscription''s apply and sync workers counted; '
+                            '"out of logical replication worker slots" in the server log). Raise max_logical_replication_workers (a restart; one per subscription, '
+                            'plus max_sync_workers_per_subscription for each one copying), or wait for the other subscriptions'' copies to end',
+                            lr, current_setting('max_logical_replication_workers'));
+        ELSE
+            SELECT count(*) INTO bg FROM pg_catalog.pg_stat_get_activity(NULL) a
+             WHERE a.backend_type NOT IN ('client backend', 'autovacuum launcher', 'autovacuum worker', 'background writer',
+                                          'checkpointer', 'walwriter', 'archiver', 'startup', 'walreceiver', 'walsender',
+                                          'logger', 'standalone backend', 'slotsync worker', 'walsummarizer', 'io worker',
+                                          'dead-end client backend');
+            IF bg >= current_setting('max_worker_processes')::int THEN
+                cause := format('every background worker slot of this server is in use (max_worker_processes: %s of %s, the logical replication launcher and workers, '
+                                'parallel query workers and other extensions'' workers counted; "out of background worker slots" in the server log). '
+                                'Raise max_worker_processes (a restart; past max_logical_replication_workers plus the other workers this server runs)',
+                                bg, current_setting('max_worker_processes'));
+            END IF;
+        END IF;
+    END IF;
+    IF cause IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN format('%s not copied yet (%s), and no table-sync worker runs for them: %s. The copy then starts by itself (docs/consortium.md, "A join''s copy waiting for a worker").',
+                  @extschema@._counted(waiting, 'table', 'tables'),
+                  array_to_string(tables[1:3], ', ')
+                  || CASE WHEN waiting > 3 THEN format(' and %s more', waiting - 3) ELSE '' END, cause);
+END $$;
+REVOKE ALL ON FUNCTION @extschema@._copy_wait_reason(oid) FROM PUBLIC;
+
 -- This database's own triggers that fire on arriving rows before they are
 -- stored, per subscription: {"<subscription oid>": "name on table (ENABLE
 -- ALWAYS), ..."}, or NULL if there is none.  BEFORE INSERT row triggers
@@ -619,6 +688,7 @@ CREATE FUNCTION @extschema@.consortium_status()
       -- copied into each use; the key lists are read as the peer's triggers
       -- read them)
       LEFT JOIN LATERAL (SELECT @extschema@._lock_wait_reason(s.oid) AS reason,
+                                @extschema@._copy_wait_reason(s.oid) AS copy_wait,
                                 @extschema@._log_keys_problem(m.log_vkey, m.origin) AS log_keys,
                                 @extschema@._witness_keys_problem(m.witness_vkey, m.origin) AS witness_keys) lw ON true
       -- leaves stored past the last checkpoint verified here (peer_leaf's
@@ -703,12 +773,16 @@ CREATE FUNCTION @extschema@.consortium_status()
                || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
            (8, lw.reason IS NOT NULL, 'blocked',
                lw.reason || CASE WHEN sr.copying > 0 THEN pg_catalog.format(' %s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables')) ELSE '' END),
+           -- (0.24.0) no table-sync worker can start (above): before
+           -- "copy failing", whose errors counted may be old ones, and whose
+           -- table in state f cannot catch up either without a worker
+           (9, st.pid IS NOT NULL AND lw.copy_wait IS NOT NULL, 'copy waiting', lw.copy_wait),
            -- copy errors counted, or (0.23.0) a table copied whose
            -- catch-up cannot start (above), once the apply worker has run
-           -- longer than the window of rank 13 (a restart relaunches the
+           -- longer than the window of rank 14 (a restart relaunches the
            -- sync workers within wal_retrieve_retry_interval): before,
            -- "copying" for ever (red team r26 C1)
-           (9, sr.copying > 0 AND (coalesce(ss.sync_error_count, 0) > 0
+           (10, sr.copying > 0 AND (coalesce(ss.sync_error_count, 0) > 0
                                    OR (sr.stuck > 0 AND wk.started < pg_catalog.now() - wk.win)), 'copy failing',
                CASE WHEN sr.stuck > 0 AND wk.started < pg_catalog.now() - wk.win THEN pg_catalog.format(
                    '%s not copied yet. The copy of %s is done but its catch-up never starts: no table-sync worker has run 10 s for it while the apply worker has run %s s '
@@ -719,17 +793,24 @@ CREATE FUNCTION @extschema@.consortium_status()
                    @extschema@._counted(sr.copying, 'table', 'tables'), sr.stuck_tables,
                    pg_catalog.round(extract(epoch FROM pg_catalog.now() - wk.started)), s.oid,
                    m.subscription, m.origin, pg_catalog.split_part(sr.stuck_tables, ', ', 1))
-               ELSE pg_catalog.format('%s not copied yet; %s (server log).', @extschema@._counted(sr.copying, 'table', 'tables'),
+               -- (0.24.0) the limits that fail a sync worker at its start
+               -- named: at the member each needs a WAL sender and a slot,
+               -- here a replication origin; PostgreSQL counts the error
+               -- and relaunches the worker, so raising one is the way out
+               ELSE pg_catalog.format('%s not copied yet; %s (server log). One cause: a limit reached as a table-sync worker starts, at the member its max_wal_senders or max_replication_slots '
+                                      '("number of requested standby connections exceeds max_wal_senders", "all replication slots are in use"), here max_replication_slots, which bounds the replication origins '
+                                      '("could not find free replication state slot"): raise it (a restart) and the copy starts again by itself.',
+                                      @extschema@._counted(sr.copying, 'table', 'tables'),
                                       @extschema@._counted(ss.sync_error_count, 'copy error', 'copy errors')) END),
-           (10, sr.copying > 0, 'copying', pg_catalog.format('%s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables'))),
-           (11, st.received_lsn IS NULL OR st.last_msg_receipt_time
+           (11, sr.copying > 0, 'copying', pg_catalog.format('%s not copied yet.', @extschema@._counted(sr.copying, 'table', 'tables'))),
+           (12, st.received_lsn IS NULL OR st.last_msg_receipt_time
                    < pg_catalog.now() - 2 * NULLIF(pg_catalog.current_setting('wal_receiver_timeout'), '0')::interval, 'silent',
                'The apply worker has heard nothing from the member for twice wal_receiver_timeout.'),
            -- a quarantine the DBA closed (close_quarantine(): rows that can
            -- never be stored, kept as evidence) is not counted, so that the
            -- member is not "quarantined" for good (ops21); a release that
            -- left rows held names the first and the way out
-           (12, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL), 'quarantined',
+           (13, EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL), 'quarantined',
                CASE WHEN EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NULL) THEN
                (SELECT pg_catalog.concat_ws(' ',
                        pg_catalog.format('%s held back, %s held: see battledger.quarantine and battledger.held_row; battledger.release_chain() stores what extends the chain once the member has repaired it.',
@@ -775,7 +856,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- cannot tell: "failing" too, rather than an "ok" not read.  Last
            -- before "ok": a subscription resumed after a refusal counted one
            -- error, and its quarantine, when it has one, says more.
-           (13, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
+           (14, st.pid IS NOT NULL AND coalesce(ss.apply_error_count, 0) > 0
                AND coalesce(wk.started > pg_catalog.now() - wk.win, true), 'failing',
                CASE WHEN wk.started IS NULL
                     THEN pg_catalog.format('%s, and the apply worker''s start is not visible to this role (pg_read_all_stats): it may be restarting in a loop (server log).',
@@ -788,7 +869,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- log names rows of a table that never arrived (the table left its
            -- publication, or a row filter leaves rows out); leaves arrive
            -- after their rows (commit order), so this is no transient
-           (14, ar.missing_tables > 0, 'rows missing',
+           (15, ar.missing_tables > 0, 'rows missing',
                CASE WHEN ar.missing_tables > 0 THEN pg_catalog.format(
                    '%s the member''s log names never arrived here: %s%s. Is the table still in the member''s publication battledger_member (pg_publication_tables there)? battledger.verify_member(%L) lists them.',
                    @extschema@._counted(ar.missing_rows, 'row', 'rows'),
@@ -804,7 +885,7 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- rows arrive before the checkpoint that seals them: only rows
            -- waiting longer than battledger.unsealed_after say the member
            -- stopped sealing
-           (15, ar.unsealed_tables > 0, 'unsealed',
+           (16, ar.unsealed_tables > 0, 'unsealed',
                CASE WHEN ar.unsealed_tables > 0 THEN pg_catalog.format(
                    '%s received from the member (%s%s) %s in no checkpoint since %s, longer than battledger.unsealed_after (%s): the member does not seal (its seal() or seal worker, battledger.seal_interval).',
                    @extschema@._counted(ar.unsealed_rows, 'row', 'rows'),
@@ -815,14 +896,14 @@ CREATE FUNCTION @extschema@.consortium_status()
                    CASE WHEN ar.unsealed_tables > 3 THEN pg_catalog.format(' and %s more', @extschema@._counted(ar.unsealed_tables - 3, 'table', 'tables')) ELSE '' END,
                    CASE WHEN ar.unsealed_rows = 1 THEN 'is' ELSE 'are' END,
                    ar.unsealed_since, ar.after) END),
-           (16, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
+           (17, uv.first IS NOT NULL AND coalesce(pc.verified_at, '-infinity')
                    < pg_catalog.now() - coalesce(pg_catalog.current_setting('battledger.unsealed_after', true), '600')::interval,
                'unverified',
                pg_catalog.format(
                    'leaves %s to %s of the member''s log arrived without a checkpoint that signs them; the last checkpoint verified here (size %s, at %s) is older than battledger.unsealed_after. Is battledger.checkpoint still in the member''s publication battledger_member (pg_publication_tables there)?',
                    uv.first, uv.last, coalesce(pc.tree_size, 0), coalesce(pc.verified_at::text, 'none'))),
            -- "ok", and the quarantines closed for good said (ops21)
-           (17, true, 'ok',
+           (18, true, 'ok',
                CASE WHEN EXISTS (SELECT 1 FROM @extschema@.quarantine q WHERE q.origin = m.origin AND q.closed_at IS NOT NULL) THEN
                (SELECT pg_catalog.format('%s closed by close_quarantine() (the first at %s): %s held back for good, as evidence (battledger.quarantine, battledger.held_row).',
                                          @extschema@._counted(count(*), 'quarantined chain', 'quarantined chains'), min(q.closed_at),
