@@ -2666,6 +2666,22 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                     WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'
                       AND (o.member, o.ledger_origin, o.ledger_seq) IS DISTINCT FROM (a.member, a.ledger_origin, a.ledger_seq))
     UNION ALL
+    -- a usage report naming a commitment an earlier report (registry order)
+    -- names (0.24.0): its writer refuses it (BL045); one written past that,
+    -- or in a race, counts the disclosed values again where they are held
+    -- (red team r31, U1/U2).  Which of the two copied the other cannot be
+    -- told from the rows: a conflict, the later named
+    SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event,
+           (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, 'commitment_replayed', 'conflict',
+           format('commitment %s named by a usage report already, of battery %s (origin "%s", seq %s)',
+                  e.restricted, o.battery_id, o.ledger_origin, o.ledger_seq)
+      FROM @extschema@.battery_event e
+      CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq FROM @extschema@.battery_event f
+                           WHERE f.restricted OPERATOR(@extschema@.=) e.restricted AND f.event = 'soh_reported'
+                             AND (f.ledger_at, f.ledger_origin, f.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
+                           ORDER BY f.ledger_at, f.ledger_origin, f.ledger_seq LIMIT 1) o
+     WHERE e.event = 'soh_reported' AND e.restricted IS NOT NULL
+    UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its
     -- hosting is contested; each database counts the keys and roles of the
@@ -2792,6 +2808,26 @@ BEGIN
     IF v.problem IS NOT NULL THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, v.code, v.message, v.detail, v.hint);
         RETURN NEW;
+    END IF;
+    -- a usage report's commitment names one report (0.24.0): the reports are
+    -- public, their disclosures are not, and a member's application that
+    -- copied another member's commitment into a report of its own made the
+    -- disclosed values count twice where the disclosure is held (a second
+    -- report of the battery, or a report of another battery: red team r31,
+    -- U1/U2).  Honest reports each take a fresh salt.  In the commitment's
+    -- turn, the lock the usage state's triggers take.
+    IF NEW.event = 'soh_reported' AND NEW.restricted IS NOT NULL THEN
+        PERFORM @extschema@._usage_lock(NEW.restricted);
+        SELECT e.battery_id, e.ledger_origin, e.ledger_seq INTO corrected FROM @extschema@.battery_event e
+         WHERE e.restricted OPERATOR(@extschema@.=) NEW.restricted AND e.event = 'soh_reported' LIMIT 1;
+        IF FOUND THEN
+            PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL045',
+                format('commitment %s is named by a usage report already (battery %s, origin "%s", seq %s)',
+                       NEW.restricted, corrected.battery_id, corrected.ledger_origin, corrected.ledger_seq),
+                'A usage report''s commitment names one report: a second would count the values it discloses again wherever they are disclosed.',
+                'Commit each report''s values with a fresh random salt: battledger.commitment(salt, value).');
+            RETURN NEW;
+        END IF;
     END IF;
 
     IF NEW.event = 'manufactured' THEN

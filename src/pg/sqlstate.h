@@ -2,7 +2,7 @@
  * sqlstate.h — the extension's own SQLSTATEs (class BL).
  *
  * Header only.  The full table, with the registry's codes raised from SQL
- * (BL030-BL039, BL043 and BL044, string literals in
+ * (BL030-BL039, BL043 to BL045, string literals in
  * sql/install/80_registry.sql), is in docs/dba-guide.md, "SQLSTATEs": a
  * new code goes in both.
  */
@@ -27,7 +27,7 @@
 /* Signed batches (BL02x) */
 #define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
 #define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')
-/* BL030-BL039, BL043, BL044: the battery registry, raised from SQL only */
+/* BL030-BL039, BL043-BL045: the battery registry, raised from SQL only */
 /* Consortium (BL04x) */
 #define ERRCODE_ORIGIN_MISMATCH		MAKE_SQLSTATE('B','L','0','4','0')
 #define ERRCODE_ROW_REJECTED		MAKE_SQLSTATE('B','L','0','4','1')
