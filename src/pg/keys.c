@@ -3,7 +3,7 @@
  *
  * A signed insert names its key by id; the key, its validity period, its
  * revocation and its member's roles are read once through SPI from the
- * battledger.keys view and the member's row of the members view (probed
+ * battledger.keys and battledger.members views (the member's row probed
  * alone, 0.24.0) and the parsed OpenSSL key is kept.  Inserting into member_event, key_event or key_proof (a proof of
  * possession can settle a contested key, 0.23.0) fires a statement trigger
  * that sends a relcache invalidation for that table; every backend's callback
@@ -146,21 +146,22 @@ key_fill(KeyInfo *k)
 	 * revocation sent.
 	 */
 	/*
-	 * The member's roles are the members view's row for the key's member
-	 * alone (its DISTINCT ON order, LIMIT 1): joined to the view, the planner
-	 * worked out every member's row on each miss (about 2 ms at 1,600 member
-	 * rows; 0.24.0, issue 15).  A key counts only where a row adding its
-	 * member counts, so that member always has a row here.  The plan is kept
-	 * for the session (planning the views was most of a miss's cost; the
-	 * plan cache replans it when they change), generic: a probe by key.
+	 * The member's roles: the members view probed for the key's member, a
+	 * subquery kept apart (OFFSET 0) so that the member reaches the view's
+	 * DISTINCT ON as a condition; joined to the view, the planner worked out
+	 * every member's row on each miss (about 2 ms at 1,600 member rows;
+	 * 0.24.0, issue 15).  The same rows as the join, from the views every
+	 * release has (the library serves older installed versions until they
+	 * are updated).  The plan is kept for the session (planning the views
+	 * was most of what a miss cost; the plan cache replans it when they
+	 * change), generic: a probe by key.
 	 */
 	if (key_fill_plan == NULL)
 	{
 		plan = SPI_prepare_cursor("SELECT k.member, k.public_key, k.valid_from, k.valid_until, k.revoked_at, m.roles::text "
 								  "  FROM battledger.keys k "
-								  " CROSS JOIN LATERAL (SELECT r.roles FROM battledger._member_rows_counted r "
-								  "                      WHERE r.member = k.member "
-								  "                      ORDER BY r.at DESC, r.ledger_origin DESC, r.ledger_seq DESC LIMIT 1) m "
+								  " CROSS JOIN LATERAL (SELECT m.roles FROM battledger.members m "
+								  "                      WHERE m.member = k.member OFFSET 0) m "
 								  " WHERE k.key_id OPERATOR(battledger.=) $1::battledger.hash256",
 								  1, argtypes, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
