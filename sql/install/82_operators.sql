@@ -118,18 +118,25 @@ COMMENT ON FUNCTION @extschema@.operator_holder(text) IS
 
 -- The registered operator or facility, as the passport shows it: the holder's
 -- latest registration.  NULL when the identifier is not registered.
+-- PL/pgSQL, not SQL (0.24.0): with its pinned search_path an SQL function is
+-- not inlined and was planned again at each call, one a passport or more
+-- (issue 15); its signer is the keys view's member, probed in the query
+-- (_signer() added a call and the member's roles, not used here)
 CREATE FUNCTION @extschema@.operator_info(identifier text) RETURNS jsonb
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
                'id', o.identifier, 'kind', o.kind, 'name', o.name, 'address', o.address,
                'email', o.contact->'email', 'web', o.contact->'web', 'phone', o.contact->'phone',
                'operator', o.operator, 'member', o.member,
                'registration', jsonb_build_object('at', o.occurred_at, 'ledgerHash', o.ledger_hash::text)))
-      FROM @extschema@.operator_registration o, @extschema@._signer(o.ledger_key_id) s
-     WHERE o.identifier = operator_info.identifier AND s.member = o.member
+      FROM @extschema@.operator_registration o
+     WHERE o.identifier = operator_info.identifier
+       AND EXISTS (SELECT FROM @extschema@.keys k
+                    WHERE k.key_id OPERATOR(@extschema@.=) o.ledger_key_id AND k.member = o.member)
        AND o.member = @extschema@.operator_holder(operator_info.identifier)
-     ORDER BY o.ledger_at DESC, o.ledger_origin DESC, o.ledger_seq DESC LIMIT 1
-$$;
+     ORDER BY o.ledger_at DESC, o.ledger_origin DESC, o.ledger_seq DESC LIMIT 1);
+END $$;
 COMMENT ON FUNCTION @extschema@.operator_info(text) IS
     'a registered operator or facility (name, address, contact, holder) as its holder last registered it; NULL if unregistered';
 
@@ -253,9 +260,11 @@ REVOKE ALL ON FUNCTION @extschema@._operator_rules(), @extschema@._operator_refs
 
 -- The resolver this registry's GS1 Digital Links point to: battledger.resolver
 -- (set by a superuser: ALTER SYSTEM or ALTER DATABASE), GS1's by default.
+-- PL/pgSQL, not SQL (0.24.0): planned again at each call as SQL (issue 15)
 CREATE FUNCTION @extschema@.registry_resolver() RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(nullif(current_setting('battledger.resolver', true), ''), 'https://id.gs1.org')
-$$;
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN coalesce(nullif(current_setting('battledger.resolver', true), ''), 'https://id.gs1.org');
+END $$;
 COMMENT ON FUNCTION @extschema@.registry_resolver() IS
     'the resolver of this registry''s GS1 Digital Links (battledger.resolver; https://id.gs1.org when unset)';

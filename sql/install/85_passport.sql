@@ -152,16 +152,19 @@ BEGIN
         'materials', CASE WHEN restricted_ok THEN model.materials
                           ELSE (SELECT jsonb_object_agg(key, value) FROM jsonb_each(model.materials)
                                  WHERE key IN ('chemistry', 'criticalRawMaterials', 'hazardousSubstances', 'hazardousElements')) END,
-        'manufactured', jsonb_build_object('at', made.occurred_at, 'by', (@extschema@._signer(made.ledger_key_id)).member,
+        -- (a row's signer: the keys view's member, probed in the statement;
+        -- _signer() adds a call and the member's roles, which are not shown,
+        -- and a counted key's member always has them; 0.24.0, issue 15)
+        'manufactured', jsonb_build_object('at', made.occurred_at, 'by', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) made.ledger_key_id),
                                            'data', made.data),
-        'issued', jsonb_build_object('at', placed.occurred_at, 'by', (@extschema@._signer(placed.ledger_key_id)).member,
+        'issued', jsonb_build_object('at', placed.occurred_at, 'by', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) placed.ledger_key_id),
                                      'event', placed.event, 'data', placed.data),
         -- the passports the fold's effective moves issued (red team r20, F2:
         -- every row naming an id was listed, a member's moves of a battery it
         -- did not hold included): from the cache, or the whole fold on a standby
         'history', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                                'passportId', e.passport_id, 'issuedAt', e.occurred_at,
-                               'issuedBy', (@extschema@._signer(e.ledger_key_id)).member,
+                               'issuedBy', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) e.ledger_key_id),
                                'status', CASE WHEN usage_ok THEN
                                    CASE WHEN e.event = 'placed_on_market' THEN 'original' ELSE e.new_status END END))
                            ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
@@ -247,9 +250,13 @@ BEGIN
 END $$;
 
 -- The registry's own passport document (0.2.0's, with the tiers of Annex XIII).
+-- PL/pgSQL, not SQL (0.24.0): with its pinned search_path an SQL function is
+-- not inlined, and this one was parsed and planned again at every passport
+-- (issue 15)
 CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    RETURN jsonb_strip_nulls(jsonb_build_object(
         'passportId', src->'passportId',
         'batteryIdentifier', src->'battery',
         'digitalLink', src->'digitalLink',
@@ -292,8 +299,8 @@ CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
         'negativeEvents', CASE WHEN jsonb_typeof(src->'negativeEvents') = 'array' THEN jsonb_array_length(src->'negativeEvents') END,
         'testReports', src->'testReports',
         'passportCeased', CASE WHEN (src->>'ceased')::boolean THEN true END,
-        'accessTier', src->'tier'))
-$$;
+        'accessTier', src->'tier'));
+END $$;
 
 -- A passport identifier as a UUID (RFC 9562 version 8, name-based on SHA-256):
 -- the standards' formats want a UUID or a bare URN where the registry lets the
@@ -776,19 +783,24 @@ END $$;
 
 -- One function per tier, so that PostgreSQL itself decides who reads which
 -- tier: each runs as the owner (the ledger tables are not readable by roles
--- without a tier) and only the tier's role may execute it.
+-- without a tier) and only the tier's role may execute it.  PL/pgSQL, not
+-- SQL (0.24.0): an SQL function with SET options is parsed and planned again
+-- at each call (issue 15).
 CREATE FUNCTION @extschema@._passport_public(battery @extschema@.battery_id, format text)
-    RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT @extschema@._passport(battery, 'public', format)
-$$;
+    RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN @extschema@._passport(battery, 'public', format);
+END $$;
 CREATE FUNCTION @extschema@._passport_legitimate_interest(battery @extschema@.battery_id, format text)
-    RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT @extschema@._passport(battery, 'legitimate_interest', format)
-$$;
+    RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN @extschema@._passport(battery, 'legitimate_interest', format);
+END $$;
 CREATE FUNCTION @extschema@._passport_authority(battery @extschema@.battery_id, format text)
-    RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT @extschema@._passport(battery, 'authority', format)
-$$;
+    RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN @extschema@._passport(battery, 'authority', format);
+END $$;
 
 -- The passport at an access tier, in a format: battledger (the registry's own
 -- document), batterypass (the seven BatteryPass 1.2 aspects, keyed by aspect
