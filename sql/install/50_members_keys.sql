@@ -61,15 +61,14 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 -- adding a competitor again, copied first, hosted the competitor there.
 -- A pin made by a copy is "copied"; an adding row of another origin that
 -- a copy brings too makes it "unsettled" (no origin): nobody hosts the
--- member here, its keys sign for nobody, until settle_member_host() (the
--- witnesses' order, "witnessed") or pin_member_host().  A row
+-- member here, its keys sign for nobody, until pin_member_host().  A row
 -- that arrives as it is written never moves a pin.  Local configuration,
 -- like consortium_member: kept by pg_dump, whose data comes before
 -- member_event's (it orders table data by name).
 CREATE TABLE @extschema@.host_pin (
     member    text PRIMARY KEY,
     origin    text,
-    how       text NOT NULL CHECK (how IN ('first_seen', 'copied', 'pinned', 'witnessed', 'contested', 'unsettled')),
+    how       text NOT NULL CHECK (how IN ('first_seen', 'copied', 'pinned', 'contested', 'unsettled')),
     pinned_at timestamptz NOT NULL DEFAULT now(),
     CHECK ((origin IS NULL) = (how IN ('contested', 'unsettled')))
 );

@@ -119,8 +119,6 @@ COMMENT ON TABLE @extschema@.host_pin IS
     'each member''s host as this database counts it: the origin of the first row adding it seen here (none if a join copied two), or pin_member_host()''s';
 COMMENT ON FUNCTION @extschema@.pin_member_host(text, text) IS
     'settle a contested hosting here: count the keys and roles of the given origin''s rows for the member';
-COMMENT ON FUNCTION @extschema@.settle_member_host(text) IS
-    'pin a member two origins added to the origin the witnesses saw add it first (host_pin "witnessed"); refused where no majority of them says';
 COMMENT ON VIEW @extschema@._member_hosts IS
     'the origins hosting each member, per row adding it (a row of the empty origin: this database''s origin too)';
 COMMENT ON VIEW @extschema@._member_rows_counted IS

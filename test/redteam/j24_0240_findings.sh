@@ -9,7 +9,7 @@
 # the first table copy to run: join m first and m's key signed as
 # cell.example there.  Each case prints "ok   - ..." when the property
 # holds, "FAIL - ..." for a finding; exit status: the number of FAILs.
-# PG_BIN: the build under test.  J24_PORT (default 56740; uses 5 ports).
+# PG_BIN: the build under test.  J24_PORT (default 56740; uses 4 ports).
 #   J1  j joins m, then (m's rows copied) c: cell.example is hosted by
 #       nobody at j ("unsettled"), so neither origin's key signs for it
 #       there, and registry_conflicts() says why and how to settle it.
@@ -21,18 +21,9 @@
 #       pin: c's new member, then m adding it again past its rules (both
 #       streamed to j): hosted by c at j; the members c and m pinned
 #       before stay as they were.
-#   J5  settle_member_host() at j, which also receives h's cosignatures
-#       (h, honest, witnessed c's and m's logs since before the contest):
-#       h saw c's adding row in c's log before m's appeared in m's, so j
-#       pins c ("witnessed"), m's witness and j's own having no say; c's
-#       key signs for cell.example at j.  At c and at m too (m's
-#       superuser's own pin is overruled where it runs it).
-#   J6  at k, which receives no cosignature of h: refused (55000), naming
-#       each origin's witnesses; a plain role cannot call it (42501).
 # Results, PostgreSQL 15, 2026-12-07 ~06:30 UTC: 0.23.0 (fbd8845) FAILs in
 # J1 (j: "first_seen" m, m's key signs as cell.example) and J2 (k:
-# "first_seen" c); with copied pins, 0 FAILs; J5/J6 (settle_member_host(),
-# new) 0 FAILs.
+# "first_seen" c); with copied pins, 0 FAILs.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -43,8 +34,8 @@ check() { local what=$1 got=$2 want=$3; if [ "$got" = "$want" ]; then ok "$what"
 P=${J24_PORT:-56740}
 bl_scratch
 W=$BL_WORK/join; mkdir -p "$W"; chmod 755 "$W"
-declare -A PORT=([c]=$P [m]=$((P + 1)) [j]=$((P + 2)) [k]=$((P + 3)) [h]=$((P + 4)))
-declare -A ORIGIN=([c]=c.example/log [m]=m.example/log [j]=j.example/log [k]=k.example/log [h]=h.example/log)
+declare -A PORT=([c]=$P [m]=$((P + 1)) [j]=$((P + 2)) [k]=$((P + 3)))
+declare -A ORIGIN=([c]=c.example/log [m]=m.example/log [j]=j.example/log [k]=k.example/log)
 declare -A LOGV WITV
 q() { bl_mq "$@"; }
 pub() { echo "battledger_test.public_key(battledger_test.seed('$1'))"; }
@@ -56,7 +47,7 @@ bypass() { q m -c "ALTER TABLE battledger.$1 DISABLE TRIGGER battledger_rules" >
 signer() { q "$1" -c "SELECT coalesce((battledger._signer_at($(kid "$2"), now())).member, 'nobody')"; }
 pin() { q "$1" -c "SELECT coalesce(origin, '-') || ' ' || how FROM battledger.host_pin WHERE member = '$2'"; }
 
-for x in c m j k h; do
+for x in c m j k; do
   bl_member_start "$x" "$W" witness "$BL_QUICK_RETRY"
   q "$x" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
@@ -78,17 +69,6 @@ q c -c "SELECT model('cell-1', '{\"model_id\": \"CELL-M\", \"manufacturer\": \"c
 made() { echo "SELECT ev('$1', jsonb_build_object('battery_id', '$2', 'event', 'manufactured', 'occurred_at', '2026-01-02T00:00:00Z', 'model_id', 'CELL-M'))"; }
 q c -c "$(made cell-1 "$C/B1")" >/dev/null
 bl_wait_for m "SELECT count(*) = 1 FROM battledger.battery_event" 100 >/dev/null
-# h, honest, witnesses c's and m's logs from before the contest: c's log
-# with its adding row, then (a second later: cosignatures carry whole
-# seconds) m's log before m's adding row
-bl_join h c; bl_join h m; bl_join c h; bl_join m h
-cosigned() { bl_wait_for "$1" "SELECT EXISTS (SELECT FROM battledger.cosignature WHERE witness = 'h.example/log' AND log_origin = '$2' AND tree_size >= $3)" 600 >/dev/null; }
-q c -c "SELECT battledger.seal()" >/dev/null
-cosigned h c.example/log "$(q c -c "SELECT max(tree_size) FROM battledger.checkpoint")"
-sleep 1.1
-q m -c "SELECT battledger.seal()" >/dev/null
-cosigned h m.example/log "$(q m -c "SELECT max(tree_size) FROM battledger.checkpoint")"
-sleep 1.1
 # the contest: cell.example added again at m (backdated a year), a key of
 # m's for it, and m's pin on its own add
 bypass member_event "INSERT INTO battledger.member_event (member, event, roles, at) VALUES ('cell.example', 'added', ARRAY['cell_maker'], now() - interval '1 year')"
@@ -96,8 +76,6 @@ bypass key_event "INSERT INTO battledger.key_event (key_id, member, event, publi
                   VALUES ($(kid mal-as-cell), 'cell.example', 'added', $(pub mal-as-cell), now() - interval '1 hour')"
 q m -c "SELECT battledger.pin_member_host('cell.example', 'm.example/log')" >/dev/null
 bl_wait_for c "SELECT count(*) = 2 FROM battledger.key_event WHERE member = 'cell.example'" 100 >/dev/null
-q m -c "SELECT battledger.seal()" >/dev/null
-cosigned h m.example/log "$(q m -c "SELECT max(tree_size) FROM battledger.checkpoint")"
 check "setup: m's key signs as cell.example at m (its superuser's pin), for nobody at c" \
   "$(signer m mal-as-cell)/$(signer c mal-as-cell)" "cell.example/nobody"
 
@@ -105,7 +83,6 @@ check "setup: m's key signs as cell.example at m (its superuser's pin), for nobo
 joined() { bl_wait_for "$1" "SELECT count(*) = $2 FROM battledger.member_event WHERE member = 'cell.example' AND event = 'added'" 150 >/dev/null; }
 bl_join j m; joined j 1
 bl_join j c; joined j 2
-bl_join j h
 bl_join k c; joined k 1
 bl_join k m; joined k 2
 for x in j k; do
@@ -136,27 +113,6 @@ check "J4 streamed adds: late.example stays hosted by c at j" "$(pin j late.exam
 check "  the members' own pins stay as they were" \
   "$(pin c cell.example)/$(pin m cell.example)/$(pin c late.example)" \
   "c.example/log first_seen/m.example/log pinned/c.example/log first_seen"
-
-# ---------------------------------------------------------------- J5, J6
-# (j holds h's cosignatures of both logs, the leaves of both adding rows)
-cosigned j m.example/log "$(q m -c "SELECT max(tree_size) FROM battledger.checkpoint")"
-settle() { q "$1" -c "SELECT battledger.settle_member_host('cell.example')" 2>&1; }
-check "J5 settle_member_host() at j: the witnesses say c added cell.example first" "$(settle j)" c.example/log
-check "  pinned witnessed; c's key signs as cell.example at j, m's for nobody" \
-  "$(pin j cell.example)/$(signer j cell-1)/$(signer j mal-as-cell)" "c.example/log witnessed/cell.example/nobody"
-check "  h alone had a say (m, c and j saw no row appear in both logs)" \
-  "$(q j -c "SELECT string_agg(origin || ':' || array_to_string(witnesses, ','), ' ' ORDER BY origin) FROM battledger._host_witness_votes('cell.example')")" \
-  "c.example/log:h.example/log m.example/log:"
-bl_wait_for c "SELECT EXISTS (SELECT FROM battledger.cosignature WHERE witness = 'h.example/log' AND log_origin = 'm.example/log' AND tree_size >= $(q m -c "SELECT max(tree_size) FROM battledger.checkpoint"))" 600 >/dev/null
-bl_wait_for m "SELECT EXISTS (SELECT FROM battledger.cosignature WHERE witness = 'h.example/log' AND log_origin = 'c.example/log')" 600 >/dev/null
-check "  the same at c and at m (m's superuser's own pin overruled where it runs it)" \
-  "$(settle c)/$(settle m)/$(signer m mal-as-cell)" "c.example/log/c.example/log/nobody"
-check "J6 at k, with no witness that has a say: refused (55000)" \
-  "$(psql -X -q -At -h "$BL_WORK" -p "${PORT[k]}" -d bl -v VERBOSITY=sqlstate -c "SELECT battledger.settle_member_host('cell.example')" 2>&1 | sed -n 's/^ERROR: *//p')" 55000
-check "  naming each origin's witnesses" \
-  "$(settle k | grep -c 'DETAIL:.*"c.example/log" (leaf [0-9]*): no witness; "m.example/log" (leaf [0-9]*): no witness')" 1
-check "  a plain role cannot call it (42501)" \
-  "$(psql -X -q -At -h "$BL_WORK" -p "${PORT[k]}" -d bl -v VERBOSITY=sqlstate -c "CREATE ROLE plain_k" -c "SET ROLE plain_k" -c "SELECT battledger.settle_member_host('cell.example')" 2>&1 | sed -n 's/^ERROR: *//p')" 42501
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"

@@ -3,5 +3,5 @@
 ALTER TABLE @extschema@.host_pin
     DROP CONSTRAINT host_pin_how_check,
     DROP CONSTRAINT host_pin_check,
-    ADD CONSTRAINT host_pin_how_check CHECK (how IN ('first_seen', 'copied', 'pinned', 'witnessed', 'contested', 'unsettled')),
+    ADD CONSTRAINT host_pin_how_check CHECK (how IN ('first_seen', 'copied', 'pinned', 'contested', 'unsettled')),
     ADD CONSTRAINT host_pin_check CHECK ((origin IS NULL) = (how IN ('contested', 'unsettled')));
