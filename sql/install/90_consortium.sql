@@ -952,18 +952,24 @@ COMMENT ON FUNCTION @extschema@.recount_arrivals() IS
     'count again, from the stored rows, held rows and leaves, what arrived from each member (battledger.peer_arrival); returns the counts';
 REVOKE ALL ON FUNCTION @extschema@.recount_arrivals() FROM PUBLIC;
 
--- Everything this member holds of another: chains, leaves against rows, checkpoints.
+-- Everything this member holds of another: chains, leaves against rows, rows
+-- against leaves, checkpoints.  (row_security off: a policy must not hide a
+-- row from the checks; one that would fails the read instead, as verify()
+-- refuses.)
 CREATE FUNCTION @extschema@.verify_member(member text)
     RETURNS TABLE (tbl text, problem text, detail text)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET row_security = off AS $$
 DECLARE
     sql text;
     t record;
     n bigint;
     cp record;
+    last_age int;       -- age of the transaction that stored the member's latest checkpoints here
+    before_age int;     -- of the one before it (NULL: fewer than two)
+    sealed_before bigint;   -- the largest tree stored before the latest checkpoints' transaction
     -- progress: one step per table and check (verify() reports its own rows)
     what text := pg_catalog.format('verify_member(%s)', member);
-    steps bigint := (SELECT count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
+    steps bigint := (SELECT 2 * count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
                     + (SELECT count(DISTINCT p.tbl) FROM @extschema@.peer_leaf p WHERE p.origin = member);
     done bigint := 0;
     started timestamptz := pg_catalog.clock_timestamp();
@@ -1011,6 +1017,57 @@ BEGIN
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s not received.', @extschema@._counted(n, 'leaf names a row', 'leaves name rows'));
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
+    END LOOP;
+    -- every row received from the member is in its log once the log has
+    -- sealed past it (docs/security.md, "Rows a member never sealed"): its
+    -- leaf (same seq and row hash) is stored here, or the row is named
+    --   row_leaf_mismatch: a leaf of the table at the row's place (same seq
+    --     and prev, seq > 1: a first row's prev is every chain's) holds
+    --     another row hash;
+    --   row_not_in_log: the log sealed past it: a later row of its chain has
+    --     a leaf in a checkpoint stored before the transaction that stored
+    --     the latest ones (that later seal began after the earlier one
+    --     committed, so after the row did: the row was queued for it), or
+    --     two transactions stored checkpoints of the member here after the
+    --     row (the subscription applies the member's transactions in commit
+    --     order: the row committed before the first of those seals did, so
+    --     it was queued when the second began).
+    -- An honest row in flight (committed after the last seal but one) is
+    -- named by neither; a member that stops sealing is a status
+    -- (consortium_status(): unsealed), not a row's finding.  Local order is
+    -- the age of the storing transaction (xmin: rows of the member are only
+    -- ever inserted).  Grouped by windows, not joined (the reason above).
+    SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) INTO last_age
+      FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member;
+    SELECT pg_catalog.min(pg_catalog.age(pc.xmin)), pg_catalog.max(pc.tree_size) INTO before_age, sealed_before
+      FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pg_catalog.age(pc.xmin) > last_age;
+    FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname FROM @extschema@.ledger_tables l
+               JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
+              ORDER BY l.tbl::text LOOP
+        RETURN QUERY EXECUTE format(
+            'SELECT $2, z.problem, pg_catalog.format(%L, $1, z.chain, z.seq, '
+            '       CASE WHEN z.problem = ''row_leaf_mismatch'' THEN ''the leaf at its place (same seq and prev) names another row hash'' '
+            '            WHEN z.seq < z.chain_sealed THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', z.chain_sealed) '
+            '            ELSE ''two seals of the log arrived here after it'' END) '
+            '  FROM (SELECT y.chain, y.seq, y.chain_sealed, '
+            '               CASE WHEN y.seq > 1 AND y.same_place > 0 THEN ''row_leaf_mismatch'' '
+            '                    WHEN y.seq < y.chain_sealed OR y.age > $3 THEN ''row_not_in_log'' END AS problem '
+            '          FROM (SELECT x.*, pg_catalog.max(x.seq) FILTER (WHERE x.li < $4) OVER (PARTITION BY x.chain) AS chain_sealed '
+            '                  FROM (SELECT w.*, pg_catalog.min(w.leaf_index) OVER (PARTITION BY w.seq, w.h) AS li, '
+            '                               pg_catalog.count(w.leaf_index) OVER (PARTITION BY w.seq, w.prev) AS same_place '
+            '                          FROM (SELECT p.leaf_index, p.seq, p.prev, p.row_hash AS h, NULL::text AS chain, NULL::int AS age '
+            '                                  FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
+            '                                UNION ALL '
+            '                                SELECT NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, %s, pg_catalog.age(r.xmin) '
+            '                                  FROM ONLY %s r WHERE r.ledger_origin = $1) w) x '
+            '                 WHERE x.age IS NOT NULL) y '
+            '         WHERE y.li IS NULL) z '
+            ' WHERE z.problem IS NOT NULL ORDER BY z.chain, z.seq',
+            'row of origin %s, chain %s, seq %s: in no leaf of the member''s log stored here, though %s.',
+            CASE WHEN t.chain_by IS NULL THEN '''(one chain)''::text' ELSE pg_catalog.format('r.%I::text', t.chain_by) END, t.tbl)
+            USING member, t.qualname, before_age, sealed_before;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
@@ -1143,4 +1200,4 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_member(text) IS
-    'check everything received from a member: its chains, that its leaves name rows received, its latest checkpoint''s root';
+    'check everything received from a member: its chains, that its leaves name rows received, that its rows are in its log once it has sealed past them, its latest checkpoint''s root';
