@@ -1031,42 +1031,64 @@ BEGIN
     --     the latest ones (that later seal began after the earlier one
     --     committed, so after the row did: the row was queued for it), or
     --     two transactions stored checkpoints of the member here after the
-    --     row (the subscription applies the member's transactions in commit
-    --     order: the row committed before the first of those seals did, so
-    --     it was queued when the second began).
+    --     row, each witnessed as it arrived (the subscription applies the
+    --     member's transactions in commit order: the row committed before
+    --     the first of those seals did, so it was queued when the second
+    --     began).
     -- An honest row in flight (committed after the last seal but one) is
     -- named by neither; a member that stops sealing is a status
     -- (consortium_status(): unsealed), not a row's finding.  Local order is
     -- the age of the storing transaction (xmin: rows of the member are only
-    -- ever inserted).  Grouped by windows, not joined (the reason above).
+    -- ever inserted).
+    -- (seals are counted by the transactions that stored a checkpoint
+    -- witnessed as it arrived, frontier set: not a join's copy, which stores
+    -- the member's earlier checkpoints in no order with the rows copied)
     SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) INTO last_age
-      FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member;
-    SELECT pg_catalog.min(pg_catalog.age(pc.xmin)), pg_catalog.max(pc.tree_size) INTO before_age, sealed_before
+      FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pc.frontier IS NOT NULL;
+    SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) FILTER (WHERE pc.frontier IS NOT NULL), pg_catalog.max(pc.tree_size)
+      INTO before_age, sealed_before
       FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pg_catalog.age(pc.xmin) > last_age;
     FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname FROM @extschema@.ledger_tables l
                JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
               ORDER BY l.tbl::text LOOP
+        -- (hashed groupings, never a join, however many rows are lost: by
+        -- seq, prev and row hash, each row with its leaf, as the leaf hashes
+        -- them; then by chain, the last row sealed and the rows lost; the
+        -- places of lost rows that a leaf holds, reading the leaves again
+        -- only if a row past its chain's first is lost)
         RETURN QUERY EXECUTE format(
-            'SELECT $2, z.problem, pg_catalog.format(%L, $1, z.chain, z.seq, '
-            '       CASE WHEN z.problem = ''row_leaf_mismatch'' THEN ''the leaf at its place (same seq and prev) names another row hash'' '
-            '            WHEN z.seq < z.chain_sealed THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', z.chain_sealed) '
-            '            ELSE ''two seals of the log arrived here after it'' END) '
-            '  FROM (SELECT y.chain, y.seq, y.chain_sealed, '
-            '               CASE WHEN y.seq > 1 AND y.same_place > 0 THEN ''row_leaf_mismatch'' '
-            '                    WHEN y.seq < y.chain_sealed OR y.age > $3 THEN ''row_not_in_log'' END AS problem '
-            '          FROM (SELECT x.*, pg_catalog.max(x.seq) FILTER (WHERE x.li < $4) OVER (PARTITION BY x.chain) AS chain_sealed '
-            '                  FROM (SELECT w.*, pg_catalog.min(w.leaf_index) OVER (PARTITION BY w.seq, w.h) AS li, '
-            '                               pg_catalog.count(w.leaf_index) OVER (PARTITION BY w.seq, w.prev) AS same_place '
-            '                          FROM (SELECT p.leaf_index, p.seq, p.prev, p.row_hash AS h, NULL::text AS chain, NULL::int AS age '
-            '                                  FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
-            '                                UNION ALL '
-            '                                SELECT NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, %s, pg_catalog.age(r.xmin) '
-            '                                  FROM ONLY %s r WHERE r.ledger_origin = $1) w) x '
-            '                 WHERE x.age IS NOT NULL) y '
-            '         WHERE y.li IS NULL) z '
-            ' WHERE z.problem IS NOT NULL ORDER BY z.chain, z.seq',
-            'row of origin %s, chain %s, seq %s: in no leaf of the member''s log stored here, though %s.',
-            CASE WHEN t.chain_by IS NULL THEN '''(one chain)''::text' ELSE pg_catalog.format('r.%I::text', t.chain_by) END, t.tbl)
+            'WITH ch AS MATERIALIZED ('
+            '       SELECT g.chain, pg_catalog.max(g.seq) FILTER (WHERE g.li < $4) AS sealed_seq, '
+            '              pg_catalog.array_agg(g.seq) FILTER (WHERE g.li IS NULL) AS seqs, '
+            '              pg_catalog.array_agg(g.age) FILTER (WHERE g.li IS NULL) AS ages, '
+            '              pg_catalog.array_agg(g.prev) FILTER (WHERE g.li IS NULL) AS prevs '
+            '         FROM (SELECT u.seq, u.prev, pg_catalog.min(u.leaf_index) AS li, pg_catalog.max(u.chain) AS chain, pg_catalog.max(u.age) AS age '
+            '                 FROM (SELECT p.leaf_index, p.seq, p.prev, p.row_hash AS h, NULL::text AS chain, NULL::int AS age '
+            '                         FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
+            '                       UNION ALL '
+            '                       SELECT NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, %s, pg_catalog.age(r.xmin) '
+            '                         FROM ONLY %s r WHERE r.ledger_origin = $1) u '
+            '                GROUP BY u.seq, u.prev, u.h) g '
+            '        WHERE g.age IS NOT NULL GROUP BY g.chain HAVING pg_catalog.bool_or(g.li IS NULL)), '
+            '     lost AS (SELECT c.chain, c.sealed_seq, s.seq, s.age, s.prev '
+            '                FROM ch c, ROWS FROM (pg_catalog.unnest(c.seqs), pg_catalog.unnest(c.ages), pg_catalog.unnest(c.prevs)) AS s(seq, age, prev)), '
+            '     mm AS (SELECT x.seq, pg_catalog.max(x.chain) AS chain '
+            '              FROM (SELECT p.seq, p.prev, NULL::text AS chain FROM @extschema@.peer_leaf p '
+            '                     WHERE p.origin = $1 AND p.tbl = $2 AND p.seq > 1 '
+            '                       AND (SELECT pg_catalog.bool_or(l.seq > 1) FROM lost l) '
+            '                    UNION ALL '
+            '                    SELECT l.seq, l.prev, l.chain FROM lost l WHERE l.seq > 1) x '
+            '             GROUP BY x.seq, x.prev HAVING pg_catalog.bool_or(x.chain IS NULL) AND pg_catalog.bool_or(x.chain IS NOT NULL)) '
+            'SELECT $2, pg_catalog.min(f.problem), pg_catalog.format(%L, $1, f.chain, f.seq, (pg_catalog.array_agg(f.why ORDER BY f.problem))[1]) '
+            '  FROM (SELECT l.chain, l.seq, ''row_not_in_log'' AS problem, '
+            '               CASE WHEN l.seq < l.sealed_seq THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', l.sealed_seq) '
+            '                    ELSE ''two seals of the log arrived here after it'' END AS why '
+            '          FROM lost l WHERE l.seq < l.sealed_seq OR l.age > $3 '
+            '        UNION ALL '
+            '        SELECT m.chain, m.seq, ''row_leaf_mismatch'', ''the leaf at its place (same seq and prev) names another row hash'' FROM mm m) f '
+            ' GROUP BY f.chain, f.seq ORDER BY f.chain, f.seq',
+            CASE WHEN t.chain_by IS NULL THEN '''(one chain)''::text' ELSE pg_catalog.format('r.%I::text', t.chain_by) END, t.tbl,
+            'row of origin %s, chain %s, seq %s: in no leaf of the member''s log stored here, though %s.')
             USING member, t.qualname, before_age, sealed_before;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);

@@ -219,6 +219,10 @@ bl_member_keys b
 bl_join b a
 bl_wait_for b "SELECT count(*) >= 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B1'" 100 >/dev/null \
   || fail "P1 setup" "b did not receive a's rows"
+# the join's copy done (checkpoints arriving meanwhile are kept unverified,
+# and are not counted as seals after a row: stored in no commit order)
+bl_wait_for b "SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate <> 'r'" 100 >/dev/null \
+  || fail "P1 setup" "b's copy of a's tables did not finish"
 q >/dev/null <<SQL
 DO \$\$
 DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
@@ -240,6 +244,16 @@ bl_wait_for b "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_i
   || fail "P1" "b did not receive a's next row"
 p1=$(bl_mq b -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id::text LIKE '%/B1' AND event::text = 'placed_on_market'")
 echo "#   P1 b holds a's restore-written row: $p1"
+# one seal of a arrived after them (b witnessed it): a row committed while
+# that seal ran may honestly wait for the next, so neither is named yet
+sealed_at_b() {  # b has witnessed a's latest checkpoint
+  bl_wait_for b "SELECT coalesce(max(tree_size), 0) >= $(q -c "SELECT max(tree_size) FROM battledger.checkpoint") FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' AND frontier IS NOT NULL" 100 >/dev/null \
+    || { fail "P1" "b did not witness a's latest checkpoint"
+         bl_mq b -c "SELECT tree_size, frontier IS NOT NULL, age(xmin) FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' ORDER BY 1" -c "SELECT problem, detail FROM battledger.log_conflict" | sed 's/^/#   b: /'; }
+}
+sealed_at_b
+check "P1 after one seal of a, verify_member(a) names neither B1/2 nor B8 yet" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B1, seq 2:|/B8, seq 1:'")" 0
 # a's log seals once more (B3): the rows B1/2 and B8 arrived here before two
 # of a's seals, so a's log has sealed past them (docs/security.md, "Rows a
 # member never sealed")
@@ -247,6 +261,7 @@ q -c "SELECT ev('a.example', jsonb_build_object('battery_id', '$B/B3', 'event', 
   -c "SELECT battledger.seal()" >/dev/null
 bl_wait_for b "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B3'" 100 >/dev/null \
   || fail "P1" "b did not receive a's row B3"
+sealed_at_b
 bl_wait_for b "SELECT count(*) > 0 FROM battledger.verify_member('a.example/log') v WHERE v.tbl LIKE '%battery_event%'" 50 >/dev/null
 bl_mq b -c "SELECT tbl, problem, left(detail, 200) FROM battledger.verify_member('a.example/log')" | sed "s/^/#   P1 vm: /"
 # B1's restore-written row and B8 (good signatures, in none of a's
@@ -286,6 +301,7 @@ bl_wait_for b "SELECT count(*) = 2 FROM battledger.battery_event WHERE battery_i
   || fail "P2" "b did not receive a's row B3/2"
 bl_wait_for b "SELECT count(*) > 0 FROM battledger.peer_leaf WHERE origin = 'a.example/log' AND row_hash::text = repeat('ab', 32)" 100 >/dev/null \
   || fail "P2" "b did not receive a's leaf for B3/2"
+sealed_at_b
 check "P2 b's verify_member(a) names the row whose leaf at a names another row (B3/2)" \
   "$(bl_mq b -c "SELECT string_agg(problem, ',') FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B3, seq 2:'")" row_leaf_mismatch
 check "P2 and the leaf, without its row" \
