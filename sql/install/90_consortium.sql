@@ -1022,27 +1022,25 @@ BEGIN
     END LOOP;
     -- every row received from the member is in its log once the log has
     -- sealed past it (docs/security.md, "Rows a member never sealed"): its
-    -- leaf (same seq and row hash) is stored here, or the row is named
+    -- leaf (same seq, prev and row hash) is stored here, or the row is named
     --   row_leaf_mismatch: a leaf of the table at the row's place (same seq
     --     and prev, seq > 1: a first row's prev is every chain's) holds
     --     another row hash;
     --   row_not_in_log: the log sealed past it: a later row of its chain has
-    --     a leaf in a checkpoint stored before the transaction that stored
-    --     the latest ones (that later seal began after the earlier one
-    --     committed, so after the row did: the row was queued for it), or
-    --     two transactions stored checkpoints of the member here after the
-    --     row, each witnessed as it arrived (the subscription applies the
-    --     member's transactions in commit order: the row committed before
-    --     the first of those seals did, so it was queued when the second
-    --     began).
-    -- An honest row in flight (committed after the last seal but one) is
-    -- named by neither; a member that stops sealing is a status
-    -- (consortium_status(): unsealed), not a row's finding.  Local order is
-    -- the age of the storing transaction (xmin: rows of the member are only
-    -- ever inserted).
-    -- (seals are counted by the transactions that stored a checkpoint
-    -- witnessed as it arrived, frontier set: not a join's copy, which stores
-    -- the member's earlier checkpoints in no order with the rows copied)
+    --     a leaf in a checkpoint stored before the latest seal (which began
+    --     after the earlier seal committed, so after the row did: the row
+    --     was queued for it), or two seals were stored after the row (the
+    --     row committed before the first did, so it was queued when the
+    --     second began).
+    -- A seal: a transaction that stored a checkpoint of the member
+    -- witnessed as it arrived (frontier set), which the apply worker does
+    -- only once the join's copy is over, applying the member's transactions
+    -- in commit order (the copy's checkpoints, stored in no order with the
+    -- rows copied, do not count).  Local order is the age of the storing
+    -- transaction (xmin: rows and checkpoints are only ever inserted).  An
+    -- honest row in flight (committed after the last seal but one) is named
+    -- by neither; a member that stops sealing is a status
+    -- (consortium_status(): unsealed), not a row's finding.
     SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) INTO last_age
       FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pc.frontier IS NOT NULL;
     SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) FILTER (WHERE pc.frontier IS NOT NULL), pg_catalog.max(pc.tree_size)

@@ -42,6 +42,11 @@
 #   P2  a's superuser writes B3's next row with restore on and queues a
 #       leaf at its place naming another row hash: b's verify_member(a)
 #       names the row row_leaf_mismatch (and the leaf leaf_without_row).
+#   Results, PostgreSQL 15, 2026-12-07 ~06:25 UTC: main fbd8845's
+#   verify_member() 2 FAILs (P1 got 0, want 2; P2 names nothing), branch
+#   vmleaf24 0; before the seals were counted from the witnessed
+#   checkpoints only, the one-seal check FAILed (B8, copied at the join,
+#   named after one seal).
 # Not exercised here, held by construction (read in main 1796bde): the
 # apply worker -- the chain trigger and the batch check are ENABLE ORIGIN
 # triggers (not fired under session_replication_role = replica), arrive.c
