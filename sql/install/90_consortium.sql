@@ -952,18 +952,24 @@ COMMENT ON FUNCTION @extschema@.recount_arrivals() IS
     'count again, from the stored rows, held rows and leaves, what arrived from each member (battledger.peer_arrival); returns the counts';
 REVOKE ALL ON FUNCTION @extschema@.recount_arrivals() FROM PUBLIC;
 
--- Everything this member holds of another: chains, leaves against rows, checkpoints.
+-- Everything this member holds of another: chains, leaves against rows, rows
+-- against leaves, checkpoints.  (row_security off: a policy must not hide a
+-- row from the checks; one that would fails the read instead, as verify()
+-- refuses.)
 CREATE FUNCTION @extschema@.verify_member(member text)
     RETURNS TABLE (tbl text, problem text, detail text)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET row_security = off AS $$
 DECLARE
     sql text;
     t record;
     n bigint;
     cp record;
+    last_age int;       -- age of the transaction that stored the member's latest checkpoints here
+    before_age int;     -- of the one before it (NULL: fewer than two)
+    sealed_before bigint;   -- the largest tree stored before the latest checkpoints' transaction
     -- progress: one step per table and check (verify() reports its own rows)
     what text := pg_catalog.format('verify_member(%s)', member);
-    steps bigint := (SELECT count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
+    steps bigint := (SELECT 2 * count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
                     + (SELECT count(DISTINCT p.tbl) FROM @extschema@.peer_leaf p WHERE p.origin = member);
     done bigint := 0;
     started timestamptz := pg_catalog.clock_timestamp();
@@ -1011,6 +1017,77 @@ BEGIN
         IF n > 0 THEN
             RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s not received.', @extschema@._counted(n, 'leaf names a row', 'leaves name rows'));
         END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
+    END LOOP;
+    -- every row received from the member is in its log once the log has
+    -- sealed past it (docs/security.md, "Rows a member never sealed"): its
+    -- leaf (same seq, prev and row hash) is stored here, or the row is named
+    --   row_leaf_mismatch: a leaf of the table at the row's place (same seq
+    --     and prev, seq > 1: a first row's prev is every chain's) holds
+    --     another row hash;
+    --   row_not_in_log: the log sealed past it: a later row of its chain has
+    --     a leaf in a checkpoint stored before the latest seal (which began
+    --     after the earlier seal committed, so after the row did: the row
+    --     was queued for it), or two seals were stored after the row (the
+    --     row committed before the first did, so it was queued when the
+    --     second began).
+    -- A seal: a transaction that stored a checkpoint of the member
+    -- witnessed as it arrived (frontier set), which the apply worker does
+    -- only once the join's copy is over, applying the member's transactions
+    -- in commit order (the copy's checkpoints, stored in no order with the
+    -- rows copied, do not count).  Local order is the age of the storing
+    -- transaction (xmin: rows and checkpoints are only ever inserted).  An
+    -- honest row in flight (committed after the last seal but one) is named
+    -- by neither; a member that stops sealing is a status
+    -- (consortium_status(): unsealed), not a row's finding.
+    SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) INTO last_age
+      FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pc.frontier IS NOT NULL;
+    SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) FILTER (WHERE pc.frontier IS NOT NULL), pg_catalog.max(pc.tree_size)
+      INTO before_age, sealed_before
+      FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pg_catalog.age(pc.xmin) > last_age;
+    FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname FROM @extschema@.ledger_tables l
+               JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
+              ORDER BY l.tbl::text LOOP
+        -- (hashed groupings, never a join, however many rows are lost: by
+        -- seq, prev and row hash, each row with its leaf, as the leaf hashes
+        -- them; then by chain, the last row sealed and the rows lost; the
+        -- places of lost rows that a leaf holds, reading the leaves again
+        -- only if a row past its chain's first is lost)
+        RETURN QUERY EXECUTE format(
+            'WITH ch AS MATERIALIZED ('
+            '       SELECT g.chain, pg_catalog.max(g.seq) FILTER (WHERE g.li < $4) AS sealed_seq, '
+            '              pg_catalog.array_agg(g.seq) FILTER (WHERE g.li IS NULL) AS seqs, '
+            '              pg_catalog.array_agg(g.age) FILTER (WHERE g.li IS NULL) AS ages, '
+            '              pg_catalog.array_agg(g.prev) FILTER (WHERE g.li IS NULL) AS prevs '
+            '         FROM (SELECT u.seq, u.prev, pg_catalog.min(u.leaf_index) AS li, pg_catalog.max(u.chain) AS chain, pg_catalog.max(u.age) AS age '
+            '                 FROM (SELECT p.leaf_index, p.seq, p.prev, p.row_hash AS h, NULL::text AS chain, NULL::int AS age '
+            '                         FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
+            '                       UNION ALL '
+            '                       SELECT NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, %s, pg_catalog.age(r.xmin) '
+            '                         FROM ONLY %s r WHERE r.ledger_origin = $1) u '
+            '                GROUP BY u.seq, u.prev, u.h) g '
+            '        WHERE g.age IS NOT NULL GROUP BY g.chain HAVING pg_catalog.bool_or(g.li IS NULL)), '
+            '     lost AS (SELECT c.chain, c.sealed_seq, s.seq, s.age, s.prev '
+            '                FROM ch c, ROWS FROM (pg_catalog.unnest(c.seqs), pg_catalog.unnest(c.ages), pg_catalog.unnest(c.prevs)) AS s(seq, age, prev)), '
+            '     mm AS (SELECT x.seq, pg_catalog.max(x.chain) AS chain '
+            '              FROM (SELECT p.seq, p.prev, NULL::text AS chain FROM @extschema@.peer_leaf p '
+            '                     WHERE p.origin = $1 AND p.tbl = $2 AND p.seq > 1 '
+            '                       AND (SELECT pg_catalog.bool_or(l.seq > 1) FROM lost l) '
+            '                    UNION ALL '
+            '                    SELECT l.seq, l.prev, l.chain FROM lost l WHERE l.seq > 1) x '
+            '             GROUP BY x.seq, x.prev HAVING pg_catalog.bool_or(x.chain IS NULL) AND pg_catalog.bool_or(x.chain IS NOT NULL)) '
+            'SELECT $2, pg_catalog.min(f.problem), pg_catalog.format(%L, $1, f.chain, f.seq, (pg_catalog.array_agg(f.why ORDER BY f.problem))[1]) '
+            '  FROM (SELECT l.chain, l.seq, ''row_not_in_log'' AS problem, '
+            '               CASE WHEN l.seq < l.sealed_seq THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', l.sealed_seq) '
+            '                    ELSE ''two seals of the log arrived here after it'' END AS why '
+            '          FROM lost l WHERE l.seq < l.sealed_seq OR l.age > $3 '
+            '        UNION ALL '
+            '        SELECT m.chain, m.seq, ''row_leaf_mismatch'', ''the leaf at its place (same seq and prev) names another row hash'' FROM mm m) f '
+            ' GROUP BY f.chain, f.seq ORDER BY f.chain, f.seq',
+            CASE WHEN t.chain_by IS NULL THEN '''(one chain)''::text' ELSE pg_catalog.format('r.%I::text', t.chain_by) END, t.tbl,
+            'row of origin %s, chain %s, seq %s: in no leaf of the member''s log stored here, though %s.')
+            USING member, t.qualname, before_age, sealed_before;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
@@ -1143,4 +1220,4 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_member(text) IS
-    'check everything received from a member: its chains, that its leaves name rows received, its latest checkpoint''s root';
+    'check everything received from a member: its chains, that its leaves name rows received, that its rows are in its log once it has sealed past them, its latest checkpoint''s root';

@@ -36,7 +36,17 @@
 #       b's peer_arrival counts more rows than leaves (unsealed_since set).
 #       Printed as a residual (the lead): verify_member() does not check
 #       rows against leaves (docs/security.md).
-#       (R30_PORT + 1 for b.)
+#       (R30_PORT + 1 for b.)  Since 0.24.0 (vmleaf24) checked: a seals
+#       twice more and b's verify_member(a) names B1/2 and B8
+#       (row_not_in_log), not the rows a sealed nor one in flight (B4).
+#   P2  a's superuser writes B3's next row with restore on and queues a
+#       leaf at its place naming another row hash: b's verify_member(a)
+#       names the row row_leaf_mismatch (and the leaf leaf_without_row).
+#   Results, PostgreSQL 15, 2026-12-07 ~06:25 UTC: main fbd8845's
+#   verify_member() 2 FAILs (P1 got 0, want 2; P2 names nothing), branch
+#   vmleaf24 0; before the seals were counted from the witnessed
+#   checkpoints only, the one-seal check FAILed (B8, copied at the join,
+#   named after one seal).
 # Not exercised here, held by construction (read in main 1796bde): the
 # apply worker -- the chain trigger and the batch check are ENABLE ORIGIN
 # triggers (not fired under session_replication_role = replica), arrive.c
@@ -214,6 +224,10 @@ bl_member_keys b
 bl_join b a
 bl_wait_for b "SELECT count(*) >= 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B1'" 100 >/dev/null \
   || fail "P1 setup" "b did not receive a's rows"
+# the join's copy done (checkpoints arriving meanwhile are kept unverified,
+# and are not counted as seals after a row: stored in no commit order)
+bl_wait_for b "SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate <> 'r'" 100 >/dev/null \
+  || fail "P1 setup" "b's copy of a's tables did not finish"
 q >/dev/null <<SQL
 DO \$\$
 DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
@@ -235,13 +249,70 @@ bl_wait_for b "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_i
   || fail "P1" "b did not receive a's next row"
 p1=$(bl_mq b -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id::text LIKE '%/B1' AND event::text = 'placed_on_market'")
 echo "#   P1 b holds a's restore-written row: $p1"
+# one seal of a arrived after them (b witnessed it): a row committed while
+# that seal ran may honestly wait for the next, so neither is named yet
+sealed_at_b() {  # b has witnessed a's latest checkpoint
+  bl_wait_for b "SELECT coalesce(max(tree_size), 0) >= $(q -c "SELECT max(tree_size) FROM battledger.checkpoint") FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' AND frontier IS NOT NULL" 100 >/dev/null \
+    || { fail "P1" "b did not witness a's latest checkpoint"
+         bl_mq b -c "SELECT tree_size, frontier IS NOT NULL, age(xmin) FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' ORDER BY 1" -c "SELECT problem, detail FROM battledger.log_conflict" | sed 's/^/#   b: /'; }
+}
+sealed_at_b
+check "P1 after one seal of a, verify_member(a) names neither B1/2 nor B8 yet" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B1, seq 2:|/B8, seq 1:'")" 0
+# a's log seals once more (B3): the rows B1/2 and B8 arrived here before two
+# of a's seals, so a's log has sealed past them (docs/security.md, "Rows a
+# member never sealed")
+q -c "SELECT ev('a.example', jsonb_build_object('battery_id', '$B/B3', 'event', 'manufactured', 'model_id', 'M-1', 'occurred_at', '2024-03-01T00:00:00Z'))" \
+  -c "SELECT battledger.seal()" >/dev/null
+bl_wait_for b "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B3'" 100 >/dev/null \
+  || fail "P1" "b did not receive a's row B3"
+sealed_at_b
 bl_wait_for b "SELECT count(*) > 0 FROM battledger.verify_member('a.example/log') v WHERE v.tbl LIKE '%battery_event%'" 50 >/dev/null
 bl_mq b -c "SELECT tbl, problem, left(detail, 200) FROM battledger.verify_member('a.example/log')" | sed "s/^/#   P1 vm: /"
-# B1's restore-written row and B8 (good signatures, in none of a's checkpoints)
-# (a residual, printed: verify_member() checks a member's leaves against
-# its rows, not its rows against its leaves; consortium_status() says
-# "unsealed" after battledger.unsealed_after, without naming the rows)
-echo "#   residual: P1 b's verify_member(a) rows naming a's rows no checkpoint of a covers (B1/2, B8): $(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B1\\M|/B8\\M'") (want 2; docs/security.md)"
+# B1's restore-written row and B8 (good signatures, in none of a's
+# checkpoints): verify_member() names each (row_not_in_log) since 0.24.0
+check "P1 b's verify_member(a) names a's rows its log sealed past but does not hold (B1/2, B8)" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE problem = 'row_not_in_log' AND detail ~ '/B1, seq 2:|/B8, seq 1:'")" 2
+# and not the rows a sealed (B1/1, B2, B3), nor an honest row still in
+# flight: B4, written after the last seal, arrived here, sealed by no one yet
+q -c "SELECT ev('a.example', jsonb_build_object('battery_id', '$B/B4', 'event', 'manufactured', 'model_id', 'M-1', 'occurred_at', '2024-03-01T00:00:00Z'))" >/dev/null
+bl_wait_for b "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B4'" 100 >/dev/null \
+  || fail "P1" "b did not receive a's row B4"
+check "P1 verify_member(a) names neither the sealed rows (B1/1, B2, B3) nor one in flight (B4)" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B1, seq 1:|/B[234],'")" 0
+check "P1 B4 is in flight here: a row no leaf names" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.battery_event e WHERE e.battery_id::text LIKE '%/B4' AND NOT EXISTS (SELECT 1 FROM battledger.peer_leaf p WHERE p.origin = 'a.example/log' AND p.row_hash::text = e.ledger_hash::text)")" 1
+# P2: a's superuser writes B3's next row (restore on, link and signature
+# good) and queues a leaf at its place (B3, seq 2, its prev) naming another
+# row hash; a seals: b holds a row whose place a's log gives another row
+q >/dev/null <<SQL
+DO \$\$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event,
+    jsonb_build_object('battery_id', '$B/B3', 'event', 'placed_on_market', 'passport_id', 'urn:bp:B3:1', 'occurred_at', '2024-03-02T00:00:00Z',
+                       'ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed('a.example')))::text));
+BEGIN
+    r.ledger_sig := battledger_test.sign(battledger_test.seed('a.example'), battledger.signing_bytes(r));
+    SELECT ledger_seq + 1, ledger_hash INTO r.ledger_seq, r.ledger_prev FROM battledger.battery_event
+     WHERE battery_id::text LIKE '%/B3' AND ledger_origin = 'a.example/log' ORDER BY ledger_seq DESC LIMIT 1;
+    r.ledger_origin := 'a.example/log'; r.ledger_at := now();
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, r.ledger_seq, battledger.row_bytes(r));
+    SET LOCAL battledger.restore = on;
+    INSERT INTO battledger.battery_event SELECT r.*;
+    INSERT INTO battledger.log_pending VALUES ('battledger.battery_event', r.ledger_seq, r.ledger_prev, repeat('ab', 32)::battledger.hash256);
+END \$\$;
+SQL
+q -c "SELECT battledger.seal()" >/dev/null
+bl_wait_for b "SELECT count(*) = 2 FROM battledger.battery_event WHERE battery_id::text LIKE '%/B3'" 100 >/dev/null \
+  || fail "P2" "b did not receive a's row B3/2"
+bl_wait_for b "SELECT count(*) > 0 FROM battledger.peer_leaf WHERE origin = 'a.example/log' AND row_hash::text = repeat('ab', 32)" 100 >/dev/null \
+  || fail "P2" "b did not receive a's leaf for B3/2"
+sealed_at_b
+check "P2 b's verify_member(a) names the row whose leaf at a names another row (B3/2)" \
+  "$(bl_mq b -c "SELECT string_agg(problem, ',') FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B3, seq 2:'")" row_leaf_mismatch
+check "P2 and the leaf, without its row" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE tbl = 'battledger.battery_event' AND problem = 'leaf_without_row'")" 1
+check "P2 B4, in flight before, sealed now: named by none" \
+  "$(bl_mq b -c "SELECT count(*) FROM battledger.verify_member('a.example/log') WHERE detail ~ '/B4,'")" 0
 sleep 3
 st=$(bl_mq b -c "SET battledger.unsealed_after = 1" -c "SELECT state || ': ' || left(coalesce(reason, ''), 160) FROM battledger.consortium_status() WHERE member = 'a.example/log'")
 echo "#   P1 b's consortium_status() for a (unsealed_after = 1 s): $st"
