@@ -2681,12 +2681,17 @@ CREATE FUNCTION @extschema@.registry_conflicts()
            (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, 'commitment_replayed', 'conflict',
            format('commitment %s named by a usage report already, of battery %s (origin "%s", seq %s)',
                   e.restricted, o.battery_id, o.ledger_origin, o.ledger_seq)
-      FROM @extschema@.battery_event e
+      -- (the commitments named twice, by one pass over the reports; the
+      -- rows of those alone probed)
+      FROM (SELECT r.restricted FROM @extschema@.battery_event r
+             WHERE r.event = 'soh_reported' AND r.restricted IS NOT NULL
+             GROUP BY r.restricted HAVING count(*) > 1) twice
+      JOIN @extschema@.battery_event e
+        ON e.restricted OPERATOR(@extschema@.=) twice.restricted AND e.event = 'soh_reported'
       CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq FROM @extschema@.battery_event f
                            WHERE f.restricted OPERATOR(@extschema@.=) e.restricted AND f.event = 'soh_reported'
                              AND (f.ledger_at, f.ledger_origin, f.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
                            ORDER BY f.ledger_at, f.ledger_origin, f.ledger_seq LIMIT 1) o
-     WHERE e.event = 'soh_reported' AND e.restricted IS NOT NULL
     UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its

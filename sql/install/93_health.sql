@@ -35,18 +35,29 @@ CREATE FUNCTION @extschema@.health(
            -- publication was made, or a database restored from pg_dump,
            -- which leaves the extension's own tables out of it; the other
            -- members see only rows missing, or no checkpoint, much later.
-           -- NULL where there is no publication (not a member yet).
-           CASE WHEN pub.puballtables THEN 0 WHEN pub.oid IS NOT NULL THEN
+           -- NULL where there is no publication and no member is joined
+           -- (not a member yet); every table where the publication is gone
+           -- (renamed, dropped) or publishes no inserts.  A table counts as
+           -- published in it whole: no column list, and no row filter on
+           -- the log's leaves and checkpoints (publish_member() sets none;
+           -- the ledger tables' and cosignatures' filters by origin are
+           -- not compared: red team r32, F4).
+           CASE WHEN pub.oid IS NULL AND NOT EXISTS (SELECT FROM @extschema@.consortium_member) THEN NULL
+                WHEN pub.puballtables AND pub.pubinsert THEN 0 ELSE
            (SELECT count(*) FROM (SELECT l.tbl FROM @extschema@.ledger_tables l
                                   UNION ALL
                                   VALUES ('@extschema@.log_leaf'::pg_catalog.regclass),
                                          ('@extschema@.checkpoint'::pg_catalog.regclass),
                                          ('@extschema@.cosignature'::pg_catalog.regclass)) want (rel)
-             WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_publication_rel r
-                                WHERE r.prpubid = pub.oid AND r.prrelid = want.rel)
-               AND NOT EXISTS (SELECT FROM pg_catalog.pg_publication_namespace n
-                                 JOIN pg_catalog.pg_class c ON c.relnamespace = n.pnnspid
-                                WHERE n.pnpubid = pub.oid AND c.oid = want.rel)) END
+             WHERE NOT coalesce(pub.pubinsert, false)
+                OR (NOT EXISTS (SELECT FROM pg_catalog.pg_publication_rel r
+                                 WHERE r.prpubid = pub.oid AND r.prrelid = want.rel AND r.prattrs IS NULL
+                                   AND (r.prqual IS NULL
+                                        OR want.rel NOT IN ('@extschema@.log_leaf'::pg_catalog.regclass,
+                                                            '@extschema@.checkpoint'::pg_catalog.regclass)))
+                    AND NOT EXISTS (SELECT FROM pg_catalog.pg_publication_namespace n
+                                      JOIN pg_catalog.pg_class c ON c.relnamespace = n.pnnspid
+                                     WHERE n.pnpubid = pub.oid AND c.oid = want.rel))) END
       FROM (SELECT 1) one
       LEFT JOIN pg_catalog.pg_publication pub ON pub.pubname = 'battledger_member'
       LEFT JOIN LATERAL (SELECT k.tree_size, k.at FROM @extschema@.checkpoint k ORDER BY k.tree_size DESC LIMIT 1) c ON true

@@ -77,8 +77,7 @@
 # its writer (BL045) and named commitment_replayed by registry_conflicts()
 # when written past the rules (it still counts where the disclosure is
 # held: printed, a residual); H2 is detected (member_hosting_contested,
-# the host named), prevented nowhere (c has no witness that saw both rows
-# appear: settle_member_host() refuses, pin_member_host() recovers): its
+# the host named), prevented nowhere (pin_member_host() recovers): its
 # checks now say so, 0 FAILs.
 # Not exercised: a third member joining after a contest (residual (2)
 # names it); host_pin order where a quarantined chain is released later
@@ -291,7 +290,6 @@ echo "#   host_pin of newfleet.example at c/m/f: $(for x in c m f; do q $x -c "S
 echo "#   residual H2: at c, m's key signs as $(q c -c "SELECT coalesce((battledger._signer_at($(kid mal-as-nf), now())).member, 'nobody')"), f's as $(q c -c "SELECT coalesce((battledger._signer_at($(kid newfleet-1), now())).member, 'nobody')")"
 check "H2 (detected) registry_conflicts() at c names member_hosting_contested, hosted here by m" \
   "$(q c -c "SELECT count(*) > 0 FROM battledger.registry_conflicts() WHERE problem = 'member_hosting_contested' AND signer = 'newfleet.example' AND message LIKE '%hosted here by \"m.example/log\"%'")" t
-echo "#   settle_member_host() at c (its own witness saw f's row only after the outage; no other witness): $(q c -c "SELECT battledger.settle_member_host('newfleet.example')" 2>&1 | head -1)"
 # f's new member's first row (its own key, hosted at f) at c: refused, and
 # c's subscription to f stops there, with every row f writes after it
 q f -c "SELECT ev('newfleet-1', jsonb_build_object('battery_id', '$C/B1', 'event', 'soh_reported', 'occurred_at', '2026-07-01T00:00:00Z'))" >/dev/null

@@ -56,7 +56,11 @@ done
 # unpublished (0.24.0): the tables this member publishes that its
 # publication lacks; NULL before there is one
 unpub() { psql -X -At -U monitor -d mon -c "SELECT coalesce(unpublished::text, 'null') FROM battledger.health()"; }
-check "unpublished is null before publish_member()" test "$(unpub)" = null
+createdb mon2; psql -X -q -d mon2 -c "CREATE EXTENSION battledger" >/dev/null
+check "unpublished is null with no publication, no member joined (not a member yet)" \
+  test "$(psql -X -At -d mon2 -c "SELECT coalesce(unpublished::text, 'null') FROM battledger.health()")" = null
+check "every table before publish_member() where a member is joined" \
+  test "$(unpub)" = "$(psql -X -At -d mon -c "SELECT count(*) + 3 FROM battledger.ledger_tables")"
 psql -X -q -d mon -c "SELECT battledger.publish_member()" >/dev/null
 check "0 once published" test "$(unpub)" = 0
 psql -X -q -d mon -c "CREATE TABLE later (battery text, v int)" -c "SELECT battledger.enable_ledger('later', 'battery')" >/dev/null
@@ -65,6 +69,16 @@ psql -X -q -d mon -c "SELECT battledger.publish_member()" >/dev/null
 psql -X -q -d mon -c "ALTER PUBLICATION battledger_member DROP TABLE battledger.checkpoint" >/dev/null
 check "1 when the log's checkpoints were dropped from it" test "$(unpub)" = 1
 psql -X -q -d mon -c "SELECT battledger.publish_member()" >/dev/null
+# (red team r32, F4: a publication that publishes nothing, or not whole)
+all_tables=$(psql -X -At -d mon -c "SELECT count(*) + 3 FROM battledger.ledger_tables")
+psql -X -q -d mon -c "ALTER PUBLICATION battledger_member SET (publish = 'delete')" >/dev/null
+check "every table when it publishes no inserts" test "$(unpub)" = "$all_tables"
+psql -X -q -d mon -c "ALTER PUBLICATION battledger_member SET (publish = 'insert')" \
+                  -c "ALTER PUBLICATION battledger_member SET TABLE battledger.log_leaf WHERE (false)" >/dev/null
+check "every table when only the leaves are published, under a filter that lets none through" test "$(unpub)" = "$all_tables"
+psql -X -q -d mon -c "SELECT battledger.publish_member()" -c "ALTER PUBLICATION battledger_member RENAME TO elsewhere" >/dev/null
+check "every table when it was renamed, this database a member" test "$(unpub)" = "$all_tables"
+psql -X -q -d mon -c "DROP PUBLICATION elsewhere" -c "SELECT battledger.publish_member()" >/dev/null
 for f in consortium_status health; do
   check "a plain role is refused $f()" \
     grep -q "permission denied for function $f" <<<"$(psql -X -At -U plain -d mon -c "SELECT * FROM battledger.$f()" 2>&1)"
