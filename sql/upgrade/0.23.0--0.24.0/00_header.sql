@@ -1,1 +1,0 @@
--- battledger 0.23.0 -> 0.24.0 (parts in sql/upgrade/0.23.0--0.24.0/)

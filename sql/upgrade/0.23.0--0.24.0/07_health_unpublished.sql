@@ -1,2 +1,0 @@
-REVOKE ALL ON FUNCTION @extschema@.health() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.health() TO pg_monitor;
