@@ -572,16 +572,25 @@ CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS 
 -- disclosure at REPEATABLE READ may not see a report committed after its
 -- snapshot: its trigger below fails then, 0.24.0).  ENABLE ALWAYS: the
 -- apply worker folds the reports it applies (a member without the
--- disclosures finds none).
+-- disclosures finds none).  The apply worker runs at the level
+-- default_transaction_isolation gives it, and the rules that refuse a
+-- report at REPEATABLE READ do not run there: a disclosure committed after
+-- its snapshot, whose own trigger found no report yet, was not seen.  At
+-- any level but READ COMMITTED the disclosure is read with the latest
+-- snapshot, after the lock (0.25.0, test/shell/usage_state_rr.sh).
 CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v jsonb;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.restricted);
-    SELECT d.value INTO v FROM @extschema@.disclosure d
-     WHERE d.commitment OPERATOR(@extschema@.=) NEW.restricted AND d.tier = 'legitimate_interest';
-    IF FOUND THEN
+    IF current_setting('transaction_isolation') = 'read committed' THEN
+        SELECT d.value INTO v FROM @extschema@.disclosure d
+         WHERE d.commitment OPERATOR(@extschema@.=) NEW.restricted AND d.tier = 'legitimate_interest';
+    ELSE
+        v := @extschema@._usage_disclosure_latest(NEW.restricted);
+    END IF;
+    IF v IS NOT NULL THEN
         PERFORM @extschema@._usage_state_add(NEW.battery_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, v);
     END IF;
     RETURN NULL;
@@ -590,6 +599,12 @@ CREATE TRIGGER zz_battledger_usage_state AFTER INSERT ON @extschema@.battery_eve
     FOR EACH ROW WHEN (NEW.event = 'soh_reported' AND NEW.restricted IS NOT NULL)
     EXECUTE FUNCTION @extschema@._usage_state_reported();
 ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_state;
+
+-- _usage_disclosure_latest(commitment): the commitment's legitimate-interest
+-- disclosure read with the latest snapshot (src/pg/usage_latest.c); NULL at
+-- READ COMMITTED, where every query's snapshot is the latest, or if none.
+CREATE FUNCTION @extschema@._usage_disclosure_latest(commitment @extschema@.hash256) RETURNS jsonb
+    LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'bl_usage_disclosure_latest';
 
 -- _usage_reports_latest(commitment): the usage reports naming the
 -- commitment, counted with the latest snapshot (src/pg/usage_latest.c);
@@ -665,5 +680,6 @@ REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, 
     @extschema@.usage_state_rebuild(@extschema@.battery_id), @extschema@.usage_state_check(),
     @extschema@._usage_state_reported(), @extschema@._usage_state_disclosed(), @extschema@._usage_state_erased(),
     @extschema@._usage_lock(@extschema@.hash256),
-    @extschema@._usage_reports_latest(@extschema@.hash256)
+    @extschema@._usage_reports_latest(@extschema@.hash256),
+    @extschema@._usage_disclosure_latest(@extschema@.hash256)
     FROM PUBLIC;

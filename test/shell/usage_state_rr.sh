@@ -13,7 +13,7 @@
 # its retry folds the report.  (Not covered: B's transaction still open
 # while A writes; A then waits on the advisory lock, and B's commit comes
 # after A's snapshot just the same.)
-# USAGE_RR_PORT (default 55892).
+# USAGE_RR_PORT (default 55892).  Case 7: a report applied at REPEATABLE READ.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -106,7 +106,37 @@ check "SERIALIZABLE: folded" "$(unfolded)" 0
 check "REPEATABLE READ disclosure with no report yet: commits" "$(run 6 'REPEATABLE READ' nothing disclose)" ok
 retry report 6
 check "its report later: folded" "$(unfolded)" 0
-check "every report folded: 6 reports counted in RR-1's state" \
-  "$(q -c "SELECT n FROM battledger._usage_state WHERE battery_id = bid('RR-1')")" 6
+# 7. a report applied at REPEATABLE READ: the apply worker runs at the
+# level default_transaction_isolation gives it (postgresql.conf or ALTER
+# DATABASE), and the rules that refuse a report at that level (BL039) do not
+# run there.  A (REPEATABLE READ) stores report 7 as the apply worker
+# stores another member's row (replica mode; the arrival check, which needs
+# the row to come from another origin, off behind the guards) after B
+# disclosed it: B's trigger found no report to fold, A's snapshot finds no
+# disclosure.  Until 0.25.0 the report stayed unfolded; now A reads the
+# disclosure with the latest snapshot.  The row is report(7) as its writer
+# made it, in a transaction rolled back.
+row=$(q -c "BEGIN" -c "SELECT report(7)" -c "SELECT to_jsonb(e) FROM battledger.battery_event e WHERE e.restricted = commitment(salt(7), val(7))" -c "ROLLBACK" | grep '^{')
+apply_rr() {
+  psql -X -q -At -d ur -v ON_ERROR_STOP=1 -v row="$row" -c "\\set VERBOSITY sqlstate" -f - 2>&1 <<SQL && echo ok
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM battledger.battery_event;
+SELECT x FROM dblink('$B', 'SELECT disclose(7)::text') AS t(x text);
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE battledger.battery_event DISABLE TRIGGER zz_battledger_arrive;
+SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.battery_event SELECT * FROM jsonb_populate_record(NULL::battledger.battery_event, :'row');
+ALTER TABLE battledger.battery_event ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+}
+check "report 7 captured as its writer made it" "$(q -v row="$row" <<<"SELECT :'row'::jsonb ->> 'event'")" soh_reported
+check "a report applied at REPEATABLE READ after its disclosure committed past the snapshot: stored" "$(apply_rr | tail -1)" ok
+check "... and folded (usage_state_check() clean)" "$(unfolded)" 0
+check "the arrival check is as installed again (ENABLE REPLICA)" \
+  "$(q -c "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'battledger.battery_event'::regclass AND tgname = 'zz_battledger_arrive'")" R
+check "every report folded: 7 reports counted in RR-1's state" \
+  "$(q -c "SELECT n FROM battledger._usage_state WHERE battery_id = bid('RR-1')")" 7
 [ "${USAGE_RR_DEBUG:-}" ] && q -c "SELECT event, count(*) FROM battledger.battery_event GROUP BY 1" -c "SELECT tier, count(*) FROM battledger.disclosure GROUP BY 1" -c "SELECT * FROM battledger.usage_state_check()"
 exit $fail
