@@ -452,7 +452,8 @@ battledger_seal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("seal() must run at READ COMMITTED isolation"),
-				 errdetail("It takes every committed queued row, which a transaction snapshot would hide.")));
+				 errdetail("It takes every committed queued row, which a transaction snapshot would hide."),
+				 errhint("Run it in a session at READ COMMITTED: SET default_transaction_isolation = 'read committed'; SELECT battledger.seal();")));
 	origin_claim(log_origin());
 	(void) log_signing_key(false);
 

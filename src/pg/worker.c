@@ -69,6 +69,15 @@ battledger_seal_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(bl_seal_database, NULL, 0);
+
+	/*
+	 * seal() runs at READ COMMITTED only (it takes every committed queued
+	 * row); a worker's transactions take default_transaction_isolation, and
+	 * a cluster set to SERIALIZABLE made every seal fail while the queue
+	 * grew.  Overridden as autovacuum overrides it, for this process, over
+	 * any later reload of the configuration.
+	 */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	elog(LOG, "battledger sealer started: sealing database \"%s\" every %d s",
 		 bl_seal_database, bl_seal_interval);
 

@@ -50,7 +50,9 @@ bl_wait_for() {
 
 # bl_member_start MEMBER KEYDIR [witness] [extra postgresql.conf lines]:
 # a log key (and, with "witness", a witness key) in KEYDIR, a cluster with
-# logical replication on MEMBER's port and origin, and its database "bl"
+# logical replication on MEMBER's port and origin, and its database "bl";
+# BL_MEMBER_CONF: more lines for every member's postgresql.conf, from the
+# environment (test/long/isolation.sh)
 bl_member_start() {
   local m=$1 dir=$2 witness=${3:-} extra=${4:-} conf
   "$BL_CLI" keygen --out "$dir/$m-log" >/dev/null
@@ -69,7 +71,8 @@ battledger.log_key_file = '$dir/$m-log.key'"
 battledger.witness_key_file = '$dir/$m-witness.key'"
   fi
   bl_start_cluster "$m" "${PORT[$m]}" "$conf
-$extra"
+$extra
+${BL_MEMBER_CONF:-}"
   createdb -h "$BL_WORK" -p "${PORT[$m]}" bl
 }
 

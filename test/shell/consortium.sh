@@ -36,6 +36,8 @@ bl_on_timeout() {
 
 for m in a b c; do
   bl_member_start "$m" "$W" witness "$BL_QUICK_RETRY"
+  # the level the members' workers run at (test/long/isolation.sh sets it)
+  [ "$m" = a ] && echo "# server default_transaction_isolation: $(PGOPTIONS= q a -c "SHOW default_transaction_isolation")"
   q "$m" >/dev/null <<'SQL'
 CREATE EXTENSION battledger;
 CREATE EXTENSION battledger_test_signer;   -- TEST ONLY: signs with seeds given in SQL

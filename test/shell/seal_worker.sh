@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The optional sealing worker: with battledger preloaded and seal_interval set,
-# rows are sealed without anyone calling seal(), and the log verifies.
+# rows are sealed without anyone calling seal(), and the log verifies; and
+# still, at READ COMMITTED, with the cluster's default isolation SERIALIZABLE.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -34,4 +35,29 @@ for want in 'worker=1' 'pending=0' 'sealed=true' 'checkpoint=true' 'log_problems
   grep -qx "$want" <<<"$result" || { echo "expected $want"; fail=1; }
 done
 grep -q 'battledger sealer started' "$BL_WORK/worker.log" || { echo "no start message in the server log"; fail=1; }
+
+# The cluster's default isolation set to SERIALIZABLE (and reloaded): the
+# worker's transactions took it and every seal() failed ("must run at READ
+# COMMITTED") while the queue grew, until 0.25.0; the worker now runs its
+# seals at READ COMMITTED whatever the setting.
+psql -X -q -v ON_ERROR_STOP=1 -d ledger -c "ALTER SYSTEM SET default_transaction_isolation = 'serializable'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1.5   # the worker reloads at its next wake-up
+psql -X -q -v ON_ERROR_STOP=1 -d ledger -c "INSERT INTO reading SELECT 'S' || (i % 5), i FROM generate_series(1, 200) i" >/dev/null
+for _ in $(seq 20); do    # up to 10 s, seal_interval 1 s
+  left=$(psql -X -At -d ledger -c "SELECT count(*) FROM battledger.log_pending")
+  [ "$left" = 0 ] && break; sleep 0.5
+done
+result=$(psql -X -At -d ledger <<'SQL'
+SELECT 'isolation=' || current_setting('transaction_isolation');
+SELECT 'pending=' || count(*) FROM battledger.log_pending;
+SELECT 'sealed=' || ((SELECT count(*) FROM battledger.log_leaf) >= 700);
+SQL
+)
+echo "$result"
+for want in 'isolation=serializable' 'pending=0' 'sealed=true'; do
+  grep -qx "$want" <<<"$result" || { echo "expected $want (default_transaction_isolation = serializable)"; fail=1; }
+done
+if grep -q 'seal() must run at READ COMMITTED' "$BL_WORK/worker.log"; then
+  echo "the worker's seal() failed at the cluster's default isolation"; fail=1
+fi
 [ $fail = 0 ] && echo "seal_worker: PASS" || { echo "seal_worker: FAIL"; exit 1; }
