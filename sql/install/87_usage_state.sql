@@ -650,15 +650,35 @@ ALTER TABLE @extschema@.disclosure ENABLE ALWAYS TRIGGER battledger_usage_state;
 -- _usage_state_erased(), trigger: a disclosure erased (erase_disclosure())
 -- or changed; sums cannot forget a maximum or a latest report, so the
 -- batteries it counted for are recomputed.  Emptied (TRUNCATE): no report is disclosed any more.
+-- In the commitment's turn, as the other two triggers (0.25.0): a report
+-- written while the disclosure was being erased read it (not yet erased)
+-- and folded it, and this trigger, not yet seeing that report, left its
+-- battery counting the erased values (usage_state_check() named it).  At
+-- REPEATABLE READ or SERIALIZABLE a report committed after this
+-- transaction's snapshot is not seen: fewer seen than committed is a
+-- serialization failure, as for a disclosure (test/shell/usage_state_rr.sh).
 CREATE FUNCTION @extschema@._usage_state_erased() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     b @extschema@.battery_id;
+    c @extschema@.hash256;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM @extschema@._usage_state;
         RETURN NULL;
     END IF;
+    FOREACH c IN ARRAY CASE WHEN TG_OP = 'UPDATE' AND NEW.commitment OPERATOR(@extschema@.<>) OLD.commitment
+                            THEN ARRAY[OLD.commitment, NEW.commitment] ELSE ARRAY[OLD.commitment] END LOOP
+        PERFORM @extschema@._usage_lock(c);
+        IF @extschema@._usage_reports_latest(c) > (SELECT count(*) FROM @extschema@.battery_event r
+                                                    WHERE r.restricted OPERATOR(@extschema@.=) c AND r.event = 'soh_reported') THEN
+            RAISE EXCEPTION 'a usage report of this disclosure was committed after this transaction''s snapshot'
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = format('This transaction runs at %s and does not see every report naming commitment %s; it cannot recompute their batteries'' usage state.',
+                                      current_setting('transaction_isolation'), c),
+                      HINT = 'Retry the transaction (its new snapshot sees them), or erase disclosures at READ COMMITTED.';
+        END IF;
+    END LOOP;
     FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
               WHERE r.event = 'soh_reported'
                 AND (r.restricted OPERATOR(@extschema@.=) OLD.commitment
