@@ -78,6 +78,20 @@ battledger_seal_worker_main(Datum arg)
 	 * any later reload of the configuration.
 	 */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * A seal takes the whole queue in one transaction: after a bulk load or
+	 * a pause, longer than a cluster-wide statement_timeout, and each retry
+	 * finds the same backlog and more, so a timeout set for applications
+	 * stopped the log for good.  The worker's seals run without timeouts,
+	 * as autovacuum's work does.
+	 */
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+#if PG_VERSION_NUM >= 170000
+	SetConfigOption("transaction_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+#endif
 	elog(LOG, "battledger sealer started: sealing database \"%s\" every %d s",
 		 bl_seal_database, bl_seal_interval);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The optional sealing worker: with battledger preloaded and seal_interval set,
 # rows are sealed without anyone calling seal(), and the log verifies; and
-# still, at READ COMMITTED, with the cluster's default isolation SERIALIZABLE.
+# still, at READ COMMITTED, with the cluster's default isolation SERIALIZABLE,
+# and with a cluster-wide statement_timeout shorter than a seal.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -59,5 +60,27 @@ for want in 'isolation=serializable' 'pending=0' 'sealed=true'; do
 done
 if grep -q 'seal() must run at READ COMMITTED' "$BL_WORK/worker.log"; then
   echo "the worker's seal() failed at the cluster's default isolation"; fail=1
+fi
+
+# A cluster-wide statement_timeout shorter than a seal (here 1 ms; a bulk
+# load's backlog takes seconds to minutes): the worker's seal() was
+# cancelled every time and the queue only grew, until 0.25.0.  The worker
+# now seals without timeouts.  This scenario's sessions keep none (PGOPTIONS).
+psql -X -q -v ON_ERROR_STOP=1 -d ledger -c "ALTER SYSTEM SET statement_timeout = '1ms'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1.5
+export PGOPTIONS="-c statement_timeout=0"
+psql -X -q -v ON_ERROR_STOP=1 -d ledger -c "INSERT INTO reading SELECT 'T' || (i % 5), i FROM generate_series(1, 3000) i" >/dev/null
+for _ in $(seq 20); do
+  left=$(psql -X -At -d ledger -c "SELECT count(*) FROM battledger.log_pending")
+  [ "$left" = 0 ] && break; sleep 0.5
+done
+result=$(PGOPTIONS= psql -X -At -d ledger -c "SELECT 'timeout=' || current_setting('statement_timeout')" \
+           -c "SET statement_timeout = 0" -c "SELECT 'pending=' || count(*) FROM battledger.log_pending")
+echo "$result"
+for want in 'timeout=1ms' 'pending=0'; do
+  grep -qx "$want" <<<"$result" || { echo "expected $want (statement_timeout = 1ms)"; fail=1; }
+done
+if grep -q 'canceling statement due to statement timeout' "$BL_WORK/worker.log"; then
+  echo "the worker's seal() was cancelled by the cluster's statement_timeout"; fail=1
 fi
 [ $fail = 0 ] && echo "seal_worker: PASS" || { echo "seal_worker: FAIL"; exit 1; }
