@@ -64,7 +64,8 @@ extern void *bl_alloc_huge_pages(Size size, void **block);
  * class): SQL-level advisory locks (pg_advisory_lock() and friends) use
  * class 1 and 2, so no role can take, and hold up, one of these from SQL.
  * Each class below is one kind of turn; the values are what pg_locks shows
- * (objsubid) and tests and docs name them, so they never change.
+ * (objsubid, a smallint: 0xB1ED is -19987 there), and tests and docs name
+ * them (test/shell/lock_tags.sh), so they never change.
  */
 #define BL_LOCK_CHAIN		0xB1ED	/* chain.c: (table, chain key stripe) */
 #define BL_LOCK_SEAL		0xB1EE	/* log_seal.c: one sealer (0, 0) */
