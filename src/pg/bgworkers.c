@@ -12,12 +12,14 @@
  * bgworkerFreeProcs, in PostgreSQL 15 to 18), and a worker started with
  * shared memory access takes one of them for its life; the PGPROC names
  * the pool it came from (procgloballist).  Counted while it is in the
- * proc array (a worker connected to a database, as every logical
- * replication and parallel query worker is): PostgreSQL 15 leaves an
+ * proc array, where BackgroundWorkerInitializeConnection() puts it (every
+ * logical replication worker, their launcher, which names no database,
+ * and every parallel query worker call it): PostgreSQL 15 leaves an
  * exited worker's pid in its PGPROC, and a test of pid alone counted
- * workers gone.  A worker without a database connection or without
- * shared memory access, or one waiting for its restart, holds a slot
- * uncounted: the count can fall short (the status then says "copying"),
+ * workers gone (test/shell/copy_waiting.sh saw 4 of 2).  A worker that
+ * never initialises a connection, or has no shared memory access, or
+ * waits for its restart, holds a slot uncounted (nor did pg_stat_activity
+ * show it): the count can fall short (the status then says "copying"),
  * never over.
  */
 #include "postgres.h"
