@@ -15,7 +15,8 @@ PG_OBJS = src/pg/battledger.o src/pg/hash256.o src/pg/encode.o src/pg/ledger_rel
           src/pg/battery_id.o src/pg/json_num.o src/pg/usage_latest.o \
           src/pg/worker.o src/pg/arrive.o \
           src/pg/witness.o src/pg/enable.o src/pg/origin_claim.o src/pg/quarantine.o \
-          src/pg/progress.o src/pg/pgutil.o src/pg/consortium.o src/pg/usage_lock.o
+          src/pg/progress.o src/pg/pgutil.o src/pg/consortium.o src/pg/usage_lock.o \
+          src/pg/bgworkers.o
 OBJS = $(PG_OBJS) $(CORE_OBJS)
 PG_CPPFLAGS = -Isrc/core -Isrc/pg
 

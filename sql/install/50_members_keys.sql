@@ -407,6 +407,9 @@ ALTER TABLE @extschema@.key_proof ENABLE ALWAYS TRIGGER battledger_keys_changed;
 -- and a copied row of another origin unsettles a copied pin, whichever of
 -- the two copies ran first (0.24.0).  INSERT ... ON CONFLICT: two copies
 -- racing take the row lock in turn, and the second sees the first's pin.
+-- A parallel apply worker (PostgreSQL 16+, a subscription with streaming =
+-- parallel, which join() no longer makes: 0.25.0) names no table there:
+-- its rows pin as arrivals, which they are.
 CREATE FUNCTION @extschema@._pin_first_host() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -257,9 +257,20 @@ BEGIN
     INSERT INTO @extschema@.consortium_member (origin, subscription, log_vkey, witness_vkey)
     VALUES ($1, sub, $3, $4);
     -- not disable_on_error: on PostgreSQL 15 it also stops the subscription
-    -- when the member merely restarts; a refused row stops it (src/pg/arrive.c)
+    -- when the member merely restarts; a refused row stops it (src/pg/arrive.c).
+    -- streaming = on, whatever the server's default (0.25.0): PostgreSQL 18
+    -- makes it parallel, where a large transaction's rows are applied by a
+    -- parallel apply worker while the transactions the member committed
+    -- before it are still being applied, so that its rows' triggers (the
+    -- arrival checks, the seal rule, the usage state's and pins' folds) see
+    -- them as arriving before seals that came first.  "on" (PostgreSQL 14 to
+    -- 18 alike) sends a large transaction as it is decoded, the member's
+    -- disk not holding it, and applies it here from a file once it commits,
+    -- in commit order, as a small one is; "off" would make the member hold it
+    -- till its commit.  The same word on every version: nothing to choose
+    -- by server_version_num.
     RETURN format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION battledger_member '
-                  'WITH (copy_data = true, slot_name = %L)', sub, conninfo, sub);
+                  'WITH (copy_data = true, slot_name = %L, streaming = on)', sub, conninfo, sub);
 END $$;
 COMMENT ON FUNCTION @extschema@.join(text, text, text, text) IS
     'record a member and its keys; returns the CREATE SUBSCRIPTION to run next (psql: \gexec)';
@@ -468,6 +479,13 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 
+-- _background_workers() RETURNS integer: the background workers running on
+-- this server now, each one a PGPROC of the max_worker_processes pool
+-- (src/pg/bgworkers.c): what that setting limits, counted positively.
+CREATE FUNCTION @extschema@._background_workers() RETURNS integer
+    AS 'MODULE_PATHNAME', 'battledger_background_workers' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION @extschema@._background_workers() FROM PUBLIC;
+
 -- Why no table of a subscription's join is being copied, when none can be
 -- (0.24.0), or NULL: tables that need a table-sync worker (states i, d
 -- and f) while the apply worker runs and no sync worker of the
@@ -478,10 +496,15 @@ REVOKE ALL ON FUNCTION @extschema@._lock_wait_reason(oid) FROM PUBLIC;
 -- said "copying" for ever.  The cause is read from the settings and from
 -- the workers running now, never from the mere absence of a sync worker:
 -- between one table's worker exiting and the next one's start none runs
--- either, but a slot is then free, so none of these holds.  The background
--- workers are what pg_stat_activity shows besides the server's own
--- processes (PostgreSQL 15 to 18's names); a worker waiting for its
--- restart holds a slot it does not show, so the count can fall short (then
+-- either, but a slot is then free, so none of these holds.  Each limit is
+-- compared with what it counts: max_logical_replication_workers with
+-- pg_stat_subscription's workers (apply, table-sync and, on 16+, parallel
+-- apply workers all take its slots), max_worker_processes with the
+-- background workers _background_workers() counts (0.25.0: 0.24.0 counted
+-- pg_stat_activity's rows that were none of PostgreSQL 15 to 18's own
+-- process kinds, so a kind a later major adds counted as a worker and
+-- "copy waiting" came with a slot free).  A worker waiting for its
+-- restart holds a slot it does not show, so a count can fall short (then
 -- "copying", as before), never over.  PL/pgSQL, its plans kept (as
 -- _lock_wait_reason()'s): for a subscription copied, one probe of
 -- pg_subscription_rel.
@@ -514,11 +537,7 @@ BEGIN
                             'plus max_sync_workers_per_subscription for each one copying), or wait for the other subscriptions'' copies to end',
                             lr, current_setting('max_logical_replication_workers'));
         ELSE
-            SELECT count(*) INTO bg FROM pg_catalog.pg_stat_get_activity(NULL) a
-             WHERE a.backend_type NOT IN ('client backend', 'autovacuum launcher', 'autovacuum worker', 'background writer',
-                                          'checkpointer', 'walwriter', 'archiver', 'startup', 'walreceiver', 'walsender',
-                                          'logger', 'standalone backend', 'slotsync worker', 'walsummarizer', 'io worker',
-                                          'dead-end client backend');
+            bg := @extschema@._background_workers();
             IF bg >= current_setting('max_worker_processes')::int THEN
                 cause := format('every background worker slot of this server is in use (max_worker_processes: %s of %s, the logical replication launcher and workers, '
                                 'parallel query workers and other extensions'' workers counted; "out of background worker slots" in the server log). '
@@ -625,10 +644,21 @@ CREATE FUNCTION @extschema@.consortium_status()
            -- (once per call, not per member), in the target list, not one
            -- more lateral join (each join the planner orders costs every
            -- call its time: the status is planned on every call)
+           pg_catalog.concat_ws(' ',
            CASE WHEN (SELECT @extschema@._arrival_triggers()) ->> s.oid::text IS NULL THEN f.reason
                 ELSE pg_catalog.concat_ws(' ', f.reason, pg_catalog.format(
                'This database''s own triggers fire on the member''s rows before they are stored (BEFORE INSERT row triggers enabled ALWAYS or REPLICA, pg_trigger): %s. They can drop rows here (the member then looks "rows missing") or change them (refused as the member''s): check them before suspecting the member.',
                (SELECT @extschema@._arrival_triggers()) ->> s.oid::text)) END,
+           -- streaming = parallel (PostgreSQL 16+; 18's default, so a
+           -- subscription join() of 0.24.0 made there has it): a large
+           -- transaction's rows are applied before the member's earlier
+           -- commits are, and the seal rule of verify_member() and the
+           -- order-dependent folds can see them out of order (0.25.0).
+           -- substream is boolean on 15, "char" (f, t, p) on 16+: as text,
+           -- 'p' only there
+           CASE WHEN s.substream::text = 'p' THEN pg_catalog.format(
+               'The subscription applies large transactions in parallel (streaming = parallel, PostgreSQL 18''s default): their rows can be applied before transactions the member committed earlier, and verify_member() can then report rows of them "in no leaf" falsely. Run ALTER SUBSCRIPTION %I SET (streaming = on).',
+               m.subscription) END),
            (SELECT count(*) FROM @extschema@.rejections r WHERE r.origin = m.origin),
            (SELECT max(c.tree_size) FROM @extschema@.cosignature c
              WHERE c.log_origin = m.origin AND c.witness = pg_catalog.current_setting('battledger.origin', true)),
@@ -638,7 +668,12 @@ CREATE FUNCTION @extschema@.consortium_status()
              WHERE c.log_origin = pg_catalog.current_setting('battledger.origin', true) AND c.witness = m.origin)
       FROM @extschema@.consortium_member m
       LEFT JOIN pg_subscription s ON s.subname = m.subscription AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      -- the apply worker: no table (a table-sync worker names one) and, on
+      -- PostgreSQL 16+, no leader (a parallel apply worker names its
+      -- leader's pid in leader_pid, a column 15 lacks: read from the row as
+      -- json, NULL there), so that a parallel one adds no second line
       LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+                                        AND (pg_catalog.to_jsonb(st) ->> 'leader_pid') IS NULL
       LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
       -- tables not copied yet; of them, those copied (state f, the copy
       -- committed, the catch-up due) whose table-sync worker has not run

@@ -80,6 +80,7 @@
 #include "ledger_rel.h"
 #include "ledger_table.h"
 #include "log.h"
+#include "pgutil.h"
 #include "restore.h"
 #include "sign.h"
 #include "sqlstate.h"
@@ -91,8 +92,6 @@
  * backend must use the same value, so it is a constant, not a setting.
  */
 #define CHAIN_LOCK_STRIPES 1024
-/* Fourth advisory-lock field: tells battledger's locks apart from user advisory locks (1, 2). */
-#define CHAIN_LOCK_CLASS 0xB1ED
 
 static const uint8 zero_hash[BL_HASH_LEN];
 
@@ -488,11 +487,7 @@ stmt_head(LedgerRel *lr, uint32 keyhash, Datum key, bool may_cache)
 static void
 lock_chain(LedgerRel *lr, uint32 keyhash)
 {
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lr->relid, keyhash % CHAIN_LOCK_STRIPES,
-						 CHAIN_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	bl_advisory_xact_lock(MyDatabaseId, lr->relid, keyhash % CHAIN_LOCK_STRIPES, BL_LOCK_CHAIN);
 }
 
 /*

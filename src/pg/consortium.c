@@ -48,9 +48,6 @@
 #include "pgutil.h"
 #include "sqlstate.h"
 
-/* Fourth advisory-lock field of the stoppers' lock (user advisory locks use 1 and 2). */
-#define STOPPER_LOCK_CLASS 0xB1EF
-
 #define REJECTIONS_DIR	"pg_battledger"
 #define REJECTIONS_FILE REJECTIONS_DIR "/rejections"
 
@@ -335,7 +332,6 @@ battledger_stop_subscription_main(Datum arg)
 	int			nest;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(subid)};
-	LOCKTAG		tag;
 
 	memcpy(&dbid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	BackgroundWorkerUnblockSignals();
@@ -348,8 +344,7 @@ battledger_stop_subscription_main(Datum arg)
 	 * whose fourth field no SQL-level advisory lock uses, so that no role
 	 * can hold the stopper up (pg_advisory_xact_lock() could)
 	 */
-	SET_LOCKTAG_ADVISORY(tag, dbid, subid, 0, STOPPER_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	bl_advisory_xact_lock(dbid, subid, 0, BL_LOCK_STOPPER);
 	nest = bl_spi_connect();
 	if (SPI_execute_with_args("SELECT pg_catalog.format('ALTER SUBSCRIPTION %I DISABLE', subname) "
 							  "FROM pg_catalog.pg_subscription WHERE oid = $1 AND subenabled",

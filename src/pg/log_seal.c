@@ -41,8 +41,8 @@
 #include "progress.h"
 #include "merkle.h"
 #include "note.h"
+#include "pgutil.h"
 
-#define SEAL_LOCK_CLASS 0xB1EE
 #define SEAL_CHUNK 50000
 
 typedef struct SealBuf
@@ -423,7 +423,6 @@ Datum
 battledger_seal(PG_FUNCTION_ARGS)
 {
 	int			nest;
-	LOCKTAG		tag;
 	int64		size;
 	int64		cp_size = 0;
 	uint8		cp_root[HASH256_LEN];
@@ -458,8 +457,7 @@ battledger_seal(PG_FUNCTION_ARGS)
 	(void) log_signing_key(false);
 
 	/* one sealer at a time; inserts never wait for it */
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, SEAL_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	bl_advisory_xact_lock(MyDatabaseId, 0, 0, BL_LOCK_SEAL);
 
 	nest = bl_spi_connect();
 	size = log_size();

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "executor/spi.h"
+#include "storage/lock.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -107,4 +108,16 @@ bl_alloc_huge_pages(Size size, void **block)
 	(void) bl_advise_huge(start, whole);
 	*block = p;
 	return start;
+}
+
+void
+bl_advisory_xact_lock(Oid dbid, uint32 key1, uint32 key2, uint16 lockclass)
+{
+	LOCKTAG		tag;
+
+	/* classes 1 and 2 are the SQL-level advisory locks' (see pgutil.h) */
+	Assert(lockclass > 2);
+	SET_LOCKTAG_ADVISORY(tag, dbid, key1, key2, lockclass);
+	/* ExclusiveLock, transaction-scoped (sessionLock false), waiting (dontWait false) */
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }

@@ -59,6 +59,28 @@ extern void *bl_advise_huge(void *p, Size size);
  */
 extern void *bl_alloc_huge_pages(Size size, void **block);
 
+/*
+ * battledger's own advisory locks.  A lock tag is (database, key1, key2,
+ * class): SQL-level advisory locks (pg_advisory_lock() and friends) use
+ * class 1 and 2, so no role can take, and hold up, one of these from SQL.
+ * Each class below is one kind of turn; the values are what pg_locks shows
+ * (objsubid, a smallint: 0xB1ED is -19987 there), and tests and docs name
+ * them (test/shell/lock_tags.sh), so they never change.
+ */
+#define BL_LOCK_CHAIN		0xB1ED	/* chain.c: (table, chain key stripe) */
+#define BL_LOCK_SEAL		0xB1EE	/* log_seal.c: one sealer (0, 0) */
+#define BL_LOCK_STOPPER		0xB1EF	/* consortium.c: (subscription, 0) */
+#define BL_LOCK_HELD_CP		0xB1F0	/* witness.c: (hash of origin, 0) */
+#define BL_LOCK_USAGE		0xB1F1	/* usage_lock.c: (commitment's 8 bytes) */
+
+/*
+ * Wait for battledger's advisory lock (dbid, key1, key2, lockclass) in
+ * ExclusiveLock mode, held to the end of the transaction (released at
+ * commit or abort, also of an apply worker's remote transaction).  One
+ * place for the tag so that every caller spells it the same way.
+ */
+extern void bl_advisory_xact_lock(Oid dbid, uint32 key1, uint32 key2, uint16 lockclass);
+
 /* Parse a text[] literal such as {oem,cell_maker} into C strings. */
 extern char **parse_role_list(const char *text, int *n, MemoryContext mcxt);
 

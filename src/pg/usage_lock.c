@@ -11,18 +11,16 @@
  * and the disclosure the application wrote after the report waited as long
  * as that session lasted (red team r31 L1; F9 was the same for the rules'
  * turn).  Here the lock's fourth field is one no SQL-level advisory lock
- * uses (they use 1 and 2), as chain.c's, log_seal.c's and consortium.c's.
+ * uses (they use 1 and 2), as chain.c's, log_seal.c's and consortium.c's
+ * (all taken by bl_advisory_xact_lock(), pgutil.h).
  */
 #include "postgres.h"
 
 #include "hash256.h"
+#include "pgutil.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
-
-/* Fourth advisory-lock field of the usage state's turn (user advisory locks use 1 and 2). */
-#define USAGE_LOCK_CLASS 0xB1F1
 
 PG_FUNCTION_INFO_V1(battledger_usage_lock);
 
@@ -38,11 +36,9 @@ battledger_usage_lock(PG_FUNCTION_ARGS)
 	Hash256    *c = PG_GETARG_HASH256_P(0);
 	uint32		k1;
 	uint32		k2;
-	LOCKTAG		tag;
 
 	memcpy(&k1, c->bytes, sizeof(k1));
 	memcpy(&k2, c->bytes + sizeof(k1), sizeof(k2));
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2, USAGE_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	bl_advisory_xact_lock(MyDatabaseId, k1, k2, BL_LOCK_USAGE);
 	PG_RETURN_VOID();
 }

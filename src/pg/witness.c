@@ -89,9 +89,6 @@ static bool held_callback = false;
 static LocalTransactionId recheck_lxid = InvalidLocalTransactionId;
 static char *recheck_origin = NULL;
 
-/* Fourth advisory-lock field of the held-checkpoint lock (user advisory locks use 1 and 2). */
-#define HELD_CHECKPOINT_LOCK_CLASS 0xB1F0
-
 static void store_leaves(const char *origin, List *leaves, bool if_absent);
 static void witness_held_checkpoint(const char *origin);
 
@@ -918,7 +915,6 @@ held_pass(const char *origin, int64 size, const char *me, bl_compact *c, List **
 static void
 witness_held_checkpoint(const char *origin)
 {
-	LOCKTAG		tag;
 	int			nest;
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
@@ -937,10 +933,9 @@ witness_held_checkpoint(const char *origin)
 	/* no witness here: nothing to cosign (the next checkpoint still verifies it) */
 	if (bl_witness_key_file == NULL || bl_witness_key_file[0] == '\0' || me[0] == '\0')
 		return;
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId,
-						 DatumGetUInt32(hash_any((const unsigned char *) origin, strlen(origin))),
-						 0, HELD_CHECKPOINT_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	bl_advisory_xact_lock(MyDatabaseId,
+						  DatumGetUInt32(hash_any((const unsigned char *) origin, strlen(origin))),
+						  0, BL_LOCK_HELD_CP);
 
 	/*
 	 * Read with a snapshot taken after the lock whatever the isolation

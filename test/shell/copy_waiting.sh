@@ -84,6 +84,12 @@ check "g's server log: out of background worker slots" "$saw" yes
 check "g, max_worker_processes = 2: status 'copy waiting'" "$(status)" "copy waiting"
 check "g: the reason names max_worker_processes (2 of 2)" \
   "$(reason | grep -c 'max_worker_processes.*2 of 2')" 1
+# the count is of background workers (0.25.0: of what max_worker_processes
+# limits, not of pg_stat_activity's rows that are none of PostgreSQL's own
+# kinds): here the launcher and the apply worker, whose kinds every major
+# names "logical replication ..."
+check "g: _background_workers() counts the launcher and the apply worker" \
+  "$(q g -c "SELECT battledger._background_workers() || ':' || count(*) FROM pg_stat_activity WHERE backend_type LIKE 'logical replication %'")" "2:2"
 echo "# reason: $(reason)"
 
 # 4. at the member, its only WAL sender taken by g's apply worker: each
@@ -110,5 +116,12 @@ bl_wait_for g "SELECT bool_and(srsubstate = 'r') FROM pg_subscription_rel" 300 >
 bl_wait_for g "SELECT state = 'ok' FROM battledger.consortium_status() WHERE member = 'a.example/log'" 250 >/dev/null || true
 check "g, the settings raised: every table copied, status ok" \
   "$(q g -c "SELECT bool_and(srsubstate = 'r') FROM pg_subscription_rel"):$(status)" "t:ok"
+# the workers counted are those running, none other: a client backend,
+# the walsender a's subscription... none is one
+# (a worker starting or exiting is a moment in one and not yet in the other)
+bgw="SELECT battledger._background_workers() || ' of ' || count(*) FROM pg_stat_activity WHERE backend_type LIKE 'logical replication %' OR backend_type = 'parallel worker'"
+bl_wait_for g "SELECT battledger._background_workers() = count(*) FROM pg_stat_activity WHERE backend_type LIKE 'logical replication %' OR backend_type = 'parallel worker'" 25 >/dev/null || true
+check "g, settings raised: _background_workers() = the logical replication workers running" \
+  "$(q g -c "$bgw")" "2 of 2"
 check "g: a's 20 rows arrived" "$(q g -c "SELECT count(*) FROM soh WHERE ledger_origin = 'a.example/log'")" 20
 exit $fail
