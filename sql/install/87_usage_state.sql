@@ -15,6 +15,17 @@
 -- (values, times, hashes are read from the report the position names), and
 -- usage_state_check() recomputes every row from the reports and names each
 -- battery whose row differs; usage_state_rebuild() recomputes rows.
+--
+-- A commitment counts once (0.25.0): a report whose commitment another
+-- report names too (a replay written past BL045, registry_conflicts()'s
+-- commitment_replayed) counts for none of them, in the state, its
+-- computation and every reader of the reports (_usage_derived(), the
+-- passport's walks, _performance_at()): which of two reports copied the
+-- other cannot be told from the rows (a superuser backdates its copy), and
+-- the set of rows naming a commitment is the same on every member whatever
+-- order they arrived in (docs/security.md, "Usage reports").  Readers test
+-- it as "another row names it": NOT EXISTS (... OFFSET 1) over the
+-- battery_event_restricted index, two index entries at most.
 -----------------------------------------------------------------------------
 
 -- One row per battery with a legitimate-interest usage report (soh_reported
@@ -216,6 +227,9 @@ BEGIN
           FROM @extschema@.battery_event e
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+           -- a commitment named by one report alone (the header)
+           AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
     ), c AS MATERIALIZED (
         SELECT r.at, r.origin, r.seq, r.value->'cycle'->>'type' AS type,
                @extschema@._json_num(r.value->'cycle'->'duration_s') AS dur, @extschema@._json_num(r.value->'cycle'->'v_min') AS vmin,
@@ -316,7 +330,10 @@ BEGIN
                  UNION ALL
                  SELECT e.battery_id FROM @extschema@.battery_event e
                    JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                  WHERE e.event = 'soh_reported' AND d.tier = 'legitimate_interest') x LOOP
+                  WHERE e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+                    -- (a report whose commitment another names too counts for none: the header)
+                    AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                     WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)) x LOOP
         SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) b;
         IF NOT FOUND THEN
             battery_id := b; problem := 'reports and no usage state';
@@ -396,7 +413,9 @@ BEGIN
         RETURN QUERY SELECT * FROM @extschema@._usage_derived(battery, made, m);
         RETURN;
     END IF;
-    -- the reports the row names (each a report with per-cycle data, disclosed at this tier)
+    -- the reports the row names (each a report with per-cycle data, disclosed
+    -- at this tier, its commitment named by it alone: the triggers below
+    -- keep a contested one out of the row, the check compares)
     SELECT e.occurred_at, e.ledger_seq AS seq, e.ledger_hash AS hash INTO l
       FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
@@ -456,7 +475,11 @@ BEGIN
                    FROM @extschema@.battery_event e
                    LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                        WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
-                                         AND d0.tier = 'legitimate_interest') x ON true
+                                         AND d0.tier = 'legitimate_interest'
+                                         -- (named by this report alone: the header)
+                                         AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                                          WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
+                                                            AND o.event = 'soh_reported' OFFSET 1)) x ON true
                   WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                     AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (b_at, b_origin, b_seq)
                   ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8 LOOP
@@ -482,7 +505,10 @@ BEGIN
                        FROM @extschema@.battery_event e
                        LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                            WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
-                                             AND d0.tier = 'legitimate_interest') x ON true
+                                             AND d0.tier = 'legitimate_interest'
+                                             AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                                              WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
+                                                                AND o.event = 'soh_reported' OFFSET 1)) x ON true
                       WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                         AND (e.ledger_at, e.ledger_origin, e.ledger_seq) > (b_at, b_origin, b_seq)
                       ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 8 LOOP
@@ -573,16 +599,48 @@ CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS 
 -- snapshot: its trigger below fails then, 0.24.0).  ENABLE ALWAYS: the
 -- apply worker folds the reports it applies (a member without the
 -- disclosures finds none).
+--
+-- A commitment counts once (0.25.0; the header): the report is folded if
+-- it alone names its commitment.  The second report naming one (a replay
+-- past BL045, written here or arriving, before or after the genuine one)
+-- takes the first out: the batteries the commitment's reports are of are
+-- recomputed (sums cannot forget a report), and a third changes nothing.
+-- So the row is the same whatever order the reports and the disclosure
+-- arrive in.  Counted under the commitment's lock: a report committing
+-- meanwhile is seen (READ COMMITTED), or, at REPEATABLE READ (a member's
+-- superuser's session past BL039), counted with the latest snapshot and
+-- the transaction failed as the disclosure's trigger fails it.
 CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v jsonb;
+    named bigint;
+    b @extschema@.battery_id;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.restricted);
     SELECT d.value INTO v FROM @extschema@.disclosure d
      WHERE d.commitment OPERATOR(@extschema@.=) NEW.restricted AND d.tier = 'legitimate_interest';
-    IF FOUND THEN
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- the reports naming the commitment, this one among them
+    SELECT count(*) INTO named FROM @extschema@.battery_event r
+     WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted AND r.event = 'soh_reported';
+    IF @extschema@._usage_reports_latest(NEW.restricted) > named THEN
+        RAISE EXCEPTION 'a usage report naming this report''s commitment was committed after this transaction''s snapshot'
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('This transaction runs at %s and sees %s of the reports naming commitment %s; a commitment two reports name counts for neither, which it cannot fold.',
+                                  current_setting('transaction_isolation'), named, NEW.restricted),
+                  HINT = 'Retry the transaction (its new snapshot sees them), or write usage reports at READ COMMITTED.';
+    END IF;
+    IF named = 1 THEN
         PERFORM @extschema@._usage_state_add(NEW.battery_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, v);
+    ELSIF named = 2 THEN
+        -- the first report counted until now: out (this one never counts)
+        FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
+                  WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted AND r.event = 'soh_reported' LOOP
+            PERFORM @extschema@.usage_state_rebuild(b);
+        END LOOP;
     END IF;
     RETURN NULL;
 END $$;
@@ -606,23 +664,33 @@ CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256
 -- snapshot after the lock (a report committing meanwhile holds the lock
 -- until it commits), fewer folded than committed is a serialization
 -- failure: the application's retry, with a new snapshot, folds them.
+-- A commitment two or more reports name counts for none (0.25.0; the
+-- header): folded only where one report names it.
 CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     e record;
-    folded bigint := 0;
+    one record;
+    seen bigint := 0;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
     FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
-              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LOOP
-        PERFORM @extschema@._usage_state_add(e.battery_id, e.ledger_at, e.ledger_origin, e.ledger_seq, NEW.value);
-        folded := folded + 1;
+              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LIMIT 2 LOOP
+        one := e;
+        seen := seen + 1;
     END LOOP;
-    IF @extschema@._usage_reports_latest(NEW.commitment) > folded THEN
+    IF seen = 1 THEN
+        PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
+    ELSIF seen = 2 THEN
+        -- the number seen, for the snapshot's check below (all of them)
+        SELECT count(*) INTO seen FROM @extschema@.battery_event r
+         WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported';
+    END IF;
+    IF @extschema@._usage_reports_latest(NEW.commitment) > seen THEN
         RAISE EXCEPTION 'a usage report this disclosure discloses was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
                   DETAIL = format('This transaction runs at %s and sees %s of the reports naming commitment %s; it cannot fold the others into the usage state.',
-                                  current_setting('transaction_isolation'), folded, NEW.commitment),
+                                  current_setting('transaction_isolation'), seen, NEW.commitment),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write disclosures at READ COMMITTED.';
     END IF;
     RETURN NULL;
