@@ -73,7 +73,11 @@ CREATE TABLE @extschema@._usage_state (
     re_first_seq    bigint,
     re_at           timestamptz,
     re_origin       text COLLATE "C",
-    re_seq          bigint
+    re_seq          bigint,
+    -- a report of the battery disclosed at this tier whose commitment
+    -- another report names too (counted for none, the header; 0.25.0):
+    -- only then do the passport's round-trip walks test each report
+    contested       boolean NOT NULL DEFAULT false
 );
 REVOKE ALL ON @extschema@._usage_state FROM PUBLIC;
 
@@ -129,8 +133,8 @@ BEGIN
     IF NOT FOUND THEN
         made := @extschema@._effective_manufacture(battery);
         th := @extschema@._usage_thresholds(made, @extschema@._model_row(made.model_id));
-        INSERT INTO @extschema@._usage_state (battery_id, latest, deep_v, over_v, t_hi, t_lo, n, deep_n, over_n)
-        VALUES (battery, '{}', th.deep_v, th.over_v, th.t_hi, th.t_lo, 0, 0, 0)
+        INSERT INTO @extschema@._usage_state (battery_id, latest, deep_v, over_v, t_hi, t_lo, n, deep_n, over_n, contested)
+        VALUES (battery, '{}', th.deep_v, th.over_v, th.t_hi, th.t_lo, 0, 0, 0, @extschema@._usage_contested(battery))
         ON CONFLICT (battery_id) DO NOTHING;
         SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) battery FOR UPDATE;
     END IF;
@@ -211,6 +215,20 @@ BEGIN
      WHERE u.battery_id OPERATOR(@extschema@.=) battery;
 END $$;
 
+-- _usage_contested(battery): does a report of the battery disclosed at the
+-- legitimate-interest tier name a commitment another report names too?
+-- The usage state's "contested" (0.25.0).  A probe per report of the
+-- battery: on a row's creation and in its computation, not in a passport.
+CREATE FUNCTION @extschema@._usage_contested(battery @extschema@.battery_id) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT FROM @extschema@.battery_event e
+                     JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                    WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                      AND d.tier = 'legitimate_interest'
+                      AND EXISTS (SELECT FROM @extschema@.battery_event o
+                                   WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1))
+$$;
+
 -- _usage_state_compute(battery, deep_v, over_v, t_hi, t_lo): the battery's
 -- row recomputed from its reports, with the given thresholds; no row (all
 -- NULL) for a battery without a legitimate-interest report.  What
@@ -247,7 +265,7 @@ BEGIN
            deep_v, over_v, t_hi, t_lo,
            a.n, a.ah, a.wh, a.ah_out, a.t_max, a.deep_n, a.over_n, a.hi_s, a.hi_chg_s, a.lo_s, a.lo_chg_s,
            l.at, l.origin, l.seq, ds.at, ds.origin, ds.seq, en.at, en.origin, en.seq,
-           rf.at, rf.origin, rf.seq, rl.at, rl.origin, rl.seq
+           rf.at, rf.origin, rf.seq, rl.at, rl.origin, rl.seq, @extschema@._usage_contested(battery)
       INTO s
       FROM (SELECT count(*) AS n, sum(c.ah) AS ah, sum(c.wh) AS wh, sum(c.ah) FILTER (WHERE c.type = 'discharge') AS ah_out,
                    max(c.tmax) AS t_max,
@@ -476,10 +494,11 @@ BEGIN
                    LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                        WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
                                          AND d0.tier = 'legitimate_interest'
-                                         -- (named by this report alone: the header)
-                                         AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                         -- (named by this report alone, the header: tested where the
+                                         -- battery has a contested report, a probe per report walked)
+                                         AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
                                                           WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
-                                                            AND o.event = 'soh_reported' OFFSET 1)) x ON true
+                                                            AND o.event = 'soh_reported' OFFSET 1))) x ON true
                   WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                     AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (b_at, b_origin, b_seq)
                   ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8 LOOP
@@ -506,9 +525,9 @@ BEGIN
                        LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                            WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
                                              AND d0.tier = 'legitimate_interest'
-                                             AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                             AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
                                                               WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
-                                                                AND o.event = 'soh_reported' OFFSET 1)) x ON true
+                                                                AND o.event = 'soh_reported' OFFSET 1))) x ON true
                       WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                         AND (e.ledger_at, e.ledger_origin, e.ledger_seq) > (b_at, b_origin, b_seq)
                       ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 8 LOOP
@@ -615,6 +634,7 @@ CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
 DECLARE
     v jsonb;
     named bigint;
+    latest bigint;
     b @extschema@.battery_id;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.restricted);
@@ -623,14 +643,18 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    -- the reports naming the commitment, this one among them
-    SELECT count(*) INTO named FROM @extschema@.battery_event r
-     WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted AND r.event = 'soh_reported';
-    IF @extschema@._usage_reports_latest(NEW.restricted) > named THEN
+    -- the reports naming the commitment, this one among them, up to 3 (a
+    -- member writing thousands of replays of one commitment made each
+    -- count them all: quadratic)
+    SELECT count(*) INTO named FROM (SELECT FROM @extschema@.battery_event r
+                                      WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted
+                                        AND r.event = 'soh_reported' LIMIT 3) r;
+    latest := @extschema@._usage_reports_latest(NEW.restricted);   -- NULL at READ COMMITTED
+    IF latest IS NOT NULL AND least(latest, 3) > named THEN
         RAISE EXCEPTION 'a usage report naming this report''s commitment was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees %s of the reports naming commitment %s; a commitment two reports name counts for neither, which it cannot fold.',
-                                  current_setting('transaction_isolation'), named, NEW.restricted),
+                  DETAIL = format('This transaction runs at %s and sees fewer of the reports naming commitment %s than are committed (%s of at most 3 counted); a commitment two reports name counts for neither, which it cannot fold.',
+                                  current_setting('transaction_isolation'), NEW.restricted, named),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write usage reports at READ COMMITTED.';
     END IF;
     IF named = 1 THEN
@@ -641,6 +665,10 @@ BEGIN
                   WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted AND r.event = 'soh_reported' LOOP
             PERFORM @extschema@.usage_state_rebuild(b);
         END LOOP;
+    ELSE
+        -- a third or later: counted for none already; its battery has a contested report now
+        UPDATE @extschema@._usage_state u SET contested = true
+         WHERE u.battery_id OPERATOR(@extschema@.=) NEW.battery_id AND NOT u.contested;
     END IF;
     RETURN NULL;
 END $$;
@@ -672,8 +700,10 @@ DECLARE
     e record;
     one record;
     seen bigint := 0;
+    latest bigint;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
+    -- (two at most: a third changes nothing)
     FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
               WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LIMIT 2 LOOP
         one := e;
@@ -682,15 +712,19 @@ BEGIN
     IF seen = 1 THEN
         PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
     ELSIF seen = 2 THEN
-        -- the number seen, for the snapshot's check below (all of them)
-        SELECT count(*) INTO seen FROM @extschema@.battery_event r
-         WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported';
+        -- counted for none: the batteries its reports are of have a contested report
+        UPDATE @extschema@._usage_state u SET contested = true
+         WHERE NOT u.contested
+           AND EXISTS (SELECT FROM @extschema@.battery_event r
+                        WHERE r.battery_id OPERATOR(@extschema@.=) u.battery_id
+                          AND r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported');
     END IF;
-    IF @extschema@._usage_reports_latest(NEW.commitment) > seen THEN
+    latest := @extschema@._usage_reports_latest(NEW.commitment);   -- NULL at READ COMMITTED
+    IF latest IS NOT NULL AND least(latest, 2) > seen THEN
         RAISE EXCEPTION 'a usage report this disclosure discloses was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees %s of the reports naming commitment %s; it cannot fold the others into the usage state.',
-                                  current_setting('transaction_isolation'), seen, NEW.commitment),
+                  DETAIL = format('This transaction runs at %s and sees fewer of the reports naming commitment %s than are committed (%s of at most 2 counted); it cannot fold them into the usage state.',
+                                  current_setting('transaction_isolation'), NEW.commitment, seen),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write disclosures at READ COMMITTED.';
     END IF;
     RETURN NULL;
@@ -727,6 +761,7 @@ CREATE TRIGGER battledger_usage_state_emptied AFTER TRUNCATE ON @extschema@.disc
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._usage_state_erased();
 
 REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, @extschema@.battery_model),
+    @extschema@._usage_contested(@extschema@.battery_id),
     @extschema@._usage_state_add(@extschema@.battery_id, timestamptz, text, bigint, jsonb),
     @extschema@._usage_state_compute(@extschema@.battery_id, numeric, numeric, numeric, numeric),
     @extschema@._usage_derived_state(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model),

@@ -29,6 +29,8 @@
 #       c's genuine one, the "later")
 #   U2  m's superuser names the commitment of c's report 6 for a battery of
 #       its own (M1): M1 shows none of B1's usage, at c and at f
+#   T   a third report naming report 1's commitment (m's superuser, B1):
+#       nothing counts again
 #   S   at c and at f the usage state equals a recomputation
 #       (usage_state_check() clean; the state rows of B1 and M1 identical
 #       at c and f, and unchanged by usage_state_rebuild())
@@ -202,6 +204,13 @@ disclose f 7
 check "   c's next genuine report counts (SoH 75.0 from it)" \
   "$(usage c "$C/B1") | $(usage f "$C/B1")" "capacity_throughput_ah=300.0000@3 soh_pct=75.00@3 | capacity_throughput_ah=300.0000@3 soh_pct=75.00@3"
 
+# ---------------------------------------------------------------- T
+replay m mal-1 "$C/B1" 1                          # a third row naming report 1's commitment
+bl_wait_for c "$(reports_at 1 3)" >/dev/null
+bl_wait_for f "$(reports_at 1 3)" >/dev/null
+check "T  a third report naming report 1's commitment counts nothing again, at c and at f" \
+  "$(usage c "$C/B1") | $(usage f "$C/B1")" "capacity_throughput_ah=300.0000@3 soh_pct=75.00@3 | capacity_throughput_ah=300.0000@3 soh_pct=75.00@3"
+
 # ---------------------------------------------------------------- S
 state() { q "$1" -c "SELECT string_agg(u::text, E'\n' ORDER BY u.battery_id::text) FROM battledger._usage_state u
                      WHERE u.battery_id::text IN ('$C/B1', '$C/M1')"; }
@@ -212,7 +221,7 @@ check "   the folded state of B1 and M1 is the same at c and at f (rows received
 q c -c "SELECT battledger.usage_state_rebuild()" >/dev/null
 q f -c "SELECT battledger.usage_state_rebuild()" >/dev/null
 check "   and what usage_state_rebuild() computes from scratch" "$(state c) | $(state f)" "$SC | $SF"
-check "   the contested commitments are named commitment_replayed at c (W, R2, B, U2)" \
-  "$(q c -c "SELECT count(*) FROM battledger.registry_conflicts() WHERE problem = 'commitment_replayed'")" 4
+check "   the replayed commitments are named commitment_replayed at c (W, R2, B, U2, T: one row each but the earliest)" \
+  "$(q c -c "SELECT count(*) FROM battledger.registry_conflicts() WHERE problem = 'commitment_replayed'")" 5
 
 exit $FAILS
