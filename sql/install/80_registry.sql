@@ -2683,7 +2683,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     -- signers as parties, neither as the culprit
     SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event,
            (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, 'commitment_replayed', 'conflict',
-           format('commitment %s named by two usage reports: this one, by "%s" (battery %s, origin "%s", seq %s), '
+           format('commitment %s named by more than one usage report: this one, by "%s" (battery %s, origin "%s", seq %s), '
                   'and one by "%s" earlier in registry order (battery %s, origin "%s", seq %s); either may be the copy '
                   '(a backdated copy comes first), and the disclosed values count for neither',
                   e.restricted, (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, e.battery_id, e.ledger_origin,
