@@ -2674,13 +2674,20 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     UNION ALL
     -- a usage report naming a commitment an earlier report (registry order)
     -- names (0.24.0): its writer refuses it (BL045); one written past that,
-    -- or in a race, counts the disclosed values again where they are held
-    -- (red team r31, U1/U2).  Which of the two copied the other cannot be
-    -- told from the rows: a conflict, the later named
+    -- or in a race, counts for neither, nor does the earlier one (0.25.0:
+    -- 87_usage_state.sql; until then the disclosed values counted again
+    -- where they are held, red team r31, U1/U2).  Which of the two copied
+    -- the other cannot be told from the rows (a member's superuser
+    -- backdates its copy, and the genuine report is then the later): a
+    -- conflict, the later listed, its message naming both rows and both
+    -- signers as parties, neither as the culprit
     SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event,
            (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, 'commitment_replayed', 'conflict',
-           format('commitment %s named by a usage report already, of battery %s (origin "%s", seq %s)',
-                  e.restricted, o.battery_id, o.ledger_origin, o.ledger_seq)
+           format('commitment %s named by more than one usage report: this one, by "%s" (battery %s, origin "%s", seq %s), '
+                  'and one by "%s" earlier in registry order (battery %s, origin "%s", seq %s); either may be the copy '
+                  '(a backdated copy comes first), and the disclosed values count for neither',
+                  e.restricted, (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, e.battery_id, e.ledger_origin,
+                  e.ledger_seq, o.member, o.battery_id, o.ledger_origin, o.ledger_seq)
       -- (the commitments named twice, by one pass over the reports; the
       -- rows of those alone probed)
       FROM (SELECT r.restricted FROM @extschema@.battery_event r
@@ -2688,7 +2695,9 @@ CREATE FUNCTION @extschema@.registry_conflicts()
              GROUP BY r.restricted HAVING count(*) > 1) twice
       JOIN @extschema@.battery_event e
         ON e.restricted OPERATOR(@extschema@.=) twice.restricted AND e.event = 'soh_reported'
-      CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq FROM @extschema@.battery_event f
+      CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq,
+                                 (@extschema@._signer_at(f.ledger_key_id, f.ledger_at)).member
+                            FROM @extschema@.battery_event f
                            WHERE f.restricted OPERATOR(@extschema@.=) e.restricted AND f.event = 'soh_reported'
                              AND (f.ledger_at, f.ledger_origin, f.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
                            ORDER BY f.ledger_at, f.ledger_origin, f.ledger_seq LIMIT 1) o
@@ -2795,6 +2804,7 @@ DECLARE
     st @extschema@.battery_fold_state;
     v record;
     corrected record;
+    earlier record;
 BEGIN
     IF @extschema@._restoring() THEN RETURN NEW; END IF;   -- pg_restore: history kept as dumped
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
@@ -2829,12 +2839,12 @@ BEGIN
     -- turn, the lock the usage state's triggers take.
     IF NEW.event = 'soh_reported' AND NEW.restricted IS NOT NULL THEN
         PERFORM @extschema@._usage_lock(NEW.restricted);
-        SELECT e.battery_id, e.ledger_origin, e.ledger_seq INTO corrected FROM @extschema@.battery_event e
+        SELECT e.battery_id, e.ledger_origin, e.ledger_seq INTO earlier FROM @extschema@.battery_event e
          WHERE e.restricted OPERATOR(@extschema@.=) NEW.restricted AND e.event = 'soh_reported' LIMIT 1;
         IF FOUND THEN
             PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL045',
                 format('commitment %s is named by a usage report already (battery %s, origin "%s", seq %s)',
-                       NEW.restricted, corrected.battery_id, corrected.ledger_origin, corrected.ledger_seq),
+                       NEW.restricted, earlier.battery_id, earlier.ledger_origin, earlier.ledger_seq),
                 'A usage report''s commitment names one report: a second would count the values it discloses again wherever they are disclosed.',
                 'Commit each report''s values with a fresh random salt: battledger.commitment(salt, value).');
             RETURN NEW;

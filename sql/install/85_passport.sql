@@ -733,6 +733,9 @@ BEGIN
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
            AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (co.ledger_at, co.ledger_origin, co.ledger_seq)
+           -- a commitment another report names too counts for neither (0.25.0, 87_usage_state.sql)
+           AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
          ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
     END IF;
     IF v IS NULL THEN

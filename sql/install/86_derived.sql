@@ -188,6 +188,11 @@ BEGIN
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
            AND d.tier = 'legitimate_interest' AND jsonb_typeof(d.value->'cycle') = 'object'
+           -- a commitment counts once (0.25.0): one another report names too
+           -- (a replay past BL045) counts for neither, as the usage state
+           -- counts it (87_usage_state.sql's header; docs/security.md)
+           AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
     ), pairs AS (
         -- round trip: a discharge's energy over the energy of the charge just
         -- before it (the previous charge or discharge, by lag() over those

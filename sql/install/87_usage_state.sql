@@ -15,6 +15,17 @@
 -- (values, times, hashes are read from the report the position names), and
 -- usage_state_check() recomputes every row from the reports and names each
 -- battery whose row differs; usage_state_rebuild() recomputes rows.
+--
+-- A commitment counts once (0.25.0): a report whose commitment another
+-- report names too (a replay written past BL045, registry_conflicts()'s
+-- commitment_replayed) counts for none of them, in the state, its
+-- computation and every reader of the reports (_usage_derived(), the
+-- passport's walks, _performance_at()): which of two reports copied the
+-- other cannot be told from the rows (a superuser backdates its copy), and
+-- the set of rows naming a commitment is the same on every member whatever
+-- order they arrived in (docs/security.md, "Usage reports").  Readers test
+-- it as "another row names it": NOT EXISTS (... OFFSET 1) over the
+-- battery_event_restricted index, two index entries at most.
 -----------------------------------------------------------------------------
 
 -- One row per battery with a legitimate-interest usage report (soh_reported
@@ -62,7 +73,11 @@ CREATE TABLE @extschema@._usage_state (
     re_first_seq    bigint,
     re_at           timestamptz,
     re_origin       text COLLATE "C",
-    re_seq          bigint
+    re_seq          bigint,
+    -- a report of the battery disclosed at this tier whose commitment
+    -- another report names too (counted for none, the header; 0.25.0):
+    -- only then do the passport's round-trip walks test each report
+    contested       boolean NOT NULL DEFAULT false
 );
 REVOKE ALL ON @extschema@._usage_state FROM PUBLIC;
 
@@ -118,8 +133,8 @@ BEGIN
     IF NOT FOUND THEN
         made := @extschema@._effective_manufacture(battery);
         th := @extschema@._usage_thresholds(made, @extschema@._model_row(made.model_id));
-        INSERT INTO @extschema@._usage_state (battery_id, latest, deep_v, over_v, t_hi, t_lo, n, deep_n, over_n)
-        VALUES (battery, '{}', th.deep_v, th.over_v, th.t_hi, th.t_lo, 0, 0, 0)
+        INSERT INTO @extschema@._usage_state (battery_id, latest, deep_v, over_v, t_hi, t_lo, n, deep_n, over_n, contested)
+        VALUES (battery, '{}', th.deep_v, th.over_v, th.t_hi, th.t_lo, 0, 0, 0, @extschema@._usage_contested(battery))
         ON CONFLICT (battery_id) DO NOTHING;
         SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) battery FOR UPDATE;
     END IF;
@@ -200,6 +215,20 @@ BEGIN
      WHERE u.battery_id OPERATOR(@extschema@.=) battery;
 END $$;
 
+-- _usage_contested(battery): does a report of the battery disclosed at the
+-- legitimate-interest tier name a commitment another report names too?
+-- The usage state's "contested" (0.25.0).  A probe per report of the
+-- battery: on a row's creation and in its computation, not in a passport.
+CREATE FUNCTION @extschema@._usage_contested(battery @extschema@.battery_id) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT FROM @extschema@.battery_event e
+                     JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
+                    WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
+                      AND d.tier = 'legitimate_interest'
+                      AND EXISTS (SELECT FROM @extschema@.battery_event o
+                                   WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1))
+$$;
+
 -- _usage_state_compute(battery, deep_v, over_v, t_hi, t_lo): the battery's
 -- row recomputed from its reports, with the given thresholds; no row (all
 -- NULL) for a battery without a legitimate-interest report.  What
@@ -216,6 +245,9 @@ BEGIN
           FROM @extschema@.battery_event e
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+           -- a commitment named by one report alone (the header)
+           AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
     ), c AS MATERIALIZED (
         SELECT r.at, r.origin, r.seq, r.value->'cycle'->>'type' AS type,
                @extschema@._json_num(r.value->'cycle'->'duration_s') AS dur, @extschema@._json_num(r.value->'cycle'->'v_min') AS vmin,
@@ -233,7 +265,7 @@ BEGIN
            deep_v, over_v, t_hi, t_lo,
            a.n, a.ah, a.wh, a.ah_out, a.t_max, a.deep_n, a.over_n, a.hi_s, a.hi_chg_s, a.lo_s, a.lo_chg_s,
            l.at, l.origin, l.seq, ds.at, ds.origin, ds.seq, en.at, en.origin, en.seq,
-           rf.at, rf.origin, rf.seq, rl.at, rl.origin, rl.seq
+           rf.at, rf.origin, rf.seq, rl.at, rl.origin, rl.seq, @extschema@._usage_contested(battery)
       INTO s
       FROM (SELECT count(*) AS n, sum(c.ah) AS ah, sum(c.wh) AS wh, sum(c.ah) FILTER (WHERE c.type = 'discharge') AS ah_out,
                    max(c.tmax) AS t_max,
@@ -316,7 +348,10 @@ BEGIN
                  UNION ALL
                  SELECT e.battery_id FROM @extschema@.battery_event e
                    JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
-                  WHERE e.event = 'soh_reported' AND d.tier = 'legitimate_interest') x LOOP
+                  WHERE e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
+                    -- (a report whose commitment another names too counts for none: the header)
+                    AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                     WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)) x LOOP
         SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) b;
         IF NOT FOUND THEN
             battery_id := b; problem := 'reports and no usage state';
@@ -396,7 +431,9 @@ BEGIN
         RETURN QUERY SELECT * FROM @extschema@._usage_derived(battery, made, m);
         RETURN;
     END IF;
-    -- the reports the row names (each a report with per-cycle data, disclosed at this tier)
+    -- the reports the row names (each a report with per-cycle data, disclosed
+    -- at this tier, its commitment named by it alone: the triggers below
+    -- keep a contested one out of the row, the check compares)
     SELECT e.occurred_at, e.ledger_seq AS seq, e.ledger_hash AS hash INTO l
       FROM @extschema@.battery_event e JOIN @extschema@.disclosure x ON x.commitment OPERATOR(@extschema@.=) e.restricted
      WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND x.tier = 'legitimate_interest'
@@ -456,7 +493,12 @@ BEGIN
                    FROM @extschema@.battery_event e
                    LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                        WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
-                                         AND d0.tier = 'legitimate_interest') x ON true
+                                         AND d0.tier = 'legitimate_interest'
+                                         -- (named by this report alone, the header: tested where the
+                                         -- battery has a contested report, a probe per report walked)
+                                         AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                                          WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
+                                                            AND o.event = 'soh_reported' OFFSET 1))) x ON true
                   WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                     AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (b_at, b_origin, b_seq)
                   ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8 LOOP
@@ -482,7 +524,10 @@ BEGIN
                        FROM @extschema@.battery_event e
                        LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                            WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
-                                             AND d0.tier = 'legitimate_interest') x ON true
+                                             AND d0.tier = 'legitimate_interest'
+                                             AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                                              WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
+                                                                AND o.event = 'soh_reported' OFFSET 1))) x ON true
                       WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                         AND (e.ledger_at, e.ledger_origin, e.ledger_seq) > (b_at, b_origin, b_seq)
                       ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 8 LOOP
@@ -572,16 +617,31 @@ CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS 
 -- disclosure at REPEATABLE READ may not see a report committed after its
 -- snapshot: its trigger below fails then, 0.24.0).  ENABLE ALWAYS: the
 -- apply worker folds the reports it applies (a member without the
--- disclosures finds none).  The apply worker runs at the level
--- default_transaction_isolation gives it, and the rules that refuse a
--- report at REPEATABLE READ do not run there: a disclosure committed after
--- its snapshot, whose own trigger found no report yet, was not seen.  At
--- any level but READ COMMITTED the disclosure is read with the latest
--- snapshot, after the lock (0.25.0, test/shell/usage_state_rr.sh).
+-- disclosures finds none).
+--
+-- A commitment counts once (0.25.0; the header): the report is folded if
+-- it alone names its commitment.  The second report naming one (a replay
+-- past BL045, written here or arriving, before or after the genuine one)
+-- takes the first out: the batteries the commitment's reports are of are
+-- recomputed (sums cannot forget a report), and a third changes nothing.
+-- So the row is the same whatever order the reports and the disclosure
+-- arrive in.  Counted under the commitment's lock: a report committing
+-- meanwhile is seen (READ COMMITTED), or, at REPEATABLE READ (a member's
+-- superuser's session past BL039), counted with the latest snapshot and
+-- the transaction failed as the disclosure's trigger fails it.
+-- The apply worker runs at the level default_transaction_isolation gives
+-- it, and the rules that refuse a report at REPEATABLE READ do not run
+-- there: a disclosure committed after its snapshot, whose own trigger found
+-- no report yet, was not seen.  At any level but READ COMMITTED the
+-- disclosure is read with the latest snapshot, after the lock (0.25.0,
+-- test/shell/usage_state_rr.sh).
 CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v jsonb;
+    named bigint;
+    latest bigint;
+    b @extschema@.battery_id;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.restricted);
     IF current_setting('transaction_isolation') = 'read committed' THEN
@@ -590,8 +650,35 @@ BEGIN
     ELSE
         v := @extschema@._usage_disclosure_latest(NEW.restricted);
     END IF;
-    IF v IS NOT NULL THEN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- the reports naming the commitment, this one among them, up to 3 (a
+    -- member writing thousands of replays of one commitment made each
+    -- count them all: quadratic)
+    SELECT count(*) INTO named FROM (SELECT FROM @extschema@.battery_event r
+                                      WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted
+                                        AND r.event = 'soh_reported' LIMIT 3) r;
+    latest := @extschema@._usage_reports_latest(NEW.restricted);   -- NULL at READ COMMITTED
+    IF latest IS NOT NULL AND least(latest, 3) > named THEN
+        RAISE EXCEPTION 'a usage report naming this report''s commitment was committed after this transaction''s snapshot'
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('This transaction runs at %s and sees fewer of the reports naming commitment %s than are committed (%s of at most 3 counted); a commitment two reports name counts for neither, which it cannot fold.',
+                                  current_setting('transaction_isolation'), NEW.restricted, named),
+                  HINT = 'Retry the transaction (its new snapshot sees them), or write usage reports at READ COMMITTED.';
+    END IF;
+    IF named = 1 THEN
         PERFORM @extschema@._usage_state_add(NEW.battery_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, v);
+    ELSIF named = 2 THEN
+        -- the first report counted until now: out (this one never counts)
+        FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
+                  WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted AND r.event = 'soh_reported' LOOP
+            PERFORM @extschema@.usage_state_rebuild(b);
+        END LOOP;
+    ELSE
+        -- a third or later: counted for none already; its battery has a contested report now
+        UPDATE @extschema@._usage_state u SET contested = true
+         WHERE u.battery_id OPERATOR(@extschema@.=) NEW.battery_id AND NOT u.contested;
     END IF;
     RETURN NULL;
 END $$;
@@ -621,23 +708,39 @@ CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256
 -- snapshot after the lock (a report committing meanwhile holds the lock
 -- until it commits), fewer folded than committed is a serialization
 -- failure: the application's retry, with a new snapshot, folds them.
+-- A commitment two or more reports name counts for none (0.25.0; the
+-- header): folded only where one report names it.
 CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     e record;
-    folded bigint := 0;
+    one record;
+    seen bigint := 0;
+    latest bigint;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
+    -- (two at most: a third changes nothing)
     FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
-              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LOOP
-        PERFORM @extschema@._usage_state_add(e.battery_id, e.ledger_at, e.ledger_origin, e.ledger_seq, NEW.value);
-        folded := folded + 1;
+              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LIMIT 2 LOOP
+        one := e;
+        seen := seen + 1;
     END LOOP;
-    IF @extschema@._usage_reports_latest(NEW.commitment) > folded THEN
+    IF seen = 1 THEN
+        PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
+    ELSIF seen = 2 THEN
+        -- counted for none: the batteries its reports are of have a contested report
+        UPDATE @extschema@._usage_state u SET contested = true
+         WHERE NOT u.contested
+           AND EXISTS (SELECT FROM @extschema@.battery_event r
+                        WHERE r.battery_id OPERATOR(@extschema@.=) u.battery_id
+                          AND r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported');
+    END IF;
+    latest := @extschema@._usage_reports_latest(NEW.commitment);   -- NULL at READ COMMITTED
+    IF latest IS NOT NULL AND least(latest, 2) > seen THEN
         RAISE EXCEPTION 'a usage report this disclosure discloses was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees %s of the reports naming commitment %s; it cannot fold the others into the usage state.',
-                                  current_setting('transaction_isolation'), folded, NEW.commitment),
+                  DETAIL = format('This transaction runs at %s and sees fewer of the reports naming commitment %s than are committed (%s of at most 2 counted); it cannot fold them into the usage state.',
+                                  current_setting('transaction_isolation'), NEW.commitment, seen),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write disclosures at READ COMMITTED.';
     END IF;
     RETURN NULL;
@@ -694,6 +797,7 @@ CREATE TRIGGER battledger_usage_state_emptied AFTER TRUNCATE ON @extschema@.disc
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._usage_state_erased();
 
 REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, @extschema@.battery_model),
+    @extschema@._usage_contested(@extschema@.battery_id),
     @extschema@._usage_state_add(@extschema@.battery_id, timestamptz, text, bigint, jsonb),
     @extschema@._usage_state_compute(@extschema@.battery_id, numeric, numeric, numeric, numeric),
     @extschema@._usage_derived_state(@extschema@.battery_id, @extschema@.battery_event, @extschema@.battery_model),

@@ -30,10 +30,13 @@
 #   r31 (test/redteam/r31_0240_findings.sh): 0.23.0's surface: a usage
 #       report cannot replay another's commitment (BL045), the usage lock is
 #       no role's, a hosting hijack during an outage is named.
+#   once25 (test/redteam/once25_0250_findings.sh): a replayed usage
+#       commitment counts for neither report, at the writer and at replicas
+#       in either arrival order, backdated or naming another battery.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")

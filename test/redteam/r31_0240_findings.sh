@@ -201,7 +201,7 @@ q m -c "ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules" \
 bl_wait_for c "SELECT count(*) = 4 FROM battledger.battery_event WHERE event = 'soh_reported'" 150 >/dev/null
 after=$(usage "$C/B1")
 echo "#   B1 at c after m's superuser's replay, past its rules: $after; passport soh_pct $(soh_pp "$C/B1")"
-echo "#   residual (docs/security.md): a replay written past the rules still counts where the disclosure is held"
+echo "#   since 0.25.0 a replay written past the rules counts for neither report (test/redteam/once25_0250_findings.sh)"
 check "  past the rules: registry_conflicts() at c names the replayed commitment" \
   "$(q c -c "SELECT count(*) FROM battledger.registry_conflicts() WHERE ledger_origin = 'm.example/log' AND problem = 'commitment_replayed' AND kind = 'conflict'")" 1
 check "  (the usage state agrees with the reference: usage_state_check() clean)" \
@@ -214,8 +214,9 @@ INSERT INTO battledger.disclosure SELECT battledger.commitment(salt, v), 'legiti
 SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B1', 'event', 'soh_reported', 'occurred_at', at,
           'restricted', battledger.commitment(salt, v)::text)) FROM public.report WHERE n = 4;
 SQL
+# (0.24.0: 62.50@5, report 1 counted twice; 0.25.0: for neither, reports 2-4 count)
 check "U1b c's own reports each take a fresh salt: c's 4th report is not refused (SoH 62.5 from it)" \
-  "$(usage "$C/B1" | sed 's/.*soh_pct=//')" "62.50@5"
+  "$(usage "$C/B1" | sed 's/.*soh_pct=//')" "62.50@3"
 q m -c "$(made mal-1 "$C/M1")" -c "$(placed mal-1 "$C/M1" M1)" >/dev/null
 COMMIT3=$(q m -c "SELECT restricted::text FROM battledger.battery_event WHERE event = 'soh_reported' AND ledger_origin = 'c.example/log' ORDER BY occurred_at DESC LIMIT 1")
 check "U2 m's application cannot name c's commitment for a battery of its own (BL045)" \
