@@ -2672,33 +2672,35 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                     WHERE o.key_id OPERATOR(@extschema@.=) a.key_id AND o.event = 'added'
                       AND (o.member, o.ledger_origin, o.ledger_seq) IS DISTINCT FROM (a.member, a.ledger_origin, a.ledger_seq))
     UNION ALL
-    -- a usage report naming a commitment an earlier report (registry order)
-    -- names (0.24.0): its writer refuses it (BL045); one written past that,
+    -- a row naming a commitment an earlier row (registry order) names
+    -- (0.24.0 for usage reports, 0.25.0 for every event kind, red team
+    -- rt25 Q1-Q3): its writer refuses it (BL045); one written past that,
     -- or in a race, counts for neither, nor does the earlier one (0.25.0:
-    -- 87_usage_state.sql; until then the disclosed values counted again
-    -- where they are held, red team r31, U1/U2).  Which of the two copied
-    -- the other cannot be told from the rows (a member's superuser
-    -- backdates its copy, and the genuine report is then the later): a
-    -- conflict, the later listed, its message naming both rows and both
-    -- signers as parties, neither as the culprit
+    -- 87_usage_state.sql, the passport's test reports, _performance_at();
+    -- until then the disclosed values counted again where they are held,
+    -- red team r31, U1/U2).  Which of the two copied the other cannot be
+    -- told from the rows (a member's superuser backdates its copy, and the
+    -- genuine row is then the later): a conflict, the later listed, its
+    -- message naming both rows, their kinds and both signers as parties,
+    -- neither as the culprit
     SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event,
            (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, 'commitment_replayed', 'conflict',
-           format('commitment %s named by more than one usage report: this one, by "%s" (battery %s, origin "%s", seq %s), '
-                  'and one by "%s" earlier in registry order (battery %s, origin "%s", seq %s); either may be the copy '
+           format('commitment %s named by more than one event: this %s, by "%s" (battery %s, origin "%s", seq %s), '
+                  'and a %s by "%s" earlier in registry order (battery %s, origin "%s", seq %s); either may be the copy '
                   '(a backdated copy comes first), and the disclosed values count for neither',
-                  e.restricted, (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, e.battery_id, e.ledger_origin,
-                  e.ledger_seq, o.member, o.battery_id, o.ledger_origin, o.ledger_seq)
-      -- (the commitments named twice, by one pass over the reports; the
-      -- rows of those alone probed)
+                  e.restricted, e.event, (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, e.battery_id, e.ledger_origin,
+                  e.ledger_seq, o.event, o.member, o.battery_id, o.ledger_origin, o.ledger_seq)
+      -- (the commitments named twice, by one pass over the rows naming
+      -- one; the rows of those alone probed)
       FROM (SELECT r.restricted FROM @extschema@.battery_event r
-             WHERE r.event = 'soh_reported' AND r.restricted IS NOT NULL
+             WHERE r.restricted IS NOT NULL
              GROUP BY r.restricted HAVING count(*) > 1) twice
       JOIN @extschema@.battery_event e
-        ON e.restricted OPERATOR(@extschema@.=) twice.restricted AND e.event = 'soh_reported'
-      CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq,
+        ON e.restricted OPERATOR(@extschema@.=) twice.restricted
+      CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq, f.event,
                                  (@extschema@._signer_at(f.ledger_key_id, f.ledger_at)).member
                             FROM @extschema@.battery_event f
-                           WHERE f.restricted OPERATOR(@extschema@.=) e.restricted AND f.event = 'soh_reported'
+                           WHERE f.restricted OPERATOR(@extschema@.=) e.restricted
                              AND (f.ledger_at, f.ledger_origin, f.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
                            ORDER BY f.ledger_at, f.ledger_origin, f.ledger_seq LIMIT 1) o
     UNION ALL
@@ -2830,23 +2832,26 @@ BEGIN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, v.code, v.message, v.detail, v.hint);
         RETURN NEW;
     END IF;
-    -- a usage report's commitment names one report (0.24.0): the reports are
-    -- public, their disclosures are not, and a member's application that
-    -- copied another member's commitment into a report of its own made the
-    -- disclosed values count twice where the disclosure is held (a second
-    -- report of the battery, or a report of another battery: red team r31,
-    -- U1/U2).  Honest reports each take a fresh salt.  In the commitment's
-    -- turn, the lock the usage state's triggers take.
-    IF NEW.event = 'soh_reported' AND NEW.restricted IS NOT NULL THEN
+    -- a commitment names one row (0.24.0 for usage reports, 0.25.0 for
+    -- every event kind): the rows are public, their disclosures are not,
+    -- and a member's application that copied another member's commitment
+    -- into a row of its own made the disclosed values count twice where
+    -- the disclosure is held (a second report of the battery, or a report
+    -- of another battery: red team r31, U1/U2; a quality check's test
+    -- report, a consuming move's performance, a usage report naming either,
+    -- or a consuming move naming a report: rt25 Q1-Q3).  Honest rows each
+    -- take a fresh salt.  In the commitment's turn, the lock the usage
+    -- state's triggers take.
+    IF NEW.restricted IS NOT NULL THEN
         PERFORM @extschema@._usage_lock(NEW.restricted);
-        SELECT e.battery_id, e.ledger_origin, e.ledger_seq INTO earlier FROM @extschema@.battery_event e
-         WHERE e.restricted OPERATOR(@extschema@.=) NEW.restricted AND e.event = 'soh_reported' LIMIT 1;
+        SELECT e.battery_id, e.ledger_origin, e.ledger_seq, e.event INTO earlier FROM @extschema@.battery_event e
+         WHERE e.restricted OPERATOR(@extschema@.=) NEW.restricted LIMIT 1;
         IF FOUND THEN
             PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL045',
-                format('commitment %s is named by a usage report already (battery %s, origin "%s", seq %s)',
-                       NEW.restricted, earlier.battery_id, earlier.ledger_origin, earlier.ledger_seq),
-                'A usage report''s commitment names one report: a second would count the values it discloses again wherever they are disclosed.',
-                'Commit each report''s values with a fresh random salt: battledger.commitment(salt, value).');
+                format('commitment %s is named by an event already (%s of battery %s, origin "%s", seq %s)',
+                       NEW.restricted, earlier.event, earlier.battery_id, earlier.ledger_origin, earlier.ledger_seq),
+                'A commitment names one event, whatever its kind: a second would show the values it discloses again, as another event''s or another battery''s, wherever they are disclosed.',
+                'Commit each event''s values with a fresh random salt: battledger.commitment(salt, value).');
             RETURN NEW;
         END IF;
     END IF;

@@ -237,13 +237,19 @@ BEGIN
                                        '[]'::jsonb));
     END IF;
     IF tests_ok THEN
-        -- test reports: restricted values of quality checks disclosed to authorities
+        -- test reports: restricted values of quality checks disclosed to
+        -- authorities, each commitment named by its check alone (0.25.0,
+        -- 87_usage_state.sql's header: a check naming another battery's
+        -- commitment showed that battery's report as this one's, red team
+        -- rt25 Q1; a probe per disclosed check)
         v := v || jsonb_build_object('testReports', (
             SELECT jsonb_agg(d.value->'testReport' ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
               FROM @extschema@.battery_event e
               JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
              WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'quality_checked'
-               AND d.tier = 'authority' AND d.value ? 'testReport'));
+               AND d.tier = 'authority' AND d.value ? 'testReport'
+               AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                                WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)));
     END IF;
     -- values computed from the ledger (recycled content, usage) and registered operators
     RETURN @extschema@._passport_derived(v, battery, usage_ok, made, model);
@@ -717,7 +723,11 @@ END $$;
 
 -- A consumed battery's performance when its status changed: the values
 -- disclosed (legitimate interest) with the consuming move, else those of its
--- last usage report before it; by passport attribute name.
+-- last usage report before it; by passport attribute name.  A commitment
+-- another row of any kind names too counts for none (0.25.0,
+-- 87_usage_state.sql's header; red team rt25 Q2: a consuming move naming
+-- another battery's usage report showed its values as this battery's):
+-- the move's then counts as undisclosed.
 CREATE FUNCTION @extschema@._performance_at(battery @extschema@.battery_id, co record) RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -726,16 +736,18 @@ DECLARE
     at timestamptz := co.occurred_at;
 BEGIN
     SELECT d.value INTO v FROM @extschema@.disclosure d
-     WHERE d.commitment OPERATOR(@extschema@.=) co.restricted AND d.tier = 'legitimate_interest';
+     WHERE d.commitment OPERATOR(@extschema@.=) co.restricted AND d.tier = 'legitimate_interest'
+       AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
+                        WHERE o.restricted OPERATOR(@extschema@.=) co.restricted OFFSET 1);
     IF v IS NULL THEN
         src := 'lastUsageReport';
         SELECT d.value, e.occurred_at INTO v, at FROM @extschema@.battery_event e
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
            AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (co.ledger_at, co.ledger_origin, co.ledger_seq)
-           -- a commitment another report names too counts for neither (0.25.0, 87_usage_state.sql)
+           -- a commitment another row names too counts for none (0.25.0, 87_usage_state.sql)
            AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)
          ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
     END IF;
     IF v IS NULL THEN

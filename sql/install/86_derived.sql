@@ -192,7 +192,7 @@ BEGIN
            -- (a replay past BL045) counts for neither, as the usage state
            -- counts it (87_usage_state.sql's header; docs/security.md)
            AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)
     ), pairs AS (
         -- round trip: a discharge's energy over the energy of the charge just
         -- before it (the previous charge or discharge, by lag() over those

@@ -26,6 +26,13 @@
 -- order they arrived in (docs/security.md, "Usage reports").  Readers test
 -- it as "another row names it": NOT EXISTS (... OFFSET 1) over the
 -- battery_event_restricted index, two index entries at most.
+-- Another row of any event kind (red team rt25 Q1-Q3): a quality check's
+-- or a status change's commitment is a disclosure too, and one event kind
+-- naming another's commitment showed one battery's disclosed values as
+-- another's (a usage report naming a status change's, a consuming move
+-- naming a usage report's); so "another row" is any battery_event row,
+-- and the passport's other readers of disclosures (test reports,
+-- _performance_at()'s consuming move) test it the same way.
 -----------------------------------------------------------------------------
 
 -- One row per battery with a legitimate-interest usage report (soh_reported
@@ -81,9 +88,11 @@ CREATE TABLE @extschema@._usage_state (
 );
 REVOKE ALL ON @extschema@._usage_state FROM PUBLIC;
 
--- a disclosure arriving after its report finds the report
+-- a disclosure arriving after its report finds the report; the readers'
+-- "another row names it" probe, and BL045, find the rows of every event
+-- kind naming a commitment (until 0.25.0 usage reports' alone: rt25 Q1-Q3)
 CREATE INDEX battery_event_restricted ON @extschema@.battery_event (restricted)
-    WHERE event = 'soh_reported' AND restricted IS NOT NULL;
+    WHERE restricted IS NOT NULL;
 
 -- _usage_thresholds(made, m): deep-discharge and overcharge voltages and the
 -- idle temperature range the derived counts are judged by, as
@@ -216,7 +225,7 @@ BEGIN
 END $$;
 
 -- _usage_contested(battery): does a report of the battery disclosed at the
--- legitimate-interest tier name a commitment another report names too?
+-- legitimate-interest tier name a commitment another row (any kind) names too?
 -- The usage state's "contested" (0.25.0).  A probe per report of the
 -- battery: on a row's creation and in its computation, not in a passport.
 CREATE FUNCTION @extschema@._usage_contested(battery @extschema@.battery_id) RETURNS boolean
@@ -226,7 +235,7 @@ CREATE FUNCTION @extschema@._usage_contested(battery @extschema@.battery_id) RET
                     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                       AND d.tier = 'legitimate_interest'
                       AND EXISTS (SELECT FROM @extschema@.battery_event o
-                                   WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1))
+                                   WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1))
 $$;
 
 -- _usage_state_compute(battery, deep_v, over_v, t_hi, t_lo): the battery's
@@ -247,7 +256,7 @@ BEGIN
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
            -- a commitment named by one report alone (the header)
            AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)
+                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)
     ), c AS MATERIALIZED (
         SELECT r.at, r.origin, r.seq, r.value->'cycle'->>'type' AS type,
                @extschema@._json_num(r.value->'cycle'->'duration_s') AS dur, @extschema@._json_num(r.value->'cycle'->'v_min') AS vmin,
@@ -351,7 +360,7 @@ BEGIN
                   WHERE e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
                     -- (a report whose commitment another names too counts for none: the header)
                     AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                                     WHERE o.restricted OPERATOR(@extschema@.=) e.restricted AND o.event = 'soh_reported' OFFSET 1)) x LOOP
+                                     WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)) x LOOP
         SELECT * INTO s FROM @extschema@._usage_state u WHERE u.battery_id OPERATOR(@extschema@.=) b;
         IF NOT FOUND THEN
             battery_id := b; problem := 'reports and no usage state';
@@ -498,7 +507,7 @@ BEGIN
                                          -- battery has a contested report, a probe per report walked)
                                          AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
                                                           WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
-                                                            AND o.event = 'soh_reported' OFFSET 1))) x ON true
+                                                            OFFSET 1))) x ON true
                   WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                     AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (b_at, b_origin, b_seq)
                   ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8 LOOP
@@ -527,7 +536,7 @@ BEGIN
                                              AND d0.tier = 'legitimate_interest'
                                              AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
                                                               WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
-                                                                AND o.event = 'soh_reported' OFFSET 1))) x ON true
+                                                                OFFSET 1))) x ON true
                       WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                         AND (e.ledger_at, e.ledger_origin, e.ledger_seq) > (b_at, b_origin, b_seq)
                       ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 8 LOOP
@@ -620,12 +629,16 @@ CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS 
 -- disclosures finds none).
 --
 -- A commitment counts once (0.25.0; the header): the report is folded if
--- it alone names its commitment.  The second report naming one (a replay
+-- it alone names its commitment.  The second row naming one (a replay
 -- past BL045, written here or arriving, before or after the genuine one)
 -- takes the first out: the batteries the commitment's reports are of are
 -- recomputed (sums cannot forget a report), and a third changes nothing.
--- So the row is the same whatever order the reports and the disclosure
--- arrive in.  Counted under the commitment's lock: a report committing
+-- That second row may be of any event kind (rt25 Q2, Q3): the trigger
+-- fires on every row with a commitment, and a quality check or status
+-- change naming a report's commitment takes the report out as a second
+-- report does; a report naming theirs is never folded.
+-- So the row is the same whatever order the rows and the disclosure
+-- arrive in.  Counted under the commitment's lock: a row committing
 -- meanwhile is seen (READ COMMITTED), or, at REPEATABLE READ (a member's
 -- superuser's session past BL039), counted with the latest snapshot and
 -- the transaction failed as the disclosure's trigger fails it.
@@ -653,29 +666,31 @@ BEGIN
     IF v IS NULL THEN
         RETURN NULL;
     END IF;
-    -- the reports naming the commitment, this one among them, up to 3 (a
-    -- member writing thousands of replays of one commitment made each
-    -- count them all: quadratic)
+    -- the rows of any kind naming the commitment, this one among them, up
+    -- to 3 (a member writing thousands of replays of one commitment made
+    -- each count them all: quadratic)
     SELECT count(*) INTO named FROM (SELECT FROM @extschema@.battery_event r
-                                      WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted
-                                        AND r.event = 'soh_reported' LIMIT 3) r;
+                                      WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted LIMIT 3) r;
     latest := @extschema@._usage_reports_latest(NEW.restricted);   -- NULL at READ COMMITTED
     IF latest IS NOT NULL AND least(latest, 3) > named THEN
-        RAISE EXCEPTION 'a usage report naming this report''s commitment was committed after this transaction''s snapshot'
+        RAISE EXCEPTION 'a row naming this row''s commitment was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees fewer of the reports naming commitment %s than are committed (%s of at most 3 counted); a commitment two reports name counts for neither, which it cannot fold.',
+                  DETAIL = format('This transaction runs at %s and sees fewer of the rows naming commitment %s than are committed (%s of at most 3 counted); a commitment two rows name counts for none, which it cannot fold.',
                                   current_setting('transaction_isolation'), NEW.restricted, named),
-                  HINT = 'Retry the transaction (its new snapshot sees them), or write usage reports at READ COMMITTED.';
+                  HINT = 'Retry the transaction (its new snapshot sees them), or write events at READ COMMITTED.';
     END IF;
     IF named = 1 THEN
-        PERFORM @extschema@._usage_state_add(NEW.battery_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, v);
+        IF NEW.event = 'soh_reported' THEN
+            PERFORM @extschema@._usage_state_add(NEW.battery_id, NEW.ledger_at, NEW.ledger_origin, NEW.ledger_seq, v);
+        END IF;
     ELSIF named = 2 THEN
-        -- the first report counted until now: out (this one never counts)
+        -- the first row counted until now, if a report: out (this one never
+        -- counts); a report's battery has a contested report now
         FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
                   WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted AND r.event = 'soh_reported' LOOP
             PERFORM @extschema@.usage_state_rebuild(b);
         END LOOP;
-    ELSE
+    ELSIF NEW.event = 'soh_reported' THEN
         -- a third or later: counted for none already; its battery has a contested report now
         UPDATE @extschema@._usage_state u SET contested = true
          WHERE u.battery_id OPERATOR(@extschema@.=) NEW.battery_id AND NOT u.contested;
@@ -683,7 +698,7 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER zz_battledger_usage_state AFTER INSERT ON @extschema@.battery_event
-    FOR EACH ROW WHEN (NEW.event = 'soh_reported' AND NEW.restricted IS NOT NULL)
+    FOR EACH ROW WHEN (NEW.restricted IS NOT NULL)
     EXECUTE FUNCTION @extschema@._usage_state_reported();
 ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_state;
 
@@ -693,8 +708,8 @@ ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_
 CREATE FUNCTION @extschema@._usage_disclosure_latest(commitment @extschema@.hash256) RETURNS jsonb
     LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'bl_usage_disclosure_latest';
 
--- _usage_reports_latest(commitment): the usage reports naming the
--- commitment, counted with the latest snapshot (src/pg/usage_latest.c);
+-- _usage_reports_latest(commitment): the rows of any event kind naming the
+-- commitment (0.25.0), counted with the latest snapshot (src/pg/usage_latest.c);
 -- NULL at READ COMMITTED, where every query's snapshot is the latest.
 CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256) RETURNS bigint
     LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'bl_usage_reports_latest';
@@ -708,8 +723,10 @@ CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256
 -- snapshot after the lock (a report committing meanwhile holds the lock
 -- until it commits), fewer folded than committed is a serialization
 -- failure: the application's retry, with a new snapshot, folds them.
--- A commitment two or more reports name counts for none (0.25.0; the
--- header): folded only where one report names it.
+-- A commitment two or more rows name counts for none (0.25.0; the
+-- header): folded only where one row, a usage report, names it.  Rows of
+-- any event kind count (rt25 Q2, Q3), and _usage_reports_latest() counts
+-- them all too.
 CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -720,12 +737,12 @@ DECLARE
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
     -- (two at most: a third changes nothing)
-    FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq FROM @extschema@.battery_event r
-              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported' LIMIT 2 LOOP
+    FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq, r.event FROM @extschema@.battery_event r
+              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment LIMIT 2 LOOP
         one := e;
         seen := seen + 1;
     END LOOP;
-    IF seen = 1 THEN
+    IF seen = 1 AND one.event = 'soh_reported' THEN
         PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
     ELSIF seen = 2 THEN
         -- counted for none: the batteries its reports are of have a contested report
@@ -737,9 +754,9 @@ BEGIN
     END IF;
     latest := @extschema@._usage_reports_latest(NEW.commitment);   -- NULL at READ COMMITTED
     IF latest IS NOT NULL AND least(latest, 2) > seen THEN
-        RAISE EXCEPTION 'a usage report this disclosure discloses was committed after this transaction''s snapshot'
+        RAISE EXCEPTION 'a row this disclosure discloses was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees fewer of the reports naming commitment %s than are committed (%s of at most 2 counted); it cannot fold them into the usage state.',
+                  DETAIL = format('This transaction runs at %s and sees fewer of the rows naming commitment %s than are committed (%s of at most 2 counted); it cannot fold them into the usage state.',
                                   current_setting('transaction_isolation'), NEW.commitment, seen),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write disclosures at READ COMMITTED.';
     END IF;
@@ -774,10 +791,10 @@ BEGIN
                             THEN ARRAY[OLD.commitment, NEW.commitment] ELSE ARRAY[OLD.commitment] END LOOP
         PERFORM @extschema@._usage_lock(c);
         IF @extschema@._usage_reports_latest(c) > (SELECT count(*) FROM @extschema@.battery_event r
-                                                    WHERE r.restricted OPERATOR(@extschema@.=) c AND r.event = 'soh_reported') THEN
-            RAISE EXCEPTION 'a usage report of this disclosure was committed after this transaction''s snapshot'
+                                                    WHERE r.restricted OPERATOR(@extschema@.=) c) THEN
+            RAISE EXCEPTION 'a row naming this disclosure was committed after this transaction''s snapshot'
                 USING ERRCODE = 'serialization_failure',
-                      DETAIL = format('This transaction runs at %s and does not see every report naming commitment %s; it cannot recompute their batteries'' usage state.',
+                      DETAIL = format('This transaction runs at %s and does not see every row naming commitment %s; it cannot recompute their batteries'' usage state.',
                                       current_setting('transaction_isolation'), c),
                       HINT = 'Retry the transaction (its new snapshot sees them), or erase disclosures at READ COMMITTED.';
         END IF;
