@@ -742,8 +742,10 @@ BEGIN
         one := e;
         seen := seen + 1;
     END LOOP;
-    IF seen = 1 AND one.event = 'soh_reported' THEN
-        PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
+    IF seen = 1 THEN
+        IF one.event = 'soh_reported' THEN
+            PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
+        END IF;
     ELSIF seen = 2 THEN
         -- counted for none: the batteries its reports are of have a contested report
         UPDATE @extschema@._usage_state u SET contested = true
