@@ -38,10 +38,13 @@
 #       move) counts for another battery; commitment_replayed's order is the
 #       writer's clock; a row streamed between a joiner's copies hosts a
 #       competitor there.  FAILs until fixed (0.25.0).
+#   disc25 (test/redteam/disc25_0250_findings.sh): a commitment counts
+#       once whatever event kind names it: refused at the writer (BL045),
+#       counted for none and named past the rules, in either arrival order.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")

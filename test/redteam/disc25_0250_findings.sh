@@ -35,6 +35,8 @@
 # Each case prints "ok   - ..." when the property holds, "FAIL - ..." when
 # it does not; exit status: the number of FAILs.  PG_BIN: the build under
 # test.  DISC25_PORT (default 56116; uses 3).
+# Results, PostgreSQL 15, 2026-12-07: main 0576f12 (+ rt25): 12 FAILs (W1-W3
+# and "none written", X2 x3, X3, X1, N x3); branch disc25: 0 FAILs.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
