@@ -167,7 +167,7 @@ sleep 2
 q c >/dev/null <<SQL
 CREATE TABLE public.report AS
 SELECT sha256(convert_to('B1:1', 'UTF8')) AS salt,   -- TEST ONLY: reproducible salts
-       '{"cycle": {"type": "discharge", "ah": 100, "wh": 320, "capacity_ah": 270, "v_min": 3.0}}'::jsonb AS v;
+       '{"soh_pct": 91.5, "t_cell_max_c": 41}'::jsonb AS v;
 INSERT INTO battledger.disclosure SELECT battledger.commitment(salt, v), 'legitimate_interest', salt, v FROM public.report;
 SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B1', 'event', 'soh_reported', 'occurred_at', '2026-02-01T00:00:00Z',
           'restricted', battledger.commitment(salt, v)::text)) FROM public.report;
@@ -180,7 +180,24 @@ echo "#   at c, the reports naming c's commitment (origin, ledger_at): $(q c -c 
 echo "#   registry_conflicts() at c, commitment_replayed: $(q c -c "SELECT coalesce(string_agg(ledger_origin || ' seq ' || ledger_seq || ' signer ' || coalesce(signer, '-'), '; '), 'none') FROM battledger.registry_conflicts() WHERE problem = 'commitment_replayed'")"
 check "R1 registry_conflicts() at c names m's copy, not c's own report, as the replay" \
   "$(q c -c "SELECT coalesce(string_agg(DISTINCT ledger_origin, ','), 'none') FROM battledger.registry_conflicts() WHERE problem = 'commitment_replayed'")" m.example/log
-echo "#   (residual r31: at c, M1's usage counts B1's report: $(q c -c "SELECT coalesce(string_agg(key || '=' || value, ' ' ORDER BY key), 'none') FROM battledger.usage_derived('$C/M1') WHERE key = 'soh_pct'"))"
+check "  (the honest side) m's copy and c's report at c: c's report was stored here first" \
+  "$(q c -c "SELECT string_agg(ledger_origin, ',' ORDER BY age(xmin) DESC) FROM battledger.battery_event WHERE event = 'soh_reported'")" "c.example/log,m.example/log"
+
+# ---------------------------------------------------------------- Q2
+# m's application: M1 remanufactured into M2, its consuming move naming the
+# commitment of c's usage report of B1 (legitimate interest, held at c)
+XR=$(q m -c "SELECT restricted::text FROM battledger.battery_event WHERE event = 'soh_reported' AND ledger_origin = 'c.example/log' LIMIT 1")
+qs=$(state m -c "SELECT ev('mal-1', jsonb_build_object('battery_id', '$C/M1', 'event', 'status_changed', 'new_status', 'remanufactured',
+                          'occurred_at', '2026-03-01T00:00:00Z', 'data', jsonb_build_object('successor', '$C/M2'), 'restricted', '$XR'))" \
+            -c "SELECT ev('mal-1', jsonb_build_object('battery_id', '$C/M2', 'event', 'manufactured', 'occurred_at', '2026-03-02T00:00:00Z',
+                          'model_id', 'CELL-M', 'data', jsonb_build_object('predecessors', jsonb_build_array('$C/M1'))))")
+echo "#   m's application's consuming move of M1 naming c's usage commitment, and M2: ${qs:-accepted}"
+bl_wait_for c "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/M2'" 50 >/dev/null
+PERF=$(q c -c "SELECT coalesce(jsonb_path_query_first(battledger.passport('$C/M2', 'legitimate_interest'), 'strict \$.**.performanceAtStatusChange')::text, 'none')")
+echo "#   at c, M2's legitimate-interest passport, its predecessor M1's performanceAtStatusChange: $PERF"
+check "Q2 m's application cannot make c's usage values of B1 (soh_pct 91.5) M1's performance at its status change, at c" "$PERF" none
+check "  or registry_conflicts() at c names the copied commitment" \
+  "$(q c -c "SELECT count(*) > 0 FROM battledger.registry_conflicts() WHERE ledger_origin = 'm.example/log' AND event = 'status_changed' AND message LIKE '%$XR%'")" t
 
 # ---------------------------------------------------------------- J5
 all_ready() { echo "SELECT count(*) > 0 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel"; }
@@ -201,6 +218,17 @@ check "J5 m's row streamed between j's copies does not host cell.example at j (m
 check "  (detected) registry_conflicts() at j names member_hosting_contested for cell.example" \
   "$(q j -c "SELECT count(*) > 0 FROM battledger.registry_conflicts() WHERE problem = 'member_hosting_contested' AND signer = 'cell.example'")" t
 check "  c's own key for cell.example signs at j" "$(signer j cell-1)" cell.example
+# impact at j: c's next row signed as cell.example (refused: the arrival
+# check stops j's subscription to c), and a row m signs as cell.example
+q c -c "$(made cell-1 "$C/B2")" >/dev/null
+q m -c "SELECT battledger.pin_member_host('cell.example', 'm.example/log')" >/dev/null   # (m's own database: its key signs as cell.example there)
+bypass battery_event "$(made mal-as-cell "$C/F1")"
+bl_wait_for j "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'" 50 >/dev/null
+sleep 3
+echo "#   at j: m's row signed with its key as cell.example stored: $(q j -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'"), its signer $(q j -c "SELECT coalesce((SELECT (battledger._signer_at(ledger_key_id, ledger_at)).member FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'), '-')"); c's honest B2 stored: $(q j -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/B2'"); j's status of c: $(q j -c "SELECT state FROM battledger.consortium_status() WHERE member = 'c.example/log'")"
+check "  at j, m's row signed with its own key as cell.example is not taken as cell.example's (stored and verify() clean)" \
+  "$(q j -c "SELECT count(*) = 1 AND NOT EXISTS (SELECT FROM battledger.verify('battledger.battery_event') v WHERE v.origin = 'm.example/log')
+              FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'")" f
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
