@@ -199,6 +199,32 @@ check "Q2 m's application cannot make c's usage values of B1 (soh_pct 91.5) M1's
 check "  or registry_conflicts() at c names the copied commitment" \
   "$(q c -c "SELECT count(*) > 0 FROM battledger.registry_conflicts() WHERE ledger_origin = 'm.example/log' AND event = 'status_changed' AND message LIKE '%$XR%'")" t
 
+# ---------------------------------------------------------------- Q3
+# the other way round: c remanufactures B3, its consuming move naming the
+# commitment of the performance it discloses (legitimate interest, at c);
+# m's application writes a usage report of its battery M3 naming it: no
+# usage report names it yet, so BL045 lets it through, and at c the usage
+# state folds c's disclosure into M3's usage
+q c >/dev/null <<SQL
+$(made cell-1 "$C/B3"); $(placed cell-1 "$C/B3" B3);
+CREATE TABLE public.perf AS SELECT sha256(convert_to('B3:perf', 'UTF8')) AS salt,   -- TEST ONLY
+       '{"soh_pct": 88.25, "capacity_ah": 247}'::jsonb AS v;
+INSERT INTO battledger.disclosure SELECT battledger.commitment(salt, v), 'legitimate_interest', salt, v FROM public.perf;
+SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B3', 'event', 'status_changed', 'new_status', 'remanufactured', 'passport_id', 'urn:bp:B3r',
+          'occurred_at', '2026-04-01T00:00:00Z', 'restricted', battledger.commitment(salt, v)::text)) FROM public.perf;
+SQL
+q m -c "$(made mal-1 "$C/M3")" -c "$(placed mal-1 "$C/M3" M3)" >/dev/null
+bl_wait_for m "SELECT count(*) = 1 FROM battledger.battery_event WHERE event = 'status_changed' AND ledger_origin = 'c.example/log'" 150 >/dev/null
+XP=$(q m -c "SELECT restricted::text FROM battledger.battery_event WHERE event = 'status_changed' AND ledger_origin = 'c.example/log'")
+qs=$(state m -c "SELECT ev('mal-1', jsonb_build_object('battery_id', '$C/M3', 'event', 'soh_reported', 'occurred_at', '2026-04-02T00:00:00Z', 'restricted', '$XP'))")
+echo "#   m's application's usage report of M3 naming c's status-change commitment: ${qs:-accepted}"
+bl_wait_for c "SELECT count(*) = 1 FROM battledger.battery_event WHERE event = 'soh_reported' AND battery_id OPERATOR(battledger.=) '$C/M3'" 50 >/dev/null
+SOH3=$(q c -c "SELECT coalesce(battledger.passport('$C/M3', 'legitimate_interest')->'performance'->'dynamic'->'stateOfHealth'->>'value', 'none')")
+echo "#   at c, M3's legitimate-interest passport stateOfHealth: $SOH3"
+check "Q3 m's application cannot count c's disclosed performance of B3 as M3's usage at c (BL045 on any commitment)" "$SOH3" none
+check "  or registry_conflicts() at c names the copied commitment" \
+  "$(q c -c "SELECT count(*) > 0 FROM battledger.registry_conflicts() WHERE ledger_origin = 'm.example/log' AND message LIKE '%$XP%'")" t
+
 # ---------------------------------------------------------------- J5
 all_ready() { echo "SELECT count(*) > 0 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel"; }
 bl_join j m
