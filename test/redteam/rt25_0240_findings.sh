@@ -35,6 +35,22 @@
 #       copy, joined next, does not unsettle a first_seen pin: m's key
 #       signs as cell.example at j.  Detected (member_hosting_contested)
 #       only: residual (2) of docs/security.md, won on purpose at a joiner.
+#       Then m's row signed with that key as cell.example is stored at j,
+#       verify() clean, while c's next row is refused and j's subscription
+#       to c stops.
+#   Q2  (m's application) a consuming move (status_changed to
+#       remanufactured, with a successor) of M1 naming the commitment of
+#       c's usage report of B1: at c, M2's legitimate-interest passport
+#       shows B1's disclosed values as M1's performanceAtStatusChange.
+#   Q3  (m's application) the other way round: a usage report of M3 naming
+#       the commitment of c's consuming move of B3 (its disclosed
+#       performance): no usage report names it, so BL045 passes it, and at
+#       c M3's passport stateOfHealth is B3's.
+# Results, PostgreSQL 15, 2026-12-07 ~08:40 UTC, main e64ccf3 (0.24.0 as
+# released, 3410aca): 10 FAILs (Q1 x2, R1, Q2 x2, Q3 x2, J5 x3); P1, P2,
+# R1's honest-side check and J5's detection hold.  Also tried, not kept as
+# cases: every C function PUBLIC executes (67) called as a plain role with
+# empty, 1-byte, 100 kB and extreme arguments: errors, no crash.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
