@@ -276,14 +276,15 @@ bypass battery_event "$(made mal-as-cell "$C/F1")"
 bl_wait_for j "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'" 50 >/dev/null
 sleep 3
 echo "#   at j, unsettled: m's row signed with its key as cell.example stored: $(q j -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'"); c's honest B2 stored: $(q j -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/B2'"); j's status of c: $(q j -c "SELECT state FROM battledger.consortium_status() WHERE member = 'c.example/log'")"
+check "  at j, m's row signed with its own key as cell.example is not taken as cell.example's while unsettled (stored and verify() clean)" \
+  "$(q j -c "SELECT count(*) = 1 AND NOT EXISTS (SELECT FROM battledger.verify('battledger.battery_event') v WHERE v.origin = 'm.example/log')
+              FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'")" f
+
 SUBC=$(q j -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'c.example/log'")
 q j -c "SELECT battledger.pin_member_host('cell.example', 'c.example/log')" -c "ALTER SUBSCRIPTION \"$SUBC\" ENABLE" >/dev/null
 check "  (recoverable) pin_member_host() at j and the subscription enabled: c's key signs, m's for nobody, c's B2 arrives" \
   "$(signer j cell-1)/$(signer j mal-as-cell)/$(bl_wait_for j "SELECT count(*) = 1 FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/B2'" 150 >/dev/null && echo arrived)" \
   "cell.example/nobody/arrived"
-check "  at j, m's row signed with its own key as cell.example is not taken as cell.example's (stored and verify() clean)" \
-  "$(q j -c "SELECT count(*) = 1 AND NOT EXISTS (SELECT FROM battledger.verify('battledger.battery_event') v WHERE v.origin = 'm.example/log')
-              FROM battledger.battery_event WHERE battery_id OPERATOR(battledger.=) '$C/F1'")" f
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
