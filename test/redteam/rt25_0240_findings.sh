@@ -54,6 +54,9 @@
 # R1's honest-side check and J5's detection hold.  Also tried, not kept as
 # cases: every C function PUBLIC executes (67) called as a plain role with
 # empty, 1-byte, 100 kB and extreme arguments: errors, no crash.
+# J5 with its 0.25.0 expectations (unsettled, named, recoverable), ~09:00
+# UTC: main ba67768 4 FAILs in J5; branch pin25 (a copy unsettles a pin
+# streamed in from another origin than the database's own) 0 in J5.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
