@@ -974,6 +974,11 @@ DECLARE
     leaf_counts bigint[] := '{}';
     row_problems text[];
     row_details text[];
+    lost_chain text[];      -- a table's rows lost: no leaf at their seq, prev and row hash
+    lost_sealed bigint[];   -- (the last seq of their chain a sealed leaf names)
+    lost_seq bigint[];
+    lost_age int[];
+    lost_prev @extschema@.hash256[];
     rows_tbl text[] := '{}';
     rows_problem text[] := '{}';
     rows_detail text[] := '{}';
@@ -1042,13 +1047,16 @@ BEGIN
     -- only when some leaf's group has none (a leaf without its row, or one
     -- giving a row another prev) is that counted again, by the earlier
     -- grouping on (seq, row hash), reading the table again.
-    FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname, c.relhassubclass AS children
+    FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname, c.relhassubclass AS children,
+                    (SELECT pg_catalog.format(' COLLATE %I.%I', cn.nspname, co.collname) FROM pg_attribute a
+                       JOIN pg_collation co ON co.oid = a.attcollation JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                      WHERE a.attrelid = l.tbl AND a.attname = l.chain_by) AS chain_coll
                FROM @extschema@.ledger_tables l
                JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
               ORDER BY l.tbl::text LOOP
         EXECUTE format(
             'WITH ch AS MATERIALIZED ('
-            '       SELECT g.has_row, g.chain, pg_catalog.max(g.seq) FILTER (WHERE g.li < $4) AS sealed_seq, '
+            '       SELECT g.chain, pg_catalog.max(g.seq) FILTER (WHERE g.li < $4 AND g.has_row) AS sealed_seq, '
             '              pg_catalog.array_agg(g.seq) FILTER (WHERE g.li IS NULL AND g.has_row) AS seqs, '
             '              pg_catalog.array_agg(g.age) FILTER (WHERE g.li IS NULL AND g.has_row) AS ages, '
             '              pg_catalog.array_agg(g.prev) FILTER (WHERE g.li IS NULL AND g.has_row) AS prevs, '
@@ -1066,35 +1074,49 @@ BEGIN
             '                       SELECT 3, NULL, h.seq, (h.row_data->>''ledger_prev'')::@extschema@.hash256, (h.row_data->>''ledger_hash'')::@extschema@.hash256, NULL, NULL '
             '                         FROM @extschema@.held_row h WHERE h.origin = $1 AND h.tbl = $2) u '
             '                GROUP BY u.seq, u.prev, u.h) g '
-            '        GROUP BY g.has_row, g.chain HAVING NOT g.has_row OR pg_catalog.bool_or(g.li IS NULL)), '
-            '     lost AS (SELECT c.chain, c.sealed_seq, s.seq, s.age, s.prev '
-            '                FROM ch c, ROWS FROM (pg_catalog.unnest(c.seqs), pg_catalog.unnest(c.ages), pg_catalog.unnest(c.prevs)) AS s(seq, age, prev) '
-            '               WHERE c.has_row), '
-            '     mm AS (SELECT x.seq, pg_catalog.max(x.chain) AS chain '
-            '              FROM (SELECT p.seq, p.prev, NULL::text AS chain FROM @extschema@.peer_leaf p '
-            '                     WHERE p.origin = $1 AND p.tbl = $2 AND p.seq > 1 '
-            '                       AND (SELECT pg_catalog.bool_or(l.seq > 1) FROM lost l) '
-            '                    UNION ALL '
-            '                    SELECT l.seq, l.prev, l.chain FROM lost l WHERE l.seq > 1) x '
-            '             GROUP BY x.seq, x.prev HAVING pg_catalog.bool_or(x.chain IS NULL) AND pg_catalog.bool_or(x.chain IS NOT NULL)) '
-            'SELECT (SELECT coalesce(pg_catalog.sum(c.unmatched), 0) FROM ch c), '
-            '       pg_catalog.array_agg(z.problem ORDER BY z.chain, z.seq), pg_catalog.array_agg(z.detail ORDER BY z.chain, z.seq) '
-            '  FROM (SELECT f.chain, f.seq, pg_catalog.min(f.problem) AS problem, '
-            '               pg_catalog.format(%L, $1, f.chain, f.seq, (pg_catalog.array_agg(f.why ORDER BY f.problem))[1]) AS detail '
-            '          FROM (SELECT l.chain, l.seq, ''row_not_in_log'' AS problem, '
-            '                       CASE WHEN l.seq < l.sealed_seq THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', l.sealed_seq) '
-            '                            ELSE ''two seals of the log arrived here after it'' END AS why '
-            '                  FROM lost l WHERE l.seq < l.sealed_seq OR l.age > $3 '
-            '                UNION ALL '
-            '                SELECT m.chain, m.seq, ''row_leaf_mismatch'', ''the leaf at its place (same seq and prev) names another row hash'' FROM mm m) f '
-            '         GROUP BY f.chain, f.seq) z',
+            '        GROUP BY g.chain HAVING pg_catalog.bool_or(g.li IS NULL AND g.has_row) OR pg_catalog.bool_or(NOT g.received)) '
+            'SELECT (SELECT coalesce(pg_catalog.sum(c.unmatched), 0) FROM ch c), pg_catalog.array_agg(c.chain), '
+            '       pg_catalog.array_agg(c.sealed_seq), pg_catalog.array_agg(s.seq), pg_catalog.array_agg(s.age), pg_catalog.array_agg(s.prev) '
+            '  FROM ch c, ROWS FROM (pg_catalog.unnest(c.seqs), pg_catalog.unnest(c.ages), pg_catalog.unnest(c.prevs)) AS s(seq, age, prev)',
             CASE WHEN t.chain_by IS NULL THEN '''(one chain)''::text' ELSE pg_catalog.format('r.%I::text', t.chain_by) END, t.tbl,
             CASE WHEN t.children
                  THEN pg_catalog.format('UNION ALL SELECT 2, NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, NULL, NULL FROM %s r '
                                         'WHERE r.ledger_origin = $1 AND r.tableoid OPERATOR(pg_catalog.<>) %s::pg_catalog.oid ', t.tbl, t.tbl::oid)
-                 ELSE '' END,
-            'row of origin %s, chain %s, seq %s: in no leaf of the member''s log stored here, though %s.')
-            INTO n, row_problems, row_details USING member, t.qualname, before_age, sealed_before;
+                 ELSE '' END)
+            INTO n, lost_chain, lost_sealed, lost_seq, lost_age, lost_prev USING member, t.qualname, before_age, sealed_before;
+        -- the rows lost (no leaf at their seq, prev and row hash: in the
+        -- usual case only the rows in flight) are named; the leaves at their
+        -- places are picked by prev from a constant array of the lost rows'
+        -- (hashed whatever the statistics say), not grouped again
+        row_problems := NULL;
+        row_details := NULL;
+        IF pg_catalog.cardinality(lost_seq) > 0 THEN
+            -- (the chain keys sorted and grouped in the chain column's collation, as above)
+            EXECUTE format(
+                'WITH lost AS (SELECT l.chain%s AS chain, l.sealed_seq, l.seq, l.age, l.prev '
+                '                FROM ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) '
+                '                     AS l(chain, sealed_seq, seq, age, prev)), '
+                '     mm AS (SELECT x.seq, pg_catalog.max(x.chain) AS chain '
+                '              FROM (SELECT p.seq, p.prev, NULL::text AS chain FROM @extschema@.peer_leaf p '
+                '                     WHERE p.origin = $1 AND p.tbl = $2 AND p.seq > 1 AND p.prev OPERATOR(@extschema@.=) ANY ($10) '
+                '                    UNION ALL '
+                '                    SELECT l.seq, l.prev, l.chain FROM lost l WHERE l.seq > 1) x '
+                '             GROUP BY x.seq, x.prev HAVING pg_catalog.bool_or(x.chain IS NULL) AND pg_catalog.bool_or(x.chain IS NOT NULL)) '
+                'SELECT pg_catalog.array_agg(z.problem ORDER BY z.chain, z.seq), pg_catalog.array_agg(z.detail ORDER BY z.chain, z.seq) '
+                '  FROM (SELECT f.chain, f.seq, pg_catalog.min(f.problem) AS problem, '
+                '               pg_catalog.format(''row of origin %%s, chain %%s, seq %%s: in no leaf of the member''''s log stored here, though %%s.'', '
+                '                                 $1, f.chain, f.seq, (pg_catalog.array_agg(f.why ORDER BY f.problem))[1]) AS detail '
+                '          FROM (SELECT l.chain, l.seq, ''row_not_in_log'' AS problem, '
+                '                       CASE WHEN l.seq < l.sealed_seq THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', l.sealed_seq) '
+                '                            ELSE ''two seals of the log arrived here after it'' END AS why '
+                '                  FROM lost l WHERE l.seq < l.sealed_seq OR l.age > $3 '
+                '                UNION ALL '
+                '                SELECT m.chain, m.seq, ''row_leaf_mismatch'', ''the leaf at its place (same seq and prev) names another row hash'' FROM mm m) f '
+                '         GROUP BY f.chain, f.seq) z', coalesce(t.chain_coll, ''))
+                INTO row_problems, row_details
+                USING member, t.qualname, before_age, sealed_before, lost_chain, lost_sealed, lost_seq, lost_age, lost_prev,
+                      ARRAY(SELECT l.prev FROM ROWS FROM (pg_catalog.unnest(lost_seq), pg_catalog.unnest(lost_prev)) AS l(seq, prev) WHERE l.seq > 1);
+        END IF;
         IF n > 0 THEN
             EXECUTE format('SELECT coalesce(sum(g.leaves), 0) FROM ('
                            '  SELECT count(*) FILTER (WHERE u.leaf) AS leaves, bool_or(NOT u.leaf) AS received'
