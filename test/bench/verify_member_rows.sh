@@ -26,7 +26,8 @@
 # Uses the extension, the CLI and the TEST-ONLY signer as installed (builds
 # nothing): PG_BIN names the PostgreSQL they are installed in.
 #   BENCH_ROWS (default 10000), BENCH_CHAINS (100), BENCH_UNSEALED (100),
-#   BENCH_LOST (0), BENCH_RUNS (5), BENCH_PORT (55836), BENCH_AB (1)
+#   BENCH_LOST (0), BENCH_RUNS (5), BENCH_PORT (55836), BENCH_AB (1),
+#   BENCH_HOLD (seconds to keep both clusters up at the end, for EXPLAIN)
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
