@@ -17,13 +17,18 @@
 #   leaf_gone     a row's leaf deleted (row_not_in_log, root_mismatch)
 #   leaf_dup      a row's leaf stored twice under another leaf index
 #   leaf_table    a leaf naming a table that is not a ledger table here
+#   leaf_signed   leaves naming two registry tables that hold no row of a
+#                 (signed: the backdating check reads a table's leaves only
+#                 when a leaf names it): leaf_without_row for each
 #   held          leaf_hash, its row held back by a quarantine (received)
 #   held_prev     the same, the held row giving another prev
 #   t2_unsealed   every leaf of t2 deleted (row_not_in_log for each row)
 #   child         leaf_fake, its row in a table inheriting from t1 (the
 #                 guard refuses one; a superuser with event triggers off
 #                 can make it; as in 0.24.0, the row counts as received)
-#   all           all of these at once
+#   all           leaf_fake, leaf_table, leaf_prev, leaf_dup, t2_unsealed and
+#                 held_prev at once, with a leaf's hash changed (t1 seq 5)
+#                 and another deleted (t1 seq 7)
 # Each case also checks that 0.24.0's function names what the case is
 # about (so the comparison is not between two empty sets), and, once, that
 # this verify_member() reads t1, t2 and peer_leaf fewer times than 0.24.0's
@@ -87,6 +92,8 @@ T[leaf_prev]="UPDATE $L SET prev = repeat('cd', 32)::battledger.hash256 WHERE $A
 T[leaf_gone]="DELETE FROM $L WHERE $A AND $AT3;"
 T[leaf_dup]="INSERT INTO $L SELECT origin, $NEXT, tbl, seq, prev, row_hash, leaf_hash FROM $L WHERE $A AND $AT3;"
 T[leaf_table]="INSERT INTO $L SELECT origin, $NEXT, 'public.nope', seq, prev, row_hash, leaf_hash FROM $L WHERE $A AND $AT3;"
+T[leaf_signed]="INSERT INTO $L SELECT origin, $NEXT, 'battledger.battery_event', seq, prev, row_hash, leaf_hash FROM $L WHERE $A AND $AT3;
+INSERT INTO $L SELECT origin, $NEXT, 'battledger.id_namespace', seq, prev, row_hash, leaf_hash FROM $L WHERE $A AND $AT3;"
 HELD="INSERT INTO battledger.held_row (origin, tbl, chain_key, seq, row_data)
         SELECT 'a.example/log', 'public.t1', '2', 3, to_jsonb(r) || jsonb_build_object('ledger_hash', repeat('ab', 32)%s)
           FROM public.t1 r WHERE r.ledger_$A AND r.k = 2 AND r.ledger_seq = 3;"
@@ -107,7 +114,7 @@ $(printf "$HELD" ", 'ledger_prev', repeat('ef', 32)")"
 # over its "problem:count" list), beside the untouched database's
 declare -A WANT=(
   [none]='row_not_in_log:4' [leaf_fake]='leaf_without_row:1' [leaf_hash]='row_leaf_mismatch:1.*leaf_without_row:1|leaf_without_row:1.*row_leaf_mismatch:1'
-  [leaf_prev]='row_not_in_log:5' [leaf_gone]='row_not_in_log:5' [leaf_dup]='^row_not_in_log:4$' [leaf_table]='unknown_table:1'
+  [leaf_prev]='row_not_in_log:5' [leaf_gone]='row_not_in_log:5' [leaf_dup]='^row_not_in_log:4$' [leaf_table]='unknown_table:1' [leaf_signed]='^leaf_without_row:2,row_not_in_log:4$'
   [held]='held_back:1' [held_prev]='held_back:1' [t2_unsealed]='row_not_in_log:[0-9][0-9]' [child]='^row_not_in_log:4$'
   [all]='^held_back:1,leaf_without_row:1,root_mismatch:1,row_leaf_mismatch:2,row_not_in_log:65,unknown_table:1$')
 declare -A NOTW=([held]='leaf_without_row' [held_prev]='leaf_without_row' [leaf_prev]='leaf_without_row|row_leaf_mismatch' [child]='leaf_without_row')
@@ -136,7 +143,7 @@ SQL
   fi
 }
 compare none ""
-for c in leaf_fake leaf_hash leaf_prev leaf_gone leaf_dup leaf_table held held_prev t2_unsealed child all; do
+for c in leaf_fake leaf_hash leaf_prev leaf_gone leaf_dup leaf_table leaf_signed held held_prev t2_unsealed child all; do
   compare "$c" "${T[$c]}"
 done
 # reads: one grouping per table, so each table and peer_leaf is read fewer
