@@ -61,8 +61,13 @@ CREATE INDEX key_event_key_id ON @extschema@.key_event (key_id);
 -- adding a competitor again, copied first, hosted the competitor there.
 -- A pin made by a copy is "copied"; an adding row of another origin that
 -- a copy brings too makes it "unsettled" (no origin): nobody hosts the
--- member here, its keys sign for nobody, until pin_member_host().  A row
--- that arrives as it is written never moves a pin.  Local configuration,
+-- member here, its keys sign for nobody, until pin_member_host().  So does
+-- a copied adding row of another origin where the pin came from a row
+-- streamed in from a third origin (0.25.0): a joiner that joined m, then c,
+-- saw m's row adding c's member again stream in between its two copies
+-- (red team rt25 J5).  A pin of this database's own origin is never moved
+-- by a copy, and a row that arrives as it is written never moves a pin.
+-- Local configuration,
 -- like consortium_member: kept by pg_dump, whose data comes before
 -- member_event's (it orders table data by name).
 CREATE TABLE @extschema@.host_pin (
@@ -405,8 +410,20 @@ ALTER TABLE @extschema@.key_proof ENABLE ALWAYS TRIGGER battledger_keys_changed;
 -- write host_pin themselves.  A row a table copy brings (a tablesync
 -- worker: pg_stat_subscription names the table it copies) pins "copied",
 -- and a copied row of another origin unsettles a copied pin, whichever of
--- the two copies ran first (0.24.0).  INSERT ... ON CONFLICT: two copies
--- racing take the row lock in turn, and the second sees the first's pin.
+-- the two copies ran first (0.24.0).  It unsettles as well a pin
+-- "first_seen" of another origin than this database's own (0.25.0, red
+-- team rt25 J5): such a pin was made by a row streamed in from that
+-- origin, and a joiner's streams and copies carry no order between them
+-- either (j joined m, m's superuser added c's member again once j's copy
+-- of m was done, the row streamed to j and pinned it to m, then j's copy
+-- of c could not move it: m's key signed as c's member at j).  Never a pin
+-- of this database's own origin (or of the empty origin: rows added here
+-- before battledger.origin was set): a member this database hosts stays
+-- its own whatever a copy brings (red team m23/r31 H1).  Rows a join
+-- again copies that are already here are skipped before this trigger
+-- (the arrival check), so only a row new here unsettles.  INSERT ... ON
+-- CONFLICT: two copies racing take the row lock in turn, and the second
+-- sees the first's pin.
 -- A parallel apply worker (PostgreSQL 16+, a subscription with streaming =
 -- parallel, which join() no longer makes: 0.25.0) names no table there:
 -- its rows pin as arrivals, which they are.
@@ -419,7 +436,9 @@ BEGIN
     INSERT INTO @extschema@.host_pin AS p (member, origin, how)
         VALUES (NEW.member, NEW.ledger_origin, CASE WHEN copied THEN 'copied' ELSE 'first_seen' END)
         ON CONFLICT (member) DO UPDATE SET origin = NULL, how = 'unsettled', pinned_at = now()
-        WHERE copied AND p.how = 'copied' AND p.origin <> EXCLUDED.origin;
+        WHERE copied AND p.origin <> EXCLUDED.origin
+          AND (p.how = 'copied'
+               OR (p.how = 'first_seen' AND p.origin <> '' AND p.origin <> @extschema@._origin()));
     RETURN NULL;
 END $$;
 CREATE TRIGGER battledger_host_pin AFTER INSERT ON @extschema@.member_event

@@ -2717,8 +2717,9 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                     WHERE o.member = a.member AND o.event = 'added' AND o.ledger_origin <> a.ledger_origin),
                   -- (which of them this database counts: its pin, host_pin)
                   coalesce((SELECT CASE WHEN p.how = 'unsettled'
-                                        THEN 'hosted here by no origin (unsettled: this database copied the adding rows of '
-                                             || 'two origins when it joined, in no order it can tell; settle with pin_member_host())'
+                                        THEN 'hosted here by no origin (unsettled: a join''s copy brought the adding row of '
+                                             || 'another origin than the one this database had, copied or streamed in, in no order it can tell; '
+                                             || 'settle with pin_member_host())'
                                         ELSE format('hosted here by "%s" (%s)', p.origin, replace(p.how, '_', ' ')) END
                               FROM @extschema@.host_pin p WHERE p.member = a.member AND p.how <> 'contested'),
                            'no origin pinned here (contested before 0.23.0): the rows of each count'))

@@ -1002,56 +1002,47 @@ DECLARE
     last_age int;       -- age of the transaction that stored the member's latest checkpoints here
     before_age int;     -- of the one before it (NULL: fewer than two)
     sealed_before bigint;   -- the largest tree stored before the latest checkpoints' transaction
+    -- each table's leaves no received row names (leaf_without_row), and the
+    -- rows not in the log (row_not_in_log, row_leaf_mismatch), found by one
+    -- grouping per table and returned in the order they always were
+    named_tbls text[] := '{}';  -- the tables the member's leaves name, as they name them,
+    named_rels oid[] := '{}';   -- and the ledger table of that name here (NULL: none)
+    leaf_rels oid[] := '{}';
+    leaf_counts bigint[] := '{}';
+    row_problems text[];
+    row_details text[];
+    lost_chain text[];      -- a table's rows lost: no leaf at their seq, prev and row hash
+    lost_sealed bigint[];   -- (the last seq of their chain a sealed leaf names)
+    lost_seq bigint[];
+    lost_age int[];
+    lost_prev @extschema@.hash256[];
+    rows_tbl text[] := '{}';
+    rows_problem text[] := '{}';
+    rows_detail text[] := '{}';
     -- progress: one step per table and check (verify() reports its own rows)
     what text := pg_catalog.format('verify_member(%s)', member);
-    steps bigint := (SELECT 2 * count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
-                    + (SELECT count(DISTINCT p.tbl) FROM @extschema@.peer_leaf p WHERE p.origin = member);
+    steps bigint;
     done bigint := 0;
     started timestamptz := pg_catalog.clock_timestamp();
     last timestamptz := started;
 BEGIN
-    FOR t IN SELECT l.tbl FROM @extschema@.ledger_tables l ORDER BY l.tbl::text LOOP
-        RETURN QUERY SELECT t.tbl::text, v.problem, coalesce(v.chain_key || ': ', '') || v.detail
-                       FROM @extschema@.verify(t.tbl, member) v;
-        done := done + 1;
-        last := @extschema@._progress(what, 'checks', done, steps, started, last);
-    END LOOP;
-    -- every leaf names a row received from the member (leaves name tables as text:
-    -- only this database's ledger tables are looked into)
+    -- the tables the member's leaves name, read once (every leaf of the
+    -- member): the checks below read the leaves only of these, and the
+    -- leaves' findings are returned in this order (0.24.0's)
     FOR t IN SELECT DISTINCT p.tbl, l.rel FROM @extschema@.peer_leaf p
                LEFT JOIN (SELECT lt.tbl AS rel, n.nspname || '.' || c.relname AS qualname
                             FROM @extschema@.ledger_tables lt
                             JOIN pg_class c ON c.oid = lt.tbl JOIN pg_namespace n ON n.oid = c.relnamespace) l
                  ON l.qualname = p.tbl
               WHERE p.origin = member LOOP
-        IF t.rel IS NULL THEN
-            RETURN QUERY SELECT t.tbl, 'unknown_table'::text, 'The member''s log names a table that is not a ledger table here.'::text;
-            done := done + 1;
-            CONTINUE;
-        END IF;
-        -- A row held back by a quarantine was received: it is named as
-        -- held_back below, not as a leaf without its row (its hash is the
-        -- one it arrived with, in row_data).
-        -- Leaves and rows are matched by grouping both on (seq, hash), not by
-        -- a join: neither side has an index on (origin, seq), and right after
-        -- a join's copy the tables have no statistics yet, so the planner
-        -- takes the leaves for one row and plans an anti join as a nested
-        -- loop scanning the whole table per leaf (quadratic: 52 s for 20,000
-        -- rows).  A grouping is hashed or sorted whatever the statistics say.
-        EXECUTE format('SELECT coalesce(sum(g.leaves), 0) FROM ('
-                       '  SELECT count(*) FILTER (WHERE u.leaf) AS leaves, bool_or(NOT u.leaf) AS received'
-                       '    FROM (SELECT true AS leaf, p.seq, p.row_hash AS h FROM @extschema@.peer_leaf p'
-                       '           WHERE p.origin = $1 AND p.tbl = $2'
-                       '          UNION ALL'
-                       '          SELECT false, r.ledger_seq, r.ledger_hash FROM %s r WHERE r.ledger_origin = $1'
-                       '          UNION ALL'
-                       '          SELECT false, h.seq, (h.row_data->>''ledger_hash'')::@extschema@.hash256 FROM @extschema@.held_row h'
-                       '           WHERE h.origin = $1 AND h.tbl = $2) u'
-                       '   GROUP BY u.seq, u.h) g WHERE NOT g.received', t.rel)
-            INTO n USING member, t.tbl;
-        IF n > 0 THEN
-            RETURN QUERY SELECT t.tbl, 'leaf_without_row'::text, format('%s not received.', @extschema@._counted(n, 'leaf names a row', 'leaves name rows'));
-        END IF;
+        named_tbls := named_tbls || t.tbl;
+        named_rels := named_rels || t.rel::oid;
+    END LOOP;
+    steps := (SELECT 2 * count(*) + 2 * count(*) FILTER (WHERE l.signer_roles IS NOT NULL) FROM @extschema@.ledger_tables l)
+             + (SELECT count(DISTINCT x.tbl) FROM pg_catalog.unnest(named_tbls) AS x(tbl));
+    FOR t IN SELECT l.tbl FROM @extschema@.ledger_tables l ORDER BY l.tbl::text LOOP
+        RETURN QUERY SELECT t.tbl::text, v.problem, coalesce(v.chain_key || ': ', '') || v.detail
+                       FROM @extschema@.verify(t.tbl, member) v;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
@@ -1076,56 +1067,149 @@ BEGIN
     -- honest row in flight (committed after the last seal but one) is named
     -- by neither; a member that stops sealing is a status
     -- (consortium_status(): unsealed), not a row's finding.
+    -- (A STABLE function reads one snapshot: these counts are the ones the
+    -- tables' checks below see, wherever they are read.)
     SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) INTO last_age
       FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pc.frontier IS NOT NULL;
     SELECT pg_catalog.min(pg_catalog.age(pc.xmin)) FILTER (WHERE pc.frontier IS NOT NULL), pg_catalog.max(pc.tree_size)
       INTO before_age, sealed_before
       FROM @extschema@.peer_checkpoint pc WHERE pc.origin = member AND pg_catalog.age(pc.xmin) > last_age;
-    FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname FROM @extschema@.ledger_tables l
+    -- One grouping of each table's leaves and rows serves both that and
+    -- "every leaf names a row received" (leaf_without_row, returned first,
+    -- below): reading them twice was most of this function's cost (0.24.0:
+    -- 2-3x; docs/benchmarks.md, "0.25.0: verify_member()'s leaves and rows
+    -- grouped once").  Leaves and rows are matched by grouping, not by a
+    -- join: neither side has an index on (origin, seq), and right after a
+    -- join's copy the tables have no statistics yet, so the planner takes
+    -- the leaves for one row and plans an anti join as a nested loop
+    -- scanning the whole table per leaf (quadratic: 52 s for 20,000 rows).
+    -- A grouping is hashed or sorted whatever the statistics say.
+    -- Grouped by seq, prev and row hash (each row with its leaf, as the leaf
+    -- hashes them; src 0 a leaf, 1 a row of the table itself, 2 a row of a
+    -- table inheriting from it (which the guard refuses; read as before), 3
+    -- a row held back by a quarantine: received, its hash the one it arrived
+    -- with, in row_data), then by chain: the last row sealed, the rows lost
+    -- and the leaves no received row matches; the places of lost rows that
+    -- a leaf holds, reading the leaves again only if a row past its chain's
+    -- first is lost.
+    -- A leaf whose group holds no received row is named leaf_without_row if
+    -- no received row has its seq and row hash whatever its prev, as before:
+    -- only when some leaf's group has none (a leaf without its row, or one
+    -- giving a row another prev) is that counted again, by the earlier
+    -- grouping on (seq, row hash), reading the table again.
+    FOR t IN SELECT l.tbl, l.chain_by, n.nspname || '.' || c.relname AS qualname, c.relhassubclass AS children,
+                    (SELECT pg_catalog.format(' COLLATE %I.%I', cn.nspname, co.collname) FROM pg_attribute a
+                       JOIN pg_collation co ON co.oid = a.attcollation JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                      WHERE a.attrelid = l.tbl AND a.attname = l.chain_by) AS chain_coll
+               FROM @extschema@.ledger_tables l
                JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
               ORDER BY l.tbl::text LOOP
-        -- (hashed groupings, never a join, however many rows are lost: by
-        -- seq, prev and row hash, each row with its leaf, as the leaf hashes
-        -- them; then by chain, the last row sealed and the rows lost; the
-        -- places of lost rows that a leaf holds, reading the leaves again
-        -- only if a row past its chain's first is lost)
-        RETURN QUERY EXECUTE format(
+        EXECUTE format(
             'WITH ch AS MATERIALIZED ('
-            '       SELECT g.chain, pg_catalog.max(g.seq) FILTER (WHERE g.li < $4) AS sealed_seq, '
-            '              pg_catalog.array_agg(g.seq) FILTER (WHERE g.li IS NULL) AS seqs, '
-            '              pg_catalog.array_agg(g.age) FILTER (WHERE g.li IS NULL) AS ages, '
-            '              pg_catalog.array_agg(g.prev) FILTER (WHERE g.li IS NULL) AS prevs '
-            '         FROM (SELECT u.seq, u.prev, pg_catalog.min(u.leaf_index) AS li, pg_catalog.max(u.chain) AS chain, pg_catalog.max(u.age) AS age '
-            '                 FROM (SELECT p.leaf_index, p.seq, p.prev, p.row_hash AS h, NULL::text AS chain, NULL::int AS age '
-            '                         FROM @extschema@.peer_leaf p WHERE p.origin = $1 AND p.tbl = $2 '
+            '       SELECT g.chain, pg_catalog.max(g.seq) FILTER (WHERE g.li < $4 AND g.has_row) AS sealed_seq, '
+            '              pg_catalog.array_agg(g.seq) FILTER (WHERE g.li IS NULL AND g.has_row) AS seqs, '
+            '              pg_catalog.array_agg(g.age) FILTER (WHERE g.li IS NULL AND g.has_row) AS ages, '
+            '              pg_catalog.array_agg(g.prev) FILTER (WHERE g.li IS NULL AND g.has_row) AS prevs, '
+            '              pg_catalog.sum(g.leaves) FILTER (WHERE NOT g.received) AS unmatched '
+            '         FROM (SELECT u.seq, u.prev, pg_catalog.min(u.leaf_index) AS li, pg_catalog.max(u.chain) AS chain, pg_catalog.max(u.age) AS age, '
+            '                      pg_catalog.count(*) FILTER (WHERE u.src = 0) AS leaves, pg_catalog.bool_or(u.src <> 0) AS received, '
+            '                      pg_catalog.bool_or(u.src = 1) AS has_row '
+            '                 FROM (SELECT 0 AS src, p.leaf_index, p.seq, p.prev, p.row_hash AS h, NULL::text AS chain, NULL::int AS age '
+            '                         FROM @extschema@.peer_leaf p WHERE %s AND p.origin = $1 AND p.tbl = $2 '
             '                       UNION ALL '
-            '                       SELECT NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, %s, pg_catalog.age(r.xmin) '
-            '                         FROM ONLY %s r WHERE r.ledger_origin = $1) u '
+            '                       SELECT 1, NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, %s, pg_catalog.age(r.xmin) '
+            '                         FROM ONLY %s r WHERE r.ledger_origin = $1 '
+            '                       %s'
+            '                       UNION ALL '
+            '                       SELECT 3, NULL, h.seq, (h.row_data->>''ledger_prev'')::@extschema@.hash256, (h.row_data->>''ledger_hash'')::@extschema@.hash256, NULL, NULL '
+            '                         FROM @extschema@.held_row h WHERE h.origin = $1 AND h.tbl = $2) u '
             '                GROUP BY u.seq, u.prev, u.h) g '
-            '        WHERE g.age IS NOT NULL GROUP BY g.chain HAVING pg_catalog.bool_or(g.li IS NULL)), '
-            '     lost AS (SELECT c.chain, c.sealed_seq, s.seq, s.age, s.prev '
-            '                FROM ch c, ROWS FROM (pg_catalog.unnest(c.seqs), pg_catalog.unnest(c.ages), pg_catalog.unnest(c.prevs)) AS s(seq, age, prev)), '
-            '     mm AS (SELECT x.seq, pg_catalog.max(x.chain) AS chain '
-            '              FROM (SELECT p.seq, p.prev, NULL::text AS chain FROM @extschema@.peer_leaf p '
-            '                     WHERE p.origin = $1 AND p.tbl = $2 AND p.seq > 1 '
-            '                       AND (SELECT pg_catalog.bool_or(l.seq > 1) FROM lost l) '
-            '                    UNION ALL '
-            '                    SELECT l.seq, l.prev, l.chain FROM lost l WHERE l.seq > 1) x '
-            '             GROUP BY x.seq, x.prev HAVING pg_catalog.bool_or(x.chain IS NULL) AND pg_catalog.bool_or(x.chain IS NOT NULL)) '
-            'SELECT $2, pg_catalog.min(f.problem), pg_catalog.format(%L, $1, f.chain, f.seq, (pg_catalog.array_agg(f.why ORDER BY f.problem))[1]) '
-            '  FROM (SELECT l.chain, l.seq, ''row_not_in_log'' AS problem, '
-            '               CASE WHEN l.seq < l.sealed_seq THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', l.sealed_seq) '
-            '                    ELSE ''two seals of the log arrived here after it'' END AS why '
-            '          FROM lost l WHERE l.seq < l.sealed_seq OR l.age > $3 '
-            '        UNION ALL '
-            '        SELECT m.chain, m.seq, ''row_leaf_mismatch'', ''the leaf at its place (same seq and prev) names another row hash'' FROM mm m) f '
-            ' GROUP BY f.chain, f.seq ORDER BY f.chain, f.seq',
+            '        GROUP BY g.chain HAVING pg_catalog.bool_or(g.li IS NULL AND g.has_row) OR pg_catalog.bool_or(NOT g.received)) '
+            'SELECT (SELECT coalesce(pg_catalog.sum(c.unmatched), 0) FROM ch c), pg_catalog.array_agg(c.chain), '
+            '       pg_catalog.array_agg(c.sealed_seq), pg_catalog.array_agg(s.seq), pg_catalog.array_agg(s.age), pg_catalog.array_agg(s.prev) '
+            '  FROM ch c, ROWS FROM (pg_catalog.unnest(c.seqs), pg_catalog.unnest(c.ages), pg_catalog.unnest(c.prevs)) AS s(seq, age, prev)',
+            CASE WHEN t.tbl::oid = ANY (named_rels) THEN 'true' ELSE 'false' END,   -- leaves of the table only if its name has some
             CASE WHEN t.chain_by IS NULL THEN '''(one chain)''::text' ELSE pg_catalog.format('r.%I::text', t.chain_by) END, t.tbl,
-            'row of origin %s, chain %s, seq %s: in no leaf of the member''s log stored here, though %s.')
-            USING member, t.qualname, before_age, sealed_before;
+            CASE WHEN t.children
+                 THEN pg_catalog.format('UNION ALL SELECT 2, NULL, r.ledger_seq, r.ledger_prev, r.ledger_hash, NULL, NULL FROM %s r '
+                                        'WHERE r.ledger_origin = $1 AND r.tableoid OPERATOR(pg_catalog.<>) %s::pg_catalog.oid ', t.tbl, t.tbl::oid)
+                 ELSE '' END)
+            INTO n, lost_chain, lost_sealed, lost_seq, lost_age, lost_prev USING member, t.qualname, before_age, sealed_before;
+        -- the rows lost (no leaf at their seq, prev and row hash: in the
+        -- usual case only the rows in flight) are named; the leaves at their
+        -- places are picked by prev from a constant array of the lost rows'
+        -- (hashed whatever the statistics say), not grouped again
+        row_problems := NULL;
+        row_details := NULL;
+        IF pg_catalog.cardinality(lost_seq) > 0 THEN
+            -- (the chain keys sorted and grouped in the chain column's collation, as above)
+            EXECUTE format(
+                'WITH lost AS (SELECT l.chain%s AS chain, l.sealed_seq, l.seq, l.age, l.prev '
+                '                FROM ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) '
+                '                     AS l(chain, sealed_seq, seq, age, prev)), '
+                '     mm AS (SELECT x.seq, pg_catalog.max(x.chain) AS chain '
+                '              FROM (SELECT p.seq, p.prev, NULL::text AS chain FROM @extschema@.peer_leaf p '
+                '                     WHERE %s AND p.origin = $1 AND p.tbl = $2 AND p.seq > 1 AND p.prev OPERATOR(@extschema@.=) ANY ($10) '
+                '                    UNION ALL '
+                '                    SELECT l.seq, l.prev, l.chain FROM lost l WHERE l.seq > 1) x '
+                '             GROUP BY x.seq, x.prev HAVING pg_catalog.bool_or(x.chain IS NULL) AND pg_catalog.bool_or(x.chain IS NOT NULL)) '
+                'SELECT pg_catalog.array_agg(z.problem ORDER BY z.chain, z.seq), pg_catalog.array_agg(z.detail ORDER BY z.chain, z.seq) '
+                '  FROM (SELECT f.chain, f.seq, pg_catalog.min(f.problem) AS problem, '
+                '               pg_catalog.format(''row of origin %%s, chain %%s, seq %%s: in no leaf of the member''''s log stored here, though %%s.'', '
+                '                                 $1, f.chain, f.seq, (pg_catalog.array_agg(f.why ORDER BY f.problem))[1]) AS detail '
+                '          FROM (SELECT l.chain, l.seq, ''row_not_in_log'' AS problem, '
+                '                       CASE WHEN l.seq < l.sealed_seq THEN pg_catalog.format(''a later row of its chain (seq %%s) is in a checkpoint of the log'', l.sealed_seq) '
+                '                            ELSE ''two seals of the log arrived here after it'' END AS why '
+                '                  FROM lost l WHERE l.seq < l.sealed_seq OR l.age > $3 '
+                '                UNION ALL '
+                '                SELECT m.chain, m.seq, ''row_leaf_mismatch'', ''the leaf at its place (same seq and prev) names another row hash'' FROM mm m) f '
+                '         GROUP BY f.chain, f.seq) z', coalesce(t.chain_coll, ''),
+                CASE WHEN t.tbl::oid = ANY (named_rels) THEN 'true' ELSE 'false' END)
+                INTO row_problems, row_details
+                USING member, t.qualname, before_age, sealed_before, lost_chain, lost_sealed, lost_seq, lost_age, lost_prev,
+                      ARRAY(SELECT l.prev FROM ROWS FROM (pg_catalog.unnest(lost_seq), pg_catalog.unnest(lost_prev)) AS l(seq, prev) WHERE l.seq > 1);
+        END IF;
+        IF n > 0 THEN
+            EXECUTE format('SELECT coalesce(sum(g.leaves), 0) FROM ('
+                           '  SELECT count(*) FILTER (WHERE u.leaf) AS leaves, bool_or(NOT u.leaf) AS received'
+                           '    FROM (SELECT true AS leaf, p.seq, p.row_hash AS h FROM @extschema@.peer_leaf p'
+                           '           WHERE p.origin = $1 AND p.tbl = $2'
+                           '          UNION ALL'
+                           '          SELECT false, r.ledger_seq, r.ledger_hash FROM %s r WHERE r.ledger_origin = $1'
+                           '          UNION ALL'
+                           '          SELECT false, h.seq, (h.row_data->>''ledger_hash'')::@extschema@.hash256 FROM @extschema@.held_row h'
+                           '           WHERE h.origin = $1 AND h.tbl = $2) u'
+                           '   GROUP BY u.seq, u.h) g WHERE NOT g.received', t.tbl)
+                INTO n USING member, t.qualname;
+        END IF;
+        leaf_rels := leaf_rels || t.tbl::oid;
+        leaf_counts := leaf_counts || n;
+        rows_tbl := rows_tbl || pg_catalog.array_fill(t.qualname, ARRAY[coalesce(pg_catalog.cardinality(row_problems), 0)]);
+        rows_problem := rows_problem || row_problems;
+        rows_detail := rows_detail || row_details;
         done := done + 1;
         last := @extschema@._progress(what, 'checks', done, steps, started, last);
     END LOOP;
+    -- every leaf names a row received from the member (leaves name tables as text:
+    -- only this database's ledger tables are looked into), as counted above
+    FOR i IN 1 .. pg_catalog.cardinality(named_tbls) LOOP
+        IF named_rels[i] IS NULL THEN
+            RETURN QUERY SELECT named_tbls[i], 'unknown_table'::text, 'The member''s log names a table that is not a ledger table here.'::text;
+            done := done + 1;
+            CONTINUE;
+        END IF;
+        n := leaf_counts[pg_catalog.array_position(leaf_rels, named_rels[i])];
+        IF n > 0 THEN
+            RETURN QUERY SELECT named_tbls[i], 'leaf_without_row'::text, format('%s not received.', @extschema@._counted(n, 'leaf names a row', 'leaves name rows'));
+        END IF;
+        done := done + 1;
+        last := @extschema@._progress(what, 'checks', done, steps, started, last);
+    END LOOP;
+    -- and the rows not in the log, table by table, as found above
+    RETURN QUERY SELECT x.tbl, x.problem, x.detail
+                   FROM ROWS FROM (pg_catalog.unnest(rows_tbl), pg_catalog.unnest(rows_problem), pg_catalog.unnest(rows_detail))
+                        WITH ORDINALITY AS x(tbl, problem, detail, i)
+                  ORDER BY x.i;
     -- a row signed with a key since revoked, dated before the revocation, is
     -- proven only by another witness's cosignature, made before the revocation,
     -- of a checkpoint covering its leaf: the signer alone can date a row as it
@@ -1170,12 +1254,14 @@ BEGIN
                              ' WHERE v.leaf_index IS NOT NULL AND v.ledger_at IS NOT NULL',
                              l.tbl::text, n.nspname || '.' || c.relname, l.tbl), ' UNION ALL ')
       INTO sql FROM @extschema@.ledger_tables l JOIN pg_class c ON c.oid = l.tbl JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE l.signer_roles IS NOT NULL;   -- only signed tables carry ledger_at
+     WHERE l.signer_roles IS NOT NULL    -- only signed tables carry ledger_at
+       AND l.tbl::oid = ANY (named_rels);   -- (a table no leaf names has no row to judge)
     -- and namespace registrations their own date, which decides what they govern
-    sql := concat_ws(' UNION ALL ', sql,
+    sql := nullif(concat_ws(' UNION ALL ', sql,
+        CASE WHEN '@extschema@.id_namespace'::regclass::oid = ANY (named_rels) THEN
         'SELECT p.leaf_index, r.at, ''@extschema@.id_namespace''::text FROM @extschema@.peer_leaf p '
         'JOIN ONLY @extschema@.id_namespace r ON r.ledger_origin = p.origin AND r.ledger_seq = p.seq '
-        'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = ''@extschema@.id_namespace''');
+        'AND r.ledger_hash OPERATOR(@extschema@.=) p.row_hash WHERE p.origin = $1 AND p.tbl = ''@extschema@.id_namespace''' END), '');
     IF sql IS NOT NULL THEN
         RETURN QUERY EXECUTE format(
             'SELECT x.tbl, ''backdated_row''::text, pg_catalog.format(''%%s dated more than %%s before a row the member sealed earlier (the first at leaf %%s).'', '

@@ -546,6 +546,13 @@ store_leaves(const char *origin, List *leaves, bool if_absent)
 	 * it had just stored cost the copy's worker minutes of CPU at 100,000
 	 * leaves while the copy of the member's rows waited for its transaction
 	 * ("blocked", faults23 case 3).  One probe of the primary key's range.
+	 * (Kept apart from the comparison, which probes each leaf's index: 0.05
+	 * to 0.1 ms a batch against 3.5 ms for a batch of 1,000 compared, at
+	 * 100,000 stored leaves.  Comparing every batch instead would cost a
+	 * first join that; learning from the insert's RETURNING which leaves
+	 * were already here would return every leaf of every batch, and compare
+	 * a batch that repeats an index within itself, which is not compared
+	 * now: not worth the one probe.)
 	 */
 	if (if_absent)
 	{

@@ -16,13 +16,22 @@
 # after the second part with their queue entries deleted: as many
 # row_not_in_log).
 #
+# Since 0.25.0 an A/B in the same database by default: 0.24.0's
+# verify_member() (two groupings of each table's leaves and rows; from the
+# frozen upgrade script, test/lib/verify_member_0240.sh) as
+# vm_0240.verify_member, interleaved with the installed one; prints both,
+# the ratio of the medians and whether they return the same rows in the
+# same order (BENCH_AB=0: the installed one only, as before).
+#
 # Uses the extension, the CLI and the TEST-ONLY signer as installed (builds
 # nothing): PG_BIN names the PostgreSQL they are installed in.
 #   BENCH_ROWS (default 10000), BENCH_CHAINS (100), BENCH_UNSEALED (100),
-#   BENCH_LOST (0), BENCH_RUNS (5), BENCH_PORT (55836)
+#   BENCH_LOST (0), BENCH_RUNS (5), BENCH_PORT (55836), BENCH_AB (1),
+#   BENCH_HOLD (seconds to keep both clusters up at the end, for EXPLAIN)
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
+source "$(dirname "$0")/../lib/verify_member_0240.sh"
 BENCH_ROWS=${BENCH_ROWS:-10000}
 BENCH_CHAINS=${BENCH_CHAINS:-100}
 BENCH_UNSEALED=${BENCH_UNSEALED:-100}
@@ -69,16 +78,51 @@ want=$((BENCH_ROWS + BENCH_UNSEALED + BENCH_LOST))
 bl_wait_for b "SELECT count(*) = $want FROM public.bench_t WHERE ledger_origin = 'a.example/log'" 600 >/dev/null || exit 1
 bl_wait_for b "SELECT coalesce(max(tree_size), 0) >= $BENCH_ROWS FROM battledger.peer_checkpoint WHERE origin = 'a.example/log' AND frontier IS NOT NULL" 600 >/dev/null || exit 1
 bl_mq b -c "ANALYZE" >/dev/null
-times=()
+# A/B in the same database: 0.24.0's verify_member() (vm_0240.verify_member,
+# from the frozen upgrade script) against the installed one, runs
+# interleaved (old, this, old, this, ...); BENCH_AB=0: the installed one only
+BENCH_AB=${BENCH_AB:-1}
+fns=(battledger.verify_member)
+if [ "$BENCH_AB" = 1 ]; then
+  vm_0240_sql | bl_mq b >/dev/null || exit 1
+  fns=(vm_0240.verify_member battledger.verify_member)
+fi
+declare -A times cpu
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$BENCH_RUNS"); do
-  t=$(bl_mq b <<'SQL' | tail -1
-SELECT clock_timestamp() AS t0 \gset
-SELECT count(*) FROM battledger.verify_member('a.example/log') \gset
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000);
+  for f in "${fns[@]}"; do
+    # wall ms, and the backend's CPU ms (utime + stime from its /proc
+    # stat, 10 ms ticks): on a shared machine the wall time is mostly the
+    # other processes'
+    t=$(bl_mq b -v fn="$f" <<'SQL' | tail -1
+SELECT pg_catalog.pg_read_file('/proc/' || pg_backend_pid() || '/stat') AS st0, clock_timestamp() AS t0 \gset
+SELECT count(*) FROM :fn('a.example/log') \gset
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000) || ' ' ||
+       ((split_part(split_part(s1, ') ', 2), ' ', 12)::int + split_part(split_part(s1, ') ', 2), ' ', 13)::int
+         - split_part(split_part(:'st0', ') ', 2), ' ', 12)::int - split_part(split_part(:'st0', ') ', 2), ' ', 13)::int) * 10)
+  FROM pg_catalog.pg_read_file('/proc/' || pg_backend_pid() || '/stat') s1;
 SQL
 )
-  times+=("$t")
+    times[$f]+="${t% *} "; cpu[$f]+="${t#* } "
+  done
 done
-echo "rows $BENCH_ROWS (+$BENCH_UNSEALED in flight), chains $BENCH_CHAINS: verify_member() ms: ${times[*]}"
-echo "median ms: $(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (BENCH_RUNS + 1) / 2 ))p")"
-echo "problems: $(bl_mq b -c "SELECT coalesce(string_agg(n || ' ' || tbl || ' ' || problem, '; '), 'none') FROM (SELECT tbl, problem, count(*) AS n FROM battledger.verify_member('a.example/log') GROUP BY 1, 2) p")"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+med() { printf '%s\n' $1 | sort -n | sed -n "$(( (BENCH_RUNS + 1) / 2 ))p"; }
+for f in "${fns[@]}"; do
+  echo "rows $BENCH_ROWS (+$BENCH_UNSEALED in flight, $BENCH_LOST lost), chains $BENCH_CHAINS: $f() ms: ${times[$f]}"
+  echo "  median ms: $(med "${times[$f]}")"
+  echo "  backend CPU ms: ${cpu[$f]}(median $(med "${cpu[$f]}"))"
+  echo "  problems: $(bl_mq b -v fn="$f" <<'SQL'
+SELECT coalesce(string_agg(n || ' ' || tbl || ' ' || problem, '; '), 'none') FROM (SELECT tbl, problem, count(*) AS n FROM :fn('a.example/log') GROUP BY 1, 2) p
+SQL
+)"
+done
+if [ "$BENCH_AB" = 1 ]; then
+  echo "this / 0.24.0 (medians): wall $(awk -v a="$(med "${times[vm_0240.verify_member]}")" -v b="$(med "${times[battledger.verify_member]}")" 'BEGIN { printf "%.2f", b / a }'), backend CPU $(awk -v a="$(med "${cpu[vm_0240.verify_member]}")" -v b="$(med "${cpu[battledger.verify_member]}")" 'BEGIN { printf "%.2f", b / a }')"
+  echo "same rows in the same order: $(bl_mq b <<'SQL'
+SELECT (SELECT coalesce(array_agg(ROW(x.tbl, x.problem, x.detail)::text ORDER BY x.i), '{}') FROM vm_0240.verify_member('a.example/log') WITH ORDINALITY x(tbl, problem, detail, i))
+     = (SELECT coalesce(array_agg(ROW(x.tbl, x.problem, x.detail)::text ORDER BY x.i), '{}') FROM battledger.verify_member('a.example/log') WITH ORDINALITY x(tbl, problem, detail, i));
+SQL
+)"
+fi
+[ -n "${BENCH_HOLD:-}" ] && { echo "holding at $BL_WORK"; sleep "$BENCH_HOLD"; }

@@ -23,7 +23,8 @@
 #       be left on for a database or a role.
 #   j24 (test/redteam/j24_0240_findings.sh): a member joining after a
 #       hosting contest hosts the contested member by no table copy's
-#       order: unsettled until pin_member_host().
+#       order: unsettled until pin_member_host(); since 0.25.0 nor by a
+#       row streamed in from a third origin (J5), its own hosts kept (J6).
 #   kp24 (test/redteam/kp24_0240_findings.sh): a contested key's lookup
 #       reads proofs checked once as they arrive (r29 C1's rest);
 #       revoke_key() takes the member the key signs for here.
@@ -36,8 +37,9 @@
 #   rt25 (test/redteam/rt25_0240_findings.sh): 0.24.0 as released: a
 #       commitment named by another event kind (quality check, consuming
 #       move) counts for another battery; commitment_replayed's order is the
-#       writer's clock; a row streamed between a joiner's copies hosts a
-#       competitor there.  FAILs until fixed (0.25.0).
+#       writer's clock; a row streamed between a joiner's copies hosted a
+#       competitor there (J5, unsettled since 0.25.0).  FAILs until fixed
+#       (0.25.0).
 #   disc25 (test/redteam/disc25_0250_findings.sh): a commitment counts
 #       once whatever event kind names it: refused at the writer (BL045),
 #       counted for none and named past the rules, in either arrival order.

@@ -9,7 +9,7 @@
 # the first table copy to run: join m first and m's key signed as
 # cell.example there.  Each case prints "ok   - ..." when the property
 # holds, "FAIL - ..." for a finding; exit status: the number of FAILs.
-# PG_BIN: the build under test.  J24_PORT (default 56740; uses 4 ports).
+# PG_BIN: the build under test.  J24_PORT (default 56740; uses 5 ports).
 #   J1  j joins m, then (m's rows copied) c: cell.example is hosted by
 #       nobody at j ("unsettled"), so neither origin's key signs for it
 #       there, and registry_conflicts() says why and how to settle it.
@@ -21,6 +21,14 @@
 #       pin: c's new member, then m adding it again past its rules (both
 #       streamed to j): hosted by c at j; the members c and m pinned
 #       before stay as they were.
+#   J5  (0.25.0, red team rt25 J5) a copied adding row of another origin
+#       unsettles a pin streamed in from a third origin too: n, a newcomer
+#       whose superuser added late.example and cell.example again before
+#       anyone joined it; j joins n: late.example (c's, streamed to j) is
+#       unsettled at j, named, and pin_member_host() settles it; the host
+#       j pinned by hand (cell.example, J3) stays.
+#   J6  c joins n too: a pin of the database's own origin never moves
+#       (late.example, cell.example stay c's at c).
 # Results, PostgreSQL 15, 2026-12-07 ~06:30 UTC: 0.23.0 (fbd8845) FAILs in
 # J1 (j: "first_seen" m, m's key signs as cell.example) and J2 (k:
 # "first_seen" c); with copied pins, 0 FAILs.
@@ -113,6 +121,36 @@ check "J4 streamed adds: late.example stays hosted by c at j" "$(pin j late.exam
 check "  the members' own pins stay as they were" \
   "$(pin c cell.example)/$(pin m cell.example)/$(pin c late.example)" \
   "c.example/log first_seen/m.example/log pinned/c.example/log first_seen"
+
+# ---------------------------------------------------------------- J5, J6
+# (0.25.0, red team rt25 J5: a pin streamed in from another origin is as
+# much a contest seen in no trustworthy order as two copies.)  A newcomer n
+# whose superuser added late.example (c's, streamed to j long ago) and
+# cell.example again at n past its rules, before anyone joined it.
+PORT[n]=$((P + 4)); ORIGIN[n]=n.example/log
+bl_member_start n "$W" witness "$BL_QUICK_RETRY"
+q n >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+SELECT battledger.publish_member();
+ALTER TABLE battledger.member_event DISABLE TRIGGER battledger_rules;
+INSERT INTO battledger.member_event (member, event, roles, at) VALUES ('late.example', 'added', ARRAY['recycler'], now() - interval '2 years'),
+                                                                     ('cell.example', 'added', ARRAY['cell_maker'], now() - interval '2 years');
+ALTER TABLE battledger.member_event ENABLE TRIGGER battledger_rules;
+SQL
+bl_member_keys n witness
+bl_join j n; bl_join c n
+for x in j c; do bl_wait_for $x "SELECT count(*) = 3 FROM battledger.member_event WHERE member = 'late.example'" 150 >/dev/null; done
+check "J5 (the rule whichever origin is honest) n's copied adding row unsettles late.example at j, streamed in from c" \
+  "$(pin j late.example)" "- unsettled"
+check "  named at j, with the way out" \
+  "$(q j -c "SELECT count(*) FROM battledger.registry_conflicts() WHERE problem = 'member_hosting_contested' AND signer = 'late.example' AND message LIKE '%hosted here by no origin (unsettled%pin_member_host()%'")" 3
+check "  a host pinned by hand is not moved by a copy: cell.example at j" "$(pin j cell.example)" "c.example/log pinned"
+q j -c "SELECT battledger.pin_member_host('late.example', 'c.example/log')" >/dev/null
+check "  pin_member_host() at j settles it" "$(pin j late.example)/$(q j -c "SELECT count(*) FROM battledger.registry_conflicts() WHERE signer = 'late.example' AND message LIKE '%unsettled%'")" \
+  "c.example/log pinned/0"
+check "J6 a copy never moves a pin of the database's own origin: at c, late.example and cell.example stay c's" \
+  "$(pin c late.example)/$(pin c cell.example)" "c.example/log first_seen/c.example/log first_seen"
+check "  and c's key signs as cell.example at c" "$(signer c cell-1)" cell.example
 
 echo "# $FAILS FAIL(s)"
 exit "$FAILS"
