@@ -2369,12 +2369,22 @@ END $$;
 -- in a namespace, whose holder is the first issuing row signed by any key
 -- of the namespace's members (_passport_holder_by()).  A row that would
 -- add to these (a new key row of one of those keys, a new registration of
--- one of those namespaces) moves one of their counts itself.
+-- one of those namespaces) moves one of their counts itself.  More than 64
+-- subjects are '*' alone (every member, key and namespace row moves its
+-- count, fold_inputs.changes): a member writing past its rules could make a
+-- key's rows name thousands of members, or a battery's handovers name
+-- thousands, and each check of the cache sum their counts; '*' is one
+-- probe, and voids the cache as every change did until 0.25.0.
 CREATE FUNCTION @extschema@._fold_deps(battery @extschema@.battery_id, deps text[],
                                        after_at timestamptz, after_origin text, after_seq bigint)
     RETURNS text[] LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    res text[];
 BEGIN
-    RETURN (WITH r AS MATERIALIZED (
+    IF deps = '{*}' THEN
+        RETURN deps;
+    END IF;
+    res := (WITH r AS MATERIALIZED (
         SELECT x.ledger_key_id, x.event, x.passport_id, x.data->>'to' AS handed_to
           FROM @extschema@.battery_event x
          WHERE x.battery_id OPERATOR(@extschema@.=) battery
@@ -2392,6 +2402,7 @@ BEGIN
         UNION ALL SELECT 'n:' || ns.namespace FROM ns
         UNION ALL SELECT 'm:' || n.member FROM ns JOIN @extschema@.id_namespace n ON n.namespace = ns.namespace
         UNION ALL SELECT '*' FROM r WHERE r.passport_id IS NOT NULL AND @extschema@._text_id_key(r.passport_id) IS NOT NULL) x);
+    RETURN CASE WHEN cardinality(res) > 64 THEN '{*}' ELSE res END;
 END $$;
 
 -- _fold_dep_sum(deps text[]): the sum of the counts of those subjects now

@@ -20,7 +20,9 @@
 #         writer's check, made effective by that member joining;
 #      e. a namespace covering the battery id registered, dated before its
 #         manufacture, past the rules (foreign_namespace);
-#      f. host_pin emptied (TRUNCATE: every cache voided).
+#      f. host_pin emptied (TRUNCATE: every cache voided);
+#   3. a battery whose fold read more than 64 subjects keeps '*' (any
+#      change voids it, as before 0.25.0), not a sum to take of each.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 fail=0
@@ -156,6 +158,20 @@ stored F >/dev/null
 q -c "TRUNCATE battledger.host_pin" >/dev/null
 check "f. host_pin emptied: battery F's cache no longer holds" test "$(standing F)" = f
 check "f. ... and a reader's fold is the fold from scratch" test "$(read_now F)" = "$(whole F)"
+
+# g. a key whose rows name 70 members (written past the rules, for
+# members nobody added: the key still signs for its OEM): the cache keeps
+# '*' alone, not 70 subjects to sum at every check, and any change voids it
+q <<<"$(past_rules key_event "INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from)
+        SELECT battledger.key_id(p), 'x' || i || '.test', 'added', p, '2000-01-01'
+          FROM battledger_test.public_key(battledger_test.seed('oem0.test')) p, generate_series(1, 70) i")" >/dev/null
+stored 0 >/dev/null
+check "g. 70 members named by a key's rows: deps is '*' alone" \
+  test "$(q -c "SELECT c.deps::text FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('0')")" = "{*}"
+check "g. ... standing until any member, key or namespace row" test "$(standing 0)" = t
+q -c "SELECT battledger.add_member('unrelated.test', ARRAY['oem'])" >/dev/null
+check "g. ... which voids it" test "$(standing 0)" = f
+check "g. ... and a reader's fold is the fold from scratch" test "$(read_now 0)" = "$(whole 0)"
 
 [ $fail = 0 ] && echo "fold_deps: all ok"
 exit $fail
