@@ -2231,6 +2231,23 @@ CREATE TABLE @extschema@.fold_subject_changes (
 );
 REVOKE ALL ON @extschema@.fold_subject_changes FROM PUBLIC;
 
+-- _fold_ns_subject(namespace text): the fold_subject_changes subject a
+-- registration of the namespace counts for, and that a battery whose id
+-- it could cover reads: a gs1 namespace's first eight characters ('gs1:'
+-- and four digits, the shortest the table's CHECK admits: every gs1
+-- namespace covering an id shares them with the id's key), so that a
+-- battery reads one subject, not one per prefix of its key; another its
+-- own.  NULL for a gs1 namespace shorter than that, which only a
+-- superuser writing past the CHECK stores: it voids every cache.
+-- (PL/pgSQL: with its pinned search_path an SQL function is planned again
+-- at every call, and _fold_deps() calls it for each prefix of a key)
+CREATE FUNCTION @extschema@._fold_ns_subject(namespace text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN CASE WHEN NOT starts_with(namespace, 'gs1:') THEN 'n:' || namespace
+                WHEN length(namespace) >= 8 THEN 'n:' || left(namespace, 8) END;
+END $$;
+
 -- _fold_inputs_changed(): trigger on member_event, key_event, key_proof,
 -- id_namespace and host_pin.  As the owner: the writers (add_key(), the apply
 -- worker's role) may not update fold_inputs themselves.  fold_inputs first,
@@ -2252,7 +2269,12 @@ BEGIN
     ELSIF TG_TABLE_NAME IN ('key_event', 'key_proof') THEN
         s := ARRAY['k:' || NEW.key_id::text];
     ELSIF TG_TABLE_NAME = 'id_namespace' THEN
-        s := ARRAY['n:' || NEW.namespace];
+        s := ARRAY[@extschema@._fold_ns_subject(NEW.namespace)];
+        IF s[1] IS NULL THEN
+            -- (a namespace the table's CHECK refuses, written past it)
+            UPDATE @extschema@.fold_inputs SET resets = resets + 1;
+            RETURN NULL;
+        END IF;
     ELSIF TG_TABLE_NAME = 'host_pin' THEN
         IF TG_OP IN ('UPDATE', 'DELETE') THEN
             s := ARRAY['m:' || OLD.member];
@@ -2363,7 +2385,8 @@ END $$;
 -- that key names (the keys view counts a key's rows by their members'
 -- hosting, and a second member contests it), and so its signer, whose roles
 -- _signer_at() reads; the member a handover names (it must exist); for a
--- manufacture, the namespaces that could cover the battery id and their
+-- manufacture, the namespaces that could cover the battery id
+-- (_fold_ns_subject(): one subject for a gs1 id) and their
 -- registrants, hosted or not yet (_id_owners(); a registration is hosted
 -- once its member's adding row is in); '*' for a row naming a passport id
 -- in a namespace, whose holder is the first issuing row signed by any key
@@ -2394,12 +2417,12 @@ BEGIN
     k AS (SELECT DISTINCT r.ledger_key_id FROM r),
     ns AS (SELECT unnest(@extschema@._ns_candidates(@extschema@._id_key(battery))) AS namespace
             WHERE EXISTS (SELECT FROM r WHERE r.event = 'manufactured'))
-    SELECT coalesce(array_agg(DISTINCT d ORDER BY d), '{}') FROM (
+    SELECT coalesce(array_agg(DISTINCT d ORDER BY d) FILTER (WHERE d IS NOT NULL), '{}') FROM (
         SELECT unnest(deps) AS d
         UNION ALL SELECT 'k:' || k.ledger_key_id::text FROM k
         UNION ALL SELECT 'm:' || ke.member FROM k JOIN @extschema@.key_event ke ON ke.key_id OPERATOR(@extschema@.=) k.ledger_key_id
         UNION ALL SELECT 'm:' || r.handed_to FROM r WHERE r.event = 'handover' AND r.handed_to IS NOT NULL
-        UNION ALL SELECT 'n:' || ns.namespace FROM ns
+        UNION ALL SELECT @extschema@._fold_ns_subject(ns.namespace) FROM ns
         UNION ALL SELECT 'm:' || n.member FROM ns JOIN @extschema@.id_namespace n ON n.namespace = ns.namespace
         UNION ALL SELECT '*' FROM r WHERE r.passport_id IS NOT NULL AND @extschema@._text_id_key(r.passport_id) IS NOT NULL) x);
     RETURN CASE WHEN cardinality(res) > 64 THEN '{*}' ELSE res END;
@@ -2460,7 +2483,9 @@ BEGIN
     SELECT * INTO c FROM @extschema@.battery_fold_cache f WHERE f.battery_id OPERATOR(@extschema@.=) battery;
     IF c.battery_id IS NOT NULL AND c.generation = gen
        AND c.holders_moved = moved
-       AND c.dep_sum = @extschema@._fold_dep_sum(c.deps)
+       -- (_fold_dep_sum() written out: a call with its SET option costs more than the probes)
+       AND c.dep_sum = (coalesce((SELECT sum(f.changes) FROM @extschema@.fold_subject_changes f WHERE f.subject = ANY (c.deps)), 0)
+                        + CASE WHEN '*' = ANY (c.deps) THEN (SELECT f.changes FROM @extschema@.fold_inputs f) ELSE 0 END)
        AND c.n = (SELECT count(*) FROM @extschema@.battery_event x
                    WHERE x.battery_id OPERATOR(@extschema@.=) battery
                      AND x.event IN ('manufactured', 'placed_on_market', 'status_changed', 'dismantled', 'recycled',

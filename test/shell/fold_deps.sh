@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The fold cache's dependencies (0.25.0, issue 15; docs/security.md "The fold
-# cache voided by what it read"): a battery's cache row keeps the members,
+# The fold cache's dependencies (0.25.0, issue 15; docs/security.md, the
+# 0.25.0 row "a battery's fold cache kept standing"): a battery's cache row keeps the members,
 # keys and namespaces its fold read (battery_fold_cache.deps) and holds
 # while their counts (fold_subject_changes) are the same.  Here:
 #   1. changes that cannot alter a battery's fold leave its cache standing:
