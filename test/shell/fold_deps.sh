@@ -21,6 +21,8 @@
 #      e. a namespace covering the battery id registered, dated before its
 #         manufacture, past the rules (foreign_namespace);
 #      f. host_pin emptied (TRUNCATE: every cache voided);
+#      h. the key of a row folded on from the cache (a key its rows had not
+#         used before: the fold on adds it) contested past the rules;
 #   3. a battery whose fold read more than 64 subjects keeps '*' (any
 #      change voids it, as before 0.25.0), not a sum to take of each.
 set -euo pipefail
@@ -54,6 +56,10 @@ BEGIN
                                                       'occurred_at', '2024-03-04T00:00:00Z'));
 END $$;
 SELECT public.life(c) FROM unnest(ARRAY['0', 'A', 'B', 'C', 'E', 'F']) c;
+-- ev() signing with the key of another seed (a member's second key)
+CREATE FUNCTION public.ev_seed(sd text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event, j || jsonb_build_object('ledger_key_id', key_id(public_key(seed(sd)))::text));
+BEGIN r.ledger_sig := sign(seed(sd), signing_bytes(r)); INSERT INTO battledger.battery_event SELECT r.*; END $$;
 SELECT public.life('D', 1);
 SQL
 
@@ -114,13 +120,25 @@ check "a member joining (key, namespace elsewhere), a new key of its OEM, anothe
   test "$(standing 0)" = t
 check "... and a reader's fold is the fold from scratch" test "$(read_now 0)" = "$(whole 0)"
 check "... which those changes did not alter" test "$(whole 0)" = "$before"
-# a row of battery 0 signed by the OEM's new key: its key is read from now on
-q -c "SELECT ev('oem0.test', jsonb_build_object('battery_id', bid('0')::text, 'event', 'status_changed', 'new_status', 'waste', 'occurred_at', '2024-04-01T00:00:00Z'))" >/dev/null
-check "a row folded on adds its key and the key's members to deps" \
-  test "$(q -c "SELECT 'k:' || battledger.key_id(battledger_test.public_key(battledger_test.seed('oem0.test')))::text = ANY (c.deps)
+# a row of battery 0 signed by the OEM's new key, folded on from the cache
+# (by the writer's path): its key is read from now on
+check "the new key is not among battery 0's subjects yet" \
+  test "$(q -c "SELECT 'k:' || battledger.key_id(battledger_test.public_key(battledger_test.seed('oem0.test/2')))::text = ANY (c.deps)
+                   FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('0')")" = f
+q -c "SELECT ev_seed('oem0.test/2', jsonb_build_object('battery_id', bid('0')::text, 'event', 'status_changed', 'new_status', 'waste', 'occurred_at', '2024-04-01T00:00:00Z'))" >/dev/null
+# (the rules trigger judged it on the state before it: the next write folds it on)
+stored 0 >/dev/null
+check "a row folded on adds its key to deps, and the key's members" \
+  test "$(q -c "SELECT 'k:' || battledger.key_id(battledger_test.public_key(battledger_test.seed('oem0.test/2')))::text = ANY (c.deps)
                         AND 'm:oem0.test' = ANY (c.deps) AND 'm:cells.test' = ANY (c.deps) AND NOT 'm:joiner.test' = ANY (c.deps)
+                        AND c.n = 5
                    FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('0')")" = t
 check "... and the cache is the fold from scratch" test "$(read_now 0)" = "$(whole 0)"
+# h. that new key contested past the rules: the row it signed no longer counts
+changed 0 "$(past_rules key_event "INSERT INTO battledger.key_event (key_id, member, event, public_key, valid_from)
+           SELECT battledger.key_id(p), 'fleet.test', 'added', p, '2000-01-01'
+             FROM battledger_test.public_key(battledger_test.seed('oem0.test/2')) p")" \
+  "h. the key of a row folded on from the cache contested"
 
 # --- 2. changes that alter a fold
 # a. the OEM's roles revoked, dated at its acceptance (before it placed the battery on the market)
