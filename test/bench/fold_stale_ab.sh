@@ -23,7 +23,8 @@
 #
 #   PG_BIN=... PG_CONFIG=... BENCH_BASE_BIN=/opt/base/usr/lib/postgresql/15/bin bash test/bench/fold_stale_ab.sh
 # Environment: BENCH_BASE_BIN (required), BENCH_CALLS (300; NASA-ALL:
-# BENCH_BIG_CALLS, 100), BENCH_REPS (5), BENCH_PORTS ("56070 56071": base, this).
+# BENCH_BIG_CALLS, 100), BENCH_REPS (5), BENCH_PORTS ("56070 56071": base, this),
+# BENCH_CALLGRIND (0; 1: also instructions per call, below), BENCH_CG_CALLS (20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/lib/cluster.sh
@@ -125,4 +126,48 @@ done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "documents:$DOCS"
+# BENCH_CALLGRIND=1: instructions per call (callgrind, which the machine's
+# load does not move), BENCH_CG_CALLS (20) calls in one DO block after two,
+# each build's database copied and run by a single-user postgres: stale
+# (a member joins first) and fresh (the cache stored first)
+if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
+  N=${BENCH_CG_CALLS:-20}
+  echo
+  echo "instructions per call (callgrind), $N calls in one DO block after two:"
+  echo
+  echo "| battery | cache | base | this | this / base |"
+  echo "|---|---|---:|---:|---:|"
+  declare -A IR
+  for v in base this; do
+    bin=$([ $v = base ] && echo "$BENCH_BASE_BIN" || echo "$THIS_BIN")
+    as_pg "$bin/pg_ctl" -D "$W/$v/dv" -m fast -w stop >/dev/null
+    for b in NASA-B0025 NASA-ALL; do
+      for c in stale fresh; do
+        rm -rf "$W/copy"; cp -a "$W/$v/dv" "$W/copy"
+        { echo "SET search_path = public, battledger, battledger_test;"
+          if [ $c = stale ]; then
+            echo "SELECT battledger._battery_state_cached(bid('$b')) IS NULL;"
+            echo "SELECT add_member('joiner-cg.test', ARRAY['oem']) IS NULL, add_key('joiner-cg.test', public_key(seed('joiner-cg.test'))) IS NULL;"
+          else
+            echo "SELECT battledger._battery_state_cached(bid('$b')) IS NULL;"
+          fi
+          echo "SELECT battledger.passport(bid('$b'), 'legitimate_interest') IS NULL;"
+          echo "SELECT battledger.passport(bid('$b'), 'legitimate_interest') IS NULL;"
+          echo "DO \$\$ DECLARE b battledger.battery_id := bid('$b'); BEGIN FOR i IN 1..$N LOOP PERFORM battledger.passport(b, 'legitimate_interest'); END LOOP; END \$\$;"
+        } > "$W/in.sql"
+        chmod 644 "$W/in.sql"
+        as_pg valgrind --tool=callgrind --collect-atstart=no --toggle-collect=plpgsql_inline_handler \
+          --callgrind-out-file="$W/cg.out" "$bin/postgres" --single -D "$W/copy" -c jit=off dv < "$W/in.sql" > "$W/single.out" 2>&1
+        IR[$v,$b,$c]=$(awk -v n="$N" '/^totals:/ { printf "%.0f", $2 / n }' "$W/cg.out")
+        rm -f "$W/cg.out"
+      done
+    done
+  done
+  for b in NASA-B0025 NASA-ALL; do
+    for c in stale fresh; do
+      echo "| $b | $c | ${IR[base,$b,$c]} | ${IR[this,$b,$c]} | $(awk -v a="${IR[this,$b,$c]}" -v o="${IR[base,$b,$c]}" 'BEGIN { printf "%.3f", a / o }') |"
+    done
+  done
+fi
 exit $fail
