@@ -641,7 +641,12 @@ SELECT count(*) > 10 AS passports,
 ROLLBACK;
 -- the cache is what is read (F-1: 62 lifecycle events): a row altered by hand
 -- (only a superuser can: the table has no grants) shows, until what it was
--- computed from changes; then the battery is folded whole again
+-- computed from changes; then the battery is folded whole again.  Since
+-- 0.25.0 a member, key or namespace row voids only the caches whose folds
+-- read that member, key or namespace (test/shell/fold_deps.sh): a new key
+-- no row of F-1 names, a new member, a namespace not covering F-1 leave
+-- the poisoned row showing; the same roles set again for a member whose
+-- rows F-1's fold judged void it
 CREATE FUNCTION poison() RETURNS text LANGUAGE sql AS $$
     UPDATE battledger.battery_fold_cache SET st.custodian = 'poisoned' WHERE battery_id = bid('F-1');
     SELECT custodian FROM battery_state(bid('F-1'))
@@ -659,6 +664,12 @@ ROLLBACK TO s;
 SELECT poison() AS poisoned_cache_read;
 SELECT add_id_namespace('oem.test', 'gs1:4077777') IS NOT NULL AS new_namespace;
 SELECT custodian AS after_new_namespace FROM battery_state(bid('F-1'));
+ROLLBACK TO s;
+SELECT poison() AS poisoned_cache_read;
+SELECT count(set_member_roles(m.member, m.roles)) AS signer_roles_set_again
+  FROM members m WHERE m.member = 'cells.test'
+   AND 'm:cells.test' = ANY ((SELECT c.deps FROM battledger.battery_fold_cache c WHERE c.battery_id = bid('F-1'))::text[]);
+SELECT custodian AS after_signer_roles, (whole_state(bid('F-1'))).custodian AS whole_fold FROM battery_state(bid('F-1'));
 ROLLBACK TO s;
 SELECT poison() AS poisoned_cache_read;
 SELECT set_custody_from('2026-01-01') IS NOT NULL AS custody_changed;

@@ -273,8 +273,9 @@ BEGIN
     DELETE FROM @extschema@._key_proof_checked;
     INSERT INTO @extschema@._key_proof_checked SELECT * FROM @extschema@._key_proof_computed();
     GET DIAGNOSTICS n = ROW_COUNT;
-    -- (the folds cached before judged signers by the old rows)
-    UPDATE @extschema@.fold_inputs SET changes = changes + 1;
+    -- (the folds cached before judged signers by the old rows: every
+    -- battery's, as which keys' rows changed is not known here)
+    UPDATE @extschema@.fold_inputs SET changes = changes + 1, resets = resets + 1;
     RETURN n;
 END $$;
 

@@ -71,7 +71,11 @@ COMMENT ON TABLE @extschema@.battery_fold_cache IS 'internal: the rules'' cache 
 COMMENT ON FUNCTION @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint) IS
     'internal: battery_lifecycle()''s fold from a state, over the lifecycle events after a registry-order key';
 COMMENT ON FUNCTION @extschema@._fold_generation() IS 'internal: what every battery''s fold reads besides its own events, as one value';
-COMMENT ON TABLE @extschema@.fold_inputs IS 'internal: how many rows the members'', keys'' and namespaces'' ledgers have received (part of _fold_generation())';
+COMMENT ON TABLE @extschema@.fold_inputs IS 'internal: how many rows the members'', keys'' and namespaces'' ledgers have received, and the resets that void every battery''s fold cache (part of _fold_generation())';
+COMMENT ON TABLE @extschema@.fold_subject_changes IS 'internal: how many rows naming each member, key and namespace their ledgers have received (battery_fold_cache.deps)';
+COMMENT ON FUNCTION @extschema@._fold_deps(@extschema@.battery_id, text[], timestamptz, text, bigint) IS 'internal: the members, keys and namespaces a battery''s fold reads';
+COMMENT ON FUNCTION @extschema@._fold_ns_subject(text) IS 'internal: the subject of the fold cache''s dependencies a namespace registration counts for';
+COMMENT ON FUNCTION @extschema@._fold_dep_sum(text[]) IS 'internal: the sum of the counts of the members, keys and namespaces a fold read';
 COMMENT ON FUNCTION @extschema@._fold_inputs_changed() IS 'internal: trigger counting the rows the members'', keys'' and namespaces'' ledgers receive';
 COMMENT ON TABLE @extschema@.passport_holder_moved IS 'internal: the batteries whose passport id an earlier issuing row took since (voids their cache rows)';
 COMMENT ON FUNCTION @extschema@._holders_moved(@extschema@.battery_id) IS 'internal: the passport_holder_moved rows that void a battery''s cache row';

@@ -19,7 +19,9 @@ REVOKE ALL ON FUNCTION @extschema@._lock_subject(text, text) FROM PUBLIC;
 -- and the writer's cache of battery states is theirs to write (F8)
 REVOKE ALL ON FUNCTION @extschema@._battery_state_cached(@extschema@.battery_id, bigint),
     @extschema@._battery_fold_cached(@extschema@.battery_id, bigint),
-    @extschema@._holders_moved(@extschema@.battery_id) FROM PUBLIC;
+    @extschema@._holders_moved(@extschema@.battery_id),
+    @extschema@._fold_deps(@extschema@.battery_id, text[], timestamptz, text, bigint),
+    @extschema@._fold_dep_sum(text[]), @extschema@._fold_ns_subject(text) FROM PUBLIC;
 -- battery_state()'s read of that cache (runs as the owner): for the roles that
 -- read the raw battery events and so could fold them themselves
 REVOKE ALL ON FUNCTION @extschema@._battery_state_read(@extschema@.battery_id) FROM PUBLIC;

@@ -149,10 +149,18 @@ check "20,000 keys: _fold_generation() costs at most 3x as much ($gen1 vs $gen0 
   awk -v a="$gen0" -v b="$gen1" 'BEGIN { exit !(b <= 3 * a) }'
 check "20,000 keys: battery_state() from the cache costs at most 3x as much ($st1 vs $st0 µs)" \
   awk -v a="$st0" -v b="$st1" 'BEGIN { exit !(b <= 3 * a) }'
-check "a new key voids the cache: battery_state() is the whole fold's after it" \
+# (until 0.24.0 every new key voided every cache; since 0.25.0 only the
+# batteries whose rows its key signed, or whose keys' members it names:
+# test/shell/fold_deps.sh.  A new key no row of H names leaves H's standing,
+# with the whole fold's state; a row of H signed by it arriving voids it)
+check "a new key no row of H names leaves its cache standing, with the whole fold's state" \
   test "$(q -c "SELECT battledger.add_key('oem.test', battledger_test.public_key(battledger_test.seed('g1/last'))) IS NOT NULL" \
-            -c "SELECT c.generation = battledger._fold_generation() FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('H')")" = "t
-f"
+            -c "SELECT c.generation = battledger._fold_generation() AND c.dep_sum = battledger._fold_dep_sum(c.deps) FROM battledger.battery_fold_cache c WHERE c.battery_id = public.bid('H')" \
+            -c "SELECT (battledger._battery_fold_cached(public.bid('H'))).st::text")" = "t
+t
+$(state_whole H)"
+check "a new key counts once for its key (fold_subject_changes, k:)" \
+  test "$(q -c "SELECT changes FROM battledger.fold_subject_changes WHERE subject = 'k:' || battledger.key_id(battledger_test.public_key(battledger_test.seed('g1/last')))::text")" = 1
 check "the counting trigger fires for the apply worker too (ENABLE ALWAYS, on members, keys, key proofs, namespaces and host pins)" \
   test "$(q -c "SELECT string_agg(c.relname || ':' || t.tgenabled::text, ',' ORDER BY c.relname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'battledger_fold_inputs' AND c.relnamespace = 'battledger'::regnamespace")" = \
        "host_pin:A,id_namespace:A,key_event:A,key_proof:A,member_event:A"
