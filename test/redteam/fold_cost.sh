@@ -12,7 +12,7 @@ bl_scratch
 bl_start_cluster fold 55705 "$(bl_test_log_conf fold.example/log)"
 createdb bl
 psql -X -q -d bl -c "CREATE EXTENSION battledger" >/dev/null
-sed -n '1,52p' "$BL_ROOT/sql/registry.sql" | psql -X -q -d bl >/dev/null
+sed -n '1,60p' "$BL_ROOT/sql/registry.sql" | psql -X -q -d bl >/dev/null
 psql -X -q -d bl <<'SQL'
 SET search_path = public, battledger, battledger_test;
 SELECT ev('cells.test', jsonb_build_object('battery_id', bid('Q')::text, 'event', 'manufactured', 'model_id', 'NMC-18650-2Ah', 'occurred_at', '2024-03-01T00:00:00Z'));
