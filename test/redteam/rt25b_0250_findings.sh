@@ -25,9 +25,11 @@
 #   X3  registry_conflicts() over many replays of one commitment: the
 #       lateral probing every report of the commitment per row, quadratic
 #       (at 300 replays the planner hashed it; at 1000 it did not)
-# Results, PostgreSQL 15, 2026-12-07, main 2282528: 3 FAILs (X1: 495,936
-# index entries read for 1000 replays; X2: usage_state_check() names B1 and
-# f's passport SoH 92.86 from the contested report; X3: 1,004,035 entries).
+# Results, PostgreSQL 15, 2026-12-07, main 2282528: 4 FAILs.  X1: 495,936
+# index entries read for 1000 replays (apply 2.1 s), 8,000,436 for 4000
+# (RT25B_REPLAYS=4000; 8.2 s); X2: usage_state_check() names B1, and f's
+# passport SoH is 92.86, the contested report 2's, where c's has none; X3:
+# 1,004,035 entries for 1000 (0.9 s), 16,016,035 for 4000 (6.5 s).
 # Each case prints "ok   - ..." when the property holds, "FAIL - ..." when
 # it does not; exit status: the number of FAILs.  PG_BIN: the build under
 # test.  RT25B_PORT (default 56120; uses 3).
