@@ -40,11 +40,11 @@
 #       writer's clock; a row streamed between a joiner's copies hosted a
 #       competitor there (J5, unsettled since 0.25.0).  FAILs until fixed
 #       (0.25.0).
-set -uo pipefail
 #   rt25b (test/redteam/rt25b_0250_findings.sh): 0.25.0 at REPEATABLE READ
 #       apply: replays of one commitment read its index quadratically (the
 #       trigger and registry_conflicts()); a replay racing its disclosure
 #       leaves a contested report counted in the passport.
+set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
 for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 rt25b_0250; do
