@@ -25,14 +25,20 @@
 #   X3  registry_conflicts() over many replays of one commitment: the
 #       lateral probing every report of the commitment per row, quadratic
 #       (at 300 replays the planner hashed it; at 1000 it did not)
-# Results, PostgreSQL 15, 2026-12-07, main 2282528: 4 FAILs.  X1: 495,936
+#   Y1  m replays each of the K reports of c's battery B2 once: each replay,
+#       the second report of its commitment, rebuilds B2 from all its reports
+#       (usage_state_rebuild()): K x K probes at every member holding the
+#       disclosures, at READ COMMITTED too
+# Results, PostgreSQL 15, 2026-12-07, main 2282528: 5 FAILs.  X1: 495,936
 # index entries read for 1000 replays (apply 2.1 s), 8,000,436 for 4000
 # (RT25B_REPLAYS=4000; 8.2 s); X2: usage_state_check() names B1, and f's
 # passport SoH is 92.86, the contested report 2's, where c's has none; X3:
-# 1,004,035 entries for 1000 (0.9 s), 16,016,035 for 4000 (6.5 s).
+# 1,004,035 entries for 1000 (0.9 s), 16,016,035 for 4000 (6.5 s); Y1:
+# 402,198 entries for 400 replays (c's apply: 4.0 s).
 # Each case prints "ok   - ..." when the property holds, "FAIL - ..." when
 # it does not; exit status: the number of FAILs.  PG_BIN: the build under
-# test.  RT25B_PORT (default 56120; uses 3).
+# test.  RT25B_PORT (default 56120; uses 3); RT25B_REPLAYS (X1, default
+# 1000), RT25B_HISTORY (Y1, default 400).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -120,11 +126,11 @@ replay() {
 }
 # the apply worker flushes its statistics at a commit at least a second after
 # its last flush: two more rows from m, a second apart, make it flush
-tick() { for i in 1 2; do sleep 1.2; TICKS=$((TICKS + 1)); replay 9 1 "$TICKS"; bl_wait_for f "$(reports_at 9 "$TICKS")" >/dev/null; done; sleep 0.5; }
+tick() { local at=${1:-f}; for i in 1 2; do sleep 1.2; TICKS=$((TICKS + 1)); replay 9 1 "$TICKS"; bl_wait_for "$at" "$(reports_at 9 "$TICKS")" >/dev/null; done; sleep 0.5; }
 TICKS=0
 usage() { q "$1" -c "SELECT coalesce(string_agg(key || '=' || value || '@' || reports, ' ' ORDER BY key), 'none') FROM battledger.usage_derived('$2')
                      WHERE key IN ('soh_pct', 'capacity_throughput_ah')"; }
-idx_reads() { q f -c "SELECT coalesce(idx_tup_read, 0) FROM pg_stat_all_indexes WHERE indexrelid = 'battledger.battery_event_restricted'::regclass"; }
+idx_reads() { q "${1:-f}" -c "SELECT coalesce(idx_tup_read, 0) FROM pg_stat_all_indexes WHERE indexrelid = 'battledger.battery_event_restricted'::regclass"; }
 
 # ---------------------------------------------------------------- X1
 report 1
@@ -187,6 +193,38 @@ reads=$((after - before))
 echo "#   X3: registry_conflicts() at f named $named commitment_replayed rows in $(echo "$t1 - $t0" | bc) s, $reads index entries read"
 check "X3 registry_conflicts() over $N replays of one commitment reads its index linearly (<= 20 entries a replay)" \
   "$([ "$reads" -le $((20 * N)) ] && echo linear || echo "quadratic: $reads entries for $N replays")" linear
+
+# ---------------------------------------------------------------- Y1
+# c's battery B2 with K usage reports (disclosed at c); m's superuser
+# replays each of them once, in one transaction.  Each replay is the second
+# report of its commitment: its trigger rebuilds B2 from all its reports
+# (usage_state_rebuild()), K times K probes, at c (READ COMMITTED) as at
+# every member holding the disclosures.
+K=${RT25B_HISTORY:-400}
+q c -c "$(made cell-1 "$C/B2")" -c "$(placed cell-1 "$C/B2" B2)" >/dev/null
+q c -c "CREATE TABLE public.report2 AS SELECT n, '2026-02-01T00:00:00Z'::timestamptz + n * interval '1 hour' AS at,
+          jsonb_build_object('cycle', jsonb_build_object('type', 'discharge', 'ah', 100, 'wh', 300, 'capacity_ah', 280 - n % 50, 'v_min', 3.0)) AS v,
+          sha256(convert_to('B2:' || n, 'UTF8')) AS salt FROM generate_series(1, $K) n" \
+     -c "INSERT INTO battledger.disclosure SELECT battledger.commitment(salt, v), 'legitimate_interest', salt, v FROM public.report2" \
+     -c "SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B2', 'event', 'soh_reported', 'occurred_at', at,
+                    'restricted', battledger.commitment(salt, v)::text)) FROM public.report2 ORDER BY n" >/dev/null
+b2_at() { echo "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off;
+                SELECT count(*) >= $2 FROM battledger.battery_event WHERE event = 'soh_reported' AND battery_id::text = '$C/B2' AND ledger_origin = '$1'"; }
+bl_wait_for m "$(b2_at c.example/log "$K")" >/dev/null
+tick c; before=$(idx_reads c)
+t0=$(date +%s.%N)
+q m -c "CREATE TABLE public.seen2 AS SELECT restricted, occurred_at FROM battledger.battery_event WHERE event = 'soh_reported' AND battery_id::text = '$C/B2'" >/dev/null
+q m -c "ALTER TABLE battledger.battery_event DISABLE TRIGGER battledger_rules" \
+    -c "SELECT ev('mal-1', jsonb_build_object('battery_id', '$C/B2', 'event', 'soh_reported', 'occurred_at', occurred_at + interval '1 second',
+                  'restricted', restricted::text)) FROM public.seen2" \
+    -c "ALTER TABLE battledger.battery_event ENABLE TRIGGER battledger_rules" >/dev/null
+bl_wait_for c "$(b2_at m.example/log "$K")" 1500 >/dev/null
+t1=$(date +%s.%N)
+tick c; after=$(idx_reads c)
+reads=$((after - before))
+echo "#   Y1: $K replays of B2's $K reports applied at c (READ COMMITTED) in $(echo "$t1 - $t0" | bc) s, $reads index entries read"
+check "Y1 replaying each of a battery's $K reports once costs c linear index reads (<= 50 a replay)" \
+  "$([ "$reads" -le $((50 * K)) ] && echo linear || echo "quadratic: $reads entries for $K replays")" linear
 
 echo "# $FAILS FAILs"
 exit "$FAILS"
