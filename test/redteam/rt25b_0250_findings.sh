@@ -34,7 +34,8 @@
 # (RT25B_REPLAYS=4000; 8.2 s); X2: usage_state_check() names B1, and f's
 # passport SoH is 92.86, the contested report 2's, where c's has none; X3:
 # 1,004,035 entries for 1000 (0.9 s), 16,016,035 for 4000 (6.5 s); Y1:
-# 402,198 entries for 400 replays (c's apply: 4.0 s).
+# 402,198 entries for 400 replays (c's apply: 4.0 s), 3,606,598 for 1200
+# (RT25B_HISTORY=1200; 11.9 s).
 # Each case prints "ok   - ..." when the property holds, "FAIL - ..." when
 # it does not; exit status: the number of FAILs.  PG_BIN: the build under
 # test.  RT25B_PORT (default 56120; uses 3); RT25B_REPLAYS (X1, default
