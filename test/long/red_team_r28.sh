@@ -43,10 +43,14 @@
 #   disc25 (test/redteam/disc25_0250_findings.sh): a commitment counts
 #       once whatever event kind names it: refused at the writer (BL045),
 #       counted for none and named past the rules, in either arrival order.
+#   rt25b (test/redteam/rt25b_0250_findings.sh): 0.25.0 at REPEATABLE READ
+#       apply: replays of one commitment read its index quadratically (the
+#       trigger and registry_conflicts()); a replay racing its disclosure
+#       leaves a contested report counted in the passport.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
