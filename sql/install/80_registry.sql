@@ -2888,18 +2888,22 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                   e.restricted, e.event, (@extschema@._signer_at(e.ledger_key_id, e.ledger_at)).member, e.battery_id, e.ledger_origin,
                   e.ledger_seq, o.event, o.member, o.battery_id, o.ledger_origin, o.ledger_seq)
       -- (the commitments named twice, by one pass over the rows naming
-      -- one; the rows of those alone probed)
-      FROM (SELECT r.restricted FROM @extschema@.battery_event r
-             WHERE r.restricted IS NOT NULL
-             GROUP BY r.restricted HAVING count(*) > 1) twice
+      -- one; the first row of each found once, in registry order, and every
+      -- later row of it joined to that one: a probe per row for the first
+      -- before it read every row of a commitment a thousand replays name,
+      -- once per replay, red team rt25b X3)
+      FROM (SELECT f.restricted, f.battery_id, f.ledger_at, f.ledger_origin, f.ledger_seq, f.event,
+                   (@extschema@._signer_at(f.ledger_key_id, f.ledger_at)).member
+              FROM (SELECT DISTINCT ON (r.restricted) r.restricted, r.battery_id, r.ledger_at, r.ledger_origin,
+                           r.ledger_seq, r.event, r.ledger_key_id
+                      FROM (SELECT t.restricted FROM @extschema@.battery_event t
+                             WHERE t.restricted IS NOT NULL
+                             GROUP BY t.restricted HAVING count(*) > 1) twice
+                      JOIN @extschema@.battery_event r ON r.restricted OPERATOR(@extschema@.=) twice.restricted
+                     ORDER BY r.restricted, r.ledger_at, r.ledger_origin, r.ledger_seq) f) o
       JOIN @extschema@.battery_event e
-        ON e.restricted OPERATOR(@extschema@.=) twice.restricted
-      CROSS JOIN LATERAL (SELECT f.battery_id, f.ledger_origin, f.ledger_seq, f.event,
-                                 (@extschema@._signer_at(f.ledger_key_id, f.ledger_at)).member
-                            FROM @extschema@.battery_event f
-                           WHERE f.restricted OPERATOR(@extschema@.=) e.restricted
-                             AND (f.ledger_at, f.ledger_origin, f.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
-                           ORDER BY f.ledger_at, f.ledger_origin, f.ledger_seq LIMIT 1) o
+        ON e.restricted OPERATOR(@extschema@.=) o.restricted
+       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
     UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its
