@@ -43,38 +43,9 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
-FAILS=0
-ok()   { echo "ok   - $1"; }
-fail() { echo "FAIL - $1: $2"; FAILS=$((FAILS + 1)); }
-check() { local what=$1 got=$2 want=$3; if [ "$got" = "$want" ]; then ok "$what"; else fail "$what" "got '$got', want '$want'"; fi; }
+source "$(dirname "$0")/../lib/redteam.sh"
 P=${ONCE25_PORT:-56000}
-bl_scratch
-W=$BL_WORK/keys; mkdir -p "$W"; chmod 755 "$W"
-declare -A PORT=([c]=$P [m]=$((P + 1)) [f]=$((P + 2)))
-declare -A ORIGIN=([c]=c.example/log [m]=m.example/log [f]=f.example/log)
-declare -A LOGV WITV
-q() { bl_mq "$@"; }
-pub() { echo "battledger_test.public_key(battledger_test.seed('$1'))"; }
-
-for x in c m f; do
-  bl_member_start "$x" "$W" witness "$BL_QUICK_RETRY"
-  q "$x" >/dev/null <<'SQL'
-CREATE EXTENSION battledger;
-CREATE EXTENSION battledger_test_signer;
-\getenv signed_writers BL_SIGNED_WRITERS
-\i :signed_writers
-SELECT battledger.publish_member();
-SQL
-done
-q c -c "SELECT battledger.add_member('cell.example', ARRAY['cell_maker', 'pack_maker', 'oem', 'fleet_operator']),
-              battledger.add_key('cell.example', $(pub cell-1), now() - interval '1 hour')" >/dev/null
-q m -c "SELECT battledger.add_member('mal.example', ARRAY['pack_maker', 'oem', 'fleet_operator']),
-              battledger.add_key('mal.example', $(pub mal-1), now() - interval '1 hour')" >/dev/null
-q f -c "SELECT battledger.add_member('fleet.example', ARRAY['fleet_operator']),
-              battledger.add_key('fleet.example', $(pub fleet-1), now() - interval '1 hour')" >/dev/null
-for x in c m f; do bl_member_keys "$x" witness; done
-bl_join c m; bl_join m c; bl_join c f; bl_join f c; bl_join m f; bl_join f m
-for x in c m f; do bl_wait_for "$x" "SELECT count(*) = 3 FROM battledger.members" >/dev/null; done
+rt_three_members "$P"
 
 C=gs1:01/09521230000017/21
 q c -c "SELECT model('cell-1', '{\"model_id\": \"CELL-M\", \"manufacturer\": \"cell.example\", \"category\": \"ev\", \"chemistry\": \"LFP\", \"rated_capacity_ah\": 280}'::jsonb)" >/dev/null
