@@ -11,6 +11,8 @@
 #     DATABASE SET by the database's non-superuser owner, but
 #     default_transaction_read_only is not overridden: that owner stops the
 #     log (every seal fails, retried every 10 s) from the worker's next start.
+#     W3: output settings (DateStyle, TimeZone, ...) the owner sets do not
+#     change what the worker seals.
 #  B1 (00f9216) enable_bitmapscan = off: the erasure trigger's
 #     "restricted = old OR restricted = new" (UPDATE of a disclosure's
 #     commitment) becomes a seq scan of battery_event; the other probes keep
@@ -63,6 +65,15 @@ restart
 check "W1b owner's ALTER DATABASE SET default_transaction_read_only = on: the worker still seals" "$(drained c)" yes
 grep -q 'read-only transaction' "$BL_WORK/w.log" && echo "     (server log: $(grep -m1 'read-only transaction' "$BL_WORK/w.log"))"
 psql -X -q -d postgres -c "ALTER DATABASE ledger RESET ALL" >/dev/null
+# W3: output settings the owner may set (the worker's seal hashes rows):
+# what it seals under them verifies under the defaults
+PGUSER=dbo psql -X -q -v ON_ERROR_STOP=1 -d ledger -c "ALTER DATABASE ledger SET DateStyle = 'SQL, DMY'" \
+  -c "ALTER DATABASE ledger SET TimeZone = 'Pacific/Chatham'" -c "ALTER DATABASE ledger SET IntervalStyle = 'sql_standard'" \
+  -c "ALTER DATABASE ledger SET extra_float_digits = -15" -c "ALTER DATABASE ledger SET bytea_output = 'escape'"
+restart
+check "W3a owner's output settings: the worker seals" "$(drained d)" yes
+psql -X -q -d postgres -c "ALTER DATABASE ledger RESET ALL" >/dev/null
+check "W3b ... and the log verifies under the defaults" "$(psql -X -At -d ledger -c "SELECT count(*) FROM battledger.verify_log()")" 0
 check "W2 a non-superuser owner cannot ALTER ROLE postgres SET" \
   "$(PGUSER=dbo psql -X -q -At -d ledger -c "ALTER ROLE postgres SET default_transaction_read_only = on" 2>&1 | grep -c "must be superuser")" 1
 
