@@ -2900,10 +2900,14 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                              WHERE t.restricted IS NOT NULL
                              GROUP BY t.restricted HAVING count(*) > 1) twice
                       JOIN @extschema@.battery_event r ON r.restricted OPERATOR(@extschema@.=) twice.restricted
-                     ORDER BY r.restricted, r.ledger_at, r.ledger_origin, r.ledger_seq) f) o
+                     ORDER BY r.restricted, r.ledger_at, r.ledger_origin, r.ledger_seq, r.battery_id::text COLLATE "C") f) o
+      -- (the battery last: one origin's n-th rows of two batteries written
+      -- in one transaction tie in the registry's order, and neither was
+      -- listed; red team rt25c T1)
       JOIN @extschema@.battery_event e
         ON e.restricted OPERATOR(@extschema@.=) o.restricted
-       AND (o.ledger_at, o.ledger_origin, o.ledger_seq) < (e.ledger_at, e.ledger_origin, e.ledger_seq)
+       AND (o.ledger_at, o.ledger_origin, o.ledger_seq, o.battery_id::text COLLATE "C")
+         < (e.ledger_at, e.ledger_origin, e.ledger_seq, e.battery_id::text COLLATE "C")
     UNION ALL
     -- a member added by more than one origin (two origins adding it before
     -- either saw the other's row, or one written past the rules): its

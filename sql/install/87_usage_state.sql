@@ -660,10 +660,14 @@ BEGIN
     PERFORM @extschema@._usage_lock(NEW.restricted);
     SELECT d.value INTO v FROM @extschema@.disclosure d
      WHERE d.commitment OPERATOR(@extschema@.=) NEW.restricted AND d.tier = 'legitimate_interest';
-    IF NOT FOUND AND current_setting('transaction_isolation') <> 'read committed' THEN
-        -- committed after this transaction's snapshot (the header above)
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- what is committed now decides (the header above): a disclosure
+        -- committed after this transaction's snapshot is folded, one erased
+        -- after it is not (the erasure's trigger ran before this row
+        -- existed: red team rt25c R1)
+        late := NOT FOUND;
         v := @extschema@._usage_disclosure_latest(NEW.restricted);
-        late := v IS NOT NULL;
+        late := late AND v IS NOT NULL;
     END IF;
     IF v IS NULL THEN
         RETURN NULL;
@@ -826,10 +830,12 @@ BEGIN
                       HINT = 'Retry the transaction (its new snapshot sees them), or erase disclosures at READ COMMITTED.';
         END IF;
     END LOOP;
+    -- (one array probe of the index: the OR of two equalities it stood for
+    -- cannot use it without a bitmap scan, which this trigger does not take)
     FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
               WHERE r.event = 'soh_reported'
-                AND (r.restricted OPERATOR(@extschema@.=) OLD.commitment
-                     OR (TG_OP = 'UPDATE' AND r.restricted OPERATOR(@extschema@.=) NEW.commitment)) LOOP
+                AND r.restricted OPERATOR(@extschema@.=) ANY (CASE WHEN TG_OP = 'UPDATE' THEN ARRAY[OLD.commitment, NEW.commitment]
+                                                                   ELSE ARRAY[OLD.commitment] END) LOOP
         PERFORM @extschema@.usage_state_rebuild(b);
     END LOOP;
     RETURN NULL;

@@ -47,10 +47,13 @@
 #       apply: replays of one commitment read its index quadratically (the
 #       trigger and registry_conflicts()); a replay racing its disclosure
 #       leaves a contested report counted in the passport.
+#   rt25c (test/redteam/rt25c_0250_findings.sh): the last fixes of 0.25.0:
+#       an erased disclosure not folded at REPEATABLE READ, the sealer against
+#       a database owner's settings, the replays' listing and probes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
