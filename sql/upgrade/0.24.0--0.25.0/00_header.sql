@@ -1,1 +1,0 @@
--- battledger 0.24.0 -> 0.25.0 (parts in sql/upgrade/0.24.0--0.25.0/)
