@@ -37,7 +37,7 @@ OLD_FUNCS=$(for f in $BENCH_FUNCS; do grep -q "^CREATE FUNCTION @extschema@\.$f(
 awk -v names="$OLD_FUNCS" -f sql/upgrade/replace_functions.awk "sql/upgrade/battledger--$BENCH_OLD.sql" \
   | sed 's/@extschema@/battledger/g' > "$W/old.sql"
 cat sql/install/*.sql | awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk \
-  | sed 's/@extschema@/battledger/g' > "$W/this.sql"
+  | sed 's/@extschema@/battledger/g; s|MODULE_PATHNAME|$libdir/battledger|g' > "$W/this.sql"
 P() { psql -X -q -At -h "$W" -p "${DV_PORT:-55475}" -U postgres -d dv "$@"; }
 # NASA-ALL: every cell of the CSV reported as one battery (as passport_cycles_ab.sh)
 P >/dev/null <<'SQL'
