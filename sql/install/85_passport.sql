@@ -203,7 +203,11 @@ BEGIN
             -- 9.5 ms at 18,864 reports)
             'dynamic', (WITH r AS MATERIALIZED (
                             SELECT p.pos, e.occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
-                                   @extschema@.leaf_index('@extschema@.battery_event', e.ledger_hash) AS leaf_index
+                                   -- (leaf_index() written out: its call, with its pinned
+                                   -- search_path, cost 6 times the probe; 0.26.0)
+                                   (SELECT l.leaf_index FROM @extschema@.log_leaf l
+                                     WHERE l.row_hash OPERATOR(@extschema@.=) e.ledger_hash
+                                       AND l.tbl = '@extschema@.battery_event') AS leaf_index
                               FROM (SELECT DISTINCT p.value AS pos FROM @extschema@._usage_state u
                                      CROSS JOIN LATERAL jsonb_each(u.latest) p
                                      WHERE u.battery_id OPERATOR(@extschema@.=) battery) p
@@ -217,9 +221,11 @@ BEGIN
                               JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                                                            AND d.tier = 'legitimate_interest'
                         )
+                        -- (basis: the values as reported, which _passport_derived() adds
+                        -- the derived ones to; it shaped them again until 0.26.0)
                         SELECT jsonb_object_agg(a.key, jsonb_build_object('value', @extschema@._json_num(r.value->a.key),
                                    'at', r.occurred_at, 'event', r.event, 'sequence', r.ledger_seq,
-                                   'ledgerHash', r.ledger_hash::text, 'leafIndex', r.leaf_index))
+                                   'ledgerHash', r.ledger_hash::text, 'leafIndex', r.leaf_index, 'basis', 'reported'))
                           FROM @extschema@._usage_state u
                          CROSS JOIN LATERAL jsonb_each(u.latest) p
                           JOIN @extschema@._dynamic_attribute a ON a.key = p.key

@@ -27,7 +27,7 @@ BL_WORK=$W DV_PORT=${PASSPORT_DOC_PORT:-55499} bash "$BL_ROOT/test/shell/derived
 export PGHOST=$W PGPORT=${PASSPORT_DOC_PORT:-55499} PGUSER=postgres
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d dv "$@"; }
 # 0.25.0's two functions, as CREATE OR REPLACE
-awk -v names="_passport_battledger _passport" -f "$BL_ROOT/sql/upgrade/replace_functions.awk" \
+awk -v names="_passport_source _passport_derived _passport_battledger _passport" -f "$BL_ROOT/sql/upgrade/replace_functions.awk" \
     "$BL_ROOT/sql/upgrade/battledger--0.25.0.sql" | sed 's/@extschema@/battledger/g' > "$W/old.sql"
 grep -q "LANGUAGE plpgsql IMMUTABLE" "$W/old.sql" || { echo "no 0.25.0 _passport_battledger() found" >&2; exit 1; }
 
