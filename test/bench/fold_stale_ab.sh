@@ -19,7 +19,8 @@
 # the same calls ("fresh").  Then whether each build's cache stood the
 # join, and each build's document from the cache against one folded from
 # scratch (the cache emptied in a transaction rolled back), which must be
-# identical.
+# identical; and the two builds' documents, every tier in every format
+# (0.26.0), which must be identical too.
 #
 #   PG_BIN=... PG_CONFIG=... BENCH_BASE_BIN=/opt/base/usr/lib/postgresql/15/bin bash test/bench/fold_stale_ab.sh
 # Environment: BENCH_BASE_BIN (required), BENCH_CALLS (300; NASA-ALL:
@@ -86,7 +87,7 @@ echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | h
 echo
 echo "| battery (reports with per-cycle data) | cache | base | this | this / base |"
 echo "|---|---|---:|---:|---:|"
-fail=0; DOCS=""; k=0
+fail=0; DOCS=""; k=0; declare -A ALL
 for b in NASA-B0025 NASA-ALL; do
   n=$BENCH_CALLS; [ $b = NASA-ALL ] && n=$BENCH_BIG_CALLS
   E="battledger.passport(bid('$b'), 'legitimate_interest')"
@@ -122,6 +123,16 @@ for b in NASA-B0025 NASA-ALL; do
     DOCS+=" $b $v: cache stood a join: $stands; from the cache = from scratch: $([ "$cached" = "$whole" ] && echo yes || echo NO) (md5 $cached);"
     [ "$cached" = "$whole" ] || fail=1
   done
+done
+# and the two builds' documents, every tier in every format (0.26.0)
+for b in NASA-B0025 NASA-ALL; do
+  for v in base this; do
+    ALL[$v]=$(P $v -c "SELECT md5(string_agg(battledger.passport(public.bid('$b'), t, f)::text, E'\\n' ORDER BY t, f))
+                        FROM unnest(ARRAY['public', 'legitimate_interest', 'authority']) t,
+                             unnest(ARRAY['battledger', 'batterypass', 'catenax']) f")
+  done
+  DOCS+=" $b base = this (3 tiers x 3 formats): $([ "${ALL[base]}" = "${ALL[this]}" ] && echo yes || echo NO) (md5 ${ALL[this]});"
+  [ "${ALL[base]}" = "${ALL[this]}" ] || fail=1
 done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
