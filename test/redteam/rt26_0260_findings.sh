@@ -11,6 +11,16 @@
 #      (src/pg/worker.c) cover isolation, timeouts and read-only but not
 #      who it runs as: every seal() fails "permission denied for function
 #      seal" (retried every 10 s), the log stops.
+#  G   a member's application (a plain role with its key, rules on) SETs
+#      gin_fuzzy_search_limit = 1 (and enable_seqscan = off) in its own
+#      session: _lot_ledger() finds a lot's consumers through the GIN index
+#      battery_event_lots, which then returns a random subset of them, so
+#      the writer's mass balance (BL033) undercounts the lot's uses and
+#      accepts uses past its mass; lot_available_kg() goes negative (the
+#      rows are signed and replicate as any accepted row).  The effect is the documented residual "The mass
+#      balance itself is the writer's rule" (a holder bypassing its rules,
+#      its own lot), reached here without a bypass: the writer's rule does
+#      not hold for an application.
 #  R   the same setting stops the apply workers of a member (PostgreSQL's,
 #      whose connection reads it too): every row from a peer fails
 #      ("permission denied for table peer_arrival"); consortium_status()
@@ -30,7 +40,10 @@
 #      new internals are not executable by a plain role; NULL gives NULL;
 #      at READ COMMITTED the _latest() pair returns NULL, at REPEATABLE READ
 #      what is committed; no crash.
-# Tried and held, not scripted: a backdated revocation of the key that
+# Tried and held, not scripted: standard_conforming_strings = off in an
+# application's session turns _text_id_key()'s '(01)' expressions into an
+# error (its own writes refused), operator_id()'s '[\s-]' into '[s-]'
+# (its own canonical ids differ): no bypass found; a backdated revocation of the key that
 # signed a battery's lifecycle rows left its cached fold equal to a fold
 # from scratch at the writer and at a replica; _fold_deps() was read
 # against every read of _battery_verdict()/_battery_fold() (keys view,
@@ -39,7 +52,7 @@
 # owner in a restricted operation, and the worker's own query names
 # battledger.seal() qualified (search_path set by the owner is harmless).
 # Results, PostgreSQL 15, 2026-12-07, main 93d77e3 (= fc1067e's code):
-# 4 FAILs (W1, W2, R1, R2), every other case ok.
+# 5 FAILs (W1, W2, G1, R1, R2), 28 cases ok; about 80 s.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -83,6 +96,44 @@ PGUSER=dbo wq -v ON_ERROR_STOP=1 -d ledger -c "ALTER DATABASE ledger SET session
 wrestart
 check "W2 owner's ALTER DATABASE SET session_authorization = dbo: the worker still seals" "$(drained d)" yes
 wq -d ledger -c "ALTER DATABASE ledger RESET ALL" >/dev/null
+
+# ------------------------------------------------------------------ G
+# The mass balance is the writer's rule (docs/security.md, "The mass
+# balance itself is the writer's rule"): an application (a plain role with
+# its member's key, rules on) may not consume more of a lot than it has
+# left (BL033).  _lot_ledger() finds a lot's consumers through the GIN
+# index battery_event_lots, and gin_fuzzy_search_limit (any role may SET
+# it) makes a GIN scan return a random subset of the matches: with it at 1
+# (and enable_seqscan off, so that the small table is read by the index)
+# the writer sees about one consumer of the lot, the rest undercounted.
+# Member x.example (miner, cell maker) makes lot L1 of 10 kg and three
+# batteries of 3 kg each (1 kg left); VACUUM (autovacuum's work) moves the
+# index's pending entries into the tree, which the fuzzy limit reduces.
+wq -v ON_ERROR_STOP=1 -d ledger >/dev/null <<SQL
+CREATE EXTENSION battledger_test_signer;
+\i $BL_SIGNED_WRITERS
+SELECT battledger.add_member('x.example', ARRAY['miner', 'cell_maker']), battledger.add_key('x.example', $(pub x-1), now() - interval '1 hour');
+CREATE FUNCTION public.lot(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE r battledger.lot_event := jsonb_populate_record(NULL::battledger.lot_event,
+    j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r)); INSERT INTO battledger.lot_event SELECT r.*; END \$\$;
+SELECT model('x-1', '{"model_id": "X-M", "manufacturer": "x.example", "category": "ev", "chemistry": "LFP", "rated_capacity_ah": 280}'::jsonb);
+SELECT lot('x-1', '{"lot_id": "L1", "event": "extracted", "material": "lithium", "mass_kg": 10, "country": "CL", "occurred_at": "2026-01-01T00:00:00Z"}');
+SELECT ev('x-1', jsonb_build_object('battery_id', 'iso15459:UN/043325711/P' || i, 'event', 'manufactured', 'occurred_at', '2026-01-02T00:00:00Z',
+                                    'model_id', 'X-M', 'lots', '[{"lot": "L1", "mass_kg": 3}]'::jsonb)) FROM generate_series(1, 3) i;
+CREATE ROLE app LOGIN;
+GRANT USAGE ON SCHEMA battledger_test TO app;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA battledger_test TO app;
+VACUUM battledger.battery_event;
+SQL
+consume() {  # the application's manufacture $1 taking 3 kg of L1, with the session settings $2
+  PGUSER=app wq -d ledger -c "$2" -c "SELECT public.ev('x-1', jsonb_build_object('battery_id', 'iso15459:UN/043325711/$1', 'event', 'manufactured',
+    'occurred_at', '2026-01-02T00:00:00Z', 'model_id', 'X-M', 'lots', '[{\"lot\": \"L1\", \"mass_kg\": 3}]'::jsonb))" 2>&1 | grep -m1 -c 'mass balance'
+}
+check "G0 app: a 4th use of 3 kg of L1 (1 kg left) is refused (BL033)" "$(consume P4 'SET enable_seqscan = off')" 1
+n=0; for i in 5 6 7 8 9; do [ "$(consume "P$i" 'SET enable_seqscan = off; SET gin_fuzzy_search_limit = 1')" = 0 ] && n=$((n + 1)); done
+check "G1 app with SET gin_fuzzy_search_limit = 1: no use past L1's balance accepted (of 5 tries)" "$n" 0
+echo "     (L1's kilograms left now: $(wq -d ledger -c "SELECT battledger.lot_available_kg('L1')"))"
 as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/w" -m fast stop >/dev/null
 
 # ------------------------------------------------------------------ members
