@@ -17,10 +17,10 @@
 #      battery_event_lots, which then returns a random subset of them, so
 #      the writer's mass balance (BL033) undercounts the lot's uses and
 #      accepts uses past its mass; lot_available_kg() goes negative (the
-#      rows are signed and replicate as any accepted row).  The effect is the documented residual "The mass
-#      balance itself is the writer's rule" (a holder bypassing its rules,
-#      its own lot), reached here without a bypass: the writer's rule does
-#      not hold for an application.
+#      rows are signed and replicate as any accepted row).  The effect is
+#      the documented residual "The mass balance itself is the writer's
+#      rule" (a holder bypassing its rules, its own lot), reached here
+#      without a bypass: the writer's rule does not hold for an application.
 #  R   the same setting stops the apply workers of a member (PostgreSQL's,
 #      whose connection reads it too): every row from a peer fails
 #      ("permission denied for table peer_arrival"); consortium_status()
