@@ -190,7 +190,7 @@ bl_commitment_rows(PG_FUNCTION_ARGS)
 	if (lim < 1 || lim > COMMITMENT_ROWS_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("_commitment_rows() counts up to 1 to %d rows, not %d", COMMITMENT_ROWS_MAX, lim),
+				 errmsg("_commitment_rows() counts up to a limit from 1 to %d, not %d", COMMITMENT_ROWS_MAX, lim),
 				 errdetail("Its callers ask whether one, two or three rows name a commitment."),
 				 errhint("Pass a limit from 1 to %d.", COMMITMENT_ROWS_MAX)));
 	if (latest)
