@@ -765,7 +765,8 @@ BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
     seen := @extschema@._commitment_rows(NEW.commitment, lim, false);
     IF seen = 1 THEN
-        -- the one row (any plan reads the commitment's one entry)
+        -- the one row (an index or bitmap scan reads its one entry; a
+        -- planner told to take neither reads the table, once per disclosure)
         SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq, r.event INTO one
           FROM @extschema@.battery_event r WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment;
         IF one.event = 'soh_reported' THEN

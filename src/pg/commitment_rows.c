@@ -59,7 +59,7 @@ PG_FUNCTION_INFO_V1(bl_commitment_rows);
 /* the most rows a caller may ask for: callers ask whether 1, 2 or 3 do */
 #define COMMITMENT_ROWS_MAX 16
 
-static pg_noreturn void
+pg_noreturn static void
 index_unfit(const char *schema, const char *why)
 {
 	ereport(ERROR,
