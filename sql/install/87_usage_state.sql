@@ -260,10 +260,13 @@ $$;
 -- row recomputed from its reports, with the given thresholds; no row (all
 -- NULL) for a battery without a legitimate-interest report.  What
 -- usage_state_check() compares and usage_state_rebuild() writes.
+-- (gin_fuzzy_search_limit pinned to 0: the state is stored and read by
+-- everyone here, and a disclosure's keys may be matched through GIN; red
+-- team rt26 G1, _lot_ledger()'s header)
 CREATE FUNCTION @extschema@._usage_state_compute(battery @extschema@.battery_id, deep_v numeric, over_v numeric,
                                                  t_hi numeric, t_lo numeric)
     RETURNS @extschema@._usage_state
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' SET jit = off AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET gin_fuzzy_search_limit = 0 SET timezone = 'UTC' SET jit = off AS $$
 DECLARE
     s @extschema@._usage_state;
 BEGIN
