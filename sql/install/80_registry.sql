@@ -417,11 +417,15 @@ END $$;
 -- rows come out of one walk of the lot's rows: _lot_balance() reads the
 -- custody, the creation's mass and the consumers' sum from them (0.20.0:
 -- a lot write walked them three times).
+-- Its uses are found through GIN (jsonb_path_ops): gin_fuzzy_search_limit,
+-- which any session may set, makes a GIN scan return a random subset, and
+-- an application got a use past the lot's balance accepted (BL033; red
+-- team rt26 G1); pinned to 0 (exact) here and wherever a decision reads GIN.
 CREATE FUNCTION @extschema@._lot_ledger(lot text)
     RETURNS TABLE (step integer, battery_id @extschema@.battery_id, lot_id text, ledger_at timestamptz,
                    ledger_origin text, ledger_seq bigint, event text, signer text, mass_kg numeric,
                    effective boolean, holder text, offered text)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET gin_fuzzy_search_limit = 0 AS $$
 BEGIN
     -- (PL/pgSQL: its query planned once per session, not on every call as
     -- an SQL function with a pinned search_path is; writers call it)
@@ -1820,10 +1824,11 @@ END $$;
 
 -- Each predecessor and component a battery's (effective) manufacture names,
 -- and whether the rows confirm it; the same on every member holding the same rows.
+-- (gin_fuzzy_search_limit pinned to 0: claims found through GIN, _lot_ledger()'s header)
 CREATE FUNCTION @extschema@._second_life_claims(battery @extschema@.battery_id)
     RETURNS TABLE (claim text, id text, confirmed boolean, race boolean, maker text,
                    ledger_at timestamptz, ledger_origin text, ledger_seq bigint)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET gin_fuzzy_search_limit = 0 AS $$
 DECLARE
     m @extschema@.battery_event;
     x text;
@@ -1905,8 +1910,9 @@ END $$;
 -- (called by _battery_rules): what the claims must be when written.  True if
 -- they hold; false if they do not and n is not signed (_refuse_row), for the
 -- chain trigger to refuse; a signed n that breaks them gets the verdict.
+-- (gin_fuzzy_search_limit pinned to 0: components found through GIN, _lot_ledger()'s header)
 CREATE FUNCTION @extschema@._check_second_life(n @extschema@.battery_event, member text) RETURNS boolean
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET gin_fuzzy_search_limit = 0 AS $$
 DECLARE
     what text;
     list jsonb;

@@ -254,8 +254,7 @@ BEGIN
               JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
              WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'quality_checked'
                AND d.tier = 'authority' AND d.value ? 'testReport'
-               AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                                WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)));
+               AND @extschema@._commitment_rows(e.restricted, 2, false) < 2));
     END IF;
     -- values computed from the ledger (recycled content, usage) and registered operators
     RETURN @extschema@._passport_derived(v, battery, usage_ok, made, model);
@@ -702,8 +701,7 @@ DECLARE
 BEGIN
     SELECT d.value INTO v FROM @extschema@.disclosure d
      WHERE d.commitment OPERATOR(@extschema@.=) co.restricted AND d.tier = 'legitimate_interest'
-       AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                        WHERE o.restricted OPERATOR(@extschema@.=) co.restricted OFFSET 1);
+       AND @extschema@._commitment_rows(co.restricted, 2, false) < 2;
     IF v IS NULL THEN
         src := 'lastUsageReport';
         SELECT d.value, e.occurred_at INTO v, at FROM @extschema@.battery_event e
@@ -711,8 +709,7 @@ BEGIN
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
            AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (co.ledger_at, co.ledger_origin, co.ledger_seq)
            -- a commitment another row names too counts for none (0.25.0, 87_usage_state.sql)
-           AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)
+           AND @extschema@._commitment_rows(e.restricted, 2, false) < 2
          ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 1;
     END IF;
     IF v IS NULL THEN

@@ -24,8 +24,12 @@
 -- other cannot be told from the rows (a superuser backdates its copy), and
 -- the set of rows naming a commitment is the same on every member whatever
 -- order they arrived in (docs/security.md, "Usage reports").  Readers test
--- it as "another row names it": NOT EXISTS (... OFFSET 1) over the
--- battery_event_restricted index, two index entries at most.
+-- it as "another row names it": _commitment_rows(commitment, 2, false) < 2,
+-- an index scan of battery_event_restricted stopping at two rows (0.26.0;
+-- before, NOT EXISTS (... OFFSET 1), which a bitmap plan read whole).
+-- Left in SQL: usage_state_check()'s registry-wide enumeration, a set the
+-- planner plans as a whole, and _usage_derived(), which runs as its caller
+-- (row security decides what it reads; the probe is not its caller's).
 -- Another row of any event kind (red team rt25 Q1-Q3): a quality check's
 -- or a status change's commitment is a disclosure too, and one event kind
 -- naming another's commitment showed one battery's disclosed values as
@@ -224,6 +228,21 @@ BEGIN
      WHERE u.battery_id OPERATOR(@extschema@.=) battery;
 END $$;
 
+-- _commitment_rows(commitment hash256, lim integer, latest boolean) RETURNS
+-- integer: the battery_event rows of any event kind naming the commitment,
+-- counted up to lim by an index scan of battery_event_restricted that stops
+-- there, whatever the planner settings and statistics (src/pg/commitment_rows.c,
+-- 0.26.0).  As SQL the triggers' counts were the planner's to plan: a bitmap
+-- scan read every entry of a commitment before the LIMIT, and 1,000 replays
+-- of one read its index 500,000 times (red team rt25b X1); 0.25.0's
+-- SET enable_bitmapscan = off on the triggers left enable_indexscan = off or
+-- a high random_page_cost to turn each count into a scan of the table.
+-- latest false: the rows the calling query sees; true: those committed now
+-- (the latest snapshot), NULL at READ COMMITTED.  Callers compare counts
+-- taken with one lim, which they pass.
+CREATE FUNCTION @extschema@._commitment_rows(commitment @extschema@.hash256, lim integer, latest boolean) RETURNS integer
+    AS 'MODULE_PATHNAME', 'bl_commitment_rows' LANGUAGE C VOLATILE STRICT;
+
 -- _usage_contested(battery): does a report of the battery disclosed at the
 -- legitimate-interest tier name a commitment another row (any kind) names too?
 -- The usage state's "contested" (0.25.0).  A probe per report of the
@@ -234,18 +253,20 @@ CREATE FUNCTION @extschema@._usage_contested(battery @extschema@.battery_id) RET
                      JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                     WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                       AND d.tier = 'legitimate_interest'
-                      AND EXISTS (SELECT FROM @extschema@.battery_event o
-                                   WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1))
+                      AND @extschema@._commitment_rows(e.restricted, 2, false) = 2)
 $$;
 
 -- _usage_state_compute(battery, deep_v, over_v, t_hi, t_lo): the battery's
 -- row recomputed from its reports, with the given thresholds; no row (all
 -- NULL) for a battery without a legitimate-interest report.  What
 -- usage_state_check() compares and usage_state_rebuild() writes.
+-- (gin_fuzzy_search_limit pinned to 0: the state is stored and read by
+-- everyone here, and a disclosure's keys may be matched through GIN; red
+-- team rt26 G1, _lot_ledger()'s header)
 CREATE FUNCTION @extschema@._usage_state_compute(battery @extschema@.battery_id, deep_v numeric, over_v numeric,
                                                  t_hi numeric, t_lo numeric)
     RETURNS @extschema@._usage_state
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' SET jit = off AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET gin_fuzzy_search_limit = 0 SET timezone = 'UTC' SET jit = off AS $$
 DECLARE
     s @extschema@._usage_state;
 BEGIN
@@ -255,8 +276,7 @@ BEGIN
           JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported' AND d.tier = 'legitimate_interest'
            -- a commitment named by one report alone (the header)
-           AND NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                            WHERE o.restricted OPERATOR(@extschema@.=) e.restricted OFFSET 1)
+           AND @extschema@._commitment_rows(e.restricted, 2, false) < 2
     ), c AS MATERIALIZED (
         SELECT r.at, r.origin, r.seq, r.value->'cycle'->>'type' AS type,
                @extschema@._json_num(r.value->'cycle'->'duration_s') AS dur, @extschema@._json_num(r.value->'cycle'->'v_min') AS vmin,
@@ -505,9 +525,7 @@ BEGIN
                                          AND d0.tier = 'legitimate_interest'
                                          -- (named by this report alone, the header: tested where the
                                          -- battery has a contested report, a probe per report walked)
-                                         AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                                                          WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
-                                                            OFFSET 1))) x ON true
+                                         AND (NOT s.contested OR @extschema@._commitment_rows(e.restricted, 2, false) < 2)) x ON true
                   WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                     AND (e.ledger_at, e.ledger_origin, e.ledger_seq) < (b_at, b_origin, b_seq)
                   ORDER BY e.ledger_at DESC, e.ledger_origin DESC, e.ledger_seq DESC LIMIT 8 LOOP
@@ -534,9 +552,7 @@ BEGIN
                        LEFT JOIN LATERAL (SELECT d0.value->'cycle' AS cy FROM @extschema@.disclosure d0
                                            WHERE d0.commitment OPERATOR(@extschema@.=) e.restricted
                                              AND d0.tier = 'legitimate_interest'
-                                             AND (NOT s.contested OR NOT EXISTS (SELECT FROM @extschema@.battery_event o
-                                                              WHERE o.restricted OPERATOR(@extschema@.=) e.restricted
-                                                                OFFSET 1))) x ON true
+                                             AND (NOT s.contested OR @extschema@._commitment_rows(e.restricted, 2, false) < 2)) x ON true
                       WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'soh_reported'
                         AND (e.ledger_at, e.ledger_origin, e.ledger_seq) > (b_at, b_origin, b_seq)
                       ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq LIMIT 8 LOOP
@@ -649,12 +665,15 @@ CREATE FUNCTION @extschema@._usage_lock(commitment @extschema@.hash256) RETURNS 
 -- disclosure is read with the latest snapshot, after the lock (0.25.0,
 -- test/shell/usage_state_rr.sh).
 CREATE FUNCTION @extschema@._usage_state_reported() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_bitmapscan = off AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    -- counts stop at 3: the first, the second (which takes the first out)
+    -- and a third or later (which changes nothing) are told apart
+    lim CONSTANT integer := 3;
     v jsonb;
     late boolean := false;
-    named bigint;
-    latest bigint;
+    named integer;
+    latest integer;
     b @extschema@.battery_id;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.restricted);
@@ -673,16 +692,15 @@ BEGIN
         RETURN NULL;
     END IF;
     -- the rows of any kind naming the commitment, this one among them, up
-    -- to 3 (a member writing thousands of replays of one commitment made
+    -- to lim (a member writing thousands of replays of one commitment made
     -- each count them all: quadratic)
-    SELECT count(*) INTO named FROM (SELECT FROM @extschema@.battery_event r
-                                      WHERE r.restricted OPERATOR(@extschema@.=) NEW.restricted LIMIT 3) r;
-    latest := @extschema@._usage_reports_latest(NEW.restricted);   -- NULL at READ COMMITTED
-    IF latest IS NOT NULL AND least(latest, 3) > named THEN
+    named := @extschema@._commitment_rows(NEW.restricted, lim, false);
+    latest := @extschema@._commitment_rows(NEW.restricted, lim, true);   -- NULL at READ COMMITTED
+    IF latest > named THEN
         RAISE EXCEPTION 'a row naming this row''s commitment was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees fewer of the rows naming commitment %s than are committed (%s of at most 3 counted); a commitment two rows name counts for none, which it cannot fold.',
-                                  current_setting('transaction_isolation'), NEW.restricted, named),
+                  DETAIL = format('This transaction runs at %s and sees fewer of the rows naming commitment %s than are committed (%s of at most %s counted); a commitment two rows name counts for none, which it cannot fold.',
+                                  current_setting('transaction_isolation'), NEW.restricted, named, lim),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write events at READ COMMITTED.';
     END IF;
     IF late AND named >= 2 THEN
@@ -726,22 +744,6 @@ ALTER TABLE @extschema@.battery_event ENABLE ALWAYS TRIGGER zz_battledger_usage_
 CREATE FUNCTION @extschema@._usage_disclosure_latest(commitment @extschema@.hash256) RETURNS jsonb
     LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'bl_usage_disclosure_latest';
 
--- The three triggers above and below run with enable_bitmapscan off: their
--- probes of a commitment's rows stop at 2 or 3 (LIMIT), which an index
--- scan honours; a bitmap index scan, which the planner picks where the
--- statistics still say a commitment names one row, reads every entry of
--- the commitment first, so a thousand replays of one commitment read its
--- index half a million times (red team rt25b X1).  _usage_reports_latest()
--- plans under the caller's setting.
--- _usage_reports_latest(commitment): the rows of any event kind naming the
--- commitment (0.25.0), counted with the latest snapshot up to 3 (the
--- triggers compare counts that stop at 2 or 3; uncapped, 1,000 replays of
--- one commitment read its index 500,000 times: red team rt25b X1)
--- (src/pg/usage_latest.c); NULL at READ COMMITTED, where every query's
--- snapshot is the latest.
-CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256) RETURNS bigint
-    LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'bl_usage_reports_latest';
-
 -- _usage_state_disclosed(), trigger: a disclosure arriving after its report(s)
 -- folds them.  Reports are written at READ COMMITTED (BL039), a disclosure
 -- may be written at REPEATABLE READ or SERIALIZABLE: a report committed
@@ -753,24 +755,23 @@ CREATE FUNCTION @extschema@._usage_reports_latest(commitment @extschema@.hash256
 -- failure: the application's retry, with a new snapshot, folds them.
 -- A commitment two or more rows name counts for none (0.25.0; the
 -- header): folded only where one row, a usage report, names it.  Rows of
--- any event kind count (rt25 Q2, Q3), and _usage_reports_latest() counts
--- them all too.
+-- any event kind count (rt25 Q2, Q3), in both counts (_commitment_rows()).
 CREATE FUNCTION @extschema@._usage_state_disclosed() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_bitmapscan = off AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    e record;
+    -- counts stop at 2: one row, or more (a third changes nothing)
+    lim CONSTANT integer := 2;
     one record;
-    seen bigint := 0;
-    latest bigint;
+    seen integer;
+    latest integer;
 BEGIN
     PERFORM @extschema@._usage_lock(NEW.commitment);
-    -- (two at most: a third changes nothing)
-    FOR e IN SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq, r.event FROM @extschema@.battery_event r
-              WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment LIMIT 2 LOOP
-        one := e;
-        seen := seen + 1;
-    END LOOP;
+    seen := @extschema@._commitment_rows(NEW.commitment, lim, false);
     IF seen = 1 THEN
+        -- the one row (an index or bitmap scan reads its one entry; a
+        -- planner told to take neither reads the table, once per disclosure)
+        SELECT r.battery_id, r.ledger_at, r.ledger_origin, r.ledger_seq, r.event INTO one
+          FROM @extschema@.battery_event r WHERE r.restricted OPERATOR(@extschema@.=) NEW.commitment;
         IF one.event = 'soh_reported' THEN
             PERFORM @extschema@._usage_state_add(one.battery_id, one.ledger_at, one.ledger_origin, one.ledger_seq, NEW.value);
         END IF;
@@ -782,12 +783,12 @@ BEGIN
                         WHERE r.battery_id OPERATOR(@extschema@.=) u.battery_id
                           AND r.restricted OPERATOR(@extschema@.=) NEW.commitment AND r.event = 'soh_reported');
     END IF;
-    latest := @extschema@._usage_reports_latest(NEW.commitment);   -- NULL at READ COMMITTED
-    IF latest IS NOT NULL AND least(latest, 2) > seen THEN
+    latest := @extschema@._commitment_rows(NEW.commitment, lim, true);   -- NULL at READ COMMITTED
+    IF latest > seen THEN
         RAISE EXCEPTION 'a row this disclosure discloses was committed after this transaction''s snapshot'
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('This transaction runs at %s and sees fewer of the rows naming commitment %s than are committed (%s of at most 2 counted); it cannot fold them into the usage state.',
-                                  current_setting('transaction_isolation'), NEW.commitment, seen),
+                  DETAIL = format('This transaction runs at %s and sees fewer of the rows naming commitment %s than are committed (%s of at most %s counted); it cannot fold them into the usage state.',
+                                  current_setting('transaction_isolation'), NEW.commitment, seen, lim),
                   HINT = 'Retry the transaction (its new snapshot sees them), or write disclosures at READ COMMITTED.';
     END IF;
     RETURN NULL;
@@ -808,21 +809,25 @@ ALTER TABLE @extschema@.disclosure ENABLE ALWAYS TRIGGER battledger_usage_state;
 -- transaction's snapshot is not seen: fewer seen than committed is a
 -- serialization failure, as for a disclosure (test/shell/usage_state_rr.sh).
 CREATE FUNCTION @extschema@._usage_state_erased() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_bitmapscan = off AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    -- counts stop at 3, as the report trigger's: fewer seen than committed
+    -- is all this asks
+    lim CONSTANT integer := 3;
     b @extschema@.battery_id;
     c @extschema@.hash256;
+    cs @extschema@.hash256[];
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM @extschema@._usage_state;
         RETURN NULL;
     END IF;
-    FOREACH c IN ARRAY CASE WHEN TG_OP = 'UPDATE' AND NEW.commitment OPERATOR(@extschema@.<>) OLD.commitment
-                            THEN ARRAY[OLD.commitment, NEW.commitment] ELSE ARRAY[OLD.commitment] END LOOP
+    -- the commitments erased or changed: the old one, and a new one an UPDATE gave
+    cs := CASE WHEN TG_OP = 'UPDATE' AND NEW.commitment OPERATOR(@extschema@.<>) OLD.commitment
+               THEN ARRAY[OLD.commitment, NEW.commitment] ELSE ARRAY[OLD.commitment] END;
+    FOREACH c IN ARRAY cs LOOP
         PERFORM @extschema@._usage_lock(c);
-        -- (both counts stop at 3: _usage_reports_latest()'s header)
-        IF @extschema@._usage_reports_latest(c) > (SELECT count(*) FROM (SELECT FROM @extschema@.battery_event r
-                                                    WHERE r.restricted OPERATOR(@extschema@.=) c LIMIT 3) r) THEN
+        IF @extschema@._commitment_rows(c, lim, true) > @extschema@._commitment_rows(c, lim, false) THEN
             RAISE EXCEPTION 'a row naming this disclosure was committed after this transaction''s snapshot'
                 USING ERRCODE = 'serialization_failure',
                       DETAIL = format('This transaction runs at %s and does not see every row naming commitment %s; it cannot recompute their batteries'' usage state.',
@@ -830,12 +835,10 @@ BEGIN
                       HINT = 'Retry the transaction (its new snapshot sees them), or erase disclosures at READ COMMITTED.';
         END IF;
     END LOOP;
-    -- (one array probe of the index: the OR of two equalities it stood for
-    -- cannot use it without a bitmap scan, which this trigger does not take)
+    -- (one array probe of the index, once per erasure: every report of the
+    -- commitments is rebuilt, however many)
     FOR b IN SELECT DISTINCT r.battery_id FROM @extschema@.battery_event r
-              WHERE r.event = 'soh_reported'
-                AND r.restricted OPERATOR(@extschema@.=) ANY (CASE WHEN TG_OP = 'UPDATE' THEN ARRAY[OLD.commitment, NEW.commitment]
-                                                                   ELSE ARRAY[OLD.commitment] END) LOOP
+              WHERE r.event = 'soh_reported' AND r.restricted OPERATOR(@extschema@.=) ANY (cs) LOOP
         PERFORM @extschema@.usage_state_rebuild(b);
     END LOOP;
     RETURN NULL;
@@ -854,6 +857,6 @@ REVOKE ALL ON FUNCTION @extschema@._usage_thresholds(@extschema@.battery_event, 
     @extschema@.usage_state_rebuild(@extschema@.battery_id), @extschema@.usage_state_check(),
     @extschema@._usage_state_reported(), @extschema@._usage_state_disclosed(), @extschema@._usage_state_erased(),
     @extschema@._usage_lock(@extschema@.hash256),
-    @extschema@._usage_reports_latest(@extschema@.hash256),
+    @extschema@._commitment_rows(@extschema@.hash256, integer, boolean),
     @extschema@._usage_disclosure_latest(@extschema@.hash256)
     FROM PUBLIC;

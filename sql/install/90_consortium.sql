@@ -726,6 +726,26 @@ CREATE FUNCTION @extschema@.consortium_status()
                                 @extschema@._copy_wait_reason(s.oid) AS copy_wait,
                                 @extschema@._log_keys_problem(m.log_vkey, m.origin) AS log_keys,
                                 @extschema@._witness_keys_problem(m.witness_vkey, m.origin) AS witness_keys) lw ON true
+      -- (0.26.0) whom the apply workers run as: a stored setting of role or
+      -- session_authorization for this database (its owner may ALTER
+      -- DATABASE SET either without being a superuser), for the
+      -- subscription's owner, or for both; PostgreSQL's apply worker takes
+      -- it at its start and applies every row as that role, which may not
+      -- write battledger's tables: every row refused, only the server log
+      -- saying why (red team rt26 R1)
+      LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', c.cfg,
+                                    CASE WHEN d.setrole = 0 THEN pg_catalog.format('ALTER DATABASE %I RESET %s', pg_catalog.current_database(), c.name)
+                                         WHEN d.setdatabase = 0 THEN pg_catalog.format('ALTER ROLE %I RESET %s', pg_catalog.pg_get_userbyid(d.setrole), c.name)
+                                         ELSE pg_catalog.format('ALTER ROLE %I IN DATABASE %I RESET %s', pg_catalog.pg_get_userbyid(d.setrole),
+                                                                pg_catalog.current_database(), c.name) END), '; ' ORDER BY d.setrole, c.cfg) AS settings
+                           FROM pg_catalog.pg_db_role_setting d,
+                                LATERAL (SELECT x.cfg, pg_catalog.lower(pg_catalog.split_part(x.cfg, '=', 1)) AS name,
+                                                pg_catalog.substr(x.cfg, pg_catalog.strpos(x.cfg, '=') + 1) AS value
+                                           FROM pg_catalog.unnest(d.setconfig) x(cfg)) c
+                          WHERE s.oid IS NOT NULL
+                            AND d.setdatabase IN (0, s.subdbid) AND d.setrole IN (0, s.subowner)
+                            AND c.name IN ('role', 'session_authorization')
+                            AND c.value NOT IN ('none', pg_catalog.pg_get_userbyid(s.subowner))) ra ON true
       -- leaves stored past the last checkpoint verified here (peer_leaf's
       -- primary key, an empty range while the member seals): a member's
       -- leaves and the checkpoint that signs them come in one transaction,
@@ -779,6 +799,12 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format('The witness keys pinned for the member (battledger.consortium_member.witness_vkey) are not usable: %s. '
                                  'While the list breaks a rule every cosignature from the member is refused (a weak key: those it signed) and its subscription stopped: put back the keys join() and repin_witness_key() pinned, oldest first, then ALTER SUBSCRIPTION %I ENABLE.',
                                  lw.witness_keys, m.subscription)),
+           -- (0.26.0) before "stopped" and "failing", which it causes
+           (4.5, ra.settings IS NOT NULL, 'runs as another role',
+               pg_catalog.format('This database''s stored settings make the apply workers of subscription %I run as another role: %s. '
+                                 'Every row from the member is then applied as that role and refused ("permission denied" in the server log), whoever owns the subscription. '
+                                 'Reset the setting as a superuser with the statement in brackets; the apply worker takes it at its next start (ALTER SUBSCRIPTION %I DISABLE, then ENABLE, restarts it at once).',
+                                 m.subscription, ra.settings, m.subscription, m.subscription)),
            -- the member's last refusal, read only when stopped; a
            -- cosignature dated ahead (0.18.0) is named with its recovery
            (5, NOT s.subenabled, 'stopped',

@@ -51,6 +51,8 @@ COMMENT ON FUNCTION @extschema@._usage_derived_state(@extschema@.battery_id, @ex
 COMMENT ON FUNCTION @extschema@._usage_state_reported() IS 'internal: trigger folding an arriving usage report into its battery''s usage state';
 COMMENT ON FUNCTION @extschema@._usage_state_disclosed() IS 'internal: trigger folding the reports of an arriving disclosure into their batteries'' usage state';
 COMMENT ON FUNCTION @extschema@._usage_lock(@extschema@.hash256) IS 'internal: the usage triggers'' turn on a commitment, a lock no SQL-level advisory lock can hold up';
+COMMENT ON FUNCTION @extschema@._commitment_rows(@extschema@.hash256, integer, boolean) IS
+    'internal: the battery_event rows naming a commitment, up to a limit, by an index scan that stops there (the transaction''s snapshot, or the latest)';
 COMMENT ON FUNCTION @extschema@._usage_state_erased() IS 'internal: trigger recomputing the usage state of batteries whose disclosure was erased or changed';
 COMMENT ON FUNCTION @extschema@._lot_after_now(text) IS 'internal: when the latest row of a lot that counts is dated, if after a row written now';
 COMMENT ON FUNCTION @extschema@._ns_candidates(text) IS 'internal: the prefixes of an id key that a namespace covering it could be';

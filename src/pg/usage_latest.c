@@ -106,6 +106,12 @@ latest_value(FunctionCallInfo fcinfo, const char *query, const char *what, bool 
  * those rows as they count reports.  Up to 3: the triggers compare counts
  * that stop at 2 or 3, and a count of every row made each of a thousand
  * replays of one commitment read all the others (red team rt25b X1).
+ * 0.26.0 drops it for _commitment_rows(commitment, lim, true)
+ * (commitment_rows.c), an index scan whose callers pass the limit they
+ * compare with; kept here as it was for a database not yet updated (the
+ * library serves older installed versions, whose install scripts name
+ * this symbol; a 0.24.0 database's index holds usage reports only, which
+ * _commitment_rows() refuses to count from).
  */
 Datum
 bl_usage_reports_latest(PG_FUNCTION_ARGS)

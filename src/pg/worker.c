@@ -11,6 +11,7 @@
 #include "worker.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -94,6 +95,21 @@ battledger_seal_worker_main(Datum arg)
 #if PG_VERSION_NUM >= 170000
 	SetConfigOption("transaction_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 #endif
+
+	/*
+	 * Nor whom it runs as: it connected as the bootstrap superuser, but the
+	 * connection took the database's stored settings, and a database owner
+	 * (no superuser) may ALTER DATABASE SET role or session_authorization:
+	 * every seal then ran as the owner and failed with "permission denied",
+	 * retried every interval while the log stopped (red team rt26 W1, W2).
+	 * Both put back, session user first (role none means "the session
+	 * user"); their checks look the role up, hence the transaction.
+	 */
+	StartTransactionCommand();
+	SetConfigOption("session_authorization", GetUserNameFromId(BOOTSTRAP_SUPERUSERID, false),
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("role", "none", PGC_SUSET, PGC_S_OVERRIDE);
+	CommitTransactionCommand();
 	elog(LOG, "battledger sealer started: sealing database \"%s\" every %d s",
 		 bl_seal_database, bl_seal_interval);
 

@@ -10,11 +10,15 @@
 # released versions into a copy of the PostgreSQL 15 layout), fuzz.sh
 # (libFuzzer from clang's runtime packages) and monitoring.sh
 # (prometheus-postgres-exporter); they run on 15 in test/all.sh.
-# Not meant to be run on a development machine directly.
+# Not meant to be run on a development machine directly, except with
+# BL_MATRIX_PG_BIN (it cleans and rebuilds the tree it runs in: use a clone).
 set -euo pipefail
 v=${1:?usage: matrix_root.sh VERSION}
 cd "$(dirname "$0")/../.."
-export PG_BIN=/usr/lib/postgresql/$v/bin PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config
+# (BL_MATRIX_PG_BIN: a server installed elsewhere, e.g. PostgreSQL 16 built
+# from source, which Debian does not package: README, "PostgreSQL versions")
+export PG_BIN=${BL_MATRIX_PG_BIN:-/usr/lib/postgresql/$v/bin}
+export PG_CONFIG=$PG_BIN/pg_config PATH=$PG_BIN:$PATH
 source test/lib/cluster.sh
 CFLAGS_STRICT="-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror"
 
@@ -45,7 +49,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d tap \
   -c "CREATE EXTENSION battledger; CREATE EXTENSION pgtap; CREATE EXTENSION pgcrypto; CREATE EXTENSION dblink;"
 pg_prove -d tap test/pgtap/*.sql || failed+=(pgtap)
 
-scenarios=${BL_MATRIX_SCENARIOS-consortium witness_join_copy slot_loss seal_worker crash stress dump_restore cli_roundtrip readme_tour sql_fuzz}
+scenarios=${BL_MATRIX_SCENARIOS-consortium witness_join_copy slot_loss seal_worker crash stress dump_restore cli_roundtrip readme_tour sql_fuzz join_streaming}
 for t in $scenarios; do
   say "PostgreSQL $v: scenario test/shell/$t.sh"
   bash "test/shell/$t.sh" || failed+=("$t")

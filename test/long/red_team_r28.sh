@@ -50,10 +50,18 @@
 #   rt25c (test/redteam/rt25c_0250_findings.sh): the last fixes of 0.25.0:
 #       an erased disclosure not folded at REPEATABLE READ, the sealer against
 #       a database owner's settings, the replays' listing and probes.
+#   rt26 (test/redteam/rt26_0260_findings.sh): 0.25.0 as released: a
+#       database owner (no superuser) setting role or session_authorization
+#       for its database stops the sealing worker and the apply workers;
+#       an application's gin_fuzzy_search_limit hides a lot's consumers
+#       from the writer's mass balance;
+#       BL045 against an application's multi-row INSERT/COPY, a disclosure's
+#       tier/erasure/savepoint life, the new C entry points' privileges.
+#       FAILs until fixed (W1, W2, G1, R1, R2).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")

@@ -9,7 +9,8 @@
 # for its database, which the apply worker obeys, 87_usage_state.sql).
 #   P1  a plain role cannot execute the new internal functions
 #       (_usage_disclosure_latest, _usage_reports_latest, _background_workers,
-#       _usage_contested, _pin_first_host)
+#       _usage_contested, _pin_first_host; 0.26.0: _commitment_rows, which
+#       replaced _usage_reports_latest)
 #   X1  many replays of one commitment applied at REPEATABLE READ: each
 #       report's trigger counts every report naming the commitment with the
 #       latest snapshot (_usage_reports_latest(), count(*) without a limit):
@@ -53,7 +54,7 @@ check "f runs at REPEATABLE READ" "$(q f -c "SHOW default_transaction_isolation"
 q f -c "CREATE ROLE plain LOGIN" >/dev/null
 plain() { psql -X -q -At -h "$BL_WORK" -p "${PORT[f]}" -d bl -U plain -c "\\set VERBOSITY sqlstate" -c "$1" 2>&1 | tail -1 | sed 's/^ERROR: *//'; }
 for call in "battledger._usage_disclosure_latest(repeat('00', 32)::battledger.hash256)" \
-            "battledger._usage_reports_latest(repeat('00', 32)::battledger.hash256)" \
+            "battledger._commitment_rows(repeat('00', 32)::battledger.hash256, 3, true)" \
             "battledger._background_workers()" \
             "battledger._usage_contested('gs1:01/09521230000017/21/B1')" \
             "battledger._usage_lock(repeat('00', 32)::battledger.hash256)"; do
@@ -62,7 +63,7 @@ done
 check "P1 none of the functions 0.25.0 added or replaced (internal ones) executable by a plain role" \
   "$(q f -c "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', '), 'none') FROM pg_proc p
               WHERE p.pronamespace = 'battledger'::regnamespace
-                AND p.proname IN ('_usage_disclosure_latest', '_usage_reports_latest', '_background_workers', '_usage_contested',
+                AND p.proname IN ('_usage_disclosure_latest', '_usage_reports_latest', '_commitment_rows', '_background_workers', '_usage_contested',
                                   '_pin_first_host', '_usage_state_reported', '_usage_state_disclosed', '_usage_state_erased',
                                   '_usage_state_add', '_usage_state_compute', '_usage_derived_state', '_copy_wait_reason', '_usage_lock')
                 AND has_function_privilege('plain', p.oid, 'EXECUTE')")" none

@@ -2,7 +2,8 @@
 # The optional sealing worker: with battledger preloaded and seal_interval set,
 # rows are sealed without anyone calling seal(), and the log verifies; and
 # still, at READ COMMITTED, with the cluster's default isolation SERIALIZABLE,
-# and with a cluster-wide statement_timeout shorter than a seal.
+# with a cluster-wide statement_timeout shorter than a seal, and with the
+# database's owner setting the role its connections run as.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 
@@ -82,5 +83,32 @@ for want in 'timeout=1ms' 'pending=0'; do
 done
 if grep -q 'canceling statement due to statement timeout' "$BL_WORK/worker.log"; then
   echo "the worker's seal() was cancelled by the cluster's statement_timeout"; fail=1
+fi
+# The database's owner, no superuser, sets whom every connection to it runs
+# as: ALTER DATABASE SET role and session_authorization.  The worker took
+# them at its connection and every seal() ran as the owner ("permission
+# denied for function seal"), retried every interval while the log
+# stopped, until 0.26.0 (red team rt26 W1, W2); it now puts back the
+# bootstrap superuser it connected as.  Both set at once: either override
+# missing fails the part.
+psql -X -q -v ON_ERROR_STOP=1 -d ledger -c "CREATE ROLE dbo LOGIN" -c "ALTER DATABASE ledger OWNER TO dbo" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -U dbo -d ledger -c "ALTER DATABASE ledger SET role = dbo" \
+  -c "ALTER DATABASE ledger SET session_authorization = dbo" >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$BL_WORK/worker" -l "$BL_WORK/worker.log" -w restart >/dev/null
+# (this session as postgres: SET SESSION AUTHORIZATION DEFAULT and SET ROLE NONE undo the two)
+asdba() { psql -X -q -At -v ON_ERROR_STOP=1 -d ledger -c "SET SESSION AUTHORIZATION DEFAULT" -c "SET ROLE NONE" "$@"; }
+asdba -c "INSERT INTO reading SELECT 'R' || (i % 5), i FROM generate_series(1, 300) i" >/dev/null
+for _ in $(seq 20); do
+  left=$(asdba -c "SELECT count(*) FROM battledger.log_pending")
+  [ "$left" = 0 ] && break; sleep 0.5
+done
+result=$(psql -X -q -At -d ledger -c "SELECT 'connected as ' || current_user" -c "SET SESSION AUTHORIZATION DEFAULT" -c "SET ROLE NONE" \
+           -c "SELECT 'pending=' || count(*) FROM battledger.log_pending")
+echo "$result"
+for want in 'connected as dbo' 'pending=0'; do
+  grep -qx "$want" <<<"$result" || { echo "expected $want (ALTER DATABASE SET role, session_authorization)"; fail=1; }
+done
+if grep -q 'permission denied for function seal' "$BL_WORK/worker.log"; then
+  echo "the worker's seal() ran as the database owner's role"; fail=1
 fi
 [ $fail = 0 ] && echo "seal_worker: PASS" || { echo "seal_worker: FAIL"; exit 1; }
