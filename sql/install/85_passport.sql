@@ -203,7 +203,11 @@ BEGIN
             -- 9.5 ms at 18,864 reports)
             'dynamic', (WITH r AS MATERIALIZED (
                             SELECT p.pos, e.occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
-                                   @extschema@.leaf_index('@extschema@.battery_event', e.ledger_hash) AS leaf_index
+                                   -- (leaf_index() written out: its call, with its pinned
+                                   -- search_path, cost 6 times the probe; 0.26.0)
+                                   (SELECT l.leaf_index FROM @extschema@.log_leaf l
+                                     WHERE l.row_hash OPERATOR(@extschema@.=) e.ledger_hash
+                                       AND l.tbl = '@extschema@.battery_event') AS leaf_index
                               FROM (SELECT DISTINCT p.value AS pos FROM @extschema@._usage_state u
                                      CROSS JOIN LATERAL jsonb_each(u.latest) p
                                      WHERE u.battery_id OPERATOR(@extschema@.=) battery) p
@@ -217,9 +221,11 @@ BEGIN
                               JOIN @extschema@.disclosure d ON d.commitment OPERATOR(@extschema@.=) e.restricted
                                                            AND d.tier = 'legitimate_interest'
                         )
+                        -- (basis: the values as reported, which _passport_derived() adds
+                        -- the derived ones to; it shaped them again until 0.26.0)
                         SELECT jsonb_object_agg(a.key, jsonb_build_object('value', @extschema@._json_num(r.value->a.key),
                                    'at', r.occurred_at, 'event', r.event, 'sequence', r.ledger_seq,
-                                   'ledgerHash', r.ledger_hash::text, 'leafIndex', r.leaf_index))
+                                   'ledgerHash', r.ledger_hash::text, 'leafIndex', r.leaf_index, 'basis', 'reported'))
                           FROM @extschema@._usage_state u
                          CROSS JOIN LATERAL jsonb_each(u.latest) p
                           JOIN @extschema@._dynamic_attribute a ON a.key = p.key
@@ -254,58 +260,17 @@ BEGIN
     RETURN @extschema@._passport_derived(v, battery, usage_ok, made, model);
 END $$;
 
--- The registry's own passport document (0.2.0's, with the tiers of Annex XIII).
--- PL/pgSQL, not SQL (0.24.0): with its pinned search_path an SQL function is
--- not inlined, and this one was parsed and planned again at every passport
--- (issue 15)
+-- _passport_battledger(src jsonb) RETURNS jsonb: the registry's own passport
+-- document (0.2.0's, with the tiers of Annex XIII), its second-life section
+-- (src->'secondLife') included.  In C since 0.26.0 (src/pg/passport_doc.c,
+-- whose header gives the fields): the PL/pgSQL expression built it level by
+-- level, each level copying the ones below it again, the usage values
+-- shaped a third time, nulls stripped by one more pass and the second-life
+-- section concatenated by another, a quarter of a legitimate-interest
+-- passport's instructions (issue 15).  The same document, byte for byte
+-- (test/shell/passport_doc.sh).
 CREATE FUNCTION @extschema@._passport_battledger(src jsonb) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-BEGIN
-    RETURN jsonb_strip_nulls(jsonb_build_object(
-        'passportId', src->'passportId',
-        'batteryIdentifier', src->'battery',
-        'digitalLink', src->'digitalLink',
-        'batteryStatus', src->'status',
-        'passportHistory', src->'history',
-        'generalProductInformation', jsonb_build_object(
-            'batteryCategory', src->'model'->'category',
-            'manufacturerIdentification', src->'model'->'manufacturer',
-            -- as registered (battledger.operator_registration) or as the event declared: see basis
-            'manufacturerInformation', src->'manufactured'->'data'->'manufacturer',
-            'operatorInformation', src->'issued'->'data'->'operator',
-            'batteryModel', src->'model'->'model_id',
-            'manufacturingDate', src->'manufactured'->'at',
-            'manufacturingPlace', src->'manufactured'->'data'->'facility',
-            'manufacturingFacility', src->'manufactured'->'facility',
-            'puttingIntoService', src->'inService',
-            'batteryMass', @extschema@._rated((src->'model'->>'mass_kg')::numeric, 'kg')),
-        'batteryChemistry', src->'model'->'chemistry',
-        'performance', jsonb_build_object(
-            'rated', jsonb_build_object(
-                'ratedCapacity', @extschema@._rated((src->'model'->>'rated_capacity_ah')::numeric, 'Ah'),
-                'ratedEnergy', @extschema@._rated((src->'model'->>'rated_energy_kwh')::numeric, 'kWh'),
-                'nominalVoltage', @extschema@._rated((src->'model'->>'nominal_voltage_v')::numeric, 'V'),
-                'minimumVoltage', @extschema@._rated((src->'model'->>'min_voltage_v')::numeric, 'V'),
-                'maximumVoltage', @extschema@._rated((src->'model'->>'max_voltage_v')::numeric, 'V'),
-                'originalPowerCapability', @extschema@._rated((src->'model'->>'original_power_w')::numeric, 'W'),
-                'expectedLifetimeNumberOfChargeDischargeCycles', src->'model'->'expected_lifetime_cycles',
-                'capacityThresholdForExhaustion', @extschema@._rated((src->'model'->>'capacity_threshold_pct')::numeric, '%')),
-            'dynamic', (SELECT jsonb_object_agg(a.name, jsonb_build_object('value', d.value->'value', 'unit', a.unit,
-                                    'timestamp', d.value->'at',
-                                    -- derived from the reports' cycles, or as reported (and how derived)
-                                    'basis', d.value->'basis', 'derivation', d.value->'method',
-                                    'setBy', jsonb_build_object('event', d.value->'event', 'sequence', d.value->'sequence',
-                                                                'ledgerHash', d.value->'ledgerHash', 'leafIndex', d.value->'leafIndex')))
-                          FROM jsonb_each(CASE WHEN jsonb_typeof(src->'dynamic') = 'object' THEN src->'dynamic' END) d JOIN @extschema@._dynamic_attribute a ON a.key = d.key)),
-        'materialComposition', src->'materials',
-        'recycledContent', src->'model'->'recycled_content',
-        'carbonFootprint', jsonb_build_object('batteryCarbonFootprint',
-            @extschema@._rated((src->'model'->>'carbon_footprint_kg_co2e_per_kwh')::numeric, 'kg CO2e/kWh')),
-        'negativeEvents', CASE WHEN jsonb_typeof(src->'negativeEvents') = 'array' THEN jsonb_array_length(src->'negativeEvents') END,
-        'testReports', src->'testReports',
-        'passportCeased', CASE WHEN (src->>'ceased')::boolean THEN true END,
-        'accessTier', src->'tier'));
-END $$;
+    LANGUAGE C IMMUTABLE AS 'MODULE_PATHNAME', 'bl_passport_battledger';
 
 -- A passport identifier as a UUID (RFC 9562 version 8, name-based on SHA-256):
 -- the standards' formats want a UUID or a bare URN where the registry lets the
@@ -774,7 +739,8 @@ BEGIN
     src := src - 'responsibleOperator';
     src := src || jsonb_build_object('secondLife', second_life);
     IF format = 'battledger' THEN
-        RETURN @extschema@._passport_battledger(src) || jsonb_build_object('secondLife', second_life);
+        -- (the second-life section from src: _passport_battledger() copies it)
+        RETURN @extschema@._passport_battledger(src);
     END IF;
     IF (src->>'ceased')::boolean THEN
         RAISE EXCEPTION 'the passport of battery % has ceased to exist', battery USING ERRCODE = 'no_data_found',

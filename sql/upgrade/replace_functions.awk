@@ -16,6 +16,8 @@ BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) want[list[i]] = 1 
 }
 copying { print }
 copying && /\$\$;[ \t]*$/ { copying = 0; print "" }
+# a C function ends at its library's symbol (CREATE ... AS 'MODULE_PATHNAME', 'symbol';)
+copying && /'MODULE_PATHNAME', '[A-Za-z0-9_]+';[ \t]*$/ { copying = 0; print "" }
 # a view ends at the first line, not a comment, ending in a semicolon
 view { print; if ($0 !~ /^[ \t]*--/ && $0 ~ /;[ \t]*$/) { view = 0; print "" } }
 END { for (w in want) if (!(w in seen)) { print "replace_functions.awk: no function or view " w > "/dev/stderr"; exit 1 } }

@@ -44,7 +44,7 @@ OLD_FUNCS=$(for f in $BENCH_FUNCS; do grep -q "^CREATE FUNCTION @extschema@\.$f(
 awk -v names="$OLD_FUNCS" -f sql/upgrade/replace_functions.awk "sql/upgrade/battledger--$BENCH_OLD.sql" \
   | sed 's/@extschema@/battledger/g' > "$W/old.sql"
 cat sql/install/*.sql | awk -v names="$BENCH_FUNCS" -f sql/upgrade/replace_functions.awk \
-  | sed 's/@extschema@/battledger/g' > "$W/this.sql"
+  | sed 's/@extschema@/battledger/g; s|MODULE_PATHNAME|$libdir/battledger|g' > "$W/this.sql"
 P() { psql -X -q -At -h "$W" -p "${DV_PORT:-55475}" -U postgres -d dv "$@"; }
 B="bid('NASA-B0025')"
 # backend CPU ms per call of an expression, BENCH_CALLS calls in one session
