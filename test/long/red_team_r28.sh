@@ -58,10 +58,15 @@
 #       BL045 against an application's multi-row INSERT/COPY, a disclosure's
 #       tier/erasure/savepoint life, the new C entry points' privileges.
 #       FAILs until fixed (W1, W2, G1, R1, R2).
+#   rt26b (test/redteam/rt26b_0260_findings.sh): 0.26.0's own changes:
+#       _commitment_rows() against 0.25.0's SQL probe, the sealer's identity
+#       override against a database owner's settings, consortium_status()'s
+#       "runs as another role": its RESET for ALTER ROLE ALL and its false
+#       positives. FAILs until fixed (S3, S4, S5).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
