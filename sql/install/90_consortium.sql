@@ -730,22 +730,29 @@ CREATE FUNCTION @extschema@.consortium_status()
       -- session_authorization for this database (its owner may ALTER
       -- DATABASE SET either without being a superuser), for the
       -- subscription's owner, or for both; PostgreSQL's apply worker takes
-      -- it at its start and applies every row as that role, which may not
-      -- write battledger's tables: every row refused, only the server log
-      -- saying why (red team rt26 R1)
-      LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', c.cfg,
-                                    CASE WHEN d.setrole = 0 THEN pg_catalog.format('ALTER DATABASE %I RESET %s', pg_catalog.current_database(), c.name)
-                                         WHEN d.setdatabase = 0 THEN pg_catalog.format('ALTER ROLE %I RESET %s', pg_catalog.pg_get_userbyid(d.setrole), c.name)
-                                         ELSE pg_catalog.format('ALTER ROLE %I IN DATABASE %I RESET %s', pg_catalog.pg_get_userbyid(d.setrole),
-                                                                pg_catalog.current_database(), c.name) END), '; ' ORDER BY d.setrole, c.cfg) AS settings
-                           FROM pg_catalog.pg_db_role_setting d,
-                                LATERAL (SELECT x.cfg, pg_catalog.lower(pg_catalog.split_part(x.cfg, '=', 1)) AS name,
-                                                pg_catalog.substr(x.cfg, pg_catalog.strpos(x.cfg, '=') + 1) AS value
-                                           FROM pg_catalog.unnest(d.setconfig) x(cfg)) c
-                          WHERE s.oid IS NOT NULL
-                            AND d.setdatabase IN (0, s.subdbid) AND d.setrole IN (0, s.subowner)
-                            AND c.name IN ('role', 'session_authorization')
-                            AND c.value NOT IN ('none', pg_catalog.pg_get_userbyid(s.subowner))) ra ON true
+      -- it at its start and, on 15, applies every row as that role, which
+      -- may not write battledger's tables: every row refused, only the
+      -- server log saying why (red team rt26 R1).  Per setting the one
+      -- that wins, as PostgreSQL applies them (role in database, role,
+      -- database, all: rt26b S4); a superuser or the owner itself harms
+      -- nothing (S5); each with the statement that removes it (S3)
+      LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(pg_catalog.format('%s=%s (%s)', e.name, e.value, e.reset), '; ' ORDER BY e.name) AS settings
+                           FROM (SELECT DISTINCT ON (c.name) c.name, c.value,
+                                        CASE WHEN d.setrole = 0 AND d.setdatabase = 0 THEN pg_catalog.format('ALTER ROLE ALL RESET %s', c.name)
+                                             WHEN d.setrole = 0 THEN pg_catalog.format('ALTER DATABASE %I RESET %s', pg_catalog.current_database(), c.name)
+                                             WHEN d.setdatabase = 0 THEN pg_catalog.format('ALTER ROLE %I RESET %s', pg_catalog.pg_get_userbyid(d.setrole), c.name)
+                                             ELSE pg_catalog.format('ALTER ROLE %I IN DATABASE %I RESET %s', pg_catalog.pg_get_userbyid(d.setrole),
+                                                                    pg_catalog.current_database(), c.name) END AS reset
+                                   FROM pg_catalog.pg_db_role_setting d,
+                                        LATERAL (SELECT pg_catalog.lower(pg_catalog.split_part(x.cfg, '=', 1)) AS name,
+                                                        pg_catalog.substr(x.cfg, pg_catalog.strpos(x.cfg, '=') + 1) AS value
+                                                   FROM pg_catalog.unnest(d.setconfig) x(cfg)) c
+                                  WHERE s.oid IS NOT NULL
+                                    AND d.setdatabase IN (0, s.subdbid) AND d.setrole IN (0, s.subowner)
+                                    AND c.name IN ('role', 'session_authorization')
+                                  ORDER BY c.name, d.setrole <> 0 DESC, d.setdatabase <> 0 DESC) e
+                          WHERE e.value NOT IN ('none', pg_catalog.pg_get_userbyid(s.subowner))
+                            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = e.value AND r.rolsuper)) ra ON true
       -- leaves stored past the last checkpoint verified here (peer_leaf's
       -- primary key, an empty range while the member seals): a member's
       -- leaves and the checkpoint that signs them come in one transaction,
@@ -799,12 +806,14 @@ CREATE FUNCTION @extschema@.consortium_status()
                pg_catalog.format('The witness keys pinned for the member (battledger.consortium_member.witness_vkey) are not usable: %s. '
                                  'While the list breaks a rule every cosignature from the member is refused (a weak key: those it signed) and its subscription stopped: put back the keys join() and repin_witness_key() pinned, oldest first, then ALTER SUBSCRIPTION %I ENABLE.',
                                  lw.witness_keys, m.subscription)),
-           -- (0.26.0) before "stopped" and "failing", which it causes
+           -- (0.26.0) before "stopped" and "failing", which it causes (on 16
+           -- and later too: the apply worker, running as that role, cannot
+           -- switch to a table's owner it may not SET ROLE to)
            (4.5, ra.settings IS NOT NULL, 'runs as another role',
-               pg_catalog.format('This database''s stored settings make the apply workers of subscription %I run as another role: %s. '
-                                 'Every row from the member is then applied as that role and refused ("permission denied" in the server log), whoever owns the subscription. '
+               pg_catalog.format('This database''s stored settings make the apply workers of subscription %I start as another role: %s; %s counted. '
+                                 'Rows applied as that role are refused ("permission denied" in the server log), whoever owns the subscription. '
                                  'Reset the setting as a superuser with the statement in brackets; the apply worker takes it at its next start (ALTER SUBSCRIPTION %I DISABLE, then ENABLE, restarts it at once).',
-                                 m.subscription, ra.settings, m.subscription, m.subscription)),
+                                 m.subscription, ra.settings, @extschema@._counted(ss.apply_error_count, 'apply error', 'apply errors'), m.subscription)),
            -- the member's last refusal, read only when stopped; a
            -- cosignature dated ahead (0.18.0) is named with its recovery
            (5, NOT s.subenabled, 'stopped',
