@@ -57,12 +57,12 @@
 #       from the writer's mass balance;
 #       BL045 against an application's multi-row INSERT/COPY, a disclosure's
 #       tier/erasure/savepoint life, the new C entry points' privileges.
-#       FAILs until fixed (W1, W2, G1, R1, R2).
+#       FAILed W1, W2, G1, R1, R2 on 0.25.0; all hold since 0.26.0.
 #   rt26b (test/redteam/rt26b_0260_findings.sh): 0.26.0's own changes:
 #       _commitment_rows() against 0.25.0's SQL probe, the sealer's identity
 #       override against a database owner's settings, consortium_status()'s
 #       "runs as another role": its RESET for ALTER ROLE ALL and its false
-#       positives. FAILs until fixed (S3, S4, S5).
+#       positives. FAILed S3, S4, S5 on 185e6dc; all hold since.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
