@@ -312,11 +312,15 @@ BEGIN
           INTO rc FROM @extschema@._recycled_content(battery, made.ledger_hash) r;
     END IF;
     rc := coalesce(rc, '{}');
-    FOR k IN SELECT jsonb_object_keys(declared) LOOP
-        IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
-            rc := rc || jsonb_build_object(k, (declared->k) || '{"basis": "declared"}');
-        END IF;
-    END LOOP;
+    -- (the loop's query started only when the model declares shares: most
+    -- declare none; 0.26.0, issue 15)
+    IF declared <> '{}' THEN
+        FOR k IN SELECT jsonb_object_keys(declared) LOOP
+            IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
+                rc := rc || jsonb_build_object(k, (declared->k) || '{"basis": "declared"}');
+            END IF;
+        END LOOP;
+    END IF;
     IF rc <> '{}' THEN
         v := jsonb_set(v, '{model,recycled_content}', rc);
     END IF;

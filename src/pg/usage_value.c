@@ -11,9 +11,12 @@
  * signature's, and each value is converted as jsonb_build_object()
  * converts one of its type, so the object is the same, byte for byte:
  *
- *  - numeric, bigint: the type's output function, then numeric's input
- *    (a JSON number); a numeric NaN or infinity as its text (a JSON
- *    string), as to_jsonb() gives them;
+ *  - numeric: a JSON number, the value itself (jsonb_build_object() reads
+ *    numeric's output back with numeric's input: the same number, shown
+ *    the same); a NaN or infinity as its text (a JSON string), as
+ *    to_jsonb() gives them;
+ *  - bigint: a JSON number, int64_to_numeric() (the number int8's output
+ *    reads as: the same digits, scale 0);
  *  - timestamptz: JsonEncodeDateTime() (ISO 8601, as to_jsonb());
  *  - text: a JSON string;
  *  - SQL NULL: JSON null (jsonb_build_object() keeps nulls; the documents
@@ -54,16 +57,13 @@ push_string(JsonbParseState **ps, JsonbIteratorToken tok, const char *s, int len
 	(void) pushJsonbValue(ps, tok, &v);
 }
 
-/* a number's text as jsonb_build_object() makes it a JSON number */
 static void
-push_number_text(JsonbParseState **ps, char *s)
+push_number(JsonbParseState **ps, Numeric n)
 {
 	JsonbValue	v;
 
 	v.type = jbvNumeric;
-	v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
-														ObjectIdGetDatum(InvalidOid),
-														Int32GetDatum(-1)));
+	v.val.numeric = n;
 	(void) pushJsonbValue(ps, WJB_VALUE, &v);
 }
 
@@ -122,17 +122,20 @@ bl_usage_value(PG_FUNCTION_ARGS)
 			case NUMERICOID:
 				{
 					Numeric		n = PG_GETARG_NUMERIC(i);
-					char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
 
 					/* to_jsonb(): what is no JSON number is its text */
 					if (numeric_is_nan(n) || numeric_is_inf(n))
+					{
+						char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+
 						push_string(&ps, WJB_VALUE, s, strlen(s));
+					}
 					else
-						push_number_text(&ps, s);
+						push_number(&ps, n);
 					break;
 				}
 			case INT8OID:
-				push_number_text(&ps, DatumGetCString(DirectFunctionCall1(int8out, PG_GETARG_DATUM(i))));
+				push_number(&ps, int64_to_numeric(PG_GETARG_INT64(i)));
 				break;
 			case TIMESTAMPTZOID:
 				{
