@@ -312,11 +312,15 @@ BEGIN
           INTO rc FROM @extschema@._recycled_content(battery, made.ledger_hash) r;
     END IF;
     rc := coalesce(rc, '{}');
-    FOR k IN SELECT jsonb_object_keys(declared) LOOP
-        IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
-            rc := rc || jsonb_build_object(k, (declared->k) || '{"basis": "declared"}');
-        END IF;
-    END LOOP;
+    -- (the loop's query started only when the model declares shares: most
+    -- declare none; 0.26.0, issue 15)
+    IF declared <> '{}' THEN
+        FOR k IN SELECT jsonb_object_keys(declared) LOOP
+            IF NOT rc ? k AND jsonb_typeof(declared->k) = 'object' THEN
+                rc := rc || jsonb_build_object(k, (declared->k) || '{"basis": "declared"}');
+            END IF;
+        END LOOP;
+    END IF;
     IF rc <> '{}' THEN
         v := jsonb_set(v, '{model,recycled_content}', rc);
     END IF;
@@ -337,9 +341,9 @@ BEGIN
                                       AND l.tbl = '@extschema@.battery_event') AS leaf_index
               FROM (SELECT DISTINCT u.ledger_hash FROM u) x
         )
-        SELECT jsonb_object_agg(u.key, jsonb_build_object('value', u.value, 'at', u.at, 'event', 'soh_reported',
-                   'sequence', u.ledger_seq, 'ledgerHash', u.ledger_hash::text, 'leafIndex', h.leaf_index,
-                   'basis', 'derived', 'method', u.method, 'reports', u.reports))
+        -- (_usage_value(): jsonb_build_object() of these fields, in C; 0.26.0)
+        SELECT jsonb_object_agg(u.key, @extschema@._usage_value(u.value, u.at, 'soh_reported', u.ledger_seq,
+                   u.ledger_hash::text, h.leaf_index, 'derived', u.method, u.reports))
           INTO ud
           FROM u LEFT JOIN h ON h.ledger_hash OPERATOR(@extschema@.=) u.ledger_hash;
         -- (the reported values: _passport_source() gives them their basis)

@@ -24,7 +24,8 @@
 #   PG_BIN=... PG_CONFIG=... BENCH_BASE_BIN=/opt/base/usr/lib/postgresql/15/bin bash test/bench/fold_stale_ab.sh
 # Environment: BENCH_BASE_BIN (required), BENCH_CALLS (300; NASA-ALL:
 # BENCH_BIG_CALLS, 100), BENCH_REPS (5), BENCH_PORTS ("56070 56071": base, this),
-# BENCH_CALLGRIND (0; 1: also instructions per call, below), BENCH_CG_CALLS (20).
+# BENCH_CALLGRIND (0; 1: also instructions per call, below), BENCH_CG_CALLS (20),
+# BENCH_BASE_TREE (.: the base's source tree, whose derived_values.sh builds its database).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/lib/cluster.sh
@@ -43,7 +44,10 @@ for v in base this; do
   mkdir -p "$W/$v"; chown postgres "$W/$v" 2>/dev/null || true
   bin=$([ $v = base ] && echo "$BENCH_BASE_BIN" || echo "$THIS_BIN")
   port=$([ $v = base ] && echo "$PORT_BASE" || echo "$PORT_THIS")
-  BL_WORK=$W/$v PG_BIN=$bin PG_CONFIG=$bin/pg_config DV_PORT=$port bash test/shell/derived_values.sh > "$W/$v.dv.out" 2>&1 ||
+  # (the base's own derived_values.sh where given: it swaps its tree's
+  # passport functions in, which may call C functions the base lacks)
+  tree=$([ $v = base ] && echo "${BENCH_BASE_TREE:-.}" || echo .)
+  BL_WORK=$W/$v PG_BIN=$bin PG_CONFIG=$bin/pg_config DV_PORT=$port bash "$tree/test/shell/derived_values.sh" > "$W/$v.dv.out" 2>&1 ||
     { tail -20 "$W/$v.dv.out"; echo "derived_values.sh failed ($v)" >&2; exit 1; }
 done
 P() { local v=$1; shift; psql -X -q -At -h "$W/$v" -p "$([ $v = base ] && echo "$PORT_BASE" || echo "$PORT_THIS")" -U postgres -d dv "$@"; }

@@ -13,7 +13,13 @@
 #     those changes alone, of NULL, an array and a string;
 #  3. a rated value or "ceased" that does not cast fails with 0.25.0's
 #     message;
-#  4. who may call it: no tier, no member, not PUBLIC.
+#  4. who may call it: no tier, no member, not PUBLIC;
+#  5. _usage_value() (src/pg/usage_value.c, 0.26.0) is jsonb_build_object()
+#     of its fields, byte for byte, for both signatures on values at the
+#     edges of their types (NULLs, scales, exponents, NaN, infinities,
+#     timestamps with and without fractions and years, in three time
+#     zones) and the usage values of the database's batteries; 6. it too
+#     is no tier's, no member's and not PUBLIC's.
 # Port: PASSPORT_DOC_PORT (default 55499).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -130,4 +136,44 @@ check "4: _passport_battledger(): no tier, no member, not PUBLIC" \
                  WHERE has_function_privilege(r, 'battledger._passport_battledger(jsonb)', 'EXECUTE')")" = 0 \
        -a "$(q -c "SELECT count(*) FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
                     WHERE p.oid = 'battledger._passport_battledger(jsonb)'::regprocedure AND a.grantee = 0")" = 0
+# 5: _usage_value() against jsonb_build_object(), field for field
+same_uv() {
+  q <<'SQL'
+SET search_path = public, battledger, battledger_test;
+CREATE TEMP TABLE uv AS
+SELECT v.value, t.at, ev.event, n.seq, h.hash, n2.leaf, b.basis, m.method, n3.reports
+  FROM unnest(ARRAY[NULL, 0, -0.0, 1, -1.5, 0.000001, 1e-20, 12345678901234567890.123456789, 1e300, 'NaN', 'Infinity', '-Infinity',
+                    round(2.675, 2), 100.10]::numeric[]) v(value)
+ CROSS JOIN unnest(ARRAY[NULL, '2009-01-15T00:00:00Z', '2026-12-07 12:34:56.789012+05:30', '0044-03-15 BC', 'infinity', '-infinity',
+                         '99999-12-31 23:59:59.999999Z']::timestamptz[]) t(at)
+ CROSS JOIN unnest(ARRAY[NULL, 'soh_reported', '', 'a"b\c', E'tab\there ünï']::text[]) ev(event)
+ CROSS JOIN unnest(ARRAY[NULL, 0, -9223372036854775808, 9223372036854775807]::bigint[]) n(seq)
+ CROSS JOIN unnest(ARRAY[NULL, repeat('ab', 32)]) h(hash)
+ CROSS JOIN unnest(ARRAY[NULL, 7]::bigint[]) n2(leaf)
+ CROSS JOIN unnest(ARRAY['reported', NULL]) b(basis)
+ CROSS JOIN unnest(ARRAY[NULL, 'sum of charged and discharged Ah']) m(method)
+ CROSS JOIN unnest(ARRAY[NULL, 42]::bigint[]) n3(reports);
+SELECT count(*) FILTER (WHERE a.x IS DISTINCT FROM a.y OR a.x::text IS DISTINCT FROM a.y::text
+                          OR jsonb_send(a.x) IS DISTINCT FROM jsonb_send(a.y)) || ' ' || count(*)
+  FROM (SELECT battledger._usage_value(value, at, event, seq, hash, leaf, basis) AS x,
+               jsonb_build_object('value', value, 'at', at, 'event', event, 'sequence', seq, 'ledgerHash', hash,
+                                  'leafIndex', leaf, 'basis', basis) AS y FROM uv
+        UNION ALL
+        SELECT battledger._usage_value(value, at, event, seq, hash, leaf, basis, method, reports),
+               jsonb_build_object('value', value, 'at', at, 'event', event, 'sequence', seq, 'ledgerHash', hash,
+                                  'leafIndex', leaf, 'basis', basis, 'method', method, 'reports', reports) FROM uv) a;
+SQL
+}
+for tz in UTC Asia/Kolkata America/St_Johns; do
+  r=$(PGTZ=$tz same_uv) || r="error (no _usage_value()?) 0"
+  check "5: _usage_value() is jsonb_build_object() of its fields, TimeZone $tz (${r#* } pairs; differing: ${r%% *})" \
+    test "${r%% *}" = 0 -a "${r#* }" -gt 100000
+done
+check "6: _usage_value(): no tier, no member, not PUBLIC" \
+  test "$(q -c "SELECT count(*) FROM unnest(ARRAY['battledger_legitimate_interest', 'battledger_authority', 'battledger_member']) r,
+                      pg_proc p WHERE p.proname = '_usage_value' AND p.pronamespace = 'battledger'::regnamespace
+                       AND has_function_privilege(r, p.oid, 'EXECUTE')")" = 0 \
+       -a "$(q -c "SELECT count(*) FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                    WHERE p.proname = '_usage_value' AND p.pronamespace = 'battledger'::regnamespace AND a.grantee = 0")" = 0 \
+       -a "$(q -c "SELECT count(*) FROM pg_proc p WHERE p.proname = '_usage_value' AND p.pronamespace = 'battledger'::regnamespace")" = 2
 exit $fail
