@@ -63,10 +63,15 @@
 #       override against a database owner's settings, consortium_status()'s
 #       "runs as another role": its RESET for ALTER ROLE ALL and its false
 #       positives. FAILed S3, S4, S5 on 185e6dc; all hold since.
+#   rt26c (test/redteam/rt26c_0260_findings.sh): the passport path's new C
+#       functions (_passport_battledger(), _usage_value()) against 0.25.0's
+#       expressions on odd sources, a superuser's inputs, privileges,
+#       memory, the kept SPI plan; a member's model with NaN/Infinity rated
+#       values. FAILed N1, N2 on 7a9a235.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
