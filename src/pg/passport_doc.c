@@ -196,6 +196,16 @@ put_rated(JsonbParseState **ps, const char *key, JsonbValue *model, const char *
 	n.type = jbvNumeric;
 	n.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(t),
 														ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+
+	/*
+	 * NaN and the infinities have no JSON number: to_jsonb() (hence the
+	 * expression's jsonb_build_object()) gives numeric's text as a string.
+	 * The model's rated columns are plain numeric, which a member's row may
+	 * fill with them; as jsonb numbers they printed a bare NaN, a document
+	 * no JSON parser reads (red team rt26c N1, N2).
+	 */
+	if (numeric_is_nan(n.val.numeric) || numeric_is_inf(n.val.numeric))
+		set_string(&n, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n.val.numeric))));
 	push_key(ps, key);
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	push_key(ps, "value");
@@ -257,7 +267,11 @@ dynamic_attributes(const char *schema, int *n)
 
 		/* (key is the primary key; name and unit are NOT NULL) */
 		if (k == NULL || nm == NULL || u == NULL)
-			elog(ERROR, "_dynamic_attribute has a NULL column");
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("%s._dynamic_attribute has a NULL column", schema),
+					 errdetail("Its key is the primary key and its name and unit are NOT NULL: the table was changed outside the extension."),
+					 errhint("Put back its rows as the extension's install script writes them, or ALTER EXTENSION battledger UPDATE from a fresh install.")));
 		rows[i].key = MemoryContextStrdup(caller, k);
 		rows[i].name = MemoryContextStrdup(caller, nm);
 		rows[i].unit = MemoryContextStrdup(caller, u);
@@ -354,6 +368,13 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 	char	   *schema;
 	char	   *t;
 
+	/* what it is given: declared over anything but jsonb, it would read another type's bytes as jsonb */
+	if (OidIsValid(get_fn_expr_argtype(fcinfo->flinfo, 0)) && get_fn_expr_argtype(fcinfo->flinfo, 0) != JSONBOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("_passport_battledger() takes one jsonb argument"),
+				 errdetail("It was declared or called with %s.", format_type_be(get_fn_expr_argtype(fcinfo->flinfo, 0))),
+				 errhint("Declare it as the extension's install script does: _passport_battledger(jsonb).")));
 	schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 	if (schema == NULL)
 		ereport(ERROR,

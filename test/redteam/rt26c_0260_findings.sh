@@ -30,6 +30,8 @@
 #      same session; a pg_temp or public _dynamic_attribute first on the
 #      caller's search_path is not read.
 # Results, PostgreSQL 15, 2026-12-07, main 7a9a235: FAIL N1, N2; the rest ok.
+# Fixed in 0.26.0 (put_rated(): NaN and infinities as numeric's text, as
+# to_jsonb() gives them): 10 ok.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -72,8 +74,11 @@ SQL
 bid="'https://id.gs1.org/01/09521234567899/21/NAN-1'::battledger.battery_id"
 got=$(q -c "SELECT battledger.passport($bid)::text::jsonb IS NOT NULL" 2>&1 | head -1)
 check "N1 the public passport of a member's NaN/Infinity model is valid JSON" "$got" t
-new=$(q -c "SELECT battledger.passport($bid)::text" 2>&1)
-old=$(q -c "BEGIN" -f "$BL_WORK/old.sql" -c "SELECT battledger.passport($bid)::text" -c "ROLLBACK" 2>&1)
+# (secondLife left out, as in C1: with 0.25.0's expression swapped in
+# alone, 0.26.0's _passport() no longer adds it; passport_doc.sh swaps the
+# four functions together)
+new=$(q -c "SELECT (battledger.passport($bid) - 'secondLife')::text" 2>&1)
+old=$(q -c "BEGIN" -f "$BL_WORK/old.sql" -c "SELECT (battledger.passport($bid) - 'secondLife')::text" -c "ROLLBACK" 2>&1)
 check "N2 that passport is 0.25.0's, byte for byte" "$([ "$new" = "$old" ] && echo same || echo "differs: $(grep -o '"ratedCapacity": {[^}]*}' <<<"$new") vs $(grep -o '"ratedCapacity": {[^}]*}' <<<"$old")")" same
 
 # --- C1: odd inputs, 0.25.0's expression and the C function side by side
