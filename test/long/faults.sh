@@ -202,6 +202,12 @@ load_wait() {
     local n; n=$(awk '/number of transactions actually processed/ { print $NF }' "$W/pgbench-$m.out" | cut -d/ -f1)
     check "$m: pgbench wrote ${n:-0} signed events, no failed transaction" \
       test "$rc:$(grep -c 'ERROR' "$W/pgbench-$m.out" || true)" = "0:0"
+    # (a failed client's error, and the member's, for the log: the scratch
+    # directory is gone once the scenario ends)
+    if [ "$rc:$(grep -c 'ERROR' "$W/pgbench-$m.out" || true)" != "0:0" ]; then
+      echo "# pgbench at $m exited $rc; its errors:"; grep -A3 'ERROR' "$W/pgbench-$m.out" | head -n 20 | sed 's/^/#   /' || true
+      echo "# $m's server log, its last errors:"; grep -A3 -E 'ERROR|FATAL' "$BL_WORK/$m.log" | tail -n 20 | sed 's/^/#   /' || true
+    fi
   done
 }
 
