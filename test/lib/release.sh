@@ -19,7 +19,8 @@ BL_RELEASES=("0.2.0 b06c259 pg020" "0.3.0 f08a441 pg030" "0.4.0 f2f6205 pg040"
              "0.22.0 36112d8 pg-v22"
              "0.23.0 11aab24 pg-v23"
              "0.24.0 3410aca pg-v24"
-             "0.25.0 fc1067e pg-v25")
+             "0.25.0 fc1067e pg-v25"
+             "0.26.0 77a384a pg-v26")
 
 # bl_build_release VERSION COMMIT DIR: that release's extension, CLI and test
 # signer, built from its commit into DIR, a relocated copy of this PostgreSQL

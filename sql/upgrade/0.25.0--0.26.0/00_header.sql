@@ -1,1 +1,0 @@
--- battledger 0.25.0 -> 0.26.0 (parts in sql/upgrade/0.25.0--0.26.0/)
