@@ -12,7 +12,7 @@ PG_OBJS = src/pg/battledger.o src/pg/hash256.o src/pg/encode.o src/pg/ledger_rel
           src/pg/chain.o src/pg/verify.o src/pg/guard.o src/pg/keys.o src/pg/key_proof.o src/pg/sign.o \
           src/pg/log.o src/pg/log_queue.o src/pg/log_entries.o src/pg/log_tree.o src/pg/log_seal.o \
           src/pg/log_bulk.o src/pg/log_proof.o src/pg/log_verify.o src/pg/log_verify_rows.o src/pg/log_keys.o \
-          src/pg/battery_id.o src/pg/json_num.o src/pg/usage_latest.o src/pg/commitment_rows.o src/pg/passport_doc.o src/pg/usage_value.o \
+          src/pg/battery_id.o src/pg/json_num.o src/pg/usage_latest.o src/pg/commitment_rows.o src/pg/passport_doc.o src/pg/usage_value.o src/pg/jsonb_push.o \
           src/pg/worker.o src/pg/arrive.o \
           src/pg/witness.o src/pg/enable.o src/pg/origin_claim.o src/pg/quarantine.o \
           src/pg/progress.o src/pg/pgutil.o src/pg/consortium.o src/pg/usage_lock.o \

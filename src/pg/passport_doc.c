@@ -43,6 +43,8 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "jsonb_push.h"
+
 PG_FUNCTION_INFO_V1(bl_passport_battledger);
 
 /* _dynamic_attribute's rows: key, passport name, unit */
@@ -57,25 +59,6 @@ typedef struct DynAttr
 static SPIPlanPtr dyn_plan = NULL;
 static char *dyn_plan_schema = NULL;
 
-/* jsonb string value of a C string */
-static void
-set_string(JsonbValue *v, const char *s)
-{
-	v->type = jbvString;
-	v->val.string.val = (char *) s;
-	v->val.string.len = strlen(s);
-}
-
-/* push an object key */
-static void
-push_key(JsonbParseState **ps, const char *key)
-{
-	JsonbValue	k;
-
-	set_string(&k, key);
-	pushJsonbValue(ps, WJB_KEY, &k);
-}
-
 /*
  * obj->key: the value under key of an object value (a container), NULL when
  * obj is NULL, not an object, or lacks the key (the -> operator's NULL).
@@ -87,7 +70,7 @@ field(JsonbValue *obj, const char *key)
 
 	if (obj == NULL || obj->type != jbvBinary || !JsonContainerIsObject(obj->val.binary.data))
 		return NULL;
-	set_string(&k, key);
+	bl_jsonb_set_cstring(&k, key, strlen(key));
 	return findJsonbValueFromContainer(obj->val.binary.data, JB_FOBJECT, &k);
 }
 
@@ -151,7 +134,7 @@ put(JsonbParseState **ps, const char *key, JsonbValue *v)
 {
 	if (is_none(v))
 		return;
-	push_key(ps, key);
+	bl_jsonb_push_key(ps, key);
 	push_stripped(ps, WJB_VALUE, v);
 }
 
@@ -182,37 +165,26 @@ as_text(JsonbValue *v)
 
 /*
  * A rated value, 0.25.0's _rated((src->'model'->>'col')::numeric, unit):
- * {"value": number, "unit": unit}, left out when the model has none.
+ * {"value": number, "unit": unit}, left out when the model has none.  The
+ * model's rated columns are plain numeric, which a member's row may fill
+ * with NaN or an infinity: those come out as to_jsonb() gives them, strings.
  */
 static void
 put_rated(JsonbParseState **ps, const char *key, JsonbValue *model, const char *col, const char *unit)
 {
 	char	   *t = as_text(field(model, col));
-	JsonbValue	n;
-	JsonbValue	u;
+	Numeric		n;
 
 	if (t == NULL)
 		return;
-	n.type = jbvNumeric;
-	n.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(t),
-														ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-
-	/*
-	 * NaN and the infinities have no JSON number: to_jsonb() (hence the
-	 * expression's jsonb_build_object()) gives numeric's text as a string.
-	 * The model's rated columns are plain numeric, which a member's row may
-	 * fill with them; as jsonb numbers they printed a bare NaN, a document
-	 * no JSON parser reads (red team rt26c N1, N2).
-	 */
-	if (numeric_is_nan(n.val.numeric) || numeric_is_inf(n.val.numeric))
-		set_string(&n, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n.val.numeric))));
-	push_key(ps, key);
+	n = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(t),
+											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	bl_jsonb_push_key(ps, key);
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_key(ps, "value");
-	pushJsonbValue(ps, WJB_VALUE, &n);
-	push_key(ps, "unit");
-	set_string(&u, unit);
-	pushJsonbValue(ps, WJB_VALUE, &u);
+	bl_jsonb_push_key(ps, "value");
+	bl_jsonb_push_numeric(ps, WJB_VALUE, n);
+	bl_jsonb_push_key(ps, "unit");
+	bl_jsonb_push_cstring(ps, WJB_VALUE, unit, strlen(unit));
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 }
 
@@ -306,7 +278,6 @@ put_dynamic(JsonbParseState **ps, JsonbValue *dyn, const char *schema)
 	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
 		DynAttr    *a = NULL;
-		JsonbValue	u;
 
 		if (r != WJB_KEY)
 			continue;
@@ -323,20 +294,19 @@ put_dynamic(JsonbParseState **ps, JsonbValue *dyn, const char *schema)
 			continue;
 		if (!begun)
 		{
-			push_key(ps, "dynamic");
+			bl_jsonb_push_key(ps, "dynamic");
 			pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 			begun = true;
 		}
-		push_key(ps, a->name);
+		bl_jsonb_push_key(ps, a->name);
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 		put(ps, "value", field(&x, "value"));
-		push_key(ps, "unit");
-		set_string(&u, a->unit);
-		pushJsonbValue(ps, WJB_VALUE, &u);
+		bl_jsonb_push_key(ps, "unit");
+		bl_jsonb_push_cstring(ps, WJB_VALUE, a->unit, strlen(a->unit));
 		put(ps, "timestamp", field(&x, "at"));
 		put(ps, "basis", field(&x, "basis"));
 		put(ps, "derivation", field(&x, "method"));
-		push_key(ps, "setBy");
+		bl_jsonb_push_key(ps, "setBy");
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 		put(ps, "event", field(&x, "event"));
 		put(ps, "sequence", field(&x, "sequence"));
@@ -401,7 +371,7 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 	put(&ps, "batteryStatus", field(src, "status"));
 	put(&ps, "passportHistory", field(src, "history"));
 
-	push_key(&ps, "generalProductInformation");
+	bl_jsonb_push_key(&ps, "generalProductInformation");
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	put(&ps, "batteryCategory", field(model, "category"));
 	put(&ps, "manufacturerIdentification", field(model, "manufacturer"));
@@ -418,9 +388,9 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 
 	put(&ps, "batteryChemistry", field(model, "chemistry"));
 
-	push_key(&ps, "performance");
+	bl_jsonb_push_key(&ps, "performance");
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	push_key(&ps, "rated");
+	bl_jsonb_push_key(&ps, "rated");
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	put_rated(&ps, "ratedCapacity", model, "rated_capacity_ah", "Ah");
 	put_rated(&ps, "ratedEnergy", model, "rated_energy_kwh", "kWh");
@@ -437,7 +407,7 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 	put(&ps, "materialComposition", field(src, "materials"));
 	put(&ps, "recycledContent", field(model, "recycled_content"));
 
-	push_key(&ps, "carbonFootprint");
+	bl_jsonb_push_key(&ps, "carbonFootprint");
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	put_rated(&ps, "batteryCarbonFootprint", model, "carbon_footprint_kg_co2e_per_kwh", "kg CO2e/kWh");
 	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
@@ -449,7 +419,7 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 
 		n.type = jbvNumeric;
 		n.val.numeric = int64_to_numeric(JsonContainerSize(v->val.binary.data));
-		push_key(&ps, "negativeEvents");
+		bl_jsonb_push_key(&ps, "negativeEvents");
 		pushJsonbValue(&ps, WJB_VALUE, &n);
 	}
 	put(&ps, "testReports", field(src, "testReports"));
@@ -460,7 +430,7 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 
 		b.type = jbvBool;
 		b.val.boolean = true;
-		push_key(&ps, "passportCeased");
+		bl_jsonb_push_key(&ps, "passportCeased");
 		pushJsonbValue(&ps, WJB_VALUE, &b);
 	}
 	put(&ps, "accessTier", field(src, "tier"));
@@ -469,7 +439,7 @@ bl_passport_battledger(PG_FUNCTION_ARGS)
 	v = field(src, "secondLife");
 	if (v != NULL)
 	{
-		push_key(&ps, "secondLife");
+		bl_jsonb_push_key(&ps, "secondLife");
 		pushJsonbValue(&ps, WJB_VALUE, v);
 	}
 	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);

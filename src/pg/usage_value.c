@@ -36,6 +36,8 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "jsonb_push.h"
+
 PG_FUNCTION_INFO_V1(bl_usage_value);
 
 /* the keys, in argument order, and each argument's type */
@@ -45,27 +47,6 @@ static const char *const uv_keys[] = {
 static const Oid uv_types[] = {
 	NUMERICOID, TIMESTAMPTZOID, TEXTOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID
 };
-
-static void
-push_string(JsonbParseState **ps, JsonbIteratorToken tok, const char *s, int len)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = len;
-	(void) pushJsonbValue(ps, tok, &v);
-}
-
-static void
-push_number(JsonbParseState **ps, Numeric n)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = n;
-	(void) pushJsonbValue(ps, WJB_VALUE, &v);
-}
 
 /*
  * _usage_value(value numeric, at timestamptz, event text, sequence bigint,
@@ -108,7 +89,7 @@ bl_usage_value(PG_FUNCTION_ARGS)
 	(void) pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	for (i = 0; i < nargs; i++)
 	{
-		push_string(&ps, WJB_KEY, uv_keys[i], strlen(uv_keys[i]));
+		bl_jsonb_push_key(&ps, uv_keys[i]);
 		if (PG_ARGISNULL(i))
 		{
 			JsonbValue	v;
@@ -120,35 +101,24 @@ bl_usage_value(PG_FUNCTION_ARGS)
 		switch (uv_types[i])
 		{
 			case NUMERICOID:
-				{
-					Numeric		n = PG_GETARG_NUMERIC(i);
-
-					/* to_jsonb(): what is no JSON number is its text */
-					if (numeric_is_nan(n) || numeric_is_inf(n))
-					{
-						char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-
-						push_string(&ps, WJB_VALUE, s, strlen(s));
-					}
-					else
-						push_number(&ps, n);
-					break;
-				}
+				/* to_jsonb(): what is no JSON number is its text */
+				bl_jsonb_push_numeric(&ps, WJB_VALUE, PG_GETARG_NUMERIC(i));
+				break;
 			case INT8OID:
-				push_number(&ps, int64_to_numeric(PG_GETARG_INT64(i)));
+				bl_jsonb_push_numeric(&ps, WJB_VALUE, int64_to_numeric(PG_GETARG_INT64(i)));
 				break;
 			case TIMESTAMPTZOID:
 				{
 					char	   *s = JsonEncodeDateTime(NULL, PG_GETARG_DATUM(i), TIMESTAMPTZOID, NULL);
 
-					push_string(&ps, WJB_VALUE, s, strlen(s));
+					bl_jsonb_push_cstring(&ps, WJB_VALUE, s, strlen(s));
 					break;
 				}
 			default:			/* TEXTOID */
 				{
 					text	   *t = PG_GETARG_TEXT_PP(i);
 
-					push_string(&ps, WJB_VALUE, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+					bl_jsonb_push_cstring(&ps, WJB_VALUE, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 					break;
 				}
 		}
