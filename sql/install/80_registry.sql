@@ -624,6 +624,15 @@ BEGIN
                 'Check the server''s clock (NTP) and retry.');
             RETURN NULL;
         END IF;
+        -- a lot made with a mass that is no finite number (written before
+        -- 0.27.0, whose rules let it through, or past the rules): NaN sorts
+        -- above every number, so the comparison below let every use pass
+        IF NOT cust.available_kg < 'Infinity'::numeric THEN
+            PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left', inp.lot, cust.available_kg),
+                'Its creation''s mass is no finite number; registry_conflicts() names it (value_not_finite).',
+                'Create the material as a lot with its real mass.');
+            RETURN NULL;
+        END IF;
         IF cust.available_kg < inp.kg THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left, not %s kg',
                 inp.lot, cust.available_kg, inp.kg));
@@ -668,6 +677,14 @@ BEGIN
     IF NOT s.roles && k.roles THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL015', format('member "%s" may not sign a "%s" lot event', s.member, NEW.event),
             format('Its roles are %s; the event needs one of %s.', s.roles, k.roles));
+        RETURN NEW;
+    END IF;
+    -- a mass that is no number (NaN) or an infinity: the CHECK (> 0) lets
+    -- both through (NaN sorts above every number), and a lot of NaN kg had
+    -- every use of it pass the mass balance (0.27.0)
+    IF NOT NEW.mass_kg < 'Infinity'::numeric THEN
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('lot "%s" has a mass of %s kg', NEW.lot_id, NEW.mass_kg),
+            'A lot''s mass is a finite number of kilograms.', 'Write the mass the lot has.');
         RETURN NEW;
     END IF;
     PERFORM @extschema@._lock_subject('lot', NEW.lot_id);
@@ -2967,6 +2984,30 @@ CREATE FUNCTION @extschema@.registry_conflicts()
       CROSS JOIN LATERAL @extschema@._lot_custody_steps(d.lot_id) st
      WHERE NOT st.effective
     UNION ALL
+    -- values that are no number (NaN) or infinite (0.27.0): a lot's mass, a
+    -- model's rated values.  CHECK (> 0) let them through and 0.26.0's rules
+    -- did too; the writer refuses them since (BL031).  Rows written before,
+    -- or past the rules, are named; a lot of no finite mass has no use
+    -- accepted by the writer's mass balance (BL033)
+    SELECT NULL, x.ledger_origin, x.ledger_seq, x.event, s.member, 'value_not_finite', 'equivocation',
+           format('lot "%s" has a mass of %s kg', x.lot_id, x.mass_kg)
+      FROM @extschema@.lot_event x
+      CROSS JOIN LATERAL @extschema@._signer(x.ledger_key_id) s
+     WHERE NOT x.mass_kg < 'Infinity'::numeric
+    UNION ALL
+    SELECT NULL, m.ledger_origin, m.ledger_seq, 'battery_model', s.member, 'value_not_finite', 'equivocation',
+           format('battery model "%s": %s', m.model_id, v.bad)
+      FROM @extschema@.battery_model m
+      CROSS JOIN LATERAL (SELECT string_agg(format('%s = %s', c.col, c.x), ', ') AS bad
+                            FROM (VALUES ('rated_capacity_ah', m.rated_capacity_ah), ('rated_energy_kwh', m.rated_energy_kwh),
+                                         ('nominal_voltage_v', m.nominal_voltage_v), ('min_voltage_v', m.min_voltage_v),
+                                         ('max_voltage_v', m.max_voltage_v), ('original_power_w', m.original_power_w),
+                                         ('capacity_threshold_pct', m.capacity_threshold_pct), ('mass_kg', m.mass_kg),
+                                         ('carbon_footprint_kg_co2e_per_kwh', m.carbon_footprint_kg_co2e_per_kwh)) c(col, x)
+                           WHERE NOT abs(c.x) < 'Infinity'::numeric) v
+      CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
+     WHERE v.bad IS NOT NULL
+    UNION ALL
     -- rows consuming a lot their signer did not hold (ns21; red team r20, L2):
     -- they use none of it up.  The lots consumed are the ones named as inputs.
     -- And the holder's own rows that the writer's mass balance refuses
@@ -3113,11 +3154,28 @@ DECLARE
     s record;
     ns record;
     holder text;
+    bad text;
 BEGIN
     IF @extschema@._restoring() THEN RETURN NEW; END IF;   -- pg_restore: history kept as dumped
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
+    END IF;
+    -- rated values that are no number (NaN) or infinite: the columns are
+    -- plain numeric and CHECK (> 0) lets NaN through; the passport shows
+    -- them as text and the derived values (state of health, cycles) divide
+    -- by them (0.27.0)
+    SELECT string_agg(format('%s = %s', v.col, v.x), ', ') INTO bad
+      FROM (VALUES ('rated_capacity_ah', NEW.rated_capacity_ah), ('rated_energy_kwh', NEW.rated_energy_kwh),
+                   ('nominal_voltage_v', NEW.nominal_voltage_v), ('min_voltage_v', NEW.min_voltage_v),
+                   ('max_voltage_v', NEW.max_voltage_v), ('original_power_w', NEW.original_power_w),
+                   ('capacity_threshold_pct', NEW.capacity_threshold_pct), ('mass_kg', NEW.mass_kg),
+                   ('carbon_footprint_kg_co2e_per_kwh', NEW.carbon_footprint_kg_co2e_per_kwh)) v(col, x)
+     WHERE NOT abs(v.x) < 'Infinity'::numeric;
+    IF bad IS NOT NULL THEN
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('battery model "%s": %s', NEW.model_id, bad),
+            'A model''s rated values are finite numbers.', 'Leave a value you do not know NULL.');
+        RETURN NEW;
     END IF;
     -- the holder's own model is its to declare again, whatever namespace
     -- was registered after its first declaration (_model_holder() keeps it;
