@@ -107,14 +107,20 @@ DECLARE r battledger.battery_model := jsonb_populate_record(NULL::battledger.bat
         j || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
 BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r));
       INSERT INTO battledger.battery_model SELECT r.*; END $$;
--- what one pgbench transaction does: a signed usage report for one of this member's batteries
-CREATE FUNCTION fault.report(i int) RETURNS void LANGUAGE plpgsql AS $$
+-- what one pgbench transaction does: a signed usage report for one of this
+-- member's batteries.  It names the pgbench client that wrote it: two
+-- clients reporting the same value on the same battery in the same
+-- microsecond (seen once at c in the reproduction runs for 0.27.0) signed
+-- the same bytes, and the second was refused, rightly, as a signature
+-- written twice (the ledger_sig unique index: 23505, its client aborted)
+CREATE FUNCTION fault.report(i int, client int DEFAULT NULL) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE s text; org text;
 BEGIN
     SELECT w.serial INTO s FROM fault.writable w WHERE w.n = i % (SELECT count(*) FROM fault.writable);
     SELECT me.org INTO org FROM fault.me me;
     PERFORM fault.ev(org, jsonb_build_object('battery_id', fault.bid(s)::text, 'event', 'soh_reported',
-        'occurred_at', clock_timestamp(), 'data', jsonb_build_object('soh_pct', 70 + i % 30, 'by', org)));
+        'occurred_at', clock_timestamp(), 'data', jsonb_strip_nulls(jsonb_build_object('soh_pct', 70 + i % 30, 'by', org,
+                                                                                     'client', client))));
 END $$;
 
 -- What every member must agree on, as "kind|name|count|md5" lines: each
@@ -175,7 +181,7 @@ rejoin() {
 # --- the load ----------------------------------------------------------------
 cat > "$W/report.pgbench" <<'PGB'
 \set i random(0, 1000000)
-SELECT fault.report(:i);
+SELECT fault.report(:i, :client_id);
 PGB
 chmod 644 "$W/report.pgbench"
 declare -A LOADPID LOADBASE
