@@ -44,6 +44,11 @@ EXTRA_CLEAN = regression.diffs regression.out results bin
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The library is installed under a temporary name and renamed over the old
+# one (src/install_atomic.sh): a server running from the directory never
+# finds it missing or half written when a new session loads it.
+INSTALL_SHLIB := $(SHELL) $(srcdir)/src/install_atomic.sh $(INSTALL_SHLIB) --
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
