@@ -72,8 +72,8 @@
 #       rules: finite numbers past _json_num()'s bound (a model of 1e131071
 #       Ah overflowing every legitimate-interest passport), a manufacture of
 #       +5 and -5 kg dividing recycled_content() by zero, verify_member()'s
-#       filing of a model's value; the 0.26.0 upgrade. FAILed F1, F2, F3,
-#       R1, V1 on 5bd2efe.
+#       filing of a model's value (one member and three); the 0.26.0 upgrade.
+#       FAILed F1, F2, F3, R1, V1, M1 on 5bd2efe.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0

@@ -27,6 +27,11 @@
 #         battledger.battery_model (it filed it under battledger.lot_event:
 #         the table is chosen by the problem's name, and only model_* went
 #         to battery_model).
+#  M   M1 a malicious member's model of 1e131071 Ah and NaN kg, past its
+#      rules, replicates to the two honest members (their subscriptions
+#      keep running: no CHECK constraint, as designed) and each names it
+#      and files it under battledger.battery_model (V1 across members;
+#      three members on RT27B_PORT+2..+4).
 #  H   what held: H1 a 0.26.0 database holding a NaN lot and an Infinity
 #      model (written under 0.26.0, rules on) updated to 0.27.0: the rows
 #      kept, both named, a use of the lot refused (BL033); H2 a plain role
@@ -34,8 +39,9 @@
 #      its caller) fails for it at its first lock or refusal (42501); H3 the
 #      public passport of a battery of a NaN model is valid JSON, the value
 #      the string "NaN" (jsonb_push).
-# Results, PostgreSQL 15, 2026-12-07, main 5bd2efe: FAIL F1, F2, F3, R1, V1;
-# H1-H3 ok.
+# Results, PostgreSQL 15, 2026-12-07, main 5bd2efe: FAIL F1, F2, F3, R1, V1,
+# M1 (the replication held; V1's filing failed); H1-H3 ok.  Fixed on
+# branch rt27b: 9 ok.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -81,9 +87,9 @@ SQL
 check "H1 a 0.26.0 database's NaN lot and Infinity model, updated: kept, named, the lot's use refused" \
   "$(DB=old q -c "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'battledger')
                      || ' ' || (SELECT count(*) FROM battledger.lot_event) || ' ' || (SELECT count(*) FROM battledger.battery_model)
-                     || ' ' || (SELECT string_agg(event || ':' || problem, ',' ORDER BY event) FROM battledger.registry_conflicts())")
+                     || ' ' || (SELECT string_agg(event, ',' ORDER BY event) FROM battledger.registry_conflicts() WHERE problem LIKE '%value_not_finite')")
    $(DB=old err "$(made U1 M-INF '[{"lot": "L-NAN", "mass_kg": 1}]')")" \
-  "0.27.0 1 1 battery_model:model_value_not_finite,extracted:value_not_finite
+  "0.27.0 1 1 battery_model,extracted
    BL033"
 
 createdb bl
@@ -139,5 +145,25 @@ SELECT ev('maker.test', jsonb_build_object('battery_id', bid('H4')::text, 'event
 SQL
 check "H3 the public passport of a battery of a NaN model is JSON, the value the string \"NaN\"" \
   "$(q -c "SELECT battledger.passport(bid('H4'))::text::jsonb #>> '{performance,rated,ratedCapacity,value}'" 2>&1 | head -1)" NaN
+
+# --- M: the malicious member's rows replicated to honest members
+P=$(( ${RT27B_PORT:-58250} + 2 ))
+q() { bl_mq "$@"; }   # (rt_three_members' helper, as test/lib/redteam.sh has it)
+rt_three_members "$P"
+bl_mq m >/dev/null <<'SQL'
+ALTER TABLE battledger.battery_model DISABLE TRIGGER battledger_rules;
+SELECT model('mal-1', jsonb_build_object('model_id', 'MAL-HUGE', 'manufacturer', 'mal.example', 'category', 'ev', 'chemistry', 'LFP',
+                                         'rated_capacity_ah', '1e131071'::numeric, 'mass_kg', 'NaN'::numeric));
+ALTER TABLE battledger.battery_model ENABLE TRIGGER battledger_rules;
+SQL
+for x in c f; do bl_wait_for "$x" "SELECT count(*) = 1 FROM battledger.battery_model" >/dev/null; done
+m1=""
+for x in c f; do
+  m1="$m1 $(bl_mq "$x" -c "SELECT coalesce((SELECT bool_and(subenabled) FROM pg_subscription)::text, '-')
+                            || ':' || coalesce((SELECT string_agg(problem || '/' || coalesce(signer, '-'), ',') FROM battledger.registry_conflicts()), '-')
+                            || ':' || coalesce((SELECT string_agg(tbl, ',') FROM battledger.verify_member('m.example/log') WHERE problem = 'registry_equivocation'), '-')" 2>&1 | head -3)"
+done
+check "M1 a malicious member's model of 1e131071 Ah and NaN kg reaches c and f (subscriptions on), named there, filed under battery_model" \
+  "$m1" " true:model_value_not_finite/mal.example:battledger.battery_model true:model_value_not_finite/mal.example:battledger.battery_model"
 echo "$FAILS FAIL"
 exit $FAILS
