@@ -626,10 +626,12 @@ BEGIN
         END IF;
         -- a lot made with a mass that is no finite number (written before
         -- 0.27.0, whose rules let it through, or past the rules): NaN sorts
-        -- above every number, so the comparison below let every use pass
-        IF NOT cust.available_kg < 'Infinity'::numeric THEN
+        -- above every number, so the comparison below let every use pass.
+        -- Nor one of more than 1,000 digits either side of the point, as
+        -- _json_num() reads the uses' masses (red team rt27b F3)
+        IF @extschema@._json_num(pg_catalog.to_jsonb(cust.available_kg)) IS NULL THEN
             PERFORM @extschema@._refuse_row(r, tbl, 'BL033', format('mass balance: lot "%s" has %s kg left', inp.lot, cust.available_kg),
-                'Its creation''s mass is no finite number; registry_conflicts() names it (value_not_finite).',
+                'Its creation''s mass is no finite number of at most 1,000 digits either side of the point; registry_conflicts() names it (value_not_finite).',
                 'Create the material as a lot with its real mass.');
             RETURN NULL;
         END IF;
@@ -681,10 +683,13 @@ BEGIN
     END IF;
     -- a mass that is no number (NaN) or an infinity: the CHECK (> 0) lets
     -- both through (NaN sorts above every number), and a lot of NaN kg had
-    -- every use of it pass the mass balance (0.27.0)
-    IF NOT NEW.mass_kg < 'Infinity'::numeric THEN
+    -- every use of it pass the mass balance (0.27.0).  Nor a number of more
+    -- than 1,000 digits either side of the point (numeric holds 131,072
+    -- before it and 16,383 after), the bound _json_num() reads the uses'
+    -- masses with (red team rt27b F3)
+    IF @extschema@._json_num(pg_catalog.to_jsonb(NEW.mass_kg)) IS NULL THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('lot "%s" has a mass of %s kg', NEW.lot_id, NEW.mass_kg),
-            'A lot''s mass is a finite number of kilograms.', 'Write the mass the lot has.');
+            'A lot''s mass is a finite number of kilograms, of at most 1,000 digits either side of the point.', 'Write the mass the lot has.');
         RETURN NEW;
     END IF;
     PERFORM @extschema@._lock_subject('lot', NEW.lot_id);
@@ -2986,16 +2991,20 @@ CREATE FUNCTION @extschema@.registry_conflicts()
     UNION ALL
     -- values that are no number (NaN) or infinite (0.27.0): a lot's mass, a
     -- model's rated values.  CHECK (> 0) let them through and 0.26.0's rules
-    -- did too; the writer refuses them since (BL031).  Rows written before,
+    -- did too; the writer refuses them since (BL031), and numbers of more
+    -- than 1,000 digits either side of the point (_json_num()'s bound),
+    -- which overflowed the readers' arithmetic (red team rt27b F1-F3).  Rows written before,
     -- or past the rules, are named; a lot of no finite mass has no use
     -- accepted by the writer's mass balance (BL033)
     SELECT NULL, x.ledger_origin, x.ledger_seq, x.event, s.member, 'value_not_finite', 'equivocation',
            format('lot "%s" has a mass of %s kg', x.lot_id, x.mass_kg)
       FROM @extschema@.lot_event x
       CROSS JOIN LATERAL @extschema@._signer(x.ledger_key_id) s
-     WHERE NOT x.mass_kg < 'Infinity'::numeric
+     WHERE @extschema@._json_num(pg_catalog.to_jsonb(x.mass_kg)) IS NULL
     UNION ALL
-    SELECT NULL, m.ledger_origin, m.ledger_seq, 'battery_model', s.member, 'value_not_finite', 'equivocation',
+    -- (a model's: model_value_not_finite, so that verify_member() files it
+    -- under battery_model, as the other model_* problems; red team rt27b V1)
+    SELECT NULL, m.ledger_origin, m.ledger_seq, 'battery_model', s.member, 'model_value_not_finite', 'equivocation',
            format('battery model "%s": %s', m.model_id, v.bad)
       FROM @extschema@.battery_model m
       CROSS JOIN LATERAL (SELECT string_agg(format('%s = %s', c.col, c.x), ', ') AS bad
@@ -3004,7 +3013,7 @@ CREATE FUNCTION @extschema@.registry_conflicts()
                                          ('max_voltage_v', m.max_voltage_v), ('original_power_w', m.original_power_w),
                                          ('capacity_threshold_pct', m.capacity_threshold_pct), ('mass_kg', m.mass_kg),
                                          ('carbon_footprint_kg_co2e_per_kwh', m.carbon_footprint_kg_co2e_per_kwh)) c(col, x)
-                           WHERE NOT abs(c.x) < 'Infinity'::numeric) v
+                           WHERE c.x IS NOT NULL AND @extschema@._json_num(pg_catalog.to_jsonb(c.x)) IS NULL) v
       CROSS JOIN LATERAL @extschema@._signer(m.ledger_key_id) s
      WHERE v.bad IS NOT NULL
     UNION ALL
@@ -3164,17 +3173,20 @@ BEGIN
     -- rated values that are no number (NaN) or infinite: the columns are
     -- plain numeric and CHECK (> 0) lets NaN through; the passport shows
     -- them as text and the derived values (state of health, cycles) divide
-    -- by them (0.27.0)
+    -- by them (0.27.0).  Nor of more than 1,000 digits either side of the
+    -- point (_json_num()'s bound): a rated capacity of 1e131071 Ah made
+    -- 100 * (rated - measured) overflow numeric, and every legitimate-
+    -- interest passport of the model's batteries fail (red team rt27b F1)
     SELECT string_agg(format('%s = %s', v.col, v.x), ', ') INTO bad
       FROM (VALUES ('rated_capacity_ah', NEW.rated_capacity_ah), ('rated_energy_kwh', NEW.rated_energy_kwh),
                    ('nominal_voltage_v', NEW.nominal_voltage_v), ('min_voltage_v', NEW.min_voltage_v),
                    ('max_voltage_v', NEW.max_voltage_v), ('original_power_w', NEW.original_power_w),
                    ('capacity_threshold_pct', NEW.capacity_threshold_pct), ('mass_kg', NEW.mass_kg),
                    ('carbon_footprint_kg_co2e_per_kwh', NEW.carbon_footprint_kg_co2e_per_kwh)) v(col, x)
-     WHERE NOT abs(v.x) < 'Infinity'::numeric;
+     WHERE v.x IS NOT NULL AND @extschema@._json_num(pg_catalog.to_jsonb(v.x)) IS NULL;
     IF bad IS NOT NULL THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('battery model "%s": %s', NEW.model_id, bad),
-            'A model''s rated values are finite numbers.', 'Leave a value you do not know NULL.');
+            'A model''s rated values are finite numbers, of at most 1,000 digits either side of the point.', 'Leave a value you do not know NULL.');
         RETURN NEW;
     END IF;
     -- the holder's own model is its to declare again, whatever namespace

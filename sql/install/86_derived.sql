@@ -37,6 +37,11 @@ BEGIN
            -- the manufacture the fold accepts: not a squatter's lots (red team r20, F1)
            AND e.ledger_hash OPERATOR(@extschema@.=) made
          GROUP BY 1
+        -- a lot of no positive mass in all counts for nothing: a manufacture
+        -- of +5 and -5 kg of cobalt (past the rules, lot_bad_mass) made the
+        -- shares below divide by zero, and every passport of the battery
+        -- fail, on every member (red team rt27b R1)
+        HAVING sum(@extschema@._json_num(i->'mass_kg')) > 0
     ), trace(root, depth, front, pre, post, material) AS (
         -- level by level: one row per consumed lot (root) and depth, its
         -- frontier the lots at that depth with their summed weights, each
@@ -160,6 +165,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM @extschema@.disclosure d WHERE d.value ? 'cycle') THEN
         RETURN;
     END IF;
+    -- the rated values divided by, as _json_num() reads a number: NaN, an
+    -- infinity or one of more than 1,000 digits either side of the point
+    -- (a malicious member's model, past its rules) is none; 1e131071 Ah
+    -- made 100 * (rated - measured) overflow numeric (red team rt27b F2)
+    m.rated_capacity_ah := @extschema@._json_num(pg_catalog.to_jsonb(m.rated_capacity_ah));
+    m.rated_energy_kwh := @extschema@._json_num(pg_catalog.to_jsonb(m.rated_energy_kwh));
     -- numbers as _json_num() reads them: a value that is not one is not
     -- declared (a cast raised an error, and the passport with it)
     r := coalesce(made.data->'rated', '{}');

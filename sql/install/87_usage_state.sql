@@ -456,6 +456,10 @@ BEGIN
         RETURN;
     END IF;
     th := @extschema@._usage_thresholds(made, m);
+    -- the rated values divided by, as _usage_derived() reads them (red team
+    -- rt27b F2: no NaN, infinity or number past _json_num()'s bound)
+    m.rated_capacity_ah := @extschema@._json_num(pg_catalog.to_jsonb(m.rated_capacity_ah));
+    m.rated_energy_kwh := @extschema@._json_num(pg_catalog.to_jsonb(m.rated_energy_kwh));
     IF (th.deep_v, th.over_v, th.t_hi, th.t_lo) IS DISTINCT FROM (s.deep_v, s.over_v, s.t_hi, s.t_lo) THEN
         RETURN QUERY SELECT * FROM @extschema@._usage_derived(battery, made, m);
         RETURN;

@@ -68,10 +68,16 @@
 #       expressions on odd sources, a superuser's inputs, privileges,
 #       memory, the kept SPI plan; a member's model with NaN/Infinity rated
 #       values. FAILed N1, N2 on 7a9a235.
+#   rt27b (test/redteam/rt27b_0270_findings.sh): 0.27.0's finite-number
+#       rules: finite numbers past _json_num()'s bound (a model of 1e131071
+#       Ah overflowing every legitimate-interest passport), a manufacture of
+#       +5 and -5 kg dividing recycled_content() by zero, verify_member()'s
+#       filing of a model's value (one member and three); the 0.26.0 upgrade.
+#       FAILed F1, F2, F3, R1, V1, M1 on 5bd2efe.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
