@@ -38,3 +38,7 @@ REVOKE ALL ON FUNCTION @extschema@._passport_second_life(@extschema@.battery_id,
 REVOKE ALL ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.hash256),
     @extschema@._row_signed(anyelement, regclass),
     @extschema@._refuse_row(anyelement, regclass, text, text, text, text) FROM PUBLIC;
+-- the mass balance of a row's input lots: the rule triggers' (SECURITY
+-- DEFINER) to call; run by another role it took lot locks in its name
+-- and judged nothing (red team rt27b)
+REVOKE ALL ON FUNCTION @extschema@._check_inputs(anyelement, regclass, jsonb, text, text) FROM PUBLIC;
