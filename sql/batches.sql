@@ -196,3 +196,42 @@ SELECT sign_batch('fleetco-1', 'upload-swapped', ARRAY(SELECT batch_rows('fleetc
 INSERT INTO telemetry SELECT * FROM batch_rows('fleetco-1', 'upload-swapped', 3);
 COMMIT;
 SELECT count(*) AS swapped_rows_stored FROM telemetry WHERE ledger_batch = 'upload-swapped';
+
+-- 14. (0.27.0) the commit check hashes each row as the executor returns it
+-- (no SPI tuple table): a batch of 600 rows, more than the reader frees its
+-- scratch memory after (256), with a value stored out of line (TOAST) in
+-- every row, is accepted; the same batch with one row's out-of-line value
+-- changed by one character is refused at commit
+CREATE TABLE wide_t (battery text, n int, blob text);
+ALTER TABLE wide_t ALTER COLUMN blob SET STORAGE EXTERNAL;
+SELECT enable_ledger('wide_t', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+CREATE FUNCTION wide_rows(id text, n int) RETURNS SETOF wide_t LANGUAGE sql AS $$
+    SELECT jsonb_populate_record(NULL::wide_t, jsonb_build_object(
+               'battery', 'W' || (i % 7), 'n', i,
+               'blob', (SELECT string_agg(md5(i::text || '/' || j::text), '') FROM generate_series(1, 100) j),
+               'ledger_key_id', key_id(public_key(seed('fleetco-1')))::text, 'ledger_batch', id))
+      FROM generate_series(1, n) i
+$$;
+CREATE FUNCTION sign_wide_batch(id text, n int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    root hash256 := batch_root(ARRAY(SELECT sha256(signing_bytes(r))::hash256 FROM wide_rows(id, n) r));
+BEGIN
+    INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+    VALUES (id, 'public.wide_t', key_id(public_key(seed('fleetco-1'))), n, root,
+            sign(seed('fleetco-1'), batch_manifest('public.wide_t', id, n, root)));
+END $$;
+BEGIN;
+SELECT sign_wide_batch('wide-1', 600);
+INSERT INTO wide_t SELECT * FROM wide_rows('wide-1', 600);
+COMMIT;
+SELECT count(*) AS wide_rows, min(length(blob)) AS blob_chars,
+       pg_total_relation_size(reltoastrelid) > 600 * 3200 AS stored_out_of_line
+  FROM wide_t, pg_class WHERE pg_class.oid = 'wide_t'::regclass GROUP BY reltoastrelid;
+SELECT count(*) AS problems FROM verify('wide_t');
+BEGIN;
+SELECT sign_wide_batch('wide-2', 600);
+INSERT INTO wide_t SELECT battery, n, CASE WHEN n = 599 THEN overlay(blob placing 'x' from 3000) ELSE blob END,
+                          ledger_seq, ledger_prev, ledger_hash, ledger_key_id, ledger_sig, ledger_batch, ledger_at
+  FROM wide_rows('wide-2', 600);
+COMMIT;
+SELECT count(*) AS wide_2_rows_stored FROM wide_t WHERE ledger_batch = 'wide-2';
