@@ -3,15 +3,76 @@
  */
 #include "batch.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "merkle.h"
 
-static int
-hash_cmp(const void *a, const void *b)
+/* A hash by its first 8 bytes, as a big-endian number: memcmp's order on them. */
+typedef struct hash_key
 {
-	return memcmp(a, b, BL_HASH_LEN);
+	uint64_t	prefix;
+	uint64_t	idx;			/* the hash's position in the input */
+} hash_key;
+
+static inline uint64_t
+hash_prefix(const uint8_t *h)
+{
+	return ((uint64_t) h[0] << 56) | ((uint64_t) h[1] << 48) | ((uint64_t) h[2] << 40) |
+		((uint64_t) h[3] << 32) | ((uint64_t) h[4] << 24) | ((uint64_t) h[5] << 16) |
+		((uint64_t) h[6] << 8) | (uint64_t) h[7];
+}
+
+/* memcmp(a, b, BL_HASH_LEN) <= 0 for the hashes a and b stand for */
+static inline int
+key_le(const hash_key *a, const hash_key *b, const uint8_t (*hashes)[BL_HASH_LEN])
+{
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix;
+	return memcmp(hashes[a->idx] + 8, hashes[b->idx] + 8, BL_HASH_LEN - 8) <= 0;
+}
+
+/*
+ * Sorts keys (count of them, tmp as long) into their hashes' memcmp order:
+ * a bottom-up merge sort of 16-byte keys compared as numbers, memcmp only
+ * on a tie of the first 8 bytes.  n log n whatever the input: a batch's
+ * rows, and so the order of their hashes, are the writer's choice, and a
+ * quicksort's worst case would be a malicious member's to pick, on every
+ * member that checks the batch.  Until 0.27.0 this was qsort() over the
+ * 32-byte hashes with a memcmp() callback; equal hashes are equal bytes,
+ * so any sort gives the same sequence, and the same root.
+ */
+static hash_key *
+sort_keys(hash_key *keys, hash_key *tmp, uint64_t count, const uint8_t (*hashes)[BL_HASH_LEN])
+{
+	hash_key   *src = keys;
+	hash_key   *dst = tmp;
+
+	for (uint64_t width = 1; width < count; width *= 2)
+	{
+		hash_key   *t;
+
+		for (uint64_t lo = 0; lo < count; lo += 2 * width)
+		{
+			uint64_t	mid = lo + width < count ? lo + width : count;
+			uint64_t	hi = lo + 2 * width < count ? lo + 2 * width : count;
+			uint64_t	i = lo,
+						j = mid,
+						k = lo;
+
+			while (i < mid && j < hi)
+				dst[k++] = key_le(&src[i], &src[j], hashes) ? src[i++] : src[j++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	return src;
 }
 
 int
@@ -25,11 +86,28 @@ bl_batch_root(const uint8_t (*content_hashes)[BL_HASH_LEN], uint64_t count,
 	/* sorted, so that the order rows are inserted in plays no part */
 	if (count > 0)
 	{
-		sorted = malloc(count * BL_HASH_LEN);
-		if (sorted == NULL)
+		hash_key   *keys,
+				   *by;
+
+		if (count > SIZE_MAX / (2 * sizeof(hash_key) + BL_HASH_LEN))
 			return -1;
-		memcpy(sorted, content_hashes, count * BL_HASH_LEN);
-		qsort(sorted, count, BL_HASH_LEN, hash_cmp);
+		keys = malloc(2 * count * sizeof(hash_key));
+		sorted = malloc(count * BL_HASH_LEN);
+		if (keys == NULL || sorted == NULL)
+		{
+			free(keys);
+			free(sorted);
+			return -1;
+		}
+		for (uint64_t i = 0; i < count; i++)
+		{
+			keys[i].prefix = hash_prefix(content_hashes[i]);
+			keys[i].idx = i;
+		}
+		by = sort_keys(keys, keys + count, count, content_hashes);
+		for (uint64_t i = 0; i < count; i++)
+			memcpy(sorted[i], content_hashes[by[i].idx], BL_HASH_LEN);
+		free(keys);
 	}
 	bl_compact_init(&c);
 	for (uint64_t i = 0; i < count; i++)

@@ -40,6 +40,8 @@
 #include "utils/rel.h"
 #include "miscadmin.h"
 #include "utils/timestamp.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
 
 #include "batch.h"
 
@@ -915,6 +917,76 @@ rows_plan(const char *rows_query, Oid *argtypes)
 }
 
 /*
+ * The commit check's reader of a batch's rows: each row the executor
+ * returns is encoded and hashed as it comes (its content hash, SHA-256 of
+ * its signing bytes), straight from the executor's slot.  Until 0.27.0 the
+ * rows came through an SPI cursor, 1,000 at a time, each copied into SPI's
+ * tuple table (fresh memory for every fetch) and deformed again from the
+ * copy: the largest part of the re-read that was not the check itself
+ * (issue 15, docs/benchmarks.md "0.27.0").  The query, its plan, the user it
+ * runs as and its row security are unchanged: only the rows' way out of the
+ * executor is.  Only the hashes are kept.
+ */
+typedef struct BatchRowsReceiver
+{
+	DestReceiver pub;
+	const char *batch_id;
+	const char *signing_tbl;	/* NULL: signing bytes v1 */
+	MemoryContext cxt;			/* the caller's: the encoder, the buffer, the hashes */
+	MemoryContext rows_cxt;		/* what encoding a row leaves behind */
+	RowEncoder *enc;
+	StringInfoData row;
+	uint8		(*hashes)[BL_HASH_LEN];
+	int64		n;
+	int64		cap;
+} BatchRowsReceiver;
+
+static void
+batch_rows_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	BatchRowsReceiver *rr = (BatchRowsReceiver *) self;
+	MemoryContext old = MemoryContextSwitchTo(rr->cxt);
+
+	/* by the columns' names and types, which t.* gives as the table's row type does */
+	rr->enc = row_encoder_build(typeinfo, rr->cxt, ENCODE_SIGNING);
+	if (rr->row.data == NULL)
+		initStringInfo(&rr->row);
+	MemoryContextSwitchTo(old);
+}
+
+static bool
+batch_rows_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	BatchRowsReceiver *rr = (BatchRowsReceiver *) self;
+	MemoryContext old;
+
+	if (rr->n == rr->cap)
+	{
+		rr->cap *= 2;
+		rr->hashes = repalloc_huge(rr->hashes, rr->cap * BL_HASH_LEN);
+	}
+	slot_getallattrs(slot);
+	resetStringInfo(&rr->row);
+	old = MemoryContextSwitchTo(rr->rows_cxt);
+	signing_encode(rr->enc, rr->signing_tbl, slot->tts_values, slot->tts_isnull, &rr->row);
+	MemoryContextSwitchTo(old);
+	if (bl_sha256(rr->row.data, rr->row.len, rr->hashes[rr->n]) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not hash the rows of batch \"%s\"", rr->batch_id)));
+	rr->n++;
+	/* a numeric's text form, a detoasted value: a few rows' worth at a time */
+	if ((rr->n & 255) == 0)
+		MemoryContextReset(rr->rows_cxt);
+	return true;
+}
+
+static void
+batch_rows_shutdown(DestReceiver *self)
+{
+}
+
+/*
  * Re-read a batch's rows and compare them with its manifest; also re-check
  * the manifest's signature.  Used by verify().
  */
@@ -951,15 +1023,11 @@ batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, c
 	Oid			save_userid;
 	int			save_sec;
 	bool		v1 = false;
-	Portal		portal;
 	char	   *signing_tbl;
 	int64		cap;
-	RowEncoder *enc = NULL;
-	int			natts;
-	Datum	   *values = NULL;
-	bool	   *nulls = NULL;
-	StringInfoData row;
-	MemoryContext rows_cxt;
+	BatchRowsReceiver rr;
+	ParamListInfo params;
+	SPIExecuteOptions opts;
 	char	   *rows_query;
 
 	*detail = NULL;
@@ -1027,7 +1095,8 @@ batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, c
 	 * give, without forming a composite, looking up its type and table and
 	 * copying the bytes three times for every row.  The encoder goes by
 	 * column name and type, which t.* gives as the table's row type does.
-	 * A cursor, so a large batch is never all in memory; only the hashes are.
+	 * Each row is hashed as the executor returns it (BatchRowsReceiver), so
+	 * a large batch is never all in memory; only the hashes are.
 	 */
 	/*
 	 * Kept per table name, not OID: the plan's text names the table, and a
@@ -1037,51 +1106,36 @@ batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, c
 	rows_query = psprintf("SELECT t.* FROM ONLY %s t WHERE t.ledger_batch = $1",
 						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 													 get_rel_name(tbl)));
-	portal = SPI_cursor_open(NULL, rows_plan(rows_query, argtypes), args, NULL, true);
 	signing_tbl = v1 ? NULL : MemoryContextStrdup(caller, ledger_table_name(tbl));
 	cap = Max(count, 1) <= 1000000 ? Max(count, 1) : 1000000;	/* a hint, not trusted: grown below */
-	hashes = MemoryContextAlloc(caller, cap * BL_HASH_LEN);
-	n = 0;
-	initStringInfo(&row);
-	/* what encoding a row leaves behind (detoasted values, text forms), freed per fetch */
-	rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger batch rows",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		MemoryContext old;
-
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		if (enc == NULL)
-		{
-			natts = SPI_tuptable->tupdesc->natts;
-			enc = row_encoder_build(SPI_tuptable->tupdesc, CurrentMemoryContext, ENCODE_SIGNING);
-			values = palloc(sizeof(Datum) * Max(natts, 1));
-			nulls = palloc(sizeof(bool) * Max(natts, 1));
-		}
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			if (n == cap)
-			{
-				cap *= 2;
-				hashes = repalloc_huge(hashes, cap * BL_HASH_LEN);
-			}
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			resetStringInfo(&row);
-			old = MemoryContextSwitchTo(rows_cxt);
-			signing_encode(enc, signing_tbl, values, nulls, &row);
-			MemoryContextSwitchTo(old);
-			if (bl_sha256(row.data, row.len, hashes[n]) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INTERNAL_ERROR),
-						 errmsg("could not hash the rows of batch \"%s\"", batch_id)));
-			n++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(rows_cxt);
-	}
-	SPI_cursor_close(portal);
+	memset(&rr, 0, sizeof(rr));
+	rr.pub.receiveSlot = batch_rows_receive;
+	rr.pub.rStartup = batch_rows_startup;
+	rr.pub.rShutdown = batch_rows_shutdown;
+	rr.pub.rDestroy = batch_rows_shutdown;
+	rr.pub.mydest = DestNone;
+	rr.batch_id = batch_id;
+	rr.signing_tbl = signing_tbl;
+	rr.cxt = caller;
+	rr.cap = cap;
+	rr.hashes = MemoryContextAlloc(caller, cap * BL_HASH_LEN);
+	rr.row.data = NULL;
+	/* what encoding a row leaves behind (detoasted values, text forms), freed as it goes */
+	rr.rows_cxt = AllocSetContextCreate(caller, "battledger batch rows", ALLOCSET_DEFAULT_SIZES);
+	params = makeParamList(1);
+	params->params[0].value = args[0];
+	params->params[0].isnull = false;
+	params->params[0].pflags = PARAM_FLAG_CONST;
+	params->params[0].ptype = TEXTOID;
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = true;
+	opts.dest = &rr.pub;
+	if (SPI_execute_plan_extended(rows_plan(rows_query, argtypes), &opts) < 0)
+		elog(ERROR, "could not read the rows of batch \"%s\"", batch_id);
+	MemoryContextDelete(rr.rows_cxt);
+	hashes = rr.hashes;
+	n = rr.n;
 	SetUserIdAndSecContext(save_userid, save_sec);
 	bl_spi_finish(nest);
 
