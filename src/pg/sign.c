@@ -663,7 +663,8 @@ sign_check_new_row_key(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, 
  * battery or lot, and a writer that cannot sign as the key the row names
  * must hear only the chain trigger's refusal.  False, never an error, for
  * any row the chain trigger would refuse as unsigned, badly signed, signed
- * by a key not valid now, or joining a batch it may not join.
+ * by a key not valid now, signed for a member this origin did not add
+ * (0.27.0), or joining a batch it may not join.
  *
  * Whenever the chain trigger accepts the row this says true (or the rules
  * would let through a row they should judge): it accepts only rows that
