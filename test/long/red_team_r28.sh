@@ -73,7 +73,8 @@
 #       hosted (by a plain role through PUBLIC's INSERT, or by a malicious
 #       member's superuser under its own origin) before the member's own
 #       copy arrived, which was then refused as a unique_conflict and its
-#       subscription stopped. FAILed 8 cases on 10c9a3f; all hold since.
+#       subscription stopped; verify_member() naming such a row copied at
+#       a join. FAILed 9 cases on 10c9a3f; all hold since.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0

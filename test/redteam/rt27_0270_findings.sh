@@ -25,21 +25,26 @@
 #      f's origin, conflicted at c with c's own row).
 #  H2  the same with a signed batch of c and its row: the batch copy must be
 #      refused.
+#  H4  an honest flow still works: c's next signed rows reach f and m (run
+#      before H3, which leaves m's own subscription to c on its conflict).
 #  H3  the malicious member m's superuser writes c's row again under m's
 #      own origin (battledger.restore, chain fields computed) before f has
 #      c's: H3a f must refuse m's copy as m's (signer_not_hosted), H3b f
 #      must store c's own row and its status of c stay ok.
-#  H4  an honest flow still works: c's next signed rows reach f and m (run
-#      before H3, which leaves m's own subscription to c on its conflict).
-# Results, PostgreSQL 15, 2026-12-07, main 10c9a3f: 8 FAILs (H1a, H1b,
-# H1c, H2, H2b, H4, H3a, H3b; H3 setup ok).  H1's refusal stops f's
-# subscription to c for good there (nothing later from c is applied until
-# the DBA skips that transaction), so H2b, H4 and H3b fail from it as well.
-# Fixed (0.27.0, src/pg/sign.c, keys.c, arrive.c): the chain trigger and
-# the batch check refuse a good signature of a member this origin did not
-# add (BL019); the arrival check refuses one of a member the row's origin
-# did not add (signer_not_hosted; skipped during a join's copy, as
-# unknown_key is): 0 FAILs.
+#  H5  a join's copy lets a row through before the member rows it needs
+#      (as keys): such a copy, stored at f as a join's copy would store it,
+#      must be named by verify_member(m) at f (signer_not_hosted).
+# Results, PostgreSQL 15, 2026-12-07, main 10c9a3f: 9 FAILs (H1a, H1b,
+# H1c, H2, H2b, H4, H3a, H3b, H5; the setups ok), about 100 s.  H1's
+# refusal stops f's subscription to c for good there (nothing later from c
+# is applied until the DBA skips that transaction), so H2b, H4 and H3b fail
+# from it as well.
+# Fixed (0.27.0, src/pg/sign.c, keys.c, arrive.c; verify_member()): the
+# chain trigger and the batch check refuse a good signature of a member
+# this origin did not add (BL019); the arrival check refuses one of a
+# member the row's origin did not add (signer_not_hosted; skipped during a
+# join's copy, as unknown_key is), and verify_member() names such rows
+# copied at a join: 0 FAILs, about 65 s.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -142,5 +147,35 @@ check "H3a f refuses m's copy as m's (signer_not_hosted), m stopped" \
   "$(q f -c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'm.example/log' AND problem = 'signer_not_hosted'")|$(st f m.example/log)" "t|stopped"
 catch_up B3
 check "H3b f stores c's own row; f's status of c is ok" "$(n_at f B3 c.example/log)|$(st f c.example/log)" "1|ok"
+
+# ------------------------------------------------------------------ H5
+# a join's copy lets such a row through (the member rows may come after
+# it, as keys may): f stores m's copy of c's new row B5 as the copy would
+# (arrival check off; f's subscription to m is stopped since H3), then
+# verify_member(m) at f must name it
+lag
+q c -c "SELECT ev('cell-1', jsonb_build_object('battery_id', '$C/B5', 'event', 'manufactured', 'occurred_at', '2026-01-02T00:00:00Z', 'model_id', 'CELL-M'))" >/dev/null
+row=$(q c -c "SELECT to_jsonb(e) - 'ledger_at' - 'ledger_origin' - 'ledger_seq' - 'ledger_prev' - 'ledger_hash'
+                FROM battledger.battery_event e WHERE e.battery_id::text = '$C/B5'")
+q f -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<SQL
+BEGIN;
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE battledger.battery_event DISABLE TRIGGER zz_battledger_arrive;
+SET LOCAL session_replication_role = replica;
+DO \$\$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event, '$row'::jsonb
+            || jsonb_build_object('ledger_origin', 'm.example/log', 'ledger_seq', 1, 'ledger_at', now(),
+                                  'ledger_prev', repeat('0', 64)));
+BEGIN
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, 1, battledger.row_bytes(r));
+    INSERT INTO battledger.battery_event SELECT r.*;
+END \$\$;
+ALTER TABLE battledger.battery_event ENABLE REPLICA TRIGGER zz_battledger_arrive;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+COMMIT;
+SQL
+check "H5 setup: f holds m's copy of c's row B5 as a join's copy would store it" "$(n_at f B5 m.example/log)" 1
+check "H5 verify_member(m) at f names the row signed for c's member under m's origin (signer_not_hosted)" \
+  "$(q f -c "SELECT count(*) FROM battledger.verify_member('m.example/log') WHERE problem = 'signer_not_hosted'")" 1
 
 exit $FAILS
