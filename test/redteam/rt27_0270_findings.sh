@@ -35,7 +35,7 @@
 #      (as keys): such a copy, stored at f as a join's copy would store it,
 #      must be named by verify_member(m) at f (signer_not_hosted).
 # Results, PostgreSQL 15, 2026-12-07, main 10c9a3f: 9 FAILs (H1a, H1b,
-# H1c, H2, H2b, H4, H3a, H3b, H5; the setups ok), about 100 s.  H1's
+# H1c, H2, H2b, H4, H3a, H3b, H5; the setups ok), about 50 s.  H1's
 # refusal stops f's subscription to c for good there (nothing later from c
 # is applied until the DBA skips that transaction), so H2b, H4 and H3b fail
 # from it as well.
@@ -44,7 +44,7 @@
 # this origin did not add (BL019); the arrival check refuses one of a
 # member the row's origin did not add (signer_not_hosted; skipped during a
 # join's copy, as unknown_key is), and verify_member() names such rows
-# copied at a join: 0 FAILs, about 65 s.
+# copied at a join: 0 FAILs, about 15-65 s (load).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
