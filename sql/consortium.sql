@@ -157,6 +157,18 @@ SELECT add_member('relay.example', ARRAY['fleet_operator']);
 SELECT add_key('relay.example', battledger_test.public_key(battledger_test.seed('relay-1'))) IS NOT NULL AS key_added;
 CREATE TABLE sreading (battery text, soh_pct numeric);
 SELECT enable_ledger('sreading', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+-- member b's row adding relay.example, which b's rows below are signed for:
+-- an origin publishes rows of the members it added (red team rt27 H3: one
+-- signed for a member its origin did not add is signer_not_hosted); each
+-- transaction below adds it first, and rolls it back
+CREATE FUNCTION pg_temp.b_member() RETURNS battledger.member_event LANGUAGE plpgsql AS $$
+DECLARE r battledger.member_event;
+BEGIN
+    r.member := 'relay.example'; r.event := 'added'; r.roles := ARRAY['fleet_operator']; r.at := '2026-01-01 00:00+00';
+    r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
+    r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
+    RETURN r;
+END $$;
 -- a row as member b would publish it: signed by the member, chained by b
 CREATE FUNCTION pg_temp.b_row(soh numeric, seq bigint, prev hash256, at timestamptz, batch text DEFAULT NULL)
 RETURNS sreading LANGUAGE plpgsql AS $$
@@ -174,6 +186,7 @@ BEGIN
 END $$;
 BEGIN;
 SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
 SELECT ledger_origin, ledger_seq FROM sreading;
 -- dated before its predecessor
@@ -181,6 +194,7 @@ INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sread
 ROLLBACK;
 BEGIN;
 SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
 -- a row of a batch that did not arrive first
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', 'no-such-batch')).*;
@@ -188,6 +202,7 @@ ROLLBACK;
 -- nor of a batch id longer than a batch's 200 bytes: the same refusal (batch_join())
 BEGIN;
 SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', repeat('x', 201))).*;
 ROLLBACK;
@@ -210,6 +225,7 @@ BEGIN
 END $$;
 BEGIN;
 SET LOCAL session_replication_role = replica;
+INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
 INSERT INTO battledger.batch SELECT (pg_temp.b_batch('b-forged', 97, convert_to('not this manifest', 'UTF8'))).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(97, 1, repeat('0', 64)::hash256, now() + interval '2 hours', 'b-forged')).*;
 COMMIT;

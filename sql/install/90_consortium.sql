@@ -1306,13 +1306,18 @@ BEGIN
             USING member, coalesce(pg_catalog.current_setting('battledger.max_backdate', true), '600')::interval;
     END IF;
     -- what the arrival check leaves to this function for rows copied at a join
-    -- (keys, roles and batches may arrive after the rows that need them), and
-    -- what verify() does not check for rows of a batch: the signer's role at
-    -- ledger_at, the key's validity at ledger_at, the batch naming this table
-    -- and this key
+    -- (keys, roles, batches and the members' rows may arrive after the rows
+    -- that need them), and what verify() does not check for rows of a batch:
+    -- the signer's role at ledger_at, the key's validity at ledger_at, the
+    -- batch naming this table and this key; and (0.27.0, red team rt27) a
+    -- signer's member the member's origin did not add: a copy of another
+    -- member's signed row under the member's origin (signer_not_hosted, the
+    -- arrival check's refusal since 0.27.0; a row of a batch by its key)
     FOR t IN SELECT l.tbl, l.signer_roles FROM @extschema@.ledger_tables l
               WHERE l.signer_roles IS NOT NULL ORDER BY l.tbl::text LOOP
         EXECUTE format('SELECT count(*) FILTER (WHERE NOT coalesce(ra.roles && $2, false)) AS n_role, '
+                       '       count(*) FILTER (WHERE k.member IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.member_event me '
+                       '           WHERE me.member = k.member AND me.ledger_origin = r.ledger_origin AND me.event = ''added'')) AS n_host, '
                        '       count(*) FILTER (WHERE r.ledger_batch IS NOT NULL AND (k.key_id IS NULL '
                        '           OR r.ledger_at < k.valid_from OR r.ledger_at >= coalesce(k.valid_until, ''infinity'') '
                        '           OR r.ledger_at >= coalesce(k.revoked_at, ''infinity''))) AS n_key, '
@@ -1329,6 +1334,11 @@ BEGIN
             RETURN QUERY SELECT t.tbl::text, 'wrong_role'::text,
                 format('%s signed by a key whose member held none of the table''s roles at the row''s time.',
                        @extschema@._counted(cp.n_role, 'row is', 'rows are'));
+        END IF;
+        IF cp.n_host > 0 THEN
+            RETURN QUERY SELECT t.tbl::text, 'signer_not_hosted'::text,
+                format('%s signed for a member the member''s origin did not add: copies of another member''s signed rows.',
+                       @extschema@._counted(cp.n_host, 'row is', 'rows are'));
         END IF;
         IF cp.n_key > 0 THEN
             RETURN QUERY SELECT t.tbl::text, 'batch_key_invalid'::text,

@@ -511,6 +511,19 @@ battledger_arrive_trigger(PG_FUNCTION_ARGS)
 	if (strcmp(lr->qualname, "battledger.batch") == 0 &&
 		(problem = check_arriving_batch(values, nulls, &detail)) != NULL)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
+	/*
+	 * a batch signed for a member its origin did not add (rt27 H2, as for a
+	 * signed row in sign_check_arriving_row()); at a join's copy the member
+	 * rows may come after it, as keys do
+	 */
+	if (strcmp(lr->qualname, "battledger.batch") == 0 && !consortium_join_copying())
+	{
+		int			keyatt = SPI_fnumber(desc, "key_id");
+
+		if (keyatt > 0 && !nulls[keyatt - 1] &&
+			(problem = sign_origin_problem(DatumGetHash256P(values[keyatt - 1]), origin, &detail)) != NULL)
+			reject_row(rel, lr, tup, origin, seq, problem, detail);
+	}
 
 	/* a weak key registered at another member: the same check as for one registered here */
 	if ((problem = key_row_problem(lr, desc, values, nulls, &detail)) != NULL)
@@ -525,7 +538,7 @@ battledger_arrive_trigger(PG_FUNCTION_ARGS)
 		 */
 		if (problem && consortium_join_copying() &&
 			(strcmp(problem, "unknown_key") == 0 || strcmp(problem, "wrong_role") == 0 ||
-			 strcmp(problem, "unknown_batch") == 0))
+			 strcmp(problem, "unknown_batch") == 0 || strcmp(problem, "signer_not_hosted") == 0))
 			problem = NULL;
 		if (problem)
 			reject_row(rel, lr, tup, origin, seq, problem, detail);

@@ -57,6 +57,7 @@ static bool key_cache_stale = false;
 static bool key_callback_registered = false;
 static uint64 key_origin_gen = 0;	/* bl_origin_generation() when filled */
 static SPIPlanPtr key_fill_plan = NULL; /* key_fill()'s query, kept */
+static SPIPlanPtr added_by_plan = NULL;	/* key_member_added_by()'s, kept */
 
 static void
 key_cache_reset(void)
@@ -176,6 +177,7 @@ key_fill(KeyInfo *k)
 	k->vctx = NULL;
 	k->weak = NULL;
 	k->uncounted = NULL;
+	k->added_by = NULL;
 	if (k->known)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -236,6 +238,7 @@ key_lookup(const Hash256 *key_id)
 		k->vctx = NULL;
 		k->weak = NULL;
 		k->uncounted = NULL;
+		k->added_by = NULL;
 		PG_TRY();
 		{
 			key_fill(k);
@@ -248,6 +251,60 @@ key_lookup(const Hash256 *key_id)
 		PG_END_TRY();
 	}
 	return k;
+}
+
+/*
+ * Whether origin added the key's member (red team rt27 H1): a signature
+ * covers a row's content, not where the row is written (its signing bytes
+ * leave out ledger_origin and ledger_at), so a member's signed row, or
+ * batch, copied by anybody allowed to INSERT (PUBLIC may, on the registry's
+ * tables) into another member's database before the member's own copy
+ * arrived there verified as its member's, was stored under that database's
+ * origin, and the original was then refused there as a unique_conflict
+ * (the signature's unique index), stopping the subscription.  An origin
+ * writes the rows of the members it added, as the registry reads hosting
+ * (_member_hosts: a member_event "added" row under the origin; the empty
+ * origin is this database's, rows from elsewhere never carry it).  A
+ * positive answer is kept with the key until the key cache is next cleared
+ * (any change of the member or key registry); a negative one is asked again,
+ * as it refuses the row.  Read from the latest committed state, as
+ * key_fill() reads the key.
+ */
+bool
+key_member_added_by(KeyInfo *key, const char *origin, bool local)
+{
+	int			nest;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, BOOLOID};
+	Datum		args[3];
+	bool		found;
+
+	if (!key->known || key->member == NULL)
+		return false;
+	if (key->added_by != NULL && strcmp(key->added_by, origin) == 0)
+		return true;
+	args[0] = CStringGetTextDatum(key->member);
+	args[1] = CStringGetTextDatum(origin);
+	args[2] = BoolGetDatum(local);
+	nest = bl_spi_connect();
+	if (added_by_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM battledger.member_event e "
+									   " WHERE e.member = $1 AND e.event = 'added' "
+									   "   AND (e.ledger_origin = $2 OR ($3 AND e.ledger_origin = ''))",
+									   3, argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the member host lookup");
+		added_by_plan = plan;
+	}
+	if (SPI_execute_snapshot(added_by_plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.member_event");
+	found = SPI_processed == 1;
+	bl_spi_finish(nest);
+	if (found && key_cxt != NULL)
+		key->added_by = MemoryContextStrdup(key_cxt, origin);
+	return found;
 }
 
 KeyCheck

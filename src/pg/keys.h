@@ -29,6 +29,8 @@ typedef struct KeyInfo
 	TimestampTz revoked_at;		/* DT_NOEND when never revoked */
 	int			nroles;
 	char	  **roles;			/* the member's current roles */
+	char	   *added_by;		/* an origin found to have added the member
+								 * (key_member_added_by()), or NULL */
 } KeyInfo;
 
 typedef enum KeyCheck
@@ -47,6 +49,13 @@ extern KeyInfo *key_lookup(const Hash256 *key_id);
 
 /* Is the key usable at time t by a member holding one of roles (NULL: any role)? */
 extern KeyCheck key_check(const KeyInfo *key, TimestampTz t, char **roles, int nroles);
+
+/*
+ * Was the key's member added by origin (a member_event "added" row under it;
+ * with local, also one under the empty origin, a member added here before
+ * battledger.origin was set)?  Whose rows an origin may sign.
+ */
+extern bool key_member_added_by(KeyInfo *key, const char *origin, bool local);
 
 /* Raise the ERROR that matches a failed check. */
 extern void key_check_report(KeyCheck check, const KeyInfo *key, TimestampTz t,

@@ -50,6 +50,7 @@
 #include "hash256.h"
 #include "keys.h"
 #include "ledger_rel.h"
+#include "log.h"
 #include "pgutil.h"
 #include "restore.h"
 #include "sqlstate.h"
@@ -474,7 +475,8 @@ typedef enum RowSig
 	ROW_SIG_BATCH,				/* verdict->join says why */
 	ROW_SIG_KEY,				/* verdict->check says why */
 	ROW_SIG_MALFORMED,			/* not 64 bytes */
-	ROW_SIG_BAD					/* does not verify */
+	ROW_SIG_BAD,				/* does not verify */
+	ROW_SIG_NOT_HOSTED			/* verifies, for a member another origin added */
 } RowSig;
 
 typedef struct RowSigVerdict
@@ -522,7 +524,16 @@ judge_new_row(LedgerRel *lr, Datum *values, bool *nulls, TimestampTz now, RowSig
 	signing_encode(lr->sign_encoder, lr->qualname, values, nulls, &buf);
 	ok = key_verify(v->key, buf.data, buf.len, (const uint8 *) VARDATA_ANY(sig));
 	pfree(buf.data);
-	return ok ? ROW_SIG_OK : ROW_SIG_BAD;
+	if (!ok)
+		return ROW_SIG_BAD;
+	/*
+	 * a good signature of another origin's member: a copy of that member's
+	 * row, whose own copy would then be refused here (rt27 H1; checked last,
+	 * so that every other refusal keeps its code)
+	 */
+	if (!key_member_added_by(v->key, local_origin(), true))
+		return ROW_SIG_NOT_HOSTED;
+	return ROW_SIG_OK;
 }
 
 void
@@ -587,6 +598,15 @@ sign_check_new_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, Time
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("malformed signature: an Ed25519 signature is 64 bytes, not %zu", v.siglen)));
 			break;
+		case ROW_SIG_NOT_HOSTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_SIG_NOT_HOSTED),
+					 errmsg("row of ledger table \"%s\" is signed for member \"%s\", which this database does not host",
+							RelationGetRelationName(rel), v.key->member),
+					 errdetail("Origin \"%s\" did not add member \"%s\": its rows are written where it was added, and reach this database by replication.",
+							   local_origin(), v.key->member),
+					 errhint("Write the member's rows in its own database; a row copied here first would have its member's own row refused here when it arrives.")));
+			break;
 		case ROW_SIG_BAD:
 			ereport(ERROR,
 					(errcode(ERRCODE_SIG_INVALID),
@@ -645,7 +665,8 @@ sign_check_new_row_key(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, 
  * battery or lot, and a writer that cannot sign as the key the row names
  * must hear only the chain trigger's refusal.  False, never an error, for
  * any row the chain trigger would refuse as unsigned, badly signed, signed
- * by a key not valid now, or joining a batch it may not join.
+ * by a key not valid now, signed for a member this origin did not add
+ * (0.27.0), or joining a batch it may not join.
  *
  * Whenever the chain trigger accepts the row this says true (or the rules
  * would let through a row they should judge): it accepts only rows that
@@ -798,10 +819,37 @@ check_arriving_batch_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls
 const char *
 sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *values, bool *nulls, char **detail)
 {
+	const char *problem;
+
 	if (!nulls[lr->batch_attno - 1] && !nulls[lr->key_attno - 1] && !nulls[lr->at_attno - 1] &&
 		nulls[lr->sig_attno - 1])
 		return check_arriving_batch_row(rel, lr, values, nulls, detail);
-	return check_stored_row(lr, values, nulls, lr->signer_roles, lr->nsigner_roles, detail);
+	problem = check_stored_row(lr, values, nulls, lr->signer_roles, lr->nsigner_roles, detail);
+	if (problem == NULL && nulls[lr->batch_attno - 1] && !nulls[lr->origin_attno - 1])
+		problem = sign_origin_problem(DatumGetHash256P(values[lr->key_attno - 1]),
+									  TextDatumGetCString(values[lr->origin_attno - 1]), detail);
+	return problem;
+}
+
+/*
+ * An arriving row or batch whose good signature is a member's that the
+ * row's origin did not add (red team rt27 H2): a member that copied another
+ * member's signed row under its own origin got it stored here first, and
+ * the member's own row, arriving after it, was refused as a unique_conflict
+ * (the signature's index): the honest member's subscription stopped and
+ * was blamed.  Refused as the copier's, signer_not_hosted.  (A batch's rows
+ * carry its key, judged with the batch.)
+ */
+const char *
+sign_origin_problem(const Hash256 *key_id, const char *origin, char **detail)
+{
+	KeyInfo    *key = key_lookup(key_id);
+
+	if (!key->known || key_member_added_by(key, origin, false))
+		return NULL;
+	*detail = psprintf("The row is signed for member \"%s\", which its origin \"%s\" did not add: a copy of that member's row, written where the member is not hosted.",
+					   key->member, origin);
+	return "signer_not_hosted";
 }
 
 void
@@ -1291,6 +1339,15 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_SIG_INVALID),
 				 errmsg("signature of batch \"%s\" does not verify", batch_id),
 				 errhint("Sign exactly battledger.batch_manifest(tbl, batch_id, row_count, root), which names the table.")));
+	/* another origin's member's batch, copied here first (rt27 H1, as for a row) */
+	if (!key_member_added_by(key, local_origin(), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_SIG_NOT_HOSTED),
+				 errmsg("batch \"%s\" is signed for member \"%s\", which this database does not host",
+						batch_id, key->member),
+				 errdetail("Origin \"%s\" did not add member \"%s\": its batches are filed where it was added, and reach this database by replication.",
+						   local_origin(), key->member),
+				 errhint("File the member's batches in its own database; a batch copied here first would have its member's own batch refused here when it arrives.")));
 
 	verified.manifest = &m;
 	verified.sig = sig;

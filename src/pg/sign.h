@@ -27,6 +27,12 @@ extern void sign_check_new_row_key(Relation rel, LedgerRel *lr, Datum *values, b
 extern const char *sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *values,
 										   bool *nulls, char **detail);
 
+/*
+ * A row or batch from origin signed with key_id: "signer_not_hosted" (and
+ * *detail) if the key's member is one origin did not add, else NULL.
+ */
+extern const char *sign_origin_problem(const Hash256 *key_id, const char *origin, char **detail);
+
 /* Check this batch against its signed manifest when the transaction commits. */
 extern void sign_defer_batch_check(const char *batch_id);
 

@@ -24,6 +24,8 @@
 #define ERRCODE_SIG_MISSING			MAKE_SQLSTATE('B','L','0','1','7')
 /* a public key under which anybody could sign (small order, non-canonical, no point) */
 #define ERRCODE_KEY_WEAK			MAKE_SQLSTATE('B','L','0','1','8')
+/* a row or batch signed for a member that this database's origin did not add */
+#define ERRCODE_SIG_NOT_HOSTED		MAKE_SQLSTATE('B','L','0','1','9')
 /* Signed batches (BL02x) */
 #define ERRCODE_BATCH_INVALID		MAKE_SQLSTATE('B','L','0','2','0')
 #define ERRCODE_BATCH_MISMATCH		MAKE_SQLSTATE('B','L','0','2','1')

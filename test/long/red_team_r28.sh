@@ -74,10 +74,17 @@
 #       +5 and -5 kg dividing recycled_content() by zero, verify_member()'s
 #       filing of a model's value (one member and three); the 0.26.0 upgrade.
 #       FAILed F1, F2, F3, R1, V1, M1 on 5bd2efe.
+#   rt27 (test/redteam/rt27_0270_findings.sh): 0.26.0 as released: a
+#       member's signed row or batch written again where the member is not
+#       hosted (by a plain role through PUBLIC's INSERT, or by a malicious
+#       member's superuser under its own origin) before the member's own
+#       copy arrived, which was then refused as a unique_conflict and its
+#       subscription stopped; verify_member() naming such a row copied at
+#       a join. FAILed 9 cases on 10c9a3f; all hold since.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")

@@ -354,12 +354,26 @@ check "c: holds every row a published" \
 
 # --- 6. two members write the same signed row (same signature) before
 #     either has the other's: on arrival it breaks the unique signature;
-#     refused and named (unique_conflict), not retried forever in silence
+#     refused and named (unique_conflict), not retried forever in silence.
+#     Since 0.27.0 (red team rt27 H1) c's chain trigger refuses a row signed
+#     for a's member (BL019): only c's superuser, past it (battledger.restore,
+#     chain fields its own), can still write the copy
 sub_a=$(q c -c "SELECT subscription FROM battledger.consortium_member WHERE origin = 'a.example/log'")
 q c -c "ALTER SUBSCRIPTION $sub_a DISABLE" >/dev/null
 bl_wait_for c "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = '$sub_a' AND pid IS NOT NULL)"
 q a -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*"
-q c -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*"
+check "c: a row signed for a's member, written at c, is refused there (BL019)" \
+  test "$(q c -c "INSERT INTO soh SELECT (signed_soh('oem-2', 'B8', 77, 'written at a and at c')).*" 2>&1 | grep -c 'which this database does not host')" = 1
+q c >/dev/null <<'SQL'
+SET battledger.restore = on;
+DO $$
+DECLARE r soh := signed_soh('oem-2', 'B8', 77, 'written at a and at c');
+BEGIN
+    r.ledger_origin := 'c.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::battledger.hash256; r.ledger_at := now();
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, 1, battledger.row_bytes(r));
+    INSERT INTO soh SELECT r.*;
+END $$;
+SQL
 q c -c "ALTER SUBSCRIPTION $sub_a ENABLE" >/dev/null
 bl_wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'a.example/log' AND problem = 'unique_conflict'"
 bl_wait_for c "SELECT state = 'stopped' FROM battledger.consortium_status() WHERE member = 'a.example/log'"
