@@ -36,12 +36,12 @@ key_le(const hash_key *a, const hash_key *b, const uint8_t (*hashes)[BL_HASH_LEN
 /*
  * Sorts keys (count of them, tmp as long) into their hashes' memcmp order:
  * a bottom-up merge sort of 16-byte keys compared as numbers, memcmp only
- * on a tie of the first 8 bytes.  n log n whatever the input: a batch's
- * rows, and so the order of their hashes, are the writer's choice, and a
- * quicksort's worst case would be a malicious member's to pick, on every
- * member that checks the batch.  Until 0.27.0 this was qsort() over the
- * 32-byte hashes with a memcmp() callback; equal hashes are equal bytes,
- * so any sort gives the same sequence, and the same root.
+ * on a tie of the first 8 bytes, n log n whatever the input and whatever
+ * the C library's qsort() does.  Until 0.27.0 this was qsort() over the
+ * 32-byte hashes with a memcmp() callback: a call through a pointer per
+ * comparison, about three times the instructions (issue 15,
+ * docs/benchmarks.md "0.27.0").  Equal hashes are equal bytes, so any sort
+ * gives the same sequence, and the same root.
  */
 static hash_key *
 sort_keys(hash_key *keys, hash_key *tmp, uint64_t count, const uint8_t (*hashes)[BL_HASH_LEN])
