@@ -19,9 +19,8 @@
 #      unique_conflict, stopping f's subscription to c and blaming c.
 #  I2  verify_member(m) at f names such a row (signer_not_hosted): it read
 #      the same "any added row" rule.
-# Results, PostgreSQL 15, 2026-12-07, main 3fcd2ea: 4 FAILs (I1a, I1b,
-# I2; and the I1 setup's pin check, written first as first_seen where a
-# join's copy pins "copied"), about 10 s.  Fixed: key_member_added_by()
+# Results, PostgreSQL 15, 2026-12-07, main 3fcd2ea: 3 FAILs (I1a: f
+# stored m's copy, I1b: c stopped at f, unique_conflict; I2), about 10 s.  Fixed: key_member_added_by()
 # and verify_member() read _member_hosts: 0 FAILs, about 8 s.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
