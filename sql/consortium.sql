@@ -160,7 +160,9 @@ SELECT enable_ledger('sreading', 'battery', signed => true, signer_roles => ARRA
 -- member b's row adding relay.example, which b's rows below are signed for:
 -- an origin publishes rows of the members it added (red team rt27 H3: one
 -- signed for a member its origin did not add is signer_not_hosted); each
--- transaction below adds it first, and rolls it back
+-- transaction below adds it first, and rolls it back.  relay.example is
+-- added here too, and pinned here: b's row adding it again counts for
+-- nothing until a pin moves it to b (red team rt27c I1), as b_add() does
 CREATE FUNCTION pg_temp.b_member() RETURNS battledger.member_event LANGUAGE plpgsql AS $$
 DECLARE r battledger.member_event;
 BEGIN
@@ -168,6 +170,17 @@ BEGIN
     r.ledger_origin := 'b.example/log'; r.ledger_seq := 1; r.ledger_prev := repeat('0', 64)::hash256;
     r.ledger_hash := chain_hash(r.ledger_prev, 1, row_bytes(r));
     RETURN r;
+END $$;
+CREATE FUNCTION pg_temp.b_add() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE m battledger.member_event := pg_temp.b_member(); k battledger.key_event;
+BEGIN
+    INSERT INTO battledger.member_event SELECT m.*;
+    PERFORM pin_member_host('relay.example', 'b.example/log');
+    -- the key as b registered it: keys count where their member is hosted
+    SELECT e.* INTO k FROM battledger.key_event e WHERE e.member = 'relay.example';
+    k.ledger_origin := 'b.example/log'; k.ledger_seq := 1; k.ledger_prev := repeat('0', 64)::hash256;
+    k.ledger_hash := chain_hash(k.ledger_prev, 1, row_bytes(k));
+    INSERT INTO battledger.key_event SELECT k.*;
 END $$;
 -- a row as member b would publish it: signed by the member, chained by b
 CREATE FUNCTION pg_temp.b_row(soh numeric, seq bigint, prev hash256, at timestamptz, batch text DEFAULT NULL)
@@ -186,7 +199,7 @@ BEGIN
 END $$;
 BEGIN;
 SET LOCAL session_replication_role = replica;
-INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
+SELECT pg_temp.b_add();
 INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
 SELECT ledger_origin, ledger_seq FROM sreading;
 -- dated before its predecessor
@@ -194,7 +207,7 @@ INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sread
 ROLLBACK;
 BEGIN;
 SET LOCAL session_replication_role = replica;
-INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
+SELECT pg_temp.b_add();
 INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
 -- a row of a batch that did not arrive first
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', 'no-such-batch')).*;
@@ -202,7 +215,7 @@ ROLLBACK;
 -- nor of a batch id longer than a batch's 200 bytes: the same refusal (batch_join())
 BEGIN;
 SET LOCAL session_replication_role = replica;
-INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
+SELECT pg_temp.b_add();
 INSERT INTO sreading SELECT (pg_temp.b_row(99, 1, repeat('0', 64)::hash256, now() + interval '2 hours')).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(98, 2, (SELECT ledger_hash FROM sreading), now() + interval '3 hours', repeat('x', 201))).*;
 ROLLBACK;
@@ -225,7 +238,7 @@ BEGIN
 END $$;
 BEGIN;
 SET LOCAL session_replication_role = replica;
-INSERT INTO battledger.member_event SELECT (pg_temp.b_member()).*;
+SELECT pg_temp.b_add();
 INSERT INTO battledger.batch SELECT (pg_temp.b_batch('b-forged', 97, convert_to('not this manifest', 'UTF8'))).*;
 INSERT INTO sreading SELECT (pg_temp.b_row(97, 1, repeat('0', 64)::hash256, now() + interval '2 hours', 'b-forged')).*;
 COMMIT;

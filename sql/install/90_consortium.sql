@@ -1316,8 +1316,8 @@ BEGIN
     FOR t IN SELECT l.tbl, l.signer_roles FROM @extschema@.ledger_tables l
               WHERE l.signer_roles IS NOT NULL ORDER BY l.tbl::text LOOP
         EXECUTE format('SELECT count(*) FILTER (WHERE NOT coalesce(ra.roles && $2, false)) AS n_role, '
-                       '       count(*) FILTER (WHERE k.member IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.member_event me '
-                       '           WHERE me.member = k.member AND me.ledger_origin = r.ledger_origin AND me.event = ''added'')) AS n_host, '
+                       '       count(*) FILTER (WHERE k.member IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@._member_hosts h '
+                       '           WHERE h.member = k.member AND r.ledger_origin = ANY (h.origins))) AS n_host, '
                        '       count(*) FILTER (WHERE r.ledger_batch IS NOT NULL AND (k.key_id IS NULL '
                        '           OR r.ledger_at < k.valid_from OR r.ledger_at >= coalesce(k.valid_until, ''infinity'') '
                        '           OR r.ledger_at >= coalesce(k.revoked_at, ''infinity''))) AS n_key, '

@@ -288,9 +288,18 @@ key_member_added_by(KeyInfo *key, const char *origin, bool local)
 	nest = bl_spi_connect();
 	if (added_by_plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM battledger.member_event e "
-									   " WHERE e.member = $1 AND e.event = 'added' "
-									   "   AND (e.ledger_origin = $2 OR ($3 AND e.ledger_origin = ''))",
+		/*
+		 * hosting as the registry reads it (_member_hosts, host_pin), not
+		 * any row adding the member: a member's superuser that added a
+		 * competitor's member again past its rules (a row that counts for
+		 * nothing where the pin is the competitor's) passed, and its copies
+		 * of the competitor's rows were stored here (red team rt27c I1).
+		 * The view counts an empty-origin adding row for this database's
+		 * origin as well, so local needs no more.
+		 */
+		SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM battledger._member_hosts h "
+									   " WHERE h.member = $1 "
+									   "   AND ($2 = ANY (h.origins) OR ($3 AND '' = ANY (h.origins)))",
 									   3, argtypes);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)

@@ -81,10 +81,16 @@
 #       copy arrived, which was then refused as a unique_conflict and its
 #       subscription stopped; verify_member() naming such a row copied at
 #       a join. FAILed 9 cases on 10c9a3f; all hold since.
+#   rt27c (test/redteam/rt27c_0270_findings.sh): rt27's check took any
+#       row of the origin adding the member for hosting: a malicious
+#       member's superuser that added a competitor's member again passed a
+#       third member's arrival check with copies of the competitor's rows
+#       (the competitor's own then refused there), and verify_member() did
+#       not name them. FAILed 3 cases (and a setup) on 3fcd2ea.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
