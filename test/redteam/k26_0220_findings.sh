@@ -24,8 +24,9 @@
 #   P5  a revocation m's superuser writes past its rules for c's key (naming
 #       c) revokes nothing, on both.
 #   P6  m running readers that still count the key (its superuser puts
-#       0.21.0's keys view back; or a member not yet updated): m accepts
-#       its row signed as c, and c's arrival check refuses it (unknown_key,
+#       0.21.0's keys view back; or a member not yet updated): since 0.27.0
+#       m's writer still refuses its row signed as c (BL019, rt27), so m's
+#       superuser stores it past the writer; c's arrival check refuses it (unknown_key,
 #       in c's rejections); verify() at m, with the view restored, reports
 #       the stored row.  Last: it stalls c's subscription to m.
 # Results, PostgreSQL 15, 2026-12-06 ~22:40 UTC: main 5c5da96 12 FAILs (P1's
@@ -147,7 +148,25 @@ CREATE OR REPLACE VIEW battledger.keys AS
       FROM battledger.key_event a WHERE a.event = 'added' AND a.member = 'cell.example'
        AND a.key_id OPERATOR(battledger.=) battledger.key_id(battledger_test.public_key(battledger_test.seed('mal-as-cell')));
 SQL
-check "P6 with 0.21.0's reading m accepts its row signed as c" "$(state m -c "$(made mal-as-cell "$C/M6")")" ""
+# since 0.27.0 m's chain trigger refuses the row whatever its readers say
+# (BL019: c's member is not hosted at m, red team rt27): m's superuser then
+# writes it past the writer (battledger.restore keeps the chain fields it
+# computes), as rt27 H3 does
+check "P6 with 0.21.0's reading m's writer still refuses its row signed as c (BL019)" "$(state m -c "$(made mal-as-cell "$C/M6")")" BL019
+q m -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET battledger.restore = on;
+DO \$\$
+DECLARE r battledger.battery_event := jsonb_populate_record(NULL::battledger.battery_event, jsonb_build_object(
+            'battery_id', '$C/M6', 'event', 'manufactured', 'occurred_at', '2026-01-02T00:00:00Z', 'model_id', 'CELL-M',
+            'ledger_key_id', $(kid mal-as-cell)::text));
+BEGIN
+    r.ledger_sig := battledger_test.sign(battledger_test.seed('mal-as-cell'), battledger.signing_bytes(r));
+    r.ledger_origin := 'm.example/log'; r.ledger_seq := 1; r.ledger_at := now(); r.ledger_prev := repeat('0', 64);
+    r.ledger_hash := battledger.chain_hash(r.ledger_prev, 1, battledger.row_bytes(r));
+    INSERT INTO battledger.battery_event SELECT r.*;
+END \$\$;
+SQL
+check "  m's superuser stores it past the writer" "$(q m -c "SELECT count(*) FROM battledger.battery_event WHERE battery_id::text = '$C/M6'")" 1
 bl_wait_for c "SELECT count(*) > 0 FROM battledger.rejections WHERE origin = 'm.example/log' AND problem = 'unknown_key'" 100 >/dev/null
 check "  c's arrival check refuses it (unknown_key), and c does not store it" \
   "$(q c -c "SELECT (SELECT string_agg(DISTINCT problem, ',') FROM battledger.rejections WHERE origin = 'm.example/log') || ' ' || (SELECT count(*) FROM battledger.battery_event WHERE battery_id::text = '$C/M6')")" "unknown_key 0"
