@@ -58,6 +58,7 @@ static bool key_callback_registered = false;
 static uint64 key_origin_gen = 0;	/* bl_origin_generation() when filled */
 static SPIPlanPtr key_fill_plan = NULL; /* key_fill()'s query, kept */
 static SPIPlanPtr added_by_plan = NULL;	/* key_member_added_by()'s, kept */
+static SPIPlanPtr added_by_old_plan = NULL;	/* the same before 0.23.0's _member_hosts */
 
 static void
 key_cache_reset(void)
@@ -285,30 +286,43 @@ key_member_added_by(KeyInfo *key, const char *origin, bool local)
 	args[0] = CStringGetTextDatum(key->member);
 	args[1] = CStringGetTextDatum(origin);
 	args[2] = BoolGetDatum(local);
+	/*
+	 * hosting as the registry reads it (_member_hosts, host_pin), not any
+	 * row adding the member: a member's superuser that added a competitor's
+	 * member again past its rules (a row that counts for nothing where the
+	 * pin is the competitor's) passed, and its copies of the competitor's
+	 * rows were stored here (red team rt27c I1).  The view counts an
+	 * empty-origin adding row for this database's origin as well, so local
+	 * needs no more.  A database whose extension is older than the view
+	 * (before 0.23.0; this library is loaded before ALTER EXTENSION UPDATE runs)
+	 * has no host pins: there any adding row of the origin counts, as
+	 * before 0.23.0 for keys.
+	 */
 	nest = bl_spi_connect();
-	if (added_by_plan == NULL)
 	{
-		/*
-		 * hosting as the registry reads it (_member_hosts, host_pin), not
-		 * any row adding the member: a member's superuser that added a
-		 * competitor's member again past its rules (a row that counts for
-		 * nothing where the pin is the competitor's) passed, and its copies
-		 * of the competitor's rows were stored here (red team rt27c I1).
-		 * The view counts an empty-origin adding row for this database's
-		 * origin as well, so local needs no more.
-		 */
-		SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM battledger._member_hosts h "
-									   " WHERE h.member = $1 "
-									   "   AND ($2 = ANY (h.origins) OR ($3 AND '' = ANY (h.origins)))",
-									   3, argtypes);
+		Oid			nsp = get_namespace_oid("battledger", true);
+		bool		view = OidIsValid(nsp) && OidIsValid(get_relname_relid("_member_hosts", nsp));
+		SPIPlanPtr *plan = view ? &added_by_plan : &added_by_old_plan;
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the member host lookup");
-		added_by_plan = plan;
+		if (*plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare(view
+										? "SELECT 1 FROM battledger._member_hosts h "
+										"  WHERE h.member = $1 "
+										"    AND ($2 = ANY (h.origins) OR ($3 AND '' = ANY (h.origins)))"
+										: "SELECT 1 FROM battledger.member_event e "
+										"  WHERE e.member = $1 AND e.event = 'added' "
+										"    AND (e.ledger_origin = $2 OR ($3 AND e.ledger_origin = ''))",
+										3, argtypes);
+
+			if (p == NULL || SPI_keepplan(p) != 0)
+				elog(ERROR, "could not prepare the member host lookup");
+			*plan = p;
+		}
+		if (SPI_execute_snapshot(*plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 true, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the members' hosts");
 	}
-	if (SPI_execute_snapshot(added_by_plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read battledger.member_event");
 	found = SPI_processed == 1;
 	bl_spi_finish(nest);
 	if (found && key_cxt != NULL)
