@@ -115,8 +115,11 @@ check "  m's key for it signs for nobody on both" \
 # ---------------------------------------------------------------- H2
 # one session at c signs a row (the chain trigger's key cache filled);
 # another session pins cell.example to m: the first session's next row
-# signed with c's key must be refused (BL011), one signed with m's key for
-# cell.example taken; pinned back, c's key signs again
+# signed with c's key must be refused (BL011); one signed with m's key for
+# cell.example verifies for it (no BL011), and since 0.27.0 is refused
+# because cell.example is now hosted at m, not here (BL019, red team rt27:
+# a member's rows are written where it is hosted); pinned back, c's key
+# signs again
 C=gs1:01/09521230000017/21
 q c -c "SELECT model('cell-1', '{\"model_id\": \"CELL-M\", \"manufacturer\": \"cell.example\", \"category\": \"ev\", \"chemistry\": \"LFP\", \"rated_capacity_ah\": 280}'::jsonb)" >/dev/null
 made() { echo "SELECT ev('$1', jsonb_build_object('battery_id', '$2', 'event', 'manufactured', 'occurred_at', '2026-01-02T00:00:00Z', 'model_id', 'CELL-M'))"; }
@@ -136,8 +139,8 @@ $(made mal-as-cell "$C/B5");
 \\if :ERROR \\else \\echo ok \\endif
 SQL
 )
-check "H2 a pin changed in another session: that session's chain trigger follows it (c ok; pinned to m: c's key BL011, m's ok; back: c ok, m's BL011)" \
-  "$got" "ok BL011 ok ok BL011"
+check "H2 a pin changed in another session: that session's chain trigger follows it (c ok; pinned to m: c's key BL011, m's not hosted here BL019; back: c ok, m's BL011)" \
+  "$got" "ok BL011 BL019 ok BL011"
 
 # ---------------------------------------------------------------- H3
 check "H3 a plain role cannot write host_pin" \
