@@ -81,45 +81,45 @@ bl_batch_root(const uint8_t (*content_hashes)[BL_HASH_LEN], uint64_t count,
 {
 	bl_compact	c;
 	uint8_t		leaf[BL_HASH_LEN];
-	uint8_t		(*sorted)[BL_HASH_LEN] = NULL;
+	hash_key   *keys = NULL,
+			   *by = NULL;
 
-	/* sorted, so that the order rows are inserted in plays no part */
+	/*
+	 * Sorted, so that the order rows are inserted in plays no part.  The
+	 * leaves are read through the sorted keys, not from a sorted copy of
+	 * the hashes: 32 bytes a row less at the peak (a third of it beside
+	 * the caller's hashes: red team rt27d).
+	 */
 	if (count > 0)
 	{
-		hash_key   *keys,
-				   *by;
-
-		if (count > SIZE_MAX / (2 * sizeof(hash_key) + BL_HASH_LEN))
+		if (count > SIZE_MAX / (2 * sizeof(hash_key)))
 			return -1;
 		keys = malloc(2 * count * sizeof(hash_key));
-		sorted = malloc(count * BL_HASH_LEN);
-		if (keys == NULL || sorted == NULL)
-		{
-			free(keys);
-			free(sorted);
+		if (keys == NULL)
 			return -1;
-		}
 		for (uint64_t i = 0; i < count; i++)
 		{
 			keys[i].prefix = hash_prefix(content_hashes[i]);
 			keys[i].idx = i;
 		}
 		by = sort_keys(keys, keys + count, count, content_hashes);
-		for (uint64_t i = 0; i < count; i++)
-			memcpy(sorted[i], content_hashes[by[i].idx], BL_HASH_LEN);
-		free(keys);
 	}
 	bl_compact_init(&c);
 	for (uint64_t i = 0; i < count; i++)
 	{
-		if (bl_merkle_leaf_hash(sorted[i], BL_HASH_LEN, leaf) != 0 ||
+#if defined(__GNUC__)
+		/* the hashes are read in sorted order, scattered: fetch ahead */
+		if (i + 16 < count)
+			__builtin_prefetch(content_hashes[by[i + 16].idx]);
+#endif
+		if (bl_merkle_leaf_hash(content_hashes[by[i].idx], BL_HASH_LEN, leaf) != 0 ||
 			bl_compact_append(&c, leaf, NULL, NULL) != 0)
 		{
-			free(sorted);
+			free(keys);
 			return -1;
 		}
 	}
-	free(sorted);
+	free(keys);
 	return bl_compact_root(&c, root);
 }
 

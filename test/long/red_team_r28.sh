@@ -87,10 +87,18 @@
 #       third member's arrival check with copies of the competitor's rows
 #       (the competitor's own then refused there), and verify_member() did
 #       not name them. FAILed 3 cases (and a setup) on 3fcd2ea.
+#   rt27d (test/redteam/rt27d_0270_findings.sh): 0.27.0's batch commit
+#       re-read (the DestReceiver) and merge sort: a table owner's GIN
+#       index on ledger_batch and gin_fuzzy_search_limit hiding rows that
+#       ride unsigned on a batch from the re-read (as the owner and as an
+#       INSERT-only application; verify() too), the hashes left in the
+#       caller's context; guards (savepoints, COPY/CTE/loops, ties, RLS,
+#       triggers, planner settings, a cancel mid re-read, DDL). FAILed F1,
+#       F2, F3, M1 on 6c7c6e9.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
