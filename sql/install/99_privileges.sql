@@ -42,3 +42,80 @@ REVOKE ALL ON FUNCTION @extschema@._batch_open_here(text, regclass, @extschema@.
 -- DEFINER) to call; run by another role it took lot locks in its name
 -- and judged nothing (red team rt27b)
 REVOKE ALL ON FUNCTION @extschema@._check_inputs(anyelement, regclass, jsonb, text, text) FROM PUBLIC;
+-- Internal functions PUBLIC no longer needs (0.27.0, priv27), judged caller
+-- by caller (docs/security.md, 0.27.0).  Nobody's own statement reaches
+-- these: the rules triggers (SECURITY DEFINER), join(), consortium_status(),
+-- close_quarantine() and verify_member() (which reads held_row: the owner's)
+-- call them as the owner, and _attr, _rated are 0.25.0's passport internals
+-- that passport_doc.c replaced.
+REVOKE ALL ON FUNCTION @extschema@._attr(anyelement, text, timestamptz, @extschema@.battery_event),
+    @extschema@._rated(numeric, text),
+    @extschema@._battery_successor(@extschema@.battery_id),
+    @extschema@._check_second_life(@extschema@.battery_event, text),
+    @extschema@._lot_consumers(text),
+    @extschema@._passport_holder(text),
+    @extschema@._slot_name(text, text),
+    @extschema@._vkey_name(text, integer),
+    @extschema@._peer_root(text, bigint),
+    @extschema@._counted(numeric, text, text) FROM PUBLIC;
+-- The SECURITY INVOKER helpers of registry_conflicts(), battery_lifecycle(),
+-- battery_state(), lot_available_kg(), lot_custodian() and usage_derived():
+-- every path to them reads the raw battery or lot events as the caller, which
+-- only battledger_member and battledger_legitimate_interest may (a plain role
+-- or the authority got 42501 there anyway).  Called directly they took the
+-- caller's CPU and, for the lot and battery walks, its SELECT on the raw
+-- events: theirs, as battery_state()'s cache read is.
+REVOKE ALL ON FUNCTION @extschema@._battery_consumption(@extschema@.battery_id),
+    @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint),
+    @extschema@._battery_id_or_null(text),
+    @extschema@._battery_verdict(@extschema@.battery_event, text, text[], @extschema@.battery_fold_state, boolean, boolean),
+    @extschema@._consume_verdict(@extschema@.battery_event, boolean),
+    @extschema@._custody_from(),
+    @extschema@._effective_manufacture(@extschema@.battery_id),
+    @extschema@._fold_generation(),
+    @extschema@._held_before(@extschema@.battery_id, text, timestamptz, text),
+    @extschema@._is_lifecycle(text),
+    @extschema@._key_possession_valid(text, bytea, bytea),
+    @extschema@._key_proof_valid(@extschema@.hash256, text, bytea, bytea),
+    @extschema@._key_proven_member_verify(@extschema@.hash256),
+    @extschema@._lot_balance(text),
+    @extschema@._lot_custody(text),
+    @extschema@._lot_custody_steps(text),
+    @extschema@._lot_ledger(text),
+    @extschema@._passport_holder_by(text, text[], timestamptz[], @extschema@.battery_event),
+    @extschema@._second_life_claims(@extschema@.battery_id),
+    @extschema@._second_life_conflicts(),
+    @extschema@._signer_at(@extschema@.hash256, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._battery_consumption(@extschema@.battery_id),
+    @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint),
+    @extschema@._battery_id_or_null(text),
+    @extschema@._battery_verdict(@extschema@.battery_event, text, text[], @extschema@.battery_fold_state, boolean, boolean),
+    @extschema@._consume_verdict(@extschema@.battery_event, boolean),
+    @extschema@._custody_from(),
+    @extschema@._effective_manufacture(@extschema@.battery_id),
+    @extschema@._fold_generation(),
+    @extschema@._held_before(@extschema@.battery_id, text, timestamptz, text),
+    @extschema@._is_lifecycle(text),
+    @extschema@._key_possession_valid(text, bytea, bytea),
+    @extschema@._key_proof_valid(@extschema@.hash256, text, bytea, bytea),
+    @extschema@._key_proven_member_verify(@extschema@.hash256),
+    @extschema@._lot_balance(text),
+    @extschema@._lot_custody(text),
+    @extschema@._lot_custody_steps(text),
+    @extschema@._lot_ledger(text),
+    @extschema@._passport_holder_by(text, text[], timestamptz[], @extschema@.battery_event),
+    @extschema@._second_life_claims(@extschema@.battery_id),
+    @extschema@._second_life_conflicts(),
+    @extschema@._signer_at(@extschema@.hash256, timestamptz)
+    TO battledger_member, battledger_legitimate_interest;
+-- Still PUBLIC's, each because a plain role's own statement calls it:
+--  _register, _check_encodable: enable_ledger() on the caller's own table;
+--  _progress: migrate_to_ledger() reports progress with it;
+--  _refuse, _restoring, _signer, _model_holder, _key_owners, _key_claims,
+--    _key_claim_allows, _id_owners, _id_key, _ns_candidates, _ns_covers,
+--    _ns_hosted, _text_id_key, _json_num: battery_model's rules trigger
+--    (SECURITY INVOKER) as the writer, and operator_registration's and
+--    battery_event's operator rules (_refuse, _restoring, _signer);
+--  _key_proven_member, _key_member_validity: the keys view; _origin: the
+--    _member_hosts view (both PUBLIC's; a view calls as its reader);
+--  _passport_public: passport()'s public tier (SECURITY DEFINER).

@@ -169,59 +169,27 @@ bad=$(q -c "SELECT string_agg(p.oid::regprocedure::text, ' ') $EXT WHERE p.prose
        OR (has_function_privilege('public', p.oid, 'execute') AND p.proname <> '_passport_public'))") || bad="query failed"
 [ -z "$bad" ] && ok S2 || fail S2 "SECURITY DEFINER, unpinned or PUBLIC: $bad"
 
-# Why each is PUBLIC (S3):
+# Why each is PUBLIC (S3), as 0.27.0 (priv27) judged the 52 then PUBLIC's
+# caller by caller (the rest went to the owner, or to battledger_member and
+# battledger_legitimate_interest, the roles reading the raw events; see
+# sql/install/99_privileges.sql and test/redteam/priv27_0270_findings.sh):
 #  _register, _check_encodable, _progress: enable_ledger() and
 #    migrate_to_ledger() run as their caller and call them; _register checks
 #    ownership, triggers, columns and rows itself (security.md #2),
 #    _check_encodable reads the catalog, _progress writes a progress line
-#  _vkey_name, _peer_root, _slot_name, _signer, _signer_at, _id_key,
-#    _ns_covers, _ns_hosted, _id_owners, _custody_from, _fold_generation,
-#    _is_lifecycle, _battery_id_or_null, _rated, _attr, _refuse: pure, or
-#    read PUBLIC tables (members, keys, namespaces, log, settings); _refuse
-#    raises the error it is given, as RAISE would
-#  _battery_verdict, _consume_verdict, _check_inputs, _check_second_life,
-#    _battery_consumption, _battery_successor, _held_before,
-#    _effective_manufacture, _second_life_claims, _second_life_conflicts,
-#    _battery_fold: SECURITY INVOKER helpers of battery_state(),
-#    battery_lifecycle() and registry_conflicts(): they read the raw events
-#    with the caller's own rights (42501 for a plain role, P1)
+#  _refuse, _restoring, _signer, _model_holder, _key_owners, _key_claims,
+#    _key_claim_allows, _id_owners, _id_key, _ns_candidates, _ns_covers,
+#    _ns_hosted, _text_id_key, _json_num: battery_model's rules trigger
+#    (SECURITY INVOKER) calls them as the writer, the operator rules
+#    _refuse, _restoring and _signer; pure, or read PUBLIC tables (members,
+#    keys, namespaces, who declared a model)
+#  _key_proven_member, _key_member_validity: the keys view (PUBLIC's) calls
+#    them as its reader; _origin: the _member_hosts view (C, STABLE, what
+#    current_setting() gives any role)
 #  _passport_public: the public tier, SECURITY DEFINER by design
-#  (0.18.0, red team r20) _model_holder: read by battery_model's rules
-#    trigger as the writer; reads the columns of battery_model PUBLIC may
-#    read (who declared a model, when); _lot_custody: read by lot_event's
-#    rules trigger and lot_custodian() as the caller, the raw lot events with
-#    the caller's own rights (42501 for a plain role)
-#  (0.19.0, ns21, ops21) _text_id_key, _key_claim_allows, _ns_candidates,
-#    _counted: pure (IMMUTABLE, no table read); _key_owners, _key_claims:
-#    read id_namespace and member_event as the caller, as _id_owners does;
-#    _lot_custody_steps, _lot_consumers: read the raw lot and battery events
-#    with the caller's own rights, as _lot_custody (42501 for a plain role)
-#  (0.20.0, lead) _json_num: pure (C, IMMUTABLE, no table read, never an
-#    error); (q23) _lot_ledger, _lot_balance: read the raw lot and battery
-#    events with the caller's own rights, as _lot_consumers; (pp23)
-#    _passport_holder, _passport_holder_by: read the raw battery events
-#    with the caller's own rights (42501 for a plain role, each checked)
-#  (0.23.0, r28) _origin: battledger.origin as the loaded library reads it
-#    (C, STABLE, no table read), what current_setting() gives any role
-#  (0.23.0, pop23) _key_proven_member, _key_member_validity: called by the
-#    keys view (PUBLIC's) for a contested key, read key_proof and the counted
-#    key rows (PUBLIC's); _key_possession_valid: pure (C, IMMUTABLE, no
-#    table read, false rather than an error); (dump23) _restoring: whether
-#    battledger.restore is on, as the loaded library reads it (C, STABLE,
-#    no table read), called by the rules triggers as the inserting role
-#  (0.24.0, kproof24) _key_proof_valid: pure (SQL over key_id() and
-#    _key_possession_valid(), IMMUTABLE, no table read);
-#    _key_proven_member_verify: called by registry_conflicts() (PUBLIC's,
-#    as its caller), reads key_proof and the counted key rows (PUBLIC's)
-ALLOWED_S3="_attr _battery_consumption _battery_fold _battery_id_or_null _battery_successor _battery_verdict
-  _check_encodable _check_inputs _check_second_life _consume_verdict _custody_from _effective_manufacture
-  _fold_generation _held_before _id_key _id_owners _is_lifecycle _ns_covers _ns_hosted _passport_public
-  _peer_root _progress _rated _refuse _register _second_life_claims _second_life_conflicts _signer _signer_at
-  _slot_name _vkey_name _model_holder _lot_custody
-  _text_id_key _key_claim_allows _ns_candidates _counted _key_owners _key_claims _lot_custody_steps _lot_consumers
-  _json_num _lot_ledger _lot_balance _passport_holder _passport_holder_by _origin
-  _key_proven_member _key_member_validity _key_possession_valid _restoring
-  _key_proof_valid _key_proven_member_verify"
+ALLOWED_S3="_check_encodable _id_key _id_owners _ns_covers _ns_hosted _passport_public _progress
+  _refuse _register _signer _model_holder _text_id_key _key_claim_allows _ns_candidates _key_owners
+  _key_claims _json_num _origin _key_proven_member _key_member_validity _restoring"
 got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
   WHERE p.proname LIKE '\\_%' AND has_function_privilege('public', p.oid, 'execute')") || got="query-failed"
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
