@@ -21,18 +21,20 @@
 #     G1 plain: a signed model, lot and battery event through PUBLIC's
 #        INSERT (the rules triggers: battery_model's runs as the writer),
 #        the public passport, the keys, members and key proofs,
-#        enable_ledger() and verify() of its own table.  Noted, not changed
-#        here: an operator_registration by any role but the owner fails on
-#        main too (_operator_rules() runs as the writer and calls
-#        _lock_subject(), PUBLIC's no more since red team F9: 42501);
+#        enable_ledger() and verify() of its own table;
+#     G5 plain: an operator registration through PUBLIC's INSERT (its
+#        rules trigger ran as the writer and called _lock_subject(), not
+#        PUBLIC's since red team F9: every registration by a role other
+#        than the owner failed with 42501 until _operator_rules() became
+#        SECURITY DEFINER, as the lot and battery rules are);
 #     G2 app: registry_conflicts(), battery_lifecycle(), battery_state(),
 #        lot_available_kg(), lot_custodian(), a handover with its rules on
 #        (verify_member() reads held_row, the owner's: 42501 before too);
 #     G3 li: the same reads, usage_derived(), its passport tier;
 #     G4 auth: its passport tier, material_provenance(), recycled_content();
 #        the raw-event readers still 42501 for it, as for plain.
-# Results, PostgreSQL 15, 2026-12-07: main 6c7c6e9 FAIL R1, R2 (G1-G4 ok);
-# branch priv27: all ok.
+# Results, PostgreSQL 15, 2026-12-07: main 6c7c6e9 FAIL R1, R2, G5 (G1-G4
+# ok); after priv27 and _operator_rules() SECURITY DEFINER: all ok.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -168,4 +170,23 @@ check "G4 authority: its passport tier, material_provenance(), recycled_content(
               SELECT count(*) >= 0 FROM battledger.material_provenance(bid('A1'));
               SELECT count(*) >= 0 FROM battledger.recycled_content(bid('A1'))") $(as auth "SELECT battledger.lot_available_kg('L1')" | cut -c1-5)" \
   "t t t 42501"
+
+# --- G5: an operator registration written by a plain role (rules on), and
+# the rules still judging it: the same identifier for another member, BL061
+q >/dev/null <<'SQL'
+CREATE FUNCTION public.reg(m text, j jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r battledger.operator_registration := jsonb_populate_record(NULL::battledger.operator_registration,
+            jsonb_build_object('member', m, 'occurred_at', '2025-01-01T00:00:00Z') || j
+            || jsonb_build_object('ledger_key_id', battledger.key_id(battledger_test.public_key(battledger_test.seed(m)))::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed(m), battledger.signing_bytes(r));
+      INSERT INTO battledger.operator_registration SELECT r.*; END $$;
+GRANT EXECUTE ON FUNCTION public.reg(text, jsonb) TO PUBLIC;
+SQL
+g5=$(as plain "SELECT reg('maker.test', '{\"identifier\": \"lei:5493001KJTIIGC8Y1R12\", \"kind\": \"operator\", \"name\": \"Maker GmbH\",
+                                      \"address\": {\"country\": \"DE\"}}') IS NOT NULL;
+               SELECT battledger.operator_holder('lei:5493001KJTIIGC8Y1R12')")
+g5b=$(as plain "SELECT reg('fleet.test', '{\"identifier\": \"lei:5493001KJTIIGC8Y1R12\", \"kind\": \"operator\", \"name\": \"Fleet\",
+                                       \"address\": {\"country\": \"DE\"}}')" | cut -c1-5)
+check "G5 a plain role registers its member's operator through the rules (and another's claim on it is refused)" \
+  "$g5 $g5b" "t maker.test BL061"
 exit $FAILS
