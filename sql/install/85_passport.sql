@@ -81,8 +81,12 @@ CREATE FUNCTION @extschema@._usage_value(value numeric, at timestamptz, event te
 -- extension's owner (called from the tier functions below, which PostgreSQL
 -- guards by EXECUTE privilege) and so filters restricted values itself.
 -- JIT off: compiling costs far more than these small per-battery queries run
+-- (gin_fuzzy_search_limit pinned to 0: the authority tier's test reports
+-- are found with jsonb's ?, which a GIN index on disclosure can serve; a
+-- fuzzy scan would drop some, as it did in usage_derived(), red team rt27e)
 CREATE FUNCTION @extschema@._passport_source(battery @extschema@.battery_id, tier text)
-    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+    SET gin_fuzzy_search_limit = 0 AS $$
 DECLARE
     st record;
     made @extschema@.battery_event;
