@@ -26,7 +26,7 @@ PG_CPPFLAGS = -Isrc/core -Isrc/pg
 # are kept as released (sql/upgrade/): the install script of every release and
 # the upgrades between them, so that every released version can be installed
 # and updated to this one.
-PREV_VERSION = 0.26.0
+PREV_VERSION = 0.27.0
 UPGRADE_DIR = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/upgrade/$(EXTENSION)--*.sql)

@@ -20,7 +20,8 @@ BL_RELEASES=("0.2.0 b06c259 pg020" "0.3.0 f08a441 pg030" "0.4.0 f2f6205 pg040"
              "0.23.0 11aab24 pg-v23"
              "0.24.0 3410aca pg-v24"
              "0.25.0 fc1067e pg-v25"
-             "0.26.0 77a384a pg-v26")
+             "0.26.0 77a384a pg-v26"
+             "0.27.0 82d4890 pg-v27")
 
 # bl_build_release VERSION COMMIT DIR: that release's extension, CLI and test
 # signer, built from its commit into DIR, a relocated copy of this PostgreSQL

@@ -64,7 +64,9 @@
 #   - the twenty-four databases go on to 0.26.0 and equal a fresh 0.26.0, and the
 #     log written by 0.25.0's own binaries updates to 0.26.0 under the same checks;
 #   - the twenty-five databases go on to 0.27.0 and equal a fresh 0.27.0, and the
-#     log written by 0.26.0's own binaries updates to 0.27.0 under the same checks.
+#     log written by 0.26.0's own binaries updates to 0.27.0 under the same checks;
+#   - the twenty-six databases go on to 0.28.0 and equal a fresh 0.28.0, and the
+#     log written by 0.27.0's own binaries updates to 0.28.0 under the same checks.
 # Every database is compared with a fresh install at the newest version; at
 # the versions between only with BL_UPGRADE_EVERY_STEP=1 (see update_all).
 set -euo pipefail
@@ -813,4 +815,14 @@ check "v25: verify() and verify_log(true) clean after the update to 0.27.0" \
 # --- 0.26.0 -> 0.27.0, from 0.26.0's own binaries (release commit 77a384a)
 release_log 0.26.0 77a384a v26 55490
 updated_log 0.26.0 0.27.0 v26 55490
+
+# --- 0.27.0 -> 0.28.0: the twenty-six databases above go on to this version
+update_all 0.28.0 fresh28 old:$cluster1_port v02:55458 v03:55459 v04:55460 v05:55461 v06:55462 v07:55463 v08:55464 v09:55465 v10:55466 v11:55467 v12:55468 v13:55469 v14:55470 v15:55471 v16:55472 v17:55473 v18:55474 v19:55478 v20:55479 v21:55480 v22:55485 v23:55486 v24:55487 v25:55489 v26:55490
+export PGPORT=55490
+check "v26: verify() and verify_log(true) clean after the update to 0.28.0" \
+  test "$(q v26 -c "SELECT (SELECT count(*) FROM battledger.verify('battledger.battery_event')) + (SELECT count(*) FROM battledger.verify('soh')) + (SELECT count(*) FROM battledger.verify_log(true))")" = 0
+
+# --- 0.27.0 -> 0.28.0, from 0.27.0's own binaries (release commit 82d4890)
+release_log 0.27.0 82d4890 v27 55456
+updated_log 0.27.0 0.28.0 v27 55456
 exit $fail

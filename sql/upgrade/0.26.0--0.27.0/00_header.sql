@@ -1,1 +1,0 @@
--- battledger 0.26.0 -> 0.27.0 (parts in sql/upgrade/0.26.0--0.27.0/)

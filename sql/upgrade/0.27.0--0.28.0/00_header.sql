@@ -1,0 +1,1 @@
+-- battledger 0.27.0 -> 0.28.0 (parts in sql/upgrade/0.27.0--0.28.0/)
