@@ -32,7 +32,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(PREV_VERSIO
 DATA = $(wildcard sql/upgrade/$(EXTENSION)--*.sql)
 
 # Regression tests: sql/<name>.sql against expected/<name>.out
-REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium migrate security key_proof privileges batch_reread
+REGRESS = hash256 encoding battery_id ledger guard verify signatures batches log registry consortium migrate security key_proof privileges batch_reread batch_names
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config

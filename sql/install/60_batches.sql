@@ -2,13 +2,18 @@
 -- Batch signatures: one signature over a manifest that commits to many rows.
 -----------------------------------------------------------------------------
 CREATE TABLE @extschema@.batch (
-    batch_id   text NOT NULL UNIQUE CHECK (length(batch_id) BETWEEN 1 AND 200),
+    batch_id   text NOT NULL CHECK (length(batch_id) BETWEEN 1 AND 200),
     tbl        text NOT NULL,      -- the target ledger table, schema-qualified (a name: OIDs are not portable)
     key_id     @extschema@.hash256 NOT NULL,
     row_count  bigint NOT NULL CHECK (row_count > 0),
     root       @extschema@.hash256 NOT NULL,
     sig        bytea NOT NULL,
-    at         timestamptz NOT NULL DEFAULT now()
+    at         timestamptz NOT NULL DEFAULT now(),
+    -- a batch is named by its id and its signer's key, as its rows name it
+    -- (ledger_batch, ledger_key_id): each member picks its own ids, and one
+    -- consortium-wide namespace let two members filing "batch-1" stop each
+    -- other's subscriptions (0.28.0, red team rt27 H6)
+    UNIQUE (batch_id, key_id)
 );
 SELECT @extschema@.enable_ledger('@extschema@.batch', 'key_id');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.batch', '');

@@ -144,7 +144,13 @@ row_arrived(Relation rel, LedgerRel *lr, Datum *values, bool *nulls)
 		strcmp(lr->qualname, "battledger.member_event") == 0)
 		CacheInvalidateRelcache(rel);
 	else if (strcmp(lr->qualname, "battledger.batch") == 0 && !consortium_table_sync())
-		sign_defer_batch_check(TextDatumGetCString(values[0]));	/* once per batch */
+	{
+		/* once per batch, named by its id and key (check_arriving_batch() saw both) */
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		sign_defer_batch_check(TextDatumGetCString(values[SPI_fnumber(desc, "batch_id") - 1]),
+							   DatumGetHash256P(values[SPI_fnumber(desc, "key_id") - 1]));
+	}
 }
 
 /*
@@ -391,28 +397,41 @@ check_constraints(Relation rel, LedgerRel *lr, HeapTuple tup, bool *nulls, char 
 	return "constraint_violation";
 }
 
-/* A batch arriving: its id is free (ids are unique across the consortium)? */
+/*
+ * A batch arriving: its name, its id under its signer's key, is free here?
+ * Each member picks its own ids; until 0.28.0 an id alone was the name, and
+ * two members filing one id (an honest "batch-1", or an application given
+ * the id another member's next batch would take) stopped each other's
+ * subscriptions and a third member's to whichever came second (red team
+ * rt27 H6).
+ */
 static const char *
-check_arriving_batch(Datum *values, bool *nulls, char **detail)
+check_arriving_batch(TupleDesc desc, Datum *values, bool *nulls, char **detail)
 {
 	int			nest;
-	Oid			argtypes[1] = {TEXTOID};
+	Oid			argtypes[2] = {TEXTOID, hash256_type_oid()};
+	Datum		args[2];
+	int			id_att = SPI_fnumber(desc, "batch_id");
+	int			key_att = SPI_fnumber(desc, "key_id");
 	bool		taken;
 
-	if (nulls[0])
+	if (id_att <= 0 || key_att <= 0 || nulls[id_att - 1] || nulls[key_att - 1])
 	{
-		*detail = "The batch has no batch_id.";
+		*detail = "The batch has no batch_id or no key_id.";
 		return "missing_chain_fields";
 	}
+	args[0] = values[id_att - 1];
+	args[1] = values[key_att - 1];
 	nest = bl_spi_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM battledger.batch WHERE batch_id = $1", 1, argtypes,
-							  &values[0], NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT 1 FROM battledger.batch WHERE batch_id = $1 AND key_id OPERATOR(battledger.=) $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.batch");
 	taken = SPI_processed > 0;
 	bl_spi_finish(nest);
 	if (taken)
 	{
-		*detail = psprintf("Batch id \"%s\" is already taken here.", TextDatumGetCString(values[0]));
+		*detail = psprintf("Batch id \"%s\" of key %s is already taken here.", TextDatumGetCString(args[0]),
+						   hash256_to_hex(DatumGetHash256P(args[1])));
 		return "duplicate_batch";
 	}
 	return NULL;
@@ -509,7 +528,7 @@ battledger_arrive_trigger(PG_FUNCTION_ARGS)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 
 	if (strcmp(lr->qualname, "battledger.batch") == 0 &&
-		(problem = check_arriving_batch(values, nulls, &detail)) != NULL)
+		(problem = check_arriving_batch(desc, values, nulls, &detail)) != NULL)
 		reject_row(rel, lr, tup, origin, seq, problem, detail);
 	/*
 	 * a batch signed for a member its origin did not add (rt27 H2, as for a

@@ -115,11 +115,23 @@ sig_bytes_or_error(Datum sig)
  */
 #define BATCH_ID_MAX_BYTES (200 * MAX_MULTIBYTE_CHAR_LEN)
 
+/*
+ * A batch is named by its signer's key and its id (0.28.0, red team rt27
+ * H6): each member picks its own ids, and until 0.28.0 an id was one name
+ * for the whole consortium, so two members filing "batch-1" before seeing
+ * each other's stopped each other's subscriptions (duplicate_batch).  Rows
+ * carry both (ledger_key_id, ledger_batch).
+ */
+typedef struct BatchName
+{
+	Hash256		key_id;
+	char		id[BATCH_ID_MAX_BYTES + 1];	/* NUL-padded: the whole struct is the hash key */
+} BatchName;
+
 typedef struct XactBatch
 {
-	char		id[BATCH_ID_MAX_BYTES + 1];	/* hash key */
+	BatchName	name;			/* hash key */
 	Oid			tbl;
-	Hash256		key_id;
 	bool		created_here;
 } XactBatch;
 
@@ -135,6 +147,7 @@ static LocalTransactionId xact_batches_lxid = InvalidLocalTransactionId;
 typedef struct NewBatch
 {
 	char	   *id;
+	Hash256		key_id;			/* with id, the batch's name */
 	SubTransactionId subid;
 	/*
 	 * What the insert trigger verified: the manifest bytes, the signature
@@ -157,7 +170,7 @@ typedef struct VerifiedManifest
 	const Hash256 *key_id;
 } VerifiedManifest;
 
-static const char *batch_check_known(const char *batch_id, Oid expect_tbl,
+static const char *batch_check_known(const char *batch_id, const Hash256 *key_id, Oid expect_tbl,
 									 const NewBatch *known, char **detail);
 
 static List *new_batches = NIL;
@@ -202,7 +215,7 @@ batch_xact_callback(XactEvent event, void *arg)
 		{
 			NewBatch   *nb = lfirst(lc);
 			char	   *detail;
-			const char *problem = batch_check_known(nb->id, InvalidOid, nb, &detail);
+			const char *problem = batch_check_known(nb->id, &nb->key_id, InvalidOid, nb, &detail);
 
 			if (problem && IsLogicalWorker())
 				consortium_reject(consortium_worker_member() ? consortium_worker_member()->origin : NULL,
@@ -253,7 +266,7 @@ batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 static void
-remember_new_batch(const char *id, const VerifiedManifest *v)
+remember_new_batch(const char *id, const Hash256 *key_id, const VerifiedManifest *v)
 {
 	MemoryContext old;
 	NewBatch   *nb;
@@ -267,6 +280,7 @@ remember_new_batch(const char *id, const VerifiedManifest *v)
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	nb = palloc(sizeof(NewBatch));
 	nb->id = pstrdup(id);
+	memcpy(nb->key_id.bytes, key_id->bytes, BL_HASH_LEN);
 	nb->subid = GetCurrentSubTransactionId();
 	nb->verified_manifest = NULL;
 	if (v != NULL)
@@ -280,57 +294,68 @@ remember_new_batch(const char *id, const VerifiedManifest *v)
 	MemoryContextSwitchTo(old);
 }
 
-static SPIPlanPtr keep_plan(const char *query, Oid *argtypes);
+static SPIPlanPtr keep_plan(const char *query, int nargs, Oid *argtypes);
 static SPIPlanPtr xact_batch_plan = NULL;	/* xact_batch()'s query, kept */
 static SPIPlanPtr batch_roles_plan = NULL;	/* battledger_batch_check()'s, kept */
 
-/* The batch as seen by this transaction, read once per transaction. */
-static XactBatch *
-xact_batch(const char *batch_id)
+static void
+batch_name(BatchName *name, const char *batch_id, const Hash256 *key_id)
 {
-	int			nest;
-	XactBatch  *b;
-	bool		found;
-	char		key[BATCH_ID_MAX_BYTES + 1] = {0};
-
 	if (strlen(batch_id) > BATCH_ID_MAX_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_BATCH_INVALID),
 				 errmsg("batch id is longer than 200 characters")));
+	memset(name, 0, sizeof(*name));
+	memcpy(name->key_id.bytes, key_id->bytes, BL_HASH_LEN);
+	strlcpy(name->id, batch_id, sizeof(name->id));
+}
+
+/* The batch as seen by this transaction, read once per transaction. */
+static XactBatch *
+xact_batch(const char *batch_id, const Hash256 *key_id)
+{
+	int			nest;
+	XactBatch  *b;
+	bool		found;
+	BatchName	name;
+
+	batch_name(&name, batch_id, key_id);
 	if (xact_batches == NULL || xact_batches_lxid != BL_MY_LXID())
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(key);
+		ctl.keysize = sizeof(BatchName);
 		ctl.entrysize = sizeof(XactBatch);
 		ctl.hcxt = TopTransactionContext;
 		xact_batches = hash_create("battledger batches", 16, &ctl,
-								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		xact_batches_lxid = BL_MY_LXID();
 		xact_batch_last = NULL;
 	}
 	/*
 	 * The rows of a batch come one after the other: the entry found last is
-	 * compared first, which spares hashing a 201-byte key for each row.  It
+	 * compared first, which spares hashing an 833-byte key for each row.  It
 	 * lives in xact_batches, whose every reset (a new transaction, a
 	 * subtransaction's abort) passes through the branch above, and entries
 	 * found are never changed or removed.
 	 */
-	if (xact_batch_last != NULL && strcmp(xact_batch_last->id, batch_id) == 0)
+	if (xact_batch_last != NULL &&
+		memcmp(xact_batch_last->name.key_id.bytes, key_id->bytes, BL_HASH_LEN) == 0 &&
+		strcmp(xact_batch_last->name.id, batch_id) == 0)
 		return xact_batch_last;
-	strlcpy(key, batch_id, sizeof(key));
-	b = hash_search(xact_batches, key, HASH_ENTER, &found);
+	b = hash_search(xact_batches, &name, HASH_ENTER, &found);
 	if (!found)
 	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum(batch_id)};
+		Oid			argtypes[2] = {TEXTOID, hash256_type_oid()};
+		Datum		args[2] = {CStringGetTextDatum(batch_id), PointerGetDatum(&name.key_id)};
 
 		b->tbl = InvalidOid;
 		nest = bl_spi_connect();
 		/* once per batch: kept, as parsing and planning it cost more than running it */
 		if (xact_batch_plan == NULL)
-			xact_batch_plan = keep_plan("SELECT pg_catalog.to_regclass(tbl)::oid, key_id, xmin::text FROM battledger.batch WHERE batch_id = $1",
-										argtypes);
+			xact_batch_plan = keep_plan("SELECT pg_catalog.to_regclass(tbl)::oid, xmin::text FROM battledger.batch "
+										"WHERE batch_id = $1 AND key_id OPERATOR(battledger.=) $2",
+										2, argtypes);
 		if (SPI_execute_plan(xact_batch_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read battledger.batch");
 		if (SPI_processed == 1)
@@ -338,19 +363,18 @@ xact_batch(const char *batch_id)
 			HeapTuple	t = SPI_tuptable->vals[0];
 			TupleDesc	d = SPI_tuptable->tupdesc;
 			bool		isnull;
-			TransactionId xmin = (TransactionId) strtoul(SPI_getvalue(t, d, 3), NULL, 10);
+			TransactionId xmin = (TransactionId) strtoul(SPI_getvalue(t, d, 2), NULL, 10);
 
 			b->tbl = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
 			if (isnull)
 				b->tbl = InvalidOid;
-			memcpy(b->key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 2, &isnull))->bytes, BL_HASH_LEN);
 			b->created_here = TransactionIdIsCurrentTransactionId(xmin);
 		}
 		bl_spi_finish(nest);
 		if (!OidIsValid(b->tbl))
 		{
 			/* not cached: it may yet be inserted in this transaction */
-			hash_search(xact_batches, key, HASH_REMOVE, NULL);
+			hash_search(xact_batches, &name, HASH_REMOVE, NULL);
 			return NULL;
 		}
 	}
@@ -371,12 +395,19 @@ xact_batch(const char *batch_id)
  *   BATCH_JOIN_ID_TOO_LONG  the id is longer than any batch id that can be
  *                           filed (BATCH_ID_MAX_BYTES): no row can join
  *                           such a batch;
- *   BATCH_JOIN_UNKNOWN      this transaction sees no such batch;
- *   BATCH_JOIN_CLOSED       the batch was not inserted by this transaction
- *                           (a batch is open only to the transaction that
- *                           filed it, so its table and key do not matter);
+ *   BATCH_JOIN_UNKNOWN      this transaction sees no batch of that id;
+ *   BATCH_JOIN_CLOSED       the batch (of that id and key, else any batch
+ *                           of that id) was not inserted by this
+ *                           transaction (a batch is open only to the
+ *                           transaction that filed it, so its table does
+ *                           not matter);
  *   BATCH_JOIN_OTHER_TABLE  it was signed for another table;
- *   BATCH_JOIN_OTHER_KEY    it was signed by another key;
+ *   BATCH_JOIN_OTHER_KEY    no batch of that id under the row's key, one
+ *                           filed by this transaction under another key.
+ *
+ * A batch is found by its id and its signer's key (the row's
+ * ledger_key_id): the key is part of its name since 0.28.0, so the last
+ * two verdicts come from batch_join_other_key() when no batch has that name.
  *   BATCH_JOIN_KEY          (arrival only) the key is not valid at `at` for
  *                           a member holding one of roles: *check says why
  *                           and *key is the key.
@@ -407,6 +438,54 @@ typedef struct BatchArrival
 	int			nroles;
 } BatchArrival;
 
+/*
+ * No batch of that id under the row's key: is there one of that id under
+ * another key, to say why the row cannot join?  On the refusal path only.
+ * One this transaction filed counts first (the row names the wrong key, or
+ * its batch is for another table), then any (the id is another
+ * transaction's).  The answer is not cached: a batch may yet be filed.
+ */
+static BatchJoin
+batch_join_other_key(const char *batch_id, Oid relid, XactBatch **batch)
+{
+	static XactBatch other;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(batch_id)};
+	int			nest;
+	BatchJoin	verdict = BATCH_JOIN_UNKNOWN;
+
+	nest = bl_spi_connect();
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass(tbl)::oid, xmin::text, key_id FROM battledger.batch "
+							  "WHERE batch_id = $1", 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read battledger.batch");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			tbl = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
+		TransactionId xmin = (TransactionId) strtoul(SPI_getvalue(t, d, 2), NULL, 10);
+
+		if (isnull)
+			continue;
+		if (TransactionIdIsCurrentTransactionId(xmin))
+		{
+			memset(&other, 0, sizeof(other));
+			strlcpy(other.name.id, batch_id, sizeof(other.name.id));
+			memcpy(other.name.key_id.bytes, DatumGetHash256P(SPI_getbinval(t, d, 3, &isnull))->bytes,
+				   BL_HASH_LEN);
+			other.tbl = tbl;
+			other.created_here = true;
+			*batch = &other;
+			verdict = tbl != relid ? BATCH_JOIN_OTHER_TABLE : BATCH_JOIN_OTHER_KEY;
+			break;
+		}
+		verdict = BATCH_JOIN_CLOSED;
+	}
+	bl_spi_finish(nest);
+	return verdict;
+}
+
 static BatchJoin
 batch_join(const char *batch_id, Oid relid, const Hash256 *key_id,
 		   const BatchArrival *arrival, XactBatch **batch, KeyInfo **key, KeyCheck *check)
@@ -416,16 +495,14 @@ batch_join(const char *batch_id, Oid relid, const Hash256 *key_id,
 	*batch = NULL;
 	if (strlen(batch_id) > BATCH_ID_MAX_BYTES)
 		return BATCH_JOIN_ID_TOO_LONG;
-	b = xact_batch(batch_id);
+	b = xact_batch(batch_id, key_id);
 	*batch = b;
 	if (b == NULL)
-		return BATCH_JOIN_UNKNOWN;
+		return batch_join_other_key(batch_id, relid, batch);
 	if (!b->created_here)
 		return BATCH_JOIN_CLOSED;
 	if (b->tbl != relid)
 		return BATCH_JOIN_OTHER_TABLE;
-	if (memcmp(b->key_id.bytes, key_id->bytes, BL_HASH_LEN) != 0)
-		return BATCH_JOIN_OTHER_KEY;
 	if (arrival != NULL)
 	{
 		*key = key_lookup(key_id);
@@ -853,9 +930,9 @@ sign_origin_problem(const Hash256 *key_id, const char *origin, char **detail)
 }
 
 void
-sign_defer_batch_check(const char *batch_id)
+sign_defer_batch_check(const char *batch_id, const Hash256 *key_id)
 {
-	remember_new_batch(batch_id, NULL);
+	remember_new_batch(batch_id, key_id, NULL);
 }
 
 /* Signature, and key validity at ledger_at (for one of roles, if given). */
@@ -932,9 +1009,9 @@ static RowsPlan batch_rows_plans[BATCH_ROWS_PLANS];
 static int	batch_rows_plans_next = 0;
 
 static SPIPlanPtr
-keep_plan(const char *query, Oid *argtypes)
+keep_plan(const char *query, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(query, 1, argtypes, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_GENERIC_PLAN);
+	SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_NO_SCROLL | CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL || SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not prepare: %s", query);
@@ -959,7 +1036,7 @@ rows_plan(const char *rows_query, Oid *argtypes)
 		pfree(slot->query);
 	slot->query = NULL;
 	/* planned before the slot is filled: an ERROR here leaves it empty, not stale */
-	slot->plan = keep_plan(rows_query, argtypes);
+	slot->plan = keep_plan(rows_query, 2, argtypes);
 	slot->query = MemoryContextStrdup(TopMemoryContext, rows_query);
 	return slot->plan;
 }
@@ -1039,9 +1116,9 @@ batch_rows_shutdown(DestReceiver *self)
  * the manifest's signature.  Used by verify().
  */
 const char *
-batch_check(const char *batch_id, Oid expect_tbl, char **detail)
+batch_check(const char *batch_id, const Hash256 *key_id, Oid expect_tbl, char **detail)
 {
-	return batch_check_known(batch_id, expect_tbl, NULL, detail);
+	return batch_check_known(batch_id, key_id, expect_tbl, NULL, detail);
 }
 
 /*
@@ -1050,11 +1127,12 @@ batch_check(const char *batch_id, Oid expect_tbl, char **detail)
  * the same manifest again.  Everything else is checked as verify() does.
  */
 static const char *
-batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, char **detail)
+batch_check_known(const char *batch_id, const Hash256 *batch_key, Oid expect_tbl,
+				  const NewBatch *known, char **detail)
 {
 	int			nest;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(batch_id)};
+	Oid			argtypes[2] = {TEXTOID, hash256_type_oid()};
+	Datum		args[2] = {CStringGetTextDatum(batch_id), PointerGetDatum(batch_key)};
 	Oid			tbl;
 	int64		count;
 	Hash256		root,
@@ -1086,7 +1164,7 @@ batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, c
 					  "       b.at < (SELECT (pg_catalog.to_jsonb(l) OPERATOR(pg_catalog.->>) 'signed_v1_before')::pg_catalog.timestamptz "
 					  "                 FROM battledger.ledger_tables l "
 					  "                WHERE l.tbl = pg_catalog.to_regclass(b.tbl)) "
-					  "FROM battledger.batch b WHERE b.batch_id = $1", argtypes);
+					  "FROM battledger.batch b WHERE b.batch_id = $1 AND b.key_id OPERATOR(battledger.=) $2", 2, argtypes);
 	if (SPI_execute_plan(batch_manifest_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.batch");
 	if (SPI_processed != 1)
@@ -1151,7 +1229,8 @@ batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, c
 	 * name is what the plan cache resolves again when it replans.  Planned
 	 * as the owner, as it runs.
 	 */
-	rows_query = psprintf("SELECT t.* FROM ONLY %s t WHERE t.ledger_batch = $1",
+	rows_query = psprintf("SELECT t.* FROM ONLY %s t WHERE t.ledger_batch = $1 "
+						  "AND t.ledger_key_id OPERATOR(battledger.=) $2",
 						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 													 get_rel_name(tbl)));
 	signing_tbl = v1 ? NULL : MemoryContextStrdup(caller, ledger_table_name(tbl));
@@ -1176,11 +1255,14 @@ batch_check_known(const char *batch_id, Oid expect_tbl, const NewBatch *known, c
 	rr.row.data = NULL;
 	/* what encoding a row leaves behind (detoasted values, text forms), freed as it goes */
 	rr.rows_cxt = AllocSetContextCreate(rr.cxt, "battledger batch rows", ALLOCSET_DEFAULT_SIZES);
-	params = makeParamList(1);
-	params->params[0].value = args[0];
-	params->params[0].isnull = false;
-	params->params[0].pflags = PARAM_FLAG_CONST;
-	params->params[0].ptype = TEXTOID;
+	params = makeParamList(2);
+	for (int i = 0; i < 2; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
 	memset(&opts, 0, sizeof(opts));
 	opts.params = params;
 	opts.read_only = true;
@@ -1326,7 +1408,7 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	nest = bl_spi_connect();
 	/* once per batch: kept, as parsing and planning it cost more than running it */
 	if (batch_roles_plan == NULL)
-		batch_roles_plan = keep_plan("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass AND signer_roles IS NOT NULL",
+		batch_roles_plan = keep_plan("SELECT signer_roles::text FROM battledger.ledger_tables WHERE tbl = $1::pg_catalog.regclass AND signer_roles IS NOT NULL", 1,
 									 argtypes);
 	if (SPI_execute_plan(batch_roles_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read battledger.ledger_tables");
@@ -1364,7 +1446,7 @@ battledger_batch_check(PG_FUNCTION_ARGS)
 	verified.manifest = &m;
 	verified.sig = sig;
 	verified.key_id = key_id;
-	remember_new_batch(batch_id, &verified);
+	remember_new_batch(batch_id, key_id, &verified);
 
 	/* the batch's time is the server's, like ledger_at; its table, canonical */
 	atcol[0] = SPI_fnumber(desc, "at");

@@ -34,13 +34,14 @@ extern const char *sign_check_arriving_row(Relation rel, LedgerRel *lr, Datum *v
 extern const char *sign_origin_problem(const Hash256 *key_id, const char *origin, char **detail);
 
 /* Check this batch against its signed manifest when the transaction commits. */
-extern void sign_defer_batch_check(const char *batch_id);
+extern void sign_defer_batch_check(const char *batch_id, const Hash256 *key_id);
 
 /* verify(): why a stored row's signature does not check out, or NULL; batch rows return NULL. */
 extern const char *sign_check_stored_row(LedgerRel *lr, Datum *values, bool *nulls,
 										 char **detail);
 
 /* verify() and commit: why a batch's rows do not match its signed manifest, or NULL. */
-extern const char *batch_check(const char *batch_id, Oid expect_tbl, char **detail);
+extern const char *batch_check(const char *batch_id, const Hash256 *key_id, Oid expect_tbl,
+							   char **detail);
 
 #endif

@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -80,10 +81,20 @@ report(VerifyOut *vo, const Datum *origin, const Datum *key, int64 seq, const ch
 	tuplestore_putvalues(vo->store, vo->desc, vals, nulls);
 }
 
-/* Batches seen during the walk (id -> first row), each checked once at the end. */
+/*
+ * Batches seen during the walk (name -> first row), each checked once at the
+ * end.  A batch's name is its signer's key and its id (0.28.0, red team rt27
+ * H6): two members may file the same id.
+ */
+typedef struct SeenBatchName
+{
+	Hash256		key_id;
+	char		id[200 * MAX_MULTIBYTE_CHAR_LEN + 1];	/* NUL-padded: the whole struct is the hash key */
+} SeenBatchName;
+
 typedef struct SeenBatch
 {
-	char		id[201];
+	SeenBatchName name;
 	int64		seq;			/* the first row of the batch met */
 } SeenBatch;
 
@@ -92,21 +103,23 @@ new_batch_set(void)
 {
 	HASHCTL		ctl;
 
-	ctl.keysize = 201;
+	ctl.keysize = sizeof(SeenBatchName);
 	ctl.entrysize = sizeof(SeenBatch);
 	ctl.hcxt = CurrentMemoryContext;
-	return hash_create("battledger verify batches", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	return hash_create("battledger verify batches", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 static void
-note_batch(HTAB *batches, const char *id, int64 seq)
+note_batch(HTAB *batches, const char *id, const Hash256 *key_id, int64 seq)
 {
-	char		k[201] = {0};
+	SeenBatchName k;
 	bool		found;
 	SeenBatch  *b;
 
-	strlcpy(k, id, sizeof(k));
-	b = hash_search(batches, k, HASH_ENTER, &found);
+	memset(&k, 0, sizeof(k));
+	k.key_id = *key_id;
+	strlcpy(k.id, id, sizeof(k.id));
+	b = hash_search(batches, &k, HASH_ENTER, &found);
 	if (!found)
 		b->seq = seq;
 }
@@ -121,7 +134,7 @@ check_batches(HTAB *batches, Oid relid, VerifyOut *vo)
 	while ((b = hash_seq_search(&status)) != NULL)
 	{
 		char	   *detail;
-		const char *problem = batch_check(b->id, relid, &detail);
+		const char *problem = batch_check(b->name.id, &b->name.key_id, relid, &detail);
 
 		if (problem)
 			report(vo, NULL, NULL, b->seq, problem, detail);
@@ -155,6 +168,7 @@ typedef struct RowExtra
 	const char *sproblem;		/* signature */
 	char	   *sdetail;
 	char	   *batch_id;		/* signed, in a batch, signature good */
+	Hash256		batch_key;		/* with batch_id, the batch's name */
 	bool		at_null;
 	TimestampTz at;
 } RowExtra;
@@ -473,7 +487,11 @@ check_row_alone(LedgerRel *lr, TupleDesc desc, TupleTableSlot *slot, RowResult *
 
 		x->sproblem = sign_check_stored_row(lr, v, n, &x->sdetail);
 		if (!x->sproblem && !n[lr->batch_attno - 1])
+		{
+			/* check_stored_row() found the key id there */
 			x->batch_id = TextDatumGetCString(v[lr->batch_attno - 1]);
+			x->batch_key = *DatumGetHash256P(v[lr->key_attno - 1]);
+		}
 		x->at_null = n[lr->at_attno - 1];
 		if (!x->at_null)
 			x->at = DatumGetTimestampTz(v[lr->at_attno - 1]);
@@ -1061,7 +1079,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 				if (x->sproblem)
 					report(vo, &cur_origin, keyp, seq, x->sproblem, x->sdetail);
 				else if (x->batch_id)
-					note_batch(batches, x->batch_id, seq);
+					note_batch(batches, x->batch_id, &x->batch_key, seq);
 
 				/*
 				 * The chain trigger never dates a row before its predecessor;
