@@ -23,7 +23,8 @@
 #      tables, no passport (3 tiers x battledger, batterypass, catenax)
 #      and no battery_history() row holds "infinity", and every BatteryPass
 #      and Catena-X document validates against the standards' schemas
-#      (test/lib/validate_passport.py: RFC 3339 date-times).
+#      (test/lib/validate_passport.py: RFC 3339 date-times); a plain
+#      role's operator_info() leaves the registration's time out.
 # OCCURRED_FINITE_PORT (default 58650; uses 2).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
@@ -93,9 +94,9 @@ check "A3 a battery manufactured at infinity: BL031" "$(err "$(evq cell-1 "$B/A3
 check "A4 a battery manufactured in year 10000, and in year 999: BL031" \
   "$(err "$(evq cell-1 "$B/A4" manufactured 10000-01-01T00:00:00Z ", 'model_id', 'M-C'")" | cut -d' ' -f1) $(err "$(evq cell-1 "$B/A4" manufactured 0999-12-31T00:00:00Z ", 'model_id', 'M-C'")" | cut -d' ' -f1)" \
   "BL031 BL031"
-check "A5 a battery's usage report at -infinity, after its manufacture: BL031" \
-  "$(err "$(evq cell-1 "$B/A5" manufactured 2026-01-01T00:00:00Z ", 'model_id', 'M-C'")") $(err "$(evq cell-1 "$B/A5" soh_reported -infinity)" | cut -d'|' -f1)" \
-  "ok BL031 battery $B/A5: \"soh_reported\" occurred at -infinity"
+check "A5 a battery's usage report at -infinity, once on the market: BL031" \
+  "$(err "$(evq cell-1 "$B/A5" manufactured 2026-01-01T00:00:00Z ", 'model_id', 'M-C'")") $(err "$(evq cell-1 "$B/A5" placed_on_market 2026-01-02T00:00:00Z ", 'passport_id', 'urn:bp:A5'")") $(err "$(evq cell-1 "$B/A5" soh_reported -infinity)" | cut -d'|' -f1)" \
+  "ok ok BL031 battery $B/A5: \"soh_reported\" occurred at -infinity"
 check "A6 an operator registration at infinity: BL031" "$(err "$(regq cell-1 bpnl:BPNL00000000CEL1 cell.example infinity)")" \
   "BL031 registration of operator \"bpnl:BPNL00000000CEL1\" occurred at infinity|$hint|Write the time of the registration."
 check "A7 times from 1000 to 9998 pass: a lot of 1900, a battery of 1000-01-01 UTC and 9998-12-31, a registration of 2026" \
@@ -172,4 +173,6 @@ check "B5 every BatteryPass and Catena-X document of it validates (RFC 3339 date
   "$vrc $(grep -c '^ok' "$BL_WORK/validation.txt")" "0 $(( 2 * 3 * 8 ))"
 check "B6 battery_history() at c: its 6 events, no time out of range shown" \
   "$(q c -c "SELECT count(*) || ' ' || count(occurred_at) FROM battledger.battery_history('$B/M1')")" "6 0"
+check "B7 at c, as the application's plain role: operator_info() of m's registration, its time left out" \
+  "$(q c -c "SET ROLE app" -c "SELECT (battledger.operator_info('bpnl:BPNL00000000MAL1')->'registration') ? 'at', battledger.operator_info('bpnl:BPNL00000000MAL1')->>'member'")" "f|mal.example"
 exit $fail
