@@ -222,7 +222,8 @@ BEGIN
             -- which keeps the planner from joining every report of the battery,
             -- 9.5 ms at 18,864 reports)
             'dynamic', (WITH r AS MATERIALIZED (
-                            SELECT p.pos, e.occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
+                            -- (the time as shown, _time_out(), once per report: 0.28.0)
+                            SELECT p.pos, @extschema@._time_out(e.occurred_at) AS occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
                                    -- (leaf_index() written out: its call, with its pinned
                                    -- search_path, cost 6 times the probe; 0.26.0)
                                    (SELECT l.leaf_index FROM @extschema@.log_leaf l
@@ -245,7 +246,7 @@ BEGIN
                         -- the derived ones to; it shaped them again until 0.26.0)
                         -- (_usage_value(): jsonb_build_object() of these fields, in C; 0.26.0)
                         SELECT jsonb_object_agg(a.key, @extschema@._usage_value(@extschema@._json_num(r.value->a.key),
-                                   @extschema@._time_out(r.occurred_at), r.event, r.ledger_seq, r.ledger_hash::text, r.leaf_index, 'reported'))
+                                   r.occurred_at, r.event, r.ledger_seq, r.ledger_hash::text, r.leaf_index, 'reported'))
                           FROM @extschema@._usage_state u
                          CROSS JOIN LATERAL jsonb_each(u.latest) p
                           JOIN @extschema@._dynamic_attribute a ON a.key = p.key
