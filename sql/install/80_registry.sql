@@ -276,6 +276,33 @@ END $$;
 CREATE FUNCTION @extschema@._json_num(v jsonb) RETURNS numeric
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'bl_json_num';
 
+-- _time_ok(t timestamptz): is t a time a member may say an event occurred
+-- at (0.28.0)?  From 1000-01-01 up to 9999-01-01 UTC: not 'infinity' or
+-- '-infinity', which a timestamptz column takes and the passports printed
+-- as such where the standards' schemas want an RFC 3339 date-time, and
+-- with a four-digit year in every time zone (RFC 3339 has no other; a
+-- passport prints times in the session's zone).  No plausibility window
+-- (docs/registry.md, "Event times"): the registry decides by ledger_at,
+-- and a battery's records may be old or its clock wrong; only what no
+-- reader can print is refused.  NULL for NULL.
+CREATE FUNCTION @extschema@._time_ok(t timestamptz) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN t >= '1000-01-01 00:00:00+00'::timestamptz AND t < '9999-01-01 00:00:00+00'::timestamptz;
+END $$;
+
+-- _time_out(t timestamptz): t where _time_ok(t), NULL otherwise: what the
+-- passports and histories show of a stored event time.  A row written
+-- before 0.28.0, past a member's rules or arriving from one (arrival does
+-- not run the rules) may hold 'infinity'; its field is left out (null)
+-- rather than printed, and registry_conflicts() names the row
+-- (time_out_of_range).
+CREATE FUNCTION @extschema@._time_out(t timestamptz) RETURNS timestamptz
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN CASE WHEN @extschema@._time_ok(t) THEN t END;
+END $$;
+
 -- Mass of a lot not yet consumed by processing or manufacturing: its
 -- effective creation's mass, less the inputs of the consumers the registry
 -- judges effective (_lot_consumers(): signed by the lot's holder at their
@@ -679,6 +706,14 @@ BEGIN
     IF NOT s.roles && k.roles THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL015', format('member "%s" may not sign a "%s" lot event', s.member, NEW.event),
             format('Its roles are %s; the event needs one of %s.', s.roles, k.roles));
+        RETURN NEW;
+    END IF;
+    -- an event time no reader can print ('infinity', a five-digit year):
+    -- the passports showed it where the standards want an RFC 3339
+    -- date-time (0.28.0; _time_ok())
+    IF NOT @extschema@._time_ok(NEW.occurred_at) THEN
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('lot "%s": "%s" occurred at %s', NEW.lot_id, NEW.event, NEW.occurred_at),
+            'An event''s time is a time from 1000-01-01 up to 9999-01-01 UTC: the passports show it as an RFC 3339 date-time, which has no infinity and no year of other than four digits.', 'Write the time the event occurred.');
         RETURN NEW;
     END IF;
     -- a mass that is no number (NaN) or an infinity: the CHECK (> 0) lets
@@ -2684,6 +2719,22 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION @extschema@._model_row(text) FROM PUBLIC;
 
+-- _operator_time_conflicts(): the operator registrations whose time no
+-- reader can print (registry_conflicts(), operator_time_out_of_range;
+-- 0.28.0).  PL/pgSQL: operator_registration is created after this part
+-- (82_operators.sql), and an SQL function's body is checked when created.
+CREATE FUNCTION @extschema@._operator_time_conflicts()
+    RETURNS TABLE (ledger_origin text, ledger_seq bigint, signer text, message text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.ledger_origin, x.ledger_seq, s.member,
+           format('registration of %s "%s" occurred at %s', x.kind, x.identifier, x.occurred_at)
+      FROM @extschema@.operator_registration x
+      CROSS JOIN LATERAL @extschema@._signer(x.ledger_key_id) s
+     WHERE NOT (x.occurred_at >= '1000-01-01 00:00:00+00'::timestamptz AND x.occurred_at < '9999-01-01 00:00:00+00'::timestamptz);
+END $$;
+
 -- registry_conflicts(): every event the rules judge ineffective, on every battery.
 -- An 'equivocation' is an event the writer's own rules would have refused
 -- (its member bypassed them); a 'conflict' is a race the rules could not see
@@ -3002,6 +3053,29 @@ CREATE FUNCTION @extschema@.registry_conflicts()
       CROSS JOIN LATERAL @extschema@._signer(x.ledger_key_id) s
      WHERE @extschema@._json_num(pg_catalog.to_jsonb(x.mass_kg)) IS NULL
     UNION ALL
+    -- event times no reader can print (0.28.0, _time_ok()): 'infinity',
+    -- '-infinity' or a year of other than four digits, in a lot's or a
+    -- battery's event or an operator's registration.  The rules refuse
+    -- them since (BL031); rows written before, past the rules or arriving
+    -- from a member that bypassed its own are named.  The passports leave
+    -- such a time out.  (_time_ok()'s bounds written out: a seq scan's
+    -- comparison, not a call per row; an operator's problem operator_*,
+    -- so that verify_member() files it under operator_registration)
+    SELECT NULL, x.ledger_origin, x.ledger_seq, x.event, s.member, 'time_out_of_range', 'equivocation',
+           format('lot "%s": "%s" occurred at %s', x.lot_id, x.event, x.occurred_at)
+      FROM @extschema@.lot_event x
+      CROSS JOIN LATERAL @extschema@._signer(x.ledger_key_id) s
+     WHERE NOT (x.occurred_at >= '1000-01-01 00:00:00+00'::timestamptz AND x.occurred_at < '9999-01-01 00:00:00+00'::timestamptz)
+    UNION ALL
+    SELECT x.battery_id, x.ledger_origin, x.ledger_seq, x.event, s.member, 'time_out_of_range', 'equivocation',
+           format('battery %s: "%s" occurred at %s', x.battery_id, x.event, x.occurred_at)
+      FROM @extschema@.battery_event x
+      CROSS JOIN LATERAL @extschema@._signer(x.ledger_key_id) s
+     WHERE NOT (x.occurred_at >= '1000-01-01 00:00:00+00'::timestamptz AND x.occurred_at < '9999-01-01 00:00:00+00'::timestamptz)
+    UNION ALL
+    SELECT NULL, o.ledger_origin, o.ledger_seq, 'operator_registration', o.signer, 'operator_time_out_of_range', 'equivocation', o.message
+      FROM @extschema@._operator_time_conflicts() o
+    UNION ALL
     -- (a model's: model_value_not_finite, so that verify_member() files it
     -- under battery_model, as the other model_* problems; red team rt27b V1)
     SELECT NULL, m.ledger_origin, m.ledger_seq, 'battery_model', s.member, 'model_value_not_finite', 'equivocation',
@@ -3079,6 +3153,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM @extschema@.event_kind k WHERE k.event = NEW.event AND k.subject = 'battery') THEN
         PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL030', format('unknown battery event "%s"', NEW.event),
             hint => 'See battledger.event_kind.');
+        RETURN NEW;
+    END IF;
+    -- an event time no reader can print ('infinity', a five-digit year):
+    -- the passports showed it where the standards want an RFC 3339
+    -- date-time (0.28.0; _time_ok())
+    IF NOT @extschema@._time_ok(NEW.occurred_at) THEN
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('battery %s: "%s" occurred at %s', NEW.battery_id, NEW.event, NEW.occurred_at),
+            'An event''s time is a time from 1000-01-01 up to 9999-01-01 UTC: the passports show it as an RFC 3339 date-time, which has no infinity and no year of other than four digits.', 'Write the time the event occurred.');
         RETURN NEW;
     END IF;
     PERFORM @extschema@._lock_subject('battery', NEW.battery_id::text);

@@ -129,7 +129,8 @@ BEGIN
                'id', o.identifier, 'kind', o.kind, 'name', o.name, 'address', o.address,
                'email', o.contact->'email', 'web', o.contact->'web', 'phone', o.contact->'phone',
                'operator', o.operator, 'member', o.member,
-               'registration', jsonb_build_object('at', o.occurred_at, 'ledgerHash', o.ledger_hash::text)))
+               -- (a time no reader can print left out: _time_out(); 0.28.0)
+               'registration', jsonb_build_object('at', @extschema@._time_out(o.occurred_at), 'ledgerHash', o.ledger_hash::text)))
       FROM @extschema@.operator_registration o
      WHERE o.identifier = operator_info.identifier
        AND EXISTS (SELECT FROM @extschema@.keys k
@@ -177,6 +178,14 @@ BEGIN
     SELECT * INTO s FROM @extschema@._signer(NEW.ledger_key_id);
     IF s.member IS NULL THEN
         RETURN NEW;                 -- unknown key: the chain trigger refuses it (BL011)
+    END IF;
+    -- a registration time no reader can print ('infinity', a five-digit
+    -- year): operator_info() shows it in the passports (0.28.0; _time_ok())
+    IF NOT @extschema@._time_ok(NEW.occurred_at) THEN
+        PERFORM @extschema@._refuse_row(NEW, TG_RELID, 'BL031', format('registration of %s "%s" occurred at %s', NEW.kind, NEW.identifier, NEW.occurred_at),
+            'An event''s time is a time from 1000-01-01 up to 9999-01-01 UTC: the passports show it as an RFC 3339 date-time, which has no infinity and no year of other than four digits.',
+            'Write the time of the registration.');
+        RETURN NEW;
     END IF;
     canonical := @extschema@.operator_id(NEW.identifier);
     IF canonical <> NEW.identifier THEN

@@ -159,7 +159,7 @@ BEGIN
         -- its status stays point 4
         'responsibleOperator', CASE WHEN resp.signer IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
             'member', resp.signer,
-            'since', CASE WHEN usage_ok THEN resp.occurred_at END,
+            'since', CASE WHEN usage_ok THEN @extschema@._time_out(resp.occurred_at) END,
             'becauseOfStatus', CASE WHEN usage_ok THEN resp.status END)) END,
         -- the QR code's link resolves at this registry's resolver (battledger.resolver)
         'digitalLink', @extschema@.battery_digital_link(battery, @extschema@.registry_resolver()),
@@ -175,15 +175,15 @@ BEGIN
         -- (a row's signer: the keys view's member, probed in the statement;
         -- _signer() adds a call and the member's roles, which are not shown,
         -- and a counted key's member always has them; 0.24.0, issue 15)
-        'manufactured', jsonb_build_object('at', made.occurred_at, 'by', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) made.ledger_key_id),
+        'manufactured', jsonb_build_object('at', @extschema@._time_out(made.occurred_at), 'by', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) made.ledger_key_id),
                                            'data', made.data),
-        'issued', jsonb_build_object('at', placed.occurred_at, 'by', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) placed.ledger_key_id),
+        'issued', jsonb_build_object('at', @extschema@._time_out(placed.occurred_at), 'by', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) placed.ledger_key_id),
                                      'event', placed.event, 'data', placed.data),
         -- the passports the fold's effective moves issued (red team r20, F2:
         -- every row naming an id was listed, a member's moves of a battery it
         -- did not hold included): from the cache, or the whole fold on a standby
         'history', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                               'passportId', e.passport_id, 'issuedAt', e.occurred_at,
+                               'passportId', e.passport_id, 'issuedAt', @extschema@._time_out(e.occurred_at),
                                'issuedBy', (SELECT k.member FROM @extschema@.keys k WHERE k.key_id OPERATOR(@extschema@.=) e.ledger_key_id),
                                'status', CASE WHEN usage_ok THEN
                                    CASE WHEN e.event = 'placed_on_market' THEN 'original' ELSE e.new_status END END))
@@ -203,7 +203,7 @@ BEGIN
     IF usage_ok THEN
         v := v || jsonb_build_object(
             'status', st.status,
-            'inService', (SELECT min(e.occurred_at) FROM @extschema@.battery_event e
+            'inService', (SELECT min(@extschema@._time_out(e.occurred_at)) FROM @extschema@.battery_event e
                            WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'installed'
                              -- signed in a role the event allows (red team r20, F3: a
                              -- member without one, bypassing its rules, wrote them)
@@ -222,7 +222,8 @@ BEGIN
             -- which keeps the planner from joining every report of the battery,
             -- 9.5 ms at 18,864 reports)
             'dynamic', (WITH r AS MATERIALIZED (
-                            SELECT p.pos, e.occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
+                            -- (the time as shown, _time_out(), once per report: 0.28.0)
+                            SELECT p.pos, @extschema@._time_out(e.occurred_at) AS occurred_at, e.event, e.ledger_seq, e.ledger_hash, d.value,
                                    -- (leaf_index() written out: its call, with its pinned
                                    -- search_path, cost 6 times the probe; 0.26.0)
                                    (SELECT l.leaf_index FROM @extschema@.log_leaf l
@@ -251,7 +252,7 @@ BEGIN
                           JOIN @extschema@._dynamic_attribute a ON a.key = p.key
                           JOIN r ON r.pos = p.value
                          WHERE u.battery_id OPERATOR(@extschema@.=) battery AND r.value ? a.key),
-            'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.occurred_at, 'kind', e.data->>'kind')
+            'negativeEvents', coalesce((SELECT jsonb_agg(jsonb_build_object('at', @extschema@._time_out(e.occurred_at), 'kind', e.data->>'kind')
                                                  ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
                                           FROM @extschema@.battery_event e
                                          WHERE e.battery_id OPERATOR(@extschema@.=) battery AND e.event = 'negative_event'
@@ -654,7 +655,7 @@ BEGIN
                'batteryIdentifier', cl.id,
                'passportId', (@extschema@.battery_state(cl.id::@extschema@.battery_id)).passport_id,
                'digitalLink', @extschema@.battery_digital_link(cl.id::@extschema@.battery_id),
-               'consumedAt', co.occurred_at, 'consumedBy', co.signer,
+               'consumedAt', @extschema@._time_out(co.occurred_at), 'consumedBy', co.signer,
                'status', CASE WHEN usage_ok THEN co.new_status END,
                'performanceAtStatusChange', CASE WHEN usage_ok THEN @extschema@._performance_at(cl.id::@extschema@.battery_id, co) END))
                ORDER BY co.ledger_at, co.ledger_origin, co.ledger_seq)
@@ -679,7 +680,7 @@ BEGIN
         succ := jsonb_strip_nulls(jsonb_build_object(
             'batteryIdentifier', c.successor,
             'passportId', (@extschema@.battery_state(c.successor::@extschema@.battery_id)).passport_id,
-            'at', c.occurred_at, 'by', c.signer,
+            'at', @extschema@._time_out(c.occurred_at), 'by', c.signer,
             'status', CASE WHEN usage_ok THEN c.new_status END,
             -- does the successor's manufacture name this battery?
             'confirmed', EXISTS (SELECT 1 FROM @extschema@._second_life_claims(c.successor::@extschema@.battery_id) cl
@@ -693,7 +694,7 @@ BEGIN
         -- (responsibleOperator: _passport_source(), with the state)
         -- DIN DKE SPEC 99100 6.1.3.7 f: repairs, for legitimate interest
         'repairs', CASE WHEN usage_ok THEN (
-            SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('at', e.occurred_at, 'by', (@extschema@._signer(e.ledger_key_id)).member,
+            SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('at', @extschema@._time_out(e.occurred_at), 'by', (@extschema@._signer(e.ledger_key_id)).member,
                                                                   'kind', e.data->'kind', 'parts', e.data->'parts',
                                                                   'ledgerHash', e.ledger_hash::text))
                              ORDER BY e.ledger_at, e.ledger_origin, e.ledger_seq)
@@ -735,7 +736,7 @@ BEGIN
     IF v IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN jsonb_build_object('source', src, 'timestamp', at)
+    RETURN jsonb_strip_nulls(jsonb_build_object('source', src, 'timestamp', @extschema@._time_out(at)))
         || coalesce((SELECT jsonb_object_agg(a.name, jsonb_build_object('value', v->a.key, 'unit', a.unit))
                        FROM @extschema@._dynamic_attribute a WHERE v ? a.key), '{}');
 END $$;
@@ -836,7 +837,7 @@ CREATE FUNCTION @extschema@.battery_history(battery @extschema@.battery_id)
     RETURNS TABLE (seq bigint, event text, occurred_at timestamptz, signer text, new_status text,
                    passport_id text, ledger_hash @extschema@.hash256, leaf_index bigint, sealed boolean)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
-    SELECT e.ledger_seq, e.event, e.occurred_at, k.member,
+    SELECT e.ledger_seq, e.event, @extschema@._time_out(e.occurred_at), k.member,
            e.new_status, e.passport_id, e.ledger_hash, l.leaf_index, l.leaf_index IS NOT NULL
       FROM @extschema@.battery_event e
       -- (keys: the member the key counts for, one row at most; a key_event

@@ -140,7 +140,9 @@ BEGIN
     -- them, were read until 0.20.0, so a squatter's row (red team r20, F1,
     -- F4) set the thresholds the usage values are judged by
     made := @extschema@._effective_manufacture(battery);
-    RETURN QUERY SELECT * FROM @extschema@._usage_derived(battery, made, @extschema@._model_row(made.model_id));
+    -- (a time no reader can print shown as none: _time_out(); 0.28.0)
+    RETURN QUERY SELECT u.key, u.value, @extschema@._time_out(u.at), u.reports, u.method, u.ledger_seq, u.ledger_hash
+                   FROM @extschema@._usage_derived(battery, made, @extschema@._model_row(made.model_id)) u;
 END $$;
 COMMENT ON FUNCTION @extschema@.usage_derived(@extschema@.battery_id) IS
     'usage values (capacity, energy, SOCE, fade, resistance, round trip, event counts, temperature time) computed from the per-cycle data of a battery''s usage reports';
@@ -359,7 +361,7 @@ BEGIN
               FROM (SELECT DISTINCT u.ledger_hash FROM u) x
         )
         -- (_usage_value(): jsonb_build_object() of these fields, in C; 0.26.0)
-        SELECT jsonb_object_agg(u.key, @extschema@._usage_value(u.value, u.at, 'soh_reported', u.ledger_seq,
+        SELECT jsonb_object_agg(u.key, @extschema@._usage_value(u.value, @extschema@._time_out(u.at), 'soh_reported', u.ledger_seq,
                    u.ledger_hash::text, h.leaf_index, 'derived', u.method, u.reports))
           INTO ud
           FROM u LEFT JOIN h ON h.ledger_hash OPERATOR(@extschema@.=) u.ledger_hash;

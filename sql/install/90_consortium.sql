@@ -1364,6 +1364,7 @@ BEGIN
                              WHEN c.battery_id IS NULL AND c.problem IN ('key_not_hosted', 'key_registered_twice') THEN 'battledger.key_event'
                              WHEN c.battery_id IS NULL AND c.problem IN ('roles_not_hosted', 'member_hosting_contested') THEN 'battledger.member_event'
                              WHEN c.battery_id IS NULL AND c.problem LIKE 'model\_%' THEN 'battledger.battery_model'
+                             WHEN c.battery_id IS NULL AND c.problem LIKE 'operator\_%' THEN 'battledger.operator_registration'
                              WHEN c.battery_id IS NULL THEN 'battledger.lot_event'
                              ELSE 'battledger.battery_event' END,
                         'registry_equivocation'::text,

@@ -85,7 +85,8 @@ REVOKE ALL ON FUNCTION @extschema@._battery_consumption(@extschema@.battery_id),
     @extschema@._passport_holder_by(text, text[], timestamptz[], @extschema@.battery_event),
     @extschema@._second_life_claims(@extschema@.battery_id),
     @extschema@._second_life_conflicts(),
-    @extschema@._signer_at(@extschema@.hash256, timestamptz) FROM PUBLIC;
+    @extschema@._signer_at(@extschema@.hash256, timestamptz),
+    @extschema@._operator_time_conflicts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._battery_consumption(@extschema@.battery_id),
     @extschema@._battery_fold(@extschema@.battery_id, @extschema@.battery_fold_state, timestamptz, text, bigint),
     @extschema@._battery_id_or_null(text),
@@ -106,7 +107,8 @@ GRANT EXECUTE ON FUNCTION @extschema@._battery_consumption(@extschema@.battery_i
     @extschema@._passport_holder_by(text, text[], timestamptz[], @extschema@.battery_event),
     @extschema@._second_life_claims(@extschema@.battery_id),
     @extschema@._second_life_conflicts(),
-    @extschema@._signer_at(@extschema@.hash256, timestamptz)
+    @extschema@._signer_at(@extschema@.hash256, timestamptz),
+    @extschema@._operator_time_conflicts()
     TO battledger_member, battledger_legitimate_interest;
 -- Still PUBLIC's, each because a plain role's own statement calls it:
 --  _register, _check_encodable: enable_ledger() on the caller's own table;
@@ -118,4 +120,7 @@ GRANT EXECUTE ON FUNCTION @extschema@._battery_consumption(@extschema@.battery_i
 --    battery_event's operator rules (_refuse, _restoring, _signer);
 --  _key_proven_member, _key_member_validity: the keys view; _origin: the
 --    _member_hosts view (both PUBLIC's; a view calls as its reader);
---  _passport_public: passport()'s public tier (SECURITY DEFINER).
+--  _passport_public: passport()'s public tier (SECURITY DEFINER);
+--  _time_out, _time_ok (0.28.0; pure, as _json_num): operator_info(),
+--    battery_history() (PUBLIC's, as their caller) show an event time
+--    through _time_out().
