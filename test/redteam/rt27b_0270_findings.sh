@@ -84,12 +84,13 @@ $(lot L-NAN "'NaN'::numeric");
 $(model M-INF "jsonb_build_object('rated_capacity_ah', 'Infinity'::numeric)");
 ALTER EXTENSION battledger UPDATE;
 SQL
+# (updated to this build's version: the control file's default_version)
 check "H1 a 0.26.0 database's NaN lot and Infinity model, updated: kept, named, the lot's use refused" \
   "$(DB=old q -c "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'battledger')
                      || ' ' || (SELECT count(*) FROM battledger.lot_event) || ' ' || (SELECT count(*) FROM battledger.battery_model)
                      || ' ' || (SELECT string_agg(event, ',' ORDER BY event) FROM battledger.registry_conflicts() WHERE problem LIKE '%value_not_finite')")
    $(DB=old err "$(made U1 M-INF '[{"lot": "L-NAN", "mass_kg": 1}]')")" \
-  "0.27.0 1 1 battery_model,extracted
+  "$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$BL_ROOT/battledger.control") 1 1 battery_model,extracted
    BL033"
 
 createdb bl
