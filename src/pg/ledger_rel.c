@@ -16,6 +16,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_trigger.h"
+#include "commands/defrem.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -131,10 +132,42 @@ attno_or_error(Relation rel, const char *colname, Oid typid)
 }
 
 /*
- * The unique btree index whose key columns are exactly (chain column,
+ * Whether key column k of index irel orders and compares attno exactly as
+ * the index enable_ledger() made: ascending (NULLS LAST), the default btree
+ * operator class of the column's type (its family and input type), and the
+ * column's own collation.  The chain trigger reads a chain's head as the
+ * last entry of a backward scan and verify() walks the index forward, both
+ * with the column's equality and collation: an index in another order
+ * (ledger_seq DESC) or with another collation or operator class answered
+ * with the wrong row (red team idx28).
+ */
+static bool
+key_is_plain(Relation irel, Relation rel, int k, AttrNumber attno)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attno - 1);
+	Oid			opc = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
+
+	return irel->rd_index->indkey.values[k] == attno &&
+		irel->rd_indoption[k] == 0 &&
+		OidIsValid(opc) &&
+		irel->rd_opfamily[k] == get_opclass_family(opc) &&
+		irel->rd_opcintype[k] == get_opclass_input_type(opc) &&
+		irel->rd_indcollation[k] == att->attcollation;
+}
+
+/*
+ * The unique btree index whose columns are exactly (chain column,
  * ledger_origin, ledger_seq), or (ledger_origin, ledger_seq) for a single
- * chain.  The chain column leads so that the index also serves "the rows of
- * this battery" across members, as it did before origins.
+ * chain, each as key_is_plain() says.  The chain column leads so that the
+ * index also serves "the rows of this battery" across members, as it did
+ * before origins.
+ *
+ * The table's owner may create other indexes: the first of the table's
+ * indexes (in OID order) that matches is taken, and a REINDEX CONCURRENTLY
+ * of the chain index (which no event trigger sees) gives the chain index a
+ * new, larger OID.  So every property the scans rely on is checked here,
+ * not only the columns: any index that passes is interchangeable with the
+ * one enable_ledger() made.
  */
 static Oid
 find_chain_index(Relation rel, LedgerRel *lr)
@@ -148,9 +181,9 @@ find_chain_index(Relation rel, LedgerRel *lr)
 		Oid			indexoid = lfirst_oid(lc);
 		Relation	irel = index_open(indexoid, AccessShareLock);
 		Form_pg_index ind = irel->rd_index;
-		bool		match = ind->indisunique && ind->indisvalid &&
+		bool		match = ind->indisunique && ind->indisvalid && ind->indisready && ind->indislive &&
 			irel->rd_rel->relam == BTREE_AM_OID &&
-			ind->indnkeyatts == nkeys &&
+			ind->indnkeyatts == nkeys && ind->indnatts == nkeys &&
 		/*
 		 * Read from the catalog tuple, not through RelationGetIndexExpressions():
 		 * that constant-folds the owner's expressions, running the owner's
@@ -158,12 +191,12 @@ find_chain_index(Relation rel, LedgerRel *lr)
 		 */
 			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
 			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
-			ind->indkey.values[nkeys - 2] == lr->origin_attno &&
+			key_is_plain(irel, rel, nkeys - 2, lr->origin_attno) &&
 			irel->rd_indcollation[nkeys - 2] == C_COLLATION_OID &&
-			ind->indkey.values[nkeys - 1] == lr->seq_attno;
+			key_is_plain(irel, rel, nkeys - 1, lr->seq_attno);
 
 		if (match && lr->chain_attno)
-			match = ind->indkey.values[0] == lr->chain_attno;
+			match = key_is_plain(irel, rel, 0, lr->chain_attno);
 		if (match && lr->chain_attno)
 		{
 			Oid			opno = get_opfamily_member(irel->rd_opfamily[0],
@@ -181,6 +214,7 @@ find_chain_index(Relation rel, LedgerRel *lr)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("ledger table \"%s\" has lost its chain index",
 					RelationGetRelationName(rel)),
+			 errdetail("No valid unique btree index is on exactly those columns, ascending, with their default operator classes and collations, without a predicate, expressions or INCLUDE columns."),
 			 errhint("Recreate the unique index on (chain column, ledger_origin, ledger_seq) that enable_ledger() created.")));
 	return InvalidOid;
 }
