@@ -108,10 +108,17 @@
 #       the readers of disclosure's GIN index: left by the database's
 #       owner, the extension owner's usage_derived() lost its values. FAILed
 #       G2 on c360e12.
+#   idx28 (test/redteam/idx28_0280_findings.sh): a table owner's index
+#       DDL against the C paths that scan the chain index directly: an
+#       index of the chain's columns in another order, opclass or
+#       collation, the chain index reindexed behind it, was taken as the
+#       chain index (inserts failed, verify() named a clean table
+#       corrupt); DROP/RENAME/REINDEX/CLUSTER/invalid and other indexes
+#       held. FAILed F1-F4 on 463efb0.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270 priv27_0270 rt27e_0270; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270 priv27_0270 rt27e_0270 idx28_0280; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
