@@ -113,8 +113,9 @@
 #       index of the chain's columns in another order, opclass or
 #       collation, the chain index reindexed behind it, was taken as the
 #       chain index (inserts failed, verify() named a clean table
-#       corrupt); DROP/RENAME/REINDEX/CLUSTER/invalid and other indexes
-#       held. FAILed F1-F4 on 463efb0.
+#       corrupt, another member's rows refused on arrival);
+#       DROP/RENAME/REINDEX/CLUSTER/invalid and other indexes held.
+#       FAILed F1-F4, F6 on 463efb0.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0

@@ -35,11 +35,20 @@
 #      (btree_gin), BRIN, hash, partial, expression and INCLUDE indexes of
 #      the chain's columns, the chain index reindexed behind them: inserts
 #      and verify() clean; G9 a database owner's ALTER DATABASE SET
-#      enable_indexscan/enable_bitmapscan = off: inserts, verify() clean.
-# Results, PostgreSQL 15, 2026-12-07, main 463efb0: FAIL F1, F2, F3, F4;
-# every G ok.  Fixed on branch idx28 (find_chain_index() checks each key's
-# sort order, operator class and collation, and readiness, no INCLUDE):
-# 0 FAILs.
+#      enable_indexscan/enable_bitmapscan = off: inserts, verify() clean;
+#      G10 with F4's index, rows of new chains (which the head lookup finds
+#      empty) each get a leaf when sealed (the commit's check that a
+#      queued row landed, log_entries.c, looks it up in the chain index).
+#  F6  the arrival check: members a and b (IDX28_PORT + 5, + 6) share
+#      public.r (battery text COLLATE "und-x-icu"); at b its owner (no
+#      superuser) builds F4's index and reindexes the chain index behind
+#      it; a's next rows of existing chains must arrive at b, not be
+#      refused (missing_rows: a blamed, b's subscription to a stopped).
+# Results, PostgreSQL 15, 2026-12-07, main 463efb0: FAIL F1 (30 problems
+# in a clean table), F2, F3 (23505 on insert), F4 (23505), F6 (refused as
+# missing_rows, b's subscription stopped); every G ok.  Fixed on branch
+# idx28 (find_chain_index() checks each key's sort order, operator class
+# and collation, and readiness, no INCLUDE): 0 FAILs, about 45 s.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -121,6 +130,10 @@ SQL
 f4=$(err app <<<"INSERT INTO public.u (battery, v) SELECT b, 5 FROM unnest(ARRAY['a1', 'B1', 'b2', 'A3', 'c0', 'C9']) b")
 check "F4 a chain column's index in another collation, chain index reindexed behind it: inserts chained, verify() clean" \
   "$f4|$(links public.u battery,)|$(q -c "SELECT count(*) FROM public.u WHERE ledger_seq = 5")|$(problems public.u)" "ok|0|6|0"
+f5=$(err app <<<"INSERT INTO public.u (battery, v) SELECT b, 1 FROM unnest(ARRAY['d1', 'D2', 'e3', 'E4', 'F5', 'f6']) b")
+q -c "SELECT battledger.seal()" >/dev/null
+check "G10 then rows of new chains: each has a leaf in the log once sealed, verify_log() clean" \
+  "$f5|$(q -c "SELECT count(*) FROM public.u WHERE battledger.leaf_index('public.u', ledger_hash) IS NULL")|$(q -c "SELECT count(*) FROM battledger.verify_log()")" "ok|0|0"
 q -U owner -c "DROP INDEX public.u_c" >/dev/null
 
 # ------------------------------------------------------------------ G5
@@ -196,6 +209,38 @@ q -U dbo -c "ALTER DATABASE bl SET enable_indexscan = off" -c "ALTER DATABASE bl
 check "G9 a database owner's enable_indexscan/enable_bitmapscan = off: inserts, verify() clean" \
   "$(err app <<<"INSERT INTO public.t (battery, v) SELECT 'B' || (i % 5), i FROM generate_series(1, 10) i")|$(links public.t battery,)|$(problems public.t)|$(problems public.s)" \
   "ok|0|0|0"
+
+# ------------------------------------------------------------------ F6
+W=$BL_WORK/keys; mkdir -p "$W"; chmod 755 "$W"
+P=${IDX28_PORT:-58800}
+declare -A PORT=([a]=$((P + 5)) [b]=$((P + 6)))
+declare -A ORIGIN=([a]=a.example/log [b]=b.example/log)
+declare -A LOGV WITV
+for m in a b; do
+  bl_member_start "$m" "$W" "" "$BL_QUICK_RETRY"
+  bl_mq "$m" >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE ROLE owner LOGIN;
+GRANT CREATE ON SCHEMA public TO owner;
+SET ROLE owner;
+CREATE TABLE public.r (battery text COLLATE "und-x-icu", v int);
+RESET ROLE;
+SELECT battledger.enable_ledger('public.r', 'battery');
+SELECT battledger.publish_member();
+SQL
+done
+for m in a b; do bl_member_keys "$m"; done
+bl_join a b; bl_join b a
+bl_mq a -c "INSERT INTO public.r (battery, v) SELECT b, i FROM generate_series(1, 4) i, unnest(ARRAY['a1', 'B1', 'b2', 'A3', 'c0', 'C9']) b" >/dev/null
+bl_wait_for b "SELECT count(*) = 24 FROM public.r" >/dev/null
+bl_mq b -U owner >/dev/null <<'SQL'
+CREATE UNIQUE INDEX r_c ON public.r (battery COLLATE "C", ledger_origin, ledger_seq);
+REINDEX INDEX CONCURRENTLY public.r_ledger_chain;
+SQL
+bl_mq a -c "INSERT INTO public.r (battery, v) SELECT b, 5 FROM unnest(ARRAY['a1', 'B1', 'b2', 'A3', 'c0', 'C9']) b" >/dev/null
+f6=$(BL_WAIT_TRIES=100 bl_wait_for b "SELECT count(*) = 30 FROM public.r" >/dev/null && echo arrived || echo "not arrived")
+check "F6 a's rows of existing chains arrive at b, whose owner indexed the chain column in another collation" \
+  "$f6|$(bl_mq b -c "SELECT bool_and(subenabled) FROM pg_subscription")" "arrived|t"
 
 echo "# idx28: $FAILS FAIL(s)"
 exit $FAILS
