@@ -24,7 +24,8 @@
 #      with the column's ICU collation in an index sorted by "C".
 #  G   guards, which held on main: G1 DROP INDEX, G2 DROP INDEX
 #      CONCURRENTLY, G3 ALTER INDEX ... RENAME, G4 ADD CONSTRAINT ... UNIQUE
-#      USING INDEX on the chain index refused (BL002); G5 REINDEX (TABLE,
+#      USING INDEX on the chain index, G4b ALTER COLUMN ... TYPE ... COLLATE
+#      of the chain column refused (BL002); G5 REINDEX (TABLE,
 #      CONCURRENTLY), CLUSTER, VACUUM FULL, ALTER INDEX SET (fillfactor),
 #      ALTER COLUMN SET STATISTICS, then inserts, verify(), seal(),
 #      verify_log() and an inclusion proof all clean; G6 REINDEX INDEX
@@ -107,6 +108,8 @@ check "G2 DROP INDEX CONCURRENTLY of the chain index refused" "$(err owner <<<'D
 check "G3 ALTER INDEX ... RENAME of the chain index refused" "$(err owner <<<'ALTER INDEX public.t_ledger_chain RENAME TO x')" BL002
 check "G4 ADD CONSTRAINT ... UNIQUE USING INDEX on the chain index refused" \
   "$(err owner <<<'ALTER TABLE public.t ADD CONSTRAINT c UNIQUE USING INDEX t_ledger_chain')" BL002
+check "G4b ALTER COLUMN ... TYPE ... COLLATE of the chain column refused" \
+  "$(err owner <<<'ALTER TABLE public.t ALTER COLUMN battery TYPE text COLLATE "POSIX"')" BL002
 
 # ------------------------------------------------------------------ F1-F3
 q -U owner >/dev/null <<'SQL'
