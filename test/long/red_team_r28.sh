@@ -114,7 +114,8 @@
 #       row or batch each check must name (broken_link, bad_position,
 #       missing_chain_fields, unsigned_row, key_not_yet_valid, key_expired,
 #       key_revoked, foreign_batch, batch_key_mismatch, the batch commit
-#       check's batch_... and unknown_batch_table, bad_leaf_hash); the
+#       check's batch_... and unknown_batch_table, signer_not_hosted for a
+#       batch, bad_leaf_hash); the
 #       receiver's status names it and SKIP + ENABLE brings it back to ok.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

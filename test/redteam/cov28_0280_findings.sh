@@ -31,14 +31,18 @@
 #   batch_bad_signature a batch signed over another manifest    (at commit)
 #   batch_key_invalid   rows dated in the key's validity, the batch after (at commit)
 #   unknown_batch_table a batch naming a table f does not have  (at commit)
+#   signer_not_hosted   (a batch) a batch of c's member published under m's origin
+#   bad_leaf_hash       a log leaf whose hash is not its fields' leaf hash
 # duplicate_batch is left out on purpose: batch ids are being re-keyed by
 # (batch_id, key_id) in 0.28.0, with its own test.  c's subscription to m
 # is disabled at the start (only f is checked).
 # Results, PostgreSQL 15, 2026-12-07, main 914f18f: every case holds
-# (45 ok), about 8 min: after each SKIP the status is "failing" for 30 s
-# (apply errors counted, worker young) before ok.  Each case's check
-# removed in a scratch build (broken_link's zero link, key_expired,
-# batch_root_mismatch) makes that case FAIL: the row is stored.
+# (17 cases, 51 ok), about 9 min (about 30 s a case: the refusal, the
+# subscription stopped, the SKIP, the worker restarted, the next row).
+# With each case's check removed in a scratch build (broken_link's zero
+# link, key_expired, batch_root_mismatch, bad_leaf_hash) that case FAILs
+# (a) and (b): the row is stored, nothing stops.  COV28_ONLY="name ..."
+# runs only the cases named.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -138,7 +142,10 @@ unforge() {
          DELETE FROM battledger.battery_event WHERE ledger_origin = '$M' AND battery_id::text LIKE '$C/COV%';
          DELETE FROM battledger.batch WHERE ledger_origin = '$M' AND batch_id LIKE 'cov-%';
          ALTER TABLE battledger.battery_event ENABLE ALWAYS TRIGGER $GUARD;
-         ALTER TABLE battledger.batch ENABLE ALWAYS TRIGGER $GUARD;"
+         ALTER TABLE battledger.batch ENABLE ALWAYS TRIGGER $GUARD;
+         ALTER TABLE battledger.log_leaf DISABLE TRIGGER $GUARD;
+         DELETE FROM battledger.log_leaf WHERE leaf_hash OPERATOR(battledger.=) battledger.hash256(sha256('cov28 not the leaf hash'));
+         ALTER TABLE battledger.log_leaf ENABLE ALWAYS TRIGGER $GUARD;"
 }
 refusals() { q f -c "SELECT count(*) FROM battledger.rejections WHERE origin = '$M' AND problem = '$1'"; }
 stored_at_f() { q f -c "SELECT (SELECT count(*) FROM battledger.battery_event WHERE battery_id::text LIKE '$C/COV%')
@@ -230,5 +237,25 @@ refused batch_key_invalid batch_key_invalid \
      INSERT INTO battledger.battery_event SELECT r.*; END \$\$;"
 refused unknown_batch_table unknown_batch_table \
   "INSERT INTO battledger.batch SELECT (batch_row('cov-15', 'public.no_such_table', 'mal-1', 1, battledger.hash256(sha256('x')))).*;"
+
+# ------------------------------------------------------------------ hosting
+# a batch signed for c's member (a copy of one of c's, as in rt27 H2)
+# published under m's origin: the batch path of rt27's check
+refused signer_not_hosted_batch signer_not_hosted \
+  "INSERT INTO battledger.batch SELECT (batch_row('cov-16', 'battledger.battery_event', 'cell-1', 1, battledger.hash256(sha256('x')))).*;"
+
+# ------------------------------------------------------------------ the log
+# a leaf whose hash is not its fields' (after m's queue is sealed, so that
+# m's own sealer does not race the forged leaf for its index)
+if [ -z "${COV28_ONLY:-}" ] || [[ " $COV28_ONLY " == *" bad_leaf_hash "* ]]; then
+  q m -c "SELECT battledger.seal()" >/dev/null
+  bl_wait_for m "SELECT count(*) = 0 FROM battledger.log_pending" >/dev/null
+fi
+refused bad_leaf_hash bad_leaf_hash \
+  "ALTER TABLE battledger.log_leaf DISABLE TRIGGER zz_battledger_arrive;
+   INSERT INTO battledger.log_leaf
+   SELECT coalesce(max(leaf_index) + 1, 0), 'battledger.battery_event', 1, battledger.hash256(sha256('cov28 p')),
+          battledger.hash256(sha256('cov28 r')), battledger.hash256(sha256('cov28 not the leaf hash')) FROM battledger.log_leaf;
+   ALTER TABLE battledger.log_leaf ENABLE REPLICA TRIGGER zz_battledger_arrive;"
 
 exit $FAILS
