@@ -116,10 +116,19 @@
 #       corrupt, another member's rows refused on arrival);
 #       DROP/RENAME/REINDEX/CLUSTER/invalid and other indexes held.
 #       FAILed F1-F4, F6 on 463efb0.
+#   cov28 (test/redteam/cov28_0280_findings.sh): every arrival refusal
+#       that had no test making a member refuse an arriving row with it:
+#       a malicious member's superuser publishing, past its own guards, a
+#       row or batch each check must name (broken_link, bad_position,
+#       missing_chain_fields, unsigned_row, key_not_yet_valid, key_expired,
+#       key_revoked, foreign_batch, batch_key_mismatch, the batch commit
+#       check's batch_... and unknown_batch_table, signer_not_hosted for a
+#       batch, bad_leaf_hash); the
+#       receiver's status names it and SKIP + ENABLE brings it back to ok.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270 priv27_0270 rt27e_0270 idx28_0280; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270 priv27_0270 rt27e_0270 idx28_0280 cov28_0280; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
