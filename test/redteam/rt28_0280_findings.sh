@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# rt28 (0.28.0 cycle, main 463efb0): red team of "Name a batch by its id and
+# its signer's key" (a batch is (batch_id, key_id), its rows are re-read by
+# ledger_batch and ledger_key_id).  FAIL = an open hole, ok = holds.  One
+# cluster on RT28_PORT (default 58850).  Members tel.example (keys tel-1,
+# tel-2, both its own: one application may hold two keys) and oth.example
+# (key oth-1), both hosted here; "app" may only INSERT into the signed
+# table public.tel.  Cases: see each check's text; results at the end of
+# the file's header block below.
+set -uo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/consortium.sh"
+source "$(dirname "$0")/../lib/redteam.sh"
+
+bl_scratch
+bl_start_cluster rt28 "${RT28_PORT:-58850}" "$(bl_test_log_conf rt28.test/redteam)"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d bl "$@"; }
+# the SQLSTATE a script (stdin) fails with, or "ok"; as role $1 if given
+err() {
+  local u=${1:-postgres}
+  if psql -X -q -At -U "$u" -d bl -v ON_ERROR_STOP=1 -c "\\set VERBOSITY verbose" -f - >/dev/null 2>"$BL_WORK/err"; then echo ok; return; fi
+  [ -n "${RT28_DEBUG:-}" ] && cat "$BL_WORK/err" >&2
+  sed -n 's/^.*ERROR: *\([A-Z0-9]\{5\}\): .*/\1/p' "$BL_WORK/err" | head -1
+}
+# the rows of (id, seed's key), or of id if no seed
+rows() {
+  if [ -n "${2:-}" ]; then q -c "SELECT count(*) FROM public.tel WHERE ledger_batch = '$1' AND ledger_key_id OPERATOR(battledger.=) battledger.key_id(battledger_test.public_key(battledger_test.seed('$2')))"
+  else q -c "SELECT count(*) FROM public.tel WHERE ledger_batch = '$1'"; fi
+}
+problems() { q -c "SELECT coalesce(string_agg(problem, ',' ORDER BY problem), '') FROM battledger.verify('$1')"; }
+
+createdb bl
+q >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
+SELECT battledger.add_member('tel.example', ARRAY['fleet_operator']);
+SELECT battledger.add_key('tel.example', battledger_test.public_key(battledger_test.seed('tel-1')));
+SELECT battledger.add_key('tel.example', battledger_test.public_key(battledger_test.seed('tel-2')));
+SELECT battledger.add_member('oth.example', ARRAY['fleet_operator']);
+SELECT battledger.add_key('oth.example', battledger_test.public_key(battledger_test.seed('oth-1')));
+CREATE ROLE owner LOGIN;
+CREATE ROLE app LOGIN;
+GRANT CREATE ON DATABASE bl TO owner;
+GRANT CREATE ON SCHEMA public TO owner;
+GRANT USAGE ON SCHEMA battledger_test TO PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA battledger_test TO PUBLIC;   -- TEST ONLY: the signer
+SET ROLE owner;
+CREATE TABLE public.tel (battery text, n int, v text);
+RESET ROLE;
+SELECT battledger.enable_ledger('public.tel', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+GRANT INSERT ON public.tel TO app;
+CREATE FUNCTION public.kid(s text) RETURNS battledger.hash256 LANGUAGE sql AS $$
+  SELECT battledger.key_id(battledger_test.public_key(battledger_test.seed(s))) $$;
+-- row i of batch (id, seed's key): battery B<i % 3>, n = i, v
+CREATE FUNCTION public.trow(id text, s text, i int, v text DEFAULT 'x') RETURNS public.tel LANGUAGE sql AS $$
+  SELECT jsonb_populate_record(NULL::public.tel, jsonb_build_object('battery', 'B' || (i % 3), 'n', i, 'v', v,
+     'ledger_key_id', public.kid(s)::text, 'ledger_batch', id)) $$;
+-- files batch (id, seed's key) signed for the rows given, or rows 1..n of trow()
+CREATE FUNCTION public.file_rows(id text, s text, r public.tel[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE root battledger.hash256 := battledger.batch_root(ARRAY(SELECT pg_catalog.sha256(battledger.signing_bytes(x))::battledger.hash256 FROM unnest(r) x));
+BEGIN
+  INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+  VALUES (id, 'public.tel', public.kid(s), cardinality(r), root,
+          battledger_test.sign(battledger_test.seed(s), battledger.batch_manifest('public.tel', id, cardinality(r), root)));
+END $$;
+CREATE FUNCTION public.file_batch(id text, s text, n int) RETURNS void LANGUAGE sql AS $$
+  SELECT public.file_rows(id, s, ARRAY(SELECT public.trow(id, s, i) FROM generate_series(1, n) i)) $$;
+-- a batch and its n rows, in the caller's transaction
+CREATE FUNCTION public.put(id text, s text, n int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM public.file_batch(id, s, n);
+  INSERT INTO public.tel SELECT (public.trow(id, s, i)).* FROM generate_series(1, n) i;
+END $$;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO PUBLIC;
+SQL
+
+# ------------------------------------------------------------------ J: rows riding on a batch of another key
+check "J1 (app) batch (j1, tel-1) filed, a row naming (j1, tel-2), (j1, oth-1): each refused (BL020)" "$(err app <<'SQL'
+BEGIN;
+SELECT file_batch('j1', 'tel-1', 1);
+INSERT INTO tel SELECT (trow('j1', 'tel-1', 1)).*;
+INSERT INTO tel SELECT (trow('j1', 'tel-2', 2)).*;
+COMMIT;
+SQL
+)|$(err app <<'SQL'
+BEGIN;
+SELECT file_batch('j1', 'tel-1', 1);
+INSERT INTO tel SELECT (trow('j1', 'tel-1', 1)).*;
+INSERT INTO tel SELECT (trow('j1', 'oth-1', 2)).*;
+COMMIT;
+SQL
+)|$(rows j1)" "BL020|BL020|0"
+check "J2 (app) a row of batch j2 with a NULL ledger_key_id: refused" "$(err app <<'SQL'
+BEGIN;
+SELECT file_batch('j2', 'tel-1', 1);
+INSERT INTO tel (battery, n, v, ledger_key_id, ledger_batch) SELECT (r).battery, (r).n, (r).v, NULL, 'j2' FROM (SELECT trow('j2', 'tel-1', 1) r) s;
+COMMIT;
+SQL
+)|$(rows j2)" "BL017|0"
+check "J3 (app) (j3, tel-1) and (j3, tel-2) in one transaction, rows interleaved: accepted, 2 + 3 rows" "$(err app <<'SQL'
+BEGIN;
+SELECT file_batch('j3', 'tel-1', 2);
+SELECT file_batch('j3', 'tel-2', 3);
+INSERT INTO tel SELECT (trow('j3', CASE WHEN i % 2 = 0 THEN 'tel-1' ELSE 'tel-2' END, (i + 1) / 2)).* FROM generate_series(1, 5) i WHERE i <> 5;
+INSERT INTO tel SELECT (trow('j3', 'tel-2', 3)).*;
+COMMIT;
+SQL
+)|$(rows j3 tel-1)|$(rows j3 tel-2)" "ok|2|3"
+j4=""
+for extra in "trow('j4', 'tel-2', 2)" "trow('j4', 'tel-1', 2, 'y')" "trow('j4', 'tel-1', 1)"; do
+  # a row of the tel-1 batch relabelled tel-2 (its content hash then differs),
+  # a changed row, a duplicated row: each in the other same-id batch's company
+  j4="$j4 $(err app <<SQL
+BEGIN;
+SELECT file_batch('j4', 'tel-1', 2);
+SELECT file_batch('j4', 'tel-2', 2);
+INSERT INTO tel SELECT (trow('j4', 'tel-2', i)).* FROM generate_series(1, 2) i;
+INSERT INTO tel SELECT (trow('j4', 'tel-1', 1)).*;
+INSERT INTO tel SELECT ($extra).*;
+COMMIT;
+SQL
+)"
+done
+check "J4 (app) two same-id batches, one row relabelled/changed/extra: each refused (BL021), nothing stored" "$j4|$(rows j4)" " BL021 BL021 BL021|0"
+check "J5 (app) (j5, tel-2) filed in a savepoint rolled back, its rows after, beside (j5, tel-1): refused (BL020)" "$(err app <<'SQL'
+BEGIN;
+SELECT put('j5', 'tel-1', 2);
+SAVEPOINT s;
+SELECT file_batch('j5', 'tel-2', 1);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO tel SELECT (trow('j5', 'tel-2', 1)).*;
+COMMIT;
+SQL
+)|$(err app <<'SQL'
+BEGIN;
+SELECT put('j5', 'tel-1', 2);
+SAVEPOINT s;
+SELECT put('j5', 'tel-2', 2);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO tel SELECT (trow('j5', 'tel-1', 3)).*;
+COMMIT;
+SQL
+)|$(err app <<'SQL'
+BEGIN;
+SELECT put('j5', 'tel-1', 2);
+SAVEPOINT s;
+SELECT put('j5', 'tel-2', 2);
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SQL
+)|$(rows j5 tel-1)|$(rows j5 tel-2)" "BL020|BL021|ok|2|0"
+q -c "COPY (SELECT (trow('j6', CASE WHEN i <= 3 THEN 'tel-1' ELSE 'tel-2' END, i)).* FROM generate_series(1, 5) i) TO STDOUT" > "$BL_WORK/j6.copy"
+q -c "COPY (SELECT (trow('j6x', CASE WHEN i <= 3 THEN 'tel-1' ELSE 'tel-2' END, i)).* FROM generate_series(1, 6) i) TO STDOUT" > "$BL_WORK/j6x.copy"
+chmod 644 "$BL_WORK"/*.copy
+check "J6 (app) COPY of two same-id batches' rows: exact accepted, one more row of tel-2's refused (BL021)" "$(err app <<SQL
+BEGIN;
+SELECT file_rows('j6', 'tel-1', ARRAY(SELECT trow('j6', 'tel-1', i) FROM generate_series(1, 3) i));
+SELECT file_rows('j6', 'tel-2', ARRAY(SELECT trow('j6', 'tel-2', i) FROM generate_series(4, 5) i));
+\\copy tel FROM '$BL_WORK/j6.copy'
+COMMIT;
+SQL
+)|$(err app <<SQL
+BEGIN;
+SELECT file_rows('j6x', 'tel-1', ARRAY(SELECT trow('j6x', 'tel-1', i) FROM generate_series(1, 3) i));
+SELECT file_rows('j6x', 'tel-2', ARRAY(SELECT trow('j6x', 'tel-2', i) FROM generate_series(4, 5) i));
+\\copy tel FROM '$BL_WORK/j6x.copy'
+COMMIT;
+SQL
+)|$(rows j6)|$(rows j6x)" "ok|BL021|5|0"
+q -c "SELECT put('j7', 'oth-1', 2)" >/dev/null
+check "J7 (app) (j7, oth-1) committed earlier; (j7, tel-1) filed now, a row naming (j7, oth-1) by INSERT...SELECT: refused (BL020)" "$(err app <<'SQL'
+BEGIN;
+SELECT put('j7', 'tel-1', 1);
+INSERT INTO tel SELECT (trow('j7', s, 3)).* FROM (VALUES ('oth-1')) v(s);
+COMMIT;
+SQL
+)|$(rows j7 oth-1)|$(rows j7 tel-1)" "BL020|2|0"
+q >/dev/null <<'SQL'
+SET ROLE owner;
+CREATE TABLE public.kick (a int);
+CREATE FUNCTION public.kick_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN INSERT INTO public.tel SELECT (public.trow('j8', 'tel-2', 9)).*; RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER kick AFTER INSERT ON public.kick DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.kick_row();
+GRANT INSERT ON public.kick TO app;
+RESET ROLE;
+SQL
+check "J8 (owner's deferred trigger) an extra row of (j8, tel-2) at commit, beside (j8, tel-1): refused (BL021)" "$(err app <<'SQL'
+BEGIN;
+SELECT put('j8', 'tel-1', 2);
+SELECT put('j8', 'tel-2', 2);
+INSERT INTO kick VALUES (1);
+COMMIT;
+SQL
+)|$(rows j8)" "BL021|0"
+check "J9 _batch_open_here() with the other key of a filed id: false; with its own: true" "$(q <<'SQL'
+BEGIN;
+SELECT file_batch('j9', 'tel-1', 1) \g /dev/null
+SELECT battledger._batch_open_here('j9', 'public.tel', kid('tel-2'))::text || battledger._batch_open_here('j9', 'public.tel', kid('tel-1'))::text;
+ROLLBACK;
+SQL
+)" "falsetrue"
+check "J10 verify() of public.tel and battledger.batch after J: clean" "$(problems public.tel)|$(problems battledger.batch)" "|"
+
+# ------------------------------------------------------------------ P: re-reads slowed by other keys' rows of one id
+# heap rows public.tel's index scans fetched, as flushed by ended sessions
+fetched() { q -c "SELECT pg_stat_clear_snapshot(); SELECT coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relid = 'public.tel'::regclass" | tail -1; }
+ms() { local a b; a=$(date +%s%N); "$@" >/dev/null; b=$(date +%s%N); echo $(((b - a) / 1000000)); }
+P_ROWS=${RT28_P_ROWS:-50000}
+# a malicious member's key files the victim's next id with P_ROWS rows
+q -c "SELECT put('victim-next', 'oth-1', $P_ROWS)" >/dev/null
+q -c "SELECT put('victim-base', 'oth-1', 1)" >/dev/null
+sleep 1
+f0=$(fetched)
+t_base=$(ms err app <<<"BEGIN; SELECT put('victim-base', 'tel-1', 1); COMMIT;")
+sleep 1
+f1=$(fetched)
+t_next=$(ms err app <<<"BEGIN; SELECT put('victim-next', 'tel-1', 1); COMMIT;")
+sleep 1
+f2=$(fetched)
+echo "# P1 victim's 1-row batch commit: ${t_base} ms (id free of others' rows), ${t_next} ms (id with $P_ROWS rows of oth-1); heap rows fetched by index: $((f1 - f0)), $((f2 - f1))"
+check "P1 the victim's commit check of (victim-next, tel-1) fetches < 100 heap rows, not oth-1's $P_ROWS of that id" \
+  "$(( f2 - f1 < 100 ))|$(rows victim-next tel-1)" "1|1"
+# verify(): M keys of one member each file one batch of R rows under one id
+# (quadratic: each batch's re-read fetches every key's rows) vs M ids
+P_KEYS=${RT28_P_KEYS:-100}; P_R=${RT28_P_R:-100}
+q >/dev/null <<SQL
+SELECT battledger.add_key('oth.example', battledger_test.public_key(battledger_test.seed('oth-k' || k))) FROM generate_series(1, $P_KEYS) k;
+SQL
+for k in $(seq 1 "$P_KEYS"); do echo "SELECT put('same-id', 'oth-k$k', $P_R);"; done | q >/dev/null
+for k in $(seq 1 "$P_KEYS"); do echo "SELECT put('own-id-$k', 'oth-k$k', $P_R);"; done | q >/dev/null
+sleep 1
+f0=$(fetched)
+t_own=$(ms q -c "SELECT count(*) FROM battledger.verify('public.tel') WHERE problem <> 'ok'")
+sleep 1
+f1=$(fetched)
+echo "# P2 verify('public.tel'): ${t_own} ms in all, heap rows fetched by index $((f1 - f0)) ($P_KEYS batches of $P_R rows under one id, $P_KEYS under own ids, + the rest)"
+check "P2 verify() fetches each batch row once by index: < 3 x the table's batch rows" \
+  "$(( f1 - f0 < 3 * (2 * P_KEYS * P_R + P_ROWS + 100) ))" "1"
+check "P3 verify() of public.tel after P: clean" "$(problems public.tel)" ""
