@@ -237,3 +237,46 @@ echo "# P2 verify('public.tel'): ${t_own} ms in all, heap rows fetched by index 
 check "P2 verify() fetches each batch row once by index: < 3 x the table's batch rows" \
   "$(( f1 - f0 < 3 * (2 * P_KEYS * P_R + P_ROWS + 100) ))" "1"
 check "P3 verify() of public.tel after P: clean" "$(problems public.tel)" ""
+
+# ------------------------------------------------------------------ D: two batches of one name past the unique constraint
+# a member's superuser, behind its own guard, drops the name's constraint
+q >/dev/null <<'SQL'
+ALTER EVENT TRIGGER battledger_ddl_guard DISABLE;
+ALTER TABLE battledger.batch DROP CONSTRAINT batch_batch_id_key_id_key;
+ALTER EVENT TRIGGER battledger_ddl_guard ENABLE;
+SQL
+check "D1 (app, constraint dropped) (d1, tel-1) filed twice for the same 2 rows, in one transaction: refused" "$(err app <<'SQL'
+BEGIN;
+SELECT file_batch('d1', 'tel-1', 2);
+SELECT file_batch('d1', 'tel-1', 2);
+INSERT INTO tel SELECT (trow('d1', 'tel-1', i)).* FROM generate_series(1, 2) i;
+COMMIT;
+SQL
+)|$(q -c "SELECT count(*) FROM battledger.batch WHERE batch_id = 'd1'")" "BL021|0"
+q -c "SELECT put('d2', 'tel-1', 2)" >/dev/null
+check "D2 (app, constraint dropped) (d2, tel-1) filed again in a later transaction with a third row: refused" "$(err app <<'SQL'
+BEGIN;
+SELECT file_batch('d2', 'tel-1', 3);
+INSERT INTO tel SELECT (trow('d2', 'tel-1', 3)).*;
+COMMIT;
+SQL
+)|$(q -c "SELECT count(*) FROM battledger.batch WHERE batch_id = 'd2'")|$(rows d2)" "BL020|1|2"
+# the superuser writes a second copy of (d3, tel-1)'s batch row past the
+# triggers (restore mode, its chain fields computed): same manifest, same rows
+q -c "SELECT put('d3', 'tel-1', 2)" >/dev/null
+q >/dev/null <<'SQL'
+SET battledger.restore = on;
+DO $$
+DECLARE b battledger.batch;
+BEGIN
+    SELECT * INTO b FROM battledger.batch WHERE batch_id = 'd3';
+    SELECT x.ledger_seq + 1, x.ledger_hash INTO b.ledger_seq, b.ledger_prev
+      FROM battledger.batch x WHERE x.key_id OPERATOR(battledger.=) b.key_id AND x.ledger_origin = b.ledger_origin
+     ORDER BY x.ledger_seq DESC LIMIT 1;
+    b.ledger_hash := battledger.chain_hash(b.ledger_prev, b.ledger_seq, battledger.row_bytes(b));
+    INSERT INTO battledger.batch SELECT b.*;
+END $$;
+SQL
+check "D3 (setup) two batch rows named (d3, tel-1)" "$(q -c "SELECT count(*) FROM battledger.batch WHERE batch_id = 'd3'")" 2
+check "D3 verify() of public.tel names the two batches of one name" \
+  "$(q -c "SELECT count(*) > 0 FROM battledger.verify('public.tel') WHERE problem = 'duplicate_batch'")" t
