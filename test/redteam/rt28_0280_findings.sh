@@ -280,3 +280,45 @@ SQL
 check "D3 (setup) two batch rows named (d3, tel-1)" "$(q -c "SELECT count(*) FROM battledger.batch WHERE batch_id = 'd3'")" 2
 check "D3 verify() of public.tel names the two batches of one name" \
   "$(q -c "SELECT count(*) > 0 FROM battledger.verify('public.tel') WHERE problem = 'duplicate_batch'")" t
+
+# ------------------------------------------------------------------ U: a 0.27.0 database with batches, updated
+createdb up
+qu() { psql -X -q -At -v ON_ERROR_STOP=1 -d up "$@"; }
+qu >/dev/null <<'SQL'
+CREATE EXTENSION battledger VERSION '0.27.0';
+CREATE EXTENSION battledger_test_signer;   -- TEST ONLY
+SELECT battledger.add_member('tel.example', ARRAY['fleet_operator']);
+SELECT battledger.add_key('tel.example', battledger_test.public_key(battledger_test.seed('tel-1')));
+SELECT battledger.add_key('tel.example', battledger_test.public_key(battledger_test.seed('tel-2')));
+CREATE TABLE public.tel (battery text, n int, v text);
+SELECT battledger.enable_ledger('public.tel', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+SQL
+# the helpers of database bl, by their definitions
+q -c "SELECT string_agg(pg_get_functiondef(p.oid), E';\n' ORDER BY array_position(ARRAY['kid', 'trow', 'file_rows', 'file_batch', 'put'], p.proname::text)) || ';'
+        FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname IN ('kid', 'trow', 'file_rows', 'file_batch', 'put')" | qu >/dev/null
+qu -c "SELECT put('u1', 'tel-1', 3)" >/dev/null
+check "U1 (setup) 0.27.0: a second key's batch of id u1 refused (UNIQUE (batch_id))" "$(psql -X -q -At -d up -v ON_ERROR_STOP=1 -c "SELECT put('u1', 'tel-2', 1)" 2>&1 | grep -c batch_batch_id_key)" 1
+qu -c "ALTER EXTENSION battledger UPDATE" >/dev/null
+check "U2 updated: verify() of public.tel and battledger.batch clean" \
+  "$(qu -c "SELECT coalesce(string_agg(problem, ','), '') FROM battledger.verify('public.tel')")|$(qu -c "SELECT coalesce(string_agg(problem, ','), '') FROM battledger.verify('battledger.batch')")" "|"
+check "U3 updated: (u1, tel-2) and (u2, tel-1) filed with their rows" \
+  "$(qu -c "SELECT put('u1', 'tel-2', 2)" >/dev/null 2>&1; qu -c "SELECT put('u2', 'tel-1', 1)" >/dev/null 2>&1; qu -c "SELECT count(*) FROM public.tel")" 6
+# constraints of battledger.batch and the index definitions of public.tel and of the extension's tables
+shape() { psql -X -q -At -d "$1" -c "SELECT string_agg(x, E'\n' ORDER BY x) FROM (
+  SELECT conname || ' ' || pg_get_constraintdef(oid) x FROM pg_constraint WHERE conrelid = 'battledger.batch'::regclass
+  UNION ALL SELECT indexdef FROM pg_indexes WHERE indexname LIKE '%ledger_batch%') s"; }
+createdb fresh
+psql -X -q -At -v ON_ERROR_STOP=1 -d fresh >/dev/null <<'SQL'
+CREATE EXTENSION battledger;
+CREATE TABLE public.tel (battery text, n int, v text);
+SELECT battledger.enable_ledger('public.tel', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+SQL
+check "U4 updated vs fresh: battledger.batch's constraints and every ledger_batch index the same" "$(shape up)" "$(shape fresh)"
+# every function's definition and ACL, view, constraint and index of schema battledger
+catalog() { psql -X -q -At -d "$1" -c "SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (
+  SELECT pg_get_functiondef(p.oid) || coalesce(p.proacl::text, '') x FROM pg_proc p WHERE p.pronamespace = 'battledger'::regnamespace AND p.prokind <> 'a'
+  UNION ALL SELECT c.relname || pg_get_viewdef(c.oid) || coalesce(c.relacl::text, '') FROM pg_class c WHERE c.relnamespace = 'battledger'::regnamespace AND c.relkind = 'v'
+  UNION ALL SELECT c.relname || coalesce(c.relacl::text, '') FROM pg_class c WHERE c.relnamespace = 'battledger'::regnamespace AND c.relkind IN ('r', 'S')
+  UNION ALL SELECT conrelid::regclass::text || conname || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'battledger'::regnamespace
+  UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'battledger') s"; }
+check "U5 updated vs fresh: schema battledger's functions, views, tables' ACLs, constraints, indexes the same" "$(catalog up)" "$(catalog fresh)"
