@@ -13,7 +13,8 @@ source "$(dirname "$0")/../lib/consortium.sh"
 source "$(dirname "$0")/../lib/redteam.sh"
 
 bl_scratch
-bl_start_cluster rt28 "${RT28_PORT:-58850}" "$(bl_test_log_conf rt28.test/redteam)"
+bl_start_cluster rt28 "${RT28_PORT:-58850}" "$(bl_test_log_conf rt28.test/redteam)
+shared_buffers = 2MB"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d bl "$@"; }
 # the SQLSTATE a script (stdin) fails with, or "ok"; as role $1 if given
 err() {
@@ -238,6 +239,92 @@ check "P2 verify() fetches each batch row once by index: < 3 x the table's batch
   "$(( f1 - f0 < 3 * (2 * P_KEYS * P_R + P_ROWS + 100) ))" "1"
 check "P3 verify() of public.tel after P: clean" "$(problems public.tel)" ""
 
+# ------------------------------------------------------------------ M: memory of the batch checks
+# (shared_buffers is 2MB in this cluster: the peaks below are the backend's
+# own memory, not the shared pages it touched)
+M_N=${RT28_M_N:-10000}
+q >/dev/null <<SQL
+CREATE TABLE public.mem (battery text, n int, v text);
+SELECT battledger.enable_ledger('public.mem', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+CREATE TABLE public.tiny (battery text, n int, v text);
+SELECT battledger.enable_ledger('public.tiny', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+CREATE TABLE public.sgl (battery text, n int, v text);
+SELECT battledger.enable_ledger('public.sgl', 'battery', signed => true, signer_roles => ARRAY['fleet_operator']);
+-- one-row batch id of public.mem, its row filed with it
+CREATE FUNCTION public.mput(id text) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE r public.mem := jsonb_populate_record(NULL::public.mem, jsonb_build_object('battery', 'B', 'n', 1, 'v', 'x',
+            'ledger_key_id', public.kid('tel-1')::text, 'ledger_batch', id));
+        root battledger.hash256 := battledger.batch_root(ARRAY[pg_catalog.sha256(battledger.signing_bytes(r))::battledger.hash256]);
+BEGIN
+  INSERT INTO battledger.batch (batch_id, tbl, key_id, row_count, root, sig)
+  VALUES (id, 'public.mem', public.kid('tel-1'), 1, root,
+          battledger_test.sign(battledger_test.seed('tel-1'), battledger.batch_manifest('public.mem', id, 1, root)));
+  INSERT INTO public.mem SELECT r.*;
+END \$\$;
+-- a signed row i of public.sgl
+CREATE FUNCTION public.srow(i int) RETURNS public.sgl LANGUAGE plpgsql AS \$\$
+DECLARE r public.sgl := jsonb_populate_record(NULL::public.sgl, jsonb_build_object('battery', 'B', 'n', i, 'v', 'x',
+            'ledger_key_id', public.kid('tel-1')::text));
+BEGIN r.ledger_sig := battledger_test.sign(battledger_test.seed('tel-1'), battledger.signing_bytes(r)); RETURN r; END \$\$;
+INSERT INTO public.sgl SELECT (public.srow(i)).* FROM generate_series(1, $M_N) i;
+SQL
+# the backend's peak (kB) grown by the statement (stdin) run after a warm-up
+peak() {
+  { echo "SELECT pg_backend_pid() AS pid \\gset"; echo "\\setenv BPID :pid"; echo "$1"
+    echo "\\! grep VmHWM /proc/\$BPID/status | tr -dc 0-9 > $BL_WORK/peak.before"; cat
+    echo "\\! grep VmHWM /proc/\$BPID/status | tr -dc 0-9 > $BL_WORK/peak.after"; } > "$BL_WORK/peak.sql"
+  psql -X -q -d bl -v ON_ERROR_STOP=1 -f "$BL_WORK/peak.sql" >/dev/null
+  echo $(( $(cat "$BL_WORK/peak.after") - $(cat "$BL_WORK/peak.before") ))
+}
+m_commit=$(peak "SELECT count(*) FROM battledger.verify('public.tiny');" <<SQL
+BEGIN;
+SELECT count(*) FROM (SELECT public.mput('m-' || i) FROM generate_series(1, $M_N) i) s;
+\\! grep VmHWM /proc/\$BPID/status | tr -dc 0-9 > $BL_WORK/peak.before
+COMMIT;
+SQL
+)
+m_batches=$(peak "SELECT count(*) FROM battledger.verify('public.tiny');" <<<"SELECT count(*) FROM battledger.verify('public.mem');")
+m_signed=$(peak "SELECT count(*) FROM battledger.verify('public.tiny');" <<<"SELECT count(*) FROM battledger.verify('public.sgl');")
+echo "# M: the backend's peak grew by $m_commit kB at the COMMIT of $M_N one-row batches ($(( m_commit * 1024 / M_N )) bytes a batch);"
+echo "#    by $m_batches kB in verify() of them ($(( m_batches * 1024 / M_N )) bytes a batch), by $m_signed kB in verify() of $M_N signed rows"
+check "M1 verify() of one-row batches: < 1 kB a batch (rows walked, names kept, each batch's check)" \
+  "$([ $(( m_batches * 1024 / M_N )) -lt 1024 ] && echo yes || echo "no ($(( m_batches * 1024 / M_N )) bytes)")" yes
+check "M2 COMMIT of one-row batches: < 1 kB a batch" \
+  "$([ $(( m_commit * 1024 / M_N )) -lt 1024 ] && echo yes || echo "no ($(( m_commit * 1024 / M_N )) bytes)")" yes
+check "M3 verify() of public.mem and public.sgl: clean" "$(problems public.mem)|$(problems public.sgl)" "|"
+
+# ------------------------------------------------------------------ E: details that name the batch
+# (before D, whose dropped constraint makes every batch look-up a scan)
+e1=$(psql -X -q -At -U app -d bl -v ON_ERROR_STOP=1 2>&1 >/dev/null <<'SQL'
+BEGIN;
+SELECT put('e1', 'tel-1', 2);
+SELECT file_batch('e1', 'tel-2', 2);
+INSERT INTO tel SELECT (trow('e1', 'tel-2', 1)).*;
+COMMIT;
+SQL
+)
+check "E1 commit of (e1, tel-1) whole and (e1, tel-2) short a row: the DETAIL names tel-2's key" \
+  "$(grep -c "DETAIL: .*e1.*$(q -c "SELECT kid('tel-2')")" <<<"$e1")" 1
+# the member's superuser writes a row of (e2, tel-2) behind the triggers
+# (restore mode, a chain of its own); (e2, tel-1) is whole
+q -c "SELECT put('e2', 'tel-1', 2), put('e2', 'tel-2', 2)" >/dev/null
+q >/dev/null <<'SQL'
+SET battledger.restore = on;
+DO $$
+DECLARE e public.tel := public.trow('e2', 'tel-2', 7);
+BEGIN
+    e.battery := 'E2-extra';
+    e.ledger_origin := current_setting('battledger.origin');
+    e.ledger_seq := 1;
+    e.ledger_at := now();
+    e.ledger_prev := repeat('0', 64);
+    e.ledger_hash := battledger.chain_hash(e.ledger_prev, 1, battledger.row_bytes(e));
+    INSERT INTO public.tel SELECT e.*;
+END $$;
+SQL
+check "E2 verify(): (e2, tel-2)'s extra row named with tel-2's key, (e2, tel-1) not named" \
+  "$(q -c "SELECT string_agg(problem, ',') FROM battledger.verify('public.tel') WHERE detail LIKE '%\"e2\" of key ' || kid('tel-2')::text || '%'")|$(q -c "SELECT count(*) FROM battledger.verify('public.tel') WHERE detail LIKE '%' || kid('tel-1')::text || '%'")" "batch_extra_rows|0"
+
 # ------------------------------------------------------------------ D: two batches of one name past the unique constraint
 # a member's superuser, behind its own guard, drops the name's constraint
 q >/dev/null <<'SQL'
@@ -322,3 +409,4 @@ catalog() { psql -X -q -At -d "$1" -c "SELECT md5(string_agg(x, E'\\n' ORDER BY 
   UNION ALL SELECT conrelid::regclass::text || conname || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'battledger'::regnamespace
   UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'battledger') s"; }
 check "U5 updated vs fresh: schema battledger's functions, views, tables' ACLs, constraints, indexes the same" "$(catalog up)" "$(catalog fresh)"
+
