@@ -1,12 +1,40 @@
 #!/usr/bin/env bash
 # rt28 (0.28.0 cycle, main 463efb0): red team of "Name a batch by its id and
-# its signer's key" (a batch is (batch_id, key_id), its rows are re-read by
-# ledger_batch and ledger_key_id).  FAIL = an open hole, ok = holds.  One
-# cluster on RT28_PORT (default 58850).  Members tel.example (keys tel-1,
-# tel-2, both its own: one application may hold two keys) and oth.example
-# (key oth-1), both hosted here; "app" may only INSERT into the signed
-# table public.tel.  Cases: see each check's text; results at the end of
-# the file's header block below.
+# its signer's key" (a batch is (batch_id, key_id); its rows are found, and
+# re-read at commit and by verify(), by ledger_batch and ledger_key_id).
+# FAIL = an open hole, ok = holds.  One cluster on RT28_PORT (default
+# 58850), shared_buffers 2MB (M's peaks are the backend's own memory).
+# Members tel.example (keys tel-1, tel-2: one application may hold two) and
+# oth.example (oth-1), both hosted here; "app" may only INSERT into the
+# signed table public.tel (and, as PUBLIC, into battledger.batch).
+#  J1-J10 rows riding on a batch of another key (app): another key's or a
+#      NULL key on a filed id, two same-id batches of two keys in one
+#      transaction (interleaved; a row relabelled, changed, duplicated),
+#      savepoints, COPY, INSERT...SELECT naming another member's committed
+#      batch of the id, a deferred trigger's extra row, _batch_open_here().
+#  P1  a member files the victim's next id with 50,000 rows of its own key:
+#      the victim's 1-row commit check fetched 50,002 heap rows through the
+#      index on ledger_batch alone; must fetch < 100.
+#  P2  100 keys each file 100 rows under one id: verify() fetched 1,110,030
+#      rows for 70,000 (quadratic in the keys); must be < 3x the rows.
+#  M1  verify() of 10,000 one-row batches: the backend's peak grew 2,831
+#      bytes a batch (833-byte names, each check's leftovers kept; 0.27.0
+#      ~1.8 kB); must be < 1 kB.  M2 the COMMIT of 10,000 one-row batches:
+#      1,405 bytes a batch past the filing's peak; must be < 1 kB.
+#  E1  a commit refused for one of two same-id batches: the DETAIL named the
+#      id only.  E2 verify()'s detail for a batch of an id two keys filed,
+#      the same (its origin and chain key columns are NULL for a batch).
+#  D1  (constraint dropped by the member's superuser) an application filed
+#      one name twice for the same rows and committed; D2 a later filing of
+#      a taken name refused (BL020); D3 verify() passed a name with two
+#      manifests (it read whichever the scan met first).
+#  U1-U5 a 0.27.0 database with batches, updated: verify() clean, a second
+#      key's batch of a filed id accepted, batch constraints, indexes and
+#      schema battledger's functions, views, ACLs as a fresh install's.
+# Results, PostgreSQL 15, 2026-12-07, main 463efb0: FAIL P1, P2, M1, M2, E1,
+# E2, D1, D3; every J, D2, U ok.  Fixed on branch rt28 (index (ledger_batch,
+# ledger_key_id), duplicate_batch on two rows, per-batch contexts and
+# compact names, details naming the key): 0 FAILs, about 50 s.
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
@@ -410,3 +438,6 @@ catalog() { psql -X -q -At -d "$1" -c "SELECT md5(string_agg(x, E'\\n' ORDER BY 
   UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'battledger') s"; }
 check "U5 updated vs fresh: schema battledger's functions, views, tables' ACLs, constraints, indexes the same" "$(catalog up)" "$(catalog fresh)"
 
+
+echo "# rt28: $FAILS FAIL(s)"
+exit $FAILS
