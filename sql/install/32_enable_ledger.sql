@@ -94,7 +94,10 @@ BEGIN
         -- UNIQUE constraint before, which the upgrade keeps)
         EXECUTE format('CREATE UNIQUE INDEX %I ON %s (ledger_sig) WHERE ledger_sig IS NOT NULL',
                        left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_sig_key', tbl);
-        EXECUTE format('CREATE INDEX %I ON %s (ledger_batch) WHERE ledger_batch IS NOT NULL',
+        -- a batch's rows, found by its name (0.28.0): the id and its signer's key,
+        -- so that reading one member's batch back never walks another key's rows
+        -- of the same id (red team rt28 P1, P2)
+        EXECUTE format('CREATE INDEX %I ON %s (ledger_batch, ledger_key_id) WHERE ledger_batch IS NOT NULL',
                        left((SELECT relname FROM pg_class WHERE oid = tbl), 48) || '_ledger_batch', tbl);
     END IF;
     -- the chain trigger fills ledger_origin in ('' in a database battledger.origin does not name)

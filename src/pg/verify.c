@@ -31,10 +31,10 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "common/hashfn.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -84,12 +84,15 @@ report(VerifyOut *vo, const Datum *origin, const Datum *key, int64 seq, const ch
 /*
  * Batches seen during the walk (name -> first row), each checked once at the
  * end.  A batch's name is its signer's key and its id (0.28.0, red team rt27
- * H6): two members may file the same id.
+ * H6): two members may file the same id.  The key holds the id by pointer,
+ * copied into the set's context when first seen: a NUL-padded id of the
+ * longest possible length (200 characters of 4 bytes) made every entry ~900
+ * bytes and every row's lookup hash 833 bytes (red team rt28 M1).
  */
 typedef struct SeenBatchName
 {
 	Hash256		key_id;
-	char		id[200 * MAX_MULTIBYTE_CHAR_LEN + 1];	/* NUL-padded: the whole struct is the hash key */
+	const char *id;
 } SeenBatchName;
 
 typedef struct SeenBatch
@@ -98,6 +101,26 @@ typedef struct SeenBatch
 	int64		seq;			/* the first row of the batch met */
 } SeenBatch;
 
+static uint32
+seen_batch_hash(const void *key, Size keysize)
+{
+	const SeenBatchName *k = key;
+
+	return hash_combine(hash_bytes(k->key_id.bytes, BL_HASH_LEN),
+						hash_bytes((const unsigned char *) k->id, strlen(k->id)));
+}
+
+static int
+seen_batch_match(const void *key1, const void *key2, Size keysize)
+{
+	const SeenBatchName *a = key1;
+	const SeenBatchName *b = key2;
+
+	if (memcmp(a->key_id.bytes, b->key_id.bytes, BL_HASH_LEN) != 0)
+		return 1;
+	return strcmp(a->id, b->id);
+}
+
 static HTAB *
 new_batch_set(void)
 {
@@ -105,30 +128,45 @@ new_batch_set(void)
 
 	ctl.keysize = sizeof(SeenBatchName);
 	ctl.entrysize = sizeof(SeenBatch);
+	ctl.hash = seen_batch_hash;
+	ctl.match = seen_batch_match;
 	ctl.hcxt = CurrentMemoryContext;
-	return hash_create("battledger verify batches", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	return hash_create("battledger verify batches", 64, &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 }
 
+/* cxt: where the set was created (the ids are kept there) */
 static void
-note_batch(HTAB *batches, const char *id, const Hash256 *key_id, int64 seq)
+note_batch(HTAB *batches, MemoryContext cxt, const char *id, const Hash256 *key_id, int64 seq)
 {
 	SeenBatchName k;
 	bool		found;
 	SeenBatch  *b;
 
-	memset(&k, 0, sizeof(k));
 	k.key_id = *key_id;
-	strlcpy(k.id, id, sizeof(k.id));
+	k.id = id;
 	b = hash_search(batches, &k, HASH_ENTER, &found);
 	if (!found)
+	{
+		/* the row's id lives in a context reset row by row */
+		b->name.id = MemoryContextStrdup(cxt, id);
 		b->seq = seq;
+	}
 }
 
+/*
+ * Each batch's check in a context of its own, emptied after it: what a check
+ * leaves behind (its signature's copy, its query's text, its detail: ~2.7 kB
+ * a batch) piled up for every batch of the table (red team rt28 M1).
+ */
 static void
 check_batches(HTAB *batches, Oid relid, VerifyOut *vo)
 {
 	HASH_SEQ_STATUS status;
 	SeenBatch  *b;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "battledger verify batch",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 
 	hash_seq_init(&status, batches);
 	while ((b = hash_seq_search(&status)) != NULL)
@@ -138,7 +176,10 @@ check_batches(HTAB *batches, Oid relid, VerifyOut *vo)
 
 		if (problem)
 			report(vo, NULL, NULL, b->seq, problem, detail);
+		MemoryContextReset(cxt);
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
 
 static void
@@ -887,6 +928,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 	TimestampTz last_at = DT_NOBEGIN;
 	StringInfoData buf;
 	HTAB	   *batches = lr->signer_roles ? new_batch_set() : NULL;
+	MemoryContext batches_cxt = CurrentMemoryContext;	/* new_batch_set()'s */
 	BlProgress	progress;
 	int64		nrows = 0;
 	const Datum *keyp = lr->chain_attno ? &cur_key : NULL;	/* what report() names the chain by */
@@ -1079,7 +1121,7 @@ verify_table(Relation rel, LedgerRel *lr, VerifyOut *vo, text *only_origin)
 				if (x->sproblem)
 					report(vo, &cur_origin, keyp, seq, x->sproblem, x->sdetail);
 				else if (x->batch_id)
-					note_batch(batches, x->batch_id, &x->batch_key, seq);
+					note_batch(batches, batches_cxt, x->batch_id, &x->batch_key, seq);
 
 				/*
 				 * The chain trigger never dates a row before its predecessor;

@@ -125,10 +125,17 @@
 #       check's batch_... and unknown_batch_table, signer_not_hosted for a
 #       batch, bad_leaf_hash); the
 #       receiver's status names it and SKIP + ENABLE brings it back to ok.
+#   rt28 (test/redteam/rt28_0280_findings.sh): 463efb0's batch names (id
+#       and key): rows riding on another key's batch of an id (holds), the
+#       re-read walking other keys' rows of the id through the index on
+#       ledger_batch alone (a victim's commit, verify() quadratic in keys),
+#       a name filed twice read as either manifest, memory per batch,
+#       details naming the id only, the 0.27.0 update. FAILed P1, P2, M1,
+#       M2, E1, E2, D1, D3 on 463efb0.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0
-for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270 priv27_0270 rt27e_0270 idx28_0280 cov28_0280; do
+for s in m23_0230 p23_0230 r28_0230 r29_0230 s23_0230 r30_0230 j24_0240 kp24_0240 r31_0240 once25_0250 rt25_0240 disc25_0250 rt25b_0250 rt25c_0250 rt26_0260 rt26b_0260 rt26c_0260 rt27b_0270 rt27_0270 rt27c_0270 rt27d_0270 priv27_0270 rt27e_0270 idx28_0280 cov28_0280 rt28_0280; do
   out=$(bash "test/redteam/${s}_findings.sh" 2>&1); x=$?
   grep -E '^(ok|FAIL|#) ' <<<"$out"
   n=$(grep -c '^ok ' <<<"$out")
