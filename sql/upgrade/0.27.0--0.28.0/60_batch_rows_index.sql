@@ -19,7 +19,11 @@ BEGIN
          WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute k
                         WHERE k.attrelid = l.tbl AND k.attname = 'ledger_key_id' AND NOT k.attisdropped)
            AND i.indnatts = 1 AND i.indkey[0] = a.attnum AND NOT i.indisunique
-           AND i.indpred IS NOT NULL
+           -- exactly the index enable_ledger() made: an owner's own index
+           -- on the column (another method, another predicate) is left alone
+           AND c.relam = (SELECT am.oid FROM pg_catalog.pg_am am WHERE am.amname = 'btree')
+           AND i.indexprs IS NULL
+           AND pg_catalog.pg_get_expr(i.indpred, i.indrelid) = '(ledger_batch IS NOT NULL)'
     LOOP
         EXECUTE pg_catalog.format('DROP INDEX %s', t.idx);
         EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (ledger_batch, ledger_key_id) WHERE ledger_batch IS NOT NULL',
