@@ -39,7 +39,7 @@
 #      time (jsonb of _time_out(), as 85_passport.sql builds it) is an RFC
 #      3339 date-time in a legitimate named zone.
 # Results, PostgreSQL 15 (and ledger_rel.c, sign.c, verify.c compiled
-# against 16.2's headers), 2026-12-07, main b0115ab: 20 cases in ~10 s;
+# against 16.2's headers), 2026-12-07, main b0115ab: 17 cases in ~10 s;
 # FAIL B6 (the update rebuilt the owner's three indexes as
 # (ledger_batch, ledger_key_id): 60_batch_rows_index.sql matches the
 # column, method and predicate, not the operator class, collation or
