@@ -48,7 +48,9 @@
 # "1900-06-01T12:09:21+00:09:21" in Europe/Paris, "-00:44:30" in
 # Africa/Monrovia until 1972, "0999-12-31T16:07:02-07:52:58" in
 # America/Los_Angeles; RFC 3339's time-numoffset is +hh:mm).  Every
-# other case holds.
+# other case holds.  On a708dad (before idx28's fix) I1-I4, I6-I8 held
+# too: NULLS FIRST on the NOT NULL ledger_seq and DESC on the chain column
+# change no equality lookup's answer (idx28 F1's DESC on ledger_seq did).
 set -uo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$(dirname "$0")/../lib/consortium.sh"
