@@ -139,8 +139,8 @@
 #       savepoints, a failed commit check and long ids of two keys; the
 #       0.27.0 update of a quoted schema's table (as fresh) and of an
 #       owner's own ledger_batch indexes; fin28's _time_ok() under exotic
-#       time zones and the offsets a passport prints.  FAILs B6, T4 on
-#       b0115ab (open).
+#       time zones and the offsets a passport prints.  FAILed B6 on
+#       b0115ab (fixed in 60_batch_rows_index.sql); T4 open, printed (security.md).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 rc=0

@@ -23,6 +23,15 @@ BEGIN
            -- on the column (another method, another predicate) is left alone
            AND c.relam = (SELECT am.oid FROM pg_catalog.pg_am am WHERE am.amname = 'btree')
            AND i.indexprs IS NULL
+           -- and of its operator class, collation, order and storage
+           -- parameters: an owner's text_pattern_ops, COLLATE "C" or
+           -- fillfactor index of the column was rebuilt as (ledger_batch,
+           -- ledger_key_id), its own definition lost (red team rt28b B6)
+           AND i.indclass[0] = (SELECT opc.oid FROM pg_catalog.pg_opclass opc
+                                 WHERE opc.opcmethod = c.relam AND opc.opcdefault
+                                   AND opc.opcintype = 'pg_catalog.text'::pg_catalog.regtype)
+           AND i.indcollation[0] = a.attcollation AND i.indoption[0] = 0
+           AND c.reloptions IS NULL
            AND pg_catalog.pg_get_expr(i.indpred, i.indrelid) = '(ledger_batch IS NOT NULL)'
     LOOP
         EXECUTE pg_catalog.format('DROP INDEX %s', t.idx);
