@@ -187,9 +187,12 @@ bad=$(q -c "SELECT string_agg(p.oid::regprocedure::text, ' ') $EXT WHERE p.prose
 #    them as its reader; _origin: the _member_hosts view (C, STABLE, what
 #    current_setting() gives any role)
 #  _passport_public: the public tier, SECURITY DEFINER by design
+#  _time_ok, _time_out (0.28.0, fin28): pure functions of their argument,
+#    like _json_num; the writer's rules call _time_ok, and a plain role
+#    reaches _time_out through operator_info() and battery_history()
 ALLOWED_S3="_check_encodable _id_key _id_owners _ns_covers _ns_hosted _passport_public _progress
   _refuse _register _signer _model_holder _text_id_key _key_claim_allows _ns_candidates _key_owners
-  _key_claims _json_num _origin _key_proven_member _key_member_validity _restoring"
+  _key_claims _json_num _origin _key_proven_member _key_member_validity _restoring _time_ok _time_out"
 got=$(q -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) $EXT
   WHERE p.proname LIKE '\\_%' AND has_function_privilege('public', p.oid, 'execute')") || got="query-failed"
 extra=$(comm -13 <(tr -s ' \n' '\n' <<<"$ALLOWED_S3" | sed '/^$/d' | sort) <(tr ' ' '\n' <<<"$got" | sort))
