@@ -415,14 +415,15 @@ xact_batch(const char *batch_id, const Hash256 *key_id)
  *                           not matter);
  *   BATCH_JOIN_OTHER_TABLE  it was signed for another table;
  *   BATCH_JOIN_OTHER_KEY    no batch of that id under the row's key, one
- *                           filed by this transaction under another key.
- *
- * A batch is found by its id and its signer's key (the row's
- * ledger_key_id): the key is part of its name since 0.28.0, so the last
- * two verdicts come from batch_join_other_key() when no batch has that name.
+ *                           filed by this transaction under another key;
  *   BATCH_JOIN_KEY          (arrival only) the key is not valid at `at` for
  *                           a member holding one of roles: *check says why
  *                           and *key is the key.
+ *
+ * A batch is found by its id and its signer's key (the row's
+ * ledger_key_id): the key is part of its name since 0.28.0, so
+ * BATCH_JOIN_OTHER_TABLE and BATCH_JOIN_OTHER_KEY for a row whose key filed
+ * no batch of that id come from batch_join_other_key().
  *
  * The one deliberate difference is `arrival`.  A local batch's key was
  * checked (validity, signer role, at the statement's time) by the insert
